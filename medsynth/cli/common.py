@@ -1,0 +1,40 @@
+"""Shared CLI pieces: global state, the --set/--max-steps options, and printing helpers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+
+@dataclass
+class _State:
+    debug: bool = False
+
+
+STATE = _State()
+
+#: ``--set key.sub=value`` (repeatable): override a config value, validated like the file.
+SET_OPTION = typer.Option(
+    None,
+    "--set",
+    help="Override a config value, e.g. --set train.lr=1e-4 (repeatable; validated like the YAML).",
+)
+#: ``--max-steps N``: shorthand for ``--set train.max_steps=N``.
+MAX_STEPS_OPTION = typer.Option(None, "--max-steps", min=1, help="Stop after N optimisation steps (try a config small first).")
+
+
+def overrides(sets: Optional[list[str]], max_steps: Optional[int] = None, key: str = "train.max_steps") -> list[str]:
+    """The override list a training command passes to ``load_config``."""
+    out = list(sets or [])
+    if max_steps is not None:
+        out.append(f"{key}={max_steps}")
+    return out
+
+
+def done(message: str, path: Path | str | None = None) -> None:
+    """Print a success line (and where the output is)."""
+    tail = f": {path}" if path is not None else ""
+    typer.secho(f"{message}{tail}", fg=typer.colors.GREEN)

@@ -1,0 +1,87 @@
+"""The ``medsynth`` command. Thin: parse arguments, call the library, print where outputs are.
+
+Every :class:`~medsynth.core.errors.MedsynthError` is shown as one clear message with exit code 2;
+``medsynth --debug ...`` shows the traceback instead. Heavy libraries are imported inside commands
+so that ``medsynth --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Optional
+
+import typer
+
+from medsynth import __version__
+from medsynth.cli import common
+from medsynth.cli.io_commands import convert, phantoms
+from medsynth.cli.demo import demo
+
+app = typer.Typer(
+    name="medsynth",
+    help=(
+        "Synthetic medical data you can use: 3D CT/MR synthesis, MRI->CT translation, "
+        "differentially private synthetic EHR tables, and privacy/utility audits of any synthetic data."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"medsynth {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Optional[bool] = typer.Option(None, "--version", callback=_version, is_eager=True, help="Print the version and exit."),
+    debug: bool = typer.Option(False, "--debug", help="Show full tracebacks instead of one-line errors."),
+) -> None:
+    """medsynth: synthetic medical data and its privacy audit."""
+    common.STATE.debug = debug
+
+
+app.command(name="demo")(demo)
+app.command(name="convert")(convert)
+app.command(name="phantoms")(phantoms)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``medsynth`` console script."""
+    from medsynth.core.errors import MedsynthError
+
+    os.environ.setdefault("PYTHONWARNINGS", "ignore::FutureWarning")
+    try:
+        app(args=argv, standalone_mode=False)
+    except MedsynthError as exc:
+        if common.STATE.debug:
+            raise
+        typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+        return 2
+    except typer.Exit as exc:
+        return int(exc.exit_code or 0)
+    except typer.Abort:
+        typer.echo("aborted", err=True)
+        return 130
+    except KeyboardInterrupt:
+        typer.echo("interrupted", err=True)
+        return 130
+    except Exception as exc:  # click usage errors and the like
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            return exc.exit_code
+        if isinstance(exc, click.exceptions.Exit):
+            return exc.exit_code
+        raise
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,50 @@
+"""Names used in configs and on the command line, mapped to the classes that implement them.
+
+Plain dicts of ``name -> "module:Class"``. The classes are imported only when asked for (with
+:func:`resolve`), so looking at the registry never imports torch, monai or sdv, and ``core`` does not
+depend on the domain packages at import time. No globbing, no plugin discovery: adding a model means
+adding one line here (and the contract tests pick it up).
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+from typing import Any
+
+from medsynth.core.errors import ConfigError
+
+#: Synthesizers (imaging and tabular), by the name used in configs and ``--model``.
+SYNTHESIZERS: dict[str, str] = {}
+
+#: Translators, by the name used in configs.
+TRANSLATORS: dict[str, str] = {}
+
+#: Experiment config schemas, by the ``kind`` field at the top of each YAML in ``configs/``.
+CONFIG_KINDS: dict[str, str] = {
+    "demo": "medsynth.demo:DemoConfig",
+}
+
+
+def resolve(table: dict[str, str], name: str, *, what: str = "model") -> Any:
+    """Import and return the class registered under ``name``.
+
+    Raises:
+        ConfigError: for an unknown name, with a did-you-mean and the list of known names.
+    """
+    target = table.get(name)
+    if target is None:
+        close = difflib.get_close_matches(name, list(table), n=1, cutoff=0.5)
+        hint = f"; did you mean '{close[0]}'?" if close else ""
+        known = ", ".join(sorted(table)) or "(none registered)"
+        raise ConfigError(f"unknown {what} '{name}'{hint} (known: {known})")
+    module, _, attr = target.partition(":")
+    return getattr(importlib.import_module(module), attr)
+
+
+def config_schema(kind: str) -> Any:
+    """The config model class for a YAML file's ``kind``."""
+    return resolve(CONFIG_KINDS, kind, what="config kind")
+
+
+__all__ = ["CONFIG_KINDS", "SYNTHESIZERS", "TRANSLATORS", "config_schema", "resolve"]

@@ -1,0 +1,246 @@
+"""Run directories: one folder per run holding everything needed to trust and resume it.
+
+Layout::
+
+    RUN/
+      run.json            marker: medsynth version, created time, command, status
+      config.yaml         the resolved config (every default written out)
+      metrics.jsonl       one JSON object per logged step
+      checkpoints/        step_00000100.pt ... (atomic), and LATEST naming the newest
+      ...                 model files, samples, privacy_ledger.json, report.*
+
+An existing run directory is never overwritten unless ``force=True``; ``resume=True`` continues it.
+Only rank 0 of a distributed run writes (pass ``is_main=False`` on other ranks).
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import shutil
+import sys
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from medsynth import __version__
+from medsynth.core.errors import RunDirectoryError
+from medsynth.core.files import atomic_path, write_json, write_text
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+MARKER = "run.json"
+
+
+def environment_info() -> dict[str, str]:
+    """Versions of medsynth and its main dependencies (those already importable), for meta.json."""
+    from importlib import metadata
+
+    info = {"medsynth": __version__, "python": platform.python_version()}
+    for dist in ("torch", "monai", "opacus", "sdv", "pandas", "numpy", "pydicom", "nibabel"):
+        try:
+            info[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            continue
+    return info
+
+
+class RunDir:
+    """A run directory. Create with :meth:`create`; open an existing one with :meth:`open`."""
+
+    def __init__(self, path: str | Path, *, is_main: bool = True) -> None:
+        self.path = Path(path)
+        self.is_main = is_main
+
+    # -- creation ---------------------------------------------------------------------------
+    @classmethod
+    def create(
+        cls,
+        path: str | Path,
+        *,
+        force: bool = False,
+        resume: bool = False,
+        is_main: bool = True,
+        command: str | None = None,
+        resumable: bool = True,
+    ) -> RunDir:
+        """Create (or, with ``resume``, reopen) a run directory.
+
+        Raises:
+            RunDirectoryError: when ``path`` exists and is not empty and neither ``force`` nor
+                ``resume`` is given; when ``force`` would delete a folder that is not a medsynth run;
+                when ``resume`` finds no run there.
+        """
+        p = Path(path)
+        if force and resume:
+            raise RunDirectoryError("--force and --resume contradict each other; choose one")
+        exists = p.exists() and (not p.is_dir() or any(p.iterdir()))
+        if resume:
+            if not (p / MARKER).is_file():
+                raise RunDirectoryError(
+                    f"cannot resume: '{p}' is not a medsynth run directory (no {MARKER}); "
+                    "start a new run without --resume"
+                )
+            run = cls(p, is_main=is_main)
+            if is_main:
+                run._update_marker(status="running", resumed_at=time.strftime("%Y-%m-%dT%H:%M:%S"))
+            return run
+        if exists:
+            if not force:
+                how = "pass --resume to continue it, --force to overwrite it," if resumable else "pass --force to overwrite it"
+                raise RunDirectoryError(
+                    f"run directory '{p}' already exists and is not empty; {how} or choose another --out"
+                )
+            if p.is_dir() and not (p / MARKER).is_file():
+                raise RunDirectoryError(
+                    f"refusing to overwrite '{p}': it is not a medsynth run directory (no {MARKER}); "
+                    "remove it yourself or choose another --out"
+                )
+            if is_main:
+                shutil.rmtree(p) if p.is_dir() else p.unlink()
+        run = cls(p, is_main=is_main)
+        if is_main:
+            p.mkdir(parents=True, exist_ok=True)
+            write_json(
+                p / MARKER,
+                {
+                    "medsynth_version": __version__,
+                    "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
+                    "command": command or " ".join(Path(sys.argv[0]).name.split() + sys.argv[1:]),
+                    "status": "running",
+                },
+            )
+        return run
+
+    @classmethod
+    def open(cls, path: str | Path) -> RunDir:
+        """Open an existing run directory for reading.
+
+        Raises:
+            RunDirectoryError: if ``path`` is not a medsynth run directory.
+        """
+        p = Path(path)
+        if not (p / MARKER).is_file():
+            raise RunDirectoryError(
+                f"'{p}' is not a medsynth run directory (no {MARKER}); give the --out folder of a "
+                "finished training run"
+            )
+        return cls(p)
+
+    # -- metadata ---------------------------------------------------------------------------
+    @property
+    def info(self) -> dict[str, Any]:
+        return json.loads((self.path / MARKER).read_text())
+
+    def _update_marker(self, **fields: Any) -> None:
+        data = self.info
+        data.update(fields)
+        write_json(self.path / MARKER, data)
+
+    def finish(self, status: Literal["completed", "failed", "stopped"] = "completed") -> None:
+        """Record the run's final status."""
+        if self.is_main:
+            self._update_marker(status=status, finished=time.strftime("%Y-%m-%dT%H:%M:%S"))
+
+    def write_config(self, config: BaseModel) -> Path:
+        """Write the resolved config to ``config.yaml``."""
+        from medsynth.core.config import config_to_yaml
+
+        dest = self.path / "config.yaml"
+        if self.is_main:
+            write_text(dest, config_to_yaml(config))
+        return dest
+
+    def write_json(self, name: str, data: Any) -> Path:
+        dest = self.path / name
+        if self.is_main:
+            write_json(dest, data)
+        return dest
+
+    # -- metrics ----------------------------------------------------------------------------
+    @property
+    def metrics_path(self) -> Path:
+        return self.path / "metrics.jsonl"
+
+    def log_metrics(self, step: int, metrics: Mapping[str, float], **extra: Any) -> None:
+        """Append one line to ``metrics.jsonl`` (rank 0 only)."""
+        if not self.is_main:
+            return
+        record = {"step": int(step), "time": round(time.time(), 3), **extra}
+        record.update({k: (float(v) if v is not None else None) for k, v in metrics.items()})
+        with open(self.metrics_path, "a", encoding="utf-8") as f:
+            f.write(json.dumps(record) + "\n")
+
+    def read_metrics(self) -> list[dict[str, Any]]:
+        if not self.metrics_path.is_file():
+            return []
+        lines = self.metrics_path.read_text(encoding="utf-8").splitlines()
+        out = []
+        for line in lines:
+            try:
+                out.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue  # a line cut by a crash mid-write is dropped, never trusted
+        return out
+
+    def truncate_metrics(self, after_step: int) -> None:
+        """Drop metric lines logged after ``after_step`` (used on resume, so no step appears twice)."""
+        if not self.is_main or not self.metrics_path.is_file():
+            return
+        kept = [r for r in self.read_metrics() if r.get("step", 0) <= after_step]
+        write_text(self.metrics_path, "".join(json.dumps(r) + "\n" for r in kept))
+
+    # -- checkpoints ------------------------------------------------------------------------
+    @property
+    def checkpoint_dir(self) -> Path:
+        return self.path / "checkpoints"
+
+    def save_checkpoint(self, state: Mapping[str, Any], step: int, *, keep: int = 2) -> Path | None:
+        """Atomically save ``state`` (state_dicts, tensors, plain values) as ``step_XXXXXXXX.pt``.
+
+        Keeps the newest ``keep`` checkpoints. Returns the path (``None`` on non-main ranks).
+        """
+        import torch
+
+        if not self.is_main:
+            return None
+        self.checkpoint_dir.mkdir(parents=True, exist_ok=True)
+        dest = self.checkpoint_dir / f"step_{int(step):08d}.pt"
+        with atomic_path(dest) as tmp:
+            torch.save({"step": int(step), **state}, tmp)
+        write_text(self.checkpoint_dir / "LATEST", dest.name + "\n")
+        old = sorted(self.checkpoint_dir.glob("step_*.pt"))[:-keep] if keep > 0 else []
+        for f in old:
+            f.unlink(missing_ok=True)
+        return dest
+
+    def latest_checkpoint(self) -> Path | None:
+        """The newest complete checkpoint, or ``None``."""
+        pointer = self.checkpoint_dir / "LATEST"
+        if pointer.is_file():
+            cand = self.checkpoint_dir / pointer.read_text().strip()
+            if cand.is_file():
+                return cand
+        found = sorted(self.checkpoint_dir.glob("step_*.pt")) if self.checkpoint_dir.is_dir() else []
+        return found[-1] if found else None
+
+    def load_checkpoint(self, path: str | Path | None = None, *, map_location: Any = "cpu") -> dict[str, Any]:
+        """Load a checkpoint (the latest when ``path`` is None) with ``weights_only=True``.
+
+        Raises:
+            RunDirectoryError: when there is no checkpoint or it cannot be read.
+        """
+        import torch
+
+        ckpt = Path(path) if path is not None else self.latest_checkpoint()
+        if ckpt is None or not ckpt.is_file():
+            raise RunDirectoryError(f"no checkpoint found in '{self.checkpoint_dir}' to resume from")
+        try:
+            return torch.load(ckpt, map_location=map_location, weights_only=True)
+        except Exception as exc:  # torch raises many types for a corrupt file
+            raise RunDirectoryError(f"checkpoint '{ckpt}' cannot be read ({exc}); delete it to fall back") from None
+
+
+__all__ = ["MARKER", "RunDir", "environment_info"]

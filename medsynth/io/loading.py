@@ -1,0 +1,61 @@
+"""One entry point to read any supported volume (NIfTI file, NRRD file, DICOM folder) and to write."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from medsynth.core.errors import ImageReadError
+from medsynth.io.dicom import read_dicom_series, write_dicom_series
+from medsynth.io.nifti import is_nifti, read_nifti, write_nifti
+from medsynth.io.volume import Modality, Volume
+
+OutputFormat = Literal["nifti", "dicom"]
+
+
+def load_volume(path: str | Path, *, modality: Modality | None = None, series_uid: str | None = None) -> Volume:
+    """Read a NIfTI file (``.nii``/``.nii.gz``) or a DICOM series (a folder, or one of its files).
+
+    Args:
+        path: the file or folder.
+        modality: override the modality (NIfTI does not store it; DICOM does).
+        series_uid: which series, for a folder with several.
+
+    Raises:
+        ImageReadError: the path does not exist or is not a supported image.
+    """
+    p = Path(path)
+    if not p.exists():
+        raise ImageReadError(f"'{p}' does not exist")
+    if p.is_file() and is_nifti(p):
+        return read_nifti(p, modality=modality)
+    if p.is_dir() or p.suffix.lower() in (".dcm", ".ima", ""):
+        vol = read_dicom_series(p if p.is_dir() else p.parent, series_uid=series_uid)
+        if modality is not None:
+            vol.modality = modality
+        return vol
+    raise ImageReadError(
+        f"'{p}' is neither a NIfTI file (.nii, .nii.gz) nor a DICOM series folder; convert it first"
+    )
+
+
+def save_volume(volume: Volume, path: str | Path, *, format: OutputFormat | None = None, overwrite: bool = False) -> Path:
+    """Write a Volume as NIfTI (``path`` ending .nii/.nii.gz) or a synthetic-safe DICOM series (a folder).
+
+    Args:
+        volume: what to write.
+        path: the file (NIfTI) or folder (DICOM).
+        format: "nifti" or "dicom"; guessed from ``path`` when None.
+        overwrite: replace an existing output.
+    """
+    p = Path(path)
+    fmt = format or ("nifti" if is_nifti(p) else "dicom")
+    if fmt == "nifti":
+        if p.exists() and not overwrite:
+            raise ImageReadError(f"output '{p}' already exists; choose another path or allow overwriting")
+        return write_nifti(volume, p)
+    write_dicom_series(volume, p, overwrite=overwrite)
+    return p
+
+
+__all__ = ["OutputFormat", "load_volume", "save_volume"]

@@ -1,0 +1,115 @@
+"""NIfTI read/write with nibabel, geometry preserved exactly (the affine as stored, sform first)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from medsynth.core.errors import DataValidationError, ImageReadError
+from medsynth.core.files import atomic_path
+from medsynth.io.volume import Modality, Volume
+
+NIFTI_SUFFIXES = (".nii", ".nii.gz")
+
+
+def is_nifti(path: str | Path) -> bool:
+    name = str(path).lower()
+    return name.endswith(NIFTI_SUFFIXES)
+
+
+def read_nifti(path: str | Path, *, modality: Modality | None = None) -> Volume:
+    """Read a NIfTI file into a Volume (float32 values after the header's scaling).
+
+    Args:
+        path: a ``.nii`` or ``.nii.gz`` file.
+        modality: "CT", "MR", "SEG"... NIfTI does not record it; when ``None`` it is guessed:
+            integer data in [-1100, 4000] with a minimum at or below -900 is taken as CT in HU,
+            everything else as "OT".
+
+    Raises:
+        ImageReadError: missing, truncated or non-NIfTI file (naming it).
+    """
+    import nibabel as nib
+
+    p = Path(path)
+    if not p.is_file():
+        raise ImageReadError(f"file '{p}' does not exist")
+    try:
+        img = nib.load(str(p))
+        data = np.asarray(img.dataobj, dtype=np.float32)
+    except Exception as exc:  # nibabel raises ImageFileError, EOFError, OSError, zlib.error...
+        raise ImageReadError(f"'{p}' cannot be read as NIfTI ({type(exc).__name__}: {exc}); is the file complete?") from None
+    if data.ndim == 4 and data.shape[-1] == 1:
+        data = data[..., 0]
+    elif data.ndim == 4:
+        data = np.moveaxis(data, -1, 0)  # NIfTI stores channels/time last; medsynth puts them first
+    if data.ndim not in (3, 4):
+        raise ImageReadError(f"'{p}' holds a {data.ndim}D image of shape {data.shape}; medsynth needs 3D volumes")
+    affine = np.asarray(img.affine, dtype=np.float64)
+    if modality is None:
+        modality = guess_modality(data)
+    return Volume(array=data, affine=affine, modality=modality, meta={"source": p.name})
+
+
+def guess_modality(data: np.ndarray) -> Modality:
+    """CT if values look like Hounsfield units (air near -1000), else "OT"."""
+    finite = data[np.isfinite(data)]
+    if finite.size and finite.min() <= -900 and finite.min() >= -3100 and finite.max() <= 5000:
+        return "CT"
+    return "OT"
+
+
+def _output_dtype(volume: Volume) -> np.dtype:
+    arr = volume.array
+    if volume.modality == "SEG":
+        return np.dtype(np.uint8) if arr.min() >= 0 and arr.max() <= 255 else np.dtype(np.int16)
+    if volume.modality == "CT" and volume.units == "HU":
+        return np.dtype(np.int16)  # HU are integers in clinical CT; int16 is the usual storage
+    return np.dtype(np.float32)
+
+
+def write_nifti(volume: Volume, path: str | Path, *, dtype: str | np.dtype | None = None) -> Path:
+    """Write a Volume as NIfTI (``.nii`` or ``.nii.gz``), atomically.
+
+    CT in HU is rounded to int16 and label maps stored as integers unless ``dtype`` says otherwise;
+    other data is float32. The affine is written to both sform and qform (code 1, scanner).
+
+    Raises:
+        DataValidationError: for a path without a NIfTI suffix or values that do not fit ``dtype``.
+    """
+    import nibabel as nib
+
+    p = Path(path)
+    if not is_nifti(p):
+        raise DataValidationError(f"output '{p}' must end with .nii or .nii.gz")
+    out_dtype = np.dtype(dtype) if dtype is not None else _output_dtype(volume)
+    arr = volume.array
+    if arr.ndim == 4:
+        arr = np.moveaxis(arr, 0, -1)
+    if np.issubdtype(out_dtype, np.integer):
+        info = np.iinfo(out_dtype)
+        rounded = np.rint(arr)
+        if rounded.size and (rounded.min() < info.min or rounded.max() > info.max):
+            raise DataValidationError(
+                f"values {rounded.min():g}..{rounded.max():g} do not fit {out_dtype}; pass dtype='float32'"
+            )
+        arr = rounded.astype(out_dtype)
+    else:
+        arr = arr.astype(out_dtype)
+    img = nib.Nifti1Image(arr, volume.affine)
+    img.set_sform(volume.affine, code=1)
+    img.set_qform(volume.affine, code=1)
+    img.header.set_xyzt_units("mm", "sec")
+    suffix = ".nii.gz" if str(p).lower().endswith(".gz") else ".nii"
+    with atomic_path(p) as tmp:
+        tmp_named = tmp.with_name(tmp.name + suffix)
+        try:
+            nib.save(img, str(tmp_named))
+            tmp_named.replace(tmp)
+        finally:
+            tmp_named.unlink(missing_ok=True)
+    return p
+
+
+__all__ = ["NIFTI_SUFFIXES", "guess_modality", "is_nifti", "read_nifti", "write_nifti"]
