@@ -1,0 +1,213 @@
+"""Datasets of volumes for training: discovery (folder or CSV), preprocessing, caching.
+
+A data source is a folder (NIfTI files and/or DICOM series folders, found recursively and mixed) or
+a CSV with a ``path`` column and optional ``label`` column. Every volume is read once, preprocessed
+with :class:`~medsynth.io.transforms.VolumePreprocessor` and kept in memory (and, with
+``cache_dir``, on disk as ``.pt`` tensors keyed by the file's fingerprint), so an epoch never
+re-reads DICOM. Unreadable or mismatched volumes raise one DataValidationError naming each file.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from medsynth.core.errors import DataValidationError, MedsynthError
+from medsynth.io.loading import load_volume
+from medsynth.io.nifti import is_nifti
+from medsynth.io.transforms import VolumePreprocessor
+from medsynth.io.volume import Modality
+
+if TYPE_CHECKING:
+    import torch
+
+
+@dataclass(frozen=True)
+class VolumeItem:
+    """One entry of a data source: where the volume is and its optional class label."""
+
+    path: Path
+    label: str | None = None
+
+
+def _is_dicom_file(path: Path) -> bool:
+    try:
+        with open(path, "rb") as f:
+            head = f.read(132)
+    except OSError:
+        return False
+    return len(head) == 132 and head[128:132] == b"DICM"
+
+
+def discover_volumes(source: str | Path, *, labels_csv: str | Path | None = None) -> list[VolumeItem]:
+    """List the volumes in a folder (NIfTI files and DICOM series folders) or a CSV of paths.
+
+    Args:
+        source: a folder, or a CSV with a ``path`` column (relative paths are relative to the CSV)
+            and an optional ``label`` column.
+        labels_csv: a CSV mapping file names to labels (columns ``file`` or ``path``, and ``label``)
+            for a folder source.
+
+    Raises:
+        DataValidationError: the source does not exist, holds no volume, or the CSV is malformed.
+    """
+    src = Path(source)
+    if not src.exists():
+        raise DataValidationError(f"data source '{src}' does not exist; give a folder of NIfTI/DICOM or a CSV of paths")
+    items: list[VolumeItem] = []
+    if src.is_file() and src.suffix.lower() == ".csv":
+        with open(src, newline="", encoding="utf-8") as f:
+            reader = csv.DictReader(f)
+            if not reader.fieldnames or "path" not in reader.fieldnames:
+                raise DataValidationError(f"CSV '{src}' needs a 'path' column (found {reader.fieldnames})")
+            for row in reader:
+                p = Path(row["path"])
+                items.append(VolumeItem(p if p.is_absolute() else src.parent / p, row.get("label") or None))
+    elif src.is_dir():
+        dicom_dirs: set[Path] = set()
+        for f in sorted(src.rglob("*")):
+            if not f.is_file() or f.name.startswith("."):
+                continue
+            if is_nifti(f):
+                items.append(VolumeItem(f))
+            elif f.suffix.lower() in (".dcm", ".ima", "") and _is_dicom_file(f):
+                dicom_dirs.add(f.parent)
+        items.extend(VolumeItem(d) for d in sorted(dicom_dirs))
+        items.sort(key=lambda it: str(it.path))
+    elif src.is_file():
+        items.append(VolumeItem(src))
+    if not items:
+        raise DataValidationError(f"no NIfTI file or DICOM series found in '{src}'")
+    if labels_csv is not None:
+        mapping = _read_labels(Path(labels_csv))
+        missing = [it.path.name for it in items if _key(it.path) not in mapping]
+        if missing:
+            raise DataValidationError(
+                [f"'{m}' has no label in {labels_csv}" for m in missing[:10]]
+                + ([f"... and {len(missing) - 10} more"] if len(missing) > 10 else [])
+            )
+        items = [VolumeItem(it.path, mapping[_key(it.path)]) for it in items]
+    return items
+
+
+def _key(path: Path) -> str:
+    name = path.name
+    for suffix in (".nii.gz", ".nii"):
+        if name.endswith(suffix):
+            return name[: -len(suffix)]
+    return name
+
+
+def _read_labels(path: Path) -> dict[str, str]:
+    if not path.is_file():
+        raise DataValidationError(f"labels CSV '{path}' does not exist")
+    with open(path, newline="", encoding="utf-8") as f:
+        reader = csv.DictReader(f)
+        cols = reader.fieldnames or []
+        key = "file" if "file" in cols else "path" if "path" in cols else None
+        if key is None or "label" not in cols:
+            raise DataValidationError(f"labels CSV '{path}' needs columns 'file' (or 'path') and 'label'; found {cols}")
+        return {_key(Path(row[key])): str(row["label"]) for row in reader}
+
+
+class VolumeDataset:
+    """Preprocessed volumes as tensors (C, i, j, k) in [-1, 1], read once and cached.
+
+    Args:
+        items: from :func:`discover_volumes`.
+        preprocessor: brings every volume to one grid; its config must fix ``spatial_size``.
+        modality: expected modality ("CT" or "MR"); NIfTI volumes are read as this modality.
+        cache_dir: optional folder for an on-disk tensor cache (reused across runs).
+        label_names: the ordered class names (default: sorted labels found); items without a label
+            get class 0.
+
+    Raises:
+        DataValidationError: listing every file that cannot be read or has a wrong modality.
+    """
+
+    def __init__(
+        self,
+        items: Sequence[VolumeItem],
+        preprocessor: VolumePreprocessor,
+        *,
+        modality: Modality,
+        cache_dir: str | Path | None = None,
+        label_names: Sequence[str] | None = None,
+    ) -> None:
+
+        if preprocessor.config.spatial_size is None:
+            raise DataValidationError("preprocessing.spatial_size must be set so every volume has the same shape")
+        self.items = list(items)
+        self.preprocessor = preprocessor
+        self.modality = modality
+        found = sorted({it.label for it in self.items if it.label is not None})
+        self.label_names: list[str] = list(label_names) if label_names is not None else found
+        unknown = sorted(set(found) - set(self.label_names))
+        if unknown:
+            raise DataValidationError(f"labels {unknown} are not among the configured classes {self.label_names}")
+        self.tensors: list[torch.Tensor] = []
+        self.windows: list[tuple[float, float]] = []
+        problems: list[str] = []
+        cache = Path(cache_dir) if cache_dir is not None else None
+        for it in self.items:
+            try:
+                t, win = self._load(it, cache)
+            except MedsynthError as exc:
+                problems.append(f"'{it.path}': {exc}")
+                continue
+            self.tensors.append(t)
+            self.windows.append(win)
+        if problems:
+            raise DataValidationError(problems, context=f"{len(problems)} of {len(self.items)} volumes cannot be used")
+
+    def _load(self, item: VolumeItem, cache: Path | None) -> tuple[torch.Tensor, tuple[float, float]]:
+        import hashlib
+
+        import torch
+
+        key = None
+        if cache is not None:
+            st = item.path.stat()
+            raw = f"{item.path.resolve()}|{st.st_size}|{st.st_mtime_ns}|{self.preprocessor.config.model_dump_json()}"
+            key = cache / (hashlib.sha256(raw.encode()).hexdigest()[:24] + ".pt")
+            if key.is_file():
+                blob = torch.load(key, map_location="cpu", weights_only=True)
+                return blob["tensor"], (float(blob["low"]), float(blob["high"]))
+        vol = load_volume(item.path, modality=None if not is_nifti(item.path) else self.modality)
+        if vol.modality != self.modality:
+            raise DataValidationError(f"is {vol.modality}, expected {self.modality}")
+        prepared = self.preprocessor(vol)
+        tensor = prepared.tensor.as_tensor().float().contiguous() if hasattr(prepared.tensor, "as_tensor") else prepared.tensor
+        if tensor.shape[0] != 1:
+            raise DataValidationError(f"has {tensor.shape[0]} channels; one is expected")
+        if key is not None:
+            from medsynth.core.files import atomic_path
+
+            key.parent.mkdir(parents=True, exist_ok=True)
+            with atomic_path(key) as tmp:
+                torch.save({"tensor": tensor, "low": prepared.low, "high": prepared.high}, tmp)
+        return tensor, (prepared.low, prepared.high)
+
+    def __len__(self) -> int:
+        return len(self.tensors)
+
+    def label_index(self, i: int) -> int:
+        lab = self.items[i].label
+        return self.label_names.index(lab) if lab is not None and self.label_names else 0
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
+        return self.tensors[i], self.label_index(i)
+
+    @property
+    def median_window(self) -> tuple[float, float]:
+        """The median (low, high) intensity window: how MR samples are mapped back to intensities."""
+        import numpy as np
+
+        arr = np.asarray(self.windows, dtype=float)
+        return float(np.median(arr[:, 0])), float(np.median(arr[:, 1]))
+
+
+__all__ = ["VolumeDataset", "VolumeItem", "discover_volumes"]
