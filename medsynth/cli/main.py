@@ -15,8 +15,8 @@ import typer
 
 from medsynth import __version__
 from medsynth.cli import common
-from medsynth.cli.io_commands import convert, phantoms
 from medsynth.cli.demo import demo
+from medsynth.cli.io_commands import convert, phantoms
 
 app = typer.Typer(
     name="medsynth",

@@ -304,7 +304,7 @@ def write_dicom_series(
         The written files, in slice order.
     """
     from pydicom.dataset import FileDataset, FileMetaDataset
-    from pydicom.uid import ExplicitVRLittleEndian, PYDICOM_IMPLEMENTATION_UID, generate_uid
+    from pydicom.uid import PYDICOM_IMPLEMENTATION_UID, ExplicitVRLittleEndian, generate_uid
 
     if volume.array.ndim != 3:
         raise DataValidationError(

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
-from pydantic import Field, field_validator
+from pydantic import field_validator
 
 from medsynth.core.config import ConfigModel
 from medsynth.core.errors import DataValidationError
