@@ -74,6 +74,8 @@ class RunDir:
                 when ``resume`` finds no run there.
         """
         p = Path(path)
+        if not is_main:
+            return cls(p, is_main=False)  # rank 0 alone checks, creates and writes
         if force and resume:
             raise RunDirectoryError("--force and --resume contradict each other; choose one")
         exists = p.exists() and (not p.is_dir() or any(p.iterdir()))

@@ -100,16 +100,33 @@ class TrainSession:
         self.device = resolve_device(train.device)
         self.dist: DistributedContext = init_distributed(self.device)
         seed_everything(train.seed + self.dist.rank, deterministic=train.deterministic)
-        self.run = RunDir.create(out, force=force, resume=resume, is_main=self.dist.is_main, command=command)
-        if self.dist.is_distributed:
-            import torch.distributed as dist
-
-            dist.barrier()  # rank 0 has created (or cleaned) the folder
+        self.run = self._create_run(out, force=force, resume=resume, command=command)
         if config is not None:
             self.run.write_config(config)
         self.resume = resume
         self._bar = None
         self._t0 = time.perf_counter()
+
+    def _create_run(self, out: str | Path, *, force: bool, resume: bool, command: str | None) -> RunDir:
+        """Rank 0 creates the run directory; the others wait and share its outcome (or its error)."""
+        from medsynth.core.errors import RunDirectoryError
+
+        error: str | None = None
+        run: RunDir | None = None
+        if self.dist.is_main:
+            try:
+                run = RunDir.create(out, force=force, resume=resume, command=command)
+            except RunDirectoryError as exc:
+                error = str(exc)
+        if self.dist.is_distributed:
+            import torch.distributed as dist
+
+            box = [error]
+            dist.broadcast_object_list(box, src=0)
+            error = box[0]
+        if error is not None:
+            raise RunDirectoryError(error)
+        return run if run is not None else RunDir(out, is_main=False)
 
     @property
     def is_main(self) -> bool:

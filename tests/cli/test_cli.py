@@ -1,0 +1,97 @@
+"""The medsynth command as a user runs it: help, version, convert, phantoms, demo, errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from medsynth import __version__
+from medsynth.cli.main import main
+from medsynth.io import read_nifti
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_help_and_version(capsys: pytest.CaptureFixture[str]):
+    code, out, _ = run(capsys, "--help")
+    assert code == 0
+    for cmd in ("demo", "convert", "phantoms"):
+        assert cmd in out
+    code, out, _ = run(capsys, "--version")
+    assert code == 0 and out.strip() == f"medsynth {__version__}"
+    code, out, _ = run(capsys, "convert", "--help")
+    assert code == 0 and "NIfTI" in out and "--modality" in out
+
+
+def test_help_does_not_import_heavy_libraries():
+    code = (
+        "import sys; from medsynth.cli.main import main; main(['--help']); "
+        "print('HEAVY', sorted(m for m in ('torch', 'monai', 'sdv', 'opacus') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120).stdout
+    assert "HEAVY []" in out
+
+
+def test_convert_roundtrip_via_cli(capsys: pytest.CaptureFixture[str], real_ct_nifti: Path, tmp_path: Path):
+    code, out, err = run(capsys, "convert", str(real_ct_nifti), str(tmp_path / "dcm"))
+    assert code == 0, err
+    assert len(list((tmp_path / "dcm").glob("*.dcm"))) == read_nifti(real_ct_nifti).spatial_shape[2]
+    code, out, err = run(capsys, "convert", str(tmp_path / "dcm"), str(tmp_path / "back.nii.gz"))
+    assert code == 0, err
+    assert np.array_equal(read_nifti(tmp_path / "back.nii.gz").array, read_nifti(real_ct_nifti).array)
+    # the output exists now: refused without --force, with a message and exit code 2
+    code, out, err = run(capsys, "convert", str(tmp_path / "dcm"), str(tmp_path / "back.nii.gz"))
+    assert code == 2 and "already exists" in err and "Traceback" not in err
+
+
+def test_convert_needs_modality_for_non_ct_nifti(capsys: pytest.CaptureFixture[str], real_mr_nifti: Path, tmp_path: Path):
+    code, _, err = run(capsys, "convert", str(real_mr_nifti), str(tmp_path / "mr"))
+    assert code == 2 and "--modality CT or --modality MR" in err
+    code, _, err = run(capsys, "convert", str(real_mr_nifti), str(tmp_path / "mr"), "--modality", "MR")
+    assert code == 0, err
+    code, _, err = run(capsys, "convert", str(real_mr_nifti), str(tmp_path / "x"), "--modality", "PET")
+    assert code == 2 and "'PET' must be CT or MR" in err
+
+
+def test_errors_are_one_line_and_debug_shows_traceback(capsys: pytest.CaptureFixture[str], tmp_path: Path):
+    code, _, err = run(capsys, "convert", str(tmp_path / "missing.nii.gz"), str(tmp_path / "o.nii.gz"))
+    assert code == 2 and err.startswith("error: ") and "does not exist" in err
+    from medsynth.core.errors import ImageReadError
+
+    with pytest.raises(ImageReadError):
+        main(["--debug", "convert", str(tmp_path / "missing.nii.gz"), str(tmp_path / "o.nii.gz")])
+    code, _, err = run(capsys, "phantoms", "--out", str(tmp_path / "p"), "--contrast", "PD", "--n", "1", "--shape", "16")
+    assert code == 2 and "mr_contrast" in err
+    code, _, err = run(capsys, "nosuchcommand")
+    assert code == 2 and "No such command" in err
+
+
+def test_phantoms_cli(capsys: pytest.CaptureFixture[str], tmp_path: Path):
+    code, out, err = run(capsys, "phantoms", "--n", "2", "--shape", "16", "--out", str(tmp_path / "ph"), "--seed", "3")
+    assert code == 0, err
+    assert sorted(p.name for p in (tmp_path / "ph").iterdir()) == ["ct", "labels", "mr"]
+    ct = read_nifti(tmp_path / "ph" / "ct" / "case_001.nii.gz")
+    assert ct.modality == "CT" and ct.spatial_shape == (16, 16, 16)
+
+
+def test_demo_quick(capsys: pytest.CaptureFixture[str], tmp_path: Path):
+    out_dir = tmp_path / "demo"
+    code, out, err = run(capsys, "demo", "--quick", "--out", str(out_dir))
+    assert code == 0, err
+    summary = json.loads((out_dir / "summary.json").read_text())
+    rt = summary["steps"]["io_roundtrip"]
+    assert rt["max_abs_error_hu"] <= 0.5 and rt["max_affine_error_mm"] < 1e-3
+    assert rt["synthetic_marker"] == "YES"
+    assert str(out_dir) in out
+    assert json.loads((out_dir / "run.json").read_text())["status"] == "completed"
+    code, _, err = run(capsys, "demo", "--quick", "--out", str(out_dir))
+    assert code == 2 and "--force" in err

@@ -1,0 +1,76 @@
+"""Fixtures shared by every test: seeding, one CPU thread, isolated HOME, the real data folder."""
+
+from __future__ import annotations
+
+import os
+import random
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+# One thread is 3-40x faster than two for the small models in tests on 2-core machines
+# (PLATFORM.md); set before torch is imported by any test module.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("MKL_NUM_THREADS", "1")
+os.environ.setdefault("MEDSYNTH_PROGRESS", "0")
+
+REPO = Path(__file__).resolve().parents[1]
+#: Real data lives beside the repository (../shared/data); MEDSYNTH_SHARED_DATA overrides.
+SHARED_DATA = Path(os.environ.get("MEDSYNTH_SHARED_DATA", REPO.parent / "shared" / "data"))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    import torch
+
+    torch.set_num_threads(1)
+
+
+@pytest.fixture(autouse=True)
+def _seed() -> None:
+    """Every test starts from the same RNG state."""
+    import torch
+
+    random.seed(0)
+    np.random.seed(0)
+    torch.manual_seed(0)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _isolated_home(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """SDV and matplotlib write under HOME/XDG dirs: keep them in a temp dir."""
+    home = tmp_path_factory.mktemp("home")
+    for var in ("XDG_DATA_HOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME", "MPLCONFIGDIR"):
+        os.environ.setdefault(var, str(home / var.lower()))
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The real data folder; skips the test where it is absent (as on a user's machine)."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"real data folder {SHARED_DATA} is absent (set MEDSYNTH_SHARED_DATA to run this test)")
+    return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def real_ct_dicom(shared_data: Path) -> Path:
+    p = shared_data / "imaging" / "totalsegmentator" / "example_ct_dicom"
+    if not p.is_dir():
+        pytest.skip(f"{p} is absent")
+    return p
+
+
+@pytest.fixture(scope="session")
+def real_ct_nifti(shared_data: Path) -> Path:
+    p = shared_data / "imaging" / "totalsegmentator" / "example_ct_sm.nii.gz"
+    if not p.is_file():
+        pytest.skip(f"{p} is absent")
+    return p
+
+
+@pytest.fixture(scope="session")
+def real_mr_nifti(shared_data: Path) -> Path:
+    p = shared_data / "imaging" / "totalsegmentator" / "example_mr_sm.nii.gz"
+    if not p.is_file():
+        pytest.skip(f"{p} is absent")
+    return p

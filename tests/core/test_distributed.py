@@ -1,0 +1,29 @@
+"""torchrun --nproc_per_node=2 on CPU (gloo): the distributed setup works and only rank 0 writes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+
+def test_torchrun_two_cpu_processes(tmp_path: Path):
+    out = tmp_path / "run"
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore"}
+    worker = Path(__file__).with_name("ddp_worker.py")
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", str(worker), str(out)]
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=240)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    ranks = [json.loads((out / f"rank{r}.json").read_text()) for r in (0, 1)]
+    assert [r["world"] for r in ranks] == [2, 2]
+    assert {r["backend"] for r in ranks} == {"gloo"}
+    assert ranks[0]["sum"] == 3.0  # all_reduce of 1 + 2
+    assert all(r["weights_equal"] for r in ranks)  # DDP kept replicas in sync
+    assert [r["is_main"] for r in ranks] == [True, False]
+    # rank 0 wrote the run directory exactly once: one metrics line per step, checkpoints present
+    lines = (out / "metrics.jsonl").read_text().splitlines()
+    assert [json.loads(line)["step"] for line in lines] == [1, 2]
+    assert (out / "checkpoints" / "step_00000002.pt").is_file()
+    assert json.loads((out / "run.json").read_text())["status"] == "completed"

@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from medsynth.core.errors import DataValidationError
+from medsynth.io import write_dicom_series
+from medsynth.io.datasets import VolumeDataset, discover_volumes
+from medsynth.io.phantoms import PhantomConfig, make_phantom, write_phantoms
+from medsynth.io.transforms import PreprocessConfig, VolumePreprocessor
+
+PRE = PreprocessConfig(spatial_size=(16, 16, 16))
+
+
+@pytest.fixture()
+def mixed_folder(tmp_path: Path) -> Path:
+    write_phantoms(tmp_path / "ph", 2, config=PhantomConfig(shape=(16, 16, 16)))
+    data = tmp_path / "data"
+    shutil.copytree(tmp_path / "ph" / "ct", data)
+    write_dicom_series(make_phantom(9, PhantomConfig(shape=(16, 16, 16))).ct, data / "patient_dicom")
+    return data
+
+
+def test_folder_with_nifti_and_dicom_and_labels(mixed_folder: Path, tmp_path: Path):
+    items = discover_volumes(mixed_folder)
+    assert [it.path.name for it in items] == ["case_000.nii.gz", "case_001.nii.gz", "patient_dicom"]
+    labels = tmp_path / "labels.csv"
+    labels.write_text("file,label\ncase_000.nii.gz,healthy\ncase_001,lesion\npatient_dicom,lesion\n")
+    items = discover_volumes(mixed_folder, labels_csv=labels)
+    ds = VolumeDataset(items, VolumePreprocessor(PRE), modality="CT", cache_dir=tmp_path / "cache")
+    assert len(ds) == 3 and ds.label_names == ["healthy", "lesion"]
+    x, y = ds[2]
+    assert tuple(x.shape) == (1, 16, 16, 16) and y == 1
+    assert len(list((tmp_path / "cache").glob("*.pt"))) == 3
+    again = VolumeDataset(items, VolumePreprocessor(PRE), modality="CT", cache_dir=tmp_path / "cache")
+    assert all((a - b).abs().max() == 0 for a, b in zip(ds.tensors, again.tensors))
+
+
+def test_bad_sources_name_the_file(mixed_folder: Path, tmp_path: Path):
+    with pytest.raises(DataValidationError, match="does not exist"):
+        discover_volumes(tmp_path / "nope")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(DataValidationError, match="no NIfTI file or DICOM series"):
+        discover_volumes(tmp_path / "empty")
+    (mixed_folder / "broken.nii.gz").write_bytes(b"\x1f\x8b broken")
+    items = discover_volumes(mixed_folder)
+    with pytest.raises(DataValidationError) as exc:
+        VolumeDataset(items, VolumePreprocessor(PRE), modality="CT")
+    assert "broken.nii.gz" in str(exc.value) and "1 of 4 volumes" in str(exc.value)
+    with pytest.raises(DataValidationError, match="is CT, expected MR"):
+        VolumeDataset([it for it in items if it.path.name == "patient_dicom"], VolumePreprocessor(PRE), modality="MR")
+    labels = tmp_path / "l.csv"
+    labels.write_text("file,label\ncase_000.nii.gz,a\n")
+    with pytest.raises(DataValidationError, match="'case_001.nii.gz' has no label"):
+        discover_volumes(mixed_folder, labels_csv=labels)
+    csv = tmp_path / "list.csv"
+    csv.write_text("file\nx.nii.gz\n")
+    with pytest.raises(DataValidationError, match="needs a 'path' column"):
+        discover_volumes(csv)

@@ -1,0 +1,209 @@
+"""NIfTI and DICOM IO on the real CT/MR and on phantoms: round trips, geometry, HU, bad input."""
+
+from __future__ import annotations
+
+import gzip
+import shutil
+from pathlib import Path
+
+import nibabel as nib
+import numpy as np
+import pydicom
+import pytest
+
+from medsynth.core.errors import (
+    DataValidationError,
+    ImageReadError,
+    MixedSeriesError,
+    SliceGeometryError,
+    UnsupportedTransferSyntaxError,
+)
+from medsynth.io import load_volume, read_dicom_series, read_nifti, write_dicom_series, write_nifti
+from medsynth.io.dicom import IDENTIFYING_KEYWORDS
+from medsynth.io.phantoms import PhantomConfig, make_phantom
+from medsynth.io.volume import Volume, grid_affine
+
+
+@pytest.fixture()
+def phantom_ct() -> Volume:
+    return make_phantom(3, PhantomConfig(shape=(16, 16, 12), spacing=(1.5, 1.5, 2.5))).ct
+
+
+def test_nifti_roundtrip_keeps_affine_exactly(real_ct_nifti: Path, tmp_path: Path):
+    vol = read_nifti(real_ct_nifti)
+    assert vol.modality == "CT" and vol.units == "HU"
+    assert vol.array.min() >= -1300 and vol.array.max() > 500  # HU range of a real abdominal CT
+    out = write_nifti(vol, tmp_path / "ct.nii.gz")
+    back = read_nifti(out)
+    assert np.array_equal(back.affine, vol.affine)
+    assert np.array_equal(back.array, vol.array)
+    assert nib.load(str(out)).get_data_dtype() == np.int16
+
+
+def test_real_dicom_series_reads_in_hu_with_geometry(real_ct_dicom: Path):
+    vol = read_dicom_series(real_ct_dicom)
+    assert vol.spatial_shape == (512, 512, 20)
+    assert np.allclose(vol.spacing, (0.9765625, 0.9765625, 2.0))
+    assert vol.orientation == "LPS"  # IOP [1,0,0,0,1,0]: columns go to patient left, rows posterior
+    assert vol.array.min() == -1024  # RescaleIntercept applied: air is -1024 HU, not 0
+    body = vol.array[200:300, 200:300, :]
+    assert -200 < np.median(body) < 200  # soft tissue inside the patient
+    # slices are ordered by position along the normal (z increases with k), not by file name
+    ds = [pydicom.dcmread(f, stop_before_pixels=True) for f in sorted(real_ct_dicom.iterdir())]
+    zs = sorted(float(d.ImagePositionPatient[2]) for d in ds)
+    assert vol.affine[2, 3] == pytest.approx(zs[0])
+    assert vol.affine[2, 2] == pytest.approx(2.0)
+
+
+def test_nifti_dicom_nifti_roundtrip_on_real_ct(real_ct_nifti: Path, tmp_path: Path):
+    vol = read_nifti(real_ct_nifti)
+    write_dicom_series(vol, tmp_path / "series")
+    back = read_dicom_series(tmp_path / "series")
+    assert np.array_equal(back.array, vol.array)  # HU identical
+    assert np.allclose(back.affine, vol.affine, atol=1e-4)
+    write_nifti(back, tmp_path / "back.nii.gz")
+    again = read_nifti(tmp_path / "back.nii.gz")
+    assert np.array_equal(again.array, vol.array)
+    assert np.allclose(again.affine, vol.affine, atol=1e-4)
+
+
+def test_mr_roundtrip_within_quantisation(real_mr_nifti: Path, tmp_path: Path):
+    vol = read_nifti(real_mr_nifti, modality="MR")
+    vol = vol.with_array(vol.array + 0.25)  # non-integer values force the scaled uint16 path
+    write_dicom_series(vol, tmp_path / "mr")
+    back = read_dicom_series(tmp_path / "mr")
+    assert back.modality == "MR"
+    step = (vol.array.max() - vol.array.min()) / 65535
+    assert np.abs(back.array - vol.array).max() <= step / 2 + 1e-3
+    assert np.allclose(back.affine, vol.affine, atol=1e-4)
+
+
+def test_synthetic_dicom_carries_nothing_from_the_real_series(real_ct_dicom: Path, tmp_path: Path):
+    src_files = sorted(real_ct_dicom.iterdir())
+    sources = [pydicom.dcmread(f, stop_before_pixels=True) for f in src_files]
+    source_values = set()
+    for ds in sources:
+        for kw in IDENTIFYING_KEYWORDS:
+            v = ds.get(kw)
+            if v not in (None, ""):
+                source_values.add(str(v))
+        for elem in ds.iterall():
+            if elem.VR == "UI" and elem.value and not str(elem.value).startswith("1.2.840.10008."):
+                source_values.add(str(elem.value))  # instance UIDs, not the standard's class UIDs
+    assert source_values, "the real series should carry identifying values to compare against"
+    vol = read_dicom_series(real_ct_dicom)
+    files = write_dicom_series(vol, tmp_path / "syn", series_description="copy of a real CT")
+    out_uids = set()
+    for f in files:
+        ds = pydicom.dcmread(f)
+        for elem in ds.iterall():
+            if isinstance(elem.value, (str, pydicom.valuerep.PersonName)) or elem.VR in ("UI", "DA", "TM", "DT", "LO", "SH", "PN"):
+                assert str(elem.value) not in source_values or str(elem.value) in ("", "CT"), f"{elem.keyword}={elem.value!r} copied from the source"
+        assert ds.SyntheticData == "YES"
+        assert list(ds.ImageType)[:2] == ["DERIVED", "SECONDARY"]
+        assert ds.PatientIdentityRemoved == "YES"
+        assert "SYNTHETIC" in ds.SeriesDescription
+        assert ds.PatientName == "SYNTHETIC^MEDSYNTH" and ds.PatientID.startswith("SYN-")
+        for kw in ("StudyDate", "PatientBirthDate", "InstitutionName", "AccessionNumber"):
+            assert not ds.get(kw), kw
+        assert ds.SOPClassUID == "1.2.840.10008.5.1.4.1.1.2"  # CT Image Storage
+        out_uids.add(ds.SOPInstanceUID)
+    assert len(out_uids) == len(files)  # a new UID per slice
+    # two writes of the same volume are different studies
+    files2 = write_dicom_series(vol, tmp_path / "syn2")
+    assert pydicom.dcmread(files2[0]).StudyInstanceUID != pydicom.dcmread(files[0]).StudyInstanceUID
+
+
+def _series(tmp_path: Path, vol: Volume, name: str = "s") -> list[Path]:
+    return write_dicom_series(vol, tmp_path / name)
+
+
+def test_folder_with_two_series_is_refused_naming_both(phantom_ct: Volume, tmp_path: Path):
+    a = _series(tmp_path, phantom_ct, "a")
+    b = _series(tmp_path, phantom_ct, "b")
+    mixed = tmp_path / "mixed"
+    mixed.mkdir()
+    for f in a + b:
+        shutil.copy(f, mixed / f"{f.parent.name}_{f.name}")
+    with pytest.raises(MixedSeriesError) as exc:
+        read_dicom_series(mixed)
+    uid_a = pydicom.dcmread(a[0]).SeriesInstanceUID
+    uid_b = pydicom.dcmread(b[0]).SeriesInstanceUID
+    assert uid_a in str(exc.value) and uid_b in str(exc.value) and "series_uid" in str(exc.value)
+    chosen = read_dicom_series(mixed, series_uid=uid_b)
+    assert chosen.spatial_shape == phantom_ct.spatial_shape
+
+
+def test_missing_slice_is_a_named_gap(phantom_ct: Volume, tmp_path: Path):
+    files = _series(tmp_path, phantom_ct)
+    files[5].unlink()
+    with pytest.raises(SliceGeometryError) as exc:
+        read_dicom_series(tmp_path / "s")
+    msg = str(exc.value)
+    assert "gap of 5.000 mm" in msg and "2.500 mm is expected" in msg and "1 slice(s) missing" in msg
+
+
+def test_duplicated_slice_is_named(phantom_ct: Volume, tmp_path: Path):
+    files = _series(tmp_path, phantom_ct)
+    shutil.copy(files[3], tmp_path / "s" / "copy_of_4.dcm")
+    with pytest.raises(SliceGeometryError, match="duplicated slice .* 'copy_of_4.dcm'|duplicated slice .*slice_0004"):
+        read_dicom_series(tmp_path / "s")
+
+
+def test_truncated_dicom_file_is_named(phantom_ct: Volume, tmp_path: Path):
+    files = _series(tmp_path, phantom_ct)
+    data = files[2].read_bytes()
+    files[2].write_bytes(data[: len(data) // 2])
+    with pytest.raises(ImageReadError, match="slice_0003.dcm"):
+        read_dicom_series(tmp_path / "s")
+
+
+def test_unsupported_compression_says_how_to_fix(phantom_ct: Volume, tmp_path: Path):
+    from pydicom.encaps import encapsulate
+    from pydicom.uid import JPEGLSLossless
+
+    files = _series(tmp_path, phantom_ct)
+    for f in files:
+        ds = pydicom.dcmread(f)
+        ds.file_meta.TransferSyntaxUID = JPEGLSLossless
+        ds.PixelData = encapsulate([b"\xff\xd8garbage\xff\xd9"])
+        ds["PixelData"].is_undefined_length = True
+        ds.save_as(f)
+    with pytest.raises(UnsupportedTransferSyntaxError) as exc:
+        read_dicom_series(tmp_path / "s")
+    assert "JPEG-LS" in str(exc.value) and "pip install" in str(exc.value)
+
+
+def test_truncated_nifti_and_wrong_inputs(real_ct_nifti: Path, tmp_path: Path):
+    data = real_ct_nifti.read_bytes()
+    cut = tmp_path / "cut.nii.gz"
+    cut.write_bytes(data[: len(data) // 3])
+    with pytest.raises(ImageReadError, match="cut.nii.gz"):
+        read_nifti(cut)
+    notgz = tmp_path / "garbage.nii.gz"
+    notgz.write_bytes(gzip.compress(b"not a nifti header" * 30))
+    with pytest.raises(ImageReadError, match="garbage.nii.gz"):
+        read_nifti(notgz)
+    with pytest.raises(ImageReadError, match="no DICOM image"):
+        read_dicom_series(tmp_path)
+    with pytest.raises(ImageReadError, match="does not exist"):
+        load_volume(tmp_path / "nope.nii.gz")
+    with pytest.raises(DataValidationError, match="3 spatial dimensions"):
+        Volume(np.zeros((4, 4)), np.eye(4))
+    with pytest.raises(DataValidationError, match="singular"):
+        Volume(np.zeros((4, 4, 4)), np.zeros((4, 4)))
+
+
+def test_load_volume_dispatch(phantom_ct: Volume, tmp_path: Path):
+    write_nifti(phantom_ct, tmp_path / "a.nii.gz")
+    write_dicom_series(phantom_ct, tmp_path / "dcm")
+    a = load_volume(tmp_path / "a.nii.gz", modality="CT")
+    b = load_volume(tmp_path / "dcm")
+    assert a.same_grid(b) and np.array_equal(a.array, b.array)
+    assert np.array_equal(a.array, np.rint(phantom_ct.array))
+
+
+def test_grid_affine_centres_the_volume():
+    aff = grid_affine((2.0, 2.0, 2.0), (5, 5, 5))
+    centre = aff @ np.array([2, 2, 2, 1.0])
+    assert np.allclose(centre[:3], 0)
