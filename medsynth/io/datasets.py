@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from medsynth.core.errors import DataValidationError, MedsynthError
 from medsynth.io.loading import load_volume
 from medsynth.io.nifti import is_nifti
+from medsynth.io.nrrd import is_nrrd
 from medsynth.io.transforms import VolumePreprocessor
 from medsynth.io.volume import Modality
 
@@ -71,7 +72,7 @@ def discover_volumes(source: str | Path, *, labels_csv: str | Path | None = None
         for f in sorted(src.rglob("*")):
             if not f.is_file() or f.name.startswith("."):
                 continue
-            if is_nifti(f):
+            if is_nifti(f) or is_nrrd(f):
                 items.append(VolumeItem(f))
             elif f.suffix.lower() in (".dcm", ".ima", "") and _is_dicom_file(f):
                 dicom_dirs.add(f.parent)
@@ -95,7 +96,7 @@ def discover_volumes(source: str | Path, *, labels_csv: str | Path | None = None
 
 def _key(path: Path) -> str:
     name = path.name
-    for suffix in (".nii.gz", ".nii"):
+    for suffix in (".nii.gz", ".nii", ".nrrd", ".nhdr"):
         if name.endswith(suffix):
             return name[: -len(suffix)]
     return name
@@ -176,7 +177,8 @@ class VolumeDataset:
             if key.is_file():
                 blob = torch.load(key, map_location="cpu", weights_only=True)
                 return blob["tensor"], (float(blob["low"]), float(blob["high"]))
-        vol = load_volume(item.path, modality=None if not is_nifti(item.path) else self.modality)
+        file_without_modality = is_nifti(item.path) or is_nrrd(item.path)
+        vol = load_volume(item.path, modality=self.modality if file_without_modality else None)
         if vol.modality != self.modality:
             raise DataValidationError(f"is {vol.modality}, expected {self.modality}")
         prepared = self.preprocessor(vol)

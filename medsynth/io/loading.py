@@ -8,13 +8,14 @@ from typing import Literal
 from medsynth.core.errors import ImageReadError
 from medsynth.io.dicom import read_dicom_series, write_dicom_series
 from medsynth.io.nifti import is_nifti, read_nifti, write_nifti
+from medsynth.io.nrrd import is_nrrd, read_nrrd
 from medsynth.io.volume import Modality, Volume
 
 OutputFormat = Literal["nifti", "dicom"]
 
 
 def load_volume(path: str | Path, *, modality: Modality | None = None, series_uid: str | None = None) -> Volume:
-    """Read a NIfTI file (``.nii``/``.nii.gz``) or a DICOM series (a folder, or one of its files).
+    """Read a NIfTI file (``.nii``/``.nii.gz``), an NRRD file, or a DICOM series (a folder or one of its files).
 
     Args:
         path: the file or folder.
@@ -29,13 +30,15 @@ def load_volume(path: str | Path, *, modality: Modality | None = None, series_ui
         raise ImageReadError(f"'{p}' does not exist")
     if p.is_file() and is_nifti(p):
         return read_nifti(p, modality=modality)
+    if p.is_file() and is_nrrd(p):
+        return read_nrrd(p, modality=modality or "OT")
     if p.is_dir() or p.suffix.lower() in (".dcm", ".ima", ""):
         vol = read_dicom_series(p if p.is_dir() else p.parent, series_uid=series_uid)
         if modality is not None:
             vol.modality = modality
         return vol
     raise ImageReadError(
-        f"'{p}' is neither a NIfTI file (.nii, .nii.gz) nor a DICOM series folder; convert it first"
+        f"'{p}' is neither a NIfTI file (.nii, .nii.gz), an NRRD file nor a DICOM series folder; convert it first"
     )
 
 

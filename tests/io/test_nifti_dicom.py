@@ -207,3 +207,19 @@ def test_grid_affine_centres_the_volume():
     aff = grid_affine((2.0, 2.0, 2.0), (5, 5, 5))
     centre = aff @ np.array([2, 2, 2, 1.0])
     assert np.allclose(centre[:3], 0)
+
+
+def test_real_nrrd_brain_mr_reads_with_ras_affine(shared_data: Path, tmp_path: Path):
+    p = shared_data / "imaging" / "pyradiomics" / "brain1_image.nrrd"
+    if not p.is_file():
+        pytest.skip(f"{p} is absent")
+    vol = load_volume(p, modality="MR")
+    assert vol.spatial_shape == (256, 256, 25) and vol.modality == "MR"
+    assert np.allclose(vol.spacing, (0.78125, 0.78125, 6.5))
+    # header: LPS space, origin (-99.6, 99.6, -78), j axis pointing to -P (anterior)
+    assert np.allclose(vol.affine[:3, 3], (99.609375, -99.609375, -78.0))
+    assert vol.orientation == "LAS"
+    labels = load_volume(p.with_name("brain1_label.nrrd"), modality="SEG")
+    assert set(np.unique(labels.array).tolist()) == {0.0, 1.0} and labels.same_grid(vol)
+    write_nifti(vol, tmp_path / "brain.nii.gz")
+    assert np.allclose(read_nifti(tmp_path / "brain.nii.gz").affine, vol.affine, atol=1e-5)
