@@ -14,7 +14,7 @@ from typing import Optional
 import typer
 
 from medsynth import __version__
-from medsynth.cli import common
+from medsynth.cli import common, translate
 from medsynth.cli.demo import demo
 from medsynth.cli.io_commands import convert, phantoms
 
@@ -49,6 +49,7 @@ def _root(
 app.command(name="demo")(demo)
 app.command(name="convert")(convert)
 app.command(name="phantoms")(phantoms)
+app.add_typer(translate.app, name="translate")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -18,11 +18,14 @@ from medsynth.core.errors import ConfigError
 SYNTHESIZERS: dict[str, str] = {}
 
 #: Translators, by the name used in configs.
-TRANSLATORS: dict[str, str] = {}
+TRANSLATORS: dict[str, str] = {
+    "cyclegan": "medsynth.translation.cyclegan:CycleGANTranslator",
+}
 
 #: Experiment config schemas, by the ``kind`` field at the top of each YAML in ``configs/``.
 CONFIG_KINDS: dict[str, str] = {
     "demo": "medsynth.demo:DemoConfig",
+    "mr2ct_cyclegan": "medsynth.translation.config:CycleGANConfig",
 }
 
 

@@ -1,0 +1,67 @@
+"""``medsynth translate train|apply``: MRI -> CT translation with a CycleGAN."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from medsynth.cli.common import MAX_STEPS_OPTION, SET_OPTION, done, overrides
+
+app = typer.Typer(
+    help="MRI -> CT translation (CycleGAN on 2D slices, 2.5D stacks or 3D patches; output in HU).",
+    no_args_is_help=True,
+)
+
+
+@app.command("train")
+def train(
+    config: Path = typer.Argument(..., help="A translation YAML (kind: mr2ct_cyclegan), e.g. configs/mr2ct_cyclegan_2d.yaml."),
+    source: Path = typer.Option(..., "--source", help="MR volumes: a folder of NIfTI files / DICOM series, or a CSV of paths."),
+    target: Path = typer.Option(..., "--target", help="CT volumes in HU (unpaired unless data.paired: true)."),
+    out: Path = typer.Option(..., "--out", "-o", help="Run directory (config, metrics.jsonl, checkpoints, model/)."),
+    resume: bool = typer.Option(False, "--resume", help="Continue the run in OUT from its last checkpoint."),
+    force: bool = typer.Option(False, "--force", help="Overwrite OUT if it is an earlier run."),
+    sets: Optional[list[str]] = SET_OPTION,
+    max_steps: Optional[int] = MAX_STEPS_OPTION,
+) -> None:
+    """Train an MR -> CT CycleGAN on MR and CT volumes and save it in OUT/model.
+
+    Example:
+        medsynth translate train configs/mr2ct_cyclegan_2d.yaml --source mr/ --target ct/ --out runs/mr2ct
+    """
+    from medsynth.core.config import load_config
+    from medsynth.translation.config import CycleGANConfig
+    from medsynth.translation.cyclegan import CycleGANTranslator
+
+    cfg = load_config(CycleGANConfig, config, overrides=overrides(sets, max_steps))
+    translator = CycleGANTranslator(cfg).fit(source, target, out=out, resume=resume, force=force)
+    translator.save(out / "model")
+    done(f"trained {cfg.train.max_steps} steps (spatial_dims {cfg.spatial_dims}); model saved", out / "model")
+
+
+@app.command("apply")
+def apply(
+    run: Path = typer.Argument(..., help="A training run directory (or its model/ folder)."),
+    inputs: list[Path] = typer.Argument(..., help="MR NIfTI files, DICOM series folders, or folders of them."),
+    out: Path = typer.Option(..., "--out", "-o", help="Folder for the synthetic CTs (<name>_sct.nii.gz or <name>_sct/ DICOM)."),
+    format: str = typer.Option("nifti", "--format", help="nifti or dicom (synthetic-safe series, SyntheticData=YES)."),
+    device: str = typer.Option("auto", "--device", help="auto, cpu or cuda[:N]."),
+    force: bool = typer.Option(False, "--force", help="Overwrite existing outputs."),
+) -> None:
+    """Translate MR volumes to CT in HU on their own grid (air outside the body is -1024 HU).
+
+    Example:
+        medsynth translate apply runs/mr2ct patient_mr.nii.gz --out sct/ --format dicom
+    """
+    from medsynth.core.errors import ConfigError
+    from medsynth.translation.apply import translate_files
+    from medsynth.translation.cyclegan import CycleGANTranslator
+
+    fmt = format.lower()
+    if fmt not in ("nifti", "dicom"):
+        raise ConfigError(f"--format '{format}' must be nifti or dicom")
+    translator = CycleGANTranslator.load(run, device=device)
+    written = translate_files(translator, inputs, out, format=fmt, overwrite=force, echo=typer.echo)  # type: ignore[arg-type]
+    done(f"translated {len(written)} volume(s) to CT ({fmt})", out)

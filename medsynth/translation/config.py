@@ -1,0 +1,226 @@
+"""The typed config of the MRI -> CT CycleGAN (``kind: mr2ct_cyclegan``): each default held once.
+
+One config describes the model (generators, discriminators), the losses, the data sampling, the
+intensity handling (reusing :class:`~medsynth.io.transforms.PreprocessConfig`), whole-volume
+inference, and the training run (:class:`~medsynth.core.training.TrainConfig`). It is validated
+as a whole, so impossible combinations (a 3D patch too thin for the discriminator, a patch that
+the generator cannot downsample) are caught before any data is read, with the fix in the message.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from medsynth.core.config import ConfigModel
+from medsynth.core.training import TrainConfig
+from medsynth.io.transforms import PreprocessConfig
+
+#: "2" = single slices, "2.5" = a stack of neighbouring slices as channels, "3" = 3D patches.
+SpatialDims = Literal[2, 2.5, 3]
+
+
+class GeneratorConfig(ConfigModel):
+    """The two generators (MR->CT and CT->MR), built from MONAI blocks.
+
+    Attributes:
+        arch: "resnet" (CycleGAN's encoder / residual blocks / decoder) or "unet" (MONAI UNet).
+        base_channels: channels of the first layer (doubled at each downsampling).
+        n_down: stride-2 downsamplings (patch sizes must be divisible by 2**n_down).
+        n_res_blocks: residual blocks at the bottleneck ("resnet") or residual units per level ("unet").
+        norm: normalisation layer ("INSTANCE" as in CycleGAN; "GROUP" is also DP/opacus-safe).
+    """
+
+    arch: Literal["resnet", "unet"] = "resnet"
+    base_channels: int = Field(32, ge=4)
+    n_down: int = Field(2, ge=1, le=5)
+    n_res_blocks: int = Field(6, ge=0, le=16)
+    norm: Literal["INSTANCE", "BATCH", "GROUP"] = "INSTANCE"
+
+
+class DiscriminatorConfig(ConfigModel):
+    """The two PatchGAN discriminators (MONAI ``PatchDiscriminator``).
+
+    Attributes:
+        channels: channels of the first layer.
+        num_layers: stride-2 layers; the receptive field grows with it (3 = 70x70 in 2D).
+    """
+
+    channels: int = Field(64, ge=4)
+    num_layers: int = Field(3, ge=1, le=5)
+
+
+class LossConfig(ConfigModel):
+    """Weights of the loss terms (0 switches a term off).
+
+    Attributes:
+        adversarial: least-squares GAN loss weight (LSGAN, Mao et al. 2017).
+        cycle: L1 cycle-consistency weight, both directions (CycleGAN's lambda = 10).
+        identity: L1 identity weight (G_mr2ct(CT) ~ CT and G_ct2mr(MR) ~ MR); CycleGAN uses 0.5 * cycle.
+        paired: L1 to the registered real CT (pix2pix-style); needs ``data.paired: true``.
+    """
+
+    adversarial: float = Field(1.0, ge=0)
+    cycle: float = Field(10.0, ge=0)
+    identity: float = Field(5.0, ge=0)
+    paired: float = Field(0.0, ge=0)
+
+
+class OptimConfig(ConfigModel):
+    """Adam and the learning-rate schedule (the learning rate itself is ``train.lr``).
+
+    Attributes:
+        beta1: Adam's first beta (0.5 for GANs).
+        beta2: Adam's second beta.
+        decay_start: fraction of ``train.max_steps`` after which the rate decays linearly to 0.
+        pool_size: fake images kept in each image pool (Shrivastava et al.); 0 disables the pool.
+    """
+
+    beta1: float = Field(0.5, ge=0, lt=1)
+    beta2: float = Field(0.999, ge=0, lt=1)
+    decay_start: float = Field(0.5, ge=0, le=1)
+    pool_size: int = Field(50, ge=0)
+
+
+class DataConfig(ConfigModel):
+    """How training patches are drawn from the preprocessed volumes.
+
+    Attributes:
+        patch_size: in-plane (i, j) size for ``spatial_dims`` 2 and 2.5, or (i, j, k) for 3.
+        context_slices: for 2.5: neighbouring slices on each side (the stack has 2c+1 channels).
+        foreground_fraction: share of patches centred on a body voxel (the rest anywhere).
+        paired: source and target are registered pairs (same count, order and grid); patches are
+            then cut at the same place in both, which the ``loss.paired`` term needs.
+        bias_correction: divide MR by a smooth (homomorphic) estimate of its bias field first.
+        bias_sigma_mm: Gaussian width of that estimate in mm.
+        body_threshold: the body is MR above this fraction of its 99th percentile (then holes
+            filled slice by slice and the largest component kept); CT above -500 HU.
+    """
+
+    patch_size: tuple[int, ...] = (128, 128)
+    context_slices: int = Field(1, ge=1, le=8)
+    foreground_fraction: float = Field(0.9, ge=0, le=1)
+    paired: bool = False
+    bias_correction: bool = False
+    bias_sigma_mm: float = Field(40.0, gt=0)
+    body_threshold: float = Field(0.1, gt=0, lt=1)
+
+
+class InferenceConfig(ConfigModel):
+    """Whole-volume sliding-window inference (MONAI ``sliding_window_inference``).
+
+    Attributes:
+        roi_size: window size (i, j) or (i, j, k); None = the training patch size (safest with
+            instance normalisation, whose statistics depend on the window).
+        overlap: fraction of overlap between neighbouring windows in-plane (and along k in 3D).
+        blend: "gaussian" weights each window's centre most (no visible seams); "constant" averages.
+        sw_batch_size: windows per forward pass.
+        depth_sigma: 2.5: Gaussian width (in slices) of the weights along k when averaging the
+            2c+1 predictions of each slice; larger = more averaging = smoother across slices.
+        body_mask: set everything outside the body (found on the MR) to -1024 HU.
+    """
+
+    roi_size: tuple[int, ...] | None = None
+    overlap: float = Field(0.5, ge=0, lt=1)
+    blend: Literal["gaussian", "constant"] = "gaussian"
+    sw_batch_size: int = Field(8, ge=1)
+    depth_sigma: float = Field(1.0, gt=0)
+    body_mask: bool = True
+
+
+class CycleGANConfig(ConfigModel):
+    """Everything about one MRI -> CT CycleGAN experiment (``configs/mr2ct_cyclegan_*.yaml``)."""
+
+    kind: Literal["mr2ct_cyclegan"] = "mr2ct_cyclegan"
+    spatial_dims: SpatialDims = 2
+    generator: GeneratorConfig = Field(default_factory=GeneratorConfig)
+    discriminator: DiscriminatorConfig = Field(default_factory=DiscriminatorConfig)
+    loss: LossConfig = Field(default_factory=LossConfig)
+    optim: OptimConfig = Field(default_factory=OptimConfig)
+    data: DataConfig = Field(default_factory=DataConfig)
+    preprocessing: PreprocessConfig = Field(default_factory=lambda: PreprocessConfig(orientation="RAS"))
+    inference: InferenceConfig = Field(default_factory=InferenceConfig)
+    train: TrainConfig = Field(default_factory=lambda: TrainConfig(batch_size=4, max_steps=2000))
+
+    @property
+    def channels(self) -> int:
+        """Network channels: 2c+1 for 2.5, else 1."""
+        return 2 * self.data.context_slices + 1 if self.spatial_dims == 2.5 else 1
+
+    @property
+    def net_dims(self) -> int:
+        """Spatial dimensions of the networks (2.5 runs 2D networks on slice stacks)."""
+        return 3 if self.spatial_dims == 3 else 2
+
+    @property
+    def patch_3d(self) -> tuple[int, int, int]:
+        """The training patch as (i, j, k): k = 1 for 2, 2c+1 for 2.5."""
+        p = self.data.patch_size
+        if self.spatial_dims == 3:
+            return (p[0], p[1], p[2])
+        return (p[0], p[1], self.channels)
+
+    @property
+    def roi_3d(self) -> tuple[int, int, int]:
+        """The inference window as (i, j, k)."""
+        r = self.inference.roi_size
+        if r is None:
+            return self.patch_3d
+        if self.spatial_dims == 3:
+            return (r[0], r[1], r[2])
+        return (r[0], r[1], self.channels)
+
+    @model_validator(mode="after")
+    def _check(self) -> CycleGANConfig:
+        problems: list[str] = []
+        p = tuple(self.data.patch_size)
+        want = 3 if self.spatial_dims == 3 else 2
+        if len(p) != want:
+            example = "[64, 64, 32]" if want == 3 else "[128, 128]"
+            problems.append(
+                f"data.patch_size {list(p)} must have {want} values for spatial_dims {self.spatial_dims} "
+                f"(e.g. {example})"
+            )
+        roi = self.inference.roi_size
+        if roi is not None and len(roi) != want:
+            problems.append(f"inference.roi_size {list(roi)} must have {want} values for spatial_dims {self.spatial_dims}")
+        factor = 2**self.generator.n_down
+        d_min = 2 ** (self.discriminator.num_layers + 1)
+        for name, size in (("data.patch_size", p), ("inference.roi_size", roi)):
+            if size is None or len(size) != want:
+                continue
+            bad = [s for s in size if s % factor]
+            if bad:
+                fix = [((s + factor - 1) // factor) * factor for s in size]
+                problems.append(
+                    f"{name} {list(size)}: sizes must be divisible by {factor} (2**generator.n_down); use {fix}"
+                )
+        if len(p) == want and any(s < d_min for s in p):
+            problems.append(
+                f"data.patch_size {list(p)}: every size must be at least {d_min} for a "
+                f"{self.discriminator.num_layers}-layer PatchGAN discriminator; enlarge the patch or lower "
+                "discriminator.num_layers"
+            )
+        if self.loss.paired > 0 and not self.data.paired:
+            problems.append(
+                f"loss.paired = {self.loss.paired} needs registered MR/CT pairs: set data.paired: true "
+                "(or loss.paired: 0 for unpaired training)"
+            )
+        if self.loss.adversarial == 0 and self.loss.paired == 0:
+            problems.append("loss.adversarial and loss.paired are both 0: nothing would teach the MR->CT generator")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+
+__all__ = [
+    "CycleGANConfig",
+    "DataConfig",
+    "DiscriminatorConfig",
+    "GeneratorConfig",
+    "InferenceConfig",
+    "LossConfig",
+    "OptimConfig",
+    "SpatialDims",
+]

@@ -1,0 +1,429 @@
+"""MRI -> CT CycleGAN: ``fit(mr, ct)`` on unpaired (or paired) volumes, ``translate(mr) -> CT in HU``.
+
+Training (Zhu et al. 2017, with the sCT practice around it):
+
+* two generators G: MR->CT and F: CT->MR, two PatchGAN discriminators (MONAI), least-squares
+  adversarial loss, L1 cycle-consistency (both ways) and identity terms, an optional paired L1 term
+  to the registered CT, image pools for the discriminators, Adam(0.5, 0.999), linear LR decay;
+* patches: 2D slices, 2.5D slice stacks or 3D patches (``spatial_dims``), mostly centred on the body;
+* everything around the loop (device, DDP under torchrun, run directory, checkpoints, resume,
+  progress, metrics.jsonl, autocast) is :class:`~medsynth.core.training.TrainSession`.
+
+Inference: bias correction (optional) and preprocessing of the MR, sliding-window whole-volume
+translation with Gaussian blending, mapping back to the input grid and to HU, and air (-1024 HU)
+outside a body mask found on the MR. The output has the input's shape and affine.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import tempfile
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from medsynth.core.config import config_hash, config_to_yaml, read_yaml, validate_config
+from medsynth.core.errors import DataValidationError, NotFittedError, RunDirectoryError
+from medsynth.core.training import TrainSession, accumulation, unwrap
+from medsynth.io.transforms import Prepared, VolumePreprocessor
+from medsynth.io.volume import Volume
+from medsynth.translation.config import CycleGANConfig
+from medsynth.translation.data import (
+    AIR_OUTSIDE_HU,
+    DomainVolume,
+    InputDimensionError,
+    PatchSampler,
+    SourceModalityError,
+    check_mr,
+    load_domain,
+    prepare,
+    to_net,
+)
+from medsynth.translation.inference import sliding_translate
+from medsynth.translation.losses import ImagePool, linear_decay, lsgan_loss
+from medsynth.translation.networks import build_discriminator, build_generator
+
+WEIGHTS = "weights.pt"
+CONFIG = "config.yaml"
+META = "meta.json"
+FORMAT_VERSION = 1
+
+
+class CycleGenerators(nn.Module):
+    """Both generators in one module, so one forward (and one DDP all-reduce) covers every use."""
+
+    def __init__(self, config: CycleGANConfig) -> None:
+        super().__init__()
+        self.mr2ct = build_generator(config)
+        self.ct2mr = build_generator(config)
+
+    def forward(self, mr: torch.Tensor, ct: torch.Tensor, identity: bool = True) -> dict[str, torch.Tensor]:
+        fake_ct = self.mr2ct(mr)
+        fake_mr = self.ct2mr(ct)
+        out = {"fake_ct": fake_ct, "fake_mr": fake_mr, "rec_mr": self.ct2mr(fake_ct), "rec_ct": self.mr2ct(fake_mr)}
+        if identity:
+            out["idt_ct"] = self.mr2ct(ct)
+            out["idt_mr"] = self.ct2mr(mr)
+        return out
+
+
+class CycleDiscriminators(nn.Module):
+    """The CT and MR discriminators in one module (one DDP wrapper)."""
+
+    def __init__(self, config: CycleGANConfig) -> None:
+        super().__init__()
+        self.ct = build_discriminator(config)
+        self.mr = build_discriminator(config)
+
+    def forward(self, ct: torch.Tensor, mr: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.ct(ct), self.mr(mr)
+
+
+def _set_requires_grad(module: nn.Module, flag: bool) -> None:
+    for p in module.parameters():
+        p.requires_grad_(flag)
+
+
+class CycleGANTranslator:
+    """MR -> CT translation with a CycleGAN (the ``cyclegan`` entry of the translator registry).
+
+    Args:
+        config: a :class:`CycleGANConfig` or a mapping validated into one (defaults when None).
+
+    Example:
+        >>> tr = CycleGANTranslator(load_config(CycleGANConfig, "configs/mr2ct_cyclegan_2d.yaml"))
+        >>> tr.fit("data/mr", "data/ct", out="runs/mr2ct")
+        >>> ct = tr.translate(load_volume("patient_mr.nii.gz"))   # HU, same grid as the MR
+        >>> tr.save("runs/mr2ct/model"); tr = CycleGANTranslator.load("runs/mr2ct/model")
+    """
+
+    config_class = CycleGANConfig
+
+    def __init__(self, config: CycleGANConfig | Mapping[str, Any] | None = None) -> None:
+        if config is None:
+            config = CycleGANConfig()
+        elif not isinstance(config, CycleGANConfig):
+            config = validate_config(CycleGANConfig, config, source="CycleGANTranslator config")
+        self.config: CycleGANConfig = config
+        self.preprocessor = VolumePreprocessor(config.preprocessing)
+        self.generators: CycleGenerators | None = None
+        self.device = torch.device("cpu")
+        self.meta: dict[str, Any] = {}
+        self.run_dir: Path | None = None
+
+    # -- training -------------------------------------------------------------------------------
+    def fit(self, source: Any, target: Any, *, out: str | Path | None = None, resume: bool = False, force: bool = False) -> CycleGANTranslator:
+        """Train on MR ``source`` and CT ``target`` volumes (unpaired unless ``data.paired``).
+
+        Args:
+            source: MR volumes: a folder (NIfTI / DICOM series), a CSV of paths, or a list of
+                paths or Volumes.
+            target: CT volumes in HU, likewise.
+            out: the run directory (config, metrics.jsonl, checkpoints); a temporary one when None.
+            resume: continue the run in ``out`` from its last checkpoint.
+            force: overwrite an existing run in ``out``.
+
+        Raises:
+            SourceModalityError: CT given as source, or non-CT as target.
+            DataValidationError: empty folders, unreadable files, mismatched pairs.
+            RunDirectoryError: ``out`` exists (without resume/force), or there is nothing to resume.
+        """
+        cfg = self.config
+        tmp = None
+        if out is None:
+            if resume:
+                raise RunDirectoryError("resume=True needs the run directory to resume: pass out=")
+            tmp = Path(tempfile.mkdtemp(prefix="medsynth-cyclegan-"))
+            out = tmp / "run"
+        # Read the data before creating the run directory: bad inputs leave nothing behind.
+        src = load_domain(source, "MR", self.preprocessor, cfg.data, what="source (MR)")
+        tgt = load_domain(target, "CT", self.preprocessor, cfg.data, what="target (CT)")
+        self._check_training_data(src, tgt)
+        session = TrainSession(cfg.train, out, config=cfg, resume=resume, force=force, command="medsynth translate train")
+        try:
+            self._train(session, src, tgt)
+        except BaseException:
+            session.close("failed")
+            raise
+        session.close()
+        self.run_dir = None if tmp is not None else Path(out)
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
+        return self
+
+    def _check_training_data(self, src: list[DomainVolume], tgt: list[DomainVolume]) -> None:
+        cfg = self.config
+        if cfg.spatial_dims == 3:
+            flat = [f"'{d.name}' has shape {tuple(d.tensor.shape[-3:])}" for d in src + tgt if min(d.tensor.shape[-3:]) == 1]
+            if flat:
+                raise InputDimensionError(
+                    [f"{f}: a single 2D image cannot train a 3D model (spatial_dims 3); use spatial_dims 2 "
+                     "or give 3D volumes" for f in flat]
+                )
+        if cfg.data.paired:
+            problems = []
+            if len(src) != len(tgt):
+                problems.append(f"data.paired needs as many MR as CT volumes, in the same order; got {len(src)} MR and {len(tgt)} CT")
+            for a, b in zip(src, tgt):
+                if a.tensor.shape != b.tensor.shape:
+                    problems.append(
+                        f"'{a.name}' {tuple(a.tensor.shape[-3:])} and '{b.name}' {tuple(b.tensor.shape[-3:])} are not on one "
+                        "grid after preprocessing; register (resample) the MR to its CT first"
+                    )
+            if problems:
+                raise DataValidationError(problems, context="paired training data")
+
+    def _train(self, session: TrainSession, src: list[DomainVolume], tgt: list[DomainVolume]) -> None:
+        cfg = self.config
+        tc = cfg.train
+        src_sampler = PatchSampler(src, cfg.patch_3d, cfg.data.foreground_fraction)
+        tgt_sampler = PatchSampler(tgt, cfg.patch_3d, cfg.data.foreground_fraction)
+        gens = session.wrap(CycleGenerators(cfg))
+        discs = session.wrap(CycleDiscriminators(cfg))
+        betas = (cfg.optim.beta1, cfg.optim.beta2)
+        opt_g = torch.optim.Adam(gens.parameters(), lr=tc.lr, betas=betas)
+        opt_d = torch.optim.Adam(discs.parameters(), lr=tc.lr, betas=betas)
+        decay = linear_decay(tc.max_steps, cfg.optim.decay_start)
+        sched_g = torch.optim.lr_scheduler.LambdaLR(opt_g, decay)
+        sched_d = torch.optim.lr_scheduler.LambdaLR(opt_d, decay)
+        pools = (ImagePool(cfg.optim.pool_size), ImagePool(cfg.optim.pool_size))
+        objects = {
+            "generators": gens, "discriminators": discs, "opt_g": opt_g, "opt_d": opt_d,
+            "sched_g": sched_g, "sched_d": sched_d, "pool_ct": pools[0], "pool_mr": pools[1],
+        }
+        start = session.restore(objects)
+        for step in session.steps(start):
+            # One generator per step (seed, rank, step): a resumed run draws what an uninterrupted one would.
+            rng = np.random.default_rng([tc.seed, session.dist.rank, step])
+            losses = self._step(session, gens, discs, opt_g, opt_d, pools, src_sampler, tgt_sampler, rng)
+            sched_g.step()
+            sched_d.step()
+            losses["lr"] = sched_g.get_last_lr()[0]
+            session.log(step, losses)
+            if tc.sample_every and step % tc.sample_every == 0 and session.is_main:
+                self._write_preview(session, unwrap(gens), src_sampler, step)
+            session.maybe_checkpoint(step, objects)
+        self.generators = unwrap(gens).eval()
+        self.device = session.device
+        self.meta = {
+            "steps": tc.max_steps,
+            "resumed_from_step": start if session.resume else None,
+            "trained_on": str(session.device),
+            "world_size": session.dist.world_size,
+            "source": [d.name for d in src],
+            "target": [d.name for d in tgt],
+        }
+
+    def _batch(self, src: PatchSampler, tgt: PatchSampler, rng: np.random.Generator, device: torch.device):
+        cfg = self.config
+        n = cfg.train.batch_size
+        pos = src.positions(rng, n)
+        mr = src.crop(pos)
+        if cfg.data.paired:
+            ct = tgt.crop(pos)  # the registered CT under the same patch
+            paired = ct
+        else:
+            ct = tgt.sample(rng, n)
+            paired = None
+        dims = cfg.spatial_dims
+        put = lambda t: to_net(t, dims).to(device, non_blocking=True)  # noqa: E731
+        return put(mr), put(ct), (put(paired) if paired is not None else None)
+
+    def _step(self, session: TrainSession, gens: nn.Module, discs: nn.Module, opt_g, opt_d, pools, src, tgt, rng) -> dict[str, float]:
+        cfg = self.config
+        w = cfg.loss
+        n_micro = cfg.train.grad_accum_steps
+        micro = [self._batch(src, tgt, rng, session.device) for _ in range(n_micro)]
+        d_plain = unwrap(discs)
+        sums: dict[str, float] = {}
+        fakes = []
+        # Generators: the discriminators are used without their DDP wrapper and without gradients.
+        _set_requires_grad(discs, False)
+        opt_g.zero_grad(set_to_none=True)
+        for m, (mr, ct, paired) in enumerate(micro):
+            with accumulation(gens, m, n_micro):
+                with session.autocast():
+                    o = gens(mr, ct, identity=w.identity > 0)
+                    terms = {
+                        "cycle_mr": F.l1_loss(o["rec_mr"].float(), mr),
+                        "cycle_ct": F.l1_loss(o["rec_ct"].float(), ct),
+                    }
+                    total = w.cycle * (terms["cycle_mr"] + terms["cycle_ct"])
+                    if w.adversarial > 0:
+                        score_ct, score_mr = d_plain(o["fake_ct"], o["fake_mr"])
+                        terms["g_adv_ct"] = lsgan_loss(score_ct, True)
+                        terms["g_adv_mr"] = lsgan_loss(score_mr, True)
+                        total = total + w.adversarial * (terms["g_adv_ct"] + terms["g_adv_mr"])
+                    if w.identity > 0:
+                        terms["idt_ct"] = F.l1_loss(o["idt_ct"].float(), ct)
+                        terms["idt_mr"] = F.l1_loss(o["idt_mr"].float(), mr)
+                        total = total + w.identity * (terms["idt_ct"] + terms["idt_mr"])
+                    if paired is not None and w.paired > 0:
+                        terms["paired_l1"] = F.l1_loss(o["fake_ct"].float(), paired)
+                        total = total + w.paired * terms["paired_l1"]
+                (total / n_micro).backward()
+            fakes.append((o["fake_ct"].detach(), o["fake_mr"].detach()))
+            for k, v in {**terms, "loss_g": total}.items():
+                sums[k] = sums.get(k, 0.0) + float(v.detach()) / n_micro
+        opt_g.step()
+        _set_requires_grad(discs, True)
+        if w.adversarial > 0:
+            opt_d.zero_grad(set_to_none=True)
+            for m, ((mr, ct, _), (fake_ct, fake_mr)) in enumerate(zip(micro, fakes)):
+                fake_ct = pools[0].query(fake_ct, rng)
+                fake_mr = pools[1].query(fake_mr, rng)
+                with accumulation(discs, m, n_micro), session.autocast():
+                    real_ct_s, real_mr_s = discs(ct, mr)
+                    fake_ct_s, fake_mr_s = discs(fake_ct, fake_mr)
+                    d_ct = 0.5 * (lsgan_loss(real_ct_s, True) + lsgan_loss(fake_ct_s, False))
+                    d_mr = 0.5 * (lsgan_loss(real_mr_s, True) + lsgan_loss(fake_mr_s, False))
+                ((d_ct + d_mr) / n_micro).backward()
+                sums["d_ct"] = sums.get("d_ct", 0.0) + float(d_ct.detach()) / n_micro
+                sums["d_mr"] = sums.get("d_mr", 0.0) + float(d_mr.detach()) / n_micro
+            opt_d.step()
+        return sums
+
+    def _write_preview(self, session: TrainSession, gens: CycleGenerators, src: PatchSampler, step: int) -> None:
+        """A PNG of one fixed MR patch's middle slice and its translation (``samples/``)."""
+        from PIL import Image
+
+        from medsynth.core.files import atomic_path
+
+        mr = src.crop(src.positions(np.random.default_rng(0), 1))
+        with torch.no_grad(), session.autocast():
+            gens.eval()
+            fake = gens.mr2ct(to_net(mr, self.config.spatial_dims).to(session.device)).float().cpu()
+            gens.train()
+        k = mr.shape[-1] // 2
+        a = mr[0, 0, :, :, k].numpy()
+        b = fake[0, 0, :, :, k].numpy() if self.config.spatial_dims == 3 else fake[0, fake.shape[1] // 2].numpy()
+        img = ((np.concatenate([a, b], axis=1).T[::-1] + 1.0) * 127.5).clip(0, 255).astype(np.uint8)
+        dest = session.run.path / "samples" / f"step_{step:08d}.png"
+        with atomic_path(dest) as tmp:
+            Image.fromarray(img).save(tmp, format="PNG")
+
+    # -- inference --------------------------------------------------------------------------------
+    def _require_fitted(self) -> CycleGenerators:
+        if self.generators is None:
+            raise NotFittedError("this CycleGANTranslator is not trained: call fit(source, target) or CycleGANTranslator.load(dir)")
+        return self.generators
+
+    def autocast(self) -> contextlib.AbstractContextManager:
+        from medsynth.core.runtime import autocast
+
+        return autocast(self.device, self.config.train.precision)
+
+    def translate(self, volume: Volume, *, progress: bool = False) -> Volume:
+        """Translate one MR volume to CT in HU, on the MR's own grid (same shape and affine).
+
+        Raises:
+            NotFittedError: before fit or load.
+            SourceModalityError: the volume looks like CT in HU.
+            InputDimensionError: a 2D image given to a 3D model, or a multi-channel volume.
+        """
+        gens = self._require_fitted()
+        if not isinstance(volume, Volume):
+            raise DataValidationError(
+                f"translate() takes a medsynth Volume, not {type(volume).__name__}; read files with "
+                "medsynth.io.loading.load_volume(path)"
+            )
+        name = str(volume.meta.get("source", "volume"))
+        problems = check_mr(volume, name)
+        if problems:
+            cls = SourceModalityError if "look" in problems[0] else InputDimensionError
+            raise cls(problems)
+        shape = volume.spatial_shape
+        if self.config.spatial_dims == 3 and min(shape) == 1:
+            raise InputDimensionError(
+                f"'{name}' has shape {shape}: a single 2D image, but this model is 3D (spatial_dims 3) and "
+                "needs a volume; translate it with a 2D or 2.5D model (configs/mr2ct_cyclegan_2d.yaml)"
+            )
+        prepared, mask, _ = prepare(volume, "MR", self.preprocessor, self.config.data)
+        x = prepared.tensor
+        x = (x.as_tensor() if hasattr(x, "as_tensor") else x)[None].float()
+        gens.eval()
+        y = sliding_translate(gens.mr2ct, x, self.config, device=self.device, autocast=self.autocast, progress=progress)
+        lo, hi = self.config.preprocessing.ct_window
+        ct = self.preprocessor.invert(Prepared(prepared.tensor, "CT", lo, hi), y[0])
+        arr = ct.array
+        if arr.shape != shape:
+            raise DataValidationError(f"internal: translated shape {arr.shape} differs from the input {shape}; please report this")
+        if self.config.inference.body_mask:
+            arr = np.where(mask, arr, AIR_OUTSIDE_HU)
+        meta = {
+            "source": name,
+            "derived_from": "MR",
+            "translator": "cyclegan",
+            "series_description": "synthetic CT (medsynth CycleGAN MR->CT)",
+        }
+        return Volume(arr.astype(np.float32), affine=volume.affine.copy(), modality="CT", units="HU", meta=meta)
+
+    # -- persistence --------------------------------------------------------------------------------
+    def save(self, path: str | Path) -> Path:
+        """Write ``config.yaml``, ``weights.pt`` (both generators' state_dicts) and ``meta.json``."""
+        from medsynth.core.files import atomic_dir, write_json
+        from medsynth.core.rundir import environment_info
+
+        gens = self._require_fitted()
+        dest = Path(path)
+        state = {k: v.detach().cpu() for k, v in gens.state_dict().items()}
+        meta = {
+            "format_version": FORMAT_VERSION,
+            "model": "cyclegan",
+            "kind": self.config.kind,
+            "spatial_dims": self.config.spatial_dims,
+            "config_hash": config_hash(self.config),
+            "saved": time.strftime("%Y-%m-%dT%H:%M:%S"),
+            "versions": environment_info(),
+            "parameters": int(sum(p.numel() for p in gens.parameters())),
+            **self.meta,
+        }
+        with atomic_dir(dest, overwrite=True) as tmp:
+            (tmp / CONFIG).write_text(config_to_yaml(self.config), encoding="utf-8")
+            torch.save(state, tmp / WEIGHTS)
+            write_json(tmp / META, meta)
+        return dest
+
+    @classmethod
+    def load(cls, path: str | Path, *, device: str = "cpu") -> CycleGANTranslator:
+        """Load a saved translator (a model folder, or a run directory holding ``model/``).
+
+        Raises:
+            RunDirectoryError: the folder does not hold a saved CycleGAN.
+        """
+        import json
+
+        from medsynth.core.runtime import resolve_device
+
+        p = Path(path)
+        if not (p / WEIGHTS).is_file() and (p / "model" / WEIGHTS).is_file():
+            p = p / "model"
+        missing = [n for n in (CONFIG, WEIGHTS, META) if not (p / n).is_file()]
+        if missing:
+            raise RunDirectoryError(
+                f"'{path}' is not a saved CycleGAN translator (missing {', '.join(missing)}); give the folder "
+                "written by save() or the --out of 'medsynth translate train'"
+            )
+        config = validate_config(CycleGANConfig, read_yaml(p / CONFIG), source=str(p / CONFIG))
+        tr = cls(config)
+        dev = resolve_device(device)
+        gens = CycleGenerators(config)
+        try:
+            state = torch.load(p / WEIGHTS, map_location=dev, weights_only=True)
+            gens.load_state_dict(state)
+        except (RuntimeError, OSError, KeyError) as exc:
+            raise RunDirectoryError(f"weights '{p / WEIGHTS}' do not fit the config in '{p / CONFIG}' ({exc})") from None
+        tr.generators = gens.to(dev).eval()
+        tr.device = dev
+        tr.meta = json.loads((p / META).read_text(encoding="utf-8"))
+        return tr
+
+
+__all__ = ["CycleDiscriminators", "CycleGANTranslator", "CycleGenerators"]

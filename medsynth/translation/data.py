@@ -1,0 +1,357 @@
+"""Data for MRI -> CT translation: checking modalities, body masks, MR bias correction, patches.
+
+Sources and targets are folders (NIfTI files and DICOM series, via
+:func:`~medsynth.io.datasets.discover_volumes`), lists of paths, or lists of
+:class:`~medsynth.io.volume.Volume`. Each volume is checked (an MR source must not look like CT in
+HU; a CT target must), given a body mask on its own grid, optionally bias-corrected (MR), and
+preprocessed once with :class:`~medsynth.io.transforms.VolumePreprocessor` to a (1, i, j, k) tensor
+in [-1, 1]. Training patches are cut from these tensors by :class:`PatchSampler`, with positions
+drawn from an explicit numpy Generator (one per step), so a resumed run sees the same patches.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+
+from medsynth.core.errors import DataValidationError, MedsynthError
+from medsynth.io.volume import Volume
+
+if TYPE_CHECKING:
+    import torch
+
+    from medsynth.io.transforms import VolumePreprocessor
+    from medsynth.translation.config import DataConfig
+
+#: HU below which a voxel is air/lung; CT-like data has a clear share of voxels below it.
+AIR_HU = -500.0
+#: The HU written outside the body mask.
+AIR_OUTSIDE_HU = -1024.0
+
+
+class SourceModalityError(DataValidationError):
+    """A volume given as MR source looks like CT in HU, or a CT target does not."""
+
+
+class InputDimensionError(DataValidationError):
+    """A volume's dimensions do not suit the model (a 2D image for a 3D model, a 4D series...)."""
+
+
+@dataclass
+class DomainVolume:
+    """One preprocessed volume of a domain (MR or CT).
+
+    Attributes:
+        name: where it came from (file name or ``volume[i]``).
+        tensor: (1, i, j, k) float32 in [-1, 1] on the network grid.
+        mask: (i, j, k) bool body mask on the same grid.
+    """
+
+    name: str
+    tensor: torch.Tensor
+    mask: torch.Tensor
+
+
+def ct_fraction(array: np.ndarray) -> float:
+    """Share of finite voxels below -500 (air/lung in HU); MR magnitude data has none."""
+    a = np.asarray(array, dtype=np.float32)
+    finite = a[np.isfinite(a)]
+    return float((finite <= AIR_HU).mean()) if finite.size else 0.0
+
+
+def looks_like_ct(array: np.ndarray) -> bool:
+    """True for data that looks like CT in HU: at least 1% of voxels at or below -500."""
+    return ct_fraction(array) >= 0.01
+
+
+def _value_range(array: np.ndarray) -> str:
+    a = np.asarray(array, dtype=np.float32)
+    return f"values {np.nanmin(a):g}..{np.nanmax(a):g}"
+
+
+def check_mr(volume: Volume, name: str) -> list[str]:
+    """Problems with ``volume`` as an MR source (empty list when fine)."""
+    problems = []
+    if volume.modality == "CT" or looks_like_ct(volume.array):
+        problems.append(
+            f"'{name}' looks like CT in HU ({_value_range(volume.array)}, {100 * ct_fraction(volume.array):.0f}% "
+            "of voxels at or below -500): the source must be MR; did you swap --source and --target?"
+        )
+    if volume.array.ndim == 4 and volume.array.shape[0] != 1:
+        problems.append(f"'{name}' has {volume.array.shape[0]} channels/time points; give one 3D MR volume")
+    return problems
+
+
+def check_ct(volume: Volume, name: str) -> list[str]:
+    """Problems with ``volume`` as a CT target (empty list when fine)."""
+    problems = []
+    if volume.modality == "MR" or not looks_like_ct(volume.array):
+        problems.append(
+            f"'{name}' does not look like CT in HU ({_value_range(volume.array)}, no air near -1000): the "
+            "target must be CT in Hounsfield units (apply RescaleSlope/Intercept); did you swap --source and --target?"
+        )
+    if volume.array.ndim == 4 and volume.array.shape[0] != 1:
+        problems.append(f"'{name}' has {volume.array.shape[0]} channels/time points; give one 3D CT volume")
+    return problems
+
+
+def axial_axis(affine: np.ndarray) -> int:
+    """The voxel axis most aligned with the world's superior-inferior axis (the slice axis)."""
+    return int(np.argmax(np.abs(np.asarray(affine)[2, :3]) / np.linalg.norm(np.asarray(affine)[:3, :3], axis=0)))
+
+
+def _clean_mask(fg: np.ndarray, axis: int) -> np.ndarray:
+    """Largest connected component with its holes filled slice by slice along ``axis``."""
+    from scipy import ndimage as ndi
+
+    if not fg.any():
+        return fg
+    fg = ndi.binary_opening(fg, iterations=1) if fg.sum() > 64 else fg
+    lab, n = ndi.label(fg)
+    if n > 1:
+        sizes = ndi.sum(fg, lab, index=np.arange(1, n + 1))
+        fg = lab == (int(np.argmax(sizes)) + 1)
+    elif n == 0:
+        return fg
+    out = np.empty_like(fg)
+    for k in range(fg.shape[axis]):
+        sl = [slice(None)] * 3
+        sl[axis] = k
+        out[tuple(sl)] = ndi.binary_fill_holes(fg[tuple(sl)])
+    return out
+
+
+def mr_body_mask(array: np.ndarray, affine: np.ndarray, threshold: float = 0.1) -> np.ndarray:
+    """Body mask of an MR volume: signal above ``threshold`` x its 99th percentile.
+
+    Then a one-voxel opening (noise specks), the largest connected component, and holes filled on
+    each axial slice (lungs, bowel gas and cortical bone are dark on MR but inside the body). The
+    threshold errs on the generous side: a body voxel wrongly set to air costs ~1000 HU, an air
+    voxel kept costs little (the network predicts air there).
+    """
+    a = np.nan_to_num(np.asarray(array, dtype=np.float32))
+    ref = float(np.percentile(a, 99))
+    if ref <= 0:
+        return np.zeros(a.shape, dtype=bool)
+    return _clean_mask(a > threshold * ref, axial_axis(affine))
+
+
+def ct_body_mask(array: np.ndarray, affine: np.ndarray) -> np.ndarray:
+    """Body mask of a CT volume: above -500 HU, largest component, holes (lungs) filled per slice."""
+    from scipy.ndimage import gaussian_filter
+
+    a = np.nan_to_num(np.asarray(array, dtype=np.float32), nan=-1024.0)
+    return _clean_mask(gaussian_filter(a, 1.0) > AIR_HU, axial_axis(affine))
+
+
+def correct_bias(array: np.ndarray, mask: np.ndarray, spacing: Sequence[float], sigma_mm: float = 40.0) -> np.ndarray:
+    """Divide MR by a smooth estimate of its multiplicative bias field (homomorphic filtering).
+
+    The field is the masked Gaussian average of the image (width ``sigma_mm``) normalised to a
+    median of 1 inside the body; outside the mask the image is left as it is. Cruder than N4 (no
+    SimpleITK here) but it removes slow coil shading without touching tissue contrast at the
+    scale of organs much smaller than ``sigma_mm``.
+    """
+    from scipy.ndimage import gaussian_filter
+
+    a = np.clip(np.asarray(array, dtype=np.float32), 0.0, None)
+    if not mask.any():
+        return a
+    m = mask.astype(np.float32)
+    sigma = [sigma_mm / max(s, 1e-6) for s in spacing]
+    num = gaussian_filter(a * m, sigma)
+    den = gaussian_filter(m, sigma)
+    field = np.where(den > 1e-3, num / np.maximum(den, 1e-3), 1.0)
+    med = float(np.median(field[mask]))
+    field = np.clip(field / (med if med > 0 else 1.0), 0.2, 5.0)
+    return np.where(mask, a / field, a).astype(np.float32)
+
+
+def _as_3d(volume: Volume) -> Volume:
+    if volume.array.ndim == 4:
+        return volume.with_array(volume.array[0])
+    return volume
+
+
+def prepare(
+    volume: Volume,
+    role: Literal["MR", "CT"],
+    preprocessor: VolumePreprocessor,
+    data: DataConfig,
+):
+    """Body mask, optional bias correction (MR), preprocessing; returns (Prepared, mask, mask on the grid).
+
+    Returns:
+        The :class:`~medsynth.io.transforms.Prepared` image, the body mask on the volume's own grid,
+        and the body mask as a bool tensor (i, j, k) on the network grid.
+    """
+    vol = _as_3d(volume)
+    arr = np.nan_to_num(np.asarray(vol.array, dtype=np.float32))
+    if role == "MR":
+        mask = mr_body_mask(arr, vol.affine, data.body_threshold)
+        if data.bias_correction:
+            arr = correct_bias(arr, mask, vol.spacing, data.bias_sigma_mm)
+    else:
+        mask = ct_body_mask(arr, vol.affine)
+    prepared = preprocessor(Volume(arr, vol.affine, modality=role))
+    grid_mask = preprocessor(Volume(mask.astype(np.uint8), vol.affine, modality="SEG")).tensor[0] > 0.5
+    return prepared, mask, grid_mask.as_tensor() if hasattr(grid_mask, "as_tensor") else grid_mask
+
+
+def gather_volumes(source: Any, role: Literal["MR", "CT"], what: str) -> list[tuple[str, Volume]]:
+    """Read a domain: a folder / CSV / file path, a Volume, or a sequence of paths and Volumes.
+
+    Every volume is checked for its role; all problems are raised together.
+
+    Raises:
+        DataValidationError: no volume found, unreadable files (each named).
+        SourceModalityError: CT given as MR source, or non-CT given as CT target.
+    """
+    from medsynth.io.datasets import discover_volumes
+    from medsynth.io.loading import load_volume
+
+    if isinstance(source, (str, Path)):
+        entries: list[Any] = [it.path for it in discover_volumes(source)]
+    elif isinstance(source, Volume):
+        entries = [source]
+    elif isinstance(source, Sequence):
+        entries = list(source)
+    else:
+        raise DataValidationError(
+            f"{what} is a {type(source).__name__}; give a folder, a file, or a list of paths or Volumes"
+        )
+    if not entries:
+        raise DataValidationError(f"{what} is empty: give at least one {role} volume")
+    out: list[tuple[str, Volume]] = []
+    problems: list[str] = []
+    modality_errors: list[str] = []
+    for i, entry in enumerate(entries):
+        if isinstance(entry, Volume):
+            name, vol = entry.meta.get("source", f"{what}[{i}]"), entry
+        else:
+            name = str(entry)
+            try:
+                vol = load_volume(entry)
+            except MedsynthError as exc:
+                problems.append(str(exc))
+                continue
+        found = check_mr(vol, name) if role == "MR" else check_ct(vol, name)
+        (modality_errors if found and "look" in found[0] else problems).extend(found)
+        out.append((name, vol))
+    if modality_errors:
+        raise SourceModalityError(modality_errors + problems, context=f"{what}: {len(modality_errors + problems)} volume(s) cannot be used")
+    if problems:
+        raise DataValidationError(problems, context=f"{what}: {len(problems)} volume(s) cannot be used")
+    return out
+
+
+def load_domain(
+    source: Any, role: Literal["MR", "CT"], preprocessor: VolumePreprocessor, data: DataConfig, *, what: str
+) -> list[DomainVolume]:
+    """Read, check and preprocess every volume of a domain."""
+    domain = []
+    for name, vol in gather_volumes(source, role, what):
+        prepared, _, grid_mask = prepare(vol, role, preprocessor, data)
+        t = prepared.tensor
+        t = t.as_tensor() if hasattr(t, "as_tensor") else t
+        domain.append(DomainVolume(name=name, tensor=t.float().contiguous(), mask=grid_mask.bool().contiguous()))
+    return domain
+
+
+class PatchSampler:
+    """Random patches (i, j, k) from a list of preprocessed volumes, mostly centred on the body.
+
+    Args:
+        volumes: the domain's volumes.
+        patch: patch size (i, j, k); volumes smaller than it are padded with air (-1).
+        foreground_fraction: share of patches centred on a random body voxel.
+        max_coords: body voxels remembered per volume (a random subset) to draw centres from.
+    """
+
+    def __init__(self, volumes: Sequence[DomainVolume], patch: tuple[int, int, int], foreground_fraction: float, *, max_coords: int = 100_000) -> None:
+        import torch.nn.functional as F
+
+        self.patch = patch
+        self.foreground_fraction = foreground_fraction
+        self.tensors = []
+        self.coords = []
+        rng = np.random.default_rng(0)
+        for v in volumes:
+            t, m = v.tensor, v.mask
+            pad = [max(0, p - s) for p, s in zip(patch, t.shape[-3:])]
+            if any(pad):
+                spec = [0, pad[2], 0, pad[1], 0, pad[0]]
+                t = F.pad(t, spec, value=-1.0)
+                m = F.pad(m, spec, value=False)
+            self.tensors.append(t)
+            idx = np.argwhere(m.numpy())
+            if len(idx) > max_coords:
+                idx = idx[rng.choice(len(idx), max_coords, replace=False)]
+            self.coords.append(idx.astype(np.int32))
+
+    @property
+    def shapes(self) -> list[tuple[int, ...]]:
+        return [tuple(t.shape[-3:]) for t in self.tensors]
+
+    def positions(self, rng: np.random.Generator, n: int) -> list[tuple[int, int, int, int]]:
+        """``n`` random (volume, i0, j0, k0) patch corners."""
+        out = []
+        for _ in range(n):
+            v = int(rng.integers(len(self.tensors)))
+            shape = self.tensors[v].shape[-3:]
+            coords = self.coords[v]
+            if len(coords) and rng.uniform() < self.foreground_fraction:
+                centre = coords[int(rng.integers(len(coords)))]
+            else:
+                centre = [int(rng.integers(s)) for s in shape]
+            corner = [int(np.clip(c - p // 2, 0, s - p)) for c, p, s in zip(centre, self.patch, shape)]
+            out.append((v, *corner))
+        return out
+
+    def crop(self, positions: Sequence[tuple[int, int, int, int]]) -> torch.Tensor:
+        """Patches at ``positions`` as one (n, 1, i, j, k) tensor."""
+        import torch
+
+        pi, pj, pk = self.patch
+        return torch.stack([self.tensors[v][:, i : i + pi, j : j + pj, k : k + pk] for v, i, j, k in positions])
+
+    def sample(self, rng: np.random.Generator, n: int) -> torch.Tensor:
+        return self.crop(self.positions(rng, n))
+
+
+def to_net(x: torch.Tensor, spatial_dims: float) -> torch.Tensor:
+    """(n, 1, i, j, k) patches -> the networks' input: unchanged in 3D, (n, k, i, j) slice stacks in 2D/2.5D."""
+    if spatial_dims == 3:
+        return x
+    return x[:, 0].permute(0, 3, 1, 2)
+
+
+def from_net(y: torch.Tensor, spatial_dims: float) -> torch.Tensor:
+    """Inverse of :func:`to_net`: back to (n, 1, i, j, k)."""
+    if spatial_dims == 3:
+        return y
+    return y.permute(0, 2, 3, 1).unsqueeze(1)
+
+
+__all__ = [
+    "AIR_OUTSIDE_HU",
+    "DomainVolume",
+    "InputDimensionError",
+    "PatchSampler",
+    "SourceModalityError",
+    "check_ct",
+    "check_mr",
+    "correct_bias",
+    "ct_body_mask",
+    "from_net",
+    "gather_volumes",
+    "load_domain",
+    "looks_like_ct",
+    "mr_body_mask",
+    "prepare",
+    "to_net",
+]

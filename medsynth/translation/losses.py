@@ -1,0 +1,87 @@
+"""The math of CycleGAN training, apart from weights and pipelines.
+
+* :func:`lsgan_loss`: least-squares GAN loss (Mao et al. 2017), as in CycleGAN.
+* :class:`ImagePool`: a history of generated images for the discriminators (Shrivastava et al. 2017),
+  driven by an explicit numpy Generator so that a resumed run draws exactly what an uninterrupted
+  one would.
+* :func:`linear_decay`: constant learning rate, then linear decay to zero.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+
+def lsgan_loss(prediction: torch.Tensor, target_is_real: bool) -> torch.Tensor:
+    """Mean squared distance of the discriminator's patch scores to 1 (real) or 0 (fake)."""
+    pred = prediction.float()
+    target = torch.ones_like(pred) if target_is_real else torch.zeros_like(pred)
+    return F.mse_loss(pred, target)
+
+
+def linear_decay(max_steps: int, decay_start: float) -> Callable[[int], float]:
+    """LambdaLR factor: 1 until ``decay_start * max_steps`` steps, then linearly to 0 at ``max_steps``.
+
+    Args:
+        max_steps: total optimisation steps.
+        decay_start: fraction of the run kept at the full rate (CycleGAN: half).
+    """
+    start = int(round(decay_start * max_steps))
+    span = max(1, max_steps - start)
+
+    def factor(done: int) -> float:
+        if done < start:
+            return 1.0
+        return max(0.0, 1.0 - (done - start) / span)
+
+    return factor
+
+
+class ImagePool:
+    """Keeps up to ``size`` generated images; a query returns a mix of new and remembered ones.
+
+    With probability 1/2 each new image replaces a random remembered one, which is returned instead,
+    so the discriminator also sees older generator outputs and the training oscillates less.
+
+    Args:
+        size: images kept (0 returns the input unchanged).
+    """
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.images: list[torch.Tensor] = []
+
+    def query(self, images: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:
+        """Images for the discriminator (detached), the pool updated."""
+        images = images.detach()
+        if self.size == 0:
+            return images
+        out = []
+        for img in images:
+            img = img.unsqueeze(0)
+            if len(self.images) < self.size:
+                self.images.append(img.clone())
+                out.append(img)
+            elif rng.uniform() < 0.5:
+                i = int(rng.integers(len(self.images)))
+                out.append(self.images[i].to(img.device).clone())
+                self.images[i] = img.clone()
+            else:
+                out.append(img)
+        return torch.cat(out, 0)
+
+    def state_dict(self) -> dict[str, torch.Tensor]:
+        if not self.images:
+            return {"images": torch.empty(0)}
+        return {"images": torch.cat(self.images, 0).cpu()}
+
+    def load_state_dict(self, state: Mapping[str, torch.Tensor], device: torch.device | str = "cpu") -> None:
+        imgs = state["images"]
+        self.images = [] if imgs.numel() == 0 else [im.unsqueeze(0).to(device) for im in imgs]
+
+
+__all__ = ["ImagePool", "linear_decay", "lsgan_loss"]

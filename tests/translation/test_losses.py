@@ -1,0 +1,34 @@
+"""Loss helpers: LSGAN targets, the image pool's bookkeeping and the linear LR decay."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from medsynth.translation.losses import ImagePool, linear_decay, lsgan_loss
+
+
+def test_lsgan_targets():
+    assert lsgan_loss(torch.ones(2, 1, 4, 4), True) == 0
+    assert lsgan_loss(torch.zeros(2, 1, 4, 4), False) == 0
+    assert lsgan_loss(torch.zeros(3), True) == 1
+
+
+def test_linear_decay():
+    f = linear_decay(100, 0.5)
+    assert [f(0), f(49), f(50)] == [1.0, 1.0, 1.0]
+    assert f(75) == 0.5 and f(100) == 0.0
+
+
+def test_image_pool_fills_then_mixes_and_round_trips():
+    pool = ImagePool(3)
+    rng = np.random.default_rng(0)
+    first = torch.arange(3.0).view(3, 1, 1)
+    assert torch.equal(pool.query(first, rng), first)  # filling: returned as given
+    later = torch.full((8, 1, 1), 9.0)
+    out = pool.query(later, rng)
+    assert out.shape == later.shape and (out != 9.0).any()  # some old images come back
+    clone = ImagePool(3)
+    clone.load_state_dict(pool.state_dict())
+    assert torch.equal(torch.cat(clone.images), torch.cat(pool.images))
+    assert torch.equal(ImagePool(0).query(later, rng), later)
