@@ -16,6 +16,7 @@ import typer
 from medsynth import __version__
 from medsynth.cli import common, translate
 from medsynth.cli.demo import demo
+from medsynth.cli.image import image_app
 from medsynth.cli.io_commands import convert, phantoms
 
 app = typer.Typer(
@@ -50,6 +51,7 @@ app.command(name="demo")(demo)
 app.command(name="convert")(convert)
 app.command(name="phantoms")(phantoms)
 app.add_typer(translate.app, name="translate")
+app.add_typer(image_app, name="image")
 
 
 def main(argv: list[str] | None = None) -> int:

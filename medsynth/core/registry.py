@@ -15,7 +15,10 @@ from typing import Any
 from medsynth.core.errors import ConfigError
 
 #: Synthesizers (imaging and tabular), by the name used in configs and ``--model``.
-SYNTHESIZERS: dict[str, str] = {}
+SYNTHESIZERS: dict[str, str] = {
+    "vae3d": "medsynth.imaging.vae3d:VAE3D",
+    "gan3d": "medsynth.imaging.gan3d:GAN3D",
+}
 
 #: Translators, by the name used in configs.
 TRANSLATORS: dict[str, str] = {
@@ -26,6 +29,8 @@ TRANSLATORS: dict[str, str] = {
 CONFIG_KINDS: dict[str, str] = {
     "demo": "medsynth.demo:DemoConfig",
     "mr2ct_cyclegan": "medsynth.translation.config:CycleGANConfig",
+    "vae3d": "medsynth.imaging.config:VAE3DConfig",
+    "gan3d": "medsynth.imaging.config:GAN3DConfig",
 }
 
 

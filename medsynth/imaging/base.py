@@ -1,0 +1,479 @@
+"""What the imaging synthesizers share: the training loop around a model's step, sampling with
+seeds, latent interpolation, and save/load (config YAML + state_dict weights + meta.json).
+
+A model subclass defines its networks (:meth:`build`), its training objects and one optimisation
+step (:meth:`_setup_training`, :meth:`_train_step`), and how a latent becomes an image
+(:meth:`_decode`). Everything else (run directory, DDP, resume, checkpoints, progress, previews) is
+here and in :mod:`medsynth.core.training`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import tempfile
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+from torch import nn
+
+from medsynth.core.config import config_hash, config_to_yaml, read_yaml, validate_config
+from medsynth.core.errors import ConfigError, NotFittedError, RunDirectoryError
+from medsynth.core.files import atomic_path, write_json, write_text
+from medsynth.core.rundir import environment_info
+from medsynth.core.runtime import autocast, resolve_device
+from medsynth.core.training import TrainSession, batches
+from medsynth.imaging.config import ImageSynthConfig
+from medsynth.imaging.data import TrainingData, load_training_data
+from medsynth.io.transforms import VolumePreprocessor
+from medsynth.io.volume import Volume
+
+WEIGHTS = "weights.pt"
+META = "meta.json"
+CONFIG = "config.yaml"
+FORMAT_VERSION = 1
+#: Config keys that may change when resuming a run (everything else must match the saved config).
+RESUMABLE_CHANGES = ("train.max_steps", "train.device", "train.checkpoint_every", "train.sample_every",
+                     "train.log_every", "train.num_threads", "sample", "data.cache_dir")
+
+
+def _flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in d.items():
+        key = f"{prefix}{k}"
+        if isinstance(v, dict):
+            out.update(_flatten(v, key + "."))
+        else:
+            out[key] = v
+    return out
+
+
+def slerp(a: torch.Tensor, b: torch.Tensor, t: float) -> torch.Tensor:
+    """Spherical interpolation between two Gaussian latents (keeps their norm typical)."""
+    af, bf = a.flatten().double(), b.flatten().double()
+    cos = torch.clamp(torch.dot(af, bf) / (af.norm() * bf.norm() + 1e-12), -1.0, 1.0)
+    omega = torch.arccos(cos)
+    if float(omega) < 1e-6:
+        return (1 - t) * a + t * b
+    s = torch.sin(omega)
+    return ((torch.sin((1 - t) * omega) / s) * af + (torch.sin(t * omega) / s) * bf).view_as(a).to(a.dtype)
+
+
+class ImageSynthesizer:
+    """Base of :class:`~medsynth.imaging.vae3d.VAE3D` and :class:`~medsynth.imaging.gan3d.GAN3D`.
+
+    Args:
+        config: the model's config (defaults when None).
+    """
+
+    name: ClassVar[str] = ""
+    config_class: ClassVar[type[ImageSynthConfig]] = ImageSynthConfig
+    #: networks saved in weights.pt and needed to sample.
+    saved_networks: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, config: ImageSynthConfig | None = None) -> None:
+        cfg = config if config is not None else self.config_class()
+        if not isinstance(cfg, self.config_class):
+            raise ConfigError(
+                f"{type(self).__name__} needs a {self.config_class.__name__} (kind: {self.name}), "
+                f"got {type(cfg).__name__}"
+            )
+        self.config = cfg
+        pre = cfg.preprocessing
+        problems = []
+        if pre.spatial_size is None:
+            problems.append("preprocessing.spatial_size must be set (e.g. [64, 64, 64]) so every volume has one shape")
+        if pre.spacing is None:
+            problems.append("preprocessing.spacing must be set (e.g. [2.0, 2.0, 2.0]) so samples have a voxel size")
+        if problems:
+            raise ConfigError("; ".join(problems))
+        self.check_shape(self.in_shape)
+        self.label_names: list[str] = []
+        self.label_counts: dict[str, int] = {}
+        self.window: tuple[float, float] = tuple(pre.ct_window)  # type: ignore[assignment]
+        self.fingerprint: str | None = None
+        self.n_volumes = 0
+        self.steps_trained = 0
+        self.device = torch.device("cpu")
+        self.nets: dict[str, nn.Module] = {}
+        self._pre: VolumePreprocessor | None = None
+
+    # -- shapes ----------------------------------------------------------------------------------
+    @property
+    def spatial(self) -> tuple[int, ...]:
+        """The training grid's spatial size (2D: the axial plane)."""
+        size = tuple(int(s) for s in self.config.preprocessing.spatial_size or ())
+        return size[:2] if self.config.spatial_dims == 2 else size
+
+    @property
+    def in_shape(self) -> tuple[int, ...]:
+        return (1, *self.spatial)
+
+    @property
+    def n_classes(self) -> int:
+        """Classes the networks are conditioned on (0 when fewer than two)."""
+        return len(self.label_names) if len(self.label_names) >= 2 else 0
+
+    def check_shape(self, in_shape: Sequence[int]) -> None:
+        """Raise ConfigError when the networks cannot take ``in_shape``."""
+
+    # -- hooks a model defines -------------------------------------------------------------------
+    def build(self) -> None:
+        """Create ``self.nets`` for the current label set (on CPU)."""
+        raise NotImplementedError
+
+    def latent_shape(self) -> tuple[int, ...]:
+        raise NotImplementedError
+
+    def _decode(self, z: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
+        raise NotImplementedError
+
+    def _setup_training(self, session: TrainSession) -> dict[str, Any]:
+        """Wrap networks, make optimizers; return every object a checkpoint must hold."""
+        raise NotImplementedError
+
+    def _train_step(self, session: TrainSession, data: Iterator[Any], step: int) -> dict[str, float]:
+        raise NotImplementedError
+
+    # -- training --------------------------------------------------------------------------------
+    def fit(
+        self,
+        data: Any,
+        *,
+        out: str | Path | None = None,
+        resume: bool = False,
+        force: bool = False,
+        labels_csv: str | Path | None = None,
+    ) -> ImageSynthesizer:
+        """Train on ``data`` (a folder, CSV, VolumeDataset or list of Volumes).
+
+        Args:
+            data: see :func:`~medsynth.imaging.data.load_training_data`.
+            out: run directory (config, metrics.jsonl, checkpoints, previews, and the saved model at
+                the end). ``None`` trains in a temporary folder that is removed afterwards.
+            resume: continue the run in ``out`` from its last checkpoint.
+            force: overwrite an earlier run in ``out``.
+            labels_csv: class labels per file (overrides ``data.labels_csv``).
+
+        Under ``torchrun`` every process calls ``fit``; gradients are averaged (DDP) and only rank 0
+        writes.
+        """
+        cfg = self.config
+        if resume and out is None:
+            raise ConfigError("resume needs the run directory (out=...) to continue from")
+        if resume:
+            self._check_resume_config(Path(out))  # type: ignore[arg-type]
+        train_data = load_training_data(data, cfg, labels_csv=labels_csv)
+        got = train_data.in_shape
+        if got != self.in_shape:
+            raise ConfigError(f"training images have shape {got}, the networks expect {self.in_shape}")
+        self.label_names = train_data.label_names
+        self.label_counts = train_data.label_counts
+        self.window = train_data.window
+        self.fingerprint = train_data.fingerprint
+        self.n_volumes = train_data.n_volumes
+        tmp = tempfile.TemporaryDirectory(prefix="medsynth-fit-") if out is None else None
+        run_path = Path(tmp.name) / "run" if tmp is not None else Path(out)  # type: ignore[arg-type]
+        try:
+            session = TrainSession(cfg.train, run_path, config=cfg, resume=resume, force=force,
+                                   command=None if out is not None else f"{self.name}.fit")
+            self._run(session, train_data)
+            if out is not None and session.is_main:
+                self.save(run_path)
+            session.close()
+        finally:
+            if tmp is not None:
+                tmp.cleanup()
+        return self
+
+    def _run(self, session: TrainSession, train_data: TrainingData) -> None:
+        self.device = session.device
+        self.build()
+        objects = self._setup_training(session)
+        start = session.restore(objects)
+        if start:
+            torch.manual_seed(self.config.train.seed + session.dist.rank + 7919 * start)
+        data = batches(train_data, self.config.train.batch_size, session.dist, seed=self.config.train.seed + start)
+        self.steps_trained = start
+        try:
+            for step in session.steps(start):
+                metrics = self._train_step(session, data, step)
+                bad = [k for k, v in metrics.items() if not math.isfinite(v)]
+                if bad:
+                    raise RunDirectoryError(
+                        f"step {step}: {bad} became {[metrics[k] for k in bad]}; training diverged. Lower train.lr, "
+                        f"use precision fp32, or resume from the last checkpoint in {session.run.checkpoint_dir}"
+                    )
+                session.log(step, metrics)
+                self.steps_trained = step
+                every = self.config.train.sample_every
+                if every and step % every == 0 and session.is_main:
+                    self._preview(session.run.path / "previews" / f"step_{step:08d}.png")
+                session.maybe_checkpoint(step, objects)
+        except BaseException:
+            session.run.finish("failed")
+            raise
+        for net in self.nets.values():
+            net.eval()
+
+    def _check_resume_config(self, out: Path) -> None:
+        saved_file = out / CONFIG
+        if not saved_file.is_file():
+            raise RunDirectoryError(f"cannot resume: '{out}' has no {CONFIG}; start a new run without --resume")
+        saved = _flatten(read_yaml(saved_file))
+        now = _flatten(self.config.model_dump(mode="json"))
+        diff = sorted(k for k in set(saved) | set(now)
+                      if saved.get(k) != now.get(k) and not k.startswith(RESUMABLE_CHANGES))
+        if diff:
+            shown = ", ".join(f"{k}: {saved.get(k)!r} -> {now.get(k)!r}" for k in diff[:8])
+            raise ConfigError(
+                f"cannot resume '{out}' with a different config ({shown}); only {', '.join(RESUMABLE_CHANGES)} may "
+                "change. Use the run's own config.yaml, or start a new run"
+            )
+
+    # -- sampling --------------------------------------------------------------------------------
+    def _require_fitted(self) -> None:
+        if not self.nets:
+            raise NotFittedError(f"{type(self).__name__} is not fitted; call fit() or load() first")
+
+    def label_index(self, label: str | int | None) -> int | None:
+        """The class index of ``label`` (a name, or an index), validated."""
+        if label is None:
+            return None
+        if not self.label_names:
+            raise ConfigError(f"label {label!r} given but the model was trained without classes")
+        if isinstance(label, (int, np.integer)) and not isinstance(label, bool):
+            if not 0 <= int(label) < len(self.label_names):
+                raise ConfigError(f"label index {label} is out of range; classes are {self.label_names}")
+            return int(label)
+        if str(label) not in self.label_names:
+            import difflib
+
+            close = difflib.get_close_matches(str(label), self.label_names, n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else ""
+            raise ConfigError(f"unknown label '{label}'{hint} (classes: {', '.join(self.label_names)})")
+        return self.label_names.index(str(label))
+
+    def _noise(self, seed: int) -> torch.Tensor:
+        """The latent of sample ``seed`` (drawn on CPU, so it is the same on any device)."""
+        gen = torch.Generator().manual_seed(int(seed))
+        return torch.randn(self.latent_shape(), generator=gen) * self.config.sample.temperature
+
+    def _label_for(self, seed: int, label: int | None) -> int | None:
+        if not self.label_names:
+            return None
+        if label is not None:
+            return label
+        counts = np.array([self.label_counts.get(n, 0) for n in self.label_names], dtype=float)
+        p = counts / counts.sum() if counts.sum() > 0 else np.full(len(counts), 1.0 / len(counts))
+        return int(np.random.default_rng([int(seed), 1]).choice(len(counts), p=p))
+
+    @torch.no_grad()
+    def generate(self, z: torch.Tensor, labels: Sequence[int | None]) -> torch.Tensor:
+        """Decode a batch of latents (B, *latent_shape) to images in [-1, 1], (B, 1, *spatial)."""
+        self._require_fitted()
+        y = None
+        if self.n_classes:
+            y = torch.as_tensor([int(lab or 0) for lab in labels], dtype=torch.long, device=self.device)
+        with autocast(self.device, self.config.train.precision):
+            x = self._decode(z.to(self.device), y)
+        return x.float().clamp(-1.0, 1.0).cpu()
+
+    def sample_seeds(self, n: int, seed: int | None = None) -> list[int]:
+        """The per-sample seeds of ``sample(n, seed=seed)``: ``seed, seed+1, ...`` (random when None)."""
+        if n < 1:
+            raise ConfigError(f"n={n}: ask for at least one sample")
+        base = int(np.random.SeedSequence().entropy % 2**31) if seed is None else int(seed)
+        return [base + i for i in range(n)]
+
+    def iter_samples(self, n: int, *, seed: int | None = None, label: str | int | None = None,
+                     batch_size: int | None = None) -> Iterator[Volume]:
+        """Yield ``n`` synthetic Volumes (batch by batch): sample ``i`` uses seed ``seed + i``."""
+        self._require_fitted()
+        lab = self.label_index(label)
+        seeds = self.sample_seeds(n, seed)
+        bs = batch_size or self.config.sample.batch_size
+        for s in range(0, n, bs):
+            chunk = seeds[s : s + bs]
+            labels = [self._label_for(sd, lab) for sd in chunk]
+            x = self.generate(torch.stack([self._noise(sd) for sd in chunk]), labels)
+            for xi, sd, li in zip(x, chunk, labels):
+                yield self.to_volume(xi, seed=sd, label=li)
+
+    def sample(self, n: int, *, seed: int | None = None, label: str | int | None = None,
+               batch_size: int | None = None) -> list[Volume]:
+        """``n`` synthetic Volumes on the training grid (HU for CT). Same seed, same samples.
+
+        Args:
+            n: how many.
+            seed: sample ``i`` uses seed ``seed + i`` (its noise and, when no label is given, its
+                class, drawn with the training class frequencies). Random when None.
+            label: class name (or index) of every sample, for a class-conditional model.
+            batch_size: volumes per forward pass (``sample.batch_size`` by default).
+        """
+        return list(self.iter_samples(n, seed=seed, label=label, batch_size=batch_size))
+
+    def interpolate(self, seed_a: int, seed_b: int, steps: int = 8, *, label: str | int | None = None,
+                    label_b: str | int | None = None) -> list[Volume]:
+        """Samples along the spherical path between the latents of seeds ``seed_a`` and ``seed_b``.
+
+        Args:
+            seed_a: seed of the first end (as in :meth:`sample`).
+            seed_b: seed of the second end.
+            steps: number of volumes, ends included (>= 2).
+            label: class of every volume (default: the class drawn for ``seed_a``).
+            label_b: a different class for the second end: the class embedding is then switched at
+                the middle, a class-to-class morph.
+        """
+        self._require_fitted()
+        if steps < 2:
+            raise ConfigError(f"steps={steps}: an interpolation needs at least 2 volumes (its two ends)")
+        la = self._label_for(seed_a, self.label_index(label))
+        lb = self.label_index(label_b) if label_b is not None else la
+        za, zb = self._noise(seed_a), self._noise(seed_b)
+        ts = [i / (steps - 1) for i in range(steps)]
+        z = torch.stack([slerp(za, zb, t) for t in ts])
+        labels = [la if t < 0.5 else lb for t in ts]
+        x = self.generate(z, labels)
+        return [self.to_volume(xi, seed=None, label=li, extra={"t": round(t, 4), "seeds": [seed_a, seed_b]})
+                for xi, li, t in zip(x, labels, ts)]
+
+    @property
+    def preprocessor(self) -> VolumePreprocessor:
+        if self._pre is None:
+            self._pre = VolumePreprocessor(self.config.preprocessing)
+        return self._pre
+
+    def to_volume(self, x: torch.Tensor, *, seed: int | None, label: int | None, extra: dict[str, Any] | None = None) -> Volume:
+        """A generated image (1, *spatial) in [-1, 1] -> a Volume on the training grid, in HU for CT."""
+        arr = x[0] if x.ndim == self.config.spatial_dims + 1 else x
+        if self.config.spatial_dims == 2:
+            arr = arr[..., None]
+        low, high = self.window
+        vol = self.preprocessor.sample_to_volume(arr, self.config.modality, low=low, high=high)
+        vol.meta.update({
+            "synthetic": True, "model": self.name, "seed": seed,
+            "label": self.label_names[label] if label is not None and self.label_names else None,
+            **(extra or {}),
+        })
+        return vol
+
+    def _preview(self, path: Path) -> None:
+        """Save mid-slices of a few fixed-seed samples as a PNG (to watch training)."""
+        from medsynth.imaging.outputs import save_preview
+
+        was = {k: n.training for k, n in self.nets.items()}
+        for n in self.nets.values():
+            n.eval()
+        try:
+            k = max(1, len(self.label_names)) if self.n_classes else 1
+            n = max(4, k)
+            labels = [i % k if self.n_classes else None for i in range(n)]
+            x = self.generate(torch.stack([self._noise(10_000 + i) for i in range(n)]), labels)
+            titles = [self.label_names[lab] if lab is not None else f"seed {10_000 + i}" for i, lab in enumerate(labels)]
+            save_preview(x, path, titles=titles)
+        finally:
+            for key, net in self.nets.items():
+                net.train(was[key])
+
+    # -- persistence -----------------------------------------------------------------------------
+    def meta(self) -> dict[str, Any]:
+        cfg = self.config
+        return {
+            "format_version": FORMAT_VERSION,
+            "model": self.name,
+            "versions": environment_info(),
+            "config_hash": config_hash(cfg),
+            "modality": cfg.modality,
+            "spatial_dims": cfg.spatial_dims,
+            "label_names": self.label_names,
+            "label_counts": self.label_counts,
+            "intensity_window": list(self.window),
+            "units": "HU" if cfg.modality == "CT" else "a.u.",
+            "training_grid": {
+                "spatial_size": list(cfg.preprocessing.spatial_size or ()),
+                "spacing": list(cfg.preprocessing.spacing or ()),
+                "orientation": "RAS",
+            },
+            "latent_shape": list(self.latent_shape()),
+            "data_fingerprint": self.fingerprint,
+            "n_training_volumes": self.n_volumes,
+            "steps_trained": self.steps_trained,
+            "synthetic": True,
+        }
+
+    def save(self, path: str | Path) -> Path:
+        """Write ``config.yaml``, ``weights.pt`` (state_dicts) and ``meta.json`` into ``path``."""
+        self._require_fitted()
+        p = Path(path)
+        p.mkdir(parents=True, exist_ok=True)
+        weights = {k: {n: t.detach().cpu() for n, t in self.nets[k].state_dict().items()} for k in self.saved_networks}
+        with atomic_path(p / WEIGHTS) as tmp:
+            torch.save(weights, tmp)
+        write_text(p / CONFIG, config_to_yaml(self.config))
+        write_json(p / META, self.meta())
+        return p
+
+    @classmethod
+    def load(cls, path: str | Path, *, device: str = "cpu") -> ImageSynthesizer:
+        """Load a model saved by :meth:`save` (a run directory works), on ``device``.
+
+        Raises:
+            RunDirectoryError: the folder lacks the model files or they are unreadable.
+            ConfigError: the folder holds another kind of model.
+        """
+        p = Path(path)
+        missing = [f for f in (CONFIG, META, WEIGHTS) if not (p / f).is_file()]
+        if missing:
+            raise RunDirectoryError(
+                f"'{p}' is not a saved imaging model (missing {', '.join(missing)}); give the --out folder of a "
+                "finished `medsynth image train` run"
+            )
+        meta = json.loads((p / META).read_text(encoding="utf-8"))
+        if meta.get("model") != cls.name:
+            raise ConfigError(f"'{p}' holds a '{meta.get('model')}' model, not '{cls.name}'")
+        if int(meta.get("format_version", 0)) > FORMAT_VERSION:
+            raise RunDirectoryError(f"'{p}' was saved by a newer medsynth (format {meta['format_version']}); upgrade")
+        cfg = validate_config(cls.config_class, read_yaml(p / CONFIG), source=str(p / CONFIG))
+        self = cls(cfg)
+        self.label_names = list(meta.get("label_names") or [])
+        self.label_counts = dict(meta.get("label_counts") or {})
+        self.window = tuple(float(v) for v in meta["intensity_window"])  # type: ignore[assignment]
+        self.fingerprint = meta.get("data_fingerprint")
+        self.n_volumes = int(meta.get("n_training_volumes", 0))
+        self.steps_trained = int(meta.get("steps_trained", 0))
+        self.device = resolve_device(device)
+        self.build()
+        try:
+            state = torch.load(p / WEIGHTS, map_location="cpu", weights_only=True)
+        except Exception as exc:  # torch raises many types for a corrupt file
+            raise RunDirectoryError(f"'{p / WEIGHTS}' cannot be read ({type(exc).__name__}: {exc})") from None
+        absent = [k for k in cls.saved_networks if k not in state]
+        if absent:
+            raise RunDirectoryError(f"'{p / WEIGHTS}' lacks {absent}; it was written by a different model")
+        for k in cls.saved_networks:
+            self.nets[k].load_state_dict(state[k])
+        for net in self.nets.values():
+            net.to(self.device).eval()
+        return self
+
+
+def load_image_synthesizer(path: str | Path, *, device: str = "cpu") -> ImageSynthesizer:
+    """Load whichever imaging synthesizer (vae3d, gan3d) is saved in ``path``."""
+    from medsynth.core.registry import SYNTHESIZERS, resolve
+
+    p = Path(path)
+    meta_file = p / META
+    if not meta_file.is_file():
+        raise RunDirectoryError(
+            f"'{p}' holds no {META}; give the --out folder of a finished `medsynth image train` run"
+        )
+    name = json.loads(meta_file.read_text(encoding="utf-8")).get("model", "")
+    cls = resolve(SYNTHESIZERS, name, what="synthesizer")
+    return cls.load(p, device=device)
+
+
+__all__ = ["ImageSynthesizer", "load_image_synthesizer", "slerp"]
