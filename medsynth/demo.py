@@ -19,6 +19,7 @@ from pydantic import Field
 
 from medsynth.core.config import ConfigModel
 from medsynth.core.rundir import RunDir
+from medsynth.translation.demo_step import step_translation
 
 
 class DemoConfig(ConfigModel):
@@ -82,6 +83,7 @@ def step_io_roundtrip(ctx: DemoContext) -> dict[str, Any]:
 STEPS: list[tuple[str, Callable[[DemoContext], dict[str, Any]]]] = [
     ("phantoms", step_phantoms),
     ("io_roundtrip", step_io_roundtrip),
+    ("translation", step_translation),
 ]
 
 

@@ -186,7 +186,8 @@ class CycleGANConfig(ConfigModel):
         if roi is not None and len(roi) != want:
             problems.append(f"inference.roi_size {list(roi)} must have {want} values for spatial_dims {self.spatial_dims}")
         factor = 2**self.generator.n_down
-        d_min = 2 ** (self.discriminator.num_layers + 1)
+        # PatchDiscriminator halves num_layers times, then a normalised stride-1 conv needs >= 2x2 left.
+        d_min = 3 * 2**self.discriminator.num_layers
         for name, size in (("data.patch_size", p), ("inference.roi_size", roi)):
             if size is None or len(size) != want:
                 continue

@@ -77,7 +77,7 @@ def test_paired_grids_must_match(make_config, phantom_dir: Path, tmp_path: Path,
     [
         ({"data": {"patch_size": [30, 30]}}, r"divisible by 4 .*use \[32, 32\]"),
         ({"data": {"patch_size": [32, 32, 32]}}, "must have 2 values"),
-        ({"spatial_dims": 3, "data": {"patch_size": [32, 32, 8]}}, "at least 16"),
+        ({"spatial_dims": 3, "data": {"patch_size": [32, 32, 8]}}, "at least 24"),
         ({"loss": {"paired": 5.0}}, "set data.paired: true"),
         ({"spatial_dims": 4}, "spatial_dims"),
         ({"generater": {}}, "did you mean 'generator'"),
