@@ -19,6 +19,7 @@ from pydantic import Field
 
 from medsynth.core.config import ConfigModel
 from medsynth.core.rundir import RunDir
+from medsynth.imaging.demo_step import step_image_synthesis
 from medsynth.translation.demo_step import step_translation
 
 
@@ -84,6 +85,7 @@ STEPS: list[tuple[str, Callable[[DemoContext], dict[str, Any]]]] = [
     ("phantoms", step_phantoms),
     ("io_roundtrip", step_io_roundtrip),
     ("translation", step_translation),
+    ("image_synthesis", step_image_synthesis),
 ]
 
 
