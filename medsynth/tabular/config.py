@@ -1,0 +1,65 @@
+"""Typed configs of tabular fits: the privacy budget and the run (``kind: tabular`` YAML files)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Literal
+
+from pydantic import Field, field_validator
+
+from medsynth.core.config import ConfigModel
+
+
+class PrivacyConfig(ConfigModel):
+    """The privacy budget of a fit.
+
+    Attributes:
+        epsilon: target epsilon; ``null`` (or ``.inf``) for a non-private fit.
+        delta: target delta; must be below 1/n (n = rows of the table).
+        accountant: DP-SGD accountant, "prv" (default, tighter) or "rdp".
+        domain_budget: share of (epsilon, delta) spent estimating domains read from the data
+            (``public: false`` columns) with DP; 0 refuses such columns instead.
+    """
+
+    epsilon: float | None = None
+    delta: float = Field(1e-5, gt=0, lt=1)
+    accountant: Literal["prv", "rdp"] = "prv"
+    domain_budget: float = Field(0.1, ge=0, lt=1)
+
+    @field_validator("epsilon")
+    @classmethod
+    def _eps(cls, v: float | None) -> float | None:
+        if v is None or math.isinf(v) and v > 0:
+            return None
+        if not (v > 0) or math.isnan(v):
+            raise ValueError(f"epsilon {v} must be > 0 (or null / .inf for a non-private fit)")
+        return float(v)
+
+    @property
+    def private(self) -> bool:
+        return self.epsilon is not None
+
+
+class TabularConfig(ConfigModel):
+    """A tabular fit (``configs/ehr_*.yaml``, ``kind: tabular``).
+
+    Attributes:
+        model: a registered tabular synthesizer ("dp-tvae", "dp-ctgan", "dp-mst", "gaussian-copula",
+            "ctgan", "tvae").
+        privacy: the budget (``epsilon: null`` for non-private models).
+        params: the model's own hyperparameters, validated against its config class.
+        seed: seeds the fit (weights, noise, sampling).
+        device: "auto", "cpu" or "cuda".
+        threads: torch CPU threads (``null`` keeps torch's default).
+    """
+
+    kind: Literal["tabular"] = "tabular"
+    model: str = "dp-tvae"
+    privacy: PrivacyConfig = Field(default_factory=PrivacyConfig)
+    params: dict[str, Any] = Field(default_factory=dict)
+    seed: int = Field(0, ge=0)
+    device: str = "auto"
+    threads: int | None = Field(None, ge=1)
+
+
+__all__ = ["PrivacyConfig", "TabularConfig"]

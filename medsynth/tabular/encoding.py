@@ -1,0 +1,266 @@
+"""Encoding of table columns for the synthesizers, and decoding back to the table's own types.
+
+A :class:`TableCodec` is built from a schema whose domains are complete (bounds, categories) and
+turns a raw table into a :class:`Frame`: every number (continuous, integer, datetime as days) as
+``u`` in [0, 1] within its bounds (after the optional log transform), every discrete value as an
+integer code, with missing values as their own state (NaN in ``u``, code ``-1``). Decoding maps back:
+numbers clipped to the domain, integers rounded, dates written in the input's format, categories from
+the declared list only, identifiers freshly generated.
+
+:class:`OneHotLayout` is the neural encoding (DP-TVAE, DP-CTGAN): a scalar in [-1, 1] per number,
+a one-hot block per category set, and a two-way "present/missing" block per column that may be
+missing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from medsynth.core.errors import DataValidationError
+from medsynth.tabular.schema import (
+    DISCRETE_TYPES,
+    EPOCH,
+    NUMERIC_TYPES,
+    ColumnSchema,
+    TableSchema,
+    category_key,
+    parse_dates,
+)
+
+
+@dataclass
+class Frame:
+    """A table in model space. ``num[c]``: floats in [0, 1] or NaN (missing); ``cat[c]``: codes, -1 missing."""
+
+    n: int
+    num: dict[str, np.ndarray] = field(default_factory=dict)
+    cat: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def take(self, idx: np.ndarray) -> Frame:
+        return Frame(n=len(idx), num={k: v[idx] for k, v in self.num.items()}, cat={k: v[idx] for k, v in self.cat.items()})
+
+
+class TableCodec:
+    """Raw table <-> :class:`Frame`, for a schema with complete domains.
+
+    Raises:
+        DataValidationError: if a modelled column lacks bounds or categories.
+    """
+
+    def __init__(self, schema: TableSchema) -> None:
+        missing = [c.name for c in schema.modelled if not c.has_domain]
+        if missing:
+            raise DataValidationError([f"column '{m}' has no complete domain (bounds or categories)" for m in missing],
+                                      context="cannot encode")
+        self.schema = schema
+        self.numeric = [c for c in schema.modelled if c.type in NUMERIC_TYPES]
+        self.discrete = [c for c in schema.modelled if c.type in DISCRETE_TYPES]
+        self._keys = {c.name: [category_key(v) for v in c.categories or []] for c in self.discrete}
+        #: Columns whose values outside the (DP-released) categories are encoded as missing.
+        self.unknown_as_missing: set[str] = set()
+        self.unknown_counts: dict[str, int] = {}
+
+    # -- per-column numeric transform ------------------------------------------------------------
+    @staticmethod
+    def _span(col: ColumnSchema) -> tuple[float, float, float]:
+        lo, hi = col.bounds()
+        width = np.log1p(hi - lo) if col.transform == "log" else hi - lo
+        return lo, hi, float(width)
+
+    def to_unit(self, col: ColumnSchema, x: np.ndarray) -> np.ndarray:
+        """Numbers (days for dates) -> u in [0, 1] (clipped to the bounds; NaN stays NaN)."""
+        lo, hi, width = self._span(col)
+        x = np.clip(x, lo, hi)
+        t = np.log1p(x - lo) if col.transform == "log" else x - lo
+        return np.zeros_like(t) if width <= 0 else np.where(np.isnan(t), np.nan, t / width)
+
+    def from_unit(self, col: ColumnSchema, u: np.ndarray) -> np.ndarray:
+        lo, hi, width = self._span(col)
+        u = np.clip(u, 0.0, 1.0)
+        x = lo + (np.expm1(u * width) if col.transform == "log" else u * width)
+        return np.clip(x, lo, hi)
+
+    # -- raw <-> frame -----------------------------------------------------------------------------
+    def numbers(self, col: ColumnSchema, s: pd.Series) -> np.ndarray:
+        """A raw column as floats (datetimes as days since 1970-01-01), NaN where missing."""
+        if col.type == "datetime":
+            parsed = parse_dates(s, col.format)
+            return ((parsed - EPOCH) / pd.Timedelta(days=1)).to_numpy(dtype=float, na_value=np.nan)
+        return pd.to_numeric(s, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+
+    def encode(self, df: pd.DataFrame) -> Frame:
+        """Raw table -> Frame (numbers clipped to their bounds)."""
+        frame = Frame(n=len(df))
+        for col in self.numeric:
+            frame.num[col.name] = self.to_unit(col, self.numbers(col, df[col.name]))
+        for col in self.discrete:
+            lookup = {k: i for i, k in enumerate(self._keys[col.name])}
+            s = df[col.name]
+            codes = np.full(len(s), -1, dtype=np.int64)
+            present = s.notna().to_numpy()
+            keys = s[present].map(category_key)
+            mapped = keys.map(lookup)
+            if mapped.isna().any() and col.name in self.unknown_as_missing:
+                self.unknown_counts[col.name] = int(mapped.isna().sum())
+                mapped = mapped.fillna(-1)
+            if mapped.isna().any():
+                bad = sorted(set(keys[mapped.isna()]))[:5]
+                raise DataValidationError(f"column '{col.name}': values {bad} are not in its categories; add them to the schema")
+            codes[present] = mapped.to_numpy(dtype=np.int64)
+            frame.cat[col.name] = codes
+        return frame
+
+    def decode(self, frame: Frame, *, id_start: int = 1) -> pd.DataFrame:
+        """Frame -> raw table in the schema's column order and types."""
+        out: dict[str, Any] = {}
+        for col in self.schema.columns:
+            if col.type == "identifier":
+                out[col.name] = np.array([f"syn-{i:07d}" for i in range(id_start, id_start + frame.n)], dtype=object)
+            elif col.type in NUMERIC_TYPES:
+                out[col.name] = self._decode_number(col, frame.num[col.name])
+            else:
+                out[col.name] = self._decode_category(col, frame.cat[col.name])
+        return pd.DataFrame(out, columns=self.schema.names)
+
+    def _decode_number(self, col: ColumnSchema, u: np.ndarray) -> Any:
+        miss = np.isnan(u)
+        x = self.from_unit(col, np.where(miss, 0.0, u))
+        if col.type == "continuous":
+            return pd.Series(np.where(miss, np.nan, x), dtype=float)
+        if col.type == "integer":
+            lo, hi = col.bounds()
+            vals = np.clip(np.round(x), np.ceil(lo), np.floor(hi)).astype(np.int64)
+            if not miss.any():
+                return vals
+            arr = pd.array(vals, dtype="Int64")
+            arr[miss] = pd.NA
+            return arr
+        fmt = col.format or "%Y-%m-%d"
+        days = np.round(x) if "%H" not in fmt else np.round(x * 86400) / 86400
+        uniq, inverse = np.unique(days, return_inverse=True)  # format each distinct date once (fast)
+        text = pd.Series(EPOCH + pd.to_timedelta(uniq, unit="D")).dt.strftime(fmt).to_numpy(dtype=object)[inverse]
+        text[miss] = None
+        return text
+
+    def _decode_category(self, col: ColumnSchema, codes: np.ndarray) -> Any:
+        cats = list(col.categories or [])
+        if col.type == "boolean":
+            values = np.array([_as_bool(c) for c in cats] + [None], dtype=object)
+        else:
+            values = np.array(cats + [None], dtype=object)
+        out = values[np.where(codes < 0, len(cats), codes)]
+        if all(isinstance(c, (int, np.integer)) and not isinstance(c, bool) for c in cats):
+            if (codes < 0).any():
+                return pd.array(out, dtype="Int64")
+            return out.astype(np.int64)
+        if all(isinstance(c, (int, float)) and not isinstance(c, bool) for c in cats):
+            return pd.Series(out, dtype=float)
+        return out
+
+    # -- sizes -------------------------------------------------------------------------------------
+    def n_categories(self, name: str) -> int:
+        return len(self._keys[name])
+
+    def category_code(self, name: str, value: Any) -> int:
+        """The code of a category value (for conditions); raises if it is not in the domain."""
+        key = category_key(value)
+        keys = self._keys.get(name)
+        if keys is None:
+            raise DataValidationError(f"'{name}' is not a categorical or boolean column; conditions apply to those only "
+                                      f"({', '.join(self._keys) or 'none here'})")
+        if key not in keys:
+            raise DataValidationError(f"'{name}={value}': {value!r} is not one of its categories {list(self.schema.column(name).categories or [])}")
+        return keys.index(key)
+
+
+def _as_bool(v: Any) -> bool:
+    return str(v).strip().lower() in ("true", "1", "yes")
+
+
+# -- neural (one-hot) layout -------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Span:
+    """A block of the one-hot layout: a number (width 1), a category set, or a missing flag (width 2)."""
+
+    column: str
+    kind: Literal["num", "cat", "miss"]
+    start: int
+    width: int
+
+
+class OneHotLayout:
+    """Frame <-> float matrix for neural models.
+
+    Numbers: one scalar ``2u - 1`` in [-1, 1] (0 where missing) plus, when the column may be missing,
+    a [present, missing] one-hot. Discrete columns: a one-hot over the categories, with one more slot
+    for "missing" when the column may be missing.
+    """
+
+    def __init__(self, codec: TableCodec) -> None:
+        self.codec = codec
+        spans: list[Span] = []
+        pos = 0
+        for col in codec.numeric:
+            spans.append(Span(col.name, "num", pos, 1))
+            pos += 1
+            if col.missing:
+                spans.append(Span(col.name, "miss", pos, 2))
+                pos += 2
+        for col in codec.discrete:
+            width = codec.n_categories(col.name) + (1 if col.missing else 0)
+            spans.append(Span(col.name, "cat", pos, width))
+            pos += width
+        self.spans = spans
+        self.dim = pos
+
+    @property
+    def num_spans(self) -> list[Span]:
+        return [s for s in self.spans if s.kind == "num"]
+
+    @property
+    def softmax_spans(self) -> list[Span]:
+        return [s for s in self.spans if s.kind != "num"]
+
+    def encode(self, frame: Frame) -> np.ndarray:
+        x = np.zeros((frame.n, self.dim), dtype=np.float32)
+        rows = np.arange(frame.n)
+        for s in self.spans:
+            if s.kind == "num":
+                u = frame.num[s.column]
+                x[:, s.start] = np.where(np.isnan(u), 0.0, 2 * u - 1)
+            elif s.kind == "miss":
+                x[rows, s.start + np.isnan(frame.num[s.column]).astype(int)] = 1.0
+            else:
+                codes = frame.cat[s.column]
+                k = self.codec.n_categories(s.column)
+                x[rows, s.start + np.where(codes < 0, k, codes)] = 1.0
+        return x
+
+    def decode(self, values: np.ndarray, choices: dict[str, np.ndarray]) -> Frame:
+        """Build a Frame from sampled numbers (``values[:, start]`` in [-1, 1]) and chosen one-hot indices.
+
+        Args:
+            values: (n, dim) matrix whose number slots hold values in [-1, 1].
+            choices: for each softmax span (keyed ``"{kind}:{column}"``), the chosen index per row.
+        """
+        n = values.shape[0]
+        frame = Frame(n=n)
+        for s in self.spans:
+            if s.kind == "num":
+                u = (np.clip(values[:, s.start], -1, 1) + 1) / 2
+                frame.num[s.column] = u.astype(float)
+        for s in self.softmax_spans:
+            idx = choices[f"{s.kind}:{s.column}"]
+            if s.kind == "miss":
+                frame.num[s.column] = np.where(idx == 1, np.nan, frame.num[s.column])
+            elif s.kind == "cat":
+                k = self.codec.n_categories(s.column)
+                frame.cat[s.column] = np.where(idx >= k, -1, idx).astype(np.int64)
+        return frame
+
+
+__all__ = ["Frame", "OneHotLayout", "Span", "TableCodec"]

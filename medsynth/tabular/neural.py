@@ -1,0 +1,226 @@
+"""Pieces shared by the neural tabular synthesizers (DP-TVAE, DP-CTGAN): the training loop under
+DP-SGD or plain SGD, output sampling, and the one-hot layout's losses.
+
+The loop takes a model, a per-sample loss and the encoded table, and either trains it privately
+(opacus: Poisson sampling, per-sample clipping, calibrated noise, ghost clipping by default) or
+plainly (shuffled batches), for the same number of epochs, so that the two can be compared. It
+never takes more steps than the DP plan paid for.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from typing import Any, Literal
+
+import numpy as np
+import torch
+from pydantic import Field
+from torch import nn
+
+from medsynth.core.config import ConfigModel
+from medsynth.core.progress import progress
+from medsynth.privacy.dpsgd import DPSGDPlan, make_private, plan_dpsgd, quiet_opacus
+from medsynth.privacy.ledger import PrivacyLedger
+from medsynth.tabular.encoding import OneHotLayout, Span
+
+LOG_SIGMA_MIN = math.log(0.01)
+
+
+class DPTrainConfig(ConfigModel):
+    """Training settings shared by the DP-SGD models.
+
+    Attributes:
+        epochs: passes over the data (the DP plan's steps are epochs x batches per epoch).
+        batch_size: expected batch size (Poisson sampling rate = batch_size / n).
+        lr: Adam learning rate.
+        max_grad_norm: per-sample clipping norm C.
+        grad_sample_mode: opacus per-sample gradient engine: "ghost" (fast), "hooks" or "functorch".
+        max_steps: stop after this many steps (also shortens the DP plan, so the noise is calibrated for it).
+        log_every: log the loss every this many steps.
+    """
+
+    epochs: int = Field(20, ge=1)
+    batch_size: int = Field(256, ge=2)
+    lr: float = Field(2e-3, gt=0)
+    max_grad_norm: float = Field(1.0, gt=0)
+    grad_sample_mode: Literal["ghost", "hooks", "functorch"] = "ghost"
+    max_steps: int | None = Field(None, ge=1)
+    log_every: int = Field(50, ge=1)
+
+
+def mlp(sizes: list[int], *, act: Callable[[], nn.Module] = nn.ReLU, dropout: float = 0.0) -> nn.Sequential:
+    """Linear layers with activations between them (none after the last). No BatchNorm (DP-safe)."""
+    layers: list[nn.Module] = []
+    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
+        layers.append(nn.Linear(a, b))
+        if i < len(sizes) - 2:
+            layers.append(act())
+            if dropout > 0:
+                layers.append(nn.Dropout(dropout))
+    return nn.Sequential(*layers)
+
+
+def span_log_likelihood(layout: OneHotLayout, out: torch.Tensor, x: torch.Tensor, log_sigma: torch.Tensor | None) -> torch.Tensor:
+    """Per-row log-likelihood of ``x`` under decoder outputs ``out`` (numbers: Gaussian on tanh mean;
+    one-hot blocks: categorical). Numbers of missing cells are not scored."""
+    ll = torch.zeros(x.shape[0], device=x.device, dtype=out.dtype)
+    miss_of = {s.column: s for s in layout.spans if s.kind == "miss"}
+    for j, s in enumerate(layout.num_spans):
+        mu = torch.tanh(out[:, s.start])
+        ls = log_sigma[:, j].clamp(LOG_SIGMA_MIN, 0.0) if log_sigma is not None else torch.zeros_like(mu)
+        term = -0.5 * ((x[:, s.start] - mu) / ls.exp()) ** 2 - ls
+        m = miss_of.get(s.column)
+        if m is not None:
+            term = term * (1.0 - x[:, m.start + 1])
+        ll = ll + term
+    for s in layout.softmax_spans:
+        logits = out[:, s.start : s.start + s.width]
+        ll = ll + (torch.log_softmax(logits, dim=1) * x[:, s.start : s.start + s.width]).sum(dim=1)
+    return ll
+
+
+def sample_outputs(
+    layout: OneHotLayout, out: torch.Tensor, log_sigma: torch.Tensor | None, gen: torch.Generator
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Draw a table from decoder/generator outputs: numbers ``tanh(mu) + sigma * noise`` (clipped to
+    [-1, 1]), each one-hot block by sampling its softmax. Returns what :meth:`OneHotLayout.decode` takes."""
+    values = out.detach().clone()
+    for j, s in enumerate(layout.num_spans):
+        mu = torch.tanh(out[:, s.start])
+        if log_sigma is not None:
+            sd = log_sigma[:, j].clamp(LOG_SIGMA_MIN, 0.0).exp()
+            mu = mu + sd * torch.randn(mu.shape, generator=gen, device=mu.device, dtype=mu.dtype)
+        values[:, s.start] = mu.clamp(-1, 1)
+    choices: dict[str, np.ndarray] = {}
+    for s in layout.softmax_spans:
+        probs = torch.softmax(out[:, s.start : s.start + s.width].float(), dim=1)
+        u = torch.rand((out.shape[0], 1), generator=gen, device=out.device)
+        idx = (torch.cumsum(probs, dim=1) < u).sum(dim=1).clamp(max=s.width - 1)
+        choices[f"{s.kind}:{s.column}"] = idx.cpu().numpy()
+    return values.cpu().numpy(), choices
+
+
+def _gen_for(device: torch.device, rng: np.random.Generator) -> torch.Generator:
+    gen = torch.Generator(device=device)
+    gen.manual_seed(int(rng.integers(0, 2**63 - 1)))
+    return gen
+
+
+def train_model(
+    *,
+    model: nn.Module,
+    criterion: nn.Module,
+    data: np.ndarray,
+    train: DPTrainConfig,
+    private: bool,
+    budget: tuple[float, float],
+    accountant: Literal["prv", "rdp"],
+    ledger: PrivacyLedger,
+    device: torch.device,
+    what: str,
+    on_log: Callable[[int, dict[str, float]], None] | None = None,
+    step_fn: Callable[[Any, Any, torch.Tensor], torch.Tensor] | None = None,
+    after_step: Callable[[Any], None] | None = None,
+) -> dict[str, Any]:
+    """Train ``model`` to minimise ``criterion(model(x), x)`` on ``data``, privately or not.
+
+    ``criterion`` returns per-row losses when its ``reduction`` is "none" and their mean otherwise
+    (the contract of opacus' ghost clipping). ``step_fn(model, criterion, batch)`` may replace the
+    forward+loss (e.g. the GAN's discriminator pairs); ``after_step(model)`` runs after each optimizer
+    step (e.g. the generator's step, which never sees the data). Returns what the run's metadata records.
+    """
+    with quiet_opacus():
+        return _train(model=model, criterion=criterion, data=data, train=train, private=private, budget=budget,
+                      accountant=accountant, ledger=ledger, device=device, what=what, on_log=on_log, step_fn=step_fn,
+                      after_step=after_step)
+
+
+def _train(*, model: nn.Module, criterion: nn.Module, data: np.ndarray, train: DPTrainConfig, private: bool,
+           budget: tuple[float, float], accountant: Literal["prv", "rdp"], ledger: PrivacyLedger, device: torch.device,
+           what: str, on_log: Callable[[int, dict[str, float]], None] | None,
+           step_fn: Callable[[Any, Any, torch.Tensor], torch.Tensor] | None,
+           after_step: Callable[[Any], None] | None) -> dict[str, Any]:
+    from torch.utils.data import DataLoader, TensorDataset
+
+    n = data.shape[0]
+    tensor = torch.from_numpy(data).to(device)
+    dataset = TensorDataset(tensor)
+    opt = torch.optim.Adam(model.parameters(), lr=train.lr)
+    step_fn = step_fn or (lambda m, c, xb: c(m(xb), xb))
+    t0 = time.perf_counter()
+    info: dict[str, Any] = {"epochs": train.epochs, "batch_size": train.batch_size}
+    if private:
+        eps, delta = budget
+        plan: DPSGDPlan = plan_dpsgd(n=n, batch_size=train.batch_size, epochs=train.epochs, epsilon=eps, delta=delta,
+                                     accountant=accountant, max_grad_norm=train.max_grad_norm,
+                                     grad_sample_mode=train.grad_sample_mode, max_steps=train.max_steps)
+        loader = DataLoader(dataset, batch_size=train.batch_size)
+        model_p, opt_p, crit_p, loader_p, engine = make_private(module=model, optimizer=opt, data_loader=loader,
+                                                                plan=plan, criterion=criterion)
+        total = plan.steps
+    else:
+        plan = None  # type: ignore[assignment]
+        g = torch.Generator()
+        g.manual_seed(int(torch.randint(0, 2**31 - 1, (1,)).item()))
+        loader_p = DataLoader(dataset, batch_size=train.batch_size, shuffle=True, generator=g)
+        model_p, opt_p, crit_p = model, opt, criterion
+        total = train.epochs * len(loader_p)
+        if train.max_steps is not None:
+            total = min(total, train.max_steps)
+    model_p.train()
+    steps, running = 0, []
+    bar = progress(total=total, desc=what)
+    while steps < total:
+        for (xb,) in loader_p:
+            if steps >= total:
+                break
+            if xb.shape[0] == 0:  # an empty Poisson batch still counts as a step of the mechanism
+                if private:
+                    engine.accountant.step(noise_multiplier=plan.noise_multiplier, sample_rate=plan.sample_rate)
+                steps += 1
+                continue
+            opt_p.zero_grad(set_to_none=True)
+            loss = step_fn(model_p, crit_p, xb)
+            loss.backward()
+            opt_p.step()
+            if after_step is not None:
+                after_step(model_p)
+            steps += 1
+            running.append(float(loss.item()))
+            bar.update(1)
+            if steps % train.log_every == 0 or steps == total:
+                mean = float(np.mean(running))
+                running = []
+                bar.set_postfix(loss=f"{mean:.3f}")
+                if on_log is not None:
+                    on_log(steps, {"loss": mean})
+    bar.close()
+    info["train_seconds"] = round(time.perf_counter() - t0, 3)
+    info["steps"] = steps
+    if private:
+        spent = float(engine.accountant.get_epsilon(delta=plan.delta))
+        import opacus
+
+        info["dpsgd"] = {**plan.to_dict(), "spent_epsilon": spent, "opacus": opacus.__version__,
+                         "poisson_sampling": True, "clipping": "flat per-sample",
+                         "fast_path": {"ghost": "ghost clipping", "functorch": "functorch vmap per-sample gradients",
+                                       "hooks": "hooks (per-sample gradients materialised)"}[plan.grad_sample_mode]}
+        info["accountant"] = plan.accountant
+        ledger.record(f"DP-SGD training of {what}", f"DP-SGD (opacus {opacus.__version__}, {plan.grad_sample_mode} clipping, Poisson sampling)",
+                      epsilon=spent, delta=plan.delta, columns=[], noise_multiplier=plan.noise_multiplier,
+                      sample_rate=plan.sample_rate, steps=steps, max_grad_norm=plan.max_grad_norm, accountant=plan.accountant)
+        if hasattr(model_p, "_close"):
+            model_p._close()
+    else:
+        ledger.record(f"training of {what}", "none (non-private SGD)", steps=steps)
+    return info
+
+
+def unwrap(module: nn.Module) -> nn.Module:
+    """The user's module inside an opacus wrapper (or the module itself)."""
+    return getattr(module, "_module", module)
+
+
+__all__ = ["DPTrainConfig", "Span", "mlp", "sample_outputs", "span_log_likelihood", "train_model", "unwrap"]

@@ -1,0 +1,171 @@
+"""SDV's synthesizers (GaussianCopula, CTGAN, TVAE) behind medsynth's interface. Non-private.
+
+The table is handed to SDV already encoded by the schema (dates as days, categories as labels,
+identifiers removed) and decoded back by medsynth, so domains, types, missingness, constraints and
+``--where`` behave as for every other model. Every output is labelled NOT differentially private.
+
+Saving: SDV models can only be saved with SDV's own ``save``, which is a (cloud)pickle. medsynth
+stores it as ``sdv_model.pkl`` with its SHA-256 in ``meta.json`` and refuses to load a file whose
+hash does not match. Unpickling runs code: load only model folders you created yourself.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+from pydantic import Field
+
+from medsynth.core.config import ConfigModel
+from medsynth.core.errors import RunDirectoryError
+from medsynth.core.files import fingerprint_file
+from medsynth.tabular.base import TabularSynthesizer, global_seed
+from medsynth.tabular.encoding import Frame
+
+MISSING_LABEL = "__missing__"
+TABLE = "table"
+
+
+class GaussianCopulaConfig(ConfigModel):
+    """SDV GaussianCopula settings (``default_distribution``: beta, norm, truncnorm, uniform, gamma, gaussian_kde)."""
+
+    default_distribution: str = "beta"
+
+
+class SDVNeuralConfig(ConfigModel):
+    """SDV CTGAN/TVAE settings."""
+
+    epochs: int = Field(300, ge=1)
+    batch_size: int = Field(500, ge=10)
+
+
+class _SDVBase(TabularSynthesizer):
+    private: ClassVar[bool] = False
+    _sdv_class: ClassVar[str] = ""
+
+    def _plain(self, frame: Frame) -> pd.DataFrame:
+        cols: dict[str, Any] = {}
+        for col in self.codec.numeric:  # type: ignore[union-attr]
+            u = frame.num[col.name]
+            cols[col.name] = np.where(np.isnan(u), np.nan, self.codec.from_unit(col, np.nan_to_num(u)))  # type: ignore[union-attr]
+        for col in self.codec.discrete:  # type: ignore[union-attr]
+            c = frame.cat[col.name]
+            cols[col.name] = np.where(c < 0, MISSING_LABEL, pd.Series(c).map("k{}".format).to_numpy(dtype=object))
+        return pd.DataFrame(cols)
+
+    def _metadata(self) -> Any:
+        from sdv.metadata import Metadata
+
+        columns = {c.name: {"sdtype": "numerical"} for c in self.codec.numeric}  # type: ignore[union-attr]
+        columns.update({c.name: {"sdtype": "categorical"} for c in self.codec.discrete})  # type: ignore[union-attr]
+        return Metadata.load_from_dict({"tables": {TABLE: {"columns": columns}}})
+
+    def _make(self, metadata: Any) -> Any:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _fit_frame(self, frame: Frame, rng: np.random.Generator) -> None:
+        _quiet_sdv_home()
+        plain = self._plain(frame)
+        self.model = self._make(self._metadata())
+        with global_seed(int(rng.integers(0, 2**31 - 1))):
+            self.model.fit({TABLE: plain})
+        self.ledger.record(f"fit of SDV {self._sdv_class}", "none (non-private)", columns=list(plain.columns))  # type: ignore[union-attr]
+
+    def _sample_frame(self, n: int, rng: np.random.Generator) -> Frame:
+        seed = int(rng.integers(0, 2**31 - 1))
+        with global_seed(seed):
+            self.model.reset_sampling()  # rdt's reverse transforms restart from their fixed seeds
+            self.model._set_random_state(seed)  # SDV's model draws from this seed
+            plain = self.model.sample(num_rows=n) if n else self._plain(Frame(n=0, num={c.name: np.zeros(0) for c in self.codec.numeric}, cat={c.name: np.zeros(0, int) for c in self.codec.discrete}))  # type: ignore[union-attr]
+        if isinstance(plain, dict):  # SDV 2 returns {table name: DataFrame}
+            plain = plain[TABLE]
+        frame = Frame(n=len(plain))
+        for col in self.codec.numeric:  # type: ignore[union-attr]
+            x = pd.to_numeric(plain[col.name], errors="coerce").to_numpy(dtype=float)
+            frame.num[col.name] = self.codec.to_unit(col, x)  # type: ignore[union-attr]
+        for col in self.codec.discrete:  # type: ignore[union-attr]
+            lab = plain[col.name].astype(str)
+            ok = lab.str.startswith("k").to_numpy()
+            codes = np.full(len(lab), -1, dtype=np.int64)
+            codes[ok] = lab[ok].str.slice(1).astype(np.int64).to_numpy()
+            frame.cat[col.name] = codes
+        return frame
+
+    def _save_state(self, folder: Path) -> dict[str, Any]:
+        path = folder / "sdv_model.pkl"
+        self.model.save(str(path))
+        return {"sdv_model.pkl": {"format": "SDV save (cloudpickle): load only files you created",
+                                  "sha256": fingerprint_file(path)}}
+
+    def _load_state(self, folder: Path, device: str) -> None:
+        import json
+
+        path = folder / "sdv_model.pkl"
+        meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+        expected = (meta.get("files", {}).get("sdv_model.pkl") or {}).get("sha256")
+        if not path.is_file() or expected is None or fingerprint_file(path) != expected:
+            raise RunDirectoryError(
+                f"'{path}' is missing or does not match the SHA-256 recorded in meta.json; refusing to unpickle it "
+                "(SDV models are pickles: load only model folders you created)"
+            )
+        from sdv.utils import load_synthesizer
+
+        _quiet_sdv_home()
+        self.model = load_synthesizer(str(path))
+
+
+def _quiet_sdv_home() -> None:
+    """SDV writes a small config under the user's data dir; point it at a temp dir when that is not writable."""
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    if not os.access(Path(base).parent if not Path(base).exists() else base, os.W_OK):
+        os.environ["XDG_DATA_HOME"] = tempfile.mkdtemp(prefix="medsynth-sdv-")
+
+
+class SDVGaussianCopula(_SDVBase):
+    """SDV GaussianCopula (non-private): marginals + a Gaussian copula. Fast, a good first baseline."""
+
+    name: ClassVar[str] = "gaussian-copula"
+    Config: ClassVar[type[ConfigModel]] = GaussianCopulaConfig
+    _sdv_class: ClassVar[str] = "GaussianCopula"
+
+    def _make(self, metadata: Any) -> Any:
+        from sdv.single_table import GaussianCopulaSynthesizer
+
+        return GaussianCopulaSynthesizer(metadata, enforce_min_max_values=True, enforce_rounding=False,
+                                         default_distribution=self.config.default_distribution)
+
+
+class SDVCTGAN(_SDVBase):
+    """SDV CTGAN (non-private)."""
+
+    name: ClassVar[str] = "ctgan"
+    Config: ClassVar[type[ConfigModel]] = SDVNeuralConfig
+    _sdv_class: ClassVar[str] = "CTGAN"
+
+    def _make(self, metadata: Any) -> Any:
+        from sdv.single_table import CTGANSynthesizer
+
+        bs = max(10, (self.config.batch_size // 10) * 10)  # CTGAN needs a multiple of pac=10
+        return CTGANSynthesizer(metadata, epochs=self.config.epochs, batch_size=bs, enforce_rounding=False,
+                                enable_gpu=self.device != "cpu")
+
+
+class SDVTVAE(_SDVBase):
+    """SDV TVAE (non-private)."""
+
+    name: ClassVar[str] = "tvae"
+    Config: ClassVar[type[ConfigModel]] = SDVNeuralConfig
+    _sdv_class: ClassVar[str] = "TVAE"
+
+    def _make(self, metadata: Any) -> Any:
+        from sdv.single_table import TVAESynthesizer
+
+        return TVAESynthesizer(metadata, epochs=self.config.epochs, batch_size=self.config.batch_size,
+                               enforce_rounding=False, enable_gpu=self.device != "cpu")
+
+
+__all__ = ["SDVCTGAN", "SDVGaussianCopula", "SDVTVAE"]

@@ -1,0 +1,63 @@
+"""zCDP conversions and the DP domain estimators."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from medsynth.core.errors import PrivacyBudgetError
+from medsynth.privacy.ledger import PrivacyLedger
+from medsynth.privacy.mechanisms import cdp_delta, cdp_epsilon, cdp_rho, dp_bounds, dp_categories
+
+
+@pytest.mark.parametrize("eps,delta", [(0.1, 1e-6), (1.0, 1e-5), (10.0, 1e-9)])
+def test_cdp_conversions_are_consistent(eps, delta):
+    rho = cdp_rho(eps, delta)
+    assert cdp_delta(rho, eps) <= delta * (1 + 1e-6)
+    assert cdp_delta(rho * 1.01, eps) > delta  # the largest such rho
+    assert cdp_epsilon(rho, delta) == pytest.approx(eps, rel=1e-4)
+    # the classical bound eps = rho + 2 sqrt(rho log(1/delta)) is looser
+    assert rho + 2 * math.sqrt(rho * math.log(1 / delta)) >= eps
+
+
+def test_cdp_rho_rejects_bad_budget():
+    with pytest.raises(PrivacyBudgetError):
+        cdp_rho(0.0, 1e-5)
+    with pytest.raises(PrivacyBudgetError):
+        cdp_rho(1.0, 1.5)
+
+
+def test_dp_bounds_cover_the_bulk_and_cut_sparse_tails():
+    rng = np.random.default_rng(0)
+    x = np.concatenate([rng.normal(50, 10, 20000), [1e6]])  # one outlier
+    res = dp_bounds(x, rho=0.5, rng=rng)
+    assert res.low <= np.quantile(x, 0.01) and res.high >= np.quantile(x, 0.99)
+    assert res.high < 1000, "a single outlier must not be revealed"
+
+
+def test_dp_bounds_refuse_without_budget():
+    with pytest.raises(PrivacyBudgetError, match="declare min/max"):
+        dp_bounds(np.arange(10.0), rho=1e-6, rng=np.random.default_rng(0))
+
+
+def test_dp_categories_hide_rare_values():
+    keys = np.array(["a"] * 5000 + ["b"] * 3000 + ["rare"])
+    out = dp_categories(keys, rho=0.5, delta=1e-6, rng=np.random.default_rng(0))
+    assert out == ["a", "b"]
+
+
+def test_ledger_refuses_overspend_and_round_trips(tmp_path):
+    led = PrivacyLedger(private=True, target_epsilon=1.0, target_delta=1e-5)
+    led.record("a", "gaussian", epsilon=0.4, delta=4e-6)
+    led.record("b", "dp-sgd", epsilon=0.6, delta=6e-6)
+    assert led.total_epsilon == pytest.approx(1.0)
+    with pytest.raises(PrivacyBudgetError, match="past the target"):
+        led.record("c", "gaussian", epsilon=0.01, delta=0.0)
+    path = led.save(tmp_path)
+    back = PrivacyLedger.load(path)
+    assert back.total_epsilon == pytest.approx(1.0) and len(back.entries) == 2
+    open_led = PrivacyLedger(private=False)
+    open_led.record("fit", "none", epsilon=5.0)
+    assert open_led.to_dict()["private"] is False and open_led.entries[0].epsilon is None
