@@ -15,6 +15,8 @@ import typer
 
 from medsynth import __version__
 from medsynth.cli import common, translate
+from medsynth.cli import schema as schema_cli
+from medsynth.cli import tabular as tabular_cli
 from medsynth.cli.demo import demo
 from medsynth.cli.image import image_app
 from medsynth.cli.io_commands import convert, phantoms
@@ -52,6 +54,8 @@ app.command(name="convert")(convert)
 app.command(name="phantoms")(phantoms)
 app.add_typer(translate.app, name="translate")
 app.add_typer(image_app, name="image")
+app.add_typer(tabular_cli.app, name="tabular")
+app.add_typer(schema_cli.app, name="schema")
 
 
 def main(argv: list[str] | None = None) -> int:

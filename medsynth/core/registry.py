@@ -18,6 +18,12 @@ from medsynth.core.errors import ConfigError
 SYNTHESIZERS: dict[str, str] = {
     "vae3d": "medsynth.imaging.vae3d:VAE3D",
     "gan3d": "medsynth.imaging.gan3d:GAN3D",
+    "dp-tvae": "medsynth.tabular.dp_tvae:DPTVAE",
+    "dp-ctgan": "medsynth.tabular.dp_ctgan:DPCTGAN",
+    "dp-mst": "medsynth.tabular.mst:DPMST",
+    "gaussian-copula": "medsynth.tabular.sdv_models:SDVGaussianCopula",
+    "ctgan": "medsynth.tabular.sdv_models:SDVCTGAN",
+    "tvae": "medsynth.tabular.sdv_models:SDVTVAE",
 }
 
 #: Translators, by the name used in configs.
@@ -31,6 +37,7 @@ CONFIG_KINDS: dict[str, str] = {
     "mr2ct_cyclegan": "medsynth.translation.config:CycleGANConfig",
     "vae3d": "medsynth.imaging.config:VAE3DConfig",
     "gan3d": "medsynth.imaging.config:GAN3DConfig",
+    "tabular": "medsynth.tabular.config:TabularConfig",
 }
 
 
