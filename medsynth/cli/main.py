@@ -18,6 +18,7 @@ from medsynth.cli import common, translate
 from medsynth.cli import schema as schema_cli
 from medsynth.cli import tabular as tabular_cli
 from medsynth.cli.demo import demo
+from medsynth.cli.evaluate import audit_app, evaluate_app
 from medsynth.cli.image import image_app
 from medsynth.cli.io_commands import convert, phantoms
 
@@ -52,6 +53,8 @@ def _root(
 app.command(name="demo")(demo)
 app.command(name="convert")(convert)
 app.command(name="phantoms")(phantoms)
+app.add_typer(evaluate_app, name="evaluate")
+app.add_typer(audit_app, name="audit")
 app.add_typer(translate.app, name="translate")
 app.add_typer(image_app, name="image")
 app.add_typer(tabular_cli.app, name="tabular")

@@ -1,0 +1,165 @@
+"""``medsynth evaluate ...`` and ``medsynth audit ...``: reports on synthetic data from any tool.
+
+Thin: options -> :mod:`medsynth.evaluation` -> report.json + report.html. ``audit`` runs the privacy
+part alone and exits with code 1 when its verdict is fail, so a release pipeline can gate on it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from medsynth.cli.common import SET_OPTION, done
+
+evaluate_app = typer.Typer(help="Fidelity, utility and privacy report of synthetic data vs real data.", no_args_is_help=True)
+audit_app = typer.Typer(help="Privacy audit of synthetic data (exit code 1 when the verdict is fail).", no_args_is_help=True)
+
+_OUT = typer.Option(..., "--out", "-o", help="Folder for report.json and report.html (existing reports are replaced).")
+_CONFIG = typer.Option(None, "--config", "-c", help="YAML with evaluation settings and thresholds (see the README).")
+_RUN_DIR = typer.Option(None, "--run-dir", help="The producer's medsynth run directory: its privacy ledger is shown in the report.")
+
+
+def _config(config: Optional[Path], sets: Optional[list[str]], **tabular: object):
+    from medsynth.evaluation import load_evaluation_config
+
+    cfg = load_evaluation_config(config, sets)
+    for key, value in tabular.items():
+        if value:
+            setattr(cfg.tabular, key, list(value))  # type: ignore[arg-type]
+    return cfg
+
+
+def _finish(report, out: Path, *, gate: bool) -> None:
+    from medsynth.evaluation import write_report
+
+    paths = write_report(report, out)
+    colour = {"pass": typer.colors.GREEN, "review": typer.colors.YELLOW, "fail": typer.colors.RED}[report.verdict]
+    for sec in report.sections.values():
+        typer.echo(f"  {sec['title']:<22} {sec['verdict'].upper()}")
+    typer.secho(f"verdict: {report.verdict.upper()}", fg=colour, bold=True)
+    done("wrote report.json and report.html", paths["html"].parent)
+    if gate and report.verdict == "fail":
+        raise typer.Exit(code=1)
+
+
+def _tabular(mode: str, train: Path, holdout: Path, synthetic: Path, out: Path, target: Optional[str], schema: Optional[Path],
+             sensitive: Optional[list[str]], quasi: Optional[list[str]], run_dir: Optional[Path], config: Optional[Path],
+             sets: Optional[list[str]]) -> None:
+    from medsynth.evaluation import evaluate_tabular
+
+    cfg = _config(config, sets, sensitive=sensitive, quasi_identifiers=quasi)
+    report = evaluate_tabular(train, holdout, synthetic, target=target, schema=schema, config=cfg, run_dir=run_dir, mode=mode)  # type: ignore[arg-type]
+    _finish(report, out, gate=mode == "audit")
+
+
+_TRAIN_T = typer.Option(..., "--train", help="Real rows the generator was fitted on (CSV or Parquet).")
+_HOLD_T = typer.Option(..., "--holdout", help="Real rows of the same population the generator never saw (CSV or Parquet).")
+_SYN_T = typer.Option(..., "--synthetic", help="Synthetic rows, from any tool (CSV or Parquet).")
+_TARGET = typer.Option(None, "--target", help="Column to predict for utility (train-on-synthetic, test-on-real); also the default sensitive column.")
+_SCHEMA = typer.Option(None, "--schema", help="YAML/JSON mapping columns to categorical/numeric/datetime/id (inferred when absent).")
+_SENSITIVE = typer.Option(None, "--sensitive", help="Sensitive column for attribute inference (repeatable).")
+_QUASI = typer.Option(None, "--quasi-identifier", help="Column the attacker knows (repeatable; default: every other column).")
+
+
+@evaluate_app.command("tabular")
+def evaluate_tabular_cmd(
+    train: Path = _TRAIN_T, holdout: Path = _HOLD_T, synthetic: Path = _SYN_T, out: Path = _OUT,
+    target: Optional[str] = _TARGET, schema: Optional[Path] = _SCHEMA, sensitive: Optional[list[str]] = _SENSITIVE,
+    quasi: Optional[list[str]] = _QUASI, run_dir: Optional[Path] = _RUN_DIR, config: Optional[Path] = _CONFIG,
+    sets: Optional[list[str]] = SET_OPTION,
+) -> None:
+    """Fidelity, utility (with --target) and privacy of a synthetic table.
+
+    Example:
+        medsynth evaluate tabular --train train.csv --holdout holdout.csv --synthetic syn.csv --target death --out report/
+    """
+    _tabular("evaluate", train, holdout, synthetic, out, target, schema, sensitive, quasi, run_dir, config, sets)
+
+
+@audit_app.command("tabular")
+def audit_tabular_cmd(
+    train: Path = _TRAIN_T, holdout: Path = _HOLD_T, synthetic: Path = _SYN_T, out: Path = _OUT,
+    target: Optional[str] = _TARGET, schema: Optional[Path] = _SCHEMA, sensitive: Optional[list[str]] = _SENSITIVE,
+    quasi: Optional[list[str]] = _QUASI, run_dir: Optional[Path] = _RUN_DIR, config: Optional[Path] = _CONFIG,
+    sets: Optional[list[str]] = SET_OPTION,
+) -> None:
+    """Privacy attacks on a synthetic table (DCR, NNDR, copies, membership, attribute inference, singling out).
+
+    Exits with code 1 when the verdict is fail.
+
+    Example:
+        medsynth audit tabular --train train.csv --holdout holdout.csv --synthetic syn.csv --out audit/ || echo "do not release"
+    """
+    _tabular("audit", train, holdout, synthetic, out, target, schema, sensitive, quasi, run_dir, config, sets)
+
+
+_TRAIN_I = typer.Option(..., "--train", help="Folder of real training volumes (NIfTI files or DICOM series folders).")
+_HOLD_I = typer.Option(..., "--holdout", help="Folder of real volumes the generator never saw.")
+_SYN_I = typer.Option(..., "--synthetic", help="Folder of synthetic volumes.")
+_WEIGHTS = typer.Option(None, "--weights", help="Local weights of the 3D feature network (MedicalNet resnet_10.pth layout); default: fixed random features.")
+_MODALITY = typer.Option(None, "--modality", help="CT or MR for every volume (default: the first training volume's).")
+
+
+def _images(mode: str, train: Path, holdout: Path, synthetic: Path, out: Path, weights: Optional[Path], modality: Optional[str],
+            run_dir: Optional[Path], config: Optional[Path], sets: Optional[list[str]]) -> None:
+    from medsynth.core.errors import ConfigError
+    from medsynth.evaluation import evaluate_images
+
+    cfg = _config(config, sets)
+    if weights is not None:
+        cfg.images.weights = str(weights)
+    mod = modality.upper() if modality else None
+    if mod not in (None, "CT", "MR"):
+        raise ConfigError(f"--modality '{modality}' must be CT or MR")
+    report = evaluate_images(train, holdout, synthetic, config=cfg, modality=mod, run_dir=run_dir, mode=mode)  # type: ignore[arg-type]
+    _finish(report, out, gate=mode == "audit")
+
+
+@evaluate_app.command("images")
+def evaluate_images_cmd(
+    train: Path = _TRAIN_I, holdout: Path = _HOLD_I, synthetic: Path = _SYN_I, out: Path = _OUT, weights: Optional[Path] = _WEIGHTS,
+    modality: Optional[str] = _MODALITY, run_dir: Optional[Path] = _RUN_DIR, config: Optional[Path] = _CONFIG,
+    sets: Optional[list[str]] = SET_OPTION,
+) -> None:
+    """Intensity and feature distances, diversity and memorisation of synthetic volumes.
+
+    Example:
+        medsynth evaluate images --train real/train --holdout real/holdout --synthetic samples/ --out report/
+    """
+    _images("evaluate", train, holdout, synthetic, out, weights, modality, run_dir, config, sets)
+
+
+@audit_app.command("images")
+def audit_images_cmd(
+    train: Path = _TRAIN_I, holdout: Path = _HOLD_I, synthetic: Path = _SYN_I, out: Path = _OUT,
+    modality: Optional[str] = _MODALITY, run_dir: Optional[Path] = _RUN_DIR, config: Optional[Path] = _CONFIG,
+    sets: Optional[list[str]] = SET_OPTION,
+) -> None:
+    """Memorisation audit of synthetic volumes (near copies of training scans, membership inference).
+
+    Exits with code 1 when the verdict is fail.
+    """
+    _images("audit", train, holdout, synthetic, out, None, modality, run_dir, config, sets)
+
+
+@evaluate_app.command("translation")
+def evaluate_translation_cmd(
+    predicted: Path = typer.Option(..., "--predicted", help="Folder of translated CTs (NIfTI), named like the references."),
+    reference: Path = typer.Option(..., "--reference", help="Folder of reference CTs on the same grids."),
+    out: Path = _OUT,
+    mask: Optional[Path] = typer.Option(None, "--mask", help="Folder of body masks (default: reference CT > -500 HU)."),
+    labels: Optional[Path] = typer.Option(None, "--labels", help="Folder of tissue label maps (0 air ... 4 bone, 5 lesion) for per-tissue MAE."),
+    config: Optional[Path] = _CONFIG,
+    sets: Optional[list[str]] = SET_OPTION,
+) -> None:
+    """MAE (HU), PSNR and SSIM in the body, and per-tissue MAE, of MR->CT translations.
+
+    Example:
+        medsynth evaluate translation --predicted pred/ --reference ct/ --labels labels/ --out report/
+    """
+    from medsynth.evaluation import evaluate_translation
+
+    report = evaluate_translation(predicted, reference, mask=mask, labels=labels, config=_config(config, sets))
+    _finish(report, out, gate=False)

@@ -1,0 +1,178 @@
+"""Settings of an evaluation: which metrics run, their sample sizes, and the verdict thresholds.
+
+Every threshold is stated in the report next to the value it judges, so a reader can see why a
+section passed or failed. The defaults are documented here once (and in the README); change them
+with a YAML file (``--config``) or ``--set privacy.mia_auc.fail=0.65``.
+
+A :class:`Threshold` reads: the verdict is ``fail`` when the judged quantity is past ``fail``,
+``review`` when past ``review``, else ``pass``. "Past" means above for metrics to minimise and below
+for metrics to maximise. The judged quantity is the value itself, or (``on="excess"``) the value
+minus its baseline: e.g. the share of synthetic rows that copy a training row, minus the share that
+copy a holdout row (real tables can hold natural duplicates, which are no leak).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from medsynth.core.config import ConfigModel
+
+
+class Threshold(ConfigModel):
+    """Review/fail limits for one metric.
+
+    Attributes:
+        review: past this, a human should look.
+        fail: past this, the data should not be released / used as is.
+        on: judge the value itself ("value") or its excess over the baseline ("excess").
+    """
+
+    review: float
+    fail: float
+    on: Literal["value", "excess"] = "value"
+
+
+def _t(review: float, fail: float, on: Literal["value", "excess"] = "value") -> Threshold:
+    return Threshold(review=review, fail=fail, on=on)
+
+
+class PrivacyThresholds(ConfigModel):
+    """Thresholds of the privacy attacks (defaults chosen so that an independent real sample passes)."""
+
+    dcr_share_train: Threshold = Field(default_factory=lambda: _t(0.55, 0.60))
+    dcr_p5_ratio: Threshold = Field(default_factory=lambda: _t(0.8, 0.5))
+    nndr_low_share: Threshold = Field(default_factory=lambda: _t(0.10, 0.20))
+    exact_copy_share: Threshold = Field(default_factory=lambda: _t(0.005, 0.02, "excess"))
+    mia_auc: Threshold = Field(default_factory=lambda: _t(0.55, 0.60))
+    mia_tpr_at_fpr_1pct: Threshold = Field(default_factory=lambda: _t(0.05, 0.10))
+    mia_tpr_at_fpr_10pct: Threshold = Field(default_factory=lambda: _t(0.15, 0.20))
+    attribute_inference_risk: Threshold = Field(default_factory=lambda: _t(0.05, 0.10))
+    singling_out_risk: Threshold = Field(default_factory=lambda: _t(0.05, 0.10))
+    image_near_copy_share: Threshold = Field(default_factory=lambda: _t(0.0, 0.10))
+
+
+class FidelityThresholds(ConfigModel):
+    """Thresholds of fidelity and utility (the baseline is real train vs real holdout)."""
+
+    marginal_distance_mean: Threshold = Field(default_factory=lambda: _t(0.10, 0.20))
+    association_difference_mean: Threshold = Field(default_factory=lambda: _t(0.10, 0.20))
+    missingness_pattern_tvd: Threshold = Field(default_factory=lambda: _t(0.10, 0.25))
+    detection_auc: Threshold = Field(default_factory=lambda: _t(0.75, 0.90))
+    utility_auroc_gap: Threshold = Field(default_factory=lambda: _t(0.05, 0.10))
+    utility_accuracy_gap: Threshold = Field(default_factory=lambda: _t(0.05, 0.10))
+    utility_r2_gap: Threshold = Field(default_factory=lambda: _t(0.10, 0.20))
+    msssim_diversity_excess: Threshold = Field(default_factory=lambda: _t(0.05, 0.15, "excess"))
+    translation_mae_hu: Threshold = Field(default_factory=lambda: _t(80.0, 150.0))
+
+
+class TabularEvalConfig(ConfigModel):
+    """How the tabular evaluation samples and attacks.
+
+    Attributes:
+        max_categories: integer columns with at most this many distinct values are categorical.
+        max_rows_fidelity: rows per set used for association and detection metrics (subsampled).
+        detection_folds: cross-validation folds of the real-vs-synthetic classifier.
+        mia_max_candidates: members and non-members scored by the membership attacks (each side).
+        domias_k: neighbours of the k-NN density estimate in the DOMIAS-style attack.
+        sensitive: columns attacked by attribute inference (default: the target, else up to 3
+            categorical columns).
+        quasi_identifiers: columns the attacker knows (default: every other column).
+        singling_out_queries: synthetic rows turned into singling-out predicates.
+        singling_out_columns: conditions per singling-out predicate.
+        max_holdout_overlap: share of holdout rows allowed to equal a training row (natural
+            duplicates); above it the split is refused as overlapping.
+        chunk_rows: rows per block in the nearest-neighbour search (memory: chunk x n x 4 bytes).
+        max_query_rows: synthetic (and holdout) rows whose nearest training/holdout rows are searched
+            for the DCR and NNDR statistics: a seeded random sample when a set is larger (None: all).
+            The reference sets are always complete; exact copies are checked on every row.
+    """
+
+    max_categories: int = Field(10, ge=2)
+    max_rows_fidelity: int = Field(20000, ge=100)
+    detection_folds: int = Field(3, ge=2, le=10)
+    mia_max_candidates: int = Field(5000, ge=10)
+    domias_k: int = Field(20, ge=1)
+    sensitive: list[str] | None = None
+    quasi_identifiers: list[str] | None = None
+    singling_out_queries: int = Field(2000, ge=10)
+    singling_out_columns: int = Field(3, ge=1)
+    max_holdout_overlap: float = Field(0.01, ge=0.0, le=1.0)
+    chunk_rows: int = Field(256, ge=16)
+    max_query_rows: int | None = Field(20000, ge=100)
+
+
+class ImageEvalConfig(ConfigModel):
+    """How volumes are compared.
+
+    Attributes:
+        grid: "resample" brings every volume to one grid (RAS, the first training volume's spacing
+            and shape, or ``spacing``/``spatial_size``); "refuse" raises when grids differ.
+        spacing: common voxel size in mm (default: the first training volume's).
+        spatial_size: common shape (default: the first training volume's, after resampling).
+        feature_size: cubic size the feature network sees (volumes are resized to it).
+        weights: local pretrained weights for the feature network (a MedicalNet-style ResNet-10
+            ``.pth``); None uses the documented fixed, seeded random network.
+        feature_seed: seed of that random network.
+        msssim_max_pairs: pairs per set used for MS-SSIM diversity.
+        histogram_bins: bins of the intensity histograms.
+    """
+
+    grid: Literal["resample", "refuse"] = "resample"
+    spacing: tuple[float, float, float] | None = None
+    spatial_size: tuple[int, int, int] | None = None
+    feature_size: int = Field(48, ge=16)
+    weights: str | None = None
+    feature_seed: int = 0
+    msssim_max_pairs: int = Field(30, ge=1)
+    histogram_bins: int = Field(128, ge=8)
+
+
+class TranslationEvalConfig(ConfigModel):
+    """MR->CT translation scoring (SynthRAD conventions).
+
+    Attributes:
+        hu_range: HU clipping range before every metric.
+        body_threshold_hu: when no mask is given, the body is reference CT above this value.
+    """
+
+    hu_range: tuple[float, float] = (-1024.0, 3000.0)
+    body_threshold_hu: float = -500.0
+
+
+class EvaluationConfig(ConfigModel):
+    """Everything an evaluation or audit needs besides its inputs."""
+
+    kind: Literal["evaluation"] = "evaluation"
+    seed: int = Field(0, ge=0)
+    metrics: list[str] | None = Field(None, description="metric names to run (default: all that apply)")
+    privacy: PrivacyThresholds = Field(default_factory=PrivacyThresholds)
+    fidelity: FidelityThresholds = Field(default_factory=FidelityThresholds)
+    tabular: TabularEvalConfig = Field(default_factory=TabularEvalConfig)
+    images: ImageEvalConfig = Field(default_factory=ImageEvalConfig)
+    translation: TranslationEvalConfig = Field(default_factory=TranslationEvalConfig)
+    min_samples_for_verdict: int = Field(
+        10, ge=1, description="attacks on fewer members/non-members than this report a value but no verdict"
+    )
+
+    @model_validator(mode="after")
+    def _known_metrics(self) -> EvaluationConfig:
+        if self.metrics is not None:
+            from medsynth.evaluation.registry import METRICS
+
+            unknown = [m for m in self.metrics if m not in METRICS]
+            if unknown:
+                raise ValueError(f"unknown metrics {unknown}; known: {sorted(METRICS)}")
+        return self
+
+
+__all__ = [
+    "EvaluationConfig",
+    "FidelityThresholds",
+    "ImageEvalConfig",
+    "PrivacyThresholds",
+    "TabularEvalConfig",
+    "Threshold",
+    "TranslationEvalConfig",
+]

@@ -1,0 +1,249 @@
+"""Image metrics: intensity histograms, feature distances, MS-SSIM diversity, memorisation.
+
+Each compares synthetic with training volumes and shows the same number for holdout vs training
+volumes as the baseline (two real samples of one population).
+
+* ``intensity_histogram_tvd``: total variation distance between the pooled voxel-value histograms
+  (CT: HU in [-1024, 3000]; MR: the [-1, 1] normalised scale); ``intensity_wasserstein`` in HU for CT.
+* ``fid`` / ``kid`` / ``mmd``: Frechet distance, Kernel Inception Distance and Gaussian-kernel MMD^2
+  of 3D network features (see :mod:`medsynth.evaluation.features`; random features unless local
+  weights are given). FID needs many more volumes than feature dimensions to be stable: with few
+  volumes prefer KID/MMD.
+* ``msssim_diversity_synthetic``: mean MS-SSIM over pairs of synthetic volumes; higher than between
+  real volumes means less diverse (mode collapse). Scales are chosen to fit the volume size.
+* Memorisation (privacy): the normalised cross-correlation (NCC) of each synthetic volume with every
+  training volume. A synthetic volume is a **near copy** when its best NCC to a training volume
+  exceeds tau = m + (1 - m) / 2, m being the highest NCC any holdout volume reaches with a training
+  volume: halfway between what an unseen real scan gets and an exact copy. ``mia_ncc_auc`` is the
+  membership attack that scores each real volume by its best NCC with a synthetic volume.
+"""
+
+from __future__ import annotations
+
+from itertools import combinations
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from medsynth.evaluation.results import MetricResult, judge, skipped
+
+if TYPE_CHECKING:
+    from medsynth.evaluation.images import ImageSet
+    from medsynth.evaluation.report import Report
+
+
+def _figure(report: Report, section: str, title: str, png: str, caption: str) -> None:
+    report.figures.setdefault("list", []).append({"section": section, "title": title, "png": png, "caption": caption})
+
+
+def _mid_slices(x: np.ndarray) -> list[np.ndarray]:
+    i, j, k = (s // 2 for s in x.shape)
+    return [x[i, :, :], x[:, j, :], x[:, :, k]]
+
+
+def slice_figure(sets: dict[str, ImageSet], n: int = 4) -> dict[str, str]:
+    """Middle axial slices of a few real and synthetic volumes."""
+    from medsynth.evaluation import plots
+
+    rows = [(f"{role} ({len(s)})", [a[:, :, a.shape[2] // 2] for a in s.arrays[:n]]) for role, s in sets.items()]
+    png = plots.slice_grid(rows, vmin=-1, vmax=1)
+    return {"section": "fidelity", "title": "Real vs synthetic volumes", "png": png,
+            "caption": "Middle slices of the first volumes of each set (intensities on the common [-1, 1] scale)."}
+
+
+class IntensityHistogram:
+    """Distance between pooled voxel-value distributions."""
+
+    name = "intensity_histogram"
+    direction = "minimize"
+    section = "fidelity"
+
+    def compute(self, real: dict[str, ImageSet], synthetic: ImageSet, *, context: Report) -> list[MetricResult]:
+        from scipy.stats import wasserstein_distance
+
+        from medsynth.evaluation import plots
+
+        bins = np.linspace(-1, 1, context.config["images"]["histogram_bins"] + 1)
+        h = {role: np.histogram(np.clip(s.arrays, -1, 1), bins)[0].astype(float) for role, s in real.items()}
+        p = {k: v / max(v.sum(), 1) for k, v in h.items()}
+        tvd = 0.5 * float(np.abs(p["train"] - p["synthetic"]).sum())
+        base = 0.5 * float(np.abs(p["train"] - p["holdout"]).sum())
+        centres = real["train"].to_units((bins[:-1] + bins[1:]) / 2)
+        w = float(wasserstein_distance(centres, centres, p["train"] + 1e-12, p["synthetic"] + 1e-12))
+        wb = float(wasserstein_distance(centres, centres, p["train"] + 1e-12, p["holdout"] + 1e-12))
+        unit = "HU" if real["train"].window is not None else "normalised units"
+        series = {role: real[role].to_units(real[role].arrays[:, ::2, ::2, ::2].ravel()) for role in ("train", "holdout", "synthetic")}
+        _figure(context, "fidelity", "Intensity histograms", plots.histograms(series, title="voxel values", xlabel=unit,
+                                                                              colors=[plots.REAL, plots.HOLD, plots.SYN]),
+                f"Pooled voxel values of each set ({unit}).")
+        return [
+            judge("intensity_histogram_tvd", "fidelity", tvd, "minimize",
+                  "Total variation distance between real (training) and synthetic voxel-value histograms (0 = same).", baseline=base),
+            judge("intensity_wasserstein", "fidelity", w, "minimize",
+                  f"Earth mover's distance between the voxel-value distributions, in {unit}.", baseline=wb, details={"unit": unit}),
+        ]
+
+
+class FeatureDistances:
+    """FID / KID / MMD of 3D network features."""
+
+    name = "feature_distances"
+    direction = "minimize"
+    section = "fidelity"
+
+    def compute(self, real: dict[str, ImageSet], synthetic: ImageSet, *, context: Report) -> list[MetricResult]:
+        from medsynth.evaluation import features as F
+
+        cfg = context.config["images"]
+        net, about = F.build_network(cfg["weights"], seed=cfg["feature_seed"])
+        feats = {role: F.extract(net, s.arrays, cfg["feature_size"]) for role, s in real.items()}
+        # Standardise every feature by the training set's mean and spread: random features have
+        # arbitrary scales, and this makes the three distances scale-free (documented).
+        # Units that are (nearly) constant on real volumes (dead ReLUs) are dropped.
+        real_f = np.vstack([feats["train"], feats["holdout"]])
+        mu, sd = real_f.mean(0), real_f.std(0)
+        keep = sd > 1e-3 * max(float(np.median(sd)), 1e-12)
+        tr, ho, sy = ((feats[k][:, keep] - mu[keep]) / sd[keep] for k in ("train", "holdout", "synthetic"))
+        details = {**about, "feature_dim": int(tr.shape[1]), "dropped_constant_features": int((~keep).sum()),
+                   "volumes": {k: len(v) for k, v in feats.items()}}
+        note = "" if min(len(tr), len(sy)) > tr.shape[1] else (
+            f"FID with {min(len(tr), len(sy))} volumes and {tr.shape[1]} features is unstable (singular covariances): prefer KID/MMD")
+        context.notes.append(f"Image features: {about['network']} (weights fingerprint {about['weights_fingerprint']}). "
+                             + ("Random features rank sets consistently but their values are not comparable with published FID/KID."
+                                if cfg["weights"] is None else ""))
+        return [
+            judge("fid", "fidelity", F.frechet_distance(tr, sy), "minimize",
+                  "Frechet distance between feature distributions of real (training) and synthetic volumes (0 = same).",
+                  baseline=F.frechet_distance(tr, ho), note=note, details=details),
+            judge("kid", "fidelity", F.kid(tr, sy), "minimize", "Kernel Inception Distance (unbiased; near 0 = same distribution).",
+                  baseline=F.kid(tr, ho)),
+            judge("mmd", "fidelity", F.mmd_rbf(tr, sy), "minimize", "Gaussian-kernel MMD^2 between feature sets (unbiased; near 0 = same).",
+                  baseline=F.mmd_rbf(tr, ho)),
+        ]
+
+
+def msssim_pairs(arrays: np.ndarray, max_pairs: int, rng: np.random.Generator) -> tuple[float, int, int]:
+    """Mean MS-SSIM over (up to ``max_pairs``) pairs; returns (mean, pairs, scales)."""
+    import torch
+    from monai.metrics import MultiScaleSSIMMetric, SSIMMetric
+
+    pairs = list(combinations(range(len(arrays)), 2))
+    if not pairs:
+        return float("nan"), 0, 0
+    if len(pairs) > max_pairs:
+        pairs = [pairs[i] for i in rng.choice(len(pairs), max_pairs, replace=False)]
+    kernel = 7
+    size = min(arrays.shape[1:])
+    scales = 0
+    while scales < 5 and (kernel - 1) * 2 ** scales < size:
+        scales += 1
+    full = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
+    if scales >= 2:
+        w = np.asarray(full[:scales]) / sum(full[:scales])
+        metric = MultiScaleSSIMMetric(spatial_dims=3, data_range=2.0, kernel_size=kernel, weights=tuple(w.tolist()))
+    else:
+        metric = SSIMMetric(spatial_dims=3, data_range=2.0, win_size=min(kernel, size - (1 - size % 2)))
+        scales = 1
+    a = torch.from_numpy(np.stack([arrays[i] for i, _ in pairs]))[:, None]
+    b = torch.from_numpy(np.stack([arrays[j] for _, j in pairs]))[:, None]
+    with torch.no_grad():
+        vals = metric(a + 1.0, b + 1.0)  # MS-SSIM's contrast terms need non-negative images
+    return float(torch.nan_to_num(vals).mean()), len(pairs), scales
+
+
+class MsSsimDiversity:
+    """Mean pairwise MS-SSIM within the synthetic set vs within the training set."""
+
+    name = "msssim_diversity"
+    direction = "minimize"
+    section = "fidelity"
+
+    def compute(self, real: dict[str, ImageSet], synthetic: ImageSet, *, context: Report) -> list[MetricResult]:
+        from medsynth.evaluation.config import EvaluationConfig
+
+        cfg = EvaluationConfig.model_validate(context.config)
+        desc = ("Mean MS-SSIM between pairs of synthetic volumes (1 = identical): above the same number for real volumes "
+                "means the generator produces too little variety.")
+        if len(synthetic) < 2 or len(real["train"]) < 2:
+            return [skipped("msssim_diversity_synthetic", "fidelity", "minimize", desc, "needs at least 2 volumes per set")]
+        rng = np.random.default_rng(cfg.seed)
+        s, n_s, scales = msssim_pairs(synthetic.arrays, cfg.images.msssim_max_pairs, rng)
+        r, n_r, _ = msssim_pairs(real["train"].arrays, cfg.images.msssim_max_pairs, rng)
+        return [judge("msssim_diversity_synthetic", "fidelity", s, "minimize", desc, threshold=cfg.fidelity.msssim_diversity_excess,
+                      baseline=r, details={"pairs_synthetic": n_s, "pairs_real": n_r, "scales": scales, "kernel_size": 7})]
+
+
+def ncc_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Normalised cross-correlation between every volume of ``a`` and every volume of ``b``."""
+    def norm(x: np.ndarray) -> np.ndarray:
+        f = x.reshape(len(x), -1).astype(np.float64)
+        f = f - f.mean(1, keepdims=True)
+        return f / np.maximum(np.linalg.norm(f, axis=1, keepdims=True), 1e-12)
+
+    return norm(a) @ norm(b).T
+
+
+class Memorisation:
+    """Near copies of training volumes, and NCC-based membership inference."""
+
+    name = "memorisation"
+    direction = "minimize"
+    section = "privacy"
+
+    def compute(self, real: dict[str, ImageSet], synthetic: ImageSet, *, context: Report) -> list[MetricResult]:
+        from medsynth.evaluation import plots
+        from medsynth.evaluation.config import EvaluationConfig
+        from medsynth.evaluation.tabular_privacy import roc_summary
+
+        cfg = EvaluationConfig.model_validate(context.config)
+        tr, ho = real["train"], real["holdout"]
+        s_tr = ncc_matrix(synthetic.arrays, tr.arrays)  # (n_syn, n_train)
+        s_ho = ncc_matrix(synthetic.arrays, ho.arrays)
+        h_tr = ncc_matrix(ho.arrays, tr.arrays)  # holdout vs train: what unseen real scans reach
+        best = s_tr.max(1)
+        nearest = s_tr.argmax(1)
+        m = float(h_tr.max())
+        tau = m + (1.0 - m) / 2.0
+        copies = np.nonzero(best > tau)[0]
+        share = float(len(copies) / len(synthetic))
+        listed: list[dict[str, Any]] = [{"synthetic": synthetic.names[i], "nearest_train": tr.names[nearest[i]], "ncc": float(best[i])}
+                                        for i in copies[np.argsort(-best[copies])][:20]]
+        enough = min(len(ho), len(synthetic)) >= cfg.min_samples_for_verdict
+        # A near copy is concrete evidence about one volume, not a statistic: judged whenever the
+        # holdout gives a reference (>= 2 volumes).
+        out = [judge(
+            "memorisation_near_copy_share", "privacy", share, "minimize",
+            "Share of synthetic volumes that are near copies of a training volume: their normalised cross-correlation (NCC) "
+            "with it exceeds tau, halfway between the highest NCC an unseen (holdout) scan reaches and a perfect copy.",
+            threshold=cfg.privacy.image_near_copy_share, baseline=0.0, enough=len(ho) >= 2,
+            details={"tau": tau, "holdout_max_ncc_to_train": m, "holdout_median_ncc_to_train": float(np.median(h_tr.max(1))),
+                     "synthetic_median_ncc_to_train": float(np.median(best)), "near_copies": listed},
+        )]
+        # Size-corrected share of synthetic volumes whose closest real volume is a training one (0.5 ideal).
+        a = float(np.sum(best > s_ho.max(1)))
+        b = float(len(best) - a)
+        share_train = (a / len(tr)) / (a / len(tr) + b / len(ho)) if (a + b) else float("nan")
+        out.append(judge("nearest_share_train", "privacy", share_train, "minimize",
+                         "Share of synthetic volumes whose most similar real volume is a training rather than a holdout volume "
+                         "(corrected for set sizes; 0.5 ideal).", threshold=cfg.privacy.dcr_share_train, baseline=0.5,
+                         enough=enough and len(tr) >= cfg.min_samples_for_verdict))
+        summary = roc_summary(s_tr.max(0), s_ho.max(0))
+        out.append(judge("mia_ncc_auc", "privacy", summary["auc"], "minimize",
+                         "AUC of telling training volumes from holdout volumes by their best NCC with a synthetic volume (0.5 = nothing learned).",
+                         threshold=cfg.privacy.mia_auc, baseline=0.5, enough=min(len(tr), len(ho)) >= cfg.min_samples_for_verdict,
+                         details={"members": len(tr), "non_members": len(ho), "auc_standard_error": summary["auc_se"]}))
+        _figure(context, "privacy", "Similarity to the nearest training volume", plots.histograms(
+            {"synthetic": best, "holdout": h_tr.max(1)}, title="best NCC with a training volume", xlabel="NCC",
+            colors=[plots.SYN, plots.HOLD]), f"Near-copy threshold tau = {tau:.4f}. Synthetic volumes right of every holdout volume deserve a look.")
+        show = copies[np.argsort(-best[copies])][:6] if len(copies) else np.argsort(-best)[:3]
+        rows = []
+        for i in show:
+            j = nearest[i]
+            rows.append((f"{synthetic.names[i]} (NCC {best[i]:.3f})", _mid_slices(synthetic.arrays[i]) + _mid_slices(tr.arrays[j])))
+        title = "Near copies: synthetic | nearest training volume" if len(copies) else "Closest synthetic volumes (no near copy found)"
+        _figure(context, "privacy", title, plots.slice_grid(rows, vmin=-1, vmax=1, titles=["syn sag", "syn cor", "syn ax", "train sag", "train cor", "train ax"]),
+                "Each row: three middle slices of a synthetic volume, then of its most similar training volume.")
+        return out
+
+
+__all__ = ["FeatureDistances", "IntensityHistogram", "Memorisation", "MsSsimDiversity", "ncc_matrix", "slice_figure"]

@@ -1,0 +1,181 @@
+"""The evaluation report: metric results grouped in sections, verdicts, and its JSON form.
+
+``report.json`` follows ``report.schema.json`` (JSON Schema draft 2020-12, shipped beside this file
+and documented in the README). Its contract: every metric has a stable ``name``, a ``value``, a
+``direction``, a ``baseline``, the ``threshold`` that judged it and a ``verdict``; each section has
+a verdict (the worst of its judged metrics), and the report a top-level ``verdict`` (the worst of its
+sections; "review" when nothing could be judged). A pipeline gates on ``verdict``.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from medsynth.core.errors import DataValidationError
+from medsynth.evaluation.results import MetricResult, _jsonable, worst
+
+SCHEMA_VERSION = "1.0"
+SCHEMA_PATH = Path(__file__).with_name("report.schema.json")
+SECTION_TITLES = {
+    "privacy": "Privacy",
+    "fidelity": "Fidelity",
+    "utility": "Utility",
+    "translation": "Translation accuracy",
+}
+
+
+@dataclass
+class Report:
+    """Everything one evaluation produced.
+
+    Attributes:
+        kind: "tabular", "images" or "translation".
+        mode: "evaluate" (every section) or "audit" (privacy only).
+        metrics: the results, in order.
+        inputs: what was judged: role, path, fingerprint, size.
+        config: the resolved EvaluationConfig as a dict, and its hash.
+        notes: plain-language remarks (what was skipped and why, sampling, the feature network...).
+        privacy_ledger: the producer's privacy ledger, when a run directory was given.
+        figures: name -> base64 PNG for the HTML (not in JSON).
+        tables: extra tables for the HTML (not in JSON).
+    """
+
+    kind: Literal["tabular", "images", "translation"]
+    mode: Literal["evaluate", "audit"]
+    metrics: list[MetricResult]
+    inputs: list[dict[str, Any]]
+    config: dict[str, Any]
+    config_hash: str
+    notes: list[str] = field(default_factory=list)
+    privacy_ledger: dict[str, Any] | None = None
+    seconds: float = 0.0
+    figures: dict[str, str] = field(default_factory=dict)
+    tables: dict[str, Any] = field(default_factory=dict)
+    created: str = field(default_factory=lambda: _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
+
+    def metric(self, name: str) -> MetricResult:
+        """The result called ``name`` (KeyError when absent)."""
+        for m in self.metrics:
+            if m.name == name:
+                return m
+        raise KeyError(f"no metric '{name}' in this report; have {[m.name for m in self.metrics]}")
+
+    @property
+    def sections(self) -> dict[str, dict[str, Any]]:
+        out: dict[str, dict[str, Any]] = {}
+        for m in self.metrics:
+            out.setdefault(m.section, {"metrics": []})["metrics"].append(m.name)
+        for name, sec in out.items():
+            verdicts = [m.verdict for m in self.metrics if m.section == name]
+            judged = worst(verdicts)
+            sec["verdict"] = judged or ("info" if "info" in verdicts else "skipped")
+            sec["title"] = SECTION_TITLES.get(name, name.replace("_", " ").capitalize())
+        return out
+
+    @property
+    def verdict(self) -> Literal["pass", "review", "fail"]:
+        """Worst section verdict; at least "review" when nothing, or no privacy metric, could be judged."""
+        sections = self.sections
+        top = worst([s["verdict"] for s in sections.values()]) or "review"
+        privacy = sections.get("privacy")
+        if privacy is not None and privacy["verdict"] not in ("pass", "review", "fail"):
+            top = worst([top, "review"]) or "review"
+        return top
+
+    def to_dict(self) -> dict[str, Any]:
+        from medsynth import __version__
+
+        return _jsonable({
+            "schema_version": SCHEMA_VERSION,
+            "kind": self.kind,
+            "mode": self.mode,
+            "verdict": self.verdict,
+            "sections": self.sections,
+            "metrics": [m.to_dict() for m in self.metrics],
+            "inputs": self.inputs,
+            "privacy_ledger": self.privacy_ledger,
+            "notes": self.notes,
+            "medsynth_version": __version__,
+            "config_hash": self.config_hash,
+            "config": self.config,
+            "created": self.created,
+            "seconds": round(self.seconds, 2),
+        })
+
+
+def load_schema() -> dict[str, Any]:
+    """The JSON Schema of report.json."""
+    return json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+
+
+def validate_report(data: dict[str, Any]) -> None:
+    """Check a report.json dict against the schema.
+
+    Raises:
+        DataValidationError: listing every violation (path and message).
+    """
+    import jsonschema
+
+    validator = jsonschema.Draft202012Validator(load_schema())
+    errors = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
+    if errors:
+        raise DataValidationError(
+            [f"{'/'.join(map(str, e.absolute_path)) or '(root)'}: {e.message}" for e in errors], context="report.json"
+        )
+
+
+def fingerprint_input(path: str | Path) -> str:
+    """SHA-256 of a file, or of a folder's files (relative names and contents, in sorted order)."""
+    from medsynth.core.files import fingerprint_file
+
+    p = Path(path)
+    if p.is_file():
+        return fingerprint_file(p)
+    h = hashlib.sha256()
+    for f in sorted(x for x in p.rglob("*") if x.is_file()):
+        h.update(str(f.relative_to(p)).encode())
+        h.update(fingerprint_file(f).encode())
+    return h.hexdigest()
+
+
+def read_privacy_ledger(run_dir: str | Path) -> dict[str, Any]:
+    """The producer's ``privacy_ledger.json`` from a medsynth run directory (or the file itself).
+
+    Raises:
+        DataValidationError: the folder has no ledger, or it is not a JSON object.
+    """
+    p = Path(run_dir)
+    f = p / "privacy_ledger.json" if p.is_dir() else p
+    if not f.is_file():
+        raise DataValidationError(
+            f"'{p}' holds no privacy_ledger.json; pass the run directory of the synthesizer that produced the "
+            "synthetic data (non-private runs write a ledger with private: false), or leave out --run-dir"
+        )
+    try:
+        data = json.loads(f.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise DataValidationError(f"privacy ledger '{f}' is not valid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise DataValidationError(f"privacy ledger '{f}' must be a JSON object, not {type(data).__name__}")
+    return data
+
+
+def ledger_notes(ledger: dict[str, Any] | None) -> list[str]:
+    """Plain-language lines about the producer's privacy guarantee."""
+    if ledger is None:
+        return ["No producer run directory was given: the synthetic data's formal privacy guarantee (if any) is unknown; "
+                "this report measures empirical leakage only."]
+    if not ledger.get("private"):
+        return ["The producer's privacy ledger says the synthetic data was NOT generated with differential privacy: "
+                "only the empirical attacks below speak to its privacy."]
+    eps, delta = ledger.get("total_epsilon"), ledger.get("total_delta")
+    return [f"The producer's privacy ledger reports differential privacy with total epsilon = {eps} and delta = {delta} "
+            "(a formal bound, complementing the empirical attacks below)."]
+
+
+__all__ = ["SCHEMA_PATH", "SCHEMA_VERSION", "Report", "fingerprint_input", "ledger_notes", "load_schema", "read_privacy_ledger", "validate_report"]

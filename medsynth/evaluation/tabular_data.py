@@ -1,0 +1,358 @@
+"""Tables for evaluation: loading, validation, column types, mixed-type encoding and distances.
+
+The three inputs are the real **train** table (what the generator saw), the real **holdout** table
+(same population, never seen by the generator) and the **synthetic** table. Column types come from
+a schema file or are inferred from the real data: text, booleans and integer columns with at most
+``max_categories`` distinct values are categorical; dates are turned into days; everything else is
+numeric.
+
+Distances between rows (every privacy attack uses them) are Euclidean on an encoding where a
+numeric column is scaled by its real range (so a column contributes at most 1), a missing numeric
+value adds a 0/1 indicator, and a categorical column is one-hot with weight 1/sqrt(2) (a mismatch
+adds exactly 1 to the squared distance; missing is its own category). Nearest neighbours are found
+exactly, by blocks of rows, with one matrix product per block (memory: ``chunk x n_reference``
+floats), so 100k x 100k tables fit in memory.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from medsynth.core.errors import DataValidationError
+
+ColumnType = Literal["categorical", "numeric"]
+_MISSING = "\x00<missing>"
+_SCHEMA_ALIASES = {
+    "categorical": "categorical",
+    "category": "categorical",
+    "boolean": "categorical",
+    "bool": "categorical",
+    "binary": "categorical",
+    "ordinal": "categorical",
+    "numeric": "numeric",
+    "numerical": "numeric",
+    "continuous": "numeric",
+    "integer": "numeric",
+    "float": "numeric",
+    "datetime": "datetime",
+    "date": "datetime",
+    "id": "id",
+    "text": "id",
+}
+
+
+def read_table(path: str | Path, *, role: str) -> pd.DataFrame:
+    """Read a CSV or Parquet table, with a clear error naming the role (train/holdout/synthetic)."""
+    p = Path(path)
+    if not p.is_file():
+        raise DataValidationError(f"{role} table '{p}' does not exist; give the path of a CSV or Parquet file")
+    try:
+        if p.suffix.lower() in (".parquet", ".pq"):
+            return pd.read_parquet(p)
+        return pd.read_csv(p)
+    except (ValueError, OSError, pd.errors.ParserError, ImportError) as exc:
+        raise DataValidationError(f"{role} table '{p}' cannot be read ({type(exc).__name__}: {exc})") from None
+
+
+def read_schema(path: str | Path) -> dict[str, str]:
+    """Read column types from YAML/JSON: ``{col: type}``, ``{columns: {col: {type|sdtype: ...}}}``.
+
+    Types: categorical (boolean, ordinal), numeric (numerical, integer, float), datetime, id (dropped).
+    """
+    import yaml
+
+    p = Path(path)
+    if not p.is_file():
+        raise DataValidationError(f"schema file '{p}' does not exist")
+    text = p.read_text(encoding="utf-8")
+    try:
+        raw = json.loads(text) if p.suffix.lower() == ".json" else yaml.safe_load(text)
+    except (json.JSONDecodeError, yaml.YAMLError) as exc:
+        raise DataValidationError(f"schema file '{p}' is not valid JSON/YAML: {exc}") from None
+    if isinstance(raw, dict) and isinstance(raw.get("columns"), dict):
+        raw = raw["columns"]
+    if not isinstance(raw, dict):
+        raise DataValidationError(f"schema file '{p}' must map column names to types, e.g. {{age: numeric, sex: categorical}}")
+    out: dict[str, str] = {}
+    problems = []
+    for col, spec in raw.items():
+        kind = spec
+        if isinstance(spec, dict):
+            kind = spec.get("type", spec.get("sdtype", spec.get("kind")))
+        key = _SCHEMA_ALIASES.get(str(kind).lower()) if kind is not None else None
+        if key is None:
+            problems.append(f"column '{col}': type {kind!r} is not one of {sorted(set(_SCHEMA_ALIASES))}")
+        else:
+            out[str(col)] = key
+    if problems:
+        raise DataValidationError(problems, context=f"schema '{p}'")
+    return out
+
+
+@dataclass
+class TabularData:
+    """Validated train / holdout / synthetic tables with one column type each.
+
+    Attributes:
+        train, holdout, synthetic: the tables, same columns, categorical columns as strings.
+        types: column -> "categorical" | "numeric".
+        target: the utility target column, or None.
+        dropped: columns left out (declared ids/free text), with the reason.
+    """
+
+    train: pd.DataFrame
+    holdout: pd.DataFrame
+    synthetic: pd.DataFrame
+    types: dict[str, ColumnType]
+    target: str | None = None
+    dropped: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def columns(self) -> list[str]:
+        return list(self.types)
+
+    @property
+    def categorical(self) -> list[str]:
+        return [c for c, t in self.types.items() if t == "categorical"]
+
+    @property
+    def numeric(self) -> list[str]:
+        return [c for c, t in self.types.items() if t == "numeric"]
+
+    @property
+    def real(self) -> pd.DataFrame:
+        return pd.concat([self.train, self.holdout], ignore_index=True)
+
+
+def _infer_type(real: pd.Series, max_categories: int) -> str:
+    if isinstance(real.dtype, pd.CategoricalDtype) or pd.api.types.is_bool_dtype(real):
+        return "categorical"
+    if pd.api.types.is_datetime64_any_dtype(real):
+        return "datetime"
+    if pd.api.types.is_numeric_dtype(real):
+        vals = real.dropna()
+        is_int = bool(len(vals)) and bool(np.all(np.mod(vals.to_numpy(dtype=float), 1) == 0))
+        return "categorical" if is_int and vals.nunique() <= max_categories else "numeric"
+    vals = real.dropna().astype(str)
+    if vals.nunique() > max(20, 0.5 * len(vals)):
+        parsed = pd.to_datetime(vals, errors="coerce", format="mixed", dayfirst=True)
+        if parsed.notna().mean() >= 0.95:
+            return "datetime"
+        numeric = pd.to_numeric(vals, errors="coerce")
+        if numeric.notna().mean() >= 0.95:
+            return "numeric"
+        return "id"
+    return "categorical"
+
+
+def _as_days(s: pd.Series) -> pd.Series:
+    parsed = pd.to_datetime(s, errors="coerce", format="mixed", dayfirst=True)
+    return (parsed - pd.Timestamp("1970-01-01")).dt.total_seconds() / 86400.0
+
+
+def _as_category(s: pd.Series) -> pd.Series:
+    """Categorical values as strings; numbers that are whole print without '.0' (1.0 == 1)."""
+    def fmt(v: Any) -> Any:
+        if v is None or (isinstance(v, float) and np.isnan(v)):
+            return np.nan
+        if isinstance(v, (float, np.floating)) and float(v).is_integer():
+            return str(int(v))
+        return str(v)
+
+    return s.map(fmt).astype(object)
+
+
+def prepare_tables(
+    train: pd.DataFrame,
+    holdout: pd.DataFrame,
+    synthetic: pd.DataFrame,
+    *,
+    target: str | None = None,
+    schema: dict[str, str] | None = None,
+    max_categories: int = 10,
+    max_holdout_overlap: float = 0.01,
+) -> TabularData:
+    """Check the three tables against each other and give every column one type.
+
+    Raises:
+        DataValidationError: listing every problem: an empty table, columns missing or extra in
+            holdout/synthetic, an unknown target or schema column, a target with one value, values
+            that do not fit the column type, a holdout that overlaps the training table.
+    """
+    problems: list[str] = []
+    for role, df in (("train", train), ("holdout", holdout), ("synthetic", synthetic)):
+        if len(df) == 0:
+            problems.append(f"the {role} table has no rows")
+    cols = [str(c) for c in train.columns]
+    for role, df in (("holdout", holdout), ("synthetic", synthetic)):
+        names = [str(c) for c in df.columns]
+        missing = [c for c in cols if c not in names]
+        extra = [c for c in names if c not in cols]
+        if missing:
+            problems.append(f"the {role} table lacks column(s) {missing} that the train table has")
+        if extra:
+            problems.append(f"the {role} table has column(s) {extra} that the train table lacks; drop them or add them to train")
+    if target is not None and target not in cols:
+        problems.append(f"target '{target}' is not a column; columns are {cols}")
+    schema = dict(schema or {})
+    unknown = [c for c in schema if c not in cols]
+    if unknown:
+        problems.append(f"the schema names column(s) {unknown} that the tables do not have")
+    if problems:
+        raise DataValidationError(problems, context="tabular evaluation inputs")
+
+    train, holdout, synthetic = (df.copy().rename(columns=str)[cols] for df in (train, holdout, synthetic))
+    real = pd.concat([train, holdout], ignore_index=True)
+    types: dict[str, ColumnType] = {}
+    dropped: dict[str, str] = {}
+    for c in cols:
+        kind = schema.get(c) or _infer_type(real[c], max_categories)
+        if c == target and kind in ("id",):
+            kind = "categorical"
+        if kind == "id":
+            dropped[c] = "identifier or free text (unique per row): left out of every metric"
+            continue
+        if kind == "datetime":
+            for df in (train, holdout, synthetic):
+                df[c] = _as_days(df[c])
+            kind = "numeric"
+        if kind == "numeric":
+            for role, df in (("train", train), ("holdout", holdout), ("synthetic", synthetic)):
+                conv = pd.to_numeric(df[c], errors="coerce")
+                bad = conv.isna() & df[c].notna()
+                if bad.any():
+                    examples = list(dict.fromkeys(df[c][bad].astype(str)))[:3]
+                    problems.append(
+                        f"column '{c}' is numeric but the {role} table has {int(bad.sum())} non-numeric value(s), e.g. {examples}; "
+                        "fix the values or declare the column categorical in --schema"
+                    )
+                df[c] = conv.astype(float)
+        else:
+            for df in (train, holdout, synthetic):
+                df[c] = _as_category(df[c])
+        types[c] = "numeric" if kind == "numeric" else "categorical"
+    if not types:
+        problems.append("no usable column is left (all were identifiers/free text)")
+    if target is not None and target in types and train[target].nunique(dropna=True) < 2:
+        problems.append(f"target '{target}' has a single value in the train table; utility needs at least two")
+    if problems:
+        raise DataValidationError(problems, context="tabular evaluation inputs")
+
+    used = list(types)
+    overlap = _overlap_share(holdout[used], train[used])
+    if overlap > max_holdout_overlap:
+        raise DataValidationError(
+            f"{overlap:.1%} of holdout rows are exact copies of train rows (limit {max_holdout_overlap:.1%}): the holdout "
+            "must be real data the generator never saw, split from the train data without overlap. If the table naturally "
+            "holds duplicate rows, raise tabular.max_holdout_overlap.",
+            context="tabular evaluation inputs",
+        )
+    return TabularData(train.reset_index(drop=True), holdout.reset_index(drop=True), synthetic.reset_index(drop=True), types, target, dropped)
+
+
+def row_hashes(df: pd.DataFrame) -> np.ndarray:
+    """One 64-bit hash per row (missing values hash alike), to find exact copies fast."""
+    filled = df.astype(object).where(df.notna(), _MISSING)
+    return pd.util.hash_pandas_object(filled.astype(str), index=False).to_numpy()
+
+
+def _overlap_share(a: pd.DataFrame, b: pd.DataFrame) -> float:
+    if len(a) == 0:
+        return 0.0
+    return float(np.isin(row_hashes(a), row_hashes(b)).mean())
+
+
+class MixedEncoder:
+    """Numeric range scaling + missing indicators + weighted one-hot, fitted on real data only."""
+
+    def __init__(self, data: TabularData, columns: list[str] | None = None) -> None:
+        real = data.real
+        self.columns = columns or data.columns
+        self.types = {c: data.types[c] for c in self.columns}
+        self.stats: dict[str, tuple[float, float, float, bool]] = {}
+        self.categories: dict[str, list[str]] = {}
+        for c in self.columns:
+            if self.types[c] == "numeric":
+                x = real[c].astype(float)
+                lo, hi = float(np.nanmin(x)) if x.notna().any() else 0.0, float(np.nanmax(x)) if x.notna().any() else 1.0
+                med = float(np.nanmedian(x)) if x.notna().any() else 0.0
+                has_missing = bool(x.isna().any() or data.synthetic[c].isna().any())
+                self.stats[c] = (lo, max(hi - lo, 1e-12), med, has_missing)
+            else:
+                self.categories[c] = sorted(real[c].fillna(_MISSING).astype(str).unique().tolist())
+
+    @property
+    def width(self) -> int:
+        return sum((1 + int(self.stats[c][3])) if c in self.stats else len(self.categories[c]) for c in self.columns)
+
+    def transform(self, df: pd.DataFrame) -> np.ndarray:
+        """Encode rows as float32 (n, width); unseen categories get an all-zero block."""
+        blocks = []
+        for c in self.columns:
+            if c in self.stats:
+                lo, rng, med, has_missing = self.stats[c]
+                x = df[c].astype(float).to_numpy()
+                miss = np.isnan(x)
+                blocks.append(((np.where(miss, med, x) - lo) / rng)[:, None])
+                if has_missing:
+                    blocks.append(miss[:, None].astype(float))
+            else:
+                vals = df[c].fillna(_MISSING).astype(str).to_numpy()
+                cats = np.asarray(self.categories[c], dtype=object)
+                codes = pd.Categorical(vals, categories=cats).codes
+                onehot = np.zeros((len(df), len(cats)), dtype=np.float32)
+                ok = codes >= 0
+                onehot[np.nonzero(ok)[0], codes[ok]] = 1.0 / np.sqrt(2.0)
+                blocks.append(onehot)
+        return np.ascontiguousarray(np.hstack(blocks), dtype=np.float32) if blocks else np.zeros((len(df), 0), np.float32)
+
+
+def nearest(query: np.ndarray, reference: np.ndarray, k: int = 1, *, chunk: int = 1024) -> tuple[np.ndarray, np.ndarray]:
+    """Exact k nearest neighbours (Euclidean) of each query row among the reference rows, in blocks.
+
+    Args:
+        query: (n, d) float32.
+        reference: (m, d) float32.
+        k: neighbours per row (capped at m).
+        chunk: query rows per block (memory ``chunk * m * 4`` bytes).
+
+    Returns:
+        distances (n, k) ascending and indices (n, k) into ``reference``.
+    """
+    import torch
+
+    n, m = len(query), len(reference)
+    k = min(k, m)
+    if n == 0 or m == 0:
+        return np.zeros((n, k), np.float32), np.zeros((n, k), np.int64)
+    ref = torch.from_numpy(np.ascontiguousarray(reference, dtype=np.float32))
+    ref_sq = (ref * ref).sum(1)
+    # |q - r|^2 = |q|^2 + |r|^2 - 2 q.r ; rank by  q.r - |r|^2/2  (one matrix product per block).
+    ref_aug = torch.cat([ref, (-0.5 * ref_sq)[:, None]], 1).T.contiguous()
+    q_all = torch.from_numpy(np.ascontiguousarray(query, dtype=np.float32))
+    dist = np.empty((n, k), np.float32)
+    idx = np.empty((n, k), np.int64)
+    with torch.no_grad():
+        for s in range(0, n, chunk):
+            q = q_all[s : s + chunk]
+            q_aug = torch.cat([q, torch.ones(len(q), 1)], 1)
+            score = q_aug @ ref_aug
+            if k == 1:
+                ind = score.argmax(1, keepdim=True)
+            else:
+                ind = score.topk(k, dim=1).indices
+            # Exact distances of the chosen neighbours (the expanded form loses precision near 0).
+            diff = q[:, None, :] - ref[ind]
+            dist[s : s + chunk] = diff.pow(2).sum(-1).sqrt().numpy()
+            idx[s : s + chunk] = ind.numpy()
+    order = np.argsort(dist, axis=1, kind="stable")
+    return np.take_along_axis(dist, order, 1), np.take_along_axis(idx, order, 1)
+
+
+__all__ = ["ColumnType", "MixedEncoder", "TabularData", "nearest", "prepare_tables", "read_schema", "read_table", "row_hashes"]

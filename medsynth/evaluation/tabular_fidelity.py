@@ -1,0 +1,295 @@
+"""Fidelity and utility of a synthetic table, each with the real-vs-real baseline.
+
+Every fidelity distance is computed twice: synthetic vs train, and holdout vs train. The second is
+what sampling noise alone gives (two real samples of one population), so a synthetic table "as
+good as real data" reaches about the baseline, not zero.
+
+* ``marginal_distance_mean`` / ``_max``: per column, total variation distance for categorical columns
+  (missing counted as a category) and the Kolmogorov-Smirnov statistic for numeric ones (both in
+  [0, 1]); the Wasserstein distance in units of the real interquartile range is in the details.
+* ``association_difference_mean``: mean absolute difference of pairwise associations: Pearson
+  correlation (numeric-numeric), Cramer's V (categorical-categorical) and the correlation ratio eta
+  (categorical-numeric), all in [0, 1] or [-1, 1].
+* ``missingness_pattern_tvd``: total variation distance between the distributions of per-row
+  missingness patterns.
+* ``detection_auc``: cross-validated AUC of a classifier (scikit-learn HistGradientBoosting, fixed
+  settings) telling real training rows from synthetic rows: 0.5 means indistinguishable.
+* Utility (with ``target``): the same fixed model trained on synthetic rows and on real training rows,
+  both tested on the real holdout (train-on-synthetic-test-on-real vs train-on-real-test-on-real).
+  Classification: AUROC (one-vs-rest macro for more than two classes) and accuracy; regression: R^2
+  and MAE. The gap (real minus synthetic) is judged.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from medsynth.evaluation.results import MetricResult, judge, skipped
+from medsynth.evaluation.tabular_data import MixedEncoder, TabularData
+from medsynth.evaluation.tabular_privacy import TabularContext
+
+_MISSING = "\x00<missing>"
+
+#: The fixed model of the detection and utility metrics (documented; change only with a version note).
+MODEL_SETTINGS: dict[str, Any] = {"max_iter": 100, "learning_rate": 0.1, "max_leaf_nodes": 31, "early_stopping": False, "random_state": 0}
+
+
+def _sample(df: pd.DataFrame, n: int, rng: np.random.Generator) -> pd.DataFrame:
+    return df if len(df) <= n else df.iloc[np.sort(rng.choice(len(df), n, replace=False))]
+
+
+def column_distance(a: pd.Series, b: pd.Series, kind: str) -> dict[str, float]:
+    """TVD (categorical) or KS + IQR-scaled Wasserstein (numeric) between two samples of a column."""
+    if kind == "categorical":
+        pa = a.fillna(_MISSING).astype(str).value_counts(normalize=True)
+        pb = b.fillna(_MISSING).astype(str).value_counts(normalize=True)
+        tvd = 0.5 * float(pa.subtract(pb, fill_value=0).abs().sum())
+        return {"distance": tvd, "statistic": "tvd"}
+    from scipy.stats import ks_2samp, wasserstein_distance
+
+    xa, xb = a.dropna().to_numpy(float), b.dropna().to_numpy(float)
+    if len(xa) == 0 or len(xb) == 0:
+        return {"distance": 1.0 if len(xa) != len(xb) else 0.0, "statistic": "ks"}
+    ks = float(ks_2samp(xa, xb).statistic)
+    iqr = float(np.subtract(*np.percentile(xa, [75, 25]))) or float(np.ptp(xa)) or 1.0
+    return {"distance": ks, "statistic": "ks", "wasserstein_iqr": float(wasserstein_distance(xa, xb)) / iqr}
+
+
+def _top_categories(a: pd.Series, b: pd.Series, n: int = 5) -> str:
+    """The most frequent real categories with their real / synthetic shares, as one line of text."""
+    pa = a.fillna("(missing)").astype(str).value_counts(normalize=True)
+    pb = b.fillna("(missing)").astype(str).value_counts(normalize=True)
+    return "; ".join(f"{k}: {pa[k]:.3f} / {pb.get(k, 0.0):.3f}" for k in pa.index[:n])
+
+
+class MarginalDistance:
+    """Per-column marginal distances, averaged."""
+
+    name = "marginals"
+    direction = "minimize"
+    section = "fidelity"
+
+    def compute(self, real: TabularData, synthetic: pd.DataFrame, *, context: TabularContext) -> list[MetricResult]:
+        rows = []
+        for c, kind in real.types.items():
+            syn = column_distance(real.train[c], synthetic[c], kind)
+            base = column_distance(real.train[c], real.holdout[c], kind)
+            rows.append({"column": c, "type": kind, "statistic": syn["statistic"], "synthetic": syn["distance"],
+                         "baseline": base["distance"], "wasserstein_iqr": syn.get("wasserstein_iqr"),
+                         "missing_real": float(real.train[c].isna().mean()), "missing_synthetic": float(synthetic[c].isna().mean()),
+                         "top_categories_real_vs_synthetic": _top_categories(real.train[c], synthetic[c]) if kind == "categorical" else ""})
+        d = np.array([r["synthetic"] for r in rows])
+        bl = np.array([r["baseline"] for r in rows])
+        worst = rows[int(np.argmax(d))]["column"]
+        th = context.config.fidelity.marginal_distance_mean
+        return [
+            judge("marginal_distance_mean", "fidelity", float(d.mean()), "minimize",
+                  "Mean over columns of the distance between real and synthetic distributions (total variation for "
+                  "categories, Kolmogorov-Smirnov for numbers; 0 = identical).",
+                  threshold=th, baseline=float(bl.mean()), details={"columns": rows}),
+            judge("marginal_distance_max", "fidelity", float(d.max()), "minimize",
+                  "Largest per-column distance (the worst-reproduced column).", baseline=float(bl.max()), details={"column": worst}),
+        ]
+
+
+def _cramers_v(a: np.ndarray, b: np.ndarray) -> float:
+    table = pd.crosstab(a, b).to_numpy(float)
+    if table.shape[0] < 2 or table.shape[1] < 2:
+        return 0.0
+    n = table.sum()
+    expected = table.sum(1, keepdims=True) * table.sum(0, keepdims=True) / n
+    chi2 = float(((table - expected) ** 2 / np.where(expected > 0, expected, 1)).sum())
+    return float(np.sqrt(chi2 / (n * (min(table.shape) - 1))))
+
+
+def _eta(cat: np.ndarray, x: np.ndarray) -> float:
+    ok = ~np.isnan(x)
+    cat, x = cat[ok], x[ok]
+    if len(x) < 2 or x.var() == 0:
+        return 0.0
+    df = pd.DataFrame({"c": cat, "x": x})
+    g = df.groupby("c")["x"].agg(["mean", "count"])
+    between = float((g["count"] * (g["mean"] - x.mean()) ** 2).sum())
+    return float(np.sqrt(between / (x.var() * len(x))))
+
+
+def association_matrix(df: pd.DataFrame, types: dict[str, str]) -> pd.DataFrame:
+    """Pairwise associations: Pearson (num-num), Cramer's V (cat-cat), correlation ratio (cat-num)."""
+    cols = list(types)
+    cats = {c: df[c].fillna(_MISSING).astype(str).to_numpy() for c in cols if types[c] == "categorical"}
+    nums = {c: df[c].to_numpy(float) for c in cols if types[c] == "numeric"}
+    m = np.eye(len(cols))
+    for i, a in enumerate(cols):
+        for j in range(i + 1, len(cols)):
+            b = cols[j]
+            if a in nums and b in nums:
+                ok = ~np.isnan(nums[a]) & ~np.isnan(nums[b])
+                xa, xb = nums[a][ok], nums[b][ok]
+                v = float(np.corrcoef(xa, xb)[0, 1]) if ok.sum() > 2 and xa.std() > 0 and xb.std() > 0 else 0.0
+            elif a in cats and b in cats:
+                v = _cramers_v(cats[a], cats[b])
+            else:
+                c, x = (cats[a], nums[b]) if a in cats else (cats[b], nums[a])
+                v = _eta(c, x)
+            m[i, j] = m[j, i] = v
+    return pd.DataFrame(m, index=cols, columns=cols)
+
+
+class AssociationDifference:
+    """Mean absolute difference of the pairwise association matrices."""
+
+    name = "associations"
+    direction = "minimize"
+    section = "fidelity"
+
+    def compute(self, real: TabularData, synthetic: pd.DataFrame, *, context: TabularContext) -> list[MetricResult]:
+        desc = ("Mean absolute difference between real and synthetic pairwise associations (correlation, Cramer's V, "
+                "correlation ratio): whether relations between columns survive.")
+        if len(real.columns) < 2:
+            return [skipped("association_difference_mean", "fidelity", "minimize", desc, "needs at least two columns")]
+        rng = context.rng("associations")
+        n = context.config.tabular.max_rows_fidelity
+        a_tr = association_matrix(_sample(real.train, n, rng), real.types)
+        a_sy = association_matrix(_sample(synthetic, n, rng), real.types)
+        a_ho = association_matrix(_sample(real.holdout, n, rng), real.types)
+        iu = np.triu_indices(len(a_tr), 1)
+        diff = np.abs(a_tr.to_numpy() - a_sy.to_numpy())[iu]
+        base = np.abs(a_tr.to_numpy() - a_ho.to_numpy())[iu]
+        pairs = [(a_tr.index[i], a_tr.columns[j], float(diff[k])) for k, (i, j) in enumerate(zip(*iu))]
+        pairs.sort(key=lambda p: -p[2])
+        return [judge("association_difference_mean", "fidelity", float(diff.mean()), "minimize", desc,
+                      threshold=context.config.fidelity.association_difference_mean, baseline=float(base.mean()),
+                      details={"largest_differences": [{"a": a, "b": b, "difference": d} for a, b, d in pairs[:10]]},
+                      artifacts={"real": a_tr, "synthetic": a_sy})]
+
+
+class MissingnessPattern:
+    """Agreement of which cells are missing, row by row."""
+
+    name = "missingness"
+    direction = "minimize"
+    section = "fidelity"
+
+    def compute(self, real: TabularData, synthetic: pd.DataFrame, *, context: TabularContext) -> list[MetricResult]:
+        cols = real.columns
+
+        def patterns(df: pd.DataFrame) -> pd.Series:
+            flags = df[cols].isna().to_numpy()
+            return pd.Series(["".join("1" if f else "0" for f in row) for row in flags]).value_counts(normalize=True)
+
+        p_tr, p_sy, p_ho = patterns(real.train), patterns(synthetic), patterns(real.holdout)
+        tvd = 0.5 * float(p_tr.subtract(p_sy, fill_value=0).abs().sum())
+        base = 0.5 * float(p_tr.subtract(p_ho, fill_value=0).abs().sum())
+        rates = {c: {"real": float(real.train[c].isna().mean()), "synthetic": float(synthetic[c].isna().mean())} for c in cols}
+        return [judge("missingness_pattern_tvd", "fidelity", tvd, "minimize",
+                      "Total variation distance between the distributions of which cells are missing in a row (0 = same patterns).",
+                      threshold=context.config.fidelity.missingness_pattern_tvd, baseline=base,
+                      details={"missing_rates": rates, "patterns_real": int(len(p_tr)), "patterns_synthetic": int(len(p_sy))})]
+
+
+class DetectionAUC:
+    """Can a classifier tell real rows from synthetic rows?"""
+
+    name = "detection"
+    direction = "minimize"
+    section = "fidelity"
+
+    def compute(self, real: TabularData, synthetic: pd.DataFrame, *, context: TabularContext) -> list[MetricResult]:
+        from sklearn.ensemble import HistGradientBoostingClassifier
+        from sklearn.metrics import roc_auc_score
+        from sklearn.model_selection import StratifiedKFold, cross_val_predict
+
+        cfg = context.config
+        rng = context.rng("detection")
+        n = min(len(real.train), len(synthetic), cfg.tabular.max_rows_fidelity)
+        desc = ("Cross-validated AUC of a classifier telling real training rows from synthetic rows: 0.5 means "
+                "indistinguishable, 1.0 means every synthetic row is recognisable.")
+        if n < 2 * cfg.tabular.detection_folds:
+            return [skipped("detection_auc", "fidelity", "minimize", desc, f"too few rows ({n}) for {cfg.tabular.detection_folds}-fold cross-validation")]
+        a, b = _sample(real.train, n, rng), _sample(synthetic, n, rng)
+        enc = context.encoder
+        X = np.vstack([enc.transform(a), enc.transform(b)])
+        y = np.r_[np.zeros(len(a)), np.ones(len(b))]
+        folds = StratifiedKFold(cfg.tabular.detection_folds, shuffle=True, random_state=cfg.seed)
+        p = cross_val_predict(HistGradientBoostingClassifier(**MODEL_SETTINGS), X, y, cv=folds, method="predict_proba")[:, 1]
+        auc = float(roc_auc_score(y, p))
+        return [judge("detection_auc", "fidelity", auc, "minimize", desc, threshold=cfg.fidelity.detection_auc, baseline=0.5,
+                      details={"rows_per_class": n, "folds": cfg.tabular.detection_folds, "model": "HistGradientBoostingClassifier", "settings": MODEL_SETTINGS})]
+
+
+class TrainSyntheticTestReal:
+    """Utility: a fixed model trained on synthetic vs on real rows, tested on the real holdout."""
+
+    name = "utility"
+    direction = "maximize"
+    section = "utility"
+
+    def compute(self, real: TabularData, synthetic: pd.DataFrame, *, context: TabularContext) -> list[MetricResult]:
+        from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+        from sklearn.metrics import accuracy_score, mean_absolute_error, r2_score, roc_auc_score
+
+        cfg = context.config
+        target = real.target
+        if target is None:
+            return [skipped("utility_auroc_gap", "utility", "minimize", "Train-on-synthetic vs train-on-real.",
+                            "no target column: pass --target COL to measure utility")]
+        feats = [c for c in real.columns if c != target]
+        if not feats:
+            return [skipped("utility_auroc_gap", "utility", "minimize", "utility", "the target is the only column")]
+        enc = MixedEncoder(real, feats)
+        test = real.holdout[real.holdout[target].notna()]
+        X_te = enc.transform(test)
+        details = {"model": "HistGradientBoosting", "settings": MODEL_SETTINGS, "target": target, "test_rows": len(test)}
+        out: list[MetricResult] = []
+        if real.types[target] == "categorical":
+            y_te = test[target].astype(str).to_numpy()
+            classes = np.unique(y_te)
+            scores: dict[str, dict[str, float]] = {}
+            for name, df in (("trtr", real.train), ("tstr", synthetic)):
+                df = df[df[target].notna()]
+                y = df[target].astype(str).to_numpy()
+                if len(np.unique(y)) < 2:
+                    scores[name] = {"auroc": 0.5, "accuracy": float(np.mean(y_te == (y[0] if len(y) else "")))}
+                    details[f"{name}_note"] = "training labels hold a single class: constant predictor"
+                    continue
+                model = HistGradientBoostingClassifier(**MODEL_SETTINGS).fit(enc.transform(df), y)
+                proba = pd.DataFrame(model.predict_proba(X_te), columns=model.classes_).reindex(columns=classes, fill_value=0.0).to_numpy()
+                if len(classes) == 2:
+                    auroc = float(roc_auc_score(y_te == classes[1], proba[:, 1]))
+                elif len(classes) > 2:
+                    proba = proba / np.clip(proba.sum(1, keepdims=True), 1e-12, None)
+                    auroc = float(roc_auc_score(y_te, proba, multi_class="ovr", average="macro", labels=classes))
+                else:
+                    auroc = float("nan")
+                scores[name] = {"auroc": auroc, "accuracy": float(accuracy_score(y_te, model.predict(X_te)))}
+            for metric, th in (("auroc", cfg.fidelity.utility_auroc_gap), ("accuracy", cfg.fidelity.utility_accuracy_gap)):
+                out.append(judge(f"utility_tstr_{metric}", "utility", scores["tstr"][metric], "maximize",
+                                 f"{metric.upper() if metric == 'auroc' else 'Accuracy'} on real holdout rows of the model trained on synthetic rows.",
+                                 baseline=scores["trtr"][metric]))
+                out.append(judge(f"utility_trtr_{metric}", "utility", scores["trtr"][metric], "maximize",
+                                 "The same for the model trained on real training rows (the reference)."))
+                out.append(judge(f"utility_{metric}_gap", "utility", scores["trtr"][metric] - scores["tstr"][metric], "minimize",
+                                 f"How much {metric} is lost by training on synthetic instead of real rows (0 = nothing lost).",
+                                 threshold=th, baseline=0.0, details=details))
+        else:
+            y_te = test[target].to_numpy(float)
+            res = {}
+            for name, df in (("trtr", real.train), ("tstr", synthetic)):
+                df = df[df[target].notna()]
+                model = HistGradientBoostingRegressor(**MODEL_SETTINGS).fit(enc.transform(df), df[target].to_numpy(float))
+                pred = model.predict(X_te)
+                res[name] = {"r2": float(r2_score(y_te, pred)), "mae": float(mean_absolute_error(y_te, pred))}
+            out += [
+                judge("utility_tstr_r2", "utility", res["tstr"]["r2"], "maximize", "R^2 on real holdout rows of the model trained on synthetic rows.", baseline=res["trtr"]["r2"]),
+                judge("utility_trtr_r2", "utility", res["trtr"]["r2"], "maximize", "The same for the model trained on real rows."),
+                judge("utility_r2_gap", "utility", res["trtr"]["r2"] - res["tstr"]["r2"], "minimize", "R^2 lost by training on synthetic rows.",
+                      threshold=cfg.fidelity.utility_r2_gap, baseline=0.0, details=details),
+                judge("utility_tstr_mae", "utility", res["tstr"]["mae"], "minimize", "Mean absolute error of the model trained on synthetic rows.", baseline=res["trtr"]["mae"]),
+            ]
+        return out
+
+
+__all__ = ["AssociationDifference", "DetectionAUC", "MarginalDistance", "MissingnessPattern", "TrainSyntheticTestReal", "association_matrix", "column_distance"]

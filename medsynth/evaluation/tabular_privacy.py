@@ -1,0 +1,496 @@
+"""Privacy attacks on a synthetic table, each against a baseline so that a number means something.
+
+The attacker holds the synthetic table. Members are training rows (the generator saw them),
+non-members are holdout rows (same population, never seen). A synthetic table that leaks nothing
+looks the same from a member's point of view as from a non-member's, so every attack compares the
+two and an attack with AUC 0.5 / risk 0 has learned nothing about who was in the training data.
+
+* **Distance to closest record (DCR)**: for each synthetic row, is its nearest real row a training
+  or a holdout row? ``dcr_share_train`` is that share, corrected for the sizes of the two sets (each
+  count divided by its set's size), so 0.5 is ideal. ``dcr_p5_ratio`` is the 5th percentile of
+  synthetic-to-train distances over the same percentile for holdout-to-train distances (1 ideal;
+  near 0 means many synthetic rows sit closer to training rows than fresh real rows ever do).
+* **Nearest-neighbour distance ratio (NNDR)**: nearest over second-nearest training distance; a
+  ratio near 0 singles out one training record. ``nndr_low_share`` is the share of synthetic rows
+  whose ratio is below the 5th percentile of holdout rows' ratios (0.05 expected).
+* **Exact copies**: share of synthetic rows equal to a training row, judged by its excess over the
+  share equal to a holdout row (scaled to the training set's size).
+* **Membership inference** (``mia_distance_*``, ``mia_domias_*``): score each candidate; AUC and TPR
+  at FPR 1% / 10% of telling members from non-members. The distance attack scores by closeness to the
+  nearest synthetic row; the DOMIAS-style attack (van Breugel et al., 2023) by the density ratio
+  p_synthetic(x) / p_reference(x), both densities Gaussian kernel estimates over each point's nearest
+  neighbours, the reference being half of the holdout (kept apart from the non-member candidates).
+* **Attribute inference**: an attacker knowing the quasi-identifiers of a person predicts a sensitive
+  column from the nearest synthetic row. Risk = (accuracy on members - accuracy on non-members) /
+  (1 - accuracy on non-members), as in Anonymeter (Giomi et al., 2023); the accuracy of guessing the
+  synthetic mode is shown as the marginal baseline.
+* **Singling out**: predicates that match exactly one synthetic row (equality on a few columns) are
+  tried on the training rows and on as many holdout rows; risk is the excess success on training rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from medsynth.evaluation.config import EvaluationConfig, TabularEvalConfig
+from medsynth.evaluation.results import MetricResult, judge, skipped
+from medsynth.evaluation.tabular_data import MixedEncoder, TabularData, nearest, row_hashes
+
+SECTION = "privacy"
+
+
+@dataclass
+class TabularContext:
+    """Shared state of one tabular evaluation: encodings and neighbour searches done once."""
+
+    data: TabularData
+    config: EvaluationConfig
+    _cache: dict[str, Any] = field(default_factory=dict)
+
+    def rng(self, purpose: str) -> np.random.Generator:
+        """A generator seeded by the config seed and the purpose (each metric its own stream)."""
+        return np.random.default_rng([self.config.seed, sum(map(ord, purpose))])
+
+    @property
+    def encoder(self) -> MixedEncoder:
+        if "encoder" not in self._cache:
+            self._cache["encoder"] = MixedEncoder(self.data)
+        return self._cache["encoder"]
+
+    def matrix(self, role: str) -> np.ndarray:
+        key = f"X_{role}"
+        if key not in self._cache:
+            self._cache[key] = self.encoder.transform(getattr(self.data, role))
+        return self._cache[key]
+
+    def knn(self, query: str, reference: str, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Neighbours of ``query`` rows among ``reference`` rows (names of cached matrices), cached."""
+        key = f"nn_{query}_{reference}"
+        have = self._cache.get(key)
+        if have is None or have[0].shape[1] < k:
+            self._cache[key] = nearest(self.matrix(query), self.matrix(reference), k, chunk=self.config.tabular.chunk_rows)
+        d, i = self._cache[key]
+        return d[:, :k], i[:, :k]
+
+    def register(self, name: str, X: np.ndarray) -> None:
+        self._cache[f"X_{name}"] = X
+
+    def candidates(self) -> dict[str, np.ndarray]:
+        """Row indices of MIA members (train), non-members and the DOMIAS reference (holdout halves)."""
+        if "candidates" not in self._cache:
+            rng = self.rng("mia")
+            n_h = len(self.data.holdout)
+            perm = rng.permutation(n_h)
+            ref, non = perm[: n_h // 2], perm[n_h // 2 :]
+            n_c = min(len(non), len(self.data.train), self.config.tabular.mia_max_candidates)
+            non = non[:n_c]
+            members = rng.choice(len(self.data.train), size=n_c, replace=False)
+            self._cache["candidates"] = {"members": members, "non_members": non, "reference": ref}
+            self.register("mia_members", self.matrix("train")[members])
+            self.register("mia_non_members", self.matrix("holdout")[non])
+            self.register("mia_reference", self.matrix("holdout")[ref])
+        return self._cache["candidates"]
+
+    def query_rows(self, role: str) -> np.ndarray:
+        """Indices of ``role`` rows used as queries by the distance statistics (a seeded sample)."""
+        key = f"q_{role}"
+        if key not in self._cache:
+            n = len(getattr(self.data, role))
+            cap = self.config.tabular.max_query_rows
+            idx = np.arange(n) if cap is None or n <= cap else np.sort(self.rng(f"query-{role}").choice(n, cap, replace=False))
+            self._cache[key] = idx
+            self.register(f"{role}_q", self.matrix(role)[idx])
+        return self._cache[key]
+
+
+def roc_summary(members: np.ndarray, non_members: np.ndarray) -> dict[str, Any]:
+    """AUC, TPR at FPR 1% and 10%, the AUC's standard error (Hanley-McNeil) and ROC points."""
+    from sklearn.metrics import roc_auc_score, roc_curve
+
+    y = np.r_[np.ones(len(members)), np.zeros(len(non_members))]
+    s = np.r_[members, non_members].astype(float)
+    s = np.nan_to_num(s, nan=-np.inf, posinf=np.finfo(float).max, neginf=-np.finfo(float).max)
+    auc = float(roc_auc_score(y, s))
+    fpr, tpr, _ = roc_curve(y, s)
+
+    def tpr_at(target: float) -> float:
+        ok = fpr <= target + 1e-12
+        return float(tpr[ok].max()) if ok.any() else 0.0
+
+    n1, n0 = len(members), len(non_members)
+    q1, q2 = auc / (2 - auc), 2 * auc**2 / (1 + auc)
+    se = float(np.sqrt(max(auc * (1 - auc) + (n1 - 1) * (q1 - auc**2) + (n0 - 1) * (q2 - auc**2), 0.0) / (n1 * n0)))
+    keep = np.unique(np.linspace(0, len(fpr) - 1, min(len(fpr), 200)).astype(int))
+    return {"auc": auc, "auc_se": se, "tpr_1pct": tpr_at(0.01), "tpr_10pct": tpr_at(0.10), "fpr": fpr[keep], "tpr": tpr[keep], "n_members": n1, "n_non_members": n0}
+
+
+def wilson(successes: float, n: int, z: float = 1.96) -> tuple[float, float]:
+    """Wilson score interval of a proportion (95% by default)."""
+    if n <= 0:
+        return 0.0, 1.0
+    p = successes / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return float(max(0.0, centre - half)), float(min(1.0, centre + half))
+
+
+def excess_risk(attack_hits: float, n_attack: int, control_hits: float, n_control: int) -> dict[str, float]:
+    """Anonymeter-style risk (attack - control) / (1 - control), with a 95% lower bound.
+
+    The lower bound combines the attack rate's lower and the control rate's upper Wilson bound; the
+    verdict is judged on it, so that sampling noise alone (e.g. 999 vs 998 right guesses) does not
+    fail a release.
+    """
+    a, c = attack_hits / max(n_attack, 1), control_hits / max(n_control, 1)
+    risk = max(0.0, (a - c) / (1 - c)) if c < 1 else 0.0
+    a_lo, _ = wilson(attack_hits, n_attack)
+    _, c_hi = wilson(control_hits, n_control)
+    lower = max(0.0, (a_lo - c_hi) / (1 - c_hi)) if c_hi < 1 else 0.0
+    return {"risk": risk, "risk_lower_95": lower, "attack_rate": a, "control_rate": c}
+
+
+class DistanceToClosestRecord:
+    """DCR share (train vs holdout nearest) and the 5th-percentile distance ratio."""
+
+    name = "dcr"
+    direction = "minimize"
+    section = SECTION
+
+    def compute(self, real: TabularData, synthetic: pd.DataFrame, *, context: TabularContext) -> list[MetricResult]:
+        from scipy.stats import binomtest
+
+        cfg = context.config
+        context.query_rows("synthetic")
+        context.query_rows("holdout")
+        d_tr, _ = context.knn("synthetic_q", "train", 1)
+        d_ho, _ = context.knn("synthetic_q", "holdout", 1)
+        d_base, _ = context.knn("holdout_q", "train", 1)
+        d_tr, d_ho, d_base = d_tr[:, 0], d_ho[:, 0], d_base[:, 0]
+        n_t, n_h = len(real.train), len(real.holdout)
+        ties = np.isclose(d_tr, d_ho, rtol=0, atol=1e-6)
+        a = float(np.sum(d_tr < d_ho) + 0.5 * ties.sum() - np.sum(ties & (d_tr < d_ho)))
+        b = float(len(d_tr) - a)
+        share = (a / n_t) / (a / n_t + b / n_h) if (a + b) else float("nan")
+        p0 = n_t / (n_t + n_h)
+        pval = float(binomtest(int(round(a)), len(d_tr), p0, alternative="greater").pvalue)
+        enough = len(d_tr) >= cfg.min_samples_for_verdict
+        out = [
+            judge(
+                "dcr_share_train", SECTION, share, "minimize",
+                "Share of synthetic rows whose closest real row is a training row rather than a holdout row "
+                "(corrected for set sizes): 0.5 means the generator did not stay close to its training rows.",
+                threshold=cfg.privacy.dcr_share_train, baseline=0.5, enough=enough,
+                details={"nearest_in_train": a, "nearest_in_holdout": b, "n_train": n_t, "n_holdout": n_h,
+                         "p_value_binomial": pval, "queries": len(d_tr)},
+                artifacts={"syn_to_train": d_tr, "syn_to_holdout": d_ho, "holdout_to_train": d_base},
+            )
+        ]
+        p5_syn, p5_base = float(np.percentile(d_tr, 5)), float(np.percentile(d_base, 5))
+        if p5_base <= 0:
+            out.append(judge(
+                "dcr_p5_ratio", SECTION, None, "maximize", "5th percentile DCR of synthetic rows over that of holdout rows.",
+                note="real rows have exact duplicates at the 5th percentile of distances; see exact_copy_share instead"))
+        else:
+            out.append(judge(
+                "dcr_p5_ratio", SECTION, p5_syn / p5_base, "maximize",
+                "5th percentile of synthetic-to-train distances over the same for holdout-to-train distances: "
+                "1 is ideal; near 0 means many synthetic rows are closer to a training row than fresh real rows are.",
+                threshold=cfg.privacy.dcr_p5_ratio, baseline=1.0, enough=enough,
+                details={"p5_synthetic_to_train": p5_syn, "p5_holdout_to_train": p5_base,
+                         "median_synthetic_to_train": float(np.median(d_tr)), "median_holdout_to_train": float(np.median(d_base))},
+            ))
+        return out
+
+
+class NearestNeighbourDistanceRatio:
+    """Share of synthetic rows much closer to one training row than to any other."""
+
+    name = "nndr"
+    direction = "minimize"
+    section = SECTION
+
+    def compute(self, real: TabularData, synthetic: pd.DataFrame, *, context: TabularContext) -> list[MetricResult]:
+        if len(real.train) < 2:
+            return [skipped("nndr_low_share", SECTION, "minimize", "NNDR", "needs at least 2 training rows")]
+        context.query_rows("synthetic")
+        context.query_rows("holdout")
+        d_s, _ = context.knn("synthetic_q", "train", 2)
+        d_h, _ = context.knn("holdout_q", "train", 2)
+
+        def ratio(d: np.ndarray) -> np.ndarray:
+            with np.errstate(invalid="ignore", divide="ignore"):
+                r = d[:, 0] / d[:, 1]
+            return np.where(d[:, 1] > 0, r, 0.0)
+
+        r_s, r_h = ratio(d_s), ratio(d_h)
+        tau = float(np.percentile(r_h, 5))
+        share = float(np.mean(r_s < tau))
+        return [judge(
+            "nndr_low_share", SECTION, share, "minimize",
+            "Share of synthetic rows whose nearest/second-nearest training distance ratio is below the 5th percentile "
+            "of holdout rows' ratios (0.05 expected): such rows point at one specific training record.",
+            threshold=context.config.privacy.nndr_low_share, baseline=0.05,
+            enough=len(r_s) >= context.config.min_samples_for_verdict,
+            details={"holdout_p5_ratio": tau, "median_ratio_synthetic": float(np.median(r_s)), "median_ratio_holdout": float(np.median(r_h))},
+        )]
+
+
+class ExactCopies:
+    """Synthetic rows identical to a training row, against the holdout's natural duplicate rate."""
+
+    name = "exact_copies"
+    direction = "minimize"
+    section = SECTION
+
+    def compute(self, real: TabularData, synthetic: pd.DataFrame, *, context: TabularContext) -> list[MetricResult]:
+        cols = real.columns
+        h_s = row_hashes(synthetic[cols])
+        in_train = np.isin(h_s, row_hashes(real.train[cols]))
+        in_hold = np.isin(h_s, row_hashes(real.holdout[cols]))
+        share = float(in_train.mean())
+        base = float(in_hold.mean()) * len(real.train) / max(len(real.holdout), 1)
+        return [judge(
+            "exact_copy_share", SECTION, share, "minimize",
+            "Share of synthetic rows identical to a training row. Judged by its excess over the share identical to a "
+            "holdout row (scaled to the training set's size), since real tables can hold natural duplicates.",
+            threshold=context.config.privacy.exact_copy_share, baseline=min(base, 1.0),
+            details={"copies_of_train_rows": int(in_train.sum()), "copies_of_holdout_rows": int(in_hold.sum()), "synthetic_rows": len(h_s)},
+            artifacts={"copied_rows": np.nonzero(in_train)[0][:20]},
+        )]
+
+
+def _mia_results(prefix: str, summary: dict[str, Any], context: TabularContext, description: str, extra: dict[str, Any]) -> list[MetricResult]:
+    cfg = context.config
+    enough = min(summary["n_members"], summary["n_non_members"]) >= cfg.min_samples_for_verdict
+    details = {"auc_standard_error": summary["auc_se"], "members": summary["n_members"], "non_members": summary["n_non_members"], **extra}
+    roc = {"fpr": summary["fpr"], "tpr": summary["tpr"], **{k: v for k, v in summary.items() if k.startswith("scores_")}}
+    return [
+        judge(f"mia_{prefix}_auc", SECTION, summary["auc"], "minimize", description,
+              threshold=cfg.privacy.mia_auc, baseline=0.5, enough=enough, details=details, artifacts=roc),
+        judge(f"mia_{prefix}_tpr_at_fpr_1pct", SECTION, summary["tpr_1pct"], "minimize",
+              "Share of members caught when only 1% of non-members are wrongly accused (0.01 = chance).",
+              threshold=cfg.privacy.mia_tpr_at_fpr_1pct, baseline=0.01, enough=enough),
+        judge(f"mia_{prefix}_tpr_at_fpr_10pct", SECTION, summary["tpr_10pct"], "minimize",
+              "Share of members caught when 10% of non-members are wrongly accused (0.10 = chance).",
+              threshold=cfg.privacy.mia_tpr_at_fpr_10pct, baseline=0.10, enough=enough),
+    ]
+
+
+class DistanceMembershipInference:
+    """Membership inference by closeness to the nearest synthetic row."""
+
+    name = "mia_distance"
+    direction = "minimize"
+    section = SECTION
+
+    def compute(self, real: TabularData, synthetic: pd.DataFrame, *, context: TabularContext) -> list[MetricResult]:
+        cand = context.candidates()
+        if len(cand["non_members"]) < 1:
+            return [skipped("mia_distance_auc", SECTION, "minimize", "distance MIA", "the holdout needs at least 2 rows")]
+        d_m, _ = context.knn("mia_members", "synthetic", 1)
+        d_n, _ = context.knn("mia_non_members", "synthetic", 1)
+        summary = roc_summary(-d_m[:, 0], -d_n[:, 0])
+        summary["scores_members"], summary["scores_non_members"] = -d_m[:, 0], -d_n[:, 0]
+        return _mia_results(
+            "distance", summary, context,
+            "AUC of telling training rows (members) from holdout rows (non-members) by their distance to the nearest "
+            "synthetic row: 0.5 means the synthetic data reveals nothing about who was in the training data.",
+            {"score": "minus the distance to the nearest synthetic row"},
+        )
+
+
+def _kde_log_density(d: np.ndarray, h: float) -> np.ndarray:
+    """log sum_j exp(-d_j^2 / 2h^2) over each row's nearest neighbours (a truncated Gaussian KDE)."""
+    from scipy.special import logsumexp
+
+    return logsumexp(-(d.astype(np.float64) ** 2) / (2 * h * h), axis=1)
+
+
+def _bandwidth(context: TabularContext, name: str, X: np.ndarray) -> float:
+    """Median distance of a point to its nearest other point in X (on a sample): the kernel width."""
+    rng = context.rng(f"bw-{name}")
+    idx = rng.choice(len(X), size=min(len(X), 2000), replace=False)
+    d, _ = nearest(X[idx], X, min(2, len(X)), chunk=context.config.tabular.chunk_rows)
+    nn = d[:, -1]
+    positive = nn[nn > 0]
+    return float(np.median(positive)) if positive.size else 1e-3
+
+
+class DomiasMembershipInference:
+    """DOMIAS-style density-ratio membership inference (synthetic density over reference density)."""
+
+    name = "mia_domias"
+    direction = "minimize"
+    section = SECTION
+
+    def compute(self, real: TabularData, synthetic: pd.DataFrame, *, context: TabularContext) -> list[MetricResult]:
+        cand = context.candidates()
+        if len(cand["reference"]) < 2 or len(cand["non_members"]) < 1 or len(synthetic) < 2:
+            return [skipped("mia_domias_auc", SECTION, "minimize", "DOMIAS MIA", "needs at least 4 holdout and 2 synthetic rows")]
+        k = context.config.tabular.domias_k
+        h_s = _bandwidth(context, "synthetic", context.matrix("synthetic"))
+        h_r = _bandwidth(context, "reference", context.matrix("mia_reference"))
+        scores = {}
+        for who in ("members", "non_members"):
+            d_syn, _ = context.knn(f"mia_{who}", "synthetic", k)
+            d_ref, _ = context.knn(f"mia_{who}", "mia_reference", k)
+            scores[who] = _kde_log_density(d_syn, h_s) - _kde_log_density(d_ref, h_r)
+        summary = roc_summary(scores["members"], scores["non_members"])
+        summary["scores_members"], summary["scores_non_members"] = scores["members"], scores["non_members"]
+        return _mia_results(
+            "domias", summary, context,
+            "AUC of the DOMIAS-style attack, which flags rows where the synthetic data is denser than the real "
+            "population (a reference half of the holdout): 0.5 means no local overfitting to training rows.",
+            {"bandwidth_synthetic": h_s, "bandwidth_reference": h_r, "neighbours": k, "reference_rows": len(cand["reference"])},
+        )
+
+
+def _decile_codes(values: pd.Series, edges: np.ndarray) -> np.ndarray:
+    x = values.astype(float).to_numpy()
+    codes = np.searchsorted(edges, x, side="right").astype(float)
+    codes[np.isnan(x)] = -1
+    return codes
+
+
+class AttributeInference:
+    """Guess a sensitive column from quasi-identifiers via the nearest synthetic row."""
+
+    name = "attribute_inference"
+    direction = "minimize"
+    section = SECTION
+
+    @staticmethod
+    def _sensitive(real: TabularData, cfg: TabularEvalConfig) -> list[str]:
+        if cfg.sensitive:
+            return [c for c in cfg.sensitive if c in real.types]
+        if real.target is not None:
+            return [real.target]
+        return real.categorical[:3]
+
+    def compute(self, real: TabularData, synthetic: pd.DataFrame, *, context: TabularContext) -> list[MetricResult]:
+        cfg = context.config
+        cand = context.candidates()
+        sens = self._sensitive(real, cfg.tabular)
+        desc = ("Risk that the synthetic data lets an attacker who knows a person's quasi-identifiers infer a sensitive "
+                "column, beyond what it reveals about anyone in the population: (accuracy on training rows - accuracy "
+                "on holdout rows) / (1 - accuracy on holdout rows), worst over the sensitive columns.")
+        bad = [c for c in (cfg.tabular.sensitive or []) if c not in real.types]
+        if not sens or len(real.columns) < 2:
+            return [skipped("attribute_inference_risk", SECTION, "minimize", desc,
+                            "no sensitive column: name one with --sensitive (or --target)" if not bad else f"unknown sensitive column(s) {bad}")]
+        members, non = real.train.iloc[cand["members"]], real.holdout.iloc[cand["non_members"]]
+        per_column: dict[str, Any] = {}
+        worst = {"risk": 0.0, "risk_lower_95": 0.0}
+        for s in sens:
+            qi = [c for c in (cfg.tabular.quasi_identifiers or real.columns) if c != s and c in real.types]
+            enc = MixedEncoder(real, qi)
+            X_syn = enc.transform(synthetic)
+            if real.types[s] == "numeric":
+                edges = np.nanpercentile(real.real[s].astype(float), np.arange(10, 100, 10))
+                truth = {"m": _decile_codes(members[s], edges), "n": _decile_codes(non[s], edges)}
+                syn_vals = _decile_codes(synthetic[s], edges)
+            else:
+                truth = {"m": members[s].fillna("\x00").to_numpy(), "n": non[s].fillna("\x00").to_numpy()}
+                syn_vals = synthetic[s].fillna("\x00").to_numpy()
+            acc = {}
+            for key, df in (("m", members), ("n", non)):
+                _, idx = nearest(enc.transform(df), X_syn, 1, chunk=cfg.tabular.chunk_rows)
+                acc[key] = float(np.mean(syn_vals[idx[:, 0]] == truth[key]))
+            values, counts = np.unique(syn_vals.astype(str), return_counts=True)
+            mode = values[np.argmax(counts)]
+            marginal = float(np.mean(truth["m"].astype(str) == mode))
+            r = excess_risk(acc["m"] * len(members), len(members), acc["n"] * len(non), len(non))
+            if (r["risk_lower_95"], r["risk"]) > (worst["risk_lower_95"], worst["risk"]):
+                worst = r
+            per_column[s] = {"risk": r["risk"], "risk_lower_95": r["risk_lower_95"], "accuracy_members": acc["m"], "accuracy_non_members": acc["n"],
+                             "accuracy_marginal_guess": marginal, "quasi_identifiers": qi,
+                             "success": "same decile" if real.types[s] == "numeric" else "same value"}
+        enough = len(cand["non_members"]) >= cfg.min_samples_for_verdict
+        return [judge("attribute_inference_risk", SECTION, worst["risk"], "minimize", desc,
+                      threshold=cfg.privacy.attribute_inference_risk, baseline=0.0, enough=enough, judged=worst["risk_lower_95"],
+                      note="judged on the 95% lower confidence bound of the risk", details={"columns": per_column})]
+
+
+class SinglingOut:
+    """Predicates unique in the synthetic table that also single out one training row."""
+
+    name = "singling_out"
+    direction = "minimize"
+    section = SECTION
+
+    def compute(self, real: TabularData, synthetic: pd.DataFrame, *, context: TabularContext) -> list[MetricResult]:
+        cfg = context.config
+        rng = context.rng("singling-out")
+        desc = ("Risk that a predicate matching exactly one synthetic row also singles out one training row, beyond "
+                "the rate on as many holdout rows (Anonymeter-style: (success on train - success on holdout) / (1 - success on holdout)).")
+        cols = real.columns
+        n = min(len(real.train), len(real.holdout))
+        if n < 2 or len(synthetic) < 2:
+            return [skipped("singling_out_risk", SECTION, "minimize", desc, "needs at least 2 rows in each set")]
+        train = real.train.iloc[rng.choice(len(real.train), n, replace=False)]
+        hold = real.holdout.iloc[rng.choice(len(real.holdout), n, replace=False)]
+        # Integer codes per column, shared by the three tables (missing is its own value).
+        codes = {"s": [], "t": [], "h": []}
+        for col in cols:
+            joined = pd.concat([synthetic[col], train[col], hold[col]], ignore_index=True).astype(object)
+            f = pd.factorize(joined.where(joined.notna(), "\x00<missing>"))[0].astype(np.uint64)
+            codes["s"].append(f[: len(synthetic)])
+            codes["t"].append(f[len(synthetic) : len(synthetic) + n])
+            codes["h"].append(f[len(synthetic) + n :])
+        c = min(cfg.tabular.singling_out_columns, len(cols))
+        n_q = cfg.tabular.singling_out_queries
+        rows = rng.integers(0, len(synthetic), n_q)
+        subsets = [tuple(sorted(rng.choice(len(cols), c, replace=False))) for _ in range(n_q)]
+
+        def key(which: str, subset: tuple[int, ...]) -> np.ndarray:
+            h = np.zeros(len(codes[which][0]), dtype=np.uint64)
+            with np.errstate(over="ignore"):
+                for i in subset:
+                    h = h * np.uint64(1_000_003) + codes[which][i] + np.uint64(1)
+            return h
+
+        unique_syn = success_train = success_hold = 0
+        for subset in set(subsets):
+            q_rows = rows[[i for i, s in enumerate(subsets) if s == subset]]
+            h_syn = key("s", subset)
+            keys, counts = np.unique(h_syn, return_counts=True)
+            q_hash = h_syn[q_rows]
+            q_hash = q_hash[counts[np.searchsorted(keys, q_hash)] == 1]
+            if not len(q_hash):
+                continue
+            unique_syn += len(q_hash)
+            for which in ("t", "h"):
+                k2, c2 = np.unique(key(which, subset), return_counts=True)
+                pos = np.clip(np.searchsorted(k2, q_hash), 0, len(k2) - 1)
+                hit = int(np.sum((k2[pos] == q_hash) & (c2[pos] == 1)))
+                if which == "t":
+                    success_train += hit
+                else:
+                    success_hold += hit
+        if unique_syn == 0:
+            return [judge("singling_out_risk", SECTION, 0.0, "minimize", desc, threshold=cfg.privacy.singling_out_risk,
+                          baseline=0.0, note="no predicate singled out a synthetic row", details={"queries": n_q})]
+        r = excess_risk(success_train, unique_syn, success_hold, unique_syn)
+        return [judge("singling_out_risk", SECTION, r["risk"], "minimize", desc, threshold=cfg.privacy.singling_out_risk, baseline=0.0,
+                      enough=unique_syn >= cfg.min_samples_for_verdict, judged=r["risk_lower_95"],
+                      note="judged on the 95% lower confidence bound of the risk",
+                      details={"queries": n_q, "unique_in_synthetic": unique_syn, "success_rate_train": r["attack_rate"],
+                               "success_rate_holdout": r["control_rate"], "risk_lower_95": r["risk_lower_95"],
+                               "columns_per_predicate": c, "rows_per_set": n})]
+
+
+__all__ = [
+    "AttributeInference",
+    "DistanceMembershipInference",
+    "DistanceToClosestRecord",
+    "DomiasMembershipInference",
+    "ExactCopies",
+    "NearestNeighbourDistanceRatio",
+    "SinglingOut",
+    "TabularContext",
+    "roc_summary",
+]

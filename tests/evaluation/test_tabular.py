@@ -1,0 +1,161 @@
+"""Tabular evaluation: validation errors, metrics against known answers, report schema and escaping."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from medsynth.core.errors import DataValidationError
+from medsynth.evaluation import EvaluationConfig, evaluate_tabular, write_report
+from medsynth.evaluation.config import Threshold
+from medsynth.evaluation.report import validate_report
+from medsynth.evaluation.results import judge
+from medsynth.evaluation.tabular_data import MixedEncoder, nearest, prepare_tables
+from tests.evaluation.conftest import XSS
+
+
+def test_judge_directions_and_excess() -> None:
+    th = Threshold(review=0.55, fail=0.6)
+    assert judge("a", "privacy", 0.5, "minimize", "", threshold=th).verdict == "pass"
+    assert judge("a", "privacy", 0.57, "minimize", "", threshold=th).verdict == "review"
+    assert judge("a", "privacy", 0.7, "minimize", "", threshold=th).verdict == "fail"
+    assert judge("a", "privacy", 0.3, "maximize", "", threshold=Threshold(review=0.8, fail=0.5)).verdict == "fail"
+    ex = Threshold(review=0.01, fail=0.05, on="excess")
+    r = judge("a", "privacy", 0.20, "minimize", "", threshold=ex, baseline=0.195)
+    assert (r.verdict, round(r.judged_value, 6)) == ("pass", 0.005)
+    assert judge("a", "privacy", 0.9, "minimize", "", threshold=th, enough=False).verdict == "info"
+    assert judge("a", "privacy", None, "minimize", "").verdict == "skipped"
+
+
+def test_nearest_matches_brute_force() -> None:
+    rng = np.random.default_rng(0)
+    q, r = rng.random((70, 5)).astype(np.float32), rng.random((130, 5)).astype(np.float32)
+    d, i = nearest(q, r, 3, chunk=16)
+    full = np.sqrt(((q[:, None, :] - r[None]) ** 2).sum(-1))
+    np.testing.assert_array_equal(i, np.argsort(full, 1)[:, :3])
+    np.testing.assert_allclose(d, np.sort(full, 1)[:, :3], atol=1e-5)
+    d0, _ = nearest(r[:5], r, 1)
+    assert np.all(d0 == 0)  # exact copies are at distance exactly 0
+
+
+def test_encoder_mixed_types(small_tables: dict[str, pd.DataFrame]) -> None:
+    t = small_tables
+    data = prepare_tables(t["train"], t["holdout"], t["independent"], target="event")
+    assert data.types == {"age": "numeric", "sex": "categorical", "stage": "categorical", "lab": "numeric", "event": "categorical"}
+    enc = MixedEncoder(data)
+    X = enc.transform(data.train)
+    assert X.shape == (300, enc.width) and np.isfinite(X).all()
+    # one categorical mismatch adds exactly 1 to the squared distance
+    a, b = data.train.iloc[[0]].copy(), data.train.iloc[[0]].copy()
+    b["sex"] = "M" if a["sex"].iloc[0] == "F" else "F"
+    assert np.sum((enc.transform(a) - enc.transform(b)) ** 2) == pytest.approx(1.0, abs=1e-6)
+
+
+def test_bad_inputs_are_clear_errors(small_tables: dict[str, pd.DataFrame]) -> None:
+    t = small_tables
+    with pytest.raises(DataValidationError) as e:
+        prepare_tables(t["train"], t["holdout"].drop(columns=["lab"]), t["independent"].assign(extra=1), target="nope")
+    msg = str(e.value)
+    assert "lacks column(s) ['lab']" in msg and "['extra']" in msg and "target 'nope'" in msg
+    with pytest.raises(DataValidationError, match="has no rows"):
+        prepare_tables(t["train"], t["holdout"].iloc[:0], t["independent"])
+    with pytest.raises(DataValidationError, match="exact copies of train rows"):
+        prepare_tables(t["train"], pd.concat([t["holdout"].iloc[:200], t["train"].iloc[:100]]), t["independent"])
+    bad = t["independent"].astype({"age": object})
+    bad.loc[bad.index[0], "age"] = "sixty"
+    with pytest.raises(DataValidationError, match="non-numeric value"):
+        prepare_tables(t["train"], t["holdout"], bad)
+
+
+def test_small_table_full_report_escapes_and_validates(small_tables: dict[str, pd.DataFrame], tmp_path) -> None:
+    t = small_tables
+    report = evaluate_tabular(t["train"], t["holdout"], t["independent"], target="event")
+    names = {m.name for m in report.metrics}
+    for expected in ("marginal_distance_mean", "association_difference_mean", "missingness_pattern_tvd", "detection_auc",
+                     "utility_auroc_gap", "dcr_share_train", "nndr_low_share", "exact_copy_share", "mia_distance_auc",
+                     "mia_domias_auc", "mia_distance_tpr_at_fpr_1pct", "attribute_inference_risk", "singling_out_risk"):
+        assert expected in names
+    paths = write_report(report, tmp_path / "rep")
+    data = json.loads(paths["json"].read_text())
+    validate_report(data)
+    assert data["verdict"] in ("pass", "review") and data["sections"]["privacy"]["verdict"] != "fail"
+    assert len(data["inputs"]) == 3 and all(len(i["sha256"]) == 64 for i in data["inputs"])
+    html = paths["html"].read_text()
+    assert XSS not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "<script" not in html.lower()
+    assert html.count("data:image/png;base64,") >= 4
+
+
+def test_schema_rejects_a_broken_report(small_tables: dict[str, pd.DataFrame]) -> None:
+    t = small_tables
+    data = evaluate_tabular(t["train"], t["holdout"], t["copied"], mode="audit").to_dict()
+    validate_report(data)
+    data["metrics"][0]["verdict"] = "maybe"
+    del data["config_hash"]
+    with pytest.raises(DataValidationError) as e:
+        validate_report(data)
+    assert "config_hash" in str(e.value) and "maybe" in str(e.value)
+
+
+def test_small_copies_fail_audit(small_tables: dict[str, pd.DataFrame]) -> None:
+    t = small_tables
+    report = evaluate_tabular(t["train"], t["holdout"], t["copied"], mode="audit")
+    assert {m.section for m in report.metrics} == {"privacy"}
+    assert report.verdict == "fail"
+    assert report.metric("exact_copy_share").value == pytest.approx(0.5, abs=0.02)
+    assert report.metric("dcr_share_train").verdict == "fail"
+
+
+def test_config_overrides_and_unknown_metric() -> None:
+    from medsynth.core.errors import ConfigError
+    from medsynth.evaluation import load_evaluation_config
+
+    cfg = load_evaluation_config(None, ["privacy.mia_auc.fail=0.7", "metrics=[dcr, mia_distance]"])
+    assert cfg.privacy.mia_auc.fail == 0.7 and cfg.metrics == ["dcr", "mia_distance"]
+    with pytest.raises(ConfigError, match="unknown metrics"):
+        load_evaluation_config(None, ["metrics=[dcrr]"])
+    with pytest.raises(ConfigError, match="did you mean"):
+        load_evaluation_config(None, ["privacy.mia_aux.fail=0.7"])
+
+
+def test_privacy_ledger_shown_escaped(small_tables: dict[str, pd.DataFrame], tmp_path) -> None:
+    from medsynth.core.files import write_json
+
+    run = tmp_path / "run"
+    write_json(run / "privacy_ledger.json", {"private": True, "total_epsilon": 1.0, "total_delta": 1e-5,
+                                             "entries": [{"access": XSS, "mechanism": "gaussian", "epsilon": 1.0, "delta": 1e-5}]})
+    t = small_tables
+    report = evaluate_tabular(t["train"], t["holdout"], t["independent"], mode="audit", config=EvaluationConfig(metrics=["dcr"]), run_dir=run)
+    assert report.privacy_ledger["total_epsilon"] == 1.0
+    assert any("epsilon = 1.0" in n for n in report.notes)
+    html = (write_report(report, tmp_path / "rep")["html"]).read_text()
+    assert XSS not in html and "&lt;script&gt;" in html
+    with pytest.raises(DataValidationError, match="privacy_ledger.json"):
+        evaluate_tabular(t["train"], t["holdout"], t["independent"], run_dir=tmp_path / "nowhere")
+
+
+# -- acceptance on real data (flchain) -------------------------------------------------------------
+
+def test_flchain_half_copied_fails_dcr_and_mia(flchain_split) -> None:
+    report = evaluate_tabular(flchain_split["train"], flchain_split["holdout"], flchain_split["copied"], target="death", mode="audit")
+    assert report.verdict == "fail"
+    assert report.metric("dcr_share_train").verdict == "fail"
+    assert report.metric("dcr_share_train").value > 0.65
+    assert report.metric("mia_distance_auc").verdict == "fail"
+    assert report.metric("mia_distance_auc").value > 0.65
+    assert report.metric("mia_distance_tpr_at_fpr_1pct").value > 0.2
+    assert report.metric("mia_domias_auc").value > 0.55
+
+
+def test_flchain_independent_real_sample_passes(flchain_split) -> None:
+    report = evaluate_tabular(flchain_split["train"], flchain_split["holdout"], flchain_split["independent"], target="death", mode="audit")
+    for name in ("mia_distance_auc", "mia_domias_auc"):
+        assert abs(report.metric(name).value - 0.5) < 0.05, name
+        assert report.metric(name).verdict == "pass"
+    assert abs(report.metric("dcr_share_train").value - 0.5) < 0.05
+    assert report.metric("dcr_share_train").verdict == "pass"
+    assert report.sections["privacy"]["verdict"] != "fail"
+    assert report.verdict != "fail"
