@@ -30,12 +30,16 @@ class DPTVAEConfig(ConfigModel):
         latent_dim: size of the latent code.
         hidden: widths of the encoder's hidden layers (the decoder mirrors them).
         loss_factor: weight of the reconstruction term against the KL term.
+        min_sigma: floor of a number's decoder standard deviation (on the [-1, 1] scale). TVAE uses
+            0.01; under DP-SGD's per-sample clipping a small floor lets the 1/sigma^2 terms of the
+            numbers swamp the categorical columns' gradients, so the default is higher.
         train: optimisation and DP-SGD settings.
     """
 
     latent_dim: int = Field(32, ge=1)
     hidden: list[int] = Field(default_factory=lambda: [128, 128])
     loss_factor: float = Field(2.0, gt=0)
+    min_sigma: float = Field(0.1, gt=0, le=1)
     train: DPTrainConfig = Field(default_factory=DPTrainConfig)
 
 
@@ -62,16 +66,16 @@ class TabularVAE(nn.Module):
 class VAELoss(nn.Module):
     """Per-row ``loss_factor * NLL + KL`` (``reduction``: "mean" or "none", as opacus' ghost clipping needs)."""
 
-    def __init__(self, layout: OneHotLayout, latent_dim: int, loss_factor: float) -> None:
+    def __init__(self, layout: OneHotLayout, latent_dim: int, loss_factor: float, min_sigma: float = 0.01) -> None:
         super().__init__()
-        self.layout, self.latent_dim, self.loss_factor = layout, latent_dim, loss_factor
+        self.layout, self.latent_dim, self.loss_factor, self.min_sigma = layout, latent_dim, loss_factor, min_sigma
         self.reduction = "mean"
 
     def forward(self, out: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         d, k, n_num = self.layout.dim, self.latent_dim, len(self.layout.num_spans)
         rec, log_sigma = out[:, :d], out[:, d : d + n_num]
         mu, logvar = out[:, d + n_num : d + n_num + k], out[:, d + n_num + k :]
-        nll = -span_log_likelihood(self.layout, rec, x, log_sigma)
+        nll = -span_log_likelihood(self.layout, rec, x, log_sigma, min_sigma=self.min_sigma)
         kl = -0.5 * (1 + logvar - mu.pow(2) - logvar.exp()).sum(dim=1)
         per_row = self.loss_factor * nll + kl
         return per_row if self.reduction == "none" else per_row.mean()
@@ -97,7 +101,7 @@ class DPTVAE(TabularSynthesizer):
     def _fit_frame(self, frame: Frame, rng: np.random.Generator) -> None:
         self._build()
         x = self.layout.encode(frame)
-        crit = VAELoss(self.layout, self.config.latent_dim, self.config.loss_factor)
+        crit = VAELoss(self.layout, self.config.latent_dim, self.config.loss_factor, self.config.min_sigma)
         info = train_model(model=self.model, criterion=crit, data=x, train=self.config.train, private=self.is_private,
                            budget=self.budget(), accountant=self.privacy.accountant, ledger=self.ledger,  # type: ignore[arg-type]
                            device=self.torch_device, what="dp-tvae" if self.is_private else "tvae (no DP)",
@@ -114,7 +118,7 @@ class DPTVAE(TabularSynthesizer):
             m = min(65536, n - start)
             z = torch.randn((m, self.config.latent_dim), generator=gen, device=self.torch_device)
             out, log_sigma = self.model.decode(z)
-            v, c = sample_outputs(self.layout, out, log_sigma, gen)
+            v, c = sample_outputs(self.layout, out, log_sigma, gen, min_sigma=self.config.min_sigma)
             parts.append((v, c))
         values = np.concatenate([p[0] for p in parts]) if parts else np.zeros((0, self.layout.dim), np.float32)
         for key in (parts[0][1] if parts else {f"{s.kind}:{s.column}": None for s in self.layout.softmax_spans}):

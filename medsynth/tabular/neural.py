@@ -25,8 +25,6 @@ from medsynth.privacy.dpsgd import DPSGDPlan, make_private, plan_dpsgd, quiet_op
 from medsynth.privacy.ledger import PrivacyLedger
 from medsynth.tabular.encoding import OneHotLayout, Span
 
-LOG_SIGMA_MIN = math.log(0.01)
-
 
 class DPTrainConfig(ConfigModel):
     """Training settings shared by the DP-SGD models.
@@ -62,14 +60,16 @@ def mlp(sizes: list[int], *, act: Callable[[], nn.Module] = nn.ReLU, dropout: fl
     return nn.Sequential(*layers)
 
 
-def span_log_likelihood(layout: OneHotLayout, out: torch.Tensor, x: torch.Tensor, log_sigma: torch.Tensor | None) -> torch.Tensor:
+def span_log_likelihood(
+    layout: OneHotLayout, out: torch.Tensor, x: torch.Tensor, log_sigma: torch.Tensor | None, *, min_sigma: float = 0.01
+) -> torch.Tensor:
     """Per-row log-likelihood of ``x`` under decoder outputs ``out`` (numbers: Gaussian on tanh mean;
     one-hot blocks: categorical). Numbers of missing cells are not scored."""
     ll = torch.zeros(x.shape[0], device=x.device, dtype=out.dtype)
     miss_of = {s.column: s for s in layout.spans if s.kind == "miss"}
     for j, s in enumerate(layout.num_spans):
         mu = torch.tanh(out[:, s.start])
-        ls = log_sigma[:, j].clamp(LOG_SIGMA_MIN, 0.0) if log_sigma is not None else torch.zeros_like(mu)
+        ls = log_sigma[:, j].clamp(math.log(min_sigma), 0.0) if log_sigma is not None else torch.zeros_like(mu)
         term = -0.5 * ((x[:, s.start] - mu) / ls.exp()) ** 2 - ls
         m = miss_of.get(s.column)
         if m is not None:
@@ -82,7 +82,7 @@ def span_log_likelihood(layout: OneHotLayout, out: torch.Tensor, x: torch.Tensor
 
 
 def sample_outputs(
-    layout: OneHotLayout, out: torch.Tensor, log_sigma: torch.Tensor | None, gen: torch.Generator
+    layout: OneHotLayout, out: torch.Tensor, log_sigma: torch.Tensor | None, gen: torch.Generator, *, min_sigma: float = 0.01
 ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """Draw a table from decoder/generator outputs: numbers ``tanh(mu) + sigma * noise`` (clipped to
     [-1, 1]), each one-hot block by sampling its softmax. Returns what :meth:`OneHotLayout.decode` takes."""
@@ -90,7 +90,7 @@ def sample_outputs(
     for j, s in enumerate(layout.num_spans):
         mu = torch.tanh(out[:, s.start])
         if log_sigma is not None:
-            sd = log_sigma[:, j].clamp(LOG_SIGMA_MIN, 0.0).exp()
+            sd = log_sigma[:, j].clamp(math.log(min_sigma), 0.0).exp()
             mu = mu + sd * torch.randn(mu.shape, generator=gen, device=mu.device, dtype=mu.dtype)
         values[:, s.start] = mu.clamp(-1, 1)
     choices: dict[str, np.ndarray] = {}
