@@ -67,7 +67,8 @@ def main(argv: list[str] | None = None) -> int:
 
     os.environ.setdefault("PYTHONWARNINGS", "ignore::FutureWarning")
     try:
-        app(args=argv, standalone_mode=False)
+        # With standalone_mode=False click returns typer.Exit's code instead of raising it.
+        result = app(args=argv, standalone_mode=False)
     except MedsynthError as exc:
         if common.STATE.debug:
             raise
@@ -87,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
             raise
         show()
         return int(getattr(exc, "exit_code", 2))
-    return 0
+    return result if isinstance(result, int) else 0
 
 
 if __name__ == "__main__":

@@ -94,7 +94,9 @@ def judge(
     """
     verdict: Verdict = "info"
     x: float | None = None
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+    if value is not None and not math.isfinite(float(value)):
+        value = None
+    if value is None:
         verdict = "skipped"
     elif threshold is not None and enough:
         x = float(value) if judged is None else float(judged)

@@ -139,7 +139,8 @@ def evaluate_translation(
     results: list[MetricResult] = [
         judge("translation_mae_hu", SECTION, mean("mae_hu"), "minimize", "Mean absolute error of the translated CT in the body, in HU.",
               threshold=cfg.fidelity.translation_mae_hu, details={"pairs": per_pair}),
-        judge("translation_psnr_db", SECTION, mean("psnr_db"), "maximize", f"Peak signal-to-noise ratio in the body (data range {tc.hu_range[1] - tc.hu_range[0]:g} HU)."),
+        judge("translation_psnr_db", SECTION, mean("psnr_db"), "maximize", f"Peak signal-to-noise ratio in the body (data range {tc.hu_range[1] - tc.hu_range[0]:g} HU).",
+              note="" if np.isfinite(mean("psnr_db")) else "infinite: every prediction equals its reference inside the mask"),
         judge("translation_ssim", SECTION, mean("ssim"), "maximize", "Structural similarity in the body (1 = identical)."),
     ]
     tissue_keys = sorted({k for v in per_pair.values() for k in v if k.startswith("mae_") and k != "mae_hu"})

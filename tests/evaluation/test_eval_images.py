@@ -1,0 +1,105 @@
+"""Image and translation evaluation on tiny phantoms: memorisation, grids, features, translation scores."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from medsynth.core.errors import ConfigError, DataValidationError
+from medsynth.evaluation import EvaluationConfig, evaluate_images, evaluate_translation, write_report
+from medsynth.evaluation.report import validate_report
+
+FAST = {"images": {"feature_size": 16, "msssim_max_pairs": 3}}
+
+
+def test_near_copies_fail_the_image_audit(volume_folders) -> None:
+    v = volume_folders
+    report = evaluate_images(v["train"], v["holdout"], v["copied"], mode="audit")
+    m = report.metric("memorisation_near_copy_share")
+    assert m.value == pytest.approx(0.5) and m.verdict == "fail"
+    assert {c["nearest_train"] for c in m.details["near_copies"]} == {"case_000.nii.gz", "case_001.nii.gz"}
+    assert report.verdict == "fail"
+    assert any("Near copies" in f["title"] for f in report.figures["list"])
+
+
+def test_independent_volumes_pass_and_full_report(volume_folders, tmp_path) -> None:
+    v = volume_folders
+    report = evaluate_images(v["train"], v["holdout"], v["independent"], config=EvaluationConfig.model_validate(FAST))
+    assert report.metric("memorisation_near_copy_share").value == 0.0
+    for name in ("intensity_histogram_tvd", "fid", "kid", "mmd", "msssim_diversity_synthetic", "mia_ncc_auc"):
+        assert report.metric(name).value is not None, name
+    assert any("random features" in n for n in report.notes)
+    paths = write_report(report, tmp_path / "rep")
+    validate_report(json.loads(paths["json"].read_text()))
+    assert paths["html"].read_text().count("data:image/png;base64,") >= 4
+
+
+def test_grids_refused_or_resampled(volume_folders, tmp_path) -> None:
+    from medsynth.io.nifti import read_nifti, write_nifti
+    from medsynth.io.volume import grid_affine
+
+    odd = tmp_path / "odd"
+    shutil.copytree(volume_folders["independent"], odd)
+    vol = read_nifti(odd / "syn_000.nii.gz")
+    write_nifti(vol.with_array(vol.array[:20], affine=grid_affine((5.0, 5.0, 5.0), (20, 24, 24))), odd / "syn_000.nii.gz")
+    cfg = EvaluationConfig.model_validate({"images": {"grid": "refuse"}, "metrics": ["memorisation"]})
+    with pytest.raises(DataValidationError, match="syn_000.nii.gz: shape \\(20, 24, 24\\)"):
+        evaluate_images(volume_folders["train"], volume_folders["holdout"], odd, config=cfg, mode="audit")
+    cfg.images.grid = "resample"
+    report = evaluate_images(volume_folders["train"], volume_folders["holdout"], odd, config=cfg, mode="audit")
+    assert report.metric("memorisation_near_copy_share").value is not None
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(DataValidationError, match="holds no volumes"):
+        evaluate_images(volume_folders["train"], tmp_path / "empty", odd)
+
+
+def test_feature_network_local_weights(tmp_path) -> None:
+    import torch
+
+    from medsynth.evaluation.features import build_network, extract, kid
+
+    net, about = build_network(None, seed=0)
+    _, again = build_network(None, seed=0)
+    assert about == again and "random features" in about["network"]
+    # A MedicalNet-style checkpoint: {"state_dict": {"module.<key>": ...}} plus a segmentation head.
+    state = {f"module.{k}": v * 0.5 for k, v in net.state_dict().items()}
+    state["module.conv_seg.0.weight"] = torch.zeros(1)
+    torch.save({"state_dict": state}, tmp_path / "resnet_10.pth")
+    net2, about2 = build_network(tmp_path / "resnet_10.pth")
+    assert "pretrained" in about2["network"] and about2["weights_fingerprint"] != about["weights_fingerprint"]
+    x = np.random.default_rng(0).uniform(-1, 1, (3, 12, 12, 12)).astype(np.float32)
+    assert extract(net2, x, 16).shape == (3, 512)
+    torch.save({"conv1.weight": torch.zeros(3, 3)}, tmp_path / "bad.pth")
+    with pytest.raises(ConfigError, match="do not fit"):
+        build_network(tmp_path / "bad.pth")
+    f = np.random.default_rng(1).normal(size=(20, 8))
+    assert abs(kid(f[:10], f[10:])) < 0.5
+
+
+def test_translation_scores_known_answers(volume_folders, tmp_path) -> None:
+    from medsynth.io.nifti import read_nifti, write_nifti
+
+    ref, labels = volume_folders["train"], volume_folders["train_labels"]
+    perfect = evaluate_translation(ref, ref, labels=labels)
+    assert perfect.metric("translation_mae_hu").value == 0.0 and perfect.metric("translation_mae_hu").verdict == "pass"
+    assert perfect.metric("translation_ssim").value == pytest.approx(1.0)
+    assert perfect.metric("translation_psnr_db").value is None  # infinite PSNR for a perfect match
+    pred = tmp_path / "pred"
+    for f in sorted(ref.iterdir()):
+        v = read_nifti(f)
+        lab = read_nifti(labels / f.name).array
+        write_nifti(v.with_array(v.array + np.where(lab == 4, 100.0, 0.0).astype(np.float32)), pred / f.name)
+    report = evaluate_translation(pred, ref, labels=labels)
+    assert report.metric("translation_mae_bone_hu").value == pytest.approx(100.0, abs=1.0)
+    assert report.metric("translation_mae_soft_tissue_hu").value == pytest.approx(0.0, abs=1.0)
+    validate_report(report.to_dict())
+    bad = tmp_path / "bad"
+    v = read_nifti(pred / "case_000.nii.gz")
+    write_nifti(v.with_array(v.array[:20]), bad / "case_000.nii.gz")
+    with pytest.raises(DataValidationError, match="differs from reference"):
+        evaluate_translation(bad, ref)
+    with pytest.raises(DataValidationError, match="matched by name"):
+        evaluate_translation(volume_folders["copied"], ref)
