@@ -19,6 +19,7 @@ from pydantic import Field
 
 from medsynth.core.config import ConfigModel
 from medsynth.core.rundir import RunDir
+from medsynth.evaluation.demo_step import step_evaluation
 from medsynth.imaging.demo_step import step_image_synthesis
 from medsynth.tabular.demo_step import step_tabular
 from medsynth.translation.demo_step import step_translation
@@ -88,6 +89,7 @@ STEPS: list[tuple[str, Callable[[DemoContext], dict[str, Any]]]] = [
     ("translation", step_translation),
     ("image_synthesis", step_image_synthesis),
     ("tabular", step_tabular),
+    ("evaluation", step_evaluation),
 ]
 
 

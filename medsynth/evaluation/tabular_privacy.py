@@ -273,10 +273,14 @@ def _mia_results(prefix: str, summary: dict[str, Any], context: TabularContext, 
               threshold=cfg.privacy.mia_auc, baseline=0.5, enough=enough, details=details, artifacts=roc),
         judge(f"mia_{prefix}_tpr_at_fpr_1pct", SECTION, summary["tpr_1pct"], "minimize",
               "Share of members caught when only 1% of non-members are wrongly accused (0.01 = chance).",
-              threshold=cfg.privacy.mia_tpr_at_fpr_1pct, baseline=0.01, enough=enough),
+              threshold=cfg.privacy.mia_tpr_at_fpr_1pct, baseline=0.01, enough=enough,
+              judged=wilson(summary["tpr_1pct"] * summary["n_members"], summary["n_members"])[0],
+              note="judged on the 95% lower confidence bound of the rate"),
         judge(f"mia_{prefix}_tpr_at_fpr_10pct", SECTION, summary["tpr_10pct"], "minimize",
               "Share of members caught when 10% of non-members are wrongly accused (0.10 = chance).",
-              threshold=cfg.privacy.mia_tpr_at_fpr_10pct, baseline=0.10, enough=enough),
+              threshold=cfg.privacy.mia_tpr_at_fpr_10pct, baseline=0.10, enough=enough,
+              judged=wilson(summary["tpr_10pct"] * summary["n_members"], summary["n_members"])[0],
+              note="judged on the 95% lower confidence bound of the rate"),
     ]
 
 
