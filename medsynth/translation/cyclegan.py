@@ -41,9 +41,10 @@ from medsynth.translation.data import (
     InputDimensionError,
     PatchSampler,
     SourceModalityError,
-    check_mr,
     load_domain,
+    modality_problem,
     prepare,
+    shape_problem,
     to_net,
 )
 from medsynth.translation.inference import sliding_translate
@@ -84,6 +85,18 @@ class CycleDiscriminators(nn.Module):
 
     def forward(self, ct: torch.Tensor, mr: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         return self.ct(ct), self.mr(mr)
+
+
+def _fingerprint(domain: list[DomainVolume]) -> str:
+    """SHA-256 (16 hex digits) over the preprocessed training tensors, in order."""
+    import hashlib
+
+    from medsynth.core.files import fingerprint_array
+
+    h = hashlib.sha256()
+    for d in domain:
+        h.update(fingerprint_array(d.tensor.numpy()).encode())
+    return h.hexdigest()[:16]
 
 
 def _set_requires_grad(module: nn.Module, flag: bool) -> None:
@@ -217,11 +230,19 @@ class CycleGANTranslator:
             "resumed_from_step": start if session.resume else None,
             "trained_on": str(session.device),
             "world_size": session.dist.world_size,
-            "source": [d.name for d in src],
-            "target": [d.name for d in tgt],
+            # Counts and content fingerprints only: file names can identify patients and a model travels.
+            "data": {
+                "source_volumes": len(src),
+                "target_volumes": len(tgt),
+                "source_fingerprint": _fingerprint(src),
+                "target_fingerprint": _fingerprint(tgt),
+            },
         }
 
-    def _batch(self, src: PatchSampler, tgt: PatchSampler, rng: np.random.Generator, device: torch.device):
+    def _batch(
+        self, src: PatchSampler, tgt: PatchSampler, rng: np.random.Generator, device: torch.device
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """One micro-batch (MR, CT, registered CT or None) in the networks' layout, on ``device``."""
         cfg = self.config
         n = cfg.train.batch_size
         pos = src.positions(rng, n)
@@ -236,7 +257,19 @@ class CycleGANTranslator:
         put = lambda t: to_net(t, dims).to(device, non_blocking=True)  # noqa: E731
         return put(mr), put(ct), (put(paired) if paired is not None else None)
 
-    def _step(self, session: TrainSession, gens: nn.Module, discs: nn.Module, opt_g, opt_d, pools, src, tgt, rng) -> dict[str, float]:
+    def _step(
+        self,
+        session: TrainSession,
+        gens: nn.Module,
+        discs: nn.Module,
+        opt_g: torch.optim.Optimizer,
+        opt_d: torch.optim.Optimizer,
+        pools: tuple[ImagePool, ImagePool],
+        src: PatchSampler,
+        tgt: PatchSampler,
+        rng: np.random.Generator,
+    ) -> dict[str, float]:
+        """One optimisation step: generators (cycle, identity, adversarial, paired), then discriminators."""
         cfg = self.config
         w = cfg.loss
         n_micro = cfg.train.grad_accum_steps
@@ -335,10 +368,10 @@ class CycleGANTranslator:
                 "medsynth.io.loading.load_volume(path)"
             )
         name = str(volume.meta.get("source", "volume"))
-        problems = check_mr(volume, name)
-        if problems:
-            cls = SourceModalityError if "look" in problems[0] else InputDimensionError
-            raise cls(problems)
+        if (wrong := modality_problem(volume, name, "MR")) is not None:
+            raise SourceModalityError(wrong)
+        if (bad := shape_problem(volume, name)) is not None:
+            raise InputDimensionError(bad)
         shape = volume.spatial_shape
         if self.config.spatial_dims == 3 and min(shape) == 1:
             raise InputDimensionError(

@@ -24,7 +24,7 @@ from medsynth.io.volume import Volume
 if TYPE_CHECKING:
     import torch
 
-    from medsynth.io.transforms import VolumePreprocessor
+    from medsynth.io.transforms import Prepared, VolumePreprocessor
     from medsynth.translation.config import DataConfig
 
 #: HU below which a voxel is air/lung; CT-like data has a clear share of voxels below it.
@@ -73,30 +73,26 @@ def _value_range(array: np.ndarray) -> str:
     return f"values {np.nanmin(a):g}..{np.nanmax(a):g}"
 
 
-def check_mr(volume: Volume, name: str) -> list[str]:
-    """Problems with ``volume`` as an MR source (empty list when fine)."""
-    problems = []
-    if volume.modality == "CT" or looks_like_ct(volume.array):
-        problems.append(
+def modality_problem(volume: Volume, name: str, role: Literal["MR", "CT"]) -> str | None:
+    """Why ``volume`` cannot serve as an MR source or a CT target (None when it can)."""
+    if role == "MR" and (volume.modality == "CT" or looks_like_ct(volume.array)):
+        return (
             f"'{name}' looks like CT in HU ({_value_range(volume.array)}, {100 * ct_fraction(volume.array):.0f}% "
             "of voxels at or below -500): the source must be MR; did you swap --source and --target?"
         )
-    if volume.array.ndim == 4 and volume.array.shape[0] != 1:
-        problems.append(f"'{name}' has {volume.array.shape[0]} channels/time points; give one 3D MR volume")
-    return problems
-
-
-def check_ct(volume: Volume, name: str) -> list[str]:
-    """Problems with ``volume`` as a CT target (empty list when fine)."""
-    problems = []
-    if volume.modality == "MR" or not looks_like_ct(volume.array):
-        problems.append(
+    if role == "CT" and (volume.modality == "MR" or not looks_like_ct(volume.array)):
+        return (
             f"'{name}' does not look like CT in HU ({_value_range(volume.array)}, no air near -1000): the "
             "target must be CT in Hounsfield units (apply RescaleSlope/Intercept); did you swap --source and --target?"
         )
+    return None
+
+
+def shape_problem(volume: Volume, name: str) -> str | None:
+    """Why ``volume`` is not one 3D image (None when it is)."""
     if volume.array.ndim == 4 and volume.array.shape[0] != 1:
-        problems.append(f"'{name}' has {volume.array.shape[0]} channels/time points; give one 3D CT volume")
-    return problems
+        return f"'{name}' has {volume.array.shape[0]} channels/time points; give one 3D volume per file"
+    return None
 
 
 def axial_axis(affine: np.ndarray) -> int:
@@ -182,7 +178,7 @@ def prepare(
     role: Literal["MR", "CT"],
     preprocessor: VolumePreprocessor,
     data: DataConfig,
-):
+) -> tuple[Prepared, np.ndarray, torch.Tensor]:
     """Body mask, optional bias correction (MR), preprocessing; returns (Prepared, mask, mask on the grid).
 
     Returns:
@@ -239,11 +235,14 @@ def gather_volumes(source: Any, role: Literal["MR", "CT"], what: str) -> list[tu
             except MedsynthError as exc:
                 problems.append(str(exc))
                 continue
-        found = check_mr(vol, name) if role == "MR" else check_ct(vol, name)
-        (modality_errors if found and "look" in found[0] else problems).extend(found)
+        if (wrong := modality_problem(vol, name, role)) is not None:
+            modality_errors.append(wrong)
+        if (bad := shape_problem(vol, name)) is not None:
+            problems.append(bad)
         out.append((name, vol))
+    every = modality_errors + problems
     if modality_errors:
-        raise SourceModalityError(modality_errors + problems, context=f"{what}: {len(modality_errors + problems)} volume(s) cannot be used")
+        raise SourceModalityError(every, context=f"{what}: {len(every)} problem(s)")
     if problems:
         raise DataValidationError(problems, context=f"{what}: {len(problems)} volume(s) cannot be used")
     return out
@@ -343,15 +342,15 @@ __all__ = [
     "InputDimensionError",
     "PatchSampler",
     "SourceModalityError",
-    "check_ct",
-    "check_mr",
     "correct_bias",
     "ct_body_mask",
     "from_net",
     "gather_volumes",
     "load_domain",
     "looks_like_ct",
+    "modality_problem",
     "mr_body_mask",
     "prepare",
+    "shape_problem",
     "to_net",
 ]

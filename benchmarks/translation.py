@@ -1,0 +1,259 @@
+"""MRI -> CT CycleGAN benchmark: accuracy in HU on phantoms, 2D vs 2.5D continuity, speed, real data.
+
+Parts (each writes ``benchmarks/results/translation_<part>.json``; ``all`` also writes
+``translation.json`` with everything):
+
+* ``phantom``: paired procedural phantoms (``medsynth.io.phantoms``), 64^3 at 2 mm, T1-like MR,
+  seeds 1000+i. Training is *unpaired* and on disjoint subjects: MR of cases 0-9, CT of cases
+  10-19; cases 20-23 are held out and scored against their own CT inside the body (label > 0):
+  MAE, PSNR (4024 HU peak), SSIM, MAE per tissue, and the slice-to-slice discontinuity along k
+  (mean |jump| between neighbouring slices that the reference does not have). 2D and 2.5D are
+  trained with the same networks and the same number of steps.
+* ``speed``: a 256x256x128 phantom MR translated by the 2D model, with the default sliding window
+  (window = training patch, 50% overlap, Gaussian blending) and with whole-slice windows.
+* ``real``: the real unpaired abdominal MR and CT in ``../shared/data/imaging/totalsegmentator``
+  (different subjects): a 2D model trained on them, the MR translated, and the HU histogram peaks
+  (air, fat, soft tissue, bone) inside the body compared with the real CT's.
+
+Run (CPU, 2 cores shared, about 40 minutes for ``all``)::
+
+    OMP_NUM_THREADS=1 nice -n 10 python benchmarks/translation.py all
+    python benchmarks/translation.py phantom --steps 50    # a smoke run
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results"
+SHARED = Path(os.environ.get("MEDSYNTH_SHARED_DATA", ROOT.parent / "shared" / "data"))
+
+PHANTOM = {"shape": [64, 64, 64], "spacing_mm": [2.0, 2.0, 2.0], "seed": 1000, "mr_train": list(range(0, 10)),
+           "ct_train": list(range(10, 20)), "test": list(range(20, 24)), "contrast": "T1"}
+
+
+def model_config(spatial_dims: float, steps: int, threads: int, seed: int = 0) -> dict[str, Any]:
+    """The benchmark's CPU-sized CycleGAN (the same networks for 2D and 2.5D)."""
+    return {
+        "spatial_dims": spatial_dims,
+        "generator": {"arch": "resnet", "base_channels": 16, "n_down": 2, "n_res_blocks": 3},
+        "discriminator": {"channels": 32, "num_layers": 3},
+        "loss": {"adversarial": 1.0, "cycle": 10.0, "identity": 5.0},
+        "optim": {"pool_size": 50, "decay_start": 0.5},
+        "data": {"patch_size": [64, 64], "context_slices": 1, "foreground_fraction": 0.9},
+        "inference": {"overlap": 0.5, "sw_batch_size": 8},
+        "train": {"max_steps": steps, "batch_size": 4, "lr": 2e-4, "device": "cpu", "num_threads": threads,
+                  "checkpoint_every": max(1, steps // 4), "log_every": 25, "seed": seed},
+    }
+
+
+def environment(threads: int) -> dict[str, Any]:
+    import torch
+
+    return {
+        "cpu": platform.processor() or platform.machine(),
+        "cpu_count": os.cpu_count(),
+        "torch": torch.__version__,
+        "torch_threads": threads,
+        "load_average_at_start": os.getloadavg(),
+        "gpu": "none lent to this session: GPU figures not measured",
+        "note": "CPU shared with other jobs during the run; timings are upper bounds for an idle machine",
+    }
+
+
+def _write(name: str, data: dict[str, Any]) -> Path:
+    from medsynth.core.files import write_json
+
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    return write_json(RESULTS / f"translation_{name}.json", data)
+
+
+def _phantoms(work: Path) -> dict[str, list[Path]]:
+    from medsynth.io.phantoms import PhantomConfig, write_phantoms
+
+    cfg = PhantomConfig(shape=tuple(PHANTOM["shape"]), spacing=tuple(PHANTOM["spacing_mm"]), mr_contrast=PHANTOM["contrast"])
+    n = max(PHANTOM["test"]) + 1
+    return write_phantoms(work / "phantoms", n, seed=PHANTOM["seed"], config=cfg)
+
+
+def score_phantoms(translator, paths: dict[str, list[Path]]) -> dict[str, Any]:
+    """Scores on the held-out phantoms (mean over cases, and per case)."""
+    from medsynth.io.loading import load_volume
+    from medsynth.io.phantoms import TISSUES
+    from medsynth.translation import metrics
+
+    cases = []
+    for i in PHANTOM["test"]:
+        mr = load_volume(paths["mr"][i])
+        ref = load_volume(paths["ct"][i], modality="CT").array
+        labels = load_volume(paths["labels"][i], modality="SEG").array.astype(int)
+        t0 = time.perf_counter()
+        sct = translator.translate(mr).array
+        seconds = time.perf_counter() - t0
+        body = labels > 0
+        r = metrics.report(sct, ref, body)
+        r["mae_by_tissue_hu"] = {t: float(np.abs(sct - ref)[labels == k].mean()) for k, t in enumerate(TISSUES) if (labels == k).any()}
+        r["bias_by_tissue_hu"] = {t: float((sct - ref)[labels == k].mean()) for k, t in enumerate(TISSUES) if (labels == k).any()}
+        r["translate_seconds"] = seconds
+        r["case"] = i
+        cases.append(r)
+    keys = ["mae_hu", "psnr_db", "ssim", "discontinuity_pred_mad", "discontinuity_ref_mad", "discontinuity_excess_mad", "translate_seconds"]
+    mean = {k: float(np.mean([c[k] for c in cases])) for k in keys}
+    mean["mae_by_tissue_hu"] = {t: float(np.mean([c["mae_by_tissue_hu"][t] for c in cases if t in c["mae_by_tissue_hu"]]))
+                                for t in cases[0]["mae_by_tissue_hu"]}
+    return {"mean": mean, "cases": cases}
+
+
+def part_phantom(work: Path, steps: int, threads: int) -> dict[str, Any]:
+    from medsynth.translation.cyclegan import CycleGANTranslator
+
+    paths = _phantoms(work)
+    mr_train = [paths["mr"][i] for i in PHANTOM["mr_train"]]
+    ct_train = [paths["ct"][i] for i in PHANTOM["ct_train"]]
+    out: dict[str, Any] = {"benchmark": "phantom", "phantom": PHANTOM, "steps": steps, "environment": environment(threads), "modes": {}}
+    for dims in (2, 2.5):
+        cfg = model_config(dims, steps, threads)
+        t0 = time.perf_counter()
+        tr = CycleGANTranslator(cfg).fit(mr_train, ct_train, out=work / f"run_{dims}", force=True)
+        train_s = time.perf_counter() - t0
+        tr.save(work / f"run_{dims}" / "model")
+        res = score_phantoms(tr, paths)
+        out["modes"][str(dims)] = {"config": cfg, "train_seconds": train_s, "seconds_per_step": train_s / steps, **res}
+        m = res["mean"]
+        print(f"[phantom] spatial_dims {dims}: train {train_s:.0f} s, MAE {m['mae_hu']:.1f} HU, PSNR {m['psnr_db']:.2f} dB, "
+              f"SSIM {m['ssim']:.3f}, excess discontinuity {m['discontinuity_excess_mad']:.1f} HU", flush=True)
+        _write("phantom", out)
+    d2, d25 = out["modes"]["2"]["mean"], out["modes"]["2.5"]["mean"]
+    out["targets"] = {
+        "mae_below_60_hu": {"2": d2["mae_hu"] < 60, "2.5": d25["mae_hu"] < 60},
+        "train_within_15_min": {k: v["train_seconds"] <= 900 for k, v in out["modes"].items()},
+        "2.5d_less_discontinuity_than_2d": d25["discontinuity_excess_mad"] < d2["discontinuity_excess_mad"],
+    }
+    _write("phantom", out)
+    return out
+
+
+def part_speed(work: Path, threads_list: list[int]) -> dict[str, Any]:
+    import torch
+
+    from medsynth.io.phantoms import PhantomConfig, make_phantom
+    from medsynth.translation.cyclegan import CycleGANTranslator
+
+    model = work / "run_2" / "model"
+    if not (model / "weights.pt").is_file():
+        raise SystemExit(f"{model} is missing: run the phantom part first")
+    shape = (256, 256, 128)
+    ph = make_phantom(7, PhantomConfig(shape=shape, spacing=(1.0, 1.0, 2.0)))
+    out: dict[str, Any] = {"benchmark": "speed", "volume_shape": list(shape), "model": str(model), "runs": []}
+    settings = {
+        "default (window 64x64 = training patch, overlap 0.5, gaussian)": {},
+        "whole-slice window 256x256, overlap 0": {"roi_size": [256, 256], "overlap": 0.0, "sw_batch_size": 2},
+    }
+    default = next(iter(settings))
+    # The slow default window once (with the most threads); whole-slice windows with each thread count.
+    runs = [(max(threads_list), default)] + [(t, label) for t in threads_list for label in settings if label != default]
+    for threads, label in runs:
+        torch.set_num_threads(threads)
+        tr = CycleGANTranslator.load(model)
+        for k, v in settings[label].items():
+            setattr(tr.config.inference, k, v)
+        t0 = time.perf_counter()
+        sct = tr.translate(ph.mr)
+        sec = time.perf_counter() - t0
+        out["runs"].append({"threads": threads, "inference": label, "seconds": sec, "under_60_s": sec < 60,
+                            "load_average": os.getloadavg()})
+        print(f"[speed] {threads} thread(s), {label}: {sec:.1f} s (output {sct.array.shape})", flush=True)
+        _write("speed", out)
+    out["environment"] = environment(threads_list[-1])
+    _write("speed", out)
+    return out
+
+
+def part_real(work: Path, steps: int, threads: int) -> dict[str, Any]:
+    from medsynth.io.loading import load_volume
+    from medsynth.translation import metrics
+    from medsynth.translation.cyclegan import CycleGANTranslator
+    from medsynth.translation.data import ct_body_mask, mr_body_mask
+
+    folder = SHARED / "imaging" / "totalsegmentator"
+    mr_path, ct_path = folder / "example_mr_sm.nii.gz", folder / "example_ct.nii.gz"
+    if not (mr_path.is_file() and ct_path.is_file()):
+        out = {"benchmark": "real", "skipped": f"real data not found in {folder}"}
+        _write("real", out)
+        return out
+    cfg = model_config(2, steps, threads)
+    t0 = time.perf_counter()
+    tr = CycleGANTranslator(cfg).fit([mr_path], [ct_path], out=work / "run_real", force=True)
+    train_s = time.perf_counter() - t0
+    mr = load_volume(mr_path)
+    ct = load_volume(ct_path, modality="CT")
+    sct = tr.translate(mr)
+    mr_body = mr_body_mask(mr.array, mr.affine)
+    ct_body = ct_body_mask(ct.array, ct.affine)
+    peaks_sct = metrics.hu_peaks(sct.array[mr_body])
+    peaks_ct = metrics.hu_peaks(ct.array[ct_body])
+    peaks_sct_all = metrics.hu_peaks(sct.array)
+    peaks_ct_all = metrics.hu_peaks(ct.array)
+    diffs = {t: (None if peaks_sct[f"{t}_peak_hu"] is None or peaks_ct[f"{t}_peak_hu"] is None
+                 else peaks_sct[f"{t}_peak_hu"] - peaks_ct[f"{t}_peak_hu"]) for t in ("fat", "soft_tissue", "bone")}
+    out = {
+        "benchmark": "real",
+        "data": {"mr": str(mr_path.name), "ct": str(ct_path.name), "note": "unpaired: different subjects, so only histograms compare"},
+        "steps": steps,
+        "train_seconds": train_s,
+        "config": cfg,
+        "body_peaks_translated_mr": peaks_sct,
+        "body_peaks_real_ct": peaks_ct,
+        "whole_volume_peaks_translated_mr": peaks_sct_all,
+        "whole_volume_peaks_real_ct": peaks_ct_all,
+        "peak_difference_hu": diffs,
+        "checks": {
+            "air_peak_in_air_range": peaks_sct_all["air_peak_hu"] is not None,
+            "soft_tissue_peak_within_30_hu": diffs["soft_tissue"] is not None and abs(diffs["soft_tissue"]) <= 30,
+            "bone_present": peaks_sct["bone_fraction"] > 0.005,
+        },
+        "environment": environment(threads),
+    }
+    print(f"[real] train {train_s:.0f} s; peaks sCT {peaks_sct} vs CT {peaks_ct}", flush=True)
+    _write("real", out)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("part", choices=["phantom", "speed", "real", "all"])
+    parser.add_argument("--steps", type=int, default=800, help="training steps per phantom model")
+    parser.add_argument("--real-steps", type=int, default=250, help="training steps on the real data")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads for training")
+    parser.add_argument("--speed-threads", type=int, nargs="+", default=[2, 1])
+    parser.add_argument("--work", type=Path, default=None, help="scratch folder (kept; default a temp dir)")
+    args = parser.parse_args(argv)
+    work = args.work or Path(tempfile.mkdtemp(prefix="medsynth-bench-translation-"))
+    work.mkdir(parents=True, exist_ok=True)
+    print(f"[bench] work folder {work}", flush=True)
+    results: dict[str, Any] = {}
+    if args.part in ("phantom", "all"):
+        results["phantom"] = part_phantom(work, args.steps, args.threads)
+    if args.part in ("speed", "all"):
+        results["speed"] = part_speed(work, args.speed_threads)
+    if args.part in ("real", "all"):
+        results["real"] = part_real(work, args.real_steps, args.threads)
+    if args.part == "all":
+        from medsynth.core.files import write_json
+
+        write_json(RESULTS / "translation.json", results)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
