@@ -107,7 +107,12 @@ def run_demo(out: str | Path, config: DemoConfig | None = None, *, force: bool =
     for name, fn in STEPS:
         echo(f"[demo] {name}: {(fn.__doc__ or '').strip().splitlines()[0]}")
         t0 = time.perf_counter()
-        result = fn(ctx)
+        try:
+            result = fn(ctx)
+        except BaseException:
+            run.write_json("summary.json", {**summary, "failed_step": name})
+            run.finish("failed")
+            raise
         ctx.results[name] = result
         summary["steps"][name] = result
         summary["seconds"][name] = round(time.perf_counter() - t0, 2)

@@ -36,5 +36,10 @@ def demo(
     typer.secho(f"medsynth demo finished in {summary['seconds']['total']:.1f} s. Outputs in {out}/:", fg=typer.colors.GREEN)
     for name, result in summary["steps"].items():
         shown = {k: v for k, v in result.items() if not isinstance(v, (dict, list)) or k in ("shape",)}
-        typer.echo(f"  {name:<14} " + ", ".join(f"{k}={v}" for k, v in shown.items()))
-    typer.echo(f"  summary        {out / 'summary.json'}")
+        if shown:
+            typer.echo(f"  {name:<15} " + ", ".join(f"{k}={v}" for k, v in shown.items()))
+        for kind, report in (result.get("reports") or {}).items():
+            typer.echo(f"  {name:<15} {kind} report: verdict={report.get('verdict')} {report.get('html', '')}")
+        for kind, why in (result.get("skipped") or {}).items():
+            typer.echo(f"  {name:<15} {kind}: skipped ({why})")
+    typer.echo(f"  summary         {out / 'summary.json'}")

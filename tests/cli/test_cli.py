@@ -95,3 +95,17 @@ def test_demo_quick(capsys: pytest.CaptureFixture[str], tmp_path: Path):
     assert json.loads((out_dir / "run.json").read_text())["status"] == "completed"
     code, _, err = run(capsys, "demo", "--quick", "--out", str(out_dir))
     assert code == 2 and "--force" in err
+
+
+def test_a_failing_demo_step_marks_the_run_failed(capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    from medsynth import demo as demo_module
+    from medsynth.core.errors import DataValidationError
+
+    def broken(ctx):
+        raise DataValidationError("step exploded")
+
+    monkeypatch.setattr(demo_module, "STEPS", [demo_module.STEPS[0], ("broken", broken)])
+    code, _, err = run(capsys, "demo", "--quick", "--out", str(tmp_path / "d"))
+    assert code == 2 and "step exploded" in err
+    assert json.loads((tmp_path / "d" / "run.json").read_text())["status"] == "failed"
+    assert json.loads((tmp_path / "d" / "summary.json").read_text())["failed_step"] == "broken"
