@@ -105,7 +105,8 @@ def run_demo(out: str | Path, config: DemoConfig | None = None, *, force: bool =
     summary: dict[str, Any] = {"steps": {}, "seconds": {}}
     t_all = time.perf_counter()
     for name, fn in STEPS:
-        echo(f"[demo] {name}: {(fn.__doc__ or '').strip().splitlines()[0]}")
+        doc = (fn.__doc__ or "").strip().splitlines()
+        echo(f"[demo] {name}: {doc[0] if doc else ''}")
         t0 = time.perf_counter()
         try:
             result = fn(ctx)
