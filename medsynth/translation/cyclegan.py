@@ -313,8 +313,10 @@ class CycleGANTranslator:
                 fake_ct = pools[0].query(fake_ct, rng)
                 fake_mr = pools[1].query(fake_mr, rng)
                 with accumulation(discs, m, n_micro), session.autocast():
-                    real_ct_s, real_mr_s = discs(ct, mr)
-                    fake_ct_s, fake_mr_s = discs(fake_ct, fake_mr)
+                    # Real and fake in one forward (one DDP pass); instance norm keeps samples apart.
+                    ct_s, mr_s = discs(torch.cat([ct, fake_ct]), torch.cat([mr, fake_mr]))
+                    real_ct_s, fake_ct_s = ct_s.split([len(ct), len(fake_ct)])
+                    real_mr_s, fake_mr_s = mr_s.split([len(mr), len(fake_mr)])
                     d_ct = 0.5 * (lsgan_loss(real_ct_s, True) + lsgan_loss(fake_ct_s, False))
                     d_mr = 0.5 * (lsgan_loss(real_mr_s, True) + lsgan_loss(fake_mr_s, False))
                 ((d_ct + d_mr) / n_micro).backward()
@@ -400,12 +402,21 @@ class CycleGANTranslator:
 
     # -- persistence --------------------------------------------------------------------------------
     def save(self, path: str | Path) -> Path:
-        """Write ``config.yaml``, ``weights.pt`` (both generators' state_dicts) and ``meta.json``."""
+        """Write ``config.yaml``, ``weights.pt`` (both generators' state_dicts) and ``meta.json``.
+
+        An earlier saved translator in ``path`` is replaced atomically; any other non-empty folder is
+        refused (so a run directory is never overwritten by mistake).
+        """
         from medsynth.core.files import atomic_dir, write_json
         from medsynth.core.rundir import environment_info
 
         gens = self._require_fitted()
         dest = Path(path)
+        if dest.exists() and (not dest.is_dir() or (any(dest.iterdir()) and not (dest / WEIGHTS).is_file())):
+            raise RunDirectoryError(
+                f"refusing to save into '{dest}': it exists and does not hold a saved translator (a run "
+                "directory?); save into a new folder such as RUN/model"
+            )
         state = {k: v.detach().cpu() for k, v in gens.state_dict().items()}
         meta = {
             "format_version": FORMAT_VERSION,

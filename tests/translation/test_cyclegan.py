@@ -90,3 +90,12 @@ def test_unet_generator_and_previews(make_config, phantom_dir: Path, tmp_path: P
 def test_fit_without_out_leaves_no_run(make_config, phantom_dir: Path):
     tr = CycleGANTranslator(make_config(2, train={"max_steps": 1})).fit(phantom_dir / "mr", phantom_dir / "ct")
     assert tr.run_dir is None and tr.generators is not None
+
+
+def test_bias_correction_path_keeps_geometry(trained_2d: CycleGANTranslator, mr_volume: Volume, tmp_path: Path):
+    trained_2d.save(tmp_path / "model")
+    tr = CycleGANTranslator.load(tmp_path / "model")
+    tr.config.data.bias_correction = True
+    ct = tr.translate(mr_volume)
+    assert ct.same_grid(mr_volume) and np.isfinite(ct.array).all()
+    assert not np.array_equal(ct.array, trained_2d.translate(mr_volume).array)

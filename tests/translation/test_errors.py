@@ -98,3 +98,12 @@ def test_run_directory_errors(make_config, phantom_dir: Path, tmp_path: Path):
     (tmp_path / "taken" / "x.txt").write_text("mine")
     with pytest.raises(RunDirectoryError, match="already exists"):
         CycleGANTranslator(make_config(2)).fit(phantom_dir / "mr", phantom_dir / "ct", out=tmp_path / "taken")
+
+
+def test_save_never_overwrites_a_folder_that_is_not_a_model(trained_2d: CycleGANTranslator, tmp_path: Path):
+    (tmp_path / "run" / "checkpoints").mkdir(parents=True)
+    with pytest.raises(RunDirectoryError, match="refusing to save"):
+        trained_2d.save(tmp_path / "run")
+    assert (tmp_path / "run" / "checkpoints").is_dir()
+    trained_2d.save(tmp_path / "model")
+    trained_2d.save(tmp_path / "model")  # an earlier model is replaced
