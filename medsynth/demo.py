@@ -104,21 +104,19 @@ def run_demo(out: str | Path, config: DemoConfig | None = None, *, force: bool =
     ctx = DemoContext(out=run.path, config=cfg)
     summary: dict[str, Any] = {"steps": {}, "seconds": {}}
     t_all = time.perf_counter()
-    for name, fn in STEPS:
-        doc = (fn.__doc__ or "").strip().splitlines()
-        echo(f"[demo] {name}: {doc[0] if doc else ''}")
-        t0 = time.perf_counter()
-        try:
+    with run.marks_failure():  # run.json says "failed" if a step raises
+        for name, fn in STEPS:
+            doc = (fn.__doc__ or "").strip().splitlines()
+            echo(f"[demo] {name}: {doc[0] if doc else ''}")
+            # If this step dies, summary.json keeps what finished and names the step that did not.
+            run.write_json("summary.json", {**summary, "last_started_step": name})
+            t0 = time.perf_counter()
             result = fn(ctx)
-        except BaseException:
-            run.write_json("summary.json", {**summary, "failed_step": name})
-            run.finish("failed")
-            raise
-        ctx.results[name] = result
-        summary["steps"][name] = result
-        summary["seconds"][name] = round(time.perf_counter() - t0, 2)
-    summary["seconds"]["total"] = round(time.perf_counter() - t_all, 2)
-    run.write_json("summary.json", summary)
+            ctx.results[name] = result
+            summary["steps"][name] = result
+            summary["seconds"][name] = round(time.perf_counter() - t0, 2)
+        summary["seconds"]["total"] = round(time.perf_counter() - t_all, 2)
+        run.write_json("summary.json", summary)
     run.finish()
     return summary
 

@@ -15,12 +15,13 @@ Only rank 0 of a distributed run writes (pass ``is_main=False`` on other ranks).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import platform
 import shutil
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -145,6 +146,17 @@ class RunDir:
         """Record the run's final status."""
         if self.is_main:
             self._update_marker(status=status, finished=time.strftime("%Y-%m-%dT%H:%M:%S"))
+
+    @contextlib.contextmanager
+    def marks_failure(self) -> Iterator[RunDir]:
+        """Run a block; if it raises, record status "failed" in run.json (the error propagates)."""
+        succeeded = False
+        try:
+            yield self
+            succeeded = True
+        finally:
+            if not succeeded:
+                self.finish("failed")
 
     def write_config(self, config: BaseModel) -> Path:
         """Write the resolved config to ``config.yaml``."""

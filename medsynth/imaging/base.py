@@ -198,7 +198,7 @@ class ImageSynthesizer:
             torch.manual_seed(self.config.train.seed + session.dist.rank + 7919 * start)
         data = batches(train_data, self.config.train.batch_size, session.dist, seed=self.config.train.seed + start)
         self.steps_trained = start
-        try:
+        with session.run.marks_failure():  # run.json says "failed" if training raises
             for step in session.steps(start):
                 metrics = self._train_step(session, data, step)
                 bad = [k for k, v in metrics.items() if not math.isfinite(v)]
@@ -213,9 +213,6 @@ class ImageSynthesizer:
                 if every and step % every == 0 and session.is_main:
                     self._preview(session.run.path / "previews" / f"step_{step:08d}.png")
                 session.maybe_checkpoint(step, objects)
-        except BaseException:
-            session.run.finish("failed")
-            raise
         for net in self.nets.values():
             net.eval()
 
