@@ -78,13 +78,26 @@ def noisy_counts(counts: np.ndarray, sigma: float, rng: np.random.Generator) -> 
     return counts.astype(float) + rng.normal(0.0, sigma, size=counts.shape)
 
 
+#: Noisy counts above this many standard deviations of the noise count as "present" (a missing-value
+#: state, an occupied order of magnitude): pure noise passes it with probability 0.13%.
+PRESENCE_SIGMAS = 3.0
+
+
 @dataclass(frozen=True)
 class BoundsResult:
-    """DP bounds of a numeric column."""
+    """DP bounds of a numeric column, and whether it holds missing values (released with the same noise).
+
+    Attributes:
+        low: lower bound.
+        high: upper bound.
+        rho: zCDP cost.
+        missing: whether the noisy count of missing values passed ``PRESENCE_SIGMAS`` standard deviations.
+    """
 
     low: float
     high: float
     rho: float
+    missing: bool = False
 
 
 _LOG_MIN, _LOG_MAX = -8, 40  # buckets cover |x| in [2^-8, 2^41)
@@ -107,11 +120,13 @@ def _log_bucket_edges(idx: int) -> tuple[float, float]:
 
 
 def dp_bounds(values: np.ndarray, rho: float, rng: np.random.Generator, *, bins: int = 64, tail: float = 0.002) -> BoundsResult:
-    """Estimate a numeric column's range with ``rho``-zCDP, trimming sparse tails.
+    """Estimate a numeric column's range (and whether it has missing values) with ``rho``-zCDP.
 
     Stage 1 (rho/2): a noisy histogram over signed powers of two finds the occupied orders of
-    magnitude. Stage 2 (rho/2): a noisy ``bins``-bin histogram inside that range (negative counts set to
-    zero) gives the range holding all but a fraction ``tail`` of the mass at each end. Outliers in
+    magnitude; missing values (NaN) are one more bucket of the same histogram (each row lands in one
+    bucket, so this costs nothing extra), released as "the column has missing values" when its noisy
+    count clears ``PRESENCE_SIGMAS`` standard deviations. Stage 2 (rho/2): a noisy ``bins``-bin
+    histogram inside that range (negative counts set to zero) gives the range holding all but a fraction ``tail`` of the mass at each end. Outliers in
     sparse tails are cut off (they are clipped when encoded), which is the point: DP cannot reveal them;
     noise only spreads mass outwards, so the bulk of the data is kept.
 
@@ -119,13 +134,16 @@ def dp_bounds(values: np.ndarray, rho: float, rng: np.random.Generator, *, bins:
         PrivacyBudgetError: when no bucket clears the threshold (too few rows for the budget).
     """
     values = np.asarray(values, dtype=float)
+    n_missing = int(np.sum(np.isnan(values)))
     values = values[np.isfinite(values)]
     sigma = gaussian_sigma(rho / 2)
     kmax = _LOG_MAX - _LOG_MIN + 1
     idx = _log_bucket_index(values) + kmax
-    counts = np.bincount(idx, minlength=2 * kmax + 1)
+    counts = np.append(np.bincount(idx, minlength=2 * kmax + 1), n_missing)  # last bucket: missing
     noisy = noisy_counts(counts, sigma, rng)
-    keep = np.nonzero(noisy > 3 * sigma)[0]
+    missing = bool(noisy[-1] > PRESENCE_SIGMAS * sigma)
+    noisy = noisy[:-1]
+    keep = np.nonzero(noisy > PRESENCE_SIGMAS * sigma)[0]
     if keep.size == 0:
         raise PrivacyBudgetError(
             f"cannot estimate a range with DP: no value bucket stands above the noise (sigma {sigma:.1f}); "
@@ -141,7 +159,7 @@ def dp_bounds(values: np.ndarray, rho: float, rng: np.random.Generator, *, bins:
         first = int(np.searchsorted(cum, tail, side="right"))
         last = int(np.searchsorted(cum, 1 - tail, side="left"))
         low, high = float(edges[min(first, bins - 1)]), float(edges[min(last, bins - 1) + 1])
-    return BoundsResult(low=float(low), high=float(high), rho=rho)
+    return BoundsResult(low=float(low), high=float(high), rho=rho, missing=missing)
 
 
 def dp_categories(keys: np.ndarray, rho: float, delta: float, rng: np.random.Generator) -> list[str]:
@@ -162,6 +180,19 @@ def dp_categories(keys: np.ndarray, rho: float, delta: float, rng: np.random.Gen
     return [str(uniq[i]) for i in order if noisy[i] > threshold]
 
 
+def dp_presence(count: int, rho: float, rng: np.random.Generator) -> bool:
+    """Whether a count (e.g. of a column's missing values) stands above Gaussian noise.
+
+    The count gets noise of scale ``gaussian_sigma(rho)`` and is released as "present" when it exceeds
+    ``PRESENCE_SIGMAS`` standard deviations (pure noise passes with probability 0.13%). Meant as one
+    more bucket of a histogram of the same column that already pays ``rho`` (e.g. "missing" beside the
+    category counts of :func:`dp_categories`): each row lands in one bucket, so the joint L2
+    sensitivity stays 1 and the bucket costs nothing extra. It is a fixed key, so it needs no delta.
+    """
+    sigma = gaussian_sigma(rho)
+    return bool(noisy_counts(np.array([count]), sigma, rng)[0] > PRESENCE_SIGMAS * sigma)
+
+
 def exponential_mechanism(scores: np.ndarray, epsilon: float, sensitivity: float, rng: np.random.Generator) -> int:
     """Pick an index with probability proportional to exp(epsilon * score / (2 * sensitivity))."""
     s = 0.5 * epsilon / sensitivity * (scores - scores.max())
@@ -170,12 +201,14 @@ def exponential_mechanism(scores: np.ndarray, epsilon: float, sensitivity: float
 
 
 __all__ = [
+    "PRESENCE_SIGMAS",
     "BoundsResult",
     "cdp_delta",
     "cdp_epsilon",
     "cdp_rho",
     "dp_bounds",
     "dp_categories",
+    "dp_presence",
     "exponential_mechanism",
     "gaussian_sigma",
     "noisy_counts",

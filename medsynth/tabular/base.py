@@ -133,14 +133,19 @@ class TabularSynthesizer:
         if self.is_private:  # categories released with DP may leave rare values out: they become "missing"
             self.codec.unknown_as_missing = set(schema.private_domain_columns())
         frame = self.codec.encode(data)
+        self.codec.fill_unmodelled(frame, rng)  # cells of columns without a missing state (DP fits only)
         self.meta = {
             "rows": n,
             "columns": len(schema.columns),
             "data_fingerprint": table_fingerprint(data),
-            "clipped_to_bounds": clipped,
             "private_domain_columns": schema.private_domain_columns() if self.is_private else [],
-            "unreleased_categories_as_missing": dict(self.codec.unknown_counts),
         }
+        if not self.is_private:  # data-dependent facts (which values were clipped, ...) stay out of DP outputs
+            self.meta["clipped_to_bounds"] = clipped
+        elif self.meta["private_domain_columns"]:
+            self.meta["domain_note"] = ("values outside the DP-estimated bounds are clipped; values of unreleased "
+                                        "categories, and missing values where DP did not confirm a missing state, "
+                                        "are imputed at random within the domain")
         self._fit_frame(frame, rng)
         self.meta["fit_seconds"] = round(time.perf_counter() - t0, 3)
         return self

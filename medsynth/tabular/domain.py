@@ -5,9 +5,15 @@ public (``public: true`` with bounds or categories) costs nothing. A column whos
 from the data (``public: false``, what ``schema infer`` writes) or is incomplete gets its domain
 re-estimated with DP from ``privacy.domain_budget`` of the budget: numeric ranges by noisy
 histograms (:func:`~medsynth.privacy.mechanisms.dp_bounds`), category lists by a thresholded noisy
-histogram (:func:`~medsynth.privacy.mechanisms.dp_categories`); such columns are also allowed to be
-missing (whether they have missing values is not released). With ``domain_budget: 0`` the fit
-refuses and says how to declare the domains public. Non-DP fits read domains from the data freely.
+histogram (:func:`~medsynth.privacy.mechanisms.dp_categories`). Whether such a column has missing
+values is read from the data too, so it is released with DP as well: the count of missing values is
+one more bucket of the same noisy histogram (no extra cost) and the column keeps a "missing" state
+only when that count stands ``PRESENCE_SIGMAS`` noise deviations above zero. When it does not, the
+few missing values (and, likewise, values of unreleased rare categories) are imputed at random within
+the domain before training (see :meth:`~medsynth.tabular.encoding.TableCodec.fill_unmodelled`), so
+the model never spends mass on a state that DP could not confirm. A column whose domain is public
+keeps the missingness its schema declares. With ``domain_budget: 0`` the fit refuses and says how to
+declare the domains public. Non-DP fits read domains from the data freely.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ import pandas as pd
 
 from medsynth.core.errors import DataValidationError, PrivacyBudgetError
 from medsynth.privacy.ledger import PrivacyLedger
-from medsynth.privacy.mechanisms import cdp_rho, dp_bounds, dp_categories
+from medsynth.privacy.mechanisms import cdp_rho, dp_bounds, dp_categories, dp_presence
 from medsynth.tabular.config import PrivacyConfig
 from medsynth.tabular.schema import (
     DISCRETE_TYPES,
@@ -106,27 +112,31 @@ def resolve_domain(
                       columns=schema.names)
         return complete_from_data(schema, df)
     todo = [schema.column(n) for n in schema.private_domain_columns()]
-    todo_est = [c for c in todo if c.type != "boolean"]  # a boolean's domain {False, True} is known
-    if not todo_est:
-        return _with_missing(schema, {c.name for c in todo})
+    if not todo:
+        return schema
+    needs_domain = [c for c in todo if c.type != "boolean"]  # a boolean's domain {False, True} is known
     if privacy.domain_budget <= 0:
-        raise PrivacyBudgetError(
-            "a differentially private fit cannot use domains read from the data, and domain_budget is 0. "
-            f"Columns {[c.name for c in todo_est]} have public: false (or no bounds/categories). Either declare them "
-            "public in the schema (set min/max or categories from public knowledge, e.g. clinical reference ranges, "
-            "and public: true), or set privacy.domain_budget (e.g. 0.1) to estimate them with DP from the budget."
-        )
+        if needs_domain:
+            raise PrivacyBudgetError(
+                "a differentially private fit cannot use domains read from the data, and domain_budget is 0. "
+                f"Columns {[c.name for c in needs_domain]} have public: false (or no bounds/categories). Either declare "
+                "them public in the schema (set min/max or categories from public knowledge, e.g. clinical reference "
+                "ranges, and public: true), or set privacy.domain_budget (e.g. 0.1) to estimate them with DP from the budget."
+            )
+        # only booleans: their missingness is not released; the model learns its rate under DP
+        return _with_missing(schema, {c.name for c in todo})
     eps = privacy.epsilon * privacy.domain_budget  # type: ignore[operator]
     delta = privacy.delta * privacy.domain_budget
-    n_cat = sum(c.type == "categorical" for c in todo_est)
+    n_cat = sum(c.type == "categorical" for c in todo)
     rho = cdp_rho(eps, delta / 2 if n_cat else delta)
-    rho_each = rho / len(todo_est)
+    rho_each = rho / len(todo)
     delta_cat = (delta / 2) / n_cat if n_cat else 0.0
-    updates: dict[str, dict[str, Any]] = {c.name: {"missing": True} for c in todo}
+    updates: dict[str, dict[str, Any]] = {}
     detail: dict[str, Any] = {}
-    for col in todo_est:
+    for col in todo:
+        s = df[col.name]
         if col.type in NUMERIC_TYPES:
-            x = _numbers(col, df[col.name])
+            x = _numbers(col, s)
             try:
                 res = dp_bounds(x, rho_each, rng)
             except PrivacyBudgetError as exc:
@@ -134,27 +144,33 @@ def resolve_domain(
             upd = _set_bounds(col, res.low, res.high)
             if col.transform == "log" and float(upd["min"]) < 0:
                 upd["min"] = 0 if col.type == "integer" else 0.0
-            updates[col.name].update(upd)
-            detail[col.name] = {"mechanism": "two-stage noisy histogram bounds", "rho": rho_each, **upd}
+            upd["missing"] = res.missing
+            detail[col.name] = {"mechanism": "two-stage noisy histogram bounds (+ missing bucket)", "rho": rho_each, **upd}
         else:
-            keys = df[col.name].dropna().map(category_key).to_numpy(dtype=str)
-            released = dp_categories(keys, rho_each, delta_cat, rng)
-            if col.categories:
-                declared = {category_key(c) for c in col.categories}
-                released = [k for k in released if k in declared]
-            if not released:
-                raise PrivacyBudgetError(
-                    f"column '{col.name}': no category is frequent enough to be released with DP at this budget; "
-                    "declare its categories with public: true in the schema, or give more budget"
-                )
-            cats = _sorted_categories(_native_categories(df[col.name], released))
-            updates[col.name]["categories"] = cats
-            detail[col.name] = {"mechanism": "thresholded noisy histogram", "rho": rho_each, "delta": delta_cat,
-                                "released": len(cats)}
+            missing = dp_presence(int(s.isna().sum()), rho_each, rng)  # one more bucket of the category histogram
+            upd = {"missing": missing}
+            if col.type == "boolean":
+                upd["categories"] = col.categories or [False, True]
+                detail[col.name] = {"mechanism": "noisy count of missing values", "rho": rho_each, "missing": missing}
+            else:
+                keys = s.dropna().map(category_key).to_numpy(dtype=str)
+                released = dp_categories(keys, rho_each, delta_cat, rng)
+                if col.categories:
+                    declared = {category_key(c) for c in col.categories}
+                    released = [k for k in released if k in declared]
+                if not released:
+                    raise PrivacyBudgetError(
+                        f"column '{col.name}': no category is frequent enough to be released with DP at this budget; "
+                        "declare its categories with public: true in the schema, or give more budget"
+                    )
+                upd["categories"] = _sorted_categories(_native_categories(s, released))
+                detail[col.name] = {"mechanism": "thresholded noisy histogram (+ missing bucket)", "rho": rho_each,
+                                    "delta": delta_cat, "released": len(upd["categories"]), "missing": missing}
+        updates[col.name] = upd
     ledger.record(
-        "domains of columns read from the data (ranges, category lists)",
+        "domains of columns read from the data (ranges, category lists, whether values are missing)",
         "Gaussian noisy histograms (zCDP, converted to (epsilon, delta))",
-        epsilon=eps, delta=delta, columns=[c.name for c in todo_est], rho=rho, per_column=detail,
+        epsilon=eps, delta=delta, columns=[c.name for c in todo], rho=rho, per_column=detail,
     )
     cols = [c.model_copy(update=updates[c.name]) if c.name in updates else c for c in schema.columns]
     out = schema.model_copy(update={"columns": cols})

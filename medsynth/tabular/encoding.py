@@ -62,7 +62,8 @@ class TableCodec:
         self._keys = {c.name: [category_key(v) for v in c.categories or []] for c in self.discrete}
         #: Columns whose values outside the (DP-released) categories are encoded as missing.
         self.unknown_as_missing: set[str] = set()
-        self.unknown_counts: dict[str, int] = {}
+        #: Columns where :meth:`encode` met such values (names only: their counts are not released).
+        self.unknown_columns: set[str] = set()
 
     # -- per-column numeric transform ------------------------------------------------------------
     @staticmethod
@@ -105,7 +106,7 @@ class TableCodec:
             keys = s[present].map(category_key)
             mapped = keys.map(lookup)
             if mapped.isna().any() and col.name in self.unknown_as_missing:
-                self.unknown_counts[col.name] = int(mapped.isna().sum())
+                self.unknown_columns.add(col.name)
                 mapped = mapped.fillna(-1)
             if mapped.isna().any():
                 bad = sorted(set(keys[mapped.isna()]))[:5]
@@ -113,6 +114,32 @@ class TableCodec:
             codes[present] = mapped.to_numpy(dtype=np.int64)
             frame.cat[col.name] = codes
         return frame
+
+    def fill_unmodelled(self, frame: Frame, rng: np.random.Generator) -> list[str]:
+        """Impute missing cells of columns that have no "missing" state, in place.
+
+        Only a DP fit meets them: a column whose domain was estimated with DP keeps a missing state only
+        when DP confirmed its missing values, and values of unreleased categories are encoded as
+        missing. Each such cell gets a value drawn uniformly within the domain (a number in [0, 1], a
+        category code), independently of every other row, so the imputation costs no privacy.
+
+        Returns:
+            The names of the columns where cells were imputed.
+        """
+        filled = []
+        for col in self.numeric:
+            u = frame.num[col.name]
+            miss = np.isnan(u)
+            if not col.missing and miss.any():
+                frame.num[col.name] = np.where(miss, rng.random(u.shape), u)
+                filled.append(col.name)
+        for col in self.discrete:
+            c = frame.cat[col.name]
+            miss = c < 0
+            if not col.missing and miss.any():
+                frame.cat[col.name] = np.where(miss, rng.integers(0, self.n_categories(col.name), c.shape), c)
+                filled.append(col.name)
+        return filled
 
     def decode(self, frame: Frame, *, id_start: int = 1) -> pd.DataFrame:
         """Frame -> raw table in the schema's column order and types."""

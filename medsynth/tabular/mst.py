@@ -46,11 +46,15 @@ class DPMSTConfig(ConfigModel):
         bins: coarse bins per numeric column (the resolution of its 2-way marginals).
         fine_bins: fine grid of a numeric column's 1-way measurement (and of its decoded values).
         ipf_iters: iterations of proportional fitting per edge.
+        adaptive_bins: with DP, numbers get at most ``adaptive_bins * n / sigma1`` fine bins and
+            ``sqrt(adaptive_bins * n / sigma2)`` coarse bins (sigma1, sigma2: noise of the 1-way and 2-way
+            measurements), so small tables are not measured on grids the noise swamps; 0 turns it off.
     """
 
     bins: int = Field(12, ge=2, le=256)
     fine_bins: int = Field(64, ge=4, le=4096)
     ipf_iters: int = Field(50, ge=1)
+    adaptive_bins: float = Field(1.0, ge=0)
 
 
 def _project_simplex(v: np.ndarray, total: float) -> np.ndarray:
@@ -93,9 +97,31 @@ class DPMST(TabularSynthesizer):
         if col.type == "integer" and col.transform == "none":
             lo, hi = col.bounds()
             r = int(math.floor(hi) - math.ceil(lo) + 1)
-            if r <= self.config.fine_bins:
+            if r <= self._fine_bins:
                 return max(r, 1), True
-        return self.config.fine_bins, False
+        return self._fine_bins, False
+
+    @property
+    def _fine_bins(self) -> int:
+        return int(getattr(self, "_grid", (self.config.fine_bins, self.config.bins))[0])
+
+    @property
+    def _coarse_bins(self) -> int:
+        return int(getattr(self, "_grid", (self.config.fine_bins, self.config.bins))[1])
+
+    def _choose_grid(self, n: int, sigma1: float, sigma2: float) -> tuple[int, int]:
+        """(fine bins, coarse bins) for numbers: the configured ones, made coarser when the noise would
+        swamp them. A coarse bin sums its fine cells' noise, and a 2-way table spreads the rows over
+        coarse x coarse cells, so with few rows for the noise (small tables, many columns, small
+        epsilon) fewer, wider bins measure far better. Depends only on the row count (treated as
+        public, as for DP-SGD's sampling rate) and the noise scales."""
+        fine, coarse = self.config.fine_bins, self.config.bins
+        if not self.config.adaptive_bins or sigma1 <= 0:
+            return fine, coarse
+        f = self.config.adaptive_bins
+        fine = min(fine, max(2, int(f * n / sigma1)))
+        coarse = min(coarse, fine, max(2, int(math.sqrt(f * n / max(sigma2, 1e-12)))))
+        return fine, coarse
 
     def _fine_codes(self, frame: Frame) -> dict[str, np.ndarray]:
         out = {}
@@ -113,9 +139,13 @@ class DPMST(TabularSynthesizer):
         return out
 
     def _fine_size(self, col: ColumnSchema) -> int:
+        """Cells of a column's fine 1-way marginal: its values, plus a "missing" cell only when the
+        column may be missing (a cell that cannot hold data would still collect noise, and the model
+        would then sample missing values in a column that has none)."""
+        extra = 1 if col.missing else 0
         if col.type in ("categorical", "boolean"):
-            return self.codec.n_categories(col.name) + 1  # type: ignore[union-attr]
-        return self._fine_spec(col)[0] + 1
+            return self.codec.n_categories(col.name) + extra  # type: ignore[union-attr]
+        return self._fine_spec(col)[0] + extra
 
     # -- fit -------------------------------------------------------------------------------------------
     def _fit_frame(self, frame: Frame, rng: np.random.Generator) -> None:
@@ -131,6 +161,7 @@ class DPMST(TabularSynthesizer):
             sigma2 = math.sqrt(max(d - 1, 1) / (2 * r3))
         else:
             sigma1 = sigma2 = 0.0
+        self._grid = self._choose_grid(frame.n, sigma1, sigma2)
         fine = self._fine_codes(frame)
 
         # 1. noisy 1-way marginals on the fine grid
@@ -148,9 +179,9 @@ class DPMST(TabularSynthesizer):
             if col.type in ("categorical", "boolean"):
                 maps[col.name] = np.arange(size)
                 continue
-            g = size - 1
+            g = self._fine_spec(col)[0]
             w = np.maximum(fine_noisy[col.name][:g], 0.0)
-            k = min(self.config.bins, g)
+            k = min(self._coarse_bins, g)
             if w.sum() <= 0:
                 group = (np.arange(g) * k) // g
             else:
@@ -158,7 +189,7 @@ class DPMST(TabularSynthesizer):
                 mid = cum - w / (2 * w.sum())
                 group = np.minimum((mid * k).astype(np.int64), k - 1)
                 _, group = np.unique(group, return_inverse=True)
-            maps[col.name] = np.append(group, group.max() + 1)  # missing -> its own coarse state
+            maps[col.name] = np.append(group, group.max() + 1) if col.missing else group  # missing: own state
         sizes = {c: int(maps[c].max() + 1) for c in names}
         coarse = {c: maps[c][fine[c]] for c in names}
         one_way = {}
@@ -252,7 +283,8 @@ class DPMST(TabularSynthesizer):
         self._conds = conds
         self._maps = maps
         self._fine_w = {c: np.maximum(fine_noisy[c], 0.0) for c in names}
-        self.meta.update({"edges": [[names[i], names[j]] for i, j in edges], "coarse_sizes": sizes, "steps": 0})
+        self.meta.update({"edges": [[names[i], names[j]] for i, j in edges], "coarse_sizes": sizes, "steps": 0,
+                          "grid": {"fine_bins": self._grid[0], "bins": self._grid[1]}})
         if private:
             spent = cdp_epsilon(rho, delta)
             self.meta["accountant"] = "zcdp"
@@ -297,7 +329,7 @@ class DPMST(TabularSynthesizer):
         g, per_value = self._fine_spec(col)
         m = self._maps[col.name]
         w = self._fine_w[col.name][:g]
-        miss_state = m[g]
+        miss_state = m[g] if m.size > g else -1  # no missing state: the column has no missing values
         u = np.full(codes.size, np.nan)
         for grp in np.unique(codes):
             if grp == miss_state:
@@ -322,7 +354,7 @@ class DPMST(TabularSynthesizer):
             arrays[f"map/{c}"] = self._maps[c]
             arrays[f"fine_w/{c}"] = self._fine_w[c]
         np.savez(folder / "mst_arrays.npz", **arrays)
-        structure = {"names": self._names, "order": self._order, "parents": self._parents}
+        structure = {"names": self._names, "order": self._order, "parents": self._parents, "grid": list(self._grid)}
         (folder / "mst_structure.json").write_text(json.dumps(structure, indent=2), encoding="utf-8")
         return {"mst_arrays.npz": "marginal model arrays (np.load allow_pickle=False)",
                 "mst_structure.json": "tree: sampling order and parents"}
@@ -330,6 +362,7 @@ class DPMST(TabularSynthesizer):
     def _load_state(self, folder: Path, device: str) -> None:
         structure = json.loads((folder / "mst_structure.json").read_text(encoding="utf-8"))
         self._names, self._order, self._parents = structure["names"], structure["order"], structure["parents"]
+        self._grid = tuple(structure.get("grid", (self.config.fine_bins, self.config.bins)))
         with np.load(folder / "mst_arrays.npz", allow_pickle=False) as z:
             self._root_p = z["root_p"]
             self._conds = {c: z[f"cond/{c}"] for c in self._order if self._parents[c] is not None}

@@ -70,6 +70,9 @@ def test_schema_respected(fitted):
     schema = make_schema()
     df = model.sample(300, seed=3)
     assert list(df.columns) == schema.names and len(df) == 300
+    for col in schema.modelled:  # no missing values where the schema declares none
+        if not col.missing:
+            assert df[col.name].notna().all(), f"{name}: '{col.name}' has missing values but the schema says missing: false"
     assert df["patient_id"].is_unique and df["patient_id"].str.startswith("syn-").all()
     assert not set(df["patient_id"]) & set(make_table()["patient_id"])
     assert set(df["sex"].dropna()) <= {"F", "M"}

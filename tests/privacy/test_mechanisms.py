@@ -9,7 +9,7 @@ import pytest
 
 from medsynth.core.errors import PrivacyBudgetError
 from medsynth.privacy.ledger import PrivacyLedger
-from medsynth.privacy.mechanisms import cdp_delta, cdp_epsilon, cdp_rho, dp_bounds, dp_categories
+from medsynth.privacy.mechanisms import cdp_delta, cdp_epsilon, cdp_rho, dp_bounds, dp_categories, dp_presence
 
 
 @pytest.mark.parametrize("eps,delta", [(0.1, 1e-6), (1.0, 1e-5), (10.0, 1e-9)])
@@ -61,3 +61,18 @@ def test_ledger_refuses_overspend_and_round_trips(tmp_path):
     open_led = PrivacyLedger(private=False)
     open_led.record("fit", "none", epsilon=5.0)
     assert open_led.to_dict()["private"] is False and open_led.entries[0].epsilon is None
+
+
+def test_dp_bounds_release_missingness_with_the_same_histogram():
+    rng = np.random.default_rng(0)
+    x = rng.normal(50, 10, 5000)
+    assert not dp_bounds(x, rho=0.05, rng=rng).missing, "no missing values: pure noise must not pass"
+    x[:500] = np.nan
+    assert dp_bounds(x, rho=0.05, rng=rng).missing
+
+
+def test_dp_presence_false_positive_rate_is_small():
+    rng = np.random.default_rng(1)
+    hits = sum(dp_presence(0, rho=0.01, rng=rng) for _ in range(2000))
+    assert hits <= 10  # 0.13% expected
+    assert dp_presence(200, rho=0.01, rng=rng)  # sigma ~7: 200 clears 3 sigma
