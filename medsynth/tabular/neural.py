@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, Literal
 
 import numpy as np
@@ -64,21 +64,48 @@ def span_log_likelihood(
     layout: OneHotLayout, out: torch.Tensor, x: torch.Tensor, log_sigma: torch.Tensor | None, *, min_sigma: float = 0.01
 ) -> torch.Tensor:
     """Per-row log-likelihood of ``x`` under decoder outputs ``out`` (numbers: Gaussian on tanh mean;
-    one-hot blocks: categorical). Numbers of missing cells are not scored."""
+    one-hot blocks: categorical). Numbers of missing cells are not scored.
+
+    Vectorised over columns (one gather per kind, a padded log-softmax for all one-hot blocks): the
+    graph stays small, which matters twice under ghost clipping (two backward passes per step)."""
+    idx = _span_index(layout, out.device)
     ll = torch.zeros(x.shape[0], device=x.device, dtype=out.dtype)
-    miss_of = {s.column: s for s in layout.spans if s.kind == "miss"}
-    for j, s in enumerate(layout.num_spans):
-        mu = torch.tanh(out[:, s.start])
-        ls = log_sigma[:, j].clamp(math.log(min_sigma), 0.0) if log_sigma is not None else torch.zeros_like(mu)
-        term = -0.5 * ((x[:, s.start] - mu) / ls.exp()) ** 2 - ls
-        m = miss_of.get(s.column)
-        if m is not None:
-            term = term * (1.0 - x[:, m.start + 1])
-        ll = ll + term
-    for s in layout.softmax_spans:
-        logits = out[:, s.start : s.start + s.width]
-        ll = ll + (torch.log_softmax(logits, dim=1) * x[:, s.start : s.start + s.width]).sum(dim=1)
+    if idx["num"].numel():
+        mu = torch.tanh(out[:, idx["num"]])
+        ls = log_sigma.clamp(math.log(min_sigma), 0.0) if log_sigma is not None else torch.zeros_like(mu)
+        term = -0.5 * ((x[:, idx["num"]] - mu) / ls.exp()) ** 2 - ls
+        term = term * (1.0 - x[:, idx["num_missing"]] * idx["num_has_missing"])  # missing cells not scored
+        ll = ll + term.sum(dim=1)
+    if idx["soft"].numel():
+        logits = out[:, idx["soft"]].masked_fill(~idx["soft_valid"], float("-inf"))
+        target = x[:, idx["soft"]] * idx["soft_valid"]
+        logp = torch.log_softmax(logits, dim=2).masked_fill(~idx["soft_valid"], 0.0)
+        ll = ll + (logp * target).sum(dim=(1, 2))
     return ll
+
+
+def _span_index(layout: OneHotLayout, device: torch.device) -> dict[str, torch.Tensor]:
+    """Index tensors of a layout's spans (cached on the layout per device)."""
+    cache = layout.__dict__.setdefault("_torch_index", {})
+    key = str(device)
+    if key not in cache:
+        miss_of = {s.column: s for s in layout.spans if s.kind == "miss"}
+        nums = layout.num_spans
+        num = [s.start for s in nums]
+        num_missing = [miss_of[s.column].start + 1 if s.column in miss_of else 0 for s in nums]
+        has = [1.0 if s.column in miss_of else 0.0 for s in nums]
+        soft = layout.softmax_spans
+        width = max((s.width for s in soft), default=0)
+        sidx = [[s.start + min(j, s.width - 1) for j in range(width)] for s in soft]
+        valid = [[j < s.width for j in range(width)] for s in soft]
+        cache[key] = {
+            "num": torch.tensor(num, dtype=torch.long, device=device),
+            "num_missing": torch.tensor(num_missing, dtype=torch.long, device=device),
+            "num_has_missing": torch.tensor(has, device=device),
+            "soft": torch.tensor(sidx, dtype=torch.long, device=device).reshape(len(soft), width),
+            "soft_valid": torch.tensor(valid, dtype=torch.bool, device=device).reshape(len(soft), width),
+        }
+    return cache[key]
 
 
 def sample_outputs(
@@ -146,56 +173,58 @@ def _train(*, model: nn.Module, criterion: nn.Module, data: np.ndarray, train: D
 
     n = data.shape[0]
     tensor = torch.from_numpy(data).to(device)
-    dataset = TensorDataset(tensor)
     opt = torch.optim.Adam(model.parameters(), lr=train.lr)
     step_fn = step_fn or (lambda m, c, xb: c(m(xb), xb))
     t0 = time.perf_counter()
     info: dict[str, Any] = {"epochs": train.epochs, "batch_size": train.batch_size}
+    gen = torch.Generator(device=tensor.device)  # batch sampling, seeded from torch's global RNG (seeded by fit)
+    gen.manual_seed(int(torch.randint(0, 2**31 - 1, (1,)).item()))
     if private:
         eps, delta = budget
         plan: DPSGDPlan = plan_dpsgd(n=n, batch_size=train.batch_size, epochs=train.epochs, epsilon=eps, delta=delta,
                                      accountant=accountant, max_grad_norm=train.max_grad_norm,
                                      grad_sample_mode=train.grad_sample_mode, max_steps=train.max_steps)
-        loader = DataLoader(dataset, batch_size=train.batch_size)
+        # opacus sizes the optimizer's expected batch and the accountant's sample rate from this loader;
+        # the batches themselves come from _poisson_batches (the same sampling, without per-row fetching)
+        loader = DataLoader(TensorDataset(tensor), batch_size=train.batch_size)
         model_p, opt_p, crit_p, loader_p, engine = make_private(module=model, optimizer=opt, data_loader=loader,
                                                                 plan=plan, criterion=criterion)
+        if abs(loader_p.sample_rate - plan.sample_rate) > 1e-12:  # pragma: no cover - opacus contract
+            raise RuntimeError(f"opacus sample rate {loader_p.sample_rate} differs from the plan's {plan.sample_rate}")
         total = plan.steps
+        batches = _poisson_batches(tensor, plan.sample_rate, gen)
     else:
         plan = None  # type: ignore[assignment]
-        g = torch.Generator()
-        g.manual_seed(int(torch.randint(0, 2**31 - 1, (1,)).item()))
-        loader_p = DataLoader(dataset, batch_size=train.batch_size, shuffle=True, generator=g)
         model_p, opt_p, crit_p = model, opt, criterion
-        total = train.epochs * len(loader_p)
+        total = train.epochs * math.ceil(n / train.batch_size)
         if train.max_steps is not None:
             total = min(total, train.max_steps)
+        batches = _shuffled_batches(tensor, train.batch_size, gen)
     model_p.train()
     steps, running = 0, []
     bar = progress(total=total, desc=what)
-    while steps < total:
-        for (xb,) in loader_p:
-            if steps >= total:
-                break
-            if xb.shape[0] == 0:  # an empty Poisson batch still counts as a step of the mechanism
-                if private:
-                    engine.accountant.step(noise_multiplier=plan.noise_multiplier, sample_rate=plan.sample_rate)
-                steps += 1
-                continue
-            opt_p.zero_grad(set_to_none=True)
-            loss = step_fn(model_p, crit_p, xb)
-            loss.backward()
-            opt_p.step()
-            if after_step is not None:
-                after_step(model_p)
+    for xb in batches:
+        if steps >= total:
+            break
+        if xb.shape[0] == 0:  # an empty Poisson batch still counts as a step of the mechanism
+            engine.accountant.step(noise_multiplier=plan.noise_multiplier, sample_rate=plan.sample_rate)
             steps += 1
-            running.append(float(loss.item()))
-            bar.update(1)
-            if steps % train.log_every == 0 or steps == total:
-                mean = float(np.mean(running))
-                running = []
-                bar.set_postfix(loss=f"{mean:.3f}")
-                if on_log is not None:
-                    on_log(steps, {"loss": mean})
+            continue
+        opt_p.zero_grad(set_to_none=True)
+        loss = step_fn(model_p, crit_p, xb)
+        loss.backward()
+        opt_p.step()
+        if after_step is not None:
+            after_step(model_p)
+        steps += 1
+        running.append(loss.detach())
+        bar.update(1)
+        if steps % train.log_every == 0 or steps == total:
+            mean = float(torch.stack(running).mean())
+            running = []
+            bar.set_postfix(loss=f"{mean:.3f}")
+            if on_log is not None:
+                on_log(steps, {"loss": mean})
     bar.close()
     info["train_seconds"] = round(time.perf_counter() - t0, 3)
     info["steps"] = steps
@@ -216,6 +245,25 @@ def _train(*, model: nn.Module, criterion: nn.Module, data: np.ndarray, train: D
     else:
         ledger.record(f"training of {what}", "none (non-private SGD)", steps=steps)
     return info
+
+
+def _poisson_batches(data: torch.Tensor, sample_rate: float, gen: torch.Generator) -> Iterator[torch.Tensor]:
+    """Endless Poisson-sampled batches: each row joins each batch independently with ``sample_rate``
+    (what opacus' ``UniformWithReplacementSampler`` draws, but indexing the tensor at once instead of
+    fetching and collating rows one by one). Batches may be empty."""
+    n = data.shape[0]
+    while True:
+        mask = torch.rand(n, generator=gen, device=data.device) < sample_rate
+        yield data[mask]
+
+
+def _shuffled_batches(data: torch.Tensor, batch_size: int, gen: torch.Generator) -> Iterator[torch.Tensor]:
+    """Endless epochs of shuffled batches (the last one of an epoch may be smaller), for non-DP training."""
+    n = data.shape[0]
+    while True:
+        perm = torch.randperm(n, generator=gen, device=data.device)
+        for start in range(0, n, batch_size):
+            yield data[perm[start : start + batch_size]]
 
 
 def unwrap(module: nn.Module) -> nn.Module:
