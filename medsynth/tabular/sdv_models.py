@@ -88,11 +88,11 @@ class _SDVBase(TabularSynthesizer):
             x = pd.to_numeric(plain[col.name], errors="coerce").to_numpy(dtype=float)
             frame.num[col.name] = self.codec.to_unit(col, x)  # type: ignore[union-attr]
         for col in self.codec.discrete:  # type: ignore[union-attr]
-            lab = plain[col.name].astype(str)
-            ok = lab.str.startswith("k").to_numpy()
-            codes = np.full(len(lab), -1, dtype=np.int64)
-            codes[ok] = lab[ok].str.slice(1).astype(np.int64).to_numpy()
-            frame.cat[col.name] = codes
+            # labels "k<code>" (or the missing label): parse each distinct label once, not each row
+            inverse, uniq = pd.factorize(plain[col.name].astype(str), use_na_sentinel=False)
+            per_label = np.array([int(u[1:]) if u.startswith("k") and u[1:].isdigit() else -1 for u in uniq],
+                                 dtype=np.int64)
+            frame.cat[col.name] = per_label[inverse] if len(uniq) else np.zeros(0, dtype=np.int64)
         return frame
 
     def _save_state(self, folder: Path) -> dict[str, Any]:
