@@ -95,6 +95,7 @@ class TabularSynthesizer:
         self.seed = seed
         self.device = device
         self.meta: dict[str, Any] = {}
+        self.data_fingerprint: str | None = None  # set by fit; kept out of DP models' files
 
     # -- fit ---------------------------------------------------------------------------------------
     @property
@@ -137,7 +138,9 @@ class TabularSynthesizer:
         self.meta = {
             "rows": n,
             "columns": len(schema.columns),
-            "data_fingerprint": table_fingerprint(data),
+            # A plain hash of the table would let anyone holding candidate tables tell which one was
+            # used, which DP forbids: DP fits keep it out of the model (see data_fingerprint below).
+            "data_fingerprint": None if self.is_private else table_fingerprint(data),
             "private_domain_columns": schema.private_domain_columns() if self.is_private else [],
         }
         if not self.is_private:  # data-dependent facts (which values were clipped, ...) stay out of DP outputs
@@ -146,6 +149,11 @@ class TabularSynthesizer:
             self.meta["domain_note"] = ("values outside the DP-estimated bounds are clipped; values of unreleased "
                                         "categories, and missing values where DP did not confirm a missing state, "
                                         "are imputed at random within the domain")
+        self.data_fingerprint = table_fingerprint(data)  # for the data owner's private records only
+        if self.is_private:
+            self.meta["data_fingerprint_note"] = (
+                "withheld from DP outputs; the run directory keeps it in private/data_fingerprint.json "
+                "(do not release that folder)")
         self._fit_frame(frame, rng)
         self.meta["fit_seconds"] = round(time.perf_counter() - t0, 3)
         return self

@@ -70,16 +70,18 @@ def fit_run(
     model.on_log = lambda step, metrics: logged.append((step, dict(metrics)))  # type: ignore[attr-defined]
     model.fit(df, schema)  # every input error is raised here, before anything is written
     run = RunDir.create(out, force=force, command=command, resumable=False)
-    try:
+    with run.marks_failure():
         run.write_config(config)
         for step, metrics in logged:
             run.log_metrics(step, metrics)
         model.save(run.path / "model")
         model.ledger.save(run.path / LEDGER_FILE)  # type: ignore[union-attr]
         run.write_json("privacy.json", _jsonable(model.privacy_spent().to_dict()))
-    except BaseException:
-        run.finish("failed")
-        raise
+        if model.is_private:  # the data owner's record of which table was used; never released
+            run.write_json("private/data_fingerprint.json", {
+                "data_fingerprint": model.data_fingerprint,
+                "note": "hash of the training table; releasing it breaks the DP guarantee (it identifies the table)",
+            })
     run.finish()
     return run, model
 

@@ -65,3 +65,25 @@ def test_bad_inputs(files, capsys, table, case, needle):
     assert code == 2
     assert needle in capsys.readouterr().err
     assert not (tmp / "run").exists(), "a failed fit must not leave a run directory"
+
+
+def test_dp_run_keeps_the_table_hash_out_of_the_model(tmp_path: Path):
+    """A hash of the training table identifies it among candidates: a DP model must not carry it."""
+    import json
+
+    import numpy as np
+    import pandas as pd
+
+    from medsynth.tabular.base import table_fingerprint
+    from medsynth.tabular.config import TabularConfig
+    from medsynth.tabular.run import fit_run
+
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"age": rng.integers(20, 90, 3000), "sex": rng.choice(["F", "M"], 3000)})
+    cfg = TabularConfig(model="dp-mst", privacy={"epsilon": 3.0, "delta": 1e-5, "domain_budget": 0.3})
+    run, _ = fit_run(df, tmp_path / "run", cfg)
+    secret = table_fingerprint(df)
+    model_files = "".join(p.read_text() for p in (run.path / "model").rglob("*") if p.suffix in (".json", ".yaml"))
+    assert secret not in model_files
+    assert json.loads((run.path / "model" / "meta.json").read_text())["data_fingerprint"] is None
+    assert json.loads((run.path / "private" / "data_fingerprint.json").read_text())["data_fingerprint"] == secret
