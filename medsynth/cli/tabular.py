@@ -7,7 +7,8 @@ from typing import Optional
 
 import typer
 
-from medsynth.cli.common import SET_OPTION, done
+from medsynth.cli.common import MAX_STEPS_OPTION, SET_OPTION, done
+from medsynth.core.errors import ConfigError
 
 app = typer.Typer(help="Synthetic EHR tables, with or without differential privacy.", no_args_is_help=True)
 
@@ -23,6 +24,7 @@ def fit(
     config: Optional[Path] = typer.Option(None, "--config", help="A tabular YAML (kind: tabular), e.g. configs/ehr_dp_tvae.yaml."),
     sets: Optional[list[str]] = SET_OPTION,
     seed: Optional[int] = typer.Option(None, "--seed", min=0, help="Seed of the fit."),
+    max_steps: Optional[int] = MAX_STEPS_OPTION,
     force: bool = typer.Option(False, "--force", help="Overwrite OUT if it is an earlier run."),
 ) -> None:
     """Fit a synthesizer on a table and save it (with its privacy ledger) into a run directory.
@@ -46,6 +48,14 @@ def fit(
     if seed is not None:
         extra.append(f"seed={seed}")
     cfg = load_config(TabularConfig, config, overrides=[*extra, *(sets or [])])
+    if max_steps is not None:
+        if cfg.model not in ("dp-tvae", "dp-ctgan"):
+            raise ConfigError(
+                f"--max-steps {max_steps}: {cfg.model} has no optimisation steps to cut (it is fitted in one "
+                "pass, or by SDV's own epochs: --set params.epochs=N); leave --max-steps out"
+            )
+        # A DP plan is calibrated for the steps it will take: fewer steps, less noise, same epsilon.
+        cfg = load_config(TabularConfig, config, overrides=[*extra, *(sets or []), f"params.train.max_steps={max_steps}"])
     run, synth = fit_run(data, out, cfg, schema=schema, force=force)
     rep = synth.privacy_spent()
     label = (f"epsilon {rep.epsilon:.3g}, delta {rep.delta:.2g} ({rep.accountant})" if rep.private

@@ -87,3 +87,16 @@ def test_dp_run_keeps_the_table_hash_out_of_the_model(tmp_path: Path):
     assert secret not in model_files
     assert json.loads((run.path / "model" / "meta.json").read_text())["data_fingerprint"] is None
     assert json.loads((run.path / "private" / "data_fingerprint.json").read_text())["data_fingerprint"] == secret
+
+
+def test_max_steps_cuts_the_dp_plan(files, capsys):
+    tmp, data, sch = files
+    run = tmp / "short"
+    assert main(["tabular", "fit", str(data), "--schema", str(sch), "--model", "dp-tvae", "--epsilon", "1",
+                 "--delta", "1e-3", "--max-steps", "2", "--out", str(run)]) == 0
+    spent = json.loads((run / "privacy.json").read_text())
+    assert spent["steps"] == 2 and spent["epsilon"] <= 1.0
+    code = main(["tabular", "fit", str(data), "--schema", str(sch), "--model", "dp-mst", "--epsilon", "1",
+                 "--delta", "1e-3", "--max-steps", "2", "--out", str(tmp / "mst")])
+    assert code == 2 and "no optimisation steps" in capsys.readouterr().err
+    assert not (tmp / "mst").exists()
