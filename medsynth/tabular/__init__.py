@@ -6,14 +6,9 @@ Import the submodules directly; this package imports nothing heavy (no torch, no
 
 from __future__ import annotations
 
-#: The tabular entries of :data:`medsynth.core.registry.SYNTHESIZERS`.
-TABULAR_MODELS: dict[str, str] = {
-    "dp-tvae": "medsynth.tabular.dp_tvae:DPTVAE",
-    "dp-ctgan": "medsynth.tabular.dp_ctgan:DPCTGAN",
-    "dp-mst": "medsynth.tabular.mst:DPMST",
-    "gaussian-copula": "medsynth.tabular.sdv_models:SDVGaussianCopula",
-    "ctgan": "medsynth.tabular.sdv_models:SDVCTGAN",
-    "tvae": "medsynth.tabular.sdv_models:SDVTVAE",
-}
+from medsynth.core.registry import SYNTHESIZERS
+
+#: The tabular entries of :data:`medsynth.core.registry.SYNTHESIZERS` (the registry is the one list).
+TABULAR_MODELS: dict[str, str] = {k: v for k, v in SYNTHESIZERS.items() if v.startswith("medsynth.tabular.")}
 
 __all__ = ["TABULAR_MODELS"]
