@@ -36,8 +36,7 @@ def train(
     from medsynth.translation.cyclegan import CycleGANTranslator
 
     cfg = load_config(CycleGANConfig, config, overrides=overrides(sets, max_steps))
-    translator = CycleGANTranslator(cfg).fit(source, target, out=out, resume=resume, force=force)
-    translator.save(out / "model")
+    CycleGANTranslator(cfg).fit(source, target, out=out, resume=resume, force=force)  # saves OUT/model
     done(f"trained {cfg.train.max_steps} steps (spatial_dims {cfg.spatial_dims}); model saved", out / "model")
 
 
@@ -49,11 +48,18 @@ def apply(
     format: str = typer.Option("nifti", "--format", help="nifti or dicom (synthetic-safe series, SyntheticData=YES)."),
     device: str = typer.Option("auto", "--device", help="auto, cpu or cuda[:N]."),
     force: bool = typer.Option(False, "--force", help="Overwrite existing outputs."),
+    sets: Optional[list[str]] = typer.Option(
+        None, "--set", help="Change how the model is applied, e.g. --set inference.overlap=0.25 (inference.* only)."
+    ),
 ) -> None:
     """Translate MR volumes to CT in HU on their own grid (air outside the body is -1024 HU).
 
     Example:
         medsynth translate apply runs/mr2ct patient_mr.nii.gz --out sct/ --format dicom
+
+    Whole-slice windows are several times faster for 2D/2.5D models (--set inference.roi_size=[256,256]
+    --set inference.overlap=0) but instance normalisation then sees other statistics than in training:
+    check the result against the default on a few cases first.
     """
     from medsynth.core.errors import ConfigError
     from medsynth.translation.apply import translate_files
@@ -63,5 +69,7 @@ def apply(
     if fmt not in ("nifti", "dicom"):
         raise ConfigError(f"--format '{format}' must be nifti or dicom")
     translator = CycleGANTranslator.load(run, device=device)
+    if sets:
+        translator.configure_inference(sets)
     written = translate_files(translator, inputs, out, format=fmt, overwrite=force, echo=typer.echo)  # type: ignore[arg-type]
     done(f"translated {len(written)} volume(s) to CT ({fmt})", out)

@@ -139,7 +139,8 @@ class CycleGANTranslator:
             source: MR volumes: a folder (NIfTI / DICOM series), a CSV of paths, or a list of
                 paths or Volumes.
             target: CT volumes in HU, likewise.
-            out: the run directory (config, metrics.jsonl, checkpoints); a temporary one when None.
+            out: the run directory (config, metrics.jsonl, checkpoints, and the trained model in
+                ``out/model``); a temporary one, deleted afterwards, when None.
             resume: continue the run in ``out`` from its last checkpoint.
             force: overwrite an existing run in ``out``.
 
@@ -166,9 +167,13 @@ class CycleGANTranslator:
             session.close("failed")
             raise
         session.close()
-        self.run_dir = None if tmp is not None else Path(out)
         if tmp is not None:
             shutil.rmtree(tmp, ignore_errors=True)
+            self.run_dir = None
+        else:
+            self.run_dir = Path(out)
+            if session.is_main:
+                self.save(self.run_dir / "model")  # so that 'medsynth translate apply RUN' finds it
         return self
 
     def _check_training_data(self, src: list[DomainVolume], tgt: list[DomainVolume]) -> None:
@@ -349,6 +354,25 @@ class CycleGANTranslator:
         if self.generators is None:
             raise NotFittedError("this CycleGANTranslator is not trained: call fit(source, target) or CycleGANTranslator.load(dir)")
         return self.generators
+
+    def configure_inference(self, overrides: list[str]) -> None:
+        """Change how the model is applied (``inference.*`` only), e.g. ``["inference.overlap=0.25"]``.
+
+        Raises:
+            ConfigError: for keys outside ``inference`` (they would not match the trained weights)
+                or invalid values.
+        """
+        from medsynth.core.config import apply_overrides
+        from medsynth.core.errors import ConfigError
+
+        bad = [o for o in overrides if not o.strip().startswith("inference.")]
+        if bad:
+            raise ConfigError(
+                f"{bad}: only inference.* settings can change after training (roi_size, overlap, blend, "
+                "sw_batch_size, depth_sigma, body_mask); retrain to change anything else"
+            )
+        data = apply_overrides(self.config.model_dump(mode="json"), overrides)
+        self.config = validate_config(CycleGANConfig, data, source="inference overrides")
 
     def autocast(self) -> contextlib.AbstractContextManager:
         from medsynth.core.runtime import autocast

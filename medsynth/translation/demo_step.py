@@ -39,7 +39,6 @@ def step_translation(ctx: Any) -> dict[str, Any]:
     out = ctx.out / "translation"
     run = out / "run"
     tr = CycleGANTranslator(cfg).fit(mrs[:-1], cts[:-1], out=run)
-    tr.save(run / "model")
     dirs = {name: out / name for name in ("predicted", "reference", "labels")}
     for d in dirs.values():
         d.mkdir(parents=True, exist_ok=True)

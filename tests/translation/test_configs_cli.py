@@ -56,12 +56,16 @@ def test_cli_train_then_apply_nifti_and_dicom(phantom_dir: Path, tmp_path: Path,
     assert out.same_grid(mr) and out.modality == "CT"
     assert out.array.min() == -1024  # air outside the body
 
-    assert main(["translate", "apply", str(run / "model"), inputs[0], "--out", str(tmp_path / "dcm"), "--format", "dicom"]) == 0
+    assert main(["translate", "apply", str(run / "model"), inputs[0], "--out", str(tmp_path / "dcm"), "--format", "dicom",
+                 "--set", "inference.overlap=0.25"]) == 0
     series = load_volume(tmp_path / "dcm" / "case_002_sct")
     assert series.modality == "CT" and series.spatial_shape == mr.spatial_shape
     np.testing.assert_allclose(series.affine, mr.affine, atol=1e-4)
     np.testing.assert_allclose(series.array, np.rint(out.array), atol=0.5)
 
+    # only inference settings can change after training
+    assert main(["translate", "apply", str(run), inputs[0], "--out", str(tmp_path / "x"), "--set", "train.lr=1"]) == 2
+    assert "only inference.* settings" in capsys.readouterr().err
     # outputs exist: refused without --force
     assert main(["translate", "apply", str(run), inputs[0], "--out", str(tmp_path / "sct")]) == 2
     assert "already exists" in capsys.readouterr().err

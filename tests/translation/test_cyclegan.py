@@ -27,6 +27,7 @@ def test_each_mode_trains_and_keeps_geometry(make_config, dims: float, phantom_d
     assert ct.array.min() >= -1024 and ct.array.max() <= 3000
     outside = ~mr_body_mask(mr_volume.array, mr_volume.affine)
     assert outside.any() and np.all(ct.array[outside] == AIR_OUTSIDE_HU)
+    assert (tmp_path / "run" / "model" / "weights.pt").is_file()  # fit(out=) saves the model there
     lines = [json.loads(s) for s in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
     assert [r["step"] for r in lines] == [1, 2, 3]
     assert {"cycle_mr", "cycle_ct", "g_adv_ct", "d_ct", "idt_ct", "lr"} <= set(lines[-1])
