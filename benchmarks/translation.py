@@ -120,15 +120,16 @@ def score_phantoms(translator, paths: dict[str, list[Path]]) -> dict[str, Any]:
     return {"mean": mean, "cases": cases}
 
 
-def part_phantom(work: Path, steps: int, threads: int, identity: float = 0.0) -> dict[str, Any]:
+def part_phantom(work: Path, steps: int, threads: int, identity: float = 0.0, seed: int = 0, modes: tuple[float, ...] = (2, 2.5)) -> dict[str, Any]:
     from medsynth.translation.cyclegan import CycleGANTranslator
 
     paths = _phantoms(work)
     mr_train = [paths["mr"][i] for i in PHANTOM["mr_train"]]
     ct_train = [paths["ct"][i] for i in PHANTOM["ct_train"]]
-    out: dict[str, Any] = {"benchmark": "phantom", "phantom": PHANTOM, "steps": steps, "environment": environment(threads), "modes": {}}
-    for dims in (2, 2.5):
-        cfg = model_config(dims, steps, threads, identity=identity)
+    name = "phantom" if seed == 0 else f"phantom_seed{seed}"
+    out: dict[str, Any] = {"benchmark": name, "phantom": PHANTOM, "steps": steps, "environment": environment(threads), "modes": {}}
+    for dims in modes:
+        cfg = model_config(dims, steps, threads, seed=seed, identity=identity)
         t0 = time.perf_counter()
         tr = CycleGANTranslator(cfg).fit(mr_train, ct_train, out=work / f"run_{dims}", force=True)
         train_s = time.perf_counter() - t0
@@ -138,14 +139,16 @@ def part_phantom(work: Path, steps: int, threads: int, identity: float = 0.0) ->
         m = res["mean"]
         print(f"[phantom] spatial_dims {dims}: train {train_s:.0f} s, MAE {m['mae_hu']:.1f} HU, PSNR {m['psnr_db']:.2f} dB, "
               f"SSIM {m['ssim']:.3f}, excess discontinuity {m['discontinuity_excess_mad']:.1f} HU", flush=True)
-        _write("phantom", out)
+        _write(name, out)
+    if set(modes) != {2, 2.5}:
+        return out
     d2, d25 = out["modes"]["2"]["mean"], out["modes"]["2.5"]["mean"]
     out["targets"] = {
         "mae_below_60_hu": {"2": d2["mae_hu"] < 60, "2.5": d25["mae_hu"] < 60},
         "train_within_15_min": {k: v["train_seconds"] <= 900 for k, v in out["modes"].items()},
         "2.5d_less_discontinuity_than_2d": d25["discontinuity_excess_mad"] < d2["discontinuity_excess_mad"],
     }
-    _write("phantom", out)
+    _write(name, out)
     return out
 
 
@@ -263,6 +266,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, default=900, help="training steps per phantom model")
     parser.add_argument("--real-steps", type=int, default=250, help="training steps on the real data")
     parser.add_argument("--threads", type=int, default=1, help="torch threads for training")
+    parser.add_argument("--seed", type=int, default=0, help="train.seed of the phantom models (results go to translation_phantom_seedN.json)")
+    parser.add_argument("--modes", type=float, nargs="+", default=[2, 2.5], help="spatial_dims to train in the phantom part")
     parser.add_argument("--identity", type=float, default=0.0, help="loss.identity weight (see the docstring)")
     parser.add_argument("--speed-threads", type=int, nargs="+", default=[2, 1])
     parser.add_argument("--work", type=Path, default=None, help="scratch folder (kept; default a temp dir)")
@@ -272,7 +277,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"[bench] work folder {work}", flush=True)
     results: dict[str, Any] = {}
     if args.part in ("phantom", "all"):
-        results["phantom"] = part_phantom(work, args.steps, args.threads, args.identity)
+        modes = tuple(int(m) if m == int(m) else m for m in args.modes)
+        results["phantom"] = part_phantom(work, args.steps, args.threads, args.identity, args.seed, modes)
     if args.part == "paired":
         results["paired"] = part_paired(work, args.steps, args.threads)
     if args.part in ("speed", "all"):
