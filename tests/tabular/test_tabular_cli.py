@@ -100,3 +100,14 @@ def test_max_steps_cuts_the_dp_plan(files, capsys):
                  "--delta", "1e-3", "--max-steps", "2", "--out", str(tmp / "mst")])
     assert code == 2 and "no optimisation steps" in capsys.readouterr().err
     assert not (tmp / "mst").exists()
+
+
+def test_demo_bounds_come_from_the_published_description_not_the_rows():
+    from medsynth.tabular.demo_step import clinical_table, public_schema, published_bounds
+
+    bounds = published_bounds()
+    assert bounds["mean_smoothness"] == (0.053, 0.163)  # the DESCR table, rounded as printed
+    df = clinical_table()
+    assert float(df["mean_smoothness"].min()) != 0.053  # the rows' own minimum differs (0.05263)
+    col = {c.name: c for c in public_schema(df).columns}["mean_smoothness"]
+    assert col.public and col.min == pytest.approx(max(0.0, 0.053 - 0.011)) and col.max == pytest.approx(0.163 + 0.011)
