@@ -39,7 +39,8 @@ def machine() -> dict[str, Any]:
     import torch
 
     return {"cpu_cores": os.cpu_count(), "torch_threads": torch.get_num_threads(), "platform": platform.platform(),
-            "python": platform.python_version(), "torch": torch.__version__}
+            "python": platform.python_version(), "torch": torch.__version__,
+            "load_average_1_5_15_at_end": [round(x, 2) for x in os.getloadavg()]}
 
 
 def features(df: pd.DataFrame) -> pd.DataFrame:
