@@ -11,8 +11,10 @@ hash does not match. Unpickling runs code: load only model folders you created y
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -125,12 +127,103 @@ def _quiet_sdv_home() -> None:
         os.environ["XDG_DATA_HOME"] = tempfile.mkdtemp(prefix="medsynth-sdv-")
 
 
+class _FastBetaPPF:
+    """``scipy.stats.beta.ppf`` of one fitted marginal, evaluated through a cubic spline in copula space.
+
+    copulas draws each column as ``ppf(norm.cdf(z))`` with z standard normal; scipy's beta ``ppf``
+    (boost's incomplete-beta inverse) costs ~1.5 us a value and was 80% of GaussianCopula's sampling
+    time. The map ``z -> betaincinv(a, b, norm.cdf(z))`` is smooth, so it is tabulated once per marginal
+    at 2^14 + 1 nodes and interpolated by a cubic spline, on the range of z where the spline agrees with
+    scipy within ``TOL`` (1e-11 of the marginal's spread) at every interval's midpoint (checked when the
+    table is built); values outside that range (the far tails, where scipy itself loses precision)
+    and exact 0/1 probabilities go to scipy. The fitted model and its parameters are unchanged: this is
+    another evaluation of the same inverse CDF, which agrees with scipy's to ~1e-13 of the range.
+    """
+
+    TOL = 1e-11
+    NODES = 2**14 + 1
+    ZMAX = 8.5
+
+    def __init__(self, a: float, b: float, loc: float, scale: float) -> None:
+        from scipy import special
+        from scipy.interpolate import CubicSpline
+
+        self.a, self.b, self.loc, self.scale = a, b, loc, scale
+        self.spline: Any = None
+        z = np.linspace(-self.ZMAX, self.ZMAX, self.NODES)
+        y = special.betaincinv(a, b, special.ndtr(z))
+        lo, hi = _run_around(np.isfinite(y), len(z) // 2)  # nodes where scipy gives a number
+        if hi - lo < 64:
+            return  # scipy evaluates this marginal
+        z, y = z[lo : hi + 1], y[lo : hi + 1]
+        spline = CubicSpline(z, y)
+        mid = (z[:-1] + z[1:]) / 2
+        tol = self.TOL * max(float(np.ptp(y)), np.finfo(float).tiny)  # relative to the marginal's spread
+        good = np.abs(spline(mid) - special.betaincinv(a, b, special.ndtr(mid))) <= tol  # NaN: not good
+        centre = int(np.searchsorted(z, 0.0)) - 1  # the interval holding z = 0
+        if 0 <= centre < len(good) and good[centre]:  # keep the run of good intervals around z = 0: [z[i0], z[i1 + 1]]
+            i0, i1 = _run_around(good, centre)
+            self.zlo, self.zhi, self.spline = float(z[i0]), float(z[i1 + 1]), spline
+
+    def __call__(self, U: Any) -> np.ndarray:
+        from scipy import special, stats
+
+        u = np.asarray(U, dtype=float)
+        if self.spline is None:
+            return stats.beta.ppf(u, self.a, self.b, loc=self.loc, scale=self.scale)
+        z = special.ndtri(u)
+        inside = (z >= self.zlo) & (z <= self.zhi)  # NaN and +-inf are outside
+        x = np.empty_like(u)
+        x[inside] = np.clip(self.spline(z[inside]), 0.0, 1.0)
+        out = ~inside
+        if out.any():
+            x[out] = stats.beta.ppf(u[out], self.a, self.b)
+        return self.loc + self.scale * x
+
+
+def _run_around(ok: np.ndarray, i: int) -> tuple[int, int]:
+    """The first and last index of the run of True in ``ok`` that holds index ``i`` (``(i, i - 1)`` if none)."""
+    if not ok[i]:
+        return i, i - 1
+    bad_left, bad_right = np.flatnonzero(~ok[:i]), np.flatnonzero(~ok[i:])
+    return (int(bad_left[-1]) + 1 if len(bad_left) else 0, i + int(bad_right[0]) - 1 if len(bad_right) else len(ok) - 1)
+
+
+@contextlib.contextmanager
+def _fast_beta_marginals(model: Any, cache: dict[Any, _FastBetaPPF]) -> Iterator[None]:
+    """While sampling, evaluate the beta marginals of a fitted SDV GaussianCopula with :class:`_FastBetaPPF`
+    (built once per marginal into ``cache``, which lives on medsynth's wrapper, off SDV's pickle)."""
+    from copulas.univariate import BetaUnivariate
+
+    copula = getattr(model, "_model", None)
+    univariates = [u for u in getattr(copula, "univariates", []) or [] if type(u) is BetaUnivariate]
+    patched = []
+    try:
+        for uni in univariates:
+            params = uni._params
+            key = (id(uni), params["a"], params["b"], params["loc"], params["scale"])
+            if params["scale"] <= 0:
+                continue
+            if key not in cache:
+                cache[key] = _FastBetaPPF(params["a"], params["b"], params["loc"], params["scale"])
+            uni.percent_point = cache[key]
+            patched.append(uni)
+        yield
+    finally:
+        for uni in patched:
+            uni.__dict__.pop("percent_point", None)
+
+
 class SDVGaussianCopula(_SDVBase):
     """SDV GaussianCopula (non-private): marginals + a Gaussian copula. Fast, a good first baseline."""
 
     name: ClassVar[str] = "gaussian-copula"
     Config: ClassVar[type[ConfigModel]] = GaussianCopulaConfig
     _sdv_class: ClassVar[str] = "GaussianCopula"
+
+    def _sample_frame(self, n: int, rng: np.random.Generator) -> Frame:
+        with _fast_beta_marginals(self.model, self.__dict__.setdefault("_fast_ppf", {})):
+            return super()._sample_frame(n, rng)
 
     def _make(self, metadata: Any) -> Any:
         from sdv.single_table import GaussianCopulaSynthesizer
