@@ -4,19 +4,26 @@ Parts (each writes ``benchmarks/results/translation_<part>.json``; ``all`` also 
 ``translation.json`` with everything):
 
 * ``phantom``: paired procedural phantoms (``medsynth.io.phantoms``), 64^3 at 2 mm, T1-like MR,
-  seeds 1000+i. Training is *unpaired* and on disjoint subjects: MR of cases 0-9, CT of cases
-  10-19; cases 20-23 are held out and scored against their own CT inside the body (label > 0):
-  MAE, PSNR (4024 HU peak), SSIM, MAE per tissue, and the slice-to-slice discontinuity along k
-  (mean |jump| between neighbouring slices that the reference does not have). 2D and 2.5D are
-  trained with the same networks and the same number of steps.
-  The identity loss is off (``loss.identity: 0``): MR->CT inverts the order of fat (bright on T1,
-  dark on CT) and bone (dark on T1, bright on CT), and G_mr2ct(CT) = CT pulls the generator towards
-  keeping bright things bright. With CycleGAN's identity weight (5 = 0.5 x cycle) and 800 steps,
-  2D reached 88.5 HU, fat +130 HU and bone -270 HU off (``translation_phantom_identity5.json``).
+  seeds 1000+i. Training is *unpaired* and on disjoint subjects: MR of cases 0-9 and 24-43, CT of
+  cases 10-19 and 44-63 (``--train-cases 30`` per domain; 10 = cases 0-9 / 10-19, the first version
+  of this benchmark); cases 20-23 are held out and scored against their own CT inside the body
+  (label > 0): MAE, PSNR (4024 HU peak), SSIM, MAE per tissue, and the slice-to-slice discontinuity
+  along k (mean |jump| between neighbouring slices that the reference does not have). 2D and 2.5D
+  are trained with the same networks, 900 steps of 4 patches of 64x64, seed 0.
+  The structure-consistency term is on (``loss.structure: 2``, MIND descriptors of input and
+  output, still unpaired); the identity loss is off (``loss.identity: 0``): MR->CT inverts the
+  order of fat (bright on T1, dark on CT) and bone (dark on T1, bright on CT), and G_mr2ct(CT) = CT
+  pulls the generator towards keeping bright things bright. With 10 cases per domain, no structure
+  term and CycleGAN's identity weight (5 = 0.5 x cycle), 2D reached 88.5 HU, fat +130 HU and bone
+  -270 HU off (``translation_phantom_identity5.json``); 88.2 HU without identity
+  (``translation_phantom_v1.json``).
 * ``paired``: the 2D model trained on registered pairs (MR and CT of cases 0-19) with the paired L1
   term (``data.paired``, ``loss.paired: 10``), scored on the same held-out cases (not part of ``all``).
-* ``speed``: a 256x256x128 phantom MR translated by the 2D model, with the default sliding window
-  (window = training patch, 50% overlap, Gaussian blending) and with whole-slice windows.
+* ``windows``: accuracy and seams of inference windows (training-patch windows with 50% overlap,
+  the default whole-slice window, a 1.5-2 x patch window with 25% overlap) with the phantom part's
+  models, on phantoms larger than the training patch (128x128x32 at 2 mm, 256x256x32 at 1x1x2 mm).
+* ``speed``: a 256x256x128 phantom MR translated by the 2D model with the default whole-slice
+  window, and with training-patch windows (64x64, 50% overlap, Gaussian blending: the old default).
 * ``real``: the real unpaired abdominal MR and CT in ``../shared/data/imaging/totalsegmentator``
   (different subjects): a 2D model trained on them, the MR translated, and the HU histogram peaks
   (air, fat, soft tissue, bone) inside the body compared with the real CT's.
@@ -25,6 +32,7 @@ Run (CPU, 2 cores shared, about 40 minutes for ``all``)::
 
     OMP_NUM_THREADS=1 nice -n 10 python benchmarks/translation.py all
     python benchmarks/translation.py phantom --steps 50    # a smoke run
+    python benchmarks/translation.py windows --work DIR    # after the phantom part, in the same DIR
 """
 
 from __future__ import annotations
@@ -48,13 +56,24 @@ PHANTOM = {"shape": [64, 64, 64], "spacing_mm": [2.0, 2.0, 2.0], "seed": 1000, "
            "ct_train": list(range(10, 20)), "test": list(range(20, 24)), "contrast": "T1"}
 
 
-def model_config(spatial_dims: float, steps: int, threads: int, seed: int = 0, identity: float = 0.0) -> dict[str, Any]:
+def set_training_cases(per_domain: int) -> None:
+    """MR and CT training cases, disjoint, ``per_domain`` each: 0-9 / 10-19 first, then from case 24 on
+    (cases 20-23 stay the held-out test set whatever the size)."""
+    extra = per_domain - 10
+    PHANTOM["mr_train"] = list(range(0, 10)) + list(range(24, 24 + max(0, extra)))
+    PHANTOM["ct_train"] = list(range(10, 20)) + list(range(24 + max(0, extra), 24 + 2 * max(0, extra)))
+    if per_domain < 10:
+        PHANTOM["mr_train"], PHANTOM["ct_train"] = list(range(per_domain)), list(range(10, 10 + per_domain))
+
+
+def model_config(spatial_dims: float, steps: int, threads: int, seed: int = 0, identity: float = 0.0,
+                 structure: float = 0.0) -> dict[str, Any]:
     """The benchmark's CPU-sized CycleGAN (the same networks for 2D and 2.5D)."""
     return {
         "spatial_dims": spatial_dims,
         "generator": {"arch": "resnet", "base_channels": 16, "n_down": 2, "n_res_blocks": 3},
         "discriminator": {"channels": 32, "num_layers": 3},
-        "loss": {"adversarial": 1.0, "cycle": 10.0, "identity": identity},
+        "loss": {"adversarial": 1.0, "cycle": 10.0, "identity": identity, "structure": structure},
         "optim": {"pool_size": 50, "decay_start": 0.5},
         "data": {"patch_size": [64, 64], "context_slices": 1, "foreground_fraction": 0.9},
         "inference": {"overlap": 0.5, "sw_batch_size": 8},
@@ -88,7 +107,7 @@ def _phantoms(work: Path) -> dict[str, list[Path]]:
     from medsynth.io.phantoms import PhantomConfig, write_phantoms
 
     cfg = PhantomConfig(shape=tuple(PHANTOM["shape"]), spacing=tuple(PHANTOM["spacing_mm"]), mr_contrast=PHANTOM["contrast"])
-    n = max(PHANTOM["test"]) + 1
+    n = max(PHANTOM["test"] + PHANTOM["mr_train"] + PHANTOM["ct_train"]) + 1
     return write_phantoms(work / "phantoms", n, seed=PHANTOM["seed"], config=cfg)
 
 
@@ -120,16 +139,17 @@ def score_phantoms(translator, paths: dict[str, list[Path]]) -> dict[str, Any]:
     return {"mean": mean, "cases": cases}
 
 
-def part_phantom(work: Path, steps: int, threads: int, identity: float = 0.0, seed: int = 0, modes: tuple[float, ...] = (2, 2.5)) -> dict[str, Any]:
+def part_phantom(work: Path, steps: int, threads: int, identity: float = 0.0, seed: int = 0, modes: tuple[float, ...] = (2, 2.5),
+                 structure: float = 0.0, name: str | None = None) -> dict[str, Any]:
     from medsynth.translation.cyclegan import CycleGANTranslator
 
     paths = _phantoms(work)
     mr_train = [paths["mr"][i] for i in PHANTOM["mr_train"]]
     ct_train = [paths["ct"][i] for i in PHANTOM["ct_train"]]
-    name = "phantom" if seed == 0 else f"phantom_seed{seed}"
+    name = name or ("phantom" if seed == 0 else f"phantom_seed{seed}")
     out: dict[str, Any] = {"benchmark": name, "phantom": PHANTOM, "steps": steps, "environment": environment(threads), "modes": {}}
     for dims in modes:
-        cfg = model_config(dims, steps, threads, seed=seed, identity=identity)
+        cfg = model_config(dims, steps, threads, seed=seed, identity=identity, structure=structure)
         t0 = time.perf_counter()
         tr = CycleGANTranslator(cfg).fit(mr_train, ct_train, out=work / f"run_{dims}", force=True)
         train_s = time.perf_counter() - t0
@@ -174,6 +194,89 @@ def part_paired(work: Path, steps: int, threads: int, weight: float = 10.0) -> d
     return out
 
 
+def _seam_stats(pred: np.ndarray, ref: np.ndarray, body: np.ndarray, borders: list[int]) -> dict[str, float]:
+    """Jumps between neighbouring columns/rows (both in-plane axes) at window borders, pred vs reference.
+
+    ``borders`` are the indices j where a window of the default grid starts or ends; the jump there is
+    |x[j] - x[j-1]| inside the body. A seam shows as a mean or max jump above the reference's.
+    """
+    jp, jr, jp_all, jr_all = [], [], [], []
+    for axis in (0, 1):
+        dp = np.abs(np.diff(pred, axis=axis))
+        dr = np.abs(np.diff(ref, axis=axis))
+        m = np.logical_and(np.take(body, range(1, body.shape[axis]), axis=axis),
+                           np.take(body, range(0, body.shape[axis] - 1), axis=axis))
+        jp_all.append(dp[m])
+        jr_all.append(dr[m])
+        for j in borders:
+            mj = np.take(m, j - 1, axis=axis)
+            jp.append(np.take(dp, j - 1, axis=axis)[mj])
+            jr.append(np.take(dr, j - 1, axis=axis)[mj])
+    jp_, jr_ = np.concatenate(jp), np.concatenate(jr)
+    return {"border_mean_jump_pred_hu": float(jp_.mean()), "border_mean_jump_ref_hu": float(jr_.mean()),
+            "border_max_jump_pred_hu": float(jp_.max()), "border_max_jump_ref_hu": float(jr_.max()),
+            "all_mean_jump_pred_hu": float(np.concatenate(jp_all).mean()),
+            "all_mean_jump_ref_hu": float(np.concatenate(jr_all).mean())}
+
+
+def part_windows(work: Path, threads: int) -> dict[str, Any]:
+    """Accuracy and seams of inference windows on phantoms larger than the training patch.
+
+    The held-out 64^3 cases are one 64x64 window per slice whatever the setting, so the comparison
+    uses larger phantoms with a known CT: 3 cases of 128x128x32 at 2 mm (the training spacing) and the
+    speed benchmark's 256x256x128 case cut to its middle 32 slices (1 x 1 x 2 mm). Same trained
+    models (``run_2``, ``run_2.5`` of the phantom part), only ``inference.*`` changes.
+    """
+    import torch
+
+    from medsynth.io.phantoms import PhantomConfig, make_phantom
+    from medsynth.io.volume import Volume
+    from medsynth.translation import metrics
+    from medsynth.translation.cyclegan import CycleGANTranslator
+
+    torch.set_num_threads(threads)
+    cases = []
+    for seed in (5000, 5001, 5002):
+        cases.append((f"128x128x32 seed {seed}", make_phantom(seed, PhantomConfig(shape=(128, 128, 32)))))
+    big = make_phantom(7, PhantomConfig(shape=(256, 256, 128), spacing=(1.0, 1.0, 2.0)))
+    cases.append(("256x256x128 seed 7, slices 48-79", big))
+    out: dict[str, Any] = {"benchmark": "windows", "environment": environment(threads), "results": {}}
+    for dims in ("2", "2.5"):
+        model = work / f"run_{dims}" / "model"
+        if not (model / "weights.pt").is_file():
+            continue
+        for name, ph in cases:
+            n = ph.mr.array.shape[0]
+            sl = slice(48, 80) if n == 256 else slice(None)
+            mr = Volume(np.ascontiguousarray(ph.mr.array[..., sl]), ph.mr.affine, modality="MR")
+            ref = ph.ct.array[..., sl]
+            labels = ph.labels.array[..., sl].astype(int)
+            body = labels > 0
+            settings = {"default: 64x64, overlap 0.5": {"roi_size": None, "overlap": 0.5},
+                        f"whole slice {n}x{n}, overlap 0": {"roi_size": [n, n], "overlap": 0.0}}
+            if n == 256:
+                settings["128x128 (2 x patch), overlap 0.25"] = {"roi_size": [128, 128], "overlap": 0.25}
+            else:
+                settings["96x96 (1.5 x patch), overlap 0.25"] = {"roi_size": [96, 96], "overlap": 0.25}
+            borders = list(range(32, n, 32))
+            for label, inf in settings.items():
+                tr = CycleGANTranslator.load(model)
+                for k, v in inf.items():
+                    setattr(tr.config.inference, k, v)
+                t0 = time.perf_counter()
+                sct = tr.translate(mr).array
+                sec = time.perf_counter() - t0
+                r = metrics.report(sct, ref, body)
+                r.update(_seam_stats(sct, ref, body, borders))
+                r["seconds"] = sec
+                out["results"].setdefault(dims, {}).setdefault(name, {})[label] = r
+                print(f"[windows] {dims} {name} {label}: MAE {r['mae_hu']:.1f} PSNR {r['psnr_db']:.2f} SSIM {r['ssim']:.3f} "
+                      f"border jump {r['border_mean_jump_pred_hu']:.1f} (ref {r['border_mean_jump_ref_hu']:.1f}) "
+                      f"max {r['border_max_jump_pred_hu']:.0f} (ref {r['border_max_jump_ref_hu']:.0f}) {sec:.1f} s", flush=True)
+                _write("windows", out)
+    return out
+
+
 def part_speed(work: Path, threads_list: list[int]) -> dict[str, Any]:
     import torch
 
@@ -187,12 +290,12 @@ def part_speed(work: Path, threads_list: list[int]) -> dict[str, Any]:
     ph = make_phantom(7, PhantomConfig(shape=shape, spacing=(1.0, 1.0, 2.0)))
     out: dict[str, Any] = {"benchmark": "speed", "volume_shape": list(shape), "model": str(model), "runs": []}
     settings = {
-        "default (window 64x64 = training patch, overlap 0.5, gaussian)": {},
-        "whole-slice window 256x256, overlap 0": {"roi_size": [256, 256], "overlap": 0.0, "sw_batch_size": 2},
+        "training-patch windows 64x64, overlap 0.5, gaussian (the default before whole slices)": {"roi_size": [64, 64], "overlap": 0.5},
+        "default: whole-slice window 256x256 (inference.roi_size null)": {"roi_size": None, "overlap": 0.25},
     }
-    default = next(iter(settings))
-    # The slow default window once (with the most threads); whole-slice windows with each thread count.
-    runs = [(max(threads_list), default)] + [(t, label) for t in threads_list for label in settings if label != default]
+    slow = next(iter(settings))
+    # The slow patch windows once (with the most threads); the whole-slice default with each thread count.
+    runs = [(max(threads_list), slow)] + [(t, label) for t in threads_list for label in settings if label != slow]
     for threads, label in runs:
         torch.set_num_threads(threads)
         tr = CycleGANTranslator.load(model)
@@ -262,13 +365,16 @@ def part_real(work: Path, steps: int, threads: int, identity: float = 0.0) -> di
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("part", choices=["phantom", "paired", "speed", "real", "all"])
+    parser.add_argument("part", choices=["phantom", "paired", "windows", "speed", "real", "all"])
     parser.add_argument("--steps", type=int, default=900, help="training steps per phantom model")
     parser.add_argument("--real-steps", type=int, default=250, help="training steps on the real data")
     parser.add_argument("--threads", type=int, default=1, help="torch threads for training")
     parser.add_argument("--seed", type=int, default=0, help="train.seed of the phantom models (results go to translation_phantom_seedN.json)")
     parser.add_argument("--modes", type=float, nargs="+", default=[2, 2.5], help="spatial_dims to train in the phantom part")
     parser.add_argument("--identity", type=float, default=0.0, help="loss.identity weight (see the docstring)")
+    parser.add_argument("--structure", type=float, default=2.0, help="loss.structure (MIND consistency) weight")
+    parser.add_argument("--train-cases", type=int, default=30, help="MR and CT training cases per domain (disjoint)")
+    parser.add_argument("--name", default=None, help="result name of the phantom part (translation_<name>.json)")
     parser.add_argument("--speed-threads", type=int, nargs="+", default=[2, 1])
     parser.add_argument("--work", type=Path, default=None, help="scratch folder (kept; default a temp dir)")
     args = parser.parse_args(argv)
@@ -278,9 +384,12 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, Any] = {}
     if args.part in ("phantom", "all"):
         modes = tuple(int(m) if m == int(m) else m for m in args.modes)
-        results["phantom"] = part_phantom(work, args.steps, args.threads, args.identity, args.seed, modes)
+        set_training_cases(args.train_cases)
+        results["phantom"] = part_phantom(work, args.steps, args.threads, args.identity, args.seed, modes, args.structure, args.name)
     if args.part == "paired":
         results["paired"] = part_paired(work, args.steps, args.threads)
+    if args.part == "windows":
+        results["windows"] = part_windows(work, args.threads)
     if args.part in ("speed", "all"):
         results["speed"] = part_speed(work, args.speed_threads)
     if args.part in ("real", "all"):

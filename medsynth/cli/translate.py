@@ -57,9 +57,9 @@ def apply(
     Example:
         medsynth translate apply runs/mr2ct patient_mr.nii.gz --out sct/ --format dicom
 
-    Whole-slice windows are several times faster for 2D/2.5D models (--set inference.roi_size=[256,256]
-    --set inference.overlap=0) but instance normalisation then sees other statistics than in training:
-    check the result against the default on a few cases first.
+    By default each window is a whole slice (inference.roi_size null): fastest, and no window seams.
+    Smaller windows, e.g. --set inference.roi_size=[128,128] --set inference.overlap=0.25, cap memory
+    for very large slices.
     """
     from medsynth.core.errors import ConfigError
     from medsynth.translation.apply import translate_files

@@ -48,7 +48,7 @@ from medsynth.translation.data import (
     to_net,
 )
 from medsynth.translation.inference import sliding_translate
-from medsynth.translation.losses import ImagePool, linear_decay, lsgan_loss
+from medsynth.translation.losses import ImagePool, linear_decay, lsgan_loss, structure_loss
 from medsynth.translation.networks import build_discriminator, build_generator
 
 WEIGHTS = "weights.pt"
@@ -303,6 +303,10 @@ class CycleGANTranslator:
                         terms["idt_ct"] = F.l1_loss(o["idt_ct"].float(), ct)
                         terms["idt_mr"] = F.l1_loss(o["idt_mr"].float(), mr)
                         total = total + w.identity * (terms["idt_ct"] + terms["idt_mr"])
+                    if w.structure > 0:
+                        terms["struct_ct"] = structure_loss(mr, o["fake_ct"])
+                        terms["struct_mr"] = structure_loss(ct, o["fake_mr"])
+                        total = total + w.structure * (terms["struct_ct"] + terms["struct_mr"])
                     if paired is not None and w.paired > 0:
                         terms["paired_l1"] = F.l1_loss(o["fake_ct"].float(), paired)
                         total = total + w.paired * terms["paired_l1"]

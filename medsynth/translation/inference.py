@@ -10,8 +10,10 @@ One path for the three modes, because each is a function of a 3D window (i, j, k
   first padded by c slices (edge values) at both ends so the first and last slices are also
   predicted from centred stacks.
 
-In-plane windows overlap (``inference.overlap``) and are blended with Gaussian weights, so window
-borders (where a convolution saw zero padding) carry little weight and no seam shows.
+By default a window is the whole slice in-plane (``inference.roi_size: null``): one window per
+slice (per stack in 2.5), so there are no in-plane borders at all. Smaller windows overlap
+(``inference.overlap``) and are blended with Gaussian weights, so window borders (where a
+convolution saw zero padding) carry little weight.
 """
 
 from __future__ import annotations
@@ -62,7 +64,7 @@ def sliding_translate(
 
     inf = config.inference
     dims = config.spatial_dims
-    roi = config.roi_3d
+    roi = config.roi_3d(tuple(x.shape[2:]))
     pad = 0
     if dims == 2.5:
         pad = config.data.context_slices

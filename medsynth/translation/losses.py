@@ -5,6 +5,10 @@
   driven by an explicit numpy Generator so that a resumed run draws exactly what an uninterrupted
   one would.
 * :func:`linear_decay`: constant learning rate, then linear decay to zero.
+* :func:`mind` / :func:`structure_loss`: the MIND descriptor (Heinrich et al. 2012) and the L1
+  distance between the descriptors of a generator's input and output, the structure-consistency
+  term of structure-constrained CycleGANs (Yang et al. 2018): modality independent, so it keeps
+  edges and thin layers of the MR in place in the synthetic CT whatever their contrast.
 """
 
 from __future__ import annotations
@@ -39,6 +43,40 @@ def linear_decay(max_steps: int, decay_start: float) -> Callable[[int], float]:
         return max(0.0, 1.0 - (done - start) / span)
 
     return factor
+
+
+def mind(x: torch.Tensor, radius: int = 1, eps: float = 1e-3) -> torch.Tensor:
+    """MIND descriptor of (n, c, *spatial) images, 2D or 3D, each channel on its own.
+
+    For each of the 2 * dims nearest-neighbour offsets r: D_r = local mean of (x - x shifted by r)^2
+    over a (2 * radius + 1) box; V = mean of the D_r (local variance estimate); MIND_r = exp(-D_r / V),
+    scaled so its maximum over r is 1. Returns (n, c * 2 * dims, *spatial).
+    """
+    n, c = x.shape[:2]
+    spatial = x.shape[2:]
+    nd = len(spatial)
+    x = x.float().reshape(n * c, 1, *spatial)
+    pad = [1, 1] * nd
+    xp = F.pad(x, pad, mode="replicate")
+    pool = F.avg_pool2d if nd == 2 else F.avg_pool3d
+    ds = []
+    for axis in range(nd):
+        for step in (-1, 1):
+            idx = [slice(None), slice(None)] + [slice(1, 1 + s) for s in spatial]
+            idx[2 + axis] = slice(1 + step, 1 + step + spatial[axis])
+            d = (x - xp[tuple(idx)]) ** 2
+            d = pool(F.pad(d, [radius, radius] * nd, mode="replicate"), 2 * radius + 1, stride=1)
+            ds.append(d)
+    dist = torch.cat(ds, 1)
+    var = dist.mean(1, keepdim=True).clamp_min(eps)
+    desc = torch.exp(-dist / var)
+    desc = desc / desc.amax(1, keepdim=True).clamp_min(eps)
+    return desc.reshape(n, c * 2 * nd, *spatial)
+
+
+def structure_loss(source: torch.Tensor, translated: torch.Tensor) -> torch.Tensor:
+    """Mean |MIND(source) - MIND(translated)|: structure consistency across modalities."""
+    return F.l1_loss(mind(translated), mind(source).detach())
 
 
 class ImagePool:
@@ -84,4 +122,4 @@ class ImagePool:
         self.images = [] if imgs.numel() == 0 else [im.unsqueeze(0).to(device) for im in imgs]
 
 
-__all__ = ["ImagePool", "linear_decay", "lsgan_loss"]
+__all__ = ["ImagePool", "linear_decay", "lsgan_loss", "mind", "structure_loss"]

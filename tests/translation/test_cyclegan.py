@@ -100,3 +100,11 @@ def test_bias_correction_path_keeps_geometry(trained_2d: CycleGANTranslator, mr_
     ct = tr.translate(mr_volume)
     assert ct.same_grid(mr_volume) and np.isfinite(ct.array).all()
     assert not np.array_equal(ct.array, trained_2d.translate(mr_volume).array)
+
+
+@pytest.mark.parametrize("dims", [2.5, 3])
+def test_structure_term_is_used(make_config, dims: float, phantom_dir: Path, tmp_path: Path):
+    cfg = make_config(dims, loss={"structure": 1.0, "identity": 0.0}, train={"max_steps": 1, "checkpoint_every": 1})
+    CycleGANTranslator(cfg).fit(phantom_dir / "mr", phantom_dir / "ct", out=tmp_path / "run")
+    last = json.loads((tmp_path / "run" / "metrics.jsonl").read_text().splitlines()[-1])
+    assert last["struct_ct"] > 0 and last["struct_mr"] > 0

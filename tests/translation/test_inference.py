@@ -58,3 +58,13 @@ def test_bias_correction_flattens_a_smooth_field():
     before = img[core].std() / img[core].mean()
     after = out[core].std() / out[core].mean()
     assert after < 0.5 * before
+
+
+@pytest.mark.parametrize("dims,patch,want", [(2, [16, 16], (40, 32, 1)), (2.5, [16, 16], (40, 32, 5)), (3, [16, 16, 8], (40, 32, 8))])
+def test_default_window_is_the_whole_slice(dims: float, patch: list[int], want: tuple[int, int, int]):
+    cfg = CycleGANConfig.model_validate({"spatial_dims": dims, "data": {"patch_size": patch, "context_slices": 2},
+                                         "discriminator": {"num_layers": 1}})
+    assert cfg.inference.roi_size is None
+    assert cfg.roi_3d((37, 29, 11)) == want  # rounded up to a multiple of 2**n_down = 4
+    explicit = cfg.model_copy(update={"inference": cfg.inference.model_copy(update={"roi_size": tuple(patch)})})
+    assert explicit.roi_3d((37, 29, 11))[:2] == (16, 16)

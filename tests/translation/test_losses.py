@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from medsynth.translation.losses import ImagePool, linear_decay, lsgan_loss
+from medsynth.translation.losses import ImagePool, linear_decay, lsgan_loss, mind, structure_loss
 
 
 def test_lsgan_targets():
@@ -32,3 +32,17 @@ def test_image_pool_fills_then_mixes_and_round_trips():
     clone.load_state_dict(pool.state_dict())
     assert torch.equal(torch.cat(clone.images), torch.cat(pool.images))
     assert torch.equal(ImagePool(0).query(later, rng), later)
+
+
+def test_mind_is_contrast_invariant_and_sees_structure():
+    torch.manual_seed(0)
+    x = torch.rand(2, 3, 12, 10)
+    assert mind(x).shape == (2, 12, 12, 10)
+    assert mind(torch.rand(1, 1, 6, 6, 6)).shape == (1, 6, 6, 6, 6)
+    # an inverted, rescaled and shifted image has the same structure (MR->CT inverts fat and bone)
+    assert float(structure_loss(x, 1.0 - 2.0 * x)) < 1e-5
+    assert float(structure_loss(x, torch.rand_like(x))) > 0.05
+    # a shifted edge is a different structure
+    a = torch.zeros(1, 1, 8, 8)
+    a[..., 4:] = 1.0
+    assert float(structure_loss(a, torch.roll(a, 2, dims=3))) > 0.01
