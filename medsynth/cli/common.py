@@ -34,7 +34,24 @@ def overrides(sets: Optional[list[str]], max_steps: Optional[int] = None, key: s
     return out
 
 
+def use_color(stream: object) -> bool:
+    """Colour only on a terminal, and never when NO_COLOR is set (https://no-color.org)."""
+    import os
+
+    return not os.environ.get("NO_COLOR") and bool(getattr(stream, "isatty", lambda: False)())
+
+
 def done(message: str, path: Path | str | None = None) -> None:
     """Print a success line (and where the output is)."""
     tail = f": {path}" if path is not None else ""
-    typer.secho(f"{message}{tail}", fg=typer.colors.GREEN)
+    say(f"{message}{tail}", fg=typer.colors.GREEN)
+
+
+def say(message: str, *, fg: str | None = None, bold: bool = False, err: bool = False) -> None:
+    """Print a line, coloured only where :func:`use_color` allows (no escape codes in pipes and logs)."""
+    import sys
+
+    if use_color(sys.stderr if err else sys.stdout) and (fg or bold):
+        typer.secho(message, fg=fg, bold=bold, err=err)
+    else:
+        typer.echo(message, err=err)

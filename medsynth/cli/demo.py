@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from medsynth.cli.common import SET_OPTION
+from medsynth.cli.common import SET_OPTION, say
 
 
 def demo(
@@ -33,7 +33,7 @@ def demo(
         cfg.n_phantoms = min(cfg.n_phantoms, 4)
     summary = run_demo(out, cfg, force=force, echo=typer.echo)
     typer.echo("")
-    typer.secho(f"medsynth demo finished in {summary['seconds']['total']:.1f} s. Outputs in {out}/:", fg=typer.colors.GREEN)
+    say(f"medsynth demo finished in {summary['seconds']['total']:.1f} s. Outputs in {out}/:", fg=typer.colors.GREEN)
     for name, result in summary["steps"].items():
         shown = {k: v for k, v in result.items() if not isinstance(v, (dict, list)) or k in ("shape",)}
         if shown:

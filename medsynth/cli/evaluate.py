@@ -11,7 +11,7 @@ from typing import Optional
 
 import typer
 
-from medsynth.cli.common import SET_OPTION, done
+from medsynth.cli.common import SET_OPTION, done, say
 
 evaluate_app = typer.Typer(help="Fidelity, utility and privacy report of synthetic data vs real data.", no_args_is_help=True)
 audit_app = typer.Typer(help="Privacy audit of synthetic data (exit code 1 when the verdict is fail).", no_args_is_help=True)
@@ -38,7 +38,7 @@ def _finish(report, out: Path, *, gate: bool) -> None:
     colour = {"pass": typer.colors.GREEN, "review": typer.colors.YELLOW, "fail": typer.colors.RED}[report.verdict]
     for sec in report.sections.values():
         typer.echo(f"  {sec['title']:<22} {sec['verdict'].upper()}")
-    typer.secho(f"verdict: {report.verdict.upper()}", fg=colour, bold=True)
+    say(f"verdict: {report.verdict.upper()}", fg=colour, bold=True)
     done("wrote report.json and report.html", paths["html"].parent)
     if gate and report.verdict == "fail":
         raise typer.Exit(code=1)

@@ -72,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     except MedsynthError as exc:
         if common.STATE.debug:
             raise
-        typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+        common.say(f"error: {exc}", fg=typer.colors.RED, err=True)
         return 2
     except typer.Exit as exc:
         return int(exc.exit_code or 0)
