@@ -161,11 +161,8 @@ class CycleGANTranslator:
         tgt = load_domain(target, "CT", self.preprocessor, cfg.data, what="target (CT)")
         self._check_training_data(src, tgt)
         session = TrainSession(cfg.train, out, config=cfg, resume=resume, force=force, command="medsynth translate train")
-        try:
+        with session.run.marks_failure():  # run.json says "failed" if training raises
             self._train(session, src, tgt)
-        except BaseException:
-            session.close("failed")
-            raise
         session.close()
         if tmp is not None:
             shutil.rmtree(tmp, ignore_errors=True)
