@@ -130,7 +130,8 @@ def calibrate_noise(
         elif hi is not None:  # all evaluations under budget: less noise, epsilon ~ 1/sigma
             sigma = hi[0] * max(0.25, min(0.95, hi[1] / aim)) if hi[1] > 0 else hi[0] / 4
         else:  # all over budget: more noise
-            assert lo is not None
+            if lo is None:  # unreachable: a step either goes over the budget (lo) or under it (hi)
+                raise RuntimeError("noise calibration recorded no evaluation")
             sigma = lo[0] * (min(4.0, max(1.25, lo[1] / aim)) if math.isfinite(lo[1]) else 4.0)
             if sigma > 1e6:
                 raise ValueError("The privacy budget is too low.")
