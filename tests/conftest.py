@@ -52,25 +52,23 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
-@pytest.fixture(scope="session")
-def real_ct_dicom(shared_data: Path) -> Path:
-    p = shared_data / "imaging" / "totalsegmentator" / "example_ct_dicom"
-    if not p.is_dir():
+def _real(shared: Path, relative: str) -> Path:
+    p = shared / relative
+    if not p.exists():
         pytest.skip(f"{p} is absent")
     return p
+
+
+@pytest.fixture(scope="session")
+def real_ct_dicom(shared_data: Path) -> Path:
+    return _real(shared_data, "imaging/totalsegmentator/example_ct_dicom")
 
 
 @pytest.fixture(scope="session")
 def real_ct_nifti(shared_data: Path) -> Path:
-    p = shared_data / "imaging" / "totalsegmentator" / "example_ct_sm.nii.gz"
-    if not p.is_file():
-        pytest.skip(f"{p} is absent")
-    return p
+    return _real(shared_data, "imaging/totalsegmentator/example_ct_sm.nii.gz")
 
 
 @pytest.fixture(scope="session")
 def real_mr_nifti(shared_data: Path) -> Path:
-    p = shared_data / "imaging" / "totalsegmentator" / "example_mr_sm.nii.gz"
-    if not p.is_file():
-        pytest.skip(f"{p} is absent")
-    return p
+    return _real(shared_data, "imaging/totalsegmentator/example_mr_sm.nii.gz")
