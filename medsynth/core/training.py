@@ -210,27 +210,43 @@ def load_state(objects: Mapping[str, Any], state: Mapping[str, Any]) -> None:
             unwrap(obj).load_state_dict(state[name])
 
 
-def batches(dataset: Any, batch_size: int, dist: DistributedContext, *, seed: int = 0, drop_last: bool = True) -> Iterator[Any]:
-    """Endless shuffled batches; each rank gets its own shard (DistributedSampler) every epoch."""
-    import torch
-    from torch.utils.data import DataLoader, DistributedSampler, RandomSampler
+def batches(dataset: Any, batch_size: int, dist: DistributedContext, *, seed: int = 0, drop_last: bool = True,
+            skip: int = 0) -> Iterator[Any]:
+    """Endless shuffled batches; each rank gets its own shard (DistributedSampler) every epoch.
+
+    The order is a pure function of ``seed``, the epoch and the rank (epoch e is DistributedSampler's
+    permutation for ``seed + e``, also with one process), so ``skip`` = the batches this rank already
+    drew makes a resumed run see exactly the batches an uninterrupted one would, without reading
+    the skipped ones.
+    """
+    from torch.utils.data import DistributedSampler, default_collate
 
     n = len(dataset)
-    per_rank = max(1, n // max(1, dist.world_size))
+    world = max(1, dist.world_size)
+    per_rank = max(1, n // world)
     bs = min(batch_size, per_rank)
-    if dist.is_distributed:
-        sampler = DistributedSampler(dataset, num_replicas=dist.world_size, rank=dist.rank, shuffle=True, seed=seed, drop_last=True)
-    else:
-        gen = torch.Generator()
-        gen.manual_seed(seed)
-        sampler = RandomSampler(dataset, generator=gen)
-    loader = DataLoader(dataset, batch_size=bs, sampler=sampler, drop_last=drop_last and per_rank >= bs, num_workers=0)
-    epoch = 0
+    sampler = DistributedSampler(dataset, num_replicas=world, rank=dist.rank if dist.is_distributed else 0,
+                                 shuffle=True, seed=seed, drop_last=True)
+    full_only = drop_last and per_rank >= bs
+    per_epoch = per_rank // bs if full_only else -(-per_rank // bs)
+    epoch, offset = divmod(max(0, skip), per_epoch)
     while True:
-        if isinstance(sampler, DistributedSampler):
-            sampler.set_epoch(epoch)
-        yield from loader
+        sampler.set_epoch(epoch)
+        order = list(sampler)
+        for b in range(offset, per_epoch):
+            yield default_collate([dataset[i] for i in order[b * bs:(b + 1) * bs]])
+        offset = 0
         epoch += 1
+
+
+def step_seed(seed: int, rank: int, step: int) -> int:
+    """A seed for the random draws of one training step on one rank (noise, latents, augmentation).
+
+    Seeding each step from (seed, rank, step) makes a resumed run draw what an uninterrupted one would.
+    """
+    import numpy as np
+
+    return int(np.random.SeedSequence([int(seed), int(rank), int(step)]).generate_state(1, dtype=np.uint64)[0] >> 1)
 
 
 def accumulation(module: nn.Module, micro_step: int, n_micro: int) -> contextlib.AbstractContextManager:
@@ -283,5 +299,6 @@ __all__ = [
     "batches",
     "collect_state",
     "load_state",
+    "step_seed",
     "unwrap",
 ]

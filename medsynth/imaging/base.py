@@ -25,7 +25,7 @@ from medsynth.core.errors import ConfigError, NotFittedError, RunDirectoryError
 from medsynth.core.files import atomic_path, write_json, write_text
 from medsynth.core.rundir import environment_info
 from medsynth.core.runtime import autocast, resolve_device
-from medsynth.core.training import TrainSession, batches
+from medsynth.core.training import TrainSession, batches, step_seed
 from medsynth.imaging.config import ImageSynthConfig
 from medsynth.imaging.data import TrainingData, load_training_data
 from medsynth.io.transforms import VolumePreprocessor
@@ -131,6 +131,11 @@ class ImageSynthesizer:
     def _decode(self, z: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
         raise NotImplementedError
 
+    @property
+    def batches_per_step(self) -> int:
+        """Batches one training step draws from the data (per rank)."""
+        return self.config.train.grad_accum_steps
+
     def _setup_training(self, session: TrainSession) -> dict[str, Any]:
         """Wrap networks, make optimizers; return every object a checkpoint must hold."""
         raise NotImplementedError
@@ -194,12 +199,14 @@ class ImageSynthesizer:
         self.build()
         objects = self._setup_training(session)
         start = session.restore(objects)
-        if start:
-            torch.manual_seed(self.config.train.seed + session.dist.rank + 7919 * start)
-        data = batches(train_data, self.config.train.batch_size, session.dist, seed=self.config.train.seed + start)
+        tc = self.config.train
+        # Data order and random draws are functions of (seed, rank, step): a resumed run continues
+        # exactly as an uninterrupted one would (same batches, same noise).
+        data = batches(train_data, tc.batch_size, session.dist, seed=tc.seed, skip=start * self.batches_per_step)
         self.steps_trained = start
         with session.run.marks_failure():  # run.json says "failed" if training raises
             for step in session.steps(start):
+                torch.manual_seed(step_seed(tc.seed, session.dist.rank, step))
                 metrics = self._train_step(session, data, step)
                 bad = [k for k, v in metrics.items() if not math.isfinite(v)]
                 if bad:

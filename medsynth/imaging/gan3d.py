@@ -49,6 +49,11 @@ class GAN3D(ImageSynthesizer):
                 f"be at least {2**n_down}; use fewer model.disc_channels or a larger spatial_size"
             )
 
+    @property
+    def batches_per_step(self) -> int:
+        """Each discriminator update draws its own accumulation's worth of batches."""
+        return self.config.train.grad_accum_steps * self.config.loss.disc_steps
+
     def _generator(self) -> Generator:
         m = self.config.model
         return Generator(self.config.spatial_dims, self.spatial, m.latent_dim, m.gen_channels,

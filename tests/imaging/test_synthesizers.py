@@ -165,6 +165,10 @@ def test_resume_continues_from_the_saved_step(phantom_dir: Path, tmp_path: Path)
     steps = [json.loads(line)["step"] for line in (run / "metrics.jsonl").read_text().splitlines()]
     assert steps == [1, 2, 3, 4]
     assert (run / "checkpoints" / "LATEST").read_text().strip() == "step_00000004.pt"
+    # ... and it ends where an uninterrupted run ends: same batches, same noise, same weights
+    straight = GAN3D(cfg).fit(phantom_dir / "ct", out=tmp_path / "straight", labels_csv=phantom_dir / "labels.csv")
+    a, b = resumed.nets["generator_ema"].state_dict(), straight.nets["generator_ema"].state_dict()
+    assert all(torch.allclose(a[k], b[k], atol=1e-6) for k in a)
     # a resume with a different model is refused, naming the key
     other = tiny_config("gan3d", train={"max_steps": 6}, model={"latent_dim": 8})
     with pytest.raises(ConfigError, match="model.latent_dim"):
