@@ -67,14 +67,14 @@ def set_training_cases(per_domain: int) -> None:
 
 
 def model_config(spatial_dims: float, steps: int, threads: int, seed: int = 0, identity: float = 0.0,
-                 structure: float = 0.0) -> dict[str, Any]:
+                 structure: float = 0.0, histogram: float = 0.0, ema: float = 0.0) -> dict[str, Any]:
     """The benchmark's CPU-sized CycleGAN (the same networks for 2D and 2.5D)."""
     return {
         "spatial_dims": spatial_dims,
         "generator": {"arch": "resnet", "base_channels": 16, "n_down": 2, "n_res_blocks": 3},
         "discriminator": {"channels": 32, "num_layers": 3},
-        "loss": {"adversarial": 1.0, "cycle": 10.0, "identity": identity, "structure": structure},
-        "optim": {"pool_size": 50, "decay_start": 0.5},
+        "loss": {"adversarial": 1.0, "cycle": 10.0, "identity": identity, "structure": structure, "histogram": histogram},
+        "optim": {"pool_size": 50, "decay_start": 0.5, "ema": ema},
         "data": {"patch_size": [64, 64], "context_slices": 1, "foreground_fraction": 0.9},
         "inference": {"overlap": 0.5, "sw_batch_size": 8},
         "train": {"max_steps": steps, "batch_size": 4, "lr": 2e-4, "device": "cpu", "num_threads": threads,
@@ -139,8 +139,21 @@ def score_phantoms(translator, paths: dict[str, list[Path]]) -> dict[str, Any]:
     return {"mean": mean, "cases": cases}
 
 
+def _last_weights_scores(tr, run: Path, paths: dict[str, list[Path]]) -> dict[str, Any]:
+    """Scores of the run's last (not averaged) generator weights, from its final checkpoint."""
+    import copy
+
+    from medsynth.core.rundir import RunDir
+
+    state = RunDir(run).load_checkpoint()["generators"]
+    raw = copy.copy(tr)
+    raw.generators = copy.deepcopy(tr.generators)
+    raw.generators.load_state_dict(state)
+    return score_phantoms(raw, paths)
+
+
 def part_phantom(work: Path, steps: int, threads: int, identity: float = 0.0, seed: int = 0, modes: tuple[float, ...] = (2, 2.5),
-                 structure: float = 0.0, name: str | None = None) -> dict[str, Any]:
+                 structure: float = 0.0, name: str | None = None, histogram: float = 0.0, ema: float = 0.0) -> dict[str, Any]:
     from medsynth.translation.cyclegan import CycleGANTranslator
 
     paths = _phantoms(work)
@@ -149,13 +162,17 @@ def part_phantom(work: Path, steps: int, threads: int, identity: float = 0.0, se
     name = name or ("phantom" if seed == 0 else f"phantom_seed{seed}")
     out: dict[str, Any] = {"benchmark": name, "phantom": PHANTOM, "steps": steps, "environment": environment(threads), "modes": {}}
     for dims in modes:
-        cfg = model_config(dims, steps, threads, seed=seed, identity=identity, structure=structure)
+        cfg = model_config(dims, steps, threads, seed=seed, identity=identity, structure=structure, histogram=histogram, ema=ema)
         t0 = time.perf_counter()
         tr = CycleGANTranslator(cfg).fit(mr_train, ct_train, out=work / f"run_{dims}", force=True)
         train_s = time.perf_counter() - t0
         tr.save(work / f"run_{dims}" / "model")
         res = score_phantoms(tr, paths)
         out["modes"][str(dims)] = {"config": cfg, "train_seconds": train_s, "seconds_per_step": train_s / steps, **res}
+        if ema > 0:
+            last = _last_weights_scores(tr, work / f"run_{dims}", paths)
+            out["modes"][str(dims)]["last_weights_without_ema"] = last
+            print(f"[phantom] spatial_dims {dims}: last weights (no EMA) MAE {last['mean']['mae_hu']:.1f} HU", flush=True)
         m = res["mean"]
         print(f"[phantom] spatial_dims {dims}: train {train_s:.0f} s, MAE {m['mae_hu']:.1f} HU, PSNR {m['psnr_db']:.2f} dB, "
               f"SSIM {m['ssim']:.3f}, excess discontinuity {m['discontinuity_excess_mad']:.1f} HU", flush=True)
@@ -373,6 +390,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--modes", type=float, nargs="+", default=[2, 2.5], help="spatial_dims to train in the phantom part")
     parser.add_argument("--identity", type=float, default=0.0, help="loss.identity weight (see the docstring)")
     parser.add_argument("--structure", type=float, default=2.0, help="loss.structure (MIND consistency) weight")
+    parser.add_argument("--histogram", type=float, default=0.0, help="loss.histogram (intensity-distribution matching) weight")
+    parser.add_argument("--ema", type=float, default=0.0, help="optim.ema decay of the generators' weight average (0 = off)")
     parser.add_argument("--train-cases", type=int, default=30, help="MR and CT training cases per domain (disjoint)")
     parser.add_argument("--name", default=None, help="result name of the phantom part (translation_<name>.json)")
     parser.add_argument("--speed-threads", type=int, nargs="+", default=[2, 1])
@@ -385,7 +404,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.part in ("phantom", "all"):
         modes = tuple(int(m) if m == int(m) else m for m in args.modes)
         set_training_cases(args.train_cases)
-        results["phantom"] = part_phantom(work, args.steps, args.threads, args.identity, args.seed, modes, args.structure, args.name)
+        results["phantom"] = part_phantom(work, args.steps, args.threads, args.identity, args.seed, modes, args.structure, args.name,
+                                          args.histogram, args.ema)
     if args.part == "paired":
         results["paired"] = part_paired(work, args.steps, args.threads)
     if args.part == "windows":

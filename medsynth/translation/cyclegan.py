@@ -31,7 +31,7 @@ from torch import nn
 
 from medsynth.core.config import config_hash, config_to_yaml, read_yaml, validate_config
 from medsynth.core.errors import DataValidationError, NotFittedError, RunDirectoryError
-from medsynth.core.training import TrainSession, accumulation, unwrap
+from medsynth.core.training import EMA, TrainSession, accumulation, unwrap
 from medsynth.io.transforms import Prepared, VolumePreprocessor
 from medsynth.io.volume import Volume
 from medsynth.translation.config import CycleGANConfig
@@ -48,7 +48,7 @@ from medsynth.translation.data import (
     to_net,
 )
 from medsynth.translation.inference import sliding_translate
-from medsynth.translation.losses import ImagePool, linear_decay, lsgan_loss, structure_loss
+from medsynth.translation.losses import ImagePool, histogram_loss, linear_decay, lsgan_loss, structure_loss
 from medsynth.translation.networks import build_discriminator, build_generator
 
 WEIGHTS = "weights.pt"
@@ -213,11 +213,16 @@ class CycleGANTranslator:
             "generators": gens, "discriminators": discs, "opt_g": opt_g, "opt_d": opt_d,
             "sched_g": sched_g, "sched_d": sched_d, "pool_ct": pools[0], "pool_mr": pools[1],
         }
+        ema = EMA(gens, cfg.optim.ema) if cfg.optim.ema > 0 else None
+        if ema is not None:
+            objects["ema_generators"] = ema
         start = session.restore(objects)
         for step in session.steps(start):
             # One generator per step (seed, rank, step): a resumed run draws what an uninterrupted one would.
             rng = np.random.default_rng([tc.seed, session.dist.rank, step])
             losses = self._step(session, gens, discs, opt_g, opt_d, pools, src_sampler, tgt_sampler, rng)
+            if ema is not None:
+                ema.update(gens)
             sched_g.step()
             sched_d.step()
             losses["lr"] = sched_g.get_last_lr()[0]
@@ -225,7 +230,8 @@ class CycleGANTranslator:
             if tc.sample_every and step % tc.sample_every == 0 and session.is_main:
                 self._write_preview(session, unwrap(gens), src_sampler, step)
             session.maybe_checkpoint(step, objects)
-        self.generators = unwrap(gens).eval()
+        # The averaged weights when there are any: they are what inference and save use.
+        self.generators = (ema.shadow if ema is not None else unwrap(gens)).eval()
         self.device = session.device
         self.meta = {
             "steps": tc.max_steps,
@@ -304,6 +310,10 @@ class CycleGANTranslator:
                         terms["struct_ct"] = structure_loss(mr, o["fake_ct"])
                         terms["struct_mr"] = structure_loss(ct, o["fake_mr"])
                         total = total + w.structure * (terms["struct_ct"] + terms["struct_mr"])
+                    if w.histogram > 0:
+                        terms["hist_ct"] = histogram_loss(o["fake_ct"], ct)
+                        terms["hist_mr"] = histogram_loss(o["fake_mr"], mr)
+                        total = total + w.histogram * (terms["hist_ct"] + terms["hist_mr"])
                     if paired is not None and w.paired > 0:
                         terms["paired_l1"] = F.l1_loss(o["fake_ct"].float(), paired)
                         total = total + w.paired * terms["paired_l1"]

@@ -47,7 +47,8 @@ def test_translate_is_deterministic_and_save_load_identical(trained_2d: CycleGAN
 
 
 def test_resume_continues_from_the_saved_step(make_config, phantom_dir: Path, tmp_path: Path):
-    cfg = make_config(2, train={"max_steps": 4, "checkpoint_every": 2})
+    # with the weight average and the histogram term on: both must resume exactly too
+    cfg = make_config(2, train={"max_steps": 4, "checkpoint_every": 2}, optim={"ema": 0.5}, loss={"histogram": 1.0})
     straight = CycleGANTranslator(cfg).fit(phantom_dir / "mr", phantom_dir / "ct", out=tmp_path / "straight")
 
     broken = CycleGANTranslator(cfg)
@@ -72,6 +73,18 @@ def test_resume_continues_from_the_saved_step(make_config, phantom_dir: Path, tm
     assert steps == [1, 2, 3, 4]
     for (name, a), b in zip(straight.generators.state_dict().items(), resumed.generators.state_dict().values()):
         torch.testing.assert_close(a, b, rtol=0, atol=1e-6, msg=f"{name} differs after resume")
+
+
+def test_ema_weights_are_what_translates_and_histogram_term_is_logged(make_config, phantom_dir: Path, tmp_path: Path):
+    cfg = make_config(2, optim={"ema": 0.5}, loss={"histogram": 2.0, "identity": 0.0}, train={"max_steps": 2})
+    tr = CycleGANTranslator(cfg).fit(phantom_dir / "mr", phantom_dir / "ct", out=tmp_path / "run")
+    last = json.loads((tmp_path / "run" / "metrics.jsonl").read_text().splitlines()[-1])
+    assert last["hist_ct"] > 0 and last["hist_mr"] > 0
+    ckpt = torch.load(tmp_path / "run" / "checkpoints" / "step_00000002.pt", weights_only=True)
+    used = tr.generators.state_dict()
+    assert all(torch.equal(used[k], ckpt["ema_generators"][k]) for k in used)
+    assert not all(torch.equal(used[k], ckpt["generators"][k]) for k in used)  # the average, not the last weights
+    assert all(torch.equal(a, b) for a, b in zip(used.values(), CycleGANTranslator.load(tmp_path / "run").generators.state_dict().values()))
 
 
 def test_paired_term_is_used(make_config, phantom_dir: Path, tmp_path: Path):

@@ -1,11 +1,12 @@
-"""Loss helpers: LSGAN targets, the image pool's bookkeeping and the linear LR decay."""
+"""Loss helpers: LSGAN targets, the image pool's bookkeeping, the linear LR decay, MIND and histogram terms."""
 
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 
-from medsynth.translation.losses import ImagePool, linear_decay, lsgan_loss, mind, structure_loss
+from medsynth.translation.losses import ImagePool, histogram_loss, linear_decay, lsgan_loss, mind, structure_loss
 
 
 def test_lsgan_targets():
@@ -46,3 +47,17 @@ def test_mind_is_contrast_invariant_and_sees_structure():
     a = torch.zeros(1, 1, 8, 8)
     a[..., 4:] = 1.0
     assert float(structure_loss(a, torch.roll(a, 2, dims=3))) > 0.01
+
+
+def test_histogram_loss_sees_levels_not_positions():
+    torch.manual_seed(0)
+    real = torch.rand(2, 1, 8, 8) * 2 - 1
+    shuffled = real.flatten()[torch.randperm(real.numel())].reshape(real.shape).requires_grad_(True)
+    assert float(histogram_loss(shuffled, real).detach()) == 0.0  # same values anywhere: same histogram
+    darker = (real - 0.1).requires_grad_(True)
+    loss = histogram_loss(darker, real)
+    assert abs(float(loss.detach()) - 0.1) < 1e-6  # W1 of a shift is the shift
+    loss.backward()
+    assert (darker.grad < 0).all()  # every value is pushed up
+    with pytest.raises(ValueError, match="equal size"):
+        histogram_loss(real, real[:1])
