@@ -68,6 +68,21 @@ def public_schema(df: pd.DataFrame):
     return s.model_copy(update={"columns": [c.model_copy(update={"public": True}) for c in s.columns]})
 
 
+def sample_seconds_threads(model: Any, threads: int, seed: int) -> float:
+    """Seconds to sample 100k rows with ``threads`` torch threads (both cores of the 2-core machine; a
+    user's default, since torch takes every core unless OMP_NUM_THREADS says otherwise)."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        t0 = time.perf_counter()
+        model.sample(100_000, seed=seed)
+        return time.perf_counter() - t0
+    finally:
+        torch.set_num_threads(before)
+
+
 def run_one(name: str, eps: float | None, params: dict, train: pd.DataFrame, test: pd.DataFrame, schema, *,
             domain_budget: float = 0.1, seed: int = 0, delta: float = 1e-5) -> dict[str, Any]:
     from medsynth.core.registry import SYNTHESIZERS, resolve
@@ -83,14 +98,40 @@ def run_one(name: str, eps: float | None, params: dict, train: pd.DataFrame, tes
     t0 = time.perf_counter()
     model.sample(100_000, seed=seed + 1)
     s100k = time.perf_counter() - t0
+    s100k_2 = sample_seconds_threads(model, 2, seed + 2)
     rep = model.privacy_spent()
     return {"model": name, "epsilon_target": eps, "seed": seed, "params": params, "fit_seconds": round(fit_s, 2),
             "train_seconds": model.meta.get("train_seconds"),
             "sample_seconds": round(sample_s, 3), "rows_per_second_100k": round(100_000 / s100k),
+            "rows_per_second_100k_2_threads": round(100_000 / s100k_2),
             "tstr_auroc": round(auroc(syn, test), 4), "private": rep.private,
             "epsilon_spent": None if not rep.private else round(rep.epsilon, 4),
             "delta": None if not rep.private else rep.delta,
             "domains": "DP-estimated" if domain_budget and schema is None else "public"}
+
+
+def bench_flchain_sdv_only(quick: bool) -> dict[str, Any]:
+    """Re-run only the SDV rows and put them into the existing tabular_flchain.json (others kept)."""
+    from sklearn.model_selection import train_test_split
+
+    path = RESULTS / "tabular_flchain.json"
+    if not path.is_file():
+        raise SystemExit(f"{path} is absent: run the full flchain part first")
+    old = json.loads(path.read_text())
+    df = pd.read_csv(DATA)[[*COVARIATES, TARGET]]
+    train, test = train_test_split(df, test_size=0.3, random_state=0, stratify=df[TARGET])
+    train, test = train.reset_index(drop=True), test.reset_index(drop=True)
+    schema, trtr = public_schema(df), old["trtr_auroc"]
+    ep = 3 if quick else 1
+    sdv = {"gaussian-copula": {}, "tvae": {"epochs": 100 // ep}, "ctgan": {"epochs": 50 // ep}}
+    rows = [r for r in old["results"] if r["model"] not in sdv]
+    for name, params in sdv.items():
+        r = run_one(name, None, params, train, test, schema)
+        r["tstr_over_trtr"] = round(r["tstr_auroc"] / trtr, 4)
+        r["machine"] = machine()
+        print(json.dumps(r), flush=True)
+        rows.append(r)
+    return {**old, "results": rows}
 
 
 def bench_flchain(quick: bool) -> dict[str, Any]:
@@ -188,7 +229,8 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(1)
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="fewer epochs, smaller scale table")
-    ap.add_argument("--only", choices=["flchain", "scale"], default=None)
+    ap.add_argument("--only", choices=["flchain", "scale", "sdv"], default=None,
+                    help="one part; sdv: only the SDV rows of the flchain part, merged into its JSON")
     args = ap.parse_args(argv)
     RESULTS.mkdir(parents=True, exist_ok=True)
     from medsynth.core.files import write_json
@@ -198,6 +240,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"skipping flchain: {DATA} is absent", file=sys.stderr)
         else:
             write_json(RESULTS / "tabular_flchain.json", bench_flchain(args.quick))
+    if args.only == "sdv":
+        write_json(RESULTS / "tabular_flchain.json", bench_flchain_sdv_only(args.quick))
     if args.only in (None, "scale"):
         write_json(RESULTS / "tabular_scale.json", bench_scale(args.quick))
     return 0

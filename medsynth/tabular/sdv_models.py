@@ -232,7 +232,66 @@ class SDVGaussianCopula(_SDVBase):
                                          default_distribution=self.config.default_distribution)
 
 
-class SDVCTGAN(_SDVBase):
+class _SDVNeural(_SDVBase):
+    """SDV's torch models: sampled without autograd (ctgan's sample() records a graph it never uses;
+    the rows are the same, the time is not)."""
+
+    def _sample_frame(self, n: int, rng: np.random.Generator) -> Frame:
+        import torch
+
+        with torch.no_grad(), _fast_ctgan_activation(self.model):
+            return super()._sample_frame(n, rng)
+
+
+GUMBEL_EPS = 1e-10
+
+
+def gumbel_noise(like: Any) -> Any:
+    """Standard Gumbel noise shaped like ``like``: -log(-log(U)), U ~ Uniform(0, 1)."""
+    import torch
+
+    return -torch.log(-torch.log(torch.rand_like(like).clamp_min_(GUMBEL_EPS)))
+
+
+@contextlib.contextmanager
+def _fast_ctgan_activation(model: Any) -> Iterator[None]:
+    """While sampling, replace ctgan's output activation by one that draws the Gumbel noise of all
+    discrete spans at once (-log(-log(U)), the same distribution as torch's gumbel_softmax) instead
+    of one exponential draw and ~6 small ops per column per 500-row chunk: the same function
+    (tanh on continuous spans, Gumbel-softmax with ctgan's tau 0.2 on discrete ones), ~3x fewer
+    torch calls. Left alone when the model is not a ctgan CTGAN of the known layout."""
+    inner = getattr(model, "_model", None)
+    infos = getattr(getattr(inner, "_transformer", None), "output_info_list", None)
+    if inner is None or infos is None or not hasattr(type(inner), "_apply_activate"):
+        yield
+        return
+    spans = [(str(i.activation_fn), int(i.dim)) for col in infos for i in col]
+    if any(fn not in ("tanh", "softmax") for fn, _ in spans):
+        yield
+        return
+
+    def apply(data: Any) -> Any:
+        import torch
+
+        noise = gumbel_noise(data)
+        out, st = torch.empty_like(data), 0
+        for fn, dim in spans:
+            ed = st + dim
+            if fn == "tanh":
+                out[:, st:ed] = torch.tanh(data[:, st:ed])
+            else:
+                out[:, st:ed] = ((data[:, st:ed] + noise[:, st:ed]) / 0.2).softmax(dim=1)
+            st = ed
+        return out
+
+    inner._apply_activate = apply
+    try:
+        yield
+    finally:
+        inner.__dict__.pop("_apply_activate", None)
+
+
+class SDVCTGAN(_SDVNeural):
     """SDV CTGAN (non-private)."""
 
     name: ClassVar[str] = "ctgan"
@@ -247,7 +306,7 @@ class SDVCTGAN(_SDVBase):
                                 enable_gpu=self.device != "cpu")
 
 
-class SDVTVAE(_SDVBase):
+class SDVTVAE(_SDVNeural):
     """SDV TVAE (non-private)."""
 
     name: ClassVar[str] = "tvae"

@@ -17,3 +17,45 @@ def test_fast_beta_ppf_matches_scipy():
         f = _FastBetaPPF(a, b, 2.0, 50.0)
         assert f.spline is not None
         np.testing.assert_allclose(f(u), stats.beta.ppf(u, a, b, loc=2.0, scale=50.0), rtol=0, atol=50.0 * 1e-11)
+
+
+def test_gumbel_noise_gives_the_softmax_categorical():
+    """Gumbel-max with the fast noise draws category k with probability softmax(logits)_k."""
+    import torch
+
+    from medsynth.tabular.sdv_models import gumbel_noise
+
+    torch.manual_seed(0)
+    logits = torch.tensor([2.0, 0.5, -1.0, 0.0])
+    draws = (logits + gumbel_noise(logits.expand(200_000, 4))).argmax(1)
+    freq = torch.bincount(draws, minlength=4).double() / 200_000
+    assert torch.allclose(freq, logits.softmax(0).double(), atol=0.005)
+
+
+def test_ctgan_fast_activation_is_the_same_function_and_is_removed(table, schema):
+    """The patched activation: tanh spans equal ctgan's, softmax spans are distributions whose argmax
+    follows the logits; after sampling the SDV model is back to its own method (pickles unchanged)."""
+    import torch
+
+    from medsynth.core.registry import SYNTHESIZERS, resolve
+    from medsynth.tabular.sdv_models import _fast_ctgan_activation
+
+    model = resolve(SYNTHESIZERS, "ctgan")({"epochs": 1, "batch_size": 20}, privacy={"epsilon": None}, device="cpu")
+    model.fit(table, schema)
+    inner = model.model._model
+    data = torch.randn(50, sum(i.dim for col in inner._transformer.output_info_list for i in col))
+    ours, theirs = None, inner._apply_activate(data)
+    with _fast_ctgan_activation(model.model):
+        assert "_apply_activate" in inner.__dict__
+        ours = inner._apply_activate(data)
+    assert "_apply_activate" not in inner.__dict__
+    st = 0
+    for col in inner._transformer.output_info_list:
+        for info in col:
+            a, b = ours[:, st:st + info.dim], theirs[:, st:st + info.dim]
+            if info.activation_fn == "tanh":
+                assert torch.equal(a, b)
+            else:
+                assert torch.allclose(a.sum(1), torch.ones(50), atol=1e-5) and (a >= 0).all()
+            st += info.dim
+    assert len(model.sample(30, seed=1)) == 30
