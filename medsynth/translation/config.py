@@ -140,6 +140,13 @@ class InferenceConfig(ConfigModel):
         depth_sigma: 2.5: Gaussian width (in slices) of the weights along k when averaging the
             2c+1 predictions of each slice; larger = more averaging = smoother across slices.
         body_mask: set everything outside the body (found on the MR) to -1024 HU.
+        mirror_axes: test-time mirroring: the prediction is averaged with the un-mirrored predictions
+            of the input mirrored along each combination of these axes (0 = i, 1 = j, 2 = k, on the
+            RAS-reoriented grid), as nnU-Net does. The default (0,) is left-right: anatomy is roughly
+            left-right symmetric, so the mirrored input is one the model has seen the like of; it costs
+            2x the inference time and on the phantom benchmark cut MAE from 54.0 to 44.7 HU and from
+            61.9 to 55.9 HU (two seeds). Front-back (1) mirrors the spine to the front and made bone
+            worse there. () switches it off.
     """
 
     roi_size: tuple[int, ...] | None = None
@@ -148,6 +155,7 @@ class InferenceConfig(ConfigModel):
     sw_batch_size: int = Field(8, ge=1)
     depth_sigma: float = Field(1.0, gt=0)
     body_mask: bool = True
+    mirror_axes: tuple[int, ...] = (0,)
 
 
 class CycleGANConfig(ConfigModel):
@@ -207,6 +215,14 @@ class CycleGANConfig(ConfigModel):
         roi = self.inference.roi_size
         if roi is not None and len(roi) != want:
             problems.append(f"inference.roi_size {list(roi)} must have {want} values for spatial_dims {self.spatial_dims}")
+        axes = tuple(self.inference.mirror_axes)
+        allowed = (0, 1, 2) if self.spatial_dims == 3 else (0, 1)
+        if len(set(axes)) != len(axes) or any(a not in allowed for a in axes):
+            problems.append(
+                f"inference.mirror_axes {list(axes)}: distinct axes from {list(allowed)} for spatial_dims "
+                f"{self.spatial_dims} (0 = left-right, 1 = front-back{', 2 = k' if self.spatial_dims == 3 else '; k is the slice axis'}); "
+                "e.g. [0], or [] for none"
+            )
         factor = 2**self.generator.n_down
         # PatchDiscriminator halves num_layers times, then a normalised stride-1 conv needs >= 2x2 left.
         d_min = 3 * 2**self.discriminator.num_layers

@@ -380,7 +380,7 @@ class CycleGANTranslator:
         if bad:
             raise ConfigError(
                 f"{bad}: only inference.* settings can change after training (roi_size, overlap, blend, "
-                "sw_batch_size, depth_sigma, body_mask); retrain to change anything else"
+                "sw_batch_size, depth_sigma, body_mask, mirror_axes); retrain to change anything else"
             )
         data = apply_overrides(self.config.model_dump(mode="json"), overrides)
         self.config = validate_config(CycleGANConfig, data, source="inference overrides")

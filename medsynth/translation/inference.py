@@ -27,11 +27,26 @@ from medsynth.translation.config import CycleGANConfig
 from medsynth.translation.data import from_net, to_net
 
 
-def window_predictor(net: Callable[[torch.Tensor], torch.Tensor], spatial_dims: float) -> Callable[[torch.Tensor], torch.Tensor]:
-    """Wrap a generator so it maps (n, 1, i, j, k) windows to (n, 1, i, j, k) outputs (float32)."""
+def window_predictor(
+    net: Callable[[torch.Tensor], torch.Tensor], spatial_dims: float, mirror_axes: tuple[int, ...] = ()
+) -> Callable[[torch.Tensor], torch.Tensor]:
+    """Wrap a generator so it maps (n, 1, i, j, k) windows to (n, 1, i, j, k) outputs (float32).
+
+    With ``mirror_axes`` (spatial axes, 0 = i), the output is the mean over every subset of them of
+    the prediction of the window mirrored along that subset, mirrored back (test-time mirroring).
+    """
+    import itertools
+
+    subsets = [tuple(2 + a for a in c) for r in range(len(mirror_axes) + 1) for c in itertools.combinations(mirror_axes, r)]
+
+    def once(window: torch.Tensor) -> torch.Tensor:
+        return from_net(net(to_net(window, spatial_dims)), spatial_dims).float()
 
     def predict(window: torch.Tensor) -> torch.Tensor:
-        return from_net(net(to_net(window, spatial_dims)), spatial_dims).float()
+        total = once(window)
+        for dims in subsets[1:]:
+            total = total + torch.flip(once(torch.flip(window, dims)), dims)
+        return total / len(subsets)
 
     return predict
 
@@ -83,7 +98,7 @@ def sliding_translate(
             x,
             roi_size=roi,
             sw_batch_size=inf.sw_batch_size,
-            predictor=window_predictor(net, dims),
+            predictor=window_predictor(net, dims, tuple(inf.mirror_axes)),
             overlap=overlap,
             mode=inf.blend,
             sigma_scale=sigma,

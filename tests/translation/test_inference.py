@@ -68,3 +68,30 @@ def test_default_window_is_the_whole_slice(dims: float, patch: list[int], want: 
     assert cfg.roi_3d((37, 29, 11)) == want  # rounded up to a multiple of 2**n_down = 4
     explicit = cfg.model_copy(update={"inference": cfg.inference.model_copy(update={"roi_size": tuple(patch)})})
     assert explicit.roi_3d((37, 29, 11))[:2] == (16, 16)
+
+
+class AddRamp(torch.nn.Module):
+    """A stand-in generator that is not mirror-symmetric: adds a ramp along the first spatial axis."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        ramp = torch.linspace(0.0, 1.0, x.shape[2]).reshape(1, 1, -1, *([1] * (x.ndim - 3)))
+        return x + ramp
+
+
+@pytest.mark.parametrize("dims,patch", [(2, [16, 16]), (2.5, [16, 16]), (3, [16, 16, 16])])
+def test_mirroring_averages_the_mirrored_predictions(dims: float, patch: list[int]):
+    base = {"spatial_dims": dims, "data": {"patch_size": patch, "context_slices": 1}, "discriminator": {"num_layers": 2}}
+    x = torch.rand(1, 1, 16, 16, 16) * 2 - 1
+    plain = sliding_translate(AddRamp(), x, CycleGANConfig.model_validate({**base, "inference": {"mirror_axes": []}}))
+    mirrored = sliding_translate(AddRamp(), x, CycleGANConfig.model_validate(base))  # default: [0], left-right
+    ramp = torch.linspace(0.0, 1.0, 16).reshape(1, 1, -1, 1, 1)
+    torch.testing.assert_close(plain, (x + ramp).clamp(-1, 1), atol=1e-5, rtol=0)
+    # mean of f(x) and flip(f(flip(x))): the ramp and its mirror image average to a constant 0.5
+    torch.testing.assert_close(mirrored, (x + 0.5).clamp(-1, 1), atol=1e-5, rtol=0)
+
+
+def test_mirror_axes_are_checked():
+    with pytest.raises(ValueError, match=r"inference.mirror_axes \[2\].*k is the slice axis"):
+        CycleGANConfig.model_validate({"spatial_dims": 2, "data": {"patch_size": [64, 64]}, "inference": {"mirror_axes": [2]}})
+    with pytest.raises(ValueError, match=r"inference.mirror_axes \[0, 0\]"):
+        CycleGANConfig.model_validate({"spatial_dims": 3, "data": {"patch_size": [64, 64, 32]}, "inference": {"mirror_axes": [0, 0]}})
