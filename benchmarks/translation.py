@@ -8,15 +8,25 @@ Parts (each writes ``benchmarks/results/translation_<part>.json``; ``all`` also 
   cases 10-19 and 44-63 (``--train-cases 30`` per domain; 10 = cases 0-9 / 10-19, the first version
   of this benchmark); cases 20-23 are held out and scored against their own CT inside the body
   (label > 0): MAE, PSNR (4024 HU peak), SSIM, MAE per tissue, and the slice-to-slice discontinuity
-  along k (mean |jump| between neighbouring slices that the reference does not have). 2D and 2.5D
-  are trained with the same networks, 900 steps of 4 patches of 64x64, seed 0.
-  The structure-consistency term is on (``loss.structure: 2``, MIND descriptors of input and
-  output, still unpaired); the identity loss is off (``loss.identity: 0``): MR->CT inverts the
-  order of fat (bright on T1, dark on CT) and bone (dark on T1, bright on CT), and G_mr2ct(CT) = CT
-  pulls the generator towards keeping bright things bright. With 10 cases per domain, no structure
-  term and CycleGAN's identity weight (5 = 0.5 x cycle), 2D reached 88.5 HU, fat +130 HU and bone
-  -270 HU off (``translation_phantom_identity5.json``); 88.2 HU without identity
-  (``translation_phantom_v1.json``).
+  along k (mean |jump| between neighbouring slices that the reference does not have), with the
+  config's test-time mirroring (``inference.mirror_axes``, default left-right) and without it.
+  The ready-made configs' recipe, and the run reported in the README::
+
+      python benchmarks/translation.py phantom --modes 2 --steps 4000 --structure 2 --histogram 3 \
+          --ema 0.999 --threads 2 --name phantom_h3_ema_4000_2d [--seed 1]
+
+  i.e. 2D, 4 patches of 64x64 per step, the structure-consistency term (``loss.structure: 2``, MIND
+  descriptors of input and output, still unpaired), the intensity-histogram term
+  (``loss.histogram: 3``), an EMA of the generators (``optim.ema: 0.999``), identity off
+  (``loss.identity: 0``): MR->CT inverts the order of fat (bright on T1, dark on CT) and bone (dark on
+  T1, bright on CT), and G_mr2ct(CT) = CT pulls the generator towards keeping bright things bright.
+  History: with 10 cases per domain, no structure term and CycleGAN's identity weight (5), 2D reached
+  88.5 HU (``translation_phantom_identity5.json``); 88.2 HU without identity
+  (``translation_phantom_v1.json``); structure 2 and 30 cases, 900 steps: 69.1 HU (2D) / 71.6 HU
+  (2.5D) (``translation_phantom.json``); 3200 steps: 62.7 HU (``translation_phantom_s2_3200_2d.json``).
+  With an EMA, runs also score the last (not averaged) weights.
+* ``rescore``: score a finished phantom run's saved model again (``--work`` its folder, ``--name`` its
+  result name), e.g. after an inference change; the JSON is updated in place.
 * ``paired``: the 2D model trained on registered pairs (MR and CT of cases 0-19) with the paired L1
   term (``data.paired``, ``loss.paired: 10``), scored on the same held-out cases (not part of ``all``).
 * ``windows``: accuracy and seams of inference windows (training-patch windows with 50% overlap,
@@ -367,7 +377,8 @@ def part_speed(work: Path, threads_list: list[int]) -> dict[str, Any]:
     return out
 
 
-def part_real(work: Path, steps: int, threads: int, identity: float = 0.0) -> dict[str, Any]:
+def part_real(work: Path, steps: int, threads: int, identity: float = 0.0, structure: float = 0.0,
+              histogram: float = 0.0, ema: float = 0.0) -> dict[str, Any]:
     from medsynth.io.loading import load_volume
     from medsynth.translation import metrics
     from medsynth.translation.cyclegan import CycleGANTranslator
@@ -379,7 +390,7 @@ def part_real(work: Path, steps: int, threads: int, identity: float = 0.0) -> di
         out = {"benchmark": "real", "skipped": f"real data not found in {folder}"}
         _write("real", out)
         return out
-    cfg = model_config(2, steps, threads, identity=identity)
+    cfg = model_config(2, steps, threads, identity=identity, structure=structure, histogram=histogram, ema=ema)
     t0 = time.perf_counter()
     tr = CycleGANTranslator(cfg).fit([mr_path], [ct_path], out=work / "run_real", force=True)
     train_s = time.perf_counter() - t0
@@ -454,7 +465,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.part in ("speed", "all"):
         results["speed"] = part_speed(work, args.speed_threads)
     if args.part in ("real", "all"):
-        results["real"] = part_real(work, args.real_steps, args.threads, args.identity)
+        results["real"] = part_real(work, args.real_steps, args.threads, args.identity, args.structure, args.histogram, args.ema)
     if args.part == "all":
         from medsynth.core.files import write_json
 

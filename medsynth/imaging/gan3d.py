@@ -140,8 +140,7 @@ class GAN3D(ImageSynthesizer):
         self._scaler.step(self._opt_g)
         self._scaler.update()
         # EMA warm-up (decay grows to ema_decay), so short runs are not stuck near the initial weights.
-        self._ema.decay = min(cfg.model.ema_decay, (1.0 + step) / (10.0 + step))
-        self._ema.update(g_raw)
+        self._ema.update(g_raw, step)
         out["g_loss"] = gl
         return out
 

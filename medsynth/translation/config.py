@@ -86,9 +86,10 @@ class OptimConfig(ConfigModel):
         beta2: Adam's second beta.
         decay_start: fraction of ``train.max_steps`` after which the rate decays linearly to 0.
         pool_size: fake images kept in each image pool (Shrivastava et al.); 0 disables the pool.
-        ema: decay of an exponential moving average of the generators' weights, updated every step,
-            checkpointed, and used for inference and save (0 = off, the last weights are used).
-            Averages out the step-to-step oscillation of GAN training.
+        ema: decay of an exponential moving average of the generators' weights, updated every step
+            (warming up: min(ema, (1 + step) / (10 + step)), so short runs are not stuck near the
+            initial weights), checkpointed, and used for inference and save (0 = off, the last weights
+            are used). Averages out the step-to-step oscillation of GAN training.
     """
 
     beta1: float = Field(0.5, ge=0, lt=1)

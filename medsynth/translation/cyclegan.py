@@ -222,7 +222,7 @@ class CycleGANTranslator:
             rng = np.random.default_rng([tc.seed, session.dist.rank, step])
             losses = self._step(session, gens, discs, opt_g, opt_d, pools, src_sampler, tgt_sampler, rng)
             if ema is not None:
-                ema.update(gens)
+                ema.update(gens, step)
             sched_g.step()
             sched_d.step()
             losses["lr"] = sched_g.get_last_lr()[0]
