@@ -145,8 +145,8 @@ class InferenceConfig(ConfigModel):
             of the input mirrored along each combination of these axes (0 = i, 1 = j, 2 = k, on the
             RAS-reoriented grid), as nnU-Net does. The default (0,) is left-right: anatomy is roughly
             left-right symmetric, so the mirrored input is one the model has seen the like of; it costs
-            2x the inference time and on the phantom benchmark cut MAE from 54.0 to 44.7 HU and from
-            61.9 to 55.9 HU (two seeds). Front-back (1) mirrors the spine to the front and made bone
+            2x the inference time and on the phantom benchmark cut MAE by 6-10 HU in each of four runs
+            (e.g. 58.6 -> 49.1 HU). Front-back (1) mirrors the spine to the front and made bone
             worse there. () switches it off.
     """
 
