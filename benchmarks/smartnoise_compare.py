@@ -8,7 +8,7 @@ opacus 1.6), so this script does not import medsynth. Setup, from the local mirr
     pip install smartnoise-synth scikit-learn pandas   # resolves opacus 0.14.0, mbi 1.1.0, pac-synth
     OMP_NUM_THREADS=1 nice -n 10 python benchmarks/smartnoise_compare.py [--repeats 3] [--ctgan-repeats 1]
 
-Same protocol as ``benchmarks/tabular.py`` (choices copied from there, so the figures compare):
+Same protocol as ``benchmarks/tabular.py`` (data, split and classifier imported from there):
 
 - data ``$MEDSYNTH_SHARED_DATA/tabular/flchain.csv`` (default ``../shared/data``), target ``death``,
   the 8 baseline covariates age, sex, sample.yr, kappa, lambda, flc.grp, creatinine, mgus;
@@ -48,32 +48,13 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
-DATA = Path(os.environ.get("MEDSYNTH_SHARED_DATA", ROOT.parent / "shared" / "data")) / "tabular" / "flchain.csv"
-RESULTS = ROOT / "benchmarks" / "results"
-COVARIATES = ["age", "sex", "sample.yr", "kappa", "lambda", "flc.grp", "creatinine", "mgus"]
-TARGET = "death"
+# The protocol's data, split and classifier come from tabular.py itself (it imports no medsynth at
+# module level), so the two benchmarks cannot drift apart.
+from tabular import COVARIATES, RESULTS, TARGET, auroc, flchain_split  # noqa: E402
+
 CATEGORICAL = ["sex", "sample.yr", "flc.grp", "mgus", TARGET]
 CONTINUOUS = ["age", "kappa", "lambda", "creatinine"]
 EPSILON, DELTA = 1.0, 1e-5
-
-
-def features(df: pd.DataFrame) -> pd.DataFrame:
-    x = df[COVARIATES].copy()
-    x["sex"] = (x["sex"].astype(str) == "M").astype(float)
-    return x.apply(pd.to_numeric, errors="coerce").astype(float)
-
-
-def auroc(train: pd.DataFrame, test: pd.DataFrame) -> float:
-    from sklearn.ensemble import HistGradientBoostingClassifier
-    from sklearn.metrics import roc_auc_score
-
-    y = pd.to_numeric(train[TARGET], errors="coerce")
-    keep = y.notna()
-    if y[keep].nunique() < 2:
-        return 0.5
-    clf = HistGradientBoostingClassifier(random_state=0).fit(features(train[keep]), y[keep].astype(int))
-    return float(roc_auc_score(test[TARGET].astype(int), clf.predict_proba(features(test))[:, 1]))
 
 
 def constraints(full: pd.DataFrame, style: str) -> dict[str, Any]:
@@ -140,11 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     from importlib.metadata import version
 
-    from sklearn.model_selection import train_test_split
-
-    full = pd.read_csv(DATA)[[*COVARIATES, TARGET]]
-    train, test = train_test_split(full, test_size=0.3, random_state=0, stratify=full[TARGET])
-    train, test = train.reset_index(drop=True), test.reset_index(drop=True)
+    full, train, test = flchain_split()
     trtr = auroc(train, test)
     rows = [run("mst", train, test, full, trtr, i) for i in range(args.repeats)]
     rows += [run("dpctgan", train, test, full, trtr, i) for i in range(args.ctgan_repeats)]

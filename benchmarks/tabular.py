@@ -110,36 +110,45 @@ def run_one(name: str, eps: float | None, params: dict, train: pd.DataFrame, tes
             "domains": "DP-estimated" if domain_budget and schema is None else "public"}
 
 
-def bench_flchain_sdv_only(quick: bool) -> dict[str, Any]:
-    """Re-run only the SDV rows and put them into the existing tabular_flchain.json (others kept)."""
+def flchain_split() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The protocol's data: the whole table (covariates + target), its 70% train and 30% test split.
+
+    Also used by smartnoise_compare.py (which runs without medsynth: nothing here imports it)."""
     from sklearn.model_selection import train_test_split
 
+    df = pd.read_csv(DATA)[[*COVARIATES, TARGET]]
+    train, test = train_test_split(df, test_size=0.3, random_state=0, stratify=df[TARGET])
+    return df, train.reset_index(drop=True), test.reset_index(drop=True)
+
+
+def sdv_rows(train: pd.DataFrame, test: pd.DataFrame, schema, trtr: float, quick: bool) -> list[dict[str, Any]]:
+    """The non-private SDV models' rows."""
+    ep = 3 if quick else 1
+    rows = []
+    for name, params in {"gaussian-copula": {}, "tvae": {"epochs": 100 // ep}, "ctgan": {"epochs": 50 // ep}}.items():
+        r = run_one(name, None, params, train, test, schema)
+        r["tstr_over_trtr"] = round(r["tstr_auroc"] / trtr, 4)
+        print(json.dumps(r), flush=True)
+        rows.append(r)
+    return rows
+
+
+def bench_flchain_sdv_only(quick: bool) -> dict[str, Any]:
+    """Re-run only the SDV rows and put them into the existing tabular_flchain.json (others kept)."""
     path = RESULTS / "tabular_flchain.json"
     if not path.is_file():
         raise SystemExit(f"{path} is absent: run the full flchain part first")
     old = json.loads(path.read_text())
-    df = pd.read_csv(DATA)[[*COVARIATES, TARGET]]
-    train, test = train_test_split(df, test_size=0.3, random_state=0, stratify=df[TARGET])
-    train, test = train.reset_index(drop=True), test.reset_index(drop=True)
-    schema, trtr = public_schema(df), old["trtr_auroc"]
-    ep = 3 if quick else 1
-    sdv = {"gaussian-copula": {}, "tvae": {"epochs": 100 // ep}, "ctgan": {"epochs": 50 // ep}}
-    rows = [r for r in old["results"] if r["model"] not in sdv]
-    for name, params in sdv.items():
-        r = run_one(name, None, params, train, test, schema)
-        r["tstr_over_trtr"] = round(r["tstr_auroc"] / trtr, 4)
+    df, train, test = flchain_split()
+    new = sdv_rows(train, test, public_schema(df), old["trtr_auroc"], quick)
+    for r in new:
         r["machine"] = machine()
-        print(json.dumps(r), flush=True)
-        rows.append(r)
-    return {**old, "results": rows}
+    replaced = {r["model"] for r in new}
+    return {**old, "results": [r for r in old["results"] if r["model"] not in replaced] + new}
 
 
 def bench_flchain(quick: bool) -> dict[str, Any]:
-    from sklearn.model_selection import train_test_split
-
-    df = pd.read_csv(DATA)[[*COVARIATES, TARGET]]
-    train, test = train_test_split(df, test_size=0.3, random_state=0, stratify=df[TARGET])
-    train, test = train.reset_index(drop=True), test.reset_index(drop=True)
+    df, train, test = flchain_split()
     schema = public_schema(df)
     trtr = auroc(train, test)
     ep = 3 if quick else 1
@@ -148,7 +157,6 @@ def bench_flchain(quick: bool) -> dict[str, Any]:
         "dp-tvae": {"train": {"epochs": 20 // ep, "batch_size": 512, "lr": 2e-3}},
         "dp-ctgan": {"train": {"epochs": 30 // ep, "batch_size": 256, "lr": 2e-4}},
     }
-    sdv = {"gaussian-copula": {}, "tvae": {"epochs": 100 // ep}, "ctgan": {"epochs": 50 // ep}}
     rows = []
     for name, params in dp.items():
         for eps in (1.0, 3.0, 10.0, None):
@@ -165,11 +173,7 @@ def bench_flchain(quick: bool) -> dict[str, Any]:
     r["tstr_over_trtr"] = round(r["tstr_auroc"] / trtr, 4)
     print(json.dumps(r), flush=True)
     rows.append(r)
-    for name, params in sdv.items():
-        r = run_one(name, None, params, train, test, schema)
-        r["tstr_over_trtr"] = round(r["tstr_auroc"] / trtr, 4)
-        print(json.dumps(r), flush=True)
-        rows.append(r)
+    rows += sdv_rows(train, test, schema, trtr, quick)
     best = max((r for r in rows if r["epsilon_target"] == 1.0 and r["seed"] == 0 and r["domains"] == "public"),
                key=lambda r: r["tstr_auroc"])
     return {"dataset": "flchain", "target": TARGET, "covariates": COVARIATES, "split": "70/30 stratified, seed 0",
