@@ -51,7 +51,8 @@ class TrainConfig(ConfigModel):
         sample_every: steps between PNG preview slices (0 = never).
         log_every: steps between metrics.jsonl lines.
         device: "auto", "cpu", "cuda", "cuda:N".
-        seed: global seed; rank r uses seed + r for its data order.
+        seed: global seed: each epoch's data order comes from (seed, epoch), sharded by rank, and each
+            step's random draws from step_seed(seed, rank, step) (see TrainSession.steps).
         deterministic: force deterministic kernels (slower on GPU).
         num_threads: CPU threads for torch (None keeps torch's default).
     """
@@ -156,14 +157,22 @@ class TrainSession:
         return step
 
     def steps(self, start: int = 0) -> Iterator[int]:
-        """Steps ``start+1 .. max_steps`` with a progress bar on rank 0 (quiet in CI)."""
+        """Steps ``start+1 .. max_steps`` with a progress bar on rank 0 (quiet in CI).
+
+        Before each step torch's generators are seeded with ``step_seed(seed, rank, step)``, so a
+        step's random draws (noise, latents, dropout, augmentation) do not depend on where the run
+        was started from: a resumed run draws what an uninterrupted one would.
+        """
+        import torch
+
         total = self.train.max_steps
         iterable = range(start + 1, total + 1)
-        if not self.is_main:
-            yield from iterable
-            return
-        self._bar = progress(iterable, total=total, desc="train", initial=start)
-        yield from self._bar
+        if self.is_main:
+            self._bar = progress(iterable, total=total, desc="train", initial=start)
+            iterable = self._bar
+        for step in iterable:
+            torch.manual_seed(step_seed(self.train.seed, self.dist.rank, step))
+            yield step
 
     def log(self, step: int, metrics: Mapping[str, float]) -> None:
         """Log to metrics.jsonl every ``log_every`` steps (and the last) and show on the bar."""
@@ -221,14 +230,19 @@ def batches(dataset: Any, batch_size: int, dist: DistributedContext, *, seed: in
     """
     from torch.utils.data import DistributedSampler, default_collate
 
-    n = len(dataset)
+    from medsynth.core.errors import DataValidationError
+
     world = max(1, dist.world_size)
-    per_rank = max(1, n // world)
-    bs = min(batch_size, per_rank)
     sampler = DistributedSampler(dataset, num_replicas=world, rank=dist.rank if dist.is_distributed else 0,
                                  shuffle=True, seed=seed, drop_last=True)
-    full_only = drop_last and per_rank >= bs
-    per_epoch = per_rank // bs if full_only else -(-per_rank // bs)
+    per_rank = len(sampler)
+    if per_rank == 0:
+        raise DataValidationError(
+            f"{len(dataset)} training item(s) for {world} processes: every rank needs at least one; "
+            "add data or start fewer processes (torchrun --nproc_per_node)"
+        )
+    bs = min(batch_size, per_rank)
+    per_epoch = per_rank // bs if drop_last else -(-per_rank // bs)
     epoch, offset = divmod(max(0, skip), per_epoch)
     while True:
         sampler.set_epoch(epoch)

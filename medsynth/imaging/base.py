@@ -25,7 +25,7 @@ from medsynth.core.errors import ConfigError, NotFittedError, RunDirectoryError
 from medsynth.core.files import atomic_path, write_json, write_text
 from medsynth.core.rundir import environment_info
 from medsynth.core.runtime import autocast, resolve_device
-from medsynth.core.training import TrainSession, batches, step_seed
+from medsynth.core.training import TrainSession, batches
 from medsynth.imaging.config import ImageSynthConfig
 from medsynth.imaging.data import TrainingData, load_training_data
 from medsynth.io.transforms import VolumePreprocessor
@@ -200,13 +200,12 @@ class ImageSynthesizer:
         objects = self._setup_training(session)
         start = session.restore(objects)
         tc = self.config.train
-        # Data order and random draws are functions of (seed, rank, step): a resumed run continues
-        # exactly as an uninterrupted one would (same batches, same noise).
+        # Data order is a function of (seed, epoch, rank) and session.steps() seeds each step's draws,
+        # so a resumed run continues exactly as an uninterrupted one would.
         data = batches(train_data, tc.batch_size, session.dist, seed=tc.seed, skip=start * self.batches_per_step)
         self.steps_trained = start
         with session.run.marks_failure():  # run.json says "failed" if training raises
             for step in session.steps(start):
-                torch.manual_seed(step_seed(tc.seed, session.dist.rank, step))
                 metrics = self._train_step(session, data, step)
                 bad = [k for k, v in metrics.items() if not math.isfinite(v)]
                 if bad:
@@ -216,7 +215,7 @@ class ImageSynthesizer:
                     )
                 session.log(step, metrics)
                 self.steps_trained = step
-                every = self.config.train.sample_every
+                every = tc.sample_every
                 if every and step % every == 0 and session.is_main:
                     self._preview(session.run.path / "previews" / f"step_{step:08d}.png")
                 session.maybe_checkpoint(step, objects)

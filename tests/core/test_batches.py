@@ -39,9 +39,25 @@ def test_every_epoch_is_a_fresh_permutation_of_the_whole_set():
 
 
 def test_skip_continues_exactly_where_an_uninterrupted_iterator_was():
-    full = take(batches(Numbers(11), 3, single(), seed=0), 12)  # 3 full batches per epoch, last row dropped
+    full = take(batches(Numbers(11), 3, single(), seed=0), 12)  # 3 full batches per epoch, the last 2 rows dropped
     for skip in (0, 1, 3, 4, 7):
         assert take(batches(Numbers(11), 3, single(), seed=0, skip=skip), 12 - skip) == full[skip:]
+
+
+def test_partial_last_batch_and_resume_without_drop_last():
+    full = take(batches(Numbers(11), 3, single(), seed=0, drop_last=False), 8)  # 3 + 3 + 3 + 2 per epoch
+    assert [len(b) for b in full[:4]] == [3, 3, 3, 2] and sorted(sum(full[:4], [])) == list(range(11))
+    assert take(batches(Numbers(11), 3, single(), seed=0, drop_last=False, skip=5), 3) == full[5:]
+
+
+def test_too_few_items_for_the_ranks_is_a_named_error():
+    import pytest
+
+    from medsynth.core.errors import DataValidationError
+
+    ctx = DistributedContext(rank=1, world_size=2, local_rank=1, backend="gloo")
+    with pytest.raises(DataValidationError, match="1 training item.* for 2 processes"):
+        next(batches(Numbers(1), 4, ctx))
 
 
 def test_ranks_get_disjoint_shards():

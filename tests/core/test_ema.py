@@ -18,6 +18,10 @@ def test_warm_up_forgets_the_initial_weights_then_reaches_the_decay():
     for t in range(1, 150):
         ema.update(net, step=t)
     assert float(ema.shadow.weight) > 0.999  # a short run is not stuck near its initial weights
+    with torch.no_grad():  # at a large step the decay is capped at 0.999: 0.1% of the way per update
+        ema.shadow.weight.zero_()
+    ema.update(net, step=20_000)
+    assert abs(float(ema.shadow.weight) - 0.001) < 1e-9
     plain = EMA(torch.nn.Linear(1, 1, bias=False).requires_grad_(False), decay=0.999)
     torch.nn.init.zeros_(plain.shadow.weight)
     for _ in range(150):

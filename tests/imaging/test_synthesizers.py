@@ -131,7 +131,9 @@ def test_resume_continues_from_the_saved_step(phantom_dir: Path, tmp_path: Path)
     from medsynth.imaging.gan3d import GAN3D
 
     run = tmp_path / "run"
-    cfg = tiny_config("gan3d", train={"max_steps": 4, "checkpoint_every": 2})
+    # two D updates per step and two accumulated micro-batches: the resume offset counts every batch drawn
+    cfg = tiny_config("gan3d", train={"max_steps": 4, "checkpoint_every": 2, "grad_accum_steps": 2, "batch_size": 1},
+                      loss={"disc_steps": 2})
     crashing = GAN3D(cfg)
     original = crashing._train_step
 
