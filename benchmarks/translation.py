@@ -48,6 +48,7 @@ Run (CPU, 2 cores shared, about 40 minutes for ``all``)::
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import sys
@@ -208,7 +209,6 @@ def part_phantom(work: Path, steps: int, threads: int, identity: float = 0.0, se
         t0 = time.perf_counter()
         tr = CycleGANTranslator(cfg).fit(mr_train, ct_train, out=work / f"run_{dims}", force=True)
         train_s = time.perf_counter() - t0
-        tr.save(work / f"run_{dims}" / "model")
         res = score_phantoms(tr, paths)
         out["modes"][str(dims)] = {"config": cfg, "train_seconds": train_s, "seconds_per_step": train_s / steps, **res,
                                    **mirroring_scores(tr, paths)}
@@ -305,6 +305,7 @@ def part_windows(work: Path, threads: int) -> dict[str, Any]:
         model = work / f"run_{dims}" / "model"
         if not (model / "weights.pt").is_file():
             continue
+        tr = CycleGANTranslator.load(model)
         for name, ph in cases:
             n = ph.mr.array.shape[0]
             sl = slice(48, 80) if n == 256 else slice(None)
@@ -312,17 +313,15 @@ def part_windows(work: Path, threads: int) -> dict[str, Any]:
             ref = ph.ct.array[..., sl]
             labels = ph.labels.array[..., sl].astype(int)
             body = labels > 0
-            settings = {"default: 64x64, overlap 0.5": {"roi_size": None, "overlap": 0.5},
-                        f"whole slice {n}x{n}, overlap 0": {"roi_size": [n, n], "overlap": 0.0}}
+            settings = {"training-patch windows 64x64, overlap 0.5": {"roi_size": [64, 64], "overlap": 0.5},
+                        f"whole slice {n}x{n}, overlap 0 (the default)": {"roi_size": [n, n], "overlap": 0.0}}
             if n == 256:
                 settings["128x128 (2 x patch), overlap 0.25"] = {"roi_size": [128, 128], "overlap": 0.25}
             else:
                 settings["96x96 (1.5 x patch), overlap 0.25"] = {"roi_size": [96, 96], "overlap": 0.25}
             borders = list(range(32, n, 32))
             for label, inf in settings.items():
-                tr = CycleGANTranslator.load(model)
-                for k, v in inf.items():
-                    setattr(tr.config.inference, k, v)
+                tr.configure_inference([f"inference.{k}={json.dumps(v)}" for k, v in inf.items()] + ["inference.mirror_axes=[]"])
                 t0 = time.perf_counter()
                 sct = tr.translate(mr).array
                 sec = time.perf_counter() - t0
@@ -360,11 +359,10 @@ def part_speed(work: Path, threads_list: list[int]) -> dict[str, Any]:
     slow = next(iter(settings))
     # The slow patch windows once (with the most threads); the whole-slice settings with each thread count.
     runs = [(max(threads_list), slow)] + [(t, label) for t in threads_list for label in settings if label != slow]
+    tr = CycleGANTranslator.load(model)
     for threads, label in runs:
         torch.set_num_threads(threads)
-        tr = CycleGANTranslator.load(model)
-        for k, v in settings[label].items():
-            setattr(tr.config.inference, k, v)
+        tr.configure_inference([f"inference.{k}={json.dumps(v)}" for k, v in settings[label].items()])
         t0 = time.perf_counter()
         sct = tr.translate(ph.mr)
         sec = time.perf_counter() - t0

@@ -132,7 +132,7 @@ class InferenceConfig(ConfigModel):
             ``spatial_dims`` 3. The generators are fully convolutional, so whole slices are the
             standard choice: on the phantom benchmark they were more accurate than training-patch
             windows (instance normalisation then sees the body and its surrounding air, as in
-            training, not a piece of the body), showed no window seams, and are ~8x faster
+            training, not a piece of the body), showed no window seams, and are ~2x faster
             (benchmarks/results/translation_windows.json, translation_speed.json).
         overlap: fraction of overlap between neighbouring windows in-plane (and along k in 3D);
             with whole-slice windows it only matters along k in 3D.
@@ -145,8 +145,8 @@ class InferenceConfig(ConfigModel):
             of the input mirrored along each combination of these axes (0 = i, 1 = j, 2 = k, on the
             RAS-reoriented grid), as nnU-Net does. The default (0,) is left-right: anatomy is roughly
             left-right symmetric, so the mirrored input is one the model has seen the like of; it costs
-            2x the inference time and on the phantom benchmark cut MAE by 6-10 HU in each of four runs
-            (e.g. 58.6 -> 49.1 HU). Front-back (1) mirrors the spine to the front and made bone
+            2x the inference time and on the phantom benchmark cut MAE by 6-12 HU in each of six runs
+            (2D and 2.5D; e.g. 58.6 -> 49.1 HU). Front-back (1) mirrors the spine to the front and made bone
             worse there. () switches it off.
     """
 

@@ -62,6 +62,10 @@ def test_cli_train_then_apply_nifti_and_dicom(phantom_dir: Path, tmp_path: Path,
     assert series.modality == "CT" and series.spatial_shape == mr.spatial_shape
     np.testing.assert_allclose(series.affine, mr.affine, atol=1e-4)
     np.testing.assert_allclose(series.array, np.rint(out.array), atol=0.5)
+    # an inference setting given with --set takes effect: without mirroring the output differs
+    assert main(["translate", "apply", str(run), inputs[0], "--out", str(tmp_path / "plain"), "--set",
+                 "inference.mirror_axes=[]"]) == 0
+    assert not np.allclose(load_volume(tmp_path / "plain" / "case_002_sct.nii.gz").array, out.array, atol=0.5)
 
     # only inference settings can change after training
     assert main(["translate", "apply", str(run), inputs[0], "--out", str(tmp_path / "x"), "--set", "train.lr=1"]) == 2

@@ -107,3 +107,4 @@ def test_save_never_overwrites_a_folder_that_is_not_a_model(trained_2d: CycleGAN
     assert (tmp_path / "run" / "checkpoints").is_dir()
     trained_2d.save(tmp_path / "model")
     trained_2d.save(tmp_path / "model")  # an earlier model is replaced
+    assert sorted(f.name for f in (tmp_path / "model").iterdir()) == ["config.yaml", "meta.json", "weights.pt"]
