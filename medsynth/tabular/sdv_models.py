@@ -233,8 +233,9 @@ class SDVGaussianCopula(_SDVBase):
 
 
 class _SDVNeural(_SDVBase):
-    """SDV's torch models: sampled without autograd (ctgan's sample() records a graph it never uses;
-    the rows are the same, the time is not)."""
+    """SDV's torch models: sampled without autograd (ctgan's sample() records a graph it never uses)
+    and, for CTGAN, with the faster output activation below (same distribution; the rows drawn for
+    a seed differ from SDV's own sample(), whose noise comes from another random stream)."""
 
     def _sample_frame(self, n: int, rng: np.random.Generator) -> Frame:
         import torch
@@ -257,9 +258,9 @@ def gumbel_noise(like: Any) -> Any:
 def _fast_ctgan_activation(model: Any) -> Iterator[None]:
     """While sampling, replace ctgan's output activation by one that draws the Gumbel noise of all
     discrete spans at once (-log(-log(U)), the same distribution as torch's gumbel_softmax) instead
-    of one exponential draw and ~6 small ops per column per 500-row chunk: the same function
-    (tanh on continuous spans, Gumbel-softmax with ctgan's tau 0.2 on discrete ones), ~3x fewer
-    torch calls. Left alone when the model is not a ctgan CTGAN of the known layout."""
+    of one exponential draw and ~6 small ops per column per 500-row chunk: the same function and
+    distribution (tanh on continuous spans, Gumbel-softmax with ctgan's tau 0.2 on discrete ones),
+    ~3x fewer torch calls. Left alone when the model is not a ctgan CTGAN of the known layout."""
     inner = getattr(model, "_model", None)
     infos = getattr(getattr(inner, "_transformer", None), "output_info_list", None)
     if inner is None or infos is None or not hasattr(type(inner), "_apply_activate"):
@@ -273,7 +274,7 @@ def _fast_ctgan_activation(model: Any) -> Iterator[None]:
     def apply(data: Any) -> Any:
         import torch
 
-        noise = gumbel_noise(data)
+        noise = gumbel_noise(data)  # one draw for the chunk (the tanh columns' share is unused)
         out, st = torch.empty_like(data), 0
         for fn, dim in spans:
             ed = st + dim

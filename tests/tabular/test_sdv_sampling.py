@@ -32,12 +32,13 @@ def test_gumbel_noise_gives_the_softmax_categorical():
     assert torch.allclose(freq, logits.softmax(0).double(), atol=0.005)
 
 
-def test_ctgan_fast_activation_is_the_same_function_and_is_removed(table, schema):
+def test_ctgan_fast_activation_is_the_same_function_and_is_removed(table, schema, monkeypatch):
     """The patched activation: tanh spans equal ctgan's, softmax spans are distributions whose argmax
     follows the logits; after sampling the SDV model is back to its own method (pickles unchanged)."""
     import torch
 
     from medsynth.core.registry import SYNTHESIZERS, resolve
+    from medsynth.tabular import sdv_models
     from medsynth.tabular.sdv_models import _fast_ctgan_activation
 
     model = resolve(SYNTHESIZERS, "ctgan")({"epochs": 1, "batch_size": 20}, privacy={"epsilon": None}, device="cpu")
@@ -48,6 +49,9 @@ def test_ctgan_fast_activation_is_the_same_function_and_is_removed(table, schema
     with _fast_ctgan_activation(model.model):
         assert "_apply_activate" in inner.__dict__
         ours = inner._apply_activate(data)
+        with monkeypatch.context() as m:  # without noise, a discrete span is softmax(logits / ctgan's tau 0.2)
+            m.setattr(sdv_models, "gumbel_noise", torch.zeros_like)
+            noiseless = inner._apply_activate(data)
     assert "_apply_activate" not in inner.__dict__
     st = 0
     for col in inner._transformer.output_info_list:
@@ -57,5 +61,6 @@ def test_ctgan_fast_activation_is_the_same_function_and_is_removed(table, schema
                 assert torch.equal(a, b)
             else:
                 assert torch.allclose(a.sum(1), torch.ones(50), atol=1e-5) and (a >= 0).all()
+                torch.testing.assert_close(noiseless[:, st:st + info.dim], (data[:, st:st + info.dim] / 0.2).softmax(1))
             st += info.dim
     assert len(model.sample(30, seed=1)) == 30
