@@ -77,19 +77,23 @@ def _synth(model: str, size: int, batch: int) -> Any:
 
 
 def gan_step(synth: Any, batch: int, size: int, autocast: Any) -> None:
-
+    """GAN3D's step (medsynth/imaging/gan3d.py) with its networks, optimizers and EMA, for one
+    micro-batch (accumulation adds only the micro-batches' inputs) and without DiffAugment (input-sized
+    temporaries; its per-sample integer shifts cannot run on fake tensors)."""
+    from medsynth.core.training import EMA
     from medsynth.imaging.losses import d_loss, g_loss
     from medsynth.imaging.networks import Discriminator
 
     cfg = synth.config
     gen = synth._generator()
     disc = Discriminator(cfg.spatial_dims, cfg.model.disc_channels, n_classes=synth.n_classes)
-    ema = synth._generator().requires_grad_(False)
-    opt_g = torch.optim.Adam(gen.parameters(), lr=1e-4, betas=(0.0, 0.99))
-    opt_d = torch.optim.Adam(disc.parameters(), lr=2e-4, betas=(0.0, 0.99))
+    ema = EMA(gen, decay=cfg.model.ema_decay)
+    betas = tuple(cfg.loss.betas)
+    opt_g = torch.optim.Adam(gen.parameters(), lr=cfg.train.lr, betas=betas)
+    opt_d = torch.optim.Adam(disc.parameters(), lr=cfg.train.lr * cfg.loss.disc_lr_scale, betas=betas)
     x = torch.rand(batch, 1, size, size, size) * 2 - 1
     y = torch.randint(0, 2, (batch,))
-    for _ in range(2):  # the second step has Adam's states allocated, as every later step does
+    for step in (1, 2):  # the second step has Adam's states allocated, as every later step does
         z = torch.randn(batch, cfg.model.latent_dim)
         with torch.no_grad(), autocast():
             fake = gen(z, y)
@@ -106,12 +110,12 @@ def gan_step(synth: Any, batch: int, size: int, autocast: Any) -> None:
         disc.requires_grad_(True)
         opt_g.step()
         opt_g.zero_grad(set_to_none=True)
-        with torch.no_grad():
-            for e, p in zip(ema.parameters(), gen.parameters()):
-                e.lerp_(p, 1e-3)
+        ema.update(gen, step)
 
 
 def vae_step(synth: Any, batch: int, size: int, autocast: Any) -> None:
+    """VAE3D's step without its optional PatchDiscriminator (ct_vae3d_64.yaml turns it on with a small
+    weight: its D is a few MB of weights plus activations on one reconstruction, not counted here)."""
     import torch.nn.functional as F
 
     from medsynth.imaging.losses import kl_per_voxel
@@ -133,17 +137,15 @@ def vae_step(synth: Any, batch: int, size: int, autocast: Any) -> None:
 
 
 def estimate(model: str, size: int, batch: int, precision: str) -> dict[str, Any]:
-    import contextlib
+    import functools
 
     from torch._subclasses.fake_tensor import FakeTensorMode
 
+    from medsynth.core.runtime import autocast as runtime_autocast
+
     synth = _synth(model, size, batch)
-
-    def autocast() -> contextlib.AbstractContextManager:
-        if precision == "bf16":  # CPU autocast casts convolutions to bf16 as CUDA autocast does
-            return torch.autocast("cpu", dtype=torch.bfloat16)
-        return contextlib.nullcontext()
-
+    # medsynth's own autocast: bf16 on CPU casts convolutions to bf16 as CUDA autocast does; fp32 = none
+    autocast = functools.partial(runtime_autocast, torch.device("cpu"), precision)
     tracker = PeakMemory()
     with FakeTensorMode(allow_non_fake_inputs=True), tracker:
         (gan_step if model == "gan3d" else vae_step)(synth, batch, size, autocast)
@@ -157,13 +159,13 @@ def validate() -> dict[str, Any]:
     import contextlib
     import resource
 
-    fake = estimate("gan3d", 32, 2, "fp32")["estimated_peak_gib"]
     synth = _synth("gan3d", 32, 2)
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
     tracker = PeakMemory()
     with tracker:
         gan_step(synth, 2, 32, contextlib.nullcontext)
     grown = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20 - before
+    fake = estimate("gan3d", 32, 2, "fp32")["estimated_peak_gib"]  # after: the real step's RSS growth is its own
     return {"case": "gan3d 32^3 batch 2 fp32", "fake_estimate_gib": fake, "real_tensors_gib": round(tracker.peak / 2**30, 3),
             "process_peak_rss_growth_gib": round(grown, 3), "overhead_factor": round(grown / (tracker.peak / 2**30), 2)}
 
