@@ -145,7 +145,9 @@ class TableCodec:
         """Frame -> raw table in the schema's column order and types."""
         out: dict[str, Any] = {}
         for col in self.schema.columns:
-            if col.type == "identifier":
+            if col.omitted:  # not modelled: nothing about it could be released with DP at the budget
+                out[col.name] = np.full(frame.n, None, dtype=object)
+            elif col.type == "identifier":
                 out[col.name] = np.array([f"syn-{i:07d}" for i in range(id_start, id_start + frame.n)], dtype=object)
             elif col.type in NUMERIC_TYPES:
                 out[col.name] = self._decode_number(col, frame.num[col.name])
