@@ -75,6 +75,15 @@ HEADLINES: list[tuple[str, str, str, list[Step], str]] = [
 ]
 
 
+#: Sections of the page: files whose names start with these prefixes, in this order.
+JOBS: list[tuple[tuple[str, ...], str]] = [
+    (("tabular", "smartnoise"), "Private EHR tables"),
+    (("evaluation", "audit"), "Evaluation and audits"),
+    (("imaging", "augment"), "Imaging synthesis"),
+    (("translation",), "MR -> CT translation"),
+]
+
+
 def lookup(data: Any, path: list[Step], *, where: str = "") -> Any:
     """Follow ``path`` into ``data``; a selector step picks the one list element whose fields match.
 
@@ -342,12 +351,20 @@ def benchmarks_page(results_dir: Path) -> str:
         anchor = name.removesuffix(".json").replace("_", "-")
         lines.append(f"| {job} | {md_cell(what)} | **{md_cell(shown)}** | "
                      f"[{code_cell(name)}](#{anchor}) |")
-    lines += ["", "## Every result file", ""]
-    for name, data in loaded.items():
-        anchor = name.removesuffix(".json").replace("_", "-")
-        lines += [f"### `{name}` {{ #{anchor} }}", ""]
-        lines += render_benchmark(data, "###") if isinstance(data, dict) else []
-        lines += _whole_file(data)
+    groups: dict[str, list[str]] = {}
+    for name in loaded:
+        job = next((title for prefixes, title in JOBS if name.startswith(prefixes)), "Other results")
+        groups.setdefault(job, []).append(name)
+    for job in [t for _, t in JOBS] + ["Other results"]:
+        if job not in groups:
+            continue
+        lines += ["", f"## {job}", ""]
+        for name in groups[job]:
+            data = loaded[name]
+            anchor = name.removesuffix(".json").replace("_", "-")
+            lines += [f"### `{name}` {{ #{anchor} }}", ""]
+            lines += render_benchmark(data, "###") if isinstance(data, dict) else []
+            lines += _whole_file(data)
     return "\n".join(lines)
 
 
