@@ -36,8 +36,11 @@ OTHER_CONFIGS: list[tuple[str, str, str]] = [
 _CODE_SPAN = re.compile(r"(`[^`]*`)")
 
 
-def md_text(text: str) -> str:
-    """Escape Markdown/HTML specials in plain text, leaving `code spans` as they are."""
+def md_text(text: str, *, cell: bool = False) -> str:
+    """Escape Markdown/HTML specials in plain text, leaving `code spans` as they are.
+
+    With ``cell``, pipes outside code spans are escaped too (a table cell).
+    """
     parts = _CODE_SPAN.split(text)
     out = []
     for i, part in enumerate(parts):
@@ -46,21 +49,21 @@ def md_text(text: str) -> str:
             continue
         part = part.replace("\\", "\\\\").replace("<", "&lt;").replace(">", "&gt;")
         part = part.replace("*", "\\*").replace("_", "\\_").replace("[", "\\[").replace("]", "\\]")
-        out.append(part)
+        out.append(part.replace("|", "\\|") if cell else part)
     return "".join(out)
 
 
 def md_cell(text: str) -> str:
     """Text for one table cell: escaped, on one line, pipes escaped."""
-    return md_text(" ".join(text.split())).replace("|", "\\|")
+    return md_text(" ".join(text.split()), cell=True)
 
 
 def code_cell(text: str) -> str:
-    """A code span for a table cell (pipes inside a code span still split cells: escape them)."""
+    """A code span for a table cell (Python-Markdown's tables do not split cells inside code spans)."""
     text = " ".join(str(text).split())
     fence = "``" if "`" in text else "`"
     pad = " " if fence == "``" else ""
-    return f"{fence}{pad}{text}{pad}{fence}".replace("|", "\\|")
+    return f"{fence}{pad}{text}{pad}{fence}"
 
 
 def rst_roles_to_md(text: str) -> str:
