@@ -135,6 +135,7 @@ class RunDir:
     # -- metadata ---------------------------------------------------------------------------
     @property
     def info(self) -> dict[str, Any]:
+        """The contents of ``run.json`` (version, created time, command, status)."""
         return json.loads((self.path / MARKER).read_text())
 
     def _update_marker(self, **fields: Any) -> None:
@@ -168,6 +169,7 @@ class RunDir:
         return dest
 
     def write_json(self, name: str, data: Any) -> Path:
+        """Atomically write ``data`` as JSON to ``RUN/name`` (rank 0 only); returns the path."""
         dest = self.path / name
         if self.is_main:
             write_json(dest, data)
@@ -176,6 +178,7 @@ class RunDir:
     # -- metrics ----------------------------------------------------------------------------
     @property
     def metrics_path(self) -> Path:
+        """``RUN/metrics.jsonl``."""
         return self.path / "metrics.jsonl"
 
     def log_metrics(self, step: int, metrics: Mapping[str, float], **extra: Any) -> None:
@@ -188,6 +191,7 @@ class RunDir:
             f.write(json.dumps(record) + "\n")
 
     def read_metrics(self) -> list[dict[str, Any]]:
+        """Every logged line of ``metrics.jsonl`` (unreadable lines skipped)."""
         if not self.metrics_path.is_file():
             return []
         lines = self.metrics_path.read_text(encoding="utf-8").splitlines()
@@ -209,6 +213,7 @@ class RunDir:
     # -- checkpoints ------------------------------------------------------------------------
     @property
     def checkpoint_dir(self) -> Path:
+        """``RUN/checkpoints``."""
         return self.path / "checkpoints"
 
     def save_checkpoint(self, state: Mapping[str, Any], step: int, *, keep: int = 2) -> Path | None:

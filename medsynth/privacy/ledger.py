@@ -70,10 +70,12 @@ class PrivacyLedger:
     # -- totals ---------------------------------------------------------------------------------
     @property
     def total_epsilon(self) -> float:
+        """The composed epsilon of every entry (infinite for a non-private ledger)."""
         return float(sum(e.epsilon or 0.0 for e in self.entries)) if self.private else float("inf")
 
     @property
     def total_delta(self) -> float:
+        """The composed delta of every entry (1 for a non-private ledger)."""
         return float(sum(e.delta or 0.0 for e in self.entries)) if self.private else 1.0
 
     def remaining(self) -> tuple[float, float]:
@@ -116,6 +118,7 @@ class PrivacyLedger:
 
     # -- files -----------------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
+        """The ledger as ``privacy_ledger.json`` holds it."""
         return {
             "private": self.private,
             "composition": "basic (epsilons and deltas add)" if self.private else None,
@@ -137,6 +140,7 @@ class PrivacyLedger:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> PrivacyLedger:
+        """A ledger from the dict :meth:`to_dict` wrote."""
         led = cls(private=bool(data["private"]), target_epsilon=data.get("target_epsilon"), target_delta=data.get("target_delta"))
         led.created = data.get("created", led.created)
         led.entries = [LedgerEntry(**e) for e in data.get("entries", [])]
@@ -144,6 +148,7 @@ class PrivacyLedger:
 
     @classmethod
     def load(cls, path: str | Path) -> PrivacyLedger:
+        """Read a ``privacy_ledger.json`` (or the one in folder ``path``)."""
         p = Path(path)
         if p.is_dir():
             p = p / LEDGER_FILE

@@ -37,6 +37,7 @@ class PrivacyConfig(ConfigModel):
 
     @property
     def private(self) -> bool:
+        """Whether the budget is finite (a DP fit)."""
         return self.epsilon is not None
 
 
