@@ -144,6 +144,7 @@ class RunDir:
     # -- metadata ---------------------------------------------------------------------------
     @property
     def info(self) -> dict[str, Any]:
+        """The contents of ``run.json`` (version, created time, command, status)."""
         return json.loads((self.path / MARKER).read_text())
 
     def _update_marker(self, **fields: Any) -> None:
@@ -218,6 +219,7 @@ class RunDir:
     # -- metrics ----------------------------------------------------------------------------
     @property
     def metrics_path(self) -> Path:
+        """``RUN/metrics.jsonl``."""
         return self.path / "metrics.jsonl"
 
     def log_metrics(self, step: int, metrics: Mapping[str, float], *, private: bool = False, **extra: Any) -> None:
@@ -233,6 +235,7 @@ class RunDir:
             f.write(json.dumps(record) + "\n")
 
     def read_metrics(self) -> list[dict[str, Any]]:
+        """Every logged line of ``metrics.jsonl`` (unreadable lines skipped)."""
         if not self.metrics_path.is_file():
             return []
         lines = self.metrics_path.read_text(encoding="utf-8").splitlines()
@@ -254,6 +257,7 @@ class RunDir:
     # -- checkpoints ------------------------------------------------------------------------
     @property
     def checkpoint_dir(self) -> Path:
+        """``RUN/checkpoints``."""
         return self.path / "checkpoints"
 
     def save_checkpoint(self, state: Mapping[str, Any], step: int, *, keep: int = 2) -> Path | None:

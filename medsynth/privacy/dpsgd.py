@@ -58,6 +58,7 @@ class DPSGDPlan:
     planned_epsilon: float
 
     def to_dict(self) -> dict[str, Any]:
+        """The plan as a plain dict (for meta.json and the ledger)."""
         return asdict(self)
 
 

@@ -152,6 +152,7 @@ class PrivacyLedger:
 
     @property
     def rho_spent(self) -> float:
+        """The zCDP cost of the entries recorded so far (DP-SGD entries excluded)."""
         return float(sum(e.rho or 0.0 for e in self.entries))
 
     def rho_remaining(self) -> float:
@@ -171,6 +172,7 @@ class PrivacyLedger:
     # -- totals ---------------------------------------------------------------------------------
     @property
     def total_epsilon(self) -> float:
+        """The composed epsilon of every entry (infinite for a non-private ledger)."""
         return self.epsilon_of() if self.private else float("inf")
 
     @property
@@ -233,6 +235,7 @@ class PrivacyLedger:
 
     # -- files -----------------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
+        """The ledger as ``privacy_ledger.json`` holds it."""
         return {
             "private": self.private,
             "status": self.status,
@@ -264,6 +267,7 @@ class PrivacyLedger:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> PrivacyLedger:
+        """A ledger from :meth:`to_dict`'s output."""
         led = cls(private=bool(data["private"]), target_epsilon=data.get("target_epsilon"),
                   target_delta=data.get("target_delta"),
                   unit=data.get("unit_of_privacy", "one row of the table"),
@@ -280,6 +284,7 @@ class PrivacyLedger:
 
     @classmethod
     def load(cls, path: str | Path) -> PrivacyLedger:
+        """Read a ``privacy_ledger.json`` (or the one in folder ``path``)."""
         p = Path(path)
         if p.is_dir():
             p = p / LEDGER_FILE

@@ -47,6 +47,7 @@ class PrivacyConfig(ConfigModel):
 
     @property
     def private(self) -> bool:
+        """Whether the budget is finite (a DP fit)."""
         return self.epsilon is not None
 
 

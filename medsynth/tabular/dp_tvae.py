@@ -54,6 +54,7 @@ class TabularVAE(nn.Module):
         self.decoder = mlp([latent_dim, *reversed(hidden), layout.dim + self.n_num])
 
     def decode(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Decode latents into the output means and the log-scales of the numeric spans."""
         out = self.decoder(z)
         return out[:, : self.dim], out[:, self.dim :]
 

@@ -197,9 +197,11 @@ class TableSchema(ConfigModel):
     # -- access -------------------------------------------------------------------------------
     @property
     def names(self) -> list[str]:
+        """Column names, in schema order."""
         return [c.name for c in self.columns]
 
     def column(self, name: str) -> ColumnSchema:
+        """The schema of column ``name`` (a ConfigError names the known columns otherwise)."""
         for c in self.columns:
             if c.name == name:
                 return c
@@ -216,6 +218,7 @@ class TableSchema(ConfigModel):
 
     # -- files ----------------------------------------------------------------------------------
     def to_yaml(self) -> str:
+        """The schema as YAML, defaults left out."""
         data = self.model_dump(mode="json", exclude_none=True)
         for col in data["columns"]:
             if col.get("transform") == "none":
@@ -236,6 +239,7 @@ class TableSchema(ConfigModel):
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TableSchema:
+        """Validate a mapping as a schema (one ConfigError listing every problem)."""
         return validate_config(cls, data, source="schema")
 
 

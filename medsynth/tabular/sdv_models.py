@@ -34,13 +34,23 @@ TABLE = "table"
 
 
 class GaussianCopulaConfig(ConfigModel):
-    """SDV GaussianCopula settings (``default_distribution``: beta, norm, truncnorm, uniform, gamma, gaussian_kde)."""
+    """SDV GaussianCopula settings.
+
+    Attributes:
+        default_distribution: marginal distribution of numeric columns: beta, norm, truncnorm, uniform,
+            gamma or gaussian_kde.
+    """
 
     default_distribution: str = "beta"
 
 
 class SDVNeuralConfig(ConfigModel):
-    """SDV CTGAN/TVAE settings."""
+    """SDV CTGAN/TVAE settings.
+
+    Attributes:
+        epochs: training epochs.
+        batch_size: rows per training batch.
+    """
 
     epochs: int = Field(300, ge=1)
     batch_size: int = Field(500, ge=10)
