@@ -83,6 +83,9 @@ class TabularSynthesizer:
     name: ClassVar[str] = "base"
     #: True for models that can give a DP guarantee (they need an epsilon).
     private: ClassVar[bool] = False
+    #: Share of the model's budget it spends on 1-way marginals (marginal models): the DP domain release
+    #: of discrete columns gets that share too and the model reuses its noisy counts (post-processing).
+    oneway_share: ClassVar[float] = 0.0
     Config: ClassVar[type[ConfigModel]] = ConfigModel
 
     def __init__(
@@ -185,8 +188,15 @@ class TabularSynthesizer:
                     f"--delta {10 ** math.floor(math.log10(0.1 / upper)):g}")
         else:
             self.rows_noisy = float(n)
+        oneway_rho = 0.0
+        if self.is_private and self.oneway_share:
+            model_rho = led.rho_budget * (1 - COUNT_SHARE - self.privacy.domain_budget)  # type: ignore[union-attr]
+            oneway_rho = self.oneway_share * model_rho / max(len(schema.modelled), 1)
+        self.domain_oneways: dict[str, Any] = {}
+        self.oneway_rho = oneway_rho
         self.schema = resolve_domain(schema, data, privacy=self.privacy if self.is_private else PrivacyConfig(),
-                                     ledger=led, rng=gens.noise, rows=self.rows_noisy)  # type: ignore[arg-type]
+                                     ledger=led, rng=gens.noise, rows=self.rows_noisy,  # type: ignore[arg-type]
+                                     oneway_rho=oneway_rho, oneways=self.domain_oneways if self.oneway_share else None)
         self.codec = TableCodec(self.schema)
         if self.is_private:  # DP-released categories may leave rare values out: they become "missing"
             self.codec.unknown_as_missing = set(self.schema.private_domain_columns())

@@ -76,7 +76,7 @@ def test_seeded_noise_is_what_the_audit_override_does(tmp_path):
     for i in (1, 2):
         with insecure_noise_for_audit(3):
             run, _ = _fit("dp-mst", df, tmp_path / f"r{i}")
-        arrays.append((run.path / "model" / "mst_arrays.npz").read_bytes())
+        arrays.append((run.path / "model" / "marginal_arrays.npz").read_bytes())
     assert arrays[0] == arrays[1]
     with pytest.raises(RunDirectoryError, match="insecure"):
         export_run(run.path, tmp_path / "out")

@@ -60,9 +60,12 @@ def test_domain_read_from_data_estimated_with_dp(seeded_dp_noise):
     big = make_table(3000, seed=1)
     m = DPMST({"bins": 6}, privacy={"epsilon": 2.0, "delta": 1e-5, "domain_budget": 0.2}).fit(big, infer_schema(big))
     access = [e.access.split(" ")[0] for e in m.ledger.entries]
-    assert access == ["number", "column", "domains", "MST:"]
+    assert access[:3] == ["number", "column", "domains"] and access[-1] == "MST:" and set(access[3:-1]) <= {"1-way"}
     types, domains = m.ledger.entries[1], m.ledger.entries[2]
-    assert types.rho + domains.rho == pytest.approx(0.2 * m.ledger.rho_budget) and "age" in domains.columns
+    # the domain release also pays each column's 1-way marginal (MST reuses its noisy counts)
+    paid = 0.2 * m.ledger.rho_budget + m.oneway_rho * len(domains.columns)
+    assert types.rho + domains.rho == pytest.approx(paid) and "age" in domains.columns
+    assert set(domains.details["reused_as_one_way_marginals"]) >= {"sex", "age"}
     assert m.ledger.total_epsilon <= 2.0 + 1e-9
     lo, hi = m.schema.column("age").bounds()
     assert lo <= 35 and hi >= 85, "DP bounds must cover the bulk of ages 30..89"
