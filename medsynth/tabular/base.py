@@ -54,6 +54,7 @@ from medsynth.privacy.noise import Generators, noise_is_overridden
 from medsynth.tabular.config import PrivacyConfig
 from medsynth.tabular.domain import plan_domain_budget, resolve_domain
 from medsynth.tabular.encoding import Frame, TableCodec
+from medsynth.tabular.rules import RulePlan, from_model, model_schema, output_schema, plan_rules, to_model, usable_rules
 from medsynth.tabular.schema import TableSchema, check_constraints, infer_schema, validate_table
 
 FORMAT_VERSION = 2
@@ -123,6 +124,8 @@ class TabularSynthesizer:
         self.meta: dict[str, Any] = {}
         self.private_meta: dict[str, Any] = {}  # data-dependent facts of a DP fit: saved under private/ only
         self.rows_noisy: float | None = None
+        self.rule_plan = RulePlan()  # rules kept by construction (gaps, derived columns)
+        self.output_schema: TableSchema | None = None
         self.data_fingerprint: str | None = None  # set by fit; kept out of DP models' files
 
     # -- fit ---------------------------------------------------------------------------------------
@@ -145,6 +148,9 @@ class TabularSynthesizer:
         schema = schema or self.input_schema or infer_schema(data)
         self.input_schema = schema
         clipped = validate_table(data, schema, redact=self.is_private)
+        rules, ignored = usable_rules(schema, private=self.is_private)
+        self.rule_plan = plan_rules(schema, rules)
+        data, schema = to_model(data, schema, self.rule_plan), model_schema(schema, self.rule_plan)
         from medsynth.core.runtime import seed_everything
 
         seed_everything(self.seed)
@@ -156,6 +162,12 @@ class TabularSynthesizer:
             self.ledger.notes.append("INSECURE: this fit ran inside insecure_noise_for_audit (noise regenerable from a "
                                      "seed); it exists to test the audit and must never be released")
         self.private_meta = {"rows": len(data), "clipped_to_bounds": clipped}
+        for con in rules:
+            self.ledger.assume_public(f"rule {con.kind} {con.columns}" + (" (read from the data, accepted as public)"
+                                                                          if con.read_from_data else " (declared)"))
+        for con in ignored:
+            self.ledger.notes.append(f"rule {con.kind} {con.columns} was read from the data and not accepted (public: "
+                                     "false): a DP fit cannot use it; set public: true to declare it domain knowledge")
         t0 = time.perf_counter()
         try:
             self._fit_checked(data, schema, gens)
@@ -221,6 +233,9 @@ class TabularSynthesizer:
             self.meta["rows"] = n
             self.meta["clipped_to_bounds"] = self.private_meta["clipped_to_bounds"]
         self.data_fingerprint = table_fingerprint(data)  # for the data owner's private records only
+        if self.rule_plan:
+            self.meta["rules"] = self.rule_plan.to_dict()
+        self.output_schema = output_schema(self.schema, self.schema.constraints, self.rule_plan)
         self._fit_frame(frame, gens)
 
     @property
@@ -279,9 +294,9 @@ class TabularSynthesizer:
                 for col, code in codes.items():
                     mask &= frame.cat[col] == code
                 frame = frame.take(np.nonzero(mask)[0])
-            df = self.codec.decode(frame)  # type: ignore[union-attr]
-            if self.schema.constraints and len(df):  # type: ignore[union-attr]
-                df = df[check_constraints(df, self.schema)]  # type: ignore[arg-type]
+            df = from_model(self.codec.decode(frame), self.schema, self.rule_plan)  # type: ignore[union-attr, arg-type]
+            if self.output_schema.constraints and len(df):  # type: ignore[union-attr]
+                df = df[check_constraints(df, self.output_schema)]  # type: ignore[arg-type]
             drawn += m
             kept += len(df)
             got += len(df)
@@ -293,7 +308,10 @@ class TabularSynthesizer:
                     f"only {kept} of {drawn} sampled rows satisfy {what}; the model gives them too little "
                     "probability to sample efficiently: relax them or check the schema"
                 )
-        out = pd.concat(parts, ignore_index=True).iloc[:n].reset_index(drop=True) if parts else self.codec.decode(Frame(n=0, num={c.name: np.zeros(0) for c in self.codec.numeric}, cat={c.name: np.zeros(0, dtype=np.int64) for c in self.codec.discrete}))  # type: ignore[union-attr]
+        empty = Frame(n=0, num={c.name: np.zeros(0) for c in self.codec.numeric},  # type: ignore[union-attr]
+                      cat={c.name: np.zeros(0, dtype=np.int64) for c in self.codec.discrete})  # type: ignore[union-attr]
+        out = (pd.concat(parts, ignore_index=True).iloc[:n].reset_index(drop=True) if parts
+               else from_model(self.codec.decode(empty), self.schema, self.rule_plan))  # type: ignore[union-attr, arg-type]
         for col in self.schema.columns:  # type: ignore[union-attr]
             if col.type == "identifier":
                 out[col.name] = np.array([f"syn-{i:07d}" for i in range(1, len(out) + 1)], dtype=object)
@@ -390,6 +408,8 @@ class TabularSynthesizer:
         obj.ledger = PrivacyLedger.load(folder / LEDGER_FILE)
         meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
         obj.meta = {k: v for k, v in meta.items() if k not in ("format_version", "model", "private", "label", "privacy", "versions", "files")}
+        obj.rule_plan = RulePlan.from_dict(obj.meta.get("rules"))
+        obj.output_schema = output_schema(obj.schema, obj.schema.constraints, obj.rule_plan)
         obj._load_state(folder, device)
         return obj
 

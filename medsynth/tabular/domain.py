@@ -28,7 +28,15 @@ from scipy import special
 
 from medsynth.core.errors import DataValidationError, PrivacyBudgetError
 from medsynth.privacy.ledger import PrivacyLedger
-from medsynth.privacy.mechanisms import PRESENCE_SIGMAS, dp_bounds, dp_category_counts, gaussian_sigma, noisy_counts
+from medsynth.privacy.mechanisms import (
+    PRESENCE_SIGMAS,
+    SMALL_INTEGERS,
+    dp_bounds,
+    dp_category_counts,
+    dp_small_integers,
+    gaussian_sigma,
+    noisy_counts,
+)
 from medsynth.tabular.config import PrivacyConfig
 from medsynth.tabular.schema import (
     DISCRETE_TYPES,
@@ -117,8 +125,10 @@ STRUCTURE_SHARE = 0.25
 MAX_LEVELS = 12
 #: A category held by this share of the rows should survive the DP category release (budget by need).
 SURVIVE_SHARE = 0.03
+#: Share of a whole-number column's budget spent asking whether it is a small code (see dp_small_integers).
+SMALL_SHARE = 0.4
 #: Most budget a category list gets, in multiples of an even share of the domain budget.
-MAX_NEED_FACTOR = 8.0
+MAX_NEED_FACTOR = 4.0
 
 
 @dataclass
@@ -244,6 +254,25 @@ def resolve_domain(
     for col in todo:
         s = df[col.name]
         rho_each = share[col.name]
+        if col.type in NUMERIC_TYPES and col.name in small_ints:  # whole numbers: a small code first
+            cats, hist, sig = dp_small_integers(_numbers(col, s), rho_each, rng, first_share=SMALL_SHARE)
+            if cats is not None:
+                missing = bool(hist[-1] > PRESENCE_SIGMAS * sig)
+                detail[col.name] = {"mechanism": "noisy histogram of the codes -1..15 (+ other, missing), two stages",
+                                    "rho": rho_each, "categories": cats, "missing": missing}
+                if not cats:
+                    updates[col.name] = {"omitted": True}
+                    ledger.notes.append(f"column '{col.name}': no value stands above the DP noise at this budget; the "
+                                        "synthetic column is empty (declare its domain public, or give more budget)")
+                    continue
+                updates[col.name] = {"type": "categorical", "categories": cats, "min": None, "max": None,
+                                     "missing": missing, "transform": "none"}
+                if oneways is not None:
+                    idx = [SMALL_INTEGERS.index(c) for c in cats]
+                    counts = np.append(hist[idx], hist[-1]) if missing else hist[idx]
+                    oneways[col.name] = OneWay(counts, np.full(counts.size, sig))
+                continue
+            rho_each *= 1 - SMALL_SHARE  # not a small code: the rest of its budget estimates its range
         if col.type in NUMERIC_TYPES:
             x = _numbers(col, s)
             try:

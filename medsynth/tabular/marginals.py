@@ -237,11 +237,12 @@ class MarginalSynthesizer(TabularSynthesizer):
         # 2. the model's selection strategy
         rho_rest = max(rho - rho1 * len(measured), 0.0) if private else 0.0
         self._names = names
-        higher = self._select_and_measure(coarse, sizes, oneway, n_hat, rho_rest, rng)
 
         # 3. graphical model
         size_list = [sizes[c] for c in names]
-        self._model = estimate(size_list, [*oneway.values(), *higher], n_hat, iters=self.config.iters)
+        self._warm = None
+        higher = self._select_and_measure(coarse, sizes, oneway, n_hat, rho_rest, rng)
+        self._model = estimate(size_list, [*oneway.values(), *higher], n_hat, iters=self.config.iters, warm=self._warm)
         self._maps = maps
         self._fine_w = fine_w
         self.meta.update({"cliques": [[names[i] for i in m.clique] for m in higher], "coarse_sizes": sizes, "steps": 0,

@@ -181,6 +181,7 @@ class Measurement:
     sigma: float | np.ndarray
 
     def weight(self) -> np.ndarray:
+        """The loss weight of each cell: ``1 / sigma`` (1 for exact cells)."""
         s = np.asarray(self.sigma, dtype=float)
         return 1.0 / np.where(s > 0, s, 1.0)
 
