@@ -9,6 +9,13 @@ import typer
 
 from medsynth.cli.common import MAX_STEPS_OPTION, SET_OPTION, done
 from medsynth.core.errors import ConfigError
+from medsynth.tabular import TABULAR_MODELS
+
+_DP = [m for m in TABULAR_MODELS if m.startswith("dp-")]
+_OPEN = [m for m in TABULAR_MODELS if not m.startswith("dp-")]
+MODEL_HELP = (f"{', '.join(_DP)} (DP); {', '.join(_OPEN)} (SDV, not private). At small epsilon use dp-aim (mark the "
+              "prediction target with target: true in the schema) or dp-mst; dp-tvae and dp-ctgan (DP-SGD) learn little "
+              "at epsilon 1 (flchain TSTR about 0.5) and are kept for larger budgets and comparison.")
 
 app = typer.Typer(help="Synthetic EHR tables, with or without differential privacy.", no_args_is_help=True)
 
@@ -18,7 +25,7 @@ def fit(
     data: Path = typer.Argument(..., help="The real table (.csv or .parquet)."),
     out: Path = typer.Option(..., "--out", "-o", help="Run directory to create."),
     schema: Optional[Path] = typer.Option(None, "--schema", help="Schema YAML (from `medsynth schema infer`, reviewed). Without it one is inferred, and a DP fit treats every domain as read from the data."),
-    model: Optional[str] = typer.Option(None, "--model", "-m", help="dp-mst, dp-tvae, dp-ctgan (DP); gaussian-copula, ctgan, tvae (SDV, not private)."),
+    model: Optional[str] = typer.Option(None, "--model", "-m", help=MODEL_HELP),
     epsilon: Optional[float] = typer.Option(None, "--epsilon", help="Target epsilon of a DP fit (omit for non-private models)."),
     delta: Optional[float] = typer.Option(None, "--delta", help="Target delta; must be below 1/rows (default 1e-5)."),
     config: Optional[Path] = typer.Option(None, "--config", help="A tabular YAML (kind: tabular), e.g. configs/ehr_dp_tvae.yaml."),
@@ -49,7 +56,10 @@ def fit(
         extra.append(f"seed={seed}")
     cfg = load_config(TabularConfig, config, overrides=[*extra, *(sets or [])])
     if max_steps is not None:
-        if cfg.model not in ("dp-tvae", "dp-ctgan"):
+        from medsynth.core.registry import SYNTHESIZERS, resolve
+
+        klass = resolve({k: v for k, v in SYNTHESIZERS.items() if k in TABULAR_MODELS}, cfg.model, what="tabular model")
+        if "train" not in getattr(klass.Config, "model_fields", {}):
             raise ConfigError(
                 f"--max-steps {max_steps}: {cfg.model} has no optimisation steps to cut (it is fitted in one "
                 "pass, or by SDV's own epochs: --set params.epochs=N); leave --max-steps out"

@@ -290,11 +290,11 @@ def dp_small_integers(values: np.ndarray, rho: float, rng: np.random.Generator, 
     """Release the domain of a whole-number column that may be a small code (0/1 flags, grades, stages).
 
     Stage 1 (``first_share`` of rho): noisy counts of the keys -1..15, of "any other value" and of missing
-    values. When "other" clears 2 sigma, the column is not a small code: ``None`` is returned
+    values. When "other" clears 3 sigma, the column is not a small code: ``None`` is returned
     (and the rest of the budget is left for :func:`dp_bounds`). Otherwise stage 2 measures the same
     histogram again with the rest of the budget and the two are averaged (inverse-variance weights);
     the categories are the integers from the smallest to the largest key whose count clears a threshold
-    corrected for the 17 keys, widened by keys up to two away that clear 2 sigma. The keys are fixed, so no threshold delta is needed.
+    corrected for the 17 keys, widened by keys up to two away that clear 3 sigma. The keys are fixed, so no threshold delta is needed.
 
     Returns:
         (categories or None, the noisy histogram (keys, other, missing), its noise scale). With None the
@@ -303,7 +303,7 @@ def dp_small_integers(values: np.ndarray, rho: float, rng: np.random.Generator, 
     counts = small_integer_histogram(values)
     s1 = gaussian_sigma(rho * first_share, sensitivity)
     noisy1 = noisy_counts(counts, s1, rng)
-    if noisy1[-2] > 2 * s1:  # other values: not a small code (a false "not" only costs budget efficiency)
+    if noisy1[-2] > PRESENCE_SIGMAS * s1:  # other values: not a small code
         return None, noisy1, s1
     s2 = gaussian_sigma(rho * (1 - first_share), sensitivity)
     noisy2 = noisy_counts(counts, s2, rng)
@@ -316,14 +316,14 @@ def dp_small_integers(values: np.ndarray, rho: float, rng: np.random.Generator, 
         return [], noisy, sigma
     lo, hi = int(sig[0]), int(sig[-1])
     grown = True
-    while grown:  # neighbours (up to two keys away) clearing 2 sigma join the range: a false one only widens it
+    while grown:  # neighbours (up to two keys away) clearing 3 sigma join the range: a false one only widens it
         grown = False
         for step in (1, 2):
-            if hi + step < keys.size and keys[hi + step] > 2 * sigma:
+            if hi + step < keys.size and keys[hi + step] > PRESENCE_SIGMAS * sigma:
                 hi, grown = hi + step, True
                 break
         for step in (1, 2):
-            if lo - step >= 0 and keys[lo - step] > 2 * sigma:
+            if lo - step >= 0 and keys[lo - step] > PRESENCE_SIGMAS * sigma:
                 lo, grown = lo - step, True
                 break
     return [SMALL_INTEGERS[i] for i in range(lo, hi + 1)], noisy, sigma

@@ -85,7 +85,7 @@ class DPAIM(MarginalSynthesizer):
     """AIM: workload-adaptive selection of 2- and 3-way marginals under zCDP, with a graphical model."""
 
     name: ClassVar[str] = "dp-aim"
-    oneway_share: ClassVar[float] = 0.25
+    oneway_share: ClassVar[float] = 1 / 3
     Config: ClassVar[type[ConfigModel]] = DPAIMConfig
     config: DPAIMConfig
 

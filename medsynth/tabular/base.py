@@ -105,9 +105,12 @@ class TabularSynthesizer:
         if privacy is None or isinstance(privacy, Mapping):
             privacy = validate_config(PrivacyConfig, dict(privacy or {}), source="privacy")
         if privacy.private and not self.private:
+            from medsynth.tabular import TABULAR_MODELS
+
+            dp = ", ".join(m for m in TABULAR_MODELS if m.startswith("dp-"))
             raise ConfigError(
                 f"'{self.name}' is not differentially private and cannot honour epsilon {privacy.epsilon:g}; "
-                "remove --epsilon (its outputs are labelled non-private) or use dp-mst, dp-tvae or dp-ctgan"
+                f"remove --epsilon (its outputs are labelled non-private) or use a DP model ({dp})"
             )
         if self.private and not privacy.private and not getattr(self, "allows_non_private", False):
             raise ConfigError(f"'{self.name}' needs a target epsilon (e.g. --epsilon 1)")
