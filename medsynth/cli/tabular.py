@@ -35,8 +35,11 @@ def fit(
         medsynth tabular fit data.csv --config configs/ehr_dp_tvae.yaml --set params.train.epochs=5 --out run/
     """
     from medsynth.core.config import load_config
+    from medsynth.core.files import check_output
     from medsynth.tabular.config import TabularConfig
     from medsynth.tabular.run import fit_run
+
+    check_output(out, kind="dir", what="--out")
 
     extra = []
     if model is not None:
@@ -73,7 +76,12 @@ def sample(
     force: bool = typer.Option(False, "--force", help="Overwrite OUT if it exists."),
 ) -> None:
     """Sample synthetic rows from a fitted run (in the table's own types and date formats)."""
+    from medsynth.core.rundir import check_run_kind
+    from medsynth.io.tables import check_table_output
     from medsynth.tabular.run import parse_where, sample_run
 
-    df = sample_run(run, n, out, seed=seed, where=parse_where(where), overwrite=force)
+    conditions = parse_where(where)
+    check_table_output(out, overwrite=force, what="--out")
+    check_run_kind(run, ("tabular",), command="medsynth tabular sample")
+    df = sample_run(run, n, out, seed=seed, where=conditions, overwrite=force)
     done(f"wrote {len(df)} synthetic rows", out)
