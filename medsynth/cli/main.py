@@ -65,7 +65,7 @@ app.add_typer(schema_cli.app, name="schema")
 
 
 def _terminate(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt(f"stopped by signal {signum}")
+    raise KeyboardInterrupt(f"interrupted by signal {signum} (SIGTERM)")
 
 
 def _mark_runs_failed(exc: BaseException) -> None:
@@ -75,7 +75,7 @@ def _mark_runs_failed(exc: BaseException) -> None:
     if isinstance(exc, typer.Exit) and not exc.exit_code:
         return
     if isinstance(exc, KeyboardInterrupt):
-        reason = f"interrupted ({exc})" if str(exc) else "interrupted"
+        reason = str(exc) or "interrupted"
     else:
         reason = f"{type(exc).__name__}: {exc}"
     fail_open_runs(reason)
