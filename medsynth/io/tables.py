@@ -3,7 +3,8 @@
 Every column is read as written (no type guessing beyond pandas' own), so the schema decides types.
 The delimiter of a CSV is detected (comma, semicolon, tab or pipe; ``.tsv`` is tab), and a
 semicolon file whose numbers use a decimal comma (``1,5``) is read as such. Duplicate column names
-are an error (pandas would silently rename the second ``age`` to ``age.1``). Unreadable files raise
+are an error (pandas would silently rename the second ``age`` to ``age.1``), and so is a row with more
+cells than the header (pandas would silently turn the first cells into an index). Unreadable files raise
 :class:`~medsynth.core.errors.DataValidationError` naming the file and the parser's complaint;
 writes are atomic (temporary file, then rename).
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import warnings
 from pathlib import Path
 from typing import Literal
 
@@ -70,10 +72,14 @@ def read_table(path: str | Path, *, role: str | None = None) -> pd.DataFrame:
             header = [str(c) for c in df.columns]
         else:
             sep, header = _sniff_csv(p)
-            df = pd.read_csv(p, sep=sep, low_memory=False)
-            if sep == ";":
-                df = _decimal_commas(p, df)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError, OSError, ImportError) as exc:
+            with warnings.catch_warnings():
+                # Rows longer than the header would silently become an index (index_col=False) or lose cells.
+                warnings.simplefilter("error", pd.errors.ParserWarning)
+                df = pd.read_csv(p, sep=sep, low_memory=False, index_col=False)
+                if sep == ";":
+                    df = _decimal_commas(p, df)
+    except (pd.errors.ParserError, pd.errors.ParserWarning, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError, OSError,
+            ImportError) as exc:
         msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise DataValidationError(
             f"{label} cannot be parsed as {fmt.upper()} ({msg}); check the delimiter, quoting and encoding (UTF-8 expected)"
@@ -106,7 +112,7 @@ def _sniff_csv(p: Path) -> tuple[str, list[str]]:
     with opener(p, "rt", encoding="utf-8", newline="") as f:  # type: ignore[operator]
         lines = [line for _, line in zip(range(50), f, strict=False)]
     text = "".join(lines)
-    best, best_fields = candidates[0], 0
+    best, best_fields = candidates[0], 1  # a delimiter must split the header; else pandas reads (or refuses) it as ","
     for sep in candidates:
         rows = [r for r in csv.reader(io.StringIO(text), delimiter=sep) if r]
         if not rows:
@@ -129,7 +135,7 @@ def _decimal_commas(p: Path, df: pd.DataFrame) -> pd.DataFrame:
             vals = s.dropna().astype(str)
             if len(vals) and vals.str.match(_DECIMAL_COMMA).mean() > 0.5 and pd.to_numeric(
                     vals.str.replace(",", ".", regex=False), errors="coerce").notna().all():
-                return pd.read_csv(p, sep=";", decimal=",", low_memory=False)
+                return pd.read_csv(p, sep=";", decimal=",", low_memory=False, index_col=False)
     return df
 
 
