@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from medsynth import __version__
-from medsynth.core.errors import RunDirectoryError
+from medsynth.core.errors import MedsynthError, RunDirectoryError
 from medsynth.core.files import atomic_path, check_output, pid_alive, write_json, write_text
 
 if TYPE_CHECKING:
@@ -95,8 +95,8 @@ def fail_open_runs(reason: str) -> list[Path]:
         if (run.path / MARKER).is_file():
             try:
                 run.finish("failed", error=reason)
-            except (OSError, ValueError):
-                continue  # the folder went away or run.json is unreadable: nothing to mark
+            except (OSError, ValueError, MedsynthError):
+                continue  # the folder went away, became unwritable, or run.json is unreadable: nothing to mark
             marked.append(run.path)
     _OPEN.clear()
     return marked
