@@ -30,6 +30,7 @@ _SPACE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG}
 _TMP_RE = re.compile(r"^\..+\.(?P<host>[0-9a-f]{8})-(?P<pid>\d+)-[a-z0-9_]+\.tmp$")
 _OLD_TMP_RE = re.compile(r"^\..+\.[a-z0-9_]{8}\.tmp$")  # the name format before writers were recorded
 _OLD_TMP_AGE_S = 3600.0
+_NAME_MAX = 255  # bytes in one path component on Linux, macOS and Windows filesystems
 _CLEANED: set[str] = set()
 _UMASK: list[int] = []
 
@@ -75,6 +76,22 @@ def _place_error(path: Path, exc: OSError, *, what: str = "output") -> OutputPat
     return OutputPathError(f"cannot write {what} '{path}': {reason}; choose a path in a folder you can write to")
 
 
+def _check_names(p: Path, what: str = "output") -> None:
+    """Refuse a path component too long for the filesystem (the leaf also names its temporary sibling).
+
+    Raises:
+        OutputPathError: naming the component.
+    """
+    for part in p.parts:
+        # the leaf also names its temporary sibling, ".NAME.HOST-PID-XXXXXXXX.tmp" (about 40 bytes more)
+        extra = 40 if part == p.name else 0
+        if len(part.encode()) + extra > _NAME_MAX:
+            raise OutputPathError(
+                f"cannot write {what} '{p}': the name '{part[:40]}...' is {len(part.encode())} bytes long; names must stay "
+                f"under {_NAME_MAX - extra} bytes here: choose a shorter one"
+            )
+
+
 def check_output(path: str | Path, *, kind: Literal["file", "dir"] = "file", what: str = "output") -> Path:
     """Check, before any work is done, that ``path`` can be created (or replaced) as a file or folder.
 
@@ -95,6 +112,7 @@ def check_output(path: str | Path, *, kind: Literal["file", "dir"] = "file", wha
     p = Path(path)
     if str(path) == "":
         raise OutputPathError(f"{what} is empty; give a path")
+    _check_names(p, what)
     if p.exists():
         if kind == "file" and p.is_dir():
             raise OutputPathError(f"{what} '{p}' is a folder; give a file name (e.g. '{p / 'out'}' with an extension)")
@@ -185,6 +203,7 @@ def atomic_path(dest: str | Path) -> Iterator[Path]:
         OutputPathError: when ``dest`` cannot be written there (parent is a file, read-only, disk full).
     """
     dest = Path(dest)
+    _check_names(dest)
     _make_parent(dest)
     try:
         fd, tmp = tempfile.mkstemp(prefix=_tmp_prefix(dest), suffix=".tmp", dir=dest.parent)
@@ -222,6 +241,7 @@ def atomic_dir(dest: str | Path, *, overwrite: bool = False) -> Iterator[Path]:
     from medsynth.core.errors import RunDirectoryError
 
     dest = Path(dest)
+    _check_names(dest, "output folder")
     if dest.exists() and not dest.is_dir():
         raise OutputPathError(f"output folder '{dest}' is a file; choose another path (the file is left untouched)")
     if dest.exists() and any(dest.iterdir()) and not overwrite:

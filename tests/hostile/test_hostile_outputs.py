@@ -28,11 +28,13 @@ IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
 
 @st.composite
 def unwritable(draw: st.DrawFn, base: Path, suffix: str) -> Path:
-    """A path that cannot be created: below a file (any depth), in /proc or /sys, or in a read-only folder."""
-    kinds = ["below_file", "proc", "sys"] + ([] if IS_ROOT else ["read_only"])
+    """A path that cannot be created: below a file (any depth), in /proc or /sys, a name too long, or in a read-only folder."""
+    kinds = ["below_file", "proc", "sys", "long_name"] + ([] if IS_ROOT else ["read_only"])
     kind = draw(st.sampled_from(kinds))
     parts = draw(st.lists(NAMES, min_size=0, max_size=3))
     leaf = draw(NAMES) + suffix
+    if kind == "long_name":  # writable folder, but a name no filesystem (or its temporary sibling) accepts
+        return base.joinpath(*parts, "n" * draw(st.integers(230, 400)) + suffix)
     root = {"below_file": base / "afile", "proc": Path("/proc") / "medsynth-none", "sys": Path("/sys") / "medsynth-none",
             "read_only": base / "readonly"}[kind]
     return root.joinpath(*parts, leaf)
