@@ -156,6 +156,23 @@ def config_error_after_run_created(ctx: Ctx) -> tuple[str, str]:
     return ("named error" if classify(rc, err) == "named error" and status in ("failed", None) else classify(rc, err)), f"status {status}: {first_line(err)}"
 
 
+def interrupted_training(ctx: Ctx, sig: int) -> tuple[str, str]:
+    ctx.medsynth("phantoms", "--out", "ph", "--n", "1", "--shape", "16")
+    code = ("from medsynth.cli.main import main; import sys; sys.exit(main(" + repr(
+        ["image", "train", str(ROOT / "configs" / "ct_vae3d_64.yaml"), "--data", "ph/ct", "--out", "t", *TINY_VAE,
+         "--set", "model.norm_num_groups=4", "--set", "train.checkpoint_every=1", "--max-steps", "100000"]) + "))")
+    p = ctx.spawn(code)
+    t0 = time.time()
+    while not (ctx.work / "t" / "checkpoints").exists() and time.time() - t0 < 300 and p.poll() is None:
+        time.sleep(0.05)
+    p.send_signal(sig)
+    p.wait(timeout=120)
+    status = json.loads((ctx.work / "t" / "run.json").read_text()).get("status")
+    if status == "running":
+        return "misleading state", f"exit {p.returncode}; run.json says 'running' after the process ended"
+    return "handled", f"exit {p.returncode}; run.json says '{status}'"
+
+
 def kill_9_run(ctx: Ctx) -> tuple[str, str]:
     p = ctx.spawn("from medsynth.core.rundir import RunDir; import time; RunDir.create('k'); time.sleep(300)")
     t0 = time.time()
@@ -292,8 +309,13 @@ CASES: list[tuple[str, str, Callable[[Ctx], tuple[str, str]]]] = [
     ("image train --out /proc/run", "outputs", lambda c: image_train_out(c, "/proc/medsynth-run")),
     ("image train --out <file>/run", "outputs", lambda c: image_train_out(c, c.afile() / "run")),
     ("tabular sample <image run>", "outputs", sample_on_image_run),
+    ("tabular sample --out <a 300-character name>.csv", "outputs",
+     out_case(lambda c: ["tabular", "sample", c.fitted(), "--n", "5", "--out", c.work / ("n" * 300 + ".csv")])),
+    ("schema infer --out <existing folder>", "outputs", out_case(lambda c: ["schema", "infer", c.table(), "--out", c.work])),
     ("config error after the run folder exists", "state", config_error_after_run_created),
     ("kill -9 during a run", "state", kill_9_run),
+    ("kill (SIGTERM) during image train", "state", lambda c: interrupted_training(c, signal.SIGTERM)),
+    ("Ctrl-C (SIGINT) during image train", "state", lambda c: interrupted_training(c, signal.SIGINT)),
     ("kill -9 during a checkpoint write", "state", kill_during_checkpoint),
     ("permissions of written files", "state", output_mode),
     ("convert: NaN voxels", "silent", lambda c: nan_convert(c, float("nan"))),

@@ -108,7 +108,7 @@ def parse_where(items: list[str] | None) -> dict[str, Any]:
         else:
             out[key] = value
     if problems:
-        raise DataValidationError(problems, context="--where")
+        raise DataValidationError(problems, context="sampling conditions")
     return out
 
 
