@@ -56,11 +56,11 @@ class Ctx:
         return subprocess.Popen([sys.executable, "-c", code], cwd=self.work, env=self.env, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True)
 
-    def table(self, name: str = "t.csv") -> Path:
+    def table(self, name: str = "t.csv", seed: int = 0) -> Path:
         import numpy as np
         import pandas as pd
 
-        rng = np.random.default_rng(0)
+        rng = np.random.default_rng(seed)
         n = 80
         df = pd.DataFrame({"id": np.arange(1, n + 1), "age": rng.integers(30, 90, n), "sex": rng.choice(["f", "m"], n),
                            "bili": np.round(rng.lognormal(0, 0.8, n), 2), "death": rng.integers(0, 2, n)})
@@ -303,8 +303,8 @@ CASES: list[tuple[str, str, Callable[[Ctx], tuple[str, str]]]] = [
     ("convert x.nii.gz /proc/x.nii.gz", "outputs", out_case(lambda c: ["convert", c.ct(), "/proc/x.nii.gz"])),
     ("convert x.nii.gz /sys/dicom (DICOM)", "outputs", out_case(lambda c: ["convert", c.ct(), "/sys/medsynth-dicom", "--modality", "CT"])),
     ("schema infer --out <file>/s.yaml", "outputs", out_case(lambda c: ["schema", "infer", c.table(), "--out", c.afile() / "s.yaml"])),
-    ("evaluate tabular --out /proc/rep", "outputs", out_case(lambda c: ["evaluate", "tabular", "--train", c.table("a.csv"), "--holdout", c.table("b.csv"),
-                                                                        "--synthetic", c.table("c.csv"), "--out", "/proc/rep"])),
+    ("evaluate tabular --out /proc/rep", "outputs", out_case(lambda c: ["evaluate", "tabular", "--train", c.table("a.csv"), "--holdout", c.table("b.csv", 1),
+                                                                        "--synthetic", c.table("c.csv", 2), "--out", "/proc/rep"])),
     ("phantoms --out <file>/ph", "outputs", out_case(lambda c: ["phantoms", "--out", c.afile() / "ph", "--n", "1", "--shape", "8"])),
     ("image train --out /proc/run", "outputs", lambda c: image_train_out(c, "/proc/medsynth-run")),
     ("image train --out <file>/run", "outputs", lambda c: image_train_out(c, c.afile() / "run")),
