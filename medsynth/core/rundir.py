@@ -167,7 +167,8 @@ class RunDir:
                 )
             run = cls(p, is_main=is_main)
             run._refuse_if_live("resume")
-            run._update_marker(status="running", resumed_at=time.strftime("%Y-%m-%dT%H:%M:%S"), **_writer())
+            run._update_marker(status="running", resumed_at=time.strftime("%Y-%m-%dT%H:%M:%S"), drop=("finished", "error"),
+                               **_writer())
             _track(run)
             return run
         if exists:
@@ -235,8 +236,8 @@ class RunDir:
         """``running``, ``completed``, ``failed``, ``stopped``, or ``stale`` (running, but its process is gone)."""
         return run_state(self.info)
 
-    def _update_marker(self, **fields: Any) -> None:
-        data = self.info
+    def _update_marker(self, *, drop: tuple[str, ...] = (), **fields: Any) -> None:
+        data = {k: v for k, v in self.info.items() if k not in drop}
         data.update(fields)
         write_json(self.path / MARKER, data)
 

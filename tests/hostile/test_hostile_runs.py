@@ -83,6 +83,11 @@ def test_kill_9_leaves_a_stale_run_that_can_be_resumed(tmp_path: Path, capsys: p
     assert json.loads(out)[0]["state"] == "stale"
     run = RunDir.create(run_path, resume=True)
     assert run.state == "running" and run.info["pid"] == os.getpid()
+    with pytest.raises(RuntimeError), run.marks_failure():
+        raise RuntimeError("disk on fire")
+    assert run.info["error"] == "RuntimeError: disk on fire"
+    run = RunDir.create(run_path, resume=True)  # a failed run resumed again: the old error and end time go
+    assert run.state == "running" and "error" not in run.info and "finished" not in run.info
     run.finish()
     assert list_runs(tmp_path)[0]["state"] == "completed"
 
