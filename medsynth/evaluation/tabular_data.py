@@ -63,6 +63,15 @@ def read_schema(path: str | Path) -> dict[str, str]:
     p = Path(path)
     if not p.is_file():
         raise DataValidationError(f"schema file '{p}' does not exist; write one with `medsynth schema infer TABLE --out {p}`")
+    from medsynth.core.config import read_yaml
+
+    raw = read_yaml(p)
+    if isinstance(raw, dict) and "columns" not in raw and raw and all(isinstance(v, str) for v in raw.values()):
+        raise DataValidationError(
+            f"schema file '{p}' maps column names to types ({dict(list(raw.items())[:2])}...); --schema takes the schema "
+            f"YAML that `medsynth schema infer TABLE --out {p.name}` writes (one format for fitting and evaluation): "
+            "write one and edit its types"
+        )
     return schema_kinds(TableSchema.load(p))
 
 

@@ -85,3 +85,30 @@ def test_pipeline_on_one_real_table(model: str, shared_data: Path, tmp_path: Pat
 def test_pipeline_on_every_real_table(table: str, model: str, shared_data: Path, tmp_path: Path,
                                       capsys: pytest.CaptureFixture[str]) -> None:
     _pipeline(table, model, shared_data, tmp_path, capsys)
+
+
+def test_identifier_columns_are_recognised_without_a_schema(tmp_path: Path) -> None:
+    from hostile_helpers import small_table
+
+    from medsynth.evaluation import evaluate_tabular
+    from medsynth.evaluation.config import EvaluationConfig
+
+    train, holdout = small_table(80, seed=0), small_table(80, seed=1)
+    holdout["id"] += 1000
+    syn = small_table(80, seed=2)
+    syn["id"] = [f"syn-{i:07d}" for i in range(80)]  # what medsynth's synthesizers write
+    report = evaluate_tabular(train, holdout, syn, config=EvaluationConfig(metrics=["marginals", "dcr"]))
+    assert "id" not in report.tables["types"] and any("id (identifier" in n for n in report.notes)
+    report = evaluate_tabular(train, holdout, syn.drop(columns=["id"]), config=EvaluationConfig(metrics=["marginals"]))
+    assert "id" not in report.tables["types"]  # another tool may leave the identifier out altogether
+
+
+def test_a_type_mapping_is_not_a_schema(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from hostile_helpers import small_table
+
+    for name in ("train", "holdout", "synthetic"):
+        small_table(40, seed=len(name)).to_csv(tmp_path / f"{name}.csv", index=False)
+    (tmp_path / "types.yaml").write_text("age: numeric\nsex: categorical\n")
+    code, _, err = cli(capsys, "evaluate", "tabular", "--train", tmp_path / "train.csv", "--holdout", tmp_path / "holdout.csv",
+                       "--synthetic", tmp_path / "synthetic.csv", "--schema", tmp_path / "types.yaml", "--out", tmp_path / "r")
+    assert code == 2 and "medsynth schema infer" in err and not (tmp_path / "r").exists()
