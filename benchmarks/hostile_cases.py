@@ -53,8 +53,11 @@ class Ctx:
         return done.returncode, done.stdout, done.stderr
 
     def spawn(self, code: str) -> subprocess.Popen[str]:
-        return subprocess.Popen([sys.executable, "-c", code], cwd=self.work, env=self.env, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True)
+        # A background shell starts its jobs with SIGINT ignored, and Python then never raises KeyboardInterrupt:
+        # give the child the default disposition, as a terminal would.
+        return subprocess.Popen([sys.executable, "-c", code], cwd=self.work, env=self.env, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL, text=True,
+                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
     def table(self, name: str = "t.csv", seed: int = 0) -> Path:
         import numpy as np
@@ -166,7 +169,12 @@ def interrupted_training(ctx: Ctx, sig: int) -> tuple[str, str]:
     while not (ctx.work / "t" / "checkpoints").exists() and time.time() - t0 < 300 and p.poll() is None:
         time.sleep(0.05)
     p.send_signal(sig)
-    p.wait(timeout=120)
+    try:
+        p.wait(timeout=120)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.wait()
+        return "misleading state", f"signal {sig} ignored: still training 120 s later (killed)"
     status = json.loads((ctx.work / "t" / "run.json").read_text()).get("status")
     if status == "running":
         return "misleading state", f"exit {p.returncode}; run.json says 'running' after the process ended"
@@ -333,7 +341,7 @@ CASES: list[tuple[str, str, Callable[[Ctx], tuple[str, str]]]] = [
 def sweep(checkout: Path) -> list[dict[str, Any]]:
     rows = []
     for name, group, case in CASES:
-        with tempfile.TemporaryDirectory(prefix="hostile-") as tmp:
+        with tempfile.TemporaryDirectory(prefix="hostile-", ignore_cleanup_errors=True) as tmp:
             t0 = time.perf_counter()
             try:
                 outcome, detail = case(Ctx(checkout, Path(tmp)))
