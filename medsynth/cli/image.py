@@ -74,7 +74,7 @@ def sample(
     """
     from medsynth.core.errors import ConfigError
     from medsynth.core.files import check_output
-    from medsynth.core.rundir import check_run_kind
+    from medsynth.core.runs import check_run_kind
     from medsynth.imaging.base import load_image_synthesizer
     from medsynth.imaging.outputs import write_volumes
 
@@ -105,7 +105,7 @@ def interpolate(
     """Write volumes along the latent path between two seeds (spherical interpolation)."""
     from medsynth.core.errors import ConfigError
     from medsynth.core.files import check_output
-    from medsynth.core.rundir import check_run_kind
+    from medsynth.core.runs import check_run_kind
     from medsynth.imaging.base import load_image_synthesizer
     from medsynth.imaging.outputs import write_volumes
 

@@ -26,7 +26,7 @@ def runs(
     """
     import json
 
-    from medsynth.core.rundir import list_runs
+    from medsynth.core.runs import list_runs
 
     found = list_runs(folder)
     if as_json:

@@ -65,7 +65,7 @@ def apply(
     """
     from medsynth.core.errors import ConfigError
     from medsynth.core.files import check_output
-    from medsynth.core.rundir import check_run_kind
+    from medsynth.core.runs import check_run_kind
     from medsynth.translation.apply import translate_files
     from medsynth.translation.cyclegan import CycleGANTranslator
 

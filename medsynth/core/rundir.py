@@ -17,6 +17,13 @@ also one raised after the folder was created and outside the training loop: ever
 opened and did not finish is marked failed by :func:`fail_open_runs`, which the CLI calls on any error
 and which runs at interpreter exit). A ``running`` run whose process is gone (kill -9, power loss) is
 shown as ``stale`` by :func:`run_state` and ``medsynth runs``.
+
+**The release boundary.** A run has two kinds of content: what may be released, and ``private/``
+(derived from the real data without a DP guarantee: input schemas as read, losses, timings, data
+fingerprints), written only through the private writers (:meth:`RunDir.write_private_json`,
+``log_metrics(..., private=True)``, :attr:`RunDir.private_dir`). :meth:`RunDir.seal_release` records
+every other file (but ``run.json``, the run's own bookkeeping) in ``release_manifest.json`` with its
+SHA-256; ``medsynth tabular export`` copies exactly that manifest and refuses a file that changed since.
 """
 
 from __future__ import annotations
@@ -42,6 +49,8 @@ if TYPE_CHECKING:
     from pydantic import BaseModel
 
 MARKER = "run.json"
+PRIVATE_DIR = "private"
+RELEASE_MANIFEST = "release_manifest.json"
 RunState = Literal["running", "completed", "failed", "stopped", "stale", "unknown"]
 _OPEN: dict[str, RunDir] = {}
 _EXIT_HOOK: list[bool] = []
@@ -229,6 +238,7 @@ class RunDir:
     # -- metadata ---------------------------------------------------------------------------
     @property
     def info(self) -> dict[str, Any]:
+        """The contents of ``run.json`` (version, created time, command, status)."""
         return json.loads((self.path / MARKER).read_text())
 
     @property
@@ -267,26 +277,64 @@ class RunDir:
         return dest
 
     def write_json(self, name: str, data: Any) -> Path:
+        """Write a release-side JSON file (anything derived from the data without DP goes through
+        :meth:`write_private_json` instead)."""
+        if Path(name).parts[:1] == (PRIVATE_DIR,):
+            raise RunDirectoryError(f"'{name}' is under {PRIVATE_DIR}/: write it with write_private_json")
         dest = self.path / name
         if self.is_main:
             write_json(dest, data)
         return dest
 
+    # -- the release boundary ---------------------------------------------------------------
+    @property
+    def private_dir(self) -> Path:
+        """``RUN/private/``: what must never leave the data owner's hands."""
+        return self.path / PRIVATE_DIR
+
+    def write_private_json(self, name: str, data: Any) -> Path:
+        """Write a JSON file under ``private/`` (never released)."""
+        dest = self.private_dir / name
+        if self.is_main:
+            write_json(dest, data)
+        return dest
+
+    def seal_release(self) -> Path | None:
+        """Write ``release_manifest.json``: every file outside ``private/`` (but ``run.json``) with its SHA-256."""
+        from medsynth.core.files import fingerprint_file
+
+        if not self.is_main:
+            return None
+        files = {}
+        for f in sorted(self.path.rglob("*")):
+            rel = f.relative_to(self.path)
+            if not f.is_file() or rel.parts[0] in (PRIVATE_DIR, MARKER, RELEASE_MANIFEST) or f.name.endswith(".tmp"):
+                continue
+            files[rel.as_posix()] = fingerprint_file(f)
+        return write_json(self.path / RELEASE_MANIFEST, {
+            "note": f"the files that may leave the data owner's hands; {PRIVATE_DIR}/ and {MARKER} are never released",
+            "files": files})
+
     # -- metrics ----------------------------------------------------------------------------
     @property
     def metrics_path(self) -> Path:
+        """``RUN/metrics.jsonl``."""
         return self.path / "metrics.jsonl"
 
-    def log_metrics(self, step: int, metrics: Mapping[str, float], **extra: Any) -> None:
-        """Append one line to ``metrics.jsonl`` (rank 0 only)."""
+    def log_metrics(self, step: int, metrics: Mapping[str, float], *, private: bool = False, **extra: Any) -> None:
+        """Append one line to ``metrics.jsonl`` (rank 0 only); ``private=True`` logs to
+        ``private/metrics.jsonl`` (e.g. the raw losses of a DP fit, which are not DP outputs)."""
         if not self.is_main:
             return
         record = {"step": int(step), "time": round(time.time(), 3), **extra}
         record.update({k: (float(v) if v is not None else None) for k, v in metrics.items()})
-        with open(self.metrics_path, "a", encoding="utf-8") as f:
+        path = self.private_dir / self.metrics_path.name if private else self.metrics_path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "a", encoding="utf-8") as f:
             f.write(json.dumps(record) + "\n")
 
     def read_metrics(self) -> list[dict[str, Any]]:
+        """Every logged line of ``metrics.jsonl`` (unreadable lines skipped)."""
         if not self.metrics_path.is_file():
             return []
         lines = self.metrics_path.read_text(encoding="utf-8").splitlines()
@@ -308,6 +356,7 @@ class RunDir:
     # -- checkpoints ------------------------------------------------------------------------
     @property
     def checkpoint_dir(self) -> Path:
+        """``RUN/checkpoints``."""
         return self.path / "checkpoints"
 
     def save_checkpoint(self, state: Mapping[str, Any], step: int, *, keep: int = 2) -> Path | None:
@@ -356,96 +405,14 @@ class RunDir:
             raise RunDirectoryError(f"checkpoint '{ckpt}' cannot be read ({exc}); delete it to fall back") from None
 
 
-#: What reads a run of each kind, for messages that point a user to the right command.
-_READERS = {"tabular": "medsynth tabular sample", "vae3d": "medsynth image sample", "gan3d": "medsynth image sample",
-            "mr2ct_cyclegan": "medsynth translate apply", "demo": "the run folders inside it"}
-
-
-def run_kind(path: str | Path) -> str | None:
-    """The ``kind`` of the run at ``path`` (from run.json, else its config.yaml), or None when not recorded."""
-    import yaml
-
-    p = Path(path)
-    for file in (p / MARKER, p / "config.yaml"):
-        if not file.is_file():
-            continue
-        try:
-            data = json.loads(file.read_text(encoding="utf-8")) if file.suffix == ".json" else yaml.safe_load(file.read_text(encoding="utf-8"))
-        except (OSError, ValueError, yaml.YAMLError):
-            continue
-        if isinstance(data, dict) and isinstance(data.get("kind"), str):
-            return data["kind"]
-    return None
-
-
-def check_run_kind(path: str | Path, expected: tuple[str, ...], *, command: str) -> None:
-    """Refuse a run of another kind before loading it (e.g. an image run given to ``tabular sample``).
-
-    Raises:
-        RunDirectoryError: naming the run's kind and the command that reads it.
-    """
-    kind = run_kind(path)
-    if kind is not None and kind not in expected:
-        reader = _READERS.get(kind)
-        hint = f"; use {reader}" if reader else ""
-        raise RunDirectoryError(f"'{path}' is a {kind} run, not a {' or '.join(expected)} one, so `{command}` cannot read it{hint}")
-
-
-def list_runs(root: str | Path) -> list[dict[str, Any]]:
-    """Every medsynth run under ``root`` (``root`` itself included), with its state, oldest first.
-
-    Each entry: path, state (see :func:`run_state`), status as recorded, kind and model (from run.json
-    or config.yaml), created, finished, pid, host, command and error. Hidden folders (temporaries) are
-    skipped; an unreadable run.json is listed with state ``unknown``.
-
-    Raises:
-        RunDirectoryError: when ``root`` is not a folder.
-    """
-    import yaml
-
-    base = Path(root)
-    if not base.is_dir():
-        raise RunDirectoryError(f"'{base}' is not a folder; give a folder holding medsynth runs")
-    found = [base / MARKER] if (base / MARKER).is_file() else []
-    for dirpath, dirnames, filenames in os.walk(base):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        if MARKER in filenames and Path(dirpath) != base:
-            found.append(Path(dirpath) / MARKER)
-    out = []
-    for marker in found:
-        try:
-            info = json.loads(marker.read_text(encoding="utf-8"))
-            if not isinstance(info, dict):
-                raise ValueError("not an object")
-        except (OSError, ValueError) as exc:
-            info = {"status": None, "error": f"run.json cannot be read ({exc})"}
-        kind, model = info.get("kind"), info.get("model")
-        cfg_file = marker.parent / "config.yaml"
-        if (kind is None or model is None) and cfg_file.is_file():
-            try:
-                cfg = yaml.safe_load(cfg_file.read_text(encoding="utf-8")) or {}
-            except (OSError, yaml.YAMLError):
-                cfg = {}
-            if isinstance(cfg, dict):
-                kind = kind or cfg.get("kind")
-                model = model or (cfg.get("model") if isinstance(cfg.get("model"), str) else None)
-        out.append({
-            "path": str(marker.parent), "state": run_state(info), "status": info.get("status"), "kind": kind,
-            "model": model, "created": info.get("created"), "finished": info.get("finished"), "pid": info.get("pid"),
-            "host": info.get("host"), "command": info.get("command"), "error": info.get("error"),
-        })
-    return sorted(out, key=lambda r: (str(r["created"] or ""), r["path"]))
-
-
 __all__ = [
     "MARKER",
+    "PRIVATE_DIR",
+    "RELEASE_MANIFEST",
     "RunDir",
     "RunState",
-    "check_run_kind",
     "environment_info",
     "fail_open_runs",
-    "list_runs",
-    "run_kind",
     "run_state",
     "writer_alive",
 ]

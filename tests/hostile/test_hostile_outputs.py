@@ -46,6 +46,7 @@ COMMANDS: dict[str, tuple[list[str], str]] = {
     "schema infer": (["schema", "infer", "{train}", "--out", "{out}"], ".yaml"),
     "tabular fit": (["tabular", "fit", "{train}", "--model", "gaussian-copula", "--out", "{out}"], ""),
     "tabular sample": (["tabular", "sample", "{missing_run}", "--n", "5", "--out", "{out}"], ".csv"),
+    "tabular export": (["tabular", "export", "{missing_run}", "--out", "{out}"], ""),
     "convert nifti": (["convert", "{ct}", "{out}"], ".nii.gz"),
     "convert dicom": (["convert", "{ct}", "{out}", "--modality", "CT"], ""),
     "phantoms": (["phantoms", "--out", "{out}", "--n", "1", "--shape", "8"], ""),

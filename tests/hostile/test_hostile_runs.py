@@ -15,7 +15,8 @@ from hostile_helpers import cli
 
 from medsynth.core.errors import ConfigError, RunDirectoryError
 from medsynth.core.files import host_tag, remove_stale_temporaries
-from medsynth.core.rundir import RunDir, list_runs, run_state
+from medsynth.core.rundir import RunDir, run_state
+from medsynth.core.runs import list_runs
 
 REPO = Path(__file__).resolve().parents[2]
 TINY_VAE = [
