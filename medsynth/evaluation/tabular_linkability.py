@@ -68,6 +68,7 @@ class Linkability:
     section = SECTION
 
     def compute(self, real: TabularData, synthetic: pd.DataFrame, *, context: TabularContext) -> list[MetricResult]:
+        """Attack training rows and as many holdout rows; one ``linkability_risk`` result (skipped when too small)."""
         cfg = context.config
         tc = cfg.tabular
         cols = real.columns
