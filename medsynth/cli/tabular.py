@@ -26,6 +26,7 @@ def fit(
     seed: Optional[int] = typer.Option(None, "--seed", min=0, help="Seed of initialisation and of sampling after the fit. It never seeds DP noise: a DP fit draws its noise from OS entropy, so two fits with the same seed release different models."),
     max_steps: Optional[int] = MAX_STEPS_OPTION,
     force: bool = typer.Option(False, "--force", help="Overwrite OUT if it is an earlier run."),
+    resume: bool = typer.Option(False, "--resume", help="Continue a killed DP-SGD fit (dp-tvae, dp-ctgan) from its last checkpoint, with the run's own config and the same table."),
 ) -> None:
     """Fit a synthesizer on a table and save it (with its privacy ledger) into a run directory.
 
@@ -41,6 +42,16 @@ def fit(
 
     check_output(out, kind="dir", what="--out")
 
+    if resume:
+        given = [name for name, value in (("--schema", schema), ("--model", model), ("--epsilon", epsilon),
+                 ("--delta", delta), ("--config", config), ("--set", sets), ("--seed", seed),
+                 ("--max-steps", max_steps)) if value]
+        if given or force:
+            raise ConfigError(f"--resume continues the run with its own config.yaml and schema; leave out "
+                              f"{', '.join(given + (['--force'] if force else []))}")
+        run, synth = fit_run(data, out, TabularConfig(), resume=True)
+        done(f"resumed and finished {synth.name}", run.path)
+        return
     extra = []
     if model is not None:
         extra.append(f"model={model}")

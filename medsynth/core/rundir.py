@@ -335,23 +335,16 @@ class RunDir:
 
     def read_metrics(self) -> list[dict[str, Any]]:
         """Every logged line of ``metrics.jsonl`` (unreadable lines skipped)."""
-        if not self.metrics_path.is_file():
-            return []
-        lines = self.metrics_path.read_text(encoding="utf-8").splitlines()
-        out = []
-        for line in lines:
-            try:
-                out.append(json.loads(line))
-            except json.JSONDecodeError:
-                continue  # a line cut by a crash mid-write is dropped, never trusted
-        return out
+        return _read_jsonl(self.metrics_path)
 
     def truncate_metrics(self, after_step: int) -> None:
         """Drop metric lines logged after ``after_step`` (used on resume, so no step appears twice)."""
-        if not self.is_main or not self.metrics_path.is_file():
+        if not self.is_main:
             return
-        kept = [r for r in self.read_metrics() if r.get("step", 0) <= after_step]
-        write_text(self.metrics_path, "".join(json.dumps(r) + "\n" for r in kept))
+        for path in (self.metrics_path, self.private_dir / self.metrics_path.name):
+            if path.is_file():
+                kept = [r for r in _read_jsonl(path) if r.get("step", 0) <= after_step]
+                write_text(path, "".join(json.dumps(r) + "\n" for r in kept))
 
     # -- checkpoints ------------------------------------------------------------------------
     @property
@@ -403,6 +396,18 @@ class RunDir:
             return torch.load(ckpt, map_location=map_location, weights_only=True)
         except Exception as exc:  # torch raises many types for a corrupt file
             raise RunDirectoryError(f"checkpoint '{ckpt}' cannot be read ({exc}); delete it to fall back") from None
+
+
+def _read_jsonl(path: Path) -> list[dict[str, Any]]:
+    if not path.is_file():
+        return []
+    out = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            out.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue  # a line cut by a crash mid-write is dropped, never trusted
+    return out
 
 
 __all__ = [
