@@ -57,7 +57,7 @@ class DPAIMConfig(MarginalConfig):
 
     bins: int = Field(10, ge=2, le=256)
     rounds_per_column: float = Field(4.0, gt=0)
-    max_model_cells: int = Field(400_000, ge=1000)
+    max_model_cells: int = Field(100_000, ge=1000)
     max_marginal_cells: int = Field(20_000, ge=4)
     round_iters: int = Field(60, ge=1)
 
@@ -161,8 +161,8 @@ class DPAIM(MarginalSynthesizer):
                     terminate = True
                 rho_used += epsilon**2 / 8 + 0.5 / sigma**2
                 limit = self.config.max_model_cells * min(rho_used / rho, 1.0)
-            else:
-                terminate = t >= rounds
+            else:  # exact marginals: one greedy pick per column at most
+                terminate = t >= min(rounds, d)
                 limit = self.config.max_model_cells
             cands = list(cand_w)
             est = self._estimates(model, cands, target)

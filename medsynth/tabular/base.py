@@ -29,7 +29,7 @@ import contextlib
 import json
 import math
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -60,6 +60,8 @@ from medsynth.tabular.schema import TableSchema, check_constraints, infer_schema
 FORMAT_VERSION = 2
 #: Share of a DP fit's zCDP budget spent on the noisy row count.
 COUNT_SHARE = 0.02
+#: Fewest rows a non-private fit learns from: below it a synthesizer can only copy the rows it was given.
+MIN_ROWS = 10
 #: Keys of the models' fit info that depend on the data beyond the DP outputs (kept out of meta.json).
 PRIVATE_KEYS = ("train_seconds", "fit_seconds", "private_stats", "rows", "clipped_to_bounds", "unknown_category_columns")
 
@@ -129,6 +131,10 @@ class TabularSynthesizer:
         self.rows_noisy: float | None = None
         self.rule_plan = RulePlan()  # rules kept by construction (gaps, derived columns)
         self.output_schema: TableSchema | None = None
+        #: DP-SGD fits: a callable taking a checkpoint dict (set by the run, which writes it under private/),
+        #: and a checkpoint to resume from
+        self.checkpoint_to: Callable[[dict[str, Any]], None] | None = None
+        self.resume_state: dict[str, Any] | None = None
         self.data_fingerprint: str | None = None  # set by fit; kept out of DP models' files
 
     # -- fit ---------------------------------------------------------------------------------------
@@ -186,6 +192,31 @@ class TabularSynthesizer:
         return self
 
     def _fit_checked(self, data: pd.DataFrame, schema: TableSchema, gens: Generators) -> None:
+        if self.resume_state is None:
+            self._prepare(data, schema, gens)
+        else:  # a resumed DP-SGD fit: its DP outputs so far are restored, never measured (paid for) again
+            self._restore(data, self.resume_state["fit"])
+        if not self.schema.modelled:  # type: ignore[union-attr]
+            omitted = [c.name for c in self.schema.columns if c.omitted]  # type: ignore[union-attr]
+            raise PrivacyBudgetError(
+                f"nothing can be modelled: {'DP could release nothing about columns ' + str(omitted) if omitted else 'the table has only identifier columns'}"
+                " at this budget (too few rows for the noise). Declare their types and bounds/categories public in the "
+                "schema (public: true), or raise --epsilon or privacy.domain_budget (--set privacy.domain_budget=0.3)")
+        self.codec = TableCodec(self.schema)  # type: ignore[arg-type]
+        if self.is_private:  # DP-released categories may leave rare values out: they become "missing"
+            self.codec.unknown_as_missing = set(self.schema.private_domain_columns())  # type: ignore[union-attr]
+        frame = self.codec.encode(data)
+        self.codec.fill_unmodelled(frame, gens.noise)  # cells of columns without a missing state (DP fits only)
+        if self.is_private:
+            self.private_meta["unknown_category_columns"] = sorted(self.codec.unknown_columns)
+        self.data_fingerprint = table_fingerprint(data)  # for the data owner's private records only
+        if self.rule_plan:
+            self.meta["rules"] = self.rule_plan.to_dict()
+        self.output_schema = output_schema(self.schema, self.schema.constraints, self.rule_plan)  # type: ignore[arg-type]
+        self._fit_frame(frame, gens)
+
+    def _prepare(self, data: pd.DataFrame, schema: TableSchema, gens: Generators) -> None:
+        """The accesses before the model's own: noisy row count, types and domains (DP fits), the meta."""
         n = len(data)
         led = self.ledger
         if self.is_private:
@@ -202,6 +233,11 @@ class TabularSynthesizer:
                     f"whole records); the noisy row count is about {self.rows_noisy:.0f}, so use e.g. "
                     f"--delta {10 ** math.floor(math.log10(0.1 / upper)):g}")
         else:
+            if n < MIN_ROWS:  # (a DP fit has no such check: its noise covers tiny tables, and n is private)
+                raise DataValidationError(
+                    f"the table has {n} row(s); a non-private synthesizer needs at least {MIN_ROWS} to learn from (with "
+                    "fewer it can only copy the real rows); give more rows, or use a DP model (e.g. --model dp-mst "
+                    "--epsilon 1), whose noise protects them")
             self.rows_noisy = float(n)
         oneway_rho = 0.0
         if self.is_private and self.oneway_share:
@@ -212,11 +248,6 @@ class TabularSynthesizer:
         self.schema = resolve_domain(schema, data, privacy=self.privacy if self.is_private else PrivacyConfig(),
                                      ledger=led, rng=gens.noise, rows=self.rows_noisy,  # type: ignore[arg-type]
                                      oneway_rho=oneway_rho, oneways=self.domain_oneways if self.oneway_share else None)
-        self.codec = TableCodec(self.schema)
-        if self.is_private:  # DP-released categories may leave rare values out: they become "missing"
-            self.codec.unknown_as_missing = set(self.schema.private_domain_columns())
-        frame = self.codec.encode(data)
-        self.codec.fill_unmodelled(frame, gens.noise)  # cells of columns without a missing state (DP fits only)
         self.meta = {
             "columns": len(schema.columns),
             # A plain hash of the table would let anyone holding candidate tables tell which one was
@@ -231,15 +262,35 @@ class TabularSynthesizer:
                 self.meta["domain_note"] = (
                     "values outside the DP-estimated bounds are clipped; values of unreleased categories, and "
                     "missing values where DP did not confirm a missing state, are imputed at random within the domain")
-            self.private_meta["unknown_category_columns"] = sorted(self.codec.unknown_columns)
         else:
             self.meta["rows"] = n
             self.meta["clipped_to_bounds"] = self.private_meta["clipped_to_bounds"]
-        self.data_fingerprint = table_fingerprint(data)  # for the data owner's private records only
-        if self.rule_plan:
-            self.meta["rules"] = self.rule_plan.to_dict()
-        self.output_schema = output_schema(self.schema, self.schema.constraints, self.rule_plan)
-        self._fit_frame(frame, gens)
+
+    # -- checkpoints (DP-SGD fits) ----------------------------------------------------------------
+    def fit_state(self) -> dict[str, Any]:
+        """What a resumed fit restores instead of measuring again: the resolved schema, the ledger so far,
+        the noisy row count and the meta (DP outputs), plus the table's private fingerprint."""
+        return {"schema": self.schema.to_yaml(), "ledger": json.dumps(_jsonable(self.ledger.to_dict())),  # type: ignore[union-attr]
+                "rows_noisy": float(self.rows_noisy or 0.0), "meta": json.dumps(_jsonable(self.meta)),
+                "fingerprint": self.data_fingerprint}
+
+    def _restore(self, data: pd.DataFrame, state: Mapping[str, Any]) -> None:
+        if state["fingerprint"] != table_fingerprint(data):
+            raise RunDirectoryError("cannot resume: the table differs from the one this run was fitted on "
+                                    "(give the same --data file, or start a new run)")
+        self.schema = TableSchema.model_validate(yaml.safe_load(state["schema"]))
+        self.ledger = PrivacyLedger.from_dict(json.loads(state["ledger"]))
+        self.rows_noisy = float(state["rows_noisy"])
+        self.meta = json.loads(state["meta"])
+
+    def _checkpoint(self, train_state: dict[str, Any]) -> None:
+        """Hand a training checkpoint (with :meth:`fit_state` and the model's extra state) to ``checkpoint_to``."""
+        if self.checkpoint_to is not None:
+            self.checkpoint_to({"fit": self.fit_state(), "train": train_state, "extra": self._extra_state()})
+
+    def _extra_state(self) -> dict[str, Any]:
+        """Model state beside the trained module that a resume needs (e.g. a GAN's generator)."""
+        return {}
 
     @property
     def rows_estimate(self) -> int:
@@ -269,13 +320,13 @@ class TabularSynthesizer:
         return self.ledger.rho_remaining()  # type: ignore[union-attr]
 
     # -- sample --------------------------------------------------------------------------------------
-    def sample(self, n: int, *, seed: int | None = None, conditions: Mapping[str, Any] | None = None) -> pd.DataFrame:
+    def sample(self, n: int, *, where: Mapping[str, Any] | None = None, seed: int | None = None) -> pd.DataFrame:
         """Draw ``n`` synthetic rows in the table's own types.
 
         Args:
             n: rows to draw.
+            where: ``{column: value}`` that every row must have (categorical/boolean columns).
             seed: fixes the sample (same seed, same rows); ``None`` draws fresh ones.
-            conditions: ``{column: value}`` that every row must have (categorical/boolean columns).
 
         Raises:
             NotFittedError: before fit/load.
@@ -284,7 +335,8 @@ class TabularSynthesizer:
         self._require_fitted()
         if not isinstance(n, (int, np.integer)) or n < 0:
             raise DataValidationError(f"n {n!r} must be a non-negative integer")
-        codes = {k: self.codec.category_code(k, v) for k, v in (conditions or {}).items()}  # type: ignore[union-attr]
+        conditions = dict(where or {})
+        codes = {k: self.codec.category_code(k, v) for k, v in conditions.items()}  # type: ignore[union-attr]
         rng = np.random.default_rng(seed)
         parts: list[pd.DataFrame] = []
         got, drawn, kept, rounds = 0, 0, 0, 0
@@ -306,7 +358,7 @@ class TabularSynthesizer:
             parts.append(df)
             rounds += 1
             if rounds >= 30 and got < n:
-                what = f"conditions {dict(conditions or {})}" if codes else "the schema's constraints"
+                what = f"conditions {conditions}" if codes else "the schema's constraints"
                 raise DataValidationError(
                     f"only {kept} of {drawn} sampled rows satisfy {what}; the model gives them too little "
                     "probability to sample efficiently: relax them or check the schema"
@@ -321,6 +373,12 @@ class TabularSynthesizer:
         return out
 
     # -- privacy ---------------------------------------------------------------------------------------
+    @property
+    def privacy_ledger(self) -> PrivacyLedger:
+        """Every access the fit made to the data, with its cost (see :mod:`medsynth.privacy.ledger`)."""
+        self._require_fitted()
+        return self.ledger  # type: ignore[return-value]
+
     def privacy_spent(self) -> PrivacyReport:
         """What the fit spent (``private=False`` and infinite epsilon for non-private fits)."""
         self._require_fitted()
