@@ -297,13 +297,15 @@ def quality_row(dataset: str, model: str, eps: float | None, domains: str, *, qu
     return row
 
 
-def bench_quality(quick: bool, datasets: list[str], models: list[str], eps_list: list[float | None]) -> dict[str, Any]:
-    """Every model x epsilon x table x domains; the JSON is rewritten after each row (partial runs survive)."""
+def bench_quality(quick: bool, datasets: list[str], models: list[str], eps_list: list[float | None],
+                  name: str = "tabular_quality.json") -> dict[str, Any]:
+    """Every model x epsilon x table x domains; the JSON is rewritten after each row (partial runs survive).
+    Parts run in parallel write their own ``name``; ``--only merge`` joins ``tabular_quality*.json``."""
     import tabular_data as T
 
     from medsynth.core.files import write_json
 
-    path = RESULTS / "tabular_quality.json"
+    path = RESULTS / name
     old = json.loads(path.read_text()) if path.is_file() else {}
     keep = [r for r in old.get("results", []) if not (r["dataset"] in datasets and r["model"] in models
                                                      and r["epsilon_target"] in eps_list)]
@@ -326,6 +328,22 @@ def bench_quality(quick: bool, datasets: list[str], models: list[str], eps_list:
                     out["results"].append(r)
                     out["machine"] = machine()
                     write_json(path, out)
+    return out
+
+
+def merge_quality() -> dict[str, Any]:
+    """Join the parts (``tabular_quality_*.json``) into ``tabular_quality.json`` (later rows win)."""
+    out: dict[str, Any] = {}
+    rows: dict[tuple, dict[str, Any]] = {}
+    for p in sorted(RESULTS.glob("tabular_quality*.json")):
+        part = json.loads(p.read_text())
+        out.setdefault("protocol", part.get("protocol"))
+        out["machine"], out["quick"], out["shared_machine"] = part["machine"], part["quick"], part["shared_machine"]
+        out.setdefault("baselines", {}).update(part.get("baselines", {}))
+        for r in part["results"]:
+            rows[(r["dataset"], r["model"], r["epsilon_target"], r["domains"], r["seed"])] = r
+    out["results"] = sorted(rows.values(), key=lambda r: (r["dataset"], r["model"], r["domains"],
+                                                          r["epsilon_target"] if r["epsilon_target"] is not None else 1e9))
     return out
 
 
@@ -409,12 +427,13 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(1)
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="fewer epochs, smaller scale table")
-    ap.add_argument("--only", choices=["flchain", "scale", "sdv", "quality", "rules", "scale1m"], default=None,
+    ap.add_argument("--only", choices=["flchain", "scale", "sdv", "quality", "rules", "scale1m", "merge"], default=None,
                     help="one part; sdv: only the SDV rows of the flchain part, merged into its JSON")
     ap.add_argument("--datasets", default="flchain,pbc,wide")
     ap.add_argument("--models", default=",".join(QUALITY_MODELS))
     ap.add_argument("--eps", default="0.5,1,4,inf")
     ap.add_argument("--rows", type=int, default=1_000_000)
+    ap.add_argument("--out", default="tabular_quality.json", help="JSON of a quality part (run parts in parallel)")
     ap.add_argument("--scale-one", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     sys.path.insert(0, str(ROOT / "benchmarks"))
@@ -435,7 +454,9 @@ def main(argv: list[str] | None = None) -> int:
         write_json(RESULTS / "tabular_scale.json", bench_scale(args.quick))
     if args.only in (None, "quality"):
         eps = [None if e == "inf" else float(e) for e in args.eps.split(",")]
-        bench_quality(args.quick, args.datasets.split(","), args.models.split(","), eps)
+        bench_quality(args.quick, args.datasets.split(","), args.models.split(","), eps, args.out)
+    if args.only == "merge":
+        write_json(RESULTS / "tabular_quality.json", merge_quality())
     if args.only in (None, "rules"):
         write_json(RESULTS / "tabular_rules.json", bench_rules())
     if args.only in (None, "scale1m"):

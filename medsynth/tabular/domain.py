@@ -45,6 +45,7 @@ from medsynth.tabular.schema import (
     ColumnSchema,
     TableSchema,
     category_key,
+    category_keys,
     from_days,
     parse_dates,
 )
@@ -301,7 +302,7 @@ def resolve_domain(
             n_missing = int(s.isna().sum())
             if col.type == "boolean":
                 cats = col.categories or [False, True]
-                keys = s.dropna().map(category_key)
+                keys = category_keys(s.dropna())
                 counts = np.array([float((keys == category_key(c)).sum()) for c in cats] + [float(n_missing)])
                 noisy = noisy_counts(counts, sigma, rng)
                 missing = bool(noisy[-1] > PRESENCE_SIGMAS * sigma)
@@ -312,7 +313,7 @@ def resolve_domain(
                 detail[col.name] = {"mechanism": "noisy counts of the two values and of missing values", "rho": rho_each,
                                     "missing": missing}
             else:
-                keys = s.dropna().map(category_key).to_numpy(dtype=str)
+                keys = category_keys(s.dropna()).to_numpy(dtype=str)
                 released, noisy_of, noisy_missing = dp_category_counts(keys, n_missing, rho_each, delta_cat, rng)
                 missing = bool(noisy_missing > PRESENCE_SIGMAS * sigma)
                 if col.categories:

@@ -330,9 +330,9 @@ class GraphicalModel:
 
     # -- sampling -------------------------------------------------------------------------------------------
     def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
-        """``n`` rows of codes (n x columns), ancestrally over the tree."""
+        """``n`` rows of codes (n x columns, each column contiguous), ancestrally over the tree."""
         tree, sizes = self.tree, self.sizes
-        out = np.zeros((n, len(sizes)), dtype=np.int64)
+        out = np.zeros((len(sizes), n), dtype=np.int64)  # one contiguous row per column
         for c in tree.order:
             cl = tree.cliques[c]
             sep = tree.separator(c)
@@ -344,25 +344,48 @@ class GraphicalModel:
             rows = table.sum(axis=1, keepdims=True)
             marg = table.sum(axis=0)
             table = np.where(rows > 0, table / np.where(rows > 0, rows, 1.0), marg / max(marg.sum(), 1e-300))
-            s_idx = np.ravel_multi_index(tuple(out[:, v] for v in sep), [sizes[v] for v in sep]) if sep else np.zeros(n, np.int64)
+            if sep:
+                s_idx = out[sep[0]].copy()
+                for v in sep[1:]:
+                    s_idx *= sizes[v]
+                    s_idx += out[v]
+            else:
+                s_idx = np.zeros(n, np.int64)
             flat = draw_rows(table, s_idx, rng)
-            codes = np.unravel_index(flat, [sizes[v] for v in new])
-            for v, code in zip(new, codes, strict=True):
-                out[:, v] = code
-        return out
+            for v in reversed(new):
+                if v == new[0]:
+                    out[v] = flat
+                else:
+                    out[v] = flat % sizes[v]
+                    flat = flat // sizes[v]
+        return out.T
 
 
 def draw_rows(table: np.ndarray, row_idx: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """For each entry of ``row_idx``, draw a column of ``table`` (rows are distributions) by inverse CDF,
-    vectorised: one ``searchsorted`` on the row-offset cumulative table."""
+    """For each entry of ``row_idx``, draw a column of ``table`` (rows are distributions) by inverse CDF.
+
+    Exact and vectorised: a lookup table gives, for each row and each of ``G`` equal slices of [0, 1), the
+    first column the draw can be (the count of cumulative probabilities below the slice's start); a few
+    vectorised steps then move each draw to its column (``cdf[j] <= u`` moves it on)."""
     r, k = table.shape
     cdf = np.cumsum(table, axis=1)
     cdf = cdf / np.where(cdf[:, -1:] > 0, cdf[:, -1:], 1.0)
-    cdf[:, -1] = 1.0
-    flat = (cdf + np.arange(r)[:, None]).ravel()
+    cdf[:, -1] = np.inf  # every draw ends in the last column at the latest
     u = rng.random(row_idx.size)
-    pos = np.searchsorted(flat, row_idx + u * (1 - 1e-12), side="right")
-    return np.minimum(pos - row_idx * k, k - 1)
+    g = int(min(4096, max(16, 4 * k)))
+    grid = np.arange(g) / g
+    if r * g * k <= 4_000_000:
+        lut = (cdf[:, None, :] <= grid[None, :, None]).sum(axis=2)
+    else:
+        lut = np.stack([np.searchsorted(cdf[i], grid, side="right") for i in range(r)])
+    j = lut.ravel()[row_idx * g + (u * g).astype(np.int64)]
+    flat = cdf.ravel()
+    base = row_idx * k
+    move = flat[base + j] <= u
+    while move.any():
+        j = j + move
+        move = flat[base + j] <= u
+    return j
 
 
 # -- estimation ----------------------------------------------------------------------------------------------

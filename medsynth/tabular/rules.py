@@ -30,6 +30,8 @@ from medsynth.tabular.schema import EPOCH, ColumnSchema, Constraint, TableSchema
 
 #: At least this many rows must hold all columns of a proposed rule.
 MIN_ROWS = 20
+#: Rows on which candidate derived columns are screened before they are checked on every row.
+SCREEN_ROWS = 512
 
 
 def _days_or_numbers(col: ColumnSchema, s: pd.Series) -> np.ndarray:
@@ -56,23 +58,28 @@ def propose_rules(df: pd.DataFrame, schema: TableSchema) -> list[Constraint]:
     used: set[str] = set()
     pairs = [(a, b) for a, b in itertools.permutations([c.name for c in dates], 2)]
     pairs += [(a, b) for a, b in itertools.permutations([c.name for c in nums], 2)]
+    # screen every (c, a, b) on a few rows first (d^3 checks), then verify the survivors on all rows
+    screen = np.random.default_rng(0).permutation(len(df))[:SCREEN_ROWS]
+    small = {k: v[screen] for k, v in vals.items()}
     for c in nums:
         if c.name in used:
             continue
-        z = vals[c.name]
         for a, b in pairs:  # c = b - a
-            if c.name in (a, b):
+            if c.name in (a, b) or not _derived(small[c.name], small[b] - small[a], min_rows=3):
                 continue
-            diff = vals[b] - vals[a]
-            present = ~(np.isnan(z) | np.isnan(diff))
-            if present.sum() < MIN_ROWS or not np.any(diff[present] != 0):
-                continue
-            scale = max(1.0, float(np.nanmax(np.abs(diff[present]))))
-            if np.allclose(z[present], diff[present], rtol=1e-9, atol=1e-6 * scale):
+            if _derived(vals[c.name], vals[b] - vals[a], min_rows=MIN_ROWS):
                 out.append(Constraint(kind="derived", columns=[c.name, b, a], public=False, read_from_data=True))
                 used.add(c.name)
                 break
     return out
+
+
+def _derived(z: np.ndarray, diff: np.ndarray, *, min_rows: int) -> bool:
+    present = ~(np.isnan(z) | np.isnan(diff))
+    if present.sum() < min_rows or not np.any(diff[present] != 0):
+        return False
+    scale = max(1.0, float(np.nanmax(np.abs(diff[present]))))
+    return bool(np.allclose(z[present], diff[present], rtol=1e-9, atol=1e-6 * scale))
 
 
 @dataclass

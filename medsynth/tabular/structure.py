@@ -31,7 +31,7 @@ import pandas as pd
 
 from medsynth.privacy.ledger import PrivacyLedger
 from medsynth.privacy.mechanisms import gaussian_sigma
-from medsynth.tabular.schema import ColumnSchema, TableSchema, category_key, parse_dates
+from medsynth.tabular.schema import ColumnSchema, TableSchema, category_keys, parse_dates
 
 #: Largest share of non-whole values of an integer column.
 INTEGER_SHARE = 0.1
@@ -64,7 +64,7 @@ def needs_decision(col: ColumnSchema) -> bool:
 def _contradictions(col: ColumnSchema, s: pd.Series) -> int:
     present = s.dropna()
     if col.type == "identifier" or (col.type == "categorical" and not _int_categories(col)):
-        counts = present.map(category_key).value_counts()
+        counts = category_keys(present).value_counts()
         return int((counts == 1).sum())  # rows whose value is unique (adding a row changes it by at most 1)
     if col.type == "datetime":
         return int(parse_dates(present, col.format).isna().sum())
