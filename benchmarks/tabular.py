@@ -242,7 +242,7 @@ def bench_scale(quick: bool) -> dict[str, Any]:
 QUALITY_MODELS = {
     "dp-mst": {},
     "dp-aim": {},
-    "dp-merf": {},
+    "dp-merf": {"features": 1000, "steps": 600},
     "dp-tvae": {"train": {"epochs": 20, "batch_size": 256, "lr": 2e-3}},
     "dp-ctgan": {"train": {"epochs": 30, "batch_size": 256, "lr": 2e-4}},
 }
@@ -298,7 +298,7 @@ def quality_row(dataset: str, model: str, eps: float | None, domains: str, *, qu
 
 
 def bench_quality(quick: bool, datasets: list[str], models: list[str], eps_list: list[float | None],
-                  name: str = "tabular_quality.json") -> dict[str, Any]:
+                  name: str = "tabular_quality.json", domains_list: tuple[str, ...] = ("inferred", "public")) -> dict[str, Any]:
     """Every model x epsilon x table x domains; the JSON is rewritten after each row (partial runs survive).
     Parts run in parallel write their own ``name``; ``--only merge`` joins ``tabular_quality*.json``."""
     import tabular_data as T
@@ -308,7 +308,7 @@ def bench_quality(quick: bool, datasets: list[str], models: list[str], eps_list:
     path = RESULTS / name
     old = json.loads(path.read_text()) if path.is_file() else {}
     keep = [r for r in old.get("results", []) if not (r["dataset"] in datasets and r["model"] in models
-                                                     and r["epsilon_target"] in eps_list)]
+                                                     and r["epsilon_target"] in eps_list and r["domains"] in domains_list)]
     baselines = dict(old.get("baselines", {}))
     for ds in datasets:
         train, test, target = T.DATASETS[ds]()
@@ -322,7 +322,7 @@ def bench_quality(quick: bool, datasets: list[str], models: list[str], eps_list:
     for ds in datasets:
         for model in models:
             for eps in eps_list:
-                for domains in ("inferred", "public"):
+                for domains in domains_list:
                     r = quality_row(ds, model, eps, domains, quick=quick)
                     print(json.dumps(r), flush=True)
                     out["results"].append(r)
@@ -393,16 +393,20 @@ def scale_one(model: str, rows: int) -> dict[str, Any]:
     from medsynth.core.registry import SYNTHESIZERS, resolve
 
     m = resolve(SYNTHESIZERS, model)(privacy={"epsilon": 1.0, "delta": 1e-7}, device="cpu")
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     m.fit(df, schema)
-    fit_s = time.perf_counter() - t0
-    t0 = time.perf_counter()
+    fit_s, fit_cpu = time.perf_counter() - t0, time.process_time() - c0
+    t0, c0 = time.perf_counter(), time.process_time()
     m.sample(1_000_000, seed=0)
-    samp = time.perf_counter() - t0
+    samp, samp_cpu = time.perf_counter() - t0, time.process_time() - c0
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2  # KiB -> GiB
+    load = os.getloadavg()[0]
     return {"model": model, "rows": rows, "columns": df.shape[1], "epsilon_target": 1.0, "fit_seconds": round(fit_s, 1),
-            "sample_rows_per_second_1m": round(1_000_000 / samp), "peak_rss_gib": round(peak, 2),
-            "epsilon_spent": round(m.privacy_spent().epsilon, 4), "torch_threads": 1}
+            "fit_cpu_seconds": round(fit_cpu, 1), "sample_rows_per_second_1m": round(1_000_000 / samp),
+            "sample_cpu_seconds_1m": round(samp_cpu, 2),
+            "sample_rows_per_cpu_second": round(1_000_000 / max(samp_cpu, 1e-9)),
+            "peak_rss_gib": round(peak, 2), "load_average_1min_at_end": round(load, 2),
+            "epsilon_spent": round(m.privacy_spent().epsilon, 4), "sampling_threads": 2}
 
 
 def bench_scale_1m(rows: int) -> dict[str, Any]:
@@ -434,6 +438,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--eps", default="0.5,1,4,inf")
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--out", default="tabular_quality.json", help="JSON of a quality part (run parts in parallel)")
+    ap.add_argument("--domains", default="inferred,public")
     ap.add_argument("--scale-one", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     sys.path.insert(0, str(ROOT / "benchmarks"))
@@ -454,7 +459,8 @@ def main(argv: list[str] | None = None) -> int:
         write_json(RESULTS / "tabular_scale.json", bench_scale(args.quick))
     if args.only in (None, "quality"):
         eps = [None if e == "inf" else float(e) for e in args.eps.split(",")]
-        bench_quality(args.quick, args.datasets.split(","), args.models.split(","), eps, args.out)
+        bench_quality(args.quick, args.datasets.split(","), args.models.split(","), eps, args.out,
+                      tuple(args.domains.split(",")))
     if args.only == "merge":
         write_json(RESULTS / "tabular_quality.json", merge_quality())
     if args.only in (None, "rules"):
