@@ -343,15 +343,7 @@ class TabularSynthesizer:
         while got < n:
             rate = max(kept / drawn, 1e-3) if drawn else 1.0
             m = int(min(max(math.ceil((n - got) / rate * 1.1), 64), 2_000_000))
-            frame = self._sample_frame(m, rng)
-            if codes:
-                mask = np.ones(frame.n, dtype=bool)
-                for col, code in codes.items():
-                    mask &= frame.cat[col] == code
-                frame = frame.take(np.nonzero(mask)[0])
-            df = from_model(self.codec.decode(frame), self.schema, self.rule_plan)  # type: ignore[union-attr, arg-type]
-            if self.output_schema.constraints and len(df):  # type: ignore[union-attr]
-                df = df[check_constraints(df, self.output_schema)]  # type: ignore[arg-type]
+            df = self._sample_table(m, rng, codes)
             drawn += m
             kept += len(df)
             got += len(df)
@@ -371,6 +363,19 @@ class TabularSynthesizer:
             if col.type == "identifier":
                 out[col.name] = np.array([f"syn-{i:07d}" for i in range(1, len(out) + 1)], dtype=object)
         return out
+
+    def _sample_table(self, m: int, rng: np.random.Generator, codes: Mapping[str, int]) -> pd.DataFrame:
+        """Draw ``m`` rows and keep those meeting the conditions (codes) and the output constraints."""
+        frame = self._sample_frame(m, rng)
+        if codes:
+            mask = np.ones(frame.n, dtype=bool)
+            for col, code in codes.items():
+                mask &= frame.cat[col] == code
+            frame = frame.take(np.nonzero(mask)[0])
+        df = from_model(self.codec.decode(frame), self.schema, self.rule_plan)  # type: ignore[union-attr, arg-type]
+        if self.output_schema.constraints and len(df):  # type: ignore[union-attr]
+            df = df[check_constraints(df, self.output_schema)]  # type: ignore[arg-type]
+        return df
 
     # -- privacy ---------------------------------------------------------------------------------------
     @property

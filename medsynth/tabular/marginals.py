@@ -255,21 +255,24 @@ class MarginalSynthesizer(TabularSynthesizer):
             self.meta["accountant"] = "zcdp"
 
     # -- sample ----------------------------------------------------------------------------------------
-    def _sample_frame(self, n: int, rng: np.random.Generator) -> Frame:
-        """Sample in chunks of ``SAMPLE_CHUNK`` rows, two threads at a time (numpy releases the GIL): each
-        chunk has its own generator drawn from ``rng`` in order, so a seed gives the same rows on any machine."""
-        if n <= SAMPLE_CHUNK:
-            return self._sample_chunk(n, rng)
+    def _sample_table(self, m: int, rng: np.random.Generator, codes: dict[str, int]) -> Any:  # noqa: ANN401
+        """Sample and decode in chunks of ``SAMPLE_CHUNK`` rows, two threads at a time (numpy releases the
+        GIL): each chunk has its own generator drawn from ``rng`` in order, so a seed gives the same rows on
+        any machine."""
+        if m <= SAMPLE_CHUNK:
+            return super()._sample_table(m, rng, codes)
         from concurrent.futures import ThreadPoolExecutor
 
-        sizes = [min(SAMPLE_CHUNK, n - s) for s in range(0, n, SAMPLE_CHUNK)]
-        seeds = rng.integers(0, 2**63 - 1, size=len(sizes))
-        with ThreadPoolExecutor(max_workers=SAMPLE_THREADS) as pool:
-            parts = list(pool.map(lambda a: self._sample_chunk(a[0], np.random.default_rng(a[1])), zip(sizes, seeds)))
-        return Frame(n=n, num={k: np.concatenate([p.num[k] for p in parts]) for k in parts[0].num},
-                     cat={k: np.concatenate([p.cat[k] for p in parts]) for k in parts[0].cat})
+        import pandas as pd
 
-    def _sample_chunk(self, n: int, rng: np.random.Generator) -> Frame:
+        sizes = [min(SAMPLE_CHUNK, m - s) for s in range(0, m, SAMPLE_CHUNK)]
+        seeds = rng.integers(0, 2**63 - 1, size=len(sizes))
+        base = super()._sample_table
+        with ThreadPoolExecutor(max_workers=SAMPLE_THREADS) as pool:
+            parts = list(pool.map(lambda a: base(int(a[0]), np.random.default_rng(int(a[1])), codes), zip(sizes, seeds)))
+        return pd.concat(parts, ignore_index=True)
+
+    def _sample_frame(self, n: int, rng: np.random.Generator) -> Frame:
         codes = self._model.sample(n, rng)
         coarse = {c: codes[:, i] for i, c in enumerate(self._names)}
         frame = Frame(n=n)

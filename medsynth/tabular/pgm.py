@@ -371,7 +371,7 @@ def draw_rows(table: np.ndarray, row_idx: np.ndarray, rng: np.random.Generator) 
     cdf = np.cumsum(table, axis=1)
     cdf = cdf / np.where(cdf[:, -1:] > 0, cdf[:, -1:], 1.0)
     cdf[:, -1] = np.inf  # every draw ends in the last column at the latest
-    u = rng.random(row_idx.size)
+    u = rng.random(row_idx.size, dtype=np.float32).astype(np.float64)
     g = int(min(4096, max(16, 4 * k)))
     grid = np.arange(g) / g
     if r * g * k <= 4_000_000:
