@@ -14,7 +14,9 @@ lists them as public assumptions). Hand-written rules are public.
 A fit keeps the rules it may use **by construction** instead of by rejection (:class:`RulePlan`): for
 ``a <= b`` the model learns the gap ``b - a`` (never negative) in place of ``b``, and writes ``b = a +
 gap``; a derived column is not learned at all but computed from its two sources. Both are row-wise
-transformations of the table, so they cost no privacy. Chains (``a <= b <= c``) become two gaps.
+transformations of the table, so they cost no privacy. A chain (``a <= b <= c``) becomes two gaps from
+its root (``b - a``, ``c - a``: the durations a model links to outcomes directly) and ``b`` is clipped to
+``c`` on output.
 """
 
 from __future__ import annotations
@@ -87,7 +89,8 @@ class RulePlan:
     """How a fit keeps its rules: gaps (``b`` learned as ``b - a``) and derived columns (computed).
 
     Attributes:
-        gaps: ``(b, a)``: column ``b`` is modelled as the gap ``b - a`` (``>= 0``).
+        gaps: ``(b, a)``: column ``b`` is modelled as the gap ``b - a`` (``>= 0``; ``a`` the root of its chain).
+        clips: ``(x, y)``: an ordering ``x <= y`` inside a chain, kept by ``x = min(x, y)`` at output time.
         derived: ``(c, b, a)``: column ``c`` is computed as ``b - a``.
         outputs: the output schema of each transformed column (its original type and date format; no
             bounds: they follow from the sources).
@@ -96,6 +99,7 @@ class RulePlan:
 
     gaps: list[tuple[str, str]] = field(default_factory=list)
     derived: list[tuple[str, str, str]] = field(default_factory=list)
+    clips: list[tuple[str, str]] = field(default_factory=list)
     outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
     columns: list[str] = field(default_factory=list)
 
@@ -105,7 +109,7 @@ class RulePlan:
     def to_dict(self) -> dict[str, Any]:
         """As stored in meta.json."""
         return {"gaps": [list(g) for g in self.gaps], "derived": [list(d) for d in self.derived],
-                "outputs": self.outputs, "columns": self.columns}
+                "clips": [list(c) for c in self.clips], "outputs": self.outputs, "columns": self.columns}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any] | None) -> RulePlan:
@@ -113,7 +117,8 @@ class RulePlan:
         if not data:
             return cls()
         return cls(gaps=[tuple(g) for g in data.get("gaps", [])], derived=[tuple(d) for d in data.get("derived", [])],
-                   outputs=dict(data.get("outputs", {})), columns=list(data.get("columns", [])))
+                   clips=[tuple(c) for c in data.get("clips", [])], outputs=dict(data.get("outputs", {})),
+                   columns=list(data.get("columns", [])))
 
 
 def usable_rules(schema: TableSchema, *, private: bool) -> tuple[list[Constraint], list[Constraint]]:
@@ -150,8 +155,19 @@ def plan_rules(schema: TableSchema, rules: list[Constraint]) -> RulePlan:
         plan.gaps.append((b, a))
         gapped.add(b)
     # sources must be reconstructed before what depends on them: drop gaps that form a cycle
-    ordered = _gap_order(plan.gaps)
-    plan.gaps = [g for g in ordered]
+    chain = _gap_order(plan.gaps)
+    # star form: every gapped column measures its gap from the root of its chain (a <= b <= c: b - a and
+    # c - a, the durations clinicians read and a tree model links to outcomes directly); the inner
+    # orderings (b <= c) are then kept by clipping b to c at output time
+    source = dict(chain)
+    plan.gaps, plan.clips = [], []
+    for b, a in chain:
+        root = a
+        while root in source:
+            root = source[root]
+        plan.gaps.append((b, root))
+        if root != a:
+            plan.clips.append((a, b))
     plan.derived = [d for d in plan.derived if d[1] not in derived_cols and d[2] not in derived_cols]
     for b, _ in plan.gaps:
         col = types[b]
@@ -209,7 +225,7 @@ def model_schema(schema: TableSchema, plan: RulePlan) -> TableSchema:
 
 def _kept(con: Constraint, plan: RulePlan) -> bool:
     if con.kind == "le":
-        return (con.columns[1], con.columns[0]) in plan.gaps
+        return (con.columns[1], con.columns[0]) in plan.gaps or tuple(con.columns) in plan.clips
     if con.kind == "derived":
         return tuple(con.columns) in plan.derived
     return False
@@ -246,6 +262,13 @@ def from_model(df: pd.DataFrame, internal: TableSchema, plan: RulePlan) -> pd.Da
         x = base + np.maximum(pd.to_numeric(df[b], errors="coerce").to_numpy(float), 0.0)
         values[b] = x
         out[b] = _write(x, spec, types.get(a))
+    for x, y in plan.clips:  # an inner ordering of a chain: x = min(x, y) where both are present
+        vx, vy = values[x] if x in values else value(x), values[y] if y in values else value(y)
+        both = ~(np.isnan(vx) | np.isnan(vy))
+        if np.any(both & (vx > vy)):
+            vx = np.where(both & (vx > vy), vy, vx)
+            values[x] = vx
+            out[x] = _write(vx, plan.outputs.get(x) or {"type": types[x].type, "format": types[x].format}, types.get(x))
     for c, b, a in plan.derived:
         vb = values[b] if b in values else value(b)
         va = values[a] if a in values else value(a)
