@@ -23,8 +23,8 @@ def infer(
     public knowledge (and adjust them), add constraints (kind: le / range / combinations).
     """
     from medsynth.core.errors import DataValidationError
+    from medsynth.io.schema import infer_schema
     from medsynth.io.tables import read_table
-    from medsynth.tabular.schema import infer_schema
 
     if out.exists() and not force:
         raise DataValidationError(f"'{out}' already exists; pass --force to overwrite it")
@@ -40,8 +40,8 @@ def check(
     schema: Path = typer.Option(..., "--schema", help="Schema YAML."),
 ) -> None:
     """Check a table against a schema and list every problem."""
+    from medsynth.io.schema import TableSchema, validate_table
     from medsynth.io.tables import read_table
-    from medsynth.tabular.schema import TableSchema, validate_table
 
     clipped = validate_table(read_table(data), TableSchema.load(schema))
     note = f"; values outside declared bounds (clipped when fitting): {clipped}" if clipped else ""
