@@ -365,7 +365,7 @@ def infer_schema(df: pd.DataFrame, *, max_levels: int = MAX_INFERRED_LEVELS) -> 
             cols.append(ColumnSchema(name=name, type="datetime", format=fmt, min=from_days(days.min()),
                                      max=from_days(days.max()), missing=missing))
             continue
-        if idlike and nunique == n and n > 1:
+        if idlike and nunique == n:  # the name is public; a one-row table's id is still an id
             cols.append(ColumnSchema(name=name, type="identifier"))
             continue
         if pd.api.types.is_numeric_dtype(s):

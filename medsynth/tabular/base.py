@@ -59,6 +59,8 @@ from medsynth.tabular.encoding import Frame, TableCodec
 FORMAT_VERSION = 2
 #: Share of a DP fit's zCDP budget spent on the noisy row count.
 COUNT_SHARE = 0.02
+#: Fewest rows a non-private fit learns from: below it a synthesizer can only copy the rows it was given.
+MIN_ROWS = 10
 #: Keys of the models' fit info that depend on the data beyond the DP outputs (kept out of meta.json).
 PRIVATE_KEYS = ("train_seconds", "fit_seconds", "private_stats", "rows", "clipped_to_bounds", "unknown_category_columns")
 
@@ -184,6 +186,11 @@ class TabularSynthesizer:
                     f"whole records); the noisy row count is about {self.rows_noisy:.0f}, so use e.g. "
                     f"--delta {10 ** math.floor(math.log10(0.1 / upper)):g}")
         else:
+            if n < MIN_ROWS:  # (a DP fit has no such check: its noise covers tiny tables, and n is private)
+                raise DataValidationError(
+                    f"the table has {n} row(s); a non-private synthesizer needs at least {MIN_ROWS} to learn from (with "
+                    "fewer it can only copy the real rows); give more rows, or use a DP model (e.g. --model dp-mst "
+                    "--epsilon 1), whose noise protects them")
             self.rows_noisy = float(n)
         self.schema = resolve_domain(schema, data, privacy=self.privacy if self.is_private else PrivacyConfig(),
                                      ledger=led, rng=gens.noise, rows=self.rows_noisy)  # type: ignore[arg-type]
@@ -241,13 +248,13 @@ class TabularSynthesizer:
         return self.ledger.rho_remaining()  # type: ignore[union-attr]
 
     # -- sample --------------------------------------------------------------------------------------
-    def sample(self, n: int, *, seed: int | None = None, conditions: Mapping[str, Any] | None = None) -> pd.DataFrame:
+    def sample(self, n: int, *, where: Mapping[str, Any] | None = None, seed: int | None = None) -> pd.DataFrame:
         """Draw ``n`` synthetic rows in the table's own types.
 
         Args:
             n: rows to draw.
+            where: ``{column: value}`` that every row must have (categorical/boolean columns).
             seed: fixes the sample (same seed, same rows); ``None`` draws fresh ones.
-            conditions: ``{column: value}`` that every row must have (categorical/boolean columns).
 
         Raises:
             NotFittedError: before fit/load.
@@ -256,7 +263,8 @@ class TabularSynthesizer:
         self._require_fitted()
         if not isinstance(n, (int, np.integer)) or n < 0:
             raise DataValidationError(f"n {n!r} must be a non-negative integer")
-        codes = {k: self.codec.category_code(k, v) for k, v in (conditions or {}).items()}  # type: ignore[union-attr]
+        conditions = dict(where or {})
+        codes = {k: self.codec.category_code(k, v) for k, v in conditions.items()}  # type: ignore[union-attr]
         rng = np.random.default_rng(seed)
         parts: list[pd.DataFrame] = []
         got, drawn, kept, rounds = 0, 0, 0, 0
@@ -278,7 +286,7 @@ class TabularSynthesizer:
             parts.append(df)
             rounds += 1
             if rounds >= 30 and got < n:
-                what = f"conditions {dict(conditions or {})}" if codes else "the schema's constraints"
+                what = f"conditions {conditions}" if codes else "the schema's constraints"
                 raise DataValidationError(
                     f"only {kept} of {drawn} sampled rows satisfy {what}; the model gives them too little "
                     "probability to sample efficiently: relax them or check the schema"
@@ -290,6 +298,12 @@ class TabularSynthesizer:
         return out
 
     # -- privacy ---------------------------------------------------------------------------------------
+    @property
+    def privacy_ledger(self) -> PrivacyLedger:
+        """Every access the fit made to the data, with its cost (see :mod:`medsynth.privacy.ledger`)."""
+        self._require_fitted()
+        return self.ledger  # type: ignore[return-value]
+
     def privacy_spent(self) -> PrivacyReport:
         """What the fit spent (``private=False`` and infinite epsilon for non-private fits)."""
         self._require_fitted()

@@ -173,7 +173,7 @@ def sample_run(
 ) -> pd.DataFrame:
     """Sample ``n`` rows from a fitted run (or a saved model folder), optionally writing CSV/Parquet."""
     model = TabularSynthesizer.load(run)
-    df = model.sample(n, seed=seed, conditions=dict(where or {}))
+    df = model.sample(n, seed=seed, where=dict(where or {}))
     if out is not None:
         write_table(df, out, overwrite=overwrite)
     return df
