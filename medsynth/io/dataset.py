@@ -623,13 +623,13 @@ def infer_time_fields(rel: Relation, tables: Mapping[str, pd.DataFrame], schema:
     order_by: str | None = None
     if cands and child[rel.column].duplicated().any():
         codes = pd.factorize(groups)[0]
+        order = np.argsort(codes, kind="stable")  # each parent's rows, in file order
+        same = codes[order][1:] == codes[order][:-1]
         sorted_cols = []
         for c in cands:
-            t = _times(child, c)
-            frame = pd.DataFrame({"g": codes, "t": t})
-            mono = frame.groupby("g", sort=False)["t"].apply(lambda s: bool(s.is_monotonic_increasing)).all()
-            varies = frame.groupby("g", sort=False)["t"].nunique().max() > 1
-            if mono and varies:
+            ts = _times(child, c)[order]
+            a, b = ts[:-1][same], ts[1:][same]
+            if np.all(b >= a) and np.any(b > a):
                 sorted_cols.append(c)
         ranked = sorted_cols or [c for c in cands if c.type == "datetime"] or [
             c for c in cands if any(h in c.name.lower() for h in _TIME_HINTS)]

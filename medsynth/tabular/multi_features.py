@@ -85,6 +85,8 @@ class TablePlan:
         sensitivity: rows one unit may hold among this table's measured rows.
         features: the model's own feature columns (what children see as evidence).
         evidence: the model's evidence columns (the parent's features, prefixed ``^``).
+        numbers: how a child's numeric columns are learnt: "value" (the value itself, conditioned on the
+            parent's level through the tree) or "deviation" (from the parent's level, added back when sampling).
     """
 
     name: str
@@ -101,6 +103,7 @@ class TablePlan:
     sensitivity: float = 1.0
     features: list[str] = field(default_factory=list)
     evidence: list[str] = field(default_factory=list)
+    numbers: str = "value"
 
     def to_dict(self) -> dict[str, Any]:
         """The plan as JSON-ready data."""
@@ -212,7 +215,7 @@ def own_columns(plan: TablePlan, schema: DatasetSchema, *, root: bool, pos_max: 
     cols: list[ColumnSchema] = []
     for c in plan.numeric:
         base = tab.column(c)
-        if root:
+        if root or plan.numbers == "value":
             cols.append(base.model_copy(update={"public": True, "read_from_data": []}))
         else:
             cols.append(ColumnSchema(name=dev_col(c), type="continuous", min=-DEV_RANGE, max=DEV_RANGE,

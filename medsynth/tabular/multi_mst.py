@@ -93,6 +93,9 @@ class MultiDPMSTConfig(ConfigModel):
         evidence: "all": a child row's model sees every feature of its parent; "related": only the
             parent's summaries of this child table (fewer columns, less noise each).
         max_count: public bound on the children of one parent (larger counts count as this).
+        child_numbers: "value": a child's numeric column is learnt as its value, tied to the parent's level
+            (``mean:T:c``) through the tree; "deviation": as its deviation from that level, added back when
+            sampling (a parent's synthetic mean is then its level exactly, but point masses such as 0 smear).
     """
 
     bins: int = Field(12, ge=2, le=256)
@@ -104,6 +107,7 @@ class MultiDPMSTConfig(ConfigModel):
     count_share: float = Field(0.25, ge=0.01, lt=0.9)
     evidence: Literal["all", "related"] = "all"
     max_count: int = Field(65536, ge=1)
+    child_numbers: Literal["value", "deviation"] = "value"
 
 
 class MultiTableDPMST(MultiTableSynthesizer):
@@ -268,7 +272,7 @@ class MultiTableDPMST(MultiTableSynthesizer):
         schema = self.schema
         codec = self.codecs[t]
         rel = self._relation(schema, t, parent) if parent else None  # type: ignore[arg-type]
-        plan = TablePlan(name=t, parent=parent, children=children)
+        plan = TablePlan(name=t, parent=parent, children=children, numbers=self.config.child_numbers)
         tab = schema.tables[t]  # type: ignore[union-attr]
         modelled = {c.name for c in tab.modelled}
         if rel is not None and rel.order_by in modelled:
@@ -420,12 +424,12 @@ class MultiTableDPMST(MultiTableSynthesizer):
         colmap = {c.name: c for c in cols}
         for c in plan.discrete:
             values[c] = own.cat[c]
-        if root:
+        if root or plan.numbers == "value":
             for c in plan.numeric:
                 values[c] = own.num[c]
-        else:
+        if not root:
             parent = plan.parent
-            for c in plan.numeric:
+            for c in plan.numeric if plan.numbers == "deviation" else []:
                 level = summ[parent][mean_col(t, c)][prow]  # type: ignore[index]
                 dev = np.clip(own.num[c] - level, -0.5, 0.5)
                 values[dev_col(c)] = mcodec.to_unit(colmap[dev_col(c)], dev)

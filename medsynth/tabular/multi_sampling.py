@@ -45,6 +45,30 @@ if TYPE_CHECKING:  # pragma: no cover
 MAX_ROUNDS = 30
 
 
+def _decode(model: MultiTableDPMST, table: str, frame: Frame) -> pd.DataFrame:
+    """A table's own columns from model space, in schema order; identifier columns are filled without
+    formatting strings per row for keys (regenerated afterwards) and as ``syn-0000001``... otherwise."""
+    from medsynth.io.schema import TableSchema
+    from medsynth.tabular.encoding import TableCodec
+
+    codec = model.codecs[table]
+    cache = model.__dict__.setdefault("_value_codecs", {})
+    if table not in cache:
+        cols = [c for c in codec.schema.columns if c.type != "identifier"]
+        cache[table] = TableCodec(TableSchema(columns=cols)) if cols else None
+    df = cache[table].decode(frame) if cache[table] is not None else pd.DataFrame(index=range(frame.n))
+    keys = set(model.schema.key_columns(table))  # type: ignore[union-attr]
+    out = {}
+    for c in codec.schema.columns:
+        if c.type != "identifier":
+            out[c.name] = df[c.name]
+        elif c.name in keys:
+            out[c.name] = np.zeros(frame.n, dtype=np.int64)
+        else:
+            out[c.name] = pd.Series(np.arange(1, frame.n + 1)).map("syn-{:07d}".format).to_numpy(dtype=object)
+    return pd.DataFrame(out, columns=codec.schema.names)
+
+
 def _col(model: MultiTableDPMST, table: str, name: str):  # noqa: ANN202 - a ColumnSchema
     return model.models[table].codec.schema.column(name)
 
@@ -88,7 +112,7 @@ def _sample_root(model: MultiTableDPMST, n: int, rng: np.random.Generator) -> tu
         values = {**frame.num, **frame.cat}
         if constraints and m:
             own = Frame(n=m, num={c: values[c] for c in plan.numeric}, cat={c: values[c] for c in plan.discrete})
-            keep = np.flatnonzero(check_constraints(codec.decode(own), codec.schema))
+            keep = np.flatnonzero(check_constraints(_decode(model, root, own), codec.schema))
             values = {k: v[keep] for k, v in values.items()}
         parts.append(values)
         got += len(next(iter(values.values()))) if values else 0
@@ -102,7 +126,7 @@ def _sample_root(model: MultiTableDPMST, n: int, rng: np.random.Generator) -> tu
     values = {k: np.concatenate([p[k] for p in parts])[:n] for k in parts[0]}
     _map_counts(model, root, values, rng)
     own = Frame(n=n, num={c: values[c] for c in plan.numeric}, cat={c: values[c] for c in plan.discrete})
-    return values, codec.decode(own)
+    return values, _decode(model, root, own)
 
 
 def _draw_rows(model: MultiTableDPMST, table: str, parent_values: dict[str, np.ndarray], prow: np.ndarray,
@@ -110,12 +134,17 @@ def _draw_rows(model: MultiTableDPMST, table: str, parent_values: dict[str, np.n
     """Features of child rows given their parents' features and positions."""
     mst, plan = model.models[table], model.plans[table]
     sampler = TreeSampler(mst)
-    evidence = {}
-    for e in plan.evidence:
-        evidence[e] = coarse_code(mst, _col(model, table, e), parent_values[e[len(EVIDENCE):]][prow])
+    # the parent's features are the same for all its rows: pass them once per parent (groups must be sorted)
+    groups = np.unique(prow)
+    local = np.searchsorted(groups, prow)
+    group_ev = {e: coarse_code(mst, _col(model, table, e), parent_values[e[len(EVIDENCE):]][groups]) for e in plan.evidence}
     pos_u = mst.codec.to_unit(_col(model, table, POS), pos.astype(float))
-    evidence[POS] = coarse_code(mst, _col(model, table, POS), pos_u)
-    states = sampler.sample_states(len(prow), evidence, rng)
+    evidence = {POS: coarse_code(mst, _col(model, table, POS), pos_u)}
+    if np.any(np.diff(prow) < 0):  # not sorted by parent: per-row evidence instead
+        evidence.update({e: v[local] for e, v in group_ev.items()})
+        states = sampler.sample_states(len(prow), evidence, rng)
+    else:
+        states = sampler.sample_states(len(prow), evidence, rng, groups=local, group_evidence=group_ev)
     wanted = [f for f in plan.features if f != POS]
     frame = sampler.decode(states, wanted, rng)
     values = {**frame.num, **frame.cat}
@@ -129,7 +158,9 @@ def _decode_child(model: MultiTableDPMST, table: str, values: dict[str, np.ndarr
     plan, codec, mst = model.plans[table], model.codecs[table], model.models[table]
     m = len(prow)
     own = Frame(n=m)
-    for c in plan.numeric:
+    for c in plan.numeric if plan.numbers == "value" else []:
+        own.num[c] = values[c]
+    for c in plan.numeric if plan.numbers == "deviation" else []:
         level = parent_values[mean_col(table, c)][prow]
         dev = mst.codec.from_unit(_col(model, table, dev_col(c)), np.nan_to_num(values[dev_col(c)], nan=0.0))
         dev = np.where(np.isnan(values[dev_col(c)]), np.nan, dev)
@@ -179,7 +210,7 @@ def _decode_child(model: MultiTableDPMST, table: str, values: dict[str, np.ndarr
             own.cat[scol.name] = table_codes[seq] if m else np.zeros(0, dtype=np.int64)
         else:
             own.num[scol.name] = codec.to_unit(scol, seq.astype(float))
-    return own, codec.decode(own)
+    return own, _decode(model, table, own)
 
 
 def _whole(v: object) -> bool:

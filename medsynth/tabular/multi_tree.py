@@ -22,7 +22,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from medsynth.tabular.mst import DPMST
 
 #: Rows per block of the passes (memory: block x sum of node sizes floats).
-CHUNK = 32_768
+CHUNK = 65_536
 
 
 def fine_code(model: DPMST, col: ColumnSchema, values: np.ndarray) -> np.ndarray:
@@ -47,12 +47,6 @@ def coarse_code(model: DPMST, col: ColumnSchema, values: np.ndarray) -> np.ndarr
     return m[np.minimum(fine_code(model, col, values), m.size - 1)]
 
 
-def _draw(p: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    cum = np.cumsum(p, axis=1)
-    u = rng.random(p.shape[0])[:, None] * cum[:, -1:]
-    return np.minimum((cum <= u).sum(axis=1), p.shape[1] - 1)
-
-
 class TreeSampler:
     """Conditional sampling of a fitted :class:`~medsynth.tabular.mst.DPMST` (its tree and tables)."""
 
@@ -65,60 +59,128 @@ class TreeSampler:
             if p is not None:
                 self.children[p].append(c)
         self.sizes = {c: int(model._maps[c].max()) + 1 for c in self.order}
+        self.cdf = {c: np.cumsum(model._conds[c], axis=1) for c in self.order[1:]}
         self.columns = {c.name: c for c in [*model.codec.numeric, *model.codec.discrete]}  # type: ignore[union-attr]
 
-    def sample_states(self, n: int, evidence: dict[str, np.ndarray], rng: np.random.Generator) -> dict[str, np.ndarray]:
-        """Coarse states of every column for ``n`` rows, given the coarse states of the ``evidence`` columns."""
+    def sample_states(self, n: int, evidence: dict[str, np.ndarray], rng: np.random.Generator, *,
+                      groups: np.ndarray | None = None, group_evidence: dict[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
+        """Coarse states of every column for ``n`` rows, given the coarse states of the ``evidence`` columns.
+
+        Args:
+            n: rows to draw.
+            evidence: per-row coarse states of observed columns.
+            rng: the sampling generator.
+            groups: optional sorted group index per row (e.g. the row's parent) for ``group_evidence``.
+            group_evidence: coarse states of observed columns shared by every row of a group (one per
+                group): the part of the upward pass below them runs once per group, not once per row.
+        """
+        group_evidence = group_evidence or {}
+        if group_evidence and groups is None:
+            raise ValueError("group_evidence needs groups")
         out = {c: np.empty(n, dtype=np.int64) for c in self.order}
         for start in range(0, n, CHUNK):
             stop = min(n, start + CHUNK)
-            part = self._chunk(stop - start, {k: v[start:stop] for k, v in evidence.items()}, rng)
+            if group_evidence:
+                g = groups[start:stop]  # type: ignore[index]
+                g0, g1 = int(g[0]), int(g[-1]) + 1
+                part = self._chunk(stop - start, {k: v[start:stop] for k, v in evidence.items()}, rng,
+                                   {k: v[g0:g1] for k, v in group_evidence.items()}, g - g0)
+            else:
+                part = self._chunk(stop - start, {k: v[start:stop] for k, v in evidence.items()}, rng)
             for c in self.order:
                 out[c][start:stop] = part[c]
         return out
 
-    def _chunk(self, n: int, evidence: dict[str, np.ndarray], rng: np.random.Generator) -> dict[str, np.ndarray]:
-        model = self.model
-        below = {c: c in evidence for c in self.order}  # evidence in the subtree
+    def _up(self, c: str, like: np.ndarray | None, obs: np.ndarray | None) -> np.ndarray:
+        """Message from node ``c`` to its parent: P(evidence below c | parent state), per row (max-normalised)."""
+        cond = self.model._conds[c]
+        k = self.sizes[c]
+        if obs is not None:  # an observed node sends one column of its conditional table
+            e = np.clip(obs, 0, k - 1)
+            msg = cond[:, e].T
+            return msg if like is None else msg * like[np.arange(len(e)), e][:, None]
+        msg = like @ cond.T  # type: ignore[operator]
+        top = msg.max(axis=1, keepdims=True)
+        return msg / np.where(top > 0, top, 1.0)
+
+    def _chunk(self, n: int, evidence: dict[str, np.ndarray], rng: np.random.Generator,
+               gev: dict[str, np.ndarray] | None = None, grp: np.ndarray | None = None) -> dict[str, np.ndarray]:
+        gev = gev or {}
+        row_below = {c: c in evidence for c in self.order}  # per-row evidence in the subtree
+        grp_below = {c: c in gev for c in self.order}  # group evidence in the subtree
         for c in reversed(self.order):
-            below[c] = below[c] or any(below[ch] for ch in self.children[c])
-        lam: dict[str, np.ndarray] = {}
+            row_below[c] = row_below[c] or any(row_below[ch] for ch in self.children[c])
+            grp_below[c] = grp_below[c] or any(grp_below[ch] for ch in self.children[c])
+        lam: dict[str, np.ndarray | None] = {}  # per-row likelihood of the evidence below each node
+        lam_g: dict[str, np.ndarray | None] = {}  # per-group one, for nodes with group evidence only below
         up: dict[str, np.ndarray] = {}
+        up_g: dict[str, np.ndarray] = {}
         for c in reversed(self.order):
-            if not below[c]:
+            if not (row_below[c] or grp_below[c]):
                 continue
-            k = self.sizes[c]
-            if c in evidence:
-                like = np.zeros((n, k))
-                like[np.arange(n), np.clip(evidence[c], 0, k - 1)] = 1.0
-            else:
-                like = np.ones((n, k))
-            for ch in self.children[c]:
-                if below[ch]:
-                    like = like * up[ch]
+            kids = [ch for ch in self.children[c] if row_below[ch] or grp_below[ch]]
+            if not row_below[c]:  # group level: once per group
+                like = None
+                for ch in kids:
+                    like = up_g[ch] if like is None else like * up_g[ch]
+                lam_g[c] = like
+                if self.parents[c] is not None:
+                    up_g[c] = self._up(c, like if like is not None or c in gev else np.ones((len(next(iter(gev.values()))), self.sizes[c])),
+                                       gev.get(c))
+                continue
+            like = None
+            for ch in kids:
+                msg = up[ch] if row_below[ch] else up_g[ch][grp]  # type: ignore[index]
+                like = msg if like is None else like * msg
             lam[c] = like
             if self.parents[c] is not None:
-                msg = like @ model._conds[c].T
-                top = msg.max(axis=1, keepdims=True)
-                up[c] = msg / np.where(top > 0, top, 1.0)
+                up[c] = self._up(c, like if like is not None or c in evidence else np.ones((n, self.sizes[c])), evidence.get(c))
         states: dict[str, np.ndarray] = {}
-        root = self.order[0]
-        states[root] = self._pick(root, np.broadcast_to(model._root_p, (n, self.sizes[root])), lam.get(root), evidence, rng)
-        for c in self.order[1:]:
-            prior = model._conds[c][states[self.parents[c]]]  # type: ignore[index]
-            states[c] = self._pick(c, prior, lam.get(c), evidence, rng)
+        for c in self.order:
+            p = self.parents[c]
+            if c in evidence:
+                states[c] = np.clip(evidence[c], 0, self.sizes[c] - 1).astype(np.int64)
+                continue
+            if c in gev:
+                states[c] = np.clip(gev[c][grp], 0, self.sizes[c] - 1).astype(np.int64)  # type: ignore[index]
+                continue
+            like = lam.get(c) if row_below[c] else (lam_g[c][grp] if lam_g.get(c) is not None else None)  # type: ignore[index]
+            if p is None:
+                if like is None:
+                    cdf = np.cumsum(self.model._root_p)
+                    states[c] = np.minimum(np.searchsorted(cdf, rng.random(n) * cdf[-1], side="right"), cdf.size - 1)
+                else:
+                    states[c] = self._pick(np.broadcast_to(self.model._root_p, (n, self.sizes[c])), like, rng)
+            elif like is None:
+                states[c] = self._from_prior(c, states[p], rng)
+            else:
+                states[c] = self._pick(self.model._conds[c][states[p]], like, rng)
         return states
 
-    def _pick(self, c: str, prior: np.ndarray, like: np.ndarray | None, evidence: dict[str, np.ndarray],
-              rng: np.random.Generator) -> np.ndarray:
-        if c in evidence:
-            return np.clip(evidence[c], 0, self.sizes[c] - 1).astype(np.int64)
-        p = prior if like is None else prior * like
-        total = p.sum(axis=1)
-        dead = total <= 0  # the evidence below has no mass under this prior: fall back on the prior alone
+    def _from_prior(self, c: str, parent_state: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """Draws from P(c | parent) alone, by inverse CDF per parent state (no n x k arrays)."""
+        cdf = self.cdf[c]
+        u = rng.random(parent_state.size)
+        out = np.empty(parent_state.size, dtype=np.int64)
+        order = np.argsort(parent_state, kind="stable")
+        sorted_states = parent_state[order]
+        bounds = np.flatnonzero(np.diff(sorted_states)) + 1
+        for rows in np.split(order, bounds):
+            if rows.size == 0:
+                continue
+            row = cdf[parent_state[rows[0]]]
+            out[rows] = np.searchsorted(row, u[rows] * row[-1], side="right")
+        return np.minimum(out, cdf.shape[1] - 1)
+
+    @staticmethod
+    def _pick(prior: np.ndarray, like: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """Draws from prior * likelihood per row (rows whose product has no mass: from the prior alone)."""
+        cum = np.cumsum(prior * like, axis=1)
+        dead = cum[:, -1] <= 0  # the evidence below has no mass under this prior: fall back on the prior alone
         if dead.any():
-            p = np.where(dead[:, None], prior, p)
-        return _draw(p, rng)
+            cum[dead] = np.cumsum(prior[dead], axis=1)
+        u = rng.random(cum.shape[0]) * cum[:, -1]
+        return np.minimum((cum <= u[:, None]).sum(axis=1), cum.shape[1] - 1)
 
     def decode(self, states: dict[str, np.ndarray], columns: list[str], rng: np.random.Generator) -> Frame:
         """Model-space values (u / codes) of ``columns`` from their coarse states (a value drawn within the
