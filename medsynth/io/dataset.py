@@ -369,7 +369,10 @@ def _isna(v: Any) -> bool:
 def _example(values: pd.Series, rows: np.ndarray, redact: bool) -> str:
     if redact:
         return f"e.g. row {int(rows[0]) + 1} (values withheld: DP fit)"
-    return f"e.g. {values.iloc[int(rows[0])]!r}"
+    v = values.iloc[int(rows[0])]
+    if isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool):
+        return f"e.g. {category_key(v)}"
+    return f"e.g. {str(v)!r}"
 
 
 def key_problems(tables: Mapping[str, pd.DataFrame], schema: DatasetSchema, *, redact: bool = False) -> list[str]:

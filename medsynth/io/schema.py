@@ -289,7 +289,7 @@ def parse_dates(values: pd.Series, fmt: str | None) -> pd.Series:
 
 
 def _guess_date_format(values: pd.Series) -> str | None:
-    text = values.dropna().astype(str)
+    text = values.dropna().map(str)  # plain str: numpy.str_ values make pandas' strptime raise TypeError
     if text.empty or pd.api.types.is_numeric_dtype(values):
         return None
     sample = text.iloc[: min(len(text), 2000)]

@@ -220,7 +220,7 @@ def dp_count_distribution(counts: np.ndarray, rho: float | None, rng: np.random.
     """
     counts = np.minimum(np.asarray(counts, dtype=np.int64), cap)
     if rho is None:
-        lo, hi = int(counts.min(initial=0)), int(counts.max(initial=0))
+        lo, hi = (int(counts.min()), int(counts.max())) if counts.size else (0, 0)
         width = max(1, math.ceil((hi - lo + 1) / MAX_COUNT_CELLS))
         cells = (np.clip(counts, lo, hi) - lo) // width
         probs = np.bincount(cells, minlength=(hi - lo) // width + 1).astype(float)

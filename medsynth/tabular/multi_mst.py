@@ -170,10 +170,35 @@ class MultiTableDPMST(MultiTableSynthesizer):
             unit[t] = unit[rel.parent][pidx[t]]
         # domains, on one random row per patient
         resolved = self._resolve_domains(tables, schema, unit, weights, len(decide), rho_total, n_hat, gens)
+        schema = schema.model_copy(update={"relations": [self._usable(r, resolved) for r in schema.relations]})
+        decide = [r for r in schema.relations if private and set(r.read_from_data) & {"within", "sequence", "ends"}
+                  and (r.within or r.sequence or r.ends)]
         relations = [self._decide_relation(r, tables, resolved, pidx, unit, rho_total, len(decide), sum(weights.values()),
                                            n_hat, gens) if r in decide else r for r in schema.relations]
         self.schema = DatasetSchema(tables=resolved, relations=relations)
         self._build(tables, unit, pidx, primaries, order, rho_total, n_hat, gens)
+
+    def _usable(self, rel: Relation, tables: dict[str, DatasetTable]) -> Relation:
+        """The relation without time fields whose columns a DP fit omitted or re-typed (no longer numbers)."""
+        from medsynth.io.schema import NUMERIC_TYPES
+
+        def ok(table: str, col: str | None, kinds: tuple[str, ...] = NUMERIC_TYPES) -> bool:
+            c = tables[table].column(col) if col else None
+            return c is not None and not c.omitted and c.type in kinds
+
+        upd: dict[str, Any] = {}
+        if rel.order_by and not ok(rel.child, rel.order_by):
+            upd.update({"order_by": None, "within": None, "ends": []})
+        elif rel.within and not ok(rel.parent, rel.within):
+            upd["within"] = None
+        if rel.ends and "ends" not in upd and not all(ok(rel.child, e) for e in rel.ends):
+            upd["ends"] = [e for e in rel.ends if ok(rel.child, e)]
+        if rel.sequence and not ok(rel.child, rel.sequence, ("integer", "categorical", "continuous")):
+            upd["sequence"] = None
+        if upd and self.ledger is not None:
+            self.ledger.notes.append(f"relation {rel.label}: {sorted(upd)} not used (their columns were omitted or "
+                                     "re-typed when their domains were estimated with DP)")
+        return rel.model_copy(update=upd) if upd else rel
 
     def _domain_weight(self, tab: DatasetTable, keys: list[str]) -> int:
         plain = self._plain(tab, keys)
@@ -346,6 +371,7 @@ class MultiTableDPMST(MultiTableSynthesizer):
                 led.record(f"table '{t}': number of rows per '{p}' row", "Gaussian noisy histogram (zCDP), smoothed",  # type: ignore[union-attr]
                            rho=rho_counts / len(rels), sensitivity_rows_per_unit=sens[p], support=cm.details.get("support"))  # type: ignore[index]
             cm.parents = cm.parents if private else float(len(counts))
+            cm = self._cap_by_sequence(plan, cm)
             k = self._bound(t, cm, n_feat[t], rho_model[t], private, counts)
             cm.bound = k
             self.counts[t] = cm
@@ -376,6 +402,20 @@ class MultiTableDPMST(MultiTableSynthesizer):
             view = LedgerView(led, rho_model[t], sensitivity=sens[t], label=f"table '{t}'")  # type: ignore[arg-type]
             self.models[t] = self._fit_mst(schema_t, frame, view, est_rows[t], gens)
         self.meta["tables"] = {t: {"features": len(self.plans[t].features), "evidence": len(self.plans[t].evidence)} for t in order}
+
+    def _cap_by_sequence(self, plan: TablePlan, cm: CountModel) -> CountModel:
+        """A parent has at most as many rows as its sequence column can number (post-processing)."""
+        if plan.sequence is None:
+            return cm
+        col = self.schema.tables[plan.name].column(plan.sequence)  # type: ignore[union-attr]
+        top = max(float(c) for c in col.categories or [0]) if col.type == "categorical" else col.bounds()[1]  # type: ignore[arg-type]
+        cap = int(math.floor(top)) - plan.seq_start + 1
+        if cap >= cm.high or cap < cm.low:
+            return cm
+        keep = (cap - cm.low) // cm.width + 1
+        probs = cm.probs[:keep]
+        cm.probs = probs / probs.sum() if probs.sum() > 0 else np.ones(keep) / keep
+        return cm
 
     def _n_features(self, t: str) -> int:
         plan = self.plans[t]
