@@ -77,7 +77,7 @@ HEADLINES: list[tuple[str, str, str, list[Step], str]] = [
 
 #: Sections of the page: files whose names start with these prefixes, in this order.
 JOBS: list[tuple[tuple[str, ...], str]] = [
-    (("tabular", "smartnoise"), "Private EHR tables"),
+    (("tabular", "smartnoise", "multitable"), "Private EHR tables"),
     (("evaluation", "audit"), "Evaluation and audits"),
     (("imaging", "augment"), "Imaging synthesis"),
     (("translation",), "MR -> CT translation"),

@@ -87,6 +87,8 @@ class TablePlan:
         evidence: the model's evidence columns (the parent's features, prefixed ``^``).
         numbers: how a child's numeric columns are learnt: "value" (the value itself, conditioned on the
             parent's level through the tree) or "deviation" (from the parent's level, added back when sampling).
+        summarised: whether the parent carries the means and modes of this table's columns (its count and
+            first time always).
     """
 
     name: str
@@ -104,6 +106,7 @@ class TablePlan:
     features: list[str] = field(default_factory=list)
     evidence: list[str] = field(default_factory=list)
     numbers: str = "value"
+    summarised: bool = True
 
     def to_dict(self) -> dict[str, Any]:
         """The plan as JSON-ready data."""
@@ -164,13 +167,13 @@ def summaries(frame: Frame, parents: np.ndarray, n_parents: int, plan: TablePlan
     """
     t = plan.name
     out: dict[str, np.ndarray] = {n_col(t): np.bincount(parents, minlength=n_parents).astype(float)}
-    for c in plan.numeric:
+    for c in plan.numeric if plan.summarised else []:
         u = frame.num[c]
         ok = ~np.isnan(u)
         s = np.bincount(parents[ok], weights=u[ok], minlength=n_parents)
         k = np.bincount(parents[ok], minlength=n_parents)
         out[mean_col(t, c)] = np.where(k > 0, s / np.maximum(k, 1), np.nan)
-    for c in plan.discrete:
+    for c in plan.discrete if plan.summarised else []:
         codes = frame.cat[c]
         k = codec.n_categories(c)
         ok = codes >= 0
@@ -189,9 +192,9 @@ def summary_columns(plan: TablePlan, codec: TableCodec, count_low: int, count_hi
     """Schemas of a child table's parent-level summaries (domains known by construction: public)."""
     t = plan.name
     cols = [ColumnSchema(name=n_col(t), type="integer", min=count_low, max=max(count_high, count_low), public=True)]
-    for c in plan.numeric:
+    for c in plan.numeric if plan.summarised else []:
         cols.append(ColumnSchema(name=mean_col(t, c), type="continuous", min=0.0, max=1.0, missing=True, public=True))
-    for c in plan.discrete:
+    for c in plan.discrete if plan.summarised else []:
         k = codec.n_categories(c)
         cols.append(ColumnSchema(name=mode_col(t, c), type="categorical", categories=list(range(k)), missing=True, public=True))
     if plan.order_by is not None:

@@ -70,6 +70,9 @@ from medsynth.tabular.multi_features import (
 )
 from medsynth.tabular.structure import needs_decision
 
+#: summaries "auto": a parent carries its children's means and modes when its noisy number of rows is at
+#: least this many times the noise of its model's 1-way marginals.
+SUMMARY_SNR = 50.0
 #: Share of the domain budget spent confirming relation fields read from the data (all relations together).
 DECISION_SHARE = 0.1
 #: A relation field read from the data is kept when at most this share of patients contradicts it (noisy count).
@@ -96,6 +99,9 @@ class MultiDPMSTConfig(ConfigModel):
         child_numbers: "value": a child's numeric column is learnt as its value, tied to the parent's level
             (``mean:T:c``) through the tree; "deviation": as its deviation from that level, added back when
             sampling (a parent's synthetic mean is then its level exactly, but point masses such as 0 smear).
+        summaries: whether a parent's model carries the means and modes of its children's columns (they tie
+            a patient's rows together, and cost one column each): "all", "none", or "auto" (where the
+            parent's model measures them well enough, see SUMMARY_SNR; always for a non-private fit).
     """
 
     bins: int = Field(12, ge=2, le=256)
@@ -104,10 +110,11 @@ class MultiDPMSTConfig(ConfigModel):
     adaptive_bins: float = Field(1.0, ge=0)
     max_children: int | dict[str, int] | None = None
     max_children_quantile: float = Field(0.9, gt=0, le=1)
-    count_share: float = Field(0.25, ge=0.01, lt=0.9)
+    count_share: float = Field(0.3, ge=0.01, lt=0.9)
     evidence: Literal["all", "related"] = "all"
     max_count: int = Field(65536, ge=1)
     child_numbers: Literal["value", "deviation"] = "value"
+    summaries: Literal["auto", "all", "none"] = "auto"
 
 
 class MultiTableDPMST(MultiTableSynthesizer):
@@ -354,8 +361,10 @@ class MultiTableDPMST(MultiTableSynthesizer):
         # plan the budget of the models (by number of feature columns), then counts and bounds top-down
         rels = order[1:]
         rho_counts = cfg.count_share * rho_total if private and rels else 0.0
-        n_feat = {t: self._n_features(t) for t in order}
         rho_models = max(rho_total - (led.rho_spent if private else 0.0) - rho_counts, 0.0) * (1 - 1e-9)  # type: ignore[union-attr]
+        self._decide_summaries(order, rho_models, n_hat)
+        n_feat = {t: self._n_features(t) for t in order}
+        self.meta["summaries"] = {t: self.plans[t].summarised for t in rels}
         rho_model = {t: rho_models * n_feat[t] / max(sum(n_feat.values()), 1) for t in order}
         measured: dict[str, np.ndarray] = {root: np.ones(len(rows[root]), dtype=bool)}
         sens: dict[str, float] = {root: 1.0}
@@ -434,7 +443,27 @@ class MultiTableDPMST(MultiTableSynthesizer):
 
     def _n_summaries(self, t: str) -> int:
         plan = self.plans[t]
-        return 1 + len(plan.numeric) + len(plan.discrete) + (1 if plan.order_by else 0)
+        return 1 + (len(plan.numeric) + len(plan.discrete) if plan.summarised else 0) + (1 if plan.order_by else 0)
+
+    def _decide_summaries(self, order: list[str], rho_models: float, n_hat: float) -> None:
+        """``summaries: auto``: parents carry their children's means and modes only where the parent's model
+        would still measure them well: ``n_hat / sigma >= SUMMARY_SNR`` for the noise ``sigma`` of its 1-way
+        marginals with them (public budget plan and the noisy count: post-processing)."""
+        mode = self.config.summaries
+        for t in order[1:]:
+            self.plans[t].summarised = mode != "none"
+        if mode != "auto" or not self.is_private:
+            return
+        for t in order[1:]:
+            parent = self.plans[t].parent
+            d_parent = self._n_features(parent)  # type: ignore[arg-type]
+            d_total = sum(self._n_features(x) for x in order)
+            rho = rho_models * d_parent / max(d_total, 1)
+            sigma = math.sqrt(d_parent / (2 * max(rho / 3, 1e-300)))
+            self.plans[t].summarised = n_hat / sigma >= SUMMARY_SNR
+        for t in order[1:]:
+            if not self.plans[t].summarised:
+                self.plans[t].numbers = "value"
 
     def _bound(self, t: str, cm: CountModel, n_feat: int, rho: float, private: bool, counts: np.ndarray) -> int:
         mc = self.config.max_children
@@ -485,6 +514,8 @@ class MultiTableDPMST(MultiTableSynthesizer):
                 for name, v in tf.items():
                     values[name] = mcodec.to_unit(colmap[name], v)
         for name, v in summ[t].items():
+            if name not in colmap:  # a summary this model leaves out (summaries: auto/none)
+                continue
             col = colmap[name]
             values[name] = v.astype(np.int64) if col.type == "categorical" else mcodec.to_unit(col, v)
         if not root:
