@@ -33,9 +33,11 @@ def infer(
         medsynth schema infer pbcseq/ --out schema.yaml --relation visits.id=patients.id
     """
     from medsynth.core.errors import DataValidationError
+    from medsynth.core.files import check_output
     from medsynth.io.schema import infer_schema
     from medsynth.io.tables import read_table
 
+    check_output(out, kind="file", what="--out")
     if out.exists() and not force:
         raise DataValidationError(f"'{out}' already exists; pass --force to overwrite it")
     if data.is_dir():

@@ -402,6 +402,15 @@ class MultiTableDPMST(MultiTableSynthesizer):
         for t in order:
             plan = self.plans[t]
             schema_t, values = self._features(t, own[t], summ, prow.get(t), days.get(t), rows, tables, full)
+            if not schema_t.columns:
+                from medsynth.core.errors import PrivacyBudgetError
+
+                omitted = [c.name for c in self.schema.tables[t].columns if c.omitted]  # type: ignore[union-attr]
+                raise PrivacyBudgetError(
+                    f"nothing can be modelled in table '{t}': "
+                    + (f"DP could release nothing about columns {omitted}" if omitted else "it holds only key columns")
+                    + " at this budget. Declare their types and bounds/categories public in the schema (public: true), "
+                    "or raise --epsilon or privacy.domain_budget")
             frame = Frame(n=int(measured[t].sum()))
             idx = np.flatnonzero(measured[t])
             for c in schema_t.columns:
