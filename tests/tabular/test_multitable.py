@@ -150,3 +150,31 @@ def test_conditional_sampling_once_per_parent_matches_per_row():
     a = sampler.sample_states(60, pos, np.random.default_rng(7), groups=groups, group_evidence=group_ev)
     b = sampler.sample_states(60, {**pos, **{e: v[groups] for e, v in group_ev.items()}}, np.random.default_rng(7))
     assert all((a[c] == b[c]).all() for c in a)
+
+
+def test_three_levels_with_a_key_to_the_grandparent_and_intervals():
+    """patients -> admissions (dates, an interval end) -> labs, labs also keyed to the patient: every key
+    consistent along the chain, admissions end after they start, bounds multiply down the levels."""
+    rng = np.random.default_rng(0)
+    adm, labs, hid = [], [], 1
+    for s in range(1, 81):
+        t = pd.Timestamp("2020-01-01") + pd.Timedelta(days=int(rng.integers(0, 300)))
+        for _ in range(int(rng.integers(1, 4))):
+            t += pd.Timedelta(days=int(rng.integers(5, 100)))
+            adm.append({"hadm_id": hid, "subject_id": s, "admittime": t.strftime("%Y-%m-%d"),
+                        "dischtime": (t + pd.Timedelta(days=int(rng.integers(1, 10)))).strftime("%Y-%m-%d"),
+                        "type": rng.choice(["EMER", "ELECT"])})
+            labs += [{"subject_id": s, "hadm_id": hid, "value": round(float(rng.normal(1, 0.3)), 2)} for _ in range(int(rng.integers(0, 5)))]
+            hid += 1
+    tables = {"patients": pd.DataFrame({"subject_id": np.arange(1, 81), "age": rng.integers(20, 90, 80)}),
+              "admissions": pd.DataFrame(adm), "labevents": pd.DataFrame(labs)}
+    model = MultiTableDPMST({**TINY, "max_children": 2}).fit(tables)
+    rel = next(r for r in model.schema.relations if r.child == "admissions")
+    assert rel.order_by == "admittime" and rel.ends == ["dischtime"]
+    assert model.plans["labevents"].sensitivity == 4.0  # 2 admissions x 2 labs per patient
+    out = model.sample(30, seed=0)
+    a, lab = out["admissions"], out["labevents"]
+    assert a["subject_id"].isin(out["patients"]["subject_id"]).all() and lab["hadm_id"].isin(a["hadm_id"]).all()
+    joined = lab.merge(a[["hadm_id", "subject_id"]], on="hadm_id", suffixes=("", "_adm"))
+    assert (joined["subject_id"] == joined["subject_id_adm"]).all()
+    assert (pd.to_datetime(a["admittime"]) <= pd.to_datetime(a["dischtime"])).all()
