@@ -67,7 +67,8 @@ def _round_out(x: float, up: bool) -> float:
 
 def public_schema(tables: dict[str, pd.DataFrame]):
     """schema infer's schema, every column declared public, bounds rounded outwards to one significant digit."""
-    from medsynth.io.dataset import DatasetSchema, infer_dataset_schema
+    from medsynth.io.dataset import DatasetSchema
+    from medsynth.io.dataset_infer import infer_dataset_schema
 
     data = infer_dataset_schema(tables).to_dict()
     for t in data["tables"].values():

@@ -41,7 +41,8 @@ def infer(
     if out.exists() and not force:
         raise DataValidationError(f"'{out}' already exists; pass --force to overwrite it")
     if data.is_dir():
-        from medsynth.io.dataset import infer_dataset_schema, read_dataset
+        from medsynth.io.dataset import read_dataset
+        from medsynth.io.dataset_infer import infer_dataset_schema
 
         ds = infer_dataset_schema(read_dataset(data), relations=relation, keys=key)
         ds.save(out)

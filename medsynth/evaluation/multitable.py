@@ -55,7 +55,8 @@ from medsynth.evaluation.tabular_fidelity import (
     association_matrix,
 )
 from medsynth.evaluation.tabular_privacy import TabularContext
-from medsynth.io.dataset import DatasetSchema, infer_dataset_schema
+from medsynth.io.dataset import DatasetSchema
+from medsynth.io.dataset_infer import infer_dataset_schema
 
 DatasetLike = str | Path | Mapping[str, pd.DataFrame]
 SECTION = "relations"

@@ -33,7 +33,8 @@ from medsynth.core.config import ConfigModel, validate_config
 from medsynth.core.errors import ConfigError, DataValidationError, MedsynthError, NotFittedError, RunDirectoryError
 from medsynth.core.files import atomic_dir, write_json, write_text
 from medsynth.core.protocols import PrivacyReport
-from medsynth.io.dataset import DatasetSchema, infer_dataset_schema, validate_dataset
+from medsynth.io.dataset import DatasetSchema, validate_dataset
+from medsynth.io.dataset_infer import infer_dataset_schema
 from medsynth.privacy.ledger import LEDGER_FILE, PrivacyLedger
 from medsynth.privacy.noise import Generators, noise_is_overridden
 from medsynth.tabular.base import MIN_ROWS, _jsonable, table_fingerprint

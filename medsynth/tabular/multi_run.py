@@ -24,7 +24,8 @@ import pandas as pd
 
 from medsynth.core.errors import ConfigError, DataValidationError, MedsynthError
 from medsynth.core.rundir import RunDir
-from medsynth.io.dataset import DatasetSchema, infer_dataset_schema, is_dataset_schema, read_dataset, write_dataset
+from medsynth.io.dataset import DatasetSchema, is_dataset_schema, read_dataset, write_dataset
+from medsynth.io.dataset_infer import infer_dataset_schema
 from medsynth.privacy.ledger import LEDGER_FILE
 from medsynth.tabular.base import _jsonable
 from medsynth.tabular.config import TabularConfig

@@ -12,14 +12,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tabular"))
 from multitable_helpers import cgd_folder, make_dataset, pbcseq_folder  # noqa: E402
 
 from medsynth.core.errors import ConfigError, DataValidationError  # noqa: E402
-from medsynth.io.dataset import (  # noqa: E402
-    DatasetSchema,
-    infer_dataset_schema,
-    read_dataset,
-    table_files,
-    validate_dataset,
-    write_dataset,
-)
+from medsynth.io.dataset import DatasetSchema, read_dataset, table_files, validate_dataset, write_dataset
+from medsynth.io.dataset_infer import infer_dataset_schema
 
 
 def test_pbcseq_folder_infers_keys_relation_and_time_fields(shared_data, tmp_path):

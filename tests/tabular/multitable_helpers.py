@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from medsynth.io.dataset import DatasetSchema, infer_dataset_schema
+from medsynth.io.dataset import DatasetSchema
+from medsynth.io.dataset_infer import infer_dataset_schema
 
 OUTLIER_AGE = 117
 SINGLETON = "SINGLETONCAT"
