@@ -183,6 +183,20 @@ def test_cli_exits_1_on_a_broken_mechanism_and_0_on_the_real_marginals(tmp_path)
     assert main(["audit", "dp", "--model", "dp-mst", "--attack", "elbo"]) == 2
 
 
+def test_cli_audits_a_user_table_with_its_schema(tmp_path):
+    from medsynth.cli.main import main
+
+    make_table().to_csv(tmp_path / "t.csv", index=False)
+    make_schema().save(tmp_path / "s.yaml")
+    out = tmp_path / "a.json"
+    code = main(["audit", "dp", "--model", "dp-mst", "--table", str(tmp_path / "t.csv"), "--schema", str(tmp_path / "s.yaml"),
+                 "--attack", "marginals", "--canaries", "300", "--out", str(out)])
+    result = json.loads(out.read_text())
+    assert code == 0 and result["table"]["rows"] == 64 and result["table"]["name"].endswith("t.csv")
+    assert result["attacks"][0]["details"]["canaries"] == 300
+    assert main(["audit", "dp", "--model", "dp-mst", "--schema", str(tmp_path / "s.yaml")]) == 2  # schema without table
+
+
 # -- bigger runs -----------------------------------------------------------------------------------------------
 @pytest.mark.slow
 def test_distinguishing_test_flags_ten_times_less_noise_in_dp_mst():

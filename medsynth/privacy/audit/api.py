@@ -38,7 +38,6 @@ from medsynth.privacy.audit.release import (
     Release,
     calibrate_broken_noise,
     fit_release,
-    scratch,
 )
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -142,7 +141,7 @@ def audit_dp(
         model: a DP model of the registry ("dp-mst", "dp-tvae", "dp-ctgan").
         table: the base table (DataFrame, CSV or Parquet); ``None`` uses the built-in breast cancer table.
         schema: its schema (object or YAML path); public domains are recommended (``None`` infers one,
-            and the fit then estimates the domains with DP). Ignored for the built-in table.
+            and the fit then estimates the domains with DP). Only with ``table``.
         epsilon: the claimed epsilon.
         delta: the claimed delta (default: 1e-5, or below 1/n for large tables).
         params: the model's hyperparameters (as ``--set`` would give them).
@@ -180,7 +179,8 @@ def audit_dp(
     alpha = (1 - confidence) / len(chosen)
     rng = np.random.default_rng(seed)
     outcomes: list[AttackOutcome] = []
-    with tempfile.TemporaryDirectory(prefix="medsynth-audit-", dir=workdir) as tmp, scratch(Path(tmp) / "fits") as work:
+    with tempfile.TemporaryDirectory(prefix="medsynth-audit-", dir=workdir) as tmp:
+        work = Path(tmp)
         spec.broken = broken
         if broken == "noise":
             say("calibrating the broken variant (noise x0.1)")
@@ -188,7 +188,7 @@ def audit_dp(
         canary = worst_case_canary(base, spec.schema)
         if "replay" in chosen:
             n = replay_trials or stats.runs_to_refute(epsilon, spec.delta, alpha)
-            say(f"replay attack: {n} runs on each of D and D' (3 fits each)")
+            say(f"replay attack: {n} runs on each of D and D' (and the attacker's two replays)")
             outcomes.append(_replay_test(spec, base, canary, n, alpha, seed, work))
         scoring = [a for a in chosen if a != "replay"]
         if scoring and method == "one-run":
@@ -202,6 +202,10 @@ def audit_dp(
     best = max(outcomes, key=lambda o: o.epsilon_lower_bound)
     bound = best.epsilon_lower_bound
     notes = list(spec.notes)
+    weak = [f"{o.attack} ({o.details['best_possible']:.2f})" for o in outcomes if o.details.get("best_possible", math.inf) <= epsilon]
+    if weak:
+        notes.append(f"even an always-right attack could not refute epsilon {epsilon:g} with these sizes: {', '.join(weak)}; "
+                     "use more canaries/runs")
     if broken is not None:
         notes.append("a deliberately broken mechanism: never release its output")
     return AuditResult(
@@ -225,6 +229,8 @@ def _prepare(model: str, table: Any, schema: Any, epsilon: float, delta: float |
     if not (isinstance(epsilon, (int, float)) and 0 < epsilon < math.inf):
         raise ConfigError(f"epsilon {epsilon!r} must be a positive finite number (the claim to audit)")
     if table is None:
+        if schema is not None:
+            raise ConfigError("a schema was given without a table; pass the table it describes (--table) or neither")
         base, sch = builtin_table()
         info: dict[str, Any] = {"name": BUILTIN_TABLE}
     else:
@@ -308,7 +314,8 @@ def _one_run(spec: ModelSpec, base: pd.DataFrame, attacks: list[str], m: int, al
             out.append(AttackOutcome(attack, "one-run", round(res.epsilon, 4), alpha,
                                      fits=1 + int(attack in NEEDS_REFERENCE),
                                      details={"canaries": m, "included": res.included, "guesses": res.guesses,
-                                              "correct": res.correct, "guess_grid": res.grid}))
+                                              "correct": res.correct, "guess_grid": res.grid,
+                                              "best_possible": round(res.best_possible, 4)}))
     finally:
         rel.remove()
         if reference is not None:

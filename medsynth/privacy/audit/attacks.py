@@ -108,12 +108,10 @@ def marginal_scores(release: Release, canaries: pd.DataFrame, base: pd.DataFrame
         base: the table without canaries (known to the attacker, as DP assumes).
         others: account for the other canaries (one-run: each is in with probability 1/2).
     """
-    from medsynth.privacy.audit.release import noise_parameter
-
     noisy = _noisy_one_way(release)
-    sigma2 = noise_parameter(release) ** 2
     cells = _fine_cells(release, canaries)
     known = _fine_cells(release, base)
+    sigma2 = _noise_variance(release, noisy, known)
     score = np.zeros(len(canaries))
     for col, w in noisy.items():
         c = cells[col]
@@ -125,6 +123,19 @@ def marginal_scores(release: Release, canaries: pd.DataFrame, base: pd.DataFrame
             var = var + 0.25 * sharing
         score += (w[c] - expected) / var
     return score
+
+
+def _noise_variance(release: Release, noisy: dict[str, np.ndarray], known: dict[str, np.ndarray]) -> float:
+    """The 1-way measurements' noise variance: as the release states it, else estimated from the cells whose
+    noisy count was not clipped at zero (their residual from the known counts)."""
+    from medsynth.privacy.audit.release import noise_parameter
+
+    try:
+        return noise_parameter(release) ** 2
+    except ConfigError:
+        res = [w[w > 0] - np.bincount(known[c], minlength=w.size)[: w.size][w > 0] for c, w in noisy.items()]
+        flat = np.concatenate(res) if res else np.zeros(0)
+        return float(np.mean(flat**2)) if flat.size else 1.0
 
 
 # -- elbo (dp-tvae) ---------------------------------------------------------------------------------------

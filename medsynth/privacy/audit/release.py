@@ -22,7 +22,6 @@ import contextlib
 import json
 import math
 import shutil
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -263,16 +262,6 @@ def calibrate_broken_noise(spec: ModelSpec, table: pd.DataFrame, folder: Path, *
         raise ConfigError(f"the 'noise' variant reached a noise ratio of {spec.noise_scale:.3f}, not about {factor}; "
                           "the model's budget split may have changed")
     spec.notes.append(f"fit with epsilon {spec.fit_epsilon:.4g} (noise x{spec.noise_scale:.3f}) while claiming {spec.epsilon:g}")
-
-
-@contextlib.contextmanager
-def scratch(folder: Path) -> Iterator[Path]:
-    """A scratch folder removed afterwards."""
-    folder.mkdir(parents=True, exist_ok=True)
-    try:
-        yield folder
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 __all__ = ["BROKEN_VARIANTS", "Broken", "ModelSpec", "Release", "calibrate_broken_noise", "fit_release",

@@ -160,7 +160,10 @@ def threshold_test(scores_d: np.ndarray, scores_d_prime: np.ndarray, delta: floa
     counts = _counts_at(eval_neg, eval_pos, t, higher)
     eps = distinguishing_epsilon(counts, delta, alpha)
     return ThresholdResult(epsilon=eps, threshold=t, direction="higher means D'" if higher else "lower means D'",
-                           counts=counts, details={"threshold_runs": int(n1 + p1), "evaluation_runs": int(eval_neg.size + eval_pos.size)})
+                           counts=counts, details={
+                               "threshold_runs": int(n1 + p1), "evaluation_runs": int(eval_neg.size + eval_pos.size),
+                               "best_possible": round(distinguishing_epsilon(TestCounts(0, eval_neg.size, 0, eval_pos.size),
+                                                                             delta, alpha), 4)})
 
 
 # -- one-run auditing -----------------------------------------------------------------------------------
@@ -199,7 +202,8 @@ def one_run_epsilon(m: int, r: int, v: int, delta: float, alpha: float) -> float
 
 @dataclass
 class OneRunResult:
-    """A one-run audit: the bound, and the guess count that gave it."""
+    """A one-run audit: the bound, the guess count that gave it, and the most an always-right attack
+    could have shown with these canaries (claims above it cannot be refuted by this audit)."""
 
     epsilon: float
     canaries: int
@@ -207,6 +211,7 @@ class OneRunResult:
     guesses: int
     correct: int
     grid: list[int]
+    best_possible: float = 0.0
 
 
 def guess_grid(m: int) -> list[int]:
@@ -232,7 +237,9 @@ def one_run_audit(scores: np.ndarray, included: np.ndarray, delta: float, alpha:
         eps = one_run_epsilon(m, 2 * k, correct, delta, alpha / len(grid))
         results.append(OneRunResult(eps, m, int(included.sum()), 2 * k, correct, grid))
     # the best bound; when none refutes anything, the most accurate guesses (for the report)
-    return max(results, key=lambda r: (r.epsilon, r.correct / r.guesses))
+    best = max(results, key=lambda r: (r.epsilon, r.correct / r.guesses))
+    best.best_possible = max(one_run_epsilon(m, 2 * k, 2 * k, delta, alpha / len(grid)) for k in grid)
+    return best
 
 
 __all__ = [
