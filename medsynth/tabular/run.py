@@ -1,8 +1,15 @@
-"""Tabular runs: fit a synthesizer into a run directory, and sample from one.
+"""Tabular runs: fit a synthesizer into a run directory, sample from one, export its release.
 
 A fit run directory holds ``run.json``, ``config.yaml`` (the resolved :class:`TabularConfig`),
-``metrics.jsonl``, ``privacy_ledger.json`` (also for non-private runs, with ``"private": false``),
-and ``model/`` (the saved synthesizer: weights, schema, meta.json, ledger).
+``privacy_ledger.json`` (also for non-private runs, with ``"private": false``), ``privacy.json``,
+``model/`` (the saved synthesizer: weights, schema, meta.json, ledger, MODEL_CARD.md) and
+``release_manifest.json``. The training losses go to ``metrics.jsonl`` for a non-private run and to
+``private/metrics.jsonl`` for a DP run (a raw loss is not a DP output), beside ``private/fit.json``
+and ``private/input_schema.yaml``. :func:`export_run` copies exactly the manifest.
+
+A DP fit that fails after it touched the data (e.g. a budget too small for what it must estimate)
+still leaves its run folder, marked failed, with the ledger of what it spent: a retry on the same
+data composes with it.
 """
 
 from __future__ import annotations
@@ -13,7 +20,7 @@ from typing import Any
 
 import pandas as pd
 
-from medsynth.core.errors import DataValidationError
+from medsynth.core.errors import DataValidationError, MedsynthError
 from medsynth.core.rundir import RunDir
 from medsynth.io.tables import read_table, write_table
 from medsynth.privacy.ledger import LEDGER_FILE
@@ -68,22 +75,76 @@ def fit_run(
         RunDir.create(out, force=False, command=command, resumable=False)  # raises the usual message
     logged: list[tuple[int, dict[str, float]]] = []
     model.on_log = lambda step, metrics: logged.append((step, dict(metrics)))  # type: ignore[attr-defined]
-    model.fit(df, schema)  # every input error is raised here, before anything is written
+    try:
+        model.fit(df, schema)  # every input error is raised here, before anything is written
+    except MedsynthError as exc:
+        spent = getattr(exc, "spent_ledger", None)
+        if spent is None:
+            raise
+        run = RunDir.create(out, force=force, command=command, resumable=False)
+        run.write_config(config)
+        spent.save(run.path / LEDGER_FILE)
+        run.finish("failed")
+        raise type(exc)(f"{exc}\n(this attempt spent part of the budget before failing; its ledger is in "
+                        f"{run.path / LEDGER_FILE}: a retry on the same data composes with it)") from None
     run = RunDir.create(out, force=force, command=command, resumable=False)
     with run.marks_failure():
         run.write_config(config)
         for step, metrics in logged:
-            run.log_metrics(step, metrics)
-        model.save(run.path / "model")
+            run.log_metrics(step, metrics, private=model.is_private)
+        model.save(run.path / "model", private_dir=run.private_dir if model.is_private else None)
         model.ledger.save(run.path / LEDGER_FILE)  # type: ignore[union-attr]
         run.write_json("privacy.json", _jsonable(model.privacy_spent().to_dict()))
-        if model.is_private:  # the data owner's record of which table was used; never released
-            run.write_json("private/data_fingerprint.json", {
-                "data_fingerprint": model.data_fingerprint,
-                "note": "hash of the training table; releasing it breaks the DP guarantee (it identifies the table)",
-            })
+        run.seal_release()
     run.finish()
     return run, model
+
+
+def export_run(run: str | Path, out: str | Path, *, non_private: bool = False) -> list[str]:
+    """Copy the releasable part of a tabular run (exactly its ``release_manifest.json``) into ``out``.
+
+    Returns:
+        The copied files (paths relative to the run).
+
+    Raises:
+        RunDirectoryError: not a finished tabular run, no manifest, a file changed since the fit, or a
+            run whose noise was made insecure for an audit.
+        PrivacyBudgetError: a non-private run without ``non_private=True``.
+    """
+    import json
+    import shutil
+
+    from medsynth.core.errors import PrivacyBudgetError, RunDirectoryError
+    from medsynth.core.files import atomic_dir, fingerprint_file
+    from medsynth.core.rundir import RELEASE_MANIFEST
+    from medsynth.privacy.ledger import PrivacyLedger
+
+    src = RunDir.open(run).path
+    if src.resolve() in Path(out).resolve().parents or Path(out).resolve() == src.resolve():
+        raise RunDirectoryError(f"--out '{out}' lies inside the run '{src}'; export to a folder outside it")
+    manifest_path = src / RELEASE_MANIFEST
+    ledger_path = src / LEDGER_FILE
+    if not manifest_path.is_file() or not ledger_path.is_file():
+        raise RunDirectoryError(f"'{src}' has no {RELEASE_MANIFEST} (or no {LEDGER_FILE}): it is not a finished "
+                                "`medsynth tabular fit` run; refit it with this version of medsynth")
+    ledger = PrivacyLedger.load(ledger_path)
+    if ledger.status != "complete":
+        raise RunDirectoryError(f"'{src}': the fit's ledger says '{ledger.status}'; nothing of it may be released")
+    if not ledger.private and not non_private:
+        raise PrivacyBudgetError(f"'{src}' is NOT differentially private: its model may reveal individual rows. "
+                                 "Pass --non-private to export it anyway (it stays labelled non-private)")
+    files = json.loads(manifest_path.read_text(encoding="utf-8"))["files"]
+    changed = [rel for rel, digest in files.items()
+               if not (src / rel).is_file() or fingerprint_file(src / rel) != digest]
+    if changed:
+        raise RunDirectoryError(f"'{src}': {changed[:5]} changed or vanished since the fit sealed its release manifest; "
+                                "refit instead of editing a run")
+    with atomic_dir(out) as tmp:
+        for rel in files:
+            (tmp / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src / rel, tmp / rel)
+        shutil.copy2(manifest_path, tmp / RELEASE_MANIFEST)
+    return sorted(files)
 
 
 def parse_where(items: list[str] | None) -> dict[str, Any]:
@@ -112,10 +173,10 @@ def sample_run(
 ) -> pd.DataFrame:
     """Sample ``n`` rows from a fitted run (or a saved model folder), optionally writing CSV/Parquet."""
     model = TabularSynthesizer.load(run)
-    df = model.sample(n, seed=seed, conditions=dict(where or {}))
+    df = model.sample(n, seed=seed, where=dict(where or {}))
     if out is not None:
         write_table(df, out, overwrite=overwrite)
     return df
 
 
-__all__ = ["build_synthesizer", "fit_run", "parse_where", "sample_run"]
+__all__ = ["build_synthesizer", "export_run", "fit_run", "parse_where", "sample_run"]
