@@ -96,25 +96,35 @@ def fit_release(spec: ModelSpec, table: pd.DataFrame, seed: int, folder: Path, *
             draws from OS entropy and the replay cannot reproduce it).
         epsilon: the epsilon to fit with (default: ``spec.fit_epsilon``).
     """
-    from medsynth.tabular.run import build_synthesizer
+    from medsynth.tabular.run import fit_run
 
-    model = build_synthesizer(spec.config(seed, epsilon), spec.schema)
     insecure = replay or spec.broken == "seed"
     with insecure_noise_for_audit(seed) if insecure else contextlib.nullcontext():
-        model.fit(table, spec.schema)
-    model.save(Path(folder) / "model", overwrite=True)
-    return Release(folder)
+        fit_run(table, Path(folder) / "run", spec.config(seed, epsilon), schema=spec.schema, force=True,
+                command="medsynth audit dp")
+    return Release(Path(folder) / "run")
 
 
 class Release:
-    """What a fit releases: the folder holding the saved model (``model/``), every file outside ``private/``.
+    """What a fit releases: exactly the files of its run's ``release_manifest.json`` (what
+    ``medsynth tabular export`` copies; read in place, since export rightly refuses audit-seeded runs).
 
     Attributes:
-        folder: the release folder.
+        folder: the run directory.
     """
 
     def __init__(self, folder: Path) -> None:
         self.folder = Path(folder)
+
+    @cached_property
+    def files(self) -> list[str]:
+        """The released files, relative to the run (the manifest itself included)."""
+        from medsynth.core.rundir import RELEASE_MANIFEST
+
+        manifest = self.folder / RELEASE_MANIFEST
+        if not manifest.is_file():
+            raise ConfigError(f"'{self.folder}' has no {RELEASE_MANIFEST}: the audit needs a sealed tabular run")
+        return [*json.loads(manifest.read_text(encoding="utf-8"))["files"], RELEASE_MANIFEST]
 
     @cached_property
     def model(self) -> TabularSynthesizer:
@@ -127,11 +137,8 @@ class Release:
     def fields(self) -> dict[str, Any]:
         """Every released value, flattened to ``"file:key.path" -> value`` (arrays as numpy)."""
         out: dict[str, Any] = {}
-        for path in sorted(p for p in self.folder.rglob("*") if p.is_file()):
-            rel = path.relative_to(self.folder)
-            if rel.parts[0] == "private":
-                continue
-            _read_fields(path, str(rel), out)
+        for rel in sorted(self.files):
+            _read_fields(self.folder / rel, rel, out)
         return {k: v for k, v in out.items() if not any(word in k.rsplit(":", 1)[-1] for word in _NOT_DATA)}
 
     @property
@@ -144,10 +151,12 @@ class Release:
         return None
 
     def file(self, relative: str) -> Path:
+        if relative not in self.files:
+            raise ConfigError(f"'{relative}' is not part of the release (not in its manifest)")
         return self.folder / relative
 
     def remove(self) -> None:
-        shutil.rmtree(self.folder, ignore_errors=True)
+        shutil.rmtree(self.folder.parent if self.folder.name == "run" else self.folder, ignore_errors=True)
 
 
 def _flatten(prefix: str, value: Any, out: dict[str, Any]) -> None:
