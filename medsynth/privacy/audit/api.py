@@ -109,9 +109,11 @@ class AuditResult:
 
     @property
     def passed(self) -> bool:
+        """Whether the bound stayed at or below the claim (no evidence of a leak beyond it)."""
         return self.verdict == "pass"
 
     def to_dict(self) -> dict[str, Any]:
+        """The result as plain JSON-able data (what ``--out`` writes)."""
         return asdict(self)
 
 

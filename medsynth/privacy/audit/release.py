@@ -80,6 +80,7 @@ class ModelSpec:
             self.fit_epsilon = self.epsilon
 
     def config(self, seed: int, epsilon: float | None = None) -> Any:
+        """The :class:`~medsynth.tabular.config.TabularConfig` of one fit (``--seed seed``, the fit's epsilon)."""
         from medsynth.tabular.config import PrivacyConfig, TabularConfig
 
         return TabularConfig(model=self.name, privacy=PrivacyConfig(epsilon=epsilon or self.fit_epsilon, delta=self.delta),
@@ -151,11 +152,13 @@ class Release:
         return None
 
     def file(self, relative: str) -> Path:
+        """The path of a released file (ConfigError when the manifest does not list it)."""
         if relative not in self.files:
             raise ConfigError(f"'{relative}' is not part of the release (not in its manifest)")
         return self.folder / relative
 
     def remove(self) -> None:
+        """Delete the fit's folder (releases are read once, then dropped)."""
         shutil.rmtree(self.folder.parent if self.folder.name == "run" else self.folder, ignore_errors=True)
 
 

@@ -61,6 +61,7 @@ class TestCounts:
     positives: int
 
     def to_dict(self) -> dict[str, int]:
+        """The counts under self-explaining names (for the result's details)."""
         return {"false_positives": self.fp, "runs_on_D": self.negatives, "false_negatives": self.fn,
                 "runs_on_D_prime": self.positives}
 
