@@ -26,6 +26,7 @@ def fit(
     seed: Optional[int] = typer.Option(None, "--seed", min=0, help="Seed of initialisation and of sampling after the fit. It never seeds DP noise: a DP fit draws its noise from OS entropy, so two fits with the same seed release different models."),
     max_steps: Optional[int] = MAX_STEPS_OPTION,
     force: bool = typer.Option(False, "--force", help="Overwrite OUT if it is an earlier run."),
+    resume: bool = typer.Option(False, "--resume", help="Continue a killed DP-SGD fit (dp-tvae, dp-ctgan) from its last checkpoint, with the run's own config and the same table."),
 ) -> None:
     """Fit a synthesizer on a table and save it (with its privacy ledger) into a run directory.
 
@@ -35,9 +36,22 @@ def fit(
         medsynth tabular fit data.csv --config configs/ehr_dp_tvae.yaml --set params.train.epochs=5 --out run/
     """
     from medsynth.core.config import load_config
+    from medsynth.core.files import check_output
     from medsynth.tabular.config import TabularConfig
     from medsynth.tabular.run import fit_run
 
+    check_output(out, kind="dir", what="--out")
+
+    if resume:
+        given = [name for name, value in (("--schema", schema), ("--model", model), ("--epsilon", epsilon),
+                 ("--delta", delta), ("--config", config), ("--set", sets), ("--seed", seed),
+                 ("--max-steps", max_steps)) if value]
+        if given or force:
+            raise ConfigError(f"--resume continues the run with its own config.yaml and schema; leave out "
+                              f"{', '.join(given + (['--force'] if force else []))}")
+        run, synth = fit_run(data, out, TabularConfig(), resume=True)
+        done(f"resumed and finished {synth.name}", run.path)
+        return
     extra = []
     if model is not None:
         extra.append(f"model={model}")
@@ -76,9 +90,14 @@ def sample(
     force: bool = typer.Option(False, "--force", help="Overwrite OUT if it exists."),
 ) -> None:
     """Sample synthetic rows from a fitted run (in the table's own types and date formats)."""
+    from medsynth.core.runs import check_run_kind
+    from medsynth.io.tables import check_table_output
     from medsynth.tabular.run import parse_where, sample_run
 
-    df = sample_run(run, n, out, seed=seed, where=parse_where(where), overwrite=force)
+    conditions = parse_where(where)
+    check_table_output(out, overwrite=force, what="--out")
+    check_run_kind(run, ("tabular",), command="medsynth tabular sample")
+    df = sample_run(run, n, out, seed=seed, where=conditions, overwrite=force)
     done(f"wrote {len(df)} synthetic rows", out)
 
 
@@ -91,7 +110,9 @@ def export(
     """Copy what may leave the hospital: the model, its public schema, the privacy ledger and the model
     card (exactly the run's release manifest). Never copies private/ (input schema as read, losses,
     timings, the data fingerprint); refuses a non-private run without --non-private."""
+    from medsynth.core.files import check_output
     from medsynth.tabular.run import export_run
 
+    check_output(out, kind="dir", what="--out")
     files = export_run(run, out, non_private=non_private)
     done(f"exported {len(files)} releasable files", out)

@@ -29,7 +29,7 @@ import contextlib
 import json
 import math
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -122,6 +122,10 @@ class TabularSynthesizer:
         self.meta: dict[str, Any] = {}
         self.private_meta: dict[str, Any] = {}  # data-dependent facts of a DP fit: saved under private/ only
         self.rows_noisy: float | None = None
+        #: DP-SGD fits: a callable taking a checkpoint dict (set by the run, which writes it under private/),
+        #: and a checkpoint to resume from
+        self.checkpoint_to: Callable[[dict[str, Any]], None] | None = None
+        self.resume_state: dict[str, Any] | None = None
         self.data_fingerprint: str | None = None  # set by fit; kept out of DP models' files
 
     # -- fit ---------------------------------------------------------------------------------------
@@ -170,6 +174,28 @@ class TabularSynthesizer:
         return self
 
     def _fit_checked(self, data: pd.DataFrame, schema: TableSchema, gens: Generators) -> None:
+        if self.resume_state is None:
+            self._prepare(data, schema, gens)
+        else:  # a resumed DP-SGD fit: its DP outputs so far are restored, never measured (paid for) again
+            self._restore(data, self.resume_state["fit"])
+        if not self.schema.modelled:  # type: ignore[union-attr]
+            omitted = [c.name for c in self.schema.columns if c.omitted]  # type: ignore[union-attr]
+            raise PrivacyBudgetError(
+                f"nothing can be modelled: {'DP could release nothing about columns ' + str(omitted) if omitted else 'the table has only identifier columns'}"
+                " at this budget (too few rows for the noise). Declare their types and bounds/categories public in the "
+                "schema (public: true), or raise --epsilon or privacy.domain_budget (--set privacy.domain_budget=0.3)")
+        self.codec = TableCodec(self.schema)  # type: ignore[arg-type]
+        if self.is_private:  # DP-released categories may leave rare values out: they become "missing"
+            self.codec.unknown_as_missing = set(self.schema.private_domain_columns())  # type: ignore[union-attr]
+        frame = self.codec.encode(data)
+        self.codec.fill_unmodelled(frame, gens.noise)  # cells of columns without a missing state (DP fits only)
+        if self.is_private:
+            self.private_meta["unknown_category_columns"] = sorted(self.codec.unknown_columns)
+        self.data_fingerprint = table_fingerprint(data)  # for the data owner's private records only
+        self._fit_frame(frame, gens)
+
+    def _prepare(self, data: pd.DataFrame, schema: TableSchema, gens: Generators) -> None:
+        """The accesses before the model's own: noisy row count, types and domains (DP fits), the meta."""
         n = len(data)
         led = self.ledger
         if self.is_private:
@@ -194,11 +220,6 @@ class TabularSynthesizer:
             self.rows_noisy = float(n)
         self.schema = resolve_domain(schema, data, privacy=self.privacy if self.is_private else PrivacyConfig(),
                                      ledger=led, rng=gens.noise, rows=self.rows_noisy)  # type: ignore[arg-type]
-        self.codec = TableCodec(self.schema)
-        if self.is_private:  # DP-released categories may leave rare values out: they become "missing"
-            self.codec.unknown_as_missing = set(self.schema.private_domain_columns())
-        frame = self.codec.encode(data)
-        self.codec.fill_unmodelled(frame, gens.noise)  # cells of columns without a missing state (DP fits only)
         self.meta = {
             "columns": len(schema.columns),
             # A plain hash of the table would let anyone holding candidate tables tell which one was
@@ -213,12 +234,35 @@ class TabularSynthesizer:
                 self.meta["domain_note"] = (
                     "values outside the DP-estimated bounds are clipped; values of unreleased categories, and "
                     "missing values where DP did not confirm a missing state, are imputed at random within the domain")
-            self.private_meta["unknown_category_columns"] = sorted(self.codec.unknown_columns)
         else:
             self.meta["rows"] = n
             self.meta["clipped_to_bounds"] = self.private_meta["clipped_to_bounds"]
-        self.data_fingerprint = table_fingerprint(data)  # for the data owner's private records only
-        self._fit_frame(frame, gens)
+
+    # -- checkpoints (DP-SGD fits) ----------------------------------------------------------------
+    def fit_state(self) -> dict[str, Any]:
+        """What a resumed fit restores instead of measuring again: the resolved schema, the ledger so far,
+        the noisy row count and the meta (DP outputs), plus the table's private fingerprint."""
+        return {"schema": self.schema.to_yaml(), "ledger": json.dumps(_jsonable(self.ledger.to_dict())),  # type: ignore[union-attr]
+                "rows_noisy": float(self.rows_noisy or 0.0), "meta": json.dumps(_jsonable(self.meta)),
+                "fingerprint": self.data_fingerprint}
+
+    def _restore(self, data: pd.DataFrame, state: Mapping[str, Any]) -> None:
+        if state["fingerprint"] != table_fingerprint(data):
+            raise RunDirectoryError("cannot resume: the table differs from the one this run was fitted on "
+                                    "(give the same --data file, or start a new run)")
+        self.schema = TableSchema.model_validate(yaml.safe_load(state["schema"]))
+        self.ledger = PrivacyLedger.from_dict(json.loads(state["ledger"]))
+        self.rows_noisy = float(state["rows_noisy"])
+        self.meta = json.loads(state["meta"])
+
+    def _checkpoint(self, train_state: dict[str, Any]) -> None:
+        """Hand a training checkpoint (with :meth:`fit_state` and the model's extra state) to ``checkpoint_to``."""
+        if self.checkpoint_to is not None:
+            self.checkpoint_to({"fit": self.fit_state(), "train": train_state, "extra": self._extra_state()})
+
+    def _extra_state(self) -> dict[str, Any]:
+        """Model state beside the trained module that a resume needs (e.g. a GAN's generator)."""
+        return {}
 
     @property
     def rows_estimate(self) -> int:

@@ -169,8 +169,15 @@ class DPCTGAN(TabularSynthesizer):
     def _fit_frame(self, frame: Frame, gens: Generators) -> None:
         self._build()
         x = self.layout.encode(frame)
-        self._measure_frequencies(x, gens.noise)
         g_opt = torch.optim.Adam(self.generator.parameters(), lr=self.config.generator_lr, betas=(0.5, 0.9))
+        self._g_opt = g_opt
+        if self.resume_state is not None:  # the condition frequencies were measured (and paid for) already
+            extra = self.resume_state["extra"]
+            self.cond_probs = extra["cond_probs"].to(self.torch_device)
+            self.generator.load_state_dict(extra["generator"])
+            g_opt.load_state_dict(extra["generator_optimizer"])
+        else:
+            self._measure_frequencies(x, gens.noise)
         emb = self.config.embedding_dim
 
         def d_step(model: Any, crit: Any, xb: torch.Tensor) -> Any:
@@ -213,9 +220,14 @@ class DPCTGAN(TabularSynthesizer):
                            private=self.is_private, ledger=self.ledger, n_rows=self.rows_noisy or len(x),  # type: ignore[arg-type]
                            device=self.torch_device,
                            what="dp-ctgan discriminator" if self.is_private else "ctgan-style GAN (no DP)",
-                           on_log=getattr(self, "on_log", None), step_fn=d_step, after_step=g_step)
+                           on_log=getattr(self, "on_log", None), step_fn=d_step, after_step=g_step,
+                           checkpoint=self._checkpoint, resume=(self.resume_state or {}).get("train"))
         self.meta.update(info)
         self.generator.eval()
+
+    def _extra_state(self) -> dict[str, Any]:
+        return {"generator": self.generator.state_dict(), "generator_optimizer": self._g_opt.state_dict(),
+                "cond_probs": self.cond_probs.cpu()}
 
     @torch.no_grad()
     def _sample_frame(self, n: int, rng: np.random.Generator) -> Frame:

@@ -107,7 +107,8 @@ class DPTVAE(TabularSynthesizer):
         info = train_model(model=self.model, criterion=crit, data=x, train=self.config.train, private=self.is_private,
                            ledger=self.ledger, n_rows=self.rows_noisy or len(x),  # type: ignore[arg-type]
                            device=self.torch_device, what="dp-tvae" if self.is_private else "tvae (no DP)",
-                           on_log=getattr(self, "on_log", None))
+                           on_log=getattr(self, "on_log", None), checkpoint=self._checkpoint,
+                           resume=(self.resume_state or {}).get("train"))
         self.meta.update(info)
         self.model.eval()
 

@@ -37,6 +37,8 @@ class DPTrainConfig(ConfigModel):
         grad_sample_mode: opacus per-sample gradient engine: "ghost" (fast), "hooks" or "functorch".
         max_steps: stop after this many steps (also shortens the DP plan, so the noise is calibrated for it).
         log_every: log the loss every this many steps.
+        checkpoint_every: in a run directory, checkpoint the training state every this many steps
+            (under ``private/``), so that ``--resume`` continues a killed fit; ``null`` never.
     """
 
     epochs: int = Field(20, ge=1)
@@ -46,6 +48,7 @@ class DPTrainConfig(ConfigModel):
     grad_sample_mode: Literal["ghost", "hooks", "functorch"] = "ghost"
     max_steps: int | None = Field(None, ge=1)
     log_every: int = Field(50, ge=1)
+    checkpoint_every: int | None = Field(200, ge=1)
 
 
 def mlp(sizes: list[int], *, act: Callable[[], nn.Module] = nn.ReLU, dropout: float = 0.0) -> nn.Sequential:
@@ -150,6 +153,8 @@ def train_model(
     on_log: Callable[[int, dict[str, float]], None] | None = None,
     step_fn: Callable[[Any, Any, torch.Tensor], torch.Tensor] | None = None,
     after_step: Callable[[Any], None] | None = None,
+    checkpoint: Callable[[dict[str, Any]], None] | None = None,
+    resume: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Train ``model`` to minimise ``criterion(model(x), x)`` on ``data``, privately or not.
 
@@ -165,18 +170,25 @@ def train_model(
     :mod:`medsynth.privacy.noise`); an empty Poisson batch still takes its step (noise only), as the
     accountant assumes. ``on_log`` receives raw training losses: they are not DP outputs, so a private
     run keeps them under ``private/``.
+
+    ``checkpoint(state)`` receives the training state every ``train.checkpoint_every`` steps (module and
+    optimizer state, the step, the noise multiplier); ``resume`` is such a state to continue from. A
+    resumed private run re-plans from the same ledger and noisy count, so its noise multiplier, sampling
+    rate and total steps, hence its ledger, equal an uninterrupted run's; its noise and Poisson masks are
+    fresh draws (nothing of the noise is ever stored).
     """
     with quiet_opacus():
         return _train(model=model, criterion=criterion, data=data, train=train, private=private, ledger=ledger,
                       n_rows=n_rows, device=device, what=what, noise=noise, on_log=on_log, step_fn=step_fn,
-                      after_step=after_step)
+                      after_step=after_step, checkpoint=checkpoint, resume=resume)
 
 
 def _train(*, model: nn.Module, criterion: nn.Module, data: np.ndarray, train: DPTrainConfig, private: bool,
            ledger: PrivacyLedger, n_rows: float, device: torch.device, what: str, noise: torch.Generator | None,
            on_log: Callable[[int, dict[str, float]], None] | None,
            step_fn: Callable[[Any, Any, torch.Tensor], torch.Tensor] | None,
-           after_step: Callable[[Any], None] | None) -> dict[str, Any]:
+           after_step: Callable[[Any], None] | None, checkpoint: Callable[[dict[str, Any]], None] | None,
+           resume: dict[str, Any] | None) -> dict[str, Any]:
     from torch.utils.data import DataLoader, TensorDataset
 
     from medsynth.privacy.noise import noise_torch_generator
@@ -184,6 +196,9 @@ def _train(*, model: nn.Module, criterion: nn.Module, data: np.ndarray, train: D
     n = data.shape[0]
     tensor = torch.from_numpy(data).to(device)
     opt = torch.optim.Adam(model.parameters(), lr=train.lr)  # its first use imports torch._dynamo (~2 s), untimed
+    if resume is not None:  # before opacus wraps them: the user's module and optimizer
+        model.load_state_dict(resume["model"])
+        opt.load_state_dict(resume["optimizer"])
     if private:
         import opacus.privacy_engine  # noqa: F401  one-time import (~1.5 s), untimed like the optimizer's
     per_row = step_fn is None  # the default loss is per row: ghost clipping's second pass can start at the output
@@ -214,9 +229,14 @@ def _train(*, model: nn.Module, criterion: nn.Module, data: np.ndarray, train: D
         if train.max_steps is not None:
             total = min(total, train.max_steps)
         batches = _shuffled_batches(tensor, train.batch_size, gen)
+    if resume is not None and private and abs(float(resume["noise_multiplier"]) - plan.noise_multiplier) > 1e-9:
+        from medsynth.core.errors import RunDirectoryError
+
+        raise RunDirectoryError(f"cannot resume: the DP plan changed (noise multiplier {plan.noise_multiplier:.6g}, the "
+                                f"run started with {float(resume['noise_multiplier']):.6g}); start a new run")
     model_p.train()
-    steps, running, empty = 0, [], 0
-    bar = progress(total=total, desc=what)
+    steps, running, empty = (int(resume["step"]), [], int(resume.get("empty", 0))) if resume else (0, [], 0)
+    bar = progress(total=total, desc=what, initial=steps)
     for xb in batches:
         if steps >= total:
             break
@@ -240,6 +260,9 @@ def _train(*, model: nn.Module, criterion: nn.Module, data: np.ndarray, train: D
             after_step(model_p)
         steps += 1
         bar.update(1)
+        if checkpoint is not None and train.checkpoint_every and steps % train.checkpoint_every == 0 and steps < total:
+            checkpoint({"step": steps, "model": unwrap(model_p).state_dict(), "optimizer": opt.state_dict(),
+                        "noise_multiplier": plan.noise_multiplier if private else 0.0, "empty": empty})
         if running and (steps % train.log_every == 0 or steps == total):
             mean = float(torch.stack(running).mean())
             running = []

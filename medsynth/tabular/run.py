@@ -42,6 +42,9 @@ def build_synthesizer(config: TabularConfig, schema: TableSchema | None = None) 
     return klass(config.params, privacy=config.privacy, schema=schema, seed=config.seed, device=config.device)
 
 
+CHECKPOINT = "checkpoints/fit_state.pt"
+
+
 def fit_run(
     data: str | Path | pd.DataFrame,
     out: str | Path,
@@ -49,52 +52,108 @@ def fit_run(
     *,
     schema: str | Path | TableSchema | None = None,
     force: bool = False,
+    resume: bool = False,
     command: str | None = None,
 ) -> tuple[RunDir, TabularSynthesizer]:
     """Fit ``config.model`` on a table and write the run directory ``out``.
 
+    A DP-SGD fit checkpoints its training state under ``private/`` every
+    ``params.train.checkpoint_every`` steps (the run folder is created at the first checkpoint); with
+    ``resume=True`` a killed fit continues from its last checkpoint, with the run's own config, without
+    measuring (or paying for) its noisy count and domains again: the ledger at the end equals an
+    uninterrupted fit's.
+
     Args:
-        data: a CSV/Parquet path or a DataFrame.
-        out: the run directory to create.
-        config: the resolved tabular config.
-        schema: a schema YAML path or object; ``None`` infers one (every domain then counts as read
-            from the data: a DP fit estimates it with DP or refuses).
+        data: a CSV/Parquet path or a DataFrame (for ``resume``, the same table).
+        out: the run directory to create (or to resume).
+        config: the resolved tabular config (ignored by ``resume``: the run's ``config.yaml`` holds it).
+        schema: a schema YAML path or object; ``None`` infers one (every field then counts as read
+            from the data: a DP fit re-decides it under DP).
         force: overwrite an earlier run at ``out``.
+        resume: continue the killed fit at ``out``.
 
     Raises:
         DataValidationError, ConfigError, PrivacyBudgetError: for bad inputs, before anything is written.
+        RunDirectoryError: ``resume`` without a checkpoint, or with a different table.
     """
+    import torch
+
+    from medsynth.core.config import load_config
+    from medsynth.core.errors import RunDirectoryError
+    from medsynth.core.files import atomic_path
     from medsynth.core.runtime import set_threads
 
     df = read_table(data) if not isinstance(data, pd.DataFrame) else data
-    if isinstance(schema, (str, Path)):
+    state = None
+    if resume:
+        run = RunDir.create(out, resume=True, command=command)
+        ckpt = run.private_dir / CHECKPOINT
+        if not ckpt.is_file():
+            raise RunDirectoryError(f"cannot resume '{out}': it holds no checkpoint ({ckpt}); a fit checkpoints only "
+                                    "DP-SGD training (dp-tvae, dp-ctgan) every params.train.checkpoint_every steps")
+        config = load_config(TabularConfig, run.path / "config.yaml")
+        schema = TableSchema.load(run.private_dir / "input_schema.yaml")
+        state = torch.load(ckpt, map_location="cpu", weights_only=True)
+    elif isinstance(schema, (str, Path)):
         schema = TableSchema.load(schema)
     set_threads(config.threads)
     model = build_synthesizer(config, schema)
-    if Path(out).exists() and any(Path(out).iterdir()) and not force:
+    if not resume and Path(out).exists() and (not Path(out).is_dir() or any(Path(out).iterdir())) and not force:
         RunDir.create(out, force=False, command=command, resumable=False)  # raises the usual message
-    logged: list[tuple[int, dict[str, float]]] = []
-    model.on_log = lambda step, metrics: logged.append((step, dict(metrics)))  # type: ignore[attr-defined]
+    holder: dict[str, RunDir] = {"run": run} if resume else {}
+    pending: list[tuple[int, dict[str, float]]] = []
+
+    def open_run() -> RunDir:
+        if "run" not in holder:
+            holder["run"] = RunDir.create(out, force=force, command=command, resumable=True)
+            holder["run"].write_config(config)
+            if model.input_schema is not None:  # what a resume reads back
+                model.input_schema.save(holder["run"].private_dir / "input_schema.yaml")
+        return holder["run"]
+
+    def log(step: int, metrics: dict[str, float]) -> None:
+        if "run" in holder:  # live once the run exists (a resumed fit keeps its earlier lines)
+            holder["run"].log_metrics(step, metrics, private=model.is_private)
+        else:
+            pending.append((step, dict(metrics)))
+
+    def checkpoint(ckpt_state: dict) -> None:
+        run = open_run()
+        for step, metrics in pending:
+            run.log_metrics(step, metrics, private=model.is_private)
+        pending.clear()
+        with atomic_path(run.private_dir / CHECKPOINT) as tmp:
+            torch.save(ckpt_state, tmp)
+
+    model.on_log = log  # type: ignore[attr-defined]
+    model.checkpoint_to = checkpoint
+    model.resume_state = state
+    if resume:
+        holder["run"].truncate_metrics(int(state["train"]["step"]))  # type: ignore[index]
     try:
         model.fit(df, schema)  # every input error is raised here, before anything is written
     except MedsynthError as exc:
         spent = getattr(exc, "spent_ledger", None)
         if spent is None:
+            if "run" in holder:
+                holder["run"].finish("failed")
             raise
-        run = RunDir.create(out, force=force, command=command, resumable=False)
+        run = holder.get("run") or RunDir.create(out, force=force, command=command, resumable=False)
         run.write_config(config)
         spent.save(run.path / LEDGER_FILE)
         run.finish("failed")
         raise type(exc)(f"{exc}\n(this attempt spent part of the budget before failing; its ledger is in "
                         f"{run.path / LEDGER_FILE}: a retry on the same data composes with it)") from None
-    run = RunDir.create(out, force=force, command=command, resumable=False)
+    run = open_run() if "run" in holder else RunDir.create(out, force=force, command=command, resumable=False)
     with run.marks_failure():
-        run.write_config(config)
-        for step, metrics in logged:
+        if not resume:
+            run.write_config(config)
+        for step, metrics in pending:
             run.log_metrics(step, metrics, private=model.is_private)
-        model.save(run.path / "model", private_dir=run.private_dir if model.is_private else None)
+        model.save(run.path / "model", private_dir=run.private_dir if model.is_private else None, overwrite=resume)
         model.ledger.save(run.path / LEDGER_FILE)  # type: ignore[union-attr]
         run.write_json("privacy.json", _jsonable(model.privacy_spent().to_dict()))
+        (run.private_dir / CHECKPOINT).unlink(missing_ok=True)  # the finished model replaces it
         run.seal_release()
     run.finish()
     return run, model
@@ -151,14 +210,25 @@ def parse_where(items: list[str] | None) -> dict[str, Any]:
     """``["death=1", "sex=F"]`` -> ``{"death": "1", "sex": "F"}``.
 
     Raises:
-        DataValidationError: for an item without ``=``.
+        DataValidationError: for an item without ``=`` or with an empty column name, and for two
+            different values of one column (a row has one value per column), all listed at once.
     """
     out: dict[str, Any] = {}
+    problems: list[str] = []
     for item in items or []:
-        if "=" not in item:
-            raise DataValidationError(f"--where '{item}' must look like column=value (e.g. --where death=1)")
-        key, value = item.split("=", 1)
-        out[key.strip()] = value.strip()
+        key, sep, value = item.partition("=")
+        key, value = key.strip(), value.strip()
+        if not sep or not key:
+            problems.append(f"--where '{item}' must look like column=value (e.g. --where death=1)")
+        elif key in out and out[key] != value:
+            problems.append(
+                f"--where {key}={out[key]} and --where {key}={value} contradict each other: a row has one value of "
+                f"'{key}'; sample once per value and concatenate the tables"
+            )
+        else:
+            out[key] = value
+    if problems:
+        raise DataValidationError(problems, context="sampling conditions")
     return out
 
 
