@@ -60,12 +60,15 @@ class MarginalConfig(ConfigModel):
             higher-order measurements), so small tables are not measured on grids the noise swamps; 0
             turns it off.
         iters: mirror-descent iterations of the final graphical-model fit.
+        ipf_iters: unused (the tree-only DP-MST's proportional fitting, replaced by mirror descent); kept so
+            that configs written for it still load.
     """
 
     bins: int = Field(12, ge=2, le=256)
     fine_bins: int = Field(64, ge=4, le=4096)
     adaptive_bins: float = Field(1.0, ge=0)
     iters: int = Field(400, ge=1)
+    ipf_iters: int = Field(50, ge=1)
 
 
 # -- functions for any caller (also the multi-table models) ---------------------------------------------------
@@ -178,7 +181,8 @@ class MarginalSynthesizer(TabularSynthesizer):
         private = self.is_private
         reused = {c: m for c, m in (getattr(self, "domain_oneways", None) or {}).items() if c in names} if private else {}
         rho = self.rho_left() if private else 0.0
-        rho1 = getattr(self, "oneway_rho", 0.0)  # each column's 1-way budget (paid by the domain release where reused)
+        # each column's 1-way budget (paid by the domain release where reused; set by fit, else planned here)
+        rho1 = getattr(self, "oneway_rho", 0.0) or (self.oneway_share * rho / max(d, 1) if private else 0.0)
         sigma1 = gaussian_sigma(rho1) if private else 0.0
         sigma_hi = self._plan(rho - rho1 * (d - len(reused)), d) if private else 0.0
         self._grid = self._choose_grid(self.rows_noisy or frame.n, sigma1, sigma_hi)  # noisy n: the exact one is private

@@ -110,4 +110,70 @@ class DPMST(MarginalSynthesizer):
         return out
 
 
+    # -- the fitted model as a tree (the multi-table models condition it on evidence) -----------------
+    def _tree_view(self) -> dict:
+        """The fitted junction tree read as a tree of columns: a root, each column's parent, the root's
+        marginal and each child's conditional table ``P(child | parent)`` (rows: parent states)."""
+        cached = self.__dict__.get("_tree")
+        if cached is not None and cached["model"] is self._model:
+            return cached
+        model, names = self._model, self._names
+        d = len(names)
+        adj: dict[int, list[int]] = {i: [] for i in range(d)}
+        pairs: dict[tuple[int, int], np.ndarray] = {}
+        for ci, cl in enumerate(model.tree.cliques):
+            if len(cl) == 2:
+                a, b = cl
+                adj[a].append(b)
+                adj[b].append(a)
+                pairs[(a, b)] = model.beliefs[ci]
+            elif len(cl) > 2:  # MST measures a tree; a junction tree with wider cliques is not one
+                raise RuntimeError(f"the fitted model is not a tree (clique {[names[v] for v in cl]})")
+        order: list[int] = []
+        parents: dict[int, int] = {}
+        for start in sorted(range(d), key=lambda i: -len(adj[i])):
+            if start in parents:
+                continue
+            parents[start] = -1
+            queue = [start]
+            while queue:
+                u = queue.pop(0)
+                order.append(u)
+                for v in sorted(adj[u]):
+                    if v not in parents:
+                        parents[v] = u
+                        queue.append(v)
+        root = order[0]
+        conds: dict[str, np.ndarray] = {}
+        marg = {i: model.marginal((i,)) for i in range(d)}
+        for v in order[1:]:
+            u = parents[v]
+            if u < 0:  # another component: independent of the rest
+                conds[names[v]] = np.broadcast_to(marg[v], (1, marg[v].size)).copy()
+                continue
+            t = pairs[(u, v)] if (u, v) in pairs else pairs[(v, u)].T
+            rs = t.sum(axis=1, keepdims=True)
+            conds[names[v]] = np.where(rs > 0, t / np.where(rs > 0, rs, 1.0), marg[v][None, :] / max(marg[v].sum(), 1e-300))
+        view = {"model": model, "order": [names[i] for i in order], "conds": conds, "root_p": marg[root],
+                "parents": {names[v]: (names[p] if p >= 0 and v != root and parents[v] >= 0 else None) for v, p in parents.items()}}
+        self.__dict__["_tree"] = view
+        return view
+
+    @property
+    def _order(self) -> list[str]:
+        return self._tree_view()["order"]
+
+    @property
+    def _parents(self) -> dict[str, str | None]:
+        return self._tree_view()["parents"]
+
+    @property
+    def _conds(self) -> dict[str, np.ndarray]:
+        return self._tree_view()["conds"]
+
+    @property
+    def _root_p(self) -> np.ndarray:
+        return self._tree_view()["root_p"]
+
+
 __all__ = ["DPMST", "DPMSTConfig"]
