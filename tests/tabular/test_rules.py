@@ -75,3 +75,14 @@ def test_rules_survive_save_and_load(tmp_path, seeded_dp_noise):
     m.save(tmp_path / "m")
     back = TabularSynthesizer.load(tmp_path / "m")
     pd.testing.assert_frame_equal(m.sample(200, seed=3), back.sample(200, seed=3))
+
+
+def test_rules_not_accepted_are_not_enforced_by_rejection_either():
+    """A DP fit must not use a rule read from the data in any way: sampling with the inferred schema (rules
+    proposed, not accepted) must not reject rows by them (an exact derived rule would reject almost all)."""
+    from medsynth.tabular.mst import DPMST
+
+    df = _dates_table(800)
+    m = DPMST(privacy={"epsilon": 1.0, "delta": 1e-5}).fit(df, infer_schema(df))
+    assert not m.output_schema.constraints
+    assert len(m.sample(500, seed=0)) == 500
