@@ -182,17 +182,17 @@ def _significant_cells(noisy: np.ndarray, sigma: float, false_rate: float = 1e-3
             for st in hits:  # only blocks of cells not yet covered: their mass is not the bulk's
                 covered[st : st + width] = True
         width *= 2
-    if covered.any():  # shoulders: blocks next to the covered range that clear 2 sigma (a false one only widens it)
+    if covered.any():  # shoulders: blocks next to the covered range that clear 3 sigma (a false one only widens it)
         lo, hi = int(np.argmax(covered)), int(noisy.size - 1 - np.argmax(covered[::-1]))
         grown = True
         while grown:
             grown = False
             for width in (1, 2, 4, 8, 16):
-                if hi + width < noisy.size and noisy[hi + 1 : hi + 1 + width].sum() > 2 * sigma * math.sqrt(width):
+                if hi + width < noisy.size and noisy[hi + 1 : hi + 1 + width].sum() > PRESENCE_SIGMAS * sigma * math.sqrt(width):
                     hi, grown = hi + width, True
                     break
             for width in (1, 2, 4, 8, 16):
-                if lo - width >= 0 and noisy[lo - width : lo].sum() > 2 * sigma * math.sqrt(width):
+                if lo - width >= 0 and noisy[lo - width : lo].sum() > PRESENCE_SIGMAS * sigma * math.sqrt(width):
                     lo, grown = lo - width, True
                     break
         covered[lo : hi + 1] = True

@@ -86,6 +86,7 @@ class DPAIM(MarginalSynthesizer):
 
     name: ClassVar[str] = "dp-aim"
     oneway_share: ClassVar[float] = 1 / 3
+    arrays_file: ClassVar[str] = "aim_arrays.npz"
     Config: ClassVar[type[ConfigModel]] = DPAIMConfig
     config: DPAIMConfig
 

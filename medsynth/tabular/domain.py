@@ -51,6 +51,11 @@ from medsynth.tabular.schema import (
 )
 from medsynth.tabular.structure import decide_structure, needs_decision
 
+#: The update of a column about which DP released nothing: every field read from the data is cleared too
+#: (bounds, categories, transform, missingness), so the released schema holds nothing of it.
+OMITTED: dict[str, Any] = {"omitted": True, "min": None, "max": None, "categories": None, "transform": "none",
+                           "missing": False}
+
 
 def _numbers(col: ColumnSchema, s: pd.Series) -> np.ndarray:
     if col.type == "datetime":
@@ -262,7 +267,7 @@ def resolve_domain(
                 detail[col.name] = {"mechanism": "noisy histogram of the codes -1..15 (+ other, missing), two stages",
                                     "rho": rho_each, "categories": cats, "missing": missing}
                 if not cats:
-                    updates[col.name] = {"omitted": True}
+                    updates[col.name] = dict(OMITTED)
                     ledger.notes.append(f"column '{col.name}': no value stands above the DP noise at this budget; the "
                                         "synthetic column is empty (declare its domain public, or give more budget)")
                     continue
@@ -279,7 +284,7 @@ def resolve_domain(
             try:
                 res = dp_bounds(x, rho_each, rng)
             except PrivacyBudgetError:
-                updates[col.name] = {"omitted": True}
+                updates[col.name] = dict(OMITTED)
                 ledger.notes.append(f"column '{col.name}': no value range stands above the DP noise at this budget; "
                                     "the synthetic column is empty (declare its bounds public, or give more budget)")
                 detail[col.name] = {"mechanism": "noisy histogram bounds on a power-of-two grid", "rho": rho_each,
@@ -322,7 +327,7 @@ def resolve_domain(
                 detail[col.name] = {"mechanism": "thresholded noisy histogram (+ missing bucket)", "rho": rho_each,
                                     "delta": delta_cat, "released": len(released), "missing": missing}
                 if not released:
-                    updates[col.name] = {"omitted": True}
+                    updates[col.name] = dict(OMITTED)
                     ledger.notes.append(
                         f"column '{col.name}': no category is frequent enough to release with DP at this budget; the "
                         "synthetic column is empty (declare its categories public, or give more budget)")

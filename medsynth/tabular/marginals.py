@@ -106,6 +106,8 @@ class MarginalSynthesizer(TabularSynthesizer):
     private: ClassVar[bool] = True
     allows_non_private: ClassVar[bool] = True
     oneway_share: ClassVar[float] = 1 / 3
+    #: The arrays file of a saved model (the privacy audit reads the noisy 1-ways, ``fine_w/*``, from it).
+    arrays_file: ClassVar[str] = "marginal_arrays.npz"
     Config: ClassVar[type[ConfigModel]] = MarginalConfig
     config: MarginalConfig
 
@@ -155,11 +157,13 @@ class MarginalSynthesizer(TabularSynthesizer):
                 idx = np.rint(uu * (g - 1)).astype(np.int64)
             else:
                 idx = np.minimum((uu * g).astype(np.int64), g - 1)
-            out[col.name] = np.where(miss, g, idx)
+            out[col.name] = np.where(miss, g, idx) if col.missing else idx  # no missing state: as the first cell
         for col in self.codec.discrete:  # type: ignore[union-attr]
             k = self.codec.n_categories(col.name)  # type: ignore[union-attr]
             c = frame.cat[col.name]
-            out[col.name] = np.where(c < 0, k, c)
+            # missing (or a value outside the released categories, for callers other than fit) -> the missing
+            # cell; a column without one has no such rows in a fit (imputed first), others get the last cell
+            out[col.name] = np.where(c < 0, k if col.missing else k - 1, c)
         return out
 
     # -- the model's part ------------------------------------------------------------------------------
@@ -217,12 +221,13 @@ class MarginalSynthesizer(TabularSynthesizer):
         if private and measured:
             self.ledger.record("1-way marginals of the columns not measured by the domain release",  # type: ignore[union-attr]
                                "Gaussian mechanism (zCDP)", rho=rho1 * len(measured), columns=measured,
-                               sigma=gaussian_sigma(rho1))
+                               parts={"one_way": {"rho": rho1 * len(measured), "sigma": gaussian_sigma(rho1)}})
         n_hat = max(float(np.mean([v.sum() for v in fine_noisy.values()])), 1.0)
 
         # coarse bins of equal noisy mass (numbers); categories stay as they are
         maps: dict[str, np.ndarray] = {}
         fine_w: dict[str, np.ndarray] = {}
+        self._oneway_w = {c: np.maximum(fine_noisy[c], 0.0) for c in names}  # the noisy 1-ways as released
         for col in cols:
             size = self._fine_size(col)
             w = np.where(fine_noisy[col.name] > EMPTY_SIGMAS * fine_sigma[col.name], fine_noisy[col.name], 0.0)
@@ -319,16 +324,18 @@ class MarginalSynthesizer(TabularSynthesizer):
             arrays[f"belief/{i}"] = b
         for c in self._names:
             arrays[f"map/{c}"] = self._maps[c]
-            arrays[f"fine_w/{c}"] = self._fine_w[c]
+            arrays[f"decode_w/{c}"] = self._fine_w[c]
+            arrays[f"fine_w/{c}"] = self._oneway_w.get(c, self._fine_w[c])  # noisy 1-way (clipped at 0)
         for c, e in self._edges.items():
             arrays[f"edges/{c}"] = e
-        np.savez(folder / "marginal_arrays.npz", **arrays)
+        np.savez(folder / self.arrays_file, **arrays)
         tree = self._model.tree
         structure = {"names": self._names, "sizes": self._model.sizes, "total": self._model.total,
                      "cliques": [list(c) for c in tree.cliques], "order": tree.order, "parent": tree.parent,
                      "grid": list(self._grid)}
         (folder / "marginal_model.json").write_text(json.dumps(structure, indent=2), encoding="utf-8")
-        return {"marginal_arrays.npz": "clique marginals of the junction tree and decoding tables (np.load allow_pickle=False)",
+        return {self.arrays_file: "clique marginals of the junction tree, noisy 1-way marginals (fine_w) and decoding "
+                                  "tables (np.load allow_pickle=False)",
                 "marginal_model.json": "junction tree: columns, cliques, sampling order"}
 
     def _load_state(self, folder: Path, device: str) -> None:
@@ -342,10 +349,11 @@ class MarginalSynthesizer(TabularSynthesizer):
                             parent=parent, _sizes=list(st["sizes"]))
         model = GraphicalModel.__new__(GraphicalModel)
         model.sizes, model.tree, model.total = list(st["sizes"]), tree, float(st["total"])
-        with np.load(folder / "marginal_arrays.npz", allow_pickle=False) as z:
+        with np.load(folder / self.arrays_file, allow_pickle=False) as z:
             model.beliefs = [z[f"belief/{i}"] for i in range(len(cliques))]
             self._maps = {c: z[f"map/{c}"] for c in self._names}
-            self._fine_w = {c: z[f"fine_w/{c}"] for c in self._names}
+            self._fine_w = {c: z[f"decode_w/{c}"] for c in self._names}
+            self._oneway_w = {c: z[f"fine_w/{c}"] for c in self._names}
             self._edges = {c: z[f"edges/{c}"] for c in self._names if f"edges/{c}" in z.files}
         model.potentials = [np.log(np.maximum(b, 1e-300)) for b in model.beliefs]
         self._model = model

@@ -54,6 +54,7 @@ class DPMST(MarginalSynthesizer):
 
     name: ClassVar[str] = "dp-mst"
     oneway_share: ClassVar[float] = 1 / 3
+    arrays_file: ClassVar[str] = "mst_arrays.npz"
     Config: ClassVar[type[ConfigModel]] = DPMSTConfig
     config: DPMSTConfig
 

@@ -78,7 +78,7 @@ def test_seeded_noise_is_what_the_audit_override_does(tmp_path):
     for i in (1, 2):
         with insecure_noise_for_audit(3):
             run, _ = _fit("dp-mst", df, tmp_path / f"r{i}")
-        arrays.append((run.path / "model" / "marginal_arrays.npz").read_bytes())
+        arrays.append((run.path / "model" / "mst_arrays.npz").read_bytes())
     assert arrays[0] == arrays[1]
     with pytest.raises(RunDirectoryError, match="insecure"):
         export_run(run.path, tmp_path / "out")
@@ -185,7 +185,8 @@ def test_schema_fields_read_from_the_data_are_decided_under_dp(seeded_dp_noise):
 
 def test_an_unconfirmable_column_is_omitted_not_refused():
     """A column of 200 strings held by 2 rows each: DP can release none of its categories; the fit goes on
-    and the column comes out empty, with a note in the ledger."""
+    and the column comes out empty, with a note in the ledger, and the schema the run releases keeps none of
+    the categories ``schema infer`` read from the data."""
     from medsynth.tabular.mst import DPMST
 
     rs = np.random.default_rng(0)
@@ -193,6 +194,8 @@ def test_an_unconfirmable_column_is_omitted_not_refused():
     m = DPMST(privacy={"epsilon": 1.0, "delta": 1e-4}).fit(df, infer_schema(df))
     assert m.schema.column("note").omitted and any("note" in n for n in m.ledger.notes)
     assert m.sample(10, seed=0)["note"].isna().all()
+    note = m.schema.column("note")  # nothing read from the data stays in the released schema
+    assert note.categories is None and note.min is None and note.max is None and not note.missing
 
 
 def test_empty_poisson_batch_takes_a_noise_only_step():
