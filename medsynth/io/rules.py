@@ -42,20 +42,24 @@ def propose_rules(df: pd.DataFrame, schema: TableSchema) -> list[Constraint]:
         if not any((a, m) in order and (m, b) in order for m in {c.name for c in dates} - {a, b}):
             out.append(Constraint(kind="le", columns=[a, b], public=False, read_from_data=True))
     used: set[str] = set()
+    triples: set[frozenset[str]] = set()  # c = b - a is also a = b - c: propose one of the two
     pairs = [(a, b) for a, b in itertools.permutations([c.name for c in dates], 2)]
     pairs += [(a, b) for a, b in itertools.permutations([c.name for c in nums], 2)]
     # screen every (c, a, b) on a few rows first (d^3 checks), then verify the survivors on all rows
     screen = np.random.default_rng(0).permutation(len(df))[:SCREEN_ROWS]
     small = {k: v[screen] for k, v in vals.items()}
-    for c in nums:
+    for c in reversed(nums):  # a derived column usually follows its sources in the table: it is tried first
         if c.name in used:
             continue
         for a, b in pairs:  # c = b - a
-            if c.name in (a, b) or not _derived(small[c.name], small[b] - small[a], min_rows=3):
+            if c.name in (a, b) or frozenset((c.name, a, b)) in triples:
+                continue
+            if not _derived(small[c.name], small[b] - small[a], min_rows=3):
                 continue
             if _derived(vals[c.name], vals[b] - vals[a], min_rows=MIN_ROWS):
                 out.append(Constraint(kind="derived", columns=[c.name, b, a], public=False, read_from_data=True))
                 used.add(c.name)
+                triples.add(frozenset((c.name, a, b)))
                 break
     return out
 

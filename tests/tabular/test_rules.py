@@ -37,6 +37,16 @@ def test_infer_proposes_orderings_and_derived_columns_as_read_from_the_data():
     assert "read_from_data: true" in text and TableSchema.from_dict(__import__("yaml").safe_load(text)) == s
 
 
+def test_a_difference_of_numbers_is_proposed_once_as_the_later_column():
+    """bili_change = bili - bili_prev also reads bili_prev = bili - bili_change: one rule, for the later column."""
+    rs = np.random.default_rng(0)
+    prev = rs.gamma(2.0, 1.0, 300).round(2)
+    now = (prev + rs.normal(0, 0.5, 300)).round(2)
+    df = pd.DataFrame({"bili_prev": prev, "bili": now, "bili_change": (now - prev).round(2), "age": rs.integers(30, 80, 300)})
+    derived = [tuple(c.columns) for c in infer_schema(df).constraints if c.kind == "derived"]
+    assert derived == [("bili_change", "bili", "bili_prev")]
+
+
 def test_accepted_rules_hold_by_construction_and_are_public_assumptions(seeded_dp_noise):
     from medsynth.tabular.mst import DPMST
 
