@@ -9,6 +9,14 @@ import typer
 
 from medsynth.cli.common import MAX_STEPS_OPTION, SET_OPTION, done
 from medsynth.core.errors import ConfigError
+from medsynth.tabular import TABULAR_MODELS
+
+_DP = [m for m in TABULAR_MODELS if m.startswith("dp-")]
+_OPEN = [m for m in TABULAR_MODELS if not m.startswith("dp-")]
+MODEL_HELP = (f"{', '.join(_DP)} (DP); {', '.join(_OPEN)} (SDV, not private). At small epsilon use dp-aim (mark the "
+              "prediction target with target: true in the schema) or dp-mst; dp-tvae and dp-ctgan (DP-SGD) learn little "
+              "at epsilon 1 (flchain TSTR about 0.5) and are kept for larger budgets and comparison. For a folder: dp-mst "
+              "(patient-level DP) or hma (SDV, not private).")
 
 app = typer.Typer(help="Synthetic EHR tables, with or without differential privacy.", no_args_is_help=True)
 
@@ -18,7 +26,7 @@ def fit(
     data: Path = typer.Argument(..., help="The real table (.csv or .parquet), or a folder with one file per table (a multi-table dataset: patients and their visits)."),
     out: Path = typer.Option(..., "--out", "-o", help="Run directory to create."),
     schema: Optional[Path] = typer.Option(None, "--schema", help="Schema YAML (from `medsynth schema infer`, reviewed). Without it one is inferred, and a DP fit treats every domain as read from the data."),
-    model: Optional[str] = typer.Option(None, "--model", "-m", help="dp-mst, dp-tvae, dp-ctgan (DP); gaussian-copula, ctgan, tvae (SDV, not private). For a folder: dp-mst (patient-level DP) or hma (SDV, not private)."),
+    model: Optional[str] = typer.Option(None, "--model", "-m", help=MODEL_HELP),
     epsilon: Optional[float] = typer.Option(None, "--epsilon", help="Target epsilon of a DP fit (omit for non-private models)."),
     delta: Optional[float] = typer.Option(None, "--delta", help="Target delta; must be below 1/rows (default 1e-5)."),
     config: Optional[Path] = typer.Option(None, "--config", help="A tabular YAML (kind: tabular), e.g. configs/ehr_dp_tvae.yaml."),

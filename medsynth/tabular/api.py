@@ -137,8 +137,8 @@ def fit(
     Args:
         data: a DataFrame, the path of a .csv/.parquet file, or related tables (a folder with one file
             per table, or ``{name: DataFrame}``).
-        model: a registered tabular model (``dp-mst`` by default, ``dp-tvae``, ``dp-ctgan`` with an epsilon;
-            ``gaussian-copula``, ``ctgan``, ``tvae`` without).
+        model: a registered tabular model (``dp-mst`` by default, ``dp-aim``, ``dp-merf``, ``dp-tvae``,
+            ``dp-ctgan`` with an epsilon; ``gaussian-copula``, ``ctgan``, ``tvae`` without).
         epsilon: target epsilon of a DP fit (``None``: a non-private fit, labelled so).
         delta: target delta (below 1/rows; default 1e-5).
         schema: a reviewed schema (object or YAML path); ``None`` infers one (every field then counts

@@ -85,7 +85,7 @@ def _fine_cells(release: Release, rows: pd.DataFrame) -> dict[str, np.ndarray]:
 
 
 def _noisy_one_way(release: Release) -> dict[str, np.ndarray]:
-    path = release.file("model/mst_arrays.npz")
+    path = release.file(f"model/{getattr(release.model, 'arrays_file', 'mst_arrays.npz')}")  # dp-mst: mst_arrays.npz
     if not path.is_file():
         raise ConfigError(f"the dp-mst release has no {path.name}: the marginals attack cannot read its noisy marginals")
     with np.load(path, allow_pickle=False) as z:
