@@ -2,10 +2,12 @@
 
 Writes ``benchmarks/results/dp_audit.json``. Every run audits a model on the built-in table (scikit-learn's
 breast cancer data, 569 rows x 31 columns, public bounds) with the defaults of ``medsynth audit dp``
-(95% confidence; the replay attack as a distinguishing test plus the model's white-box attack as a
-one-run audit with 1000 canaries for dp-mst, 500 for the neural models), as released and as the two
+(95% confidence; the replay attack as a distinguishing test plus the model's white-box attacks as a
+one-run audit with 1000 canaries for dp-mst, 500 for the neural models: marginals for dp-mst, elbo and
+gradient canaries for dp-tvae, samples and gradient canaries for dp-ctgan), as released and as the two
 deliberately broken variants (noise from the published seed; noise 10x too small). One more dp-mst run
-uses the distinguishing test (``--method distinguish``) for the marginals attack.
+uses the distinguishing test (``--method distinguish``) for the marginals attack. Each row records the
+load average when it started and ended (the machine is shared).
 
 Run: ``OMP_NUM_THREADS=1 nice -n 10 python benchmarks/dp_audit.py [--quick] [--only dp-mst|dp-tvae|dp-ctgan]``.
 The audit is single-threaded (torch uses one thread); the machine's load is recorded beside the figures.
@@ -52,9 +54,9 @@ def runs(quick: bool) -> list[dict[str, Any]]:
         out.append({"model": "dp-mst", "broken": broken, "canaries": m_mst})
     out.append({"model": "dp-mst", "broken": None, "method": "distinguish", "attacks": ("marginals",), "trials": trials})
     out.append({"model": "dp-mst", "broken": "noise", "method": "distinguish", "attacks": ("marginals",), "trials": trials})
-    for broken in (None, "seed", "noise"):
-        out.append({"model": "dp-tvae", "broken": broken, "canaries": m_nn})
-    out.append({"model": "dp-ctgan", "broken": None, "canaries": m_nn})
+    for model in ("dp-tvae", "dp-ctgan"):
+        for broken in (None, "seed", "noise"):
+            out.append({"model": model, "broken": broken, "canaries": m_nn})
     return out
 
 
@@ -76,16 +78,22 @@ def main() -> None:
     if args.out.exists():  # keep other models' rows when re-running one
         previous = json.loads(args.out.read_text())
         record["results"] = [r for r in previous.get("results", []) if args.only and r["model"] != args.only]
+        for r in record["results"]:  # rows kept from an earlier run say which commit and load they came from
+            r.setdefault("commit", previous.get("commit"))
+            r.setdefault("load_average_1_5_15_start_end", [previous.get("load_average_1_5_15_at_start"),
+                                                           previous.get("load_average_1_5_15_at_end")])
     for spec in runs(args.quick):
         if args.only and spec["model"] != args.only:
             continue
         kwargs = {k: v for k, v in spec.items() if k not in ("model",)}
+        load_start = [round(x, 2) for x in os.getloadavg()]
         t0 = time.perf_counter()
         res = audit_dp(spec["model"], epsilon=1.0, **kwargs, on_progress=lambda line: print("   ", line, flush=True))
         row = {"model": res.model, "variant": res.variant, "method": spec.get("method", "one-run"),
                "epsilon_claimed": res.claimed_epsilon, "delta": res.delta,
                "epsilon_lower_bound": res.epsilon_lower_bound, "confidence": res.confidence, "verdict": res.verdict,
                "attack": res.attack, "seconds": round(time.perf_counter() - t0, 1), "notes": res.notes,
+               "commit": record["commit"], "load_average_1_5_15_start_end": [load_start, [round(x, 2) for x in os.getloadavg()]],
                "attacks": [{"attack": a.attack, "method": a.method, "epsilon_lower_bound": a.epsilon_lower_bound,
                             "alpha": round(a.alpha, 5), "fits": a.fits, "details": a.details} for a in res.attacks]}
         record["results"].append(row)
