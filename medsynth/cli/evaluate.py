@@ -21,16 +21,6 @@ _CONFIG = typer.Option(None, "--config", "-c", help="YAML with evaluation settin
 _RUN_DIR = typer.Option(None, "--run-dir", help="The producer's medsynth run directory: its privacy ledger is shown in the report.")
 
 
-def _config(config: Optional[Path], sets: Optional[list[str]], **tabular: object):
-    from medsynth.evaluation import load_evaluation_config
-
-    cfg = load_evaluation_config(config, sets)
-    for key, value in tabular.items():
-        if value:
-            setattr(cfg.tabular, key, list(value))  # type: ignore[arg-type]
-    return cfg
-
-
 def _check_out(out: Path) -> None:
     from medsynth.core.files import check_output
 
@@ -38,9 +28,7 @@ def _check_out(out: Path) -> None:
 
 
 def _finish(report, out: Path, *, gate: bool) -> None:
-    from medsynth.evaluation import write_report
-
-    paths = write_report(report, out)
+    paths = report.save(out)
     colour = {"pass": typer.colors.GREEN, "review": typer.colors.YELLOW, "fail": typer.colors.RED}[report.verdict]
     for sec in report.sections.values():
         typer.echo(f"  {sec['title']:<22} {sec['verdict'].upper()}")
@@ -56,16 +44,16 @@ def _tabular(mode: str, train: Path, holdout: Path, synthetic: Path, out: Path, 
     from medsynth.evaluation import evaluate_tabular
 
     _check_out(out)
-    cfg = _config(config, sets, sensitive=sensitive, quasi_identifiers=quasi)
-    report = evaluate_tabular(train, holdout, synthetic, target=target, schema=schema, config=cfg, run_dir=run_dir, mode=mode)  # type: ignore[arg-type]
+    report = evaluate_tabular(train, holdout, synthetic, target=target, schema=schema, sensitive=sensitive,
+                              quasi_identifiers=quasi, config=config, sets=sets, run_dir=run_dir, mode=mode)  # type: ignore[arg-type]
     _finish(report, out, gate=mode == "audit")
 
 
-_TRAIN_T = typer.Option(..., "--train", help="Real rows the generator was fitted on (CSV or Parquet).")
-_HOLD_T = typer.Option(..., "--holdout", help="Real rows of the same population the generator never saw (CSV or Parquet).")
-_SYN_T = typer.Option(..., "--synthetic", help="Synthetic rows, from any tool (CSV or Parquet).")
-_TARGET = typer.Option(None, "--target", help="Column to predict for utility (train-on-synthetic, test-on-real); also the default sensitive column.")
-_SCHEMA = typer.Option(None, "--schema", help="The schema YAML from `medsynth schema infer` (identifier columns are left out); inferred when absent.")
+_TRAIN_T = typer.Option(..., "--train", help="Real rows the generator was fitted on (CSV or Parquet), or a folder of related tables (one file each).")
+_HOLD_T = typer.Option(..., "--holdout", help="Real rows of the same population the generator never saw (CSV or Parquet), or a folder: real patients never seen, with all their rows.")
+_SYN_T = typer.Option(..., "--synthetic", help="Synthetic rows, from any tool (CSV or Parquet), or a folder of synthetic tables.")
+_TARGET = typer.Option(None, "--target", help="Column to predict for utility (train-on-synthetic, test-on-real); also the default sensitive column. For folders: a root-table column, or COL=VALUE for a binary outcome (e.g. status=2).")
+_SCHEMA = typer.Option(None, "--schema", help="The schema YAML from `medsynth schema infer` (identifier columns are left out; for folders, the dataset schema with keys and relations); inferred when absent.")
 _SENSITIVE = typer.Option(None, "--sensitive", help="Sensitive column for attribute inference (repeatable).")
 _QUASI = typer.Option(None, "--quasi-identifier", help="Column the attacker knows (repeatable; default: every other column).")
 
@@ -79,8 +67,12 @@ def evaluate_tabular_cmd(
 ) -> None:
     """Fidelity, utility (with --target) and privacy of a synthetic table.
 
+    Folders of related tables get a multi-table report: relations (integrity, children per parent,
+    parent-child associations, trajectories), one section per table, and utility and privacy at patient level.
+
     Example:
         medsynth evaluate tabular --train train.csv --holdout holdout.csv --synthetic syn.csv --target death --out report/
+        medsynth evaluate tabular --train real/train --holdout real/holdout --synthetic syn/ --target status=2 --out report/
     """
     _tabular("evaluate", train, holdout, synthetic, out, target, schema, sensitive, quasi, run_dir, config, sets)
 
@@ -111,17 +103,11 @@ _MODALITY = typer.Option(None, "--modality", help="CT or MR for every volume (de
 
 def _images(mode: str, train: Path, holdout: Path, synthetic: Path, out: Path, weights: Optional[Path], modality: Optional[str],
             run_dir: Optional[Path], config: Optional[Path], sets: Optional[list[str]]) -> None:
-    from medsynth.core.errors import ConfigError
     from medsynth.evaluation import evaluate_images
 
     _check_out(out)
-    cfg = _config(config, sets)
-    if weights is not None:
-        cfg.images.weights = str(weights)
-    mod = modality.upper() if modality else None
-    if mod not in (None, "CT", "MR"):
-        raise ConfigError(f"--modality '{modality}' must be CT or MR")
-    report = evaluate_images(train, holdout, synthetic, config=cfg, modality=mod, run_dir=run_dir, mode=mode)  # type: ignore[arg-type]
+    report = evaluate_images(train, holdout, synthetic, modality=modality, weights=weights, config=config, sets=sets,
+                             run_dir=run_dir, mode=mode)  # type: ignore[arg-type]
     _finish(report, out, gate=mode == "audit")
 
 
@@ -170,5 +156,5 @@ def evaluate_translation_cmd(
     from medsynth.evaluation import evaluate_translation
 
     _check_out(out)
-    report = evaluate_translation(predicted, reference, mask=mask, labels=labels, config=_config(config, sets))
+    report = evaluate_translation(predicted, reference, mask=mask, labels=labels, config=config, sets=sets)
     _finish(report, out, gate=False)
