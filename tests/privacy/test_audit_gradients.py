@@ -164,7 +164,9 @@ def test_real_dp_tvae_is_not_flagged_by_gradient_canaries():
     a = r.attacks[0]
     assert r.verdict == "pass" and r.epsilon_lower_bound <= 1.0, r.attacks
     assert a.details["best_possible"] > 3  # the audit could have refuted eps 1 by far, had the noise been short
-    assert a.details["correct"] / a.details["guesses"] < 0.9
+    assert a.details["observed_steps"] == a.details["planned_steps"] > 0
+    # no check of correct/guesses here: at epsilon 1 a top-10 guess set is 10/10 right in a few % of real
+    # runs (each guess right with probability up to e/(1+e)); the bound above is what accounts for it
 
 
 def test_real_dp_ctgan_is_not_flagged_by_gradient_canaries():
