@@ -51,7 +51,7 @@ from medsynth.core.protocols import PrivacyReport
 from medsynth.io.schema import TableSchema, check_constraints, infer_schema, validate_table
 from medsynth.privacy.ledger import LEDGER_FILE, PrivacyLedger
 from medsynth.privacy.mechanisms import gaussian_sigma, noisy_count
-from medsynth.privacy.noise import Generators, noise_is_overridden
+from medsynth.privacy.noise import Generators
 from medsynth.tabular.config import PrivacyConfig
 from medsynth.tabular.domain import plan_domain_budget, resolve_domain
 from medsynth.tabular.encoding import Frame, TableCodec
@@ -168,10 +168,7 @@ class TabularSynthesizer:
         gens = Generators.for_fit(self.seed, private=self.is_private)
         self.ledger = PrivacyLedger(private=self.is_private, target_epsilon=self.privacy.epsilon,
                                     target_delta=self.privacy.delta if self.is_private else None)
-        if self.is_private and noise_is_overridden():
-            self.ledger.status = "insecure: DP noise seeded for an audit"
-            self.ledger.notes.append("INSECURE: this fit ran inside insecure_noise_for_audit (noise regenerable from a "
-                                     "seed); it exists to test the audit and must never be released")
+        self.ledger.mark_if_audited()  # audit-only hooks (seeded noise, gradient canaries): export refuses the run
         self.private_meta = {"rows": len(data), "clipped_to_bounds": clipped}
         for con in rules:
             self.ledger.assume_public(f"rule {con.kind} {con.columns}" + (" (read from the data, accepted as public)"
