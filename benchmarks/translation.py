@@ -124,9 +124,9 @@ def _phantoms(work: Path) -> dict[str, list[Path]]:
 
 def score_phantoms(translator, paths: dict[str, list[Path]]) -> dict[str, Any]:
     """Scores on the held-out phantoms (mean over cases, and per case)."""
+    from medsynth.evaluation import hu_metrics as metrics
     from medsynth.io.loading import load_volume
     from medsynth.io.phantoms import TISSUES
-    from medsynth.translation import metrics
 
     cases = []
     for i in PHANTOM["test"]:
@@ -289,9 +289,9 @@ def part_windows(work: Path, threads: int) -> dict[str, Any]:
     """
     import torch
 
+    from medsynth.evaluation import hu_metrics as metrics
     from medsynth.io.phantoms import PhantomConfig, make_phantom
     from medsynth.io.volume import Volume
-    from medsynth.translation import metrics
     from medsynth.translation.cyclegan import CycleGANTranslator
 
     torch.set_num_threads(threads)
@@ -377,8 +377,8 @@ def part_speed(work: Path, threads_list: list[int]) -> dict[str, Any]:
 
 def part_real(work: Path, steps: int, threads: int, identity: float = 0.0, structure: float = 0.0,
               histogram: float = 0.0, ema: float = 0.0) -> dict[str, Any]:
+    from medsynth.evaluation import hu_metrics as metrics
     from medsynth.io.loading import load_volume
-    from medsynth.translation import metrics
     from medsynth.translation.cyclegan import CycleGANTranslator
     from medsynth.translation.data import ct_body_mask, mr_body_mask
 

@@ -48,6 +48,12 @@ def apply(
     format: str = typer.Option("nifti", "--format", help="nifti or dicom (synthetic-safe series, SyntheticData=YES)."),
     device: str = typer.Option("auto", "--device", help="auto, cpu or cuda[:N]."),
     force: bool = typer.Option(False, "--force", help="Overwrite existing outputs."),
+    uncertainty: bool = typer.Option(
+        False, "--uncertainty", help="Also write <name>_sct_spread: the voxel-wise spread (SD, HU) of the averaged test-time predictions."
+    ),
+    nonfinite: str = typer.Option(
+        "error", "--nonfinite", help="NaN/inf input voxels: 'error' (default) refuses the file; 'mask' leaves them out, written as NaN."
+    ),
     sets: Optional[list[str]] = typer.Option(
         None, "--set", help="Change how the model is applied, e.g. --set inference.overlap=0.25 (inference.* only)."
     ),
@@ -55,7 +61,12 @@ def apply(
     """Translate MR volumes to CT in HU on their own grid (air outside the body is -1024 HU).
 
     Example:
-        medsynth translate apply runs/mr2ct patient_mr.nii.gz --out sct/ --format dicom
+        medsynth translate apply runs/mr2ct patient_mr.nii.gz --out sct/ --format dicom --uncertainty
+
+    Outputs are OUT/<name>_sct.nii.gz (or a <name>_sct/ DICOM series); 'medsynth evaluate translation'
+    pairs them with reference CTs called <name>. With --uncertainty, <name>_sct_spread holds the
+    standard deviation (HU) of the predictions averaged into each voxel (left-right mirrored and
+    not; in 2.5D also the neighbouring slice stacks): high where the sCT is unreliable.
 
     By default each window is a whole slice (inference.roi_size null): fastest, and no window seams.
     Smaller windows, e.g. --set inference.roi_size=[128,128] --set inference.overlap=0.25, cap memory
@@ -68,8 +79,12 @@ def apply(
     fmt = format.lower()
     if fmt not in ("nifti", "dicom"):
         raise ConfigError(f"--format '{format}' must be nifti or dicom")
+    if nonfinite not in ("error", "mask"):
+        raise ConfigError(f"--nonfinite '{nonfinite}' must be error or mask")
     translator = CycleGANTranslator.load(run, device=device)
     if sets:
         translator.configure_inference(sets)
-    written = translate_files(translator, inputs, out, format=fmt, overwrite=force, echo=typer.echo)  # type: ignore[arg-type]
-    done(f"translated {len(written)} volume(s) to CT ({fmt})", out)
+    written = translate_files(translator, inputs, out, format=fmt, overwrite=force, uncertainty=uncertainty,  # type: ignore[arg-type]
+                              nonfinite=nonfinite, echo=typer.echo)  # type: ignore[arg-type]
+    n = len(written) // 2 if uncertainty else len(written)
+    done(f"translated {n} volume(s) to CT ({fmt})" + (" with spread maps" if uncertainty else ""), out)

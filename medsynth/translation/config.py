@@ -111,7 +111,7 @@ class DataConfig(ConfigModel):
         bias_correction: divide MR by a smooth (homomorphic) estimate of its bias field first.
         bias_sigma_mm: Gaussian width of that estimate in mm.
         body_threshold: the body is MR above this fraction of its 99th percentile (then holes
-            filled slice by slice and the largest component kept); CT above -500 HU.
+            filled slice by slice, components of 5% of the largest and more kept); CT above -500 HU.
     """
 
     patch_size: tuple[int, ...] = (128, 128)

@@ -32,22 +32,11 @@ from torch import nn
 from medsynth.core.config import config_hash, config_to_yaml, read_yaml, validate_config
 from medsynth.core.errors import DataValidationError, NotFittedError, RunDirectoryError
 from medsynth.core.training import EMA, TrainSession, accumulation, unwrap
-from medsynth.io.transforms import Prepared, VolumePreprocessor
+from medsynth.io.transforms import VolumePreprocessor
 from medsynth.io.volume import Volume
 from medsynth.translation.config import CycleGANConfig
-from medsynth.translation.data import (
-    AIR_OUTSIDE_HU,
-    DomainVolume,
-    InputDimensionError,
-    PatchSampler,
-    SourceModalityError,
-    load_domain,
-    modality_problem,
-    prepare,
-    shape_problem,
-    to_net,
-)
-from medsynth.translation.inference import sliding_translate
+from medsynth.translation.data import DomainVolume, InputDimensionError, PatchSampler, load_domain, to_net
+from medsynth.translation.inference import NonFinite, translate_volume
 from medsynth.translation.losses import ImagePool, histogram_loss, linear_decay, lsgan_loss, structure_loss
 from medsynth.translation.networks import build_discriminator, build_generator
 
@@ -390,50 +379,55 @@ class CycleGANTranslator:
 
         return autocast(self.device, self.config.train.precision)
 
-    def translate(self, volume: Volume, *, progress: bool = False) -> Volume:
+    def translate(
+        self,
+        volume: Volume,
+        *,
+        progress: bool = False,
+        return_spread: bool = False,
+        nonfinite: NonFinite = "error",
+    ) -> Volume | tuple[Volume, Volume]:
         """Translate one MR volume to CT in HU, on the MR's own grid (same shape and affine).
+
+        Args:
+            volume: the MR.
+            progress: show a progress bar.
+            return_spread: also return the voxel-wise spread (standard deviation, HU) of the
+                predictions averaged into the sCT: the test-time mirrorings
+                (``inference.mirror_axes``), and in 2.5D the 2c+1 stack positions, in 3D the overlapping
+                windows. High where the model is unsure (0 outside the body).
+            nonfinite: "error" refuses an MR with NaN/inf voxels (naming their count); "mask" leaves
+                them out of the body and writes them as NaN (no value) in the sCT and the spread.
+
+        Returns:
+            The sCT, or (sCT, spread) with ``return_spread``.
 
         Raises:
             NotFittedError: before fit or load.
             SourceModalityError: the volume looks like CT in HU.
             InputDimensionError: a 2D image given to a 3D model, or a multi-channel volume.
+            NonFiniteError: NaN/inf voxels with ``nonfinite="error"``.
+            ConfigError: ``return_spread`` for a model that averages a single prediction per voxel.
         """
         gens = self._require_fitted()
-        if not isinstance(volume, Volume):
-            raise DataValidationError(
-                f"translate() takes a medsynth Volume, not {type(volume).__name__}; read files with "
-                "medsynth.io.loading.load_volume(path)"
-            )
-        name = str(volume.meta.get("source", "volume"))
-        if (wrong := modality_problem(volume, name, "MR")) is not None:
-            raise SourceModalityError(wrong)
-        if (bad := shape_problem(volume, name)) is not None:
-            raise InputDimensionError(bad)
-        shape = volume.spatial_shape
-        if self.config.spatial_dims == 3 and min(shape) == 1:
-            raise InputDimensionError(
-                f"'{name}' has shape {shape}: a single 2D image, but this model is 3D (spatial_dims 3) and "
-                "needs a volume; translate it with a 2D or 2.5D model (configs/mr2ct_cyclegan_2d.yaml)"
-            )
-        prepared, mask, _ = prepare(volume, "MR", self.preprocessor, self.config.data)
-        x = prepared.tensor
-        x = (x.as_tensor() if hasattr(x, "as_tensor") else x)[None].float()
+        if return_spread:
+            self._check_spread()
         gens.eval()
-        y = sliding_translate(gens.mr2ct, x, self.config, device=self.device, autocast=self.autocast, progress=progress)
-        lo, hi = self.config.preprocessing.ct_window
-        ct = self.preprocessor.invert(Prepared(prepared.tensor, "CT", lo, hi), y[0])
-        arr = ct.array
-        if arr.shape != shape:
-            raise DataValidationError(f"internal: translated shape {arr.shape} differs from the input {shape}; please report this")
-        if self.config.inference.body_mask:
-            arr = np.where(mask, arr, AIR_OUTSIDE_HU)
-        meta = {
-            "source": name,
-            "derived_from": "MR",
-            "translator": "cyclegan",
-            "series_description": "synthetic CT (medsynth CycleGAN MR->CT)",
-        }
-        return Volume(arr.astype(np.float32), affine=volume.affine.copy(), modality="CT", units="HU", meta=meta)
+        out = translate_volume(gens.mr2ct, volume, self.config, self.preprocessor, device=self.device, autocast=self.autocast,
+                               progress=progress, spread=return_spread, nonfinite=nonfinite)
+        if return_spread:
+            return out.ct, out.spread  # type: ignore[return-value]
+        return out.ct
+
+    def _check_spread(self) -> None:
+        from medsynth.core.errors import ConfigError
+
+        inf = self.config.inference
+        if self.config.spatial_dims == 2 and not inf.mirror_axes:
+            raise ConfigError(
+                "a spread map needs several predictions per voxel, but this 2D model averages one (inference.mirror_axes "
+                "is []); set inference.mirror_axes=[0] (CLI: --set inference.mirror_axes=[0])"
+            )
 
     # -- persistence --------------------------------------------------------------------------------
     def save(self, path: str | Path) -> Path:

@@ -41,6 +41,10 @@ class InputDimensionError(DataValidationError):
     """A volume's dimensions do not suit the model (a 2D image for a 3D model, a 4D series...)."""
 
 
+class NonFiniteError(DataValidationError):
+    """A volume holds NaN or infinite voxels (named with their count)."""
+
+
 @dataclass
 class DomainVolume:
     """One preprocessed volume of a domain (MR or CT).
@@ -100,8 +104,14 @@ def axial_axis(affine: np.ndarray) -> int:
     return int(np.argmax(np.abs(np.asarray(affine)[2, :3]) / np.linalg.norm(np.asarray(affine)[:3, :3], axis=0)))
 
 
+#: Connected components of a body mask at least this share of the largest are kept (the arms beside
+#: the trunk); smaller ones (noise specks, the couch's remains) are dropped.
+MIN_COMPONENT_SHARE = 0.05
+
+
 def _clean_mask(fg: np.ndarray, axis: int) -> np.ndarray:
-    """Largest connected component with its holes filled slice by slice along ``axis``."""
+    """Large connected components (:data:`MIN_COMPONENT_SHARE` of the largest and more) with their
+    holes filled slice by slice along ``axis``."""
     from scipy import ndimage as ndi
 
     if not fg.any():
@@ -110,7 +120,7 @@ def _clean_mask(fg: np.ndarray, axis: int) -> np.ndarray:
     lab, n = ndi.label(fg)
     if n > 1:
         sizes = ndi.sum(fg, lab, index=np.arange(1, n + 1))
-        fg = lab == (int(np.argmax(sizes)) + 1)
+        fg = np.isin(lab, 1 + np.flatnonzero(sizes >= MIN_COMPONENT_SHARE * sizes.max()))
     elif n == 0:
         return fg
     out = np.empty_like(fg)
@@ -124,7 +134,8 @@ def _clean_mask(fg: np.ndarray, axis: int) -> np.ndarray:
 def mr_body_mask(array: np.ndarray, affine: np.ndarray, threshold: float = 0.1) -> np.ndarray:
     """Body mask of an MR volume: signal above ``threshold`` x its 99th percentile.
 
-    Then a one-voxel opening (noise specks), the largest connected component, and holes filled on
+    Then a one-voxel opening (noise specks), the large connected components (the trunk and the arms
+    beside it; specks under 5% of the largest go), and holes filled on
     each axial slice (lungs, bowel gas and cortical bone are dark on MR but inside the body). The
     threshold errs on the generous side: a body voxel wrongly set to air costs ~1000 HU, an air
     voxel kept costs little (the network predicts air there).
@@ -137,7 +148,7 @@ def mr_body_mask(array: np.ndarray, affine: np.ndarray, threshold: float = 0.1) 
 
 
 def ct_body_mask(array: np.ndarray, affine: np.ndarray) -> np.ndarray:
-    """Body mask of a CT volume: above -500 HU, largest component, holes (lungs) filled per slice."""
+    """Body mask of a CT volume: above -500 HU, large components (trunk, arms), holes (lungs) filled per slice."""
     from scipy.ndimage import gaussian_filter
 
     a = np.nan_to_num(np.asarray(array, dtype=np.float32), nan=-1024.0)
@@ -340,6 +351,7 @@ __all__ = [
     "AIR_OUTSIDE_HU",
     "DomainVolume",
     "InputDimensionError",
+    "NonFiniteError",
     "PatchSampler",
     "SourceModalityError",
     "correct_bias",
