@@ -426,9 +426,79 @@ def part_real(work: Path, steps: int, threads: int, identity: float = 0.0, struc
     return out
 
 
+def part_real_anatomy(work: Path, modes: tuple[float, ...], seeds: list[int], budget: float, threads: int, steps: int | None,
+                      overrides: list[str], name: str) -> dict[str, Any]:
+    """The real-anatomy known-answer benchmark (``translation_anatomy.py``): each mode trained with the shipped
+    recipe for ``budget`` CPU seconds (process time, one thread: steps calibrated on a short probe run, so the budget
+    does not shrink when other jobs share the machine) or ``steps``, scored on the held-out cases."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import translation_anatomy as ta
+
+    cases = ta.build_cases(work)
+    if not cases:
+        out = {"benchmark": name, "skipped": f"real CT not found in {ta.DATA}"}
+        _write(name, out)
+        return out
+    out: dict[str, Any] = {"benchmark": name, "protocol": ta.PROTOCOL, "budget_seconds": budget, "environment": environment(threads),
+                           "cases": {c: {"source": v["source"], "shape": v["shape"]} for c, v in cases.items()}, "runs": {}}
+    for mode in modes:
+        n = steps
+        if n is None:
+            sps = ta.seconds_per_step(mode, cases, threads, overrides, work)
+            n = max(10, int(budget / sps))
+            out.setdefault("calibration", {})[str(mode)] = {"seconds_per_step": sps, "steps": n}
+            print(f"[real-anatomy] spatial_dims {mode}: {sps:.3f} CPU s/step -> {n} steps in {budget:.0f} CPU s", flush=True)
+        for seed in seeds:
+            r = ta.run_mode(work, cases, mode, seed, n, threads, overrides, tag=name)
+            out["runs"][f"{mode}_s{seed}"] = r
+            m = r["mean"]
+            print(f"[real-anatomy] {name} spatial_dims {mode} seed {seed}: train {r['train_cpu_seconds']:.0f} CPU s "
+                  f"({r['train_seconds']:.0f} s wall, {n} steps), "
+                  f"MAE {m['mae_hu']:.1f} HU, PSNR {m['psnr_db']:.2f} dB, MS-SSIM {m['ms_ssim']:.3f}, bone Dice {m['bone_dice']:.3f}, "
+                  f"bone share {100 * m['bone_share_pred']:.2f}% (ref {100 * m['bone_share_ref']:.2f}%), "
+                  f"slice jumps {m['discontinuity_pred_mad']:.1f} HU (ref {m['discontinuity_ref_mad']:.1f})", flush=True)
+            _write(name, out)
+    table = {}
+    for mode in modes:
+        runs = [r for r in out["runs"].values() if r["spatial_dims"] == mode]
+        keys = ["mae_hu", "psnr_db", "ms_ssim", "bone_dice", "bone_mae_hu", "discontinuity_pred_mad", "discontinuity_ref_mad",
+                "discontinuity_excess_mad"]
+        row = {k: float(np.mean([r["mean"][k] for r in runs])) for k in keys}
+        row["train_seconds"] = float(np.mean([r["train_seconds"] for r in runs]))
+        row["train_cpu_seconds"] = float(np.mean([r["train_cpu_seconds"] for r in runs]))
+        row["mae_by_tissue_hu"] = {t: float(np.mean([r["mean"]["mae_by_tissue_hu"][t] for r in runs]))
+                                   for t in runs[0]["mean"]["mae_by_tissue_hu"]}
+        row["seeds"] = [r["seed"] for r in runs]
+        table[str(mode)] = row
+    out["table_mean_over_seeds"] = table
+    out["targets"] = {m: {"mae_below_80_hu": t["mae_hu"] < 80, "bone_dice_at_least_0.70": t["bone_dice"] >= 0.70,
+                          "train_cpu_within_budget": t["train_cpu_seconds"] <= 1.1 * budget} for m, t in table.items()}
+    _write(name, out)
+    return out
+
+
+def part_real_unpaired(work: Path, budget: float, threads: int, steps: int | None, overrides: list[str], name: str,
+                       mode: float = 2, seed: int = 0) -> dict[str, Any]:
+    """The shipped recipe on the real unpaired MR and CT: the translated bone share against the real CT's."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import translation_anatomy as ta
+
+    cases = ta.build_cases(work)
+    n = steps
+    calib = None
+    if n is None and cases:
+        sps = ta.seconds_per_step(mode, cases, threads, overrides, work)
+        n, calib = max(10, int(budget / sps)), sps
+    out = {"benchmark": name, "environment": environment(threads), "calibrated_seconds_per_step": calib,
+           **ta.real_unpaired_bone_share(work, n or 250, threads, seed, mode, overrides)}
+    print(f"[real-unpaired] bone share sCT {out.get('bone_share_translated_mr')} vs CT {out.get('bone_share_real_ct')}", flush=True)
+    _write(name, out)
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("part", choices=["phantom", "paired", "windows", "speed", "real", "all", "rescore"])
+    parser.add_argument("part", choices=["phantom", "paired", "windows", "speed", "real", "all", "rescore", "real-anatomy", "real-unpaired"])
     parser.add_argument("--steps", type=int, default=900, help="training steps per phantom model")
     parser.add_argument("--real-steps", type=int, default=250, help="training steps on the real data")
     parser.add_argument("--threads", type=int, default=1, help="torch threads for training")
@@ -442,6 +512,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--name", default=None, help="result name of the phantom part (translation_<name>.json)")
     parser.add_argument("--speed-threads", type=int, nargs="+", default=[2, 1])
     parser.add_argument("--work", type=Path, default=None, help="scratch folder (kept; default a temp dir)")
+    parser.add_argument("--budget", type=float, default=900.0, help="real-anatomy/real-unpaired: training seconds per model")
+    parser.add_argument("--anatomy-steps", type=int, default=None, help="real-anatomy: fixed steps instead of --budget")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1], help="real-anatomy: train.seed of each run")
+    parser.add_argument("--set", dest="sets", action="append", default=[], help="real-anatomy: extra config override (repeatable)")
     args = parser.parse_args(argv)
     work = args.work or Path(tempfile.mkdtemp(prefix="medsynth-bench-translation-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -464,6 +538,14 @@ def main(argv: list[str] | None = None) -> int:
         results["speed"] = part_speed(work, args.speed_threads)
     if args.part in ("real", "all"):
         results["real"] = part_real(work, args.real_steps, args.threads, args.identity, args.structure, args.histogram, args.ema)
+    if args.part == "real-anatomy":
+        modes = tuple(int(m) if m == int(m) else m for m in args.modes)
+        results["real_anatomy"] = part_real_anatomy(work, modes, args.seeds, args.budget, args.threads, args.anatomy_steps,
+                                                    args.sets, args.name or "real_anatomy")
+    if args.part == "real-unpaired":
+        mode = args.modes[0]
+        results["real_unpaired"] = part_real_unpaired(work, args.budget, args.threads, args.anatomy_steps, args.sets,
+                                                      args.name or "real_unpaired", int(mode) if mode == int(mode) else mode, args.seeds[0])
     if args.part == "all":
         from medsynth.core.files import write_json
 

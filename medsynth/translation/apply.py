@@ -82,7 +82,7 @@ def translate_files(
     if not overwrite:  # before any work: refuse outputs that exist
         planned = [out / (n + tail + suffix) for n in names for tail in ("", "_spread") if tail == "" or uncertainty]
         if existing := [str(p) for p in planned if p.exists()]:
-            raise DataValidationError(f"output(s) {existing[:3]} already exist; choose another --out or pass --force")
+            raise DataValidationError(f"{len(existing)} output(s) already exists, e.g. {existing[:3]}; choose another --out or pass --force")
     out.mkdir(parents=True, exist_ok=True)
     written = []
     for src, name in zip(paths, names):

@@ -26,7 +26,6 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from medsynth.core.config import config_hash, config_to_yaml, read_yaml, validate_config
@@ -37,7 +36,7 @@ from medsynth.io.volume import Volume
 from medsynth.translation.config import CycleGANConfig
 from medsynth.translation.data import DomainVolume, InputDimensionError, PatchSampler, load_domain, to_net
 from medsynth.translation.inference import NonFinite, translate_volume
-from medsynth.translation.losses import ImagePool, histogram_loss, linear_decay, lsgan_loss, structure_loss
+from medsynth.translation.losses import ImagePool, generator_terms, linear_decay, lsgan_loss
 from medsynth.translation.networks import build_discriminator, build_generator
 
 WEIGHTS = "weights.pt"
@@ -250,6 +249,15 @@ class CycleGANTranslator:
         else:
             ct = tgt.sample(rng, n)
             paired = None
+        if cfg.data.flip_axes:  # mirror each sample along each axis with probability 1/2 (pairs alike)
+            flips = rng.uniform(size=(n, len(cfg.data.flip_axes))) < 0.5
+            mr, ct = mr.clone(), ct.clone()
+            for b in range(n):  # a sample is (1, i, j, k): spatial axis a is dim 1 + a
+                axes = [1 + a for a, f in zip(cfg.data.flip_axes, flips[b]) if f]
+                if axes:
+                    mr[b] = torch.flip(mr[b], axes)
+                    ct[b] = torch.flip(ct[b], axes)
+            paired = ct if paired is not None else None
         dims = cfg.spatial_dims
         put = lambda t: to_net(t, dims).to(device, non_blocking=True)  # noqa: E731
         return put(mr), put(ct), (put(paired) if paired is not None else None)
@@ -269,6 +277,8 @@ class CycleGANTranslator:
         """One optimisation step: generators (cycle, identity, adversarial, paired), then discriminators."""
         cfg = self.config
         w = cfg.loss
+        lo, hi = cfg.preprocessing.ct_window
+        bone_t = (w.bone_hu - lo) / (hi - lo) * 2.0 - 1.0  # bone_hu on the network's [-1, 1] scale
         n_micro = cfg.train.grad_accum_steps
         micro = [self._batch(src, tgt, rng, session.device) for _ in range(n_micro)]
         d_plain = unwrap(discs)
@@ -281,31 +291,7 @@ class CycleGANTranslator:
             with accumulation(gens, m, n_micro):
                 with session.autocast():
                     o = gens(mr, ct, identity=w.identity > 0)
-                    terms = {
-                        "cycle_mr": F.l1_loss(o["rec_mr"].float(), mr),
-                        "cycle_ct": F.l1_loss(o["rec_ct"].float(), ct),
-                    }
-                    total = w.cycle * (terms["cycle_mr"] + terms["cycle_ct"])
-                    if w.adversarial > 0:
-                        score_ct, score_mr = d_plain(o["fake_ct"], o["fake_mr"])
-                        terms["g_adv_ct"] = lsgan_loss(score_ct, True)
-                        terms["g_adv_mr"] = lsgan_loss(score_mr, True)
-                        total = total + w.adversarial * (terms["g_adv_ct"] + terms["g_adv_mr"])
-                    if w.identity > 0:
-                        terms["idt_ct"] = F.l1_loss(o["idt_ct"].float(), ct)
-                        terms["idt_mr"] = F.l1_loss(o["idt_mr"].float(), mr)
-                        total = total + w.identity * (terms["idt_ct"] + terms["idt_mr"])
-                    if w.structure > 0:
-                        terms["struct_ct"] = structure_loss(mr, o["fake_ct"])
-                        terms["struct_mr"] = structure_loss(ct, o["fake_mr"])
-                        total = total + w.structure * (terms["struct_ct"] + terms["struct_mr"])
-                    if w.histogram > 0:
-                        terms["hist_ct"] = histogram_loss(o["fake_ct"], ct)
-                        terms["hist_mr"] = histogram_loss(o["fake_mr"], mr)
-                        total = total + w.histogram * (terms["hist_ct"] + terms["hist_mr"])
-                    if paired is not None and w.paired > 0:
-                        terms["paired_l1"] = F.l1_loss(o["fake_ct"].float(), paired)
-                        total = total + w.paired * terms["paired_l1"]
+                    total, terms = generator_terms(o, mr, ct, paired, w, d_plain if w.adversarial > 0 else None, bone_t)
                 (total / n_micro).backward()
             fakes.append((o["fake_ct"].detach(), o["fake_mr"].detach()))
             for k, v in {**terms, "loss_g": total}.items():

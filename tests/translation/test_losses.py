@@ -61,3 +61,44 @@ def test_histogram_loss_sees_levels_not_positions():
     assert (darker.grad < 0).all()  # every value is pushed up
     with pytest.raises(ValueError, match="equal size"):
         histogram_loss(real, real[:1])
+
+
+def test_bone_histogram_sees_only_the_bone_tail():
+    from medsynth.translation.losses import bone_histogram_loss
+
+    real = torch.full((1, 1, 10, 10), -0.5)
+    real[..., :2] = 0.2  # 20% bone
+    soft_shift = real.clone()
+    soft_shift[..., 2:] = -0.6  # soft tissue darker: invisible above the threshold
+    assert float(bone_histogram_loss(soft_shift, real, threshold=-0.3)) == 0.0
+    no_bone = torch.full_like(real, -0.5)
+    # 20% of the values lose 0.2 - (-0.3) = 0.5 above the threshold
+    assert float(bone_histogram_loss(no_bone, real, threshold=-0.3)) == pytest.approx(0.2 * 0.5)
+
+
+def test_flip_augmentation_mirrors_pairs_alike(make_config, phantom_dir):
+    import numpy as np
+
+    from medsynth.translation.cyclegan import CycleGANTranslator
+    from medsynth.translation.data import PatchSampler, load_domain
+
+    cfg = make_config(2, data={"paired": True, "flip_axes": [0]}, loss={"paired": 1.0})
+    tr = CycleGANTranslator(cfg)
+    mrs = sorted((phantom_dir / "mr").glob("*.nii.gz"))
+    cts = sorted((phantom_dir / "ct").glob("*.nii.gz"))
+    src = PatchSampler(load_domain(mrs, "MR", tr.preprocessor, cfg_obj := tr.config.data, what="mr"), tr.config.patch_3d, 0.9)
+    tgt = PatchSampler(load_domain(cts, "CT", tr.preprocessor, cfg_obj, what="ct"), tr.config.patch_3d, 0.9)
+    rng = np.random.default_rng(3)
+    pos = src.positions(np.random.default_rng(3), tr.config.train.batch_size)
+    mr, ct, paired = tr._batch(src, tgt, rng, torch.device("cpu"))
+    plain_mr = src.crop(pos)[:, 0].permute(0, 3, 1, 2)
+    plain_ct = tgt.crop(pos)[:, 0].permute(0, 3, 1, 2)
+    flipped = 0
+    for b in range(len(mr)):
+        same = torch.equal(mr[b], plain_mr[b])
+        mirrored = torch.equal(mr[b], torch.flip(plain_mr[b], [1]))
+        assert same or mirrored
+        flipped += (not same)
+        # the registered CT is mirrored with its MR
+        assert torch.equal(ct[b], plain_ct[b] if same else torch.flip(plain_ct[b], [1])) and torch.equal(paired[b], ct[b])
+    assert flipped >= 1  # this seed flips at least one of the two samples
