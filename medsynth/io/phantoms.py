@@ -22,8 +22,9 @@ Tissue values (CT HU: mean, per-case jitter; MR T1 / T2 means, a.u.)::
 
 Real anatomy (the known answer of ``benchmarks/translation.py real-anatomy``): :func:`simulate_mr`
 turns a real CT into a registered MR with MR physics. The CT's HU, lightly denoised, are split into
-tissue fractions by linear two-compartment mixing between the anchors of :data:`ANATOMY_TISSUES`
-(partial volume: a voxel at -30 HU is part fat, part fluid); each tissue's spin-echo signal
+tissue fractions by linear two-compartment mixing between neighbouring anchors (:data:`ANCHOR_HU`;
+partial volume: a voxel at -30 HU is part fat, part fluid); inside the skeleton the mix is marrow and
+bone mineral, so denser bone is darker; each tissue's spin-echo signal
 ``PD * (1 - exp(-TR/T1)) * exp(-TE/T2)`` comes from published 1.5 T relaxation times
 (:data:`RELAXATION_1P5T`), jittered per case; the fraction-weighted signal then goes through
 :func:`labels_to_mr` (point-spread blur, smooth multiplicative bias field, Rician noise). Cortical
@@ -224,11 +225,21 @@ RELAXATION_1P5T: dict[str, TissueMR] = {
 SEQUENCES: dict[str, tuple[float, float]] = {"T1": (500.0, 15.0), "T2": (4000.0, 90.0)}
 #: Signal scale: T1-weighted fat comes out near 900 a.u., like the phantoms' MR.
 SIGNAL_SCALE = 1700.0
-#: Tissues a CT tells apart by HU, in HU order, with the HU of the pure tissue (the mixing anchors).
+#: Tissues a CT tells apart by HU (label values are indices into this tuple).
 ANATOMY_TISSUES: tuple[str, ...] = ("air", "lung", "fat", "fluid", "soft_tissue", "marrow", "cortical_bone")
+#: HU of each pure tissue: the anchors of the two-compartment mixing. Cortical bone is the mineral phase
+#: (compact bone ~1500 HU and up; no MR signal); marrow is the soft content of the bone (red/yellow mix).
 ANCHOR_HU: dict[str, float] = {
-    "air": -1000.0, "lung": -850.0, "fat": -100.0, "fluid": 5.0, "soft_tissue": 45.0, "marrow": 250.0, "cortical_bone": 1200.0,
+    "air": -1000.0, "lung": -850.0, "fat": -100.0, "fluid": 5.0, "soft_tissue": 45.0, "marrow": 30.0, "cortical_bone": 1500.0,
 }
+#: Mixing chains (consecutive tissues mix, in increasing HU). Outside the skeleton HU runs from air to soft
+#: tissue (denser voxels, e.g. calcifications, mix soft tissue with mineral); inside the skeleton and the
+#: marrow space it encloses, from fat to marrow to mineral: a voxel of cancellous bone at 250 HU is ~15%
+#: mineral (dark) and ~85% marrow, so bone darkens on MR as it gets denser, and the cortex is dark.
+SOFT_CHAIN: tuple[str, ...] = ("air", "lung", "fat", "fluid", "soft_tissue", "cortical_bone")
+BONE_CHAIN: tuple[str, ...] = ("air", "fat", "marrow", "cortical_bone")
+#: Smoothed HU above which a voxel belongs to the skeleton (before closing and filling the marrow space).
+SKELETON_HU = 200.0
 
 
 class AnatomyMRConfig(ConfigModel):
@@ -280,28 +291,57 @@ def tissue_signals(
     return np.array(out, dtype=np.float32)
 
 
-def ct_tissue_fractions(hu: np.ndarray, tissues: tuple[str, ...] = ANATOMY_TISSUES) -> tuple[np.ndarray, np.ndarray]:
-    """Tissue fractions of each voxel by two-compartment mixing between neighbouring HU anchors.
-
-    A voxel at HU h between the anchors of tissues a and b (consecutive in :data:`ANCHOR_HU`) is
-    (b - h) / (b - a) of a and the rest of b; below the first and above the last anchor it is pure.
-
-    Returns:
-        ``fractions`` (n_tissues, *hu.shape) float32 summing to 1, and ``labels`` (uint8): the
-        dominant tissue of each voxel (its index in ``tissues``).
-    """
-    anchors = np.array([ANCHOR_HU[t] for t in tissues], dtype=np.float32)
+def _chain_fractions(hu: np.ndarray, chain: tuple[str, ...], tissues: tuple[str, ...]) -> np.ndarray:
+    """Fractions over ``tissues`` by linear mixing of the consecutive tissues of ``chain`` (pure beyond its ends)."""
+    anchors = np.array([ANCHOR_HU[t] for t in chain], dtype=np.float32)
     if np.any(np.diff(anchors) <= 0):
-        raise ValueError(f"tissues {tissues} must be in increasing HU order of their anchors")
+        raise ValueError(f"chain {chain} must be in increasing HU order of their anchors")
     h = np.clip(np.asarray(hu, dtype=np.float32), anchors[0], anchors[-1])
     upper = np.clip(np.searchsorted(anchors, h, side="right"), 1, len(anchors) - 1)
     lo, hi = anchors[upper - 1], anchors[upper]
     w_hi = (h - lo) / (hi - lo)
+    index = np.array([tissues.index(t) for t in chain])
     fractions = np.zeros((len(tissues), *h.shape), dtype=np.float32)
-    np.put_along_axis(fractions, (upper - 1)[None], (1.0 - w_hi)[None], axis=0)
-    np.put_along_axis(fractions, upper[None], w_hi[None], axis=0)
-    labels = np.where(w_hi > 0.5, upper, upper - 1).astype(np.uint8)
-    return fractions, labels
+    np.put_along_axis(fractions, index[upper - 1][None], (1.0 - w_hi)[None], axis=0)
+    np.put_along_axis(fractions, index[upper][None], w_hi[None], axis=0)
+    return fractions
+
+
+def skeleton(hu: np.ndarray, axis: int = 2) -> np.ndarray:
+    """The skeleton with the marrow space it encloses: smoothed HU above :data:`SKELETON_HU`, closed by one
+    voxel and with holes filled slice by slice along ``axis`` (a vertebral body's inside is marrow even where
+    an osteoporotic one is only 50 HU)."""
+    from scipy import ndimage as ndi
+
+    bone = np.asarray(hu) > SKELETON_HU
+    out = np.empty_like(bone)
+    for k in range(bone.shape[axis]):
+        sl = [slice(None)] * 3
+        sl[axis] = k
+        out[tuple(sl)] = ndi.binary_fill_holes(ndi.binary_closing(bone[tuple(sl)], iterations=1)) | bone[tuple(sl)]
+    return out
+
+
+def ct_tissue_fractions(hu: np.ndarray, bone: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Tissue fractions of each voxel by two-compartment mixing between neighbouring HU anchors.
+
+    A voxel at HU h between the anchors of consecutive tissues a and b of its chain (:data:`BONE_CHAIN`
+    inside ``bone``, :data:`SOFT_CHAIN` elsewhere) is (b - h) / (b - a) of a and the rest of b; below the
+    first and above the last anchor it is pure.
+
+    Args:
+        hu: CT values (denoised).
+        bone: the skeleton with its marrow space (:func:`skeleton`); None = no bone region.
+
+    Returns:
+        ``fractions`` (n_tissues, *hu.shape) float32 summing to 1 over :data:`ANATOMY_TISSUES`, and
+        ``labels`` (uint8): the dominant tissue of each voxel (its index in :data:`ANATOMY_TISSUES`).
+    """
+    fractions = _chain_fractions(hu, SOFT_CHAIN, ANATOMY_TISSUES)
+    if bone is not None and np.any(bone):
+        inside = _chain_fractions(hu, BONE_CHAIN, ANATOMY_TISSUES)
+        fractions = np.where(np.asarray(bone, dtype=bool)[None], inside, fractions)
+    return fractions, np.argmax(fractions, axis=0).astype(np.uint8)
 
 
 def ct_body(hu: np.ndarray, axis: int = 2) -> np.ndarray:
@@ -344,10 +384,12 @@ def simulate_mr(ct: Volume, seed: int, config: AnatomyMRConfig | None = None, *,
     hu = np.nan_to_num(np.asarray(ct.array, dtype=np.float32), nan=-1024.0)
     if hu.ndim != 3:
         raise ValueError(f"simulate_mr needs a 3D CT, got shape {hu.shape}")
-    mask = ct_body(hu) if body is None else np.asarray(body, dtype=bool)
+    a = ct.affine[:3, :3]
+    axial = int(np.argmax(np.abs(a[2]) / np.linalg.norm(a, axis=0)))  # the voxel axis closest to head-feet
+    mask = ct_body(hu, axial) if body is None else np.asarray(body, dtype=bool)
     smooth = gaussian_filter(hu, cfg.denoise_voxels) if cfg.denoise_voxels > 0 else hu
     smooth = np.where(mask, smooth, ANCHOR_HU["air"])
-    fractions, labels = ct_tissue_fractions(smooth)
+    fractions, labels = ct_tissue_fractions(smooth, skeleton(smooth, axial) & mask)
     rng = np.random.default_rng(seed)
     table = tissue_signals(ANATOMY_TISSUES, cfg.contrast, rng=rng, jitter=cfg.relaxation_jitter)
     mr = labels_to_mr(labels, rng, contrast=cfg.contrast, noise=cfg.noise, bias_strength=cfg.bias_strength,
@@ -407,6 +449,9 @@ def write_phantoms(out_dir: str | Path, n: int, *, seed: int = 0, config: Phanto
 __all__ = [
     "ANATOMY_TISSUES",
     "ANCHOR_HU",
+    "BONE_CHAIN",
+    "SKELETON_HU",
+    "SOFT_CHAIN",
     "CT_HU",
     "MR_T1",
     "MR_T2",
@@ -424,6 +469,7 @@ __all__ = [
     "make_labels",
     "make_phantom",
     "simulate_mr",
+    "skeleton",
     "spin_echo_signal",
     "tissue_signals",
     "write_phantoms",

@@ -70,13 +70,17 @@ def test_bone_dice_and_tissue_errors():
 
 
 def test_tissue_fractions_mix_neighbouring_anchors():
-    hu = np.array([-1200.0, -1000.0, -100.0, -47.5, 45.0, 725.0, 3000.0])
+    hu = np.array([-1200.0, -1000.0, -100.0, -47.5, 45.0, 772.5, 3000.0])
     f, labels = ct_tissue_fractions(hu)
     np.testing.assert_allclose(f.sum(0), 1.0, atol=1e-6)
     names = [ANATOMY_TISSUES[i] for i in labels]
     assert names[:3] == ["air", "air", "fat"] and names[4] == "soft_tissue" and names[-1] == "cortical_bone"
-    fat, fluid = ANATOMY_TISSUES.index("fat"), ANATOMY_TISSUES.index("fluid")
+    fat, fluid, soft, marrow, cortex = (ANATOMY_TISSUES.index(t) for t in ("fat", "fluid", "soft_tissue", "marrow", "cortical_bone"))
     assert f[fat, 3] == pytest.approx(0.5) and f[fluid, 3] == pytest.approx(0.5)  # halfway between -100 and 5 HU
+    assert f[soft, 5] == pytest.approx(0.5) and f[cortex, 5] == pytest.approx(0.5)  # outside bone: soft tissue + mineral
+    inside = ct_tissue_fractions(np.array([30.0, 250.0, 765.0]), bone=np.ones(3, dtype=bool))[0]
+    assert inside[marrow, 0] == pytest.approx(1.0)  # the marrow space of a vertebral body
+    assert inside[marrow, 1] == pytest.approx(1 - 220 / 1470) and inside[cortex, 2] == pytest.approx(0.5)
 
 
 def test_spin_echo_physics_orders_the_tissues():
@@ -97,7 +101,7 @@ def test_simulated_mr_is_registered_and_physical():
 
     cores = {t: binary_erosion((lab == i) & case.body, np.ones((3, 3, 1))) for i, t in enumerate(ANATOMY_TISSUES)}
     med = {t: float(np.median(mr[c])) for t, c in cores.items() if c.sum() > 20}
-    assert med["fat"] > med["soft_tissue"] > 3 * med["cortical_bone"]
+    assert med["fat"] > med["marrow"] > med["soft_tissue"] > 3 * med["cortical_bone"]  # T1: marrow bright, cortex dark
     assert med["soft_tissue"] > 3 * med["air"]  # gas inside the body is dark
     assert float(np.median(mr[~case.body])) < 60  # Rician noise floor outside
     again = simulate_mr(ct, seed=3).mr.array
