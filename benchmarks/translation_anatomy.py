@@ -127,21 +127,28 @@ def model_config(mode: float, steps: int, threads: int, seed: int, overrides: li
     return load_config(CycleGANConfig, ROOT / "configs" / CONFIG_FILES[mode], overrides=sets)
 
 
+def training_domains(cases: dict[str, dict[str, Any]], paired: bool) -> tuple[list[Path], list[Path]]:
+    """MR and CT training files: unpaired (MR of ``mr_train``, CT of ``ct_train``), or, ``paired``, the registered
+    MR and CT of all six training regions (what a site with registered pairs would train on)."""
+    if paired:
+        both = PROTOCOL["mr_train"] + PROTOCOL["ct_train"]
+        return [cases[c]["mr"] for c in both], [cases[c]["ct"] for c in both]
+    return [cases[c]["mr"] for c in PROTOCOL["mr_train"]], [cases[c]["ct"] for c in PROTOCOL["ct_train"]]
+
+
 def seconds_per_step(mode: float, cases: dict[str, dict[str, Any]], threads: int, overrides: list[str] | None, work: Path,
-                     probe: int = 12) -> float:
+                     probe: int = 24) -> float:
     """Measured CPU seconds (process time: what the machine's other jobs do not change) per training step of
     ``mode``, from a short run of ``probe`` steps minus a 2-step run (data loading, run folder and save)."""
     from medsynth.translation.cyclegan import CycleGANTranslator
 
     cfg = model_config(mode, probe, threads, 0, overrides)
+    mr, ct = training_domains(cases, cfg.data.paired)
     t0 = time.process_time()
-    CycleGANTranslator(cfg.model_copy(update={"train": cfg.train.model_copy(update={"max_steps": 2})})).fit(
-        [cases[c]["mr"] for c in PROTOCOL["mr_train"]], [cases[c]["ct"] for c in PROTOCOL["ct_train"]],
-        out=work / "probe", force=True)
+    CycleGANTranslator(cfg.model_copy(update={"train": cfg.train.model_copy(update={"max_steps": 2})})).fit(mr, ct, out=work / "probe", force=True)
     warm = time.process_time() - t0
     t0 = time.process_time()
-    CycleGANTranslator(cfg).fit([cases[c]["mr"] for c in PROTOCOL["mr_train"]], [cases[c]["ct"] for c in PROTOCOL["ct_train"]],
-                                out=work / "probe", force=True)
+    CycleGANTranslator(cfg).fit(mr, ct, out=work / "probe", force=True)
     total = time.process_time() - t0
     # the fixed cost (data loading, run folder, save) is about the 2-step run's
     return max(1e-3, (total - warm) / (probe - 2))
@@ -209,9 +216,9 @@ def run_mode(work: Path, cases: dict[str, dict[str, Any]], mode: float, seed: in
     cfg = model_config(mode, steps, threads, seed, overrides)
     run = work / f"run_{tag or 'anatomy'}_{mode}_s{seed}"
     load0 = os.getloadavg()
+    mr, ct = training_domains(cases, cfg.data.paired)
     t0, c0 = time.perf_counter(), time.process_time()
-    tr = CycleGANTranslator(cfg).fit([cases[c]["mr"] for c in PROTOCOL["mr_train"]], [cases[c]["ct"] for c in PROTOCOL["ct_train"]],
-                                     out=run, force=True)
+    tr = CycleGANTranslator(cfg).fit(mr, ct, out=run, force=True)
     train_s, train_cpu = time.perf_counter() - t0, time.process_time() - c0
     load1 = os.getloadavg()
     names = dict(enumerate(ANATOMY_TISSUES))
@@ -226,6 +233,7 @@ def run_mode(work: Path, cases: dict[str, dict[str, Any]], mode: float, seed: in
         "load_average_before_after": [load0, load1],
         "run_dir": str(run),
         "overrides": overrides or [],
+        "training_data": "registered pairs of the six training regions" if cfg.data.paired else "unpaired (protocol)",
         "config": cfg.model_dump(mode="json"),
         "mean": summarise(per_case),
         "cases": per_case,

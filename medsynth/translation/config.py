@@ -45,10 +45,16 @@ class DiscriminatorConfig(ConfigModel):
     Attributes:
         channels: channels of the first layer.
         num_layers: stride-2 layers; the receptive field grows with it (3 = 70x70 in 2D).
+        ct_windows: extra CT discriminators, one per HU window [low, high]: each sees the real and
+            synthetic CTs mapped through that window (as a radiologist's soft-tissue or bone window),
+            so contrast that is small on the full -1024..3000 HU range (fat against muscle) or
+            structure confined to one range (bone) gets a critic of its own. The CT adversarial term
+            is the mean over the full-range and the windowed discriminators. () = the full range only.
     """
 
     channels: int = Field(64, ge=4)
     num_layers: int = Field(3, ge=1, le=5)
+    ct_windows: tuple[tuple[float, float], ...] = ()
 
 
 class LossConfig(ConfigModel):
@@ -227,6 +233,9 @@ class CycleGANConfig(ConfigModel):
         roi = self.inference.roi_size
         if roi is not None and len(roi) != want:
             problems.append(f"inference.roi_size {list(roi)} must have {want} values for spatial_dims {self.spatial_dims}")
+        bad_windows = [list(w) for w in self.discriminator.ct_windows if w[0] >= w[1]]
+        if bad_windows:
+            problems.append(f"discriminator.ct_windows {bad_windows}: each window is [low, high] HU with low < high, e.g. [150, 1500]")
         flips = tuple(self.data.flip_axes)
         allowed = (0, 1, 2) if self.spatial_dims == 3 else (0, 1)
         if len(set(flips)) != len(flips) or any(a not in allowed for a in flips):

@@ -64,15 +64,23 @@ class CycleGenerators(nn.Module):
 
 
 class CycleDiscriminators(nn.Module):
-    """The CT and MR discriminators in one module (one DDP wrapper)."""
+    """The CT and MR discriminators in one module (one DDP wrapper), plus one CT discriminator per HU
+    window of ``discriminator.ct_windows`` (each sees the CT through that window)."""
 
     def __init__(self, config: CycleGANConfig) -> None:
         super().__init__()
         self.ct = build_discriminator(config)
         self.mr = build_discriminator(config)
+        lo, hi = config.preprocessing.ct_window
+        self.windows = [((a - lo) / (hi - lo) * 2 - 1, (b - lo) / (hi - lo) * 2 - 1) for a, b in config.discriminator.ct_windows]
+        self.ct_windows = nn.ModuleList(build_discriminator(config) for _ in self.windows)
 
-    def forward(self, ct: torch.Tensor, mr: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        return self.ct(ct), self.mr(mr)
+    def forward(self, ct: torch.Tensor, mr: torch.Tensor) -> tuple[list[torch.Tensor], torch.Tensor]:
+        """(CT scores: the full-range discriminator's, then each window's), MR score."""
+        scores = [self.ct(ct)]
+        for d, (a, b) in zip(self.ct_windows, self.windows):
+            scores.append(d(((ct - a) / (b - a) * 2 - 1).clamp(-1.0, 1.0)))
+        return scores, self.mr(mr)
 
 
 def _fingerprint(domain: list[DomainVolume]) -> str:
@@ -306,9 +314,9 @@ class CycleGANTranslator:
                 with accumulation(discs, m, n_micro), session.autocast():
                     # Real and fake in one forward (one DDP pass); instance norm keeps samples apart.
                     ct_s, mr_s = discs(torch.cat([ct, fake_ct]), torch.cat([mr, fake_mr]))
-                    real_ct_s, fake_ct_s = ct_s.split([len(ct), len(fake_ct)])
+                    d_ct = sum(0.5 * (lsgan_loss(a, True) + lsgan_loss(b, False))
+                               for a, b in (x.split([len(ct), len(fake_ct)]) for x in ct_s)) / len(ct_s)
                     real_mr_s, fake_mr_s = mr_s.split([len(mr), len(fake_mr)])
-                    d_ct = 0.5 * (lsgan_loss(real_ct_s, True) + lsgan_loss(fake_ct_s, False))
                     d_mr = 0.5 * (lsgan_loss(real_mr_s, True) + lsgan_loss(fake_mr_s, False))
                 ((d_ct + d_mr) / n_micro).backward()
                 sums["d_ct"] = sums.get("d_ct", 0.0) + float(d_ct.detach()) / n_micro

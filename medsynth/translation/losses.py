@@ -111,7 +111,7 @@ def generator_terms(
     ct: torch.Tensor,
     paired: torch.Tensor | None,
     weights: LossConfig,
-    discriminators: Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]] | None,
+    discriminators: Callable[[torch.Tensor, torch.Tensor], tuple[list[torch.Tensor], torch.Tensor]] | None,
     bone_threshold: float,
 ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """The generators' weighted loss and its terms for one micro-batch.
@@ -121,16 +121,17 @@ def generator_terms(
             ``idt_ct``/``idt_mr`` when the identity term is on).
         mr, ct: the real batches; ``paired``: the registered CT under the MR patches, or None.
         weights: the loss weights (0 switches a term off).
-        discriminators: (CT, MR) discriminator scores of (fake CT, fake MR), without gradients to
-            the discriminators; None when ``weights.adversarial`` is 0.
+        discriminators: (CT scores, MR score) of (fake CT, fake MR), without gradients to the
+            discriminators (a list of CT scores: the full-range one and one per HU window, averaged);
+            None when ``weights.adversarial`` is 0.
         bone_threshold: ``weights.bone_hu`` on the networks' [-1, 1] scale.
     """
     w = weights
     terms = {"cycle_mr": F.l1_loss(out["rec_mr"].float(), mr), "cycle_ct": F.l1_loss(out["rec_ct"].float(), ct)}
     total = w.cycle * (terms["cycle_mr"] + terms["cycle_ct"])
     if w.adversarial > 0 and discriminators is not None:
-        score_ct, score_mr = discriminators(out["fake_ct"], out["fake_mr"])
-        terms["g_adv_ct"] = lsgan_loss(score_ct, True)
+        scores_ct, score_mr = discriminators(out["fake_ct"], out["fake_mr"])
+        terms["g_adv_ct"] = sum(lsgan_loss(x, True) for x in scores_ct) / len(scores_ct)
         terms["g_adv_mr"] = lsgan_loss(score_mr, True)
         total = total + w.adversarial * (terms["g_adv_ct"] + terms["g_adv_mr"])
     if w.identity > 0:

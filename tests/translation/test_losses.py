@@ -102,3 +102,26 @@ def test_flip_augmentation_mirrors_pairs_alike(make_config, phantom_dir):
         # the registered CT is mirrored with its MR
         assert torch.equal(ct[b], plain_ct[b] if same else torch.flip(plain_ct[b], [1])) and torch.equal(paired[b], ct[b])
     assert flipped >= 1  # this seed flips at least one of the two samples
+
+
+def test_windowed_ct_discriminators_see_their_window(make_config):
+    from medsynth.translation.config import CycleGANConfig
+    from medsynth.translation.cyclegan import CycleDiscriminators
+
+    cfg = CycleGANConfig.model_validate(make_config(2, discriminator={"ct_windows": [[150, 1500]]}))
+    discs = CycleDiscriminators(cfg)
+    assert len(discs.ct_windows) == 1
+    a, b = discs.windows[0]
+    assert a == pytest.approx((150 + 1024) / 4024 * 2 - 1) and b == pytest.approx((1500 + 1024) / 4024 * 2 - 1)
+    ct = torch.full((2, 1, 16, 16), -0.5)  # soft tissue only: all below the bone window
+    bone = ct.clone()
+    bone[:, :, 4:8, 4:8] = 0.0  # ~990 HU
+    seen = {}
+    discs.ct_windows[0].register_forward_hook(lambda m, i, o: seen.setdefault("x", i[0]))
+    scores, _ = discs(torch.cat([ct, bone]), torch.zeros(4, 1, 16, 16))
+    assert len(scores) == 2
+    x = seen["x"]
+    assert float(x[:2].max()) == -1.0  # soft tissue is black in the bone window
+    assert float(x[2:].max()) == pytest.approx((988 - 150) / 1350 * 2 - 1, abs=1e-3)  # 988 HU bone inside it
+    with pytest.raises(Exception, match="low < high"):
+        CycleGANConfig.model_validate(make_config(2, discriminator={"ct_windows": [[300, 100]]}))
