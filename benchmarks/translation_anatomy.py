@@ -139,13 +139,16 @@ def training_domains(cases: dict[str, dict[str, Any]], paired: bool) -> tuple[li
 def seconds_per_step(mode: float, cases: dict[str, dict[str, Any]], threads: int, overrides: list[str] | None, work: Path,
                      probe: int = 24) -> float:
     """Measured CPU seconds (process time: what the machine's other jobs do not change) per training step of
-    ``mode``, from a short run of ``probe`` steps minus a 2-step run (data loading, run folder and save)."""
+    ``mode``, from a short run of ``probe`` steps minus a 2-step run (data loading, run folder and save), both
+    after an untimed warm-up run."""
     from medsynth.translation.cyclegan import CycleGANTranslator
 
     cfg = model_config(mode, probe, threads, 0, overrides)
     mr, ct = training_domains(cases, cfg.data.paired)
+    two = cfg.model_copy(update={"train": cfg.train.model_copy(update={"max_steps": 2})})
+    CycleGANTranslator(two).fit(mr, ct, out=work / "probe", force=True)  # warm-up: imports, first kernels (not timed)
     t0 = time.process_time()
-    CycleGANTranslator(cfg.model_copy(update={"train": cfg.train.model_copy(update={"max_steps": 2})})).fit(mr, ct, out=work / "probe", force=True)
+    CycleGANTranslator(two).fit(mr, ct, out=work / "probe", force=True)
     warm = time.process_time() - t0
     t0 = time.process_time()
     CycleGANTranslator(cfg).fit(mr, ct, out=work / "probe", force=True)

@@ -128,6 +128,10 @@ class DataConfig(ConfigModel):
             filled slice by slice, components of 5% of the largest and more kept); CT above -500 HU.
         flip_axes: training augmentation: each patch is mirrored along each of these axes (0 = i,
             left-right on the RAS grid) with probability 1/2 (MR and registered CT alike); () = none.
+        mr_intensity_augment: training augmentation of the MR patches' intensities (0 = none): on
+            the [0, 1] scale, each patch is multiplied by a factor in [1 - a, 1 + a] and raised to a
+            power in [1 / (1 + a), 1 + a], drawn per patch. MR intensities have no absolute scale (coil,
+            sequence, the per-volume percentile window), so the model should not hang on them.
     """
 
     patch_size: tuple[int, ...] = (128, 128)
@@ -138,6 +142,7 @@ class DataConfig(ConfigModel):
     bias_sigma_mm: float = Field(40.0, gt=0)
     body_threshold: float = Field(0.1, gt=0, lt=1)
     flip_axes: tuple[int, ...] = ()
+    mr_intensity_augment: float = Field(0.0, ge=0, lt=1)
 
 
 class InferenceConfig(ConfigModel):

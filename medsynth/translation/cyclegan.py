@@ -266,6 +266,11 @@ class CycleGANTranslator:
                     mr[b] = torch.flip(mr[b], axes)
                     ct[b] = torch.flip(ct[b], axes)
             paired = ct if paired is not None else None
+        a = cfg.data.mr_intensity_augment
+        if a > 0:  # per-patch scale and gamma of the MR on its [0, 1] scale
+            scale = torch.as_tensor(rng.uniform(1 - a, 1 + a, n), dtype=mr.dtype).view(n, 1, 1, 1, 1)
+            gamma = torch.as_tensor(np.exp(rng.uniform(-np.log1p(a), np.log1p(a), n)), dtype=mr.dtype).view(n, 1, 1, 1, 1)
+            mr = (((mr + 1) / 2 * scale).clamp(0, 1) ** gamma) * 2 - 1
         dims = cfg.spatial_dims
         put = lambda t: to_net(t, dims).to(device, non_blocking=True)  # noqa: E731
         return put(mr), put(ct), (put(paired) if paired is not None else None)

@@ -125,3 +125,24 @@ def test_windowed_ct_discriminators_see_their_window(make_config):
     assert float(x[2:].max()) == pytest.approx((988 - 150) / 1350 * 2 - 1, abs=1e-3)  # 988 HU bone inside it
     with pytest.raises(Exception, match="low < high"):
         CycleGANConfig.model_validate(make_config(2, discriminator={"ct_windows": [[300, 100]]}))
+
+
+def test_mr_intensity_augmentation_changes_mr_only(make_config, phantom_dir):
+    import numpy as np
+
+    from medsynth.translation.cyclegan import CycleGANTranslator
+    from medsynth.translation.data import PatchSampler, load_domain
+
+    tr = CycleGANTranslator(make_config(2, data={"paired": True, "mr_intensity_augment": 0.3}, loss={"paired": 1.0}))
+    mrs, cts = sorted((phantom_dir / "mr").glob("*.nii.gz")), sorted((phantom_dir / "ct").glob("*.nii.gz"))
+    src = PatchSampler(load_domain(mrs, "MR", tr.preprocessor, tr.config.data, what="mr"), tr.config.patch_3d, 0.9)
+    tgt = PatchSampler(load_domain(cts, "CT", tr.preprocessor, tr.config.data, what="ct"), tr.config.patch_3d, 0.9)
+    pos = src.positions(np.random.default_rng(5), tr.config.train.batch_size)
+    mr, ct, _ = tr._batch(src, tgt, np.random.default_rng(5), torch.device("cpu"))
+    plain_mr = src.crop(pos)[:, 0].permute(0, 3, 1, 2)
+    assert torch.equal(ct, tgt.crop(pos)[:, 0].permute(0, 3, 1, 2))  # the CT is never changed
+    assert not torch.allclose(mr, plain_mr) and float(mr.min()) >= -1 and float(mr.max()) <= 1
+    # a monotone map of each patch: the order of the voxels is kept
+    for b in range(len(mr)):
+        order = torch.argsort(plain_mr[b].flatten())
+        assert bool((mr[b].flatten()[order].diff() >= -1e-6).all())
