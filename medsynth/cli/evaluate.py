@@ -31,6 +31,12 @@ def _config(config: Optional[Path], sets: Optional[list[str]], **tabular: object
     return cfg
 
 
+def _check_out(out: Path) -> None:
+    from medsynth.core.files import check_output
+
+    check_output(out, kind="dir", what="--out")
+
+
 def _finish(report, out: Path, *, gate: bool) -> None:
     from medsynth.evaluation import write_report
 
@@ -49,6 +55,7 @@ def _tabular(mode: str, train: Path, holdout: Path, synthetic: Path, out: Path, 
              sets: Optional[list[str]]) -> None:
     from medsynth.evaluation import evaluate_tabular
 
+    _check_out(out)
     cfg = _config(config, sets, sensitive=sensitive, quasi_identifiers=quasi)
     report = evaluate_tabular(train, holdout, synthetic, target=target, schema=schema, config=cfg, run_dir=run_dir, mode=mode)  # type: ignore[arg-type]
     _finish(report, out, gate=mode == "audit")
@@ -58,7 +65,7 @@ _TRAIN_T = typer.Option(..., "--train", help="Real rows the generator was fitted
 _HOLD_T = typer.Option(..., "--holdout", help="Real rows of the same population the generator never saw (CSV or Parquet).")
 _SYN_T = typer.Option(..., "--synthetic", help="Synthetic rows, from any tool (CSV or Parquet).")
 _TARGET = typer.Option(None, "--target", help="Column to predict for utility (train-on-synthetic, test-on-real); also the default sensitive column.")
-_SCHEMA = typer.Option(None, "--schema", help="YAML/JSON mapping columns to categorical/numeric/datetime/id (inferred when absent).")
+_SCHEMA = typer.Option(None, "--schema", help="The schema YAML from `medsynth schema infer` (identifier columns are left out); inferred when absent.")
 _SENSITIVE = typer.Option(None, "--sensitive", help="Sensitive column for attribute inference (repeatable).")
 _QUASI = typer.Option(None, "--quasi-identifier", help="Column the attacker knows (repeatable; default: every other column).")
 
@@ -85,7 +92,7 @@ def audit_tabular_cmd(
     quasi: Optional[list[str]] = _QUASI, run_dir: Optional[Path] = _RUN_DIR, config: Optional[Path] = _CONFIG,
     sets: Optional[list[str]] = SET_OPTION,
 ) -> None:
-    """Privacy attacks on a synthetic table (DCR, NNDR, copies, membership, attribute inference, singling out).
+    """Privacy attacks on a synthetic table (DCR, NNDR, copies, membership, attribute inference, singling out, linkability).
 
     Exits with code 1 when the verdict is fail.
 
@@ -107,6 +114,7 @@ def _images(mode: str, train: Path, holdout: Path, synthetic: Path, out: Path, w
     from medsynth.core.errors import ConfigError
     from medsynth.evaluation import evaluate_images
 
+    _check_out(out)
     cfg = _config(config, sets)
     if weights is not None:
         cfg.images.weights = str(weights)
@@ -162,5 +170,6 @@ def evaluate_translation_cmd(
     """
     from medsynth.evaluation import evaluate_translation
 
+    _check_out(out)
     report = evaluate_translation(predicted, reference, mask=mask, labels=labels, config=_config(config, sets))
     _finish(report, out, gate=False)

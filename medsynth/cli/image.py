@@ -39,8 +39,10 @@ def train(
     """
     from medsynth.core.config import load_config, read_yaml
     from medsynth.core.errors import ConfigError
+    from medsynth.core.files import check_output
     from medsynth.core.registry import SYNTHESIZERS, config_schema, resolve
 
+    check_output(out, kind="dir", what="--out")
     kind = read_yaml(config).get("kind")
     if kind not in SYNTHESIZERS:
         raise ConfigError(f"'{config}' has kind {kind!r}; `medsynth image train` needs kind: vae3d or gan3d")
@@ -71,12 +73,16 @@ def sample(
         medsynth image sample runs/gan --n 20 --out synth_dicom/ --format dicom --label lesion
     """
     from medsynth.core.errors import ConfigError
+    from medsynth.core.files import check_output
+    from medsynth.core.runs import check_run_kind
     from medsynth.imaging.base import load_image_synthesizer
     from medsynth.imaging.outputs import write_volumes
 
     fmt = format.lower()
     if fmt not in ("nifti", "dicom"):
         raise ConfigError(f"--format '{format}' must be nifti or dicom")
+    check_output(out, kind="dir", what="--out")
+    check_run_kind(run, ("vae3d", "gan3d"), command="medsynth image sample")
     synth = load_image_synthesizer(run, device=device)
     synth.label_index(label)  # fail before writing anything
     volumes = synth.iter_samples(n, seed=seed, label=label, batch_size=batch_size)
@@ -98,11 +104,15 @@ def interpolate(
 ) -> None:
     """Write volumes along the latent path between two seeds (spherical interpolation)."""
     from medsynth.core.errors import ConfigError
+    from medsynth.core.files import check_output
+    from medsynth.core.runs import check_run_kind
     from medsynth.imaging.base import load_image_synthesizer
     from medsynth.imaging.outputs import write_volumes
 
     if format.lower() not in ("nifti", "dicom"):
         raise ConfigError(f"--format '{format}' must be nifti or dicom")
+    check_output(out, kind="dir", what="--out")
+    check_run_kind(run, ("vae3d", "gan3d"), command="medsynth image interpolate")
     synth = load_image_synthesizer(run, device=device)
     vols = synth.interpolate(seeds[0], seeds[1], steps, label=label, label_b=label_b)
     manifest = write_volumes(vols, out, format=format.lower(), prefix="interp", overwrite=force)  # type: ignore[arg-type]

@@ -23,9 +23,11 @@ def infer(
     public knowledge (and adjust them), add constraints (kind: le / range / combinations).
     """
     from medsynth.core.errors import DataValidationError
+    from medsynth.core.files import check_output
     from medsynth.io.tables import read_table
     from medsynth.tabular.schema import infer_schema
 
+    check_output(out, kind="file", what="--out")
     if out.exists() and not force:
         raise DataValidationError(f"'{out}' already exists; pass --force to overwrite it")
     schema = infer_schema(read_table(data))

@@ -131,9 +131,11 @@ class TrainSession:
 
     @property
     def is_main(self) -> bool:
+        """True on the process that writes (rank 0)."""
         return self.dist.is_main
 
     def autocast(self) -> contextlib.AbstractContextManager:
+        """The mixed-precision context of this run (bf16 on CUDA when enabled, a no-op on CPU)."""
         return autocast(self.device, self.train.precision)
 
     def wrap(self, module: nn.Module, **ddp_kwargs: Any) -> nn.Module:
@@ -188,6 +190,7 @@ class TrainSession:
         return None
 
     def close(self, status: str = "completed") -> None:
+        """Close the progress bar, mark the run ``status`` and wait for the other ranks."""
         if self._bar is not None:
             self._bar.close()
         self.run.finish(status)  # type: ignore[arg-type]
@@ -305,9 +308,11 @@ class EMA:
                 s.copy_(b)
 
     def state_dict(self) -> dict[str, torch.Tensor]:
+        """The averaged weights, for a checkpoint."""
         return self.shadow.state_dict()
 
     def load_state_dict(self, state: Mapping[str, torch.Tensor]) -> None:
+        """Restore the averaged weights from a checkpoint."""
         self.shadow.load_state_dict(state)
 
 

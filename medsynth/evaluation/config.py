@@ -50,6 +50,7 @@ class PrivacyThresholds(ConfigModel):
     mia_tpr_at_fpr_10pct: Threshold = Field(default_factory=lambda: _t(0.15, 0.20))
     attribute_inference_risk: Threshold = Field(default_factory=lambda: _t(0.05, 0.10))
     singling_out_risk: Threshold = Field(default_factory=lambda: _t(0.05, 0.10))
+    linkability_risk: Threshold = Field(default_factory=lambda: _t(0.05, 0.10))
     image_near_copy_share: Threshold = Field(default_factory=lambda: _t(0.0, 0.10))
 
 
@@ -82,6 +83,10 @@ class TabularEvalConfig(ConfigModel):
         quasi_identifiers: columns the attacker knows (default: every other column).
         singling_out_queries: synthetic rows turned into singling-out predicates.
         singling_out_columns: conditions per singling-out predicate.
+        linkability_columns: the attacker's two datasets' columns ``[[a, ...], [b, ...]]`` for the
+            linkability attack (default: a seeded random split of the columns in two halves).
+        linkability_neighbors: nearest synthetic rows looked up per half (Anonymeter's n_neighbors).
+        linkability_attacks: training rows (and as many holdout rows) attacked.
         max_holdout_overlap: share of holdout rows allowed to equal a training row (natural
             duplicates); above it the split is refused as overlapping.
         chunk_rows: rows per block in the nearest-neighbour search (memory: chunk x n x 4 bytes).
@@ -99,6 +104,9 @@ class TabularEvalConfig(ConfigModel):
     quasi_identifiers: list[str] | None = None
     singling_out_queries: int = Field(2000, ge=10)
     singling_out_columns: int = Field(3, ge=1)
+    linkability_columns: tuple[list[str], list[str]] | None = None
+    linkability_neighbors: int = Field(1, ge=1)
+    linkability_attacks: int = Field(2000, ge=10)
     max_holdout_overlap: float = Field(0.01, ge=0.0, le=1.0)
     chunk_rows: int = Field(256, ge=16)
     max_query_rows: int | None = Field(20000, ge=100)
@@ -165,7 +173,11 @@ class TranslationEvalConfig(ConfigModel):
 
 
 class EvaluationConfig(ConfigModel):
-    """Everything an evaluation or audit needs besides its inputs."""
+    """Everything an evaluation or audit needs besides its inputs.
+
+    Attributes:
+        seed: seeds every sampled subset, split and classifier, so a report is reproducible.
+    """
 
     kind: Literal["evaluation"] = "evaluation"
     seed: int = Field(0, ge=0)

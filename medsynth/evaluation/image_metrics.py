@@ -59,6 +59,7 @@ class IntensityHistogram:
     section = "fidelity"
 
     def compute(self, real: dict[str, ImageSet], synthetic: ImageSet, *, context: Report) -> list[MetricResult]:
+        """Distance between the intensity histograms of the synthetic and the real volumes."""
         from scipy.stats import wasserstein_distance
 
         from medsynth.evaluation import plots
@@ -92,6 +93,7 @@ class FeatureDistances:
     section = "fidelity"
 
     def compute(self, real: dict[str, ImageSet], synthetic: ImageSet, *, context: Report) -> list[MetricResult]:
+        """FID, KID and MMD between 3D features of the synthetic and the real volumes."""
         from medsynth.evaluation import features as F
 
         cfg = context.config["images"]
@@ -159,6 +161,7 @@ class MsSsimDiversity:
     section = "fidelity"
 
     def compute(self, real: dict[str, ImageSet], synthetic: ImageSet, *, context: Report) -> list[MetricResult]:
+        """Mean MS-SSIM between pairs of synthetic volumes, beside the same for real volumes."""
         from medsynth.evaluation.config import EvaluationConfig
 
         cfg = EvaluationConfig.model_validate(context.config)
@@ -191,6 +194,7 @@ class Memorisation:
     section = "privacy"
 
     def compute(self, real: dict[str, ImageSet], synthetic: ImageSet, *, context: Report) -> list[MetricResult]:
+        """Near copies of training volumes and the NCC membership-inference AUC."""
         from medsynth.evaluation import plots
         from medsynth.evaluation.config import EvaluationConfig
         from medsynth.evaluation.tabular_privacy import roc_summary

@@ -129,7 +129,9 @@ def evaluate_images(
     """Judge synthetic volumes: intensity and feature distances, diversity, memorisation.
 
     Args:
-        train, holdout, synthetic: folders of volumes (NIfTI files or DICOM series folders).
+        train: folder of real training volumes (NIfTI files or DICOM series folders).
+        holdout: folder of real volumes the generator never saw.
+        synthetic: folder of synthetic volumes.
         config: thresholds and settings (``images.weights`` for local feature-network weights).
         modality: force "CT" or "MR" for every volume (default: the first training volume's).
         run_dir: the producer's run directory (its privacy ledger is shown).

@@ -110,6 +110,7 @@ class ImageSynthesizer:
 
     @property
     def in_shape(self) -> tuple[int, ...]:
+        """Shape of one network input, ``(channels, *spatial)``."""
         return (1, *self.spatial)
 
     @property
@@ -126,6 +127,7 @@ class ImageSynthesizer:
         raise NotImplementedError
 
     def latent_shape(self) -> tuple[int, ...]:
+        """Shape of one latent sample (without the batch axis)."""
         raise NotImplementedError
 
     def _decode(self, z: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
@@ -346,6 +348,7 @@ class ImageSynthesizer:
 
     @property
     def preprocessor(self) -> VolumePreprocessor:
+        """The volume preprocessor of this model's config (built once)."""
         if self._pre is None:
             self._pre = VolumePreprocessor(self.config.preprocessing)
         return self._pre
@@ -384,6 +387,7 @@ class ImageSynthesizer:
 
     # -- persistence -----------------------------------------------------------------------------
     def meta(self) -> dict[str, Any]:
+        """What ``meta.json`` records about the model (versions, config hash, classes, grid, window)."""
         cfg = self.config
         return {
             "format_version": FORMAT_VERSION,

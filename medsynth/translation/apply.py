@@ -37,7 +37,7 @@ def translate_files(
     ``medsynth evaluate translation`` pairs ``<name>_sct`` with the reference ``<name>``.
 
     Args:
-        translator: a fitted translator (``translate(volume, return_spread=..., nonfinite=...)``).
+        translator (CycleGANTranslator): a fitted translator (``translate(volume, return_spread=..., nonfinite=...)``).
         inputs: NIfTI files, DICOM series folders, or folders holding several of them.
         out_dir: where the synthetic CTs go (created).
         format: "nifti" or "dicom" (a synthetic-safe series: new UIDs, SyntheticData=YES).
