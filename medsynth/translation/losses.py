@@ -119,7 +119,9 @@ def generator_terms(
     Args:
         out: the generators' outputs (``fake_ct``, ``fake_mr``, ``rec_mr``, ``rec_ct``, and
             ``idt_ct``/``idt_mr`` when the identity term is on).
-        mr, ct: the real batches; ``paired``: the registered CT under the MR patches, or None.
+        mr: the real MR batch.
+        ct: the real CT batch.
+        paired: the registered CT under the MR patches, or None.
         weights: the loss weights (0 switches a term off).
         discriminators: (CT scores, MR score) of (fake CT, fake MR), without gradients to the
             discriminators (a list of CT scores: the full-range one and one per HU window, averaged);
