@@ -53,10 +53,14 @@ class CycleGenerators(nn.Module):
         self.mr2ct = build_generator(config)
         self.ct2mr = build_generator(config)
 
-    def forward(self, mr: torch.Tensor, ct: torch.Tensor, identity: bool = True) -> dict[str, torch.Tensor]:
-        fake_ct = self.mr2ct(mr)
-        fake_mr = self.ct2mr(ct)
-        out = {"fake_ct": fake_ct, "fake_mr": fake_mr, "rec_mr": self.ct2mr(fake_ct), "rec_ct": self.mr2ct(fake_mr)}
+    def forward(self, mr: torch.Tensor, ct: torch.Tensor, identity: bool = True, cycle: bool = True) -> dict[str, torch.Tensor]:
+        """The outputs the active loss terms need: ``fake_ct`` always; with ``cycle`` the CT->MR direction
+        (``fake_mr``) and both reconstructions; with ``identity`` the identity mappings."""
+        out = {"fake_ct": self.mr2ct(mr)}
+        if cycle:
+            out["fake_mr"] = self.ct2mr(ct)
+            out["rec_mr"] = self.ct2mr(out["fake_ct"])
+            out["rec_ct"] = self.mr2ct(out["fake_mr"])
         if identity:
             out["idt_ct"] = self.mr2ct(ct)
             out["idt_mr"] = self.ct2mr(mr)
@@ -196,7 +200,8 @@ class CycleGANTranslator:
         tc = cfg.train
         src_sampler = PatchSampler(src, cfg.patch_3d, cfg.data.foreground_fraction)
         tgt_sampler = PatchSampler(tgt, cfg.patch_3d, cfg.data.foreground_fraction)
-        gens = session.wrap(CycleGenerators(cfg))
+        one_way = cfg.loss.cycle == 0 and cfg.loss.identity == 0  # the CT->MR generator gets no gradient (DDP must know)
+        gens = session.wrap(CycleGenerators(cfg), **({"find_unused_parameters": True} if one_way else {}))
         discs = session.wrap(CycleDiscriminators(cfg))
         betas = (cfg.optim.beta1, cfg.optim.beta2)
         opt_g = torch.optim.Adam(gens.parameters(), lr=tc.lr, betas=betas)
@@ -303,10 +308,10 @@ class CycleGANTranslator:
         for m, (mr, ct, paired) in enumerate(micro):
             with accumulation(gens, m, n_micro):
                 with session.autocast():
-                    o = gens(mr, ct, identity=w.identity > 0)
+                    o = gens(mr, ct, identity=w.identity > 0, cycle=w.cycle > 0)
                     total, terms = generator_terms(o, mr, ct, paired, w, d_plain if w.adversarial > 0 else None, bone_t)
                 (total / n_micro).backward()
-            fakes.append((o["fake_ct"].detach(), o["fake_mr"].detach()))
+            fakes.append((o["fake_ct"].detach(), o["fake_mr"].detach() if "fake_mr" in o else None))
             for k, v in {**terms, "loss_g": total}.items():
                 sums[k] = sums.get(k, 0.0) + float(v.detach()) / n_micro
         opt_g.step()
@@ -315,14 +320,15 @@ class CycleGANTranslator:
             opt_d.zero_grad(set_to_none=True)
             for m, ((mr, ct, _), (fake_ct, fake_mr)) in enumerate(zip(micro, fakes)):
                 fake_ct = pools[0].query(fake_ct, rng)
-                fake_mr = pools[1].query(fake_mr, rng)
+                # Without the CT->MR direction (loss.cycle 0) the MR discriminator sees real MR only: no loss.
+                fake_mr = pools[1].query(fake_mr, rng) if fake_mr is not None else mr[:0]
                 with accumulation(discs, m, n_micro), session.autocast():
                     # Real and fake in one forward (one DDP pass); instance norm keeps samples apart.
                     ct_s, mr_s = discs(torch.cat([ct, fake_ct]), torch.cat([mr, fake_mr]))
                     d_ct = sum(0.5 * (lsgan_loss(a, True) + lsgan_loss(b, False))
                                for a, b in (x.split([len(ct), len(fake_ct)]) for x in ct_s)) / len(ct_s)
                     real_mr_s, fake_mr_s = mr_s.split([len(mr), len(fake_mr)])
-                    d_mr = 0.5 * (lsgan_loss(real_mr_s, True) + lsgan_loss(fake_mr_s, False))
+                    d_mr = 0.5 * (lsgan_loss(real_mr_s, True) + lsgan_loss(fake_mr_s, False)) if len(fake_mr) else 0.0 * mr_s.sum()
                 ((d_ct + d_mr) / n_micro).backward()
                 sums["d_ct"] = sums.get("d_ct", 0.0) + float(d_ct.detach()) / n_micro
                 sums["d_mr"] = sums.get("d_mr", 0.0) + float(d_mr.detach()) / n_micro

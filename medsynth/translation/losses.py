@@ -117,8 +117,9 @@ def generator_terms(
     """The generators' weighted loss and its terms for one micro-batch.
 
     Args:
-        out: the generators' outputs (``fake_ct``, ``fake_mr``, ``rec_mr``, ``rec_ct``, and
-            ``idt_ct``/``idt_mr`` when the identity term is on).
+        out: the generators' outputs: ``fake_ct``; ``fake_mr``, ``rec_mr``, ``rec_ct`` when the
+            cycle term is on (without them the MR-side terms are left out); ``idt_ct``/``idt_mr``
+            when the identity term is on.
         mr: the real MR batch.
         ct: the real CT batch.
         paired: the registered CT under the MR patches, or None.
@@ -129,25 +130,37 @@ def generator_terms(
         bone_threshold: ``weights.bone_hu`` on the networks' [-1, 1] scale.
     """
     w = weights
-    terms = {"cycle_mr": F.l1_loss(out["rec_mr"].float(), mr), "cycle_ct": F.l1_loss(out["rec_ct"].float(), ct)}
-    total = w.cycle * (terms["cycle_mr"] + terms["cycle_ct"])
+    both = "fake_mr" in out  # the CT->MR direction ran (loss.cycle > 0): its terms count too
+    terms: dict[str, torch.Tensor] = {}
+    total = out["fake_ct"].new_zeros(())
+    if "rec_mr" in out:
+        terms["cycle_mr"] = F.l1_loss(out["rec_mr"].float(), mr)
+        terms["cycle_ct"] = F.l1_loss(out["rec_ct"].float(), ct)
+        total = total + w.cycle * (terms["cycle_mr"] + terms["cycle_ct"])
     if w.adversarial > 0 and discriminators is not None:
-        scores_ct, score_mr = discriminators(out["fake_ct"], out["fake_mr"])
+        fake_mr = out["fake_mr"] if both else mr[:0]
+        scores_ct, score_mr = discriminators(out["fake_ct"], fake_mr)
         terms["g_adv_ct"] = sum(lsgan_loss(x, True) for x in scores_ct) / len(scores_ct)
-        terms["g_adv_mr"] = lsgan_loss(score_mr, True)
-        total = total + w.adversarial * (terms["g_adv_ct"] + terms["g_adv_mr"])
+        total = total + w.adversarial * terms["g_adv_ct"]
+        if both:
+            terms["g_adv_mr"] = lsgan_loss(score_mr, True)
+            total = total + w.adversarial * terms["g_adv_mr"]
     if w.identity > 0:
         terms["idt_ct"] = F.l1_loss(out["idt_ct"].float(), ct)
         terms["idt_mr"] = F.l1_loss(out["idt_mr"].float(), mr)
         total = total + w.identity * (terms["idt_ct"] + terms["idt_mr"])
     if w.structure > 0:
         terms["struct_ct"] = structure_loss(mr, out["fake_ct"])
-        terms["struct_mr"] = structure_loss(ct, out["fake_mr"])
-        total = total + w.structure * (terms["struct_ct"] + terms["struct_mr"])
+        total = total + w.structure * terms["struct_ct"]
+        if both:
+            terms["struct_mr"] = structure_loss(ct, out["fake_mr"])
+            total = total + w.structure * terms["struct_mr"]
     if w.histogram > 0:
         terms["hist_ct"] = histogram_loss(out["fake_ct"], ct)
-        terms["hist_mr"] = histogram_loss(out["fake_mr"], mr)
-        total = total + w.histogram * (terms["hist_ct"] + terms["hist_mr"])
+        total = total + w.histogram * terms["hist_ct"]
+        if both:
+            terms["hist_mr"] = histogram_loss(out["fake_mr"], mr)
+            total = total + w.histogram * terms["hist_mr"]
     if w.bone_histogram > 0:
         terms["hist_bone"] = bone_histogram_loss(out["fake_ct"], ct, bone_threshold)
         total = total + w.bone_histogram * terms["hist_bone"]

@@ -123,3 +123,23 @@ def test_structure_term_is_used(make_config, dims: float, phantom_dir: Path, tmp
     CycleGANTranslator(cfg).fit(phantom_dir / "mr", phantom_dir / "ct", out=tmp_path / "run")
     last = json.loads((tmp_path / "run" / "metrics.jsonl").read_text().splitlines()[-1])
     assert last["struct_ct"] > 0 and last["struct_mr"] > 0
+
+
+def test_paired_without_cycle_trains_the_mr_to_ct_generator_only(make_config, phantom_dir, tmp_path):
+    """loss.cycle 0 with registered pairs: a supervised (pix2pix-style) model; the CT->MR generator is untouched."""
+    from medsynth.core.rundir import RunDir
+    from medsynth.translation.config import CycleGANConfig
+
+    cfg = make_config(2, data={"paired": True}, loss={"paired": 10.0, "cycle": 0.0, "identity": 0.0, "structure": 1.0, "histogram": 1.0})
+    tr = CycleGANTranslator(cfg).fit(phantom_dir / "mr", phantom_dir / "ct", out=tmp_path / "run")
+    lines = [json.loads(x) for x in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    keys = set(lines[-1])
+    assert {"paired_l1", "g_adv_ct", "struct_ct", "hist_ct"} <= keys
+    assert not keys & {"cycle_mr", "cycle_ct", "g_adv_mr", "struct_mr", "hist_mr"}
+    assert lines[-1]["d_mr"] == 0.0
+    # Adam keeps state only for parameters that received gradients: exactly the MR->CT generator's
+    ckpt = RunDir(tmp_path / "run").load_checkpoint()
+    n_mr2ct = sum(1 for _ in tr.generators.mr2ct.parameters())
+    assert len(ckpt["opt_g"]["state"]) == n_mr2ct < sum(1 for _ in tr.generators.parameters())
+    with pytest.raises(Exception, match="unpaired training needs the cycle term"):
+        CycleGANConfig.model_validate(make_config(2, loss={"cycle": 0.0}))
