@@ -344,24 +344,63 @@ def ct_tissue_fractions(hu: np.ndarray, bone: np.ndarray | None = None) -> tuple
     return fractions, np.argmax(fractions, axis=0).astype(np.uint8)
 
 
-def ct_body(hu: np.ndarray, axis: int = 2) -> np.ndarray:
-    """Body mask of a CT: smoothed HU above -500, thin objects (the couch) opened away, components of
-    at least 5% of the largest kept (arms), holes (lungs, bowel gas) filled slice by slice along ``axis``."""
+#: Connected components of a body mask at least this share of the largest are candidates for the body
+#: (the arms or legs beside the trunk); smaller ones (noise specks) are dropped.
+MIN_COMPONENT_SHARE = 0.01
+#: A candidate whose front-back extent is below this share of its left-right extent is flat: the couch
+#: (or a positioning board), not a limb.
+MIN_LIMB_ASPECT = 0.35
+
+
+def axial_axis(affine: np.ndarray) -> int:
+    """The voxel axis most aligned with the world's head-feet axis (the slice axis)."""
+    a = np.asarray(affine, dtype=np.float64)[:3, :3]
+    return int(np.argmax(np.abs(a[2]) / np.linalg.norm(a, axis=0)))
+
+
+def clean_body_mask(fg: np.ndarray, affine: np.ndarray) -> np.ndarray:
+    """A body mask from a foreground mask: one-voxel opening (specks), the largest connected component
+    and every other one of at least :data:`MIN_COMPONENT_SHARE` of it that is not flat (arms and legs are
+    kept; the couch, a wide thin plate under the patient, is not: its front-back extent in mm is below
+    :data:`MIN_LIMB_ASPECT` of its left-right extent), and holes filled slice by slice along the
+    axial axis (lungs, bowel gas, and on MR cortical bone)."""
     from scipy import ndimage as ndi
 
-    fg = ndi.gaussian_filter(np.nan_to_num(np.asarray(hu, dtype=np.float32), nan=-1024.0), 1.0) > -500.0
-    fg = ndi.binary_opening(fg, iterations=1)
+    fg = np.asarray(fg, dtype=bool)
+    if not fg.any():
+        return fg
+    fg = ndi.binary_opening(fg, iterations=1) if fg.sum() > 64 else fg
     lab, n = ndi.label(fg)
     if n == 0:
         return fg
     sizes = ndi.sum(fg, lab, index=np.arange(1, n + 1))
-    fg = np.isin(lab, 1 + np.flatnonzero(sizes >= 0.05 * sizes.max()))
+    largest = int(np.argmax(sizes)) + 1
+    keep = [largest]
+    a = np.asarray(affine, dtype=np.float64)
+    for c in 1 + np.flatnonzero(sizes >= MIN_COMPONENT_SHARE * sizes.max()):
+        if c == largest:
+            continue
+        idx = np.argwhere(lab == c)
+        world = idx @ a[:3, :3].T
+        lr, ap = (float(np.ptp(world[:, d])) + 1e-6 for d in (0, 1))
+        if ap >= MIN_LIMB_ASPECT * lr:
+            keep.append(int(c))
+    fg = np.isin(lab, keep)
+    axis = axial_axis(affine)
     out = np.empty_like(fg)
     for k in range(fg.shape[axis]):
         sl = [slice(None)] * 3
         sl[axis] = k
         out[tuple(sl)] = ndi.binary_fill_holes(fg[tuple(sl)])
     return out
+
+
+def ct_body(hu: np.ndarray, affine: np.ndarray) -> np.ndarray:
+    """Body mask of a CT: smoothed HU above -500, cleaned by :func:`clean_body_mask` (arms kept, couch not)."""
+    from scipy import ndimage as ndi
+
+    fg = ndi.gaussian_filter(np.nan_to_num(np.asarray(hu, dtype=np.float32), nan=-1024.0), 1.0) > -500.0
+    return clean_body_mask(fg, affine)
 
 
 def simulate_mr(ct: Volume, seed: int, config: AnatomyMRConfig | None = None, *, body: np.ndarray | None = None) -> AnatomyCase:
@@ -384,9 +423,8 @@ def simulate_mr(ct: Volume, seed: int, config: AnatomyMRConfig | None = None, *,
     hu = np.nan_to_num(np.asarray(ct.array, dtype=np.float32), nan=-1024.0)
     if hu.ndim != 3:
         raise ValueError(f"simulate_mr needs a 3D CT, got shape {hu.shape}")
-    a = ct.affine[:3, :3]
-    axial = int(np.argmax(np.abs(a[2]) / np.linalg.norm(a, axis=0)))  # the voxel axis closest to head-feet
-    mask = ct_body(hu, axial) if body is None else np.asarray(body, dtype=bool)
+    axial = axial_axis(ct.affine)
+    mask = ct_body(hu, ct.affine) if body is None else np.asarray(body, dtype=bool)
     smooth = gaussian_filter(hu, cfg.denoise_voxels) if cfg.denoise_voxels > 0 else hu
     smooth = np.where(mask, smooth, ANCHOR_HU["air"])
     fractions, labels = ct_tissue_fractions(smooth, skeleton(smooth, axial) & mask)
@@ -462,7 +500,11 @@ __all__ = [
     "AnatomyMRConfig",
     "Phantom",
     "PhantomConfig",
+    "MIN_COMPONENT_SHARE",
+    "MIN_LIMB_ASPECT",
     "TissueMR",
+    "axial_axis",
+    "clean_body_mask",
     "ct_body",
     "ct_tissue_fractions",
     "labels_to_mr",

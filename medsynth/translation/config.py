@@ -127,7 +127,7 @@ class DataConfig(ConfigModel):
         bias_correction: divide MR by a smooth (homomorphic) estimate of its bias field first.
         bias_sigma_mm: Gaussian width of that estimate in mm.
         body_threshold: the body is MR above this fraction of its 99th percentile (then holes
-            filled slice by slice, components of 5% of the largest and more kept); CT above -500 HU.
+            filled slice by slice, components of 1% of the largest and more kept); CT above -500 HU.
         flip_axes: training augmentation: each patch is mirrored along each of these axes (0 = i,
             left-right on the RAS grid) with probability 1/2 (MR and registered CT alike); () = none.
         mr_intensity_augment: training augmentation of the MR patches' intensities (0 = none): on

@@ -99,44 +99,19 @@ def shape_problem(volume: Volume, name: str) -> str | None:
     return None
 
 
-def axial_axis(affine: np.ndarray) -> int:
-    """The voxel axis most aligned with the world's superior-inferior axis (the slice axis)."""
-    return int(np.argmax(np.abs(np.asarray(affine)[2, :3]) / np.linalg.norm(np.asarray(affine)[:3, :3], axis=0)))
+def _clean_mask(fg: np.ndarray, affine: np.ndarray) -> np.ndarray:
+    """Large, non-flat connected components with holes filled per axial slice (:func:`medsynth.io.phantoms.clean_body_mask`)."""
+    from medsynth.io.phantoms import clean_body_mask
 
-
-#: Connected components of a body mask at least this share of the largest are kept (the arms beside
-#: the trunk); smaller ones (noise specks, the couch's remains) are dropped.
-MIN_COMPONENT_SHARE = 0.05
-
-
-def _clean_mask(fg: np.ndarray, axis: int) -> np.ndarray:
-    """Large connected components (:data:`MIN_COMPONENT_SHARE` of the largest and more) with their
-    holes filled slice by slice along ``axis``."""
-    from scipy import ndimage as ndi
-
-    if not fg.any():
-        return fg
-    fg = ndi.binary_opening(fg, iterations=1) if fg.sum() > 64 else fg
-    lab, n = ndi.label(fg)
-    if n > 1:
-        sizes = ndi.sum(fg, lab, index=np.arange(1, n + 1))
-        fg = np.isin(lab, 1 + np.flatnonzero(sizes >= MIN_COMPONENT_SHARE * sizes.max()))
-    elif n == 0:
-        return fg
-    out = np.empty_like(fg)
-    for k in range(fg.shape[axis]):
-        sl = [slice(None)] * 3
-        sl[axis] = k
-        out[tuple(sl)] = ndi.binary_fill_holes(fg[tuple(sl)])
-    return out
+    return clean_body_mask(fg, affine)
 
 
 def mr_body_mask(array: np.ndarray, affine: np.ndarray, threshold: float = 0.1) -> np.ndarray:
     """Body mask of an MR volume: signal above ``threshold`` x its 99th percentile.
 
     Then a one-voxel opening (noise specks), the large connected components (the trunk and the arms
-    beside it; specks under 5% of the largest go), and holes filled on
-    each axial slice (lungs, bowel gas and cortical bone are dark on MR but inside the body). The
+    beside it; specks and flat plates go: :func:`medsynth.io.phantoms.clean_body_mask`), and holes
+    filled on each axial slice (lungs, bowel gas and cortical bone are dark on MR but inside the body). The
     threshold errs on the generous side: a body voxel wrongly set to air costs ~1000 HU, an air
     voxel kept costs little (the network predicts air there).
     """
@@ -144,15 +119,15 @@ def mr_body_mask(array: np.ndarray, affine: np.ndarray, threshold: float = 0.1) 
     ref = float(np.percentile(a, 99))
     if ref <= 0:
         return np.zeros(a.shape, dtype=bool)
-    return _clean_mask(a > threshold * ref, axial_axis(affine))
+    return _clean_mask(a > threshold * ref, affine)
 
 
 def ct_body_mask(array: np.ndarray, affine: np.ndarray) -> np.ndarray:
-    """Body mask of a CT volume: above -500 HU, large components (trunk, arms), holes (lungs) filled per slice."""
-    from scipy.ndimage import gaussian_filter
+    """Body mask of a CT volume: above -500 HU, large components (trunk, arms; not the couch), holes (lungs)
+    filled per slice (:func:`medsynth.io.phantoms.ct_body`)."""
+    from medsynth.io.phantoms import ct_body
 
-    a = np.nan_to_num(np.asarray(array, dtype=np.float32), nan=-1024.0)
-    return _clean_mask(gaussian_filter(a, 1.0) > AIR_HU, axial_axis(affine))
+    return ct_body(array, affine)
 
 
 def correct_bias(array: np.ndarray, mask: np.ndarray, spacing: Sequence[float], sigma_mm: float = 40.0) -> np.ndarray:

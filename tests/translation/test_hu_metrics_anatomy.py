@@ -133,3 +133,21 @@ def test_case_names_pair_sct_outputs(tmp_path: Path):
     write_nifti(Volume(nan.astype(np.float32), aff, modality="CT"), tmp_path / "sct" / "p1_sct.nii.gz", dtype="float32")
     with pytest.raises(DataValidationError, match="1 non-finite voxel"):
         evaluate_translation(tmp_path / "sct", tmp_path / "ct")
+
+
+def test_body_mask_keeps_limbs_and_drops_a_couch():
+    from medsynth.io.phantoms import clean_body_mask
+
+    fg = np.zeros((80, 60, 6), dtype=bool)
+    ii, jj = np.meshgrid(np.arange(80), np.arange(60), indexing="ij")
+    trunk = ((ii - 40) / 22) ** 2 + ((jj - 30) / 16) ** 2 <= 1
+    arms = [((ii - c) / 5) ** 2 + ((jj - 30) / 5) ** 2 <= 1 for c in (8, 72)]
+    couch = (jj >= 50) & (jj <= 52) & (ii >= 5) & (ii <= 75)  # a wide thin plate under the patient
+    hole = ((ii - 40) / 6) ** 2 + ((jj - 30) / 4) ** 2 <= 1  # gas inside: filled
+    for k in range(6):
+        fg[:, :, k] = (trunk & ~hole) | arms[0] | arms[1] | couch
+    fg[3, 3, 3] = True  # a speck
+    body = clean_body_mask(fg, np.diag([2.0, 2.0, 3.0, 1.0]))
+    assert body[:, :, 2][trunk].all() and body[:, :, 2][hole].all()
+    assert body[:, :, 2][arms[0]].mean() > 0.9 and body[:, :, 2][arms[1]].mean() > 0.9
+    assert not body[:, :, 2][couch].any() and not body[3, 3, 3]
