@@ -18,6 +18,7 @@ from medsynth import __version__
 from medsynth.cli import common, translate
 from medsynth.cli import schema as schema_cli
 from medsynth.cli import tabular as tabular_cli
+from medsynth.cli.audit_dp import audit_dp_cmd
 from medsynth.cli.demo import demo
 from medsynth.cli.evaluate import audit_app, evaluate_app
 from medsynth.cli.image import image_app
@@ -58,6 +59,7 @@ app.command(name="phantoms")(phantoms)
 app.command(name="runs")(runs)
 app.add_typer(evaluate_app, name="evaluate")
 app.add_typer(audit_app, name="audit")
+audit_app.command(name="dp")(audit_dp_cmd)
 app.add_typer(translate.app, name="translate")
 app.add_typer(image_app, name="image")
 app.add_typer(tabular_cli.app, name="tabular")

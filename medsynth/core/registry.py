@@ -26,6 +26,12 @@ SYNTHESIZERS: dict[str, str] = {
     "tvae": "medsynth.tabular.sdv_models:SDVTVAE",
 }
 
+#: Multi-table synthesizers (a folder of related tables), by the name used in configs and ``--model``.
+MULTITABLE_SYNTHESIZERS: dict[str, str] = {
+    "dp-mst": "medsynth.tabular.multi_mst:MultiTableDPMST",
+    "hma": "medsynth.tabular.multi_hma:HMA",
+}
+
 #: Translators, by the name used in configs.
 TRANSLATORS: dict[str, str] = {
     "cyclegan": "medsynth.translation.cyclegan:CycleGANTranslator",
@@ -72,4 +78,4 @@ def config_schema(kind: str) -> Any:
     return resolve(CONFIG_KINDS, kind, what="config kind")
 
 
-__all__ = ["CONFIG_KINDS", "FORMATS", "SYNTHESIZERS", "TRANSLATORS", "config_schema", "resolve"]
+__all__ = ["CONFIG_KINDS", "FORMATS", "MULTITABLE_SYNTHESIZERS", "SYNTHESIZERS", "TRANSLATORS", "config_schema", "resolve"]

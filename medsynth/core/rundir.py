@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import functools
 import json
 import os
 import platform
@@ -122,7 +123,17 @@ def _track(run: RunDir) -> None:
         _EXIT_HOOK.append(True)
 
 
+@functools.lru_cache(maxsize=1)
+def _environment() -> tuple[tuple[str, str], ...]:
+    return tuple(_environment_info().items())
+
+
 def environment_info() -> dict[str, str]:
+    """Versions of medsynth and its main dependencies (read once per process)."""
+    return dict(_environment())
+
+
+def _environment_info() -> dict[str, str]:
     """Versions of medsynth and its main dependencies (those already importable), for meta.json."""
     from importlib import metadata
 

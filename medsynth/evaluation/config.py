@@ -67,6 +67,11 @@ class FidelityThresholds(ConfigModel):
     msssim_diversity_excess: Threshold = Field(default_factory=lambda: _t(0.05, 0.15, "excess"))
     translation_mae_hu: Threshold = Field(default_factory=lambda: _t(80.0, 150.0))
     translation_bone_dice: Threshold = Field(default_factory=lambda: _t(0.70, 0.50))
+    referential_integrity: Threshold = Field(default_factory=lambda: _t(1.0, 1.0))
+    children_per_parent_tvd: Threshold = Field(default_factory=lambda: _t(0.05, 0.15, "excess"))
+    parent_child_association_difference: Threshold = Field(default_factory=lambda: _t(0.10, 0.20))
+    trajectory_difference: Threshold = Field(default_factory=lambda: _t(0.10, 0.25, "excess"))
+    two_way_tvd: Threshold = Field(default_factory=lambda: _t(0.05, 0.15, "excess"))
 
 
 class TabularEvalConfig(ConfigModel):

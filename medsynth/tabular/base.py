@@ -48,13 +48,13 @@ from medsynth.core.errors import (
 )
 from medsynth.core.files import atomic_dir, fingerprint_array, write_json, write_text
 from medsynth.core.protocols import PrivacyReport
+from medsynth.io.schema import TableSchema, check_constraints, infer_schema, validate_table
 from medsynth.privacy.ledger import LEDGER_FILE, PrivacyLedger
 from medsynth.privacy.mechanisms import gaussian_sigma, noisy_count
 from medsynth.privacy.noise import Generators, noise_is_overridden
 from medsynth.tabular.config import PrivacyConfig
 from medsynth.tabular.domain import plan_domain_budget, resolve_domain
 from medsynth.tabular.encoding import Frame, TableCodec
-from medsynth.tabular.schema import TableSchema, check_constraints, infer_schema, validate_table
 
 FORMAT_VERSION = 2
 #: Share of a DP fit's zCDP budget spent on the noisy row count.

@@ -22,11 +22,11 @@ import pandas as pd
 
 from medsynth.core.errors import DataValidationError, MedsynthError
 from medsynth.core.rundir import RunDir
+from medsynth.io.schema import TableSchema
 from medsynth.io.tables import read_table, write_table
 from medsynth.privacy.ledger import LEDGER_FILE
 from medsynth.tabular.base import TabularSynthesizer, _jsonable
 from medsynth.tabular.config import TabularConfig
-from medsynth.tabular.schema import TableSchema
 
 
 def build_synthesizer(config: TabularConfig, schema: TableSchema | None = None) -> TabularSynthesizer:
