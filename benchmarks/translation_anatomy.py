@@ -45,7 +45,7 @@ PROTOCOL: dict[str, Any] = {
 CPU_NETS: dict[float, list[str]] = {
     2: ["generator.base_channels=16", "generator.n_res_blocks=3", "discriminator.channels=32", "data.patch_size=[64,64]"],
     2.5: ["generator.base_channels=16", "generator.n_res_blocks=3", "discriminator.channels=32", "data.patch_size=[64,64]"],
-    3: ["generator.base_channels=8", "generator.n_res_blocks=2", "discriminator.channels=16", "discriminator.num_layers=2",
+    3: ["generator.base_channels=8", "generator.n_res_blocks=2", "generator.stem_kernel=3", "discriminator.channels=16", "discriminator.num_layers=2",
         "data.patch_size=[48,48,12]", "train.batch_size=2"],
 }
 CONFIG_FILES = {2: "mr2ct_cyclegan_2d.yaml", 2.5: "mr2ct_cyclegan_25d.yaml", 3: "mr2ct_cyclegan_3d.yaml"}

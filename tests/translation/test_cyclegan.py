@@ -143,3 +143,19 @@ def test_paired_without_cycle_trains_the_mr_to_ct_generator_only(make_config, ph
     assert len(ckpt["opt_g"]["state"]) == n_mr2ct < sum(1 for _ in tr.generators.parameters())
     with pytest.raises(Exception, match="unpaired training needs the cycle term"):
         CycleGANConfig.model_validate(make_config(2, loss={"cycle": 0.0}))
+
+
+def test_stem_kernel_sets_the_first_and_last_convolution(make_config):
+    """generator.stem_kernel 3 makes the 3D ResNet generator's stem and head 3-wide (CycleGAN's 7 by default)."""
+    from medsynth.translation.config import CycleGANConfig
+    from medsynth.translation.networks import build_generator
+
+    def kernels(cfg: CycleGANConfig) -> list[tuple[int, ...]]:
+        convs = [m for m in build_generator(cfg).modules() if isinstance(m, torch.nn.Conv3d)]
+        return [convs[0].kernel_size, convs[-1].kernel_size]
+
+    assert kernels(CycleGANConfig.model_validate(make_config(3))) == [(7, 7, 7)] * 2
+    small = CycleGANConfig.model_validate(make_config(3, generator={"stem_kernel": 3}))
+    assert kernels(small) == [(3, 3, 3)] * 2
+    with pytest.raises(Exception, match="stem_kernel"):
+        CycleGANConfig.model_validate(make_config(3, generator={"stem_kernel": 4}))
