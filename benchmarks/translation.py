@@ -263,10 +263,12 @@ def part_paired(work: Path, steps: int, threads: int, weight: float = 10.0) -> d
 
 
 def part_real_anatomy(work: Path, modes: tuple[float, ...], seeds: list[int], budget: float, threads: int, steps: int | None,
-                      overrides: list[str], name: str) -> dict[str, Any]:
+                      overrides: list[str], name: str, append: bool = False) -> dict[str, Any]:
     """The real-anatomy known-answer benchmark (``translation_anatomy.py``): each mode trained with the shipped
     recipe for ``budget`` CPU seconds (process time, one thread: steps calibrated on a short probe run, so the budget
-    does not shrink when other jobs share the machine) or ``steps``, scored on the held-out cases."""
+    does not shrink when other jobs share the machine) or ``steps``, scored on the held-out cases. ``append`` adds
+    the runs to those of an earlier invocation with the same ``name`` (and reuses its calibration), so the runs of
+    a table can be made one at a time."""
     import translation_anatomy as ta  # beside this script
 
     cases = ta.build_cases(work)
@@ -277,9 +279,18 @@ def part_real_anatomy(work: Path, modes: tuple[float, ...], seeds: list[int], bu
         return out
     out: dict[str, Any] = {"benchmark": name, "protocol": ta.PROTOCOL, "budget_seconds": budget, "environment": environment(threads),
                            "cases": {c: {"source": v["source"], "shape": v["shape"]} for c, v in cases.items()}, "runs": {}}
+    previous = RESULTS / f"translation_{name}.json"
+    if append and previous.is_file():  # add runs to an earlier invocation's (same protocol, budget and calibration)
+        old = json.loads(previous.read_text(encoding="utf-8"))
+        if old.get("budget_seconds") != budget or old.get("protocol") != ta.PROTOCOL:
+            raise SystemExit(f"--append: {previous} has another budget or protocol; use another --name")
+        out["runs"], out["calibration"] = old.get("runs", {}), old.get("calibration", {})
+        out["environment_earlier_invocations"] = [*old.get("environment_earlier_invocations", []), old["environment"]]
     for mode in modes:
         n = steps
-        if n is None:
+        if n is None and str(mode) in out.get("calibration", {}):
+            n = out["calibration"][str(mode)]["steps"]
+        elif n is None:
             sps = ta.seconds_per_step(mode, cases, threads, overrides, work)
             n = max(10, int(budget / sps))
             out.setdefault("calibration", {})[str(mode)] = {"seconds_per_step": sps, "steps": n}
@@ -295,7 +306,7 @@ def part_real_anatomy(work: Path, modes: tuple[float, ...], seeds: list[int], bu
                   f"slice jumps {m['discontinuity_pred_mad']:.1f} HU (ref {m['discontinuity_ref_mad']:.1f})", flush=True)
             _write(name, out)
     table = {}
-    for mode in modes:
+    for mode in sorted({r["spatial_dims"] for r in out["runs"].values()}):
         runs = [r for r in out["runs"].values() if r["spatial_dims"] == mode]
         keys = ["mae_hu", "psnr_db", "ms_ssim", "bone_dice", "bone_mae_hu", "discontinuity_pred_mad", "discontinuity_ref_mad",
                 "discontinuity_excess_mad"]
@@ -349,6 +360,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--budget", type=float, default=900.0, help="real-anatomy/real-unpaired: training seconds per model")
     parser.add_argument("--anatomy-steps", type=int, default=None, help="real-anatomy: fixed steps instead of --budget")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1], help="real-anatomy: train.seed of each run")
+    parser.add_argument("--append", action="store_true", help="real-anatomy: add the runs to the earlier result of --name")
     parser.add_argument("--set", dest="sets", action="append", default=[], help="real-anatomy: extra config override (repeatable)")
     args = parser.parse_args(argv)
     work = args.work or Path(tempfile.mkdtemp(prefix="medsynth-bench-translation-"))
@@ -377,7 +389,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.part == "real-anatomy":
         modes = tuple(int(m) if m == int(m) else m for m in args.modes)
         results["real_anatomy"] = part_real_anatomy(work, modes, args.seeds, args.budget, args.threads, args.anatomy_steps,
-                                                    args.sets, args.name or "real_anatomy")
+                                                    args.sets, args.name or "real_anatomy", args.append)
     if args.part in ("real-unpaired", "real", "all"):
         mode = args.modes[0]
         results["real_unpaired"] = part_real_unpaired(work, args.budget, args.threads, args.anatomy_steps, args.sets,

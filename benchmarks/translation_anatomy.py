@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -220,8 +221,21 @@ def run_mode(work: Path, cases: dict[str, dict[str, Any]], mode: float, seed: in
     run = work / f"run_{tag or 'anatomy'}_{mode}_s{seed}"
     load0 = os.getloadavg()
     mr, ct = training_domains(cases, cfg.data.paired)
+    samples: list[float] = []
+    done = threading.Event()
+
+    def sample_load() -> None:  # the 1-minute load average every 30 s while the model trains
+        while not done.wait(30.0):
+            samples.append(os.getloadavg()[0])
+
+    sampler = threading.Thread(target=sample_load, daemon=True)
+    sampler.start()
     t0, c0 = time.perf_counter(), time.process_time()
-    tr = CycleGANTranslator(cfg).fit(mr, ct, out=run, force=True)
+    try:
+        tr = CycleGANTranslator(cfg).fit(mr, ct, out=run, force=True)
+    finally:
+        done.set()
+        sampler.join()
     train_s, train_cpu = time.perf_counter() - t0, time.process_time() - c0
     load1 = os.getloadavg()
     names = dict(enumerate(ANATOMY_TISSUES))
@@ -234,6 +248,9 @@ def run_mode(work: Path, cases: dict[str, dict[str, Any]], mode: float, seed: in
         "train_cpu_seconds": train_cpu,
         "cpu_seconds_per_step": train_cpu / steps,
         "load_average_before_after": [load0, load1],
+        "load_average_1min_during_training": {"mean": float(np.mean(samples)) if samples else load1[0],
+                                              "max": float(np.max(samples)) if samples else load1[0], "samples": len(samples),
+                                              "cores": os.cpu_count()},
         "run_dir": str(run),
         "overrides": overrides or [],
         "training_data": "registered pairs of the six training regions" if cfg.data.paired else "unpaired (protocol)",
