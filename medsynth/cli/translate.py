@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from medsynth.cli.common import MAX_STEPS_OPTION, SET_OPTION, done, overrides
+from medsynth.cli.common import MAX_STEPS_OPTION, SET_OPTION, done
 
 app = typer.Typer(
     help="MRI -> CT translation (CycleGAN on 2D slices, 2.5D stacks or 3D patches; output in HU).",
@@ -31,15 +31,10 @@ def train(
     Example:
         medsynth translate train configs/mr2ct_cyclegan_2d.yaml --source mr/ --target ct/ --out runs/mr2ct
     """
-    from medsynth.core.config import load_config
-    from medsynth.core.files import check_output
-    from medsynth.translation.config import CycleGANConfig
-    from medsynth.translation.cyclegan import CycleGANTranslator
+    from medsynth.translation.api import train as train_translator
 
-    check_output(out, kind="dir", what="--out")
-    cfg = load_config(CycleGANConfig, config, overrides=overrides(sets, max_steps))
-    CycleGANTranslator(cfg).fit(source, target, out=out, resume=resume, force=force)  # saves OUT/model
-    done(f"trained {cfg.train.max_steps} steps (spatial_dims {cfg.spatial_dims}); model saved", out / "model")
+    tr = train_translator(config, source, target, out, overrides=sets, max_steps=max_steps, resume=resume, force=force)
+    done(f"trained {tr.config.train.max_steps} steps (spatial_dims {tr.config.spatial_dims}); model saved", out / "model")
 
 
 @app.command("apply")
@@ -74,23 +69,10 @@ def apply(
     Smaller windows, e.g. --set inference.roi_size=[128,128] --set inference.overlap=0.25, cap memory
     for very large slices.
     """
-    from medsynth.core.errors import ConfigError
-    from medsynth.core.files import check_output
-    from medsynth.core.runs import check_run_kind
-    from medsynth.translation.apply import translate_files
-    from medsynth.translation.cyclegan import CycleGANTranslator
+    from medsynth.translation.api import load
 
-    fmt = format.lower()
-    if fmt not in ("nifti", "dicom"):
-        raise ConfigError(f"--format '{format}' must be nifti or dicom")
-    if nonfinite not in ("error", "mask"):
-        raise ConfigError(f"--nonfinite '{nonfinite}' must be error or mask")
-    check_output(out, kind="dir", what="--out")
-    check_run_kind(run, ("mr2ct_cyclegan",), command="medsynth translate apply")
-    translator = CycleGANTranslator.load(run, device=device)
-    if sets:
-        translator.configure_inference(sets)
-    written = translate_files(translator, inputs, out, format=fmt, overwrite=force, uncertainty=uncertainty,  # type: ignore[arg-type]
-                              nonfinite=nonfinite, echo=typer.echo)  # type: ignore[arg-type]
+    translator = load(run, device=device, inference=sets)
+    written = translator.apply_files(inputs, out, format=format.lower(), overwrite=force, uncertainty=uncertainty,  # type: ignore[arg-type]
+                                     nonfinite=nonfinite, echo=typer.echo)  # type: ignore[arg-type]
     n = len(written) // 2 if uncertainty else len(written)
-    done(f"translated {n} volume(s) to CT ({fmt})" + (" with spread maps" if uncertainty else ""), out)
+    done(f"translated {n} volume(s) to CT ({format.lower()})" + (" with spread maps" if uncertainty else ""), out)

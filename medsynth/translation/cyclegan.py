@@ -17,8 +17,6 @@ outside a body mask found on the MR. The output has the input's shape and affine
 from __future__ import annotations
 
 import contextlib
-import shutil
-import tempfile
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -135,6 +133,9 @@ class CycleGANTranslator:
     def fit(self, source: Any, target: Any, *, out: str | Path | None = None, resume: bool = False, force: bool = False) -> CycleGANTranslator:
         """Train on MR ``source`` and CT ``target`` volumes (unpaired unless ``data.paired``).
 
+        The run directory (``run.json`` with kind and model, checkpoints, ``model/``) is created by
+        :func:`medsynth.translation.api.fit_run`, the job function behind ``medsynth.translate.train``.
+
         Args:
             source: MR volumes: a folder (NIfTI / DICOM series), a CSV of paths, or a list of
                 paths or Volumes.
@@ -149,29 +150,23 @@ class CycleGANTranslator:
             DataValidationError: empty folders, unreadable files, mismatched pairs.
             RunDirectoryError: ``out`` exists (without resume/force), or there is nothing to resume.
         """
+        from medsynth.translation.api import fit_run
+
+        fit_run(self, source, target, out, resume=resume, force=force)
+        return self
+
+    def training_data(self, source: Any, target: Any) -> tuple[list[DomainVolume], list[DomainVolume]]:
+        """Read, check and preprocess the MR ``source`` and CT ``target`` volumes (nothing is written).
+
+        Raises:
+            SourceModalityError: CT given as source, or non-CT as target.
+            DataValidationError: empty folders, unreadable files, mismatched pairs, 2D images for a 3D model.
+        """
         cfg = self.config
-        tmp = None
-        if out is None:
-            if resume:
-                raise RunDirectoryError("resume=True needs the run directory to resume: pass out=")
-            tmp = Path(tempfile.mkdtemp(prefix="medsynth-cyclegan-"))
-            out = tmp / "run"
-        # Read the data before creating the run directory: bad inputs leave nothing behind.
         src = load_domain(source, "MR", self.preprocessor, cfg.data, what="source (MR)")
         tgt = load_domain(target, "CT", self.preprocessor, cfg.data, what="target (CT)")
         self._check_training_data(src, tgt)
-        session = TrainSession(cfg.train, out, config=cfg, resume=resume, force=force, command="medsynth translate train")
-        with session.run.marks_failure():  # run.json says "failed" if training raises
-            self._train(session, src, tgt)
-        session.close()
-        if tmp is not None:
-            shutil.rmtree(tmp, ignore_errors=True)
-            self.run_dir = None
-        else:
-            self.run_dir = Path(out)
-            if session.is_main:
-                self.save(self.run_dir / "model")  # so that 'medsynth translate apply RUN' finds it
-        return self
+        return src, tgt
 
     def _check_training_data(self, src: list[DomainVolume], tgt: list[DomainVolume]) -> None:
         cfg = self.config
@@ -195,7 +190,9 @@ class CycleGANTranslator:
             if problems:
                 raise DataValidationError(problems, context="paired training data")
 
-    def _train(self, session: TrainSession, src: list[DomainVolume], tgt: list[DomainVolume]) -> None:
+    def train_session(self, session: TrainSession, src: list[DomainVolume], tgt: list[DomainVolume]) -> None:
+        """The training loop in an open :class:`TrainSession` (its run directory is created by the caller,
+        :func:`medsynth.translation.api.fit_run`); leaves the trained generators in place."""
         cfg = self.config
         tc = cfg.train
         src_sampler = PatchSampler(src, cfg.patch_3d, cfg.data.foreground_fraction)
