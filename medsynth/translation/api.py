@@ -25,11 +25,13 @@ import shutil
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, get_args
 
 from medsynth.core.errors import ConfigError, DataValidationError, RunDirectoryError
+from medsynth.translation.config import NonFinite
 
 if TYPE_CHECKING:  # pragma: no cover
+    from medsynth.io.loading import OutputFormat
     from medsynth.io.volume import Volume
     from medsynth.translation.config import CycleGANConfig
     from medsynth.translation.cyclegan import CycleGANTranslator
@@ -37,8 +39,7 @@ if TYPE_CHECKING:  # pragma: no cover
 #: The run kind and model name recorded in run.json (``medsynth runs`` lists them).
 KIND = "mr2ct_cyclegan"
 MODEL = "cyclegan"
-FORMATS = ("nifti", "dicom")
-NONFINITE = ("error", "mask")
+NONFINITE: tuple[str, ...] = get_args(NonFinite)
 
 Overrides = Mapping[str, Any] | Sequence[str] | None
 
@@ -210,7 +211,7 @@ class Translator:
         volume: Volume | str | Path,
         *,
         uncertainty: bool = False,
-        nonfinite: Literal["error", "mask"] = "error",
+        nonfinite: NonFinite = "error",
         progress: bool = False,
     ) -> Volume | tuple[Volume, Volume]:
         """Translate one MR volume to a synthetic CT in HU, on the MR's own grid (shape and affine kept).
@@ -258,10 +259,10 @@ class Translator:
         inputs: str | Path | Sequence[str | Path],
         out: str | Path,
         *,
-        format: Literal["nifti", "dicom"] = "nifti",
+        format: OutputFormat = "nifti",
         overwrite: bool = False,
         uncertainty: bool = False,
-        nonfinite: Literal["error", "mask"] = "error",
+        nonfinite: NonFinite = "error",
         echo: Callable[[str], None] | None = None,
     ) -> list[Path]:
         """Translate every MR found in ``inputs`` (NIfTI files, DICOM series, folders of them) into ``out``.
@@ -280,10 +281,11 @@ class Translator:
                 inputs would write the same name; NaN/inf voxels with ``nonfinite="error"``.
         """
         from medsynth.core.files import check_output
+        from medsynth.io.loading import OutputFormat
         from medsynth.translation.apply import translate_files
 
         fmt = str(format).lower()
-        if fmt not in FORMATS:
+        if fmt not in get_args(OutputFormat):
             raise ConfigError(f"format '{format}' must be nifti or dicom")
         if nonfinite not in NONFINITE:
             raise ConfigError(f"nonfinite '{nonfinite}' must be error or mask")

@@ -10,7 +10,7 @@ from medsynth.core.errors import ConfigError, DataValidationError, MedsynthError
 
 if TYPE_CHECKING:
     from medsynth.io.loading import OutputFormat
-    from medsynth.translation.inference import NonFinite
+    from medsynth.translation.config import NonFinite
 
 
 def _stem(path: Path) -> str:

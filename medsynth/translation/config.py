@@ -19,6 +19,8 @@ from medsynth.io.transforms import PreprocessConfig
 
 #: "2" = single slices, "2.5" = a stack of neighbouring slices as channels, "3" = 3D patches.
 SpatialDims = Literal[2, 2.5, 3]
+#: What inference does with NaN/inf MR voxels: refuse the volume, or leave them out (written as NaN).
+NonFinite = Literal["error", "mask"]
 
 
 class GeneratorConfig(ConfigModel):

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -28,7 +28,7 @@ import torch.nn.functional as F
 
 from medsynth.core.errors import DataValidationError
 from medsynth.io.volume import Volume
-from medsynth.translation.config import CycleGANConfig
+from medsynth.translation.config import CycleGANConfig, NonFinite
 from medsynth.translation.data import (
     AIR_OUTSIDE_HU,
     InputDimensionError,
@@ -45,7 +45,6 @@ if TYPE_CHECKING:
     from medsynth.io.transforms import VolumePreprocessor
 
 #: What to do with NaN/inf voxels of an input MR: refuse it, or leave them out and mark them NaN.
-NonFinite = Literal["error", "mask"]
 
 
 def window_predictor(
