@@ -144,6 +144,8 @@ def test_apply_files_and_inference_settings(trained: mt.Translator, phantoms16: 
     assert len(lines) == 1 and "spread" in lines[0]
     out = load_volume(written[0])
     assert out.same_grid(load_volume(phantoms16 / "mr" / "case_002.nii.gz")) and out.array.min() == -1024
+    direct = tr.apply(phantoms16 / "mr" / "case_002.nii.gz")  # a path works like the Volume read from it
+    np.testing.assert_allclose(direct.array, out.array, atol=1.0)  # the file stores int16 HU
     with pytest.raises(DataValidationError, match="already exists"):
         tr.apply_files([phantoms16 / "mr" / "case_002.nii.gz"], tmp_path / "sct")
     with pytest.raises(ConfigError, match="'png'"):
