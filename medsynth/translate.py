@@ -15,6 +15,6 @@ trained or loaded.
 
 from __future__ import annotations
 
-from medsynth.translation.api import KIND, MODEL, Translator, load, resolve_config, train
+from medsynth.translation.api import KIND, MODEL, Translator, apply_run, load, resolve_config, train
 
-__all__ = ["KIND", "MODEL", "Translator", "load", "resolve_config", "train"]
+__all__ = ["KIND", "MODEL", "Translator", "apply_run", "load", "resolve_config", "train"]

@@ -69,10 +69,9 @@ def apply(
     Smaller windows, e.g. --set inference.roi_size=[128,128] --set inference.overlap=0.25, cap memory
     for very large slices.
     """
-    from medsynth.translation.api import load
+    from medsynth.translation.api import apply_run
 
-    translator = load(run, device=device, inference=sets)
-    written = translator.apply_files(inputs, out, format=format.lower(), overwrite=force, uncertainty=uncertainty,  # type: ignore[arg-type]
-                                     nonfinite=nonfinite, echo=typer.echo)  # type: ignore[arg-type]
+    written = apply_run(run, inputs, out, device=device, inference=sets, format=format.lower(), overwrite=force,  # type: ignore[arg-type]
+                        uncertainty=uncertainty, nonfinite=nonfinite, echo=typer.echo)  # type: ignore[arg-type]
     n = len(written) // 2 if uncertainty else len(written)
     done(f"translated {n} volume(s) to CT ({format.lower()})" + (" with spread maps" if uncertainty else ""), out)

@@ -10,7 +10,8 @@ Example::
     tr = mt.load("runs/mr2ct")                                  # later, or on another machine
     sct = tr.apply(load_volume("patient_mr.nii.gz"))            # CT in HU, on the MR's grid
     sct, spread = tr.apply(mr, uncertainty=True)                # + voxel-wise spread (SD, HU)
-    tr.apply_files(["mr_folder/"], "sct/", format="dicom")      # what `medsynth translate apply` does
+    tr.apply_files(["mr_folder/"], "sct/", format="dicom")      # a folder of MRs to sCT files
+    mt.apply_run("runs/mr2ct", ["mr_folder/"], "sct/")          # load + apply_files: `medsynth translate apply`
 
 ``medsynth translate train/apply`` call these functions: one code path, the same named errors.
 
@@ -46,7 +47,7 @@ Overrides = Mapping[str, Any] | Sequence[str] | None
 
 def _override_strings(overrides: Overrides, *, what: str = "overrides") -> list[str]:
     """``{"train.max_steps": 10, "generator": {"base_channels": 8}}`` or ``["train.max_steps=10"]`` as ``key=value`` strings."""
-    import json
+    import yaml
 
     if overrides is None:
         return []
@@ -59,8 +60,9 @@ def _override_strings(overrides: Overrides, *, what: str = "overrides") -> list[
             if isinstance(value, Mapping) and value:
                 for k, v in value.items():
                     walk(f"{prefix}.{k}" if prefix else str(k), v)
-            else:  # JSON is valid YAML: lists, numbers, booleans, null and strings round-trip
-                out.append(f"{prefix}={json.dumps(value)}")
+            else:  # as YAML, which apply_overrides parses back (1e-5 as 1.0e-05: PyYAML reads "1e-05" as a string)
+                raw = yaml.safe_dump(value, default_flow_style=True, width=10**6).strip()
+                out.append(f"{prefix}={raw[:-3].strip() if raw.endswith('...') else raw}")
 
         for key, value in overrides.items():
             if not isinstance(key, str) or not key:
@@ -380,4 +382,37 @@ def load(run: str | Path, *, device: str = "cpu", inference: Overrides = None) -
     return tr
 
 
-__all__ = ["KIND", "MODEL", "Translator", "fit_run", "load", "resolve_config", "train"]
+def apply_run(
+    run: str | Path,
+    inputs: str | Path | Sequence[str | Path],
+    out: str | Path,
+    *,
+    device: str = "cpu",
+    inference: Overrides = None,
+    format: OutputFormat = "nifti",
+    overwrite: bool = False,
+    uncertainty: bool = False,
+    nonfinite: NonFinite = "error",
+    echo: Callable[[str], None] | None = None,
+) -> list[Path]:
+    """``load(run, device=, inference=).apply_files(inputs, out, ...)``, with ``out`` and the options checked
+    before the model is loaded (what ``medsynth translate apply`` calls).
+
+    Raises:
+        OutputPathError, ConfigError, RunDirectoryError, DataValidationError: see :func:`load` and
+            :meth:`Translator.apply_files`.
+    """
+    from medsynth.core.files import check_output
+    from medsynth.io.loading import OutputFormat
+
+    check_output(out, kind="dir", what="--out")
+    if str(format).lower() not in get_args(OutputFormat):
+        raise ConfigError(f"format '{format}' must be nifti or dicom")
+    if nonfinite not in NONFINITE:
+        raise ConfigError(f"nonfinite '{nonfinite}' must be error or mask")
+    return load(run, device=device, inference=inference).apply_files(
+        inputs, out, format=format, overwrite=overwrite, uncertainty=uncertainty, nonfinite=nonfinite, echo=echo
+    )
+
+
+__all__ = ["KIND", "MODEL", "Translator", "apply_run", "fit_run", "load", "resolve_config", "train"]

@@ -37,7 +37,8 @@ def phantoms16(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def trained(phantoms16: Path, tmp_path_factory: pytest.TempPathFactory) -> mt.Translator:
     run = tmp_path_factory.mktemp("api_run") / "run"
-    return mt.train(TINY, phantoms16 / "mr", phantoms16 / "ct", run, overrides={"train.max_steps": 3}, device="cpu", seed=1)
+    return mt.train(TINY, phantoms16 / "mr", phantoms16 / "ct", run, overrides={"train.max_steps": 3, "train": {"lr": 1e-5}},
+                    device="cpu", seed=1)
 
 
 @pytest.fixture
@@ -55,6 +56,7 @@ def test_train_records_the_run_and_load_gives_the_same_translation(trained: mt.T
     info = json.loads((run / "run.json").read_text())
     assert (info["kind"], info["model"], info["status"]) == ("mr2ct_cyclegan", "cyclegan", "completed")
     assert trained.config.train.max_steps == 3 and trained.config.train.seed == 1  # overrides, then seed=
+    assert trained.config.train.lr == 1e-5  # a nested mapping, and a float PyYAML would read back as a string from "1e-05"
     assert '"step": 3' in (run / "metrics.jsonl").read_text()
     assert "spatial_dims=2" in repr(trained) and str(run) in repr(trained)
 
@@ -155,3 +157,11 @@ def test_apply_files_and_inference_settings(trained: mt.Translator, phantoms16: 
     with pytest.raises(DataValidationError, match="no inputs"):
         tr.apply_files([], tmp_path / "x")
     assert not (tmp_path / "x").exists()
+
+
+def test_apply_run_checks_the_output_before_loading(trained: mt.Translator, phantoms16: Path, tmp_path: Path):
+    (tmp_path / "afile").write_text("x")
+    with pytest.raises(OutputPathError, match="afile"):  # the output is refused before the (missing) run is read
+        mt.apply_run(tmp_path / "no-such-run", [phantoms16 / "mr"], tmp_path / "afile" / "sct")
+    written = mt.apply_run(trained.run_dir, [phantoms16 / "mr" / "case_000.nii.gz"], tmp_path / "sct", inference={"overlap": 0.5})  # type: ignore[arg-type]
+    assert [p.name for p in written] == ["case_000_sct.nii.gz"]
