@@ -150,7 +150,7 @@ def evaluate_images(
               for role, folder in (("train", train), ("holdout", holdout), ("synthetic", synthetic))]
     ledger = read_privacy_ledger(run_dir) if run_dir is not None else None
     results: list[MetricResult] = []
-    report = Report(kind="images", mode=mode, metrics=results, inputs=inputs, config=cfg.model_dump(mode="json"),
+    report = Report(kind="images", mode=mode, results=results, inputs=inputs, config=cfg.model_dump(mode="json"),
                     config_hash=config_hash(cfg), notes=ledger_notes(ledger), privacy_ledger=ledger)
     report.figures["list"] = []
     for cls in selected(IMAGE_METRICS, cfg.metrics, privacy_only=mode == "audit"):

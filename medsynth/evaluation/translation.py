@@ -240,7 +240,7 @@ def evaluate_translation(
         notes.append(f"Cases without a partner were skipped: {unmatched[:10]}")
     if spread:
         notes.append(f"{len(spread)} spread (uncertainty) map(s) in the predicted folder were left out: {spread[:5]}")
-    report = Report(kind="translation", mode="evaluate", metrics=results, inputs=inputs, config=cfg.model_dump(mode="json"),
+    report = Report(kind="translation", mode="evaluate", results=results, inputs=inputs, config=cfg.model_dump(mode="json"),
                     config_hash=config_hash(cfg), notes=notes)
     from medsynth.evaluation import plots
 

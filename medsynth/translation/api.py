@@ -133,8 +133,9 @@ def fit_run(
 ) -> Path | None:
     """Train ``model`` in the run directory ``out`` (a temporary one, deleted afterwards, when None).
 
-    The data are read before the run directory is created (bad inputs leave nothing behind); the run
-    records its kind and model in run.json; the trained model is saved to ``out/model`` atomically.
+    The data are read before the run directory is created (bad inputs leave nothing behind); run.json
+    records the config's kind and model (``mr2ct_cyclegan``, ``cyclegan``, written with the config); the
+    trained model is saved to ``out/model`` atomically.
     :meth:`CycleGANTranslator.fit` is this function.
 
     Returns:
@@ -151,8 +152,6 @@ def fit_run(
     src, tgt = model.training_data(source, target)  # every input error is raised here, before anything is written
     session = TrainSession(model.config.train, out, config=model.config, resume=resume, force=force,
                            command=command or "medsynth translate train")
-    if session.is_main:
-        session.run._update_marker(kind=KIND, model=MODEL)
     with session.run.marks_failure():  # run.json says "failed" if training raises
         model.train_session(session, src, tgt)
     session.close()

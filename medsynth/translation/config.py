@@ -209,6 +209,11 @@ class CycleGANConfig(ConfigModel):
     train: TrainConfig = Field(default_factory=lambda: TrainConfig(batch_size=4, max_steps=2000))
 
     @property
+    def model(self) -> str:
+        """The translator's registry name (``cyclegan``), recorded as ``model`` in a run's run.json."""
+        return "cyclegan"
+
+    @property
     def channels(self) -> int:
         """Network channels: 2c+1 for 2.5, else 1."""
         return 2 * self.data.context_slices + 1 if self.spatial_dims == 2.5 else 1
