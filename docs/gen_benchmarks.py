@@ -104,6 +104,10 @@ HEADLINES: list[tuple[str, str, str, list[Step], str]] = [
      "translation_real_anatomy_2d_300s.json", ["runs", "2_s0", "mean", "bone_share_pred"], ""),
     ("MR->CT", "... bone share of the body, real CT",
      "translation_real_anatomy_2d_300s.json", ["runs", "2_s0", "mean", "bone_share_ref"], ""),
+    ("MR->CT", "... the same with loss.bone_histogram 10 (bone-tail Wasserstein term): bone Dice",
+     "translation_real_anatomy_2d_300s_bonehist.json", ["runs", "2_s0", "mean", "bone_dice"], ""),
+    ("MR->CT", "... its bone share of the body, synthetic CT",
+     "translation_real_anatomy_2d_300s_bonehist.json", ["runs", "2_s0", "mean", "bone_share_pred"], ""),
     ("MR->CT", "translate a 256x256x128 MR on CPU, default inference, 2 threads",
      "translation_speed.json", ["runs", {"threads": 2, "inference": "default: whole-slice window 256x256, "
                                          "left-right mirroring (inference.mirror_axes [0])"}, "seconds"], "s"),
