@@ -293,8 +293,11 @@ class RunDir:
             model = getattr(config, "model", None)
             fields = {"kind": kind if isinstance(kind, str) else None,
                       "model": model if isinstance(model, str) else kind if isinstance(kind, str) else None}
-            if (self.path / MARKER).is_file() and any(fields.values()):
-                self._update_marker(**{k: v for k, v in fields.items() if v})
+            if (self.path / MARKER).is_file():  # a kind the job recorded itself (e.g. multitable) is kept
+                info = self.info
+                new = {k: v for k, v in fields.items() if v and not info.get(k)}
+                if new:
+                    self._update_marker(**new)
         return dest
 
     def write_json(self, name: str, data: Any) -> Path:
