@@ -108,6 +108,10 @@ HEADLINES: list[tuple[str, str, str, list[Step], str]] = [
      "translation_real_anatomy_2d_300s_bonehist.json", ["runs", "2_s0", "mean", "bone_dice"], ""),
     ("MR->CT", "... its bone share of the body, synthetic CT",
      "translation_real_anatomy_2d_300s_bonehist.json", ["runs", "2_s0", "mean", "bone_share_pred"], ""),
+    ("MR->CT", "real unpaired MR (example_mr_sm) translated by a 2D model, 725 steps (~300 CPU-s): bone share (> 250 HU) "
+     "of the body", "translation_real_unpaired_2d_725.json", ["bone_share_translated_mr", "above_250_hu"], ""),
+    ("MR->CT", "... the real CT's (target: within a factor 2)",
+     "translation_real_unpaired_2d_725.json", ["bone_share_real_ct", "above_250_hu"], ""),
     ("MR->CT", "translate a 256x256x128 MR on CPU, default inference, 2 threads",
      "translation_speed.json", ["runs", {"threads": 2, "inference": "default: whole-slice window 256x256, "
                                          "left-right mirroring (inference.mirror_axes [0])"}, "seconds"], "s"),
