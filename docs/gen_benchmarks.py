@@ -129,6 +129,22 @@ HEADLINES: list[tuple[str, str, str, list[Step], str]] = [
      "translation_phantom_recipe_3600_2d.json", ["modes", "2", "train_seconds"], "s"),
     ("MR->CT", "... the same with train.seed 1",
      "translation_phantom_recipe_3600_2d_seed1.json", ["modes", "2", "mean", "mae_hu"], "HU"),
+    ("MR->CT", "real-anatomy benchmark (MR simulated from real CT, held-out a2 a5 b), 2D, 300 CPU-s (1/3 of the "
+     "target budget), seed 0: MAE in the body", "translation_real_anatomy_2d_300s.json", ["runs", "2_s0", "mean", "mae_hu"], "HU"),
+    ("MR->CT", "... bone Dice (HU > 250; target >= 0.70)",
+     "translation_real_anatomy_2d_300s.json", ["runs", "2_s0", "mean", "bone_dice"], ""),
+    ("MR->CT", "... bone share of the body, synthetic CT",
+     "translation_real_anatomy_2d_300s.json", ["runs", "2_s0", "mean", "bone_share_pred"], ""),
+    ("MR->CT", "... bone share of the body, real CT",
+     "translation_real_anatomy_2d_300s.json", ["runs", "2_s0", "mean", "bone_share_ref"], ""),
+    ("MR->CT", "... the same with loss.bone_histogram 10 (bone-tail Wasserstein term): bone Dice",
+     "translation_real_anatomy_2d_300s_bonehist.json", ["runs", "2_s0", "mean", "bone_dice"], ""),
+    ("MR->CT", "... its bone share of the body, synthetic CT",
+     "translation_real_anatomy_2d_300s_bonehist.json", ["runs", "2_s0", "mean", "bone_share_pred"], ""),
+    ("MR->CT", "real unpaired MR (example_mr_sm) translated by a 2D model, 725 steps (~300 CPU-s): bone share (> 250 HU) "
+     "of the body", "translation_real_unpaired_2d_725.json", ["bone_share_translated_mr", "above_250_hu"], ""),
+    ("MR->CT", "... the real CT's (target: within a factor 2)",
+     "translation_real_unpaired_2d_725.json", ["bone_share_real_ct", "above_250_hu"], ""),
     ("MR->CT", "translate a 256x256x128 MR on CPU, default inference, 2 threads",
      "translation_speed.json", ["runs", {"threads": 2, "inference": "default: whole-slice window 256x256, "
                                          "left-right mirroring (inference.mirror_axes [0])"}, "seconds"], "s"),
@@ -254,7 +270,7 @@ _TRANSLATION_METRICS = ("mae_hu", "psnr_db", "ssim", "discontinuity_excess_mad")
 
 def _phantom_rows(name: str, run: dict[str, Any]) -> Iterator[dict[str, Any]]:
     variants = [("as trained", run)]
-    variants += [(k.replace("_", " "), v) for k, v in run.items() if isinstance(v, dict) and "mean" in v]
+    variants += [(k.replace("_", " "), v) for k, v in run.items() if isinstance(v, dict) and isinstance(v.get("mean"), dict)]
     for label, variant in variants:
         mean = variant.get("mean", {})
         row = {"run": name, "variant": label}

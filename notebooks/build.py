@@ -122,28 +122,37 @@ NOTEBOOKS: dict[str, list] = {
         md("# MRI -> CT translation with CycleGAN\n\nTrain an unpaired 2D CycleGAN on MR and CT phantoms of "
            "*different* cases, translate a held-out MR to CT in Hounsfield units, and score it against that "
            "case's own CT (the phantoms are a known answer). Tiny CPU settings; `configs/mr2ct_cyclegan_*.yaml` "
-           "are the real ones."),
-        code("!medsynth phantoms --n 9 --shape 32 --spacing 4 --out phantoms --seed 0\n"
-             "import shutil\nfrom pathlib import Path\nfor d in ('mr_train', 'ct_train'):\n    Path(d).mkdir(exist_ok=True)\n"
-             "for i in range(4):\n    shutil.copy(f'phantoms/mr/case_{i:03d}.nii.gz', 'mr_train')      # MR of cases 0-3\n"
-             "    shutil.copy(f'phantoms/ct/case_{i + 4:03d}.nii.gz', 'ct_train')  # CT of cases 4-7 (unpaired)"),
-        code("!medsynth translate train ../configs/mr2ct_cyclegan_2d.yaml --source mr_train --target ct_train --out run "
-             "--max-steps 150 --set data.patch_size=[32,32] --set generator.base_channels=8 --set generator.n_res_blocks=2 "
-             "--set discriminator.channels=16 --set train.batch_size=4 --set train.device=cpu --set train.checkpoint_every=1000"),
-        code("!medsynth translate apply run phantoms/mr/case_008.nii.gz --out translated"),
-        code("import numpy as np\nfrom medsynth.io import read_nifti\n"
-             "sct = read_nifti('translated/case_008_sct.nii.gz', modality='CT'); ref = read_nifti('phantoms/ct/case_008.nii.gz')\n"
-             "labels = read_nifti('phantoms/labels/case_008.nii.gz').array\nbody = labels > 0\n"
-             "print('same grid as the MR:', sct.same_grid(read_nifti('phantoms/mr/case_008.nii.gz')))\n"
-             "print(f'MAE in body: {np.abs(sct.array - ref.array)[body].mean():.0f} HU')\n"
+           "are the real ones. `medsynth translate train/apply` on the command line call the same functions."),
+        code("import numpy as np\nimport medsynth\nimport medsynth.translate as mt\nfrom medsynth.io import load_volume\n"
+             "from medsynth.io.phantoms import PhantomConfig, write_phantoms\n"
+             "write_phantoms('phantoms', 9, seed=0, config=PhantomConfig(shape=(32, 32, 32), spacing=(4.0, 4.0, 4.0)))\n"
+             "mr_train = [f'phantoms/mr/case_{i:03d}.nii.gz' for i in range(4)]      # MR of cases 0-3\n"
+             "ct_train = [f'phantoms/ct/case_{i + 4:03d}.nii.gz' for i in range(4)]  # CT of cases 4-7 (unpaired)"),
+        code("tr = mt.train('../configs/mr2ct_cyclegan_2d.yaml', mr_train, ct_train, 'run', max_steps=150, device='cpu', seed=0,\n"
+             "              overrides={'data.patch_size': [32, 32], 'generator': {'base_channels': 8, 'n_res_blocks': 2},\n"
+             "                         'discriminator.channels': 16, 'train.batch_size': 4, 'train.checkpoint_every': 1000})\n"
+             "tr"),
+        code("mr = load_volume('phantoms/mr/case_008.nii.gz')                  # held out: never seen as MR or CT\n"
+             "sct, spread = mt.load('run').apply(mr, uncertainty=True)         # HU on the MR's grid, + spread (SD, HU)\n"
+             "ref = load_volume('phantoms/ct/case_008.nii.gz')\nlabels = load_volume('phantoms/labels/case_008.nii.gz', modality='SEG').array\n"
+             "print('same grid as the MR:', sct.same_grid(mr))\n"
+             "print(f'MAE in body: {np.abs(sct.array - ref.array)[labels > 0].mean():.0f} HU')\n"
              "for i, t in enumerate(['air', 'fat', 'soft tissue', 'organ', 'bone']):\n"
              "    m = labels == i\n    print(f'  {t:12s} predicted {sct.array[m].mean():7.0f} HU   true {ref.array[m].mean():7.0f} HU')"),
-        code("import matplotlib.pyplot as plt\nmr = read_nifti('phantoms/mr/case_008.nii.gz').array\n"
-             "fig, ax = plt.subplots(1, 3, figsize=(9, 3))\n"
-             "for a, (img, t, kw) in zip(ax, [(mr, 'MR (input)', {}), (sct.array, 'synthetic CT', dict(vmin=-200, vmax=400)), (ref.array, 'true CT', dict(vmin=-200, vmax=400))]):\n"
-             "    a.imshow(img[:, :, 16].T, cmap='gray', origin='lower', **kw); a.set_title(t); a.axis('off')\nplt.show()"),
+        code("import matplotlib.pyplot as plt\n"
+             "fig, ax = plt.subplots(1, 4, figsize=(12, 3))\n"
+             "panels = [(mr.array, 'MR (input)', {}), (sct.array, 'synthetic CT', dict(vmin=-200, vmax=400)),\n"
+             "          (ref.array, 'true CT', dict(vmin=-200, vmax=400)), (spread.array, 'spread (SD, HU)', dict(cmap='viridis'))]\n"
+             "for a, (img, t, kw) in zip(ax, panels):\n"
+             "    a.imshow(img[:, :, 16].T, origin='lower', **{'cmap': 'gray', **kw}); a.set_title(t); a.axis('off')\nplt.show()"),
+        md("A folder of MRs (NIfTI files or DICOM series) goes through `apply_files`; `evaluate_translation` pairs "
+           "each `<name>_sct` with the reference CT `<name>` and returns a report that renders here."),
+        code("tr.apply_files(['phantoms/mr/case_008.nii.gz'], 'translated')\n"
+             "report = medsynth.evaluate_translation('translated', 'phantoms/ct', labels='phantoms/labels')\nreport"),
         md("150 CPU steps learn the tissue contrast inversion (fat bright on MR, dark on CT; bone the reverse) only "
-           "roughly: the benchmark (`benchmarks/translation.py`) trains thousands of steps and reports its error per tissue."),
+           "roughly (bone far too dark), and the report's verdict says the sCT is not fit for use. The benchmark "
+           "(`benchmarks/translation.py`) trains thousands of steps and reports its error per tissue; the spread map "
+           "shows where the model is least sure."),
     ],
     "05_privacy_audit": [
         md("# Auditing a synthetic table before release\n\n`medsynth audit` judges synthetic data from any tool. "

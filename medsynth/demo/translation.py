@@ -11,8 +11,8 @@ def step_translation(ctx: Any) -> dict[str, Any]:
     """Train a tiny MR->CT CycleGAN on phantoms (unpaired) and score a held-out case in HU."""
     import numpy as np
 
+    from medsynth.evaluation import hu_metrics as metrics
     from medsynth.io.loading import load_volume, save_volume
-    from medsynth.translation import metrics
     from medsynth.translation.cyclegan import CycleGANTranslator
 
     folder = Path(ctx.results["phantoms"]["folder"])
@@ -42,6 +42,8 @@ def step_translation(ctx: Any) -> dict[str, Any]:
     dirs = {name: out / name for name in ("predicted", "reference", "labels")}
     for d in dirs.values():
         d.mkdir(parents=True, exist_ok=True)
+    if (folder / "labels" / "tissues.json").is_file():  # the label names, for per-tissue MAE
+        shutil.copyfile(folder / "labels" / "tissues.json", dirs["labels"] / "tissues.json")
     scores = []
     for name in held_out:
         sct = tr.translate(load_volume(folder / "mr" / name))
