@@ -64,7 +64,9 @@ NOTEBOOKS: dict[str, list] = {
              "ledger = model.privacy_ledger.to_dict()\n"
              "print('epsilon spent', round(ledger['total_epsilon'], 3), 'of', ledger['target_epsilon'], '| delta', ledger['total_delta'])\n"
              "pd.DataFrame(ledger['entries'])[['access', 'mechanism', 'epsilon']]"),
-        md("Sampling costs no privacy (it only reads the DP model). `where` fixes a category in every row."),
+        md("Each entry's epsilon is what that access would cost on its own; the ledger composes them once (zCDP), "
+           "which is why they add up to more than the total of 1. Sampling costs no privacy (it only reads the "
+           "DP model); `where` fixes a category in every row."),
         code("syn = model.sample(len(train), seed=0)\nrenal = model.sample(5, where={'diagnosis': 'renal'}, seed=1)\nrenal"),
         md("The evaluation report judges fidelity, utility (train on synthetic, test on the real holdout) and privacy "
            "attacks. It renders inline; `report.metrics` is a DataFrame and `report.save('report')` writes the "
