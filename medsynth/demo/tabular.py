@@ -5,8 +5,9 @@
   known dependencies), 70% fitted, 30% held out for the report;
 * **breast cancer** (the hard case, kept to show what a FAIL means): the Wisconsin diagnostic data
   that ships with scikit-learn, 30 strongly correlated measurements of only 398 training rows; at
-  epsilon 1 each measured marginal holds a few hundred noisy counts, so the synthetic rows keep each
-  column's distribution but lose most of the correlations, and a classifier tells them from real rows.
+  epsilon 1 each measured marginal holds a few hundred noisy counts, so the synthetic columns blur
+  (marginal distance about 0.2), most correlations are lost, and a classifier tells the rows from real
+  ones (detection AUC about 1.0; measured with dp-aim, seed 0).
 
 Both declare their domains public (domain knowledge or the dataset's published description, never the
 rows), so the whole budget goes to the data. Each case writes train/holdout/synthetic CSVs and a run
@@ -27,7 +28,7 @@ DELTA = 1e-5
 EXPLAIN = {
     "admissions": "thousands of simulated admissions, mostly discrete columns: the case DP marginal models handle well",
     "breast_cancer": "398 rows x 31 correlated measurements at epsilon 1: too little data per marginal; "
-                     "correlations are lost, so a FAIL is the expected, honest verdict",
+                     "distributions blur and correlations are lost, so a FAIL is the expected, honest verdict",
 }
 
 
