@@ -1,16 +1,16 @@
-"""What the imaging synthesizers share: the training loop around a model's step, sampling with
+"""What the imaging synthesizers share: fitting (data, run directory, resume checks), sampling with
 seeds, latent interpolation, and save/load (config YAML + state_dict weights + meta.json).
 
 A model subclass defines its networks (:meth:`build`), its training objects and one optimisation
 step (:meth:`_setup_training`, :meth:`_train_step`), and how a latent becomes an image
-(:meth:`_decode`). Everything else (run directory, DDP, resume, checkpoints, progress, previews) is
-here and in :mod:`medsynth.core.training`.
+(:meth:`_decode`); :meth:`stages` turns those into the hooks of the one training loop,
+:func:`medsynth.core.training.train_stages` (run directory, DDP, resume, per-stage checkpoints,
+progress, previews). A multi-stage model (ldm3d) overrides :meth:`stages`.
 """
 
 from __future__ import annotations
 
 import json
-import math
 import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -25,13 +25,15 @@ from medsynth.core.errors import ConfigError, NotFittedError, RunDirectoryError
 from medsynth.core.files import atomic_path, write_json, write_text
 from medsynth.core.rundir import environment_info
 from medsynth.core.runtime import autocast, resolve_device
-from medsynth.core.training import TrainSession, batches
+from medsynth.core.training import Stage, TrainSession, batches, train_stages
 from medsynth.imaging.config import ImageSynthConfig
 from medsynth.imaging.data import TrainingData, load_training_data
 from medsynth.io.transforms import VolumePreprocessor
 from medsynth.io.volume import Volume
 
 WEIGHTS = "weights.pt"
+#: Where a run records which data it was trained on (checked on --resume; not part of the saved model).
+DATA_RECORD = "private/data_source.json"
 META = "meta.json"
 CONFIG = "config.yaml"
 FORMAT_VERSION = 1
@@ -49,6 +51,37 @@ def _flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
         else:
             out[key] = v
     return out
+
+
+def data_record(data: Any, train_data: TrainingData, labels_dir: str | Path | None) -> dict[str, Any]:
+    """What a run was trained on: the source (a path, or the kind of object), content fingerprint, size."""
+    def where(x: Any) -> str:
+        return str(Path(x).resolve()) if isinstance(x, (str, Path)) else f"<{type(x).__name__} of {train_data.n_volumes} volumes>"
+
+    return {"source": where(data), "labels_dir": None if labels_dir is None else where(labels_dir),
+            "fingerprint": train_data.fingerprint, "n_volumes": train_data.n_volumes}
+
+
+def check_resume_data(out: Path, record: dict[str, Any]) -> None:
+    """Refuse to resume ``out`` on data other than it was trained on (naming both sources).
+
+    Raises:
+        DataValidationError: the fingerprints differ.
+    """
+    from medsynth.core.errors import DataValidationError
+
+    f = out / DATA_RECORD
+    if not f.is_file():
+        return  # a run written before data records: nothing to compare with
+    saved = json.loads(f.read_text(encoding="utf-8"))
+    if saved.get("fingerprint") == record["fingerprint"]:
+        return
+    raise DataValidationError(
+        f"cannot resume '{out}' with other data: it was trained on '{saved.get('source')}' ({saved.get('n_volumes')} volumes, "
+        f"fingerprint {saved.get('fingerprint')}) but --data '{record['source']}' holds different volumes "
+        f"({record['n_volumes']}, fingerprint {record['fingerprint']}); resume with --data '{saved.get('source')}', "
+        "or start a new run (another --out, or --force)"
+    )
 
 
 def slerp(a: torch.Tensor, b: torch.Tensor, t: float) -> torch.Tensor:
@@ -73,6 +106,8 @@ class ImageSynthesizer:
     config_class: ClassVar[type[ImageSynthConfig]] = ImageSynthConfig
     #: networks saved in weights.pt and needed to sample.
     saved_networks: ClassVar[tuple[str, ...]] = ()
+    #: whether ``fit(labels_dir=...)`` trains a mask-conditioned generator.
+    supports_masks: ClassVar[bool] = False
 
     def __init__(self, config: ImageSynthConfig | None = None) -> None:
         cfg = config if config is not None else self.config_class()
@@ -152,6 +187,7 @@ class ImageSynthesizer:
         resume: bool = False,
         force: bool = False,
         labels_csv: str | Path | None = None,
+        labels_dir: str | Path | None = None,
     ) -> ImageSynthesizer:
         """Train on ``data`` (a folder, CSV, VolumeDataset or list of Volumes).
 
@@ -162,6 +198,12 @@ class ImageSynthesizer:
             resume: continue the run in ``out`` from its last checkpoint.
             force: overwrite an earlier run in ``out``.
             labels_csv: class labels per file (overrides ``data.labels_csv``).
+            labels_dir: a folder of label maps, one per volume with the same file name (models with
+                ``supports_masks``: a mask-conditioned generator of image + label-map pairs).
+
+        Raises:
+            DataValidationError: unreadable, mismatched or non-finite volumes (each file named), or
+                ``resume`` with data other than the run was trained on (both sources named).
 
         Under ``torchrun`` every process calls ``fit``; gradients are averaged (DDP) and only rank 0
         writes.
@@ -169,12 +211,20 @@ class ImageSynthesizer:
         cfg = self.config
         if resume and out is None:
             raise ConfigError("resume needs the run directory (out=...) to continue from")
+        if labels_dir is not None and not self.supports_masks:
+            raise ConfigError(
+                f"{self.name} does not train on image + label-map pairs (--labels-dir); use kind: ldm3d "
+                "(a mask-conditioned latent diffusion model), or leave out the label maps"
+            )
         if resume:
             self._check_resume_config(Path(out))  # type: ignore[arg-type]
-        train_data = load_training_data(data, cfg, labels_csv=labels_csv)
+        train_data = load_training_data(data, cfg, labels_csv=labels_csv, labels_dir=labels_dir)
         got = train_data.in_shape
         if got != self.in_shape:
             raise ConfigError(f"training images have shape {got}, the networks expect {self.in_shape}")
+        record = data_record(data, train_data, labels_dir)
+        if resume:
+            check_resume_data(Path(out), record)  # type: ignore[arg-type]
         self.label_names = train_data.label_names
         self.label_counts = train_data.label_counts
         self.window = train_data.window
@@ -185,6 +235,8 @@ class ImageSynthesizer:
         try:
             session = TrainSession(cfg.train, run_path, config=cfg, resume=resume, force=force,
                                    command=None if out is not None else f"{self.name}.fit")
+            if not resume:
+                session.run.write_json(DATA_RECORD, record)
             self._run(session, train_data)
             if out is not None and session.is_main:
                 self.save(run_path)
@@ -197,30 +249,41 @@ class ImageSynthesizer:
     def _run(self, session: TrainSession, train_data: TrainingData) -> None:
         self.device = session.device
         self.build()
-        objects = self._setup_training(session)
-        start = session.restore(objects)
-        tc = self.config.train
-        # Data order is a function of (seed, epoch, rank) and session.steps() seeds each step's draws,
-        # so a resumed run continues exactly as an uninterrupted one would.
-        data = batches(train_data, tc.batch_size, session.dist, seed=tc.seed, skip=start * self.batches_per_step)
-        self.steps_trained = start
+        # Data order is a function of (seed, epoch, rank) and the loop seeds each step's draws, so a
+        # resumed run continues exactly as an uninterrupted one would.
         with session.run.marks_failure():  # run.json says "failed" if training raises
-            for step in session.steps(start):
-                metrics = self._train_step(session, data, step)
-                bad = [k for k, v in metrics.items() if not math.isfinite(v)]
-                if bad:
-                    raise RunDirectoryError(
-                        f"step {step}: {bad} became {[metrics[k] for k in bad]}; training diverged. Lower train.lr, "
-                        f"use precision fp32, or resume from the last checkpoint in {session.run.checkpoint_dir}"
-                    )
-                session.log(step, metrics)
-                self.steps_trained = step
-                every = tc.sample_every
-                if every and step % every == 0 and session.is_main:
-                    self._preview(session.run.path / "previews" / f"step_{step:08d}.png")
-                session.maybe_checkpoint(step, objects)
-        for net in self.nets.values():
-            net.eval()
+            train_stages(session, self.stages(train_data))
+
+    def stages(self, train_data: TrainingData) -> list[Stage]:
+        """The training stages (hooks for :func:`~medsynth.core.training.train_stages`): one for vae3d/gan3d."""
+        return [self.model_stage(train_data, name=self.name, max_steps=self.config.train.max_steps)]
+
+    def model_stage(self, train_data: TrainingData, *, name: str, max_steps: int) -> Stage:
+        """This model's own training as one :class:`Stage` (what a composing model, e.g. ldm3d, runs first)."""
+        tc = self.config.train
+        box: dict[str, Any] = {}
+
+        def setup(session: TrainSession) -> dict[str, Any]:
+            box["session"] = session
+            self.device = session.device
+            return self._setup_training(session)
+
+        def start(first: int) -> None:
+            session = box["session"]
+            box["data"] = batches(train_data, tc.batch_size, session.dist, seed=tc.seed, skip=first * self.batches_per_step)
+            self.steps_trained = first
+
+        def step(k: int) -> dict[str, float]:
+            metrics = self._train_step(box["session"], box["data"], k)
+            self.steps_trained = k
+            return metrics
+
+        def finish() -> None:
+            for net in self.nets.values():
+                net.eval()
+
+        return Stage(name=name, max_steps=max_steps, setup=setup, step=step, start=start,
+                     preview=lambda path, k: self._preview(path), finish=finish)
 
     def _check_resume_config(self, out: Path) -> None:
         saved_file = out / CONFIG

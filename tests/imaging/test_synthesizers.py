@@ -68,7 +68,7 @@ def test_meta_and_run_directory(kind: str, trained: dict[str, Any]):
     assert json.loads((run / "run.json").read_text())["status"] == "completed"
     steps = [json.loads(line)["step"] for line in (run / "metrics.jsonl").read_text().splitlines()]
     assert steps == [1, 2]
-    assert (run / "previews" / "step_00000002.png").stat().st_size > 1000
+    assert (run / "previews" / f"{kind}_step_00000002.png").stat().st_size > 1000
     state = torch.load(run / "weights.pt", map_location="cpu", weights_only=True)
     assert set(state) == set(resolve(SYNTHESIZERS, kind).saved_networks)
 
@@ -146,7 +146,7 @@ def test_resume_continues_from_the_saved_step(phantom_dir: Path, tmp_path: Path)
     with pytest.raises(KeyboardInterrupt):
         crashing.fit(phantom_dir / "ct", out=run, labels_csv=phantom_dir / "labels.csv")
     assert json.loads((run / "run.json").read_text())["status"] == "failed"
-    ckpt = torch.load(run / "checkpoints" / "step_00000002.pt", weights_only=True)
+    ckpt = torch.load(run / "checkpoints" / "gan3d" / "step_00000002.pt", weights_only=True)
     with pytest.raises(RunDirectoryError, match="already exists"):
         GAN3D(cfg).fit(phantom_dir / "ct", out=run, labels_csv=phantom_dir / "labels.csv")
 
@@ -166,7 +166,7 @@ def test_resume_continues_from_the_saved_step(phantom_dir: Path, tmp_path: Path)
     assert resumed.steps_trained == 4
     steps = [json.loads(line)["step"] for line in (run / "metrics.jsonl").read_text().splitlines()]
     assert steps == [1, 2, 3, 4]
-    assert (run / "checkpoints" / "LATEST").read_text().strip() == "step_00000004.pt"
+    assert (run / "checkpoints" / "gan3d" / "LATEST").read_text().strip() == "step_00000004.pt"
     # ... and it ends where an uninterrupted run ends: same batches, same noise, same weights
     straight = GAN3D(cfg).fit(phantom_dir / "ct", out=tmp_path / "straight", labels_csv=phantom_dir / "labels.csv")
     a, b = resumed.nets["generator_ema"].state_dict(), straight.nets["generator_ema"].state_dict()
