@@ -47,6 +47,7 @@ def step_evaluation(ctx: Any) -> dict[str, Any]:
     if ctx.quick:
         cfg.images.feature_size = 16
         cfg.images.msssim_max_pairs = 6
+        cfg.images.detection_steps = 40
 
     tab = res.get("tabular", {})
     if all(k in tab for k in ("train_csv", "holdout_csv", "synthetic_csv")):
