@@ -28,62 +28,14 @@ from medsynth.core.runtime import autocast, resolve_device
 from medsynth.core.training import Stage, TrainSession, batches, train_stages
 from medsynth.imaging.config import ImageSynthConfig
 from medsynth.imaging.data import TrainingData, load_training_data
+from medsynth.imaging.resume import DATA_RECORD, check_resume_config, check_resume_data, data_record
 from medsynth.io.transforms import VolumePreprocessor
 from medsynth.io.volume import Volume
 
 WEIGHTS = "weights.pt"
-#: Where a run records which data it was trained on (checked on --resume; not part of the saved model).
-DATA_RECORD = "private/data_source.json"
 META = "meta.json"
 CONFIG = "config.yaml"
 FORMAT_VERSION = 1
-#: Config keys that may change when resuming a run (everything else must match the saved config).
-RESUMABLE_CHANGES = ("train.max_steps", "train.device", "train.checkpoint_every", "train.sample_every",
-                     "train.log_every", "train.num_threads", "sample", "data.cache_dir")
-
-
-def _flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for k, v in d.items():
-        key = f"{prefix}{k}"
-        if isinstance(v, dict):
-            out.update(_flatten(v, key + "."))
-        else:
-            out[key] = v
-    return out
-
-
-def data_record(data: Any, train_data: TrainingData, labels_dir: str | Path | None) -> dict[str, Any]:
-    """What a run was trained on: the source (a path, or the kind of object), content fingerprint, size."""
-    def where(x: Any) -> str:
-        return str(Path(x).resolve()) if isinstance(x, (str, Path)) else f"<{type(x).__name__} of {train_data.n_volumes} volumes>"
-
-    return {"source": where(data), "labels_dir": None if labels_dir is None else where(labels_dir),
-            "fingerprint": train_data.fingerprint, "n_volumes": train_data.n_volumes}
-
-
-def check_resume_data(out: Path, record: dict[str, Any]) -> None:
-    """Refuse to resume ``out`` on data other than it was trained on (naming both sources).
-
-    Raises:
-        DataValidationError: the fingerprints differ.
-    """
-    from medsynth.core.errors import DataValidationError
-
-    f = out / DATA_RECORD
-    if not f.is_file():
-        return  # a run written before data records: nothing to compare with
-    saved = json.loads(f.read_text(encoding="utf-8"))
-    if saved.get("fingerprint") == record["fingerprint"]:
-        return
-    raise DataValidationError(
-        f"cannot resume '{out}' with other data: it was trained on '{saved.get('source')}' ({saved.get('n_volumes')} volumes, "
-        f"fingerprint {saved.get('fingerprint')}) but --data '{record['source']}' holds different volumes "
-        f"({record['n_volumes']}, fingerprint {record['fingerprint']}); resume with --data '{saved.get('source')}', "
-        "or start a new run (another --out, or --force)"
-    )
-
-
 def slerp(a: torch.Tensor, b: torch.Tensor, t: float) -> torch.Tensor:
     """Spherical interpolation between two Gaussian latents (keeps their norm typical)."""
     af, bf = a.flatten().double(), b.flatten().double()
@@ -286,19 +238,7 @@ class ImageSynthesizer:
                      preview=lambda path, k: self._preview(path), finish=finish)
 
     def _check_resume_config(self, out: Path) -> None:
-        saved_file = out / CONFIG
-        if not saved_file.is_file():
-            raise RunDirectoryError(f"cannot resume: '{out}' has no {CONFIG}; start a new run without --resume")
-        saved = _flatten(read_yaml(saved_file))
-        now = _flatten(self.config.model_dump(mode="json"))
-        diff = sorted(k for k in set(saved) | set(now)
-                      if saved.get(k) != now.get(k) and not k.startswith(RESUMABLE_CHANGES))
-        if diff:
-            shown = ", ".join(f"{k}: {saved.get(k)!r} -> {now.get(k)!r}" for k in diff[:8])
-            raise ConfigError(
-                f"cannot resume '{out}' with a different config ({shown}); only {', '.join(RESUMABLE_CHANGES)} may "
-                "change. Use the run's own config.yaml, or start a new run"
-            )
+        check_resume_config(out, self.config)
 
     # -- sampling --------------------------------------------------------------------------------
     def _require_fitted(self) -> None:
@@ -469,14 +409,26 @@ class ImageSynthesizer:
             "n_training_volumes": self.n_volumes,
             "steps_trained": self.steps_trained,
             "synthetic": True,
+            **self._extra_meta(),
         }
+
+    def _extra_meta(self) -> dict[str, Any]:
+        """Model-specific entries of meta.json (read back by :meth:`_restore_meta`)."""
+        return {}
+
+    def _restore_meta(self, meta: dict[str, Any]) -> None:
+        """Restore model-specific state from meta.json before :meth:`build` (see :meth:`_extra_meta`)."""
+
+    def saved_network_names(self) -> tuple[str, ...]:
+        """Networks saved in weights.pt and needed to sample (``saved_networks`` by default)."""
+        return self.saved_networks
 
     def save(self, path: str | Path) -> Path:
         """Write ``config.yaml``, ``weights.pt`` (state_dicts) and ``meta.json`` into ``path``."""
         self._require_fitted()
         p = Path(path)
         p.mkdir(parents=True, exist_ok=True)
-        weights = {k: {n: t.detach().cpu() for n, t in self.nets[k].state_dict().items()} for k in self.saved_networks}
+        weights = {k: {n: t.detach().cpu() for n, t in self.nets[k].state_dict().items()} for k in self.saved_network_names()}
         with atomic_path(p / WEIGHTS) as tmp:
             torch.save(weights, tmp)
         write_text(p / CONFIG, config_to_yaml(self.config))
@@ -512,15 +464,16 @@ class ImageSynthesizer:
         self.n_volumes = int(meta.get("n_training_volumes", 0))
         self.steps_trained = int(meta.get("steps_trained", 0))
         self.device = resolve_device(device)
+        self._restore_meta(meta)
         self.build()
         try:
             state = torch.load(p / WEIGHTS, map_location="cpu", weights_only=True)
         except Exception as exc:  # torch raises many types for a corrupt file
             raise RunDirectoryError(f"'{p / WEIGHTS}' cannot be read ({type(exc).__name__}: {exc})") from None
-        absent = [k for k in cls.saved_networks if k not in state]
+        absent = [k for k in self.saved_network_names() if k not in state]
         if absent:
             raise RunDirectoryError(f"'{p / WEIGHTS}' lacks {absent}; it was written by a different model")
-        for k in cls.saved_networks:
+        for k in self.saved_network_names():
             self.nets[k].load_state_dict(state[k])
         for net in self.nets.values():
             net.to(self.device).eval()
@@ -528,7 +481,7 @@ class ImageSynthesizer:
 
 
 def load_image_synthesizer(path: str | Path, *, device: str = "cpu") -> ImageSynthesizer:
-    """Load whichever imaging synthesizer (vae3d, gan3d) is saved in ``path``."""
+    """Load whichever imaging synthesizer (vae3d, gan3d, ldm3d) is saved in ``path``."""
     from medsynth.core.registry import SYNTHESIZERS, resolve
 
     p = Path(path)
