@@ -26,7 +26,15 @@ from medsynth.translation.demo_step import step_translation
 
 
 class DemoConfig(ConfigModel):
-    """Settings of ``medsynth demo`` (``configs/demo.yaml``; ``--quick`` shrinks them)."""
+    """Settings of ``medsynth demo`` (``configs/demo.yaml``; ``--quick`` shrinks them).
+
+    Attributes:
+        seed: seeds the phantoms, the models and the sampling of every step.
+        device: "auto", "cpu" or "cuda" for the models the demo trains.
+        n_phantoms: paired CT/MR phantoms to make (the imaging steps' training data).
+        phantom_shape: cubic size of the phantoms in voxels.
+        quick: the smallest sizes and fewest steps (``--quick``).
+    """
 
     kind: Literal["demo"] = "demo"
     seed: int = Field(0, ge=0)
@@ -46,6 +54,7 @@ class DemoContext:
 
     @property
     def quick(self) -> bool:
+        """Whether the demo runs its smallest variant."""
         return self.config.quick
 
 

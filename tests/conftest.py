@@ -36,6 +36,16 @@ def _seed() -> None:
     torch.manual_seed(0)
 
 
+@pytest.fixture
+def seeded_dp_noise():
+    """DP noise reproducible from a fixed seed inside the test (INSECURE on purpose): for tests of what a DP
+    model learns, so that they cannot flake; tests of the guarantee itself use the real noise source."""
+    from medsynth.privacy.noise import insecure_noise_for_audit
+
+    with insecure_noise_for_audit(12345):
+        yield
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _isolated_home(tmp_path_factory: pytest.TempPathFactory) -> None:
     """SDV and matplotlib write under HOME/XDG dirs: keep them in a temp dir."""

@@ -23,9 +23,10 @@ def fit(
     delta: Optional[float] = typer.Option(None, "--delta", help="Target delta; must be below 1/rows (default 1e-5)."),
     config: Optional[Path] = typer.Option(None, "--config", help="A tabular YAML (kind: tabular), e.g. configs/ehr_dp_tvae.yaml."),
     sets: Optional[list[str]] = SET_OPTION,
-    seed: Optional[int] = typer.Option(None, "--seed", min=0, help="Seed of the fit."),
+    seed: Optional[int] = typer.Option(None, "--seed", min=0, help="Seed of initialisation and of sampling after the fit. It never seeds DP noise: a DP fit draws its noise from OS entropy, so two fits with the same seed release different models."),
     max_steps: Optional[int] = MAX_STEPS_OPTION,
     force: bool = typer.Option(False, "--force", help="Overwrite OUT if it is an earlier run."),
+    resume: bool = typer.Option(False, "--resume", help="Continue a killed DP-SGD fit (dp-tvae, dp-ctgan) from its last checkpoint, with the run's own config and the same table."),
 ) -> None:
     """Fit a synthesizer on a table and save it (with its privacy ledger) into a run directory.
 
@@ -38,6 +39,16 @@ def fit(
     from medsynth.tabular.config import TabularConfig
     from medsynth.tabular.run import fit_run
 
+    if resume:
+        given = [name for name, value in (("--schema", schema), ("--model", model), ("--epsilon", epsilon),
+                 ("--delta", delta), ("--config", config), ("--set", sets), ("--seed", seed),
+                 ("--max-steps", max_steps)) if value]
+        if given or force:
+            raise ConfigError(f"--resume continues the run with its own config.yaml and schema; leave out "
+                              f"{', '.join(given + (['--force'] if force else []))}")
+        run, synth = fit_run(data, out, TabularConfig(), resume=True)
+        done(f"resumed and finished {synth.name}", run.path)
+        return
     extra = []
     if model is not None:
         extra.append(f"model={model}")
@@ -58,9 +69,12 @@ def fit(
         cfg = load_config(TabularConfig, config, overrides=[*extra, *(sets or []), f"params.train.max_steps={max_steps}"])
     run, synth = fit_run(data, out, cfg, schema=schema, force=force)
     rep = synth.privacy_spent()
-    label = (f"epsilon {rep.epsilon:.3g}, delta {rep.delta:.2g} ({rep.accountant})" if rep.private
-             else "NOT differentially private")
-    done(f"fitted {cfg.model} on {synth.meta.get('rows')} rows [{label}]", run.path)
+    if rep.private:
+        label = f"epsilon {rep.epsilon:.3g}, delta {rep.delta:.2g}"
+        rows = f"about {synth.rows_estimate} rows (noisy count: the exact one stays private)"
+    else:
+        label, rows = "NOT differentially private", f"{synth.rows_estimate} rows"
+    done(f"fitted {cfg.model} on {rows} [{label}]; `medsynth tabular export` copies what may be released", run.path)
 
 
 @app.command("sample")
@@ -77,3 +91,18 @@ def sample(
 
     df = sample_run(run, n, out, seed=seed, where=parse_where(where), overwrite=force)
     done(f"wrote {len(df)} synthetic rows", out)
+
+
+@app.command("export")
+def export(
+    run: Path = typer.Argument(..., help="A run directory from `medsynth tabular fit`."),
+    out: Path = typer.Option(..., "--out", "-o", help="Folder to create with the releasable files only."),
+    non_private: bool = typer.Option(False, "--non-private", help="Allow exporting a run that is NOT differentially private."),
+) -> None:
+    """Copy what may leave the hospital: the model, its public schema, the privacy ledger and the model
+    card (exactly the run's release manifest). Never copies private/ (input schema as read, losses,
+    timings, the data fingerprint); refuses a non-private run without --non-private."""
+    from medsynth.tabular.run import export_run
+
+    files = export_run(run, out, non_private=non_private)
+    done(f"exported {len(files)} releasable files", out)

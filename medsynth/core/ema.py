@@ -49,9 +49,11 @@ class EMA:
                 s.copy_(b)
 
     def state_dict(self) -> dict[str, torch.Tensor]:
+        """The averaged weights, for a checkpoint."""
         return self.shadow.state_dict()
 
     def load_state_dict(self, state: Mapping[str, torch.Tensor]) -> None:
+        """Restore the averaged weights from a checkpoint."""
         self.shadow.load_state_dict(state)
 
 

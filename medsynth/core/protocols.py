@@ -35,6 +35,7 @@ class PrivacyReport:
     private: bool = True
 
     def to_dict(self) -> dict[str, Any]:
+        """The report as a plain dict (for JSON)."""
         return asdict(self)
 
 
@@ -42,35 +43,44 @@ class PrivacyReport:
 class Synthesizer(Protocol):
     """fit -> sample -> save -> load. ``data`` is a dataset of Volumes (imaging) or a table."""
 
-    def fit(self, data: Any) -> Synthesizer: ...
+    def fit(self, data: Any) -> Synthesizer:
+        """Learn from the real data; returns ``self``."""
 
-    def sample(self, n: int, *, seed: int | None = None) -> Any: ...
+    def sample(self, n: int, *, seed: int | None = None) -> Any:
+        """Draw ``n`` synthetic items; the same ``seed`` gives the same sample."""
 
-    def save(self, path: str | Path) -> None: ...
+    def save(self, path: str | Path) -> None:
+        """Write the fitted model (config, weights, meta.json) into folder ``path``."""
 
     @classmethod
-    def load(cls, path: str | Path, *, device: str = "cpu") -> Synthesizer: ...
+    def load(cls, path: str | Path, *, device: str = "cpu") -> Synthesizer:
+        """Load a model written by :meth:`save` onto ``device``."""
 
 
 @runtime_checkable
 class Translator(Protocol):
     """fit(source, target) -> translate(volume) -> save -> load."""
 
-    def fit(self, source: Any, target: Any) -> Translator: ...
+    def fit(self, source: Any, target: Any) -> Translator:
+        """Learn the mapping from ``source`` to ``target`` data; returns ``self``."""
 
-    def translate(self, volume: Any) -> Any: ...
+    def translate(self, volume: Any) -> Any:
+        """Translate one volume."""
 
-    def save(self, path: str | Path) -> None: ...
+    def save(self, path: str | Path) -> None:
+        """Write the fitted model (config, weights, meta.json) into folder ``path``."""
 
     @classmethod
-    def load(cls, path: str | Path, *, device: str = "cpu") -> Translator: ...
+    def load(cls, path: str | Path, *, device: str = "cpu") -> Translator:
+        """Load a model written by :meth:`save` onto ``device``."""
 
 
 @runtime_checkable
 class PrivateModel(Protocol):
     """A model trained with differential privacy reports what it spent."""
 
-    def privacy_spent(self) -> PrivacyReport: ...
+    def privacy_spent(self) -> PrivacyReport:
+        """What the fit spent of the privacy budget."""
 
 
 @runtime_checkable
@@ -80,7 +90,8 @@ class Metric(Protocol):
     name: str
     direction: Literal["maximize", "minimize"]
 
-    def compute(self, real: Any, synthetic: Any, **kwargs: Any) -> Any: ...
+    def compute(self, real: Any, synthetic: Any, **kwargs: Any) -> Any:
+        """Judge ``synthetic`` against ``real``; returns the metric's result(s)."""
 
 
 __all__ = ["Metric", "PrivacyReport", "PrivateModel", "Synthesizer", "Translator"]

@@ -11,6 +11,13 @@ Layout::
 
 An existing run directory is never overwritten unless ``force=True``; ``resume=True`` continues it.
 Only rank 0 of a distributed run writes (pass ``is_main=False`` on other ranks).
+
+**The release boundary.** A run has two kinds of content: what may be released, and ``private/``
+(derived from the real data without a DP guarantee: input schemas as read, losses, timings, data
+fingerprints), written only through the private writers (:meth:`RunDir.write_private_json`,
+``log_metrics(..., private=True)``, :attr:`RunDir.private_dir`). :meth:`RunDir.seal_release` records
+every other file (but ``run.json``, the run's own bookkeeping) in ``release_manifest.json`` with its
+SHA-256; ``medsynth tabular export`` copies exactly that manifest and refuses a file that changed since.
 """
 
 from __future__ import annotations
@@ -33,6 +40,8 @@ if TYPE_CHECKING:
     from pydantic import BaseModel
 
 MARKER = "run.json"
+PRIVATE_DIR = "private"
+RELEASE_MANIFEST = "release_manifest.json"
 
 
 def environment_info() -> dict[str, str]:
@@ -135,6 +144,7 @@ class RunDir:
     # -- metadata ---------------------------------------------------------------------------
     @property
     def info(self) -> dict[str, Any]:
+        """The contents of ``run.json`` (version, created time, command, status)."""
         return json.loads((self.path / MARKER).read_text())
 
     def _update_marker(self, **fields: Any) -> None:
@@ -168,47 +178,79 @@ class RunDir:
         return dest
 
     def write_json(self, name: str, data: Any) -> Path:
+        """Write a release-side JSON file (anything derived from the data without DP goes through
+        :meth:`write_private_json` instead)."""
+        if Path(name).parts[:1] == (PRIVATE_DIR,):
+            raise RunDirectoryError(f"'{name}' is under {PRIVATE_DIR}/: write it with write_private_json")
         dest = self.path / name
         if self.is_main:
             write_json(dest, data)
         return dest
 
+    # -- the release boundary ---------------------------------------------------------------
+    @property
+    def private_dir(self) -> Path:
+        """``RUN/private/``: what must never leave the data owner's hands."""
+        return self.path / PRIVATE_DIR
+
+    def write_private_json(self, name: str, data: Any) -> Path:
+        """Write a JSON file under ``private/`` (never released)."""
+        dest = self.private_dir / name
+        if self.is_main:
+            write_json(dest, data)
+        return dest
+
+    def seal_release(self) -> Path | None:
+        """Write ``release_manifest.json``: every file outside ``private/`` (but ``run.json``) with its SHA-256."""
+        from medsynth.core.files import fingerprint_file
+
+        if not self.is_main:
+            return None
+        files = {}
+        for f in sorted(self.path.rglob("*")):
+            rel = f.relative_to(self.path)
+            if not f.is_file() or rel.parts[0] in (PRIVATE_DIR, MARKER, RELEASE_MANIFEST) or f.name.endswith(".tmp"):
+                continue
+            files[rel.as_posix()] = fingerprint_file(f)
+        return write_json(self.path / RELEASE_MANIFEST, {
+            "note": f"the files that may leave the data owner's hands; {PRIVATE_DIR}/ and {MARKER} are never released",
+            "files": files})
+
     # -- metrics ----------------------------------------------------------------------------
     @property
     def metrics_path(self) -> Path:
+        """``RUN/metrics.jsonl``."""
         return self.path / "metrics.jsonl"
 
-    def log_metrics(self, step: int, metrics: Mapping[str, float], **extra: Any) -> None:
-        """Append one line to ``metrics.jsonl`` (rank 0 only)."""
+    def log_metrics(self, step: int, metrics: Mapping[str, float], *, private: bool = False, **extra: Any) -> None:
+        """Append one line to ``metrics.jsonl`` (rank 0 only); ``private=True`` logs to
+        ``private/metrics.jsonl`` (e.g. the raw losses of a DP fit, which are not DP outputs)."""
         if not self.is_main:
             return
         record = {"step": int(step), "time": round(time.time(), 3), **extra}
         record.update({k: (float(v) if v is not None else None) for k, v in metrics.items()})
-        with open(self.metrics_path, "a", encoding="utf-8") as f:
+        path = self.private_dir / self.metrics_path.name if private else self.metrics_path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "a", encoding="utf-8") as f:
             f.write(json.dumps(record) + "\n")
 
     def read_metrics(self) -> list[dict[str, Any]]:
-        if not self.metrics_path.is_file():
-            return []
-        lines = self.metrics_path.read_text(encoding="utf-8").splitlines()
-        out = []
-        for line in lines:
-            try:
-                out.append(json.loads(line))
-            except json.JSONDecodeError:
-                continue  # a line cut by a crash mid-write is dropped, never trusted
-        return out
+        """Every logged line of ``metrics.jsonl`` (unreadable lines skipped)."""
+        return _read_jsonl(self.metrics_path)
 
     def truncate_metrics(self, after_step: int) -> None:
         """Drop metric lines logged after ``after_step`` (used on resume, so no step appears twice)."""
-        if not self.is_main or not self.metrics_path.is_file():
+        if not self.is_main:
             return
-        kept = [r for r in self.read_metrics() if r.get("step", 0) <= after_step]
-        write_text(self.metrics_path, "".join(json.dumps(r) + "\n" for r in kept))
+        for path in (self.metrics_path, self.private_dir / self.metrics_path.name):
+            if path.is_file():
+                kept = [r for r in _read_jsonl(path) if r.get("step", 0) <= after_step]
+                write_text(path, "".join(json.dumps(r) + "\n" for r in kept))
 
     # -- checkpoints ------------------------------------------------------------------------
     @property
     def checkpoint_dir(self) -> Path:
+        """``RUN/checkpoints``."""
         return self.path / "checkpoints"
 
     def save_checkpoint(self, state: Mapping[str, Any], step: int, *, keep: int = 2) -> Path | None:
@@ -257,4 +299,16 @@ class RunDir:
             raise RunDirectoryError(f"checkpoint '{ckpt}' cannot be read ({exc}); delete it to fall back") from None
 
 
-__all__ = ["MARKER", "RunDir", "environment_info"]
+def _read_jsonl(path: Path) -> list[dict[str, Any]]:
+    if not path.is_file():
+        return []
+    out = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            out.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue  # a line cut by a crash mid-write is dropped, never trusted
+    return out
+
+
+__all__ = ["MARKER", "PRIVATE_DIR", "RELEASE_MANIFEST", "RunDir", "environment_info"]

@@ -124,6 +124,7 @@ class DistributedContext:
 
     @property
     def is_distributed(self) -> bool:
+        """True when more than one process takes part."""
         return self.world_size > 1
 
     @property

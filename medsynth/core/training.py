@@ -140,9 +140,11 @@ class TrainSession:
 
     @property
     def is_main(self) -> bool:
+        """True on the process that writes (rank 0)."""
         return self.dist.is_main
 
     def autocast(self) -> contextlib.AbstractContextManager:
+        """The mixed-precision context of this run (bf16 on CUDA when enabled, a no-op on CPU)."""
         return autocast(self.device, self.train.precision)
 
     def wrap(self, module: nn.Module, **ddp_kwargs: Any) -> nn.Module:
@@ -204,6 +206,7 @@ class TrainSession:
         return None
 
     def close(self, status: str = "completed") -> None:
+        """Close the progress bar, mark the run ``status`` and wait for the other ranks."""
         if self._bar is not None:
             self._bar.close()
         self.run.finish(status)  # type: ignore[arg-type]
@@ -359,6 +362,7 @@ class StageCheckpoints:
         return self.run.latest_checkpoint() if self.legacy else None
 
     def load(self, path: Path, *, map_location: Any = "cpu") -> dict[str, Any]:
+        """Read one checkpoint (``weights_only``); an unreadable file is a RunDirectoryError naming it."""
         return self.run.load_checkpoint(path, map_location=map_location)
 
 

@@ -157,7 +157,11 @@ class TranslationEvalConfig(ConfigModel):
 
 
 class EvaluationConfig(ConfigModel):
-    """Everything an evaluation or audit needs besides its inputs."""
+    """Everything an evaluation or audit needs besides its inputs.
+
+    Attributes:
+        seed: seeds every sampled subset, split and classifier, so a report is reproducible.
+    """
 
     kind: Literal["evaluation"] = "evaluation"
     seed: int = Field(0, ge=0)

@@ -51,6 +51,7 @@ class Detection:
         return max(0.0, self.auc - z * self.auc_se)
 
     def details(self) -> dict[str, Any]:
+        """The numbers a report shows beside the AUC."""
         return {"auc_standard_error": self.auc_se, "per_class": self.n_per_class, "folds": self.folds,
                 "auc_lower_95": self.lower_bound()}
 

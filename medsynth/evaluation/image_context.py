@@ -43,13 +43,16 @@ class ImageContext:
         return np.random.default_rng([self.config.seed, sum(map(ord, purpose))])
 
     def figure(self, section: str, title: str, png: str, caption: str) -> None:
+        """Add a figure (base64 PNG) to a report section."""
         self.figures.append({"section": section, "title": title, "png": png, "caption": caption})
 
     def note(self, text: str) -> None:
+        """Add a plain-language remark to the report (once)."""
         if text not in self.notes:
             self.notes.append(text)
 
     def tissue_name(self, value: int) -> str:
+        """The name of a label value (``label k`` when unnamed)."""
         return self.tissue_names.get(int(value), f"label {int(value)}")
 
 

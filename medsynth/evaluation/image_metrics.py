@@ -55,6 +55,7 @@ class IntensityHistogram:
     section = "fidelity"
 
     def compute(self, real: dict[str, ImageSet], synthetic: ImageSet, *, context: ImageContext) -> list[MetricResult]:
+        """Distance between the intensity histograms of the synthetic and the real volumes."""
         from scipy.stats import wasserstein_distance
 
         from medsynth.evaluation import plots
@@ -88,6 +89,7 @@ class FeatureDistances:
     section = "fidelity"
 
     def compute(self, real: dict[str, ImageSet], synthetic: ImageSet, *, context: ImageContext) -> list[MetricResult]:
+        """FID, KID and MMD between 3D features of the synthetic and the real volumes."""
         from medsynth.evaluation import features as F
 
         cfg = context.config.images
@@ -156,6 +158,7 @@ class MsSsimDiversity:
     section = "fidelity"
 
     def compute(self, real: dict[str, ImageSet], synthetic: ImageSet, *, context: ImageContext) -> list[MetricResult]:
+        """Mean MS-SSIM between pairs of synthetic volumes, beside the same for real volumes."""
         cfg = context.config
         desc = ("Mean MS-SSIM between pairs of synthetic volumes (1 = identical): above the same number for real volumes "
                 "means the generator produces too little variety.")
@@ -186,6 +189,7 @@ class Memorisation:
     section = "privacy"
 
     def compute(self, real: dict[str, ImageSet], synthetic: ImageSet, *, context: ImageContext) -> list[MetricResult]:
+        """Near copies of training volumes and the NCC membership-inference AUC."""
         from medsynth.evaluation import plots
         from medsynth.evaluation.tabular_privacy import roc_summary
 

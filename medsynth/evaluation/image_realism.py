@@ -168,6 +168,7 @@ class RealismDetection:
     section = "fidelity"
 
     def compute(self, real: dict[str, ImageSet], synthetic: ImageSet, *, context: ImageContext) -> list[MetricResult]:
+        """Cross-validated real-vs-synthetic AUC of the CNN detector, with the real-vs-real baseline."""
         from medsynth.evaluation.detection import balance, detection_auc
 
         cfg = context.config
@@ -214,6 +215,7 @@ class TissueIntensities:
     section = "fidelity"
 
     def compute(self, real: dict[str, ImageSet], synthetic: ImageSet, *, context: ImageContext) -> list[MetricResult]:
+        """Per-tissue median shift (in real IQRs) and Wasserstein distance of the intensities."""
         from scipy.stats import wasserstein_distance
 
         cfg = context.config

@@ -259,14 +259,17 @@ def evaluate_images(
     """Judge synthetic volumes: realism (detection), intensities, feature distances, diversity, memorisation.
 
     Args:
-        train, holdout, synthetic: folders of volumes (NIfTI files or DICOM series folders); the
-            synthetic folder may be a pairs dataset (``image/`` + ``label/``).
+        train: folder of real training volumes (NIfTI files or DICOM series folders).
+        holdout: folder of real volumes the generator never saw.
+        synthetic: folder of synthetic volumes, or a pairs dataset (``image/`` + ``label/``).
         config: thresholds and settings (``images.weights`` for local feature-network weights).
         modality: force "CT" or "MR" for every volume (default: the first training volume's).
         run_dir: the producer's run directory (its privacy ledger is shown).
         mode: "evaluate" or "audit" (memorisation / membership only).
-        train_labels, holdout_labels, synthetic_labels: folders of label maps (matched by file name)
-            for per-tissue intensities.
+        train_labels: folder of label maps of the training volumes (matched by file name), for
+            per-tissue intensities.
+        holdout_labels: label maps of the holdout volumes (the per-tissue baseline).
+        synthetic_labels: label maps of the synthetic volumes (default: the pairs dataset's ``label/``).
         tissue_names: names of label values (default: read from a pairs dataset's dataset.json).
 
     Raises:

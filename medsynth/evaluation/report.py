@@ -67,6 +67,7 @@ class Report:
 
     @property
     def sections(self) -> dict[str, dict[str, Any]]:
+        """Each section's metric names and verdict (the worst of its metrics)."""
         out: dict[str, dict[str, Any]] = {}
         for m in self.metrics:
             out.setdefault(m.section, {"metrics": []})["metrics"].append(m.name)
@@ -88,6 +89,7 @@ class Report:
         return top
 
     def to_dict(self) -> dict[str, Any]:
+        """The report as ``report.json`` holds it (schema version, verdicts, metrics, inputs, context)."""
         from medsynth import __version__
 
         return _jsonable({

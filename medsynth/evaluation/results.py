@@ -54,6 +54,7 @@ class MetricResult:
     artifacts: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
+        """The result as one entry of ``report.json``'s ``metrics`` (non-finite numbers as null)."""
         return {
             "name": self.name,
             "section": self.section,

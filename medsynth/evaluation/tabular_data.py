@@ -115,18 +115,22 @@ class TabularData:
 
     @property
     def columns(self) -> list[str]:
+        """The columns compared (those of the schema)."""
         return list(self.types)
 
     @property
     def categorical(self) -> list[str]:
+        """The categorical columns."""
         return [c for c, t in self.types.items() if t == "categorical"]
 
     @property
     def numeric(self) -> list[str]:
+        """The numeric columns."""
         return [c for c, t in self.types.items() if t == "numeric"]
 
     @property
     def real(self) -> pd.DataFrame:
+        """Training and holdout rows together."""
         return pd.concat([self.train, self.holdout], ignore_index=True)
 
 
@@ -289,6 +293,7 @@ class MixedEncoder:
 
     @property
     def width(self) -> int:
+        """Number of encoded dimensions."""
         return sum((1 + int(self.stats[c][3])) if c in self.stats else len(self.categories[c]) for c in self.columns)
 
     def transform(self, df: pd.DataFrame) -> np.ndarray:

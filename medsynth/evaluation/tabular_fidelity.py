@@ -73,6 +73,7 @@ class MarginalDistance:
     section = "fidelity"
 
     def compute(self, real: TabularData, synthetic: pd.DataFrame, *, context: TabularContext) -> list[MetricResult]:
+        """Per-column distance between the real and the synthetic marginals, beside the holdout's."""
         rows = []
         for c, kind in real.types.items():
             syn = column_distance(real.train[c], synthetic[c], kind)
@@ -146,6 +147,7 @@ class AssociationDifference:
     section = "fidelity"
 
     def compute(self, real: TabularData, synthetic: pd.DataFrame, *, context: TabularContext) -> list[MetricResult]:
+        """Mean difference between the real and the synthetic pairwise associations."""
         desc = ("Mean absolute difference between real and synthetic pairwise associations (correlation, Cramer's V, "
                 "correlation ratio): whether relations between columns survive.")
         if len(real.columns) < 2:
@@ -174,6 +176,7 @@ class MissingnessPattern:
     section = "fidelity"
 
     def compute(self, real: TabularData, synthetic: pd.DataFrame, *, context: TabularContext) -> list[MetricResult]:
+        """Total variation distance between the real and the synthetic missingness patterns."""
         cols = real.columns
 
         def patterns(df: pd.DataFrame) -> pd.Series:
@@ -198,6 +201,7 @@ class DetectionAUC:
     section = "fidelity"
 
     def compute(self, real: TabularData, synthetic: pd.DataFrame, *, context: TabularContext) -> list[MetricResult]:
+        """Cross-validated AUC of a classifier telling synthetic rows from real ones."""
         from sklearn.ensemble import HistGradientBoostingClassifier
 
         from medsynth.evaluation.detection import detection_auc, sklearn_fit_predict
@@ -227,6 +231,7 @@ class TrainSyntheticTestReal:
     section = "utility"
 
     def compute(self, real: TabularData, synthetic: pd.DataFrame, *, context: TabularContext) -> list[MetricResult]:
+        """Train-on-synthetic vs train-on-real scores on the holdout, for the target column."""
         from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
         from sklearn.metrics import accuracy_score, mean_absolute_error, r2_score, roc_auc_score
 

@@ -57,11 +57,13 @@ class TabularContext:
 
     @property
     def encoder(self) -> MixedEncoder:
+        """The shared encoder of the rows (fitted once on the real data)."""
         if "encoder" not in self._cache:
             self._cache["encoder"] = MixedEncoder(self.data)
         return self._cache["encoder"]
 
     def matrix(self, role: str) -> np.ndarray:
+        """The encoded rows of ``role`` (train, holdout, synthetic, ...), computed once."""
         key = f"X_{role}"
         if key not in self._cache:
             self._cache[key] = self.encoder.transform(getattr(self.data, role))
@@ -77,6 +79,7 @@ class TabularContext:
         return d[:, :k], i[:, :k]
 
     def register(self, name: str, X: np.ndarray) -> None:
+        """Store an encoded matrix under ``name`` for the other metrics."""
         self._cache[f"X_{name}"] = X
 
     def candidates(self) -> dict[str, np.ndarray]:
@@ -161,6 +164,7 @@ class DistanceToClosestRecord:
     section = SECTION
 
     def compute(self, real: TabularData, synthetic: pd.DataFrame, *, context: TabularContext) -> list[MetricResult]:
+        """Share of synthetic rows closer to a training row than to a holdout row, and the DCR ratio."""
         from scipy.stats import binomtest
 
         cfg = context.config
@@ -214,6 +218,7 @@ class NearestNeighbourDistanceRatio:
     section = SECTION
 
     def compute(self, real: TabularData, synthetic: pd.DataFrame, *, context: TabularContext) -> list[MetricResult]:
+        """Share of synthetic rows with a low nearest/second-nearest training distance ratio."""
         if len(real.train) < 2:
             return [skipped("nndr_low_share", SECTION, "minimize", "NNDR", "needs at least 2 training rows")]
         context.query_rows("synthetic")
@@ -247,6 +252,7 @@ class ExactCopies:
     section = SECTION
 
     def compute(self, real: TabularData, synthetic: pd.DataFrame, *, context: TabularContext) -> list[MetricResult]:
+        """Share of synthetic rows that copy a training row, beyond natural duplicates."""
         cols = real.columns
         h_s = row_hashes(synthetic[cols])
         in_train = np.isin(h_s, row_hashes(real.train[cols]))
@@ -292,6 +298,7 @@ class DistanceMembershipInference:
     section = SECTION
 
     def compute(self, real: TabularData, synthetic: pd.DataFrame, *, context: TabularContext) -> list[MetricResult]:
+        """Membership inference by distance to the synthetic rows: AUC and TPR at low FPR."""
         cand = context.candidates()
         if len(cand["non_members"]) < 1:
             return [skipped("mia_distance_auc", SECTION, "minimize", "distance MIA", "the holdout needs at least 2 rows")]
@@ -335,6 +342,7 @@ class DomiasMembershipInference:
     section = SECTION
 
     def compute(self, real: TabularData, synthetic: pd.DataFrame, *, context: TabularContext) -> list[MetricResult]:
+        """DOMIAS-style membership inference by a density ratio: AUC and TPR at low FPR."""
         cand = context.candidates()
         if len(cand["reference"]) < 2 or len(cand["non_members"]) < 1 or len(synthetic) < 2:
             return [skipped("mia_domias_auc", SECTION, "minimize", "DOMIAS MIA", "needs at least 4 holdout and 2 synthetic rows")]
@@ -379,6 +387,7 @@ class AttributeInference:
         return real.categorical[:3]
 
     def compute(self, real: TabularData, synthetic: pd.DataFrame, *, context: TabularContext) -> list[MetricResult]:
+        """Risk of inferring sensitive columns from quasi-identifiers, beyond the holdout baseline."""
         cfg = context.config
         cand = context.candidates()
         sens = self._sensitive(real, cfg.tabular)
@@ -430,6 +439,7 @@ class SinglingOut:
     section = SECTION
 
     def compute(self, real: TabularData, synthetic: pd.DataFrame, *, context: TabularContext) -> list[MetricResult]:
+        """Risk that predicates isolating one synthetic row single out a training row."""
         cfg = context.config
         rng = context.rng("singling-out")
         desc = ("Risk that a predicate matching exactly one synthetic row also singles out one training row, beyond "

@@ -97,6 +97,7 @@ class ImageSynthesizer:
 
     @property
     def in_shape(self) -> tuple[int, ...]:
+        """Shape of one network input, ``(channels, *spatial)``."""
         return (1, *self.spatial)
 
     @property
@@ -113,6 +114,7 @@ class ImageSynthesizer:
         raise NotImplementedError
 
     def latent_shape(self) -> tuple[int, ...]:
+        """Shape of one latent sample (without the batch axis)."""
         raise NotImplementedError
 
     def _decode(self, z: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
@@ -349,6 +351,7 @@ class ImageSynthesizer:
 
     @property
     def preprocessor(self) -> VolumePreprocessor:
+        """The volume preprocessor of this model's config (built once)."""
         if self._pre is None:
             self._pre = VolumePreprocessor(self.config.preprocessing)
         return self._pre
@@ -387,6 +390,7 @@ class ImageSynthesizer:
 
     # -- persistence -----------------------------------------------------------------------------
     def meta(self) -> dict[str, Any]:
+        """What ``meta.json`` records about the model (versions, config hash, classes, grid, window)."""
         cfg = self.config
         return {
             "format_version": FORMAT_VERSION,

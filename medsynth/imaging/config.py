@@ -155,7 +155,12 @@ class GANLossConfig(ConfigModel):
 
 
 class ImageSynthConfig(ConfigModel):
-    """Sections every imaging synthesizer config has."""
+    """Sections every imaging synthesizer config has.
+
+    Attributes:
+        modality: "CT" (intensities in HU) or "MR".
+        spatial_dims: 3 (volumes) or 2 (axial slices).
+    """
 
     modality: Literal["CT", "MR"] = "CT"
     spatial_dims: Literal[2, 3] = 3

@@ -67,6 +67,7 @@ class TrainingData:
 
     @property
     def in_shape(self) -> tuple[int, ...]:
+        """Shape of one preprocessed training image."""
         return tuple(int(s) for s in self.images[0].shape)
 
 

@@ -131,6 +131,7 @@ def one_hot_masks(masks: torch.Tensor, mask_classes: int) -> torch.Tensor:
 
 
 def latent_grid(spatial: Sequence[int], downsamplings: int) -> tuple[int, ...]:
+    """The latent's spatial size for an image grid halved ``downsamplings`` times."""
     f = 2**downsamplings
     return tuple(int(s) // f for s in spatial)
 

@@ -63,6 +63,7 @@ class GAN3D(ImageSynthesizer):
         self.nets = {"generator_ema": self._generator().to(self.device).eval()}
 
     def latent_shape(self) -> tuple[int, ...]:
+        """Shape of one noise vector, ``(latent_dim,)``."""
         return (self.config.model.latent_dim,)
 
     def _decode(self, z: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:

@@ -115,6 +115,7 @@ class LDM3D(ImageSynthesizer):
 
     @property
     def downsamplings(self) -> int:
+        """How many times the first stage halves the grid."""
         return len(self.autoencoder.config.model.channels) - 1
 
     def check_shape(self, in_shape: tuple[int, ...]) -> None:
@@ -236,6 +237,7 @@ class LDM3D(ImageSynthesizer):
         return _Latents(mus, sigmas, labels, masks if train_data.masks is not None else None)
 
     def autoencoder_autocast(self, device: torch.device) -> Any:
+        """The run's mixed-precision context (runtime.autocast) for encoding with the first stage."""
         from medsynth.core.runtime import autocast
 
         return autocast(device, self.config.train.precision)

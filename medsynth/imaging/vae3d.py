@@ -60,6 +60,7 @@ class VAE3D(ImageSynthesizer):
             net.to(self.device)
 
     def latent_shape(self) -> tuple[int, ...]:
+        """Shape of one spatial latent, ``(latent_channels, *spatial / 2**downsamplings)``."""
         m = self.config.model
         f = 2 ** (len(m.channels) - 1)
         return (m.latent_channels, *(s // f for s in self.spatial))

@@ -197,6 +197,7 @@ class VolumeDataset:
         return len(self.tensors)
 
     def label_index(self, i: int) -> int:
+        """Class index of item ``i`` (0 when unlabelled)."""
         lab = self.items[i].label
         return self.label_names.index(lab) if lab is not None and self.label_names else 0
 

@@ -14,6 +14,7 @@ NIFTI_SUFFIXES = (".nii", ".nii.gz")
 
 
 def is_nifti(path: str | Path) -> bool:
+    """Whether ``path`` names a NIfTI file (by its suffix)."""
     name = str(path).lower()
     return name.endswith(NIFTI_SUFFIXES)
 

@@ -22,6 +22,7 @@ _TO_RAS = {
 
 
 def is_nrrd(path: str | Path) -> bool:
+    """Whether ``path`` names an NRRD file (by its suffix)."""
     return str(path).lower().endswith(NRRD_SUFFIXES)
 
 

@@ -66,6 +66,7 @@ class Volume:
 
     @property
     def spatial_shape(self) -> tuple[int, int, int]:
+        """The last three axes of the array, ``(i, j, k)``."""
         return tuple(int(s) for s in self.array.shape[-3:])  # type: ignore[return-value]
 
     @property
@@ -75,6 +76,7 @@ class Volume:
 
     @property
     def origin(self) -> tuple[float, float, float]:
+        """Position of voxel (0, 0, 0) in RAS+ mm."""
         return tuple(float(v) for v in self.affine[:3, 3])  # type: ignore[return-value]
 
     @property

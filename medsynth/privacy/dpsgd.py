@@ -16,7 +16,7 @@ import contextlib
 import functools
 import math
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -24,6 +24,8 @@ from medsynth.core.errors import ConfigError, PrivacyBudgetError
 
 if TYPE_CHECKING:
     import torch
+
+    from medsynth.privacy.ledger import PrivacyLedger
 
 AccountantName = Literal["prv", "rdp"]
 GradSampleMode = Literal["ghost", "hooks", "functorch"]
@@ -56,6 +58,7 @@ class DPSGDPlan:
     planned_epsilon: float
 
     def to_dict(self) -> dict[str, Any]:
+        """The plan as a plain dict (for meta.json and the ledger)."""
         return asdict(self)
 
 
@@ -90,9 +93,12 @@ def _epsilon(noise_multiplier: float, sample_rate: float, steps: int, delta: flo
 
 def calibrate_noise(
     *, epsilon: float, delta: float, sample_rate: float, steps: int, accountant: AccountantName = "prv",
-    tolerance: float = 0.01, max_evaluations: int = 60,
+    tolerance: float = 0.01, max_evaluations: int = 60, epsilon_of: Callable[[float], float] | None = None,
 ) -> tuple[float, float]:
     """The noise multiplier whose epsilon lies in ``[epsilon - tolerance, epsilon]``, and that epsilon.
+
+    ``epsilon_of(sigma)`` replaces the accountant's epsilon of the DP-SGD run alone, e.g. by the
+    composed epsilon of a privacy ledger that already holds other accesses.
 
     The same contract as opacus' ``get_noise_multiplier`` (which bisects from sigma = 20: ~12 accountant
     evaluations), reached in ~4-6 evaluations: epsilon(sigma) is close to a power law, so the next sigma
@@ -110,7 +116,7 @@ def calibrate_noise(
     sigma = max(0.5, sample_rate * math.sqrt(2 * steps * math.log(1 / delta)) / epsilon)
     for _ in range(max_evaluations):
         try:
-            eps = compute_epsilon(sigma, sample_rate, steps, delta, accountant)
+            eps = epsilon_of(sigma) if epsilon_of is not None else compute_epsilon(sigma, sample_rate, steps, delta, accountant)
         except (ValueError, OverflowError, FloatingPointError):  # too little noise for the accountant's grid
             eps = math.inf
         if not eps <= epsilon:  # nan/inf count as over budget
@@ -140,28 +146,36 @@ def calibrate_noise(
 
 def plan_dpsgd(
     *,
-    n: int,
+    n: float,
     batch_size: int,
     epochs: int,
-    epsilon: float,
-    delta: float,
+    epsilon: float | None = None,
+    delta: float | None = None,
     accountant: AccountantName = "prv",
     max_grad_norm: float = 1.0,
     grad_sample_mode: GradSampleMode = "ghost",
     max_steps: int | None = None,
+    ledger: PrivacyLedger | None = None,
 ) -> DPSGDPlan:
     """Calibrate the noise multiplier so that the planned steps spend at most ``epsilon``.
 
     The sample rate is ``1 / ceil(n / batch_size)`` (what opacus' Poisson loader uses); the plan has
-    ``epochs`` epochs of ``ceil(n / batch_size)`` steps, cut to ``max_steps`` when given.
+    ``epochs`` epochs of ``ceil(n / batch_size)`` steps, cut to ``max_steps`` when given. Under the
+    add/remove relation the row count is private: a fit passes a *noisy* count as ``n`` (a DP output).
+
+    With ``ledger``, the noise is calibrated so that the ledger's composed total (the accesses it already
+    holds plus this run, composed in RDP) meets the ledger's target; ``epsilon``/``delta``/``accountant``
+    are then taken from the ledger (RDP composition).
 
     Raises:
         PrivacyBudgetError: for epsilon <= 0, delta outside (0, 1/n), or a budget too small to calibrate.
     """
-    if not (epsilon > 0) or not math.isfinite(epsilon):
+    if ledger is not None:
+        epsilon, delta, accountant = float(ledger.target_epsilon), float(ledger.target_delta), "rdp"  # type: ignore[arg-type]
+    if epsilon is None or not (epsilon > 0) or not math.isfinite(epsilon):
         raise PrivacyBudgetError(f"epsilon {epsilon!r} must be a positive finite number for DP-SGD")
-    if not 0 < delta < 1.0 / n:
-        raise PrivacyBudgetError(f"delta {delta:g} must be in (0, 1/n) = (0, {1.0 / n:.3g}) for n = {n} rows; "
+    if delta is None or not 0 < delta < 1.0 / n:
+        raise PrivacyBudgetError(f"delta {delta:g} must be in (0, 1/n) = (0, {1.0 / n:.3g}) for n = {n:.0f} rows; "
                                  f"use e.g. --delta {10 ** math.floor(math.log10(1.0 / (10 * n))):g}")
     if batch_size < 1 or epochs < 1:
         raise ConfigError(f"batch_size {batch_size} and epochs {epochs} must be >= 1")
@@ -170,9 +184,16 @@ def plan_dpsgd(
     steps = epochs * batches
     if max_steps is not None:
         steps = min(steps, int(max_steps))
+    epsilon_of = None
+    if ledger is not None:
+        from medsynth.privacy.ledger import LedgerEntry
+
+        def epsilon_of(sigma: float) -> float:
+            sgd = {"noise_multiplier": sigma, "sample_rate": sample_rate, "steps": steps}
+            return ledger.epsilon_of([LedgerEntry(access="", mechanism="", sgd=sgd)])
     try:
         sigma, planned = calibrate_noise(epsilon=epsilon, delta=delta, sample_rate=sample_rate, steps=steps,
-                                         accountant=accountant, tolerance=0.01)
+                                         accountant=accountant, tolerance=0.01, epsilon_of=epsilon_of)
     except ValueError as exc:
         raise PrivacyBudgetError(f"cannot calibrate DP-SGD noise for epsilon {epsilon:g} over {steps} steps at sample "
                                  f"rate {sample_rate:.3g} ({exc}); raise epsilon or take fewer steps") from None

@@ -1,11 +1,24 @@
-"""The privacy ledger: every access to the real data, its mechanism and its cost.
+"""The privacy ledger: every access to the real data, its mechanism and its cost, composed once.
 
-Every fit writes ``privacy_ledger.json`` into its run directory. For a differentially private fit,
-each entry is one access (estimating a column's range, measuring marginals, DP-SGD training) with
-its (epsilon, delta); the totals compose the entries by basic composition (epsilons add, deltas
-add), a valid upper bound, and never exceed the target: :meth:`PrivacyLedger.record` refuses an
-entry that would. Non-private fits write the same file with ``"private": false`` and one entry per
-use of the data, with no epsilon.
+Every fit writes ``privacy_ledger.json``. For a differentially private fit each entry is one access
+to the data (a noisy count, domain estimates, marginals, DP-SGD training) with its cost as a Rényi-DP
+curve: a Gaussian-type mechanism of zero-concentrated DP ``rho`` costs ``rho * alpha`` at every order
+``alpha``; DP-SGD (Poisson-subsampled Gaussian) costs opacus' RDP curve of its noise multiplier,
+sampling rate and steps. Curves add up under composition (that is what RDP and zCDP are for), and the
+total is converted to (epsilon, delta) **once**, at the end, with the conversion of Balle et al. (2020)
+over a dense grid of orders (and, for a ledger of zCDP entries only, the exact zCDP conversion of
+Canonne, Kamath and Steinke (2020)). Mechanisms that are only approximately DP in a way RDP does not
+capture (the stability threshold of a released category list) add their delta on top.
+
+Adding epsilons of separately converted entries, as the ledger did before, is valid but loose;
+composing first is both tighter and the one honest total. :meth:`PrivacyLedger.record` refuses an
+entry that would take the composed total past the target, so a fit can never spend more than asked.
+
+The ledger also names what the guarantee is about: the unit of privacy (a row of the table, or a
+patient with all their rows), the neighbouring relation (add/remove one unit: the relation that
+opacus' accountant and the histogram sensitivities assume; the number of units is then private, so
+models use a noisy count), the bound on each unit's contribution, the assumptions declared public,
+and where the noise comes from. Non-private fits write the same file with ``"private": false``.
 """
 
 from __future__ import annotations
@@ -17,12 +30,23 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from medsynth.core.errors import PrivacyBudgetError
 from medsynth.core.files import write_json
 
 #: Slack for floating-point round-off when comparing totals with targets.
 _TOL = 1e-9
 LEDGER_FILE = "privacy_ledger.json"
+#: Rényi orders of the conversion: dense near 1 (large epsilons), up to 256 (small ones); ~40 ms per
+#: DP-SGD curve (opacus' fractional-order series is the slow part).
+ORDERS = np.unique(np.concatenate([1 + np.geomspace(0.01, 1, 20), np.arange(2.1, 12, 0.2), np.arange(12, 64),
+                                   np.arange(64, 257, 8)]).astype(float))
+RANDOMNESS = ("DP noise (mechanism noise, Poisson sampling masks, DP-SGD noise) is drawn from generators seeded with "
+              "128 bits of operating-system entropy that are never stored or logged (numpy PCG64, torch's CPU/CUDA "
+              "generators); the user's seed drives initialisation and post-fit sampling only. These generators are "
+              "not cryptographically secure and floating-point noise is not hardened against precision attacks "
+              "(Mironov 2012), as in opacus without secure_mode.")
 
 
 @dataclass
@@ -30,20 +54,45 @@ class LedgerEntry:
     """One access to the real data.
 
     Attributes:
-        access: what was computed (e.g. "range of column 'age'").
-        mechanism: how (e.g. "gaussian histogram (zCDP)", "DP-SGD (opacus, ghost clipping)").
-        epsilon: the access's epsilon (``None`` for non-private use).
-        delta: its delta (``None`` for non-private use).
+        access: what was computed (e.g. "ranges of columns read from the data").
+        mechanism: how (e.g. "Gaussian mechanism (zCDP)", "DP-SGD (opacus, ghost clipping)").
+        rho: zCDP cost (``None`` for DP-SGD or non-private entries).
+        delta: extra delta on top of the RDP curve (e.g. a released category list's threshold).
+        sgd: DP-SGD parameters ``{"noise_multiplier", "sample_rate", "steps"}`` (its RDP curve).
+        epsilon: this entry's epsilon on its own at the ledger's delta (informational: the total is
+            composed from the curves, not from these).
         columns: the columns it touched.
-        details: mechanism parameters (rho, noise multiplier, sample rate, steps, accountant...).
+        details: mechanism parameters (sigma, thresholds, ...).
     """
 
     access: str
     mechanism: str
-    epsilon: float | None
-    delta: float | None
+    rho: float | None = None
+    delta: float | None = None
+    sgd: dict[str, float] | None = None
+    epsilon: float | None = None
     columns: list[str] = field(default_factory=list)
     details: dict[str, Any] = field(default_factory=dict)
+
+
+def sgd_rdp(noise_multiplier: float, sample_rate: float, steps: int, orders: np.ndarray = ORDERS) -> np.ndarray:
+    """RDP curve of ``steps`` Poisson-subsampled Gaussian steps (opacus' analysis)."""
+    if steps <= 0:
+        return np.zeros_like(orders, dtype=float)
+    from opacus.accountants.analysis.rdp import compute_rdp
+
+    return np.asarray(compute_rdp(q=float(sample_rate), noise_multiplier=float(noise_multiplier), steps=int(steps),
+                                  orders=[float(a) for a in orders]), dtype=float)
+
+
+def rdp_to_epsilon(rdp: np.ndarray, delta: float, orders: np.ndarray = ORDERS) -> float:
+    """(epsilon, delta) from an RDP curve (Balle et al. 2020, Thm 21; opacus' conversion)."""
+    if delta <= 0:
+        return math.inf
+    with np.errstate(invalid="ignore", divide="ignore"):
+        eps = rdp - (math.log(delta) + np.log(orders)) / (orders - 1) + np.log((orders - 1) / orders)
+    eps = eps[np.isfinite(eps)]
+    return float(max(eps.min(), 0.0)) if eps.size else math.inf
 
 
 class PrivacyLedger:
@@ -53,9 +102,14 @@ class PrivacyLedger:
         private: whether the fit claims differential privacy.
         target_epsilon: the budget's epsilon (``None`` for non-private fits).
         target_delta: the budget's delta.
+        unit: the unit of privacy (e.g. "one row of the table").
+        neighbouring: the neighbouring relation the guarantee is stated for.
+        contribution_bound: how much one unit may contribute (e.g. "1 row").
     """
 
-    def __init__(self, *, private: bool, target_epsilon: float | None = None, target_delta: float | None = None) -> None:
+    def __init__(self, *, private: bool, target_epsilon: float | None = None, target_delta: float | None = None,
+                 unit: str = "one row of the table", neighbouring: str = "add/remove one unit",
+                 contribution_bound: str = "1 row per unit") -> None:
         if private:
             if target_epsilon is None or not (target_epsilon > 0) or not math.isfinite(target_epsilon):
                 raise PrivacyBudgetError(f"target epsilon {target_epsilon!r} must be a positive finite number")
@@ -64,23 +118,78 @@ class PrivacyLedger:
         self.private = private
         self.target_epsilon = target_epsilon if private else None
         self.target_delta = target_delta if private else None
+        self.unit, self.neighbouring, self.contribution_bound = unit, neighbouring, contribution_bound
+        self.public_assumptions: list[str] = []
+        self.notes: list[str] = []
+        self.reserved_delta = 0.0
         self.entries: list[LedgerEntry] = []
         self.created = time.strftime("%Y-%m-%dT%H:%M:%S")
+        self.status = "complete"
+
+    # -- budget ---------------------------------------------------------------------------------
+    def reserve_delta(self, delta: float) -> None:
+        """Set aside ``delta`` of the target for mechanisms with an extra delta (category thresholds).
+
+        The RDP total is converted at the remaining delta, so reserve before budgeting rho.
+        """
+        if not self.private:
+            return
+        if not 0 <= delta < self.target_delta:  # type: ignore[operator]
+            raise PrivacyBudgetError(f"cannot reserve delta {delta:g} of the target {self.target_delta:g}")
+        self.reserved_delta = float(delta)
+
+    @property
+    def conversion_delta(self) -> float:
+        """The delta at which the composed RDP curve is converted (target minus the reserved part)."""
+        return float(self.target_delta) - self.reserved_delta  # type: ignore[arg-type]
+
+    @property
+    def rho_budget(self) -> float:
+        """The total zCDP budget that converts to the target at :attr:`conversion_delta`."""
+        from medsynth.privacy.mechanisms import cdp_rho
+
+        return cdp_rho(float(self.target_epsilon), self.conversion_delta)  # type: ignore[arg-type]
+
+    @property
+    def rho_spent(self) -> float:
+        """The zCDP cost of the entries recorded so far (DP-SGD entries excluded)."""
+        return float(sum(e.rho or 0.0 for e in self.entries))
+
+    def rho_remaining(self) -> float:
+        """zCDP budget left (only meaningful while no DP-SGD entry has been recorded)."""
+        if any(e.sgd for e in self.entries):
+            raise PrivacyBudgetError("the ledger holds DP-SGD entries; their cost is not a zCDP rho")
+        return max(self.rho_budget - self.rho_spent, 0.0)
+
+    def curve(self, extra: list[LedgerEntry] | None = None) -> np.ndarray:
+        """The composed RDP curve of the entries (plus ``extra``) over :data:`ORDERS`."""
+        return _curve_of([*self.entries, *(extra or [])])
+
+    def epsilon_of(self, extra: list[LedgerEntry] | None = None) -> float:
+        """The composed epsilon (at :attr:`conversion_delta`) of the entries plus ``extra``."""
+        return _epsilon([*self.entries, *(extra or [])], self.conversion_delta)
 
     # -- totals ---------------------------------------------------------------------------------
     @property
     def total_epsilon(self) -> float:
-        return float(sum(e.epsilon or 0.0 for e in self.entries)) if self.private else float("inf")
+        """The composed epsilon of every entry (infinite for a non-private ledger)."""
+        return self.epsilon_of() if self.private else float("inf")
 
     @property
     def total_delta(self) -> float:
-        return float(sum(e.delta or 0.0 for e in self.entries)) if self.private else 1.0
+        """Delta of the claim: the conversion delta plus every entry's extra delta (<= target)."""
+        if not self.private:
+            return 1.0
+        if not any(e.rho or e.sgd for e in self.entries):
+            return float(sum(e.delta or 0.0 for e in self.entries))
+        return self.conversion_delta + float(sum(e.delta or 0.0 for e in self.entries))
 
     def remaining(self) -> tuple[float, float]:
-        """(epsilon, delta) still available."""
+        """(epsilon, delta) not yet spent, as a rough guide (budget by :meth:`rho_remaining` instead)."""
         if not self.private:
             return float("inf"), 1.0
-        return max(self.target_epsilon - self.total_epsilon, 0.0), max(self.target_delta - self.total_delta, 0.0)
+        return (max(self.target_epsilon - self.total_epsilon, 0.0),  # type: ignore[operator]
+                max(self.reserved_delta - sum(e.delta or 0.0 for e in self.entries), 0.0))
 
     # -- recording -------------------------------------------------------------------------------
     def record(
@@ -88,41 +197,62 @@ class PrivacyLedger:
         access: str,
         mechanism: str,
         *,
-        epsilon: float | None = None,
+        rho: float | None = None,
         delta: float | None = None,
+        sgd: dict[str, float] | None = None,
         columns: list[str] | None = None,
         **details: Any,
     ) -> LedgerEntry:
-        """Add an access. In a private ledger it must carry epsilon and delta and fit the budget.
+        """Add an access. In a private ledger it must carry a cost (``rho`` and/or ``sgd``, or ``delta``).
 
         Raises:
-            PrivacyBudgetError: when the entry would take the totals past the target.
+            PrivacyBudgetError: when the entry would take the composed total past the target.
         """
+        entry = LedgerEntry(access=access, mechanism=mechanism, columns=list(columns or []), details=details)
         if self.private:
-            if epsilon is None or delta is None or epsilon < 0 or delta < 0:
-                raise PrivacyBudgetError(f"ledger entry '{access}' needs non-negative epsilon and delta, got {epsilon}, {delta}")
-            eps_after, delta_after = self.total_epsilon + epsilon, self.total_delta + delta
-            if eps_after > self.target_epsilon * (1 + _TOL) + _TOL or delta_after > self.target_delta * (1 + _TOL):
+            if rho is None and sgd is None and not delta:
+                raise PrivacyBudgetError(f"ledger entry '{access}' of a private fit needs a cost (rho, sgd or delta)")
+            if (rho is not None and rho < 0) or (delta is not None and delta < 0):
+                raise PrivacyBudgetError(f"ledger entry '{access}': rho {rho} and delta {delta} must be non-negative")
+            entry.rho, entry.delta, entry.sgd = rho, delta, dict(sgd) if sgd else None
+            extra_delta = sum(e.delta or 0.0 for e in self.entries) + (delta or 0.0)
+            if extra_delta > self.reserved_delta * (1 + _TOL) + 1e-300:
                 raise PrivacyBudgetError(
-                    f"'{access}' would spend epsilon {epsilon:.4g}, delta {delta:.3g}, taking the total to "
-                    f"({eps_after:.4g}, {delta_after:.3g}) past the target ({self.target_epsilon:g}, {self.target_delta:g})"
-                )
-        else:
-            epsilon = delta = None
-        entry = LedgerEntry(access=access, mechanism=mechanism, epsilon=epsilon, delta=delta,
-                            columns=list(columns or []), details=details)
+                    f"'{access}' needs delta {delta:g} beyond the {self.reserved_delta:g} reserved for thresholds")
+            eps_after = self.epsilon_of([entry])
+            if eps_after > self.target_epsilon * (1 + _TOL) + _TOL:  # type: ignore[operator]
+                raise PrivacyBudgetError(
+                    f"'{access}' would take the composed epsilon to {eps_after:.4g}, past the target "
+                    f"{self.target_epsilon:g} (delta {self.target_delta:g})")
+            entry.epsilon = _epsilon([entry], self.conversion_delta)
         self.entries.append(entry)
         return entry
 
+    def assume_public(self, what: str) -> None:
+        """State an assumption the guarantee rests on (e.g. a column's declared bounds)."""
+        if what not in self.public_assumptions:
+            self.public_assumptions.append(what)
+
     # -- files -----------------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
+        """The ledger as ``privacy_ledger.json`` holds it."""
         return {
             "private": self.private,
-            "composition": "basic (epsilons and deltas add)" if self.private else None,
+            "status": self.status,
+            "composition": ("RDP/zCDP curves of all entries added, converted to (epsilon, delta) once "
+                            "(Balle et al. 2020; exact zCDP conversion when every entry is zCDP)") if self.private else None,
             "target_epsilon": self.target_epsilon,
             "target_delta": self.target_delta,
             "total_epsilon": self.total_epsilon if self.private else None,
             "total_delta": self.total_delta if self.private else None,
+            "total_rho": self.rho_spent if self.private else None,
+            "reserved_delta": self.reserved_delta if self.private else None,
+            "unit_of_privacy": self.unit,
+            "neighbouring_relation": self.neighbouring,
+            "contribution_bound": self.contribution_bound,
+            "public_assumptions": list(self.public_assumptions),
+            "randomness": RANDOMNESS if self.private else None,
+            "notes": list(self.notes),
             "created": self.created,
             "entries": [asdict(e) for e in self.entries],
         }
@@ -137,17 +267,49 @@ class PrivacyLedger:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> PrivacyLedger:
-        led = cls(private=bool(data["private"]), target_epsilon=data.get("target_epsilon"), target_delta=data.get("target_delta"))
+        """A ledger from :meth:`to_dict`'s output."""
+        led = cls(private=bool(data["private"]), target_epsilon=data.get("target_epsilon"),
+                  target_delta=data.get("target_delta"),
+                  unit=data.get("unit_of_privacy", "one row of the table"),
+                  neighbouring=data.get("neighbouring_relation", "add/remove one unit"),
+                  contribution_bound=data.get("contribution_bound", "1 row per unit"))
         led.created = data.get("created", led.created)
-        led.entries = [LedgerEntry(**e) for e in data.get("entries", [])]
+        led.status = data.get("status", "complete")
+        led.public_assumptions = list(data.get("public_assumptions") or [])
+        led.notes = list(data.get("notes") or [])
+        fields = set(LedgerEntry.__dataclass_fields__)
+        led.entries = [LedgerEntry(**{k: v for k, v in e.items() if k in fields}) for e in data.get("entries", [])]
+        led.reserved_delta = float(data.get("reserved_delta") or 0.0)
         return led
 
     @classmethod
     def load(cls, path: str | Path) -> PrivacyLedger:
+        """Read a ``privacy_ledger.json`` (or the one in folder ``path``)."""
         p = Path(path)
         if p.is_dir():
             p = p / LEDGER_FILE
         return cls.from_dict(json.loads(p.read_text(encoding="utf-8")))
+
+
+def _curve_of(entries: list[LedgerEntry]) -> np.ndarray:
+    total = np.zeros_like(ORDERS, dtype=float)
+    for e in entries:
+        if e.rho:
+            total = total + e.rho * ORDERS
+        if e.sgd:
+            total = total + sgd_rdp(e.sgd["noise_multiplier"], e.sgd["sample_rate"], int(e.sgd["steps"]))
+    return total
+
+
+def _epsilon(entries: list[LedgerEntry], delta: float) -> float:
+    if not any(e.rho or e.sgd for e in entries):
+        return 0.0
+    eps = rdp_to_epsilon(_curve_of(entries), delta)
+    if not any(e.sgd for e in entries):  # pure zCDP: the exact conversion is at least as tight
+        from medsynth.privacy.mechanisms import cdp_epsilon
+
+        eps = min(eps, cdp_epsilon(sum(e.rho or 0.0 for e in entries), delta))
+    return eps
 
 
 def _finite(obj: Any) -> Any:
@@ -161,4 +323,4 @@ def _finite(obj: Any) -> Any:
     return obj
 
 
-__all__ = ["LEDGER_FILE", "LedgerEntry", "PrivacyLedger"]
+__all__ = ["LEDGER_FILE", "ORDERS", "LedgerEntry", "PrivacyLedger", "rdp_to_epsilon", "sgd_rdp"]

@@ -78,6 +78,14 @@ def noisy_counts(counts: np.ndarray, sigma: float, rng: np.random.Generator) -> 
     return counts.astype(float) + rng.normal(0.0, sigma, size=counts.shape)
 
 
+def noisy_count(n: int, rho: float, rng: np.random.Generator) -> float:
+    """The Gaussian mechanism on a count (sensitivity 1 under add/remove): ``n + N(0, 1 / (2 rho))``.
+
+    Under the add/remove relation the number of rows is private; models that need it (sampling rates,
+    grids) use this DP estimate instead."""
+    return float(n) + float(rng.normal(0.0, gaussian_sigma(rho)))
+
+
 #: Noisy counts above this many standard deviations of the noise count as "present" (a missing-value
 #: state, an occupied order of magnitude): pure noise passes it with probability 0.13%.
 PRESENCE_SIGMAS = 3.0
@@ -92,15 +100,21 @@ class BoundsResult:
         high: upper bound.
         rho: zCDP cost.
         missing: whether the noisy count of missing values passed ``PRESENCE_SIGMAS`` standard deviations.
+        log_scale: whether the values are non-negative and span at least ``LOG_OCTAVES`` occupied powers
+            of two (a factor 32), by the same noisy stage-1 histogram (post-processing, free): such a
+            column is better modelled on a log scale.
     """
 
     low: float
     high: float
     rho: float
     missing: bool = False
+    log_scale: bool = False
 
 
 _LOG_MIN, _LOG_MAX = -8, 40  # buckets cover |x| in [2^-8, 2^41)
+#: Occupied powers of two from which a non-negative column is modelled on a log scale (a factor 32).
+LOG_OCTAVES = 5
 
 
 def _log_bucket_index(values: np.ndarray) -> np.ndarray:
@@ -109,6 +123,11 @@ def _log_bucket_index(values: np.ndarray) -> np.ndarray:
     k = np.clip(e, _LOG_MIN, _LOG_MAX).astype(int) - _LOG_MIN + 1  # 1..K
     k[a < 2.0**_LOG_MIN] = 0
     return np.sign(values).astype(int) * k
+
+
+def _union_threshold(buckets: int, false_rate: float = 1e-3) -> float:
+    """Standard deviations a noisy count of zero exceeds in any of ``buckets`` with probability ``false_rate``."""
+    return float(math.sqrt(2) * special.erfinv(1 - 2 * false_rate / buckets))
 
 
 def _log_bucket_edges(idx: int) -> tuple[float, float]:
@@ -126,7 +145,8 @@ def dp_bounds(values: np.ndarray, rho: float, rng: np.random.Generator, *, bins:
     magnitude; missing values (NaN) are one more bucket of the same histogram (each row lands in one
     bucket, so this costs nothing extra), released as "the column has missing values" when its noisy
     count clears ``PRESENCE_SIGMAS`` standard deviations. Stage 2 (rho/2): a noisy ``bins``-bin
-    histogram inside that range (negative counts set to zero) gives the range holding all but a fraction ``tail`` of the mass at each end. Outliers in
+    histogram inside that range (bins that cannot be told from noise set to zero) gives the range holding all but a
+    fraction ``tail`` of the mass at each end. Outliers in
     sparse tails are cut off (they are clipped when encoded), which is the point: DP cannot reveal them;
     noise only spreads mass outwards, so the bulk of the data is kept.
 
@@ -143,23 +163,30 @@ def dp_bounds(values: np.ndarray, rho: float, rng: np.random.Generator, *, bins:
     noisy = noisy_counts(counts, sigma, rng)
     missing = bool(noisy[-1] > PRESENCE_SIGMAS * sigma)
     noisy = noisy[:-1]
-    keep = np.nonzero(noisy > PRESENCE_SIGMAS * sigma)[0]
+    # ~100 value buckets are tested at once: a per-bucket threshold of 3 sigma would let a pure-noise
+    # bucket (e.g. at 2^40) through for about 1 column in 8; this one lets it through for 1 in 1000
+    keep = np.nonzero(noisy > _union_threshold(noisy.size) * sigma)[0]
     if keep.size == 0:
         raise PrivacyBudgetError(
             f"cannot estimate a range with DP: no value bucket stands above the noise (sigma {sigma:.1f}); "
             "declare min/max with public: true in the schema, or give more budget or more rows"
         )
+    positive = keep[keep > kmax]  # buckets of values >= 2^-8
+    log_scale = bool(keep[0] >= kmax and positive.size and positive[-1] - positive[0] + 1 >= LOG_OCTAVES)
     low = _log_bucket_edges(int(keep[0]) - kmax)[0]
     high = _log_bucket_edges(int(keep[-1]) - kmax)[1]
     edges = np.linspace(low, high, bins + 1)
     fine = np.histogram(np.clip(values, low, high), bins=edges)[0]
-    mass = np.maximum(noisy_counts(fine, sigma, rng), 0.0)
+    noisy_fine = noisy_counts(fine, sigma, rng)
+    # bins whose noisy count cannot be told from noise carry no mass: else the noise of ~60 empty bins
+    # outweighs the tail trim and the range never tightens inside the power of two
+    mass = np.where(noisy_fine > _union_threshold(bins) * sigma, noisy_fine, 0.0)
     if mass.sum() > 0:  # trim the outer `tail` of the noisy mass (noise only widens the result)
         cum = np.cumsum(mass) / mass.sum()
         first = int(np.searchsorted(cum, tail, side="right"))
         last = int(np.searchsorted(cum, 1 - tail, side="left"))
         low, high = float(edges[min(first, bins - 1)]), float(edges[min(last, bins - 1) + 1])
-    return BoundsResult(low=float(low), high=float(high), rho=rho, missing=missing)
+    return BoundsResult(low=float(low), high=float(high), rho=rho, missing=missing, log_scale=log_scale)
 
 
 def dp_categories(keys: np.ndarray, rho: float, delta: float, rng: np.random.Generator) -> list[str]:
@@ -211,5 +238,6 @@ __all__ = [
     "dp_presence",
     "exponential_mechanism",
     "gaussian_sigma",
+    "noisy_count",
     "noisy_counts",
 ]

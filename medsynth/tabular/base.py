@@ -3,14 +3,24 @@
 A subclass sets ``name``, ``private`` and ``Config`` (its typed hyperparameters, each default once)
 and implements four hooks on :class:`~medsynth.tabular.encoding.Frame` data:
 
-- ``_fit_frame(frame, budget)``: learn from the encoded table, recording its accesses in ``self.ledger``;
+- ``_fit_frame(frame, gens)``: learn from the encoded table, recording its accesses in ``self.ledger``.
+  ``gens.init`` is seeded by the user's seed (initialisation); ``gens.noise`` is the DP noise source
+  (OS entropy for a DP fit, see :mod:`medsynth.privacy.noise`): every DP mechanism draws from it;
 - ``_sample_frame(n, rng)``: draw ``n`` encoded rows using only ``rng`` (so a seed fixes the sample);
 - ``_save_state(folder)`` / ``_load_state(folder, device)``: weights (state_dict / arrays), no pickles.
 
 The base class turns frames into tables in the schema's types, applies ``--where`` conditions and
 the schema's constraints by rejection (only rows that satisfy them are returned), and writes
-``config.yaml``, ``schema.yaml`` (resolved domains), ``input_schema.yaml``, ``meta.json`` and
+``config.yaml``, ``schema.yaml`` (resolved domains), ``meta.json``, ``MODEL_CARD.md`` and
 ``privacy_ledger.json`` beside the weights.
+
+**The release boundary of a DP fit.** Everything in the model folder derives only from DP outputs and
+inputs declared public, so it may leave the hospital. What does not (the input schema as read from the
+data, the exact row count, values clipped, timings, the data fingerprint) goes to a separate private
+folder (``RUN/private/`` in a run directory; ``<model>/private/`` when a model is saved on its own),
+which ``medsynth tabular export`` never copies. Under the add/remove relation the number of rows is
+private too: a DP fit first measures a noisy count (charged to the ledger) and uses it wherever the row
+count shapes the model (sampling rates, grids, the delta check).
 """
 
 from __future__ import annotations
@@ -19,7 +29,7 @@ import contextlib
 import json
 import math
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -28,16 +38,31 @@ import pandas as pd
 import yaml
 
 from medsynth.core.config import ConfigModel, validate_config
-from medsynth.core.errors import ConfigError, DataValidationError, NotFittedError, PrivacyBudgetError, RunDirectoryError
+from medsynth.core.errors import (
+    ConfigError,
+    DataValidationError,
+    MedsynthError,
+    NotFittedError,
+    PrivacyBudgetError,
+    RunDirectoryError,
+)
 from medsynth.core.files import atomic_dir, fingerprint_array, write_json, write_text
 from medsynth.core.protocols import PrivacyReport
 from medsynth.privacy.ledger import LEDGER_FILE, PrivacyLedger
+from medsynth.privacy.mechanisms import gaussian_sigma, noisy_count
+from medsynth.privacy.noise import Generators, noise_is_overridden
 from medsynth.tabular.config import PrivacyConfig
-from medsynth.tabular.domain import resolve_domain
+from medsynth.tabular.domain import plan_domain_budget, resolve_domain
 from medsynth.tabular.encoding import Frame, TableCodec
 from medsynth.tabular.schema import TableSchema, check_constraints, infer_schema, validate_table
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+#: Share of a DP fit's zCDP budget spent on the noisy row count.
+COUNT_SHARE = 0.02
+#: Fewest rows a non-private fit learns from: below it a synthesizer can only copy the rows it was given.
+MIN_ROWS = 10
+#: Keys of the models' fit info that depend on the data beyond the DP outputs (kept out of meta.json).
+PRIVATE_KEYS = ("train_seconds", "fit_seconds", "private_stats", "rows", "clipped_to_bounds", "unknown_category_columns")
 
 
 def table_fingerprint(df: pd.DataFrame) -> str:
@@ -95,6 +120,12 @@ class TabularSynthesizer:
         self.seed = seed
         self.device = device
         self.meta: dict[str, Any] = {}
+        self.private_meta: dict[str, Any] = {}  # data-dependent facts of a DP fit: saved under private/ only
+        self.rows_noisy: float | None = None
+        #: DP-SGD fits: a callable taking a checkpoint dict (set by the run, which writes it under private/),
+        #: and a checkpoint to resume from
+        self.checkpoint_to: Callable[[dict[str, Any]], None] | None = None
+        self.resume_state: dict[str, Any] | None = None
         self.data_fingerprint: str | None = None  # set by fit; kept out of DP models' files
 
     # -- fit ---------------------------------------------------------------------------------------
@@ -108,57 +139,133 @@ class TabularSynthesizer:
 
         Raises:
             DataValidationError: the table is empty, has an all-missing column, or does not match the schema.
-            PrivacyBudgetError: delta >= 1/n, or domains read from the data with no budget to estimate them.
+            PrivacyBudgetError: delta >= 1/n, or a budget too small for what the fit must estimate. When a
+                DP fit fails after it touched the data, the error carries the spent ledger
+                (``exc.spent_ledger``): a retry on the same data composes with it.
         """
         if not isinstance(data, pd.DataFrame):
             raise DataValidationError(f"fit expects a pandas DataFrame, got {type(data).__name__}")
         schema = schema or self.input_schema or infer_schema(data)
         self.input_schema = schema
-        clipped = validate_table(data, schema)
-        n = len(data)
-        if self.is_private and not self.privacy.delta < 1.0 / n:
-            raise PrivacyBudgetError(
-                f"delta {self.privacy.delta:g} must be below 1/n = {1.0 / n:.3g} for this table of {n} rows "
-                f"(a larger delta allows leaking whole records); use e.g. --delta {10 ** math.floor(math.log10(0.1 / n)):g}"
-            )
+        clipped = validate_table(data, schema, redact=self.is_private)
         from medsynth.core.runtime import seed_everything
 
         seed_everything(self.seed)
-        rng = np.random.default_rng(self.seed)
+        gens = Generators.for_fit(self.seed, private=self.is_private)
         self.ledger = PrivacyLedger(private=self.is_private, target_epsilon=self.privacy.epsilon,
                                     target_delta=self.privacy.delta if self.is_private else None)
+        if self.is_private and noise_is_overridden():
+            self.ledger.status = "insecure: DP noise seeded for an audit"
+            self.ledger.notes.append("INSECURE: this fit ran inside insecure_noise_for_audit (noise regenerable from a "
+                                     "seed); it exists to test the audit and must never be released")
+        self.private_meta = {"rows": len(data), "clipped_to_bounds": clipped}
         t0 = time.perf_counter()
-        self.schema = resolve_domain(schema, data, privacy=self.privacy if self.is_private else PrivacyConfig(),
-                                     ledger=self.ledger, rng=rng)
-        self.codec = TableCodec(self.schema)
-        if self.is_private:  # categories released with DP may leave rare values out: they become "missing"
-            self.codec.unknown_as_missing = set(schema.private_domain_columns())
+        try:
+            self._fit_checked(data, schema, gens)
+        except MedsynthError as exc:
+            if self.is_private and self.ledger.entries:
+                self.ledger.status = "failed" if self.ledger.status == "complete" else self.ledger.status
+                exc.spent_ledger = self.ledger  # type: ignore[attr-defined]
+            raise
+        self.private_meta["fit_seconds"] = round(time.perf_counter() - t0, 3)
+        for key in PRIVATE_KEYS:  # data-dependent facts the models reported: out of the release
+            if self.is_private and key in self.meta:
+                self.private_meta[key] = self.meta.pop(key)
+        return self
+
+    def _fit_checked(self, data: pd.DataFrame, schema: TableSchema, gens: Generators) -> None:
+        if self.resume_state is None:
+            self._prepare(data, schema, gens)
+        else:  # a resumed DP-SGD fit: its DP outputs so far are restored, never measured (paid for) again
+            self._restore(data, self.resume_state["fit"])
+        self.codec = TableCodec(self.schema)  # type: ignore[arg-type]
+        if self.is_private:  # DP-released categories may leave rare values out: they become "missing"
+            self.codec.unknown_as_missing = set(self.schema.private_domain_columns())  # type: ignore[union-attr]
         frame = self.codec.encode(data)
-        self.codec.fill_unmodelled(frame, rng)  # cells of columns without a missing state (DP fits only)
+        self.codec.fill_unmodelled(frame, gens.noise)  # cells of columns without a missing state (DP fits only)
+        if self.is_private:
+            self.private_meta["unknown_category_columns"] = sorted(self.codec.unknown_columns)
+        self.data_fingerprint = table_fingerprint(data)  # for the data owner's private records only
+        self._fit_frame(frame, gens)
+
+    def _prepare(self, data: pd.DataFrame, schema: TableSchema, gens: Generators) -> None:
+        """The accesses before the model's own: noisy row count, types and domains (DP fits), the meta."""
+        n = len(data)
+        led = self.ledger
+        if self.is_private:
+            plan_domain_budget(schema, privacy=self.privacy, ledger=led)  # type: ignore[arg-type]  # reserves threshold delta
+            rho = COUNT_SHARE * led.rho_budget  # type: ignore[union-attr]
+            n_hat = noisy_count(n, rho, gens.noise)
+            led.record("number of rows", "Gaussian mechanism (zCDP)", rho=rho, sigma=gaussian_sigma(rho),  # type: ignore[union-attr]
+                       released="rows_noisy in meta.json")
+            self.rows_noisy = max(1.0, n_hat)
+            upper = self.rows_noisy + 3 * gaussian_sigma(rho)  # n is below this with probability 99.9%
+            if not self.privacy.delta < 1.0 / upper:
+                raise PrivacyBudgetError(
+                    f"delta {self.privacy.delta:g} must be below 1/n for this table (a larger delta allows leaking "
+                    f"whole records); the noisy row count is about {self.rows_noisy:.0f}, so use e.g. "
+                    f"--delta {10 ** math.floor(math.log10(0.1 / upper)):g}")
+        else:
+            if n < MIN_ROWS:  # (a DP fit has no such check: its noise covers tiny tables, and n is private)
+                raise DataValidationError(
+                    f"the table has {n} row(s); a non-private synthesizer needs at least {MIN_ROWS} to learn from (with "
+                    "fewer it can only copy the real rows); give more rows, or use a DP model (e.g. --model dp-mst "
+                    "--epsilon 1), whose noise protects them")
+            self.rows_noisy = float(n)
+        self.schema = resolve_domain(schema, data, privacy=self.privacy if self.is_private else PrivacyConfig(),
+                                     ledger=led, rng=gens.noise, rows=self.rows_noisy)  # type: ignore[arg-type]
         self.meta = {
-            "rows": n,
             "columns": len(schema.columns),
             # A plain hash of the table would let anyone holding candidate tables tell which one was
-            # used, which DP forbids: DP fits keep it out of the model (see data_fingerprint below).
+            # used, which DP forbids: DP fits keep it under private/ only.
             "data_fingerprint": None if self.is_private else table_fingerprint(data),
             "private_domain_columns": schema.private_domain_columns() if self.is_private else [],
         }
-        if not self.is_private:  # data-dependent facts (which values were clipped, ...) stay out of DP outputs
-            self.meta["clipped_to_bounds"] = clipped
-        elif self.meta["private_domain_columns"]:
-            self.meta["domain_note"] = ("values outside the DP-estimated bounds are clipped; values of unreleased "
-                                        "categories, and missing values where DP did not confirm a missing state, "
-                                        "are imputed at random within the domain")
-        self.data_fingerprint = table_fingerprint(data)  # for the data owner's private records only
         if self.is_private:
-            self.meta["data_fingerprint_note"] = (
-                "withheld from DP outputs; the run directory keeps it in private/data_fingerprint.json "
-                "(do not release that folder)")
-        self._fit_frame(frame, rng)
-        self.meta["fit_seconds"] = round(time.perf_counter() - t0, 3)
-        return self
+            self.meta["rows_noisy"] = round(self.rows_noisy)
+            self.meta["rows_note"] = "noisy count (DP, charged to the ledger): the exact count is private"
+            if self.meta["private_domain_columns"]:
+                self.meta["domain_note"] = (
+                    "values outside the DP-estimated bounds are clipped; values of unreleased categories, and "
+                    "missing values where DP did not confirm a missing state, are imputed at random within the domain")
+        else:
+            self.meta["rows"] = n
+            self.meta["clipped_to_bounds"] = self.private_meta["clipped_to_bounds"]
 
-    def _fit_frame(self, frame: Frame, rng: np.random.Generator) -> None:  # pragma: no cover - abstract
+    # -- checkpoints (DP-SGD fits) ----------------------------------------------------------------
+    def fit_state(self) -> dict[str, Any]:
+        """What a resumed fit restores instead of measuring again: the resolved schema, the ledger so far,
+        the noisy row count and the meta (DP outputs), plus the table's private fingerprint."""
+        return {"schema": self.schema.to_yaml(), "ledger": json.dumps(_jsonable(self.ledger.to_dict())),  # type: ignore[union-attr]
+                "rows_noisy": float(self.rows_noisy or 0.0), "meta": json.dumps(_jsonable(self.meta)),
+                "fingerprint": self.data_fingerprint}
+
+    def _restore(self, data: pd.DataFrame, state: Mapping[str, Any]) -> None:
+        if state["fingerprint"] != table_fingerprint(data):
+            raise RunDirectoryError("cannot resume: the table differs from the one this run was fitted on "
+                                    "(give the same --data file, or start a new run)")
+        self.schema = TableSchema.model_validate(yaml.safe_load(state["schema"]))
+        self.ledger = PrivacyLedger.from_dict(json.loads(state["ledger"]))
+        self.rows_noisy = float(state["rows_noisy"])
+        self.meta = json.loads(state["meta"])
+
+    def _checkpoint(self, train_state: dict[str, Any]) -> None:
+        """Hand a training checkpoint (with :meth:`fit_state` and the model's extra state) to ``checkpoint_to``."""
+        if self.checkpoint_to is not None:
+            self.checkpoint_to({"fit": self.fit_state(), "train": train_state, "extra": self._extra_state()})
+
+    def _extra_state(self) -> dict[str, Any]:
+        """Model state beside the trained module that a resume needs (e.g. a GAN's generator)."""
+        return {}
+
+    @property
+    def rows_estimate(self) -> int:
+        """The number of training rows as this model may state it: exact for a non-private fit, the
+        noisy (DP) count for a DP fit (use it, e.g., to sample a table of the training set's size)."""
+        self._require_fitted()
+        return int(self.meta.get("rows_noisy") or self.meta.get("rows") or 0)
+
+    def _fit_frame(self, frame: Frame, gens: Generators) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
 
     def _sample_frame(self, n: int, rng: np.random.Generator) -> Frame:  # pragma: no cover - abstract
@@ -174,19 +281,18 @@ class TabularSynthesizer:
         if self.codec is None or self.schema is None or self.ledger is None:
             raise NotFittedError(f"{self.name} is not fitted; call fit(table) or load(folder) first")
 
-    def budget(self) -> tuple[float, float]:
-        """(epsilon, delta) left for the model after the domain estimates."""
-        self._require_fitted()
-        return self.ledger.remaining()  # type: ignore[union-attr]
+    def rho_left(self) -> float:
+        """zCDP budget left for the model after the accesses recorded so far (DP fits)."""
+        return self.ledger.rho_remaining()  # type: ignore[union-attr]
 
     # -- sample --------------------------------------------------------------------------------------
-    def sample(self, n: int, *, seed: int | None = None, conditions: Mapping[str, Any] | None = None) -> pd.DataFrame:
+    def sample(self, n: int, *, where: Mapping[str, Any] | None = None, seed: int | None = None) -> pd.DataFrame:
         """Draw ``n`` synthetic rows in the table's own types.
 
         Args:
             n: rows to draw.
+            where: ``{column: value}`` that every row must have (categorical/boolean columns).
             seed: fixes the sample (same seed, same rows); ``None`` draws fresh ones.
-            conditions: ``{column: value}`` that every row must have (categorical/boolean columns).
 
         Raises:
             NotFittedError: before fit/load.
@@ -195,7 +301,8 @@ class TabularSynthesizer:
         self._require_fitted()
         if not isinstance(n, (int, np.integer)) or n < 0:
             raise DataValidationError(f"n {n!r} must be a non-negative integer")
-        codes = {k: self.codec.category_code(k, v) for k, v in (conditions or {}).items()}  # type: ignore[union-attr]
+        conditions = dict(where or {})
+        codes = {k: self.codec.category_code(k, v) for k, v in conditions.items()}  # type: ignore[union-attr]
         rng = np.random.default_rng(seed)
         parts: list[pd.DataFrame] = []
         got, drawn, kept, rounds = 0, 0, 0, 0
@@ -217,7 +324,7 @@ class TabularSynthesizer:
             parts.append(df)
             rounds += 1
             if rounds >= 30 and got < n:
-                what = f"conditions {dict(conditions or {})}" if codes else "the schema's constraints"
+                what = f"conditions {conditions}" if codes else "the schema's constraints"
                 raise DataValidationError(
                     f"only {kept} of {drawn} sampled rows satisfy {what}; the model gives them too little "
                     "probability to sample efficiently: relax them or check the schema"
@@ -229,6 +336,12 @@ class TabularSynthesizer:
         return out
 
     # -- privacy ---------------------------------------------------------------------------------------
+    @property
+    def privacy_ledger(self) -> PrivacyLedger:
+        """Every access the fit made to the data, with its cost (see :mod:`medsynth.privacy.ledger`)."""
+        self._require_fitted()
+        return self.ledger  # type: ignore[return-value]
+
     def privacy_spent(self) -> PrivacyReport:
         """What the fit spent (``private=False`` and infinite epsilon for non-private fits)."""
         self._require_fitted()
@@ -247,17 +360,22 @@ class TabularSynthesizer:
         return {"model": self.name, "seed": self.seed, "params": self.config.model_dump(mode="json"),
                 "privacy": self.privacy.model_dump(mode="json")}
 
-    def save(self, path: str | Path, *, overwrite: bool = False) -> Path:
-        """Write the fitted model into folder ``path`` atomically (config, schema, weights, meta, ledger)."""
+    def save(self, path: str | Path, *, overwrite: bool = False, private_dir: str | Path | None = None) -> Path:
+        """Write the fitted model into folder ``path`` atomically (config, schema, weights, meta, ledger,
+        model card).
+
+        For a DP fit everything in ``path`` derives from DP outputs and public inputs; what does not (the
+        input schema, exact row count, timings, clipping counts, the data fingerprint) goes to
+        ``private_dir`` (default ``path/private``, a folder never to release).
+        """
         from medsynth.core.rundir import environment_info
+        from medsynth.tabular.model_card import model_card
 
         self._require_fitted()
         dest = Path(path)
         with atomic_dir(dest, overwrite=overwrite) as tmp:
             write_text(tmp / "config.yaml", yaml.safe_dump(self._config_dict(), sort_keys=False))
             self.schema.save(tmp / "schema.yaml")  # type: ignore[union-attr]
-            if self.input_schema is not None:
-                self.input_schema.save(tmp / "input_schema.yaml")
             self.ledger.save(tmp / LEDGER_FILE)  # type: ignore[union-attr]
             files = self._save_state(tmp)
             meta = {
@@ -271,7 +389,20 @@ class TabularSynthesizer:
                 "files": files,
             }
             write_json(tmp / "meta.json", meta)
+            write_text(tmp / "MODEL_CARD.md", model_card(self))
+            if self.is_private:
+                self._save_private(Path(private_dir) if private_dir is not None else tmp / "private")
+            elif self.input_schema is not None:
+                self.input_schema.save(tmp / "input_schema.yaml")
         return dest
+
+    def _save_private(self, folder: Path) -> None:
+        """The data owner's records of a DP fit (never released)."""
+        folder.mkdir(parents=True, exist_ok=True)
+        write_text(folder / "README.txt", "Private: derived from the real data without DP. Never release this folder.\n")
+        if self.input_schema is not None:
+            self.input_schema.save(folder / "input_schema.yaml")
+        write_json(folder / "fit.json", _jsonable({**self.private_meta, "data_fingerprint": self.data_fingerprint}))
 
     @classmethod
     def load(cls, path: str | Path, *, device: str = "cpu") -> TabularSynthesizer:
@@ -294,8 +425,9 @@ class TabularSynthesizer:
             raise RunDirectoryError(f"'{path}' holds a '{cfg['model']}' model, not '{klass.name}'")
         obj = klass(cfg["params"], privacy=cfg["privacy"], seed=int(cfg["seed"]), device=device)
         obj.schema = TableSchema.load(folder / "schema.yaml")
-        if (folder / "input_schema.yaml").is_file():
-            obj.input_schema = TableSchema.load(folder / "input_schema.yaml")
+        for cand in (folder / "input_schema.yaml", folder / "private" / "input_schema.yaml"):
+            if cand.is_file():
+                obj.input_schema = TableSchema.load(cand)
         obj.codec = TableCodec(obj.schema)
         obj.ledger = PrivacyLedger.load(folder / LEDGER_FILE)
         meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))

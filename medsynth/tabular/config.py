@@ -16,15 +16,25 @@ class PrivacyConfig(ConfigModel):
     Attributes:
         epsilon: target epsilon; ``null`` (or ``.inf``) for a non-private fit.
         delta: target delta; must be below 1/n (n = rows of the table).
-        accountant: DP-SGD accountant, "prv" (default, tighter) or "rdp".
+        accountant: "rdp": every access to the data (domain estimates, marginals, DP-SGD) is composed as
+            one Rényi-DP curve in the privacy ledger and converted to (epsilon, delta) once. (opacus' PRV
+            accountant, tighter for DP-SGD alone, cannot compose with the other mechanisms.)
         domain_budget: share of (epsilon, delta) spent estimating domains read from the data
             (``public: false`` columns) with DP; 0 refuses such columns instead.
     """
 
     epsilon: float | None = None
     delta: float = Field(1e-5, gt=0, lt=1)
-    accountant: Literal["prv", "rdp"] = "prv"
+    accountant: Literal["rdp"] = "rdp"
     domain_budget: float = Field(0.1, ge=0, lt=1)
+
+    @field_validator("accountant", mode="before")
+    @classmethod
+    def _acc(cls, v: Any) -> Any:
+        if v == "prv":
+            raise ValueError("accountant 'prv' is no longer offered: the privacy ledger composes every access (domains, "
+                             "marginals, DP-SGD) in RDP and converts once; use accountant: rdp (or leave it out)")
+        return v
 
     @field_validator("epsilon")
     @classmethod
@@ -37,6 +47,7 @@ class PrivacyConfig(ConfigModel):
 
     @property
     def private(self) -> bool:
+        """Whether the budget is finite (a DP fit)."""
         return self.epsilon is not None
 
 

@@ -2,8 +2,8 @@
 
 The table is the Wisconsin diagnostic breast cancer data (569 patients, 30 measurements, diagnosis),
 from ``sklearn.datasets.load_breast_cancer`` (offline). Its published description lists every
-feature's range (read from that text, not from the rows), so the demo declares the bounds public
-(widened outwards); the categories of the diagnosis are public too. The step splits 70/30 (train/holdout, both written for the evaluation
+feature's range (read from that text, not from the rows), so the demo declares the bounds public,
+rounded outwards to one significant digit (see :func:`public_schema`); the categories of the diagnosis are public too. The step splits 70/30 (train/holdout, both written for the evaluation
 step's audit), fits DP-MST on the train part, samples as many synthetic rows, and writes the run
 directory with its ``privacy_ledger.json``.
 """
@@ -50,8 +50,24 @@ def published_bounds() -> dict[str, tuple[float, float]]:
     return bounds
 
 
+def _round_out(value: float, up: bool) -> float:
+    """``value`` rounded outwards to one significant digit (2501 -> 3000 up, 143.5 -> 100 down)."""
+    import math
+
+    if value <= 0:
+        return 0.0
+    scale = 10.0 ** math.floor(math.log10(value))
+    return (math.ceil if up else math.floor)(value / scale) * scale
+
+
 def public_schema(df):  # -> TableSchema
-    """Published bounds widened by 10%, no missing values (the description says so), public categories."""
+    """Published ranges rounded outwards to one significant digit, no missing values (the description
+    says so), public categories.
+
+    The description's ranges are the extremes of the very rows the demo trains on, so declaring them
+    (or them widened by a fixed fraction, which can be undone) as bounds would release each extreme
+    patient's value exactly. Rounded outwards to one significant digit, the bounds say only the order
+    of magnitude of each feature: the kind of range a clinician would declare from domain knowledge."""
     from medsynth.core.errors import DataValidationError
     from medsynth.tabular.schema import ColumnSchema, TableSchema
 
@@ -65,8 +81,8 @@ def public_schema(df):  # -> TableSchema
             cols.append(ColumnSchema(name=name, type="categorical", categories=["benign", "malignant"], public=True))
             continue
         lo, hi = bounds[name]
-        pad = 0.1 * (hi - lo)
-        cols.append(ColumnSchema(name=name, type="continuous", min=max(0.0, lo - pad), max=hi + pad, public=True))
+        cols.append(ColumnSchema(name=name, type="continuous", min=_round_out(lo, up=False), max=_round_out(hi, up=True),
+                                 public=True))
     return TableSchema(columns=cols)
 
 

@@ -26,7 +26,7 @@ import pandas as pd
 
 from medsynth.core.errors import DataValidationError, PrivacyBudgetError
 from medsynth.privacy.ledger import PrivacyLedger
-from medsynth.privacy.mechanisms import cdp_rho, dp_bounds, dp_categories, dp_presence
+from medsynth.privacy.mechanisms import dp_bounds, dp_categories, dp_presence
 from medsynth.tabular.config import PrivacyConfig
 from medsynth.tabular.schema import (
     DISCRETE_TYPES,
@@ -38,6 +38,7 @@ from medsynth.tabular.schema import (
     from_days,
     parse_dates,
 )
+from medsynth.tabular.structure import decide_structure, needs_decision
 
 
 def _numbers(col: ColumnSchema, s: pd.Series) -> np.ndarray:
@@ -71,7 +72,10 @@ def _sorted_categories(values: list[Any]) -> list[Any]:
         return sorted(values, key=str)
 
 
-def _set_bounds(col: ColumnSchema, lo: float, hi: float) -> dict[str, Any]:
+def _set_bounds(col: ColumnSchema, lo: float, hi: float, *, half_open: bool = False) -> dict[str, Any]:
+    if col.type == "integer" and half_open:  # the integers inside [lo, hi) (DP ranges are unions of half-open bins)
+        first = int(math.ceil(lo - 1e-9))
+        return {"min": first, "max": max(int(math.ceil(hi - 1e-9)) - 1, first)}
     if col.type == "integer":
         return {"min": int(math.floor(lo)), "max": int(math.ceil(hi))}
     if col.type == "datetime":
@@ -98,39 +102,69 @@ def complete_from_data(schema: TableSchema, df: pd.DataFrame) -> TableSchema:
     return schema.model_copy(update={"columns": cols})
 
 
+def plan_domain_budget(schema: TableSchema, *, privacy: PrivacyConfig, ledger: PrivacyLedger) -> None:
+    """Reserve the delta that DP category lists need (their threshold), before any rho is budgeted."""
+    if privacy.private and privacy.domain_budget > 0 and (
+            schema.private_domain_columns() or any(needs_decision(c) for c in schema.columns)):
+        ledger.reserve_delta(privacy.delta * privacy.domain_budget / 2)
+
+
+#: Share of the domain budget spent re-deciding types and formats read from the data.
+STRUCTURE_SHARE = 0.25
+#: An integer column whose DP range holds at most this many values is modelled as categorical.
+MAX_LEVELS = 12
+
+
 def resolve_domain(
-    schema: TableSchema, df: pd.DataFrame, *, privacy: PrivacyConfig, ledger: PrivacyLedger, rng: np.random.Generator
+    schema: TableSchema, df: pd.DataFrame, *, privacy: PrivacyConfig, ledger: PrivacyLedger, rng: np.random.Generator,
+    rows: float | None = None,
 ) -> TableSchema:
     """Return the schema with every modelled column's domain complete, recording the cost in ``ledger``.
 
+    For a DP fit, ``public: false`` columns get their type and date format re-decided under DP
+    (:func:`~medsynth.tabular.structure.decide_structure`), then their domain estimated with DP; the
+    log transform comes from the DP range estimate (post-processing). A column about which nothing can
+    be released at the budget (no value bucket, no category above the noise) is omitted from the model
+    (the synthetic table holds it empty) with a note in the ledger: the fit never refuses for it.
+
+    Args:
+        rows: the noisy row count of a DP fit (decision thresholds are shares of it).
+
     Raises:
-        PrivacyBudgetError: for a DP fit with domains read from the data when ``domain_budget`` is 0,
-            or when a range cannot be estimated within the budget.
+        PrivacyBudgetError: for a DP fit with domains read from the data when ``domain_budget`` is 0.
     """
     if not privacy.private:
         ledger.record("domains (bounds, categories, missingness) read from the data", "none (non-private fit)",
                       columns=schema.names)
         return complete_from_data(schema, df)
+    needs_struct = [c for c in schema.columns if needs_decision(c)]
     todo = [schema.column(n) for n in schema.private_domain_columns()]
-    if not todo:
+    if not todo and not needs_struct:
         return schema
     needs_domain = [c for c in todo if c.type != "boolean"]  # a boolean's domain {False, True} is known
     if privacy.domain_budget <= 0:
-        if needs_domain:
+        if needs_domain or needs_struct:
             raise PrivacyBudgetError(
-                "a differentially private fit cannot use domains read from the data, and domain_budget is 0. "
-                f"Columns {[c.name for c in needs_domain]} have public: false (or no bounds/categories). Either declare "
-                "them public in the schema (set min/max or categories from public knowledge, e.g. clinical reference "
-                "ranges, and public: true), or set privacy.domain_budget (e.g. 0.1) to estimate them with DP from the budget."
+                "a differentially private fit cannot use types or domains read from the data, and domain_budget is 0. "
+                f"Columns {[c.name for c in (needs_domain or needs_struct)]} have public: false (or no bounds/categories). "
+                "Either declare them public in the schema (set the type, min/max or categories from public knowledge, "
+                "e.g. clinical reference ranges, and public: true), or set privacy.domain_budget (e.g. 0.1) to estimate "
+                "them with DP from the budget."
             )
         # only booleans: their missingness is not released; the model learns its rate under DP
         return _with_missing(schema, {c.name for c in todo})
-    eps = privacy.epsilon * privacy.domain_budget  # type: ignore[operator]
-    delta = privacy.delta * privacy.domain_budget
+    rho_domain = privacy.domain_budget * ledger.rho_budget
+    small_ints: set[str] = set()
+    if needs_struct:
+        schema, small_ints = decide_structure(schema, df, rho=STRUCTURE_SHARE * rho_domain, rows=float(rows or len(df)),
+                                              rng=rng, ledger=ledger)
+        rho_domain *= 1 - STRUCTURE_SHARE
+        todo = [schema.column(n) for n in schema.private_domain_columns()]
+    if not todo:
+        return schema
     n_cat = sum(c.type == "categorical" for c in todo)
-    rho = cdp_rho(eps, delta / 2 if n_cat else delta)
-    rho_each = rho / len(todo)
-    delta_cat = (delta / 2) / n_cat if n_cat else 0.0
+    rho_each = rho_domain / len(todo)
+    delta_cat = ledger.reserved_delta / n_cat if n_cat else 0.0
     updates: dict[str, dict[str, Any]] = {}
     detail: dict[str, Any] = {}
     for col in todo:
@@ -139,13 +173,20 @@ def resolve_domain(
             x = _numbers(col, s)
             try:
                 res = dp_bounds(x, rho_each, rng)
-            except PrivacyBudgetError as exc:
-                raise PrivacyBudgetError(f"column '{col.name}': {exc}") from None
-            upd = _set_bounds(col, res.low, res.high)
-            if col.transform == "log" and float(upd["min"]) < 0:
-                upd["min"] = 0 if col.type == "integer" else 0.0
+            except PrivacyBudgetError:
+                updates[col.name] = {"omitted": True}
+                ledger.notes.append(f"column '{col.name}': no value range stands above the DP noise at this budget; "
+                                    "the synthetic column is empty (declare its bounds public, or give more budget)")
+                detail[col.name] = {"mechanism": "two-stage noisy histogram bounds", "rho": rho_each, "omitted": True}
+                continue
+            upd = _set_bounds(col, res.low, res.high, half_open=True)
             upd["missing"] = res.missing
-            detail[col.name] = {"mechanism": "two-stage noisy histogram bounds (+ missing bucket)", "rho": rho_each, **upd}
+            upd["transform"] = "log" if res.log_scale and col.type != "datetime" else "none"
+            if col.name in small_ints and col.type == "integer" and int(upd["max"]) - int(upd["min"]) + 1 <= MAX_LEVELS:
+                upd = {"type": "categorical", "categories": list(range(int(upd["min"]), int(upd["max"]) + 1)),
+                       "min": None, "max": None, "missing": res.missing, "transform": "none"}
+            detail[col.name] = {"mechanism": "two-stage noisy histogram bounds (+ missing bucket)", "rho": rho_each,
+                                **{k: v for k, v in upd.items() if v is not None}}
         else:
             missing = dp_presence(int(s.isna().sum()), rho_each, rng)  # one more bucket of the category histogram
             upd = {"missing": missing}
@@ -158,24 +199,43 @@ def resolve_domain(
                 if col.categories:
                     declared = {category_key(c) for c in col.categories}
                     released = [k for k in released if k in declared]
-                if not released:
-                    raise PrivacyBudgetError(
-                        f"column '{col.name}': no category is frequent enough to be released with DP at this budget; "
-                        "declare its categories with public: true in the schema, or give more budget"
-                    )
-                upd["categories"] = _sorted_categories(_native_categories(s, released))
                 detail[col.name] = {"mechanism": "thresholded noisy histogram (+ missing bucket)", "rho": rho_each,
-                                    "delta": delta_cat, "released": len(upd["categories"]), "missing": missing}
+                                    "delta": delta_cat, "released": len(released), "missing": missing}
+                if not released:
+                    updates[col.name] = {"omitted": True}
+                    ledger.notes.append(
+                        f"column '{col.name}': no category is frequent enough to release with DP at this budget; the "
+                        "synthetic column is empty (declare its categories public, or give more budget)")
+                    continue
+                upd["categories"] = _sorted_categories([_canonical(k) for k in released])
         updates[col.name] = upd
     ledger.record(
         "domains of columns read from the data (ranges, category lists, whether values are missing)",
-        "Gaussian noisy histograms (zCDP, converted to (epsilon, delta))",
-        epsilon=eps, delta=delta, columns=[c.name for c in todo], rho=rho, per_column=detail,
+        "Gaussian noisy histograms (zCDP); category lists thresholded (extra delta)",
+        rho=rho_domain, delta=delta_cat * n_cat if n_cat else None, columns=[c.name for c in todo], per_column=detail,
     )
-    cols = [c.model_copy(update=updates[c.name]) if c.name in updates else c for c in schema.columns]
+    cols = []
+    for c in schema.columns:
+        if c.name not in updates:
+            cols.append(c)
+            continue
+        data = c.model_dump()
+        data.update(updates[c.name])
+        cols.append(ColumnSchema.model_validate(data))
     out = schema.model_copy(update={"columns": cols})
     _check_complete(out)
     return out
+
+
+def _canonical(key: str) -> Any:
+    """A released category in its canonical spelling (a number when the key is one), never a row's own."""
+    try:
+        f = float(key)
+    except ValueError:
+        return key
+    if not math.isfinite(f):
+        return key
+    return int(f) if f.is_integer() else f
 
 
 def _with_missing(schema: TableSchema, names: set[str]) -> TableSchema:
@@ -190,4 +250,4 @@ def _check_complete(schema: TableSchema) -> None:
         raise DataValidationError([f"column '{b}' still has no domain" for b in bad])
 
 
-__all__ = ["complete_from_data", "resolve_domain"]
+__all__ = ["complete_from_data", "plan_domain_budget", "resolve_domain"]

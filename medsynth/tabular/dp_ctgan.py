@@ -24,7 +24,7 @@ from pydantic import Field
 from torch import nn
 
 from medsynth.core.config import ConfigModel
-from medsynth.privacy.mechanisms import cdp_epsilon, cdp_rho
+from medsynth.privacy.noise import Generators
 from medsynth.tabular.base import TabularSynthesizer
 from medsynth.tabular.encoding import Frame, OneHotLayout
 from medsynth.tabular.neural import DPTrainConfig, _gen_for, mlp, sample_outputs, train_model
@@ -118,14 +118,11 @@ class DPCTGAN(TabularSynthesizer):
     def _measure_frequencies(self, x: np.ndarray, rng: np.random.Generator) -> None:
         counts = x[:, [i for s in self.cond_spans for i in range(s.start, s.start + s.width)]].sum(axis=0)
         if self.is_private and self.cond_spans:
-            eps, delta = self.budget()
-            share = self.config.condition_budget
-            rho = cdp_rho(eps * share, delta * share)
+            rho = self.config.condition_budget * self.rho_left()
             sigma = math.sqrt(len(self.cond_spans) / (2 * rho))  # one row adds 1 to each column's histogram
             counts = counts + rng.normal(0, sigma, counts.shape)
             self.ledger.record("category frequencies of the discrete columns (generator conditions)",  # type: ignore[union-attr]
-                               "Gaussian mechanism (zCDP, converted)", epsilon=min(cdp_epsilon(rho, delta * share), eps * share),
-                               delta=delta * share, columns=[s.column for s in self.cond_spans], rho=rho, sigma=sigma)
+                               "Gaussian mechanism (zCDP)", rho=rho, columns=[s.column for s in self.cond_spans], sigma=sigma)
         probs = np.zeros(self.cond_dim)
         off = 0
         for s in self.cond_spans:
@@ -169,11 +166,18 @@ class DPCTGAN(TabularSynthesizer):
         return torch.cat(parts, dim=1)
 
     # -- fit -----------------------------------------------------------------------------------------
-    def _fit_frame(self, frame: Frame, rng: np.random.Generator) -> None:
+    def _fit_frame(self, frame: Frame, gens: Generators) -> None:
         self._build()
         x = self.layout.encode(frame)
-        self._measure_frequencies(x, rng)
         g_opt = torch.optim.Adam(self.generator.parameters(), lr=self.config.generator_lr, betas=(0.5, 0.9))
+        self._g_opt = g_opt
+        if self.resume_state is not None:  # the condition frequencies were measured (and paid for) already
+            extra = self.resume_state["extra"]
+            self.cond_probs = extra["cond_probs"].to(self.torch_device)
+            self.generator.load_state_dict(extra["generator"])
+            g_opt.load_state_dict(extra["generator_optimizer"])
+        else:
+            self._measure_frequencies(x, gens.noise)
         emb = self.config.embedding_dim
 
         def d_step(model: Any, crit: Any, xb: torch.Tensor) -> Any:
@@ -213,12 +217,17 @@ class DPCTGAN(TabularSynthesizer):
 
         self.generator.train()
         info = train_model(model=self.discriminator, criterion=PairLoss(), data=x, train=self.config.train,
-                           private=self.is_private, budget=self.budget(), accountant=self.privacy.accountant,
-                           ledger=self.ledger, device=self.torch_device,  # type: ignore[arg-type]
+                           private=self.is_private, ledger=self.ledger, n_rows=self.rows_noisy or len(x),  # type: ignore[arg-type]
+                           device=self.torch_device,
                            what="dp-ctgan discriminator" if self.is_private else "ctgan-style GAN (no DP)",
-                           on_log=getattr(self, "on_log", None), step_fn=d_step, after_step=g_step)
+                           on_log=getattr(self, "on_log", None), step_fn=d_step, after_step=g_step,
+                           checkpoint=self._checkpoint, resume=(self.resume_state or {}).get("train"))
         self.meta.update(info)
         self.generator.eval()
+
+    def _extra_state(self) -> dict[str, Any]:
+        return {"generator": self.generator.state_dict(), "generator_optimizer": self._g_opt.state_dict(),
+                "cond_probs": self.cond_probs.cpu()}
 
     @torch.no_grad()
     def _sample_frame(self, n: int, rng: np.random.Generator) -> Frame:

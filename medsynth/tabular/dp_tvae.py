@@ -18,6 +18,7 @@ from pydantic import Field
 from torch import nn
 
 from medsynth.core.config import ConfigModel
+from medsynth.privacy.noise import Generators
 from medsynth.tabular.base import TabularSynthesizer
 from medsynth.tabular.encoding import Frame, OneHotLayout
 from medsynth.tabular.neural import DPTrainConfig, _gen_for, mlp, sample_outputs, span_log_likelihood, train_model
@@ -53,6 +54,7 @@ class TabularVAE(nn.Module):
         self.decoder = mlp([latent_dim, *reversed(hidden), layout.dim + self.n_num])
 
     def decode(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Decode latents into the output means and the log-scales of the numeric spans."""
         out = self.decoder(z)
         return out[:, : self.dim], out[:, self.dim :]
 
@@ -98,14 +100,15 @@ class DPTVAE(TabularSynthesizer):
         self.torch_device = resolve_device(self.device)
         self.model = TabularVAE(self.layout, self.config.latent_dim, self.config.hidden).to(self.torch_device)
 
-    def _fit_frame(self, frame: Frame, rng: np.random.Generator) -> None:
+    def _fit_frame(self, frame: Frame, gens: Generators) -> None:
         self._build()
         x = self.layout.encode(frame)
         crit = VAELoss(self.layout, self.config.latent_dim, self.config.loss_factor, self.config.min_sigma)
         info = train_model(model=self.model, criterion=crit, data=x, train=self.config.train, private=self.is_private,
-                           budget=self.budget(), accountant=self.privacy.accountant, ledger=self.ledger,  # type: ignore[arg-type]
+                           ledger=self.ledger, n_rows=self.rows_noisy or len(x),  # type: ignore[arg-type]
                            device=self.torch_device, what="dp-tvae" if self.is_private else "tvae (no DP)",
-                           on_log=getattr(self, "on_log", None))
+                           on_log=getattr(self, "on_log", None), checkpoint=self._checkpoint,
+                           resume=(self.resume_state or {}).get("train"))
         self.meta.update(info)
         self.model.eval()
 

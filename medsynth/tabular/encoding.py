@@ -41,6 +41,7 @@ class Frame:
     cat: dict[str, np.ndarray] = field(default_factory=dict)
 
     def take(self, idx: np.ndarray) -> Frame:
+        """The rows at positions ``idx``."""
         return Frame(n=len(idx), num={k: v[idx] for k, v in self.num.items()}, cat={k: v[idx] for k, v in self.cat.items()})
 
 
@@ -80,6 +81,7 @@ class TableCodec:
         return np.zeros_like(t) if width <= 0 else np.where(np.isnan(t), np.nan, t / width)
 
     def from_unit(self, col: ColumnSchema, u: np.ndarray) -> np.ndarray:
+        """Map unit-interval values back to a numeric column's range (undoing a log transform)."""
         lo, hi, width = self._span(col)
         u = np.clip(u, 0.0, 1.0)
         x = lo + (np.expm1(u * width) if col.transform == "log" else u * width)
@@ -145,7 +147,9 @@ class TableCodec:
         """Frame -> raw table in the schema's column order and types."""
         out: dict[str, Any] = {}
         for col in self.schema.columns:
-            if col.type == "identifier":
+            if col.omitted:  # not modelled: nothing about it could be released with DP at the budget
+                out[col.name] = np.full(frame.n, None, dtype=object)
+            elif col.type == "identifier":
                 out[col.name] = np.array([f"syn-{i:07d}" for i in range(id_start, id_start + frame.n)], dtype=object)
             elif col.type in NUMERIC_TYPES:
                 out[col.name] = self._decode_number(col, frame.num[col.name])
@@ -190,6 +194,7 @@ class TableCodec:
 
     # -- sizes -------------------------------------------------------------------------------------
     def n_categories(self, name: str) -> int:
+        """Number of encoded categories of column ``name``."""
         return len(self._keys[name])
 
     def category_code(self, name: str, value: Any) -> int:
@@ -246,13 +251,16 @@ class OneHotLayout:
 
     @property
     def num_spans(self) -> list[Span]:
+        """The spans of numeric values."""
         return [s for s in self.spans if s.kind == "num"]
 
     @property
     def softmax_spans(self) -> list[Span]:
+        """The one-hot spans (categories and missing flags)."""
         return [s for s in self.spans if s.kind != "num"]
 
     def encode(self, frame: Frame) -> np.ndarray:
+        """A frame as a float32 matrix of this layout (numbers in [-1, 1], one-hot spans)."""
         x = np.zeros((frame.n, self.dim), dtype=np.float32)
         rows = np.arange(frame.n)
         for s in self.spans:

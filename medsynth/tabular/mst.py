@@ -33,7 +33,8 @@ import numpy as np
 from pydantic import Field
 
 from medsynth.core.config import ConfigModel
-from medsynth.privacy.mechanisms import cdp_epsilon, cdp_rho, exponential_mechanism
+from medsynth.privacy.mechanisms import exponential_mechanism
+from medsynth.privacy.noise import Generators
 from medsynth.tabular.base import TabularSynthesizer
 from medsynth.tabular.encoding import Frame
 from medsynth.tabular.schema import ColumnSchema
@@ -109,7 +110,7 @@ class DPMST(TabularSynthesizer):
     def _coarse_bins(self) -> int:
         return int(getattr(self, "_grid", (self.config.fine_bins, self.config.bins))[1])
 
-    def _choose_grid(self, n: int, sigma1: float, sigma2: float) -> tuple[int, int]:
+    def _choose_grid(self, n: float, sigma1: float, sigma2: float) -> tuple[int, int]:
         """(fine bins, coarse bins) for numbers: the configured ones, made coarser when the noise would
         swamp them. A coarse bin sums its fine cells' noise, and a 2-way table spreads the rows over
         coarse x coarse cells, so with few rows for the noise (small tables, many columns, small
@@ -148,20 +149,20 @@ class DPMST(TabularSynthesizer):
         return self._fine_spec(col)[0] + extra
 
     # -- fit -------------------------------------------------------------------------------------------
-    def _fit_frame(self, frame: Frame, rng: np.random.Generator) -> None:
+    def _fit_frame(self, frame: Frame, gens: Generators) -> None:
+        rng = gens.noise  # every measurement and selection below is a DP mechanism
         cols = [*self.codec.numeric, *self.codec.discrete]  # type: ignore[union-attr]
         names = [c.name for c in cols]
         d = len(cols)
         private = self.is_private
         if private:
-            eps, delta = self.budget()
-            rho = cdp_rho(eps, delta)
+            rho = self.rho_left()
             r1 = r2 = r3 = rho / 3
             sigma1 = math.sqrt(d / (2 * r1))
             sigma2 = math.sqrt(max(d - 1, 1) / (2 * r3))
         else:
             sigma1 = sigma2 = 0.0
-        self._grid = self._choose_grid(frame.n, sigma1, sigma2)
+        self._grid = self._choose_grid(self.rows_noisy or frame.n, sigma1, sigma2)  # noisy n: the exact one is private
         fine = self._fine_codes(frame)
 
         # 1. noisy 1-way marginals on the fine grid
@@ -286,12 +287,10 @@ class DPMST(TabularSynthesizer):
         self.meta.update({"edges": [[names[i], names[j]] for i, j in edges], "coarse_sizes": sizes, "steps": 0,
                           "grid": {"fine_bins": self._grid[0], "bins": self._grid[1]}})
         if private:
-            spent = cdp_epsilon(rho, delta)
             self.meta["accountant"] = "zcdp"
             self.ledger.record(  # type: ignore[union-attr]
                 "MST: 1-way marginals of every column, tree selection, 2-way marginals of the tree's edges",
-                "Gaussian mechanism + exponential mechanism, zCDP composition converted to (epsilon, delta)",
-                epsilon=min(spent, eps), delta=delta, columns=names, rho=rho,
+                "Gaussian mechanism + exponential mechanism (zCDP)", rho=rho, columns=names,
                 parts={"one_way": {"rho": r1, "sigma": sigma1}, "selection": {"rho": r2, "epsilon_per_pick": math.sqrt(8 * r2 / max(d - 1, 1))},
                        "two_way": {"rho": r3, "sigma": sigma2, "edges": len(edges)}},
             )

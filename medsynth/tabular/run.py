@@ -1,8 +1,15 @@
-"""Tabular runs: fit a synthesizer into a run directory, and sample from one.
+"""Tabular runs: fit a synthesizer into a run directory, sample from one, export its release.
 
 A fit run directory holds ``run.json``, ``config.yaml`` (the resolved :class:`TabularConfig`),
-``metrics.jsonl``, ``privacy_ledger.json`` (also for non-private runs, with ``"private": false``),
-and ``model/`` (the saved synthesizer: weights, schema, meta.json, ledger).
+``privacy_ledger.json`` (also for non-private runs, with ``"private": false``), ``privacy.json``,
+``model/`` (the saved synthesizer: weights, schema, meta.json, ledger, MODEL_CARD.md) and
+``release_manifest.json``. The training losses go to ``metrics.jsonl`` for a non-private run and to
+``private/metrics.jsonl`` for a DP run (a raw loss is not a DP output), beside ``private/fit.json``
+and ``private/input_schema.yaml``. :func:`export_run` copies exactly the manifest.
+
+A DP fit that fails after it touched the data (e.g. a budget too small for what it must estimate)
+still leaves its run folder, marked failed, with the ledger of what it spent: a retry on the same
+data composes with it.
 """
 
 from __future__ import annotations
@@ -13,7 +20,7 @@ from typing import Any
 
 import pandas as pd
 
-from medsynth.core.errors import DataValidationError
+from medsynth.core.errors import DataValidationError, MedsynthError
 from medsynth.core.rundir import RunDir
 from medsynth.io.tables import read_table, write_table
 from medsynth.privacy.ledger import LEDGER_FILE
@@ -35,6 +42,9 @@ def build_synthesizer(config: TabularConfig, schema: TableSchema | None = None) 
     return klass(config.params, privacy=config.privacy, schema=schema, seed=config.seed, device=config.device)
 
 
+CHECKPOINT = "checkpoints/fit_state.pt"
+
+
 def fit_run(
     data: str | Path | pd.DataFrame,
     out: str | Path,
@@ -42,48 +52,158 @@ def fit_run(
     *,
     schema: str | Path | TableSchema | None = None,
     force: bool = False,
+    resume: bool = False,
     command: str | None = None,
 ) -> tuple[RunDir, TabularSynthesizer]:
     """Fit ``config.model`` on a table and write the run directory ``out``.
 
+    A DP-SGD fit checkpoints its training state under ``private/`` every
+    ``params.train.checkpoint_every`` steps (the run folder is created at the first checkpoint); with
+    ``resume=True`` a killed fit continues from its last checkpoint, with the run's own config, without
+    measuring (or paying for) its noisy count and domains again: the ledger at the end equals an
+    uninterrupted fit's.
+
     Args:
-        data: a CSV/Parquet path or a DataFrame.
-        out: the run directory to create.
-        config: the resolved tabular config.
-        schema: a schema YAML path or object; ``None`` infers one (every domain then counts as read
-            from the data: a DP fit estimates it with DP or refuses).
+        data: a CSV/Parquet path or a DataFrame (for ``resume``, the same table).
+        out: the run directory to create (or to resume).
+        config: the resolved tabular config (ignored by ``resume``: the run's ``config.yaml`` holds it).
+        schema: a schema YAML path or object; ``None`` infers one (every field then counts as read
+            from the data: a DP fit re-decides it under DP).
         force: overwrite an earlier run at ``out``.
+        resume: continue the killed fit at ``out``.
 
     Raises:
         DataValidationError, ConfigError, PrivacyBudgetError: for bad inputs, before anything is written.
+        RunDirectoryError: ``resume`` without a checkpoint, or with a different table.
     """
+    import torch
+
+    from medsynth.core.config import load_config
+    from medsynth.core.errors import RunDirectoryError
+    from medsynth.core.files import atomic_path
     from medsynth.core.runtime import set_threads
 
     df = read_table(data) if not isinstance(data, pd.DataFrame) else data
-    if isinstance(schema, (str, Path)):
+    state = None
+    if resume:
+        run = RunDir.create(out, resume=True, command=command)
+        ckpt = run.private_dir / CHECKPOINT
+        if not ckpt.is_file():
+            raise RunDirectoryError(f"cannot resume '{out}': it holds no checkpoint ({ckpt}); a fit checkpoints only "
+                                    "DP-SGD training (dp-tvae, dp-ctgan) every params.train.checkpoint_every steps")
+        config = load_config(TabularConfig, run.path / "config.yaml")
+        schema = TableSchema.load(run.private_dir / "input_schema.yaml")
+        state = torch.load(ckpt, map_location="cpu", weights_only=True)
+    elif isinstance(schema, (str, Path)):
         schema = TableSchema.load(schema)
     set_threads(config.threads)
     model = build_synthesizer(config, schema)
-    if Path(out).exists() and any(Path(out).iterdir()) and not force:
+    if not resume and Path(out).exists() and (not Path(out).is_dir() or any(Path(out).iterdir())) and not force:
         RunDir.create(out, force=False, command=command, resumable=False)  # raises the usual message
-    logged: list[tuple[int, dict[str, float]]] = []
-    model.on_log = lambda step, metrics: logged.append((step, dict(metrics)))  # type: ignore[attr-defined]
-    model.fit(df, schema)  # every input error is raised here, before anything is written
-    run = RunDir.create(out, force=force, command=command, resumable=False)
-    with run.marks_failure():
+    holder: dict[str, RunDir] = {"run": run} if resume else {}
+    pending: list[tuple[int, dict[str, float]]] = []
+
+    def open_run() -> RunDir:
+        if "run" not in holder:
+            holder["run"] = RunDir.create(out, force=force, command=command, resumable=True)
+            holder["run"].write_config(config)
+            if model.input_schema is not None:  # what a resume reads back
+                model.input_schema.save(holder["run"].private_dir / "input_schema.yaml")
+        return holder["run"]
+
+    def log(step: int, metrics: dict[str, float]) -> None:
+        if "run" in holder:  # live once the run exists (a resumed fit keeps its earlier lines)
+            holder["run"].log_metrics(step, metrics, private=model.is_private)
+        else:
+            pending.append((step, dict(metrics)))
+
+    def checkpoint(ckpt_state: dict) -> None:
+        run = open_run()
+        for step, metrics in pending:
+            run.log_metrics(step, metrics, private=model.is_private)
+        pending.clear()
+        with atomic_path(run.private_dir / CHECKPOINT) as tmp:
+            torch.save(ckpt_state, tmp)
+
+    model.on_log = log  # type: ignore[attr-defined]
+    model.checkpoint_to = checkpoint
+    model.resume_state = state
+    if resume:
+        holder["run"].truncate_metrics(int(state["train"]["step"]))  # type: ignore[index]
+    try:
+        model.fit(df, schema)  # every input error is raised here, before anything is written
+    except MedsynthError as exc:
+        spent = getattr(exc, "spent_ledger", None)
+        if spent is None:
+            if "run" in holder:
+                holder["run"].finish("failed")
+            raise
+        run = holder.get("run") or RunDir.create(out, force=force, command=command, resumable=False)
         run.write_config(config)
-        for step, metrics in logged:
-            run.log_metrics(step, metrics)
-        model.save(run.path / "model")
+        spent.save(run.path / LEDGER_FILE)
+        run.finish("failed")
+        raise type(exc)(f"{exc}\n(this attempt spent part of the budget before failing; its ledger is in "
+                        f"{run.path / LEDGER_FILE}: a retry on the same data composes with it)") from None
+    run = open_run() if "run" in holder else RunDir.create(out, force=force, command=command, resumable=False)
+    with run.marks_failure():
+        if not resume:
+            run.write_config(config)
+        for step, metrics in pending:
+            run.log_metrics(step, metrics, private=model.is_private)
+        model.save(run.path / "model", private_dir=run.private_dir if model.is_private else None, overwrite=resume)
         model.ledger.save(run.path / LEDGER_FILE)  # type: ignore[union-attr]
         run.write_json("privacy.json", _jsonable(model.privacy_spent().to_dict()))
-        if model.is_private:  # the data owner's record of which table was used; never released
-            run.write_json("private/data_fingerprint.json", {
-                "data_fingerprint": model.data_fingerprint,
-                "note": "hash of the training table; releasing it breaks the DP guarantee (it identifies the table)",
-            })
+        (run.private_dir / CHECKPOINT).unlink(missing_ok=True)  # the finished model replaces it
+        run.seal_release()
     run.finish()
     return run, model
+
+
+def export_run(run: str | Path, out: str | Path, *, non_private: bool = False) -> list[str]:
+    """Copy the releasable part of a tabular run (exactly its ``release_manifest.json``) into ``out``.
+
+    Returns:
+        The copied files (paths relative to the run).
+
+    Raises:
+        RunDirectoryError: not a finished tabular run, no manifest, a file changed since the fit, or a
+            run whose noise was made insecure for an audit.
+        PrivacyBudgetError: a non-private run without ``non_private=True``.
+    """
+    import json
+    import shutil
+
+    from medsynth.core.errors import PrivacyBudgetError, RunDirectoryError
+    from medsynth.core.files import atomic_dir, fingerprint_file
+    from medsynth.core.rundir import RELEASE_MANIFEST
+    from medsynth.privacy.ledger import PrivacyLedger
+
+    src = RunDir.open(run).path
+    if src.resolve() in Path(out).resolve().parents or Path(out).resolve() == src.resolve():
+        raise RunDirectoryError(f"--out '{out}' lies inside the run '{src}'; export to a folder outside it")
+    manifest_path = src / RELEASE_MANIFEST
+    ledger_path = src / LEDGER_FILE
+    if not manifest_path.is_file() or not ledger_path.is_file():
+        raise RunDirectoryError(f"'{src}' has no {RELEASE_MANIFEST} (or no {LEDGER_FILE}): it is not a finished "
+                                "`medsynth tabular fit` run; refit it with this version of medsynth")
+    ledger = PrivacyLedger.load(ledger_path)
+    if ledger.status != "complete":
+        raise RunDirectoryError(f"'{src}': the fit's ledger says '{ledger.status}'; nothing of it may be released")
+    if not ledger.private and not non_private:
+        raise PrivacyBudgetError(f"'{src}' is NOT differentially private: its model may reveal individual rows. "
+                                 "Pass --non-private to export it anyway (it stays labelled non-private)")
+    files = json.loads(manifest_path.read_text(encoding="utf-8"))["files"]
+    changed = [rel for rel, digest in files.items()
+               if not (src / rel).is_file() or fingerprint_file(src / rel) != digest]
+    if changed:
+        raise RunDirectoryError(f"'{src}': {changed[:5]} changed or vanished since the fit sealed its release manifest; "
+                                "refit instead of editing a run")
+    with atomic_dir(out) as tmp:
+        for rel in files:
+            (tmp / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src / rel, tmp / rel)
+        shutil.copy2(manifest_path, tmp / RELEASE_MANIFEST)
+    return sorted(files)
 
 
 def parse_where(items: list[str] | None) -> dict[str, Any]:
@@ -112,10 +232,10 @@ def sample_run(
 ) -> pd.DataFrame:
     """Sample ``n`` rows from a fitted run (or a saved model folder), optionally writing CSV/Parquet."""
     model = TabularSynthesizer.load(run)
-    df = model.sample(n, seed=seed, conditions=dict(where or {}))
+    df = model.sample(n, seed=seed, where=dict(where or {}))
     if out is not None:
         write_table(df, out, overwrite=overwrite)
     return df
 
 
-__all__ = ["build_synthesizer", "fit_run", "parse_where", "sample_run"]
+__all__ = ["build_synthesizer", "export_run", "fit_run", "parse_where", "sample_run"]

@@ -12,9 +12,12 @@ A schema is a YAML file the user reviews (``medsynth schema infer data.csv --out
       - {kind: le, columns: [diagdate, recdate]}          # diagdate <= recdate wherever both present
       - {kind: combinations, columns: [menopause, hormone], allowed: [[1, 1], [2, 1], [2, 2]]}
 
-``public: true`` means the user declares the domain (bounds, categories, date range, missingness)
-as public knowledge; ``public: false`` (what ``infer`` writes) means it was read from the data, so a
-differentially private fit must estimate it with DP (spending part of the budget) or refuse.
+``public: true`` means the user declares the whole column public knowledge after review: its type,
+date format, transform and domain (bounds, categories, date range, missingness). ``public: false``
+(what ``infer`` writes) means it was read from the data, and ``read_from_data`` lists which fields
+``infer`` read. A differentially private fit never uses such a field as it is: it decides the type and
+date format again under DP (a noisy count of the values that would contradict it), derives the log
+transform from its DP range estimate, and estimates the domain with DP, all charged to the ledger.
 """
 
 from __future__ import annotations
@@ -61,6 +64,10 @@ class ColumnSchema(ConfigModel):
         missing: whether the column may hold missing values (they are modelled as their own state).
         public: the domain (bounds/categories/missingness) is declared public by the user.
         transform: "log" models a skewed positive column on a log scale (a modelling choice).
+        read_from_data: the fields ``schema infer`` read from the data (informational: with
+            ``public: false`` a DP fit re-decides all of them under DP; ``public: true`` declares them).
+        omitted: the column is not modelled (a DP fit found nothing it could release about it at the
+            budget): the synthetic table holds it empty.
     """
 
     name: str
@@ -72,6 +79,8 @@ class ColumnSchema(ConfigModel):
     missing: bool = False
     public: bool = False
     transform: Literal["none", "log"] = "none"
+    read_from_data: list[str] = Field(default_factory=list)
+    omitted: bool = False
 
     @model_validator(mode="after")
     def _check(self) -> ColumnSchema:
@@ -110,6 +119,8 @@ class ColumnSchema(ConfigModel):
     @property
     def has_domain(self) -> bool:
         """Whether the domain is complete (bounds for numbers, categories for discrete columns)."""
+        if self.omitted:
+            return True
         if self.type in NUMERIC_TYPES:
             return self.min is not None and self.max is not None
         if self.type in DISCRETE_TYPES:
@@ -186,9 +197,11 @@ class TableSchema(ConfigModel):
     # -- access -------------------------------------------------------------------------------
     @property
     def names(self) -> list[str]:
+        """Column names, in schema order."""
         return [c.name for c in self.columns]
 
     def column(self, name: str) -> ColumnSchema:
+        """The schema of column ``name`` (a ConfigError names the known columns otherwise)."""
         for c in self.columns:
             if c.name == name:
                 return c
@@ -196,8 +209,8 @@ class TableSchema(ConfigModel):
 
     @property
     def modelled(self) -> list[ColumnSchema]:
-        """Columns a synthesizer learns (all but identifiers)."""
-        return [c for c in self.columns if c.type != "identifier"]
+        """Columns a synthesizer learns (all but identifiers and omitted columns)."""
+        return [c for c in self.columns if c.type != "identifier" and not c.omitted]
 
     def private_domain_columns(self) -> list[str]:
         """Modelled columns whose domain was read from the data (``public: false``) or is incomplete."""
@@ -205,10 +218,14 @@ class TableSchema(ConfigModel):
 
     # -- files ----------------------------------------------------------------------------------
     def to_yaml(self) -> str:
+        """The schema as YAML, defaults left out."""
         data = self.model_dump(mode="json", exclude_none=True)
         for col in data["columns"]:
             if col.get("transform") == "none":
                 col.pop("transform")
+            for key in ("read_from_data", "omitted"):
+                if not col.get(key):
+                    col.pop(key, None)
         return yaml.safe_dump(data, sort_keys=False, default_flow_style=None, width=120)
 
     def save(self, path: str | Path) -> Path:
@@ -222,6 +239,7 @@ class TableSchema(ConfigModel):
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TableSchema:
+        """Validate a mapping as a schema (one ConfigError listing every problem)."""
         return validate_config(cls, data, source="schema")
 
 
@@ -344,7 +362,7 @@ def infer_schema(df: pd.DataFrame, *, max_levels: int = MAX_INFERRED_LEVELS) -> 
             cols.append(ColumnSchema(name=name, type="datetime", format=fmt, min=from_days(days.min()),
                                      max=from_days(days.max()), missing=missing))
             continue
-        if idlike and nunique == n and n > 1:
+        if idlike and nunique == n:  # the name is public; a one-row table's id is still an id
             cols.append(ColumnSchema(name=name, type="identifier"))
             continue
         if pd.api.types.is_numeric_dtype(s):
@@ -366,7 +384,21 @@ def infer_schema(df: pd.DataFrame, *, max_levels: int = MAX_INFERRED_LEVELS) -> 
             continue
         levels = sorted({str(v) for v in nonnull.unique()})
         cols.append(ColumnSchema(name=name, type="categorical", categories=levels, missing=missing))
-    return TableSchema(columns=cols)
+    return TableSchema(columns=[c.model_copy(update={"read_from_data": _fields_read(c)}) for c in cols])
+
+
+def _fields_read(col: ColumnSchema) -> list[str]:
+    """The fields of an inferred column that depend on the data (all but its name)."""
+    if col.type == "identifier":
+        return ["type"]
+    fields = ["type", "missing"]
+    if col.type == "datetime":
+        fields += ["format", "min", "max"]
+    elif col.type in ("continuous", "integer"):
+        fields += ["min", "max", "transform"]
+    elif col.type == "categorical":
+        fields += ["categories"]
+    return fields
 
 
 def _skew_transform(values: pd.Series) -> Literal["none", "log"]:
@@ -390,7 +422,7 @@ def _table_problems(df: pd.DataFrame) -> list[str]:
     return problems
 
 
-def validate_table(df: pd.DataFrame, schema: TableSchema) -> dict[str, int]:
+def validate_table(df: pd.DataFrame, schema: TableSchema, *, redact: bool = False) -> dict[str, int]:
     """Check a table against a schema, gathering every problem into one DataValidationError.
 
     Checks: the table is not empty; the columns match the schema's (names, any order); no column is
@@ -398,12 +430,20 @@ def validate_table(df: pd.DataFrame, schema: TableSchema) -> dict[str, int]:
     list; dates parse with the declared format; numbers are numbers. Values outside declared numeric
     bounds are not an error: they are clipped to the bounds when encoded, and counted.
 
+    Args:
+        redact: leave values out of the messages (a DP fit: error messages end up in logs, and a
+            value that contradicts the schema is often one patient's).
+
     Returns:
         The number of values outside the declared bounds, per column (to be clipped).
 
     Raises:
         DataValidationError: with every problem found.
     """
+
+    def show(values: Any) -> str:
+        return "(values withheld: DP fit)" if redact else repr(values)
+
     problems = _table_problems(df)
     have, want = list(df.columns), schema.names
     extra = [c for c in have if c not in want]
@@ -432,15 +472,15 @@ def validate_table(df: pd.DataFrame, schema: TableSchema) -> dict[str, int]:
                 keys = nonnull.map(category_key)
                 bad = sorted(set(keys) - allowed)
                 if bad:
-                    problems.append(f"column '{col.name}': values {bad[:5]}{'...' if len(bad) > 5 else ''} are not in "
-                                    f"its categories {col.categories[:10]}; add them to the schema")
+                    problems.append(f"column '{col.name}': {len(bad)} value(s) {show(bad[:5])}{'...' if len(bad) > 5 and not redact else ''} "
+                                    f"are not in its categories {col.categories[:10]}; add them to the schema")
         elif col.type == "datetime":
             parsed = parse_dates(nonnull, col.format)
             bad_idx = parsed.isna()
             if bad_idx.any():
                 ex = nonnull[bad_idx].astype(str).iloc[0]
                 problems.append(f"column '{col.name}': {int(bad_idx.sum())} values do not parse as dates with format "
-                                f"{col.format!r} (e.g. {ex!r}); fix the format in the schema")
+                                f"{col.format!r} (e.g. {show(ex)}); fix the format in the schema")
             elif col.has_domain:
                 clipped[col.name] = _count_outside(((parsed - EPOCH) / pd.Timedelta(days=1)).to_numpy(float), col)
         elif col.type in ("continuous", "integer"):
@@ -448,7 +488,7 @@ def validate_table(df: pd.DataFrame, schema: TableSchema) -> dict[str, int]:
             if num.isna().any():
                 ex = nonnull[num.isna()].astype(str).iloc[0]
                 problems.append(f"column '{col.name}' ({col.type}): {int(num.isna().sum())} values are not numbers "
-                                f"(e.g. {ex!r}); change its type to categorical or clean the data")
+                                f"(e.g. {show(ex)}); change its type to categorical or clean the data")
             elif col.has_domain:
                 clipped[col.name] = _count_outside(num.to_numpy(float), col)
     if problems:

@@ -25,6 +25,7 @@ from pydantic import Field
 from medsynth.core.config import ConfigModel
 from medsynth.core.errors import RunDirectoryError
 from medsynth.core.files import fingerprint_file
+from medsynth.privacy.noise import Generators
 from medsynth.tabular.base import TabularSynthesizer, global_seed
 from medsynth.tabular.encoding import Frame
 
@@ -33,13 +34,23 @@ TABLE = "table"
 
 
 class GaussianCopulaConfig(ConfigModel):
-    """SDV GaussianCopula settings (``default_distribution``: beta, norm, truncnorm, uniform, gamma, gaussian_kde)."""
+    """SDV GaussianCopula settings.
+
+    Attributes:
+        default_distribution: marginal distribution of numeric columns: beta, norm, truncnorm, uniform,
+            gamma or gaussian_kde.
+    """
 
     default_distribution: str = "beta"
 
 
 class SDVNeuralConfig(ConfigModel):
-    """SDV CTGAN/TVAE settings."""
+    """SDV CTGAN/TVAE settings.
+
+    Attributes:
+        epochs: training epochs.
+        batch_size: rows per training batch.
+    """
 
     epochs: int = Field(300, ge=1)
     batch_size: int = Field(500, ge=10)
@@ -69,11 +80,11 @@ class _SDVBase(TabularSynthesizer):
     def _make(self, metadata: Any) -> Any:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def _fit_frame(self, frame: Frame, rng: np.random.Generator) -> None:
+    def _fit_frame(self, frame: Frame, gens: Generators) -> None:
         _quiet_sdv_home()
         plain = self._plain(frame)
         self.model = self._make(self._metadata())
-        with global_seed(int(rng.integers(0, 2**31 - 1))):
+        with global_seed(int(gens.init.integers(0, 2**31 - 1))):
             self.model.fit({TABLE: plain})
         self.ledger.record(f"fit of SDV {self._sdv_class}", "none (non-private)", columns=list(plain.columns))  # type: ignore[union-attr]
 

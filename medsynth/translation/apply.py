@@ -29,7 +29,7 @@ def translate_files(
     """Translate every MR volume found in ``inputs`` and write ``OUT/<name>_sct.nii.gz`` (or a DICOM series folder).
 
     Args:
-        translator: a fitted translator (``translate(volume) -> Volume``).
+        translator (CycleGANTranslator): a fitted translator (``translate(volume) -> Volume``).
         inputs: NIfTI files, DICOM series folders, or folders holding several of them.
         out_dir: where the synthetic CTs go (created).
         format: "nifti" or "dicom" (a synthetic-safe series: new UIDs, SyntheticData=YES).

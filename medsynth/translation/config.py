@@ -160,7 +160,12 @@ class InferenceConfig(ConfigModel):
 
 
 class CycleGANConfig(ConfigModel):
-    """Everything about one MRI -> CT CycleGAN experiment (``configs/mr2ct_cyclegan_*.yaml``)."""
+    """Everything about one MRI -> CT CycleGAN experiment (``configs/mr2ct_cyclegan_*.yaml``).
+
+    Attributes:
+        spatial_dims: 2 (axial slices), 2.5 (a stack of 2c+1 neighbouring slices as channels, in and
+            out) or 3 (3D patches).
+    """
 
     kind: Literal["mr2ct_cyclegan"] = "mr2ct_cyclegan"
     spatial_dims: SpatialDims = 2

@@ -386,6 +386,7 @@ class CycleGANTranslator:
         self.config = validate_config(CycleGANConfig, data, source="inference overrides")
 
     def autocast(self) -> contextlib.AbstractContextManager:
+        """The mixed-precision context for this model's device and ``train.precision``."""
         from medsynth.core.runtime import autocast
 
         return autocast(self.device, self.config.train.precision)

@@ -294,6 +294,7 @@ class PatchSampler:
 
     @property
     def shapes(self) -> list[tuple[int, ...]]:
+        """Spatial shape of each preprocessed volume."""
         return [tuple(t.shape[-3:]) for t in self.tensors]
 
     def positions(self, rng: np.random.Generator, n: int) -> list[tuple[int, int, int, int]]:
@@ -319,6 +320,7 @@ class PatchSampler:
         return torch.stack([self.tensors[v][:, i : i + pi, j : j + pj, k : k + pk] for v, i, j, k in positions])
 
     def sample(self, rng: np.random.Generator, n: int) -> torch.Tensor:
+        """``n`` random training patches (positions drawn from ``rng``)."""
         return self.crop(self.positions(rng, n))
 
 

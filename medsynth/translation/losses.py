@@ -130,11 +130,13 @@ class ImagePool:
         return torch.cat(out, 0)
 
     def state_dict(self) -> dict[str, torch.Tensor]:
+        """The pooled images, for a checkpoint."""
         if not self.images:
             return {"images": torch.empty(0)}
         return {"images": torch.cat(self.images, 0).cpu()}
 
     def load_state_dict(self, state: Mapping[str, torch.Tensor], device: torch.device | str = "cpu") -> None:
+        """Restore the pooled images from a checkpoint onto ``device``."""
         imgs = state["images"]
         self.images = [] if imgs.numel() == 0 else [im.unsqueeze(0).to(device) for im in imgs]
 

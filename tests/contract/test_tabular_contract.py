@@ -90,7 +90,7 @@ def test_schema_respected(fitted):
 
 def test_conditional_sampling(fitted):
     _, model, _ = fitted
-    df = model.sample(40, seed=1, conditions={"sex": "F"})
+    df = model.sample(40, seed=1, where={"sex": "F"})
     assert len(df) == 40 and (df["sex"] == "F").all()
 
 

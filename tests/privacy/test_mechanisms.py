@@ -48,19 +48,39 @@ def test_dp_categories_hide_rare_values():
     assert out == ["a", "b"]
 
 
-def test_ledger_refuses_overspend_and_round_trips(tmp_path):
+def test_ledger_composes_in_rho_refuses_overspend_and_round_trips(tmp_path):
     led = PrivacyLedger(private=True, target_epsilon=1.0, target_delta=1e-5)
-    led.record("a", "gaussian", epsilon=0.4, delta=4e-6)
-    led.record("b", "dp-sgd", epsilon=0.6, delta=6e-6)
-    assert led.total_epsilon == pytest.approx(1.0)
+    led.reserve_delta(1e-6)
+    rho = led.rho_budget
+    assert rho == pytest.approx(cdp_rho(1.0, 9e-6))
+    a = led.record("a", "gaussian", rho=0.4 * rho, delta=5e-7)
+    led.record("b", "gaussian", rho=0.6 * rho)
+    # composed in rho and converted once: the total is the target, while adding the parts' epsilons overshoots
+    assert led.total_epsilon == pytest.approx(1.0, rel=1e-6) and led.total_delta == pytest.approx(9.5e-6)
+    assert a.epsilon + led.entries[1].epsilon > 1.2
     with pytest.raises(PrivacyBudgetError, match="past the target"):
-        led.record("c", "gaussian", epsilon=0.01, delta=0.0)
-    path = led.save(tmp_path)
-    back = PrivacyLedger.load(path)
-    assert back.total_epsilon == pytest.approx(1.0) and len(back.entries) == 2
+        led.record("c", "gaussian", rho=0.01 * rho)
+    with pytest.raises(PrivacyBudgetError, match="reserved"):
+        led.record("d", "threshold", delta=1e-6)
+    back = PrivacyLedger.load(led.save(tmp_path))
+    assert back.total_epsilon == pytest.approx(1.0, rel=1e-6) and len(back.entries) == 2
+    assert back.reserved_delta == 1e-6 and back.unit.startswith("one row")
     open_led = PrivacyLedger(private=False)
-    open_led.record("fit", "none", epsilon=5.0)
-    assert open_led.to_dict()["private"] is False and open_led.entries[0].epsilon is None
+    open_led.record("fit", "none", rho=5.0)
+    assert open_led.to_dict()["private"] is False and open_led.entries[0].rho is None
+
+
+def test_ledger_composes_dp_sgd_with_zcdp_against_opacus():
+    """A DP-SGD entry alone converts like opacus' RDP accountant; with a zCDP entry beside it the total is
+    the conversion of the summed curves (tighter than adding the two epsilons)."""
+    from medsynth.privacy.dpsgd import compute_epsilon
+
+    led = PrivacyLedger(private=True, target_epsilon=10.0, target_delta=1e-5)
+    sgd = {"noise_multiplier": 1.0, "sample_rate": 0.01, "steps": 1000}
+    led.record("sgd", "dp-sgd", sgd=sgd)
+    assert led.total_epsilon == pytest.approx(compute_epsilon(1.0, 0.01, 1000, 1e-5, "rdp"), rel=0.01)
+    led.record("count", "gaussian", rho=0.01)
+    assert led.total_epsilon < led.entries[0].epsilon + led.entries[1].epsilon
 
 
 def test_dp_bounds_release_missingness_with_the_same_histogram():

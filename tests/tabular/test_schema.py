@@ -104,3 +104,16 @@ def test_real_table_round_trip(shared_data: Path, tmp_path: Path, name: str):
                 b.dropna().astype(str).str.replace(r"\.0$", "", regex=True).tolist(), col.name
     if name == "lymph_node":
         assert again.column("diagdateb").type == "datetime" and again.column("diagdateb").format == "%d-%m-%Y"
+
+
+def test_a_one_row_table_is_refused_by_non_private_models_and_its_id_stays_an_id():
+    """Before, gaussian-copula on a 1-row table returned copies of the real row, real id included."""
+    import pandas as pd
+
+    from medsynth.core.errors import DataValidationError
+    from medsynth.tabular.sdv_models import SDVGaussianCopula
+
+    one = pd.DataFrame({"patient_id": ["P-REAL-1"], "age": [57], "sex": ["F"]})
+    assert infer_schema(one).column("patient_id").type == "identifier"
+    with pytest.raises(DataValidationError, match="at least 10"):
+        SDVGaussianCopula().fit(one)

@@ -1,0 +1,371 @@
+"""Generate the benchmarks page from ``benchmarks/results/*.json``, so no figure can drift from its JSON.
+
+The page has three parts:
+
+1. **Headline figures**: a short list of the numbers a reader asks for first. Each one is read from a
+   named JSON file and key path (:data:`HEADLINES`); a missing file or key fails the docs build with a
+   message saying which line to update, instead of showing a stale number.
+2. **Summary tables** for every file, recognised by shape rather than by name (a list of ``results``
+   records, a CycleGAN phantom run with ``modes``, a ``runs`` list...), so a new file of a known shape
+   renders without touching this script.
+3. **The whole file**, pretty-printed in a collapsed block: whatever a summary leaves out is still on
+   the page.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from gen_reference import code_cell, md_cell, md_text
+
+#: One path step: a dict key, a list index, or a selector {field: value} matching one list element.
+Step = str | int | dict[str, Any]
+
+
+class BenchmarkSpecError(RuntimeError):
+    """A headline names a JSON file or key that does not exist (the JSON changed: update the headline)."""
+
+
+# ----------------------------------------------------------------------------------------------
+# Headline figures: (job, what, file, path, unit/format note)
+# ----------------------------------------------------------------------------------------------
+_MST = {"model": "dp-mst", "domains": "public"}
+HEADLINES: list[tuple[str, str, str, list[Step], str]] = [
+    ("EHR", "flchain, train-on-real AUROC (target death, 8 covariates, HistGradientBoosting)",
+     "tabular_flchain.json", ["trtr_auroc"], ""),
+    ("EHR", "`dp-mst` at epsilon 1 (public bounds), train-on-synthetic AUROC, seed 0",
+     "tabular_flchain.json", ["results", {**_MST, "epsilon_target": 1.0, "seed": 0}, "tstr_auroc"], ""),
+    ("EHR", "... as a share of train-on-real",
+     "tabular_flchain.json", ["results", {**_MST, "epsilon_target": 1.0, "seed": 0}, "tstr_over_trtr"], "x"),
+    ("EHR", "`dp-mst` at epsilon 1 with DP-estimated bounds, TSTR AUROC",
+     "tabular_flchain.json", ["results", {"model": "dp-mst", "domains": "DP-estimated"}, "tstr_auroc"], ""),
+    ("EHR", "smartnoise-synth MST at epsilon 1, same protocol, mean TSTR AUROC of 3 runs",
+     "smartnoise_flchain.json", ["summary", "smartnoise-mst", "tstr_auroc_mean"], ""),
+    ("EHR", "`dp-mst` sampling speed, flchain schema",
+     "tabular_flchain.json", ["results", {**_MST, "epsilon_target": 1.0, "seed": 0}, "rows_per_second_100k"],
+     "rows/s"),
+    ("EHR", "DP fit of 100k rows x 40 columns at epsilon 1, `dp-mst`",
+     "tabular_scale.json", ["results", {"model": "dp-mst"}, "fit_seconds"], "s"),
+    ("EHR", "`dp-tvae` training time, DP-SGD over the same model without DP (100k x 40), median of 3",
+     "tabular_scale.json", ["dp_tvae_ratio_three_runs", "median"], "x"),
+    ("Audit", "tabular privacy audit, 100k train x 100k synthetic x 20k holdout rows",
+     "evaluation_speed.json", ["audit_default_s"], "s"),
+    ("Images", "`gan3d` training step at 128^3, batch 1, CPU (1 thread)",
+     "imaging_speed_cpu_128.json", ["results", {"model": "gan3d"}, "step_s"], "s"),
+    ("Images", "`gan3d` 128^3 batch 4 bf16 GPU memory, estimated without a GPU (with overhead)",
+     "imaging_memory_estimate.json",
+     ["results", {"model": "gan3d", "size": 128, "batch": 4, "precision": "bf16"}, "with_overhead_gib"], "GiB"),
+    ("Images", "augmentation benchmark (lesion classifier, 8 real volumes): AUROC on real only, mean of 3 seeds",
+     "augment_vae3d.json", ["summary", "real_only", "auroc", "mean"], ""),
+    ("Images", "... on real + 32 `vae3d` samples",
+     "augment_vae3d.json", ["summary", "real_plus_synthetic", "auroc", "mean"], ""),
+    ("MR->CT", "phantom benchmark, unpaired 2D CycleGAN, 3600 steps, MAE in the body (seed 0)",
+     "translation_phantom_recipe_3600_2d.json", ["modes", "2", "mean", "mae_hu"], "HU"),
+    ("MR->CT", "... its training time on CPU (2 threads)",
+     "translation_phantom_recipe_3600_2d.json", ["modes", "2", "train_seconds"], "s"),
+    ("MR->CT", "... the same with train.seed 1",
+     "translation_phantom_recipe_3600_2d_seed1.json", ["modes", "2", "mean", "mae_hu"], "HU"),
+    ("MR->CT", "translate a 256x256x128 MR on CPU, default inference, 2 threads",
+     "translation_speed.json", ["runs", {"threads": 2, "inference": "default: whole-slice window 256x256, "
+                                         "left-right mirroring (inference.mirror_axes [0])"}, "seconds"], "s"),
+]
+
+
+#: Sections of the page: files whose names start with these prefixes, in this order.
+JOBS: list[tuple[tuple[str, ...], str]] = [
+    (("tabular", "smartnoise"), "Private EHR tables"),
+    (("evaluation", "audit"), "Evaluation and audits"),
+    (("imaging", "augment"), "Imaging synthesis"),
+    (("translation",), "MR -> CT translation"),
+]
+
+
+def lookup(data: Any, path: list[Step], *, where: str = "") -> Any:
+    """Follow ``path`` into ``data``; a selector step picks the one list element whose fields match.
+
+    Raises:
+        BenchmarkSpecError: a key that is missing, or a selector matching no or several elements.
+    """
+    node = data
+    for step in path:
+        if isinstance(step, dict):
+            if not isinstance(node, list):
+                raise BenchmarkSpecError(f"{where}: expected a list at selector {step}, got {type(node).__name__}")
+            hits = [x for x in node if isinstance(x, dict) and all(x.get(k) == v for k, v in step.items())]
+            if len(hits) != 1:
+                raise BenchmarkSpecError(f"{where}: selector {step} matches {len(hits)} elements, not exactly one")
+            node = hits[0]
+        elif isinstance(step, int):
+            if not isinstance(node, list) or not -len(node) <= step < len(node):
+                raise BenchmarkSpecError(f"{where}: no element {step}")
+            node = node[step]
+        else:
+            if not isinstance(node, dict) or step not in node:
+                raise BenchmarkSpecError(f"{where}: no key '{step}'")
+            node = node[step]
+    return node
+
+
+# ----------------------------------------------------------------------------------------------
+# Formatting
+# ----------------------------------------------------------------------------------------------
+def fmt(value: Any) -> str:
+    """A number as a reader wants it (4 significant digits, thousands grouped); anything else as JSON."""
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return f"{value:,}" if abs(value) >= 10000 else str(value)
+    if isinstance(value, float):
+        if math.isnan(value) or math.isinf(value):
+            return str(value)
+        if abs(value) >= 10000:
+            return f"{round(value):,}"
+        if abs(value) >= 1000:
+            return f"{value:.0f}"
+        return f"{value:.4g}"
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, default=str)
+
+
+def _scalar(value: Any) -> bool:
+    return value is None or isinstance(value, (str, int, float, bool))
+
+
+def flatten(value: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
+    """``(dotted.key, scalar)`` for every leaf; short lists of scalars stay whole."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            yield from flatten(v, f"{prefix}.{k}" if prefix else str(k))
+    elif isinstance(value, list) and value and not all(_scalar(x) for x in value):
+        for i, v in enumerate(value):
+            yield from flatten(v, f"{prefix}[{i}]")
+    else:
+        yield prefix, value
+
+
+def _short(value: Any) -> str:
+    """``fmt``, applied inside short lists too (load averages)."""
+    if isinstance(value, list) and all(isinstance(x, (int, float)) for x in value):
+        return "[" + ", ".join(fmt(x) for x in value) + "]"
+    return fmt(value)
+
+
+def _machine_line(data: dict[str, Any]) -> str:
+    """Where it ran: the file's machine/environment record on one line."""
+    for key in ("machine", "environment"):
+        env = data.get(key)
+        if isinstance(env, dict):
+            parts = [f"{k} {_short(v)}" for k, v in env.items() if k != "note"]
+            note = f" ({env['note']})" if env.get("note") else ""
+            return f"Machine: {'; '.join(parts)}{note}."
+        if isinstance(env, str):
+            return f"Machine: {env}."
+    return ""
+
+
+def _records_table(rows: list[dict[str, Any]], *, max_cols: int = 14) -> list[str]:
+    """A Markdown table of flat records; nested values are flattened, columns that are all empty dropped."""
+    flat = [dict((k, v) for k, v in flatten(r) if not k.startswith(("machine", "environment", "config", "cases")))
+            for r in rows]
+    cols: list[str] = []
+    for r in flat:
+        cols += [k for k in r if k not in cols]
+    cols = [c for c in cols if any(r.get(c) not in (None, "", {}, []) for r in flat)][:max_cols]
+    if not cols:
+        return []
+    out = ["| " + " | ".join(md_cell(c.replace("_", " ")) for c in cols) + " |", "|" + "---|" * len(cols)]
+    for r in flat:
+        out.append("| " + " | ".join(md_cell(fmt(r.get(c))) for c in cols) + " |")
+    return out + [""]
+
+
+# ----------------------------------------------------------------------------------------------
+# Shape recognisers: each returns Markdown lines, or None when the data is not of its shape
+# ----------------------------------------------------------------------------------------------
+_TRANSLATION_METRICS = ("mae_hu", "psnr_db", "ssim", "discontinuity_excess_mad")
+
+
+def _phantom_rows(name: str, run: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    variants = [("as trained", run)]
+    variants += [(k.replace("_", " "), v) for k, v in run.items() if isinstance(v, dict) and "mean" in v]
+    for label, variant in variants:
+        mean = variant.get("mean", {})
+        row = {"run": name, "variant": label}
+        row.update({k: mean.get(k) for k in _TRANSLATION_METRICS})
+        row["train s"] = run.get("train_seconds") if variant is run else None
+        yield row
+
+
+def render_phantom(data: dict[str, Any]) -> list[str] | None:
+    """CycleGAN phantom runs: ``modes`` (2, 2.5, 3) or named ``runs``, each with ``mean`` metrics."""
+    runs = data.get("modes") if isinstance(data.get("modes"), dict) else data.get("runs")
+    if runs is None and isinstance(data.get("mean"), dict) and "mae_hu" in data["mean"]:
+        runs = {data.get("benchmark", "run"): data}  # one run at the top level
+    if not isinstance(runs, dict) or not all(isinstance(r, dict) and "mean" in r for r in runs.values()):
+        return None
+    label = "spatial_dims " if "modes" in data else ""
+    rows = [row for name, run in runs.items() for row in _phantom_rows(f"{label}{name}", run)]
+    lines = ["Mean over the held-out cases, inside the body (HU). Excess discontinuity: mean absolute jump "
+             "between neighbouring slices that the reference CT does not have.", ""]
+    lines += _records_table(rows)
+    tissues = [(name, run["mean"].get("mae_by_tissue_hu")) for name, run in runs.items()]
+    tissues = [(n, t) for n, t in tissues if isinstance(t, dict)]
+    if tissues:
+        lines += ["MAE per tissue (HU), as trained:", ""]
+        lines += _records_table([{"run": f"{label}{n}", **t} for n, t in tissues])
+    return lines
+
+
+def render_windows(data: dict[str, Any]) -> list[str] | None:
+    """Sliding-window comparison: ``results[mode][case][window] = metrics``."""
+    res = data.get("results")
+    if not (isinstance(res, dict) and res and all(isinstance(v, dict) for v in res.values())):
+        return None
+    rows = []
+    for mode, cases in res.items():
+        for case, windows in cases.items():
+            if not isinstance(windows, dict) or not all(isinstance(w, dict) and "mae_hu" in w for w in windows.values()):
+                return None
+            for window, m in windows.items():
+                rows.append({"spatial_dims": mode, "case": case, "windows": window, "mae_hu": m.get("mae_hu"),
+                             "ssim": m.get("ssim"), "border mean jump (pred / ref)":
+                             f"{fmt(m.get('border_mean_jump_pred_hu'))} / {fmt(m.get('border_mean_jump_ref_hu'))}",
+                             "seconds": m.get("seconds")})
+    return _records_table(rows)
+
+
+def render_peaks(data: dict[str, Any]) -> list[str] | None:
+    """Unpaired real MR -> CT: HU histogram peaks of the translated MR beside the real CT."""
+    keys = [k for k in data if k.endswith("_translated_mr")]
+    if not keys:
+        return None
+    rows = []
+    for key in keys:
+        where = key.removesuffix("_peaks_translated_mr").replace("_", " ")
+        pred, real = data[key], data.get(key.replace("translated_mr", "real_ct"), {})
+        for field in pred:
+            rows.append({"where": where, "value": field.replace("_", " "), "translated MR": pred[field],
+                         "real CT": real.get(field)})
+    head = [f"{data.get('steps', '?')} training steps, {fmt(data.get('train_seconds'))} s."]
+    return head + [""] + _records_table(rows)
+
+
+def render_records(data: dict[str, Any]) -> list[str] | None:
+    """Files holding lists of records (``results``, ``runs``) and/or a ``summary`` of dicts."""
+    lines: list[str] = []
+    for key in ("results", "runs"):
+        value = data.get(key)
+        if isinstance(value, list) and value and all(isinstance(r, dict) for r in value):
+            lines += _records_table(value)
+    summary = data.get("summary")
+    if isinstance(summary, dict) and summary and all(isinstance(v, dict) for v in summary.values()):
+        lines += ["Summary:", ""] + _records_table([{"": k, **v} for k, v in summary.items()])
+    return lines or None
+
+
+def render_scalars(data: dict[str, Any]) -> list[str] | None:
+    """Small files of top-level figures: a key/value table of the scalars and short nested records."""
+    rows = [(k, v) for k, v in flatten(data) if not k.startswith(("machine", "environment", "note"))
+            and not (isinstance(v, list) and len(v) > 8)]
+    if not rows or len(rows) > 40:
+        return None
+    out = ["| key | value |", "|---|---|"]
+    out += [f"| {code_cell(k)} | {md_cell(fmt(v))} |" for k, v in rows]
+    return out + [""]
+
+
+RENDERERS: list[Callable[[dict[str, Any]], list[str] | None]] = [
+    render_phantom, render_windows, render_peaks, render_records, render_scalars,
+]
+
+
+def render_benchmark(data: dict[str, Any], heading: str) -> list[str]:
+    """One file (or one part of a composite file) as Markdown."""
+    lines: list[str] = []
+    for key in ("task", "method", "command"):
+        if isinstance(data.get(key), str):
+            lines += [f"{key.capitalize()}: {code_cell(data[key]) if key == 'command' else md_text(data[key])}", ""]
+    machine = _machine_line(data)
+    if machine:
+        lines += [md_text(machine), ""]
+    body = None
+    for render in RENDERERS:
+        body = render(data)
+        if body:
+            break
+    parts = {k: v for k, v in data.items() if isinstance(v, dict) and isinstance(v.get("benchmark"), str)}
+    if not body and parts:  # a composite file: one subsection per part
+        for name, part in parts.items():
+            lines += [f"{heading}# `{name}`", ""] + render_benchmark(part, heading + "#")
+    elif body:
+        lines += body
+    if isinstance(data.get("note"), str):
+        lines += [f"Note: {md_text(data['note'])}", ""]
+    return lines
+
+
+def _whole_file(data: Any) -> list[str]:
+    """The file itself, in a collapsed block: whatever the tables leave out is still on the page."""
+    text = json.dumps(data, indent=1, ensure_ascii=False)
+    return ['??? note "The whole file"', "", "    ```text"] + [f"    {line}" for line in text.splitlines()] + ["    ```", ""]
+
+
+def benchmarks_page(results_dir: Path) -> str:
+    """The Markdown of the benchmarks page, from every ``*.json`` in ``results_dir``.
+
+    Raises:
+        BenchmarkSpecError: a headline's file or key is missing.
+    """
+    files = sorted(results_dir.glob("*.json"))
+    loaded = {f.name: json.loads(f.read_text(encoding="utf-8")) for f in files}
+    lines = [
+        "# Benchmarks",
+        "",
+        "!!! info \"Generated\"",
+        f"    This page is generated at every docs build from the {len(files)} JSON files in "
+        "`benchmarks/results/` (`docs/gen_benchmarks.py`), which the scripts in `benchmarks/` write. "
+        "No figure on it is typed by hand: rerun a script and rebuild the docs to update it.",
+        "",
+        "The machine, its load and the thread count are in each file; most figures were taken on a "
+        "2-vCPU x86-64 machine shared with other jobs, so timings vary by up to 3x between otherwise "
+        "identical runs. GPU figures are not measured yet: no GPU was lent to the sessions that wrote these.",
+        "",
+        "## Headline figures",
+        "",
+        "| job | what | value | source |",
+        "|---|---|---|---|",
+    ]
+    for job, what, name, path, unit in HEADLINES:
+        where = f"docs/gen_benchmarks.py HEADLINES entry '{what}' ({name})"
+        if name not in loaded:
+            raise BenchmarkSpecError(f"{where}: benchmarks/results/{name} does not exist; update the headline")
+        value = lookup(loaded[name], path, where=where)
+        shown = fmt(value) + (f" {unit}" if unit and unit != "x" else "x" if unit == "x" else "")
+        anchor = name.removesuffix(".json").replace("_", "-")
+        lines.append(f"| {job} | {md_cell(what)} | **{md_cell(shown)}** | "
+                     f"[{code_cell(name)}](#{anchor}) |")
+    groups: dict[str, list[str]] = {}
+    for name in loaded:
+        job = next((title for prefixes, title in JOBS if name.startswith(prefixes)), "Other results")
+        groups.setdefault(job, []).append(name)
+    for job in [t for _, t in JOBS] + ["Other results"]:
+        if job not in groups:
+            continue
+        lines += ["", f"## {job}", ""]
+        for name in groups[job]:
+            data = loaded[name]
+            anchor = name.removesuffix(".json").replace("_", "-")
+            lines += [f"### `{name}` {{ #{anchor} }}", ""]
+            lines += render_benchmark(data, "###") if isinstance(data, dict) else []
+            lines += _whole_file(data)
+    return "\n".join(lines)
+
+
+__all__ = ["HEADLINES", "BenchmarkSpecError", "benchmarks_page", "flatten", "fmt", "lookup"]

@@ -1,0 +1,86 @@
+"""The model card written beside every saved tabular model (``MODEL_CARD.md``).
+
+A privacy officer reads it before signing off a release: what the model is, what the guarantee
+covers (epsilon, delta, unit of privacy, neighbouring relation), what was declared public, what was
+estimated with DP, every access to the data from the ledger, and what the guarantee does not cover.
+It is built only from the model's releasable state (ledger, resolved schema, meta), never from the data.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pragma: no cover
+    from medsynth.tabular.base import TabularSynthesizer
+
+
+def _fmt(x: float | None, spec: str = ".4g") -> str:
+    return "-" if x is None else format(x, spec)
+
+
+def model_card(model: TabularSynthesizer) -> str:
+    """Markdown text of the model card."""
+    led = model.ledger
+    schema = model.schema
+    lines = [f"# Model card: {model.name}", ""]
+    if led is None or schema is None:  # pragma: no cover - save() requires a fitted model
+        return "\n".join(lines)
+    if model.is_private:
+        lines += [
+            f"**Differentially private**: ({_fmt(led.total_epsilon)}, {_fmt(led.total_delta, '.2g')})-DP "
+            f"(target epsilon {led.target_epsilon:g}, delta {led.target_delta:g}).", "",
+            f"- Unit of privacy: {led.unit}.",
+            f"- Neighbouring relation: {led.neighbouring}; contribution bound: {led.contribution_bound}.",
+            "- Accounting: every access below is composed as a Rényi-DP/zCDP curve and converted to "
+            "(epsilon, delta) once.",
+            f"- Noise: {led.to_dict()['randomness']}",
+            "",
+            "## What may be released",
+            "",
+            "Everything in this folder derives only from DP outputs and inputs declared public. The data owner's "
+            "records of the fit (the input schema as read from the data, the exact row count, timings, the data "
+            "fingerprint, training losses) are kept apart under `private/` and must never be released; "
+            "`medsynth tabular export RUN --out DIR` copies only the releasable files.",
+            "",
+        ]
+    else:
+        lines += ["**NOT differentially private.** This model was fitted without a privacy guarantee: its weights "
+                  "and samples may reveal individual rows. Audit it (`medsynth audit tabular`) before sharing "
+                  "anything derived from it.", ""]
+    public = [c.name for c in schema.modelled if c.public and c.has_domain]
+    estimated = [c.name for c in schema.modelled if c.name in set(model.meta.get("private_domain_columns") or [])]
+    lines += ["## Columns", "", f"{len(schema.columns)} columns; identifiers are generated, never learned.", ""]
+    if model.is_private:
+        lines += [f"- Declared public by the user (bounds/categories): {', '.join(public) or 'none'}.",
+                  f"- Types, bounds, categories and missingness estimated with DP: {', '.join(estimated) or 'none'}.", ""]
+    if led.public_assumptions:
+        lines += ["## Public assumptions", ""] + [f"- {a}" for a in led.public_assumptions] + [""]
+    lines += ["## Accesses to the data (privacy ledger)", "", "| access | mechanism | cost |", "|---|---|---|"]
+    for e in led.entries:
+        if e.sgd:
+            cost = (f"DP-SGD: noise multiplier {e.sgd['noise_multiplier']:.3g}, sampling rate "
+                    f"{e.sgd['sample_rate']:.3g}, {int(e.sgd['steps'])} steps")
+        elif e.rho is not None:
+            cost = f"rho {e.rho:.3g}" + (f" + delta {e.delta:.2g}" if e.delta else "")
+        else:
+            cost = "none (non-private)"
+        lines.append(f"| {e.access} | {e.mechanism} | {cost} |")
+    lines += [""]
+    if led.notes:
+        lines += ["## Notes", ""] + [f"- {n}" for n in led.notes] + [""]
+    if model.is_private:
+        lines += [
+            "## What the guarantee does not cover",
+            "",
+            "- Inputs declared public (above) are trusted as public: if they were read from this data, the "
+            "guarantee does not cover them.",
+            "- A person with several rows in the table is protected as several units (group privacy: the "
+            "guarantee weakens with the number of rows per person) unless the unit is the person.",
+            "- DP limits what can be learned about one unit; it does not prevent inferences about groups "
+            "(statistical facts are what the data are for).",
+            "",
+        ]
+    return "\n".join(lines)
+
+
+__all__ = ["model_card"]

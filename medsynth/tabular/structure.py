@@ -1,0 +1,132 @@
+"""Deciding a column's type and date format under DP, when they were read from the data.
+
+``schema infer`` decides types from the data: an integer column holding only whole numbers, a
+date column whose every value parses with one format, an identifier whose every value is distinct.
+Each of these is a fact about *every* row, so one row can flip it, and a released model that says
+"this column is integer" tells whether some patient has a non-integral value. A DP fit therefore
+re-decides every such field of a ``public: false`` column from one Gaussian measurement: per column, a
+count of the rows that would contradict the inferred choice (non-integral values; values that do not
+parse with the date format; values that are not booleans; for an identifier, rows whose value is
+unique). Each row adds at most 1 to each column's count, so the L2 sensitivity is ``sqrt(columns)``.
+
+The rules are shares of the noisy row count, so they hold at any noise level (at epsilon 1 a
+400-row table cannot tell "no" from "four" non-integral values, but it can tell "few" from "most"):
+a number is an integer when at most 10% of its values are not whole (else continuous: rounding most
+values would destroy them); a date column stays a date when most values parse (the rest become
+missing); a boolean stays boolean when most values are booleans; a column is an identifier when at
+least 90% of its rows hold a unique value. Columns named like identifiers (``id``, ``*_id``) keep that
+type: a column's name is public. Integer-valued columns become categorical when their DP range holds
+at most 12 values (post-processing, free). The log transform is never taken from the schema of such a
+column: it is decided from the DP range estimate (:func:`medsynth.tabular.domain.resolve_domain`).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from medsynth.privacy.ledger import PrivacyLedger
+from medsynth.privacy.mechanisms import gaussian_sigma
+from medsynth.tabular.schema import ColumnSchema, TableSchema, category_key, parse_dates
+
+#: Largest share of non-whole values of an integer column.
+INTEGER_SHARE = 0.1
+#: Largest share of values contradicting a date format or a boolean type.
+MAJORITY = 0.5
+#: Smallest share of unique values of an identifier.
+UNIQUE_SHARE = 0.9
+
+
+def id_like(name: str) -> bool:
+    """Whether a column's name says it is an identifier (public knowledge: names are not data)."""
+    low = str(name).lower()
+    return low == "id" or low.endswith("_id") or low.endswith(".id") or (low.endswith("id") and len(low) <= 6)
+
+
+def _int_categories(col: ColumnSchema) -> bool:
+    return col.type == "categorical" and bool(col.categories) and all(
+        isinstance(c, (int, float)) and not isinstance(c, bool) and float(c).is_integer() for c in col.categories or [])
+
+
+def needs_decision(col: ColumnSchema) -> bool:
+    """Whether a DP fit must re-decide this column's type or format."""
+    if col.public:
+        return False
+    if col.type in ("identifier", "categorical"):
+        return not id_like(col.name) or col.type == "categorical"
+    return col.type in ("continuous", "integer", "datetime", "boolean")
+
+
+def _contradictions(col: ColumnSchema, s: pd.Series) -> int:
+    present = s.dropna()
+    if col.type == "identifier" or (col.type == "categorical" and not _int_categories(col)):
+        counts = present.map(category_key).value_counts()
+        return int((counts == 1).sum())  # rows whose value is unique (adding a row changes it by at most 1)
+    if col.type == "datetime":
+        return int(parse_dates(present, col.format).isna().sum())
+    if col.type == "boolean":
+        return int((~present.astype(str).str.strip().str.lower().isin(["true", "false", "1", "0"])).sum())
+    num = pd.to_numeric(present, errors="coerce")
+    return int((num.isna() | (num % 1 != 0)).sum())  # not whole numbers
+
+
+def decide_structure(schema: TableSchema, df: pd.DataFrame, *, rho: float, rows: float,
+                     rng: np.random.Generator, ledger: PrivacyLedger) -> tuple[TableSchema, set[str]]:
+    """Re-decide the fragile types/formats of ``public: false`` columns with one ``rho``-zCDP measurement.
+
+    Returns:
+        The schema with the decisions applied, and the names of integer-valued columns whose
+        categorical-vs-integer choice is left to their DP range (``<= 12`` values: categorical).
+    """
+    todo = [c for c in schema.columns if needs_decision(c)]
+    small_ints: set[str] = set()
+    if not todo:
+        return schema, small_ints
+    sigma = gaussian_sigma(rho, sensitivity=math.sqrt(len(todo)))
+    true = np.array([_contradictions(c, df[c.name]) for c in todo], dtype=float)
+    noisy = true + rng.normal(0.0, sigma, true.size)
+    updates: dict[str, dict[str, Any]] = {}
+    for col, value in zip(todo, noisy, strict=True):
+        unique = col.type == "identifier" or (col.type == "categorical" and not _int_categories(col))
+        if unique:  # the count is of rows holding a unique value
+            is_id = value >= UNIQUE_SHARE * rows
+            if is_id and col.type != "identifier":
+                updates[col.name] = {"type": "identifier", "categories": None, "missing": False}
+            elif not is_id and col.type == "identifier":
+                numeric = pd.api.types.is_numeric_dtype(df[col.name])
+                updates[col.name] = {"type": "continuous" if numeric else "categorical"}
+        elif col.type == "datetime" and value > MAJORITY * rows:
+            updates[col.name] = {"type": "categorical", "format": None, "min": None, "max": None}
+        elif col.type == "boolean" and value > MAJORITY * rows:
+            updates[col.name] = {"type": "categorical", "categories": None}
+        elif col.type in ("continuous", "integer") or _int_categories(col):
+            if value <= INTEGER_SHARE * rows:  # whole numbers: categorical iff the DP range is small
+                small_ints.add(col.name)
+                if col.type != "integer":
+                    updates[col.name] = {"type": "integer", "categories": None}
+            else:
+                small_ints.discard(col.name)
+                if col.type != "continuous":
+                    updates[col.name] = {"type": "continuous", "categories": None}
+    decisions = {c.name: (f"changed to {updates[c.name]['type']}" if c.name in updates else f"kept {c.type}") for c in todo}
+    ledger.record(
+        "column types and date formats read from the data (counts of values contradicting them)",
+        "Gaussian mechanism (zCDP), one count per column", rho=rho, columns=[c.name for c in todo],
+        sigma=sigma, decisions=decisions,
+    )
+    cols = []
+    for c in schema.columns:
+        upd = updates.get(c.name)
+        if upd is None:
+            cols.append(c)
+            continue
+        data = c.model_dump()
+        data.update(upd)
+        cols.append(ColumnSchema.model_validate(data))
+    return schema.model_copy(update={"columns": cols}), small_ints
+
+
+__all__ = ["decide_structure", "id_like", "needs_decision"]
