@@ -189,8 +189,8 @@ class ImageSynthesizer:
         try:
             session = TrainSession(cfg.train, run_path, config=cfg, resume=resume, force=force,
                                    command=None if out is not None else f"{self.name}.fit")
-            if not resume:
-                session.run.write_json(DATA_RECORD, record)
+            if not resume:  # derived from the real data: private/, never released
+                session.run.write_private_json(Path(DATA_RECORD).name, record)
             self._run(session, train_data)
             if out is not None and session.is_main:
                 self.save(run_path)

@@ -56,7 +56,8 @@ from medsynth.imaging.pairs import LabelledVolume
 from medsynth.imaging.vae3d import VAE3D
 from medsynth.io.volume import Volume, grid_affine
 
-#: Where a mask-conditioned run keeps its training label maps (for --new-masks); derived from real data.
+#: Where a mask-conditioned run keeps its training label maps (for --new-masks): under RUN/private/,
+#: since they are real data (never released).
 TRAINING_MASKS = "private/training_masks.npz"
 
 
@@ -254,7 +255,7 @@ class LDM3D(ImageSynthesizer):
         def setup(session: TrainSession) -> dict[str, Any]:
             self.device = session.device
             if which == "controlnet" and session.is_main and self._train_masks is not None:
-                self._save_training_masks(session.run.path)
+                self._save_training_masks(session.run.private_dir)
             if self._latents is None:
                 self._latents = self._encode(train_data, session.device)
             lat = self._latents
@@ -332,13 +333,14 @@ class LDM3D(ImageSynthesizer):
         return Stage(name=which, max_steps=max_steps, setup=setup, step=step, start=start, finish=finish, preview=preview,
                      diverged_hint="lower diffusion.lr or use precision fp32")
 
-    def _save_training_masks(self, out: Path) -> None:
-        """Keep the training label maps for --new-masks, under RUN/private/ (derived from real data)."""
+    def _save_training_masks(self, private_dir: Path) -> None:
+        """Keep the training label maps for --new-masks in ``RUN/private/`` (real data: never released)."""
         from medsynth.core.files import atomic_path
 
-        if (out / TRAINING_MASKS).is_file():
+        dest = private_dir / Path(TRAINING_MASKS).name
+        if dest.is_file():
             return
-        with atomic_path(out / TRAINING_MASKS) as tmp:
+        with atomic_path(dest) as tmp:
             with open(tmp, "wb") as f:
                 np.savez_compressed(f, *self._train_masks)  # type: ignore[misc]
 
