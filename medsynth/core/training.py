@@ -16,6 +16,22 @@ stage; a latent diffusion model has two or three (autoencoder, diffusion, contro
 * :func:`batches`: an endless, seeded, DistributedSampler-aware batch iterator.
 * :func:`accumulation`: DDP ``no_sync`` on all but the last micro-batch of an accumulation.
 * :class:`~medsynth.core.ema.EMA`: an exponential moving average of a module's weights.
+
+Porting a trainer that still has its own loop (the translation CycleGAN) means moving its loop body
+into hooks, nothing else::
+
+    def setup(session):            # what _train did before its loop: build, session.wrap, optimizers,
+        ...                        # schedulers, image pools, EMA
+        return objects             # the same dict it passes to session.restore/maybe_checkpoint today
+    def step(k):
+        rng = np.random.default_rng([tc.seed, session.dist.rank, k])
+        losses = self._step(session, gens, discs, ...); ema.update(gens, k); sched_g.step(); sched_d.step()
+        return losses
+    train_stages(session, [Stage("cyclegan", tc.max_steps, setup, step,
+                                 preview=lambda path, k: self._write_preview(...), finish=keep_the_generators)])
+
+Its checkpoints then live in ``RUN/checkpoints/cyclegan/``; runs written before keep resuming from
+``RUN/checkpoints/`` (a one-stage run falls back to it).
 """
 
 from __future__ import annotations
