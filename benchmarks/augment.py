@@ -11,7 +11,8 @@ Protocol (issue 13), per seed:
 3. Train the same small 3D segmentation network (MONAI UNet, Dice + cross-entropy) with the same
    budget (steps, batch, lr, flips) on the 8 real volumes alone (N = 0) and on real + N synthetic
    pairs (half of each batch real, half synthetic), N in ``--n-synth``.
-   Phantoms: organ + lesion; real CT: fat, soft tissue, bone.
+   Phantoms: organ + lesion; real CT: fat, soft tissue, bone. Generator and downstream networks see
+   the same HU window (phantoms: the soft-tissue window [-200, 400] HU).
 4. Score Dice on a fixed held-out test set (``--n-test`` volumes never used for training).
 5. Phantoms also: a classification task (lesion present / absent, read from each label map), the
    same small 3D CNN trained on real vs real + N synthetic volumes, AUROC on the test set.
@@ -43,7 +44,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from imaging_data import CT_TISSUES, PHANTOM_TISSUES, ROOT, machine, phantom, real_ct_crops, t_interval, write_json  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results"
-WINDOW = {"phantom": (-1024.0, 1024.0), "ct": (-1024.0, 1500.0)}
+#: HU mapped to [-1, 1] for the generator and the downstream networks alike. Phantoms: a soft-tissue
+#: window (the lesion is 40 HU above the organ: 0.13 of the [-1, 1] range here, 0.04 on [-1024, 1024]);
+#: real CT crops: air to bone (their tissue classes span it).
+WINDOW = {"phantom": (-200.0, 400.0), "ct": (-1024.0, 1500.0)}
 SPACING = {"phantom": 4.0, "ct": 3.0}
 
 
@@ -313,9 +317,9 @@ def main() -> None:
     ap.add_argument("--n-real", type=int, default=8)
     ap.add_argument("--n-test", type=int, default=32)
     ap.add_argument("--n-synth", nargs="+", type=int, default=[0, 16, 64])
-    ap.add_argument("--gen-steps", nargs=3, type=int, default=[300, 300, 250], metavar=("AE", "DIFFUSION", "CONTROLNET"))
-    ap.add_argument("--seg-steps", type=int, default=250)
-    ap.add_argument("--cls-steps", type=int, default=200)
+    ap.add_argument("--gen-steps", nargs=3, type=int, default=[300, 250, 350], metavar=("AE", "DIFFUSION", "CONTROLNET"))
+    ap.add_argument("--seg-steps", type=int, default=600)
+    ap.add_argument("--cls-steps", type=int, default=300)
     ap.add_argument("--keep-samples", action="store_true", help="save 8 synthetic pairs per seed (for previews)")
     ap.add_argument("--summarize", action="store_true", help="only rebuild the summary from the per-seed files")
     args = ap.parse_args()

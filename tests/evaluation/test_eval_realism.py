@@ -82,7 +82,7 @@ def test_tissue_intensities_with_label_maps(tiles: dict[str, Path], tmp_path: Pa
         lab = read_nifti(tiles["independent_labels"] / f.name).array
         write_nifti(v.with_array(np.where(lab == 4, v.array - 300.0, v.array).astype(np.float32)), dark / f.name)
     bad = evaluate_images(tiles["train"], tiles["holdout"], dark, config=cfg, train_labels=tiles["train_labels"],
-                          synthetic_labels=tiles["independent_labels"], tissue_names={4: "bone"})
+                          holdout_labels=tiles["holdout_labels"], synthetic_labels=tiles["independent_labels"], tissue_names={4: "bone"})
     m = bad.metric("tissue_intensity_shift")
     assert m.verdict == "fail" and max(m.details["tissues"], key=lambda k: m.details["tissues"][k]["median_shift_iqr"]) == "bone"
     assert m.details["tissues"]["bone"]["synthetic_median"] < m.details["tissues"]["bone"]["real_median"] - 200
@@ -169,3 +169,19 @@ def test_blurred_real_mr_tiles_do_not_pass(shared_data: Path, tmp_path: Path):
     assert blurred.metric("detection_auc_image").verdict in ("review", "fail") and blurred.verdict != "pass"
     real = evaluate_images(tmp_path / "train", tmp_path / "holdout", tmp_path / "independent", config=cfg, modality="MR")
     assert real.metric("detection_auc_image").judged_value < blurred.metric("detection_auc_image").judged_value
+
+
+def test_a_pairs_folder_brings_its_label_maps_and_tissue_names(tiles: dict[str, Path], tmp_path: Path):
+    from medsynth.imaging.pairs import LabelledVolume, write_pairs
+    from medsynth.io.nifti import read_nifti
+
+    pairs = [LabelledVolume(read_nifti(f, modality="CT"), read_nifti(tiles["independent_labels"] / f.name, modality="SEG"))
+             for f in sorted(tiles["independent"].iterdir())]
+    names = {0: "air", 1: "fat", 2: "soft_tissue", 3: "organ", 4: "bone", 5: "lesion"}
+    write_pairs(pairs, tmp_path / "pairs", label_names=names)
+    cfg = EvaluationConfig.model_validate({**FAST, "metrics": ["tissue_intensities"]})
+    report = evaluate_images(tiles["train"], tiles["holdout"], tmp_path / "pairs", config=cfg, train_labels=tiles["train_labels"])
+    m = report.metric("tissue_intensity_shift")
+    assert {"fat", "bone", "organ"} <= set(m.details["tissues"])  # names from the pairs' dataset.json
+    assert m.verdict == "info" and "--holdout-labels" in m.note  # no real-vs-real reference: no verdict
+    assert report.inputs[2]["volumes"] == 12
