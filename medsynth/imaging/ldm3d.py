@@ -190,6 +190,7 @@ class LDM3D(ImageSynthesizer):
         self.autoencoder_source = str(path.resolve())
         # the saved config records the first stage's real architecture (so load() rebuilds it)
         self.config = self.config.model_copy(update={"model": self.config.model.model_copy(update={"vae": vae.config.model})})
+        self.check_shape(self.in_shape)  # its downsampling must leave a latent grid the UNet can take
 
     def stages(self, train_data: TrainingData) -> list[Stage]:
         cfg = self.config
