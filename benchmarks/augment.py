@@ -317,7 +317,7 @@ def main() -> None:
     ap.add_argument("--n-real", type=int, default=8)
     ap.add_argument("--n-test", type=int, default=32)
     ap.add_argument("--n-synth", nargs="+", type=int, default=[0, 16, 64])
-    ap.add_argument("--gen-steps", nargs=3, type=int, default=[300, 250, 350], metavar=("AE", "DIFFUSION", "CONTROLNET"))
+    ap.add_argument("--gen-steps", nargs=3, type=int, default=[300, 200, 500], metavar=("AE", "DIFFUSION", "CONTROLNET"))
     ap.add_argument("--seg-steps", type=int, default=600)
     ap.add_argument("--cls-steps", type=int, default=300)
     ap.add_argument("--keep-samples", action="store_true", help="save 8 synthetic pairs per seed (for previews)")

@@ -15,7 +15,7 @@ volumes with 16 holdout volumes as the real-vs-real reference:
 Writes ``benchmarks/results/realism_<data>.json`` and, for the preview figure
 (``benchmarks/previews.py``), 4 samples per model in ``benchmarks/results/realism/<data>_samples.npz``.
 
-Usage (about 25 minutes per dataset on a shared 2-core CPU with the default 240 s per model)::
+Usage (about 15 minutes of CPU per dataset with the default 180 s per model; longer on a shared machine)::
 
     OMP_NUM_THREADS=1 nice -n 10 python benchmarks/realism.py --data phantom
     OMP_NUM_THREADS=1 nice -n 10 python benchmarks/realism.py --data ct
@@ -114,7 +114,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", choices=["phantom", "ct"], default="phantom")
     ap.add_argument("--models", nargs="+", default=["vae3d", "gan3d", "ldm3d"])
-    ap.add_argument("--cpu-seconds", type=float, default=240.0, help="process CPU seconds of training per model")
+    ap.add_argument("--cpu-seconds", type=float, default=180.0, help="process CPU seconds of training per model")
     ap.add_argument("--n-train", type=int, default=16)
     ap.add_argument("--n-holdout", type=int, default=16)
     ap.add_argument("--n-samples", type=int, default=32)
