@@ -289,7 +289,7 @@ def undocumented_config_fields() -> list[str]:
 
 def _config_sections() -> Iterator[tuple[str, type, str, str]]:
     """(title, model, key prefix, intro) for every section of the configuration reference."""
-    from medsynth.core.registry import CONFIG_KINDS, SYNTHESIZERS, TRANSLATORS
+    from medsynth.core.registry import CONFIG_KINDS, MULTITABLE_SYNTHESIZERS, SYNTHESIZERS, TRANSLATORS
 
     kind_models = {}
     for kind, target in CONFIG_KINDS.items():
@@ -304,6 +304,11 @@ def _config_sections() -> Iterator[tuple[str, type, str, str]]:
             yield (f"{what}: {name}", cfg, "params.",
                    f"`{cfg.__module__}.{cfg.__name__}`: the `params:` section of a `kind: tabular` config "
                    f"with `model: {name}` (or `--set params.KEY=VALUE`)")
+    for name, target in MULTITABLE_SYNTHESIZERS.items():
+        cfg = model_config_class(resolve_target(target))
+        yield (f"multi-table synthesizer: {name}", cfg, "params.",
+               f"`{cfg.__module__}.{cfg.__name__}`: the `params:` section of a `kind: tabular` config with "
+               f"`model: {name}` when the data is a folder of tables (or `--set params.KEY=VALUE`)")
     for title, target, usage in OTHER_CONFIGS:
         yield title, resolve_target(target), "", f"`{target.replace(':', '.')}`: {usage}"
 

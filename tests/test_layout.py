@@ -56,5 +56,8 @@ def test_dependencies_point_down():
         "tabular": {"core", "io", "privacy", "tabular"},
         "evaluation": {"core", "io", "evaluation"},
     }
-    bad = [(f, dep) for pkg, ok in allowed.items() for f, dep in _imports(pkg) if dep not in ok]
+    # privacy/audit runs synthesizers end to end to attack them (it sits above them, like the CLI)
+    above = {"medsynth/privacy/audit/": {"tabular"}}
+    bad = [(f, dep) for pkg, ok in allowed.items() for f, dep in _imports(pkg)
+           if dep not in ok and not any(f.startswith(p) and dep in extra for p, extra in above.items())]
     assert not bad, f"imports against the layering: {bad}"

@@ -24,7 +24,10 @@ def demo(
     prints where each output is. Everything lands in OUT (default ./medsynth-demo).
     """
     from medsynth.core.config import load_config
+    from medsynth.core.files import check_output
     from medsynth.demo import DemoConfig, run_demo
+
+    check_output(out, kind="dir", what="--out")
 
     extra = ["quick=true"] if quick else []
     cfg = load_config(DemoConfig, config, overrides=[*extra, *(sets or [])])

@@ -31,6 +31,12 @@ def _config(config: Optional[Path], sets: Optional[list[str]], **tabular: object
     return cfg
 
 
+def _check_out(out: Path) -> None:
+    from medsynth.core.files import check_output
+
+    check_output(out, kind="dir", what="--out")
+
+
 def _finish(report, out: Path, *, gate: bool) -> None:
     from medsynth.evaluation import write_report
 
@@ -49,16 +55,22 @@ def _tabular(mode: str, train: Path, holdout: Path, synthetic: Path, out: Path, 
              sets: Optional[list[str]]) -> None:
     from medsynth.evaluation import evaluate_tabular
 
+    _check_out(out)
     cfg = _config(config, sets, sensitive=sensitive, quasi_identifiers=quasi)
-    report = evaluate_tabular(train, holdout, synthetic, target=target, schema=schema, config=cfg, run_dir=run_dir, mode=mode)  # type: ignore[arg-type]
+    if train.is_dir() or holdout.is_dir() or synthetic.is_dir():  # folders of related tables: patient-level report
+        from medsynth.evaluation import evaluate_multitable
+
+        report = evaluate_multitable(train, holdout, synthetic, target=target, schema=schema, config=cfg, run_dir=run_dir, mode=mode)  # type: ignore[arg-type]
+    else:
+        report = evaluate_tabular(train, holdout, synthetic, target=target, schema=schema, config=cfg, run_dir=run_dir, mode=mode)  # type: ignore[arg-type]
     _finish(report, out, gate=mode == "audit")
 
 
-_TRAIN_T = typer.Option(..., "--train", help="Real rows the generator was fitted on (CSV or Parquet).")
-_HOLD_T = typer.Option(..., "--holdout", help="Real rows of the same population the generator never saw (CSV or Parquet).")
-_SYN_T = typer.Option(..., "--synthetic", help="Synthetic rows, from any tool (CSV or Parquet).")
-_TARGET = typer.Option(None, "--target", help="Column to predict for utility (train-on-synthetic, test-on-real); also the default sensitive column.")
-_SCHEMA = typer.Option(None, "--schema", help="YAML/JSON mapping columns to categorical/numeric/datetime/id (inferred when absent).")
+_TRAIN_T = typer.Option(..., "--train", help="Real rows the generator was fitted on (CSV or Parquet), or a folder of related tables (one file each).")
+_HOLD_T = typer.Option(..., "--holdout", help="Real rows of the same population the generator never saw (CSV or Parquet), or a folder: real patients never seen, with all their rows.")
+_SYN_T = typer.Option(..., "--synthetic", help="Synthetic rows, from any tool (CSV or Parquet), or a folder of synthetic tables.")
+_TARGET = typer.Option(None, "--target", help="Column to predict for utility (train-on-synthetic, test-on-real); also the default sensitive column. For folders: a root-table column, or COL=VALUE for a binary outcome (e.g. status=2).")
+_SCHEMA = typer.Option(None, "--schema", help="The schema YAML from `medsynth schema infer` (identifier columns are left out; for folders, the dataset schema with keys and relations); inferred when absent.")
 _SENSITIVE = typer.Option(None, "--sensitive", help="Sensitive column for attribute inference (repeatable).")
 _QUASI = typer.Option(None, "--quasi-identifier", help="Column the attacker knows (repeatable; default: every other column).")
 
@@ -72,8 +84,12 @@ def evaluate_tabular_cmd(
 ) -> None:
     """Fidelity, utility (with --target) and privacy of a synthetic table.
 
+    Folders of related tables get a multi-table report: relations (integrity, children per parent,
+    parent-child associations, trajectories), one section per table, and utility and privacy at patient level.
+
     Example:
         medsynth evaluate tabular --train train.csv --holdout holdout.csv --synthetic syn.csv --target death --out report/
+        medsynth evaluate tabular --train real/train --holdout real/holdout --synthetic syn/ --target status=2 --out report/
     """
     _tabular("evaluate", train, holdout, synthetic, out, target, schema, sensitive, quasi, run_dir, config, sets)
 
@@ -85,7 +101,7 @@ def audit_tabular_cmd(
     quasi: Optional[list[str]] = _QUASI, run_dir: Optional[Path] = _RUN_DIR, config: Optional[Path] = _CONFIG,
     sets: Optional[list[str]] = SET_OPTION,
 ) -> None:
-    """Privacy attacks on a synthetic table (DCR, NNDR, copies, membership, attribute inference, singling out).
+    """Privacy attacks on a synthetic table (DCR, NNDR, copies, membership, attribute inference, singling out, linkability).
 
     Exits with code 1 when the verdict is fail.
 
@@ -107,6 +123,7 @@ def _images(mode: str, train: Path, holdout: Path, synthetic: Path, out: Path, w
     from medsynth.core.errors import ConfigError
     from medsynth.evaluation import evaluate_images
 
+    _check_out(out)
     cfg = _config(config, sets)
     if weights is not None:
         cfg.images.weights = str(weights)
@@ -165,5 +182,6 @@ def evaluate_translation_cmd(
     """
     from medsynth.evaluation import evaluate_translation
 
+    _check_out(out)
     report = evaluate_translation(predicted, reference, mask=mask, labels=labels, config=_config(config, sets))
     _finish(report, out, gate=False)

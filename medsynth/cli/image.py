@@ -9,6 +9,9 @@ import typer
 
 from medsynth.cli.common import MAX_STEPS_OPTION, SET_OPTION, done, overrides
 
+#: Run kinds that `image sample` and `image interpolate` read.
+IMAGE_KINDS = ("vae3d", "gan3d", "ldm3d")
+
 image_app = typer.Typer(
     name="image",
     help="3D CT/MR synthesis (vae3d, gan3d, ldm3d): train on a folder of NIfTI/DICOM, sample NIfTI or DICOM, or image + mask pairs.",
@@ -41,8 +44,10 @@ def train(
     """
     from medsynth.core.config import load_config, read_yaml
     from medsynth.core.errors import ConfigError
+    from medsynth.core.files import check_output
     from medsynth.core.registry import SYNTHESIZERS, config_schema, resolve
 
+    check_output(out, kind="dir", what="--out")
     kind = read_yaml(config).get("kind")
     if kind not in SYNTHESIZERS:
         raise ConfigError(f"'{config}' has kind {kind!r}; `medsynth image train` needs kind: vae3d, gan3d or ldm3d")
@@ -77,12 +82,16 @@ def sample(
         medsynth image sample runs/ldm --new-masks 64 --out synth_pairs/   # image/ + label/ + dataset.json
     """
     from medsynth.core.errors import ConfigError
+    from medsynth.core.files import check_output
+    from medsynth.core.runs import check_run_kind
     from medsynth.imaging.base import load_image_synthesizer
     from medsynth.imaging.outputs import write_volumes
 
     fmt = format.lower()
     if fmt not in ("nifti", "dicom"):
         raise ConfigError(f"--format '{format}' must be nifti or dicom")
+    check_output(out, kind="dir", what="--out")
+    check_run_kind(run, IMAGE_KINDS, command="medsynth image sample")
     if masks is not None or new_masks:
         from medsynth.imaging.jobs import sample_pairs_to_folder
 
@@ -117,11 +126,15 @@ def interpolate(
 ) -> None:
     """Write volumes along the latent path between two seeds (spherical interpolation)."""
     from medsynth.core.errors import ConfigError
+    from medsynth.core.files import check_output
+    from medsynth.core.runs import check_run_kind
     from medsynth.imaging.base import load_image_synthesizer
     from medsynth.imaging.outputs import write_volumes
 
     if format.lower() not in ("nifti", "dicom"):
         raise ConfigError(f"--format '{format}' must be nifti or dicom")
+    check_output(out, kind="dir", what="--out")
+    check_run_kind(run, IMAGE_KINDS, command="medsynth image interpolate")
     synth = load_image_synthesizer(run, device=device)
     vols = synth.interpolate(seeds[0], seeds[1], steps, label=label, label_b=label_b)
     manifest = write_volumes(vols, out, format=format.lower(), prefix="interp", overwrite=force)  # type: ignore[arg-type]

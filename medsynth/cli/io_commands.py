@@ -17,37 +17,42 @@ def convert(
         None, "--modality", "-m", help="CT or MR. NIfTI does not store it: needed when writing DICOM from NIfTI that does not look like CT in HU."
     ),
     series: Optional[str] = typer.Option(None, "--series", help="SeriesInstanceUID to read when a DICOM folder holds several series."),
+    frame: Optional[int] = typer.Option(None, "--frame", min=0, help="Frame of a 4D input to write (4D inputs need it)."),
+    fill_nonfinite: Optional[float] = typer.Option(
+        None, "--fill-nonfinite", help="Write this value where the input has NaN/inf voxels (e.g. -1024 for CT air); without it they are an error."
+    ),
     force: bool = typer.Option(False, "--force", help="Overwrite OUTPUT if it exists."),
 ) -> None:
     """Convert NIfTI <-> DICOM series (and a DICOM folder -> NIfTI), keeping geometry and HU.
 
     NIfTI -> DICOM writes a synthetic-safe series: new UIDs, no names, IDs, dates or institution,
     ImageType DERIVED\\SECONDARY and SyntheticData=YES. DICOM -> NIfTI sorts slices by position and
-    applies RescaleSlope/Intercept, so CT comes out in HU.
+    applies RescaleSlope/Intercept, so CT comes out in HU. NaN/inf voxels and 4D inputs are refused
+    unless --fill-nonfinite / --frame say what to do with them.
 
     Examples:
         medsynth convert ct.nii.gz ct_dicom/ --modality CT
         medsynth convert dicom_folder/ ct.nii.gz
     """
     from medsynth.core.errors import DataValidationError
-    from medsynth.io.loading import load_volume, save_volume
-    from medsynth.io.nifti import is_nifti
+    from medsynth.io.convert import convert_volume
 
     mod = None
     if modality is not None:
         mod = modality.upper()
         if mod not in ("CT", "MR"):
             raise DataValidationError(f"--modality '{modality}' must be CT or MR")
-    volume = load_volume(input, modality=mod, series_uid=series)  # type: ignore[arg-type]
-    to_nifti = is_nifti(output)
-    if not to_nifti and volume.modality not in ("CT", "MR"):
-        raise DataValidationError(
-            f"'{input}' does not look like CT in HU (values {volume.array.min():g}..{volume.array.max():g}); "
-            "pass --modality CT or --modality MR to write DICOM"
-        )
-    save_volume(volume, output, format="nifti" if to_nifti else "dicom", overwrite=force)
-    done(f"wrote {volume.modality} {'NIfTI' if to_nifti else 'DICOM series'} {volume.spatial_shape} at "
-         f"{'x'.join(f'{s:.3g}' for s in volume.spacing)} mm", output)
+    res = convert_volume(input, output, modality=mod, series_uid=series, frame=frame,  # type: ignore[arg-type]
+                         fill_nonfinite=fill_nonfinite, overwrite=force)
+    volume = res.volume
+    notes = []
+    if res.frame is not None:
+        notes.append(f"frame {res.frame} of a 4D input")
+    if res.filled:
+        notes.append(f"{res.filled} non-finite voxel(s) set to {fill_nonfinite:g}")
+    tail = f" ({'; '.join(notes)})" if notes else ""
+    done(f"wrote {volume.modality} {'NIfTI' if res.format == 'nifti' else 'DICOM series'} {volume.spatial_shape} at "
+         f"{'x'.join(f'{s:.3g}' for s in volume.spacing)} mm{tail}", output)
 
 
 def phantoms(
@@ -67,8 +72,10 @@ def phantoms(
     on one grid: a known answer for MR->CT translation and a source of training volumes.
     """
     from medsynth.core.config import validate_config
+    from medsynth.core.files import check_output
     from medsynth.io.phantoms import PhantomConfig, write_phantoms
 
+    check_output(out, kind="dir", what="--out")
     cfg = validate_config(
         PhantomConfig,
         {"shape": [shape] * 3, "spacing": [spacing] * 3, "mr_contrast": contrast.upper()},

@@ -1,8 +1,9 @@
 """The ``medsynth`` command. Thin: parse arguments, call the library, print where outputs are.
 
 Every :class:`~medsynth.core.errors.MedsynthError` is shown as one clear message with exit code 2;
-``medsynth --debug ...`` shows the traceback instead. Heavy libraries are imported inside commands
-so that ``medsynth --help`` stays fast.
+``medsynth --debug ...`` shows the traceback instead. On any error (or Ctrl-C, or SIGTERM) every run
+directory the command opened is marked ``failed`` with the reason. Heavy libraries are imported
+inside commands so that ``medsynth --help`` stays fast.
 """
 
 from __future__ import annotations
@@ -17,10 +18,12 @@ from medsynth import __version__
 from medsynth.cli import common, translate
 from medsynth.cli import schema as schema_cli
 from medsynth.cli import tabular as tabular_cli
+from medsynth.cli.audit_dp import audit_dp_cmd
 from medsynth.cli.demo import demo
 from medsynth.cli.evaluate import audit_app, evaluate_app
 from medsynth.cli.image import image_app
 from medsynth.cli.io_commands import convert, phantoms
+from medsynth.cli.runs import runs
 
 app = typer.Typer(
     name="medsynth",
@@ -53,22 +56,59 @@ def _root(
 app.command(name="demo")(demo)
 app.command(name="convert")(convert)
 app.command(name="phantoms")(phantoms)
+app.command(name="runs")(runs)
 app.add_typer(evaluate_app, name="evaluate")
 app.add_typer(audit_app, name="audit")
+audit_app.command(name="dp")(audit_dp_cmd)
 app.add_typer(translate.app, name="translate")
 app.add_typer(image_app, name="image")
 app.add_typer(tabular_cli.app, name="tabular")
 app.add_typer(schema_cli.app, name="schema")
 
 
+def _terminate(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"interrupted by signal {signum} (SIGTERM)")
+
+
+def _mark_runs_failed(exc: BaseException) -> None:
+    """Record the error in every run directory this command opened and did not finish."""
+    from medsynth.core.rundir import fail_open_runs
+
+    if isinstance(exc, typer.Exit) and not exc.exit_code:
+        return
+    if isinstance(exc, KeyboardInterrupt):
+        reason = str(exc) or "interrupted"
+    else:
+        reason = f"{type(exc).__name__}: {exc}"
+    fail_open_runs(reason)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``medsynth`` console script."""
-    from medsynth.core.errors import MedsynthError
+    import signal
+    import threading
 
     os.environ.setdefault("PYTHONWARNINGS", "ignore::FutureWarning")
+    handle_term = threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+    if handle_term:
+        signal.signal(signal.SIGTERM, _terminate)  # a plain `kill` marks the run failed instead of leaving it running
     try:
-        # With standalone_mode=False click returns typer.Exit's code instead of raising it.
-        result = app(args=argv, standalone_mode=False)
+        return _run(argv)
+    finally:
+        if handle_term:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def _run(argv: list[str] | None) -> int:
+    from medsynth.core.errors import MedsynthError
+
+    try:
+        try:
+            # With standalone_mode=False click returns typer.Exit's code instead of raising it.
+            result = app(args=argv, standalone_mode=False)
+        except BaseException as exc:
+            _mark_runs_failed(exc)
+            raise
     except MedsynthError as exc:
         if common.STATE.debug:
             raise

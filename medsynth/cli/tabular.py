@@ -15,10 +15,10 @@ app = typer.Typer(help="Synthetic EHR tables, with or without differential priva
 
 @app.command("fit")
 def fit(
-    data: Path = typer.Argument(..., help="The real table (.csv or .parquet)."),
+    data: Path = typer.Argument(..., help="The real table (.csv or .parquet), or a folder with one file per table (a multi-table dataset: patients and their visits)."),
     out: Path = typer.Option(..., "--out", "-o", help="Run directory to create."),
     schema: Optional[Path] = typer.Option(None, "--schema", help="Schema YAML (from `medsynth schema infer`, reviewed). Without it one is inferred, and a DP fit treats every domain as read from the data."),
-    model: Optional[str] = typer.Option(None, "--model", "-m", help="dp-mst, dp-tvae, dp-ctgan (DP); gaussian-copula, ctgan, tvae (SDV, not private)."),
+    model: Optional[str] = typer.Option(None, "--model", "-m", help="dp-mst, dp-tvae, dp-ctgan (DP); gaussian-copula, ctgan, tvae (SDV, not private). For a folder: dp-mst (patient-level DP) or hma (SDV, not private)."),
     epsilon: Optional[float] = typer.Option(None, "--epsilon", help="Target epsilon of a DP fit (omit for non-private models)."),
     delta: Optional[float] = typer.Option(None, "--delta", help="Target delta; must be below 1/rows (default 1e-5)."),
     config: Optional[Path] = typer.Option(None, "--config", help="A tabular YAML (kind: tabular), e.g. configs/ehr_dp_tvae.yaml."),
@@ -34,10 +34,14 @@ def fit(
         medsynth schema infer data.csv --out schema.yaml   # then review: public: true where domains are public
         medsynth tabular fit data.csv --schema schema.yaml --model dp-mst --epsilon 1 --delta 1e-6 --out run/
         medsynth tabular fit data.csv --config configs/ehr_dp_tvae.yaml --set params.train.epochs=5 --out run/
+        medsynth tabular fit pbcseq/ --schema schema.yaml --model dp-mst --epsilon 1 --delta 1e-5 --out run/
     """
     from medsynth.core.config import load_config
+    from medsynth.core.files import check_output
     from medsynth.tabular.config import TabularConfig
     from medsynth.tabular.run import fit_run
+
+    check_output(out, kind="dir", what="--out")
 
     if resume:
         given = [name for name, value in (("--schema", schema), ("--model", model), ("--epsilon", epsilon),
@@ -67,6 +71,9 @@ def fit(
             )
         # A DP plan is calibrated for the steps it will take: fewer steps, less noise, same epsilon.
         cfg = load_config(TabularConfig, config, overrides=[*extra, *(sets or []), f"params.train.max_steps={max_steps}"])
+    if data.is_dir():
+        _fit_folder(data, out, cfg, schema, force, max_steps)
+        return
     run, synth = fit_run(data, out, cfg, schema=schema, force=force)
     rep = synth.privacy_spent()
     if rep.private:
@@ -77,19 +84,58 @@ def fit(
     done(f"fitted {cfg.model} on {rows} [{label}]; `medsynth tabular export` copies what may be released", run.path)
 
 
+def _fit_folder(data: Path, out: Path, cfg, schema: Optional[Path], force: bool, max_steps: Optional[int]) -> None:  # noqa: ANN001
+    from medsynth.tabular.multi_run import fit_dataset_run
+
+    if max_steps is not None:
+        raise ConfigError(f"--max-steps {max_steps}: multi-table models are fitted in one pass; leave --max-steps out")
+    run, synth = fit_dataset_run(data, out, cfg, schema=schema, force=force)
+    rep = synth.privacy_spent()
+    if rep.private:
+        label = f"epsilon {rep.epsilon:.3g}, delta {rep.delta:.2g}, unit: one '{synth.root}' row with all its rows"
+        rows = f"about {synth.rows_estimate} '{synth.root}' rows (noisy count: the exact one stays private)"
+    else:
+        label, rows = "NOT differentially private", f"{synth.rows_estimate} '{synth.root}' rows"
+    tables = ", ".join(synth.schema.order())  # type: ignore[union-attr]
+    done(f"fitted {cfg.model} on tables {tables}, {rows} [{label}]; `medsynth tabular export` copies what may be released", run.path)
+
+
 @app.command("sample")
 def sample(
     run: Path = typer.Argument(..., help="A run directory from `medsynth tabular fit` (or its model/ folder)."),
-    n: int = typer.Option(..., "--n", min=0, help="Rows to sample."),
-    out: Path = typer.Option(..., "--out", "-o", help="Output table: .csv or .parquet (by extension)."),
+    n: int = typer.Option(..., "--n", min=0, help="Rows to sample (for a multi-table run: rows of the root table, each with its child rows)."),
+    out: Path = typer.Option(..., "--out", "-o", help="Output table: .csv or .parquet (by extension); for a multi-table run, a folder that gets one file per table."),
     seed: Optional[int] = typer.Option(None, "--seed", min=0, help="Same seed, same rows."),
     where: Optional[list[str]] = typer.Option(None, "--where", help="Condition column=value on a categorical column (repeatable), e.g. --where death=1."),
+    fmt: str = typer.Option("csv", "--format", help="File format of a multi-table sample's tables: csv or parquet."),
     force: bool = typer.Option(False, "--force", help="Overwrite OUT if it exists."),
 ) -> None:
-    """Sample synthetic rows from a fitted run (in the table's own types and date formats)."""
+    """Sample synthetic rows from a fitted run (in the table's own types and date formats).
+
+    A multi-table run writes OUT/<table>.csv for every table: N rows of the root table, their child rows,
+    new keys, every foreign key pointing to a sampled parent.
+    """
+    from medsynth.core.runs import check_run_kind
+    from medsynth.io.tables import check_table_output
+    from medsynth.tabular.multi_base import is_multitable_model
     from medsynth.tabular.run import parse_where, sample_run
 
-    df = sample_run(run, n, out, seed=seed, where=parse_where(where), overwrite=force)
+    conditions = parse_where(where)
+    check_run_kind(run, ("tabular", "multitable"), command="medsynth tabular sample")
+    if is_multitable_model(run):
+        from medsynth.core.files import check_output
+        from medsynth.tabular.multi_run import sample_dataset_run
+
+        if conditions:
+            raise ConfigError("--where is not supported for multi-table runs yet; sample, then filter the root table")
+        if fmt not in ("csv", "parquet"):
+            raise ConfigError(f"--format '{fmt}' must be csv or parquet")
+        check_output(out, kind="dir", what="--out")
+        tables = sample_dataset_run(run, n, out, seed=seed, fmt=fmt, overwrite=force)  # type: ignore[arg-type]
+        done("wrote " + ", ".join(f"{len(df)} '{t}' rows" for t, df in tables.items()), out)
+        return
+    check_table_output(out, overwrite=force, what="--out")
+    df = sample_run(run, n, out, seed=seed, where=conditions, overwrite=force)
     done(f"wrote {len(df)} synthetic rows", out)
 
 
@@ -102,7 +148,9 @@ def export(
     """Copy what may leave the hospital: the model, its public schema, the privacy ledger and the model
     card (exactly the run's release manifest). Never copies private/ (input schema as read, losses,
     timings, the data fingerprint); refuses a non-private run without --non-private."""
+    from medsynth.core.files import check_output
     from medsynth.tabular.run import export_run
 
+    check_output(out, kind="dir", what="--out")
     files = export_run(run, out, non_private=non_private)
     done(f"exported {len(files)} releasable files", out)

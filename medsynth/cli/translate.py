@@ -32,9 +32,11 @@ def train(
         medsynth translate train configs/mr2ct_cyclegan_2d.yaml --source mr/ --target ct/ --out runs/mr2ct
     """
     from medsynth.core.config import load_config
+    from medsynth.core.files import check_output
     from medsynth.translation.config import CycleGANConfig
     from medsynth.translation.cyclegan import CycleGANTranslator
 
+    check_output(out, kind="dir", what="--out")
     cfg = load_config(CycleGANConfig, config, overrides=overrides(sets, max_steps))
     CycleGANTranslator(cfg).fit(source, target, out=out, resume=resume, force=force)  # saves OUT/model
     done(f"trained {cfg.train.max_steps} steps (spatial_dims {cfg.spatial_dims}); model saved", out / "model")
@@ -62,12 +64,16 @@ def apply(
     for very large slices.
     """
     from medsynth.core.errors import ConfigError
+    from medsynth.core.files import check_output
+    from medsynth.core.runs import check_run_kind
     from medsynth.translation.apply import translate_files
     from medsynth.translation.cyclegan import CycleGANTranslator
 
     fmt = format.lower()
     if fmt not in ("nifti", "dicom"):
         raise ConfigError(f"--format '{format}' must be nifti or dicom")
+    check_output(out, kind="dir", what="--out")
+    check_run_kind(run, ("mr2ct_cyclegan",), command="medsynth translate apply")
     translator = CycleGANTranslator.load(run, device=device)
     if sets:
         translator.configure_inference(sets)

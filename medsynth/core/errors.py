@@ -51,6 +51,10 @@ class RunDirectoryError(MedsynthError):
     """A run directory cannot be created, resumed or read (exists already, not a run, corrupt)."""
 
 
+class OutputPathError(MedsynthError):
+    """An output path cannot be created or written (its parent is a file, read-only, or does not accept files)."""
+
+
 class ImageReadError(DataValidationError):
     """An image file or DICOM series cannot be read (truncated, not an image, unsupported)."""
 
@@ -74,6 +78,7 @@ __all__ = [
     "MedsynthError",
     "MixedSeriesError",
     "NotFittedError",
+    "OutputPathError",
     "PrivacyBudgetError",
     "RunDirectoryError",
     "SliceGeometryError",

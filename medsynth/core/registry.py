@@ -27,6 +27,12 @@ SYNTHESIZERS: dict[str, str] = {
     "tvae": "medsynth.tabular.sdv_models:SDVTVAE",
 }
 
+#: Multi-table synthesizers (a folder of related tables), by the name used in configs and ``--model``.
+MULTITABLE_SYNTHESIZERS: dict[str, str] = {
+    "dp-mst": "medsynth.tabular.multi_mst:MultiTableDPMST",
+    "hma": "medsynth.tabular.multi_hma:HMA",
+}
+
 #: Translators, by the name used in configs.
 TRANSLATORS: dict[str, str] = {
     "cyclegan": "medsynth.translation.cyclegan:CycleGANTranslator",
@@ -43,12 +49,22 @@ CONFIG_KINDS: dict[str, str] = {
 }
 
 
+#: Data formats shared across jobs, by name: ``table`` is the schema YAML of ``medsynth schema infer``, read by
+#: fitting and by evaluation alike (DESIGN rule 5 puts it in ``io``; until it moves there, evaluation reaches it here).
+FORMATS: dict[str, str] = {
+    "table_schema": "medsynth.tabular.schema:TableSchema",
+}
+
+
 def resolve(table: dict[str, str], name: str, *, what: str = "model") -> Any:
     """Import and return the class registered under ``name``.
 
     Raises:
         ConfigError: for an unknown name, with a did-you-mean and the list of known names.
     """
+    if not isinstance(name, str):
+        known = ", ".join(sorted(table)) or "(none registered)"
+        raise ConfigError(f"{what} must be a name (one of {known}), got a {type(name).__name__} {str(name)[:80]}")
     target = table.get(name)
     if target is None:
         close = difflib.get_close_matches(name, list(table), n=1, cutoff=0.5)
@@ -64,4 +80,4 @@ def config_schema(kind: str) -> Any:
     return resolve(CONFIG_KINDS, kind, what="config kind")
 
 
-__all__ = ["CONFIG_KINDS", "SYNTHESIZERS", "TRANSLATORS", "config_schema", "resolve"]
+__all__ = ["CONFIG_KINDS", "FORMATS", "MULTITABLE_SYNTHESIZERS", "SYNTHESIZERS", "TRANSLATORS", "config_schema", "resolve"]

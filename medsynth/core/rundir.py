@@ -3,7 +3,7 @@
 Layout::
 
     RUN/
-      run.json            marker: medsynth version, created time, command, status
+      run.json            marker: medsynth version, created time, command, status, pid and host
       config.yaml         the resolved config (every default written out)
       metrics.jsonl       one JSON object per logged step
       checkpoints/        step_00000100.pt ... (atomic), and LATEST naming the newest
@@ -11,6 +11,12 @@ Layout::
 
 An existing run directory is never overwritten unless ``force=True``; ``resume=True`` continues it.
 Only rank 0 of a distributed run writes (pass ``is_main=False`` on other ranks).
+
+Status: ``running`` while the writing process lives, then ``completed`` or ``failed`` (any error,
+also one raised after the folder was created and outside the training loop: every run this process
+opened and did not finish is marked failed by :func:`fail_open_runs`, which the CLI calls on any error
+and which runs at interpreter exit). A ``running`` run whose process is gone (kill -9, power loss) is
+shown as ``stale`` by :func:`run_state` and ``medsynth runs``.
 
 **The release boundary.** A run has two kinds of content: what may be released, and ``private/``
 (derived from the real data without a DP guarantee: input schemas as read, losses, timings, data
@@ -22,10 +28,14 @@ SHA-256; ``medsynth tabular export`` copies exactly that manifest and refuses a 
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import functools
 import json
+import os
 import platform
 import shutil
+import socket
 import sys
 import time
 from collections.abc import Iterator, Mapping
@@ -33,8 +43,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from medsynth import __version__
-from medsynth.core.errors import RunDirectoryError
-from medsynth.core.files import atomic_path, write_json, write_text
+from medsynth.core.errors import MedsynthError, RunDirectoryError
+from medsynth.core.files import atomic_path, check_output, pid_alive, write_json, write_text
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -42,9 +52,88 @@ if TYPE_CHECKING:
 MARKER = "run.json"
 PRIVATE_DIR = "private"
 RELEASE_MANIFEST = "release_manifest.json"
+RunState = Literal["running", "completed", "failed", "stopped", "stale", "unknown"]
+_OPEN: dict[str, RunDir] = {}
+_EXIT_HOOK: list[bool] = []
+
+
+def _process_start(pid: int) -> str | None:
+    """The start time of process ``pid`` in clock ticks since boot (Linux), to tell a reused pid apart."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat.rsplit(")", 1)[-1].split()
+    return fields[19] if len(fields) > 19 else None
+
+
+def _writer() -> dict[str, Any]:
+    """What run.json records about the process writing the run."""
+    pid = os.getpid()
+    return {"pid": pid, "host": socket.gethostname(), "pid_start": _process_start(pid)}
+
+
+def writer_alive(info: Mapping[str, Any]) -> bool | None:
+    """Whether the process recorded in a run.json still runs: None when it cannot be told (other host, no pid)."""
+    pid, host = info.get("pid"), info.get("host")
+    if not isinstance(pid, int) or host != socket.gethostname():
+        return None
+    if not pid_alive(pid):
+        return False
+    started = info.get("pid_start")
+    now = _process_start(pid)
+    return not (started is not None and now is not None and now != started)
+
+
+def run_state(info: Mapping[str, Any]) -> RunState:
+    """A run's state from its run.json: its status, except ``stale`` for a ``running`` run whose process is gone."""
+    status = info.get("status")
+    if status not in ("running", "completed", "failed", "stopped"):
+        return "unknown"
+    if status == "running" and writer_alive(info) is False:
+        return "stale"
+    return status  # type: ignore[return-value]
+
+
+def fail_open_runs(reason: str) -> list[Path]:
+    """Mark every run this process created (or resumed) and has not finished as ``failed``, with ``reason``.
+
+    The CLI calls it on any error; it also runs at interpreter exit. Returns the runs marked.
+    """
+    marked = []
+    for run in list(_OPEN.values()):
+        if (run.path / MARKER).is_file():
+            try:
+                run.finish("failed", error=reason)
+            except (OSError, ValueError, MedsynthError):
+                continue  # the folder went away, became unwritable, or run.json is unreadable: nothing to mark
+            marked.append(run.path)
+    _OPEN.clear()
+    return marked
+
+
+def _at_exit() -> None:
+    fail_open_runs("the process exited before the run finished")
+
+
+def _track(run: RunDir) -> None:
+    _OPEN[str(run.path.absolute())] = run
+    if not _EXIT_HOOK:
+        atexit.register(_at_exit)
+        _EXIT_HOOK.append(True)
+
+
+@functools.lru_cache(maxsize=1)
+def _environment() -> tuple[tuple[str, str], ...]:
+    return tuple(_environment_info().items())
 
 
 def environment_info() -> dict[str, str]:
+    """Versions of medsynth and its main dependencies (read once per process)."""
+    return dict(_environment())
+
+
+def _environment_info() -> dict[str, str]:
     """Versions of medsynth and its main dependencies (those already importable), for meta.json."""
     from importlib import metadata
 
@@ -88,7 +177,8 @@ class RunDir:
             return cls(p, is_main=False)  # rank 0 alone checks, creates and writes
         if force and resume:
             raise RunDirectoryError("--force and --resume contradict each other; choose one")
-        exists = p.exists() and (not p.is_dir() or any(p.iterdir()))
+        check_output(p, kind="dir", what="run directory")
+        exists = p.exists() and any(p.iterdir())
         if resume:
             if not (p / MARKER).is_file():
                 raise RunDirectoryError(
@@ -96,8 +186,10 @@ class RunDir:
                     "start a new run without --resume"
                 )
             run = cls(p, is_main=is_main)
-            if is_main:
-                run._update_marker(status="running", resumed_at=time.strftime("%Y-%m-%dT%H:%M:%S"))
+            run._refuse_if_live("resume")
+            run._update_marker(status="running", resumed_at=time.strftime("%Y-%m-%dT%H:%M:%S"), drop=("finished", "error"),
+                               **_writer())
+            _track(run)
             return run
         if exists:
             if not force:
@@ -105,26 +197,39 @@ class RunDir:
                 raise RunDirectoryError(
                     f"run directory '{p}' already exists and is not empty; {how} or choose another --out"
                 )
-            if p.is_dir() and not (p / MARKER).is_file():
+            if not (p / MARKER).is_file():
                 raise RunDirectoryError(
                     f"refusing to overwrite '{p}': it is not a medsynth run directory (no {MARKER}); "
                     "remove it yourself or choose another --out"
                 )
-            if is_main:
-                shutil.rmtree(p) if p.is_dir() else p.unlink()
+            cls(p)._refuse_if_live("overwrite")
+            shutil.rmtree(p)
         run = cls(p, is_main=is_main)
-        if is_main:
-            p.mkdir(parents=True, exist_ok=True)
-            write_json(
-                p / MARKER,
-                {
-                    "medsynth_version": __version__,
-                    "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
-                    "command": command or " ".join(Path(sys.argv[0]).name.split() + sys.argv[1:]),
-                    "status": "running",
-                },
-            )
+        p.mkdir(parents=True, exist_ok=True)
+        write_json(
+            p / MARKER,
+            {
+                "medsynth_version": __version__,
+                "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
+                "command": command or " ".join(Path(sys.argv[0]).name.split() + sys.argv[1:]),
+                "status": "running",
+                **_writer(),
+            },
+        )
+        _track(run)
         return run
+
+    def _refuse_if_live(self, action: str) -> None:
+        """Refuse to resume or overwrite a run that another living process is still writing."""
+        try:
+            info = self.info
+        except (OSError, ValueError):
+            return
+        if info.get("status") == "running" and info.get("pid") != os.getpid() and writer_alive(info):
+            raise RunDirectoryError(
+                f"cannot {action} '{self.path}': process {info.get('pid')} on {info.get('host')} is still writing it "
+                f"(started {info.get('resumed_at') or info.get('created')}); wait for it to end or stop it first"
+            )
 
     @classmethod
     def open(cls, path: str | Path) -> RunDir:
@@ -147,26 +252,31 @@ class RunDir:
         """The contents of ``run.json`` (version, created time, command, status)."""
         return json.loads((self.path / MARKER).read_text())
 
-    def _update_marker(self, **fields: Any) -> None:
-        data = self.info
+    @property
+    def state(self) -> RunState:
+        """``running``, ``completed``, ``failed``, ``stopped``, or ``stale`` (running, but its process is gone)."""
+        return run_state(self.info)
+
+    def _update_marker(self, *, drop: tuple[str, ...] = (), **fields: Any) -> None:
+        data = {k: v for k, v in self.info.items() if k not in drop}
         data.update(fields)
         write_json(self.path / MARKER, data)
 
-    def finish(self, status: Literal["completed", "failed", "stopped"] = "completed") -> None:
-        """Record the run's final status."""
+    def finish(self, status: Literal["completed", "failed", "stopped"] = "completed", *, error: str | None = None) -> None:
+        """Record the run's final status (and, for a failure, the error's first line)."""
+        _OPEN.pop(str(self.path.absolute()), None)
         if self.is_main:
-            self._update_marker(status=status, finished=time.strftime("%Y-%m-%dT%H:%M:%S"))
+            extra = {"error": error.strip().splitlines()[0][:500]} if error and error.strip() else {}
+            self._update_marker(status=status, finished=time.strftime("%Y-%m-%dT%H:%M:%S"), **extra)
 
     @contextlib.contextmanager
     def marks_failure(self) -> Iterator[RunDir]:
-        """Run a block; if it raises, record status "failed" in run.json (the error propagates)."""
-        succeeded = False
+        """Run a block; if it raises, record status "failed" and the error in run.json (the error propagates)."""
         try:
             yield self
-            succeeded = True
-        finally:
-            if not succeeded:
-                self.finish("failed")
+        except BaseException as exc:
+            self.finish("failed", error=f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
+            raise
 
     def write_config(self, config: BaseModel) -> Path:
         """Write the resolved config to ``config.yaml``."""
@@ -311,4 +421,14 @@ def _read_jsonl(path: Path) -> list[dict[str, Any]]:
     return out
 
 
-__all__ = ["MARKER", "PRIVATE_DIR", "RELEASE_MANIFEST", "RunDir", "environment_info"]
+__all__ = [
+    "MARKER",
+    "PRIVATE_DIR",
+    "RELEASE_MANIFEST",
+    "RunDir",
+    "RunState",
+    "environment_info",
+    "fail_open_runs",
+    "run_state",
+    "writer_alive",
+]

@@ -4,6 +4,7 @@ Nothing here imports a synthesizer: inputs are tables (CSV/Parquet/DataFrames) a
 volumes, whoever made them. Entry points:
 
 * :func:`evaluate_tabular` (``medsynth evaluate tabular`` / ``medsynth audit tabular``)
+* :func:`evaluate_multitable` (the same commands given folders of related tables: patients and their visits)
 * :func:`evaluate_images` (``medsynth evaluate images`` / ``medsynth audit images``)
 * :func:`evaluate_translation` (``medsynth evaluate translation``)
 * :func:`write_report` writes ``report.json`` (validated against ``report.schema.json``) and a
@@ -48,6 +49,13 @@ def evaluate_tabular(*args: Any, **kwargs: Any):
     return run(*args, **kwargs)
 
 
+def evaluate_multitable(*args: Any, **kwargs: Any):
+    """See :func:`medsynth.evaluation.multitable.evaluate_multitable`."""
+    from medsynth.evaluation.multitable import evaluate_multitable as run
+
+    return run(*args, **kwargs)
+
+
 def evaluate_images(*args: Any, **kwargs: Any):
     """See :func:`medsynth.evaluation.images.evaluate_images`."""
     from medsynth.evaluation.images import evaluate_images as run
@@ -69,4 +77,4 @@ def write_report(report: Any, out: str | Path) -> dict[str, Path]:
     return run(report, out)
 
 
-__all__ = ["EvaluationConfig", "evaluate_images", "evaluate_tabular", "evaluate_translation", "load_evaluation_config", "write_report"]
+__all__ = ["EvaluationConfig", "evaluate_images", "evaluate_multitable", "evaluate_tabular", "evaluate_translation", "load_evaluation_config", "write_report"]

@@ -50,6 +50,7 @@ class PrivacyThresholds(ConfigModel):
     mia_tpr_at_fpr_10pct: Threshold = Field(default_factory=lambda: _t(0.15, 0.20))
     attribute_inference_risk: Threshold = Field(default_factory=lambda: _t(0.05, 0.10))
     singling_out_risk: Threshold = Field(default_factory=lambda: _t(0.05, 0.10))
+    linkability_risk: Threshold = Field(default_factory=lambda: _t(0.05, 0.10))
     image_near_copy_share: Threshold = Field(default_factory=lambda: _t(0.0, 0.10))
 
 
@@ -69,6 +70,11 @@ class FidelityThresholds(ConfigModel):
     #: worst tissue's median shift in real-IQR units, beyond what holdout volumes show.
     tissue_intensity_shift: Threshold = Field(default_factory=lambda: _t(0.5, 1.0, "excess"))
     translation_mae_hu: Threshold = Field(default_factory=lambda: _t(80.0, 150.0))
+    referential_integrity: Threshold = Field(default_factory=lambda: _t(1.0, 1.0))
+    children_per_parent_tvd: Threshold = Field(default_factory=lambda: _t(0.05, 0.15, "excess"))
+    parent_child_association_difference: Threshold = Field(default_factory=lambda: _t(0.10, 0.20))
+    trajectory_difference: Threshold = Field(default_factory=lambda: _t(0.10, 0.25, "excess"))
+    two_way_tvd: Threshold = Field(default_factory=lambda: _t(0.05, 0.15, "excess"))
 
 
 class TabularEvalConfig(ConfigModel):
@@ -85,6 +91,10 @@ class TabularEvalConfig(ConfigModel):
         quasi_identifiers: columns the attacker knows (default: every other column).
         singling_out_queries: synthetic rows turned into singling-out predicates.
         singling_out_columns: conditions per singling-out predicate.
+        linkability_columns: the attacker's two datasets' columns ``[[a, ...], [b, ...]]`` for the
+            linkability attack (default: a seeded random split of the columns in two halves).
+        linkability_neighbors: nearest synthetic rows looked up per half (Anonymeter's n_neighbors).
+        linkability_attacks: training rows (and as many holdout rows) attacked.
         max_holdout_overlap: share of holdout rows allowed to equal a training row (natural
             duplicates); above it the split is refused as overlapping.
         chunk_rows: rows per block in the nearest-neighbour search (memory: chunk x n x 4 bytes).
@@ -102,6 +112,9 @@ class TabularEvalConfig(ConfigModel):
     quasi_identifiers: list[str] | None = None
     singling_out_queries: int = Field(2000, ge=10)
     singling_out_columns: int = Field(3, ge=1)
+    linkability_columns: tuple[list[str], list[str]] | None = None
+    linkability_neighbors: int = Field(1, ge=1)
+    linkability_attacks: int = Field(2000, ge=10)
     max_holdout_overlap: float = Field(0.01, ge=0.0, le=1.0)
     chunk_rows: int = Field(256, ge=16)
     max_query_rows: int | None = Field(20000, ge=100)

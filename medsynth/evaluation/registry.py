@@ -22,6 +22,7 @@ from medsynth.evaluation.tabular_fidelity import (
     MissingnessPattern,
     TrainSyntheticTestReal,
 )
+from medsynth.evaluation.tabular_linkability import Linkability
 from medsynth.evaluation.tabular_privacy import (
     AttributeInference,
     DistanceMembershipInference,
@@ -46,6 +47,7 @@ TABULAR_METRICS: dict[str, type] = {
     "mia_domias": DomiasMembershipInference,
     "attribute_inference": AttributeInference,
     "singling_out": SinglingOut,
+    "linkability": Linkability,
 }
 
 #: Image metrics, in report order.

@@ -26,6 +26,7 @@ SECTION_TITLES = {
     "fidelity": "Fidelity",
     "utility": "Utility",
     "translation": "Translation accuracy",
+    "relations": "Relations between tables",
 }
 
 
@@ -34,7 +35,7 @@ class Report:
     """Everything one evaluation produced.
 
     Attributes:
-        kind: "tabular", "images" or "translation".
+        kind: "tabular", "multitable" (a folder of related tables), "images" or "translation".
         mode: "evaluate" (every section) or "audit" (privacy only).
         metrics: the results, in order.
         inputs: what was judged: role, path, fingerprint, size.
@@ -45,7 +46,7 @@ class Report:
         tables: extra tables for the HTML (not in JSON).
     """
 
-    kind: Literal["tabular", "images", "translation"]
+    kind: Literal["tabular", "multitable", "images", "translation"]
     mode: Literal["evaluate", "audit"]
     metrics: list[MetricResult]
     inputs: list[dict[str, Any]]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import pandas as pd
 
@@ -13,7 +13,7 @@ from medsynth.evaluation.config import EvaluationConfig
 from medsynth.evaluation.registry import TABULAR_METRICS, selected
 from medsynth.evaluation.report import Report, fingerprint_input, ledger_notes, read_privacy_ledger
 from medsynth.evaluation.results import MetricResult
-from medsynth.evaluation.tabular_data import prepare_tables, read_schema, read_table, row_hashes
+from medsynth.evaluation.tabular_data import prepare_tables, read_schema, read_table, row_hashes, schema_kinds
 from medsynth.evaluation.tabular_privacy import TabularContext
 
 TableLike = str | Path | pd.DataFrame
@@ -35,7 +35,7 @@ def evaluate_tabular(
     synthetic: TableLike,
     *,
     target: str | None = None,
-    schema: str | Path | dict[str, str] | None = None,
+    schema: str | Path | dict[str, str] | Any | None = None,
     config: EvaluationConfig | None = None,
     run_dir: str | Path | None = None,
     mode: Literal["evaluate", "audit"] = "evaluate",
@@ -48,7 +48,10 @@ def evaluate_tabular(
         synthetic: the synthetic rows, from any tool.
         target: column for train-on-synthetic-test-on-real utility (and the default sensitive
             column of attribute inference).
-        schema: column types (path to YAML/JSON or a dict); inferred when None.
+        schema: column types: the schema YAML ``medsynth schema infer`` writes (a path), a
+            :class:`~medsynth.tabular.schema.TableSchema`, or ``{column: kind}`` with kinds numeric,
+            categorical, datetime or id; inferred when None (columns named like an id with distinct
+            values are recognised as identifiers).
         config: thresholds and sizes (defaults documented in :mod:`medsynth.evaluation.config`).
         run_dir: the producer's medsynth run directory, whose privacy ledger is shown.
         mode: "evaluate" or "audit".
@@ -61,7 +64,7 @@ def evaluate_tabular(
     tr, i_tr = _load(train, "train")
     ho, i_ho = _load(holdout, "holdout")
     sy, i_sy = _load(synthetic, "synthetic")
-    types = read_schema(schema) if isinstance(schema, (str, Path)) else schema
+    types = read_schema(schema) if isinstance(schema, (str, Path)) else schema_kinds(schema) if schema is not None else None
     data = prepare_tables(tr, ho, sy, target=target, schema=types, max_categories=cfg.tabular.max_categories,
                           max_holdout_overlap=cfg.tabular.max_holdout_overlap)
     ledger = read_privacy_ledger(run_dir) if run_dir is not None else None

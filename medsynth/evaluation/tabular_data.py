@@ -16,7 +16,6 @@ floats), so 100k x 100k tables fit in memory.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -28,70 +27,66 @@ from medsynth.core.errors import DataValidationError
 
 ColumnType = Literal["categorical", "numeric"]
 _MISSING = "\x00<missing>"
-_SCHEMA_ALIASES = {
-    "categorical": "categorical",
-    "category": "categorical",
-    "boolean": "categorical",
-    "bool": "categorical",
-    "binary": "categorical",
-    "ordinal": "categorical",
-    "numeric": "numeric",
-    "numerical": "numeric",
-    "continuous": "numeric",
-    "integer": "numeric",
-    "float": "numeric",
-    "datetime": "datetime",
-    "date": "datetime",
-    "id": "id",
-    "text": "id",
-}
 
 
 def read_table(path: str | Path, *, role: str) -> pd.DataFrame:
-    """Read a CSV or Parquet table, with a clear error naming the role (train/holdout/synthetic)."""
-    p = Path(path)
-    if not p.is_file():
-        raise DataValidationError(f"{role} table '{p}' does not exist; give the path of a CSV or Parquet file")
-    try:
-        if p.suffix.lower() in (".parquet", ".pq"):
-            return pd.read_parquet(p)
-        return pd.read_csv(p)
-    except (ValueError, OSError, pd.errors.ParserError, ImportError) as exc:
-        raise DataValidationError(f"{role} table '{p}' cannot be read ({type(exc).__name__}: {exc})") from None
+    """Read a CSV or Parquet table, with a clear error naming the role (train/holdout/synthetic).
+
+    The same reader as every other medsynth command (:func:`medsynth.io.tables.read_table`): the
+    delimiter is detected and repeated column names are an error.
+    """
+    from medsynth.io.tables import read_table as read
+
+    return read(path, role=role)
+
+
+#: medsynth's schema types (``medsynth schema infer``) -> the evaluation's column kinds.
+_TABLE_SCHEMA_TYPES = {"continuous": "numeric", "integer": "numeric", "categorical": "categorical",
+                       "boolean": "categorical", "datetime": "datetime", "identifier": "id"}
 
 
 def read_schema(path: str | Path) -> dict[str, str]:
-    """Read column types from YAML/JSON: ``{col: type}``, ``{columns: {col: {type|sdtype: ...}}}``.
+    """Column kinds from the schema YAML that ``medsynth schema infer`` writes (one format everywhere).
 
-    Types: categorical (boolean, ordinal), numeric (numerical, integer, float), datetime, id (dropped).
+    The file is read and validated by :meth:`medsynth.tabular.schema.TableSchema.load` (reached through
+    :data:`medsynth.core.registry.FORMATS`, so evaluation imports no domain package); its types map to
+    the evaluation's kinds: continuous/integer -> numeric, categorical/boolean -> categorical,
+    datetime -> datetime, identifier -> id (left out of every metric).
+
+    Raises:
+        DataValidationError: the file does not exist.
+        ConfigError: the file is not a valid medsynth schema (every problem listed).
     """
-    import yaml
+    from medsynth.core.registry import FORMATS, resolve
 
+    TableSchema = resolve(FORMATS, "table_schema", what="format")  # noqa: N806  (a class)
     p = Path(path)
     if not p.is_file():
-        raise DataValidationError(f"schema file '{p}' does not exist")
-    text = p.read_text(encoding="utf-8")
-    try:
-        raw = json.loads(text) if p.suffix.lower() == ".json" else yaml.safe_load(text)
-    except (json.JSONDecodeError, yaml.YAMLError) as exc:
-        raise DataValidationError(f"schema file '{p}' is not valid JSON/YAML: {exc}") from None
-    if isinstance(raw, dict) and isinstance(raw.get("columns"), dict):
-        raw = raw["columns"]
-    if not isinstance(raw, dict):
-        raise DataValidationError(f"schema file '{p}' must map column names to types, e.g. {{age: numeric, sex: categorical}}")
-    out: dict[str, str] = {}
-    problems = []
-    for col, spec in raw.items():
-        kind = spec
-        if isinstance(spec, dict):
-            kind = spec.get("type", spec.get("sdtype", spec.get("kind")))
-        key = _SCHEMA_ALIASES.get(str(kind).lower()) if kind is not None else None
-        if key is None:
-            problems.append(f"column '{col}': type {kind!r} is not one of {sorted(set(_SCHEMA_ALIASES))}")
-        else:
-            out[str(col)] = key
-    if problems:
-        raise DataValidationError(problems, context=f"schema '{p}'")
+        raise DataValidationError(f"schema file '{p}' does not exist; write one with `medsynth schema infer TABLE --out {p}`")
+    from medsynth.core.config import read_yaml
+
+    raw = read_yaml(p)
+    if isinstance(raw, dict) and "columns" not in raw and raw and all(isinstance(v, str) for v in raw.values()):
+        raise DataValidationError(
+            f"schema file '{p}' maps column names to types ({dict(list(raw.items())[:2])}...); --schema takes the schema "
+            f"YAML that `medsynth schema infer TABLE --out {p.name}` writes (one format for fitting and evaluation): "
+            "write one and edit its types"
+        )
+    return schema_kinds(TableSchema.load(p))
+
+
+def schema_kinds(schema: Any) -> dict[str, str]:
+    """``{column: kind}`` from a TableSchema (anything with ``columns`` of ``name``/``type``) or such a dict.
+
+    Raises:
+        DataValidationError: for a kind that is not numeric, categorical, datetime or id.
+    """
+    if hasattr(schema, "columns") and not isinstance(schema, dict):
+        return {c.name: _TABLE_SCHEMA_TYPES[c.type] for c in schema.columns}
+    out = {str(k): str(v) for k, v in dict(schema).items()}
+    bad = {k: v for k, v in out.items() if v not in ("numeric", "categorical", "datetime", "id")}
+    if bad:
+        raise DataValidationError(f"schema kinds {bad} must be numeric, categorical, datetime or id")
     return out
 
 
@@ -132,6 +127,18 @@ class TabularData:
     def real(self) -> pd.DataFrame:
         """Training and holdout rows together."""
         return pd.concat([self.train, self.holdout], ignore_index=True)
+
+
+def _idlike_name(name: str) -> bool:
+    """Named like an identifier (the rule of ``medsynth schema infer``): id, *_id, *.id, or a short *id."""
+    low = str(name).lower()
+    return low == "id" or low.endswith("_id") or low.endswith(".id") or (low.endswith("id") and len(low) <= 6)
+
+
+def _is_identifier(values: pd.Series, name: str) -> bool:
+    """A column named like an identifier whose (real) values are all distinct: a key, not a measurement."""
+    vals = values.dropna()
+    return _idlike_name(name) and len(vals) > 1 and len(vals) == len(values) and vals.nunique() == len(vals)
 
 
 def _infer_type(real: pd.Series, max_categories: int) -> str:
@@ -193,6 +200,13 @@ def prepare_tables(
     for role, df in (("train", train), ("holdout", holdout), ("synthetic", synthetic)):
         if len(df) == 0:
             problems.append(f"the {role} table has no rows")
+    train, holdout, synthetic = (df.rename(columns=str) for df in (train, holdout, synthetic))
+    schema = dict(schema or {})
+    # Identifier columns (declared, or named like one with distinct values) are keys, not data: they are
+    # left out before anything else, and another tool's synthetic table may rename their values or omit them.
+    ids = [c for c in train.columns if c != target and (schema.get(c) == "id" or (c not in schema and _is_identifier(train[c], c)))]
+    dropped: dict[str, str] = {c: "identifier (a key, not a measurement): left out of every metric" for c in ids}
+    train, holdout, synthetic = (df.drop(columns=[c for c in ids if c in df.columns]) for df in (train, holdout, synthetic))
     cols = [str(c) for c in train.columns]
     for role, df in (("holdout", holdout), ("synthetic", synthetic)):
         names = [str(c) for c in df.columns]
@@ -204,17 +218,15 @@ def prepare_tables(
             problems.append(f"the {role} table has column(s) {extra} that the train table lacks; drop them or add them to train")
     if target is not None and target not in cols:
         problems.append(f"target '{target}' is not a column; columns are {cols}")
-    schema = dict(schema or {})
-    unknown = [c for c in schema if c not in cols]
+    unknown = [c for c in schema if c not in cols and c not in ids]
     if unknown:
         problems.append(f"the schema names column(s) {unknown} that the tables do not have")
     if problems:
         raise DataValidationError(problems, context="tabular evaluation inputs")
 
-    train, holdout, synthetic = (df.copy().rename(columns=str)[cols] for df in (train, holdout, synthetic))
+    train, holdout, synthetic = (df.copy()[cols] for df in (train, holdout, synthetic))
     real = pd.concat([train, holdout], ignore_index=True)
     types: dict[str, ColumnType] = {}
-    dropped: dict[str, str] = {}
     for c in cols:
         kind = schema.get(c) or _infer_type(real[c], max_categories)
         if c == target and kind in ("id",):
@@ -360,4 +372,4 @@ def nearest(query: np.ndarray, reference: np.ndarray, k: int = 1, *, chunk: int 
     return np.take_along_axis(dist, order, 1), np.take_along_axis(idx, order, 1)
 
 
-__all__ = ["ColumnType", "MixedEncoder", "TabularData", "nearest", "prepare_tables", "read_schema", "read_table", "row_hashes"]
+__all__ = ["ColumnType", "MixedEncoder", "TabularData", "nearest", "prepare_tables", "read_schema", "read_table", "row_hashes", "schema_kinds"]

@@ -89,6 +89,12 @@ def write_nifti(volume: Volume, path: str | Path, *, dtype: str | np.dtype | Non
     if arr.ndim == 4:
         arr = np.moveaxis(arr, 0, -1)
     if np.issubdtype(out_dtype, np.integer):
+        bad = int(arr.size - np.count_nonzero(np.isfinite(arr)))
+        if bad:
+            raise DataValidationError(
+                f"{bad} of {arr.size} voxels are NaN or infinite; {out_dtype} cannot store them (they would become "
+                f"0): fill them first (medsynth convert --fill-nonfinite VALUE) or pass dtype='float32'"
+            )
         info = np.iinfo(out_dtype)
         rounded = np.rint(arr)
         if rounded.size and (rounded.min() < info.min or rounded.max() > info.max):

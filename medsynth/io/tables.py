@@ -1,19 +1,27 @@
 """Reading and writing tables (CSV or Parquet, chosen by the file's extension).
 
 Every column is read as written (no type guessing beyond pandas' own), so the schema decides types.
-Unreadable files raise :class:`~medsynth.core.errors.DataValidationError` naming the file and the
-parser's complaint; writes are atomic (temporary file, then rename).
+The delimiter of a CSV is detected (comma, semicolon, tab or pipe; ``.tsv`` is tab), and a
+semicolon file whose numbers use a decimal comma (``1,5``) is read as such. Duplicate column names
+are an error (pandas would silently rename the second ``age`` to ``age.1``), and so is a row with more
+cells than the header (pandas would silently turn the first cells into an index). Unreadable files raise
+:class:`~medsynth.core.errors.DataValidationError` naming the file and the parser's complaint;
+writes are atomic (temporary file, then rename).
 """
 
 from __future__ import annotations
 
+import csv
+import io
+import re
+import warnings
 from pathlib import Path
 from typing import Literal
 
 import pandas as pd
 
 from medsynth.core.errors import DataValidationError
-from medsynth.core.files import atomic_path
+from medsynth.core.files import atomic_path, check_output
 
 TableFormat = Literal["csv", "parquet"]
 
@@ -40,31 +48,110 @@ def table_format(path: str | Path) -> TableFormat:
     return fmt
 
 
-def read_table(path: str | Path) -> pd.DataFrame:
+def read_table(path: str | Path, *, role: str | None = None) -> pd.DataFrame:
     """Read a CSV or Parquet table.
 
     Missing cells are NaN/None; empty strings in CSV are missing. Column names are kept as strings.
 
+    Args:
+        path: a .csv (.csv.gz, .tsv, .txt) or .parquet file.
+        role: what the table is (e.g. "train"), put before the file name in messages.
+
     Raises:
-        DataValidationError: when the file does not exist, cannot be parsed, or holds no columns.
+        DataValidationError: when the file does not exist, cannot be parsed, holds no columns, or
+            repeats a column name.
     """
     p = Path(path)
+    label = f"{role} table '{p}'" if role else f"'{p}'"
     if not p.is_file():
-        raise DataValidationError(f"table file '{p}' does not exist; give the path of a .csv or .parquet file")
+        raise DataValidationError(f"{label if role else f'table file {label}'} does not exist; give the path of a .csv or .parquet file")
     fmt = table_format(p)
     try:
         if fmt == "parquet":
             df = pd.read_parquet(p)
+            header = [str(c) for c in df.columns]
         else:
-            sep = "\t" if ".tsv" in [s.lower() for s in p.suffixes] else ","
-            df = pd.read_csv(p, sep=sep, low_memory=False)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError, OSError) as exc:
+            sep, header = _sniff_csv(p)
+            with warnings.catch_warnings():
+                # Rows longer than the header would silently become an index (index_col=False) or lose cells.
+                warnings.simplefilter("error", pd.errors.ParserWarning)
+                df = pd.read_csv(p, sep=sep, low_memory=False, index_col=False)
+                if sep == ";":
+                    df = _decimal_commas(p, df)
+    except (pd.errors.ParserError, pd.errors.ParserWarning, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError, OSError,
+            ImportError) as exc:
         msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise DataValidationError(
-            f"'{p}' cannot be parsed as {fmt.upper()} ({msg}); check the delimiter, quoting and encoding (UTF-8 expected)"
+            f"{label} cannot be parsed as {fmt.upper()} ({msg}); check the delimiter, quoting and encoding (UTF-8 expected)"
         ) from None
+    dupes = sorted({c for c in header if header.count(c) > 1})
+    if dupes:
+        raise DataValidationError(
+            f"{label} repeats column name(s) {dupes} ({', '.join(f'{d!r} x{header.count(d)}' for d in dupes)}); "
+            "every column needs its own name: rename or drop the duplicates"
+        )
     df.columns = [str(c) for c in df.columns]
     return df
+
+
+#: Delimiters a CSV may use, in order of preference when several fit.
+_DELIMITERS = (",", ";", "\t", "|")
+
+
+def _sniff_csv(p: Path) -> tuple[str, list[str]]:
+    """The delimiter of a CSV file and its header's names (as written, duplicates kept)."""
+    import gzip
+
+    if ".tsv" in [s.lower() for s in p.suffixes]:
+        candidates: tuple[str, ...] = ("\t",)
+    else:
+        candidates = _DELIMITERS
+    opener = gzip.open if p.suffix.lower() == ".gz" else open
+    if p.suffix.lower() in (".bz2", ".zip", ".xz"):
+        return ",", list(pd.read_csv(p, nrows=0).columns.astype(str))
+    with opener(p, "rt", encoding="utf-8", newline="") as f:  # type: ignore[operator]
+        lines = [line for _, line in zip(range(50), f, strict=False)]
+    text = "".join(lines)
+    best, best_fields = candidates[0], 1  # a delimiter must split the header; else pandas reads (or refuses) it as ","
+    for sep in candidates:
+        rows = [r for r in csv.reader(io.StringIO(text), delimiter=sep) if r]
+        if not rows:
+            continue
+        widths = {len(r) for r in rows[: max(1, len(rows) - 1)]}  # the last line may be cut at 50
+        if len(widths) == 1 and (w := widths.pop()) > best_fields:
+            best, best_fields = sep, w
+    header = next(csv.reader(io.StringIO(text), delimiter=best), [])
+    return best, [h.strip() if isinstance(h, str) else str(h) for h in header]
+
+
+_DECIMAL_COMMA = re.compile(r"^\s*[-+]?\d+,\d+\s*$")
+
+
+def _decimal_commas(p: Path, df: pd.DataFrame) -> pd.DataFrame:
+    """Re-read a semicolon CSV with ``decimal=','`` when some text column holds only numbers like ``1,5``."""
+    for c in df.columns:
+        s = df[c]
+        if s.dtype == object:
+            vals = s.dropna().astype(str)
+            if len(vals) and vals.str.match(_DECIMAL_COMMA).mean() > 0.5 and pd.to_numeric(
+                    vals.str.replace(",", ".", regex=False), errors="coerce").notna().all():
+                return pd.read_csv(p, sep=";", decimal=",", low_memory=False, index_col=False)
+    return df
+
+
+def check_table_output(path: str | Path, *, overwrite: bool = True, what: str = "output") -> Path:
+    """Check before any work that a table can be written at ``path`` (extension, existence, writable folder).
+
+    Raises:
+        DataValidationError: unknown extension, or ``path`` exists and ``overwrite`` is False.
+        OutputPathError: the path cannot be created.
+    """
+    p = Path(path)
+    table_format(p)
+    check_output(p, kind="file", what=what)
+    if p.exists() and not overwrite:
+        raise DataValidationError(f"'{p}' already exists; choose another path or pass --force")
+    return p
 
 
 def write_table(df: pd.DataFrame, path: str | Path, *, overwrite: bool = True) -> Path:
@@ -73,10 +160,8 @@ def write_table(df: pd.DataFrame, path: str | Path, *, overwrite: bool = True) -
     Raises:
         DataValidationError: for an unknown extension, or an existing file when ``overwrite`` is False.
     """
-    p = Path(path)
+    p = check_table_output(path, overwrite=overwrite)
     fmt = table_format(p)
-    if p.exists() and not overwrite:
-        raise DataValidationError(f"'{p}' already exists; choose another path or pass --force")
     with atomic_path(p) as tmp:
         if fmt == "parquet":
             df.to_parquet(tmp, index=False)
@@ -86,4 +171,4 @@ def write_table(df: pd.DataFrame, path: str | Path, *, overwrite: bool = True) -
     return p
 
 
-__all__ = ["read_table", "table_format", "write_table"]
+__all__ = ["check_table_output", "read_table", "table_format", "write_table"]

@@ -8,6 +8,7 @@ Canonne, Kamath and Steinke (2020), as in the private-pgm (mbi) library.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -17,6 +18,7 @@ from scipy import special
 from medsynth.core.errors import PrivacyBudgetError
 
 
+@functools.lru_cache(maxsize=4096)  # pure, and called on every ledger conversion
 def cdp_delta(rho: float, epsilon: float) -> float:
     """The smallest delta such that rho-zCDP implies (epsilon, delta)-DP (CKS 2020, Prop. 12)."""
     if rho < 0 or epsilon < 0:
@@ -36,6 +38,7 @@ def cdp_delta(rho: float, epsilon: float) -> float:
     return min(math.exp(min(log_delta, 0.0)), 1.0)
 
 
+@functools.lru_cache(maxsize=4096)  # pure, and called on every ledger conversion
 def cdp_rho(epsilon: float, delta: float) -> float:
     """The largest rho such that rho-zCDP implies (epsilon, delta)-DP."""
     if epsilon <= 0 or not math.isfinite(epsilon):
@@ -52,6 +55,7 @@ def cdp_rho(epsilon: float, delta: float) -> float:
     return lo
 
 
+@functools.lru_cache(maxsize=4096)  # pure, and called on every ledger conversion
 def cdp_epsilon(rho: float, delta: float) -> float:
     """The smallest epsilon such that rho-zCDP implies (epsilon, delta)-DP."""
     if rho <= 0:

@@ -11,6 +11,10 @@ Example::
     tab.export("runs/flchain", "release/")                 # only what may leave the hospital
 
 ``medsynth tabular fit/sample/export`` call these functions; errors are the same named errors.
+
+A folder of tables, or ``{name: DataFrame}``, is a multi-table dataset (patients and their visits):
+the same verbs fit, infer and load multi-table models (:mod:`medsynth.tabular.multi_run`), whose
+``sample(n)`` returns ``{name: DataFrame}`` with ``n`` rows of the root table and all their children.
 """
 
 from __future__ import annotations
@@ -39,19 +43,26 @@ def _frame(data: str | Path | pd.DataFrame) -> pd.DataFrame:
     raise DataValidationError(f"expected a DataFrame or the path of a .csv/.parquet table, got {type(data).__name__}")
 
 
-def infer_schema(data: str | Path | pd.DataFrame) -> TableSchema:
+def infer_schema(data: str | Path | pd.DataFrame | Mapping[str, pd.DataFrame], *, relations: list[str] | None = None,
+                 keys: list[str] | None = None) -> Any:
     """The schema of a table as read from its data (every field marked ``public: false``).
 
     Review it before a DP fit: declare public (``public: true``, with bounds/categories from public
     knowledge) what is public; a DP fit re-decides everything else under DP and charges it to the budget.
+    For a folder of tables (or ``{name: DataFrame}``) it is a dataset schema with primary keys and
+    relations (``relations=["visits.id=patients.id"]``, ``keys=["patients.id"]`` give them explicitly).
     """
+    from medsynth.tabular.multi_run import infer_dataset, is_dataset
     from medsynth.tabular.schema import infer_schema as _infer
+
+    if is_dataset(data):
+        return infer_dataset(data, relations=relations, keys=keys)  # type: ignore[arg-type]
 
     return _infer(_frame(data))
 
 
 def fit(
-    data: str | Path | pd.DataFrame,
+    data: str | Path | pd.DataFrame | Mapping[str, pd.DataFrame],
     *,
     model: str = "dp-mst",
     epsilon: float | None = None,
@@ -81,8 +92,15 @@ def fit(
 
     Returns:
         The fitted model: ``.sample(n, where=None, seed=None)``, ``.privacy_ledger``, ``.save(path)``.
+        For a folder of tables or ``{name: DataFrame}``: a multi-table model (``dp-mst`` with patient-level
+        DP, or ``hma``) whose ``.sample(n)`` returns ``{name: DataFrame}``.
     """
     from medsynth.core.config import validate_config
+    from medsynth.tabular.multi_run import fit_dataset, is_dataset
+
+    if is_dataset(data):
+        return fit_dataset(data, model=model, epsilon=epsilon, delta=delta, schema=schema, seed=seed, out=out,  # type: ignore[return-value,arg-type]
+                           force=force, params=params, **privacy)
     from medsynth.tabular.config import TabularConfig
     from medsynth.tabular.run import build_synthesizer, fit_run
     from medsynth.tabular.schema import TableSchema
@@ -98,8 +116,12 @@ def fit(
 
 
 def load(path: str | Path, *, device: str = "cpu") -> TabularSynthesizer:
-    """A fitted model from a run directory (or its ``model/`` folder)."""
+    """A fitted model from a run directory (or its ``model/`` folder); multi-table runs give multi-table models."""
     from medsynth.tabular.base import TabularSynthesizer
+    from medsynth.tabular.multi_base import MultiTableSynthesizer, is_multitable_model
+
+    if is_multitable_model(path):
+        return MultiTableSynthesizer.load(path, device=device)  # type: ignore[return-value]
 
     return TabularSynthesizer.load(path, device=device)
 

@@ -48,13 +48,13 @@ from medsynth.core.errors import (
 )
 from medsynth.core.files import atomic_dir, fingerprint_array, write_json, write_text
 from medsynth.core.protocols import PrivacyReport
+from medsynth.io.schema import TableSchema, check_constraints, infer_schema, validate_table
 from medsynth.privacy.ledger import LEDGER_FILE, PrivacyLedger
 from medsynth.privacy.mechanisms import gaussian_sigma, noisy_count
 from medsynth.privacy.noise import Generators, noise_is_overridden
 from medsynth.tabular.config import PrivacyConfig
 from medsynth.tabular.domain import plan_domain_budget, resolve_domain
 from medsynth.tabular.encoding import Frame, TableCodec
-from medsynth.tabular.schema import TableSchema, check_constraints, infer_schema, validate_table
 
 FORMAT_VERSION = 2
 #: Share of a DP fit's zCDP budget spent on the noisy row count.
@@ -178,6 +178,12 @@ class TabularSynthesizer:
             self._prepare(data, schema, gens)
         else:  # a resumed DP-SGD fit: its DP outputs so far are restored, never measured (paid for) again
             self._restore(data, self.resume_state["fit"])
+        if not self.schema.modelled:  # type: ignore[union-attr]
+            omitted = [c.name for c in self.schema.columns if c.omitted]  # type: ignore[union-attr]
+            raise PrivacyBudgetError(
+                f"nothing can be modelled: {'DP could release nothing about columns ' + str(omitted) if omitted else 'the table has only identifier columns'}"
+                " at this budget (too few rows for the noise). Declare their types and bounds/categories public in the "
+                "schema (public: true), or raise --epsilon or privacy.domain_budget (--set privacy.domain_budget=0.3)")
         self.codec = TableCodec(self.schema)  # type: ignore[arg-type]
         if self.is_private:  # DP-released categories may leave rare values out: they become "missing"
             self.codec.unknown_as_missing = set(self.schema.private_domain_columns())  # type: ignore[union-attr]

@@ -22,11 +22,11 @@ import pandas as pd
 
 from medsynth.core.errors import DataValidationError, MedsynthError
 from medsynth.core.rundir import RunDir
+from medsynth.io.schema import TableSchema
 from medsynth.io.tables import read_table, write_table
 from medsynth.privacy.ledger import LEDGER_FILE
 from medsynth.tabular.base import TabularSynthesizer, _jsonable
 from medsynth.tabular.config import TabularConfig
-from medsynth.tabular.schema import TableSchema
 
 
 def build_synthesizer(config: TabularConfig, schema: TableSchema | None = None) -> TabularSynthesizer:
@@ -210,14 +210,25 @@ def parse_where(items: list[str] | None) -> dict[str, Any]:
     """``["death=1", "sex=F"]`` -> ``{"death": "1", "sex": "F"}``.
 
     Raises:
-        DataValidationError: for an item without ``=``.
+        DataValidationError: for an item without ``=`` or with an empty column name, and for two
+            different values of one column (a row has one value per column), all listed at once.
     """
     out: dict[str, Any] = {}
+    problems: list[str] = []
     for item in items or []:
-        if "=" not in item:
-            raise DataValidationError(f"--where '{item}' must look like column=value (e.g. --where death=1)")
-        key, value = item.split("=", 1)
-        out[key.strip()] = value.strip()
+        key, sep, value = item.partition("=")
+        key, value = key.strip(), value.strip()
+        if not sep or not key:
+            problems.append(f"--where '{item}' must look like column=value (e.g. --where death=1)")
+        elif key in out and out[key] != value:
+            problems.append(
+                f"--where {key}={out[key]} and --where {key}={value} contradict each other: a row has one value of "
+                f"'{key}'; sample once per value and concatenate the tables"
+            )
+        else:
+            out[key] = value
+    if problems:
+        raise DataValidationError(problems, context="sampling conditions")
     return out
 
 

@@ -1,0 +1,321 @@
+"""Evaluate or audit a synthetic multi-table dataset (a folder of related tables) against real ones.
+
+``medsynth evaluate tabular --train DIR --holdout DIR --synthetic DIR`` (and ``audit tabular``) with
+folders run this. The holdout is real patients the generator never saw, with all their rows. Sections:
+
+* **Relations**: ``referential_integrity`` (share of synthetic child rows whose key has a parent: must be
+  1), ``children_per_parent_tvd`` (distribution of the number of child rows per parent, per relation),
+  ``parent_child_association_difference`` (associations between a parent's columns and summaries of
+  its children), ``trajectory_difference`` (mean of each numeric child column over time since the
+  parent's first row, in units of its real standard deviation). The worst relation is judged; every
+  relation is in the details.
+* **One section per table** (``table_<name>``): marginal distances, pairwise associations, missingness
+  patterns and ``two_way_tvd`` (mean total variation distance of all 2-way distributions), as for one
+  table.
+* **Utility** (with ``--target COL`` or ``--target COL=VALUE`` on the root table): train on synthetic,
+  test on real, on one row per patient (the patient's columns plus summaries of all their rows).
+* **Privacy**: the single-table attacks (DCR, NNDR, copies, membership inference, attribute
+  inference, singling out) on that patient-level table: members and non-members are whole patients.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from medsynth.core.config import config_hash
+from medsynth.core.errors import DataValidationError
+from medsynth.evaluation.config import EvaluationConfig
+from medsynth.evaluation.multitable_data import (
+    children_per_parent,
+    column_types,
+    count_tvd,
+    load_dataset,
+    parent_rows,
+    patient_table,
+    patient_types,
+    slug,
+    top_categories,
+    trajectories,
+    two_way_tvd,
+)
+from medsynth.evaluation.registry import TABULAR_METRICS, selected
+from medsynth.evaluation.report import Report, fingerprint_input, ledger_notes, read_privacy_ledger
+from medsynth.evaluation.results import MetricResult, judge, skipped
+from medsynth.evaluation.tabular_data import prepare_tables, row_hashes
+from medsynth.evaluation.tabular_fidelity import (
+    AssociationDifference,
+    MarginalDistance,
+    MissingnessPattern,
+    association_matrix,
+)
+from medsynth.evaluation.tabular_privacy import TabularContext
+from medsynth.io.dataset import DatasetSchema
+from medsynth.io.dataset_infer import infer_dataset_schema
+
+DatasetLike = str | Path | Mapping[str, pd.DataFrame]
+SECTION = "relations"
+
+
+def _info(data: DatasetLike, tables: dict[str, pd.DataFrame], role: str) -> dict[str, Any]:
+    import hashlib
+
+    rows = sum(len(df) for df in tables.values())
+    cols = sum(df.shape[1] for df in tables.values())
+    if isinstance(data, Mapping):
+        h = hashlib.sha256()
+        for name in sorted(tables):
+            h.update(name.encode())
+            h.update(row_hashes(tables[name]).tobytes())
+        return {"role": role, "path": None, "sha256": h.hexdigest(), "rows": rows, "columns": cols}
+    return {"role": role, "path": str(data), "sha256": fingerprint_input(data), "rows": rows, "columns": cols}
+
+
+def _check_tables(train: dict, holdout: dict, synthetic: dict, schema: DatasetSchema) -> None:
+    problems = []
+    for role, d in (("train", train), ("holdout", holdout), ("synthetic", synthetic)):
+        missing = [t for t in schema.tables if t not in d]
+        if missing:
+            problems.append(f"the {role} dataset lacks table(s) {missing} (it has {sorted(d)})")
+    for role, d in (("train", train), ("holdout", holdout)):
+        for rel in schema.relations:
+            if rel.child in d and rel.parent in d and (parent_rows(d, rel) < 0).any():
+                problems.append(f"the {role} dataset has '{rel.child}' rows whose '{rel.column}' has no parent in "
+                                f"'{rel.parent}': real data must be referentially complete")
+    if len(schema.roots) != 1:
+        problems.append(f"the schema has {len(schema.roots)} root tables {schema.roots}; patient-level evaluation needs one")
+    if problems:
+        raise DataValidationError(problems, context="multi-table evaluation inputs")
+
+
+def relation_metrics(train: dict, holdout: dict, synthetic: dict, schema: DatasetSchema, cfg: EvaluationConfig) -> list[MetricResult]:
+    """Referential integrity, children per parent, parent-child associations and trajectories."""
+    th = cfg.fidelity
+    integrity, counts, assoc, traj = [], [], [], []
+    cats = top_categories(train, schema)
+    for rel in schema.relations:
+        p = parent_rows(synthetic, rel)
+        integrity.append({"relation": rel.label, "rows": int(len(p)), "orphans": int((p < 0).sum()),
+                          "share_with_parent": float((p >= 0).mean()) if len(p) else 1.0})
+        a, b, h = (children_per_parent(d, rel) for d in (train, synthetic, holdout))
+        counts.append({"relation": rel.label, "synthetic": count_tvd(a, b), "baseline": count_tvd(a, h),
+                       "mean_real": float(a.mean()) if len(a) else 0.0, "mean_synthetic": float(b.mean()) if len(b) else 0.0,
+                       "max_real": int(a.max(initial=0)), "max_synthetic": int(b.max(initial=0))})
+        assoc.append(_parent_child_association(train, holdout, synthetic, schema, rel, cats))
+        tr = _trajectory(train, holdout, synthetic, schema, rel)
+        if tr is not None:
+            traj.append(tr)
+    out = []
+    share = min(r["share_with_parent"] for r in integrity) if integrity else 1.0
+    out.append(judge("referential_integrity", SECTION, share, "maximize",
+                     "Share of synthetic child rows whose foreign key points to a synthetic parent (the worst relation; "
+                     "1 = every row has its parent).", threshold=th.referential_integrity, baseline=1.0,
+                     details={"relations": integrity}))
+    if counts:
+        worst = max(counts, key=lambda r: r["synthetic"] - r["baseline"])
+        out.append(judge("children_per_parent_tvd", SECTION, worst["synthetic"], "minimize",
+                         "Total variation distance between the real and synthetic distributions of the number of child "
+                         "rows per parent (the worst relation); the baseline is real holdout vs real train.",
+                         threshold=th.children_per_parent_tvd, baseline=worst["baseline"], details={"relations": counts}))
+        worst = max(assoc, key=lambda r: -1 if r["synthetic"] is None else r["synthetic"])
+        out.append(judge("parent_child_association_difference", SECTION, worst["synthetic"], "minimize",
+                         "Mean absolute difference between real and synthetic associations of a parent's columns with "
+                         "summaries of its children (count, means, category shares): whether the link between a patient "
+                         "and their rows survives.", threshold=th.parent_child_association_difference,
+                         baseline=worst["baseline"], details={"relations": assoc}))
+    if traj:
+        worst = max(traj, key=lambda r: r["synthetic"])
+        out.append(judge("trajectory_difference", SECTION, worst["synthetic"], "minimize",
+                         "Mean over numeric child columns and time bins (since the parent's first row) of |real mean - "
+                         "synthetic mean| in units of the column's real standard deviation: whether values evolve over "
+                         "time as in the real data.", threshold=th.trajectory_difference, baseline=worst["baseline"],
+                         details={"relations": traj}))
+    elif schema.relations:
+        out.append(skipped("trajectory_difference", SECTION, "minimize", "Trajectories of numeric child columns over time.",
+                           "no relation has a numeric child column"))
+    return out
+
+
+def _parent_child_association(train: dict, holdout: dict, synthetic: dict, schema: DatasetSchema, rel, cats) -> dict:  # noqa: ANN001
+    ptypes = {c: k for c, k in column_types(schema, rel.parent).items() if k != "id"}
+
+    def frame(d: dict) -> pd.DataFrame:
+        sub = DatasetSchema(tables={rel.parent: schema.tables[rel.parent].model_copy(update={"primary_key": rel.parent_column}),
+                                    rel.child: schema.tables[rel.child]},
+                            relations=[rel.model_copy(update={"read_from_data": []})])
+        flat = patient_table({rel.parent: d[rel.parent], rel.child: d[rel.child]}, sub, cats)
+        for c, k in ptypes.items():
+            if k == "datetime":
+                from medsynth.evaluation.multitable_data import numbers
+
+                flat[c] = numbers(d[rel.parent][c], k)
+        return flat
+
+    frames = [frame(d) for d in (train, synthetic, holdout)]
+    child_cols = [c for c in frames[0].columns if c.startswith(f"{rel.child}.")]
+    types = {c: ("categorical" if k == "categorical" else "numeric") for c, k in ptypes.items()}
+    types.update({c: "numeric" for c in child_cols})
+    if not ptypes or not child_cols:
+        return {"relation": rel.label, "synthetic": None, "baseline": None}
+    mats = []
+    for f in frames:
+        g = f[list(types)].copy()
+        for c, k in types.items():
+            g[c] = g[c].map(lambda v: None if pd.isna(v) else str(v)) if k == "categorical" else pd.to_numeric(g[c], errors="coerce")
+        mats.append(association_matrix(g, types).loc[list(ptypes), child_cols].to_numpy())
+    syn = float(np.nanmean(np.abs(mats[0] - mats[1])))
+    base = float(np.nanmean(np.abs(mats[0] - mats[2])))
+    return {"relation": rel.label, "synthetic": syn, "baseline": base, "pairs": int(mats[0].size)}
+
+
+def _trajectory(train: dict, holdout: dict, synthetic: dict, schema: DatasetSchema, rel) -> dict | None:  # noqa: ANN001
+    real, edges = trajectories(train, schema, rel)
+    if real.shape[1] == 0:
+        return None
+    syn, _ = trajectories(synthetic, schema, rel, edges)
+    hold, _ = trajectories(holdout, schema, rel, edges)
+    child = train[rel.child]
+    sd = {c: float(pd.to_numeric(child[c], errors="coerce").std()) or 1.0 for c in real.columns}
+
+    def dist(other: pd.DataFrame) -> tuple[float, dict[str, float]]:
+        per = {}
+        for c in real.columns:
+            both = real.index.intersection(other.index)
+            if len(both) == 0 or c not in other:
+                per[c] = float("nan")
+                continue
+            per[c] = float(np.nanmean(np.abs(real.loc[both, c] - other.loc[both, c])) / (sd[c] if np.isfinite(sd[c]) and sd[c] > 0 else 1.0))
+        vals = [v for v in per.values() if np.isfinite(v)]
+        return (float(np.mean(vals)) if vals else float("nan")), per
+
+    s, per = dist(syn)
+    b, _ = dist(hold)
+    return {"relation": rel.label, "synthetic": s, "baseline": b, "per_column": per,
+            "time": f"since the parent's first '{rel.child}' row ({rel.order_by})" if rel.order_by else "row position",
+            "real_means": real.round(4).to_dict(), "synthetic_means": syn.round(4).to_dict()}
+
+
+def table_metrics(name: str, train: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.DataFrame, schema: DatasetSchema,
+                  cfg: EvaluationConfig) -> list[MetricResult]:
+    """Per-table fidelity (marginals, associations, missingness, 2-way TVD), named ``<table>_<metric>``."""
+    sec = f"table_{slug(name)}"
+    types = {c: k for c, k in column_types(schema, name).items()}
+    if all(k == "id" for k in types.values()):
+        return [skipped(f"{slug(name)}_marginal_distance_mean", sec, "minimize", "Per-table fidelity.", "the table holds keys only")]
+    data = prepare_tables(train, holdout, synthetic, schema=types, max_categories=cfg.tabular.max_categories, max_holdout_overlap=1.0)
+    ctx = TabularContext(data, cfg)
+    out: list[MetricResult] = []
+    for cls in (MarginalDistance, AssociationDifference, MissingnessPattern):
+        out.extend(cls().compute(data, data.synthetic, context=ctx))
+    value, worst = two_way_tvd(data.train, data.synthetic, data.types, rng=ctx.rng("two_way"))
+    base, _ = two_way_tvd(data.train, data.holdout, data.types, rng=ctx.rng("two_way"))
+    out.append(judge("two_way_tvd", "fidelity", value, "minimize",
+                     "Mean total variation distance between real and synthetic 2-way distributions of every pair of columns "
+                     "(numbers in real deciles, missing as its own bin).", threshold=cfg.fidelity.two_way_tvd, baseline=base,
+                     details={"largest": worst}))
+    for m in out:
+        m.name, m.section = f"{slug(name)}_{m.name}", sec
+    return out
+
+
+def _flat(train: dict, holdout: dict, synthetic: dict, schema: DatasetSchema, target: str | None):  # noqa: ANN202
+    cats = top_categories(train, schema)
+    flats = [patient_table(d, schema, cats) for d in (train, holdout, synthetic)]
+    types = patient_types(schema, flats[0])
+    col = None
+    if target is not None:
+        col, _, value = target.partition("=")
+        if col not in flats[0].columns:
+            raise DataValidationError(f"--target '{target}': '{col}' is not a column of the root table "
+                                      f"'{schema.roots[0]}' (columns: {[c for c in flats[0].columns if '.' not in c]})")
+        if value:
+            from medsynth.io.schema import category_key
+
+            name = f"{col}=={value}"
+            for f in flats:
+                f[name] = (f[col].map(lambda v: None if pd.isna(v) else category_key(v)) == category_key(value)).astype(int)
+                f.drop(columns=[col], inplace=True)
+            types.pop(col, None)
+            types[name] = "categorical"
+            col = name
+    return flats, col, types
+
+
+def evaluate_multitable(
+    train: DatasetLike,
+    holdout: DatasetLike,
+    synthetic: DatasetLike,
+    *,
+    target: str | None = None,
+    schema: str | Path | DatasetSchema | None = None,
+    config: EvaluationConfig | None = None,
+    run_dir: str | Path | None = None,
+    mode: Literal["evaluate", "audit"] = "evaluate",
+) -> Report:
+    """Judge a synthetic multi-table dataset (``mode="audit"``: patient-level privacy only).
+
+    Args:
+        train: real tables the generator was fitted on (a folder, or ``{name: DataFrame}``).
+        holdout: real patients (with all their rows) it never saw.
+        synthetic: the synthetic tables, from any tool.
+        target: a root-table column for utility (``COL``), or ``COL=VALUE`` for a binary outcome.
+        schema: medsynth's dataset schema (YAML path or object); inferred from ``train`` when None.
+        config: thresholds and sizes.
+        run_dir: the producer's run directory (its ledger is shown).
+        mode: "evaluate" or "audit".
+
+    Raises:
+        DataValidationError: a table missing from a dataset, real data with orphan keys, a bad target.
+    """
+    from medsynth.evaluation.multitable_plots import multitable_figures
+
+    t0 = time.perf_counter()
+    cfg = config or EvaluationConfig()
+    tr, ho, sy = load_dataset(train, "train"), load_dataset(holdout, "holdout"), load_dataset(synthetic, "synthetic")
+    if schema is None:
+        schema = infer_dataset_schema(tr)
+    elif not isinstance(schema, DatasetSchema):
+        from medsynth.io.dataset import is_dataset_schema
+
+        if not is_dataset_schema(schema):
+            raise DataValidationError(f"--schema '{schema}' is not a dataset schema (tables: and relations:); for folders give "
+                                      "the schema of `medsynth schema infer DATA_DIR`, or leave it out to infer one")
+        schema = DatasetSchema.load(schema)
+    _check_tables(tr, ho, sy, schema)
+    ledger = read_privacy_ledger(run_dir) if run_dir is not None else None
+    inputs = [_info(train, tr, "train"), _info(holdout, ho, "holdout"), _info(synthetic, sy, "synthetic")]
+    results: list[MetricResult] = []
+    if mode == "evaluate":
+        results += relation_metrics(tr, ho, sy, schema, cfg)
+        for name in schema.order():
+            results += table_metrics(name, tr[name], ho[name], sy[name], schema, cfg)
+    flats, col, types = _flat(tr, ho, sy, schema, target)
+    data = prepare_tables(*flats, target=col, schema=types, max_categories=cfg.tabular.max_categories, max_holdout_overlap=cfg.tabular.max_holdout_overlap)
+    ctx = TabularContext(data, cfg)
+    for cls in selected(TABULAR_METRICS, cfg.metrics, privacy_only=True):
+        results.extend(cls().compute(data, data.synthetic, context=ctx))
+    if mode == "evaluate":
+        from medsynth.evaluation.tabular_fidelity import TrainSyntheticTestReal
+
+        results.extend(TrainSyntheticTestReal().compute(data, data.synthetic, context=ctx))
+    root = schema.roots[0]
+    notes = ledger_notes(ledger)
+    notes.append(f"Unit of the utility and privacy metrics: one '{root}' row with all its rows (patient level): the "
+                 f"'{root}' columns plus, per child table, the number of rows and summaries of their columns "
+                 f"({len(data.columns)} columns).")
+    notes.append("Relations: " + "; ".join(f"{r.label}" + (f" (ordered by {r.order_by})" if r.order_by else "") for r in schema.relations)
+                 if schema.relations else "The schema has no relation.")
+    report = Report(kind="multitable", mode=mode, metrics=results, inputs=inputs, config=cfg.model_dump(mode="json"),
+                    config_hash=config_hash(cfg), notes=notes, privacy_ledger=ledger)
+    report.tables["schema"] = schema
+    report.figures["list"] = multitable_figures(tr, sy, schema) if mode == "evaluate" else []
+    report.seconds = time.perf_counter() - t0
+    return report
+
+
+__all__ = ["evaluate_multitable", "relation_metrics", "table_metrics"]

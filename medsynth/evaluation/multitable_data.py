@@ -1,0 +1,261 @@
+"""Multi-table datasets for evaluation: loading folders, patient-level flat tables, structural statistics.
+
+A dataset is a folder with one CSV/Parquet file per table (or ``{name: DataFrame}``) and a dataset
+schema (:mod:`medsynth.io.dataset`: tables, keys, relations; inferred from the training folder when not
+given). The unit of every patient-level metric is a row of the root table with all the rows linked to
+it: :func:`patient_table` flattens a dataset to one row per root row (its own columns plus, per child
+table, the number of rows and summaries of their columns), which the utility metric and the privacy
+attacks use, so that members and non-members are whole patients.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from medsynth.core.errors import DataValidationError
+from medsynth.io.dataset import DatasetSchema, Relation, read_dataset
+from medsynth.io.schema import EPOCH, parse_dates
+
+#: Categories of a child column summarised as per-patient shares (the most frequent real ones).
+TOP_CATEGORIES = 3
+
+
+def slug(name: str) -> str:
+    """A table name as a metric-name fragment (lower case letters, digits and underscores)."""
+    s = re.sub(r"[^a-z0-9]+", "_", str(name).lower()).strip("_")
+    return s if s and s[0].isalpha() else f"t_{s}"
+
+
+def load_dataset(data: str | Path | Mapping[str, pd.DataFrame], role: str) -> dict[str, pd.DataFrame]:
+    """A dataset folder or mapping as ``{name: DataFrame}``; a clear error names the role."""
+    if isinstance(data, Mapping):
+        return {str(k): v.rename(columns=str) for k, v in data.items()}
+    p = Path(data)
+    if not p.is_dir():
+        raise DataValidationError(f"{role} '{p}' is not a folder; a multi-table dataset is a folder with one CSV/Parquet file per table")
+    return read_dataset(p)
+
+
+def column_types(schema: DatasetSchema, table: str) -> dict[str, str]:
+    """Evaluation types of a table's columns from the dataset schema (keys and identifiers: "id")."""
+    keys = set(schema.key_columns(table))
+    out = {}
+    for c in schema.tables[table].columns:
+        if c.type == "identifier" or c.name in keys:
+            out[c.name] = "id"
+        elif c.type in ("categorical", "boolean"):
+            out[c.name] = "categorical"
+        elif c.type == "datetime":
+            out[c.name] = "datetime"
+        else:
+            out[c.name] = "numeric"
+    return out
+
+
+def numbers(s: pd.Series, kind: str, fmt: str | None = None) -> np.ndarray:
+    """A column as floats (dates as days since 1970-01-01)."""
+    if kind == "datetime":
+        return ((parse_dates(s, fmt) - EPOCH) / pd.Timedelta(days=1)).to_numpy(dtype=float, na_value=np.nan)
+    return pd.to_numeric(s, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+
+
+def _keys(s: pd.Series) -> np.ndarray:
+    from medsynth.io.schema import category_key
+
+    return s.map(lambda v: None if pd.isna(v) else category_key(v)).to_numpy(dtype=object)
+
+
+def parent_rows(tables: Mapping[str, pd.DataFrame], rel: Relation) -> np.ndarray:
+    """Row index in the parent table of each child row (-1 where the key has no parent)."""
+    parent = tables[rel.parent][rel.parent_column]
+    child = tables[rel.child][rel.column]
+    return pd.Index(_keys(parent)).get_indexer(_keys(child))
+
+
+def primary_relation(schema: DatasetSchema, table: str) -> Relation | None:
+    """The relation a table hangs from: of its parents, the one below all the others."""
+    rels = schema.parents_of(table)
+    if not rels:
+        return None
+    for r in rels:
+        others = [q.parent for q in rels if q is not r]
+        if all(o in _ancestors(schema, r.parent) for o in others):
+            return r
+    return rels[0]
+
+
+def _ancestors(schema: DatasetSchema, table: str) -> set[str]:
+    out: set[str] = set()
+    stack = [r.parent for r in schema.parents_of(table)]
+    while stack:
+        t = stack.pop()
+        if t not in out:
+            out.add(t)
+            stack.extend(r.parent for r in schema.parents_of(t))
+    return out
+
+
+def unit_rows(tables: Mapping[str, pd.DataFrame], schema: DatasetSchema) -> dict[str, np.ndarray]:
+    """For each table, the root row each of its rows belongs to (-1 where the chain of keys breaks)."""
+    root = schema.roots[0]
+    out = {root: np.arange(len(tables[root]))}
+    for t in schema.order():
+        rel = primary_relation(schema, t)
+        if rel is None or rel.parent not in out:
+            continue
+        p = parent_rows(tables, rel)
+        up = out[rel.parent]
+        out[t] = np.where(p >= 0, up[np.clip(p, 0, max(len(up) - 1, 0))] if len(up) else -1, -1)
+    return out
+
+
+def top_categories(train: Mapping[str, pd.DataFrame], schema: DatasetSchema) -> dict[tuple[str, str], list[str]]:
+    """The most frequent real categories of each categorical child column (fixed from the training data)."""
+    root = schema.roots[0]
+    out = {}
+    for t in schema.order():
+        if t == root:
+            continue
+        for c, kind in column_types(schema, t).items():
+            if kind == "categorical":
+                vc = train[t][c].dropna().map(_cat).value_counts()
+                out[(t, c)] = list(vc.index[:TOP_CATEGORIES])
+    return out
+
+
+def _cat(v: Any) -> str:
+    from medsynth.io.schema import category_key
+
+    return category_key(v)
+
+
+def patient_table(tables: Mapping[str, pd.DataFrame], schema: DatasetSchema,
+                  categories: dict[tuple[str, str], list[str]]) -> pd.DataFrame:
+    """One row per root row: its own non-key columns, and per child table the number of rows
+    (``T.n``), the mean, min and max of each numeric column (``T.c.mean`` ...) and the share of rows in
+    each of the most frequent categories (``T.c=v``)."""
+    root = schema.roots[0]
+    units = unit_rows(tables, schema)
+    types = column_types(schema, root)
+    base = tables[root][[c for c, k in types.items() if k != "id"]].reset_index(drop=True).copy()
+    root_fmt = {c.name: c.format for c in schema.tables[root].columns}
+    for c, k in types.items():
+        if k == "datetime":
+            base[c] = numbers(base[c], k, root_fmt.get(c))
+    n = len(base)
+    cols: dict[str, np.ndarray] = {}
+    for t in schema.order():
+        if t == root or t not in units:
+            continue
+        u = units[t]
+        ok = u >= 0
+        cols[f"{t}.n"] = np.bincount(u[ok], minlength=n).astype(float)
+        fmt = {c.name: c.format for c in schema.tables[t].columns}
+        for c, kind in column_types(schema, t).items():
+            if kind in ("numeric", "datetime"):
+                x = numbers(tables[t][c], kind, fmt.get(c))
+                frame = pd.DataFrame({"u": u[ok], "x": x[ok]}).dropna()
+                g = frame.groupby("u")["x"]
+                for stat in ("mean", "min", "max"):
+                    cols[f"{t}.{c}.{stat}"] = g.agg(stat).reindex(range(n)).to_numpy(dtype=float)
+            elif kind == "categorical":
+                v = tables[t][c].map(lambda z: None if pd.isna(z) else _cat(z)).to_numpy(dtype=object)
+                total = np.bincount(u[ok], minlength=n).astype(float)
+                for cat in categories.get((t, c), []):
+                    hit = ok & (v == cat)
+                    share = np.bincount(u[hit], minlength=n) / np.where(total > 0, total, 1.0)
+                    cols[f"{t}.{c}={cat}"] = np.where(total > 0, share, np.nan)
+    return pd.concat([base, pd.DataFrame(cols)], axis=1)
+
+
+def patient_types(schema: DatasetSchema, flat: pd.DataFrame) -> dict[str, str]:
+    """Evaluation types of a patient-level table: the root's columns by the schema, summaries numeric."""
+    root = {c: ("numeric" if k == "datetime" else k) for c, k in column_types(schema, schema.roots[0]).items() if k != "id"}
+    return {c: root.get(c, "numeric") for c in flat.columns}
+
+
+def children_per_parent(tables: Mapping[str, pd.DataFrame], rel: Relation) -> np.ndarray:
+    """Number of child rows of every parent row (0 for parents without children)."""
+    p = parent_rows(tables, rel)
+    return np.bincount(p[p >= 0], minlength=len(tables[rel.parent]))
+
+
+def count_tvd(a: np.ndarray, b: np.ndarray) -> float:
+    """Total variation distance between two distributions of counts."""
+    if len(a) == 0 or len(b) == 0:
+        return 1.0 if len(a) != len(b) else 0.0
+    top = int(max(a.max(initial=0), b.max(initial=0))) + 1
+    pa = np.bincount(a, minlength=top) / len(a)
+    pb = np.bincount(b, minlength=top) / len(b)
+    return 0.5 * float(np.abs(pa - pb).sum())
+
+
+def binned(real: pd.Series, other: pd.Series, kind: str, bins: int = 10) -> tuple[np.ndarray, np.ndarray]:
+    """Two columns as bin labels: categories as strings, numbers by the real deciles; missing is a bin."""
+    if kind == "categorical":
+        f = lambda s: s.map(lambda v: "\x00<missing>" if pd.isna(v) else _cat(v)).to_numpy(dtype=object)  # noqa: E731
+        return f(real), f(other)
+    xr, xo = real.to_numpy(dtype=float), other.to_numpy(dtype=float)
+    q = np.unique(np.nanquantile(xr, np.linspace(0, 1, bins + 1))[1:-1]) if np.isfinite(xr).any() else np.zeros(0)
+    lab = lambda x: np.where(np.isnan(x), -1, np.searchsorted(q, np.nan_to_num(x), side="right"))  # noqa: E731
+    return lab(xr), lab(xo)
+
+
+def two_way_tvd(real: pd.DataFrame, other: pd.DataFrame, types: dict[str, str], *, max_pairs: int = 300,
+                rng: np.random.Generator | None = None) -> tuple[float, list[dict[str, Any]]]:
+    """Mean total variation distance between the 2-way distributions of every pair of columns (numbers in
+    real deciles, missing as its own bin); at most ``max_pairs`` pairs (a seeded sample)."""
+    cols = [c for c, k in types.items() if k in ("numeric", "categorical")]
+    pairs = [(a, b) for i, a in enumerate(cols) for b in cols[i + 1:]]
+    if not pairs:
+        return float("nan"), []
+    if len(pairs) > max_pairs:
+        pick = (rng or np.random.default_rng(0)).choice(len(pairs), max_pairs, replace=False)
+        pairs = [pairs[i] for i in sorted(pick)]
+    lab = {c: binned(real[c], other[c], types[c]) for c in cols}
+    out = []
+    for a, b in pairs:
+        ra = pd.Series(list(zip(lab[a][0], lab[b][0], strict=True))).value_counts(normalize=True)
+        ob = pd.Series(list(zip(lab[a][1], lab[b][1], strict=True))).value_counts(normalize=True)
+        out.append({"a": a, "b": b, "tvd": 0.5 * float(ra.subtract(ob, fill_value=0).abs().sum())})
+    return float(np.mean([p["tvd"] for p in out])), sorted(out, key=lambda p: -p["tvd"])[:10]
+
+
+def trajectories(tables: Mapping[str, pd.DataFrame], schema: DatasetSchema, rel: Relation, edges: np.ndarray | None = None,
+                 ) -> tuple[pd.DataFrame, np.ndarray]:
+    """Mean of every numeric child column per bin of time since the parent's first child row (or, without
+    a time column, per position 0, 1, 2, 3, 4+): a table (bins x columns) and the bin edges used."""
+    child = tables[rel.child]
+    p = parent_rows(tables, rel)
+    types = column_types(schema, rel.child)
+    fmt = {c.name: c.format for c in schema.tables[rel.child].columns}
+    if rel.order_by and rel.order_by in child.columns:
+        t = numbers(child[rel.order_by], types.get(rel.order_by, "numeric"), fmt.get(rel.order_by))
+        first = pd.Series(t).groupby(p).transform("min").to_numpy(dtype=float)
+        x = t - first
+        if edges is None:
+            edges = np.unique(np.nanquantile(x, np.linspace(0, 1, 6))) if np.isfinite(x).any() else np.zeros(1)
+        bins = np.clip(np.searchsorted(edges, x, side="right") - 1, 0, max(len(edges) - 2, 0))
+    else:
+        order = np.argsort(p, kind="stable")
+        rank = np.empty(len(p), dtype=np.int64)
+        srt = p[order]
+        start = np.r_[0, np.flatnonzero(np.diff(srt)) + 1] if len(srt) else np.zeros(0, dtype=np.int64)
+        rank[order] = np.arange(len(p)) - np.repeat(start, np.diff(np.r_[start, len(p)])) if len(p) else rank
+        bins = np.minimum(rank, 4)
+        edges = np.arange(6, dtype=float) if edges is None else edges
+    cols = {c: numbers(child[c], k, fmt.get(c)) for c, k in types.items()
+            if k == "numeric" and c not in (rel.order_by, rel.sequence, *rel.ends)}
+    frame = pd.DataFrame(cols)
+    frame["bin"] = bins
+    return frame.groupby("bin").mean(), edges
+
+
+__all__ = ["binned", "children_per_parent", "column_types", "count_tvd", "load_dataset", "numbers", "parent_rows",
+           "patient_table", "patient_types", "primary_relation", "slug", "top_categories", "trajectories", "two_way_tvd", "unit_rows"]

@@ -1,0 +1,453 @@
+"""Multi-table datasets: a folder of tables (one CSV/Parquet file each) and their schema with keys and relations.
+
+A dataset is a folder; each table is one file, named by its stem (``patients.csv`` -> table
+``patients``), as SDV's ``load_csvs`` does. The dataset schema is one YAML file that synthesizers and
+evaluation both read::
+
+    version: 1
+    tables:
+      patients:
+        primary_key: id
+        columns:
+          - {name: id, type: identifier}
+          - {name: futime, type: integer, min: 41, max: 5225}
+      visits:
+        columns:
+          - {name: id, type: identifier}
+          - {name: day, type: integer, min: 0, max: 5152}
+    relations:
+      - {child: visits, column: id, parent: patients, parent_column: id, order_by: day, within: futime}
+
+Each table's section is a :class:`~medsynth.io.schema.TableSchema` plus its ``primary_key``. A relation
+says that ``child.column`` holds values of ``parent.parent_column`` (the parent's primary key); a child
+row whose key has no parent, duplicate or missing primary keys, and cycles of relations are errors.
+Optional time fields of a relation: ``order_by`` (the child column that orders a parent's rows in time),
+``within`` (a parent column every child time stays below, e.g. the follow-up time), ``sequence`` (a
+child column numbering a parent's rows 1, 2, ...) and ``ends`` (child columns ending an interval that
+starts at ``order_by``, e.g. ``tstop``). ``read_from_data`` lists the relation fields that
+``schema infer`` found in the data (a DP fit re-decides them under DP); the user may add or remove them.
+Inference lives in :mod:`medsynth.io.dataset_infer`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+import yaml
+from pydantic import Field, model_validator
+
+from medsynth.core.config import ConfigModel, read_yaml, validate_config
+from medsynth.core.errors import ConfigError, DataValidationError
+from medsynth.core.files import atomic_dir, write_text
+from medsynth.io.schema import NUMERIC_TYPES, SCHEMA_VERSION, TableSchema, category_key, validate_table
+
+#: File endings read as tables (``.gz``/``.bz2``/``.xz``/``.zip`` CSVs too).
+TABLE_ENDINGS = (".csv", ".tsv", ".parquet", ".pq", ".csv.gz", ".csv.bz2", ".csv.xz", ".csv.zip", ".tsv.gz")
+RelationField = Literal["order_by", "within", "sequence", "ends"]
+
+
+class DatasetTable(TableSchema):
+    """One table of a dataset: its columns and constraints (as :class:`TableSchema`) and its primary key.
+
+    Attributes:
+        primary_key: the column whose values identify the table's rows (unique, never missing), or None.
+    """
+
+    primary_key: str | None = None
+
+    @model_validator(mode="after")
+    def _check_key(self) -> DatasetTable:
+        if self.primary_key is not None:
+            if self.primary_key not in self.names:
+                raise ValueError(f"primary_key '{self.primary_key}' is not a column (columns: {', '.join(self.names)})")
+            if self.column(self.primary_key).type != "identifier":
+                raise ValueError(f"primary key '{self.primary_key}' must have type identifier")
+        return self
+
+    def table_schema(self) -> TableSchema:
+        """The plain table schema (without the key), e.g. for single-table code."""
+        return TableSchema(columns=self.columns, constraints=self.constraints)
+
+
+class Relation(ConfigModel):
+    """``child.column`` refers to ``parent.parent_column`` (the parent's primary key).
+
+    Attributes:
+        child: the referring table.
+        column: its foreign-key column.
+        parent: the referred table.
+        parent_column: the parent's primary key.
+        order_by: the child column that orders a parent's rows in time (numeric or datetime), if any.
+        within: a parent column (same unit) that bounds the child's ``order_by`` values from above.
+        sequence: a child integer column that numbers a parent's rows 1, 2, ... in ``order_by`` order.
+        ends: child columns that end an interval starting at ``order_by`` (never before it), e.g. ``tstop``.
+        read_from_data: the fields above that ``schema infer`` read from the data.
+    """
+
+    child: str
+    column: str
+    parent: str
+    parent_column: str
+    order_by: str | None = None
+    within: str | None = None
+    sequence: str | None = None
+    ends: list[str] = Field(default_factory=list)
+    read_from_data: list[RelationField] = Field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        """``child.column -> parent.parent_column``."""
+        return f"{self.child}.{self.column} -> {self.parent}.{self.parent_column}"
+
+
+class DatasetSchema(ConfigModel):
+    """The schema of a folder of tables: every table's columns and key, and the relations between them."""
+
+    version: int = SCHEMA_VERSION
+    tables: dict[str, DatasetTable] = Field(min_length=1)
+    relations: list[Relation] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _check(self) -> DatasetSchema:
+        problems = relation_problems(self.tables, self.relations)
+        if self.version != SCHEMA_VERSION:
+            problems.append(f"schema version {self.version} is not supported (expected {SCHEMA_VERSION})")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    # -- graph -----------------------------------------------------------------------------------
+    @property
+    def names(self) -> list[str]:
+        """Table names, in file order."""
+        return list(self.tables)
+
+    def table(self, name: str) -> DatasetTable:
+        """The schema of table ``name`` (a DataValidationError names the tables otherwise)."""
+        if name not in self.tables:
+            raise DataValidationError(f"table '{name}' is not in the schema (tables: {', '.join(self.names)})")
+        return self.tables[name]
+
+    def parents_of(self, table: str) -> list[Relation]:
+        """The relations in which ``table`` is the child."""
+        return [r for r in self.relations if r.child == table]
+
+    def children_of(self, table: str) -> list[Relation]:
+        """The relations in which ``table`` is the parent."""
+        return [r for r in self.relations if r.parent == table]
+
+    @property
+    def roots(self) -> list[str]:
+        """Tables without a parent."""
+        return [t for t in self.tables if not self.parents_of(t)]
+
+    def order(self) -> list[str]:
+        """Tables with every parent before its children (the schema has no cycle)."""
+        out: list[str] = []
+        pending = list(self.tables)
+        while pending:
+            ready = [t for t in pending if all(r.parent in out for r in self.parents_of(t))]
+            out.extend(ready)
+            pending = [t for t in pending if t not in ready]
+        return out
+
+    def key_columns(self, table: str) -> list[str]:
+        """The primary key and foreign-key columns of ``table``."""
+        keys = [self.tables[table].primary_key] if self.tables[table].primary_key else []
+        return [*keys, *(r.column for r in self.parents_of(table) if r.column not in keys)]
+
+    # -- files -----------------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """The schema as a plain mapping (defaults left out), as the YAML holds it."""
+        tables: dict[str, Any] = {}
+        for name, t in self.tables.items():
+            body = yaml.safe_load(t.table_schema().to_yaml())
+            body.pop("version", None)
+            if not body.get("constraints"):
+                body.pop("constraints", None)
+            tables[name] = {"primary_key": t.primary_key, **body} if t.primary_key else body
+        rels = [r.model_dump(mode="json", exclude_none=True, exclude_defaults=True) | {
+            "child": r.child, "column": r.column, "parent": r.parent, "parent_column": r.parent_column} for r in self.relations]
+        return {"version": self.version, "tables": tables, "relations": rels}
+
+    def to_yaml(self) -> str:
+        """The schema as YAML."""
+        return yaml.safe_dump(self.to_dict(), sort_keys=False, default_flow_style=None, width=120)
+
+    def save(self, path: str | Path) -> Path:
+        """Atomically write the schema as YAML."""
+        return write_text(path, self.to_yaml())
+
+    @classmethod
+    def load(cls, path: str | Path) -> DatasetSchema:
+        """Read and validate a dataset schema YAML (every problem in one ConfigError)."""
+        return validate_config(cls, read_yaml(path), source=str(path))
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> DatasetSchema:
+        """Validate a mapping as a dataset schema."""
+        return validate_config(cls, data, source="dataset schema")
+
+
+def is_dataset_schema(path: str | Path) -> bool:
+    """Whether a schema YAML describes a dataset (``tables:``) rather than one table (``columns:``)."""
+    try:
+        data = read_yaml(path)
+    except (ConfigError, OSError):  # an unreadable file is "not a dataset schema"; load() reports why
+        return False
+    return isinstance(data, dict) and "tables" in data
+
+
+def relation_problems(tables: Mapping[str, DatasetTable], relations: list[Relation]) -> list[str]:
+    """Every structural problem of a set of relations: unknown tables or columns, keys that are not
+    primary keys, time fields of the wrong type, duplicated relations, cycles."""
+    problems: list[str] = []
+    seen: set[tuple[str, str]] = set()
+    for r in relations:
+        missing = [t for t in (r.child, r.parent) if t not in tables]
+        if missing:
+            problems.append(f"relation {r.label}: table(s) {missing} are not in the schema (tables: {', '.join(tables)})")
+            continue
+        child, parent = tables[r.child], tables[r.parent]
+        if r.column not in child.names:
+            problems.append(f"relation {r.label}: column '{r.column}' is not in table '{r.child}' (columns: {', '.join(child.names)})")
+        elif child.column(r.column).type != "identifier":
+            problems.append(f"relation {r.label}: foreign key '{r.child}.{r.column}' must have type identifier")
+        if r.parent_column not in parent.names:
+            problems.append(f"relation {r.label}: column '{r.parent_column}' is not in table '{r.parent}' "
+                            f"(columns: {', '.join(parent.names)})")
+        elif parent.primary_key != r.parent_column:
+            problems.append(f"relation {r.label}: '{r.parent}.{r.parent_column}' must be the primary key of '{r.parent}' "
+                            f"(it is {parent.primary_key!r}); declare it with --key {r.parent}.{r.parent_column}")
+        if (r.child, r.column) in seen:
+            problems.append(f"relation {r.label}: '{r.child}.{r.column}' refers to more than one parent")
+        seen.add((r.child, r.column))
+        for field_name, table, want in (("order_by", child, NUMERIC_TYPES), ("within", parent, NUMERIC_TYPES)):
+            col = getattr(r, field_name)
+            if col is None:
+                continue
+            if col not in table.names:
+                problems.append(f"relation {r.label}: {field_name} '{col}' is not a column of the "
+                                f"{'child' if table is child else 'parent'} table")
+            elif table.column(col).type not in want:
+                problems.append(f"relation {r.label}: {field_name} '{col}' must be numeric or a date "
+                                f"(it is {table.column(col).type})")
+        for end in r.ends:
+            if end not in child.names:
+                problems.append(f"relation {r.label}: end '{end}' is not a column of '{r.child}'")
+            elif child.column(end).type not in NUMERIC_TYPES:
+                problems.append(f"relation {r.label}: end '{end}' must be numeric or a date")
+            elif r.order_by is None:
+                problems.append(f"relation {r.label}: ends {r.ends} need order_by (the start of each interval)")
+        if r.sequence is not None:
+            if r.sequence not in child.names:
+                problems.append(f"relation {r.label}: sequence '{r.sequence}' is not a column of '{r.child}'")
+            elif child.column(r.sequence).type not in ("integer", "categorical", "continuous"):
+                problems.append(f"relation {r.label}: sequence '{r.sequence}' must hold whole numbers")
+    cycle = find_cycle(relations)
+    if cycle:
+        problems.append(f"the relations form a cycle {' -> '.join(cycle)} (each table must be a child of tables "
+                        "above it only); remove one of these relations")
+    return problems
+
+
+def find_cycle(relations: list[Relation]) -> list[str] | None:
+    """A cycle of tables (child -> parent -> ... -> child) if the relations hold one, else None."""
+    graph: dict[str, list[Relation]] = {}
+    for r in relations:
+        graph.setdefault(r.child, []).append(r)
+    state: dict[str, int] = {}
+    stack: list[str] = []
+
+    def visit(t: str) -> list[str] | None:
+        state[t] = 1
+        stack.append(t)
+        for r in graph.get(t, []):
+            if state.get(r.parent) == 1:
+                return [*stack[stack.index(r.parent):], r.parent]
+            if r.parent not in state:
+                found = visit(r.parent)
+                if found:
+                    return found
+        stack.pop()
+        state[t] = 2
+        return None
+
+    for t in list(graph):
+        if t not in state:
+            found = visit(t)
+            if found:
+                return [f"{a}" for a in found]
+    return None
+
+
+# -- folders of tables --------------------------------------------------------------------------
+def table_name(path: str | Path) -> str | None:
+    """The table name of a file (its stem before the table ending), or None for a non-table file."""
+    name = Path(path).name
+    low = name.lower()
+    if name.startswith("."):
+        return None
+    for end in sorted(TABLE_ENDINGS, key=len, reverse=True):
+        if low.endswith(end) and len(name) > len(end):
+            return name[: -len(end)]
+    return None
+
+
+def table_files(folder: str | Path) -> dict[str, Path]:
+    """``{table name: file}`` of a dataset folder.
+
+    Raises:
+        DataValidationError: not a folder, no table file in it, or two files with one table name.
+    """
+    p = Path(folder)
+    if not p.is_dir():
+        raise DataValidationError(f"'{p}' is not a folder; a multi-table dataset is a folder with one CSV/Parquet file per table")
+    found: dict[str, list[Path]] = {}
+    for f in sorted(p.iterdir()):
+        t = table_name(f) if f.is_file() else None
+        if t is not None:
+            found.setdefault(t, []).append(f)
+    if not found:
+        raise DataValidationError(f"folder '{p}' holds no table file (.csv, .tsv, .csv.gz or .parquet); put one file per table in it")
+    twice = {t: [f.name for f in fs] for t, fs in found.items() if len(fs) > 1}
+    if twice:
+        raise DataValidationError([f"table '{t}' has more than one file {fs}; keep one" for t, fs in twice.items()],
+                                  context=f"dataset folder '{p}'")
+    return {t: fs[0] for t, fs in found.items()}
+
+
+def read_dataset(folder: str | Path) -> dict[str, pd.DataFrame]:
+    """Read every table of a dataset folder (``{name: DataFrame}``, in file-name order)."""
+    from medsynth.io.tables import read_table
+
+    return {t: read_table(f) for t, f in table_files(folder).items()}
+
+
+def write_dataset(tables: Mapping[str, pd.DataFrame], folder: str | Path, *, fmt: Literal["csv", "parquet"] = "csv",
+                  overwrite: bool = False) -> Path:
+    """Atomically write one file per table into ``folder`` (nothing is left behind on failure).
+
+    Raises:
+        RunDirectoryError: ``folder`` exists and is not empty, without ``overwrite``.
+    """
+    from medsynth.io.tables import write_table
+
+    with atomic_dir(folder, overwrite=overwrite) as tmp:
+        for name, df in tables.items():
+            write_table(df, tmp / f"{name}.{fmt}")
+    return Path(folder)
+
+
+# -- validation ---------------------------------------------------------------------------------
+def canonical_keys(s: pd.Series) -> pd.Series:
+    """Key values as canonical strings (1, 1.0 and "1" match), missing stays missing."""
+    out = s.map(lambda v: None if _isna(v) else category_key(v))
+    return out.astype(object)
+
+
+def _isna(v: Any) -> bool:
+    try:
+        return bool(pd.isna(v))
+    except (TypeError, ValueError):
+        return False
+
+
+def _example(values: pd.Series, rows: np.ndarray, redact: bool) -> str:
+    if redact:
+        return f"e.g. row {int(rows[0]) + 1} (values withheld: DP fit)"
+    v = values.iloc[int(rows[0])]
+    if isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool):
+        return f"e.g. {category_key(v)}"
+    return f"e.g. {str(v)!r}"
+
+
+def key_problems(tables: Mapping[str, pd.DataFrame], schema: DatasetSchema, *, redact: bool = False) -> list[str]:
+    """Duplicate or missing primary keys and child keys without a parent, each with an example."""
+    problems: list[str] = []
+    for name, t in schema.tables.items():
+        df = tables.get(name)
+        if df is None or t.primary_key is None or t.primary_key not in df.columns:
+            continue
+        keys = canonical_keys(df[t.primary_key])
+        miss = np.nonzero(keys.isna().to_numpy())[0]
+        if miss.size:
+            problems.append(f"table '{name}': primary key '{t.primary_key}' is missing in {miss.size} row(s) "
+                            f"(e.g. row {miss[0] + 1}); every row needs a key")
+        dup = np.nonzero((keys.duplicated(keep="first") & keys.notna()).to_numpy())[0]
+        if dup.size:
+            problems.append(f"table '{name}': primary key '{t.primary_key}' has {dup.size} duplicated value(s) "
+                            f"({_example(df[t.primary_key], dup, redact)}); a primary key must be unique")
+    for r in schema.relations:
+        child, parent = tables.get(r.child), tables.get(r.parent)
+        if child is None or parent is None or r.column not in child.columns or r.parent_column not in parent.columns:
+            continue
+        have = set(canonical_keys(parent[r.parent_column]).dropna())
+        ck = canonical_keys(child[r.column])
+        orphan = np.nonzero((ck.isna() | ~ck.isin(have)).to_numpy())[0]
+        if orphan.size:
+            problems.append(f"table '{r.child}': {orphan.size} row(s) have a key '{r.column}' with no parent in "
+                            f"'{r.parent}.{r.parent_column}' ({_example(child[r.column], orphan, redact)}); "
+                            "remove them or add their parents")
+    return problems
+
+
+def validate_dataset(tables: Mapping[str, pd.DataFrame], schema: DatasetSchema, *, redact: bool = False) -> dict[str, dict[str, int]]:
+    """Check a dataset against its schema, gathering every problem into one DataValidationError.
+
+    Checks: the folder's tables are the schema's; each table against its table schema
+    (:func:`~medsynth.io.schema.validate_table`: not empty, columns, types, categories); primary keys
+    unique and present; every child key has a parent.
+
+    Args:
+        redact: leave values out of messages (a DP fit), naming rows instead.
+
+    Returns:
+        Per table, the values outside declared bounds per column (to be clipped).
+
+    Raises:
+        DataValidationError: with every problem, each naming its table.
+    """
+    problems: list[str] = []
+    absent = [t for t in schema.tables if t not in tables]
+    extra = [t for t in tables if t not in schema.tables]
+    if absent:
+        problems.append(f"table(s) {absent} are in the schema but not in the data (tables given: {list(tables)})")
+    if extra:
+        problems.append(f"table(s) {extra} are in the data but not in the schema; add them (medsynth schema infer) "
+                        "or move their files out of the folder")
+    clipped: dict[str, dict[str, int]] = {}
+    for name, t in schema.tables.items():
+        df = tables.get(name)
+        if df is None:
+            continue
+        try:
+            clipped[name] = validate_table(df, t, redact=redact)
+        except DataValidationError as exc:
+            problems.extend(f"table '{name}': {p}" for p in exc.problems)
+    if not problems:
+        problems.extend(key_problems(tables, schema, redact=redact))
+    if problems:
+        raise DataValidationError(problems, context="the dataset does not match its schema")
+    return clipped
+
+
+__all__ = [
+    "DatasetSchema",
+    "DatasetTable",
+    "Relation",
+    "canonical_keys",
+    "find_cycle",
+    "is_dataset_schema",
+    "key_problems",
+    "read_dataset",
+    "relation_problems",
+    "table_files",
+    "table_name",
+    "validate_dataset",
+    "write_dataset",
+]

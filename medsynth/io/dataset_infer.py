@@ -1,0 +1,276 @@
+"""Inferring a dataset schema from a folder of tables: primary keys, relations, time fields.
+
+See :mod:`medsynth.io.dataset` for the schema itself. A primary key is a column given with ``--key`` or
+an identifier-named column whose values are unique and present; a relation is given with
+``--relation`` or inferred from names and values; each relation's time fields (``order_by``, ``within``,
+``sequence``, ``ends``) are found in the data and marked ``read_from_data``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+from medsynth.core.errors import DataValidationError
+from medsynth.io.dataset import (
+    DatasetSchema,
+    DatasetTable,
+    Relation,
+    RelationField,
+    canonical_keys,
+    find_cycle,
+    key_problems,
+)
+from medsynth.io.schema import NUMERIC_TYPES, ColumnSchema, TableSchema, infer_schema
+
+#: Name fragments that make a numeric child column a likely time column when no column is sorted.
+_TIME_HINTS = ("day", "date", "time", "start", "admit", "visit", "week", "month", "year", "seq")
+
+
+def _split_ref(ref: str, tables: Mapping[str, pd.DataFrame], what: str) -> tuple[str, str]:
+    """``"table.column"`` -> (table, column); the longest table name that prefixes it wins (columns may hold dots)."""
+    cands = [t for t in tables if ref.startswith(f"{t}.") and len(ref) > len(t) + 1]
+    if not cands:
+        raise DataValidationError(f"{what} '{ref}' must look like TABLE.COLUMN with TABLE one of {list(tables)}")
+    t = max(cands, key=len)
+    col = ref[len(t) + 1:]
+    if col not in tables[t].columns:
+        raise DataValidationError(f"{what} '{ref}': column '{col}' is not in table '{t}' (columns: {list(tables[t].columns)})")
+    return t, col
+
+
+def parse_relation(text: str, tables: Mapping[str, pd.DataFrame]) -> tuple[str, str, str, str]:
+    """``"visits.id=patients.id"`` -> (child, column, parent, parent column).
+
+    Raises:
+        DataValidationError: naming the bad part (no ``=``, unknown table or column).
+    """
+    if text.count("=") != 1:
+        raise DataValidationError(f"--relation '{text}' must look like CHILD.COLUMN=PARENT.COLUMN, e.g. visits.id=patients.id")
+    left, right = (s.strip() for s in text.split("="))
+    child, col = _split_ref(left, tables, "--relation child")
+    parent, pcol = _split_ref(right, tables, "--relation parent")
+    if child == parent:
+        raise DataValidationError(f"--relation '{text}': a table cannot be its own parent (a cycle {child} -> {child})")
+    return child, col, parent, pcol
+
+
+def _singular(name: str) -> str:
+    low = name.lower()
+    return low[:-1] if low.endswith("s") and len(low) > 3 else low
+
+
+def _names_match(col: str, parent: str, pk: str, own_pk: bool) -> bool:
+    """Whether a child column's name says it refers to ``parent.pk``."""
+    c, p, t = col.lower(), pk.lower(), {parent.lower(), _singular(parent)}
+    prefixed = {f"{x}{sep}{y}" for x in t for y in (p, "id") for sep in ("_", "", ".")}
+    if c in prefixed:
+        return True
+    if own_pk:  # a table's own key refers to another table only when its name says so (1:1 extensions)
+        return False
+    return c == p
+
+
+def _id_like(name: str) -> bool:
+    """Whether a column's name says it is an identifier (``id``, ``*_id``, ``*.id``, short ``*id``)."""
+    low = str(name).lower()
+    return low == "id" or low.endswith(("_id", ".id")) or (low.endswith("id") and len(low) <= 6)
+
+
+def _guess_primary_key(name: str, df: pd.DataFrame, schema: TableSchema) -> str | None:
+    cands = [c.name for c in schema.columns if c.type == "identifier" and _id_like(c.name)
+             and df[c.name].notna().all() and not canonical_keys(df[c.name]).duplicated().any()]
+    if not cands:
+        return None
+    pref = {"id", f"{name.lower()}_id", f"{_singular(name)}_id", f"{name.lower()}id", f"{_singular(name)}id"}
+    for c in cands:
+        if c.lower() in pref:
+            return c
+    return cands[0]
+
+
+def infer_dataset_schema(
+    tables: Mapping[str, pd.DataFrame],
+    *,
+    relations: list[str] | None = None,
+    keys: list[str] | None = None,
+    infer_relations: bool = True,
+) -> DatasetSchema:
+    """Infer every table's schema, the primary keys and the relations of a dataset.
+
+    A primary key is a column given with ``keys`` (``"table.column"``) or an identifier-named column
+    whose values are unique and present. A relation is given with ``relations``
+    (``"child.column=parent.column"``) or inferred: a column whose name refers to another table's
+    primary key (the same name, ``<table>_id``, ``<table>_<key>``) and whose values all appear in it.
+    Key columns get type ``identifier``. For each relation, the time fields are inferred
+    (:func:`infer_time_fields`) and marked ``read_from_data``.
+
+    Raises:
+        DataValidationError: an empty table or an all-missing column (named), a bad ``--key`` or
+            ``--relation``, duplicate primary keys, child keys without a parent (with an example
+            value), a cycle of relations.
+    """
+    problems: list[str] = []
+    schemas: dict[str, TableSchema] = {}
+    for name, df in tables.items():
+        try:
+            schemas[name] = infer_schema(df)
+        except DataValidationError as exc:
+            problems.extend(f"table '{name}': {p}" for p in exc.problems)
+    if problems:
+        raise DataValidationError(problems, context="cannot infer a dataset schema")
+    pks: dict[str, str | None] = {}
+    for ref in keys or []:
+        t, c = _split_ref(ref.strip(), tables, "--key")
+        pks[t] = c
+    rels: list[tuple[str, str, str, str]] = [parse_relation(r, tables) for r in relations or []]
+    for _, _, parent, pcol in rels:
+        if pks.get(parent, pcol) != pcol:
+            raise DataValidationError(f"--relation names '{parent}.{pcol}' but --key gives '{parent}.{pks[parent]}' as its primary key")
+        pks[parent] = pcol
+    for name, df in tables.items():
+        if name not in pks:
+            pks[name] = _guess_primary_key(name, df, schemas[name])
+    explicit = {(c, col) for c, col, _, _ in rels}
+    if infer_relations:
+        for child, df in tables.items():
+            for col in df.columns:
+                if (child, col) in explicit:
+                    continue
+                found = _infer_parent(child, col, df, tables, pks)
+                if found is not None:
+                    rels.append((child, col, *found))
+    cycle = find_cycle([Relation(child=c, column=k, parent=p, parent_column=pk) for c, k, p, pk in rels])
+    if cycle:
+        raise DataValidationError(f"the relations form a cycle {' -> '.join(cycle)}; each table must be a child of tables above it "
+                                  "only: remove one of these relations")
+    key_cols: dict[str, set[str]] = {t: ({pks[t]} if pks[t] else set()) for t in tables}
+    for c, k, _, _ in rels:
+        key_cols[c].add(k)
+    out_tables: dict[str, DatasetTable] = {}
+    for name, s in schemas.items():
+        cols = [ColumnSchema(name=c.name, type="identifier", read_from_data=["type"]) if c.name in key_cols[name] else c
+                for c in s.columns]
+        out_tables[name] = DatasetTable(columns=cols, primary_key=pks[name])
+    relation_objs = []
+    for c, k, p, pk in rels:
+        rel = Relation(child=c, column=k, parent=p, parent_column=pk)
+        relation_objs.append(rel)
+    draft = DatasetSchema(tables=out_tables, relations=relation_objs)
+    problems = key_problems(tables, draft)
+    if problems:
+        raise DataValidationError(problems, context="the relations do not hold in the data")
+    timed = [infer_time_fields(r, tables, draft) for r in draft.relations]
+    return DatasetSchema(tables=out_tables, relations=timed)
+
+
+def _infer_parent(child: str, col: str, df: pd.DataFrame, tables: Mapping[str, pd.DataFrame],
+                  pks: Mapping[str, str | None]) -> tuple[str, str] | None:
+    """The (parent, key) a child column refers to, by name and by values, or None."""
+    values = canonical_keys(df[col]).dropna()
+    if values.empty:
+        return None
+    best: tuple[float, str, str] | None = None
+    for parent, pdf in tables.items():
+        pk = pks.get(parent)
+        if parent == child or pk is None or not _names_match(col, parent, pk, own_pk=col == pks.get(child)):
+            continue
+        share = float(values.isin(set(canonical_keys(pdf[pk]).dropna())).mean())
+        if share >= 0.5 and (best is None or share > best[0]):
+            best = (share, parent, pk)
+    # a partly matching key is a relation with orphans: it is returned and key_problems names them
+    return (best[1], best[2]) if best is not None else None
+
+
+def _times(df: pd.DataFrame, col: ColumnSchema) -> np.ndarray:
+    from medsynth.io.schema import EPOCH, parse_dates
+
+    if col.type == "datetime":
+        return ((parse_dates(df[col.name], col.format) - EPOCH) / pd.Timedelta(days=1)).to_numpy(dtype=float, na_value=np.nan)
+    return pd.to_numeric(df[col.name], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+
+
+def infer_time_fields(rel: Relation, tables: Mapping[str, pd.DataFrame], schema: DatasetSchema) -> Relation:
+    """Find ``order_by``, ``within`` and ``sequence`` of a relation in the data (each marked read_from_data).
+
+    ``order_by``: a numeric/date child column without missing values that never decreases within a
+    parent in file order (else a date column, or one named like a time); ``within``: a parent column of
+    the same kind that every child time of that parent stays at or below (the closest such column);
+    ``sequence``: an integer child column equal to 1, 2, ... (or 0, 1, ...) in ``order_by`` order;
+    ``ends``: date/numeric child columns never below ``order_by`` (interval ends, e.g. ``tstop``).
+    """
+    child, parent = tables[rel.child], tables[rel.parent]
+    cs, ps = schema.tables[rel.child], schema.tables[rel.parent]
+    keys = set(schema.key_columns(rel.child))
+    groups = canonical_keys(child[rel.column]).to_numpy()
+    cands = [c for c in cs.columns if c.name not in keys and c.type in NUMERIC_TYPES and child[c.name].notna().all()]
+    order_by: str | None = None
+    if cands and child[rel.column].duplicated().any():
+        codes = pd.factorize(groups)[0]
+        order = np.argsort(codes, kind="stable")  # each parent's rows, in file order
+        same = codes[order][1:] == codes[order][:-1]
+        sorted_cols = []
+        for c in cands:
+            ts = _times(child, c)[order]
+            a, b = ts[:-1][same], ts[1:][same]
+            if np.all(b >= a) and np.any(b > a):
+                sorted_cols.append(c)
+        ranked = sorted_cols or [c for c in cands if c.type == "datetime"] or [
+            c for c in cands if any(h in c.name.lower() for h in _TIME_HINTS)]
+        ranked.sort(key=lambda c: (c.type != "datetime" and not any(h in c.name.lower() for h in _TIME_HINTS),))
+        order_by = ranked[0].name if ranked else None
+    if order_by is None:
+        return rel
+    found: list[RelationField] = ["order_by"]
+    tcol = cs.column(order_by)
+    t = _times(child, tcol)
+    pkeys = canonical_keys(parent[rel.parent_column]).to_numpy()
+    within = None
+    best_slack = np.inf
+    for pc in ps.columns:
+        kind_ok = (pc.type == "datetime") == (tcol.type == "datetime") and pc.type in NUMERIC_TYPES
+        if not kind_ok or pc.name == rel.parent_column or parent[pc.name].isna().any():
+            continue
+        bound = pd.Series(_times(parent, pc), index=pkeys)
+        b = bound.reindex(groups).to_numpy(dtype=float)
+        if np.all(t <= b + 1e-9):
+            slack = float(np.nanmedian(b - t))
+            if slack < best_slack:
+                within, best_slack = pc.name, slack
+    if within is not None:
+        found.append("within")
+    seq = None
+    order = np.lexsort((t, pd.factorize(groups)[0]))
+    codes_sorted = pd.factorize(groups)[0][order]
+    rank = pd.Series(codes_sorted).groupby(codes_sorted).cumcount().to_numpy()
+    for c in cs.columns:
+        if c.name in keys or c.name == order_by or c.type not in ("integer", "categorical", "continuous"):
+            continue
+        v = pd.to_numeric(child[c.name], errors="coerce").to_numpy(dtype=float)[order]
+        if np.isnan(v).any():
+            continue
+        for start in (1, 0):
+            if np.array_equal(v, rank + start):
+                seq = c.name
+                break
+        if seq:
+            break
+    if seq is not None:
+        found.append("sequence")
+    ends = []
+    for c in cs.columns:
+        if c.name in keys or c.name in (order_by, seq) or c.type not in NUMERIC_TYPES or (c.type == "datetime") != (tcol.type == "datetime"):
+            continue
+        e = _times(child, c)
+        ok = ~np.isnan(e)
+        if ok.sum() >= max(2, 0.5 * len(e)) and np.all(e[ok] >= t[ok]) and np.any(e[ok] > t[ok]):
+            ends.append(c.name)
+    if ends:
+        found.append("ends")
+    return rel.model_copy(update={"order_by": order_by, "within": within, "sequence": seq, "ends": ends,
+                                  "read_from_data": found})
+
+
+__all__ = ["infer_dataset_schema", "infer_time_fields", "parse_relation"]

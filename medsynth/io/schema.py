@@ -1,0 +1,554 @@
+"""The table schema: per column its type, domain, missingness, and whether the domain is public.
+
+It lives in ``io`` so that synthesizers and evaluation read the same file; ``medsynth.tabular.schema``
+re-exports it unchanged.
+
+A schema is a YAML file the user reviews (``medsynth schema infer data.csv --out schema.yaml``)::
+
+    version: 1
+    columns:
+      - {name: age, type: integer, min: 18, max: 105, missing: false, public: true}
+      - {name: sex, type: categorical, categories: [F, M], public: true}
+      - {name: diagdate, type: datetime, format: "%d-%m-%Y", min: "1984-01-01", max: "1990-12-31"}
+      - {name: id, type: identifier}
+    constraints:
+      - {kind: le, columns: [diagdate, recdate]}          # diagdate <= recdate wherever both present
+      - {kind: combinations, columns: [menopause, hormone], allowed: [[1, 1], [2, 1], [2, 2]]}
+
+``public: true`` means the user declares the whole column public knowledge after review: its type,
+date format, transform and domain (bounds, categories, date range, missingness). ``public: false``
+(what ``infer`` writes) means it was read from the data, and ``read_from_data`` lists which fields
+``infer`` read. A differentially private fit never uses such a field as it is: it decides the type and
+date format again under DP (a noisy count of the values that would contradict it), derives the log
+transform from its DP range estimate, and estimates the domain with DP, all charged to the ledger.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+import yaml
+from pydantic import Field, model_validator
+
+from medsynth.core.config import ConfigModel, read_yaml, validate_config
+from medsynth.core.errors import ConfigError, DataValidationError
+from medsynth.core.files import write_text
+
+ColumnType = Literal["continuous", "integer", "categorical", "boolean", "datetime", "identifier"]
+NUMERIC_TYPES = ("continuous", "integer", "datetime")
+DISCRETE_TYPES = ("categorical", "boolean")
+SCHEMA_VERSION = 1
+#: Date formats tried by :func:`infer_schema`, in order (day-first before month-first when both parse).
+DATE_FORMATS = (
+    "%Y-%m-%d", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y/%m/%d", "%d-%m-%Y", "%d/%m/%Y", "%d.%m.%Y",
+    "%m/%d/%Y", "%m-%d-%Y", "%Y%m%d", "%d-%m-%Y %H:%M", "%d/%m/%Y %H:%M", "%m/%d/%Y %H:%M",
+)
+EPOCH = pd.Timestamp("1970-01-01")
+#: An integer-valued column with at most this many distinct values is inferred as categorical.
+MAX_INFERRED_LEVELS = 12
+
+Category = str | int | float | bool
+
+
+class ColumnSchema(ConfigModel):
+    """One column.
+
+    Attributes:
+        name: the column's name in the table.
+        type: continuous, integer, categorical, boolean, datetime or identifier.
+        min: lower bound (numbers; ISO date ``YYYY-MM-DD`` for datetimes).
+        max: upper bound.
+        categories: the allowed values of a categorical/boolean column.
+        format: strftime format of a datetime column as written in the file (output uses it too).
+        missing: whether the column may hold missing values (they are modelled as their own state).
+        public: the domain (bounds/categories/missingness) is declared public by the user.
+        transform: "log" models a skewed positive column on a log scale (a modelling choice).
+        read_from_data: the fields ``schema infer`` read from the data (informational: with
+            ``public: false`` a DP fit re-decides all of them under DP; ``public: true`` declares them).
+        omitted: the column is not modelled (a DP fit found nothing it could release about it at the
+            budget): the synthetic table holds it empty.
+    """
+
+    name: str
+    type: ColumnType
+    min: float | int | str | None = None
+    max: float | int | str | None = None
+    categories: list[Category] | None = None
+    format: str | None = None
+    missing: bool = False
+    public: bool = False
+    transform: Literal["none", "log"] = "none"
+    read_from_data: list[str] = Field(default_factory=list)
+    omitted: bool = False
+
+    @model_validator(mode="after")
+    def _check(self) -> ColumnSchema:
+        problems = []
+        if self.type in ("continuous", "integer"):
+            for key in ("min", "max"):
+                v = getattr(self, key)
+                if v is not None and not isinstance(v, (int, float)):
+                    problems.append(f"{key} {v!r} must be a number for a {self.type} column")
+        if self.type == "datetime":
+            for key in ("min", "max"):
+                v = getattr(self, key)
+                if v is not None:
+                    try:
+                        pd.Timestamp(str(v))
+                    except ValueError:
+                        problems.append(f"{key} {v!r} must be an ISO date like 1990-12-31")
+        if self.type in NUMERIC_TYPES and self.min is not None and self.max is not None:
+            lo, hi = self.bounds()
+            if lo > hi:
+                problems.append(f"min {self.min!r} is above max {self.max!r}")
+        if self.type in DISCRETE_TYPES and self.categories is not None and len(self.categories) == 0:
+            problems.append("categories is empty; list at least one value")
+        if self.type in DISCRETE_TYPES and self.categories is not None:
+            keys = [category_key(c) for c in self.categories]
+            if len(set(keys)) != len(keys):
+                problems.append(f"categories {self.categories!r} hold duplicates")
+        if self.transform == "log" and self.type not in ("continuous", "integer"):
+            problems.append("transform 'log' applies to continuous or integer columns only")
+        if self.transform == "log" and self.min is not None and isinstance(self.min, (int, float)) and self.min < 0:
+            problems.append(f"transform 'log' needs min >= 0, got {self.min}")
+        if problems:
+            raise ValueError(f"column '{self.name}': " + "; ".join(problems))
+        return self
+
+    @property
+    def has_domain(self) -> bool:
+        """Whether the domain is complete (bounds for numbers, categories for discrete columns)."""
+        if self.omitted:
+            return True
+        if self.type in NUMERIC_TYPES:
+            return self.min is not None and self.max is not None
+        if self.type in DISCRETE_TYPES:
+            return bool(self.categories)
+        return True
+
+    def bounds(self) -> tuple[float, float]:
+        """(min, max) as floats; datetimes as days since 1970-01-01."""
+        return to_number(self, self.min), to_number(self, self.max)
+
+
+class Constraint(ConfigModel):
+    """A rule every synthetic row must satisfy.
+
+    Attributes:
+        kind: "le" (columns[0] <= columns[1] where both are present), "range" (low <= columns[0] <= high)
+            or "combinations" (the tuple of ``columns`` is one of ``allowed``).
+        columns: the columns involved.
+        low: lower end for "range".
+        high: upper end for "range".
+        allowed: the allowed value tuples for "combinations".
+    """
+
+    kind: Literal["le", "range", "combinations"]
+    columns: list[str] = Field(min_length=1)
+    low: float | str | None = None
+    high: float | str | None = None
+    allowed: list[list[Category | None]] | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> Constraint:
+        if self.kind == "le" and len(self.columns) != 2:
+            raise ValueError(f"constraint 'le' needs exactly two columns [a, b] (a <= b), got {self.columns}")
+        if self.kind == "range" and (len(self.columns) != 1 or (self.low is None and self.high is None)):
+            raise ValueError("constraint 'range' needs one column and low and/or high")
+        if self.kind == "combinations":
+            if not self.allowed:
+                raise ValueError("constraint 'combinations' needs 'allowed', a list of value tuples")
+            bad = [a for a in self.allowed if len(a) != len(self.columns)]
+            if bad:
+                raise ValueError(f"constraint 'combinations': tuples {bad} do not have {len(self.columns)} values")
+        return self
+
+
+class TableSchema(ConfigModel):
+    """A table's schema: its columns (in order) and constraints."""
+
+    version: int = SCHEMA_VERSION
+    columns: list[ColumnSchema] = Field(min_length=1)
+    constraints: list[Constraint] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _check(self) -> TableSchema:
+        names = [c.name for c in self.columns]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        problems = [f"column names {dupes} appear more than once"] if dupes else []
+        types = {c.name: c.type for c in self.columns}
+        for i, con in enumerate(self.constraints):
+            for col in con.columns:
+                if col not in types:
+                    problems.append(f"constraints[{i}] names column '{col}', which is not in the schema")
+                elif types[col] == "identifier":
+                    problems.append(f"constraints[{i}] uses identifier column '{col}'; identifiers are generated, not learned")
+            if con.kind in ("le", "range"):
+                for col in con.columns:
+                    if types.get(col) not in (*NUMERIC_TYPES, None):
+                        problems.append(f"constraints[{i}] ({con.kind}) needs numeric or date columns; '{col}' is {types[col]}")
+        if self.version != SCHEMA_VERSION:
+            problems.append(f"schema version {self.version} is not supported (expected {SCHEMA_VERSION})")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    # -- access -------------------------------------------------------------------------------
+    @property
+    def names(self) -> list[str]:
+        """Column names, in schema order."""
+        return [c.name for c in self.columns]
+
+    def column(self, name: str) -> ColumnSchema:
+        """The schema of column ``name`` (a ConfigError names the known columns otherwise)."""
+        for c in self.columns:
+            if c.name == name:
+                return c
+        raise ConfigError(f"column '{name}' is not in the schema (columns: {', '.join(self.names)})")
+
+    @property
+    def modelled(self) -> list[ColumnSchema]:
+        """Columns a synthesizer learns (all but identifiers and omitted columns)."""
+        return [c for c in self.columns if c.type != "identifier" and not c.omitted]
+
+    def private_domain_columns(self) -> list[str]:
+        """Modelled columns whose domain was read from the data (``public: false``) or is incomplete."""
+        return [c.name for c in self.modelled if not (c.public and c.has_domain)]
+
+    # -- files ----------------------------------------------------------------------------------
+    def to_yaml(self) -> str:
+        """The schema as YAML, defaults left out."""
+        data = self.model_dump(mode="json", exclude_none=True)
+        for col in data["columns"]:
+            if col.get("transform") == "none":
+                col.pop("transform")
+            for key in ("read_from_data", "omitted"):
+                if not col.get(key):
+                    col.pop(key, None)
+        return yaml.safe_dump(data, sort_keys=False, default_flow_style=None, width=120)
+
+    def save(self, path: str | Path) -> Path:
+        """Atomically write the schema as YAML."""
+        return write_text(path, self.to_yaml())
+
+    @classmethod
+    def load(cls, path: str | Path) -> TableSchema:
+        """Read and validate a schema YAML (every problem in one ConfigError)."""
+        return validate_config(cls, read_yaml(path), source=str(path))
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TableSchema:
+        """Validate a mapping as a schema (one ConfigError listing every problem)."""
+        return validate_config(cls, data, source="schema")
+
+
+# -- value helpers ------------------------------------------------------------------------------
+def category_key(value: Any) -> str:
+    """A canonical string for a category value, so 1, 1.0 and "1" from different readers match."""
+    if isinstance(value, (bool, np.bool_)):
+        return "True" if value else "False"
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    if isinstance(value, (float, np.floating)):
+        f = float(value)
+        return str(int(f)) if f.is_integer() else repr(f)
+    s = str(value).strip()
+    try:
+        f = float(s)
+    except ValueError:
+        return s
+    if math.isfinite(f):
+        return str(int(f)) if f.is_integer() else repr(f)
+    return s
+
+
+def to_number(col: ColumnSchema, value: Any) -> float:
+    """A bound as a float (datetimes: days since 1970-01-01)."""
+    if value is None:
+        return float("nan")
+    if col.type == "datetime":
+        return float((pd.Timestamp(str(value)) - EPOCH) / pd.Timedelta(days=1))
+    return float(value)
+
+
+def from_days(days: float) -> str:
+    """Days since 1970-01-01 as an ISO date string (for schema bounds)."""
+    ts = EPOCH + pd.Timedelta(days=float(days))
+    return ts.strftime("%Y-%m-%d") if ts == ts.normalize() else ts.isoformat()
+
+
+def parse_dates(values: pd.Series, fmt: str | None) -> pd.Series:
+    """Parse strings to timestamps with ``fmt`` (unparseable -> NaT)."""
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return pd.to_datetime(values)
+    return pd.to_datetime(values.astype("string"), format=fmt, errors="coerce") if fmt else pd.to_datetime(values, errors="coerce")
+
+
+def _guess_date_format(values: pd.Series) -> str | None:
+    text = values.dropna().map(str)  # plain str: numpy.str_ values make pandas' strptime raise TypeError
+    if text.empty or pd.api.types.is_numeric_dtype(values):
+        return None
+    sample = text.iloc[: min(len(text), 2000)]
+    for fmt in DATE_FORMATS:
+        parsed = pd.to_datetime(sample, format=fmt, errors="coerce")
+        if parsed.notna().all():
+            full = pd.to_datetime(text, format=fmt, errors="coerce")
+            if full.notna().all():
+                return fmt
+    return None
+
+
+def _is_integral(values: pd.Series) -> bool:
+    v = values.dropna()
+    if v.empty:
+        return False
+    if pd.api.types.is_integer_dtype(v):
+        return True
+    if pd.api.types.is_float_dtype(v):
+        arr = v.to_numpy(dtype=float)
+        return bool(np.all(np.isfinite(arr)) and np.all(arr == np.round(arr)))
+    return False
+
+
+def _native(value: Any) -> Category:
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        f = float(value)
+        return int(f) if f.is_integer() else f
+    return str(value)
+
+
+def infer_schema(df: pd.DataFrame, *, max_levels: int = MAX_INFERRED_LEVELS) -> TableSchema:
+    """Infer a schema from a table; every domain is marked ``public: false`` (read from the data).
+
+    Rules: booleans and strings "true"/"false" -> boolean; strings that all parse with one date
+    format -> datetime; a column whose values are all distinct and named like an ID (``id``,
+    ``*_id``, ``*id``) or all-distinct strings -> identifier; integer values with at most
+    ``max_levels`` distinct values -> categorical; other integers -> integer; other numbers ->
+    continuous (``transform: log`` when positive and strongly right-skewed); other strings ->
+    categorical.
+
+    Raises:
+        DataValidationError: for an empty table or columns that are entirely missing.
+    """
+    problems = _table_problems(df)
+    if problems:
+        raise DataValidationError(problems, context="cannot infer a schema")
+    cols: list[ColumnSchema] = []
+    n = len(df)
+    for name in df.columns:
+        s = df[name]
+        nonnull = s.dropna()
+        missing = bool(s.isna().any())
+        nunique = int(nonnull.nunique())
+        lname = str(name).lower()
+        idlike = lname == "id" or lname.endswith("_id") or lname.endswith(".id") or lname.endswith("id") and len(lname) <= 6
+        if pd.api.types.is_bool_dtype(s) or (s.dtype == object and set(nonnull.astype(str).str.lower()) <= {"true", "false"}):
+            cats: list[Category] = [False, True]
+            cols.append(ColumnSchema(name=name, type="boolean", categories=cats, missing=missing))
+            continue
+        if pd.api.types.is_datetime64_any_dtype(s):
+            fmt = "%Y-%m-%d"
+            parsed = pd.to_datetime(s)
+        else:
+            fmt = _guess_date_format(s) if not pd.api.types.is_numeric_dtype(s) else None
+            parsed = parse_dates(s, fmt) if fmt else None
+        if parsed is not None and fmt is not None:
+            days = (parsed.dropna() - EPOCH) / pd.Timedelta(days=1)
+            cols.append(ColumnSchema(name=name, type="datetime", format=fmt, min=from_days(days.min()),
+                                     max=from_days(days.max()), missing=missing))
+            continue
+        if idlike and nunique == n:  # the name is public; a one-row table's id is still an id
+            cols.append(ColumnSchema(name=name, type="identifier"))
+            continue
+        if pd.api.types.is_numeric_dtype(s):
+            if _is_integral(s):
+                if nunique <= max_levels:
+                    levels = sorted(_native(v) for v in nonnull.unique())
+                    cols.append(ColumnSchema(name=name, type="categorical", categories=levels, missing=missing))
+                else:
+                    lo, hi = int(nonnull.min()), int(nonnull.max())
+                    cols.append(ColumnSchema(name=name, type="integer", min=lo, max=hi, missing=missing,
+                                             transform=_skew_transform(nonnull)))
+            else:
+                lo, hi = float(nonnull.min()), float(nonnull.max())
+                cols.append(ColumnSchema(name=name, type="continuous", min=lo, max=hi, missing=missing,
+                                         transform=_skew_transform(nonnull)))
+            continue
+        if nunique == n and n > 20:
+            cols.append(ColumnSchema(name=name, type="identifier"))
+            continue
+        levels = sorted({str(v) for v in nonnull.unique()})
+        cols.append(ColumnSchema(name=name, type="categorical", categories=levels, missing=missing))
+    return TableSchema(columns=[c.model_copy(update={"read_from_data": _fields_read(c)}) for c in cols])
+
+
+def _fields_read(col: ColumnSchema) -> list[str]:
+    """The fields of an inferred column that depend on the data (all but its name)."""
+    if col.type == "identifier":
+        return ["type"]
+    fields = ["type", "missing"]
+    if col.type == "datetime":
+        fields += ["format", "min", "max"]
+    elif col.type in ("continuous", "integer"):
+        fields += ["min", "max", "transform"]
+    elif col.type == "categorical":
+        fields += ["categories"]
+    return fields
+
+
+def _skew_transform(values: pd.Series) -> Literal["none", "log"]:
+    arr = values.to_numpy(dtype=float)
+    if arr.size < 20 or arr.min() < 0:
+        return "none"
+    skew = float(pd.Series(arr).skew())
+    return "log" if skew > 2.0 else "none"
+
+
+def _table_problems(df: pd.DataFrame) -> list[str]:
+    problems = []
+    if df.shape[1] == 0:
+        problems.append("the table has no columns")
+    if len(df) == 0:
+        problems.append("the table has no rows; give a table with data")
+    else:
+        empty = [str(c) for c in df.columns if df[c].isna().all()]
+        if empty:
+            problems.extend(f"column '{c}' is entirely missing; drop it or fill it" for c in empty)
+    return problems
+
+
+def validate_table(df: pd.DataFrame, schema: TableSchema, *, redact: bool = False) -> dict[str, int]:
+    """Check a table against a schema, gathering every problem into one DataValidationError.
+
+    Checks: the table is not empty; the columns match the schema's (names, any order); no column is
+    entirely missing; missing values only where ``missing: true``; categories within the declared
+    list; dates parse with the declared format; numbers are numbers. Values outside declared numeric
+    bounds are not an error: they are clipped to the bounds when encoded, and counted.
+
+    Args:
+        redact: leave values out of the messages (a DP fit: error messages end up in logs, and a
+            value that contradicts the schema is often one patient's).
+
+    Returns:
+        The number of values outside the declared bounds, per column (to be clipped).
+
+    Raises:
+        DataValidationError: with every problem found.
+    """
+
+    def show(values: Any) -> str:
+        return "(values withheld: DP fit)" if redact else repr(values)
+
+    problems = _table_problems(df)
+    have, want = list(df.columns), schema.names
+    extra = [c for c in have if c not in want]
+    absent = [c for c in want if c not in have]
+    if extra:
+        problems.append(f"columns {extra} are in the table but not in the schema; add them to the schema or drop them")
+    if absent:
+        problems.append(f"columns {absent} are in the schema but not in the table; check the schema matches this file")
+    clipped: dict[str, int] = {}
+    if len(df) == 0:
+        raise DataValidationError(problems, context="table does not match its schema")
+    for col in schema.columns:
+        if col.name not in df.columns:
+            continue
+        s = df[col.name]
+        n_missing = int(s.isna().sum())
+        if n_missing == len(s):
+            continue  # reported above
+        if n_missing and not col.missing and col.type != "identifier":
+            problems.append(f"column '{col.name}' has {n_missing} missing values but the schema says missing: false; "
+                            "set missing: true")
+        nonnull = s.dropna()
+        if col.type in DISCRETE_TYPES:
+            if col.categories is not None:
+                allowed = {category_key(c) for c in col.categories}
+                keys = nonnull.map(category_key)
+                bad = sorted(set(keys) - allowed)
+                if bad:
+                    problems.append(f"column '{col.name}': {len(bad)} value(s) {show(bad[:5])}{'...' if len(bad) > 5 and not redact else ''} "
+                                    f"are not in its categories {col.categories[:10]}; add them to the schema")
+        elif col.type == "datetime":
+            parsed = parse_dates(nonnull, col.format)
+            bad_idx = parsed.isna()
+            if bad_idx.any():
+                ex = nonnull[bad_idx].astype(str).iloc[0]
+                problems.append(f"column '{col.name}': {int(bad_idx.sum())} values do not parse as dates with format "
+                                f"{col.format!r} (e.g. {show(ex)}); fix the format in the schema")
+            elif col.has_domain:
+                clipped[col.name] = _count_outside(((parsed - EPOCH) / pd.Timedelta(days=1)).to_numpy(float), col)
+        elif col.type in ("continuous", "integer"):
+            num = pd.to_numeric(nonnull, errors="coerce")
+            if num.isna().any():
+                ex = nonnull[num.isna()].astype(str).iloc[0]
+                problems.append(f"column '{col.name}' ({col.type}): {int(num.isna().sum())} values are not numbers "
+                                f"(e.g. {show(ex)}); change its type to categorical or clean the data")
+            elif col.has_domain:
+                clipped[col.name] = _count_outside(num.to_numpy(float), col)
+    if problems:
+        raise DataValidationError(problems, context="table does not match its schema")
+    return {k: v for k, v in clipped.items() if v}
+
+
+def _count_outside(values: np.ndarray, col: ColumnSchema) -> int:
+    lo, hi = col.bounds()
+    return int(np.sum((values < lo) | (values > hi)))
+
+
+def check_constraints(df: pd.DataFrame, schema: TableSchema) -> np.ndarray:
+    """A boolean mask: True where a (decoded) row satisfies every constraint of the schema."""
+    ok = np.ones(len(df), dtype=bool)
+    for con in schema.constraints:
+        if con.kind == "le":
+            a, b = (_numeric_view(df[c], schema.column(c)) for c in con.columns)
+            both = ~(np.isnan(a) | np.isnan(b))
+            ok &= ~both | (a <= b)
+        elif con.kind == "range":
+            col = schema.column(con.columns[0])
+            v = _numeric_view(df[col.name], col)
+            present = ~np.isnan(v)
+            if con.low is not None:
+                ok &= ~present | (v >= to_number(col, con.low))
+            if con.high is not None:
+                ok &= ~present | (v <= to_number(col, con.high))
+        else:
+            allowed = {tuple("<NA>" if x is None else category_key(x) for x in row) for row in con.allowed or []}
+            keys = [df[c].map(lambda v: "<NA>" if _isna(v) else category_key(v)).to_numpy() for c in con.columns]
+            tuples = list(zip(*keys, strict=True))
+            ok &= np.array([t in allowed for t in tuples], dtype=bool)
+    return ok
+
+
+def _isna(v: Any) -> bool:
+    try:
+        return bool(pd.isna(v))
+    except (TypeError, ValueError):
+        return False
+
+
+def _numeric_view(s: pd.Series, col: ColumnSchema) -> np.ndarray:
+    if col.type == "datetime":
+        parsed = parse_dates(s, col.format)
+        return ((parsed - EPOCH) / pd.Timedelta(days=1)).to_numpy(dtype=float, na_value=np.nan)
+    return pd.to_numeric(s, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+
+
+__all__ = [
+    "ColumnSchema",
+    "Constraint",
+    "TableSchema",
+    "category_key",
+    "check_constraints",
+    "infer_schema",
+    "parse_dates",
+    "validate_table",
+]

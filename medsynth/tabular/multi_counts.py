@@ -1,0 +1,303 @@
+"""Patient-level DP for multi-table fits: budget views with a sensitivity, per-parent child counts, bounds.
+
+**The unit of privacy is a row of the root table** (a patient) with every row linked to it. Adding or
+removing a patient changes each histogram over a child table by as many rows as the patient has
+there, so a child table's contributions are bounded: each parent keeps at most ``K`` rows of each child
+table (chosen at random with the DP noise generator, never the first ones), and a patient then holds at
+most ``s = K_1 * K_2 * ...`` rows of a table ``s`` levels of bounds down. Every mechanism on such rows is
+run with its sensitivity scaled by ``s``.
+
+:class:`LedgerView` does that scaling for mechanisms written for sensitivity 1 (the domain estimates
+and DP-MST of :mod:`medsynth.tabular`): it shows them a zCDP budget of ``rho / s**2`` and records
+``s**2`` times what they spend. For a Gaussian mechanism, noise ``sigma = sqrt(1 / (2 rho'))`` on data
+whose L2 sensitivity is ``s`` costs ``s**2 / (2 sigma**2) = rho``; for the exponential mechanism with
+``epsilon'`` on a score of sensitivity ``s``, ``(s epsilon')**2 / 8`` in zCDP; both are what it records.
+
+:func:`dp_count_distribution` releases the distribution of the number of children per parent: a DP
+range (two-stage noisy histogram of :func:`~medsynth.privacy.mechanisms.dp_bounds`), then one noisy
+count per value inside it, smoothed (post-processing) by a Whittaker smoother whose strength minimises
+Mallows' Cp for the known noise variance. :func:`choose_bound` picks ``K`` from it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from medsynth.privacy.ledger import PrivacyLedger
+from medsynth.privacy.mechanisms import _union_threshold, gaussian_sigma
+
+#: Counts below this get one histogram cell each (wider cells above).
+EXACT_COUNTS = 1024
+#: Default public bound on the children of one parent (larger counts are counted as this).
+MAX_COUNT = 1 << 16
+#: A cell next to the support joins it when its noisy count exceeds this many noise deviations.
+EXTEND_SIGMAS = 1.0
+#: Largest number of histogram cells of a count distribution (wider ranges are measured in equal bins).
+MAX_COUNT_CELLS = 512
+
+
+class LedgerView:
+    """A share of a ledger's zCDP budget, seen by mechanisms of sensitivity 1 on data of sensitivity ``s``.
+
+    Args:
+        ledger: the fit's ledger (entries are recorded there).
+        rho: the share of the budget this view may spend (in the real, unscaled units).
+        sensitivity: rows one unit contributes to the data the mechanisms see (``s``).
+        label: prefix of the recorded accesses (e.g. "table visits").
+        delta_share: share of the ledger's reserved delta this view may spend (category thresholds).
+    """
+
+    def __init__(self, ledger: PrivacyLedger, rho: float, *, sensitivity: float = 1.0, label: str = "",
+                 delta_share: float = 0.0) -> None:
+        self.ledger = ledger
+        self.rho = float(rho)
+        self.sensitivity = float(sensitivity)
+        self.label = label
+        self.delta_share = float(delta_share)
+        self.spent = 0.0
+
+    @property
+    def private(self) -> bool:
+        """Whether the underlying ledger is private."""
+        return self.ledger.private
+
+    @property
+    def notes(self) -> list[str]:
+        """The ledger's notes (shared)."""
+        return self.ledger.notes
+
+    @property
+    def rho_budget(self) -> float:
+        """The budget in the units of a sensitivity-1 mechanism: ``rho / s**2``."""
+        return self.rho / self.sensitivity**2
+
+    @property
+    def reserved_delta(self) -> float:
+        """The extra delta this view may spend (thresholds of released category lists)."""
+        return self.ledger.reserved_delta * self.delta_share
+
+    def rho_remaining(self) -> float:
+        """What is left, in the units of a sensitivity-1 mechanism."""
+        return max(self.rho - self.spent, 0.0) / self.sensitivity**2
+
+    def record(self, access: str, mechanism: str, *, rho: float | None = None, delta: float | None = None,
+               columns: list[str] | None = None, **details: Any) -> Any:
+        """Record an access in the ledger, its rho scaled by ``s**2`` (the cost at the true sensitivity)."""
+        real = None if rho is None else rho * self.sensitivity**2
+        if real is not None:
+            self.spent += real
+        if self.sensitivity != 1.0 and self.ledger.private:
+            details = {**details, "sensitivity_rows_per_unit": self.sensitivity}
+        name = f"{self.label}: {access}" if self.label else access
+        return self.ledger.record(name, mechanism, rho=real, delta=delta, columns=columns, **details)
+
+
+@dataclass
+class CountModel:
+    """The distribution of children per parent of one relation (a DP output when the fit is private).
+
+    Attributes:
+        low: smallest count of the support.
+        width: counts per cell (1 unless the range is wider than ``MAX_COUNT_CELLS``).
+        probs: probability of each cell ``[low + i * width, low + (i + 1) * width)``.
+        parents: estimated number of parent rows (noisy for a DP fit).
+        bound: K, the most rows a parent keeps when the child rows are measured (set by the fit).
+    """
+
+    low: int
+    width: int
+    probs: np.ndarray
+    parents: float
+    bound: int = 0
+    details: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def high(self) -> int:
+        """Largest count of the support."""
+        return self.low + self.width * len(self.probs) - 1
+
+    def values(self) -> np.ndarray:
+        """The count at the left edge of each cell."""
+        return self.low + self.width * np.arange(len(self.probs))
+
+    def expected_min(self, k: int) -> float:
+        """E[min(count, k)] under the distribution (cell centres)."""
+        centres = self.values() + (self.width - 1) / 2
+        return float(np.sum(self.probs * np.minimum(centres, k)))
+
+    def quantile(self, q: float) -> int:
+        """The smallest count whose cumulative probability reaches ``q``."""
+        cum = np.cumsum(self.probs)
+        i = int(np.searchsorted(cum, q * cum[-1] - 1e-12))
+        return int(self.low + self.width * min(i, len(self.probs) - 1) + self.width - 1)
+
+    def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        """``n`` counts drawn from the distribution (uniform within a cell)."""
+        cell = rng.choice(len(self.probs), size=n, p=self.probs / self.probs.sum())
+        off = rng.integers(0, self.width, size=n) if self.width > 1 else 0
+        return (self.low + self.width * cell + off).astype(np.int64)
+
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        """Arrays for saving."""
+        return {"probs": self.probs, "meta": np.array([self.low, self.width, self.bound, self.parents], dtype=float)}
+
+    @classmethod
+    def from_arrays(cls, probs: np.ndarray, meta: np.ndarray) -> CountModel:
+        """Rebuild from :meth:`to_arrays`."""
+        return cls(low=int(meta[0]), width=int(meta[1]), probs=np.asarray(probs, float), parents=float(meta[3]),
+                   bound=int(meta[2]))
+
+
+def whittaker(h: np.ndarray, sigma: float) -> np.ndarray:
+    """Smooth a noisy histogram ``h`` (Gaussian noise ``sigma`` per cell): ``f = argmin ||h - f||^2 +
+    lam ||D2 f||^2`` (second differences), ``lam`` minimising Mallows' Cp ``||h - f||^2 + 2 sigma^2 tr(H)``
+    for the known noise. Post-processing of DP counts."""
+    n = h.size
+    if n < 4 or sigma <= 0:
+        return h.astype(float).copy()
+    d = np.diff(np.eye(n), n=2, axis=0)
+    evals, evecs = np.linalg.eigh(d.T @ d)
+    evals = np.maximum(evals, 0.0)
+    coef = evecs.T @ h
+    best, best_f = np.inf, h.astype(float).copy()
+    for lam in np.geomspace(1e-4, 1e8, 49):
+        shrink = 1.0 / (1.0 + lam * evals)
+        f = evecs @ (shrink * coef)
+        cp = float(np.sum((h - f) ** 2) + 2 * sigma**2 * shrink.sum())
+        if cp < best:
+            best, best_f = cp, f
+    return best_f
+
+
+def count_cells(cap: int = MAX_COUNT) -> np.ndarray:
+    """Left edges of the cells of a count histogram: one cell per count below ``EXACT_COUNTS``, then
+    cells of width ``EXACT_COUNTS / 2`` doubling every two cells, up to ``cap`` (a public bound)."""
+    edges = list(range(min(EXACT_COUNTS, cap + 1)))
+    edge, width = EXACT_COUNTS, EXACT_COUNTS // 2
+    while edge <= cap:
+        for _ in range(2):
+            if edge <= cap:
+                edges.append(edge)
+            edge += width
+        width *= 2
+    return np.asarray(edges, dtype=np.int64)
+
+
+def _group_of(values: np.ndarray) -> np.ndarray:
+    """Group of a count for finding the support: 0, 1, 2, 3, then groups doubling every two (4-5, 6-7,
+    8-11, 12-15, ...)."""
+    v = np.asarray(values, dtype=np.int64)
+    out = v.copy()
+    big = v >= 4
+    k = np.floor(np.log2(np.maximum(v, 1))).astype(np.int64)
+    half = (v >= (3 * (1 << k)) // 2).astype(np.int64)
+    out[big] = 4 + 2 * (k[big] - 2) + half[big]
+    return out
+
+
+def dp_count_distribution(counts: np.ndarray, rho: float | None, rng: np.random.Generator, *,
+                          sensitivity: float = 1.0, cap: int = MAX_COUNT) -> CountModel:
+    """The distribution of children per parent, with ``rho``-zCDP (``None``: exact, non-private).
+
+    One noisy histogram (one cell per count below ``EXACT_COUNTS``, wider cells above, up to the public
+    ``cap``; counts above it count as ``cap``). The rest is post-processing: the cells are summed into
+    groups of growing width (0, 1, 2, 3, 4-5, 6-7, 8-11, ...), whose noisy sums stand out of the noise
+    better than single cells; the support is the span of groups that clear the threshold pure noise
+    passes in any group with probability 0.1% (as in :func:`~medsynth.privacy.mechanisms.dp_bounds`;
+    the largest one if none does), widened by neighbouring groups whose noisy sum exceeds
+    ``EXTEND_SIGMAS`` of its noise. Inside the support the values are smoothed by :func:`whittaker`.
+
+    Args:
+        counts: one count per parent row.
+        rho: zCDP cost at the true sensitivity.
+        rng: the DP noise generator.
+        sensitivity: parent rows one unit holds (1 for children of the root table).
+        cap: public bound on the count.
+    """
+    counts = np.minimum(np.asarray(counts, dtype=np.int64), cap)
+    if rho is None:
+        lo, hi = (int(counts.min()), int(counts.max())) if counts.size else (0, 0)
+        width = max(1, math.ceil((hi - lo + 1) / MAX_COUNT_CELLS))
+        cells = (np.clip(counts, lo, hi) - lo) // width
+        probs = np.bincount(cells, minlength=(hi - lo) // width + 1).astype(float)
+        return CountModel(low=lo, width=width, probs=probs / max(probs.sum(), 1.0), parents=float(len(counts)),
+                          details={"mechanism": "exact (non-private)"})
+    edges = count_cells(cap)
+    widths = np.diff(np.r_[edges, cap + 1])
+    sigma = gaussian_sigma(rho, sensitivity=sensitivity)
+    noisy = np.bincount(np.searchsorted(edges, counts, side="right") - 1, minlength=edges.size) + rng.normal(0.0, sigma, edges.size)
+    group = _group_of(edges)
+    n_groups = int(group.max()) + 1
+    gsum = np.bincount(group, weights=noisy, minlength=n_groups)
+    gsig = sigma * np.sqrt(np.bincount(group, minlength=n_groups).clip(min=1))
+    core = np.flatnonzero(gsum > _union_threshold(n_groups) * gsig)
+    if core.size == 0:  # nothing clears the threshold (few parents for the noise): the strongest group
+        core = np.array([int(np.argmax(gsum / gsig))])
+    first, last = int(core[0]), int(core[-1])
+    while first > 0 and gsum[first - 1] > EXTEND_SIGMAS * gsig[first - 1]:
+        first -= 1
+    while last < n_groups - 1 and gsum[last + 1] > EXTEND_SIGMAS * gsig[last + 1]:
+        last += 1
+    cells = np.flatnonzero((group >= first) & (group <= last))
+    lo, hi = int(edges[cells[0]]), int(edges[cells[-1]] + widths[cells[-1]] - 1)
+    per_value = np.concatenate([np.full(widths[i], noisy[i] / widths[i]) for i in cells])
+    width = max(1, math.ceil(per_value.size / MAX_COUNT_CELLS))
+    if width > 1:
+        per_value = np.r_[per_value, np.zeros((-per_value.size) % width)].reshape(-1, width).sum(axis=1)
+    smooth = np.maximum(whittaker(per_value, sigma * math.sqrt(width) / float(np.median(widths[cells]))), 0.0)
+    if smooth.sum() <= 0:
+        smooth = np.ones_like(per_value)
+    return CountModel(low=lo, width=width, probs=smooth / smooth.sum(), parents=max(float(noisy[cells].sum()), 1.0),
+                      details={"mechanism": "noisy histogram of counts; support from noisy group sums; "
+                                            "Whittaker-smoothed", "rho": rho, "sigma": sigma, "support": [lo, hi]})
+
+
+def choose_bound(model: CountModel, *, quantile: float, sigma_unit: float, cells: int = 100) -> int:
+    """K: the ``quantile`` of the counts, lowered where fewer rows per parent measure better.
+
+    With ``K`` rows kept per parent, a child table's histograms hold ``S(K) = parents * E[min(count, K)]``
+    rows and noise of scale ``K * sigma_unit``; a typical cell (share ``1 / cells``) then has relative
+    squared error ``(K^2 sigma_unit^2 + S(K) / cells) / S(K)^2`` (noise plus sampling). K is the minimiser of
+    that error below the quantile (post-processing of the DP count distribution and the noise plan).
+    """
+    top = max(1, model.quantile(quantile))
+    best_k, best = top, np.inf
+    for k in range(1, top + 1):
+        s = model.parents * model.expected_min(k)
+        if s <= 0:
+            continue
+        err = (k**2 * sigma_unit**2 + s / cells) / s**2
+        if err < best * (1 - 1e-9):
+            best_k, best = k, err
+    return int(best_k)
+
+
+def bound_rows(groups: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
+    """A boolean mask keeping at most ``k`` rows of each group, chosen uniformly at random.
+
+    ``groups`` are integer group codes per row. The choice uses ``rng`` (the DP noise generator for a DP
+    fit: which rows of a patient are measured is part of the mechanism, independent across patients).
+    """
+    n = len(groups)
+    if n == 0:
+        return np.zeros(0, dtype=bool)
+    key = rng.random(n)
+    order = np.lexsort((key, groups))
+    g = groups[order]
+    start = np.r_[0, np.flatnonzero(np.diff(g)) + 1]
+    rank = np.arange(n) - np.repeat(start, np.diff(np.r_[start, n]))
+    keep = np.zeros(n, dtype=bool)
+    keep[order[rank < k]] = True
+    return keep
+
+
+def one_per_group(groups: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Indices of one row per group, chosen at random (a sensitivity-1 view of a child table)."""
+    return np.flatnonzero(bound_rows(groups, 1, rng))
+
+
+__all__ = ["CountModel", "LedgerView", "bound_rows", "choose_bound", "dp_count_distribution", "one_per_group", "whittaker"]

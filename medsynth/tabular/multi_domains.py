@@ -1,0 +1,154 @@
+"""How the multi-table DP model settles each table's schema: domains under DP, relation fields confirmed.
+
+A mixin of :class:`~medsynth.tabular.multi_mst.MultiTableDPMST` (steps 2 of its budget): each table's
+fields read from the data are re-decided and its domains estimated with DP on one random row per
+patient (sensitivity 1); relation fields read from the data are kept only when a noisy count of
+patients contradicting them is small; time fields whose columns DP omitted or re-typed are dropped.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from medsynth.io.dataset import DatasetSchema, DatasetTable, Relation
+from medsynth.io.schema import TableSchema
+from medsynth.privacy.mechanisms import gaussian_sigma
+from medsynth.privacy.noise import Generators
+from medsynth.tabular.config import PrivacyConfig
+from medsynth.tabular.domain import resolve_domain
+from medsynth.tabular.encoding import TableCodec
+from medsynth.tabular.multi_counts import LedgerView, one_per_group
+from medsynth.tabular.multi_features import group_rank
+from medsynth.tabular.structure import needs_decision
+
+#: Share of the domain budget spent confirming relation fields read from the data (all relations together).
+DECISION_SHARE = 0.1
+#: A relation field read from the data is kept when at most this share of patients contradicts it (noisy count).
+CONTRADICTION_SHARE = 0.05
+
+
+class DomainsMixin:
+    """Schema decisions of a multi-table DP fit (see the module docstring)."""
+
+    privacy: PrivacyConfig
+    ledger: Any
+    is_private: bool  # provided by the synthesizer (a property there)
+
+    def _usable(self, rel: Relation, tables: dict[str, DatasetTable]) -> Relation:
+        """The relation without time fields whose columns a DP fit omitted or re-typed (no longer numbers)."""
+        from medsynth.io.schema import NUMERIC_TYPES
+
+        def ok(table: str, col: str | None, kinds: tuple[str, ...] = NUMERIC_TYPES) -> bool:
+            c = tables[table].column(col) if col else None
+            return c is not None and not c.omitted and c.type in kinds
+
+        upd: dict[str, Any] = {}
+        if rel.order_by and not ok(rel.child, rel.order_by):
+            upd.update({"order_by": None, "within": None, "ends": []})
+        elif rel.within and not ok(rel.parent, rel.within):
+            upd["within"] = None
+        if rel.ends and "ends" not in upd and not all(ok(rel.child, e) for e in rel.ends):
+            upd["ends"] = [e for e in rel.ends if ok(rel.child, e)]
+        if rel.sequence and not ok(rel.child, rel.sequence, ("integer", "categorical", "continuous")):
+            upd["sequence"] = None
+        if upd and self.ledger is not None:
+            self.ledger.notes.append(f"relation {rel.label}: {sorted(upd)} not used (their columns were omitted or "
+                                     "re-typed when their domains were estimated with DP)")
+        return rel.model_copy(update=upd) if upd else rel
+
+    def _domain_weight(self, tab: DatasetTable, keys: list[str]) -> int:
+        plain = self._plain(tab, keys)
+        return len(plain.private_domain_columns()) + sum(needs_decision(c) for c in plain.columns)
+
+    @staticmethod
+    def _plain(tab: DatasetTable, keys: list[str]) -> TableSchema:
+        """The table schema with its key columns declared (identifiers named by the relations: public)."""
+        cols = [c.model_copy(update={"public": True}) if c.name in keys else c for c in tab.columns]
+        return TableSchema(columns=cols, constraints=tab.constraints)
+
+    @staticmethod
+    def _relation(schema: DatasetSchema, child: str, parent: str) -> Relation:
+        return next(r for r in schema.parents_of(child) if r.parent == parent)
+
+    def _resolve_domains(self, tables: dict[str, pd.DataFrame], schema: DatasetSchema, unit: dict[str, np.ndarray],
+                         weights: dict[str, int], n_decide: int, rho_total: float, n_hat: float,
+                         gens: Generators) -> dict[str, DatasetTable]:
+        private, led = self.is_private, self.ledger
+        total_w = sum(weights.values())
+        tables_share = (1 - DECISION_SHARE) if n_decide else 1.0
+        n_cat = {t: sum(c.type == "categorical" for c in self._plain(schema.tables[t], schema.key_columns(t)).modelled
+                        if c.name in self._plain(schema.tables[t], schema.key_columns(t)).private_domain_columns())
+                 for t in tables}
+        out = {}
+        for t in schema.order():
+            tab = schema.tables[t]
+            plain = self._plain(tab, schema.key_columns(t))
+            if private:
+                rows = tables[t] if t not in unit or t == schema.roots[0] else tables[t].iloc[one_per_group(unit[t], gens.noise)]
+                share = self.privacy.domain_budget * rho_total * tables_share * weights[t] / max(total_w, 1)
+                view = LedgerView(led, share / max(self.privacy.domain_budget, 1e-12), label=f"table '{t}'",  # type: ignore[arg-type]
+                                  delta_share=n_cat[t] / max(sum(n_cat.values()), 1))
+                res = resolve_domain(plain, rows.reset_index(drop=True), privacy=self.privacy, ledger=view,  # type: ignore[arg-type]
+                                     rng=gens.noise, rows=n_hat)
+            else:
+                res = resolve_domain(plain, tables[t], privacy=PrivacyConfig(), ledger=led, rng=gens.noise)  # type: ignore[arg-type]
+            keys = set(schema.key_columns(t))
+            cols = [c.model_copy(update={"public": False}) if c.name in keys and not tab.column(c.name).public else c
+                    for c in res.columns]
+            out[t] = DatasetTable(columns=cols, constraints=res.constraints, primary_key=tab.primary_key)
+        return out
+
+    def _decide_relation(self, rel: Relation, tables: dict[str, pd.DataFrame], resolved: dict[str, DatasetTable],
+                         pidx: dict[str, np.ndarray], unit: dict[str, np.ndarray], rho_total: float, n_decide: int,
+                         total_w: int, n_hat: float, gens: Generators) -> Relation:
+        """Keep ``within``/``sequence``/``ends`` read from the data only when few patients contradict them."""
+        child, parent = resolved[rel.child], resolved[rel.parent]
+        codec_c = TableCodec(child.table_schema())
+        rows = tables[rel.child]
+        t = codec_c.numbers(child.column(rel.order_by), rows[rel.order_by]) if rel.order_by else None  # type: ignore[arg-type]
+        checks: dict[str, np.ndarray] = {}
+        if rel.within and "within" in rel.read_from_data and t is not None:
+            b = TableCodec(parent.table_schema()).numbers(parent.column(rel.within), tables[rel.parent][rel.within])
+            checks["within"] = t > b[pidx[rel.child]] + 1e-9
+        if rel.sequence and "sequence" in rel.read_from_data and t is not None:
+            order = np.lexsort((t, pidx[rel.child]))
+            rank = np.empty(len(order), dtype=np.int64)
+            rank[order] = group_rank(pidx[rel.child][order])
+            v = pd.to_numeric(rows[rel.sequence], errors="coerce").to_numpy(dtype=float)
+            checks["sequence"] = ~(np.isclose(v, rank + 1) | np.isclose(v, rank))
+        for e in rel.ends if "ends" in rel.read_from_data and t is not None else []:
+            ev = codec_c.numbers(child.column(e), rows[e])
+            checks[f"ends:{e}"] = ev < t - 1e-9  # type: ignore[operator]
+        if not checks:
+            return rel
+        units = unit[rel.child]
+        true = np.array([len(np.unique(units[bad])) for bad in checks.values()], dtype=float)  # patients contradicting
+        share = self.privacy.domain_budget * rho_total * DECISION_SHARE / max(n_decide, 1)
+        if share <= 0:  # no domain budget: nothing read from the data can be confirmed
+            self.ledger.notes.append(f"relation {rel.label}: {sorted(checks)} read from the data are not used "  # type: ignore[union-attr]
+                                     "(privacy.domain_budget is 0, so they cannot be confirmed under DP)")
+            return rel.model_copy(update={"within": None if "within" in checks else rel.within,
+                                          "sequence": None if "sequence" in checks else rel.sequence,
+                                          "ends": [e for e in rel.ends if f"ends:{e}" not in checks]})
+        sigma = gaussian_sigma(share, sensitivity=math.sqrt(len(checks)))
+        noisy = true + gens.noise.normal(0.0, sigma, true.size)
+        keep = {k: bool(v <= CONTRADICTION_SHARE * n_hat) for k, v in zip(checks, noisy, strict=True)}
+        self.ledger.record(f"relation {rel.label}: patients contradicting {sorted(checks)} read from the data",  # type: ignore[union-attr]
+                           "Gaussian mechanism (zCDP), one count per field", rho=share, sigma=sigma, kept=keep)
+        upd: dict[str, Any] = {}
+        if "within" in keep and not keep["within"]:
+            upd["within"] = None
+        if "sequence" in keep and not keep["sequence"]:
+            upd["sequence"] = None
+        dropped = [e for e in rel.ends if f"ends:{e}" in keep and not keep[f"ends:{e}"]]
+        if dropped:
+            upd["ends"] = [e for e in rel.ends if e not in dropped]
+        for what in [*upd]:
+            self.ledger.notes.append(f"relation {rel.label}: '{what}' read from the data was not confirmed under DP "  # type: ignore[union-attr]
+                                     "(too many patients contradict it); it is not used")
+        return rel.model_copy(update=upd)
+

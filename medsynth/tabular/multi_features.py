@@ -1,0 +1,315 @@
+"""How the multi-table DP model sees a dataset: per-parent summaries, child rows relative to their parent.
+
+Every table gets one DP-MST model (:mod:`medsynth.tabular.mst`) over *features*:
+
+- the root table: its own columns, plus, for each child table, the parent-level summaries of its
+  children: their number ``n:T``, for each numeric column the mean of its (unit-scaled) values
+  ``mean:T:c``, for each categorical column the most frequent value ``mode:T:c``, and the time of the
+  first child ``t0:T``. One row per patient, so these cost what any column costs.
+- a child table ``T`` (one row per kept child row): each numeric column as its deviation from the
+  parent's mean ``dev:c`` (sampling adds it back, so a patient's synthetic values scatter around a
+  level that the parent model drew jointly with the patient's other columns), its categorical columns,
+  its position among the parent's rows ``pos:``, the time since the previous row ``gap:`` (as a share of
+  the time left until the parent's ``within`` bound when the relation has one, so that times stay
+  inside the parent's follow-up and increase), interval lengths ``dur:e``, the summaries of its own
+  children, and, as evidence, the parent's features (prefixed ``^``). Sampling conditions on the
+  evidence (:mod:`medsynth.tabular.multi_tree`).
+
+Everything here is arithmetic on one patient's own rows, so a feature row depends on one unit only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from medsynth.io.dataset import DatasetSchema
+from medsynth.io.schema import DISCRETE_TYPES, NUMERIC_TYPES, ColumnSchema, TableSchema, category_key
+from medsynth.tabular.encoding import Frame, TableCodec
+
+EVIDENCE = "^"
+POS, GAP = "pos:", "gap:"
+#: Deviations from the parent's mean are modelled within +-DEV_RANGE (in unit-scaled values).
+DEV_RANGE = 0.5
+
+
+def n_col(t: str) -> str:
+    """Name of the count-of-children feature of child table ``t``."""
+    return f"n:{t}"
+
+
+def mean_col(t: str, c: str) -> str:
+    """Name of the parent-level mean of child column ``t.c``."""
+    return f"mean:{t}:{c}"
+
+
+def mode_col(t: str, c: str) -> str:
+    """Name of the parent-level most frequent value of child column ``t.c``."""
+    return f"mode:{t}:{c}"
+
+
+def t0_col(t: str) -> str:
+    """Name of the time of a parent's first child row in ``t``."""
+    return f"t0:{t}"
+
+
+def dev_col(c: str) -> str:
+    """Name of the deviation feature of numeric column ``c``."""
+    return f"dev:{c}"
+
+
+def dur_col(e: str) -> str:
+    """Name of the interval-length feature of end column ``e``."""
+    return f"dur:{e}"
+
+
+@dataclass
+class TablePlan:
+    """What the model learns of one table, and how its rows are rebuilt (saved as ``plan.json``).
+
+    Attributes:
+        name: the table.
+        parent: its primary parent (None for the root).
+        numeric: own numeric columns learnt as deviations (or as values for the root).
+        discrete: own categorical/boolean columns.
+        order_by: the time column ordering a parent's rows, or None.
+        within: the parent's column bounding the times, or None.
+        ends: interval-end columns.
+        sequence: the column numbering a parent's rows, regenerated, or None.
+        seq_start: the number of the first row (0 or 1).
+        children: child tables (their summaries are features of this table).
+        bound: K, rows kept per parent row when measuring (0: all rows, non-private).
+        sensitivity: rows one unit may hold among this table's measured rows.
+        features: the model's own feature columns (what children see as evidence).
+        evidence: the model's evidence columns (the parent's features, prefixed ``^``).
+        numbers: how a child's numeric columns are learnt: "value" (the value itself, conditioned on the
+            parent's level through the tree) or "deviation" (from the parent's level, added back when sampling).
+        summarised: whether the parent carries the means and modes of this table's columns (its count and
+            first time always).
+    """
+
+    name: str
+    parent: str | None = None
+    numeric: list[str] = field(default_factory=list)
+    discrete: list[str] = field(default_factory=list)
+    order_by: str | None = None
+    within: str | None = None
+    ends: list[str] = field(default_factory=list)
+    sequence: str | None = None
+    seq_start: int = 1
+    children: list[str] = field(default_factory=list)
+    bound: int = 0
+    sensitivity: float = 1.0
+    features: list[str] = field(default_factory=list)
+    evidence: list[str] = field(default_factory=list)
+    numbers: str = "value"
+    summarised: bool = True
+
+    def to_dict(self) -> dict[str, Any]:
+        """The plan as JSON-ready data."""
+        return dict(self.__dict__)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TablePlan:
+        """Rebuild from :meth:`to_dict`."""
+        return cls(**data)
+
+
+def key_array(s: pd.Series) -> np.ndarray:
+    """Key values as comparable numbers or canonical strings (1, 1.0 and "1" match)."""
+    if pd.api.types.is_integer_dtype(s):
+        return s.to_numpy(dtype=np.int64)
+    if pd.api.types.is_float_dtype(s) and s.notna().all() and np.all(np.mod(s.to_numpy(), 1) == 0):
+        return s.to_numpy(dtype=np.float64).astype(np.int64)
+    return s.map(lambda v: category_key(v)).to_numpy(dtype=object)
+
+
+def parent_index(child: pd.Series, parent: pd.Series) -> np.ndarray:
+    """Row index in the parent table of each child row's parent (-1 where none)."""
+    ck, pk = key_array(child), key_array(parent)
+    if ck.dtype != pk.dtype:
+        ck, pk = child.map(category_key).to_numpy(dtype=object), parent.map(category_key).to_numpy(dtype=object)
+    return pd.Index(pk).get_indexer(ck)
+
+
+def group_rank(groups: np.ndarray) -> np.ndarray:
+    """0, 1, 2, ... within runs of equal (sorted) group codes."""
+    n = len(groups)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    start = np.r_[0, np.flatnonzero(np.diff(groups)) + 1]
+    return np.arange(n) - np.repeat(start, np.diff(np.r_[start, n]))
+
+
+def group_starts(groups: np.ndarray) -> np.ndarray:
+    """For each row of sorted group codes, the index of its group's first row."""
+    n = len(groups)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    start = np.r_[0, np.flatnonzero(np.diff(groups)) + 1]
+    return np.repeat(start, np.diff(np.r_[start, n]))
+
+
+def summaries(frame: Frame, parents: np.ndarray, n_parents: int, plan: TablePlan, codec: TableCodec,
+              t_unit: np.ndarray | None) -> dict[str, np.ndarray]:
+    """The parent-level summaries of a child table (model-space values, one per parent row).
+
+    Args:
+        frame: the child's own columns in model space, rows sorted by parent then time.
+        parents: the parent row of each child row.
+        n_parents: rows of the parent table.
+        plan: the child's plan.
+        codec: the child's codec.
+        t_unit: the child's time column, unit-scaled, or None.
+    """
+    t = plan.name
+    out: dict[str, np.ndarray] = {n_col(t): np.bincount(parents, minlength=n_parents).astype(float)}
+    for c in plan.numeric if plan.summarised else []:
+        u = frame.num[c]
+        ok = ~np.isnan(u)
+        s = np.bincount(parents[ok], weights=u[ok], minlength=n_parents)
+        k = np.bincount(parents[ok], minlength=n_parents)
+        out[mean_col(t, c)] = np.where(k > 0, s / np.maximum(k, 1), np.nan)
+    for c in plan.discrete if plan.summarised else []:
+        codes = frame.cat[c]
+        k = codec.n_categories(c)
+        ok = codes >= 0
+        table = np.bincount(parents[ok] * k + codes[ok], minlength=n_parents * k).reshape(n_parents, k)
+        out[mode_col(t, c)] = np.where(table.sum(axis=1) > 0, table.argmax(axis=1), -1).astype(np.int64)
+    if t_unit is not None:
+        first = np.full(n_parents, np.nan)
+        if len(parents):
+            starts = np.r_[0, np.flatnonzero(np.diff(parents)) + 1]
+            first[parents[starts]] = t_unit[starts]
+        out[t0_col(t)] = first
+    return out
+
+
+def summary_columns(plan: TablePlan, codec: TableCodec, count_low: int, count_high: int) -> list[ColumnSchema]:
+    """Schemas of a child table's parent-level summaries (domains known by construction: public)."""
+    t = plan.name
+    cols = [ColumnSchema(name=n_col(t), type="integer", min=count_low, max=max(count_high, count_low), public=True)]
+    for c in plan.numeric if plan.summarised else []:
+        cols.append(ColumnSchema(name=mean_col(t, c), type="continuous", min=0.0, max=1.0, missing=True, public=True))
+    for c in plan.discrete if plan.summarised else []:
+        k = codec.n_categories(c)
+        cols.append(ColumnSchema(name=mode_col(t, c), type="categorical", categories=list(range(k)), missing=True, public=True))
+    if plan.order_by is not None:
+        cols.append(ColumnSchema(name=t0_col(t), type="continuous", min=0.0, max=1.0, missing=True, public=True))
+    return cols
+
+
+def time_span(schema: DatasetSchema, plan: TablePlan) -> tuple[float, dict[str, float]]:
+    """(span of the time column, span of each interval end) in days, from the schema's (DP) bounds."""
+    tab = schema.tables[plan.name]
+    lo, hi = tab.column(plan.order_by).bounds()  # type: ignore[arg-type]
+    span = max(hi - lo, 1.0)
+    ends = {e: max(tab.column(e).bounds()[1] - lo, 1.0) for e in plan.ends}
+    return span, ends
+
+
+def own_columns(plan: TablePlan, schema: DatasetSchema, *, root: bool, pos_max: int = 0) -> list[ColumnSchema]:
+    """Schemas of a table's own features (before its children's summaries); ``pos_max``: the largest
+    position of a row among its parent's rows (the largest count of the DP support, minus one)."""
+    tab = schema.tables[plan.name]
+    cols: list[ColumnSchema] = []
+    for c in plan.numeric:
+        base = tab.column(c)
+        if root or plan.numbers == "value":
+            cols.append(base.model_copy(update={"public": True, "read_from_data": []}))
+        else:
+            cols.append(ColumnSchema(name=dev_col(c), type="continuous", min=-DEV_RANGE, max=DEV_RANGE,
+                                     missing=base.missing, public=True))
+    for c in plan.discrete:
+        cols.append(tab.column(c).model_copy(update={"public": True, "read_from_data": []}))
+    if not root:
+        cols.append(ColumnSchema(name=POS, type="integer", min=0, max=max(int(pos_max), 0), public=True))
+    if plan.order_by is not None and not root:
+        span, ends = time_span(schema, plan)
+        gap_max = 1.0 if plan.within else span
+        cols.append(ColumnSchema(name=GAP, type="continuous", min=0.0, max=gap_max, missing=True, public=True))
+        for e in plan.ends:
+            cols.append(ColumnSchema(name=dur_col(e), type="continuous", min=0.0, max=ends[e],
+                                     missing=tab.column(e).missing, public=True))
+    return cols
+
+
+def time_features(days: np.ndarray, parents: np.ndarray, plan: TablePlan, *, bound: np.ndarray | None,
+                  ends: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """``gap:`` and ``dur:e`` of rows sorted by parent then time (NaN gap on each parent's first row).
+
+    With a ``within`` bound, the gap is the share of the time left until the parent's bound
+    (``(t_i - t_{i-1}) / (bound - t_{i-1})``); with interval ends it runs from the previous row's end;
+    otherwise from the previous row's time. Negative gaps (overlaps) count as 0.
+    """
+    n = len(days)
+    first = np.r_[True, parents[1:] != parents[:-1]] if n else np.zeros(0, dtype=bool)
+    prev_t = np.r_[np.nan, days[:-1]] if n else days
+    out: dict[str, np.ndarray] = {}
+    if bound is not None:
+        left = bound - prev_t
+        gap = np.where(left > 0, (days - prev_t) / np.where(left > 0, left, 1.0), 0.0)
+        out[GAP] = np.where(first, np.nan, np.clip(gap, 0.0, 1.0))
+    else:
+        prev_end = np.r_[np.nan, ends[plan.ends[0]][:-1]] if plan.ends and n else prev_t
+        ref = np.where(np.isnan(prev_end), prev_t, prev_end)
+        out[GAP] = np.where(first, np.nan, np.maximum(days - ref, 0.0))
+    for e in plan.ends:
+        out[dur_col(e)] = np.maximum(ends[e] - days, 0.0)
+    return out
+
+
+def rebuild_times(plan: TablePlan, parents: np.ndarray, t0: np.ndarray, gap: np.ndarray, durs: dict[str, np.ndarray],
+                  bound: np.ndarray | None) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Times (days) of rows sorted by parent, from each parent's first time and the sampled gaps.
+
+    With a bound: ``bound - t_i = (bound - t_0) * prod_{k <= i} (1 - gap_k)`` (times increase and stay at or
+    below the bound). Otherwise times add the gaps (and the previous interval's length when the relation
+    has interval ends). Returns the times and the interval ends.
+    """
+    n = len(parents)
+    starts = group_starts(parents)
+    first = np.arange(n) == starts
+    g = np.where(first | np.isnan(gap), 0.0, gap)
+    if bound is not None:
+        t0c = np.minimum(t0, bound)
+        step = np.log1p(-np.clip(g, 0.0, 1.0 - 1e-12))
+        cs = np.cumsum(step)
+        cs = cs - (cs[starts] - step[starts])
+        days = bound - (bound - t0c) * np.exp(cs)
+        ends = {e: np.minimum(days + np.nan_to_num(durs[e]), np.maximum(bound, days)) for e in plan.ends}
+        return days, ends
+    if plan.ends:
+        d0 = np.nan_to_num(durs[plan.ends[0]])
+        prev_len = np.r_[0.0, d0[:-1]] if n else d0
+        step = g + np.where(first, 0.0, prev_len)
+    else:
+        step = g
+    cs = np.cumsum(step)
+    cs = cs - (cs[starts] - step[starts])
+    days = t0 + cs
+    ends = {e: days + np.nan_to_num(durs[e]) for e in plan.ends}
+    return days, ends
+
+
+def is_numeric(col: ColumnSchema) -> bool:
+    """Whether a column is numeric (incl. dates)."""
+    return col.type in NUMERIC_TYPES
+
+
+def is_discrete(col: ColumnSchema) -> bool:
+    """Whether a column is categorical or boolean."""
+    return col.type in DISCRETE_TYPES
+
+
+def model_schema(columns: list[ColumnSchema]) -> TableSchema:
+    """A TableSchema over feature columns."""
+    return TableSchema(columns=columns)
+
+
+__all__ = ["EVIDENCE", "GAP", "POS", "TablePlan", "dev_col", "dur_col", "group_rank", "group_starts", "key_array",
+           "mean_col", "mode_col", "model_schema", "n_col", "own_columns", "parent_index", "rebuild_times",
+           "summaries", "summary_columns", "t0_col", "time_features", "time_span"]

@@ -1,0 +1,484 @@
+"""DP-MST on a folder of tables: patient-level differential privacy for parent/child EHR data.
+
+The unit of privacy is a row of the root table (a patient) with every row linked to it. The budget
+(zCDP ``rho`` of the target (epsilon, delta)) is spent, in order, on:
+
+1. a noisy count of patients (2%), used wherever the number of patients shapes the model and for the
+   delta < 1/n check;
+2. domains (``privacy.domain_budget``): each table's schema fields read from the data are re-decided
+   and its domains estimated with DP (:func:`~medsynth.tabular.domain.resolve_domain`) on **one random
+   row per patient**, so those mechanisms keep sensitivity 1; relation fields read from the data (a
+   ``within`` bound, a ``sequence`` column, interval ``ends``) are kept only when a noisy count of
+   patients contradicting them is small;
+3. the distribution of children per parent of each relation (``count_share``;
+   :func:`~medsynth.tabular.multi_counts.dp_count_distribution`), from which the contribution bound K
+   of each child table is chosen (:func:`~medsynth.tabular.multi_counts.choose_bound`) unless given;
+4. one DP-MST per table over its features (:mod:`medsynth.tabular.multi_features`), split by the number
+   of features. A child table's model measures at most K random rows per parent, with every mechanism's
+   sensitivity scaled to the K rows a patient may hold (:class:`~medsynth.tabular.multi_counts.LedgerView`).
+
+Sampling draws patients with their summaries from the root model, maps each child count onto the DP
+count distribution (rank-preserving), then, table by table, each child row from its model conditioned
+on its parent's features and its position (:class:`~medsynth.tabular.multi_tree.TreeSampler`), and
+rebuilds values (parent level + deviation) and times (first time + gaps, inside the parent's bound).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+import numpy as np
+import pandas as pd
+from pydantic import Field
+
+from medsynth.core.config import ConfigModel
+from medsynth.core.errors import DataValidationError
+from medsynth.io.dataset import DatasetSchema
+from medsynth.io.schema import TableSchema
+from medsynth.privacy.mechanisms import gaussian_sigma, noisy_count
+from medsynth.privacy.noise import Generators
+from medsynth.tabular.base import COUNT_SHARE
+from medsynth.tabular.encoding import Frame, TableCodec
+from medsynth.tabular.multi_base import MultiTableSynthesizer, delta_hint, primary_parent
+from medsynth.tabular.multi_counts import (
+    CountModel,
+    LedgerView,
+    bound_rows,
+    choose_bound,
+    dp_count_distribution,
+)
+from medsynth.tabular.multi_domains import DomainsMixin
+from medsynth.tabular.multi_features import (
+    EVIDENCE,
+    POS,
+    TablePlan,
+    dev_col,
+    group_rank,
+    mean_col,
+    n_col,
+    own_columns,
+    parent_index,
+    summaries,
+    summary_columns,
+    t0_col,
+    time_features,
+)
+
+#: summaries "auto": a parent carries its children's means and modes when its noisy number of rows is at
+#: least this many times the noise of its model's 1-way marginals.
+SUMMARY_SNR = 50.0
+
+
+class MultiDPMSTConfig(ConfigModel):
+    """DP-MST on a folder of tables.
+
+    Attributes:
+        bins: coarse bins per numeric feature of every table's DP-MST (see DPMSTConfig).
+        fine_bins: fine grid of numeric features.
+        ipf_iters: proportional-fitting iterations per edge.
+        adaptive_bins: coarser grids where the noise would swamp fine ones (0 turns it off).
+        max_children: K, rows kept per parent row of a child table when its model is measured: one number
+            for every table, ``{table: K}``, or null to choose it from the DP distribution of children per
+            parent (see max_children_quantile).
+        max_children_quantile: with max_children null, K is at most this quantile of the children per
+            parent, lowered where fewer rows per parent measure better at the noise level.
+        count_share: share of the budget spent on the distributions of children per parent.
+        evidence: "all": a child row's model sees every feature of its parent; "related": only the
+            parent's summaries of this child table (fewer columns, less noise each).
+        max_count: public bound on the children of one parent (larger counts count as this).
+        child_numbers: "value": a child's numeric column is learnt as its value, tied to the parent's level
+            (``mean:T:c``) through the tree; "deviation": as its deviation from that level, added back when
+            sampling (a parent's synthetic mean is then its level exactly, but point masses such as 0 smear).
+        summaries: whether a parent's model carries the means and modes of its children's columns (they tie
+            a patient's rows together, and cost one column each): "all", "none", or "auto" (where the
+            parent's model measures them well enough, see SUMMARY_SNR; always for a non-private fit).
+    """
+
+    bins: int = Field(12, ge=2, le=256)
+    fine_bins: int = Field(64, ge=4, le=4096)
+    ipf_iters: int = Field(50, ge=1)
+    adaptive_bins: float = Field(1.0, ge=0)
+    max_children: int | dict[str, int] | None = None
+    max_children_quantile: float = Field(0.9, gt=0, le=1)
+    count_share: float = Field(0.3, ge=0.01, lt=0.9)
+    evidence: Literal["all", "related"] = "all"
+    max_count: int = Field(65536, ge=1)
+    child_numbers: Literal["value", "deviation"] = "value"
+    summaries: Literal["auto", "all", "none"] = "auto"
+
+
+class MultiTableDPMST(DomainsMixin, MultiTableSynthesizer):
+    """DP-MST over a folder of related tables, with patient-level DP (``epsilon: null``: non-private)."""
+
+    name: ClassVar[str] = "dp-mst"
+    private: ClassVar[bool] = True
+    allows_non_private: ClassVar[bool] = True
+    Config: ClassVar[type[ConfigModel]] = MultiDPMSTConfig
+    config: MultiDPMSTConfig
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.plans: dict[str, TablePlan] = {}
+        self.models: dict[str, Any] = {}
+        self.counts: dict[str, CountModel] = {}
+        self.codecs: dict[str, TableCodec] = {}
+
+    # -- fit -------------------------------------------------------------------------------------
+    def _fit_checked(self, tables: dict[str, pd.DataFrame], schema: DatasetSchema, gens: Generators) -> None:
+        private, led = self.is_private, self.ledger
+        roots = schema.roots
+        if len(roots) != 1:
+            raise DataValidationError(
+                f"a multi-table dp-mst fit needs exactly one root table (the unit of privacy: a patient); tables {roots} "
+                "have no parent. Relate them (--relation CHILD.COL=PARENT.COL) or fit them separately")
+        root = roots[0]
+        order = schema.order()
+        primaries = {t: primary_parent(schema, t) for t in order}
+        others = [t for t in order if t != root]
+        led.unit = f"one row of '{root}' with every row linked to it" + (f" ({', '.join(others)})" if others else "")  # type: ignore[union-attr]
+        led.neighbouring = f"add/remove one '{root}' row together with all its linked rows"  # type: ignore[union-attr]
+        decide = [r for r in schema.relations if private and set(r.read_from_data) & {"within", "sequence", "ends"}]
+        weights = {t: self._domain_weight(schema.tables[t], schema.key_columns(t)) for t in order}
+        if private and self.privacy.domain_budget > 0 and any(weights.values()):
+            led.reserve_delta(self.privacy.delta * self.privacy.domain_budget / 2)  # type: ignore[union-attr]
+        rho_total = led.rho_budget if private else 0.0  # type: ignore[union-attr]
+        n_root = len(tables[root])
+        if private:
+            rho = COUNT_SHARE * rho_total
+            n_hat = max(1.0, noisy_count(n_root, rho, gens.noise))
+            led.record(f"number of rows of '{root}' (patients)", "Gaussian mechanism (zCDP)", rho=rho,  # type: ignore[union-attr]
+                       sigma=gaussian_sigma(rho), released="rows_noisy in meta.json")
+            hint = delta_hint(self.privacy.delta, n_hat, gaussian_sigma(rho))
+            if hint:
+                from medsynth.core.errors import PrivacyBudgetError
+
+                raise PrivacyBudgetError(hint)
+            self.meta["rows_noisy"] = round(n_hat)
+            self.meta["rows_note"] = f"noisy count of '{root}' rows (DP, charged to the ledger): the exact counts are private"
+        else:
+            n_hat = float(n_root)
+        # where each row belongs: its parent's row and its unit (root row)
+        pidx: dict[str, np.ndarray] = {}
+        unit: dict[str, np.ndarray] = {root: np.arange(n_root)}
+        for t in others:
+            rel = self._relation(schema, t, primaries[t])  # type: ignore[arg-type]
+            pk = schema.tables[rel.parent].primary_key
+            pidx[t] = parent_index(tables[t][rel.column], tables[rel.parent][pk])  # type: ignore[index]
+            unit[t] = unit[rel.parent][pidx[t]]
+        # domains, on one random row per patient
+        resolved = self._resolve_domains(tables, schema, unit, weights, len(decide), rho_total, n_hat, gens)
+        schema = schema.model_copy(update={"relations": [self._usable(r, resolved) for r in schema.relations]})
+        decide = [r for r in schema.relations if private and set(r.read_from_data) & {"within", "sequence", "ends"}
+                  and (r.within or r.sequence or r.ends)]
+        relations = [self._decide_relation(r, tables, resolved, pidx, unit, rho_total, len(decide), sum(weights.values()),
+                                           n_hat, gens) if r in decide else r for r in schema.relations]
+        self.schema = DatasetSchema(tables=resolved, relations=relations)
+        self._build(tables, unit, pidx, primaries, order, rho_total, n_hat, gens)
+
+    # -- plans, features, models -------------------------------------------------------------------
+    def _make_plan(self, t: str, parent: str | None, children: list[str]) -> TablePlan:
+        schema = self.schema
+        codec = self.codecs[t]
+        rel = self._relation(schema, t, parent) if parent else None  # type: ignore[arg-type]
+        plan = TablePlan(name=t, parent=parent, children=children, numbers=self.config.child_numbers)
+        tab = schema.tables[t]  # type: ignore[union-attr]
+        modelled = {c.name for c in tab.modelled}
+        if rel is not None and rel.order_by in modelled:
+            plan.order_by = rel.order_by
+            plan.ends = [e for e in rel.ends if e in modelled]
+            ptab = schema.tables[parent]  # type: ignore[index,union-attr]
+            if rel.within and rel.within in {c.name for c in ptab.modelled}:
+                plan.within = rel.within
+        if rel is not None and rel.sequence in modelled:
+            plan.sequence = rel.sequence
+            col = tab.column(rel.sequence)
+            low = col.bounds()[0] if col.type != "categorical" else min(float(c) for c in col.categories or [1])  # type: ignore[arg-type]
+            plan.seq_start = 0 if low == 0 else 1
+        skip = {plan.order_by, plan.sequence, *plan.ends}
+        plan.numeric = [c.name for c in codec.numeric if c.name not in skip]
+        plan.discrete = [c.name for c in codec.discrete if c.name not in skip]
+        return plan
+
+    def _build(self, tables: dict[str, pd.DataFrame], unit: dict[str, np.ndarray], pidx: dict[str, np.ndarray],
+               primaries: dict[str, str | None], order: list[str], rho_total: float, n_hat: float, gens: Generators) -> None:
+        private, schema, led, cfg = self.is_private, self.schema, self.ledger, self.config
+        root = order[0]
+        for t in order:
+            codec = TableCodec(schema.tables[t].table_schema())  # type: ignore[union-attr]
+            if private:
+                codec.unknown_as_missing = set(self._plain(schema.tables[t], schema.key_columns(t)).private_domain_columns())  # type: ignore[union-attr]
+            self.codecs[t] = codec
+        self.plans = {t: self._make_plan(t, primaries[t], [c for c in order if primaries[c] == t]) for t in order}
+        # rows sorted by parent then time; frames of own columns (all rows)
+        rows: dict[str, np.ndarray] = {root: np.arange(len(tables[root]))}
+        prow: dict[str, np.ndarray] = {}
+        own: dict[str, Frame] = {}
+        days: dict[str, np.ndarray] = {}
+        for t in order:
+            plan, codec, df = self.plans[t], self.codecs[t], tables[t]
+            if plan.parent is not None:
+                inv = np.empty(len(rows[plan.parent]), dtype=np.int64)
+                inv[rows[plan.parent]] = np.arange(len(rows[plan.parent]))
+                p_unsorted = inv[pidx[t]]
+                tkey = codec.numbers(codec.schema.column(plan.order_by), df[plan.order_by]) if plan.order_by else np.arange(len(df), dtype=float)
+                rows[t] = np.lexsort((np.nan_to_num(tkey, nan=np.inf), p_unsorted))
+                prow[t] = p_unsorted[rows[t]]
+                if plan.order_by:
+                    days[t] = tkey[rows[t]]
+            frame = codec.encode(df.iloc[rows[t]])
+            codec.fill_unmodelled(frame, gens.noise)
+            own[t] = frame
+        # summaries of each child table, per parent row
+        summ: dict[str, dict[str, np.ndarray]] = {t: {} for t in order}
+        for t in order[1:]:
+            plan = self.plans[t]
+            t_unit = own[t].num[plan.order_by] if plan.order_by else None
+            summ[plan.parent].update(summaries(own[t], prow[t], len(rows[plan.parent]), plan, self.codecs[t], t_unit))  # type: ignore[index]
+        # plan the budget of the models (by number of feature columns), then counts and bounds top-down
+        rels = order[1:]
+        rho_counts = cfg.count_share * rho_total if private and rels else 0.0
+        rho_models = max(rho_total - (led.rho_spent if private else 0.0) - rho_counts, 0.0) * (1 - 1e-9)  # type: ignore[union-attr]
+        self._decide_summaries(order, rho_models, n_hat)
+        n_feat = {t: self._n_features(t) for t in order}
+        self.meta["summaries"] = {t: self.plans[t].summarised for t in rels}
+        rho_model = {t: rho_models * n_feat[t] / max(sum(n_feat.values()), 1) for t in order}
+        measured: dict[str, np.ndarray] = {root: np.ones(len(rows[root]), dtype=bool)}
+        sens: dict[str, float] = {root: 1.0}
+        est_rows: dict[str, float] = {root: n_hat}
+        for t in rels:
+            plan = self.plans[t]
+            p = plan.parent
+            counts = np.bincount(prow[t], minlength=len(rows[p]))[measured[p]]  # type: ignore[index]
+            view = LedgerView(led, rho_counts / len(rels), sensitivity=sens[p], label=f"table '{t}'") if private else None  # type: ignore[index,arg-type]
+            cm = dp_count_distribution(counts, rho_counts / len(rels) if private else None, gens.noise,
+                                       sensitivity=sens[p], cap=cfg.max_count)  # type: ignore[index]
+            if view is not None:
+                led.record(f"table '{t}': number of rows per '{p}' row", "Gaussian noisy histogram (zCDP), smoothed",  # type: ignore[union-attr]
+                           rho=rho_counts / len(rels), sensitivity_rows_per_unit=sens[p], support=cm.details.get("support"))  # type: ignore[index]
+            cm.parents = cm.parents if private else float(len(counts))
+            cm = self._cap_by_sequence(plan, cm)
+            k = self._bound(t, cm, n_feat[t], rho_model[t], private, counts)
+            cm.bound = k
+            self.counts[t] = cm
+            cand = measured[p][prow[t]]  # type: ignore[index]
+            keep = np.zeros(len(prow[t]), dtype=bool)
+            keep[cand] = bound_rows(prow[t][cand], k, gens.noise)
+            measured[t] = keep
+            sens[t] = sens[p] * k  # type: ignore[index]
+            plan.bound, plan.sensitivity = k, sens[t]
+            est_rows[t] = max(est_rows[p] * cm.expected_min(k), 1.0)  # type: ignore[index]
+        if private:
+            led.contribution_bound = "; ".join(  # type: ignore[union-attr]
+                f"'{t}': at most {self.plans[t].bound} row(s) per '{self.plans[t].parent}' row measured ({self.plans[t].sensitivity:g} "
+                f"per patient)" for t in rels) or "1 row per patient"
+        self.meta["contribution_bounds"] = {t: {"max_children": self.plans[t].bound, "rows_per_patient": self.plans[t].sensitivity}
+                                            for t in rels}
+        # features in model space, then one DP-MST per table
+        full: dict[str, dict[str, np.ndarray]] = {}
+        for t in order:
+            plan = self.plans[t]
+            schema_t, values = self._features(t, own[t], summ, prow.get(t), days.get(t), rows, tables, full)
+            if not schema_t.columns:
+                from medsynth.core.errors import PrivacyBudgetError
+
+                omitted = [c.name for c in self.schema.tables[t].columns if c.omitted]  # type: ignore[union-attr]
+                raise PrivacyBudgetError(
+                    f"nothing can be modelled in table '{t}': "
+                    + (f"DP could release nothing about columns {omitted}" if omitted else "it holds only key columns")
+                    + " at this budget. Declare their types and bounds/categories public in the schema (public: true), "
+                    "or raise --epsilon or privacy.domain_budget")
+            frame = Frame(n=int(measured[t].sum()))
+            idx = np.flatnonzero(measured[t])
+            for c in schema_t.columns:
+                v = values[c.name][idx]
+                (frame.cat if c.type in ("categorical", "boolean") else frame.num)[c.name] = v
+            full[t] = {c: values[c] for c in plan.features}
+            view = LedgerView(led, rho_model[t], sensitivity=sens[t], label=f"table '{t}'")  # type: ignore[arg-type]
+            self.models[t] = self._fit_mst(schema_t, frame, view, est_rows[t], gens)
+        self.meta["tables"] = {t: {"features": len(self.plans[t].features), "evidence": len(self.plans[t].evidence)} for t in order}
+
+    def _cap_by_sequence(self, plan: TablePlan, cm: CountModel) -> CountModel:
+        """A parent has at most as many rows as its sequence column can number (post-processing)."""
+        if plan.sequence is None:
+            return cm
+        col = self.schema.tables[plan.name].column(plan.sequence)  # type: ignore[union-attr]
+        top = max(float(c) for c in col.categories or [0]) if col.type == "categorical" else col.bounds()[1]  # type: ignore[arg-type]
+        cap = int(math.floor(top)) - plan.seq_start + 1
+        if cap >= cm.high or cap < cm.low:
+            return cm
+        keep = (cap - cm.low) // cm.width + 1
+        probs = cm.probs[:keep]
+        cm.probs = probs / probs.sum() if probs.sum() > 0 else np.ones(keep) / keep
+        return cm
+
+    def _n_features(self, t: str) -> int:
+        plan = self.plans[t]
+        n = len(plan.numeric) + len(plan.discrete)
+        if plan.parent is not None:
+            n += 1 + (1 + len(plan.ends) if plan.order_by else 0)
+            n += self._n_features_own(plan.parent) if self.config.evidence == "all" else self._n_summaries(t)
+        return n + sum(self._n_summaries(c) for c in plan.children)
+
+    def _n_features_own(self, t: str) -> int:
+        plan = self.plans[t]
+        n = len(plan.numeric) + len(plan.discrete)
+        if plan.parent is not None:
+            n += 1 + (1 + len(plan.ends) if plan.order_by else 0)
+        return n + sum(self._n_summaries(c) for c in plan.children)
+
+    def _n_summaries(self, t: str) -> int:
+        plan = self.plans[t]
+        return 1 + (len(plan.numeric) + len(plan.discrete) if plan.summarised else 0) + (1 if plan.order_by else 0)
+
+    def _decide_summaries(self, order: list[str], rho_models: float, n_hat: float) -> None:
+        """``summaries: auto``: parents carry their children's means and modes only where the parent's model
+        would still measure them well: ``n_hat / sigma >= SUMMARY_SNR`` for the noise ``sigma`` of its 1-way
+        marginals with them (public budget plan and the noisy count: post-processing)."""
+        mode = self.config.summaries
+        for t in order[1:]:
+            self.plans[t].summarised = mode != "none"
+        if mode != "auto" or not self.is_private:
+            return
+        for t in order[1:]:
+            parent = self.plans[t].parent
+            d_parent = self._n_features(parent)  # type: ignore[arg-type]
+            d_total = sum(self._n_features(x) for x in order)
+            rho = rho_models * d_parent / max(d_total, 1)
+            sigma = math.sqrt(d_parent / (2 * max(rho / 3, 1e-300)))
+            self.plans[t].summarised = n_hat / sigma >= SUMMARY_SNR
+        for t in order[1:]:
+            if not self.plans[t].summarised:
+                self.plans[t].numbers = "value"
+
+    def _bound(self, t: str, cm: CountModel, n_feat: int, rho: float, private: bool, counts: np.ndarray) -> int:
+        mc = self.config.max_children
+        if isinstance(mc, dict) and t in mc:
+            return max(1, int(mc[t]))
+        if isinstance(mc, int):
+            return max(1, mc)
+        if not private:
+            return max(1, int(counts.max(initial=1)))
+        sigma_unit = math.sqrt(max(n_feat, 1) / (2 * max(rho / 3, 1e-300)))
+        return choose_bound(cm, quantile=self.config.max_children_quantile, sigma_unit=sigma_unit)
+
+    def _features(self, t: str, own: Frame, summ: dict[str, dict[str, np.ndarray]], prow: np.ndarray | None,
+                  days: np.ndarray | None, rows: dict[str, np.ndarray], tables: dict[str, pd.DataFrame],
+                  full: dict[str, dict[str, np.ndarray]]) -> tuple[TableSchema, dict[str, np.ndarray]]:
+        """The model schema of table ``t`` and its feature values (model space) over all its sorted rows."""
+        plan, codec = self.plans[t], self.codecs[t]
+        root = plan.parent is None
+        pos_max = self.counts[t].high - 1 if not root else 0
+        cols = own_columns(plan, self.schema, root=root, pos_max=pos_max)  # type: ignore[arg-type]
+        for c in plan.children:
+            cm = self.counts[c]
+            cols += summary_columns(self.plans[c], self.codecs[c], cm.low, cm.high)
+        plan.features = [c.name for c in cols]
+        values: dict[str, np.ndarray] = {}
+        mcodec = TableCodec(TableSchema(columns=cols))
+        colmap = {c.name: c for c in cols}
+        for c in plan.discrete:
+            values[c] = own.cat[c]
+        if root or plan.numbers == "value":
+            for c in plan.numeric:
+                values[c] = own.num[c]
+        if not root:
+            parent = plan.parent
+            for c in plan.numeric if plan.numbers == "deviation" else []:
+                level = summ[parent][mean_col(t, c)][prow]  # type: ignore[index]
+                dev = np.clip(own.num[c] - level, -0.5, 0.5)
+                values[dev_col(c)] = mcodec.to_unit(colmap[dev_col(c)], dev)
+            values[POS] = mcodec.to_unit(colmap[POS], np.minimum(group_rank(prow), pos_max).astype(float))  # type: ignore[arg-type]
+            if plan.order_by is not None:
+                bound = None
+                if plan.within:
+                    pcodec = self.codecs[parent]  # type: ignore[index]
+                    b = pcodec.numbers(pcodec.schema.column(plan.within), tables[parent][plan.within].iloc[rows[parent]])  # type: ignore[index]
+                    bound = b[prow]
+                ends = {e: codec.numbers(codec.schema.column(e), tables[t][e].iloc[rows[t]]) for e in plan.ends}
+                tf = time_features(days, prow, plan, bound=bound, ends=ends)  # type: ignore[arg-type]
+                for name, v in tf.items():
+                    values[name] = mcodec.to_unit(colmap[name], v)
+        for name, v in summ[t].items():
+            if name not in colmap:  # a summary this model leaves out (summaries: auto/none)
+                continue
+            col = colmap[name]
+            values[name] = v.astype(np.int64) if col.type == "categorical" else mcodec.to_unit(col, v)
+        if not root:
+            parent = plan.parent
+            pfeat = self.plans[parent].features  # type: ignore[index]
+            if self.config.evidence == "related":
+                pfeat = [f for f in pfeat if f in {n_col(t), t0_col(t)} or f.startswith((f"mean:{t}:", f"mode:{t}:"))]
+            pschema = {c.name: c for c in self.models[parent].codec.schema.columns}  # type: ignore[index]
+            for f in pfeat:
+                col = pschema[f].model_copy(update={"name": EVIDENCE + f})
+                cols.append(col)
+                values[col.name] = full[parent][f][prow]  # type: ignore[index]
+            plan.evidence = [EVIDENCE + f for f in pfeat]
+        return TableSchema(columns=cols), values
+
+    def _new_mst(self, schema: TableSchema, view: LedgerView) -> Any:
+        from medsynth.tabular.mst import DPMST, DPMSTConfig
+
+        cfg = DPMSTConfig(bins=self.config.bins, fine_bins=self.config.fine_bins, ipf_iters=self.config.ipf_iters,
+                          adaptive_bins=self.config.adaptive_bins)
+        privacy = {"epsilon": self.privacy.epsilon, "delta": self.privacy.delta} if self.is_private else None
+        m = DPMST(cfg, privacy=privacy, schema=schema, seed=self.seed)
+        m.schema, m.codec, m.ledger, m.meta = schema, TableCodec(schema), view, {}
+        return m
+
+    def _fit_mst(self, schema: TableSchema, frame: Frame, view: LedgerView, rows: float, gens: Generators) -> Any:
+        m = self._new_mst(schema, view)
+        m.rows_noisy = rows
+        m._fit_frame(frame, gens)
+        return m
+
+    # -- sample ----------------------------------------------------------------------------------
+    def _sample(self, n: int, rng: np.random.Generator) -> dict[str, pd.DataFrame]:
+        from medsynth.tabular.multi_sampling import sample_dataset
+
+        return sample_dataset(self, n, rng)
+
+    # -- save / load -----------------------------------------------------------------------------
+    def _save_state(self, folder: Path) -> dict[str, Any]:
+        files: dict[str, Any] = {}
+        for t, m in self.models.items():
+            sub = folder / "tables" / t
+            sub.mkdir(parents=True, exist_ok=True)
+            m.codec.schema.save(sub / "model_schema.yaml")
+            m._save_state(sub)
+            (sub / "plan.json").write_text(json.dumps(self.plans[t].to_dict(), indent=2), encoding="utf-8")
+            files[f"tables/{t}"] = "DP-MST of the table's features (model_schema.yaml, plan.json, mst_arrays.npz)"
+        arrays = {}
+        for t, cm in self.counts.items():
+            for k, v in cm.to_arrays().items():
+                arrays[f"{t}/{k}"] = v
+        np.savez(folder / "counts.npz", **arrays)
+        files["counts.npz"] = "distributions of children per parent (np.load allow_pickle=False)"
+        return files
+
+    def _load_state(self, folder: Path) -> None:
+        from medsynth.tabular.mst import DPMST, DPMSTConfig
+
+        order = self.schema.order()  # type: ignore[union-attr]
+        with np.load(folder / "counts.npz", allow_pickle=False) as z:
+            for t in order:
+                if f"{t}/probs" in z:
+                    self.counts[t] = CountModel.from_arrays(z[f"{t}/probs"], z[f"{t}/meta"])
+        for t in order:
+            sub = folder / "tables" / t
+            self.plans[t] = TablePlan.from_dict(json.loads((sub / "plan.json").read_text(encoding="utf-8")))
+            self.codecs[t] = TableCodec(self.schema.tables[t].table_schema())  # type: ignore[union-attr]
+            schema = TableSchema.load(sub / "model_schema.yaml")
+            cfg = DPMSTConfig(bins=self.config.bins, fine_bins=self.config.fine_bins, ipf_iters=self.config.ipf_iters,
+                              adaptive_bins=self.config.adaptive_bins)
+            m = DPMST(cfg, seed=self.seed, privacy={"epsilon": self.privacy.epsilon, "delta": self.privacy.delta}
+                      if self.is_private else None)
+            m.schema, m.codec = schema, TableCodec(schema)
+            m._load_state(sub, "cpu")
+            self.models[t] = m
+
+
+__all__ = ["MultiDPMSTConfig", "MultiTableDPMST"]

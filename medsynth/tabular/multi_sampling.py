@@ -1,0 +1,263 @@
+"""Sampling a fitted multi-table DP-MST: patients, then each child table given its parents.
+
+1. The root model draws ``n`` rows of features (the patient's columns and the summaries of their
+   children), ancestrally; rows that break the root table's constraints are redrawn.
+2. Each child count ``n:T`` is replaced by a draw from the DP count distribution, assigned in the order
+   of the model's own values (rank-preserving: the counts follow the distribution exactly and keep their
+   association with the other columns).
+3. Table by table, each parent gets its number of rows; each row is drawn from the child's model given
+   its parent's features and its position (:class:`~medsynth.tabular.multi_tree.TreeSampler`), and its
+   values rebuilt: numbers as the parent's level plus the row's deviation (deviations centred per
+   parent, so a parent's mean is its level), times from the parent's first time and the gaps, the
+   sequence column as 1, 2, .... Rows that break the table's constraints are redrawn (same evidence).
+4. Keys are regenerated: every foreign key is its sampled parent's key.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from medsynth.core.errors import DataValidationError
+from medsynth.io.schema import DISCRETE_TYPES, check_constraints
+from medsynth.tabular.encoding import Frame
+from medsynth.tabular.multi_base import regenerate_keys
+from medsynth.tabular.multi_features import (
+    EVIDENCE,
+    GAP,
+    POS,
+    dev_col,
+    dur_col,
+    group_rank,
+    mean_col,
+    n_col,
+    rebuild_times,
+    t0_col,
+)
+from medsynth.tabular.multi_tree import TreeSampler, coarse_code
+
+if TYPE_CHECKING:  # pragma: no cover
+    from medsynth.tabular.multi_mst import MultiTableDPMST
+
+#: Rounds of redrawing rows that break a table's constraints before giving up.
+MAX_ROUNDS = 30
+
+
+def _decode(model: MultiTableDPMST, table: str, frame: Frame) -> pd.DataFrame:
+    """A table's own columns from model space, in schema order; identifier columns are filled without
+    formatting strings per row for keys (regenerated afterwards) and as ``syn-0000001``... otherwise."""
+    from medsynth.io.schema import TableSchema
+    from medsynth.tabular.encoding import TableCodec
+
+    codec = model.codecs[table]
+    cache = model.__dict__.setdefault("_value_codecs", {})
+    if table not in cache:
+        cols = [c for c in codec.schema.columns if c.type != "identifier"]
+        cache[table] = TableCodec(TableSchema(columns=cols)) if cols else None
+    df = cache[table].decode(frame) if cache[table] is not None else pd.DataFrame(index=range(frame.n))
+    keys = set(model.schema.key_columns(table))  # type: ignore[union-attr]
+    out = {}
+    for c in codec.schema.columns:
+        if c.type != "identifier":
+            out[c.name] = df[c.name]
+        elif c.name in keys:
+            out[c.name] = np.zeros(frame.n, dtype=np.int64)
+        else:
+            out[c.name] = pd.Series(np.arange(1, frame.n + 1)).map("syn-{:07d}".format).to_numpy(dtype=object)
+    return pd.DataFrame(out, columns=codec.schema.names)
+
+
+def _col(model: MultiTableDPMST, table: str, name: str):  # noqa: ANN202 - a ColumnSchema
+    return model.models[table].codec.schema.column(name)
+
+
+def _map_counts(model: MultiTableDPMST, table: str, values: dict[str, np.ndarray], rng: np.random.Generator) -> None:
+    """Replace each child count of ``table``'s rows by draws from the DP count distribution, rank-preserving."""
+    codec = model.models[table].codec
+    for child in model.plans[table].children:
+        name = n_col(child)
+        col = codec.schema.column(name)
+        u = values[name]
+        m = len(u)
+        if m == 0:
+            continue
+        raw = codec.from_unit(col, np.nan_to_num(u, nan=0.0))
+        order = np.lexsort((rng.random(m), raw))
+        draws = np.sort(model.counts[child].sample(m, rng))
+        out = np.empty(m)
+        out[order] = draws
+        values[name] = codec.to_unit(col, out.astype(float))
+
+
+def _counts_of(model: MultiTableDPMST, table: str, child: str, values: dict[str, np.ndarray]) -> np.ndarray:
+    codec = model.models[table].codec
+    col = codec.schema.column(n_col(child))
+    cm = model.counts[child]
+    x = codec.from_unit(col, np.nan_to_num(values[n_col(child)], nan=0.0))
+    return np.clip(np.rint(x), cm.low, cm.high).astype(np.int64)
+
+
+def _sample_root(model: MultiTableDPMST, n: int, rng: np.random.Generator) -> tuple[dict[str, np.ndarray], pd.DataFrame]:
+    root = model.schema.roots[0]  # type: ignore[union-attr]
+    mst, plan, codec = model.models[root], model.plans[root], model.codecs[root]
+    constraints = model.schema.tables[root].constraints  # type: ignore[union-attr]
+    parts: list[dict[str, np.ndarray]] = []
+    got, drawn, rounds = 0, 0, 0
+    while got < n or not parts:
+        rate = max(got / drawn, 1e-3) if drawn else 1.0
+        m = int(min(max(np.ceil((n - got) / rate * 1.1), 16), 2_000_000)) if n else 0
+        frame = mst._sample_frame(m, rng)
+        values = {**frame.num, **frame.cat}
+        if constraints and m:
+            own = Frame(n=m, num={c: values[c] for c in plan.numeric}, cat={c: values[c] for c in plan.discrete})
+            keep = np.flatnonzero(check_constraints(_decode(model, root, own), codec.schema))
+            values = {k: v[keep] for k, v in values.items()}
+        parts.append(values)
+        got += len(next(iter(values.values()))) if values else 0
+        drawn += m
+        rounds += 1
+        if n == 0:
+            break
+        if rounds >= MAX_ROUNDS and got < n:
+            raise DataValidationError(f"only {got} of {drawn} sampled '{root}' rows satisfy the schema's constraints; the "
+                                      "model gives them too little probability: relax them or check the schema")
+    values = {k: np.concatenate([p[k] for p in parts])[:n] for k in parts[0]}
+    _map_counts(model, root, values, rng)
+    own = Frame(n=n, num={c: values[c] for c in plan.numeric}, cat={c: values[c] for c in plan.discrete})
+    return values, _decode(model, root, own)
+
+
+def _draw_rows(model: MultiTableDPMST, table: str, parent_values: dict[str, np.ndarray], prow: np.ndarray,
+               pos: np.ndarray, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """Features of child rows given their parents' features and positions."""
+    mst, plan = model.models[table], model.plans[table]
+    sampler = TreeSampler(mst)
+    # the parent's features are the same for all its rows: pass them once per parent (groups must be sorted)
+    groups = np.unique(prow)
+    local = np.searchsorted(groups, prow)
+    group_ev = {e: coarse_code(mst, _col(model, table, e), parent_values[e[len(EVIDENCE):]][groups]) for e in plan.evidence}
+    pos_u = mst.codec.to_unit(_col(model, table, POS), pos.astype(float))
+    evidence = {POS: coarse_code(mst, _col(model, table, POS), pos_u)}
+    if np.any(np.diff(prow) < 0):  # not sorted by parent: per-row evidence instead
+        evidence.update({e: v[local] for e, v in group_ev.items()})
+        states = sampler.sample_states(len(prow), evidence, rng)
+    else:
+        states = sampler.sample_states(len(prow), evidence, rng, groups=local, group_evidence=group_ev)
+    wanted = [f for f in plan.features if f != POS]
+    frame = sampler.decode(states, wanted, rng)
+    values = {**frame.num, **frame.cat}
+    values[POS] = pos_u
+    return values
+
+
+def _decode_child(model: MultiTableDPMST, table: str, values: dict[str, np.ndarray], prow: np.ndarray,
+                  parent_values: dict[str, np.ndarray], parent_own: Frame, rng: np.random.Generator) -> tuple[Frame, pd.DataFrame]:
+    """The child table's own columns (model space, then decoded) from its features and its parents'."""
+    plan, codec, mst = model.plans[table], model.codecs[table], model.models[table]
+    m = len(prow)
+    own = Frame(n=m)
+    for c in plan.numeric if plan.numbers == "value" else []:
+        own.num[c] = values[c]
+    for c in plan.numeric if plan.numbers == "deviation" else []:
+        level = parent_values[mean_col(table, c)][prow]
+        dev = mst.codec.from_unit(_col(model, table, dev_col(c)), np.nan_to_num(values[dev_col(c)], nan=0.0))
+        dev = np.where(np.isnan(values[dev_col(c)]), np.nan, dev)
+        ok = ~np.isnan(dev)
+        n_par = len(parent_values[mean_col(table, c)])
+        centre = np.bincount(prow[ok], weights=dev[ok], minlength=n_par)
+        k = np.bincount(prow[ok], minlength=n_par)
+        mean_dev = np.where(k > 0, centre / np.maximum(k, 1), 0.0)
+        u = level + dev - mean_dev[prow]
+        own.num[c] = np.where(np.isnan(u), np.nan, np.clip(u, 0.0, 1.0))
+    for c in plan.discrete:
+        own.cat[c] = values[c]
+    if plan.order_by is not None:
+        tcol = codec.schema.column(plan.order_by)
+        t0u = parent_values[t0_col(table)][prow]
+        if np.isnan(t0u).any():  # a parent whose first time the model left missing: another parent's first time
+            known = t0u[~np.isnan(t0u)]
+            fill = rng.choice(known, size=int(np.isnan(t0u).sum())) if known.size else np.zeros(int(np.isnan(t0u).sum()))
+            t0u = t0u.copy()
+            t0u[np.isnan(t0u)] = fill
+        t0 = codec.from_unit(tcol, t0u)
+        gcol = _col(model, table, GAP)
+        gap = np.where(np.isnan(values[GAP]), np.nan, mst.codec.from_unit(gcol, np.nan_to_num(values[GAP], nan=0.0)))
+        durs = {}
+        for e in plan.ends:
+            dcol = _col(model, table, dur_col(e))
+            v = values[dur_col(e)]
+            durs[e] = np.where(np.isnan(v), np.nan, mst.codec.from_unit(dcol, np.nan_to_num(v, nan=0.0)))
+        bound = None
+        if plan.within:
+            pcodec = model.codecs[plan.parent]  # type: ignore[index]
+            bound = pcodec.from_unit(pcodec.schema.column(plan.within), np.nan_to_num(parent_own.num[plan.within], nan=1.0))[prow]
+        days, ends = rebuild_times(plan, prow, t0, gap, durs, bound)
+        own.num[plan.order_by] = codec.to_unit(tcol, days)
+        for e in plan.ends:
+            e_days = np.where(np.isnan(durs[e]), np.nan, ends[e])
+            own.num[e] = codec.to_unit(codec.schema.column(e), e_days)
+    if plan.sequence is not None:
+        scol = codec.schema.column(plan.sequence)
+        seq = group_rank(prow) + plan.seq_start
+        if scol.type in DISCRETE_TYPES:
+            code = {int(float(c)): i for i, c in enumerate(scol.categories or []) if _whole(c)}
+            table_codes = np.full(int(seq.max(initial=0)) + 1, -1, dtype=np.int64)
+            for v, i in code.items():
+                if 0 <= v < table_codes.size:
+                    table_codes[v] = i
+            own.cat[scol.name] = table_codes[seq] if m else np.zeros(0, dtype=np.int64)
+        else:
+            own.num[scol.name] = codec.to_unit(scol, seq.astype(float))
+    return own, _decode(model, table, own)
+
+
+def _whole(v: object) -> bool:
+    try:
+        return float(v).is_integer()  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return False
+
+
+def sample_dataset(model: MultiTableDPMST, n: int, rng: np.random.Generator) -> dict[str, pd.DataFrame]:
+    """``n`` patients with all their rows, as ``{table: DataFrame}`` with regenerated keys."""
+    schema = model.schema
+    order = schema.order()  # type: ignore[union-attr]
+    root = order[0]
+    values: dict[str, dict[str, np.ndarray]] = {}
+    owns: dict[str, Frame] = {}
+    out: dict[str, pd.DataFrame] = {}
+    prows: dict[str, np.ndarray] = {}
+    values[root], out[root] = _sample_root(model, n, rng)
+    plan = model.plans[root]
+    owns[root] = Frame(n=n, num={c: values[root][c] for c in plan.numeric}, cat={c: values[root][c] for c in plan.discrete})
+    for t in order[1:]:
+        plan = model.plans[t]
+        p = plan.parent
+        counts = _counts_of(model, p, t, values[p])  # type: ignore[arg-type]
+        prow = np.repeat(np.arange(len(counts)), counts)
+        pos = np.minimum(group_rank(prow), max(model.counts[t].high - 1, 0))
+        vals = _draw_rows(model, t, values[p], prow, pos, rng)  # type: ignore[index]
+        own, df = _decode_child(model, t, vals, prow, values[p], owns[p], rng)  # type: ignore[index]
+        constraints = schema.tables[t].constraints  # type: ignore[union-attr]
+        rounds = 0
+        while constraints and len(df):
+            bad = np.flatnonzero(~check_constraints(df, model.codecs[t].schema))
+            if bad.size == 0:
+                break
+            rounds += 1
+            if rounds > MAX_ROUNDS:
+                raise DataValidationError(f"{bad.size} sampled '{t}' rows still break the schema's constraints after "
+                                          f"{MAX_ROUNDS} redraws; relax them or check the schema")
+            redo = _draw_rows(model, t, values[p], prow[bad], pos[bad], rng)  # type: ignore[index]
+            for k in vals:
+                vals[k][bad] = redo[k]
+            own, df = _decode_child(model, t, vals, prow, values[p], owns[p], rng)  # type: ignore[index]
+        _map_counts(model, t, vals, rng)
+        values[t], owns[t], out[t], prows[t] = vals, own, df, prow
+    regenerate_keys(out, schema, prows)  # type: ignore[arg-type]
+    return out
+
+
+__all__ = ["sample_dataset"]

@@ -1,0 +1,111 @@
+"""Multi-table datasets: folders of tables, the dataset schema (keys, relations, time fields), named errors."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tabular"))
+from multitable_helpers import cgd_folder, make_dataset, pbcseq_folder  # noqa: E402
+
+from medsynth.core.errors import ConfigError, DataValidationError  # noqa: E402
+from medsynth.io.dataset import DatasetSchema, read_dataset, table_files, validate_dataset, write_dataset
+from medsynth.io.dataset_infer import infer_dataset_schema
+
+
+def test_pbcseq_folder_infers_keys_relation_and_time_fields(shared_data, tmp_path):
+    folder = pbcseq_folder(shared_data, tmp_path / "pbc")
+    tables = read_dataset(folder)
+    assert set(tables) == {"patients", "visits"}
+    schema = infer_dataset_schema(tables)
+    assert schema.tables["patients"].primary_key == "id" and schema.tables["visits"].primary_key is None
+    (rel,) = schema.relations
+    assert (rel.child, rel.column, rel.parent, rel.parent_column) == ("visits", "id", "patients", "id")
+    assert rel.order_by == "day" and rel.within == "futime" and set(rel.read_from_data) == {"order_by", "within"}
+    assert schema.tables["visits"].column("id").type == "identifier"
+    schema.save(tmp_path / "schema.yaml")
+    again = DatasetSchema.load(tmp_path / "schema.yaml")
+    assert again == schema
+    validate_dataset(tables, again)
+
+
+def test_cgd_intervals_get_a_sequence_and_an_interval_end(shared_data, tmp_path):
+    schema = infer_dataset_schema(read_dataset(cgd_folder(shared_data, tmp_path / "cgd")))
+    (rel,) = schema.relations
+    assert rel.parent == "patients" and rel.child == "infections"
+    assert rel.order_by == "tstart" and rel.sequence == "enum" and rel.ends == ["tstop"]
+    assert schema.tables["patients"].column("random").type == "datetime"
+
+
+def test_explicit_relation_and_key_are_used(tmp_path):
+    tables = make_dataset(20)
+    tables["visits"] = tables["visits"].rename(columns={"id": "pat"})
+    schema = infer_dataset_schema(tables, relations=["visits.pat=patients.id"], keys=["visits.visit_id"])
+    assert schema.tables["visits"].primary_key == "visit_id"
+    assert [r.label for r in schema.relations] == ["visits.pat -> patients.id"]
+
+
+@pytest.mark.parametrize(("edit", "needle"), [
+    (lambda t: t["visits"].__setitem__("id", t["visits"]["id"].where(t["visits"].index != 5, 999)),
+     r"table 'visits': 1 row\(s\) have a key 'id' with no parent in 'patients.id' \(e.g. 999\)"),
+    (lambda t: t["patients"].__setitem__("id", t["patients"]["id"].where(t["patients"].index != 1, 1)),
+     r"table 'patients': primary key 'id' has 1 duplicated value\(s\) \(e.g. 1\)"),
+])
+def test_bad_keys_are_named_errors_with_an_example(edit, needle):
+    tables = make_dataset(20)
+    schema = infer_dataset_schema(make_dataset(20))
+    edit(tables)
+    with pytest.raises(DataValidationError, match=needle):
+        validate_dataset(tables, schema)
+
+
+def test_orphans_found_while_inferring_name_the_relation():
+    tables = make_dataset(20)
+    tables["visits"].loc[0, "id"] = 4242
+    with pytest.raises(DataValidationError, match=r"'visits'.*no parent in 'patients.id' \(e.g. 4242\)"):
+        infer_dataset_schema(tables)
+
+
+def test_a_cycle_and_a_missing_column_are_named():
+    tables = make_dataset(20)
+    tables["patients"]["first_visit"] = tables["visits"].groupby("id")["visit_id"].min().to_numpy()
+    with pytest.raises(DataValidationError, match=r"cycle (patients -> visits -> patients|visits -> patients -> visits)"):
+        infer_dataset_schema(tables, relations=["patients.first_visit=visits.visit_id"])
+    with pytest.raises(DataValidationError, match="column 'nope' is not in table 'visits'"):
+        infer_dataset_schema(tables, relations=["visits.nope=patients.id"])
+    with pytest.raises(DataValidationError, match="must look like CHILD.COLUMN=PARENT.COLUMN"):
+        infer_dataset_schema(tables, relations=["visits.id"])
+
+
+def test_schema_file_with_a_bad_relation_is_a_config_error():
+    data = infer_dataset_schema(make_dataset(10)).to_dict()
+    data["relations"][0]["parent_column"] = "age"
+    with pytest.raises(ConfigError, match="must be the primary key of 'patients'"):
+        DatasetSchema.from_dict(data)
+
+
+def test_empty_table_and_empty_folder_are_named(tmp_path):
+    tables = make_dataset(10)
+    tables["visits"] = tables["visits"].iloc[:0]
+    with pytest.raises(DataValidationError, match="table 'visits': the table has no rows"):
+        infer_dataset_schema(tables)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(DataValidationError, match="holds no table file"):
+        read_dataset(tmp_path / "empty")
+    (tmp_path / "twice").mkdir()
+    pd.DataFrame({"a": [1]}).to_csv(tmp_path / "twice" / "t.csv", index=False)
+    pd.DataFrame({"a": [1]}).to_csv(tmp_path / "twice" / "t.tsv", index=False)
+    with pytest.raises(DataValidationError, match="table 't' has more than one file"):
+        table_files(tmp_path / "twice")
+
+
+def test_write_dataset_round_trips_and_is_atomic(tmp_path):
+    tables = make_dataset(10)
+    write_dataset(tables, tmp_path / "out")
+    back = read_dataset(tmp_path / "out")
+    assert set(back) == {"patients", "visits"} and len(back["visits"]) == len(tables["visits"])
+    with pytest.raises(Exception, match="exists"):
+        write_dataset(tables, tmp_path / "out")

@@ -1,0 +1,180 @@
+"""Multi-table synthesizers: keys and integrity, time consistency, determinism, save/load, patient-level DP."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from multitable_helpers import make_dataset, public_schema
+
+from medsynth.core.errors import ConfigError, DataValidationError, PrivacyBudgetError
+from medsynth.privacy.ledger import PrivacyLedger
+from medsynth.tabular.multi_base import MultiTableSynthesizer
+from medsynth.tabular.multi_counts import LedgerView, bound_rows, choose_bound, dp_count_distribution
+from medsynth.tabular.multi_mst import MultiTableDPMST
+
+TINY = {"bins": 6, "fine_bins": 16}
+
+
+def _integrity(out: dict[str, pd.DataFrame]) -> float:
+    return float(out["visits"]["id"].isin(set(out["patients"]["id"])).mean())
+
+
+def _check_shape(out: dict[str, pd.DataFrame], n: int, fut_max: float = math.inf) -> None:
+    p, v = out["patients"], out["visits"]
+    assert len(p) == n and list(p["id"]) == list(range(1, n + 1))
+    assert list(v["visit_id"]) == list(range(1, len(v) + 1))
+    assert _integrity(out) == 1.0
+    assert list(v.columns) == ["id", "visit_id", "day", "lab", "grade", "visit"]
+    merged = v.merge(p[["id", "futime"]], on="id")
+    assert (merged["day"] <= merged["futime"]).all(), "a visit after the patient's follow-up"
+    assert (v.groupby("id")["day"].diff().dropna() >= 0).all(), "visit days decrease within a patient"
+    seq = v.groupby("id").cumcount() + 1
+    assert (v["visit"].to_numpy() == seq.to_numpy()).all(), "the visit number is not 1, 2, ... within a patient"
+
+
+def test_non_private_fit_samples_whole_patients_with_consistent_keys_and_times():
+    tables = make_dataset(60)
+    model = MultiTableDPMST(TINY).fit(tables, public_schema(tables))
+    out = model.sample(40, seed=1)
+    _check_shape(out, 40)
+    assert out["visits"]["grade"].isin(["a", "b", "c"]).all()
+    counts = out["visits"].groupby("id").size()
+    assert 1 <= counts.min() and counts.max() <= 6
+    assert model.meta["rows"] == {"patients": 60, "visits": len(tables["visits"])}
+
+
+def test_same_seed_same_sample_and_save_load_round_trip(tmp_path):
+    tables = make_dataset(50)
+    model = MultiTableDPMST(TINY).fit(tables, public_schema(tables))
+    a, b = model.sample(30, seed=5), model.sample(30, seed=5)
+    assert all(a[t].equals(b[t]) for t in a)
+    assert not a["visits"].equals(model.sample(30, seed=6)["visits"])
+    model.save(tmp_path / "m")
+    again = MultiTableSynthesizer.load(tmp_path / "m")
+    c = again.sample(30, seed=5)
+    assert all(a[t].equals(c[t]) for t in a)
+
+
+def test_dp_fit_is_patient_level_within_budget_and_states_its_bounds(seeded_dp_noise):
+    tables = make_dataset(200, seed=3)
+    model = MultiTableDPMST({**TINY, "max_children": 3}, privacy={"epsilon": 2.0, "delta": 1e-5}).fit(tables, public_schema(tables))
+    led = model.privacy_ledger
+    assert led.private and led.total_epsilon <= 2.0 * (1 + 1e-9)
+    assert "one row of 'patients' with every row linked to it" in led.unit
+    assert "'visits': at most 3 row(s) per 'patients' row" in led.contribution_bound
+    scaled = [e for e in led.entries if e.details.get("sensitivity_rows_per_unit") == 3.0]
+    assert scaled, "the visits model's mechanisms must be charged at sensitivity 3 (K rows per patient)"
+    assert "rows" not in model.meta and isinstance(model.meta["rows_noisy"], int)
+    out = model.sample(100, seed=0)
+    _check_shape(out, 100)
+
+
+def test_dp_fits_draw_fresh_noise_for_the_same_seed():
+    tables = make_dataset(120, seed=4)
+    schema = public_schema(tables)
+    arrays = []
+    for _ in range(2):
+        m = MultiTableDPMST(TINY, privacy={"epsilon": 1.0, "delta": 1e-5}, seed=0).fit(tables, schema)
+        arrays.append(m.models["visits"]._root_p.copy())
+    assert arrays[0].shape != arrays[1].shape or not np.allclose(arrays[0], arrays[1])
+
+
+def test_delta_above_one_over_patients_is_refused():
+    tables = make_dataset(40)
+    with pytest.raises(PrivacyBudgetError, match="delta 0.1 must be below 1/n, n = rows of the root table"):
+        MultiTableDPMST(TINY, privacy={"epsilon": 1.0, "delta": 0.1}).fit(tables, public_schema(tables))
+
+
+def test_bad_inputs_are_named_errors():
+    tables = make_dataset(30)
+    schema = public_schema(tables)
+    from medsynth.tabular.multi_hma import HMA
+
+    with pytest.raises(ConfigError, match="not differentially private"):
+        HMA(privacy={"epsilon": 1.0})
+    broken = {"patients": tables["patients"], "visits": tables["visits"].assign(id=tables["visits"]["id"] + 1000)}
+    with pytest.raises(DataValidationError, match="no parent in 'patients.id'"):
+        MultiTableDPMST(TINY).fit(broken, schema)
+    with pytest.raises(DataValidationError, match=r"table\(s\) \['visits'\] are in the schema but not in the data"):
+        MultiTableDPMST(TINY).fit({"patients": tables["patients"]}, schema)
+    model = MultiTableDPMST(TINY).fit(tables, schema)
+    with pytest.raises(DataValidationError, match="not supported for multi-table"):
+        model.sample(5, where={"sex": "F"})
+
+
+def test_ledger_view_charges_sensitivity_squared():
+    led = PrivacyLedger(private=True, target_epsilon=1.0, target_delta=1e-5)
+    view = LedgerView(led, 0.01, sensitivity=4.0, label="table 'v'")
+    assert view.rho_budget == pytest.approx(0.01 / 16)
+    view.record("marginals", "Gaussian", rho=view.rho_remaining())
+    assert led.entries[-1].rho == pytest.approx(0.01) and led.entries[-1].access.startswith("table 'v': ")
+    assert view.rho_remaining() == pytest.approx(0.0)
+
+
+def test_count_distribution_and_bound():
+    counts = np.repeat([1, 2, 3, 5, 8], [200, 300, 250, 150, 100])
+    exact = dp_count_distribution(counts, None, np.random.default_rng(0))
+    assert exact.low == 1 and exact.high == 8 and exact.probs[1] == pytest.approx(0.3)
+    noisy = dp_count_distribution(counts, 50.0, np.random.default_rng(0))  # tiny noise
+    assert 0 <= noisy.low <= 1 and 8 <= noisy.high <= 15
+    p = np.zeros(20)
+    p[noisy.low:noisy.low + len(noisy.probs)] = noisy.probs
+    assert 0.5 * np.abs(p[:9] - np.bincount(counts, minlength=9) / len(counts)).sum() < 0.05
+    assert choose_bound(noisy, quantile=0.9, sigma_unit=0.01) == noisy.quantile(0.9)
+    assert choose_bound(noisy, quantile=0.9, sigma_unit=1e4) == 1  # noise dominates: one row per parent measures best
+
+
+def test_bound_rows_keeps_at_most_k_random_rows_per_group():
+    groups = np.repeat(np.arange(50), 10)
+    keep = bound_rows(groups, 3, np.random.default_rng(0))
+    assert (np.bincount(groups[keep]) == 3).all()
+    first = np.tile(np.arange(10), 50)[keep]
+    assert len(set(first)) > 3, "the kept rows must be random, not the first ones"
+
+
+def test_conditional_sampling_once_per_parent_matches_per_row():
+    from medsynth.tabular.multi_features import EVIDENCE
+    from medsynth.tabular.multi_tree import TreeSampler
+
+    tables = make_dataset(80, seed=2)
+    model = MultiTableDPMST(TINY).fit(tables, public_schema(tables))
+    mst = model.models["visits"]
+    sampler = TreeSampler(mst)
+    rng = np.random.default_rng(0)
+    groups = np.repeat(np.arange(20), 3)
+    group_ev = {e: rng.integers(0, sampler.sizes[e], 20) for e in model.plans["visits"].evidence if e.startswith(EVIDENCE)}
+    pos = {"pos:": np.tile([0, 1, 2], 20)}
+    a = sampler.sample_states(60, pos, np.random.default_rng(7), groups=groups, group_evidence=group_ev)
+    b = sampler.sample_states(60, {**pos, **{e: v[groups] for e, v in group_ev.items()}}, np.random.default_rng(7))
+    assert all((a[c] == b[c]).all() for c in a)
+
+
+def test_three_levels_with_a_key_to_the_grandparent_and_intervals():
+    """patients -> admissions (dates, an interval end) -> labs, labs also keyed to the patient: every key
+    consistent along the chain, admissions end after they start, bounds multiply down the levels."""
+    rng = np.random.default_rng(0)
+    adm, labs, hid = [], [], 1
+    for s in range(1, 81):
+        t = pd.Timestamp("2020-01-01") + pd.Timedelta(days=int(rng.integers(0, 300)))
+        for _ in range(int(rng.integers(1, 4))):
+            t += pd.Timedelta(days=int(rng.integers(5, 100)))
+            adm.append({"hadm_id": hid, "subject_id": s, "admittime": t.strftime("%Y-%m-%d"),
+                        "dischtime": (t + pd.Timedelta(days=int(rng.integers(1, 10)))).strftime("%Y-%m-%d"),
+                        "type": rng.choice(["EMER", "ELECT"])})
+            labs += [{"subject_id": s, "hadm_id": hid, "value": round(float(rng.normal(1, 0.3)), 2)} for _ in range(int(rng.integers(0, 5)))]
+            hid += 1
+    tables = {"patients": pd.DataFrame({"subject_id": np.arange(1, 81), "age": rng.integers(20, 90, 80)}),
+              "admissions": pd.DataFrame(adm), "labevents": pd.DataFrame(labs)}
+    model = MultiTableDPMST({**TINY, "max_children": 2}).fit(tables)
+    rel = next(r for r in model.schema.relations if r.child == "admissions")
+    assert rel.order_by == "admittime" and rel.ends == ["dischtime"]
+    assert model.plans["labevents"].sensitivity == 4.0  # 2 admissions x 2 labs per patient
+    out = model.sample(30, seed=0)
+    a, lab = out["admissions"], out["labevents"]
+    assert a["subject_id"].isin(out["patients"]["subject_id"]).all() and lab["hadm_id"].isin(a["hadm_id"]).all()
+    joined = lab.merge(a[["hadm_id", "subject_id"]], on="hadm_id", suffixes=("", "_adm"))
+    assert (joined["subject_id"] == joined["subject_id_adm"]).all()
+    assert (pd.to_datetime(a["admittime"]) <= pd.to_datetime(a["dischtime"])).all()
