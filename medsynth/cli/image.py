@@ -1,4 +1,7 @@
-"""``medsynth image train|sample|interpolate``: 3D CT/MR synthesis with vae3d / gan3d / ldm3d, and image + mask pairs."""
+"""``medsynth image train|sample|interpolate``: 3D CT/MR synthesis with vae3d / gan3d / ldm3d, and image + mask pairs.
+
+Thin: each command parses its flags and calls :mod:`medsynth.imaging.api` (``import medsynth.image``).
+"""
 
 from __future__ import annotations
 
@@ -8,9 +11,6 @@ from typing import Optional
 import typer
 
 from medsynth.cli.common import MAX_STEPS_OPTION, SET_OPTION, done, overrides
-
-#: Run kinds that `image sample` and `image interpolate` read.
-IMAGE_KINDS = ("vae3d", "gan3d", "ldm3d")
 
 image_app = typer.Typer(
     name="image",
@@ -42,22 +42,14 @@ def train(
         medsynth image train configs/ct_ldm3d_64.yaml --data ct/ --labels-dir ct_labels/ --out runs/ldm
         torchrun --standalone --nproc_per_node=4 -m medsynth.cli.main image train configs/ct_gan3d_128.yaml --data ct/ --out runs/gan
     """
-    from medsynth.core.config import load_config, read_yaml
-    from medsynth.core.errors import ConfigError
-    from medsynth.core.files import check_output
-    from medsynth.core.registry import SYNTHESIZERS, config_schema, resolve
+    from medsynth.imaging.api import train as train_image
 
-    check_output(out, kind="dir", what="--out")
-    kind = read_yaml(config).get("kind")
-    if kind not in SYNTHESIZERS:
-        raise ConfigError(f"'{config}' has kind {kind!r}; `medsynth image train` needs kind: vae3d, gan3d or ldm3d")
-    extra = overrides(sets, max_steps) + ([f"train.device={device}"] if device else [])
-    cfg = load_config(config_schema(kind), config, overrides=extra)
-    synth = resolve(SYNTHESIZERS, kind, what="synthesizer")(cfg)
-    synth.fit(data, out=out, resume=resume, force=force, labels_csv=labels, labels_dir=labels_dir)
-    classes = f", classes {synth.label_names}" if synth.label_names else ""
+    model = train_image(config, data, out, overrides=overrides(sets), resume=resume, force=force, device=device,
+                        max_steps=max_steps, labels=labels, labels_dir=labels_dir)
+    synth = model.synthesizer
+    classes = f", classes {model.label_names}" if model.label_names else ""
     classes += f", with {getattr(synth, 'mask_classes', 0)}-label maps" if labels_dir is not None else ""
-    done(f"trained {kind} for {synth.steps_trained} steps on {synth.n_volumes} {cfg.modality} volumes{classes}", out)
+    done(f"trained {model.kind} for {model.steps_trained} steps on {synth.n_volumes} {model.modality} volumes{classes}", out)
 
 
 @image_app.command("sample")
@@ -83,33 +75,24 @@ def sample(
     """
     from medsynth.core.errors import ConfigError
     from medsynth.core.files import check_output
-    from medsynth.core.runs import check_run_kind
-    from medsynth.imaging.base import load_image_synthesizer
-    from medsynth.imaging.outputs import write_volumes
+    from medsynth.imaging.api import check_format, load
 
-    fmt = format.lower()
-    if fmt not in ("nifti", "dicom"):
-        raise ConfigError(f"--format '{format}' must be nifti or dicom")
+    fmt = check_format(format)
     check_output(out, kind="dir", what="--out")
-    check_run_kind(run, IMAGE_KINDS, command="medsynth image sample")
     if masks is not None or new_masks:
-        from medsynth.imaging.jobs import sample_pairs_to_folder
-
         if n is not None:
             raise ConfigError("--n does not go with --masks/--new-masks: the number of pairs is the number of label maps")
         if fmt != "nifti":
             raise ConfigError("image + mask pairs are written as NIfTI (image/, label/) for MONAI and nnU-Net; leave out --format")
-        path, count = sample_pairs_to_folder(run, out, masks=masks, new_masks=new_masks, seed=seed, label=label,
-                                             batch_size=batch_size, device=device, overwrite=force)
+        path, count = load(run, device=device).write_pairs(out, masks, new_masks=new_masks, seed=seed, label=label,
+                                                            batch_size=batch_size, overwrite=force)
         done(f"wrote {count} synthetic image + label-map pairs; dataset", path)
         return
     if n is None:
         raise ConfigError("give --n (number of volumes), or --masks/--new-masks for image + mask pairs")
-    synth = load_image_synthesizer(run, device=device)
-    synth.label_index(label)  # fail before writing anything
-    volumes = synth.iter_samples(n, seed=seed, label=label, batch_size=batch_size)
-    manifest = write_volumes(volumes, out, format=fmt, overwrite=force)  # type: ignore[arg-type]
-    done(f"wrote {n} synthetic {synth.config.modality} volumes ({fmt}); manifest", manifest)
+    model = load(run, device=device)
+    manifest = model.write_samples(out, n, label=label, seed=seed, format=fmt, batch_size=batch_size, overwrite=force)
+    done(f"wrote {n} synthetic {model.modality} volumes ({fmt}); manifest", manifest)
 
 
 @image_app.command("interpolate")
@@ -125,19 +108,13 @@ def interpolate(
     force: bool = typer.Option(False, "--force", help="Overwrite OUT if it exists."),
 ) -> None:
     """Write volumes along the latent path between two seeds (spherical interpolation)."""
-    from medsynth.core.errors import ConfigError
     from medsynth.core.files import check_output
-    from medsynth.core.runs import check_run_kind
-    from medsynth.imaging.base import load_image_synthesizer
-    from medsynth.imaging.outputs import write_volumes
+    from medsynth.imaging.api import check_format, load, write_volumes
 
-    if format.lower() not in ("nifti", "dicom"):
-        raise ConfigError(f"--format '{format}' must be nifti or dicom")
+    fmt = check_format(format)
     check_output(out, kind="dir", what="--out")
-    check_run_kind(run, IMAGE_KINDS, command="medsynth image interpolate")
-    synth = load_image_synthesizer(run, device=device)
-    vols = synth.interpolate(seeds[0], seeds[1], steps, label=label, label_b=label_b)
-    manifest = write_volumes(vols, out, format=format.lower(), prefix="interp", overwrite=force)  # type: ignore[arg-type]
+    vols = load(run, device=device).interpolate(seeds[0], seeds[1], steps, label=label, label_b=label_b)
+    manifest = write_volumes(vols, out, format=fmt, prefix="interp", overwrite=force)
     done(f"wrote {steps} interpolated volumes; manifest", manifest)
 
 

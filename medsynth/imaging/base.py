@@ -22,7 +22,7 @@ from torch import nn
 
 from medsynth.core.config import config_hash, config_to_yaml, read_yaml, validate_config
 from medsynth.core.errors import ConfigError, NotFittedError, RunDirectoryError
-from medsynth.core.files import atomic_path, write_json, write_text
+from medsynth.core.files import atomic_dir, write_json, write_text
 from medsynth.core.rundir import environment_info
 from medsynth.core.runtime import autocast, resolve_device
 from medsynth.core.training import Stage, TrainSession, batches, train_stages
@@ -35,7 +35,19 @@ from medsynth.io.volume import Volume
 WEIGHTS = "weights.pt"
 META = "meta.json"
 CONFIG = "config.yaml"
+#: Where a run keeps its trained model (runs written before it kept the model files at the run root).
+MODEL_DIR = "model"
 FORMAT_VERSION = 1
+_MODEL_FILES = (CONFIG, META, WEIGHTS)
+
+
+def model_folder(path: str | Path) -> Path:
+    """The folder holding the model files of ``path``: ``RUN/model/``, or ``path`` itself (a model folder, or an
+    older run that kept its model at the root)."""
+    p = Path(path)
+    return p / MODEL_DIR if (p / MODEL_DIR / META).is_file() else p
+
+
 def slerp(a: torch.Tensor, b: torch.Tensor, t: float) -> torch.Tensor:
     """Spherical interpolation between two Gaussian latents (keeps their norm typical)."""
     af, bf = a.flatten().double(), b.flatten().double()
@@ -189,11 +201,13 @@ class ImageSynthesizer:
         try:
             session = TrainSession(cfg.train, run_path, config=cfg, resume=resume, force=force,
                                    command=None if out is not None else f"{self.name}.fit")
+            if session.is_main:  # what `medsynth runs` lists and what `load` checks before reading
+                session.run._update_marker(kind=self.name, model=self.name)
             if not resume:  # derived from the real data: private/, never released
                 session.run.write_private_json(Path(DATA_RECORD).name, record)
             self._run(session, train_data)
             if out is not None and session.is_main:
-                self.save(run_path)
+                self.save(run_path / MODEL_DIR)
             session.close()
         finally:
             if tmp is not None:
@@ -428,26 +442,41 @@ class ImageSynthesizer:
         return self.saved_networks
 
     def save(self, path: str | Path) -> Path:
-        """Write ``config.yaml``, ``weights.pt`` (state_dicts) and ``meta.json`` into ``path``."""
+        """Write the model folder ``path`` (``config.yaml``, ``weights.pt`` state_dicts, ``meta.json``) atomically.
+
+        The folder appears complete or not at all; an earlier model saved there is replaced.
+
+        Raises:
+            OutputPathError: ``path`` is a file, or a folder holding other files than a saved model (a run
+                directory: save into its ``model/``).
+        """
+        from medsynth.core.errors import OutputPathError
+
         self._require_fitted()
         p = Path(path)
-        p.mkdir(parents=True, exist_ok=True)
+        if p.is_dir():
+            other = sorted(f.name for f in p.iterdir() if f.name not in _MODEL_FILES)
+            if other:
+                raise OutputPathError(
+                    f"cannot save the model into '{p}': it holds other files ({', '.join(other[:4])}); give a new folder "
+                    f"(a run keeps its model in RUN/{MODEL_DIR}/)"
+                )
         weights = {k: {n: t.detach().cpu() for n, t in self.nets[k].state_dict().items()} for k in self.saved_network_names()}
-        with atomic_path(p / WEIGHTS) as tmp:
-            torch.save(weights, tmp)
-        write_text(p / CONFIG, config_to_yaml(self.config))
-        write_json(p / META, self.meta())
+        with atomic_dir(p, overwrite=True) as tmp:
+            torch.save(weights, tmp / WEIGHTS)
+            write_text(tmp / CONFIG, config_to_yaml(self.config))
+            write_json(tmp / META, self.meta())
         return p
 
     @classmethod
     def load(cls, path: str | Path, *, device: str = "cpu") -> ImageSynthesizer:
-        """Load a model saved by :meth:`save` (a run directory works), on ``device``.
+        """Load a model saved by :meth:`save` (a run directory works: its ``model/``, or older runs' root), on ``device``.
 
         Raises:
             RunDirectoryError: the folder lacks the model files or they are unreadable.
             ConfigError: the folder holds another kind of model.
         """
-        p = Path(path)
+        p = model_folder(path)
         missing = [f for f in (CONFIG, META, WEIGHTS) if not (p / f).is_file()]
         if missing:
             raise RunDirectoryError(
@@ -488,7 +517,7 @@ def load_image_synthesizer(path: str | Path, *, device: str = "cpu") -> ImageSyn
     """Load whichever imaging synthesizer (vae3d, gan3d, ldm3d) is saved in ``path``."""
     from medsynth.core.registry import SYNTHESIZERS, resolve
 
-    p = Path(path)
+    p = model_folder(path)
     meta_file = p / META
     if not meta_file.is_file():
         raise RunDirectoryError(
@@ -499,4 +528,4 @@ def load_image_synthesizer(path: str | Path, *, device: str = "cpu") -> ImageSyn
     return cls.load(p, device=device)
 
 
-__all__ = ["ImageSynthesizer", "load_image_synthesizer", "slerp"]
+__all__ = ["MODEL_DIR", "ImageSynthesizer", "load_image_synthesizer", "model_folder", "slerp"]

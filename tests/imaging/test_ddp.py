@@ -39,8 +39,9 @@ def test_torchrun_two_processes(phantom_dir: Path, tmp_path: Path):
         steps = [json.loads(line)["step"] for line in (run / "metrics.jsonl").read_text().splitlines()]
         assert steps == [1, 2]
         assert sorted(p.name for p in run.iterdir()) == [
-            "checkpoints", "config.yaml", "meta.json", "metrics.jsonl", "previews", "private", "run.json", "weights.pt"
+            "checkpoints", "config.yaml", "metrics.jsonl", "model", "previews", "private", "run.json"
         ]
+        assert sorted(p.name for p in (run / "model").iterdir()) == ["config.yaml", "meta.json", "weights.pt"]
         assert sorted(p.name for p in (run / "checkpoints" / kind).iterdir()) == ["LATEST", "step_00000001.pt", "step_00000002.pt"]
         assert not list(run.rglob("*.tmp"))
         assert json.loads((run / "run.json").read_text())["status"] == "completed"

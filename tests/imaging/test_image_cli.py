@@ -39,7 +39,7 @@ def test_config_trains_and_samples_tiny(config: Path, phantom_dir: Path, tmp_pat
     code = main(["image", "train", str(config), "--data", str(data), "--out", str(run),
                  "--labels", str(phantom_dir / "labels.csv"), *_sets(kind)])
     assert code == 0, capsys.readouterr().err
-    meta = json.loads((run / "meta.json").read_text())
+    meta = json.loads((run / "model" / "meta.json").read_text())
     assert meta["model"] == kind and meta["modality"] == modality and meta["steps_trained"] >= 1
     if kind == "ldm3d":  # the two stages share --max-steps (2): one step each
         assert meta["stage_steps"] == {"autoencoder": 1, "diffusion": 1}

@@ -39,11 +39,11 @@ def test_stages_run_dir_and_metadata(pairs_run: dict[str, Any]):
     lines = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     assert [r["stage"] for r in lines] == ["autoencoder"] * 2 + ["diffusion"] * 3 + ["controlnet"] * 2
     assert [r["step"] for r in lines] == list(range(1, 8)) and all(np.isfinite(r["loss"]) for r in lines)
-    meta = json.loads((run / "meta.json").read_text())
+    meta = json.loads((run / "model" / "meta.json").read_text())
     assert meta["model"] == "ldm3d" and meta["mask_classes"] == 6 and meta["label_names"] == ["lesion", "no_lesion"]
     assert meta["latent_shape"] == [2, 8, 8, 8] and 0.05 < meta["latent_scale_factor"] < 50
     assert meta["mask_label_names"]["5"] == "lesion"
-    state = torch.load(run / "weights.pt", map_location="cpu", weights_only=True)
+    state = torch.load(run / "model" / "weights.pt", map_location="cpu", weights_only=True)
     assert set(state) == {"vae", "unet", "controlnet"}
     with np.load(run / "private" / "training_masks.npz") as z:
         assert len(z.files) == 6 and set(np.unique(z[z.files[0]])) <= set(range(6))
@@ -208,3 +208,17 @@ def test_mask_errors(phantom_dir: Path, tmp_path: Path, trained: dict[str, Any])
     with pytest.raises(DataValidationError, match="'case_001.nii.gz' has no label map"):
         LDM3D(tiny_config("ldm3d")).fit(phantom_dir / "ct", labels_dir=partial)
     assert main(["image", "sample", str(trained["vae3d"]["run"]), "--new-masks", "2", "--out", str(tmp_path / "o")]) == 2
+
+
+def test_api_loads_a_pairs_run_and_samples_pairs(pairs_run: dict[str, Any], phantom_dir: Path):
+    import medsynth.image as mi
+
+    model = mi.load(pairs_run["run"])
+    assert model.kind == "ldm3d" and model.mask_conditioned and "label maps with 6 labels" in repr(model)
+    pairs = model.sample_pairs(new_masks=2, seed=3, label="lesion")
+    assert len(pairs) == 2 and all(p.image.spatial_shape == p.label.spatial_shape == (16, 16, 16) for p in pairs)
+    assert [p.image.meta["seed"] for p in pairs] == [3, 4] and pairs[0].image.units == "HU" and pairs[0].label.modality == "SEG"
+    given = model.sample_pairs(phantom_dir / "labels", seed=0)
+    assert len(given) == 6 and set(np.unique(given[0].label.array)) <= set(range(6))
+    with pytest.raises(ConfigError, match="give masks"):
+        model.sample_pairs()

@@ -58,18 +58,19 @@ def test_sample_i_uses_seed_plus_i(kind: str, trained: dict[str, Any]):
 @pytest.mark.parametrize("kind", KINDS)
 def test_meta_and_run_directory(kind: str, trained: dict[str, Any]):
     run = trained[kind]["run"]
-    meta = json.loads((run / "meta.json").read_text())
+    meta = json.loads((run / "model" / "meta.json").read_text())
     assert meta["model"] == kind
     assert meta["label_names"] == ["lesion", "no_lesion"]
     assert meta["training_grid"] == {"spatial_size": [16, 16, 16], "spacing": [4.0, 4.0, 4.0], "orientation": "RAS"}
     assert meta["intensity_window"] == [-1024.0, 1024.0]
     assert len(meta["data_fingerprint"]) == 16 and meta["n_training_volumes"] == 6
     assert {"torch", "monai", "medsynth"} <= set(meta["versions"])
-    assert json.loads((run / "run.json").read_text())["status"] == "completed"
+    info = json.loads((run / "run.json").read_text())
+    assert (info["status"], info["kind"], info["model"]) == ("completed", kind, kind)
     steps = [json.loads(line)["step"] for line in (run / "metrics.jsonl").read_text().splitlines()]
     assert steps == [1, 2]
     assert (run / "previews" / f"{kind}_step_00000002.png").stat().st_size > 1000
-    state = torch.load(run / "weights.pt", map_location="cpu", weights_only=True)
+    state = torch.load(run / "model" / "weights.pt", map_location="cpu", weights_only=True)
     assert set(state) == set(resolve(SYNTHESIZERS, kind).saved_networks)
 
 
