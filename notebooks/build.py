@@ -48,7 +48,7 @@ NOTEBOOKS: dict[str, list] = {
            "Every use of the real rows is charged to the budget: here the column bounds are **public** because "
            "they are printed in the dataset's own description, so the whole budget goes to the model."),
         code("from sklearn.model_selection import train_test_split\n"
-             "from medsynth.tabular.demo_step import clinical_table, public_schema\n"
+             "from medsynth.tabular.example_data import clinical_table, public_schema\n"
              "df = clinical_table()\ntrain, holdout = train_test_split(df, test_size=0.3, random_state=0, stratify=df['diagnosis'])\n"
              "train.to_csv('train.csv', index=False); holdout.to_csv('holdout.csv', index=False)\n"
              "public_schema(df).save('schema.yaml')\nprint(open('schema.yaml').read()[:600])"),
@@ -123,7 +123,7 @@ NOTEBOOKS: dict[str, list] = {
            "a real holdout the generator never saw: a leaky one (half of it copied training rows) and a clean one "
            "(real rows from the holdout population, which cannot leak the training rows)."),
         code("import pandas as pd\nfrom sklearn.model_selection import train_test_split\n"
-             "from medsynth.tabular.demo_step import clinical_table\ndf = clinical_table()\n"
+             "from medsynth.tabular.example_data import clinical_table\ndf = clinical_table()\n"
              "train, rest = train_test_split(df, test_size=0.5, random_state=0)\nholdout, fresh = train_test_split(rest, test_size=0.5, random_state=0)\n"
              "leaky = pd.concat([train.sample(len(fresh) // 2, random_state=1), fresh.iloc[: len(fresh) - len(fresh) // 2]])\n"
              "for name, d in [('train', train), ('holdout', holdout), ('leaky', leaky), ('clean', fresh)]:\n    d.to_csv(f'{name}.csv', index=False)\n"

@@ -21,16 +21,6 @@ _CONFIG = typer.Option(None, "--config", "-c", help="YAML with evaluation settin
 _RUN_DIR = typer.Option(None, "--run-dir", help="The producer's medsynth run directory: its privacy ledger is shown in the report.")
 
 
-def _config(config: Optional[Path], sets: Optional[list[str]], **tabular: object):
-    from medsynth.evaluation import load_evaluation_config
-
-    cfg = load_evaluation_config(config, sets)
-    for key, value in tabular.items():
-        if value:
-            setattr(cfg.tabular, key, list(value))  # type: ignore[arg-type]
-    return cfg
-
-
 def _check_out(out: Path) -> None:
     from medsynth.core.files import check_output
 
@@ -38,9 +28,7 @@ def _check_out(out: Path) -> None:
 
 
 def _finish(report, out: Path, *, gate: bool) -> None:
-    from medsynth.evaluation import write_report
-
-    paths = write_report(report, out)
+    paths = report.save(out)
     colour = {"pass": typer.colors.GREEN, "review": typer.colors.YELLOW, "fail": typer.colors.RED}[report.verdict]
     for sec in report.sections.values():
         typer.echo(f"  {sec['title']:<22} {sec['verdict'].upper()}")
@@ -56,13 +44,8 @@ def _tabular(mode: str, train: Path, holdout: Path, synthetic: Path, out: Path, 
     from medsynth.evaluation import evaluate_tabular
 
     _check_out(out)
-    cfg = _config(config, sets, sensitive=sensitive, quasi_identifiers=quasi)
-    if train.is_dir() or holdout.is_dir() or synthetic.is_dir():  # folders of related tables: patient-level report
-        from medsynth.evaluation import evaluate_multitable
-
-        report = evaluate_multitable(train, holdout, synthetic, target=target, schema=schema, config=cfg, run_dir=run_dir, mode=mode)  # type: ignore[arg-type]
-    else:
-        report = evaluate_tabular(train, holdout, synthetic, target=target, schema=schema, config=cfg, run_dir=run_dir, mode=mode)  # type: ignore[arg-type]
+    report = evaluate_tabular(train, holdout, synthetic, target=target, schema=schema, sensitive=sensitive,
+                              quasi_identifiers=quasi, config=config, sets=sets, run_dir=run_dir, mode=mode)  # type: ignore[arg-type]
     _finish(report, out, gate=mode == "audit")
 
 
@@ -120,17 +103,11 @@ _MODALITY = typer.Option(None, "--modality", help="CT or MR for every volume (de
 
 def _images(mode: str, train: Path, holdout: Path, synthetic: Path, out: Path, weights: Optional[Path], modality: Optional[str],
             run_dir: Optional[Path], config: Optional[Path], sets: Optional[list[str]], labels: Optional[dict] = None) -> None:
-    from medsynth.core.errors import ConfigError
     from medsynth.evaluation import evaluate_images
 
     _check_out(out)
-    cfg = _config(config, sets)
-    if weights is not None:
-        cfg.images.weights = str(weights)
-    mod = modality.upper() if modality else None
-    if mod not in (None, "CT", "MR"):
-        raise ConfigError(f"--modality '{modality}' must be CT or MR")
-    report = evaluate_images(train, holdout, synthetic, config=cfg, modality=mod, run_dir=run_dir, mode=mode, **(labels or {}))  # type: ignore[arg-type]
+    report = evaluate_images(train, holdout, synthetic, modality=modality, weights=weights, config=config, sets=sets,
+                             run_dir=run_dir, mode=mode, **(labels or {}))  # type: ignore[arg-type]
     _finish(report, out, gate=mode == "audit")
 
 
@@ -183,5 +160,5 @@ def evaluate_translation_cmd(
     from medsynth.evaluation import evaluate_translation
 
     _check_out(out)
-    report = evaluate_translation(predicted, reference, mask=mask, labels=labels, config=_config(config, sets))
+    report = evaluate_translation(predicted, reference, mask=mask, labels=labels, config=config, sets=sets)
     _finish(report, out, gate=False)

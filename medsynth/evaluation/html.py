@@ -8,6 +8,7 @@ text. Nothing is loaded from the network.
 from __future__ import annotations
 
 import json
+from html import escape
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +37,7 @@ def tabular_figures(report: Report) -> list[dict[str, str]]:
 
     data = report.tables.get("data")
     figs: list[dict[str, str]] = []
-    names = {m.name: m for m in report.metrics}
+    names = {m.name: m for m in report.results}
     if data is not None and report.mode == "evaluate":
         figs.append(_figure("fidelity", "Marginal distributions", plots.marginals(data.train, data.synthetic, data.types),
                             "Each column, real training rows (blue) vs synthetic rows (red); the 10 most frequent categories."))
@@ -111,8 +112,7 @@ def write_report(report: Report, out: str | Path) -> dict[str, Path]:
     Returns:
         {"json": path, "html": path}.
     """
-    if report.kind == "tabular" and "list" not in report.figures:
-        report.figures["list"] = tabular_figures(report)
+    report.figure_list()
     data = report.to_dict()
     validate_report(data)
     html = render_html(report, data)
@@ -125,4 +125,53 @@ def write_report(report: Report, out: str | Path) -> dict[str, Path]:
     return {"json": out / "report.json", "html": out / "report.html"}
 
 
-__all__ = ["render_html", "tabular_figures", "write_report"]
+_COLOURS = {"pass": "#1a7f37", "review": "#9a6700", "fail": "#cf222e", "info": "#57606a", "skipped": "#8c959f"}
+
+
+def _badge(verdict: str) -> str:
+    colour = _COLOURS.get(verdict, "#57606a")
+    return (f'<span style="background:{colour};color:#fff;border-radius:3px;padding:1px 6px;font-size:0.85em">'
+            f"{escape(VERDICT_TEXT.get(verdict, verdict))}</span>")
+
+
+def render_inline(report: Report) -> str:
+    """A compact HTML view for Jupyter (``Report._repr_html_``): the verdict and what it means, each
+    section's verdict, the metrics table and the figures folded under a summary line.
+
+    Inline styles only (a notebook's page CSS is left alone); every value from the data is escaped.
+    """
+    from medsynth.evaluation.report import VERDICT_MEANING
+
+    top = report.verdict
+    parts = [f'<div class="medsynth-report"><p><b>medsynth {escape(report.kind)} report ({escape(report.mode)})</b> '
+             f"{_badge(top)} {escape(VERDICT_MEANING[top])}</p>"]
+    parts.append('<table style="border-collapse:collapse"><tr><th style="text-align:left">section</th>'
+                 '<th style="text-align:left">verdict</th></tr>')
+    for sec in report.sections.values():
+        parts.append(f"<tr><td>{escape(sec['title'])}</td><td>{_badge(sec['verdict'])}</td></tr>")
+    parts.append("</table>")
+    head = ["metric", "value", "baseline", "review / fail at", "verdict", "what it measures"]
+    parts.append('<table style="border-collapse:collapse;font-size:0.9em"><tr>'
+                 + "".join(f'<th style="text-align:left;padding:2px 8px">{h}</th>' for h in head) + "</tr>")
+    for m in report.results:
+        t = m.threshold
+        limits = "-" if t is None else f"{_fmt(t.review)} / {_fmt(t.fail)}" + (" (excess)" if t.on == "excess" else "")
+        cells = [escape(m.name), escape(_fmt(m.value)), escape(_fmt(m.baseline)), escape(limits), _badge(m.verdict),
+                 escape(m.description + (f" ({m.note})" if m.note else ""))]
+        parts.append("<tr>" + "".join(f'<td style="padding:2px 8px;text-align:left;vertical-align:top">{c}</td>'
+                                      for c in cells) + "</tr>")
+    parts.append("</table>")
+    figs = report.figure_list()
+    if figs:
+        parts.append(f"<details><summary>{len(figs)} figure(s)</summary>")
+        for f in figs:
+            parts.append(f"<p><b>{escape(f['title'])}</b><br><img style=\"max-width:100%\" "
+                         f"src=\"data:image/png;base64,{escape(f['png'])}\"><br><i>{escape(f['caption'])}</i></p>")
+        parts.append("</details>")
+    if report.notes:
+        parts.append("<ul>" + "".join(f"<li>{escape(n)}</li>" for n in report.notes) + "</ul>")
+    parts.append("</div>")
+    return "\n".join(parts)
+
+
+__all__ = ["render_html", "render_inline", "tabular_figures", "write_report"]

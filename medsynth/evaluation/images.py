@@ -307,7 +307,7 @@ def evaluate_images(
         from medsynth.evaluation.image_metrics import slice_figure
 
         figures.insert(0, slice_figure(sets))
-    report = Report(kind="images", mode=mode, metrics=results, inputs=inputs, config=cfg.model_dump(mode="json"),
+    report = Report(kind="images", mode=mode, results=results, inputs=inputs, config=cfg.model_dump(mode="json"),
                     config_hash=config_hash(cfg), notes=notes, privacy_ledger=ledger, figures={"list": figures})  # type: ignore[dict-item]
     report.seconds = time.perf_counter() - t0
     return report

@@ -310,7 +310,7 @@ def evaluate_multitable(
                  f"({len(data.columns)} columns).")
     notes.append("Relations: " + "; ".join(f"{r.label}" + (f" (ordered by {r.order_by})" if r.order_by else "") for r in schema.relations)
                  if schema.relations else "The schema has no relation.")
-    report = Report(kind="multitable", mode=mode, metrics=results, inputs=inputs, config=cfg.model_dump(mode="json"),
+    report = Report(kind="multitable", mode=mode, results=results, inputs=inputs, config=cfg.model_dump(mode="json"),
                     config_hash=config_hash(cfg), notes=notes, privacy_ledger=ledger)
     report.tables["schema"] = schema
     report.figures["list"] = multitable_figures(tr, sy, schema) if mode == "evaluate" else []

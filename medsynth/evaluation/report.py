@@ -21,6 +21,12 @@ from medsynth.evaluation.results import MetricResult, _jsonable, worst
 
 SCHEMA_VERSION = "1.0"
 SCHEMA_PATH = Path(__file__).with_name("report.schema.json")
+#: What each top-level verdict asks of the reader (printed by the CLI, the demo and :meth:`Report.summary`).
+VERDICT_MEANING = {
+    "pass": "every judged metric is within its limits",
+    "review": "a person should look at the metrics marked REVIEW before using or releasing the data",
+    "fail": "at least one metric is past its fail limit: do not use or release the data as it is",
+}
 SECTION_TITLES = {
     "privacy": "Privacy",
     "fidelity": "Fidelity",
@@ -37,7 +43,7 @@ class Report:
     Attributes:
         kind: "tabular", "multitable" (a folder of related tables), "images" or "translation".
         mode: "evaluate" (every section) or "audit" (privacy only).
-        metrics: the results, in order.
+        results: the metric results, in order (:attr:`metrics` shows them as a DataFrame).
         inputs: what was judged: role, path, fingerprint, size.
         config: the resolved EvaluationConfig as a dict, and its hash.
         notes: plain-language remarks (what was skipped and why, sampling, the feature network...).
@@ -48,7 +54,7 @@ class Report:
 
     kind: Literal["tabular", "multitable", "images", "translation"]
     mode: Literal["evaluate", "audit"]
-    metrics: list[MetricResult]
+    results: list[MetricResult]
     inputs: list[dict[str, Any]]
     config: dict[str, Any]
     config_hash: str
@@ -61,19 +67,94 @@ class Report:
 
     def metric(self, name: str) -> MetricResult:
         """The result called ``name`` (KeyError when absent)."""
-        for m in self.metrics:
+        for m in self.results:
             if m.name == name:
                 return m
-        raise KeyError(f"no metric '{name}' in this report; have {[m.name for m in self.metrics]}")
+        raise KeyError(f"no metric '{name}' in this report; have {[m.name for m in self.results]}")
+
+    @property
+    def metrics(self) -> Any:
+        """The metrics as a pandas DataFrame indexed by name, one row per metric.
+
+        Columns: section, value, baseline, judged_value (what the threshold compared), verdict, review_at
+        and fail_at (the threshold; NaN for info values), on ("value" or "excess" over the baseline),
+        direction, description and note.
+        """
+        import pandas as pd
+
+        rows = []
+        for m in self.results:
+            t = m.threshold
+            rows.append({"name": m.name, "section": m.section, "value": m.value, "baseline": m.baseline,
+                         "judged_value": m.judged_value, "verdict": m.verdict,
+                         "review_at": None if t is None else t.review, "fail_at": None if t is None else t.fail,
+                         "on": None if t is None else t.on, "direction": m.direction, "description": m.description,
+                         "note": m.note})
+        cols = ["name", "section", "value", "baseline", "judged_value", "verdict", "review_at", "fail_at", "on",
+                "direction", "description", "note"]
+        frame = pd.DataFrame(rows, columns=cols).set_index("name")
+        for c in ("value", "baseline", "judged_value", "review_at", "fail_at"):
+            frame[c] = pd.to_numeric(frame[c], errors="coerce").astype(float)
+        return frame
+
+    def figure_list(self) -> list[dict[str, str]]:
+        """The report's figures (section, title, base64 PNG, caption), built on first use and kept.
+
+        Tabular figures are drawn here rather than by the evaluation, so an audit that is never shown
+        costs no plotting; :meth:`save` and :meth:`_repr_html_` both use this list.
+        """
+        figs = self.figures.get("list")
+        if not isinstance(figs, list):
+            figs = []
+            if self.kind == "tabular":
+                from medsynth.evaluation.html import tabular_figures
+
+                figs = tabular_figures(self)
+            self.figures["list"] = figs
+        return figs
+
+    def save(self, out: str | Path) -> dict[str, Path]:
+        """Write ``out/report.json`` (validated against the schema) and the self-contained ``out/report.html``.
+
+        Returns:
+            {"json": path, "html": path}.
+
+        Raises:
+            DataValidationError: ``out`` is a file.
+        """
+        from medsynth.evaluation.html import write_report
+
+        return write_report(self, out)
+
+    def summary(self) -> str:
+        """A few plain-text lines: the verdict, each section's verdict and the metrics that are not pass."""
+        lines = [f"{self.kind} report ({self.mode}): verdict {self.verdict.upper()} - {VERDICT_MEANING[self.verdict]}"]
+        for sec in self.sections.values():
+            lines.append(f"  {sec['title']:<26} {sec['verdict'].upper()}")
+        for m in self.results:
+            if m.verdict in ("review", "fail"):
+                lines.append(f"  {m.verdict.upper():<6} {m.name} = {_short(m.value)}: {m.description}")
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        judged = sum(m.verdict in ("pass", "review", "fail") for m in self.results)
+        return (f"Report(kind={self.kind!r}, mode={self.mode!r}, verdict={self.verdict!r}, "
+                f"metrics={len(self.results)} ({judged} judged))")
+
+    def _repr_html_(self) -> str:
+        """Jupyter's inline view: verdicts, the metrics table and the figures (every data value escaped)."""
+        from medsynth.evaluation.html import render_inline
+
+        return render_inline(self)
 
     @property
     def sections(self) -> dict[str, dict[str, Any]]:
         """Each section's metric names and verdict (the worst of its metrics)."""
         out: dict[str, dict[str, Any]] = {}
-        for m in self.metrics:
+        for m in self.results:
             out.setdefault(m.section, {"metrics": []})["metrics"].append(m.name)
         for name, sec in out.items():
-            verdicts = [m.verdict for m in self.metrics if m.section == name]
+            verdicts = [m.verdict for m in self.results if m.section == name]
             judged = worst(verdicts)
             sec["verdict"] = judged or ("info" if "info" in verdicts else "skipped")
             sec["title"] = SECTION_TITLES.get(name, name.replace("_", " ").capitalize())
@@ -99,7 +180,7 @@ class Report:
             "mode": self.mode,
             "verdict": self.verdict,
             "sections": self.sections,
-            "metrics": [m.to_dict() for m in self.metrics],
+            "metrics": [m.to_dict() for m in self.results],
             "inputs": self.inputs,
             "privacy_ledger": self.privacy_ledger,
             "notes": self.notes,
@@ -109,6 +190,12 @@ class Report:
             "created": self.created,
             "seconds": round(self.seconds, 2),
         })
+
+
+def _short(x: float | None) -> str:
+    if x is None:
+        return "-"
+    return f"{x:.3g}"
 
 
 def load_schema() -> dict[str, Any]:

@@ -87,7 +87,7 @@ def evaluate_tabular(
     if len(data.holdout) < 2 * cfg.min_samples_for_verdict:
         notes.append(f"The holdout has {len(data.holdout)} rows: membership attacks need at least "
                      f"{2 * cfg.min_samples_for_verdict} for a verdict (half is the density reference).")
-    report = Report(kind="tabular", mode=mode, metrics=results, inputs=inputs, config=cfg.model_dump(mode="json"),
+    report = Report(kind="tabular", mode=mode, results=results, inputs=inputs, config=cfg.model_dump(mode="json"),
                     config_hash=config_hash(cfg), notes=notes, privacy_ledger=ledger)
     report.tables["types"] = dict(data.types)
     report.tables["data"] = data

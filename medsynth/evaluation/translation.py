@@ -155,7 +155,7 @@ def evaluate_translation(
              + (" Tissues from the label maps." if labs else " Tissues from reference HU (air < -400, soft tissue -400..300, bone > 300).")]
     if unmatched:
         notes.append(f"Files without a partner were skipped: {unmatched[:10]}")
-    report = Report(kind="translation", mode="evaluate", metrics=results, inputs=inputs, config=cfg.model_dump(mode="json"),
+    report = Report(kind="translation", mode="evaluate", results=results, inputs=inputs, config=cfg.model_dump(mode="json"),
                     config_hash=config_hash(cfg), notes=notes)
     from medsynth.evaluation import plots
 

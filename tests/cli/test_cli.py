@@ -92,6 +92,11 @@ def test_demo_quick(capsys: pytest.CaptureFixture[str], tmp_path: Path):
     assert rt["max_abs_error_hu"] <= 0.5 and rt["max_affine_error_mm"] < 1e-3
     assert rt["synthetic_marker"] == "YES"
     assert str(out_dir) in out
+    jobs = {j["job"].split(" (")[0].split(":")[-1].strip(): j for j in summary["jobs"]}
+    assert set(jobs) == {"admissions", "breast_cancer", "image synthesis", "MR -> CT translation"}, summary["jobs"]
+    for job in jobs.values():  # one screen: each job's verdict, what it means and its report
+        assert Path(job["html"]).is_file() and job["html"] in out and job["verdict"].upper() in out
+    assert "too little data per marginal" in jobs["breast_cancer"]["meaning"] and "Verdicts: PASS = " in out
     assert json.loads((out_dir / "run.json").read_text())["status"] == "completed"
     code, _, err = run(capsys, "demo", "--quick", "--out", str(out_dir))
     assert code == 2 and "--force" in err

@@ -17,7 +17,7 @@ def _linkability(train, holdout, synthetic, **tabular) -> dict:
     for k, v in tabular.items():
         setattr(cfg.tabular, k, v)
     report = evaluate_tabular(train, holdout, synthetic, config=cfg, mode="audit")
-    (m,) = report.metrics
+    (m,) = report.results
     assert m.name == "linkability_risk"
     return {"value": m.value, "verdict": m.verdict, **m.details}
 

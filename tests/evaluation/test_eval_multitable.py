@@ -37,7 +37,7 @@ def test_a_good_synthetic_dataset_passes_the_relations(real, tmp_path):
     train, holdout = real
     synthetic = _copy_with_new_ids(_split(make_dataset(200, seed=10), set(range(1, 81))), 10_000)
     report = evaluate_multitable(train, holdout, synthetic, target="status=2")
-    names = {m.name: m for m in report.metrics}
+    names = {m.name: m for m in report.results}
     assert report.kind == "multitable"
     assert names["referential_integrity"].value == 1.0 and names["referential_integrity"].verdict == "pass"
     assert names["children_per_parent_tvd"].verdict in ("pass", "review")
@@ -56,7 +56,7 @@ def test_broken_structure_fails(real):
     bad = {"patients": train["patients"], "visits": train["visits"].assign(id=np.where(np.arange(len(train["visits"])) % 5 == 0, -1, train["visits"]["id"]))}
     bad["visits"] = bad["visits"].groupby("id").head(1).reset_index(drop=True)  # one visit per patient, some orphans
     report = evaluate_multitable(train, holdout, bad)
-    names = {m.name: m for m in report.metrics}
+    names = {m.name: m for m in report.results}
     assert names["referential_integrity"].value < 1.0 and names["referential_integrity"].verdict == "fail"
     assert names["children_per_parent_tvd"].value > names["children_per_parent_tvd"].baseline + 0.2
     assert report.verdict == "fail"
@@ -66,7 +66,7 @@ def test_copying_patients_is_caught_at_patient_level(real):
     train, holdout = real
     report = evaluate_multitable(train, holdout, _copy_with_new_ids(train, 50_000), mode="audit")
     assert set(report.sections) == {"privacy"}
-    names = {m.name: m for m in report.metrics}
+    names = {m.name: m for m in report.results}
     assert names["exact_copy_share"].value > 0.9 and names["exact_copy_share"].verdict == "fail"
 
 
@@ -88,7 +88,7 @@ def test_real_pbcseq_split_has_sensible_baselines(shared_data, tmp_path):
     ids = tables["patients"]["id"].to_numpy()
     train, holdout = _split(tables, set(ids[::2])), _split(tables, set(ids[1::2]))
     report = evaluate_multitable(train, holdout, holdout, target="status=2", mode="evaluate")
-    names = {m.name: m for m in report.metrics}
+    names = {m.name: m for m in report.results}
     assert names["referential_integrity"].value == 1.0
     assert names["children_per_parent_tvd"].value == pytest.approx(names["children_per_parent_tvd"].baseline)
     assert 0.0 < names["trajectory_difference"].value < 1.0

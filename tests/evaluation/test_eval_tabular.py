@@ -73,7 +73,7 @@ def test_bad_inputs_are_clear_errors(small_tables: dict[str, pd.DataFrame]) -> N
 def test_small_table_full_report_escapes_and_validates(small_tables: dict[str, pd.DataFrame], tmp_path) -> None:
     t = small_tables
     report = evaluate_tabular(t["train"], t["holdout"], t["independent"], target="event")
-    names = {m.name for m in report.metrics}
+    names = {m.name for m in report.results}
     for expected in ("marginal_distance_mean", "association_difference_mean", "missingness_pattern_tvd", "detection_auc",
                      "utility_auroc_gap", "dcr_share_train", "nndr_low_share", "exact_copy_share", "mia_distance_auc",
                      "mia_domias_auc", "mia_distance_tpr_at_fpr_1pct", "attribute_inference_risk", "singling_out_risk"):
@@ -103,7 +103,7 @@ def test_schema_rejects_a_broken_report(small_tables: dict[str, pd.DataFrame]) -
 def test_small_copies_fail_audit(small_tables: dict[str, pd.DataFrame]) -> None:
     t = small_tables
     report = evaluate_tabular(t["train"], t["holdout"], t["copied"], mode="audit")
-    assert {m.section for m in report.metrics} == {"privacy"}
+    assert {m.section for m in report.results} == {"privacy"}
     assert report.verdict == "fail"
     assert report.metric("exact_copy_share").value == pytest.approx(0.5, abs=0.02)
     assert report.metric("dcr_share_train").verdict == "fail"

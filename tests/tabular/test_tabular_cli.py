@@ -109,7 +109,7 @@ def test_max_steps_cuts_the_dp_plan(files, capsys):
 
 
 def test_demo_bounds_come_from_the_published_description_not_the_rows():
-    from medsynth.tabular.demo_step import clinical_table, public_schema, published_bounds
+    from medsynth.tabular.example_data import clinical_table, public_schema, published_bounds
 
     bounds = published_bounds()
     assert bounds["mean_smoothness"] == (0.053, 0.163)  # the DESCR table, rounded as printed

@@ -28,7 +28,7 @@ BUILTIN_TABLE = "breast-cancer (sklearn, 569 rows x 31 columns, published featur
 
 def builtin_table() -> tuple[pd.DataFrame, TableSchema]:
     """The demo's clinical table (scikit-learn's Wisconsin breast cancer data, offline) and its public schema."""
-    from medsynth.tabular.demo_step import clinical_table, public_schema
+    from medsynth.tabular.example_data import clinical_table, public_schema
 
     df = clinical_table()
     return df, public_schema(df)

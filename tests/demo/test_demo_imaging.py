@@ -6,7 +6,7 @@ import csv
 from pathlib import Path
 
 from medsynth.demo import STEPS, DemoConfig, DemoContext, step_phantoms
-from medsynth.imaging.demo_step import step_image_synthesis
+from medsynth.demo.imaging import step_image_synthesis
 from medsynth.io.dicom import read_dicom_series
 from medsynth.io.nifti import read_nifti
 

@@ -1,9 +1,16 @@
-"""``medsynth demo``: the main jobs end to end, offline, on data the package makes or ships.
+"""``medsynth demo``: every job end to end, offline, on data the package makes or ships, through the
+public Python API (:mod:`medsynth.tabular`, :mod:`medsynth.image`, :mod:`medsynth.translate`,
+:func:`medsynth.evaluate_tabular` ...), so the demo is also the API's worked example.
 
 The demo is a list of steps; each takes the shared :class:`DemoContext` and returns a summary dict
 (figures and output paths). Steps run in order and later ones may use earlier outputs (the
-evaluation step audits what the others generated). Everything lands in one run directory with a
-``summary.json``.
+evaluation step judges what the others generated). Everything lands in one run directory with a
+``summary.json``; :func:`format_summary` is the one screen the CLI prints at the end.
+
+Python::
+
+    from medsynth.demo import run_demo, format_summary
+    print(format_summary(run_demo("medsynth-demo", quick=True)))
 """
 
 from __future__ import annotations
@@ -19,10 +26,10 @@ from pydantic import Field
 
 from medsynth.core.config import ConfigModel
 from medsynth.core.rundir import RunDir
-from medsynth.evaluation.demo_step import step_evaluation
-from medsynth.imaging.demo_step import step_image_synthesis
-from medsynth.tabular.demo_step import step_tabular
-from medsynth.translation.demo_step import step_translation
+from medsynth.demo.evaluation import step_evaluation
+from medsynth.demo.imaging import step_image_synthesis
+from medsynth.demo.tabular import step_tabular
+from medsynth.demo.translation import step_translation
 
 
 class DemoConfig(ConfigModel):
@@ -102,11 +109,48 @@ STEPS: list[tuple[str, Callable[[DemoContext], dict[str, Any]]]] = [
 ]
 
 
-def run_demo(out: str | Path, config: DemoConfig | None = None, *, force: bool = False, echo: Callable[[str], None] = print) -> dict[str, Any]:
-    """Run every demo step into the run directory ``out`` and return the summary."""
+def demo_config(config: str | Path | DemoConfig | None = None, *, quick: bool = False,
+                sets: list[str] | None = None) -> DemoConfig:
+    """The demo's settings: a YAML path or a DemoConfig, ``quick`` and ``key=value`` overrides.
+
+    ``quick`` also shrinks the phantoms (24^3, 4 cases) unless ``phantom_shape`` / ``n_phantoms`` are set.
+    """
+    from medsynth.core.config import load_config
+
+    if isinstance(config, DemoConfig):
+        cfg = config.model_copy(deep=True)
+        if quick:
+            cfg.quick = True
+    else:
+        cfg = load_config(DemoConfig, config, overrides=[*(["quick=true"] if quick else []), *(sets or [])])
+    given = {s.split("=", 1)[0].strip() for s in sets or []}
+    if cfg.quick:
+        if "phantom_shape" not in given:
+            cfg.phantom_shape = min(cfg.phantom_shape, 24)
+        if "n_phantoms" not in given:
+            cfg.n_phantoms = min(cfg.n_phantoms, 4)
+    return cfg
+
+
+def run_demo(out: str | Path, config: str | Path | DemoConfig | None = None, *, quick: bool = False,
+             sets: list[str] | None = None, force: bool = False, echo: Callable[[str], None] = print) -> dict[str, Any]:
+    """Run every demo step into the run directory ``out`` and return the summary.
+
+    Args:
+        out: the run directory to create (an earlier demo run is replaced only with ``force``).
+        config: a demo YAML (``kind: demo``) or a :class:`DemoConfig`; defaults without it.
+        quick: the smallest sizes and fewest steps (about a minute on 2 CPU cores).
+        sets: ``key=value`` overrides of the config.
+        force: overwrite ``out`` if it is an earlier demo run.
+        echo: where progress lines go.
+
+    Returns:
+        The summary (``summary.json``): each step's result, seconds per step, and ``jobs``, one entry per
+        job with its verdict, what the verdict means here and its report's path.
+    """
     from medsynth.core.runtime import seed_everything
 
-    cfg = config or DemoConfig()
+    cfg = demo_config(config, quick=quick, sets=sets)
     run = RunDir.create(out, force=force, command="medsynth demo", resumable=False)
     run.write_config(cfg)
     seed_everything(cfg.seed)
@@ -125,9 +169,36 @@ def run_demo(out: str | Path, config: DemoConfig | None = None, *, force: bool =
             summary["steps"][name] = result
             summary["seconds"][name] = round(time.perf_counter() - t0, 2)
         summary["seconds"]["total"] = round(time.perf_counter() - t_all, 2)
+        summary["jobs"] = summary["steps"].get("evaluation", {}).get("jobs", [])
+        summary["out"] = str(run.path)
         run.write_json("summary.json", summary)
     run.finish()
     return summary
 
 
-__all__ = ["STEPS", "DemoConfig", "DemoContext", "run_demo"]
+def format_summary(summary: dict[str, Any]) -> str:
+    """One screen: each job's verdict, what it means in this demo, and where its report is."""
+    from medsynth.evaluation.report import VERDICT_MEANING
+
+    total = summary.get("seconds", {}).get("total")
+    lines = [f"medsynth demo finished in {total:.0f} s; everything is in {summary.get('out', '.')}/" if total is not None
+             else "medsynth demo"]
+    jobs = summary.get("jobs") or []
+    if jobs:
+        width = max(len(j["job"]) for j in jobs)
+        lines.append("")
+        for j in jobs:
+            lines.append(f"  {j['job']:<{width}}  {j['verdict'].upper():<6}  {j['html']}")
+            lines.append(f"  {'':<{width}}          {j['meaning']}")
+    rt = summary.get("steps", {}).get("io_roundtrip")
+    if rt:
+        lines.append("")
+        lines.append(f"  NIfTI -> DICOM -> NIfTI round trip: max error {rt['max_abs_error_hu']:g} HU, "
+                     f"{rt['max_affine_error_mm']:.1e} mm ({rt['dicom_series']})")
+    lines.append("")
+    lines.append("Verdicts: " + "; ".join(f"{v.upper()} = {m}" for v, m in VERDICT_MEANING.items()) + ".")
+    lines.append(f"Open a report.html in a browser; summary.json holds every figure ({summary.get('out', '.')}/summary.json).")
+    return "\n".join(lines)
+
+
+__all__ = ["STEPS", "DemoConfig", "DemoContext", "demo_config", "format_summary", "run_demo"]

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from medsynth.demo import STEPS, DemoConfig, DemoContext, step_phantoms
+from medsynth.demo.translation import step_translation
 from medsynth.io.loading import load_volume
-from medsynth.translation.demo_step import step_translation
 
 
 def test_demo_step_is_registered_after_phantoms():
