@@ -84,7 +84,7 @@ def medsynth_linkability(train: pd.DataFrame, holdout: pd.DataFrame, syn: pd.Dat
         cfg.tabular.linkability_neighbors = NEIGHBOURS
         cfg.tabular.linkability_attacks = ATTACKS
         t0 = time.perf_counter()
-        (m,) = evaluate_tabular(train, holdout, syn, config=cfg, mode="audit").metrics
+        (m,) = evaluate_tabular(train, holdout, syn, config=cfg, mode="audit").results
         runs.append({"seed": seed, "risk": m.value, "risk_lower_95": m.details["risk_lower_95"], "verdict": m.verdict,
                      "attack_rate": m.details["success_rate_train"], "control_rate": m.details["success_rate_holdout"],
                      "baseline_rate": m.details["success_rate_random_guess"], "seconds": round(time.perf_counter() - t0, 2)})

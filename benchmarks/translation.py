@@ -29,14 +29,23 @@ Parts (each writes ``benchmarks/results/translation_<part>.json``; ``all`` also 
   result name), e.g. after an inference change; the JSON is updated in place.
 * ``paired``: the 2D model trained on registered pairs (MR and CT of cases 0-19) with the paired L1
   term (``data.paired``, ``loss.paired: 10``), scored on the same held-out cases (not part of ``all``).
-* ``windows``: accuracy and seams of inference windows (training-patch windows with 50% overlap,
-  the default whole-slice window, a 1.5-2 x patch window with 25% overlap) with the phantom part's
-  models, on phantoms larger than the training patch (128x128x32 at 2 mm, 256x256x32 at 1x1x2 mm).
-* ``speed``: a 256x256x128 phantom MR translated by the 2D model with the default whole-slice
-  window, and with training-patch windows (64x64, 50% overlap, Gaussian blending: the old default).
-* ``real``: the real unpaired abdominal MR and CT in ``../shared/data/imaging/totalsegmentator``
-  (different subjects): a 2D model trained on them, the MR translated, and the HU histogram peaks
-  (air, fat, soft tissue, bone) inside the body compared with the real CT's.
+* ``windows`` / ``speed`` (``translation_windows.py``): accuracy and seams of inference windows on
+  phantoms larger than the training patch; the whole-slice window against training-patch windows on a
+  256x256x128 volume.
+* ``real-anatomy`` (``translation_anatomy.py``): the known-answer benchmark on real anatomy: MR
+  simulated with MR physics from the real CTs in ``../shared/data``, unpaired training on MR of some
+  regions and CT of others, held-out regions and a held-out subject scored against their real CT
+  (MAE, PSNR, MS-SSIM, bone Dice, per-tissue MAE, slice discontinuity, spread maps) for each
+  ``--modes`` and ``--seeds``, each model trained for ``--budget`` CPU seconds with the shipped recipe
+  (``configs/mr2ct_cyclegan_*.yaml`` at CPU size)::
+
+      OMP_NUM_THREADS=1 nice -n 10 python benchmarks/translation.py real-anatomy --modes 2 2.5 3 --seeds 0 1 \
+          --budget 900 --work /tmp/anatomy --name real_anatomy
+      python benchmarks/translation_figures.py --name real_anatomy --work /tmp/anatomy   # the PNGs
+
+* ``real-unpaired`` (also ``real``): the shipped recipe trained on the real unpaired abdominal MR and
+  CT (different subjects) for ``--budget`` CPU seconds; the translated MR's bone share against the real
+  CT's. (``translation_real.json`` is the first version: 250 steps of the earlier recipe, 0.17% bone vs 3.0%.)
 
 Run (CPU, 2 cores shared, about 40 minutes for ``all``)::
 
@@ -124,9 +133,9 @@ def _phantoms(work: Path) -> dict[str, list[Path]]:
 
 def score_phantoms(translator, paths: dict[str, list[Path]]) -> dict[str, Any]:
     """Scores on the held-out phantoms (mean over cases, and per case)."""
+    from medsynth.evaluation import hu_metrics as metrics
     from medsynth.io.loading import load_volume
     from medsynth.io.phantoms import TISSUES
-    from medsynth.translation import metrics
 
     cases = []
     for i in PHANTOM["test"]:
@@ -176,7 +185,6 @@ def mirroring_scores(tr, paths: dict[str, list[Path]]) -> dict[str, Any]:
 
 def part_rescore(work: Path, name: str) -> dict[str, Any]:
     """Score a finished phantom run's saved model again (inference changes only), updating its JSON."""
-    import json
 
     from medsynth.translation.cyclegan import CycleGANTranslator
 
@@ -254,183 +262,90 @@ def part_paired(work: Path, steps: int, threads: int, weight: float = 10.0) -> d
     return out
 
 
-def _seam_stats(pred: np.ndarray, ref: np.ndarray, body: np.ndarray, borders: list[int]) -> dict[str, float]:
-    """Jumps between neighbouring columns/rows (both in-plane axes) at window borders, pred vs reference.
+def part_real_anatomy(work: Path, modes: tuple[float, ...], seeds: list[int], budget: float, threads: int, steps: int | None,
+                      overrides: list[str], name: str, append: bool = False) -> dict[str, Any]:
+    """The real-anatomy known-answer benchmark (``translation_anatomy.py``): each mode trained with the shipped
+    recipe for ``budget`` CPU seconds (process time, one thread: steps calibrated on a short probe run, so the budget
+    does not shrink when other jobs share the machine) or ``steps``, scored on the held-out cases. ``append`` adds
+    the runs to those of an earlier invocation with the same ``name`` (and reuses its calibration), so the runs of
+    a table can be made one at a time."""
+    import translation_anatomy as ta  # beside this script
 
-    ``borders`` are the indices j where a window of the default grid starts or ends; the jump there is
-    |x[j] - x[j-1]| inside the body. A seam shows as a mean or max jump above the reference's.
-    """
-    jp, jr, jp_all, jr_all = [], [], [], []
-    for axis in (0, 1):
-        dp = np.abs(np.diff(pred, axis=axis))
-        dr = np.abs(np.diff(ref, axis=axis))
-        m = np.logical_and(np.take(body, range(1, body.shape[axis]), axis=axis),
-                           np.take(body, range(0, body.shape[axis] - 1), axis=axis))
-        jp_all.append(dp[m])
-        jr_all.append(dr[m])
-        for j in borders:
-            mj = np.take(m, j - 1, axis=axis)
-            jp.append(np.take(dp, j - 1, axis=axis)[mj])
-            jr.append(np.take(dr, j - 1, axis=axis)[mj])
-    jp_, jr_ = np.concatenate(jp), np.concatenate(jr)
-    return {"border_mean_jump_pred_hu": float(jp_.mean()), "border_mean_jump_ref_hu": float(jr_.mean()),
-            "border_max_jump_pred_hu": float(jp_.max()), "border_max_jump_ref_hu": float(jr_.max()),
-            "all_mean_jump_pred_hu": float(np.concatenate(jp_all).mean()),
-            "all_mean_jump_ref_hu": float(np.concatenate(jr_all).mean())}
-
-
-def part_windows(work: Path, threads: int) -> dict[str, Any]:
-    """Accuracy and seams of inference windows on phantoms larger than the training patch.
-
-    The held-out 64^3 cases are one 64x64 window per slice whatever the setting, so the comparison
-    uses larger phantoms with a known CT: 3 cases of 128x128x32 at 2 mm (the training spacing) and the
-    speed benchmark's 256x256x128 case cut to its middle 32 slices (1 x 1 x 2 mm). Same trained
-    models (``run_2``, ``run_2.5`` of the phantom part), only ``inference.*`` changes.
-    """
-    import torch
-
-    from medsynth.io.phantoms import PhantomConfig, make_phantom
-    from medsynth.io.volume import Volume
-    from medsynth.translation import metrics
-    from medsynth.translation.cyclegan import CycleGANTranslator
-
-    torch.set_num_threads(threads)
-    cases = []
-    for seed in (5000, 5001, 5002):
-        cases.append((f"128x128x32 seed {seed}", make_phantom(seed, PhantomConfig(shape=(128, 128, 32)))))
-    big = make_phantom(7, PhantomConfig(shape=(256, 256, 128), spacing=(1.0, 1.0, 2.0)))
-    cases.append(("256x256x128 seed 7, slices 48-79", big))
-    out: dict[str, Any] = {"benchmark": "windows", "environment": environment(threads), "results": {}}
-    for dims in ("2", "2.5"):
-        model = work / f"run_{dims}" / "model"
-        if not (model / "weights.pt").is_file():
-            continue
-        tr = CycleGANTranslator.load(model)
-        for name, ph in cases:
-            n = ph.mr.array.shape[0]
-            sl = slice(48, 80) if n == 256 else slice(None)
-            mr = Volume(np.ascontiguousarray(ph.mr.array[..., sl]), ph.mr.affine, modality="MR")
-            ref = ph.ct.array[..., sl]
-            labels = ph.labels.array[..., sl].astype(int)
-            body = labels > 0
-            settings = {"training-patch windows 64x64, overlap 0.5": {"roi_size": [64, 64], "overlap": 0.5},
-                        f"whole slice {n}x{n}, overlap 0 (the default)": {"roi_size": [n, n], "overlap": 0.0}}
-            if n == 256:
-                settings["128x128 (2 x patch), overlap 0.25"] = {"roi_size": [128, 128], "overlap": 0.25}
-            else:
-                settings["96x96 (1.5 x patch), overlap 0.25"] = {"roi_size": [96, 96], "overlap": 0.25}
-            borders = list(range(32, n, 32))
-            for label, inf in settings.items():
-                tr.configure_inference([f"inference.{k}={json.dumps(v)}" for k, v in inf.items()] + ["inference.mirror_axes=[]"])
-                t0 = time.perf_counter()
-                sct = tr.translate(mr).array
-                sec = time.perf_counter() - t0
-                r = metrics.report(sct, ref, body)
-                r.update(_seam_stats(sct, ref, body, borders))
-                r["seconds"] = sec
-                out["results"].setdefault(dims, {}).setdefault(name, {})[label] = r
-                print(f"[windows] {dims} {name} {label}: MAE {r['mae_hu']:.1f} PSNR {r['psnr_db']:.2f} SSIM {r['ssim']:.3f} "
-                      f"border jump {r['border_mean_jump_pred_hu']:.1f} (ref {r['border_mean_jump_ref_hu']:.1f}) "
-                      f"max {r['border_max_jump_pred_hu']:.0f} (ref {r['border_max_jump_ref_hu']:.0f}) {sec:.1f} s", flush=True)
-                _write("windows", out)
-    return out
-
-
-def part_speed(work: Path, threads_list: list[int]) -> dict[str, Any]:
-    import torch
-
-    from medsynth.io.phantoms import PhantomConfig, make_phantom
-    from medsynth.translation.cyclegan import CycleGANTranslator
-
-    model = work / "run_2" / "model"
-    if not (model / "weights.pt").is_file():
-        raise SystemExit(f"{model} is missing: run the phantom part first")
-    shape = (256, 256, 128)
-    ph = make_phantom(7, PhantomConfig(shape=shape, spacing=(1.0, 1.0, 2.0)))
-    out: dict[str, Any] = {"benchmark": "speed", "volume_shape": list(shape), "model": str(model), "runs": []}
-    settings = {
-        "training-patch windows 64x64, overlap 0.5, gaussian, no mirroring (the default before whole slices)":
-            {"roi_size": [64, 64], "overlap": 0.5, "mirror_axes": ()},
-        "default: whole-slice window 256x256, left-right mirroring (inference.mirror_axes [0])":
-            {"roi_size": None, "overlap": 0.25, "mirror_axes": (0,)},
-        "whole-slice window 256x256, no mirroring (inference.mirror_axes [])":
-            {"roi_size": None, "overlap": 0.25, "mirror_axes": ()},
-    }
-    slow = next(iter(settings))
-    # The slow patch windows once (with the most threads); the whole-slice settings with each thread count.
-    runs = [(max(threads_list), slow)] + [(t, label) for t in threads_list for label in settings if label != slow]
-    tr = CycleGANTranslator.load(model)
-    for threads, label in runs:
-        torch.set_num_threads(threads)
-        tr.configure_inference([f"inference.{k}={json.dumps(v)}" for k, v in settings[label].items()])
-        t0 = time.perf_counter()
-        sct = tr.translate(ph.mr)
-        sec = time.perf_counter() - t0
-        out["runs"].append({"threads": threads, "inference": label, "seconds": sec, "under_60_s": sec < 60,
-                            "load_average": os.getloadavg()})
-        print(f"[speed] {threads} thread(s), {label}: {sec:.1f} s (output {sct.array.shape})", flush=True)
-        _write("speed", out)
-    out["environment"] = environment(threads_list[-1])
-    _write("speed", out)
-    return out
-
-
-def part_real(work: Path, steps: int, threads: int, identity: float = 0.0, structure: float = 0.0,
-              histogram: float = 0.0, ema: float = 0.0) -> dict[str, Any]:
-    from medsynth.io.loading import load_volume
-    from medsynth.translation import metrics
-    from medsynth.translation.cyclegan import CycleGANTranslator
-    from medsynth.translation.data import ct_body_mask, mr_body_mask
-
-    folder = SHARED / "imaging" / "totalsegmentator"
-    mr_path, ct_path = folder / "example_mr_sm.nii.gz", folder / "example_ct.nii.gz"
-    if not (mr_path.is_file() and ct_path.is_file()):
-        out = {"benchmark": "real", "skipped": f"real data not found in {folder}"}
-        _write("real", out)
+    cases = ta.build_cases(work)
+    if not cases:
+        out = {"benchmark": name, "skipped": f"real CT not found in {ta.DATA}"}
+        print(f"[real-anatomy] skipped: {out['skipped']} (set MEDSYNTH_SHARED_DATA)", flush=True)
+        _write(name, out)
         return out
-    cfg = model_config(2, steps, threads, identity=identity, structure=structure, histogram=histogram, ema=ema)
-    t0 = time.perf_counter()
-    tr = CycleGANTranslator(cfg).fit([mr_path], [ct_path], out=work / "run_real", force=True)
-    train_s = time.perf_counter() - t0
-    mr = load_volume(mr_path)
-    ct = load_volume(ct_path, modality="CT")
-    sct = tr.translate(mr)
-    mr_body = mr_body_mask(mr.array, mr.affine)
-    ct_body = ct_body_mask(ct.array, ct.affine)
-    peaks_sct = metrics.hu_peaks(sct.array[mr_body])
-    peaks_ct = metrics.hu_peaks(ct.array[ct_body])
-    peaks_sct_all = metrics.hu_peaks(sct.array)
-    peaks_ct_all = metrics.hu_peaks(ct.array)
-    diffs = {t: (None if peaks_sct[f"{t}_peak_hu"] is None or peaks_ct[f"{t}_peak_hu"] is None
-                 else peaks_sct[f"{t}_peak_hu"] - peaks_ct[f"{t}_peak_hu"]) for t in ("fat", "soft_tissue", "bone")}
-    out = {
-        "benchmark": "real",
-        "data": {"mr": str(mr_path.name), "ct": str(ct_path.name), "note": "unpaired: different subjects, so only histograms compare"},
-        "steps": steps,
-        "train_seconds": train_s,
-        "config": cfg,
-        "body_peaks_translated_mr": peaks_sct,
-        "body_peaks_real_ct": peaks_ct,
-        "whole_volume_peaks_translated_mr": peaks_sct_all,
-        "whole_volume_peaks_real_ct": peaks_ct_all,
-        "peak_difference_hu": diffs,
-        "checks": {
-            "air_peak_in_air_range": peaks_sct_all["air_peak_hu"] is not None,
-            "soft_tissue_peak_within_30_hu": diffs["soft_tissue"] is not None and abs(diffs["soft_tissue"]) <= 30,
-            "bone_present": peaks_sct["bone_fraction"] > 0.005,
-        },
-        "environment": environment(threads),
-    }
-    print(f"[real] train {train_s:.0f} s; peaks sCT {peaks_sct} vs CT {peaks_ct}", flush=True)
-    _write("real", out)
+    out: dict[str, Any] = {"benchmark": name, "protocol": ta.PROTOCOL, "budget_seconds": budget, "environment": environment(threads),
+                           "cases": {c: {"source": v["source"], "shape": v["shape"]} for c, v in cases.items()}, "runs": {}}
+    previous = RESULTS / f"translation_{name}.json"
+    if append and previous.is_file():  # add runs to an earlier invocation's (same protocol, budget and calibration)
+        old = json.loads(previous.read_text(encoding="utf-8"))
+        if old.get("budget_seconds") != budget or old.get("protocol") != ta.PROTOCOL:
+            raise SystemExit(f"--append: {previous} has another budget or protocol; use another --name")
+        out["runs"], out["calibration"] = old.get("runs", {}), old.get("calibration", {})
+        out["environment_earlier_invocations"] = [*old.get("environment_earlier_invocations", []), old["environment"]]
+    for mode in modes:
+        n = steps
+        if n is None and str(mode) in out.get("calibration", {}):
+            n = out["calibration"][str(mode)]["steps"]
+        elif n is None:
+            sps = ta.seconds_per_step(mode, cases, threads, overrides, work)
+            n = max(10, int(budget / sps))
+            out.setdefault("calibration", {})[str(mode)] = {"seconds_per_step": sps, "steps": n}
+            print(f"[real-anatomy] spatial_dims {mode}: {sps:.3f} CPU s/step -> {n} steps in {budget:.0f} CPU s", flush=True)
+        for seed in seeds:
+            r = ta.run_mode(work, cases, mode, seed, n, threads, overrides, tag=name)
+            out["runs"][f"{mode}_s{seed}"] = r
+            m = r["mean"]
+            print(f"[real-anatomy] {name} spatial_dims {mode} seed {seed}: train {r['train_cpu_seconds']:.0f} CPU s "
+                  f"({r['train_seconds']:.0f} s wall, {n} steps), "
+                  f"MAE {m['mae_hu']:.1f} HU, PSNR {m['psnr_db']:.2f} dB, MS-SSIM {m['ms_ssim']:.3f}, bone Dice {m['bone_dice']:.3f}, "
+                  f"bone share {100 * m['bone_share_pred']:.2f}% (ref {100 * m['bone_share_ref']:.2f}%), "
+                  f"slice jumps {m['discontinuity_pred_mad']:.1f} HU (ref {m['discontinuity_ref_mad']:.1f})", flush=True)
+            _write(name, out)
+    table = {}
+    for mode in sorted({r["spatial_dims"] for r in out["runs"].values()}):
+        runs = [r for r in out["runs"].values() if r["spatial_dims"] == mode]
+        keys = ["mae_hu", "psnr_db", "ms_ssim", "bone_dice", "bone_mae_hu", "discontinuity_pred_mad", "discontinuity_ref_mad",
+                "discontinuity_excess_mad"]
+        row = {k: float(np.mean([r["mean"][k] for r in runs])) for k in keys}
+        row["train_seconds"] = float(np.mean([r["train_seconds"] for r in runs]))
+        row["train_cpu_seconds"] = float(np.mean([r["train_cpu_seconds"] for r in runs]))
+        row["mae_by_tissue_hu"] = {t: float(np.mean([r["mean"]["mae_by_tissue_hu"][t] for r in runs]))
+                                   for t in runs[0]["mean"]["mae_by_tissue_hu"]}
+        row["seeds"] = [r["seed"] for r in runs]
+        table[str(mode)] = row
+    out["table_mean_over_seeds"] = table
+    out["targets"] = {m: {"mae_below_80_hu": t["mae_hu"] < 80, "bone_dice_at_least_0.70": t["bone_dice"] >= 0.70,
+                          "train_cpu_within_budget": t["train_cpu_seconds"] <= 1.1 * budget} for m, t in table.items()}
+    _write(name, out)
+    return out
+
+
+def part_real_unpaired(work: Path, budget: float, threads: int, steps: int | None, overrides: list[str], name: str,
+                       mode: float = 2, seed: int = 0) -> dict[str, Any]:
+    """The shipped recipe on the real unpaired MR and CT: the translated bone share against the real CT's."""
+    import translation_anatomy as ta  # beside this script
+
+    cases = ta.build_cases(work)
+    n = steps
+    calib = None
+    if n is None and cases:
+        sps = ta.seconds_per_step(mode, cases, threads, overrides, work)
+        n, calib = max(10, int(budget / sps)), sps
+    out = {"benchmark": name, "environment": environment(threads), "calibrated_seconds_per_step": calib,
+           **ta.real_unpaired_bone_share(work, n or 250, threads, seed, mode, overrides)}
+    print(f"[real-unpaired] bone share sCT {out.get('bone_share_translated_mr')} vs CT {out.get('bone_share_real_ct')}", flush=True)
+    _write(name, out)
     return out
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("part", choices=["phantom", "paired", "windows", "speed", "real", "all", "rescore"])
+    parser.add_argument("part", choices=["phantom", "paired", "windows", "speed", "real", "all", "rescore", "real-anatomy", "real-unpaired"])
     parser.add_argument("--steps", type=int, default=900, help="training steps per phantom model")
-    parser.add_argument("--real-steps", type=int, default=250, help="training steps on the real data")
     parser.add_argument("--threads", type=int, default=1, help="torch threads for training")
     parser.add_argument("--seed", type=int, default=0, help="train.seed of the phantom models (results go to translation_phantom_seedN.json)")
     parser.add_argument("--modes", type=float, nargs="+", default=[2, 2.5], help="spatial_dims to train in the phantom part")
@@ -442,6 +357,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--name", default=None, help="result name of the phantom part (translation_<name>.json)")
     parser.add_argument("--speed-threads", type=int, nargs="+", default=[2, 1])
     parser.add_argument("--work", type=Path, default=None, help="scratch folder (kept; default a temp dir)")
+    parser.add_argument("--budget", type=float, default=900.0, help="real-anatomy/real-unpaired: training seconds per model")
+    parser.add_argument("--anatomy-steps", type=int, default=None, help="real-anatomy: fixed steps instead of --budget")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1], help="real-anatomy: train.seed of each run")
+    parser.add_argument("--append", action="store_true", help="real-anatomy: add the runs to the earlier result of --name")
+    parser.add_argument("--set", dest="sets", action="append", default=[], help="real-anatomy: extra config override (repeatable)")
     args = parser.parse_args(argv)
     work = args.work or Path(tempfile.mkdtemp(prefix="medsynth-bench-translation-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -459,11 +379,21 @@ def main(argv: list[str] | None = None) -> int:
     if args.part == "paired":
         results["paired"] = part_paired(work, args.steps, args.threads)
     if args.part == "windows":
+        from translation_windows import part_windows
+
         results["windows"] = part_windows(work, args.threads)
     if args.part in ("speed", "all"):
+        from translation_windows import part_speed
+
         results["speed"] = part_speed(work, args.speed_threads)
-    if args.part in ("real", "all"):
-        results["real"] = part_real(work, args.real_steps, args.threads, args.identity, args.structure, args.histogram, args.ema)
+    if args.part == "real-anatomy":
+        modes = tuple(int(m) if m == int(m) else m for m in args.modes)
+        results["real_anatomy"] = part_real_anatomy(work, modes, args.seeds, args.budget, args.threads, args.anatomy_steps,
+                                                    args.sets, args.name or "real_anatomy", args.append)
+    if args.part in ("real-unpaired", "real", "all"):
+        mode = args.modes[0]
+        results["real_unpaired"] = part_real_unpaired(work, args.budget, args.threads, args.anatomy_steps, args.sets,
+                                                      args.name or "real_unpaired", int(mode) if mode == int(mode) else mode, args.seeds[0])
     if args.part == "all":
         from medsynth.core.files import write_json
 

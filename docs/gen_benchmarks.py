@@ -33,23 +33,49 @@ class BenchmarkSpecError(RuntimeError):
 # ----------------------------------------------------------------------------------------------
 # Headline figures: (job, what, file, path, unit/format note)
 # ----------------------------------------------------------------------------------------------
+_Q_FL = {"dataset": "flchain"}
 _MST = {"model": "dp-mst", "domains": "public"}
+_TENTH = "BROKEN on purpose: all DP noise 10x smaller than the claimed epsilon pays for"  # audit dp's 'noise' variant
 HEADLINES: list[tuple[str, str, str, list[Step], str]] = [
     ("EHR", "flchain, train-on-real AUROC (target death, 8 covariates, HistGradientBoosting)",
      "tabular_flchain.json", ["trtr_auroc"], ""),
-    ("EHR", "`dp-mst` at epsilon 1 (public bounds), train-on-synthetic AUROC, seed 0",
-     "tabular_flchain.json", ["results", {**_MST, "epsilon_target": 1.0, "seed": 0}, "tstr_auroc"], ""),
-    ("EHR", "... as a share of train-on-real",
-     "tabular_flchain.json", ["results", {**_MST, "epsilon_target": 1.0, "seed": 0}, "tstr_over_trtr"], "x"),
-    ("EHR", "`dp-mst` at epsilon 1 with DP-estimated bounds, TSTR AUROC",
-     "tabular_flchain.json", ["results", {"model": "dp-mst", "domains": "DP-estimated"}, "tstr_auroc"], ""),
+    ("EHR", "`dp-aim` at epsilon 1, flchain, public bounds and `target: true`, TSTR AUROC",
+     "tabular_quality.json", ["results", {**_Q_FL, "model": "dp-aim", "epsilon_target": 1.0, "domains": "public"},
+                              "tstr_auroc"], ""),
+    ("EHR", "`dp-mst` at epsilon 1, flchain, public bounds, TSTR AUROC",
+     "tabular_quality.json", ["results", {**_Q_FL, "model": "dp-mst", "epsilon_target": 1.0, "domains": "public"},
+                              "tstr_auroc"], ""),
+    ("EHR", "`dp-mst` at epsilon 1, flchain, schema exactly as `schema infer` wrote it, TSTR AUROC",
+     "tabular_quality.json", ["results", {**_Q_FL, "model": "dp-mst", "epsilon_target": 1.0, "domains": "inferred"},
+                              "tstr_auroc"], ""),
+    ("EHR", "`dp-merf` at epsilon 1, flchain, public bounds and `target: true`, TSTR AUROC",
+     "tabular_quality.json", ["results", {**_Q_FL, "model": "dp-merf", "epsilon_target": 1.0, "domains": "public"},
+                              "tstr_auroc"], ""),
+    ("EHR", "`dp-tvae` at epsilon 1, flchain, public bounds, TSTR AUROC (DP-SGD: near chance)",
+     "tabular_quality.json", ["results", {**_Q_FL, "model": "dp-tvae", "epsilon_target": 1.0, "domains": "public"},
+                              "tstr_auroc"], ""),
+    ("EHR", "`dp-aim` at epsilon 1, 47-column PBC-visits table (1367 rows), public bounds, TSTR AUROC",
+     "tabular_quality.json", ["results", {"dataset": "wide", "model": "dp-aim", "epsilon_target": 1.0,
+                                          "domains": "public"}, "tstr_auroc"], ""),
+    ("EHR", "... the same with the schema as inferred (DP domains; issue 11 target: within 0.02 of public)",
+     "tabular_quality.json", ["results", {"dataset": "wide", "model": "dp-aim", "epsilon_target": 1.0,
+                                          "domains": "inferred"}, "tstr_auroc"], ""),
+    ("EHR", "`dp-mst` at epsilon 1, pbc (292 rows, 19 columns), schema as inferred, TSTR AUROC (public bounds: 0.65)",
+     "tabular_quality.json", ["results", {"dataset": "pbc", "model": "dp-mst", "epsilon_target": 1.0,
+                                          "domains": "inferred"}, "tstr_auroc"], ""),
+    ("EHR", "`dp-aim` fit, 47-column PBC-visits table at epsilon 1, schema as inferred (shared 2 cores)",
+     "tabular_quality.json", ["results", {"dataset": "wide", "model": "dp-aim", "epsilon_target": 1.0,
+                                          "domains": "inferred"}, "fit_seconds"], "s"),
+    ("EHR", "lymph_node with its proposed rules accepted (`dp-aim`, epsilon 1): largest share of rows breaking one",
+     "tabular_rules.json", ["summary", "dp-aim eps=1.0 rules accepted", "max_violation_share"], ""),
+    ("EHR", "1M rows x 40 columns at epsilon 1, `dp-mst` fit (CPU seconds; the machine was shared)",
+     "tabular_scale_1m.json", ["results", {"model": "dp-mst"}, "fit_cpu_seconds"], "s"),
+    ("EHR", "... `dp-mst` sampling, rows per CPU second (two threads)",
+     "tabular_scale_1m.json", ["results", {"model": "dp-mst"}, "sample_rows_per_cpu_second"], "rows/s"),
+    ("EHR", "... `dp-mst` peak memory",
+     "tabular_scale_1m.json", ["results", {"model": "dp-mst"}, "peak_rss_gib"], "GiB"),
     ("EHR", "smartnoise-synth MST at epsilon 1, same protocol, mean TSTR AUROC of 3 runs",
      "smartnoise_flchain.json", ["summary", "smartnoise-mst", "tstr_auroc_mean"], ""),
-    ("EHR", "`dp-mst` sampling speed, flchain schema",
-     "tabular_flchain.json", ["results", {**_MST, "epsilon_target": 1.0, "seed": 0}, "rows_per_second_100k"],
-     "rows/s"),
-    ("EHR", "DP fit of 100k rows x 40 columns at epsilon 1, `dp-mst`",
-     "tabular_scale.json", ["results", {"model": "dp-mst"}, "fit_seconds"], "s"),
     ("EHR", "`dp-tvae` training time, DP-SGD over the same model without DP (100k x 40), median of 3",
      "tabular_scale.json", ["dp_tvae_ratio_three_runs", "median"], "x"),
     ("EHR", "multi-table pbcseq (312 patients, 1945 visits), `dp-mst` at epsilon 1, patient-level: referential integrity",
@@ -73,6 +99,13 @@ HEADLINES: list[tuple[str, str, str, list[Step], str]] = [
                        "epsilon_lower_bound"], ""),
     ("Audit", "... its time on 2 shared cores",
      "dp_audit.json", ["results", {"model": "dp-mst", "variant": "as released", "method": "one-run"}, "seconds"], "s"),
+    ("Audit", "`audit dp`, `dp-tvae` fitted with 10x too little DP-SGD noise while claiming epsilon 1: lower bound "
+              "(gradient canaries, one-run, 95%)",
+     "dp_audit.json", ["results", {"model": "dp-tvae", "variant": _TENTH, "method": "one-run"}, "epsilon_lower_bound"],
+     ""),
+    ("Audit", "... `dp-tvae` as released at epsilon 1",
+     "dp_audit.json", ["results", {"model": "dp-tvae", "variant": "as released", "method": "one-run"},
+                       "epsilon_lower_bound"], ""),
     ("Audit", "linkability risk, synthetic table half copied from train (flchain): medsynth",
      "anonymeter_linkability.json", ["results", {"synthetic": "half_copied"}, "medsynth", "summary", "risk_mean"], ""),
     ("Audit", "... Anonymeter 1.1 on the same split",
@@ -100,6 +133,22 @@ HEADLINES: list[tuple[str, str, str, list[Step], str]] = [
      "translation_phantom_recipe_3600_2d.json", ["modes", "2", "train_seconds"], "s"),
     ("MR->CT", "... the same with train.seed 1",
      "translation_phantom_recipe_3600_2d_seed1.json", ["modes", "2", "mean", "mae_hu"], "HU"),
+    ("MR->CT", "real-anatomy benchmark (MR simulated from real CT, held-out a2 a5 b), 2D, 300 CPU-s (1/3 of the "
+     "target budget), seed 0: MAE in the body", "translation_real_anatomy_2d_300s.json", ["runs", "2_s0", "mean", "mae_hu"], "HU"),
+    ("MR->CT", "... bone Dice (HU > 250; target >= 0.70)",
+     "translation_real_anatomy_2d_300s.json", ["runs", "2_s0", "mean", "bone_dice"], ""),
+    ("MR->CT", "... bone share of the body, synthetic CT",
+     "translation_real_anatomy_2d_300s.json", ["runs", "2_s0", "mean", "bone_share_pred"], ""),
+    ("MR->CT", "... bone share of the body, real CT",
+     "translation_real_anatomy_2d_300s.json", ["runs", "2_s0", "mean", "bone_share_ref"], ""),
+    ("MR->CT", "... the same with loss.bone_histogram 10 (bone-tail Wasserstein term): bone Dice",
+     "translation_real_anatomy_2d_300s_bonehist.json", ["runs", "2_s0", "mean", "bone_dice"], ""),
+    ("MR->CT", "... its bone share of the body, synthetic CT",
+     "translation_real_anatomy_2d_300s_bonehist.json", ["runs", "2_s0", "mean", "bone_share_pred"], ""),
+    ("MR->CT", "real unpaired MR (example_mr_sm) translated by a 2D model, 725 steps (~300 CPU-s): bone share (> 250 HU) "
+     "of the body", "translation_real_unpaired_2d_725.json", ["bone_share_translated_mr", "above_250_hu"], ""),
+    ("MR->CT", "... the real CT's (target: within a factor 2)",
+     "translation_real_unpaired_2d_725.json", ["bone_share_real_ct", "above_250_hu"], ""),
     ("MR->CT", "translate a 256x256x128 MR on CPU, default inference, 2 threads",
      "translation_speed.json", ["runs", {"threads": 2, "inference": "default: whole-slice window 256x256, "
                                          "left-right mirroring (inference.mirror_axes [0])"}, "seconds"], "s"),
@@ -225,7 +274,7 @@ _TRANSLATION_METRICS = ("mae_hu", "psnr_db", "ssim", "discontinuity_excess_mad")
 
 def _phantom_rows(name: str, run: dict[str, Any]) -> Iterator[dict[str, Any]]:
     variants = [("as trained", run)]
-    variants += [(k.replace("_", " "), v) for k, v in run.items() if isinstance(v, dict) and "mean" in v]
+    variants += [(k.replace("_", " "), v) for k, v in run.items() if isinstance(v, dict) and isinstance(v.get("mean"), dict)]
     for label, variant in variants:
         mean = variant.get("mean", {})
         row = {"run": name, "variant": label}

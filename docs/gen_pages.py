@@ -47,7 +47,7 @@ API_PACKAGES: list[tuple[str, str]] = [
     ("medsynth.privacy", "medsynth.privacy: DP mechanisms and ledger"),
     ("medsynth.evaluation", "medsynth.evaluation: reports and audits"),
     ("medsynth.core", "medsynth.core: configs, runs, errors"),
-    ("medsynth.demo", "medsynth.demo: the demo"),
+    ("medsynth.demo", "medsynth.demo: the end-to-end demo"),
 ]
 EXCLUDED = ("medsynth.cli",)
 API_INDEX = "reference/api/index.md"

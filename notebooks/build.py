@@ -2,7 +2,8 @@
 
 Each notebook is defined here as a list of cells, executed with nbclient in a scratch folder, and
 written beside this file with its outputs, so the committed notebooks show real results. They use
-only data medsynth makes or ships (phantoms, scikit-learn's breast cancer table), offline, on CPU.
+only data medsynth makes or ships (phantoms, simulated admissions, scikit-learn's breast cancer table),
+offline, on CPU, and drive medsynth through its Python API (shell calls only where the CLI is the point).
 """
 
 from __future__ import annotations
@@ -43,31 +44,60 @@ NOTEBOOKS: dict[str, list] = {
              "import pydicom\nds = pydicom.dcmread(files[0])\nprint(ds.PatientName, ds.PatientID, ds.SyntheticData, list(ds.ImageType))"),
     ],
     "02_private_ehr": [
-        md("# Private synthetic EHR with DP-MST\n\nA hospital table (here scikit-learn's Wisconsin breast cancer "
-           "table: 569 patients, 30 measurements, diagnosis) is released as synthetic data with epsilon = 1. "
-           "Every use of the real rows is charged to the budget: here the column bounds are **public** because "
-           "they are printed in the dataset's own description, so the whole budget goes to the model."),
-        code("from sklearn.model_selection import train_test_split\n"
-             "from medsynth.tabular.example_data import clinical_table, public_schema\n"
-             "df = clinical_table()\ntrain, holdout = train_test_split(df, test_size=0.3, random_state=0, stratify=df['diagnosis'])\n"
-             "train.to_csv('train.csv', index=False); holdout.to_csv('holdout.csv', index=False)\n"
-             "public_schema(df).save('schema.yaml')\nprint(open('schema.yaml').read()[:600])"),
-        md("`medsynth schema infer` drafts a schema from a table; every domain it reads is marked `public: false` "
-           "until you review it. A DP fit then either estimates those domains with DP (and says so in the ledger) or refuses."),
-        code("!medsynth schema infer train.csv --out inferred.yaml\n!head -12 inferred.yaml"),
-        code("!medsynth tabular fit train.csv --schema schema.yaml --model dp-mst --epsilon 1 --delta 1e-5 --out run"),
-        md("The privacy ledger lists each access to the real data and the composed budget:"),
-        code("import json\nledger = json.load(open('run/privacy_ledger.json'))\n"
-             "print({k: ledger[k] for k in ('private', 'target_epsilon', 'total_epsilon', 'total_delta')})\n"
-             "for e in ledger['entries']:\n    print('-', e['access'], '|', e['mechanism'], '| epsilon', e['epsilon'])"),
-        code("!medsynth tabular sample run --n 398 --out synthetic.csv --seed 0\n"
-             "import pandas as pd\nsyn = pd.read_csv('synthetic.csv')\nsyn.head()"),
-        md("Train on synthetic, test on real (the holdout the generator never saw):"),
-        code("from sklearn.ensemble import HistGradientBoostingClassifier\nfrom sklearn.metrics import roc_auc_score\n"
-             "X = lambda d: d.drop(columns='diagnosis')\ny = lambda d: (d['diagnosis'] == 'malignant').astype(int)\n"
-             "for name, src in [('real', train), ('synthetic (epsilon 1)', syn)]:\n"
-             "    m = HistGradientBoostingClassifier(random_state=0).fit(X(src), y(src))\n"
-             "    print(f'{name:22s} AUROC on real holdout: {roc_auc_score(y(holdout), m.predict_proba(X(holdout))[:, 1]):.3f}')"),
+        md("# Private synthetic EHR in Python\n\nA hospital table is released as synthetic data under differential "
+           "privacy (epsilon = 1), judged against real rows the model never saw, and the privacy/utility trade-off is "
+           "measured across epsilon. The table is simulated admissions that medsynth makes "
+           "(`admissions_table`: age, sex, admission type, diagnosis, length of stay, ICU, creatinine band, weekday, "
+           "30-day readmission), so this runs offline in a couple of minutes on a CPU."),
+        code("import medsynth\nimport pandas as pd\nfrom sklearn.model_selection import train_test_split\n"
+             "from medsynth.tabular.example_data import admissions_table, admissions_schema\n"
+             "df = admissions_table(4000, seed=0)\n"
+             "train, holdout = train_test_split(df, test_size=0.3, random_state=0, stratify=df['readmitted_30d'])\n"
+             "df.head()"),
+        md("`infer_schema` drafts the column types and domains. Everything it reads from the rows is marked "
+           "`public: false`: a DP fit pays for those decisions from the budget (or leaves a column out and says so). "
+           "Here the domains are known from clinical practice (ages 18-100, stays of 1-60 days, the category lists), "
+           "so `admissions_schema()` declares them public and the whole budget goes to the data."),
+        code("draft = medsynth.tabular.infer_schema(train)\n"
+             "pd.DataFrame([{'column': c.name, 'type': c.type, 'min': c.min, 'max': c.max, 'public': c.public} for c in draft.columns])"),
+        code("model = medsynth.tabular.fit(train, model='dp-aim', epsilon=1.0, delta=1e-5, schema=admissions_schema(), out='run')\n"
+             "ledger = model.privacy_ledger.to_dict()\n"
+             "print('epsilon spent', round(ledger['total_epsilon'], 3), 'of', ledger['target_epsilon'], '| delta', ledger['total_delta'])\n"
+             "pd.DataFrame(ledger['entries'])[['access', 'mechanism', 'epsilon']]"),
+        md("Each entry's epsilon is what that access would cost on its own; the ledger composes them once (zCDP), "
+           "which is why they add up to more than the total of 1. Sampling costs no privacy (it only reads the "
+           "DP model); `where` fixes a category in every row."),
+        code("syn = model.sample(len(train), seed=0)\nrenal = model.sample(5, where={'diagnosis': 'renal'}, seed=1)\nrenal"),
+        md("The evaluation report judges fidelity, utility (train on synthetic, test on the real holdout) and privacy "
+           "attacks. It renders inline; `report.metrics` is a DataFrame and `report.save('report')` writes the "
+           "HTML + JSON a pipeline gates on."),
+        code("report = medsynth.evaluate_tabular(train, holdout, syn, target='readmitted_30d',\n"
+             "                                   config={'tabular': {'max_holdout_overlap': 0.05}})  # discrete rows repeat naturally\n"
+             "report.save('report')\nreport"),
+        code("report.metrics.loc[['marginal_distance_mean', 'detection_auc', 'utility_tstr_auroc', 'utility_trtr_auroc',\n"
+             "                    'dcr_share_train', 'mia_distance_auc'], ['value', 'baseline', 'verdict']]"),
+        md("## The trade-off across epsilon\n\nThe same fit at several budgets: utility of a classifier trained "
+           "on the synthetic rows (AUROC on the real holdout) against the real-data ceiling, and how easily a "
+           "classifier tells synthetic rows from real ones."),
+        code("rows = []\nfor eps in [0.1, 0.3, 1.0, 3.0, 10.0]:\n"
+             "    m = medsynth.tabular.fit(train, model='dp-aim', epsilon=eps, schema=admissions_schema())\n"
+             "    r = medsynth.evaluate_tabular(train, holdout, m.sample(len(train), seed=0), target='readmitted_30d',\n"
+             "                                  config={'metrics': ['utility', 'detection', 'marginals'], 'tabular': {'max_holdout_overlap': 0.05}})\n"
+             "    v = r.metrics['value']\n"
+             "    rows.append({'epsilon': eps, 'tstr_auroc': v['utility_tstr_auroc'], 'trtr_auroc': v['utility_trtr_auroc'],\n"
+             "                 'detection_auc': v['detection_auc'], 'marginal_distance': v['marginal_distance_mean'], 'verdict': r.verdict})\n"
+             "tradeoff = pd.DataFrame(rows)\ntradeoff"),
+        code("import matplotlib.pyplot as plt\nfig, ax = plt.subplots(1, 2, figsize=(10, 3.4))\n"
+             "ax[0].semilogx(tradeoff.epsilon, tradeoff.tstr_auroc, 'o-', label='trained on synthetic')\n"
+             "ax[0].axhline(tradeoff.trtr_auroc.iloc[0], ls='--', c='k', label='trained on real')\n"
+             "ax[0].set(xlabel='epsilon', ylabel='AUROC on real holdout', title='Utility'); ax[0].legend()\n"
+             "ax[1].semilogx(tradeoff.epsilon, tradeoff.detection_auc, 'o-', c='C3')\n"
+             "ax[1].axhline(0.5, ls='--', c='k'); ax[1].set(xlabel='epsilon', ylabel='AUC', title='Real vs synthetic detection')\n"
+             "plt.tight_layout(); plt.show()"),
+        md("`medsynth.tabular.export('run', 'release')` copies only what the guarantee covers (the synthetic-data model, "
+           "its ledger and model card) to a release folder; `run/private/` never leaves. The hard case, 31 correlated "
+           "measurements of 398 patients at epsilon 1, is in `medsynth demo`: there the report says FAIL and why."),
+        code("sorted(medsynth.tabular.export('run', 'release'))"),
     ],
     "03_image_synthesis": [
         md("# Augmenting an imaging dataset with a 3D VAE\n\nTrain a class-conditional `vae3d` on CT volumes "
@@ -94,28 +124,37 @@ NOTEBOOKS: dict[str, list] = {
         md("# MRI -> CT translation with CycleGAN\n\nTrain an unpaired 2D CycleGAN on MR and CT phantoms of "
            "*different* cases, translate a held-out MR to CT in Hounsfield units, and score it against that "
            "case's own CT (the phantoms are a known answer). Tiny CPU settings; `configs/mr2ct_cyclegan_*.yaml` "
-           "are the real ones."),
-        code("!medsynth phantoms --n 9 --shape 32 --spacing 4 --out phantoms --seed 0\n"
-             "import shutil\nfrom pathlib import Path\nfor d in ('mr_train', 'ct_train'):\n    Path(d).mkdir(exist_ok=True)\n"
-             "for i in range(4):\n    shutil.copy(f'phantoms/mr/case_{i:03d}.nii.gz', 'mr_train')      # MR of cases 0-3\n"
-             "    shutil.copy(f'phantoms/ct/case_{i + 4:03d}.nii.gz', 'ct_train')  # CT of cases 4-7 (unpaired)"),
-        code("!medsynth translate train ../configs/mr2ct_cyclegan_2d.yaml --source mr_train --target ct_train --out run "
-             "--max-steps 150 --set data.patch_size=[32,32] --set generator.base_channels=8 --set generator.n_res_blocks=2 "
-             "--set discriminator.channels=16 --set train.batch_size=4 --set train.device=cpu --set train.checkpoint_every=1000"),
-        code("!medsynth translate apply run phantoms/mr/case_008.nii.gz --out translated"),
-        code("import numpy as np\nfrom medsynth.io import read_nifti\n"
-             "sct = read_nifti('translated/case_008_sct.nii.gz', modality='CT'); ref = read_nifti('phantoms/ct/case_008.nii.gz')\n"
-             "labels = read_nifti('phantoms/labels/case_008.nii.gz').array\nbody = labels > 0\n"
-             "print('same grid as the MR:', sct.same_grid(read_nifti('phantoms/mr/case_008.nii.gz')))\n"
-             "print(f'MAE in body: {np.abs(sct.array - ref.array)[body].mean():.0f} HU')\n"
+           "are the real ones. `medsynth translate train/apply` on the command line call the same functions."),
+        code("import numpy as np\nimport medsynth\nimport medsynth.translate as mt\nfrom medsynth.io import load_volume\n"
+             "from medsynth.io.phantoms import PhantomConfig, write_phantoms\n"
+             "write_phantoms('phantoms', 9, seed=0, config=PhantomConfig(shape=(32, 32, 32), spacing=(4.0, 4.0, 4.0)))\n"
+             "mr_train = [f'phantoms/mr/case_{i:03d}.nii.gz' for i in range(4)]      # MR of cases 0-3\n"
+             "ct_train = [f'phantoms/ct/case_{i + 4:03d}.nii.gz' for i in range(4)]  # CT of cases 4-7 (unpaired)"),
+        code("tr = mt.train('../configs/mr2ct_cyclegan_2d.yaml', mr_train, ct_train, 'run', max_steps=150, device='cpu', seed=0,\n"
+             "              overrides={'data.patch_size': [32, 32], 'generator': {'base_channels': 8, 'n_res_blocks': 2},\n"
+             "                         'discriminator.channels': 16, 'train.batch_size': 4, 'train.checkpoint_every': 1000})\n"
+             "tr"),
+        code("mr = load_volume('phantoms/mr/case_008.nii.gz')                  # held out: never seen as MR or CT\n"
+             "sct, spread = mt.load('run').apply(mr, uncertainty=True)         # HU on the MR's grid, + spread (SD, HU)\n"
+             "ref = load_volume('phantoms/ct/case_008.nii.gz')\nlabels = load_volume('phantoms/labels/case_008.nii.gz', modality='SEG').array\n"
+             "print('same grid as the MR:', sct.same_grid(mr))\n"
+             "print(f'MAE in body: {np.abs(sct.array - ref.array)[labels > 0].mean():.0f} HU')\n"
              "for i, t in enumerate(['air', 'fat', 'soft tissue', 'organ', 'bone']):\n"
              "    m = labels == i\n    print(f'  {t:12s} predicted {sct.array[m].mean():7.0f} HU   true {ref.array[m].mean():7.0f} HU')"),
-        code("import matplotlib.pyplot as plt\nmr = read_nifti('phantoms/mr/case_008.nii.gz').array\n"
-             "fig, ax = plt.subplots(1, 3, figsize=(9, 3))\n"
-             "for a, (img, t, kw) in zip(ax, [(mr, 'MR (input)', {}), (sct.array, 'synthetic CT', dict(vmin=-200, vmax=400)), (ref.array, 'true CT', dict(vmin=-200, vmax=400))]):\n"
-             "    a.imshow(img[:, :, 16].T, cmap='gray', origin='lower', **kw); a.set_title(t); a.axis('off')\nplt.show()"),
+        code("import matplotlib.pyplot as plt\n"
+             "fig, ax = plt.subplots(1, 4, figsize=(12, 3))\n"
+             "panels = [(mr.array, 'MR (input)', {}), (sct.array, 'synthetic CT', dict(vmin=-200, vmax=400)),\n"
+             "          (ref.array, 'true CT', dict(vmin=-200, vmax=400)), (spread.array, 'spread (SD, HU)', dict(cmap='viridis'))]\n"
+             "for a, (img, t, kw) in zip(ax, panels):\n"
+             "    a.imshow(img[:, :, 16].T, origin='lower', **{'cmap': 'gray', **kw}); a.set_title(t); a.axis('off')\nplt.show()"),
+        md("A folder of MRs (NIfTI files or DICOM series) goes through `apply_files`; `evaluate_translation` pairs "
+           "each `<name>_sct` with the reference CT `<name>` and returns a report that renders here."),
+        code("tr.apply_files(['phantoms/mr/case_008.nii.gz'], 'translated')\n"
+             "report = medsynth.evaluate_translation('translated', 'phantoms/ct', labels='phantoms/labels')\nreport"),
         md("150 CPU steps learn the tissue contrast inversion (fat bright on MR, dark on CT; bone the reverse) only "
-           "roughly: the benchmark (`benchmarks/translation.py`) trains thousands of steps and reports its error per tissue."),
+           "roughly (bone far too dark), and the report's verdict says the sCT is not fit for use. The benchmark "
+           "(`benchmarks/translation.py`) trains thousands of steps and reports its error per tissue; the spread map "
+           "shows where the model is least sure."),
     ],
     "05_privacy_audit": [
         md("# Auditing a synthetic table before release\n\n`medsynth audit` judges synthetic data from any tool. "
@@ -130,10 +169,13 @@ NOTEBOOKS: dict[str, list] = {
              "len(train), len(holdout), len(leaky), len(fresh)"),
         code("!medsynth audit tabular --train train.csv --holdout holdout.csv --synthetic leaky.csv --out audit_leaky; echo exit code $?"),
         code("!medsynth audit tabular --train train.csv --holdout holdout.csv --synthetic clean.csv --out audit_clean; echo exit code $?"),
-        code("import json\nfor name in ('leaky', 'clean'):\n    rep = json.load(open(f'audit_{name}/report.json'))\n"
-             "    m = {x['name']: x for x in rep['metrics']}\n"
-             "    print(f\"{name:6s} verdict={rep['verdict']:6s} dcr_share_train={m['dcr_share_train']['value']:.2f} \"\n"
-             "          f\"mia_distance_auc={m['mia_distance_auc']['value']:.2f} exact_copy_share={m['exact_copy_share']['value']:.2f}\")"),
+        md("The same audit from Python: `mode='audit'` runs the privacy section alone; the report renders inline "
+           "and `report.metrics` is a DataFrame."),
+        code("import medsynth\nreports = {name: medsynth.evaluate_tabular('train.csv', 'holdout.csv', f'{name}.csv', mode='audit')\n"
+             "           for name in ('leaky', 'clean')}\n"
+             "pd.DataFrame({name: r.metrics['value'] for name, r in reports.items()}).loc[\n"
+             "    ['dcr_share_train', 'exact_copy_share', 'mia_distance_auc', 'mia_domias_auc']].round(3)"),
+        code("reports['leaky']"),
         md("`audit_*/report.html` is the page a privacy officer reads (verdicts first, then plots and tables); "
            "`report.json` is what a release pipeline gates on (the command exits 1 on fail)."),
     ],

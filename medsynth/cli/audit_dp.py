@@ -20,7 +20,7 @@ def audit_dp_cmd(
     epsilon: float = typer.Option(1.0, "--epsilon", help="The claimed epsilon."),
     delta: Optional[float] = typer.Option(None, "--delta", help="The claimed delta (default 1e-5, or below 1/rows)."),
     method: str = typer.Option("one-run", "--method", help="Scoring attacks as a one-run audit (one fit, many canaries) or 'distinguish' (many fits on D and D')."),
-    attacks: Optional[list[str]] = typer.Option(None, "--attack", help="replay, marginals (dp-mst), elbo (dp-tvae), samples (repeatable; default: replay + the model's white-box attack)."),
+    attacks: Optional[list[str]] = typer.Option(None, "--attack", help="replay, marginals (dp-mst), elbo (dp-tvae), samples, gradients (dp-tvae, dp-ctgan: gradient canaries in DP-SGD) (repeatable; default: replay + the model's white-box attacks)."),
     canaries: Optional[int] = typer.Option(None, "--canaries", help="Canaries of a one-run audit (default 1000 for dp-mst, 500 otherwise)."),
     trials: Optional[int] = typer.Option(None, "--trials", help="Fits per table of --method distinguish (default 500 for dp-mst, 100 otherwise)."),
     replay_trials: Optional[int] = typer.Option(None, "--replay-trials", help="Fits per table of the replay test (default: enough to refute 1.5x the claim)."),

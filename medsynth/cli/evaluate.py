@@ -144,18 +144,19 @@ def audit_images_cmd(
 
 @evaluate_app.command("translation")
 def evaluate_translation_cmd(
-    predicted: Path = typer.Option(..., "--predicted", help="Folder of translated CTs (NIfTI), named like the references."),
+    predicted: Path = typer.Option(..., "--predicted", help="Folder of translated CTs: <case>.nii.gz or <case>_sct.nii.gz (translate apply's names)."),
     reference: Path = typer.Option(..., "--reference", help="Folder of reference CTs on the same grids."),
     out: Path = _OUT,
     mask: Optional[Path] = typer.Option(None, "--mask", help="Folder of body masks (default: reference CT > -500 HU)."),
-    labels: Optional[Path] = typer.Option(None, "--labels", help="Folder of tissue label maps (0 air ... 4 bone, 5 lesion) for per-tissue MAE."),
+    labels: Optional[Path] = typer.Option(None, "--labels", help="Folder of tissue label maps for per-tissue MAE (names from its tissues.json, e.g. {\"0\": \"air\"})."),
     config: Optional[Path] = _CONFIG,
     sets: Optional[list[str]] = SET_OPTION,
 ) -> None:
-    """MAE (HU), PSNR and SSIM in the body, and per-tissue MAE, of MR->CT translations.
+    """MAE (HU), PSNR, MS-SSIM and bone Dice in the body, and per-tissue MAE, of MR->CT translations (SynthRAD style).
 
     Example:
-        medsynth evaluate translation --predicted pred/ --reference ct/ --labels labels/ --out report/
+        medsynth translate apply runs/mr2ct mr/ --out sct/
+        medsynth evaluate translation --predicted sct/ --reference ct/ --labels labels/ --out report/
     """
     from medsynth.evaluation import evaluate_translation
 

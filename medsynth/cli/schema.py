@@ -54,7 +54,9 @@ def infer(
     schema = infer_schema(read_table(data))
     schema.save(out)
     kinds = ", ".join(f"{c.name}:{c.type}" for c in schema.columns)
-    done(f"inferred {len(schema.columns)} columns ({kinds}); review it", out)
+    rules = (f"; proposed {len(schema.constraints)} rule(s) that hold in every row (read from the data: set public: "
+             "true on those you accept as domain knowledge)") if schema.constraints else ""
+    done(f"inferred {len(schema.columns)} columns ({kinds}){rules}; review it", out)
 
 
 @app.command("check")

@@ -9,6 +9,14 @@ import typer
 
 from medsynth.cli.common import MAX_STEPS_OPTION, SET_OPTION, done
 from medsynth.core.errors import ConfigError
+from medsynth.tabular import TABULAR_MODELS
+
+_DP = [m for m in TABULAR_MODELS if m.startswith("dp-")]
+_OPEN = [m for m in TABULAR_MODELS if not m.startswith("dp-")]
+MODEL_HELP = (f"{', '.join(_DP)} (DP); {', '.join(_OPEN)} (SDV, not private). At small epsilon use dp-aim (mark the "
+              "prediction target with target: true in the schema) or dp-mst; dp-tvae and dp-ctgan (DP-SGD) learn little "
+              "at epsilon 1 (flchain TSTR about 0.5) and are kept for larger budgets and comparison. For a folder: dp-mst "
+              "(patient-level DP) or hma (SDV, not private).")
 
 app = typer.Typer(help="Synthetic EHR tables, with or without differential privacy.", no_args_is_help=True)
 
@@ -18,7 +26,7 @@ def fit(
     data: Path = typer.Argument(..., help="The real table (.csv or .parquet), or a folder with one file per table (a multi-table dataset: patients and their visits)."),
     out: Path = typer.Option(..., "--out", "-o", help="Run directory to create."),
     schema: Optional[Path] = typer.Option(None, "--schema", help="Schema YAML (from `medsynth schema infer`, reviewed). Without it one is inferred, and a DP fit treats every domain as read from the data."),
-    model: Optional[str] = typer.Option(None, "--model", "-m", help="dp-mst, dp-tvae, dp-ctgan (DP); gaussian-copula, ctgan, tvae (SDV, not private). For a folder: dp-mst (patient-level DP) or hma (SDV, not private)."),
+    model: Optional[str] = typer.Option(None, "--model", "-m", help=MODEL_HELP),
     epsilon: Optional[float] = typer.Option(None, "--epsilon", help="Target epsilon of a DP fit (omit for non-private models)."),
     delta: Optional[float] = typer.Option(None, "--delta", help="Target delta; must be below 1/rows (default 1e-5)."),
     config: Optional[Path] = typer.Option(None, "--config", help="A tabular YAML (kind: tabular), e.g. configs/ehr_dp_tvae.yaml."),
@@ -36,13 +44,10 @@ def fit(
         medsynth tabular fit data.csv --config configs/ehr_dp_tvae.yaml --set params.train.epochs=5 --out run/
         medsynth tabular fit pbcseq/ --schema schema.yaml --model dp-mst --epsilon 1 --delta 1e-5 --out run/
     """
-    from medsynth.core.config import load_config
+    import medsynth.tabular as tab
     from medsynth.core.files import check_output
-    from medsynth.tabular.config import TabularConfig
-    from medsynth.tabular.run import fit_run
 
     check_output(out, kind="dir", what="--out")
-
     if resume:
         given = [name for name, value in (("--schema", schema), ("--model", model), ("--epsilon", epsilon),
                  ("--delta", delta), ("--config", config), ("--set", sets), ("--seed", seed),
@@ -50,54 +55,26 @@ def fit(
         if given or force:
             raise ConfigError(f"--resume continues the run with its own config.yaml and schema; leave out "
                               f"{', '.join(given + (['--force'] if force else []))}")
-        run, synth = fit_run(data, out, TabularConfig(), resume=True)
-        done(f"resumed and finished {synth.name}", run.path)
-        return
-    extra = []
-    if model is not None:
-        extra.append(f"model={model}")
-    if epsilon is not None:
-        extra.append(f"privacy.epsilon={epsilon!r}")
-    if delta is not None:
-        extra.append(f"privacy.delta={delta!r}")
-    if seed is not None:
-        extra.append(f"seed={seed}")
-    cfg = load_config(TabularConfig, config, overrides=[*extra, *(sets or [])])
-    if max_steps is not None:
-        if cfg.model not in ("dp-tvae", "dp-ctgan"):
-            raise ConfigError(
-                f"--max-steps {max_steps}: {cfg.model} has no optimisation steps to cut (it is fitted in one "
-                "pass, or by SDV's own epochs: --set params.epochs=N); leave --max-steps out"
-            )
-        # A DP plan is calibrated for the steps it will take: fewer steps, less noise, same epsilon.
-        cfg = load_config(TabularConfig, config, overrides=[*extra, *(sets or []), f"params.train.max_steps={max_steps}"])
-    if data.is_dir():
-        _fit_folder(data, out, cfg, schema, force, max_steps)
-        return
-    run, synth = fit_run(data, out, cfg, schema=schema, force=force)
+    synth = tab.fit(data, out=out, schema=schema, model=model, epsilon=epsilon, delta=delta, config=config, sets=sets,
+                    seed=seed, max_steps=max_steps, force=force, resume=resume)
     rep = synth.privacy_spent()
+    root = getattr(synth, "root", None)
+    if resume:
+        done(f"resumed and finished {synth.name}", out)
+        return
+    if root is not None:  # related tables: the unit of privacy is one root row with all its rows
+        label = (f"epsilon {rep.epsilon:.3g}, delta {rep.delta:.2g}, unit: one '{root}' row with all its rows"
+                 if rep.private else "NOT differentially private")
+        rows = f"about {synth.rows_estimate} '{root}' rows" + (" (noisy count: the exact one stays private)" if rep.private else "")
+        tables = ", ".join(synth.schema.order())  # type: ignore[union-attr]
+        done(f"fitted {synth.name} on tables {tables}, {rows} [{label}]; `medsynth tabular export` copies what may be released", out)
+        return
     if rep.private:
         label = f"epsilon {rep.epsilon:.3g}, delta {rep.delta:.2g}"
         rows = f"about {synth.rows_estimate} rows (noisy count: the exact one stays private)"
     else:
         label, rows = "NOT differentially private", f"{synth.rows_estimate} rows"
-    done(f"fitted {cfg.model} on {rows} [{label}]; `medsynth tabular export` copies what may be released", run.path)
-
-
-def _fit_folder(data: Path, out: Path, cfg, schema: Optional[Path], force: bool, max_steps: Optional[int]) -> None:  # noqa: ANN001
-    from medsynth.tabular.multi_run import fit_dataset_run
-
-    if max_steps is not None:
-        raise ConfigError(f"--max-steps {max_steps}: multi-table models are fitted in one pass; leave --max-steps out")
-    run, synth = fit_dataset_run(data, out, cfg, schema=schema, force=force)
-    rep = synth.privacy_spent()
-    if rep.private:
-        label = f"epsilon {rep.epsilon:.3g}, delta {rep.delta:.2g}, unit: one '{synth.root}' row with all its rows"
-        rows = f"about {synth.rows_estimate} '{synth.root}' rows (noisy count: the exact one stays private)"
-    else:
-        label, rows = "NOT differentially private", f"{synth.rows_estimate} '{synth.root}' rows"
-    tables = ", ".join(synth.schema.order())  # type: ignore[union-attr]
-    done(f"fitted {cfg.model} on tables {tables}, {rows} [{label}]; `medsynth tabular export` copies what may be released", run.path)
+    done(f"fitted {synth.name} on {rows} [{label}]; `medsynth tabular export` copies what may be released", out)
 
 
 @app.command("sample")

@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from medsynth.cli.common import MAX_STEPS_OPTION, SET_OPTION, done, overrides
+from medsynth.cli.common import MAX_STEPS_OPTION, SET_OPTION, done
 
 app = typer.Typer(
     help="MRI -> CT translation (CycleGAN on 2D slices, 2.5D stacks or 3D patches; output in HU).",
@@ -31,15 +31,10 @@ def train(
     Example:
         medsynth translate train configs/mr2ct_cyclegan_2d.yaml --source mr/ --target ct/ --out runs/mr2ct
     """
-    from medsynth.core.config import load_config
-    from medsynth.core.files import check_output
-    from medsynth.translation.config import CycleGANConfig
-    from medsynth.translation.cyclegan import CycleGANTranslator
+    from medsynth.translation.api import train as train_translator
 
-    check_output(out, kind="dir", what="--out")
-    cfg = load_config(CycleGANConfig, config, overrides=overrides(sets, max_steps))
-    CycleGANTranslator(cfg).fit(source, target, out=out, resume=resume, force=force)  # saves OUT/model
-    done(f"trained {cfg.train.max_steps} steps (spatial_dims {cfg.spatial_dims}); model saved", out / "model")
+    tr = train_translator(config, source, target, out, overrides=sets, max_steps=max_steps, resume=resume, force=force)
+    done(f"trained {tr.config.train.max_steps} steps (spatial_dims {tr.config.spatial_dims}); model saved", out / "model")
 
 
 @app.command("apply")
@@ -50,6 +45,12 @@ def apply(
     format: str = typer.Option("nifti", "--format", help="nifti or dicom (synthetic-safe series, SyntheticData=YES)."),
     device: str = typer.Option("auto", "--device", help="auto, cpu or cuda[:N]."),
     force: bool = typer.Option(False, "--force", help="Overwrite existing outputs."),
+    uncertainty: bool = typer.Option(
+        False, "--uncertainty", help="Also write <name>_sct_spread: the voxel-wise spread (SD, HU) of the averaged test-time predictions."
+    ),
+    nonfinite: str = typer.Option(
+        "error", "--nonfinite", help="NaN/inf input voxels: 'error' (default) refuses the file; 'mask' leaves them out, written as NaN."
+    ),
     sets: Optional[list[str]] = typer.Option(
         None, "--set", help="Change how the model is applied, e.g. --set inference.overlap=0.25 (inference.* only)."
     ),
@@ -57,25 +58,20 @@ def apply(
     """Translate MR volumes to CT in HU on their own grid (air outside the body is -1024 HU).
 
     Example:
-        medsynth translate apply runs/mr2ct patient_mr.nii.gz --out sct/ --format dicom
+        medsynth translate apply runs/mr2ct patient_mr.nii.gz --out sct/ --format dicom --uncertainty
+
+    Outputs are OUT/<name>_sct.nii.gz (or a <name>_sct/ DICOM series); 'medsynth evaluate translation'
+    pairs them with reference CTs called <name>. With --uncertainty, <name>_sct_spread holds the
+    standard deviation (HU) of the predictions averaged into each voxel (left-right mirrored and
+    not; in 2.5D also the neighbouring slice stacks): high where the sCT is unreliable.
 
     By default each window is a whole slice (inference.roi_size null): fastest, and no window seams.
     Smaller windows, e.g. --set inference.roi_size=[128,128] --set inference.overlap=0.25, cap memory
     for very large slices.
     """
-    from medsynth.core.errors import ConfigError
-    from medsynth.core.files import check_output
-    from medsynth.core.runs import check_run_kind
-    from medsynth.translation.apply import translate_files
-    from medsynth.translation.cyclegan import CycleGANTranslator
+    from medsynth.translation.api import apply_run
 
-    fmt = format.lower()
-    if fmt not in ("nifti", "dicom"):
-        raise ConfigError(f"--format '{format}' must be nifti or dicom")
-    check_output(out, kind="dir", what="--out")
-    check_run_kind(run, ("mr2ct_cyclegan",), command="medsynth translate apply")
-    translator = CycleGANTranslator.load(run, device=device)
-    if sets:
-        translator.configure_inference(sets)
-    written = translate_files(translator, inputs, out, format=fmt, overwrite=force, echo=typer.echo)  # type: ignore[arg-type]
-    done(f"translated {len(written)} volume(s) to CT ({fmt})", out)
+    written = apply_run(run, inputs, out, device=device, inference=sets, format=format.lower(), overwrite=force,  # type: ignore[arg-type]
+                        uncertainty=uncertainty, nonfinite=nonfinite, echo=typer.echo)  # type: ignore[arg-type]
+    n = len(written) // 2 if uncertainty else len(written)
+    done(f"translated {n} volume(s) to CT ({format.lower()})" + (" with spread maps" if uncertainty else ""), out)

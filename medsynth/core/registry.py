@@ -22,6 +22,8 @@ SYNTHESIZERS: dict[str, str] = {
     "dp-tvae": "medsynth.tabular.dp_tvae:DPTVAE",
     "dp-ctgan": "medsynth.tabular.dp_ctgan:DPCTGAN",
     "dp-mst": "medsynth.tabular.mst:DPMST",
+    "dp-aim": "medsynth.tabular.aim:DPAIM",
+    "dp-merf": "medsynth.tabular.merf:DPMERF",
     "gaussian-copula": "medsynth.tabular.sdv_models:SDVGaussianCopula",
     "ctgan": "medsynth.tabular.sdv_models:SDVCTGAN",
     "tvae": "medsynth.tabular.sdv_models:SDVTVAE",

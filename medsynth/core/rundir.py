@@ -279,12 +279,25 @@ class RunDir:
             raise
 
     def write_config(self, config: BaseModel) -> Path:
-        """Write the resolved config to ``config.yaml``."""
+        """Write the resolved config to ``config.yaml`` and record its ``kind`` and ``model`` in run.json.
+
+        ``model`` is the config's ``model`` field where it names one (tabular: ``dp-mst``...), else the kind
+        (``vae3d``, ``mr2ct_cyclegan``...), so ``medsynth runs`` and every ``load(run)`` read both from one place.
+        """
         from medsynth.core.config import config_to_yaml
 
         dest = self.path / "config.yaml"
         if self.is_main:
             write_text(dest, config_to_yaml(config))
+            kind = getattr(config, "kind", None)
+            model = getattr(config, "model", None)
+            fields = {"kind": kind if isinstance(kind, str) else None,
+                      "model": model if isinstance(model, str) else kind if isinstance(kind, str) else None}
+            if (self.path / MARKER).is_file():  # a kind the job recorded itself (e.g. multitable) is kept
+                info = self.info
+                new = {k: v for k, v in fields.items() if v and not info.get(k)}
+                if new:
+                    self._update_marker(**new)
         return dest
 
     def write_json(self, name: str, data: Any) -> Path:

@@ -178,11 +178,11 @@ def evaluate_images(
         modality: "CT" or "MR" for every volume (default: the first training volume's).
         weights: local weights of the 3D feature network (MedicalNet layout); default: fixed random
             features (nothing is downloaded).
-        config: thresholds and sizes (an EvaluationConfig, a dict of its fields or a YAML path).
-        sets: ``key.sub=value`` overrides of ``config``.
-        run_dir: the producer's medsynth run directory: its privacy ledger is shown.
-        mode: "evaluate" or "audit", as in :func:`evaluate_tabular`.
-        out: a folder to save the report in (as in :func:`evaluate_tabular`).
+        config: as in :func:`evaluate_tabular`.
+        sets: as in :func:`evaluate_tabular`.
+        run_dir: as in :func:`evaluate_tabular`.
+        mode: "evaluate" or "audit" (memorisation and membership only).
+        out: as in :func:`evaluate_tabular`.
         **options: further keyword arguments of :func:`medsynth.evaluation.images.evaluate_images`.
 
     Raises:
@@ -220,9 +220,9 @@ def evaluate_translation(
         reference: folder of reference CTs on the same grids.
         mask: folder of body masks (default: from the reference CT).
         labels: folder of tissue label maps for per-tissue MAE.
-        config: thresholds and sizes (an EvaluationConfig, a dict of its fields or a YAML path).
-        sets: ``key.sub=value`` overrides of ``config``.
-        out: a folder to save the report in (as in :func:`evaluate_tabular`).
+        config: as in :func:`evaluate_tabular`.
+        sets: as in :func:`evaluate_tabular`.
+        out: as in :func:`evaluate_tabular`.
 
     Raises:
         DataValidationError: folders with no common names, pairs of different shapes.

@@ -70,6 +70,7 @@ class FidelityThresholds(ConfigModel):
     #: worst tissue's median shift in real-IQR units, beyond what holdout volumes show.
     tissue_intensity_shift: Threshold = Field(default_factory=lambda: _t(0.5, 1.0, "excess"))
     translation_mae_hu: Threshold = Field(default_factory=lambda: _t(80.0, 150.0))
+    translation_bone_dice: Threshold = Field(default_factory=lambda: _t(0.70, 0.50))
     referential_integrity: Threshold = Field(default_factory=lambda: _t(1.0, 1.0))
     children_per_parent_tvd: Threshold = Field(default_factory=lambda: _t(0.05, 0.15, "excess"))
     parent_child_association_difference: Threshold = Field(default_factory=lambda: _t(0.10, 0.20))
@@ -163,10 +164,32 @@ class TranslationEvalConfig(ConfigModel):
     Attributes:
         hu_range: HU clipping range before every metric.
         body_threshold_hu: when no mask is given, the body is reference CT above this value.
+        bone_threshold_hu: bone for the Dice score is HU above this, in prediction and reference.
+        tissue_names: label value -> tissue name for per-tissue MAE; by default read from
+            ``tissues.json`` in the labels folder (``{"0": "air", ...}``, written with every label
+            folder medsynth makes), else ``label_<k>``.
+        hu_class_edges: without label maps, tissues come from the reference CT by HU: these edges
+            split it into the ``hu_class_names`` classes (one more name than edges).
+        hu_class_names: names of those HU classes, lowest first.
     """
 
     hu_range: tuple[float, float] = (-1024.0, 3000.0)
     body_threshold_hu: float = -500.0
+    bone_threshold_hu: float = 250.0
+    tissue_names: dict[int, str] | None = None
+    hu_class_edges: tuple[float, ...] = (-400.0, 250.0)
+    hu_class_names: tuple[str, ...] = ("air", "soft_tissue", "bone")
+
+    @model_validator(mode="after")
+    def _classes(self) -> TranslationEvalConfig:
+        edges, names = tuple(self.hu_class_edges), tuple(self.hu_class_names)
+        if len(names) != len(edges) + 1:
+            raise ValueError(f"hu_class_names {list(names)} needs one name more than hu_class_edges {list(edges)}")
+        if any(b <= a for a, b in zip(edges, edges[1:])):
+            raise ValueError(f"hu_class_edges {list(edges)} must increase")
+        if len(set(names)) != len(names):
+            raise ValueError(f"hu_class_names {list(names)} must be distinct")
+        return self
 
 
 class EvaluationConfig(ConfigModel):

@@ -1,22 +1,29 @@
 """MR->CT translation accuracy against a reference CT, SynthRAD-style.
 
-Pairs are matched by file name between the predicted and reference folders (and the optional mask
-and label folders). For each pair, both CTs are clipped to ``hu_range`` ([-1024, 3000] HU as in
-SynthRAD) and scored inside the body mask (given, or reference CT above ``body_threshold_hu``):
+Pairs are matched by case name between the predicted and reference folders (and the optional mask
+and label folders): a file's name without its extension and, on the predicted side, without the
+``_sct`` suffix that ``medsynth translate apply`` adds (``sct/case_000_sct.nii.gz`` pairs with
+``ct/case_000.nii.gz``; identical names pair too). The voxel-wise spread maps that ``translate apply
+--uncertainty`` writes beside the predictions (``*_sct_spread``) are not predictions and are left out.
+
+For each pair, both CTs are clipped to ``hu_range`` ([-1024, 3000] HU as in SynthRAD) and scored
+inside the body mask (given, or reference CT above ``body_threshold_hu``) with
+:mod:`medsynth.evaluation.hu_metrics`:
 
 * ``translation_mae_hu``: mean absolute error in HU (judged);
 * ``translation_psnr_db``: PSNR in dB with the data range of the clipping window (4024 HU);
-* ``translation_ssim``: SSIM (Gaussian window sigma 1.5, on intensities scaled to [0, 1]),
-  averaged over the mask;
-* ``translation_mae_<tissue>_hu``: MAE per tissue label (0 air, 1 fat, 2 soft tissue, 3 organ,
-  4 bone, 5 lesion, the medsynth phantom labels; other values are named ``label_<k>``). Without
-  labels, tissues come from the reference CT by HU: air < -400, soft tissue -400..300, bone > 300.
+* ``translation_ms_ssim``: SynthRAD's masked multi-scale SSIM; ``translation_ssim``: single-scale SSIM;
+* ``translation_bone_dice``: Dice of bone (HU above ``bone_threshold_hu``, 250) in both (judged);
+* ``translation_mae_<tissue>_hu``: MAE per tissue label, with tissue names from the config, or from
+  ``tissues.json`` in the labels folder, else ``label_<k>``. Without labels, tissues come from the
+  reference CT by HU (``hu_class_edges`` / ``hu_class_names``: air < -400, soft tissue, bone > 250).
 
 Values are the mean over pairs; every pair's numbers are in the details.
 """
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -24,61 +31,117 @@ import numpy as np
 
 from medsynth.core.config import config_hash
 from medsynth.core.errors import DataValidationError
-from medsynth.evaluation.config import EvaluationConfig
+from medsynth.evaluation import hu_metrics as hm
+from medsynth.evaluation.config import EvaluationConfig, TranslationEvalConfig
 from medsynth.evaluation.report import Report, fingerprint_input
 from medsynth.evaluation.results import MetricResult, judge
 
-TISSUE_NAMES = {0: "air", 1: "fat", 2: "soft_tissue", 3: "organ", 4: "bone", 5: "lesion"}
-HU_CLASSES = {"air": (-np.inf, -400.0), "soft_tissue": (-400.0, 300.0), "bone": (300.0, np.inf)}
 SECTION = "translation"
+#: The suffix ``translate apply`` adds to each output name, and the one of its spread maps.
+SCT_SUFFIX = "_sct"
+SPREAD_SUFFIX = "_sct_spread"
+#: Sidecar naming the labels of a label folder: {"0": "air", "1": "fat", ...}.
+TISSUES_FILE = "tissues.json"
 
 
-def ssim_map(x: np.ndarray, y: np.ndarray, *, sigma: float = 1.5, data_range: float = 1.0) -> np.ndarray:
-    """Voxel-wise SSIM (Wang et al. 2004) with a Gaussian window, any number of dimensions."""
-    from scipy.ndimage import gaussian_filter
+def case_name(path: Path, *, predicted: bool = False) -> str:
+    """A volume's case name: its file name without .nii/.nii.gz (and, when ``predicted``, without ``_sct``)."""
+    name = path.name
+    for suffix in (".nii.gz", ".nii"):
+        if name.lower().endswith(suffix):
+            name = name[: -len(suffix)]
+            break
+    if predicted and name.endswith(SCT_SUFFIX):
+        name = name[: -len(SCT_SUFFIX)]
+    return name
 
-    x, y = x.astype(np.float64), y.astype(np.float64)
-    c1, c2 = (0.01 * data_range) ** 2, (0.03 * data_range) ** 2
-    mx, my = gaussian_filter(x, sigma), gaussian_filter(y, sigma)
-    sxx = gaussian_filter(x * x, sigma) - mx * mx
-    syy = gaussian_filter(y * y, sigma) - my * my
-    sxy = gaussian_filter(x * y, sigma) - mx * my
-    return ((2 * mx * my + c1) * (2 * sxy + c2)) / ((mx * mx + my * my + c1) * (sxx + syy + c2))
+
+def tissue_names(labels_folder: str | Path | None, config: TranslationEvalConfig) -> dict[int, str]:
+    """Label value -> tissue name: the config's, else the labels folder's ``tissues.json``, else none.
+
+    Raises:
+        DataValidationError: an unreadable or malformed ``tissues.json``.
+    """
+    if config.tissue_names:
+        return {int(k): str(v) for k, v in config.tissue_names.items()}
+    if labels_folder is None:
+        return {}
+    path = Path(labels_folder) / TISSUES_FILE
+    if not path.is_file():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return {int(k): str(v) for k, v in data.items()}
+    except (ValueError, AttributeError, OSError) as exc:
+        raise DataValidationError(
+            f"'{path}' must map label values to tissue names, e.g. {{\"0\": \"air\", \"4\": \"bone\"}} ({exc})"
+        ) from None
 
 
-def score_pair(pred: np.ndarray, ref: np.ndarray, mask: np.ndarray, labels: np.ndarray | None, hu_range: tuple[float, float]) -> dict[str, float]:
-    """MAE, PSNR, SSIM in the mask, and per-tissue MAE, for one predicted/reference CT pair."""
-    lo, hi = hu_range
-    p, r = np.clip(pred, lo, hi), np.clip(ref, lo, hi)
-    m = mask.astype(bool)
+def hu_class_labels(ref: np.ndarray, config: TranslationEvalConfig) -> tuple[np.ndarray, dict[int, str]]:
+    """Tissue classes of a reference CT by HU (``hu_class_edges``), with their names."""
+    labels = np.digitize(np.asarray(ref, dtype=np.float64), np.asarray(config.hu_class_edges, dtype=np.float64))
+    return labels, dict(enumerate(config.hu_class_names))
+
+
+def score_pair(
+    pred: np.ndarray,
+    ref: np.ndarray,
+    mask: np.ndarray,
+    labels: np.ndarray | None,
+    config: TranslationEvalConfig | None = None,
+    names: dict[int, str] | None = None,
+) -> dict[str, float]:
+    """MAE, PSNR, SSIM, MS-SSIM, bone Dice in the mask, and MAE per tissue, for one predicted/reference pair.
+
+    Raises:
+        DataValidationError: an empty body mask.
+    """
+    cfg = config or TranslationEvalConfig()
+    hr = tuple(cfg.hu_range)
+    m = np.asarray(mask, dtype=bool)
     if not m.any():
         raise DataValidationError("the body mask is empty; check the mask file or lower translation.body_threshold_hu")
-    err = np.abs(p - r)
-    mse = float(np.mean((p[m] - r[m]) ** 2))
-    rng = hi - lo
     out = {
-        "mae_hu": float(err[m].mean()),
-        "psnr_db": float(10 * np.log10(rng**2 / mse)) if mse > 0 else float("inf"),
-        "ssim": float(ssim_map((p - lo) / rng, (r - lo) / rng)[m].mean()),
+        "mae_hu": hm.mae_hu(pred, ref, m, hr),
+        "psnr_db": hm.psnr_hu(pred, ref, m, hr),
+        "ssim": hm.ssim_hu(pred, ref, m, hu_range=hr),
+        "ms_ssim": hm.ms_ssim_hu(pred, ref, m, hu_range=hr),
+        "bone_dice": hm.bone_dice(pred, ref, m, cfg.bone_threshold_hu),
+        "bone_share_pred": hm.bone_share(pred, m, cfg.bone_threshold_hu),
+        "bone_share_ref": hm.bone_share(ref, m, cfg.bone_threshold_hu),
     }
     if labels is not None:
-        for k in np.unique(labels.astype(int)):
-            sel = labels.astype(int) == k
-            out[f"mae_{TISSUE_NAMES.get(int(k), f'label_{int(k)}')}_hu"] = float(err[sel].mean())
+        per = hm.tissue_errors(pred, ref, labels, names, hu_range=hr)
     else:
-        for name, (a, b) in HU_CLASSES.items():
-            sel = m & (r >= a) & (r < b)
-            if sel.any():
-                out[f"mae_{name}_hu"] = float(err[sel].mean())
+        lab, class_names = hu_class_labels(ref, cfg)
+        per = hm.tissue_errors(pred, ref, lab, class_names, mask=m, hu_range=hr)
+    for tissue, value in per["mae"].items():
+        out[f"mae_{tissue}_hu"] = value
     return out
 
 
-def _files(folder: str | Path | None, role: str) -> dict[str, Path]:
+def _files(folder: str | Path | None, role: str, *, predicted: bool = False) -> tuple[dict[str, Path], list[str]]:
+    """Case name -> path in ``folder``, and the spread maps left out."""
     if folder is None:
-        return {}
+        return {}, []
     from medsynth.evaluation.images import volume_paths
 
-    return {p.name: p for p in volume_paths(folder, role)}
+    out: dict[str, Path] = {}
+    spread: list[str] = []
+    problems = []
+    for p in volume_paths(folder, role):
+        if predicted and case_name(p).endswith(SPREAD_SUFFIX):
+            spread.append(p.name)
+            continue
+        key = case_name(p, predicted=predicted)
+        if key in out:
+            problems.append(f"'{out[key].name}' and '{p.name}' in the {role} folder are both case '{key}'; keep one")
+            continue
+        out[key] = p
+    if problems:
+        raise DataValidationError(problems, context=f"{role} folder '{folder}'")
+    return out, spread
 
 
 def evaluate_translation(
@@ -92,19 +155,25 @@ def evaluate_translation(
     """Score translated CTs against reference CTs (see the module docstring).
 
     Raises:
-        DataValidationError: folders with no common file names, pairs of different shapes.
+        DataValidationError: folders with no common case names, pairs of different shapes or grids.
     """
     from medsynth.io.loading import load_volume
 
     t0 = time.perf_counter()
     cfg = config or EvaluationConfig()
     tc = cfg.translation
-    pred, ref = _files(predicted, "predicted"), _files(reference, "reference")
-    masks, labs = _files(mask, "mask"), _files(labels, "labels")
+    pred, spread = _files(predicted, "predicted", predicted=True)
+    ref, _ = _files(reference, "reference")
+    masks, _ = _files(mask, "mask")
+    labs, _ = _files(labels, "labels")
+    names_of = tissue_names(labels, tc)
     names = sorted(set(pred) & set(ref))
     problems = []
     if not names:
-        problems.append(f"no file name is in both '{predicted}' and '{reference}': pairs are matched by name (e.g. case_000.nii.gz in each)")
+        problems.append(
+            f"no case is in both '{predicted}' and '{reference}': pairs are matched by name, e.g. case_000.nii.gz "
+            f"(or case_000{SCT_SUFFIX}.nii.gz from 'medsynth translate apply') with reference case_000.nii.gz"
+        )
     unmatched = sorted(set(pred) ^ set(ref))
     for what, table in (("mask", masks), ("labels", labs)):
         if table and (missing := [n for n in names if n not in table]):
@@ -127,7 +196,13 @@ def evaluate_translation(
                 arr = None
         if problems:
             continue
-        per_pair[n] = score_pair(p.array, r.array, m, lab, tc.hu_range)
+        for what, arr in (("predicted", p.array), ("reference", r.array)):
+            if bad := int(np.count_nonzero(~np.isfinite(arr[m]))):
+                problems.append(f"{n}: the {what} CT has {bad} non-finite voxel(s) (NaN/inf) inside the body mask; "
+                                "they cannot be scored (mask them out with --mask, or fix the file)")
+        if problems:
+            continue
+        per_pair[n] = score_pair(p.array, r.array, m, lab, tc, names_of)
         shapes.append((n, p.array, r.array))
     if problems:
         raise DataValidationError(problems, context="translation evaluation inputs")
@@ -136,12 +211,18 @@ def evaluate_translation(
         vals = [v[key] for v in per_pair.values() if key in v and np.isfinite(v[key])]
         return float(np.mean(vals)) if vals else float("nan")
 
+    width = tc.hu_range[1] - tc.hu_range[0]
     results: list[MetricResult] = [
         judge("translation_mae_hu", SECTION, mean("mae_hu"), "minimize", "Mean absolute error of the translated CT in the body, in HU.",
               threshold=cfg.fidelity.translation_mae_hu, details={"pairs": per_pair}),
-        judge("translation_psnr_db", SECTION, mean("psnr_db"), "maximize", f"Peak signal-to-noise ratio in the body (data range {tc.hu_range[1] - tc.hu_range[0]:g} HU).",
+        judge("translation_psnr_db", SECTION, mean("psnr_db"), "maximize", f"Peak signal-to-noise ratio in the body (data range {width:g} HU).",
               note="" if np.isfinite(mean("psnr_db")) else "infinite: every prediction equals its reference inside the mask"),
+        judge("translation_ms_ssim", SECTION, mean("ms_ssim"), "maximize", "Masked multi-scale SSIM in the body, as SynthRAD computes it (1 = identical)."),
         judge("translation_ssim", SECTION, mean("ssim"), "maximize", "Structural similarity in the body (1 = identical)."),
+        judge("translation_bone_dice", SECTION, mean("bone_dice"), "maximize",
+              f"Dice overlap of bone (HU > {tc.bone_threshold_hu:g}) in the translated and the reference CT, in the body.",
+              threshold=cfg.fidelity.translation_bone_dice,
+              details={"bone_share_pred": mean("bone_share_pred"), "bone_share_ref": mean("bone_share_ref")}),
     ]
     tissue_keys = sorted({k for v in per_pair.values() for k in v if k.startswith("mae_") and k != "mae_hu"})
     tissue = {}
@@ -150,11 +231,15 @@ def evaluate_translation(
         results.append(judge(f"translation_{k}", SECTION, mean(k), "minimize", f"MAE in HU inside tissue '{k[4:-3]}'."))
     inputs = [{"role": role, "path": str(f), "sha256": fingerprint_input(f), "volumes": len(t)}
               for role, f, t in (("predicted", predicted, pred), ("reference", reference, ref), ("mask", mask, masks), ("labels", labels, labs)) if f is not None]
+    edges = ", ".join(f"{a} < {e:g}" for a, e in zip(tc.hu_class_names, tc.hu_class_edges))
     notes = [f"{len(per_pair)} pairs scored after clipping to [{tc.hu_range[0]:g}, {tc.hu_range[1]:g}] HU; "
              + ("body masks given." if masks else f"body mask = reference CT > {tc.body_threshold_hu:g} HU.")
-             + (" Tissues from the label maps." if labs else " Tissues from reference HU (air < -400, soft tissue -400..300, bone > 300).")]
+             + (" Tissues from the label maps" + (" (names from the config or tissues.json)." if names_of else " (no tissue names: label_<k>).")
+                if labs else f" Tissues from reference HU ({edges}, {tc.hu_class_names[-1]} above).")]
     if unmatched:
-        notes.append(f"Files without a partner were skipped: {unmatched[:10]}")
+        notes.append(f"Cases without a partner were skipped: {unmatched[:10]}")
+    if spread:
+        notes.append(f"{len(spread)} spread (uncertainty) map(s) in the predicted folder were left out: {spread[:5]}")
     report = Report(kind="translation", mode="evaluate", results=results, inputs=inputs, config=cfg.model_dump(mode="json"),
                     config_hash=config_hash(cfg), notes=notes)
     from medsynth.evaluation import plots
@@ -173,4 +258,4 @@ def evaluate_translation(
     return report
 
 
-__all__ = ["evaluate_translation", "score_pair", "ssim_map"]
+__all__ = ["case_name", "evaluate_translation", "hu_class_labels", "score_pair", "tissue_names"]

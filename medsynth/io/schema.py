@@ -71,6 +71,8 @@ class ColumnSchema(ConfigModel):
             ``public: false`` a DP fit re-decides all of them under DP; ``public: true`` declares them).
         omitted: the column is not modelled (a DP fit found nothing it could release about it at the
             budget): the synthetic table holds it empty.
+        target: the column is a prediction target (a modelling choice, public): DP-AIM adds its 3-way
+            marginals with every pair of other columns to the workload.
     """
 
     name: str
@@ -84,6 +86,7 @@ class ColumnSchema(ConfigModel):
     transform: Literal["none", "log"] = "none"
     read_from_data: list[str] = Field(default_factory=list)
     omitted: bool = False
+    target: bool = False
 
     @model_validator(mode="after")
     def _check(self) -> ColumnSchema:
@@ -139,24 +142,33 @@ class Constraint(ConfigModel):
     """A rule every synthetic row must satisfy.
 
     Attributes:
-        kind: "le" (columns[0] <= columns[1] where both are present), "range" (low <= columns[0] <= high)
-            or "combinations" (the tuple of ``columns`` is one of ``allowed``).
+        kind: "le" (columns[0] <= columns[1] where both are present), "range" (low <= columns[0] <= high),
+            "combinations" (the tuple of ``columns`` is one of ``allowed``) or "derived" (columns[0] equals
+            columns[1] - columns[2] where all are present; dates count in days).
         columns: the columns involved.
         low: lower end for "range".
         high: upper end for "range".
         allowed: the allowed value tuples for "combinations".
+        public: the rule is declared public domain knowledge (what a hand-written rule is). A rule that
+            ``schema infer`` read from the data has ``public: false`` until the user accepts it: a DP fit
+            uses only public rules (listed in its ledger as public assumptions).
+        read_from_data: ``schema infer`` proposed the rule because it holds in every row of the data.
     """
 
-    kind: Literal["le", "range", "combinations"]
+    kind: Literal["le", "range", "combinations", "derived"]
     columns: list[str] = Field(min_length=1)
     low: float | str | None = None
     high: float | str | None = None
     allowed: list[list[Category | None]] | None = None
+    public: bool = True
+    read_from_data: bool = False
 
     @model_validator(mode="after")
     def _check(self) -> Constraint:
         if self.kind == "le" and len(self.columns) != 2:
             raise ValueError(f"constraint 'le' needs exactly two columns [a, b] (a <= b), got {self.columns}")
+        if self.kind == "derived" and len(self.columns) != 3:
+            raise ValueError(f"constraint 'derived' needs three columns [c, b, a] (c = b - a), got {self.columns}")
         if self.kind == "range" and (len(self.columns) != 1 or (self.low is None and self.high is None)):
             raise ValueError("constraint 'range' needs one column and low and/or high")
         if self.kind == "combinations":
@@ -187,7 +199,7 @@ class TableSchema(ConfigModel):
                     problems.append(f"constraints[{i}] names column '{col}', which is not in the schema")
                 elif types[col] == "identifier":
                     problems.append(f"constraints[{i}] uses identifier column '{col}'; identifiers are generated, not learned")
-            if con.kind in ("le", "range"):
+            if con.kind in ("le", "range", "derived"):
                 for col in con.columns:
                     if types.get(col) not in (*NUMERIC_TYPES, None):
                         problems.append(f"constraints[{i}] ({con.kind}) needs numeric or date columns; '{col}' is {types[col]}")
@@ -226,9 +238,14 @@ class TableSchema(ConfigModel):
         for col in data["columns"]:
             if col.get("transform") == "none":
                 col.pop("transform")
-            for key in ("read_from_data", "omitted"):
+            for key in ("read_from_data", "omitted", "target"):
                 if not col.get(key):
                     col.pop(key, None)
+        for con in data.get("constraints", []):
+            if not con.get("read_from_data"):
+                con.pop("read_from_data", None)
+                if con.get("public"):
+                    con.pop("public", None)
         return yaml.safe_dump(data, sort_keys=False, default_flow_style=None, width=120)
 
     def save(self, path: str | Path) -> Path:
@@ -264,6 +281,13 @@ def category_key(value: Any) -> str:
     if math.isfinite(f):
         return str(int(f)) if f.is_integer() else repr(f)
     return s
+
+
+def category_keys(values: pd.Series) -> pd.Series:
+    """:func:`category_key` of every value, computed once per distinct value (fast on large tables)."""
+    uniq = pd.unique(values)
+    lookup = {v: category_key(v) for v in uniq}
+    return values.map(lookup)
 
 
 def to_number(col: ColumnSchema, value: Any) -> float:
@@ -325,7 +349,7 @@ def _native(value: Any) -> Category:
     return str(value)
 
 
-def infer_schema(df: pd.DataFrame, *, max_levels: int = MAX_INFERRED_LEVELS) -> TableSchema:
+def infer_schema(df: pd.DataFrame, *, max_levels: int = MAX_INFERRED_LEVELS, rules: bool = True) -> TableSchema:
     """Infer a schema from a table; every domain is marked ``public: false`` (read from the data).
 
     Rules: booleans and strings "true"/"false" -> boolean; strings that all parse with one date
@@ -333,7 +357,8 @@ def infer_schema(df: pd.DataFrame, *, max_levels: int = MAX_INFERRED_LEVELS) -> 
     ``*_id``, ``*id``) or all-distinct strings -> identifier; integer values with at most
     ``max_levels`` distinct values -> categorical; other integers -> integer; other numbers ->
     continuous (``transform: log`` when positive and strongly right-skewed); other strings ->
-    categorical.
+    categorical. With ``rules``, the date orderings and derived columns that hold in every row are
+    proposed as constraints marked ``read_from_data`` (:func:`medsynth.tabular.rules.propose_rules`).
 
     Raises:
         DataValidationError: for an empty table or columns that are entirely missing.
@@ -387,7 +412,12 @@ def infer_schema(df: pd.DataFrame, *, max_levels: int = MAX_INFERRED_LEVELS) -> 
             continue
         levels = sorted({str(v) for v in nonnull.unique()})
         cols.append(ColumnSchema(name=name, type="categorical", categories=levels, missing=missing))
-    return TableSchema(columns=[c.model_copy(update={"read_from_data": _fields_read(c)}) for c in cols])
+    schema = TableSchema(columns=[c.model_copy(update={"read_from_data": _fields_read(c)}) for c in cols])
+    if not rules:
+        return schema
+    from medsynth.io.rules import propose_rules
+
+    return schema.model_copy(update={"constraints": propose_rules(df, schema)})
 
 
 def _fields_read(col: ColumnSchema) -> list[str]:
@@ -472,7 +502,7 @@ def validate_table(df: pd.DataFrame, schema: TableSchema, *, redact: bool = Fals
         if col.type in DISCRETE_TYPES:
             if col.categories is not None:
                 allowed = {category_key(c) for c in col.categories}
-                keys = nonnull.map(category_key)
+                keys = category_keys(nonnull)
                 bad = sorted(set(keys) - allowed)
                 if bad:
                     problems.append(f"column '{col.name}': {len(bad)} value(s) {show(bad[:5])}{'...' if len(bad) > 5 and not redact else ''} "
@@ -520,6 +550,11 @@ def check_constraints(df: pd.DataFrame, schema: TableSchema) -> np.ndarray:
                 ok &= ~present | (v >= to_number(col, con.low))
             if con.high is not None:
                 ok &= ~present | (v <= to_number(col, con.high))
+        elif con.kind == "derived":
+            c, b, a = (_numeric_view(df[k], schema.column(k)) for k in con.columns)
+            present = ~(np.isnan(a) | np.isnan(b) | np.isnan(c))
+            diff = b - a
+            ok &= ~present | np.isclose(c, diff, rtol=1e-9, atol=1e-6 * max(1.0, float(np.nanmax(np.abs(diff), initial=1.0))))
         else:
             allowed = {tuple("<NA>" if x is None else category_key(x) for x in row) for row in con.allowed or []}
             keys = [df[c].map(lambda v: "<NA>" if _isna(v) else category_key(v)).to_numpy() for c in con.columns]
@@ -547,6 +582,7 @@ __all__ = [
     "Constraint",
     "TableSchema",
     "category_key",
+    "category_keys",
     "check_constraints",
     "infer_schema",
     "parse_dates",

@@ -228,7 +228,9 @@ def make_private(
     Returns:
         ``(module, optimizer, criterion, data_loader, engine)``. ``criterion`` is opacus' ghost-clipping
         loss wrapper in ghost mode (call it with per-sample-loss inputs, then ``.backward()``), else the
-        criterion given. ``engine.accountant`` tracks the spend.
+        criterion given. ``engine.accountant`` tracks the spend. Inside an audit's
+        :func:`~medsynth.privacy.dpsgd_audit.gradient_canaries_for_audit` block (never otherwise) the
+        optimizer also carries the audit's gradient canaries.
     """
     from opacus import PrivacyEngine
 
@@ -238,13 +240,17 @@ def make_private(
                                   noise_multiplier=plan.noise_multiplier, max_grad_norm=plan.max_grad_norm,
                                   poisson_sampling=True, grad_sample_mode=plan.grad_sample_mode,
                                   noise_generator=noise_generator, loss_reduction="mean")
+    from medsynth.privacy.dpsgd_audit import attach_active_canaries
+
     if plan.grad_sample_mode == "ghost":
         if criterion is None:
             raise ConfigError("ghost clipping needs the per-sample criterion")
         out_module, out_opt, out_crit, out_loader = engine.make_private(criterion=criterion, **kwargs)
         fuse_noise_step(out_opt)
+        attach_active_canaries(out_opt, plan)  # audit-only gradient canaries; nothing outside an audit block
         return out_module, out_opt, out_crit, out_loader, engine
     out_module, out_opt, out_loader = engine.make_private(**kwargs)
+    attach_active_canaries(out_opt, plan)
     return out_module, out_opt, criterion, out_loader, engine
 
 

@@ -228,6 +228,27 @@ class PrivacyLedger:
         self.entries.append(entry)
         return entry
 
+    def mark_if_audited(self) -> bool:
+        """Mark a DP fit starting now as insecure when an audit-only hook is active (seeded noise, canaries).
+
+        Reads :func:`medsynth.privacy.noise.insecure_audit_reasons` and writes them into ``status``
+        (``"insecure: ..."``) and a note; ``medsynth tabular export`` refuses such a run. Returns whether
+        it marked the ledger (never outside an audit).
+        """
+        from medsynth.privacy.noise import insecure_audit_reasons, noise_is_overridden
+
+        insecure = insecure_audit_reasons()
+        if not self.private or not insecure:
+            return False
+        self.status = "insecure: " + "; ".join(insecure)
+        if noise_is_overridden():
+            self.notes.append("INSECURE: this fit ran inside insecure_noise_for_audit (noise regenerable from a seed); "
+                              "it exists to test the audit and must never be released")
+        else:
+            self.notes.append(f"INSECURE: this fit ran under audit-only hooks ({'; '.join(insecure)}); it exists to test "
+                              "the audit and must never be released")
+        return True
+
     def assume_public(self, what: str) -> None:
         """State an assumption the guarantee rests on (e.g. a column's declared bounds)."""
         if what not in self.public_assumptions:

@@ -107,6 +107,11 @@ class BoundsResult:
         log_scale: whether the values are non-negative and span at least ``LOG_OCTAVES`` occupied powers
             of two (a factor 32), by the same noisy stage-1 histogram (post-processing, free): such a
             column is better modelled on a log scale.
+        edges: the cells of the stage-2 histogram inside ``[low, high]`` (their edges).
+        counts: their noisy counts (a noisy 1-way marginal a model may reuse: post-processing).
+        sigma: the noise scale of ``counts``.
+        missing_count: the noisy count of missing values (stage 1).
+        sigma_missing: its noise scale.
     """
 
     low: float
@@ -114,6 +119,11 @@ class BoundsResult:
     rho: float
     missing: bool = False
     log_scale: bool = False
+    edges: np.ndarray | None = None
+    counts: np.ndarray | None = None
+    sigma: float = 0.0
+    missing_count: float = 0.0
+    sigma_missing: float = 0.0
 
 
 _LOG_MIN, _LOG_MAX = -8, 40  # buckets cover |x| in [2^-8, 2^41)
@@ -142,73 +152,213 @@ def _log_bucket_edges(idx: int) -> tuple[float, float]:
     return (lo, hi) if idx > 0 else (-hi, -lo)
 
 
-def dp_bounds(values: np.ndarray, rho: float, rng: np.random.Generator, *, bins: int = 64, tail: float = 0.002) -> BoundsResult:
+def _detect(noisy: np.ndarray, sigma: float) -> np.ndarray:
+    """Indices of buckets that stand above pure noise, at a false-positive rate of 1e-3 for the whole
+    histogram (union bound over its buckets), looking at single buckets, then at blocks of 2, 4, 8 and 16
+    adjacent buckets (a sparse column spread thin still shows as a block; its domain is then coarse)."""
+    for width in (1, 2, 4, 8, 16):
+        blocks = noisy.size // width + (noisy.size % width > 0)
+        sums = np.add.reduceat(noisy, np.arange(0, noisy.size, width))
+        hit = np.nonzero(sums > _union_threshold(blocks) * sigma * math.sqrt(width))[0]
+        if hit.size:
+            return np.unique(np.concatenate([np.arange(h * width, min((h + 1) * width, noisy.size)) for h in hit]))
+    return np.zeros(0, dtype=np.int64)
+
+
+def _significant_cells(noisy: np.ndarray, sigma: float, false_rate: float = 1e-3) -> np.ndarray:
+    """Cells covered by a block of 1, 2, 4, ... adjacent cells whose noisy sum stands above the noise, each
+    scale at a false-positive rate of ``false_rate`` over its blocks (union bound), a block counting only
+    when none of its cells is covered yet (its mass is not the bulk's): the ends of the mass, found at the
+    resolution its density allows (a sparse tail as a wide block, the bulk cell by cell)."""
+    covered = np.zeros(noisy.size, dtype=bool)
+    width = 1
+    while width <= noisy.size:
+        for offset in ((0, width // 2) if width > 1 else (0,)):
+            starts = np.arange(offset, noisy.size, width)
+            sums = np.add.reduceat(noisy, starts) if starts.size else np.zeros(0)
+            z = _union_threshold(2 * max(starts.size, 1), false_rate)
+            hits = [st for st, v in zip(starts, sums, strict=True)
+                    if not covered[st : st + width].any() and v > z * sigma * math.sqrt(min(width, noisy.size - st))]
+            for st in hits:  # only blocks of cells not yet covered: their mass is not the bulk's
+                covered[st : st + width] = True
+        width *= 2
+    if covered.any():  # shoulders: blocks next to the covered range that clear 3 sigma (a false one only widens it)
+        lo, hi = int(np.argmax(covered)), int(noisy.size - 1 - np.argmax(covered[::-1]))
+        grown = True
+        while grown:
+            grown = False
+            for width in (1, 2, 4, 8, 16):
+                if hi + width < noisy.size and noisy[hi + 1 : hi + 1 + width].sum() > PRESENCE_SIGMAS * sigma * math.sqrt(width):
+                    hi, grown = hi + width, True
+                    break
+            for width in (1, 2, 4, 8, 16):
+                if lo - width >= 0 and noisy[lo - width : lo].sum() > PRESENCE_SIGMAS * sigma * math.sqrt(width):
+                    lo, grown = lo - width, True
+                    break
+        covered[lo : hi + 1] = True
+    return covered
+
+
+def dp_bounds(values: np.ndarray, rho: float, rng: np.random.Generator, *,
+              sensitivity: float = 1.0, stage1_share: float = 0.25, max_cells: int = 128) -> BoundsResult:
     """Estimate a numeric column's range (and whether it has missing values) with ``rho``-zCDP.
 
-    Stage 1 (rho/2): a noisy histogram over signed powers of two finds the occupied orders of
-    magnitude; missing values (NaN) are one more bucket of the same histogram (each row lands in one
-    bucket, so this costs nothing extra), released as "the column has missing values" when its noisy
-    count clears ``PRESENCE_SIGMAS`` standard deviations. Stage 2 (rho/2): a noisy ``bins``-bin
-    histogram inside that range (bins that cannot be told from noise set to zero) gives the range holding all but a
-    fraction ``tail`` of the mass at each end. Outliers in
-    sparse tails are cut off (they are clipped when encoded), which is the point: DP cannot reveal them;
-    noise only spreads mass outwards, so the bulk of the data is kept.
+    The grid is data-independent: signed powers of two (``[2^k, 2^(k+1))`` for k in -8..40, their
+    negatives, and ``|x| < 2^-8``), each refined linearly.
+
+    Stage 1 (``stage1_share`` of rho): a noisy count per power of two, plus one bucket of missing values
+    (each row lands in one bucket, so the missing count costs nothing extra; released as "the column has
+    missing values" when it clears ``PRESENCE_SIGMAS`` standard deviations). Occupied powers of two are
+    those whose count clears a threshold corrected for the ~100 buckets (pure noise passes for one column
+    in 1000), or, for a sparse column, blocks of 2-16 adjacent powers that do (a coarse domain); then
+    neighbours of the occupied range that clear 2 sigma are added (the shoulders of the mass). A bucket
+    of noise far from the data can therefore not set a bound.
+
+    Stage 2 (the rest): each occupied power of two is cut into equal linear cells (as many cells in all
+    as the noisy stage-1 mass can fill above the noise, at most ``max_cells``), values clipped into the
+    occupied range; the range runs from the first to the last cell covered by a block of 1, 2, 4, ...
+    adjacent cells whose noisy sum stands above the noise (each scale's threshold corrected for its
+    number of blocks): the bulk is resolved cell by cell, a sparse tail as a wider block. Outliers in
+    sparse tails are cut off (they are clipped when encoded): DP cannot reveal them.
+
+    Args:
+        sensitivity: L2 sensitivity of each histogram (1 when one unit is one row; k when a unit holds up
+            to k rows).
 
     Raises:
-        PrivacyBudgetError: when no bucket clears the threshold (too few rows for the budget).
+        PrivacyBudgetError: when nothing stands above the noise (too few values for the budget).
     """
     values = np.asarray(values, dtype=float)
     n_missing = int(np.sum(np.isnan(values)))
     values = values[np.isfinite(values)]
-    sigma = gaussian_sigma(rho / 2)
+    rho1 = rho * stage1_share
+    sigma1 = gaussian_sigma(rho1, sensitivity)
+    sigma2 = gaussian_sigma(rho - rho1, sensitivity)
     kmax = _LOG_MAX - _LOG_MIN + 1
     idx = _log_bucket_index(values) + kmax
     counts = np.append(np.bincount(idx, minlength=2 * kmax + 1), n_missing)  # last bucket: missing
-    noisy = noisy_counts(counts, sigma, rng)
-    missing = bool(noisy[-1] > PRESENCE_SIGMAS * sigma)
+    noisy = noisy_counts(counts, sigma1, rng)
+    noisy_all_missing = noisy[-1]
+    missing = bool(noisy[-1] > PRESENCE_SIGMAS * sigma1)
     noisy = noisy[:-1]
-    # ~100 value buckets are tested at once: a per-bucket threshold of 3 sigma would let a pure-noise
-    # bucket (e.g. at 2^40) through for about 1 column in 8; this one lets it through for 1 in 1000
-    keep = np.nonzero(noisy > _union_threshold(noisy.size) * sigma)[0]
+    keep = _detect(noisy, sigma1)
     if keep.size == 0:
         raise PrivacyBudgetError(
-            f"cannot estimate a range with DP: no value bucket stands above the noise (sigma {sigma:.1f}); "
+            f"cannot estimate a range with DP: no value bucket stands above the noise (sigma {sigma1:.1f}); "
             "declare min/max with public: true in the schema, or give more budget or more rows"
         )
-    positive = keep[keep > kmax]  # buckets of values >= 2^-8
-    log_scale = bool(keep[0] >= kmax and positive.size and positive[-1] - positive[0] + 1 >= LOG_OCTAVES)
-    low = _log_bucket_edges(int(keep[0]) - kmax)[0]
-    high = _log_bucket_edges(int(keep[-1]) - kmax)[1]
-    edges = np.linspace(low, high, bins + 1)
-    fine = np.histogram(np.clip(values, low, high), bins=edges)[0]
-    noisy_fine = noisy_counts(fine, sigma, rng)
-    # bins whose noisy count cannot be told from noise carry no mass: else the noise of ~60 empty bins
-    # outweighs the tail trim and the range never tightens inside the power of two
-    mass = np.where(noisy_fine > _union_threshold(bins) * sigma, noisy_fine, 0.0)
-    if mass.sum() > 0:  # trim the outer `tail` of the noisy mass (noise only widens the result)
-        cum = np.cumsum(mass) / mass.sum()
-        first = int(np.searchsorted(cum, tail, side="right"))
-        last = int(np.searchsorted(cum, 1 - tail, side="left"))
-        low, high = float(edges[min(first, bins - 1)]), float(edges[min(last, bins - 1) + 1])
-    return BoundsResult(low=float(low), high=float(high), rho=rho, missing=missing, log_scale=log_scale)
+    lo_i, hi_i = int(keep[0]), int(keep[-1])
+    while lo_i > 0 and noisy[lo_i - 1] > 2 * sigma1:
+        lo_i -= 1
+    while hi_i < noisy.size - 1 and noisy[hi_i + 1] > 2 * sigma1:
+        hi_i += 1
+    positive = [i for i in range(lo_i, hi_i + 1) if i > kmax and noisy[i] > 2 * sigma1]
+    log_scale = bool(lo_i >= kmax and positive and positive[-1] - positive[0] + 1 >= LOG_OCTAVES)
+    span = hi_i - lo_i + 1
+    mass1 = float(np.sum(np.maximum(noisy[lo_i : hi_i + 1], 0.0)))
+    total_cells = int(np.clip(mass1 / (2 * sigma2), 2 * span, max(max_cells, 2 * span)))
+    k = max(2, total_cells // span)
+    edges = np.unique(np.concatenate([np.linspace(*_log_bucket_edges(i - kmax), k + 1) for i in range(lo_i, hi_i + 1)]))
+    fine = np.histogram(np.clip(values, edges[0], edges[-1]), bins=edges)[0]
+    noisy_fine = noisy_counts(fine, sigma2, rng)
+    covered = _significant_cells(noisy_fine, sigma2)
+    low, high = float(edges[0]), float(edges[-1])
+    first, last = 0, edges.size - 2
+    if covered.any():  # the outermost cells that belong to a block of cells standing above the noise
+        hit = np.nonzero(covered)[0]
+        first, last = int(hit[0]), int(hit[-1])
+        low, high = float(edges[first]), float(edges[last + 1])
+    return BoundsResult(low=low, high=high, rho=rho, missing=missing, log_scale=log_scale,
+                        edges=edges[first : last + 2].copy(), counts=noisy_fine[first : last + 1].copy(), sigma=sigma2,
+                        missing_count=float(noisy_all_missing), sigma_missing=sigma1)
+
+
+#: The fixed keys of :func:`dp_small_integers` (a data-independent set: no threshold delta needed).
+SMALL_INTEGERS = tuple(range(-1, 16))
+
+
+def small_integer_histogram(values: np.ndarray) -> np.ndarray:
+    """Counts of each key of :data:`SMALL_INTEGERS`, then of every other value, then of missing values."""
+    values = np.asarray(values, dtype=float)
+    miss = np.isnan(values)
+    v = values[~miss]
+    lo = SMALL_INTEGERS[0]
+    k = len(SMALL_INTEGERS)
+    ok = (v == np.round(v)) & (v >= lo) & (v < lo + k)
+    counts = np.bincount((v[ok] - lo).astype(np.int64), minlength=k).astype(float)
+    return np.concatenate([counts, [float((~ok).sum()), float(miss.sum())]])
+
+
+def dp_small_integers(values: np.ndarray, rho: float, rng: np.random.Generator, *, sensitivity: float = 1.0,
+                      first_share: float = 0.4) -> tuple[list[int] | None, np.ndarray, float]:
+    """Release the domain of a whole-number column that may be a small code (0/1 flags, grades, stages).
+
+    Stage 1 (``first_share`` of rho): noisy counts of the keys -1..15, of "any other value" and of missing
+    values. When "other" clears 3 sigma, the column is not a small code: ``None`` is returned
+    (and the rest of the budget is left for :func:`dp_bounds`). Otherwise stage 2 measures the same
+    histogram again with the rest of the budget and the two are averaged (inverse-variance weights);
+    the categories are the integers from the smallest to the largest key whose count clears a threshold
+    corrected for the 17 keys, widened by keys up to two away that clear 3 sigma. The keys are fixed, so no threshold delta is needed.
+
+    Returns:
+        (categories or None, the noisy histogram (keys, other, missing), its noise scale). With None the
+        histogram is stage 1's and the caller has ``(1 - first_share) * rho`` left.
+    """
+    counts = small_integer_histogram(values)
+    s1 = gaussian_sigma(rho * first_share, sensitivity)
+    noisy1 = noisy_counts(counts, s1, rng)
+    if noisy1[-2] > PRESENCE_SIGMAS * s1:  # other values: not a small code
+        return None, noisy1, s1
+    s2 = gaussian_sigma(rho * (1 - first_share), sensitivity)
+    noisy2 = noisy_counts(counts, s2, rng)
+    w1, w2 = 1 / s1**2, 1 / s2**2
+    noisy = (w1 * noisy1 + w2 * noisy2) / (w1 + w2)
+    sigma = 1 / math.sqrt(w1 + w2)
+    keys = noisy[: len(SMALL_INTEGERS)]
+    sig = np.nonzero(keys > _union_threshold(len(SMALL_INTEGERS)) * sigma)[0]
+    if sig.size == 0:
+        return [], noisy, sigma
+    lo, hi = int(sig[0]), int(sig[-1])
+    grown = True
+    while grown:  # neighbours (up to two keys away) clearing 3 sigma join the range: a false one only widens it
+        grown = False
+        for step in (1, 2):
+            if hi + step < keys.size and keys[hi + step] > PRESENCE_SIGMAS * sigma:
+                hi, grown = hi + step, True
+                break
+        for step in (1, 2):
+            if lo - step >= 0 and keys[lo - step] > PRESENCE_SIGMAS * sigma:
+                lo, grown = lo - step, True
+                break
+    return [SMALL_INTEGERS[i] for i in range(lo, hi + 1)], noisy, sigma
+
+
+def dp_category_counts(keys: np.ndarray, n_missing: int, rho: float, delta: float, rng: np.random.Generator, *,
+                       sensitivity: float = 1.0) -> tuple[list[str], dict[str, float], float]:
+    """Release a column's categories with DP and their noisy counts (a thresholded noisy histogram).
+
+    Each seen value gets a Gaussian-noised count (``rho``-zCDP, with one more bucket for missing values,
+    a fixed key that needs no threshold); values whose noisy count exceeds ``sensitivity + sigma * z(1 -
+    delta)`` are released. A value held by one unit is released with probability at most ``delta``,
+    the extra delta of the stability-based histogram. The released counts are the same noisy counts
+    (post-processing), so a model may use them as the column's 1-way marginal.
+
+    Returns:
+        (released keys, most frequent first; their noisy counts; the noisy count of missing values).
+    """
+    sigma = gaussian_sigma(rho, sensitivity)
+    uniq, counts = np.unique(np.asarray(keys, dtype=str), return_counts=True)
+    noisy = noisy_counts(counts, sigma, rng)
+    noisy_missing = float(noisy_counts(np.array([n_missing]), sigma, rng)[0])
+    threshold = sensitivity + sigma * math.sqrt(2) * special.erfinv(1 - 2 * delta)
+    order = np.argsort(-noisy)
+    released = [str(uniq[i]) for i in order if noisy[i] > threshold]
+    return released, {str(uniq[i]): float(noisy[i]) for i in order if noisy[i] > threshold}, noisy_missing
 
 
 def dp_categories(keys: np.ndarray, rho: float, delta: float, rng: np.random.Generator) -> list[str]:
-    """Release the categories of a column with DP (a thresholded noisy histogram over seen values).
-
-    Each seen value gets a Gaussian-noised count (``rho``-zCDP); values whose noisy count exceeds
-    ``1 + sigma * z(1 - delta)`` are released. A value held by one person is released with
-    probability at most ``delta``, the extra delta of the stability-based histogram.
-
-    Returns:
-        The released category keys, most frequent first.
-    """
-    sigma = gaussian_sigma(rho)
-    uniq, counts = np.unique(np.asarray(keys, dtype=str), return_counts=True)
-    noisy = noisy_counts(counts, sigma, rng)
-    threshold = 1.0 + sigma * math.sqrt(2) * special.erfinv(1 - 2 * delta)
-    order = np.argsort(-noisy)
-    return [str(uniq[i]) for i in order if noisy[i] > threshold]
+    """Release the categories of a column with DP (see :func:`dp_category_counts`), most frequent first."""
+    return dp_category_counts(keys, 0, rho, delta, rng)[0]
 
 
 def dp_presence(count: int, rho: float, rng: np.random.Generator) -> bool:
@@ -239,7 +389,9 @@ __all__ = [
     "cdp_rho",
     "dp_bounds",
     "dp_categories",
+    "dp_category_counts",
     "dp_presence",
+    "dp_small_integers",
     "exponential_mechanism",
     "gaussian_sigma",
     "noisy_count",

@@ -13,6 +13,9 @@ mechanism, sampling) and ``noise`` (from here). :class:`Generators` carries both
 Auditing needs to break this on purpose (``medsynth audit dp`` shows that a mechanism whose noise
 comes from a published seed is caught): :func:`insecure_noise_for_audit` replaces the source inside a
 ``with`` block and marks every generator it hands out, so a broken run can never pass for a real one.
+Every audit-only hook (this one, and the gradient canaries of :mod:`medsynth.privacy.dpsgd_audit`) runs
+inside :func:`insecure_for_audit`: a DP fit made while one is active records why in its ledger status
+(``"insecure: ..."``), and ``medsynth tabular export`` refuses it.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ if TYPE_CHECKING:  # pragma: no cover
     import torch
 
 _override: Callable[[], int] | None = None
+_insecure: list[str] = []  # why the running code is not a real DP fit (audit-only hooks active), innermost last
 
 
 def _entropy() -> int:
@@ -54,6 +58,25 @@ def noise_is_overridden() -> bool:
     return _override is not None
 
 
+def insecure_audit_reasons() -> list[str]:
+    """Why a DP fit started now would not be a real one: the audit-only hooks active (empty outside audits)."""
+    return list(_insecure)
+
+
+@contextlib.contextmanager
+def insecure_for_audit(reason: str) -> Iterator[None]:
+    """Mark every DP fit started in the block as insecure, saying ``reason`` (for audit-only hooks).
+
+    A fit reads :func:`insecure_audit_reasons` when it starts and writes them into its ledger status, so a
+    run made under an audit hook is refused by ``medsynth tabular export`` however it is copied around.
+    """
+    _insecure.append(reason)
+    try:
+        yield
+    finally:
+        _insecure.remove(reason)
+
+
 @contextlib.contextmanager
 def insecure_noise_for_audit(seed: int) -> Iterator[None]:
     """Make every DP noise generator in the block deterministic from ``seed`` (BREAKS the guarantee).
@@ -68,7 +91,8 @@ def insecure_noise_for_audit(seed: int) -> Iterator[None]:
     previous = _override
     _override = lambda: int(np.random.SeedSequence([seed, next(counter)]).generate_state(1, np.uint64)[0])  # noqa: E731
     try:
-        yield
+        with insecure_for_audit("DP noise seeded for an audit"):
+            yield
     finally:
         _override = previous
 
@@ -93,4 +117,5 @@ class Generators:
         return cls(init=init, noise=noise)
 
 
-__all__ = ["Generators", "insecure_noise_for_audit", "noise_is_overridden", "noise_rng", "noise_torch_generator"]
+__all__ = ["Generators", "insecure_audit_reasons", "insecure_for_audit", "insecure_noise_for_audit", "noise_is_overridden",
+           "noise_rng", "noise_torch_generator"]

@@ -27,6 +27,7 @@ if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
     from medsynth.tabular.base import TabularSynthesizer
+    from medsynth.tabular.config import TabularConfig
     from medsynth.tabular.schema import TableSchema
 
 
@@ -61,58 +62,139 @@ def infer_schema(data: str | Path | pd.DataFrame | Mapping[str, pd.DataFrame], *
     return _infer(_frame(data))
 
 
+def resolve_config(
+    config: str | Path | TabularConfig | None = None,
+    *,
+    model: str | None = None,
+    epsilon: float | None = None,
+    delta: float | None = None,
+    seed: int | None = None,
+    params: Mapping[str, Any] | None = None,
+    sets: list[str] | None = None,
+    max_steps: int | None = None,
+    **privacy: Any,
+) -> TabularConfig:
+    """The TabularConfig of a fit: a YAML path or config (or the defaults), with the arguments given laid over it.
+
+    Precedence: ``config`` < ``model``/``epsilon``/``delta``/``seed``/``params``/``privacy`` < ``sets``
+    (``key.sub=value`` overrides) < ``max_steps``.
+
+    Raises:
+        ConfigError: an unknown key or value (with a did-you-mean), ``max_steps`` for a model that has
+            no optimisation steps to cut.
+    """
+    from medsynth.core.config import apply_overrides, load_config, validate_config
+    from medsynth.core.errors import ConfigError
+    from medsynth.tabular.config import TabularConfig
+
+    if isinstance(config, TabularConfig):
+        data = config.model_dump(mode="json")
+    else:
+        data = load_config(TabularConfig, config).model_dump(mode="json") if config is not None else TabularConfig().model_dump(mode="json")
+    for key, value in (("model", model), ("seed", seed)):
+        if value is not None:
+            data[key] = value
+    if params:
+        data["params"] = {**data.get("params", {}), **dict(params)}
+    for key, value in (("epsilon", epsilon), ("delta", delta), *privacy.items()):
+        if value is not None:
+            data.setdefault("privacy", {})[key] = value
+    data = apply_overrides(data, list(sets or []))
+    cfg = validate_config(TabularConfig, data, source=str(config) if isinstance(config, (str, Path)) else "medsynth.tabular.fit")
+    if max_steps is not None:
+        from medsynth.core.registry import SYNTHESIZERS, resolve
+
+        klass = resolve(SYNTHESIZERS, cfg.model, what="tabular model")
+        if "train" not in getattr(getattr(klass, "Config", None), "model_fields", {}):
+            raise ConfigError(f"max_steps {max_steps}: {cfg.model} has no optimisation steps to cut (it is fitted in one "
+                              "pass, or by SDV's own epochs: params.epochs=N); leave max_steps out")
+        # A DP plan is calibrated for the steps it will take: fewer steps, less noise, same epsilon.
+        data = cfg.model_dump(mode="json")
+        data.setdefault("params", {}).setdefault("train", {})["max_steps"] = max_steps
+        cfg = validate_config(TabularConfig, data, source="medsynth.tabular.fit")
+    return cfg
+
+
 def fit(
     data: str | Path | pd.DataFrame | Mapping[str, pd.DataFrame],
     *,
-    model: str = "dp-mst",
+    model: str | None = None,
     epsilon: float | None = None,
-    delta: float = 1e-5,
+    delta: float | None = None,
     schema: str | Path | TableSchema | None = None,
-    seed: int = 0,
+    seed: int | None = None,
     out: str | Path | None = None,
     force: bool = False,
     params: Mapping[str, Any] | None = None,
+    config: str | Path | TabularConfig | None = None,
+    sets: list[str] | None = None,
+    max_steps: int | None = None,
+    resume: bool = False,
     **privacy: Any,
 ) -> TabularSynthesizer:
-    """Fit a synthesizer on a table.
+    """Fit a synthesizer on a table (or on related tables) and, with ``out``, write its run directory.
 
     Args:
-        data: a DataFrame, or the path of a .csv/.parquet file.
-        model: a registered tabular model (``dp-mst``, ``dp-tvae``, ``dp-ctgan`` with an epsilon;
-            ``gaussian-copula``, ``ctgan``, ``tvae`` without).
+        data: a DataFrame, the path of a .csv/.parquet file, or related tables (a folder with one file
+            per table, or ``{name: DataFrame}``).
+        model: a registered tabular model (``dp-mst`` by default, ``dp-aim``, ``dp-merf``, ``dp-tvae``,
+            ``dp-ctgan`` with an epsilon; ``gaussian-copula``, ``ctgan``, ``tvae`` without).
         epsilon: target epsilon of a DP fit (``None``: a non-private fit, labelled so).
-        delta: target delta (below 1/rows).
+        delta: target delta (below 1/rows; default 1e-5).
         schema: a reviewed schema (object or YAML path); ``None`` infers one (every field then counts
             as read from the data).
-        seed: seeds initialisation and post-fit sampling; never the DP noise.
+        seed: seeds initialisation and post-fit sampling; never the DP noise (default 0).
         out: a run directory to write (model, ledger, release manifest, private/); ``None`` fits in memory.
         force: overwrite an earlier run at ``out``.
         params: the model's own hyperparameters (see the configuration reference).
+        config: a tabular YAML (``kind: tabular``) or TabularConfig that the arguments above override.
+        sets: ``key.sub=value`` overrides laid over everything else (``["params.train.epochs=5"]``).
+        max_steps: cut a DP-SGD fit to this many steps (its noise is calibrated for them).
+        resume: continue the killed DP-SGD fit at ``out`` from its last checkpoint, with its own config
+            and schema (give nothing else but ``data`` and ``out``).
         **privacy: further privacy settings, e.g. ``domain_budget=0.1``.
 
     Returns:
         The fitted model: ``.sample(n, where=None, seed=None)``, ``.privacy_ledger``, ``.save(path)``.
-        For a folder of tables or ``{name: DataFrame}``: a multi-table model (``dp-mst`` with patient-level
-        DP, or ``hma``) whose ``.sample(n)`` returns ``{name: DataFrame}``.
-    """
-    from medsynth.core.config import validate_config
-    from medsynth.tabular.multi_run import fit_dataset, is_dataset
+        For related tables: a multi-table model (``dp-mst`` with patient-level DP, or ``hma``) whose
+        ``.sample(n)`` returns ``{name: DataFrame}``.
 
-    if is_dataset(data):
-        return fit_dataset(data, model=model, epsilon=epsilon, delta=delta, schema=schema, seed=seed, out=out,  # type: ignore[return-value,arg-type]
-                           force=force, params=params, **privacy)
+    Raises:
+        ConfigError: bad settings, ``resume`` with other settings or without ``out``.
+        DataValidationError: a table that does not match its schema, too few rows.
+        PrivacyBudgetError: a budget that cannot pay for the fit.
+    """
+    from medsynth.core.errors import ConfigError
     from medsynth.tabular.config import TabularConfig
+    from medsynth.tabular.multi_run import fit_dataset_run, is_dataset
     from medsynth.tabular.run import build_synthesizer, fit_run
     from medsynth.tabular.schema import TableSchema
 
-    config = validate_config(TabularConfig, {"model": model, "seed": seed, "params": dict(params or {}),
-                                             "privacy": {"epsilon": epsilon, "delta": delta, **privacy}},
-                             source="medsynth.tabular.fit")
+    dataset = is_dataset(data)
+    if dataset and max_steps is not None:
+        raise ConfigError(f"max_steps {max_steps}: multi-table models are fitted in one pass; leave it out")
+    if resume:
+        given = [name for name, value in (("schema", schema), ("model", model), ("epsilon", epsilon), ("delta", delta),
+                 ("config", config), ("sets", sets), ("seed", seed), ("max_steps", max_steps), ("params", params),
+                 ("force", force), *privacy.items()) if value]
+        if given or out is None:
+            raise ConfigError("resume continues the run at out with its own config.yaml and schema; "
+                              + (f"leave out {', '.join(given)}" if given else "give out, the run to continue"))
+        return fit_run(data, out, TabularConfig(), resume=True)[1]  # type: ignore[arg-type]
+    cfg = resolve_config(config, model=model, epsilon=epsilon, delta=delta, seed=seed, params=params, sets=sets,
+                         max_steps=max_steps, **privacy)
+    if dataset:
+        if out is not None:
+            return fit_dataset_run(data, out, cfg, schema=schema, force=force)[1]  # type: ignore[return-value,arg-type]
+        from medsynth.tabular.multi_run import build_multitable, load_dataset_schema, read_tables
+
+        loaded = load_dataset_schema(schema)  # type: ignore[arg-type]
+        return build_multitable(cfg, loaded).fit(read_tables(data), loaded)  # type: ignore[return-value,arg-type]
     if out is not None:
-        return fit_run(data, out, config, schema=schema, force=force)[1]
+        return fit_run(data, out, cfg, schema=schema, force=force)[1]  # type: ignore[arg-type]
     if isinstance(schema, (str, Path)):
         schema = TableSchema.load(schema)
-    return build_synthesizer(config, schema).fit(_frame(data), schema)
+    return build_synthesizer(cfg, schema).fit(_frame(data), schema)  # type: ignore[arg-type]
 
 
 def load(path: str | Path, *, device: str = "cpu") -> TabularSynthesizer:
@@ -133,4 +215,4 @@ def export(run: str | Path, out: str | Path, *, non_private: bool = False) -> li
     return export_run(run, out, non_private=non_private)
 
 
-__all__ = ["export", "fit", "infer_schema", "load"]
+__all__ = ["export", "fit", "infer_schema", "load", "resolve_config"]

@@ -51,10 +51,11 @@ from medsynth.core.protocols import PrivacyReport
 from medsynth.io.schema import TableSchema, check_constraints, infer_schema, validate_table
 from medsynth.privacy.ledger import LEDGER_FILE, PrivacyLedger
 from medsynth.privacy.mechanisms import gaussian_sigma, noisy_count
-from medsynth.privacy.noise import Generators, noise_is_overridden
+from medsynth.privacy.noise import Generators
 from medsynth.tabular.config import PrivacyConfig
 from medsynth.tabular.domain import plan_domain_budget, resolve_domain
 from medsynth.tabular.encoding import Frame, TableCodec
+from medsynth.tabular.rules import RulePlan, from_model, model_schema, output_schema, plan_rules, to_model, usable_rules
 
 FORMAT_VERSION = 2
 #: Share of a DP fit's zCDP budget spent on the noisy row count.
@@ -85,6 +86,9 @@ class TabularSynthesizer:
     name: ClassVar[str] = "base"
     #: True for models that can give a DP guarantee (they need an epsilon).
     private: ClassVar[bool] = False
+    #: Share of the model's budget it spends on 1-way marginals (marginal models): the DP domain release
+    #: of discrete columns gets that share too and the model reuses its noisy counts (post-processing).
+    oneway_share: ClassVar[float] = 0.0
     Config: ClassVar[type[ConfigModel]] = ConfigModel
 
     def __init__(
@@ -103,9 +107,12 @@ class TabularSynthesizer:
         if privacy is None or isinstance(privacy, Mapping):
             privacy = validate_config(PrivacyConfig, dict(privacy or {}), source="privacy")
         if privacy.private and not self.private:
+            from medsynth.tabular import TABULAR_MODELS
+
+            dp = ", ".join(m for m in TABULAR_MODELS if m.startswith("dp-"))
             raise ConfigError(
                 f"'{self.name}' is not differentially private and cannot honour epsilon {privacy.epsilon:g}; "
-                "remove --epsilon (its outputs are labelled non-private) or use dp-mst, dp-tvae or dp-ctgan"
+                f"remove --epsilon (its outputs are labelled non-private) or use a DP model ({dp})"
             )
         if self.private and not privacy.private and not getattr(self, "allows_non_private", False):
             raise ConfigError(f"'{self.name}' needs a target epsilon (e.g. --epsilon 1)")
@@ -122,6 +129,8 @@ class TabularSynthesizer:
         self.meta: dict[str, Any] = {}
         self.private_meta: dict[str, Any] = {}  # data-dependent facts of a DP fit: saved under private/ only
         self.rows_noisy: float | None = None
+        self.rule_plan = RulePlan()  # rules kept by construction (gaps, derived columns)
+        self.output_schema: TableSchema | None = None
         #: DP-SGD fits: a callable taking a checkpoint dict (set by the run, which writes it under private/),
         #: and a checkpoint to resume from
         self.checkpoint_to: Callable[[dict[str, Any]], None] | None = None
@@ -148,17 +157,25 @@ class TabularSynthesizer:
         schema = schema or self.input_schema or infer_schema(data)
         self.input_schema = schema
         clipped = validate_table(data, schema, redact=self.is_private)
+        rules, ignored = usable_rules(schema, private=self.is_private)
+        self.rule_plan = plan_rules(schema, rules)
+        # rules the fit may not use (read from the data, not accepted) are not enforced in any way either
+        usable = schema.model_copy(update={"constraints": rules})
+        data, schema = to_model(data, schema, self.rule_plan), model_schema(usable, self.rule_plan)
         from medsynth.core.runtime import seed_everything
 
         seed_everything(self.seed)
         gens = Generators.for_fit(self.seed, private=self.is_private)
         self.ledger = PrivacyLedger(private=self.is_private, target_epsilon=self.privacy.epsilon,
                                     target_delta=self.privacy.delta if self.is_private else None)
-        if self.is_private and noise_is_overridden():
-            self.ledger.status = "insecure: DP noise seeded for an audit"
-            self.ledger.notes.append("INSECURE: this fit ran inside insecure_noise_for_audit (noise regenerable from a "
-                                     "seed); it exists to test the audit and must never be released")
+        self.ledger.mark_if_audited()  # audit-only hooks (seeded noise, gradient canaries): export refuses the run
         self.private_meta = {"rows": len(data), "clipped_to_bounds": clipped}
+        for con in rules:
+            self.ledger.assume_public(f"rule {con.kind} {con.columns}" + (" (read from the data, accepted as public)"
+                                                                          if con.read_from_data else " (declared)"))
+        for con in ignored:
+            self.ledger.notes.append(f"rule {con.kind} {con.columns} was read from the data and not accepted (public: "
+                                     "false): a DP fit cannot use it; set public: true to declare it domain knowledge")
         t0 = time.perf_counter()
         try:
             self._fit_checked(data, schema, gens)
@@ -192,6 +209,9 @@ class TabularSynthesizer:
         if self.is_private:
             self.private_meta["unknown_category_columns"] = sorted(self.codec.unknown_columns)
         self.data_fingerprint = table_fingerprint(data)  # for the data owner's private records only
+        if self.rule_plan:
+            self.meta["rules"] = self.rule_plan.to_dict()
+        self.output_schema = output_schema(self.schema, self.schema.constraints, self.rule_plan)  # type: ignore[arg-type]
         self._fit_frame(frame, gens)
 
     def _prepare(self, data: pd.DataFrame, schema: TableSchema, gens: Generators) -> None:
@@ -218,8 +238,15 @@ class TabularSynthesizer:
                     "fewer it can only copy the real rows); give more rows, or use a DP model (e.g. --model dp-mst "
                     "--epsilon 1), whose noise protects them")
             self.rows_noisy = float(n)
+        oneway_rho = 0.0
+        if self.is_private and self.oneway_share:
+            model_rho = led.rho_budget * (1 - COUNT_SHARE - self.privacy.domain_budget)  # type: ignore[union-attr]
+            oneway_rho = self.oneway_share * model_rho / max(len(schema.modelled), 1)
+        self.domain_oneways: dict[str, Any] = {}
+        self.oneway_rho = oneway_rho
         self.schema = resolve_domain(schema, data, privacy=self.privacy if self.is_private else PrivacyConfig(),
-                                     ledger=led, rng=gens.noise, rows=self.rows_noisy)  # type: ignore[arg-type]
+                                     ledger=led, rng=gens.noise, rows=self.rows_noisy,  # type: ignore[arg-type]
+                                     oneway_rho=oneway_rho, oneways=self.domain_oneways if self.oneway_share else None)
         self.meta = {
             "columns": len(schema.columns),
             # A plain hash of the table would let anyone holding candidate tables tell which one was
@@ -315,15 +342,7 @@ class TabularSynthesizer:
         while got < n:
             rate = max(kept / drawn, 1e-3) if drawn else 1.0
             m = int(min(max(math.ceil((n - got) / rate * 1.1), 64), 2_000_000))
-            frame = self._sample_frame(m, rng)
-            if codes:
-                mask = np.ones(frame.n, dtype=bool)
-                for col, code in codes.items():
-                    mask &= frame.cat[col] == code
-                frame = frame.take(np.nonzero(mask)[0])
-            df = self.codec.decode(frame)  # type: ignore[union-attr]
-            if self.schema.constraints and len(df):  # type: ignore[union-attr]
-                df = df[check_constraints(df, self.schema)]  # type: ignore[arg-type]
+            df = self._sample_table(m, rng, codes)
             drawn += m
             kept += len(df)
             got += len(df)
@@ -335,11 +354,27 @@ class TabularSynthesizer:
                     f"only {kept} of {drawn} sampled rows satisfy {what}; the model gives them too little "
                     "probability to sample efficiently: relax them or check the schema"
                 )
-        out = pd.concat(parts, ignore_index=True).iloc[:n].reset_index(drop=True) if parts else self.codec.decode(Frame(n=0, num={c.name: np.zeros(0) for c in self.codec.numeric}, cat={c.name: np.zeros(0, dtype=np.int64) for c in self.codec.discrete}))  # type: ignore[union-attr]
+        empty = Frame(n=0, num={c.name: np.zeros(0) for c in self.codec.numeric},  # type: ignore[union-attr]
+                      cat={c.name: np.zeros(0, dtype=np.int64) for c in self.codec.discrete})  # type: ignore[union-attr]
+        out = (pd.concat(parts, ignore_index=True).iloc[:n].reset_index(drop=True) if parts
+               else from_model(self.codec.decode(empty), self.schema, self.rule_plan))  # type: ignore[union-attr, arg-type]
         for col in self.schema.columns:  # type: ignore[union-attr]
             if col.type == "identifier":
                 out[col.name] = np.array([f"syn-{i:07d}" for i in range(1, len(out) + 1)], dtype=object)
         return out
+
+    def _sample_table(self, m: int, rng: np.random.Generator, codes: Mapping[str, int]) -> pd.DataFrame:
+        """Draw ``m`` rows and keep those meeting the conditions (codes) and the output constraints."""
+        frame = self._sample_frame(m, rng)
+        if codes:
+            mask = np.ones(frame.n, dtype=bool)
+            for col, code in codes.items():
+                mask &= frame.cat[col] == code
+            frame = frame.take(np.nonzero(mask)[0])
+        df = from_model(self.codec.decode(frame), self.schema, self.rule_plan)  # type: ignore[union-attr, arg-type]
+        if self.output_schema.constraints and len(df):  # type: ignore[union-attr]
+            df = df[check_constraints(df, self.output_schema)]  # type: ignore[arg-type]
+        return df
 
     # -- privacy ---------------------------------------------------------------------------------------
     @property
@@ -438,6 +473,8 @@ class TabularSynthesizer:
         obj.ledger = PrivacyLedger.load(folder / LEDGER_FILE)
         meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
         obj.meta = {k: v for k, v in meta.items() if k not in ("format_version", "model", "private", "label", "privacy", "versions", "files")}
+        obj.rule_plan = RulePlan.from_dict(obj.meta.get("rules"))
+        obj.output_schema = output_schema(obj.schema, obj.schema.constraints, obj.rule_plan)
         obj._load_state(folder, device)
         return obj
 

@@ -55,8 +55,8 @@ class TabularConfig(ConfigModel):
     """A tabular fit (``configs/ehr_*.yaml``, ``kind: tabular``).
 
     Attributes:
-        model: a registered tabular synthesizer ("dp-tvae", "dp-ctgan", "dp-mst", "gaussian-copula",
-            "ctgan", "tvae").
+        model: a registered tabular synthesizer (``medsynth.tabular.TABULAR_MODELS``: "dp-mst" (default),
+            "dp-aim", "dp-merf", "dp-tvae", "dp-ctgan", "gaussian-copula", "ctgan", "tvae").
         privacy: the budget (``epsilon: null`` for non-private models).
         params: the model's own hyperparameters, validated against its config class.
         seed: seeds the fit (weights, noise, sampling).
@@ -65,7 +65,7 @@ class TabularConfig(ConfigModel):
     """
 
     kind: Literal["tabular"] = "tabular"
-    model: str = "dp-tvae"
+    model: str = "dp-mst"
     privacy: PrivacyConfig = Field(default_factory=PrivacyConfig)
     params: dict[str, Any] = Field(default_factory=dict)
     seed: int = Field(0, ge=0)

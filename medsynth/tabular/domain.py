@@ -19,14 +19,24 @@ declare the domains public. Non-DP fits read domains from the data freely.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy import special
 
 from medsynth.core.errors import DataValidationError, PrivacyBudgetError
 from medsynth.privacy.ledger import PrivacyLedger
-from medsynth.privacy.mechanisms import dp_bounds, dp_categories, dp_presence
+from medsynth.privacy.mechanisms import (
+    PRESENCE_SIGMAS,
+    SMALL_INTEGERS,
+    dp_bounds,
+    dp_category_counts,
+    dp_small_integers,
+    gaussian_sigma,
+    noisy_counts,
+)
 from medsynth.tabular.config import PrivacyConfig
 from medsynth.tabular.schema import (
     DISCRETE_TYPES,
@@ -35,10 +45,16 @@ from medsynth.tabular.schema import (
     ColumnSchema,
     TableSchema,
     category_key,
+    category_keys,
     from_days,
     parse_dates,
 )
 from medsynth.tabular.structure import decide_structure, needs_decision
+
+#: The update of a column about which DP released nothing: every field read from the data is cleared too
+#: (bounds, categories, transform, missingness), so the released schema holds nothing of it.
+OMITTED: dict[str, Any] = {"omitted": True, "min": None, "max": None, "categories": None, "transform": "none",
+                           "missing": False}
 
 
 def _numbers(col: ColumnSchema, s: pd.Series) -> np.ndarray:
@@ -113,22 +129,93 @@ def plan_domain_budget(schema: TableSchema, *, privacy: PrivacyConfig, ledger: P
 STRUCTURE_SHARE = 0.25
 #: An integer column whose DP range holds at most this many values is modelled as categorical.
 MAX_LEVELS = 12
+#: A category held by this share of the rows should survive the DP category release (budget by need).
+SURVIVE_SHARE = 0.03
+#: Share of a whole-number column's budget spent asking whether it is a small code (see dp_small_integers).
+SMALL_SHARE = 0.4
+#: Most budget a category list gets, in multiples of an even share of the domain budget.
+MAX_NEED_FACTOR = 4.0
+
+
+@dataclass
+class OneWay:
+    """A noisy 1-way marginal measured while releasing a column's domain, reusable by a model
+    (post-processing): counts of the released categories in schema order, or of the cells of a number's
+    grid inside its DP range, then (when the column keeps a missing state) of missing values.
+
+    Attributes:
+        counts: noisy counts (categories or cells..., missing).
+        sigma: their noise scales (one per count).
+        edges: a number's cell edges (in the column's units: days for dates), else None.
+    """
+
+    counts: np.ndarray
+    sigma: np.ndarray
+    edges: np.ndarray | None = None
+
+
+#: A number's grid is reused as its 1-way marginal only with at least this many cells inside its range.
+MIN_REUSED_CELLS = 8
+
+
+def _numeric_oneway(col: dict[str, Any], res: Any) -> OneWay | None:
+    """The stage-2 histogram of :func:`dp_bounds` as the 1-way marginal of the column as resolved (integer
+    cells snapped to half-integers so each holds whole values), or None when too coarse to reuse."""
+    if res.edges is None:
+        return None
+    edges, counts = np.asarray(res.edges, dtype=float), np.asarray(res.counts, dtype=float)
+    if col["type"] in ("integer", "categorical"):
+        snapped = np.ceil(edges - 1e-9) - 0.5
+        keep = np.diff(snapped) > 0
+        edges = np.append(snapped[:-1][keep], snapped[-1])
+        counts = counts[keep]
+    if col["type"] == "categorical":  # a small integer range: reusable when each cell is one value
+        if not (np.all(np.diff(edges) == 1) and counts.size == len(col["categories"] or [])):
+            return None
+    elif counts.size < MIN_REUSED_CELLS:
+        return None
+    sig = np.full(counts.size, res.sigma)
+    if col["missing"]:
+        counts = np.append(counts, res.missing_count)
+        sig = np.append(sig, res.sigma_missing)
+    return OneWay(counts, sig, None if col["type"] == "categorical" else edges)
+
+
+def _allocate(todo: list[ColumnSchema], pool: float, rows: float, z_cat: float) -> dict[str, float]:
+    """Split ``pool`` (rho) over the columns by need: an even share each, and category lists (whose
+    threshold must let a category of ``SURVIVE_SHARE`` of the rows through) up to ``MAX_NEED_FACTOR``
+    times as much. Depends only on public facts (types, the noisy row count, the budget)."""
+    even = pool / len(todo)
+    weights = {}
+    for col in todo:
+        w = 1.0
+        if col.type == "categorical":
+            sigma_need = max(SURVIVE_SHARE * rows - 1.0, 1.0) / (z_cat + 1.5)
+            w = float(np.clip(1.0 / (2 * sigma_need**2) / even, 1.0, MAX_NEED_FACTOR))
+        weights[col.name] = w
+    total = sum(weights.values())
+    return {k: pool * w / total for k, w in weights.items()}
 
 
 def resolve_domain(
     schema: TableSchema, df: pd.DataFrame, *, privacy: PrivacyConfig, ledger: PrivacyLedger, rng: np.random.Generator,
-    rows: float | None = None,
+    rows: float | None = None, oneway_rho: float = 0.0, oneways: dict[str, OneWay] | None = None,
 ) -> TableSchema:
     """Return the schema with every modelled column's domain complete, recording the cost in ``ledger``.
 
     For a DP fit, ``public: false`` columns get their type and date format re-decided under DP
     (:func:`~medsynth.tabular.structure.decide_structure`), then their domain estimated with DP; the
-    log transform comes from the DP range estimate (post-processing). A column about which nothing can
-    be released at the budget (no value bucket, no category above the noise) is omitted from the model
-    (the synthetic table holds it empty) with a note in the ledger: the fit never refuses for it.
+    log transform comes from the DP range estimate (post-processing). The budget is split by need
+    (:func:`_allocate`): category lists get enough for categories of 3% of the rows to be released.
+    A column about which nothing can be released at the budget is omitted from the model (the
+    synthetic table holds it empty) with a note in the ledger: the fit never refuses for it.
 
     Args:
         rows: the noisy row count of a DP fit (decision thresholds are shares of it).
+        oneway_rho: rho per column that a marginal model would spend on its 1-way marginal; added to the
+            domain measurement, whose noisy counts (categories or grid cells, and missing values) the
+            model then reuses as that marginal (``oneways`` receives them).
+        oneways: filled with the reusable 1-way measurements (when given).
 
     Raises:
         PrivacyBudgetError: for a DP fit with domains read from the data when ``domain_budget`` is 0.
@@ -162,22 +249,46 @@ def resolve_domain(
         todo = [schema.column(n) for n in schema.private_domain_columns()]
     if not todo:
         return schema
+    n_rows = float(rows or len(df))
     n_cat = sum(c.type == "categorical" for c in todo)
-    rho_each = rho_domain / len(todo)
     delta_cat = ledger.reserved_delta / n_cat if n_cat else 0.0
+    z_cat = math.sqrt(2) * float(special.erfinv(1 - 2 * delta_cat)) if n_cat else 0.0
+    pool = rho_domain + oneway_rho * len(todo)
+    share = _allocate(todo, pool, n_rows, z_cat)
     updates: dict[str, dict[str, Any]] = {}
     detail: dict[str, Any] = {}
     for col in todo:
         s = df[col.name]
+        rho_each = share[col.name]
+        if col.type in NUMERIC_TYPES and col.name in small_ints:  # whole numbers: a small code first
+            cats, hist, sig = dp_small_integers(_numbers(col, s), rho_each, rng, first_share=SMALL_SHARE)
+            if cats is not None:
+                missing = bool(hist[-1] > PRESENCE_SIGMAS * sig)
+                detail[col.name] = {"mechanism": "noisy histogram of the codes -1..15 (+ other, missing), two stages",
+                                    "rho": rho_each, "categories": cats, "missing": missing}
+                if not cats:
+                    updates[col.name] = dict(OMITTED)
+                    ledger.notes.append(f"column '{col.name}': no value stands above the DP noise at this budget; the "
+                                        "synthetic column is empty (declare its domain public, or give more budget)")
+                    continue
+                updates[col.name] = {"type": "categorical", "categories": cats, "min": None, "max": None,
+                                     "missing": missing, "transform": "none"}
+                if oneways is not None:
+                    idx = [SMALL_INTEGERS.index(c) for c in cats]
+                    counts = np.append(hist[idx], hist[-1]) if missing else hist[idx]
+                    oneways[col.name] = OneWay(counts, np.full(counts.size, sig))
+                continue
+            rho_each *= 1 - SMALL_SHARE  # not a small code: the rest of its budget estimates its range
         if col.type in NUMERIC_TYPES:
             x = _numbers(col, s)
             try:
                 res = dp_bounds(x, rho_each, rng)
             except PrivacyBudgetError:
-                updates[col.name] = {"omitted": True}
+                updates[col.name] = dict(OMITTED)
                 ledger.notes.append(f"column '{col.name}': no value range stands above the DP noise at this budget; "
                                     "the synthetic column is empty (declare its bounds public, or give more budget)")
-                detail[col.name] = {"mechanism": "two-stage noisy histogram bounds", "rho": rho_each, "omitted": True}
+                detail[col.name] = {"mechanism": "noisy histogram bounds on a power-of-two grid", "rho": rho_each,
+                                    "omitted": True}
                 continue
             upd = _set_bounds(col, res.low, res.high, half_open=True)
             upd["missing"] = res.missing
@@ -185,34 +296,53 @@ def resolve_domain(
             if col.name in small_ints and col.type == "integer" and int(upd["max"]) - int(upd["min"]) + 1 <= MAX_LEVELS:
                 upd = {"type": "categorical", "categories": list(range(int(upd["min"]), int(upd["max"]) + 1)),
                        "min": None, "max": None, "missing": res.missing, "transform": "none"}
-            detail[col.name] = {"mechanism": "two-stage noisy histogram bounds (+ missing bucket)", "rho": rho_each,
-                                **{k: v for k, v in upd.items() if v is not None}}
+            detail[col.name] = {"mechanism": "noisy histograms on a power-of-two grid refined linearly (+ missing bucket)",
+                                "rho": rho_each, **{k: v for k, v in upd.items() if v is not None}}
+            if oneways is not None:
+                ow = _numeric_oneway({**col.model_dump(), **upd}, res)
+                if ow is not None:
+                    oneways[col.name] = ow
         else:
-            missing = dp_presence(int(s.isna().sum()), rho_each, rng)  # one more bucket of the category histogram
-            upd = {"missing": missing}
+            sigma = gaussian_sigma(rho_each)
+            n_missing = int(s.isna().sum())
             if col.type == "boolean":
-                upd["categories"] = col.categories or [False, True]
-                detail[col.name] = {"mechanism": "noisy count of missing values", "rho": rho_each, "missing": missing}
+                cats = col.categories or [False, True]
+                keys = category_keys(s.dropna())
+                counts = np.array([float((keys == category_key(c)).sum()) for c in cats] + [float(n_missing)])
+                noisy = noisy_counts(counts, sigma, rng)
+                missing = bool(noisy[-1] > PRESENCE_SIGMAS * sigma)
+                upd = {"missing": missing, "categories": cats}
+                if oneways is not None:
+                    kept = noisy if missing else noisy[:-1]
+                    oneways[col.name] = OneWay(kept, np.full(kept.size, sigma))
+                detail[col.name] = {"mechanism": "noisy counts of the two values and of missing values", "rho": rho_each,
+                                    "missing": missing}
             else:
-                keys = s.dropna().map(category_key).to_numpy(dtype=str)
-                released = dp_categories(keys, rho_each, delta_cat, rng)
+                keys = category_keys(s.dropna()).to_numpy(dtype=str)
+                released, noisy_of, noisy_missing = dp_category_counts(keys, n_missing, rho_each, delta_cat, rng)
+                missing = bool(noisy_missing > PRESENCE_SIGMAS * sigma)
                 if col.categories:
                     declared = {category_key(c) for c in col.categories}
                     released = [k for k in released if k in declared]
                 detail[col.name] = {"mechanism": "thresholded noisy histogram (+ missing bucket)", "rho": rho_each,
                                     "delta": delta_cat, "released": len(released), "missing": missing}
                 if not released:
-                    updates[col.name] = {"omitted": True}
+                    updates[col.name] = dict(OMITTED)
                     ledger.notes.append(
                         f"column '{col.name}': no category is frequent enough to release with DP at this budget; the "
                         "synthetic column is empty (declare its categories public, or give more budget)")
                     continue
-                upd["categories"] = _sorted_categories([_canonical(k) for k in released])
+                cats = _sorted_categories([_canonical(k) for k in released])
+                upd = {"missing": missing, "categories": cats}
+                if oneways is not None:
+                    counts = [noisy_of[category_key(c)] for c in cats] + ([noisy_missing] if missing else [])
+                    oneways[col.name] = OneWay(np.array(counts, dtype=float), np.full(len(counts), sigma))
         updates[col.name] = upd
     ledger.record(
         "domains of columns read from the data (ranges, category lists, whether values are missing)",
-        "Gaussian noisy histograms (zCDP); category lists thresholded (extra delta)",
-        rho=rho_domain, delta=delta_cat * n_cat if n_cat else None, columns=[c.name for c in todo], per_column=detail,
+        "Gaussian noisy histograms (zCDP), budget split by need; category lists thresholded (extra delta)",
+        rho=pool, delta=delta_cat * n_cat if n_cat else None, columns=[c.name for c in todo], per_column=detail,
+        reused_as_one_way_marginals=sorted(oneways) if oneways else [],
     )
     cols = []
     for c in schema.columns:
@@ -223,6 +353,11 @@ def resolve_domain(
         data.update(updates[c.name])
         cols.append(ColumnSchema.model_validate(data))
     out = schema.model_copy(update={"columns": cols})
+    if oneways is not None:  # a column that changed kind or was omitted cannot reuse its counts
+        for name in list(oneways):
+            c = out.column(name)
+            if c.omitted or (c.type in DISCRETE_TYPES) != (oneways[name].edges is None):
+                oneways.pop(name)
     _check_complete(out)
     return out
 
@@ -250,4 +385,4 @@ def _check_complete(schema: TableSchema) -> None:
         raise DataValidationError([f"column '{b}' still has no domain" for b in bad])
 
 
-__all__ = ["complete_from_data", "plan_domain_budget", "resolve_domain"]
+__all__ = ["OneWay", "complete_from_data", "plan_domain_budget", "resolve_domain"]

@@ -28,6 +28,7 @@ from medsynth.tabular.schema import (
     ColumnSchema,
     TableSchema,
     category_key,
+    category_keys,
     parse_dates,
 )
 
@@ -105,7 +106,7 @@ class TableCodec:
             s = df[col.name]
             codes = np.full(len(s), -1, dtype=np.int64)
             present = s.notna().to_numpy()
-            keys = s[present].map(category_key)
+            keys = category_keys(s[present])
             mapped = keys.map(lookup)
             if mapped.isna().any() and col.name in self.unknown_as_missing:
                 self.unknown_columns.add(col.name)

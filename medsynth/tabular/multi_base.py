@@ -36,7 +36,7 @@ from medsynth.core.protocols import PrivacyReport
 from medsynth.io.dataset import DatasetSchema, validate_dataset
 from medsynth.io.dataset_infer import infer_dataset_schema
 from medsynth.privacy.ledger import LEDGER_FILE, PrivacyLedger
-from medsynth.privacy.noise import Generators, noise_is_overridden
+from medsynth.privacy.noise import Generators
 from medsynth.tabular.base import MIN_ROWS, _jsonable, table_fingerprint
 from medsynth.tabular.config import PrivacyConfig
 
@@ -113,10 +113,7 @@ class MultiTableSynthesizer:
         gens = Generators.for_fit(self.seed, private=self.is_private)
         self.ledger = PrivacyLedger(private=self.is_private, target_epsilon=self.privacy.epsilon,
                                     target_delta=self.privacy.delta if self.is_private else None)
-        if self.is_private and noise_is_overridden():
-            self.ledger.status = "insecure: DP noise seeded for an audit"
-            self.ledger.notes.append("INSECURE: this fit ran inside insecure_noise_for_audit (noise regenerable from a "
-                                     "seed); it exists to test the audit and must never be released")
+        self.ledger.mark_if_audited()  # audit-only hooks (seeded noise, gradient canaries): export refuses the run
         roots = schema.roots
         if not self.is_private and len(tables[roots[0]]) < MIN_ROWS:
             raise DataValidationError(

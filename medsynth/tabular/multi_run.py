@@ -105,14 +105,15 @@ def fit_dataset_run(
             raise
         run = RunDir.create(out, force=force, command=command, resumable=False)
         run.write_config(config)
+        run._update_marker(kind="multitable", model=model.name)
         spent.save(run.path / LEDGER_FILE)
         run.finish("failed")
         raise type(exc)(f"{exc}\n(this attempt spent part of the budget before failing; its ledger is in "
                         f"{run.path / LEDGER_FILE}: a retry on the same data composes with it)") from None
     run = RunDir.create(out, force=force, command=command, resumable=False)
     with run.marks_failure():
+        run.write_config(config)  # records the config's kind ("tabular") in run.json: the dataset's kind follows
         run._update_marker(kind="multitable", model=model.name)
-        run.write_config(config)
         model.save(run.path / "model", private_dir=run.private_dir if model.is_private else None)
         model.ledger.save(run.path / LEDGER_FILE)  # type: ignore[union-attr]
         run.write_json("privacy.json", _jsonable(model.privacy_spent().to_dict()))

@@ -11,8 +11,9 @@ unique). Each row adds at most 1 to each column's count, so the L2 sensitivity i
 
 The rules are shares of the noisy row count, so they hold at any noise level (at epsilon 1 a
 400-row table cannot tell "no" from "four" non-integral values, but it can tell "few" from "most"):
-a number is an integer when at most 10% of its values are not whole (else continuous: rounding most
-values would destroy them); a date column stays a date when most values parse (the rest become
+a number is an integer when at most 10% of its values are not whole, or when its count of non-whole values
+is within 3 noise deviations of zero (a small table must not turn flags into fractions by noise; else
+continuous: rounding most values would destroy them); a date column stays a date when most values parse (the rest become
 missing); a boolean stays boolean when most values are booleans; a column is an identifier when at
 least 90% of its rows hold a unique value. Columns named like identifiers (``id``, ``*_id``) keep that
 type: a column's name is public. Integer-valued columns become categorical when their DP range holds
@@ -30,7 +31,7 @@ import pandas as pd
 
 from medsynth.privacy.ledger import PrivacyLedger
 from medsynth.privacy.mechanisms import gaussian_sigma
-from medsynth.tabular.schema import ColumnSchema, TableSchema, category_key, parse_dates
+from medsynth.tabular.schema import ColumnSchema, TableSchema, category_keys, parse_dates
 
 #: Largest share of non-whole values of an integer column.
 INTEGER_SHARE = 0.1
@@ -63,7 +64,7 @@ def needs_decision(col: ColumnSchema) -> bool:
 def _contradictions(col: ColumnSchema, s: pd.Series) -> int:
     present = s.dropna()
     if col.type == "identifier" or (col.type == "categorical" and not _int_categories(col)):
-        counts = present.map(category_key).value_counts()
+        counts = category_keys(present).value_counts()
         return int((counts == 1).sum())  # rows whose value is unique (adding a row changes it by at most 1)
     if col.type == "datetime":
         return int(parse_dates(present, col.format).isna().sum())
@@ -103,7 +104,7 @@ def decide_structure(schema: TableSchema, df: pd.DataFrame, *, rho: float, rows:
         elif col.type == "boolean" and value > MAJORITY * rows:
             updates[col.name] = {"type": "categorical", "categories": None}
         elif col.type in ("continuous", "integer") or _int_categories(col):
-            if value <= INTEGER_SHARE * rows:  # whole numbers: categorical iff the DP range is small
+            if value <= max(INTEGER_SHARE * rows, 3 * sigma):  # whole numbers: categorical iff the DP range is small
                 small_ints.add(col.name)
                 if col.type != "integer":
                     updates[col.name] = {"type": "integer", "categories": None}

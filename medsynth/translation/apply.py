@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from medsynth.core.errors import DataValidationError, MedsynthError
-from medsynth.io.loading import OutputFormat
+from medsynth.core.errors import ConfigError, DataValidationError, MedsynthError
+
+if TYPE_CHECKING:
+    from medsynth.io.loading import OutputFormat
+    from medsynth.translation.config import NonFinite
 
 
 def _stem(path: Path) -> str:
@@ -24,24 +28,42 @@ def translate_files(
     *,
     format: OutputFormat = "nifti",
     overwrite: bool = False,
+    uncertainty: bool = False,
+    nonfinite: NonFinite = "error",
     echo: Callable[[str], None] | None = None,
 ) -> list[Path]:
     """Translate every MR volume found in ``inputs`` and write ``OUT/<name>_sct.nii.gz`` (or a DICOM series folder).
 
+    ``medsynth evaluate translation`` pairs ``<name>_sct`` with the reference ``<name>``.
+
     Args:
-        translator (CycleGANTranslator): a fitted translator (``translate(volume) -> Volume``).
+        translator (CycleGANTranslator): a fitted translator (``translate(volume, return_spread=..., nonfinite=...)``).
         inputs: NIfTI files, DICOM series folders, or folders holding several of them.
         out_dir: where the synthetic CTs go (created).
         format: "nifti" or "dicom" (a synthetic-safe series: new UIDs, SyntheticData=YES).
         overwrite: replace existing outputs.
+        uncertainty: also write ``<name>_sct_spread`` (same format): the voxel-wise spread (SD, HU)
+            of the test-time predictions averaged into each sCT voxel.
+        nonfinite: "error" refuses an MR with NaN/inf voxels, naming the file and the count;
+            "mask" leaves them out and writes them as NaN (NIfTI only: DICOM stores integers).
         echo: called with one line per written volume.
 
     Raises:
-        DataValidationError: an input holds no volume; two inputs would write the same output name.
+        DataValidationError: an input holds no volume; two inputs would write the same output name;
+            an input has NaN/inf voxels (``nonfinite="error"``).
+        ConfigError: ``nonfinite="mask"`` with DICOM output; ``uncertainty`` for a model with a
+            single prediction per voxel.
     """
     from medsynth.io.datasets import discover_volumes
     from medsynth.io.loading import load_volume, save_volume
+    from medsynth.io.nifti import write_nifti
 
+    if nonfinite == "mask" and format == "dicom":
+        raise ConfigError(
+            "--nonfinite mask writes the left-out voxels as NaN, which DICOM (integers) cannot store; use --format nifti"
+        )
+    if uncertainty and hasattr(translator, "_check_spread"):
+        translator._check_spread()  # refuse before any work
     paths: list[Path] = []
     problems: list[str] = []
     for item in inputs:
@@ -56,17 +78,38 @@ def translate_files(
     if dupes:
         raise DataValidationError(f"several inputs would be written as {dupes}; translate them into separate --out folders")
     out = Path(out_dir)
+    suffix = ".nii.gz" if format == "nifti" else ""
+    if not overwrite:  # before any work: refuse outputs that exist
+        planned = [out / (n + tail + suffix) for n in names for tail in ("", "_spread") if tail == "" or uncertainty]
+        if existing := [str(p) for p in planned if p.exists()]:
+            raise DataValidationError(f"{len(existing)} output(s) already exists, e.g. {existing[:3]}; choose another --out or pass --force")
     out.mkdir(parents=True, exist_ok=True)
     written = []
     for src, name in zip(paths, names):
         volume = load_volume(src)
-        volume.meta.setdefault("source", src.name)
-        ct = translator.translate(volume)
-        dest = out / (name + (".nii.gz" if format == "nifti" else ""))
-        save_volume(ct, dest, format=format, overwrite=overwrite)
+        volume.meta["source"] = str(src)
+        result = translator.translate(volume, return_spread=uncertainty, nonfinite=nonfinite)
+        ct, spread = result if uncertainty else (result, None)
+        dest = out / (name + suffix)
+        masked = int(ct.meta.get("nonfinite_input_voxels", 0))
+        if masked:  # NaN marks the left-out voxels: float32, not the int16 of clinical CT
+            write_nifti(ct, dest, dtype="float32")
+        else:
+            save_volume(ct, dest, format=format, overwrite=overwrite)
         written.append(dest)
+        line = f"{src} -> {dest}"
+        if spread is not None:
+            spread_dest = out / (name + "_spread" + suffix)
+            if format == "nifti":
+                write_nifti(spread, spread_dest, dtype="float32")
+            else:
+                save_volume(spread, spread_dest, format=format, overwrite=overwrite)
+            written.append(spread_dest)
+            line += f" (+ spread {spread_dest.name})"
+        if masked:
+            line += f"; {masked} non-finite input voxel(s) left out, written as NaN"
         if echo is not None:
-            echo(f"{src} -> {dest}")
+            echo(line)
     return written
 
 

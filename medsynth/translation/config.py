@@ -19,6 +19,8 @@ from medsynth.io.transforms import PreprocessConfig
 
 #: "2" = single slices, "2.5" = a stack of neighbouring slices as channels, "3" = 3D patches.
 SpatialDims = Literal[2, 2.5, 3]
+#: What inference does with NaN/inf MR voxels: refuse the volume, or leave them out (written as NaN).
+NonFinite = Literal["error", "mask"]
 
 
 class GeneratorConfig(ConfigModel):
@@ -30,6 +32,9 @@ class GeneratorConfig(ConfigModel):
         n_down: stride-2 downsamplings (patch sizes must be divisible by 2**n_down).
         n_res_blocks: residual blocks at the bottleneck ("resnet") or residual units per level ("unet").
         norm: normalisation layer ("INSTANCE" as in CycleGAN; "GROUP" is also DP/opacus-safe).
+        stem_kernel: kernel size of the ResNet generator's first and last convolutions (CycleGAN: 7).
+            In 3D a 7x7x7 kernel is 7x the work of 7x7 and dominates a step on CPU; 3 keeps the 3D
+            generator affordable (the residual blocks still give it a wide receptive field).
     """
 
     arch: Literal["resnet", "unet"] = "resnet"
@@ -37,6 +42,7 @@ class GeneratorConfig(ConfigModel):
     n_down: int = Field(2, ge=1, le=5)
     n_res_blocks: int = Field(6, ge=0, le=16)
     norm: Literal["INSTANCE", "BATCH", "GROUP"] = "INSTANCE"
+    stem_kernel: Literal[3, 5, 7] = 7
 
 
 class DiscriminatorConfig(ConfigModel):
@@ -45,10 +51,16 @@ class DiscriminatorConfig(ConfigModel):
     Attributes:
         channels: channels of the first layer.
         num_layers: stride-2 layers; the receptive field grows with it (3 = 70x70 in 2D).
+        ct_windows: extra CT discriminators, one per HU window [low, high]: each sees the real and
+            synthetic CTs mapped through that window (as a radiologist's soft-tissue or bone window),
+            so contrast that is small on the full -1024..3000 HU range (fat against muscle) or
+            structure confined to one range (bone) gets a critic of its own. The CT adversarial term
+            is the mean over the full-range and the windowed discriminators. () = the full range only.
     """
 
     channels: int = Field(64, ge=4)
     num_layers: int = Field(3, ge=1, le=5)
+    ct_windows: tuple[tuple[float, float], ...] = ()
 
 
 class LossConfig(ConfigModel):
@@ -56,7 +68,9 @@ class LossConfig(ConfigModel):
 
     Attributes:
         adversarial: least-squares GAN loss weight (LSGAN, Mao et al. 2017).
-        cycle: L1 cycle-consistency weight, both directions (CycleGAN's lambda = 10).
+        cycle: L1 cycle-consistency weight, both directions (CycleGAN's lambda = 10). 0 trains the
+            MR->CT generator alone (the CT->MR generator and the MR-side terms are not computed): with
+            ``paired`` that is a pix2pix-style supervised model, about 4x cheaper per step.
         identity: L1 identity weight (G_mr2ct(CT) ~ CT and G_ct2mr(MR) ~ MR); CycleGAN uses 0.5 * cycle.
         paired: L1 to the registered real CT (pix2pix-style); needs ``data.paired: true``.
         structure: structure consistency, L1 between the MIND descriptors (Heinrich et al. 2012) of
@@ -68,6 +82,12 @@ class LossConfig(ConfigModel):
             step (the 1D Wasserstein-1 distance between their histograms); still unpaired. A patch
             discriminator barely sees a tissue that is 100 HU too dark everywhere; this term does.
             Zero in expectation for a generator whose output has the target's intensity distribution.
+        bone_histogram: the histogram term restricted to the bone tail of the synthetic CT: the
+            1D Wasserstein-1 distance between the batches' values clipped from below at ``bone_hu``
+            (everything softer counts as ``bone_hu``), so it only sees how much bone there is and how
+            dense; still unpaired. Bone is ~3% of the body: in the full histogram term its share is a
+            small part of the distance, and a generator that drops bone pays little.
+        bone_hu: the HU where the bone tail starts for ``bone_histogram``.
     """
 
     adversarial: float = Field(1.0, ge=0)
@@ -76,6 +96,8 @@ class LossConfig(ConfigModel):
     paired: float = Field(0.0, ge=0)
     structure: float = Field(0.0, ge=0)
     histogram: float = Field(0.0, ge=0)
+    bone_histogram: float = Field(0.0, ge=0)
+    bone_hu: float = 150.0
 
 
 class OptimConfig(ConfigModel):
@@ -111,7 +133,13 @@ class DataConfig(ConfigModel):
         bias_correction: divide MR by a smooth (homomorphic) estimate of its bias field first.
         bias_sigma_mm: Gaussian width of that estimate in mm.
         body_threshold: the body is MR above this fraction of its 99th percentile (then holes
-            filled slice by slice and the largest component kept); CT above -500 HU.
+            filled slice by slice, components of 1% of the largest and more kept); CT above -500 HU.
+        flip_axes: training augmentation: each patch is mirrored along each of these axes (0 = i,
+            left-right on the RAS grid) with probability 1/2 (MR and registered CT alike); () = none.
+        mr_intensity_augment: training augmentation of the MR patches' intensities (0 = none): on
+            the [0, 1] scale, each patch is multiplied by a factor in [1 - a, 1 + a] and raised to a
+            power in [1 / (1 + a), 1 + a], drawn per patch. MR intensities have no absolute scale (coil,
+            sequence, the per-volume percentile window), so the model should not hang on them.
     """
 
     patch_size: tuple[int, ...] = (128, 128)
@@ -121,6 +149,8 @@ class DataConfig(ConfigModel):
     bias_correction: bool = False
     bias_sigma_mm: float = Field(40.0, gt=0)
     body_threshold: float = Field(0.1, gt=0, lt=1)
+    flip_axes: tuple[int, ...] = ()
+    mr_intensity_augment: float = Field(0.0, ge=0, lt=1)
 
 
 class InferenceConfig(ConfigModel):
@@ -179,6 +209,11 @@ class CycleGANConfig(ConfigModel):
     train: TrainConfig = Field(default_factory=lambda: TrainConfig(batch_size=4, max_steps=2000))
 
     @property
+    def model(self) -> str:
+        """The translator's registry name (``cyclegan``), recorded as ``model`` in a run's run.json."""
+        return "cyclegan"
+
+    @property
     def channels(self) -> int:
         """Network channels: 2c+1 for 2.5, else 1."""
         return 2 * self.data.context_slices + 1 if self.spatial_dims == 2.5 else 1
@@ -221,8 +256,14 @@ class CycleGANConfig(ConfigModel):
         roi = self.inference.roi_size
         if roi is not None and len(roi) != want:
             problems.append(f"inference.roi_size {list(roi)} must have {want} values for spatial_dims {self.spatial_dims}")
-        axes = tuple(self.inference.mirror_axes)
+        bad_windows = [list(w) for w in self.discriminator.ct_windows if w[0] >= w[1]]
+        if bad_windows:
+            problems.append(f"discriminator.ct_windows {bad_windows}: each window is [low, high] HU with low < high, e.g. [150, 1500]")
+        flips = tuple(self.data.flip_axes)
         allowed = (0, 1, 2) if self.spatial_dims == 3 else (0, 1)
+        if len(set(flips)) != len(flips) or any(a not in allowed for a in flips):
+            problems.append(f"data.flip_axes {list(flips)}: distinct axes from {list(allowed)} for spatial_dims {self.spatial_dims}")
+        axes = tuple(self.inference.mirror_axes)
         if len(set(axes)) != len(axes) or any(a not in allowed for a in axes):
             problems.append(
                 f"inference.mirror_axes {list(axes)}: distinct axes from {list(allowed)} for spatial_dims "
@@ -254,6 +295,11 @@ class CycleGANConfig(ConfigModel):
             )
         if self.loss.adversarial == 0 and self.loss.paired == 0:
             problems.append("loss.adversarial and loss.paired are both 0: nothing would teach the MR->CT generator")
+        if self.loss.cycle == 0 and self.loss.paired == 0:
+            problems.append(
+                "loss.cycle is 0 without loss.paired: unpaired training needs the cycle term (set loss.cycle, e.g. 10), "
+                "or give registered pairs (data.paired: true, loss.paired: 10)"
+            )
         if problems:
             raise ValueError("; ".join(problems))
         return self

@@ -17,8 +17,6 @@ outside a body mask found on the MR. The output has the input's shape and affine
 from __future__ import annotations
 
 import contextlib
-import shutil
-import tempfile
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -26,29 +24,17 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from medsynth.core.config import config_hash, config_to_yaml, read_yaml, validate_config
 from medsynth.core.errors import DataValidationError, NotFittedError, RunDirectoryError
 from medsynth.core.training import EMA, TrainSession, accumulation, unwrap
-from medsynth.io.transforms import Prepared, VolumePreprocessor
+from medsynth.io.transforms import VolumePreprocessor
 from medsynth.io.volume import Volume
 from medsynth.translation.config import CycleGANConfig
-from medsynth.translation.data import (
-    AIR_OUTSIDE_HU,
-    DomainVolume,
-    InputDimensionError,
-    PatchSampler,
-    SourceModalityError,
-    load_domain,
-    modality_problem,
-    prepare,
-    shape_problem,
-    to_net,
-)
-from medsynth.translation.inference import sliding_translate
-from medsynth.translation.losses import ImagePool, histogram_loss, linear_decay, lsgan_loss, structure_loss
+from medsynth.translation.data import DomainVolume, InputDimensionError, PatchSampler, load_domain, to_net
+from medsynth.translation.inference import NonFinite, translate_volume
+from medsynth.translation.losses import ImagePool, generator_terms, linear_decay, lsgan_loss
 from medsynth.translation.networks import build_discriminator, build_generator
 
 WEIGHTS = "weights.pt"
@@ -65,10 +51,14 @@ class CycleGenerators(nn.Module):
         self.mr2ct = build_generator(config)
         self.ct2mr = build_generator(config)
 
-    def forward(self, mr: torch.Tensor, ct: torch.Tensor, identity: bool = True) -> dict[str, torch.Tensor]:
-        fake_ct = self.mr2ct(mr)
-        fake_mr = self.ct2mr(ct)
-        out = {"fake_ct": fake_ct, "fake_mr": fake_mr, "rec_mr": self.ct2mr(fake_ct), "rec_ct": self.mr2ct(fake_mr)}
+    def forward(self, mr: torch.Tensor, ct: torch.Tensor, identity: bool = True, cycle: bool = True) -> dict[str, torch.Tensor]:
+        """The outputs the active loss terms need: ``fake_ct`` always; with ``cycle`` the CT->MR direction
+        (``fake_mr``) and both reconstructions; with ``identity`` the identity mappings."""
+        out = {"fake_ct": self.mr2ct(mr)}
+        if cycle:
+            out["fake_mr"] = self.ct2mr(ct)
+            out["rec_mr"] = self.ct2mr(out["fake_ct"])
+            out["rec_ct"] = self.mr2ct(out["fake_mr"])
         if identity:
             out["idt_ct"] = self.mr2ct(ct)
             out["idt_mr"] = self.ct2mr(mr)
@@ -76,15 +66,23 @@ class CycleGenerators(nn.Module):
 
 
 class CycleDiscriminators(nn.Module):
-    """The CT and MR discriminators in one module (one DDP wrapper)."""
+    """The CT and MR discriminators in one module (one DDP wrapper), plus one CT discriminator per HU
+    window of ``discriminator.ct_windows`` (each sees the CT through that window)."""
 
     def __init__(self, config: CycleGANConfig) -> None:
         super().__init__()
         self.ct = build_discriminator(config)
         self.mr = build_discriminator(config)
+        lo, hi = config.preprocessing.ct_window
+        self.windows = [((a - lo) / (hi - lo) * 2 - 1, (b - lo) / (hi - lo) * 2 - 1) for a, b in config.discriminator.ct_windows]
+        self.ct_windows = nn.ModuleList(build_discriminator(config) for _ in self.windows)
 
-    def forward(self, ct: torch.Tensor, mr: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        return self.ct(ct), self.mr(mr)
+    def forward(self, ct: torch.Tensor, mr: torch.Tensor) -> tuple[list[torch.Tensor], torch.Tensor]:
+        """(CT scores: the full-range discriminator's, then each window's), MR score."""
+        scores = [self.ct(ct)]
+        for d, (a, b) in zip(self.ct_windows, self.windows):
+            scores.append(d(((ct - a) / (b - a) * 2 - 1).clamp(-1.0, 1.0)))
+        return scores, self.mr(mr)
 
 
 def _fingerprint(domain: list[DomainVolume]) -> str:
@@ -135,6 +133,9 @@ class CycleGANTranslator:
     def fit(self, source: Any, target: Any, *, out: str | Path | None = None, resume: bool = False, force: bool = False) -> CycleGANTranslator:
         """Train on MR ``source`` and CT ``target`` volumes (unpaired unless ``data.paired``).
 
+        The run directory (``run.json`` with kind and model, checkpoints, ``model/``) is created by
+        :func:`medsynth.translation.api.fit_run`, the job function behind ``medsynth.translate.train``.
+
         Args:
             source: MR volumes: a folder (NIfTI / DICOM series), a CSV of paths, or a list of
                 paths or Volumes.
@@ -149,29 +150,23 @@ class CycleGANTranslator:
             DataValidationError: empty folders, unreadable files, mismatched pairs.
             RunDirectoryError: ``out`` exists (without resume/force), or there is nothing to resume.
         """
+        from medsynth.translation.api import fit_run
+
+        fit_run(self, source, target, out, resume=resume, force=force)
+        return self
+
+    def training_data(self, source: Any, target: Any) -> tuple[list[DomainVolume], list[DomainVolume]]:
+        """Read, check and preprocess the MR ``source`` and CT ``target`` volumes (nothing is written).
+
+        Raises:
+            SourceModalityError: CT given as source, or non-CT as target.
+            DataValidationError: empty folders, unreadable files, mismatched pairs, 2D images for a 3D model.
+        """
         cfg = self.config
-        tmp = None
-        if out is None:
-            if resume:
-                raise RunDirectoryError("resume=True needs the run directory to resume: pass out=")
-            tmp = Path(tempfile.mkdtemp(prefix="medsynth-cyclegan-"))
-            out = tmp / "run"
-        # Read the data before creating the run directory: bad inputs leave nothing behind.
         src = load_domain(source, "MR", self.preprocessor, cfg.data, what="source (MR)")
         tgt = load_domain(target, "CT", self.preprocessor, cfg.data, what="target (CT)")
         self._check_training_data(src, tgt)
-        session = TrainSession(cfg.train, out, config=cfg, resume=resume, force=force, command="medsynth translate train")
-        with session.run.marks_failure():  # run.json says "failed" if training raises
-            self._train(session, src, tgt)
-        session.close()
-        if tmp is not None:
-            shutil.rmtree(tmp, ignore_errors=True)
-            self.run_dir = None
-        else:
-            self.run_dir = Path(out)
-            if session.is_main:
-                self.save(self.run_dir / "model")  # so that 'medsynth translate apply RUN' finds it
-        return self
+        return src, tgt
 
     def _check_training_data(self, src: list[DomainVolume], tgt: list[DomainVolume]) -> None:
         cfg = self.config
@@ -195,12 +190,15 @@ class CycleGANTranslator:
             if problems:
                 raise DataValidationError(problems, context="paired training data")
 
-    def _train(self, session: TrainSession, src: list[DomainVolume], tgt: list[DomainVolume]) -> None:
+    def train_session(self, session: TrainSession, src: list[DomainVolume], tgt: list[DomainVolume]) -> None:
+        """The training loop in an open :class:`TrainSession` (its run directory is created by the caller,
+        :func:`medsynth.translation.api.fit_run`); leaves the trained generators in place."""
         cfg = self.config
         tc = cfg.train
         src_sampler = PatchSampler(src, cfg.patch_3d, cfg.data.foreground_fraction)
         tgt_sampler = PatchSampler(tgt, cfg.patch_3d, cfg.data.foreground_fraction)
-        gens = session.wrap(CycleGenerators(cfg))
+        one_way = cfg.loss.cycle == 0 and cfg.loss.identity == 0  # the CT->MR generator gets no gradient (DDP must know)
+        gens = session.wrap(CycleGenerators(cfg), **({"find_unused_parameters": True} if one_way else {}))
         discs = session.wrap(CycleDiscriminators(cfg))
         betas = (cfg.optim.beta1, cfg.optim.beta2)
         opt_g = torch.optim.Adam(gens.parameters(), lr=tc.lr, betas=betas)
@@ -261,6 +259,20 @@ class CycleGANTranslator:
         else:
             ct = tgt.sample(rng, n)
             paired = None
+        if cfg.data.flip_axes:  # mirror each sample along each axis with probability 1/2 (pairs alike)
+            flips = rng.uniform(size=(n, len(cfg.data.flip_axes))) < 0.5
+            mr, ct = mr.clone(), ct.clone()
+            for b in range(n):  # a sample is (1, i, j, k): spatial axis a is dim 1 + a
+                axes = [1 + a for a, f in zip(cfg.data.flip_axes, flips[b]) if f]
+                if axes:
+                    mr[b] = torch.flip(mr[b], axes)
+                    ct[b] = torch.flip(ct[b], axes)
+            paired = ct if paired is not None else None
+        a = cfg.data.mr_intensity_augment
+        if a > 0:  # per-patch scale and gamma of the MR on its [0, 1] scale
+            scale = torch.as_tensor(rng.uniform(1 - a, 1 + a, n), dtype=mr.dtype).view(n, 1, 1, 1, 1)
+            gamma = torch.as_tensor(np.exp(rng.uniform(-np.log1p(a), np.log1p(a), n)), dtype=mr.dtype).view(n, 1, 1, 1, 1)
+            mr = (((mr + 1) / 2 * scale).clamp(0, 1) ** gamma) * 2 - 1
         dims = cfg.spatial_dims
         put = lambda t: to_net(t, dims).to(device, non_blocking=True)  # noqa: E731
         return put(mr), put(ct), (put(paired) if paired is not None else None)
@@ -280,6 +292,8 @@ class CycleGANTranslator:
         """One optimisation step: generators (cycle, identity, adversarial, paired), then discriminators."""
         cfg = self.config
         w = cfg.loss
+        lo, hi = cfg.preprocessing.ct_window
+        bone_t = (w.bone_hu - lo) / (hi - lo) * 2.0 - 1.0  # bone_hu on the network's [-1, 1] scale
         n_micro = cfg.train.grad_accum_steps
         micro = [self._batch(src, tgt, rng, session.device) for _ in range(n_micro)]
         d_plain = unwrap(discs)
@@ -291,34 +305,10 @@ class CycleGANTranslator:
         for m, (mr, ct, paired) in enumerate(micro):
             with accumulation(gens, m, n_micro):
                 with session.autocast():
-                    o = gens(mr, ct, identity=w.identity > 0)
-                    terms = {
-                        "cycle_mr": F.l1_loss(o["rec_mr"].float(), mr),
-                        "cycle_ct": F.l1_loss(o["rec_ct"].float(), ct),
-                    }
-                    total = w.cycle * (terms["cycle_mr"] + terms["cycle_ct"])
-                    if w.adversarial > 0:
-                        score_ct, score_mr = d_plain(o["fake_ct"], o["fake_mr"])
-                        terms["g_adv_ct"] = lsgan_loss(score_ct, True)
-                        terms["g_adv_mr"] = lsgan_loss(score_mr, True)
-                        total = total + w.adversarial * (terms["g_adv_ct"] + terms["g_adv_mr"])
-                    if w.identity > 0:
-                        terms["idt_ct"] = F.l1_loss(o["idt_ct"].float(), ct)
-                        terms["idt_mr"] = F.l1_loss(o["idt_mr"].float(), mr)
-                        total = total + w.identity * (terms["idt_ct"] + terms["idt_mr"])
-                    if w.structure > 0:
-                        terms["struct_ct"] = structure_loss(mr, o["fake_ct"])
-                        terms["struct_mr"] = structure_loss(ct, o["fake_mr"])
-                        total = total + w.structure * (terms["struct_ct"] + terms["struct_mr"])
-                    if w.histogram > 0:
-                        terms["hist_ct"] = histogram_loss(o["fake_ct"], ct)
-                        terms["hist_mr"] = histogram_loss(o["fake_mr"], mr)
-                        total = total + w.histogram * (terms["hist_ct"] + terms["hist_mr"])
-                    if paired is not None and w.paired > 0:
-                        terms["paired_l1"] = F.l1_loss(o["fake_ct"].float(), paired)
-                        total = total + w.paired * terms["paired_l1"]
+                    o = gens(mr, ct, identity=w.identity > 0, cycle=w.cycle > 0)
+                    total, terms = generator_terms(o, mr, ct, paired, w, d_plain if w.adversarial > 0 else None, bone_t)
                 (total / n_micro).backward()
-            fakes.append((o["fake_ct"].detach(), o["fake_mr"].detach()))
+            fakes.append((o["fake_ct"].detach(), o["fake_mr"].detach() if "fake_mr" in o else None))
             for k, v in {**terms, "loss_g": total}.items():
                 sums[k] = sums.get(k, 0.0) + float(v.detach()) / n_micro
         opt_g.step()
@@ -327,14 +317,15 @@ class CycleGANTranslator:
             opt_d.zero_grad(set_to_none=True)
             for m, ((mr, ct, _), (fake_ct, fake_mr)) in enumerate(zip(micro, fakes)):
                 fake_ct = pools[0].query(fake_ct, rng)
-                fake_mr = pools[1].query(fake_mr, rng)
+                # Without the CT->MR direction (loss.cycle 0) the MR discriminator sees real MR only: no loss.
+                fake_mr = pools[1].query(fake_mr, rng) if fake_mr is not None else mr[:0]
                 with accumulation(discs, m, n_micro), session.autocast():
                     # Real and fake in one forward (one DDP pass); instance norm keeps samples apart.
                     ct_s, mr_s = discs(torch.cat([ct, fake_ct]), torch.cat([mr, fake_mr]))
-                    real_ct_s, fake_ct_s = ct_s.split([len(ct), len(fake_ct)])
+                    d_ct = sum(0.5 * (lsgan_loss(a, True) + lsgan_loss(b, False))
+                               for a, b in (x.split([len(ct), len(fake_ct)]) for x in ct_s)) / len(ct_s)
                     real_mr_s, fake_mr_s = mr_s.split([len(mr), len(fake_mr)])
-                    d_ct = 0.5 * (lsgan_loss(real_ct_s, True) + lsgan_loss(fake_ct_s, False))
-                    d_mr = 0.5 * (lsgan_loss(real_mr_s, True) + lsgan_loss(fake_mr_s, False))
+                    d_mr = 0.5 * (lsgan_loss(real_mr_s, True) + lsgan_loss(fake_mr_s, False)) if len(fake_mr) else 0.0 * mr_s.sum()
                 ((d_ct + d_mr) / n_micro).backward()
                 sums["d_ct"] = sums.get("d_ct", 0.0) + float(d_ct.detach()) / n_micro
                 sums["d_mr"] = sums.get("d_mr", 0.0) + float(d_mr.detach()) / n_micro
@@ -391,50 +382,55 @@ class CycleGANTranslator:
 
         return autocast(self.device, self.config.train.precision)
 
-    def translate(self, volume: Volume, *, progress: bool = False) -> Volume:
+    def translate(
+        self,
+        volume: Volume,
+        *,
+        progress: bool = False,
+        return_spread: bool = False,
+        nonfinite: NonFinite = "error",
+    ) -> Volume | tuple[Volume, Volume]:
         """Translate one MR volume to CT in HU, on the MR's own grid (same shape and affine).
+
+        Args:
+            volume: the MR.
+            progress: show a progress bar.
+            return_spread: also return the voxel-wise spread (standard deviation, HU) of the
+                predictions averaged into the sCT: the test-time mirrorings
+                (``inference.mirror_axes``), and in 2.5D the 2c+1 stack positions, in 3D the overlapping
+                windows. High where the model is unsure (0 outside the body).
+            nonfinite: "error" refuses an MR with NaN/inf voxels (naming their count); "mask" leaves
+                them out of the body and writes them as NaN (no value) in the sCT and the spread.
+
+        Returns:
+            The sCT, or (sCT, spread) with ``return_spread``.
 
         Raises:
             NotFittedError: before fit or load.
             SourceModalityError: the volume looks like CT in HU.
             InputDimensionError: a 2D image given to a 3D model, or a multi-channel volume.
+            NonFiniteError: NaN/inf voxels with ``nonfinite="error"``.
+            ConfigError: ``return_spread`` for a model that averages a single prediction per voxel.
         """
         gens = self._require_fitted()
-        if not isinstance(volume, Volume):
-            raise DataValidationError(
-                f"translate() takes a medsynth Volume, not {type(volume).__name__}; read files with "
-                "medsynth.io.loading.load_volume(path)"
-            )
-        name = str(volume.meta.get("source", "volume"))
-        if (wrong := modality_problem(volume, name, "MR")) is not None:
-            raise SourceModalityError(wrong)
-        if (bad := shape_problem(volume, name)) is not None:
-            raise InputDimensionError(bad)
-        shape = volume.spatial_shape
-        if self.config.spatial_dims == 3 and min(shape) == 1:
-            raise InputDimensionError(
-                f"'{name}' has shape {shape}: a single 2D image, but this model is 3D (spatial_dims 3) and "
-                "needs a volume; translate it with a 2D or 2.5D model (configs/mr2ct_cyclegan_2d.yaml)"
-            )
-        prepared, mask, _ = prepare(volume, "MR", self.preprocessor, self.config.data)
-        x = prepared.tensor
-        x = (x.as_tensor() if hasattr(x, "as_tensor") else x)[None].float()
+        if return_spread:
+            self._check_spread()
         gens.eval()
-        y = sliding_translate(gens.mr2ct, x, self.config, device=self.device, autocast=self.autocast, progress=progress)
-        lo, hi = self.config.preprocessing.ct_window
-        ct = self.preprocessor.invert(Prepared(prepared.tensor, "CT", lo, hi), y[0])
-        arr = ct.array
-        if arr.shape != shape:
-            raise DataValidationError(f"internal: translated shape {arr.shape} differs from the input {shape}; please report this")
-        if self.config.inference.body_mask:
-            arr = np.where(mask, arr, AIR_OUTSIDE_HU)
-        meta = {
-            "source": name,
-            "derived_from": "MR",
-            "translator": "cyclegan",
-            "series_description": "synthetic CT (medsynth CycleGAN MR->CT)",
-        }
-        return Volume(arr.astype(np.float32), affine=volume.affine.copy(), modality="CT", units="HU", meta=meta)
+        out = translate_volume(gens.mr2ct, volume, self.config, self.preprocessor, device=self.device, autocast=self.autocast,
+                               progress=progress, spread=return_spread, nonfinite=nonfinite)
+        if return_spread:
+            return out.ct, out.spread  # type: ignore[return-value]
+        return out.ct
+
+    def _check_spread(self) -> None:
+        from medsynth.core.errors import ConfigError
+
+        inf = self.config.inference
+        if self.config.spatial_dims == 2 and not inf.mirror_axes:
+            raise ConfigError(
+                "a spread map needs several predictions per voxel, but this 2D model averages one (inference.mirror_axes "
+                "is []); set inference.mirror_axes=[0] (CLI: --set inference.mirror_axes=[0])"
+            )
 
     # -- persistence --------------------------------------------------------------------------------
     def save(self, path: str | Path) -> Path:

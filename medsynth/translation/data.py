@@ -41,6 +41,10 @@ class InputDimensionError(DataValidationError):
     """A volume's dimensions do not suit the model (a 2D image for a 3D model, a 4D series...)."""
 
 
+class NonFiniteError(DataValidationError):
+    """A volume holds NaN or infinite voxels (named with their count)."""
+
+
 @dataclass
 class DomainVolume:
     """One preprocessed volume of a domain (MR or CT).
@@ -95,37 +99,19 @@ def shape_problem(volume: Volume, name: str) -> str | None:
     return None
 
 
-def axial_axis(affine: np.ndarray) -> int:
-    """The voxel axis most aligned with the world's superior-inferior axis (the slice axis)."""
-    return int(np.argmax(np.abs(np.asarray(affine)[2, :3]) / np.linalg.norm(np.asarray(affine)[:3, :3], axis=0)))
+def _clean_mask(fg: np.ndarray, affine: np.ndarray) -> np.ndarray:
+    """Large, non-flat connected components with holes filled per axial slice (:func:`medsynth.io.phantoms.clean_body_mask`)."""
+    from medsynth.io.phantoms import clean_body_mask
 
-
-def _clean_mask(fg: np.ndarray, axis: int) -> np.ndarray:
-    """Largest connected component with its holes filled slice by slice along ``axis``."""
-    from scipy import ndimage as ndi
-
-    if not fg.any():
-        return fg
-    fg = ndi.binary_opening(fg, iterations=1) if fg.sum() > 64 else fg
-    lab, n = ndi.label(fg)
-    if n > 1:
-        sizes = ndi.sum(fg, lab, index=np.arange(1, n + 1))
-        fg = lab == (int(np.argmax(sizes)) + 1)
-    elif n == 0:
-        return fg
-    out = np.empty_like(fg)
-    for k in range(fg.shape[axis]):
-        sl = [slice(None)] * 3
-        sl[axis] = k
-        out[tuple(sl)] = ndi.binary_fill_holes(fg[tuple(sl)])
-    return out
+    return clean_body_mask(fg, affine)
 
 
 def mr_body_mask(array: np.ndarray, affine: np.ndarray, threshold: float = 0.1) -> np.ndarray:
     """Body mask of an MR volume: signal above ``threshold`` x its 99th percentile.
 
-    Then a one-voxel opening (noise specks), the largest connected component, and holes filled on
-    each axial slice (lungs, bowel gas and cortical bone are dark on MR but inside the body). The
+    Then a one-voxel opening (noise specks), the large connected components (the trunk and the arms
+    beside it; specks and flat plates go: :func:`medsynth.io.phantoms.clean_body_mask`), and holes
+    filled on each axial slice (lungs, bowel gas and cortical bone are dark on MR but inside the body). The
     threshold errs on the generous side: a body voxel wrongly set to air costs ~1000 HU, an air
     voxel kept costs little (the network predicts air there).
     """
@@ -133,15 +119,15 @@ def mr_body_mask(array: np.ndarray, affine: np.ndarray, threshold: float = 0.1) 
     ref = float(np.percentile(a, 99))
     if ref <= 0:
         return np.zeros(a.shape, dtype=bool)
-    return _clean_mask(a > threshold * ref, axial_axis(affine))
+    return _clean_mask(a > threshold * ref, affine)
 
 
 def ct_body_mask(array: np.ndarray, affine: np.ndarray) -> np.ndarray:
-    """Body mask of a CT volume: above -500 HU, largest component, holes (lungs) filled per slice."""
-    from scipy.ndimage import gaussian_filter
+    """Body mask of a CT volume: above -500 HU, large components (trunk, arms; not the couch), holes (lungs)
+    filled per slice (:func:`medsynth.io.phantoms.ct_body`)."""
+    from medsynth.io.phantoms import ct_body
 
-    a = np.nan_to_num(np.asarray(array, dtype=np.float32), nan=-1024.0)
-    return _clean_mask(gaussian_filter(a, 1.0) > AIR_HU, axial_axis(affine))
+    return ct_body(array, affine)
 
 
 def correct_bias(array: np.ndarray, mask: np.ndarray, spacing: Sequence[float], sigma_mm: float = 40.0) -> np.ndarray:
@@ -342,6 +328,7 @@ __all__ = [
     "AIR_OUTSIDE_HU",
     "DomainVolume",
     "InputDimensionError",
+    "NonFiniteError",
     "PatchSampler",
     "SourceModalityError",
     "correct_bias",

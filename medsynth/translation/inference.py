@@ -19,21 +19,43 @@ convolution saw zero padding) carry little weight.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
-from medsynth.translation.config import CycleGANConfig
-from medsynth.translation.data import from_net, to_net
+from medsynth.core.errors import DataValidationError
+from medsynth.io.volume import Volume
+from medsynth.translation.config import CycleGANConfig, NonFinite
+from medsynth.translation.data import (
+    AIR_OUTSIDE_HU,
+    InputDimensionError,
+    NonFiniteError,
+    SourceModalityError,
+    from_net,
+    modality_problem,
+    prepare,
+    shape_problem,
+    to_net,
+)
+
+if TYPE_CHECKING:
+    from medsynth.io.transforms import VolumePreprocessor
+
+#: What to do with NaN/inf voxels of an input MR: refuse it, or leave them out and mark them NaN.
 
 
 def window_predictor(
-    net: Callable[[torch.Tensor], torch.Tensor], spatial_dims: float, mirror_axes: tuple[int, ...] = ()
+    net: Callable[[torch.Tensor], torch.Tensor], spatial_dims: float, mirror_axes: tuple[int, ...] = (), *, second_moment: bool = False
 ) -> Callable[[torch.Tensor], torch.Tensor]:
     """Wrap a generator so it maps (n, 1, i, j, k) windows to (n, 1, i, j, k) outputs (float32).
 
     With ``mirror_axes`` (spatial axes, 0 = i), the output is the mean over every subset of them of
     the prediction of the window mirrored along that subset, mirrored back (test-time mirroring).
+    With ``second_moment`` a second channel holds the mean of the squared predictions, from which
+    the spread of the averaged predictions follows (blending is linear, so both channels blend alike).
     """
     import itertools
 
@@ -43,9 +65,14 @@ def window_predictor(
         return from_net(net(to_net(window, spatial_dims)), spatial_dims).float()
 
     def predict(window: torch.Tensor) -> torch.Tensor:
-        total = once(window)
+        first = once(window)
+        total, squares = first, first * first
         for dims in subsets[1:]:
-            total = total + torch.flip(once(torch.flip(window, dims)), dims)
+            y = torch.flip(once(torch.flip(window, dims)), dims)
+            total = total + y
+            squares = squares + y * y
+        if second_moment:
+            return torch.cat([total, squares], 1) / len(subsets)
         return total / len(subsets)
 
     return predict
@@ -59,6 +86,7 @@ def sliding_translate(
     device: torch.device | str = "cpu",
     autocast: Callable[[], object] | None = None,
     progress: bool = False,
+    spread: bool = False,
 ) -> torch.Tensor:
     """Translate a whole preprocessed volume.
 
@@ -69,9 +97,13 @@ def sliding_translate(
         device: where the windows are computed (the stitched output stays on the CPU).
         autocast: a zero-argument callable returning the mixed-precision context.
         progress: show MONAI's progress bar.
+        spread: also return the voxel-wise standard deviation of the predictions averaged into each
+            voxel (the test-time mirrorings, and in 2.5D the 2c+1 stack positions, in 3D the
+            overlapping windows), weighted as they are blended.
 
     Returns:
-        (1, 1, i, j, k) CT in [-1, 1] on the same grid.
+        (1, 1, i, j, k) CT in [-1, 1] on the same grid; with ``spread``, (1, 2, i, j, k): the CT and
+        its spread (same units: 1 = half the CT window).
     """
     import contextlib
 
@@ -98,7 +130,7 @@ def sliding_translate(
             x,
             roi_size=roi,
             sw_batch_size=inf.sw_batch_size,
-            predictor=window_predictor(net, dims, tuple(inf.mirror_axes)),
+            predictor=window_predictor(net, dims, tuple(inf.mirror_axes), second_moment=spread),
             overlap=overlap,
             mode=inf.blend,
             sigma_scale=sigma,
@@ -111,7 +143,116 @@ def sliding_translate(
     out = out.float()
     if pad:
         out = out[..., pad:-pad]
-    return out.clamp(-1.0, 1.0)
+    mean = out[:, :1].clamp(-1.0, 1.0)
+    if not spread:
+        return mean
+    var = (out[:, 1:2] - out[:, :1] ** 2).clamp_min(0.0)
+    return torch.cat([mean, var.sqrt()], 1)
 
 
-__all__ = ["sliding_translate", "window_predictor"]
+@dataclass
+class Translation:
+    """A synthetic CT and, when asked for, the spread of the predictions averaged into it.
+
+    Attributes:
+        ct: the synthetic CT in HU on the MR's grid.
+        spread: voxel-wise standard deviation (HU) of the averaged predictions, or None.
+        nonfinite: voxels of the input that were not finite (left out and written as NaN).
+    """
+
+    ct: Volume
+    spread: Volume | None = None
+    nonfinite: int = 0
+
+
+def nonfinite_voxels(volume: Volume) -> int:
+    """How many voxels of ``volume`` are NaN or infinite."""
+    return int(np.size(volume.array) - np.count_nonzero(np.isfinite(volume.array)))
+
+
+def translate_volume(
+    net: Callable[[torch.Tensor], torch.Tensor],
+    volume: Volume,
+    config: CycleGANConfig,
+    preprocessor: VolumePreprocessor,
+    *,
+    device: torch.device | str = "cpu",
+    autocast: Callable[[], object] | None = None,
+    progress: bool = False,
+    spread: bool = False,
+    nonfinite: NonFinite = "error",
+) -> Translation:
+    """Translate one MR volume to CT in HU on the MR's own grid (see :meth:`CycleGANTranslator.translate`).
+
+    Raises:
+        DataValidationError: not a Volume.
+        SourceModalityError: the volume looks like CT in HU.
+        InputDimensionError: a 2D image given to a 3D model, or a multi-channel volume.
+        NonFiniteError: NaN/inf voxels and ``nonfinite="error"``.
+    """
+    if not isinstance(volume, Volume):
+        raise DataValidationError(
+            f"translate() takes a medsynth Volume, not {type(volume).__name__}; read files with "
+            "medsynth.io.loading.load_volume(path)"
+        )
+    name = str(volume.meta.get("source", "volume"))
+    bad = nonfinite_voxels(volume)
+    if bad and nonfinite != "mask":
+        raise NonFiniteError(
+            f"'{name}' has {bad} non-finite voxel(s) (NaN or inf) of {volume.array.size}: a synthetic CT would invent HU "
+            "there. Fix the input, or leave them out explicitly (translate(..., nonfinite='mask'); CLI: "
+            "--nonfinite mask): they are then excluded from the body and written as NaN (no value)."
+        )
+    invalid = ~np.isfinite(volume.array) if bad else None
+    if invalid is not None:
+        volume = volume.with_array(np.where(invalid, 0.0, volume.array).astype(np.float32))
+        if invalid.ndim == 4:
+            invalid = invalid[0]
+    if (wrong := modality_problem(volume, name, "MR")) is not None:
+        raise SourceModalityError(wrong)
+    if (problem := shape_problem(volume, name)) is not None:
+        raise InputDimensionError(problem)
+    shape = volume.spatial_shape
+    if config.spatial_dims == 3 and min(shape) == 1:
+        raise InputDimensionError(
+            f"'{name}' has shape {shape}: a single 2D image, but this model is 3D (spatial_dims 3) and "
+            "needs a volume; translate it with a 2D or 2.5D model (configs/mr2ct_cyclegan_2d.yaml)"
+        )
+    from medsynth.io.transforms import Prepared
+
+    prepared, mask, _ = prepare(volume, "MR", preprocessor, config.data)
+    if invalid is not None:
+        mask = mask & ~invalid
+    x = prepared.tensor
+    x = (x.as_tensor() if hasattr(x, "as_tensor") else x)[None].float()
+    y = sliding_translate(net, x, config, device=device, autocast=autocast, progress=progress, spread=spread)
+    lo, hi = config.preprocessing.ct_window
+    ct = preprocessor.invert(Prepared(prepared.tensor, "CT", lo, hi), y[0, :1])
+    arr = ct.array
+    if arr.shape != shape:
+        raise DataValidationError(f"internal: translated shape {arr.shape} differs from the input {shape}; please report this")
+    outside = ~mask if config.inference.body_mask else np.zeros(shape, dtype=bool)
+    arr = np.where(outside, AIR_OUTSIDE_HU, arr)
+    if invalid is not None:
+        arr = np.where(invalid, np.nan, arr)
+    meta = {
+        "source": name,
+        "derived_from": "MR",
+        "translator": "cyclegan",
+        "series_description": "synthetic CT (medsynth CycleGAN MR->CT)",
+    }
+    if bad:
+        meta["nonfinite_input_voxels"] = bad
+    out = Translation(Volume(arr.astype(np.float32), affine=volume.affine.copy(), modality="CT", units="HU", meta=meta), nonfinite=bad)
+    if spread:
+        # [-1, 1] units -> HU: the window's half width; inverted through the same spatial steps.
+        s = preprocessor.invert(Prepared(prepared.tensor, "CT", 0.0, (hi - lo) / 2.0), y[0, 1:] * 2.0 - 1.0).array
+        s = np.where(outside, 0.0, s)
+        if invalid is not None:
+            s = np.where(invalid, np.nan, s)
+        out.spread = Volume(s.astype(np.float32), affine=volume.affine.copy(), modality="OT", units="HU",
+                            meta={"source": name, "description": "spread (SD, HU) of the averaged sCT predictions"})
+    return out
+
+
+__all__ = ["NonFinite", "Translation", "nonfinite_voxels", "sliding_translate", "translate_volume", "window_predictor"]

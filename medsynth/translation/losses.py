@@ -14,10 +14,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+
+if TYPE_CHECKING:
+    from medsynth.translation.config import LossConfig
 
 
 def lsgan_loss(prediction: torch.Tensor, target_is_real: bool) -> torch.Tensor:
@@ -96,6 +100,76 @@ def histogram_loss(fake: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
     return F.l1_loss(f, r)
 
 
+def bone_histogram_loss(fake: torch.Tensor, real: torch.Tensor, threshold: float) -> torch.Tensor:
+    """:func:`histogram_loss` of the values clipped from below at ``threshold``: only the bone tail counts."""
+    return histogram_loss(fake.float().clamp_min(threshold), real.float().clamp_min(threshold))
+
+
+def generator_terms(
+    out: Mapping[str, torch.Tensor],
+    mr: torch.Tensor,
+    ct: torch.Tensor,
+    paired: torch.Tensor | None,
+    weights: LossConfig,
+    discriminators: Callable[[torch.Tensor, torch.Tensor], tuple[list[torch.Tensor], torch.Tensor]] | None,
+    bone_threshold: float,
+) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """The generators' weighted loss and its terms for one micro-batch.
+
+    Args:
+        out: the generators' outputs: ``fake_ct``; ``fake_mr``, ``rec_mr``, ``rec_ct`` when the
+            cycle term is on (without them the MR-side terms are left out); ``idt_ct``/``idt_mr``
+            when the identity term is on.
+        mr: the real MR batch.
+        ct: the real CT batch.
+        paired: the registered CT under the MR patches, or None.
+        weights: the loss weights (0 switches a term off).
+        discriminators: (CT scores, MR score) of (fake CT, fake MR), without gradients to the
+            discriminators (a list of CT scores: the full-range one and one per HU window, averaged);
+            None when ``weights.adversarial`` is 0.
+        bone_threshold: ``weights.bone_hu`` on the networks' [-1, 1] scale.
+    """
+    w = weights
+    both = "fake_mr" in out  # the CT->MR direction ran (loss.cycle > 0): its terms count too
+    terms: dict[str, torch.Tensor] = {}
+    total = out["fake_ct"].new_zeros(())
+    if "rec_mr" in out:
+        terms["cycle_mr"] = F.l1_loss(out["rec_mr"].float(), mr)
+        terms["cycle_ct"] = F.l1_loss(out["rec_ct"].float(), ct)
+        total = total + w.cycle * (terms["cycle_mr"] + terms["cycle_ct"])
+    if w.adversarial > 0 and discriminators is not None:
+        fake_mr = out["fake_mr"] if both else mr[:0]
+        scores_ct, score_mr = discriminators(out["fake_ct"], fake_mr)
+        terms["g_adv_ct"] = sum(lsgan_loss(x, True) for x in scores_ct) / len(scores_ct)
+        total = total + w.adversarial * terms["g_adv_ct"]
+        if both:
+            terms["g_adv_mr"] = lsgan_loss(score_mr, True)
+            total = total + w.adversarial * terms["g_adv_mr"]
+    if w.identity > 0:
+        terms["idt_ct"] = F.l1_loss(out["idt_ct"].float(), ct)
+        terms["idt_mr"] = F.l1_loss(out["idt_mr"].float(), mr)
+        total = total + w.identity * (terms["idt_ct"] + terms["idt_mr"])
+    if w.structure > 0:
+        terms["struct_ct"] = structure_loss(mr, out["fake_ct"])
+        total = total + w.structure * terms["struct_ct"]
+        if both:
+            terms["struct_mr"] = structure_loss(ct, out["fake_mr"])
+            total = total + w.structure * terms["struct_mr"]
+    if w.histogram > 0:
+        terms["hist_ct"] = histogram_loss(out["fake_ct"], ct)
+        total = total + w.histogram * terms["hist_ct"]
+        if both:
+            terms["hist_mr"] = histogram_loss(out["fake_mr"], mr)
+            total = total + w.histogram * terms["hist_mr"]
+    if w.bone_histogram > 0:
+        terms["hist_bone"] = bone_histogram_loss(out["fake_ct"], ct, bone_threshold)
+        total = total + w.bone_histogram * terms["hist_bone"]
+    if paired is not None and w.paired > 0:
+        terms["paired_l1"] = F.l1_loss(out["fake_ct"].float(), paired)
+        total = total + w.paired * terms["paired_l1"]
+    return total, terms
+
+
 class ImagePool:
     """Keeps up to ``size`` generated images; a query returns a mix of new and remembered ones.
 
@@ -141,4 +215,4 @@ class ImagePool:
         self.images = [] if imgs.numel() == 0 else [im.unsqueeze(0).to(device) for im in imgs]
 
 
-__all__ = ["ImagePool", "histogram_loss", "linear_decay", "lsgan_loss", "mind", "structure_loss"]
+__all__ = ["ImagePool", "bone_histogram_loss", "generator_terms", "histogram_loss", "linear_decay", "lsgan_loss", "mind", "structure_loss"]

@@ -1,8 +1,8 @@
 """CycleGAN's networks on MONAI blocks: one code path for 2D and 3D via ``spatial_dims``.
 
-* :class:`ResnetGenerator`: CycleGAN's generator (Zhu et al. 2017): a 7-wide stem, ``n_down``
+* :class:`ResnetGenerator`: CycleGAN's generator (Zhu et al. 2017): a 7-wide stem (``stem_kernel``), ``n_down``
   stride-2 convolutions, residual blocks, then nearest-neighbour upsampling + convolution (not
-  transposed convolutions, whose checkerboard pattern shows in HU), a 7-wide head and ``tanh``.
+  transposed convolutions, whose checkerboard pattern shows in HU), a head as wide as the stem and ``tanh``.
 * ``"unet"``: MONAI's UNet with a ``tanh`` head.
 * :func:`build_discriminator`: MONAI's ``PatchDiscriminator`` (LSGAN: no sigmoid), instance norm.
 """
@@ -50,7 +50,8 @@ class ResnetGenerator(nn.Module):
         super().__init__()
         ch = config.base_channels
         norm = config.norm
-        layers: list[nn.Module] = [Convolution(spatial_dims, in_channels, ch, kernel_size=7, act="RELU", norm=_norm(norm, ch))]
+        k = config.stem_kernel
+        layers: list[nn.Module] = [Convolution(spatial_dims, in_channels, ch, kernel_size=k, act="RELU", norm=_norm(norm, ch))]
         for _ in range(config.n_down):
             layers.append(Convolution(spatial_dims, ch, ch * 2, strides=2, kernel_size=3, act="RELU", norm=_norm(norm, ch * 2)))
             ch *= 2
@@ -59,7 +60,7 @@ class ResnetGenerator(nn.Module):
             layers.append(nn.Upsample(scale_factor=2, mode="nearest"))
             layers.append(Convolution(spatial_dims, ch, ch // 2, kernel_size=3, act="RELU", norm=_norm(norm, ch // 2)))
             ch //= 2
-        layers.append(Convolution(spatial_dims, ch, out_channels, kernel_size=7, conv_only=True))
+        layers.append(Convolution(spatial_dims, ch, out_channels, kernel_size=k, conv_only=True))
         self.net = nn.Sequential(*layers)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

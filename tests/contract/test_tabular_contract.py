@@ -25,11 +25,13 @@ TINY = {
     "dp-tvae": {"latent_dim": 4, "hidden": [16], "train": {"epochs": 2, "batch_size": 16}},
     "dp-ctgan": {"embedding_dim": 8, "generator_dim": [16], "discriminator_dim": [16], "train": {"epochs": 2, "batch_size": 16}},
     "dp-mst": {"bins": 4, "fine_bins": 16},
+    "dp-aim": {"bins": 4, "fine_bins": 16, "rounds_per_column": 1, "round_iters": 10, "iters": 50},
+    "dp-merf": {"features": 64, "hidden": [16], "steps": 20, "batch_size": 32},
     "gaussian-copula": {"default_distribution": "norm"},
     "ctgan": {"epochs": 1, "batch_size": 20},
     "tvae": {"epochs": 1, "batch_size": 20},
 }
-EPS = {"dp-tvae": 5.0, "dp-ctgan": 5.0, "dp-mst": 1.0}
+EPS = {"dp-tvae": 5.0, "dp-ctgan": 5.0, "dp-mst": 1.0, "dp-aim": 1.0, "dp-merf": 1.0}
 
 
 def test_every_tabular_model_is_registered_and_has_tiny_settings():

@@ -80,3 +80,17 @@ def test_atomic_writes_leave_nothing_on_error(tmp_path: Path):
             raise RuntimeError("crash")
     assert not (tmp_path / "series").exists()
     assert [p.name for p in tmp_path.iterdir()] == ["out.json"]
+
+
+def test_the_config_records_kind_and_model_in_run_json(tmp_path):
+    from medsynth.core.runs import list_runs
+    from medsynth.imaging.config import VAE3DConfig
+    from medsynth.tabular.config import TabularConfig
+
+    tab = RunDir.create(tmp_path / "tab")
+    tab.write_config(TabularConfig(model="gaussian-copula"))
+    img = RunDir.create(tmp_path / "img")
+    img.write_config(VAE3DConfig())
+    assert (tab.info["kind"], tab.info["model"]) == ("tabular", "gaussian-copula")
+    assert (img.info["kind"], img.info["model"]) == ("vae3d", "vae3d")
+    assert {(r["kind"], r["model"]) for r in list_runs(tmp_path)} == {("tabular", "gaussian-copula"), ("vae3d", "vae3d")}

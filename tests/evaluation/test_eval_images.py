@@ -92,9 +92,13 @@ def test_translation_scores_known_answers(volume_folders, tmp_path) -> None:
         v = read_nifti(f)
         lab = read_nifti(labels / f.name).array
         write_nifti(v.with_array(v.array + np.where(lab == 4, 100.0, 0.0).astype(np.float32)), pred / f.name)
-    report = evaluate_translation(pred, ref, labels=labels)
+    unnamed = evaluate_translation(pred, ref, labels=labels)  # no tissues.json there: label values name the tissues
+    assert unnamed.metric("translation_mae_label_4_hu").value == pytest.approx(100.0, abs=1.0)
+    named = EvaluationConfig(translation={"tissue_names": {2: "soft_tissue", 4: "bone"}})
+    report = evaluate_translation(pred, ref, labels=labels, config=named)
     assert report.metric("translation_mae_bone_hu").value == pytest.approx(100.0, abs=1.0)
     assert report.metric("translation_mae_soft_tissue_hu").value == pytest.approx(0.0, abs=1.0)
+    assert 0.95 < report.metric("translation_bone_dice").value < 1.0  # +100 HU lifts a few blurred bone edges over 250
     validate_report(report.to_dict())
     bad = tmp_path / "bad"
     v = read_nifti(pred / "case_000.nii.gz")

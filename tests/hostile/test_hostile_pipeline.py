@@ -5,10 +5,9 @@ with a non-private model (gaussian-copula) and a private one (dp-mst, epsilon 1)
 the default suite; all of them are marked slow (about 3-4 minutes on 2 shared cores).
 
 dp-mst with an inferred schema (every domain read from the data, ``public: false``) estimates the
-domains with DP. Where it refuses a table (a range or category list it cannot estimate at epsilon 1),
-or crashes with a KeyError in ``mst.py`` (seen on pbc and cgd in about 2 of 3 runs: no column is left
-after the DP domain estimate), the test is xfail with the reason (issue 11, the lead's DP-domain
-work); every run whose fit succeeds goes through the whole pipeline.
+domains with DP and must fit every table at epsilon 1, small ones included (pbc, cgd, pbcseq_patients:
+200-420 rows): a column DP can say nothing about is omitted with a ledger note, never a refusal or a
+crash (issue 11); every run goes through the whole pipeline.
 """
 
 from __future__ import annotations
@@ -23,8 +22,6 @@ from hostile_helpers import cli
 TABLES = ["flchain", "pbc", "lymph_node", "cgd", "pbcseq_patients", "pbcseq_visits"]
 FAST = "pbcseq_patients"
 MODELS = {"gaussian-copula": [], "dp-mst": ["--epsilon", "1"]}
-#: What dp-mst says when the inferred (private) domains cannot be estimated with DP at this budget.
-DP_DOMAIN_REFUSALS = ("cannot estimate a range with DP", "no category is frequent enough")
 
 
 def _pipeline(table: str, model: str, shared: Path, work: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -44,17 +41,8 @@ def _pipeline(table: str, model: str, shared: Path, work: Path, capsys: pytest.C
     schema = TableSchema.load(work / "schema.yaml")
     ids = [c.name for c in schema.columns if c.type == "identifier"]
 
-    try:
-        code, _, err = cli(capsys, "tabular", "fit", work / "train.csv", "--schema", work / "schema.yaml", "--model", model,
-                           *MODELS[model], "--out", work / "run")
-    except KeyError as exc:  # a traceback, not a refusal: known, reported to the lead, kept visible here
-        if model != "dp-mst":
-            raise
-        pytest.xfail(f"issue 11: dp-mst crashed on {table} with KeyError {exc} in medsynth/tabular/mst.py (no column "
-                     "left after the DP domain estimate; DP noise makes it happen in some runs only)")
-    if code != 0 and model == "dp-mst" and any(r in err for r in DP_DOMAIN_REFUSALS):
-        assert not (work / "run").exists()  # refused before the run folder was made
-        pytest.xfail(f"issue 11: dp-mst refuses {table} with the inferred schema: {err.strip()[7:]}")
+    code, _, err = cli(capsys, "tabular", "fit", work / "train.csv", "--schema", work / "schema.yaml", "--model", model,
+                       *MODELS[model], "--out", work / "run")
     assert code == 0, err
     assert json.loads((work / "run" / "run.json").read_text())["status"] == "completed"
 

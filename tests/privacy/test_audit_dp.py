@@ -136,14 +136,14 @@ def test_real_dp_mst_is_not_flagged():
 @pytest.mark.slow
 def test_real_dp_tvae_is_not_flagged():
     r = audit_dp("dp-tvae", make_table(), schema=make_schema(), params=TVAE_TINY, canaries=200)
-    assert [a.attack for a in r.attacks] == ["replay", "elbo"]
+    assert [a.attack for a in r.attacks] == ["replay", "elbo", "gradients"]
     assert r.verdict == "pass" and r.epsilon_lower_bound <= 1.0, r.attacks
 
 
 @pytest.mark.slow
 def test_real_dp_ctgan_is_not_flagged():
     r = audit_dp("dp-ctgan", make_table(), schema=make_schema(), params=CTGAN_TINY, canaries=200)
-    assert [a.attack for a in r.attacks] == ["replay", "samples"]
+    assert [a.attack for a in r.attacks] == ["replay", "samples", "gradients"]
     assert r.verdict == "pass" and r.epsilon_lower_bound <= 1.0, r.attacks
 
 

@@ -96,3 +96,33 @@ def test_dp_presence_false_positive_rate_is_small():
     hits = sum(dp_presence(0, rho=0.01, rng=rng) for _ in range(2000))
     assert hits <= 10  # 0.13% expected
     assert dp_presence(200, rho=0.01, rng=rng)  # sigma ~7: 200 clears 3 sigma
+
+
+def test_dp_bounds_never_come_from_a_noise_only_bucket():
+    """Ages 40-80 and a budget so small that pure noise in ~100 empty buckets would often clear 3 sigma: the
+    union-corrected threshold and the shoulder rule keep every bound next to the data (200 noise draws)."""
+    x = np.random.default_rng(0).normal(60, 6, 3000).clip(40, 80)
+    for seed in range(200):
+        try:
+            res = dp_bounds(x, rho=2e-5, rng=np.random.default_rng(seed))
+        except PrivacyBudgetError:
+            continue
+        assert 8 <= res.low and res.high <= 256, (seed, res.low, res.high)
+
+
+def test_dp_bounds_refine_inside_the_power_of_two():
+    """Sodium-like values 125-150 sit inside [64, 256): the range is cut inside the powers of two."""
+    x = np.random.default_rng(1).normal(138, 4, 6000)
+    res = dp_bounds(x, rho=0.01, rng=np.random.default_rng(2))
+    assert 100 <= res.low <= 128 and 148 <= res.high <= 180
+    assert res.counts is not None and res.counts.size == res.edges.size - 1
+
+
+def test_small_codes_are_released_over_fixed_keys():
+    from medsynth.privacy.mechanisms import dp_small_integers
+
+    flags = np.r_[np.zeros(250), np.ones(120), [np.nan] * 40]
+    cats, hist, sigma = dp_small_integers(flags, rho=0.005, rng=np.random.default_rng(0))
+    assert cats == [0, 1] and sigma > 0 and hist.size == 19
+    ages = np.repeat(np.arange(20, 90), 20).astype(float)
+    assert dp_small_integers(ages, rho=0.005, rng=np.random.default_rng(0))[0] is None

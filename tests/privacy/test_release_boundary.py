@@ -22,6 +22,8 @@ from medsynth.tabular.schema import infer_schema
 
 TINY = {
     "dp-mst": {"bins": 6, "fine_bins": 16},
+    "dp-aim": {"bins": 6, "fine_bins": 16, "rounds_per_column": 1, "round_iters": 10, "iters": 50},
+    "dp-merf": {"features": 64, "hidden": [16], "steps": 20, "batch_size": 32},
     "dp-tvae": {"latent_dim": 4, "hidden": [16], "train": {"epochs": 2, "batch_size": 64}},
     "dp-ctgan": {"embedding_dim": 4, "generator_dim": [16], "discriminator_dim": [16], "train": {"epochs": 2, "batch_size": 64}},
 }
@@ -92,7 +94,7 @@ def test_no_released_byte_holds_an_outlier_a_singleton_the_row_count_or_a_loss(m
     released = [p for p in out.rglob("*") if p.is_file()]
     losses = []
     metrics = run.path / "private" / "metrics.jsonl"
-    if model != "dp-mst":
+    if model not in ("dp-mst", "dp-aim", "dp-merf"):  # models without a training loss on the data
         assert not (run.path / "metrics.jsonl").exists(), "raw losses logged outside private/"
         losses = [json.loads(line)["loss"] for line in metrics.read_text().splitlines()]
         assert losses, "the losses belong in private/metrics.jsonl"
@@ -183,7 +185,8 @@ def test_schema_fields_read_from_the_data_are_decided_under_dp(seeded_dp_noise):
 
 def test_an_unconfirmable_column_is_omitted_not_refused():
     """A column of 200 strings held by 2 rows each: DP can release none of its categories; the fit goes on
-    and the column comes out empty, with a note in the ledger."""
+    and the column comes out empty, with a note in the ledger, and the schema the run releases keeps none of
+    the categories ``schema infer`` read from the data."""
     from medsynth.tabular.mst import DPMST
 
     rs = np.random.default_rng(0)
@@ -191,6 +194,8 @@ def test_an_unconfirmable_column_is_omitted_not_refused():
     m = DPMST(privacy={"epsilon": 1.0, "delta": 1e-4}).fit(df, infer_schema(df))
     assert m.schema.column("note").omitted and any("note" in n for n in m.ledger.notes)
     assert m.sample(10, seed=0)["note"].isna().all()
+    note = m.schema.column("note")  # nothing read from the data stays in the released schema
+    assert note.categories is None and note.min is None and note.max is None and not note.missing
 
 
 def test_empty_poisson_batch_takes_a_noise_only_step():

@@ -67,3 +67,22 @@ def test_a_failed_dp_fit_leaves_its_spent_ledger(tmp_path):
         fit_dataset_run(tables, tmp_path / "run", cfg)
     ledger = json.loads((tmp_path / "run" / "privacy_ledger.json").read_text())
     assert ledger["status"] == "failed" and ledger["entries"][0]["access"].startswith("number of rows of 'patients'")
+
+
+def test_a_multitable_fit_under_an_audit_only_hook_is_marked_insecure_and_not_exported(tmp_path):
+    """Every audit-only hook (seeded noise, gradient canaries) marks the ledger; export refuses the run."""
+    import pytest
+
+    from medsynth.core.errors import RunDirectoryError
+    from medsynth.privacy.noise import insecure_for_audit
+
+    tables = make_dataset(40, seed=2)
+    cfg = TabularConfig(model="dp-mst", privacy={"epsilon": 4.0, "delta": 1e-5}, params={"bins": 6, "fine_bins": 16})
+    with insecure_for_audit("a test hook"):
+        run, model = fit_dataset_run(tables, tmp_path / "run", cfg)
+    assert model.ledger.status == "insecure: a test hook"
+    assert any("audit-only hooks (a test hook)" in n for n in model.ledger.notes)
+    with pytest.raises(RunDirectoryError, match="insecure"):
+        export_run(run.path, tmp_path / "out")
+    run2, model2 = fit_dataset_run(tables, tmp_path / "real", cfg)  # after the block: a real fit
+    assert model2.ledger.status == "complete"

@@ -31,3 +31,18 @@ def test_in_memory_fit_and_named_errors():
         tab.fit(make_table(64), model="dp-mts", epsilon=1.0)
     with pytest.raises(ConfigError, match="not differentially private"):
         tab.fit(make_table(64), model="gaussian-copula", epsilon=1.0)
+
+
+def test_config_precedence_and_named_errors(tmp_path):
+    from medsynth.core.errors import ConfigError
+    from medsynth.tabular.api import resolve_config
+
+    yml = tmp_path / "t.yaml"
+    yml.write_text("kind: tabular\nmodel: dp-tvae\nseed: 3\nprivacy: {epsilon: 2.0, delta: 1.0e-6}\n")
+    cfg = resolve_config(yml, epsilon=1.0, sets=["seed=7"], max_steps=5)
+    assert (cfg.model, cfg.seed, cfg.privacy.epsilon, cfg.privacy.delta) == ("dp-tvae", 7, 1.0, 1e-6)
+    assert cfg.params["train"]["max_steps"] == 5  # calibrated for the steps it will take
+    with pytest.raises(ConfigError, match="dp-mst has no optimisation steps"):
+        resolve_config(model="dp-mst", max_steps=5)
+    with pytest.raises(ConfigError, match="leave out model"):
+        tab.fit("x.csv", out=tmp_path / "run", model="dp-mst", resume=True)

@@ -60,9 +60,12 @@ def test_domain_read_from_data_estimated_with_dp(seeded_dp_noise):
     big = make_table(3000, seed=1)
     m = DPMST({"bins": 6}, privacy={"epsilon": 2.0, "delta": 1e-5, "domain_budget": 0.2}).fit(big, infer_schema(big))
     access = [e.access.split(" ")[0] for e in m.ledger.entries]
-    assert access == ["number", "column", "domains", "MST:"]
+    assert access[:3] == ["number", "column", "domains"] and access[-1] == "MST:" and set(access[3:-1]) <= {"1-way"}
     types, domains = m.ledger.entries[1], m.ledger.entries[2]
-    assert types.rho + domains.rho == pytest.approx(0.2 * m.ledger.rho_budget) and "age" in domains.columns
+    # the domain release also pays each column's 1-way marginal (MST reuses its noisy counts)
+    paid = 0.2 * m.ledger.rho_budget + m.oneway_rho * len(domains.columns)
+    assert types.rho + domains.rho == pytest.approx(paid) and "age" in domains.columns
+    assert set(domains.details["reused_as_one_way_marginals"]) >= {"sex", "age"}
     assert m.ledger.total_epsilon <= 2.0 + 1e-9
     lo, hi = m.schema.column("age").bounds()
     assert lo <= 35 and hi >= 85, "DP bounds must cover the bulk of ages 30..89"
@@ -109,3 +112,68 @@ def test_dp_mst_grid_adapts_to_the_noise(seeded_dp_noise):
     many = DPMST({"bins": 8, "fine_bins": 64}, privacy={"epsilon": 1.0, "delta": 1e-5}).fit(big, sch)
     assert few.meta["grid"]["fine_bins"] < 64 and few.meta["grid"]["bins"] < 8
     assert many.meta["grid"] == {"fine_bins": 64, "bins": 8}
+
+
+def _wide_table(n: int = 6000, seed: int = 0):
+    """30 columns like an ICU table: labs with missing values, flags, a 5-level category with rare levels."""
+    import numpy as np
+    import pandas as pd
+
+    rs = np.random.default_rng(seed)
+    cols = {}
+    for i in range(16):
+        x = rs.lognormal(3 + i % 4, 0.4, n).round(2)
+        x[rs.random(n) < 0.1 + 0.03 * i] = np.nan  # 10% to 55% missing
+        cols[f"lab{i}"] = x
+    for i in range(10):
+        cols[f"flag{i}"] = (rs.random(n) < 0.033 + 0.02 * i).astype(int)  # the rarest held by 3.3% of rows
+    cols["race"] = rs.choice(["white", "black", "hispanic", "asian", "other"], n, p=[0.79, 0.15, 0.032, 0.008, 0.02])
+    cols["dzgroup"] = rs.choice([f"g{k}" for k in range(8)], n, p=[0.4, 0.2, 0.1, 0.08, 0.07, 0.06, 0.05, 0.04])
+    cols["age"] = rs.normal(62, 15, n).clip(18, 101).round(1)
+    cols["sodium"] = rs.normal(138, 5, n).round()
+    return pd.DataFrame(cols)
+
+
+@pytest.mark.parametrize("model", ["dp-mst", "dp-aim"])
+def test_zero_config_on_a_wide_table_keeps_every_column_and_frequent_categories(model, seeded_dp_noise):
+    """The schema exactly as inferred, epsilon 1, 6k rows x 30 columns: no column omitted or refused,
+    categories held by >= 3% of rows survive, no bound from a noise-only bucket (issue 11, item 1)."""
+    from medsynth.core.registry import SYNTHESIZERS, resolve
+
+    df = _wide_table()
+    m = resolve(SYNTHESIZERS, model)(privacy={"epsilon": 1.0, "delta": 1e-5}).fit(df, infer_schema(df))
+    cols = {c.name: c for c in m.schema.columns}
+    assert not [c for c in cols.values() if c.omitted], m.ledger.notes
+    assert {"white", "black", "hispanic"} <= set(cols["race"].categories)
+    assert len(cols["dzgroup"].categories) == 8
+    for i in range(10):
+        assert cols[f"flag{i}"].categories == [0, 1], f"flag{i}"
+    lo, hi = cols["sodium"].bounds()
+    assert 100 <= lo <= 128 and 148 <= hi <= 200, "sodium refined inside [64, 256)"
+    for i in range(16):
+        lo, hi = cols[f"lab{i}"].bounds()
+        assert hi < 2 ** 12 and cols[f"lab{i}"].missing, f"lab{i}: {lo}, {hi}"
+    s = m.sample(2000, seed=0)
+    assert s["lab15"].isna().mean() > 0.3 and s["race"].isin(["hispanic"]).any()
+
+
+def test_dp_merf_releases_one_embedding_and_learns_the_target(seeded_dp_noise):
+    """One Gaussian release (one ledger entry after the row count and domains), then free generator steps; with
+    a target the class-conditional embedding keeps the label's relation to a feature."""
+    import numpy as np
+    import pandas as pd
+
+    from medsynth.tabular.merf import DPMERF
+
+    rs = np.random.default_rng(0)
+    n = 3000
+    x = rs.normal(0, 1, n)
+    df = pd.DataFrame({"x": x.round(3), "y": (x + rs.normal(0, 0.3, n) > 0).astype(int), "z": rs.integers(0, 3, n)})
+    s = infer_schema(df)
+    s = s.model_copy(update={"columns": [c.model_copy(update={"public": True, "target": c.name == "y"}) for c in s.columns]})
+    m = DPMERF({"features": 400, "steps": 300, "batch_size": 256}, privacy={"epsilon": 2.0, "delta": 1e-5}).fit(df, s)
+    assert [e.access.split(" ")[0] for e in m.ledger.entries] == ["number", "random-feature"]
+    assert m.ledger.total_epsilon <= 2.0 + 1e-9 and m.meta["steps"] == 300
+    out = m.sample(4000, seed=0)
+    means = out.groupby("y")["x"].mean()
+    assert means[1] - means[0] > 0.8, means

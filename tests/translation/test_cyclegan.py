@@ -123,3 +123,39 @@ def test_structure_term_is_used(make_config, dims: float, phantom_dir: Path, tmp
     CycleGANTranslator(cfg).fit(phantom_dir / "mr", phantom_dir / "ct", out=tmp_path / "run")
     last = json.loads((tmp_path / "run" / "metrics.jsonl").read_text().splitlines()[-1])
     assert last["struct_ct"] > 0 and last["struct_mr"] > 0
+
+
+def test_paired_without_cycle_trains_the_mr_to_ct_generator_only(make_config, phantom_dir, tmp_path):
+    """loss.cycle 0 with registered pairs: a supervised (pix2pix-style) model; the CT->MR generator is untouched."""
+    from medsynth.core.rundir import RunDir
+    from medsynth.translation.config import CycleGANConfig
+
+    cfg = make_config(2, data={"paired": True}, loss={"paired": 10.0, "cycle": 0.0, "identity": 0.0, "structure": 1.0, "histogram": 1.0})
+    tr = CycleGANTranslator(cfg).fit(phantom_dir / "mr", phantom_dir / "ct", out=tmp_path / "run")
+    lines = [json.loads(x) for x in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    keys = set(lines[-1])
+    assert {"paired_l1", "g_adv_ct", "struct_ct", "hist_ct"} <= keys
+    assert not keys & {"cycle_mr", "cycle_ct", "g_adv_mr", "struct_mr", "hist_mr"}
+    assert lines[-1]["d_mr"] == 0.0
+    # Adam keeps state only for parameters that received gradients: exactly the MR->CT generator's
+    ckpt = RunDir(tmp_path / "run").load_checkpoint()
+    n_mr2ct = sum(1 for _ in tr.generators.mr2ct.parameters())
+    assert len(ckpt["opt_g"]["state"]) == n_mr2ct < sum(1 for _ in tr.generators.parameters())
+    with pytest.raises(Exception, match="unpaired training needs the cycle term"):
+        CycleGANConfig.model_validate(make_config(2, loss={"cycle": 0.0}))
+
+
+def test_stem_kernel_sets_the_first_and_last_convolution(make_config):
+    """generator.stem_kernel 3 makes the 3D ResNet generator's stem and head 3-wide (CycleGAN's 7 by default)."""
+    from medsynth.translation.config import CycleGANConfig
+    from medsynth.translation.networks import build_generator
+
+    def kernels(cfg: CycleGANConfig) -> list[tuple[int, ...]]:
+        convs = [m for m in build_generator(cfg).modules() if isinstance(m, torch.nn.Conv3d)]
+        return [convs[0].kernel_size, convs[-1].kernel_size]
+
+    assert kernels(CycleGANConfig.model_validate(make_config(3))) == [(7, 7, 7)] * 2
+    small = CycleGANConfig.model_validate(make_config(3, generator={"stem_kernel": 3}))
+    assert kernels(small) == [(3, 3, 3)] * 2
+    with pytest.raises(Exception, match="stem_kernel"):
+        CycleGANConfig.model_validate(make_config(3, generator={"stem_kernel": 4}))

@@ -61,3 +61,88 @@ def test_histogram_loss_sees_levels_not_positions():
     assert (darker.grad < 0).all()  # every value is pushed up
     with pytest.raises(ValueError, match="equal size"):
         histogram_loss(real, real[:1])
+
+
+def test_bone_histogram_sees_only_the_bone_tail():
+    from medsynth.translation.losses import bone_histogram_loss
+
+    real = torch.full((1, 1, 10, 10), -0.5)
+    real[..., :2] = 0.2  # 20% bone
+    soft_shift = real.clone()
+    soft_shift[..., 2:] = -0.6  # soft tissue darker: invisible above the threshold
+    assert float(bone_histogram_loss(soft_shift, real, threshold=-0.3)) == 0.0
+    no_bone = torch.full_like(real, -0.5)
+    # 20% of the values lose 0.2 - (-0.3) = 0.5 above the threshold
+    assert float(bone_histogram_loss(no_bone, real, threshold=-0.3)) == pytest.approx(0.2 * 0.5)
+
+
+def test_flip_augmentation_mirrors_pairs_alike(make_config, phantom_dir):
+    import numpy as np
+
+    from medsynth.translation.cyclegan import CycleGANTranslator
+    from medsynth.translation.data import PatchSampler, load_domain
+
+    cfg = make_config(2, data={"paired": True, "flip_axes": [0]}, loss={"paired": 1.0})
+    tr = CycleGANTranslator(cfg)
+    mrs = sorted((phantom_dir / "mr").glob("*.nii.gz"))
+    cts = sorted((phantom_dir / "ct").glob("*.nii.gz"))
+    src = PatchSampler(load_domain(mrs, "MR", tr.preprocessor, cfg_obj := tr.config.data, what="mr"), tr.config.patch_3d, 0.9)
+    tgt = PatchSampler(load_domain(cts, "CT", tr.preprocessor, cfg_obj, what="ct"), tr.config.patch_3d, 0.9)
+    rng = np.random.default_rng(3)
+    pos = src.positions(np.random.default_rng(3), tr.config.train.batch_size)
+    mr, ct, paired = tr._batch(src, tgt, rng, torch.device("cpu"))
+    plain_mr = src.crop(pos)[:, 0].permute(0, 3, 1, 2)
+    plain_ct = tgt.crop(pos)[:, 0].permute(0, 3, 1, 2)
+    flipped = 0
+    for b in range(len(mr)):
+        same = torch.equal(mr[b], plain_mr[b])
+        mirrored = torch.equal(mr[b], torch.flip(plain_mr[b], [1]))
+        assert same or mirrored
+        flipped += (not same)
+        # the registered CT is mirrored with its MR
+        assert torch.equal(ct[b], plain_ct[b] if same else torch.flip(plain_ct[b], [1])) and torch.equal(paired[b], ct[b])
+    assert flipped >= 1  # this seed flips at least one of the two samples
+
+
+def test_windowed_ct_discriminators_see_their_window(make_config):
+    from medsynth.translation.config import CycleGANConfig
+    from medsynth.translation.cyclegan import CycleDiscriminators
+
+    cfg = CycleGANConfig.model_validate(make_config(2, discriminator={"ct_windows": [[150, 1500]]}))
+    discs = CycleDiscriminators(cfg)
+    assert len(discs.ct_windows) == 1
+    a, b = discs.windows[0]
+    assert a == pytest.approx((150 + 1024) / 4024 * 2 - 1) and b == pytest.approx((1500 + 1024) / 4024 * 2 - 1)
+    ct = torch.full((2, 1, 16, 16), -0.5)  # soft tissue only: all below the bone window
+    bone = ct.clone()
+    bone[:, :, 4:8, 4:8] = 0.0  # ~990 HU
+    seen = {}
+    discs.ct_windows[0].register_forward_hook(lambda m, i, o: seen.setdefault("x", i[0]))
+    scores, _ = discs(torch.cat([ct, bone]), torch.zeros(4, 1, 16, 16))
+    assert len(scores) == 2
+    x = seen["x"]
+    assert float(x[:2].max()) == -1.0  # soft tissue is black in the bone window
+    assert float(x[2:].max()) == pytest.approx((988 - 150) / 1350 * 2 - 1, abs=1e-3)  # 988 HU bone inside it
+    with pytest.raises(Exception, match="low < high"):
+        CycleGANConfig.model_validate(make_config(2, discriminator={"ct_windows": [[300, 100]]}))
+
+
+def test_mr_intensity_augmentation_changes_mr_only(make_config, phantom_dir):
+    import numpy as np
+
+    from medsynth.translation.cyclegan import CycleGANTranslator
+    from medsynth.translation.data import PatchSampler, load_domain
+
+    tr = CycleGANTranslator(make_config(2, data={"paired": True, "mr_intensity_augment": 0.3}, loss={"paired": 1.0}))
+    mrs, cts = sorted((phantom_dir / "mr").glob("*.nii.gz")), sorted((phantom_dir / "ct").glob("*.nii.gz"))
+    src = PatchSampler(load_domain(mrs, "MR", tr.preprocessor, tr.config.data, what="mr"), tr.config.patch_3d, 0.9)
+    tgt = PatchSampler(load_domain(cts, "CT", tr.preprocessor, tr.config.data, what="ct"), tr.config.patch_3d, 0.9)
+    pos = src.positions(np.random.default_rng(5), tr.config.train.batch_size)
+    mr, ct, _ = tr._batch(src, tgt, np.random.default_rng(5), torch.device("cpu"))
+    plain_mr = src.crop(pos)[:, 0].permute(0, 3, 1, 2)
+    assert torch.equal(ct, tgt.crop(pos)[:, 0].permute(0, 3, 1, 2))  # the CT is never changed
+    assert not torch.allclose(mr, plain_mr) and float(mr.min()) >= -1 and float(mr.max()) <= 1
+    # a monotone map of each patch: the order of the voxels is kept
+    for b in range(len(mr)):
+        order = torch.argsort(plain_mr[b].flatten())
+        assert bool((mr[b].flatten()[order].diff() >= -1e-6).all())

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from scipy.ndimage import distance_transform_edt
 
+from medsynth.evaluation import hu_metrics as metrics
 from medsynth.io.phantoms import CT_HU, MR_T1, TISSUES, PhantomConfig, make_phantom
-from medsynth.translation import metrics
 
 
 @pytest.mark.parametrize("seed", [0, 11])

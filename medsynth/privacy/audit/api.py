@@ -11,6 +11,11 @@ for K attacks (Bonferroni), so the largest bound keeps the stated confidence.
 - The **scoring** attacks run as a one-run audit (``method="one-run"``, the default: m canaries each in
   with probability 1/2, one fit, plus one reference fit for calibrated attacks) or as a distinguishing
   test with a learnt threshold (``method="distinguish"``: ``trials`` fits on each of D and D').
+- The **gradients** attack (DP-SGD models) shares that fit: m gradient canaries with their own
+  inclusion draws ride in the DP-SGD steps through an audit-only hook
+  (:mod:`medsynth.privacy.dpsgd_audit`), and the auditor reads every step's noisy gradient at their
+  coordinates. It is the only attack here that sees more than the release (the whole DP-SGD transcript,
+  of which the release is a function), which is what makes it strong enough to catch too little noise.
 
 A lower bound above the claim means the release leaks more than the claim allows: the verdict is
 "fail". A bound at or below the claim is evidence, not proof: the attacks may be weaker than the best.
@@ -18,6 +23,7 @@ A lower bound above the claim means the release leaks more than the claim allows
 
 from __future__ import annotations
 
+import contextlib
 import math
 import tempfile
 import time
@@ -29,7 +35,16 @@ import numpy as np
 
 from medsynth.core.errors import ConfigError, DataValidationError
 from medsynth.privacy.audit import stats
-from medsynth.privacy.audit.attacks import ATTACKS, DEFAULT_ATTACKS, NEEDS_REFERENCE, check_attacks, replay_vote, score
+from medsynth.privacy.audit.attacks import (
+    ATTACKS,
+    DEFAULT_ATTACKS,
+    NEEDS_REFERENCE,
+    check_attacks,
+    gradient_scores,
+    replay_vote,
+    score,
+    stated_dpsgd,
+)
 from medsynth.privacy.audit.canaries import BUILTIN_TABLE, builtin_table, random_canaries, with_rows, worst_case_canary
 from medsynth.privacy.audit.release import (
     BROKEN_VARIANTS,
@@ -39,6 +54,7 @@ from medsynth.privacy.audit.release import (
     calibrate_broken_noise,
     fit_release,
 )
+from medsynth.privacy.dpsgd_audit import GradientCanaries, gradient_canaries_for_audit
 
 if TYPE_CHECKING:  # pragma: no cover
     from collections.abc import Callable
@@ -48,6 +64,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from medsynth.tabular.schema import TableSchema
 
 Method = Literal["one-run", "distinguish"]
+GRADIENTS = "gradients"
 #: Canaries of a one-run audit when not given.
 DEFAULT_CANARIES = {"dp-mst": 1000, "dp-tvae": 500, "dp-ctgan": 500}
 #: Runs per table of a distinguishing test with a learnt threshold, when not given.
@@ -149,7 +166,8 @@ def audit_dp(
         params: the model's hyperparameters (as ``--set`` would give them).
         method: how the scoring attacks run: "one-run" (one fit with many canaries) or "distinguish"
             (``trials`` fits on each of two neighbouring tables).
-        attacks: which attacks (default: replay plus the model's white-box attack).
+        attacks: which attacks (default: replay plus the model's white-box attacks: marginals for dp-mst;
+            elbo and gradients for dp-tvae; samples and gradients for dp-ctgan).
         canaries: canaries of a one-run audit (default 1000 for dp-mst, 500 for the neural models).
         trials: runs per table of a distinguishing test (default 500 for dp-mst, 100 otherwise).
         replay_trials: runs per table of the replay test (default: enough to refute 1.5x the claim).
@@ -298,11 +316,17 @@ def _replay_test(spec: ModelSpec, base: pd.DataFrame, canary: pd.DataFrame, n: i
 
 def _one_run(spec: ModelSpec, base: pd.DataFrame, attacks: list[str], m: int, alpha: float,
              rng: np.random.Generator, seed: int, work: Path) -> list[AttackOutcome]:
-    can = random_canaries(base, spec.schema, m, rng)
-    included = rng.random(m) < 0.5
-    if not included.any():
+    """One fit with m canary rows (each in with probability 1/2) for the row attacks and, for
+    ``gradients``, m gradient canaries with their own inclusion draws, observed through the audit hook."""
+    rows = [a for a in attacks if a != GRADIENTS]
+    can = random_canaries(base, spec.schema, m, rng) if rows else None
+    included = rng.random(m) < 0.5 if rows else np.zeros(0, bool)
+    if rows and not included.any():
         included[0] = True
-    rel = fit_release(spec, with_rows(base, can.iloc[np.nonzero(included)[0]]), seed, work / "one-run")
+    grad = _gradient_canaries(rng, m, seed) if GRADIENTS in attacks else None
+    table = with_rows(base, can.iloc[np.nonzero(included)[0]]) if can is not None else base
+    with gradient_canaries_for_audit(grad) if grad is not None else contextlib.nullcontext():
+        rel = fit_release(spec, table, seed, work / "one-run")
     reference = None
     if NEEDS_REFERENCE & set(attacks):  # the attacker's own fit on the rest of the table (always the real model)
         ref_spec = ModelSpec(name=spec.name, params=spec.params, schema=spec.schema, epsilon=spec.epsilon, delta=spec.delta)
@@ -310,14 +334,20 @@ def _one_run(spec: ModelSpec, base: pd.DataFrame, attacks: list[str], m: int, al
     out = []
     try:
         for attack in attacks:
-            s = score(attack, rel, can, base=base, schema=spec.schema, one_run=True,
-                      reference=reference if attack in NEEDS_REFERENCE else None)
-            res = stats.one_run_audit(s, included, spec.delta, alpha)
+            extra: dict[str, Any] = {}
+            if attack == GRADIENTS:
+                s, extra = _gradient_scores(grad, rel, spec.name)  # type: ignore[arg-type]
+                inc = grad.included  # type: ignore[union-attr]
+            else:
+                s = score(attack, rel, can, base=base, schema=spec.schema, one_run=True,
+                          reference=reference if attack in NEEDS_REFERENCE else None)
+                inc = included
+            res = stats.one_run_audit(s, inc, spec.delta, alpha)
             out.append(AttackOutcome(attack, "one-run", round(res.epsilon, 4), alpha,
                                      fits=1 + int(attack in NEEDS_REFERENCE),
                                      details={"canaries": m, "included": res.included, "guesses": res.guesses,
                                               "correct": res.correct, "guess_grid": res.grid,
-                                              "best_possible": round(res.best_possible, 4)}))
+                                              "best_possible": round(res.best_possible, 4), **extra}))
     finally:
         rel.remove()
         if reference is not None:
@@ -325,16 +355,43 @@ def _one_run(spec: ModelSpec, base: pd.DataFrame, attacks: list[str], m: int, al
     return out
 
 
+def _gradient_canaries(rng: np.random.Generator, m: int, seed: int, included: np.ndarray | None = None) -> GradientCanaries:
+    if included is None:
+        included = rng.random(m) < 0.5
+        if not included.any():
+            included[0] = True
+    return GradientCanaries(included=included, seed=seed)
+
+
+def _gradient_scores(grad: GradientCanaries, rel: Release, model: str) -> tuple[np.ndarray, dict[str, Any]]:
+    """The gradients attack's scores (stated sigma and q of the release) and what to report beside them."""
+    if not grad.attached:
+        raise ConfigError(f"the {model} fit trained nothing with DP-SGD: the gradients attack had nothing to observe")
+    sigma, rate = stated_dpsgd(rel)
+    obs = grad.observed()
+    return gradient_scores(obs, sigma, rate), {
+        "observed_steps": int(obs.shape[0]), "planned_steps": grad.planned_steps, "noise_multiplier": round(sigma, 6),
+        "sample_rate": round(rate, 6), "canary": "Dirac: one parameter coordinate each, clipped norm C"}
+
+
 def _distinguish(spec: ModelSpec, base: pd.DataFrame, canary: pd.DataFrame, attacks: list[str], n: int, alpha: float,
                  rng: np.random.Generator, seed: int, work: Path, say: Callable[[str], None]) -> list[AttackOutcome]:
+    """``2 n`` fits alternating D and D' (the canary row). With ``gradients``, every fit also carries one
+    gradient canary, present in every other pair of fits: its world is independent of the row's, so each
+    test compares neighbours differing in its own record only (the other record is a fair coin in both)."""
     tables = (base, with_rows(base, canary))
     scores: dict[str, dict[int, list[float]]] = {a: {0: [], 1: []} for a in attacks}
     for i in range(2 * n):
-        world = i % 2
-        rel = fit_release(spec, tables[world], seed, work / f"dist-{i}")
+        world, gworld = i % 2, (i // 2) % 2
+        grad = _gradient_canaries(rng, 1, seed, np.array([gworld == 1])) if GRADIENTS in attacks else None
+        with gradient_canaries_for_audit(grad) if grad is not None else contextlib.nullcontext():
+            rel = fit_release(spec, tables[world], seed, work / f"dist-{i}")
         try:
             for a in attacks:
-                scores[a][world].append(float(score(a, rel, canary, base=base, schema=spec.schema, one_run=False)[0]))
+                if a == GRADIENTS:
+                    scores[a][gworld].append(float(_gradient_scores(grad, rel, spec.name)[0][0]))  # type: ignore[arg-type]
+                else:
+                    scores[a][world].append(float(score(a, rel, canary, base=base, schema=spec.schema, one_run=False)[0]))
         finally:
             rel.remove()
         if (i + 1) % 100 == 0:

@@ -14,6 +14,11 @@ was in the table"), or, for the replay attack, decides between two neighbouring 
   canary; one-run audits subtract a reference VAE's loss fitted by the attacker on the rest of the table.
 - ``samples`` (every model, black-box): kernel density of released samples at the canary (Gower
   distance over the schema's columns); one-run audits subtract the density of a reference fit's samples.
+- ``gradients`` (DP-SGD models, white-box transcript): gradient canaries
+  (:mod:`medsynth.privacy.dpsgd_audit`), one parameter coordinate each, observed in every step's noisy
+  gradient; the score is the likelihood ratio of "in" (Poisson-sampled at the stated rate, plus the
+  stated noise) against "out" (noise alone). Unlike the others it needs an audit-only hook in the fit,
+  which marks the run insecure: it audits the DP-SGD mechanism that a release is a function of.
 """
 
 from __future__ import annotations
@@ -37,15 +42,19 @@ ATTACKS: dict[str, str] = {
                  "(white-box)",
     "elbo": "the released VAE's loss (reconstruction + KL) on the canary (white-box weights)",
     "samples": "density of released synthetic samples around the canary (black-box, Gower distance)",
+    "gradients": "gradient canaries (one parameter coordinate each, clipped norm C) observed in every step's noisy "
+                 "DP-SGD gradient: likelihood ratio with the stated noise multiplier and sample rate (white-box "
+                 "transcript, audit-only hook)",
 }
 #: The attacks run by default for each model (replay first: it needs the most fits per decision).
 DEFAULT_ATTACKS: dict[str, tuple[str, ...]] = {
     "dp-mst": ("replay", "marginals"),
-    "dp-tvae": ("replay", "elbo"),
-    "dp-ctgan": ("replay", "samples"),
+    "dp-tvae": ("replay", "elbo", "gradients"),
+    "dp-ctgan": ("replay", "samples", "gradients"),
 }
-#: Attacks that need a particular model.
-_MODEL_ONLY = {"marginals": "dp-mst", "elbo": "dp-tvae"}
+#: Attacks that need particular models.
+_MODEL_ONLY: dict[str, tuple[str, ...]] = {"marginals": ("dp-mst",), "elbo": ("dp-tvae",),
+                                            "gradients": ("dp-tvae", "dp-ctgan")}
 
 
 def check_attacks(model: str, attacks: tuple[str, ...]) -> None:
@@ -53,9 +62,10 @@ def check_attacks(model: str, attacks: tuple[str, ...]) -> None:
     bad = [a for a in attacks if a not in ATTACKS]
     if bad:
         raise ConfigError(f"unknown attack(s) {bad}; choose from {sorted(ATTACKS)}")
-    wrong = [a for a in attacks if _MODEL_ONLY.get(a, model) != model]
+    wrong = [a for a in attacks if model not in _MODEL_ONLY.get(a, (model,))]
     if wrong:
-        raise ConfigError(f"attack(s) {wrong} apply only to {[_MODEL_ONLY[a] for a in wrong]}, not '{model}'")
+        only = sorted({m for a in wrong for m in _MODEL_ONLY[a]})
+        raise ConfigError(f"attack(s) {wrong} apply only to {only}, not '{model}'")
     if not attacks:
         raise ConfigError("choose at least one attack")
 
@@ -85,7 +95,7 @@ def _fine_cells(release: Release, rows: pd.DataFrame) -> dict[str, np.ndarray]:
 
 
 def _noisy_one_way(release: Release) -> dict[str, np.ndarray]:
-    path = release.file("model/mst_arrays.npz")
+    path = release.file(f"model/{getattr(release.model, 'arrays_file', 'mst_arrays.npz')}")  # dp-mst: mst_arrays.npz
     if not path.is_file():
         raise ConfigError(f"the dp-mst release has no {path.name}: the marginals attack cannot read its noisy marginals")
     with np.load(path, allow_pickle=False) as z:
@@ -198,6 +208,40 @@ def sample_density(release: Release, canaries: pd.DataFrame, schema: TableSchema
     return out
 
 
+# -- gradients (DP-SGD models) -----------------------------------------------------------------------------
+def stated_dpsgd(release: Release) -> tuple[float, float]:
+    """The release's own statement of its DP-SGD noise multiplier and sample rate (model/meta.json)."""
+    f = release.fields
+    sigma, rate = f.get("model/meta.json:dpsgd.noise_multiplier"), f.get("model/meta.json:dpsgd.sample_rate")
+    if not isinstance(sigma, (int, float)) or not isinstance(rate, (int, float)):
+        raise ConfigError("the release states no DP-SGD noise multiplier and sample rate (model/meta.json dpsgd); "
+                          "the gradients attack applies to DP-SGD models")
+    return float(sigma), float(rate)
+
+
+def gradient_scores(observations: np.ndarray, noise_multiplier: float, sample_rate: float) -> np.ndarray:
+    """Per canary: the log-likelihood ratio of its observations under "in" against "out".
+
+    Each step's observation (units of the clipping norm) is ``b + sigma * z`` with ``b ~ Bernoulli(q)``
+    when the canary is in and ``b = 0`` when it is out, so the step's ratio is
+    ``log(1 - q + q * exp((o - 1/2) / sigma^2))``, summed over the steps (the Neyman-Pearson test
+    between the two per-canary hypotheses, given the stated sigma and q).
+
+    Args:
+        observations: (steps, canaries) array.
+        noise_multiplier: the stated sigma (floored at 1e-3).
+        sample_rate: the stated Poisson rate q in (0, 1].
+    """
+    o = np.asarray(observations, float)
+    if o.ndim != 2:
+        raise ConfigError(f"observations must be a (steps, canaries) array, got shape {o.shape}")
+    q = min(max(float(sample_rate), 1e-12), 1.0)
+    s2 = max(float(noise_multiplier), 1e-3) ** 2
+    if q >= 1.0:
+        return ((o - 0.5) / s2).sum(axis=0)
+    return np.logaddexp(np.log1p(-q), np.log(q) + (o - 0.5) / s2).sum(axis=0)
+
+
 def score(attack: str, release: Release, canaries: pd.DataFrame, *, base: pd.DataFrame, schema: TableSchema,
           one_run: bool, reference: Release | None = None, options: dict[str, Any] | None = None) -> np.ndarray:
     """Scores of ``canaries`` under one statistical attack (higher = more likely in the table).
@@ -221,5 +265,5 @@ def score(attack: str, release: Release, canaries: pd.DataFrame, *, base: pd.Dat
 #: Scoring attacks that compare against a reference fit in one-run audits.
 NEEDS_REFERENCE = {"elbo", "samples"}
 
-__all__ = ["ATTACKS", "DEFAULT_ATTACKS", "NEEDS_REFERENCE", "check_attacks", "elbo_scores", "marginal_scores",
-           "replay_vote", "sample_density", "score"]
+__all__ = ["ATTACKS", "DEFAULT_ATTACKS", "NEEDS_REFERENCE", "check_attacks", "elbo_scores", "gradient_scores",
+           "marginal_scores", "replay_vote", "sample_density", "score", "stated_dpsgd"]

@@ -240,37 +240,54 @@ def noise_parameter(release: Release) -> float:
                       "the 'noise' variant needs one")
 
 
-def calibrate_broken_noise(spec: ModelSpec, table: pd.DataFrame, folder: Path, *, factor: float = 0.1) -> None:
+def calibrate_broken_noise(spec: ModelSpec, table: pd.DataFrame, folder: Path, *, factor: float = 0.1,
+                           max_probes: int = 4) -> None:
     """Set ``spec.fit_epsilon`` so that the fit's DP noise is ``factor`` times the claimed epsilon's.
 
     DP-MST (zCDP Gaussian and exponential mechanisms): noise scales as 1/sqrt(rho), so the fit gets
-    rho / factor^2. DP-SGD models: a probe fit at the claim gives (sigma, sample rate, steps); the fit
-    gets the epsilon of sigma * factor (scaled for budget shares such as DP-CTGAN's conditions), checked
-    by a second probe. ``spec.noise_scale`` records the achieved ratio.
+    rho / factor^2, checked by a probe fit. DP-SGD models: a probe fit at the claim gives (sigma, sample
+    rate, steps); the first guess is the epsilon of DP-SGD alone at ``sigma * factor``; since the ledger
+    composes DP-SGD with the fit's other accesses (noisy row count, DP-CTGAN's condition frequencies),
+    probe fits then refine it by secant steps on log(noise ratio) against log(epsilon) until the ratio is
+    within 5% of ``factor`` (at most ``max_probes`` probes). ``spec.noise_scale`` records the ratio reached.
+
+    Raises:
+        ConfigError: the ratio reached is outside [0.8, 1.25] x ``factor``.
     """
     from medsynth.privacy.mechanisms import cdp_epsilon, cdp_rho
 
     spec.broken = "noise"
     if spec.name == "dp-mst":
         spec.fit_epsilon = cdp_epsilon(cdp_rho(spec.epsilon, spec.delta) / factor**2, spec.delta)
+        check = fit_release(spec, table, 0, folder / "probe-broken")
+        claim = fit_release(spec, table, 0, folder / "probe-claim", epsilon=spec.epsilon)
+        spec.noise_scale = noise_parameter(check) / noise_parameter(claim)
+        check.remove()
+        claim.remove()
     else:
         from medsynth.privacy.dpsgd import compute_epsilon
 
-        probe = fit_release(spec, table, 0, folder / "probe-claim", epsilon=spec.epsilon)
-        dpsgd = probe.model.meta.get("dpsgd") or {}
-        probe.remove()
+        claim = fit_release(spec, table, 0, folder / "probe-claim", epsilon=spec.epsilon)
+        dpsgd = claim.model.meta.get("dpsgd") or {}
+        claim.remove()
         if not dpsgd:
             raise ConfigError(f"'{spec.name}' recorded no DP-SGD plan; the 'noise' variant supports dp-mst and DP-SGD models")
-        sigma, target = float(dpsgd["noise_multiplier"]), float(dpsgd["epsilon"])
-        broken = compute_epsilon(sigma * factor, float(dpsgd["sample_rate"]), int(dpsgd["steps"]), float(dpsgd["delta"]),
-                                 dpsgd["accountant"])
-        spec.fit_epsilon = spec.epsilon * broken / target  # the DP-SGD share keeps its proportion of the budget
-    check = fit_release(spec, table, 0, folder / "probe-broken")
-    claim = fit_release(spec, table, 0, folder / "probe-claim", epsilon=spec.epsilon)
-    spec.noise_scale = noise_parameter(check) / noise_parameter(claim)
-    check.remove()
-    claim.remove()
-    if not 0.08 <= spec.noise_scale <= 0.125:
+        sigma = float(dpsgd["noise_multiplier"])
+        eps = compute_epsilon(sigma * factor, float(dpsgd["sample_rate"]), int(dpsgd["steps"]), float(dpsgd["delta"]),
+                              dpsgd["accountant"])
+        points = [(math.log(spec.epsilon), 0.0)]  # (log epsilon, log noise ratio)
+        for _ in range(max_probes):
+            spec.fit_epsilon = eps
+            check = fit_release(spec, table, 0, folder / "probe-broken")
+            spec.noise_scale = noise_parameter(check) / sigma
+            check.remove()
+            if abs(math.log(spec.noise_scale / factor)) <= math.log(1.05):
+                break
+            points.append((math.log(eps), math.log(spec.noise_scale)))
+            (x1, y1), (x2, y2) = points[-2:]
+            slope = min((y2 - y1) / (x2 - x1), -0.05) if x2 != x1 else -1.0  # less noise as epsilon grows
+            eps = math.exp(x2 + (math.log(factor) - y2) / slope)
+    if not 0.8 * factor <= spec.noise_scale <= 1.25 * factor:
         raise ConfigError(f"the 'noise' variant reached a noise ratio of {spec.noise_scale:.3f}, not about {factor}; "
                           "the model's budget split may have changed")
     spec.notes.append(f"fit with epsilon {spec.fit_epsilon:.4g} (noise x{spec.noise_scale:.3f}) while claiming {spec.epsilon:g}")

@@ -1,0 +1,362 @@
+"""The marginal engine shared by DP-MST and DP-AIM: discretise, measure noisy marginals, estimate, decode.
+
+A marginal-based synthesizer sees the table as discrete codes. Numbers are measured first on a fine
+grid (``fine_bins`` equal-width bins of the scaled value, or one bin per value for small integer ranges)
+and then merged into ``bins`` coarse bins of about equal *noisy* mass (post-processing, free), which
+gives skewed labs fine bins where their data are and coarse ones in the tails; discrete columns keep
+their categories; a column that may be missing has one more state. The engine then
+
+1. measures the **1-way marginal** of every column with Gaussian noise (for a discrete column whose
+   domain was released with DP in the same fit, the noisy counts of that release *are* its 1-way
+   marginal: reused, not measured twice);
+2. lets the model's **selection strategy** pick and measure higher-order marginals
+   (:meth:`MarginalSynthesizer._select_and_measure`: MST's spanning tree, AIM's adaptive rounds), with
+   :func:`measure` (Gaussian mechanism with a ``sensitivity`` for units contributing several rows and
+   optional row ``weights``);
+3. fits a graphical model to all measurements (:func:`medsynth.tabular.pgm.estimate`, Private-PGM's
+   mirror descent over a junction tree) and samples it; numbers are decoded by drawing a fine bin
+   within the coarse one (by the noisy fine histogram, cells below 2 noise deviations set to zero)
+   and a value uniformly inside it, never the bin midpoint.
+
+**Units with several rows** (patient-level DP over a parent table joined with its child rows): pass
+``sensitivity=k`` when one unit holds at most ``k`` rows (its rows change a histogram by at most ``k``
+in L2 norm, so the noise grows k-fold for the same rho), or ``weights`` (e.g. ``1/rows_of_its_unit``)
+so that each unit's rows add up to at most 1 and the sensitivity stays 1.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+from pydantic import Field
+
+from medsynth.core.config import ConfigModel
+from medsynth.privacy.mechanisms import gaussian_sigma
+from medsynth.privacy.noise import Generators
+from medsynth.tabular.base import TabularSynthesizer
+from medsynth.tabular.encoding import Frame
+from medsynth.tabular.pgm import GraphicalModel, JunctionTree, Measurement, estimate
+from medsynth.tabular.schema import ColumnSchema
+
+#: Rows per sampling chunk, and threads that sample chunks at once.
+SAMPLE_CHUNK = 131_072
+SAMPLE_THREADS = 2
+#: Fine cells whose noisy count is below this many noise deviations count as empty when decoding.
+EMPTY_SIGMAS = 2.0
+
+
+class MarginalConfig(ConfigModel):
+    """Discretisation and estimation settings shared by the marginal models.
+
+    Attributes:
+        bins: coarse bins per numeric column (the resolution of its higher-order marginals).
+        fine_bins: fine grid of a numeric column's 1-way measurement (and of its decoded values).
+        adaptive_bins: with DP, numbers get at most ``adaptive_bins * n / sigma1`` fine bins and
+            ``sqrt(adaptive_bins * n / sigma2)`` coarse bins (sigma1, sigma2: noise of the 1-way and
+            higher-order measurements), so small tables are not measured on grids the noise swamps; 0
+            turns it off.
+        iters: mirror-descent iterations of the final graphical-model fit.
+        ipf_iters: unused (the tree-only DP-MST's proportional fitting, replaced by mirror descent); kept so
+            that configs written for it still load.
+    """
+
+    bins: int = Field(12, ge=2, le=256)
+    fine_bins: int = Field(64, ge=4, le=4096)
+    adaptive_bins: float = Field(1.0, ge=0)
+    iters: int = Field(400, ge=1)
+    ipf_iters: int = Field(50, ge=1)
+
+
+# -- functions for any caller (also the multi-table models) ---------------------------------------------------
+def marginal_counts(codes: dict[str, np.ndarray], clique: tuple[str, ...], sizes: dict[str, int],
+                    weights: np.ndarray | None = None) -> np.ndarray:
+    """The exact (weighted) contingency table of ``clique`` (axes in clique order)."""
+    shape = [sizes[c] for c in clique]
+    idx = np.ravel_multi_index(tuple(codes[c] for c in clique), shape) if clique else np.zeros(0, np.int64)
+    return np.bincount(idx, weights=weights, minlength=int(np.prod(shape))).astype(float).reshape(shape)
+
+
+def measure(counts: np.ndarray, rho: float, rng: np.random.Generator, *, sensitivity: float = 1.0) -> tuple[np.ndarray, float]:
+    """The Gaussian mechanism on a contingency table: ``rho``-zCDP when one unit changes the table by at
+    most ``sensitivity`` in L2 norm (1 for one row per unit; ``k`` for up to ``k`` rows per unit, or 1
+    with weights that sum to at most 1 per unit). Returns the noisy table and the noise scale."""
+    sigma = gaussian_sigma(rho, sensitivity)
+    return counts + rng.normal(0.0, sigma, counts.shape), sigma
+
+
+def equal_mass_groups(weights: np.ndarray, k: int) -> np.ndarray:
+    """Group consecutive cells into at most ``k`` groups of about equal (noisy, non-negative) mass."""
+    g = weights.size
+    k = min(k, g)
+    if weights.sum() <= 0:
+        return (np.arange(g) * k) // g
+    cum = np.cumsum(weights) / weights.sum()
+    mid = cum - weights / (2 * weights.sum())
+    group = np.minimum((mid * k).astype(np.int64), k - 1)
+    return np.unique(group, return_inverse=True)[1]
+
+
+class MarginalSynthesizer(TabularSynthesizer):
+    """Base of the marginal models: the engine above; subclasses implement :meth:`_select_and_measure`."""
+
+    private: ClassVar[bool] = True
+    allows_non_private: ClassVar[bool] = True
+    oneway_share: ClassVar[float] = 1 / 3
+    #: The arrays file of a saved model (the privacy audit reads the noisy 1-ways, ``fine_w/*``, from it).
+    arrays_file: ClassVar[str] = "marginal_arrays.npz"
+    Config: ClassVar[type[ConfigModel]] = MarginalConfig
+    config: MarginalConfig
+
+    # -- discretisation ------------------------------------------------------------------------------
+    def _fine_spec(self, col: ColumnSchema) -> tuple[int, bool]:
+        """(number of fine value bins, whether they are one-per-integer)."""
+        edges = getattr(self, "_edges", {}).get(col.name)
+        if edges is not None:
+            return edges.size - 1, False
+        if col.type == "integer" and col.transform == "none":
+            lo, hi = col.bounds()
+            r = int(math.floor(hi) - math.ceil(lo) + 1)
+            if r <= self._grid[0]:
+                return max(r, 1), True
+        return self._grid[0], False
+
+    def _choose_grid(self, n: float, sigma1: float, sigma2: float) -> tuple[int, int]:
+        """(fine bins, coarse bins) for numbers: the configured ones, made coarser when the noise would swamp
+        them (a coarse bin sums its fine cells' noise; a 2-way table spreads the rows over coarse x coarse
+        cells). Depends only on the noisy row count and the noise scales."""
+        fine, coarse = self.config.fine_bins, self.config.bins
+        if not self.config.adaptive_bins or sigma1 <= 0:
+            return fine, coarse
+        f = self.config.adaptive_bins
+        fine = min(fine, max(2, int(f * n / sigma1)))
+        coarse = min(coarse, fine, max(2, int(math.sqrt(f * n / max(sigma2, 1e-12)))))
+        return fine, coarse
+
+    def _fine_size(self, col: ColumnSchema) -> int:
+        """Cells of a column's fine 1-way marginal: its values, plus a "missing" cell only when the column
+        may be missing."""
+        extra = 1 if col.missing else 0
+        if col.type in ("categorical", "boolean"):
+            return self.codec.n_categories(col.name) + extra  # type: ignore[union-attr]
+        return self._fine_spec(col)[0] + extra
+
+    def _fine_codes(self, frame: Frame) -> dict[str, np.ndarray]:
+        out = {}
+        for col in self.codec.numeric:  # type: ignore[union-attr]
+            g, per_value = self._fine_spec(col)
+            u = frame.num[col.name]
+            miss = np.isnan(u)
+            uu = np.where(miss, 0.0, u)
+            if col.name in self._edges:
+                idx = np.clip(np.searchsorted(self._edges[col.name], uu, side="right") - 1, 0, g - 1)
+            elif per_value:
+                idx = np.rint(uu * (g - 1)).astype(np.int64)
+            else:
+                idx = np.minimum((uu * g).astype(np.int64), g - 1)
+            out[col.name] = np.where(miss, g, idx) if col.missing else idx  # no missing state: as the first cell
+        for col in self.codec.discrete:  # type: ignore[union-attr]
+            k = self.codec.n_categories(col.name)  # type: ignore[union-attr]
+            c = frame.cat[col.name]
+            # missing (or a value outside the released categories, for callers other than fit) -> the missing
+            # cell; a column without one has no such rows in a fit (imputed first), others get the last cell
+            out[col.name] = np.where(c < 0, k if col.missing else k - 1, c)
+        return out
+
+    # -- the model's part ------------------------------------------------------------------------------
+    def _plan(self, rho: float, d: int) -> float:
+        """The noise scale of the higher-order marginals that budget ``rho`` buys (for the grid choice)."""
+        raise NotImplementedError
+
+    def _select_and_measure(self, codes: dict[str, np.ndarray], sizes: dict[str, int], oneway: dict[str, Measurement],
+                            n_hat: float, rho: float, rng: np.random.Generator) -> list[Measurement]:
+        """Pick and measure higher-order marginals with budget ``rho`` (0 for a non-private fit)."""
+        raise NotImplementedError
+
+    # -- fit -------------------------------------------------------------------------------------------
+    def _fit_frame(self, frame: Frame, gens: Generators) -> None:
+        rng = gens.noise  # every measurement and selection is a DP mechanism
+        cols = [*self.codec.numeric, *self.codec.discrete]  # type: ignore[union-attr]
+        names = [c.name for c in cols]
+        d = len(cols)
+        private = self.is_private
+        reused = {c: m for c, m in (getattr(self, "domain_oneways", None) or {}).items() if c in names} if private else {}
+        rho = self.rho_left() if private else 0.0
+        # each column's 1-way budget (paid by the domain release where reused; set by fit, else planned here)
+        rho1 = getattr(self, "oneway_rho", 0.0) or (self.oneway_share * rho / max(d, 1) if private else 0.0)
+        sigma1 = gaussian_sigma(rho1) if private else 0.0
+        sigma_hi = self._plan(rho - rho1 * (d - len(reused)), d) if private else 0.0
+        self._grid = self._choose_grid(self.rows_noisy or frame.n, sigma1, sigma_hi)  # noisy n: the exact one is private
+        self._edges = {}  # numbers whose fine cells are the DP domain release's grid (reused 1-way marginal)
+        for col in self.codec.numeric:  # type: ignore[union-attr]
+            ow = reused.get(col.name)
+            if ow is not None and ow.edges is not None:
+                e = self.codec.to_unit(col, ow.edges)  # type: ignore[union-attr]
+                e[0], e[-1] = 0.0, 1.0
+                if np.all(np.diff(e) > 0):
+                    self._edges[col.name] = e
+        fine = self._fine_codes(frame)
+
+        # 1. noisy 1-way marginals on the fine grid (reused from the domain release where it measured them)
+        fine_noisy: dict[str, np.ndarray] = {}
+        fine_sigma: dict[str, np.ndarray] = {}
+        measured = []
+        for col in cols:
+            size = self._fine_size(col)
+            ow = reused.get(col.name)
+            if ow is not None and ow.counts.size == size and (ow.edges is None or col.name in self._edges):
+                fine_noisy[col.name] = ow.counts.astype(float)
+                fine_sigma[col.name] = np.asarray(ow.sigma, dtype=float)
+                continue
+            counts = np.bincount(fine[col.name], minlength=size).astype(float)
+            if private:
+                fine_noisy[col.name], sig = measure(counts, rho1, rng)
+                measured.append(col.name)
+            else:
+                fine_noisy[col.name], sig = counts, 0.0
+            fine_sigma[col.name] = np.full(size, sig)
+        if private and measured:
+            self.ledger.record("1-way marginals of the columns not measured by the domain release",  # type: ignore[union-attr]
+                               "Gaussian mechanism (zCDP)", rho=rho1 * len(measured), columns=measured,
+                               parts={"one_way": {"rho": rho1 * len(measured), "sigma": gaussian_sigma(rho1)}})
+        n_hat = max(float(np.mean([v.sum() for v in fine_noisy.values()])), 1.0)
+
+        # coarse bins of equal noisy mass (numbers); categories stay as they are
+        maps: dict[str, np.ndarray] = {}
+        fine_w: dict[str, np.ndarray] = {}
+        self._oneway_w = {c: np.maximum(fine_noisy[c], 0.0) for c in names}  # the noisy 1-ways as released
+        for col in cols:
+            size = self._fine_size(col)
+            w = np.where(fine_noisy[col.name] > EMPTY_SIGMAS * fine_sigma[col.name], fine_noisy[col.name], 0.0)
+            fine_w[col.name] = np.maximum(w, 0.0)
+            if col.type in ("categorical", "boolean"):
+                maps[col.name] = np.arange(size)
+                continue
+            g = self._fine_spec(col)[0]
+            group = equal_mass_groups(fine_w[col.name][:g], min(self._grid[1], g))
+            maps[col.name] = np.append(group, group.max() + 1) if col.missing else group  # missing: own state
+        sizes = {c: int(maps[c].max() + 1) for c in names}
+        coarse = {c: maps[c][fine[c]] for c in names}
+        oneway = {}
+        for c in names:
+            y = np.bincount(maps[c], weights=fine_noisy[c], minlength=sizes[c])
+            sig = np.sqrt(np.bincount(maps[c], weights=fine_sigma[c] ** 2, minlength=sizes[c]))
+            oneway[c] = Measurement((names.index(c),), y, sig)
+
+        # 2. the model's selection strategy
+        rho_rest = max(rho - rho1 * len(measured), 0.0) if private else 0.0
+        self._names = names
+
+        # 3. graphical model
+        size_list = [sizes[c] for c in names]
+        self._warm = None
+        higher = self._select_and_measure(coarse, sizes, oneway, n_hat, rho_rest, rng)
+        self._model = estimate(size_list, [*oneway.values(), *higher], n_hat, iters=self.config.iters, warm=self._warm)
+        self._maps = maps
+        self._fine_w = fine_w
+        self.meta.update({"cliques": [[names[i] for i in m.clique] for m in higher], "coarse_sizes": sizes, "steps": 0,
+                          "grid": {"fine_bins": self._grid[0], "bins": self._grid[1]},
+                          "junction_tree": [[names[i] for i in c] for c in self._model.tree.cliques]})
+        if private:
+            self.meta["accountant"] = "zcdp"
+
+    # -- sample ----------------------------------------------------------------------------------------
+    def _sample_table(self, m: int, rng: np.random.Generator, codes: dict[str, int]) -> Any:  # noqa: ANN401
+        """Sample and decode in chunks of ``SAMPLE_CHUNK`` rows, two threads at a time (numpy releases the
+        GIL): each chunk has its own generator drawn from ``rng`` in order, so a seed gives the same rows on
+        any machine."""
+        if m <= SAMPLE_CHUNK:
+            return super()._sample_table(m, rng, codes)
+        from concurrent.futures import ThreadPoolExecutor
+
+        import pandas as pd
+
+        sizes = [min(SAMPLE_CHUNK, m - s) for s in range(0, m, SAMPLE_CHUNK)]
+        seeds = rng.integers(0, 2**63 - 1, size=len(sizes))
+        base = super()._sample_table
+        with ThreadPoolExecutor(max_workers=SAMPLE_THREADS) as pool:
+            parts = list(pool.map(lambda a: base(int(a[0]), np.random.default_rng(int(a[1])), codes), zip(sizes, seeds)))
+        return pd.concat(parts, ignore_index=True)
+
+    def _sample_frame(self, n: int, rng: np.random.Generator) -> Frame:
+        codes = self._model.sample(n, rng)
+        coarse = {c: codes[:, i] for i, c in enumerate(self._names)}
+        frame = Frame(n=n)
+        for col in self.codec.numeric:  # type: ignore[union-attr]
+            frame.num[col.name] = self._decode_number(col, coarse[col.name], rng)
+        for col in self.codec.discrete:  # type: ignore[union-attr]
+            k = self.codec.n_categories(col.name)  # type: ignore[union-attr]
+            c = coarse[col.name]
+            frame.cat[col.name] = np.where(c >= k, -1, c).astype(np.int64)
+        return frame
+
+    def _decode_number(self, col: ColumnSchema, codes: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        g, per_value = self._fine_spec(col)
+        m = self._maps[col.name]
+        w = self._fine_w[col.name][:g]
+        miss_state = m[g] if m.size > g else -1  # no missing state: the column has no missing values
+        groups = m[:g]
+        k = int(groups.max()) + 1
+        # per coarse group, the fine cells' weights as a conditional table; uniform where all are empty
+        table = np.zeros((k, g))
+        table[groups, np.arange(g)] = w
+        empty = table.sum(axis=1) == 0
+        table[empty] = (groups[None, :] == np.arange(k)[empty][:, None]).astype(float)
+        from medsynth.tabular.pgm import draw_rows
+
+        u = np.full(codes.size, np.nan)
+        present = codes != miss_state
+        f = draw_rows(table, np.minimum(codes[present], k - 1), rng)
+        edges = self._edges.get(col.name)
+        if edges is not None:
+            u[present] = edges[f] + rng.random(f.size) * (edges[f + 1] - edges[f])
+        else:
+            u[present] = f / max(g - 1, 1) if per_value else (f + rng.random(f.size)) / g
+        return u
+
+    # -- save / load -------------------------------------------------------------------------------------
+    def _save_state(self, folder: Path) -> dict[str, Any]:
+        arrays: dict[str, np.ndarray] = {}
+        for i, b in enumerate(self._model.beliefs):
+            arrays[f"belief/{i}"] = b
+        for c in self._names:
+            arrays[f"map/{c}"] = self._maps[c]
+            arrays[f"decode_w/{c}"] = self._fine_w[c]
+            arrays[f"fine_w/{c}"] = self._oneway_w.get(c, self._fine_w[c])  # noisy 1-way (clipped at 0)
+        for c, e in self._edges.items():
+            arrays[f"edges/{c}"] = e
+        np.savez(folder / self.arrays_file, **arrays)
+        tree = self._model.tree
+        structure = {"names": self._names, "sizes": self._model.sizes, "total": self._model.total,
+                     "cliques": [list(c) for c in tree.cliques], "order": tree.order, "parent": tree.parent,
+                     "grid": list(self._grid)}
+        (folder / "marginal_model.json").write_text(json.dumps(structure, indent=2), encoding="utf-8")
+        return {self.arrays_file: "clique marginals of the junction tree, noisy 1-way marginals (fine_w) and decoding "
+                                  "tables (np.load allow_pickle=False)",
+                "marginal_model.json": "junction tree: columns, cliques, sampling order"}
+
+    def _load_state(self, folder: Path, device: str) -> None:
+        st = json.loads((folder / "marginal_model.json").read_text(encoding="utf-8"))
+        self._names = st["names"]
+        self._grid = tuple(st["grid"])
+        cliques = [tuple(c) for c in st["cliques"]]
+        parent = list(st["parent"])
+        order = list(st["order"])
+        tree = JunctionTree(cliques=cliques, edges=[(parent[c], c) for c in order if parent[c] >= 0], order=order,
+                            parent=parent, _sizes=list(st["sizes"]))
+        model = GraphicalModel.__new__(GraphicalModel)
+        model.sizes, model.tree, model.total = list(st["sizes"]), tree, float(st["total"])
+        with np.load(folder / self.arrays_file, allow_pickle=False) as z:
+            model.beliefs = [z[f"belief/{i}"] for i in range(len(cliques))]
+            self._maps = {c: z[f"map/{c}"] for c in self._names}
+            self._fine_w = {c: z[f"decode_w/{c}"] for c in self._names}
+            self._oneway_w = {c: z[f"fine_w/{c}"] for c in self._names}
+            self._edges = {c: z[f"edges/{c}"] for c in self._names if f"edges/{c}" in z.files}
+        model.potentials = [np.log(np.maximum(b, 1e-300)) for b in model.beliefs]
+        self._model = model
+
+
+__all__ = ["MarginalConfig", "MarginalSynthesizer", "equal_mass_groups", "marginal_counts", "measure"]

@@ -1,0 +1,265 @@
+"""Rules between columns (date/number orderings, derived columns): proposed from the data, kept by construction.
+
+``schema infer`` proposes the rules that hold in every row of the table (:func:`propose_rules`):
+
+- ``le`` between two date columns (``diagdate <= recdate`` wherever both are present), reduced to the
+  ones not implied by others (``a <= b <= c`` does not also list ``a <= c``);
+- ``derived``: a number that equals the difference of two date columns (in days) or of two numbers in
+  every row where all three are present (``survtime = deathdate - diagdate``).
+
+They are written with ``read_from_data: true, public: false``: facts read from the data, which a DP fit
+must not use until the user accepts them as public domain knowledge (``public: true``; the ledger then
+lists them as public assumptions). Hand-written rules are public.
+
+A fit keeps the rules it may use **by construction** instead of by rejection (:class:`RulePlan`): for
+``a <= b`` the model learns the gap ``b - a`` (never negative) in place of ``b``, and writes ``b = a +
+gap``; a derived column is not learned at all but computed from its two sources. Both are row-wise
+transformations of the table, so they cost no privacy. A chain (``a <= b <= c``) becomes two gaps from
+its root (``b - a``, ``c - a``: the durations a model links to outcomes directly) and ``b`` is clipped to
+``c`` on output.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from medsynth.io.rules import _days_or_numbers, propose_rules
+from medsynth.tabular.schema import EPOCH, ColumnSchema, Constraint, TableSchema
+
+
+@dataclass
+class RulePlan:
+    """How a fit keeps its rules: gaps (``b`` learned as ``b - a``) and derived columns (computed).
+
+    Attributes:
+        gaps: ``(b, a)``: column ``b`` is modelled as the gap ``b - a`` (``>= 0``; ``a`` the root of its chain).
+        clips: ``(x, y)``: an ordering ``x <= y`` inside a chain, kept by ``x = min(x, y)`` at output time.
+        derived: ``(c, b, a)``: column ``c`` is computed as ``b - a``.
+        outputs: the output schema of each transformed column (its original type and date format; no
+            bounds: they follow from the sources).
+        columns: the table's column order.
+    """
+
+    gaps: list[tuple[str, str]] = field(default_factory=list)
+    derived: list[tuple[str, str, str]] = field(default_factory=list)
+    clips: list[tuple[str, str]] = field(default_factory=list)
+    outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    columns: list[str] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.gaps or self.derived)
+
+    def to_dict(self) -> dict[str, Any]:
+        """As stored in meta.json."""
+        return {"gaps": [list(g) for g in self.gaps], "derived": [list(d) for d in self.derived],
+                "clips": [list(c) for c in self.clips], "outputs": self.outputs, "columns": self.columns}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> RulePlan:
+        """From :meth:`to_dict`'s output (an empty plan for None)."""
+        if not data:
+            return cls()
+        return cls(gaps=[tuple(g) for g in data.get("gaps", [])], derived=[tuple(d) for d in data.get("derived", [])],
+                   clips=[tuple(c) for c in data.get("clips", [])], outputs=dict(data.get("outputs", {})),
+                   columns=list(data.get("columns", [])))
+
+
+def usable_rules(schema: TableSchema, *, private: bool) -> tuple[list[Constraint], list[Constraint]]:
+    """(rules the fit may use, rules it must ignore): a DP fit ignores rules read from the data that the
+    user has not accepted (``public: false``)."""
+    use, skip = [], []
+    for con in schema.constraints:
+        (skip if private and not con.public else use).append(con)
+    return use, skip
+
+
+def plan_rules(schema: TableSchema, rules: list[Constraint]) -> RulePlan:
+    """Which rules to keep by construction (each column transformed at most once; sources modelled)."""
+    plan = RulePlan(columns=schema.names)
+    types = {c.name: c for c in schema.columns}
+    derived_cols: set[str] = set()
+    for con in rules:
+        if con.kind != "derived":
+            continue
+        c, b, a = con.columns
+        if c in derived_cols or c in (a, b) or types[c].type not in ("continuous", "integer"):
+            continue
+        plan.derived.append((c, b, a))
+        derived_cols.add(c)
+    gapped: set[str] = set()
+    for con in rules:
+        if con.kind != "le":
+            continue
+        a, b = con.columns
+        if b in gapped or b in derived_cols or a in derived_cols or types[a].type != types[b].type:
+            continue
+        if types[b].type not in ("datetime", "continuous", "integer"):
+            continue
+        plan.gaps.append((b, a))
+        gapped.add(b)
+    # sources must be reconstructed before what depends on them: drop gaps that form a cycle
+    chain = _gap_order(plan.gaps)
+    # star form: every gapped column measures its gap from the root of its chain (a <= b <= c: b - a and
+    # c - a, the durations clinicians read and a tree model links to outcomes directly); the inner
+    # orderings (b <= c) are then kept by clipping b to c at output time
+    source = dict(chain)
+    plan.gaps, plan.clips = [], []
+    for b, a in chain:
+        root = a
+        while root in source:
+            root = source[root]
+        plan.gaps.append((b, root))
+        if root != a:
+            plan.clips.append((a, b))
+    plan.derived = [d for d in plan.derived if d[1] not in derived_cols and d[2] not in derived_cols]
+    for b, _ in plan.gaps:
+        col = types[b]
+        plan.outputs[b] = {"name": b, "type": col.type, "format": col.format, "missing": col.missing}
+    for c, _, _ in plan.derived:
+        col = types[c]
+        plan.outputs[c] = {"name": c, "type": col.type, "missing": col.missing}
+    return plan
+
+
+def _gap_order(gaps: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Gaps in an order where each source is known before its gap is applied (cycles dropped)."""
+    out: list[tuple[str, str]] = []
+    pending = list(gaps)
+    targets = {b for b, _ in gaps}
+    done: set[str] = set()
+    while pending:
+        ready = [g for g in pending if g[1] not in targets or g[1] in done]
+        if not ready:
+            break
+        for g in ready:
+            out.append(g)
+            done.add(g[0])
+            pending.remove(g)
+    return out
+
+
+def model_schema(schema: TableSchema, plan: RulePlan) -> TableSchema:
+    """The schema the model learns: gap columns (numbers, ``min: 0``) in place of ``b``, derived columns
+    left out, the rules kept by construction removed from the constraints."""
+    if not plan:
+        return schema
+    types = {c.name: c for c in schema.columns}
+    derived = {c for c, _, _ in plan.derived}
+    cols = []
+    for col in schema.columns:
+        if col.name in derived:
+            continue
+        gap = next((a for b, a in plan.gaps if b == col.name), None)
+        if gap is None:
+            cols.append(col)
+            continue
+        src = types[gap]
+        kind = "integer" if col.type == "datetime" and "%H" not in (col.format or "") else col.type
+        public = col.public and src.public and col.has_domain and src.has_domain
+        lo, hi = (0, None)
+        if public:
+            hi = float(col.bounds()[1] - src.bounds()[0])
+            hi = int(np.ceil(hi)) if kind == "integer" else hi
+        cols.append(ColumnSchema(name=col.name, type=kind, min=lo if public else None, max=hi, missing=col.missing or src.missing,
+                                 public=public, read_from_data=[] if public else ["type", "missing", "min", "max"]))
+    kept = [c for c in schema.constraints if not _kept(c, plan)]
+    return schema.model_copy(update={"columns": cols, "constraints": kept})
+
+
+def _kept(con: Constraint, plan: RulePlan) -> bool:
+    if con.kind == "le":
+        return (con.columns[1], con.columns[0]) in plan.gaps or tuple(con.columns) in plan.clips
+    if con.kind == "derived":
+        return tuple(con.columns) in plan.derived
+    return False
+
+
+def to_model(df: pd.DataFrame, schema: TableSchema, plan: RulePlan) -> pd.DataFrame:
+    """The table as the model learns it (row-wise: no privacy cost)."""
+    if not plan:
+        return df
+    types = {c.name: c for c in schema.columns}
+    out = df.copy()
+    for b, a in plan.gaps:
+        gap = _days_or_numbers(types[b], df[b]) - _days_or_numbers(types[a], df[a])
+        out[b] = np.maximum(gap, 0.0)  # a row that breaks an accepted rule is brought onto it
+    return out.drop(columns=[c for c, _, _ in plan.derived])
+
+
+def from_model(df: pd.DataFrame, internal: TableSchema, plan: RulePlan) -> pd.DataFrame:
+    """Undo :func:`to_model` on sampled rows: ``b = a + gap``, derived columns computed, column order restored."""
+    if not plan:
+        return df
+    types = {c.name: c for c in internal.columns}
+    out = df.copy()
+    values: dict[str, np.ndarray] = {}
+
+    def value(name: str) -> np.ndarray:
+        if name not in values:
+            values[name] = _days_or_numbers(types[name], out[name])
+        return values[name]
+
+    for b, a in plan.gaps:
+        spec = plan.outputs[b]
+        base = values[a] if a in values else value(a)
+        x = base + np.maximum(pd.to_numeric(df[b], errors="coerce").to_numpy(float), 0.0)
+        values[b] = x
+        out[b] = _write(x, spec, types.get(a))
+    for x, y in plan.clips:  # an inner ordering of a chain: x = min(x, y) where both are present
+        vx, vy = values[x] if x in values else value(x), values[y] if y in values else value(y)
+        both = ~(np.isnan(vx) | np.isnan(vy))
+        if np.any(both & (vx > vy)):
+            vx = np.where(both & (vx > vy), vy, vx)
+            values[x] = vx
+            out[x] = _write(vx, plan.outputs.get(x) or {"type": types[x].type, "format": types[x].format}, types.get(x))
+    for c, b, a in plan.derived:
+        vb = values[b] if b in values else value(b)
+        va = values[a] if a in values else value(a)
+        diff = vb - va
+        spec = plan.outputs[c]
+        if spec["type"] == "integer":
+            arr = pd.array(np.where(np.isnan(diff), 0, np.round(diff)).astype(np.int64), dtype="Int64")
+            arr[np.isnan(diff)] = pd.NA
+            out[c] = arr
+        else:
+            out[c] = diff
+    return out[plan.columns]
+
+
+def _write(x: np.ndarray, spec: dict[str, Any], source: ColumnSchema | None) -> Any:
+    if spec["type"] == "datetime":
+        fmt = spec.get("format") or (source.format if source is not None else None) or "%Y-%m-%d"
+        miss = np.isnan(x)
+        days = np.round(np.where(miss, 0.0, x)) if "%H" not in fmt else np.where(miss, 0.0, x)
+        uniq, inverse = np.unique(days, return_inverse=True)
+        text = pd.Series(EPOCH + pd.to_timedelta(uniq, unit="D")).dt.strftime(fmt).to_numpy(dtype=object)[inverse]
+        text[miss] = None
+        return text
+    if spec["type"] == "integer":
+        arr = pd.array(np.where(np.isnan(x), 0, np.round(x)).astype(np.int64), dtype="Int64")
+        arr[np.isnan(x)] = pd.NA
+        return arr
+    return x
+
+
+def output_schema(internal: TableSchema, original_constraints: list[Constraint], plan: RulePlan) -> TableSchema:
+    """The schema of the sampled table (for checking constraints): transformed columns in their output
+    types, without bounds."""
+    if not plan:
+        return internal
+    cols = {c.name: c for c in internal.columns}
+    for name, spec in plan.outputs.items():
+        fmt = spec.get("format")
+        if spec["type"] == "datetime" and not fmt:
+            src = next((a for b, a in plan.gaps if b == name), None)
+            fmt = cols[src].format if src in cols else None
+        cols[name] = ColumnSchema(name=name, type=spec["type"], format=fmt, missing=True)
+    return TableSchema(columns=[cols[n] for n in plan.columns if n in cols], constraints=list(original_constraints))
+
+
+__all__ = ["RulePlan", "from_model", "model_schema", "output_schema", "plan_rules", "propose_rules", "to_model",
+           "usable_rules"]

@@ -1,0 +1,98 @@
+"""Rules between columns: proposed by schema infer as read from the data, used by DP fits only once accepted,
+kept by construction (no violations, derived columns exact)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from medsynth.tabular.schema import TableSchema, check_constraints, infer_schema
+
+
+def _dates_table(n: int = 600, seed: int = 0) -> pd.DataFrame:
+    rs = np.random.default_rng(seed)
+    diag = pd.Timestamp("1985-01-01") + pd.to_timedelta(rs.integers(0, 1500, n), unit="D")
+    rec = diag + pd.to_timedelta(rs.integers(30, 1500, n), unit="D")
+    death = rec + pd.to_timedelta(rs.integers(0, 900, n), unit="D")
+    fmt = "%d-%m-%Y"
+    return pd.DataFrame({"diag": diag.strftime(fmt), "rec": rec.strftime(fmt), "death": death.strftime(fmt),
+                         "age": rs.integers(30, 80, n), "survtime": (death - diag).days,
+                         "event": rs.integers(0, 2, n)})
+
+
+def _accepted(schema: TableSchema) -> TableSchema:
+    cols = [c.model_copy(update={"public": True}) for c in schema.columns]
+    return schema.model_copy(update={"columns": cols, "constraints": [c.model_copy(update={"public": True})
+                                                                       for c in schema.constraints]})
+
+
+def test_infer_proposes_orderings_and_derived_columns_as_read_from_the_data():
+    s = infer_schema(_dates_table())
+    found = {(c.kind, tuple(c.columns)) for c in s.constraints}
+    assert ("le", ("diag", "rec")) in found and ("le", ("rec", "death")) in found
+    assert ("le", ("diag", "death")) not in found, "implied by the other two"
+    assert ("derived", ("survtime", "death", "diag")) in found
+    assert all(c.read_from_data and not c.public for c in s.constraints)
+    text = s.to_yaml()
+    assert "read_from_data: true" in text and TableSchema.from_dict(__import__("yaml").safe_load(text)) == s
+
+
+def test_a_difference_of_numbers_is_proposed_once_as_the_later_column():
+    """bili_change = bili - bili_prev also reads bili_prev = bili - bili_change: one rule, for the later column."""
+    rs = np.random.default_rng(0)
+    prev = rs.gamma(2.0, 1.0, 300).round(2)
+    now = (prev + rs.normal(0, 0.5, 300)).round(2)
+    df = pd.DataFrame({"bili_prev": prev, "bili": now, "bili_change": (now - prev).round(2), "age": rs.integers(30, 80, 300)})
+    derived = [tuple(c.columns) for c in infer_schema(df).constraints if c.kind == "derived"]
+    assert derived == [("bili_change", "bili", "bili_prev")]
+
+
+def test_accepted_rules_hold_by_construction_and_are_public_assumptions(seeded_dp_noise):
+    from medsynth.tabular.mst import DPMST
+
+    df = _dates_table(2000)
+    sch = _accepted(infer_schema(df))
+    m = DPMST(privacy={"epsilon": 1.0, "delta": 1e-5}).fit(df, sch)
+    out = m.sample(3000, seed=0)
+    assert check_constraints(out, sch).all()
+    d = {c: pd.to_datetime(out[c], format="%d-%m-%Y") for c in ("diag", "rec", "death")}
+    assert (d["diag"] <= d["rec"]).all() and (d["rec"] <= d["death"]).all()
+    assert ((d["death"] - d["diag"]).dt.days == out["survtime"]).all(), "derived column computed exactly"
+    assert list(out.columns) == list(df.columns)
+    assert any("survtime" in a and "accepted as public" in a for a in m.ledger.public_assumptions)
+    assert "rec" in m.meta["rules"]["outputs"]
+
+
+def test_dp_fit_ignores_rules_not_accepted_and_says_so():
+    from medsynth.tabular.mst import DPMST
+
+    df = _dates_table(800)
+    sch = infer_schema(df)
+    m = DPMST(privacy={"epsilon": 1.0, "delta": 1e-5}).fit(df, sch)
+    assert "rules" not in m.meta and not m.ledger.public_assumptions
+    assert any("not accepted" in n for n in m.ledger.notes)
+    plain = DPMST().fit(df, sch)  # a non-private fit may use what it read from the data
+    assert plain.meta["rules"]["derived"] == [["survtime", "death", "diag"]]
+
+
+def test_rules_survive_save_and_load(tmp_path, seeded_dp_noise):
+    from medsynth.tabular.base import TabularSynthesizer
+    from medsynth.tabular.mst import DPMST
+
+    df = _dates_table(1500)
+    sch = _accepted(infer_schema(df))
+    m = DPMST(privacy={"epsilon": 2.0, "delta": 1e-5}).fit(df, sch)
+    m.save(tmp_path / "m")
+    back = TabularSynthesizer.load(tmp_path / "m")
+    pd.testing.assert_frame_equal(m.sample(200, seed=3), back.sample(200, seed=3))
+
+
+def test_rules_not_accepted_are_not_enforced_by_rejection_either():
+    """A DP fit must not use a rule read from the data in any way: sampling with the inferred schema (rules
+    proposed, not accepted) must not reject rows by them (an exact derived rule would reject almost all)."""
+    from medsynth.tabular.mst import DPMST
+
+    df = _dates_table(800)
+    m = DPMST(privacy={"epsilon": 1.0, "delta": 1e-5}).fit(df, infer_schema(df))
+    assert not m.output_schema.constraints
+    assert len(m.sample(500, seed=0)) == 500
