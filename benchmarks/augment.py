@@ -1,61 +1,158 @@
-"""Does synthetic data help a downstream task when real volumes are scarce?
+"""Does synthetic data help a downstream model when real labelled volumes are scarce?
 
-Task: lesion present / absent on T2-like MR phantoms (a lesion is bright on T2; the label is read
-from each phantom's own tissue map, so it is exact). Per seed:
+Protocol (issue 13), per seed:
 
-1. draw ``--n-real`` real training phantoms and a fixed held-out test set (``--n-test``);
-2. train a class-conditional generator (``vae3d`` or ``gan3d``) on the real ones only;
-3. train the same small 3D CNN classifier twice with the same budget (steps, batch, lr):
-   on the real volumes only, and on real + ``--n-synth`` synthetic volumes (balanced classes);
-4. score AUROC and accuracy on the test set.
+1. Draw 8 real labelled volumes (``--data phantom``: 32^3 CT phantoms, lesions >= 3 voxels across;
+   ``--data ct``: 32^3 crops of the real CT with HU-threshold tissue maps, see ``imaging_data.py``).
+2. Train a mask-conditioned ldm3d on those 8 image + label-map pairs only (autoencoder, diffusion
+   and ControlNet stages: ``--gen-steps``), then make 64 new label maps from the 8 (elastic
+   deformation, left-right flips; phantoms also lesion insertion/removal inside the organ) and
+   generate an image for each: 64 synthetic pairs. N = 16 uses the first 16.
+3. Train the same small 3D segmentation network (MONAI UNet, Dice + cross-entropy) with the same
+   budget (steps, batch, lr, flips) on the 8 real volumes alone (N = 0) and on real + N synthetic
+   pairs (half of each batch real, half synthetic), N in ``--n-synth``.
+   Phantoms: organ + lesion; real CT: fat, soft tissue, bone. Generator and downstream networks see
+   the same HU window (phantoms: the soft-tissue window [-200, 400] HU).
+4. Score Dice on a fixed held-out test set (``--n-test`` volumes never used for training).
+5. Phantoms also: a classification task (lesion present / absent, read from each label map), the
+   same small 3D CNN trained on real vs real + N synthetic volumes, AUROC on the test set.
 
-Reported: each arm's mean and standard deviation over seeds, and the per-seed difference. Sizes are
-small so it runs in minutes on a 2-core CPU; the answer is honest either way.
+Each seed writes ``benchmarks/results/augment/<data>_seed<k>.json``; the summary
+(``benchmarks/results/augment_<data>.json``) is rebuilt from every seed file present: the mean of
+each arm and the paired difference (arm minus real-only) with its 95% t-interval over seeds. The
+answer is reported as it comes, gain or not.
 
-Usage::
+Usage (each seed is ~7 minutes of CPU time; on the shared 2-core machine 25-40 minutes wall)::
 
-    OMP_NUM_THREADS=1 nice -n 10 python benchmarks/augment.py                  # vae3d, 3 seeds
-    OMP_NUM_THREADS=1 nice -n 10 python benchmarks/augment.py --model gan3d
+    OMP_NUM_THREADS=1 nice -n 10 python benchmarks/augment.py --data phantom --seeds 0
+    OMP_NUM_THREADS=1 nice -n 10 python benchmarks/augment.py --data ct --seeds 0 1
+    python benchmarks/augment.py --data phantom --summarize
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
+import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from imaging_data import CT_TISSUES, PHANTOM_TISSUES, ROOT, machine, phantom, real_ct_crops, t_interval, write_json  # noqa: E402
+
+RESULTS = ROOT / "benchmarks" / "results"
+#: HU mapped to [-1, 1] for the generator and the downstream networks alike. Phantoms: a soft-tissue
+#: window (the lesion is 40 HU above the organ: 0.13 of the [-1, 1] range here, 0.04 on [-1024, 1024]);
+#: real CT crops: air to bone (their tissue classes span it).
+WINDOW = {"phantom": (-200.0, 400.0), "ct": (-1024.0, 1500.0)}
+SPACING = {"phantom": 4.0, "ct": 3.0}
 
 
-def phantoms(seeds: range, size: int) -> tuple[list[Any], list[int]]:
-    """MR T2 phantoms (Volumes with meta['label']) and their lesion labels (1 = lesion present)."""
-    from medsynth.io.phantoms import PhantomConfig, make_phantom
+def generator_config(data: str, steps: tuple[int, int, int], seed: int) -> Any:
+    """A small mask-conditioned ldm3d for 32^3, sized for a shared 2-core CPU (VAE 4x downsampling: an 8^3 x 8 latent)."""
+    from medsynth.core.config import validate_config
+    from medsynth.imaging.config import LDM3DConfig
 
-    cfg = PhantomConfig(shape=(size,) * 3, spacing=(64.0 / size * 2,) * 3, mr_contrast="T2", lesion_probability=0.5)
-    vols, ys = [], []
-    for s in seeds:
-        ph = make_phantom(s, cfg)
-        y = int((ph.labels.array == 5).any())
-        ph.mr.meta["label"] = "lesion" if y else "no_lesion"
-        vols.append(ph.mr)
-        ys.append(y)
-    return vols, ys
+    ae, diff, cn = steps
+    masks: dict[str, Any] = {"elastic_sigma": [4.0, 6.0], "elastic_magnitude": [1.0, 2.5], "flip_axes": [0]}
+    if data == "phantom":
+        masks.update(organ_label=3, lesion_label=5, lesion_radius=[1.5, 3.0], insert_probability=0.5, remove_probability=0.2,
+                     label_names=PHANTOM_TISSUES)
+    else:
+        masks["label_names"] = CT_TISSUES
+    return validate_config(LDM3DConfig, {
+        "kind": "ldm3d", "modality": "CT",
+        "preprocessing": {"spacing": [SPACING[data]] * 3, "spatial_size": [32, 32, 32], "ct_window": list(WINDOW[data])},
+        "model": {"vae": {"channels": [8, 16, 32], "latent_channels": 8, "norm_num_groups": 8},
+                  "unet": {"channels": [32, 64, 128], "attention_levels": [False, True, True], "norm_num_groups": 16,
+                           "num_head_channels": 16, "num_res_blocks": 1, "controlnet_conditioning": 16, "ema_decay": 0.99}},
+        "loss": {"vae": {"kl_weight": 0.001, "kl_warmup_steps": 0}},
+        "diffusion": {"inference_steps": 20, "batch_size": 8, "lr": 1e-3, "guidance_scale": 1.0},
+        "stages": {"autoencoder": ae, "diffusion": diff, "controlnet": cn},
+        "masks": masks,
+        "train": {"max_steps": ae + diff + cn, "batch_size": 2, "lr": 2e-3, "device": "cpu", "seed": seed,
+                  "checkpoint_every": 10**6, "log_every": 25, "num_threads": 1},
+    })
 
 
-def to_tensor(vols: list[Any], pre: Any) -> Any:
+def to_input(hu: np.ndarray, data: str) -> np.ndarray:
+    lo, hi = WINDOW[data]
+    return (np.clip((hu - lo) / (hi - lo), 0.0, 1.0) * 2.0 - 1.0).astype(np.float32)
+
+
+def seg_target(label: np.ndarray, data: str) -> np.ndarray:
+    """Phantoms: 0 background, 1 organ, 2 lesion; CT: 0 air, 1 fat, 2 soft tissue, 3 bone."""
+    if data == "phantom":
+        out = np.zeros_like(label, dtype=np.int64)
+        out[label == 3] = 1
+        out[label == 5] = 2
+        return out
+    return label.astype(np.int64)
+
+
+def stack(pairs: list[Any], data: str) -> tuple[Any, Any]:
     import torch
 
-    out = []
-    for v in vols:
-        t = pre(v).tensor
-        out.append((t.as_tensor() if hasattr(t, "as_tensor") else t).float())
-    return torch.stack(out)
+    x = torch.from_numpy(np.stack([to_input(p.image.array, data) for p in pairs]))[:, None]
+    y = torch.from_numpy(np.stack([seg_target(np.asarray(p.label.array), data) for p in pairs]))[:, None]
+    return x, y
+
+
+def train_segmenter(real: tuple[Any, Any], synth: tuple[Any, Any] | None, *, classes: int, steps: int, seed: int) -> Any:
+    """MONAI UNet (16-32-64), DiceCE, Adam 2e-3, batch 4 (2 real + 2 synthetic when synthetic pairs are given), flips."""
+    import torch
+    from monai.losses import DiceCELoss
+    from monai.networks.nets import UNet
+
+    torch.manual_seed(seed)
+    net = UNet(spatial_dims=3, in_channels=1, out_channels=classes, channels=(16, 32, 64), strides=(2, 2), num_res_units=1, norm="instance")
+    opt = torch.optim.Adam(net.parameters(), lr=2e-3)
+    lossf = DiceCELoss(to_onehot_y=True, softmax=True)
+    gen = torch.Generator().manual_seed(seed)
+    for _ in range(steps):
+        if synth is None:
+            idx = torch.randint(0, len(real[0]), (4,), generator=gen)
+            xb, yb = real[0][idx], real[1][idx]
+        else:
+            i = torch.randint(0, len(real[0]), (2,), generator=gen)
+            j = torch.randint(0, len(synth[0]), (2,), generator=gen)
+            xb, yb = torch.cat([real[0][i], synth[0][j]]), torch.cat([real[1][i], synth[1][j]])
+        flip = torch.rand(len(xb), generator=gen) < 0.5  # left-right flips, the same in every arm
+        xb = torch.where(flip.view(-1, 1, 1, 1, 1), xb.flip(2), xb)
+        yb = torch.where(flip.view(-1, 1, 1, 1, 1), yb.flip(2), yb)
+        loss = lossf(net(xb), yb)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+    return net.eval()
+
+
+def dice_scores(net: Any, x: Any, y: Any, classes: int) -> dict[str, Any]:
+    """Per class: mean per-volume Dice over volumes where the class is present, and the pooled Dice."""
+    import torch
+
+    with torch.no_grad():
+        pred = torch.cat([net(x[i:i + 8]).argmax(1) for i in range(0, len(x), 8)]).numpy()
+    truth = y[:, 0].numpy()
+    out: dict[str, Any] = {}
+    for c in range(1, classes):
+        p, t = pred == c, truth == c
+        inter = (p & t).sum(axis=(1, 2, 3))
+        size = p.sum(axis=(1, 2, 3)) + t.sum(axis=(1, 2, 3))
+        has = t.sum(axis=(1, 2, 3)) > 0
+        per = np.where(size > 0, 2 * inter / np.maximum(size, 1), 1.0)
+        out[str(c)] = {"dice_mean": round(float(per[has].mean()), 4) if has.any() else None,
+                       "dice_pooled": round(float(2 * inter.sum() / max(size.sum(), 1)), 4)}
+    return out
+
+
+def primary(scores: dict[str, Any]) -> float:
+    """The headline number: mean over foreground classes of the per-volume Dice."""
+    vals = [v["dice_mean"] for v in scores.values() if v["dice_mean"] is not None]
+    return round(float(np.mean(vals)), 4)
 
 
 def classifier() -> Any:
@@ -67,123 +164,181 @@ def classifier() -> Any:
     return nn.Sequential(block(1, 8), block(8, 16), block(16, 32), nn.AdaptiveMaxPool3d(1), nn.Flatten(), nn.Linear(32, 1))
 
 
-def train_classifier(x: Any, y: Any, *, steps: int, batch: int, lr: float, seed: int) -> Any:
+def train_classifier(real: tuple[Any, Any], synth: tuple[Any, Any] | None, *, steps: int, seed: int) -> Any:
     import torch
 
     torch.manual_seed(seed)
     net = classifier()
-    opt = torch.optim.Adam(net.parameters(), lr=lr)
+    opt = torch.optim.Adam(net.parameters(), lr=1e-3)
     gen = torch.Generator().manual_seed(seed)
     lossf = torch.nn.BCEWithLogitsLoss()
     for _ in range(steps):
-        idx = torch.randint(0, len(x), (batch,), generator=gen)
-        xb = x[idx]
-        flip = torch.rand(batch, generator=gen) < 0.5  # the same cheap augmentation in both arms
+        if synth is None:
+            idx = torch.randint(0, len(real[0]), (8,), generator=gen)
+            xb, yb = real[0][idx], real[1][idx]
+        else:
+            i = torch.randint(0, len(real[0]), (4,), generator=gen)
+            j = torch.randint(0, len(synth[0]), (4,), generator=gen)
+            xb, yb = torch.cat([real[0][i], synth[0][j]]), torch.cat([real[1][i], synth[1][j]])
+        flip = torch.rand(len(xb), generator=gen) < 0.5
         xb = torch.where(flip.view(-1, 1, 1, 1, 1), xb.flip(2), xb)
-        loss = lossf(net(xb).squeeze(1), y[idx].float())
+        loss = lossf(net(xb).squeeze(1), yb.float())
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
     return net.eval()
 
 
-def evaluate(net: Any, x: Any, y: np.ndarray) -> dict[str, float]:
+def auroc(net: Any, x: Any, y: np.ndarray) -> float:
     import torch
     from sklearn.metrics import roc_auc_score
 
     with torch.no_grad():
         p = torch.sigmoid(net(x).squeeze(1)).numpy()
-    return {"auroc": float(roc_auc_score(y, p)), "accuracy": float(((p > 0.5) == y).mean())}
+    return round(float(roc_auc_score(y, p)), 4)
+
+
+def run_seed(args: argparse.Namespace, seed: int) -> dict[str, Any]:
+    import torch
+
+    from medsynth.imaging.ldm3d import LDM3D
+
+    data = args.data
+    t0 = time.perf_counter()
+    if data == "phantom":
+        real = [phantom(100 * seed + i) for i in range(args.n_real)]
+        test = [phantom(100_000 + i) for i in range(args.n_test)]
+        classes = 3
+    else:
+        real = real_ct_crops(args.n_real, seed, half="train")
+        test = real_ct_crops(args.n_test, 12345, half="test")
+        classes = 4
+    cfg = generator_config(data, tuple(args.gen_steps), seed)
+    ldm = LDM3D(cfg).fit(real)
+    gen_s = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    n_max = max(args.n_synth)
+    synth_pairs = ldm.sample_pairs(ldm.new_masks(n_max, seed=1000 * seed + 7), seed=1000 * seed) if n_max else []
+    sample_s = time.perf_counter() - t1
+    x_real, y_real = stack(real, data)
+    x_test, y_test = stack(test, data)
+    xs, ys = stack(synth_pairs, data) if synth_pairs else (None, None)
+    row: dict[str, Any] = {"seed": seed, "data": data, "generator_seconds": round(gen_s, 1), "sampling_seconds": round(sample_s, 1),
+                           "generator_stage_steps": ldm.stage_steps, "latent_scale_factor": round(ldm.scale_factor, 4)}
+    # How far synthetic images are from real ones, per tissue (median HU), and how well they follow their masks.
+    tissues = PHANTOM_TISSUES if data == "phantom" else CT_TISSUES
+    row["tissue_median_hu"] = {}
+    for name, pairs in (("real", real), ("synthetic", synth_pairs)):
+        meds = {}
+        for k, tname in enumerate(tissues):
+            vals = np.concatenate([p.image.array[np.asarray(p.label.array) == k] for p in pairs]) if pairs else np.zeros(0)
+            meds[tname] = round(float(np.median(vals)), 1) if vals.size else None
+        row["tissue_median_hu"][name] = meds
+    seg: dict[str, Any] = {}
+    real_only = None
+    for n in args.n_synth:
+        t2 = time.perf_counter()
+        syn = None if n == 0 else (xs[:n], ys[:n])
+        net = train_segmenter((x_real, y_real), syn, classes=classes, steps=args.seg_steps, seed=seed)
+        scores = dice_scores(net, x_test, y_test, classes)
+        seg[str(n)] = {"dice": primary(scores), "per_class": scores, "seconds": round(time.perf_counter() - t2, 1)}
+        if n == 0:
+            real_only = net
+    if real_only is not None and synth_pairs:
+        # mask adherence: the real-only segmenter applied to synthetic pairs (high = images match their masks)
+        row["real_only_segmenter_on_synthetic"] = primary(dice_scores(real_only, xs, ys, classes))
+    row["segmentation"] = seg
+    if data == "phantom":
+        lab_real = torch.tensor([int((np.asarray(p.label.array) == 5).any()) for p in real])
+        lab_test = np.array([int((np.asarray(p.label.array) == 5).any()) for p in test])
+        lab_syn = torch.tensor([int((np.asarray(p.label.array) == 5).any()) for p in synth_pairs]) if synth_pairs else None
+        cls: dict[str, Any] = {"real_lesion_count": int(lab_real.sum()), "test_prevalence": round(float(lab_test.mean()), 3)}
+        for n in args.n_synth:
+            syn = None if n == 0 else (xs[:n], lab_syn[:n])
+            net = train_classifier((x_real, lab_real), syn, steps=args.cls_steps, seed=seed)
+            cls[str(n)] = {"auroc": auroc(net, x_test, lab_test)}
+        row["classification"] = cls
+    row["seconds"] = round(time.perf_counter() - t0, 1)
+    if args.keep_samples and synth_pairs:
+        (RESULTS / "augment").mkdir(parents=True, exist_ok=True)
+        np.savez_compressed(RESULTS / "augment" / f"{data}_seed{seed}_samples.npz",
+                            image=np.rint(np.stack([p.image.array for p in synth_pairs[:8]])).astype(np.int16),
+                            label=np.stack([p.label.array for p in synth_pairs[:8]]).astype(np.uint8))
+    return row
+
+
+def summarize(data: str) -> dict[str, Any]:
+    rows = [json.loads(p.read_text()) for p in sorted((RESULTS / "augment").glob(f"{data}_seed*.json"))]
+    if not rows:
+        raise SystemExit(f"no per-seed results for {data} in {RESULTS / 'augment'}")
+    arms = sorted({k for r in rows for k in r["segmentation"]}, key=int)
+    out: dict[str, Any] = {"benchmark": "augment", "data": data, "seeds": [r["seed"] for r in rows],
+                           "task_segmentation": "organ + lesion (phantoms)" if data == "phantom" else "fat, soft tissue, bone (HU-threshold maps of real CT crops)",
+                           "metric": "mean over foreground classes of per-volume Dice on the held-out test set"}
+    seg = {}
+    for a in arms:
+        vals = [r["segmentation"][a]["dice"] for r in rows if a in r["segmentation"]]
+        seg[a] = {"dice_mean": round(float(np.mean(vals)), 4), "dice_per_seed": vals}
+        if a != "0":
+            diffs = [r["segmentation"][a]["dice"] - r["segmentation"]["0"]["dice"] for r in rows if a in r["segmentation"]]
+            seg[a]["gain_vs_real_only_95ci"] = t_interval(diffs)
+    out["segmentation"] = seg
+    per_class: dict[str, Any] = {}
+    for a in arms:
+        classes = rows[0]["segmentation"][a]["per_class"].keys()
+        per_class[a] = {c: round(float(np.mean([r["segmentation"][a]["per_class"][c]["dice_mean"] or 0.0 for r in rows])), 4) for c in classes}
+    out["segmentation_per_class_dice"] = per_class
+    if all("classification" in r for r in rows):
+        cls = {}
+        for a in arms:
+            vals = [r["classification"][a]["auroc"] for r in rows]
+            cls[a] = {"auroc_mean": round(float(np.mean(vals)), 4), "auroc_per_seed": vals}
+            if a != "0":
+                cls[a]["gain_vs_real_only_95ci"] = t_interval([r["classification"][a]["auroc"] - r["classification"]["0"]["auroc"] for r in rows])
+        out["classification"] = {"task": "lesion present / absent (phantoms)", "metric": "AUROC on the test set", **cls}
+    target = seg.get("64", {}).get("gain_vs_real_only_95ci") or seg.get(arms[-1], {}).get("gain_vs_real_only_95ci")
+    if target is not None:
+        ok = target["mean"] >= 0.03 and (target["low"] or -1) > 0
+        out["target"] = {"wanted": "Dice gain >= +0.03 with the 95% interval above 0 (N = 64)", "met": bool(ok)}
+    out["synthetic_pair_quality"] = {
+        "tissue_median_hu": [r["tissue_median_hu"] for r in rows],
+        "real_only_segmenter_dice_on_synthetic_pairs": [r.get("real_only_segmenter_on_synthetic") for r in rows],
+    }
+    out["settings"] = rows[0].get("settings")
+    out["per_seed_seconds"] = [r["seconds"] for r in rows]
+    out["machine"] = rows[-1].get("machine")
+    return out
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--model", default="vae3d", choices=["vae3d", "gan3d"])
-    ap.add_argument("--size", type=int, default=24)
+    ap.add_argument("--data", choices=["phantom", "ct"], default="phantom")
+    ap.add_argument("--seeds", nargs="*", type=int, default=[0])
     ap.add_argument("--n-real", type=int, default=8)
-    ap.add_argument("--n-synth", type=int, default=32)
-    ap.add_argument("--n-test", type=int, default=64)
-    ap.add_argument("--seeds", type=int, default=3)
-    ap.add_argument("--gen-steps", type=int, default=300)
-    ap.add_argument("--clf-steps", type=int, default=150)
-    ap.add_argument("--out", default=None)
+    ap.add_argument("--n-test", type=int, default=32)
+    ap.add_argument("--n-synth", nargs="+", type=int, default=[0, 16, 64])
+    ap.add_argument("--gen-steps", nargs=3, type=int, default=[300, 200, 500], metavar=("AE", "DIFFUSION", "CONTROLNET"))
+    ap.add_argument("--seg-steps", type=int, default=600)
+    ap.add_argument("--cls-steps", type=int, default=300)
+    ap.add_argument("--keep-samples", action="store_true", help="save 8 synthetic pairs per seed (for previews)")
+    ap.add_argument("--summarize", action="store_true", help="only rebuild the summary from the per-seed files")
     args = ap.parse_args()
 
     import torch
 
-    from medsynth.core.config import validate_config
-    from medsynth.core.registry import SYNTHESIZERS, config_schema, resolve
-    from medsynth.io.transforms import PreprocessConfig, VolumePreprocessor
-
-    torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
-    spacing = 64.0 / args.size * 2
-    pre_cfg = {"spacing": [spacing] * 3, "spatial_size": [args.size] * 3}
-    pre = VolumePreprocessor(PreprocessConfig(**pre_cfg))
-    test_vols, test_y = phantoms(range(10_000, 10_000 + args.n_test), args.size)
-    x_test, y_test = to_tensor(test_vols, pre), np.asarray(test_y)
-    model_cfg = {
-        "vae3d": {"model": {"channels": [16, 32, 32], "latent_channels": 4, "norm_num_groups": 8},
-                  "loss": {"kl_weight": 0.3, "kl_warmup_steps": args.gen_steps // 3}},
-        "gan3d": {"model": {"latent_dim": 64, "gen_channels": [64, 32, 16], "disc_channels": [16, 32, 64]}},
-    }[args.model]
-    per_seed = []
-    t_all = time.perf_counter()
-    for seed in range(args.seeds):
-        t0 = time.perf_counter()
-        real_vols, real_y = phantoms(range(100 * seed, 100 * seed + args.n_real), args.size)
-        if len(set(real_y)) < 2:  # make sure both classes are present among the few real volumes
-            extra_vols, extra_y = phantoms(range(100 * seed + 50, 100 * seed + 99), args.size)
-            missing = 1 - real_y[0]
-            k = extra_y.index(missing)
-            real_vols[-1], real_y[-1] = extra_vols[k], extra_y[k]
-        cfg = validate_config(config_schema(args.model), {
-            "kind": args.model, "modality": "MR", "preprocessing": pre_cfg, **model_cfg,
-            "train": {"max_steps": args.gen_steps, "batch_size": 4, "lr": 1e-3 if args.model == "vae3d" else 2e-4,
-                      "device": "cpu", "seed": seed, "checkpoint_every": args.gen_steps, "log_every": 50},
-        })
-        synth = resolve(SYNTHESIZERS, args.model)(cfg).fit(real_vols)
-        half = args.n_synth // 2
-        fake = synth.sample(half, seed=1000 * seed, label="lesion") + synth.sample(args.n_synth - half, seed=1000 * seed + 500, label="no_lesion")
-        fake_y = [1] * half + [0] * (args.n_synth - half)
-        x_real, y_real = to_tensor(real_vols, pre), torch.tensor(real_y)
-        x_aug = torch.cat([x_real, to_tensor(fake, pre)])
-        y_aug = torch.cat([y_real, torch.tensor(fake_y)])
-        gen_s = time.perf_counter() - t0
-        budget = {"steps": args.clf_steps, "batch": 8, "lr": 1e-3, "seed": seed}
-        real_only = evaluate(train_classifier(x_real, y_real, **budget), x_test, y_test)
-        augmented = evaluate(train_classifier(x_aug, y_aug, **budget), x_test, y_test)
-        row = {"seed": seed, "real_labels": real_y, "real_only": real_only, "real_plus_synthetic": augmented,
-               "generator_seconds": round(gen_s, 1), "seconds": round(time.perf_counter() - t0, 1)}
-        print(json.dumps(row), flush=True)
-        per_seed.append(row)
-
-    def summary(arm: str, metric: str) -> dict[str, float]:
-        v = np.array([r[arm][metric] for r in per_seed])
-        return {"mean": round(float(v.mean()), 4), "std": round(float(v.std(ddof=1)) if len(v) > 1 else 0.0, 4)}
-
-    diffs = np.array([r["real_plus_synthetic"]["auroc"] - r["real_only"]["auroc"] for r in per_seed])
-    result = {
-        "benchmark": "augment",
-        "task": "lesion present/absent on T2 MR phantoms, 3D CNN classifier, held-out test set",
-        "generator": args.model,
-        "settings": vars(args),
-        "test_prevalence": round(float(y_test.mean()), 3),
-        "summary": {
-            arm: {m: summary(arm, m) for m in ("auroc", "accuracy")} for arm in ("real_only", "real_plus_synthetic")
-        },
-        "auroc_difference": {"mean": round(float(diffs.mean()), 4), "per_seed": [round(float(d), 4) for d in diffs]},
-        "per_seed": per_seed,
-        "machine": {"platform": platform.platform(), "cpu_count": os.cpu_count(), "torch": torch.__version__,
-                    "threads": torch.get_num_threads()},
-        "seconds": round(time.perf_counter() - t_all, 1),
-    }
-    out = Path(args.out or ROOT / "benchmarks" / "results" / f"augment_{args.model}.json")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(result, indent=2) + "\n")
-    os.replace(tmp, out)
-    print(json.dumps(result["summary"]), json.dumps(result["auroc_difference"]))
-    print(f"wrote {out}")
+    torch.set_num_threads(1)
+    if not args.summarize:
+        if 0 not in args.n_synth:
+            raise SystemExit("--n-synth must include 0 (the real-only arm)")
+        for seed in args.seeds:
+            row = run_seed(args, seed)
+            row["settings"] = {k: v for k, v in vars(args).items() if k not in ("seeds", "summarize")}
+            row["machine"] = machine("one seed of benchmarks/augment.py")
+            write_json(RESULTS / "augment" / f"{args.data}_seed{seed}.json", row)
+            print(json.dumps({k: row[k] for k in ("seed", "segmentation", "seconds")}, default=str)[:600], flush=True)
+    summary = summarize(args.data)
+    write_json(RESULTS / f"augment_{args.data}.json", summary)
+    print(json.dumps({k: summary.get(k) for k in ("segmentation", "classification", "target")}, indent=1))
 
 
 if __name__ == "__main__":

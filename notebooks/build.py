@@ -103,19 +103,21 @@ NOTEBOOKS: dict[str, list] = {
         md("# Augmenting an imaging dataset with a 3D VAE\n\nTrain a class-conditional `vae3d` on CT volumes "
            "(here procedural phantoms, labelled by whether they hold a lesion), then sample new volumes as NIfTI "
            "and DICOM. Sizes are tiny so this runs on a laptop CPU in a minute; `configs/ct_vae3d_64.yaml` is the real setting."),
-        code("!medsynth phantoms --n 8 --shape 16 --spacing 4 --out phantoms --seed 0\n"
-             "import csv, numpy as np\nfrom pathlib import Path\nfrom medsynth.io import read_nifti\n"
-             "rows = [(f.name, 'lesion' if (read_nifti(f).array == 5).any() else 'no_lesion') for f in sorted(Path('phantoms/labels').glob('*.nii.gz'))]\n"
+        code("import csv\nfrom pathlib import Path\nimport medsynth.image as mi\nfrom medsynth.io import read_volume\n"
+             "from medsynth.io.phantoms import PhantomConfig, write_phantoms\n"
+             "write_phantoms('phantoms', 8, seed=0, config=PhantomConfig(shape=(16, 16, 16), spacing=(4.0, 4.0, 4.0)), overwrite=True)\n"
+             "rows = [(f.name, 'lesion' if (read_volume(f).array == 5).any() else 'no_lesion') for f in sorted(Path('phantoms/labels').glob('*.nii.gz'))]\n"
              "with open('labels.csv', 'w', newline='') as fh:\n    w = csv.writer(fh); w.writerow(['file', 'label']); w.writerows(rows)\nrows"),
-        code("!medsynth image train ../configs/ct_vae3d_64.yaml --data phantoms/ct --labels labels.csv --out run "
-             "--max-steps 40 --set preprocessing.spacing=[4,4,4] --set preprocessing.spatial_size=[16,16,16] "
-             "--set model.channels=[8,16] --set model.norm_num_groups=4 --set model.latent_channels=2 "
-             "--set train.batch_size=4 --set train.device=cpu --set train.checkpoint_every=20"),
-        code("!medsynth image sample run --n 4 --out samples --seed 0 --label lesion\n!cat samples/manifest.csv"),
-        code("import matplotlib.pyplot as plt\nreal = read_nifti('phantoms/ct/case_000.nii.gz').array\n"
-             "syn = [read_nifti(f).array for f in sorted(Path('samples').glob('*.nii.gz'))]\n"
+        code("model = mi.train('../configs/ct_vae3d_64.yaml', 'phantoms/ct', 'run', labels='labels.csv', max_steps=40, device='cpu',\n"
+             "                 overrides={'preprocessing.spacing': [4, 4, 4], 'preprocessing.spatial_size': [16, 16, 16],\n"
+             "                            'model.channels': [8, 16], 'model.norm_num_groups': 4, 'model.latent_channels': 2,\n"
+             "                            'train.batch_size': 4, 'train.checkpoint_every': 20})\nmodel"),
+        code("model = mi.load('run')  # any image run: vae3d, gan3d or ldm3d\nsamples = model.sample(4, label='lesion', seed=0)\n"
+             "mi.write_volumes(samples, 'samples')  # NIfTI + manifest.csv (format='dicom' for DICOM series)\n"
+             "samples[0]"),
+        code("import matplotlib.pyplot as plt\nreal = read_volume('phantoms/ct/case_000.nii.gz').array\n"
              "fig, ax = plt.subplots(1, 5, figsize=(12, 2.6))\n"
-             "for a, (img, t) in zip(ax, [(real, 'real')] + [(s, f'sample {i}') for i, s in enumerate(syn)]):\n"
+             "for a, (img, t) in zip(ax, [(real, 'real')] + [(s.array, f'sample {i}') for i, s in enumerate(samples)]):\n"
              "    a.imshow(img[:, :, 8].T, cmap='gray', origin='lower', vmin=-1000, vmax=400); a.set_title(t); a.axis('off')\nplt.show()"),
         md("40 CPU steps give blurry bodies, not anatomy: train the 64^3 config on a GPU for real use, and check "
            "with `medsynth evaluate images` (fidelity and memorisation) before adding samples to a training set."),

@@ -102,12 +102,12 @@ _MODALITY = typer.Option(None, "--modality", help="CT or MR for every volume (de
 
 
 def _images(mode: str, train: Path, holdout: Path, synthetic: Path, out: Path, weights: Optional[Path], modality: Optional[str],
-            run_dir: Optional[Path], config: Optional[Path], sets: Optional[list[str]]) -> None:
+            run_dir: Optional[Path], config: Optional[Path], sets: Optional[list[str]], labels: Optional[dict] = None) -> None:
     from medsynth.evaluation import evaluate_images
 
     _check_out(out)
     report = evaluate_images(train, holdout, synthetic, modality=modality, weights=weights, config=config, sets=sets,
-                             run_dir=run_dir, mode=mode)  # type: ignore[arg-type]
+                             run_dir=run_dir, mode=mode, **(labels or {}))  # type: ignore[arg-type]
     _finish(report, out, gate=mode == "audit")
 
 
@@ -116,13 +116,17 @@ def evaluate_images_cmd(
     train: Path = _TRAIN_I, holdout: Path = _HOLD_I, synthetic: Path = _SYN_I, out: Path = _OUT, weights: Optional[Path] = _WEIGHTS,
     modality: Optional[str] = _MODALITY, run_dir: Optional[Path] = _RUN_DIR, config: Optional[Path] = _CONFIG,
     sets: Optional[list[str]] = SET_OPTION,
+    train_labels: Optional[Path] = typer.Option(None, "--train-labels", help="Label maps of the training volumes (same file names): per-tissue intensities."),
+    holdout_labels: Optional[Path] = typer.Option(None, "--holdout-labels", help="Label maps of the holdout volumes (the per-tissue baseline)."),
+    synthetic_labels: Optional[Path] = typer.Option(None, "--synthetic-labels", help="Label maps of the synthetic volumes (default: SYNTHETIC/label/ of a pairs folder)."),
 ) -> None:
-    """Intensity and feature distances, diversity and memorisation of synthetic volumes.
+    """Realism (real-vs-synthetic detection), intensities, feature distances, diversity and memorisation of synthetic volumes.
 
     Example:
         medsynth evaluate images --train real/train --holdout real/holdout --synthetic samples/ --out report/
     """
-    _images("evaluate", train, holdout, synthetic, out, weights, modality, run_dir, config, sets)
+    labels = {"train_labels": train_labels, "holdout_labels": holdout_labels, "synthetic_labels": synthetic_labels}
+    _images("evaluate", train, holdout, synthetic, out, weights, modality, run_dir, config, sets, labels)
 
 
 @audit_app.command("images")

@@ -36,7 +36,7 @@ def runs(
         typer.echo(f"no medsynth runs under {folder}")
         return
     for r in found:
-        what = " ".join(str(x) for x in (r["kind"], r["model"]) if x) or "?"
+        what = " ".join(dict.fromkeys(str(x) for x in (r["kind"], r["model"]) if x)) or "?"  # "vae3d", not "vae3d vae3d"
         tail = ""
         if r["state"] == "stale":
             tail = f"  (process {r['pid']} on {r['host']} is gone; resume with --resume or remove it)"

@@ -18,6 +18,7 @@ from medsynth.core.errors import ConfigError
 SYNTHESIZERS: dict[str, str] = {
     "vae3d": "medsynth.imaging.vae3d:VAE3D",
     "gan3d": "medsynth.imaging.gan3d:GAN3D",
+    "ldm3d": "medsynth.imaging.ldm3d:LDM3D",
     "dp-tvae": "medsynth.tabular.dp_tvae:DPTVAE",
     "dp-ctgan": "medsynth.tabular.dp_ctgan:DPCTGAN",
     "dp-mst": "medsynth.tabular.mst:DPMST",
@@ -45,6 +46,7 @@ CONFIG_KINDS: dict[str, str] = {
     "mr2ct_cyclegan": "medsynth.translation.config:CycleGANConfig",
     "vae3d": "medsynth.imaging.config:VAE3DConfig",
     "gan3d": "medsynth.imaging.config:GAN3DConfig",
+    "ldm3d": "medsynth.imaging.config:LDM3DConfig",
     "tabular": "medsynth.tabular.config:TabularConfig",
 }
 

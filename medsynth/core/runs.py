@@ -15,7 +15,8 @@ from medsynth.core.errors import RunDirectoryError
 from medsynth.core.rundir import MARKER, run_state
 
 #: What reads a run of each kind, for messages that point a user to the right command.
-_READERS = {"tabular": "medsynth tabular sample", "multitable": "medsynth tabular sample", "vae3d": "medsynth image sample", "gan3d": "medsynth image sample",
+_READERS = {"tabular": "medsynth tabular sample", "multitable": "medsynth tabular sample", "vae3d": "medsynth image sample",
+            "gan3d": "medsynth image sample", "ldm3d": "medsynth image sample",
             "mr2ct_cyclegan": "medsynth translate apply", "demo": "the run folders inside it"}
 
 

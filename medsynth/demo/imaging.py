@@ -90,7 +90,7 @@ def step_image_synthesis(ctx: Any) -> dict[str, Any]:
         "final_l1": round(float(last["l1"]), 4) if "l1" in last else None,
         "final_kl": round(float(last["kl"]), 4) if "kl" in last else None,
         "sample_hu_range": [round(float(hu.min()), 1), round(float(hu.max()), 1)],
-        "preview": str(out / "run" / "previews" / f"step_{steps:08d}.png"),
+        "preview": str(out / "run" / "previews" / f"vae3d_step_{steps:08d}.png"),
     }
 
 

@@ -65,6 +65,10 @@ class FidelityThresholds(ConfigModel):
     utility_accuracy_gap: Threshold = Field(default_factory=lambda: _t(0.05, 0.10))
     utility_r2_gap: Threshold = Field(default_factory=lambda: _t(0.10, 0.20))
     msssim_diversity_excess: Threshold = Field(default_factory=lambda: _t(0.05, 0.15, "excess"))
+    #: judged on the AUC's one-sided 95% lower bound (see evaluation.image_realism).
+    image_detection_auc: Threshold = Field(default_factory=lambda: _t(0.70, 0.85))
+    #: worst tissue's median shift in real-IQR units, beyond what holdout volumes show.
+    tissue_intensity_shift: Threshold = Field(default_factory=lambda: _t(0.5, 1.0, "excess"))
     translation_mae_hu: Threshold = Field(default_factory=lambda: _t(80.0, 150.0))
     translation_bone_dice: Threshold = Field(default_factory=lambda: _t(0.70, 0.50))
     referential_integrity: Threshold = Field(default_factory=lambda: _t(1.0, 1.0))
@@ -131,6 +135,12 @@ class ImageEvalConfig(ConfigModel):
         feature_seed: seed of that random network.
         msssim_max_pairs: pairs per set used for MS-SSIM diversity.
         histogram_bins: bins of the intensity histograms.
+        detection_folds: cross-validation folds of the real-vs-synthetic 3D CNN detector.
+        detection_patch: cubic patch size the detector sees (at the common grid's resolution).
+        detection_steps: detector training steps per fold (CPU cost grows with it).
+        detection_baseline: also run the detector on training vs holdout volumes (the real-vs-real baseline).
+        check_modality: refuse synthetic volumes whose intensities do not look like the training
+            modality (e.g. MR given as synthetic CT); switch off for unusual but valid data.
     """
 
     grid: Literal["resample", "refuse"] = "resample"
@@ -141,6 +151,11 @@ class ImageEvalConfig(ConfigModel):
     feature_seed: int = 0
     msssim_max_pairs: int = Field(30, ge=1)
     histogram_bins: int = Field(128, ge=8)
+    detection_folds: int = Field(3, ge=2, le=10)
+    detection_patch: int = Field(16, ge=4)
+    detection_steps: int = Field(200, ge=1)
+    detection_baseline: bool = True
+    check_modality: bool = True
 
 
 class TranslationEvalConfig(ConfigModel):

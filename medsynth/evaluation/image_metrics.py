@@ -28,12 +28,8 @@ import numpy as np
 from medsynth.evaluation.results import MetricResult, judge, skipped
 
 if TYPE_CHECKING:
+    from medsynth.evaluation.image_context import ImageContext
     from medsynth.evaluation.images import ImageSet
-    from medsynth.evaluation.report import Report
-
-
-def _figure(report: Report, section: str, title: str, png: str, caption: str) -> None:
-    report.figures.setdefault("list", []).append({"section": section, "title": title, "png": png, "caption": caption})
 
 
 def _mid_slices(x: np.ndarray) -> list[np.ndarray]:
@@ -58,13 +54,13 @@ class IntensityHistogram:
     direction = "minimize"
     section = "fidelity"
 
-    def compute(self, real: dict[str, ImageSet], synthetic: ImageSet, *, context: Report) -> list[MetricResult]:
+    def compute(self, real: dict[str, ImageSet], synthetic: ImageSet, *, context: ImageContext) -> list[MetricResult]:
         """Distance between the intensity histograms of the synthetic and the real volumes."""
         from scipy.stats import wasserstein_distance
 
         from medsynth.evaluation import plots
 
-        bins = np.linspace(-1, 1, context.config["images"]["histogram_bins"] + 1)
+        bins = np.linspace(-1, 1, context.config.images.histogram_bins + 1)
         h = {role: np.histogram(np.clip(s.arrays, -1, 1), bins)[0].astype(float) for role, s in real.items()}
         p = {k: v / max(v.sum(), 1) for k, v in h.items()}
         tvd = 0.5 * float(np.abs(p["train"] - p["synthetic"]).sum())
@@ -74,7 +70,7 @@ class IntensityHistogram:
         wb = float(wasserstein_distance(centres, centres, p["train"] + 1e-12, p["holdout"] + 1e-12))
         unit = "HU" if real["train"].window is not None else "normalised units"
         series = {role: real[role].to_units(real[role].arrays[:, ::2, ::2, ::2].ravel()) for role in ("train", "holdout", "synthetic")}
-        _figure(context, "fidelity", "Intensity histograms", plots.histograms(series, title="voxel values", xlabel=unit,
+        context.figure("fidelity", "Intensity histograms", plots.histograms(series, title="voxel values", xlabel=unit,
                                                                               colors=[plots.REAL, plots.HOLD, plots.SYN]),
                 f"Pooled voxel values of each set ({unit}).")
         return [
@@ -92,13 +88,13 @@ class FeatureDistances:
     direction = "minimize"
     section = "fidelity"
 
-    def compute(self, real: dict[str, ImageSet], synthetic: ImageSet, *, context: Report) -> list[MetricResult]:
+    def compute(self, real: dict[str, ImageSet], synthetic: ImageSet, *, context: ImageContext) -> list[MetricResult]:
         """FID, KID and MMD between 3D features of the synthetic and the real volumes."""
         from medsynth.evaluation import features as F
 
-        cfg = context.config["images"]
-        net, about = F.build_network(cfg["weights"], seed=cfg["feature_seed"])
-        feats = {role: F.extract(net, s.arrays, cfg["feature_size"]) for role, s in real.items()}
+        cfg = context.config.images
+        net, about = F.build_network(cfg.weights, seed=cfg.feature_seed)
+        feats = {role: F.extract(net, s.arrays, cfg.feature_size) for role, s in real.items()}
         # Standardise every feature by the training set's mean and spread: random features have
         # arbitrary scales, and this makes the three distances scale-free (documented).
         # Units that are (nearly) constant on real volumes (dead ReLUs) are dropped.
@@ -110,9 +106,10 @@ class FeatureDistances:
                    "volumes": {k: len(v) for k, v in feats.items()}}
         note = "" if min(len(tr), len(sy)) > tr.shape[1] else (
             f"FID with {min(len(tr), len(sy))} volumes and {tr.shape[1]} features is unstable (singular covariances): prefer KID/MMD")
-        context.notes.append(f"Image features: {about['network']} (weights fingerprint {about['weights_fingerprint']}). "
-                             + ("Random features rank sets consistently but their values are not comparable with published FID/KID."
-                                if cfg["weights"] is None else ""))
+        context.note(f"Image features: {about['network']} (weights fingerprint {about['weights_fingerprint']}). "
+                     + ("Random features rank sets consistently but their values are not comparable with published FID/KID; "
+                        "FID/KID/MMD are shown for information, realism is judged by detection_auc_image."
+                        if cfg.weights is None else ""))
         return [
             judge("fid", "fidelity", F.frechet_distance(tr, sy), "minimize",
                   "Frechet distance between feature distributions of real (training) and synthetic volumes (0 = same).",
@@ -160,11 +157,9 @@ class MsSsimDiversity:
     direction = "minimize"
     section = "fidelity"
 
-    def compute(self, real: dict[str, ImageSet], synthetic: ImageSet, *, context: Report) -> list[MetricResult]:
+    def compute(self, real: dict[str, ImageSet], synthetic: ImageSet, *, context: ImageContext) -> list[MetricResult]:
         """Mean MS-SSIM between pairs of synthetic volumes, beside the same for real volumes."""
-        from medsynth.evaluation.config import EvaluationConfig
-
-        cfg = EvaluationConfig.model_validate(context.config)
+        cfg = context.config
         desc = ("Mean MS-SSIM between pairs of synthetic volumes (1 = identical): above the same number for real volumes "
                 "means the generator produces too little variety.")
         if len(synthetic) < 2 or len(real["train"]) < 2:
@@ -193,13 +188,12 @@ class Memorisation:
     direction = "minimize"
     section = "privacy"
 
-    def compute(self, real: dict[str, ImageSet], synthetic: ImageSet, *, context: Report) -> list[MetricResult]:
+    def compute(self, real: dict[str, ImageSet], synthetic: ImageSet, *, context: ImageContext) -> list[MetricResult]:
         """Near copies of training volumes and the NCC membership-inference AUC."""
         from medsynth.evaluation import plots
-        from medsynth.evaluation.config import EvaluationConfig
         from medsynth.evaluation.tabular_privacy import roc_summary
 
-        cfg = EvaluationConfig.model_validate(context.config)
+        cfg = context.config
         tr, ho = real["train"], real["holdout"]
         s_tr = ncc_matrix(synthetic.arrays, tr.arrays)  # (n_syn, n_train)
         s_ho = ncc_matrix(synthetic.arrays, ho.arrays)
@@ -214,12 +208,14 @@ class Memorisation:
                                         for i in copies[np.argsort(-best[copies])][:20]]
         enough = min(len(ho), len(synthetic)) >= cfg.min_samples_for_verdict
         # A near copy is concrete evidence about one volume, not a statistic: judged whenever the
-        # holdout gives a reference (>= 2 volumes).
+        # holdout gives a reference (>= 2 volumes) and either a copy is found or the synthetic set
+        # is large enough for "no copy" to mean something.
+        enough_copies = len(ho) >= 2 and (len(copies) > 0 or len(synthetic) >= cfg.min_samples_for_verdict)
         out = [judge(
             "memorisation_near_copy_share", "privacy", share, "minimize",
             "Share of synthetic volumes that are near copies of a training volume: their normalised cross-correlation (NCC) "
             "with it exceeds tau, halfway between the highest NCC an unseen (holdout) scan reaches and a perfect copy.",
-            threshold=cfg.privacy.image_near_copy_share, baseline=0.0, enough=len(ho) >= 2,
+            threshold=cfg.privacy.image_near_copy_share, baseline=0.0, enough=enough_copies,
             details={"tau": tau, "holdout_max_ncc_to_train": m, "holdout_median_ncc_to_train": float(np.median(h_tr.max(1))),
                      "synthetic_median_ncc_to_train": float(np.median(best)), "near_copies": listed},
         )]
@@ -234,9 +230,10 @@ class Memorisation:
         summary = roc_summary(s_tr.max(0), s_ho.max(0))
         out.append(judge("mia_ncc_auc", "privacy", summary["auc"], "minimize",
                          "AUC of telling training volumes from holdout volumes by their best NCC with a synthetic volume (0.5 = nothing learned).",
-                         threshold=cfg.privacy.mia_auc, baseline=0.5, enough=min(len(tr), len(ho)) >= cfg.min_samples_for_verdict,
+                         threshold=cfg.privacy.mia_auc, baseline=0.5,
+                         enough=min(len(tr), len(ho), len(synthetic)) >= cfg.min_samples_for_verdict,
                          details={"members": len(tr), "non_members": len(ho), "auc_standard_error": summary["auc_se"]}))
-        _figure(context, "privacy", "Similarity to the nearest training volume", plots.histograms(
+        context.figure("privacy", "Similarity to the nearest training volume", plots.histograms(
             {"synthetic": best, "holdout": h_tr.max(1)}, title="best NCC with a training volume", xlabel="NCC",
             colors=[plots.SYN, plots.HOLD]), f"Near-copy threshold tau = {tau:.4f}. Synthetic volumes right of every holdout volume deserve a look.")
         show = copies[np.argsort(-best[copies])][:6] if len(copies) else np.argsort(-best)[:3]
@@ -245,7 +242,7 @@ class Memorisation:
             j = nearest[i]
             rows.append((f"{synthetic.names[i]} (NCC {best[i]:.3f})", _mid_slices(synthetic.arrays[i]) + _mid_slices(tr.arrays[j])))
         title = "Near copies: synthetic | nearest training volume" if len(copies) else "Closest synthetic volumes (no near copy found)"
-        _figure(context, "privacy", title, plots.slice_grid(rows, vmin=-1, vmax=1, titles=["syn sag", "syn cor", "syn ax", "train sag", "train cor", "train ax"]),
+        context.figure("privacy", title, plots.slice_grid(rows, vmin=-1, vmax=1, titles=["syn sag", "syn cor", "syn ax", "train sag", "train cor", "train ax"]),
                 "Each row: three middle slices of a synthetic volume, then of its most similar training volume.")
         return out
 

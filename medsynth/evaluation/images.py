@@ -6,6 +6,15 @@ RAS orientation, the common spacing and shape (by default the first training vol
 intensities in [-1, 1] (CT: the fixed HU window [-1024, 3000]; MR: each volume's 0.5-99.5th
 percentiles). Volumes already on one grid are not resampled. With ``images.grid: refuse`` differing
 grids are an error instead. No registration is done beyond this common grid.
+
+Label maps (optional, for per-tissue intensities) are matched to volumes by file name (an nnU-Net
+channel suffix ``_0000`` is ignored) and resampled with nearest neighbours. A synthetic folder with
+``image/`` and ``label/`` sub-folders (what ``medsynth image sample --masks`` writes) brings its own.
+
+Degenerate inputs are refused or reviewed, with the reason: a holdout that holds the training
+volumes (a leaky split: no baseline is left), volumes whose intensities do not look like the
+training modality (e.g. MR given as synthetic CT), and fewer synthetic volumes than a verdict needs
+(``synthetic_volume_count`` is then "review").
 """
 
 from __future__ import annotations
@@ -19,11 +28,15 @@ import numpy as np
 
 from medsynth.core.config import config_hash
 from medsynth.core.errors import DataValidationError
-from medsynth.evaluation.config import EvaluationConfig
+from medsynth.evaluation.config import EvaluationConfig, Threshold
+from medsynth.evaluation.image_context import ImageContext
 from medsynth.evaluation.registry import IMAGE_METRICS, selected
 from medsynth.evaluation.report import Report, fingerprint_input, ledger_notes, read_privacy_ledger
-from medsynth.evaluation.results import MetricResult
+from medsynth.evaluation.results import MetricResult, judge
 from medsynth.io.volume import Modality, Volume
+
+#: Roles of an image evaluation, in order.
+ROLES = ("train", "holdout", "synthetic")
 
 
 @dataclass
@@ -36,6 +49,7 @@ class ImageSet:
         arrays: (n, i, j, k) float32 in [-1, 1].
         modality: shared modality.
         window: (low, high) intensities mapped to (-1, 1) for CT (None for MR: per volume).
+        labels: (n, i, j, k) integer label maps on the same grid, when given.
     """
 
     role: str
@@ -43,6 +57,7 @@ class ImageSet:
     arrays: np.ndarray
     modality: Modality
     window: tuple[float, float] | None
+    labels: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.names)
@@ -55,15 +70,56 @@ class ImageSet:
         return (x + 1.0) / 2.0 * (hi - lo) + lo
 
 
+def _is_volume(x: Path) -> bool:
+    return (x.is_file() and x.name.lower().endswith((".nii", ".nii.gz"))) or (x.is_dir() and any(x.iterdir()))
+
+
+def pair_folders(folder: str | Path) -> tuple[Path, Path] | None:
+    """``(image/, label/)`` when ``folder`` is a pairs dataset (as ``image sample --masks`` writes), else None."""
+    p = Path(folder)
+    img, lab = p / "image", p / "label"
+    if img.is_dir() and lab.is_dir() and not any(x.is_file() and _is_volume(x) for x in p.iterdir()):
+        return img, lab
+    return None
+
+
 def volume_paths(folder: str | Path, role: str) -> list[Path]:
-    """NIfTI files and DICOM series sub-folders of ``folder``, sorted by name."""
+    """NIfTI files and DICOM series sub-folders of ``folder`` (or of its ``image/``), sorted by name."""
     p = Path(folder)
     if not p.is_dir():
         raise DataValidationError(f"{role} folder '{p}' does not exist or is not a folder; give a folder of NIfTI files or DICOM series")
-    items = sorted(x for x in p.iterdir() if (x.is_file() and x.name.lower().endswith((".nii", ".nii.gz"))) or (x.is_dir() and any(x.iterdir())))
+    pairs = pair_folders(p)
+    if pairs is not None:
+        p = pairs[0]
+    items = sorted(x for x in p.iterdir() if _is_volume(x))
     if not items:
         raise DataValidationError(f"{role} folder '{p}' holds no volumes (.nii/.nii.gz files or DICOM series folders)")
     return items
+
+
+def _key(name: str) -> str:
+    for suffix in (".nii.gz", ".nii"):
+        if name.lower().endswith(suffix):
+            name = name[: -len(suffix)]
+            break
+    return name[:-5] if name.endswith("_0000") else name
+
+
+def label_paths(images: list[Path], folder: str | Path, role: str) -> list[Path]:
+    """The label map of each volume in ``folder``, matched by name.
+
+    Raises:
+        DataValidationError: the folder is missing, or a volume has no label map (each named).
+    """
+    f = Path(folder)
+    if not f.is_dir():
+        raise DataValidationError(f"{role} label-map folder '{f}' does not exist")
+    found = {_key(x.name): x for x in f.iterdir() if x.is_file() and x.name.lower().endswith((".nii", ".nii.gz"))}
+    missing = [p.name for p in images if _key(p.name) not in found]
+    if missing:
+        raise DataValidationError([f"{role} volume '{m}' has no label map in '{f}' (matched by file name)" for m in missing[:10]],
+                                  context=f"{len(missing)} of {len(images)} {role} volumes")
+    return [found[_key(p.name)] for p in images]
 
 
 def _read(paths: list[Path], modality: Modality | None) -> list[Volume]:
@@ -72,6 +128,7 @@ def _read(paths: list[Path], modality: Modality | None) -> list[Volume]:
     vols = [load_volume(p) for p in paths]
     for v, p in zip(vols, paths):
         v.meta["name"] = p.name
+        v.meta["tagged_modality"] = v.modality if p.is_dir() else None  # DICOM records it; NIfTI does not
         if v.array.ndim != 3:
             raise DataValidationError(f"'{p}' has shape {v.array.shape}; image evaluation needs single-channel 3D volumes")
     if modality is not None:
@@ -80,11 +137,24 @@ def _read(paths: list[Path], modality: Modality | None) -> list[Volume]:
     return vols
 
 
-def common_grid(sets: dict[str, list[Volume]], config: EvaluationConfig) -> dict[str, ImageSet]:
-    """Bring every volume to one grid and to [-1, 1] (see the module docstring).
+def _read_labels(paths: list[Path]) -> list[Volume]:
+    from medsynth.io.loading import load_volume
+
+    out = []
+    for p in paths:
+        v = load_volume(p, modality="SEG")
+        v.meta["name"] = p.name
+        out.append(v)
+    return out
+
+
+def common_grid(sets: dict[str, list[Volume]], config: EvaluationConfig,
+                labels: dict[str, list[Volume]] | None = None) -> dict[str, ImageSet]:
+    """Bring every volume (and label map) to one grid and to [-1, 1] (see the module docstring).
 
     Raises:
-        DataValidationError: differing grids with ``grid="refuse"``, listing each odd volume.
+        DataValidationError: differing grids with ``grid="refuse"``, listing each odd volume; a label
+            map not on its volume's grid.
     """
     from medsynth.io.transforms import PreprocessConfig, VolumePreprocessor
 
@@ -112,8 +182,64 @@ def common_grid(sets: dict[str, list[Volume]], config: EvaluationConfig) -> dict
     for role, vols in sets.items():
         arrays = [np.asarray(pre(v).tensor[0], dtype=np.float32) for v in vols]
         window = pre.config.ct_window if modality == "CT" else None
-        out[role] = ImageSet(role, [v.meta["name"] for v in vols], np.stack(arrays), modality, window)
+        maps = None
+        if labels is not None and labels.get(role) is not None:
+            bad = [f"label map '{lab.meta['name']}' is not on the grid of '{v.meta['name']}'" for v, lab in zip(vols, labels[role])
+                   if not v.same_grid(lab, atol=1e-3)]
+            if bad:
+                raise DataValidationError(bad, context=f"{role} label maps")
+            maps = np.stack([np.rint(np.asarray(pre(lab).tensor[0])).astype(np.int16) for lab in labels[role]])
+        out[role] = ImageSet(role, [v.meta["name"] for v in vols], np.stack(arrays), modality, window, maps)
     return out
+
+
+def _low_share(vols: list[Volume], below: float = -150.0) -> float:
+    """Share of voxels below ``below`` (HU: fat and air) over a set of raw volumes."""
+    n = sum(int(np.count_nonzero(np.asarray(v.array) < below)) for v in vols)
+    return n / max(1, sum(int(np.asarray(v.array).size) for v in vols))
+
+
+def check_inputs(paths: dict[str, list[Path]], vols: dict[str, list[Volume]], inputs: list[dict], config: EvaluationConfig) -> None:
+    """Refuse degenerate inputs (see the module docstring), saying why.
+
+    Raises:
+        DataValidationError: the holdout holds training volumes; the modalities differ.
+    """
+    import hashlib
+
+    sha = {i["role"]: i["sha256"] for i in inputs}
+    folders = {i["role"]: i["path"] for i in inputs}
+    if sha["train"] == sha["holdout"]:
+        raise DataValidationError(
+            f"the holdout folder '{folders['holdout']}' holds exactly the training volumes of '{folders['train']}' (same sha256 "
+            f"{sha['train'][:16]}...): the privacy baselines need real volumes the generator never saw; give a separate holdout"
+        )
+
+    def digest(v: Volume) -> str:
+        return hashlib.sha256(np.ascontiguousarray(v.array, dtype=np.float32).tobytes()).hexdigest()
+
+    train_hash = {digest(v): v.meta["name"] for v in vols["train"]}
+    shared = [f"holdout '{v.meta['name']}' equals training volume '{train_hash[d]}'" for v in vols["holdout"] if (d := digest(v)) in train_hash]
+    if shared:
+        raise DataValidationError(shared + ["a holdout volume the generator saw is no baseline: remove it from the holdout"],
+                                  context=f"{len(shared)} of {len(vols['holdout'])} holdout volumes are training volumes")
+    tagged = {role: {v.meta.get("tagged_modality") for v in vs} - {None} for role, vs in vols.items()}
+    ref_tags = tagged["train"]
+    for role in ("holdout", "synthetic"):
+        if ref_tags and tagged[role] and tagged[role] != ref_tags:
+            raise DataValidationError(f"{role} volumes are {sorted(tagged[role])} (DICOM Modality) but training volumes are "
+                                      f"{sorted(ref_tags)}: compare volumes of one modality")
+    if not config.images.check_modality or vols["train"][0].modality != "CT":
+        return
+    ref = _low_share(vols["train"])
+    for role in ("holdout", "synthetic"):
+        got = _low_share(vols[role])
+        if ref >= 0.01 and got < 0.001:
+            raise DataValidationError(
+                f"{role} volumes do not look like CT in HU: {100 * got:.3g}% of their voxels are below -150 HU (fat, air) against "
+                f"{100 * ref:.3g}% in the training CTs; MR or other intensities passed as CT are not comparable. Give CT volumes "
+                "in HU, or set images.check_modality: false if these really are CT",
+            )
 
 
 def evaluate_images(
@@ -125,45 +251,89 @@ def evaluate_images(
     modality: Modality | None = None,
     run_dir: str | Path | None = None,
     mode: Literal["evaluate", "audit"] = "evaluate",
+    train_labels: str | Path | None = None,
+    holdout_labels: str | Path | None = None,
+    synthetic_labels: str | Path | None = None,
+    tissue_names: dict[int, str] | None = None,
 ) -> Report:
-    """Judge synthetic volumes: intensity and feature distances, diversity, memorisation.
+    """Judge synthetic volumes: realism (detection), intensities, feature distances, diversity, memorisation.
 
     Args:
         train: folder of real training volumes (NIfTI files or DICOM series folders).
         holdout: folder of real volumes the generator never saw.
-        synthetic: folder of synthetic volumes.
+        synthetic: folder of synthetic volumes, or a pairs dataset (``image/`` + ``label/``).
         config: thresholds and settings (``images.weights`` for local feature-network weights).
         modality: force "CT" or "MR" for every volume (default: the first training volume's).
         run_dir: the producer's run directory (its privacy ledger is shown).
         mode: "evaluate" or "audit" (memorisation / membership only).
+        train_labels: folder of label maps of the training volumes (matched by file name), for
+            per-tissue intensities.
+        holdout_labels: label maps of the holdout volumes (the per-tissue baseline).
+        synthetic_labels: label maps of the synthetic volumes (default: the pairs dataset's ``label/``).
+        tissue_names: names of label values (default: read from a pairs dataset's dataset.json).
 
     Raises:
-        DataValidationError: a missing or empty folder, unreadable volumes, differing grids
-            with ``grid="refuse"``.
+        DataValidationError: a missing or empty folder, unreadable volumes, differing grids with
+            ``grid="refuse"``, a holdout holding training volumes, mismatched modalities.
     """
     t0 = time.perf_counter()
     cfg = config or EvaluationConfig()
-    paths = {role: volume_paths(folder, role) for role, folder in (("train", train), ("holdout", holdout), ("synthetic", synthetic))}
+    folders = {"train": train, "holdout": holdout, "synthetic": synthetic}
+    paths = {role: volume_paths(folders[role], role) for role in ROLES}
     vols = {role: _read(p, modality) for role, p in paths.items()}
-    sets = common_grid(vols, cfg)
-    inputs = [{"role": role, "path": str(folder), "sha256": fingerprint_input(folder), "volumes": len(paths[role])}
-              for role, folder in (("train", train), ("holdout", holdout), ("synthetic", synthetic))]
+    inputs = [{"role": role, "path": str(folders[role]), "sha256": fingerprint_input(folders[role]), "volumes": len(paths[role])}
+              for role in ROLES]
+    check_inputs(paths, vols, inputs, cfg)
+    label_dirs = {"train": train_labels, "holdout": holdout_labels, "synthetic": synthetic_labels}
+    pairs = pair_folders(synthetic)
+    if pairs is not None and synthetic_labels is None:
+        label_dirs["synthetic"] = pairs[1]
+    labels = {role: _read_labels(label_paths(paths[role], d, role)) if d is not None else None for role, d in label_dirs.items()}
+    sets = common_grid(vols, cfg, labels)
     ledger = read_privacy_ledger(run_dir) if run_dir is not None else None
-    results: list[MetricResult] = []
-    report = Report(kind="images", mode=mode, results=results, inputs=inputs, config=cfg.model_dump(mode="json"),
-                    config_hash=config_hash(cfg), notes=ledger_notes(ledger), privacy_ledger=ledger)
-    report.figures["list"] = []
+    context = ImageContext(sets=sets, config=cfg, tissue_names=tissue_names or _tissue_names(synthetic))
+    results: list[MetricResult] = [_count_check(len(sets["synthetic"]), cfg)]
+    if len(sets["synthetic"]) < cfg.min_samples_for_verdict:
+        context.note(f"Only {len(sets['synthetic'])} synthetic volume(s): a verdict needs at least {cfg.min_samples_for_verdict} "
+                     "(min_samples_for_verdict); the report cannot pass.")
     for cls in selected(IMAGE_METRICS, cfg.metrics, privacy_only=mode == "audit"):
-        results.extend(cls().compute(sets, sets["synthetic"], context=report))
+        results.extend(cls().compute(sets, sets["synthetic"], context=context))
     shape = sets["train"].arrays.shape[1:]
-    report.notes.append(f"{len(sets['train'])} training, {len(sets['holdout'])} holdout and {len(sets['synthetic'])} synthetic "
-                        f"{sets['train'].modality} volumes compared on one {shape[0]}x{shape[1]}x{shape[2]} grid.")
+    notes = ledger_notes(ledger) + context.notes
+    notes.append(f"{len(sets['train'])} training, {len(sets['holdout'])} holdout and {len(sets['synthetic'])} synthetic "
+                 f"{sets['train'].modality} volumes compared on one {shape[0]}x{shape[1]}x{shape[2]} grid.")
+    figures = list(context.figures)
     if mode == "evaluate":
         from medsynth.evaluation.image_metrics import slice_figure
 
-        report.figures["list"].insert(0, slice_figure(sets))
+        figures.insert(0, slice_figure(sets))
+    report = Report(kind="images", mode=mode, results=results, inputs=inputs, config=cfg.model_dump(mode="json"),
+                    config_hash=config_hash(cfg), notes=notes, privacy_ledger=ledger, figures={"list": figures})  # type: ignore[dict-item]
     report.seconds = time.perf_counter() - t0
     return report
 
 
-__all__ = ["ImageSet", "common_grid", "evaluate_images", "volume_paths"]
+def _count_check(n: int, cfg: EvaluationConfig) -> MetricResult:
+    need = cfg.min_samples_for_verdict
+    return judge("synthetic_volume_count", "inputs", float(n), "maximize",
+                 f"Synthetic volumes judged: fewer than {need} (min_samples_for_verdict) cannot support a verdict on memorisation "
+                 "or realism, so the report is at best 'review'.",
+                 threshold=Threshold(review=float(need), fail=1.0), baseline=float(need),
+                 note="" if n >= need else f"only {n} synthetic volume(s); generate at least {need}")
+
+
+def _tissue_names(synthetic: str | Path) -> dict[int, str]:
+    """Label names from a pairs dataset's dataset.json ({name: value}), else {}."""
+    import json
+
+    f = Path(synthetic) / "dataset.json"
+    if not f.is_file():
+        return {}
+    try:
+        labels = json.loads(f.read_text(encoding="utf-8")).get("labels", {})
+        return {int(v): str(k) for k, v in labels.items()}
+    except (ValueError, AttributeError):
+        return {}
+
+
+__all__ = ["ImageSet", "check_inputs", "common_grid", "evaluate_images", "label_paths", "pair_folders", "volume_paths"]

@@ -14,6 +14,7 @@ from medsynth.evaluation.image_metrics import (
     Memorisation,
     MsSsimDiversity,
 )
+from medsynth.evaluation.image_realism import RealismDetection, TissueIntensities
 from medsynth.evaluation.tabular_fidelity import (
     AssociationDifference,
     DetectionAUC,
@@ -52,6 +53,8 @@ TABULAR_METRICS: dict[str, type] = {
 #: Image metrics, in report order.
 IMAGE_METRICS: dict[str, type] = {
     "intensity_histogram": IntensityHistogram,
+    "tissue_intensities": TissueIntensities,
+    "detection_image": RealismDetection,
     "feature_distances": FeatureDistances,
     "msssim_diversity": MsSsimDiversity,
     "memorisation": Memorisation,

@@ -203,8 +203,8 @@ class DetectionAUC:
     def compute(self, real: TabularData, synthetic: pd.DataFrame, *, context: TabularContext) -> list[MetricResult]:
         """Cross-validated AUC of a classifier telling synthetic rows from real ones."""
         from sklearn.ensemble import HistGradientBoostingClassifier
-        from sklearn.metrics import roc_auc_score
-        from sklearn.model_selection import StratifiedKFold, cross_val_predict
+
+        from medsynth.evaluation.detection import detection_auc, sklearn_fit_predict
 
         cfg = context.config
         rng = context.rng("detection")
@@ -215,11 +215,10 @@ class DetectionAUC:
             return [skipped("detection_auc", "fidelity", "minimize", desc, f"too few rows ({n}) for {cfg.tabular.detection_folds}-fold cross-validation")]
         a, b = _sample(real.train, n, rng), _sample(synthetic, n, rng)
         enc = context.encoder
-        X = np.vstack([enc.transform(a), enc.transform(b)])
-        y = np.r_[np.zeros(len(a)), np.ones(len(b))]
-        folds = StratifiedKFold(cfg.tabular.detection_folds, shuffle=True, random_state=cfg.seed)
-        p = cross_val_predict(HistGradientBoostingClassifier(**MODEL_SETTINGS), X, y, cv=folds, method="predict_proba")[:, 1]
-        auc = float(roc_auc_score(y, p))
+        # The shared protocol of every detection metric (evaluation.detection): stratified folds, out-of-fold AUC.
+        found = detection_auc(enc.transform(a), enc.transform(b), sklearn_fit_predict(lambda: HistGradientBoostingClassifier(**MODEL_SETTINGS)),
+                              folds=cfg.tabular.detection_folds, seed=cfg.seed)
+        auc = found.auc
         return [judge("detection_auc", "fidelity", auc, "minimize", desc, threshold=cfg.fidelity.detection_auc, baseline=0.5,
                       details={"rows_per_class": n, "folds": cfg.tabular.detection_folds, "model": "HistGradientBoostingClassifier", "settings": MODEL_SETTINGS})]
 

@@ -1,16 +1,16 @@
-"""What the imaging synthesizers share: the training loop around a model's step, sampling with
+"""What the imaging synthesizers share: fitting (data, run directory, resume checks), sampling with
 seeds, latent interpolation, and save/load (config YAML + state_dict weights + meta.json).
 
 A model subclass defines its networks (:meth:`build`), its training objects and one optimisation
 step (:meth:`_setup_training`, :meth:`_train_step`), and how a latent becomes an image
-(:meth:`_decode`). Everything else (run directory, DDP, resume, checkpoints, progress, previews) is
-here and in :mod:`medsynth.core.training`.
+(:meth:`_decode`); :meth:`stages` turns those into the hooks of the one training loop,
+:func:`medsynth.core.training.train_stages` (run directory, DDP, resume, per-stage checkpoints,
+progress, previews). A multi-stage model (ldm3d) overrides :meth:`stages`.
 """
 
 from __future__ import annotations
 
 import json
-import math
 import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -22,33 +22,30 @@ from torch import nn
 
 from medsynth.core.config import config_hash, config_to_yaml, read_yaml, validate_config
 from medsynth.core.errors import ConfigError, NotFittedError, RunDirectoryError
-from medsynth.core.files import atomic_path, write_json, write_text
+from medsynth.core.files import atomic_dir, write_json, write_text
 from medsynth.core.rundir import environment_info
 from medsynth.core.runtime import autocast, resolve_device
-from medsynth.core.training import TrainSession, batches
+from medsynth.core.training import Stage, TrainSession, batches, train_stages
 from medsynth.imaging.config import ImageSynthConfig
 from medsynth.imaging.data import TrainingData, load_training_data
+from medsynth.imaging.resume import DATA_RECORD, check_resume_config, check_resume_data, data_record
 from medsynth.io.transforms import VolumePreprocessor
 from medsynth.io.volume import Volume
 
 WEIGHTS = "weights.pt"
 META = "meta.json"
 CONFIG = "config.yaml"
+#: Where a run keeps its trained model (runs written before it kept the model files at the run root).
+MODEL_DIR = "model"
 FORMAT_VERSION = 1
-#: Config keys that may change when resuming a run (everything else must match the saved config).
-RESUMABLE_CHANGES = ("train.max_steps", "train.device", "train.checkpoint_every", "train.sample_every",
-                     "train.log_every", "train.num_threads", "sample", "data.cache_dir")
+_MODEL_FILES = (CONFIG, META, WEIGHTS)
 
 
-def _flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for k, v in d.items():
-        key = f"{prefix}{k}"
-        if isinstance(v, dict):
-            out.update(_flatten(v, key + "."))
-        else:
-            out[key] = v
-    return out
+def model_folder(path: str | Path) -> Path:
+    """The folder holding the model files of ``path``: ``RUN/model/``, or ``path`` itself (a model folder, or an
+    older run that kept its model at the root)."""
+    p = Path(path)
+    return p / MODEL_DIR if (p / MODEL_DIR / META).is_file() else p
 
 
 def slerp(a: torch.Tensor, b: torch.Tensor, t: float) -> torch.Tensor:
@@ -73,6 +70,8 @@ class ImageSynthesizer:
     config_class: ClassVar[type[ImageSynthConfig]] = ImageSynthConfig
     #: networks saved in weights.pt and needed to sample.
     saved_networks: ClassVar[tuple[str, ...]] = ()
+    #: whether ``fit(labels_dir=...)`` trains a mask-conditioned generator.
+    supports_masks: ClassVar[bool] = False
 
     def __init__(self, config: ImageSynthConfig | None = None) -> None:
         cfg = config if config is not None else self.config_class()
@@ -154,6 +153,7 @@ class ImageSynthesizer:
         resume: bool = False,
         force: bool = False,
         labels_csv: str | Path | None = None,
+        labels_dir: str | Path | None = None,
     ) -> ImageSynthesizer:
         """Train on ``data`` (a folder, CSV, VolumeDataset or list of Volumes).
 
@@ -164,6 +164,12 @@ class ImageSynthesizer:
             resume: continue the run in ``out`` from its last checkpoint.
             force: overwrite an earlier run in ``out``.
             labels_csv: class labels per file (overrides ``data.labels_csv``).
+            labels_dir: a folder of label maps, one per volume with the same file name (models with
+                ``supports_masks``: a mask-conditioned generator of image + label-map pairs).
+
+        Raises:
+            DataValidationError: unreadable, mismatched or non-finite volumes (each file named), or
+                ``resume`` with data other than the run was trained on (both sources named).
 
         Under ``torchrun`` every process calls ``fit``; gradients are averaged (DDP) and only rank 0
         writes.
@@ -171,12 +177,20 @@ class ImageSynthesizer:
         cfg = self.config
         if resume and out is None:
             raise ConfigError("resume needs the run directory (out=...) to continue from")
+        if labels_dir is not None and not self.supports_masks:
+            raise ConfigError(
+                f"{self.name} does not train on image + label-map pairs (--labels-dir); use kind: ldm3d "
+                "(a mask-conditioned latent diffusion model), or leave out the label maps"
+            )
         if resume:
             self._check_resume_config(Path(out))  # type: ignore[arg-type]
-        train_data = load_training_data(data, cfg, labels_csv=labels_csv)
+        train_data = load_training_data(data, cfg, labels_csv=labels_csv, labels_dir=labels_dir)
         got = train_data.in_shape
         if got != self.in_shape:
             raise ConfigError(f"training images have shape {got}, the networks expect {self.in_shape}")
+        record = data_record(data, train_data, labels_dir)
+        if resume:
+            check_resume_data(Path(out), record)  # type: ignore[arg-type]
         self.label_names = train_data.label_names
         self.label_counts = train_data.label_counts
         self.window = train_data.window
@@ -187,9 +201,13 @@ class ImageSynthesizer:
         try:
             session = TrainSession(cfg.train, run_path, config=cfg, resume=resume, force=force,
                                    command=None if out is not None else f"{self.name}.fit")
+            if session.is_main:  # what `medsynth runs` lists and what `load` checks before reading
+                session.run._update_marker(kind=self.name, model=self.name)
+            if not resume:  # derived from the real data: private/, never released
+                session.run.write_private_json(Path(DATA_RECORD).name, record)
             self._run(session, train_data)
             if out is not None and session.is_main:
-                self.save(run_path)
+                self.save(run_path / MODEL_DIR)
             session.close()
         finally:
             if tmp is not None:
@@ -199,45 +217,44 @@ class ImageSynthesizer:
     def _run(self, session: TrainSession, train_data: TrainingData) -> None:
         self.device = session.device
         self.build()
-        objects = self._setup_training(session)
-        start = session.restore(objects)
-        tc = self.config.train
-        # Data order is a function of (seed, epoch, rank) and session.steps() seeds each step's draws,
-        # so a resumed run continues exactly as an uninterrupted one would.
-        data = batches(train_data, tc.batch_size, session.dist, seed=tc.seed, skip=start * self.batches_per_step)
-        self.steps_trained = start
+        # Data order is a function of (seed, epoch, rank) and the loop seeds each step's draws, so a
+        # resumed run continues exactly as an uninterrupted one would.
         with session.run.marks_failure():  # run.json says "failed" if training raises
-            for step in session.steps(start):
-                metrics = self._train_step(session, data, step)
-                bad = [k for k, v in metrics.items() if not math.isfinite(v)]
-                if bad:
-                    raise RunDirectoryError(
-                        f"step {step}: {bad} became {[metrics[k] for k in bad]}; training diverged. Lower train.lr, "
-                        f"use precision fp32, or resume from the last checkpoint in {session.run.checkpoint_dir}"
-                    )
-                session.log(step, metrics)
-                self.steps_trained = step
-                every = tc.sample_every
-                if every and step % every == 0 and session.is_main:
-                    self._preview(session.run.path / "previews" / f"step_{step:08d}.png")
-                session.maybe_checkpoint(step, objects)
-        for net in self.nets.values():
-            net.eval()
+            train_stages(session, self.stages(train_data))
+
+    def stages(self, train_data: TrainingData) -> list[Stage]:
+        """The training stages (hooks for :func:`~medsynth.core.training.train_stages`): one for vae3d/gan3d."""
+        return [self.model_stage(train_data, name=self.name, max_steps=self.config.train.max_steps)]
+
+    def model_stage(self, train_data: TrainingData, *, name: str, max_steps: int) -> Stage:
+        """This model's own training as one :class:`Stage` (what a composing model, e.g. ldm3d, runs first)."""
+        tc = self.config.train
+        box: dict[str, Any] = {}
+
+        def setup(session: TrainSession) -> dict[str, Any]:
+            box["session"] = session
+            self.device = session.device
+            return self._setup_training(session)
+
+        def start(first: int) -> None:
+            session = box["session"]
+            box["data"] = batches(train_data, tc.batch_size, session.dist, seed=tc.seed, skip=first * self.batches_per_step)
+            self.steps_trained = first
+
+        def step(k: int) -> dict[str, float]:
+            metrics = self._train_step(box["session"], box["data"], k)
+            self.steps_trained = k
+            return metrics
+
+        def finish() -> None:
+            for net in self.nets.values():
+                net.eval()
+
+        return Stage(name=name, max_steps=max_steps, setup=setup, step=step, start=start,
+                     preview=lambda path, k: self._preview(path), finish=finish)
 
     def _check_resume_config(self, out: Path) -> None:
-        saved_file = out / CONFIG
-        if not saved_file.is_file():
-            raise RunDirectoryError(f"cannot resume: '{out}' has no {CONFIG}; start a new run without --resume")
-        saved = _flatten(read_yaml(saved_file))
-        now = _flatten(self.config.model_dump(mode="json"))
-        diff = sorted(k for k in set(saved) | set(now)
-                      if saved.get(k) != now.get(k) and not k.startswith(RESUMABLE_CHANGES))
-        if diff:
-            shown = ", ".join(f"{k}: {saved.get(k)!r} -> {now.get(k)!r}" for k in diff[:8])
-            raise ConfigError(
-                f"cannot resume '{out}' with a different config ({shown}); only {', '.join(RESUMABLE_CHANGES)} may "
-                "change. Use the run's own config.yaml, or start a new run"
-            )
+        check_resume_config(out, self.config)
 
     # -- sampling --------------------------------------------------------------------------------
     def _require_fitted(self) -> None:
@@ -410,29 +427,56 @@ class ImageSynthesizer:
             "n_training_volumes": self.n_volumes,
             "steps_trained": self.steps_trained,
             "synthetic": True,
+            **self._extra_meta(),
         }
 
+    def _extra_meta(self) -> dict[str, Any]:
+        """Model-specific entries of meta.json (read back by :meth:`_restore_meta`)."""
+        return {}
+
+    def _restore_meta(self, meta: dict[str, Any]) -> None:
+        """Restore model-specific state from meta.json before :meth:`build` (see :meth:`_extra_meta`)."""
+
+    def saved_network_names(self) -> tuple[str, ...]:
+        """Networks saved in weights.pt and needed to sample (``saved_networks`` by default)."""
+        return self.saved_networks
+
     def save(self, path: str | Path) -> Path:
-        """Write ``config.yaml``, ``weights.pt`` (state_dicts) and ``meta.json`` into ``path``."""
+        """Write the model folder ``path`` (``config.yaml``, ``weights.pt`` state_dicts, ``meta.json``) atomically.
+
+        The folder appears complete or not at all; an earlier model saved there is replaced.
+
+        Raises:
+            OutputPathError: ``path`` is a file, or a folder holding other files than a saved model (a run
+                directory: save into its ``model/``).
+        """
+        from medsynth.core.errors import OutputPathError
+
         self._require_fitted()
         p = Path(path)
-        p.mkdir(parents=True, exist_ok=True)
-        weights = {k: {n: t.detach().cpu() for n, t in self.nets[k].state_dict().items()} for k in self.saved_networks}
-        with atomic_path(p / WEIGHTS) as tmp:
-            torch.save(weights, tmp)
-        write_text(p / CONFIG, config_to_yaml(self.config))
-        write_json(p / META, self.meta())
+        if p.is_dir():
+            other = sorted(f.name for f in p.iterdir() if f.name not in _MODEL_FILES)
+            if other:
+                raise OutputPathError(
+                    f"cannot save the model into '{p}': it holds other files ({', '.join(other[:4])}); give a new folder "
+                    f"(a run keeps its model in RUN/{MODEL_DIR}/)"
+                )
+        weights = {k: {n: t.detach().cpu() for n, t in self.nets[k].state_dict().items()} for k in self.saved_network_names()}
+        with atomic_dir(p, overwrite=True) as tmp:
+            torch.save(weights, tmp / WEIGHTS)
+            write_text(tmp / CONFIG, config_to_yaml(self.config))
+            write_json(tmp / META, self.meta())
         return p
 
     @classmethod
     def load(cls, path: str | Path, *, device: str = "cpu") -> ImageSynthesizer:
-        """Load a model saved by :meth:`save` (a run directory works), on ``device``.
+        """Load a model saved by :meth:`save` (a run directory works: its ``model/``, or older runs' root), on ``device``.
 
         Raises:
             RunDirectoryError: the folder lacks the model files or they are unreadable.
             ConfigError: the folder holds another kind of model.
         """
-        p = Path(path)
+        p = model_folder(path)
         missing = [f for f in (CONFIG, META, WEIGHTS) if not (p / f).is_file()]
         if missing:
             raise RunDirectoryError(
@@ -453,15 +497,16 @@ class ImageSynthesizer:
         self.n_volumes = int(meta.get("n_training_volumes", 0))
         self.steps_trained = int(meta.get("steps_trained", 0))
         self.device = resolve_device(device)
+        self._restore_meta(meta)
         self.build()
         try:
             state = torch.load(p / WEIGHTS, map_location="cpu", weights_only=True)
         except Exception as exc:  # torch raises many types for a corrupt file
             raise RunDirectoryError(f"'{p / WEIGHTS}' cannot be read ({type(exc).__name__}: {exc})") from None
-        absent = [k for k in cls.saved_networks if k not in state]
+        absent = [k for k in self.saved_network_names() if k not in state]
         if absent:
             raise RunDirectoryError(f"'{p / WEIGHTS}' lacks {absent}; it was written by a different model")
-        for k in cls.saved_networks:
+        for k in self.saved_network_names():
             self.nets[k].load_state_dict(state[k])
         for net in self.nets.values():
             net.to(self.device).eval()
@@ -469,10 +514,10 @@ class ImageSynthesizer:
 
 
 def load_image_synthesizer(path: str | Path, *, device: str = "cpu") -> ImageSynthesizer:
-    """Load whichever imaging synthesizer (vae3d, gan3d) is saved in ``path``."""
+    """Load whichever imaging synthesizer (vae3d, gan3d, ldm3d) is saved in ``path``."""
     from medsynth.core.registry import SYNTHESIZERS, resolve
 
-    p = Path(path)
+    p = model_folder(path)
     meta_file = p / META
     if not meta_file.is_file():
         raise RunDirectoryError(
@@ -483,4 +528,4 @@ def load_image_synthesizer(path: str | Path, *, device: str = "cpu") -> ImageSyn
     return cls.load(p, device=device)
 
 
-__all__ = ["ImageSynthesizer", "load_image_synthesizer", "slerp"]
+__all__ = ["MODEL_DIR", "ImageSynthesizer", "load_image_synthesizer", "model_folder", "slerp"]

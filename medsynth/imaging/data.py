@@ -2,7 +2,10 @@
 
 Reuses :func:`~medsynth.io.datasets.discover_volumes` and :class:`~medsynth.io.datasets.VolumeDataset`
 (read once, preprocessed, cached). For ``spatial_dims: 2`` each volume's axial slices become the
-training images.
+training images. With a folder of label maps (``labels_dir``: one per volume, same file name) or
+:class:`~medsynth.imaging.pairs.LabelledVolume` items, each image carries its label map, brought to
+the training grid with nearest-neighbour resampling. Volumes with NaN/inf voxels are refused,
+each file named.
 """
 
 from __future__ import annotations
@@ -45,12 +48,22 @@ class TrainingData:
     fingerprint: str
     n_volumes: int
     label_counts: dict[str, int] = field(default_factory=dict)
+    masks: list[torch.Tensor] | None = None
+    mask_classes: int = 0
 
     def __len__(self) -> int:
         return len(self.images)
 
-    def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, ...]:
+        if self.masks is not None:
+            return self.images[i], self.labels[i], self.masks[i]
         return self.images[i], self.labels[i]
+
+    def without_masks(self) -> TrainingData:
+        """The same images and classes without label maps (for a model that ignores them)."""
+        from dataclasses import replace
+
+        return replace(self, masks=None, mask_classes=0)
 
     @property
     def in_shape(self) -> tuple[int, ...]:
@@ -58,11 +71,25 @@ class TrainingData:
         return tuple(int(s) for s in self.images[0].shape)
 
 
-def _from_volumes(volumes: Sequence[Volume], cfg: ImageSynthConfig) -> tuple[list[torch.Tensor], list[str | None], tuple[float, float]]:
+def _from_volumes(volumes: Sequence[Any], cfg: ImageSynthConfig) -> tuple[list[torch.Tensor], list[str | None], tuple[float, float],
+                                                                         list[torch.Tensor] | None]:
+    from medsynth.imaging.pairs import LabelledVolume
+
     pre = VolumePreprocessor(cfg.preprocessing)
-    tensors, labels, windows, problems = [], [], [], []
+    tensors, labels, windows, problems, masks = [], [], [], [], []
+    pairs = [isinstance(v, LabelledVolume) for v in volumes]
+    if any(pairs) and not all(pairs):
+        raise DataValidationError("mix of LabelledVolume and plain Volume items: give every volume its label map, or none")
     for i, vol in enumerate(volumes):
-        name = vol.meta.get("source", f"volume {i}")
+        if isinstance(vol, LabelledVolume):
+            try:
+                m = pre(vol.label).tensor
+            except MedsynthError as exc:
+                problems.append(f"label map of item {i}: {exc}")
+                continue
+            masks.append((m.as_tensor() if hasattr(m, "as_tensor") else m).float().contiguous())
+            vol = vol.image
+        name = vol.meta.get("source", f"volume {i}") if isinstance(vol, Volume) else f"item {i}"
         if not isinstance(vol, Volume):
             problems.append(f"item {i} is a {type(vol).__name__}, not a Volume")
             continue
@@ -82,10 +109,63 @@ def _from_volumes(volumes: Sequence[Volume], cfg: ImageSynthConfig) -> tuple[lis
     if problems:
         raise DataValidationError(problems, context=f"{len(problems)} of {len(volumes)} volumes cannot be used")
     arr = np.asarray(windows, dtype=float)
-    return tensors, labels, (float(np.median(arr[:, 0])), float(np.median(arr[:, 1])))
+    return tensors, labels, (float(np.median(arr[:, 0])), float(np.median(arr[:, 1]))), (masks if all(pairs) and pairs else None)
 
 
-def load_training_data(data: Any, cfg: ImageSynthConfig, *, labels_csv: str | Path | None = None) -> TrainingData:
+def check_finite(tensors: Sequence[torch.Tensor], names: Sequence[str]) -> None:
+    """Refuse volumes holding NaN/inf voxels, naming each file and its count.
+
+    Raises:
+        DataValidationError: one line per file with non-finite voxels.
+    """
+    problems = []
+    for t, name in zip(tensors, names):
+        bad = int((~torch.isfinite(t)).sum())
+        if bad:
+            problems.append(
+                f"'{name}' holds non-finite (NaN/inf) voxel values: {bad} of {t.numel()} voxels on the training grid "
+                "(after resampling); replace them (e.g. with the background value) or leave the file out"
+            )
+    if problems:
+        raise DataValidationError(problems, context=f"{len(problems)} of {len(tensors)} volumes cannot be used")
+
+
+def _mask_items(items: Sequence[Any], labels_dir: str | Path) -> list[Any]:
+    """The label map of each volume: the file in ``labels_dir`` with the volume's name (any NIfTI/NRRD suffix)."""
+    from medsynth.io.datasets import VolumeItem, _key
+
+    folder = Path(labels_dir)
+    if not folder.is_dir():
+        raise DataValidationError(f"label-map folder '{folder}' does not exist; give a folder with one label map per volume (same file names)")
+    found = {_key(it.path): it.path for it in discover_volumes(folder)}
+    missing = [it.path.name for it in items if _key(it.path) not in found]
+    if missing:
+        raise DataValidationError(
+            [f"'{m}' has no label map in '{folder}' (expected a file of the same name)" for m in missing[:10]]
+            + ([f"... and {len(missing) - 10} more"] if len(missing) > 10 else []),
+            context=f"{len(missing)} of {len(items)} volumes",
+        )
+    return [VolumeItem(found[_key(it.path)]) for it in items]
+
+
+def _check_masks(masks: Sequence[torch.Tensor], names: Sequence[str]) -> int:
+    """Label maps must hold non-negative integers; returns the number of classes (max label + 1)."""
+    problems = []
+    top = 0
+    for m, name in zip(masks, names):
+        if not bool(torch.isfinite(m).all()) or bool((m < 0).any()) or not bool((m == m.round()).all()):
+            problems.append(f"label map of '{name}' must hold non-negative integer labels (0 = background)")
+            continue
+        top = max(top, int(m.max()))
+    if problems:
+        raise DataValidationError(problems)
+    if top == 0:
+        raise DataValidationError("every label map is empty (all 0): a mask-conditioned model needs labelled structures")
+    return top + 1
+
+
+def load_training_data(data: Any, cfg: ImageSynthConfig, *, labels_csv: str | Path | None = None,
+                       labels_dir: str | Path | None = None) -> TrainingData:
     """Turn ``data`` into :class:`TrainingData`.
 
     Args:
@@ -94,29 +174,40 @@ def load_training_data(data: Any, cfg: ImageSynthConfig, *, labels_csv: str | Pa
             from ``volume.meta["label"]``).
         cfg: the synthesizer config (modality, preprocessing, data section).
         labels_csv: overrides ``cfg.data.labels_csv``.
+        labels_dir: a folder with one label map per volume (same file name), for mask-conditioned
+            models; with a list of :class:`~medsynth.imaging.pairs.LabelledVolume` the maps come with it.
 
     Raises:
-        DataValidationError: no volumes, unreadable or mismatched volumes (each file named), some
-            volumes labelled and others not, or labels outside ``data.label_names``.
+        DataValidationError: no volumes, unreadable or mismatched volumes (each file named), NaN/inf
+            voxels (each file named, with the count), some volumes labelled and others not, labels
+            outside ``data.label_names``, missing or non-integer label maps.
     """
     if isinstance(data, TrainingData):
         return data
     labels_csv = labels_csv if labels_csv is not None else cfg.data.labels_csv
+    masks: list[torch.Tensor] | None = None
     if isinstance(data, (str, Path)):
         items = discover_volumes(data, labels_csv=labels_csv)
+        mask_items = _mask_items(items, labels_dir) if labels_dir is not None else None
         ds = VolumeDataset(
             items, VolumePreprocessor(cfg.preprocessing), modality=cfg.modality,
             cache_dir=cfg.data.cache_dir, label_names=cfg.data.label_names,
         )
+        if mask_items is not None:
+            masks = list(VolumeDataset(mask_items, VolumePreprocessor(cfg.preprocessing), modality="SEG").tensors)
         data = ds
+    elif labels_dir is not None:
+        raise DataValidationError("labels_dir needs a folder (or CSV) data source; for in-memory data pass LabelledVolume items")
     if isinstance(data, VolumeDataset):
         tensors = list(data.tensors)
         raw_labels: list[str | None] = [it.label for it in data.items]
+        names = [str(it.path) for it in data.items]
         window = cfg.preprocessing.ct_window if cfg.modality == "CT" else data.median_window
     elif isinstance(data, Sequence) and not isinstance(data, (str, bytes)):
         if len(data) == 0:
             raise DataValidationError("no volumes given; pass a folder, a CSV of paths or a list of Volumes")
-        tensors, raw_labels, window = _from_volumes(data, cfg)
+        tensors, raw_labels, window, masks = _from_volumes(data, cfg)
+        names = [str(getattr(getattr(v, "image", v), "meta", {}).get("source", f"volume {i}")) for i, v in enumerate(data)]
         if cfg.modality == "CT":
             window = cfg.preprocessing.ct_window
     else:
@@ -125,44 +216,51 @@ def load_training_data(data: Any, cfg: ImageSynthConfig, *, labels_csv: str | Pa
         )
     if not tensors:
         raise DataValidationError("no usable volume in the data source")
+    check_finite(tensors, names)
+    mask_classes = _check_masks(masks, names) if masks is not None else 0
 
     labelled = [lab for lab in raw_labels if lab is not None]
-    names: list[str] = list(cfg.data.label_names) if cfg.data.label_names is not None else sorted(set(labelled))
+    class_names: list[str] = list(cfg.data.label_names) if cfg.data.label_names is not None else sorted(set(labelled))
     if labelled and len(labelled) != len(raw_labels):
         missing = [i for i, lab in enumerate(raw_labels) if lab is None]
         raise DataValidationError(
             f"{len(missing)} of {len(raw_labels)} volumes have no label (e.g. volume {missing[0]}); label every "
             "volume in the labels CSV, or train without labels (data.conditional: false)"
         )
-    unknown = sorted(set(labelled) - set(names))
+    unknown = sorted(set(labelled) - set(class_names))
     if unknown:
-        raise DataValidationError(f"labels {unknown} are not among data.label_names {names}; add them or fix the CSV")
+        raise DataValidationError(f"labels {unknown} are not among data.label_names {class_names}; add them or fix the CSV")
     if not cfg.data.conditional:
-        names, raw_labels = [], [None] * len(raw_labels)
-    labels = [names.index(lab) if lab is not None else 0 for lab in raw_labels]
+        class_names, raw_labels = [], [None] * len(raw_labels)
+    labels = [class_names.index(lab) if lab is not None else 0 for lab in raw_labels]
 
     h = hashlib.sha256()
-    for t, lab in zip(tensors, raw_labels):
+    for i, (t, lab) in enumerate(zip(tensors, raw_labels)):
         h.update(fingerprint_array(t.numpy()).encode())
         h.update(str(lab).encode())
+        if masks is not None:
+            h.update(fingerprint_array(masks[i].numpy()).encode())
     counts = dict(sorted(Counter(lab for lab in raw_labels if lab is not None).items()))
 
-    images, image_labels = tensors, labels
+    images, image_labels, image_masks = tensors, labels, masks
     if cfg.spatial_dims == 2:
-        images, image_labels = [], []
-        for t, lab in zip(tensors, labels):
+        images, image_labels, image_masks = [], [], ([] if masks is not None else None)
+        for i, (t, lab) in enumerate(zip(tensors, labels)):
             for k in range(t.shape[-1]):
                 sl = t[..., k].contiguous()
                 if cfg.data.skip_empty_slices and float(sl.max()) <= -0.99:
                     continue
                 images.append(sl)
                 image_labels.append(lab)
+                if image_masks is not None and masks is not None:
+                    image_masks.append(masks[i][..., k].contiguous())
         if not images:
             raise DataValidationError("every axial slice is empty background; check the intensity window")
     return TrainingData(
-        images=images, labels=image_labels, label_names=names, window=(float(window[0]), float(window[1])),
-        fingerprint=h.hexdigest()[:16], n_volumes=len(tensors), label_counts=counts,
+        images=images, labels=image_labels, label_names=class_names, window=(float(window[0]), float(window[1])),
+        fingerprint=h.hexdigest()[:16], n_volumes=len(tensors), label_counts=counts, masks=image_masks,
+        mask_classes=mask_classes,
     )
 
 
-__all__ = ["TrainingData", "load_training_data"]
+__all__ = ["TrainingData", "check_finite", "load_training_data"]

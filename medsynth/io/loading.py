@@ -61,4 +61,18 @@ def save_volume(volume: Volume, path: str | Path, *, format: OutputFormat | None
     return p
 
 
-__all__ = ["OutputFormat", "load_volume", "save_volume"]
+def read_volume(path: str | Path, *, modality: Modality | None = None, series_uid: str | None = None) -> Volume:
+    """Read a NIfTI or NRRD file, or a DICOM series, as a :class:`Volume` (the public name of :func:`load_volume`).
+
+    Example:
+        >>> vol = medsynth.io.read_volume("ct.nii.gz", modality="CT")   # doctest: +SKIP
+    """
+    return load_volume(path, modality=modality, series_uid=series_uid)
+
+
+def write_volume(volume: Volume, path: str | Path, *, format: OutputFormat | None = None, overwrite: bool = False) -> Path:
+    """Write a :class:`Volume` as NIfTI or a synthetic-safe DICOM series (the public name of :func:`save_volume`)."""
+    return save_volume(volume, path, format=format, overwrite=overwrite)
+
+
+__all__ = ["OutputFormat", "load_volume", "read_volume", "save_volume", "write_volume"]

@@ -1,4 +1,4 @@
-"""The Synthesizer contract for every imaging synthesizer in the registry (vae3d, gan3d).
+"""The Synthesizer contract for every imaging synthesizer in the registry (vae3d, gan3d, ldm3d).
 
 fit -> sample -> save -> load -> the same samples for the same seed; bad config -> ConfigError.
 Data here is a list of Volumes (phantoms made in memory), the other input form ``fit`` accepts.
@@ -20,6 +20,10 @@ IMAGING = sorted(name for name, target in SYNTHESIZERS.items() if target.startsw
 TINY = {
     "vae3d": {"model": {"channels": [8, 16], "norm_num_groups": 4, "latent_channels": 2}},
     "gan3d": {"model": {"latent_dim": 8, "gen_channels": [8, 8], "disc_channels": [8, 8], "norm_num_groups": 4}},
+    "ldm3d": {"model": {"vae": {"channels": [8, 16], "norm_num_groups": 4, "latent_channels": 2},
+                        "unet": {"channels": [16, 16], "attention_levels": [False, True], "norm_num_groups": 8,
+                                 "num_head_channels": 8, "num_res_blocks": 1}},
+              "diffusion": {"inference_steps": 3}},
 }
 
 
@@ -47,8 +51,8 @@ def _config(name: str):
 
 
 def test_imaging_synthesizers_are_registered():
-    assert {"vae3d", "gan3d"} <= set(IMAGING)
-    assert {"vae3d", "gan3d"} <= set(CONFIG_KINDS)
+    assert {"vae3d", "gan3d", "ldm3d"} <= set(IMAGING)
+    assert {"vae3d", "gan3d", "ldm3d"} <= set(CONFIG_KINDS)
 
 
 @pytest.mark.parametrize("name", IMAGING)

@@ -12,7 +12,7 @@ from medsynth.core.errors import ConfigError, DataValidationError
 from medsynth.evaluation import EvaluationConfig, evaluate_images, evaluate_translation, write_report
 from medsynth.evaluation.report import validate_report
 
-FAST = {"images": {"feature_size": 16, "msssim_max_pairs": 3}}
+FAST = {"images": {"feature_size": 16, "msssim_max_pairs": 3, "detection_steps": 30}}
 
 
 def test_near_copies_fail_the_image_audit(volume_folders) -> None:

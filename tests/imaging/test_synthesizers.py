@@ -58,18 +58,19 @@ def test_sample_i_uses_seed_plus_i(kind: str, trained: dict[str, Any]):
 @pytest.mark.parametrize("kind", KINDS)
 def test_meta_and_run_directory(kind: str, trained: dict[str, Any]):
     run = trained[kind]["run"]
-    meta = json.loads((run / "meta.json").read_text())
+    meta = json.loads((run / "model" / "meta.json").read_text())
     assert meta["model"] == kind
     assert meta["label_names"] == ["lesion", "no_lesion"]
     assert meta["training_grid"] == {"spatial_size": [16, 16, 16], "spacing": [4.0, 4.0, 4.0], "orientation": "RAS"}
     assert meta["intensity_window"] == [-1024.0, 1024.0]
     assert len(meta["data_fingerprint"]) == 16 and meta["n_training_volumes"] == 6
     assert {"torch", "monai", "medsynth"} <= set(meta["versions"])
-    assert json.loads((run / "run.json").read_text())["status"] == "completed"
+    info = json.loads((run / "run.json").read_text())
+    assert (info["status"], info["kind"], info["model"]) == ("completed", kind, kind)
     steps = [json.loads(line)["step"] for line in (run / "metrics.jsonl").read_text().splitlines()]
     assert steps == [1, 2]
-    assert (run / "previews" / "step_00000002.png").stat().st_size > 1000
-    state = torch.load(run / "weights.pt", map_location="cpu", weights_only=True)
+    assert (run / "previews" / f"{kind}_step_00000002.png").stat().st_size > 1000
+    state = torch.load(run / "model" / "weights.pt", map_location="cpu", weights_only=True)
     assert set(state) == set(resolve(SYNTHESIZERS, kind).saved_networks)
 
 
@@ -146,7 +147,7 @@ def test_resume_continues_from_the_saved_step(phantom_dir: Path, tmp_path: Path)
     with pytest.raises(KeyboardInterrupt):
         crashing.fit(phantom_dir / "ct", out=run, labels_csv=phantom_dir / "labels.csv")
     assert json.loads((run / "run.json").read_text())["status"] == "failed"
-    ckpt = torch.load(run / "checkpoints" / "step_00000002.pt", weights_only=True)
+    ckpt = torch.load(run / "checkpoints" / "gan3d" / "step_00000002.pt", weights_only=True)
     with pytest.raises(RunDirectoryError, match="already exists"):
         GAN3D(cfg).fit(phantom_dir / "ct", out=run, labels_csv=phantom_dir / "labels.csv")
 
@@ -166,7 +167,7 @@ def test_resume_continues_from_the_saved_step(phantom_dir: Path, tmp_path: Path)
     assert resumed.steps_trained == 4
     steps = [json.loads(line)["step"] for line in (run / "metrics.jsonl").read_text().splitlines()]
     assert steps == [1, 2, 3, 4]
-    assert (run / "checkpoints" / "LATEST").read_text().strip() == "step_00000004.pt"
+    assert (run / "checkpoints" / "gan3d" / "LATEST").read_text().strip() == "step_00000004.pt"
     # ... and it ends where an uninterrupted run ends: same batches, same noise, same weights
     straight = GAN3D(cfg).fit(phantom_dir / "ct", out=tmp_path / "straight", labels_csv=phantom_dir / "labels.csv")
     a, b = resumed.nets["generator_ema"].state_dict(), straight.nets["generator_ema"].state_dict()

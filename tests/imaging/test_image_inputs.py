@@ -1,0 +1,63 @@
+"""Hostile training inputs (issue 16): NaN/inf voxels are named by file, a resume on other data is refused."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from imaging_helpers import tiny_config
+
+from medsynth.cli.main import main
+from medsynth.core.errors import DataValidationError
+from medsynth.io.nifti import read_nifti, write_nifti
+
+
+def test_nan_voxels_name_the_file_not_the_learning_rate(phantom_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    from medsynth.imaging.vae3d import VAE3D
+
+    data = tmp_path / "ct"
+    shutil.copytree(phantom_dir / "ct", data)
+    vol = read_nifti(data / "case_002.nii.gz")
+    arr = vol.array.astype(np.float32)
+    arr[4:6, 4:6, 4:6] = np.nan
+    arr[0, 0, 0] = np.inf
+    write_nifti(vol.with_array(arr), data / "case_002.nii.gz", dtype="float32")
+    with pytest.raises(DataValidationError) as exc:
+        VAE3D(tiny_config("vae3d")).fit(data, out=tmp_path / "run")
+    msg = str(exc.value)
+    assert "case_002.nii.gz" in msg and "non-finite (NaN/inf)" in msg and "learning rate" not in msg and "lr" not in msg
+    assert "case_001" not in msg  # only the bad file is named
+    assert not (tmp_path / "run").exists()  # nothing left behind
+    # the CLI prints it as one error, exit code 2
+    code = main(["image", "train", str(Path(__file__).resolve().parents[2] / "configs" / "ct_vae3d_64.yaml"), "--data", str(data),
+                 "--out", str(tmp_path / "cli_run"), "--set", "preprocessing.spatial_size=[16,16,16]", "--set", "preprocessing.spacing=[4,4,4]"])
+    assert code == 2 and "case_002.nii.gz" in capsys.readouterr().err
+
+
+def test_resume_with_other_data_is_refused_naming_both_folders(phantom_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    from medsynth.imaging.gan3d import GAN3D
+
+    run = tmp_path / "run"
+    cfg = tiny_config("gan3d", train={"max_steps": 2})
+    GAN3D(cfg).fit(phantom_dir / "ct", out=run)
+    other = tmp_path / "other_ct"
+    other.mkdir()
+    for name in ("case_000.nii.gz", "case_001.nii.gz", "case_002.nii.gz"):
+        shutil.copy(phantom_dir / "ct" / name, other / name)
+    more = tiny_config("gan3d", train={"max_steps": 3})
+    before = (run / "run.json").read_text()
+    with pytest.raises(DataValidationError) as exc:
+        GAN3D(more).fit(other, out=run, resume=True)
+    msg = str(exc.value)
+    assert str((phantom_dir / "ct").resolve()) in msg and str(other.resolve()) in msg
+    assert "6 volumes" in msg and "(3, fingerprint" in msg
+    assert (run / "run.json").read_text() == before  # the run was not touched
+    # the same folder (even under another path, same content) resumes
+    copy = tmp_path / "same_ct"
+    shutil.copytree(phantom_dir / "ct", copy)
+    resumed = GAN3D(more).fit(copy, out=run, resume=True)
+    assert resumed.steps_trained == 3
+    assert json.loads((run / "run.json").read_text())["status"] == "completed"
