@@ -61,7 +61,7 @@ def step_evaluation(ctx: Any) -> dict[str, Any]:
     summary: dict[str, Any] = {"reports": {}, "skipped": {}, "jobs": []}
     cfg: dict[str, Any] = {"seed": int(ctx.config.seed), "tabular": {"max_holdout_overlap": 0.05}}
     if ctx.quick:
-        cfg["images"] = {"feature_size": 16, "msssim_max_pairs": 6}
+        cfg["images"] = {"feature_size": 16, "msssim_max_pairs": 6, "detection_steps": 40}
 
     cases = res.get("tabular", {}).get("cases", {})
     for name, tab in cases.items():

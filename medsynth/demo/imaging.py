@@ -1,4 +1,5 @@
-"""The ``medsynth demo`` step of the imaging synthesizers: a tiny class-conditional vae3d on phantoms.
+"""The ``medsynth demo`` step of the imaging synthesizers: a small class-conditional vae3d on phantoms,
+through :mod:`medsynth.image` (``train``, ``sample``, ``write_volumes``).
 
 Trains on the demo's CT phantoms (labelled lesion / no_lesion from their tissue maps) on the
 phantoms' own grid, samples a few volumes as NIfTI (and one as a DICOM series), and reports where
@@ -38,10 +39,7 @@ def step_image_synthesis(ctx: Any) -> dict[str, Any]:
     """Train a tiny class-conditional 3D VAE on the CT phantoms and sample NIfTI + DICOM."""
     import torch
 
-    from medsynth.core.config import validate_config
-    from medsynth.imaging.config import VAE3DConfig
-    from medsynth.imaging.outputs import write_volumes
-    from medsynth.imaging.vae3d import VAE3D
+    import medsynth.image as mi
     from medsynth.io.nifti import read_nifti
 
     phantoms = Path(ctx.results["phantoms"]["folder"])
@@ -52,7 +50,7 @@ def step_image_synthesis(ctx: Any) -> dict[str, Any]:
     out = Path(ctx.out) / "image_synthesis"
     labels = _label_csv(phantoms, out / "labels.csv")
     steps = 20 if ctx.quick else 60
-    cfg = validate_config(VAE3DConfig, {
+    cfg = {
         "kind": "vae3d",
         "modality": "CT",
         "data": {"label_names": sorted(labels)},
@@ -61,16 +59,16 @@ def step_image_synthesis(ctx: Any) -> dict[str, Any]:
         "loss": {"kl_weight": 0.5, "kl_warmup_steps": steps // 2},
         "train": {"max_steps": steps, "batch_size": 2, "lr": 1e-3, "checkpoint_every": steps, "sample_every": steps,
                   "log_every": 5, "seed": ctx.config.seed, "device": ctx.config.device, "num_threads": 1},
-    }, source="demo image_synthesis")
+    }
     threads = torch.get_num_threads()  # one thread is much faster for tiny 3D nets on few cores
     t0 = time.perf_counter()
     try:
-        vae = VAE3D(cfg).fit(train_dir, out=out / "run", labels_csv=out / "labels.csv")
+        vae = mi.train(cfg, train_dir, out / "run", labels=out / "labels.csv", force=True)
         seconds_train = time.perf_counter() - t0
         n = max(4, ctx.config.n_phantoms)
         samples = vae.sample(n, seed=ctx.config.seed)
-        write_volumes(samples, out / "samples", format="nifti")
-        write_volumes(samples[:1], out / "samples_dicom", format="dicom")
+        mi.write_volumes(samples, out / "samples", format="nifti")
+        mi.write_volumes(samples[:1], out / "samples_dicom", format="dicom")
     finally:
         torch.set_num_threads(threads)
     lines = (out / "run" / "metrics.jsonl").read_text(encoding="utf-8").splitlines()
