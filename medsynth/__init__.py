@@ -39,7 +39,7 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted([*globals(), *_MODULES, *_EVALUATION])
+    return sorted(["__version__", *_MODULES, *_EVALUATION])
 
 
 __all__ = ["__version__", *_EVALUATION, *_MODULES]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, TypeVar, get_args, get_origin
 
@@ -109,34 +109,62 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
     return data
 
 
-def apply_overrides(data: Mapping[str, Any], overrides: Iterable[str]) -> dict[str, Any]:
-    """Apply ``key.sub=value`` overrides (values parsed as YAML) to a nested mapping, returning a copy.
+def _set_dotted(data: dict[str, Any], key: str, value: Any, item: str) -> None:
+    parts = key.split(".")
+    if not key or any(not part for part in parts):
+        raise ConfigError(f"override '{item}': '{key}' is not a dotted key like train.lr")
+    node = data
+    for part in parts[:-1]:
+        child = node.get(part)
+        if child is None:
+            child = node[part] = {}
+        if not isinstance(child, dict):
+            raise ConfigError(f"override '{item}': '{part}' holds a value, not a section")
+        node = child
+    node[parts[-1]] = value
+
+
+def _flatten(mapping: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, Any]]:
+    for key, value in mapping.items():
+        if not isinstance(key, str):
+            raise ConfigError(f"override keys must be strings like 'train.max_steps', got {key!r}")
+        dotted = f"{prefix}{key}"
+        if isinstance(value, Mapping) and value:
+            yield from _flatten(value, dotted + ".")
+        else:
+            yield dotted, value
+
+
+def apply_overrides(data: Mapping[str, Any], overrides: Mapping[str, Any] | Iterable[str] | None) -> dict[str, Any]:
+    """Apply overrides to a nested mapping, returning a copy.
+
+    Args:
+        data: the config as a nested mapping.
+        overrides: the CLI's ``["train.max_steps=10"]`` strings (values parsed as YAML), or from Python
+            ``{"train.max_steps": 10}`` / nested ``{"train": {"max_steps": 10}}`` (values used as given).
 
     Raises:
-        ConfigError: for an override without ``=`` or one that descends into a non-mapping.
+        ConfigError: an override without ``=``, a malformed key, or one that descends into a non-mapping.
     """
     out = _deep_copy(data)
+    if overrides is None:
+        return out
+    if isinstance(overrides, Mapping):
+        for key, value in _flatten(overrides):
+            _set_dotted(out, key, value, key)
+        return out
+    if isinstance(overrides, (str, bytes)):
+        raise ConfigError(f"overrides '{overrides!s}' must be a dict like {{'train.max_steps': 10}} or a list of "
+                          "'key=value' strings")
     for item in overrides:
-        if "=" not in item:
+        if not isinstance(item, str) or "=" not in item:
             raise ConfigError(f"override '{item}' must look like key.sub=value (e.g. train.max_steps=10)")
         key, raw = item.split("=", 1)
-        key = key.strip()
-        if not key or any(not part for part in key.split(".")):
-            raise ConfigError(f"override '{item}': '{key}' is not a dotted key like train.lr")
         try:
             value = yaml.safe_load(raw) if raw.strip() else None
         except yaml.YAMLError:
             value = raw
-        node = out
-        parts = key.split(".")
-        for part in parts[:-1]:
-            child = node.get(part)
-            if child is None:
-                child = node[part] = {}
-            if not isinstance(child, dict):
-                raise ConfigError(f"override '{item}': '{part}' holds a value, not a section")
-            node = child
-        node[parts[-1]] = value
+        _set_dotted(out, key.strip(), value, item)
     return out
 
 

@@ -23,6 +23,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from medsynth.core.config import apply_overrides
 from medsynth.core.errors import ConfigError, DataValidationError, RunDirectoryError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -38,58 +39,6 @@ FORMATS: tuple[str, ...] = ("nifti", "dicom")
 
 
 # -- configs ---------------------------------------------------------------------------------------
-def _set_dotted(data: dict[str, Any], key: str, value: Any) -> None:
-    parts = key.split(".")
-    if not key or any(not p for p in parts):
-        raise ConfigError(f"override key '{key}' is not a dotted key like train.max_steps")
-    node = data
-    for part in parts[:-1]:
-        child = node.get(part)
-        if child is None:
-            child = node[part] = {}
-        if not isinstance(child, dict):
-            raise ConfigError(f"override '{key}': '{part}' holds a value, not a section")
-        node = child
-    node[parts[-1]] = value
-
-
-def _flatten(mapping: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, Any]]:
-    for key, value in mapping.items():
-        if not isinstance(key, str):
-            raise ConfigError(f"override keys must be strings like 'train.max_steps', got {key!r}")
-        dotted = f"{prefix}{key}"
-        if isinstance(value, Mapping) and value:
-            yield from _flatten(value, dotted + ".")
-        else:
-            yield dotted, value
-
-
-def apply_overrides(data: Mapping[str, Any], overrides: Mapping[str, Any] | Sequence[str] | None) -> dict[str, Any]:
-    """``data`` with ``overrides`` applied, as a new mapping.
-
-    Args:
-        data: the config as a nested mapping.
-        overrides: ``{"train.max_steps": 10}`` or nested ``{"train": {"max_steps": 10}}`` (values used as
-            given), or the CLI's ``["train.max_steps=10"]`` strings (values parsed as YAML).
-
-    Raises:
-        ConfigError: a malformed key, or one that descends into a value.
-    """
-    from medsynth.core.config import apply_overrides as apply_strings
-
-    if overrides is None:
-        return apply_strings(data, [])
-    if isinstance(overrides, Mapping):
-        out = apply_strings(data, [])
-        for key, value in _flatten(overrides):
-            _set_dotted(out, key, value)
-        return out
-    if isinstance(overrides, (str, bytes)) or not all(isinstance(o, str) for o in overrides):
-        raise ConfigError(f"overrides must be a dict like {{'train.max_steps': 10}} or a list of 'key=value' strings, "
-                          f"got {type(overrides).__name__}")
-    return apply_strings(data, list(overrides))
-
-
 def resolve_config(
     config: str | Path | Mapping[str, Any] | ImageSynthConfig,
     *,
@@ -131,7 +80,7 @@ def resolve_config(
     extra = {"train.device": device, "train.seed": seed, "train.max_steps": max_steps}
     for key, value in extra.items():
         if value is not None:
-            _set_dotted(data, key, value)
+            data = apply_overrides(data, {key: value})
     return validate_config(config_schema(kind), data, source=source)
 
 

@@ -109,7 +109,8 @@ def test_dp_mst_with_noise_from_the_published_seed_is_flagged():
 
 def test_dp_mst_with_ten_times_less_noise_is_flagged_by_a_one_run_audit():
     r = audit_dp("dp-mst", epsilon=1.0, broken="noise", attacks=("marginals",), canaries=1000)
-    assert r.verdict == "fail" and r.epsilon_lower_bound > 1.5, r.attacks
+    # the bound is above the claimed 1 (flagged) with margin: 1.47-1.63 over 4 runs on the marginal engine
+    assert r.verdict == "fail" and r.epsilon_lower_bound > 1.25, r.attacks
     assert any("noise x0.10" in n for n in r.notes) and r.attacks[0].method == "one-run"
 
 

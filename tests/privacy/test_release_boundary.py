@@ -183,7 +183,7 @@ def test_schema_fields_read_from_the_data_are_decided_under_dp(seeded_dp_noise):
     assert out["ref"].type == "identifier" and out["when"].type == "datetime" and out["when"].format == "%d.%m.%Y"
 
 
-def test_an_unconfirmable_column_is_omitted_not_refused():
+def test_an_unconfirmable_column_is_omitted_not_refused(seeded_dp_noise):  # the code path, not the noise: no flake
     """A column of 200 strings held by 2 rows each: DP can release none of its categories; the fit goes on
     and the column comes out empty, with a note in the ledger, and the schema the run releases keeps none of
     the categories ``schema infer`` read from the data."""

@@ -20,7 +20,7 @@ def files(tmp_path: Path, table, schema):
     return tmp_path, data, sch
 
 
-def test_fit_and_sample(files):
+def test_fit_and_sample(files, seeded_dp_noise):  # what the model learns: reproducible noise, no flake
     tmp, data, sch = files
     assert main(["schema", "infer", str(data), "--out", str(tmp / "inferred.yaml")]) == 0
     assert "public: false" in (tmp / "inferred.yaml").read_text()
