@@ -135,9 +135,20 @@ class CountModel:
         i = int(np.searchsorted(cum, q * cum[-1] - 1e-12))
         return int(self.low + self.width * min(i, len(self.probs) - 1) + self.width - 1)
 
-    def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
-        """``n`` counts drawn from the distribution (uniform within a cell)."""
-        cell = rng.choice(len(self.probs), size=n, p=self.probs / self.probs.sum())
+    def sample(self, n: int, rng: np.random.Generator, *, stratified: bool = False) -> np.ndarray:
+        """``n`` counts drawn from the distribution (uniform within a cell).
+
+        ``stratified``: systematic sampling, the ``n`` cells at the quantiles ``(i + u) / n`` for one uniform
+        ``u`` (each draw still follows the distribution, but the ``n`` of them hold each cell's share up to
+        one, without the multinomial spread of independent draws; returned in random order).
+        """
+        p = self.probs / self.probs.sum()
+        if stratified and n > 0:
+            cum = np.cumsum(p)
+            cell = np.minimum(np.searchsorted(cum, (np.arange(n) + rng.random()) / n, side="right"), len(p) - 1)
+            cell = rng.permutation(cell)
+        else:
+            cell = rng.choice(len(p), size=n, p=p)
         off = rng.integers(0, self.width, size=n) if self.width > 1 else 0
         return (self.low + self.width * cell + off).astype(np.int64)
 

@@ -3,8 +3,9 @@
 1. The root model draws ``n`` rows of features (the patient's columns and the summaries of their
    children), ancestrally; rows that break the root table's constraints are redrawn.
 2. Each child count ``n:T`` is replaced by a draw from the DP count distribution, assigned in the order
-   of the model's own values (rank-preserving: the counts follow the distribution exactly and keep their
-   association with the other columns).
+   of the model's own values (rank-preserving: the counts keep their association with the other columns).
+   The draws are systematic (stratified at the distribution's quantiles), so ``n`` parents hold each
+   count's share of the distribution up to one parent, without the multinomial spread of independent draws.
 3. Table by table, each parent gets its number of rows; each row is drawn from the child's model given
    its parent's features and its position (:class:`~medsynth.tabular.multi_tree.TreeSampler`), and its
    values rebuilt: numbers as the parent's level plus the row's deviation (deviations centred per
@@ -85,7 +86,7 @@ def _map_counts(model: MultiTableDPMST, table: str, values: dict[str, np.ndarray
             continue
         raw = codec.from_unit(col, np.nan_to_num(u, nan=0.0))
         order = np.lexsort((rng.random(m), raw))
-        draws = np.sort(model.counts[child].sample(m, rng))
+        draws = np.sort(model.counts[child].sample(m, rng, stratified=True))
         out = np.empty(m)
         out[order] = draws
         values[name] = codec.to_unit(col, out.astype(float))

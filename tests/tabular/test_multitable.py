@@ -127,6 +127,25 @@ def test_count_distribution_and_bound():
     assert choose_bound(noisy, quantile=0.9, sigma_unit=1e4) == 1  # noise dominates: one row per parent measures best
 
 
+def test_sampled_child_counts_hold_the_count_distribution_up_to_one_parent_per_count():
+    counts = np.repeat([1, 2, 3, 5, 8], [200, 300, 250, 150, 100])
+    cm = dp_count_distribution(counts, None, np.random.default_rng(0))
+    for seed in range(5):
+        got = np.bincount(cm.sample(37, np.random.default_rng(seed), stratified=True) - cm.low, minlength=cm.probs.size)
+        assert np.abs(got - 37 * cm.probs).max() < 1, (got, 37 * cm.probs)
+    spread = [np.abs(np.bincount(cm.sample(37, np.random.default_rng(s)) - cm.low, minlength=8) - 37 * cm.probs).max()
+              for s in range(5)]
+    assert max(spread) >= 1  # independent draws do spread (the stratified bound above is not trivial)
+    tables = make_dataset(60)
+    model = MultiTableDPMST(TINY).fit(tables, public_schema(tables))
+    n = 41
+    out = model.sample(n, seed=3)
+    per = out["visits"].groupby("id").size().reindex(out["patients"]["id"], fill_value=0).to_numpy()
+    cm = model.counts["visits"]
+    got = np.bincount(per - cm.low, minlength=cm.probs.size)
+    assert np.abs(got - n * cm.probs).max() < 1, (got, n * cm.probs)
+
+
 def test_bound_rows_keeps_at_most_k_random_rows_per_group():
     groups = np.repeat(np.arange(50), 10)
     keep = bound_rows(groups, 3, np.random.default_rng(0))
