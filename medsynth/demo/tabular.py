@@ -32,12 +32,6 @@ EXPLAIN = {
 }
 
 
-def _model_name() -> str:
-    from medsynth.core.registry import SYNTHESIZERS
-
-    return MODEL if MODEL in SYNTHESIZERS else "dp-mst"
-
-
 def _case(ctx: Any, name: str, df: Any, schema: Any, target: str, params: dict[str, Any]) -> dict[str, Any]:
     from sklearn.model_selection import train_test_split
 
@@ -50,14 +44,13 @@ def _case(ctx: Any, name: str, df: Any, schema: Any, target: str, params: dict[s
     write_table(train, out / "train.csv")
     write_table(holdout, out / "holdout.csv")
     schema.save(out / "schema.yaml")
-    model_name = _model_name()
-    model = mt.fit(train, model=model_name, epsilon=EPSILON, delta=DELTA, schema=schema, seed=ctx.config.seed,
+    model = mt.fit(train, model=MODEL, epsilon=EPSILON, delta=DELTA, schema=schema, seed=ctx.config.seed,
                    out=out / "run", force=True, params=params)
     synthetic = model.sample(len(train), seed=ctx.config.seed)
     write_table(synthetic, out / "synthetic.csv")
     spent = model.privacy_spent()
     return {
-        "model": model_name,
+        "model": MODEL,
         "train_csv": str(out / "train.csv"),
         "holdout_csv": str(out / "holdout.csv"),
         "synthetic_csv": str(out / "synthetic.csv"),

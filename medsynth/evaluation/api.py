@@ -46,15 +46,18 @@ def _merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _resolve(config: ConfigLike, sets: list[str] | None, source: str | None = None) -> EvaluationConfig:
+def _resolve(config: ConfigLike, sets: list[str] | None, source: str | None = None,
+             given: dict[str, Any] | None = None) -> EvaluationConfig:
+    """The validated config: ``config`` < ``given`` (the keyword arguments a call set) < ``sets``."""
     from medsynth.core.config import apply_overrides, read_yaml, validate_config
 
+    given = {k: v for k, v in (given or {}).items() if v is not None}
     if isinstance(config, EvaluationConfig):
-        if not sets:
+        if not sets and not given:
             return config
         data = config.model_dump(mode="json")
     elif isinstance(config, (str, Path)):
-        return _resolve(read_yaml(config), sets, source=str(config))
+        return _resolve(read_yaml(config), sets, source=str(config), given=given)
     elif isinstance(config, dict):
         data = _merge(EvaluationConfig().model_dump(mode="json"), config)
     elif config is None:
@@ -62,7 +65,7 @@ def _resolve(config: ConfigLike, sets: list[str] | None, source: str | None = No
     else:
         raise ConfigError(f"config {type(config).__name__} is not an evaluation config; give an EvaluationConfig, "
                           "a dict of its fields or the path of a YAML file")
-    data = apply_overrides(data, list(sets or []))
+    data = apply_overrides(apply_overrides(data, given), list(sets or []))
     return validate_config(EvaluationConfig, data, source=source or "evaluation settings")
 
 
@@ -121,13 +124,8 @@ def evaluate_tabular(
         ConfigError: an unknown metric or threshold, a bad ``config``.
     """
     _check_out(out)
-    cfg = _resolve(config, sets)
-    if sensitive or quasi_identifiers:
-        cfg = cfg.model_copy(deep=True)
-        if sensitive:
-            cfg.tabular.sensitive = list(sensitive)
-        if quasi_identifiers:
-            cfg.tabular.quasi_identifiers = list(quasi_identifiers)
+    cfg = _resolve(config, sets, given={"tabular.sensitive": list(sensitive) if sensitive else None,
+                                        "tabular.quasi_identifiers": list(quasi_identifiers) if quasi_identifiers else None})
     if any(isinstance(x, (str, Path)) and Path(x).is_dir() for x in (train, holdout, synthetic)):
         from medsynth.evaluation.multitable import evaluate_multitable
 
@@ -195,10 +193,7 @@ def evaluate_images(
     if mod not in (None, "CT", "MR"):
         raise ConfigError(f"modality '{modality}' must be CT or MR (or left out to take the first training volume's)")
     _check_out(out)
-    cfg = _resolve(config, sets)
-    if weights is not None:
-        cfg = cfg.model_copy(deep=True)
-        cfg.images.weights = str(weights)
+    cfg = _resolve(config, sets, given={"images.weights": str(weights) if weights is not None else None})
     report = run(train, holdout, synthetic, config=cfg, modality=mod, run_dir=run_dir, mode=mode, **options)
     return _finish(report, out)
 

@@ -50,6 +50,10 @@ def test_config_forms_and_bad_inputs(small_tables, tmp_path) -> None:
     yml.write_text("metrics: [dcr]\nprivacy:\n  dcr_share_train: {review: 0.9, fail: 0.95}\n")
     report = medsynth.evaluate_tabular(t["train"], t["holdout"], t["copied"], config=yml, mode="audit")
     assert set(report.metrics.index) == {"dcr_share_train", "dcr_p5_ratio"} and report.metrics.loc["dcr_share_train", "review_at"] == 0.9
+    keyed = medsynth.evaluate_tabular(t["train"], t["holdout"], t["copied"], config=yml, mode="audit", sensitive=["stage"],
+                                      sets=["tabular.quasi_identifiers=[age, sex]"])
+    assert keyed.config["tabular"]["sensitive"] == ["stage"] and keyed.config["tabular"]["quasi_identifiers"] == ["age", "sex"]
+    assert keyed.config["privacy"]["dcr_share_train"]["review"] == 0.9  # the YAML underneath still holds
     with pytest.raises(ConfigError, match="not an evaluation config"):
         medsynth.evaluate_tabular(t["train"], t["holdout"], t["copied"], config=42)  # type: ignore[arg-type]
     with pytest.raises(ConfigError, match="'PET' must be CT or MR"):
