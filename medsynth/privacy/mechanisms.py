@@ -112,6 +112,8 @@ class BoundsResult:
         sigma: the noise scale of ``counts``.
         missing_count: the noisy count of missing values (stage 1).
         sigma_missing: its noise scale.
+        codes: for a small code (see :mod:`medsynth.privacy.locate`), its released values (``counts`` are
+            theirs, ``edges`` is None); None for a range.
     """
 
     low: float
@@ -124,6 +126,7 @@ class BoundsResult:
     sigma: float = 0.0
     missing_count: float = 0.0
     sigma_missing: float = 0.0
+    codes: tuple[int, ...] | None = None
 
 
 _LOG_MIN, _LOG_MAX = -8, 40  # buckets cover |x| in [2^-8, 2^41)

@@ -52,6 +52,7 @@ from medsynth.io.schema import TableSchema, check_constraints, infer_schema, val
 from medsynth.privacy.ledger import LEDGER_FILE, PrivacyLedger
 from medsynth.privacy.mechanisms import gaussian_sigma, noisy_count
 from medsynth.privacy.noise import Generators
+from medsynth.tabular import domain as domains
 from medsynth.tabular.config import PrivacyConfig
 from medsynth.tabular.domain import plan_domain_budget, resolve_domain
 from medsynth.tabular.encoding import Frame, TableCodec
@@ -246,7 +247,8 @@ class TabularSynthesizer:
         self.oneway_rho = oneway_rho
         self.schema = resolve_domain(schema, data, privacy=self.privacy if self.is_private else PrivacyConfig(),
                                      ledger=led, rng=gens.noise, rows=self.rows_noisy,  # type: ignore[arg-type]
-                                     oneway_rho=oneway_rho, oneways=self.domain_oneways if self.oneway_share else None)
+                                     oneway_rho=oneway_rho, oneways=self.domain_oneways if self.oneway_share else None,
+                                     reserve_rho=domains.LOCATE_RESERVE * led.rho_budget if self.is_private else 0.0)  # type: ignore[union-attr]
         self.meta = {
             "columns": len(schema.columns),
             # A plain hash of the table would let anyone holding candidate tables tell which one was

@@ -28,12 +28,10 @@ from scipy import special
 
 from medsynth.core.errors import DataValidationError, PrivacyBudgetError
 from medsynth.privacy.ledger import PrivacyLedger
+from medsynth.privacy.locate import MAX_LOOKS, Location, locate, refine, remeasure
 from medsynth.privacy.mechanisms import (
     PRESENCE_SIGMAS,
-    SMALL_INTEGERS,
-    dp_bounds,
     dp_category_counts,
-    dp_small_integers,
     gaussian_sigma,
     noisy_counts,
 )
@@ -131,8 +129,15 @@ STRUCTURE_SHARE = 0.25
 MAX_LEVELS = 12
 #: A category held by this share of the rows should survive the DP category release (budget by need).
 SURVIVE_SHARE = 0.03
-#: Share of a whole-number column's budget spent asking whether it is a small code (see dp_small_integers).
-SMALL_SHARE = 0.4
+#: Least share of a number column's budget spent locating it (stage 1; the rest refines it and is its 1-way
+#: marginal; see :func:`stage1_share`).
+STAGE1_SHARE = 0.25
+#: Most of a fit's budget (share of rho) that columns not located by stage 1 may share for more looks.
+LOCATE_RESERVE = 0.4
+#: Measurements of the location histogram at most (the first, then looks paid from the reserve).
+LOCATE_ROUNDS = MAX_LOOKS
+MECH_NUMBER = ("noisy histogram on powers of two + small whole values -1..15 (+ missing): located, re-measured "
+               "while unlocated, then refined linearly (a small code's values become categories)")
 #: Most budget a category list gets, in multiples of an even share of the domain budget.
 MAX_NEED_FACTOR = 4.0
 
@@ -155,7 +160,7 @@ class OneWay:
 
 
 #: A number's grid is reused as its 1-way marginal only with at least this many cells inside its range.
-MIN_REUSED_CELLS = 8
+MIN_REUSED_CELLS = 4
 
 
 def _numeric_oneway(col: dict[str, Any], res: Any) -> OneWay | None:
@@ -197,9 +202,40 @@ def _allocate(todo: list[ColumnSchema], pool: float, rows: float, z_cat: float) 
     return {k: pool * w / total for k, w in weights.items()}
 
 
+def stage1_share(rho_column: float, oneway_rho: float) -> float:
+    """Share of a number column's budget that locates it (stage 1): what is left once the 1-way marginal a
+    model reuses (stage 2, ``oneway_rho``) is paid, and at least ``STAGE1_SHARE``. Columns that this does
+    not locate get more looks from the reserve (:func:`_locate_numbers`), so stage 1 never starves the
+    1-way marginal, which is what a small table's model is made of."""
+    if oneway_rho <= 0:
+        return STAGE1_SHARE
+    return float(max(STAGE1_SHARE, 1.0 - oneway_rho / max(rho_column, 1e-300)))
+
+
+def _locate_numbers(cols: list[ColumnSchema], df: pd.DataFrame, share: dict[str, float], first: dict[str, float],
+                    reserve_rho: float, rng: np.random.Generator) -> dict[str, Location]:
+    """Stage 1 for every number column (``first[name]`` of its share), then up to ``LOCATE_ROUNDS - 1``
+    more looks for those not located yet, each round splitting half of what is left of ``reserve_rho``
+    (all of it in the last round) evenly among them: adaptive sequential composition, since which
+    columns get more depends only on earlier DP outputs, and every look is paid for."""
+    out = {c.name: locate(_numbers(c, df[c.name]), share[c.name] * first[c.name], rng, codes=c.type != "datetime")
+           for c in cols}
+    left = reserve_rho
+    for r in range(2, LOCATE_ROUNDS + 1):
+        lost = [n for n, loc in out.items() if loc.kind == "unlocated"]
+        if not lost or left <= 0:
+            break
+        give = (left if r == LOCATE_ROUNDS else left / 2) / len(lost)
+        for name in lost:
+            remeasure(out[name], give, rng)
+            left -= give
+    return out
+
+
 def resolve_domain(
     schema: TableSchema, df: pd.DataFrame, *, privacy: PrivacyConfig, ledger: PrivacyLedger, rng: np.random.Generator,
     rows: float | None = None, oneway_rho: float = 0.0, oneways: dict[str, OneWay] | None = None,
+    reserve_rho: float = 0.0,
 ) -> TableSchema:
     """Return the schema with every modelled column's domain complete, recording the cost in ``ledger``.
 
@@ -216,6 +252,8 @@ def resolve_domain(
             domain measurement, whose noisy counts (categories or grid cells, and missing values) the
             model then reuses as that marginal (``oneways`` receives them).
         oneways: filled with the reusable 1-way measurements (when given).
+        reserve_rho: rho that number columns not located by their first measurement may share for a
+            second one (only what they use is spent and recorded; the rest stays with the model).
 
     Raises:
         PrivacyBudgetError: for a DP fit with domains read from the data when ``domain_budget`` is 0.
@@ -257,38 +295,37 @@ def resolve_domain(
     share = _allocate(todo, pool, n_rows, z_cat)
     updates: dict[str, dict[str, Any]] = {}
     detail: dict[str, Any] = {}
+    spent: dict[str, float] = {}
+    numbers = [c for c in todo if c.type in NUMERIC_TYPES]
+    first = {c.name: stage1_share(share[c.name], oneway_rho) for c in numbers}
+    located = _locate_numbers(numbers, df, share, first, reserve_rho, rng)
     for col in todo:
         s = df[col.name]
         rho_each = share[col.name]
-        if col.type in NUMERIC_TYPES and col.name in small_ints:  # whole numbers: a small code first
-            cats, hist, sig = dp_small_integers(_numbers(col, s), rho_each, rng, first_share=SMALL_SHARE)
-            if cats is not None:
-                missing = bool(hist[-1] > PRESENCE_SIGMAS * sig)
-                detail[col.name] = {"mechanism": "noisy histogram of the codes -1..15 (+ other, missing), two stages",
-                                    "rho": rho_each, "categories": cats, "missing": missing}
-                if not cats:
-                    updates[col.name] = dict(OMITTED)
-                    ledger.notes.append(f"column '{col.name}': no value stands above the DP noise at this budget; the "
-                                        "synthetic column is empty (declare its domain public, or give more budget)")
-                    continue
-                updates[col.name] = {"type": "categorical", "categories": cats, "min": None, "max": None,
-                                     "missing": missing, "transform": "none"}
-                if oneways is not None:
-                    idx = [SMALL_INTEGERS.index(c) for c in cats]
-                    counts = np.append(hist[idx], hist[-1]) if missing else hist[idx]
-                    oneways[col.name] = OneWay(counts, np.full(counts.size, sig))
-                continue
-            rho_each *= 1 - SMALL_SHARE  # not a small code: the rest of its budget estimates its range
+        spent[col.name] = rho_each
         if col.type in NUMERIC_TYPES:
-            x = _numbers(col, s)
+            loc = located[col.name]
             try:
-                res = dp_bounds(x, rho_each, rng)
+                res = refine(loc, rho_each * (1 - first[col.name]), rng)
             except PrivacyBudgetError:
+                spent[col.name] = loc.rho
                 updates[col.name] = dict(OMITTED)
-                ledger.notes.append(f"column '{col.name}': no value range stands above the DP noise at this budget; "
-                                    "the synthetic column is empty (declare its bounds public, or give more budget)")
-                detail[col.name] = {"mechanism": "noisy histogram bounds on a power-of-two grid", "rho": rho_each,
-                                    "omitted": True}
+                ledger.notes.append(f"column '{col.name}': no value range stands above the DP noise at this budget "
+                                    f"(located in {loc.rounds} measurement(s), rho {loc.rho:.3g}); the synthetic column is "
+                                    "empty (declare its bounds public, or give more budget)")
+                detail[col.name] = {"mechanism": MECH_NUMBER, "rho": loc.rho, "rounds": loc.rounds, "omitted": True}
+                continue
+            spent[col.name] = res.rho
+            if res.codes is not None:  # a small code: its values are categories
+                cats = list(res.codes)
+                upd = {"type": "categorical", "categories": cats, "min": None, "max": None, "missing": res.missing,
+                       "transform": "none"}
+                detail[col.name] = {"mechanism": MECH_NUMBER, "rho": res.rho, "rounds": loc.rounds, "categories": cats,
+                                    "missing": res.missing}
+                if oneways is not None:
+                    counts = np.append(res.counts, res.missing_count) if res.missing else np.asarray(res.counts)
+                    oneways[col.name] = OneWay(np.asarray(counts, dtype=float), np.full(len(counts), res.sigma))
+                updates[col.name] = upd
                 continue
             upd = _set_bounds(col, res.low, res.high, half_open=True)
             upd["missing"] = res.missing
@@ -296,8 +333,8 @@ def resolve_domain(
             if col.name in small_ints and col.type == "integer" and int(upd["max"]) - int(upd["min"]) + 1 <= MAX_LEVELS:
                 upd = {"type": "categorical", "categories": list(range(int(upd["min"]), int(upd["max"]) + 1)),
                        "min": None, "max": None, "missing": res.missing, "transform": "none"}
-            detail[col.name] = {"mechanism": "noisy histograms on a power-of-two grid refined linearly (+ missing bucket)",
-                                "rho": rho_each, **{k: v for k, v in upd.items() if v is not None}}
+            detail[col.name] = {"mechanism": MECH_NUMBER, "rho": res.rho, "rounds": loc.rounds,
+                                **{k: v for k, v in upd.items() if v is not None}}
             if oneways is not None:
                 ow = _numeric_oneway({**col.model_dump(), **upd}, res)
                 if ow is not None:
@@ -341,7 +378,8 @@ def resolve_domain(
     ledger.record(
         "domains of columns read from the data (ranges, category lists, whether values are missing)",
         "Gaussian noisy histograms (zCDP), budget split by need; category lists thresholded (extra delta)",
-        rho=pool, delta=delta_cat * n_cat if n_cat else None, columns=[c.name for c in todo], per_column=detail,
+        rho=sum(spent.values()), delta=delta_cat * n_cat if n_cat else None, columns=[c.name for c in todo],
+        per_column=detail, planned_rho=pool, locate_reserve_rho=reserve_rho,
         reused_as_one_way_marginals=sorted(oneways) if oneways else [],
     )
     cols = []

@@ -90,6 +90,7 @@ def decide_structure(schema: TableSchema, df: pd.DataFrame, *, rho: float, rows:
     true = np.array([_contradictions(c, df[c.name]) for c in todo], dtype=float)
     noisy = true + rng.normal(0.0, sigma, true.size)
     updates: dict[str, dict[str, Any]] = {}
+    undecided: list[str] = []
     for col, value in zip(todo, noisy, strict=True):
         unique = col.type == "identifier" or (col.type == "categorical" and not _int_categories(col))
         if unique:  # the count is of rows holding a unique value
@@ -104,7 +105,11 @@ def decide_structure(schema: TableSchema, df: pd.DataFrame, *, rho: float, rows:
         elif col.type == "boolean" and value > MAJORITY * rows:
             updates[col.name] = {"type": "categorical", "categories": None}
         elif col.type in ("continuous", "integer") or _int_categories(col):
-            if value <= max(INTEGER_SHARE * rows, 3 * sigma):  # whole numbers: categorical iff the DP range is small
+            if 3 * sigma > MAJORITY * rows:  # the noise cannot tell "none" from "most": never round on its word
+                undecided.append(col.name)
+                if col.type != "continuous":
+                    updates[col.name] = {"type": "continuous", "categories": None}
+            elif value <= max(INTEGER_SHARE * rows, 3 * sigma):  # whole numbers: categorical iff the DP range is small
                 small_ints.add(col.name)
                 if col.type != "integer":
                     updates[col.name] = {"type": "integer", "categories": None}
@@ -116,8 +121,13 @@ def decide_structure(schema: TableSchema, df: pd.DataFrame, *, rho: float, rows:
     ledger.record(
         "column types and date formats read from the data (counts of values contradicting them)",
         "Gaussian mechanism (zCDP), one count per column", rho=rho, columns=[c.name for c in todo],
-        sigma=sigma, decisions=decisions,
+        sigma=sigma, decisions=decisions, undecided_numbers=undecided,
     )
+    if undecided:
+        ledger.notes.append(
+            f"columns {undecided}: at this budget the noise (3 sigma = {3 * sigma:.0f}) exceeds half the noisy row count, "
+            "so DP cannot confirm that they hold whole numbers; they are modelled as continuous (small codes such as "
+            "flags are still found by their DP domain histogram). Declare their types public to keep them integer")
     cols = []
     for c in schema.columns:
         upd = updates.get(c.name)

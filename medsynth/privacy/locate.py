@@ -1,0 +1,346 @@
+"""A number column's DP domain in stages: locate (and re-measure while unlocated), then refine.
+
+:func:`~medsynth.privacy.mechanisms.dp_bounds` in steps a caller can interleave over many columns, so
+that the budget follows need (sequential composition under zCDP: rhos add, and each step may depend
+on earlier DP outputs):
+
+1. :func:`locate` (stage 1): one noisy histogram per column on a data-independent grid, each row in
+   exactly one bucket (L2 sensitivity 1): signed powers of two for most values, one bucket per whole
+   value -1..15 (small codes: flags, grades, stages), and one for missing values. The column is a
+   **small code** when some keys stand above the noise (threshold corrected for the 17 keys) and no
+   power of two does; it is a **number** when powers of two (or blocks of them, see
+   :func:`~medsynth.privacy.mechanisms._detect`) stand above the noise; else it is **unlocated**.
+   Thresholds hold pure noise to a false-positive rate of ``FALSE_RATE`` (1e-3) per column over all
+   scales and looks (union bound), and only the run of detected
+   buckets holding the most mass sets the range (contiguity), so a bound never comes from a noise-only
+   bucket away from the data.
+2. :func:`remeasure` (optional, for an unlocated column): the same histogram measured again with more
+   budget, combined with the first by inverse-variance weights (the sum of two Gaussian measurements
+   is a sufficient statistic; the cost is the sum of the two rhos); detection is run again.
+3. :func:`refine` (stage 2): a number's occupied powers of two are cut into linear cells and measured
+   once more; each end of the range is trimmed only where DP is confident the cut holds less than 2% of
+   the mass (:func:`_confident_trim`), so heavy noise leaves the located powers of two whole instead of
+   clipping the bulk, and little noise refines inside them. A small code's keys are measured once more and
+   averaged with stage 1; its categories are the keys from the first to the last that stand above the
+   noise. The stage-2 counts are a noisy 1-way marginal a model may reuse (post-processing).
+
+This replaces the separate "is it a small code?" pre-measurement (which spent 40% of a column's budget
+before locating it): the codes are buckets of the location histogram, so the check is free.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from medsynth.core.errors import PrivacyBudgetError
+from medsynth.privacy.mechanisms import (
+    _LOG_MAX,
+    _LOG_MIN,
+    LOG_OCTAVES,
+    PRESENCE_SIGMAS,
+    SMALL_INTEGERS,
+    BoundsResult,
+    _log_bucket_edges,
+    _log_bucket_index,
+    _significant_cells,
+    _union_threshold,
+    gaussian_sigma,
+    noisy_counts,
+)
+
+_KMAX = _LOG_MAX - _LOG_MIN + 1
+_N_OCT = 2 * _KMAX + 1
+_N_KEYS = len(SMALL_INTEGERS)
+
+
+@dataclass
+class Location:
+    """Stage-1 state of one column (noisy counts are DP outputs; ``values`` stay private in memory).
+
+    Attributes:
+        values: the column's finite values (private; used by later stages only).
+        counts: the true stage-1 histogram (private).
+        noisy: its noisy counts (octaves..., keys..., missing).
+        sigma: their noise scale (after any re-measurement).
+        rho: budget spent so far on this column.
+        kind: "number", "code" or "unlocated".
+        octaves: located power-of-two bucket indices (first, last) for a number.
+        keys: indices of keys standing above the noise.
+        rounds: how many stage-1 measurements were combined.
+    """
+
+    values: np.ndarray
+    counts: np.ndarray
+    noisy: np.ndarray
+    sigma: float
+    rho: float
+    sensitivity: float = 1.0
+    codes: bool = True
+    kind: str = "unlocated"
+    octaves: tuple[int, int] | None = None
+    keys: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    rounds: int = 1
+
+
+def _histogram(values: np.ndarray, n_missing: int, codes: bool) -> np.ndarray:
+    if codes:
+        is_key = (values == np.round(values)) & (values >= SMALL_INTEGERS[0]) & (values <= SMALL_INTEGERS[-1])
+        keys = np.bincount((values[is_key] - SMALL_INTEGERS[0]).astype(np.int64), minlength=_N_KEYS)
+        rest = values[~is_key]
+    else:
+        keys, rest = np.zeros(_N_KEYS, dtype=np.int64), values
+    octs = np.bincount(_log_bucket_index(rest) + _KMAX, minlength=_N_OCT)
+    return np.concatenate([octs, keys, [n_missing]]).astype(float)
+
+
+def _key_octave(i: int) -> int:
+    return int(_log_bucket_index(np.array([float(SMALL_INTEGERS[i])]))[0] + _KMAX)
+
+
+#: Most stage-1 looks at one column (each re-tests the buckets: the false-positive budget is split over them).
+MAX_LOOKS = 3
+#: Chance that a column holding no values at all is located by noise, over all scales and looks.
+FALSE_RATE = 1e-3
+_WIDTHS = (1, 2, 4, 8, 16)
+_KEY_WIDTHS = (1, 2, 4)
+_PER_TEST = FALSE_RATE / ((len(_WIDTHS) + len(_KEY_WIDTHS)) * MAX_LOOKS)  # each width of each part, at each look
+
+
+def _detect_strict(noisy: np.ndarray, sigma: float, widths: tuple[int, ...] = _WIDTHS) -> np.ndarray:
+    """Buckets standing above pure noise, as :func:`~medsynth.privacy.mechanisms._detect` (single buckets,
+    then blocks of adjacent ones) with each test at ``_PER_TEST`` (union bound over its blocks)."""
+    for width in widths:
+        blocks = noisy.size // width + (noisy.size % width > 0)
+        sums = np.add.reduceat(noisy, np.arange(0, noisy.size, width))
+        hit = np.nonzero(sums > _union_threshold(blocks, _PER_TEST) * sigma * math.sqrt(width))[0]
+        if hit.size:
+            return np.unique(np.concatenate([np.arange(h * width, min((h + 1) * width, noisy.size)) for h in hit]))
+    return np.zeros(0, dtype=np.int64)
+
+
+#: Stage 2 cuts the located range into about (noisy mass) / (this many noise deviations) cells.
+MASS_PER_CELL = 1.0
+#: Cell-by-cell significance may drop at most this share of the noisy mass (else the noise is too heavy).
+CUT_MAX = 0.1
+#: Stage 2 cuts an end of the range only where it is confident the cut holds less than this share of the mass.
+TRIM_SHARE = 0.02
+#: ... confident: the cut's noisy sum plus this many deviations of its noise stays below that share.
+TRIM_SIGMAS = 2.0
+#: Detected powers of two at most this many apart belong to one run of mass (see :func:`_main_run`).
+MAX_GAP = 3
+
+
+def _main_run(found: np.ndarray, octs: np.ndarray) -> np.ndarray:
+    """The run of detected buckets (neighbours at most ``MAX_GAP`` apart) holding the most noisy mass: a
+    bucket that cleared the threshold by noise far from the data (probability 1e-3 per scale) cannot
+    stretch the range to it (contiguity with the mass). A run on the other side of zero joins it when its
+    magnitudes meet the main run's (within ``MAX_GAP`` powers of two) and it holds at least a quarter of
+    its mass: a signed column (a change, a difference) keeps both signs."""
+    runs = np.split(found, np.nonzero(np.diff(found) > MAX_GAP)[0] + 1)
+    mass = [float(octs[r].sum()) for r in runs]
+    main = int(np.argmax(mass))
+    out = runs[main]
+
+    def low_mag(r: np.ndarray) -> int:
+        return int(np.min(np.abs(r - _KMAX)))
+
+    for k, r in enumerate(runs):
+        opposite = (r[0] - _KMAX) * (runs[main][0] - _KMAX) < 0
+        if k != main and opposite and mass[k] >= mass[main] / 4 and abs(low_mag(r) - low_mag(runs[main])) <= MAX_GAP:
+            out = np.union1d(out, r)
+    return out
+
+
+#: Powers of two around the small codes (|x| in [2^-4, 16)): values there that are not whole codes make a
+#: column a number, not a code.
+_NEAR_KEYS = np.r_[np.arange(_KMAX - 12, _KMAX - 4), np.arange(_KMAX + 5, _KMAX + 13)]
+
+
+def _fractions_near_keys(loc: Location) -> bool:
+    """Whether the values that are not whole codes, in the powers of two around the codes, stand above the
+    noise (their sum, at ``PRESENCE_SIGMAS`` deviations): e.g. bilirubin 0.3-28 whose whole values alone
+    would look like a code 1..15. As ``dp_small_integers``' "other" bucket, but local, so less noisy."""
+    if not loc.codes or not loc.keys.size:
+        return False
+    part = loc.noisy[_NEAR_KEYS]
+    return bool(part.sum() > PRESENCE_SIGMAS * loc.sigma * math.sqrt(part.size))
+
+
+def _classify(loc: Location) -> None:
+    octs, keys = loc.noisy[:_N_OCT], loc.noisy[_N_OCT : _N_OCT + _N_KEYS]
+    found = _detect_strict(octs, loc.sigma)
+    loc.keys = _detect_strict(keys, loc.sigma, _KEY_WIDTHS) if loc.codes else np.zeros(0, dtype=np.int64)
+    key_octs = np.array(sorted({_key_octave(int(k)) for k in loc.keys}), dtype=np.int64)
+    cand = np.union1d(found, key_octs)
+    loc.kind, loc.octaves = "unlocated", None
+    if cand.size == 0:
+        return
+    run = _main_run(cand, _octave_totals(loc)[0])
+    if np.isin(run, found).any() or _fractions_near_keys(loc):
+        loc.kind, loc.octaves = "number", (int(run[0]), int(run[-1]))
+        loc.keys = np.array([k for k in loc.keys if run[0] <= _key_octave(int(k)) <= run[-1]], dtype=np.int64)
+    elif loc.keys.size:
+        loc.kind = "code"
+
+
+def locate(values: np.ndarray, rho: float, rng: np.random.Generator, *, sensitivity: float = 1.0,
+           codes: bool = True) -> Location:
+    """Stage 1: the noisy location histogram of a column with ``rho``-zCDP (see the module docstring).
+
+    Args:
+        values: the column as floats (NaN = missing).
+        codes: whether whole values -1..15 get buckets of their own (False for dates).
+    """
+    values = np.asarray(values, dtype=float)
+    n_missing = int(np.sum(np.isnan(values)))
+    finite = values[np.isfinite(values)]
+    counts = _histogram(finite, n_missing, codes)
+    sigma = gaussian_sigma(rho, sensitivity)
+    loc = Location(finite, counts, noisy_counts(counts, sigma, rng), sigma, rho, sensitivity, codes)
+    _classify(loc)
+    return loc
+
+
+def remeasure(loc: Location, rho: float, rng: np.random.Generator) -> Location:
+    """Stage 1 again with ``rho`` more, averaged with what was measured (inverse-variance weights)."""
+    s2 = gaussian_sigma(rho, loc.sensitivity)
+    fresh = noisy_counts(loc.counts, s2, rng)
+    w1, w2 = 1 / loc.sigma**2, 1 / s2**2
+    loc.noisy = (w1 * loc.noisy + w2 * fresh) / (w1 + w2)
+    loc.sigma = 1 / math.sqrt(w1 + w2)
+    loc.rho += rho
+    loc.rounds += 1
+    _classify(loc)
+    return loc
+
+
+def missing_present(loc: Location) -> bool:
+    """Whether the noisy count of missing values stands ``PRESENCE_SIGMAS`` deviations above zero."""
+    return bool(loc.noisy[-1] > PRESENCE_SIGMAS * loc.sigma)
+
+
+def _octave_totals(loc: Location) -> tuple[np.ndarray, np.ndarray]:
+    """Stage-1 count of each power of two with its keys folded in, and that sum's noise scale."""
+    tot = loc.noisy[:_N_OCT].copy()
+    cells = np.ones(_N_OCT)
+    for k in range(_N_KEYS):
+        i = _key_octave(k)
+        tot[i] += loc.noisy[_N_OCT + k] if loc.codes else 0.0
+        cells[i] += 1 if loc.codes else 0
+    return tot, loc.sigma * np.sqrt(cells)
+
+
+def _confident_trim(noisy: np.ndarray, sigma: float) -> tuple[int, int]:
+    """The cells kept after trimming each end while DP is confident that what is cut holds less than
+    ``TRIM_SHARE`` of the mass: a run of ``m`` end cells is cut when its noisy sum plus ``TRIM_SIGMAS``
+    deviations of its noise (``sigma * sqrt(m)``) stays below ``TRIM_SHARE`` of the noisy total. The burden
+    of proof is on the cut: under heavy noise the range stays the located powers of two (coarse, nothing
+    clipped); with little noise empty cells and thin tails are cut and the range is refined inside the
+    powers of two."""
+    mass = max(float(np.sum(np.maximum(noisy, 0.0))), 1.0)
+    limit = TRIM_SHARE * mass
+    first, cum = 0, 0.0
+    for i in range(noisy.size - 1):
+        cum += noisy[i]
+        if cum + TRIM_SIGMAS * sigma * math.sqrt(i + 1) >= limit:
+            break
+        first = i + 1
+    last, cum = noisy.size - 1, 0.0
+    for j, i in enumerate(range(noisy.size - 1, first, -1)):
+        cum += noisy[i]
+        if cum + TRIM_SIGMAS * sigma * math.sqrt(j + 1) >= limit:
+            break
+        last = i - 1
+    return first, last
+
+
+def _cut(noisy: np.ndarray, sigma: float) -> tuple[int, int]:
+    """Stage 2's range (first and last cell kept): the cells covered by blocks standing above the noise
+    (:func:`~medsynth.privacy.mechanisms._significant_cells`: the bulk cell by cell, a sparse tail as a
+    wider block) when what that drops holds at most ``CUT_MAX`` of the noisy mass (empty cells and thin
+    tails); otherwise the noise is too heavy for cell-by-cell significance, which would clip the bulk, and
+    only the cuts DP is confident about are made (:func:`_confident_trim`)."""
+    covered = _significant_cells(noisy, sigma)
+    if covered.any():
+        hit = np.nonzero(covered)[0]
+        first, last = int(hit[0]), int(hit[-1])
+        mass = max(float(np.sum(np.maximum(noisy, 0.0))), 1.0)
+        if float(noisy[:first].sum() + noisy[last + 1 :].sum()) <= CUT_MAX * mass:
+            return first, last
+    return _confident_trim(noisy, sigma)
+
+
+def refine(loc: Location, rho: float, rng: np.random.Generator, *, max_cells: int = 128) -> BoundsResult:
+    """Stage 2 with ``rho``: the range of a located number, or the categories of a small code.
+
+    Returns:
+        A :class:`~medsynth.privacy.mechanisms.BoundsResult` whose ``rho`` is everything this column
+        spent (stages 1 and 2); for a small code ``codes`` holds the released keys and ``counts`` their
+        noisy counts (``edges`` is None).
+
+    Raises:
+        PrivacyBudgetError: for an unlocated column (nothing stands above the noise); its ``rho_spent``
+            attribute says what stage 1 spent.
+    """
+    missing = missing_present(loc)
+    if loc.kind == "unlocated":
+        err = PrivacyBudgetError(f"cannot locate the values with DP: nothing stands above the noise (sigma {loc.sigma:.1f})")
+        err.rho_spent = loc.rho  # type: ignore[attr-defined]
+        raise err
+    sigma2 = gaussian_sigma(rho, loc.sensitivity)
+    if loc.kind == "code":
+        keyhist = loc.counts[_N_OCT:]  # keys and missing
+        fresh = noisy_counts(keyhist, sigma2, rng)
+        w1, w2 = 1 / loc.sigma**2, 1 / sigma2**2
+        noisy = (w1 * loc.noisy[_N_OCT:] + w2 * fresh) / (w1 + w2)
+        sigma = 1 / math.sqrt(w1 + w2)
+        keys = noisy[:_N_KEYS]
+        sig = np.nonzero(keys > _union_threshold(_N_KEYS) * sigma)[0]
+        if sig.size == 0:  # the average lost what stage 1 saw: keep stage 1's keys (already DP)
+            sig = loc.keys
+        lo, hi = int(sig[0]), int(sig[-1])
+        grown = True
+        while grown:  # neighbours up to two keys away clearing 3 sigma join (a false one only widens it)
+            grown = False
+            for step in (1, 2):
+                if hi + step < keys.size and keys[hi + step] > PRESENCE_SIGMAS * sigma:
+                    hi, grown = hi + step, True
+                    break
+            for step in (1, 2):
+                if lo - step >= 0 and keys[lo - step] > PRESENCE_SIGMAS * sigma:
+                    lo, grown = lo - step, True
+                    break
+        missing = bool(noisy[-1] > PRESENCE_SIGMAS * sigma)
+        return BoundsResult(low=float(SMALL_INTEGERS[lo]), high=float(SMALL_INTEGERS[hi]), rho=loc.rho + rho,
+                            missing=missing, counts=keys[lo : hi + 1].copy(), sigma=sigma, missing_count=float(noisy[-1]),
+                            sigma_missing=sigma, codes=tuple(SMALL_INTEGERS[lo : hi + 1]))
+    octs = loc.noisy[:_N_OCT]
+    sigma1 = loc.sigma
+    lo_i, hi_i = loc.octaves  # type: ignore[misc]
+    while lo_i > 0 and octs[lo_i - 1] > 2 * sigma1:  # shoulders of the mass
+        lo_i -= 1
+    while hi_i < octs.size - 1 and octs[hi_i + 1] > 2 * sigma1:
+        hi_i += 1
+    key_octs = {_key_octave(int(k)) for k in loc.keys}
+    positive = [i for i in range(lo_i, hi_i + 1) if i > _KMAX and (octs[i] > 2 * sigma1 or i in key_octs)]
+    log_scale = bool(lo_i >= _KMAX and positive and positive[-1] - positive[0] + 1 >= LOG_OCTAVES)
+    span = hi_i - lo_i + 1
+    mass1 = float(np.sum(np.maximum(octs[lo_i : hi_i + 1], 0.0))) + float(np.sum(np.maximum(loc.noisy[_N_OCT + loc.keys], 0.0)))
+    # as many cells as the noisy mass fills at about one noise deviation each (a model's adaptive grid), at
+    # least one per power of two: a small table's marginal is not spread over cells the noise would swamp
+    total_cells = int(np.clip(mass1 / (MASS_PER_CELL * sigma2), span, max(max_cells, span)))
+    k = max(1, total_cells // span)
+    edges = np.unique(np.concatenate([np.linspace(*_log_bucket_edges(i - _KMAX), k + 1) for i in range(lo_i, hi_i + 1)]))
+    fine = np.histogram(np.clip(loc.values, edges[0], edges[-1]), bins=edges)[0]
+    noisy_fine = noisy_counts(fine, sigma2, rng)
+    first, last = _cut(noisy_fine, sigma2)
+    low, high = float(edges[first]), float(edges[last + 1])
+    return BoundsResult(low=low, high=high, rho=loc.rho + rho, missing=missing, log_scale=log_scale,
+                        edges=edges[first : last + 2].copy(), counts=noisy_fine[first : last + 1].copy(), sigma=sigma2,
+                        missing_count=float(loc.noisy[-1]), sigma_missing=sigma1)
+
+
+__all__ = ["Location", "locate", "missing_present", "refine", "remeasure"]
