@@ -102,17 +102,19 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--out", default="tabular_domains.json")
     ap.add_argument("--tune", action="append", default=[], metavar="NAME=VALUE",
-                    help="ablation: set a constant of medsynth.tabular.domain (recorded in each row)")
+                    help="ablation: set a constant of medsynth.tabular.domain (or locate.NAME of medsynth.privacy.locate), recorded")
     args = ap.parse_args(argv)
+    import medsynth.privacy.locate as L
     import medsynth.tabular.domain as D
 
     tune = {}
     for item in args.tune:
         name, value = item.split("=", 1)
-        if not hasattr(D, name):
-            ap.error(f"medsynth.tabular.domain has no constant {name}")
-        tune[name] = type(getattr(D, name))(float(value))
-        setattr(D, name, tune[name])
+        mod, const = (L, name.split(".", 1)[1]) if name.startswith("locate.") else (D, name)
+        if not hasattr(mod, const):
+            ap.error(f"{mod.__name__} has no constant {const}")
+        tune[name] = type(getattr(mod, const))(float(value))
+        setattr(mod, const, tune[name])
     from tabular import machine
 
     from medsynth.core.files import write_json

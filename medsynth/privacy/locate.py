@@ -101,7 +101,7 @@ def _key_octave(i: int) -> int:
 
 
 #: Most stage-1 looks at one column (each re-tests the buckets: the false-positive budget is split over them).
-MAX_LOOKS = 3
+MAX_LOOKS = 4
 #: Chance that a column holding no values at all is located by noise, over all scales and looks.
 FALSE_RATE = 1e-3
 _WIDTHS = (1, 2, 4, 8, 16)

@@ -3,9 +3,10 @@
 Differential privacy covers everything taken from the data. For a DP fit, a column whose domain is
 public (``public: true`` with bounds or categories) costs nothing. A column whose domain was read
 from the data (``public: false``, what ``schema infer`` writes) or is incomplete gets its domain
-re-estimated with DP from ``privacy.domain_budget`` of the budget: numeric ranges by noisy
-histograms (:func:`~medsynth.privacy.mechanisms.dp_bounds`), category lists by a thresholded noisy
-histogram (:func:`~medsynth.privacy.mechanisms.dp_categories`). Whether such a column has missing
+re-estimated with DP from ``privacy.domain_budget`` of the budget: numbers by staged noisy histograms
+(:mod:`medsynth.privacy.locate`: located on powers of two with small whole codes as buckets of their
+own, looked at again from a reserve while unlocated, then refined; a small code becomes categorical),
+category lists by a thresholded noisy histogram (:func:`~medsynth.privacy.mechanisms.dp_categories`). Whether such a column has missing
 values is read from the data too, so it is released with DP as well: the count of missing values is
 one more bucket of the same noisy histogram (no extra cost) and the column keeps a "missing" state
 only when that count stands ``PRESENCE_SIGMAS`` noise deviations above zero. When it does not, the
@@ -215,20 +216,20 @@ def stage1_share(rho_column: float, oneway_rho: float) -> float:
 def _locate_numbers(cols: list[ColumnSchema], df: pd.DataFrame, share: dict[str, float], first: dict[str, float],
                     reserve_rho: float, rng: np.random.Generator) -> dict[str, Location]:
     """Stage 1 for every number column (``first[name]`` of its share), then up to ``LOCATE_ROUNDS - 1``
-    more looks for those not located yet, each round splitting half of what is left of ``reserve_rho``
-    (all of it in the last round) evenly among them: adaptive sequential composition, since which
-    columns get more depends only on earlier DP outputs, and every look is paid for."""
+    more looks for those not located yet. The reserve is spent in growing portions (1, 2, 4, ... parts),
+    each split evenly among the columns still unlocated, so columns whose mass is easy to find are found
+    cheaply and what is not needed stays with the model. Adaptive sequential composition: which columns
+    get more depends only on earlier DP outputs, and every look is paid for and recorded."""
     out = {c.name: locate(_numbers(c, df[c.name]), share[c.name] * first[c.name], rng, codes=c.type != "datetime")
            for c in cols}
-    left = reserve_rho
+    parts = 2 ** (LOCATE_ROUNDS - 1) - 1
     for r in range(2, LOCATE_ROUNDS + 1):
         lost = [n for n, loc in out.items() if loc.kind == "unlocated"]
-        if not lost or left <= 0:
+        if not lost or reserve_rho <= 0:
             break
-        give = (left if r == LOCATE_ROUNDS else left / 2) / len(lost)
+        give = reserve_rho * 2 ** (r - 2) / parts / len(lost)
         for name in lost:
             remeasure(out[name], give, rng)
-            left -= give
     return out
 
 
@@ -242,7 +243,10 @@ def resolve_domain(
     For a DP fit, ``public: false`` columns get their type and date format re-decided under DP
     (:func:`~medsynth.tabular.structure.decide_structure`), then their domain estimated with DP; the
     log transform comes from the DP range estimate (post-processing). The budget is split by need
-    (:func:`_allocate`): category lists get enough for categories of 3% of the rows to be released.
+    (:func:`_allocate`): category lists get enough for categories of 3% of the rows to be released; a
+    number's share pays its location (stage 1) and its 1-way marginal (stage 2, reused by the model), and
+    numbers not located by stage 1 share ``reserve_rho`` for more looks (:func:`_locate_numbers`). The
+    ledger records what was spent (a column omitted after its looks pays only for them).
     A column about which nothing can be released at the budget is omitted from the model (the
     synthetic table holds it empty) with a note in the ledger: the fit never refuses for it.
 
