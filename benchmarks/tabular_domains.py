@@ -104,13 +104,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--tune", action="append", default=[], metavar="NAME=VALUE",
                     help="ablation: set a constant of medsynth.tabular.domain (or locate.NAME of medsynth.privacy.locate), recorded")
     args = ap.parse_args(argv)
-    import medsynth.privacy.locate as L
-    import medsynth.tabular.domain as D
+    import importlib
 
     tune = {}
     for item in args.tune:
         name, value = item.split("=", 1)
-        mod, const = (L, name.split(".", 1)[1]) if name.startswith("locate.") else (D, name)
+        if name.startswith("locate."):
+            mod, const = importlib.import_module("medsynth.privacy.locate"), name.split(".", 1)[1]
+        else:
+            mod, const = importlib.import_module("medsynth.tabular.domain"), name
         if not hasattr(mod, const):
             ap.error(f"{mod.__name__} has no constant {const}")
         tune[name] = type(getattr(mod, const))(float(value))
