@@ -92,6 +92,26 @@ def summarise(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
+def merge(specs: list[str], out_name: str) -> int:
+    """Join runs of several result files into ``out_name`` under new labels (see ``--merge``)."""
+    from medsynth.core.files import write_json
+
+    path = RESULTS / out_name
+    out = json.loads(path.read_text()) if path.is_file() else {"runs": []}
+    for spec in specs:
+        name, _, pairs = spec.partition(":")
+        relabel = dict(p.split("=", 1) for p in pairs.split(",") if p)
+        src = json.loads((RESULTS / name).read_text())
+        for r in src["runs"]:
+            if r["label"] in relabel:
+                out["runs"].append({**r, "label": relabel[r["label"]], "merged_from": f"{name}:{r['label']}"})
+    out["summary"] = summarise(out["runs"])
+    write_json(path, out)
+    for row in out["summary"]:
+        print(json.dumps(row))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--label", required=True, help="code version of these rows (e.g. before, after)")
@@ -103,7 +123,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", default="tabular_domains.json")
     ap.add_argument("--tune", action="append", default=[], metavar="NAME=VALUE",
                     help="ablation: set a constant of medsynth.tabular.domain (or locate.NAME of medsynth.privacy.locate), recorded")
+    ap.add_argument("--merge", nargs="+", metavar="FILE:OLD=NEW,...",
+                    help="instead of running: add the runs of other result files (in benchmarks/results), relabelled "
+                         "OLD -> NEW (runs of labels not named are left out), to --out and re-summarise")
     args = ap.parse_args(argv)
+    if args.merge:
+        return merge(args.merge, args.out)
     import importlib
 
     tune = {}

@@ -111,13 +111,15 @@ _PER_TEST = FALSE_RATE / ((len(_WIDTHS) + len(_KEY_WIDTHS)) * MAX_LOOKS)  # each
 
 def _detect_strict(noisy: np.ndarray, sigma: float, widths: tuple[int, ...] = _WIDTHS) -> np.ndarray:
     """Buckets standing above pure noise, as :func:`~medsynth.privacy.mechanisms._detect` (single buckets,
-    then blocks of adjacent ones) with each test at ``_PER_TEST`` (union bound over its blocks)."""
+    then blocks of adjacent ones, each width at aligned and half-shifted offsets so that a mass straddling
+    two blocks is seen whole), each width's test at ``_PER_TEST`` (union bound over all its blocks)."""
     for width in widths:
-        blocks = noisy.size // width + (noisy.size % width > 0)
-        sums = np.add.reduceat(noisy, np.arange(0, noisy.size, width))
-        hit = np.nonzero(sums > _union_threshold(blocks, _PER_TEST) * sigma * math.sqrt(width))[0]
+        starts = np.unique(np.concatenate([np.arange(0, noisy.size, width), np.arange(width // 2, noisy.size, width)]))
+        sizes = np.minimum(starts + width, noisy.size) - starts
+        sums = np.array([noisy[a : a + w].sum() for a, w in zip(starts, sizes, strict=True)])
+        hit = np.nonzero(sums > _union_threshold(starts.size, _PER_TEST) * sigma * np.sqrt(sizes))[0]
         if hit.size:
-            return np.unique(np.concatenate([np.arange(h * width, min((h + 1) * width, noisy.size)) for h in hit]))
+            return np.unique(np.concatenate([np.arange(starts[h], starts[h] + sizes[h]) for h in hit]))
     return np.zeros(0, dtype=np.int64)
 
 
