@@ -92,28 +92,14 @@ def sample(
     A multi-table run writes OUT/<table>.csv for every table: N rows of the root table, their child rows,
     new keys, every foreign key pointing to a sampled parent.
     """
-    from medsynth.core.runs import check_run_kind
-    from medsynth.io.tables import check_table_output
-    from medsynth.tabular.multi_base import is_multitable_model
-    from medsynth.tabular.run import parse_where, sample_run
+    from medsynth.tabular.api import sample as sample_api
+    from medsynth.tabular.run import parse_where
 
-    conditions = parse_where(where)
-    check_run_kind(run, ("tabular", "multitable"), command="medsynth tabular sample")
-    if is_multitable_model(run):
-        from medsynth.core.files import check_output
-        from medsynth.tabular.multi_run import sample_dataset_run
-
-        if conditions:
-            raise ConfigError("--where is not supported for multi-table runs yet; sample, then filter the root table")
-        if fmt not in ("csv", "parquet"):
-            raise ConfigError(f"--format '{fmt}' must be csv or parquet")
-        check_output(out, kind="dir", what="--out")
-        tables = sample_dataset_run(run, n, out, seed=seed, fmt=fmt, overwrite=force)  # type: ignore[arg-type]
-        done("wrote " + ", ".join(f"{len(df)} '{t}' rows" for t, df in tables.items()), out)
-        return
-    check_table_output(out, overwrite=force, what="--out")
-    df = sample_run(run, n, out, seed=seed, where=conditions, overwrite=force)
-    done(f"wrote {len(df)} synthetic rows", out)
+    result = sample_api(run, n, out, seed=seed, where=parse_where(where), fmt=fmt, force=force)
+    if isinstance(result, dict):
+        done("wrote " + ", ".join(f"{len(df)} '{t}' rows" for t, df in result.items()), out)
+    else:
+        done(f"wrote {len(result)} synthetic rows", out)
 
 
 @app.command("export")
