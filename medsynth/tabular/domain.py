@@ -135,6 +135,8 @@ SURVIVE_SHARE = 0.03
 STAGE1_SHARE = 0.25
 #: Most of a fit's budget (share of rho) that columns not located by stage 1 may share for more looks.
 LOCATE_RESERVE = 0.4
+#: A column's looks from the reserve take at most this many times an even part of it (reserve / numbers).
+RESERVE_CAP = 2.0
 #: Measurements of the location histogram at most (the first, then looks paid from the reserve).
 LOCATE_ROUNDS = MAX_LOOKS
 MECH_NUMBER = ("noisy histogram on powers of two + small whole values -1..15 (+ missing): located, re-measured "
@@ -217,19 +219,24 @@ def _locate_numbers(cols: list[ColumnSchema], df: pd.DataFrame, share: dict[str,
                     reserve_rho: float, rng: np.random.Generator) -> dict[str, Location]:
     """Stage 1 for every number column (``first[name]`` of its share), then up to ``LOCATE_ROUNDS - 1``
     more looks for those not located yet. The reserve is spent in growing portions (1, 2, 4, ... parts),
-    each split evenly among the columns still unlocated, so columns whose mass is easy to find are found
-    cheaply and what is not needed stays with the model. Adaptive sequential composition: which columns
+    each split evenly among the columns still unlocated, no column taking more than ``RESERVE_CAP`` times
+    an even part of it in all, so columns whose mass is easy to find are found cheaply, one hard column
+    cannot eat the reserve, and what is not needed stays with the model. Adaptive sequential composition: which columns
     get more depends only on earlier DP outputs, and every look is paid for and recorded."""
     out = {c.name: locate(_numbers(c, df[c.name]), share[c.name] * first[c.name], rng, codes=c.type != "datetime")
            for c in cols}
     parts = 2 ** (LOCATE_ROUNDS - 1) - 1
+    cap = RESERVE_CAP * reserve_rho / max(len(cols), 1)  # no column takes much more than its even part
+    extra = dict.fromkeys(out, 0.0)
     for r in range(2, LOCATE_ROUNDS + 1):
-        lost = [n for n, loc in out.items() if loc.kind == "unlocated"]
+        lost = [n for n, loc in out.items() if loc.kind == "unlocated" and extra[n] < cap]
         if not lost or reserve_rho <= 0:
             break
         give = reserve_rho * 2 ** (r - 2) / parts / len(lost)
         for name in lost:
-            remeasure(out[name], give, rng)
+            g = min(give, cap - extra[name])
+            remeasure(out[name], g, rng)
+            extra[name] += g
     return out
 
 
