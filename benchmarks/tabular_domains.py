@@ -121,7 +121,7 @@ def merge(specs: list[str], out_name: str) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--label", required=True, help="code version of these rows (e.g. before, after)")
+    ap.add_argument("--label", help="code version of these rows (e.g. before, after); required unless --merge")
     ap.add_argument("--datasets", default="pbc,wide,flchain")
     ap.add_argument("--models", default="dp-mst,dp-aim")
     ap.add_argument("--domains", default="inferred,public", help="inferred, public, inferred+target")
@@ -136,6 +136,8 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if args.merge:
         return merge(args.merge, args.out)
+    if not args.label:
+        ap.error("--label is required (unless --merge)")
     import importlib
 
     tune = {}
