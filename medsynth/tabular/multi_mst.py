@@ -10,7 +10,8 @@ The unit of privacy is a row of the root table (a patient) with every row linked
    row per patient**, so those mechanisms keep sensitivity 1; relation fields read from the data (a
    ``within`` bound, a ``sequence`` column, interval ``ends``) are kept only when a noisy count of
    patients contradicting them is small;
-3. the distribution of children per parent of each relation (``count_share``;
+3. the distribution of children per parent of each relation (``count_share``, by default most of the budget on
+   a few hundred patients and 5% on many thousands;
    :func:`~medsynth.tabular.multi_counts.dp_count_distribution`), from which the contribution bound K
    of each child table is chosen (:func:`~medsynth.tabular.multi_counts.choose_bound`) unless given;
 4. one DP-MST per table over its features (:mod:`medsynth.tabular.multi_features`), split by the number
@@ -71,6 +72,10 @@ from medsynth.tabular.multi_features import (
     time_features,
 )
 
+#: count_share null: the share of the budget that gives a count cell noise of this share of the patients ...
+COUNT_NOISE = 0.01
+#: ... kept within this range.
+COUNT_SHARE_RANGE = (0.05, 0.55)
 #: summaries "auto": a parent carries its children's means and modes when its noisy number of rows is at
 #: least this many times the noise of its model's 1-way marginals.
 SUMMARY_SNR = 50.0
@@ -92,7 +97,10 @@ class MultiDPMSTConfig(ConfigModel):
             ``min(1, K / n)``) or "sample" (K of its rows chosen at random, the others not measured).
         max_children_quantile: with max_children null, K is at most this quantile of the children per
             parent, lowered where fewer rows per parent measure better at the noise level.
-        count_share: share of the budget spent on the distributions of children per parent.
+        count_share: share of the budget spent on the distributions of children per parent; null ("auto"):
+            what keeps the noise of each count cell near ``COUNT_NOISE`` of the (noisy) number of patients,
+            between ``COUNT_SHARE_RANGE`` (most of it on small tables such as pbcseq's 312 patients, where the
+            count histogram is the one release that noise does not swamp; 5% on large ones).
         evidence: "all": a child row's model sees every feature of its parent; "related": only the
             parent's summaries of this child table (fewer columns, less noise each).
         max_count: public bound on the children of one parent (larger counts count as this).
@@ -111,7 +119,7 @@ class MultiDPMSTConfig(ConfigModel):
     max_children: int | dict[str, int] | None = None
     max_children_quantile: float = Field(0.9, gt=0, le=1)
     contribution: Literal["weights", "sample"] = "weights"
-    count_share: float = Field(0.3, ge=0.01, lt=0.9)
+    count_share: float | None = Field(None, ge=0.01, lt=0.9)
     evidence: Literal["all", "related"] = "all"
     max_count: int = Field(65536, ge=1)
     child_numbers: Literal["value", "deviation"] = "value"
@@ -247,7 +255,7 @@ class MultiTableDPMST(DomainsMixin, MultiTableSynthesizer):
             summ[plan.parent].update(summaries(own[t], prow[t], len(rows[plan.parent]), plan, self.codecs[t], t_unit))  # type: ignore[index]
         # plan the budget of the models (by number of feature columns), then counts and bounds top-down
         rels = order[1:]
-        rho_counts = cfg.count_share * rho_total if private and rels else 0.0
+        rho_counts = self._count_share(len(rels), rho_total, n_hat) * rho_total if private and rels else 0.0
         rho_models = max(rho_total - (led.rho_spent if private else 0.0) - rho_counts, 0.0) * (1 - 1e-9)  # type: ignore[union-attr]
         self._decide_summaries(order, rho_models, n_hat)
         n_feat = {t: self._n_features(t) for t in order}
@@ -321,6 +329,16 @@ class MultiTableDPMST(DomainsMixin, MultiTableSynthesizer):
             w = weight[t][idx]
             self.models[t] = self._fit_mst(schema_t, frame, view, est_rows[t], gens, None if np.all(w == 1) else w)
         self.meta["tables"] = {t: {"features": len(self.plans[t].features), "evidence": len(self.plans[t].evidence)} for t in order}
+
+    def _count_share(self, relations: int, rho_total: float, n_hat: float) -> float:
+        """The configured ``count_share``, or (null) the share whose noise per count cell is ``COUNT_NOISE * n_hat``
+        for each relation, within ``COUNT_SHARE_RANGE`` (post-processing of the noisy patient count)."""
+        if self.config.count_share is not None:
+            return self.config.count_share
+        need = relations / (2 * (COUNT_NOISE * max(n_hat, 1.0)) ** 2) / max(rho_total, 1e-300)
+        share = float(min(max(need, COUNT_SHARE_RANGE[0]), COUNT_SHARE_RANGE[1]))
+        self.meta["count_share"] = round(share, 4)
+        return share
 
     def _cap_by_sequence(self, plan: TablePlan, cm: CountModel) -> CountModel:
         """A parent has at most as many rows as its sequence column can number (post-processing)."""

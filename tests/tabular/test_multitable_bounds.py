@@ -98,3 +98,24 @@ def test_times_increase_within_a_parent_whose_first_time_the_model_left_missing(
     day = df["day"].to_numpy(dtype=float)
     same = prow[1:] == prow[:-1]
     assert same.sum() > 20 and (np.diff(day)[same] >= 0).all()
+
+
+def test_count_share_auto_spends_most_on_few_patients_and_little_on_many():
+    """count_share null: the count histogram gets the capped 55% where the patients are few for the noise, 5%
+    where they are many (the share follows the noisy patient count and the budget, both public here)."""
+    from medsynth.tabular.multi_mst import COUNT_SHARE_RANGE
+
+    tables = make_dataset(150, seed=2)
+    schema = public_schema(tables)
+    shares = {}
+    for eps in (1.0, 40.0):
+        m = MultiTableDPMST(TINY, privacy={"epsilon": eps, "delta": 1e-5}).fit(tables, schema)
+        led = m.privacy_ledger
+        counts = next(e for e in led.entries if "number of rows per 'patients' row" in e.access)
+        shares[eps] = counts.rho / led.rho_budget
+        assert m.meta["count_share"] == pytest.approx(shares[eps], rel=1e-3)
+    assert shares[1.0] == pytest.approx(COUNT_SHARE_RANGE[1], rel=1e-6)
+    assert shares[40.0] == pytest.approx(COUNT_SHARE_RANGE[0], rel=1e-6)
+    fixed = MultiTableDPMST({**TINY, "count_share": 0.2}, privacy={"epsilon": 1.0, "delta": 1e-5}).fit(tables, schema)
+    entry = next(e for e in fixed.privacy_ledger.entries if "number of rows per 'patients' row" in e.access)
+    assert entry.rho / fixed.privacy_ledger.rho_budget == pytest.approx(0.2, rel=1e-6)
