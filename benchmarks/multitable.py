@@ -7,21 +7,26 @@ Protocol (the targets of issue 12, pbcseq at epsilon 1, delta 1e-5, patient-leve
 - data: ``pbcseq_patients.csv`` (312 patients) + ``pbcseq_visits.csv`` (1,945 visits, 1-16 per patient);
   the schema is ``schema infer``'s with every column declared public and its bounds rounded outwards to
   one significant digit (what a reviewer declares from clinical ranges; the same schema for every model);
-- fidelity (fit on all 312 patients, 3 fits): referential integrity; visits-per-patient TVD against the
+- configurations (``CONFIGS``): the defaults at epsilon 1 (20 fits: DP noise is fresh each fit, so means and
+  spreads, not one run), the earlier defaults (K random visits per patient, 30% of the budget on the counts),
+  the weights alone, evidence "related", epsilon 3 (10 fits each), non-private dp-mst (3) and HMA (1);
+- fidelity (fit on all 312 patients): referential integrity; visits-per-patient TVD against the
   real distribution, with 312 synthetic patients and with 3,120 (ten times: the model's distribution
   without the synthetic sampling noise); the mean 2-way TVD of the visit table (every pair of columns,
   numbers in real deciles, missing as a bin: :func:`medsynth.evaluation.multitable_data.two_way_tvd`),
   beside the single-table ``dp-mst`` fitted on the visit table alone with row-level DP (a weaker
-  guarantee: one visit, not one patient);
+  guarantee: one visit, not one patient), and a patient-level reference: the same single-table model given the
+  whole budget for one random visit per patient; the count release alone (1,000 draws of its noise);
 - utility: patients split 70/30 (seed 0); death (``status == 2``) predicted by HistGradientBoosting from the
   patient columns plus per-patient visit summaries (count, mean/min/max of each lab, category shares:
-  :func:`medsynth.evaluation.multitable_data.patient_table`), trained on synthetic (TSTR, 3 fits) or real
-  (TRTR) training patients, tested on the real 30%;
+  :func:`medsynth.evaluation.multitable_data.patient_table`), trained on synthetic (TSTR) or real
+  (TRTR) training patients, tested on the real 30% (one TSTR fit per fidelity fit);
 - scale: 10,000 patients x 30 visits built from the real tables (patients drawn with replacement, 30 of
   their visits drawn with replacement, days jittered by up to 30); fit time at epsilon 1 and sampling
   speed (child rows per second, whole dataset with keys).
 
-Run: ``OMP_NUM_THREADS=1 python benchmarks/multitable.py [--quick] [--only pbcseq|scale]``.
+Run from the checkout: ``PYTHONPATH=. OMP_NUM_THREADS=1 python benchmarks/multitable.py [--quick] [--only pbcseq|scale]``
+(without PYTHONPATH an installed medsynth elsewhere may be imported).
 """
 
 from __future__ import annotations
