@@ -7,21 +7,26 @@ Protocol (the targets of issue 12, pbcseq at epsilon 1, delta 1e-5, patient-leve
 - data: ``pbcseq_patients.csv`` (312 patients) + ``pbcseq_visits.csv`` (1,945 visits, 1-16 per patient);
   the schema is ``schema infer``'s with every column declared public and its bounds rounded outwards to
   one significant digit (what a reviewer declares from clinical ranges; the same schema for every model);
-- fidelity (fit on all 312 patients, 3 fits): referential integrity; visits-per-patient TVD against the
+- configurations (``CONFIGS``): the defaults at epsilon 1 (20 fits: DP noise is fresh each fit, so means and
+  spreads, not one run), the earlier defaults (K random visits per patient, 30% of the budget on the counts),
+  the weights alone, evidence "related", epsilon 3 (10 fits each), non-private dp-mst (3) and HMA (1);
+- fidelity (fit on all 312 patients): referential integrity; visits-per-patient TVD against the
   real distribution, with 312 synthetic patients and with 3,120 (ten times: the model's distribution
   without the synthetic sampling noise); the mean 2-way TVD of the visit table (every pair of columns,
   numbers in real deciles, missing as a bin: :func:`medsynth.evaluation.multitable_data.two_way_tvd`),
   beside the single-table ``dp-mst`` fitted on the visit table alone with row-level DP (a weaker
-  guarantee: one visit, not one patient);
+  guarantee: one visit, not one patient), and a patient-level reference: the same single-table model given the
+  whole budget for one random visit per patient; the count release alone (1,000 draws of its noise);
 - utility: patients split 70/30 (seed 0); death (``status == 2``) predicted by HistGradientBoosting from the
   patient columns plus per-patient visit summaries (count, mean/min/max of each lab, category shares:
-  :func:`medsynth.evaluation.multitable_data.patient_table`), trained on synthetic (TSTR, 3 fits) or real
-  (TRTR) training patients, tested on the real 30%;
+  :func:`medsynth.evaluation.multitable_data.patient_table`), trained on synthetic (TSTR) or real
+  (TRTR) training patients, tested on the real 30% (one TSTR fit per fidelity fit);
 - scale: 10,000 patients x 30 visits built from the real tables (patients drawn with replacement, 30 of
   their visits drawn with replacement, days jittered by up to 30); fit time at epsilon 1 and sampling
   speed (child rows per second, whole dataset with keys).
 
-Run: ``OMP_NUM_THREADS=1 python benchmarks/multitable.py [--quick] [--only pbcseq|scale]``.
+Run from the checkout: ``PYTHONPATH=. OMP_NUM_THREADS=1 python benchmarks/multitable.py [--quick] [--only pbcseq|scale]``
+(without PYTHONPATH an installed medsynth elsewhere may be imported).
 """
 
 from __future__ import annotations
@@ -44,6 +49,20 @@ ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("MEDSYNTH_SHARED_DATA", ROOT.parent / "shared" / "data")) / "tabular"
 RESULTS = ROOT / "benchmarks" / "results"
 EPSILON, DELTA = 1.0, 1e-5
+
+
+#: (model, epsilon, params): the defaults first; then the earlier defaults (K random rows per patient, 30% of the
+#: budget on the count histogram), weighted rows with that 30% (the weights alone), and the child model
+#: conditioned only on its parent's summaries of it (evidence "related") instead of every parent column.
+CONFIGS: list[tuple[str, float | None, dict[str, Any]]] = [
+    ("dp-mst", EPSILON, {}),
+    ("dp-mst", EPSILON, {"contribution": "sample", "count_share": 0.3}),
+    ("dp-mst", EPSILON, {"count_share": 0.3}),
+    ("dp-mst", EPSILON, {"evidence": "related"}),
+    ("dp-mst", 3.0, {}),
+    ("dp-mst", None, {}),
+    ("hma", None, {}),
+]
 
 
 def machine() -> dict[str, Any]:
@@ -150,25 +169,27 @@ def bench_pbcseq(quick: bool) -> dict[str, Any]:
     trtr = death_auroc(train, test, schema)
     n = len(tables["patients"])
     seeds = [0] if quick else [0, 1, 2]
-    dp_seeds = [0] if quick else list(range(10))  # DP fits vary with their (fresh) noise: more fits
+    dp_seeds = [0] if quick else list(range(10))  # DP fits vary with their (fresh) noise: more fits (20 for the default)
     results = []
-    for name, eps in (("dp-mst", EPSILON), ("dp-mst", 3.0), ("dp-mst", None), ("hma", None)):
-        if quick and eps == 3.0:
+    for name, eps, params in CONFIGS:
+        if quick and (eps == 3.0 or params):
             continue
         runs = []
-        for seed in (dp_seeds if eps else seeds) if name == "dp-mst" else seeds[:1]:
-            model, fit_s = fit_multi(name, eps, tables, schema, seed)
+        fits = (list(range(20)) if eps == EPSILON and not params and not quick else dp_seeds) if eps else seeds
+        for seed in fits if name == "dp-mst" else seeds[:1]:
+            model, fit_s = fit_multi(name, eps, tables, schema, seed, params)
             t0 = time.perf_counter()
             syn = model.sample(n, seed=seed)
             sample_s = time.perf_counter() - t0
             big = model.sample(10 * n, seed=seed + 100) if name != "hma" else syn  # SDV samples ~10 patients/s here
             row = {**fidelity(tables, syn, schema), "fit_seconds": round(fit_s, 2), "sample_seconds": round(sample_s, 3),
                    "visits_per_patient_tvd_10x": fidelity(tables, big, schema)["visits_per_patient_tvd"]}
-            tmodel, _ = fit_multi(name, eps, train, schema, seed)
+            tmodel, _ = fit_multi(name, eps, train, schema, seed, params)
             row["tstr_auroc"] = death_auroc(tmodel.sample(len(train["patients"]), seed=seed), test, schema)
             if model.is_private:
                 row["epsilon_spent"] = round(model.privacy_ledger.total_epsilon, 4)
                 row["contribution_bounds"] = model.meta.get("contribution_bounds")
+                row["count_share"] = model.meta.get("count_share", (params or {}).get("count_share"))
             runs.append(row)
             print(name, eps, seed, {k: v for k, v in row.items() if not isinstance(v, dict)}, flush=True)
         summary = {k: _mean(runs, k) for k in ("integrity", "visits_per_patient_tvd", "visits_per_patient_tvd_10x",
@@ -177,7 +198,7 @@ def bench_pbcseq(quick: bool) -> dict[str, Any]:
                                    for k in ("visits_per_patient_tvd_10x", "visit_two_way_tvd", "tstr_auroc")}
         summary["fits"] = len(runs)
         summary["tstr_over_trtr"] = round(summary["tstr_auroc"] / trtr, 4)
-        results.append({"model": name, "epsilon_target": eps, "unit": "patient" if eps else "none (non-private)",
+        results.append({"model": name, "epsilon_target": eps, "params": params, "unit": "patient" if eps else "none (non-private)",
                         "runs": runs, **summary})
     from medsynth.tabular.mst import DPMST
 
@@ -190,9 +211,22 @@ def bench_pbcseq(quick: bool) -> dict[str, Any]:
         syn = {"patients": tables["patients"], "visits": syn_v.assign(id=tables["visits"]["id"].to_numpy())}
         rows.append({"visit_two_way_tvd": fidelity(tables, syn, schema)["visit_two_way_tvd"]})
     results.append({"model": "dp-mst (single table: visits only)", "epsilon_target": EPSILON, "unit": "visit (row-level)",
-                    "runs": rows, "visit_two_way_tvd": _mean(rows, "visit_two_way_tvd")})
-    dp = next(r for r in results if r["model"] == "dp-mst" and r["epsilon_target"] == EPSILON)
-    row_level = results[-1]["visit_two_way_tvd"]
+                    "runs": rows, "visit_two_way_tvd": _mean(rows, "visit_two_way_tvd"),
+                    "sd_over_fits": round(float(np.std([r["visit_two_way_tvd"] for r in rows])), 4)})
+    # what patient-level DP allows on this table at all: the whole budget on the visit columns of one random
+    # visit per patient (one row per patient: patient-level DP; no patient table, no counts, no times model)
+    rows = []
+    for seed in seeds:
+        one = tables["visits"].groupby("id").sample(1, random_state=seed).drop(columns=["id"])
+        m = DPMST({}, privacy={"epsilon": EPSILON, "delta": DELTA}, schema=vschema, seed=seed).fit(one, vschema)
+        syn = {"patients": tables["patients"], "visits": m.sample(len(tables["visits"]), seed=seed).assign(id=tables["visits"]["id"].to_numpy())}
+        rows.append({"visit_two_way_tvd": fidelity(tables, syn, schema)["visit_two_way_tvd"]})
+    results.append({"model": "dp-mst (single table: one random visit per patient, whole budget)", "epsilon_target": EPSILON,
+                    "unit": "patient", "runs": rows, "visit_two_way_tvd": _mean(rows, "visit_two_way_tvd"),
+                    "sd_over_fits": round(float(np.std([r["visit_two_way_tvd"] for r in rows])), 4),
+                    "note": "a reference for what patient-level DP at this epsilon allows on the visit columns alone"})
+    dp = next(r for r in results if r["model"] == "dp-mst" and r["epsilon_target"] == EPSILON and not r["params"])
+    row_level = next(r for r in results if r["model"] == "dp-mst (single table: visits only)")["visit_two_way_tvd"]
     targets = {
         "referential_integrity": {"value": dp["integrity"], "target": 1.0, "met": dp["integrity"] == 1.0},
         "visits_per_patient_tvd": {"value_312_patients": dp["visits_per_patient_tvd"], "value_3120_patients": dp["visits_per_patient_tvd_10x"],
@@ -201,10 +235,37 @@ def bench_pbcseq(quick: bool) -> dict[str, Any]:
         "tstr_over_trtr": {"value": dp["tstr_over_trtr"], "target": 0.90, "met": dp["tstr_over_trtr"] >= 0.90},
     }
     return {"dataset": "pbcseq (312 patients, 1945 visits)", "epsilon": EPSILON, "delta": DELTA,
+            "count_release": count_release(tables, 200 if quick else 1000),
             "schema": "inferred, every column declared public, bounds rounded outwards to 1 significant digit",
             "split": "patients 70/30, seed 0", "target": "death (status == 2) from patient columns + visit summaries",
-            "trtr_auroc": round(trtr, 4), "fits_dp": len(dp_seeds), "fits_non_private": len(seeds), "quick": quick, "targets_at_epsilon_1": targets,
+            "trtr_auroc": round(trtr, 4), "fits_dp": "20 for the default at epsilon 1, 10 for the others" if not quick else 1, "fits_non_private": len(seeds), "quick": quick, "targets_at_epsilon_1": targets,
             "results": results, "machine": machine()}
+
+
+def count_release(tables: dict[str, pd.DataFrame], draws: int) -> dict[str, Any]:
+    """The visits-per-patient release alone (the fits' count TVD is its TVD): many draws of the mechanism on
+    the real counts at the budget shares of the earlier default (0.3) and of the default here (0.55)."""
+    from medsynth.privacy.ledger import PrivacyLedger
+    from medsynth.privacy.noise import noise_rng
+    from medsynth.tabular.multi_counts import dp_count_distribution
+
+    counts = tables["visits"].groupby("id").size().to_numpy()
+    emp = np.bincount(counts) / len(counts)
+    rho_total = PrivacyLedger(private=True, target_epsilon=EPSILON, target_delta=DELTA).rho_budget
+    rng = noise_rng()
+    out: dict[str, Any] = {"draws": draws, "note": "TVD of the released distribution against the real one; mean and "
+                           "percentiles over draws of the DP noise (OS entropy)"}
+    for share in (0.3, 0.55):
+        tv = []
+        for _ in range(draws):
+            cm = dp_count_distribution(counts, share * rho_total, rng)
+            p = np.zeros(max(cm.high + 1, emp.size))
+            for i, pr in enumerate(cm.probs):
+                p[cm.low + i * cm.width: cm.low + (i + 1) * cm.width] += pr / cm.width
+            tv.append(0.5 * float(np.abs(p - np.r_[emp, np.zeros(p.size - emp.size)]).sum()))
+        out[f"count_share_{share}"] = {"tvd_mean": round(float(np.mean(tv)), 4), "tvd_sd": round(float(np.std(tv)), 4),
+                                       "tvd_p90": round(float(np.percentile(tv, 90)), 4)}
+    return out
 
 
 def scale_dataset(patients: int = 10_000, per: int = 30, seed: int = 0) -> dict[str, pd.DataFrame]:

@@ -80,7 +80,7 @@ HEADLINES: list[tuple[str, str, str, list[Step], str]] = [
      "tabular_scale.json", ["dp_tvae_ratio_three_runs", "median"], "x"),
     ("EHR", "multi-table pbcseq (312 patients, 1945 visits), `dp-mst` at epsilon 1, patient-level: referential integrity",
      "multitable_pbcseq.json", ["targets_at_epsilon_1", "referential_integrity", "value"], ""),
-    ("EHR", "... visits-per-patient TVD (3120 synthetic patients; target 0.10), mean of 10 fits",
+    ("EHR", "... visits-per-patient TVD (3120 synthetic patients; target 0.10), mean of 20 fits",
      "multitable_pbcseq.json", ["targets_at_epsilon_1", "visits_per_patient_tvd", "value_3120_patients"], ""),
     ("EHR", "... 2-way TVD of the visit table (patient-level DP)",
      "multitable_pbcseq.json", ["targets_at_epsilon_1", "visit_two_way_tvd", "value"], ""),

@@ -137,7 +137,7 @@ class DPAIM(MarginalSynthesizer):
         tcols = [i for i, c in enumerate(names) if self.schema.column(c).target]  # type: ignore[union-attr]
         target = tcols[0] if tcols else None
         cand_w = _workload(d, size_list, target, self.config.max_marginal_cells) if d > 1 else {}
-        answers = {r: marginal_counts(codes, tuple(names[i] for i in r), sizes) for r in cand_w}
+        answers = {r: marginal_counts(codes, tuple(names[i] for i in r), sizes, self.row_weights) for r in cand_w}
         measurements: list[Measurement] = list(oneway.values())
         chosen: list[Measurement] = []
         rounds = max(1, int(self.config.rounds_per_column * d))

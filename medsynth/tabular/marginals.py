@@ -110,6 +110,10 @@ class MarginalSynthesizer(TabularSynthesizer):
     arrays_file: ClassVar[str] = "marginal_arrays.npz"
     Config: ClassVar[type[ConfigModel]] = MarginalConfig
     config: MarginalConfig
+    #: Optional weight of each row of the fitted frame (set by a caller before ``_fit_frame``): every marginal
+    #: is a weighted count. With units of several rows, weights summing to at most ``s`` per unit keep a
+    #: histogram's L2 sensitivity at ``s`` (the multi-table models pass ``min(1, K / rows_of_the_parent)``).
+    row_weights: np.ndarray | None = None
 
     # -- discretisation ------------------------------------------------------------------------------
     def _fine_spec(self, col: ColumnSchema) -> tuple[int, bool]:
@@ -211,7 +215,7 @@ class MarginalSynthesizer(TabularSynthesizer):
                 fine_noisy[col.name] = ow.counts.astype(float)
                 fine_sigma[col.name] = np.asarray(ow.sigma, dtype=float)
                 continue
-            counts = np.bincount(fine[col.name], minlength=size).astype(float)
+            counts = np.bincount(fine[col.name], weights=self.row_weights, minlength=size).astype(float)
             if private:
                 fine_noisy[col.name], sig = measure(counts, rho1, rng)
                 measured.append(col.name)

@@ -75,7 +75,7 @@ class DPMST(MarginalSynthesizer):
             for i in range(d):
                 for j in range(i + 1, d):
                     a, b = names[i], names[j]
-                    true = marginal_counts(codes, (a, b), sizes).ravel()
+                    true = marginal_counts(codes, (a, b), sizes, self.row_weights).ravel()
                     est = n_hat * np.outer(probs[a], probs[b]).ravel()
                     scores[(i, j)] = float(np.abs(true - est).sum())
             parent = list(range(d))
@@ -96,7 +96,7 @@ class DPMST(MarginalSynthesizer):
         out = []
         rho_edge = r3 / max(len(edges), 1)
         for i, j in edges:
-            t = marginal_counts(codes, (names[i], names[j]), sizes)
+            t = marginal_counts(codes, (names[i], names[j]), sizes, self.row_weights)
             y, sigma = measure(t, rho_edge, rng) if private else (t, 0.0)
             out.append(Measurement((i, j), y, sigma))
         if private:

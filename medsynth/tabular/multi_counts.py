@@ -211,7 +211,7 @@ def _group_of(values: np.ndarray) -> np.ndarray:
 
 
 def dp_count_distribution(counts: np.ndarray, rho: float | None, rng: np.random.Generator, *,
-                          sensitivity: float = 1.0, cap: int = MAX_COUNT) -> CountModel:
+                          sensitivity: float = 1.0, cap: int = MAX_COUNT, weights: np.ndarray | None = None) -> CountModel:
     """The distribution of children per parent, with ``rho``-zCDP (``None``: exact, non-private).
 
     One noisy histogram (one cell per count below ``EXACT_COUNTS``, wider cells above, up to the public
@@ -228,19 +228,21 @@ def dp_count_distribution(counts: np.ndarray, rho: float | None, rng: np.random.
         rng: the DP noise generator.
         sensitivity: parent rows one unit holds (1 for children of the root table).
         cap: public bound on the count.
+        weights: optional weight of each parent row (a unit's parent rows weighing at most ``sensitivity``).
     """
     counts = np.minimum(np.asarray(counts, dtype=np.int64), cap)
+    w = None if weights is None else np.asarray(weights, dtype=float)
     if rho is None:
         lo, hi = (int(counts.min()), int(counts.max())) if counts.size else (0, 0)
         width = max(1, math.ceil((hi - lo + 1) / MAX_COUNT_CELLS))
         cells = (np.clip(counts, lo, hi) - lo) // width
-        probs = np.bincount(cells, minlength=(hi - lo) // width + 1).astype(float)
-        return CountModel(low=lo, width=width, probs=probs / max(probs.sum(), 1.0), parents=float(len(counts)),
+        probs = np.bincount(cells, weights=w, minlength=(hi - lo) // width + 1).astype(float)
+        return CountModel(low=lo, width=width, probs=probs / max(probs.sum(), 1e-12), parents=float(len(counts) if w is None else w.sum()),
                           details={"mechanism": "exact (non-private)"})
     edges = count_cells(cap)
     widths = np.diff(np.r_[edges, cap + 1])
     sigma = gaussian_sigma(rho, sensitivity=sensitivity)
-    noisy = np.bincount(np.searchsorted(edges, counts, side="right") - 1, minlength=edges.size) + rng.normal(0.0, sigma, edges.size)
+    noisy = np.bincount(np.searchsorted(edges, counts, side="right") - 1, weights=w, minlength=edges.size) + rng.normal(0.0, sigma, edges.size)
     group = _group_of(edges)
     n_groups = int(group.max()) + 1
     gsum = np.bincount(group, weights=noisy, minlength=n_groups)

@@ -10,12 +10,17 @@ The unit of privacy is a row of the root table (a patient) with every row linked
    row per patient**, so those mechanisms keep sensitivity 1; relation fields read from the data (a
    ``within`` bound, a ``sequence`` column, interval ``ends``) are kept only when a noisy count of
    patients contradicting them is small;
-3. the distribution of children per parent of each relation (``count_share``;
+3. the distribution of children per parent of each relation (``count_share``, by default most of the budget on
+   a few hundred patients and 5% on many thousands;
    :func:`~medsynth.tabular.multi_counts.dp_count_distribution`), from which the contribution bound K
    of each child table is chosen (:func:`~medsynth.tabular.multi_counts.choose_bound`) unless given;
 4. one DP-MST per table over its features (:mod:`medsynth.tabular.multi_features`), split by the number
-   of features. A child table's model measures at most K random rows per parent, with every mechanism's
-   sensitivity scaled to the K rows a patient may hold (:class:`~medsynth.tabular.multi_counts.LedgerView`).
+   of features. A parent row contributes at most K row-equivalents to a child table's model, with every
+   mechanism's sensitivity scaled to the K a patient may hold (:class:`~medsynth.tabular.multi_counts.LedgerView`):
+   by default (``contribution: weights``) *every* child row is measured with weight ``min(1, K / n)`` for a
+   parent with ``n`` rows (its rows add up to at most K in every histogram, so the L2 sensitivity is K, as
+   for K kept rows, but no row is thrown away: on pbcseq K = 1 keeps 1,945 visits at weight 1/n instead of
+   312 random ones); ``contribution: sample`` keeps at most K random rows per parent instead.
 
 Sampling draws patients with their summaries from the root model, maps each child count onto the DP
 count distribution (rank-preserving), then, table by table, each child row from its model conditioned
@@ -67,6 +72,10 @@ from medsynth.tabular.multi_features import (
     time_features,
 )
 
+#: count_share null: the share of the budget that gives a count cell noise of this share of the patients ...
+COUNT_NOISE = 0.01
+#: ... kept within this range.
+COUNT_SHARE_RANGE = (0.05, 0.55)
 #: summaries "auto": a parent carries its children's means and modes when its noisy number of rows is at
 #: least this many times the noise of its model's 1-way marginals.
 SUMMARY_SNR = 50.0
@@ -80,12 +89,18 @@ class MultiDPMSTConfig(ConfigModel):
         fine_bins: fine grid of numeric features.
         ipf_iters: proportional-fitting iterations per edge.
         adaptive_bins: coarser grids where the noise would swamp fine ones (0 turns it off).
-        max_children: K, rows kept per parent row of a child table when its model is measured: one number
-            for every table, ``{table: K}``, or null to choose it from the DP distribution of children per
-            parent (see max_children_quantile).
+        max_children: K, the row-equivalents a parent row contributes to a child table's model (its rows'
+            weights add up to at most K; with ``contribution: sample``, the rows kept): one number for every
+            table, ``{table: K}``, or null to choose it from the DP distribution of children per parent (see
+            max_children_quantile).
+        contribution: how a parent with more than K rows is bounded: "weights" (every row measured with weight
+            ``min(1, K / n)``) or "sample" (K of its rows chosen at random, the others not measured).
         max_children_quantile: with max_children null, K is at most this quantile of the children per
             parent, lowered where fewer rows per parent measure better at the noise level.
-        count_share: share of the budget spent on the distributions of children per parent.
+        count_share: share of the budget spent on the distributions of children per parent; null ("auto"):
+            what keeps the noise of each count cell near ``COUNT_NOISE`` of the (noisy) number of patients,
+            between ``COUNT_SHARE_RANGE`` (most of it on small tables such as pbcseq's 312 patients, where the
+            count histogram is the one release that noise does not swamp; 5% on large ones).
         evidence: "all": a child row's model sees every feature of its parent; "related": only the
             parent's summaries of this child table (fewer columns, less noise each).
         max_count: public bound on the children of one parent (larger counts count as this).
@@ -103,7 +118,8 @@ class MultiDPMSTConfig(ConfigModel):
     adaptive_bins: float = Field(1.0, ge=0)
     max_children: int | dict[str, int] | None = None
     max_children_quantile: float = Field(0.9, gt=0, le=1)
-    count_share: float = Field(0.3, ge=0.01, lt=0.9)
+    contribution: Literal["weights", "sample"] = "weights"
+    count_share: float | None = Field(None, ge=0.01, lt=0.9)
     evidence: Literal["all", "related"] = "all"
     max_count: int = Field(65536, ge=1)
     child_numbers: Literal["value", "deviation"] = "value"
@@ -239,43 +255,56 @@ class MultiTableDPMST(DomainsMixin, MultiTableSynthesizer):
             summ[plan.parent].update(summaries(own[t], prow[t], len(rows[plan.parent]), plan, self.codecs[t], t_unit))  # type: ignore[index]
         # plan the budget of the models (by number of feature columns), then counts and bounds top-down
         rels = order[1:]
-        rho_counts = cfg.count_share * rho_total if private and rels else 0.0
+        rho_counts = self._count_share(len(rels), rho_total, n_hat) * rho_total if private and rels else 0.0
         rho_models = max(rho_total - (led.rho_spent if private else 0.0) - rho_counts, 0.0) * (1 - 1e-9)  # type: ignore[union-attr]
         self._decide_summaries(order, rho_models, n_hat)
         n_feat = {t: self._n_features(t) for t in order}
         self.meta["summaries"] = {t: self.plans[t].summarised for t in rels}
         rho_model = {t: rho_models * n_feat[t] / max(sum(n_feat.values()), 1) for t in order}
+        # which rows each model measures, and with what weight: a unit's rows of table t weigh at most sens[t]
+        weighted = cfg.contribution == "weights"
         measured: dict[str, np.ndarray] = {root: np.ones(len(rows[root]), dtype=bool)}
+        weight: dict[str, np.ndarray] = {root: np.ones(len(rows[root]))}
         sens: dict[str, float] = {root: 1.0}
         est_rows: dict[str, float] = {root: n_hat}
         for t in rels:
             plan = self.plans[t]
             p = plan.parent
-            counts = np.bincount(prow[t], minlength=len(rows[p]))[measured[p]]  # type: ignore[index]
-            view = LedgerView(led, rho_counts / len(rels), sensitivity=sens[p], label=f"table '{t}'") if private else None  # type: ignore[index,arg-type]
+            n_children = np.bincount(prow[t], minlength=len(rows[p]))  # type: ignore[index]
+            counts = n_children[measured[p]]  # type: ignore[index]
+            pw = weight[p][measured[p]]  # type: ignore[index]
             cm = dp_count_distribution(counts, rho_counts / len(rels) if private else None, gens.noise,
-                                       sensitivity=sens[p], cap=cfg.max_count)  # type: ignore[index]
-            if view is not None:
+                                       sensitivity=sens[p], cap=cfg.max_count, weights=None if np.all(pw == 1) else pw)  # type: ignore[index]
+            if private:
                 led.record(f"table '{t}': number of rows per '{p}' row", "Gaussian noisy histogram (zCDP), smoothed",  # type: ignore[union-attr]
                            rho=rho_counts / len(rels), sensitivity_rows_per_unit=sens[p], support=cm.details.get("support"))  # type: ignore[index]
-            cm.parents = cm.parents if private else float(len(counts))
+            cm.parents = cm.parents if private else float(pw.sum())
             cm = self._cap_by_sequence(plan, cm)
             k = self._bound(t, cm, n_feat[t], rho_model[t], private, counts)
             cm.bound = k
             self.counts[t] = cm
             cand = measured[p][prow[t]]  # type: ignore[index]
-            keep = np.zeros(len(prow[t]), dtype=bool)
-            keep[cand] = bound_rows(prow[t][cand], k, gens.noise)
-            measured[t] = keep
+            if weighted:  # every row, weighing min(1, K / rows of its parent) times its parent's weight
+                measured[t] = cand
+                weight[t] = np.where(cand, weight[p][prow[t]] * np.minimum(1.0, k / np.maximum(n_children[prow[t]], 1)), 0.0)  # type: ignore[index]
+            else:  # at most K random rows per parent, weight 1
+                keep = np.zeros(len(prow[t]), dtype=bool)
+                keep[cand] = bound_rows(prow[t][cand], k, gens.noise)
+                measured[t] = keep
+                weight[t] = keep.astype(float)
             sens[t] = sens[p] * k  # type: ignore[index]
             plan.bound, plan.sensitivity = k, sens[t]
             est_rows[t] = max(est_rows[p] * cm.expected_min(k), 1.0)  # type: ignore[index]
+        how = ("every row measured, a parent's n rows weighing min(1, K/n) each" if weighted
+               else "at most K random rows per parent measured")
         if private:
             led.contribution_bound = "; ".join(  # type: ignore[union-attr]
-                f"'{t}': at most {self.plans[t].bound} row(s) per '{self.plans[t].parent}' row measured ({self.plans[t].sensitivity:g} "
-                f"per patient)" for t in rels) or "1 row per patient"
-        self.meta["contribution_bounds"] = {t: {"max_children": self.plans[t].bound, "rows_per_patient": self.plans[t].sensitivity}
-                                            for t in rels}
+                f"'{t}': K = {self.plans[t].bound} row-equivalent(s) per '{self.plans[t].parent}' row ({how}; L2 sensitivity "
+                f"{self.plans[t].sensitivity:g} rows per patient)" for t in rels) or "1 row per patient"
+        self.meta["contribution_bounds"] = {
+            t: {"max_children": self.plans[t].bound, "rows_per_patient": self.plans[t].sensitivity,
+                "contribution": cfg.contribution, "rows_measured": "all" if weighted else f"at most {self.plans[t].bound} per parent"}
+            for t in rels}
         # features in model space, then one DP-MST per table
         full: dict[str, dict[str, np.ndarray]] = {}
         for t in order:
@@ -297,8 +326,19 @@ class MultiTableDPMST(DomainsMixin, MultiTableSynthesizer):
                 (frame.cat if c.type in ("categorical", "boolean") else frame.num)[c.name] = v
             full[t] = {c: values[c] for c in plan.features}
             view = LedgerView(led, rho_model[t], sensitivity=sens[t], label=f"table '{t}'")  # type: ignore[arg-type]
-            self.models[t] = self._fit_mst(schema_t, frame, view, est_rows[t], gens)
+            w = weight[t][idx]
+            self.models[t] = self._fit_mst(schema_t, frame, view, est_rows[t], gens, None if np.all(w == 1) else w)
         self.meta["tables"] = {t: {"features": len(self.plans[t].features), "evidence": len(self.plans[t].evidence)} for t in order}
+
+    def _count_share(self, relations: int, rho_total: float, n_hat: float) -> float:
+        """The configured ``count_share``, or (null) the share whose noise per count cell is ``COUNT_NOISE * n_hat``
+        for each relation, within ``COUNT_SHARE_RANGE`` (post-processing of the noisy patient count)."""
+        if self.config.count_share is not None:
+            return self.config.count_share
+        need = relations / (2 * (COUNT_NOISE * max(n_hat, 1.0)) ** 2) / max(rho_total, 1e-300)
+        share = float(min(max(need, COUNT_SHARE_RANGE[0]), COUNT_SHARE_RANGE[1]))
+        self.meta["count_share"] = round(share, 4)
+        return share
 
     def _cap_by_sequence(self, plan: TablePlan, cm: CountModel) -> CountModel:
         """A parent has at most as many rows as its sequence column can number (post-processing)."""
@@ -429,9 +469,11 @@ class MultiTableDPMST(DomainsMixin, MultiTableSynthesizer):
         m.schema, m.codec, m.ledger, m.meta = schema, TableCodec(schema), view, {}
         return m
 
-    def _fit_mst(self, schema: TableSchema, frame: Frame, view: LedgerView, rows: float, gens: Generators) -> Any:
+    def _fit_mst(self, schema: TableSchema, frame: Frame, view: LedgerView, rows: float, gens: Generators,
+                 weights: np.ndarray | None = None) -> Any:
         m = self._new_mst(schema, view)
         m.rows_noisy = rows
+        m.row_weights = weights
         m._fit_frame(frame, gens)
         return m
 

@@ -176,13 +176,13 @@ def _decode_child(model: MultiTableDPMST, table: str, values: dict[str, np.ndarr
         own.cat[c] = values[c]
     if plan.order_by is not None:
         tcol = codec.schema.column(plan.order_by)
-        t0u = parent_values[t0_col(table)][prow]
-        if np.isnan(t0u).any():  # a parent whose first time the model left missing: another parent's first time
-            known = t0u[~np.isnan(t0u)]
-            fill = rng.choice(known, size=int(np.isnan(t0u).sum())) if known.size else np.zeros(int(np.isnan(t0u).sum()))
-            t0u = t0u.copy()
-            t0u[np.isnan(t0u)] = fill
-        t0 = codec.from_unit(tcol, t0u)
+        t0p = parent_values[t0_col(table)].astype(float)
+        if np.isnan(t0p).any():  # a parent whose first time the model left missing: another parent's first time
+            known = t0p[~np.isnan(t0p)]  # (one per parent: all its rows share it, so their times still increase)
+            fill = rng.choice(known, size=int(np.isnan(t0p).sum())) if known.size else np.zeros(int(np.isnan(t0p).sum()))
+            t0p = t0p.copy()
+            t0p[np.isnan(t0p)] = fill
+        t0 = codec.from_unit(tcol, t0p[prow])
         gcol = _col(model, table, GAP)
         gap = np.where(np.isnan(values[GAP]), np.nan, mst.codec.from_unit(gcol, np.nan_to_num(values[GAP], nan=0.0)))
         durs = {}

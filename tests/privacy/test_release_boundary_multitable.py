@@ -45,7 +45,7 @@ def test_no_released_byte_holds_an_outlier_patient_a_singleton_visit_or_the_exac
     meta = json.loads((out / "model" / "meta.json").read_text())
     assert "rows" not in meta and "fit_seconds" not in meta
     ledger = json.loads((out / "privacy_ledger.json").read_text())
-    assert ledger["unit_of_privacy"].startswith("one row of 'patients'") and "'visits': at most" in ledger["contribution_bound"]
+    assert ledger["unit_of_privacy"].startswith("one row of 'patients'") and "'visits': K = " in ledger["contribution_bound"]
     assert ledger["total_epsilon"] <= 4.0 * (1 + 1e-9)
     private = json.loads((run.path / "private" / "fit.json").read_text())
     assert private["rows"] == {"patients": N_PATIENTS, "visits": n_visits}
