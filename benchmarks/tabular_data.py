@@ -139,6 +139,14 @@ def tstr(train: pd.DataFrame, test: pd.DataFrame, target: str, ref: pd.DataFrame
     return float(roc_auc_score(yt.astype(int), clf.predict_proba(_features(test, ref, target))[:, 1]))
 
 
+def _key(v: object) -> str:
+    """A category as text, whole numbers without '.0' (a real column with missing cells reads as float:
+    1.0 there is 1 in a synthetic column without them)."""
+    if isinstance(v, (float, np.floating)) and float(v).is_integer():
+        return str(int(v))
+    return str(v)
+
+
 def _codes(df: pd.DataFrame, ref: pd.DataFrame) -> np.ndarray:
     cols = []
     for c in ref.columns:
@@ -149,9 +157,9 @@ def _codes(df: pd.DataFrame, ref: pd.DataFrame) -> np.ndarray:
             code = np.searchsorted(edges, x, side="right")
             cols.append(np.where(np.isnan(x), edges.size + 1, code))
         else:
-            cats = {v: i for i, v in enumerate(sorted(ref[c].dropna().astype(str).unique()))}
+            cats = {v: i for i, v in enumerate(sorted({_key(x) for x in ref[c].dropna()}))}
             k = len(cats)
-            cols.append(np.array([cats.get(str(v), k) if pd.notna(v) else k + 1 for v in df[c]], dtype=np.int64))
+            cols.append(np.array([cats.get(_key(v), k) if pd.notna(v) else k + 1 for v in df[c]], dtype=np.int64))
     return np.stack(cols, axis=1)
 
 
