@@ -22,7 +22,14 @@ Each seed writes ``benchmarks/results/augment/<data>_seed<k>.json``; the summary
 each arm and the paired difference (arm minus real-only) with its 95% t-interval over seeds. The
 answer is reported as it comes, gain or not.
 
-Usage (each seed is ~7 minutes of CPU time; on the shared 2-core machine 25-40 minutes wall)::
+Synthetic pairs are calibrated per tissue by the model (``masks.calibrate``); the largest N is also
+trained on the same samples uncalibrated (``--no-uncalibrated-arm`` drops that arm).
+
+Usage (default settings: 1677 s wall for one seed at load ~7 on the shared 2-core machine;
+``--quick``, fewer generator and segmenter steps: ~7 CPU-minutes per seed, ~58 minutes wall per seed
+with 3 seeds at once at load 11-13)::
+
+    OMP_NUM_THREADS=1 nice -n 10 python benchmarks/augment.py --data phantom --quick --seeds 0 1 2
 
     OMP_NUM_THREADS=1 nice -n 10 python benchmarks/augment.py --data phantom --seeds 0
     OMP_NUM_THREADS=1 nice -n 10 python benchmarks/augment.py --data ct --seeds 0 1
