@@ -348,8 +348,9 @@ def summarize(data: str) -> dict[str, Any]:
     out["per_seed_seconds"] = [r["seconds"] for r in rows]
     out["machine"] = rows[-1].get("machine")
     out["load_average_at_end_per_seed"] = [(r.get("machine") or {}).get("load_average_at_end") for r in rows]
-    out["how_run"] = ("OMP_NUM_THREADS=1 nice -n 10, one process per seed, seeds run at the same time in one session on the shared "
-                      "2-core machine (other sessions' jobs running too): per_seed_seconds are wall-clock under that load")
+    out["how_run"] = ("OMP_NUM_THREADS=1 nice -n 10, one process per seed on the shared 2-core machine with other sessions' jobs; "
+                      "several seeds may have run at the same time in one session (sharing its CPU share): per_seed_seconds "
+                      "are wall-clock under the load in load_average_at_end_per_seed")
     prev = RESULTS / "augment" / "previous" / f"augment_{data}.json"
     if prev.is_file():
         old = json.loads(prev.read_text())
