@@ -22,7 +22,14 @@ Each seed writes ``benchmarks/results/augment/<data>_seed<k>.json``; the summary
 each arm and the paired difference (arm minus real-only) with its 95% t-interval over seeds. The
 answer is reported as it comes, gain or not.
 
-Usage (each seed is ~7 minutes of CPU time; on the shared 2-core machine 25-40 minutes wall)::
+Synthetic pairs are calibrated per tissue by the model (``masks.calibrate``); the largest N is also
+trained on the same samples uncalibrated (``--no-uncalibrated-arm`` drops that arm).
+
+Usage (default settings: 1677 s wall for one seed at load ~7 on the shared 2-core machine;
+``--quick``, fewer generator and segmenter steps: ~7 CPU-minutes per seed, ~58 minutes wall per seed
+with 3 seeds at once at load 11-13)::
+
+    OMP_NUM_THREADS=1 nice -n 10 python benchmarks/augment.py --data phantom --quick --seeds 0 1 2
 
     OMP_NUM_THREADS=1 nice -n 10 python benchmarks/augment.py --data phantom --seeds 0
     OMP_NUM_THREADS=1 nice -n 10 python benchmarks/augment.py --data ct --seeds 0 1
@@ -32,6 +39,7 @@ Usage (each seed is ~7 minutes of CPU time; on the shared 2-core machine 25-40 m
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import time
@@ -51,7 +59,7 @@ WINDOW = {"phantom": (-200.0, 400.0), "ct": (-1024.0, 1500.0)}
 SPACING = {"phantom": 4.0, "ct": 3.0}
 
 
-def generator_config(data: str, steps: tuple[int, int, int], seed: int) -> Any:
+def generator_config(data: str, steps: tuple[int, int, int], seed: int, *, inference_steps: int = 20) -> Any:
     """A small mask-conditioned ldm3d for 32^3, sized for a shared 2-core CPU (VAE 4x downsampling: an 8^3 x 8 latent)."""
     from medsynth.core.config import validate_config
     from medsynth.imaging.config import LDM3DConfig
@@ -70,7 +78,7 @@ def generator_config(data: str, steps: tuple[int, int, int], seed: int) -> Any:
                   "unet": {"channels": [32, 64, 128], "attention_levels": [False, True, True], "norm_num_groups": 16,
                            "num_head_channels": 16, "num_res_blocks": 1, "controlnet_conditioning": 16, "ema_decay": 0.99}},
         "loss": {"vae": {"kl_weight": 0.001, "kl_warmup_steps": 0}},
-        "diffusion": {"inference_steps": 20, "batch_size": 8, "lr": 1e-3, "guidance_scale": 1.0},
+        "diffusion": {"inference_steps": inference_steps, "batch_size": 8, "lr": 1e-3, "guidance_scale": 1.0},
         "stages": {"autoencoder": ae, "diffusion": diff, "controlnet": cn},
         "masks": masks,
         "train": {"max_steps": ae + diff + cn, "batch_size": 2, "lr": 2e-3, "device": "cpu", "seed": seed,
@@ -81,6 +89,18 @@ def generator_config(data: str, steps: tuple[int, int, int], seed: int) -> Any:
 def to_input(hu: np.ndarray, data: str) -> np.ndarray:
     lo, hi = WINDOW[data]
     return (np.clip((hu - lo) / (hi - lo), 0.0, 1.0) * 2.0 - 1.0).astype(np.float32)
+
+
+def calibrated(pair: Any, quantiles: Any, data: str) -> Any:
+    """The pair with its image calibrated per tissue (medsynth.imaging.calibration, on the generator's [-1, 1] scale)."""
+    import torch
+
+    from medsynth.imaging.calibration import calibrate
+
+    lo, hi = WINDOW[data]
+    x = calibrate(torch.from_numpy(to_input(pair.image.array, data))[None], torch.from_numpy(np.asarray(pair.label.array))[None], quantiles)
+    hu = ((x[0].numpy() + 1.0) / 2.0 * (hi - lo) + lo).astype(np.float32)
+    return dataclasses.replace(pair, image=pair.image.with_array(hu))
 
 
 def seg_target(label: np.ndarray, data: str) -> np.ndarray:
@@ -213,40 +233,51 @@ def run_seed(args: argparse.Namespace, seed: int) -> dict[str, Any]:
         real = real_ct_crops(args.n_real, seed, half="train")
         test = real_ct_crops(args.n_test, 12345, half="test")
         classes = 4
-    cfg = generator_config(data, tuple(args.gen_steps), seed)
+    cfg = generator_config(data, tuple(args.gen_steps), seed, inference_steps=args.inference_steps)
     ldm = LDM3D(cfg).fit(real)
     gen_s = time.perf_counter() - t0
     t1 = time.perf_counter()
     n_max = max(args.n_synth)
-    synth_pairs = ldm.sample_pairs(ldm.new_masks(n_max, seed=1000 * seed + 7), seed=1000 * seed) if n_max else []
+    # One sampling pass without calibration; the calibrated pairs are the same samples after the model's per-tissue
+    # calibration (what LDM3D.sample_pairs does by default), so the two arms differ by that step only.
+    ldm.config = ldm.config.model_copy(update={"masks": ldm.config.masks.model_copy(update={"calibrate": False})})
+    raw_pairs = ldm.sample_pairs(ldm.new_masks(n_max, seed=1000 * seed + 7), seed=1000 * seed) if n_max else []
+    synth_pairs = [calibrated(p, ldm.tissue_quantiles, data) for p in raw_pairs]
     sample_s = time.perf_counter() - t1
     x_real, y_real = stack(real, data)
     x_test, y_test = stack(test, data)
     xs, ys = stack(synth_pairs, data) if synth_pairs else (None, None)
+    xr = stack(raw_pairs, data)[0] if raw_pairs else None
     row: dict[str, Any] = {"seed": seed, "data": data, "generator_seconds": round(gen_s, 1), "sampling_seconds": round(sample_s, 1),
                            "generator_stage_steps": ldm.stage_steps, "latent_scale_factor": round(ldm.scale_factor, 4)}
     # How far synthetic images are from real ones, per tissue (median HU), and how well they follow their masks.
+    # "real_in_window": real HU clipped to the window the generator is trained on (it cannot go below or above it).
     tissues = PHANTOM_TISSUES if data == "phantom" else CT_TISSUES
+    lo, hi = WINDOW[data]
     row["tissue_median_hu"] = {}
-    for name, pairs in (("real", real), ("synthetic", synth_pairs)):
+    for name, pairs, clip in (("real", real, False), ("real_in_window", real, True), ("synthetic_uncalibrated", raw_pairs, False),
+                              ("synthetic", synth_pairs, False)):
         meds = {}
         for k, tname in enumerate(tissues):
             vals = np.concatenate([p.image.array[np.asarray(p.label.array) == k] for p in pairs]) if pairs else np.zeros(0)
+            vals = np.clip(vals, lo, hi) if clip else vals
             meds[tname] = round(float(np.median(vals)), 1) if vals.size else None
         row["tissue_median_hu"][name] = meds
     seg: dict[str, Any] = {}
     real_only = None
-    for n in args.n_synth:
+    arms = [(str(n), n, xs) for n in args.n_synth] + ([(f"{n_max}_uncalibrated", n_max, xr)] if args.uncalibrated_arm and n_max else [])
+    for key, n, xsyn in arms:
         t2 = time.perf_counter()
-        syn = None if n == 0 else (xs[:n], ys[:n])
+        syn = None if n == 0 else (xsyn[:n], ys[:n])
         net = train_segmenter((x_real, y_real), syn, classes=classes, steps=args.seg_steps, seed=seed)
         scores = dice_scores(net, x_test, y_test, classes)
-        seg[str(n)] = {"dice": primary(scores), "per_class": scores, "seconds": round(time.perf_counter() - t2, 1)}
+        seg[key] = {"dice": primary(scores), "per_class": scores, "seconds": round(time.perf_counter() - t2, 1)}
         if n == 0:
             real_only = net
     if real_only is not None and synth_pairs:
         # mask adherence: the real-only segmenter applied to synthetic pairs (high = images match their masks)
         row["real_only_segmenter_on_synthetic"] = primary(dice_scores(real_only, xs, ys, classes))
+        row["real_only_segmenter_on_synthetic_uncalibrated"] = primary(dice_scores(real_only, xr, ys, classes))
     row["segmentation"] = seg
     if data == "phantom":
         lab_real = torch.tensor([int((np.asarray(p.label.array) == 5).any()) for p in real])
@@ -271,7 +302,7 @@ def summarize(data: str) -> dict[str, Any]:
     rows = [json.loads(p.read_text()) for p in sorted((RESULTS / "augment").glob(f"{data}_seed*.json"))]
     if not rows:
         raise SystemExit(f"no per-seed results for {data} in {RESULTS / 'augment'}")
-    arms = sorted({k for r in rows for k in r["segmentation"]}, key=int)
+    arms = sorted({k for r in rows for k in r["segmentation"]}, key=lambda a: (int(a.split("_")[0]), a))
     out: dict[str, Any] = {"benchmark": "augment", "data": data, "seeds": [r["seed"] for r in rows],
                            "task_segmentation": "organ + lesion (phantoms)" if data == "phantom" else "fat, soft tissue, bone (HU-threshold maps of real CT crops)",
                            "metric": "mean over foreground classes of per-volume Dice on the held-out test set"}
@@ -290,7 +321,7 @@ def summarize(data: str) -> dict[str, Any]:
     out["segmentation_per_class_dice"] = per_class
     if all("classification" in r for r in rows):
         cls = {}
-        for a in arms:
+        for a in [a for a in arms if all(a in r["classification"] for r in rows)]:
             vals = [r["classification"][a]["auroc"] for r in rows]
             cls[a] = {"auroc_mean": round(float(np.mean(vals)), 4), "auroc_per_seed": vals}
             if a != "0":
@@ -300,17 +331,38 @@ def summarize(data: str) -> dict[str, Any]:
     if target is not None:
         ok = target["mean"] >= 0.03 and (target["low"] or -1) > 0
         out["target"] = {"wanted": "Dice gain >= +0.03 with the 95% interval above 0 (N = 64)", "met": bool(ok)}
+    hu = [r["tissue_median_hu"] for r in rows]
     out["synthetic_pair_quality"] = {
-        "tissue_median_hu": [r["tissue_median_hu"] for r in rows],
+        "note": "median HU per tissue of the label maps; real_in_window: real HU clipped to the generator's window "
+                "(it is trained on that window, so e.g. air can only come back at the window's floor); synthetic: "
+                "the pairs used for training (per-tissue calibrated), synthetic_uncalibrated: the same samples before",
+        "tissue_median_hu_mean_over_seeds": {
+            name: {t: round(float(np.mean([h[name][t] for h in hu if h.get(name, {}).get(t) is not None])), 1)
+                   for t in hu[0].get(name, {}) if any(h.get(name, {}).get(t) is not None for h in hu)}
+            for name in hu[0]},
+        "tissue_median_hu": hu,
         "real_only_segmenter_dice_on_synthetic_pairs": [r.get("real_only_segmenter_on_synthetic") for r in rows],
+        "real_only_segmenter_dice_on_uncalibrated_pairs": [r.get("real_only_segmenter_on_synthetic_uncalibrated") for r in rows],
     }
     out["settings"] = rows[0].get("settings")
     out["per_seed_seconds"] = [r["seconds"] for r in rows]
     out["machine"] = rows[-1].get("machine")
+    out["load_average_at_end_per_seed"] = [(r.get("machine") or {}).get("load_average_at_end") for r in rows]
+    out["how_run"] = ("OMP_NUM_THREADS=1 nice -n 10, one process per seed on the shared 2-core machine with other sessions' jobs; "
+                      "several seeds may have run at the same time in one session (sharing its CPU share): per_seed_seconds "
+                      "are wall-clock under the load in load_average_at_end_per_seed")
+    prev = RESULTS / "augment" / "previous" / f"augment_{data}.json"
+    if prev.is_file():
+        old = json.loads(prev.read_text())
+        out["previous"] = {"file": str(prev.relative_to(ROOT)) if prev.is_relative_to(ROOT) else str(prev),
+                           "note": "before per-tissue calibration: generator steps 300/200/500, segmenter 600, classifier 300, "
+                                   "20 sampling steps, one seed",
+                           **{k: old.get(k) for k in ("seeds", "segmentation", "classification", "synthetic_pair_quality", "per_seed_seconds")}}
     return out
 
 
 def main() -> None:
+    global RESULTS
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", choices=["phantom", "ct"], default="phantom")
     ap.add_argument("--seeds", nargs="*", type=int, default=[0])
@@ -320,9 +372,19 @@ def main() -> None:
     ap.add_argument("--gen-steps", nargs=3, type=int, default=[300, 200, 500], metavar=("AE", "DIFFUSION", "CONTROLNET"))
     ap.add_argument("--seg-steps", type=int, default=600)
     ap.add_argument("--cls-steps", type=int, default=300)
+    ap.add_argument("--inference-steps", type=int, default=20, help="generator sampling steps (rectified flow)")
+    ap.add_argument("--uncalibrated-arm", action=argparse.BooleanOptionalAction, default=True,
+                    help="also train on the largest N of the same samples without per-tissue calibration")
+    ap.add_argument("--quick", action="store_true",
+                    help="the several-seed setting for a shared 2-core CPU: generator 200/100/250 steps, 10 sampling steps, "
+                         "segmenter 300 steps, classifier 150 (overrides those flags)")
     ap.add_argument("--keep-samples", action="store_true", help="save 8 synthetic pairs per seed (for previews)")
+    ap.add_argument("--results", type=Path, default=RESULTS, help="results folder (default benchmarks/results; a scratch folder for a dry run)")
     ap.add_argument("--summarize", action="store_true", help="only rebuild the summary from the per-seed files")
     args = ap.parse_args()
+    RESULTS = args.results
+    if args.quick:
+        args.gen_steps, args.inference_steps, args.seg_steps, args.cls_steps = [200, 100, 250], 10, 300, 150
 
     import torch
 
@@ -332,7 +394,7 @@ def main() -> None:
             raise SystemExit("--n-synth must include 0 (the real-only arm)")
         for seed in args.seeds:
             row = run_seed(args, seed)
-            row["settings"] = {k: v for k, v in vars(args).items() if k not in ("seeds", "summarize")}
+            row["settings"] = {k: v for k, v in vars(args).items() if k not in ("seeds", "summarize", "results")}
             row["machine"] = machine("one seed of benchmarks/augment.py")
             write_json(RESULTS / "augment" / f"{args.data}_seed{seed}.json", row)
             print(json.dumps({k: row[k] for k in ("seed", "segmentation", "seconds")}, default=str)[:600], flush=True)

@@ -312,6 +312,9 @@ class MaskConfig(ConfigModel):
         insert_probability: chance that a new mask gets one more lesion inside the organ.
         remove_probability: chance that a new mask loses its lesions (they become organ).
         label_names: names of the label values 0, 1, ... (written to the pairs' dataset.json).
+        calibrate: map each tissue's intensities in a generated image, by rank, onto the training
+            images' intensities inside that label (see :mod:`medsynth.imaging.calibration`); without
+            it, small and thin tissues come out at their neighbours' intensity on small models.
     """
 
     elastic_sigma: tuple[float, float] = (5.0, 7.0)
@@ -323,6 +326,7 @@ class MaskConfig(ConfigModel):
     insert_probability: float = Field(0.5, ge=0.0, le=1.0)
     remove_probability: float = Field(0.2, ge=0.0, le=1.0)
     label_names: list[str] | None = None
+    calibrate: bool = True
 
     @model_validator(mode="after")
     def _labels(self) -> MaskConfig:

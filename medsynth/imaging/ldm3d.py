@@ -17,7 +17,10 @@ each with its own checkpoint folder; ``train.max_steps`` is shared between them 
 
 Sampling draws latent noise from each sample's seed and runs MONAI's ``LatentDiffusionInferer`` (or
 ``ControlNetDiffusionInferer`` then the VAE decoder) for ``diffusion.inference_steps`` steps; both
-schedulers sample deterministically, so the same seed gives the same volume.
+schedulers sample deterministically, so the same seed gives the same volume. Images made from label
+maps are then calibrated per tissue (``masks.calibrate``, :mod:`medsynth.imaging.calibration`): each
+label's voxels take, by rank, that label's intensity quantiles in the training images, which the
+small first stage otherwise loses for small and thin tissues.
 
 Example:
     >>> from medsynth.imaging import LDM3D, LDM3DConfig
@@ -39,6 +42,7 @@ import torch
 from medsynth.core.errors import ConfigError, DataValidationError
 from medsynth.core.training import EMA, Stage, TrainSession, accumulation, batches, split_steps
 from medsynth.imaging.base import ImageSynthesizer
+from medsynth.imaging.calibration import calibrate, tissue_quantiles
 from medsynth.imaging.config import LDM3DConfig, VAE3DConfig
 from medsynth.imaging.data import TrainingData
 from medsynth.imaging.diffusion import (
@@ -107,6 +111,7 @@ class LDM3D(ImageSynthesizer):
         self.stage_steps: dict[str, int] = {}
         self._latents: _Latents | None = None
         self._train_masks: list[np.ndarray] | None = None
+        self.tissue_quantiles: list[list[float] | None] | None = None
 
     # -- composition and shapes ------------------------------------------------------------------
     def _vae_config(self) -> VAE3DConfig:
@@ -148,13 +153,14 @@ class LDM3D(ImageSynthesizer):
         return {"latent_scale_factor": self.scale_factor, "mask_classes": self.mask_classes,
                 "mask_label_names": self._mask_names(), "autoencoder_source": self.autoencoder_source,
                 "stage_steps": self.stage_steps, "scheduler": self.config.diffusion.scheduler,
-                "inference_steps": self.config.diffusion.inference_steps}
+                "inference_steps": self.config.diffusion.inference_steps, "tissue_quantiles": self.tissue_quantiles}
 
     def _restore_meta(self, meta: dict[str, Any]) -> None:
         self.scale_factor = float(meta.get("latent_scale_factor", 1.0))
         self.mask_classes = int(meta.get("mask_classes", 0))
         self.autoencoder_source = meta.get("autoencoder_source")
         self.stage_steps = dict(meta.get("stage_steps") or {})
+        self.tissue_quantiles = meta.get("tissue_quantiles")  # absent in runs made before calibration existed
 
     def _mask_names(self) -> dict[int, str]:
         names = self.config.masks.label_names
@@ -197,6 +203,7 @@ class LDM3D(ImageSynthesizer):
         self.mask_classes = train_data.mask_classes
         if self.mask_classes:
             self._train_masks = [m[0].numpy().astype(np.uint8) for m in (train_data.masks or [])[: train_data.n_volumes]]
+            self.tissue_quantiles = tissue_quantiles(train_data.images, train_data.masks or [], self.mask_classes)
             self.build()  # the ControlNet exists only for mask-conditioned data
         shares: dict[str, float] = {}
         if self.autoencoder_source is None:
@@ -378,7 +385,10 @@ class LDM3D(ImageSynthesizer):
                 input_noise=z.to(self.device), diffusion_model=self.nets["unet"], controlnet=cn, cn_cond=cond,
                 conditioning=ctx, mode="crossattn", verbose=False, cfg=self._guidance(ctx))
             x = self.nets["vae"].ae.decode_stage_2_outputs(latent / self.scale_factor)
-        return x.float().clamp(-1.0, 1.0).cpu()
+        x = x.float().clamp(-1.0, 1.0).cpu()
+        if self.config.masks.calibrate and self.tissue_quantiles is not None:
+            x = torch.stack([calibrate(xi, mi, self.tissue_quantiles) for xi, mi in zip(x, masks.cpu())])
+        return x
 
     def mask_on_grid(self, mask: Volume) -> torch.Tensor:
         """A label map brought to the training grid (nearest neighbour), as (1, *spatial) integers."""

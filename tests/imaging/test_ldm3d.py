@@ -222,3 +222,57 @@ def test_api_loads_a_pairs_run_and_samples_pairs(pairs_run: dict[str, Any], phan
     assert len(given) == 6 and set(np.unique(given[0].label.array)) <= set(range(6))
     with pytest.raises(ConfigError, match="give masks"):
         model.sample_pairs()
+
+
+def _tissue_medians(images: list[np.ndarray], masks: list[np.ndarray], window: tuple[float, float]) -> dict[int, float]:
+    """Median HU per label over all volumes, real HU clipped to the model's window (what it is trained on)."""
+    out = {}
+    for k in range(6):
+        vals = np.concatenate([np.clip(im, *window)[np.rint(m) == k] for im, m in zip(images, masks)])
+        if vals.size:
+            out[k] = float(np.median(vals))
+    return out
+
+
+def test_window_round_trip_keeps_tissue_hu(pairs_run: dict[str, Any], phantom_dir: Path):
+    """Preprocessing (HU -> [-1, 1]) and to_volume ([-1, 1] -> HU) are exact inverses inside the window."""
+    from medsynth.imaging.jobs import read_masks
+
+    model = pairs_run["model"]
+    cts = [read_nifti(p, modality="CT") for p in sorted((phantom_dir / "ct").iterdir())]
+    masks = [model.mask_on_grid(m)[0].numpy() for m in read_masks(phantom_dir / "labels")]
+    on_grid = [model.preprocessor(v).tensor for v in cts]
+    back = [model.to_volume(t.as_tensor() if hasattr(t, "as_tensor") else t, seed=None, label=None).array for t in on_grid]
+    grid_hu = [(np.asarray(t)[0] + 1.0) / 2.0 * 2048.0 - 1024.0 for t in on_grid]
+    real, rt = _tissue_medians(grid_hu, masks, model.window), _tissue_medians(back, masks, model.window)
+    assert set(real) == set(range(6)) and real[0] < -900  # air stays air: the window [-1024, 1024] holds it
+    assert all(abs(rt[k] - real[k]) < 1.0 for k in real), (real, rt)
+
+
+def test_pair_samples_keep_tissue_hu(pairs_run: dict[str, Any], phantom_dir: Path):
+    """Generated pairs hold each tissue's training HU (per-tissue calibration); without it a small model does not.
+
+    Bound: 10 HU, a third of the smallest tissue contrast that matters here (lesion vs organ, ~30 HU in
+    the phantoms), so a lesion rendered at the organ's intensity fails. Calibrated medians differ from
+    the training ones only by quantile interpolation (65 quantiles per tissue) and the tissues' share
+    of each volume.
+    """
+    from medsynth.imaging.jobs import read_masks
+
+    model, run = pairs_run["model"], pairs_run["run"]
+    given = read_masks(phantom_dir / "labels")
+    cts = [read_nifti(p, modality="CT") for p in sorted((phantom_dir / "ct").iterdir())]
+    on_grid = [np.asarray(model.preprocessor(v).tensor)[0] for v in cts]
+    real = _tissue_medians([(x + 1.0) / 2.0 * 2048.0 - 1024.0 for x in on_grid], [model.mask_on_grid(m)[0].numpy() for m in given],
+                           model.window)
+    assert len(model.tissue_quantiles) == 6 and all(len(q) == 65 for q in model.tissue_quantiles)
+    pairs = model.sample_pairs(given, seed=0)
+    synth = _tissue_medians([p.image.array for p in pairs], [p.label.array for p in pairs], model.window)
+    assert all(abs(synth[k] - real[k]) < 10.0 for k in real), (real, synth)
+    loaded = LDM3D.load(run)  # the quantiles travel in meta.json
+    assert loaded.tissue_quantiles == model.tissue_quantiles
+    assert all(np.array_equal(a.image.array, b.image.array) for a, b in zip(loaded.sample_pairs(given, seed=0), pairs))
+    raw = LDM3D.load(run)
+    raw.config = raw.config.model_copy(update={"masks": raw.config.masks.model_copy(update={"calibrate": False})})
+    unc = _tissue_medians([p.image.array for p in raw.sample_pairs(given, seed=0)], [p.label.array for p in pairs], model.window)
+    assert max(abs(unc[k] - real[k]) for k in real) > 10.0, unc  # 7 training steps: far from the tissues' HU
