@@ -43,6 +43,9 @@ Parts (each writes ``benchmarks/results/translation_<part>.json``; ``all`` also 
           --budget 900 --work /tmp/anatomy --name real_anatomy
       python benchmarks/translation_figures.py --name real_anatomy --work /tmp/anatomy   # the PNGs
 
+* ``anatomy-diagnosis`` / ``anatomy-rescore`` (``translation_diagnosis.py``): why bone vanishes (pipeline
+  facts, intensity-only and local-context oracles, Dice bounds; no training), and an earlier real-anatomy
+  result's saved models scored again with changed ``--set inference.*`` settings.
 * ``real-unpaired`` (also ``real``): the shipped recipe trained on the real unpaired abdominal MR and
   CT (different subjects) for ``--budget`` CPU seconds; the translated MR's bone share against the real
   CT's. (``translation_real.json`` is the first version: 250 steps of the earlier recipe, 0.17% bone vs 3.0%.)
@@ -344,7 +347,8 @@ def part_real_unpaired(work: Path, budget: float, threads: int, steps: int | Non
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("part", choices=["phantom", "paired", "windows", "speed", "real", "all", "rescore", "real-anatomy", "real-unpaired"])
+    parser.add_argument("part", choices=["phantom", "paired", "windows", "speed", "real", "all", "rescore", "real-anatomy", "real-unpaired",
+                                         "anatomy-diagnosis", "anatomy-rescore"])
     parser.add_argument("--steps", type=int, default=900, help="training steps per phantom model")
     parser.add_argument("--threads", type=int, default=1, help="torch threads for training")
     parser.add_argument("--seed", type=int, default=0, help="train.seed of the phantom models (results go to translation_phantom_seedN.json)")
@@ -390,6 +394,16 @@ def main(argv: list[str] | None = None) -> int:
         modes = tuple(int(m) if m == int(m) else m for m in args.modes)
         results["real_anatomy"] = part_real_anatomy(work, modes, args.seeds, args.budget, args.threads, args.anatomy_steps,
                                                     args.sets, args.name or "real_anatomy", args.append)
+    if args.part == "anatomy-diagnosis":
+        from translation_diagnosis import diagnose
+
+        results["diagnosis"] = _write(args.name or "real_anatomy_diagnosis", diagnose(work))
+    if args.part == "anatomy-rescore":
+        from translation_diagnosis import rescore
+
+        if args.name is None or not args.sets:
+            parser.error("anatomy-rescore needs --name (an earlier real-anatomy result) and --set inference.KEY=VALUE")
+        results["rescore"] = _write(args.name, rescore(work, RESULTS / f"translation_{args.name}.json", args.sets))
     if args.part in ("real-unpaired", "real", "all"):
         mode = args.modes[0]
         results["real_unpaired"] = part_real_unpaired(work, args.budget, args.threads, args.anatomy_steps, args.sets,

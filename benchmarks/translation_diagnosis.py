@@ -1,0 +1,188 @@
+"""Why bone vanishes on the real-anatomy benchmark: pipeline facts, what the MR can tell, what Dice forgives.
+
+``translation.py anatomy-diagnosis`` writes ``translation_real_anatomy_diagnosis.json`` with three parts,
+none of which trains a network:
+
+* ``pipeline``: per case, the CT's HU range, the voxels the CT window clips, the bone share (HU > 250 in
+  the body), where 250 HU and soft tissue land on the networks' [-1, 1] scale, and the simulated MR's
+  signal per tissue and inside bone (raw and after the preprocessor's percentile scaling): is bone in the
+  training CT at all, is it clipped, is it dark on the MR like air?
+* ``oracles``: what the MR intensity alone (the median HU of each MR intensity bin, fitted on the
+  registered pairs of all six training regions: more than the unpaired models get) and MR intensity with
+  local context (gradient-boosted trees on 3/5/9-voxel in-plane means and variances) can predict on the
+  held-out cases: MAE, bone Dice and bone share. A bone Dice near 0 there means bone is not recoverable
+  from the MR's intensity or local texture, only from anatomical shape.
+* ``dice_bounds``: the bone Dice of the real CT against itself shifted by one voxel (3 mm) or smoothed
+  (Gaussian, 0.5 and 1 voxel): how much of the >= 0.70 target a thin cortical shell at 3 mm leaves.
+
+``translation.py anatomy-rescore --name N --work W --set inference.KEY=VALUE`` scores the saved models of
+an earlier ``real-anatomy`` result again with changed inference settings (no training) and records the
+figures under each run's ``rescored`` entry, e.g. the whole-slice window against the training-patch one.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+
+def _load(case: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    from medsynth.io.loading import load_volume
+
+    mr = load_volume(case["mr"]).array.astype(np.float32)
+    ct = load_volume(case["ct"], modality="CT").array.astype(np.float32)
+    labels = load_volume(case["labels"], modality="SEG").array.astype(int)
+    body = load_volume(case["body"], modality="SEG").array > 0
+    return mr, ct, labels, body
+
+
+def _scaled(mr: np.ndarray, percentiles: tuple[float, float]) -> np.ndarray:
+    """The MR on [0, 1] as the preprocessor scales it (per-volume percentiles, clipped)."""
+    lo, hi = np.percentile(mr, percentiles)
+    return np.clip((mr - lo) / max(hi - lo, 1e-6), 0.0, 1.0)
+
+
+def pipeline_facts(cases: dict[str, dict[str, Any]], ct_window: tuple[float, float], mr_percentiles: tuple[float, float]) -> dict[str, Any]:
+    """Per case: HU range, clipping by the CT window, bone share, MR signal per tissue (see the module docstring)."""
+    from medsynth.evaluation.hu_metrics import BONE_HU
+    from medsynth.io.phantoms import ANATOMY_TISSUES
+
+    lo, hi = ct_window
+    to_net = lambda hu: (hu - lo) / (hi - lo) * 2.0 - 1.0  # noqa: E731
+    out: dict[str, Any] = {
+        "ct_window": list(ct_window),
+        "bone_hu_on_net_scale": to_net(BONE_HU),
+        "soft_tissue_40hu_on_net_scale": to_net(40.0),
+        "cases": {},
+    }
+    for name, case in cases.items():
+        mr, ct, labels, body = _load(case)
+        scaled = _scaled(mr, mr_percentiles)
+        bone = body & (ct > BONE_HU)
+        tissues = {t: int((body & (labels == i)).sum()) for i, t in enumerate(ANATOMY_TISSUES)}
+        out["cases"][name] = {
+            "hu_min_max": [float(ct.min()), float(ct.max())],
+            "body_voxels_above_window_top": int((body & (ct > hi)).sum()),
+            "bone_share": float(bone.sum() / max(1, body.sum())),
+            "bone_voxels": int(bone.sum()),
+            "tissue_voxels": tissues,
+            "mr_mean_by_tissue": {t: float(mr[body & (labels == i)].mean()) for i, t in enumerate(ANATOMY_TISSUES) if tissues[t] >= 50},
+            "mr_scaled_mean_by_tissue": {t: float(scaled[body & (labels == i)].mean())
+                                         for i, t in enumerate(ANATOMY_TISSUES) if tissues[t] >= 50},
+            "mr_in_bone_mean": float(mr[bone].mean()) if bone.any() else None,
+            "mr_scaled_in_bone_mean": float(scaled[bone].mean()) if bone.any() else None,
+        }
+    return out
+
+
+def _context_features(scaled: np.ndarray) -> np.ndarray:
+    """(..., 7): the voxel's MR, and its in-plane 3/5/9-voxel mean and variance."""
+    from scipy.ndimage import uniform_filter
+
+    feats = [scaled]
+    for s in (3, 5, 9):
+        m = uniform_filter(scaled, (s, s, 1))
+        feats += [m, uniform_filter(scaled**2, (s, s, 1)) - m**2]
+    return np.stack(feats, -1)
+
+
+def intensity_oracles(cases: dict[str, dict[str, Any]], train: list[str], test: list[str], mr_percentiles: tuple[float, float],
+                      seed: int = 0) -> dict[str, Any]:
+    """MAE, bone Dice and bone share of the pointwise and the local-context MR -> HU regressions (module docstring)."""
+    from sklearn.ensemble import HistGradientBoostingRegressor
+
+    from medsynth.evaluation import hu_metrics as hm
+
+    bins = np.linspace(0.0, 1.0, 65)
+    xs, ys, fs = [], [], []
+    for c in train:
+        mr, ct, _, body = _load(cases[c])
+        scaled = _scaled(mr, mr_percentiles)
+        xs.append(scaled[body])
+        ys.append(ct[body])
+        fs.append(_context_features(scaled)[body])
+    x, y = np.concatenate(xs), np.concatenate(ys)
+    idx = np.clip(np.digitize(x, bins) - 1, 0, 63)
+    table = np.array([float(np.median(y[idx == i])) if (idx == i).any() else -1000.0 for i in range(64)])
+    gbm = HistGradientBoostingRegressor(max_iter=200, loss="absolute_error", random_state=seed).fit(np.concatenate(fs), y)
+    out: dict[str, Any] = {"train_regions": train, "bin_median_hu": table.round(1).tolist(), "cases": {}}
+    for c in test:
+        mr, ct, _, body = _load(cases[c])
+        scaled = _scaled(mr, mr_percentiles)
+        point = np.full_like(ct, -1024.0)
+        point[body] = table[np.clip(np.digitize(scaled[body], bins) - 1, 0, 63)]
+        context = np.full_like(ct, -1024.0)
+        context[body] = gbm.predict(_context_features(scaled)[body])
+        row = {}
+        for key, pred in (("pointwise", point), ("local_context", context)):
+            r = hm.report(pred, ct, body)
+            row[key] = {k: r[k] for k in ("mae_hu", "bone_dice", "bone_share_pred", "bone_share_ref")}
+        out["cases"][c] = row
+    out["mean"] = {k: {m: float(np.mean([v[k][m] for v in out["cases"].values()])) for m in ("mae_hu", "bone_dice", "bone_share_pred")}
+                   for k in ("pointwise", "local_context")}
+    return out
+
+
+def dice_bounds(cases: dict[str, dict[str, Any]], test: list[str]) -> dict[str, Any]:
+    """Bone Dice of each held-out real CT against itself shifted by one voxel or smoothed in-plane."""
+    from scipy.ndimage import gaussian_filter, shift
+
+    from medsynth.evaluation import hu_metrics as hm
+
+    out: dict[str, Any] = {}
+    for c in test:
+        _, ct, _, body = _load(cases[c])
+        out[c] = {
+            "shift_1_voxel": hm.bone_dice(shift(ct, (1, 0, 0), order=0, mode="nearest"), ct, body),
+            "smooth_0.5_voxel": hm.bone_dice(gaussian_filter(ct, (0.5, 0.5, 0)), ct, body),
+            "smooth_1_voxel": hm.bone_dice(gaussian_filter(ct, (1.0, 1.0, 0)), ct, body),
+        }
+    out["mean"] = {k: float(np.mean([out[c][k] for c in test])) for k in out[test[0]]}
+    return out
+
+
+def diagnose(work: Path) -> dict[str, Any]:
+    """All three parts on the benchmark's cases (built in ``work`` when missing)."""
+    import translation_anatomy as ta  # beside this script
+
+    cases = ta.build_cases(work)
+    if not cases:
+        return {"skipped": f"real CT not found in {ta.DATA}"}
+    pre = ta.model_config(2, 1, 1, 0).preprocessing  # the shipped 2D config's scaling
+    window, pct = tuple(pre.ct_window), tuple(pre.mr_percentiles)
+    p = ta.PROTOCOL
+    return {
+        "protocol": p,
+        "pipeline": pipeline_facts(cases, window, pct),
+        "oracles": intensity_oracles(cases, p["mr_train"] + p["ct_train"], p["test"], pct),
+        "dice_bounds": dice_bounds(cases, p["test"]),
+    }
+
+
+def rescore(work: Path, result: Path, overrides: list[str]) -> dict[str, Any]:
+    """Score every run of ``result`` again from its saved model with inference ``overrides``; updates the runs."""
+    import translation_anatomy as ta  # beside this script
+
+    from medsynth.io.phantoms import ANATOMY_TISSUES
+    from medsynth.translation.cyclegan import CycleGANTranslator
+
+    data = json.loads(result.read_text(encoding="utf-8"))
+    cases = ta.build_cases(work)
+    names = dict(enumerate(ANATOMY_TISSUES))
+    key = ";".join(overrides) or "as trained"
+    for run in data.get("runs", {}).values():
+        model = Path(run["run_dir"]) / "model"
+        if not model.is_dir():
+            raise SystemExit(f"{model} is gone: give the --work folder of the run that wrote {result.name}")
+        tr = CycleGANTranslator.load(model)
+        tr.configure_inference(overrides)
+        per_case = {c: ta.score_case(tr, cases[c], names) for c in ta.PROTOCOL["test"]}
+        run.setdefault("rescored", {})[key] = {"inference": tr.config.inference.model_dump(mode="json"), "mean": ta.summarise(per_case),
+                                                "cases": per_case}
+    return data
+
+
+__all__ = ["diagnose", "dice_bounds", "intensity_oracles", "pipeline_facts", "rescore"]
