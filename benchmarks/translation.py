@@ -45,7 +45,8 @@ Parts (each writes ``benchmarks/results/translation_<part>.json``; ``all`` also 
 
 * ``anatomy-diagnosis`` / ``anatomy-rescore`` (``translation_diagnosis.py``): why bone vanishes (pipeline
   facts, intensity-only and local-context oracles, Dice bounds; no training), and an earlier real-anatomy
-  result's saved models scored again with changed ``--set inference.*`` settings.
+  result's saved models scored again with changed ``--set inference.*`` settings; ``anatomy-table``
+  gathers the runs of several real-anatomy results (``--from``) into one table.
 * ``real-unpaired`` (also ``real``): the shipped recipe trained on the real unpaired abdominal MR and
   CT (different subjects) for ``--budget`` CPU seconds; the translated MR's bone share against the real
   CT's. (``translation_real.json`` is the first version: 250 steps of the earlier recipe, 0.17% bone vs 3.0%.)
@@ -348,7 +349,7 @@ def part_real_unpaired(work: Path, budget: float, threads: int, steps: int | Non
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("part", choices=["phantom", "paired", "windows", "speed", "real", "all", "rescore", "real-anatomy", "real-unpaired",
-                                         "anatomy-diagnosis", "anatomy-rescore"])
+                                         "anatomy-diagnosis", "anatomy-rescore", "anatomy-table"])
     parser.add_argument("--steps", type=int, default=900, help="training steps per phantom model")
     parser.add_argument("--threads", type=int, default=1, help="torch threads for training")
     parser.add_argument("--seed", type=int, default=0, help="train.seed of the phantom models (results go to translation_phantom_seedN.json)")
@@ -366,6 +367,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1], help="real-anatomy: train.seed of each run")
     parser.add_argument("--append", action="store_true", help="real-anatomy: add the runs to the earlier result of --name")
     parser.add_argument("--set", dest="sets", action="append", default=[], help="real-anatomy: extra config override (repeatable)")
+    parser.add_argument("--from", dest="sources", nargs="+", default=[], help="anatomy-table: the real-anatomy result names to gather")
+    parser.add_argument("--prefer", default=None, help="anatomy-table: use each run's rescored figures of this key when present")
     args = parser.parse_args(argv)
     work = args.work or Path(tempfile.mkdtemp(prefix="medsynth-bench-translation-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -404,6 +407,15 @@ def main(argv: list[str] | None = None) -> int:
         if args.name is None or not args.sets:
             parser.error("anatomy-rescore needs --name (an earlier real-anatomy result) and --set inference.KEY=VALUE")
         results["rescore"] = _write(args.name, rescore(work, RESULTS / f"translation_{args.name}.json", args.sets))
+    if args.part == "anatomy-table":
+        from translation_diagnosis import table
+
+        if not args.sources or args.name is None:
+            parser.error("anatomy-table needs --from (result names) and --name")
+        found = [RESULTS / f"translation_{n}.json" for n in args.sources]
+        if missing := [p.name for p in found if not p.is_file()]:
+            parser.error(f"no such results: {missing}")
+        results["table"] = _write(args.name, table(found, args.prefer))
     if args.part in ("real-unpaired", "real", "all"):
         mode = args.modes[0]
         results["real_unpaired"] = part_real_unpaired(work, args.budget, args.threads, args.anatomy_steps, args.sets,

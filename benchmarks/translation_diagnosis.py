@@ -18,6 +18,9 @@ none of which trains a network:
 ``translation.py anatomy-rescore --name N --work W --set inference.KEY=VALUE`` scores the saved models of
 an earlier ``real-anatomy`` result again with changed inference settings (no training) and records the
 figures under each run's ``rescored`` entry, e.g. the whole-slice window against the training-patch one.
+
+``translation.py anatomy-table --from A B ... --name N [--prefer KEY]`` gathers the runs of several
+``real-anatomy`` results (one per mode and seed, made in parallel) into one table (means over seeds).
 """
 
 from __future__ import annotations
@@ -185,4 +188,52 @@ def rescore(work: Path, result: Path, overrides: list[str]) -> dict[str, Any]:
     return data
 
 
-__all__ = ["diagnose", "dice_bounds", "intensity_oracles", "pipeline_facts", "rescore"]
+
+
+def table(results: list[Path], prefer: str | None = None) -> dict[str, Any]:
+    """One table from the runs of several ``real-anatomy`` results (e.g. one per mode and seed, made in parallel).
+
+    Each run counts with its ``rescored[prefer]`` figures when it has them (a model scored again with the
+    inference settings ``prefer`` names), else with the figures it was scored with at the end of training.
+    """
+    rows: dict[str, Any] = {}
+    sources = {}
+    for path in results:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        sources[path.name] = {"budget_seconds": data.get("budget_seconds"), "environment": data.get("environment")}
+        for run in data.get("runs", {}).values():
+            scored = run.get("rescored", {}).get(prefer) if prefer else None
+            mean = (scored or run)["mean"]
+            key = f"{run['spatial_dims']}_s{run['seed']}"
+            if key in rows:
+                raise SystemExit(f"{key} is in two of the results ({path.name}); give each mode and seed once")
+            rows[key] = {
+                "spatial_dims": run["spatial_dims"], "seed": run["seed"], "steps": run["steps"],
+                "train_cpu_seconds": run["train_cpu_seconds"], "train_wall_seconds": run["train_seconds"],
+                "load_average_1min_during_training": run.get("load_average_1min_during_training"),
+                "inference": (scored or {}).get("inference", run["config"]["inference"]),
+                "overrides": run.get("overrides", []), "from": path.name, **mean,
+            }
+    modes = sorted({r["spatial_dims"] for r in rows.values()})
+    keys = ["mae_hu", "psnr_db", "ms_ssim", "bone_dice", "bone_share_pred", "bone_share_ref", "bone_mae_hu", "bone_bias_hu",
+            "discontinuity_pred_mad", "discontinuity_ref_mad", "discontinuity_excess_mad", "train_cpu_seconds", "train_wall_seconds"]
+    means: dict[str, Any] = {}
+    for m in modes:
+        runs = [r for r in rows.values() if r["spatial_dims"] == m]
+        row: dict[str, Any] = {k: float(np.mean([r[k] for r in runs])) for k in keys}
+        row["mae_hu_per_seed"] = [r["mae_hu"] for r in runs]
+        row["bone_dice_per_seed"] = [r["bone_dice"] for r in runs]
+        row["mae_by_tissue_hu"] = {t: float(np.mean([r["mae_by_tissue_hu"][t] for r in runs if t in r["mae_by_tissue_hu"]]))
+                                   for t in sorted({t for r in runs for t in r["mae_by_tissue_hu"]})}
+        row["seeds"] = [r["seed"] for r in runs]
+        means[str(m)] = row
+    return {
+        "runs": rows,
+        "table_mean_over_seeds": means,
+        "targets": {m: {"mae_below_80_hu": t["mae_hu"] < 80, "bone_dice_at_least_0.70": t["bone_dice"] >= 0.70} for m, t in means.items()},
+        "sources": sources,
+        "prefer_rescored": prefer,
+    }
+
+
+__all__ = ["diagnose", "dice_bounds", "intensity_oracles", "pipeline_facts", "rescore", "table"]
