@@ -51,7 +51,7 @@ HEADLINES: list[tuple[str, str, str, list[Step], str]] = [
     ("EHR", "`dp-merf` at epsilon 1, flchain, public bounds and `target: true`, TSTR AUROC",
      "tabular_quality.json", ["results", {**_Q_FL, "model": "dp-merf", "epsilon_target": 1.0, "domains": "public"},
                               "tstr_auroc"], ""),
-    ("EHR", "`dp-tvae` at epsilon 1, flchain, public bounds, TSTR AUROC (DP-SGD: near chance)",
+    ("EHR", "`dp-tvae` at epsilon 1, flchain, public bounds, TSTR AUROC (DP-SGD, small defaults)",
      "tabular_quality.json", ["results", {**_Q_FL, "model": "dp-tvae", "epsilon_target": 1.0, "domains": "public"},
                               "tstr_auroc"], ""),
     ("EHR", "`dp-aim` at epsilon 1, 47-column PBC-visits table (1367 rows), public bounds, TSTR AUROC",

@@ -20,7 +20,8 @@ STATE = _State()
 SET_OPTION = typer.Option(
     None,
     "--set",
-    help="Override a config value, e.g. --set train.lr=1e-4 (repeatable; validated like the YAML).",
+    help=("Override a config value, validated like the YAML (repeatable): e.g. --set train.lr=1e-4 for image and "
+          "translate configs, --set params.train.lr=1e-4 for a tabular model's hyperparameters."),
 )
 #: ``--max-steps N``: shorthand for ``--set train.max_steps=N``.
 MAX_STEPS_OPTION = typer.Option(None, "--max-steps", min=1, help="Stop after N optimisation steps (try a config small first).")

@@ -215,4 +215,51 @@ def export(run: str | Path, out: str | Path, *, non_private: bool = False) -> li
     return export_run(run, out, non_private=non_private)
 
 
-__all__ = ["export", "fit", "infer_schema", "load", "resolve_config"]
+def sample(run: str | Path, n: int, out: str | Path | None = None, *, seed: int | None = None,
+           where: Mapping[str, Any] | None = None, fmt: str = "csv", force: bool = False) -> Any:
+    """Sample from a fitted run directory (what ``medsynth tabular sample`` does), optionally writing ``out``.
+
+    Args:
+        run: a run directory from :func:`fit` (or its ``model/`` folder).
+        n: rows to sample; for a multi-table run, rows of the root table (each with its child rows).
+        out: a .csv/.parquet file to write (single table), or a folder that gets one file per table
+            (multi-table; ``fmt`` picks csv or parquet). ``None`` writes nothing.
+        seed: same seed, same rows.
+        where: ``{column: value}`` conditions on categorical columns (single-table runs).
+        force: overwrite ``out`` when it exists.
+
+    Returns:
+        A DataFrame, or ``{table: DataFrame}`` for a multi-table run.
+
+    Raises:
+        ConfigError: conditions on a multi-table run, a format other than csv/parquet.
+        RunDirectoryError: ``run`` is not a tabular run.
+        DataValidationError: ``out`` exists without ``force``, or has an unknown extension.
+    """
+    from medsynth.core.errors import ConfigError
+    from medsynth.core.runs import check_run_kind
+    from medsynth.tabular.multi_base import is_multitable_model
+
+    check_run_kind(run, ("tabular", "multitable"), command="medsynth tabular sample")
+    if is_multitable_model(run):
+        from medsynth.core.files import check_output
+        from medsynth.tabular.multi_run import sample_dataset_run
+
+        if where:
+            raise ConfigError("conditions (--where) are not supported for multi-table runs yet; sample, then filter the "
+                              "root table")
+        if fmt not in ("csv", "parquet"):
+            raise ConfigError(f"format '{fmt}' must be csv or parquet")
+        if out is None:
+            return load(run).sample(n, seed=seed)
+        check_output(Path(out), kind="dir", what="--out")
+        return sample_dataset_run(run, n, out, seed=seed, fmt=fmt, overwrite=force)  # type: ignore[arg-type]
+    from medsynth.io.tables import check_table_output
+    from medsynth.tabular.run import sample_run
+
+    if out is not None:
+        check_table_output(Path(out), overwrite=force, what="--out")
+    return sample_run(run, n, out, seed=seed, where=where, overwrite=force)
+
+
+__all__ = ["export", "fit", "infer_schema", "load", "resolve_config", "sample"]

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 from tabular_helpers import make_schema, make_table
 
 import medsynth.tabular as tab
-from medsynth.core.errors import ConfigError
+from medsynth.core.errors import ConfigError, DataValidationError
 
 
 def test_fit_sample_ledger_save_load_export_in_a_few_lines(tmp_path):
@@ -22,6 +23,11 @@ def test_fit_sample_ledger_save_load_export_in_a_few_lines(tmp_path):
     assert again.sample(5, seed=2).equals(model.sample(5, seed=2))
     files = tab.export(tmp_path / "run", tmp_path / "release")
     assert "model/MODEL_CARD.md" in files
+    out = tab.sample(tmp_path / "run", 20, tmp_path / "syn.csv", seed=2, where={"sex": "M"})
+    assert len(out) == 20 and (out["sex"] == "M").all()
+    assert pd.read_csv(tmp_path / "syn.csv")["sex"].eq("M").all()
+    with pytest.raises(DataValidationError, match="already exists"):
+        tab.sample(tmp_path / "run", 5, tmp_path / "syn.csv")
 
 
 def test_in_memory_fit_and_named_errors():
