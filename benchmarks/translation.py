@@ -349,7 +349,8 @@ def part_real_unpaired(work: Path, budget: float, threads: int, steps: int | Non
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("part", choices=["phantom", "paired", "windows", "speed", "real", "all", "rescore", "real-anatomy", "real-unpaired",
-                                         "anatomy-diagnosis", "anatomy-rescore", "anatomy-table"])
+                                         "anatomy-diagnosis", "anatomy-rescore", "anatomy-table",
+                                         "anatomy-checkpoints"])
     parser.add_argument("--steps", type=int, default=900, help="training steps per phantom model")
     parser.add_argument("--threads", type=int, default=1, help="torch threads for training")
     parser.add_argument("--seed", type=int, default=0, help="train.seed of the phantom models (results go to translation_phantom_seedN.json)")
@@ -369,6 +370,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--set", dest="sets", action="append", default=[], help="real-anatomy: extra config override (repeatable)")
     parser.add_argument("--from", dest="sources", nargs="+", default=[], help="anatomy-table: the real-anatomy result names to gather")
     parser.add_argument("--prefer", default=None, help="anatomy-table: use each run's rescored figures of this key when present")
+    parser.add_argument("--runs", nargs="+", type=Path, default=[], help="anatomy-checkpoints: run folders")
+    parser.add_argument("--fraction", type=float, default=0.5, help="anatomy-checkpoints: checkpoint nearest this share of the schedule")
+    parser.add_argument("--sps", nargs="+", default=[], help="anatomy-checkpoints: MODE=CPU_SECONDS_PER_STEP (calibrated)")
     args = parser.parse_args(argv)
     work = args.work or Path(tempfile.mkdtemp(prefix="medsynth-bench-translation-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -416,6 +420,14 @@ def main(argv: list[str] | None = None) -> int:
         if missing := [p.name for p in found if not p.is_file()]:
             parser.error(f"no such results: {missing}")
         results["table"] = _write(args.name, table(found, args.prefer))
+    if args.part == "anatomy-checkpoints":
+        from translation_diagnosis import score_checkpoints
+
+        if not args.runs or args.name is None or not args.sps:
+            parser.error("anatomy-checkpoints needs --runs, --sps MODE=SECONDS and --name")
+        sps = {k: float(v) for k, v in (a.split("=", 1) for a in args.sps)}
+        out = {"benchmark": args.name, "environment": environment(args.threads), **score_checkpoints(args.runs, work, args.fraction, sps)}
+        results["checkpoints"] = _write(args.name, out)
     if args.part in ("real-unpaired", "real", "all"):
         mode = args.modes[0]
         results["real_unpaired"] = part_real_unpaired(work, args.budget, args.threads, args.anatomy_steps, args.sets,

@@ -21,6 +21,8 @@ figures under each run's ``rescored`` entry, e.g. the whole-slice window against
 
 ``translation.py anatomy-table --from A B ... --name N [--prefer KEY]`` gathers the runs of several
 ``real-anatomy`` results (one per mode and seed, made in parallel) into one table (means over seeds).
+``translation.py anatomy-checkpoints --runs DIR ... --fraction F --name N`` scores the checkpoints at the
+same fraction of an equal budget of runs that could not finish on a shared machine.
 """
 
 from __future__ import annotations
@@ -236,4 +238,53 @@ def table(results: list[Path], prefer: str | None = None) -> dict[str, Any]:
     }
 
 
-__all__ = ["diagnose", "dice_bounds", "intensity_oracles", "pipeline_facts", "rescore", "table"]
+def score_checkpoints(run_dirs: list[Path], work: Path, fraction: float, seconds_per_step: dict[str, float]) -> dict[str, Any]:
+    """Score each run's checkpoint nearest ``fraction`` of its schedule (its EMA weights) on the held-out cases.
+
+    For runs that could not finish their budget on a shared machine: every mode's checkpoint at the same
+    fraction of an equal CPU budget is still an equal-budget comparison, mid-schedule (the learning rate
+    has not decayed). CPU seconds at the checkpoint are estimated as step x the mode's calibrated CPU
+    seconds per step (``seconds_per_step``, by mode).
+    """
+    import torch
+    import translation_anatomy as ta  # beside this script
+
+    from medsynth.core.config import read_yaml, validate_config
+    from medsynth.io.phantoms import ANATOMY_TISSUES
+    from medsynth.translation.config import CycleGANConfig
+    from medsynth.translation.cyclegan import CycleGANTranslator, CycleGenerators
+
+    cases = ta.build_cases(work)
+    names = dict(enumerate(ANATOMY_TISSUES))
+    rows: dict[str, Any] = {}
+    for run in run_dirs:
+        cfg = validate_config(CycleGANConfig, read_yaml(run / "config.yaml"), source=str(run / "config.yaml"))
+        want = fraction * cfg.train.max_steps
+        ckpts = sorted((run / "checkpoints").glob("step_*.pt"), key=lambda p: abs(int(p.stem.split("_")[1]) - want))
+        if not ckpts:
+            raise SystemExit(f"{run} has no checkpoint")
+        step = int(ckpts[0].stem.split("_")[1])
+        state = torch.load(ckpts[0], map_location="cpu", weights_only=True)
+        gens = CycleGenerators(cfg)
+        gens.load_state_dict(state["ema_generators"] if "ema_generators" in state else state["generators"])
+        tr = CycleGANTranslator(cfg)
+        tr.generators = gens.eval()
+        per_case = {c: ta.score_case(tr, cases[c], names) for c in ta.PROTOCOL["test"]}
+        mode = cfg.spatial_dims
+        rows[f"{mode}_s{cfg.train.seed}"] = {
+            "spatial_dims": mode, "seed": cfg.train.seed, "run_dir": str(run), "checkpoint_step": step, "max_steps": cfg.train.max_steps,
+            "cpu_seconds_estimated": step * seconds_per_step[str(mode)], "weights": "EMA" if "ema_generators" in state else "last",
+            "mean": ta.summarise(per_case), "cases": per_case,
+        }
+    means = {}
+    for m in sorted({r["spatial_dims"] for r in rows.values()}):
+        runs = [r for r in rows.values() if r["spatial_dims"] == m]
+        means[str(m)] = {k: float(np.mean([r["mean"][k] for r in runs])) for k in
+                         ("mae_hu", "psnr_db", "ms_ssim", "bone_dice", "bone_share_pred", "bone_share_ref", "discontinuity_pred_mad",
+                          "discontinuity_ref_mad")}
+        means[str(m)]["cpu_seconds_estimated"] = float(np.mean([r["cpu_seconds_estimated"] for r in runs]))
+        means[str(m)]["seeds"] = [r["seed"] for r in runs]
+    return {"fraction_of_schedule": fraction, "seconds_per_step": seconds_per_step, "runs": rows, "table_mean_over_seeds": means}
+
+
+__all__ = ["diagnose", "dice_bounds", "intensity_oracles", "pipeline_facts", "rescore", "score_checkpoints", "table"]
