@@ -421,12 +421,15 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"no such results: {missing}")
         results["table"] = _write(args.name, table(found, args.prefer))
     if args.part == "anatomy-checkpoints":
-        from translation_diagnosis import score_checkpoints
+        from translation_diagnosis import merge_checkpoints, score_checkpoints
 
-        if not args.runs or args.name is None or not args.sps:
-            parser.error("anatomy-checkpoints needs --runs, --sps MODE=SECONDS and --name")
-        sps = {k: float(v) for k, v in (a.split("=", 1) for a in args.sps)}
-        out = {"benchmark": args.name, "environment": environment(args.threads), **score_checkpoints(args.runs, work, args.fraction, sps)}
+        if args.sources and args.name:  # merge earlier anatomy-checkpoints results (scored in parallel)
+            out = {"benchmark": args.name, **merge_checkpoints([RESULTS / f"translation_{n}.json" for n in args.sources])}
+        elif not args.runs or args.name is None or not args.sps:
+            parser.error("anatomy-checkpoints needs --runs, --sps MODE=SECONDS and --name (or --from earlier results and --name)")
+        else:
+            sps = {k: float(v) for k, v in (a.split("=", 1) for a in args.sps)}
+            out = {"benchmark": args.name, "environment": environment(args.threads), **score_checkpoints(args.runs, work, args.fraction, sps)}
         results["checkpoints"] = _write(args.name, out)
     if args.part in ("real-unpaired", "real", "all"):
         mode = args.modes[0]

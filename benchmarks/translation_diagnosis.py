@@ -276,6 +276,11 @@ def score_checkpoints(run_dirs: list[Path], work: Path, fraction: float, seconds
             "cpu_seconds_estimated": step * seconds_per_step[str(mode)], "weights": "EMA" if "ema_generators" in state else "last",
             "mean": ta.summarise(per_case), "cases": per_case,
         }
+    return {"fraction_of_schedule": fraction, "seconds_per_step": seconds_per_step, "runs": rows, "table_mean_over_seeds": checkpoint_means(rows)}
+
+
+def checkpoint_means(rows: dict[str, Any]) -> dict[str, Any]:
+    """Means over seeds, by mode, of :func:`score_checkpoints` rows."""
     means = {}
     for m in sorted({r["spatial_dims"] for r in rows.values()}):
         runs = [r for r in rows.values() if r["spatial_dims"] == m]
@@ -283,8 +288,25 @@ def score_checkpoints(run_dirs: list[Path], work: Path, fraction: float, seconds
                          ("mae_hu", "psnr_db", "ms_ssim", "bone_dice", "bone_share_pred", "bone_share_ref", "discontinuity_pred_mad",
                           "discontinuity_ref_mad")}
         means[str(m)]["cpu_seconds_estimated"] = float(np.mean([r["cpu_seconds_estimated"] for r in runs]))
+        means[str(m)]["mae_hu_per_seed"] = [r["mean"]["mae_hu"] for r in runs]
+        means[str(m)]["bone_dice_per_seed"] = [r["mean"]["bone_dice"] for r in runs]
+        tissues = sorted({t for r in runs for t in r["mean"]["mae_by_tissue_hu"]})
+        means[str(m)]["mae_by_tissue_hu"] = {t: float(np.mean([r["mean"]["mae_by_tissue_hu"][t] for r in runs
+                                                                if t in r["mean"]["mae_by_tissue_hu"]])) for t in tissues}
         means[str(m)]["seeds"] = [r["seed"] for r in runs]
-    return {"fraction_of_schedule": fraction, "seconds_per_step": seconds_per_step, "runs": rows, "table_mean_over_seeds": means}
+    return means
 
 
-__all__ = ["diagnose", "dice_bounds", "intensity_oracles", "pipeline_facts", "rescore", "score_checkpoints", "table"]
+def merge_checkpoints(results: list[Path]) -> dict[str, Any]:
+    """One table from several :func:`score_checkpoints` results (scored in parallel, one run each)."""
+    parts = [json.loads(p.read_text(encoding="utf-8")) for p in results]
+    rows = {k: v for part in parts for k, v in part["runs"].items()}
+    fractions = {part["fraction_of_schedule"] for part in parts}
+    if len(fractions) != 1:
+        raise SystemExit(f"the results were scored at different fractions of their schedules: {sorted(fractions)}")
+    return {"fraction_of_schedule": fractions.pop(), "seconds_per_step": parts[0]["seconds_per_step"], "runs": rows,
+            "table_mean_over_seeds": checkpoint_means(rows), "merged_from": [p.name for p in results],
+            "environments": [part.get("environment") for part in parts]}
+
+
+__all__ = ["diagnose", "dice_bounds", "intensity_oracles", "pipeline_facts", "rescore", "checkpoint_means", "merge_checkpoints", "score_checkpoints", "table"]
