@@ -43,6 +43,10 @@ Parts (each writes ``benchmarks/results/translation_<part>.json``; ``all`` also 
           --budget 900 --work /tmp/anatomy --name real_anatomy
       python benchmarks/translation_figures.py --name real_anatomy --work /tmp/anatomy   # the PNGs
 
+* ``anatomy-diagnosis`` / ``anatomy-rescore`` (``translation_diagnosis.py``): why bone vanishes (pipeline
+  facts, intensity-only and local-context oracles, Dice bounds; no training), and an earlier real-anatomy
+  result's saved models scored again with changed ``--set inference.*`` settings; ``anatomy-table``
+  gathers the runs of several real-anatomy results (``--from``) into one table.
 * ``real-unpaired`` (also ``real``): the shipped recipe trained on the real unpaired abdominal MR and
   CT (different subjects) for ``--budget`` CPU seconds; the translated MR's bone share against the real
   CT's. (``translation_real.json`` is the first version: 250 steps of the earlier recipe, 0.17% bone vs 3.0%.)
@@ -344,7 +348,9 @@ def part_real_unpaired(work: Path, budget: float, threads: int, steps: int | Non
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("part", choices=["phantom", "paired", "windows", "speed", "real", "all", "rescore", "real-anatomy", "real-unpaired"])
+    parser.add_argument("part", choices=["phantom", "paired", "windows", "speed", "real", "all", "rescore", "real-anatomy", "real-unpaired",
+                                         "anatomy-diagnosis", "anatomy-rescore", "anatomy-table",
+                                         "anatomy-checkpoints"])
     parser.add_argument("--steps", type=int, default=900, help="training steps per phantom model")
     parser.add_argument("--threads", type=int, default=1, help="torch threads for training")
     parser.add_argument("--seed", type=int, default=0, help="train.seed of the phantom models (results go to translation_phantom_seedN.json)")
@@ -362,6 +368,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1], help="real-anatomy: train.seed of each run")
     parser.add_argument("--append", action="store_true", help="real-anatomy: add the runs to the earlier result of --name")
     parser.add_argument("--set", dest="sets", action="append", default=[], help="real-anatomy: extra config override (repeatable)")
+    parser.add_argument("--from", dest="sources", nargs="+", default=[], help="anatomy-table: the real-anatomy result names to gather")
+    parser.add_argument("--prefer", default=None, help="anatomy-table: use each run's rescored figures of this key when present")
+    parser.add_argument("--runs", nargs="+", type=Path, default=[], help="anatomy-checkpoints: run folders")
+    parser.add_argument("--fraction", type=float, default=0.5, help="anatomy-checkpoints: checkpoint nearest this share of the schedule")
+    parser.add_argument("--sps", nargs="+", default=[], help="anatomy-checkpoints: MODE=CPU_SECONDS_PER_STEP (calibrated)")
     args = parser.parse_args(argv)
     work = args.work or Path(tempfile.mkdtemp(prefix="medsynth-bench-translation-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -390,6 +401,36 @@ def main(argv: list[str] | None = None) -> int:
         modes = tuple(int(m) if m == int(m) else m for m in args.modes)
         results["real_anatomy"] = part_real_anatomy(work, modes, args.seeds, args.budget, args.threads, args.anatomy_steps,
                                                     args.sets, args.name or "real_anatomy", args.append)
+    if args.part == "anatomy-diagnosis":
+        from translation_diagnosis import diagnose
+
+        results["diagnosis"] = _write(args.name or "real_anatomy_diagnosis", diagnose(work))
+    if args.part == "anatomy-rescore":
+        from translation_diagnosis import rescore
+
+        if args.name is None or not args.sets:
+            parser.error("anatomy-rescore needs --name (an earlier real-anatomy result) and --set inference.KEY=VALUE")
+        results["rescore"] = _write(args.name, rescore(work, RESULTS / f"translation_{args.name}.json", args.sets))
+    if args.part == "anatomy-table":
+        from translation_diagnosis import table
+
+        if not args.sources or args.name is None:
+            parser.error("anatomy-table needs --from (result names) and --name")
+        found = [RESULTS / f"translation_{n}.json" for n in args.sources]
+        if missing := [p.name for p in found if not p.is_file()]:
+            parser.error(f"no such results: {missing}")
+        results["table"] = _write(args.name, table(found, args.prefer))
+    if args.part == "anatomy-checkpoints":
+        from translation_diagnosis import merge_checkpoints, score_checkpoints
+
+        if args.sources and args.name:  # merge earlier anatomy-checkpoints results (scored in parallel)
+            out = {"benchmark": args.name, **merge_checkpoints([RESULTS / f"translation_{n}.json" for n in args.sources])}
+        elif not args.runs or args.name is None or not args.sps:
+            parser.error("anatomy-checkpoints needs --runs, --sps MODE=SECONDS and --name (or --from earlier results and --name)")
+        else:
+            sps = {k: float(v) for k, v in (a.split("=", 1) for a in args.sps)}
+            out = {"benchmark": args.name, "environment": environment(args.threads), **score_checkpoints(args.runs, work, args.fraction, sps)}
+        results["checkpoints"] = _write(args.name, out)
     if args.part in ("real-unpaired", "real", "all"):
         mode = args.modes[0]
         results["real_unpaired"] = part_real_unpaired(work, args.budget, args.threads, args.anatomy_steps, args.sets,

@@ -44,10 +44,12 @@ PROTOCOL: dict[str, Any] = {
 }
 #: CPU sizes for the shipped configs (only network width/depth, patch and run length change).
 CPU_NETS: dict[float, list[str]] = {
-    2: ["generator.base_channels=16", "generator.n_res_blocks=3", "discriminator.channels=32", "data.patch_size=[64,64]"],
-    2.5: ["generator.base_channels=16", "generator.n_res_blocks=3", "discriminator.channels=32", "data.patch_size=[64,64]"],
+    2: ["generator.base_channels=16", "generator.n_res_blocks=3", "discriminator.channels=32", "data.patch_size=[64,64]",
+        "inference.roi_size=[64,64]"],
+    2.5: ["generator.base_channels=16", "generator.n_res_blocks=3", "discriminator.channels=32", "data.patch_size=[64,64]",
+          "inference.roi_size=[64,64]"],
     3: ["generator.base_channels=8", "generator.n_res_blocks=2", "generator.stem_kernel=3", "discriminator.channels=16", "discriminator.num_layers=2",
-        "data.patch_size=[48,48,12]", "train.batch_size=2"],
+        "data.patch_size=[48,48,12]", "train.batch_size=2", "inference.roi_size=[48,48,12]"],
 }
 CONFIG_FILES = {2: "mr2ct_cyclegan_2d.yaml", 2.5: "mr2ct_cyclegan_25d.yaml", 3: "mr2ct_cyclegan_3d.yaml"}
 
@@ -147,12 +149,12 @@ def seconds_per_step(mode: float, cases: dict[str, dict[str, Any]], threads: int
     cfg = model_config(mode, probe, threads, 0, overrides)
     mr, ct = training_domains(cases, cfg.data.paired)
     two = cfg.model_copy(update={"train": cfg.train.model_copy(update={"max_steps": 2})})
-    CycleGANTranslator(two).fit(mr, ct, out=work / "probe", force=True)  # warm-up: imports, first kernels (not timed)
+    CycleGANTranslator(two).fit(mr, ct, out=work / f"probe_{mode}", force=True)  # warm-up: imports, first kernels (not timed)
     t0 = time.process_time()
-    CycleGANTranslator(two).fit(mr, ct, out=work / "probe", force=True)
+    CycleGANTranslator(two).fit(mr, ct, out=work / f"probe_{mode}", force=True)
     warm = time.process_time() - t0
     t0 = time.process_time()
-    CycleGANTranslator(cfg).fit(mr, ct, out=work / "probe", force=True)
+    CycleGANTranslator(cfg).fit(mr, ct, out=work / f"probe_{mode}", force=True)
     total = time.process_time() - t0
     # the fixed cost (data loading, run folder, save) is about the 2-step run's
     return max(1e-3, (total - warm) / (probe - 2))

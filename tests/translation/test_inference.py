@@ -21,9 +21,10 @@ class Scale(torch.nn.Module):
 
 @pytest.mark.parametrize(
     "dims,patch,roi",
-    [(2, [16, 16], None), (2.5, [16, 16], None), (3, [16, 16, 16], [16, 16, 8]), (2, [16, 16], [32, 32])],
+    [(2, [16, 16], None), (2.5, [16, 16], None), (3, [16, 16, 16], [16, 16, 8]), (2, [16, 16], [32, 32]),
+     (2, [16, 16], "patch"), (2.5, [16, 16], "patch"), (3, [16, 16, 12], "patch")],
 )
-def test_stitching_is_exact(dims: float, patch: list[int], roi: list[int] | None):
+def test_stitching_is_exact(dims: float, patch: list[int], roi: list[int] | str | None):
     cfg = CycleGANConfig.model_validate({
         "spatial_dims": dims,
         "data": {"patch_size": patch, "context_slices": 2},
@@ -88,6 +89,26 @@ def test_mirroring_averages_the_mirrored_predictions(dims: float, patch: list[in
     torch.testing.assert_close(plain, (x + ramp).clamp(-1, 1), atol=1e-5, rtol=0)
     # mean of f(x) and flip(f(flip(x))): the ramp and its mirror image average to a constant 0.5
     torch.testing.assert_close(mirrored, (x + 0.5).clamp(-1, 1), atol=1e-5, rtol=0)
+
+
+@pytest.mark.parametrize("dims,patch,want", [(2, [16, 24], (16, 24, 1)), (2.5, [16, 24], (16, 24, 5)), (3, [16, 24, 8], (16, 24, 8))])
+def test_patch_window_is_the_training_patch(dims: float, patch: list[int], want: tuple[int, int, int]):
+    cfg = CycleGANConfig.model_validate({"spatial_dims": dims, "data": {"patch_size": patch, "context_slices": 2},
+                                         "discriminator": {"num_layers": 1}, "inference": {"roi_size": "patch"}})
+    assert cfg.roi_3d((37, 29, 11)) == want  # whatever the volume's size
+    with pytest.raises(ValueError, match="roi_size"):
+        CycleGANConfig.model_validate({"spatial_dims": dims, "data": {"patch_size": patch}, "inference": {"roi_size": "slice"}})
+
+
+def test_shipped_configs_use_training_patch_windows():
+    from pathlib import Path
+
+    from medsynth.core.config import load_config
+
+    configs = Path(__file__).resolve().parents[2] / "configs"
+    for name in ("mr2ct_cyclegan_2d.yaml", "mr2ct_cyclegan_25d.yaml", "mr2ct_cyclegan_3d.yaml"):
+        cfg = load_config(CycleGANConfig, configs / name, overrides=["data.patch_size=[32,32]" if "3d" not in name else "data.patch_size=[32,32,24]"])
+        assert cfg.inference.roi_size == "patch" and cfg.roi_3d((200, 180, 40))[:2] == (32, 32)
 
 
 def test_mirror_axes_are_checked():
