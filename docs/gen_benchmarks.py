@@ -141,6 +141,9 @@ HEADLINES: list[tuple[str, str, str, list[Step], str]] = [
      "translation_real_anatomy_2d_300s.json", ["runs", "2_s0", "mean", "bone_share_pred"], ""),
     ("MR->CT", "... bone share of the body, real CT",
      "translation_real_anatomy_2d_300s.json", ["runs", "2_s0", "mean", "bone_share_ref"], ""),
+    ("MR->CT", "... the same model inferred on windows of the training patch (inference.roi_size patch, the "
+     "configs' default now): MAE in the body", "translation_real_anatomy_window_unpaired_2d.json",
+     ["runs", "2_s0", "rescored", "inference.roi_size=[64,64]", "mean", "mae_hu"], "HU"),
     ("MR->CT", "... the same with loss.bone_histogram 10 (bone-tail Wasserstein term): bone Dice",
      "translation_real_anatomy_2d_300s_bonehist.json", ["runs", "2_s0", "mean", "bone_dice"], ""),
     ("MR->CT", "... its bone share of the body, synthetic CT",
