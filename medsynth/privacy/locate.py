@@ -164,7 +164,7 @@ _NEAR_KEYS = np.r_[np.arange(_KMAX - 12, _KMAX - 4), np.arange(_KMAX + 5, _KMAX 
 def _fractions_near_keys(loc: Location) -> bool:
     """Whether the values that are not whole codes, in the powers of two around the codes, stand above the
     noise (their sum, at ``PRESENCE_SIGMAS`` deviations): e.g. bilirubin 0.3-28 whose whole values alone
-    would look like a code 1..15. As ``dp_small_integers``' "other" bucket, but local, so less noisy."""
+    would look like a code 1..15."""
     if not loc.codes or not loc.keys.size:
         return False
     part = loc.noisy[_NEAR_KEYS]

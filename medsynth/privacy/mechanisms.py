@@ -276,64 +276,9 @@ def dp_bounds(values: np.ndarray, rho: float, rng: np.random.Generator, *,
                         missing_count=float(noisy_all_missing), sigma_missing=sigma1)
 
 
-#: The fixed keys of :func:`dp_small_integers` (a data-independent set: no threshold delta needed).
+#: The whole values that the DP domain release tests as a small code (flags, grades, stages): a fixed,
+#: data-independent set, so no threshold delta is needed (see :mod:`medsynth.privacy.locate`).
 SMALL_INTEGERS = tuple(range(-1, 16))
-
-
-def small_integer_histogram(values: np.ndarray) -> np.ndarray:
-    """Counts of each key of :data:`SMALL_INTEGERS`, then of every other value, then of missing values."""
-    values = np.asarray(values, dtype=float)
-    miss = np.isnan(values)
-    v = values[~miss]
-    lo = SMALL_INTEGERS[0]
-    k = len(SMALL_INTEGERS)
-    ok = (v == np.round(v)) & (v >= lo) & (v < lo + k)
-    counts = np.bincount((v[ok] - lo).astype(np.int64), minlength=k).astype(float)
-    return np.concatenate([counts, [float((~ok).sum()), float(miss.sum())]])
-
-
-def dp_small_integers(values: np.ndarray, rho: float, rng: np.random.Generator, *, sensitivity: float = 1.0,
-                      first_share: float = 0.4) -> tuple[list[int] | None, np.ndarray, float]:
-    """Release the domain of a whole-number column that may be a small code (0/1 flags, grades, stages).
-
-    Stage 1 (``first_share`` of rho): noisy counts of the keys -1..15, of "any other value" and of missing
-    values. When "other" clears 3 sigma, the column is not a small code: ``None`` is returned
-    (and the rest of the budget is left for :func:`dp_bounds`). Otherwise stage 2 measures the same
-    histogram again with the rest of the budget and the two are averaged (inverse-variance weights);
-    the categories are the integers from the smallest to the largest key whose count clears a threshold
-    corrected for the 17 keys, widened by keys up to two away that clear 3 sigma. The keys are fixed, so no threshold delta is needed.
-
-    Returns:
-        (categories or None, the noisy histogram (keys, other, missing), its noise scale). With None the
-        histogram is stage 1's and the caller has ``(1 - first_share) * rho`` left.
-    """
-    counts = small_integer_histogram(values)
-    s1 = gaussian_sigma(rho * first_share, sensitivity)
-    noisy1 = noisy_counts(counts, s1, rng)
-    if noisy1[-2] > PRESENCE_SIGMAS * s1:  # other values: not a small code
-        return None, noisy1, s1
-    s2 = gaussian_sigma(rho * (1 - first_share), sensitivity)
-    noisy2 = noisy_counts(counts, s2, rng)
-    w1, w2 = 1 / s1**2, 1 / s2**2
-    noisy = (w1 * noisy1 + w2 * noisy2) / (w1 + w2)
-    sigma = 1 / math.sqrt(w1 + w2)
-    keys = noisy[: len(SMALL_INTEGERS)]
-    sig = np.nonzero(keys > _union_threshold(len(SMALL_INTEGERS)) * sigma)[0]
-    if sig.size == 0:
-        return [], noisy, sigma
-    lo, hi = int(sig[0]), int(sig[-1])
-    grown = True
-    while grown:  # neighbours (up to two keys away) clearing 3 sigma join the range: a false one only widens it
-        grown = False
-        for step in (1, 2):
-            if hi + step < keys.size and keys[hi + step] > PRESENCE_SIGMAS * sigma:
-                hi, grown = hi + step, True
-                break
-        for step in (1, 2):
-            if lo - step >= 0 and keys[lo - step] > PRESENCE_SIGMAS * sigma:
-                lo, grown = lo - step, True
-                break
-    return [SMALL_INTEGERS[i] for i in range(lo, hi + 1)], noisy, sigma
 
 
 def dp_category_counts(keys: np.ndarray, n_missing: int, rho: float, delta: float, rng: np.random.Generator, *,
@@ -394,7 +339,6 @@ __all__ = [
     "dp_categories",
     "dp_category_counts",
     "dp_presence",
-    "dp_small_integers",
     "exponential_mechanism",
     "gaussian_sigma",
     "noisy_count",

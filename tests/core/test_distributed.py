@@ -15,6 +15,14 @@ def test_torchrun_two_cpu_processes(tmp_path: Path):
     worker = Path(__file__).with_name("ddp_worker.py")
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", str(worker), str(out)]
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=240)
+    if proc.returncode != 0 and "terminate called without an active exception" in proc.stderr and all(
+            (out / f"rank{r}.json").is_file() for r in (0, 1)):
+        # gloo's teardown race on a loaded machine: the work was done and written, a rank aborted while its
+        # pair closed after destroy_process_group (seen once in ~20 runs at load 10+). Run it again, once.
+        import shutil
+
+        shutil.rmtree(out)
+        proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=240)
     assert proc.returncode == 0, proc.stderr[-3000:]
     ranks = [json.loads((out / f"rank{r}.json").read_text()) for r in (0, 1)]
     assert [r["world"] for r in ranks] == [2, 2]

@@ -116,13 +116,3 @@ def test_dp_bounds_refine_inside_the_power_of_two():
     res = dp_bounds(x, rho=0.01, rng=np.random.default_rng(2))
     assert 100 <= res.low <= 128 and 148 <= res.high <= 180
     assert res.counts is not None and res.counts.size == res.edges.size - 1
-
-
-def test_small_codes_are_released_over_fixed_keys():
-    from medsynth.privacy.mechanisms import dp_small_integers
-
-    flags = np.r_[np.zeros(250), np.ones(120), [np.nan] * 40]
-    cats, hist, sigma = dp_small_integers(flags, rho=0.005, rng=np.random.default_rng(0))
-    assert cats == [0, 1] and sigma > 0 and hist.size == 19
-    ages = np.repeat(np.arange(20, 90), 20).astype(float)
-    assert dp_small_integers(ages, rho=0.005, rng=np.random.default_rng(0))[0] is None
