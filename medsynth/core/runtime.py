@@ -8,6 +8,7 @@ torchrun.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import random
@@ -142,6 +143,9 @@ def init_distributed(device: torch.device | None = None) -> DistributedContext:
     """Join the process group that torchrun prepared; a no-op single-process context otherwise.
 
     Picks NCCL when ``device`` is CUDA and gloo otherwise, and pins the local GPU. Safe to call twice.
+    The group is left at interpreter exit (an ``atexit`` hook, a no-op when the caller already left it):
+    a process that exits holding a gloo/NCCL group can abort in the backend's threads ("terminate
+    called without an active exception"), which torchrun reports as a failed run after the work is done.
     """
     import torch
     import torch.distributed as dist
@@ -155,6 +159,7 @@ def init_distributed(device: torch.device | None = None) -> DistributedContext:
         torch.cuda.set_device(local % torch.cuda.device_count())
     if not dist.is_initialized():
         dist.init_process_group(backend=backend)
+        atexit.register(cleanup_distributed)
     return DistributedContext(rank=rank, world_size=world, local_rank=local, backend=backend)
 
 

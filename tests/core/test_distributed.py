@@ -35,3 +35,19 @@ def test_torchrun_two_cpu_processes(tmp_path: Path):
     assert [json.loads(line)["step"] for line in lines] == [1, 2]
     assert (out / "checkpoints" / "step_00000002.pt").is_file()
     assert json.loads((out / "run.json").read_text())["status"] == "completed"
+
+
+def test_a_joined_group_is_left_at_exit(tmp_path: Path):
+    """A process that joins the group and exits without destroy_process_group leaves it at exit anyway."""
+    code = (
+        "import atexit, torch.distributed as dist\n"
+        "atexit.register(lambda: print('initialized at exit:', dist.is_initialized()))\n"  # runs after cleanup (LIFO)
+        "from medsynth.core.runtime import init_distributed\n"
+        "ctx = init_distributed()\n"
+        "print('joined', ctx.world_size, ctx.backend)\n"
+    )
+    env = {**os.environ, "RANK": "0", "WORLD_SIZE": "1", "LOCAL_RANK": "0", "MASTER_ADDR": "127.0.0.1",
+           "MASTER_PORT": "29533", "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "joined 1 gloo" in proc.stdout and "initialized at exit: False" in proc.stdout, proc.stdout
