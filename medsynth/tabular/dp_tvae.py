@@ -43,8 +43,8 @@ class DPTVAEConfig(ConfigModel):
     of age and death 0.03, real 0.54) and TSTR AUROC was 0.42 (a model that learned nothing scores 0.5);
     even without noise (epsilon 1000) those 430 steps reached only 0.71. A small VAE (hidden [32],
     latent 4: ~2k parameters) with batches of 1,024 (less noise per averaged gradient), lr 0.01 and
-    150 epochs reaches 0.79 at epsilon 1 and 0.81 at epsilon 10 (flchain, 3 and 2 runs; benchmarks/
-    results/tabular_quality.json). Give wider layers only with a larger budget or many more rows.
+    150 epochs reaches 0.74-0.80 at epsilon 1 (4 runs) and 0.80-0.82 at epsilon 10 (4 runs) on flchain
+    (benchmarks/results/tabular_quality.json, tabular_dp_tvae_sizes.json). Give wider layers only with a larger budget or many more rows.
     """
 
     latent_dim: int = Field(4, ge=1)
