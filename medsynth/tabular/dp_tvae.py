@@ -40,8 +40,8 @@ class DPTVAEConfig(ConfigModel):
     step grows with the square root of the model's size while the clipped signal does not. TVAE's own
     sizes (hidden [128, 128], latent 32: ~45k parameters, batches of 256, 20 epochs) learned only the
     marginals at epsilon 1 and 4 on flchain: the decoder ignored its latent code (synthetic correlation
-    of age and death 0.03, real 0.54) and TSTR AUROC was 0.42 (a model that learned nothing scores 0.5);
-    even without noise (epsilon 1000) those 430 steps reached only 0.71. A small VAE (hidden [32],
+    of age and death 0.03, real 0.54) and TSTR AUROC was 0.39-0.52 (a model that learned nothing scores 0.5);
+    even without noise (epsilon 1000) those 430 steps reached only 0.70. A small VAE (hidden [32],
     latent 4: ~2k parameters) with batches of 1,024 (less noise per averaged gradient), lr 0.01 and
     150 epochs reaches 0.74-0.80 at epsilon 1 (4 runs) and 0.80-0.82 at epsilon 10 (4 runs) on flchain
     (benchmarks/results/tabular_quality.json, tabular_dp_tvae_sizes.json). Give wider layers only with a larger budget or many more rows.
