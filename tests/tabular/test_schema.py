@@ -117,3 +117,22 @@ def test_a_one_row_table_is_refused_by_non_private_models_and_its_id_stays_an_id
     assert infer_schema(one).column("patient_id").type == "identifier"
     with pytest.raises(DataValidationError, match="at least 10"):
         SDVGaussianCopula().fit(one)
+
+
+def test_categories_differing_only_in_spaces_are_one(tmp_path: Path):
+    """A real table (medicaldata::opt) holds "No" and "No " in one column, and blanks: ``schema infer`` crashed
+    with a pydantic traceback ("categories hold duplicates"). Values are matched by their stripped key
+    everywhere, so the inferred schema lists each once, validates, and a fit reads every row."""
+    from medsynth.core.registry import SYNTHESIZERS, resolve
+
+    rs = np.random.default_rng(0)
+    df = pd.DataFrame({"ab": rs.choice(["No", "No ", "Yes", "   "], 64), "x": rs.normal(0, 1, 64)})
+    schema = infer_schema(df)
+    assert schema.column("ab").categories == ["", "No", "Yes"]
+    path = tmp_path / "schema.yaml"
+    schema.save(path)
+    again = TableSchema.load(path)
+    assert again.column("ab").categories == ["", "No", "Yes"]
+    m = resolve(SYNTHESIZERS, "dp-mst")(privacy={"epsilon": None}).fit(df, again)
+    out = m.sample(200, seed=0)
+    assert set(out["ab"].dropna()) <= {"", "No", "Yes"} and (out["ab"] == "No").sum() > 50
