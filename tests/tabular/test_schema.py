@@ -136,3 +136,16 @@ def test_categories_differing_only_in_spaces_are_one(tmp_path: Path):
     m = resolve(SYNTHESIZERS, "dp-mst")(privacy={"epsilon": None}).fit(df, again)
     out = m.sample(200, seed=0)
     assert set(out["ab"].dropna()) <= {"", "No", "Yes"} and (out["ab"] == "No").sum() > 50
+
+
+def test_sas_and_stata_missing_markers_keep_a_number_a_number(tmp_path: Path):
+    """A real table (medicaldata::opt) writes missing lab values as "." (as SAS and Stata do): the column was
+    inferred as a categorical of 300 numeric strings, released as an identifier and refused by evaluate. "."
+    and "?" cells are read as missing; a text column keeps its other values."""
+    path = tmp_path / "t.csv"
+    path.write_text("lab,grade,note\n1.5,a,x\n.,b,?\n2.25,?,y\n?,a,z\n3.0,b,x\n", encoding="utf-8")
+    df = read_table(path)
+    assert df["lab"].dtype == float and df["lab"].isna().sum() == 2
+    assert df["grade"].isna().sum() == 1 and set(df["note"].dropna()) == {"x", "y", "z"}
+    schema = infer_schema(df)
+    assert schema.column("lab").type == "continuous" and schema.column("lab").missing
