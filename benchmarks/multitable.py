@@ -54,10 +54,11 @@ EPSILON, DELTA = 1.0, 1e-5
 
 
 #: (model, epsilon, params): the defaults first; then ablations: the previous defaults (half the tree's budget on
-#: selection, fine cells below 2 noise deviations zeroed when decoding, no target edges), the defaults on the schema
+#: selection, fine cells below 2 noise deviations zeroed when decoding, no target edges, no reused 1-ways; the log-scaled
+#: first times and the count smoother are not switchable), the defaults on the schema
 #: without the declared target (``_schema: no_target``), and the defaults without target edges. ``_``-keys are the
 #: benchmark's, not the model's.
-PREVIOUS = {"selection_share": 0.5, "empty_sigmas": 2.0, "target_edges": False}
+PREVIOUS = {"selection_share": 0.5, "empty_sigmas": 2.0, "target_edges": False, "reuse_parent_oneways": False}
 CONFIGS: list[tuple[str, float | None, dict[str, Any]]] = [
     ("dp-mst", EPSILON, {}),
     ("dp-mst", EPSILON, PREVIOUS),
