@@ -43,8 +43,9 @@ Parts (each writes ``benchmarks/results/translation_<part>.json``; ``all`` also 
           --budget 900 --work /tmp/anatomy --name real_anatomy
       python benchmarks/translation_figures.py --name real_anatomy --work /tmp/anatomy   # the PNGs
 
-* ``anatomy-diagnosis`` / ``anatomy-rescore`` (``translation_diagnosis.py``): why bone vanishes (pipeline
-  facts, intensity-only and local-context oracles, Dice bounds; no training), and an earlier real-anatomy
+* ``anatomy-diagnosis`` / ``anatomy-physics`` / ``anatomy-rescore`` (``translation_diagnosis.py``): why bone vanishes
+  (pipeline facts, intensity-only and local-context oracles, Dice bounds; no training), the simulation against
+  the issue's physics (pure-tissue signals, MR per CT HU bin, with and without its smoothing), and an earlier real-anatomy
   result's saved models scored again with changed ``--set inference.*`` settings; ``anatomy-table``
   gathers the runs of several real-anatomy results (``--from``) into one table.
 * ``real-unpaired`` (also ``real``): the shipped recipe trained on the real unpaired abdominal MR and
@@ -349,7 +350,7 @@ def part_real_unpaired(work: Path, budget: float, threads: int, steps: int | Non
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("part", choices=["phantom", "paired", "windows", "speed", "real", "all", "rescore", "real-anatomy", "real-unpaired",
-                                         "anatomy-diagnosis", "anatomy-rescore", "anatomy-table",
+                                         "anatomy-diagnosis", "anatomy-physics", "anatomy-rescore", "anatomy-table",
                                          "anatomy-checkpoints"])
     parser.add_argument("--steps", type=int, default=900, help="training steps per phantom model")
     parser.add_argument("--threads", type=int, default=1, help="torch threads for training")
@@ -405,6 +406,10 @@ def main(argv: list[str] | None = None) -> int:
         from translation_diagnosis import diagnose
 
         results["diagnosis"] = _write(args.name or "real_anatomy_diagnosis", diagnose(work))
+    if args.part == "anatomy-physics":
+        from translation_diagnosis import physics_check
+
+        results["physics"] = _write(args.name or "real_anatomy_physics", physics_check(work))
     if args.part == "anatomy-rescore":
         from translation_diagnosis import rescore
 
