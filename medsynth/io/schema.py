@@ -410,7 +410,9 @@ def infer_schema(df: pd.DataFrame, *, max_levels: int = MAX_INFERRED_LEVELS, rul
         if nunique == n and n > 20:
             cols.append(ColumnSchema(name=name, type="identifier"))
             continue
-        levels = sorted({str(v) for v in nonnull.unique()})
+        # one category per key: values that differ only in surrounding spaces ("No" / "No ") are one
+        # category wherever they are read (category_key strips them), so the schema lists each once
+        levels = sorted(set(category_keys(pd.Series(nonnull.unique(), dtype=object))))
         cols.append(ColumnSchema(name=name, type="categorical", categories=levels, missing=missing))
     schema = TableSchema(columns=[c.model_copy(update={"read_from_data": _fields_read(c)}) for c in cols])
     if not rules:

@@ -117,3 +117,35 @@ def test_a_one_row_table_is_refused_by_non_private_models_and_its_id_stays_an_id
     assert infer_schema(one).column("patient_id").type == "identifier"
     with pytest.raises(DataValidationError, match="at least 10"):
         SDVGaussianCopula().fit(one)
+
+
+def test_categories_differing_only_in_spaces_are_one(tmp_path: Path):
+    """A real table (medicaldata::opt) holds "No" and "No " in one column, and blanks: ``schema infer`` crashed
+    with a pydantic traceback ("categories hold duplicates"). Values are matched by their stripped key
+    everywhere, so the inferred schema lists each once, validates, and a fit reads every row."""
+    from medsynth.core.registry import SYNTHESIZERS, resolve
+
+    rs = np.random.default_rng(0)
+    df = pd.DataFrame({"ab": rs.choice(["No", "No ", "Yes", "   "], 64), "x": rs.normal(0, 1, 64)})
+    schema = infer_schema(df)
+    assert schema.column("ab").categories == ["", "No", "Yes"]
+    path = tmp_path / "schema.yaml"
+    schema.save(path)
+    again = TableSchema.load(path)
+    assert again.column("ab").categories == ["", "No", "Yes"]
+    m = resolve(SYNTHESIZERS, "dp-mst")(privacy={"epsilon": None}).fit(df, again)
+    out = m.sample(200, seed=0)
+    assert set(out["ab"].dropna()) <= {"", "No", "Yes"} and (out["ab"] == "No").sum() > 50
+
+
+def test_sas_and_stata_missing_markers_keep_a_number_a_number(tmp_path: Path):
+    """A real table (medicaldata::opt) writes missing lab values as "." (as SAS and Stata do): the column was
+    inferred as a categorical of 300 numeric strings, released as an identifier and refused by evaluate. "."
+    and "?" cells are read as missing; a text column keeps its other values."""
+    path = tmp_path / "t.csv"
+    path.write_text("lab,grade,note\n1.5,a,x\n.,b,?\n2.25,?,y\n?,a,z\n3.0,b,x\n", encoding="utf-8")
+    df = read_table(path)
+    assert df["lab"].dtype == float and df["lab"].isna().sum() == 2
+    assert df["grade"].isna().sum() == 1 and set(df["note"].dropna()) == {"x", "y", "z"}
+    schema = infer_schema(df)
+    assert schema.column("lab").type == "continuous" and schema.column("lab").missing
