@@ -349,6 +349,10 @@ def _native(value: Any) -> Category:
     return str(value)
 
 
+#: Names that exports give a row number (pandas' unnamed index, R's row names): an identifier when unique.
+ROW_INDEX_NAMES = frozenset({"", "unnamed: 0", "rownames", "index", "row", "rownum", "row_number"})
+
+
 def infer_schema(df: pd.DataFrame, *, max_levels: int = MAX_INFERRED_LEVELS, rules: bool = True) -> TableSchema:
     """Infer a schema from a table; every domain is marked ``public: false`` (read from the data).
 
@@ -360,21 +364,28 @@ def infer_schema(df: pd.DataFrame, *, max_levels: int = MAX_INFERRED_LEVELS, rul
     categorical. With ``rules``, the date orderings and derived columns that hold in every row are
     proposed as constraints marked ``read_from_data`` (:func:`medsynth.tabular.rules.propose_rules`).
 
+    A column with no value at all (an unused field of an extract) is kept as an empty column, ``omitted:
+    true`` (read from the data: a DP fit re-decides it with its domain release, which leaves it empty too).
+
     Raises:
-        DataValidationError: for an empty table or columns that are entirely missing.
+        DataValidationError: for a table without rows or columns.
     """
-    problems = _table_problems(df)
+    problems = _table_problems(df, allow_empty=True)
     if problems:
         raise DataValidationError(problems, context="cannot infer a schema")
     cols: list[ColumnSchema] = []
     n = len(df)
     for name in df.columns:
         s = df[name]
+        if s.isna().all():
+            cols.append(ColumnSchema(name=name, type="continuous", missing=True, omitted=True))
+            continue
         nonnull = s.dropna()
         missing = bool(s.isna().any())
         nunique = int(nonnull.nunique())
         lname = str(name).lower()
-        idlike = lname == "id" or lname.endswith("_id") or lname.endswith(".id") or lname.endswith("id") and len(lname) <= 6
+        idlike = (lname == "id" or lname.endswith("_id") or lname.endswith(".id") or lname.endswith("id") and len(lname) <= 6
+                  or lname in ROW_INDEX_NAMES)
         if pd.api.types.is_bool_dtype(s) or (s.dtype == object and set(nonnull.astype(str).str.lower()) <= {"true", "false"}):
             cats: list[Category] = [False, True]
             cols.append(ColumnSchema(name=name, type="boolean", categories=cats, missing=missing))
@@ -424,6 +435,8 @@ def infer_schema(df: pd.DataFrame, *, max_levels: int = MAX_INFERRED_LEVELS, rul
 
 def _fields_read(col: ColumnSchema) -> list[str]:
     """The fields of an inferred column that depend on the data (all but its name)."""
+    if col.omitted:
+        return ["omitted"]
     if col.type == "identifier":
         return ["type"]
     fields = ["type", "missing"]
@@ -444,14 +457,15 @@ def _skew_transform(values: pd.Series) -> Literal["none", "log"]:
     return "log" if skew > 2.0 else "none"
 
 
-def _table_problems(df: pd.DataFrame) -> list[str]:
+def _table_problems(df: pd.DataFrame, *, allow_empty: bool | set[str] = False) -> list[str]:
+    """Problems of a table as a whole; ``allow_empty``: True, or the names of columns that may hold no value."""
     problems = []
     if df.shape[1] == 0:
         problems.append("the table has no columns")
     if len(df) == 0:
         problems.append("the table has no rows; give a table with data")
-    else:
-        empty = [str(c) for c in df.columns if df[c].isna().all()]
+    elif allow_empty is not True:
+        empty = [str(c) for c in df.columns if df[c].isna().all() and str(c) not in (allow_empty or set())]
         if empty:
             problems.extend(f"column '{c}' is entirely missing; drop it or fill it" for c in empty)
     return problems
@@ -479,7 +493,7 @@ def validate_table(df: pd.DataFrame, schema: TableSchema, *, redact: bool = Fals
     def show(values: Any) -> str:
         return "(values withheld: DP fit)" if redact else repr(values)
 
-    problems = _table_problems(df)
+    problems = _table_problems(df, allow_empty={c.name for c in schema.columns if c.omitted})
     have, want = list(df.columns), schema.names
     extra = [c for c in have if c not in want]
     absent = [c for c in want if c not in have]

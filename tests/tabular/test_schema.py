@@ -42,8 +42,7 @@ def test_empty_and_all_missing_are_errors(schema, table):
         validate_table(table.iloc[:0], schema)
     with pytest.raises(DataValidationError, match="'sex' is entirely missing"):
         validate_table(table.assign(sex=None), schema)
-    with pytest.raises(DataValidationError, match="entirely missing"):
-        infer_schema(table.assign(sex=None))
+    assert infer_schema(table.assign(sex=None)).column("sex").omitted  # inferred as an empty column (test below)
 
 
 def test_out_of_bounds_numbers_are_counted_not_rejected(table, schema):
@@ -149,3 +148,38 @@ def test_sas_and_stata_missing_markers_keep_a_number_a_number(tmp_path: Path):
     assert df["grade"].isna().sum() == 1 and set(df["note"].dropna()) == {"x", "y", "z"}
     schema = infer_schema(df)
     assert schema.column("lab").type == "continuous" and schema.column("lab").missing
+
+
+@pytest.mark.parametrize("epsilon", [None, 1.0])
+def test_an_entirely_missing_column_is_kept_empty_not_refused(epsilon):
+    """Real extracts carry unused fields: `schema infer` refused a table with a column holding no value ("drop it or
+    fill it"). It is now inferred as an empty column (omitted, read from the data); a non-private fit keeps it empty,
+    and a DP fit re-decides it with its domain release (one row with a value would change "no value"), which leaves
+    it empty with a ledger note. Other columns are unaffected."""
+    from medsynth.core.registry import SYNTHESIZERS, resolve
+
+    rs = np.random.default_rng(0)
+    df = pd.DataFrame({"age": rs.integers(20, 90, 300), "sex": rs.choice(["f", "m"], 300), "unused": np.nan})
+    schema = infer_schema(df)
+    col = schema.column("unused")
+    assert col.omitted and col.read_from_data == ["omitted"] and validate_table(df, schema) == {}
+    m = resolve(SYNTHESIZERS, "dp-mst")(privacy={"epsilon": epsilon}).fit(df, schema)
+    out = m.sample(100, seed=0)
+    assert out["unused"].isna().all() and out["age"].notna().all() and set(out["sex"]) <= {"f", "m"}
+    if epsilon is not None:
+        dom = next(e for e in m.ledger.entries if e.access.startswith("domains"))
+        assert "unused" in dom.details["per_column"] and any("'unused'" in n for n in m.ledger.notes)
+    with pytest.raises(DataValidationError, match="entirely missing"):  # a modelled column with no value still is an error
+        validate_table(df, schema.model_copy(update={"columns": [*schema.columns[:2], col.model_copy(update={"omitted": False})]}))
+
+
+def test_row_numbers_written_by_exports_are_identifiers(tmp_path: Path):
+    """pandas writes its index as an unnamed first column and R exports 'rownames': unique row numbers, inferred
+    as an integer measurement (and modelled, spending budget) on real tables; they are identifiers now."""
+    rs = np.random.default_rng(0)
+    pd.DataFrame({"age": rs.integers(20, 90, 50), "sex": rs.choice(["f", "m"], 50)}).to_csv(tmp_path / "a.csv")
+    df = read_table(tmp_path / "a.csv")
+    assert infer_schema(df).column(df.columns[0]).type == "identifier"
+    df2 = pd.DataFrame({"rownames": range(1, 51), "age": rs.integers(20, 90, 50)})
+    assert infer_schema(df2).column("rownames").type == "identifier"
+    assert infer_schema(df2.assign(rownames=1)).column("rownames").type != "identifier"  # not unique: data
