@@ -43,8 +43,18 @@ Parts (each writes ``benchmarks/results/translation_<part>.json``; ``all`` also 
           --budget 900 --work /tmp/anatomy --name real_anatomy
       python benchmarks/translation_figures.py --name real_anatomy --work /tmp/anatomy   # the PNGs
 
-* ``anatomy-diagnosis`` / ``anatomy-rescore`` (``translation_diagnosis.py``): why bone vanishes (pipeline
-  facts, intensity-only and local-context oracles, Dice bounds; no training), and an earlier real-anatomy
+  The registered-pairs recipe (``configs/mr2ct_paired_2d.yaml`` is the 2D config with these overrides), one
+  seed per process, then one table (``translation_real_anatomy_paired_bone_900.json``)::
+
+      OMP_NUM_THREADS=1 nice -n 10 python benchmarks/translation.py real-anatomy --modes 2 --seeds 0 --anatomy-steps 6000 \
+          --budget 900 --work /tmp/anatomy --name real_anatomy_paired_bone_900_s0 --set data.paired=true --set loss.paired=10 \
+          --set loss.cycle=0 --set loss.paired_bone_weight=5 --set data.mr_intensity_augment=0.2
+      python benchmarks/translation.py anatomy-table --from real_anatomy_paired_bone_900_s0 real_anatomy_paired_bone_900_s1 \
+          --name real_anatomy_paired_bone_900
+
+* ``anatomy-diagnosis`` / ``anatomy-physics`` / ``anatomy-rescore`` (``translation_diagnosis.py``): why bone vanishes
+  (pipeline facts, intensity-only and local-context oracles, Dice bounds; no training), the simulation against
+  the issue's physics (pure-tissue signals, MR per CT HU bin, with and without its smoothing), and an earlier real-anatomy
   result's saved models scored again with changed ``--set inference.*`` settings; ``anatomy-table``
   gathers the runs of several real-anatomy results (``--from``) into one table.
 * ``real-unpaired`` (also ``real``): the shipped recipe trained on the real unpaired abdominal MR and
@@ -349,7 +359,7 @@ def part_real_unpaired(work: Path, budget: float, threads: int, steps: int | Non
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("part", choices=["phantom", "paired", "windows", "speed", "real", "all", "rescore", "real-anatomy", "real-unpaired",
-                                         "anatomy-diagnosis", "anatomy-rescore", "anatomy-table",
+                                         "anatomy-diagnosis", "anatomy-physics", "anatomy-rescore", "anatomy-table",
                                          "anatomy-checkpoints"])
     parser.add_argument("--steps", type=int, default=900, help="training steps per phantom model")
     parser.add_argument("--threads", type=int, default=1, help="torch threads for training")
@@ -405,6 +415,10 @@ def main(argv: list[str] | None = None) -> int:
         from translation_diagnosis import diagnose
 
         results["diagnosis"] = _write(args.name or "real_anatomy_diagnosis", diagnose(work))
+    if args.part == "anatomy-physics":
+        from translation_diagnosis import physics_check
+
+        results["physics"] = _write(args.name or "real_anatomy_physics", physics_check(work))
     if args.part == "anatomy-rescore":
         from translation_diagnosis import rescore
 

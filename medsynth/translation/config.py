@@ -87,7 +87,11 @@ class LossConfig(ConfigModel):
             (everything softer counts as ``bone_hu``), so it only sees how much bone there is and how
             dense; still unpaired. Bone is ~3% of the body: in the full histogram term its share is a
             small part of the distance, and a generator that drops bone pays little.
-        bone_hu: the HU where the bone tail starts for ``bone_histogram``.
+        bone_hu: the HU where the bone tail starts for ``bone_histogram`` and ``paired_bone_weight``.
+        paired_bone_weight: weight of the voxels whose registered CT is above ``bone_hu`` in the
+            ``paired`` L1 (a weighted mean; 1 = plain L1). Bone is ~3% of the body and, on T1 MR, reads
+            between soft tissue and fat (marrow), so plain L1 settles on soft-tissue HU wherever the MR
+            is ambiguous; a weight k moves that choice towards bone where bone is at least 1/(k+1) likely.
     """
 
     adversarial: float = Field(1.0, ge=0)
@@ -98,6 +102,7 @@ class LossConfig(ConfigModel):
     histogram: float = Field(0.0, ge=0)
     bone_histogram: float = Field(0.0, ge=0)
     bone_hu: float = 150.0
+    paired_bone_weight: float = Field(1.0, ge=1.0)
 
 
 class OptimConfig(ConfigModel):

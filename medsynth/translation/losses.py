@@ -105,6 +105,16 @@ def bone_histogram_loss(fake: torch.Tensor, real: torch.Tensor, threshold: float
     return histogram_loss(fake.float().clamp_min(threshold), real.float().clamp_min(threshold))
 
 
+def paired_l1(fake: torch.Tensor, target: torch.Tensor, bone_threshold: float, bone_weight: float = 1.0) -> torch.Tensor:
+    """L1 to the registered CT, with the voxels whose ``target`` is above ``bone_threshold`` weighted ``bone_weight``
+    (a weighted mean: ``sum(w |fake - target|) / sum(w)``; ``bone_weight`` 1 is the plain mean)."""
+    err = (fake.float() - target).abs()
+    if bone_weight == 1.0:
+        return err.mean()
+    w = 1.0 + (bone_weight - 1.0) * (target > bone_threshold).to(err.dtype)
+    return (w * err).sum() / w.sum()
+
+
 def generator_terms(
     out: Mapping[str, torch.Tensor],
     mr: torch.Tensor,
@@ -127,7 +137,8 @@ def generator_terms(
         discriminators: (CT scores, MR score) of (fake CT, fake MR), without gradients to the
             discriminators (a list of CT scores: the full-range one and one per HU window, averaged);
             None when ``weights.adversarial`` is 0.
-        bone_threshold: ``weights.bone_hu`` on the networks' [-1, 1] scale.
+        bone_threshold: ``weights.bone_hu`` on the networks' [-1, 1] scale (the bone tail of ``bone_histogram``
+            and the bone voxels that ``paired_bone_weight`` weights).
     """
     w = weights
     both = "fake_mr" in out  # the CT->MR direction ran (loss.cycle > 0): its terms count too
@@ -165,7 +176,7 @@ def generator_terms(
         terms["hist_bone"] = bone_histogram_loss(out["fake_ct"], ct, bone_threshold)
         total = total + w.bone_histogram * terms["hist_bone"]
     if paired is not None and w.paired > 0:
-        terms["paired_l1"] = F.l1_loss(out["fake_ct"].float(), paired)
+        terms["paired_l1"] = paired_l1(out["fake_ct"], paired, bone_threshold, w.paired_bone_weight)
         total = total + w.paired * terms["paired_l1"]
     return total, terms
 
@@ -215,4 +226,4 @@ class ImagePool:
         self.images = [] if imgs.numel() == 0 else [im.unsqueeze(0).to(device) for im in imgs]
 
 
-__all__ = ["ImagePool", "bone_histogram_loss", "generator_terms", "histogram_loss", "linear_decay", "lsgan_loss", "mind", "structure_loss"]
+__all__ = ["ImagePool", "bone_histogram_loss", "generator_terms", "histogram_loss", "linear_decay", "lsgan_loss", "mind", "paired_l1", "structure_loss"]

@@ -6,7 +6,17 @@ import numpy as np
 import pytest
 import torch
 
-from medsynth.translation.losses import ImagePool, histogram_loss, linear_decay, lsgan_loss, mind, structure_loss
+from medsynth.translation.config import LossConfig
+from medsynth.translation.losses import (
+    ImagePool,
+    generator_terms,
+    histogram_loss,
+    linear_decay,
+    lsgan_loss,
+    mind,
+    paired_l1,
+    structure_loss,
+)
 
 
 def test_lsgan_targets():
@@ -74,6 +84,36 @@ def test_bone_histogram_sees_only_the_bone_tail():
     no_bone = torch.full_like(real, -0.5)
     # 20% of the values lose 0.2 - (-0.3) = 0.5 above the threshold
     assert float(bone_histogram_loss(no_bone, real, threshold=-0.3)) == pytest.approx(0.2 * 0.5)
+
+
+def test_paired_l1_weights_bone_voxels():
+    # 3 soft voxels off by 0.1, 1 bone voxel off by 0.5
+    target = torch.tensor([-0.5, -0.5, -0.5, 0.5])
+    fake = torch.tensor([-0.4, -0.4, -0.4, 0.0])
+    assert paired_l1(fake, target, 0.0) == pytest.approx((0.3 + 0.5) / 4)
+    assert paired_l1(fake, target, 0.0, 5.0) == pytest.approx((0.3 + 5 * 0.5) / 8)  # bone counts 5x
+    assert paired_l1(fake, target, 0.9, 5.0) == pytest.approx((0.3 + 0.5) / 4)  # nothing above the threshold
+    # the weighted median moves to bone: one bone voxel among three soft ones at the same input
+    x = torch.zeros(4, requires_grad=True)
+    opt = torch.optim.SGD([x], lr=0.05)
+    for _ in range(200):
+        opt.zero_grad()
+        paired_l1(x.mean().expand(4), target, 0.0, 5.0).backward()
+        opt.step()
+    assert float(x.detach().mean()) > 0.4  # plain L1 would settle on the soft value (-0.5)
+
+
+def test_generator_terms_use_the_bone_weight():
+    out = {"fake_ct": torch.tensor([[-0.4, -0.4, -0.4, 0.0]])}
+    target = torch.tensor([[-0.5, -0.5, -0.5, 0.5]])
+    mr = torch.zeros(1, 4)
+    plain = LossConfig(adversarial=0, cycle=0, identity=0, paired=1.0)
+    weighted = LossConfig(adversarial=0, cycle=0, identity=0, paired=1.0, paired_bone_weight=5.0)
+    t_plain, _ = generator_terms(out, mr, target, target, plain, None, 0.0)
+    t_bone, _ = generator_terms(out, mr, target, target, weighted, None, 0.0)
+    assert float(t_plain) == pytest.approx(0.2) and float(t_bone) == pytest.approx(2.8 / 8)
+    with pytest.raises(ValueError):
+        LossConfig(paired_bone_weight=0.5)
 
 
 def test_flip_augmentation_mirrors_pairs_alike(make_config, phantom_dir):
