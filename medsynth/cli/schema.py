@@ -53,7 +53,12 @@ def infer(
         raise DataValidationError("--relation and --key apply to a folder of tables; DATA is one table")
     schema = infer_schema(read_table(data))
     schema.save(out)
-    kinds = ", ".join(f"{c.name}:{c.type}" for c in schema.columns)
+    if len(schema.columns) <= 20:
+        kinds = ", ".join(f"{c.name}:{c.type}" for c in schema.columns)
+    else:  # a wide table: counts per type, not a wall of names (the file lists them)
+        from collections import Counter
+
+        kinds = ", ".join(f"{n} {t}" for t, n in Counter(c.type for c in schema.columns).most_common())
     rules = (f"; proposed {len(schema.constraints)} rule(s) that hold in every row (read from the data: set public: "
              "true on those you accept as domain knowledge)") if schema.constraints else ""
     done(f"inferred {len(schema.columns)} columns ({kinds}){rules}; review it", out)

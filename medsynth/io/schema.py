@@ -360,16 +360,22 @@ def infer_schema(df: pd.DataFrame, *, max_levels: int = MAX_INFERRED_LEVELS, rul
     categorical. With ``rules``, the date orderings and derived columns that hold in every row are
     proposed as constraints marked ``read_from_data`` (:func:`medsynth.tabular.rules.propose_rules`).
 
+    A column with no value at all (an unused field of an extract) is kept as an empty column, ``omitted:
+    true`` (read from the data: a DP fit re-decides it with its domain release, which leaves it empty too).
+
     Raises:
-        DataValidationError: for an empty table or columns that are entirely missing.
+        DataValidationError: for a table without rows or columns.
     """
-    problems = _table_problems(df)
+    problems = _table_problems(df, allow_empty=True)
     if problems:
         raise DataValidationError(problems, context="cannot infer a schema")
     cols: list[ColumnSchema] = []
     n = len(df)
     for name in df.columns:
         s = df[name]
+        if s.isna().all():
+            cols.append(ColumnSchema(name=name, type="continuous", missing=True, omitted=True))
+            continue
         nonnull = s.dropna()
         missing = bool(s.isna().any())
         nunique = int(nonnull.nunique())
@@ -410,7 +416,9 @@ def infer_schema(df: pd.DataFrame, *, max_levels: int = MAX_INFERRED_LEVELS, rul
         if nunique == n and n > 20:
             cols.append(ColumnSchema(name=name, type="identifier"))
             continue
-        levels = sorted({str(v) for v in nonnull.unique()})
+        # one category per key: values that differ only in surrounding spaces ("No" / "No ") are one
+        # category wherever they are read (category_key strips them), so the schema lists each once
+        levels = sorted(set(category_keys(pd.Series(nonnull.unique(), dtype=object))))
         cols.append(ColumnSchema(name=name, type="categorical", categories=levels, missing=missing))
     schema = TableSchema(columns=[c.model_copy(update={"read_from_data": _fields_read(c)}) for c in cols])
     if not rules:
@@ -422,6 +430,8 @@ def infer_schema(df: pd.DataFrame, *, max_levels: int = MAX_INFERRED_LEVELS, rul
 
 def _fields_read(col: ColumnSchema) -> list[str]:
     """The fields of an inferred column that depend on the data (all but its name)."""
+    if col.omitted:
+        return ["omitted"]
     if col.type == "identifier":
         return ["type"]
     fields = ["type", "missing"]
@@ -442,14 +452,15 @@ def _skew_transform(values: pd.Series) -> Literal["none", "log"]:
     return "log" if skew > 2.0 else "none"
 
 
-def _table_problems(df: pd.DataFrame) -> list[str]:
+def _table_problems(df: pd.DataFrame, *, allow_empty: bool | set[str] = False) -> list[str]:
+    """Problems of a table as a whole; ``allow_empty``: True, or the names of columns that may hold no value."""
     problems = []
     if df.shape[1] == 0:
         problems.append("the table has no columns")
     if len(df) == 0:
         problems.append("the table has no rows; give a table with data")
-    else:
-        empty = [str(c) for c in df.columns if df[c].isna().all()]
+    elif allow_empty is not True:
+        empty = [str(c) for c in df.columns if df[c].isna().all() and str(c) not in (allow_empty or set())]
         if empty:
             problems.extend(f"column '{c}' is entirely missing; drop it or fill it" for c in empty)
     return problems
@@ -477,7 +488,7 @@ def validate_table(df: pd.DataFrame, schema: TableSchema, *, redact: bool = Fals
     def show(values: Any) -> str:
         return "(values withheld: DP fit)" if redact else repr(values)
 
-    problems = _table_problems(df)
+    problems = _table_problems(df, allow_empty={c.name for c in schema.columns if c.omitted})
     have, want = list(df.columns), schema.names
     extra = [c for c in have if c not in want]
     absent = [c for c in want if c not in have]

@@ -48,10 +48,17 @@ def table_format(path: str | Path) -> TableFormat:
     return fmt
 
 
+#: Whole CSV cells read as missing besides pandas' defaults: "." (SAS/Stata's missing number) and "?".
+MISSING_MARKERS = (".", "?")
+
+
 def read_table(path: str | Path, *, role: str | None = None) -> pd.DataFrame:
     """Read a CSV or Parquet table.
 
-    Missing cells are NaN/None; empty strings in CSV are missing. Column names are kept as strings.
+    Missing cells are NaN/None; in CSV, empty cells, pandas' usual markers ("NA", "NaN", "null", ...) and
+    the cells ``MISSING_MARKERS`` ("." as SAS and Stata write a missing number, "?" as many public
+    datasets do) are missing, so a number column with such cells stays a number. Column names are kept
+    as strings.
 
     Args:
         path: a .csv (.csv.gz, .tsv, .txt) or .parquet file.
@@ -75,7 +82,7 @@ def read_table(path: str | Path, *, role: str | None = None) -> pd.DataFrame:
             with warnings.catch_warnings():
                 # Rows longer than the header would silently become an index (index_col=False) or lose cells.
                 warnings.simplefilter("error", pd.errors.ParserWarning)
-                df = pd.read_csv(p, sep=sep, low_memory=False, index_col=False)
+                df = pd.read_csv(p, sep=sep, low_memory=False, index_col=False, na_values=list(MISSING_MARKERS))
                 if sep == ";":
                     df = _decimal_commas(p, df)
     except (pd.errors.ParserError, pd.errors.ParserWarning, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError, OSError,
@@ -135,7 +142,7 @@ def _decimal_commas(p: Path, df: pd.DataFrame) -> pd.DataFrame:
             vals = s.dropna().astype(str)
             if len(vals) and vals.str.match(_DECIMAL_COMMA).mean() > 0.5 and pd.to_numeric(
                     vals.str.replace(",", ".", regex=False), errors="coerce").notna().all():
-                return pd.read_csv(p, sep=";", decimal=",", low_memory=False, index_col=False)
+                return pd.read_csv(p, sep=";", decimal=",", low_memory=False, index_col=False, na_values=list(MISSING_MARKERS))
     return df
 
 

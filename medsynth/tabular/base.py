@@ -54,7 +54,7 @@ from medsynth.privacy.mechanisms import gaussian_sigma, noisy_count
 from medsynth.privacy.noise import Generators
 from medsynth.tabular import domain as domains
 from medsynth.tabular.config import PrivacyConfig
-from medsynth.tabular.domain import plan_domain_budget, resolve_domain
+from medsynth.tabular.domain import plan_domain_budget, reopen_inferred_omissions, resolve_domain
 from medsynth.tabular.encoding import Frame, TableCodec
 from medsynth.tabular.rules import RulePlan, from_model, model_schema, output_schema, plan_rules, to_model, usable_rules
 
@@ -220,6 +220,7 @@ class TabularSynthesizer:
         n = len(data)
         led = self.ledger
         if self.is_private:
+            schema = reopen_inferred_omissions(schema)
             plan_domain_budget(schema, privacy=self.privacy, ledger=led)  # type: ignore[arg-type]  # reserves threshold delta
             rho = COUNT_SHARE * led.rho_budget  # type: ignore[union-attr]
             n_hat = noisy_count(n, rho, gens.noise)

@@ -117,6 +117,17 @@ def complete_from_data(schema: TableSchema, df: pd.DataFrame) -> TableSchema:
     return schema.model_copy(update={"columns": cols})
 
 
+def reopen_inferred_omissions(schema: TableSchema) -> TableSchema:
+    """A DP fit does not take "this column holds no value" from the data: ``schema infer`` marks an entirely
+    missing column ``omitted`` (read from the data), and one row with a value would change that, so a DP fit
+    makes it a private number again and lets its domain release decide (nothing stands above the noise:
+    it is left empty, with a ledger note, as any unlocatable column)."""
+    cols = [c.model_copy(update={"omitted": False, "type": "continuous", "missing": True, "min": None, "max": None,
+                                 "read_from_data": ["type", "missing", "min", "max", "transform"]})
+            if c.omitted and "omitted" in c.read_from_data and not c.public else c for c in schema.columns]
+    return schema.model_copy(update={"columns": cols})
+
+
 def plan_domain_budget(schema: TableSchema, *, privacy: PrivacyConfig, ledger: PrivacyLedger) -> None:
     """Reserve the delta that DP category lists need (their threshold), before any rho is budgeted."""
     if privacy.private and privacy.domain_budget > 0 and (

@@ -19,7 +19,7 @@ from medsynth.io.schema import TableSchema
 from medsynth.privacy.mechanisms import gaussian_sigma
 from medsynth.privacy.noise import Generators
 from medsynth.tabular.config import PrivacyConfig
-from medsynth.tabular.domain import resolve_domain
+from medsynth.tabular.domain import reopen_inferred_omissions, resolve_domain
 from medsynth.tabular.encoding import TableCodec
 from medsynth.tabular.multi_counts import LedgerView, one_per_group
 from medsynth.tabular.multi_features import group_rank
@@ -88,6 +88,7 @@ class DomainsMixin:
             tab = schema.tables[t]
             plain = self._plain(tab, schema.key_columns(t))
             if private:
+                plain = reopen_inferred_omissions(plain)  # "holds no value" is read from the data: DP re-decides it
                 rows = tables[t] if t not in unit or t == schema.roots[0] else tables[t].iloc[one_per_group(unit[t], gens.noise)]
                 share = self.privacy.domain_budget * rho_total * tables_share * weights[t] / max(total_w, 1)
                 view = LedgerView(led, share / max(self.privacy.domain_budget, 1e-12), label=f"table '{t}'",  # type: ignore[arg-type]

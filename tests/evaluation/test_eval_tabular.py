@@ -159,3 +159,20 @@ def test_flchain_independent_real_sample_passes(flchain_split) -> None:
     assert report.metric("dcr_share_train").verdict == "pass"
     assert report.sections["privacy"]["verdict"] != "fail"
     assert report.verdict != "fail"
+
+
+def test_dcr_share_gives_no_verdict_when_synthetic_rows_share_a_few_hub_neighbours() -> None:
+    """A DP table of a wide real table (823 x 172, columns left empty by DP) got dcr_share_train 1.0, FAIL: every
+    synthetic row sat far from all real rows and had the same nearest real row, which happened to be a training
+    row. The share is then one coin flip; it is shown without a verdict and the note says why. Rows copied from
+    training still fail (test above, and exact_copy_share)."""
+    rng = np.random.default_rng(0)
+    cols = [f"x{i}" for i in range(12)]
+    train = pd.DataFrame(rng.normal(size=(300, 12)), columns=cols)
+    holdout = pd.DataFrame(rng.normal(size=(150, 12)), columns=cols)
+    train.loc[0, cols] = 3.0  # the real row nearest to the far-away synthetic rows (a hub), in training
+    synthetic = pd.DataFrame(rng.normal(size=(200, 12)) * 0.01 + 40.0, columns=cols)
+    report = evaluate_tabular(train, holdout, synthetic)
+    m = report.metric("dcr_share_train")
+    assert m.value == pytest.approx(1.0) and m.details["distinct_nearest_real_rows"] == 1
+    assert m.verdict == "info" and "hubs" in m.note

@@ -96,3 +96,22 @@ def test_rules_not_accepted_are_not_enforced_by_rejection_either():
     m = DPMST(privacy={"epsilon": 1.0, "delta": 1e-5}).fit(df, infer_schema(df))
     assert not m.output_schema.constraints
     assert len(m.sample(500, seed=0)) == 500
+
+
+def test_derived_columns_are_found_among_many_with_missing_values():
+    """The screen is vectorised (a 172-column real table took 42 s, 300 numbers 144 CPU-s; now seconds): among 120
+    numbers with missing cells, the one true difference is found (also where its sources are often missing),
+    and a near miss (one row off) and a difference that holds on the first rows only are not."""
+    rs = np.random.default_rng(3)
+    n = 400
+    df = pd.DataFrame(rs.normal(size=(n, 120)).round(3), columns=[f"x{i}" for i in range(120)])
+    df.loc[rs.random(n) < 0.4, "x11"] = np.nan
+    df["dur"] = df["x40"] - df["x11"]
+    near = df["x52"] - df["x7"]
+    near.iloc[rs.integers(n)] += 0.5
+    df["near"] = near
+    late = df["x60"] - df["x61"]
+    late.iloc[300:] += 1.0
+    df["late"] = late
+    rules = [c.columns for c in infer_schema(df).constraints if c.kind == "derived"]
+    assert rules == [["dur", "x40", "x11"]]

@@ -42,8 +42,7 @@ def test_empty_and_all_missing_are_errors(schema, table):
         validate_table(table.iloc[:0], schema)
     with pytest.raises(DataValidationError, match="'sex' is entirely missing"):
         validate_table(table.assign(sex=None), schema)
-    with pytest.raises(DataValidationError, match="entirely missing"):
-        infer_schema(table.assign(sex=None))
+    assert infer_schema(table.assign(sex=None)).column("sex").omitted  # inferred as an empty column (test below)
 
 
 def test_out_of_bounds_numbers_are_counted_not_rejected(table, schema):
@@ -117,3 +116,58 @@ def test_a_one_row_table_is_refused_by_non_private_models_and_its_id_stays_an_id
     assert infer_schema(one).column("patient_id").type == "identifier"
     with pytest.raises(DataValidationError, match="at least 10"):
         SDVGaussianCopula().fit(one)
+
+
+def test_categories_differing_only_in_spaces_are_one(tmp_path: Path):
+    """A real table (medicaldata::opt) holds "No" and "No " in one column, and blanks: ``schema infer`` crashed
+    with a pydantic traceback ("categories hold duplicates"). Values are matched by their stripped key
+    everywhere, so the inferred schema lists each once, validates, and a fit reads every row."""
+    from medsynth.core.registry import SYNTHESIZERS, resolve
+
+    rs = np.random.default_rng(0)
+    df = pd.DataFrame({"ab": rs.choice(["No", "No ", "Yes", "   "], 64), "x": rs.normal(0, 1, 64)})
+    schema = infer_schema(df)
+    assert schema.column("ab").categories == ["", "No", "Yes"]
+    path = tmp_path / "schema.yaml"
+    schema.save(path)
+    again = TableSchema.load(path)
+    assert again.column("ab").categories == ["", "No", "Yes"]
+    m = resolve(SYNTHESIZERS, "dp-mst")(privacy={"epsilon": None}).fit(df, again)
+    out = m.sample(200, seed=0)
+    assert set(out["ab"].dropna()) <= {"", "No", "Yes"} and (out["ab"] == "No").sum() > 50
+
+
+def test_sas_and_stata_missing_markers_keep_a_number_a_number(tmp_path: Path):
+    """A real table (medicaldata::opt) writes missing lab values as "." (as SAS and Stata do): the column was
+    inferred as a categorical of 300 numeric strings, released as an identifier and refused by evaluate. "."
+    and "?" cells are read as missing; a text column keeps its other values."""
+    path = tmp_path / "t.csv"
+    path.write_text("lab,grade,note\n1.5,a,x\n.,b,?\n2.25,?,y\n?,a,z\n3.0,b,x\n", encoding="utf-8")
+    df = read_table(path)
+    assert df["lab"].dtype == float and df["lab"].isna().sum() == 2
+    assert df["grade"].isna().sum() == 1 and set(df["note"].dropna()) == {"x", "y", "z"}
+    schema = infer_schema(df)
+    assert schema.column("lab").type == "continuous" and schema.column("lab").missing
+
+
+@pytest.mark.parametrize("epsilon", [None, 1.0])
+def test_an_entirely_missing_column_is_kept_empty_not_refused(epsilon):
+    """Real extracts carry unused fields: `schema infer` refused a table with a column holding no value ("drop it or
+    fill it"). It is now inferred as an empty column (omitted, read from the data); a non-private fit keeps it empty,
+    and a DP fit re-decides it with its domain release (one row with a value would change "no value"), which leaves
+    it empty with a ledger note. Other columns are unaffected."""
+    from medsynth.core.registry import SYNTHESIZERS, resolve
+
+    rs = np.random.default_rng(0)
+    df = pd.DataFrame({"age": rs.integers(20, 90, 300), "sex": rs.choice(["f", "m"], 300), "unused": np.nan})
+    schema = infer_schema(df)
+    col = schema.column("unused")
+    assert col.omitted and col.read_from_data == ["omitted"] and validate_table(df, schema) == {}
+    m = resolve(SYNTHESIZERS, "dp-mst")(privacy={"epsilon": epsilon}).fit(df, schema)
+    out = m.sample(100, seed=0)
+    assert out["unused"].isna().all() and out["age"].notna().all() and set(out["sex"]) <= {"f", "m"}
+    if epsilon is not None:
+        dom = next(e for e in m.ledger.entries if e.access.startswith("domains"))
+        assert "unused" in dom.details["per_column"] and any("'unused'" in n for n in m.ledger.notes)
+    with pytest.raises(DataValidationError, match="entirely missing"):  # a modelled column with no value still is an error
+        validate_table(df, schema.model_copy(update={"columns": [*schema.columns[:2], col.model_copy(update={"omitted": False})]}))
