@@ -31,8 +31,8 @@ Synthetic pairs are calibrated per tissue by the model (``masks.calibrate``); th
 trained on the same samples uncalibrated (``--no-uncalibrated-arm`` drops that arm).
 
 Usage (default settings: 1677 s wall for one seed at load ~7 on the shared 2-core machine;
-``--quick``, fewer generator and segmenter steps: ~7 CPU-minutes per seed, ~58 minutes wall per seed
-with 3 seeds at once at load 11-13)::
+``--quick``, fewer generator steps and segmenter 600 steps: ~4.5 CPU-minutes of generator and ~5 of
+segmenters + classifier per seed; 5 seeds took 85 minutes wall at load 6-13 in 5-6 processes)::
 
     OMP_NUM_THREADS=1 nice -n 10 python benchmarks/augment.py --data phantom --quick --seeds 0 1 2
 
@@ -391,7 +391,7 @@ def summarize(data: str) -> dict[str, Any]:
         vals = [r["segmentation"][a]["dice"] for r in rows if a in r["segmentation"]]
         seg[a] = {"dice_mean": round(float(np.mean(vals)), 4), "dice_per_seed": vals}
         if a != "0":
-            diffs = [r["segmentation"][a]["dice"] - r["segmentation"]["0"]["dice"] for r in rows if a in r["segmentation"]]
+            diffs = [r["segmentation"][a]["dice"] - r["segmentation"]["0"]["dice"] for r in rows if a in r["segmentation"] and "0" in r["segmentation"]]
             seg[a]["gain_vs_real_only_95ci"] = t_interval(diffs)
         base = f"{a}_classical"
         if a.isdigit() and a != "0" and any(base in r["segmentation"] for r in rows):
@@ -401,8 +401,8 @@ def summarize(data: str) -> dict[str, Any]:
     out["segmentation"] = seg
     per_class: dict[str, Any] = {}
     for a in arms:
-        classes = rows[0]["segmentation"][a]["per_class"].keys()
-        per_class[a] = {c: round(float(np.mean([r["segmentation"][a]["per_class"][c]["dice_mean"] or 0.0 for r in rows])), 4) for c in classes}
+        have = [r["segmentation"][a]["per_class"] for r in rows if a in r["segmentation"]]
+        per_class[a] = {c: round(float(np.mean([pc[c]["dice_mean"] or 0.0 for pc in have])), 4) for c in have[0]}
     out["segmentation_per_class_dice"] = per_class
     if all("classification" in r for r in rows):
         cls = {}
@@ -436,6 +436,14 @@ def summarize(data: str) -> dict[str, Any]:
     out["how_run"] = ("OMP_NUM_THREADS=1 nice -n 10, one process per seed on the shared 2-core machine with other sessions' jobs; "
                       "several seeds may have run at the same time in one session (sharing its CPU share): per_seed_seconds "
                       "are wall-clock under the load in load_average_at_end_per_seed")
+    cached = [r["seed"] for r in rows if r.get("pairs_from_cache")]
+    if cached:
+        out["how_run"] += (f"; seeds {cached}: synthetic pairs from --pairs-cache (generators trained and sampled beforehand, "
+                           "generator_seconds/sampling_seconds in the seed files), so per_seed_seconds are segmenter + classifier only")
+    split = [r["seed"] for r in rows if "merged_from_part_b" in r]
+    if split:
+        out["how_run"] += (f"; seeds {split}: arms 0 and 16 (and the classifier) in one process, 64 and 64_classical in a second "
+                           "(--arms, same cached pairs and settings), merged into one seed file; their seconds are the sum")
     notes = {f"augment_{data}.json": "before per-tissue calibration: generator steps 300/200/500, segmenter 600 steps "
                                       "(per-volume Dice term), classifier 300, 20 sampling steps, one seed",
              f"augment_{data}_quick300.json": "--quick with per-tissue calibration, segmenter 300 steps with a per-volume Dice "
