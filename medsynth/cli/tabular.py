@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import typer
 
-from medsynth.cli.common import MAX_STEPS_OPTION, SET_OPTION, done
+from medsynth.cli.common import MAX_STEPS_OPTION, SET_OPTION, done, say
 from medsynth.core.errors import ConfigError
 from medsynth.tabular import TABULAR_MODELS
 
@@ -77,6 +77,27 @@ def fit(
     else:
         label, rows = "NOT differentially private", f"{synth.rows_estimate} rows"
     done(f"fitted {synth.name} on {rows} [{label}]; `medsynth tabular export` copies what may be released", out)
+    if rep.private:
+        _say_dp_losses(synth.schema)
+
+
+def _say_dp_losses(schema: Any) -> None:
+    """Warn about what DP could not keep at this budget (columns left empty, columns left with one value): on a
+    table with few rows per column a user would otherwise find out only in the synthetic data."""
+    empty = [c.name for c in schema.columns if c.omitted]
+    single = [c.name for c in schema.modelled if c.type == "categorical" and len(c.categories or []) == 1]
+    if not empty and not single:
+        return
+    n = len(schema.columns)
+
+    def names(cols: list[str]) -> str:
+        return ", ".join(cols[:8]) + (f" and {len(cols) - 8} more" if len(cols) > 8 else "")
+
+    parts = ([f"{len(empty)} of {n} columns are left empty ({names(empty)})"] if empty else []) + (
+        [f"{len(single)} keep a single value ({names(single)})"] if single else [])
+    say(f"warning: at this budget DP could not release everything: {'; '.join(parts)}. The ledger notes say why; "
+        "declare those domains public in the schema (categories and ranges from a data dictionary are public "
+        "knowledge), give a larger epsilon, or model fewer columns", err=True, fg=typer.colors.YELLOW)
 
 
 @app.command("sample")

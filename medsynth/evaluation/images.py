@@ -98,10 +98,9 @@ def volume_paths(folder: str | Path, role: str) -> list[Path]:
 
 
 def _key(name: str) -> str:
-    for suffix in (".nii.gz", ".nii"):
-        if name.lower().endswith(suffix):
-            name = name[: -len(suffix)]
-            break
+    from medsynth.io.loading import volume_stem
+
+    name = volume_stem(name)
     return name[:-5] if name.endswith("_0000") else name
 
 

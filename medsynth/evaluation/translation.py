@@ -45,12 +45,10 @@ TISSUES_FILE = "tissues.json"
 
 
 def case_name(path: Path, *, predicted: bool = False) -> str:
-    """A volume's case name: its file name without .nii/.nii.gz (and, when ``predicted``, without ``_sct``)."""
-    name = path.name
-    for suffix in (".nii.gz", ".nii"):
-        if name.lower().endswith(suffix):
-            name = name[: -len(suffix)]
-            break
+    """A volume's case name: its file name without the volume ending (and, when ``predicted``, without ``_sct``)."""
+    from medsynth.io.loading import volume_stem
+
+    name = volume_stem(path)
     if predicted and name.endswith(SCT_SUFFIX):
         name = name[: -len(SCT_SUFFIX)]
     return name

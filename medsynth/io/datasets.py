@@ -95,11 +95,9 @@ def discover_volumes(source: str | Path, *, labels_csv: str | Path | None = None
 
 
 def _key(path: Path) -> str:
-    name = path.name
-    for suffix in (".nii.gz", ".nii", ".nrrd", ".nhdr"):
-        if name.endswith(suffix):
-            return name[: -len(suffix)]
-    return name
+    from medsynth.io.loading import volume_stem
+
+    return volume_stem(path)
 
 
 def _read_labels(path: Path) -> dict[str, str]:

@@ -13,6 +13,19 @@ from medsynth.io.volume import Modality, Volume
 
 OutputFormat = Literal["nifti", "dicom"]
 
+#: File name endings of single-file volumes, longest first (a case's name is what is left).
+VOLUME_SUFFIXES = (".nii.gz", ".nii", ".nrrd", ".nhdr", ".dcm", ".ima")
+
+
+def volume_stem(name: str | Path) -> str:
+    """A volume file's case name: ``case_000.nii.gz``, ``brain1.nrrd`` -> ``case_000``, ``brain1`` (case-insensitive
+    endings; a DICOM folder keeps its name). The one rule every reader and writer pairs files by."""
+    base = Path(name).name
+    for suffix in VOLUME_SUFFIXES:
+        if base.lower().endswith(suffix):
+            return base[: -len(suffix)]
+    return base
+
 
 def load_volume(path: str | Path, *, modality: Modality | None = None, series_uid: str | None = None) -> Volume:
     """Read a NIfTI file (``.nii``/``.nii.gz``), an NRRD file, or a DICOM series (a folder or one of its files).

@@ -349,6 +349,10 @@ def _native(value: Any) -> Category:
     return str(value)
 
 
+#: Names that exports give a row number (pandas' unnamed index, R's row names): an identifier when unique.
+ROW_INDEX_NAMES = frozenset({"", "unnamed: 0", "rownames", "index", "row", "rownum", "row_number"})
+
+
 def infer_schema(df: pd.DataFrame, *, max_levels: int = MAX_INFERRED_LEVELS, rules: bool = True) -> TableSchema:
     """Infer a schema from a table; every domain is marked ``public: false`` (read from the data).
 
@@ -380,7 +384,8 @@ def infer_schema(df: pd.DataFrame, *, max_levels: int = MAX_INFERRED_LEVELS, rul
         missing = bool(s.isna().any())
         nunique = int(nonnull.nunique())
         lname = str(name).lower()
-        idlike = lname == "id" or lname.endswith("_id") or lname.endswith(".id") or lname.endswith("id") and len(lname) <= 6
+        idlike = (lname == "id" or lname.endswith("_id") or lname.endswith(".id") or lname.endswith("id") and len(lname) <= 6
+                  or lname in ROW_INDEX_NAMES)
         if pd.api.types.is_bool_dtype(s) or (s.dtype == object and set(nonnull.astype(str).str.lower()) <= {"true", "false"}):
             cats: list[Category] = [False, True]
             cols.append(ColumnSchema(name=name, type="boolean", categories=cats, missing=missing))

@@ -114,6 +114,10 @@ class MarginalSynthesizer(TabularSynthesizer):
     #: is a weighted count. With units of several rows, weights summing to at most ``s`` per unit keep a
     #: histogram's L2 sensitivity at ``s`` (the multi-table models pass ``min(1, K / rows_of_the_parent)``).
     row_weights: np.ndarray | None = None
+    #: Fine cells whose noisy count is below this many noise deviations count as empty when decoding (a caller
+    #: may lower it: on a few hundred units a grid's real cells sit near the noise, and zeroing them piles the
+    #: decoded values into the few cells that clear it).
+    empty_sigmas: float = EMPTY_SIGMAS
 
     # -- discretisation ------------------------------------------------------------------------------
     def _fine_spec(self, col: ColumnSchema) -> tuple[int, bool]:
@@ -232,9 +236,10 @@ class MarginalSynthesizer(TabularSynthesizer):
         maps: dict[str, np.ndarray] = {}
         fine_w: dict[str, np.ndarray] = {}
         self._oneway_w = {c: np.maximum(fine_noisy[c], 0.0) for c in names}  # the noisy 1-ways as released
+        self._oneway_noisy = (fine_noisy, fine_sigma)  # unclipped, with their noise (a caller may reuse them; not saved)
         for col in cols:
             size = self._fine_size(col)
-            w = np.where(fine_noisy[col.name] > EMPTY_SIGMAS * fine_sigma[col.name], fine_noisy[col.name], 0.0)
+            w = np.where(fine_noisy[col.name] > self.empty_sigmas * fine_sigma[col.name], fine_noisy[col.name], 0.0)
             fine_w[col.name] = np.maximum(w, 0.0)
             if col.type in ("categorical", "boolean"):
                 maps[col.name] = np.arange(size)

@@ -55,38 +55,53 @@ class DPMST(MarginalSynthesizer):
     name: ClassVar[str] = "dp-mst"
     oneway_share: ClassVar[float] = 1 / 3
     arrays_file: ClassVar[str] = "mst_arrays.npz"
+    #: Share of the budget after the 1-ways spent on picking the tree (the rest measures its edges). A caller may
+    #: set it per model (the multi-table models spend less on a selection their noise makes nearly random).
+    selection_share: float = 0.5
+    #: Pairs of columns joined in the tree before any selection (public structure set by a caller: the multi-table
+    #: models join a declared target to the child table's own columns); the selection picks the remaining edges.
+    forced: tuple[tuple[str, str], ...] = ()
     Config: ClassVar[type[ConfigModel]] = DPMSTConfig
     config: DPMSTConfig
 
     def _plan(self, rho: float, d: int) -> float:
-        return math.sqrt(max(d - 1, 1) / (2 * max(rho, 1e-12) / 2))
+        return math.sqrt(max(d - 1, 1) / (2 * max(rho, 1e-12) * (1 - self.selection_share)))
 
     def _select_and_measure(self, codes: dict[str, np.ndarray], sizes: dict[str, int], oneway: dict[str, Measurement],
                             n_hat: float, rho: float, rng: np.random.Generator) -> list[Measurement]:
         names = self._names
         d = len(names)
         private = self.is_private
-        r2 = r3 = rho / 2
+        parent = list(range(d))
+
+        def find(x: int) -> int:
+            while parent[x] != x:
+                parent[x] = parent[parent[x]]
+                x = parent[x]
+            return x
+
         edges: list[tuple[int, int]] = []
-        eps_sel = math.sqrt(8 * r2 / max(d - 1, 1)) if private else 0.0
-        if d > 1:
+        for a, b in self.forced:  # public structure: joined first, without selection
+            if a in names and b in names and a != b and find(names.index(a)) != find(names.index(b)):
+                i, j = sorted((names.index(a), names.index(b)))
+                edges.append((i, j))
+                parent[find(i)] = find(j)
+        picks = d - 1 - len(edges)
+        r2 = rho * self.selection_share if picks > 0 else 0.0
+        r3 = rho - r2
+        eps_sel = math.sqrt(8 * r2 / max(picks, 1)) if private else 0.0
+        if picks > 0:
             probs = {c: _project_simplex(oneway[c].y, n_hat) / n_hat for c in names}
             scores: dict[tuple[int, int], float] = {}
             for i in range(d):
                 for j in range(i + 1, d):
                     a, b = names[i], names[j]
+                    if find(i) == find(j):
+                        continue
                     true = marginal_counts(codes, (a, b), sizes, self.row_weights).ravel()
                     est = n_hat * np.outer(probs[a], probs[b]).ravel()
                     scores[(i, j)] = float(np.abs(true - est).sum())
-            parent = list(range(d))
-
-            def find(x: int) -> int:
-                while parent[x] != x:
-                    parent[x] = parent[parent[x]]
-                    x = parent[x]
-                return x
-
-            for _ in range(d - 1):
+            for _ in range(picks):
                 cand = [e for e in scores if find(e[0]) != find(e[1])]
                 q = np.array([scores[e] for e in cand])
                 pick = exponential_mechanism(q, eps_sel, 1.0, rng) if private else int(np.argmax(q))

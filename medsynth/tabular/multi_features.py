@@ -5,7 +5,8 @@ Every table gets one DP-MST model (:mod:`medsynth.tabular.mst`) over *features*:
 - the root table: its own columns, plus, for each child table, the parent-level summaries of its
   children: their number ``n:T``, for each numeric column the mean of its (unit-scaled) values
   ``mean:T:c``, for each categorical column the most frequent value ``mode:T:c``, and the time of the
-  first child ``t0:T``. One row per patient, so these cost what any column costs.
+  first child ``t0:T`` (on a log scale: first rows sit near the start of follow-up). One row per patient,
+  so these cost what any column costs.
 - a child table ``T`` (one row per kept child row): each numeric column as its deviation from the
   parent's mean ``dev:c`` (sampling adds it back, so a patient's synthetic values scatter around a
   level that the parent model drew jointly with the patient's other columns), its categorical columns,
@@ -34,6 +35,11 @@ EVIDENCE = "^"
 POS, GAP = "pos:", "gap:"
 #: Deviations from the parent's mean are modelled within +-DEV_RANGE (in unit-scaled values).
 DEV_RANGE = 0.5
+#: A parent's first child time ``t0:T`` is modelled as ``T0_SCALE`` times its unit-scaled time, on a log scale:
+#: first rows sit near the start of follow-up (pbcseq: every patient's first visit is on day 0), and equal-width
+#: cells of the unit time (a few hundred days each on a small DP budget) would decode them anywhere in the first
+#: cell; on this scale the first cell of 7 spans under 2 days of a 6,000-day range.
+T0_SCALE = 1e4
 
 
 def n_col(t: str) -> str:
@@ -184,7 +190,7 @@ def summaries(frame: Frame, parents: np.ndarray, n_parents: int, plan: TablePlan
         if len(parents):
             starts = np.r_[0, np.flatnonzero(np.diff(parents)) + 1]
             first[parents[starts]] = t_unit[starts]
-        out[t0_col(t)] = first
+        out[t0_col(t)] = first * T0_SCALE
     return out
 
 
@@ -198,7 +204,8 @@ def summary_columns(plan: TablePlan, codec: TableCodec, count_low: int, count_hi
         k = codec.n_categories(c)
         cols.append(ColumnSchema(name=mode_col(t, c), type="categorical", categories=list(range(k)), missing=True, public=True))
     if plan.order_by is not None:
-        cols.append(ColumnSchema(name=t0_col(t), type="continuous", min=0.0, max=1.0, missing=True, public=True))
+        cols.append(ColumnSchema(name=t0_col(t), type="continuous", min=0.0, max=T0_SCALE, transform="log", missing=True,
+                                 public=True))
     return cols
 
 
@@ -310,6 +317,6 @@ def model_schema(columns: list[ColumnSchema]) -> TableSchema:
     return TableSchema(columns=columns)
 
 
-__all__ = ["EVIDENCE", "GAP", "POS", "TablePlan", "dev_col", "dur_col", "group_rank", "group_starts", "key_array",
+__all__ = ["EVIDENCE", "GAP", "POS", "T0_SCALE", "TablePlan", "dev_col", "dur_col", "group_rank", "group_starts", "key_array",
            "mean_col", "mode_col", "model_schema", "n_col", "own_columns", "parent_index", "rebuild_times",
            "summaries", "summary_columns", "t0_col", "time_features", "time_span"]

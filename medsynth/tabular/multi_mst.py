@@ -20,7 +20,11 @@ The unit of privacy is a row of the root table (a patient) with every row linked
    by default (``contribution: weights``) *every* child row is measured with weight ``min(1, K / n)`` for a
    parent with ``n`` rows (its rows add up to at most K in every histogram, so the L2 sensitivity is K, as
    for K kept rows, but no row is thrown away: on pbcseq K = 1 keeps 1,945 visits at weight 1/n instead of
-   312 random ones); ``contribution: sample`` keeps at most K random rows per parent instead.
+   312 random ones); ``contribution: sample`` keeps at most K random rows per parent instead. With K = 1 a
+   child model reuses its parent model's noisy 1-ways of the parent features it sees (the same histogram) and
+   measures only its own columns' 1-ways. A child model's tree joins the parent's declared target
+   (``target: true``) to each of the child's own columns before selection (public structure), and a tenth of the
+   tree budget picks the other edges (on a few hundred patients the picks are near uniform whatever it costs).
 
 Sampling draws patients with their summaries from the root model, maps each child count onto the DP
 count distribution (rank-preserving), then, table by table, each child row from its model conditioned
@@ -110,6 +114,18 @@ class MultiDPMSTConfig(ConfigModel):
         summaries: whether a parent's model carries the means and modes of its children's columns (they tie
             a patient's rows together, and cost one column each): "all", "none", or "auto" (where the
             parent's model measures them well enough, see SUMMARY_SNR; always for a non-private fit).
+        selection_share: share of each table model's budget after its 1-way marginals spent on picking its
+            tree (the rest measures the tree's edges). On a few hundred patients the exponential mechanism's
+            picks are close to uniform whatever the share, so a small one buys less noisy edges.
+        target_edges: a child table's tree joins the parent's declared target (``target: true`` in the
+            schema, seen as evidence) to each of the child's own columns before any selection (a public
+            structure); the selection picks the remaining edges. No effect without a declared target.
+        empty_sigmas: when decoding numbers, fine cells whose noisy count is below this many noise deviations
+            count as empty (the single-table engine's 2). On a few hundred units most real cells sit within
+            two deviations of 0, and zeroing them piles the values into the few cells that clear it.
+        reuse_parent_oneways: with K = 1, a child model takes the 1-way marginals of its evidence columns
+            from its parent's model (the same histogram: a parent's measured rows weigh 1 in all) instead of
+            measuring them again, and spends their budget on its own columns.
     """
 
     bins: int = Field(12, ge=2, le=256)
@@ -124,6 +140,10 @@ class MultiDPMSTConfig(ConfigModel):
     max_count: int = Field(65536, ge=1)
     child_numbers: Literal["value", "deviation"] = "value"
     summaries: Literal["auto", "all", "none"] = "auto"
+    selection_share: float = Field(0.1, ge=0.01, le=0.99)
+    reuse_parent_oneways: bool = True
+    target_edges: bool = True
+    empty_sigmas: float = Field(0.0, ge=0.0)
 
 
 class MultiTableDPMST(DomainsMixin, MultiTableSynthesizer):
@@ -327,7 +347,9 @@ class MultiTableDPMST(DomainsMixin, MultiTableSynthesizer):
             full[t] = {c: values[c] for c in plan.features}
             view = LedgerView(led, rho_model[t], sensitivity=sens[t], label=f"table '{t}'")  # type: ignore[arg-type]
             w = weight[t][idx]
-            self.models[t] = self._fit_mst(schema_t, frame, view, est_rows[t], gens, None if np.all(w == 1) else w)
+            reuse = self._parent_oneways(t, schema_t) if private and plan.parent is not None and plan.bound == 1 else {}
+            self.models[t] = self._fit_mst(schema_t, frame, view, est_rows[t], gens, None if np.all(w == 1) else w, reuse,
+                                           self._target_edges(t, schema_t))
         self.meta["tables"] = {t: {"features": len(self.plans[t].features), "evidence": len(self.plans[t].evidence)} for t in order}
 
     def _count_share(self, relations: int, rho_total: float, n_hat: float) -> float:
@@ -467,13 +489,65 @@ class MultiTableDPMST(DomainsMixin, MultiTableSynthesizer):
         privacy = {"epsilon": self.privacy.epsilon, "delta": self.privacy.delta} if self.is_private else None
         m = DPMST(cfg, privacy=privacy, schema=schema, seed=self.seed)
         m.schema, m.codec, m.ledger, m.meta = schema, TableCodec(schema), view, {}
+        m.selection_share = self.config.selection_share
+        m.empty_sigmas = self.config.empty_sigmas
         return m
 
+    def _parent_oneways(self, t: str, schema: TableSchema) -> dict[str, Any]:
+        """The parent model's noisy 1-ways of the parent features a child model sees as evidence, reusable as the
+        child model's 1-ways of those columns when the bound is K = 1 (post-processing of DP outputs).
+
+        With K = 1 a parent's measured child rows weigh 1 in all (one random row, or n rows of weight 1/n), so the
+        child table's weighted histogram of a parent feature *is* the parent table's histogram of it (parents
+        without children aside). Reused: categorical columns, and numbers on the parent's equal-width fine grid
+        (their cell edges passed on, so the child model bins them as the parent did)."""
+        from medsynth.tabular.domain import OneWay
+
+        if not self.config.reuse_parent_oneways:
+            return {}
+        parent = self.plans[t].parent
+        pm = self.models[parent]  # type: ignore[index]
+        noisy, sigma = getattr(pm, "_oneway_noisy", ({}, {}))
+        out: dict[str, Any] = {}
+        for col in schema.columns:
+            f = col.name[len(EVIDENCE):]
+            if not col.name.startswith(EVIDENCE) or f not in noisy:
+                continue
+            pcol = pm.codec.schema.column(f)
+            edges = None
+            if pcol.type not in ("categorical", "boolean"):
+                g, per_value = pm._fine_spec(pcol)
+                if per_value or f in getattr(pm, "_edges", {}):
+                    continue
+                edges = pm.codec.from_unit(pcol, np.linspace(0.0, 1.0, g + 1))
+            out[col.name] = OneWay(counts=np.asarray(noisy[f], dtype=float), sigma=np.asarray(sigma[f], dtype=float), edges=edges)
+        return out
+
+    def _target_edges(self, t: str, schema: TableSchema) -> list[tuple[str, str]]:
+        """``target_edges``: the tree of a child table's model joins its parent's declared target (a column with
+        ``target: true``, seen as evidence) to each of the child's own columns, before selection (public
+        structure: the schema's flag, no data)."""
+        plan = self.plans[t]
+        if not self.config.target_edges or plan.parent is None:
+            return []
+        targets = [c.name for c in schema.columns if c.name.startswith(EVIDENCE) and c.target]
+        if not targets:
+            return []
+        own = [dev_col(c) if plan.numbers == "deviation" else c for c in plan.numeric] + list(plan.discrete)
+        names = {c.name for c in schema.columns}
+        return [(targets[0], c) for c in own if c in names]
+
     def _fit_mst(self, schema: TableSchema, frame: Frame, view: LedgerView, rows: float, gens: Generators,
-                 weights: np.ndarray | None = None) -> Any:
+                 weights: np.ndarray | None = None, reuse: dict[str, Any] | None = None,
+                 forced: list[tuple[str, str]] | None = None) -> Any:
         m = self._new_mst(schema, view)
+        m.forced = tuple(forced or ())
         m.rows_noisy = rows
         m.row_weights = weights
+        m.domain_oneways = reuse or {}
+        if self.is_private:
+            measured = max(len(schema.columns) - len(m.domain_oneways), 1)
+            m.oneway_rho = m.oneway_share * view.rho_remaining() / measured
         m._fit_frame(frame, gens)
         return m
 

@@ -176,7 +176,8 @@ def _decode_child(model: MultiTableDPMST, table: str, values: dict[str, np.ndarr
         own.cat[c] = values[c]
     if plan.order_by is not None:
         tcol = codec.schema.column(plan.order_by)
-        t0p = parent_values[t0_col(table)].astype(float)
+        t0c = model.models[plan.parent].codec.schema.column(t0_col(table))  # type: ignore[index]
+        t0p = model.models[plan.parent].codec.from_unit(t0c, parent_values[t0_col(table)].astype(float)) / float(t0c.max)  # type: ignore[index]
         if np.isnan(t0p).any():  # a parent whose first time the model left missing: another parent's first time
             known = t0p[~np.isnan(t0p)]  # (one per parent: all its rows share it, so their times still increase)
             fill = rng.choice(known, size=int(np.isnan(t0p).sum())) if known.size else np.zeros(int(np.isnan(t0p).sum()))

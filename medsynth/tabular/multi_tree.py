@@ -35,7 +35,11 @@ def fine_code(model: DPMST, col: ColumnSchema, values: np.ndarray) -> np.ndarray
     u = np.asarray(values, dtype=float)
     miss = np.isnan(u)
     uu = np.clip(np.where(miss, 0.0, u), 0.0, 1.0)
-    idx = np.rint(uu * (g - 1)).astype(np.int64) if per_value else np.minimum((uu * g).astype(np.int64), g - 1)
+    edges = getattr(model, "_edges", {}).get(col.name)  # cells given by edges (a reused 1-way's grid): as fitted
+    if edges is not None:
+        idx = np.clip(np.searchsorted(edges, uu, side="right") - 1, 0, g - 1)
+    else:
+        idx = np.rint(uu * (g - 1)).astype(np.int64) if per_value else np.minimum((uu * g).astype(np.int64), g - 1)
     if col.missing:
         return np.where(miss, g, idx)
     return idx  # no missing state: a missing value is read as the nearest present one

@@ -46,8 +46,11 @@ UNIQUE_SHARE = 0.9
 
 def id_like(name: str) -> bool:
     """Whether a column's name says it is an identifier (public knowledge: names are not data)."""
+    from medsynth.io.schema import ROW_INDEX_NAMES
+
     low = str(name).lower()
-    return low == "id" or low.endswith("_id") or low.endswith(".id") or (low.endswith("id") and len(low) <= 6)
+    return (low == "id" or low.endswith("_id") or low.endswith(".id") or (low.endswith("id") and len(low) <= 6)
+            or low in ROW_INDEX_NAMES)
 
 
 def _int_categories(col: ColumnSchema) -> bool:

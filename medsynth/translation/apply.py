@@ -13,14 +13,6 @@ if TYPE_CHECKING:
     from medsynth.translation.config import NonFinite
 
 
-def _stem(path: Path) -> str:
-    name = path.name
-    for suffix in (".nii.gz", ".nii", ".dcm"):
-        if name.lower().endswith(suffix):
-            return name[: -len(suffix)]
-    return name
-
-
 def translate_files(
     translator,
     inputs: Sequence[str | Path],
@@ -73,7 +65,9 @@ def translate_files(
             problems.append(str(exc))
     if problems:
         raise DataValidationError(problems, context="inputs")
-    names = [_stem(p) + "_sct" for p in paths]
+    from medsynth.io.loading import volume_stem
+
+    names = [volume_stem(p) + "_sct" for p in paths]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
         raise DataValidationError(f"several inputs would be written as {dupes}; translate them into separate --out folders")

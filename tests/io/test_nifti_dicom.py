@@ -223,3 +223,12 @@ def test_real_nrrd_brain_mr_reads_with_ras_affine(shared_data: Path, tmp_path: P
     assert set(np.unique(labels.array).tolist()) == {0.0, 1.0} and labels.same_grid(vol)
     write_nifti(vol, tmp_path / "brain.nii.gz")
     assert np.allclose(read_nifti(tmp_path / "brain.nii.gz").affine, vol.affine, atol=1e-5)
+
+
+def test_volume_stem_is_the_one_pairing_rule():
+    """translate apply wrote 'brain1_image.nrrd_sct.nii.gz' for an NRRD input (four copies of the rule, two without
+    NRRD); one rule now names cases for reading, writing and pairing."""
+    from medsynth.io.loading import volume_stem
+
+    assert [volume_stem(n) for n in ("case_000.nii.gz", "a.NII", "brain1_image.nrrd", "b.nhdr", "s/ct.dcm", "series_dir")] == [
+        "case_000", "a", "brain1_image", "b", "ct", "series_dir"]

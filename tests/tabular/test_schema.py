@@ -171,3 +171,15 @@ def test_an_entirely_missing_column_is_kept_empty_not_refused(epsilon):
         assert "unused" in dom.details["per_column"] and any("'unused'" in n for n in m.ledger.notes)
     with pytest.raises(DataValidationError, match="entirely missing"):  # a modelled column with no value still is an error
         validate_table(df, schema.model_copy(update={"columns": [*schema.columns[:2], col.model_copy(update={"omitted": False})]}))
+
+
+def test_row_numbers_written_by_exports_are_identifiers(tmp_path: Path):
+    """pandas writes its index as an unnamed first column and R exports 'rownames': unique row numbers, inferred
+    as an integer measurement (and modelled, spending budget) on real tables; they are identifiers now."""
+    rs = np.random.default_rng(0)
+    pd.DataFrame({"age": rs.integers(20, 90, 50), "sex": rs.choice(["f", "m"], 50)}).to_csv(tmp_path / "a.csv")
+    df = read_table(tmp_path / "a.csv")
+    assert infer_schema(df).column(df.columns[0]).type == "identifier"
+    df2 = pd.DataFrame({"rownames": range(1, 51), "age": rs.integers(20, 90, 50)})
+    assert infer_schema(df2).column("rownames").type == "identifier"
+    assert infer_schema(df2.assign(rownames=1)).column("rownames").type != "identifier"  # not unique: data

@@ -1,0 +1,171 @@
+"""How the multi-table DP model spends its budget: forced tree edges, reused parent 1-ways, the
+selection share, the count smoother, the decoding threshold."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from multitable_helpers import make_dataset, public_schema
+
+from medsynth.io.dataset import DatasetSchema
+from medsynth.tabular.mst import DPMST
+from medsynth.tabular.multi_counts import whittaker
+from medsynth.tabular.multi_mst import MultiTableDPMST
+
+TINY = {"bins": 6, "fine_bins": 16}
+
+
+def _with_target(schema: DatasetSchema, table: str = "patients", column: str = "status") -> DatasetSchema:
+    data = schema.to_dict()
+    for c in data["tables"][table]["columns"]:
+        if c["name"] == column:
+            c["target"] = True
+    return DatasetSchema.from_dict(data)
+
+
+def _edges(model: MultiTableDPMST, table: str) -> set[frozenset[str]]:
+    return {frozenset(c) for c in model.models[table].meta["cliques"]}
+
+
+def test_target_edges_join_the_declared_target_to_every_own_column(seeded_dp_noise):
+    """target_edges: the visit model's tree holds (^status, c) for each of the visit's own columns, picked
+    without selection; without the flag (or without a declared target) they are left to selection."""
+    tables = make_dataset(120, seed=2)
+    schema = _with_target(public_schema(tables))
+    model = MultiTableDPMST({**TINY, "target_edges": True}, privacy={"epsilon": 2.0, "delta": 1e-5}).fit(tables, schema)
+    plan = model.plans["visits"]
+    own = [*plan.numeric, *plan.discrete]
+    assert own, "the visit table has own columns"
+    assert {frozenset(("^status", c)) for c in own} <= _edges(model, "visits")
+    assert model.privacy_ledger.total_epsilon <= 2.0 * (1 + 1e-9)
+    plain = MultiTableDPMST({**TINY, "target_edges": True}, privacy={"epsilon": 2.0, "delta": 1e-5}).fit(
+        tables, public_schema(tables))
+    assert not {frozenset(("^status", c)) for c in own} <= _edges(plain, "visits")
+
+
+def test_forced_edges_skip_selection():
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({c: rng.integers(0, 3, 300).astype(str) for c in "abcde"})
+    m = DPMST({"bins": 4, "fine_bins": 8}, privacy={"epsilon": 1.0, "delta": 1e-5})
+    m.forced = (("a", "b"), ("a", "c"), ("a", "d"), ("a", "e"))
+    m.fit(df)
+    assert {frozenset(c) for c in m.meta["cliques"]} == {frozenset(("a", x)) for x in "bcde"}
+    sel = [e for e in m.privacy_ledger.entries if "tree selection" in e.access]
+    assert sel and sel[0].details["parts"]["selection"]["rho"] == 0.0, "no edge left to select: nothing spent on it"
+    assert m.privacy_ledger.total_epsilon <= 1.0 * (1 + 1e-9)
+
+
+def test_reused_parent_oneways_are_the_parent_models_noisy_counts(seeded_dp_noise):
+    """K = 1: the visit model takes its evidence columns' 1-ways from the patient model (no second measurement):
+    the 1-way entry of the visit model lists only its own columns, every 1-way it holds for ^c is the patient
+    model's, and the budget adds up."""
+    tables = make_dataset(150, seed=3)
+    cfg = {**TINY, "max_children": 1, "reuse_parent_oneways": True}
+    model = MultiTableDPMST(cfg, privacy={"epsilon": 1.0, "delta": 1e-5}).fit(tables, public_schema(tables))
+    visits, patients = model.models["visits"], model.models["patients"]
+    evidence = [c for c in model.plans["visits"].evidence if c[1:] in patients._oneway_noisy[0]]
+    assert evidence
+    reused = [c for c in evidence if c in visits.domain_oneways]
+    assert reused, "categorical evidence at least is reused"
+    for c in reused:
+        np.testing.assert_array_equal(visits._oneway_noisy[0][c], patients._oneway_noisy[0][c[1:]])
+    entry = next(e for e in model.privacy_ledger.entries if e.access.startswith("table 'visits': 1-way"))
+    assert not set(reused) & set(entry.columns), "reused 1-ways are not measured (nor charged) again"
+    assert model.privacy_ledger.total_epsilon <= 1.0 * (1 + 1e-9)
+    # with K > 1 a parent's rows weigh more than one in all: nothing is reused
+    k2 = MultiTableDPMST({**cfg, "max_children": 2}, privacy={"epsilon": 1.0, "delta": 1e-5}).fit(tables, public_schema(tables))
+    assert not k2.models["visits"].domain_oneways
+
+
+def test_selection_share_moves_budget_to_the_edges():
+    rng = np.random.default_rng(1)
+    x = rng.integers(0, 3, 400)
+    df = pd.DataFrame({"a": x.astype(str), "b": ((x + rng.integers(0, 2, 400)) % 3).astype(str),
+                       "c": rng.integers(0, 2, 400).astype(str)})
+    sigmas = {}
+    for share in (0.5, 0.1):
+        m = DPMST({"bins": 4, "fine_bins": 8}, privacy={"epsilon": 1.0, "delta": 1e-5})
+        m.selection_share = share
+        m.fit(df)
+        parts = next(e for e in m.privacy_ledger.entries if "tree selection" in e.access).details["parts"]
+        assert parts["selection"]["rho"] == pytest.approx(share * (parts["selection"]["rho"] + parts["two_way"]["rho"]))
+        sigmas[share] = parts["two_way"]["sigma"]
+    assert sigmas[0.1] == pytest.approx(sigmas[0.5] * np.sqrt(0.5 / 0.9))
+
+
+def test_whittaker_picks_first_differences_for_flat_counts_and_beats_the_raw_counts():
+    rng = np.random.default_rng(0)
+    truth = np.r_[np.full(10, 30.0), np.full(6, 12.0)]
+    err = {"raw": 0.0, "both": 0.0, "second": 0.0}
+    for _ in range(200):
+        h = truth + rng.normal(0, 6.0, truth.size)
+        err["raw"] += np.abs(h - truth).sum()
+        err["both"] += np.abs(whittaker(h, 6.0) - truth).sum()
+        err["second"] += np.abs(whittaker(h, 6.0, orders=(2,)) - truth).sum()
+    assert err["both"] < 0.8 * err["raw"]
+    assert err["both"] < err["second"], "a step-like histogram is smoothed better with first differences on offer"
+
+
+def test_empty_sigmas_zero_fewer_fine_cells():
+    """Same noise (an insecure seeded source, for the comparison), two thresholds: 0 keeps every positive noisy
+    cell, 2 zeroes those below two noise deviations."""
+    from medsynth.privacy.noise import insecure_noise_for_audit
+    from medsynth.tabular.schema import TableSchema
+
+    rng = np.random.default_rng(2)
+    df = pd.DataFrame({"x": rng.gamma(2.0, 1.0, 300), "c": rng.integers(0, 2, 300).astype(str)})
+    schema = TableSchema.from_dict({"columns": [
+        {"name": "x", "type": "continuous", "min": 0.0, "max": 20.0, "public": True},
+        {"name": "c", "type": "categorical", "categories": ["0", "1"], "public": True}]})
+    fine = {}
+    for e in (2.0, 0.0):
+        with insecure_noise_for_audit(7):
+            m = DPMST({"bins": 4, "fine_bins": 32, "adaptive_bins": 0}, privacy={"epsilon": 0.3, "delta": 1e-5}, schema=schema)
+            m.empty_sigmas = e
+            m.fit(df, schema)
+        fine[e] = m._fine_w["x"]
+    positive = m._oneway_w["x"] > 0
+    assert int((fine[0.0] > 0).sum()) == int(positive.sum())
+    assert (fine[2.0] > 0).sum() < (fine[0.0] > 0).sum()
+
+
+def test_first_times_at_the_start_of_follow_up_stay_there(seeded_dp_noise):
+    """Every real first visit is on day 0: t0 is modelled on a log scale, so the synthetic first visits sit on
+    day 0 too (on the unit scale, equal-width cells of a few hundred days put them anywhere in the first cell)."""
+    tables = make_dataset(150, seed=4)
+    assert (tables["visits"].groupby("id")["day"].min() == 0).all()
+    for privacy in (None, {"epsilon": 2.0, "delta": 1e-5}):
+        model = MultiTableDPMST(TINY, privacy=privacy).fit(tables, public_schema(tables))
+        syn = model.sample(400, seed=0)
+        first = syn["visits"].groupby("id")["day"].min()
+        assert (first == 0).mean() > (0.8 if privacy is None else 0.3), privacy
+        assert model.models["patients"].codec.schema.column("t0:visits").transform == "log"
+
+
+def test_defaults_steer_child_models_by_the_declared_target(seeded_dp_noise):
+    """The defaults join a declared target to the child's columns, reuse the parent's 1-ways at K = 1, spend a
+    tenth of the tree budget on selection and keep every positive noisy cell when decoding; the ledger adds up."""
+    tables = make_dataset(150, seed=5)
+    model = MultiTableDPMST(TINY, privacy={"epsilon": 1.0, "delta": 1e-5}).fit(tables, _with_target(public_schema(tables)))
+    visits = model.models["visits"]
+    assert visits.selection_share == pytest.approx(0.1) and visits.empty_sigmas == 0.0
+    assert visits.forced and all(a == "^status" for a, _ in visits.forced)
+    if model.plans["visits"].bound == 1:
+        assert visits.domain_oneways
+    assert model.privacy_ledger.total_epsilon <= 1.0 * (1 + 1e-9)
+
+
+def test_reused_grids_survive_save_and_load(tmp_path, seeded_dp_noise):
+    """A DP fit with reused parent 1-ways (their grids) and target edges samples the same after save/load: the
+    child model codes its evidence on the parent's cells in both."""
+    from medsynth.tabular.multi_base import MultiTableSynthesizer
+
+    tables = make_dataset(120, seed=6)
+    model = MultiTableDPMST({**TINY, "max_children": 1}, privacy={"epsilon": 1.0, "delta": 1e-5}).fit(
+        tables, _with_target(public_schema(tables)))
+    assert model.models["visits"]._edges, "numbers among the evidence are coded on the parent's grid"
+    a = model.sample(40, seed=3)
+    model.save(tmp_path / "m")
+    b = MultiTableSynthesizer.load(tmp_path / "m").sample(40, seed=3)
+    assert all(a[t].equals(b[t]) for t in a)
