@@ -57,8 +57,9 @@ def read_table(path: str | Path, *, role: str | None = None) -> pd.DataFrame:
 
     Missing cells are NaN/None; in CSV, empty cells, pandas' usual markers ("NA", "NaN", "null", ...) and
     the cells ``MISSING_MARKERS`` ("." as SAS and Stata write a missing number, "?" as many public
-    datasets do) are missing, so a number column with such cells stays a number. Column names are kept
-    as strings.
+    datasets do) are missing, so a number column with such cells stays a number; a text column whose every
+    value is a number with thousands separators (``12,500``) or a percentage (``45%``) is read as numbers.
+    Column names are kept as strings.
 
     Args:
         path: a .csv (.csv.gz, .tsv, .txt) or .parquet file.
@@ -85,6 +86,7 @@ def read_table(path: str | Path, *, role: str | None = None) -> pd.DataFrame:
                 df = pd.read_csv(p, sep=sep, low_memory=False, index_col=False, na_values=list(MISSING_MARKERS))
                 if sep == ";":
                     df = _decimal_commas(p, df)
+                df = _formatted_numbers(df, thousands=sep != ";")
     except (pd.errors.ParserError, pd.errors.ParserWarning, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError, OSError,
             ImportError) as exc:
         msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -132,6 +134,30 @@ def _sniff_csv(p: Path) -> tuple[str, list[str]]:
 
 
 _DECIMAL_COMMA = re.compile(r"^\s*[-+]?\d+,\d+\s*$")
+
+
+_THOUSANDS = re.compile(r"^\s*[-+]?\d{1,3}(,\d{3})+(\.\d+)?\s*$")
+_PLAIN = re.compile(r"^\s*[-+]?(\d+(\.\d*)?|\.\d+)\s*$")
+_PERCENT = re.compile(r"^\s*[-+]?(\d+(\.\d*)?|\.\d+)\s*%\s*$")
+
+
+def _formatted_numbers(df: pd.DataFrame, *, thousands: bool) -> pd.DataFrame:
+    """Numbers that spreadsheets export as text become numbers: every value with thousands separators
+    (``1,234.5``; not in semicolon files, where the comma is the decimal mark) or every value a percentage
+    (``45%`` -> 45.0, the number as written). A text column with any other value is left as it is."""
+    for c in df.columns:
+        s = df[c]
+        if s.dtype != object:
+            continue
+        vals = s.dropna().astype(str)
+        if not len(vals):
+            continue
+        if thousands and vals.str.match(_THOUSANDS).any() and (vals.str.match(_THOUSANDS) | vals.str.match(_PLAIN)).all():
+            df[c] = pd.to_numeric(s.astype(str).str.replace(",", "", regex=False).where(s.notna()), errors="coerce")
+        elif vals.str.match(_PERCENT).all():
+            df[c] = pd.to_numeric(s.astype(str).str.replace("%", "", regex=False).str.strip().where(s.notna()),
+                                  errors="coerce")
+    return df
 
 
 def _decimal_commas(p: Path, df: pd.DataFrame) -> pd.DataFrame:

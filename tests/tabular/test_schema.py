@@ -183,3 +183,17 @@ def test_row_numbers_written_by_exports_are_identifiers(tmp_path: Path):
     df2 = pd.DataFrame({"rownames": range(1, 51), "age": rs.integers(20, 90, 50)})
     assert infer_schema(df2).column("rownames").type == "identifier"
     assert infer_schema(df2.assign(rownames=1)).column("rownames").type != "identifier"  # not unique: data
+
+
+def test_spreadsheet_formatted_numbers_are_numbers(tmp_path: Path):
+    """Exports write '12,500' and '45%': they were a 400-level identifier and a categorical (left empty by DP)."""
+    path = tmp_path / "t.csv"
+    path.write_text('charges,sat,code,mixed\n"12,500",45%,A1,3\n800,97.5%,B2,"1,200"\n"1,000,000.5",,C3,x\n',
+                    encoding="utf-8")
+    df = read_table(path)
+    assert df["charges"].tolist() == [12500.0, 800.0, 1000000.5]
+    assert df["sat"].iloc[:2].tolist() == [45.0, 97.5] and np.isnan(df["sat"].iloc[2])
+    assert df["code"].dtype == object and df["mixed"].dtype == object  # text stays text
+    semi = tmp_path / "s.csv"
+    semi.write_text("a;b\n1,5;x\n2,25;y\n", encoding="utf-8")  # a decimal comma, not thousands
+    assert read_table(semi)["a"].tolist() == [1.5, 2.25]
