@@ -349,8 +349,9 @@ def _native(value: Any) -> Category:
     return str(value)
 
 
-#: Names that exports give a row number (pandas' unnamed index, R's row names): an identifier when unique.
-ROW_INDEX_NAMES = frozenset({"", "unnamed: 0", "rownames", "index", "row", "rownum", "row_number"})
+#: Names that exports give a row number (pandas' unnamed index, R's row names): an identifier when its values are
+#: distinct whole numbers.
+ROW_INDEX_NAMES = frozenset({"", "unnamed: 0", "rownames", "index", "rownum", "row_number"})
 
 
 def infer_schema(df: pd.DataFrame, *, max_levels: int = MAX_INFERRED_LEVELS, rules: bool = True) -> TableSchema:
@@ -385,7 +386,7 @@ def infer_schema(df: pd.DataFrame, *, max_levels: int = MAX_INFERRED_LEVELS, rul
         nunique = int(nonnull.nunique())
         lname = str(name).lower()
         idlike = (lname == "id" or lname.endswith("_id") or lname.endswith(".id") or lname.endswith("id") and len(lname) <= 6
-                  or lname in ROW_INDEX_NAMES)
+                  or (lname in ROW_INDEX_NAMES and pd.api.types.is_numeric_dtype(s) and _is_integral(s)))
         if pd.api.types.is_bool_dtype(s) or (s.dtype == object and set(nonnull.astype(str).str.lower()) <= {"true", "false"}):
             cats: list[Category] = [False, True]
             cols.append(ColumnSchema(name=name, type="boolean", categories=cats, missing=missing))

@@ -197,3 +197,9 @@ def test_spreadsheet_formatted_numbers_are_numbers(tmp_path: Path):
     semi = tmp_path / "s.csv"
     semi.write_text("a;b\n1,5;x\n2,25;y\n", encoding="utf-8")  # a decimal comma, not thousands
     assert read_table(semi)["a"].tolist() == [1.5, 2.25]
+
+
+def test_a_measurement_named_index_is_not_a_row_number():
+    rs = np.random.default_rng(1)
+    df = pd.DataFrame({"index": rs.normal(1.0, 0.2, 50), "age": rs.integers(20, 90, 50)})  # e.g. an ankle-brachial index
+    assert infer_schema(df).column("index").type == "continuous"
