@@ -163,7 +163,9 @@ def _infer_type(real: pd.Series, max_categories: int) -> str:
 
 
 def _as_days(s: pd.Series) -> pd.Series:
-    parsed = pd.to_datetime(s, errors="coerce", format="mixed", dayfirst=True)
+    from medsynth.io.schema import naive_utc
+
+    parsed = naive_utc(pd.to_datetime(s, errors="coerce", format="mixed", dayfirst=True))
     return (parsed - pd.Timestamp("1970-01-01")).dt.total_seconds() / 86400.0
 
 

@@ -305,11 +305,20 @@ def from_days(days: float) -> str:
     return ts.strftime("%Y-%m-%d") if ts == ts.normalize() else ts.isoformat()
 
 
+def naive_utc(stamps: pd.Series) -> pd.Series:
+    """Timestamps without a time zone: zone-aware ones (a Parquet file's ``datetime64[ns, UTC]``) as UTC wall time,
+    so they subtract from the naive epoch like every other date."""
+    if isinstance(stamps.dtype, pd.DatetimeTZDtype):
+        return stamps.dt.tz_convert("UTC").dt.tz_localize(None)
+    return stamps
+
+
 def parse_dates(values: pd.Series, fmt: str | None) -> pd.Series:
-    """Parse strings to timestamps with ``fmt`` (unparseable -> NaT)."""
+    """Parse strings to timestamps with ``fmt`` (unparseable -> NaT); zone-aware timestamps become UTC, naive."""
     if pd.api.types.is_datetime64_any_dtype(values):
-        return pd.to_datetime(values)
-    return pd.to_datetime(values.astype("string"), format=fmt, errors="coerce") if fmt else pd.to_datetime(values, errors="coerce")
+        return naive_utc(pd.to_datetime(values))
+    parsed = pd.to_datetime(values.astype("string"), format=fmt, errors="coerce") if fmt else pd.to_datetime(values, errors="coerce")
+    return naive_utc(parsed)
 
 
 def _guess_date_format(values: pd.Series) -> str | None:
@@ -393,7 +402,7 @@ def infer_schema(df: pd.DataFrame, *, max_levels: int = MAX_INFERRED_LEVELS, rul
             continue
         if pd.api.types.is_datetime64_any_dtype(s):
             fmt = "%Y-%m-%d"
-            parsed = pd.to_datetime(s)
+            parsed = parse_dates(s, None)
         else:
             fmt = _guess_date_format(s) if not pd.api.types.is_numeric_dtype(s) else None
             parsed = parse_dates(s, fmt) if fmt else None

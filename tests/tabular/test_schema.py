@@ -203,3 +203,20 @@ def test_a_measurement_named_index_is_not_a_row_number():
     rs = np.random.default_rng(1)
     df = pd.DataFrame({"index": rs.normal(1.0, 0.2, 50), "age": rs.integers(20, 90, 50)})  # e.g. an ankle-brachial index
     assert infer_schema(df).column("index").type == "continuous"
+
+
+def test_zone_aware_timestamps_are_dates(tmp_path: Path):
+    """A Parquet file's datetime64[ns, UTC] column crashed schema infer ("Cannot subtract tz-naive and tz-aware")."""
+    from medsynth.core.registry import SYNTHESIZERS, resolve
+
+    rs = np.random.default_rng(0)
+    df = pd.DataFrame({"admit": pd.to_datetime("2020-01-01", utc=True) + pd.to_timedelta(rs.integers(0, 500, 80), unit="D"),
+                       "age": rs.integers(20, 90, 80)})
+    df.to_parquet(tmp_path / "t.parquet")
+    df = read_table(tmp_path / "t.parquet")
+    schema = infer_schema(df)
+    col = schema.column("admit")
+    assert col.type == "datetime" and str(col.min) >= "2020-01-01" and str(col.max) <= "2021-05-15"
+    out = resolve(SYNTHESIZERS, "dp-mst")(privacy={"epsilon": None}).fit(df, schema).sample(50, seed=0)
+    days = pd.to_datetime(out["admit"])
+    assert days.min() >= pd.Timestamp("2020-01-01") and days.max() <= pd.Timestamp("2021-05-16")
