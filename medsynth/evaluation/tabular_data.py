@@ -172,13 +172,13 @@ def _as_days(s: pd.Series) -> pd.Series:
 def _as_category(s: pd.Series) -> pd.Series:
     """Categorical values as strings; numbers that are whole print without '.0' (1.0 == 1)."""
     def fmt(v: Any) -> Any:
-        if v is None or (isinstance(v, float) and np.isnan(v)):
-            return np.nan
+        if v is None or v is pd.NA or v is pd.NaT or (isinstance(v, (float, np.floating)) and np.isnan(v)):
+            return np.nan  # pandas' nullable dtypes (boolean, string, Int64) hold pd.NA, not NaN
         if isinstance(v, (float, np.floating)) and float(v).is_integer():
             return str(int(v))
         return str(v)
 
-    return s.map(fmt).astype(object)
+    return s.astype(object).map(fmt).astype(object)
 
 
 def prepare_tables(

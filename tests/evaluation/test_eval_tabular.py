@@ -176,3 +176,19 @@ def test_dcr_share_gives_no_verdict_when_synthetic_rows_share_a_few_hub_neighbou
     m = report.metric("dcr_share_train")
     assert m.value == pytest.approx(1.0) and m.details["distinct_nearest_real_rows"] == 1
     assert m.verdict == "info" and "hubs" in m.note
+
+
+def test_nullable_dtypes_count_missing_values_as_missing() -> None:
+    """Parquet tables carry pandas' nullable dtypes (boolean, string, Int64) whose missing cells are pd.NA: evaluation
+    read them as a category '<NA>', so a real column 37% missing showed 0% and the missingness metric failed."""
+    rng = np.random.default_rng(0)
+
+    def table(n: int) -> pd.DataFrame:
+        return pd.DataFrame({"flag": pd.array(rng.choice([True, False, None], n), dtype="boolean"),
+                             "label": pd.array(rng.choice(["a", "b", None], n), dtype="string"),
+                             "x": rng.normal(size=n)})
+
+    report = evaluate_tabular(table(300), table(150), table(300))
+    m = report.metric("missingness_pattern_tvd")
+    assert m.details["missing_rates"]["flag"]["real"] > 0.25 and m.details["missing_rates"]["label"]["real"] > 0.25
+    assert m.value < 0.1 and m.verdict == "pass"
