@@ -70,6 +70,9 @@ def fit(
         rows = f"about {synth.rows_estimate} '{root}' rows" + (" (noisy count: the exact one stays private)" if rep.private else "")
         tables = ", ".join(synth.schema.order())  # type: ignore[union-attr]
         done(f"fitted {synth.name} on tables {tables}, {rows} [{label}]; `medsynth tabular export` copies what may be released", out)
+        if rep.private:
+            for t in synth.schema.order():  # type: ignore[union-attr]
+                _say_dp_losses(synth.schema.tables[t], table=t)  # type: ignore[union-attr]
         return
     if rep.private:
         label = f"epsilon {rep.epsilon:.3g}, delta {rep.delta:.2g}"
@@ -81,7 +84,7 @@ def fit(
         _say_dp_losses(synth.schema)
 
 
-def _say_dp_losses(schema: Any) -> None:
+def _say_dp_losses(schema: Any, *, table: str | None = None) -> None:
     """Warn about what DP could not keep at this budget (columns left empty, columns left with one value): on a
     table with few rows per column a user would otherwise find out only in the synthetic data."""
     empty = [c.name for c in schema.columns if c.omitted]
@@ -95,7 +98,8 @@ def _say_dp_losses(schema: Any) -> None:
 
     parts = ([f"{len(empty)} of {n} columns are left empty ({names(empty)})"] if empty else []) + (
         [f"{len(single)} keep a single value ({names(single)})"] if single else [])
-    say(f"warning: at this budget DP could not release everything: {'; '.join(parts)}. The ledger notes say why; "
+    where = f" in table '{table}'" if table else ""
+    say(f"warning: at this budget DP could not release everything{where}: {'; '.join(parts)}. The ledger notes say why; "
         "declare those domains public in the schema (categories and ranges from a data dictionary are public "
         "knowledge), give a larger epsilon, or model fewer columns", err=True, fg=typer.colors.YELLOW)
 
