@@ -57,8 +57,14 @@ def fit(
         if given or force:
             raise ConfigError(f"--resume continues the run with its own config.yaml and schema; leave out "
                               f"{', '.join(given + (['--force'] if force else []))}")
-    synth = tab.fit(data, out=out, schema=schema, model=model, epsilon=epsilon, delta=delta, config=config, sets=sets,
-                    seed=seed, max_steps=max_steps, force=force, resume=resume)
+    import warnings
+
+    from medsynth.core.errors import ReleaseWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ReleaseWarning)  # printed below, after the result line
+        synth = tab.fit(data, out=out, schema=schema, model=model, epsilon=epsilon, delta=delta, config=config,
+                        sets=sets, seed=seed, max_steps=max_steps, force=force, resume=resume)
     rep = synth.privacy_spent()
     root = getattr(synth, "root", None)
     if resume:
@@ -70,9 +76,7 @@ def fit(
         rows = f"about {synth.rows_estimate} '{root}' rows" + (" (noisy count: the exact one stays private)" if rep.private else "")
         tables = ", ".join(synth.schema.order())  # type: ignore[union-attr]
         done(f"fitted {synth.name} on tables {tables}, {rows} [{label}]; `medsynth tabular export` copies what may be released", out)
-        if rep.private:
-            for t in synth.schema.order():  # type: ignore[union-attr]
-                _say_dp_losses(synth.schema.tables[t], table=t)  # type: ignore[union-attr]
+        _say_release_gaps(synth)
         return
     if rep.private:
         label = f"epsilon {rep.epsilon:.3g}, delta {rep.delta:.2g}"
@@ -80,28 +84,15 @@ def fit(
     else:
         label, rows = "NOT differentially private", f"{synth.rows_estimate} rows"
     done(f"fitted {synth.name} on {rows} [{label}]; `medsynth tabular export` copies what may be released", out)
-    if rep.private:
-        _say_dp_losses(synth.schema)
+    _say_release_gaps(synth)
 
 
-def _say_dp_losses(schema: Any, *, table: str | None = None) -> None:
-    """Warn about what DP could not keep at this budget (columns left empty, columns left with one value): on a
-    table with few rows per column a user would otherwise find out only in the synthetic data."""
-    empty = [c.name for c in schema.columns if c.omitted]
-    single = [c.name for c in schema.modelled if c.type == "categorical" and len(c.categories or []) == 1]
-    if not empty and not single:
-        return
-    n = len(schema.columns)
+def _say_release_gaps(synth: Any) -> None:
+    import medsynth.tabular as tab
 
-    def names(cols: list[str]) -> str:
-        return ", ".join(cols[:8]) + (f" and {len(cols) - 8} more" if len(cols) > 8 else "")
-
-    parts = ([f"{len(empty)} of {n} columns are left empty ({names(empty)})"] if empty else []) + (
-        [f"{len(single)} keep a single value ({names(single)})"] if single else [])
-    where = f" in table '{table}'" if table else ""
-    say(f"warning: at this budget DP could not release everything{where}: {'; '.join(parts)}. The ledger notes say why; "
-        "declare those domains public in the schema (categories and ranges from a data dictionary are public "
-        "knowledge), give a larger epsilon, or model fewer columns", err=True, fg=typer.colors.YELLOW)
+    gaps = tab.release_gaps(synth)
+    if gaps:
+        say(f"warning: {gaps}", err=True, fg=typer.colors.YELLOW)
 
 
 @app.command("sample")

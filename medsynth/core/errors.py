@@ -71,6 +71,10 @@ class UnsupportedTransferSyntaxError(ImageReadError):
     """DICOM pixel data uses a compressed transfer syntax that no installed decoder handles."""
 
 
+class ReleaseWarning(UserWarning):
+    """A DP fit could not release part of the table at its budget (columns left empty or with one value)."""
+
+
 __all__ = [
     "ConfigError",
     "DataValidationError",
@@ -80,6 +84,7 @@ __all__ = [
     "NotFittedError",
     "OutputPathError",
     "PrivacyBudgetError",
+    "ReleaseWarning",
     "RunDirectoryError",
     "SliceGeometryError",
     "UnsupportedTransferSyntaxError",

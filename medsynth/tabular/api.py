@@ -185,16 +185,57 @@ def fit(
                          max_steps=max_steps, **privacy)
     if dataset:
         if out is not None:
-            return fit_dataset_run(data, out, cfg, schema=schema, force=force)[1]  # type: ignore[return-value,arg-type]
-        from medsynth.tabular.multi_run import build_multitable, load_dataset_schema, read_tables
+            fitted = fit_dataset_run(data, out, cfg, schema=schema, force=force)[1]
+        else:
+            from medsynth.tabular.multi_run import build_multitable, load_dataset_schema, read_tables
 
-        loaded = load_dataset_schema(schema)  # type: ignore[arg-type]
-        return build_multitable(cfg, loaded).fit(read_tables(data), loaded)  # type: ignore[return-value,arg-type]
-    if out is not None:
-        return fit_run(data, out, cfg, schema=schema, force=force)[1]  # type: ignore[arg-type]
-    if isinstance(schema, (str, Path)):
-        schema = TableSchema.load(schema)
-    return build_synthesizer(cfg, schema).fit(_frame(data), schema)  # type: ignore[arg-type]
+            loaded = load_dataset_schema(schema)  # type: ignore[arg-type]
+            fitted = build_multitable(cfg, loaded).fit(read_tables(data), loaded)  # type: ignore[arg-type]
+    elif out is not None:
+        fitted = fit_run(data, out, cfg, schema=schema, force=force)[1]  # type: ignore[arg-type]
+    else:
+        if isinstance(schema, (str, Path)):
+            schema = TableSchema.load(schema)
+        fitted = build_synthesizer(cfg, schema).fit(_frame(data), schema)  # type: ignore[arg-type]
+    gaps = release_gaps(fitted)
+    if gaps:
+        import warnings
+
+        from medsynth.core.errors import ReleaseWarning
+
+        warnings.warn(gaps, ReleaseWarning, stacklevel=2)
+    return fitted  # type: ignore[return-value]
+
+
+def release_gaps(model: Any) -> str | None:
+    """What a DP fit could not release at its budget, as one sentence (``None`` when nothing is missing or the
+    fit is not private): columns left empty and columns left with a single value, counted and named per table,
+    with what to do. :func:`fit` issues it as a :class:`~medsynth.core.errors.ReleaseWarning`; the CLI prints it.
+    """
+    if not model.privacy_spent().private:
+        return None
+    from medsynth.tabular.schema import TableSchema
+
+    schema = model.schema
+    tables = ({t: schema.tables[t] for t in schema.order()} if not isinstance(schema, TableSchema) else {None: schema})
+    parts = []
+    for t, tab in tables.items():
+        empty = [c.name for c in tab.columns if c.omitted]
+        single = [c.name for c in tab.modelled if c.type == "categorical" and len(c.categories or []) == 1]
+        where = f"table '{t}': " if t is not None else ""
+        if empty:
+            parts.append(f"{where}{len(empty)} of {len(tab.columns)} columns are left empty ({_names(empty)})")
+        if single:
+            parts.append(f"{where}{len(single)} keep a single value ({_names(single)})")
+    if not parts:
+        return None
+    return (f"at this budget DP could not release everything: {'; '.join(parts)}. The ledger notes say why; declare "
+            "those domains public in the schema (categories and ranges from a data dictionary are public knowledge), "
+            "give a larger epsilon, or model fewer columns")
+
+
+def _names(cols: list[str]) -> str:
+    return ", ".join(cols[:8]) + (f" and {len(cols) - 8} more" if len(cols) > 8 else "")
 
 
 def load(path: str | Path, *, device: str = "cpu") -> TabularSynthesizer:
@@ -262,4 +303,4 @@ def sample(run: str | Path, n: int, out: str | Path | None = None, *, seed: int 
     return sample_run(run, n, out, seed=seed, where=where, overwrite=force)
 
 
-__all__ = ["export", "fit", "infer_schema", "load", "resolve_config", "sample"]
+__all__ = ["export", "fit", "infer_schema", "load", "release_gaps", "resolve_config", "sample"]

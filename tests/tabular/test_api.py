@@ -52,3 +52,20 @@ def test_config_precedence_and_named_errors(tmp_path):
         resolve_config(model="dp-mst", max_steps=5)
     with pytest.raises(ConfigError, match="leave out model"):
         tab.fit("x.csv", out=tmp_path / "run", model="dp-mst", resume=True)
+
+
+def test_fit_warns_in_python_what_dp_could_not_release(seeded_dp_noise):
+    """Notebook users get the CLI's warning too: a ReleaseWarning naming what DP left empty or single-valued."""
+    import numpy as np
+    import pandas as pd
+
+    import medsynth.tabular as tab
+    from medsynth.core.errors import ReleaseWarning
+
+    rs = np.random.default_rng(0)
+    df = pd.DataFrame({"arm": rs.choice(["a", "b"], 400)} | {f"flag{i}": rs.choice(["no", "yes"], 400, p=[0.95, 0.05])
+                                                               for i in range(29)})
+    with pytest.warns(ReleaseWarning, match="could not release everything"):
+        m = tab.fit(df, model="dp-mst", epsilon=1.0, delta=1e-4)
+    assert "keep a single value" in tab.release_gaps(m) or "left empty" in tab.release_gaps(m)
+    assert tab.release_gaps(tab.fit(df.iloc[:, :3], model="dp-mst", epsilon=None)) is None  # not private: nothing to say
