@@ -8,9 +8,10 @@ two and an attack with AUC 0.5 / risk 0 has learned nothing about who was in the
 * **Distance to closest record (DCR)**: for each synthetic row, is its nearest real row a training
   or a holdout row? ``dcr_share_train`` is that share, corrected for the sizes of the two sets (each
   count divided by its set's size), so 0.5 is ideal; judged on its 95% lower bound, counting synthetic
-  rows that share a nearest real row as one draw (rows far from all real data share a few "hubs"). ``dcr_p5_ratio`` is the 5th percentile of
-  synthetic-to-train distances over the same percentile for holdout-to-train distances (1 ideal;
-  near 0 means many synthetic rows sit closer to training rows than fresh real rows ever do).
+  rows that share a nearest real row as one draw (rows far from all real data share a few "hubs").
+  ``dcr_p5_ratio`` is the 5th percentile of synthetic-to-train distances (as many training rows as holdout rows) over that of synthetic-to-holdout
+  distances (1 ideal; near 0 means many synthetic rows sit closer to training rows than to any fresh real
+  row; a generator that samples dense regions is close to both and is not flagged).
 * **Nearest-neighbour distance ratio (NNDR)**: nearest over second-nearest training distance; a
   ratio near 0 singles out one training record. ``nndr_low_share`` is the share of synthetic rows
   whose ratio is below the 5th percentile of holdout rows' ratios (0.05 expected).
@@ -217,19 +218,29 @@ class DistanceToClosestRecord:
                 artifacts={"syn_to_train": d_tr, "syn_to_holdout": d_ho, "holdout_to_train": d_base},
             )
         ]
-        p5_syn, p5_base = float(np.percentile(d_tr, 5)), float(np.percentile(d_base, 5))
+        # The same synthetic rows' distances to as many training rows as there are holdout rows, against their
+        # distances to the holdout: a generator whose samples sit in dense regions is close to any real rows
+        # (holdout-to-train distances made a 600-row DP table look like a copier: REVIEW at 0.72), while one
+        # that copies is close to training rows only.
+        pick = np.sort(context.rng("dcr-matched").choice(n_t, size=min(n_t, n_h), replace=False))  # seeded: same rows
+        context.register("train_matched", context.matrix("train")[pick])
+        d_match = context.knn("synthetic_q", "train_matched", 1)[0][:, 0]
+        p5_syn, p5_base = float(np.percentile(d_match, 5)), float(np.percentile(d_ho, 5))
         if p5_base <= 0:
             out.append(judge(
-                "dcr_p5_ratio", SECTION, None, "maximize", "5th percentile DCR of synthetic rows over that of holdout rows.",
-                note="real rows have exact duplicates at the 5th percentile of distances; see exact_copy_share instead"))
+                "dcr_p5_ratio", SECTION, None, "maximize",
+                "5th percentile of synthetic-to-train distances over that of synthetic-to-holdout distances.",
+                note="synthetic rows equal holdout rows at the 5th percentile of distances; see exact_copy_share instead"))
         else:
             out.append(judge(
                 "dcr_p5_ratio", SECTION, p5_syn / p5_base, "maximize",
-                "5th percentile of synthetic-to-train distances over the same for holdout-to-train distances: "
-                "1 is ideal; near 0 means many synthetic rows are closer to a training row than fresh real rows are.",
+                "5th percentile of synthetic-to-train distances (as many training rows as holdout rows) over that of "
+                "synthetic-to-holdout distances: 1 is ideal; near 0 means many synthetic rows sit closer to training "
+                "rows than to any fresh real row.",
                 threshold=cfg.privacy.dcr_p5_ratio, baseline=1.0, enough=enough,
-                details={"p5_synthetic_to_train": p5_syn, "p5_holdout_to_train": p5_base,
-                         "median_synthetic_to_train": float(np.median(d_tr)), "median_holdout_to_train": float(np.median(d_base))},
+                details={"p5_synthetic_to_train": p5_syn, "p5_synthetic_to_holdout": p5_base,
+                         "p5_holdout_to_train": float(np.percentile(d_base, 5)),
+                         "median_synthetic_to_train": float(np.median(d_match)), "median_synthetic_to_holdout": float(np.median(d_ho))},
             ))
         return out
 
