@@ -23,6 +23,7 @@ import math
 from typing import ClassVar
 
 import numpy as np
+from scipy.cluster.hierarchy import DisjointSet
 
 from medsynth.core.config import ConfigModel
 from medsynth.privacy.mechanisms import exponential_mechanism, gaussian_sigma
@@ -72,20 +73,14 @@ class DPMST(MarginalSynthesizer):
         names = self._names
         d = len(names)
         private = self.is_private
-        parent = list(range(d))
-
-        def find(x: int) -> int:
-            while parent[x] != x:
-                parent[x] = parent[parent[x]]
-                x = parent[x]
-            return x
+        joined = DisjointSet(range(d))  # scipy's union-find: which columns the tree already connects
 
         edges: list[tuple[int, int]] = []
         for a, b in self.forced:  # public structure: joined first, without selection
-            if a in names and b in names and a != b and find(names.index(a)) != find(names.index(b)):
+            if a in names and b in names and a != b and not joined.connected(names.index(a), names.index(b)):
                 i, j = sorted((names.index(a), names.index(b)))
                 edges.append((i, j))
-                parent[find(i)] = find(j)
+                joined.merge(i, j)
         picks = d - 1 - len(edges)
         r2 = rho * self.selection_share if picks > 0 else 0.0
         r3 = rho - r2
@@ -96,18 +91,18 @@ class DPMST(MarginalSynthesizer):
             for i in range(d):
                 for j in range(i + 1, d):
                     a, b = names[i], names[j]
-                    if find(i) == find(j):
+                    if joined.connected(i, j):
                         continue
                     true = marginal_counts(codes, (a, b), sizes, self.row_weights).ravel()
                     est = n_hat * np.outer(probs[a], probs[b]).ravel()
                     scores[(i, j)] = float(np.abs(true - est).sum())
             for _ in range(picks):
-                cand = [e for e in scores if find(e[0]) != find(e[1])]
+                cand = [e for e in scores if not joined.connected(*e)]
                 q = np.array([scores[e] for e in cand])
                 pick = exponential_mechanism(q, eps_sel, 1.0, rng) if private else int(np.argmax(q))
                 e = cand[pick]
                 edges.append(e)
-                parent[find(e[0])] = find(e[1])
+                joined.merge(*e)
         out = []
         rho_edge = r3 / max(len(edges), 1)
         for i, j in edges:

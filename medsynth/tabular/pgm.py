@@ -28,6 +28,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy.cluster.hierarchy import DisjointSet
 
 Clique = tuple[int, ...]
 
@@ -128,18 +129,12 @@ def junction_tree(n_vars: int, cliques: Sequence[Sequence[int]], sizes: Sequence
     maxc = triangulate(n_vars, [tuple(c) for c in cliques], sizes)
     k = len(maxc)
     pairs = sorted(((len(set(maxc[i]) & set(maxc[j])), i, j) for i in range(k) for j in range(i + 1, k)), reverse=True)
-    root = list(range(k))
-
-    def find(x: int) -> int:
-        while root[x] != x:
-            root[x] = root[root[x]]
-            x = root[x]
-        return x
+    joined = DisjointSet(range(k))
 
     adj: dict[int, list[int]] = {i: [] for i in range(k)}
     for _w, i, j in pairs:  # maximum spanning tree on intersection sizes (0-weight edges join components)
-        if find(i) != find(j):
-            root[find(i)] = find(j)
+        if not joined.connected(i, j):
+            joined.merge(i, j)
             adj[i].append(j)
             adj[j].append(i)
     parent = [-1] * k
