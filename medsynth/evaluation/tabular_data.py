@@ -129,16 +129,12 @@ class TabularData:
         return pd.concat([self.train, self.holdout], ignore_index=True)
 
 
-def _idlike_name(name: str) -> bool:
-    """Named like an identifier (the rule of ``medsynth schema infer``): id, *_id, *.id, or a short *id."""
-    low = str(name).lower()
-    return low == "id" or low.endswith("_id") or low.endswith(".id") or (low.endswith("id") and len(low) <= 6)
-
-
 def _is_identifier(values: pd.Series, name: str) -> bool:
     """A column named like an identifier whose (real) values are all distinct: a key, not a measurement."""
     vals = values.dropna()
-    return _idlike_name(name) and len(vals) > 1 and len(vals) == len(values) and vals.nunique() == len(vals)
+    from medsynth.io.schema import id_like
+
+    return id_like(name) and len(vals) > 1 and len(vals) == len(values) and vals.nunique() == len(vals)
 
 
 def _infer_type(real: pd.Series, max_categories: int) -> str:

@@ -23,7 +23,7 @@ from medsynth.io.dataset import (
     find_cycle,
     key_problems,
 )
-from medsynth.io.schema import NUMERIC_TYPES, ColumnSchema, TableSchema, infer_schema
+from medsynth.io.schema import NUMERIC_TYPES, ColumnSchema, TableSchema, id_like, infer_schema
 
 #: Name fragments that make a numeric child column a likely time column when no column is sorted.
 _TIME_HINTS = ("day", "date", "time", "start", "admit", "visit", "week", "month", "year", "seq")
@@ -73,14 +73,8 @@ def _names_match(col: str, parent: str, pk: str, own_pk: bool) -> bool:
     return c == p
 
 
-def _id_like(name: str) -> bool:
-    """Whether a column's name says it is an identifier (``id``, ``*_id``, ``*.id``, short ``*id``)."""
-    low = str(name).lower()
-    return low == "id" or low.endswith(("_id", ".id")) or (low.endswith("id") and len(low) <= 6)
-
-
 def _guess_primary_key(name: str, df: pd.DataFrame, schema: TableSchema) -> str | None:
-    cands = [c.name for c in schema.columns if c.type == "identifier" and _id_like(c.name)
+    cands = [c.name for c in schema.columns if c.type == "identifier" and id_like(c.name)
              and df[c.name].notna().all() and not canonical_keys(df[c.name]).duplicated().any()]
     if not cands:
         return None

@@ -363,6 +363,15 @@ def _native(value: Any) -> Category:
 ROW_INDEX_NAMES = frozenset({"", "unnamed: 0", "rownames", "index", "rownum", "row_number"})
 
 
+def id_like(name: Any) -> bool:
+    """Whether a column's name says it holds identifiers (names are public, not data): ``id``, ``*_id``,
+    ``*.id``, a short ``*id``, or a row number an export wrote (:data:`ROW_INDEX_NAMES`). The one rule of
+    schema inference, the DP structure step, relation inference and evaluation."""
+    low = str(name).lower()
+    return (low == "id" or low.endswith(("_id", ".id")) or (low.endswith("id") and len(low) <= 6)
+            or low in ROW_INDEX_NAMES)
+
+
 def infer_schema(df: pd.DataFrame, *, max_levels: int = MAX_INFERRED_LEVELS, rules: bool = True) -> TableSchema:
     """Infer a schema from a table; every domain is marked ``public: false`` (read from the data).
 
@@ -393,9 +402,9 @@ def infer_schema(df: pd.DataFrame, *, max_levels: int = MAX_INFERRED_LEVELS, rul
         nonnull = s.dropna()
         missing = bool(s.isna().any())
         nunique = int(nonnull.nunique())
-        lname = str(name).lower()
-        idlike = (lname == "id" or lname.endswith("_id") or lname.endswith(".id") or lname.endswith("id") and len(lname) <= 6
-                  or (lname in ROW_INDEX_NAMES and pd.api.types.is_numeric_dtype(s) and _is_integral(s)))
+        # a row-number name makes an identifier only of distinct whole numbers ("index" may be a measurement)
+        idlike = id_like(name) and (str(name).lower() not in ROW_INDEX_NAMES
+                                    or (pd.api.types.is_numeric_dtype(s) and _is_integral(s)))
         if pd.api.types.is_bool_dtype(s) or (s.dtype == object and set(nonnull.astype(str).str.lower()) <= {"true", "false"}):
             cats: list[Category] = [False, True]
             cols.append(ColumnSchema(name=name, type="boolean", categories=cats, missing=missing))
@@ -610,6 +619,7 @@ __all__ = [
     "category_key",
     "category_keys",
     "check_constraints",
+    "id_like",
     "infer_schema",
     "parse_dates",
     "validate_table",

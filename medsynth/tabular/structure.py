@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from medsynth.io.schema import id_like
 from medsynth.privacy.ledger import PrivacyLedger
 from medsynth.privacy.mechanisms import gaussian_sigma
 from medsynth.tabular.schema import ColumnSchema, TableSchema, category_keys, parse_dates
@@ -42,15 +43,6 @@ INTEGER_SHARE = 0.1
 MAJORITY = 0.5
 #: Smallest share of unique values of an identifier.
 UNIQUE_SHARE = 0.9
-
-
-def id_like(name: str) -> bool:
-    """Whether a column's name says it is an identifier (public knowledge: names are not data)."""
-    from medsynth.io.schema import ROW_INDEX_NAMES
-
-    low = str(name).lower()
-    return (low == "id" or low.endswith("_id") or low.endswith(".id") or (low.endswith("id") and len(low) <= 6)
-            or low in ROW_INDEX_NAMES)
 
 
 def _int_categories(col: ColumnSchema) -> bool:
