@@ -23,3 +23,22 @@ def test_a_category_is_never_made_an_identifier_on_the_noise_alone():
         out, _ = decide_structure(schema, df, rho=2e-5, rows=89.0, rng=np.random.default_rng(seed), ledger=led)
         assert out.column("sex").type == "categorical" and out.column("center").type == "categorical", seed
         assert any("cannot tell whether their values are unique" in n for n in led.notes)
+
+
+def test_a_key_not_named_like_an_identifier_is_found_by_its_values():
+    """nlme's Quinidine, lme4's sleepstudy, HSAUR's epilepsy: the key is 'Subject' (text or whole numbers), and
+    zero-config inference found no primary key, so the fit refused: 'tables [...] have no parent'."""
+    from medsynth.io.dataset_infer import infer_dataset_schema
+
+    rng = np.random.default_rng(1)
+    subjects = pd.DataFrame({"Subject": [f"S{i}" for i in range(300, 312)], "Age": rng.integers(20, 60, 12),
+                             "Race": rng.choice(["a", "b"], 12)})
+    days = pd.DataFrame({"Subject": np.repeat(subjects["Subject"], 4).to_numpy(), "time": np.tile([0.0, 1.5, 3.0, 7.0], 12),
+                         "conc": rng.normal(2, 0.5, 48).round(2)})
+    schema = infer_dataset_schema({"subjects": subjects, "samples": days})
+    assert schema.tables["subjects"].primary_key == "Subject"
+    assert [r.label for r in schema.relations] == ["samples.Subject -> subjects.Subject"]
+    numbered = {"patients": subjects.assign(Subject=range(1, 13)), "periods": days.assign(Subject=np.repeat(range(1, 13), 4))}
+    assert [r.label for r in infer_dataset_schema(numbered).relations] == ["periods.Subject -> patients.Subject"]
+    # a measurement that happens to be unique is no key: the child's value is not the parent's
+    assert not infer_dataset_schema({"a": subjects[["Age"]].drop_duplicates(), "b": days[["conc"]]}).relations
