@@ -36,6 +36,8 @@ EXACT_COUNTS = 1024
 MAX_COUNT = 1 << 16
 #: A cell next to the support joins it when its noisy count exceeds this many noise deviations.
 EXTEND_SIGMAS = 1.0
+#: Where no group of counts stands out of the noise, the support is the strongest group of counts below this.
+FALLBACK_COUNTS = 16
 #: Largest number of histogram cells of a count distribution (wider ranges are measured in equal bins).
 MAX_COUNT_CELLS = 512
 
@@ -225,8 +227,8 @@ def dp_count_distribution(counts: np.ndarray, rho: float | None, rng: np.random.
     groups of growing width (0, 1, 2, 3, 4-5, 6-7, 8-11, ...), whose noisy sums stand out of the noise
     better than single cells; the support is the span of groups that clear the threshold pure noise
     passes in any group with probability 0.1% (as in :func:`~medsynth.privacy.mechanisms.dp_bounds`;
-    the largest one if none does), widened by neighbouring groups whose noisy sum exceeds
-    ``EXTEND_SIGMAS`` of its noise. Inside the support the values are smoothed by :func:`whittaker`.
+    if none does, the largest of the groups below ``FALLBACK_COUNTS``: a public prior of few rows per
+    parent), widened by neighbouring groups whose noisy sum exceeds ``EXTEND_SIGMAS`` of its noise. Inside the support the values are smoothed by :func:`whittaker`.
 
     Args:
         counts: one count per parent row.
@@ -254,8 +256,11 @@ def dp_count_distribution(counts: np.ndarray, rho: float | None, rng: np.random.
     gsum = np.bincount(group, weights=noisy, minlength=n_groups)
     gsig = sigma * np.sqrt(np.bincount(group, minlength=n_groups).clip(min=1))
     core = np.flatnonzero(gsum > _union_threshold(n_groups) * gsig)
-    if core.size == 0:  # nothing clears the threshold (few parents for the noise): the strongest group
-        core = np.array([int(np.argmax(gsum / gsig))])
+    if core.size == 0:  # nothing clears the threshold (few parents for the noise): the strongest group of few counts
+        # (pure noise picks any of ~30 groups alike: on cgd split into centers -> patients -> infections the
+        # grandchild count got the group of 8,192-12,287 infections per patient, and sampling ran out of memory)
+        small = int(_group_of(np.array([FALLBACK_COUNTS - 1]))[0]) + 1
+        core = np.array([int(np.argmax(gsum[:small] / gsig[:small]))])
     first, last = int(core[0]), int(core[-1])
     while first > 0 and gsum[first - 1] > EXTEND_SIGMAS * gsig[first - 1]:
         first -= 1

@@ -42,3 +42,18 @@ def test_a_key_not_named_like_an_identifier_is_found_by_its_values():
     assert [r.label for r in infer_dataset_schema(numbered).relations] == ["periods.Subject -> patients.Subject"]
     # a measurement that happens to be unique is no key: the child's value is not the parent's
     assert not infer_dataset_schema({"a": subjects[["Age"]].drop_duplicates(), "b": days[["conc"]]}).relations
+
+
+def test_a_count_distribution_lost_in_the_noise_keeps_few_rows_per_parent():
+    """cgd as centers -> patients -> infections: a center holds up to 32 patients, so the infections-per-patient
+    histogram had 32 times the noise and no group of counts stood out; the fallback took the strongest of ~30
+    pure-noise groups (8,192-12,287 infections per patient) and sampling 100 centers ran out of memory."""
+    from medsynth.tabular.multi_counts import dp_count_distribution
+
+    counts = np.random.default_rng(0).integers(1, 5, 89)
+    highs = []
+    for seed in range(20):
+        cm = dp_count_distribution(counts, 0.005, np.random.default_rng(seed), sensitivity=32.0)
+        highs.append(cm.high)
+        assert cm.low <= 15
+    assert max(highs) < 256, highs
