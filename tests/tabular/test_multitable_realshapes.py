@@ -57,3 +57,19 @@ def test_a_count_distribution_lost_in_the_noise_keeps_few_rows_per_parent():
         highs.append(cm.high)
         assert cm.low <= 15
     assert max(highs) < 256, highs
+
+
+def test_sampling_more_child_rows_than_memory_holds_is_a_named_error(tmp_path):
+    """respiratory split into centres -> subjects -> visits (2 centres): a count distribution released under heavy
+    noise gave each parent ~50,000 rows and `tabular sample --n 100` died in numpy (1,020 GiB array)."""
+    import pytest
+    from multitable_helpers import make_dataset
+
+    import medsynth.tabular as tab
+    from medsynth.core.errors import ConfigError
+    from medsynth.tabular.multi_counts import CountModel
+
+    model = tab.fit(make_dataset(20, seed=3), model="dp-mst", epsilon=None, params={"bins": 4}, out=tmp_path / "run")
+    model.counts["visits"] = CountModel(low=49_152, width=32, probs=np.ones(4) / 4, parents=20.0, bound=4)
+    with pytest.raises(ConfigError, match="would make .* 'visits' rows .* ask for fewer root rows"):
+        model.sample(1000, seed=0)
