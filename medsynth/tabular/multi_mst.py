@@ -161,6 +161,7 @@ class MultiTableDPMST(DomainsMixin, MultiTableSynthesizer):
         self.models: dict[str, Any] = {}
         self.counts: dict[str, CountModel] = {}
         self.codecs: dict[str, TableCodec] = {}
+        self.root_oneways: dict[str, Any] = {}
 
     # -- fit -------------------------------------------------------------------------------------
     def _fit_checked(self, tables: dict[str, pd.DataFrame], schema: DatasetSchema, gens: Generators) -> None:
@@ -348,6 +349,8 @@ class MultiTableDPMST(DomainsMixin, MultiTableSynthesizer):
             view = LedgerView(led, rho_model[t], sensitivity=sens[t], label=f"table '{t}'")  # type: ignore[arg-type]
             w = weight[t][idx]
             reuse = self._parent_oneways(t, schema_t) if private and plan.parent is not None and plan.bound == 1 else {}
+            if private and plan.parent is None:  # the root's domain release measured these 1-ways on the same rows
+                reuse = {c.name: self.root_oneways[c.name] for c in schema_t.columns if c.name in self.root_oneways}
             self.models[t] = self._fit_mst(schema_t, frame, view, est_rows[t], gens, None if np.all(w == 1) else w, reuse,
                                            self._target_edges(t, schema_t))
         self.meta["tables"] = {t: {"features": len(self.plans[t].features), "evidence": len(self.plans[t].evidence)} for t in order}

@@ -101,3 +101,23 @@ def test_a_holdout_patient_equal_to_a_training_one_by_chance_is_not_a_leak():
     leaked = {t: pd.concat([df.iloc[:0], train[t][train[t]["id"] <= 20]], ignore_index=True) for t, df in holdout.items()}
     with pytest.raises(DataValidationError, match="exact copies of train rows"):
         evaluate_multitable(train, leaked, synthetic)
+
+
+def test_the_root_domain_release_doubles_as_the_root_models_one_way_marginals():
+    """mgus1/cgd/Quinidine zero-config at epsilon 1 (89-168 patients): the domains got a fixed 10% of the budget
+    (a single table's fit adds the model's 1-way budget and a locate reserve) and every column came out empty. The
+    root table's domain release now measures its 1-way marginals too (reused by its model, not paid twice) and
+    unlocated numbers get more looks; the ledger still spends exactly the budget."""
+    from multitable_helpers import make_dataset
+
+    import medsynth.tabular as tab
+    from medsynth.privacy.mechanisms import cdp_rho
+
+    model = tab.fit(make_dataset(150, seed=4), model="dp-mst", epsilon=1.0, delta=1e-5, params={"bins": 6})
+    led = model.ledger
+    dom = next(e for e in led.entries if e.access.startswith("table 'patients': domains"))
+    assert dom.details["reused_as_one_way_marginals"], dom.details
+    assert dom.details["locate_reserve_rho"] > 0
+    again = [e for e in led.entries if e.access.startswith("table 'patients': 1-way marginals")]
+    assert not again or not set(again[0].columns or []) & set(dom.details["reused_as_one_way_marginals"])
+    assert led.rho_spent <= cdp_rho(1.0, 1e-5) * (1 + 1e-9)
