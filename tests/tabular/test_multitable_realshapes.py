@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from medsynth.privacy.ledger import PrivacyLedger
 from medsynth.tabular.schema import infer_schema
@@ -62,7 +63,6 @@ def test_a_count_distribution_lost_in_the_noise_keeps_few_rows_per_parent():
 def test_sampling_more_child_rows_than_memory_holds_is_a_named_error(tmp_path):
     """respiratory split into centres -> subjects -> visits (2 centres): a count distribution released under heavy
     noise gave each parent ~50,000 rows and `tabular sample --n 100` died in numpy (1,020 GiB array)."""
-    import pytest
     from multitable_helpers import make_dataset
 
     import medsynth.tabular as tab
@@ -87,8 +87,6 @@ def _coarse(n: int, seed: int, start: int) -> dict[str, pd.DataFrame]:
 def test_a_holdout_patient_equal_to_a_training_one_by_chance_is_not_a_leak():
     """bladder1 (treatment, number, size per patient): 1 of 36 holdout patients equalled a training patient
     (2.8% > the 1% limit) and `evaluate tabular` refused the folders; a holdout cut from the train data still is."""
-    import pytest
-
     from medsynth.core.errors import DataValidationError
     from medsynth.evaluation import evaluate_multitable
 
@@ -121,3 +119,19 @@ def test_the_root_domain_release_doubles_as_the_root_models_one_way_marginals():
     again = [e for e in led.entries if e.access.startswith("table 'patients': 1-way marginals")]
     assert not again or not set(again[0].columns or []) & set(dom.details["reused_as_one_way_marginals"])
     assert led.rho_spent <= cdp_rho(1.0, 1e-5) * (1 + 1e-9)
+
+
+def test_count_share_leaves_the_domains_their_budget_when_none_is_public():
+    """pbcseq zero-config at epsilon 1: 55% of the budget went to the children-per-parent histogram while 3-4 of 6
+    patient columns came out empty; with every domain read from the data the auto share tops out at 25%, with every
+    domain declared public it stays at 55%."""
+    from multitable_helpers import make_dataset, public_schema
+
+    from medsynth.io.dataset_infer import infer_dataset_schema
+    from medsynth.tabular.multi_mst import COUNT_SHARE_RANGE, PRIVATE_DOMAINS_COUNT_SHARE, MultiTableDPMST
+
+    tables = make_dataset(150, seed=2)
+    for schema, share in ((infer_dataset_schema(tables), PRIVATE_DOMAINS_COUNT_SHARE), (public_schema(tables), COUNT_SHARE_RANGE[1])):
+        m = MultiTableDPMST({"bins": 4}, privacy={"epsilon": 1.0, "delta": 1e-5}).fit(tables, schema)
+        entry = next(e for e in m.privacy_ledger.entries if "number of rows per 'patients' row" in e.access)
+        assert entry.rho / m.privacy_ledger.rho_budget == pytest.approx(share, rel=1e-6)
