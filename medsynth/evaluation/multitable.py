@@ -209,6 +209,11 @@ def table_metrics(name: str, train: pd.DataFrame, holdout: pd.DataFrame, synthet
     types = {c: k for c, k in column_types(schema, name).items()}
     if all(k == "id" for k in types.values()):
         return [skipped(f"{slug(name)}_marginal_distance_mean", sec, "minimize", "Per-table fidelity.", "the table holds keys only")]
+    if synthetic.empty and not train.empty:  # a generator that made no rows of a real table fails it (not a refusal)
+        return [judge(f"{slug(name)}_marginal_distance_mean", sec, 1.0, "minimize",
+                      "Per-table fidelity: the synthetic table has no rows while the real one has "
+                      f"{len(train)}, so every column's distribution is missing (distance 1).",
+                      threshold=cfg.fidelity.marginal_distance_mean, note="the synthetic table has no rows")]
     data = prepare_tables(train, holdout, synthetic, schema=types, max_categories=cfg.tabular.max_categories, max_holdout_overlap=1.0)
     ctx = TabularContext(data, cfg)
     out: list[MetricResult] = []

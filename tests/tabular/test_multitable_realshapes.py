@@ -135,3 +135,16 @@ def test_count_share_leaves_the_domains_their_budget_when_none_is_public():
         m = MultiTableDPMST({"bins": 4}, privacy={"epsilon": 1.0, "delta": 1e-5}).fit(tables, schema)
         entry = next(e for e in m.privacy_ledger.entries if "number of rows per 'patients' row" in e.access)
         assert entry.rho / m.privacy_ledger.rho_budget == pytest.approx(share, rel=1e-6)
+
+
+def test_a_synthetic_child_table_without_rows_fails_the_report_instead_of_refusing_it():
+    """cgd as centers -> patients -> infections at epsilon 1: the synthetic centers had no patients, and
+    `evaluate tabular` stopped with 'the synthetic table has no rows' instead of a report whose verdict says FAIL."""
+    from medsynth.evaluation import evaluate_multitable
+
+    train, holdout, synthetic = _coarse(80, 0, 1), _coarse(36, 1, 1000), _coarse(80, 2, 5000)
+    synthetic["recurrences"] = synthetic["recurrences"].iloc[:0]
+    report = evaluate_multitable(train, holdout, synthetic)
+    names = {m.name: m for m in report.results}
+    assert report.verdict == "fail" and names["recurrences_marginal_distance_mean"].verdict == "fail"
+    assert "no rows" in names["recurrences_marginal_distance_mean"].note
