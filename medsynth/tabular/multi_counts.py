@@ -30,8 +30,12 @@ import numpy as np
 from medsynth.privacy.ledger import PrivacyLedger
 from medsynth.privacy.mechanisms import _union_threshold, gaussian_sigma
 
-#: Counts below this get one histogram cell each (wider cells above).
-EXACT_COUNTS = 1024
+#: Counts below this get one histogram cell each; above, cells of growing width (8-11, 12-15, 16-23, ...: the groups
+#: that find the support), one noise draw each. With a cell per count up to 1,023, a wide distribution (nafld's labs,
+#: 0-124 per patient, median 16, 175 patients) spread its mass over cells each below the noise, no group cleared the
+#: threshold and the release kept counts 0-5: TVD 0.83 at 55% of epsilon 1 (40 draws); 0.42 with these cells (pbcseq's
+#: visits 0.134 -> 0.124, cgd, bladder1 and nafld's events unchanged).
+EXACT_COUNTS = 8
 #: Default public bound on the children of one parent (larger counts are counted as this).
 MAX_COUNT = 1 << 16
 #: A cell next to the support joins it when its noisy count exceeds this many noise deviations.
