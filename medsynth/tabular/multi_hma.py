@@ -116,8 +116,41 @@ class HMA(MultiTableSynthesizer):
             keep = idx >= 0  # SDV keeps children of sampled parents; anything else is dropped
             out[t] = out[t][keep].reset_index(drop=True)
             prows[t] = idx[keep]
+        self._order_children(out, prows)
         regenerate_keys(out, schema, prows)  # type: ignore[arg-type]
         return out
+
+    def _order_children(self, out: dict[str, pd.DataFrame], prows: dict[str, np.ndarray]) -> None:
+        """Each parent's rows in the order of the relation's ``order_by`` (its ``sequence`` renumbered to match), in
+        place. SDV samples a parent's children independently, so on pbcseq 88% of the patients had their visit days
+        out of order (nafld's labs 97%) although the real data keep them sorted."""
+        from medsynth.io.dataset_infer import _times
+
+        schema = self.schema
+        moved: dict[str, np.ndarray] = {}  # table -> new position of each old row
+        for t in schema.order():  # type: ignore[union-attr]
+            p = primary_parent(schema, t)  # type: ignore[arg-type]
+            if p is None or t not in prows:
+                continue
+            if p in moved:
+                prows[t] = moved[p][prows[t]]
+            rel = next(r for r in schema.parents_of(t) if r.parent == p)  # type: ignore[union-attr]
+            df = out[t]
+            if not rel.order_by or rel.order_by not in df.columns or df.empty:
+                continue
+            times = _times(df, schema.tables[t].column(rel.order_by))  # type: ignore[union-attr,arg-type]
+            order = np.lexsort((np.nan_to_num(times, nan=np.inf), prows[t]))
+            out[t] = df.iloc[order].reset_index(drop=True)
+            prows[t] = prows[t][order]
+            inv = np.empty(len(order), dtype=np.int64)
+            inv[order] = np.arange(len(order))
+            moved[t] = inv
+            if rel.sequence and rel.sequence in df.columns:
+                col = schema.tables[t].column(rel.sequence)  # type: ignore[union-attr]
+                low = col.min if col.min is not None else min((float(c) for c in col.categories or [1]), default=1.0)
+                start = np.r_[0, np.flatnonzero(np.diff(prows[t])) + 1]
+                rank = np.arange(len(order)) - np.repeat(start, np.diff(np.r_[start, len(order)]))
+                out[t][rel.sequence] = rank + (0 if float(low) == 0 else 1)
 
     def _save_state(self, folder: Path) -> dict[str, Any]:
         path = folder / "sdv_model.pkl"
