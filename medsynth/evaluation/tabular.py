@@ -23,6 +23,9 @@ def _load(t: TableLike, role: str) -> tuple[pd.DataFrame, dict]:
     if isinstance(t, pd.DataFrame):
         import hashlib
 
+        from medsynth.io.tables import normalise_frame
+
+        t = normalise_frame(t, role=role)
         digest = hashlib.sha256(row_hashes(t.rename(columns=str)).tobytes() + ",".join(map(str, t.columns)).encode()).hexdigest()
         return t, {"role": role, "path": None, "sha256": digest, "rows": len(t), "columns": t.shape[1]}
     df = read_table(t, role=role)

@@ -35,10 +35,10 @@ def _frame(data: str | Path | pd.DataFrame) -> pd.DataFrame:
     import pandas as pd
 
     from medsynth.core.errors import DataValidationError
-    from medsynth.io.tables import read_table
+    from medsynth.io.tables import normalise_frame, read_table
 
     if isinstance(data, pd.DataFrame):
-        return data
+        return normalise_frame(data)
     if isinstance(data, (str, Path)):
         return read_table(data)
     raise DataValidationError(f"expected a DataFrame or the path of a .csv/.parquet table, got {type(data).__name__}")

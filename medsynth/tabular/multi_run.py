@@ -26,6 +26,7 @@ from medsynth.core.errors import ConfigError, DataValidationError, MedsynthError
 from medsynth.core.rundir import RunDir
 from medsynth.io.dataset import DatasetSchema, is_dataset_schema, read_dataset, write_dataset
 from medsynth.io.dataset_infer import infer_dataset_schema
+from medsynth.io.tables import normalise_frame
 from medsynth.privacy.ledger import LEDGER_FILE
 from medsynth.tabular.base import _jsonable
 from medsynth.tabular.config import TabularConfig
@@ -44,7 +45,7 @@ def read_tables(data: DatasetLike) -> dict[str, pd.DataFrame]:
         bad = [k for k, v in data.items() if not isinstance(v, pd.DataFrame)]
         if bad or not data:
             raise DataValidationError(f"expected {{table name: pandas DataFrame}}; {bad or 'no tables'} are not DataFrames")
-        return {str(k): v for k, v in data.items()}
+        return {str(k): normalise_frame(v, role=f"table '{k}'") for k, v in data.items()}
     if isinstance(data, (str, Path)):
         return read_dataset(data)
     raise DataValidationError(f"expected a folder of tables or {{table name: DataFrame}}, got {type(data).__name__}")

@@ -23,7 +23,7 @@ import pandas as pd
 from medsynth.core.errors import DataValidationError, MedsynthError
 from medsynth.core.rundir import RunDir
 from medsynth.io.schema import TableSchema
-from medsynth.io.tables import read_table, write_table
+from medsynth.io.tables import normalise_frame, read_table, write_table
 from medsynth.privacy.ledger import LEDGER_FILE
 from medsynth.tabular.base import TabularSynthesizer, _jsonable
 from medsynth.tabular.config import TabularConfig
@@ -83,7 +83,7 @@ def fit_run(
     from medsynth.core.files import atomic_path
     from medsynth.core.runtime import set_threads
 
-    df = read_table(data) if not isinstance(data, pd.DataFrame) else data
+    df = read_table(data) if not isinstance(data, pd.DataFrame) else normalise_frame(data)
     state = None
     if resume:
         run = RunDir.create(out, resume=True, command=command)
