@@ -21,7 +21,7 @@ import pandas as pd
 from pydantic import Field
 
 from medsynth.core.config import ConfigModel
-from medsynth.core.errors import RunDirectoryError
+from medsynth.core.errors import ConfigError, RunDirectoryError
 from medsynth.core.files import fingerprint_file
 from medsynth.io.dataset import DatasetSchema
 from medsynth.privacy.noise import Generators
@@ -89,11 +89,20 @@ class HMA(MultiTableSynthesizer):
         self.schema = DatasetSchema(tables=resolved, relations=schema.relations)
         for t in schema.tables:
             primary_parent(self.schema, t)  # the keys are rebuilt along one chain of parents
-        self.model = HMASynthesizer(sdv_metadata(schema), locales=list(self.config.locales), verbose=False)
-        for t in schema.tables:
-            self.model.set_table_parameters(t, {"default_distribution": self.config.default_distribution})
-        with global_seed(int(gens.init.integers(0, 2**31 - 1))):
-            self.model.fit({t: df[[c.name for c in schema.tables[t].columns]] for t, df in tables.items()})
+        from sdv.errors import SynthesizerInputError
+
+        try:  # SDV's community HMA refuses some schemas (e.g. centers -> patients -> infections: depth above 2)
+            self.model = HMASynthesizer(sdv_metadata(schema), locales=list(self.config.locales), verbose=False)
+            for t in schema.tables:
+                self.model.set_table_parameters(t, {"default_distribution": self.config.default_distribution})
+            with global_seed(int(gens.init.integers(0, 2**31 - 1))):
+                self.model.fit({t: df[[c.name for c in schema.tables[t].columns]] for t, df in tables.items()})
+        except SynthesizerInputError as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ConfigError(
+                f"SDV's HMASynthesizer cannot model this dataset ({len(schema.tables)} tables, relations "
+                f"{[r.label for r in schema.relations]}): {first} Use --model dp-mst, which takes any tree of tables, "
+                "or fit fewer tables (e.g. leave the top table out so that the patients are the root)") from exc
         self.ledger.record("fit of SDV HMASynthesizer on every table", "none (non-private)", columns=list(tables))  # type: ignore[union-attr]
 
     def _sample(self, n: int, rng: np.random.Generator) -> dict[str, pd.DataFrame]:

@@ -201,3 +201,24 @@ def test_hma_keeps_each_patients_rows_in_time_order(tmp_path):
     for _, g in visits.groupby("id", sort=False):
         assert (np.diff(g["day"].to_numpy()) >= 0).all()
         assert list(g["visit"]) == list(range(1, len(g) + 1))
+
+
+def test_hma_on_three_levels_is_a_named_error(tmp_path, capsys):
+    """cgd as centers -> patients -> infections with --model hma: SDV raised 'not designed to handle ... relationship
+    depth greater than 2' as a traceback (exit 1)."""
+    from medsynth.cli.main import main
+    from medsynth.io.dataset import write_dataset
+
+    rng = np.random.default_rng(0)
+    centers = pd.DataFrame({"center_id": [f"C{i}" for i in range(12)], "country": rng.choice(["US", "EU"], 12)})
+    patients = pd.DataFrame({"patient_id": [f"P{i}" for i in range(60)], "center_id": np.repeat(centers["center_id"], 5).to_numpy(),
+                             "age": rng.integers(1, 40, 60)})
+    k = rng.integers(1, 4, 60)
+    infections = pd.DataFrame({"infection_id": np.arange(1, k.sum() + 1), "patient_id": np.repeat(patients["patient_id"], k).to_numpy(),
+                               "tstop": rng.integers(5, 400, k.sum())})
+    folder = write_dataset({"centers": centers, "patients": patients, "infections": infections}, tmp_path / "data")
+    capsys.readouterr()
+    assert main(["tabular", "fit", str(folder), "--model", "hma", "--out", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err
+    assert "HMASynthesizer cannot model this dataset" in err and "--model dp-mst" in err
+    assert not (tmp_path / "run" / "model").exists()
