@@ -104,9 +104,9 @@ def resolve_config(
     if max_steps is not None:
         from medsynth.core.registry import SYNTHESIZERS, resolve
 
-        klass = resolve(SYNTHESIZERS, cfg.model, what="tabular model")
+        klass = resolve(SYNTHESIZERS, cfg.model_for(dataset=False), what="tabular model")
         if "train" not in getattr(getattr(klass, "Config", None), "model_fields", {}):
-            raise ConfigError(f"max_steps {max_steps}: {cfg.model} has no optimisation steps to cut (it is fitted in one "
+            raise ConfigError(f"max_steps {max_steps}: {cfg.model_for(dataset=False)} has no optimisation steps to cut (it is fitted in one "
                               "pass, or by SDV's own epochs: params.epochs=N); leave max_steps out")
         # A DP plan is calibrated for the steps it will take: fewer steps, less noise, same epsilon.
         data = cfg.model_dump(mode="json")

@@ -160,6 +160,9 @@ MECH_NUMBER = ("noisy histogram on powers of two + small whole values -1..15 (+ 
                "while unlocated, then refined linearly (a small code's values become categories)")
 #: Most budget a category list gets, in multiples of an even share of the domain budget.
 MAX_NEED_FACTOR = 4.0
+#: The prediction target's (``target: true``) weight is this many times its type's: a model that lost its
+#: outcome (a binary class below the noise) is useless to the user whatever else it keeps.
+TARGET_WEIGHT = 4.0
 
 
 @dataclass
@@ -209,7 +212,8 @@ def _numeric_oneway(col: dict[str, Any], res: Any) -> OneWay | None:
 def _allocate(todo: list[ColumnSchema], pool: float, rows: float, z_cat: float) -> dict[str, float]:
     """Split ``pool`` (rho) over the columns by need: an even share each, and category lists (whose
     threshold must let a category of ``SURVIVE_SHARE`` of the rows through) up to ``MAX_NEED_FACTOR``
-    times as much. Depends only on public facts (types, the noisy row count, the budget)."""
+    times as much, the prediction target ``TARGET_WEIGHT`` times its type's weight. Depends only on public
+    facts (types, the target flag, the noisy row count, the budget)."""
     even = pool / len(todo)
     weights = {}
     for col in todo:
@@ -217,7 +221,7 @@ def _allocate(todo: list[ColumnSchema], pool: float, rows: float, z_cat: float) 
         if col.type == "categorical":
             sigma_need = max(SURVIVE_SHARE * rows - 1.0, 1.0) / (z_cat + 1.5)
             w = float(np.clip(1.0 / (2 * sigma_need**2) / even, 1.0, MAX_NEED_FACTOR))
-        weights[col.name] = w
+        weights[col.name] = w * (TARGET_WEIGHT if col.target else 1.0)
     total = sum(weights.values())
     return {k: pool * w / total for k, w in weights.items()}
 

@@ -71,7 +71,7 @@ def build_multitable(config: TabularConfig, schema: DatasetSchema | None = None)
     """
     from medsynth.core.registry import MULTITABLE_SYNTHESIZERS, resolve
 
-    klass = resolve(MULTITABLE_SYNTHESIZERS, config.model, what="multi-table model (for a folder of tables)")
+    klass = resolve(MULTITABLE_SYNTHESIZERS, config.model_for(dataset=True), what="multi-table model (for a folder of tables)")
     return klass(config.params, privacy=config.privacy, schema=schema, seed=config.seed, device=config.device)
 
 
@@ -105,7 +105,7 @@ def fit_dataset_run(
         if spent is None:
             raise
         run = RunDir.create(out, force=force, command=command, resumable=False)
-        run.write_config(config)
+        run.write_config(config.model_copy(update={"model": model.name}))
         run._update_marker(kind="multitable", model=model.name)
         spent.save(run.path / LEDGER_FILE)
         run.finish("failed")
@@ -113,7 +113,7 @@ def fit_dataset_run(
                         f"{run.path / LEDGER_FILE}: a retry on the same data composes with it)") from None
     run = RunDir.create(out, force=force, command=command, resumable=False)
     with run.marks_failure():
-        run.write_config(config)  # records the config's kind ("tabular") in run.json: the dataset's kind follows
+        run.write_config(config.model_copy(update={"model": model.name}))  # records the config's kind ("tabular") in run.json: the dataset's kind follows
         run._update_marker(kind="multitable", model=model.name)
         model.save(run.path / "model", private_dir=run.private_dir if model.is_private else None)
         model.ledger.save(run.path / LEDGER_FILE)  # type: ignore[union-attr]

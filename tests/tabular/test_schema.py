@@ -243,3 +243,25 @@ def test_zone_aware_timestamps_are_dates(tmp_path: Path):
     out = resolve(SYNTHESIZERS, "dp-mst")(privacy={"epsilon": None}).fit(df, schema).sample(50, seed=0)
     days = pd.to_datetime(out["admit"])
     assert days.min() >= pd.Timestamp("2020-01-01") and days.max() <= pd.Timestamp("2021-05-16")
+
+
+def test_the_outcome_is_proposed_as_target_from_its_name_alone():
+    """Zero-config dp-aim on nhefs (68 columns) scored TSTR 0.55 (TRTR 0.78) with no target and 0.76 with
+    `death` marked: schema infer now proposes the column named like an outcome, from the names only (public)."""
+    from medsynth.io.schema import propose_target
+
+    assert propose_target(["age", "death", "yrdth", "dadth"]) == "death"
+    assert propose_target(["id", "sex", "outcome", "death"]) == "outcome"  # an explicit outcome first
+    assert propose_target(["hospdead", "sfdm2"]) == "hospdead"
+    assert propose_target(["icustay_id", "hospital_expire_flag"]) == "hospital_expire_flag"
+    assert propose_target(["time", "status", "trt"]) == "status"
+    assert propose_target(["mort_28d", "los"]) == "mort_28d"
+    for names in (["deathdate", "recdate", "survtime"], ["death_cause", "time_to_death"], ["prevented", "stage"],
+                  ["patient_id", "rel"]):
+        assert propose_target(names) is None, names
+    rs = np.random.default_rng(0)
+    df = pd.DataFrame({"age": rs.integers(20, 90, 64), "death": rs.choice([0, 1], 64), "deathdate": ["2020-01-01"] * 64})
+    schema = infer_schema(df)
+    assert [c.name for c in schema.columns if c.target] == ["death"]
+    assert "target" not in schema.column("death").read_from_data  # from the name, not the data
+    assert infer_schema(df.rename(columns={"death": "flag"})).columns[1].target is False
