@@ -304,14 +304,23 @@ class ExactCopies:
         )]
 
 
+def _lower_auc(summary: dict[str, Any]) -> float:
+    se = float(summary["auc_se"]) if summary.get("auc_se") is not None else float("nan")
+    return float(summary["auc"]) - 1.645 * se if np.isfinite(se) else float(summary["auc"])
+
+
 def _mia_results(prefix: str, summary: dict[str, Any], context: TabularContext, description: str, extra: dict[str, Any]) -> list[MetricResult]:
     cfg = context.config
     enough = min(summary["n_members"], summary["n_non_members"]) >= cfg.min_samples_for_verdict
     details = {"auc_standard_error": summary["auc_se"], "members": summary["n_members"], "non_members": summary["n_non_members"], **extra}
     roc = {"fpr": summary["fpr"], "tpr": summary["tpr"], **{k: v for k, v in summary.items() if k.startswith("scores_")}}
     return [
+        # judged on its one-sided 95% lower bound, as the rates below: on a 31-patient holdout (jasa/heart) an
+        # all-empty DP output scored 0.70 +- 0.09 by chance and failed the privacy section
         judge(f"mia_{prefix}_auc", SECTION, summary["auc"], "minimize", description,
-              threshold=cfg.privacy.mia_auc, baseline=0.5, enough=enough, details=details, artifacts=roc),
+              threshold=cfg.privacy.mia_auc, baseline=0.5, enough=enough, details=details, artifacts=roc,
+              judged=_lower_auc(summary),
+              note="judged on the 95% lower confidence bound of the AUC"),
         judge(f"mia_{prefix}_tpr_at_fpr_1pct", SECTION, summary["tpr_1pct"], "minimize",
               "Share of members caught when only 1% of non-members are wrongly accused (0.01 = chance).",
               threshold=cfg.privacy.mia_tpr_at_fpr_1pct, baseline=0.01, enough=enough,
