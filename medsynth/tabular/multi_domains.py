@@ -2,7 +2,8 @@
 
 A mixin of :class:`~medsynth.tabular.multi_mst.MultiTableDPMST` (steps 2 of its budget): each table's
 fields read from the data are re-decided and its domains estimated with DP on one random row per
-patient (sensitivity 1); relation fields read from the data are kept only when a noisy count of
+patient (sensitivity 1), measuring the 1-way marginals of the root's model and of its direct children's models
+too (reused by them: see ``MultiTableDPMST._domain_oneways``); relation fields read from the data are kept only when a noisy count of
 patients contradicting them is small; time fields whose columns DP omitted or re-typed are dropped.
 """
 
@@ -21,6 +22,7 @@ from medsynth.privacy.noise import Generators
 from medsynth.tabular.config import PrivacyConfig
 from medsynth.tabular.domain import LOCATE_RESERVE, reopen_inferred_omissions, resolve_domain
 from medsynth.tabular.encoding import TableCodec
+from medsynth.tabular.multi_base import primary_parent
 from medsynth.tabular.multi_counts import LedgerView, one_per_group
 from medsynth.tabular.multi_features import group_rank
 from medsynth.tabular.structure import needs_decision
@@ -37,7 +39,8 @@ class DomainsMixin:
     privacy: PrivacyConfig
     ledger: Any
     is_private: bool  # provided by the synthesizer (a property there)
-    root_oneways: dict[str, Any]  # the root table's domain release, reused as its model's 1-way marginals
+    config: Any  # the synthesizer's config (max_children, child_numbers)
+    table_oneways: dict[str, dict[str, Any]]  # per table: its domain release, reused as its model's 1-way marginals
 
     def _usable(self, rel: Relation, tables: dict[str, DatasetTable]) -> Relation:
         """The relation without time fields whose columns a DP fit omitted or re-typed (no longer numbers)."""
@@ -95,15 +98,18 @@ class DomainsMixin:
                 view = LedgerView(led, share / max(self.privacy.domain_budget, 1e-12), label=f"table '{t}'",  # type: ignore[arg-type]
                                   delta_share=n_cat[t] / max(sum(n_cat.values()), 1))
                 # as a single table's fit: numbers not located at first get more looks from a reserve (only what is
-                # used is spent; the rest stays with the models), and the root table's domain release doubles as its
-                # model's 1-way marginals (the same rows, weight 1), paid for here with the model's 1-way budget
+                # used is spent; the rest stays with the models), and a table's domain release doubles as its model's
+                # 1-way marginals, paid for here with the model's 1-way budget: the root's (the same rows, weight 1)
+                # and a direct child's (one row per patient, sensitivity 1: its model reuses them when K = 1, where its
+                # rows weigh 1 per patient in all, see _build)
                 free = self._planned_models(schema, rho_total, n_hat)
                 reserve = min(LOCATE_RESERVE * rho_total, free / 3) * weights[t] / max(total_w, 1)
-                root = t == schema.roots[0]
-                oneway_rho = self._root_oneway_rho(schema, free) if root else 0.0
+                reuse = self._domain_reusable(schema, t)
+                oneway_rho = self._root_oneway_rho(schema, free) if reuse else 0.0
+                self.table_oneways[t] = {}
                 res = resolve_domain(plain, rows.reset_index(drop=True), privacy=self.privacy, ledger=view,  # type: ignore[arg-type]
                                      rng=gens.noise, rows=n_hat, oneway_rho=oneway_rho, reserve_rho=reserve,
-                                     oneways=self.root_oneways if root else None)
+                                     oneways=self.table_oneways[t] if reuse else None)
             else:
                 res = resolve_domain(plain, tables[t], privacy=PrivacyConfig(), ledger=led, rng=gens.noise)  # type: ignore[arg-type]
             keys = set(schema.key_columns(t))
@@ -123,8 +129,23 @@ class DomainsMixin:
         count_share = self._count_share(relations, rho_total, n_hat) if relations else 0.0  # type: ignore[attr-defined]
         return rho_total * max(1.0 - COUNT_SHARE - self.privacy.domain_budget - count_share, 0.0)
 
+    def _domain_reusable(self, schema: DatasetSchema, t: str) -> bool:
+        """Whether table ``t``'s domain release measures its model's 1-way marginals (public facts only): the root,
+        and a direct child of the root whose model may see one row-equivalent per patient (K = 1: ``max_children``
+        null or 1) with its numbers as values (``child_numbers: value``, so its features carry the columns' names).
+        A grandchild's rows weigh less than one per patient in all (its parents' weights times its own), so the
+        histogram of one row per patient is not its model's."""
+        root = schema.roots[0]
+        if t == root:
+            return True
+        if primary_parent(schema, t) != root or self.config.child_numbers != "value":
+            return False
+        k = self.config.max_children
+        k = k.get(t) if isinstance(k, dict) else k
+        return k is None or int(k) == 1
+
     def _root_oneway_rho(self, schema: DatasetSchema, planned: float) -> float:
-        """The rho of one 1-way marginal of the root table's model: a third of the ``planned`` models' budget over
+        """The rho of one 1-way marginal of a table's model (the root's, or a direct child's): a third of the ``planned`` models' budget over
         every modelled column of every table, as a single table's DP-MST spends it."""
         from medsynth.tabular.mst import DPMST
 

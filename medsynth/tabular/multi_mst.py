@@ -9,7 +9,9 @@ The unit of privacy is a row of the root table (a patient) with every row linked
    and its domains estimated with DP (:func:`~medsynth.tabular.domain.resolve_domain`) on **one random
    row per patient**, so those mechanisms keep sensitivity 1; relation fields read from the data (a
    ``within`` bound, a ``sequence`` column, interval ``ends``) are kept only when a noisy count of
-   patients contradicting them is small;
+   patients contradicting them is small; the domain release of the root table and of each direct child of it
+   measures its model's 1-way marginals too (with their budget added), reused by the model (a child's when K = 1:
+   a patient's rows weigh 1 in all there, as the one row per patient of the release) instead of measured twice;
 3. the distribution of children per parent of each relation (``count_share``, by default most of the budget on
    a few hundred patients and 5% on many thousands;
    :func:`~medsynth.tabular.multi_counts.dp_count_distribution`), from which the contribution bound K
@@ -167,7 +169,7 @@ class MultiTableDPMST(DomainsMixin, MultiTableSynthesizer):
         self.models: dict[str, Any] = {}
         self.counts: dict[str, CountModel] = {}
         self.codecs: dict[str, TableCodec] = {}
-        self.root_oneways: dict[str, Any] = {}
+        self.table_oneways: dict[str, dict[str, Any]] = {}  # per table: its domain release's 1-way marginals
         self.private_domain_share = 0.0  # share of the modelled columns whose domains a DP fit estimates
 
     # -- fit -------------------------------------------------------------------------------------
@@ -360,8 +362,8 @@ class MultiTableDPMST(DomainsMixin, MultiTableSynthesizer):
             view = LedgerView(led, rho_model[t], sensitivity=sens[t], label=f"table '{t}'")  # type: ignore[arg-type]
             w = weight[t][idx]
             reuse = self._parent_oneways(t, schema_t) if private and plan.parent is not None and plan.bound == 1 else {}
-            if private and plan.parent is None:  # the root's domain release measured these 1-ways on the same rows
-                reuse = {c.name: self.root_oneways[c.name] for c in schema_t.columns if c.name in self.root_oneways}
+            if private:
+                reuse.update(self._domain_oneways(t, schema_t))
             self.models[t] = self._fit_mst(schema_t, frame, view, est_rows[t], gens, None if np.all(w == 1) else w, reuse,
                                            self._target_edges(t, schema_t))
         self.meta["tables"] = {t: {"features": len(self.plans[t].features), "evidence": len(self.plans[t].evidence)} for t in order}
@@ -507,6 +509,25 @@ class MultiTableDPMST(DomainsMixin, MultiTableSynthesizer):
         m.selection_share = self.config.selection_share
         m.empty_sigmas = self.config.empty_sigmas
         return m
+
+    def _domain_oneways(self, t: str, schema: TableSchema) -> dict[str, Any]:
+        """The 1-way marginals of table ``t``'s own columns that its domain release measured, reusable by its model
+        (post-processing of DP outputs, paid for there with this model's 1-way budget).
+
+        The root's were measured on its rows (weight 1). A direct child's were measured on one random row per
+        patient (sensitivity 1): its model's histogram is the same one in law when K = 1 and its sensitivity is 1 (a
+        patient's n rows weigh 1/n each, or one random row is kept), so they carry the noise scale its own 1-way
+        measurement would; with K > 1 a patient weighs up to K rows and they are not reused (a ledger note)."""
+        got = self.table_oneways.get(t) or {}
+        plan = self.plans[t]
+        if not got:
+            return {}
+        if plan.parent is not None and not (plan.bound == 1 and plan.sensitivity == 1):
+            self.ledger.notes.append(  # type: ignore[union-attr]
+                f"table '{t}': the 1-way marginals measured with its domains ({', '.join(sorted(got))}) are not reused by "
+                f"its model (K = {plan.bound} row-equivalents per patient there, one row per patient in the domain release)")
+            return {}
+        return {c.name: got[c.name] for c in schema.columns if c.name in got}
 
     def _parent_oneways(self, t: str, schema: TableSchema) -> dict[str, Any]:
         """The parent model's noisy 1-ways of the parent features a child model sees as evidence, reusable as the

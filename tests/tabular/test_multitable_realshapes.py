@@ -232,3 +232,45 @@ def test_hma_on_three_levels_is_a_named_error(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "HMASynthesizer cannot model this dataset" in err and "--model dp-mst" in err
     assert not (tmp_path / "run" / "model").exists()
+
+
+def test_a_child_tables_domain_release_doubles_as_its_models_one_way_marginals():
+    """pbcseq zero-config at epsilon 1 (312 patients) left 5-6 of 14 visit columns empty: a child table paid its
+    domain release and its model's 1-way marginals separately. With K = 1 (a patient's visits weigh 1 in all) the
+    domain release on one visit per patient measures the same histogram at the same sensitivity, so it now measures
+    them once, with the budget of both; the child model measures only the columns the release did not, and the
+    ledger still spends exactly the budget."""
+    from multitable_helpers import make_dataset
+
+    import medsynth.tabular as tab
+    from medsynth.privacy.mechanisms import cdp_rho
+
+    model = tab.fit(make_dataset(150, seed=4), model="dp-mst", epsilon=1.0, delta=1e-5, params={"bins": 6})
+    led = model.ledger
+    assert model.meta["contribution_bounds"]["visits"]["max_children"] == 1
+    dom = next(e for e in led.entries if e.access.startswith("table 'visits': domains"))
+    reused = set(dom.details["reused_as_one_way_marginals"])
+    assert reused, dom.details
+    again = [e for e in led.entries if e.access.startswith("table 'visits': 1-way marginals")]
+    assert len(again) <= 1 and not (set(again[0].columns or []) & reused if again else set())
+    assert led.rho_spent <= cdp_rho(1.0, 1e-5) * (1 + 1e-9)
+    # the child model's 1-ways of those columns are the released counts (post-processing), not a second measurement
+    visits = model.models["visits"]
+    noisy, _ = visits._oneway_noisy
+    for c in reused & set(noisy):
+        assert np.array_equal(noisy[c], model.table_oneways["visits"][c].counts), c
+
+
+def test_a_childs_domain_release_is_not_reused_when_a_patient_weighs_more_than_one_row():
+    """With K = 2 a patient's visits weigh up to 2 rows in the child model, one row in the domain release: the counts
+    are not the same histogram, so the release measures no 1-ways for the child's model (nothing paid twice)."""
+    from multitable_helpers import make_dataset
+
+    import medsynth.tabular as tab
+    from medsynth.privacy.mechanisms import cdp_rho
+
+    model = tab.fit(make_dataset(150, seed=4), model="dp-mst", epsilon=1.0, delta=1e-5,
+                    params={"bins": 6, "max_children": 2})
+    dom = next(e for e in model.ledger.entries if e.access.startswith("table 'visits': domains"))
+    assert not dom.details["reused_as_one_way_marginals"]
+    assert model.ledger.rho_spent <= cdp_rho(1.0, 1e-5) * (1 + 1e-9)
