@@ -18,7 +18,7 @@ two and an attack with AUC 0.5 / risk 0 has learned nothing about who was in the
 * **Exact copies**: share of synthetic rows equal to a training row, judged by its excess over the
   share equal to a holdout row (scaled to the training set's size).
 * **Membership inference** (``mia_distance_*``, ``mia_domias_*``): score each candidate; AUC and TPR
-  at FPR 1% / 10% of telling members from non-members. The distance attack scores by closeness to the
+  at FPR 1% / 10% of telling members from non-members (each judged on its 95% lower bound). The distance attack scores by closeness to the
   nearest synthetic row; the DOMIAS-style attack (van Breugel et al., 2023) by the density ratio
   p_synthetic(x) / p_reference(x), both densities Gaussian kernel estimates over each point's nearest
   neighbours, the reference being half of the holdout (kept apart from the non-member candidates).
@@ -307,11 +307,16 @@ class ExactCopies:
 def _mia_results(prefix: str, summary: dict[str, Any], context: TabularContext, description: str, extra: dict[str, Any]) -> list[MetricResult]:
     cfg = context.config
     enough = min(summary["n_members"], summary["n_non_members"]) >= cfg.min_samples_for_verdict
-    details = {"auc_standard_error": summary["auc_se"], "members": summary["n_members"], "non_members": summary["n_non_members"], **extra}
+    # Judged on the AUC's 95% lower bound (Hanley-McNeil standard error), like the rates below: on a 200-row table
+    # the attacks see 30 members and 30 non-members, where an AUC of 0.64 is within two standard errors of 0.5.
+    auc_lo = summary["auc"] - 1.96 * summary["auc_se"]
+    details = {"auc_standard_error": summary["auc_se"], "auc_lower_95": auc_lo, "members": summary["n_members"],
+               "non_members": summary["n_non_members"], **extra}
     roc = {"fpr": summary["fpr"], "tpr": summary["tpr"], **{k: v for k, v in summary.items() if k.startswith("scores_")}}
     return [
         judge(f"mia_{prefix}_auc", SECTION, summary["auc"], "minimize", description,
-              threshold=cfg.privacy.mia_auc, baseline=0.5, enough=enough, details=details, artifacts=roc),
+              threshold=cfg.privacy.mia_auc, baseline=0.5, enough=enough, details=details, artifacts=roc, judged=auc_lo,
+              note="judged on the 95% lower confidence bound of the AUC"),
         judge(f"mia_{prefix}_tpr_at_fpr_1pct", SECTION, summary["tpr_1pct"], "minimize",
               "Share of members caught when only 1% of non-members are wrongly accused (0.01 = chance).",
               threshold=cfg.privacy.mia_tpr_at_fpr_1pct, baseline=0.01, enough=enough,
