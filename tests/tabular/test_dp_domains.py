@@ -165,3 +165,18 @@ def test_small_table_decides_whole_numbers_with_budget_by_need(seeded_dp_noise):
     assert (out["age"] % 1 == 0).all() and not any("cannot confirm" in n for n in m.ledger.notes)
     led = m.ledger
     assert led.rho_spent == pytest.approx(led.rho_budget, rel=1e-6)
+
+
+def test_heavy_noise_never_turns_categories_into_identifiers():
+    """carData::Rossi (302 training rows, 52 yes/no employment columns) at epsilon 1: the structure step's noise
+    (3 sigma = 606) let the unique-value count of emp1 clear 90% of the rows, so a yes/no column became an
+    identifier and was sampled as generated keys ('syn-0000001'). When the noise cannot tell "none" from "most",
+    no column becomes an identifier; the ledger says why."""
+    rs = np.random.default_rng(0)
+    df = pd.DataFrame({f"emp{i}": rs.choice(["no", "yes"], 300) for i in range(1, 41)})
+    schema = infer_schema(df)
+    assert {c.type for c in schema.columns} == {"categorical"}
+    led = PrivacyLedger(private=True, target_epsilon=1.0, target_delta=1e-5)
+    out, _ = decide_structure(schema, df, rho=7.6e-4, rows=300.0, rng=np.random.default_rng(3), ledger=led)
+    assert [c.name for c in out.columns if c.type != "categorical"] == []
+    assert any("cannot tell a column of distinct values" in n for n in led.notes)
