@@ -229,3 +229,22 @@ def test_mia_auc_judged_on_its_lower_bound_on_a_small_table() -> None:
     assert m.verdict == "pass" and m.judged_value < 0.55
     copied = evaluate_tabular(train, holdout, train.sample(frac=1.0, random_state=0), mode="audit", config=cfg)
     assert copied.metric("mia_distance_auc").verdict == "fail"
+
+
+def test_natural_duplicate_rows_are_not_an_overlapping_split() -> None:
+    """MASS::biopsy (nine 1-10 scores and a class; 38% of rows equal another once the ID is left out), KMsurv::bfeed
+    and MASS::birthwt: evaluate and audit refused a clean 70/30 split because 2-40% of holdout rows equal a training
+    row. The limit now adds twice the share of training rows that equal another training row; a holdout that
+    re-uses training rows is still refused."""
+    rng = np.random.default_rng(0)
+    n = 700
+    df = pd.DataFrame({f"v{i}": rng.integers(1, 11, n) for i in range(4)})
+    df.loc[rng.random(n) < 0.15, [f"v{i}" for i in range(4)]] = 1  # the typical benign row, repeated
+    df["cls"] = np.where(df.sum(axis=1) > 12, "malignant", "benign")
+    train, holdout = df.iloc[:490], df.iloc[490:]
+    assert pd.util.hash_pandas_object(holdout, index=False).isin(pd.util.hash_pandas_object(train, index=False)).mean() > 0.1
+    data = prepare_tables(train, holdout, df.sample(300, random_state=1), target="cls")
+    assert len(data.holdout) == 210
+    leaked = pd.concat([holdout, train.drop_duplicates().iloc[:150]])
+    with pytest.raises(DataValidationError, match="exact copies of train rows"):
+        prepare_tables(train, leaked, df.sample(300, random_state=1))
