@@ -358,9 +358,9 @@ def _native(value: Any) -> Category:
     return str(value)
 
 
-#: Names that exports give a row number (pandas' unnamed index, R's row names): an identifier when its values are
-#: distinct whole numbers.
-ROW_INDEX_NAMES = frozenset({"", "unnamed: 0", "rownames", "index", "rownum", "row_number"})
+#: Names that exports give a row number (pandas' unnamed index, R's row names; 'Obs' and 'Number' as in
+#: KMsurv::burn and asaur::hepatoCellular): an identifier when its values are distinct whole numbers.
+ROW_INDEX_NAMES = frozenset({"", "unnamed: 0", "rownames", "index", "rownum", "row_number", "obs", "number"})
 
 
 def id_like(name: Any) -> bool:

@@ -183,6 +183,11 @@ def test_row_numbers_written_by_exports_are_identifiers(tmp_path: Path):
     df2 = pd.DataFrame({"rownames": range(1, 51), "age": rs.integers(20, 90, 50)})
     assert infer_schema(df2).column("rownames").type == "identifier"
     assert infer_schema(df2.assign(rownames=1)).column("rownames").type != "identifier"  # not unique: data
+    # observation numbers in R tables (KMsurv::burn 'Obs', asaur::hepatoCellular 'Number') were modelled as integers
+    df3 = pd.DataFrame({"Obs": rs.permutation(50) + 1, "number": rs.integers(0, 9, 50), "Number": range(1, 51)})
+    s3 = infer_schema(df3)
+    assert (s3.column("Obs").type, s3.column("Number").type) == ("identifier", "identifier")
+    assert s3.column("number").type == "categorical"  # a count of cigarettes, repeated: data
 
 
 def test_spreadsheet_formatted_numbers_are_numbers(tmp_path: Path):
