@@ -317,17 +317,26 @@ def _mia_results(prefix: str, summary: dict[str, Any], context: TabularContext, 
         judge(f"mia_{prefix}_auc", SECTION, summary["auc"], "minimize", description,
               threshold=cfg.privacy.mia_auc, baseline=0.5, enough=enough, details=details, artifacts=roc, judged=auc_lo,
               note="judged on the 95% lower confidence bound of the AUC"),
-        judge(f"mia_{prefix}_tpr_at_fpr_1pct", SECTION, summary["tpr_1pct"], "minimize",
-              "Share of members caught when only 1% of non-members are wrongly accused (0.01 = chance).",
-              threshold=cfg.privacy.mia_tpr_at_fpr_1pct, baseline=0.01, enough=enough,
-              judged=wilson(summary["tpr_1pct"] * summary["n_members"], summary["n_members"])[0],
-              note="judged on the 95% lower confidence bound of the rate"),
-        judge(f"mia_{prefix}_tpr_at_fpr_10pct", SECTION, summary["tpr_10pct"], "minimize",
-              "Share of members caught when 10% of non-members are wrongly accused (0.10 = chance).",
-              threshold=cfg.privacy.mia_tpr_at_fpr_10pct, baseline=0.10, enough=enough,
-              judged=wilson(summary["tpr_10pct"] * summary["n_members"], summary["n_members"])[0],
-              note="judged on the 95% lower confidence bound of the rate"),
+        *(_tpr_result(prefix, pct, summary, enough, th) for pct, th in ((1, cfg.privacy.mia_tpr_at_fpr_1pct),
+                                                                        (10, cfg.privacy.mia_tpr_at_fpr_10pct))),
     ]
+
+
+def _tpr_result(prefix: str, pct: int, summary: dict[str, Any], enough: bool, threshold: Any) -> MetricResult:
+    """TPR at FPR ``pct``%, judged on its 95% lower bound, and only where the non-members can resolve that rate:
+    with fewer than 100/pct of them the lowest false-positive rate above 0 is larger than pct%, the point read is
+    the rate at FPR 0, and by chance alone 1/(non-members + 1) of the members rank above every non-member (a DP
+    table of survival::jasa, 16 against 16, got TPR 3/16 at "1%" and a REVIEW)."""
+    n_m, n_n = summary["n_members"], summary["n_non_members"]
+    value = summary[f"tpr_{pct}pct"]
+    resolved = n_n * pct / 100 >= 1
+    note = ("judged on the 95% lower confidence bound of the rate" if resolved else
+            f"{n_n} non-members cannot resolve a {pct}% false-positive rate (at least {100 // pct} are needed); "
+            "shown for information")
+    return judge(f"mia_{prefix}_tpr_at_fpr_{pct}pct", SECTION, value, "minimize",
+                 f"Share of members caught when only {pct}% of non-members are wrongly accused ({pct / 100:.2f} = chance).",
+                 threshold=threshold, baseline=pct / 100, enough=enough and resolved,
+                 judged=wilson(value * n_m, n_m)[0], note=note)
 
 
 class DistanceMembershipInference:

@@ -229,6 +229,12 @@ def test_mia_auc_judged_on_its_lower_bound_on_a_small_table() -> None:
     assert m.verdict == "pass" and m.judged_value < 0.55
     copied = evaluate_tabular(train, holdout, train.sample(frac=1.0, random_state=0), mode="audit", config=cfg)
     assert copied.metric("mia_distance_auc").verdict == "fail"
+    # 30 non-members cannot resolve a 1% false-positive rate (the point read is FPR 0, where 1/31 of the members rank
+    # first by chance; survival::jasa, 16 against 16, got TPR 3/16 and a REVIEW): no verdict there; 10% is judged
+    report = evaluate_tabular(train, holdout, independent, mode="audit", config=cfg)
+    one = report.metric("mia_distance_tpr_at_fpr_1pct")
+    assert one.verdict == "info" and "cannot resolve a 1% false-positive rate" in one.note
+    assert report.metric("mia_distance_tpr_at_fpr_10pct").verdict == "pass"
 
 
 def test_natural_duplicate_rows_are_not_an_overlapping_split() -> None:
