@@ -275,3 +275,24 @@ def test_classifier_features_cap_high_cardinality_columns() -> None:
     report = evaluate_tabular(data.train, data.holdout, data.synthetic, target="result",
                               config=EvaluationConfig(metrics=["detection", "utility"]))
     assert abs(report.metric("detection_auc").value - 0.5) < 0.1
+
+
+def test_association_matrix_matches_crosstab_reference() -> None:
+    """The pairwise associations are counted with np.bincount (pd.crosstab per pair took 216 of 279 s of the evaluation
+    of carData::Rossi, 63 columns); the values are those of the crosstab/groupby definitions."""
+    from medsynth.evaluation.tabular_fidelity import association_matrix
+
+    rng = np.random.default_rng(0)
+    n = 300
+    df = pd.DataFrame({"a": rng.choice(["x", "y", "z"], n), "b": rng.choice(["p", "q"], n), "x": rng.normal(size=n)})
+    df.loc[rng.random(n) < 0.2, "a"] = np.nan
+    df.loc[df["b"] == "p", "x"] += 1.0
+    df.loc[rng.random(n) < 0.1, "x"] = np.nan
+    m = association_matrix(df, {"a": "categorical", "b": "categorical", "x": "numeric"})
+    table = pd.crosstab(df["a"].fillna("NA"), df["b"]).to_numpy(float)
+    expected = table.sum(1, keepdims=True) * table.sum(0, keepdims=True) / table.sum()
+    v = np.sqrt(((table - expected) ** 2 / expected).sum() / (table.sum() * (min(table.shape) - 1)))
+    ok = df["x"].notna()
+    g = df[ok].groupby("b")["x"].agg(["mean", "count"])
+    eta = np.sqrt((g["count"] * (g["mean"] - df.loc[ok, "x"].mean()) ** 2).sum() / (df.loc[ok, "x"].var(ddof=0) * ok.sum()))
+    assert m.loc["a", "b"] == pytest.approx(v) and m.loc["b", "x"] == pytest.approx(eta) and m.loc["b", "x"] > 0.3
