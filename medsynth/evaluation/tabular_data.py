@@ -130,10 +130,13 @@ class TabularData:
 
 
 def _is_identifier(values: pd.Series, name: str) -> bool:
-    """A column named like an identifier whose (real) values are all distinct: a key, not a measurement."""
+    """A column named like an identifier whose (real) values are all distinct and not fractional numbers: a key, not
+    a measurement ('uacid', uric acid, is named like one)."""
     vals = values.dropna()
     from medsynth.io.schema import id_like
 
+    if pd.api.types.is_float_dtype(vals) and not np.all(np.asarray(vals, dtype=float) % 1 == 0):
+        return False
     return id_like(name) and len(vals) > 1 and len(vals) == len(values) and vals.nunique() == len(vals)
 
 

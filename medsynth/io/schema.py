@@ -402,9 +402,10 @@ def infer_schema(df: pd.DataFrame, *, max_levels: int = MAX_INFERRED_LEVELS, rul
         nonnull = s.dropna()
         missing = bool(s.isna().any())
         nunique = int(nonnull.nunique())
-        # a row-number name makes an identifier only of distinct whole numbers ("index" may be a measurement)
-        idlike = id_like(name) and (str(name).lower() not in ROW_INDEX_NAMES
-                                    or (pd.api.types.is_numeric_dtype(s) and _is_integral(s)))
+        # a row-number name makes an identifier only of distinct whole numbers ("index" may be a measurement), and
+        # no name makes one of fractional numbers: 'uacid' (uric acid) or 'paid' (amounts) are measurements
+        numeric = pd.api.types.is_numeric_dtype(s)
+        idlike = id_like(name) and (not numeric or _is_integral(s)) and (str(name).lower() not in ROW_INDEX_NAMES or numeric)
         if pd.api.types.is_bool_dtype(s) or (s.dtype == object and set(nonnull.astype(str).str.lower()) <= {"true", "false"}):
             cats: list[Category] = [False, True]
             cols.append(ColumnSchema(name=name, type="boolean", categories=cats, missing=missing))

@@ -225,3 +225,19 @@ def test_zone_aware_timestamps_are_dates(tmp_path: Path):
     out = resolve(SYNTHESIZERS, "dp-mst")(privacy={"epsilon": None}).fit(df, schema).sample(50, seed=0)
     days = pd.to_datetime(out["admit"])
     assert days.min() >= pd.Timestamp("2020-01-01") and days.max() <= pd.Timestamp("2021-05-16")
+
+
+def test_fractional_numbers_are_never_identifiers_whatever_their_name():
+    """A short name ending in 'id' is read as an identifier ('pid', 'sid'), so a lab or an amount with all-distinct
+    decimals named 'uacid' (uric acid) or 'paid' was inferred as an identifier and left out of the synthetic table
+    (and of evaluation): fractional numbers are measurements; whole numbers and strings stay keys."""
+    from medsynth.evaluation.tabular_data import prepare_tables
+
+    rs = np.random.default_rng(0)
+    n = 200
+    df = pd.DataFrame({"uacid": rs.normal(6, 1, n), "paid": rs.gamma(2, 500, n).round(2), "pid": rs.permutation(n),
+                       "sid": [f"s{i}" for i in range(n)]})
+    s = infer_schema(df)
+    assert [s.column(c).type for c in df.columns] == ["continuous", "continuous", "identifier", "identifier"]
+    data = prepare_tables(df.iloc[:120], df.iloc[120:], df.iloc[:120])
+    assert set(data.columns) == {"uacid", "paid"}
