@@ -302,3 +302,22 @@ def test_association_matrix_matches_crosstab_reference() -> None:
     g = df[ok].groupby("b")["x"].agg(["mean", "count"])
     eta = np.sqrt((g["count"] * (g["mean"] - df.loc[ok, "x"].mean()) ** 2).sum() / (df.loc[ok, "x"].var(ddof=0) * ok.sum()))
     assert m.loc["a", "b"] == pytest.approx(v) and m.loc["b", "x"] == pytest.approx(eta) and m.loc["b", "x"] > 0.3
+
+
+def test_the_schema_target_is_the_utility_target_when_none_is_given(small_tables: dict[str, pd.DataFrame], tmp_path) -> None:
+    """`schema infer` marks the column named like an outcome target: true; evaluate with that schema and no
+    --target measured no utility at all (a zero-config user got fidelity and privacy only)."""
+    from medsynth.tabular.schema import infer_schema
+
+    t = small_tables
+    schema = infer_schema(t["train"])
+    assert [c.name for c in schema.columns if c.target] == ["event"]
+    schema.save(tmp_path / "schema.yaml")
+    for given in (schema, tmp_path / "schema.yaml"):
+        report = evaluate_tabular(t["train"], t["holdout"], t["independent"], schema=given)
+        assert "utility_auroc_gap" in {m.name for m in report.results}
+        assert any("Utility target 'event'" in n for n in report.notes)
+        gap = next(m for m in report.results if m.name == "utility_auroc_gap")
+        assert gap.value is not None, gap
+    plain = evaluate_tabular(t["train"], t["holdout"], t["independent"])
+    assert next(m for m in plain.results if m.name == "utility_auroc_gap").value is None
