@@ -304,18 +304,23 @@ class ExactCopies:
         )]
 
 
+def _lower_auc(summary: dict[str, Any]) -> float:
+    se = float(summary["auc_se"]) if summary.get("auc_se") is not None else float("nan")
+    return float(summary["auc"]) - 1.645 * se if np.isfinite(se) else float(summary["auc"])
+
+
 def _mia_results(prefix: str, summary: dict[str, Any], context: TabularContext, description: str, extra: dict[str, Any]) -> list[MetricResult]:
     cfg = context.config
     enough = min(summary["n_members"], summary["n_non_members"]) >= cfg.min_samples_for_verdict
-    # Judged on the AUC's 95% lower bound (Hanley-McNeil standard error), like the rates below: on a 200-row table
-    # the attacks see 30 members and 30 non-members, where an AUC of 0.64 is within two standard errors of 0.5.
-    auc_lo = summary["auc"] - 1.96 * summary["auc_se"]
-    details = {"auc_standard_error": summary["auc_se"], "auc_lower_95": auc_lo, "members": summary["n_members"],
+    details = {"auc_standard_error": summary["auc_se"], "auc_lower_95": _lower_auc(summary), "members": summary["n_members"],
                "non_members": summary["n_non_members"], **extra}
     roc = {"fpr": summary["fpr"], "tpr": summary["tpr"], **{k: v for k, v in summary.items() if k.startswith("scores_")}}
     return [
+        # judged on its one-sided 95% lower bound, as the rates below: on a 31-patient holdout (jasa/heart) an
+        # all-empty DP output scored 0.70 +- 0.09 by chance and failed the privacy section
         judge(f"mia_{prefix}_auc", SECTION, summary["auc"], "minimize", description,
-              threshold=cfg.privacy.mia_auc, baseline=0.5, enough=enough, details=details, artifacts=roc, judged=auc_lo,
+              threshold=cfg.privacy.mia_auc, baseline=0.5, enough=enough, details=details, artifacts=roc,
+              judged=_lower_auc(summary),
               note="judged on the 95% lower confidence bound of the AUC"),
         *(_tpr_result(prefix, pct, summary, enough, th) for pct, th in ((1, cfg.privacy.mia_tpr_at_fpr_1pct),
                                                                         (10, cfg.privacy.mia_tpr_at_fpr_10pct))),

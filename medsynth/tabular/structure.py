@@ -18,8 +18,8 @@ number is modelled as continuous (never rounded on the noise's word: bilirubin 0
 at epsilon 1) with a ledger note, and small codes such as flags are still found, for free, as buckets of
 its DP domain histogram (:mod:`medsynth.privacy.locate`); a date column stays a date when most values parse (the rest become
 missing); a boolean stays boolean when most values are booleans; a column is an identifier when at
-least 90% of its rows hold a unique value, and never when the noise cannot tell "none" from "most" (a yes/no
-column would pass by noise alone; it stays categories, and the DP category release keeps what is frequent). Columns named like identifiers (``id``, ``*_id``) keep that
+least 90% of its rows hold a unique value, and never on the noise's word alone (when 3 noise deviations
+exceed half the rows the column is modelled as values: categories, or numbers for a numeric one). Columns named like identifiers (``id``, ``*_id``) keep that
 type: a column's name is public. Integer-valued columns become categorical when their DP range holds
 at most 12 values (post-processing, free). The log transform is never taken from the schema of such a
 column: it is decided from the DP range estimate (:func:`medsynth.tabular.domain.resolve_domain`).
@@ -91,15 +91,13 @@ def decide_structure(schema: TableSchema, df: pd.DataFrame, *, rho: float, rows:
     updates: dict[str, dict[str, Any]] = {}
     undecided: list[str] = []
     undecided_ids: list[str] = []
-    heavy = 3 * sigma > MAJORITY * rows  # the noise cannot tell "none" from "most" of the rows
     for col, value in zip(todo, noisy, strict=True):
         unique = col.type == "identifier" or (col.type == "categorical" and not _int_categories(col))
         if unique:  # the count is of rows holding a unique value
-            # Under heavy noise a yes/no column clears 90% of the rows by noise alone (9% of columns on a 302-row,
-            # 63-column table at epsilon 1): never replace a column's values by generated keys on the noise's word;
-            # it stays categories (or a number), whose DP release keeps only values frequent enough.
-            is_id = value >= UNIQUE_SHARE * rows and not heavy
-            if heavy:
+            # Where 3 sigma exceeds half the rows the noise alone can reach 90% "unique": a column is never made an
+            # identifier on its word (a 2-category 'sex' on 89 patients came out as syn-0000001, syn-0000002, ...).
+            is_id = value >= UNIQUE_SHARE * rows and 3 * sigma <= MAJORITY * rows
+            if not is_id and 3 * sigma > MAJORITY * rows:
                 undecided_ids.append(col.name)
             if is_id and col.type != "identifier":
                 updates[col.name] = {"type": "identifier", "categories": None, "missing": False}
@@ -111,7 +109,7 @@ def decide_structure(schema: TableSchema, df: pd.DataFrame, *, rho: float, rows:
         elif col.type == "boolean" and value > MAJORITY * rows:
             updates[col.name] = {"type": "categorical", "categories": None}
         elif col.type in ("continuous", "integer") or _int_categories(col):
-            if heavy:  # the noise cannot tell "none" from "most": never round on its word
+            if 3 * sigma > MAJORITY * rows:  # the noise cannot tell "none" from "most": never round on its word
                 undecided.append(col.name)
                 if col.type != "continuous":
                     updates[col.name] = {"type": "continuous", "categories": None}
@@ -127,19 +125,18 @@ def decide_structure(schema: TableSchema, df: pd.DataFrame, *, rho: float, rows:
     ledger.record(
         "column types and date formats read from the data (counts of values contradicting them)",
         "Gaussian mechanism (zCDP), one count per column", rho=rho, columns=[c.name for c in todo],
-        sigma=sigma, decisions=decisions, undecided_numbers=undecided, undecided_identifiers=undecided_ids,
+        sigma=sigma, decisions=decisions, undecided_numbers=undecided,
     )
-    if undecided_ids:
-        ledger.notes.append(
-            f"columns {undecided_ids}: at this budget the noise (3 sigma = {3 * sigma:.0f}) exceeds half the noisy row "
-            "count, so DP cannot tell a column of distinct values (an identifier) from one of repeated values; they are "
-            "modelled as categories or numbers, whose DP release keeps only values frequent enough. Name identifier "
-            "columns like id or *_id, or declare their types public, to keep them identifiers")
     if undecided:
         ledger.notes.append(
             f"columns {undecided}: at this budget the noise (3 sigma = {3 * sigma:.0f}) exceeds half the noisy row count, "
             "so DP cannot confirm that they hold whole numbers; they are modelled as continuous (small codes such as "
             "flags are still found by their DP domain histogram). Declare their types public to keep them integer")
+    if undecided_ids:
+        ledger.notes.append(
+            f"columns {undecided_ids}: at this budget the noise (3 sigma = {3 * sigma:.0f}) exceeds half the noisy row "
+            "count, so DP cannot tell whether their values are unique; they are modelled as values (categories or "
+            "numbers), not regenerated as identifiers. Declare an identifier's type public (type: identifier) to keep it")
     cols = []
     for c in schema.columns:
         upd = updates.get(c.name)

@@ -179,7 +179,7 @@ def test_heavy_noise_never_turns_categories_into_identifiers():
     led = PrivacyLedger(private=True, target_epsilon=1.0, target_delta=1e-5)
     out, _ = decide_structure(schema, df, rho=7.6e-4, rows=300.0, rng=np.random.default_rng(3), ledger=led)
     assert [c.name for c in out.columns if c.type != "categorical"] == []
-    assert any("cannot tell a column of distinct values" in n for n in led.notes)
+    assert any("cannot tell whether their values are unique" in n for n in led.notes)
 
 
 def test_thin_mass_is_not_decoded_as_empty():
