@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from medsynth.core.errors import DataValidationError, MedsynthError
+from medsynth.io.dicom import is_dicom_file
 from medsynth.io.loading import load_volume
 from medsynth.io.nifti import is_nifti
 from medsynth.io.nrrd import is_nrrd
@@ -32,15 +33,6 @@ class VolumeItem:
 
     path: Path
     label: str | None = None
-
-
-def _is_dicom_file(path: Path) -> bool:
-    try:
-        with open(path, "rb") as f:
-            head = f.read(132)
-    except OSError:
-        return False
-    return len(head) == 132 and head[128:132] == b"DICM"
 
 
 def discover_volumes(source: str | Path, *, labels_csv: str | Path | None = None) -> list[VolumeItem]:
@@ -74,7 +66,7 @@ def discover_volumes(source: str | Path, *, labels_csv: str | Path | None = None
                 continue
             if is_nifti(f) or is_nrrd(f):
                 items.append(VolumeItem(f))
-            elif f.suffix.lower() in (".dcm", ".ima", "") and _is_dicom_file(f):
+            elif is_dicom_file(f):  # by content: 'CT.1.3.12.2...' slices have a digits "suffix"
                 dicom_dirs.add(f.parent)
         items.extend(VolumeItem(d) for d in sorted(dicom_dirs))
         items.sort(key=lambda it: str(it.path))

@@ -74,6 +74,20 @@ class SeriesInfo:
     files: tuple[Path, ...]
 
 
+def is_dicom_file(path: str | Path) -> bool:
+    """Whether ``path`` is a DICOM Part 10 file: the ``DICM`` marker after the 128-byte preamble.
+
+    Decided by content, not by name: scanners and PACS exports name slices ``IM0001``,
+    ``CT.1.3.12.2...`` (a UID with dots, so the "suffix" is digits) or ``slice.dcm`` alike.
+    """
+    try:
+        with open(path, "rb") as f:
+            head = f.read(132)
+    except OSError:
+        return False
+    return len(head) == 132 and head[128:132] == b"DICM"
+
+
 def _iter_files(path: str | Path | Iterable[str | Path]) -> list[Path]:
     if isinstance(path, (str, Path)):
         p = Path(path)
@@ -427,6 +441,7 @@ __all__ = [
     "IDENTIFYING_KEYWORDS",
     "SYNTHETIC_MARKER",
     "SeriesInfo",
+    "is_dicom_file",
     "read_dicom_series",
     "scan_series",
     "write_dicom_series",

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Literal
 
 from medsynth.core.errors import ImageReadError
-from medsynth.io.dicom import read_dicom_series, write_dicom_series
+from medsynth.io.dicom import is_dicom_file, read_dicom_series, write_dicom_series
 from medsynth.io.nifti import is_nifti, read_nifti, write_nifti
 from medsynth.io.nrrd import is_nrrd, read_nrrd
 from medsynth.io.volume import Modality, Volume
@@ -45,7 +45,7 @@ def load_volume(path: str | Path, *, modality: Modality | None = None, series_ui
         return read_nifti(p, modality=modality)
     if p.is_file() and is_nrrd(p):
         return read_nrrd(p, modality=modality or "OT")
-    if p.is_dir() or p.suffix.lower() in (".dcm", ".ima", ""):
+    if p.is_dir() or p.suffix.lower() in (".dcm", ".ima", "") or is_dicom_file(p):
         vol = read_dicom_series(p if p.is_dir() else p.parent, series_uid=series_uid)
         if modality is not None:
             vol.modality = modality
