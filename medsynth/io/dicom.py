@@ -114,6 +114,7 @@ def scan_series(path: str | Path | Iterable[str | Path]) -> list[SeriesInfo]:
     groups: dict[str, list[Path]] = defaultdict(list)
     first: dict[str, object] = {}
     bad: list[str] = []
+    enhanced: list[str] = []
     for f in files:
         try:
             ds = pydicom.dcmread(f, stop_before_pixels=True)
@@ -123,6 +124,10 @@ def scan_series(path: str | Path | Iterable[str | Path]) -> list[SeriesInfo]:
             bad.append(f"'{f.name}' cannot be parsed ({type(exc).__name__}: {exc})")
             continue
         sop_class = str(getattr(getattr(ds, "file_meta", None), "MediaStorageSOPClassUID", "") or ds.get("SOPClassUID", ""))
+        if "Rows" in ds and "PerFrameFunctionalGroupsSequence" in ds:
+            frames = ds.get("NumberOfFrames") or len(ds.PerFrameFunctionalGroupsSequence)
+            enhanced.append(f"'{f.name}' ({ds.get('Modality', '?')}, {frames} frame(s), SOP class {sop_class})")
+            continue
         if "Rows" not in ds or "ImagePositionPatient" not in ds:
             if sop_class in _IMAGE_SOP_CLASSES:
                 missing = [k for k in ("Rows", "Columns", "ImagePositionPatient", "SeriesInstanceUID") if k not in ds]
@@ -133,8 +138,17 @@ def scan_series(path: str | Path | Iterable[str | Path]) -> list[SeriesInfo]:
         first.setdefault(uid, ds)
     if bad:
         raise ImageReadError(bad, context=f"DICOM folder '{path}'")
+    if not groups and enhanced:
+        raise ImageReadError(
+            [*enhanced, "enhanced multi-frame DICOM (one file per volume, positions in per-frame functional groups) is "
+             "not supported yet; convert it to a classic series or NIfTI first (e.g. dcm2niix, or dcmqi for DICOM SEG)"],
+            context=f"DICOM input '{path}'",
+        )
     if not groups:
-        raise ImageReadError(f"no DICOM image found in '{path}' ({len(files)} files looked at)")
+        raise ImageReadError(
+            f"no DICOM image found in '{path}' ({len(files)} files looked at; files without the 'DICM' preamble or "
+            "without ImagePositionPatient, such as DICOMDIR, reports and RT plans, are not images)"
+        )
     out = []
     for uid, fs in groups.items():
         ds = first[uid]
@@ -148,6 +162,38 @@ def scan_series(path: str | Path | Iterable[str | Path]) -> list[SeriesInfo]:
             )
         )
     return sorted(out, key=lambda s: -s.n_files)
+
+
+def series_files_of(path: str | Path) -> list[Path]:
+    """The files of the series that the DICOM file ``path`` belongs to, from its own folder (not recursive).
+
+    Other files of that folder (other series, reports, broken files) are left alone: a user who names
+    one slice asks for its series, not for everything beside it.
+
+    Raises:
+        ImageReadError: ``path`` is not a readable DICOM file.
+    """
+    import pydicom
+
+    p = Path(path)
+    try:
+        uid = str(pydicom.dcmread(p, stop_before_pixels=True, specific_tags=["SeriesInstanceUID"]).get("SeriesInstanceUID") or "")
+    except Exception as exc:  # pydicom raises InvalidDicomError, OSError, struct errors...
+        raise ImageReadError(f"'{p}' cannot be read as DICOM ({type(exc).__name__}: {exc})") from None
+    same = []  # an empty UID (anonymised exports, e.g. TotalSegmentator's CT) groups the files without one
+    for f in sorted(p.parent.iterdir()):
+        if f == p:
+            same.append(f)
+            continue
+        if not f.is_file() or f.name.startswith(".") or not (is_dicom_file(f) or f.suffix.lower() in (".dcm", ".ima")):
+            continue
+        try:
+            other = str(pydicom.dcmread(f, stop_before_pixels=True, specific_tags=["SeriesInstanceUID"]).get("SeriesInstanceUID") or "")
+        except Exception:  # noqa: BLE001 - a file of another series that cannot be parsed is not the user's request
+            continue
+        if other == uid:
+            same.append(f)
+    return same
 
 
 def read_dicom_series(path: str | Path | Iterable[str | Path], *, series_uid: str | None = None) -> Volume:
@@ -444,5 +490,6 @@ __all__ = [
     "is_dicom_file",
     "read_dicom_series",
     "scan_series",
+    "series_files_of",
     "write_dicom_series",
 ]

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Literal
 
 from medsynth.core.errors import ImageReadError
-from medsynth.io.dicom import is_dicom_file, read_dicom_series, write_dicom_series
+from medsynth.io.dicom import is_dicom_file, read_dicom_series, series_files_of, write_dicom_series
 from medsynth.io.nifti import is_nifti, read_nifti, write_nifti
 from medsynth.io.nrrd import is_nrrd, read_nrrd
 from medsynth.io.volume import Modality, Volume
@@ -30,6 +30,8 @@ def volume_stem(name: str | Path) -> str:
 def load_volume(path: str | Path, *, modality: Modality | None = None, series_uid: str | None = None) -> Volume:
     """Read a NIfTI file (``.nii``/``.nii.gz``), an NRRD file, or a DICOM series (a folder or one of its files).
 
+    One DICOM file reads the series it belongs to from its folder; other series and files there are ignored.
+
     Args:
         path: the file or folder.
         modality: override the modality (NIfTI does not store it; DICOM does).
@@ -46,7 +48,10 @@ def load_volume(path: str | Path, *, modality: Modality | None = None, series_ui
     if p.is_file() and is_nrrd(p):
         return read_nrrd(p, modality=modality or "OT")
     if p.is_dir() or p.suffix.lower() in (".dcm", ".ima", "") or is_dicom_file(p):
-        vol = read_dicom_series(p if p.is_dir() else p.parent, series_uid=series_uid)
+        if p.is_dir() or series_uid is not None:
+            vol = read_dicom_series(p if p.is_dir() else p.parent, series_uid=series_uid)
+        else:  # one slice names its series: the files of that series beside it, nothing else in the folder
+            vol = read_dicom_series(series_files_of(p))
         if modality is not None:
             vol.modality = modality
         return vol

@@ -232,3 +232,35 @@ def test_volume_stem_is_the_one_pairing_rule():
 
     assert [volume_stem(n) for n in ("case_000.nii.gz", "a.NII", "brain1_image.nrrd", "b.nhdr", "s/ct.dcm", "series_dir")] == [
         "case_000", "a", "brain1_image", "b", "ct", "series_dir"]
+
+
+def test_one_slice_reads_its_own_series_beside_others(phantom_ct: Volume, tmp_path: Path):
+    """A user naming one slice of a folder holding several series (pydicom's test_files: 90 unrelated files)
+    got every other file's problems; now the slice's series is read and the rest of the folder ignored."""
+    folder = tmp_path / "mixed"
+    write_dicom_series(phantom_ct, tmp_path / "a")
+    other = Volume(phantom_ct.array[:, :, :5], affine=phantom_ct.affine, modality="CT")
+    write_dicom_series(other, tmp_path / "b")
+    folder.mkdir()
+    for sub in ("a", "b"):
+        for f in (tmp_path / sub).iterdir():
+            shutil.copy(f, folder / f"{sub}_{f.name}")
+    (folder / "notes.dcm").write_bytes(b"\0" * 128 + b"DICM" + b"junk")
+    vol = load_volume(folder / "b_slice_0002.dcm")
+    assert vol.spatial_shape == (*phantom_ct.spatial_shape[:2], 5)
+    assert np.array_equal(vol.array, np.rint(other.array))
+    with pytest.raises(MixedSeriesError):  # the whole folder still names its series
+        load_volume(folder)
+
+
+def test_enhanced_multiframe_is_named_not_called_missing(phantom_ct: Volume, tmp_path: Path):
+    """pydicom's liver_1frame.dcm (a DICOM SEG, per-frame functional groups) was reported as 'no DICOM image found'."""
+    write_dicom_series(phantom_ct, tmp_path / "s")
+    ds = pydicom.dcmread(next(iter(sorted((tmp_path / "s").iterdir()))))
+    del ds.ImagePositionPatient
+    ds.NumberOfFrames = 1
+    ds.PerFrameFunctionalGroupsSequence = [pydicom.Dataset()]
+    (tmp_path / "enh").mkdir()
+    ds.save_as(tmp_path / "enh" / "enhanced.dcm")
+    with pytest.raises(ImageReadError, match="enhanced multi-frame.*not supported.*dcm2niix"):
+        load_volume(tmp_path / "enh")
