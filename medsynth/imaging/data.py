@@ -23,7 +23,7 @@ import torch
 from medsynth.core.errors import DataValidationError, MedsynthError
 from medsynth.core.files import fingerprint_array
 from medsynth.imaging.config import ImageSynthConfig
-from medsynth.io.datasets import VolumeDataset, discover_volumes
+from medsynth.io.datasets import VolumeDataset, discover_volumes, grid_problem, modality_problem
 from medsynth.io.transforms import VolumePreprocessor
 from medsynth.io.volume import Volume
 
@@ -95,6 +95,9 @@ def _from_volumes(volumes: Sequence[Any], cfg: ImageSynthConfig) -> tuple[list[t
             continue
         if vol.modality != cfg.modality:
             problems.append(f"'{name}' is {vol.modality}, expected {cfg.modality} (config 'modality')")
+            continue
+        if (problem := modality_problem(vol, cfg.modality) or grid_problem(vol, cfg.preprocessing, spatial_dims=cfg.spatial_dims)):
+            problems.append(f"'{name}' {problem}" if problem.startswith(("has", "spans")) else f"'{name}': {problem}")
             continue
         try:
             prepared = pre(vol)
@@ -191,7 +194,7 @@ def load_training_data(data: Any, cfg: ImageSynthConfig, *, labels_csv: str | Pa
         mask_items = _mask_items(items, labels_dir) if labels_dir is not None else None
         ds = VolumeDataset(
             items, VolumePreprocessor(cfg.preprocessing), modality=cfg.modality,
-            cache_dir=cfg.data.cache_dir, label_names=cfg.data.label_names,
+            cache_dir=cfg.data.cache_dir, label_names=cfg.data.label_names, spatial_dims=cfg.spatial_dims,
         )
         if mask_items is not None:
             masks = list(VolumeDataset(mask_items, VolumePreprocessor(cfg.preprocessing), modality="SEG").tensors)
