@@ -107,3 +107,33 @@ def test_translation_scores_known_answers(volume_folders, tmp_path) -> None:
         evaluate_translation(bad, ref)
     with pytest.raises(DataValidationError, match="matched by name"):
         evaluate_translation(volume_folders["copied"], ref)
+
+
+def test_nrrd_files_dicom_slices_and_stray_folders(volume_folders, tmp_path) -> None:
+    """`evaluate images` on the pyradiomics brain NRRDs and their NRRD label maps said 'holds no volumes'; any
+    non-empty sub-folder (e.g. an old report/) counted as a DICOM series, and a folder of DICOM slices was empty."""
+    import nrrd
+
+    from medsynth.evaluation.images import label_paths, volume_paths
+    from medsynth.io import write_dicom_series
+    from medsynth.io.nifti import read_nifti
+
+    nr, lab = tmp_path / "nrrd", tmp_path / "nrrd_labels"
+    nr.mkdir()
+    lab.mkdir()
+    for f in sorted(volume_folders["train"].iterdir()):
+        v = read_nifti(f)
+        stem = f.name.replace(".nii.gz", "")
+        header = {"space": "right-anterior-superior", "space directions": v.affine[:3, :3].T, "space origin": v.affine[:3, 3]}
+        nrrd.write(str(nr / f"{stem}.nrrd"), v.array, header)
+        nrrd.write(str(lab / f"{stem}.nrrd"), read_nifti(volume_folders["train_labels"] / f.name).array.astype(np.uint8), header)
+    (nr / "report").mkdir()
+    (nr / "report" / "report.html").write_text("<html></html>")
+    found = volume_paths(nr, "train")
+    assert [p.name for p in found] == [f"case_{i:03d}.nrrd" for i in range(4)]
+    assert [p.name for p in label_paths(found, lab, "train")] == [p.name for p in found]
+    report = evaluate_images(nr, volume_folders["holdout"], volume_folders["independent"], modality="CT")
+    assert report.metric("detection_auc_image") is not None
+    series = tmp_path / "series"
+    write_dicom_series(read_nifti(volume_folders["holdout"] / "case_000.nii.gz"), series)
+    assert volume_paths(series, "synthetic") == [series]
