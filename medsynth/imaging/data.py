@@ -148,7 +148,36 @@ def _mask_items(items: Sequence[Any], labels_dir: str | Path) -> list[Any]:
             + ([f"... and {len(missing) - 10} more"] if len(missing) > 10 else []),
             context=f"{len(missing)} of {len(items)} volumes",
         )
-    return [VolumeItem(found[_key(it.path)]) for it in items]
+    pairs = [(it, VolumeItem(found[_key(it.path)])) for it in items]
+    _check_mask_grids(pairs)
+    return [m for _, m in pairs]
+
+
+def _check_mask_grids(pairs: Sequence[tuple[Any, Any]], *, atol_mm: float = 0.5) -> None:
+    """Each label map must lie on its volume's grid (same shape and affine, from the headers); DICOM is not checked.
+
+    Raises:
+        DataValidationError: one line per mismatched pair, naming both files and what differs.
+    """
+    from medsynth.io.loading import volume_geometry
+
+    problems = []
+    for image, mask in pairs:
+        try:
+            a, b = volume_geometry(image.path), volume_geometry(mask.path)
+        except MedsynthError as exc:
+            problems.append(str(exc))
+            continue
+        if a is None or b is None:
+            continue
+        if a[0] != b[0]:
+            problems.append(f"label map '{mask.path}' has shape {b[0]}, its volume '{image.path.name}' {a[0]}: not the same grid")
+        elif not np.allclose(a[1], b[1], atol=atol_mm):
+            problems.append(f"label map '{mask.path}' and its volume '{image.path.name}' have the same shape but other affines "
+                            "(origin, spacing or orientation differ): the labels would be misplaced; resample the label map "
+                            "onto the volume's grid")
+    if problems:
+        raise DataValidationError(problems, context=f"{len(problems)} of {len(pairs)} label maps")
 
 
 def _check_masks(masks: Sequence[torch.Tensor], names: Sequence[str]) -> int:

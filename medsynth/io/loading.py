@@ -5,10 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
+import numpy as np
+
 from medsynth.core.errors import ImageReadError
 from medsynth.io.dicom import is_dicom_file, read_dicom_series, series_files_of, write_dicom_series
 from medsynth.io.nifti import is_nifti, read_nifti, write_nifti
-from medsynth.io.nrrd import is_nrrd, read_nrrd
+from medsynth.io.nrrd import is_nrrd, nrrd_geometry, read_nrrd
 from medsynth.io.volume import Modality, Volume
 
 OutputFormat = Literal["nifti", "dicom"]
@@ -60,6 +62,27 @@ def load_volume(path: str | Path, *, modality: Modality | None = None, series_ui
     )
 
 
+def volume_geometry(path: str | Path) -> tuple[tuple[int, int, int], np.ndarray] | None:
+    """Spatial shape and RAS+ affine of a NIfTI or NRRD file from its header (no voxel data read); None for DICOM.
+
+    Raises:
+        ImageReadError: an unreadable header.
+    """
+    p = Path(path)
+    if p.is_file() and is_nifti(p):
+        import nibabel as nib
+
+        try:
+            img = nib.load(str(p))
+        except Exception as exc:  # nibabel raises ImageFileError, OSError...
+            raise ImageReadError(f"'{p}' cannot be read as NIfTI ({type(exc).__name__}: {exc})") from None
+        return tuple(int(s) for s in img.shape[:3]), np.asarray(img.affine, dtype=np.float64)  # type: ignore[return-value]
+    if p.is_file() and is_nrrd(p):
+        shape, affine = nrrd_geometry(p)
+        return shape[:3], affine  # type: ignore[return-value]
+    return None
+
+
 def save_volume(volume: Volume, path: str | Path, *, format: OutputFormat | None = None, overwrite: bool = False) -> Path:
     """Write a Volume as NIfTI (``path`` ending .nii/.nii.gz) or a synthetic-safe DICOM series (a folder).
 
@@ -93,4 +116,4 @@ def write_volume(volume: Volume, path: str | Path, *, format: OutputFormat | Non
     return save_volume(volume, path, format=format, overwrite=overwrite)
 
 
-__all__ = ["OutputFormat", "load_volume", "read_volume", "save_volume", "write_volume"]
+__all__ = ["OutputFormat", "load_volume", "read_volume", "save_volume", "volume_geometry", "write_volume"]

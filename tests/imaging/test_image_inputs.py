@@ -97,3 +97,24 @@ def test_slices_padding_and_wrong_modality_are_refused_by_name(phantom_dir: Path
     assert load_training_data([ct], cfg).n_volumes == 1
     with pytest.raises(DataValidationError, match="single 2D slice"):
         load_training_data([ct.with_array(ct.array[:, :, :1])], cfg)
+
+
+def test_label_maps_off_their_volume_grid_are_refused(phantom_dir: Path, tmp_path: Path):
+    """The brain NRRDs' label maps swapped (256x256x23 against 256x256x25) trained a ControlNet on misplaced labels:
+    both are resampled to the training grid on their own, so nothing noticed."""
+    from medsynth.imaging.data import load_training_data
+
+    cfg = tiny_config("ldm3d")
+    labels = tmp_path / "labels"
+    shutil.copytree(phantom_dir / "labels", labels)
+    first = sorted(labels.glob("*.nii.gz"))[0]
+    lab = read_nifti(first, modality="SEG")
+    shifted = lab.affine.copy()
+    shifted[:3, 3] += 12.0
+    write_nifti(lab.with_array(lab.array, affine=shifted), first)
+    with pytest.raises(DataValidationError, match=f"'{first}' and its volume .* other affines"):
+        load_training_data(phantom_dir / "ct", cfg, labels_dir=labels)
+    write_nifti(lab.with_array(lab.array[:, :, :-2]), first)
+    with pytest.raises(DataValidationError, match="not the same grid"):
+        load_training_data(phantom_dir / "ct", cfg, labels_dir=labels)
+    assert load_training_data(phantom_dir / "ct", cfg, labels_dir=phantom_dir / "labels").mask_classes > 1
