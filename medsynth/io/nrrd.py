@@ -47,7 +47,8 @@ def read_nrrd(path: str | Path, *, modality: Modality = "OT") -> Volume:
         raise ImageReadError(f"'{p}' cannot be read as NRRD ({type(exc).__name__}: {exc})") from None
     if data.ndim != 3:
         raise ImageReadError(f"'{p}' holds a {data.ndim}D array {data.shape}; a 3D scalar volume is needed")
-    return Volume(array=data.astype(np.float32), affine=nrrd_affine(header, p), modality=modality, meta={"source": p.name})
+    meta = {"source": p.name, "stored_dtype": str(data.dtype)}
+    return Volume(array=data.astype(np.float32), affine=nrrd_affine(header, p), modality=modality, meta=meta)
 
 
 def nrrd_affine(header: dict, path: str | Path = "NRRD") -> np.ndarray:
