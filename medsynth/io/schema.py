@@ -26,6 +26,7 @@ transform from its DP range estimate, and estimates the domain with DP, all char
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -372,6 +373,42 @@ def id_like(name: Any) -> bool:
             or low in ROW_INDEX_NAMES)
 
 
+#: Names that make a column the proposed prediction target, in order of preference: a whole name ...
+_TARGET_NAMES = ("target", "label", "outcome", "class", "y")
+#: ... a name holding one of these (hospdead, hospital_death, hospital_expire_flag, mortality_28d) ...
+_TARGET_STEMS = ("death", "dead", "died", "deceased", "mort", "expire")
+#: ... or a word of the name equal to one of these (status, event, outcome)
+_TARGET_WORDS = ("outcome", "status", "event", "died", "dead", "death")
+#: a name holding one of these records when or why, not whether: never a target (deathdate, death_cause)
+_NOT_TARGET = ("date", "time", "day", "dt", "yr", "year", "month", "cause", "reason", "place", "type", "age")
+
+
+def _name_words(name: str) -> list[str]:
+    spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", str(name))
+    return [w for w in re.split(r"[^a-z0-9]+", spaced.lower()) if w]
+
+
+def propose_target(names: list[str]) -> str | None:
+    """The column a zero-configuration fit treats as the prediction target, from the names alone (public,
+    not data): ``outcome``/``label``/``target``/``class``/``y``, else a name about death (``death``,
+    ``hospdead``, ``hospital_expire_flag``, ``mortality``), else one with the word ``status`` or ``event``
+    (survival data's event flag); never an identifier or a name about when or why (``deathdate``,
+    ``death_cause``, ``time_to_event``). The first column of the best tier, or None."""
+    tiers: list[list[str]] = [[], [], []]
+    for name in names:
+        words = _name_words(name)
+        low = "".join(words)
+        if not words or id_like(name) or any(w.startswith(_NOT_TARGET) or w.endswith(_NOT_TARGET) for w in words):
+            continue
+        if low in _TARGET_NAMES:
+            tiers[0].append(name)
+        elif any(stem in low for stem in _TARGET_STEMS):
+            tiers[1].append(name)
+        elif any(w in _TARGET_WORDS for w in words):
+            tiers[2].append(name)
+    return next((t[0] for t in tiers if t), None)
+
+
 def infer_schema(df: pd.DataFrame, *, max_levels: int = MAX_INFERRED_LEVELS, rules: bool = True) -> TableSchema:
     """Infer a schema from a table; every domain is marked ``public: false`` (read from the data).
 
@@ -380,7 +417,8 @@ def infer_schema(df: pd.DataFrame, *, max_levels: int = MAX_INFERRED_LEVELS, rul
     ``*_id``, ``*id``) or all-distinct strings -> identifier; integer values with at most
     ``max_levels`` distinct values -> categorical; other integers -> integer; other numbers ->
     continuous (``transform: log`` when positive and strongly right-skewed); other strings ->
-    categorical. With ``rules``, the date orderings and derived columns that hold in every row are
+    categorical. The column named like an outcome (:func:`propose_target`: from its name, public) is marked
+    ``target: true``, so that DP-AIM measures the 3-way marginals that predict it. With ``rules``, the date orderings and derived columns that hold in every row are
     proposed as constraints marked ``read_from_data`` (:func:`medsynth.tabular.rules.propose_rules`).
 
     A column with no value at all (an unused field of an extract) is kept as an empty column, ``omitted:
@@ -444,7 +482,9 @@ def infer_schema(df: pd.DataFrame, *, max_levels: int = MAX_INFERRED_LEVELS, rul
         # category wherever they are read (category_key strips them), so the schema lists each once
         levels = sorted(set(category_keys(pd.Series(nonnull.unique(), dtype=object))))
         cols.append(ColumnSchema(name=name, type="categorical", categories=levels, missing=missing))
-    schema = TableSchema(columns=[c.model_copy(update={"read_from_data": _fields_read(c)}) for c in cols])
+    target = propose_target([c.name for c in cols if c.type != "identifier" and not c.omitted])
+    schema = TableSchema(columns=[c.model_copy(update={"read_from_data": _fields_read(c), "target": c.name == target})
+                                  for c in cols])
     if not rules:
         return schema
     from medsynth.io.rules import propose_rules

@@ -103,6 +103,39 @@ def read_table(path: str | Path, *, role: str | None = None) -> pd.DataFrame:
     return df
 
 
+def normalise_frame(df: pd.DataFrame, *, role: str | None = None) -> pd.DataFrame:
+    """A DataFrame handed to the Python API, read as :func:`read_table` reads a file: cells that are exactly
+    one of ``MISSING_MARKERS`` or empty text are missing (a text column that then holds only numbers becomes
+    numbers, as the CSV reader would have made it), spreadsheet-formatted numbers (``12,500``, ``45%``) are
+    numbers, and column names are strings. The caller's frame is never modified (a changed column is a copy).
+
+    Raises:
+        DataValidationError: when two column names are the same once written as text.
+    """
+    names = [str(c) for c in df.columns]
+    dupes = sorted({c for c in names if names.count(c) > 1})
+    if dupes:
+        label = f"{role} table" if role else "the table"
+        raise DataValidationError(f"{label} repeats column name(s) {dupes} (as text); every column needs its own name: "
+                                  "rename or drop the duplicates")
+    out = df.copy(deep=False)
+    out.columns = names
+    markers = {*MISSING_MARKERS, ""}
+    for c in names:
+        s = out[c]
+        if s.dtype != object and not isinstance(s.dtype, pd.StringDtype):
+            continue
+        text = s.map(lambda v: v.strip() if isinstance(v, str) else v)
+        blank = text.isin(markers) & s.notna()
+        if blank.any():
+            s = s.where(~blank)
+            rest = s.dropna()
+            if len(rest) and pd.to_numeric(rest, errors="coerce").notna().all():
+                s = pd.to_numeric(s, errors="coerce")
+            out[c] = s
+    return _formatted_numbers(out, thousands=True)
+
+
 #: Delimiters a CSV may use, in order of preference when several fit.
 _DELIMITERS = (",", ";", "\t", "|")
 

@@ -329,6 +329,16 @@ def exponential_mechanism(scores: np.ndarray, epsilon: float, sensitivity: float
     return int(rng.choice(scores.size, p=p / p.sum()))
 
 
+def exponential_mechanism_order(scores: np.ndarray, epsilon: float, sensitivity: float,
+                                rng: np.random.Generator) -> np.ndarray:
+    """All indices, ordered so that the first one of any set fixed before the draw (e.g. the candidates
+    that fit a size limit) is distributed as :func:`exponential_mechanism` on that set (Gumbel-max: each
+    scaled score plus independent Gumbel noise, in decreasing order). One draw replaces a redraw per
+    rejected candidate (10,000 draws over 10,000 candidates in one AIM fit on 100 columns)."""
+    s = 0.5 * epsilon / sensitivity * (scores - scores.max())
+    return np.argsort(-(s + rng.gumbel(size=s.shape)), kind="stable")
+
+
 __all__ = [
     "PRESENCE_SIGMAS",
     "BoundsResult",
@@ -340,6 +350,7 @@ __all__ = [
     "dp_category_counts",
     "dp_presence",
     "exponential_mechanism",
+    "exponential_mechanism_order",
     "gaussian_sigma",
     "noisy_count",
     "noisy_counts",

@@ -35,7 +35,7 @@ import numpy as np
 from pydantic import Field
 
 from medsynth.core.config import ConfigModel
-from medsynth.privacy.mechanisms import exponential_mechanism
+from medsynth.privacy.mechanisms import exponential_mechanism_order
 from medsynth.tabular.marginals import MarginalConfig, MarginalSynthesizer, marginal_counts, measure
 from medsynth.tabular.pgm import GraphicalModel, Measurement, cells, estimate, model_size
 
@@ -69,16 +69,13 @@ def _workload(d: int, sizes: list[int], target: int | None, max_cells: int) -> d
         others = [i for i in range(d) if i != target]
         work += [tuple(sorted((target, a, b))) for k, a in enumerate(others) for b in others[k + 1 :]]
     work = [q for q in work if cells(q, sizes) <= max_cells]
-    weights: dict[tuple[int, ...], float] = {}
+    # a candidate's weight is sum over workload queries q of |r & q| = sum over its columns of the number of
+    # queries holding that column (O(W), not O(W^2): 40k x 40k set intersections on 200 columns)
+    holding = np.zeros(d)
     for q in work:
-        for r in range(1, len(q) + 1):
-            for sub in itertools.combinations(q, r):
-                weights[sub] = 0.0
-    qsets = [set(q) for q in work]
-    for r in weights:
-        s = set(r)
-        weights[r] = float(sum(len(s & q) for q in qsets))
-    return {r: w for r, w in weights.items() if len(r) > 1}
+        holding[list(q)] += 1
+    subsets = dict.fromkeys(sub for q in work for r in range(1, len(q) + 1) for sub in itertools.combinations(q, r))
+    return {r: float(holding[list(r)].sum()) for r in subsets if len(r) > 1}
 
 
 class DPAIM(MarginalSynthesizer):
@@ -152,6 +149,8 @@ class DPAIM(MarginalSynthesizer):
         t = 0
         annealed = 0
         terminate = not cand_w
+        cands = list(cand_w)
+        cand_cells = np.array([cells(r, size_list) for r in cands], dtype=float)
         while not terminate:
             t += 1
             if private:
@@ -165,22 +164,34 @@ class DPAIM(MarginalSynthesizer):
             else:  # exact marginals: one greedy pick per column at most
                 terminate = t >= min(rounds, d)
                 limit = self.config.max_model_cells
-            cands = list(cand_w)
             est = self._estimates(model, cands, target)
             scores = np.array([cand_w[r] * (float(np.abs(answers[r] - est[r] * model.total).sum())
-                                            - math.sqrt(2 / math.pi) * sigma * cells(r, size_list)) for r in cands])
+                                            - math.sqrt(2 / math.pi) * sigma * cand_cells[k]) for k, r in enumerate(cands)])
             measured = [m.clique for m in chosen]
             pick = None
             alive = np.ones(len(cands), dtype=bool)
-            while alive.any():
-                idx = np.nonzero(alive)[0]
-                j = idx[exponential_mechanism(scores[idx], epsilon, max_w, rng)] if private else idx[int(np.argmax(scores[idx]))]
+            # a table larger than the limit cannot fit (the model needs a clique holding it) unless the model holds it
+            # already: struck before drawing, as the redraws below would (same distribution, without triangulating
+            # for each; on 100 columns the redraws were 10,000 triangulations and 70% of the fit)
+            big = np.nonzero(cand_cells > limit)[0]
+            if big.size:
+                together = np.zeros((d, d), dtype=bool)  # columns sharing a clique of the model: needed to be held
+                for c in model.tree.cliques:
+                    together[np.ix_(c, c)] = True
+                for j in big:
+                    r = cands[j]
+                    alive[j] = all(together[a, b] for a, b in itertools.combinations(r, 2)) and model.containing(r) >= 0
+            # the first eligible candidate in this order is the exponential mechanism's draw on the eligible set
+            order = (exponential_mechanism_order(scores, epsilon, max_w, rng) if private
+                     else np.argsort(-scores, kind="stable"))  # exact: the best eligible
+            for j in order:
+                if not alive[j]:
+                    continue
                 r = cands[j]
                 free = model.containing(r) >= 0
                 if free or model_size(d, [*measured, r, *[(i,) for i in range(d)]], size_list) <= limit:
                     pick = r
                     break
-                alive[j] = False  # ineligible: redraw from the rest (the mechanism on the eligible set)
             if pick is None:
                 break
             x = answers[pick]

@@ -35,10 +35,10 @@ def _frame(data: str | Path | pd.DataFrame) -> pd.DataFrame:
     import pandas as pd
 
     from medsynth.core.errors import DataValidationError
-    from medsynth.io.tables import read_table
+    from medsynth.io.tables import normalise_frame, read_table
 
     if isinstance(data, pd.DataFrame):
-        return data
+        return normalise_frame(data)
     if isinstance(data, (str, Path)):
         return read_table(data)
     raise DataValidationError(f"expected a DataFrame or the path of a .csv/.parquet table, got {type(data).__name__}")
@@ -104,9 +104,9 @@ def resolve_config(
     if max_steps is not None:
         from medsynth.core.registry import SYNTHESIZERS, resolve
 
-        klass = resolve(SYNTHESIZERS, cfg.model, what="tabular model")
+        klass = resolve(SYNTHESIZERS, cfg.model_for(dataset=False), what="tabular model")
         if "train" not in getattr(getattr(klass, "Config", None), "model_fields", {}):
-            raise ConfigError(f"max_steps {max_steps}: {cfg.model} has no optimisation steps to cut (it is fitted in one "
+            raise ConfigError(f"max_steps {max_steps}: {cfg.model_for(dataset=False)} has no optimisation steps to cut (it is fitted in one "
                               "pass, or by SDV's own epochs: params.epochs=N); leave max_steps out")
         # A DP plan is calibrated for the steps it will take: fewer steps, less noise, same epsilon.
         data = cfg.model_dump(mode="json")

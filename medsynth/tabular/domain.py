@@ -148,14 +148,21 @@ SURVIVE_SHARE = 0.03
 STAGE1_SHARE = 0.25
 #: Most of a fit's budget (share of rho) that columns not located by stage 1 may share for more looks.
 LOCATE_RESERVE = 0.4
-#: A column's looks from the reserve take at most this many times an even part of it (reserve / numbers).
+#: A column's looks from the reserve take at most this many times an even part of it (reserve / numbers) ...
 RESERVE_CAP = 2.0
+#: ... and at most this many times an even share of the whole budget (budget / modelled columns): with few
+#: number columns among many (indo_rct: 3 of 34), the first cap let a column 95% missing take 27% of the
+#: fit's budget in looks and still be left empty.
+RESERVE_CAP_TOTAL = 2.0
 #: Measurements of the location histogram at most (the first, then looks paid from the reserve).
 LOCATE_ROUNDS = MAX_LOOKS
 MECH_NUMBER = ("noisy histogram on powers of two + small whole values -1..15 (+ missing): located, re-measured "
                "while unlocated, then refined linearly (a small code's values become categories)")
 #: Most budget a category list gets, in multiples of an even share of the domain budget.
 MAX_NEED_FACTOR = 4.0
+#: The prediction target's (``target: true``) weight is this many times its type's: a model that lost its
+#: outcome (a binary class below the noise) is useless to the user whatever else it keeps.
+TARGET_WEIGHT = 4.0
 
 
 @dataclass
@@ -205,7 +212,8 @@ def _numeric_oneway(col: dict[str, Any], res: Any) -> OneWay | None:
 def _allocate(todo: list[ColumnSchema], pool: float, rows: float, z_cat: float) -> dict[str, float]:
     """Split ``pool`` (rho) over the columns by need: an even share each, and category lists (whose
     threshold must let a category of ``SURVIVE_SHARE`` of the rows through) up to ``MAX_NEED_FACTOR``
-    times as much. Depends only on public facts (types, the noisy row count, the budget)."""
+    times as much, the prediction target ``TARGET_WEIGHT`` times its type's weight. Depends only on public
+    facts (types, the target flag, the noisy row count, the budget)."""
     even = pool / len(todo)
     weights = {}
     for col in todo:
@@ -213,7 +221,7 @@ def _allocate(todo: list[ColumnSchema], pool: float, rows: float, z_cat: float) 
         if col.type == "categorical":
             sigma_need = max(SURVIVE_SHARE * rows - 1.0, 1.0) / (z_cat + 1.5)
             w = float(np.clip(1.0 / (2 * sigma_need**2) / even, 1.0, MAX_NEED_FACTOR))
-        weights[col.name] = w
+        weights[col.name] = w * (TARGET_WEIGHT if col.target else 1.0)
     total = sum(weights.values())
     return {k: pool * w / total for k, w in weights.items()}
 
@@ -229,17 +237,17 @@ def stage1_share(rho_column: float, oneway_rho: float) -> float:
 
 
 def _locate_numbers(cols: list[ColumnSchema], df: pd.DataFrame, share: dict[str, float], first: dict[str, float],
-                    reserve_rho: float, rng: np.random.Generator) -> dict[str, Location]:
+                    reserve_rho: float, rng: np.random.Generator, *, total_cap: float = math.inf) -> dict[str, Location]:
     """Stage 1 for every number column (``first[name]`` of its share), then up to ``LOCATE_ROUNDS - 1``
     more looks for those not located yet. The reserve is spent in growing portions (1, 2, 4, ... parts),
     each split evenly among the columns still unlocated, no column taking more than ``RESERVE_CAP`` times
-    an even part of it in all, so columns whose mass is easy to find are found cheaply, one hard column
-    cannot eat the reserve, and what is not needed stays with the model. Adaptive sequential composition: which columns
+    an even part of it in all (nor more than ``total_cap``), so columns whose mass is easy to find are found
+    cheaply, one hard column cannot eat the reserve, and what is not needed stays with the model. Adaptive sequential composition: which columns
     get more depends only on earlier DP outputs, and every look is paid for and recorded."""
     out = {c.name: locate(_numbers(c, df[c.name]), share[c.name] * first[c.name], rng, codes=c.type != "datetime")
            for c in cols}
     parts = 2 ** (LOCATE_ROUNDS - 1) - 1
-    cap = RESERVE_CAP * reserve_rho / max(len(cols), 1)  # no column takes much more than its even part
+    cap = min(RESERVE_CAP * reserve_rho / max(len(cols), 1), total_cap)  # no column takes much more than its even part
     extra = dict.fromkeys(out, 0.0)
     for r in range(2, LOCATE_ROUNDS + 1):
         lost = [n for n, loc in out.items() if loc.kind == "unlocated" and extra[n] < cap]
@@ -329,7 +337,8 @@ def resolve_domain(
     spent: dict[str, float] = {}
     numbers = [c for c in todo if c.type in NUMERIC_TYPES]
     first = {c.name: stage1_share(share[c.name], oneway_rho) for c in numbers}
-    located = _locate_numbers(numbers, df, share, first, reserve_rho, rng)
+    located = _locate_numbers(numbers, df, share, first, reserve_rho, rng,
+                              total_cap=RESERVE_CAP_TOTAL * ledger.rho_budget / max(len(todo), 1))
     for col in todo:
         s = df[col.name]
         rho_each = share[col.name]

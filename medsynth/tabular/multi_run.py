@@ -26,6 +26,7 @@ from medsynth.core.errors import ConfigError, DataValidationError, MedsynthError
 from medsynth.core.rundir import RunDir
 from medsynth.io.dataset import DatasetSchema, is_dataset_schema, read_dataset, write_dataset
 from medsynth.io.dataset_infer import infer_dataset_schema
+from medsynth.io.tables import normalise_frame
 from medsynth.privacy.ledger import LEDGER_FILE
 from medsynth.tabular.base import _jsonable
 from medsynth.tabular.config import TabularConfig
@@ -44,7 +45,7 @@ def read_tables(data: DatasetLike) -> dict[str, pd.DataFrame]:
         bad = [k for k, v in data.items() if not isinstance(v, pd.DataFrame)]
         if bad or not data:
             raise DataValidationError(f"expected {{table name: pandas DataFrame}}; {bad or 'no tables'} are not DataFrames")
-        return {str(k): v for k, v in data.items()}
+        return {str(k): normalise_frame(v, role=f"table '{k}'") for k, v in data.items()}
     if isinstance(data, (str, Path)):
         return read_dataset(data)
     raise DataValidationError(f"expected a folder of tables or {{table name: DataFrame}}, got {type(data).__name__}")
@@ -70,7 +71,7 @@ def build_multitable(config: TabularConfig, schema: DatasetSchema | None = None)
     """
     from medsynth.core.registry import MULTITABLE_SYNTHESIZERS, resolve
 
-    klass = resolve(MULTITABLE_SYNTHESIZERS, config.model, what="multi-table model (for a folder of tables)")
+    klass = resolve(MULTITABLE_SYNTHESIZERS, config.model_for(dataset=True), what="multi-table model (for a folder of tables)")
     return klass(config.params, privacy=config.privacy, schema=schema, seed=config.seed, device=config.device)
 
 
@@ -104,7 +105,7 @@ def fit_dataset_run(
         if spent is None:
             raise
         run = RunDir.create(out, force=force, command=command, resumable=False)
-        run.write_config(config)
+        run.write_config(config.model_copy(update={"model": model.name}))
         run._update_marker(kind="multitable", model=model.name)
         spent.save(run.path / LEDGER_FILE)
         run.finish("failed")
@@ -112,7 +113,7 @@ def fit_dataset_run(
                         f"{run.path / LEDGER_FILE}: a retry on the same data composes with it)") from None
     run = RunDir.create(out, force=force, command=command, resumable=False)
     with run.marks_failure():
-        run.write_config(config)  # records the config's kind ("tabular") in run.json: the dataset's kind follows
+        run.write_config(config.model_copy(update={"model": model.name}))  # records the config's kind ("tabular") in run.json: the dataset's kind follows
         run._update_marker(kind="multitable", model=model.name)
         model.save(run.path / "model", private_dir=run.private_dir if model.is_private else None)
         model.ledger.save(run.path / LEDGER_FILE)  # type: ignore[union-attr]

@@ -23,7 +23,7 @@ import pandas as pd
 from medsynth.core.errors import DataValidationError, MedsynthError
 from medsynth.core.rundir import RunDir
 from medsynth.io.schema import TableSchema
-from medsynth.io.tables import read_table, write_table
+from medsynth.io.tables import normalise_frame, read_table, write_table
 from medsynth.privacy.ledger import LEDGER_FILE
 from medsynth.tabular.base import TabularSynthesizer, _jsonable
 from medsynth.tabular.config import TabularConfig
@@ -38,7 +38,8 @@ def build_synthesizer(config: TabularConfig, schema: TableSchema | None = None) 
     from medsynth.core.registry import SYNTHESIZERS, resolve
     from medsynth.tabular import TABULAR_MODELS
 
-    klass = resolve({k: v for k, v in SYNTHESIZERS.items() if k in TABULAR_MODELS}, config.model, what="tabular model")
+    klass = resolve({k: v for k, v in SYNTHESIZERS.items() if k in TABULAR_MODELS}, config.model_for(dataset=False),
+                    what="tabular model")
     return klass(config.params, privacy=config.privacy, schema=schema, seed=config.seed, device=config.device)
 
 
@@ -83,7 +84,7 @@ def fit_run(
     from medsynth.core.files import atomic_path
     from medsynth.core.runtime import set_threads
 
-    df = read_table(data) if not isinstance(data, pd.DataFrame) else data
+    df = read_table(data) if not isinstance(data, pd.DataFrame) else normalise_frame(data)
     state = None
     if resume:
         run = RunDir.create(out, resume=True, command=command)
@@ -106,7 +107,7 @@ def fit_run(
     def open_run() -> RunDir:
         if "run" not in holder:
             holder["run"] = RunDir.create(out, force=force, command=command, resumable=True)
-            holder["run"].write_config(config)
+            holder["run"].write_config(config.model_copy(update={"model": model.name}))  # the model actually fitted
             if model.input_schema is not None:  # what a resume reads back
                 model.input_schema.save(holder["run"].private_dir / "input_schema.yaml")
         return holder["run"]
@@ -139,7 +140,7 @@ def fit_run(
                 holder["run"].finish("failed")
             raise
         run = holder.get("run") or RunDir.create(out, force=force, command=command, resumable=False)
-        run.write_config(config)
+        run.write_config(config.model_copy(update={"model": model.name}))
         spent.save(run.path / LEDGER_FILE)
         run.finish("failed")
         raise type(exc)(f"{exc}\n(this attempt spent part of the budget before failing; its ledger is in "
@@ -147,7 +148,7 @@ def fit_run(
     run = open_run() if "run" in holder else RunDir.create(out, force=force, command=command, resumable=False)
     with run.marks_failure():
         if not resume:
-            run.write_config(config)
+            run.write_config(config.model_copy(update={"model": model.name}))
         for step, metrics in pending:
             run.log_metrics(step, metrics, private=model.is_private)
         model.save(run.path / "model", private_dir=run.private_dir if model.is_private else None, overwrite=resume)

@@ -209,3 +209,22 @@ def test_dcr_p5_ratio_flags_copies_not_samples_from_dense_regions() -> None:
     assert 0.8 < m.value < 1.25 and m.verdict == "pass", m.value
     copies = evaluate_tabular(train, holdout, train.sample(600, replace=True, random_state=0)).metric("dcr_p5_ratio")
     assert copies.value < 0.1 and copies.verdict == "fail"
+
+
+def test_the_schema_target_is_the_utility_target_when_none_is_given(small_tables: dict[str, pd.DataFrame], tmp_path) -> None:
+    """`schema infer` marks the column named like an outcome target: true; evaluate with that schema and no
+    --target measured no utility at all (a zero-config user got fidelity and privacy only)."""
+    from medsynth.tabular.schema import infer_schema
+
+    t = small_tables
+    schema = infer_schema(t["train"])
+    assert [c.name for c in schema.columns if c.target] == ["event"]
+    schema.save(tmp_path / "schema.yaml")
+    for given in (schema, tmp_path / "schema.yaml"):
+        report = evaluate_tabular(t["train"], t["holdout"], t["independent"], schema=given)
+        assert "utility_auroc_gap" in {m.name for m in report.results}
+        assert any("Utility target 'event'" in n for n in report.notes)
+        gap = next(m for m in report.results if m.name == "utility_auroc_gap")
+        assert gap.value is not None, gap
+    plain = evaluate_tabular(t["train"], t["holdout"], t["independent"])
+    assert next(m for m in plain.results if m.name == "utility_auroc_gap").value is None

@@ -16,8 +16,12 @@ from medsynth.tabular.multi_mst import MultiTableDPMST
 TINY = {"bins": 6, "fine_bins": 16}
 
 
-def _with_target(schema: DatasetSchema, table: str = "patients", column: str = "status") -> DatasetSchema:
+def _with_target(schema: DatasetSchema, table: str = "patients", column: str | None = "status") -> DatasetSchema:
+    """The schema with ``column`` of ``table`` the only target (None: no target; schema infer proposes one by name)."""
     data = schema.to_dict()
+    for t in data["tables"].values():
+        for c in t["columns"]:
+            c["target"] = False
     for c in data["tables"][table]["columns"]:
         if c["name"] == column:
             c["target"] = True
@@ -40,7 +44,7 @@ def test_target_edges_join_the_declared_target_to_every_own_column(seeded_dp_noi
     assert {frozenset(("^status", c)) for c in own} <= _edges(model, "visits")
     assert model.privacy_ledger.total_epsilon <= 2.0 * (1 + 1e-9)
     plain = MultiTableDPMST({**TINY, "target_edges": True}, privacy={"epsilon": 2.0, "delta": 1e-5}).fit(
-        tables, public_schema(tables))
+        tables, _with_target(public_schema(tables), column=None))
     assert not {frozenset(("^status", c)) for c in own} <= _edges(plain, "visits")
 
 

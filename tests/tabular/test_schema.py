@@ -199,6 +199,29 @@ def test_spreadsheet_formatted_numbers_are_numbers(tmp_path: Path):
     assert read_table(semi)["a"].tolist() == [1.5, 2.25]
 
 
+def test_a_dataframe_given_to_the_api_is_read_as_a_file_would_be():
+    """Missing markers and formatted numbers were fixed in the file reader only: a DataFrame passed to the
+    Python API with "." in a lab column made it a categorical of numeric strings (released as identifiers)."""
+    from medsynth import tabular
+    from medsynth.io.tables import normalise_frame
+
+    rs = np.random.default_rng(0)
+    bili = [str(round(v, 1)) for v in rs.gamma(2.0, 1.0, 60)]
+    bili[3], bili[7], bili[9] = ".", "?", ""
+    df = pd.DataFrame({"bili": bili, "charges": [f"{v:,}" for v in rs.integers(900, 90000, 60)],
+                       "sex": rs.choice(["f", "m"], 60), 7: rs.integers(20, 90, 60)})
+    before = df.copy()
+    schema = tabular.infer_schema(df)
+    assert schema.column("bili").type == "continuous" and schema.column("bili").missing
+    assert schema.column("charges").type in ("integer", "continuous")
+    assert schema.column("7").type == "integer" and schema.column("sex").type == "categorical"
+    pd.testing.assert_frame_equal(df, before)  # the caller's frame is untouched
+    norm = normalise_frame(df)
+    assert norm["bili"].isna().sum() == 3 and norm["charges"].min() >= 900
+    with pytest.raises(DataValidationError, match=r"repeats column name\(s\) \['1'\]"):
+        normalise_frame(pd.DataFrame([[1, 2]], columns=[1, "1"]))
+
+
 def test_a_measurement_named_index_is_not_a_row_number():
     rs = np.random.default_rng(1)
     df = pd.DataFrame({"index": rs.normal(1.0, 0.2, 50), "age": rs.integers(20, 90, 50)})  # e.g. an ankle-brachial index
@@ -220,3 +243,25 @@ def test_zone_aware_timestamps_are_dates(tmp_path: Path):
     out = resolve(SYNTHESIZERS, "dp-mst")(privacy={"epsilon": None}).fit(df, schema).sample(50, seed=0)
     days = pd.to_datetime(out["admit"])
     assert days.min() >= pd.Timestamp("2020-01-01") and days.max() <= pd.Timestamp("2021-05-16")
+
+
+def test_the_outcome_is_proposed_as_target_from_its_name_alone():
+    """Zero-config dp-aim on nhefs (68 columns) scored TSTR 0.55 (TRTR 0.78) with no target and 0.76 with
+    `death` marked: schema infer now proposes the column named like an outcome, from the names only (public)."""
+    from medsynth.io.schema import propose_target
+
+    assert propose_target(["age", "death", "yrdth", "dadth"]) == "death"
+    assert propose_target(["id", "sex", "outcome", "death"]) == "outcome"  # an explicit outcome first
+    assert propose_target(["hospdead", "sfdm2"]) == "hospdead"
+    assert propose_target(["icustay_id", "hospital_expire_flag"]) == "hospital_expire_flag"
+    assert propose_target(["time", "status", "trt"]) == "status"
+    assert propose_target(["mort_28d", "los"]) == "mort_28d"
+    for names in (["deathdate", "recdate", "survtime"], ["death_cause", "time_to_death"], ["prevented", "stage"],
+                  ["patient_id", "rel"]):
+        assert propose_target(names) is None, names
+    rs = np.random.default_rng(0)
+    df = pd.DataFrame({"age": rs.integers(20, 90, 64), "death": rs.choice([0, 1], 64), "deathdate": ["2020-01-01"] * 64})
+    schema = infer_schema(df)
+    assert [c.name for c in schema.columns if c.target] == ["death"]
+    assert "target" not in schema.column("death").read_from_data  # from the name, not the data
+    assert infer_schema(df.rename(columns={"death": "flag"})).columns[1].target is False
