@@ -137,3 +137,27 @@ def test_nrrd_files_dicom_slices_and_stray_folders(volume_folders, tmp_path) -> 
     series = tmp_path / "series"
     write_dicom_series(read_nifti(volume_folders["holdout"] / "case_000.nii.gz"), series)
     assert volume_paths(series, "synthetic") == [series]
+
+
+def test_report_cannot_pass_when_realism_was_not_judged(volume_folders, tmp_path) -> None:
+    """Two brain MR NRRDs against samples of a 4-step ldm3d: detection_auc_image was skipped (too few volumes per
+    class) and the fidelity section said PASS on diversity alone; with 10 synthetic volumes nothing else held it back."""
+    from medsynth.io.nifti import read_nifti, write_nifti
+
+    syn = tmp_path / "syn"
+    src = sorted(volume_folders["independent"].iterdir())
+    for i in range(10):
+        v = read_nifti(src[i % len(src)])
+        write_nifti(v.with_array(v.array + np.float32(i)), syn / f"s{i:02d}.nii.gz")
+    train = tmp_path / "train"
+    train.mkdir()
+    for f in sorted(volume_folders["train"].iterdir())[:2]:
+        shutil.copy(f, train / f.name)
+    cfg = EvaluationConfig.model_validate({**FAST, "metrics": ["detection_image", "intensity_histogram"]})
+    report = evaluate_images(train, volume_folders["holdout"], syn, config=cfg)
+    assert report.metric("detection_auc_image").verdict == "skipped"
+    check = report.metric("realism_volumes_per_class")
+    assert check.value == 2 and check.verdict == "review" and report.verdict != "pass"
+    full = evaluate_images(volume_folders["train"], volume_folders["holdout"], syn, config=EvaluationConfig.model_validate(
+        {**FAST, "metrics": ["intensity_histogram"]}))
+    assert "realism_volumes_per_class" not in [m.name for m in full.results]  # the detector was not asked for
