@@ -51,6 +51,13 @@ TABLES: list[tuple[str, str, str, Any, tuple[str, ...]]] = [
     ("MASS", "Aids2", "status", "D", ()),                 # Australian AIDS survival
     ("survival", "nafld1", "status", 1, ()),              # non-alcoholic fatty liver disease, 17,549 rows
     ("KMsurv", "std", "rinfct", 1, ()),                   # sexually transmitted disease reinfection
+    # added by the second sweep (issue 11): free-text-like names and many-level strings, a wide yes/no table, a wide
+    # table with heavy missingness and an observation number, birth records, an addiction trial
+    ("medicaldata", "covid_testing", "result", "positive", ("ct_result",)),  # 15,524 rows, 773 fake first names
+    ("carData", "Rossi", "arrest", 1, ("week",)),         # 432 x 63: 52 weekly yes/no employment columns
+    ("asaur", "hepatoCellular", "Death", 1, ("OS",)),     # 227 x 49, 29% of cells missing, 'Number' = row number
+    ("Stat2Data", "NCbirths", "Low", 1, ("BirthWeightOz", "BirthWeightGm")),  # North Carolina births
+    ("mosaicData", "HELPrct", "homeless", "homeless", ()),  # Health Evaluation and Linkage to Primary Care trial
 ]
 
 

@@ -96,8 +96,9 @@ class TabularEvalConfig(ConfigModel):
             linkability attack (default: a seeded random split of the columns in two halves).
         linkability_neighbors: nearest synthetic rows looked up per half (Anonymeter's n_neighbors).
         linkability_attacks: training rows (and as many holdout rows) attacked.
-        max_holdout_overlap: share of holdout rows allowed to equal a training row (natural
-            duplicates); above it the split is refused as overlapping.
+        max_holdout_overlap: share of holdout rows allowed to equal a training row beyond twice the share
+            of training rows that equal another training row (natural duplicates); above it the split is
+            refused as overlapping.
         chunk_rows: rows per block in the nearest-neighbour search (memory: chunk x n x 4 bytes).
         max_query_rows: synthetic (and holdout) rows whose nearest training/holdout rows are searched
             for the DCR and NNDR statistics: a seeded random sample when a set is larger (None: all).

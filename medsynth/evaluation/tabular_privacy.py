@@ -18,7 +18,7 @@ two and an attack with AUC 0.5 / risk 0 has learned nothing about who was in the
 * **Exact copies**: share of synthetic rows equal to a training row, judged by its excess over the
   share equal to a holdout row (scaled to the training set's size).
 * **Membership inference** (``mia_distance_*``, ``mia_domias_*``): score each candidate; AUC and TPR
-  at FPR 1% / 10% of telling members from non-members. The distance attack scores by closeness to the
+  at FPR 1% / 10% of telling members from non-members (each judged on its 95% lower bound). The distance attack scores by closeness to the
   nearest synthetic row; the DOMIAS-style attack (van Breugel et al., 2023) by the density ratio
   p_synthetic(x) / p_reference(x), both densities Gaussian kernel estimates over each point's nearest
   neighbours, the reference being half of the holdout (kept apart from the non-member candidates).
@@ -304,25 +304,44 @@ class ExactCopies:
         )]
 
 
+def _lower_auc(summary: dict[str, Any]) -> float:
+    se = float(summary["auc_se"]) if summary.get("auc_se") is not None else float("nan")
+    return float(summary["auc"]) - 1.645 * se if np.isfinite(se) else float(summary["auc"])
+
+
 def _mia_results(prefix: str, summary: dict[str, Any], context: TabularContext, description: str, extra: dict[str, Any]) -> list[MetricResult]:
     cfg = context.config
     enough = min(summary["n_members"], summary["n_non_members"]) >= cfg.min_samples_for_verdict
-    details = {"auc_standard_error": summary["auc_se"], "members": summary["n_members"], "non_members": summary["n_non_members"], **extra}
+    details = {"auc_standard_error": summary["auc_se"], "auc_lower_95": _lower_auc(summary), "members": summary["n_members"],
+               "non_members": summary["n_non_members"], **extra}
     roc = {"fpr": summary["fpr"], "tpr": summary["tpr"], **{k: v for k, v in summary.items() if k.startswith("scores_")}}
     return [
+        # judged on its one-sided 95% lower bound, as the rates below: on a 31-patient holdout (jasa/heart) an
+        # all-empty DP output scored 0.70 +- 0.09 by chance and failed the privacy section
         judge(f"mia_{prefix}_auc", SECTION, summary["auc"], "minimize", description,
-              threshold=cfg.privacy.mia_auc, baseline=0.5, enough=enough, details=details, artifacts=roc),
-        judge(f"mia_{prefix}_tpr_at_fpr_1pct", SECTION, summary["tpr_1pct"], "minimize",
-              "Share of members caught when only 1% of non-members are wrongly accused (0.01 = chance).",
-              threshold=cfg.privacy.mia_tpr_at_fpr_1pct, baseline=0.01, enough=enough,
-              judged=wilson(summary["tpr_1pct"] * summary["n_members"], summary["n_members"])[0],
-              note="judged on the 95% lower confidence bound of the rate"),
-        judge(f"mia_{prefix}_tpr_at_fpr_10pct", SECTION, summary["tpr_10pct"], "minimize",
-              "Share of members caught when 10% of non-members are wrongly accused (0.10 = chance).",
-              threshold=cfg.privacy.mia_tpr_at_fpr_10pct, baseline=0.10, enough=enough,
-              judged=wilson(summary["tpr_10pct"] * summary["n_members"], summary["n_members"])[0],
-              note="judged on the 95% lower confidence bound of the rate"),
+              threshold=cfg.privacy.mia_auc, baseline=0.5, enough=enough, details=details, artifacts=roc,
+              judged=_lower_auc(summary),
+              note="judged on the 95% lower confidence bound of the AUC"),
+        *(_tpr_result(prefix, pct, summary, enough, th) for pct, th in ((1, cfg.privacy.mia_tpr_at_fpr_1pct),
+                                                                        (10, cfg.privacy.mia_tpr_at_fpr_10pct))),
     ]
+
+
+def _tpr_result(prefix: str, pct: int, summary: dict[str, Any], enough: bool, threshold: Any) -> MetricResult:
+    """TPR at FPR ``pct``%, judged on its 95% lower bound, and only where the non-members can resolve that rate:
+    with fewer than 100/pct of them the lowest false-positive rate above 0 is larger than pct%, the point read is
+    the rate at FPR 0, and by chance alone 1/(non-members + 1) of the members rank above every non-member (a DP
+    table of survival::jasa, 16 against 16, got TPR 3/16 at "1%" and a REVIEW)."""
+    n_m, n_n = summary["n_members"], summary["n_non_members"]
+    value = summary[f"tpr_{pct}pct"]
+    resolved = n_n * pct / 100 >= 1
+    note = ("judged on the 95% lower confidence bound of the rate" if resolved else
+            f"{n_n} non-members cannot resolve a {pct}% false-positive rate (at least {100 // pct} are needed); "
+            "shown for information")
+    return judge(f"mia_{prefix}_tpr_at_fpr_{pct}pct", SECTION, value, "minimize",
+                 f"Share of members caught when only {pct}% of non-members are wrongly accused ({pct / 100:.2f} = chance).",
+                 threshold=threshold, baseline=pct / 100, enough=enough and resolved,
+                 judged=wilson(value * n_m, n_m)[0], note=note)
 
 
 class DistanceMembershipInference:

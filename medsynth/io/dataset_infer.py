@@ -73,11 +73,34 @@ def _names_match(col: str, parent: str, pk: str, own_pk: bool) -> bool:
     return c == p
 
 
-def _guess_primary_key(name: str, df: pd.DataFrame, schema: TableSchema) -> str | None:
-    cands = [c.name for c in schema.columns if c.type == "identifier" and id_like(c.name)
-             and df[c.name].notna().all() and not canonical_keys(df[c.name]).duplicated().any()]
+def _unique_present(s: pd.Series) -> bool:
+    return bool(s.notna().all()) and not canonical_keys(s).duplicated().any()
+
+
+def _shared_key(name: str, df: pd.DataFrame, tables: Mapping[str, pd.DataFrame]) -> str | None:
+    """A column not named like an identifier (``Subject``, ``School``) that is a key all the same: whole numbers
+    or text, unique and present here, and repeated in another table whose values of the same-named column all
+    appear here (patients.Subject and samples.Subject: nlme's Quinidine, lme4's sleepstudy)."""
+    for col in df.columns:
+        s = df[col]
+        if pd.api.types.is_bool_dtype(s) or not (pd.api.types.is_integer_dtype(s) or pd.api.types.is_object_dtype(s)
+                                                 or pd.api.types.is_string_dtype(s)) or not _unique_present(s):
+            continue
+        own = set(canonical_keys(s))
+        for other, odf in tables.items():
+            if other == name or col not in odf.columns:
+                continue
+            ov = canonical_keys(odf[col]).dropna()
+            if len(ov) and ov.duplicated().any() and ov.isin(own).all():
+                return str(col)
+    return None
+
+
+def _guess_primary_key(name: str, df: pd.DataFrame, schema: TableSchema,
+                       tables: Mapping[str, pd.DataFrame] | None = None) -> str | None:
+    cands = [c.name for c in schema.columns if c.type == "identifier" and id_like(c.name) and _unique_present(df[c.name])]
     if not cands:
-        return None
+        return _shared_key(name, df, tables) if tables is not None else None
     pref = {"id", f"{name.lower()}_id", f"{_singular(name)}_id", f"{name.lower()}id", f"{_singular(name)}id"}
     for c in cands:
         if c.lower() in pref:
@@ -94,8 +117,9 @@ def infer_dataset_schema(
 ) -> DatasetSchema:
     """Infer every table's schema, the primary keys and the relations of a dataset.
 
-    A primary key is a column given with ``keys`` (``"table.column"``) or an identifier-named column
-    whose values are unique and present. A relation is given with ``relations``
+    A primary key is a column given with ``keys`` (``"table.column"``), an identifier-named column
+    whose values are unique and present, or else a whole-number or text column unique and present here
+    whose values repeat under the same name in another table (``Subject``). A relation is given with ``relations``
     (``"child.column=parent.column"``) or inferred: a column whose name refers to another table's
     primary key (the same name, ``<table>_id``, ``<table>_<key>``) and whose values all appear in it.
     Key columns get type ``identifier``. For each relation, the time fields are inferred
@@ -126,7 +150,7 @@ def infer_dataset_schema(
         pks[parent] = pcol
     for name, df in tables.items():
         if name not in pks:
-            pks[name] = _guess_primary_key(name, df, schemas[name])
+            pks[name] = _guess_primary_key(name, df, schemas[name], tables)
     explicit = {(c, col) for c, col, _, _ in rels}
     if infer_relations:
         for child, df in tables.items():

@@ -102,6 +102,15 @@ def _screen_differences(X: np.ndarray, ci: int) -> list[tuple[int, int]]:
         pairs.append(hit)
     cand = np.concatenate(pairs) if pairs else np.zeros((0, 2), dtype=np.int64)
     cand = cand[(cand[:, 0] != cand[:, 1]) & (cand[:, 0] != ci) & (cand[:, 1] != ci)]
+    # Sparse pairs (fewer than 3 values on the fullest rows) all go on; on a wide table with heavy missingness
+    # (mosaicData::HELPfull, 123 numbers, 32% of cells missing) that was 10k+ pairs per column and 55 of 83 s of
+    # `schema infer`. A pair that disagrees on any row fails, so the next fullest rows strike most of them first.
+    nxt = np.argsort(np.isnan(X).sum(axis=0), kind="stable")[_FIRST_ROWS : 4 * _FIRST_ROWS + _FIRST_ROWS]
+    if len(cand) and nxt.size:
+        X2 = X[:, nxt]
+        keep = np.concatenate([_close(X2[ci][None, :], X2[part[:, 1]] - X2[part[:, 0]])[0]
+                               for part in np.array_split(cand, max(1, len(cand) // 4096 + 1))])
+        cand = cand[keep]
     found: list[tuple[int, int]] = []
     for start in range(0, len(cand), 4096):
         part = cand[start : start + 4096]

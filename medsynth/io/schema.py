@@ -359,9 +359,9 @@ def _native(value: Any) -> Category:
     return str(value)
 
 
-#: Names that exports give a row number (pandas' unnamed index, R's row names): an identifier when its values are
-#: distinct whole numbers.
-ROW_INDEX_NAMES = frozenset({"", "unnamed: 0", "rownames", "index", "rownum", "row_number"})
+#: Names that exports give a row number (pandas' unnamed index, R's row names; 'Obs' and 'Number' as in
+#: KMsurv::burn and asaur::hepatoCellular): an identifier when its values are distinct whole numbers.
+ROW_INDEX_NAMES = frozenset({"", "unnamed: 0", "rownames", "index", "rownum", "row_number", "obs", "number"})
 
 
 def id_like(name: Any) -> bool:
@@ -440,9 +440,10 @@ def infer_schema(df: pd.DataFrame, *, max_levels: int = MAX_INFERRED_LEVELS, rul
         nonnull = s.dropna()
         missing = bool(s.isna().any())
         nunique = int(nonnull.nunique())
-        # a row-number name makes an identifier only of distinct whole numbers ("index" may be a measurement)
-        idlike = id_like(name) and (str(name).lower() not in ROW_INDEX_NAMES
-                                    or (pd.api.types.is_numeric_dtype(s) and _is_integral(s)))
+        # a row-number name makes an identifier only of distinct whole numbers ("index" may be a measurement), and
+        # no name makes one of fractional numbers: 'uacid' (uric acid) or 'paid' (amounts) are measurements
+        numeric = pd.api.types.is_numeric_dtype(s)
+        idlike = id_like(name) and (not numeric or _is_integral(s)) and (str(name).lower() not in ROW_INDEX_NAMES or numeric)
         if pd.api.types.is_bool_dtype(s) or (s.dtype == object and set(nonnull.astype(str).str.lower()) <= {"true", "false"}):
             cats: list[Category] = [False, True]
             cols.append(ColumnSchema(name=name, type="boolean", categories=cats, missing=missing))

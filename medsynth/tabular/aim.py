@@ -12,7 +12,8 @@ that the current model gets most wrong, measures it and refits the model, all in
   the Gaussian measurement, 0.1 for the exponential-mechanism selection). The selection score of a
   candidate ``r`` is ``w_r (||M_r(data) - M_r(model)||_1 - sqrt(2/pi) sigma |r|)``: its error minus the
   error its measurement would bring, with sensitivity ``max w``. Only candidates that keep the
-  junction tree within ``max_model_cells * rho_used / rho`` cells are eligible (the eligible set depends
+  junction tree within ``max_model_cells * rho_used / rho`` cells (and never less than the current model plus
+  the workload's largest pair, so that wide tables with many rounds can start) are eligible (the eligible set depends
   only on DP outputs; drawing from the exponential mechanism and redrawing when an ineligible candidate
   comes up is the exponential mechanism on the eligible set). When a measurement changes the model by
   less than the noise it carries, sigma halves and epsilon doubles (the paper's budget annealing); the
@@ -151,6 +152,7 @@ class DPAIM(MarginalSynthesizer):
         terminate = not cand_w
         cands = list(cand_w)
         cand_cells = np.array([cells(r, size_list) for r in cands], dtype=float)
+        max_pair = max((cand_cells[k] for k, r in enumerate(cands) if len(r) == 2), default=0.0)
         while not terminate:
             t += 1
             if private:
@@ -160,7 +162,11 @@ class DPAIM(MarginalSynthesizer):
                     epsilon = math.sqrt(8 * (1 - MEASURE_SHARE) * remaining)
                     terminate = True
                 rho_used += epsilon**2 / 8 + 0.5 / sigma**2
-                limit = self.config.max_model_cells * min(rho_used / rho, 1.0)
+                # AIM's size schedule, but never below the current model plus one pair of the workload: on 201
+                # columns (804 rounds) the first limit was 124 cells, no pair fit, and the fit stopped after the
+                # 1-way marginals with two thirds of its budget unused (the limit depends only on public sizes)
+                limit = min(self.config.max_model_cells,
+                            max(self.config.max_model_cells * min(rho_used / rho, 1.0), model.tree.size + max_pair))
             else:  # exact marginals: one greedy pick per column at most
                 terminate = t >= min(rounds, d)
                 limit = self.config.max_model_cells

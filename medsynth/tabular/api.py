@@ -196,7 +196,8 @@ def fit(
     else:
         if isinstance(schema, (str, Path)):
             schema = TableSchema.load(schema)
-        fitted = build_synthesizer(cfg, schema).fit(_frame(data), schema)  # type: ignore[arg-type]
+        frame = _frame(data)  # type: ignore[arg-type]
+        fitted = build_synthesizer(cfg, schema, columns=frame.shape[1]).fit(frame, schema)  # type: ignore[arg-type]
     gaps = release_gaps(fitted)
     if gaps:
         import warnings

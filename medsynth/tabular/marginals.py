@@ -47,6 +47,8 @@ SAMPLE_CHUNK = 131_072
 SAMPLE_THREADS = 2
 #: Fine cells whose noisy count is below this many noise deviations count as empty when decoding.
 EMPTY_SIGMAS = 2.0
+#: ... unless that would drop more than half of a number's (clipped) noisy mass: then no cell counts as empty.
+KEPT_SHARE = 0.5
 
 
 class MarginalConfig(ConfigModel):
@@ -239,12 +241,18 @@ class MarginalSynthesizer(TabularSynthesizer):
         self._oneway_noisy = (fine_noisy, fine_sigma)  # unclipped, with their noise (a caller may reuse them; not saved)
         for col in cols:
             size = self._fine_size(col)
-            w = np.where(fine_noisy[col.name] > self.empty_sigmas * fine_sigma[col.name], fine_noisy[col.name], 0.0)
-            fine_w[col.name] = np.maximum(w, 0.0)
+            clipped = np.maximum(fine_noisy[col.name], 0.0)
+            fine_w[col.name] = np.where(fine_noisy[col.name] > self.empty_sigmas * fine_sigma[col.name], clipped, 0.0)
             if col.type in ("categorical", "boolean"):
                 maps[col.name] = np.arange(size)
                 continue
             g = self._fine_spec(col)[0]
+            if fine_w[col.name][:g].sum() < KEPT_SHARE * clipped[:g].sum():
+                # Thin but real mass is not empty: ages 16-44 of a 1.2k-row table at epsilon 1 (openintro::smoking)
+                # spread over 11 cells, each below 2 sigma, and the one cell that cleared it by noise took the whole
+                # group (no synthetic person under 44). Where the test would drop most of a number's noisy mass,
+                # its cells keep their clipped noisy counts (post-processing of the same release).
+                fine_w[col.name] = clipped
             group = equal_mass_groups(fine_w[col.name][:g], min(self._grid[1], g))
             maps[col.name] = np.append(group, group.max() + 1) if col.missing else group  # missing: own state
         sizes = {c: int(maps[c].max() + 1) for c in names}

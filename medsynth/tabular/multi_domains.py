@@ -19,7 +19,7 @@ from medsynth.io.schema import TableSchema
 from medsynth.privacy.mechanisms import gaussian_sigma
 from medsynth.privacy.noise import Generators
 from medsynth.tabular.config import PrivacyConfig
-from medsynth.tabular.domain import reopen_inferred_omissions, resolve_domain
+from medsynth.tabular.domain import LOCATE_RESERVE, reopen_inferred_omissions, resolve_domain
 from medsynth.tabular.encoding import TableCodec
 from medsynth.tabular.multi_counts import LedgerView, one_per_group
 from medsynth.tabular.multi_features import group_rank
@@ -37,6 +37,7 @@ class DomainsMixin:
     privacy: PrivacyConfig
     ledger: Any
     is_private: bool  # provided by the synthesizer (a property there)
+    root_oneways: dict[str, Any]  # the root table's domain release, reused as its model's 1-way marginals
 
     def _usable(self, rel: Relation, tables: dict[str, DatasetTable]) -> Relation:
         """The relation without time fields whose columns a DP fit omitted or re-typed (no longer numbers)."""
@@ -93,8 +94,16 @@ class DomainsMixin:
                 share = self.privacy.domain_budget * rho_total * tables_share * weights[t] / max(total_w, 1)
                 view = LedgerView(led, share / max(self.privacy.domain_budget, 1e-12), label=f"table '{t}'",  # type: ignore[arg-type]
                                   delta_share=n_cat[t] / max(sum(n_cat.values()), 1))
+                # as a single table's fit: numbers not located at first get more looks from a reserve (only what is
+                # used is spent; the rest stays with the models), and the root table's domain release doubles as its
+                # model's 1-way marginals (the same rows, weight 1), paid for here with the model's 1-way budget
+                free = self._planned_models(schema, rho_total, n_hat)
+                reserve = min(LOCATE_RESERVE * rho_total, free / 3) * weights[t] / max(total_w, 1)
+                root = t == schema.roots[0]
+                oneway_rho = self._root_oneway_rho(schema, free) if root else 0.0
                 res = resolve_domain(plain, rows.reset_index(drop=True), privacy=self.privacy, ledger=view,  # type: ignore[arg-type]
-                                     rng=gens.noise, rows=n_hat)
+                                     rng=gens.noise, rows=n_hat, oneway_rho=oneway_rho, reserve_rho=reserve,
+                                     oneways=self.root_oneways if root else None)
             else:
                 res = resolve_domain(plain, tables[t], privacy=PrivacyConfig(), ledger=led, rng=gens.noise)  # type: ignore[arg-type]
             keys = set(schema.key_columns(t))
@@ -102,6 +111,25 @@ class DomainsMixin:
                     for c in res.columns]
             out[t] = DatasetTable(columns=cols, constraints=res.constraints, primary_key=tab.primary_key)
         return out
+
+    def _planned_models(self, schema: DatasetSchema, rho_total: float, n_hat: float) -> float:
+        """The models' budget as planned before the domains are released (public facts only: the budget, the noisy
+        patient count, the schema): what the patient count, the domain budget and the counts leave. The locate
+        reserve (at most a third of it, only what is used is spent) and the root's 1-way marginals (at most a third)
+        come out of it, so the counts and the models always keep their share."""
+        from medsynth.tabular.base import COUNT_SHARE
+
+        relations = len(schema.relations)
+        count_share = self._count_share(relations, rho_total, n_hat) if relations else 0.0  # type: ignore[attr-defined]
+        return rho_total * max(1.0 - COUNT_SHARE - self.privacy.domain_budget - count_share, 0.0)
+
+    def _root_oneway_rho(self, schema: DatasetSchema, planned: float) -> float:
+        """The rho of one 1-way marginal of the root table's model: a third of the ``planned`` models' budget over
+        every modelled column of every table, as a single table's DP-MST spends it."""
+        from medsynth.tabular.mst import DPMST
+
+        columns = sum(len(self._plain(schema.tables[t], schema.key_columns(t)).modelled) for t in schema.tables)
+        return DPMST.oneway_share * planned / max(columns, 1)
 
     def _decide_relation(self, rel: Relation, tables: dict[str, pd.DataFrame], resolved: dict[str, DatasetTable],
                          pidx: dict[str, np.ndarray], unit: dict[str, np.ndarray], rho_total: float, n_decide: int,

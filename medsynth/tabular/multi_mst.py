@@ -80,6 +80,10 @@ from medsynth.tabular.multi_features import (
 COUNT_NOISE = 0.01
 #: ... kept within this range.
 COUNT_SHARE_RANGE = (0.05, 0.55)
+#: ... whose top falls to this when no modelled column's domain is declared public (the domains need the budget:
+#: zero-config pbcseq at epsilon 1, 218 patients, 3 draws each: 55% left 3-4 of 6 patient columns empty (patient
+#: marginal distance 0.67-0.83), 25% 1 (0.28-0.30), children-per-parent TVD 0.12-0.26 vs 0.17-0.19).
+PRIVATE_DOMAINS_COUNT_SHARE = 0.25
 #: summaries "auto": a parent carries its children's means and modes when its noisy number of rows is at
 #: least this many times the noise of its model's 1-way marginals.
 SUMMARY_SNR = 50.0
@@ -104,7 +108,9 @@ class MultiDPMSTConfig(ConfigModel):
         count_share: share of the budget spent on the distributions of children per parent; null ("auto"):
             what keeps the noise of each count cell near ``COUNT_NOISE`` of the (noisy) number of patients,
             between ``COUNT_SHARE_RANGE`` (most of it on small tables such as pbcseq's 312 patients, where the
-            count histogram is the one release that noise does not swamp; 5% on large ones).
+            count histogram is the one release that noise does not swamp; 5% on large ones); the top of the range
+            falls towards ``PRIVATE_DOMAINS_COUNT_SHARE`` with the share of modelled columns whose domains are read
+            from the data (they need the budget: with every domain private, most columns came out empty at 55%).
         evidence: "all": a child row's model sees every feature of its parent; "related": only the
             parent's summaries of this child table (fewer columns, less noise each).
         max_count: public bound on the children of one parent (larger counts count as this).
@@ -161,6 +167,8 @@ class MultiTableDPMST(DomainsMixin, MultiTableSynthesizer):
         self.models: dict[str, Any] = {}
         self.counts: dict[str, CountModel] = {}
         self.codecs: dict[str, TableCodec] = {}
+        self.root_oneways: dict[str, Any] = {}
+        self.private_domain_share = 0.0  # share of the modelled columns whose domains a DP fit estimates
 
     # -- fit -------------------------------------------------------------------------------------
     def _fit_checked(self, tables: dict[str, pd.DataFrame], schema: DatasetSchema, gens: Generators) -> None:
@@ -178,6 +186,10 @@ class MultiTableDPMST(DomainsMixin, MultiTableSynthesizer):
         led.neighbouring = f"add/remove one '{root}' row together with all its linked rows"  # type: ignore[union-attr]
         decide = [r for r in schema.relations if private and set(r.read_from_data) & {"within", "sequence", "ends"}]
         weights = {t: self._domain_weight(schema.tables[t], schema.key_columns(t)) for t in order}
+        plains = [self._plain(schema.tables[t], schema.key_columns(t)) for t in order]
+        modelled = sum(len(p.modelled) for p in plains)
+        self.private_domain_share = (sum(len(p.private_domain_columns()) for p in plains) / modelled
+                                     if private and modelled else 0.0)
         if private and self.privacy.domain_budget > 0 and any(weights.values()):
             led.reserve_delta(self.privacy.delta * self.privacy.domain_budget / 2)  # type: ignore[union-attr]
         rho_total = led.rho_budget if private else 0.0  # type: ignore[union-attr]
@@ -348,6 +360,8 @@ class MultiTableDPMST(DomainsMixin, MultiTableSynthesizer):
             view = LedgerView(led, rho_model[t], sensitivity=sens[t], label=f"table '{t}'")  # type: ignore[arg-type]
             w = weight[t][idx]
             reuse = self._parent_oneways(t, schema_t) if private and plan.parent is not None and plan.bound == 1 else {}
+            if private and plan.parent is None:  # the root's domain release measured these 1-ways on the same rows
+                reuse = {c.name: self.root_oneways[c.name] for c in schema_t.columns if c.name in self.root_oneways}
             self.models[t] = self._fit_mst(schema_t, frame, view, est_rows[t], gens, None if np.all(w == 1) else w, reuse,
                                            self._target_edges(t, schema_t))
         self.meta["tables"] = {t: {"features": len(self.plans[t].features), "evidence": len(self.plans[t].evidence)} for t in order}
@@ -358,7 +372,8 @@ class MultiTableDPMST(DomainsMixin, MultiTableSynthesizer):
         if self.config.count_share is not None:
             return self.config.count_share
         need = relations / (2 * (COUNT_NOISE * max(n_hat, 1.0)) ** 2) / max(rho_total, 1e-300)
-        share = float(min(max(need, COUNT_SHARE_RANGE[0]), COUNT_SHARE_RANGE[1]))
+        top = COUNT_SHARE_RANGE[1] - (COUNT_SHARE_RANGE[1] - PRIVATE_DOMAINS_COUNT_SHARE) * self.private_domain_share
+        share = float(min(max(need, COUNT_SHARE_RANGE[0]), top))
         self.meta["count_share"] = round(share, 4)
         return share
 

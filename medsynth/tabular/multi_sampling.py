@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from medsynth.core.errors import DataValidationError
+from medsynth.core.errors import ConfigError, DataValidationError
 from medsynth.io.schema import DISCRETE_TYPES, check_constraints
 from medsynth.tabular.encoding import Frame
 from medsynth.tabular.multi_base import regenerate_keys
@@ -44,6 +44,9 @@ if TYPE_CHECKING:  # pragma: no cover
 
 #: Rounds of redrawing rows that break a table's constraints before giving up.
 MAX_ROUNDS = 30
+#: Most rows of one child table a call builds (a count distribution released under heavy noise can give a parent
+#: thousands of rows; the arrays of a larger call would not fit in memory).
+MAX_SAMPLE_ROWS = 20_000_000
 
 
 def _decode(model: MultiTableDPMST, table: str, frame: Frame) -> pd.DataFrame:
@@ -238,6 +241,12 @@ def sample_dataset(model: MultiTableDPMST, n: int, rng: np.random.Generator) -> 
         plan = model.plans[t]
         p = plan.parent
         counts = _counts_of(model, p, t, values[p])  # type: ignore[arg-type]
+        total = int(np.sum(counts, dtype=np.int64))
+        if total > MAX_SAMPLE_ROWS:
+            raise ConfigError(
+                f"sampling {n} '{root}' rows would make {total:,} '{t}' rows (the model gives a '{p}' row up to "
+                f"{model.counts[t].high:,} of them), more than the {MAX_SAMPLE_ROWS:,} one call may build; ask for fewer "
+                f"root rows (e.g. --n {max(1, n * MAX_SAMPLE_ROWS // max(total, 1))}) and sample in parts")
         prow = np.repeat(np.arange(len(counts)), counts)
         pos = np.minimum(group_rank(prow), max(model.counts[t].high - 1, 0))
         vals = _draw_rows(model, t, values[p], prow, pos, rng)  # type: ignore[index]

@@ -242,15 +242,30 @@ class GraphicalModel:
         """Probabilities of junction-tree clique ``i``."""
         return self.beliefs[i]
 
+    def _clique_index(self) -> tuple[list[set[int]], dict[int, list[int]], list[int]]:
+        """Per tree (cached while ``tree`` and ``sizes`` stay the same objects): each clique's columns as a set,
+        the cliques holding each column (in index order) and each clique's cells."""
+        cache = getattr(self, "_index_cache", None)
+        if cache is None or cache[0] is not self.tree or cache[1] is not self.sizes:
+            sets = [set(c) for c in self.tree.cliques]
+            by_var: dict[int, list[int]] = {}
+            for i, c in enumerate(self.tree.cliques):
+                for v in c:
+                    by_var.setdefault(v, []).append(i)
+            cache = (self.tree, self.sizes, sets, by_var, [cells(c, self.sizes) for c in self.tree.cliques])
+            self._index_cache = cache
+        return cache[2], cache[3], cache[4]
+
     def containing(self, clique: Sequence[int]) -> int:
-        """Index of a junction-tree clique holding every column of ``clique`` (-1 if none)."""
-        s = set(clique)
+        """Index of the smallest junction-tree clique holding every column of ``clique`` (-1 if none; the
+        first of equal ones)."""
+        sets, by_var, ncells = self._clique_index()
+        cand = by_var.get(clique[0], []) if len(clique) else range(len(sets))
         best, size = -1, None
-        for i, c in enumerate(self.tree.cliques):
-            if s <= set(c):
-                k = cells(c, self.sizes)
-                if size is None or k < size:
-                    best, size = i, k
+        for i in cand:
+            if all(v in sets[i] for v in clique):
+                if size is None or ncells[i] < size:
+                    best, size = i, ncells[i]
         return best
 
     def marginal(self, clique: Clique) -> np.ndarray:

@@ -29,7 +29,8 @@ from medsynth.tabular.base import TabularSynthesizer, _jsonable
 from medsynth.tabular.config import TabularConfig
 
 
-def build_synthesizer(config: TabularConfig, schema: TableSchema | None = None) -> TabularSynthesizer:
+def build_synthesizer(config: TabularConfig, schema: TableSchema | None = None, *,
+                      columns: int | None = None) -> TabularSynthesizer:
     """Instantiate the configured synthesizer (``params`` validated against the model's own config).
 
     Raises:
@@ -38,8 +39,8 @@ def build_synthesizer(config: TabularConfig, schema: TableSchema | None = None) 
     from medsynth.core.registry import SYNTHESIZERS, resolve
     from medsynth.tabular import TABULAR_MODELS
 
-    klass = resolve({k: v for k, v in SYNTHESIZERS.items() if k in TABULAR_MODELS}, config.model_for(dataset=False),
-                    what="tabular model")
+    name = config.model_for(dataset=False, columns=columns)
+    klass = resolve({k: v for k, v in SYNTHESIZERS.items() if k in TABULAR_MODELS}, name, what="tabular model")
     return klass(config.params, privacy=config.privacy, schema=schema, seed=config.seed, device=config.device)
 
 
@@ -98,7 +99,7 @@ def fit_run(
     elif isinstance(schema, (str, Path)):
         schema = TableSchema.load(schema)
     set_threads(config.threads)
-    model = build_synthesizer(config, schema)
+    model = build_synthesizer(config, schema, columns=df.shape[1])
     if not resume and Path(out).exists() and (not Path(out).is_dir() or any(Path(out).iterdir())) and not force:
         RunDir.create(out, force=False, command=command, resumable=False)  # raises the usual message
     holder: dict[str, RunDir] = {"run": run} if resume else {}

@@ -18,7 +18,8 @@ number is modelled as continuous (never rounded on the noise's word: bilirubin 0
 at epsilon 1) with a ledger note, and small codes such as flags are still found, for free, as buckets of
 its DP domain histogram (:mod:`medsynth.privacy.locate`); a date column stays a date when most values parse (the rest become
 missing); a boolean stays boolean when most values are booleans; a column is an identifier when at
-least 90% of its rows hold a unique value. Columns named like identifiers (``id``, ``*_id``) keep that
+least 90% of its rows hold a unique value, and never on the noise's word alone (when 3 noise deviations
+exceed half the rows the column is modelled as values: categories, or numbers for a numeric one). Columns named like identifiers (``id``, ``*_id``) keep that
 type: a column's name is public. Integer-valued columns become categorical when their DP range holds
 at most 12 values (post-processing, free). The log transform is never taken from the schema of such a
 column: it is decided from the DP range estimate (:func:`medsynth.tabular.domain.resolve_domain`).
@@ -89,10 +90,15 @@ def decide_structure(schema: TableSchema, df: pd.DataFrame, *, rho: float, rows:
     noisy = true + rng.normal(0.0, sigma, true.size)
     updates: dict[str, dict[str, Any]] = {}
     undecided: list[str] = []
+    undecided_ids: list[str] = []
     for col, value in zip(todo, noisy, strict=True):
         unique = col.type == "identifier" or (col.type == "categorical" and not _int_categories(col))
         if unique:  # the count is of rows holding a unique value
-            is_id = value >= UNIQUE_SHARE * rows
+            # Where 3 sigma exceeds half the rows the noise alone can reach 90% "unique": a column is never made an
+            # identifier on its word (a 2-category 'sex' on 89 patients came out as syn-0000001, syn-0000002, ...).
+            is_id = value >= UNIQUE_SHARE * rows and 3 * sigma <= MAJORITY * rows
+            if not is_id and 3 * sigma > MAJORITY * rows:
+                undecided_ids.append(col.name)
             if is_id and col.type != "identifier":
                 updates[col.name] = {"type": "identifier", "categories": None, "missing": False}
             elif not is_id and col.type == "identifier":
@@ -126,6 +132,11 @@ def decide_structure(schema: TableSchema, df: pd.DataFrame, *, rho: float, rows:
             f"columns {undecided}: at this budget the noise (3 sigma = {3 * sigma:.0f}) exceeds half the noisy row count, "
             "so DP cannot confirm that they hold whole numbers; they are modelled as continuous (small codes such as "
             "flags are still found by their DP domain histogram). Declare their types public to keep them integer")
+    if undecided_ids:
+        ledger.notes.append(
+            f"columns {undecided_ids}: at this budget the noise (3 sigma = {3 * sigma:.0f}) exceeds half the noisy row "
+            "count, so DP cannot tell whether their values are unique; they are modelled as values (categories or "
+            "numbers), not regenerated as identifiers. Declare an identifier's type public (type: identifier) to keep it")
     cols = []
     for c in schema.columns:
         upd = updates.get(c.name)

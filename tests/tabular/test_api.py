@@ -81,6 +81,11 @@ def test_a_fit_that_names_no_model_is_dp_aim_for_a_table_and_dp_mst_for_a_folder
     assert model.name == "dp-aim"
     assert yaml.safe_load((tmp_path / "run" / "config.yaml").read_text())["model"] == "dp-aim"
     assert tab.load(tmp_path / "run").name == "dp-aim"
+    from medsynth.tabular.config import TabularConfig
+    from medsynth.tabular.run import build_synthesizer
+
+    assert build_synthesizer(TabularConfig(), columns=201).name == "dp-mst"  # AIM's rounds grow with columns^2
+    assert build_synthesizer(TabularConfig(model="dp-aim"), columns=201).name == "dp-aim"  # named: as asked
     multi = tab.fit(make_dataset(60, seed=0), epsilon=1.0, out=tmp_path / "multi")
     assert multi.name == "dp-mst"
     assert yaml.safe_load((tmp_path / "multi" / "config.yaml").read_text())["model"] == "dp-mst"

@@ -183,6 +183,11 @@ def test_row_numbers_written_by_exports_are_identifiers(tmp_path: Path):
     df2 = pd.DataFrame({"rownames": range(1, 51), "age": rs.integers(20, 90, 50)})
     assert infer_schema(df2).column("rownames").type == "identifier"
     assert infer_schema(df2.assign(rownames=1)).column("rownames").type != "identifier"  # not unique: data
+    # observation numbers in R tables (KMsurv::burn 'Obs', asaur::hepatoCellular 'Number') were modelled as integers
+    df3 = pd.DataFrame({"Obs": rs.permutation(50) + 1, "number": rs.integers(0, 9, 50), "Number": range(1, 51)})
+    s3 = infer_schema(df3)
+    assert (s3.column("Obs").type, s3.column("Number").type) == ("identifier", "identifier")
+    assert s3.column("number").type == "categorical"  # a count of cigarettes, repeated: data
 
 
 def test_spreadsheet_formatted_numbers_are_numbers(tmp_path: Path):
@@ -243,6 +248,22 @@ def test_zone_aware_timestamps_are_dates(tmp_path: Path):
     out = resolve(SYNTHESIZERS, "dp-mst")(privacy={"epsilon": None}).fit(df, schema).sample(50, seed=0)
     days = pd.to_datetime(out["admit"])
     assert days.min() >= pd.Timestamp("2020-01-01") and days.max() <= pd.Timestamp("2021-05-16")
+
+
+def test_fractional_numbers_are_never_identifiers_whatever_their_name():
+    """A short name ending in 'id' is read as an identifier ('pid', 'sid'), so a lab or an amount with all-distinct
+    decimals named 'uacid' (uric acid) or 'paid' was inferred as an identifier and left out of the synthetic table
+    (and of evaluation): fractional numbers are measurements; whole numbers and strings stay keys."""
+    from medsynth.evaluation.tabular_data import prepare_tables
+
+    rs = np.random.default_rng(0)
+    n = 200
+    df = pd.DataFrame({"uacid": rs.normal(6, 1, n), "paid": rs.gamma(2, 500, n).round(2), "pid": rs.permutation(n),
+                       "sid": [f"s{i}" for i in range(n)]})
+    s = infer_schema(df)
+    assert [s.column(c).type for c in df.columns] == ["continuous", "continuous", "identifier", "identifier"]
+    data = prepare_tables(df.iloc[:120], df.iloc[120:], df.iloc[:120])
+    assert set(data.columns) == {"uacid", "paid"}
 
 
 def test_the_outcome_is_proposed_as_target_from_its_name_alone():
