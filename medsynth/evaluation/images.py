@@ -71,7 +71,14 @@ class ImageSet:
 
 
 def _is_volume(x: Path) -> bool:
-    return (x.is_file() and x.name.lower().endswith((".nii", ".nii.gz"))) or (x.is_dir() and any(x.iterdir()))
+    """A NIfTI or NRRD file, or a folder holding a DICOM series (found by content: slices may have any name)."""
+    from medsynth.io.dicom import is_dicom_file
+    from medsynth.io.nifti import is_nifti
+    from medsynth.io.nrrd import is_nrrd
+
+    if x.is_file():
+        return is_nifti(x) or is_nrrd(x)
+    return x.is_dir() and not x.name.startswith(".") and any(f.is_file() and is_dicom_file(f) for f in x.rglob("*"))
 
 
 def pair_folders(folder: str | Path) -> tuple[Path, Path] | None:
@@ -84,7 +91,8 @@ def pair_folders(folder: str | Path) -> tuple[Path, Path] | None:
 
 
 def volume_paths(folder: str | Path, role: str) -> list[Path]:
-    """NIfTI files and DICOM series sub-folders of ``folder`` (or of its ``image/``), sorted by name."""
+    """NIfTI and NRRD files and DICOM series sub-folders of ``folder`` (or of its ``image/``), sorted by name; a folder
+    of DICOM slices is itself one volume."""
     p = Path(folder)
     if not p.is_dir():
         raise DataValidationError(f"{role} folder '{p}' does not exist or is not a folder; give a folder of NIfTI files or DICOM series")
@@ -92,9 +100,17 @@ def volume_paths(folder: str | Path, role: str) -> list[Path]:
     if pairs is not None:
         p = pairs[0]
     items = sorted(x for x in p.iterdir() if _is_volume(x))
+    if not items and _is_volume(p) and any(f.is_file() and _is_dicom(f) for f in p.iterdir()):
+        items = [p]  # the folder is itself one DICOM series (slices directly inside)
     if not items:
-        raise DataValidationError(f"{role} folder '{p}' holds no volumes (.nii/.nii.gz files or DICOM series folders)")
+        raise DataValidationError(f"{role} folder '{p}' holds no volumes (NIfTI or NRRD files, or DICOM series folders)")
     return items
+
+
+def _is_dicom(x: Path) -> bool:
+    from medsynth.io.dicom import is_dicom_file
+
+    return is_dicom_file(x)
 
 
 def _key(name: str) -> str:
@@ -113,7 +129,7 @@ def label_paths(images: list[Path], folder: str | Path, role: str) -> list[Path]
     f = Path(folder)
     if not f.is_dir():
         raise DataValidationError(f"{role} label-map folder '{f}' does not exist")
-    found = {_key(x.name): x for x in f.iterdir() if x.is_file() and x.name.lower().endswith((".nii", ".nii.gz"))}
+    found = {_key(x.name): x for x in f.iterdir() if _is_volume(x)}
     missing = [p.name for p in images if _key(p.name) not in found]
     if missing:
         raise DataValidationError([f"{role} volume '{m}' has no label map in '{f}' (matched by file name)" for m in missing[:10]],
@@ -297,6 +313,8 @@ def evaluate_images(
                      "(min_samples_for_verdict); the report cannot pass.")
     for cls in selected(IMAGE_METRICS, cfg.metrics, privacy_only=mode == "audit"):
         results.extend(cls().compute(sets, sets["synthetic"], context=context))
+    if (unjudged := _realism_check(results, sets, cfg)) is not None:
+        results.insert(1, unjudged)
     shape = sets["train"].arrays.shape[1:]
     notes = ledger_notes(ledger) + context.notes
     notes.append(f"{len(sets['train'])} training, {len(sets['holdout'])} holdout and {len(sets['synthetic'])} synthetic "
@@ -319,6 +337,26 @@ def _count_check(n: int, cfg: EvaluationConfig) -> MetricResult:
                  "or realism, so the report is at best 'review'.",
                  threshold=Threshold(review=float(need), fail=1.0), baseline=float(need),
                  note="" if n >= need else f"only {n} synthetic volume(s); generate at least {need}")
+
+
+def _realism_check(results: list[MetricResult], sets: dict[str, ImageSet], cfg: EvaluationConfig) -> MetricResult | None:
+    """An inputs check that keeps the report from passing when realism could not be judged for lack of volumes.
+
+    The detector needs ``min(min_samples_for_verdict, 2 x detection_folds)`` volumes per class; below that
+    ``detection_auc_image`` is skipped or shown for information, and a fidelity section judged only on diversity
+    and tissue intensities said PASS for two brain MRs against two samples of a 4-step model.
+    """
+    det = next((r for r in results if r.name == "detection_auc_image"), None)
+    n = min(len(sets["train"]), len(sets["synthetic"]))
+    need = min(cfg.min_samples_for_verdict, 2 * cfg.images.detection_folds)
+    if det is None or det.verdict not in ("skipped", "info") or n >= need:
+        return None
+    return judge("realism_volumes_per_class", "inputs", float(n), "maximize",
+                 f"Volumes per class for the real-vs-synthetic detector (the realism judge): below {need} realism is not "
+                 "judged, so the report is at best 'review'.",
+                 threshold=Threshold(review=float(need), fail=0.0), baseline=float(need),
+                 note=f"realism not judged: {len(sets['train'])} training and {len(sets['synthetic'])} synthetic volume(s); "
+                      f"give at least {need} of each")
 
 
 def _tissue_names(synthetic: str | Path) -> dict[int, str]:

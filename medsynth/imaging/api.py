@@ -139,8 +139,9 @@ class ImageModel:
 
     @property
     def steps_trained(self) -> int:
-        """Optimisation steps trained (all stages of an ldm3d together)."""
-        return self.synthesizer.steps_trained
+        """Optimisation steps trained (all stages of an ldm3d together, as ``--max-steps`` counts them)."""
+        stages = getattr(self.synthesizer, "stage_steps", None)
+        return int(sum(stages.values())) if stages else self.synthesizer.steps_trained
 
     def __repr__(self) -> str:
         s = self.synthesizer

@@ -23,7 +23,7 @@ import torch
 from medsynth.core.errors import DataValidationError, MedsynthError
 from medsynth.core.files import fingerprint_array
 from medsynth.imaging.config import ImageSynthConfig
-from medsynth.io.datasets import VolumeDataset, discover_volumes
+from medsynth.io.datasets import VolumeDataset, discover_volumes, grid_problem, modality_problem
 from medsynth.io.transforms import VolumePreprocessor
 from medsynth.io.volume import Volume
 
@@ -96,6 +96,9 @@ def _from_volumes(volumes: Sequence[Any], cfg: ImageSynthConfig) -> tuple[list[t
         if vol.modality != cfg.modality:
             problems.append(f"'{name}' is {vol.modality}, expected {cfg.modality} (config 'modality')")
             continue
+        if (problem := modality_problem(vol, cfg.modality) or grid_problem(vol, cfg.preprocessing, spatial_dims=cfg.spatial_dims)):
+            problems.append(f"'{name}' {problem}" if problem.startswith(("has", "spans")) else f"'{name}': {problem}")
+            continue
         try:
             prepared = pre(vol)
         except MedsynthError as exc:
@@ -145,7 +148,36 @@ def _mask_items(items: Sequence[Any], labels_dir: str | Path) -> list[Any]:
             + ([f"... and {len(missing) - 10} more"] if len(missing) > 10 else []),
             context=f"{len(missing)} of {len(items)} volumes",
         )
-    return [VolumeItem(found[_key(it.path)]) for it in items]
+    pairs = [(it, VolumeItem(found[_key(it.path)])) for it in items]
+    _check_mask_grids(pairs)
+    return [m for _, m in pairs]
+
+
+def _check_mask_grids(pairs: Sequence[tuple[Any, Any]], *, atol_mm: float = 0.5) -> None:
+    """Each label map must lie on its volume's grid (same shape and affine, from the headers); DICOM is not checked.
+
+    Raises:
+        DataValidationError: one line per mismatched pair, naming both files and what differs.
+    """
+    from medsynth.io.loading import volume_geometry
+
+    problems = []
+    for image, mask in pairs:
+        try:
+            a, b = volume_geometry(image.path), volume_geometry(mask.path)
+        except MedsynthError as exc:
+            problems.append(str(exc))
+            continue
+        if a is None or b is None:
+            continue
+        if a[0] != b[0]:
+            problems.append(f"label map '{mask.path}' has shape {b[0]}, its volume '{image.path.name}' {a[0]}: not the same grid")
+        elif not np.allclose(a[1], b[1], atol=atol_mm):
+            problems.append(f"label map '{mask.path}' and its volume '{image.path.name}' have the same shape but other affines "
+                            "(origin, spacing or orientation differ): the labels would be misplaced; resample the label map "
+                            "onto the volume's grid")
+    if problems:
+        raise DataValidationError(problems, context=f"{len(problems)} of {len(pairs)} label maps")
 
 
 def _check_masks(masks: Sequence[torch.Tensor], names: Sequence[str]) -> int:
@@ -191,7 +223,7 @@ def load_training_data(data: Any, cfg: ImageSynthConfig, *, labels_csv: str | Pa
         mask_items = _mask_items(items, labels_dir) if labels_dir is not None else None
         ds = VolumeDataset(
             items, VolumePreprocessor(cfg.preprocessing), modality=cfg.modality,
-            cache_dir=cfg.data.cache_dir, label_names=cfg.data.label_names,
+            cache_dir=cfg.data.cache_dir, label_names=cfg.data.label_names, spatial_dims=cfg.spatial_dims,
         )
         if mask_items is not None:
             masks = list(VolumeDataset(mask_items, VolumePreprocessor(cfg.preprocessing), modality="SEG").tensors)

@@ -415,6 +415,7 @@ class LDM3D(ImageSynthesizer):
         self._require_fitted()
         if not masks:
             raise DataValidationError("no label map given")
+        self._check_masks(masks)
         lab = self.label_index(label)
         seeds = self.sample_seeds(len(masks), seed)
         bs = batch_size or self.config.sample.batch_size
@@ -429,6 +430,27 @@ class LDM3D(ImageSynthesizer):
                 label_vol = Volume(np.rint(arr).astype(np.int16), image.affine, modality="SEG",
                                    meta={"mask_source": masks[i].meta.get("mask_source", "")})
                 yield LabelledVolume(image, label_vol)
+
+    def _check_masks(self, masks: Sequence[Volume]) -> None:
+        """Every label map must hold integer labels the model was trained with (checked before any sampling).
+
+        Raises:
+            DataValidationError: one line per bad map, naming its file and its values.
+        """
+        problems = []
+        top = self.mask_classes - 1
+        for i, m in enumerate(masks):
+            name = m.meta.get("mask_source") or m.meta.get("source") or f"label map {i}"
+            a = np.asarray(m.array)
+            finite = np.isfinite(a).all()
+            lo, hi = (float(np.nanmin(a)), float(np.nanmax(a))) if a.size else (0.0, 0.0)
+            if not finite or lo < 0 or hi > top or not np.array_equal(a, np.rint(a)):
+                values = np.unique(a[np.isfinite(a)])
+                shown = ", ".join(f"{v:g}" for v in values[:8]) + (f", ... ({values.size} values)" if values.size > 8 else "")
+                problems.append(f"'{name}' holds values {shown}; the model knows the integer labels 0..{top}: is it an image "
+                                "rather than a label map, or numbered differently from the training label maps?")
+        if problems:
+            raise DataValidationError(problems, context=f"{len(problems)} of {len(masks)} label maps")
 
     def sample_pairs(self, masks: Sequence[Volume], *, seed: int | None = None, label: str | int | None = None,
                      batch_size: int | None = None) -> list[LabelledVolume]:

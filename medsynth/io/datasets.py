@@ -15,12 +15,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from medsynth.core.errors import DataValidationError, MedsynthError
+from medsynth.io.dicom import is_dicom_file
 from medsynth.io.loading import load_volume
 from medsynth.io.nifti import is_nifti
 from medsynth.io.nrrd import is_nrrd
-from medsynth.io.transforms import VolumePreprocessor
-from medsynth.io.volume import Modality
+from medsynth.io.transforms import PreprocessConfig, VolumePreprocessor
+from medsynth.io.volume import Modality, Volume
 
 if TYPE_CHECKING:
     import torch
@@ -32,15 +35,6 @@ class VolumeItem:
 
     path: Path
     label: str | None = None
-
-
-def _is_dicom_file(path: Path) -> bool:
-    try:
-        with open(path, "rb") as f:
-            head = f.read(132)
-    except OSError:
-        return False
-    return len(head) == 132 and head[128:132] == b"DICM"
 
 
 def discover_volumes(source: str | Path, *, labels_csv: str | Path | None = None) -> list[VolumeItem]:
@@ -74,7 +68,7 @@ def discover_volumes(source: str | Path, *, labels_csv: str | Path | None = None
                 continue
             if is_nifti(f) or is_nrrd(f):
                 items.append(VolumeItem(f))
-            elif f.suffix.lower() in (".dcm", ".ima", "") and _is_dicom_file(f):
+            elif is_dicom_file(f):  # by content: 'CT.1.3.12.2...' slices have a digits "suffix"
                 dicom_dirs.add(f.parent)
         items.extend(VolumeItem(d) for d in sorted(dicom_dirs))
         items.sort(key=lambda it: str(it.path))
@@ -112,6 +106,79 @@ def _read_labels(path: Path) -> dict[str, str]:
         return {_key(Path(row[key])): str(row["label"]) for row in reader}
 
 
+#: A training volume must span at least this share of the training grid along every axis (else it is padding).
+MIN_GRID_COVERAGE = 0.1
+
+
+def modality_problem(volume: Volume, expected: str) -> str | None:
+    """Why the values of ``volume`` cannot be the ``expected`` modality ("CT" in HU, or "MR"); None when they can.
+
+    NIfTI and NRRD do not record the modality, so a file is read as the config's. CT in HU always holds fat,
+    water or air below 0; MR magnitude data has (almost) nothing at or below -500 HU-like values.
+    """
+    a = np.asarray(volume.array, dtype=np.float32)
+    finite = a[np.isfinite(a)]
+    if not finite.size or expected not in ("CT", "MR"):
+        return None
+    lo, hi = float(finite.min()), float(finite.max())
+    if expected == "CT" and lo >= 0:
+        return (
+            f"values {lo:g}..{hi:g} have nothing below 0, so they are not CT in Hounsfield units (air is -1000): "
+            "is it MR (use an MR config, modality: MR), or CT stored without its RescaleSlope/Intercept (rescale it to HU)?"
+        )
+    air = float((finite <= -500).mean())
+    if expected == "MR" and air >= 0.01:
+        return (
+            f"values {lo:g}..{hi:g} with {100 * air:.0f}% of voxels at or below -500 look like CT in HU, not MR: "
+            "use a CT config (modality: CT) for CT volumes"
+        )
+    return None
+
+
+def grid_coverage(volume: Volume, config: PreprocessConfig) -> tuple[float, float, float] | None:
+    """The share of the training grid (``spatial_size`` at ``spacing``) that ``volume`` spans along each output axis.
+
+    Axes follow ``config.orientation`` (nibabel's io_orientation maps the input axes onto them). None when the
+    config keeps every volume's own shape.
+    """
+    import nibabel as nib
+
+    if config.spatial_size is None:
+        return None
+    shape = np.asarray(volume.spatial_shape, dtype=float)
+    spacing = np.asarray(volume.spacing, dtype=float)
+    order = np.arange(3)
+    if config.orientation:
+        order = nib.orientations.io_orientation(volume.affine)[:, 0].astype(int)  # output axis of each input axis
+    span = np.zeros(3)
+    for i in range(3):
+        target = config.spacing[order[i]] if config.spacing else spacing[i]
+        span[order[i]] = shape[i] * spacing[i] / target
+    return tuple(float(min(1.0, v / n)) for v, n in zip(span, config.spatial_size))  # type: ignore[return-value]
+
+
+def grid_problem(volume: Volume, config: PreprocessConfig, *, spatial_dims: int = 3) -> str | None:
+    """Why ``volume`` is too small for the training grid (a single slice for a 3D model, or mostly padding); or None."""
+    shape = volume.spatial_shape
+    axes = 3 if spatial_dims == 3 else 2
+    if spatial_dims == 3 and min(shape) == 1:
+        return (f"has shape {shape}: a single 2D slice, not a volume; a 3D model would learn a {config.spatial_size} "
+                "cube of padding around it: give 3D volumes (or leave this file out)")
+    cover = grid_coverage(volume, config)
+    if cover is None:
+        return None
+    small = [i for i in range(axes) if cover[i] < MIN_GRID_COVERAGE]
+    if small:
+        extent = ", ".join(f"{s * d:.0f}" for s, d in zip(shape, volume.spacing))
+        grid = ", ".join(f"{n * d:g}" for n, d in zip(config.spatial_size or (), config.spacing or volume.spacing))
+        return (
+            f"spans only {', '.join(f'{100 * cover[i]:.0f}%' for i in small)} of the training grid along axis "
+            f"{', '.join(str(i) for i in small)} ({extent} mm of a {grid} mm grid: the rest would be padding); "
+            "leave it out, or train on a finer grid (preprocessing.spacing / spatial_size)"
+        )
+    return None
+
+
 class VolumeDataset:
     """Preprocessed volumes as tensors (C, i, j, k) in [-1, 1], read once and cached.
 
@@ -135,6 +202,7 @@ class VolumeDataset:
         modality: Modality,
         cache_dir: str | Path | None = None,
         label_names: Sequence[str] | None = None,
+        spatial_dims: int = 3,
     ) -> None:
 
         if preprocessor.config.spatial_size is None:
@@ -142,6 +210,7 @@ class VolumeDataset:
         self.items = list(items)
         self.preprocessor = preprocessor
         self.modality = modality
+        self.spatial_dims = spatial_dims
         found = sorted({it.label for it in self.items if it.label is not None})
         self.label_names: list[str] = list(label_names) if label_names is not None else found
         unknown = sorted(set(found) - set(self.label_names))
@@ -179,6 +248,15 @@ class VolumeDataset:
         vol = load_volume(item.path, modality=self.modality if file_without_modality else None)
         if vol.modality != self.modality:
             raise DataValidationError(f"is {vol.modality}, expected {self.modality}")
+        if self.modality != "SEG":
+            if vol.array.ndim == 4 and vol.array.shape[0] > 1:
+                raise DataValidationError(
+                    f"is 4D: {vol.array.shape[0]} frames (or channels) of {vol.spatial_shape} voxels; give one 3D volume "
+                    "per file (medsynth convert FILE OUT.nii.gz --frame I writes one frame)"
+                )
+            problem = modality_problem(vol, self.modality) or grid_problem(vol, self.preprocessor.config, spatial_dims=self.spatial_dims)
+            if problem is not None:
+                raise DataValidationError(problem)
         prepared = self.preprocessor(vol)
         tensor = prepared.tensor.as_tensor().float().contiguous() if hasattr(prepared.tensor, "as_tensor") else prepared.tensor
         if tensor.shape[0] != 1:
@@ -205,10 +283,9 @@ class VolumeDataset:
     @property
     def median_window(self) -> tuple[float, float]:
         """The median (low, high) intensity window: how MR samples are mapped back to intensities."""
-        import numpy as np
-
         arr = np.asarray(self.windows, dtype=float)
         return float(np.median(arr[:, 0])), float(np.median(arr[:, 1]))
 
 
-__all__ = ["VolumeDataset", "VolumeItem", "discover_volumes"]
+__all__ = ["MIN_GRID_COVERAGE", "VolumeDataset", "VolumeItem", "discover_volumes", "grid_coverage", "grid_problem",
+           "modality_problem"]

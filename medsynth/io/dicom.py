@@ -74,6 +74,20 @@ class SeriesInfo:
     files: tuple[Path, ...]
 
 
+def is_dicom_file(path: str | Path) -> bool:
+    """Whether ``path`` is a DICOM Part 10 file: the ``DICM`` marker after the 128-byte preamble.
+
+    Decided by content, not by name: scanners and PACS exports name slices ``IM0001``,
+    ``CT.1.3.12.2...`` (a UID with dots, so the "suffix" is digits) or ``slice.dcm`` alike.
+    """
+    try:
+        with open(path, "rb") as f:
+            head = f.read(132)
+    except OSError:
+        return False
+    return len(head) == 132 and head[128:132] == b"DICM"
+
+
 def _iter_files(path: str | Path | Iterable[str | Path]) -> list[Path]:
     if isinstance(path, (str, Path)):
         p = Path(path)
@@ -100,6 +114,7 @@ def scan_series(path: str | Path | Iterable[str | Path]) -> list[SeriesInfo]:
     groups: dict[str, list[Path]] = defaultdict(list)
     first: dict[str, object] = {}
     bad: list[str] = []
+    enhanced: list[str] = []
     for f in files:
         try:
             ds = pydicom.dcmread(f, stop_before_pixels=True)
@@ -109,6 +124,10 @@ def scan_series(path: str | Path | Iterable[str | Path]) -> list[SeriesInfo]:
             bad.append(f"'{f.name}' cannot be parsed ({type(exc).__name__}: {exc})")
             continue
         sop_class = str(getattr(getattr(ds, "file_meta", None), "MediaStorageSOPClassUID", "") or ds.get("SOPClassUID", ""))
+        if "Rows" in ds and "PerFrameFunctionalGroupsSequence" in ds:
+            frames = ds.get("NumberOfFrames") or len(ds.PerFrameFunctionalGroupsSequence)
+            enhanced.append(f"'{f.name}' ({ds.get('Modality', '?')}, {frames} frame(s), SOP class {sop_class})")
+            continue
         if "Rows" not in ds or "ImagePositionPatient" not in ds:
             if sop_class in _IMAGE_SOP_CLASSES:
                 missing = [k for k in ("Rows", "Columns", "ImagePositionPatient", "SeriesInstanceUID") if k not in ds]
@@ -119,8 +138,17 @@ def scan_series(path: str | Path | Iterable[str | Path]) -> list[SeriesInfo]:
         first.setdefault(uid, ds)
     if bad:
         raise ImageReadError(bad, context=f"DICOM folder '{path}'")
+    if not groups and enhanced:
+        raise ImageReadError(
+            [*enhanced, "enhanced multi-frame DICOM (one file per volume, positions in per-frame functional groups) is "
+             "not supported yet; convert it to a classic series or NIfTI first (e.g. dcm2niix, or dcmqi for DICOM SEG)"],
+            context=f"DICOM input '{path}'",
+        )
     if not groups:
-        raise ImageReadError(f"no DICOM image found in '{path}' ({len(files)} files looked at)")
+        raise ImageReadError(
+            f"no DICOM image found in '{path}' ({len(files)} files looked at; files without the 'DICM' preamble or "
+            "without ImagePositionPatient, such as DICOMDIR, reports and RT plans, are not images)"
+        )
     out = []
     for uid, fs in groups.items():
         ds = first[uid]
@@ -134,6 +162,38 @@ def scan_series(path: str | Path | Iterable[str | Path]) -> list[SeriesInfo]:
             )
         )
     return sorted(out, key=lambda s: -s.n_files)
+
+
+def series_files_of(path: str | Path) -> list[Path]:
+    """The files of the series that the DICOM file ``path`` belongs to, from its own folder (not recursive).
+
+    Other files of that folder (other series, reports, broken files) are left alone: a user who names
+    one slice asks for its series, not for everything beside it.
+
+    Raises:
+        ImageReadError: ``path`` is not a readable DICOM file.
+    """
+    import pydicom
+
+    p = Path(path)
+    try:
+        uid = str(pydicom.dcmread(p, stop_before_pixels=True, specific_tags=["SeriesInstanceUID"]).get("SeriesInstanceUID") or "")
+    except Exception as exc:  # pydicom raises InvalidDicomError, OSError, struct errors...
+        raise ImageReadError(f"'{p}' cannot be read as DICOM ({type(exc).__name__}: {exc})") from None
+    same = []  # an empty UID (anonymised exports, e.g. TotalSegmentator's CT) groups the files without one
+    for f in sorted(p.parent.iterdir()):
+        if f == p:
+            same.append(f)
+            continue
+        if not f.is_file() or f.name.startswith(".") or not (is_dicom_file(f) or f.suffix.lower() in (".dcm", ".ima")):
+            continue
+        try:
+            other = str(pydicom.dcmread(f, stop_before_pixels=True, specific_tags=["SeriesInstanceUID"]).get("SeriesInstanceUID") or "")
+        except Exception:  # noqa: BLE001 - a file of another series that cannot be parsed is not the user's request
+            continue
+        if other == uid:
+            same.append(f)
+    return same
 
 
 def read_dicom_series(path: str | Path | Iterable[str | Path], *, series_uid: str | None = None) -> Volume:
@@ -427,7 +487,9 @@ __all__ = [
     "IDENTIFYING_KEYWORDS",
     "SYNTHETIC_MARKER",
     "SeriesInfo",
+    "is_dicom_file",
     "read_dicom_series",
     "scan_series",
+    "series_files_of",
     "write_dicom_series",
 ]

@@ -5,10 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
+import numpy as np
+
 from medsynth.core.errors import ImageReadError
-from medsynth.io.dicom import read_dicom_series, write_dicom_series
+from medsynth.io.dicom import is_dicom_file, read_dicom_series, series_files_of, write_dicom_series
 from medsynth.io.nifti import is_nifti, read_nifti, write_nifti
-from medsynth.io.nrrd import is_nrrd, read_nrrd
+from medsynth.io.nrrd import is_nrrd, nrrd_geometry, read_nrrd
 from medsynth.io.volume import Modality, Volume
 
 OutputFormat = Literal["nifti", "dicom"]
@@ -30,6 +32,8 @@ def volume_stem(name: str | Path) -> str:
 def load_volume(path: str | Path, *, modality: Modality | None = None, series_uid: str | None = None) -> Volume:
     """Read a NIfTI file (``.nii``/``.nii.gz``), an NRRD file, or a DICOM series (a folder or one of its files).
 
+    One DICOM file reads the series it belongs to from its folder; other series and files there are ignored.
+
     Args:
         path: the file or folder.
         modality: override the modality (NIfTI does not store it; DICOM does).
@@ -45,14 +49,38 @@ def load_volume(path: str | Path, *, modality: Modality | None = None, series_ui
         return read_nifti(p, modality=modality)
     if p.is_file() and is_nrrd(p):
         return read_nrrd(p, modality=modality or "OT")
-    if p.is_dir() or p.suffix.lower() in (".dcm", ".ima", ""):
-        vol = read_dicom_series(p if p.is_dir() else p.parent, series_uid=series_uid)
+    if p.is_dir() or p.suffix.lower() in (".dcm", ".ima", "") or is_dicom_file(p):
+        if p.is_dir() or series_uid is not None:
+            vol = read_dicom_series(p if p.is_dir() else p.parent, series_uid=series_uid)
+        else:  # one slice names its series: the files of that series beside it, nothing else in the folder
+            vol = read_dicom_series(series_files_of(p))
         if modality is not None:
             vol.modality = modality
         return vol
     raise ImageReadError(
         f"'{p}' is neither a NIfTI file (.nii, .nii.gz), an NRRD file nor a DICOM series folder; convert it first"
     )
+
+
+def volume_geometry(path: str | Path) -> tuple[tuple[int, int, int], np.ndarray] | None:
+    """Spatial shape and RAS+ affine of a NIfTI or NRRD file from its header (no voxel data read); None for DICOM.
+
+    Raises:
+        ImageReadError: an unreadable header.
+    """
+    p = Path(path)
+    if p.is_file() and is_nifti(p):
+        import nibabel as nib
+
+        try:
+            img = nib.load(str(p))
+        except Exception as exc:  # nibabel raises ImageFileError, OSError...
+            raise ImageReadError(f"'{p}' cannot be read as NIfTI ({type(exc).__name__}: {exc})") from None
+        return tuple(int(s) for s in img.shape[:3]), np.asarray(img.affine, dtype=np.float64)  # type: ignore[return-value]
+    if p.is_file() and is_nrrd(p):
+        shape, affine = nrrd_geometry(p)
+        return shape[:3], affine  # type: ignore[return-value]
+    return None
 
 
 def save_volume(volume: Volume, path: str | Path, *, format: OutputFormat | None = None, overwrite: bool = False) -> Path:
@@ -88,4 +116,4 @@ def write_volume(volume: Volume, path: str | Path, *, format: OutputFormat | Non
     return save_volume(volume, path, format=format, overwrite=overwrite)
 
 
-__all__ = ["OutputFormat", "load_volume", "read_volume", "save_volume", "write_volume"]
+__all__ = ["OutputFormat", "load_volume", "read_volume", "save_volume", "volume_geometry", "write_volume"]

@@ -50,7 +50,11 @@ def read_nifti(path: str | Path, *, modality: Modality | None = None) -> Volume:
     affine = np.asarray(img.affine, dtype=np.float64)
     if modality is None:
         modality = guess_modality(data)
-    return Volume(array=data, affine=affine, modality=modality, meta={"source": p.name})
+    meta: dict = {"source": p.name}
+    slope, inter = img.header.get_slope_inter()
+    if slope in (None, 1.0) and inter in (None, 0.0):  # stored values are the values: their type is worth keeping
+        meta["stored_dtype"] = str(img.get_data_dtype())
+    return Volume(array=data, affine=affine, modality=modality, meta=meta)
 
 
 def guess_modality(data: np.ndarray) -> Modality:
@@ -67,6 +71,12 @@ def _output_dtype(volume: Volume) -> np.dtype:
         return np.dtype(np.uint8) if arr.min() >= 0 and arr.max() <= 255 else np.dtype(np.int16)
     if volume.modality == "CT" and volume.units == "HU":
         return np.dtype(np.int16)  # HU are integers in clinical CT; int16 is the usual storage
+    stored = volume.meta.get("stored_dtype")  # the integer type the values were read from (NIfTI, NRRD)
+    if stored is not None and arr.size and np.issubdtype(np.dtype(stored), np.integer):
+        info = np.iinfo(np.dtype(stored))
+        finite = bool(np.isfinite(arr).all())
+        if finite and arr.min() >= info.min and arr.max() <= info.max and np.array_equal(arr, np.rint(arr)):
+            return np.dtype(stored)  # e.g. the uint8 MNI template and label maps stay uint8, not 4x larger float32
     return np.dtype(np.float32)
 
 
@@ -74,6 +84,7 @@ def write_nifti(volume: Volume, path: str | Path, *, dtype: str | np.dtype | Non
     """Write a Volume as NIfTI (``.nii`` or ``.nii.gz``), atomically.
 
     CT in HU is rounded to int16 and label maps stored as integers unless ``dtype`` says otherwise;
+    integer-valued data read from an integer NIfTI/NRRD file keeps that type (``meta["stored_dtype"]``);
     other data is float32. The affine is written to both sform and qform (code 1, scanner).
 
     Raises:

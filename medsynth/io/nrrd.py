@@ -47,16 +47,36 @@ def read_nrrd(path: str | Path, *, modality: Modality = "OT") -> Volume:
         raise ImageReadError(f"'{p}' cannot be read as NRRD ({type(exc).__name__}: {exc})") from None
     if data.ndim != 3:
         raise ImageReadError(f"'{p}' holds a {data.ndim}D array {data.shape}; a 3D scalar volume is needed")
+    meta = {"source": p.name, "stored_dtype": str(data.dtype)}
+    return Volume(array=data.astype(np.float32), affine=nrrd_affine(header, p), modality=modality, meta=meta)
+
+
+def nrrd_affine(header: dict, path: str | Path = "NRRD") -> np.ndarray:
+    """The RAS+ voxel-to-world affine of an NRRD header (pynrrd's ``nrrd.read_header``).
+
+    Raises:
+        ImageReadError: a space other than RAS, LPS or LAS.
+    """
     space = str(header.get("space", "left-posterior-superior")).lower()
     if space not in _TO_RAS:
-        raise ImageReadError(f"'{p}': NRRD space '{space}' is not supported (use RAS, LPS or LAS)")
+        raise ImageReadError(f"'{path}': NRRD space '{space}' is not supported (use RAS, LPS or LAS)")
     directions = np.asarray(header.get("space directions", np.eye(3)), dtype=np.float64)
     origin = np.asarray(header.get("space origin", np.zeros(3)), dtype=np.float64)
     affine = np.eye(4)
     affine[:3, :3] = directions.T  # NRRD lists one direction vector per axis (rows)
     affine[:3, 3] = origin
-    affine = np.diag([*_TO_RAS[space], 1.0]) @ affine
-    return Volume(array=data.astype(np.float32), affine=affine, modality=modality, meta={"source": p.name})
+    return np.diag([*_TO_RAS[space], 1.0]) @ affine
 
 
-__all__ = ["NRRD_SUFFIXES", "is_nrrd", "read_nrrd"]
+def nrrd_geometry(path: str | Path) -> tuple[tuple[int, ...], np.ndarray]:
+    """Shape and RAS+ affine of an NRRD file, from its header alone (no voxel data read)."""
+    import nrrd
+
+    try:
+        header = nrrd.read_header(str(path))
+    except Exception as exc:  # pynrrd raises NRRDError, OSError...
+        raise ImageReadError(f"'{path}' cannot be read as NRRD ({type(exc).__name__}: {exc})") from None
+    return tuple(int(s) for s in header.get("sizes", ())), nrrd_affine(header, path)
+
+
+__all__ = ["NRRD_SUFFIXES", "is_nrrd", "nrrd_affine", "nrrd_geometry", "read_nrrd"]

@@ -107,3 +107,57 @@ def test_translation_scores_known_answers(volume_folders, tmp_path) -> None:
         evaluate_translation(bad, ref)
     with pytest.raises(DataValidationError, match="matched by name"):
         evaluate_translation(volume_folders["copied"], ref)
+
+
+def test_nrrd_files_dicom_slices_and_stray_folders(volume_folders, tmp_path) -> None:
+    """`evaluate images` on the pyradiomics brain NRRDs and their NRRD label maps said 'holds no volumes'; any
+    non-empty sub-folder (e.g. an old report/) counted as a DICOM series, and a folder of DICOM slices was empty."""
+    import nrrd
+
+    from medsynth.evaluation.images import label_paths, volume_paths
+    from medsynth.io import write_dicom_series
+    from medsynth.io.nifti import read_nifti
+
+    nr, lab = tmp_path / "nrrd", tmp_path / "nrrd_labels"
+    nr.mkdir()
+    lab.mkdir()
+    for f in sorted(volume_folders["train"].iterdir()):
+        v = read_nifti(f)
+        stem = f.name.replace(".nii.gz", "")
+        header = {"space": "right-anterior-superior", "space directions": v.affine[:3, :3].T, "space origin": v.affine[:3, 3]}
+        nrrd.write(str(nr / f"{stem}.nrrd"), v.array, header)
+        nrrd.write(str(lab / f"{stem}.nrrd"), read_nifti(volume_folders["train_labels"] / f.name).array.astype(np.uint8), header)
+    (nr / "report").mkdir()
+    (nr / "report" / "report.html").write_text("<html></html>")
+    found = volume_paths(nr, "train")
+    assert [p.name for p in found] == [f"case_{i:03d}.nrrd" for i in range(4)]
+    assert [p.name for p in label_paths(found, lab, "train")] == [p.name for p in found]
+    report = evaluate_images(nr, volume_folders["holdout"], volume_folders["independent"], modality="CT")
+    assert report.metric("detection_auc_image") is not None
+    series = tmp_path / "series"
+    write_dicom_series(read_nifti(volume_folders["holdout"] / "case_000.nii.gz"), series)
+    assert volume_paths(series, "synthetic") == [series]
+
+
+def test_report_cannot_pass_when_realism_was_not_judged(volume_folders, tmp_path) -> None:
+    """Two brain MR NRRDs against samples of a 4-step ldm3d: detection_auc_image was skipped (too few volumes per
+    class) and the fidelity section said PASS on diversity alone; with 10 synthetic volumes nothing else held it back."""
+    from medsynth.io.nifti import read_nifti, write_nifti
+
+    syn = tmp_path / "syn"
+    src = sorted(volume_folders["independent"].iterdir())
+    for i in range(10):
+        v = read_nifti(src[i % len(src)])
+        write_nifti(v.with_array(v.array + np.float32(i)), syn / f"s{i:02d}.nii.gz")
+    train = tmp_path / "train"
+    train.mkdir()
+    for f in sorted(volume_folders["train"].iterdir())[:2]:
+        shutil.copy(f, train / f.name)
+    cfg = EvaluationConfig.model_validate({**FAST, "metrics": ["detection_image", "intensity_histogram"]})
+    report = evaluate_images(train, volume_folders["holdout"], syn, config=cfg)
+    assert report.metric("detection_auc_image").verdict == "skipped"
+    check = report.metric("realism_volumes_per_class")
+    assert check.value == 2 and check.verdict == "review" and report.verdict != "pass"
+    full = evaluate_images(volume_folders["train"], volume_folders["holdout"], syn, config=EvaluationConfig.model_validate(
+        {**FAST, "metrics": ["intensity_histogram"]}))
+    assert "realism_volumes_per_class" not in [m.name for m in full.results]  # the detector was not asked for

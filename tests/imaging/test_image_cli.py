@@ -43,6 +43,8 @@ def test_config_trains_and_samples_tiny(config: Path, phantom_dir: Path, tmp_pat
     assert meta["model"] == kind and meta["modality"] == modality and meta["steps_trained"] >= 1
     if kind == "ldm3d":  # the two stages share --max-steps (2): one step each
         assert meta["stage_steps"] == {"autoencoder": 1, "diffusion": 1}
+        # all stages counted: the CLI said "trained ldm3d for 1 steps" (the last stage's) after --max-steps 4
+        assert f"trained ldm3d for {sum(meta['stage_steps'].values())} steps" in capsys.readouterr().out
     assert read_yaml(run / "config.yaml")["preprocessing"]["spatial_size"] == [16, 16, 16]
 
     out = tmp_path / "samples"

@@ -61,3 +61,60 @@ def test_resume_with_other_data_is_refused_naming_both_folders(phantom_dir: Path
     resumed = GAN3D(more).fit(copy, out=run, resume=True)
     assert resumed.steps_trained == 3
     assert json.loads((run / "run.json").read_text())["status"] == "completed"
+
+
+def _write_like(vol, path: Path, array: np.ndarray, affine: np.ndarray | None = None) -> None:
+    import nibabel as nib
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nib.save(nib.Nifti1Image(array, vol.affine if affine is None else affine), str(path))
+
+
+def test_slices_padding_and_wrong_modality_are_refused_by_name(phantom_dir: Path, tmp_path: Path):
+    """Probed on real volumes: one axial slice of TotalSegmentator's CT (122x101x1), pydicom's one-slice CT_small.dcm
+    and an 8x6x4 crop were padded into a 64^3 cube and trained on silently; a 2-frame 4D NIfTI was called '2 channels';
+    the CT NIfTI under mr_ldm3d_64 (NIfTI has no modality) was scaled by MR percentiles, an MR NIfTI (0..255, the
+    MNI template) under a CT config by the HU window."""
+    from medsynth.imaging.data import load_training_data
+
+    cfg = tiny_config("vae3d")  # 16^3 grid at the phantom's spacing
+    ct = read_nifti(phantom_dir / "ct" / "case_000.nii.gz")
+    cases = {
+        "slice": (ct.array[:, :, 7:8], None, "single 2D slice"),
+        "crop": (ct.array[:3, :3, :3], np.diag([*(np.asarray(ct.spacing) / 4), 1.0]), "spans only"),
+        "frames": (np.stack([ct.array, ct.array], -1), None, "is 4D: 2 frames"),
+        "mr_values": (np.clip(ct.array + 1024, 0, None) / 10, None, "nothing below 0"),
+    }
+    for name, (array, affine, expected) in cases.items():
+        _write_like(ct, tmp_path / name / f"{name}.nii.gz", array.astype(np.float32), affine)
+        with pytest.raises(DataValidationError, match=expected) as exc:
+            load_training_data(tmp_path / name, cfg)
+        assert f"{name}.nii.gz" in str(exc.value)
+    mr_cfg = tiny_config("vae3d", modality="MR")
+    with pytest.raises(DataValidationError, match="look like CT in HU"):
+        load_training_data(phantom_dir / "ct", mr_cfg)
+    assert load_training_data(phantom_dir / "mr", mr_cfg).n_volumes >= 2  # the real thing still trains
+    assert load_training_data([ct], cfg).n_volumes == 1
+    with pytest.raises(DataValidationError, match="single 2D slice"):
+        load_training_data([ct.with_array(ct.array[:, :, :1])], cfg)
+
+
+def test_label_maps_off_their_volume_grid_are_refused(phantom_dir: Path, tmp_path: Path):
+    """The brain NRRDs' label maps swapped (256x256x23 against 256x256x25) trained a ControlNet on misplaced labels:
+    both are resampled to the training grid on their own, so nothing noticed."""
+    from medsynth.imaging.data import load_training_data
+
+    cfg = tiny_config("ldm3d")
+    labels = tmp_path / "labels"
+    shutil.copytree(phantom_dir / "labels", labels)
+    first = sorted(labels.glob("*.nii.gz"))[0]
+    lab = read_nifti(first, modality="SEG")
+    shifted = lab.affine.copy()
+    shifted[:3, 3] += 12.0
+    write_nifti(lab.with_array(lab.array, affine=shifted), first)
+    with pytest.raises(DataValidationError, match=f"'{first}' and its volume .* other affines"):
+        load_training_data(phantom_dir / "ct", cfg, labels_dir=labels)
+    write_nifti(lab.with_array(lab.array[:, :, :-2]), first)
+    with pytest.raises(DataValidationError, match="not the same grid"):
+        load_training_data(phantom_dir / "ct", cfg, labels_dir=labels)
+    assert load_training_data(phantom_dir / "ct", cfg, labels_dir=phantom_dir / "labels").mask_classes > 1

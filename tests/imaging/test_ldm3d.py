@@ -276,3 +276,15 @@ def test_pair_samples_keep_tissue_hu(pairs_run: dict[str, Any], phantom_dir: Pat
     raw.config = raw.config.model_copy(update={"masks": raw.config.masks.model_copy(update={"calibrate": False})})
     unc = _tissue_medians([p.image.array for p in raw.sample_pairs(given, seed=0)], [p.label.array for p in pairs], model.window)
     assert max(abs(unc[k] - real[k]) for k in real) > 10.0, unc  # 7 training steps: far from the tissues' HU
+
+
+def test_images_given_as_masks_are_named_before_sampling(pairs_run: dict[str, Any], phantom_dir: Path):
+    """`image sample RUN --masks` pointed at the brain MR NRRDs instead of their label maps said only 'label map holds
+    label 2450' (which file?); now every bad map is named with its values, before any sampling."""
+    model = pairs_run["model"]
+    image = read_nifti(phantom_dir / "ct" / "case_000.nii.gz")
+    image.meta["mask_source"] = "case_000.nii.gz"
+    good = read_nifti(phantom_dir / "labels" / "case_001.nii.gz", modality="SEG")
+    with pytest.raises(DataValidationError, match=r"'case_000.nii.gz' holds values .*labels 0\.\.5") as exc:
+        model.sample_pairs([good, image], seed=0)
+    assert "1 of 2 label maps" in str(exc.value)

@@ -59,3 +59,23 @@ def test_bad_sources_name_the_file(mixed_folder: Path, tmp_path: Path):
     csv.write_text("file\nx.nii.gz\n")
     with pytest.raises(DataValidationError, match="needs a 'path' column"):
         discover_volumes(csv)
+
+
+def test_dicom_slices_named_by_uid_are_found_and_read(tmp_path: Path):
+    """Scanner exports name slices 'CT.1.3.12.2...' (TotalSegmentator's real series): the "suffix" is digits.
+    Such a series in a mixed folder was silently left out of training, and one of its files was refused."""
+    from medsynth.io.loading import load_volume
+
+    data = tmp_path / "data"
+    vol = make_phantom(3, PhantomConfig(shape=(16, 16, 16))).ct
+    write_dicom_series(vol, data / "series")
+    for i, f in enumerate(sorted((data / "series").iterdir())):
+        f.rename(f.with_name(f"CT.1.3.12.2.1107.5.1.4.{60064 + i}"))
+    write_phantoms(tmp_path / "ph", 1, config=PhantomConfig(shape=(16, 16, 16)))
+    shutil.copy(next((tmp_path / "ph" / "ct").glob("*.nii.gz")), data / "case.nii.gz")
+    items = discover_volumes(data)
+    assert [it.path.name for it in items] == ["case.nii.gz", "series"]
+    one_file = next((data / "series").iterdir())
+    back = load_volume(one_file)
+    assert back.spatial_shape == (16, 16, 16)
+    assert back.modality == "CT"

@@ -232,3 +232,60 @@ def test_volume_stem_is_the_one_pairing_rule():
 
     assert [volume_stem(n) for n in ("case_000.nii.gz", "a.NII", "brain1_image.nrrd", "b.nhdr", "s/ct.dcm", "series_dir")] == [
         "case_000", "a", "brain1_image", "b", "ct", "series_dir"]
+
+
+def test_one_slice_reads_its_own_series_beside_others(phantom_ct: Volume, tmp_path: Path):
+    """A user naming one slice of a folder holding several series (pydicom's test_files: 90 unrelated files)
+    got every other file's problems; now the slice's series is read and the rest of the folder ignored."""
+    folder = tmp_path / "mixed"
+    write_dicom_series(phantom_ct, tmp_path / "a")
+    other = Volume(phantom_ct.array[:, :, :5], affine=phantom_ct.affine, modality="CT")
+    write_dicom_series(other, tmp_path / "b")
+    folder.mkdir()
+    for sub in ("a", "b"):
+        for f in (tmp_path / sub).iterdir():
+            shutil.copy(f, folder / f"{sub}_{f.name}")
+    (folder / "notes.dcm").write_bytes(b"\0" * 128 + b"DICM" + b"junk")
+    vol = load_volume(folder / "b_slice_0002.dcm")
+    assert vol.spatial_shape == (*phantom_ct.spatial_shape[:2], 5)
+    assert np.array_equal(vol.array, np.rint(other.array))
+    with pytest.raises(MixedSeriesError):  # the whole folder still names its series
+        load_volume(folder)
+
+
+def test_enhanced_multiframe_is_named_not_called_missing(phantom_ct: Volume, tmp_path: Path):
+    """pydicom's liver_1frame.dcm (a DICOM SEG, per-frame functional groups) was reported as 'no DICOM image found'."""
+    write_dicom_series(phantom_ct, tmp_path / "s")
+    ds = pydicom.dcmread(next(iter(sorted((tmp_path / "s").iterdir()))))
+    del ds.ImagePositionPatient
+    ds.NumberOfFrames = 1
+    ds.PerFrameFunctionalGroupsSequence = [pydicom.Dataset()]
+    (tmp_path / "enh").mkdir()
+    ds.save_as(tmp_path / "enh" / "enhanced.dcm")
+    with pytest.raises(ImageReadError, match="enhanced multi-frame.*not supported.*dcm2niix"):
+        load_volume(tmp_path / "enh")
+
+
+def test_integer_types_survive_conversion(tmp_path: Path):
+    """`medsynth convert` wrote the uint8 MNI152 template (197x233x189) and the pyradiomics uint8 label NRRD as float32
+    NIfTI: the same values at 4x the size, and a label map nnU-Net reads as floats."""
+    import nrrd
+
+    from medsynth.io.convert import convert_volume
+
+    arr = np.random.default_rng(0).integers(0, 256, (9, 8, 7)).astype(np.uint8)
+    nib.save(nib.Nifti1Image(arr, np.diag([1.0, 1.0, 1.0, 1.0])), str(tmp_path / "t1.nii.gz"))
+    nrrd.write(str(tmp_path / "label.nrrd"), (arr > 128).astype(np.uint8), {"space": "left-posterior-superior"})
+    scaled = nib.Nifti1Image(arr.astype(np.int16), np.eye(4))
+    scaled.header.set_slope_inter(0.5, 0.0)
+    nib.save(scaled, str(tmp_path / "scaled.nii.gz"))
+    for src, expected in (("t1.nii.gz", np.uint8), ("label.nrrd", np.uint8), ("scaled.nii.gz", np.float32)):
+        out = tmp_path / f"out_{src.split('.')[0]}.nii.gz"
+        convert_volume(tmp_path / src, out)
+        img = nib.load(str(out))
+        assert img.get_data_dtype() == expected, src
+    back = nib.load(str(tmp_path / "out_t1.nii.gz"))
+    np.testing.assert_array_equal(np.asarray(back.dataobj), arr)
+    v = read_nifti(tmp_path / "t1.nii.gz")
+    write_nifti(v.with_array(v.array + 0.5), tmp_path / "half.nii.gz")  # no longer integers: float32
+    assert nib.load(str(tmp_path / "half.nii.gz")).get_data_dtype() == np.float32
