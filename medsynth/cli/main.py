@@ -67,7 +67,11 @@ app.add_typer(schema_cli.app, name="schema")
 
 
 def _terminate(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt(f"interrupted by signal {signum} (SIGTERM)")
+    from medsynth.core.runtime import request_stop
+
+    reason = f"interrupted by signal {signum} (SIGTERM)"
+    request_stop(reason)  # training loops check it each step, should this exception be swallowed
+    raise KeyboardInterrupt(reason)
 
 
 def _mark_runs_failed(exc: BaseException) -> None:
@@ -96,7 +100,10 @@ def main(argv: list[str] | None = None) -> int:
         return _run(argv)
     finally:
         if handle_term:
+            from medsynth.core.runtime import clear_stop
+
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            clear_stop()
 
 
 def _run(argv: list[str] | None) -> int:

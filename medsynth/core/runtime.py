@@ -201,3 +201,28 @@ __all__ = [
     "set_threads",
     "torch_rng",
 ]
+
+
+#: Why the process was asked to stop (SIGTERM), or None. The CLI's handler raises KeyboardInterrupt at once
+#: *and* records it here: a signal handler's exception can be swallowed where Python cannot raise it (a
+#: finalizer or weakref callback running at that instant prints "Exception ignored" and goes on), and a
+#: training run did go on for 6,500 steps after a ``kill``. Training loops call :func:`check_stop` each step.
+_STOP_REQUESTED: str | None = None
+
+
+def request_stop(reason: str) -> None:
+    """Record that the process must stop (called from a signal handler)."""
+    global _STOP_REQUESTED
+    _STOP_REQUESTED = reason
+
+
+def clear_stop() -> None:
+    """Forget a stop request (the CLI's entry point does it when the command returns)."""
+    global _STOP_REQUESTED
+    _STOP_REQUESTED = None
+
+
+def check_stop() -> None:
+    """Raise KeyboardInterrupt (the run is then marked failed) when a stop was requested."""
+    if _STOP_REQUESTED is not None:
+        raise KeyboardInterrupt(_STOP_REQUESTED)

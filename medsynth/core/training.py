@@ -54,6 +54,7 @@ from medsynth.core.runtime import (
     DistributedContext,
     Precision,
     autocast,
+    check_stop,
     init_distributed,
     resolve_device,
     seed_everything,
@@ -201,6 +202,7 @@ class TrainSession:
             self._bar = progress(iterable, total=total, desc=desc, initial=start)
             iterable = self._bar
         for step in iterable:
+            check_stop()  # a SIGTERM whose KeyboardInterrupt was swallowed still stops the run here
             torch.manual_seed(step_seed(self.train.seed, self.dist.rank, step, stage))
             yield step
 

@@ -26,6 +26,7 @@ from pydantic import Field
 from torch import nn
 
 from medsynth.core.config import ConfigModel
+from medsynth.core.runtime import check_stop
 from medsynth.privacy.mechanisms import gaussian_sigma
 from medsynth.privacy.noise import Generators
 from medsynth.tabular.base import TabularSynthesizer
@@ -158,6 +159,7 @@ class DPMERF(TabularSynthesizer):
         target, w = target.to(self.torch_device), w.to(self.torch_device)
         probs = self.class_probs.to(self.torch_device)
         for _ in range(cfg.steps):
+            check_stop()
             labels = torch.multinomial(probs, cfg.batch_size, replacement=True, generator=gen)
             onehot = nn.functional.one_hot(labels, self.n_class).float()
             z = torch.randn(cfg.batch_size, cfg.latent_dim, generator=gen)

@@ -21,6 +21,7 @@ from torch import nn
 
 from medsynth.core.config import ConfigModel
 from medsynth.core.progress import progress
+from medsynth.core.runtime import check_stop
 from medsynth.privacy.dpsgd import DPSGDPlan, ghost_backward, make_private, plan_dpsgd, quiet_opacus
 from medsynth.privacy.ledger import PrivacyLedger
 from medsynth.tabular.encoding import OneHotLayout, Span
@@ -314,6 +315,7 @@ def _poisson_batches(data: torch.Tensor, sample_rate: float, gen: torch.Generato
     fetching and collating rows one by one). Batches may be empty."""
     n = data.shape[0]
     while True:
+        check_stop()  # one batch per step: a swallowed SIGTERM still stops the fit
         mask = torch.rand(n, generator=gen, device=data.device) < sample_rate
         yield data[mask]
 
@@ -324,6 +326,7 @@ def _shuffled_batches(data: torch.Tensor, batch_size: int, gen: torch.Generator)
     while True:
         perm = torch.randperm(n, generator=gen, device=data.device)
         for start in range(0, n, batch_size):
+            check_stop()
             yield data[perm[start : start + batch_size]]
 
 

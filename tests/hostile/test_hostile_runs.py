@@ -101,6 +101,7 @@ def test_a_run_whose_process_exits_without_finishing_is_failed(tmp_path: Path) -
     assert proc.returncode == 3 and info["status"] == "failed" and "exited before the run finished" in info["error"]
 
 
+@pytest.mark.timeout(300)  # a lost stop would otherwise train 100,000 steps
 def test_sigterm_marks_a_cli_run_failed(inputs: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     import threading
 
@@ -121,6 +122,39 @@ def test_sigterm_marks_a_cli_run_failed(inputs: dict[str, Path], tmp_path: Path,
     info = json.loads((out / "run.json").read_text())
     assert code == 130 and info["status"] == "failed" and "SIGTERM" in info["error"]
     assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL  # main puts the default back
+
+
+@pytest.mark.timeout(300)  # a lost stop would otherwise train 100,000 steps
+def test_a_swallowed_sigterm_still_stops_training(inputs: dict[str, Path], tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    """The handler's KeyboardInterrupt can be lost (raised inside a finalizer, Python prints 'Exception ignored'
+    and goes on: a CI run trained 6,500 steps after its SIGTERM); the stop it records ends the next step."""
+    import threading
+
+    from medsynth.core import runtime
+
+    out = tmp_path / "swallowed"
+
+    def request_when_training() -> None:
+        t0 = time.monotonic()
+        while not (out / "checkpoints").exists() and time.monotonic() - t0 < 120:
+            time.sleep(0.02)
+        runtime.request_stop("interrupted by signal 15 (SIGTERM)")  # what the handler records, its exception lost
+
+    killer = threading.Thread(target=request_when_training, daemon=True)
+    killer.start()
+    code, _, _ = cli(capsys, "image", "train", REPO / "configs" / "ct_vae3d_64.yaml", "--data", inputs["volumes"], "--out", out,
+                     *TINY_VAE, "--set", "model.norm_num_groups=4", "--set", "train.checkpoint_every=1", "--max-steps", "100000")
+    killer.join(timeout=5)
+    info = json.loads((out / "run.json").read_text())
+    assert code == 130 and info["status"] == "failed" and "SIGTERM" in info["error"]
+    assert runtime._STOP_REQUESTED is None  # cleared: the next command in this process runs
+    with pytest.raises(KeyboardInterrupt, match="SIGTERM"):
+        runtime.request_stop("interrupted by signal 15 (SIGTERM)")
+        try:
+            runtime.check_stop()
+        finally:
+            runtime.clear_stop()
 
 
 def test_a_checkpoint_cut_by_kill_9_leaves_a_temporary_that_the_next_write_removes(tmp_path: Path) -> None:
