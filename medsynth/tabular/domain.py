@@ -48,7 +48,7 @@ from medsynth.tabular.schema import (
     from_days,
     parse_dates,
 )
-from medsynth.tabular.structure import decide_structure, needs_decision
+from medsynth.tabular.structure import decide_structure, is_flag, needs_decision
 
 #: The update of a column about which DP released nothing: every field read from the data is cleared too
 #: (bounds, categories, transform, missingness), so the released schema holds nothing of it.
@@ -218,7 +218,7 @@ def _allocate(todo: list[ColumnSchema], pool: float, rows: float, z_cat: float) 
     weights = {}
     for col in todo:
         w = 1.0
-        if col.type == "categorical":
+        if col.type == "categorical" and not is_flag(col):  # a flag's two values are counted, not searched for
             sigma_need = max(SURVIVE_SHARE * rows - 1.0, 1.0) / (z_cat + 1.5)
             w = float(np.clip(1.0 / (2 * sigma_need**2) / even, 1.0, MAX_NEED_FACTOR))
         weights[col.name] = w * (TARGET_WEIGHT if col.target else 1.0)
@@ -298,7 +298,12 @@ def resolve_domain(
     todo = [schema.column(n) for n in schema.private_domain_columns()]
     if not todo and not needs_struct:
         return schema
-    needs_domain = [c for c in todo if c.type != "boolean"]  # a boolean's domain {False, True} is known
+    # a boolean's domain {False, True} is known, and so is a 0/1 flag's
+    needs_domain = [c for c in todo if c.type != "boolean" and not is_flag(c)]
+    flags = [c.name for c in todo if is_flag(c)]
+    if flags:
+        ledger.assume_public(f"0/1 flags, whose values are 0 and 1 as the schema gives them (like a boolean's domain; "
+                             f"their counts are measured with DP): {', '.join(flags)}")
     if privacy.domain_budget <= 0:
         if needs_domain or needs_struct:
             raise PrivacyBudgetError(
@@ -382,7 +387,7 @@ def resolve_domain(
         else:
             sigma = gaussian_sigma(rho_each)
             n_missing = int(s.isna().sum())
-            if col.type == "boolean":
+            if col.type == "boolean" or is_flag(col):  # flags (0/1) as booleans: both values counted
                 cats = col.categories or [False, True]
                 keys = category_keys(s.dropna())
                 counts = np.array([float((keys == category_key(c)).sum()) for c in cats] + [float(n_missing)])

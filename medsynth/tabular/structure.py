@@ -51,6 +51,14 @@ def _int_categories(col: ColumnSchema) -> bool:
         isinstance(c, (int, float)) and not isinstance(c, bool) and float(c).is_integer() for c in col.categories or [])
 
 
+def is_flag(col: ColumnSchema) -> bool:
+    """A 0/1 flag: a categorical column whose categories are exactly the whole numbers 0 and 1. Under DP it is
+    treated as a boolean (whose domain {False, True} is known): its domain is not searched for, only its
+    values counted. A 0/1 code is the boolean domain written as numbers; a category list such as
+    ``[1, 2]`` or ``['M', 'F']`` names values read from the data and is released with DP."""
+    return _int_categories(col) and sorted(float(c) for c in col.categories or []) == [0.0, 1.0]
+
+
 def needs_decision(col: ColumnSchema) -> bool:
     """Whether a DP fit must re-decide this column's type or format."""
     if col.public:
@@ -67,8 +75,8 @@ def _contradictions(col: ColumnSchema, s: pd.Series) -> int:
         return int((counts == 1).sum())  # rows whose value is unique (adding a row changes it by at most 1)
     if col.type == "datetime":
         return int(parse_dates(present, col.format).isna().sum())
-    if col.type == "boolean":
-        return int((~present.astype(str).str.strip().str.lower().isin(["true", "false", "1", "0"])).sum())
+    if col.type == "boolean" or is_flag(col):
+        return int((~present.astype(str).str.strip().str.lower().isin(["true", "false", "1", "0", "1.0", "0.0"])).sum())
     num = pd.to_numeric(present, errors="coerce")
     return int((num.isna() | (num % 1 != 0)).sum())  # not whole numbers
 
@@ -106,8 +114,9 @@ def decide_structure(schema: TableSchema, df: pd.DataFrame, *, rho: float, rows:
                 updates[col.name] = {"type": "continuous" if numeric else "categorical"}
         elif col.type == "datetime" and value > MAJORITY * rows:
             updates[col.name] = {"type": "categorical", "format": None, "min": None, "max": None}
-        elif col.type == "boolean" and value > MAJORITY * rows:
-            updates[col.name] = {"type": "categorical", "categories": None}
+        elif col.type == "boolean" or is_flag(col):  # it stays one unless most values contradict it, never on the
+            if value > MAJORITY * rows and 3 * sigma <= MAJORITY * rows:  # noise's word (as for identifiers)
+                updates[col.name] = {"type": "categorical", "categories": None}
         elif col.type in ("continuous", "integer") or _int_categories(col):
             if 3 * sigma > MAJORITY * rows:  # the noise cannot tell "none" from "most": never round on its word
                 undecided.append(col.name)

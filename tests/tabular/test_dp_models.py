@@ -149,7 +149,7 @@ def test_zero_config_on_a_wide_table_keeps_every_column_and_frequent_categories(
     for i in range(10):
         assert cols[f"flag{i}"].categories == [0, 1], f"flag{i}"
     lo, hi = cols["sodium"].bounds()
-    assert 100 <= lo <= 128 and 148 <= hi <= 200, "sodium refined inside [64, 256)"
+    assert 100 <= lo <= 128 and 145 <= hi <= 200, "sodium refined inside [64, 256)"  # 146-151 over draws (1% trimmed)
     for i in range(16):
         lo, hi = cols[f"lab{i}"].bounds()
         assert hi < 2 ** 12 and cols[f"lab{i}"].missing, f"lab{i}: {lo}, {hi}"
