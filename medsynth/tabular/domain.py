@@ -298,12 +298,12 @@ def resolve_domain(
     todo = [schema.column(n) for n in schema.private_domain_columns()]
     if not todo and not needs_struct:
         return schema
-    # a boolean's domain {False, True} is known, and so is a 0/1 flag's
+    # a boolean's domain {False, True} is known, and so is a flag's (0/1, no/yes, ...)
     needs_domain = [c for c in todo if c.type != "boolean" and not is_flag(c)]
     flags = [c.name for c in todo if is_flag(c)]
     if flags:
-        ledger.assume_public(f"0/1 flags, whose values are 0 and 1 as the schema gives them (like a boolean's domain; "
-                             f"their counts are measured with DP): {', '.join(flags)}")
+        ledger.assume_public(f"flags, whose two values (0/1, no/yes, ...) are as the schema gives them (like a boolean's "
+                             f"domain; their counts are measured with DP): {', '.join(flags)}")
     if privacy.domain_budget <= 0:
         if needs_domain or needs_struct:
             raise PrivacyBudgetError(
@@ -387,7 +387,7 @@ def resolve_domain(
         else:
             sigma = gaussian_sigma(rho_each)
             n_missing = int(s.isna().sum())
-            if col.type == "boolean" or is_flag(col):  # flags (0/1) as booleans: both values counted
+            if col.type == "boolean" or is_flag(col):  # flags (0/1, no/yes) as booleans: both values counted
                 cats = col.categories or [False, True]
                 keys = category_keys(s.dropna())
                 counts = np.array([float((keys == category_key(c)).sum()) for c in cats] + [float(n_missing)])

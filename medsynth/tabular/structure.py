@@ -51,12 +51,24 @@ def _int_categories(col: ColumnSchema) -> bool:
         isinstance(c, (int, float)) and not isinstance(c, bool) and float(c).is_integer() for c in col.categories or [])
 
 
+#: Two-value vocabularies of a flag (lower case): the boolean domain written as numbers or words.
+FLAG_VOCABULARIES = (frozenset({"0", "1"}), frozenset({"no", "yes"}), frozenset({"n", "y"}),
+                     frozenset({"false", "true"}), frozenset({"f", "t"}))
+
+
+def _flag_key(value: Any) -> str:
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and float(value).is_integer():
+        return str(int(value))
+    return str(value).strip().lower()
+
+
 def is_flag(col: ColumnSchema) -> bool:
-    """A 0/1 flag: a categorical column whose categories are exactly the whole numbers 0 and 1. Under DP it is
-    treated as a boolean (whose domain {False, True} is known): its domain is not searched for, only its
-    values counted. A 0/1 code is the boolean domain written as numbers; a category list such as
-    ``[1, 2]`` or ``['M', 'F']`` names values read from the data and is released with DP."""
-    return _int_categories(col) and sorted(float(c) for c in col.categories or []) == [0.0, 1.0]
+    """A flag: a categorical column whose two categories are a boolean written as numbers or words (0/1, no/yes,
+    n/y, false/true, f/t). Under DP it is treated as a boolean (whose domain {False, True} is known): its domain
+    is not searched for, only its two values counted. A category list such as ``[1, 2]``, ``['M', 'F']`` or
+    ``[married, single]`` names values read from the data and is released with DP."""
+    cats = col.categories or []
+    return col.type == "categorical" and len(cats) == 2 and frozenset(_flag_key(c) for c in cats) in FLAG_VOCABULARIES
 
 
 def needs_decision(col: ColumnSchema) -> bool:
@@ -75,8 +87,10 @@ def _contradictions(col: ColumnSchema, s: pd.Series) -> int:
         return int((counts == 1).sum())  # rows whose value is unique (adding a row changes it by at most 1)
     if col.type == "datetime":
         return int(parse_dates(present, col.format).isna().sum())
-    if col.type == "boolean" or is_flag(col):
-        return int((~present.astype(str).str.strip().str.lower().isin(["true", "false", "1", "0", "1.0", "0.0"])).sum())
+    if col.type == "boolean":
+        return int((~present.astype(str).str.strip().str.lower().isin(["true", "false", "1", "0"])).sum())
+    if is_flag(col):
+        return int((~present.map(_flag_key).isin({_flag_key(c) for c in col.categories or []})).sum())
     num = pd.to_numeric(present, errors="coerce")
     return int((num.isna() | (num % 1 != 0)).sum())  # not whole numbers
 

@@ -63,7 +63,7 @@ def test_fit_warns_in_python_what_dp_could_not_release(seeded_dp_noise):
     from medsynth.core.errors import ReleaseWarning
 
     rs = np.random.default_rng(0)
-    df = pd.DataFrame({"arm": rs.choice(["a", "b"], 400)} | {f"flag{i}": rs.choice(["no", "yes"], 400, p=[0.95, 0.05])
+    df = pd.DataFrame({"arm": rs.choice(["a", "b"], 400)} | {f"flag{i}": rs.choice(["x", "z"], 400, p=[0.95, 0.05])
                                                                for i in range(29)})
     with pytest.warns(ReleaseWarning, match="could not release everything"):
         m = tab.fit(df, model="dp-mst", epsilon=1.0, delta=1e-4)

@@ -226,11 +226,11 @@ def test_a_sparse_number_among_many_categories_cannot_eat_the_budget(seeded_dp_n
 
 
 def test_zero_one_flags_keep_their_minority_value_on_a_small_wide_table():
-    """A 316-row, 21-column table at epsilon 1 (medicaldata::blood_storage's shape): its 0/1 flags held by 17-22% of
+    """A 316-row, 22-column table at epsilon 1 (medicaldata::blood_storage's shape): its 0/1 flags held by 17-22% of
     the rows were turned into numbers by the undecided structure step and their value 1 (2-2.5 noise deviations) did
     not clear the location threshold: 7.6 of 14 columns came out constant over 5 fits. A 0/1 flag is now counted like
-    a boolean (its two values known, stated as a public assumption), so both values stay in every draw; a [1, 2]
-    code is not a flag and keeps its DP category search."""
+    a boolean (its two values known, stated as a public assumption), so both values stay in every draw, and so is
+    a no/yes column; a [1, 2] code or an x/y category is not a flag and keeps its DP category search."""
     from medsynth.core.registry import SYNTHESIZERS, resolve
     from medsynth.tabular.structure import is_flag
 
@@ -243,9 +243,11 @@ def test_zero_one_flags_keep_their_minority_value_on_a_small_wide_table():
     df["age"] = rs.integers(40, 80, n)
     df["race"] = rs.choice(["a", "b", "c"], n)
     df["site"] = rs.choice(["x", "y"], n)
+    df["smoker"] = np.where(rs.random(n) < 0.2, "yes", "no")  # a flag in words (carData::Rossi: 52 of them)
     df["units"] = rs.integers(1, 6, n)
     schema = infer_schema(df)
-    assert is_flag(schema.column("flag0")) and not is_flag(schema.column("stage"))
+    assert is_flag(schema.column("flag0")) and is_flag(schema.column("smoker"))
+    assert not is_flag(schema.column("stage")) and not is_flag(schema.column("site"))
     for seed in range(4):
         with insecure_noise_for_audit(2000 + seed):
             m = resolve(SYNTHESIZERS, "dp-aim")(privacy={"epsilon": 1.0, "delta": 1e-5}).fit(df, schema)
@@ -254,7 +256,8 @@ def test_zero_one_flags_keep_their_minority_value_on_a_small_wide_table():
             assert col.type == "categorical" and col.categories == [0, 1], (seed, col)
         dom = next(e for e in m.ledger.entries if e.access.startswith("domains"))
         assert dom.details["per_column"]["flag0"]["mechanism"].startswith("noisy counts of the two values")
-        assert any("0/1 flags" in a and "flag0" in a for a in m.ledger.public_assumptions)
+        assert any(a.startswith("flags") and "flag0" in a for a in m.ledger.public_assumptions)
         assert m.ledger.rho_spent == pytest.approx(m.ledger.rho_budget, rel=1e-6)
         out = m.sample(n, seed=seed)
         assert sum(out[f"flag{i}"].nunique() == 2 for i in range(4)) >= 3, (seed, [out[f"flag{i}"].mean() for i in range(4)])
+        assert m.schema.column("smoker").categories == ["no", "yes"] and set(out["smoker"].dropna()) <= {"no", "yes"}

@@ -143,7 +143,7 @@ def test_dp_fit_warns_what_it_could_not_release(tmp_path: Path, capsys, seeded_d
     import numpy as np
 
     rs = np.random.default_rng(0)
-    df = pd.DataFrame({"arm": rs.choice(["a", "b"], 400)} | {f"flag{i}": rs.choice(["no", "yes"], 400, p=[0.95, 0.05])
+    df = pd.DataFrame({"arm": rs.choice(["a", "b"], 400)} | {f"flag{i}": rs.choice(["x", "z"], 400, p=[0.95, 0.05])
                                                                for i in range(29)})
     df.to_csv(tmp_path / "t.csv", index=False)
     assert main(["schema", "infer", str(tmp_path / "t.csv"), "--out", str(tmp_path / "s.yaml")]) == 0
