@@ -80,6 +80,15 @@ def machine() -> dict[str, Any]:
             "shared": "yes: other sessions ran on the same 2 cores (see the load average)"}
 
 
+def commit() -> str:
+    """The checkout's commit (with "+dirty" when its tracked files differ from it)."""
+    import subprocess
+
+    run = lambda *a: subprocess.run(["git", *a], cwd=ROOT, capture_output=True, text=True).stdout.strip()  # noqa: E731
+    sha = run("rev-parse", "HEAD")
+    return sha + ("+dirty" if run("status", "--porcelain", "--untracked-files=no") else "")
+
+
 def load_pbcseq() -> dict[str, pd.DataFrame]:
     return {"patients": pd.read_csv(DATA / "pbcseq_patients.csv"), "visits": pd.read_csv(DATA / "pbcseq_visits.csv")}
 
@@ -179,7 +188,21 @@ def _mean(rows: list[dict], key: str) -> float:
     return round(float(np.mean([r[key] for r in rows])), 4)
 
 
-def bench_pbcseq(quick: bool) -> dict[str, Any]:
+#: ``--root-compare``: the defaults at epsilon 1 with the root (patient) table fitted by DP-MST and by DP-AIM
+#: (``root_model``), on the same split, same fits each; and at epsilon 3 (10 fits each).
+ROOT_CONFIGS: list[tuple[str, float | None, dict[str, Any]]] = [
+    ("dp-mst", EPSILON, {"root_model": "dp-mst"}),
+    ("dp-mst", EPSILON, {"root_model": "dp-aim"}),
+    ("dp-mst", 3.0, {"root_model": "dp-mst"}),  # a reference: does AIM help where the root model has more signal?
+    ("dp-mst", 3.0, {"root_model": "dp-aim"}),
+]
+
+
+def bench_pbcseq(quick: bool, configs: list | None = None, fits_default: int = 20) -> dict[str, Any]:
+    """The pbcseq protocol over ``configs`` (default ``CONFIGS``); the first config at epsilon 1 gets ``fits_default``
+    fits, the other DP configs 10 (``--root-compare``: every config is a "default", ``fits_default`` fits each)."""
+    compare = configs is not None
+    configs = CONFIGS if configs is None else configs
     warnings.filterwarnings("ignore")
     tables = load_pbcseq()
     plain = public_schema(tables)
@@ -191,13 +214,14 @@ def bench_pbcseq(quick: bool) -> dict[str, Any]:
     seeds = [0] if quick else [0, 1, 2]
     dp_seeds = [0] if quick else list(range(10))  # DP fits vary with their (fresh) noise: more fits (20 for the default)
     results = []
-    for name, eps, config in CONFIGS:
-        if quick and (eps == 3.0 or config):
+    for name, eps, config in configs:
+        if quick and not compare and (eps == 3.0 or config):
             continue
         params = {k: v for k, v in config.items() if not k.startswith("_")}
         fit_schema = schemas[config.get("_schema", "target")]
         runs = []
-        fits = (list(range(20)) if eps == EPSILON and not config and not quick else dp_seeds) if eps else seeds
+        main_config = not config or compare
+        fits = (list(range(fits_default)) if eps == EPSILON and main_config and not quick else dp_seeds) if eps else seeds
         for seed in fits if name == "dp-mst" else seeds[:1]:
             model, fit_s = fit_multi(name, eps, tables, fit_schema, seed, params)
             t0 = time.perf_counter()
@@ -212,6 +236,8 @@ def bench_pbcseq(quick: bool) -> dict[str, Any]:
                 row["epsilon_spent"] = round(model.privacy_ledger.total_epsilon, 4)
                 row["contribution_bounds"] = model.meta.get("contribution_bounds")
                 row["count_share"] = model.meta.get("count_share", (params or {}).get("count_share"))
+            if name == "dp-mst":
+                row["root_model"] = model.meta.get("root_model", "dp-mst")
             runs.append(row)
             print(name, eps, seed, {k: v for k, v in row.items() if not isinstance(v, dict)}, flush=True)
         summary = {k: _mean(runs, k) for k in ("integrity", "visits_per_patient_tvd", "visits_per_patient_tvd_10x",
@@ -220,6 +246,10 @@ def bench_pbcseq(quick: bool) -> dict[str, Any]:
                                    for k in ("visits_per_patient_tvd_10x", "visit_two_way_tvd", "tstr_auroc")}
         summary["fits"] = len(runs)
         summary["tstr_over_trtr"] = round(summary["tstr_auroc"] / trtr, 4)
+        ratios = [r["tstr_auroc"] / trtr for r in runs]
+        summary["sd_tstr_over_trtr"] = round(float(np.std(ratios)), 4)
+        summary["min_tstr_over_trtr"], summary["max_tstr_over_trtr"] = round(min(ratios), 4), round(max(ratios), 4)
+        summary["root_models"] = sorted({r.get("root_model", "?") for r in runs})
         results.append({"model": name, "epsilon_target": eps, "params": config, "unit": "patient" if eps else "none (non-private)",
                         "runs": runs, **summary})
     from medsynth.tabular.mst import DPMST
@@ -247,8 +277,19 @@ def bench_pbcseq(quick: bool) -> dict[str, Any]:
                     "unit": "patient", "runs": rows, "visit_two_way_tvd": _mean(rows, "visit_two_way_tvd"),
                     "sd_over_fits": round(float(np.std([r["visit_two_way_tvd"] for r in rows])), 4),
                     "note": "a reference for what patient-level DP at this epsilon allows on the visit columns alone"})
-    dp = next(r for r in results if r["model"] == "dp-mst" and r["epsilon_target"] == EPSILON and not r["params"])
     row_level = next(r for r in results if r["model"] == "dp-mst (single table: visits only)")["visit_two_way_tvd"]
+    if compare:
+        per = {r["params"].get("root_model", "default"): targets_of(r, row_level) for r in results if r.get("params") is not None
+               and r["epsilon_target"] == EPSILON and r["model"] == "dp-mst"}
+        return {"dataset": "pbcseq (312 patients, 1945 visits)", "epsilon": EPSILON, "delta": DELTA,
+                "schema": "inferred, every column declared public, bounds rounded outwards to 1 significant digit; "
+                          "patients.status declared the target (target: true)",
+                "split": "patients 70/30, seed 0", "target": "death (status == 2) from patient columns + visit summaries",
+                "trtr_auroc": round(trtr, 4), "fits_dp": fits_default if not quick else 1, "quick": quick,
+                "note": f"--root-compare: the defaults at epsilon 1 with root_model dp-mst and dp-aim, {fits_default if not quick else 1} "
+                        "fits each, fresh DP noise per fit, same split; at epsilon 3, 10 fits each (results only)",
+                "targets_at_epsilon_1": per, "results": results, "machine": machine(), "commit": commit()}
+    dp = next(r for r in results if r["model"] == "dp-mst" and r["epsilon_target"] == EPSILON and not r["params"])
     targets = {
         "referential_integrity": {"value": dp["integrity"], "target": 1.0, "met": dp["integrity"] == 1.0},
         "visits_per_patient_tvd": {"value_312_patients": dp["visits_per_patient_tvd"], "value_3120_patients": dp["visits_per_patient_tvd_10x"],
@@ -263,6 +304,20 @@ def bench_pbcseq(quick: bool) -> dict[str, Any]:
             "split": "patients 70/30, seed 0", "target": "death (status == 2) from patient columns + visit summaries",
             "trtr_auroc": round(trtr, 4), "fits_dp": "20 for the default at epsilon 1, 10 for the others" if not quick else 1, "fits_non_private": len(seeds), "quick": quick, "targets_at_epsilon_1": targets,
             "results": results, "machine": machine()}
+
+
+def targets_of(dp: dict[str, Any], row_level: float) -> dict[str, Any]:
+    """The targets block of one configuration's summary (as ``targets_at_epsilon_1``)."""
+    return {
+        "referential_integrity": {"value": dp["integrity"], "target": 1.0, "met": dp["integrity"] == 1.0},
+        "visits_per_patient_tvd": {"value_312_patients": dp["visits_per_patient_tvd"], "value_3120_patients": dp["visits_per_patient_tvd_10x"],
+                                   "target": 0.10, "met": dp["visits_per_patient_tvd_10x"] <= 0.10},
+        "visit_two_way_tvd": {"value": dp["visit_two_way_tvd"], "row_level_dp_mst": row_level, "met": dp["visit_two_way_tvd"] <= row_level},
+        "tstr_over_trtr": {"value": dp["tstr_over_trtr"], "sd_over_fits": dp["sd_tstr_over_trtr"],
+                           "min": dp["min_tstr_over_trtr"], "max": dp["max_tstr_over_trtr"], "target": 0.90,
+                           "met": dp["tstr_over_trtr"] >= 0.90},
+        "fit_seconds": dp["fit_seconds"],
+    }
 
 
 def count_release(tables: dict[str, pd.DataFrame], draws: int) -> dict[str, Any]:
@@ -343,6 +398,9 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="one seed, smaller scale dataset")
     ap.add_argument("--only", choices=["pbcseq", "scale"], default=None)
+    ap.add_argument("--root-compare", type=int, default=0, metavar="FITS",
+                    help="only the defaults at epsilon 1 with root_model dp-mst and dp-aim, FITS fits each; writes "
+                         "multitable_pbcseq_aimroot.json (not multitable_pbcseq.json)")
     args = ap.parse_args(argv)
     if not (DATA / "pbcseq_patients.csv").is_file():
         print(f"skipping: {DATA} has no pbcseq tables", file=sys.stderr)
@@ -350,6 +408,9 @@ def main(argv: list[str] | None = None) -> int:
     RESULTS.mkdir(parents=True, exist_ok=True)
     from medsynth.core.files import write_json
 
+    if args.root_compare:
+        write_json(RESULTS / "multitable_pbcseq_aimroot.json", bench_pbcseq(args.quick, ROOT_CONFIGS, args.root_compare))
+        return 0
     if args.only in (None, "pbcseq"):
         write_json(RESULTS / "multitable_pbcseq.json", bench_pbcseq(args.quick))
     if args.only in (None, "scale"):

@@ -131,6 +131,11 @@ class MultiDPMSTConfig(ConfigModel):
         empty_sigmas: when decoding numbers, fine cells whose noisy count is below this many noise deviations
             count as empty (the single-table engine's 2). On a few hundred units most real cells sit within
             two deviations of 0, and zeroing them piles the values into the few cells that clear it.
+        root_model: the model of the root table (the patients; sampled unconditionally, so any marginal model fits):
+            "dp-mst" (a tree), "dp-aim" (AIM's adaptive 2-/3-way marginals, with the declared target's 3-way
+            marginals in its workload), or "auto" (dp-aim when the root table declares a target, ``target: true``,
+            else dp-mst). Child tables keep DP-MST (their sampling conditions a tree on the parent's features). The
+            root model gets the same budget either way (the split by features, its 1-way share, the reused 1-ways).
         reuse_parent_oneways: with K = 1, a child model takes the 1-way marginals of its evidence columns
             from its parent's model (the same histogram: a parent's measured rows weigh 1 in all) instead of
             measuring them again, and spends their budget on its own columns.
@@ -152,6 +157,7 @@ class MultiDPMSTConfig(ConfigModel):
     reuse_parent_oneways: bool = True
     target_edges: bool = True
     empty_sigmas: float = Field(0.0, ge=0.0)
+    root_model: Literal["auto", "dp-mst", "dp-aim"] = "dp-mst"
 
 
 class MultiTableDPMST(DomainsMixin, MultiTableSynthesizer):
@@ -364,9 +370,16 @@ class MultiTableDPMST(DomainsMixin, MultiTableSynthesizer):
             reuse = self._parent_oneways(t, schema_t) if private and plan.parent is not None and plan.bound == 1 else {}
             if private:
                 reuse.update(self._domain_oneways(t, schema_t))
+            kind = self._root_kind(schema_t) if plan.parent is None else "dp-mst"
             self.models[t] = self._fit_mst(schema_t, frame, view, est_rows[t], gens, None if np.all(w == 1) else w, reuse,
-                                           self._target_edges(t, schema_t))
-        self.meta["tables"] = {t: {"features": len(self.plans[t].features), "evidence": len(self.plans[t].evidence)} for t in order}
+                                           self._target_edges(t, schema_t), kind)
+            if private and view.spent > view.rho * (1 + 1e-9):
+                raise RuntimeError(f"table '{t}': its model spent rho {view.spent:.6g} of its share {view.rho:.6g}")
+        self.meta["tables"] = {t: {"features": len(self.plans[t].features), "evidence": len(self.plans[t].evidence),
+                                   "model": self.models[t].name} for t in order}
+        self.meta["root_model"] = self.models[root].name
+        if self.models[root].name == "dp-aim":
+            self.meta["root_aim"] = self.models[root].meta.get("aim")
 
     def _count_share(self, relations: int, rho_total: float, n_hat: float) -> float:
         """The configured ``count_share``, or (null) the share whose noise per count cell is ``COUNT_NOISE * n_hat``
@@ -498,16 +511,33 @@ class MultiTableDPMST(DomainsMixin, MultiTableSynthesizer):
             plan.evidence = [EVIDENCE + f for f in pfeat]
         return TableSchema(columns=cols), values
 
-    def _new_mst(self, schema: TableSchema, view: LedgerView) -> Any:
+    def _root_kind(self, schema: TableSchema) -> str:
+        """``root_model``: the root table's model, "dp-aim" or "dp-mst" (``auto``: dp-aim when a feature of the root
+        model is a declared target, ``target: true``: public structure, no data)."""
+        kind = self.config.root_model
+        if kind == "auto":
+            kind = "dp-aim" if any(c.target for c in schema.columns) else "dp-mst"
+        return kind
+
+    def _model_instance(self, kind: str, schema: TableSchema | None = None) -> Any:
+        """An unfitted table model of ``kind`` ("dp-mst" or "dp-aim") with this model's grid settings."""
+        privacy = {"epsilon": self.privacy.epsilon, "delta": self.privacy.delta} if self.is_private else None
+        grid = {"bins": self.config.bins, "fine_bins": self.config.fine_bins, "adaptive_bins": self.config.adaptive_bins,
+                "ipf_iters": self.config.ipf_iters}
+        if kind == "dp-aim":
+            from medsynth.tabular.aim import DPAIM, DPAIMConfig
+
+            return DPAIM(DPAIMConfig(**grid), privacy=privacy, schema=schema, seed=self.seed)
         from medsynth.tabular.mst import DPMST, DPMSTConfig
 
-        cfg = DPMSTConfig(bins=self.config.bins, fine_bins=self.config.fine_bins, ipf_iters=self.config.ipf_iters,
-                          adaptive_bins=self.config.adaptive_bins)
-        privacy = {"epsilon": self.privacy.epsilon, "delta": self.privacy.delta} if self.is_private else None
-        m = DPMST(cfg, privacy=privacy, schema=schema, seed=self.seed)
+        return DPMST(DPMSTConfig(**grid), privacy=privacy, schema=schema, seed=self.seed)
+
+    def _new_mst(self, schema: TableSchema, view: LedgerView, kind: str = "dp-mst") -> Any:
+        m = self._model_instance(kind, schema)
         m.schema, m.codec, m.ledger, m.meta = schema, TableCodec(schema), view, {}
-        m.selection_share = self.config.selection_share
         m.empty_sigmas = self.config.empty_sigmas
+        if kind == "dp-mst":
+            m.selection_share = self.config.selection_share
         return m
 
     def _domain_oneways(self, t: str, schema: TableSchema) -> dict[str, Any]:
@@ -575,9 +605,12 @@ class MultiTableDPMST(DomainsMixin, MultiTableSynthesizer):
 
     def _fit_mst(self, schema: TableSchema, frame: Frame, view: LedgerView, rows: float, gens: Generators,
                  weights: np.ndarray | None = None, reuse: dict[str, Any] | None = None,
-                 forced: list[tuple[str, str]] | None = None) -> Any:
-        m = self._new_mst(schema, view)
-        m.forced = tuple(forced or ())
+                 forced: list[tuple[str, str]] | None = None, kind: str = "dp-mst") -> Any:
+        m = self._new_mst(schema, view, kind)
+        if forced and kind != "dp-mst":
+            raise ValueError(f"forced edges need a dp-mst table model, not {kind}")
+        if kind == "dp-mst":
+            m.forced = tuple(forced or ())
         m.rows_noisy = rows
         m.row_weights = weights
         m.domain_oneways = reuse or {}
@@ -602,7 +635,9 @@ class MultiTableDPMST(DomainsMixin, MultiTableSynthesizer):
             m.codec.schema.save(sub / "model_schema.yaml")
             m._save_state(sub)
             (sub / "plan.json").write_text(json.dumps(self.plans[t].to_dict(), indent=2), encoding="utf-8")
-            files[f"tables/{t}"] = "DP-MST of the table's features (model_schema.yaml, plan.json, mst_arrays.npz)"
+            (sub / "model.json").write_text(json.dumps({"model": m.name}), encoding="utf-8")
+            files[f"tables/{t}"] = (f"{m.name} of the table's features (model_schema.yaml, plan.json, model.json, "
+                                    f"marginal_model.json, {m.arrays_file})")
         arrays = {}
         for t, cm in self.counts.items():
             for k, v in cm.to_arrays().items():
@@ -612,8 +647,6 @@ class MultiTableDPMST(DomainsMixin, MultiTableSynthesizer):
         return files
 
     def _load_state(self, folder: Path) -> None:
-        from medsynth.tabular.mst import DPMST, DPMSTConfig
-
         order = self.schema.order()  # type: ignore[union-attr]
         with np.load(folder / "counts.npz", allow_pickle=False) as z:
             for t in order:
@@ -624,10 +657,11 @@ class MultiTableDPMST(DomainsMixin, MultiTableSynthesizer):
             self.plans[t] = TablePlan.from_dict(json.loads((sub / "plan.json").read_text(encoding="utf-8")))
             self.codecs[t] = TableCodec(self.schema.tables[t].table_schema())  # type: ignore[union-attr]
             schema = TableSchema.load(sub / "model_schema.yaml")
-            cfg = DPMSTConfig(bins=self.config.bins, fine_bins=self.config.fine_bins, ipf_iters=self.config.ipf_iters,
-                              adaptive_bins=self.config.adaptive_bins)
-            m = DPMST(cfg, seed=self.seed, privacy={"epsilon": self.privacy.epsilon, "delta": self.privacy.delta}
-                      if self.is_private else None)
+            kind_file = sub / "model.json"  # saves before root_model: every table a dp-mst
+            kind = json.loads(kind_file.read_text(encoding="utf-8"))["model"] if kind_file.is_file() else "dp-mst"
+            if kind not in ("dp-mst", "dp-aim"):
+                raise DataValidationError(f"table '{t}' of the saved model has an unknown model {kind!r} ({kind_file})")
+            m = self._model_instance(kind)
             m.schema, m.codec = schema, TableCodec(schema)
             m._load_state(sub, "cpu")
             self.models[t] = m

@@ -174,3 +174,70 @@ def test_reused_grids_survive_save_and_load(tmp_path, seeded_dp_noise):
     model.save(tmp_path / "m")
     b = MultiTableSynthesizer.load(tmp_path / "m").sample(40, seed=3)
     assert all(a[t].equals(b[t]) for t in a)
+
+
+@pytest.mark.parametrize("root_model", ["auto", "dp-aim"])
+def test_root_with_a_target_is_fitted_by_aim_with_the_same_budget(tmp_path, seeded_dp_noise, root_model):
+    """root_model auto (with a declared target on the root) or dp-aim: the patient model is DP-AIM, the visit model
+    DP-MST; the ledger names AIM and spends exactly the target epsilon, with the root model's entries summing to the
+    same rho as DP-MST's would; the saved model records its class and samples the same after load."""
+    from medsynth.tabular.aim import DPAIM
+    from medsynth.tabular.multi_base import MultiTableSynthesizer
+
+    tables = make_dataset(150, seed=5)
+    schema = _with_target(public_schema(tables))
+    privacy = {"epsilon": 1.0, "delta": 1e-5}
+    model = MultiTableDPMST({**TINY, "root_model": root_model}, privacy=privacy).fit(tables, schema)
+    assert isinstance(model.models["patients"], DPAIM) and isinstance(model.models["visits"], DPMST)
+    assert model.meta["root_model"] == "dp-aim" and model.meta["tables"]["patients"]["model"] == "dp-aim"
+    assert model.meta["root_aim"]["target"] == "status"
+    led = model.privacy_ledger
+    assert led.total_epsilon == pytest.approx(1.0, rel=1e-6)
+    assert led.rho_spent == pytest.approx(led.rho_budget, rel=1e-6)
+    aim = [e for e in led.entries if e.access.startswith("table 'patients': AIM")]
+    assert len(aim) == 1 and not [e for e in led.entries if e.access.startswith("table 'patients': MST")]
+    mst = MultiTableDPMST({**TINY, "root_model": "dp-mst"}, privacy=privacy).fit(tables, schema)
+    root_rho = lambda m: sum(e.rho or 0.0 for e in m.privacy_ledger.entries if e.access.startswith("table 'patients'"))  # noqa: E731
+    assert root_rho(model) == pytest.approx(root_rho(mst), rel=1e-9)
+    a = model.sample(40, seed=3)
+    assert a["visits"]["id"].isin(set(a["patients"]["id"])).all()
+    model.save(tmp_path / "m")
+    assert '"dp-aim"' in (tmp_path / "m" / "tables" / "patients" / "model.json").read_text()
+    again = MultiTableSynthesizer.load(tmp_path / "m")
+    assert isinstance(again.models["patients"], DPAIM) and isinstance(again.models["visits"], DPMST)
+    b = again.sample(40, seed=3)
+    assert all(a[t].equals(b[t]) for t in a)
+
+
+def test_root_without_a_target_keeps_mst_under_auto(seeded_dp_noise):
+    tables = make_dataset(120, seed=2)
+    model = MultiTableDPMST({**TINY, "root_model": "auto"}, privacy={"epsilon": 1.0, "delta": 1e-5}).fit(
+        tables, _with_target(public_schema(tables), column=None))
+    assert model.meta["root_model"] == "dp-mst" and type(model.models["patients"]) is DPMST
+    assert not [e for e in model.privacy_ledger.entries if "AIM" in e.access]
+    assert model.privacy_ledger.total_epsilon == pytest.approx(1.0, rel=1e-6)
+
+
+def test_non_private_fit_with_an_aim_root_samples_whole_patients():
+    from medsynth.tabular.aim import DPAIM
+
+    tables = make_dataset(60)
+    model = MultiTableDPMST({**TINY, "root_model": "dp-aim"}).fit(tables, _with_target(public_schema(tables)))
+    assert isinstance(model.models["patients"], DPAIM)
+    out = model.sample(30, seed=1)
+    assert len(out["patients"]) == 30 and out["visits"]["id"].isin(set(out["patients"]["id"])).all()
+
+
+def test_a_saved_model_without_model_json_loads_as_mst(tmp_path, seeded_dp_noise):
+    """Saves written before root_model have no tables/<t>/model.json: every table loads as DP-MST."""
+    from medsynth.tabular.multi_base import MultiTableSynthesizer
+
+    tables = make_dataset(80, seed=1)
+    model = MultiTableDPMST(TINY, privacy={"epsilon": 1.0, "delta": 1e-5}).fit(tables, _with_target(public_schema(tables)))
+    model.save(tmp_path / "m")
+    for t in ("patients", "visits"):
+        (tmp_path / "m" / "tables" / t / "model.json").unlink()
+    again = MultiTableSynthesizer.load(tmp_path / "m")
+    assert all(type(m) is DPMST for m in again.models.values())
+    a, b = model.sample(20, seed=4), again.sample(20, seed=4)
+    assert all(a[t].equals(b[t]) for t in a)
