@@ -381,6 +381,11 @@ _TARGET_STEMS = ("death", "dead", "died", "deceased", "mort", "expire")
 _TARGET_WORDS = ("outcome", "status", "event", "died", "dead", "death")
 #: a name holding one of these records when or why, not whether: never a target (deathdate, death_cause)
 _NOT_TARGET = ("date", "time", "day", "dt", "yr", "year", "month", "cause", "reason", "place", "type", "age")
+#: ... else, last, a word of the name naming an outcome of follow-up (readmitted: UCI's diabetes encounters;
+#: Recurrence: medicaldata::blood_storage) or a whole name "result" (a test's result: covid_testing; not
+#: ct_result, a measurement)
+_TARGET_LATE_WORDS = ("readmitted", "readmission", "recurrence", "relapse", "response")
+_TARGET_LATE_NAMES = ("result",)
 
 
 def _name_words(name: str) -> list[str]:
@@ -392,9 +397,10 @@ def propose_target(names: list[str]) -> str | None:
     """The column a zero-configuration fit treats as the prediction target, from the names alone (public,
     not data): ``outcome``/``label``/``target``/``class``/``y``, else a name about death (``death``,
     ``hospdead``, ``hospital_expire_flag``, ``mortality``), else one with the word ``status`` or ``event``
-    (survival data's event flag); never an identifier or a name about when or why (``deathdate``,
+    (survival data's event flag), else one with the word ``readmitted``, ``recurrence``, ``relapse``,
+    ``response`` or named ``result``; never an identifier or a name about when or why (``deathdate``,
     ``death_cause``, ``time_to_event``). The first column of the best tier, or None."""
-    tiers: list[list[str]] = [[], [], []]
+    tiers: list[list[str]] = [[], [], [], []]
     for name in names:
         words = _name_words(name)
         low = "".join(words)
@@ -406,6 +412,8 @@ def propose_target(names: list[str]) -> str | None:
             tiers[1].append(name)
         elif any(w in _TARGET_WORDS for w in words):
             tiers[2].append(name)
+        elif low in _TARGET_LATE_NAMES or any(w in _TARGET_LATE_WORDS for w in words):
+            tiers[3].append(name)
     return next((t[0] for t in tiers if t), None)
 
 

@@ -197,7 +197,8 @@ def fit(
         if isinstance(schema, (str, Path)):
             schema = TableSchema.load(schema)
         frame = _frame(data)  # type: ignore[arg-type]
-        fitted = build_synthesizer(cfg, schema, columns=frame.shape[1]).fit(frame, schema)  # type: ignore[arg-type]
+        fitted = build_synthesizer(cfg, schema, columns=frame.shape[1],  # type: ignore[arg-type]
+                                   names=list(frame.columns)).fit(frame, schema)  # type: ignore[arg-type]
     gaps = release_gaps(fitted)
     if gaps:
         import warnings

@@ -30,16 +30,25 @@ from medsynth.tabular.config import TabularConfig
 
 
 def build_synthesizer(config: TabularConfig, schema: TableSchema | None = None, *,
-                      columns: int | None = None) -> TabularSynthesizer:
+                      columns: int | None = None, names: list[str] | None = None) -> TabularSynthesizer:
     """Instantiate the configured synthesizer (``params`` validated against the model's own config).
+
+    With no model named, whether the table has a target picks the default (:meth:`TabularConfig.model_for`):
+    the schema's ``target: true``, or, without a schema, the one :func:`~medsynth.io.schema.propose_target`
+    reads from the column ``names`` (as the schema the fit infers will mark).
 
     Raises:
         ConfigError: unknown model (with a did-you-mean), bad params, or epsilon on a non-private model.
     """
     from medsynth.core.registry import SYNTHESIZERS, resolve
+    from medsynth.io.schema import propose_target
     from medsynth.tabular import TABULAR_MODELS
 
-    name = config.model_for(dataset=False, columns=columns)
+    if schema is not None:
+        target: bool | None = any(c.target for c in schema.columns)
+    else:
+        target = None if names is None else propose_target([str(n) for n in names]) is not None
+    name = config.model_for(dataset=False, columns=columns, target=target)
     klass = resolve({k: v for k, v in SYNTHESIZERS.items() if k in TABULAR_MODELS}, name, what="tabular model")
     return klass(config.params, privacy=config.privacy, schema=schema, seed=config.seed, device=config.device)
 
@@ -99,7 +108,7 @@ def fit_run(
     elif isinstance(schema, (str, Path)):
         schema = TableSchema.load(schema)
     set_threads(config.threads)
-    model = build_synthesizer(config, schema, columns=df.shape[1])
+    model = build_synthesizer(config, schema, columns=df.shape[1], names=list(df.columns))
     if not resume and Path(out).exists() and (not Path(out).is_dir() or any(Path(out).iterdir())) and not force:
         RunDir.create(out, force=False, command=command, resumable=False)  # raises the usual message
     holder: dict[str, RunDir] = {"run": run} if resume else {}

@@ -277,8 +277,13 @@ def test_the_outcome_is_proposed_as_target_from_its_name_alone():
     assert propose_target(["icustay_id", "hospital_expire_flag"]) == "hospital_expire_flag"
     assert propose_target(["time", "status", "trt"]) == "status"
     assert propose_target(["mort_28d", "los"]) == "mort_28d"
+    # last: outcomes of follow-up and a test's result (covid_testing: TSTR 0.50 with no target, TRTR 0.96)
+    assert propose_target(["gender", "result", "ct_result"]) == "result"
+    assert propose_target(["AA", "Recurrence", "TimeToRecurrence"]) == "Recurrence"
+    assert propose_target(["race", "readmitted", "A1Cresult"]) == "readmitted"
+    assert propose_target(["readmitted", "status"]) == "status"  # a better tier first
     for names in (["deathdate", "recdate", "survtime"], ["death_cause", "time_to_death"], ["prevented", "stage"],
-                  ["patient_id", "rel"]):
+                  ["patient_id", "rel"], ["ct_result", "time_to_recurrence"]):
         assert propose_target(names) is None, names
     rs = np.random.default_rng(0)
     df = pd.DataFrame({"age": rs.integers(20, 90, 64), "death": rs.choice([0, 1], 64), "deathdate": ["2020-01-01"] * 64})
