@@ -81,6 +81,12 @@ def evaluate_tabular(
     sy, i_sy = _load(synthetic, "synthetic")
     types = read_schema(schema) if isinstance(schema, (str, Path)) else schema_kinds(schema) if schema is not None else None
     from_schema = target is None and (target := _schema_target(schema)) is not None
+    unusable: tuple[str, str] | None = None
+    if from_schema and (target not in tr.columns or tr[target].nunique(dropna=True) < 2):
+        # a column the schema proposed from its name (Gestation's 'outcome' is 'live birth' in every row): no utility
+        # target, said in the notes, rather than a refused report; a --target the user gives is still checked
+        why = "is not a column of the train table" if target not in tr.columns else "holds a single value in the train table"
+        unusable, target, from_schema = (str(target), why), None, False
     data = prepare_tables(tr, ho, sy, target=target, schema=types, max_categories=cfg.tabular.max_categories,
                           max_holdout_overlap=cfg.tabular.max_holdout_overlap)
     ledger = read_privacy_ledger(run_dir) if run_dir is not None else None
@@ -98,6 +104,9 @@ def evaluate_tabular(
     )
     if from_schema:
         notes.append(f"Utility target '{target}': the column the schema marks target: true (give --target to choose another).")
+    if unusable:
+        notes.append(f"The schema marks '{unusable[0]}' target: true, but it {unusable[1]}: train-on-synthetic utility "
+                     "needs a target with at least two values (give --target).")
     cap = cfg.tabular.max_query_rows
     if cap is not None and max(len(data.synthetic), len(data.holdout)) > cap:
         notes.append(f"DCR and NNDR are estimated on a seeded random sample of {cap} synthetic (and holdout) rows; every "

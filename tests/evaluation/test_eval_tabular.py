@@ -321,3 +321,21 @@ def test_the_schema_target_is_the_utility_target_when_none_is_given(small_tables
         assert gap.value is not None, gap
     plain = evaluate_tabular(t["train"], t["holdout"], t["independent"])
     assert next(m for m in plain.results if m.name == "utility_auroc_gap").value is None
+
+
+def test_a_schema_target_with_one_value_skips_utility_with_a_note(small_tables: dict[str, pd.DataFrame]) -> None:
+    """mosaicData::Gestation's 'outcome' is 'live birth' in every row: schema infer marks it (from its name) and
+    evaluate refused the whole report ('utility needs at least two'); a target the schema proposed is now left out
+    with a note, while one the user names is still refused."""
+    from medsynth.core.errors import DataValidationError
+    from medsynth.tabular.schema import infer_schema
+
+    t = {k: v.assign(outcome="live birth") for k, v in small_tables.items()}
+    schema = infer_schema(t["train"].drop(columns=["event"]))
+    assert [c.name for c in schema.columns if c.target] == ["outcome"]
+    report = evaluate_tabular(t["train"].drop(columns=["event"]), t["holdout"].drop(columns=["event"]),
+                              t["independent"].drop(columns=["event"]), schema=schema)
+    assert any("marks 'outcome' target: true" in n and "single value" in n for n in report.notes)
+    assert next(m for m in report.results if m.name == "utility_auroc_gap").value is None
+    with pytest.raises(DataValidationError, match="target 'outcome' has a single value"):
+        evaluate_tabular(t["train"], t["holdout"], t["independent"], target="outcome")
