@@ -62,8 +62,10 @@ def infer(
     rules = (f"; proposed {len(schema.constraints)} rule(s) that hold in every row (read from the data: set public: "
              "true on those you accept as domain knowledge)") if schema.constraints else ""
     target = next((c.name for c in schema.columns if c.target), None)
-    target_note = (f"; '{target}' is the prediction target (from its name: dp-aim measures what predicts it; set "
-                   "target: false, or true on another column, if your outcome is another)") if target else ""
+    target_note = (f"; '{target}' is the prediction target (from its name: dp-aim, the default model with a target, "
+                   "measures what predicts it; set target: false, or true on another column, if your outcome is another)"
+                   if target else "; no column is named like an outcome: if you will predict one, mark it target: true "
+                   "(then the default model is dp-aim, which measures what predicts it; without a target it is dp-mst)")
     done(f"inferred {len(schema.columns)} columns ({kinds}){rules}{target_note}; review it", out)
 
 

@@ -151,3 +151,16 @@ def test_dp_fit_warns_what_it_could_not_release(tmp_path: Path, capsys, seeded_d
                  "--epsilon", "1", "--delta", "1e-4", "--out", str(tmp_path / "run")]) == 0
     err = capsys.readouterr().err
     assert "DP could not release everything" in err and ("of 30 columns are left empty" in err or "keep a single value" in err)
+
+
+def test_schema_infer_says_which_default_model_the_target_picks(tmp_path: Path, capsys) -> None:
+    """The default model follows the target (dp-aim with one, dp-mst without): infer says which, either way."""
+    df = pd.DataFrame({"age": range(40, 100), "sex": ["f", "m"] * 30, "died": [0, 1, 1] * 20})
+    df.to_csv(tmp_path / "a.csv", index=False)
+    assert main(["schema", "infer", str(tmp_path / "a.csv"), "--out", str(tmp_path / "a.yaml")]) == 0
+    out = capsys.readouterr().out
+    assert "'died' is the prediction target" in out and "dp-aim" in out
+    df.rename(columns={"died": "flag"}).to_csv(tmp_path / "b.csv", index=False)
+    assert main(["schema", "infer", str(tmp_path / "b.csv"), "--out", str(tmp_path / "b.yaml")]) == 0
+    out = capsys.readouterr().out
+    assert "no column is named like an outcome" in out and "dp-mst" in out
