@@ -108,11 +108,13 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run(argv: list[str] | None) -> int:
     from medsynth.core.errors import MedsynthError
+    from medsynth.core.runtime import check_stop
 
     try:
         try:
             # With standalone_mode=False click returns typer.Exit's code instead of raising it.
             result = app(args=argv, standalone_mode=False)
+            check_stop()  # a SIGTERM whose exception was swallowed: the command is not a success
         except BaseException as exc:
             _mark_runs_failed(exc)
             raise

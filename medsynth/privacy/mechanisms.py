@@ -282,7 +282,7 @@ SMALL_INTEGERS = tuple(range(-1, 16))
 
 
 def dp_category_counts(keys: np.ndarray, n_missing: int, rho: float, delta: float, rng: np.random.Generator, *,
-                       sensitivity: float = 1.0) -> tuple[list[str], dict[str, float], float]:
+                       sensitivity: float = 1.0, public_keys: tuple[str, ...] = ()) -> tuple[list[str], dict[str, float], float]:
     """Release a column's categories with DP and their noisy counts (a thresholded noisy histogram).
 
     Each seen value gets a Gaussian-noised count (``rho``-zCDP, with one more bucket for missing values,
@@ -291,17 +291,34 @@ def dp_category_counts(keys: np.ndarray, n_missing: int, rho: float, delta: floa
     the extra delta of the stability-based histogram. The released counts are the same noisy counts
     (post-processing), so a model may use them as the column's 1-way marginal.
 
+    ``public_keys`` are values named before seeing the data (e.g. a flag's yes/no spellings): each gets a
+    noisy count whether or not it occurs, like the missing bucket, and is released above the union-corrected
+    ``z(1 - 0.01 / len(public_keys))`` deviations, with no delta (a row lands in one bucket, so the histogram's
+    sensitivity and cost are unchanged). A flag's "yes" held by a third of 432 rows cleared that, not the
+    delta threshold.
+
     Returns:
-        (released keys, most frequent first; their noisy counts; the noisy count of missing values).
+        (released keys, most frequent first; their noisy counts, and those of every public key; the noisy count
+        of missing values).
     """
     sigma = gaussian_sigma(rho, sensitivity)
-    uniq, counts = np.unique(np.asarray(keys, dtype=str), return_counts=True)
+    arr = np.asarray(keys, dtype=str)
+    public = tuple(dict.fromkeys(public_keys))
+    is_public = np.isin(arr, public) if public else np.zeros(arr.shape, dtype=bool)
+    uniq, counts = np.unique(arr[~is_public], return_counts=True)
     noisy = noisy_counts(counts, sigma, rng)
     noisy_missing = float(noisy_counts(np.array([n_missing]), sigma, rng)[0])
     threshold = sensitivity + sigma * math.sqrt(2) * special.erfinv(1 - 2 * delta)
-    order = np.argsort(-noisy)
-    released = [str(uniq[i]) for i in order if noisy[i] > threshold]
-    return released, {str(uniq[i]): float(noisy[i]) for i in order if noisy[i] > threshold}, noisy_missing
+    out = {str(uniq[i]): float(noisy[i]) for i in range(uniq.size) if noisy[i] > threshold}
+    if public:
+        pnoisy = noisy_counts(np.array([float((arr == k).sum()) for k in public]), sigma, rng)
+        z_public = math.sqrt(2) * special.erfinv(1 - 2 * 0.01 / len(public))
+        out.update({k: float(v) for k, v in zip(public, pnoisy, strict=True) if v > z_public * sigma})
+        released = sorted(out, key=lambda k: -out[k])
+        out.update({k: float(v) for k, v in zip(public, pnoisy, strict=True)})  # every public key's count is a release
+        return released, out, noisy_missing
+    released = sorted(out, key=lambda k: -out[k])
+    return released, out, noisy_missing
 
 
 def dp_categories(keys: np.ndarray, rho: float, delta: float, rng: np.random.Generator) -> list[str]:

@@ -36,6 +36,7 @@ import numpy as np
 from pydantic import Field
 
 from medsynth.core.config import ConfigModel
+from medsynth.core.runtime import check_stop
 from medsynth.privacy.mechanisms import exponential_mechanism_order
 from medsynth.tabular.marginals import MarginalConfig, MarginalSynthesizer, marginal_counts, measure
 from medsynth.tabular.pgm import GraphicalModel, Measurement, cells, estimate, model_size
@@ -154,6 +155,7 @@ class DPAIM(MarginalSynthesizer):
         cand_cells = np.array([cells(r, size_list) for r in cands], dtype=float)
         max_pair = max((cand_cells[k] for k, r in enumerate(cands) if len(r) == 2), default=0.0)
         while not terminate:
+            check_stop()  # minutes of rounds on wide tables: a swallowed SIGTERM stops here
             t += 1
             if private:
                 if rho - rho_used < 2 * (0.5 / sigma**2 + epsilon**2 / 8) or t >= rounds:

@@ -106,7 +106,8 @@ def resolve_config(
 
         klass = resolve(SYNTHESIZERS, cfg.model_for(dataset=False), what="tabular model")
         if "train" not in getattr(getattr(klass, "Config", None), "model_fields", {}):
-            raise ConfigError(f"max_steps {max_steps}: {cfg.model_for(dataset=False)} has no optimisation steps to cut (it is fitted in one "
+            named = cfg.model or "the default model (dp-aim or dp-mst)"
+            raise ConfigError(f"max_steps {max_steps}: {named} has no optimisation steps to cut (it is fitted in one "
                               "pass, or by SDV's own epochs: params.epochs=N); leave max_steps out")
         # A DP plan is calibrated for the steps it will take: fewer steps, less noise, same epsilon.
         data = cfg.model_dump(mode="json")
@@ -137,8 +138,9 @@ def fit(
     Args:
         data: a DataFrame, the path of a .csv/.parquet file, or related tables (a folder with one file
             per table, or ``{name: DataFrame}``).
-        model: a registered tabular model (``dp-mst`` by default, ``dp-aim``, ``dp-merf``, ``dp-tvae``,
-            ``dp-ctgan`` with an epsilon; ``gaussian-copula``, ``ctgan``, ``tvae`` without).
+        model: a registered tabular model (``dp-aim``, ``dp-mst``, ``dp-merf``, ``dp-tvae``, ``dp-ctgan`` with an
+            epsilon; ``gaussian-copula``, ``ctgan``, ``tvae`` without). ``None``: ``dp-aim`` for a table whose schema
+            marks a target (``target: true``), else ``dp-mst`` (and for related tables; see ``TabularConfig.model_for``).
         epsilon: target epsilon of a DP fit (``None``: a non-private fit, labelled so).
         delta: target delta (below 1/rows; default 1e-5).
         schema: a reviewed schema (object or YAML path); ``None`` infers one (every field then counts
@@ -198,7 +200,7 @@ def fit(
             schema = TableSchema.load(schema)
         frame = _frame(data)  # type: ignore[arg-type]
         fitted = build_synthesizer(cfg, schema, columns=frame.shape[1],  # type: ignore[arg-type]
-                                   names=list(frame.columns)).fit(frame, schema)  # type: ignore[arg-type]
+                                   names=[c for c in frame.columns if frame[c].notna().any()]).fit(frame, schema)  # type: ignore[arg-type]
     gaps = release_gaps(fitted)
     if gaps:
         import warnings

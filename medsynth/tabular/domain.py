@@ -29,7 +29,7 @@ from scipy import special
 
 from medsynth.core.errors import DataValidationError, PrivacyBudgetError
 from medsynth.privacy.ledger import PrivacyLedger
-from medsynth.privacy.locate import MAX_LOOKS, Location, locate, refine, remeasure
+from medsynth.privacy.locate import FLAG_PARTNER_SIGMAS, MAX_LOOKS, Location, locate, refine, remeasure
 from medsynth.privacy.mechanisms import (
     PRESENCE_SIGMAS,
     dp_category_counts,
@@ -48,7 +48,7 @@ from medsynth.tabular.schema import (
     from_days,
     parse_dates,
 )
-from medsynth.tabular.structure import decide_structure, is_flag, needs_decision
+from medsynth.tabular.structure import FLAG_KEYS, decide_structure, flag_partner, needs_decision
 
 #: The update of a column about which DP released nothing: every field read from the data is cleared too
 #: (bounds, categories, transform, missingness), so the released schema holds nothing of it.
@@ -218,7 +218,7 @@ def _allocate(todo: list[ColumnSchema], pool: float, rows: float, z_cat: float) 
     weights = {}
     for col in todo:
         w = 1.0
-        if col.type == "categorical" and not is_flag(col):  # a flag's two values are counted, not searched for
+        if col.type == "categorical":
             sigma_need = max(SURVIVE_SHARE * rows - 1.0, 1.0) / (z_cat + 1.5)
             w = float(np.clip(1.0 / (2 * sigma_need**2) / even, 1.0, MAX_NEED_FACTOR))
         weights[col.name] = w * (TARGET_WEIGHT if col.target else 1.0)
@@ -298,12 +298,7 @@ def resolve_domain(
     todo = [schema.column(n) for n in schema.private_domain_columns()]
     if not todo and not needs_struct:
         return schema
-    # a boolean's domain {False, True} is known, and so is a flag's (0/1, no/yes, ...)
-    needs_domain = [c for c in todo if c.type != "boolean" and not is_flag(c)]
-    flags = [c.name for c in todo if is_flag(c)]
-    if flags:
-        ledger.assume_public(f"flags, whose two values (0/1, no/yes, ...) are as the schema gives them (like a boolean's "
-                             f"domain; their counts are measured with DP): {', '.join(flags)}")
+    needs_domain = [c for c in todo if c.type != "boolean"]  # a boolean's domain {False, True} is known
     if privacy.domain_budget <= 0:
         if needs_domain or needs_struct:
             raise PrivacyBudgetError(
@@ -341,6 +336,7 @@ def resolve_domain(
     detail: dict[str, Any] = {}
     spent: dict[str, float] = {}
     numbers = [c for c in todo if c.type in NUMERIC_TYPES]
+    completed: list[str] = []  # flags of which DP released one value: the other joined
     first = {c.name: stage1_share(share[c.name], oneway_rho) for c in numbers}
     located = _locate_numbers(numbers, df, share, first, reserve_rho, rng,
                               total_cap=RESERVE_CAP_TOTAL * ledger.rho_budget / max(len(todo), 1))
@@ -387,7 +383,7 @@ def resolve_domain(
         else:
             sigma = gaussian_sigma(rho_each)
             n_missing = int(s.isna().sum())
-            if col.type == "boolean" or is_flag(col):  # flags (0/1, no/yes) as booleans: both values counted
+            if col.type == "boolean":
                 cats = col.categories or [False, True]
                 keys = category_keys(s.dropna())
                 counts = np.array([float((keys == category_key(c)).sum()) for c in cats] + [float(n_missing)])
@@ -401,7 +397,8 @@ def resolve_domain(
                                     "missing": missing}
             else:
                 keys = category_keys(s.dropna()).to_numpy(dtype=str)
-                released, noisy_of, noisy_missing = dp_category_counts(keys, n_missing, rho_each, delta_cat, rng)
+                released, noisy_of, noisy_missing = dp_category_counts(keys, n_missing, rho_each, delta_cat, rng,
+                                                                       public_keys=FLAG_KEYS)
                 missing = bool(noisy_missing > PRESENCE_SIGMAS * sigma)
                 if col.categories:
                     declared = {category_key(c) for c in col.categories}
@@ -415,11 +412,22 @@ def resolve_domain(
                         "synthetic column is empty (declare its categories public, or give more budget)")
                     continue
                 cats = _sorted_categories([_canonical(k) for k in released])
+                partner = flag_partner(cats[0]) if len(cats) == 1 else None
+                # half of a flag released (no/yes...): the other half joins when its noisy count (a public key's, always
+                # measured) stands FLAG_PARTNER_SIGMAS above zero: post-processing of this release
+                if partner is not None and noisy_of.get(category_key(partner), 0.0) > FLAG_PARTNER_SIGMAS * sigma:
+                    cats = _sorted_categories([cats[0], partner])
+                    completed.append(col.name)
+                    detail[col.name]["flag_completed_with"] = partner
                 upd = {"missing": missing, "categories": cats}
                 if oneways is not None:
                     counts = [noisy_of[category_key(c)] for c in cats] + ([noisy_missing] if missing else [])
                     oneways[col.name] = OneWay(np.array(counts, dtype=float), np.full(len(counts), sigma))
         updates[col.name] = upd
+    if completed:
+        ledger.notes.append(
+            f"columns {completed}: DP released one value of a flag (no/yes, n/y, false/true, f/t, 0/1) and the other, "
+            f"a public key counted in the same release, stood {FLAG_PARTNER_SIGMAS:g} noise deviation above zero: both kept")
     ledger.record(
         "domains of columns read from the data (ranges, category lists, whether values are missing)",
         "Gaussian noisy histograms (zCDP), budget split by need; category lists thresholded (extra delta)",

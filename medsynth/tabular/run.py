@@ -108,7 +108,8 @@ def fit_run(
     elif isinstance(schema, (str, Path)):
         schema = TableSchema.load(schema)
     set_threads(config.threads)
-    model = build_synthesizer(config, schema, columns=df.shape[1], names=list(df.columns))
+    model = build_synthesizer(config, schema, columns=df.shape[1],  # an all-empty column is never a target
+                              names=[c for c in df.columns if df[c].notna().any()])
     if not resume and Path(out).exists() and (not Path(out).is_dir() or any(Path(out).iterdir())) and not force:
         RunDir.create(out, force=False, command=command, resumable=False)  # raises the usual message
     holder: dict[str, RunDir] = {"run": run} if resume else {}

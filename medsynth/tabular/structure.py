@@ -51,24 +51,33 @@ def _int_categories(col: ColumnSchema) -> bool:
         isinstance(c, (int, float)) and not isinstance(c, bool) and float(c).is_integer() for c in col.categories or [])
 
 
-#: Two-value vocabularies of a flag (lower case): the boolean domain written as numbers or words.
-FLAG_VOCABULARIES = (frozenset({"0", "1"}), frozenset({"no", "yes"}), frozenset({"n", "y"}),
-                     frozenset({"false", "true"}), frozenset({"f", "t"}))
+#: Two-value vocabularies of a flag: the boolean domain written as words (public knowledge, not data).
+FLAG_WORDS = (("no", "yes"), ("n", "y"), ("false", "true"), ("f", "t"))
 
 
-def _flag_key(value: Any) -> str:
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and float(value).is_integer():
-        return str(int(value))
-    return str(value).strip().lower()
+#: Every spelling of a flag value that the DP category release counts as a public key (no delta threshold).
+FLAG_KEYS = tuple(dict.fromkeys([w for pair in FLAG_WORDS for word in pair for w in (word, word.capitalize(), word.upper())]
+                                + ["0", "1"]))
 
 
-def is_flag(col: ColumnSchema) -> bool:
-    """A flag: a categorical column whose two categories are a boolean written as numbers or words (0/1, no/yes,
-    n/y, false/true, f/t). Under DP it is treated as a boolean (whose domain {False, True} is known): its domain
-    is not searched for, only its two values counted. A category list such as ``[1, 2]``, ``['M', 'F']`` or
-    ``[married, single]`` names values read from the data and is released with DP."""
-    cats = col.categories or []
-    return col.type == "categorical" and len(cats) == 2 and frozenset(_flag_key(c) for c in cats) in FLAG_VOCABULARIES
+def flag_partner(value: Any) -> Any | None:
+    """The other value of a flag, in the same spelling (``'No'`` -> ``'Yes'``, ``'n'`` -> ``'y'``, ``0`` -> ``1``), or
+    None when ``value`` is not a flag value. Completing a DP-released category list that holds one half of a flag is
+    post-processing: it reads only the released value and this public vocabulary."""
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value in (0, 1):
+        return 1 - int(value)
+    if not isinstance(value, str):
+        return None
+    word = value.strip()
+    for a, b in FLAG_WORDS:
+        for mine, other in ((a, b), (b, a)):
+            if word.lower() == mine:
+                if word.isupper():
+                    return other.upper()
+                if word[:1].isupper():
+                    return other.capitalize()
+                return other
+    return None
 
 
 def needs_decision(col: ColumnSchema) -> bool:
@@ -89,8 +98,6 @@ def _contradictions(col: ColumnSchema, s: pd.Series) -> int:
         return int(parse_dates(present, col.format).isna().sum())
     if col.type == "boolean":
         return int((~present.astype(str).str.strip().str.lower().isin(["true", "false", "1", "0"])).sum())
-    if is_flag(col):
-        return int((~present.map(_flag_key).isin({_flag_key(c) for c in col.categories or []})).sum())
     num = pd.to_numeric(present, errors="coerce")
     return int((num.isna() | (num % 1 != 0)).sum())  # not whole numbers
 
@@ -128,8 +135,8 @@ def decide_structure(schema: TableSchema, df: pd.DataFrame, *, rho: float, rows:
                 updates[col.name] = {"type": "continuous" if numeric else "categorical"}
         elif col.type == "datetime" and value > MAJORITY * rows:
             updates[col.name] = {"type": "categorical", "format": None, "min": None, "max": None}
-        elif col.type == "boolean" or is_flag(col):  # it stays one unless most values contradict it, never on the
-            if value > MAJORITY * rows and 3 * sigma <= MAJORITY * rows:  # noise's word (as for identifiers)
+        elif col.type == "boolean":  # it stays one unless most values contradict it, never on the noise's word
+            if value > MAJORITY * rows and 3 * sigma <= MAJORITY * rows:  # (as for identifiers)
                 updates[col.name] = {"type": "categorical", "categories": None}
         elif col.type in ("continuous", "integer") or _int_categories(col):
             if 3 * sigma > MAJORITY * rows:  # the noise cannot tell "none" from "most": never round on its word

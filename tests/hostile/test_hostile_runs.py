@@ -217,3 +217,16 @@ def test_runs_lists_every_state(tmp_path: Path, image_run: Path, capsys: pytest.
     assert list_runs(image_run)[0]["kind"] == "vae3d"
     code, out, _ = cli(capsys, "runs", tmp_path / "nothing-here")
     assert code == 2
+
+
+def test_a_stop_requested_during_a_command_without_steps_fails_it(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A command with no training loop (schema infer, a DP-MST fit) whose SIGTERM exception was swallowed finished and
+    returned 0; main now checks the recorded stop when the command returns."""
+    import pandas as pd
+
+    from medsynth.core import runtime
+
+    pd.DataFrame({"age": range(40, 70), "sex": ["f", "m"] * 15}).to_csv(tmp_path / "t.csv", index=False)
+    runtime.request_stop("interrupted by signal 15 (SIGTERM)")
+    code, _, err = cli(capsys, "schema", "infer", tmp_path / "t.csv", "--out", tmp_path / "s.yaml")
+    assert code == 130 and "interrupted" in err and runtime._STOP_REQUESTED is None

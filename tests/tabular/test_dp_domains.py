@@ -225,14 +225,13 @@ def test_a_sparse_number_among_many_categories_cannot_eat_the_budget(seeded_dp_n
     assert led.rho_spent == pytest.approx(led.rho_budget, rel=1e-6)
 
 
-def test_zero_one_flags_keep_their_minority_value_on_a_small_wide_table():
-    """A 316-row, 22-column table at epsilon 1 (medicaldata::blood_storage's shape): its 0/1 flags held by 17-22% of
-    the rows were turned into numbers by the undecided structure step and their value 1 (2-2.5 noise deviations) did
-    not clear the location threshold: 7.6 of 14 columns came out constant over 5 fits. A 0/1 flag is now counted like
-    a boolean (its two values known, stated as a public assumption), so both values stay in every draw, and so is
-    a no/yes column; a [1, 2] code or an x/y category is not a flag and keeps its DP category search."""
+def test_flags_keep_their_minority_value_on_a_small_wide_table():
+    """A 316-row, 22-column table at epsilon 1 (medicaldata::blood_storage's shape): the value 1 of its 0/1 flags, held
+    by 17-22% of the rows (2-2.5 noise deviations), missed the 3-sigma location threshold and 7.6 of 14 columns came
+    out constant over 5 fits. A code released as 0 alone now takes its other value when that value's noisy count (same
+    histogram) stands 1 deviation above zero, and a category list's flag spellings (no/yes...) are public keys of its
+    release (counted whatever the data, no delta threshold). Flags keep both values in most draws; budget exact."""
     from medsynth.core.registry import SYNTHESIZERS, resolve
-    from medsynth.tabular.structure import is_flag
 
     rs = np.random.default_rng(3)
     n = 316
@@ -243,21 +242,40 @@ def test_zero_one_flags_keep_their_minority_value_on_a_small_wide_table():
     df["age"] = rs.integers(40, 80, n)
     df["race"] = rs.choice(["a", "b", "c"], n)
     df["site"] = rs.choice(["x", "y"], n)
-    df["smoker"] = np.where(rs.random(n) < 0.2, "yes", "no")  # a flag in words (carData::Rossi: 52 of them)
     df["units"] = rs.integers(1, 6, n)
+    df["smoker"] = np.where(rs.random(n) < 0.3, "Yes", "No")  # a flag in words (carData::Rossi: 52 of them)
     schema = infer_schema(df)
-    assert is_flag(schema.column("flag0")) and is_flag(schema.column("smoker"))
-    assert not is_flag(schema.column("stage")) and not is_flag(schema.column("site"))
+    kept = words = 0
     for seed in range(4):
         with insecure_noise_for_audit(2000 + seed):
             m = resolve(SYNTHESIZERS, "dp-aim")(privacy={"epsilon": 1.0, "delta": 1e-5}).fit(df, schema)
-        for i in range(4):
-            col = m.schema.column(f"flag{i}")
-            assert col.type == "categorical" and col.categories == [0, 1], (seed, col)
-        dom = next(e for e in m.ledger.entries if e.access.startswith("domains"))
-        assert dom.details["per_column"]["flag0"]["mechanism"].startswith("noisy counts of the two values")
-        assert any(a.startswith("flags") and "flag0" in a for a in m.ledger.public_assumptions)
+        kept += sum(m.schema.column(f"flag{i}").categories == [0, 1] for i in range(4))
+        words += m.schema.column("smoker").categories == ["No", "Yes"]
         assert m.ledger.rho_spent == pytest.approx(m.ledger.rho_budget, rel=1e-6)
         out = m.sample(n, seed=seed)
-        assert sum(out[f"flag{i}"].nunique() == 2 for i in range(4)) >= 3, (seed, [out[f"flag{i}"].mean() for i in range(4)])
-        assert m.schema.column("smoker").categories == ["no", "yes"] and set(out["smoker"].dropna()) <= {"no", "yes"}
+        assert set(out["smoker"].dropna()) <= {"No", "Yes"}
+    assert kept >= 12 and words >= 3, (kept, words)
+
+
+def test_whether_anyone_holds_a_flag_value_is_not_released_without_noise():
+    """The review of a first version: it trusted the schema's category list ([0, 1] when one patient has 1, [0] when
+    nobody does; no/yes likewise) and counted flags as booleans, so neighbouring tables gave different released
+    schemas on every draw. Now the released domains come from the noisy release alone: under the same noise draw the
+    two neighbours release the same schema (a one-row count difference flips a threshold only rarely)."""
+    from medsynth.core.registry import SYNTHESIZERS, resolve
+
+    rs = np.random.default_rng(0)
+    n = 300
+    base = pd.DataFrame({"age": rs.integers(40, 80, n), "sex": rs.choice(["F", "M"], n), "hiv": np.zeros(n, dtype=int),
+                         "smoker": ["no"] * n})
+    one = base.copy()
+    one.loc[0, "hiv"], one.loc[0, "smoker"] = 1, "yes"  # one patient differs
+    same = 0
+    for seed in range(5):
+        released = []
+        for df in (one, base):
+            with insecure_noise_for_audit(3000 + seed):
+                m = resolve(SYNTHESIZERS, "dp-mst")(privacy={"epsilon": 1.0, "delta": 1e-5}).fit(df, infer_schema(df))
+            released.append((m.schema.column("hiv").categories, m.schema.column("smoker").categories))
+        same += released[0] == released[1]
+    assert same >= 4, same
