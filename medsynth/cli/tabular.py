@@ -15,7 +15,7 @@ _DP = [m for m in TABULAR_MODELS if m.startswith("dp-")]
 _OPEN = [m for m in TABULAR_MODELS if not m.startswith("dp-")]
 MODEL_HELP = (f"{', '.join(_DP)} (DP); {', '.join(_OPEN)} (SDV, not private). Default for one table: dp-aim when the "
               "schema marks a target (schema infer marks a column named like an outcome target: true; mark yours), else "
-              "dp-mst (it predicted better without one on 5 of 7 real tables); above 200 columns dp-mst, much faster: "
+              "dp-mst (it predicted better without one on 6 of 7 real tables); above 200 columns dp-mst, much faster: "
               "they keep the 2-way statistics best at small epsilon. "
               "dp-tvae (DP-SGD, small by default) predicts about as well on a 5.5k-row table at epsilon 1 (flchain TSTR "
               "0.73-0.80) with a larger 2-way error, but swings between 0.5 and 0.7 on a 1.4k-row, 47-column one; dp-ctgan "
