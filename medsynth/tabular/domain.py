@@ -400,9 +400,9 @@ def resolve_domain(
                 released, noisy_of, noisy_missing = dp_category_counts(keys, n_missing, rho_each, delta_cat, rng,
                                                                        public_keys=FLAG_KEYS)
                 missing = bool(noisy_missing > PRESENCE_SIGMAS * sigma)
-                if col.categories:
-                    declared = {category_key(c) for c in col.categories}
-                    released = [k for k in released if k in declared]
+                if col.categories:  # a public key is released or not on its noisy count alone: never filtered by
+                    declared = {category_key(c) for c in col.categories}  # this list, which was read from the data
+                    released = [k for k in released if k in declared or k in FLAG_KEYS]
                 detail[col.name] = {"mechanism": "thresholded noisy histogram (+ missing bucket)", "rho": rho_each,
                                     "delta": delta_cat, "released": len(released), "missing": missing}
                 if not released:
