@@ -226,6 +226,29 @@ def _allocate(todo: list[ColumnSchema], pool: float, rows: float, z_cat: float) 
     return {k: pool * w / total for k, w in weights.items()}
 
 
+def _flag_keys_released(released: list[str], noisy_of: dict[str, float], sigma: float,
+                        threshold: float = math.inf) -> tuple[list[str], bool]:
+    """Post-processing of a category release whose flag spellings were public keys (counted whatever the data): a
+    flag word released beside other categories stays only with its partner above the noise, or above ``threshold``
+    (the one other categories pass: 'F' of a sex column stays), so 'FALSE' from noise alone does not join a sex
+    column; where every released value is a flag word, a kept one brings its partner when that stands
+    ``FLAG_PARTNER_SIGMAS`` above zero. Reads only noisy counts and the public vocabulary. Returns the keys and
+    whether a partner joined."""
+    def partner_key(k: str) -> str | None:
+        p = flag_partner(_canonical(k))
+        return None if p is None else category_key(p)
+
+    def strong(k: str | None) -> bool:
+        return k is not None and noisy_of.get(k, 0.0) > FLAG_PARTNER_SIGMAS * sigma
+
+    others = [k for k in released if k not in FLAG_KEYS]
+    public = [k for k in released if k in FLAG_KEYS
+              and (not others or strong(partner_key(k)) or noisy_of.get(k, 0.0) > threshold)]
+    partners = [pk for k in public if not others and (pk := partner_key(k)) is not None and pk not in public
+                and strong(pk)]  # only where every released value is a flag word
+    return others + public + list(dict.fromkeys(partners)), bool(partners)
+
+
 def stage1_share(rho_column: float, oneway_rho: float) -> float:
     """Share of a number column's budget that locates it (stage 1): what is left once the 1-way marginal a
     model reuses (stage 2, ``oneway_rho``) is paid, and at least ``STAGE1_SHARE``. Columns that this does
@@ -403,6 +426,10 @@ def resolve_domain(
                 if col.categories:  # a public key is released or not on its noisy count alone: never filtered by
                     declared = {category_key(c) for c in col.categories}  # this list, which was read from the data
                     released = [k for k in released if k in declared or k in FLAG_KEYS]
+                threshold = 1.0 + sigma * math.sqrt(2) * float(special.erfinv(1 - 2 * delta_cat))  # dp_category_counts'
+                released, with_partner = _flag_keys_released(released, noisy_of, sigma, threshold)
+                if with_partner:
+                    completed.append(col.name)
                 detail[col.name] = {"mechanism": "thresholded noisy histogram (+ missing bucket)", "rho": rho_each,
                                     "delta": delta_cat, "released": len(released), "missing": missing}
                 if not released:
@@ -412,13 +439,6 @@ def resolve_domain(
                         "synthetic column is empty (declare its categories public, or give more budget)")
                     continue
                 cats = _sorted_categories([_canonical(k) for k in released])
-                partner = flag_partner(cats[0]) if len(cats) == 1 else None
-                # half of a flag released (no/yes...): the other half joins when its noisy count (a public key's, always
-                # measured) stands FLAG_PARTNER_SIGMAS above zero: post-processing of this release
-                if partner is not None and noisy_of.get(category_key(partner), 0.0) > FLAG_PARTNER_SIGMAS * sigma:
-                    cats = _sorted_categories([cats[0], partner])
-                    completed.append(col.name)
-                    detail[col.name]["flag_completed_with"] = partner
                 upd = {"missing": missing, "categories": cats}
                 if oneways is not None:
                     counts = [noisy_of[category_key(c)] for c in cats] + ([noisy_missing] if missing else [])
@@ -426,7 +446,7 @@ def resolve_domain(
         updates[col.name] = upd
     if completed:
         ledger.notes.append(
-            f"columns {completed}: DP released one value of a flag (no/yes, n/y, false/true, f/t, 0/1) and the other, "
+            f"columns {completed}: DP released one value of a flag (no/yes, n/y, false/true, 0/1) and the other, "
             f"a public key counted in the same release, stood {FLAG_PARTNER_SIGMAS:g} noise deviation above zero: both kept")
     ledger.record(
         "domains of columns read from the data (ranges, category lists, whether values are missing)",

@@ -51,8 +51,9 @@ def _int_categories(col: ColumnSchema) -> bool:
         isinstance(c, (int, float)) and not isinstance(c, bool) and float(c).is_integer() for c in col.categories or [])
 
 
-#: Two-value vocabularies of a flag: the boolean domain written as words (public knowledge, not data).
-FLAG_WORDS = (("no", "yes"), ("n", "y"), ("false", "true"), ("f", "t"))
+#: Two-value vocabularies of a flag: the boolean domain written as words (public knowledge, not data). Not f/t:
+#: 'f' is female in a sex column (f/m), whose release gained a noise-only 't'.
+FLAG_WORDS = (("no", "yes"), ("n", "y"), ("false", "true"))
 
 
 #: Every spelling of a flag value that the DP category release counts as a public key (no delta threshold).

@@ -279,3 +279,19 @@ def test_whether_anyone_holds_a_flag_value_is_not_released_without_noise():
             released.append((m.schema.column("hiv").categories, m.schema.column("smoker").categories))
         same += released[0] == released[1]
     assert same >= 4, same
+
+
+def test_flag_keys_join_only_with_their_partner_beside_other_categories():
+    """The review of the public flag keys: a noise-only 'FALSE' (over the union threshold in ~1% of columns) joined a
+    yes/no column and would be sampled; beside other released categories a flag word now needs its partner above
+    the noise, and a kept one brings its partner (post-processing of noisy counts only)."""
+    from medsynth.tabular.domain import _flag_keys_released
+
+    sigma = 10.0
+    noisy = {"M": 150.0, "F": 140.0, "FALSE": 40.0, "TRUE": 3.0, "no": 200.0, "yes": 15.0, "Unknown": 60.0}
+    assert _flag_keys_released(["M", "F", "FALSE"], noisy, sigma, threshold=55.0) == (["M", "F"], False)
+    assert _flag_keys_released(["M", "no"], noisy, sigma, threshold=55.0) == (["M", "no"], False)  # over the threshold
+    assert _flag_keys_released(["M", "no"], noisy, sigma)[0] == ["M", "no"]  # its partner 'yes' stands above 1 sigma
+    assert _flag_keys_released(["no"], noisy, sigma) == (["no", "yes"], True)
+    assert _flag_keys_released(["no", "Unknown"], noisy, sigma) == (["Unknown", "no"], False)  # not only flag words
+    assert _flag_keys_released(["FALSE"], noisy, sigma) == (["FALSE"], False)  # alone: kept; TRUE below 1 sigma
