@@ -8,7 +8,9 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hostile_helpers import cli
@@ -101,25 +103,30 @@ def test_a_run_whose_process_exits_without_finishing_is_failed(tmp_path: Path) -
     assert proc.returncode == 3 and info["status"] == "failed" and "exited before the run finished" in info["error"]
 
 
-@pytest.mark.timeout(300)  # a lost stop would otherwise train 100,000 steps
-def test_sigterm_marks_a_cli_run_failed(inputs: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def _train_until(stop: Callable[[], None], inputs: dict[str, Path], out: Path,
+                 capsys: pytest.CaptureFixture[str]) -> tuple[int, dict[str, Any]]:
+    """Run a tiny image training of 100,000 steps and call ``stop`` from a thread once it checkpoints."""
     import threading
 
-    out = tmp_path / "term"
-
-    def terminate_when_training() -> None:
+    def stop_when_training() -> None:
         t0 = time.monotonic()
         while not (out / "checkpoints").exists() and time.monotonic() - t0 < 120:
             time.sleep(0.02)
-        os.kill(os.getpid(), signal.SIGTERM)  # `kill PID`: handled by medsynth's main while it runs
+        stop()
 
-    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
-    killer = threading.Thread(target=terminate_when_training, daemon=True)
+    killer = threading.Thread(target=stop_when_training, daemon=True)
     killer.start()
-    code, _, err = cli(capsys, "image", "train", REPO / "configs" / "ct_vae3d_64.yaml", "--data", inputs["volumes"], "--out", out,
-                       *TINY_VAE, "--set", "model.norm_num_groups=4", "--set", "train.checkpoint_every=1", "--max-steps", "100000")
+    code, _, _ = cli(capsys, "image", "train", REPO / "configs" / "ct_vae3d_64.yaml", "--data", inputs["volumes"], "--out", out,
+                     *TINY_VAE, "--set", "model.norm_num_groups=4", "--set", "train.checkpoint_every=1", "--max-steps", "100000")
     killer.join(timeout=5)
-    info = json.loads((out / "run.json").read_text())
+    return code, json.loads((out / "run.json").read_text())
+
+
+@pytest.mark.timeout(300)  # a lost stop would otherwise train 100,000 steps
+def test_sigterm_marks_a_cli_run_failed(inputs: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+    # `kill PID`: handled by medsynth's main while it runs
+    code, info = _train_until(lambda: os.kill(os.getpid(), signal.SIGTERM), inputs, tmp_path / "term", capsys)
     assert code == 130 and info["status"] == "failed" and "SIGTERM" in info["error"]
     assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL  # main puts the default back
 
@@ -129,24 +136,11 @@ def test_a_swallowed_sigterm_still_stops_training(inputs: dict[str, Path], tmp_p
                                                   capsys: pytest.CaptureFixture[str]) -> None:
     """The handler's KeyboardInterrupt can be lost (raised inside a finalizer, Python prints 'Exception ignored'
     and goes on: a CI run trained 6,500 steps after its SIGTERM); the stop it records ends the next step."""
-    import threading
-
     from medsynth.core import runtime
 
-    out = tmp_path / "swallowed"
-
-    def request_when_training() -> None:
-        t0 = time.monotonic()
-        while not (out / "checkpoints").exists() and time.monotonic() - t0 < 120:
-            time.sleep(0.02)
-        runtime.request_stop("interrupted by signal 15 (SIGTERM)")  # what the handler records, its exception lost
-
-    killer = threading.Thread(target=request_when_training, daemon=True)
-    killer.start()
-    code, _, _ = cli(capsys, "image", "train", REPO / "configs" / "ct_vae3d_64.yaml", "--data", inputs["volumes"], "--out", out,
-                     *TINY_VAE, "--set", "model.norm_num_groups=4", "--set", "train.checkpoint_every=1", "--max-steps", "100000")
-    killer.join(timeout=5)
-    info = json.loads((out / "run.json").read_text())
+    # what the handler records, its exception lost
+    code, info = _train_until(lambda: runtime.request_stop("interrupted by signal 15 (SIGTERM)"), inputs,
+                              tmp_path / "swallowed", capsys)
     assert code == 130 and info["status"] == "failed" and "SIGTERM" in info["error"]
     assert runtime._STOP_REQUESTED is None  # cleared: the next command in this process runs
     with pytest.raises(KeyboardInterrupt, match="SIGTERM"):
