@@ -281,6 +281,11 @@ def dp_bounds(values: np.ndarray, rho: float, rng: np.random.Generator, *,
 SMALL_INTEGERS = tuple(range(-1, 16))
 
 
+def category_threshold(sigma: float, delta: float, sensitivity: float = 1.0) -> float:
+    """The noisy count a value unknown before the data must exceed to be released (see :func:`dp_category_counts`)."""
+    return sensitivity + sigma * math.sqrt(2) * float(special.erfinv(1 - 2 * delta))
+
+
 def dp_category_counts(keys: np.ndarray, n_missing: int, rho: float, delta: float, rng: np.random.Generator, *,
                        sensitivity: float = 1.0, public_keys: tuple[str, ...] = ()) -> tuple[list[str], dict[str, float], float]:
     """Release a column's categories with DP and their noisy counts (a thresholded noisy histogram).
@@ -308,7 +313,7 @@ def dp_category_counts(keys: np.ndarray, n_missing: int, rho: float, delta: floa
     uniq, counts = np.unique(arr[~is_public], return_counts=True)
     noisy = noisy_counts(counts, sigma, rng)
     noisy_missing = float(noisy_counts(np.array([n_missing]), sigma, rng)[0])
-    threshold = sensitivity + sigma * math.sqrt(2) * special.erfinv(1 - 2 * delta)
+    threshold = category_threshold(sigma, delta, sensitivity)
     out = {str(uniq[i]): float(noisy[i]) for i in range(uniq.size) if noisy[i] > threshold}
     if public:
         pnoisy = noisy_counts(np.array([float((arr == k).sum()) for k in public]), sigma, rng)
@@ -364,6 +369,7 @@ __all__ = [
     "cdp_rho",
     "dp_bounds",
     "dp_categories",
+    "category_threshold",
     "dp_category_counts",
     "dp_presence",
     "exponential_mechanism",

@@ -32,6 +32,7 @@ from medsynth.privacy.ledger import PrivacyLedger
 from medsynth.privacy.locate import FLAG_PARTNER_SIGMAS, MAX_LOOKS, Location, locate, refine, remeasure
 from medsynth.privacy.mechanisms import (
     PRESENCE_SIGMAS,
+    category_threshold,
     dp_category_counts,
     gaussian_sigma,
     noisy_counts,
@@ -426,8 +427,7 @@ def resolve_domain(
                 if col.categories:  # a public key is released or not on its noisy count alone: never filtered by
                     declared = {category_key(c) for c in col.categories}  # this list, which was read from the data
                     released = [k for k in released if k in declared or k in FLAG_KEYS]
-                threshold = 1.0 + sigma * math.sqrt(2) * float(special.erfinv(1 - 2 * delta_cat))  # dp_category_counts'
-                released, with_partner = _flag_keys_released(released, noisy_of, sigma, threshold)
+                released, with_partner = _flag_keys_released(released, noisy_of, sigma, category_threshold(sigma, delta_cat))
                 if with_partner:
                     completed.append(col.name)
                 detail[col.name] = {"mechanism": "thresholded noisy histogram (+ missing bucket)", "rho": rho_each,
