@@ -61,9 +61,9 @@ DEFAULT_DATASET_MODEL = "dp-mst"
 #: ... except for a table wider than this (columns, a public fact): AIM's rounds grow with the square of the
 #: columns (a 789-column table had not finished in 400 s on a loaded 2-core machine); dp-mst fits it in seconds.
 #: A table whose schema marks no target (``target: true``) gets dp-mst too: AIM's gain is the target's 3-way
-#: marginals; without one, on 7 real tables nobody here developed on (tabular_unseen*.json, 2-6 fits each, pooled
+#: marginals; without one, on 7 real tables nobody here developed on (tabular_unseen*.json, 2-8 fits each, pooled
 #: in tabular_unseen_second_sweep.json's no_target_pooled) dp-mst predicted their outcome better on 6 (NCbirths
-#: 0.70 vs 0.64, std 0.57 vs 0.46, HELPrct 0.55 vs 0.46, Rossi 0.56 vs 0.52), dp-aim on 1 (nwtco), within
+#: 0.68 vs 0.66, std 0.57 vs 0.46, HELPrct 0.54 vs 0.47, Rossi 0.54 vs 0.50), dp-aim on 1 (nwtco), within
 #: fit-to-fit spreads as wide as the gaps (Rossi 0.26-0.96), and dp-mst fits faster.
 AIM_DEFAULT_MAX_COLUMNS = 200
 
