@@ -133,7 +133,16 @@ def normalise_frame(df: pd.DataFrame, *, role: str | None = None) -> pd.DataFram
             if len(rest) and pd.to_numeric(rest, errors="coerce").notna().all():
                 s = pd.to_numeric(s, errors="coerce")
             out[c] = s
+        rest = s.dropna()
+        if len(rest) and s.dtype == object and rest.map(lambda v: isinstance(v, str) and v.strip() in _BOOL_TEXT).all():
+            # 'true'/'false' text, as pandas' CSV reader turns it into booleans (schema infer then says boolean, and
+            # the fit refused the strings: "not in its categories [False, True]")
+            out[c] = s.map(lambda v: _BOOL_TEXT[v.strip()] if isinstance(v, str) else v)
     return _formatted_numbers(out, thousands=True)
+
+
+#: Text pandas' CSV reader reads as booleans (its default true_values / false_values).
+_BOOL_TEXT = {"True": True, "TRUE": True, "true": True, "False": False, "FALSE": False, "false": False}
 
 
 #: Delimiters a CSV may use, in order of preference when several fit.

@@ -291,3 +291,21 @@ def test_the_outcome_is_proposed_as_target_from_its_name_alone():
     assert [c.name for c in schema.columns if c.target] == ["death"]
     assert "target" not in schema.column("death").read_from_data  # from the name, not the data
     assert infer_schema(df.rename(columns={"death": "flag"})).columns[1].target is False
+
+
+def test_true_false_text_in_a_dataframe_is_read_as_booleans_like_a_csv(tmp_path: Path):
+    """A DataFrame with 'true'/'false' text (the CSV reader makes them booleans) was inferred as boolean and then refused
+    by the DP fit: "2 value(s) are not in its categories [False, True]". The API reads it as the CSV reader does."""
+    import medsynth.tabular as tab
+    from medsynth.io.tables import normalise_frame, read_table
+
+    rs = np.random.default_rng(0)
+    df = pd.DataFrame({"age": rs.integers(20, 90, 300), "smoker": rs.choice(["true", "false"], 300),
+                       "vent": rs.choice(["TRUE", "FALSE", None], 300), "note": rs.choice(["true", "maybe"], 300)})
+    df.to_csv(tmp_path / "t.csv", index=False)
+    a, b = read_table(tmp_path / "t.csv"), normalise_frame(df)
+    assert b["smoker"].dtype == bool and (a["smoker"] == b["smoker"]).all()
+    assert set(b["vent"].dropna()) == {True, False} and b["vent"].isna().sum() == a["vent"].isna().sum()
+    assert set(b["note"]) == {"true", "maybe"} and df["smoker"].dtype == object  # mixed text kept; caller's frame untouched
+    m = tab.fit(df, epsilon=1.0)
+    assert set(m.sample(50, seed=0)["smoker"].dropna()) <= {True, False}
