@@ -133,11 +133,11 @@ def normalise_frame(df: pd.DataFrame, *, role: str | None = None) -> pd.DataFram
             if len(rest) and pd.to_numeric(rest, errors="coerce").notna().all():
                 s = pd.to_numeric(s, errors="coerce")
             out[c] = s
-        rest = s.dropna()
-        if len(rest) and s.dtype == object and rest.map(lambda v: isinstance(v, str) and v.strip() in _BOOL_TEXT).all():
+        values = pd.unique(s.dropna()) if s.dtype == object else ()  # distinct values only: tables of 1M rows
+        if len(values) and all(isinstance(v, str) and v.strip() in _BOOL_TEXT for v in values):
             # 'true'/'false' text, as pandas' CSV reader turns it into booleans (schema infer then says boolean, and
             # the fit refused the strings: "not in its categories [False, True]")
-            out[c] = s.map(lambda v: _BOOL_TEXT[v.strip()] if isinstance(v, str) else v)
+            out[c] = s.map({v: _BOOL_TEXT[v.strip()] for v in values})
     return _formatted_numbers(out, thousands=True)
 
 

@@ -199,8 +199,7 @@ def fit(
         if isinstance(schema, (str, Path)):
             schema = TableSchema.load(schema)
         frame = _frame(data)  # type: ignore[arg-type]
-        fitted = build_synthesizer(cfg, schema, columns=frame.shape[1],  # type: ignore[arg-type]
-                                   names=[c for c in frame.columns if frame[c].notna().any()]).fit(frame, schema)  # type: ignore[arg-type]
+        fitted = build_synthesizer(cfg, schema, frame=frame).fit(frame, schema)  # type: ignore[arg-type]
     gaps = release_gaps(fitted)
     if gaps:
         import warnings

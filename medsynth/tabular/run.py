@@ -30,12 +30,14 @@ from medsynth.tabular.config import TabularConfig
 
 
 def build_synthesizer(config: TabularConfig, schema: TableSchema | None = None, *,
-                      columns: int | None = None, names: list[str] | None = None) -> TabularSynthesizer:
+                      columns: int | None = None, names: list[str] | None = None,
+                      frame: pd.DataFrame | None = None) -> TabularSynthesizer:
     """Instantiate the configured synthesizer (``params`` validated against the model's own config).
 
     With no model named, whether the table has a target picks the default (:meth:`TabularConfig.model_for`):
     the schema's ``target: true``, or, without a schema, the one :func:`~medsynth.io.schema.propose_target`
-    reads from the column ``names`` (as the schema the fit infers will mark).
+    reads from the column ``names`` (as the schema the fit infers will mark). ``frame`` gives both ``columns``
+    and ``names`` (its columns holding a value: an all-empty column is never a target).
 
     Raises:
         ConfigError: unknown model (with a did-you-mean), bad params, or epsilon on a non-private model.
@@ -44,6 +46,8 @@ def build_synthesizer(config: TabularConfig, schema: TableSchema | None = None, 
     from medsynth.io.schema import propose_target
     from medsynth.tabular import TABULAR_MODELS
 
+    if frame is not None:
+        columns, names = frame.shape[1], [c for c in frame.columns if frame[c].notna().any()]
     if schema is not None:
         target: bool | None = any(c.target for c in schema.columns)
     else:
@@ -108,8 +112,7 @@ def fit_run(
     elif isinstance(schema, (str, Path)):
         schema = TableSchema.load(schema)
     set_threads(config.threads)
-    model = build_synthesizer(config, schema, columns=df.shape[1],  # an all-empty column is never a target
-                              names=[c for c in df.columns if df[c].notna().any()])
+    model = build_synthesizer(config, schema, frame=df)
     if not resume and Path(out).exists() and (not Path(out).is_dir() or any(Path(out).iterdir())) and not force:
         RunDir.create(out, force=False, command=command, resumable=False)  # raises the usual message
     holder: dict[str, RunDir] = {"run": run} if resume else {}
