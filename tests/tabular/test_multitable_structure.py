@@ -241,3 +241,20 @@ def test_a_saved_model_without_model_json_loads_as_mst(tmp_path, seeded_dp_noise
     assert all(type(m) is DPMST for m in again.models.values())
     a, b = model.sample(20, seed=4), again.sample(20, seed=4)
     assert all(a[t].equals(b[t]) for t in a)
+
+
+def test_a_zero_config_dp_fit_of_related_tables_with_flags_fits(seeded_dp_noise):
+    """Review of a first version of the flag handling: any multi-table DP fit whose schema (as inferred) held a 0/1 or
+    no/yes column stopped with AttributeError ('LedgerView' object has no attribute 'assume_public'). Flags in the
+    root and the child table now go through the same DP releases as in one table."""
+    from medsynth.io.dataset_infer import infer_dataset_schema
+
+    tables = make_dataset(200, seed=6)
+    rs = np.random.default_rng(6)
+    tables["patients"]["hiv"] = (rs.random(len(tables["patients"])) < 0.2).astype(int)
+    tables["visits"]["fever"] = np.where(rs.random(len(tables["visits"])) < 0.3, "yes", "no")
+    schema = infer_dataset_schema(tables)
+    model = MultiTableDPMST(TINY, privacy={"epsilon": 3.0, "delta": 1e-5}).fit(tables, schema)
+    assert model.privacy_ledger.rho_spent == pytest.approx(model.privacy_ledger.rho_budget, rel=1e-6)
+    out = model.sample(50, seed=0)
+    assert set(out["patients"]["hiv"].dropna()) <= {0, 1} and set(out["visits"]["fever"].dropna()) <= {"no", "yes"}
