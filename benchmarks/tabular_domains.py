@@ -74,7 +74,9 @@ def run(dataset: str, model: str, eps: float, domains: str, seed: int, cache: di
         row["rho_spent_over_budget"] = round(sum(e.rho or 0.0 for e in led.entries) / led.rho_budget, 6)
         for e in led.entries:
             if "decisions" in e.details:
-                row["type_changes"] = {k: v for k, v in e.details["decisions"].items() if v.startswith("changed")}
+                before = {c.name: c.type for c in schema.columns}  # the DP type decision never reads it (since 2026-12-03)
+                row["type_changes"] = {k: f"{before.get(k)} -> {v}" for k, v in e.details["decisions"].items()
+                                       if not (v.startswith("kept") or v.split(" ")[0] == before.get(k))}
     except Exception as exc:  # noqa: BLE001 - a benchmark records a failed fit as a result
         row["error"] = f"{type(exc).__name__}: {exc}"[:300]
     return row

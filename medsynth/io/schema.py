@@ -19,8 +19,10 @@ A schema is a YAML file the user reviews (``medsynth schema infer data.csv --out
 date format, transform and domain (bounds, categories, date range, missingness). ``public: false``
 (what ``infer`` writes) means it was read from the data, and ``read_from_data`` lists which fields
 ``infer`` read. A differentially private fit never uses such a field as it is: it decides the type and
-date format again under DP (a noisy count of the values that would contradict it), derives the log
-transform from its DP range estimate, and estimates the domain with DP, all charged to the ledger.
+date format afresh under DP, from noisy counts of the kinds of values the column holds, never starting
+from the type ``infer`` wrote (:mod:`medsynth.tabular.structure`), derives the log transform from its DP
+range estimate, and estimates the domain with DP, all charged to the ledger. A type written by hand (no
+``read_from_data``, or ``type`` taken out of it) is a declaration, kept as public.
 """
 
 from __future__ import annotations
@@ -68,8 +70,9 @@ class ColumnSchema(ConfigModel):
         missing: whether the column may hold missing values (they are modelled as their own state).
         public: the domain (bounds/categories/missingness) is declared public by the user.
         transform: "log" models a skewed positive column on a log scale (a modelling choice).
-        read_from_data: the fields ``schema infer`` read from the data (informational: with
-            ``public: false`` a DP fit re-decides all of them under DP; ``public: true`` declares them).
+        read_from_data: the fields ``schema infer`` read from the data (with ``public: false`` a DP fit
+            re-decides all of them under DP; ``public: true`` declares them; taking ``type`` out of the list
+            declares the type alone).
         omitted: the column is not modelled (a DP fit found nothing it could release about it at the
             budget): the synthetic table holds it empty.
         target: the column is a prediction target (a modelling choice, public): DP-AIM adds its 3-way
@@ -318,7 +321,11 @@ def parse_dates(values: pd.Series, fmt: str | None) -> pd.Series:
     """Parse strings to timestamps with ``fmt`` (unparseable -> NaT); zone-aware timestamps become UTC, naive."""
     if pd.api.types.is_datetime64_any_dtype(values):
         return naive_utc(pd.to_datetime(values))
-    parsed = pd.to_datetime(values.astype("string"), format=fmt, errors="coerce") if fmt else pd.to_datetime(values, errors="coerce")
+    if fmt:  # plain str: numpy.str_ values make pandas' strptime raise TypeError
+        text = values.map({v: str(v) for v in pd.unique(values.dropna())})
+        parsed = pd.to_datetime(text, format=fmt, errors="coerce")
+    else:
+        parsed = pd.to_datetime(values, errors="coerce")
     return naive_utc(parsed)
 
 
@@ -491,7 +498,9 @@ def infer_schema(df: pd.DataFrame, *, max_levels: int = MAX_INFERRED_LEVELS, rul
         # category wherever they are read (category_key strips them), so the schema lists each once
         levels = sorted(set(category_keys(pd.Series(nonnull.unique(), dtype=object))))
         cols.append(ColumnSchema(name=name, type="categorical", categories=levels, missing=missing))
-    target = propose_target([c.name for c in cols if c.type != "identifier" and not c.omitted])
+    # from the names alone (public), never from what the data made of a column (an identifier, an empty one): a DP
+    # fit's model choice and workload follow the mark, and one row would flip it
+    target = propose_target([c.name for c in cols])
     schema = TableSchema(columns=[c.model_copy(update={"read_from_data": _fields_read(c), "target": c.name == target})
                                   for c in cols])
     if not rules:

@@ -351,7 +351,8 @@ def refine(loc: Location, rho: float, rng: np.random.Generator, *, max_cells: in
     noisy_fine = noisy_counts(fine, sigma2, rng)
     first, last = _cut(noisy_fine, sigma2)
     low, high = float(edges[first]), float(edges[last + 1])
-    return BoundsResult(low=low, high=high, rho=loc.rho + rho, missing=missing, log_scale=log_scale,
+    # (the bucket at zero reaches below it: a log scale needs a range that does not, bili_change went to -1/256)
+    return BoundsResult(low=low, high=high, rho=loc.rho + rho, missing=missing, log_scale=log_scale and low >= 0,
                         edges=edges[first : last + 2].copy(), counts=noisy_fine[first : last + 1].copy(), sigma=sigma2,
                         missing_count=float(loc.noisy[-1]), sigma_missing=sigma1)
 

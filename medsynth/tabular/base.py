@@ -57,6 +57,7 @@ from medsynth.tabular.config import PrivacyConfig
 from medsynth.tabular.domain import plan_domain_budget, reopen_inferred_omissions, resolve_domain
 from medsynth.tabular.encoding import Frame, TableCodec
 from medsynth.tabular.rules import RulePlan, from_model, model_schema, output_schema, plan_rules, to_model, usable_rules
+from medsynth.tabular.structure import needs_decision
 
 FORMAT_VERSION = 2
 #: Share of a DP fit's zCDP budget spent on the noisy row count.
@@ -243,7 +244,9 @@ class TabularSynthesizer:
         oneway_rho = 0.0
         if self.is_private and self.oneway_share:
             model_rho = led.rho_budget * (1 - COUNT_SHARE - self.privacy.domain_budget)  # type: ignore[union-attr]
-            oneway_rho = self.oneway_share * model_rho / max(len(schema.modelled), 1)
+            # per column a DP fit may model: not the schema's 'modelled', whose identifiers were read from the data
+            oneway_rho = self.oneway_share * model_rho / max(len([c for c in schema.columns if not c.omitted and (
+                needs_decision(c) or c.type != "identifier")]), 1)
         self.domain_oneways: dict[str, Any] = {}
         self.oneway_rho = oneway_rho
         self.schema = resolve_domain(schema, data, privacy=self.privacy if self.is_private else PrivacyConfig(),
@@ -255,7 +258,8 @@ class TabularSynthesizer:
             # A plain hash of the table would let anyone holding candidate tables tell which one was
             # used, which DP forbids: DP fits keep it under private/ only.
             "data_fingerprint": None if self.is_private else table_fingerprint(data),
-            "private_domain_columns": schema.private_domain_columns() if self.is_private else [],
+            # the columns as decided (a DP fit's input schema's identifiers were read from the data)
+            "private_domain_columns": self.schema.private_domain_columns() if self.is_private else [],
         }
         if self.is_private:
             self.meta["rows_noisy"] = round(self.rows_noisy)

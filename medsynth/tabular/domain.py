@@ -49,7 +49,14 @@ from medsynth.tabular.schema import (
     from_days,
     parse_dates,
 )
-from medsynth.tabular.structure import FLAG_KEYS, decide_structure, flag_partner, needs_decision
+from medsynth.tabular.structure import (
+    FLAG_KEYS,
+    ROUND_SHARES,
+    decide_structure,
+    flag_partner,
+    flag_vocabulary,
+    needs_decision,
+)
 
 #: The update of a column about which DP released nothing: every field read from the data is cleared too
 #: (bounds, categories, transform, missingness), so the released schema holds nothing of it.
@@ -233,8 +240,8 @@ def _flag_keys_released(released: list[str], noisy_of: dict[str, float], sigma: 
     flag word released beside other categories stays only with its partner above the noise, or above ``threshold``
     (the one other categories pass: 'F' of a sex column stays), so 'FALSE' from noise alone does not join a sex
     column; where every released value is a flag word, a kept one brings its partner when that stands
-    ``FLAG_PARTNER_SIGMAS`` above zero. Reads only noisy counts and the public vocabulary. Returns the keys and
-    whether a partner joined."""
+    ``FLAG_PARTNER_SIGMAS`` above zero, and only the spelling of the largest count stays (no 'false' beside No/Yes).
+    Reads only noisy counts and the public vocabulary. Returns the keys and whether a partner joined."""
     def partner_key(k: str) -> str | None:
         p = flag_partner(_canonical(k))
         return None if p is None else category_key(p)
@@ -245,6 +252,9 @@ def _flag_keys_released(released: list[str], noisy_of: dict[str, float], sigma: 
     others = [k for k in released if k not in FLAG_KEYS]
     public = [k for k in released if k in FLAG_KEYS
               and (not others or strong(partner_key(k)) or noisy_of.get(k, 0.0) > threshold)]
+    if not others and public:  # one spelling: that of the largest count ('false' from noise never joins No/Yes)
+        top = flag_vocabulary(_canonical(max(public, key=lambda k: noisy_of.get(k, 0.0))))
+        public = [k for k in public if flag_vocabulary(_canonical(k)) == top]
     partners = [pk for k in public if not others and (pk := partner_key(k)) is not None and pk not in public
                 and strong(pk)]  # only where every released value is a flag word
     return others + public + list(dict.fromkeys(partners)), bool(partners)
@@ -338,15 +348,19 @@ def resolve_domain(
     small_ints: set[str] = set()
     if needs_struct:
         # by need: enough for 3 noise deviations to stay under half the (noisy) row count, so "whole numbers or
-        # not" is decided rather than left to the noise (ages 18-95 on 400 rows were written with decimals), within
-        # [STRUCTURE_SHARE, STRUCTURE_MAX_SHARE] of the domain budget (depends only on the noisy count and the schema)
+        # not" is decided rather than left to the noise (ages 18-95 on 400 rows were written with decimals), at least
+        # STRUCTURE_SHARE of the domain budget, at most STRUCTURE_MAX_SHARE of what the domains may spend: it and the 1-way
+        # marginals the domain release pays for (a column's type matters more than its 1-way marginal's precision;
+        # depends only on the noisy count and the schema)
         n_struct = float(rows or len(df))
-        need = 1.2 * 18.0 * len(needs_struct) / max(n_struct, 1.0) ** 2
+        need = 1.2 * 18.0 * len(needs_struct) / (ROUND_SHARES[1] * max(n_struct, 1.0) ** 2)
+        base = rho_domain + oneway_rho * len(needs_struct)
         rho_struct = STRUCTURE_SHARE * rho_domain
-        if need <= STRUCTURE_MAX_SHARE * rho_domain:  # more only where more buys the decision (else it is undecided anyway)
+        if need <= STRUCTURE_MAX_SHARE * base:  # more only where more buys the decision (else it is undecided anyway)
             rho_struct = max(rho_struct, need)
-        schema, small_ints = decide_structure(schema, df, rho=rho_struct, rows=n_struct, rng=rng, ledger=ledger)
-        rho_domain -= rho_struct
+        schema, small_ints, spent_struct = decide_structure(schema, df, rho=rho_struct, rows=n_struct, rng=rng,
+                                                            ledger=ledger)
+        rho_domain -= spent_struct
         todo = [schema.column(n) for n in schema.private_domain_columns()]
     if not todo:
         return schema
@@ -440,6 +454,9 @@ def resolve_domain(
                     continue
                 cats = _sorted_categories([_canonical(k) for k in released])
                 upd = {"missing": missing, "categories": cats}
+                if set(released) <= {"False", "True"}:  # booleans' keys (public): written back as booleans
+                    cats = [False, True]
+                    upd = {"type": "boolean", "missing": missing, "categories": cats}
                 if oneways is not None:
                     counts = [noisy_of[category_key(c)] for c in cats] + ([noisy_missing] if missing else [])
                     oneways[col.name] = OneWay(np.array(counts, dtype=float), np.full(len(counts), sigma))

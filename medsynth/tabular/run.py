@@ -37,7 +37,8 @@ def build_synthesizer(config: TabularConfig, schema: TableSchema | None = None, 
     With no model named, whether the table has a target picks the default (:meth:`TabularConfig.model_for`):
     the schema's ``target: true``, or, without a schema, the one :func:`~medsynth.io.schema.propose_target`
     reads from the column ``names`` (as the schema the fit infers will mark). ``frame`` gives both ``columns``
-    and ``names`` (its columns holding a value: an all-empty column is never a target).
+    and ``names`` (all of its columns: whether one holds a value is read from the data, and a DP fit's choice of
+    model must not depend on one row; an empty target is simply not modelled).
 
     Raises:
         ConfigError: unknown model (with a did-you-mean), bad params, or epsilon on a non-private model.
@@ -47,7 +48,7 @@ def build_synthesizer(config: TabularConfig, schema: TableSchema | None = None, 
     from medsynth.tabular import TABULAR_MODELS
 
     if frame is not None:
-        columns, names = frame.shape[1], [c for c in frame.columns if frame[c].notna().any()]
+        columns, names = frame.shape[1], list(frame.columns)
     if schema is not None:
         target: bool | None = any(c.target for c in schema.columns)
     else:

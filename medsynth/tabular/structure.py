@@ -1,33 +1,42 @@
 """Deciding a column's type and date format under DP, when they were read from the data.
 
-``schema infer`` decides types from the data: an integer column holding only whole numbers, a
-date column whose every value parses with one format, an identifier whose every value is distinct.
-Each of these is a fact about *every* row, so one row can flip it, and a released model that says
-"this column is integer" tells whether some patient has a non-integral value. A DP fit therefore
-re-decides every such field of a ``public: false`` column from one Gaussian measurement: per column, a
-count of the rows that would contradict the inferred choice (non-integral values; values that do not
-parse with the date format; values that are not booleans; for an identifier, rows whose value is
-unique). Each row adds at most 1 to each column's count, so the L2 sensitivity is ``sqrt(columns)``.
+``schema infer`` decides types from the data: an integer column holding only whole numbers, a date column
+whose every value parses with one format, an identifier whose every value is distinct. Each is a fact
+about *every* row, so one row flips it (True/False plus one 'yes'; ids with one duplicate; dates plus one
+'unknown'), and a released model that says "this column is integer" tells whether some patient holds a
+non-integral value. A DP fit therefore decides the type of every ``public: false`` column afresh, from
+noisy counts only, never starting from the type ``schema infer`` wrote (which is a function of every row):
 
-The rules are shares of the noisy row count, so they hold at any noise level (at epsilon 1 a
-400-row table cannot tell "no" from "four" non-integral values, but it can tell "few" from "most"):
-a number is an integer when at most 10% of its values are not whole, or when its count of non-whole values
-is within 3 noise deviations of zero (else continuous: rounding most values would destroy them); when
-3 noise deviations exceed half the noisy row count the count cannot tell "none" from "most", so the
-number is modelled as continuous (never rounded on the noise's word: bilirubin 0.3-28 on a 300-row table
-at epsilon 1) with a ledger note, and small codes such as flags are still found, for free, as buckets of
-its DP domain histogram (:mod:`medsynth.privacy.locate`); a date column stays a date when most values parse (the rest become
-missing); a boolean stays boolean when most values are booleans; a column is an identifier when at
-least 90% of its rows hold a unique value, and never on the noise's word alone (when 3 noise deviations
-exceed half the rows the column is modelled as values: categories, or numbers for a numeric one). Columns named like identifiers (``id``, ``*_id``) keep that
-type: a column's name is public. Integer-valued columns become categorical when their DP range holds
-at most 12 values (post-processing, free). The log transform is never taken from the schema of such a
-column: it is decided from the DP range estimate (:func:`medsynth.tabular.domain.resolve_domain`).
+1. every column: ``#numbers - #other values`` (one count, sensitivity 1): a number column when it is
+   positive (numbers include numeric text such as ``"12"``; the rest of such a column becomes missing);
+2. every column, adaptively on (1): for a number column, ``#non-whole - 0.1 * #whole`` (integer when at
+   most ``3 sigma``, i.e. about 10% non-whole, and ``3 sigma`` stays under half the numbers; else
+   continuous: a number is never rounded on the noise's word); for any other column, a histogram of its
+   values' kinds (boolean text, dates in any of :data:`DATE_FORMATS`, other): boolean or datetime when that
+   kind outnumbers the rest by :data:`KIND_MARGIN` noise deviations, else categorical (which keeps any value);
+3. a date column: a histogram of the format its values parse with ("day-first and month-first both" is a
+   cell of its own), the best-supported format wins; text columns and columns named like identifiers (a name
+   is public) holding whole numbers or text: the count of rows holding a unique value; an identifier when at
+   least 75% of the values are unique (for a name like an identifier: when the count is not 3 sigma below
+   that) and ``3 sigma`` stays under half of them; where the noise cannot tell,
+   a name like ``id``/``*_id`` makes an identifier and any other name a column of values (never regenerated
+   keys on the noise's word).
+
+Each row adds at most 1 to each column's count (or to one cell of its histogram) in each round, so a
+round's L2 sensitivity is ``sqrt(columns measured)``; the rounds share ``rho`` (:data:`ROUND_SHARES`, per
+column: a round a column is not measured in is not spent; :data:`DEEP_NOISE_SHARES` where round 2 could not
+decide even a complete column, so the budget goes to "numbers or text"). Integer columns become categorical when their
+DP range holds at most 12 values (post-processing, free); small codes among continuous numbers are still
+found as buckets of their DP domain histogram (:mod:`medsynth.privacy.locate`). The log transform is
+decided from the DP range estimate (:func:`medsynth.tabular.domain.resolve_domain`).
 """
+
 
 from __future__ import annotations
 
+import datetime
 import math
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -36,19 +45,16 @@ import pandas as pd
 from medsynth.io.schema import id_like
 from medsynth.privacy.ledger import PrivacyLedger
 from medsynth.privacy.mechanisms import gaussian_sigma
-from medsynth.tabular.schema import ColumnSchema, TableSchema, category_keys, parse_dates
+from medsynth.tabular.schema import DATE_FORMATS, ColumnSchema, TableSchema, category_keys
 
-#: Largest share of non-whole values of an integer column.
+#: Largest share of non-whole values of an integer column (the weight of a whole number in round 2).
 INTEGER_SHARE = 0.1
-#: Largest share of values contradicting a date format or a boolean type.
+#: The noise (3 sigma) must stay under this share of a count for a decision taken on it.
 MAJORITY = 0.5
-#: Smallest share of unique values of an identifier.
-UNIQUE_SHARE = 0.9
-
-
-def _int_categories(col: ColumnSchema) -> bool:
-    return col.type == "categorical" and bool(col.categories) and all(
-        isinstance(c, (int, float)) and not isinstance(c, bool) and float(c).is_integer() for c in col.categories or [])
+#: Smallest share of unique values of an identifier (of a noisy count of values: a column of mostly unique values
+#: that is no identifier, free text, would release no category anyway; a name like an identifier needs only that
+#: its count not stand 3 noise deviations below it).
+UNIQUE_SHARE = 0.75
 
 
 #: Two-value vocabularies of a flag: the boolean domain written as words (public knowledge, not data). Not f/t:
@@ -81,103 +87,239 @@ def flag_partner(value: Any) -> Any | None:
     return None
 
 
+def flag_vocabulary(value: Any) -> tuple[int, str] | None:
+    """Which spelling of a flag ``value`` is (its pair of :data:`FLAG_WORDS` and its case; ``(-1, "")`` for 0/1), or None."""
+    if flag_partner(value) is None:
+        return None
+    word = str(value).strip()
+    if word in ("0", "1"):
+        return -1, ""
+    pair = next(i for i, p in enumerate(FLAG_WORDS) if word.lower() in p)
+    return pair, ("upper" if word.isupper() else "title" if word[:1].isupper() else "lower")
+
+
 def needs_decision(col: ColumnSchema) -> bool:
-    """Whether a DP fit must re-decide this column's type or format."""
-    if col.public:
-        return False
-    if col.type in ("identifier", "categorical"):
-        return not id_like(col.name) or col.type == "categorical"
-    return col.type in ("continuous", "integer", "datetime", "boolean")
+    """Whether a DP fit must decide this column's type: a ``public: false`` column whose type ``schema infer`` read
+    from the data (``type`` in ``read_from_data``, which ``schema infer`` always writes). A type written by hand (a
+    column without ``read_from_data``, or one whose ``type`` was taken out of it) is the user's declaration: public."""
+    return not col.public and not col.omitted and "type" in col.read_from_data
 
 
-def _contradictions(col: ColumnSchema, s: pd.Series) -> int:
+#: Share of a column's structure budget spent in each round (numbers or not; integer-ness or kind; format or uniqueness).
+ROUND_SHARES = (0.5, 0.3, 0.2)
+#: ... and where the noise is so deep that round 2 could not decide a complete column (wide, small tables at epsilon 1).
+DEEP_NOISE_SHARES = (0.8, 0.1, 0.1)
+#: Date formats that read the same text day-first and month-first: a value parsing with both is its own cell.
+_DATE_PAIRS = tuple((a, b) for a in DATE_FORMATS for b in DATE_FORMATS
+                    if a < b and a.replace("%d", "#").replace("%m", "%d").replace("#", "%m") == b)
+#: Cells of the kind histogram of a column that is not numbers: boolean text, each date format, each pair, other.
+KIND_CELLS = ("boolean", *DATE_FORMATS, *(f"{a} | {b}" for a, b in _DATE_PAIRS), "text")
+#: A boolean or date kind must outnumber the other values by this many noise deviations (3 sigma of a difference of
+#: 3 noisy cells): else the column is categorical, which keeps any values.
+KIND_MARGIN = 3 * math.sqrt(3)
+_DATEISH = r"^\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}([ T]\d{1,2}:\d{2}(:\d{2})?)?$"
+
+
+@dataclass
+class _Profile:
+    """Exact counts of one column's present values (private: only their noisy versions leave this module)."""
+
+    numbers: int = 0
+    whole: int = 0
+    others: int = 0
+    kinds: np.ndarray = field(default_factory=lambda: np.zeros(len(KIND_CELLS)))
+    keys: pd.Series | None = None  # category keys of the present values (for the unique count)
+
+
+def _profile(s: pd.Series) -> _Profile:
     present = s.dropna()
-    if col.type == "identifier" or (col.type == "categorical" and not _int_categories(col)):
-        counts = category_keys(present).value_counts()
-        return int((counts == 1).sum())  # rows whose value is unique (adding a row changes it by at most 1)
-    if col.type == "datetime":
-        return int(parse_dates(present, col.format).isna().sum())
-    if col.type == "boolean":
-        return int((~present.astype(str).str.strip().str.lower().isin(["true", "false", "1", "0"])).sum())
-    num = pd.to_numeric(present, errors="coerce")
-    return int((num.isna() | (num % 1 != 0)).sum())  # not whole numbers
+    prof = _Profile(keys=None)
+    kinds = prof.kinds
+    if present.empty:
+        return prof
+    if pd.api.types.is_bool_dtype(present):
+        prof.others = len(present)
+        kinds[0] = len(present)
+        return prof
+    if pd.api.types.is_datetime64_any_dtype(present):
+        prof.others = len(present)
+        kinds[KIND_CELLS.index("%Y-%m-%d")] = len(present)
+        return prof
+    if pd.api.types.is_numeric_dtype(present):
+        x = present.to_numpy(dtype=float)
+        finite = np.isfinite(x)
+        prof.numbers = int(finite.sum())
+        prof.whole = int((finite & (x == np.round(x))).sum())
+        prof.others = len(x) - prof.numbers
+        kinds[-1] = prof.others
+        return prof
+    counts = present.value_counts(sort=False, dropna=True)
+    vals = pd.Series(counts.index, dtype=object)
+    n = counts.to_numpy(dtype=float)
+    is_bool = vals.map(lambda v: isinstance(v, (bool, np.bool_))).to_numpy(dtype=bool)
+    is_stamp = vals.map(lambda v: isinstance(v, (pd.Timestamp, np.datetime64, datetime.date))).to_numpy(dtype=bool)
+    text = vals.map(lambda v: str(v).strip())
+    low = text.str.lower()
+    is_bool |= low.isin(["true", "false"]).to_numpy(dtype=bool) & ~is_stamp
+    num = pd.to_numeric(text.where(~(is_bool | is_stamp), ""), errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    is_num = np.isfinite(num) & ~is_bool & ~is_stamp
+    prof.numbers = int(n[is_num].sum())
+    prof.whole = int(n[is_num & (num == np.round(np.where(is_num, num, 0)))].sum())
+    prof.others = int(n[~is_num].sum())
+    kinds[0] = n[is_bool].sum()
+    kinds[KIND_CELLS.index("%Y-%m-%d")] += n[is_stamp].sum()
+    rest = ~(is_bool | is_stamp | is_num)
+    cand = rest & text.str.match(_DATEISH).fillna(False).to_numpy(dtype=bool)
+    cell = np.full(len(vals), len(KIND_CELLS) - 1)
+    if cand.any():
+        strings = pd.Series([str(x) for x in text[cand]], dtype=object)
+        parses = {f: pd.to_datetime(strings, format=f, errors="coerce").notna().to_numpy() for f in DATE_FORMATS}
+        idx = np.flatnonzero(cand)
+        for j, i in enumerate(idx):
+            ok = [f for f in DATE_FORMATS if parses[f][j]]
+            if not ok:
+                continue
+            pair = next((p for p in _DATE_PAIRS if set(ok) == set(p)), None)
+            cell[i] = KIND_CELLS.index(f"{pair[0]} | {pair[1]}") if pair else KIND_CELLS.index(ok[0])
+    for i in np.flatnonzero(rest):
+        kinds[cell[i]] += n[i]
+    return prof
+
+
+def _unique_rows(s: pd.Series) -> int:
+    """Rows whose value no other row holds (adding or removing a row changes it by at most 1)."""
+    counts = category_keys(s.dropna()).value_counts()
+    return int((counts == 1).sum())
+
+
+def _date_support(noisy: np.ndarray) -> tuple[float, str]:
+    """The best-supported date format of a noisy kind histogram: its cell plus its day/month-ambiguous cell."""
+    best, fmt = -math.inf, DATE_FORMATS[0]
+    for f in DATE_FORMATS:
+        v = noisy[KIND_CELLS.index(f)] + sum(noisy[KIND_CELLS.index(f"{a} | {b}")] for a, b in _DATE_PAIRS if f in (a, b))
+        if v > best:
+            best, fmt = v, f
+    return best, fmt
 
 
 def decide_structure(schema: TableSchema, df: pd.DataFrame, *, rho: float, rows: float,
-                     rng: np.random.Generator, ledger: PrivacyLedger) -> tuple[TableSchema, set[str]]:
-    """Re-decide the fragile types/formats of ``public: false`` columns with one ``rho``-zCDP measurement.
+                     rng: np.random.Generator, ledger: PrivacyLedger) -> tuple[TableSchema, set[str], float]:
+    """Decide the type (and date format) of every ``public: false`` column with at most ``rho`` of zCDP.
 
-    Returns:
-        The schema with the decisions applied, and the names of integer-valued columns whose
-        categorical-vs-integer choice is left to their DP range (``<= 12`` values: categorical).
+    The type ``schema infer`` wrote is never used (it is a function of every row): only noisy counts and public
+    facts (the column's name) decide. Returns the schema with the decisions applied, the names of integer
+    columns whose categorical-vs-integer choice is left to their DP range (``<= 12`` values: categorical), and
+    the rho spent (a round a column is not measured in is not spent).
     """
     todo = [c for c in schema.columns if needs_decision(c)]
     small_ints: set[str] = set()
     if not todo:
-        return schema, small_ints
-    sigma = gaussian_sigma(rho, sensitivity=math.sqrt(len(todo)))
-    true = np.array([_contradictions(c, df[c.name]) for c in todo], dtype=float)
-    noisy = true + rng.normal(0.0, sigma, true.size)
-    updates: dict[str, dict[str, Any]] = {}
-    undecided: list[str] = []
-    undecided_ids: list[str] = []
-    for col, value in zip(todo, noisy, strict=True):
-        unique = col.type == "identifier" or (col.type == "categorical" and not _int_categories(col))
-        if unique:  # the count is of rows holding a unique value
-            # Where 3 sigma exceeds half the rows the noise alone can reach 90% "unique": a column is never made an
-            # identifier on its word (a 2-category 'sex' on 89 patients came out as syn-0000001, syn-0000002, ...).
-            is_id = value >= UNIQUE_SHARE * rows and 3 * sigma <= MAJORITY * rows
-            if not is_id and 3 * sigma > MAJORITY * rows:
-                undecided_ids.append(col.name)
-            if is_id and col.type != "identifier":
-                updates[col.name] = {"type": "identifier", "categories": None, "missing": False}
-            elif not is_id and col.type == "identifier":
-                numeric = pd.api.types.is_numeric_dtype(df[col.name])
-                updates[col.name] = {"type": "continuous" if numeric else "categorical"}
-        elif col.type == "datetime" and value > MAJORITY * rows:
-            updates[col.name] = {"type": "categorical", "format": None, "min": None, "max": None}
-        elif col.type == "boolean":  # it stays one unless most values contradict it, never on the noise's word
-            if value > MAJORITY * rows and 3 * sigma <= MAJORITY * rows:  # (as for identifiers)
-                updates[col.name] = {"type": "categorical", "categories": None}
-        elif col.type in ("continuous", "integer") or _int_categories(col):
-            if 3 * sigma > MAJORITY * rows:  # the noise cannot tell "none" from "most": never round on its word
-                undecided.append(col.name)
-                if col.type != "continuous":
-                    updates[col.name] = {"type": "continuous", "categories": None}
-            elif value <= max(INTEGER_SHARE * rows, 3 * sigma):  # whole numbers: categorical iff the DP range is small
+        return schema, small_ints, 0.0
+    per_col = rho / len(todo)
+    shares = ROUND_SHARES
+    if 3 * gaussian_sigma(ROUND_SHARES[1] * per_col) > MAJORITY * rows:  # rounds 2-3 could decide nothing even on a
+        shares = DEEP_NOISE_SHARES  # full column: spend on what still decides, numbers or text (public facts only)
+    rho_r = [share * per_col for share in shares]
+    sig = [gaussian_sigma(r) for r in rho_r]  # per column and round (sensitivity 1 each)
+    prof = {c.name: _profile(df[c.name]) for c in todo}
+    spent = 0.0
+    # round 1: numbers or not
+    d = np.array([prof[c.name].numbers - prof[c.name].others for c in todo], dtype=float) + rng.normal(0, sig[0], len(todo))
+    spent += rho_r[0] * len(todo)
+    # round 2: integer-ness of numbers, kind of the rest (one count, or one histogram, per column)
+    decided: dict[str, dict[str, Any]] = {}
+    undecided_numbers: list[str] = []
+    unsure_kind: list[str] = []
+    for col, dv in zip(todo, d, strict=True):
+        p = prof[col.name]
+        if abs(dv) < 3 * sig[0]:
+            unsure_kind.append(col.name)
+        if dv > 0:
+            n_hat = dv  # numbers minus the rest: a lower bound of the numbers, released
+            f = (p.numbers - p.whole) - INTEGER_SHARE * p.whole + rng.normal(0, sig[1])
+            if 3 * sig[1] > MAJORITY * n_hat:  # the noise cannot tell "none" from "most": never round on its word
+                undecided_numbers.append(col.name)
+                decided[col.name] = {"type": "continuous"}
+            elif f <= 3 * sig[1]:
+                decided[col.name] = {"type": "integer"}
                 small_ints.add(col.name)
-                if col.type != "integer":
-                    updates[col.name] = {"type": "integer", "categories": None}
             else:
-                small_ints.discard(col.name)
-                if col.type != "continuous":
-                    updates[col.name] = {"type": "continuous", "categories": None}
-    decisions = {c.name: (f"changed to {updates[c.name]['type']}" if c.name in updates else f"kept {c.type}") for c in todo}
+                decided[col.name] = {"type": "continuous"}
+        else:
+            exact = np.array([p.kinds[0], p.kinds[1:-1].sum(), p.kinds[-1]])  # boolean text, dates, other
+            h = exact + rng.normal(0, sig[1], 3)
+            margin = KIND_MARGIN * sig[1]  # never a boolean or a date on the noise's word
+            if h[0] > max(h[1], 0.0) + h[2] + margin:
+                decided[col.name] = {"type": "boolean", "categories": [False, True]}
+            elif h[1] > max(h[0], 0.0) + h[2] + margin:
+                decided[col.name] = {"type": "datetime"}
+            else:
+                decided[col.name] = {"type": "categorical"}
+            decided[col.name]["_present"] = max(float(h[2]), 0.0)
+        spent += rho_r[1]
+    # round 3: the format of a date column (a histogram of the formats its values parse with: the best-supported)
+    for col in todo:
+        if decided[col.name]["type"] == "datetime":
+            spent += rho_r[2]
+            decided[col.name]["format"] = _date_support(prof[col.name].kinds + rng.normal(0, sig[2], len(KIND_CELLS)))[1]
+    # ... or unique values (text, and whole numbers or text under a name like an identifier)
+    third = [c for c in todo if decided[c.name]["type"] == "categorical"
+             or (id_like(c.name) and decided[c.name]["type"] == "integer")
+             or (id_like(c.name) and c.name in undecided_numbers)]
+    undecided_ids: list[str] = []
+    for col in third:
+        spent += rho_r[2]
+        u = _unique_rows(df[col.name]) + rng.normal(0, sig[2])
+        present = decided[col.name].get("_present")
+        if present is None:  # a number column: numbers minus the rest (released in round 1)
+            present = float(max(d[todo.index(col)], 0.0))
+        if 3 * sig[2] > MAJORITY * present:
+            if id_like(col.name):
+                decided[col.name] = {"type": "identifier"}
+            else:
+                undecided_ids.append(col.name)
+        elif (u + 3 * sig[2] if id_like(col.name) else u) >= UNIQUE_SHARE * present and (id_like(col.name) or present > 20):
+            decided[col.name] = {"type": "identifier"}
+    decisions = {c.name: decided[c.name]["type"] + (f" ({decided[c.name]['format']})" if decided[c.name].get("format") else "")
+                 for c in todo}
     ledger.record(
-        "column types and date formats read from the data (counts of values contradicting them)",
-        "Gaussian mechanism (zCDP), one count per column", rho=rho, columns=[c.name for c in todo],
-        sigma=sigma, decisions=decisions, undecided_numbers=undecided,
+        "column types and date formats (counts of the kinds of values, never the inferred type)",
+        "Gaussian mechanism (zCDP), per column: numbers minus the rest; then non-whole numbers, or a histogram of kinds; "
+        "then a histogram of date formats, or rows holding a unique value", rho=min(spent, rho), columns=[c.name for c in todo],
+        sigma={"kind": sig[0], "integer_or_kinds": sig[1], "format_or_unique": sig[2]}, decisions=decisions,
+        undecided_numbers=undecided_numbers, unsure_kind=unsure_kind,
     )
-    if undecided:
+    if unsure_kind:
         ledger.notes.append(
-            f"columns {undecided}: at this budget the noise (3 sigma = {3 * sigma:.0f}) exceeds half the noisy row count, "
-            "so DP cannot confirm that they hold whole numbers; they are modelled as continuous (small codes such as "
-            "flags are still found by their DP domain histogram). Declare their types public to keep them integer")
+            f"columns {unsure_kind}: at this budget the noise (3 sigma = {3 * sig[0]:.0f}) is larger than the count that "
+            "tells numbers from text; their type was taken on that count's sign and may be wrong. Declare their types "
+            "public (public: true with bounds or categories), or give more budget")
+    if undecided_numbers:
+        ledger.notes.append(
+            f"columns {undecided_numbers}: at this budget the noise (3 sigma = {3 * sig[1]:.0f}) exceeds half the noisy "
+            "count of their numbers, so DP cannot confirm that they hold whole numbers; they are modelled as continuous "
+            "(small codes such as flags are still found by their DP domain histogram). Declare their types public to "
+            "keep them integer")
     if undecided_ids:
         ledger.notes.append(
-            f"columns {undecided_ids}: at this budget the noise (3 sigma = {3 * sigma:.0f}) exceeds half the noisy row "
-            "count, so DP cannot tell whether their values are unique; they are modelled as values (categories or "
-            "numbers), not regenerated as identifiers. Declare an identifier's type public (type: identifier) to keep it")
+            f"columns {undecided_ids}: at this budget the noise (3 sigma = {3 * sig[2]:.0f}) exceeds half the noisy "
+            "count of their values, so DP cannot tell whether their values are unique; they are modelled as values "
+            "(categories), not regenerated as identifiers. Declare an identifier's type public (type: identifier) to keep it")
     cols = []
     for c in schema.columns:
-        upd = updates.get(c.name)
+        upd = decided.get(c.name)
         if upd is None:
             cols.append(c)
             continue
+        upd = {k: v for k, v in upd.items() if not k.startswith("_")}
         data = c.model_dump()
+        if upd["type"] != c.type or upd.get("format", c.format) != c.format:  # nothing the inference read stays
+            data.update({"min": None, "max": None, "categories": None, "format": None, "transform": "none"})
+        if upd["type"] == "identifier":
+            data["missing"] = False
         data.update(upd)
         cols.append(ColumnSchema.model_validate(data))
-    return schema.model_copy(update={"columns": cols}), small_ints
+    return schema.model_copy(update={"columns": cols}), small_ints, min(spent, rho)
 
 
-__all__ = ["decide_structure", "id_like", "needs_decision"]
+__all__ = ["decide_structure", "flag_partner", "flag_vocabulary", "id_like", "needs_decision"]

@@ -112,9 +112,13 @@ def test_whole_numbers_are_never_decided_by_noise_alone():
     assert schema.column("bili").type == "continuous"
     for seed in range(20):
         led = PrivacyLedger(private=True, target_epsilon=1.0, target_delta=1e-5)
-        out, small = decide_structure(schema, df, rho=7.6e-4, rows=300.0, rng=np.random.default_rng(seed), ledger=led)
-        assert out.column("bili").type == "continuous" and out.column("age").type == "continuous", seed
-        assert "bili" not in small and any("cannot confirm" in n for n in led.notes)
+        out, small, _ = decide_structure(schema, df, rho=7.6e-4, rows=300.0, rng=np.random.default_rng(seed), ledger=led)
+        # never rounded; at this budget even "numbers or text" is a noisy call (a column taken for text is noted)
+        assert out.column("bili").type in ("continuous", "categorical"), seed
+        assert out.column("age").type in ("continuous", "categorical"), seed
+        assert "bili" not in small and "age" not in small
+        if "continuous" in (out.column("bili").type, out.column("age").type):
+            assert any("cannot confirm" in n for n in led.notes)
 
 
 @pytest.mark.parametrize("model", ["dp-mst", "dp-aim"])
@@ -171,14 +175,17 @@ def test_heavy_noise_never_turns_categories_into_identifiers():
     """carData::Rossi (302 training rows, 52 yes/no employment columns) at epsilon 1: the structure step's noise
     (3 sigma = 606) let the unique-value count of emp1 clear 90% of the rows, so a yes/no column became an
     identifier and was sampled as generated keys ('syn-0000001'). When the noise cannot tell "none" from "most",
-    no column becomes an identifier; the ledger says why."""
+    no column becomes an identifier; the ledger says why. (At this budget the count telling numbers from text is
+    noisy too: a column taken for numbers is named in a ledger note.)"""
     rs = np.random.default_rng(0)
     df = pd.DataFrame({f"emp{i}": rs.choice(["no", "yes"], 300) for i in range(1, 41)})
     schema = infer_schema(df)
     assert {c.type for c in schema.columns} == {"categorical"}
     led = PrivacyLedger(private=True, target_epsilon=1.0, target_delta=1e-5)
-    out, _ = decide_structure(schema, df, rho=7.6e-4, rows=300.0, rng=np.random.default_rng(3), ledger=led)
-    assert [c.name for c in out.columns if c.type != "categorical"] == []
+    out, _, _ = decide_structure(schema, df, rho=7.6e-4, rows=300.0, rng=np.random.default_rng(3), ledger=led)
+    assert {c.type for c in out.columns} <= {"categorical", "continuous"}
+    wrong = [c.name for c in out.columns if c.type != "categorical"]
+    assert len(wrong) <= 8 and all(any(name in n and "may be wrong" in n for n in led.notes) for name in wrong)
     assert any("cannot tell whether their values are unique" in n for n in led.notes)
 
 
@@ -186,7 +193,8 @@ def test_thin_mass_is_not_decoded_as_empty():
     """openintro::smoking (1,184 rows, 12 columns, epsilon 1): ages 16-44 were spread over 11 fine cells, each below
     the 2-sigma "empty" test, and the one cell that cleared it by noise took the whole coarse group: no synthetic
     person was under 44. Where the test would drop most of a number's noisy mass, no cell counts as empty.
-    A smoking-like frame and a fixed noise draw: age's KS distance 0.23 before, 0.06 now."""
+    A smoking-like frame (real ages: 5th percentile 22, quartile 37), three noise draws: young people exist in each
+    (the fit's marginal stays coarse: KS 0.08-0.22 over 8 draws, as on the code before the type decisions changed)."""
     from scipy.stats import ks_2samp
 
     from medsynth.core.registry import SYNTHESIZERS, resolve
@@ -199,10 +207,12 @@ def test_thin_mass_is_not_decoded_as_empty():
         df[name] = rs.choice([f"{name}{j}" for j in range(k)], n, p=np.r_[0.5, np.full(k - 1, 0.5 / (k - 1))])
     for name in ("amt_we", "amt_wd"):
         df[name] = np.where(df["smoke"] == "smoke0", rs.integers(1, 40, n), np.nan)
-    with insecure_noise_for_audit(4005):
-        m = resolve(SYNTHESIZERS, "dp-mst")(privacy={"epsilon": 1.0, "delta": 1e-5}).fit(df, infer_schema(df))
-    s = m.sample(1000, seed=0)
-    assert ks_2samp(df["age"], s["age"].dropna()).statistic < 0.12
+    for seed in range(3):
+        with insecure_noise_for_audit(4000 + seed):
+            m = resolve(SYNTHESIZERS, "dp-mst")(privacy={"epsilon": 1.0, "delta": 1e-5}).fit(df, infer_schema(df))
+        age = m.sample(1000, seed=0)["age"].dropna()
+        p5, p25 = np.percentile(age, [5, 25])
+        assert p5 < 40 and p25 < 44 and ks_2samp(df["age"], age).statistic < 0.3, (seed, p5, p25)
 
 
 def test_a_sparse_number_among_many_categories_cannot_eat_the_budget(seeded_dp_noise):
@@ -295,3 +305,82 @@ def test_flag_keys_join_only_with_their_partner_beside_other_categories():
     assert _flag_keys_released(["no"], noisy, sigma) == (["no", "yes"], True)
     assert _flag_keys_released(["no", "Unknown"], noisy, sigma) == (["Unknown", "no"], False)  # not only flag words
     assert _flag_keys_released(["FALSE"], noisy, sigma) == (["FALSE"], False)  # alone: kept; TRUE below 1 sigma
+
+
+def test_neighbours_get_the_same_types_whatever_schema_infer_read():
+    """The structure step started from the type `schema infer` read (a function of every row) and only re-decided moves
+    away from it, so one patient decided released types: ids with one duplicate came out integer, dates plus one
+    'unknown' an identifier, True/False plus one 'yes' categorical, 0/1 plus one 'unk' categorical (4 columns differed
+    between neighbours in 50 of 50 draws). Types now come from noisy counts only: under the same noise draw two
+    neighbouring tables get the same types in every draw, and at a budget that can decide, the right ones."""
+    rs = np.random.default_rng(0)
+    n = 400
+    base = pd.DataFrame({"patient_id": np.arange(1, n + 1), "age": rs.normal(55, 10, n).round(1),
+                         "visit": pd.date_range("2020-01-01", periods=n).strftime("%d/%m/%Y"),
+                         "flag": rs.choice([True, False], n), "code": rs.choice([0, 1], n),
+                         "mrn": [f"M{i:05d}" for i in range(n)], "cnt": rs.integers(0, 50, n)})
+    odd = pd.concat([base, pd.DataFrame([{"patient_id": 7, "age": 50.0, "visit": "unknown", "flag": "yes", "code": "unk",
+                                          "mrn": "M00007", "cnt": 2.5}])], ignore_index=True)
+    plain = pd.concat([base, pd.DataFrame([{"patient_id": 401, "age": 50.0, "visit": "05/02/2021", "flag": True,
+                                            "code": 0, "mrn": "M00401", "cnt": 2}])], ignore_index=True)
+    assert infer_schema(odd).column("visit").type != infer_schema(plain).column("visit").type  # what infer reads differs
+    expected = {"patient_id": ("identifier", None), "age": ("continuous", None), "visit": ("datetime", "%d/%m/%Y"),
+                "flag": ("boolean", None), "code": ("integer", None), "mrn": ("identifier", None), "cnt": ("integer", None)}
+    right = 0
+    for rho in (2e-3, 6e-3):
+        for seed in range(10):
+            got = []
+            for df in (odd, plain):
+                led = PrivacyLedger(private=True, target_epsilon=1.0, target_delta=1e-5)
+                out, _, spent = decide_structure(infer_schema(df), df, rho=rho, rows=401.0, rng=np.random.default_rng(seed),
+                                                 ledger=led)
+                got.append({c.name: (c.type, c.format) for c in out.columns})
+                assert 0 < spent <= rho * (1 + 1e-9)
+            assert got[0] == got[1], (rho, seed)
+            if rho == 6e-3:  # about twice what the decisions need on 400 rows x 7 columns
+                right += sum(got[1][k] == v for k, v in expected.items())
+                assert all(got[1][k] == v for k, v in expected.items() if k not in ("mrn", "patient_id")), (seed, got[1])
+    assert right >= 66, right  # of 70: the unique count of a text id stays noisy (~5% of draws: categorical)
+
+
+def test_a_log_scale_never_comes_with_a_range_below_zero():
+    """The wide table's bili_change (skewed, a few values just below zero) crashed a DP fit: the location's bucket at
+    zero reaches to -1/256, the range's spread asked for a log scale, and the schema refused 'log' with min < 0."""
+    rs = np.random.default_rng(0)
+    x = np.r_[rs.lognormal(0, 2, 2000), -rs.uniform(0, 0.003, 300), np.zeros(300)]
+    scales = 0
+    for seed in range(20):
+        rng = np.random.default_rng(seed)
+        loc = locate(x, 0.05, rng)
+        assert loc.kind == "number"
+        res = refine(loc, 0.05, rng)
+        assert res.low < 0 and not res.log_scale, (seed, res.low)  # 20 of 20 were log-scaled before
+        scales += res.high > 32
+    assert scales >= 15
+
+
+def test_neighbouring_tables_release_the_same_column_types_from_a_whole_fit():
+    """End to end, as a zero-config user runs it (schema infer, then a DP fit): one patient with a 'yes' in a True/False
+    column, an 'unk' in a 0/1 column, an 'unknown' date and a duplicated id changed the released schema's types on
+    every draw. Under the same noise draw the two neighbours now release the same types and formats."""
+    from medsynth.core.registry import SYNTHESIZERS, resolve
+
+    rs = np.random.default_rng(1)
+    n = 400
+    base = pd.DataFrame({"patient_id": np.arange(1, n + 1), "age": rs.integers(20, 90, n),
+                         "visit": pd.date_range("2020-01-01", periods=n).strftime("%Y-%m-%d"),
+                         "flag": rs.choice([True, False], n), "code": rs.choice([0, 1], n), "bmi": rs.normal(27, 4, n).round(1)})
+    odd = pd.concat([base, pd.DataFrame([{"patient_id": 7, "age": 50, "visit": "unknown", "flag": "yes", "code": "unk",
+                                          "bmi": 25.0}])], ignore_index=True)
+    plain = pd.concat([base, pd.DataFrame([{"patient_id": 401, "age": 50, "visit": "2021-02-05", "flag": True, "code": 0,
+                                            "bmi": 25.0}])], ignore_index=True)
+    same = 0
+    for seed in range(4):
+        released = []
+        for df in (odd, plain):
+            with insecure_noise_for_audit(7000 + seed):
+                m = resolve(SYNTHESIZERS, "dp-mst")(privacy={"epsilon": 3.0, "delta": 1e-5}).fit(df, infer_schema(df))
+            released.append({c.name: (c.type, c.format) for c in m.schema.columns})
+        same += released[0] == released[1]
+        assert released[1]["patient_id"] == ("identifier", None) and released[1]["visit"] == ("datetime", "%Y-%m-%d")
+    assert same == 4, same
