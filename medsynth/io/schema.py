@@ -27,6 +27,7 @@ range estimate, and estimates the domain with DP, all charged to the ledger. A t
 
 from __future__ import annotations
 
+import datetime
 import math
 import re
 from pathlib import Path
@@ -303,6 +304,27 @@ def to_number(col: ColumnSchema, value: Any) -> float:
     return float(value)
 
 
+#: Text a spreadsheet writes for a number: thousands separators (``12,500``, ``1,234.5``) or a percentage (``45%``).
+_FORMATTED_NUMBER = re.compile(r"^\s*[-+]?\d{1,3}(,\d{3})+(\.\d+)?\s*$|^\s*[-+]?(\d+(\.\d*)?|\.\d+)\s*%\s*$")
+
+
+def cell_numbers(values: pd.Series) -> pd.Series:
+    """Each cell as a float where it is a number (a number, numeric text, or text a spreadsheet writes for one:
+    ``12,500``, ``45%``), NaN elsewhere. Cell by cell: whether a cell is a number never depends on the other rows
+    (the file reader makes a column numbers only when every value is one; a DP fit must not depend on that)."""
+    num = pd.to_numeric(values, errors="coerce")
+    if values.dtype != object and not isinstance(values.dtype, pd.StringDtype):
+        return num.astype(float)
+    rest = values[num.isna() & values.notna()]
+    if len(rest):
+        lookup = {v: float(v.replace(",", "").replace("%", "").strip()) for v in pd.unique(rest)
+                  if isinstance(v, str) and _FORMATTED_NUMBER.match(v)}
+        if lookup:
+            num = num.astype(float)
+            num.loc[rest.index] = rest.map(lookup).astype(float)
+    return num.astype(float)
+
+
 def from_days(days: float) -> str:
     """Days since 1970-01-01 as an ISO date string (for schema bounds)."""
     ts = EPOCH + pd.Timedelta(days=float(days))
@@ -321,9 +343,18 @@ def parse_dates(values: pd.Series, fmt: str | None) -> pd.Series:
     """Parse strings to timestamps with ``fmt`` (unparseable -> NaT); zone-aware timestamps become UTC, naive."""
     if pd.api.types.is_datetime64_any_dtype(values):
         return naive_utc(pd.to_datetime(values))
-    if fmt:  # plain str: numpy.str_ values make pandas' strptime raise TypeError
-        text = values.map({v: str(v) for v in pd.unique(values.dropna())})
-        parsed = pd.to_datetime(text, format=fmt, errors="coerce")
+    if fmt:  # text with the format; date objects (Timestamps, datetimes, dates) as they are, zone-aware ones as UTC
+        uniq = pd.unique(values.dropna())
+        stamps = [v for v in uniq if isinstance(v, (pd.Timestamp, np.datetime64, datetime.date))]
+        texts = [v for v in uniq if not isinstance(v, (pd.Timestamp, np.datetime64, datetime.date))]
+        lookup: dict[Any, Any] = {}
+        if texts:  # plain str: numpy.str_ values make pandas' strptime raise TypeError
+            parsed_text = pd.to_datetime(pd.Series([str(v) for v in texts], dtype=object), format=fmt, errors="coerce")
+            lookup.update(zip(texts, parsed_text))
+        for v in stamps:
+            ts = pd.Timestamp(v)
+            lookup[v] = ts.tz_convert("UTC").tz_localize(None) if ts.tzinfo is not None else ts
+        parsed = pd.to_datetime(values.map(lookup), errors="coerce")
     else:
         parsed = pd.to_datetime(values, errors="coerce")
     return naive_utc(parsed)
@@ -501,7 +532,7 @@ def infer_schema(df: pd.DataFrame, *, max_levels: int = MAX_INFERRED_LEVELS, rul
     # from the names alone (public), never from what the data made of a column (an identifier, an empty one): a DP
     # fit's model choice and workload follow the mark, and one row would flip it
     target = propose_target([c.name for c in cols])
-    schema = TableSchema(columns=[c.model_copy(update={"read_from_data": _fields_read(c), "target": c.name == target})
+    schema = TableSchema(columns=[c.model_copy(update={"read_from_data": fields_read(c), "target": c.name == target})
                                   for c in cols])
     if not rules:
         return schema
@@ -510,7 +541,7 @@ def infer_schema(df: pd.DataFrame, *, max_levels: int = MAX_INFERRED_LEVELS, rul
     return schema.model_copy(update={"constraints": propose_rules(df, schema)})
 
 
-def _fields_read(col: ColumnSchema) -> list[str]:
+def fields_read(col: ColumnSchema) -> list[str]:
     """The fields of an inferred column that depend on the data (all but its name)."""
     if col.omitted:
         return ["omitted"]
@@ -557,8 +588,10 @@ def validate_table(df: pd.DataFrame, schema: TableSchema, *, redact: bool = Fals
     bounds are not an error: they are clipped to the bounds when encoded, and counted.
 
     Args:
-        redact: leave values out of the messages (a DP fit: error messages end up in logs, and a
-            value that contradicts the schema is often one patient's).
+        redact: a DP fit: leave values out of the messages (error messages end up in logs, and a value that
+            contradicts the schema is often one patient's), and do not check the values of columns whose type
+            ``schema infer`` read from the data (``public: false``, ``type`` in ``read_from_data``): the fit
+            decides them under DP, and a refusal on one row's value would tell about that row.
 
     Returns:
         The number of values outside the declared bounds, per column (to be clipped).
@@ -583,6 +616,10 @@ def validate_table(df: pd.DataFrame, schema: TableSchema, *, redact: bool = Fals
         raise DataValidationError(problems, context="table does not match its schema")
     for col in schema.columns:
         if col.name not in df.columns:
+            continue
+        if redact and not col.public and "type" in col.read_from_data:
+            # a DP fit decides this column's type and domain afresh under DP (values that do not fit become missing):
+            # a refusal on one row's value against what schema infer read would itself tell about that row
             continue
         s = df[col.name]
         n_missing = int(s.isna().sum())
@@ -676,7 +713,9 @@ __all__ = [
     "TableSchema",
     "category_key",
     "category_keys",
+    "cell_numbers",
     "check_constraints",
+    "fields_read",
     "id_like",
     "infer_schema",
     "parse_dates",

@@ -213,7 +213,7 @@ def fit(
 def release_gaps(model: Any) -> str | None:
     """What a DP fit could not release at its budget, as one sentence (``None`` when nothing is missing or the
     fit is not private): columns left empty and columns left with a single value, counted and named per table,
-    with what to do. :func:`fit` issues it as a :class:`~medsynth.core.errors.ReleaseWarning`; the CLI prints it.
+    and rules read from the data that the fit did not use (private: for the data owner's eyes), with what to do. :func:`fit` issues it as a :class:`~medsynth.core.errors.ReleaseWarning`; the CLI prints it.
     """
     if not model.privacy_spent().private:
         return None
@@ -230,6 +230,10 @@ def release_gaps(model: Any) -> str | None:
             parts.append(f"{where}{len(empty)} of {len(tab.columns)} columns are left empty ({_names(empty)})")
         if single:
             parts.append(f"{where}{len(single)} keep a single value ({_names(single)})")
+    rules = (getattr(model, "private_meta", None) or {}).get("rules_not_accepted") or []
+    if rules:  # which rules hold in every row is private: told to the data owner, kept out of the ledger
+        parts.append(f"{len(rules)} rule(s) that schema infer read from the data were not used (not accepted: "
+                     "public: false; listed in the run's private/fit.json); set public: true on a rule to use it")
     if not parts:
         return None
     return (f"at this budget DP could not release everything: {'; '.join(parts)}. The ledger notes say why; declare "

@@ -175,9 +175,12 @@ class TabularSynthesizer:
         for con in rules:
             self.ledger.assume_public(f"rule {con.kind} {con.columns}" + (" (read from the data, accepted as public)"
                                                                           if con.read_from_data else " (declared)"))
-        for con in ignored:
-            self.ledger.notes.append(f"rule {con.kind} {con.columns} was read from the data and not accepted (public: "
-                                     "false): a DP fit cannot use it; set public: true to declare it domain knowledge")
+        ignored_notes = [f"rule {con.kind} {con.columns} was read from the data and not accepted (public: false): a DP "
+                         "fit cannot use it; set public: true to declare it domain knowledge" for con in ignored]
+        if self.is_private:  # which rules hold in every row is a fact about every row: the data owner's records only
+            self.private_meta["rules_not_accepted"] = ignored_notes
+        else:
+            self.ledger.notes.extend(ignored_notes)
         t0 = time.perf_counter()
         try:
             self._fit_checked(data, schema, gens)

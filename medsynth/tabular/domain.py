@@ -28,6 +28,7 @@ import pandas as pd
 from scipy import special
 
 from medsynth.core.errors import DataValidationError, PrivacyBudgetError
+from medsynth.io.schema import cell_numbers
 from medsynth.privacy.ledger import PrivacyLedger
 from medsynth.privacy.locate import FLAG_PARTNER_SIGMAS, MAX_LOOKS, Location, locate, refine, remeasure
 from medsynth.privacy.mechanisms import (
@@ -67,7 +68,7 @@ OMITTED: dict[str, Any] = {"omitted": True, "min": None, "max": None, "categorie
 def _numbers(col: ColumnSchema, s: pd.Series) -> np.ndarray:
     if col.type == "datetime":
         return ((parse_dates(s, col.format) - EPOCH) / pd.Timedelta(days=1)).to_numpy(dtype=float, na_value=np.nan)
-    return pd.to_numeric(s, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    return cell_numbers(s).to_numpy(dtype=float, na_value=np.nan)
 
 
 def _native_categories(s: pd.Series, keys: list[str]) -> list[Any]:

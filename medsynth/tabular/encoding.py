@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from medsynth.core.errors import DataValidationError
+from medsynth.io.schema import cell_numbers
 from medsynth.tabular.schema import (
     DISCRETE_TYPES,
     EPOCH,
@@ -94,7 +95,7 @@ class TableCodec:
         if col.type == "datetime":
             parsed = parse_dates(s, col.format)
             return ((parsed - EPOCH) / pd.Timedelta(days=1)).to_numpy(dtype=float, na_value=np.nan)
-        return pd.to_numeric(s, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        return cell_numbers(s).to_numpy(dtype=float, na_value=np.nan)  # '12,500' and '45%' too, cell by cell
 
     def encode(self, df: pd.DataFrame) -> Frame:
         """Raw table -> Frame (numbers clipped to their bounds)."""

@@ -70,7 +70,11 @@ def test_dp_fit_ignores_rules_not_accepted_and_says_so():
     sch = infer_schema(df)
     m = DPMST(privacy={"epsilon": 1.0, "delta": 1e-5}).fit(df, sch)
     assert "rules" not in m.meta and not [a for a in m.ledger.public_assumptions if "rule" in a]
-    assert any("not accepted" in n for n in m.ledger.notes)
+    # which rules held in every row is a fact about every row: told to the data owner, never in the released ledger
+    assert not any("rule" in n for n in m.ledger.notes) and m.private_meta["rules_not_accepted"]
+    from medsynth.tabular.api import release_gaps
+
+    assert "rule(s) that schema infer read from the data were not used" in release_gaps(m)
     plain = DPMST().fit(df, sch)  # a non-private fit may use what it read from the data
     assert plain.meta["rules"]["derived"] == [["survtime", "death", "diag"]]
 
