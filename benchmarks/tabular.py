@@ -420,6 +420,7 @@ def bench_scale_1m(rows: int) -> dict[str, Any]:
     import subprocess
 
     out = []
+    load0 = os.getloadavg()[0]  # wall-clock figures mean something only on an idle machine: record its load
     for model in ("dp-mst", "dp-aim"):
         proc = subprocess.run([sys.executable, __file__, "--scale-one", model, "--rows", str(rows)], capture_output=True,
                               text=True, check=False, env={**os.environ, "PYTHONPATH": str(ROOT)})
@@ -429,7 +430,8 @@ def bench_scale_1m(rows: int) -> dict[str, Any]:
         out.append(r)
     return {"machine": machine(), "table": "scale_table(): 20 continuous, 5 integer, 15 categorical, correlated",
             "targets": {"fit_seconds": 300, "sample_rows_per_second": 500_000, "peak_rss_gib": 4},
-            "shared_machine": "yes: 2 cores shared with other sessions", "results": out}
+            "shared_machine": f"load average {load0:.2f} at the start (2 cores; each result gives it at its end)",
+            "results": out}
 
 
 def main(argv: list[str] | None = None) -> int:
