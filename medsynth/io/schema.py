@@ -473,7 +473,7 @@ def infer_schema(df: pd.DataFrame, *, max_levels: int = MAX_INFERRED_LEVELS, rul
     Raises:
         DataValidationError: for a table without rows or columns.
     """
-    problems = _table_problems(df, allow_empty=True)
+    problems = _table_problems(df, allow_empty=True) + _cell_problems(df)
     if problems:
         raise DataValidationError(problems, context="cannot infer a schema")
     cols: list[ColumnSchema] = []
@@ -539,6 +539,33 @@ def infer_schema(df: pd.DataFrame, *, max_levels: int = MAX_INFERRED_LEVELS, rul
     from medsynth.io.rules import propose_rules
 
     return schema.model_copy(update={"constraints": propose_rules(df, schema)})
+
+
+def _cell_problems(df: pd.DataFrame) -> list[str]:
+    """What a table's columns hold that no schema type can (names that are not text, durations, complex numbers,
+    lists or dicts in cells), each with how to fix it: a clear error instead of one from inside pandas or pydantic."""
+    problems = []
+    odd_names = [c for c in df.columns if not isinstance(c, str)]
+    if odd_names:
+        problems.append(f"column names {odd_names[:5]!r} are not text; name the columns with strings "
+                        "(df.columns = df.columns.astype(str)), as medsynth.tabular.fit and the CLI read them")
+    for c in df.columns:
+        s = df[c]
+        if pd.api.types.is_timedelta64_dtype(s):
+            problems.append(f"column '{c}' holds time durations; convert them to numbers first (e.g. days: "
+                            "df[c].dt.total_seconds() / 86400)")
+        elif pd.api.types.is_complex_dtype(s):
+            problems.append(f"column '{c}' holds complex numbers; keep their real part or split it into two columns")
+        elif s.dtype == object:
+            try:
+                uniq = pd.unique(s.dropna())  # distinct values only (tables of 1M rows)
+                odd = next((type(v).__name__ for v in uniq if isinstance(v, (tuple, datetime.timedelta))), None)
+            except TypeError:  # unhashable: lists, dicts, sets
+                odd = next(type(v).__name__ for v in s.dropna() if isinstance(v, (list, dict, set)))
+            if odd is not None:
+                problems.append(f"column '{c}' holds {odd} values; a cell must be a number, text, a date or missing "
+                                "(spread the items over columns, or join them into text)")
+    return problems
 
 
 def fields_read(col: ColumnSchema) -> list[str]:

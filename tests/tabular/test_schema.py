@@ -3,6 +3,7 @@ on the three real tables."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -309,3 +310,16 @@ def test_true_false_text_in_a_dataframe_is_read_as_booleans_like_a_csv(tmp_path:
     assert set(b["note"]) == {"true", "maybe"} and df["smoker"].dtype == object  # mixed text kept; caller's frame untouched
     m = tab.fit(df, epsilon=1.0)
     assert set(m.sample(50, seed=0)["smoker"].dropna()) <= {True, False}
+
+
+@pytest.mark.parametrize(("frame", "message"), [
+    (pd.DataFrame({0: [1, 2, 3], "a": [1, 2, 3]}), "column names [0] are not text"),
+    (pd.DataFrame({"stay": pd.to_timedelta([1, 2, 3], "D")}), "column 'stay' holds time durations"),
+    (pd.DataFrame({"z": [1 + 2j, 2, 3]}), "column 'z' holds complex numbers"),
+    (pd.DataFrame({"meds": [["a"], ["b", "c"], None]}), "column 'meds' holds list values"),
+])
+def test_cells_no_type_can_hold_get_a_clear_error(frame, message):
+    """The review of the type decision: these raised from inside pydantic or pandas ('unhashable type: list'), or a
+    duration column was refused by its own inferred schema."""
+    with pytest.raises(DataValidationError, match=re.escape(message)):
+        infer_schema(frame)
