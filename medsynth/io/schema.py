@@ -295,6 +295,14 @@ def category_keys(values: pd.Series) -> pd.Series:
     return values.map(lookup)
 
 
+def boolean_keys(values: pd.Series) -> pd.Series:
+    """:func:`category_keys` of a boolean column's values, with boolean text in any case ('true', 'FALSE') read as
+    the booleans it spells (the DP type decision counts it as boolean; the domain release and the codec must too)."""
+    keys = category_keys(values)
+    low = keys.str.lower()
+    return keys.mask(low == "true", "True").mask(low == "false", "False")
+
+
 def to_number(col: ColumnSchema, value: Any) -> float:
     """A bound as a float (datetimes: days since 1970-01-01)."""
     if value is None:
@@ -309,20 +317,22 @@ _FORMATTED_NUMBER = re.compile(r"^\s*[-+]?\d{1,3}(,\d{3})+(\.\d+)?\s*$|^\s*[-+]?
 
 
 def cell_numbers(values: pd.Series) -> pd.Series:
-    """Each cell as a float where it is a number (a number, numeric text, or text a spreadsheet writes for one:
-    ``12,500``, ``45%``), NaN elsewhere. Cell by cell: whether a cell is a number never depends on the other rows
-    (the file reader makes a column numbers only when every value is one; a DP fit must not depend on that)."""
-    num = pd.to_numeric(values, errors="coerce")
-    if values.dtype != object and not isinstance(values.dtype, pd.StringDtype):
-        return num.astype(float)
-    rest = values[num.isna() & values.notna()]
-    if len(rest):
-        lookup = {v: float(v.replace(",", "").replace("%", "").strip()) for v in pd.unique(rest)
-                  if isinstance(v, str) and _FORMATTED_NUMBER.match(v)}
-        if lookup:
-            num = num.astype(float)
-            num.loc[rest.index] = rest.map(lookup).astype(float)
-    return num.astype(float)
+    """Each cell as a float where it is a finite number (a number, numeric text, or text a spreadsheet writes for
+    one: ``12,500``, ``45%``), NaN elsewhere (text, infinities). Cell by cell and by position: whether a cell is a
+    number never depends on the other rows (the file reader makes a column numbers only when every value is one; a
+    DP fit must not depend on that), nor on the frame's index (which may repeat)."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        values = values.astype(object)
+    num = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    if values.dtype == object or isinstance(values.dtype, pd.StringDtype):
+        rest = np.isnan(num) & values.notna().to_numpy()
+        if rest.any():
+            lookup = {v: float(v.replace(",", "").replace("%", "").strip()) for v in pd.unique(values[rest])
+                      if isinstance(v, str) and _FORMATTED_NUMBER.match(v)}
+            if lookup:
+                num[rest] = values[rest].map(lookup).to_numpy(dtype=float, na_value=np.nan)
+    num[~np.isfinite(num)] = np.nan  # 'inf', 1e400: not numbers (as the type decision counts them)
+    return pd.Series(num, index=values.index)
 
 
 def from_days(days: float) -> str:
@@ -473,7 +483,7 @@ def infer_schema(df: pd.DataFrame, *, max_levels: int = MAX_INFERRED_LEVELS, rul
     Raises:
         DataValidationError: for a table without rows or columns.
     """
-    problems = _table_problems(df, allow_empty=True) + _cell_problems(df)
+    problems = _table_problems(df, allow_empty=True) + cell_problems(df)
     if problems:
         raise DataValidationError(problems, context="cannot infer a schema")
     cols: list[ColumnSchema] = []
@@ -541,7 +551,7 @@ def infer_schema(df: pd.DataFrame, *, max_levels: int = MAX_INFERRED_LEVELS, rul
     return schema.model_copy(update={"constraints": propose_rules(df, schema)})
 
 
-def _cell_problems(df: pd.DataFrame) -> list[str]:
+def cell_problems(df: pd.DataFrame) -> list[str]:
     """What a table's columns hold that no schema type can (names that are not text, durations, complex numbers,
     lists or dicts in cells), each with how to fix it: a clear error instead of one from inside pandas or pydantic."""
     problems = []
@@ -559,7 +569,7 @@ def _cell_problems(df: pd.DataFrame) -> list[str]:
         elif s.dtype == object:
             try:
                 uniq = pd.unique(s.dropna())  # distinct values only (tables of 1M rows)
-                odd = next((type(v).__name__ for v in uniq if isinstance(v, (tuple, datetime.timedelta))), None)
+                odd = next((type(v).__name__ for v in uniq if isinstance(v, (tuple, bytes, complex, datetime.timedelta))), None)
             except TypeError:  # unhashable: lists, dicts, sets
                 odd = next(type(v).__name__ for v in s.dropna() if isinstance(v, (list, dict, set)))
             if odd is not None:
@@ -739,8 +749,10 @@ __all__ = [
     "Constraint",
     "TableSchema",
     "category_key",
+    "boolean_keys",
     "category_keys",
     "cell_numbers",
+    "cell_problems",
     "check_constraints",
     "fields_read",
     "id_like",

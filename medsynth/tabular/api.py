@@ -231,14 +231,15 @@ def release_gaps(model: Any) -> str | None:
         if single:
             parts.append(f"{where}{len(single)} keep a single value ({_names(single)})")
     rules = (getattr(model, "private_meta", None) or {}).get("rules_not_accepted") or []
-    if rules:  # which rules hold in every row is private: told to the data owner, kept out of the ledger
-        parts.append(f"{len(rules)} rule(s) that schema infer read from the data were not used (not accepted: "
-                     "public: false; listed in the run's private/fit.json); set public: true on a rule to use it")
+    # which rules hold in every row is private: told to the data owner here, kept out of the released ledger
+    said = (f"{len(rules)} rule(s) that schema infer read from the data were not used (not accepted: public: false; "
+            "listed in the run's private/fit.json); set public: true on a rule to use it") if rules else ""
     if not parts:
-        return None
-    return (f"at this budget DP could not release everything: {'; '.join(parts)}. The ledger notes say why; declare "
+        return said or None
+    gaps = (f"at this budget DP could not release everything: {'; '.join(parts)}. The ledger notes say why; declare "
             "those domains public in the schema (categories and ranges from a data dictionary are public knowledge), "
             "give a larger epsilon, or model fewer columns")
+    return f"{gaps}. Also, {said}" if said else gaps
 
 
 def _names(cols: list[str]) -> str:

@@ -48,7 +48,7 @@ from medsynth.core.errors import (
 )
 from medsynth.core.files import atomic_dir, fingerprint_array, write_json, write_text
 from medsynth.core.protocols import PrivacyReport
-from medsynth.io.schema import TableSchema, check_constraints, infer_schema, validate_table
+from medsynth.io.schema import TableSchema, cell_problems, check_constraints, infer_schema, validate_table
 from medsynth.privacy.ledger import LEDGER_FILE, PrivacyLedger
 from medsynth.privacy.mechanisms import gaussian_sigma, noisy_count
 from medsynth.privacy.noise import Generators
@@ -156,6 +156,9 @@ class TabularSynthesizer:
         """
         if not isinstance(data, pd.DataFrame):
             raise DataValidationError(f"fit expects a pandas DataFrame, got {type(data).__name__}")
+        odd = cell_problems(data)  # the kind of each cell only (never a value): a clear error, not one from pandas
+        if odd:
+            raise DataValidationError(odd, context="the table holds cells no column type can hold")
         schema = schema or self.input_schema or infer_schema(data)
         self.input_schema = schema
         clipped = validate_table(data, schema, redact=self.is_private)

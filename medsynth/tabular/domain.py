@@ -28,7 +28,7 @@ import pandas as pd
 from scipy import special
 
 from medsynth.core.errors import DataValidationError, PrivacyBudgetError
-from medsynth.io.schema import cell_numbers
+from medsynth.io.schema import boolean_keys, cell_numbers
 from medsynth.privacy.ledger import PrivacyLedger
 from medsynth.privacy.locate import FLAG_PARTNER_SIGMAS, MAX_LOOKS, Location, locate, refine, remeasure
 from medsynth.privacy.mechanisms import (
@@ -424,7 +424,7 @@ def resolve_domain(
             n_missing = int(s.isna().sum())
             if col.type == "boolean":
                 cats = col.categories or [False, True]
-                keys = category_keys(s.dropna())
+                keys = boolean_keys(s.dropna())  # 'true'/'FALSE' text too: the type decision counted it as boolean
                 counts = np.array([float((keys == category_key(c)).sum()) for c in cats] + [float(n_missing)])
                 noisy = noisy_counts(counts, sigma, rng)
                 missing = bool(noisy[-1] > PRESENCE_SIGMAS * sigma)

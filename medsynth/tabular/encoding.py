@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from medsynth.core.errors import DataValidationError
-from medsynth.io.schema import cell_numbers
+from medsynth.io.schema import boolean_keys, cell_numbers
 from medsynth.tabular.schema import (
     DISCRETE_TYPES,
     EPOCH,
@@ -107,7 +107,7 @@ class TableCodec:
             s = df[col.name]
             codes = np.full(len(s), -1, dtype=np.int64)
             present = s.notna().to_numpy()
-            keys = category_keys(s[present])
+            keys = boolean_keys(s[present]) if col.type == "boolean" else category_keys(s[present])
             mapped = keys.map(lookup)
             if mapped.isna().any() and col.name in self.unknown_as_missing:
                 self.unknown_columns.add(col.name)

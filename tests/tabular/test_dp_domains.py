@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from medsynth.core.errors import PrivacyBudgetError
+from medsynth.core.errors import DataValidationError, PrivacyBudgetError
 from medsynth.privacy.ledger import PrivacyLedger
 from medsynth.privacy.locate import locate, refine, remeasure
 from medsynth.privacy.mechanisms import cdp_rho
@@ -417,3 +417,28 @@ def test_review_neighbours_timestamps_formatted_numbers_and_refusals(seeded_dp_n
         assert m.schema.column("charge").type == "continuous" and m.schema.column("visit").type == "datetime"
         assert not m.schema.column("visit").omitted and not m.schema.column("charge").omitted
         assert m.schema.column("flag").type == "boolean"
+
+
+def test_second_review_index_category_dtype_and_boolean_text():
+    """Second review: the cell-by-cell number reader wrote by index label (a repeated index, as after a concat, moved
+    one row's value onto another or crashed the DP fit), read a pandas category column as nothing (the column came
+    out empty) and let 'inf' through; 'true'/'FALSE' text was decided boolean but counted and encoded as unknown (an
+    80% share came out 49%)."""
+    from medsynth.core.registry import SYNTHESIZERS, resolve
+    from medsynth.io.schema import cell_numbers
+
+    s = pd.Series(["5", "1,234", "7", "12%", "inf", None], index=[0, 1, 1, 2, 3, 3], dtype=object)
+    assert cell_numbers(s).tolist()[:4] == [5.0, 1234.0, 7.0, 12.0] and cell_numbers(s).iloc[4:].isna().all()
+    assert cell_numbers(pd.Series(["1,500", "45%"], dtype="category")).tolist() == [1500.0, 45.0]
+
+    rs = np.random.default_rng(0)
+    n = 1000
+    smoker = pd.Series(np.where(rs.random(n) < 0.8, "true", "FALSE"), dtype=object)
+    df = pd.DataFrame({"age": rs.integers(20, 90, n), "smoker": smoker}, index=np.repeat(np.arange(n // 2), 2))
+    with insecure_noise_for_audit(11):
+        m = resolve(SYNTHESIZERS, "dp-mst")(privacy={"epsilon": 5.0, "delta": 1e-5}).fit(df, infer_schema(df))
+    assert m.schema.column("smoker").type == "boolean"
+    share = float((m.sample(4000, seed=0)["smoker"] == True).mean())  # noqa: E712
+    assert 0.74 < share < 0.86, share
+    with pytest.raises(DataValidationError, match="column 'y' holds bytes values"):
+        resolve(SYNTHESIZERS, "dp-mst")(privacy={"epsilon": 5.0}).fit(pd.DataFrame({"y": [b"\xff", b"a"] * 50}))
