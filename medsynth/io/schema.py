@@ -412,13 +412,24 @@ def _native(value: Any) -> Category:
 ROW_INDEX_NAMES = frozenset({"", "unnamed: 0", "rownames", "index", "rownum", "row_number", "obs", "number"})
 
 
+#: What a hospital extract numbers: ``PatientID``, ``SubjectId``, ``EncounterID``, ``hadmid`` are identifiers (a longer
+#: ``*id`` is not in general) ...
+ID_ENTITIES = ("patient", "subject", "person", "participant", "encounter", "admission", "hadm", "icustay", "stay",
+               "visit", "case", "record", "episode", "specimen", "sample", "member", "client", "mrn")
+#: ... and a short ``*id`` is, unless it is a word or a measurement: ``fluid``, ``lipid``, ``uacid`` (uric acid), ``paid``.
+NOT_IDS = frozenset({"fluid", "lipid", "paid", "said", "valid", "liquid", "rapid", "solid", "rigid", "humid", "hybrid",
+                     "opioid", "lucid", "vivid", "timid", "avid", "arid", "squid", "void", "avoid", "steroid", "colloid"})
+
+
 def id_like(name: Any) -> bool:
     """Whether a column's name says it holds identifiers (names are public, not data): ``id``, ``*_id``,
-    ``*.id``, a short ``*id``, or a row number an export wrote (:data:`ROW_INDEX_NAMES`). The one rule of
-    schema inference, the DP structure step, relation inference and evaluation."""
-    low = str(name).lower()
-    return (low == "id" or low.endswith(("_id", ".id")) or (low.endswith("id") and len(low) <= 6)
-            or low in ROW_INDEX_NAMES)
+    ``*.id``, ``* id``, ``*-id``, a short ``*id`` (not a word such as ``fluid``: :data:`NOT_IDS`), an entity of :data:`ID_ENTITIES` followed by ``id``
+    (``PatientID``), or a row number an export wrote (:data:`ROW_INDEX_NAMES`). The one rule of schema inference,
+    the DP structure step, relation inference and evaluation."""
+    low = str(name).lower().strip()
+    short = low.endswith("id") and len(low) <= 6 and low not in NOT_IDS and not low.endswith("acid")
+    return (low == "id" or low.endswith(("_id", ".id", " id", "-id")) or short
+            or (low.endswith("id") and low[:-2] in ID_ENTITIES) or low in ROW_INDEX_NAMES)
 
 
 #: Names that make a column the proposed prediction target, in order of preference: a whole name ...

@@ -31,7 +31,6 @@ found as buckets of their DP domain histogram (:mod:`medsynth.privacy.locate`). 
 decided from the DP range estimate (:func:`medsynth.tabular.domain.resolve_domain`).
 """
 
-
 from __future__ import annotations
 
 import datetime
@@ -129,12 +128,11 @@ class _Profile:
     whole: int = 0
     others: int = 0
     kinds: np.ndarray = field(default_factory=lambda: np.zeros(len(KIND_CELLS)))
-    keys: pd.Series | None = None  # category keys of the present values (for the unique count)
 
 
 def _profile(s: pd.Series) -> _Profile:
     present = s.dropna()
-    prof = _Profile(keys=None)
+    prof = _Profile()
     kinds = prof.kinds
     if present.empty:
         return prof

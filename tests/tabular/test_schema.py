@@ -323,3 +323,18 @@ def test_cells_no_type_can_hold_get_a_clear_error(frame, message):
     duration column was refused by its own inferred schema."""
     with pytest.raises(DataValidationError, match=re.escape(message)):
         infer_schema(frame)
+
+
+@pytest.mark.parametrize(("name", "expected"), [
+    ("PatientID", True), ("SubjectId", True), ("patient id", True), ("hadm_id", True), ("hadmid", True),
+    ("EncounterID", True), ("pid", True), ("id", True), ("rownames", True),
+    ("fluid", False), ("lipid", False), ("uacid", False), ("paid", False), ("studyarm", False), ("hospital", False),
+])
+def test_identifier_names_from_hospital_extracts(name, expected):
+    """A numeric 'PatientID' (9 letters, not *_id) was modelled as an integer column, and a DP fit released a noisy
+    range of patient numbers; 'fluid' and 'lipid' (short *id) could become identifiers where the noise cannot tell."""
+    from medsynth.io.schema import id_like
+
+    assert id_like(name) is expected
+    df = pd.DataFrame({name: np.arange(1, 41) * 1.0 if expected else np.linspace(0.1, 9.3, 40), "age": range(40)})
+    assert (infer_schema(df).column(name).type == "identifier") is expected
