@@ -30,6 +30,7 @@ from __future__ import annotations
 import datetime
 import math
 import re
+from collections.abc import Hashable
 from pathlib import Path
 from typing import Any, Literal
 
@@ -355,6 +356,8 @@ def parse_dates(values: pd.Series, fmt: str | None) -> pd.Series:
         return naive_utc(pd.to_datetime(values))
     if fmt:  # text with the format; date objects (Timestamps, datetimes, dates) as they are, zone-aware ones as UTC
         uniq = pd.unique(values.dropna())
+        if all(type(v) is str for v in uniq):  # plain text, the common case: one vectorised parse (1M rows)
+            return naive_utc(pd.to_datetime(values, format=fmt, errors="coerce"))
         stamps = [v for v in uniq if isinstance(v, (pd.Timestamp, np.datetime64, datetime.date))]
         texts = [v for v in uniq if not isinstance(v, (pd.Timestamp, np.datetime64, datetime.date))]
         lookup: dict[Any, Any] = {}
@@ -416,9 +419,13 @@ ROW_INDEX_NAMES = frozenset({"", "unnamed: 0", "rownames", "index", "rownum", "r
 #: ``*id`` is not in general) ...
 ID_ENTITIES = ("patient", "subject", "person", "participant", "encounter", "admission", "hadm", "icustay", "stay",
                "visit", "case", "record", "episode", "specimen", "sample", "member", "client", "mrn")
-#: ... and a short ``*id`` is, unless it is a word or a measurement: ``fluid``, ``lipid``, ``uacid`` (uric acid), ``paid``.
+#: ... and a short ``*id`` is, unless it is a word, a flag or a measurement: ``fluid``, ``lipid``, ``uacid`` (uric
+#: acid), ``paid``, ``covid`` (a yes/no column), ``bid``/``tid``/``qid`` (dosing), ``*oid`` (``mucoid``, ``keloid``).
 NOT_IDS = frozenset({"fluid", "lipid", "paid", "said", "valid", "liquid", "rapid", "solid", "rigid", "humid", "hybrid",
-                     "opioid", "lucid", "vivid", "timid", "avid", "arid", "squid", "void", "avoid", "steroid", "colloid"})
+                     "lucid", "vivid", "timid", "avid", "arid", "squid", "avoid", "covid", "bid", "tid", "qid", "aid",
+                     "amid", "grid", "skid", "lid", "kid", "laid", "maid", "raid", "staid", "plaid", "druid", "fetid",
+                     "cupid", "morbid", "turbid", "torpid", "placid", "rancid", "tumid", "viscid", "fervid", "florid",
+                     "horrid", "limpid", "livid", "putrid", "sordid", "stolid", "stupid", "bifid", "gravid", "hispid"})
 
 
 def id_like(name: Any) -> bool:
@@ -427,7 +434,7 @@ def id_like(name: Any) -> bool:
     (``PatientID``), or a row number an export wrote (:data:`ROW_INDEX_NAMES`). The one rule of schema inference,
     the DP structure step, relation inference and evaluation."""
     low = str(name).lower().strip()
-    short = low.endswith("id") and len(low) <= 6 and low not in NOT_IDS and not low.endswith("acid")
+    short = low.endswith("id") and len(low) <= 6 and low not in NOT_IDS and not low.endswith(("acid", "oid"))
     return (low == "id" or low.endswith(("_id", ".id", " id", "-id")) or short
             or (low.endswith("id") and low[:-2] in ID_ENTITIES) or low in ROW_INDEX_NAMES)
 
@@ -582,7 +589,7 @@ def cell_problems(df: pd.DataFrame) -> list[str]:
                 uniq = pd.unique(s.dropna())  # distinct values only (tables of 1M rows)
                 odd = next((type(v).__name__ for v in uniq if isinstance(v, (tuple, bytes, complex, datetime.timedelta))), None)
             except TypeError:  # unhashable: lists, dicts, sets
-                odd = next(type(v).__name__ for v in s.dropna() if isinstance(v, (list, dict, set)))
+                odd = next((type(v).__name__ for v in s.dropna() if not isinstance(v, Hashable)), "unhashable")
             if odd is not None:
                 problems.append(f"column '{c}' holds {odd} values; a cell must be a number, text, a date or missing "
                                 "(spread the items over columns, or join them into text)")

@@ -85,7 +85,7 @@ def read_table(path: str | Path, *, role: str | None = None) -> pd.DataFrame:
                 warnings.simplefilter("error", pd.errors.ParserWarning)
                 df = pd.read_csv(p, sep=sep, low_memory=False, index_col=False, na_values=list(MISSING_MARKERS))
                 if sep == ";":
-                    df = _decimal_commas(p, df)
+                    df = _decimal_commas(df)
                 df = _formatted_numbers(df, thousands=sep != ";")
     except (pd.errors.ParserError, pd.errors.ParserWarning, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError, OSError,
             ImportError) as exc:
@@ -202,15 +202,23 @@ def _formatted_numbers(df: pd.DataFrame, *, thousands: bool) -> pd.DataFrame:
     return df
 
 
-def _decimal_commas(p: Path, df: pd.DataFrame) -> pd.DataFrame:
-    """Re-read a semicolon CSV with ``decimal=','`` when some text column holds only numbers like ``1,5``."""
+def _decimal_commas(df: pd.DataFrame) -> pd.DataFrame:
+    """In a semicolon CSV, text like ``1,5`` is a number with a decimal comma: converted cell by cell (a column
+    whose every value converts becomes numbers). Never decided by the other rows: a rule "re-read the file when some
+    column is all decimal commas" let one 'abc' change how a whole file, and so a DP fit's types, were read."""
     for c in df.columns:
         s = df[c]
-        if s.dtype == object:
-            vals = s.dropna().astype(str)
-            if len(vals) and vals.str.match(_DECIMAL_COMMA).mean() > 0.5 and pd.to_numeric(
-                    vals.str.replace(",", ".", regex=False), errors="coerce").notna().all():
-                return pd.read_csv(p, sep=";", decimal=",", low_memory=False, index_col=False, na_values=list(MISSING_MARKERS))
+        if s.dtype != object:
+            continue
+        lookup = {v: float(v.strip().replace(",", ".")) for v in pd.unique(s.dropna())
+                  if isinstance(v, str) and _DECIMAL_COMMA.match(v)}
+        if not lookup:
+            continue
+        hit = s.isin(list(lookup)).to_numpy()
+        conv = s.astype(object).copy()
+        conv[hit] = s[hit].map(lookup)
+        rest = conv[~hit].dropna()
+        df[c] = pd.to_numeric(conv, errors="coerce") if rest.empty or pd.to_numeric(rest, errors="coerce").notna().all() else conv
     return df
 
 

@@ -361,6 +361,9 @@ def resolve_domain(
             rho_struct = max(rho_struct, need)
         schema, small_ints, spent_struct = decide_structure(schema, df, rho=rho_struct, rows=n_struct, rng=rng,
                                                             ledger=ledger)
+        # what the type decision took beyond the domain budget came out of the 1-way marginals of the columns it
+        # decided; where many became identifiers (not modelled, no marginal) the pool below keeps a floor, paid from
+        # the model's budget (its rho_left), so the release never gets a negative budget (14 text ids on 500 rows)
         rho_domain -= spent_struct
         todo = [schema.column(n) for n in schema.private_domain_columns()]
     if not todo:
@@ -369,7 +372,7 @@ def resolve_domain(
     n_cat = sum(c.type == "categorical" for c in todo)
     delta_cat = ledger.reserved_delta / n_cat if n_cat else 0.0
     z_cat = math.sqrt(2) * float(special.erfinv(1 - 2 * delta_cat)) if n_cat else 0.0
-    pool = rho_domain + oneway_rho * len(todo)
+    pool = max(rho_domain + oneway_rho * len(todo), STRUCTURE_SHARE * privacy.domain_budget * ledger.rho_budget)
     share = _allocate(todo, pool, n_rows, z_cat)
     updates: dict[str, dict[str, Any]] = {}
     detail: dict[str, Any] = {}

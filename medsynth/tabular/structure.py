@@ -18,7 +18,7 @@ noisy counts only, never starting from the type ``schema infer`` wrote (which is
    cell of its own), the best-supported format wins; text columns and columns named like identifiers (a name
    is public) holding whole numbers or text: the count of rows holding a unique value; an identifier when at
    least 75% of the values are unique (for a name like an identifier: when the count is not 3 sigma below
-   that) and ``3 sigma`` stays under half of them; where the noise cannot tell,
+   that; for any other name, only above 20 noisy values) and ``3 sigma`` stays under half of them; where the noise cannot tell,
    a name like ``id``/``*_id`` makes an identifier and any other name a column of values (never regenerated
    keys on the noise's word).
 

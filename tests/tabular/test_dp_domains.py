@@ -113,12 +113,9 @@ def test_whole_numbers_are_never_decided_by_noise_alone():
     for seed in range(20):
         led = PrivacyLedger(private=True, target_epsilon=1.0, target_delta=1e-5)
         out, small, _ = decide_structure(schema, df, rho=7.6e-4, rows=300.0, rng=np.random.default_rng(seed), ledger=led)
-        # never rounded; at this budget even "numbers or text" is a noisy call (a column taken for text is noted)
-        assert out.column("bili").type in ("continuous", "categorical"), seed
-        assert out.column("age").type in ("continuous", "categorical"), seed
-        assert "bili" not in small and "age" not in small
-        if "continuous" in (out.column("bili").type, out.column("age").type):
-            assert any("cannot confirm" in n for n in led.notes)
+        # never rounded; at this budget even "numbers or text" is a noisy call, but these columns are complete
+        assert out.column("bili").type == "continuous" and out.column("age").type == "continuous", seed
+        assert "bili" not in small and "age" not in small and any("cannot confirm" in n for n in led.notes)
 
 
 @pytest.mark.parametrize("model", ["dp-mst", "dp-aim"])
@@ -181,12 +178,16 @@ def test_heavy_noise_never_turns_categories_into_identifiers():
     df = pd.DataFrame({f"emp{i}": rs.choice(["no", "yes"], 300) for i in range(1, 41)})
     schema = infer_schema(df)
     assert {c.type for c in schema.columns} == {"categorical"}
-    led = PrivacyLedger(private=True, target_epsilon=1.0, target_delta=1e-5)
-    out, _, _ = decide_structure(schema, df, rho=7.6e-4, rows=300.0, rng=np.random.default_rng(3), ledger=led)
-    assert {c.type for c in out.columns} <= {"categorical", "continuous"}
-    wrong = [c.name for c in out.columns if c.type != "categorical"]
-    assert len(wrong) <= 8 and all(any(name in n and "may be wrong" in n for n in led.notes) for name in wrong)
-    assert any("cannot tell whether their values are unique" in n for n in led.notes)
+    wrong = 0
+    for seed in range(5):  # 200 column decisions
+        led = PrivacyLedger(private=True, target_epsilon=1.0, target_delta=1e-5)
+        out, _, _ = decide_structure(schema, df, rho=7.6e-4, rows=300.0, rng=np.random.default_rng(seed), ledger=led)
+        assert {c.type for c in out.columns} <= {"categorical", "continuous"}, seed  # never an identifier
+        taken = [c.name for c in out.columns if c.type != "categorical"]
+        assert all(any(name in n and "may be wrong" in n for n in led.notes) for name in taken), seed
+        assert any("cannot tell whether their values are unique" in n for n in led.notes)
+        wrong += len(taken)
+    assert wrong <= 20, wrong  # 9 of 200 (sign of a count 1.4 noise deviations from zero: ~7% expected)
 
 
 def test_thin_mass_is_not_decoded_as_empty():
@@ -442,3 +443,30 @@ def test_second_review_index_category_dtype_and_boolean_text():
     assert 0.74 < share < 0.86, share
     with pytest.raises(DataValidationError, match="column 'y' holds bytes values"):
         resolve(SYNTHESIZERS, "dp-mst")(privacy={"epsilon": 5.0}).fit(pd.DataFrame({"y": [b"\xff", b"a"] * 50}))
+
+
+
+def test_many_text_ids_leave_the_domains_a_budget_and_yes_no_names_are_no_identifiers():
+    """Final read: 14 text id columns on 500 rows made the type step take more than the domain budget (it may take from
+    the 1-way marginals of the columns it decides, which identifiers do not have), and the domain release got a
+    negative budget ('rho -2.46e-05 must be positive') after spending. And the short-*id name rule made a yes/no
+    'covid' column an identifier wherever the noise could not tell (5 of 5 draws)."""
+    from medsynth.core.registry import SYNTHESIZERS, resolve
+    from medsynth.io.schema import id_like
+
+    rs = np.random.default_rng(0)
+    n = 500
+    df = pd.DataFrame({**{f"x{i}_id": [f"K{i}-{j}" for j in range(n)] for i in range(14)},
+                       "sex": rs.choice(["F", "M"], n), "age": rs.integers(20, 90, n)})
+    for seed in range(2):
+        with insecure_noise_for_audit(300 + seed):
+            m = resolve(SYNTHESIZERS, "dp-mst")(privacy={"epsilon": 1.0, "delta": 1e-5}).fit(df, infer_schema(df))
+        assert m.ledger.rho_spent == pytest.approx(m.ledger.rho_budget, rel=1e-6)
+        assert sum(c.type == "identifier" for c in m.schema.columns) >= 12
+    assert not any(id_like(w) for w in ("covid", "bid", "tid", "qid", "mucoid", "keloid", "druid"))
+    cov = pd.DataFrame({"covid": rs.choice(["yes", "no"], 300)})
+    for seed in range(5):
+        led = PrivacyLedger(private=True, target_epsilon=1.0, target_delta=1e-5)
+        out, _, _ = decide_structure(infer_schema(cov), cov, rho=1e-4, rows=300.0, rng=np.random.default_rng(seed),
+                                     ledger=led)
+        assert out.column("covid").type != "identifier", seed

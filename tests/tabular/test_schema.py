@@ -203,6 +203,10 @@ def test_spreadsheet_formatted_numbers_are_numbers(tmp_path: Path):
     semi = tmp_path / "s.csv"
     semi.write_text("a;b\n1,5;x\n2,25;y\n", encoding="utf-8")  # a decimal comma, not thousands
     assert read_table(semi)["a"].tolist() == [1.5, 2.25]
+    # cell by cell: one 'abc' re-read nothing else (a file-wide rule made it flip every column's reading)
+    semi.write_text("a;b;d\n1,5;x;1,5\n2,25;y;abc\n", encoding="utf-8")
+    df = read_table(semi)
+    assert df["a"].tolist() == [1.5, 2.25] and df["d"].tolist() == [1.5, "abc"]
 
 
 def test_a_dataframe_given_to_the_api_is_read_as_a_file_would_be():
