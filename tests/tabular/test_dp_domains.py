@@ -39,6 +39,20 @@ def _pbc_like(n: int = 300, seed: int = 0) -> pd.DataFrame:
     return df
 
 
+
+def _neighbours_released(a: pd.DataFrame, b: pd.DataFrame, seed: int, *, epsilon: float) -> list:
+    """The schemas dp-mst releases for two neighbouring tables, each inferred as a zero-config user would, fitted under
+    the same audit noise draw (a one-row difference may flip a noisy threshold only rarely)."""
+    from medsynth.core.registry import SYNTHESIZERS, resolve
+
+    out = []
+    for df in (a, b):
+        with insecure_noise_for_audit(seed):
+            out.append(resolve(SYNTHESIZERS, "dp-mst")(privacy={"epsilon": epsilon, "delta": 1e-5}).fit(
+                df, infer_schema(df)).schema)
+    return out
+
+
 def test_locate_finds_codes_numbers_and_never_noise():
     rng = np.random.default_rng(0)
     flags = np.r_[np.zeros(250), np.ones(120), [np.nan] * 40]
@@ -273,7 +287,6 @@ def test_whether_anyone_holds_a_flag_value_is_not_released_without_noise():
     nobody does; no/yes likewise) and counted flags as booleans, so neighbouring tables gave different released
     schemas on every draw. Now the released domains come from the noisy release alone: under the same noise draw the
     two neighbours release the same schema (a one-row count difference flips a threshold only rarely)."""
-    from medsynth.core.registry import SYNTHESIZERS, resolve
 
     rs = np.random.default_rng(0)
     n = 300
@@ -283,11 +296,8 @@ def test_whether_anyone_holds_a_flag_value_is_not_released_without_noise():
     one.loc[0, "hiv"], one.loc[0, "smoker"] = 1, "yes"  # one patient differs
     same = 0
     for seed in range(5):
-        released = []
-        for df in (one, base):
-            with insecure_noise_for_audit(3000 + seed):
-                m = resolve(SYNTHESIZERS, "dp-mst")(privacy={"epsilon": 1.0, "delta": 1e-5}).fit(df, infer_schema(df))
-            released.append((m.schema.column("hiv").categories, m.schema.column("smoker").categories))
+        released = [(s.column("hiv").categories, s.column("smoker").categories)
+                    for s in _neighbours_released(one, base, 3000 + seed, epsilon=1.0)]
         same += released[0] == released[1]
     assert same >= 4, same
 
@@ -364,7 +374,6 @@ def test_neighbouring_tables_release_the_same_column_types_from_a_whole_fit():
     """End to end, as a zero-config user runs it (schema infer, then a DP fit): one patient with a 'yes' in a True/False
     column, an 'unk' in a 0/1 column, an 'unknown' date and a duplicated id changed the released schema's types on
     every draw. Under the same noise draw the two neighbours now release the same types and formats."""
-    from medsynth.core.registry import SYNTHESIZERS, resolve
 
     rs = np.random.default_rng(1)
     n = 400
@@ -377,11 +386,8 @@ def test_neighbouring_tables_release_the_same_column_types_from_a_whole_fit():
                                             "bmi": 25.0}])], ignore_index=True)
     same = 0
     for seed in range(4):
-        released = []
-        for df in (odd, plain):
-            with insecure_noise_for_audit(7000 + seed):
-                m = resolve(SYNTHESIZERS, "dp-mst")(privacy={"epsilon": 3.0, "delta": 1e-5}).fit(df, infer_schema(df))
-            released.append({c.name: c.model_dump() for c in m.schema.columns})
+        released = [{c.name: c.model_dump() for c in s.columns}
+                    for s in _neighbours_released(odd, plain, 7000 + seed, epsilon=3.0)]
         kinds = [{k: (v["type"], v["format"], v["read_from_data"]) for k, v in r.items()} for r in released]
         assert kinds[0] == kinds[1], seed  # read_from_data too: it listed the fields of the inferred type (review)
         same += released[0] == released[1]  # the whole schema: bounds, categories, missingness
