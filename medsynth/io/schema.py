@@ -314,7 +314,7 @@ def to_number(col: ColumnSchema, value: Any) -> float:
 
 
 #: Text a spreadsheet writes for a number: thousands separators (``12,500``, ``1,234.5``) or a percentage (``45%``).
-_FORMATTED_NUMBER = re.compile(r"^\s*[-+]?\d{1,3}(,\d{3})+(\.\d+)?\s*$|^\s*[-+]?(\d+(\.\d*)?|\.\d+)\s*%\s*$")
+FORMATTED_NUMBER = re.compile(r"^\s*[-+]?\d{1,3}(,\d{3})+(\.\d+)?\s*$|^\s*[-+]?(\d+(\.\d*)?|\.\d+)\s*%\s*$")
 
 
 def cell_numbers(values: pd.Series) -> pd.Series:
@@ -329,7 +329,7 @@ def cell_numbers(values: pd.Series) -> pd.Series:
         rest = np.isnan(num) & values.notna().to_numpy()
         if rest.any():
             lookup = {v: float(v.replace(",", "").replace("%", "").strip()) for v in pd.unique(values[rest])
-                      if isinstance(v, str) and _FORMATTED_NUMBER.match(v)}
+                      if isinstance(v, str) and FORMATTED_NUMBER.match(v)}
             if lookup:
                 num[rest] = values[rest].map(lookup).to_numpy(dtype=float, na_value=np.nan)
     num[~np.isfinite(num)] = np.nan  # 'inf', 1e400: not numbers (as the type decision counts them)

@@ -22,6 +22,7 @@ import pandas as pd
 
 from medsynth.core.errors import DataValidationError
 from medsynth.core.files import atomic_path, check_output
+from medsynth.io.schema import FORMATTED_NUMBER, cell_numbers
 
 TableFormat = Literal["csv", "parquet"]
 
@@ -86,7 +87,7 @@ def read_table(path: str | Path, *, role: str | None = None) -> pd.DataFrame:
                 df = pd.read_csv(p, sep=sep, low_memory=False, index_col=False, na_values=list(MISSING_MARKERS))
                 if sep == ";":
                     df = _decimal_commas(df)
-                df = _formatted_numbers(df, thousands=sep != ";")
+                df = _formatted_numbers(df)
     except (pd.errors.ParserError, pd.errors.ParserWarning, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError, OSError,
             ImportError) as exc:
         msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -138,7 +139,7 @@ def normalise_frame(df: pd.DataFrame, *, role: str | None = None) -> pd.DataFram
             # 'true'/'false' text, as pandas' CSV reader turns it into booleans (schema infer then says boolean, and
             # the fit refused the strings: "not in its categories [False, True]")
             out[c] = s.map({v: _BOOL_TEXT[v.strip()] for v in values})
-    return _formatted_numbers(out, thousands=True)
+    return _formatted_numbers(out)
 
 
 #: Text pandas' CSV reader reads as booleans (its default true_values / false_values).
@@ -178,27 +179,22 @@ def _sniff_csv(p: Path) -> tuple[str, list[str]]:
 _DECIMAL_COMMA = re.compile(r"^\s*[-+]?\d+,\d+\s*$")
 
 
-_THOUSANDS = re.compile(r"^\s*[-+]?\d{1,3}(,\d{3})+(\.\d+)?\s*$")
-_PLAIN = re.compile(r"^\s*[-+]?(\d+(\.\d*)?|\.\d+)\s*$")
-_PERCENT = re.compile(r"^\s*[-+]?(\d+(\.\d*)?|\.\d+)\s*%\s*$")
-
-
-def _formatted_numbers(df: pd.DataFrame, *, thousands: bool) -> pd.DataFrame:
-    """Numbers that spreadsheets export as text become numbers: every value with thousands separators
-    (``1,234.5``; not in semicolon files, where the comma is the decimal mark) or every value a percentage
-    (``45%`` -> 45.0, the number as written). A text column with any other value is left as it is."""
+def _formatted_numbers(df: pd.DataFrame) -> pd.DataFrame:
+    """Numbers that spreadsheets export as text become numbers: a text column whose every value is a number and
+    at least one is written with thousands separators (``1,234.5``) or as a percentage (``45%`` -> 45.0, the number
+    as written), read by :func:`~medsynth.io.schema.cell_numbers` (the one reader of such text, which a DP fit also
+    applies cell by cell). A text column with any other value is left as it is, and so are plain numeric strings
+    (``02139``). Semicolon files have read their decimal commas before (:func:`_decimal_commas`)."""
     for c in df.columns:
         s = df[c]
         if s.dtype != object:
             continue
-        vals = s.dropna().astype(str)
-        if not len(vals):
+        present = s.notna()
+        if not any(isinstance(v, str) and FORMATTED_NUMBER.match(v) for v in pd.unique(s[present])):  # distinct values
             continue
-        if thousands and vals.str.match(_THOUSANDS).any() and (vals.str.match(_THOUSANDS) | vals.str.match(_PLAIN)).all():
-            df[c] = pd.to_numeric(s.astype(str).str.replace(",", "", regex=False).where(s.notna()), errors="coerce")
-        elif vals.str.match(_PERCENT).all():
-            df[c] = pd.to_numeric(s.astype(str).str.replace("%", "", regex=False).str.strip().where(s.notna()),
-                                  errors="coerce")
+        num = cell_numbers(s)
+        if num[present].notna().all():
+            df[c] = num
     return df
 
 

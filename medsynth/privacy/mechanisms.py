@@ -315,15 +315,14 @@ def dp_category_counts(keys: np.ndarray, n_missing: int, rho: float, delta: floa
     noisy_missing = float(noisy_counts(np.array([n_missing]), sigma, rng)[0])
     threshold = category_threshold(sigma, delta, sensitivity)
     out = {str(uniq[i]): float(noisy[i]) for i in range(uniq.size) if noisy[i] > threshold}
+    pnoisy: dict[str, float] = {}
     if public:
-        pnoisy = noisy_counts(np.array([float((arr == k).sum()) for k in public]), sigma, rng)
+        pnoisy = dict(zip(public, map(float, noisy_counts(np.array([float((arr == k).sum()) for k in public]), sigma, rng)),
+                          strict=True))
         z_public = math.sqrt(2) * special.erfinv(1 - 2 * 0.01 / len(public))
-        out.update({k: float(v) for k, v in zip(public, pnoisy, strict=True) if v > z_public * sigma})
-        released = sorted(out, key=lambda k: -out[k])
-        out.update({k: float(v) for k, v in zip(public, pnoisy, strict=True)})  # every public key's count is a release
-        return released, out, noisy_missing
+        out.update({k: v for k, v in pnoisy.items() if v > z_public * sigma})
     released = sorted(out, key=lambda k: -out[k])
-    return released, out, noisy_missing
+    return released, {**out, **pnoisy}, noisy_missing  # every public key's noisy count is a release
 
 
 def dp_categories(keys: np.ndarray, rho: float, delta: float, rng: np.random.Generator) -> list[str]:

@@ -28,7 +28,7 @@ import pandas as pd
 from scipy import special
 
 from medsynth.core.errors import DataValidationError, PrivacyBudgetError
-from medsynth.io.schema import boolean_keys, cell_numbers
+from medsynth.io.schema import boolean_keys, cell_numbers, fields_read
 from medsynth.privacy.ledger import PrivacyLedger
 from medsynth.privacy.locate import FLAG_PARTNER_SIGMAS, MAX_LOOKS, Location, locate, refine, remeasure
 from medsynth.privacy.mechanisms import (
@@ -131,8 +131,8 @@ def reopen_inferred_omissions(schema: TableSchema) -> TableSchema:
     missing column ``omitted`` (read from the data), and one row with a value would change that, so a DP fit
     makes it a private number again and lets its domain release decide (nothing stands above the noise:
     it is left empty, with a ledger note, as any unlocatable column)."""
-    cols = [c.model_copy(update={"omitted": False, "type": "continuous", "missing": True, "min": None, "max": None,
-                                 "read_from_data": ["type", "missing", "min", "max", "transform"]})
+    cols = [ColumnSchema(name=c.name, type="continuous", missing=True, target=c.target,
+                         read_from_data=fields_read(ColumnSchema(name=c.name, type="continuous")))
             if c.omitted and "omitted" in c.read_from_data and not c.public else c for c in schema.columns]
     return schema.model_copy(update={"columns": cols})
 

@@ -263,6 +263,7 @@ def decide_structure(schema: TableSchema, df: pd.DataFrame, *, rho: float, rows:
     spent += rho_r[0] * len(todo)
     # round 2: integer-ness of numbers, kind of the rest (one count, or one histogram, per column)
     decided: dict[str, dict[str, Any]] = {}
+    text_count: dict[str, float] = {}  # noisy count of the other-text values of a non-number column (round 2)
     undecided_numbers: list[str] = []
     unsure_kind: list[str] = []
     for col, dv in zip(todo, d, strict=True):
@@ -290,7 +291,7 @@ def decide_structure(schema: TableSchema, df: pd.DataFrame, *, rho: float, rows:
                 decided[col.name] = {"type": "datetime"}
             else:
                 decided[col.name] = {"type": "categorical"}
-            decided[col.name]["_present"] = max(float(h[2]), 0.0)
+            text_count[col.name] = max(float(h[2]), 0.0)
         spent += rho_r[1]
     # round 3: the format of a date column (a histogram of the formats its values parse with: the best-supported)
     for col in todo:
@@ -305,7 +306,7 @@ def decide_structure(schema: TableSchema, df: pd.DataFrame, *, rho: float, rows:
     for col in third:
         spent += rho_r[2]
         u = _unique_rows(df[col.name]) + rng.normal(0, sig[2])
-        present = decided[col.name].get("_present")
+        present = text_count.get(col.name)
         if present is None:  # a number column: numbers minus the rest (released in round 1)
             present = float(max(d[todo.index(col)], 0.0))
         if 3 * sig[2] > MAJORITY * present:
@@ -346,7 +347,6 @@ def decide_structure(schema: TableSchema, df: pd.DataFrame, *, rho: float, rows:
         if upd is None:
             cols.append(c)
             continue
-        upd = {k: v for k, v in upd.items() if not k.startswith("_")}
         # a new column from the decision and public facts only (name, target mark): nothing that schema infer read
         # (bounds, categories, missingness, transform, format, nor its list of fields read) reaches the release
         fresh = ColumnSchema(name=c.name, target=c.target, **upd)
