@@ -83,6 +83,27 @@ class Location:
     octaves: tuple[int, int] | None = None
     keys: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     rounds: int = 1
+    text_counts: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    text_noisy: np.ndarray = field(default_factory=lambda: np.zeros(0))
+
+    def text_found(self) -> np.ndarray:
+        """Indices of the text buckets whose noisy count stands above the noise (threshold corrected for their
+        number, false rate ``FALSE_RATE``)."""
+        if self.text_noisy.size == 0:
+            return np.zeros(0, dtype=np.int64)
+        return np.nonzero(self.text_noisy > _union_threshold(self.text_noisy.size, FALSE_RATE) * self.sigma)[0]
+
+    @property
+    def text_present(self) -> bool:
+        """Whether some bucket of values that are no numbers (text) stands above the noise (False where the
+        histogram had none)."""
+        return bool(self.text_found().size)
+
+    def missing_noisy(self) -> tuple[float, float]:
+        """The noisy count of cells a model sees as missing (missing values, plus the text buckets that stand above
+        the noise: a number column holds no text) and its noise scale."""
+        found = self.text_found()
+        return float(self.noisy[-1] + self.text_noisy[found].sum()), self.sigma * math.sqrt(1.0 + found.size)
 
 
 def _histogram(values: np.ndarray, n_missing: int, codes: bool) -> np.ndarray:
@@ -193,19 +214,26 @@ def _classify(loc: Location) -> None:
 
 
 def locate(values: np.ndarray, rho: float, rng: np.random.Generator, *, sensitivity: float = 1.0,
-           codes: bool = True) -> Location:
+           codes: bool = True, text: np.ndarray | None = None) -> Location:
     """Stage 1: the noisy location histogram of a column with ``rho``-zCDP (see the module docstring).
 
     Args:
         values: the column as floats (NaN = missing).
         codes: whether whole values -1..15 get buckets of their own (False for dates).
+        text: counts of the NaN in ``values`` that are cells holding something other than a number (text), in
+            buckets of the caller's public partition of text (e.g. one per flag vocabulary and one for the rest):
+            they are measured in those buckets instead of the missing one (each row still lands in one bucket),
+            so a caller can tell a text column that DP decided was numbers (:meth:`Location.text_found`).
     """
     values = np.asarray(values, dtype=float)
-    n_missing = int(np.sum(np.isnan(values)))
+    text_counts = np.zeros(0) if text is None else np.asarray(text, dtype=float)
+    n_missing = int(np.sum(np.isnan(values))) - int(text_counts.sum())
     finite = values[np.isfinite(values)]
     counts = _histogram(finite, n_missing, codes)
     sigma = gaussian_sigma(rho, sensitivity)
     loc = Location(finite, counts, noisy_counts(counts, sigma, rng), sigma, rho, sensitivity, codes)
+    loc.text_counts = text_counts
+    loc.text_noisy = noisy_counts(text_counts, sigma, rng) if text_counts.size else np.zeros(0)
     _classify(loc)
     return loc
 
@@ -216,6 +244,8 @@ def remeasure(loc: Location, rho: float, rng: np.random.Generator) -> Location:
     fresh = noisy_counts(loc.counts, s2, rng)
     w1, w2 = 1 / loc.sigma**2, 1 / s2**2
     loc.noisy = (w1 * loc.noisy + w2 * fresh) / (w1 + w2)
+    if loc.text_counts.size:  # the same histogram: its text buckets are measured again too
+        loc.text_noisy = (w1 * loc.text_noisy + w2 * noisy_counts(loc.text_counts, s2, rng)) / (w1 + w2)
     loc.sigma = 1 / math.sqrt(w1 + w2)
     loc.rho += rho
     loc.rounds += 1
@@ -224,8 +254,10 @@ def remeasure(loc: Location, rho: float, rng: np.random.Generator) -> Location:
 
 
 def missing_present(loc: Location) -> bool:
-    """Whether the noisy count of missing values stands ``PRESENCE_SIGMAS`` deviations above zero."""
-    return bool(loc.noisy[-1] > PRESENCE_SIGMAS * loc.sigma)
+    """Whether the noisy count of missing values (and text, see :meth:`Location.missing_noisy`) stands
+    ``PRESENCE_SIGMAS`` deviations above zero."""
+    count, sigma = loc.missing_noisy()
+    return bool(count > PRESENCE_SIGMAS * sigma)
 
 
 def _octave_totals(loc: Location) -> tuple[np.ndarray, np.ndarray]:
@@ -326,10 +358,14 @@ def refine(loc: Location, rho: float, rng: np.random.Generator, *, max_cells: in
             other = SMALL_INTEGERS.index(1 - SMALL_INTEGERS[lo])
             if keys[other] > FLAG_PARTNER_SIGMAS * sigma:
                 lo, hi = min(lo, other), max(hi, other)
-        missing = bool(noisy[-1] > PRESENCE_SIGMAS * sigma)
+        miss, sigma_miss = float(noisy[-1]), sigma
+        found = loc.text_found()
+        if found.size:  # text is missing to the model (stage 1's measurement of it)
+            miss, sigma_miss = miss + float(loc.text_noisy[found].sum()), math.sqrt(sigma**2 + found.size * loc.sigma**2)
+        missing = bool(miss > PRESENCE_SIGMAS * sigma_miss)
         return BoundsResult(low=float(SMALL_INTEGERS[lo]), high=float(SMALL_INTEGERS[hi]), rho=loc.rho + rho,
-                            missing=missing, counts=keys[lo : hi + 1].copy(), sigma=sigma, missing_count=float(noisy[-1]),
-                            sigma_missing=sigma, codes=tuple(SMALL_INTEGERS[lo : hi + 1]))
+                            missing=missing, counts=keys[lo : hi + 1].copy(), sigma=sigma, missing_count=miss,
+                            sigma_missing=sigma_miss, codes=tuple(SMALL_INTEGERS[lo : hi + 1]))
     octs = loc.noisy[:_N_OCT]
     sigma1 = loc.sigma
     lo_i, hi_i = loc.octaves  # type: ignore[misc]
@@ -352,9 +388,10 @@ def refine(loc: Location, rho: float, rng: np.random.Generator, *, max_cells: in
     first, last = _cut(noisy_fine, sigma2)
     low, high = float(edges[first]), float(edges[last + 1])
     # (the bucket at zero reaches below it: a log scale needs a range that does not, bili_change went to -1/256)
+    miss, sigma_miss = loc.missing_noisy()
     return BoundsResult(low=low, high=high, rho=loc.rho + rho, missing=missing, log_scale=log_scale and low >= 0,
                         edges=edges[first : last + 2].copy(), counts=noisy_fine[first : last + 1].copy(), sigma=sigma2,
-                        missing_count=float(loc.noisy[-1]), sigma_missing=sigma1)
+                        missing_count=miss, sigma_missing=sigma_miss)
 
 
 __all__ = ["Location", "locate", "missing_present", "refine", "remeasure"]

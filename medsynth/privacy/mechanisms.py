@@ -287,7 +287,8 @@ def category_threshold(sigma: float, delta: float, sensitivity: float = 1.0) -> 
 
 
 def dp_category_counts(keys: np.ndarray, n_missing: int, rho: float, delta: float, rng: np.random.Generator, *,
-                       sensitivity: float = 1.0, public_keys: tuple[str, ...] = ()) -> tuple[list[str], dict[str, float], float]:
+                       sensitivity: float = 1.0, public_keys: tuple[str, ...] = (),
+                       public_groups: tuple[tuple[tuple[str, ...], float], ...] = ()) -> tuple[list[str], dict[str, float], float]:
     """Release a column's categories with DP and their noisy counts (a thresholded noisy histogram).
 
     Each seen value gets a Gaussian-noised count (``rho``-zCDP, with one more bucket for missing values,
@@ -300,7 +301,8 @@ def dp_category_counts(keys: np.ndarray, n_missing: int, rho: float, delta: floa
     noisy count whether or not it occurs, like the missing bucket, and is released above the union-corrected
     ``z(1 - 0.01 / len(public_keys))`` deviations, with no delta (a row lands in one bucket, so the histogram's
     sensitivity and cost are unchanged). A flag's "yes" held by a third of 432 rows cleared that, not the
-    delta threshold.
+    delta threshold. ``public_groups`` are more sets of public keys, each ``(keys, false_rate)`` with its own
+    threshold ``z(1 - false_rate / len(keys))`` (a large vocabulary does not raise the flags' threshold).
 
     Returns:
         (released keys, most frequent first; their noisy counts, and those of every public key; the noisy count
@@ -308,7 +310,14 @@ def dp_category_counts(keys: np.ndarray, n_missing: int, rho: float, delta: floa
     """
     sigma = gaussian_sigma(rho, sensitivity)
     arr = np.asarray(keys, dtype=str)
-    public = tuple(dict.fromkeys(public_keys))
+    groups = [(tuple(dict.fromkeys(public_keys)), 0.01)] if public_keys else []
+    seen: set[str] = set(groups[0][0]) if groups else set()
+    for g, rate in public_groups:  # a key in several groups is counted once (in its first)
+        g = tuple(k for k in dict.fromkeys(g) if k not in seen)
+        seen.update(g)
+        if g:
+            groups.append((g, rate))
+    public = tuple(k for g, _ in groups for k in g)
     is_public = np.isin(arr, public) if public else np.zeros(arr.shape, dtype=bool)
     uniq, counts = np.unique(arr[~is_public], return_counts=True)
     noisy = noisy_counts(counts, sigma, rng)
@@ -317,10 +326,13 @@ def dp_category_counts(keys: np.ndarray, n_missing: int, rho: float, delta: floa
     out = {str(uniq[i]): float(noisy[i]) for i in range(uniq.size) if noisy[i] > threshold}
     pnoisy: dict[str, float] = {}
     if public:
-        pnoisy = dict(zip(public, map(float, noisy_counts(np.array([float((arr == k).sum()) for k in public]), sigma, rng)),
+        pk, pc = np.unique(arr[is_public], return_counts=True)
+        held = dict(zip(pk.tolist(), pc.tolist(), strict=True))  # one pass over the column, not one per key
+        pnoisy = dict(zip(public, map(float, noisy_counts(np.array([float(held.get(k, 0)) for k in public]), sigma, rng)),
                           strict=True))
-        z_public = math.sqrt(2) * special.erfinv(1 - 2 * 0.01 / len(public))
-        out.update({k: v for k, v in pnoisy.items() if v > z_public * sigma})
+        for g, rate in groups:
+            z_public = math.sqrt(2) * special.erfinv(1 - 2 * rate / len(g))
+            out.update({k: pnoisy[k] for k in g if pnoisy[k] > z_public * sigma})
     released = sorted(out, key=lambda k: -out[k])
     return released, {**out, **pnoisy}, noisy_missing  # every public key's noisy count is a release
 

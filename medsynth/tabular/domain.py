@@ -51,7 +51,10 @@ from medsynth.tabular.schema import (
     parse_dates,
 )
 from medsynth.tabular.structure import (
+    CATEGORY_GROUPS,
+    CATEGORY_KEYS,
     FLAG_KEYS,
+    LETTER_KEYS,
     ROUND_SHARES,
     decide_structure,
     flag_partner,
@@ -261,6 +264,143 @@ def _flag_keys_released(released: list[str], noisy_of: dict[str, float], sigma: 
     return others + public + list(dict.fromkeys(partners)), bool(partners)
 
 
+#: A flag pair (both values of one spelling, public keys) whose noisy counts together clear the threshold is released
+#: when neither value did alone; pure noise passes with this probability per column (union over the pairs).
+PAIR_FALSE_RATE = 0.01
+
+
+def flag_pairs() -> list[tuple[str, str]]:
+    """Every (value, partner) pair of :data:`FLAG_KEYS` in one spelling ('no'/'yes', 'No'/'Yes', ..., '0'/'1')."""
+    out: dict[frozenset[str], tuple[str, str]] = {}
+    for k in FLAG_KEYS:
+        p = flag_partner(_canonical(k))
+        if p is not None and category_key(p) in FLAG_KEYS:
+            out.setdefault(frozenset((k, category_key(p))), (k, category_key(p)))
+    return list(out.values())
+
+
+def _flag_pair_released(noisy_of: dict[str, float], sigma: float) -> list[str]:
+    """Post-processing of a category release in which no value cleared its threshold: the flag pair whose two
+    public keys' noisy counts sum to more than the union-corrected threshold of that sum (noise ``sqrt(2) sigma``),
+    if any. A yes/no column of 302 rows split 130/132 at noise 39 released neither half (3.3 sigma each against
+    3.26) about half the time; their sum stands 4.8 deviations of its noise above zero. Reads only noisy counts of
+    public keys (each released already) and the public vocabulary. Returns the pair's keys, or []."""
+    pairs = flag_pairs()
+    z = math.sqrt(2) * float(special.erfinv(1 - 2 * PAIR_FALSE_RATE / len(pairs)))
+    sums = {pair: noisy_of.get(pair[0], 0.0) + noisy_of.get(pair[1], 0.0) for pair in pairs}
+    best = max(sums, key=lambda pr: sums[pr])
+    if sums[best] <= z * math.sqrt(2) * sigma:
+        return []
+    return sorted(best, key=lambda k: -noisy_of.get(k, 0.0))
+
+
+#: False-positive rate of each group of public category keys beside the flags (common words; one-letter codes): a
+#: value that no row holds is released by noise alone in at most this share of columns.
+VOCABULARY_FALSE_RATE = 0.005
+#: Every public key of a category release.
+PUBLIC_KEYS = frozenset(FLAG_KEYS) | frozenset(CATEGORY_KEYS) | frozenset(LETTER_KEYS)
+#: The public keys of a category release beyond the flags, with their false-positive rates.
+PUBLIC_GROUPS: tuple[tuple[tuple[str, ...], float], ...] = ((CATEGORY_KEYS, VOCABULARY_FALSE_RATE),
+                                                            (LETTER_KEYS, VOCABULARY_FALSE_RATE))
+
+
+def _word_group(k: str) -> tuple[str, ...] | None:
+    if k in LETTER_KEYS:
+        return LETTER_KEYS
+    return next((g for g in CATEGORY_GROUPS if k in g), None)
+
+
+def _words_kept(released: list[str], noisy_of: dict[str, float], threshold: float) -> list[str]:
+    """Post-processing of a category release with public words and letters (:data:`PUBLIC_GROUPS`): a word
+    released alone from its group beside other released values (flags, values read from the data, another group)
+    stays only above ``threshold`` (the one values read from the data pass), so a noise-only 'F' does not join a
+    yes/no column; where only words were released, the group of the largest noisy total stays whole."""
+    words = [k for k in released if _word_group(k) is not None]
+    if not words:
+        return released
+    others = [k for k in released if k not in words]
+    by_group: dict[tuple[str, ...], list[str]] = {}
+    for k in words:
+        by_group.setdefault(_word_group(k), []).append(k)  # type: ignore[arg-type]
+    home = None if others else max(by_group, key=lambda g: sum(noisy_of.get(k, 0.0) for k in by_group[g]))
+    keep = {k for g, ks in by_group.items() for k in ks
+            if g == home or len(ks) >= 2 or noisy_of.get(k, 0.0) > threshold}
+    return [k for k in released if k in others or k in keep]
+
+
+def _group_released(released: list[str], noisy_of: dict[str, float], sigma: float) -> list[str]:
+    """Post-processing of a category release with the public words of :data:`CATEGORY_GROUPS`. Where nothing was
+    released, the group (one spelling) whose noisy counts sum to more than the union-corrected threshold of that sum
+    (noise ``sqrt(k) sigma``) is, with those of its words standing ``FLAG_PARTNER_SIGMAS`` above zero (both words of a
+    pair). Where every released value is a word of one group, that group's other words standing that far above zero
+    join ('female' released alone brings 'male'). Reads only noisy counts of public keys and the vocabulary."""
+    def members(g: tuple[str, ...]) -> list[str]:
+        return [k for k in g if noisy_of.get(k, 0.0) > FLAG_PARTNER_SIGMAS * sigma or len(g) == 2]
+
+    if released:
+        home = [g for g in CATEGORY_GROUPS if set(released) <= set(g)]
+        if not home:
+            return released
+        extra = [k for k in members(home[0]) if k not in released and noisy_of.get(k, 0.0) > FLAG_PARTNER_SIGMAS * sigma]
+        return released + extra
+    z = math.sqrt(2) * float(special.erfinv(1 - 2 * VOCABULARY_FALSE_RATE / len(CATEGORY_GROUPS)))
+    sums = [(sum(noisy_of.get(k, 0.0) for k in g) / math.sqrt(len(g)), g) for g in CATEGORY_GROUPS]
+    score, best = max(sums, key=lambda t: t[0])
+    if score <= z * sigma:
+        return []
+    return sorted(members(best), key=lambda k: -noisy_of.get(k, 0.0))
+
+
+def text_pairs() -> list[tuple[str, str]]:
+    """The flag pairs written as words (the text buckets of a number column's location histogram, then one for
+    any other text)."""
+    return [pr for pr in flag_pairs() if set(pr) != {"0", "1"}]
+
+
+def _text_buckets(s: pd.Series, numbers: np.ndarray) -> np.ndarray:
+    """Counts of a column's cells that are no numbers, on a public partition: one bucket per flag pair of
+    :func:`text_pairs`, then the rest (private; measured by :func:`~medsynth.privacy.locate.locate`)."""
+    is_text = np.isnan(numbers) & s.notna().to_numpy()
+    keys = category_keys(s[is_text]).to_numpy(dtype=str) if is_text.any() else np.zeros(0, dtype=str)
+    pairs = text_pairs()
+    counts = np.array([float(np.isin(keys, pr).sum()) for pr in pairs] + [0.0])
+    counts[-1] = keys.size - counts[:-1].sum()
+    return counts
+
+
+def _retyped_flag(col: ColumnSchema, s: pd.Series, loc: Location, rho: float, rng: np.random.Generator,
+                  ) -> tuple[dict[str, Any], OneWay] | None:
+    """A column DP decided was numbers whose location histogram found no number but a flag pair's text bucket
+    above the noise: the pair is its categories, and ``rho`` measures the two values and the missing ones
+    (one row in one cell), combined with the pair's stage-1 total by least squares (post-processing). None
+    when the text found is not a flag's."""
+    found = loc.text_found()
+    pairs = text_pairs()
+    if found.size == 0 or int(found[np.argmax(loc.text_noisy[found])]) >= len(pairs):
+        return None
+    i = int(found[np.argmax(loc.text_noisy[found])])
+    a, b = pairs[i]
+    keys = category_keys(s.dropna()).to_numpy(dtype=str)
+    sigma2 = gaussian_sigma(rho)
+    counts = np.array([float((keys == a).sum()), float((keys == b).sum()), float(s.isna().sum())])
+    y = noisy_counts(counts, sigma2, rng)
+    w1, w2 = 1 / loc.sigma**2, 1 / (2 * sigma2**2)  # the pair's total: stage 1's bucket, and the sum of the two values
+    total = (w1 * loc.text_noisy[i] + w2 * (y[0] + y[1])) / (w1 + w2)
+    diff = y[0] - y[1]
+    va, vb = (total + diff) / 2, (total - diff) / 2
+    sigma_ab = math.sqrt((1 / (w1 + w2) + 2 * sigma2**2) / 4)
+    missing = bool(y[2] > PRESENCE_SIGMAS * sigma2)
+    by_key = {a: va, b: vb}
+    cats = _sorted_categories([_canonical(k) for k in (a, b)])
+    vals = [by_key[category_key(c)] for c in cats]
+    sig = [sigma_ab, sigma_ab]
+    if missing:
+        vals.append(float(y[2]))
+        sig.append(sigma2)
+    upd = {"type": "categorical", "categories": cats, "min": None, "max": None, "missing": missing, "transform": "none"}
+    return upd, OneWay(np.array(vals, dtype=float), np.array(sig, dtype=float))
+
+
 def stage1_share(rho_column: float, oneway_rho: float) -> float:
     """Share of a number column's budget that locates it (stage 1): what is left once the 1-way marginal a
     model reuses (stage 2, ``oneway_rho``) is paid, and at least ``STAGE1_SHARE``. Columns that this does
@@ -279,13 +419,18 @@ def _locate_numbers(cols: list[ColumnSchema], df: pd.DataFrame, share: dict[str,
     an even part of it in all (nor more than ``total_cap``), so columns whose mass is easy to find are found
     cheaply, one hard column cannot eat the reserve, and what is not needed stays with the model. Adaptive sequential composition: which columns
     get more depends only on earlier DP outputs, and every look is paid for and recorded."""
-    out = {c.name: locate(_numbers(c, df[c.name]), share[c.name] * first[c.name], rng, codes=c.type != "datetime")
-           for c in cols}
+    out = {}
+    for c in cols:
+        x = _numbers(c, df[c.name])
+        # text cells get a bucket of their own (not dates: their text is no flag), so a yes/no column that the
+        # noisy type decision made numbers is seen as text by this same measurement
+        text = None if c.type == "datetime" else _text_buckets(df[c.name], x)
+        out[c.name] = locate(x, share[c.name] * first[c.name], rng, codes=c.type != "datetime", text=text)
     parts = 2 ** (LOCATE_ROUNDS - 1) - 1
     cap = min(RESERVE_CAP * reserve_rho / max(len(cols), 1), total_cap)  # no column takes much more than its even part
     extra = dict.fromkeys(out, 0.0)
     for r in range(2, LOCATE_ROUNDS + 1):
-        lost = [n for n, loc in out.items() if loc.kind == "unlocated" and extra[n] < cap]
+        lost = [n for n, loc in out.items() if loc.kind == "unlocated" and not loc.text_present and extra[n] < cap]
         if not lost or reserve_rho <= 0:
             break
         give = reserve_rho * 2 ** (r - 2) / parts / len(lost)
@@ -379,15 +524,70 @@ def resolve_domain(
     spent: dict[str, float] = {}
     numbers = [c for c in todo if c.type in NUMERIC_TYPES]
     completed: list[str] = []  # flags of which DP released one value: the other joined
+    paired: list[str] = []  # flags of which DP released neither value alone, but both together
+    retyped: list[str] = []  # decided numbers, released as a flag's categories (text stood above the noise)
     first = {c.name: stage1_share(share[c.name], oneway_rho) for c in numbers}
     located = _locate_numbers(numbers, df, share, first, reserve_rho, rng,
                               total_cap=RESERVE_CAP_TOTAL * ledger.rho_budget / max(len(todo), 1))
+    def release_categories(col: ColumnSchema, s: pd.Series, rho: float, delta: float) -> dict[str, Any] | None:
+        """A thresholded noisy histogram of the column's values (flag spellings public keys, no threshold) and its
+        missing bucket: the schema update, or None when no category stands above the noise."""
+        sigma = gaussian_sigma(rho)
+        keys = category_keys(s.dropna()).to_numpy(dtype=str)
+        released, noisy_of, noisy_missing = dp_category_counts(keys, int(s.isna().sum()), rho, delta, rng,
+                                                               public_keys=FLAG_KEYS, public_groups=PUBLIC_GROUPS)
+        missing = bool(noisy_missing > PRESENCE_SIGMAS * sigma)
+        if col.categories:  # a public key is released or not on its noisy count alone: never filtered by
+            declared = {category_key(c) for c in col.categories}  # this list, which was read from the data
+            released = [k for k in released if k in declared or k in PUBLIC_KEYS]
+        released = _words_kept(released, noisy_of, category_threshold(sigma, delta))
+        released, with_partner = _flag_keys_released(released, noisy_of, sigma, category_threshold(sigma, delta))
+        if with_partner:
+            completed.append(col.name)
+        if not released:
+            released = _flag_pair_released(noisy_of, sigma)
+            if released:
+                paired.append(col.name)
+        grown = _group_released(released, noisy_of, sigma)
+        if len(grown) > len(released):
+            paired.append(col.name)
+        released = grown
+        detail[col.name] = {"mechanism": "thresholded noisy histogram (+ missing bucket)", "rho": rho,
+                            "delta": delta, "released": len(released), "missing": missing}
+        if not released:
+            return None
+        cats = _sorted_categories([_canonical(k) for k in released])
+        upd: dict[str, Any] = {"missing": missing, "categories": cats}
+        if set(released) <= {"False", "True"}:  # booleans' keys (public): written back as booleans
+            cats = [False, True]
+            upd = {"type": "boolean", "missing": missing, "categories": cats}
+        if oneways is not None:
+            counts = [noisy_of[category_key(c)] for c in cats] + ([noisy_missing] if missing else [])
+            oneways[col.name] = OneWay(np.array(counts, dtype=float), np.full(len(counts), sigma))
+        return upd
+
     for col in todo:
         s = df[col.name]
         rho_each = share[col.name]
         spent[col.name] = rho_each
         if col.type in NUMERIC_TYPES:
             loc = located[col.name]
+            if loc.kind == "unlocated" and loc.text_present and "type" in col.read_from_data:
+                # DP decided numbers, but no number stands above the noise and a flag's text does (the same
+                # histogram): a yes/no column of a small, wide table whose type the noise got wrong. The rest of its
+                # share measures the flag's two values (public keys, no delta). A type written by hand is kept.
+                rest = rho_each * (1 - first[col.name])
+                got = _retyped_flag(col, s, loc, rest, rng)
+                if got is not None:
+                    spent[col.name] = loc.rho + rest
+                    updates[col.name], ow = got
+                    if oneways is not None:
+                        oneways[col.name] = ow
+                    detail[col.name] = {"mechanism": MECH_NUMBER + "; a flag pair's text bucket stood above the "
+                                        "noise: its two values and missing ones measured", "rho": spent[col.name],
+                                        "categories": updates[col.name]["categories"]}
+                    retyped.append(col.name)
+                    continue
             try:
                 res = refine(loc, rho_each * (1 - first[col.name]), rng)
             except PrivacyBudgetError:
@@ -438,33 +638,24 @@ def resolve_domain(
                 detail[col.name] = {"mechanism": "noisy counts of the two values and of missing values", "rho": rho_each,
                                     "missing": missing}
             else:
-                keys = category_keys(s.dropna()).to_numpy(dtype=str)
-                released, noisy_of, noisy_missing = dp_category_counts(keys, n_missing, rho_each, delta_cat, rng,
-                                                                       public_keys=FLAG_KEYS)
-                missing = bool(noisy_missing > PRESENCE_SIGMAS * sigma)
-                if col.categories:  # a public key is released or not on its noisy count alone: never filtered by
-                    declared = {category_key(c) for c in col.categories}  # this list, which was read from the data
-                    released = [k for k in released if k in declared or k in FLAG_KEYS]
-                released, with_partner = _flag_keys_released(released, noisy_of, sigma, category_threshold(sigma, delta_cat))
-                if with_partner:
-                    completed.append(col.name)
-                detail[col.name] = {"mechanism": "thresholded noisy histogram (+ missing bucket)", "rho": rho_each,
-                                    "delta": delta_cat, "released": len(released), "missing": missing}
-                if not released:
+                upd = release_categories(col, s, rho_each, delta_cat)
+                if upd is None:
                     updates[col.name] = dict(OMITTED)
                     ledger.notes.append(
                         f"column '{col.name}': no category is frequent enough to release with DP at this budget; the "
                         "synthetic column is empty (declare its categories public, or give more budget)")
                     continue
-                cats = _sorted_categories([_canonical(k) for k in released])
-                upd = {"missing": missing, "categories": cats}
-                if set(released) <= {"False", "True"}:  # booleans' keys (public): written back as booleans
-                    cats = [False, True]
-                    upd = {"type": "boolean", "missing": missing, "categories": cats}
-                if oneways is not None:
-                    counts = [noisy_of[category_key(c)] for c in cats] + ([noisy_missing] if missing else [])
-                    oneways[col.name] = OneWay(np.array(counts, dtype=float), np.full(len(counts), sigma))
         updates[col.name] = upd
+    if retyped:
+        ledger.notes.append(
+            f"columns {retyped}: DP decided that they hold numbers, but their domain histogram found no number above "
+            "the noise and text above it; their flag values (no/yes, n/y, false/true) were released as categories")
+    if paired:
+        ledger.notes.append(
+            f"columns {paired}: neither value of a flag (no/yes, n/y, false/true, 0/1), or of a group of common words "
+            "(female/male, negative/positive, race, marital status...), stood above the noise alone but the group "
+            "together did, or one word did and the other words of its group stood 1 noise deviation above zero "
+            "(public keys counted in the same release): kept")
     if completed:
         ledger.notes.append(
             f"columns {completed}: DP released one value of a flag (no/yes, n/y, false/true, 0/1) and the other, "

@@ -67,6 +67,32 @@ FLAG_KEYS = tuple(dict.fromkeys([w for pair in FLAG_WORDS for word in pair for w
                                 + ["0", "1"]))
 
 
+#: Category values common in clinical and demographic tables, grouped by what they name (public knowledge, named
+#: before any data, like the flag words). A DP category release counts each spelling (lower, Title, UPPER) as a public
+#: key: no delta threshold, only one corrected for the number of keys. On a 300-row table at epsilon 1 a value needs
+#: about 5.5 noise deviations (over 200 rows) to be released as a value read from the data, so sex, race and result
+#: columns came out empty; as public keys they need about 3.9.
+CATEGORY_WORDS: tuple[tuple[str, ...], ...] = (
+    ("female", "male"), ("alive", "dead"), ("negative", "positive"), ("absent", "present"), ("abnormal", "normal"),
+    ("white", "black", "asian", "hispanic", "other"), ("married", "single", "divorced", "widowed", "separated"),
+    ("none", "mild", "moderate", "severe"), ("low", "medium", "high"), ("placebo", "control", "treatment"),
+    ("inpatient", "outpatient"), ("current", "former", "never"), ("unknown", "missing"),
+)
+
+
+def _spellings(word: str) -> tuple[str, str, str]:
+    return word, word.capitalize(), word.upper()
+
+
+#: Groups of public keys, one per group of :data:`CATEGORY_WORDS` and spelling (their noisy counts may be summed).
+CATEGORY_GROUPS: tuple[tuple[str, ...], ...] = tuple(tuple(_spellings(w)[i] for w in group) for group in CATEGORY_WORDS
+                                                     for i in range(3))
+#: Every spelling of :data:`CATEGORY_WORDS`.
+CATEGORY_KEYS: tuple[str, ...] = tuple(dict.fromkeys(k for g in CATEGORY_GROUPS for k in g))
+#: One-letter codes (M/F, B/W, D/M/S, A/D, C/T): public keys too (upper case; y/n are flags).
+LETTER_KEYS: tuple[str, ...] = tuple(chr(c) for c in range(ord("A"), ord("Z") + 1) if chr(c) not in ("N", "Y"))
+
+
 def flag_partner(value: Any) -> Any | None:
     """The other value of a flag, in the same spelling (``'No'`` -> ``'Yes'``, ``'n'`` -> ``'y'``, ``0`` -> ``1``), or
     None when ``value`` is not a flag value. Completing a DP-released category list that holds one half of a flag is
