@@ -71,6 +71,9 @@ HEADLINES: list[tuple[str, str, str, list[Step], str]] = [
      "tabular_unseen.json", ["summary", {"table": "survival::rotterdam", "model": "dp-aim"}, "tstr_mean"], ""),
     ("EHR", "... the same on NHANES I follow-up (1629 x 68, few rows per column), mean of 3 fits (TRTR 0.784)",
      "tabular_unseen.json", ["summary", {"table": "causaldata::nhefs", "model": "dp-aim"}, "tstr_mean"], ""),
+    ("EHR", "Columns left empty by `dp-aim` at epsilon 1, zero-config, on carData::Rossi (432 x 63, 52 weekly yes/no "
+            "columns), mean of 3 fits, with public category words and flag pairs (29.3 before them)",
+     "tabular_public_keys.json", ["after", "summary", {"table": "carData::Rossi", "model": "dp-aim"}, "omitted_mean"], ""),
     ("EHR", "`dp-aim` fit on 201 columns x 20k rows (generated, schema as inferred), CPU seconds (`dp-mst`: 15 s; "
             "the default above 200 columns)",
      "tabular_aim_very_wide_speed.json", ["results", {"model": "dp-aim"}, "fit_cpu_seconds"], "s"),
