@@ -441,8 +441,9 @@ def id_like(name: Any) -> bool:
 
 #: Names that make a column the proposed prediction target, in order of preference: a whole name ...
 _TARGET_NAMES = ("target", "label", "outcome", "class", "y")
-#: ... a name holding one of these (hospdead, hospital_death, hospital_expire_flag, mortality_28d) ...
-_TARGET_STEMS = ("death", "dead", "died", "deceased", "mort", "expire")
+#: ... a name holding one of these (hospdead, hospital_death, hospital_expire_flag, mortality_28d), or the word
+#: "mort" first or last (mort_28d, hosp_mort; not num_mort_accounts, whose "mort" is a mortgage: openintro::loans_full_schema) ...
+_TARGET_STEMS = ("death", "dead", "died", "deceased", "mortal", "expire")
 #: ... or a word of the name equal to one of these (status, event, outcome)
 _TARGET_WORDS = ("outcome", "status", "event", "died", "dead", "death")
 #: a name holding one of these records when or why, not whether: never a target (deathdate, death_cause)
@@ -474,7 +475,7 @@ def propose_target(names: list[str]) -> str | None:
             continue
         if low in _TARGET_NAMES:
             tiers[0].append(name)
-        elif any(stem in low for stem in _TARGET_STEMS):
+        elif any(stem in low for stem in _TARGET_STEMS) or "mort" in (words[0], words[-1]):
             tiers[1].append(name)
         elif any(w in _TARGET_WORDS for w in words):
             tiers[2].append(name)

@@ -282,6 +282,9 @@ def test_the_outcome_is_proposed_as_target_from_its_name_alone():
     assert propose_target(["icustay_id", "hospital_expire_flag"]) == "hospital_expire_flag"
     assert propose_target(["time", "status", "trt"]) == "status"
     assert propose_target(["mort_28d", "los"]) == "mort_28d"
+    assert propose_target(["mortality", "los"]) == "mortality"
+    assert propose_target(["los", "hosp_mort"]) == "hosp_mort"
+    assert propose_target(["num_mort_accounts", "loan_status"]) == "loan_status"  # a mortgage, not a death
     # last: outcomes of follow-up and a test's result (covid_testing: TSTR 0.50 with no target, TRTR 0.96)
     assert propose_target(["gender", "result", "ct_result"]) == "result"
     assert propose_target(["AA", "Recurrence", "TimeToRecurrence"]) == "Recurrence"
