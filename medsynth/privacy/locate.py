@@ -93,16 +93,13 @@ class Location:
             return np.zeros(0, dtype=np.int64)
         return np.nonzero(self.text_noisy > _union_threshold(self.text_noisy.size, FALSE_RATE) * self.sigma)[0]
 
-    @property
-    def text_present(self) -> bool:
-        """Whether some bucket of values that are no numbers (text) stands above the noise (False where the
-        histogram had none)."""
-        return bool(self.text_found().size)
-
     def missing_noisy(self) -> tuple[float, float]:
-        """The noisy count of cells a model sees as missing (missing values, plus the text buckets that stand above
-        the noise: a number column holds no text) and its noise scale."""
-        found = self.text_found()
+        """The noisy count of cells a model sees as missing (a number column holds no text): missing values, the
+        last text bucket (the caller's "any other text") and the other text buckets that stand above the noise; and
+        its noise scale."""
+        if self.text_noisy.size == 0:
+            return float(self.noisy[-1]), self.sigma
+        found = np.union1d(self.text_found(), [self.text_noisy.size - 1])
         return float(self.noisy[-1] + self.text_noisy[found].sum()), self.sigma * math.sqrt(1.0 + found.size)
 
 
@@ -221,7 +218,8 @@ def locate(values: np.ndarray, rho: float, rng: np.random.Generator, *, sensitiv
         values: the column as floats (NaN = missing).
         codes: whether whole values -1..15 get buckets of their own (False for dates).
         text: counts of the NaN in ``values`` that are cells holding something other than a number (text), in
-            buckets of the caller's public partition of text (e.g. one per flag vocabulary and one for the rest):
+            buckets of the caller's public partition of text (e.g. one per flag vocabulary, then the last one for
+            any other text, which always counts as missing to the model):
             they are measured in those buckets instead of the missing one (each row still lands in one bucket),
             so a caller can tell a text column that DP decided was numbers (:meth:`Location.text_found`).
     """
@@ -359,8 +357,8 @@ def refine(loc: Location, rho: float, rng: np.random.Generator, *, max_cells: in
             if keys[other] > FLAG_PARTNER_SIGMAS * sigma:
                 lo, hi = min(lo, other), max(hi, other)
         miss, sigma_miss = float(noisy[-1]), sigma
-        found = loc.text_found()
-        if found.size:  # text is missing to the model (stage 1's measurement of it)
+        if loc.text_noisy.size:  # text is missing to the model (stage 1's measurement of it, as missing_noisy)
+            found = np.union1d(loc.text_found(), [loc.text_noisy.size - 1])
             miss, sigma_miss = miss + float(loc.text_noisy[found].sum()), math.sqrt(sigma**2 + found.size * loc.sigma**2)
         missing = bool(miss > PRESENCE_SIGMAS * sigma_miss)
         return BoundsResult(low=float(SMALL_INTEGERS[lo]), high=float(SMALL_INTEGERS[hi]), rho=loc.rho + rho,

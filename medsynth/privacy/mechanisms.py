@@ -287,7 +287,7 @@ def category_threshold(sigma: float, delta: float, sensitivity: float = 1.0) -> 
 
 
 def dp_category_counts(keys: np.ndarray, n_missing: int, rho: float, delta: float, rng: np.random.Generator, *,
-                       sensitivity: float = 1.0, public_keys: tuple[str, ...] = (),
+                       sensitivity: float = 1.0, public_keys: tuple[str, ...] = (), public_rate: float = 0.01,
                        public_groups: tuple[tuple[tuple[str, ...], float], ...] = ()) -> tuple[list[str], dict[str, float], float]:
     """Release a column's categories with DP and their noisy counts (a thresholded noisy histogram).
 
@@ -299,7 +299,7 @@ def dp_category_counts(keys: np.ndarray, n_missing: int, rho: float, delta: floa
 
     ``public_keys`` are values named before seeing the data (e.g. a flag's yes/no spellings): each gets a
     noisy count whether or not it occurs, like the missing bucket, and is released above the union-corrected
-    ``z(1 - 0.01 / len(public_keys))`` deviations, with no delta (a row lands in one bucket, so the histogram's
+    ``z(1 - public_rate / len(public_keys))`` deviations, with no delta (a row lands in one bucket, so the histogram's
     sensitivity and cost are unchanged). A flag's "yes" held by a third of 432 rows cleared that, not the
     delta threshold. ``public_groups`` are more sets of public keys, each ``(keys, false_rate)`` with its own
     threshold ``z(1 - false_rate / len(keys))`` (a large vocabulary does not raise the flags' threshold).
@@ -310,7 +310,7 @@ def dp_category_counts(keys: np.ndarray, n_missing: int, rho: float, delta: floa
     """
     sigma = gaussian_sigma(rho, sensitivity)
     arr = np.asarray(keys, dtype=str)
-    groups = [(tuple(dict.fromkeys(public_keys)), 0.01)] if public_keys else []
+    groups = [(tuple(dict.fromkeys(public_keys)), public_rate)] if public_keys else []
     seen: set[str] = set(groups[0][0]) if groups else set()
     for g, rate in public_groups:  # a key in several groups is counted once (in its first)
         g = tuple(k for k in dict.fromkeys(g) if k not in seen)

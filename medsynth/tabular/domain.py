@@ -264,9 +264,16 @@ def _flag_keys_released(released: list[str], noisy_of: dict[str, float], sigma: 
     return others + public + list(dict.fromkeys(partners)), bool(partners)
 
 
-#: A flag pair (both values of one spelling, public keys) whose noisy counts together clear the threshold is released
-#: when neither value did alone; pure noise passes with this probability per column (union over the pairs).
-PAIR_FALSE_RATE = 0.01
+#: False-positive rates of the tests that release public keys (values named before any data, no delta), per column:
+#: a flag spelling alone; a flag pair (both values of one spelling) on its two noisy counts together, where neither
+#: value passed alone; a common word alone; a group of words on their noisy counts together; a one-letter code.
+#: Together (union bound) a value that no row holds is released in at most ~1.2% of columns: the review of a first
+#: version (1% + 1% + 0.5% x 3) found one in 3-5% of columns of rare codes (FEMALE/MALE in a column of 100 codes).
+FLAG_FALSE_RATE = 0.005
+PAIR_FALSE_RATE = 0.003
+WORD_FALSE_RATE = 0.0015
+GROUP_FALSE_RATE = 0.001
+LETTER_FALSE_RATE = 0.0015
 
 
 def flag_pairs() -> list[tuple[str, str]]:
@@ -294,14 +301,13 @@ def _flag_pair_released(noisy_of: dict[str, float], sigma: float) -> list[str]:
     return sorted(best, key=lambda k: -noisy_of.get(k, 0.0))
 
 
-#: False-positive rate of each group of public category keys beside the flags (common words; one-letter codes): a
-#: value that no row holds is released by noise alone in at most this share of columns.
-VOCABULARY_FALSE_RATE = 0.005
+#: A word of a group of three or more released on the group's sum stands this many noise deviations above zero.
+GROUP_MEMBER_SIGMAS = 2.0
 #: Every public key of a category release.
 PUBLIC_KEYS = frozenset(FLAG_KEYS) | frozenset(CATEGORY_KEYS) | frozenset(LETTER_KEYS)
 #: The public keys of a category release beyond the flags, with their false-positive rates.
-PUBLIC_GROUPS: tuple[tuple[tuple[str, ...], float], ...] = ((CATEGORY_KEYS, VOCABULARY_FALSE_RATE),
-                                                            (LETTER_KEYS, VOCABULARY_FALSE_RATE))
+PUBLIC_GROUPS: tuple[tuple[tuple[str, ...], float], ...] = ((CATEGORY_KEYS, WORD_FALSE_RATE),
+                                                            (LETTER_KEYS, LETTER_FALSE_RATE))
 
 
 def _word_group(k: str) -> tuple[str, ...] | None:
@@ -331,24 +337,26 @@ def _words_kept(released: list[str], noisy_of: dict[str, float], threshold: floa
 def _group_released(released: list[str], noisy_of: dict[str, float], sigma: float) -> list[str]:
     """Post-processing of a category release with the public words of :data:`CATEGORY_GROUPS`. Where nothing was
     released, the group (one spelling) whose noisy counts sum to more than the union-corrected threshold of that sum
-    (noise ``sqrt(k) sigma``) is, with those of its words standing ``FLAG_PARTNER_SIGMAS`` above zero (both words of a
-    pair). Where every released value is a word of one group, that group's other words standing that far above zero
-    join ('female' released alone brings 'male'). Reads only noisy counts of public keys and the vocabulary."""
-    def members(g: tuple[str, ...]) -> list[str]:
-        return [k for k in g if noisy_of.get(k, 0.0) > FLAG_PARTNER_SIGMAS * sigma or len(g) == 2]
-
+    (noise ``sqrt(k) sigma``) is: both words of a pair, or the words of a larger group standing
+    ``GROUP_MEMBER_SIGMAS`` above zero (at least its largest). Where the one released value is a word of a pair, the
+    other word joins when it stands ``FLAG_PARTNER_SIGMAS`` above zero ('female' released alone brings 'male'); a
+    larger group is not filled (an absent race word passed 1 sigma in 30% of columns). Reads only noisy counts of
+    public keys and the vocabulary."""
     if released:
-        home = [g for g in CATEGORY_GROUPS if set(released) <= set(g)]
-        if not home:
+        pair = [g for g in CATEGORY_GROUPS if len(g) == 2 and set(released) < set(g)]
+        if len(released) != 1 or not pair:
             return released
-        extra = [k for k in members(home[0]) if k not in released and noisy_of.get(k, 0.0) > FLAG_PARTNER_SIGMAS * sigma]
-        return released + extra
-    z = math.sqrt(2) * float(special.erfinv(1 - 2 * VOCABULARY_FALSE_RATE / len(CATEGORY_GROUPS)))
+        other = next(k for k in pair[0] if k not in released)
+        return released + [other] if noisy_of.get(other, 0.0) > FLAG_PARTNER_SIGMAS * sigma else released
+    z = math.sqrt(2) * float(special.erfinv(1 - 2 * GROUP_FALSE_RATE / len(CATEGORY_GROUPS)))
     sums = [(sum(noisy_of.get(k, 0.0) for k in g) / math.sqrt(len(g)), g) for g in CATEGORY_GROUPS]
     score, best = max(sums, key=lambda t: t[0])
     if score <= z * sigma:
         return []
-    return sorted(members(best), key=lambda k: -noisy_of.get(k, 0.0))
+    ranked = sorted(best, key=lambda k: -noisy_of.get(k, 0.0))
+    if len(best) == 2:
+        return ranked
+    return [k for i, k in enumerate(ranked) if i == 0 or noisy_of.get(k, 0.0) > GROUP_MEMBER_SIGMAS * sigma]
 
 
 def text_pairs() -> list[tuple[str, str]]:
@@ -368,18 +376,26 @@ def _text_buckets(s: pd.Series, numbers: np.ndarray) -> np.ndarray:
     return counts
 
 
+def _flag_text(loc: Location) -> int | None:
+    """The index (in :func:`text_pairs`) of the flag whose text bucket is the largest of those standing above the
+    noise in a number column's location histogram, or None (no text found, or the largest is other text)."""
+    found = loc.text_found()
+    if found.size == 0:
+        return None
+    i = int(found[np.argmax(loc.text_noisy[found])])
+    return i if i < len(text_pairs()) else None
+
+
 def _retyped_flag(col: ColumnSchema, s: pd.Series, loc: Location, rho: float, rng: np.random.Generator,
                   ) -> tuple[dict[str, Any], OneWay] | None:
     """A column DP decided was numbers whose location histogram found no number but a flag pair's text bucket
     above the noise: the pair is its categories, and ``rho`` measures the two values and the missing ones
     (one row in one cell), combined with the pair's stage-1 total by least squares (post-processing). None
     when the text found is not a flag's."""
-    found = loc.text_found()
-    pairs = text_pairs()
-    if found.size == 0 or int(found[np.argmax(loc.text_noisy[found])]) >= len(pairs):
+    i = _flag_text(loc)
+    if i is None:
         return None
-    i = int(found[np.argmax(loc.text_noisy[found])])
-    a, b = pairs[i]
+    a, b = text_pairs()[i]
     keys = category_keys(s.dropna()).to_numpy(dtype=str)
     sigma2 = gaussian_sigma(rho)
     counts = np.array([float((keys == a).sum()), float((keys == b).sum()), float(s.isna().sum())])
@@ -430,7 +446,7 @@ def _locate_numbers(cols: list[ColumnSchema], df: pd.DataFrame, share: dict[str,
     cap = min(RESERVE_CAP * reserve_rho / max(len(cols), 1), total_cap)  # no column takes much more than its even part
     extra = dict.fromkeys(out, 0.0)
     for r in range(2, LOCATE_ROUNDS + 1):
-        lost = [n for n, loc in out.items() if loc.kind == "unlocated" and not loc.text_present and extra[n] < cap]
+        lost = [n for n, loc in out.items() if loc.kind == "unlocated" and _flag_text(loc) is None and extra[n] < cap]
         if not lost or reserve_rho <= 0:
             break
         give = reserve_rho * 2 ** (r - 2) / parts / len(lost)
@@ -535,7 +551,8 @@ def resolve_domain(
         sigma = gaussian_sigma(rho)
         keys = category_keys(s.dropna()).to_numpy(dtype=str)
         released, noisy_of, noisy_missing = dp_category_counts(keys, int(s.isna().sum()), rho, delta, rng,
-                                                               public_keys=FLAG_KEYS, public_groups=PUBLIC_GROUPS)
+                                                               public_keys=FLAG_KEYS, public_rate=FLAG_FALSE_RATE,
+                                                               public_groups=PUBLIC_GROUPS)
         missing = bool(noisy_missing > PRESENCE_SIGMAS * sigma)
         if col.categories:  # a public key is released or not on its noisy count alone: never filtered by
             declared = {category_key(c) for c in col.categories}  # this list, which was read from the data
@@ -572,7 +589,7 @@ def resolve_domain(
         spent[col.name] = rho_each
         if col.type in NUMERIC_TYPES:
             loc = located[col.name]
-            if loc.kind == "unlocated" and loc.text_present and "type" in col.read_from_data:
+            if loc.kind == "unlocated" and _flag_text(loc) is not None and "type" in col.read_from_data:
                 # DP decided numbers, but no number stands above the noise and a flag's text does (the same
                 # histogram): a yes/no column of a small, wide table whose type the noise got wrong. The rest of its
                 # share measures the flag's two values (public keys, no delta). A type written by hand is kept.

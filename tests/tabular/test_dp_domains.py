@@ -558,6 +558,15 @@ def test_common_category_words_are_public_keys_and_noise_words_do_not_join():
     assert _words_kept(["yes", "no", "F"], noisy, threshold=60.0) == ["yes", "no", "F"]
     assert _words_kept(["male", "F"], noisy, threshold=200.0) == ["male"]  # only words: the largest group stays
     assert _words_kept(["white", "black", "Asian/PI"], noisy, threshold=200.0) == ["white", "black", "Asian/PI"]
+    # a pair's other word joins one released alone at 1 sigma; a larger group is never filled (an absent race word
+    # passed 1 sigma in 30% of columns); released on its sum, a larger group keeps the words above 2 sigma
+    from medsynth.tabular.domain import _group_released
+
+    sigma = 10.0
+    assert _group_released(["male"], {"male": 90.0, "female": 15.0}, sigma) == ["male", "female"]
+    assert _group_released(["white", "black"], {"white": 70.0, "black": 60.0, "other": 15.0}, sigma) == ["white", "black"]
+    assert _group_released([], {"white": 25.0, "black": 24.0, "other": 12.0, "asian": 25.0, "hispanic": 5.0},
+                           sigma) == ["white", "asian", "black"]
 
     rs = np.random.default_rng(11)
     n = 300
