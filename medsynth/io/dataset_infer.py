@@ -240,6 +240,8 @@ def infer_time_fields(rel: Relation, tables: Mapping[str, pd.DataFrame], schema:
         ranked.sort(key=lambda c: (c.type != "datetime" and not any(h in c.name.lower() for h in _TIME_HINTS),))
         order_by = ranked[0].name if ranked else None
     if order_by is None:
+        if cands and child[rel.column].duplicated().any():  # "no column orders the rows" is read from the data too:
+            return rel.model_copy(update={"read_from_data": sorted({*rel.read_from_data, "order_by"})})  # DP re-decides
         return rel
     found: list[RelationField] = ["order_by"]
     tcol = cs.column(order_by)

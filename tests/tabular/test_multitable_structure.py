@@ -258,3 +258,39 @@ def test_a_zero_config_dp_fit_of_related_tables_with_flags_fits(seeded_dp_noise)
     assert model.privacy_ledger.rho_spent == pytest.approx(model.privacy_ledger.rho_budget, rel=1e-6)
     out = model.sample(50, seed=0)
     assert set(out["patients"]["hiv"].dropna()) <= {0, 1} and set(out["visits"]["fever"].dropna()) <= {"no", "yes"}
+
+
+def test_the_time_order_of_child_rows_is_decided_under_dp_not_read_from_one_patient():
+    """Which child column orders a parent's rows (``order_by``) was read from the data by ``schema infer`` (the one
+    column that never decreases within a parent) and used as it was: one patient whose rows are out of order made
+    it None, so neighbouring datasets released different structures in every draw. A DP fit now decides it afresh
+    from a noisy count, per number column, of the patients whose rows it does not order; neighbours get the same."""
+    from medsynth.io.dataset_infer import infer_dataset_schema
+    from medsynth.privacy.noise import insecure_noise_for_audit
+
+    rs = np.random.default_rng(5)
+    n = 200
+    patients = pd.DataFrame({"pid": np.arange(n), "age": rs.integers(40, 80, n), "sex": rs.choice(["F", "M"], n)})
+    rows = []
+    for i in range(n):
+        days = np.sort(rs.integers(0, 900, 4))
+        rows += [{"pid": i, "week": int(rs.integers(0, 120)), "day": int(x), "lab": round(float(rs.normal(5, 1)), 2)}
+                 for x in days]
+    visits = pd.DataFrame(rows)
+    shuffled = visits.copy()
+    shuffled.loc[[0, 1], "day"] = shuffled.loc[[1, 0], "day"].to_numpy()  # one patient's first two rows out of order
+    one = {"patients": patients, "visits": visits}
+    other = {"patients": patients, "visits": shuffled}
+    inferred = [infer_dataset_schema(d).relations[0] for d in (one, other)]
+    assert inferred[0].order_by == "day" and inferred[1].order_by == "week"  # schema infer: one patient decides
+    assert "order_by" in inferred[1].read_from_data  # ... and says so: a DP fit decides it again
+    same = 0
+    for seed in range(4):
+        got = []
+        for d in (one, other):
+            with insecure_noise_for_audit(5100 + seed):
+                m = MultiTableDPMST(TINY, privacy={"epsilon": 1.0, "delta": 1e-5}).fit(d, infer_dataset_schema(d))
+            got.append(m.schema.relations[0].order_by)
+            assert m.ledger.rho_spent == pytest.approx(m.ledger.rho_budget, rel=1e-6)
+        same += got[0] == got[1] == "day"
+    assert same >= 3, same
