@@ -27,8 +27,18 @@ from medsynth.tabular.multi_counts import LedgerView, one_per_group
 from medsynth.tabular.multi_features import group_rank
 from medsynth.tabular.structure import needs_decision
 
-#: Share of the domain budget spent confirming relation fields read from the data (all relations together).
+#: Share of the domain budget spent deciding relations' time fields under DP (all relations together) ...
 DECISION_SHARE = 0.1
+#: ... plus this share of the whole budget (from the models): at 10% of the domain budget alone, the noise of a
+#: count on 200 patients (57) was five times the 5% threshold, and a time column reversed for every patient was
+#: kept in 4 of 10 fits.
+DECISION_EXTRA = 0.04
+#: Fixed split of a relation's decision budget (public, whatever the schema declares; unused parts go to the models).
+DECISION_PARTS = {"order_by": 0.45, "within": 0.25, "sequence": 0.2, "ends": 0.1}
+#: A decision is made only where its threshold stays below this share of the patients (else the noise cannot tell a
+#: column every patient follows from one half of them contradict): then ``order_by`` is the first candidate in the
+#: public order (its name says it is a time) and the other fields are not used.
+MAX_THRESHOLD_SHARE = 0.6
 #: A relation field read from the data is kept when at most this share of patients contradicts it (noisy count) ...
 CONTRADICTION_SHARE = 0.05
 #: ... plus this many deviations of the count's noise: on 200 patients at epsilon 1 the noise (~57) was five times
@@ -37,7 +47,25 @@ KEEP_SIGMAS = 2.0
 
 
 #: Words that start the name of a time column.
-TIME_WORDS = ("day", "date", "time", "start", "stop", "admit", "visit", "week", "month", "year", "seq")
+TIME_WORDS = ("day", "date", "time", "start", "stop", "end", "admit", "discharge", "visit", "week", "month", "year",
+              "seq", "hour", "fu", "follow", "surv", "death", "last", "los")
+#: ... of which these name the end of something (a time order's last choice).
+END_WORDS = ("stop", "end", "discharge", "death", "last", "fu", "follow", "surv")
+
+
+def whole_numbers(values: list[Any] | None) -> bool:
+    """Whether every value of a (released) category list is a whole number (a visit number's categories)."""
+    try:
+        return bool(values) and all(float(v).is_integer() for v in values)  # type: ignore[union-attr]
+    except (TypeError, ValueError):
+        return False
+
+
+def ends_named(name: str) -> bool:
+    """Whether a column's name says it ends something (``tstop``, ``end_date``, ``futime``)."""
+    from medsynth.io.schema import _name_words
+
+    return any(w.startswith(END_WORDS) or w == "tstop" for w in _name_words(name))
 
 
 def time_named(name: str) -> bool:
@@ -168,111 +196,118 @@ class DomainsMixin:
         columns = sum(len(self._plain(schema.tables[t], schema.key_columns(t)).modelled) for t in schema.tables)
         return DPMST.oneway_share * planned / max(columns, 1)
 
-    def _decide_order_by(self, rel: Relation, tables: dict[str, pd.DataFrame], resolved: dict[str, DatasetTable],
-                         pidx: dict[str, np.ndarray], unit: dict[str, np.ndarray], keys: set[str], rho: float,
-                         n_hat: float, gens: Generators) -> Relation:
-        """Decide afresh, under DP, the child column that orders a parent's rows in time (``order_by`` read from the
-        data: which column never decreases within a parent, a fact about every patient, so one patient could
-        switch it). Every date column of the child and every number column named like a time (:func:`time_named`; types as decided
-        under DP; keys excluded; among all number columns a lab was chosen on pbcseq, where the noise of twelve
-        counts hid its disorder) gets a noisy count of the patients whose rows it does not order in the file (a
-        decrease, or a missing value); a column is usable when that count is at most ``CONTRADICTION_SHARE`` of the
-        patients (plus ``KEEP_SIGMAS`` deviations of its noise), and the usable one with the smallest count is
-        chosen. None usable: no ``order_by`` (nor the fields measured from it). Sensitivity: one patient adds at most
-        1 to each count."""
-        from medsynth.io.schema import NUMERIC_TYPES
-
-        child = resolved[rel.child]
-        rows = tables[rel.child]
-        codec = TableCodec(child.table_schema())
-        cands = [c for c in child.columns if c.name not in keys and not c.omitted and c.type in NUMERIC_TYPES
-                 and (c.type == "datetime" or time_named(c.name))]
-        drop = {"order_by": None, "within": None, "sequence": None, "ends": []}
-        if not cands or rho <= 0:
-            if rel.order_by:
-                self.ledger.notes.append(f"relation {rel.label}: 'order_by' read from the data is not used (no budget "  # type: ignore[union-attr]
-                                         "or no number column to confirm it under DP)")
-            return rel.model_copy(update=drop)
-        g = pidx[rel.child]
-        order = np.argsort(g, kind="stable")  # each parent's rows, in file order
-        same = g[order][1:] == g[order][:-1]
-        units = unit[rel.child]
-        true = []
-        for c in cands:
-            t = codec.numbers(c, rows[c.name])[order]
-            bad = np.isnan(t)
-            bad[1:] |= same & (t[1:] < t[:-1])
-            true.append(float(len(np.unique(units[order][bad]))))
-        sigma = gaussian_sigma(rho, sensitivity=math.sqrt(len(cands)))
-        noisy = np.asarray(true) + gens.noise.normal(0.0, sigma, len(cands))
-        usable = [(c, v) for c, v in zip(cands, noisy, strict=True) if v <= CONTRADICTION_SHARE * n_hat + KEEP_SIGMAS * sigma]
-        usable.sort(key=lambda cv: cv[1])
-        chosen = usable[0][0].name if usable else None
-        self.ledger.record(f"relation {rel.label}: patients whose rows each number column does not order "  # type: ignore[union-attr]
-                           "(the time column, decided under DP)", "Gaussian mechanism (zCDP), one count per column",
-                           rho=rho, sigma=sigma, columns=[c.name for c in cands], chosen=chosen)
-        if chosen is None:
-            self.ledger.notes.append(f"relation {rel.label}: no column orders the rows of most parents under DP; "  # type: ignore[union-attr]
-                                     "the child rows are modelled without a time order")
-            return rel.model_copy(update=drop)
-        if chosen != rel.order_by:
-            return rel.model_copy(update={**drop, "order_by": chosen})  # the fields read with another order: dropped
-        return rel
-
     def _decide_relation(self, rel: Relation, tables: dict[str, pd.DataFrame], resolved: dict[str, DatasetTable],
                          pidx: dict[str, np.ndarray], unit: dict[str, np.ndarray], rho_total: float, n_decide: int,
-                         total_w: int, n_hat: float, gens: Generators, keys: set[str] | None = None) -> Relation:
-        """Decide ``order_by`` afresh under DP (when ``schema infer`` read it), then keep ``within``/``sequence``/``ends``
-        read from the data only when few patients contradict them."""
-        share_all = self.privacy.domain_budget * rho_total * DECISION_SHARE / max(n_decide, 1)
-        if "order_by" in rel.read_from_data:
-            rest = bool(set(rel.read_from_data) & {"within", "sequence", "ends"})
-            rel = self._decide_order_by(rel, tables, resolved, pidx, unit, keys or set(), share_all / 2 if rest else share_all,
-                                        n_hat, gens)
-            share_all = share_all / 2 if rest else 0.0
+                         total_w: int, n_hat: float, gens: Generators, keys: set[str] | None = None,
+                         parent_keys: set[str] | None = None) -> Relation:
+        """A DP fit decides every time field of a relation that the schema does not declare (a field with a value
+        that is not in ``read_from_data``), afresh, from public candidates and noisy counts; what ``schema infer``
+        read (or did not find) is never used: it is a function of every patient (one patient out of order, with a
+        missing time, or with visit numbers out of step switched it between neighbours in every draw).
+
+        In order, each with a fixed share of the relation's budget (``DECISION_PARTS``; public, whatever is
+        declared): ``order_by`` among the child's date columns and number columns named like a time
+        (:func:`time_named`); ``within`` among the parent's date or time-named columns of the same kind (numbers or
+        dates); ``sequence`` among the child's other whole-number columns; ``ends`` among the child's other date or
+        time-named columns. Each candidate gets a noisy count of the patients contradicting it (rows out of its
+        order or missing; a child time above the bound or a missing bound; a number not the row's rank; an end
+        before its start), one count per patient and candidate (sensitivity ``sqrt(k)``); a candidate is usable at
+        most ``CONTRADICTION_SHARE`` of the patients plus ``KEEP_SIGMAS`` noise deviations, and the first usable in
+        a public order (a name like a time first, a name like an end last, then the schema's column order) is
+        chosen (every usable one for ``ends``)."""
+        from medsynth.io.schema import NUMERIC_TYPES
+
+        keys = keys or set()
+        declared = {f for f in ("order_by", "within", "sequence", "ends") if getattr(rel, f) and f not in rel.read_from_data}
+        budget = (self.privacy.domain_budget * DECISION_SHARE + DECISION_EXTRA) * rho_total / max(n_decide, 1)
+        if self.privacy.domain_budget <= 0:
+            budget = 0.0
+        upd: dict[str, Any] = {f: (getattr(rel, f) if f in declared else ([] if f == "ends" else None))
+                               for f in ("order_by", "within", "sequence", "ends")}
+        upd["read_from_data"] = []
+        if budget <= 0:
+            self.ledger.notes.append(f"relation {rel.label}: time fields not declared in the schema are not used "  # type: ignore[union-attr]
+                                     "(privacy.domain_budget is 0, so they cannot be decided under DP)")
+            return rel.model_copy(update=upd)
         child, parent = resolved[rel.child], resolved[rel.parent]
-        codec_c = TableCodec(child.table_schema())
-        rows = tables[rel.child]
-        t = codec_c.numbers(child.column(rel.order_by), rows[rel.order_by]) if rel.order_by else None  # type: ignore[arg-type]
-        checks: dict[str, np.ndarray] = {}
-        if rel.within and "within" in rel.read_from_data and t is not None:
-            b = TableCodec(parent.table_schema()).numbers(parent.column(rel.within), tables[rel.parent][rel.within])
-            checks["within"] = t > b[pidx[rel.child]] + 1e-9
-        if rel.sequence and "sequence" in rel.read_from_data and t is not None:
-            order = np.lexsort((t, pidx[rel.child]))
-            rank = np.empty(len(order), dtype=np.int64)
-            rank[order] = group_rank(pidx[rel.child][order])
-            v = pd.to_numeric(rows[rel.sequence], errors="coerce").to_numpy(dtype=float)
-            checks["sequence"] = ~(np.isclose(v, rank + 1) | np.isclose(v, rank))
-        for e in rel.ends if "ends" in rel.read_from_data and t is not None else []:
-            ev = codec_c.numbers(child.column(e), rows[e])
-            checks[f"ends:{e}"] = ev < t - 1e-9  # type: ignore[operator]
-        if not checks:
-            return rel
+        rows, prow = tables[rel.child], tables[rel.parent]
+        codec_c, codec_p = TableCodec(child.table_schema()), TableCodec(parent.table_schema())
+        g = pidx[rel.child]
         units = unit[rel.child]
-        true = np.array([len(np.unique(units[bad])) for bad in checks.values()], dtype=float)  # patients contradicting
-        share = share_all
-        if share <= 0:  # no domain budget: nothing read from the data can be confirmed
-            self.ledger.notes.append(f"relation {rel.label}: {sorted(checks)} read from the data are not used "  # type: ignore[union-attr]
-                                     "(privacy.domain_budget is 0, so they cannot be confirmed under DP)")
-            return rel.model_copy(update={"within": None if "within" in checks else rel.within,
-                                          "sequence": None if "sequence" in checks else rel.sequence,
-                                          "ends": [e for e in rel.ends if f"ends:{e}" not in checks]})
-        sigma = gaussian_sigma(share, sensitivity=math.sqrt(len(checks)))
-        noisy = true + gens.noise.normal(0.0, sigma, true.size)
-        keep = {k: bool(v <= CONTRADICTION_SHARE * n_hat + KEEP_SIGMAS * sigma) for k, v in zip(checks, noisy, strict=True)}
-        self.ledger.record(f"relation {rel.label}: patients contradicting {sorted(checks)} read from the data",  # type: ignore[union-attr]
-                           "Gaussian mechanism (zCDP), one count per field", rho=share, sigma=sigma, kept=keep)
-        upd: dict[str, Any] = {}
-        if "within" in keep and not keep["within"]:
-            upd["within"] = None
-        if "sequence" in keep and not keep["sequence"]:
-            upd["sequence"] = None
-        dropped = [e for e in rel.ends if f"ends:{e}" in keep and not keep[f"ends:{e}"]]
-        if dropped:
-            upd["ends"] = [e for e in rel.ends if e not in dropped]
-        for what in [*upd]:
-            self.ledger.notes.append(f"relation {rel.label}: '{what}' read from the data was not confirmed under DP "  # type: ignore[union-attr]
-                                     "(too many patients contradict it); it is not used")
+        order = np.argsort(g, kind="stable")  # each parent's rows, in file order
+        same = g[order][1:] == g[order][:-1]
+        pkeys = (parent_keys or set()) | {rel.parent_column}
+
+        def usable_cols(table: DatasetTable, names: set[str], kind: str | None, need_time: bool) -> list[Any]:
+            cols = [c for c in table.columns if c.name not in names and not c.omitted and c.type in NUMERIC_TYPES
+                    and (kind is None or (c.type == "datetime") == (kind == "datetime"))
+                    and (not need_time or c.type == "datetime" or time_named(c.name))]
+            return sorted(cols, key=lambda c: (not time_named(c.name), ends_named(c.name)))  # stable: schema order next
+
+        def decide(field: str, cands: list[Any], bad_rows: Any) -> list[str]:
+            if not cands:
+                return []
+            rho = budget * DECISION_PARTS[field]
+            sigma = gaussian_sigma(rho, sensitivity=math.sqrt(len(cands)))
+            threshold = CONTRADICTION_SHARE * n_hat + KEEP_SIGMAS * sigma
+            if threshold >= MAX_THRESHOLD_SHARE * n_hat:  # the noise cannot tell: decided by the public names alone
+                ok = [cands[0].name] if field == "order_by" else []
+                self.ledger.notes.append(
+                    f"relation {rel.label}: at this budget a noisy count cannot tell which column is its {field}; "
+                    + (f"'{ok[0]}' is taken on its name" if ok else "none is used") + " (nothing measured; declare it "
+                    "in the schema to choose)")
+                return ok
+            true = np.array([float(len(np.unique(units[bad_rows(c)]))) for c in cands])  # patients, by root unit
+            noisy = true + gens.noise.normal(0.0, sigma, len(cands))
+            ok = [c.name for c, v in zip(cands, noisy, strict=True) if v <= threshold]
+            self.ledger.record(f"relation {rel.label}: patients contradicting each candidate {field} (decided under DP)",  # type: ignore[union-attr]
+                               "Gaussian mechanism (zCDP), one count per candidate column", rho=rho, sigma=sigma,
+                               columns=[c.name for c in cands], usable=ok)
+            return ok
+
+        # 1. order_by
+        if "order_by" not in declared:
+            def unordered(c: Any) -> np.ndarray:
+                t = codec_c.numbers(c, rows[c.name])
+                bad = np.isnan(t)
+                ts = t[order]
+                back = np.zeros(len(t), dtype=bool)
+                back[order[1:]] = same & (ts[1:] < ts[:-1])
+                return bad | back
+            ok = decide("order_by", usable_cols(child, keys, None, True), unordered)
+            upd["order_by"] = ok[0] if ok else None
+        t = codec_c.numbers(child.column(upd["order_by"]), rows[upd["order_by"]]) if upd["order_by"] else None
+        if t is None:
+            upd.update({f: (upd[f] if f in declared else ([] if f == "ends" else None)) for f in ("within", "sequence", "ends")})
+            if "order_by" not in declared:
+                self.ledger.notes.append(f"relation {rel.label}: no column orders the rows of most parents under DP; "  # type: ignore[union-attr]
+                                         "the child rows are modelled without a time order")
+            return rel.model_copy(update=upd)
+        kind = child.column(upd["order_by"]).type
+        # 2. within: a parent column every child time of that parent stays at or below
+        if "within" not in declared:
+            def above(c: Any) -> np.ndarray:
+                b = codec_p.numbers(c, prow[c.name])[g]
+                return np.isnan(b) | (t > b + 1e-9)
+            ok = decide("within", usable_cols(parent, pkeys, kind, True), above)
+            upd["within"] = ok[0] if ok else None
+        # 3. sequence: a whole-number child column equal to the row's rank (from 1 or 0) in time order
+        rank = np.empty(len(t), dtype=np.int64)
+        tord = np.lexsort((t, g))
+        rank[tord] = group_rank(g[tord])
+        if "sequence" not in declared:
+            def off(c: Any) -> np.ndarray:
+                v = pd.to_numeric(rows[c.name], errors="coerce").to_numpy(dtype=float)
+                return ~(np.isclose(v, rank + 1) | np.isclose(v, rank))
+            seq = [c for c in child.columns if c.name not in keys | {upd["order_by"]} and not c.omitted
+                   and (c.type == "integer" or (c.type == "categorical" and whole_numbers(c.categories)))]
+            ok = decide("sequence", seq, off)
+            upd["sequence"] = ok[0] if ok else None
+        # 4. ends: child times never before the start
+        if "ends" not in declared:
+            def early(c: Any) -> np.ndarray:
+                return codec_c.numbers(c, rows[c.name]) < t - 1e-9  # type: ignore[operator]
+            taken = keys | {upd["order_by"], upd["sequence"]} - {None}
+            upd["ends"] = decide("ends", usable_cols(child, taken, kind, True), early)
         return rel.model_copy(update=upd)
 

@@ -192,7 +192,7 @@ class MultiTableDPMST(DomainsMixin, MultiTableSynthesizer):
         others = [t for t in order if t != root]
         led.unit = f"one row of '{root}' with every row linked to it" + (f" ({', '.join(others)})" if others else "")  # type: ignore[union-attr]
         led.neighbouring = f"add/remove one '{root}' row together with all its linked rows"  # type: ignore[union-attr]
-        decide = [r for r in schema.relations if private and set(r.read_from_data) & {"order_by", "within", "sequence", "ends"}]
+        decide = [r for r in schema.relations if private]  # every relation's time fields (public: the schema's relations)
         weights = {t: self._domain_weight(schema.tables[t], schema.key_columns(t)) for t in order}
         plains = [self._plain(schema.tables[t], schema.key_columns(t)) for t in order]
         modelled = sum(len(p.modelled) for p in plains)
@@ -227,11 +227,10 @@ class MultiTableDPMST(DomainsMixin, MultiTableSynthesizer):
         # domains, on one random row per patient
         resolved = self._resolve_domains(tables, schema, unit, weights, len(decide), rho_total, n_hat, gens)
         schema = schema.model_copy(update={"relations": [self._usable(r, resolved) for r in schema.relations]})
-        decide = [r for r in schema.relations if private and ("order_by" in r.read_from_data or (
-                  set(r.read_from_data) & {"within", "sequence", "ends"} and (r.within or r.sequence or r.ends)))]
+        decide = [r for r in schema.relations if private]
         relations = [self._decide_relation(r, tables, resolved, pidx, unit, rho_total, len(decide), sum(weights.values()),
-                                           n_hat, gens, set(schema.key_columns(r.child))) if r in decide else r
-                     for r in schema.relations]
+                                           n_hat, gens, set(schema.key_columns(r.child)), set(schema.key_columns(r.parent)))
+                     if private else r for r in schema.relations]
         self.schema = DatasetSchema(tables=resolved, relations=relations)
         self._build(tables, unit, pidx, primaries, order, rho_total, n_hat, gens)
 
