@@ -54,6 +54,7 @@ from medsynth.tabular.structure import (
     CATEGORY_GROUPS,
     CATEGORY_KEYS,
     FLAG_KEYS,
+    FLAG_WORDS,
     LETTER_KEYS,
     ROUND_SHARES,
     decide_structure,
@@ -276,29 +277,32 @@ GROUP_FALSE_RATE = 0.001
 LETTER_FALSE_RATE = 0.0015
 
 
-def flag_pairs() -> list[tuple[str, str]]:
-    """Every (value, partner) pair of :data:`FLAG_KEYS` in one spelling ('no'/'yes', 'No'/'Yes', ..., '0'/'1')."""
-    out: dict[frozenset[str], tuple[str, str]] = {}
-    for k in FLAG_KEYS:
-        p = flag_partner(_canonical(k))
-        if p is not None and category_key(p) in FLAG_KEYS:
-            out.setdefault(frozenset((k, category_key(p))), (k, category_key(p)))
-    return list(out.values())
+#: Every (value, partner) pair of :data:`FLAG_KEYS` in one spelling ('no'/'yes', 'No'/'Yes', ..., '0'/'1').
+FLAG_PAIRS: tuple[tuple[str, str], ...] = tuple(dict.fromkeys(
+    [*((f(a), f(b)) for a, b in FLAG_WORDS for f in (str, str.capitalize, str.upper)), ("0", "1")]))
+#: The flag pairs written as words: the text buckets of a number column's location histogram (then one for any
+#: other text).
+TEXT_PAIRS = tuple(pr for pr in FLAG_PAIRS if set(pr) != {"0", "1"})
+
+
+def _group_by_sum(groups: tuple[tuple[str, ...], ...], rate: float, noisy_of: dict[str, float],
+                  sigma: float) -> tuple[str, ...] | None:
+    """The group of public keys whose noisy counts sum highest, when that sum (noise ``sqrt(k) sigma``) clears the
+    threshold corrected for the number of groups (false-positive rate ``rate``), else None. Post-processing of
+    noisy counts of public keys (each released already) and a public vocabulary."""
+    z = math.sqrt(2) * float(special.erfinv(1 - 2 * rate / len(groups)))
+    score, best = max(((sum(noisy_of.get(k, 0.0) for k in g) / math.sqrt(len(g)), g) for g in groups),
+                      key=lambda t: t[0])
+    return best if score > z * sigma else None
 
 
 def _flag_pair_released(noisy_of: dict[str, float], sigma: float) -> list[str]:
-    """Post-processing of a category release in which no value cleared its threshold: the flag pair whose two
-    public keys' noisy counts sum to more than the union-corrected threshold of that sum (noise ``sqrt(2) sigma``),
-    if any. A yes/no column of 302 rows split 130/132 at noise 39 released neither half (3.3 sigma each against
-    3.26) about half the time; their sum stands 4.8 deviations of its noise above zero. Reads only noisy counts of
-    public keys (each released already) and the public vocabulary. Returns the pair's keys, or []."""
-    pairs = flag_pairs()
-    z = math.sqrt(2) * float(special.erfinv(1 - 2 * PAIR_FALSE_RATE / len(pairs)))
-    sums = {pair: noisy_of.get(pair[0], 0.0) + noisy_of.get(pair[1], 0.0) for pair in pairs}
-    best = max(sums, key=lambda pr: sums[pr])
-    if sums[best] <= z * math.sqrt(2) * sigma:
-        return []
-    return sorted(best, key=lambda k: -noisy_of.get(k, 0.0))
+    """Where no value of a category release cleared its threshold: the flag pair released on its two noisy counts
+    together (:func:`_group_by_sum`), most frequent first, or []. A yes/no column of 302 rows split 130/132 at noise
+    39 released neither half (3.3 sigma each against 3.26) about half the time; their sum stands 4.8 deviations of
+    its noise above zero."""
+    best = _group_by_sum(FLAG_PAIRS, PAIR_FALSE_RATE, noisy_of, sigma)
+    return [] if best is None else sorted(best, key=lambda k: -noisy_of.get(k, 0.0))
 
 
 #: A word of a group of three or more released on the group's sum stands this many noise deviations above zero.
@@ -348,10 +352,8 @@ def _group_released(released: list[str], noisy_of: dict[str, float], sigma: floa
             return released
         other = next(k for k in pair[0] if k not in released)
         return released + [other] if noisy_of.get(other, 0.0) > FLAG_PARTNER_SIGMAS * sigma else released
-    z = math.sqrt(2) * float(special.erfinv(1 - 2 * GROUP_FALSE_RATE / len(CATEGORY_GROUPS)))
-    sums = [(sum(noisy_of.get(k, 0.0) for k in g) / math.sqrt(len(g)), g) for g in CATEGORY_GROUPS]
-    score, best = max(sums, key=lambda t: t[0])
-    if score <= z * sigma:
+    best = _group_by_sum(CATEGORY_GROUPS, GROUP_FALSE_RATE, noisy_of, sigma)
+    if best is None:
         return []
     ranked = sorted(best, key=lambda k: -noisy_of.get(k, 0.0))
     if len(best) == 2:
@@ -359,31 +361,24 @@ def _group_released(released: list[str], noisy_of: dict[str, float], sigma: floa
     return [k for i, k in enumerate(ranked) if i == 0 or noisy_of.get(k, 0.0) > GROUP_MEMBER_SIGMAS * sigma]
 
 
-def text_pairs() -> list[tuple[str, str]]:
-    """The flag pairs written as words (the text buckets of a number column's location histogram, then one for
-    any other text)."""
-    return [pr for pr in flag_pairs() if set(pr) != {"0", "1"}]
-
-
 def _text_buckets(s: pd.Series, numbers: np.ndarray) -> np.ndarray:
     """Counts of a column's cells that are no numbers, on a public partition: one bucket per flag pair of
-    :func:`text_pairs`, then the rest (private; measured by :func:`~medsynth.privacy.locate.locate`)."""
+    :data:`TEXT_PAIRS`, then the rest (private; measured by :func:`~medsynth.privacy.locate.locate`)."""
     is_text = np.isnan(numbers) & s.notna().to_numpy()
     keys = category_keys(s[is_text]).to_numpy(dtype=str) if is_text.any() else np.zeros(0, dtype=str)
-    pairs = text_pairs()
-    counts = np.array([float(np.isin(keys, pr).sum()) for pr in pairs] + [0.0])
+    counts = np.array([float(np.isin(keys, pr).sum()) for pr in TEXT_PAIRS] + [0.0])
     counts[-1] = keys.size - counts[:-1].sum()
     return counts
 
 
 def _flag_text(loc: Location) -> int | None:
-    """The index (in :func:`text_pairs`) of the flag whose text bucket is the largest of those standing above the
+    """The index (in :data:`TEXT_PAIRS`) of the flag whose text bucket is the largest of those standing above the
     noise in a number column's location histogram, or None (no text found, or the largest is other text)."""
     found = loc.text_found()
     if found.size == 0:
         return None
     i = int(found[np.argmax(loc.text_noisy[found])])
-    return i if i < len(text_pairs()) else None
+    return i if i < len(TEXT_PAIRS) else None
 
 
 def _retyped_flag(col: ColumnSchema, s: pd.Series, loc: Location, rho: float, rng: np.random.Generator,
@@ -395,7 +390,7 @@ def _retyped_flag(col: ColumnSchema, s: pd.Series, loc: Location, rho: float, rn
     i = _flag_text(loc)
     if i is None:
         return None
-    a, b = text_pairs()[i]
+    a, b = TEXT_PAIRS[i]
     keys = category_keys(s.dropna()).to_numpy(dtype=str)
     sigma2 = gaussian_sigma(rho)
     counts = np.array([float((keys == a).sum()), float((keys == b).sum()), float(s.isna().sum())])
@@ -545,6 +540,7 @@ def resolve_domain(
     first = {c.name: stage1_share(share[c.name], oneway_rho) for c in numbers}
     located = _locate_numbers(numbers, df, share, first, reserve_rho, rng,
                               total_cap=RESERVE_CAP_TOTAL * ledger.rho_budget / max(len(todo), 1))
+
     def release_categories(col: ColumnSchema, s: pd.Series, rho: float, delta: float) -> dict[str, Any] | None:
         """A thresholded noisy histogram of the column's values (flag spellings public keys, no threshold) and its
         missing bucket: the schema update, or None when no category stands above the noise."""

@@ -200,7 +200,7 @@ class DomainsMixin:
 
     def _decide_relation(self, rel: Relation, tables: dict[str, pd.DataFrame], resolved: dict[str, DatasetTable],
                          pidx: dict[str, np.ndarray], unit: dict[str, np.ndarray], rho_total: float, n_decide: int,
-                         total_w: int, n_hat: float, gens: Generators, keys: set[str] | None = None,
+                         n_hat: float, gens: Generators, keys: set[str] | None = None,
                          parent_keys: set[str] | None = None) -> Relation:
         """A DP fit decides every time field of a relation that the schema does not declare (a field with a value
         that is not in ``read_from_data``), afresh, from public candidates and noisy counts; what ``schema infer``
@@ -279,8 +279,7 @@ class DomainsMixin:
             ok = decide("order_by", usable_cols(child, keys, None, True), unordered)
             upd["order_by"] = ok[0] if ok else None
         t = codec_c.numbers(child.column(upd["order_by"]), rows[upd["order_by"]]) if upd["order_by"] else None
-        if t is None:
-            upd.update({f: (upd[f] if f in declared else ([] if f == "ends" else None)) for f in ("within", "sequence", "ends")})
+        if t is None:  # no time order: the fields measured from it stay as declared (or unused)
             if "order_by" not in declared:
                 self.ledger.notes.append(f"relation {rel.label}: no column orders the rows of most parents under DP; "  # type: ignore[union-attr]
                                          "the child rows are modelled without a time order")

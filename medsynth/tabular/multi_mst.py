@@ -228,8 +228,8 @@ class MultiTableDPMST(DomainsMixin, MultiTableSynthesizer):
         resolved = self._resolve_domains(tables, schema, unit, weights, len(decide), rho_total, n_hat, gens)
         schema = schema.model_copy(update={"relations": [self._usable(r, resolved) for r in schema.relations]})
         decide = [r for r in schema.relations if private]
-        relations = [self._decide_relation(r, tables, resolved, pidx, unit, rho_total, len(decide), sum(weights.values()),
-                                           n_hat, gens, set(schema.key_columns(r.child)), set(schema.key_columns(r.parent)))
+        relations = [self._decide_relation(r, tables, resolved, pidx, unit, rho_total, len(decide), n_hat, gens,
+                                           set(schema.key_columns(r.child)), set(schema.key_columns(r.parent)))
                      if private else r for r in schema.relations]
         self.schema = DatasetSchema(tables=resolved, relations=relations)
         self._build(tables, unit, pidx, primaries, order, rho_total, n_hat, gens)
