@@ -318,16 +318,16 @@ def dp_category_counts(keys: np.ndarray, n_missing: int, rho: float, delta: floa
         if g:
             groups.append((g, rate))
     public = tuple(k for g, _ in groups for k in g)
-    is_public = np.isin(arr, public) if public else np.zeros(arr.shape, dtype=bool)
-    uniq, counts = np.unique(arr[~is_public], return_counts=True)
+    seen_keys, seen_counts = np.unique(arr, return_counts=True)  # one pass over the column; keys are few
+    is_public = np.isin(seen_keys, public) if public else np.zeros(seen_keys.shape, dtype=bool)
+    uniq, counts = seen_keys[~is_public], seen_counts[~is_public]
     noisy = noisy_counts(counts, sigma, rng)
     noisy_missing = float(noisy_counts(np.array([n_missing]), sigma, rng)[0])
     threshold = category_threshold(sigma, delta, sensitivity)
     out = {str(uniq[i]): float(noisy[i]) for i in range(uniq.size) if noisy[i] > threshold}
     pnoisy: dict[str, float] = {}
     if public:
-        pk, pc = np.unique(arr[is_public], return_counts=True)
-        held = dict(zip(pk.tolist(), pc.tolist(), strict=True))  # one pass over the column, not one per key
+        held = dict(zip(seen_keys[is_public].tolist(), seen_counts[is_public].tolist(), strict=True))
         pnoisy = dict(zip(public, map(float, noisy_counts(np.array([float(held.get(k, 0)) for k in public]), sigma, rng)),
                           strict=True))
         for g, rate in groups:
