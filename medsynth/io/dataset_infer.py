@@ -23,10 +23,25 @@ from medsynth.io.dataset import (
     find_cycle,
     key_problems,
 )
-from medsynth.io.schema import NUMERIC_TYPES, ColumnSchema, TableSchema, id_like, infer_schema
+from medsynth.io.schema import NUMERIC_TYPES, ColumnSchema, TableSchema, _name_words, id_like, infer_schema
 
-#: Name fragments that make a numeric child column a likely time column when no column is sorted.
-_TIME_HINTS = ("day", "date", "time", "start", "admit", "visit", "week", "month", "year", "seq")
+#: Words that start the name of a time column.
+TIME_WORDS = ("day", "date", "time", "start", "stop", "end", "admit", "discharge", "visit", "week", "month", "year",
+              "seq", "hour", "fu", "follow", "surv", "death", "last", "los")
+#: ... of which these name the end of something (a time order's last choice).
+END_WORDS = ("stop", "end", "discharge", "death", "last", "fu", "follow", "surv")
+
+
+def ends_named(name: str) -> bool:
+    """Whether a column's name says it ends something (``tstop``, ``end_date``, ``futime``)."""
+    return any(w.startswith(END_WORDS) or w == "tstop" for w in _name_words(name))
+
+
+def time_named(name: str) -> bool:
+    """Whether a column's name (public) says it holds a time: a word of it starting with a time word (``day``,
+    ``visit_date``, ``timepoint``, ``week``, ``startday``), or ``tstart``/``tstop``; not ``protime`` (a lab: prothrombin
+    time), whose one word only ends with one."""
+    return any(w.startswith(TIME_WORDS) or w in ("tstart", "tstop") for w in _name_words(name))
 
 
 def _split_ref(ref: str, tables: Mapping[str, pd.DataFrame], what: str) -> tuple[str, str]:
@@ -236,8 +251,8 @@ def infer_time_fields(rel: Relation, tables: Mapping[str, pd.DataFrame], schema:
             if np.all(b >= a) and np.any(b > a):
                 sorted_cols.append(c)
         ranked = sorted_cols or [c for c in cands if c.type == "datetime"] or [
-            c for c in cands if any(h in c.name.lower() for h in _TIME_HINTS)]
-        ranked.sort(key=lambda c: (c.type != "datetime" and not any(h in c.name.lower() for h in _TIME_HINTS),))
+            c for c in cands if time_named(c.name)]
+        ranked.sort(key=lambda c: (c.type != "datetime" and not time_named(c.name),))
         order_by = ranked[0].name if ranked else None
     if order_by is None:
         if cands and child[rel.column].duplicated().any():  # "no column orders the rows" is read from the data too:

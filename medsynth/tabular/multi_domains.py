@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from medsynth.io.dataset import DatasetSchema, DatasetTable, Relation
+from medsynth.io.dataset_infer import ends_named, time_named
 from medsynth.io.schema import TableSchema
 from medsynth.privacy.mechanisms import gaussian_sigma
 from medsynth.privacy.noise import Generators
@@ -48,35 +49,12 @@ CONTRADICTION_SHARE = 0.05
 KEEP_SIGMAS = 2.0
 
 
-#: Words that start the name of a time column.
-TIME_WORDS = ("day", "date", "time", "start", "stop", "end", "admit", "discharge", "visit", "week", "month", "year",
-              "seq", "hour", "fu", "follow", "surv", "death", "last", "los")
-#: ... of which these name the end of something (a time order's last choice).
-END_WORDS = ("stop", "end", "discharge", "death", "last", "fu", "follow", "surv")
-
-
 def whole_numbers(values: list[Any] | None) -> bool:
     """Whether every value of a (released) category list is a whole number (a visit number's categories)."""
     try:
         return bool(values) and all(float(v).is_integer() for v in values)  # type: ignore[union-attr]
     except (TypeError, ValueError):
         return False
-
-
-def ends_named(name: str) -> bool:
-    """Whether a column's name says it ends something (``tstop``, ``end_date``, ``futime``)."""
-    from medsynth.io.schema import _name_words
-
-    return any(w.startswith(END_WORDS) or w == "tstop" for w in _name_words(name))
-
-
-def time_named(name: str) -> bool:
-    """Whether a column's name (public) says it holds a time: a word of it starting with a time word (``day``,
-    ``visit_date``, ``timepoint``, ``week``, ``startday``), or ``tstart``/``tstop``; not ``protime`` (a lab: prothrombin
-    time), whose one word only ends with one."""
-    from medsynth.io.schema import _name_words
-
-    return any(w.startswith(TIME_WORDS) or w in ("tstart", "tstop") for w in _name_words(name))
 
 
 class DomainsMixin:

@@ -281,6 +281,11 @@ def test_the_time_order_of_child_rows_is_decided_under_dp_not_read_from_one_pati
     shuffled.loc[[0, 1], "day"] = shuffled.loc[[1, 0], "day"].to_numpy()  # one patient's first two rows out of order
     one = {"patients": patients, "visits": visits}
     other = {"patients": patients, "visits": shuffled}
+    from medsynth.io.dataset_infer import time_named
+
+    # one vocabulary of time names for schema infer and the DP decision: words that start like a time, not 'protime'
+    assert [time_named(n) for n in ("day", "visit_date", "tstart", "VisitDate", "protime", "alk.phos")] == [
+        True, True, True, True, False, False]
     inferred = [infer_dataset_schema(d).relations[0] for d in (one, other)]
     assert inferred[0].order_by == "day" and inferred[1].order_by == "week"  # schema infer: one patient decides
     assert "order_by" in inferred[1].read_from_data  # ... and says so: a DP fit decides it again
