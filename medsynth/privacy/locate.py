@@ -93,14 +93,20 @@ class Location:
             return np.zeros(0, dtype=np.int64)
         return np.nonzero(self.text_noisy > _union_threshold(self.text_noisy.size, FALSE_RATE) * self.sigma)[0]
 
-    def missing_noisy(self) -> tuple[float, float]:
-        """The noisy count of cells a model sees as missing (a number column holds no text): missing values, the
-        last text bucket (the caller's "any other text") and the other text buckets that stand above the noise; and
-        its noise scale."""
+    def text_as_missing(self) -> tuple[float, int]:
+        """The noisy count of text a model sees as missing (a number column holds no text): the last text bucket
+        (the caller's "any other text") and the other text buckets that stand above the noise; and how many buckets
+        (each of noise ``sigma``) it sums."""
         if self.text_noisy.size == 0:
-            return float(self.noisy[-1]), self.sigma
+            return 0.0, 0
         found = np.union1d(self.text_found(), [self.text_noisy.size - 1])
-        return float(self.noisy[-1] + self.text_noisy[found].sum()), self.sigma * math.sqrt(1.0 + found.size)
+        return float(self.text_noisy[found].sum()), int(found.size)
+
+    def missing_noisy(self) -> tuple[float, float]:
+        """The noisy count of cells a model sees as missing (missing values and :meth:`text_as_missing`) and its
+        noise scale."""
+        text, k = self.text_as_missing()
+        return float(self.noisy[-1]) + text, self.sigma * math.sqrt(1.0 + k)
 
 
 def _histogram(values: np.ndarray, n_missing: int, codes: bool) -> np.ndarray:
@@ -356,10 +362,8 @@ def refine(loc: Location, rho: float, rng: np.random.Generator, *, max_cells: in
             other = SMALL_INTEGERS.index(1 - SMALL_INTEGERS[lo])
             if keys[other] > FLAG_PARTNER_SIGMAS * sigma:
                 lo, hi = min(lo, other), max(hi, other)
-        miss, sigma_miss = float(noisy[-1]), sigma
-        if loc.text_noisy.size:  # text is missing to the model (stage 1's measurement of it, as missing_noisy)
-            found = np.union1d(loc.text_found(), [loc.text_noisy.size - 1])
-            miss, sigma_miss = miss + float(loc.text_noisy[found].sum()), math.sqrt(sigma**2 + found.size * loc.sigma**2)
+        text, k = loc.text_as_missing()  # text is missing to the model (stage 1's measurement of it)
+        miss, sigma_miss = float(noisy[-1]) + text, math.sqrt(sigma**2 + k * loc.sigma**2)
         missing = bool(miss > PRESENCE_SIGMAS * sigma_miss)
         return BoundsResult(low=float(SMALL_INTEGERS[lo]), high=float(SMALL_INTEGERS[hi]), rho=loc.rho + rho,
                             missing=missing, counts=keys[lo : hi + 1].copy(), sigma=sigma, missing_count=miss,
