@@ -54,11 +54,12 @@ EPSILON, DELTA = 1.0, 1e-5
 
 
 #: (model, epsilon, params): the defaults first; then ablations: the previous defaults (half the tree's budget on
-#: selection, fine cells below 2 noise deviations zeroed when decoding, no target edges, no reused 1-ways; the log-scaled
+#: selection, the single-table decoding (fine cells below 2 noise deviations zeroed until 2026-12-03, since then the
+#: projection of the noisy counts; results before that date used the former), no target edges, no reused 1-ways; the log-scaled
 #: first times and the count smoother are not switchable), the defaults on the schema
 #: without the declared target (``_schema: no_target``), and the defaults without target edges. ``_``-keys are the
 #: benchmark's, not the model's.
-PREVIOUS = {"selection_share": 0.5, "empty_sigmas": 2.0, "target_edges": False, "reuse_parent_oneways": False}
+PREVIOUS = {"selection_share": 0.5, "decode": "project", "target_edges": False, "reuse_parent_oneways": False}
 CONFIGS: list[tuple[str, float | None, dict[str, Any]]] = [
     ("dp-mst", EPSILON, {}),
     ("dp-mst", EPSILON, PREVIOUS),

@@ -45,10 +45,20 @@ from medsynth.tabular.schema import ColumnSchema
 #: Rows per sampling chunk, and threads that sample chunks at once.
 SAMPLE_CHUNK = 131_072
 SAMPLE_THREADS = 2
-#: Fine cells whose noisy count is below this many noise deviations count as empty when decoding.
-EMPTY_SIGMAS = 2.0
-#: ... unless that would drop more than half of a number's (clipped) noisy mass: then no cell counts as empty.
-KEPT_SHARE = 0.5
+
+
+def project_simplex(v: np.ndarray, total: float) -> np.ndarray:
+    """Euclidean projection of ``v`` onto {x >= 0, sum x = total}: every entry lowered by one common amount and
+    clipped at 0 (noise in empty cells is taken off, thin real mass keeps its share)."""
+    if total <= 0:
+        return np.zeros_like(v)
+    u = np.sort(v)[::-1]
+    css = np.cumsum(u) - total
+    ind = np.arange(1, v.size + 1)
+    cond = u - css / ind > 0
+    rho = ind[cond][-1] if cond.any() else 1
+    theta = css[rho - 1] / rho
+    return np.maximum(v - theta, 0.0)
 
 
 class MarginalConfig(ConfigModel):
@@ -116,10 +126,14 @@ class MarginalSynthesizer(TabularSynthesizer):
     #: is a weighted count. With units of several rows, weights summing to at most ``s`` per unit keep a
     #: histogram's L2 sensitivity at ``s`` (the multi-table models pass ``min(1, K / rows_of_the_parent)``).
     row_weights: np.ndarray | None = None
-    #: Fine cells whose noisy count is below this many noise deviations count as empty when decoding (a caller
-    #: may lower it: on a few hundred units a grid's real cells sit near the noise, and zeroing them piles the
-    #: decoded values into the few cells that clear it).
-    empty_sigmas: float = EMPTY_SIGMAS
+    #: How a number's noisy fine 1-way becomes the weights of its values inside a coarse bin when decoding:
+    #: "project": its projection onto non-negative counts with the same noisy total (:func:`project_simplex`);
+    #: "clipped": the noisy counts clipped at 0 (every cell with positive noise keeps it: a caller on a few
+    #: hundred units, where most real cells sit within the noise). The earlier rule, cells below two deviations
+    #: counted as empty, piled a wide table's values into the few cells that cleared it (at epsilon 1 on a
+    #: 47-column table 1-way TVD 0.25 against 0.21 with the projection, 2-way 0.43 against 0.37; ages 40-44 were the
+    #: youngest synthetic people of openintro::smoking whose real fifth percentile is 22).
+    decode_weights: str = "project"
 
     # -- discretisation ------------------------------------------------------------------------------
     def _fine_spec(self, col: ColumnSchema) -> tuple[int, bool]:
@@ -242,17 +256,15 @@ class MarginalSynthesizer(TabularSynthesizer):
         for col in cols:
             size = self._fine_size(col)
             clipped = np.maximum(fine_noisy[col.name], 0.0)
-            fine_w[col.name] = np.where(fine_noisy[col.name] > self.empty_sigmas * fine_sigma[col.name], clipped, 0.0)
+            fine_w[col.name] = clipped
             if col.type in ("categorical", "boolean"):
                 maps[col.name] = np.arange(size)
                 continue
             g = self._fine_spec(col)[0]
-            if fine_w[col.name][:g].sum() < KEPT_SHARE * clipped[:g].sum():
-                # Thin but real mass is not empty: ages 16-44 of a 1.2k-row table at epsilon 1 (openintro::smoking)
-                # spread over 11 cells, each below 2 sigma, and the one cell that cleared it by noise took the whole
-                # group (no synthetic person under 44). Where the test would drop most of a number's noisy mass,
-                # its cells keep their clipped noisy counts (post-processing of the same release).
-                fine_w[col.name] = clipped
+            total = float(fine_noisy[col.name][:g].sum())
+            if self.decode_weights == "project" and total > 0:
+                fine_w[col.name] = clipped.copy()
+                fine_w[col.name][:g] = project_simplex(fine_noisy[col.name][:g], total)
             group = equal_mass_groups(fine_w[col.name][:g], min(self._grid[1], g))
             maps[col.name] = np.append(group, group.max() + 1) if col.missing else group  # missing: own state
         sizes = {c: int(maps[c].max() + 1) for c in names}

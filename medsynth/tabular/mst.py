@@ -27,22 +27,8 @@ from scipy.cluster.hierarchy import DisjointSet
 
 from medsynth.core.config import ConfigModel
 from medsynth.privacy.mechanisms import exponential_mechanism, gaussian_sigma
-from medsynth.tabular.marginals import MarginalConfig, MarginalSynthesizer, marginal_counts, measure
+from medsynth.tabular.marginals import MarginalConfig, MarginalSynthesizer, marginal_counts, measure, project_simplex
 from medsynth.tabular.pgm import Measurement
-
-
-def _project_simplex(v: np.ndarray, total: float) -> np.ndarray:
-    """Euclidean projection of ``v`` onto {x >= 0, sum x = total}."""
-    if total <= 0:
-        return np.zeros_like(v)
-    u = np.sort(v)[::-1]
-    css = np.cumsum(u) - total
-    ind = np.arange(1, v.size + 1)
-    cond = u - css / ind > 0
-    rho = ind[cond][-1] if cond.any() else 1
-    theta = css[rho - 1] / rho
-    return np.maximum(v - theta, 0.0)
-
 
 
 class DPMSTConfig(MarginalConfig):
@@ -86,7 +72,7 @@ class DPMST(MarginalSynthesizer):
         r3 = rho - r2
         eps_sel = math.sqrt(8 * r2 / max(picks, 1)) if private else 0.0
         if picks > 0:
-            probs = {c: _project_simplex(oneway[c].y, n_hat) / n_hat for c in names}
+            probs = {c: project_simplex(oneway[c].y, n_hat) / n_hat for c in names}
             scores: dict[tuple[int, int], float] = {}
             for i in range(d):
                 for j in range(i + 1, d):

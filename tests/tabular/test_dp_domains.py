@@ -99,10 +99,45 @@ def test_bounds_stay_with_the_mass_never_at_a_noise_bucket():
         assert 8 <= res.low and res.high <= 512, (seed, res.low, res.high)
 
 
+
+def test_stage_two_finds_the_shoulders_stage_one_missed():
+    """A lab value (log-normal around 300, 1,300 rows) at a wide table's per-column budget (stage-1 sigma 100):
+    stage 1 often sees only the central power of two. Stage 2 measures the neighbouring ones too, so the range
+    rarely clips more than a tenth of the values (79 of 100 draws did when stage 2 measured the located powers
+    of two alone, up to half the values), and never reaches below zero."""
+    x = np.exp(np.random.default_rng(1).normal(np.log(300), 0.5, 1300))
+    clipped = []
+    for seed in range(100):
+        rng = np.random.default_rng(seed)
+        loc = locate(x, 5e-5, rng)
+        if loc.kind == "unlocated":
+            continue
+        res = refine(loc, 1.5e-4, rng)
+        assert res.low >= 0, (seed, res.low)
+        clipped.append(float(np.mean((x < res.low) | (x > res.high))))
+    assert len(clipped) >= 90
+    assert sum(c > 0.1 for c in clipped) <= 40, sorted(clipped)[-10:]
+    assert max(clipped) < 0.25, max(clipped)
+
+
+def test_stage_two_keeps_both_signs_of_a_change():
+    """A change column (normal around 0) whose positive half stage 1 cannot see at its budget keeps it when
+    stage 2's mirror count stands out; the range is not one-signed."""
+    x = np.random.default_rng(3).normal(-0.1, 0.5, 3000)
+    both = 0
+    for seed in range(20):
+        rng = np.random.default_rng(seed)
+        loc = locate(x, 5e-5, rng)  # sigma 100: at the code before, 7 of 20 ranges kept both signs
+        if loc.kind == "unlocated":
+            continue
+        res = refine(loc, 1e-3, rng)
+        both += res.low < 0 < res.high
+    assert both >= 18, both
+
 def test_remeasure_pays_for_and_sharpens_the_location():
     """A column too thin for its first look is found by a second one; the cost is the sum of both rhos."""
     x = np.random.default_rng(2).normal(60, 8, 250)
-    found = 0
+    found = wide = 0
     for seed in range(40):
         rng = np.random.default_rng(seed)
         loc = locate(x, 2e-5, rng)  # sigma 158: 250 rows in one power of two stay below the threshold
@@ -113,9 +148,10 @@ def test_remeasure_pays_for_and_sharpens_the_location():
         assert loc.rho == pytest.approx(2e-5 + 2e-3) and loc.sigma < sigma0 and loc.rounds == 2
         if loc.kind == "number":
             res = refine(loc, 1e-3, rng)
-            assert 16 <= res.low < 60 < res.high <= 128
+            assert 8 <= res.low < 60 < res.high <= 256  # stage 2 may join an empty neighbour power of two by noise
             found += 1
-    assert found >= 30
+            wide += res.high > 128 or res.low < 16
+    assert found >= 30 and wide <= 8, (found, wide)  # 5 of 40: about 6% per end
 
 
 def test_whole_numbers_are_never_decided_by_noise_alone():

@@ -111,10 +111,9 @@ def test_whittaker_picks_first_differences_for_flat_counts_and_beats_the_raw_cou
     assert err["both"] < err["second"], "a step-like histogram is smoothed better with first differences on offer"
 
 
-def test_empty_sigmas_zero_fewer_fine_cells():
-    """Same noise (an insecure seeded source, for the comparison), two thresholds: 0 keeps every positive noisy
-    cell, 2 zeroes those below two noise deviations (on 3,000 rows: where the test would drop most of the noisy mass,
-    as on 300 rows at epsilon 0.3, no cell counts as empty, see marginals.KEPT_SHARE)."""
+def test_decode_weights_clipped_keeps_every_positive_cell_project_takes_the_noise_off():
+    """Same noise (an insecure seeded source, for the comparison), two decodings of a number's noisy fine 1-way:
+    "clipped" keeps every positive noisy cell, "project" lowers all by one amount (fewer cells, same noisy total)."""
     from medsynth.privacy.noise import insecure_noise_for_audit
     from medsynth.tabular.schema import TableSchema
 
@@ -124,15 +123,16 @@ def test_empty_sigmas_zero_fewer_fine_cells():
         {"name": "x", "type": "continuous", "min": 0.0, "max": 20.0, "public": True},
         {"name": "c", "type": "categorical", "categories": ["0", "1"], "public": True}]})
     fine = {}
-    for e in (2.0, 0.0):
+    for how in ("project", "clipped"):
         with insecure_noise_for_audit(7):
             m = DPMST({"bins": 4, "fine_bins": 32, "adaptive_bins": 0}, privacy={"epsilon": 0.3, "delta": 1e-5}, schema=schema)
-            m.empty_sigmas = e
+            m.decode_weights = how
             m.fit(df, schema)
-        fine[e] = m._fine_w["x"]
-    positive = m._oneway_w["x"] > 0
-    assert int((fine[0.0] > 0).sum()) == int(positive.sum())
-    assert (fine[2.0] > 0).sum() < (fine[0.0] > 0).sum()
+        fine[how] = m._fine_w["x"]
+    noisy = m._oneway_noisy[0]["x"][:32]
+    assert int((fine["clipped"] > 0).sum()) == int((noisy > 0).sum())
+    assert 0 < (fine["project"] > 0).sum() < (fine["clipped"] > 0).sum()
+    assert fine["project"][:32].sum() == pytest.approx(noisy.sum())
 
 
 def test_first_times_at_the_start_of_follow_up_stay_there(seeded_dp_noise):
@@ -154,7 +154,7 @@ def test_defaults_steer_child_models_by_the_declared_target(seeded_dp_noise):
     tables = make_dataset(150, seed=5)
     model = MultiTableDPMST(TINY, privacy={"epsilon": 1.0, "delta": 1e-5}).fit(tables, _with_target(public_schema(tables)))
     visits = model.models["visits"]
-    assert visits.selection_share == pytest.approx(0.1) and visits.empty_sigmas == 0.0
+    assert visits.selection_share == pytest.approx(0.1) and visits.decode_weights == "clipped"
     assert visits.forced and all(a == "^status" for a, _ in visits.forced)
     if model.plans["visits"].bound == 1:
         assert visits.domain_oneways
