@@ -30,7 +30,7 @@ from scipy import special
 from medsynth.core.errors import DataValidationError, PrivacyBudgetError
 from medsynth.io.schema import boolean_keys, cell_numbers, fields_read
 from medsynth.privacy.ledger import PrivacyLedger
-from medsynth.privacy.locate import FLAG_PARTNER_SIGMAS, MAX_LOOKS, Location, locate, refine, remeasure
+from medsynth.privacy.locate import FLAG_PARTNER_SIGMAS, MAX_LOOKS, Location, locate, locate_present, refine, remeasure
 from medsynth.privacy.mechanisms import (
     PRESENCE_SIGMAS,
     category_threshold,
@@ -540,6 +540,13 @@ def resolve_domain(
     first = {c.name: stage1_share(share[c.name], oneway_rho) for c in numbers}
     located = _locate_numbers(numbers, df, share, first, reserve_rho, rng,
                               total_cap=RESERVE_CAP_TOTAL * ledger.rho_budget / max(len(todo), 1))
+    tentative = []  # unlocated after every look, but DP says most rows hold a value: the block standing out most
+    if rows is not None:  # (the noisy row count; without it the present count would read the data)
+        for name, loc in located.items():
+            if loc.kind == "unlocated" and _flag_text(loc) is None:
+                miss, sigma_miss = loc.missing_noisy()
+                if locate_present(loc, float(rows) - miss, math.hypot(sigma_miss, loc.sigma)):
+                    tentative.append(name)
 
     def release_categories(col: ColumnSchema, s: pd.Series, rho: float, delta: float) -> dict[str, Any] | None:
         """A thresholded noisy histogram of the column's values (flag spellings public keys, no threshold) and its
@@ -603,15 +610,19 @@ def resolve_domain(
                     continue
             try:
                 res = refine(loc, rho_each * (1 - first[col.name]), rng)
-            except PrivacyBudgetError:
-                spent[col.name] = loc.rho
+            except PrivacyBudgetError as err:
+                spent[col.name] = getattr(err, "rho_spent", loc.rho)  # stage 2 was spent where it refused a tentative block
                 updates[col.name] = dict(OMITTED)
                 ledger.notes.append(f"column '{col.name}': no value range stands above the DP noise at this budget "
                                     f"(located in {loc.rounds} measurement(s), rho {loc.rho:.3g}); the synthetic column is "
                                     "empty (declare its bounds public, or give more budget)")
-                detail[col.name] = {"mechanism": MECH_NUMBER, "rho": loc.rho, "rounds": loc.rounds, "omitted": True}
+                detail[col.name] = {"mechanism": MECH_NUMBER, "rho": spent[col.name], "rounds": loc.rounds, "omitted": True}
                 continue
             spent[col.name] = res.rho
+            if col.name in tentative:
+                ledger.notes.append(f"column '{col.name}': no block of its values stood above the noise alone; located where "
+                                    "they stand out most, as most rows hold a value, and confirmed by a second measurement "
+                                    "(a coarse range)")
             if res.codes is not None:  # a small code: its values are categories
                 cats = list(res.codes)
                 upd = {"type": "categorical", "categories": cats, "min": None, "max": None, "missing": res.missing,

@@ -117,7 +117,7 @@ def test_stage_two_finds_the_shoulders_stage_one_missed():
         clipped.append(float(np.mean((x < res.low) | (x > res.high))))
     assert len(clipped) >= 90
     assert sum(c > 0.1 for c in clipped) <= 40, sorted(clipped)[-10:]
-    assert max(clipped) < 0.25, max(clipped)
+    assert float(np.mean(clipped)) < 0.11, float(np.mean(clipped))  # 0.153 before (0.084 now)
 
 
 def test_stage_two_keeps_both_signs_of_a_change():
@@ -133,6 +133,61 @@ def test_stage_two_keeps_both_signs_of_a_change():
         res = refine(loc, 1e-3, rng)
         both += res.low < 0 < res.high
     assert both >= 18, both
+
+
+def test_a_thin_column_whose_rows_hold_values_is_located_where_they_stand_out():
+    """Bilirubin-like values (0.3-28, 312 rows, one visit per patient) spread over seven powers of two: at sigma 25 no
+    block clears the corrected threshold and the column came out empty in most fits. DP says most rows hold a value
+    (noisy rows less the noisy missing count), so the block standing out most is located tentatively and kept
+    when stage 2 confirms it; an empty column is never located so, and a block stage 2 does not confirm is refused
+    with both stages' cost."""
+    from medsynth.core.errors import PrivacyBudgetError
+    from medsynth.privacy.locate import locate_present
+
+    x = np.exp(np.random.default_rng(5).normal(np.log(1.4), 1.1, 312))
+    found = kept = 0
+    for seed in range(30):
+        rng = np.random.default_rng(seed)
+        loc = locate(x, 8e-4, rng)  # sigma 25
+        if loc.kind != "unlocated":
+            continue
+        miss, sd = loc.missing_noisy()
+        assert locate_present(loc, 312.0 - miss, float(np.hypot(sd, loc.sigma))) and loc.tentative
+        found += 1
+        try:
+            res = refine(loc, 2e-3, rng)
+        except PrivacyBudgetError as err:
+            assert err.rho_spent == pytest.approx(8e-4 + 2e-3)
+            continue
+        kept += 1
+        assert res.low >= 0 and np.mean((x >= res.low) & (x <= res.high)) > 0.6, (res.low, res.high)
+    assert found >= 10 and kept >= 0.8 * found, (found, kept)
+    # an all-missing column: no values to locate, whatever the noise
+    empty = locate(np.full(312, np.nan), 8e-4, np.random.default_rng(0))
+    miss, sd = empty.missing_noisy()
+    assert not locate_present(empty, 312.0 - miss, float(np.hypot(sd, empty.sigma)))
+    # told (wrongly) that values exist, it takes the noise's best block, which stage 2 does not confirm
+    refused = 0
+    for seed in range(10):
+        rng = np.random.default_rng(seed)
+        loc = locate(np.full(312, np.nan), 8e-4, rng)
+        locate_present(loc, 312.0, 1.0)
+        try:
+            refine(loc, 2e-3, rng)
+        except PrivacyBudgetError:
+            refused += 1
+    assert refused >= 9, refused
+
+
+def test_a_count_with_many_zeros_keeps_them():
+    """A cost with 30% zeros and the rest spread far above (2^4-2^14): the range starts at 0 (zeros were clipped to
+    the bottom of the positive run: its low was 64 in every draw) and never below it."""
+    rs = np.random.default_rng(0)
+    x = np.r_[np.zeros(600), np.exp(rs.normal(8, 1.5, 1400)).round()]
+    for seed in range(20):
+        rng = np.random.default_rng(seed)
+        res = refine(locate(x, 1e-3, rng), 1e-3, rng)
+        assert res.low == 0.0 and res.high > 8192, (seed, res.low, res.high)
 
 def test_remeasure_pays_for_and_sharpens_the_location():
     """A column too thin for its first look is found by a second one; the cost is the sum of both rhos."""
@@ -401,7 +456,9 @@ def test_a_log_scale_never_comes_with_a_range_below_zero():
         loc = locate(x, 0.05, rng)
         assert loc.kind == "number"
         res = refine(loc, 0.05, rng)
-        assert res.low < 0 and not res.log_scale, (seed, res.low)  # 20 of 20 were log-scaled before
+        # 20 of 20 were log-scaled below zero before; a positive range that reaches the bucket at zero now starts at 0
+        # (the bucket's -2^-8 made strictly positive columns negative), so the few values just below zero are clipped
+        assert res.low <= 0 and not (res.log_scale and res.low < 0), (seed, res.low)
         scales += res.high > 32
     assert scales >= 15
 
