@@ -20,7 +20,8 @@ on earlier DP outputs):
 3. :func:`refine` (stage 2): a number's occupied powers of two are cut into linear cells and measured
    once more, with the powers of two beside them (and a one-signed run's mirror across zero, and zero) in
    coarse cells of the same histogram; a neighbour joins where both stages' counts of it, averaged, stand
-   above the noise (:func:`_grown_run`: stage 1's coarse look misses shoulders of a few hundred rows); each end of the range is trimmed only where DP is confident the cut holds less than 2% of
+   above the noise (:func:`_grown_run`: stage 1's coarse look misses shoulders of a few hundred rows); each
+   end of the range is trimmed only where DP is confident the cut holds less than 2% of
    the mass (:func:`_confident_trim`), so heavy noise leaves the located powers of two whole instead of
    clipping the bulk, and little noise refines inside them. A small code's keys are measured once more and
    averaged with stage 1; its categories are the keys from the first to the last that stand above the
@@ -352,7 +353,7 @@ def locate_present(loc: Location, present: float, present_sd: float) -> bool:
 #: Stage 2 also measures this many powers of two beyond each end of the located run ...
 NEIGHBOURS = 4
 #: ... and one joins the range when both stages' count of it (inverse-variance average) stands this many deviations
-#: above zero: a false one only widens the range by a power of two, a missed one clips its values to the edge (at
+#: above zero: a false one widens the range by a power of two (about 6% of ends), a missed one clips its values to the edge (at
 #: epsilon 1 on a 1,367-row table with 47 columns, stage 1 alone left futime's 233- and 290-row shoulders out in
 #: most draws, clipping 23% of its values on average).
 NEIGHBOUR_SIGMAS = 1.5
@@ -424,14 +425,13 @@ def _combiner(loc: Location, noisy: np.ndarray, cell_oct: np.ndarray, sigma2: fl
     return combined
 
 
-def _grown_run(loc: Location, lo_i: int, hi_i: int, mirror: set[int], noisy: np.ndarray, cell_oct: np.ndarray,
-               sigma2: float) -> tuple[int, int] | None:
+def _grown_run(tentative: bool, lo_i: int, hi_i: int, mirror: set[int], combined: Callable, cell_oct: np.ndarray
+               ) -> tuple[int, int] | None:
     """The located run grown by the neighbouring powers of two, the mirror and zero that stage 2 shows holding
-    mass (each power of two's count: stage 1's, its small whole values folded in, and the sum of its stage-2 cells,
-    inverse-variance weighted; post-processing of both); None for a tentative run that stage 2 does not confirm."""
-    combined = _combiner(loc, noisy, cell_oct, sigma2)
+    mass (``combined``: each power of two's count from both stages, see :func:`_combiner`; post-processing);
+    None for a tentative run that stage 2 does not confirm."""
     run_mass, run_sd = combined(list(range(lo_i, hi_i + 1)))
-    if loc.tentative and run_mass <= CONFIRM_SIGMAS * run_sd:
+    if tentative and run_mass <= CONFIRM_SIGMAS * run_sd:
         return None
     lowest, highest = int(cell_oct.min()), int(cell_oct.max())
     if mirror:  # the other sign: everything measured on the other side of zero (the mirror and beyond it)
@@ -557,7 +557,8 @@ def refine(loc: Location, rho: float, rng: np.random.Generator, *, max_cells: in
                                       for i in range(first_o, last_o + 1)]))
     fine = np.histogram(np.clip(loc.values, edges[0], edges[-1]), bins=edges)[0]
     noisy_all = noisy_counts(fine, sigma2, rng)
-    grown = _grown_run(loc, lo_i, hi_i, mirror, noisy_all, cell_oct, sigma2)
+    combined = _combiner(loc, noisy_all, cell_oct, sigma2)
+    grown = _grown_run(loc.tentative, lo_i, hi_i, mirror, combined, cell_oct)
     if grown is None:
         err = PrivacyBudgetError(f"cannot locate the values with DP: the block of powers of two that stood out most "
                                  f"(sigma {loc.sigma:.1f}) was not confirmed by a second measurement")
@@ -574,7 +575,7 @@ def refine(loc: Location, rho: float, rng: np.random.Generator, *, max_cells: in
     key_octs = {_key_octave(int(k)) for k in loc.keys}
     positive = [i for i in range(lo_i, hi_i + 1) if i > _KMAX and (octs[i] > 2 * sigma1 or i in key_octs)]
     log_scale = bool(lo_i >= _KMAX and positive and positive[-1] - positive[0] + 1 >= LOG_OCTAVES)
-    combined, kept_oct = _combiner(loc, noisy_all, cell_oct, sigma2), cell_oct[c0:c1]
+    kept_oct = cell_oct[c0:c1]
 
     def dropped(first: int, last: int) -> float:
         """What a cut drops: a whole power of two by both stages' count of it, cells of a partly cut one by their
