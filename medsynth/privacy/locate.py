@@ -25,7 +25,8 @@ on earlier DP outputs):
    the mass (:func:`_confident_trim`), so heavy noise leaves the located powers of two whole instead of
    clipping the bulk, and little noise refines inside them. A small code's keys are measured once more and
    averaged with stage 1; its categories are the keys from the first to the last that stand above the
-   noise. The stage-2 counts are a noisy 1-way marginal a model may reuse (post-processing).
+   noise in the run holding the mass (a key far from it only well above the noise). The stage-2 counts are a
+   noisy 1-way marginal a model may reuse (post-processing).
 
 This replaces the separate "is it a small code?" pre-measurement (which spent 40% of a column's budget
 before locating it): the codes are buckets of the location histogram, so the check is free.
@@ -165,6 +166,8 @@ TRIM_SIGMAS = 2.0
 #: deviations above zero (a flag's minority value; a pure-noise count passes 16% of the time, and the model then
 #: learns its mass from that count).
 FLAG_PARTNER_SIGMAS = 1.0
+#: A small code's key more than two keys from the run holding its mass is released only above this many deviations.
+FAR_KEY_SIGMAS = 6.0
 #: Detected powers of two at most this many apart belong to one run of mass (see :func:`_main_run`).
 MAX_GAP = 3
 
@@ -364,10 +367,11 @@ TAIL_SIGMAS = 2.5
 #: Cells of each neighbouring power of two in stage 2 (few: their sum decides whether it joins, and each cell
 #: adds its noise to that sum; a joined neighbour is a tail, coarse cells suffice).
 NEIGHBOUR_CELLS = 2
-#: A one-signed run's mirror across zero (the same magnitudes, other sign) joins when the count of everything stage 2
-#: measured on the other side of zero (the mirror, ``NEIGHBOURS`` beyond it, the powers of two between) stands this
-#: many deviations above zero and holds at least ``MIRROR_SHARE`` of the run's; the range then grows on that side as
-#: on the run's: a change or difference column keeps both signs, a lab value does not get negatives from noise.
+#: A one-signed run's other sign joins when the block of powers of two standing out most on the other side of zero (of
+#: those stage 2 measured: the mirror, ``NEIGHBOURS`` beyond it, the powers of two between) stands this many deviations
+#: above zero and holds at least ``MIRROR_SHARE`` of the run's count; the range then grows on that side as on the run's:
+#: a change column keeps both signs (the sum of the whole other side diluted bili_change's 40% of positive values below
+#: 3 deviations), a lab value does not get negatives from noise.
 MIRROR_SIGMAS = 4.0
 MIRROR_SHARE = 0.1
 #: A one-signed run joins zero (its range starts or ends there) when the count at zero (exact zeros and |x| < 2^-8)
@@ -381,28 +385,29 @@ ZERO_SHARE = 0.02
 #: An unlocated column whose present values (noisy rows less its noisy missing count) stand this many deviations above
 #: zero is located tentatively at the block of powers of two that stands out most (:func:`locate_present`) ...
 PRESENT_SIGMAS = 4.0
-#: ... and kept only when both stages' count of that block stands this many deviations above zero (stage 2 confirms
-#: it; a block that noise made the best one holds nothing there, and the column is left empty as before).
+#: ... and kept only when stage 2's count of that block stands this many deviations above zero (stage 2 alone: stage 1
+#: chose the block, so its count there is biased upwards, and both together confirmed a noise block in ~10% of
+#: all-missing columns; a block noise made the best one holds nothing in stage 2, and the column is left empty).
 CONFIRM_SIGMAS = 3.0
 
 
 def _candidate_octaves(lo_i: int, hi_i: int) -> tuple[int, int, set[int]]:
     """The span of powers of two stage 2 measures (a contiguous range of stage-1 indices) and the mirror of a
-    one-signed run: ``NEIGHBOURS`` beyond each end on the run's side of zero (the zero bucket included), and
-    the run's magnitudes on the other side."""
+    one-signed run: ``NEIGHBOURS`` beyond each end on the run's side of zero (the zero bucket included), the
+    run's magnitudes on the other side and ``NEIGHBOURS`` beyond them; for a run of zeros alone, everything."""
     if lo_i == hi_i == _KMAX:  # zeros alone: every power of two on both sides (one cell each, see _grown_run)
         return 0, _N_OCT - 1, set()
     first, last = max(lo_i - NEIGHBOURS, 0), min(hi_i + NEIGHBOURS, _N_OCT - 1)
     mirror: set[int] = set()
-    if lo_i > _KMAX:  # positive run
+    if lo_i >= _KMAX:  # positive run (zero may be in it)
         first = max(first, _KMAX)
-        mirror = {2 * _KMAX - i for i in range(lo_i, hi_i + 1)}
-    elif hi_i < _KMAX:  # negative run
+        mirror = {2 * _KMAX - i for i in range(max(lo_i, _KMAX + 1), hi_i + 1)}
+    elif hi_i <= _KMAX:  # negative run
         last = min(last, _KMAX)
-        mirror = {2 * _KMAX - i for i in range(lo_i, hi_i + 1)}
+        mirror = {2 * _KMAX - i for i in range(lo_i, min(hi_i, _KMAX - 1) + 1)}
     if mirror:  # the mirror and NEIGHBOURS beyond its outer end (the other sign may reach further out)
-        first = max(min(first, *mirror) - (NEIGHBOURS if lo_i > _KMAX else 0), 0)
-        last = min(max(last, *mirror) + (NEIGHBOURS if hi_i < _KMAX else 0), _N_OCT - 1)
+        first = max(min(first, *mirror) - (NEIGHBOURS if lo_i >= _KMAX else 0), 0)
+        last = min(max(last, *mirror) + (NEIGHBOURS if hi_i <= _KMAX else 0), _N_OCT - 1)
     return first, last, mirror
 
 
@@ -425,22 +430,38 @@ def _combiner(loc: Location, noisy: np.ndarray, cell_oct: np.ndarray, sigma2: fl
     return combined
 
 
-def _grown_run(tentative: bool, lo_i: int, hi_i: int, mirror: set[int], combined: Callable, cell_oct: np.ndarray
-               ) -> tuple[int, int] | None:
+def _grown_run(tentative: bool, lo_i: int, hi_i: int, mirror: set[int], combined: Callable, cell_oct: np.ndarray,
+               noisy: np.ndarray, sigma2: float) -> tuple[int, int] | None:
     """The located run grown by the neighbouring powers of two, the mirror and zero that stage 2 shows holding
     mass (``combined``: each power of two's count from both stages, see :func:`_combiner`; post-processing);
     None for a tentative run that stage 2 does not confirm."""
-    run_mass, run_sd = combined(list(range(lo_i, hi_i + 1)))
-    if tentative and run_mass <= CONFIRM_SIGMAS * run_sd:
-        return None
+    run_mass, _ = combined(list(range(lo_i, hi_i + 1)))
+    if tentative:  # stage 2 alone confirms: stage 1 picked the block, so its counts there are biased upwards
+        cells = (cell_oct >= lo_i) & (cell_oct <= hi_i)
+        if float(noisy[cells].sum()) <= CONFIRM_SIGMAS * sigma2 * math.sqrt(int(cells.sum())):
+            return None
     lowest, highest = int(cell_oct.min()), int(cell_oct.max())
-    if mirror:  # the other sign: everything measured on the other side of zero (the mirror and beyond it)
-        other = range(lowest, _KMAX) if lo_i > _KMAX else range(_KMAX + 1, highest + 1)
-        m_est, m_sd = combined(list(other))
+    def best_block(side: range) -> tuple[int, int, float] | None:
+        """The block of 1-16 adjacent powers of two of ``side`` standing out most, when it stands MIRROR_SIGMAS
+        (at least; the threshold corrected for the blocks tried, FALSE_RATE) above zero and holds MIRROR_SHARE of the
+        run's count: (first, last, count)."""
+        best, best_z, tested = None, -np.inf, 0
+        for width in _WIDTHS:
+            for a in range(side.start, side.stop, max(width // 2, 1)):
+                est, sd = combined(range(a, min(a + width, side.stop)))
+                tested += 1
+                if sd > 0 and est / sd > best_z:
+                    best, best_z = (a, min(a + width, side.stop) - 1, est), est / sd
+        z = max(MIRROR_SIGMAS, _union_threshold(max(tested, 1), FALSE_RATE))  # the search's blocks, union bound
+        return best if best is not None and best_z > z and best[2] >= MIRROR_SHARE * run_mass else None
+
+    if mirror:  # the other sign: the block standing out most on the other side of zero
+        positive = lo_i >= _KMAX
+        block = best_block(range(lowest, _KMAX) if positive else range(_KMAX + 1, highest + 1))
         z_est, z_sd = combined([_KMAX])
-        if m_est > MIRROR_SIGMAS * m_sd and m_est >= MIRROR_SHARE * run_mass:
-            lo_i, hi_i = min(lo_i, *mirror), max(hi_i, *mirror)
-        elif lo_i > _KMAX:  # a positive run grows down to the zero bucket at most
+        if block is not None:
+            lo_i, hi_i = min(lo_i, block[0]), max(hi_i, block[1])
+        elif positive:  # a positive run grows down to the zero bucket at most
             lowest = max(lowest, _KMAX)
             if z_est > ZERO_SIGMAS * z_sd and z_est >= ZERO_SHARE * run_mass:
                 lo_i = _KMAX
@@ -449,16 +470,11 @@ def _grown_run(tentative: bool, lo_i: int, hi_i: int, mirror: set[int], combined
             if z_est > ZERO_SIGMAS * z_sd and z_est >= ZERO_SHARE * run_mass:
                 hi_i = _KMAX
 
-    if lo_i == hi_i == _KMAX:  # zeros alone: the block standing out most on each side joins (as the mirror would)
+    if lo_i == hi_i == _KMAX:  # zeros alone: the block standing out most on each side joins (as the other sign does)
         for side in (range(lowest, _KMAX), range(_KMAX + 1, highest + 1)):
-            best, best_z = None, -np.inf
-            for width in _WIDTHS:
-                for a in range(side.start, side.stop, max(width // 2, 1)):
-                    est, sd = combined(range(a, min(a + width, side.stop)))
-                    if sd > 0 and est / sd > best_z:
-                        best, best_z = (a, min(a + width, side.stop) - 1, est), est / sd
-            if best is not None and best_z > MIRROR_SIGMAS and best[2] >= MIRROR_SHARE * run_mass:
-                lo_i, hi_i = min(lo_i, best[0]), max(hi_i, best[1])
+            block = best_block(side)
+            if block is not None:
+                lo_i, hi_i = min(lo_i, block[0]), max(hi_i, block[1])
 
     def joins(nxt: int, beyond: range) -> bool:
         one, tail = combined([nxt]), combined([i for i in beyond if lowest <= i <= highest])
@@ -480,8 +496,9 @@ def refine(loc: Location, rho: float, rng: np.random.Generator, *, max_cells: in
         noisy counts (``edges`` is None).
 
     Raises:
-        PrivacyBudgetError: for an unlocated column (nothing stands above the noise); its ``rho_spent``
-            attribute says what stage 1 spent.
+        PrivacyBudgetError: for an unlocated column (nothing stands above the noise), its ``rho_spent``
+            attribute saying what stage 1 spent; or for a tentative location (:func:`locate_present`) that stage 2
+            does not confirm, ``rho_spent`` then counting both stages.
     """
     missing = missing_present(loc)
     if loc.kind == "unlocated":
@@ -499,12 +516,25 @@ def refine(loc: Location, rho: float, rng: np.random.Generator, *, max_cells: in
         sig = np.nonzero(keys > _union_threshold(_N_KEYS) * sigma)[0]
         if sig.size == 0:  # the average lost what stage 1 saw: keep stage 1's keys (already DP)
             sig = loc.keys
-        # the run of significant keys (at most two apart) holding the most mass: a key far from it that the noise lifted
-        # over the threshold cannot stretch the codes to it (a 0/1 flag became the codes 0-15 when 15 came out at 4
-        # deviations)
+        # the run of significant keys (at most two apart) holding the most mass, and the keys further away that stand
+        # FAR_KEY_SIGMAS above zero (a real '9 = unknown' beside 1-2, a 0/3 code): a key the noise lifted just over the
+        # threshold cannot stretch the codes to it (a 0/1 flag became the codes 0-15 when 15 came out at 4 deviations)
         runs = np.split(np.asarray(sig), np.nonzero(np.diff(sig) > 2)[0] + 1)
-        sig = max(runs, key=lambda r: float(keys[r].sum()))
-        lo, hi = int(sig[0]), int(sig[-1])
+        m = max(range(len(runs)), key=lambda j: float(keys[runs[j]].sum()))
+        lo, hi = int(runs[m][0]), int(runs[m][-1])
+
+        def far_joins(run: np.ndarray, gap: np.ndarray) -> bool:  # well above the noise, or mass in between (a tail)
+            return bool(keys[run].sum() > FAR_KEY_SIGMAS * sigma * math.sqrt(run.size)
+                        or keys[gap].sum() > PRESENCE_SIGMAS * sigma * math.sqrt(max(gap.size, 1)))
+
+        for r in runs[m + 1:]:
+            if not far_joins(r, np.arange(hi + 1, r[0])):
+                break
+            hi = int(r[-1])
+        for r in runs[:m][::-1]:
+            if not far_joins(r, np.arange(r[-1] + 1, lo)):
+                break
+            lo = int(r[0])
         grown = True
         while grown:  # neighbours up to two keys away clearing 3 sigma join (a false one only widens it)
             grown = False
@@ -516,6 +546,13 @@ def refine(loc: Location, rho: float, rng: np.random.Generator, *, max_cells: in
                 if lo - step >= 0 and keys[lo - step] > PRESENCE_SIGMAS * sigma:
                     lo, grown = lo - step, True
                     break
+            # a declining tail whose keys are each within the noise (visit numbers 4-9 of a 1,400-visit table) joins
+            # key by key while the next NEIGHBOURS keys together stand TAIL_SIGMAS above zero, as powers of two do
+            up, down = keys[hi + 1 : hi + 1 + NEIGHBOURS], keys[max(lo - NEIGHBOURS, 0) : lo]
+            if up.size and up.sum() > TAIL_SIGMAS * sigma * math.sqrt(up.size):
+                hi, grown = hi + 1, True
+            if down.size and down.sum() > TAIL_SIGMAS * sigma * math.sqrt(down.size):
+                lo, grown = lo - 1, True
         # a code released as 0 alone or 1 alone is half of a flag: its other value joins when its noisy count (of this
         # same histogram over a fixed grid, so post-processing) stands FLAG_PARTNER_SIGMAS above zero; at 3 sigma a
         # yes/no column held by a fifth of 300 rows (2-2.5 deviations) came out constant in most fits
@@ -532,9 +569,9 @@ def refine(loc: Location, rho: float, rng: np.random.Generator, *, max_cells: in
     octs = loc.noisy[:_N_OCT]
     sigma1 = loc.sigma
     lo_i, hi_i = loc.octaves  # type: ignore[misc]
-    while lo_i > 0 and octs[lo_i - 1] > 2 * sigma1:  # shoulders of the mass
-        lo_i -= 1
-    while hi_i < octs.size - 1 and octs[hi_i + 1] > 2 * sigma1:
+    while lo_i > 0 and lo_i != _KMAX and octs[lo_i - 1] > 2 * sigma1:  # shoulders of the mass (on its side of
+        lo_i -= 1                                                         # zero: the other sign joins in _grown_run)
+    while hi_i < octs.size - 1 and hi_i != _KMAX and octs[hi_i + 1] > 2 * sigma1:
         hi_i += 1
     span = hi_i - lo_i + 1
     mass1 = float(np.sum(np.maximum(octs[lo_i : hi_i + 1], 0.0))) + float(np.sum(np.maximum(loc.noisy[_N_OCT + loc.keys], 0.0)))
@@ -551,14 +588,15 @@ def refine(loc: Location, rho: float, rng: np.random.Generator, *, max_cells: in
         near |= {*range(min(mirror) - NEIGHBOURS, max(mirror) + NEIGHBOURS + 1)}
     per_oct = {}  # stage-2 cells of each power of two: fine in the run, a few beside it and its mirror, one elsewhere
     for i in range(first_o, last_o + 1):
-        per_oct[i] = cells_per_octave if lo_i <= i <= hi_i else NEIGHBOUR_CELLS if i in near else 1
+        per_oct[i] = 1 if i == _KMAX else cells_per_octave if lo_i <= i <= hi_i else NEIGHBOUR_CELLS if i in near else 1
+    # (the bucket at zero, |x| < 2^-8, is one cell: a one-signed range that reaches it starts or ends at 0 there)
     cell_oct = np.concatenate([np.full(per_oct[i], i) for i in range(first_o, last_o + 1)])
     edges = np.unique(np.concatenate([np.linspace(*_log_bucket_edges(i - _KMAX), per_oct[i] + 1)
                                       for i in range(first_o, last_o + 1)]))
     fine = np.histogram(np.clip(loc.values, edges[0], edges[-1]), bins=edges)[0]
     noisy_all = noisy_counts(fine, sigma2, rng)
     combined = _combiner(loc, noisy_all, cell_oct, sigma2)
-    grown = _grown_run(loc.tentative, lo_i, hi_i, mirror, combined, cell_oct)
+    grown = _grown_run(loc.tentative, lo_i, hi_i, mirror, combined, cell_oct, noisy_all, sigma2)
     if grown is None:
         err = PrivacyBudgetError(f"cannot locate the values with DP: the block of powers of two that stood out most "
                                  f"(sigma {loc.sigma:.1f}) was not confirmed by a second measurement")
@@ -568,9 +606,9 @@ def refine(loc: Location, rho: float, rng: np.random.Generator, *, max_cells: in
     keep = (cell_oct >= lo_i) & (cell_oct <= hi_i)
     c0, c1 = int(np.argmax(keep)), int(keep.size - np.argmax(keep[::-1]))
     edges, noisy_fine = edges[c0 : c1 + 1].copy(), noisy_all[c0:c1]
-    if lo_i == _KMAX and hi_i > _KMAX:  # a positive range that reaches zero starts there, not at -2^-8
+    if lo_i == _KMAX and hi_i > _KMAX:  # a positive range that reaches zero: its first cell (zero's) starts at 0
         edges[0] = 0.0
-    elif hi_i == _KMAX and lo_i < _KMAX:
+    elif hi_i == _KMAX and lo_i < _KMAX:  # a negative one: its last cell (zero's) ends at 0
         edges[-1] = 0.0
     key_octs = {_key_octave(int(k)) for k in loc.keys}
     positive = [i for i in range(lo_i, hi_i + 1) if i > _KMAX and (octs[i] > 2 * sigma1 or i in key_octs)]

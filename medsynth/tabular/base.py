@@ -258,7 +258,8 @@ class TabularSynthesizer:
         self.schema = resolve_domain(schema, data, privacy=self.privacy if self.is_private else PrivacyConfig(),
                                      ledger=led, rng=gens.noise, rows=self.rows_noisy,  # type: ignore[arg-type]
                                      oneway_rho=oneway_rho, oneways=self.domain_oneways if self.oneway_share else None,
-                                     reserve_rho=domains.LOCATE_RESERVE * led.rho_budget if self.is_private else 0.0)  # type: ignore[union-attr]
+                                     reserve_rho=domains.LOCATE_RESERVE * led.rho_budget if self.is_private else 0.0,  # type: ignore[union-attr]
+                                     rows_sigma=gaussian_sigma(COUNT_SHARE * led.rho_budget) if self.is_private else None)  # type: ignore[union-attr]
         self.meta = {
             "columns": len(schema.columns),
             # A plain hash of the table would let anyone holding candidate tables tell which one was

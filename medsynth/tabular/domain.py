@@ -232,8 +232,10 @@ def _allocate(todo: list[ColumnSchema], pool: float, rows: float, z_cat: float) 
     for col in todo:
         w = 1.0
         if col.type == "categorical":
-            sigma_need = max(SURVIVE_SHARE * rows - 1.0, 1.0) / (z_cat + 1.5)
-            w = float(np.clip(1.0 / (2 * sigma_need**2) / even, 1.0, MAX_NEED_FACTOR))
+            # (no delta reserved for categories, z_cat infinite: a column the DP type decision made categorical where
+            # none was planned; only public keys can be released, at the most a column may get)
+            sigma_need = max(SURVIVE_SHARE * rows - 1.0, 1.0) / (z_cat + 1.5) if math.isfinite(z_cat) else 0.0
+            w = float(np.clip(1.0 / (2 * sigma_need**2) / even, 1.0, MAX_NEED_FACTOR)) if sigma_need > 0 else MAX_NEED_FACTOR
         weights[col.name] = w * (TARGET_WEIGHT if col.target else 1.0)
     total = sum(weights.values())
     return {k: pool * w / total for k, w in weights.items()}
@@ -455,7 +457,7 @@ def _locate_numbers(cols: list[ColumnSchema], df: pd.DataFrame, share: dict[str,
 def resolve_domain(
     schema: TableSchema, df: pd.DataFrame, *, privacy: PrivacyConfig, ledger: PrivacyLedger, rng: np.random.Generator,
     rows: float | None = None, oneway_rho: float = 0.0, oneways: dict[str, OneWay] | None = None,
-    reserve_rho: float = 0.0,
+    reserve_rho: float = 0.0, rows_sigma: float | None = None,
 ) -> TableSchema:
     """Return the schema with every modelled column's domain complete, recording the cost in ``ledger``.
 
@@ -477,6 +479,10 @@ def resolve_domain(
         oneways: filled with the reusable 1-way measurements (when given).
         reserve_rho: rho that number columns not located by their first measurement may share for a
             second one (only what they use is spent and recorded; the rest stays with the model).
+        rows_sigma: the noise of ``rows`` when it is a noisy count of ``df``'s own rows: a number still unlocated
+            after its looks whose present count (rows less its noisy missing count) stands out is then located
+            tentatively (:func:`~medsynth.privacy.locate.locate_present`); None (e.g. rows counted elsewhere, as the
+            patients of a child table's one row per patient) never guesses.
 
     Raises:
         PrivacyBudgetError: for a DP fit with domains read from the data when ``domain_budget`` is 0.
@@ -541,11 +547,11 @@ def resolve_domain(
     located = _locate_numbers(numbers, df, share, first, reserve_rho, rng,
                               total_cap=RESERVE_CAP_TOTAL * ledger.rho_budget / max(len(todo), 1))
     tentative = []  # unlocated after every look, but DP says most rows hold a value: the block standing out most
-    if rows is not None:  # (the noisy row count; without it the present count would read the data)
+    if rows is not None and rows_sigma is not None:  # (the noisy count of df's rows and its noise; none, no guess)
         for name, loc in located.items():
             if loc.kind == "unlocated" and _flag_text(loc) is None:
                 miss, sigma_miss = loc.missing_noisy()
-                if locate_present(loc, float(rows) - miss, math.hypot(sigma_miss, loc.sigma)):
+                if locate_present(loc, float(rows) - miss, math.hypot(sigma_miss, rows_sigma)):
                     tentative.append(name)
 
     def release_categories(col: ColumnSchema, s: pd.Series, rho: float, delta: float) -> dict[str, Any] | None:
@@ -614,7 +620,7 @@ def resolve_domain(
                 spent[col.name] = getattr(err, "rho_spent", loc.rho)  # stage 2 was spent where it refused a tentative block
                 updates[col.name] = dict(OMITTED)
                 ledger.notes.append(f"column '{col.name}': no value range stands above the DP noise at this budget "
-                                    f"(located in {loc.rounds} measurement(s), rho {loc.rho:.3g}); the synthetic column is "
+                                    f"({loc.rounds} measurement(s) to locate it, rho {spent[col.name]:.3g} in all); the synthetic column is "
                                     "empty (declare its bounds public, or give more budget)")
                 detail[col.name] = {"mechanism": MECH_NUMBER, "rho": spent[col.name], "rounds": loc.rounds, "omitted": True}
                 continue

@@ -207,6 +207,8 @@ class MarginalSynthesizer(TabularSynthesizer):
 
     # -- fit -------------------------------------------------------------------------------------------
     def _fit_frame(self, frame: Frame, gens: Generators) -> None:
+        if self.decode_weights not in ("project", "clipped"):
+            raise ValueError(f"decode_weights must be 'project' or 'clipped', not {self.decode_weights!r}")
         rng = gens.noise  # every measurement and selection is a DP mechanism
         cols = [*self.codec.numeric, *self.codec.discrete]  # type: ignore[union-attr]
         names = [c.name for c in cols]
@@ -267,8 +269,6 @@ class MarginalSynthesizer(TabularSynthesizer):
                 continue
             g = self._fine_spec(col)[0]
             total = float(fine_noisy[col.name][:g].sum())
-            if self.decode_weights not in ("project", "clipped"):
-                raise ValueError(f"decode_weights must be 'project' or 'clipped', not {self.decode_weights!r}")
             if self.decode_weights == "project" and total > (1 - PROJECT_MAX_CUT) * clipped[:g].sum():
                 # (where the projection would take off more than PROJECT_MAX_CUT of the clipped mass, the noise swamps
                 # the cells and zeroing most of them would lose real mass: the clipped counts are kept, as before)

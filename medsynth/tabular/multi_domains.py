@@ -20,6 +20,7 @@ from medsynth.io.dataset_infer import ends_named, time_named
 from medsynth.io.schema import TableSchema
 from medsynth.privacy.mechanisms import gaussian_sigma
 from medsynth.privacy.noise import Generators
+from medsynth.tabular.base import COUNT_SHARE
 from medsynth.tabular.config import PrivacyConfig
 from medsynth.tabular.domain import LOCATE_RESERVE, reopen_inferred_omissions, resolve_domain
 from medsynth.tabular.encoding import TableCodec
@@ -133,7 +134,9 @@ class DomainsMixin:
                 self.table_oneways[t] = {}
                 res = resolve_domain(plain, rows.reset_index(drop=True), privacy=self.privacy, ledger=view,  # type: ignore[arg-type]
                                      rng=gens.noise, rows=n_hat, oneway_rho=oneway_rho, reserve_rho=reserve,
-                                     oneways=self.table_oneways[t] if reuse else None)
+                                     oneways=self.table_oneways[t] if reuse else None,
+                                     # n_hat counts the root's rows; a child's sample is one row per patient *with* rows
+                                     rows_sigma=gaussian_sigma(COUNT_SHARE * rho_total) if t == schema.roots[0] else None)
             else:
                 res = resolve_domain(plain, tables[t], privacy=PrivacyConfig(), ledger=led, rng=gens.noise)  # type: ignore[arg-type]
             keys = set(schema.key_columns(t))
