@@ -479,10 +479,10 @@ def resolve_domain(
         oneways: filled with the reusable 1-way measurements (when given).
         reserve_rho: rho that number columns not located by their first measurement may share for a
             second one (only what they use is spent and recorded; the rest stays with the model).
-        rows_sigma: the noise of ``rows`` when it is a noisy count of ``df``'s own rows: a number still unlocated
-            after its looks whose present count (rows less its noisy missing count) stands out is then located
-            tentatively (:func:`~medsynth.privacy.locate.locate_present`); None (e.g. rows counted elsewhere, as the
-            patients of a child table's one row per patient) never guesses.
+        rows_sigma: the noise of ``rows``, a noisy count of ``df``'s rows or of more (the patients, for a child
+            table's one row per patient with rows): a number still unlocated after its looks whose present count
+            (rows less its noisy missing count) stands out is then located tentatively, and kept where stage 2 alone
+            confirms it (:func:`~medsynth.privacy.locate.locate_present`); None never guesses.
 
     Raises:
         PrivacyBudgetError: for a DP fit with domains read from the data when ``domain_budget`` is 0.

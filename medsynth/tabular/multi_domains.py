@@ -135,8 +135,11 @@ class DomainsMixin:
                 res = resolve_domain(plain, rows.reset_index(drop=True), privacy=self.privacy, ledger=view,  # type: ignore[arg-type]
                                      rng=gens.noise, rows=n_hat, oneway_rho=oneway_rho, reserve_rho=reserve,
                                      oneways=self.table_oneways[t] if reuse else None,
-                                     # n_hat counts the root's rows; a child's sample is one row per patient *with* rows
-                                     rows_sigma=gaussian_sigma(COUNT_SHARE * rho_total) if t == schema.roots[0] else None)
+                                     # n_hat counts the root's rows; a child's sample is one row per patient *with* rows,
+                                     # at most n_hat: there the present count only bounds them from above, so more
+                                     # unlocated columns are tried tentatively, and stage 2 alone confirms each
+                                     # (bili and day of pbcseq's visits came out empty in most zero-config fits without)
+                                     rows_sigma=gaussian_sigma(COUNT_SHARE * rho_total))
             else:
                 res = resolve_domain(plain, tables[t], privacy=PrivacyConfig(), ledger=led, rng=gens.noise)  # type: ignore[arg-type]
             keys = set(schema.key_columns(t))
