@@ -140,12 +140,18 @@ _KEY_WIDTHS = (1, 2, 4)
 _PER_TEST = FALSE_RATE / ((len(_WIDTHS) + len(_KEY_WIDTHS)) * MAX_LOOKS)  # each width of each part, at each look
 
 
+def _block_starts(first: int, stop: int, width: int) -> np.ndarray:
+    """Starts of the blocks of ``width`` adjacent buckets in ``[first, stop)``, at aligned and half-shifted offsets
+    (every half width), so that a mass straddling two aligned blocks is seen whole."""
+    return np.arange(first, stop, max(width // 2, 1))
+
+
 def _detect_strict(noisy: np.ndarray, sigma: float, widths: tuple[int, ...] = _WIDTHS) -> np.ndarray:
     """Buckets standing above pure noise, as :func:`~medsynth.privacy.mechanisms._detect` (single buckets,
     then blocks of adjacent ones, each width at aligned and half-shifted offsets so that a mass straddling
     two blocks is seen whole), each width's test at ``_PER_TEST`` (union bound over all its blocks)."""
     for width in widths:
-        starts = np.unique(np.concatenate([np.arange(0, noisy.size, width), np.arange(width // 2, noisy.size, width)]))
+        starts = _block_starts(0, noisy.size, width)
         sizes = np.minimum(starts + width, noisy.size) - starts
         sums = np.array([noisy[a : a + w].sum() for a, w in zip(starts, sizes, strict=True)])
         hit = np.nonzero(sums > _union_threshold(starts.size, _PER_TEST) * sigma * np.sqrt(sizes))[0]
@@ -340,7 +346,7 @@ def locate_present(loc: Location, present: float, present_sd: float) -> bool:
     c_tot, c_var = np.r_[0.0, np.cumsum(tot)], np.r_[0.0, np.cumsum(sd**2)]
     best, best_z = None, -np.inf
     for width in _WIDTHS:
-        starts = np.unique(np.concatenate([np.arange(0, _N_OCT, width), np.arange(width // 2, _N_OCT, width)]))
+        starts = _block_starts(0, _N_OCT, width)
         ends = np.minimum(starts + width, _N_OCT)
         z = (c_tot[ends] - c_tot[starts]) / np.sqrt(c_var[ends] - c_var[starts])
         z[(starts < _KMAX) & (ends > _KMAX + 1)] = -np.inf  # one sign (the zero bucket on either side)
@@ -447,7 +453,8 @@ def _grown_run(tentative: bool, lo_i: int, hi_i: int, mirror: set[int], combined
         run's count: (first, last, count)."""
         best, best_z, tested = None, -np.inf, 0
         for width in _WIDTHS:
-            for a in range(side.start, side.stop, max(width // 2, 1)):
+            for a in _block_starts(side.start, side.stop, width):
+                a = int(a)
                 est, sd = combined(range(a, min(a + width, side.stop)))
                 tested += 1
                 if sd > 0 and est / sd > best_z:

@@ -131,6 +131,7 @@ class TabularSynthesizer:
         self.meta: dict[str, Any] = {}
         self.private_meta: dict[str, Any] = {}  # data-dependent facts of a DP fit: saved under private/ only
         self.rows_noisy: float | None = None
+        self.rows_sigma: float | None = None  # the noise of rows_noisy (a DP fit)
         self.rule_plan = RulePlan()  # rules kept by construction (gaps, derived columns)
         self.output_schema: TableSchema | None = None
         #: DP-SGD fits: a callable taking a checkpoint dict (set by the run, which writes it under private/),
@@ -233,7 +234,7 @@ class TabularSynthesizer:
             n_hat = noisy_count(n, rho, gens.noise)
             led.record("number of rows", "Gaussian mechanism (zCDP)", rho=rho, sigma=gaussian_sigma(rho),  # type: ignore[union-attr]
                        released="rows_noisy in meta.json")
-            self.rows_noisy = max(1.0, n_hat)
+            self.rows_noisy, self.rows_sigma = max(1.0, n_hat), gaussian_sigma(rho)
             upper = self.rows_noisy + 3 * gaussian_sigma(rho)  # n is below this with probability 99.9%
             if not self.privacy.delta < 1.0 / upper:
                 raise PrivacyBudgetError(
@@ -259,7 +260,7 @@ class TabularSynthesizer:
                                      ledger=led, rng=gens.noise, rows=self.rows_noisy,  # type: ignore[arg-type]
                                      oneway_rho=oneway_rho, oneways=self.domain_oneways if self.oneway_share else None,
                                      reserve_rho=domains.LOCATE_RESERVE * led.rho_budget if self.is_private else 0.0,  # type: ignore[union-attr]
-                                     rows_sigma=gaussian_sigma(COUNT_SHARE * led.rho_budget) if self.is_private else None)  # type: ignore[union-attr]
+                                     rows_sigma=self.rows_sigma)
         self.meta = {
             "columns": len(schema.columns),
             # A plain hash of the table would let anyone holding candidate tables tell which one was

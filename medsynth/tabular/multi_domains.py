@@ -139,7 +139,7 @@ class DomainsMixin:
                                      # at most n_hat: there the present count only bounds them from above, so more
                                      # unlocated columns are tried tentatively, and stage 2 alone confirms each
                                      # (bili and day of pbcseq's visits came out empty in most zero-config fits without)
-                                     rows_sigma=gaussian_sigma(COUNT_SHARE * rho_total))
+                                     rows_sigma=self.rows_sigma)  # type: ignore[attr-defined]
             else:
                 res = resolve_domain(plain, tables[t], privacy=PrivacyConfig(), ledger=led, rng=gens.noise)  # type: ignore[arg-type]
             keys = set(schema.key_columns(t))
@@ -153,8 +153,6 @@ class DomainsMixin:
         patient count, the schema): what the patient count, the domain budget and the counts leave. The locate
         reserve (at most a third of it, only what is used is spent) and the root's 1-way marginals (at most a third)
         come out of it, so the counts and the models always keep their share."""
-        from medsynth.tabular.base import COUNT_SHARE
-
         relations = len(schema.relations)
         count_share = self._count_share(relations, rho_total, n_hat) if relations else 0.0  # type: ignore[attr-defined]
         return rho_total * max(1.0 - COUNT_SHARE - self.privacy.domain_budget - count_share, 0.0)

@@ -181,6 +181,7 @@ class MultiTableDPMST(DomainsMixin, MultiTableSynthesizer):
         self.codecs: dict[str, TableCodec] = {}
         self.table_oneways: dict[str, dict[str, Any]] = {}  # per table: its domain release's 1-way marginals
         self.private_domain_share = 0.0  # share of the modelled columns whose domains a DP fit estimates
+        self.rows_sigma: float | None = None  # the noise of the noisy patient count (a DP fit)
 
     # -- fit -------------------------------------------------------------------------------------
     def _fit_checked(self, tables: dict[str, pd.DataFrame], schema: DatasetSchema, gens: Generators) -> None:
@@ -209,6 +210,7 @@ class MultiTableDPMST(DomainsMixin, MultiTableSynthesizer):
         if private:
             rho = COUNT_SHARE * rho_total
             n_hat = max(1.0, noisy_count(n_root, rho, gens.noise))
+            self.rows_sigma = gaussian_sigma(rho)
             led.record(f"number of rows of '{root}' (patients)", "Gaussian mechanism (zCDP)", rho=rho,  # type: ignore[union-attr]
                        sigma=gaussian_sigma(rho), released="rows_noisy in meta.json")
             hint = delta_hint(self.privacy.delta, n_hat, gaussian_sigma(rho))
