@@ -44,9 +44,12 @@ def infer(
         from medsynth.io.dataset import read_dataset
         from medsynth.io.dataset_infer import infer_dataset_schema
 
-        ds = infer_dataset_schema(read_dataset(data), relations=relation, keys=key)
+        notes: list[str] = []
+        ds = infer_dataset_schema(read_dataset(data), relations=relation, keys=key, notes=notes)
         ds.save(out)
         rels = "; ".join(r.label for r in ds.relations) or "no relation"
+        for note in notes:
+            typer.echo(f"note: {note}", err=True)
         done(f"inferred {len(ds.tables)} tables ({', '.join(ds.tables)}) and relations: {rels}; review it", out)
         return
     if relation or key:

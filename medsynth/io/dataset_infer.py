@@ -23,7 +23,15 @@ from medsynth.io.dataset import (
     find_cycle,
     key_problems,
 )
-from medsynth.io.schema import NUMERIC_TYPES, ColumnSchema, TableSchema, _name_words, id_like, infer_schema
+from medsynth.io.schema import (
+    NUMERIC_TYPES,
+    ROW_INDEX_NAMES,
+    ColumnSchema,
+    TableSchema,
+    _name_words,
+    id_like,
+    infer_schema,
+)
 
 #: Words that start the name of a time column.
 TIME_WORDS = ("day", "date", "time", "start", "stop", "end", "admit", "discharge", "visit", "week", "month", "year",
@@ -129,6 +137,7 @@ def infer_dataset_schema(
     relations: list[str] | None = None,
     keys: list[str] | None = None,
     infer_relations: bool = True,
+    notes: list[str] | None = None,
 ) -> DatasetSchema:
     """Infer every table's schema, the primary keys and the relations of a dataset.
 
@@ -144,6 +153,9 @@ def infer_dataset_schema(
         DataValidationError: an empty table or an all-missing column (named), a bad ``--key`` or
             ``--relation``, duplicate primary keys, child keys without a parent (with an example
             value), a cycle of relations.
+
+    ``notes`` (a list) receives what the user should know: a column that looks like a key but has missing values
+    is not made a relation (its rows without a value would have no parent).
     """
     problems: list[str] = []
     schemas: dict[str, TableSchema] = {}
@@ -173,8 +185,17 @@ def infer_dataset_schema(
                 if (child, col) in explicit:
                     continue
                 found = _infer_parent(child, col, df, tables, pks)
-                if found is not None:
-                    rels.append((child, col, *found))
+                if found is None:
+                    continue
+                missing = int(df[col].isna().sum())
+                if missing:  # a child row needs its parent: MIMIC's labevents.hadm_id is empty for outpatient labs
+                    if notes is not None:
+                        notes.append(f"'{child}.{col}' looks like a key to '{found[0]}.{found[1]}' but {missing} of {len(df)} "
+                                     f"rows have none, so it is not made a relation (every child row needs a parent) and "
+                                     f"stays a column of '{child}'; to link the rows that have one, keep only those rows and "
+                                     f"pass --relation {child}.{col}={found[0]}.{found[1]}")
+                    continue
+                rels.append((child, col, *found))
     cycle = find_cycle([Relation(child=c, column=k, parent=p, parent_column=pk) for c, k, p, pk in rels])
     if cycle:
         raise DataValidationError(f"the relations form a cycle {' -> '.join(cycle)}; each table must be a child of tables above it "
@@ -201,14 +222,20 @@ def infer_dataset_schema(
 
 def _infer_parent(child: str, col: str, df: pd.DataFrame, tables: Mapping[str, pd.DataFrame],
                   pks: Mapping[str, str | None]) -> tuple[str, str] | None:
-    """The (parent, key) a child column refers to, by name and by values, or None."""
+    """The (parent, key) a child column refers to, by name and by values, or None.
+
+    A row number an export wrote (``rownames``, ``Unnamed: 0``) refers to nothing: R's write.csv gives every table
+    one, and survival's nafld1.rownames (unique, 1..17549) "appears" in nafld3.rownames (1..34340), a relation
+    that made a cycle with nafld3.id -> nafld1.id and stopped ``schema infer``."""
+    if str(col).lower().strip() in ROW_INDEX_NAMES:
+        return None
     values = canonical_keys(df[col]).dropna()
     if values.empty:
         return None
     best: tuple[float, str, str] | None = None
     for parent, pdf in tables.items():
         pk = pks.get(parent)
-        if parent == child or pk is None or not _names_match(col, parent, pk, own_pk=col == pks.get(child)):
+        if parent == child or pk is None or str(pk).lower().strip() in ROW_INDEX_NAMES or not _names_match(col, parent, pk, own_pk=col == pks.get(child)):
             continue
         share = float(values.isin(set(canonical_keys(pdf[pk]).dropna())).mean())
         if share >= 0.5 and (best is None or share > best[0]):

@@ -80,6 +80,32 @@ def test_a_cycle_and_a_missing_column_are_named():
         infer_dataset_schema(tables, relations=["visits.id"])
 
 
+def test_row_numbers_an_export_wrote_make_no_relation():
+    """R's write.csv gives every table a 'rownames' column; a child's row numbers (1..N visits) hold every
+    patient's row number (1..n), which read as a relation patients.rownames -> visits.rownames and, beside
+    visits.id -> patients.id, as a cycle that stopped schema infer (survival's nafld1/nafld3)."""
+    tables = make_dataset(20)
+    tables["visits"] = tables["visits"].drop(columns="visit_id")  # the row number is the visits' only unique column
+    tables = {t: df.assign(rownames=range(1, len(df) + 1)) for t, df in tables.items()}
+    schema = infer_dataset_schema(tables)
+    assert [(r.child, r.column, r.parent, r.parent_column) for r in schema.relations] == [("visits", "id", "patients", "id")]
+
+
+def test_a_key_column_with_missing_values_is_no_relation_and_says_why():
+    """MIMIC's labevents.hadm_id is empty for outpatient labs: a child row without a key has no parent, so schema
+    infer leaves that column out of the relations (the rest still link) and says so; given with --relation it
+    stays an error naming the rows."""
+    tables = make_dataset(20)
+    tables["labs"] = tables["visits"][["id", "visit_id", "lab"]].assign(visit_id=tables["visits"]["visit_id"].astype(float))
+    tables["labs"].loc[:2, "visit_id"] = None
+    notes: list[str] = []
+    schema = infer_dataset_schema(tables, notes=notes)
+    assert {(r.child, r.column, r.parent) for r in schema.relations} == {("visits", "id", "patients"), ("labs", "id", "patients")}
+    assert len(notes) == 1 and "'labs.visit_id' looks like a key to 'visits.visit_id' but 3 of" in notes[0]
+    with pytest.raises(DataValidationError, match="labs"):
+        infer_dataset_schema(tables, relations=["labs.visit_id=visits.visit_id"])
+
+
 def test_schema_file_with_a_bad_relation_is_a_config_error():
     data = infer_dataset_schema(make_dataset(10)).to_dict()
     data["relations"][0]["parent_column"] = "age"
