@@ -100,6 +100,13 @@ def _sorted_categories(values: list[Any]) -> list[Any]:
         return sorted(values, key=str)
 
 
+#: Days since 1970-01-01 a date range released under DP is clipped to (1800-01-01 .. 2200-01-01): a public window
+#: (post-processing of the release, no data), inside what pandas can represent (1677..2262). A 300-row table's
+#: discharge dates (2020) once came out as [2014, 2687]: noise octaves joined to the range's end, and the bounds
+#: could not be written at all (pandas' OutOfBoundsTimedelta, 1 fit in 60).
+DATE_WINDOW_DAYS = (-62_091.0, 84_006.0)
+
+
 def _set_bounds(col: ColumnSchema, lo: float, hi: float, *, half_open: bool = False) -> dict[str, Any]:
     if col.type == "integer" and half_open:  # the integers inside [lo, hi) (DP ranges are unions of half-open bins)
         first = int(math.ceil(lo - 1e-9))
@@ -107,6 +114,8 @@ def _set_bounds(col: ColumnSchema, lo: float, hi: float, *, half_open: bool = Fa
     if col.type == "integer":
         return {"min": int(math.floor(lo)), "max": int(math.ceil(hi))}
     if col.type == "datetime":
+        w0, w1 = DATE_WINDOW_DAYS
+        lo, hi = (max(lo, w0), min(hi, w1)) if min(hi, w1) > max(lo, w0) else (w0, w1)
         return {"min": from_days(math.floor(lo)), "max": from_days(math.ceil(hi))}
     return {"min": float(lo), "max": float(hi)}
 

@@ -773,3 +773,16 @@ def test_common_category_words_are_public_keys_and_noise_words_do_not_join():
             assert vals <= set(df[c]), (c, vals)
             kept[c] += len(vals) >= 2
     assert sum(kept.values()) >= 10, kept  # of 12 (4 columns x 3 fits); 8 before (these draws), 11 now
+
+
+def test_date_ranges_released_under_dp_stay_in_a_public_window():
+    """A located date range is clipped to DATE_WINDOW_DAYS (1800..2200): noise octaves joined to a 2020 column's
+    range once reached day 262,144 (year 2687), past what pandas can write (OutOfBoundsTimedelta)."""
+    from medsynth.io.schema import ColumnSchema
+    from medsynth.tabular.domain import _set_bounds
+
+    col = ColumnSchema(name="discharge", type="datetime")
+    assert _set_bounds(col, 16384, 262144, half_open=True) == {"min": "2014-11-10", "max": "2200-01-01"}
+    assert _set_bounds(col, -2.0**40, 18000) == {"min": "1800-01-01", "max": "2019-04-14"}
+    assert _set_bounds(col, 2.0**46, 2.0**47) == {"min": "1800-01-01", "max": "2200-01-01"}  # wholly outside: the window
+    assert _set_bounds(col, 18262, 18562) == {"min": "2020-01-01", "max": "2020-10-27"}
