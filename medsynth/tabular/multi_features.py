@@ -33,6 +33,8 @@ from medsynth.tabular.encoding import Frame, TableCodec
 
 EVIDENCE = "^"
 POS, GAP = "pos:", "gap:"
+#: A gap in units of the even spacing (``TablePlan.gap == "spacing"``) is modelled up to this many spacings.
+SPACING_MAX = 32.0
 #: Deviations from the parent's mean are modelled within +-DEV_RANGE (in unit-scaled values).
 DEV_RANGE = 0.5
 #: A parent's first child time ``t0:T`` is modelled as ``T0_SCALE`` times its unit-scaled time, on a log scale:
@@ -95,6 +97,9 @@ class TablePlan:
             parent's level through the tree) or "deviation" (from the parent's level, added back when sampling).
         summarised: whether the parent carries the means and modes of this table's columns (its count and
             first time always).
+        gap: with a ``within`` bound, how a row's gap is scaled: "spacing" (in units of the even spacing of the
+            parent's rows still to come over the time left, :func:`time_features`) or "share" (the share of the
+            time left; plans saved before 2026-12-03 have no key and read as this).
     """
 
     name: str
@@ -113,6 +118,7 @@ class TablePlan:
     evidence: list[str] = field(default_factory=list)
     numbers: str = "value"
     summarised: bool = True
+    gap: str = "share"
 
     def to_dict(self) -> dict[str, Any]:
         """The plan as JSON-ready data."""
@@ -148,6 +154,16 @@ def group_rank(groups: np.ndarray) -> np.ndarray:
         return np.zeros(0, dtype=np.int64)
     start = np.r_[0, np.flatnonzero(np.diff(groups)) + 1]
     return np.arange(n) - np.repeat(start, np.diff(np.r_[start, n]))
+
+
+def rows_to_come(groups: np.ndarray) -> np.ndarray:
+    """For each row of sorted group codes, the rows of its group from it to the last, plus one (``n - rank + 1``)."""
+    n = len(groups)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    start = np.r_[0, np.flatnonzero(np.diff(groups)) + 1]
+    sizes = np.diff(np.r_[start, n])
+    return np.repeat(sizes, sizes) - group_rank(groups) + 1
 
 
 def group_starts(groups: np.ndarray) -> np.ndarray:
@@ -236,8 +252,12 @@ def own_columns(plan: TablePlan, schema: DatasetSchema, *, root: bool, pos_max: 
         cols.append(ColumnSchema(name=POS, type="integer", min=0, max=max(int(pos_max), 0), public=True))
     if plan.order_by is not None and not root:
         span, ends = time_span(schema, plan)
-        gap_max = 1.0 if plan.within else span
-        cols.append(ColumnSchema(name=GAP, type="continuous", min=0.0, max=gap_max, missing=True, public=True))
+        if plan.within and plan.gap == "spacing":
+            cols.append(ColumnSchema(name=GAP, type="continuous", min=0.0, max=SPACING_MAX, missing=True, public=True,
+                                     transform="log"))
+        else:
+            gap_max = 1.0 if plan.within else span
+            cols.append(ColumnSchema(name=GAP, type="continuous", min=0.0, max=gap_max, missing=True, public=True))
         for e in plan.ends:
             cols.append(ColumnSchema(name=dur_col(e), type="continuous", min=0.0, max=ends[e],
                                      missing=tab.column(e).missing, public=True))
@@ -249,7 +269,11 @@ def time_features(days: np.ndarray, parents: np.ndarray, plan: TablePlan, *, bou
     """``gap:`` and ``dur:e`` of rows sorted by parent then time (NaN gap on each parent's first row).
 
     With a ``within`` bound, the gap is the share of the time left until the parent's bound
-    (``(t_i - t_{i-1}) / (bound - t_{i-1})``); with interval ends it runs from the previous row's end;
+    (``(t_i - t_{i-1}) / (bound - t_{i-1})``), and with ``plan.gap == "spacing"`` that share times ``n - i + 1``
+    (the parent's rows still to come, this one included, plus the step to the bound): 1 for rows spread evenly up to
+    the bound, whatever their number (at most ``SPACING_MAX``). A bare share treats a patient's 25th lab like its 2nd:
+    drawn independently of the position, shares left nafld2's rows bunched at the end of follow-up (median day 1,185
+    against 530 before entry in the real table). With interval ends the gap runs from the previous row's end;
     otherwise from the previous row's time. Negative gaps (overlaps) count as 0.
     """
     n = len(days)
@@ -258,8 +282,10 @@ def time_features(days: np.ndarray, parents: np.ndarray, plan: TablePlan, *, bou
     out: dict[str, np.ndarray] = {}
     if bound is not None:
         left = bound - prev_t
-        gap = np.where(left > 0, (days - prev_t) / np.where(left > 0, left, 1.0), 0.0)
-        out[GAP] = np.where(first, np.nan, np.clip(gap, 0.0, 1.0))
+        gap = np.clip(np.where(left > 0, (days - prev_t) / np.where(left > 0, left, 1.0), 0.0), 0.0, 1.0)
+        if plan.gap == "spacing":
+            gap = np.minimum(gap * rows_to_come(parents), SPACING_MAX)
+        out[GAP] = np.where(first, np.nan, gap)
     else:
         prev_end = np.r_[np.nan, ends[plan.ends[0]][:-1]] if plan.ends and n else prev_t
         ref = np.where(np.isnan(prev_end), prev_t, prev_end)
@@ -273,14 +299,16 @@ def rebuild_times(plan: TablePlan, parents: np.ndarray, t0: np.ndarray, gap: np.
                   bound: np.ndarray | None) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """Times (days) of rows sorted by parent, from each parent's first time and the sampled gaps.
 
-    With a bound: ``bound - t_i = (bound - t_0) * prod_{k <= i} (1 - gap_k)`` (times increase and stay at or
-    below the bound). Otherwise times add the gaps (and the previous interval's length when the relation
+    With a bound: ``bound - t_i = (bound - t_0) * prod_{k <= i} (1 - share_k)`` (times increase and stay at or
+    below the bound; ``share_k`` is the gap, or with ``plan.gap == "spacing"`` the gap over ``n - k + 1``). Otherwise times add the gaps (and the previous interval's length when the relation
     has interval ends). Returns the times and the interval ends.
     """
     n = len(parents)
     starts = group_starts(parents)
     first = np.arange(n) == starts
     g = np.where(first | np.isnan(gap), 0.0, gap)
+    if bound is not None and plan.gap == "spacing":
+        g = g / rows_to_come(parents)
     if bound is not None:
         t0c = np.minimum(t0, bound)
         step = np.log1p(-np.clip(g, 0.0, 1.0 - 1e-12))
@@ -318,5 +346,5 @@ def model_schema(columns: list[ColumnSchema]) -> TableSchema:
 
 
 __all__ = ["EVIDENCE", "GAP", "POS", "T0_SCALE", "TablePlan", "dev_col", "dur_col", "group_rank", "group_starts", "key_array",
-           "mean_col", "mode_col", "model_schema", "n_col", "own_columns", "parent_index", "rebuild_times",
+           "mean_col", "mode_col", "model_schema", "n_col", "own_columns", "parent_index", "rebuild_times", "rows_to_come",
            "summaries", "summary_columns", "t0_col", "time_features", "time_span"]

@@ -25,8 +25,10 @@ The unit of privacy is a row of the root table (a patient) with every row linked
    312 random ones); ``contribution: sample`` keeps at most K random rows per parent instead. With K = 1 a
    child model reuses its parent model's noisy 1-ways of the parent features it sees (the same histogram) and
    measures only its own columns' 1-ways. A child model's tree joins the parent's declared target
-   (``target: true``) to each of the child's own columns before selection (public structure), and a tenth of the
-   tree budget picks the other edges (on a few hundred patients the picks are near uniform whatever it costs).
+   (``target: true``) to each of the child's own numbers before selection (public structure), and to its own
+   category columns too where the selection cannot tell edges apart (on a few hundred patients the picks are near
+   uniform whatever it costs; on thousands a category such as a lab's test name is left free to join the numbers
+   it qualifies); a tenth of the tree budget picks the other edges.
 
 Sampling draws patients with their summaries from the root model, maps each child count onto the DP
 count distribution (rank-preserving), then, table by table, each child row from its model conditioned
@@ -126,8 +128,18 @@ class MultiDPMSTConfig(ConfigModel):
             tree (the rest measures the tree's edges). On a few hundred patients the exponential mechanism's
             picks are close to uniform whatever the share, so a small one buys less noisy edges.
         target_edges: a child table's tree joins the parent's declared target (``target: true`` in the
-            schema, seen as evidence) to each of the child's own columns before any selection (a public
-            structure); the selection picks the remaining edges. No effect without a declared target.
+            schema, seen as evidence) to some of the child's own columns before any selection (a public
+            structure); the selection picks the remaining edges. "numbers" (default): to each own number, and to
+            each own category column only where the selection cannot tell edges apart (few patients for the budget:
+            :data:`~medsynth.tabular.mst.SELECTION_INFORMATIVE`); True: to every own column; False: none. No effect
+            without a declared target. A tree joined to every own column cannot hold an edge between two of them:
+            on a long-format lab table (survival's nafld2: ``test``, ``value``) every test's values came from one
+            pooled distribution; a category column of a child table often says what its numbers mean (the test,
+            the unit, the event type), so it is left to the selection.
+        time_gaps: how a child row's gap to the previous one is modelled under a ``within`` bound: "spacing" (in
+            units of the even spacing of the parent's rows still to come over the time left: 1 for rows spread
+            evenly up to the bound) or "share" (the share of the time left, the former default: drawn independently
+            of the position, shares bunch long sequences at the end of follow-up).
         decode: how each table model decodes its numbers from the noisy fine 1-ways: "clipped" (the noisy counts
             clipped at 0: on a few hundred units most real cells sit within the noise) or "project" (their projection
             onto non-negative counts of the same total, the single-table models' decoding; on pbcseq at epsilon 1,
@@ -158,8 +170,9 @@ class MultiDPMSTConfig(ConfigModel):
     summaries: Literal["auto", "all", "none"] = "auto"
     selection_share: float = Field(0.1, ge=0.01, le=0.99)
     reuse_parent_oneways: bool = True
-    target_edges: bool = True
+    target_edges: bool | Literal["numbers"] = "numbers"
     decode: Literal["clipped", "project"] = "clipped"
+    time_gaps: Literal["spacing", "share"] = "spacing"
     empty_sigmas: float = Field(0.0, ge=0.0)
     root_model: Literal["auto", "dp-mst", "dp-aim"] = "dp-mst"
 
@@ -245,7 +258,7 @@ class MultiTableDPMST(DomainsMixin, MultiTableSynthesizer):
         schema = self.schema
         codec = self.codecs[t]
         rel = self._relation(schema, t, parent) if parent else None  # type: ignore[arg-type]
-        plan = TablePlan(name=t, parent=parent, children=children, numbers=self.config.child_numbers)
+        plan = TablePlan(name=t, parent=parent, children=children, numbers=self.config.child_numbers, gap=self.config.time_gaps)
         tab = schema.tables[t]  # type: ignore[union-attr]
         modelled = {c.name for c in tab.modelled}
         if rel is not None and rel.order_by in modelled:
@@ -378,7 +391,7 @@ class MultiTableDPMST(DomainsMixin, MultiTableSynthesizer):
                 reuse.update(self._domain_oneways(t, schema_t))
             kind = self._root_kind(schema_t) if plan.parent is None else "dp-mst"
             self.models[t] = self._fit_mst(schema_t, frame, view, est_rows[t], gens, None if np.all(w == 1) else w, reuse,
-                                           self._target_edges(t, schema_t), kind)
+                                           *self._target_edge_split(t, schema_t), kind=kind)
             if private and view.spent > view.rho * (1 + 1e-9):
                 raise RuntimeError(f"table '{t}': its model spent rho {view.spent:.6g} of its share {view.rho:.6g}")
         self.meta["tables"] = {t: {"features": len(self.plans[t].features), "evidence": len(self.plans[t].evidence),
@@ -597,26 +610,40 @@ class MultiTableDPMST(DomainsMixin, MultiTableSynthesizer):
 
     def _target_edges(self, t: str, schema: TableSchema) -> list[tuple[str, str]]:
         """``target_edges``: the tree of a child table's model joins its parent's declared target (a column with
-        ``target: true``, seen as evidence) to each of the child's own columns, before selection (public
-        structure: the schema's flag, no data)."""
+        ``target: true``, seen as evidence) to the child's own numbers (to its own category columns when it has no
+        numbers; with ``target_edges: true`` to every own column), before selection (public structure: the schema's
+        flag and column types, no data)."""
         plan = self.plans[t]
         if not self.config.target_edges or plan.parent is None:
             return []
         targets = [c.name for c in schema.columns if c.name.startswith(EVIDENCE) and c.target]
         if not targets:
             return []
-        own = [dev_col(c) if plan.numbers == "deviation" else c for c in plan.numeric] + list(plan.discrete)
+        numbers = [dev_col(c) if plan.numbers == "deviation" else c for c in plan.numeric]
         names = {c.name for c in schema.columns}
-        return [(targets[0], c) for c in own if c in names]
+        own = [c for c in numbers + list(plan.discrete) if c in names]
+        return [(targets[0], c) for c in own]
+
+    def _target_edge_split(self, t: str, schema: TableSchema) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+        """The target edges joined always and those joined only where the selection cannot tell edges apart
+        (``target_edges: numbers``: those to a child's category columns, see
+        :data:`~medsynth.tabular.mst.SELECTION_INFORMATIVE`)."""
+        edges = self._target_edges(t, schema)
+        if self.config.target_edges is True:
+            return edges, []
+        cats = set(self.plans[t].discrete)
+        return [e for e in edges if e[1] not in cats], [e for e in edges if e[1] in cats]
 
     def _fit_mst(self, schema: TableSchema, frame: Frame, view: LedgerView, rows: float, gens: Generators,
                  weights: np.ndarray | None = None, reuse: dict[str, Any] | None = None,
-                 forced: list[tuple[str, str]] | None = None, kind: str = "dp-mst") -> Any:
+                 forced: list[tuple[str, str]] | None = None, forced_weak: list[tuple[str, str]] | None = None,
+                 kind: str = "dp-mst") -> Any:
         m = self._new_mst(schema, view, kind)
-        if forced and kind != "dp-mst":
+        if (forced or forced_weak) and kind != "dp-mst":
             raise ValueError(f"forced edges need a dp-mst table model, not {kind}")
         if kind == "dp-mst":
             m.forced = tuple(forced or ())
+            m.forced_weak = tuple(forced_weak or ())
         m.rows_noisy = rows
         m.row_weights = weights
         m.domain_oneways = reuse or {}

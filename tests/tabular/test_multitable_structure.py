@@ -9,6 +9,7 @@ import pytest
 from multitable_helpers import make_dataset, public_schema
 
 from medsynth.io.dataset import DatasetSchema
+from medsynth.io.dataset_infer import infer_dataset_schema
 from medsynth.tabular.mst import DPMST
 from medsynth.tabular.multi_counts import whittaker
 from medsynth.tabular.multi_mst import MultiTableDPMST
@@ -46,6 +47,51 @@ def test_target_edges_join_the_declared_target_to_every_own_column(seeded_dp_noi
     plain = MultiTableDPMST({**TINY, "target_edges": True}, privacy={"epsilon": 2.0, "delta": 1e-5}).fit(
         tables, _with_target(public_schema(tables), column=None))
     assert not {frozenset(("^status", c)) for c in own} <= _edges(plain, "visits")
+
+
+def _long_labs(n: int, seed: int = 0) -> dict[str, pd.DataFrame]:
+    """Patients and their lab results in long format (test, value): a test's values are its own (chol ~ 200,
+    sbp ~ 130, fib4 ~ 2), as in survival's nafld2."""
+    rng = np.random.default_rng(seed)
+    patients = pd.DataFrame({"id": np.arange(1, n + 1), "age": rng.integers(30, 80, n), "status": rng.choice([0, 1], n)})
+    level = {"chol": 200.0, "sbp": 130.0, "fib4": 2.0}
+    rows = [{"id": i + 1, "test": t, "value": round(level[t] * float(np.exp(0.1 * rng.normal())), 1)}
+            for i in range(n) for t in rng.choice(list(level), size=int(rng.integers(1, 5)))]
+    return {"patients": patients, "labs": pd.DataFrame(rows)}
+
+
+def _long_schema(tables: dict[str, pd.DataFrame]) -> DatasetSchema:
+    data = infer_dataset_schema(tables).to_dict()
+    for t in data["tables"].values():
+        for c in t["columns"]:
+            c["public"] = True
+            c["target"] = c["name"] == "status"
+            c.pop("read_from_data", None)
+            if c["name"] == "value":
+                c.update({"min": 0.0, "max": 300.0})
+    return DatasetSchema.from_dict(data)
+
+
+def test_target_edges_leave_a_long_tables_test_column_to_the_selection(seeded_dp_noise):
+    """By default (``target_edges: numbers``) the target joins the child's numbers only: a long-format lab table
+    keeps the edge between its test and its value, and each test's values stay its own; ``True`` joins every own
+    column, so test and value only meet through the target (nafld2: one pooled distribution for every test)."""
+    tables = _long_labs(1000)
+    schema = _long_schema(tables)
+    model = MultiTableDPMST(TINY, privacy={"epsilon": 4.0, "delta": 1e-5}).fit(tables, schema)
+    labs = model.models["labs"]
+    assert set(labs.forced) == {("^status", "value")} and set(labs.forced_weak) == {("^status", "test")}
+    assert not labs.meta["weak_edges_joined"], "1000 patients at epsilon 4: the selection tells edges apart"
+    assert frozenset(("test", "value")) in _edges(model, "labs")
+    syn = model.sample(1000, seed=0)["labs"]
+    medians = syn.groupby("test")["value"].median()
+    assert medians["chol"] > 150 and medians["fib4"] < 60, medians.to_dict()
+    star = MultiTableDPMST({**TINY, "target_edges": True}, privacy={"epsilon": 4.0, "delta": 1e-5}).fit(tables, schema)
+    assert set(star.models["labs"].forced) == {("^status", "value"), ("^status", "test")}
+    assert frozenset(("test", "value")) not in _edges(star, "labs")
+    few = MultiTableDPMST(TINY, privacy={"epsilon": 0.5, "delta": 1e-5}).fit(_long_labs(60), schema)
+    assert few.models["labs"].meta["weak_edges_joined"], "60 patients at epsilon 0.5: picks near uniform, star kept"
+    assert frozenset(("^status", "test")) in _edges(few, "labs")
 
 
 def test_forced_edges_skip_selection():
@@ -346,3 +392,24 @@ def test_neighbours_release_the_same_time_fields_whatever_schema_infer_read():
     big = make_dataset(900, seed=1)
     got = [released(big, 5300 + seed) for seed in range(2)]
     assert all(g == ("day", "futime", "visit", ()) for g in got), got
+
+
+@pytest.mark.parametrize("gap", ["spacing", "share"])
+def test_time_gaps_rebuild_the_times_they_were_read_from(gap):
+    """time_features and rebuild_times are inverse under a bound, in both scalings; rows spread evenly up to the
+    bound are one spacing apart whatever their number (a share would grow along the sequence: 1/3, 1/2, ...)."""
+    from medsynth.tabular.multi_features import GAP, TablePlan, rebuild_times, rows_to_come, time_features
+
+    plan = TablePlan(name="labs", parent="patients", order_by="day", within="futime", gap=gap)
+    parents = np.array([0, 0, 0, 1, 1, 2])
+    bound = np.array([400.0, 400, 400, 90, 90, 50])
+    days = np.array([-200.0, 0, 200, 30, 60, 7])  # patient 0 and 1: evenly spread up to the bound
+    assert rows_to_come(parents).tolist() == [4, 3, 2, 3, 2, 2]
+    g = time_features(days, parents, plan, bound=bound, ends={})[GAP]
+    assert np.isnan(g[[0, 3, 5]]).all()
+    if gap == "spacing":
+        np.testing.assert_allclose(g[[1, 2, 4]], 1.0)
+    else:
+        np.testing.assert_allclose(g[[1, 2, 4]], [1 / 3, 1 / 2, 1 / 2])
+    rebuilt, _ = rebuild_times(plan, parents, days[[0, 0, 0, 3, 3, 5]], g, {}, bound)
+    np.testing.assert_allclose(rebuilt, days, atol=1e-9)
