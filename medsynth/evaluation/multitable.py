@@ -235,8 +235,15 @@ def _flat(train: dict, holdout: dict, synthetic: dict, schema: DatasetSchema, ta
     flats = [patient_table(d, schema, cats) for d in (train, holdout, synthetic)]
     types = patient_types(schema, flats[0])
     col = None
+    root = schema.roots[0]
+    if target is None:  # the root table's column the schema marks ``target: true`` (schema infer proposes one by name)
+        declared = [c.name for c in schema.tables[root].columns if c.target]
+        if declared and declared[0] in flats[0].columns and flats[0][declared[0]].nunique(dropna=True) >= 2:
+            target = declared[0]
     if target is not None:
         col, _, value = target.partition("=")
+        if col not in flats[0].columns and col.startswith(f"{root}.") and col[len(root) + 1:] in flats[0].columns:
+            col = col[len(root) + 1:]  # ROOT.COL, as relations are written
         if col not in flats[0].columns:
             raise DataValidationError(f"--target '{target}': '{col}' is not a column of the root table "
                                       f"'{schema.roots[0]}' (columns: {[c for c in flats[0].columns if '.' not in c]})")
@@ -270,7 +277,8 @@ def evaluate_multitable(
         train: real tables the generator was fitted on (a folder, or ``{name: DataFrame}``).
         holdout: real patients (with all their rows) it never saw.
         synthetic: the synthetic tables, from any tool.
-        target: a root-table column for utility (``COL``), or ``COL=VALUE`` for a binary outcome.
+        target: a root-table column for utility (``COL`` or ``ROOT.COL``), or ``COL=VALUE`` for a binary outcome; None
+            takes the root-table column the schema marks ``target: true`` (when it holds two values or more).
         schema: medsynth's dataset schema (YAML path or object); inferred from ``train`` when None.
         config: thresholds and sizes.
         run_dir: the producer's run directory (its ledger is shown).

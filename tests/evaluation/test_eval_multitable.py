@@ -92,3 +92,24 @@ def test_real_pbcseq_split_has_sensible_baselines(shared_data, tmp_path):
     assert names["referential_integrity"].value == 1.0
     assert names["children_per_parent_tvd"].value == pytest.approx(names["children_per_parent_tvd"].baseline)
     assert 0.0 < names["trajectory_difference"].value < 1.0
+
+
+def test_the_schemas_declared_target_is_the_default_and_root_dot_column_is_read(real):
+    """Without --target the root-table column the schema marks target: true is predicted (schema infer proposes
+    one by name: nafld1.status), and --target ROOT.COL names the same column as COL."""
+    from medsynth.io.dataset_infer import infer_dataset_schema
+
+    train, holdout = real
+    synthetic = _copy_with_new_ids(_split(make_dataset(200, seed=10), set(range(1, 81))), 10_000)
+    data = infer_dataset_schema(train).to_dict()
+    for c in data["tables"]["patients"]["columns"]:
+        c["target"] = c["name"] == "sex"
+    from medsynth.io.dataset import DatasetSchema
+
+    schema = DatasetSchema.from_dict(data)
+    names = {m.name: m for m in evaluate_multitable(train, holdout, synthetic, schema=schema).results}
+    assert names["utility_tstr_auroc"].value is not None
+    assert names["utility_auroc_gap"].details["target"] == "sex"
+    dotted = {m.name: m for m in evaluate_multitable(train, holdout, synthetic, target="patients.status=2").results}
+    plain = {m.name: m for m in evaluate_multitable(train, holdout, synthetic, target="status=2").results}
+    assert dotted["utility_tstr_auroc"].value == pytest.approx(plain["utility_tstr_auroc"].value)
