@@ -45,11 +45,17 @@ def ends_named(name: str) -> bool:
     return any(w.startswith(END_WORDS) or w == "tstop" for w in _name_words(name))
 
 
+#: Words ending with "time" or "date" that are no time: labs (prothrombin time, partial thromboplastin time).
+NOT_TIMES = frozenset({"protime", "prothrombintime", "ptime", "pttime", "runtime", "update", "mandate", "candidate"})
+
+
 def time_named(name: str) -> bool:
     """Whether a column's name (public) says it holds a time: a word of it starting with a time word (``day``,
-    ``visit_date``, ``timepoint``, ``week``, ``startday``), or ``tstart``/``tstop``; not ``protime`` (a lab: prothrombin
-    time), whose one word only ends with one."""
-    return any(w.startswith(TIME_WORDS) or w in ("tstart", "tstop") for w in _name_words(name))
+    ``visit_date``, ``timepoint``, ``week``, ``startday``), ``tstart``/``tstop``, or a word of six letters or more
+    ending with ``time`` or ``date`` (MIMIC's ``charttime``, ``dischtime``, ``intime``... ``storetime``), but not one of
+    :data:`NOT_TIMES` (``protime``: a lab, prothrombin time)."""
+    return any(w.startswith(TIME_WORDS) or w in ("tstart", "tstop")
+               or (len(w) >= 6 and w.endswith(("time", "date")) and w not in NOT_TIMES) for w in _name_words(name))
 
 
 def _split_ref(ref: str, tables: Mapping[str, pd.DataFrame], what: str) -> tuple[str, str]:

@@ -786,3 +786,34 @@ def test_date_ranges_released_under_dp_stay_in_a_public_window():
     assert _set_bounds(col, -2.0**40, 18000) == {"min": "1800-01-01", "max": "2019-04-14"}
     assert _set_bounds(col, 2.0**46, 2.0**47) == {"min": "1800-01-01", "max": "2200-01-01"}  # wholly outside: the window
     assert _set_bounds(col, 18262, 18562) == {"min": "2020-01-01", "max": "2020-10-27"}
+
+
+def test_a_name_like_a_time_makes_text_dates_a_datetime_where_the_noise_hides_the_margin():
+    """300 rows at a budget where the date kind's margin exceeds every count: a column named like a time (MIMIC's
+    charttime, public) is a datetime on the sign of its noisy counts, the same values under another name stay
+    categories; a format the noise cannot pick is left to pandas (None) and the ledger says so."""
+    from medsynth.io.dataset_infer import time_named
+
+    assert time_named("charttime") and time_named("dischtime") and time_named("intime") and not time_named("protime")
+    stamps = pd.Timestamp("2140-01-01") + pd.to_timedelta(np.random.default_rng(0).integers(0, 4000, 300), unit="h")
+    text = stamps.strftime("%Y-%m-%d %H:%M:%S")
+    df = pd.DataFrame({"charttime": text, "note": text})
+    schema = infer_schema(df)
+    dates = 0
+    for seed in range(10):
+        led = PrivacyLedger(private=True, target_epsilon=1.0, target_delta=1e-5)
+        out, _, _ = decide_structure(schema, df, rho=2e-4, rows=300.0, rng=np.random.default_rng(seed), ledger=led)
+        assert out.column("note").type != "datetime", seed
+        if out.column("charttime").type == "datetime":
+            dates += 1
+            fmt = out.column("charttime").format
+            assert fmt in (None, "%Y-%m-%d %H:%M:%S"), fmt
+            assert fmt is not None or any("hides their date format" in n for n in led.notes)
+    assert dates == 10, dates
+
+
+def test_a_time_named_column_of_plain_text_stays_categories_where_the_counts_say_so():
+    df = pd.DataFrame({"shift_time": np.random.default_rng(1).choice(["morning", "evening", "night"], 3000)})
+    led = PrivacyLedger(private=True, target_epsilon=1.0, target_delta=1e-5)
+    out, _, _ = decide_structure(infer_schema(df), df, rho=5e-3, rows=3000.0, rng=np.random.default_rng(0), ledger=led)
+    assert out.column("shift_time").type == "categorical"
