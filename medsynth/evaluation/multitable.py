@@ -236,10 +236,15 @@ def _flat(train: dict, holdout: dict, synthetic: dict, schema: DatasetSchema, ta
     types = patient_types(schema, flats[0])
     col = None
     root = schema.roots[0]
+    unusable = None
     if target is None:  # the root table's column the schema marks ``target: true`` (schema infer proposes one by name)
         declared = [c.name for c in schema.tables[root].columns if c.target]
         if declared and declared[0] in flats[0].columns and flats[0][declared[0]].nunique(dropna=True) >= 2:
             target = declared[0]
+        elif declared:
+            why = "is not a column of it" if declared[0] not in flats[0].columns else "holds a single value in the train data"
+            unusable = (f"The schema marks '{root}.{declared[0]}' as the target, but it {why}: utility is not measured "
+                        "(pass --target COL or COL=VALUE).")
     if target is not None:
         col, _, value = target.partition("=")
         if col not in flats[0].columns and col.startswith(f"{root}.") and col[len(root) + 1:] in flats[0].columns:
@@ -257,7 +262,7 @@ def _flat(train: dict, holdout: dict, synthetic: dict, schema: DatasetSchema, ta
             types.pop(col, None)
             types[name] = "categorical"
             col = name
-    return flats, col, types
+    return flats, col, types, unusable
 
 
 def evaluate_multitable(
@@ -309,7 +314,7 @@ def evaluate_multitable(
         results += relation_metrics(tr, ho, sy, schema, cfg)
         for name in schema.order():
             results += table_metrics(name, tr[name], ho[name], sy[name], schema, cfg)
-    flats, col, types = _flat(tr, ho, sy, schema, target)
+    flats, col, types, unusable = _flat(tr, ho, sy, schema, target)
     # a patient of few coarse columns can equal another by chance (bladder1: 1 of 36 holdout patients, 2.8%; rhDNase 2
     # of 195): up to COINCIDENT_PATIENTS equal patients are chance, more (a holdout cut from the train data) are refused
     overlap = max(cfg.tabular.max_holdout_overlap, (COINCIDENT_PATIENTS + 0.5) / max(len(flats[1]), 1))
@@ -323,6 +328,8 @@ def evaluate_multitable(
         results.extend(TrainSyntheticTestReal().compute(data, data.synthetic, context=ctx))
     root = schema.roots[0]
     notes = ledger_notes(ledger)
+    if unusable:
+        notes.append(unusable)
     notes.append(f"Unit of the utility and privacy metrics: one '{root}' row with all its rows (patient level): the "
                  f"'{root}' columns plus, per child table, the number of rows and summaries of their columns "
                  f"({len(data.columns)} columns).")

@@ -46,7 +46,8 @@ def ends_named(name: str) -> bool:
 
 
 #: Words ending with "time" or "date" that are no time: labs (prothrombin time, partial thromboplastin time).
-NOT_TIMES = frozenset({"protime", "prothrombintime", "ptime", "pttime", "runtime", "update", "mandate", "candidate"})
+NOT_TIMES = frozenset({"protime", "prothrombintime", "ptime", "pttime", "runtime", "update", "mandate", "candidate",
+                       "lifetime", "overtime", "validate", "sedate"})
 
 
 def time_named(name: str) -> bool:

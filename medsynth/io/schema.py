@@ -368,8 +368,12 @@ def parse_dates(values: pd.Series, fmt: str | None) -> pd.Series:
             ts = pd.Timestamp(v)
             lookup[v] = ts.tz_convert("UTC").tz_localize(None) if ts.tzinfo is not None else ts
         parsed = pd.to_datetime(values.map(lookup), errors="coerce")
-    else:
-        parsed = pd.to_datetime(values, errors="coerce")
+    else:  # no format: each value on its own (pandas' default takes the first value's format for all of them: one
+        # row deciding how every other row reads; a DP fit of a column named like a date without a released format)
+        parsed = pd.to_datetime(values, format="ISO8601", errors="coerce", utc=True)  # naive text is read as UTC
+        rest = parsed.isna() & values.notna()
+        if rest.any():
+            parsed[rest] = pd.to_datetime(values[rest].astype(str), format="mixed", errors="coerce", utc=True)
     return naive_utc(parsed)
 
 

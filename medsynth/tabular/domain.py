@@ -100,11 +100,11 @@ def _sorted_categories(values: list[Any]) -> list[Any]:
         return sorted(values, key=str)
 
 
-#: Days since 1970-01-01 a date range released under DP is clipped to (1800-01-01 .. 2200-01-01): a public window
-#: (post-processing of the release, no data), inside what pandas can represent (1677..2262). A 300-row table's
-#: discharge dates (2020) once came out as [2014, 2687]: noise octaves joined to the range's end, and the bounds
-#: could not be written at all (pandas' OutOfBoundsTimedelta, 1 fit in 60).
-DATE_WINDOW_DAYS = (-62_091.0, 84_006.0)
+#: Days since 1970-01-01 a date range released under DP is clipped to (1700-01-01 .. 2262-01-01): a public window
+#: (post-processing of the release, no data), what pandas can represent (1677..2262; MIMIC-IV shifts its dates to
+#: 2110..2210). A 300-row table's discharge dates (2020) once came out as [2014, 2687]: noise octaves joined to the
+#: range's end, and the bounds could not be written at all (pandas' OutOfBoundsTimedelta, 1 fit in 60).
+DATE_WINDOW_DAYS = (-98_615.0, 106_651.0)
 
 
 def _set_bounds(col: ColumnSchema, lo: float, hi: float, *, half_open: bool = False) -> dict[str, Any]:

@@ -58,6 +58,10 @@ class DPMST(MarginalSynthesizer):
     #: unit of data mass, ``epsilon_pick * n / 2``, below :data:`SELECTION_INFORMATIVE`; public: the budget and the
     #: noisy row count); elsewhere they are left to it.
     forced_weak: tuple[tuple[str, str], ...] = ()
+    #: Measure the 2-way marginal of the declared target (``target: true``) with every column besides the tree's
+    #: edges (a caller sets it where the model is sampled unconditionally: the multi-table root). The model is then
+    #: no tree (cliques of the target and each edge) and cannot be conditioned by :class:`TreeSampler`.
+    target_star: bool = False
     Config: ClassVar[type[ConfigModel]] = DPMSTConfig
     config: DPMSTConfig
 
@@ -111,9 +115,14 @@ class DPMST(MarginalSynthesizer):
                 e = cand[pick]
                 edges.append(e)
                 joined.merge(*e)
+        star: list[tuple[int, int]] = []
+        tcols = [i for i, c in enumerate(names) if self.schema.column(c).target] if self.target_star else []  # type: ignore[union-attr]
+        if tcols:  # the target with every column the tree does not join it to (public structure: the schema's flag)
+            t = tcols[0]
+            star = [tuple(sorted((t, x))) for x in range(d) if x != t and tuple(sorted((t, x))) not in edges]  # type: ignore[misc]
         out = []
-        rho_edge = r3 / max(len(edges), 1)
-        for i, j in edges:
+        rho_edge = r3 / max(len(edges) + len(star), 1)
+        for i, j in [*edges, *star]:
             t = marginal_counts(codes, (names[i], names[j]), sizes, self.row_weights)
             y, sigma = measure(t, rho_edge, rng) if private else (t, 0.0)
             out.append(Measurement((i, j), y, sigma))
@@ -123,7 +132,8 @@ class DPMST(MarginalSynthesizer):
                 "exponential mechanism + Gaussian mechanism (zCDP)", rho=rho, columns=names,
                 parts={"selection": {"rho": r2, "epsilon_per_pick": eps_sel, "log_odds_per_unit_mass": self.meta["selection_log_odds"],
                                      "joined_before_selection": [[names[i], names[j]] for i, j in edges[:d - 1 - picks]]},
-                       "two_way": {"rho": r3, "sigma": gaussian_sigma(rho_edge) if edges else None, "edges": len(edges)}},
+                       "two_way": {"rho": r3, "sigma": gaussian_sigma(rho_edge) if edges else None, "edges": len(edges),
+                                   "target_pairs": len(star)}},
             )
         else:
             self.ledger.record("MST marginals and tree (exact)", "none (non-private)", columns=names)  # type: ignore[union-attr]

@@ -136,6 +136,10 @@ class MultiDPMSTConfig(ConfigModel):
             on a long-format lab table (survival's nafld2: ``test``, ``value``) every test's values came from one
             pooled distribution; a category column of a child table often says what its numbers mean (the test,
             the unit, the event type), so it is left to the selection.
+        root_target_pairs: a DP-MST root model measures the 2-way marginal of its declared target (``target:
+            true``) with every column besides its tree (public structure; the tree's budget is shared by all its
+            measurements). A tree joins a rare outcome to one or two columns picked by L1 scores that its small
+            mass keeps low: on survival's nafld the root joined status to age in one fit of three.
         time_gaps: how a child row's gap to the previous one is modelled under a ``within`` bound: "spacing" (in
             units of the even spacing of the parent's rows still to come over the time left: 1 for rows spread
             evenly up to the bound) or "share" (the share of the time left, the former default: drawn independently
@@ -173,6 +177,7 @@ class MultiDPMSTConfig(ConfigModel):
     target_edges: bool | Literal["numbers"] = "numbers"
     decode: Literal["clipped", "project"] = "clipped"
     time_gaps: Literal["spacing", "share"] = "spacing"
+    root_target_pairs: bool = True
     empty_sigmas: float = Field(0.0, ge=0.0)
     root_model: Literal["auto", "dp-mst", "dp-aim"] = "dp-mst"
 
@@ -391,7 +396,8 @@ class MultiTableDPMST(DomainsMixin, MultiTableSynthesizer):
                 reuse.update(self._domain_oneways(t, schema_t))
             kind = self._root_kind(schema_t) if plan.parent is None else "dp-mst"
             self.models[t] = self._fit_mst(schema_t, frame, view, est_rows[t], gens, None if np.all(w == 1) else w, reuse,
-                                           *self._target_edge_split(t, schema_t), kind=kind)
+                                           *self._target_edge_split(t, schema_t), kind=kind,
+                                           target_star=plan.parent is None and self.config.root_target_pairs)
             if private and view.spent > view.rho * (1 + 1e-9):
                 raise RuntimeError(f"table '{t}': its model spent rho {view.spent:.6g} of its share {view.rho:.6g}")
         self.meta["tables"] = {t: {"features": len(self.plans[t].features), "evidence": len(self.plans[t].evidence),
@@ -610,9 +616,8 @@ class MultiTableDPMST(DomainsMixin, MultiTableSynthesizer):
 
     def _target_edges(self, t: str, schema: TableSchema) -> list[tuple[str, str]]:
         """``target_edges``: the tree of a child table's model joins its parent's declared target (a column with
-        ``target: true``, seen as evidence) to the child's own numbers (to its own category columns when it has no
-        numbers; with ``target_edges: true`` to every own column), before selection (public structure: the schema's
-        flag and column types, no data)."""
+        ``target: true``, seen as evidence) to each of the child's own columns, before selection (public structure: the
+        schema's flag and column types, no data); :meth:`_target_edge_split` says which are joined always."""
         plan = self.plans[t]
         if not self.config.target_edges or plan.parent is None:
             return []
@@ -637,13 +642,14 @@ class MultiTableDPMST(DomainsMixin, MultiTableSynthesizer):
     def _fit_mst(self, schema: TableSchema, frame: Frame, view: LedgerView, rows: float, gens: Generators,
                  weights: np.ndarray | None = None, reuse: dict[str, Any] | None = None,
                  forced: list[tuple[str, str]] | None = None, forced_weak: list[tuple[str, str]] | None = None,
-                 kind: str = "dp-mst") -> Any:
+                 kind: str = "dp-mst", target_star: bool = False) -> Any:
         m = self._new_mst(schema, view, kind)
         if (forced or forced_weak) and kind != "dp-mst":
             raise ValueError(f"forced edges need a dp-mst table model, not {kind}")
         if kind == "dp-mst":
             m.forced = tuple(forced or ())
             m.forced_weak = tuple(forced_weak or ())
+            m.target_star = target_star
         m.rows_noisy = rows
         m.row_weights = weights
         m.domain_oneways = reuse or {}

@@ -42,8 +42,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from medsynth.io.dataset_infer import time_named
-from medsynth.io.schema import cell_numbers, fields_read, id_like
+from medsynth.io.dataset_infer import NOT_TIMES
+from medsynth.io.schema import _name_words, cell_numbers, fields_read, id_like
 from medsynth.privacy.ledger import PrivacyLedger
 from medsynth.privacy.mechanisms import gaussian_sigma
 from medsynth.tabular.schema import DATE_FORMATS, ColumnSchema, TableSchema, category_keys
@@ -274,6 +274,17 @@ def _date_support(noisy: np.ndarray, sigma: float = 0.0) -> tuple[float, str]:
     return best, fmt
 
 
+def date_named(name: str) -> bool:
+    """Whether a column's name (public) says it holds dates or times themselves: a word ``date``, ``time``,
+    ``datetime``, ``timestamp``, ``dttm``, ``dob`` or ``dod``, or a word of six letters or more ending with ``date`` or
+    ``time`` (``charttime``, ``admitdate``), not one of :data:`~medsynth.io.dataset_infer.NOT_TIMES`. Narrower than
+    :func:`~medsynth.io.dataset_infer.time_named` (``day_of_week``, ``visit_type``, ``discharge_location`` hold
+    text, not dates)."""
+    words = _name_words(name)
+    return any(w in ("date", "time", "datetime", "timestamp", "dttm", "dob", "dod")
+               or (len(w) >= 6 and w.endswith(("date", "time")) and w not in NOT_TIMES) for w in words)
+
+
 def decide_structure(schema: TableSchema, df: pd.DataFrame, *, rho: float, rows: float,
                      rng: np.random.Generator, ledger: PrivacyLedger) -> tuple[TableSchema, set[str], float]:
     """Decide the type (and date format) of every ``public: false`` column with at most ``rho`` of zCDP.
@@ -328,8 +339,8 @@ def decide_structure(schema: TableSchema, df: pd.DataFrame, *, rho: float, rows:
                 decided[col.name] = {"type": "boolean", "categories": [False, True]}
             elif h[1] > max(h[0], 0.0) + h[2] + margin:
                 decided[col.name] = {"type": "datetime"}
-            elif time_named(col.name) and h[1] + margin > max(h[0], h[2]):
-                # a name like a time (public) turns the burden of proof: such a text column is a datetime unless its
+            elif date_named(col.name) and h[1] + margin > max(h[0], h[2]):
+                # a name saying date or time (public) turns the burden of proof: such a text column is a datetime unless its
                 # other values clearly outnumber its dates (on 300 patients at epsilon 1 the margin, ~1,500, outgrew
                 # every count, and admittime, dischtime and charttime became categories of unique values, left empty)
                 decided[col.name] = {"type": "datetime"}

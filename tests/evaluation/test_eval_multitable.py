@@ -113,3 +113,15 @@ def test_the_schemas_declared_target_is_the_default_and_root_dot_column_is_read(
     dotted = {m.name: m for m in evaluate_multitable(train, holdout, synthetic, target="patients.status=2").results}
     plain = {m.name: m for m in evaluate_multitable(train, holdout, synthetic, target="status=2").results}
     assert dotted["utility_tstr_auroc"].value == pytest.approx(plain["utility_tstr_auroc"].value)
+
+
+def test_a_declared_target_with_one_value_is_named_in_the_notes(real):
+    from medsynth.io.dataset import DatasetSchema
+    from medsynth.io.dataset_infer import infer_dataset_schema
+
+    train, holdout = ({**d, "patients": d["patients"].assign(status=2)} for d in real)
+    data = infer_dataset_schema(real[0]).to_dict()
+    for c in data["tables"]["patients"]["columns"]:
+        c["target"] = c["name"] == "status"
+    report = evaluate_multitable(train, holdout, train, schema=DatasetSchema.from_dict(data))
+    assert any("marks 'patients.status' as the target, but it holds a single value" in n for n in report.notes)

@@ -776,15 +776,15 @@ def test_common_category_words_are_public_keys_and_noise_words_do_not_join():
 
 
 def test_date_ranges_released_under_dp_stay_in_a_public_window():
-    """A located date range is clipped to DATE_WINDOW_DAYS (1800..2200): noise octaves joined to a 2020 column's
+    """A located date range is clipped to DATE_WINDOW_DAYS (1700..2262): noise octaves joined to a 2020 column's
     range once reached day 262,144 (year 2687), past what pandas can write (OutOfBoundsTimedelta)."""
     from medsynth.io.schema import ColumnSchema
     from medsynth.tabular.domain import _set_bounds
 
     col = ColumnSchema(name="discharge", type="datetime")
-    assert _set_bounds(col, 16384, 262144, half_open=True) == {"min": "2014-11-10", "max": "2200-01-01"}
-    assert _set_bounds(col, -2.0**40, 18000) == {"min": "1800-01-01", "max": "2019-04-14"}
-    assert _set_bounds(col, 2.0**46, 2.0**47) == {"min": "1800-01-01", "max": "2200-01-01"}  # wholly outside: the window
+    assert _set_bounds(col, 16384, 262144, half_open=True) == {"min": "2014-11-10", "max": "2262-01-01"}
+    assert _set_bounds(col, -2.0**40, 18000) == {"min": "1700-01-01", "max": "2019-04-14"}
+    assert _set_bounds(col, 2.0**46, 2.0**47) == {"min": "1700-01-01", "max": "2262-01-01"}  # wholly outside: the window
     assert _set_bounds(col, 18262, 18562) == {"min": "2020-01-01", "max": "2020-10-27"}
 
 
@@ -812,8 +812,27 @@ def test_a_name_like_a_time_makes_text_dates_a_datetime_where_the_noise_hides_th
     assert dates == 10, dates
 
 
-def test_a_time_named_column_of_plain_text_stays_categories_where_the_counts_say_so():
-    df = pd.DataFrame({"shift_time": np.random.default_rng(1).choice(["morning", "evening", "night"], 3000)})
+def test_text_named_near_a_time_stays_categories_and_a_date_without_format_is_read_row_by_row():
+    """The name prior is for names saying date or time (charttime, admitdate): MIMIC's discharge_location,
+    visit_type and day_of_week hold text and stay categories at a budget where the counts cannot tell (the
+    review's case: they came out as empty datetimes); a time-named text column whose counts say text stays
+    categories. A datetime without a format reads each value on its own (pandas' default takes the first value's
+    format for every row: one row deciding how the others read)."""
+    from medsynth.io.schema import parse_dates
+    from medsynth.tabular.structure import date_named
+
+    assert date_named("charttime") and date_named("admit_date") and date_named("dod") and not date_named("protime")
+    assert not any(date_named(n) for n in ("discharge_location", "visit_type", "day_of_week", "lifetime_risk"))
+    rs = np.random.default_rng(1)
+    df = pd.DataFrame({n: rs.choice(["home", "snf", "died"], 300) for n in ("discharge_location", "visit_type", "day_of_week")})
+    for seed in range(5):
+        led = PrivacyLedger(private=True, target_epsilon=1.0, target_delta=1e-5)
+        out, _, _ = decide_structure(infer_schema(df), df, rho=2e-4, rows=300.0, rng=np.random.default_rng(seed), ledger=led)
+        assert all(out.column(c).type == "categorical" for c in df.columns), seed
+    df = pd.DataFrame({"shift_time": rs.choice(["morning", "evening", "night"], 3000)})
     led = PrivacyLedger(private=True, target_epsilon=1.0, target_delta=1e-5)
     out, _, _ = decide_structure(infer_schema(df), df, rho=5e-3, rows=3000.0, rng=np.random.default_rng(0), ledger=led)
     assert out.column("shift_time").type == "categorical"
+    first = pd.Series(["01/13/2020 10:00", "21/05/2020 18:00", "2020-05-21 10:00:00"])
+    assert parse_dates(first, None).notna().all()
+    assert parse_dates(first, None).iloc[1] == pd.Timestamp("2020-05-21 18:00")

@@ -413,3 +413,23 @@ def test_time_gaps_rebuild_the_times_they_were_read_from(gap):
         np.testing.assert_allclose(g[[1, 2, 4]], [1 / 3, 1 / 2, 1 / 2])
     rebuilt, _ = rebuild_times(plan, parents, days[[0, 0, 0, 3, 3, 5]], g, {}, bound)
     np.testing.assert_allclose(rebuilt, days, atol=1e-9)
+
+
+def test_a_dp_mst_root_measures_its_declared_target_with_every_column(seeded_dp_noise):
+    """root_target_pairs (default): the root model holds the target with every column of its own (a tree alone joined
+    nafld1.status to age in one fit of three: a rare outcome's L1 scores stay low); the ledger counts the pairs, the
+    budget holds, and whole patients are sampled from the (no longer tree-shaped) root."""
+    tables = make_dataset(150, seed=4)
+    schema = _with_target(public_schema(tables))
+    model = MultiTableDPMST(TINY, privacy={"epsilon": 1.0, "delta": 1e-5}).fit(tables, schema)
+    root = model.models["patients"]
+    names = [c.name for c in root.schema.columns]
+    together = {c for cl in root.meta["cliques"] if "status" in cl for c in cl}
+    assert set(names) <= together, (names, root.meta["cliques"])
+    entry = next(e for e in model.privacy_ledger.entries if e.access.startswith("table 'patients': MST"))
+    assert entry.details["parts"]["two_way"]["target_pairs"] >= 1
+    assert model.privacy_ledger.total_epsilon <= 1.0 * (1 + 1e-9)
+    syn = model.sample(80, seed=0)
+    assert len(syn["patients"]) == 80 and syn["visits"]["id"].isin(syn["patients"]["id"]).all()
+    plain = MultiTableDPMST({**TINY, "root_target_pairs": False}, privacy={"epsilon": 1.0, "delta": 1e-5}).fit(tables, schema)
+    assert all(len(cl) == 2 for cl in plain.models["patients"].meta["cliques"])
