@@ -249,17 +249,21 @@ class TabularSynthesizer:
                     "--epsilon 1), whose noise protects them")
             self.rows_noisy = float(n)
         oneway_rho = 0.0
+        model_rho = led.rho_budget * (1 - COUNT_SHARE - self.privacy.domain_budget) if self.is_private else 0.0  # type: ignore[union-attr]
         if self.is_private and self.oneway_share:
-            model_rho = led.rho_budget * (1 - COUNT_SHARE - self.privacy.domain_budget)  # type: ignore[union-attr]
             # per column a DP fit may model: not the schema's 'modelled', whose identifiers were read from the data
             oneway_rho = self.oneway_share * model_rho / max(len([c for c in schema.columns if not c.omitted and (
                 needs_decision(c) or c.type != "identifier")]), 1)
+        # looks for unlocated numbers come out of the model's budget after its 1-way marginals: at most
+        # RESERVE_MODEL_SHARE of it (domain_budget 0.5 at epsilon 0.3 left the model rho 0 and the fit refused)
+        reserve = min(domains.LOCATE_RESERVE * led.rho_budget,  # type: ignore[union-attr]
+                      domains.RESERVE_MODEL_SHARE * model_rho * (1 - self.oneway_share)) if self.is_private else 0.0
         self.domain_oneways: dict[str, Any] = {}
         self.oneway_rho = oneway_rho
         self.schema = resolve_domain(schema, data, privacy=self.privacy if self.is_private else PrivacyConfig(),
                                      ledger=led, rng=gens.noise, rows=self.rows_noisy,  # type: ignore[arg-type]
                                      oneway_rho=oneway_rho, oneways=self.domain_oneways if self.oneway_share else None,
-                                     reserve_rho=domains.LOCATE_RESERVE * led.rho_budget if self.is_private else 0.0,  # type: ignore[union-attr]
+                                     reserve_rho=reserve,
                                      rows_sigma=self.rows_sigma)
         self.meta = {
             "columns": len(schema.columns),

@@ -170,6 +170,8 @@ SURVIVE_SHARE = 0.03
 STAGE1_SHARE = 0.25
 #: Most of a fit's budget (share of rho) that columns not located by stage 1 may share for more looks.
 LOCATE_RESERVE = 0.4
+#: ... and at most this share of what the model keeps after its 1-way marginals (a larger domain_budget shrinks it).
+RESERVE_MODEL_SHARE = 0.75
 #: A column's looks from the reserve take at most this many times an even part of it (reserve / numbers) ...
 RESERVE_CAP = 2.0
 #: ... and at most this many times an even share of the whole budget (budget / modelled columns): with few
