@@ -118,8 +118,8 @@ class DPMST(MarginalSynthesizer):
         star: list[tuple[int, int]] = []
         tcols = [i for i, c in enumerate(names) if self.schema.column(c).target] if self.target_star else []  # type: ignore[union-attr]
         if tcols:  # the target with every column the tree does not join it to (public structure: the schema's flag)
-            t = tcols[0]
-            star = [tuple(sorted((t, x))) for x in range(d) if x != t and tuple(sorted((t, x))) not in edges]  # type: ignore[misc]
+            tgt = tcols[0]
+            star = [tuple(sorted((tgt, x))) for x in range(d) if x != tgt and tuple(sorted((tgt, x))) not in edges]  # type: ignore[misc]
         out = []
         rho_edge = r3 / max(len(edges) + len(star), 1)
         for i, j in [*edges, *star]:

@@ -250,7 +250,7 @@ def _run_beyond(gsum: np.ndarray, gsig: np.ndarray) -> int:
 
 def _core_span(core: np.ndarray, gsum: np.ndarray, gsig: np.ndarray) -> tuple[int, int]:
     """First and last group of the support's core: the run of cleared groups (gaps up to ``CORE_GAP``) holding the
-    largest noisy sum, widened to every other run holding a group ``FAR_SIGMAS`` deviations above zero
+    largest noisy sum, widened to every other run whose noisy sum stands ``FAR_SIGMAS`` deviations above zero
     (post-processing of the noisy group sums)."""
     breaks = np.flatnonzero(np.diff(core) > CORE_GAP + 1) + 1
     runs = np.split(core, breaks)
