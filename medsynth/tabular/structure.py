@@ -377,6 +377,11 @@ def decide_structure(schema: TableSchema, df: pd.DataFrame, *, rho: float, rows:
                 undecided_ids.append(col.name)
         elif (u + 3 * sig[2] if id_like(col.name) else u) >= UNIQUE_SHARE * present and (id_like(col.name) or present > 20):
             decided[col.name] = {"type": "identifier"}
+        elif id_like(col.name) and decided[col.name]["type"] in ("integer", "continuous"):
+            # whole numbers under a name like an id that are no identifier are codes (MIMIC's itemid: 8 lab items
+            # numbered 50868..51301 came out as any integer of that range): categories, released by the DP list
+            decided[col.name] = {"type": "categorical"}
+            small_ints.discard(col.name)
     decisions = {c.name: decided[c.name]["type"] + (f" ({decided[c.name]['format']})" if decided[c.name].get("format") else "")
                  for c in todo}
     ledger.record(

@@ -853,3 +853,15 @@ def test_a_large_domain_budget_at_a_small_epsilon_leaves_the_model_a_budget(seed
         model = tab.fit(df, model="dp-mst", epsilon=0.3, sets=["privacy.domain_budget=0.5"])
         assert model.privacy_ledger.total_epsilon <= 0.3 * (1 + 1e-9)
         assert len(model.sample(50)) == 50
+
+
+def test_whole_numbers_under_a_name_like_an_id_that_are_no_identifier_are_codes():
+    """MIMIC's labevents.itemid (8 lab items numbered 50868..51301, repeated): an integer range made any number of
+    it a lab item; under a name like an id, whole numbers that are not unique are categories (codes)."""
+    rs = np.random.default_rng(0)
+    df = pd.DataFrame({"itemid": rs.choice([50868, 50902, 50912, 50971, 50983, 51222, 51265, 51301], 3000),
+                       "value": rs.normal(5, 2, 3000).round(2)})
+    led = PrivacyLedger(private=True, target_epsilon=1.0, target_delta=1e-5)
+    out, small, _ = decide_structure(infer_schema(df), df, rho=5e-3, rows=3000.0, rng=np.random.default_rng(0), ledger=led)
+    assert out.column("itemid").type == "categorical" and "itemid" not in small
+    assert out.column("value").type == "continuous"
