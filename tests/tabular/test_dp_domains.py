@@ -86,18 +86,21 @@ def test_locate_finds_codes_numbers_and_never_noise():
     assert false <= 4, false  # 1e-3 expected
 
 
+def _located_ranges(x: np.ndarray, rho1: float, rho2: float, seeds: range):  # noqa: ANN202
+    """(seed, refined range) of each noise draw in which stage 1 located ``x`` (stage 2 from the same generator)."""
+    for seed in seeds:
+        rng = np.random.default_rng(seed)
+        loc = locate(x, rho1, rng)
+        if loc.kind != "unlocated":
+            yield seed, refine(loc, rho2, rng)
+
+
 def test_bounds_stay_with_the_mass_never_at_a_noise_bucket():
     """Ages 40-80 at a budget where a noise bucket clears the threshold now and then: the range is the run of
     mass, so no bound lands far from the data (400 noise draws)."""
     x = np.random.default_rng(0).normal(60, 6, 3000).clip(40, 80)
-    for seed in range(400):
-        rng = np.random.default_rng(seed)
-        loc = locate(x, 2e-5, rng)
-        if loc.kind == "unlocated":
-            continue
-        res = refine(loc, 6e-5, rng)
+    for seed, res in _located_ranges(x, 2e-5, 6e-5, range(400)):
         assert 8 <= res.low and res.high <= 512, (seed, res.low, res.high)
-
 
 
 def test_stage_two_finds_the_shoulders_stage_one_missed():
@@ -107,12 +110,7 @@ def test_stage_two_finds_the_shoulders_stage_one_missed():
     of two alone, up to half the values), and never reaches below zero."""
     x = np.exp(np.random.default_rng(1).normal(np.log(300), 0.5, 1300))
     clipped = []
-    for seed in range(100):
-        rng = np.random.default_rng(seed)
-        loc = locate(x, 5e-5, rng)
-        if loc.kind == "unlocated":
-            continue
-        res = refine(loc, 1.5e-4, rng)
+    for seed, res in _located_ranges(x, 5e-5, 1.5e-4, range(100)):
         assert res.low >= 0, (seed, res.low)
         clipped.append(float(np.mean((x < res.low) | (x > res.high))))
     assert len(clipped) >= 90
@@ -125,12 +123,7 @@ def test_stage_two_keeps_both_signs_of_a_change():
     stage 2's mirror count stands out; the range is not one-signed."""
     x = np.random.default_rng(3).normal(-0.1, 0.5, 3000)
     both = 0
-    for seed in range(20):
-        rng = np.random.default_rng(seed)
-        loc = locate(x, 5e-5, rng)  # sigma 100: at the code before, 7 of 20 ranges kept both signs
-        if loc.kind == "unlocated":
-            continue
-        res = refine(loc, 1e-3, rng)
+    for _, res in _located_ranges(x, 5e-5, 1e-3, range(20)):  # sigma 100: at the code before, 7 of 20 kept both signs
         both += res.low < 0 < res.high
     assert both >= 18, both
 
@@ -268,6 +261,7 @@ def test_a_code_keeps_its_declining_tail():
         tops.append(max(res.codes))
     assert len(tops) >= 15 and np.median(tops) >= 8, tops
 
+
 def test_category_budget_without_a_reserved_delta_does_not_divide_by_zero():
     """Second review (incidental): a child table whose DP type decision made a column categorical where none was
     planned has no delta for categories (z infinite), and the split of its budget raised ZeroDivisionError."""
@@ -279,6 +273,7 @@ def test_category_budget_without_a_reserved_delta_does_not_divide_by_zero():
     cols = [ColumnSchema(name="a", type="categorical"), ColumnSchema(name="b", type="continuous")]
     share = _allocate(cols, 1.0, 300.0, math.inf)
     assert share["a"] > share["b"] > 0 and sum(share.values()) == pytest.approx(1.0)
+
 
 def test_remeasure_pays_for_and_sharpens_the_location():
     """A column too thin for its first look is found by a second one; the cost is the sum of both rhos."""
