@@ -55,8 +55,26 @@ def time_named(name: str) -> bool:
     ``visit_date``, ``timepoint``, ``week``, ``startday``), ``tstart``/``tstop``, or a word of six letters or more
     ending with ``time`` or ``date`` (MIMIC's ``charttime``, ``dischtime``, ``intime``... ``storetime``), but not one of
     :data:`NOT_TIMES` (``protime``: a lab, prothrombin time)."""
-    return any(w.startswith(TIME_WORDS) or w in ("tstart", "tstop")
-               or (len(w) >= 6 and w.endswith(("time", "date")) and w not in NOT_TIMES) for w in _name_words(name))
+    return any(w.startswith(TIME_WORDS) or w in ("tstart", "tstop") or _ends_like_a_time(w) for w in _name_words(name))
+
+
+def _ends_like_a_time(word: str) -> bool:
+    """A word of six letters or more ending with ``time`` or ``date``, not one of :data:`NOT_TIMES`."""
+    return len(word) >= 6 and word.endswith(("time", "date")) and word not in NOT_TIMES
+
+
+def date_named(name: str) -> bool:
+    """Whether a column's name (public) says it holds dates or times themselves: a word ``date``, ``time``,
+    ``datetime``, ``timestamp``, ``dttm``, ``dob`` or ``dod``, or a word of six letters or more ending with ``date`` or
+    ``time`` (``charttime``, ``admitdate``), not one of :data:`NOT_TIMES`. Narrower than :func:`time_named`
+    (``day_of_week``, ``visit_type``, ``discharge_location`` hold text, not dates)."""
+    return any(w in ("date", "time", "datetime", "timestamp", "dttm", "dob", "dod") or _ends_like_a_time(w)
+               for w in _name_words(name))
+
+
+def _row_number(name: object) -> bool:
+    """Whether a column's name is a row number an export wrote (``rownames``, ``Unnamed: 0``)."""
+    return str(name).lower().strip() in ROW_INDEX_NAMES
 
 
 def _split_ref(ref: str, tables: Mapping[str, pd.DataFrame], what: str) -> tuple[str, str]:
@@ -234,7 +252,7 @@ def _infer_parent(child: str, col: str, df: pd.DataFrame, tables: Mapping[str, p
     A row number an export wrote (``rownames``, ``Unnamed: 0``) refers to nothing: R's write.csv gives every table
     one, and survival's nafld1.rownames (unique, 1..17549) "appears" in nafld3.rownames (1..34340), a relation
     that made a cycle with nafld3.id -> nafld1.id and stopped ``schema infer``."""
-    if str(col).lower().strip() in ROW_INDEX_NAMES:
+    if _row_number(col):
         return None
     values = canonical_keys(df[col]).dropna()
     if values.empty:
@@ -242,7 +260,7 @@ def _infer_parent(child: str, col: str, df: pd.DataFrame, tables: Mapping[str, p
     best: tuple[float, str, str] | None = None
     for parent, pdf in tables.items():
         pk = pks.get(parent)
-        if parent == child or pk is None or str(pk).lower().strip() in ROW_INDEX_NAMES or not _names_match(col, parent, pk, own_pk=col == pks.get(child)):
+        if parent == child or pk is None or _row_number(pk) or not _names_match(col, parent, pk, own_pk=col == pks.get(child)):
             continue
         share = float(values.isin(set(canonical_keys(pdf[pk]).dropna())).mean())
         if share >= 0.5 and (best is None or share > best[0]):

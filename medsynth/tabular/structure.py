@@ -42,8 +42,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from medsynth.io.dataset_infer import NOT_TIMES
-from medsynth.io.schema import _name_words, cell_numbers, fields_read, id_like
+from medsynth.io.dataset_infer import date_named
+from medsynth.io.schema import cell_numbers, fields_read, id_like
 from medsynth.privacy.ledger import PrivacyLedger
 from medsynth.privacy.mechanisms import gaussian_sigma
 from medsynth.tabular.schema import DATE_FORMATS, ColumnSchema, TableSchema, category_keys
@@ -260,29 +260,16 @@ def _unique_rows(s: pd.Series) -> int:
 FORMAT_SIGMAS = 4.0
 
 
-def _date_support(noisy: np.ndarray, sigma: float = 0.0) -> tuple[float, str]:
+def _date_support(noisy: np.ndarray, sigma: float) -> tuple[float, str]:
     """The best-supported date format of a noisy kind histogram: its cell plus its day/month-ambiguous cells, in
-    deviations of that sum's noise when ``sigma`` is given (a format summing more cells carries more noise)."""
+    deviations of that sum's noise (``sigma`` per cell: a format summing more cells carries more noise)."""
     best, fmt = -math.inf, DATE_FORMATS[0]
     for f in DATE_FORMATS:
         cells = [KIND_CELLS.index(f), *(KIND_CELLS.index(f"{a} | {b}") for a, b in _DATE_PAIRS if f in (a, b))]
-        v = float(sum(noisy[c] for c in cells))
-        if sigma > 0:
-            v /= sigma * math.sqrt(len(cells))
+        v = float(sum(noisy[c] for c in cells)) / (sigma * math.sqrt(len(cells)))
         if v > best:
             best, fmt = v, f
     return best, fmt
-
-
-def date_named(name: str) -> bool:
-    """Whether a column's name (public) says it holds dates or times themselves: a word ``date``, ``time``,
-    ``datetime``, ``timestamp``, ``dttm``, ``dob`` or ``dod``, or a word of six letters or more ending with ``date`` or
-    ``time`` (``charttime``, ``admitdate``), not one of :data:`~medsynth.io.dataset_infer.NOT_TIMES`. Narrower than
-    :func:`~medsynth.io.dataset_infer.time_named` (``day_of_week``, ``visit_type``, ``discharge_location`` hold
-    text, not dates)."""
-    words = _name_words(name)
-    return any(w in ("date", "time", "datetime", "timestamp", "dttm", "dob", "dod")
-               or (len(w) >= 6 and w.endswith(("date", "time")) and w not in NOT_TIMES) for w in words)
 
 
 def decide_structure(schema: TableSchema, df: pd.DataFrame, *, rho: float, rows: float,
@@ -355,7 +342,7 @@ def decide_structure(schema: TableSchema, df: pd.DataFrame, *, rho: float, rows:
             spent += rho_r[2]
             z, fmt = _date_support(prof[col.name].kinds + rng.normal(0, sig[2], len(KIND_CELLS)), sig[2])
             # a datetime on its name's word: a format the noise picked would read every value as missing, so below
-            # FORMAT_SIGMAS pandas reads them (the format of the first value, applied to all), written as ISO dates
+            # FORMAT_SIGMAS each value is read on its own (io.schema.parse_dates without a format), written as ISO dates
             decided[col.name]["format"] = fmt if z > FORMAT_SIGMAS or col.name not in by_name else None
             if decided[col.name]["format"] is None:
                 unsure_format.append(col.name)
@@ -405,7 +392,7 @@ def decide_structure(schema: TableSchema, df: pd.DataFrame, *, rho: float, rows:
     if unsure_format:
         ledger.notes.append(
             f"columns {unsure_format}: at this budget the noise ({FORMAT_SIGMAS:.0f} sigma = {FORMAT_SIGMAS * sig[2]:.0f}) hides their date format; they "
-            "are read by pandas (the format of the first value) and written as ISO dates (YYYY-MM-DD). Declare the "
+            "are read value by value (ISO 8601, else pandas' parser) and written as ISO dates (YYYY-MM-DD). Declare the "
             "format public (format: in the schema) to keep it")
     if undecided_ids:
         ledger.notes.append(

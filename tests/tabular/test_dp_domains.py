@@ -813,8 +813,8 @@ def test_text_named_near_a_time_stays_categories_and_a_date_without_format_is_re
     review's case: they came out as empty datetimes); a time-named text column whose counts say text stays
     categories. A datetime without a format reads each value on its own (pandas' default takes the first value's
     format for every row: one row deciding how the others read)."""
+    from medsynth.io.dataset_infer import date_named
     from medsynth.io.schema import parse_dates
-    from medsynth.tabular.structure import date_named
 
     assert date_named("charttime") and date_named("admit_date") and date_named("dod") and not date_named("protime")
     assert not any(date_named(n) for n in ("discharge_location", "visit_type", "day_of_week", "lifetime_risk"))
