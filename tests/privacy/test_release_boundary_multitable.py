@@ -40,6 +40,9 @@ def test_no_released_byte_holds_an_outlier_patient_a_singleton_visit_or_the_exac
             text = raw.decode()
             if p.name == "meta.json":  # the noisy count is a DP output and may equal the exact one by chance
                 text = re.sub(r'"rows_noisy": \d+', "", text)
+            # the ledger notes' noise scales ("3 sigma = 117") are functions of the budget and the noisy counts, and
+            # met the outlier's age by chance in 2 fits of 40
+            text = re.sub(r"sigma = \d+", "", text)
             for n, what in ((N_PATIENTS, "patients"), (n_visits, "visits"), (OUTLIER_AGE, "outlier age")):
                 assert not _number(text, n), f"exact {what} ({n}) in {p.relative_to(out)}"
     meta = json.loads((out / "model" / "meta.json").read_text())
