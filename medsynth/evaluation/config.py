@@ -75,6 +75,7 @@ class FidelityThresholds(ConfigModel):
     children_per_parent_tvd: Threshold = Field(default_factory=lambda: _t(0.05, 0.15, "excess"))
     parent_child_association_difference: Threshold = Field(default_factory=lambda: _t(0.10, 0.20))
     trajectory_difference: Threshold = Field(default_factory=lambda: _t(0.10, 0.25, "excess"))
+    time_offset_tvd: Threshold = Field(default_factory=lambda: _t(0.10, 0.25, "excess"))
     two_way_tvd: Threshold = Field(default_factory=lambda: _t(0.05, 0.15, "excess"))
 
 

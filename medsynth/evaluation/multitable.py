@@ -7,7 +7,9 @@ folders run this. The holdout is real patients the generator never saw, with all
   1), ``children_per_parent_tvd`` (distribution of the number of child rows per parent, per relation),
   ``parent_child_association_difference`` (associations between a parent's columns and summaries of
   its children), ``trajectory_difference`` (mean of each numeric child column over time since the
-  parent's first row, in units of its real standard deviation). The worst relation is judged; every
+  parent's first row, in units of its real standard deviation), ``time_offset_tvd`` (a child row's time
+  relative to its parent's start or end: the relation's ``after`` and ``within`` columns). The worst relation is
+  judged; every
   relation is in the details.
 * **One section per table** (``table_<name>``): marginal distances, pairwise associations, missingness
   patterns and ``two_way_tvd`` (mean total variation distance of all 2-way distributions), as for one
@@ -36,10 +38,12 @@ from medsynth.evaluation.multitable_data import (
     column_types,
     count_tvd,
     load_dataset,
+    offset_tvd,
     parent_rows,
     patient_table,
     patient_types,
     slug,
+    time_offsets,
     top_categories,
     trajectories,
     two_way_tvd,
@@ -98,7 +102,7 @@ def _check_tables(train: dict, holdout: dict, synthetic: dict, schema: DatasetSc
 def relation_metrics(train: dict, holdout: dict, synthetic: dict, schema: DatasetSchema, cfg: EvaluationConfig) -> list[MetricResult]:
     """Referential integrity, children per parent, parent-child associations and trajectories."""
     th = cfg.fidelity
-    integrity, counts, assoc, traj = [], [], [], []
+    integrity, counts, assoc, traj, offsets = [], [], [], [], []
     cats = top_categories(train, schema)
     for rel in schema.relations:
         p = parent_rows(synthetic, rel)
@@ -112,6 +116,7 @@ def relation_metrics(train: dict, holdout: dict, synthetic: dict, schema: Datase
         tr = _trajectory(train, holdout, synthetic, schema, rel)
         if tr is not None:
             traj.append(tr)
+        offsets += _offsets(train, holdout, synthetic, schema, rel)
     out = []
     share = min(r["share_with_parent"] for r in integrity) if integrity else 1.0
     out.append(judge("referential_integrity", SECTION, share, "maximize",
@@ -140,6 +145,40 @@ def relation_metrics(train: dict, holdout: dict, synthetic: dict, schema: Datase
     elif schema.relations:
         out.append(skipped("trajectory_difference", SECTION, "minimize", "Trajectories of numeric child columns over time.",
                            "no relation has a numeric child column"))
+    desc = ("Total variation distance, over the real deciles, between the real and synthetic distributions of a child "
+            "row's time relative to its parent's start (the relation's `after`, e.g. a lab's time after its admission) "
+            "or end (`within`, e.g. the discharge): whether child rows happen when they did for their parent (the "
+            "worst relation and column; the baseline is real holdout vs real train).")
+    if offsets:
+        worst = max(offsets, key=lambda r: r["synthetic"] - r["baseline"])
+        out.append(judge("time_offset_tvd", SECTION, worst["synthetic"], "minimize", desc, threshold=th.time_offset_tvd,
+                         baseline=worst["baseline"], details={"relations": offsets}))
+    elif schema.relations:
+        out.append(skipped("time_offset_tvd", SECTION, "minimize", desc,
+                           "no relation has a child time with a parent start or end (order_by with after or within)"))
+    return out
+
+
+def _outside(v: np.ndarray, start: bool) -> float:
+    """Share of finite offsets before the start (``start``) or after the end."""
+    v = v[np.isfinite(v)]
+    return float(np.mean(v < 0) if start else np.mean(v > 0)) if len(v) else float("nan")
+
+
+def _offsets(train: dict, holdout: dict, synthetic: dict, schema: DatasetSchema, rel) -> list[dict]:  # noqa: ANN001
+    """Per parent time column of the relation: the TVD of child times relative to it, and the shares outside."""
+    real, syn, hold = (time_offsets(d, schema, rel) for d in (train, synthetic, holdout))
+    out = []
+    for ref, x in real.items():
+        if not np.isfinite(x).any():
+            continue
+        start = ref.startswith("after ")
+        side = "share_before_start" if start else "share_after_end"
+        out.append({"relation": rel.label, "reference": ref, "synthetic": offset_tvd(x, syn[ref]),
+                    "baseline": offset_tvd(x, hold[ref]),
+                    "median_days_real": float(np.nanmedian(x)),
+                    "median_days_synthetic": float(np.nanmedian(syn[ref])) if np.isfinite(syn[ref]).any() else None,
+                    f"{side}_real": _outside(x, start), f"{side}_synthetic": _outside(syn[ref], start)})
     return out
 
 

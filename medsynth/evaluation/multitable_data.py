@@ -227,6 +227,35 @@ def two_way_tvd(real: pd.DataFrame, other: pd.DataFrame, types: dict[str, str], 
     return float(np.mean([p["tvd"] for p in out])), sorted(out, key=lambda p: -p["tvd"])[:10]
 
 
+def time_offsets(tables: Mapping[str, pd.DataFrame], schema: DatasetSchema, rel: Relation) -> dict[str, np.ndarray]:
+    """Each child row's time minus its parent's ``after`` and ``within`` times (``{"after <col>": ..., "within
+    <col>": ...}``, in days for dates; NaN where a time is missing or the row has no parent); ``{}`` without them."""
+    child, parent = tables[rel.child], tables[rel.parent]
+    refs = [(f, c) for f, c in (("after", rel.after), ("within", rel.within)) if c and c in parent.columns]
+    if not rel.order_by or rel.order_by not in child.columns or not refs:
+        return {}
+    ctypes, ptypes = column_types(schema, rel.child), column_types(schema, rel.parent)
+    cfmt = {c.name: c.format for c in schema.tables[rel.child].columns}
+    pfmt = {c.name: c.format for c in schema.tables[rel.parent].columns}
+    t = numbers(child[rel.order_by], ctypes.get(rel.order_by, "numeric"), cfmt.get(rel.order_by))
+    p = parent_rows(tables, rel)
+    out = {}
+    for field, c in refs:
+        ref = numbers(parent[c], ptypes.get(c, "numeric"), pfmt.get(c))
+        out[f"{field} {c}"] = np.where(p >= 0, t - ref[np.maximum(p, 0)] if len(ref) else np.nan, np.nan)
+    return out
+
+
+def offset_tvd(real: np.ndarray, other: np.ndarray, bins: int = 10) -> float:
+    """Total variation distance of two samples of time offsets over the real deciles (a time before the parent's
+    start and one after its end fall in the outer bins; missing is a bin of its own)."""
+    a, b = binned(pd.Series(real), pd.Series(other), "numeric", bins)
+    if len(a) == 0 or len(b) == 0:
+        return 1.0 if len(a) != len(b) else 0.0
+    pa, pb = pd.Series(a).value_counts(normalize=True), pd.Series(b).value_counts(normalize=True)
+    return 0.5 * float(pa.subtract(pb, fill_value=0).abs().sum())
+
+
 def trajectories(tables: Mapping[str, pd.DataFrame], schema: DatasetSchema, rel: Relation, edges: np.ndarray | None = None,
                  ) -> tuple[pd.DataFrame, np.ndarray]:
     """Mean of every numeric child column per bin of time since the parent's first child row (or, without
@@ -258,4 +287,5 @@ def trajectories(tables: Mapping[str, pd.DataFrame], schema: DatasetSchema, rel:
 
 
 __all__ = ["binned", "children_per_parent", "column_types", "count_tvd", "load_dataset", "numbers", "parent_rows",
-           "patient_table", "patient_types", "primary_relation", "slug", "top_categories", "trajectories", "two_way_tvd", "unit_rows"]
+           "offset_tvd", "patient_table", "patient_types", "primary_relation", "slug", "time_offsets", "top_categories", "trajectories",
+           "two_way_tvd", "unit_rows"]

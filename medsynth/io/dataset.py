@@ -22,7 +22,9 @@ Each table's section is a :class:`~medsynth.io.schema.TableSchema` plus its ``pr
 says that ``child.column`` holds values of ``parent.parent_column`` (the parent's primary key); a child
 row whose key has no parent, duplicate or missing primary keys, and cycles of relations are errors.
 Optional time fields of a relation: ``order_by`` (the child column that orders a parent's rows in time),
-``within`` (a parent column every child time stays below, e.g. the follow-up time), ``sequence`` (a
+``within`` (a parent column every child time stays below, e.g. the follow-up time), ``after`` (a parent
+column every child time is at or after, e.g. the admission time: the child's times are modelled from it),
+``sequence`` (a
 child column numbering a parent's rows 1, 2, ...) and ``ends`` (child columns ending an interval that
 starts at ``order_by``, e.g. ``tstop``). ``read_from_data`` lists the relation fields that
 ``schema infer`` found in the data (a DP fit re-decides them under DP); the user may add or remove them.
@@ -47,7 +49,7 @@ from medsynth.io.schema import NUMERIC_TYPES, SCHEMA_VERSION, TableSchema, categ
 
 #: File endings read as tables (``.gz``/``.bz2``/``.xz``/``.zip`` CSVs too).
 TABLE_ENDINGS = (".csv", ".tsv", ".parquet", ".pq", ".csv.gz", ".csv.bz2", ".csv.xz", ".csv.zip", ".tsv.gz")
-RelationField = Literal["order_by", "within", "sequence", "ends"]
+RelationField = Literal["order_by", "within", "after", "sequence", "ends"]
 
 
 class DatasetTable(TableSchema):
@@ -83,6 +85,8 @@ class Relation(ConfigModel):
         parent_column: the parent's primary key.
         order_by: the child column that orders a parent's rows in time (numeric or datetime), if any.
         within: a parent column (same unit) that bounds the child's ``order_by`` values from above.
+        after: a parent column (same unit) that the child's ``order_by`` values are at or after (an admission's
+            time for its lab results): a parent's first child time is modelled as its offset from this column.
         sequence: a child integer column that numbers a parent's rows 1, 2, ... in ``order_by`` order.
         ends: child columns that end an interval starting at ``order_by`` (never before it), e.g. ``tstop``.
         read_from_data: the fields above that ``schema infer`` read from the data.
@@ -94,6 +98,7 @@ class Relation(ConfigModel):
     parent_column: str
     order_by: str | None = None
     within: str | None = None
+    after: str | None = None
     sequence: str | None = None
     ends: list[str] = Field(default_factory=list)
     read_from_data: list[RelationField] = Field(default_factory=list)
@@ -226,7 +231,8 @@ def relation_problems(tables: Mapping[str, DatasetTable], relations: list[Relati
         if (r.child, r.column) in seen:
             problems.append(f"relation {r.label}: '{r.child}.{r.column}' refers to more than one parent")
         seen.add((r.child, r.column))
-        for field_name, table, want in (("order_by", child, NUMERIC_TYPES), ("within", parent, NUMERIC_TYPES)):
+        for field_name, table, want in (("order_by", child, NUMERIC_TYPES), ("within", parent, NUMERIC_TYPES),
+                                        ("after", parent, NUMERIC_TYPES)):
             col = getattr(r, field_name)
             if col is None:
                 continue
@@ -236,6 +242,15 @@ def relation_problems(tables: Mapping[str, DatasetTable], relations: list[Relati
             elif table.column(col).type not in want:
                 problems.append(f"relation {r.label}: {field_name} '{col}' must be numeric or a date "
                                 f"(it is {table.column(col).type})")
+        if r.after is not None and r.after in parent.names:
+            if r.order_by is None:
+                problems.append(f"relation {r.label}: after '{r.after}' needs order_by (the child's time)")
+            elif r.after == r.within:
+                problems.append(f"relation {r.label}: after and within are both '{r.after}'; a parent's rows would have "
+                                "no time to lie in (after: the start, e.g. an admission time; within: the end)")
+            elif r.order_by in child.names and (child.column(r.order_by).type == "datetime") != (parent.column(r.after).type == "datetime"):
+                problems.append(f"relation {r.label}: after '{r.after}' and order_by '{r.order_by}' must both be dates "
+                                "or both be numbers (the same unit)")
         for end in r.ends:
             if end not in child.names:
                 problems.append(f"relation {r.label}: end '{end}' is not a column of '{r.child}'")

@@ -3,7 +3,7 @@
 See :mod:`medsynth.io.dataset` for the schema itself. A primary key is a column given with ``--key`` or
 an identifier-named column whose values are unique and present; a relation is given with
 ``--relation`` or inferred from names and values; each relation's time fields (``order_by``, ``within``,
-``sequence``, ``ends``) are found in the data and marked ``read_from_data``.
+``after``, ``sequence``, ``ends``) are found in the data and marked ``read_from_data``.
 """
 
 from __future__ import annotations
@@ -37,12 +37,27 @@ from medsynth.io.schema import (
 TIME_WORDS = ("day", "date", "time", "start", "stop", "end", "admit", "discharge", "visit", "week", "month", "year",
               "seq", "hour", "fu", "follow", "surv", "death", "last", "los")
 #: ... of which these name the end of something (a time order's last choice).
-END_WORDS = ("stop", "end", "discharge", "death", "last", "fu", "follow", "surv")
+END_WORDS = ("stop", "end", "discharge", "disch", "outtime", "death", "last", "fu", "follow", "surv")
 
 
 def ends_named(name: str) -> bool:
     """Whether a column's name says it ends something (``tstop``, ``end_date``, ``futime``)."""
     return any(w.startswith(END_WORDS) or w == "tstop" for w in _name_words(name))
+
+
+#: ... and these the start of something (an ``after`` column's first choice: an admission time before a birth date).
+START_WORDS = ("admit", "admission", "start", "begin", "entry", "enrol", "onset", "intime", "index", "baseline", "tstart")
+#: A parent's first child time contradicts an ``after`` column when it comes more than this share of the child time
+#: column's range before it (or the column is missing): MIMIC's ED labs come hours before the admission time they
+#: belong to, and are drawn at it (modelled without the admission time, lab times scattered over the table's years).
+AFTER_SLACK = 0.01
+#: ... and an ``after`` column is kept when at most this share of the parents (patients, under DP) contradicts it.
+AFTER_CONTRADICTION_SHARE = 0.1
+
+
+def starts_named(name: str) -> bool:
+    """Whether a column's name says it starts something (``admittime``, ``start_date``, ``intime``)."""
+    return any(w.startswith(START_WORDS) for w in _name_words(name))
 
 
 #: Words ending with "time" or "date" that are no time: labs (prothrombin time, partial thromboplastin time).
@@ -69,6 +84,15 @@ def date_named(name: str) -> bool:
     ``time`` (``charttime``, ``admitdate``), not one of :data:`NOT_TIMES`. Narrower than :func:`time_named`
     (``day_of_week``, ``visit_type``, ``discharge_location`` hold text, not dates)."""
     return any(w in ("date", "time", "datetime", "timestamp", "dttm", "dob", "dod") or _ends_like_a_time(w)
+               for w in _name_words(name))
+
+
+def clock_named(name: str) -> bool:
+    """Whether a date column's name (public) says it holds a time of day too: a word ``time``, ``datetime``,
+    ``timestamp`` or ``dttm``, or one of six letters or more ending with ``time`` (``charttime``, ``admittime``), not one
+    of :data:`NOT_TIMES`. A date column whose format DP could not release is written with its time where the name
+    says so (a lab charted at 23:00 written as the next day fell after its patient's discharge)."""
+    return any(w in ("time", "datetime", "timestamp", "dttm") or (_ends_like_a_time(w) and w.endswith("time"))
                for w in _name_words(name))
 
 
@@ -277,12 +301,41 @@ def _times(df: pd.DataFrame, col: ColumnSchema) -> np.ndarray:
     return pd.to_numeric(df[col.name], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
 
 
+def _infer_after(t: np.ndarray, groups: np.ndarray, tcol: ColumnSchema, parent: pd.DataFrame,
+                 ps: DatasetTable, pkeys: np.ndarray, exclude: set[str | None]) -> str | None:
+    """The parent column of the child times' kind that a parent's first child time is at or after for all but
+    ``AFTER_CONTRADICTION_SHARE`` of the parents (up to ``AFTER_SLACK`` of the times' range), and is closest to
+    (median offset), a name like a start first."""
+    first = pd.Series(t).groupby(groups).min()
+    slack = AFTER_SLACK * float(np.nanmax(t) - np.nanmin(t)) if np.isfinite(t).any() else 0.0
+    best: tuple[bool, float] | None = None
+    after = None
+    for pc in ps.columns:
+        if pc.name in exclude or pc.type not in NUMERIC_TYPES or (pc.type == "datetime") != (tcol.type == "datetime"):
+            continue
+        if pc.type != "datetime" and not time_named(pc.name):
+            continue
+        a = pd.Series(_times(parent, pc), index=pkeys).reindex(first.index).to_numpy(dtype=float)
+        off = first.to_numpy(dtype=float) - a
+        bad = np.isnan(off) | (off < -slack - 1e-9)
+        if not len(off) or bad.mean() > AFTER_CONTRADICTION_SHARE:
+            continue
+        rank = (not starts_named(pc.name), float(np.median(np.abs(off[~bad]))))
+        if best is None or rank < best:
+            after, best = pc.name, rank
+    return after
+
+
 def infer_time_fields(rel: Relation, tables: Mapping[str, pd.DataFrame], schema: DatasetSchema) -> Relation:
-    """Find ``order_by``, ``within`` and ``sequence`` of a relation in the data (each marked read_from_data).
+    """Find ``order_by``, ``within``, ``after``, ``sequence`` and ``ends`` of a relation in the data (each marked
+    read_from_data).
 
     ``order_by``: a numeric/date child column without missing values that never decreases within a
     parent in file order (else a date column, or one named like a time); ``within``: a parent column of
-    the same kind that every child time of that parent stays at or below (the closest such column);
+    the same kind that every child time of that parent stays at or below (the closest such column); ``after``: a
+    parent date column (or number named like a time) that the parent's first child time is at or after (up to
+    ``AFTER_SLACK`` of the times' range), for all but ``AFTER_CONTRADICTION_SHARE`` of the parents (a name like a
+    start first, then the closest);
     ``sequence``: an integer child column equal to 1, 2, ... (or 0, 1, ...) in ``order_by`` order;
     ``ends``: date/numeric child columns never below ``order_by`` (interval ends, e.g. ``tstop``).
     """
@@ -328,6 +381,9 @@ def infer_time_fields(rel: Relation, tables: Mapping[str, pd.DataFrame], schema:
                 within, best_slack = pc.name, slack
     if within is not None:
         found.append("within")
+    after = _infer_after(t, groups, tcol, parent, ps, pkeys, exclude={rel.parent_column, within})
+    if after is not None:
+        found.append("after")
     seq = None
     order = np.lexsort((t, pd.factorize(groups)[0]))
     codes_sorted = pd.factorize(groups)[0][order]
@@ -356,8 +412,8 @@ def infer_time_fields(rel: Relation, tables: Mapping[str, pd.DataFrame], schema:
             ends.append(c.name)
     if ends:
         found.append("ends")
-    return rel.model_copy(update={"order_by": order_by, "within": within, "sequence": seq, "ends": ends,
+    return rel.model_copy(update={"order_by": order_by, "within": within, "after": after, "sequence": seq, "ends": ends,
                                   "read_from_data": found})
 
 
-__all__ = ["infer_dataset_schema", "infer_time_fields", "parse_relation"]
+__all__ = ["AFTER_CONTRADICTION_SHARE", "AFTER_SLACK", "clock_named", "infer_dataset_schema", "infer_time_fields", "parse_relation", "starts_named"]

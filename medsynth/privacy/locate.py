@@ -214,6 +214,19 @@ def _fractions_near_keys(loc: Location) -> bool:
     return bool(part.sum() > PRESENCE_SIGMAS * loc.sigma * math.sqrt(part.size))
 
 
+#: Powers of two beyond the small codes on each side (|x| in [16, 2^16)): mass there makes a column no code.
+_BEYOND_KEYS = (np.arange(_KMAX - 24, _KMAX - 12), np.arange(_KMAX + 13, _KMAX + 25))
+
+
+def _mass_beyond_keys(loc: Location) -> bool:
+    """Whether the values beyond the small codes on one side (their sum over the powers of two from 16 to 2^16, at
+    ``PRESENCE_SIGMAS`` deviations) stand above the noise where no power of two does alone: pbcseq's visit days, 0
+    for a sixth of the visits and spread over 16-5,000 otherwise, came out a code with the one category 0."""
+    if not loc.codes:
+        return False
+    return any(bool(loc.noisy[side].sum() > PRESENCE_SIGMAS * loc.sigma * math.sqrt(side.size)) for side in _BEYOND_KEYS)
+
+
 def _classify(loc: Location) -> None:
     octs, keys = loc.noisy[:_N_OCT], loc.noisy[_N_OCT : _N_OCT + _N_KEYS]
     found = _detect_strict(octs, loc.sigma)
@@ -227,7 +240,7 @@ def _classify(loc: Location) -> None:
     if np.isin(run, found).any() or _fractions_near_keys(loc):
         loc.kind, loc.octaves = "number", (int(run[0]), int(run[-1]))
         loc.keys = np.array([k for k in loc.keys if run[0] <= _key_octave(int(k)) <= run[-1]], dtype=np.int64)
-    elif loc.keys.size:
+    elif loc.keys.size and not _mass_beyond_keys(loc):  # (else unlocated: more looks may find the numbers)
         loc.kind = "code"
 
 

@@ -233,11 +233,14 @@ def _numeric_oneway(col: dict[str, Any], res: Any) -> OneWay | None:
     return OneWay(counts, sig, None if col["type"] == "categorical" else edges)
 
 
-def _allocate(todo: list[ColumnSchema], pool: float, rows: float, z_cat: float) -> dict[str, float]:
+def _allocate(todo: list[ColumnSchema], pool: float, rows: float, z_cat: float, time_weight: float = 1.0) -> dict[str, float]:
     """Split ``pool`` (rho) over the columns by need: an even share each, and category lists (whose
     threshold must let a category of ``SURVIVE_SHARE`` of the rows through) up to ``MAX_NEED_FACTOR``
-    times as much, the prediction target ``TARGET_WEIGHT`` times its type's weight. Depends only on public
-    facts (types, the target flag, the noisy row count, the budget)."""
+    times as much, the prediction target ``TARGET_WEIGHT`` times its type's weight, a number or date named like a
+    time (:func:`~medsynth.io.dataset_infer.time_named`) ``time_weight`` times. Depends only on public
+    facts (types, names, the target flag, the noisy row count, the budget)."""
+    from medsynth.io.dataset_infer import time_named
+
     even = pool / len(todo)
     weights = {}
     for col in todo:
@@ -247,7 +250,8 @@ def _allocate(todo: list[ColumnSchema], pool: float, rows: float, z_cat: float) 
             # none was planned; only public keys can be released, at the most a column may get)
             sigma_need = max(SURVIVE_SHARE * rows - 1.0, 1.0) / (z_cat + 1.5) if math.isfinite(z_cat) else 0.0
             w = float(np.clip(1.0 / (2 * sigma_need**2) / even, 1.0, MAX_NEED_FACTOR)) if sigma_need > 0 else MAX_NEED_FACTOR
-        weights[col.name] = w * (TARGET_WEIGHT if col.target else 1.0)
+        timed = time_weight if col.type in ("continuous", "integer", "datetime") and time_named(col.name) else 1.0
+        weights[col.name] = w * (TARGET_WEIGHT if col.target else 1.0) * timed
     total = sum(weights.values())
     return {k: pool * w / total for k, w in weights.items()}
 
@@ -468,7 +472,7 @@ def _locate_numbers(cols: list[ColumnSchema], df: pd.DataFrame, share: dict[str,
 def resolve_domain(
     schema: TableSchema, df: pd.DataFrame, *, privacy: PrivacyConfig, ledger: PrivacyLedger, rng: np.random.Generator,
     rows: float | None = None, oneway_rho: float = 0.0, oneways: dict[str, OneWay] | None = None,
-    reserve_rho: float = 0.0, rows_sigma: float | None = None,
+    reserve_rho: float = 0.0, rows_sigma: float | None = None, time_weight: float = 1.0,
 ) -> TableSchema:
     """Return the schema with every modelled column's domain complete, recording the cost in ``ledger``.
 
@@ -494,6 +498,8 @@ def resolve_domain(
             table's one row per patient with rows): a number still unlocated after its looks whose present count
             (rows less its noisy missing count) stands out is then located tentatively, and kept where stage 2 alone
             confirms it (:func:`~medsynth.privacy.locate.locate_present`); None never guesses.
+        time_weight: the budget weight of a number or date column named like a time, in multiples of its type's (a
+            multi-table fit's times carry each patient's order, gaps and follow-up; 1 for a single table).
 
     Raises:
         PrivacyBudgetError: for a DP fit with domains read from the data when ``domain_budget`` is 0.
@@ -546,7 +552,7 @@ def resolve_domain(
     delta_cat = ledger.reserved_delta / n_cat if n_cat else 0.0
     z_cat = math.sqrt(2) * float(special.erfinv(1 - 2 * delta_cat)) if n_cat else 0.0
     pool = max(rho_domain + oneway_rho * len(todo), STRUCTURE_SHARE * privacy.domain_budget * ledger.rho_budget)
-    share = _allocate(todo, pool, n_rows, z_cat)
+    share = _allocate(todo, pool, n_rows, z_cat, time_weight)
     updates: dict[str, dict[str, Any]] = {}
     detail: dict[str, Any] = {}
     spent: dict[str, float] = {}

@@ -47,6 +47,14 @@ class Frame:
         return Frame(n=len(idx), num={k: v[idx] for k, v in self.num.items()}, cat={k: v[idx] for k, v in self.cat.items()})
 
 
+def written_format(name: str) -> str:
+    """How a date column without a (released) format is written: ISO date and time for a name like a clock time
+    (:func:`~medsynth.io.dataset_infer.clock_named`: ``charttime``), else an ISO date."""
+    from medsynth.io.dataset_infer import clock_named
+
+    return "%Y-%m-%d %H:%M:%S" if clock_named(name) else "%Y-%m-%d"
+
+
 class TableCodec:
     """Raw table <-> :class:`Frame`, for a schema with complete domains.
 
@@ -172,7 +180,7 @@ class TableCodec:
             arr = pd.array(vals, dtype="Int64")
             arr[miss] = pd.NA
             return arr
-        fmt = col.format or "%Y-%m-%d"
+        fmt = col.format or written_format(col.name)
         days = np.round(x) if "%H" not in fmt else np.round(x * 86400) / 86400
         uniq, inverse = np.unique(days, return_inverse=True)  # format each distinct date once (fast)
         text = pd.Series(EPOCH + pd.to_timedelta(uniq, unit="D")).dt.strftime(fmt).to_numpy(dtype=object)[inverse]

@@ -11,6 +11,11 @@ admissions table the package makes.
   :func:`admissions_schema` (domain knowledge, declared public). A few thousand rows of mostly discrete
   columns is what marginal-based DP synthesizers handle well.
 
+* :func:`hospital_stays`: simulated linked tables of MIMIC's shape (patients, their admissions with admit and
+  discharge times, lab results charted during each stay and stored by lab id, not in time order; a tenth of the
+  stays have a first lab hours before the admission time, as ED labs do), for trying and testing times that
+  depend on a parent's times.
+
 The demo (:mod:`medsynth.demo.tabular`) and the DP audit's built-in table use these.
 """
 
@@ -157,3 +162,55 @@ def admissions_schema():  # -> TableSchema
 
 
 __all__ = ["ADMISSIONS_TARGET", "TARGET", "admissions_schema", "admissions_table", "clinical_table", "public_schema", "published_bounds"]
+
+
+def hospital_stays(n: int = 500, seed: int = 0) -> dict:  # -> dict[str, pd.DataFrame]
+    """``{"patients", "admissions", "labevents"}``: ``n`` patients with 1-3 admissions each (stays of about 4 days,
+    log-normal; 30-700 days apart), 2-8 labs per admission charted during the stay (a tenth of the admissions have
+    their first lab 1-6 hours before the admission time), labs shuffled (stored by lab id). Dates are written
+    ``YYYY-MM-DD HH:MM:SS`` in the 2150s, as MIMIC's shifted dates are."""
+    import numpy as np
+    import pandas as pd
+
+    day = pd.Timedelta(days=1)
+    rng = np.random.default_rng(seed)
+    patients = pd.DataFrame({"subject_id": np.arange(10001, 10001 + n), "gender": rng.choice(["F", "M"], n),
+                             "anchor_age": rng.integers(20, 90, n)})
+    adm, labs = [], []
+    hadm = 20000001
+    for sid in patients["subject_id"]:
+        t = pd.Timestamp("2150-01-01") + rng.uniform(0, 3650) * day
+        for _ in range(int(rng.integers(1, 4))):
+            los = float(np.exp(rng.normal(np.log(4.0), 0.6)))
+            admit, disch = t, t + los * day
+            adm.append({"hadm_id": hadm, "subject_id": sid, "admittime": admit.floor("min"), "dischtime": disch.floor("min"),
+                        "admission_type": rng.choice(["EW EMER.", "ELECTIVE", "URGENT"])})
+            times = np.sort(rng.uniform(0.02, 0.9, int(rng.integers(2, 9)))) * los
+            if rng.random() < 0.1:
+                times[0] = -rng.uniform(1, 6) / 24
+            for x in times:
+                labs.append({"hadm_id": hadm, "charttime": (admit + x * day).floor("min"),
+                             "itemid": int(rng.choice([50912, 50971, 51301])), "valuenum": round(float(rng.lognormal(0, 0.4)), 2)})
+            hadm += 1
+            t = disch + rng.uniform(30, 700) * day
+    labevents = pd.DataFrame(labs).sample(frac=1.0, random_state=seed).reset_index(drop=True)  # not in time order
+    labevents.insert(0, "labevent_id", np.arange(1, len(labevents) + 1))
+    fmt = "%Y-%m-%d %H:%M:%S"
+    admissions = pd.DataFrame(adm)
+    for c in ("admittime", "dischtime"):
+        admissions[c] = admissions[c].dt.strftime(fmt)
+    labevents["charttime"] = labevents["charttime"].dt.strftime(fmt)
+    return {"patients": patients, "admissions": admissions, "labevents": labevents}
+
+
+def lab_times(tables: dict):  # -> pd.DataFrame
+    """Each lab of :func:`hospital_stays`-shaped tables: days since its admission's admit time (``after``) and until
+    its discharge (``left``; negative after it), and the stay's length (``stay``)."""
+    import pandas as pd
+
+    day = pd.Timedelta(days=1)
+    a = tables["admissions"]
+    a = a.assign(admit=pd.to_datetime(a["admittime"]), disch=pd.to_datetime(a["dischtime"]))
+    m = tables["labevents"].merge(a[["hadm_id", "admit", "disch"]], on="hadm_id")
+    t = pd.to_datetime(m["charttime"])
+    return pd.DataFrame({"after": (t - m["admit"]) / day, "left": (m["disch"] - t) / day, "stay": (m["disch"] - m["admit"]) / day})

@@ -356,7 +356,8 @@ def model_card(model: MultiTableSynthesizer) -> str:
         tab = schema.tables[t]
         lines.append(f"- `{t}`: {len(tab.columns)} columns" + (f", primary key `{tab.primary_key}`" if tab.primary_key else ""))
     lines += [""] + [f"- `{r.label}`" + (f", ordered by `{r.order_by}`" if r.order_by else "")
-                     + (f", within `{r.parent}.{r.within}`" if r.within else "") for r in schema.relations] + [""]
+                     + (f", within `{r.parent}.{r.within}`" if r.within else "")
+                     + (f", after `{r.parent}.{r.after}`" if r.after else "") for r in schema.relations] + [""]
     if model.is_private:
         lines += [
             f"**Differentially private**: ({led.total_epsilon:.4g}, {led.total_delta:.2g})-DP (target epsilon "

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from medsynth.io.dataset import DatasetSchema, DatasetTable, Relation
-from medsynth.io.dataset_infer import ends_named, time_named
+from medsynth.io.dataset_infer import AFTER_CONTRADICTION_SHARE, AFTER_SLACK, ends_named, starts_named, time_named
 from medsynth.io.schema import TableSchema
 from medsynth.privacy.mechanisms import gaussian_sigma
 from medsynth.privacy.noise import Generators
@@ -35,8 +35,14 @@ DECISION_SHARE = 0.1
 #: count on 200 patients (57) was five times the 5% threshold, and a time column reversed for every patient was
 #: kept in 4 of 10 fits.
 DECISION_EXTRA = 0.04
+#: A number or date column named like a time gets this many times its type's share of its table's domain budget: a
+#: child table's time carries each patient's order, gaps and follow-up (zero-config pbcseq: visits.day, spread over
+#: 0-5,000 days, was left empty in 8 of 12 fits at epsilon 1 with an even share, and the visits had no time order).
+TIME_WEIGHT = 3.0
+#: The time fields of a relation that a DP fit decides.
+FIELDS = ("order_by", "within", "after", "sequence", "ends")
 #: Fixed split of a relation's decision budget (public, whatever the schema declares; unused parts go to the models).
-DECISION_PARTS = {"order_by": 0.45, "within": 0.25, "sequence": 0.2, "ends": 0.1}
+DECISION_PARTS = {"order_by": 0.35, "within": 0.2, "after": 0.2, "sequence": 0.17, "ends": 0.08}
 #: A decision is made only where the noise of its counts is at most this share of the patients, so that a column half
 #: of the patients contradict passes in under 0.1% of fits (at 0.6 x n for the threshold, a 0/1 column was taken as
 #: pbcseq's visit number in one of 20 fits and capped every patient at two visits: count TVD 0.83). Otherwise
@@ -77,9 +83,13 @@ class DomainsMixin:
 
         upd: dict[str, Any] = {}
         if rel.order_by and not ok(rel.child, rel.order_by):
-            upd.update({"order_by": None, "within": None, "ends": []})
-        elif rel.within and not ok(rel.parent, rel.within):
-            upd["within"] = None
+            upd.update({"order_by": None, "within": None, "after": None, "ends": []})
+        else:
+            if rel.within and not ok(rel.parent, rel.within):
+                upd["within"] = None
+            dated = rel.order_by is not None and tables[rel.child].column(rel.order_by).type == "datetime"
+            if rel.after and not ok(rel.parent, rel.after, ("datetime",) if dated else ("continuous", "integer")):
+                upd["after"] = None
         if rel.ends and "ends" not in upd and not all(ok(rel.child, e) for e in rel.ends):
             upd["ends"] = [e for e in rel.ends if ok(rel.child, e)]
         if rel.sequence and not ok(rel.child, rel.sequence, ("integer", "categorical", "continuous")):
@@ -139,7 +149,8 @@ class DomainsMixin:
                                      # at most n_hat: there the present count only bounds them from above, so more
                                      # unlocated columns are tried tentatively, and stage 2 alone confirms each
                                      # (bili and day of pbcseq's visits came out empty in most zero-config fits without)
-                                     rows_sigma=self.rows_sigma)  # type: ignore[attr-defined]
+                                     rows_sigma=self.rows_sigma,  # type: ignore[attr-defined]
+                                     time_weight=TIME_WEIGHT)
             else:
                 res = resolve_domain(plain, tables[t], privacy=PrivacyConfig(), ledger=led, rng=gens.noise)  # type: ignore[arg-type]
             keys = set(schema.key_columns(t))
@@ -192,22 +203,25 @@ class DomainsMixin:
         In order, each with a fixed share of the relation's budget (``DECISION_PARTS``; public, whatever is
         declared): ``order_by`` among the child's date columns and number columns named like a time
         (:func:`time_named`); ``within`` among the parent's date or time-named columns of the same kind (numbers or
-        dates); ``sequence`` among the child's other whole-number columns; ``ends`` among the child's other date or
-        time-named columns. Each candidate gets a noisy count of the patients contradicting it (rows out of its
-        order or missing; a child time above the bound or a missing bound; a number not the row's rank; an end
-        before its start), one count per patient and candidate (sensitivity ``sqrt(k)``); a candidate is usable at
-        most ``CONTRADICTION_SHARE`` of the patients plus ``KEEP_SIGMAS`` noise deviations, and the first usable in
-        a public order (a name like a time first, a name like an end last, then the schema's column order) is
-        chosen (every usable one for ``ends``)."""
+        dates); ``after`` among the parent's other such columns; ``sequence`` among the child's other whole-number
+        columns; ``ends`` among the child's other date or time-named columns. Each candidate gets a noisy count of
+        the patients contradicting it (a missing time; a child time above the bound or a missing bound; a first child
+        time more than ``AFTER_SLACK`` of the time range before the start, or a missing start; a number not the row's
+        rank; an end before its start), one count per patient and candidate (sensitivity ``sqrt(k)``); a candidate is
+        usable at most ``CONTRADICTION_SHARE`` (``after``: ``AFTER_CONTRADICTION_SHARE``) of the patients plus
+        ``KEEP_SIGMAS`` noise deviations, and the first usable in a public order (a name like a time first, a name
+        like an end last, then the schema's column order; for ``after`` a name like a start first) is chosen (every
+        usable one for ``ends``). ``order_by`` gets a second count per candidate, the patients whose rows the file
+        does not hold in its order: the usable ones that keep the file's order come first (the model sorts a
+        parent's rows by the time, so an unsorted file, as MIMIC's labevents by lab id, still has its time)."""
         from medsynth.io.schema import NUMERIC_TYPES
 
         keys = keys or set()
-        declared = {f for f in ("order_by", "within", "sequence", "ends") if getattr(rel, f) and f not in rel.read_from_data}
+        declared = {f for f in FIELDS if getattr(rel, f) and f not in rel.read_from_data}
         budget = (self.privacy.domain_budget * DECISION_SHARE + DECISION_EXTRA) * rho_total / max(n_decide, 1)
         if self.privacy.domain_budget <= 0:
             budget = 0.0
-        upd: dict[str, Any] = {f: (getattr(rel, f) if f in declared else ([] if f == "ends" else None))
-                               for f in ("order_by", "within", "sequence", "ends")}
+        upd: dict[str, Any] = {f: (getattr(rel, f) if f in declared else ([] if f == "ends" else None)) for f in FIELDS}
         upd["read_from_data"] = []
         if budget <= 0:
             self.ledger.notes.append(f"relation {rel.label}: time fields not declared in the schema are not used "  # type: ignore[union-attr]
@@ -218,8 +232,6 @@ class DomainsMixin:
         codec_c, codec_p = TableCodec(child.table_schema()), TableCodec(parent.table_schema())
         g = pidx[rel.child]
         units = unit[rel.child]
-        order = np.argsort(g, kind="stable")  # each parent's rows, in file order
-        same = g[order][1:] == g[order][:-1]
         pkeys = (parent_keys or set()) | {rel.parent_column}
 
         def usable_cols(table: DatasetTable, names: set[str], kind: str | None, need_time: bool) -> list[Any]:
@@ -228,37 +240,64 @@ class DomainsMixin:
                     and (not need_time or c.type == "datetime" or time_named(c.name))]
             return sorted(cols, key=lambda c: (not time_named(c.name), ends_named(c.name)))  # stable: schema order next
 
-        def decide(field: str, cands: list[Any], bad_rows: Any) -> list[str]:
+        def named(field: str, cands: list[Any]) -> list[str]:
+            """Where the noise cannot tell: the first candidate ``order_by``; the first named like an end (``dischtime``,
+            ``futime``) ``within``; the first named like a start (``admittime``) ``after``; those named like an end
+            ``ends``; no ``sequence`` (a 0/1 column taken as a visit number capped every patient at two visits)."""
+            if field == "order_by":
+                return [cands[0].name]
+            if field in ("within", "ends"):
+                ok = [c.name for c in cands if ends_named(c.name)]
+                return ok if field == "ends" else ok[:1]
+            if field == "after":
+                return [c.name for c in cands if starts_named(c.name)][:1]
+            return []
+
+        def decide(field: str, cands: list[Any], bad_rows: Any, soft_rows: Any = None) -> list[str]:
+            """The usable candidates, in the public order; with ``soft_rows`` (a second count per candidate, the
+            patients breaking a preference), those that also keep the preference come first."""
             if not cands:
                 return []
             rho = budget * DECISION_PARTS[field]
-            sigma = gaussian_sigma(rho, sensitivity=math.sqrt(len(cands)))
-            threshold = CONTRADICTION_SHARE * n_hat + KEEP_SIGMAS * sigma
+            tests = [bad_rows] if soft_rows is None else [bad_rows, soft_rows]
+            sigma = gaussian_sigma(rho, sensitivity=math.sqrt(len(cands) * len(tests)))
+            share = AFTER_CONTRADICTION_SHARE if field == "after" else CONTRADICTION_SHARE
+            threshold = share * n_hat + KEEP_SIGMAS * sigma
             if sigma > MAX_SIGMA_SHARE * n_hat:  # the noise cannot tell: decided by the public names alone
-                ok = [cands[0].name] if field == "order_by" else []
+                ok = named(field, cands)
                 self.ledger.notes.append(
                     f"relation {rel.label}: at this budget a noisy count cannot tell which column is its {field}; "
-                    + (f"'{ok[0]}' is taken on its name" if ok else "none is used") + " (nothing measured; declare it "
+                    + (f"{ok} taken on their names" if ok else "none is used") + " (nothing measured; declare it "
                     "in the schema to choose)")
                 return ok
-            true = np.array([float(len(np.unique(units[bad_rows(c)]))) for c in cands])  # patients, by root unit
-            noisy = true + gens.noise.normal(0.0, sigma, len(cands))
-            ok = [c.name for c, v in zip(cands, noisy, strict=True) if v <= threshold]
+            noisy = [np.array([float(len(np.unique(units[test(c)]))) for c in cands])  # patients, by root unit
+                     + gens.noise.normal(0.0, sigma, len(cands)) for test in tests]
+            ok = [c.name for c, v in zip(cands, noisy[0], strict=True) if v <= threshold]
+            if soft_rows is not None:
+                kept = {c.name for c, v in zip(cands, noisy[1], strict=True) if v <= threshold}
+                ok = [c for c in ok if c in kept] + [c for c in ok if c not in kept]
             self.ledger.record(f"relation {rel.label}: patients contradicting each candidate {field} (decided under DP)",  # type: ignore[union-attr]
-                               "Gaussian mechanism (zCDP), one count per candidate column", rho=rho, sigma=sigma,
-                               columns=[c.name for c in cands], usable=ok)
+                               "Gaussian mechanism (zCDP), " + ("one count per candidate column" if soft_rows is None
+                                                                else "two counts per candidate column (missing; out of file order)"),
+                               rho=rho, sigma=sigma, columns=[c.name for c in cands], usable=ok)
             return ok
 
-        # 1. order_by
+        # 1. order_by: a time every row has (the model sorts a parent's rows by it), one that orders the rows in the
+        # file first (a time-named number that does not is often no time: a week of the year), then the public order
+        # (MIMIC's labevents are stored by lab id, not chart time, within an admission: its charttime is still taken)
         if "order_by" not in declared:
+            order = np.argsort(g, kind="stable")  # each parent's rows, in file order
+            same = g[order][1:] == g[order][:-1]
+
+            def untimed(c: Any) -> np.ndarray:
+                return np.isnan(codec_c.numbers(c, rows[c.name]))
+
             def unordered(c: Any) -> np.ndarray:
-                t = codec_c.numbers(c, rows[c.name])
-                bad = np.isnan(t)
-                ts = t[order]
-                back = np.zeros(len(t), dtype=bool)
+                ts = codec_c.numbers(c, rows[c.name])[order]
+                back = np.zeros(len(ts), dtype=bool)
                 back[order[1:]] = same & (ts[1:] < ts[:-1])
-                return bad | back
-            ok = decide("order_by", usable_cols(child, keys, None, True), unordered)
+                return back
+            ok = decide("order_by", usable_cols(child, keys, None, True), untimed, unordered)
             upd["order_by"] = ok[0] if ok else None
         t = codec_c.numbers(child.column(upd["order_by"]), rows[upd["order_by"]]) if upd["order_by"] else None
         if t is None:  # no time order: the fields measured from it stay as declared (or unused)
@@ -274,6 +313,24 @@ class DomainsMixin:
                 return np.isnan(b) | (t > b + 1e-9)
             ok = decide("within", usable_cols(parent, pkeys, kind, True), above)
             upd["within"] = ok[0] if ok else None
+        # 2b. after: a parent column a parent's first child time is at or after (its offset is modelled from it)
+        if "after" not in declared:
+            tord = np.lexsort((t, g))
+            is_first = np.zeros(len(t), dtype=bool)
+            if len(t):
+                is_first[tord[np.r_[True, g[tord][1:] != g[tord][:-1]]]] = True
+
+            tc = child.column(upd["order_by"])
+            span = float(tc.bounds()[1] - tc.bounds()[0]) if tc.min is not None and tc.max is not None else 0.0
+            slack = AFTER_SLACK * max(span, 0.0)  # of the (DP) bounds: public here
+
+            def before(c: Any) -> np.ndarray:
+                a = codec_p.numbers(c, prow[c.name])[g]
+                return is_first & (np.isnan(a) | (t < a - slack - 1e-9))
+            cands = usable_cols(parent, pkeys | {upd["within"]} - {None}, kind, True)
+            cands.sort(key=lambda c: (not starts_named(c.name), ends_named(c.name)))  # stable: the public order next
+            ok = decide("after", cands, before)
+            upd["after"] = ok[0] if ok else None
         # 3. sequence: a whole-number child column equal to the row's rank (from 1 or 0) in time order
         rank = np.empty(len(t), dtype=np.int64)
         tord = np.lexsort((t, g))

@@ -85,6 +85,8 @@ class TablePlan:
         discrete: own categorical/boolean columns.
         order_by: the time column ordering a parent's rows, or None.
         within: the parent's column bounding the times, or None.
+        after: the parent's column the times start from (a parent's first time is modelled as its offset from
+            it, :func:`first_time_share`), or None (as its time in the table's range).
         ends: interval-end columns.
         sequence: the column numbering a parent's rows, regenerated, or None.
         seq_start: the number of the first row (0 or 1).
@@ -108,6 +110,7 @@ class TablePlan:
     discrete: list[str] = field(default_factory=list)
     order_by: str | None = None
     within: str | None = None
+    after: str | None = None
     ends: list[str] = field(default_factory=list)
     sequence: str | None = None
     seq_start: int = 1
@@ -251,13 +254,34 @@ def own_columns(plan: TablePlan, schema: DatasetSchema, *, root: bool, pos_max: 
         if plan.within and plan.gap == "spacing":
             cols.append(ColumnSchema(name=GAP, type="continuous", min=0.0, max=SPACING_MAX, missing=True, public=True,
                                      transform="log"))
-        else:
-            gap_max = 1.0 if plan.within else span
-            cols.append(ColumnSchema(name=GAP, type="continuous", min=0.0, max=gap_max, missing=True, public=True))
-        for e in plan.ends:
+        elif plan.within:
+            cols.append(ColumnSchema(name=GAP, type="continuous", min=0.0, max=1.0, missing=True, public=True))
+        else:  # days, on a log scale: a lab's gap of hours and a follow-up visit's of years in one column
+            cols.append(ColumnSchema(name=GAP, type="continuous", min=0.0, max=span, missing=True, public=True,
+                                     transform="log"))
+        for e in plan.ends:  # interval lengths in days, on a log scale (a hospital stay of 4 days in a span of years)
             cols.append(ColumnSchema(name=dur_col(e), type="continuous", min=0.0, max=ends[e],
-                                     missing=tab.column(e).missing, public=True))
+                                     missing=tab.column(e).missing, public=True, transform="log"))
     return cols
+
+
+def first_time_share(days: np.ndarray, after: np.ndarray, within: np.ndarray | None, span: float) -> np.ndarray:
+    """A child time as a share of its parent's time: ``(t - after) / (within - after)`` with a ``within`` bound, else
+    ``(t - after) / span`` (the span of the child's time column), clipped to [0, 1] (a time before ``after`` counts as
+    at it; 0 where the parent's bound is not after its start; NaN where ``after`` is missing). The parent-level
+    ``t0:T`` of a relation with ``after`` is this share of its first row (on the log grid of ``T0_SCALE``): a lab's
+    first time within its admission, not its date in the decades of the table."""
+    room = (within - after) if within is not None else np.full(len(after), float(span))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = np.clip((days - after) / np.where(room > 0, room, 1.0), 0.0, 1.0)
+    return np.where(room > 0, share, np.where(np.isnan(after), np.nan, 0.0))
+
+
+def first_time_from_share(share: np.ndarray, after: np.ndarray, within: np.ndarray | None, span: float) -> np.ndarray:
+    """Days of a parent's first child time from its share (inverse of :func:`first_time_share`; NaN where ``after``
+    is missing)."""
+    room = np.maximum(within - after, 0.0) if within is not None else float(span)
+    return after + share * room
 
 
 def time_features(days: np.ndarray, parents: np.ndarray, plan: TablePlan, *, bound: np.ndarray | None,
@@ -341,6 +365,7 @@ def model_schema(columns: list[ColumnSchema]) -> TableSchema:
     return TableSchema(columns=columns)
 
 
-__all__ = ["EVIDENCE", "GAP", "POS", "T0_SCALE", "TablePlan", "dev_col", "dur_col", "group_rank", "group_starts", "key_array",
+__all__ = ["EVIDENCE", "GAP", "POS", "T0_SCALE", "TablePlan", "dev_col", "dur_col", "first_time_from_share", "first_time_share",
+           "group_rank", "group_starts", "key_array",
            "mean_col", "mode_col", "model_schema", "n_col", "own_columns", "parent_index", "rebuild_times", "rows_to_come",
            "summaries", "summary_columns", "t0_col", "time_features", "time_span"]

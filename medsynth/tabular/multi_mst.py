@@ -69,6 +69,7 @@ from medsynth.tabular.multi_features import (
     POS,
     TablePlan,
     dev_col,
+    first_time_share,
     group_rank,
     mean_col,
     n_col,
@@ -78,6 +79,7 @@ from medsynth.tabular.multi_features import (
     summary_columns,
     t0_col,
     time_features,
+    time_span,
 )
 
 #: count_share null: the share of the budget that gives a count cell noise of this share of the patients ...
@@ -272,6 +274,8 @@ class MultiTableDPMST(DomainsMixin, MultiTableSynthesizer):
             ptab = schema.tables[parent]  # type: ignore[index,union-attr]
             if rel.within and rel.within in {c.name for c in ptab.modelled}:
                 plan.within = rel.within
+            if rel.after and rel.after in {c.name for c in ptab.modelled}:
+                plan.after = rel.after
         if rel is not None and rel.sequence in modelled:
             plan.sequence = rel.sequence
             col = tab.column(rel.sequence)
@@ -315,7 +319,7 @@ class MultiTableDPMST(DomainsMixin, MultiTableSynthesizer):
         summ: dict[str, dict[str, np.ndarray]] = {t: {} for t in order}
         for t in order[1:]:
             plan = self.plans[t]
-            t_unit = own[t].num[plan.order_by] if plan.order_by else None
+            t_unit = self._first_times(t, own[t], days.get(t), prow[t], rows[plan.parent], tables[plan.parent])  # type: ignore[index]
             summ[plan.parent].update(summaries(own[t], prow[t], len(rows[plan.parent]), plan, self.codecs[t], t_unit))  # type: ignore[index]
         # plan the budget of the models (by number of feature columns), then counts and bounds top-down
         rels = order[1:]
@@ -405,6 +409,20 @@ class MultiTableDPMST(DomainsMixin, MultiTableSynthesizer):
         self.meta["root_model"] = self.models[root].name
         if self.models[root].name == "dp-aim":
             self.meta["root_aim"] = self.models[root].meta.get("aim")
+
+    def _first_times(self, t: str, own: Frame, days: np.ndarray | None, prow: np.ndarray, prows: np.ndarray,
+                     parent: pd.DataFrame) -> np.ndarray | None:
+        """Per sorted row of child table ``t``: its time as the parent-level first time sees it (the unit-scaled time, or
+        with ``after`` its share of the parent's time, :func:`first_time_share`); None without a time order."""
+        plan = self.plans[t]
+        if plan.order_by is None:
+            return None
+        if plan.after is None:
+            return own.num[plan.order_by]
+        pcodec = self.codecs[plan.parent]  # type: ignore[index]
+        a = pcodec.numbers(pcodec.schema.column(plan.after), parent[plan.after].iloc[prows])[prow]
+        w = pcodec.numbers(pcodec.schema.column(plan.within), parent[plan.within].iloc[prows])[prow] if plan.within else None
+        return first_time_share(days, a, w, time_span(self.schema, plan)[0])  # type: ignore[arg-type]
 
     def _count_share(self, relations: int, rho_total: float, n_hat: float) -> float:
         """The configured ``count_share``, or (null) the share whose noise per count cell is ``COUNT_NOISE * n_hat``

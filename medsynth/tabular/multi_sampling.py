@@ -31,11 +31,13 @@ from medsynth.tabular.multi_features import (
     POS,
     dev_col,
     dur_col,
+    first_time_from_share,
     group_rank,
     mean_col,
     n_col,
     rebuild_times,
     t0_col,
+    time_span,
 )
 from medsynth.tabular.multi_tree import TreeSampler, coarse_code
 
@@ -186,7 +188,15 @@ def _decode_child(model: MultiTableDPMST, table: str, values: dict[str, np.ndarr
             fill = rng.choice(known, size=int(np.isnan(t0p).sum())) if known.size else np.zeros(int(np.isnan(t0p).sum()))
             t0p = t0p.copy()
             t0p[np.isnan(t0p)] = fill
+        bound = None
+        pcodec = model.codecs[plan.parent]  # type: ignore[index]
+        if plan.within:
+            bound = pcodec.from_unit(pcodec.schema.column(plan.within), np.nan_to_num(parent_own.num[plan.within], nan=1.0))[prow]
         t0 = codec.from_unit(tcol, t0p[prow])
+        if plan.after:  # the share of the parent's time (from its after column, up to its bound or over the span)
+            a = pcodec.from_unit(pcodec.schema.column(plan.after), parent_own.num[plan.after])[prow]
+            rel_t0 = first_time_from_share(t0p[prow], a, bound, time_span(model.schema, plan)[0])  # type: ignore[arg-type]
+            t0 = np.where(np.isnan(a), t0, rel_t0)  # a parent drawn without its after time: the share of the range
         gcol = _col(model, table, GAP)
         gap = np.where(np.isnan(values[GAP]), np.nan, mst.codec.from_unit(gcol, np.nan_to_num(values[GAP], nan=0.0)))
         durs = {}
@@ -194,10 +204,6 @@ def _decode_child(model: MultiTableDPMST, table: str, values: dict[str, np.ndarr
             dcol = _col(model, table, dur_col(e))
             v = values[dur_col(e)]
             durs[e] = np.where(np.isnan(v), np.nan, mst.codec.from_unit(dcol, np.nan_to_num(v, nan=0.0)))
-        bound = None
-        if plan.within:
-            pcodec = model.codecs[plan.parent]  # type: ignore[index]
-            bound = pcodec.from_unit(pcodec.schema.column(plan.within), np.nan_to_num(parent_own.num[plan.within], nan=1.0))[prow]
         days, ends = rebuild_times(plan, prow, t0, gap, durs, bound)
         own.num[plan.order_by] = codec.to_unit(tcol, days)
         for e in plan.ends:

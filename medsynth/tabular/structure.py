@@ -343,6 +343,7 @@ def decide_structure(schema: TableSchema, df: pd.DataFrame, *, rho: float, rows:
             z, fmt = _date_support(prof[col.name].kinds + rng.normal(0, sig[2], len(KIND_CELLS)), sig[2])
             # a datetime on its name's word: a format the noise picked would read every value as missing, so below
             # FORMAT_SIGMAS each value is read on its own (io.schema.parse_dates without a format), written as ISO dates
+            # (with the time where the name says one: encoding.written_format)
             decided[col.name]["format"] = fmt if z > FORMAT_SIGMAS or col.name not in by_name else None
             if decided[col.name]["format"] is None:
                 unsure_format.append(col.name)
@@ -392,8 +393,9 @@ def decide_structure(schema: TableSchema, df: pd.DataFrame, *, rho: float, rows:
     if unsure_format:
         ledger.notes.append(
             f"columns {unsure_format}: at this budget the noise ({FORMAT_SIGMAS:.0f} sigma = {FORMAT_SIGMAS * sig[2]:.0f}) hides their date format; they "
-            "are read value by value (ISO 8601, else pandas' parser) and written as ISO dates (YYYY-MM-DD). Declare the "
-            "format public (format: in the schema) to keep it")
+            "are read value by value (ISO 8601, else pandas' parser) and written as ISO dates (YYYY-MM-DD; with the time, "
+            "YYYY-MM-DD HH:MM:SS, where the name says a time, as charttime). Declare the format public (format: in the "
+            "schema) to keep it")
     if undecided_ids:
         ledger.notes.append(
             f"columns {undecided_ids}: at this budget the noise (3 sigma = {3 * sig[2]:.0f}) exceeds half the noisy "

@@ -1,0 +1,133 @@
+"""Child times relative to their parent's (MIMIC's shape: admissions with admit and discharge times, labs charted
+during the stay, stored by lab id rather than by time): the ``after`` relation field, a time order the file does not
+keep, interval lengths on a log scale, and the report's ``time_offset_tvd``."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from medsynth.core.errors import ConfigError
+from medsynth.io.dataset import DatasetSchema
+from medsynth.io.dataset_infer import infer_dataset_schema
+from medsynth.privacy.noise import insecure_noise_for_audit
+from medsynth.tabular.example_data import hospital_stays, lab_times
+from medsynth.tabular.multi_base import model_card
+from medsynth.tabular.multi_mst import MultiTableDPMST
+
+DAY = pd.Timedelta(days=1)
+
+
+def lab_relation(schema: DatasetSchema):  # noqa: ANN201
+    return next(r for r in schema.relations if r.child == "labevents")
+
+
+def test_schema_infer_takes_the_admission_time_as_the_labs_start():
+    """A lab's time is read from its admission's: ``after: admittime`` (a tenth of the stays have an ED lab hours
+    before it: within AFTER_SLACK of the time range), ``within: dischtime``, and ``charttime`` orders the labs though
+    the file holds them by lab id."""
+    rel = lab_relation(infer_dataset_schema(hospital_stays(200)))
+    assert (rel.parent, rel.order_by, rel.within, rel.after) == ("admissions", "charttime", "dischtime", "admittime")
+    assert {"order_by", "within", "after"} <= set(rel.read_from_data)
+
+
+def test_a_dp_fit_draws_each_lab_inside_its_admission():
+    """Before ``after``, a lab's first time was modelled on the grid of the table's ten years: 45% of the synthetic
+    labs fell before their admission (median offset about -60 days; real: +1.4), and stays drawn on a linear grid of
+    years lasted 27 days (real: 4). A DP fit now decides the time fields under DP, draws each admission's first lab as
+    a share of its stay and the stays on a log scale."""
+    real = hospital_stays(500, seed=1)
+    with insecure_noise_for_audit(77):
+        m = MultiTableDPMST(privacy={"epsilon": 1.0, "delta": 1e-5}).fit(real, infer_dataset_schema(real))
+    rel = lab_relation(m.schema)
+    assert (rel.order_by, rel.within, rel.after) == ("charttime", "dischtime", "admittime")
+    assert m.plans["labevents"].after == "admittime"
+    syn = m.sample(500, seed=0)
+    off, real_off = lab_times(syn), lab_times(real)
+    assert (off["after"] >= -1e-6).all() and (off["left"] >= -1e-6).all()  # inside the stay (an ED lab: at admission)
+    assert 0.25 * real_off["after"].median() < off["after"].median() < 4 * real_off["after"].median()
+    assert 0.5 * real_off["stay"].median() < off["stay"].median() < 2 * real_off["stay"].median()
+    assert "after `admissions.admittime`" in model_card(m)
+
+
+def test_the_report_judges_lab_times_against_their_admission():
+    """``time_offset_tvd``: a synthetic set whose labs are a month late fails it; the holdout itself passes."""
+    from medsynth.evaluation.multitable import evaluate_multitable
+
+    data = hospital_stays(300, seed=2)
+    ids = data["patients"]["subject_id"]
+    train_ids = set(ids.iloc[:150])
+
+    def part(keep: set) -> dict[str, pd.DataFrame]:
+        adm = data["admissions"][data["admissions"]["subject_id"].isin(keep)]
+        return {"patients": data["patients"][data["patients"]["subject_id"].isin(keep)], "admissions": adm,
+                "labevents": data["labevents"][data["labevents"]["hadm_id"].isin(adm["hadm_id"])]}
+
+    train, holdout = part(train_ids), part(set(ids) - train_ids)
+    late = {k: v.copy() for k, v in holdout.items()}
+    late["labevents"]["charttime"] = (pd.to_datetime(late["labevents"]["charttime"]) + 30 * DAY).dt.strftime("%Y-%m-%d %H:%M:%S")
+    verdicts = {}
+    for name, syn in (("late", late), ("holdout", holdout)):
+        rep = evaluate_multitable(train, holdout, syn)
+        r = next(x for x in rep.results if x.name == "time_offset_tvd")
+        verdicts[name] = r.verdict
+        refs = {d["reference"] for d in r.details["relations"]}
+        assert refs == {"after admittime", "within dischtime"}
+    assert verdicts == {"late": "fail", "holdout": "pass"}
+
+
+@pytest.mark.parametrize(("edit", "needle"), [
+    ({"order_by": None, "within": None}, "after 'admittime' needs order_by"),
+    ({"within": "admittime"}, "after and within are both 'admittime'"),
+    ({"after": "hadm_id"}, "after 'hadm_id' must be numeric or a date"),
+])
+def test_a_bad_after_field_is_a_named_error(edit, needle):
+    data = infer_dataset_schema(hospital_stays(40)).to_dict()
+    rel = next(r for r in data["relations"] if r["child"] == "labevents")
+    rel.update({"after": "admittime", **edit})
+    with pytest.raises((ConfigError, ValueError), match=needle):
+        DatasetSchema.from_dict(data)
+
+
+def test_a_spread_time_column_with_many_zeros_is_no_code():
+    """pbcseq's visit days: 0 for every first visit, spread over 16-5,000 days otherwise. Where no power of two stood
+    above the noise alone, the zero did, and the column came out a code with the one category 0 (its time order lost);
+    the mass beyond the codes, summed, now keeps it a number to locate."""
+    from medsynth.privacy.locate import locate
+
+    rng = np.random.default_rng(0)
+    day = np.where(rng.random(312) < 0.25, 0.0, np.exp(rng.uniform(np.log(20), np.log(5000), 312))).round()
+    grade = rng.integers(1, 5, 312).astype(float)
+    kinds = {name: [locate(x, 2e-3, np.random.default_rng(seed)).kind for seed in range(100)] for name, x in
+             (("day", day), ("grade", grade))}
+    assert kinds["day"].count("code") <= 10, kinds["day"].count("code")  # 20 of 100 before
+    assert kinds["grade"].count("code") == 100  # a grade 1-4 stays a code
+
+
+def test_a_time_named_column_gets_more_of_the_domain_budget_in_a_multi_table_fit():
+    from medsynth.io.schema import ColumnSchema
+    from medsynth.tabular.domain import _allocate
+
+    cols = [ColumnSchema(name="day", type="integer"), ColumnSchema(name="bili", type="continuous"),
+            ColumnSchema(name="charttime", type="datetime")]
+    share = _allocate(cols, 1.0, 300.0, 3.0, time_weight=3.0)
+    assert share["day"] == pytest.approx(3 * share["bili"]) and share["charttime"] == pytest.approx(share["day"])
+    even = _allocate(cols, 1.0, 300.0, 3.0)
+    assert even["day"] == pytest.approx(even["bili"])
+
+
+def test_a_date_whose_format_dp_could_not_release_keeps_its_time_where_the_name_says_one():
+    """Formatless dates were written as ISO dates: a lab charted at 23:00 became the next day, after its patient's
+    discharge. A name like a clock time (charttime, admittime, a word 'timestamp') keeps the time of day."""
+    from medsynth.io.schema import ColumnSchema, TableSchema
+    from medsynth.tabular.encoding import TableCodec, written_format
+
+    assert [written_format(n) for n in ("charttime", "admit_time", "visit_date", "dob", "event_timestamp")] == [
+        "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d", "%Y-%m-%d", "%Y-%m-%d %H:%M:%S"]
+    cols = [ColumnSchema(name=n, type="datetime", min="2150-01-01", max="2150-12-31") for n in ("charttime", "visit_date")]
+    codec = TableCodec(TableSchema(columns=cols))
+    raw = pd.DataFrame({"charttime": ["2150-03-01 23:00:00"], "visit_date": ["2150-03-01 23:00:00"]})
+    out = codec.decode(codec.encode(raw))
+    assert out["charttime"][0][:15] == "2150-03-01 22:5" or out["charttime"][0][:15] == "2150-03-01 23:0"  # to a second
+    assert list(out["visit_date"]) == ["2150-03-02"]
