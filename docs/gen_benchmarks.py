@@ -120,6 +120,10 @@ HEADLINES: list[tuple[str, str, str, list[Step], str]] = [
     ("EHR", "... death TSTR AUROC from patients and their rows' summaries, mean of 3 fits (train-on-real 0.922; 0.58 "
             "before the root model measured its target with every column)",
      "multitable_nafld.json", ["summary", "after", "utility_tstr_auroc"], ""),
+    ("EHR", "multi-table zero-config `dp-mst` at epsilon 1 on simulated hospital stays of MIMIC's shape (2,100 training "
+            "patients, admissions, labs stored by lab id): `time_offset_tvd` of lab times against their admission, mean "
+            "of 3 fits (0.80 before the `after` field; holdout baseline 0.02)",
+     "multitable_times.json", ["runs", "after", "mean_time_offset_tvd"], ""),
     ("Audit", "`audit dp`, `dp-mst` as released at epsilon 1: lower bound on epsilon (one-run, 95%)",
      "dp_audit.json", ["results", {"model": "dp-mst", "variant": "as released", "method": "one-run"},
                        "epsilon_lower_bound"], ""),

@@ -174,11 +174,12 @@ def _offsets(train: dict, holdout: dict, synthetic: dict, schema: DatasetSchema,
             continue
         start = ref.startswith("after ")
         side = "share_before_start" if start else "share_after_end"
-        out.append({"relation": rel.label, "reference": ref, "synthetic": offset_tvd(x, syn[ref]),
+        other = syn.get(ref, np.full(1, np.nan))  # (a synthetic set without the columns: every offset missing)
+        out.append({"relation": rel.label, "reference": ref, "synthetic": offset_tvd(x, other),
                     "baseline": offset_tvd(x, hold[ref]),
                     "median_days_real": float(np.nanmedian(x)),
-                    "median_days_synthetic": float(np.nanmedian(syn[ref])) if np.isfinite(syn[ref]).any() else None,
-                    f"{side}_real": _outside(x, start), f"{side}_synthetic": _outside(syn[ref], start)})
+                    "median_days_synthetic": float(np.nanmedian(other)) if np.isfinite(other).any() else None,
+                    f"{side}_real": _outside(x, start), f"{side}_synthetic": _outside(other, start)})
     return out
 
 

@@ -48,9 +48,23 @@ def ends_named(name: str) -> bool:
 #: ... and these the start of something (an ``after`` column's first choice: an admission time before a birth date).
 START_WORDS = ("admit", "admission", "start", "begin", "entry", "enrol", "onset", "intime", "index", "baseline", "tstart")
 #: A parent's first child time contradicts an ``after`` column when it comes more than this share of the child time
-#: column's range before it (or the column is missing): MIMIC's ED labs come hours before the admission time they
-#: belong to, and are drawn at it (modelled without the admission time, lab times scattered over the table's years).
+#: column's range before it (or the column is missing) ...
 AFTER_SLACK = 0.01
+#: ... and, for dates, more than this many days: MIMIC's ED labs come hours before the admission time they belong to,
+#: and are drawn at it (modelled without the admission time, lab times scattered over the table's years); 1% of a DP
+#: range of a century let a discharge time pass as the start of 4-day stays.
+AFTER_SLACK_DAYS = 1.0
+
+
+def after_slack(col: ColumnSchema, lo: float | None = None, hi: float | None = None) -> float:
+    """How far before an ``after`` column a first child time may come without contradicting it: ``AFTER_SLACK`` of
+    the child time column's range (its bounds, or ``lo``/``hi``), at most ``AFTER_SLACK_DAYS`` for dates."""
+    if lo is None or hi is None:
+        if col.min is None or col.max is None:
+            return 0.0
+        lo, hi = col.bounds()
+    slack = AFTER_SLACK * max(float(hi) - float(lo), 0.0)
+    return min(slack, AFTER_SLACK_DAYS) if col.type == "datetime" else slack
 #: ... and an ``after`` column is kept when at most this share of the parents (patients, under DP) contradicts it.
 AFTER_CONTRADICTION_SHARE = 0.1
 
@@ -307,11 +321,12 @@ def _infer_after(t: np.ndarray, groups: np.ndarray, tcol: ColumnSchema, parent: 
     ``AFTER_CONTRADICTION_SHARE`` of the parents (up to ``AFTER_SLACK`` of the times' range), and is closest to
     (median offset), a name like a start first."""
     first = pd.Series(t).groupby(groups).min()
-    slack = AFTER_SLACK * float(np.nanmax(t) - np.nanmin(t)) if np.isfinite(t).any() else 0.0
+    slack = after_slack(tcol, float(np.nanmin(t)), float(np.nanmax(t))) if np.isfinite(t).any() else 0.0
     best: tuple[bool, float] | None = None
     after = None
     for pc in ps.columns:
-        if pc.name in exclude or pc.type not in NUMERIC_TYPES or (pc.type == "datetime") != (tcol.type == "datetime"):
+        if (pc.name in exclude or pc.type not in NUMERIC_TYPES or (pc.type == "datetime") != (tcol.type == "datetime")
+                or ends_named(pc.name)):  # a discharge or follow-up end is no start
             continue
         if pc.type != "datetime" and not time_named(pc.name):
             continue
@@ -416,4 +431,4 @@ def infer_time_fields(rel: Relation, tables: Mapping[str, pd.DataFrame], schema:
                                   "read_from_data": found})
 
 
-__all__ = ["AFTER_CONTRADICTION_SHARE", "AFTER_SLACK", "clock_named", "infer_dataset_schema", "infer_time_fields", "parse_relation", "starts_named"]
+__all__ = ["AFTER_CONTRADICTION_SHARE", "AFTER_SLACK", "AFTER_SLACK_DAYS", "after_slack", "clock_named", "infer_dataset_schema", "infer_time_fields", "parse_relation", "starts_named"]

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from medsynth.io.dataset import DatasetSchema, DatasetTable, Relation
-from medsynth.io.dataset_infer import AFTER_CONTRADICTION_SHARE, AFTER_SLACK, ends_named, starts_named, time_named
+from medsynth.io.dataset_infer import AFTER_CONTRADICTION_SHARE, after_slack, ends_named, starts_named, time_named
 from medsynth.io.schema import TableSchema
 from medsynth.privacy.mechanisms import gaussian_sigma
 from medsynth.privacy.noise import Generators
@@ -45,9 +45,9 @@ FIELDS = ("order_by", "within", "after", "sequence", "ends")
 DECISION_PARTS = {"order_by": 0.35, "within": 0.2, "after": 0.2, "sequence": 0.17, "ends": 0.08}
 #: A decision is made only where the noise of its counts is at most this share of the patients, so that a column half
 #: of the patients contradict passes in under 0.1% of fits (at 0.6 x n for the threshold, a 0/1 column was taken as
-#: pbcseq's visit number in one of 20 fits and capped every patient at two visits: count TVD 0.83). Otherwise
-#: ``order_by`` is the first candidate in the public order (its name says it is a time) and the other fields are not
-#: used (declare them: a follow-up time bounding the visits is public knowledge).
+#: pbcseq's visit number in one of 20 fits and capped every patient at two visits: count TVD 0.83). Otherwise names
+#: decide (``named`` in ``_decide_relation``: the time column, a bound named like an end, a start named like one; no
+#: ``sequence``; declare them: a follow-up time bounding the visits is public knowledge).
 MAX_SIGMA_SHARE = 0.08
 #: A relation field read from the data is kept when at most this share of patients contradicts it (noisy count) ...
 CONTRADICTION_SHARE = 0.05
@@ -98,6 +98,48 @@ class DomainsMixin:
             self.ledger.notes.append(f"relation {rel.label}: {sorted(upd)} not used (their columns were omitted or "
                                      "re-typed when their domains were estimated with DP)")
         return rel.model_copy(update=upd) if upd else rel
+
+    def _align_times(self, tables: dict[str, DatasetTable], relations: list[Relation], order: list[str]) -> dict[str, DatasetTable]:
+        """Post-processing of the released ranges, which DP releases column by column: an interval end's range reaches
+        its start's maximum, and a child's time range covers its parent's ``after`` minimum and ``within`` maximum (a
+        DP maximum of dischtime below admittime's drew stays that ended before they began, and labs clipped to the
+        maximum of their own range piled up there)."""
+        from medsynth.tabular.domain import _set_bounds
+
+        out = dict(tables)
+        changed: list[str] = []
+
+        def widen(t: str, name: str, lo: float | None = None, hi: float | None = None) -> None:
+            col = out[t].column(name)
+            if col.min is None or col.max is None or col.omitted:
+                return
+            a, b = col.bounds()
+            na, nb = min(a, lo) if lo is not None else a, max(b, hi) if hi is not None else b
+            if (na, nb) != (a, b):
+                cols = [c.model_copy(update=_set_bounds(c, na, nb)) if c.name == name else c for c in out[t].columns]
+                out[t] = out[t].model_copy(update={"columns": cols})
+                changed.append(f"{t}.{name}")
+
+        def ok(t: str, name: str | None) -> bool:
+            if not name:
+                return False
+            c = out[t].column(name)
+            return c.min is not None and c.max is not None and not c.omitted
+
+        for r in sorted(relations, key=lambda r: order.index(r.child) if r.child in order else len(order)):
+            if not ok(r.child, r.order_by):
+                continue
+            lo = out[r.parent].column(r.after).bounds()[0] if ok(r.parent, r.after) else None
+            hi = out[r.parent].column(r.within).bounds()[1] if ok(r.parent, r.within) else None
+            widen(r.child, r.order_by, lo, hi)  # type: ignore[arg-type]
+            top = out[r.child].column(r.order_by).bounds()[1]  # type: ignore[arg-type]
+            for e in r.ends:
+                if ok(r.child, e):
+                    widen(r.child, e, None, top)
+        if changed and self.ledger is not None:
+            self.ledger.notes.append(f"time ranges {changed} widened to cover the times they follow or bound (post-processing "
+                                     "of the released ranges)")
+        return out
 
     def _domain_weight(self, tab: DatasetTable, keys: list[str]) -> int:
         plain = self._plain(tab, keys)
@@ -242,15 +284,17 @@ class DomainsMixin:
 
         def named(field: str, cands: list[Any]) -> list[str]:
             """Where the noise cannot tell: the first candidate ``order_by``; the first named like an end (``dischtime``,
-            ``futime``) ``within``; the first named like a start (``admittime``) ``after``; those named like an end
-            ``ends``; no ``sequence`` (a 0/1 column taken as a visit number capped every patient at two visits)."""
+            ``futime``) ``within`` and the first named like a start (``admittime``) ``after``, each among columns the DP
+            domain release found never missing; those named like an end ``ends``; no ``sequence`` (a 0/1 column taken as
+            a visit number capped every patient at two visits)."""
             if field == "order_by":
                 return [cands[0].name]
+            full = [c for c in cands if not c.missing]  # (DP-released flag) a bound most parents lack bounds nothing
             if field in ("within", "ends"):
-                ok = [c.name for c in cands if ends_named(c.name)]
+                ok = [c.name for c in (full if field == "within" else cands) if ends_named(c.name)]
                 return ok if field == "ends" else ok[:1]
             if field == "after":
-                return [c.name for c in cands if starts_named(c.name)][:1]
+                return [c.name for c in full if starts_named(c.name)][:1]
             return []
 
         def decide(field: str, cands: list[Any], bad_rows: Any, soft_rows: Any = None) -> list[str]:
@@ -300,12 +344,18 @@ class DomainsMixin:
             ok = decide("order_by", usable_cols(child, keys, None, True), untimed, unordered)
             upd["order_by"] = ok[0] if ok else None
         t = codec_c.numbers(child.column(upd["order_by"]), rows[upd["order_by"]]) if upd["order_by"] else None
-        if t is None:  # no time order: the fields measured from it stay as declared (or unused)
-            if "order_by" not in declared:
+        if t is None:  # no time order: the fields measured from it stay as declared (or unused), but an after
+            if "order_by" not in declared:  # needs one
                 self.ledger.notes.append(f"relation {rel.label}: no column orders the rows of most parents under DP; "  # type: ignore[union-attr]
-                                         "the child rows are modelled without a time order")
+                                         "the child rows are modelled without a time order"
+                                         + (f" (the declared after '{upd['after']}' is not used)" if upd["after"] else ""))
+            upd["after"] = None
             return rel.model_copy(update=upd)
         kind = child.column(upd["order_by"]).type
+        if upd["after"] and (parent.column(upd["after"]).type == "datetime") != (kind == "datetime"):
+            self.ledger.notes.append(f"relation {rel.label}: the declared after '{upd['after']}' is not used: the time "  # type: ignore[union-attr]
+                                     f"order decided under DP, '{upd['order_by']}', is not of its kind (dates or numbers)")
+            upd["after"] = None
         # 2. within: a parent column every child time of that parent stays at or below
         if "within" not in declared:
             def above(c: Any) -> np.ndarray:
@@ -320,15 +370,13 @@ class DomainsMixin:
             if len(t):
                 is_first[tord[np.r_[True, g[tord][1:] != g[tord][:-1]]]] = True
 
-            tc = child.column(upd["order_by"])
-            span = float(tc.bounds()[1] - tc.bounds()[0]) if tc.min is not None and tc.max is not None else 0.0
-            slack = AFTER_SLACK * max(span, 0.0)  # of the (DP) bounds: public here
+            slack = after_slack(child.column(upd["order_by"]))  # of the (DP) bounds: public here
 
             def before(c: Any) -> np.ndarray:
                 a = codec_p.numbers(c, prow[c.name])[g]
                 return is_first & (np.isnan(a) | (t < a - slack - 1e-9))
-            cands = usable_cols(parent, pkeys | {upd["within"]} - {None}, kind, True)
-            cands.sort(key=lambda c: (not starts_named(c.name), ends_named(c.name)))  # stable: the public order next
+            cands = [c for c in usable_cols(parent, pkeys | {upd["within"]} - {None}, kind, True) if not ends_named(c.name)]
+            cands.sort(key=lambda c: not starts_named(c.name))  # stable: the public order next (no end: a discharge)
             ok = decide("after", cands, before)
             upd["after"] = ok[0] if ok else None
         # 3. sequence: a whole-number child column equal to the row's rank (from 1 or 0) in time order

@@ -279,8 +279,8 @@ def first_time_share(days: np.ndarray, after: np.ndarray, within: np.ndarray | N
 
 def first_time_from_share(share: np.ndarray, after: np.ndarray, within: np.ndarray | None, span: float) -> np.ndarray:
     """Days of a parent's first child time from its share (inverse of :func:`first_time_share`; NaN where ``after``
-    is missing)."""
-    room = np.maximum(within - after, 0.0) if within is not None else float(span)
+    is missing; at ``after`` where the bound is missing or not after it, as the share was 0 there)."""
+    room = np.nan_to_num(np.maximum(within - after, 0.0), nan=0.0) if within is not None else float(span)
     return after + share * room
 
 

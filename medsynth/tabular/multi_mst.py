@@ -257,7 +257,7 @@ class MultiTableDPMST(DomainsMixin, MultiTableSynthesizer):
         relations = [self._decide_relation(r, tables, resolved, pidx, unit, rho_total, len(decide), n_hat, gens,
                                            set(schema.key_columns(r.child)), set(schema.key_columns(r.parent)))
                      if private else r for r in schema.relations]
-        self.schema = DatasetSchema(tables=resolved, relations=relations)
+        self.schema = DatasetSchema(tables=self._align_times(resolved, relations, order), relations=relations)
         self._build(tables, unit, pidx, primaries, order, rho_total, n_hat, gens)
 
     # -- plans, features, models -------------------------------------------------------------------

@@ -190,13 +190,18 @@ def _decode_child(model: MultiTableDPMST, table: str, values: dict[str, np.ndarr
             t0p[np.isnan(t0p)] = fill
         bound = None
         pcodec = model.codecs[plan.parent]  # type: ignore[index]
-        if plan.within:
-            bound = pcodec.from_unit(pcodec.schema.column(plan.within), np.nan_to_num(parent_own.num[plan.within], nan=1.0))[prow]
+        if plan.within:  # (a parent drawn without its bound: its rows at its first time, as the fit saw gaps of 0 there)
+            bound = pcodec.from_unit(pcodec.schema.column(plan.within), parent_own.num[plan.within])[prow]
         t0 = codec.from_unit(tcol, t0p[prow])
         if plan.after:  # the share of the parent's time (from its after column, up to its bound or over the span)
             a = pcodec.from_unit(pcodec.schema.column(plan.after), parent_own.num[plan.after])[prow]
+            if bound is not None:
+                bound = np.where(np.isnan(bound), a, np.fmax(bound, a))  # released ranges may put a bound below a start
             rel_t0 = first_time_from_share(t0p[prow], a, bound, time_span(model.schema, plan)[0])  # type: ignore[arg-type]
-            t0 = np.where(np.isnan(a), t0, rel_t0)  # a parent drawn without its after time: the share of the range
+            # a parent drawn without its after time: at its bound, else the share read on the table's range
+            t0 = np.where(np.isnan(a), t0 if bound is None else np.where(np.isnan(bound), t0, bound), rel_t0)
+        if bound is not None:
+            bound = np.where(np.isnan(bound), t0, bound)
         gcol = _col(model, table, GAP)
         gap = np.where(np.isnan(values[GAP]), np.nan, mst.codec.from_unit(gcol, np.nan_to_num(values[GAP], nan=0.0)))
         durs = {}
