@@ -105,6 +105,37 @@ def measure(counts: np.ndarray, rho: float, rng: np.random.Generator, *, sensiti
     return counts + rng.normal(0.0, sigma, counts.shape), sigma
 
 
+#: :func:`cut_tail`: cells standing this many deviations above zero make a number's core ...
+TAIL_SIGMAS = 3.0
+#: ... a run of them may skip this many cells, and this many cells past the core's last are kept.
+TAIL_GAP = 3
+
+
+def cut_tail(noisy: np.ndarray, sigma: np.ndarray) -> np.ndarray:
+    """A numeric column's noisy fine 1-way with the cells above its core set to 0 (post-processing): the core is the
+    run of cells standing ``TAIL_SIGMAS`` deviations above zero (gaps of up to ``TAIL_GAP`` cells) that holds the most
+    noisy mass; past its last cell and ``TAIL_GAP`` more, the cut comes at the first cell from which the remaining
+    cells' noisy sum stays within ``TAIL_SIGMAS`` deviations of its noise. On a log grid of days up to a DP date range of a
+    century, clipped noise in the empty top cells drew a tenth of the synthetic hospital stays over 60 days (real:
+    under 9). Unchanged where no cell stands out or there is no noise."""
+    strong = np.flatnonzero((sigma > 0) & (noisy > TAIL_SIGMAS * sigma))
+    if strong.size == 0:
+        return noisy
+    runs = np.split(strong, np.flatnonzero(np.diff(strong) > TAIL_GAP + 1) + 1)
+    main = max(runs, key=lambda r: float(noisy[r].sum()))
+    # the cut is the first cell past the core from which the rest, summed, does not stand out of its noise (a real
+    # thin spread is kept while what is left of it stands out)
+    rest = np.cumsum(noisy[::-1])[::-1]
+    rest_sigma = np.sqrt(np.cumsum((sigma**2)[::-1])[::-1])
+    start = int(main[-1]) + TAIL_GAP + 1
+    quiet = np.flatnonzero(rest[start:] <= TAIL_SIGMAS * rest_sigma[start:])
+    if quiet.size == 0:
+        return noisy
+    out = noisy.copy()
+    out[start + int(quiet[0]):] = 0.0
+    return out
+
+
 def equal_mass_groups(weights: np.ndarray, k: int) -> np.ndarray:
     """Group consecutive cells into at most ``k`` groups of about equal (noisy, non-negative) mass."""
     g = weights.size
@@ -131,6 +162,9 @@ class MarginalSynthesizer(TabularSynthesizer):
     #: is a weighted count. With units of several rows, weights summing to at most ``s`` per unit keep a
     #: histogram's L2 sensitivity at ``s`` (the multi-table models pass ``min(1, K / rows_of_the_parent)``).
     row_weights: np.ndarray | None = None
+    #: Numeric columns whose noisy fine 1-way is cut above its core (set by a caller; the multi-table models pass their
+    #: time features, on log grids up to the whole date range): :func:`cut_tail`.
+    trim_tails: tuple[str, ...] = ()
     #: How a number's noisy fine 1-way becomes the weights of its values inside a coarse bin when decoding:
     #: "project": its projection onto non-negative counts with the same noisy total (:func:`project_simplex`);
     #: "clipped": the noisy counts clipped at 0 (every cell with positive noise keeps it: a caller on a few
@@ -253,6 +287,12 @@ class MarginalSynthesizer(TabularSynthesizer):
             self.ledger.record("1-way marginals of the columns not measured by the domain release",  # type: ignore[union-attr]
                                "Gaussian mechanism (zCDP)", rho=rho1 * len(measured), columns=measured,
                                parts={"one_way": {"rho": rho1 * len(measured), "sigma": gaussian_sigma(rho1)}})
+        for c in self.trim_tails if private else ():
+            col = next((x for x in cols if x.name == c and x.type not in ("categorical", "boolean")), None)
+            if col is not None:
+                g = self._fine_spec(col)[0]
+                fine_noisy[c] = fine_noisy[c].copy()
+                fine_noisy[c][:g] = cut_tail(fine_noisy[c][:g], fine_sigma[c][:g])
         n_hat = max(float(np.mean([v.sum() for v in fine_noisy.values()])), 1.0)
 
         # coarse bins of equal noisy mass (numbers); categories stay as they are

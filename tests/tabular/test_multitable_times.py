@@ -67,6 +67,29 @@ def test_released_ranges_never_put_a_lab_outside_its_admission_nor_a_discharge_b
         assert (off["after"] >= -1e-6).mean() == 1.0 and (off["left"] >= -1e-6).mean() == 1.0, seed
         top = pd.Timestamp(m.schema.tables["labevents"].column("charttime").max)
         assert (pd.to_datetime(syn["labevents"]["charttime"]) >= top - DAY).mean() < 0.01, seed
+        stay = lambda d: (pd.to_datetime(d["admissions"]["dischtime"]) - pd.to_datetime(d["admissions"]["admittime"])) / DAY  # noqa: E731
+        assert stay(syn).quantile(0.9) < 2 * stay(real).quantile(0.9), seed  # no tail from noise in empty top cells
+
+
+def test_noise_in_the_empty_top_cells_of_a_length_of_time_is_cut_and_a_real_spread_kept():
+    """cut_tail: stays of 1-10 days on a log grid up to a century: the clipped noise of the 50 empty top cells drew a
+    tenth of the stays over 60 days. A thin but real spread past the peak is kept while its remaining sum stands out."""
+    from medsynth.tabular.marginals import cut_tail
+
+    rng = np.random.default_rng(0)
+    sigma = np.full(64, 10.0)
+    core = np.zeros(64)
+    core[3:12] = [40, 120, 300, 400, 300, 150, 80, 40, 20]
+    for seed in range(20):
+        noisy = core + np.random.default_rng(seed).normal(0, 10, 64)
+        out = cut_tail(noisy, sigma)
+        assert np.all(out[18:] == 0) and np.array_equal(out[:12], noisy[:12]), seed
+    spread = core.copy()
+    spread[12:40] = 15.0  # 420 rows thinly spread: no cell stands out, their sum does
+    noisy = spread + rng.normal(0, 10, 64)
+    out = cut_tail(noisy, sigma)
+    assert np.array_equal(out[:26], noisy[:26]) and np.all(out[46:] == 0)  # kept while the rest stands out
+    assert np.array_equal(cut_tail(core, np.zeros(64)), core)  # no noise: nothing cut
 
 
 def test_a_discharge_time_is_never_the_start_of_its_labs():
