@@ -95,10 +95,12 @@ def _ends_like_a_time(word: str) -> bool:
 def date_named(name: str) -> bool:
     """Whether a column's name (public) says it holds dates or times themselves: a word ``date``, ``time``,
     ``datetime``, ``timestamp``, ``dttm``, ``dob`` or ``dod``, or a word of six letters or more ending with ``date`` or
-    ``time`` (``charttime``, ``admitdate``), not one of :data:`NOT_TIMES`. Narrower than :func:`time_named`
+    ``time`` (``charttime``, ``admitdate``), not one of :data:`NOT_TIMES`, or a name of the one word ``start``, ``stop``,
+    ``begin``, ``end`` or ``onset`` (Synthea's START and STOP). Narrower than :func:`time_named`
     (``day_of_week``, ``visit_type``, ``discharge_location`` hold text, not dates)."""
-    return any(w in ("date", "time", "datetime", "timestamp", "dttm", "dob", "dod") or _ends_like_a_time(w)
-               for w in _name_words(name))
+    words = _name_words(name)
+    return any(w in ("date", "time", "datetime", "timestamp", "dttm", "dob", "dod") or _ends_like_a_time(w) for w in words) or (
+        len(words) == 1 and words[0] in ("start", "stop", "begin", "end", "onset"))
 
 
 def clock_named(name: str) -> bool:
@@ -208,7 +210,9 @@ def infer_dataset_schema(
     whose values are unique and present, or else a whole-number or text column unique and present here
     whose values repeat under the same name in another table (``Subject``). A relation is given with ``relations``
     (``"child.column=parent.column"``) or inferred: a column whose name refers to another table's
-    primary key (the same name, ``<table>_id``, ``<table>_<key>``) and whose values all appear in it.
+    primary key (the same name, ``<table>_id``, ``<table>_<key>``, or the bare table name when the key is named like an
+    identifier: Synthea's ``PATIENT`` -> ``patients.Id``) and whose values all appear in it; one that would close a
+    cycle is left out (with a note).
     Key columns get type ``identifier``. For each relation, the time fields are inferred
     (:func:`infer_time_fields`) and marked ``read_from_data``.
 
@@ -242,23 +246,28 @@ def infer_dataset_schema(
         if name not in pks:
             pks[name] = _guess_primary_key(name, df, schemas[name], tables)
     explicit = {(c, col) for c, col, _, _ in rels}
-    if infer_relations:
-        for child, df in tables.items():
-            for col in df.columns:
-                if (child, col) in explicit:
-                    continue
-                found = _infer_parent(child, col, df, tables, pks)
-                if found is None:
-                    continue
-                missing = int(df[col].isna().sum())
-                if missing:  # a child row needs its parent: MIMIC's labevents.hadm_id is empty for outpatient labs
-                    if notes is not None:
-                        notes.append(f"'{child}.{col}' looks like a key to '{found[0]}.{found[1]}' but {missing} of {len(df)} "
-                                     f"rows have none, so it is not made a relation (every child row needs a parent) and "
-                                     f"stays a column of '{child}'; to link the rows that have one, keep only those rows and "
-                                     f"pass --relation {child}.{col}={found[0]}.{found[1]}")
-                    continue
-                rels.append((child, col, *found))
+    if infer_relations:  # names that say so first (patient_id), then bare table names (PATIENT), which may not close a cycle
+        for child, df, col, bare in [(c, d, k, b) for b in (False, True) for c, d in tables.items() for k in d.columns]:
+            if (child, col) in explicit or any((c, k) == (child, col) for c, k, _, _ in rels):
+                continue
+            found = _infer_parent(child, col, df, tables, pks, bare=bare)
+            if found is None:
+                continue
+            missing = int(df[col].isna().sum())
+            if missing:  # a child row needs its parent: MIMIC's labevents.hadm_id is empty for outpatient labs
+                if notes is not None:
+                    notes.append(f"'{child}.{col}' looks like a key to '{found[0]}.{found[1]}' but {missing} of {len(df)} "
+                                 f"rows have none, so it is not made a relation (every child row needs a parent) and "
+                                 f"stays a column of '{child}'; to link the rows that have one, keep only those rows and "
+                                 f"pass --relation {child}.{col}={found[0]}.{found[1]}")
+                continue
+            if find_cycle([Relation(child=c, column=k, parent=p, parent_column=pk)  # among inferred links (one
+                           for c, k, p, pk in [*rels, (child, col, *found)] if (c, k) not in explicit]):  # with --relation: error)
+                if notes is not None:  # (an inferred link that closes a loop is left out, not an error)
+                    notes.append(f"'{child}.{col}' looks like a key to '{found[0]}.{found[1]}', but that relation "
+                                 "would close a cycle of relations, so it is not made one; pass --relation to choose")
+                continue
+            rels.append((child, col, *found))
     cycle = find_cycle([Relation(child=c, column=k, parent=p, parent_column=pk) for c, k, p, pk in rels])
     if cycle:
         raise DataValidationError(f"the relations form a cycle {' -> '.join(cycle)}; each table must be a child of tables above it "
@@ -284,8 +293,12 @@ def infer_dataset_schema(
 
 
 def _infer_parent(child: str, col: str, df: pd.DataFrame, tables: Mapping[str, pd.DataFrame],
-                  pks: Mapping[str, str | None]) -> tuple[str, str] | None:
+                  pks: Mapping[str, str | None], *, bare: bool = False) -> tuple[str, str] | None:
     """The (parent, key) a child column refers to, by name and by values, or None.
+
+    By name: :func:`_names_match` (half of the values in the parent's key at least: the rest are orphans, named as an
+    error), or with ``bare`` the bare name of the parent table when its key is named like an identifier and every value
+    is in it (Synthea's ``encounters.PATIENT`` -> ``patients.Id``).
 
     A row number an export wrote (``rownames``, ``Unnamed: 0``) refers to nothing: R's write.csv gives every table
     one, and survival's nafld1.rownames (unique, 1..17549) "appears" in nafld3.rownames (1..34340), a relation
@@ -298,10 +311,13 @@ def _infer_parent(child: str, col: str, df: pd.DataFrame, tables: Mapping[str, p
     best: tuple[float, str, str] | None = None
     for parent, pdf in tables.items():
         pk = pks.get(parent)
-        if parent == child or pk is None or _row_number(pk) or not _names_match(col, parent, pk, own_pk=col == pks.get(child)):
+        if parent == child or pk is None or _row_number(pk):
+            continue
+        named = not bare and _names_match(col, parent, pk, own_pk=col == pks.get(child))
+        if not (named or (bare and col != pks.get(child) and col.lower() in {parent.lower(), _singular(parent)} and id_like(pk))):
             continue
         share = float(values.isin(set(canonical_keys(pdf[pk]).dropna())).mean())
-        if share >= 0.5 and (best is None or share > best[0]):
+        if (share >= 0.5 if named else share == 1.0) and (best is None or share > best[0]):
             best = (share, parent, pk)
     # a partly matching key is a relation with orphans: it is returned and key_problems names them
     return (best[1], best[2]) if best is not None else None

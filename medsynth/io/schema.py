@@ -47,9 +47,10 @@ ColumnType = Literal["continuous", "integer", "categorical", "boolean", "datetim
 NUMERIC_TYPES = ("continuous", "integer", "datetime")
 DISCRETE_TYPES = ("categorical", "boolean")
 SCHEMA_VERSION = 1
-#: Date formats tried by :func:`infer_schema`, in order (day-first before month-first when both parse).
+#: Date formats tried by :func:`infer_schema`, in order (day-first before month-first when both parse); ISO 8601 in UTC
+#: with a ``Z`` is Synthea's and FHIR exports'.
 DATE_FORMATS = (
-    "%Y-%m-%d", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y/%m/%d", "%d-%m-%Y", "%d/%m/%Y", "%d.%m.%Y",
+    "%Y-%m-%d", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%d %H:%M", "%Y/%m/%d", "%d-%m-%Y", "%d/%m/%Y", "%d.%m.%Y",
     "%m/%d/%Y", "%m-%d-%Y", "%Y%m%d", "%d-%m-%Y %H:%M", "%d/%m/%Y %H:%M", "%m/%d/%Y %H:%M",
 )
 EPOCH = pd.Timestamp("1970-01-01")

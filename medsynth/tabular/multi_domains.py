@@ -100,8 +100,9 @@ class DomainsMixin:
         return rel.model_copy(update=upd) if upd else rel
 
     def _align_times(self, tables: dict[str, DatasetTable], relations: list[Relation], order: list[str]) -> dict[str, DatasetTable]:
-        """Post-processing of the released ranges, which DP releases column by column: an interval end's range reaches
-        its start's maximum, and a child's time range covers its parent's ``after`` minimum and ``within`` maximum (a
+        """Post-processing of the released ranges, which DP releases column by column: an interval end's range covers
+        its start's, and a child's time range covers its parent's ``after`` minimum (unless that lies further below it
+        than its own span: a birth date) and ``within`` maximum (a
         DP maximum of dischtime below admittime's drew stays that ended before they began, and labs clipped to the
         maximum of their own range piled up there)."""
         from medsynth.tabular.domain import _set_bounds
@@ -129,13 +130,16 @@ class DomainsMixin:
         for r in sorted(relations, key=lambda r: order.index(r.child) if r.child in order else len(order)):
             if not ok(r.child, r.order_by):
                 continue
+            c_lo, c_hi = out[r.child].column(r.order_by).bounds()  # type: ignore[arg-type]
             lo = out[r.parent].column(r.after).bounds()[0] if ok(r.parent, r.after) else None
+            if lo is not None and c_lo - lo > c_hi - c_lo:  # a far anchor (a birth date): the times do not reach it
+                lo = None
             hi = out[r.parent].column(r.within).bounds()[1] if ok(r.parent, r.within) else None
             widen(r.child, r.order_by, lo, hi)  # type: ignore[arg-type]
-            top = out[r.child].column(r.order_by).bounds()[1]  # type: ignore[arg-type]
-            for e in r.ends:
+            bottom, top = out[r.child].column(r.order_by).bounds()  # type: ignore[arg-type]
+            for e in r.ends:  # an interval's end spans its start's range (and its own)
                 if ok(r.child, e):
-                    widen(r.child, e, None, top)
+                    widen(r.child, e, bottom, top)
         if changed and self.ledger is not None:
             self.ledger.notes.append(f"time ranges {changed} widened to cover the times they follow or bound (post-processing "
                                      "of the released ranges)")

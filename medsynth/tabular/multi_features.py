@@ -42,6 +42,16 @@ DEV_RANGE = 0.5
 #: cells of the unit time (a few hundred days each on a small DP budget) would decode them anywhere in the first
 #: cell; on this scale the first cell of 7 spans under 2 days of a 6,000-day range.
 T0_SCALE = 1e4
+#: ... and with an ``after`` column and no bound, its share of the reach from it (:func:`after_room`) times this: a
+#: share of years that resolves minutes (an observation 10 minutes into an encounter, in a reach of 7 years, is a share
+#: of 3e-6; the first of 64 cells of T0_SCALE's grid held everything under 50 minutes).
+T0_AFTER_SCALE = 1e8
+
+
+def t0_scale(plan: TablePlan) -> float:
+    """The scale of a parent's first-child time feature: ``T0_AFTER_SCALE`` with an ``after`` column and no ``within``
+    bound, else ``T0_SCALE`` (sampling reads it back from the saved feature schema)."""
+    return T0_AFTER_SCALE if plan.after and not plan.within else T0_SCALE
 
 
 def n_col(t: str) -> str:
@@ -102,6 +112,9 @@ class TablePlan:
         gap: with a ``within`` bound, how a row's gap is scaled: "spacing" (in units of the even spacing of the
             parent's rows still to come over the time left, :func:`time_features`) or "share" (the share of the
             time left; plans saved before 2026-12-03 have no key and read as this).
+        length_scale: units per day of the modelled lengths of time (interval lengths, gaps without a bound): 24
+            (hours: a 20-minute encounter is resolved on a log grid reaching decades) for new plans; plans saved
+            before it read 1 (days).
     """
 
     name: str
@@ -122,6 +135,7 @@ class TablePlan:
     numbers: str = "value"
     summarised: bool = True
     gap: str = "share"
+    length_scale: float = 1.0
 
     def to_dict(self) -> dict[str, Any]:
         """The plan as JSON-ready data."""
@@ -205,7 +219,7 @@ def summaries(frame: Frame, parents: np.ndarray, n_parents: int, plan: TablePlan
         if len(parents):
             starts = np.r_[0, np.flatnonzero(np.diff(parents)) + 1]
             first[parents[starts]] = t_unit[starts]
-        out[t0_col(t)] = first * T0_SCALE
+        out[t0_col(t)] = first * t0_scale(plan)
     return out
 
 
@@ -219,7 +233,7 @@ def summary_columns(plan: TablePlan, codec: TableCodec, count_low: int, count_hi
         k = codec.n_categories(c)
         cols.append(ColumnSchema(name=mode_col(t, c), type="categorical", categories=list(range(k)), missing=True, public=True))
     if plan.order_by is not None:
-        cols.append(ColumnSchema(name=t0_col(t), type="continuous", min=0.0, max=T0_SCALE, transform="log", missing=True,
+        cols.append(ColumnSchema(name=t0_col(t), type="continuous", min=0.0, max=t0_scale(plan), transform="log", missing=True,
                                  public=True))
     return cols
 
@@ -256,20 +270,34 @@ def own_columns(plan: TablePlan, schema: DatasetSchema, *, root: bool, pos_max: 
                                      transform="log"))
         elif plan.within:
             cols.append(ColumnSchema(name=GAP, type="continuous", min=0.0, max=1.0, missing=True, public=True))
-        else:  # days, on a log scale: a lab's gap of hours and a follow-up visit's of years in one column
-            cols.append(ColumnSchema(name=GAP, type="continuous", min=0.0, max=span, missing=True, public=True,
-                                     transform="log"))
-        for e in plan.ends:  # interval lengths in days, on a log scale (a hospital stay of 4 days in a span of years)
-            cols.append(ColumnSchema(name=dur_col(e), type="continuous", min=0.0, max=ends[e],
+        else:  # in hours (length_scale), on a log scale: a lab's gap of hours and a follow-up visit's of years in one column
+            cols.append(ColumnSchema(name=GAP, type="continuous", min=0.0, max=span * plan.length_scale, missing=True,
+                                     public=True, transform="log"))
+        for e in plan.ends:  # interval lengths in hours, on a log scale (a 20-minute visit or a 4-day stay over years)
+            cols.append(ColumnSchema(name=dur_col(e), type="continuous", min=0.0, max=ends[e] * plan.length_scale,
                                      missing=tab.column(e).missing, public=True, transform="log"))
     return cols
 
 
+def after_room(schema: DatasetSchema, plan: TablePlan) -> float:
+    """The reach of a first child time from its parent's ``after`` time without a ``within`` bound: from the after
+    column's minimum to the child time's maximum (the schema's public or DP bounds), at least the child time's span
+    (an anchor decades before the child times, a birth date, keeps every offset inside [0, 1])."""
+    span = time_span(schema, plan)[0]
+    if plan.after is None or plan.parent is None:
+        return span
+    a = schema.tables[plan.parent].column(plan.after)
+    c = schema.tables[plan.name].column(plan.order_by)  # type: ignore[arg-type]
+    if a.min is None or c.max is None:
+        return span
+    return max(float(c.bounds()[1] - a.bounds()[0]), span, 1.0)
+
+
 def first_time_share(days: np.ndarray, after: np.ndarray, within: np.ndarray | None, span: float) -> np.ndarray:
     """A child time as a share of its parent's time: ``(t - after) / (within - after)`` with a ``within`` bound, else
-    ``(t - after) / span`` (the span of the child's time column), clipped to [0, 1] (a time before ``after`` counts as
+    ``(t - after) / span`` (``span``: :func:`after_room`), clipped to [0, 1] (a time before ``after`` counts as
     at it; 0 where the parent's bound is not after its start; NaN where ``after`` is missing). The parent-level
-    ``t0:T`` of a relation with ``after`` is this share of its first row (on the log grid of ``T0_SCALE``): a lab's
+    ``t0:T`` of a relation with ``after`` is this share of its first row (on the log grid of ``T0_AFTER_SCALE``): a lab's
     first time within its admission, not its date in the decades of the table."""
     room = (within - after) if within is not None else np.full(len(after), float(span))
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -309,9 +337,9 @@ def time_features(days: np.ndarray, parents: np.ndarray, plan: TablePlan, *, bou
     else:
         prev_end = np.r_[np.nan, ends[plan.ends[0]][:-1]] if plan.ends and n else prev_t
         ref = np.where(np.isnan(prev_end), prev_t, prev_end)
-        out[GAP] = np.where(first, np.nan, np.maximum(days - ref, 0.0))
+        out[GAP] = np.where(first, np.nan, np.maximum(days - ref, 0.0) * plan.length_scale)
     for e in plan.ends:
-        out[dur_col(e)] = np.maximum(ends[e] - days, 0.0)
+        out[dur_col(e)] = np.maximum(ends[e] - days, 0.0) * plan.length_scale
     return out
 
 
@@ -365,7 +393,7 @@ def model_schema(columns: list[ColumnSchema]) -> TableSchema:
     return TableSchema(columns=columns)
 
 
-__all__ = ["EVIDENCE", "GAP", "POS", "T0_SCALE", "TablePlan", "dev_col", "dur_col", "first_time_from_share", "first_time_share",
+__all__ = ["EVIDENCE", "GAP", "POS", "T0_AFTER_SCALE", "T0_SCALE", "TablePlan", "after_room", "dev_col", "dur_col", "first_time_from_share", "first_time_share",
            "group_rank", "group_starts", "key_array",
            "mean_col", "mode_col", "model_schema", "n_col", "own_columns", "parent_index", "rebuild_times", "rows_to_come",
-           "summaries", "summary_columns", "t0_col", "time_features", "time_span"]
+           "summaries", "summary_columns", "t0_col", "t0_scale", "time_features", "time_span"]

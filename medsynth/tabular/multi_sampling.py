@@ -29,6 +29,7 @@ from medsynth.tabular.multi_features import (
     EVIDENCE,
     GAP,
     POS,
+    after_room,
     dev_col,
     dur_col,
     first_time_from_share,
@@ -37,7 +38,6 @@ from medsynth.tabular.multi_features import (
     n_col,
     rebuild_times,
     t0_col,
-    time_span,
 )
 from medsynth.tabular.multi_tree import TreeSampler, coarse_code
 
@@ -197,18 +197,20 @@ def _decode_child(model: MultiTableDPMST, table: str, values: dict[str, np.ndarr
             a = pcodec.from_unit(pcodec.schema.column(plan.after), parent_own.num[plan.after])[prow]
             if bound is not None:
                 bound = np.where(np.isnan(bound), a, np.fmax(bound, a))  # released ranges may put a bound below a start
-            rel_t0 = first_time_from_share(t0p[prow], a, bound, time_span(model.schema, plan)[0])  # type: ignore[arg-type]
+            rel_t0 = first_time_from_share(t0p[prow], a, bound, after_room(model.schema, plan))  # type: ignore[arg-type]
             # a parent drawn without its after time: at its bound, else the share read on the table's range
             t0 = np.where(np.isnan(a), t0 if bound is None else np.where(np.isnan(bound), t0, bound), rel_t0)
         if bound is not None:
             bound = np.where(np.isnan(bound), t0, bound)
         gcol = _col(model, table, GAP)
         gap = np.where(np.isnan(values[GAP]), np.nan, mst.codec.from_unit(gcol, np.nan_to_num(values[GAP], nan=0.0)))
+        if bound is None:  # lengths of time are modelled in 1 / length_scale days (hours)
+            gap = gap / plan.length_scale
         durs = {}
         for e in plan.ends:
             dcol = _col(model, table, dur_col(e))
             v = values[dur_col(e)]
-            durs[e] = np.where(np.isnan(v), np.nan, mst.codec.from_unit(dcol, np.nan_to_num(v, nan=0.0)))
+            durs[e] = np.where(np.isnan(v), np.nan, mst.codec.from_unit(dcol, np.nan_to_num(v, nan=0.0))) / plan.length_scale
         days, ends = rebuild_times(plan, prow, t0, gap, durs, bound)
         own.num[plan.order_by] = codec.to_unit(tcol, days)
         for e in plan.ends:

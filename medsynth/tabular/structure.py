@@ -144,7 +144,7 @@ KIND_CELLS = ("boolean", *DATE_FORMATS, *(f"{a} | {b}" for a, b in _DATE_PAIRS),
 #: A boolean or date kind must outnumber the other values by this many noise deviations (3 sigma of a difference of
 #: 3 noisy cells): else the column is categorical, which keeps any values.
 KIND_MARGIN = 3 * math.sqrt(3)
-_DATEISH = r"^\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}([ T]\d{1,2}:\d{2}(:\d{2})?)?$"
+_DATEISH = r"^\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}([ T]\d{1,2}:\d{2}(:\d{2})?Z?)?$"
 
 
 @dataclass
