@@ -122,7 +122,7 @@ HEADLINES: list[tuple[str, str, str, list[Step], str]] = [
      "multitable_nafld.json", ["summary", "after", "utility_tstr_auroc"], ""),
     ("EHR", "multi-table zero-config `dp-mst` at epsilon 1 on simulated hospital stays of MIMIC's shape (2,100 training "
             "patients, admissions, labs stored by lab id): `time_offset_tvd` of lab times against their admission, mean "
-            "of 3 fits (0.80 before the `after` field; holdout baseline 0.02)",
+            "of 6 fits (0.80 before the `after` field; holdout baseline 0.02)",
      "multitable_times.json", ["runs", "after", "mean_time_offset_tvd"], ""),
     ("Audit", "`audit dp`, `dp-mst` as released at epsilon 1: lower bound on epsilon (one-run, 95%)",
      "dp_audit.json", ["results", {"model": "dp-mst", "variant": "as released", "method": "one-run"},

@@ -65,7 +65,9 @@ def after_slack(col: ColumnSchema, lo: float | None = None, hi: float | None = N
         lo, hi = col.bounds()
     slack = AFTER_SLACK * max(float(hi) - float(lo), 0.0)
     return min(slack, AFTER_SLACK_DAYS) if col.type == "datetime" else slack
-#: ... and an ``after`` column is kept when at most this share of the parents (patients, under DP) contradicts it.
+#: ... or more than the child time column's whole range after it (an anchor far before the child times, as a birth date
+#: before a few years of visits, models them worse than their own range does); an ``after`` column is kept when at most
+#: this share of the parents (patients, under DP) contradicts it.
 AFTER_CONTRADICTION_SHARE = 0.1
 
 
@@ -338,6 +340,7 @@ def _infer_after(t: np.ndarray, groups: np.ndarray, tcol: ColumnSchema, parent: 
     (median offset), a name like a start first."""
     first = pd.Series(t).groupby(groups).min()
     slack = after_slack(tcol, float(np.nanmin(t)), float(np.nanmax(t))) if np.isfinite(t).any() else 0.0
+    reach = float(np.nanmax(t) - np.nanmin(t)) if np.isfinite(t).any() else 0.0
     best: tuple[bool, float] | None = None
     after = None
     for pc in ps.columns:
@@ -348,7 +351,7 @@ def _infer_after(t: np.ndarray, groups: np.ndarray, tcol: ColumnSchema, parent: 
             continue
         a = pd.Series(_times(parent, pc), index=pkeys).reindex(first.index).to_numpy(dtype=float)
         off = first.to_numpy(dtype=float) - a
-        bad = np.isnan(off) | (off < -slack - 1e-9)
+        bad = np.isnan(off) | (off < -slack - 1e-9) | (off > reach)  # (a birth date decades before a window of visits)
         if not len(off) or bad.mean() > AFTER_CONTRADICTION_SHARE:
             continue
         rank = (not starts_named(pc.name), float(np.median(np.abs(off[~bad]))))

@@ -444,6 +444,18 @@ def id_like(name: Any) -> bool:
             or (low.endswith("id") and low[:-2] in ID_ENTITIES) or low in ROW_INDEX_NAMES)
 
 
+#: Words that make an id-like name a code (a concept, a type, an item) rather than a row's identity: OMOP's
+#: ``visit_concept_id``, ``visit_type_concept_id``, MIMIC's ``itemid``.
+CODE_WORDS = ("concept", "type", "code", "item", "class", "category", "kind", "status", "unit", "source", "route")
+
+
+def code_like(name: Any) -> bool:
+    """Whether an id-like name says it holds codes (``*_concept_id``, ``*_type_id``, ``itemid``): values shared by many
+    rows, never regenerated as identifiers on the DP noise's word alone."""
+    low = str(name).lower()
+    return id_like(name) and any(w in low for w in CODE_WORDS)
+
+
 #: Names that make a column the proposed prediction target, in order of preference: a whole name ...
 _TARGET_NAMES = ("target", "label", "outcome", "class", "y")
 #: ... a name holding one of these (hospdead, hospital_death, hospital_expire_flag, mortality_28d), or the word

@@ -56,6 +56,13 @@ CONTRADICTION_SHARE = 0.05
 KEEP_SIGMAS = 2.0
 
 
+def time_stem(name: str | None) -> str:
+    """A time column's name without its trailing date/time word (``visit_start_datetime`` -> ``visit_start``)."""
+    import re
+
+    return re.sub(r"[_. ]?(datetime|date|time|dttm|timestamp)$", "", (name or "").lower())
+
+
 def whole_numbers(values: list[Any] | None) -> bool:
     """Whether every value of a (released) category list is a whole number (a visit number's categories)."""
     try:
@@ -294,9 +301,11 @@ class DomainsMixin:
             if field == "order_by":
                 return [cands[0].name]
             full = [c for c in cands if not c.missing]  # (DP-released flag) a bound most parents lack bounds nothing
-            if field in ("within", "ends"):
-                ok = [c.name for c in (full if field == "within" else cands) if ends_named(c.name)]
-                return ok if field == "ends" else ok[:1]
+            if field == "within":
+                return [c.name for c in full if ends_named(c.name)][:1]
+            if field == "ends":  # named like an end, or the time column's own stem (OMOP's visit_start_datetime beside
+                stem = time_stem(upd["order_by"])  # visit_start_date: the time of day of the same start)
+                return [c.name for c in cands if ends_named(c.name) or time_stem(c.name) == stem]
             if field == "after":
                 return [c.name for c in full if starts_named(c.name)][:1]
             return []
@@ -374,11 +383,13 @@ class DomainsMixin:
             if len(t):
                 is_first[tord[np.r_[True, g[tord][1:] != g[tord][:-1]]]] = True
 
-            slack = after_slack(child.column(upd["order_by"]))  # of the (DP) bounds: public here
+            tcol = child.column(upd["order_by"])
+            slack = after_slack(tcol)  # of the (DP) bounds: public here
+            reach = float(tcol.bounds()[1] - tcol.bounds()[0]) if tcol.min is not None and tcol.max is not None else np.inf
 
-            def before(c: Any) -> np.ndarray:
+            def before(c: Any) -> np.ndarray:  # (or further before it than the child times' range: a birth date)
                 a = codec_p.numbers(c, prow[c.name])[g]
-                return is_first & (np.isnan(a) | (t < a - slack - 1e-9))
+                return is_first & (np.isnan(a) | (t < a - slack - 1e-9) | (t - a > reach))
             cands = [c for c in usable_cols(parent, pkeys | {upd["within"]} - {None}, kind, True) if not ends_named(c.name)]
             cands.sort(key=lambda c: not starts_named(c.name))  # stable: the public order next (no end: a discharge)
             ok = decide("after", cands, before)

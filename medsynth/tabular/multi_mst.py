@@ -223,7 +223,10 @@ class MultiTableDPMST(DomainsMixin, MultiTableSynthesizer):
         others = [t for t in order if t != root]
         led.unit = f"one row of '{root}' with every row linked to it" + (f" ({', '.join(others)})" if others else "")  # type: ignore[union-attr]
         led.neighbouring = f"add/remove one '{root}' row together with all its linked rows"  # type: ignore[union-attr]
-        decide = [r for r in schema.relations if private]  # every relation's time fields (public: the schema's relations)
+        # each table's time fields come from the relation to its primary parent (the one it is generated under; public:
+        # the schema's relations); another relation's are not modelled, so not decided (deciding them read the other
+        # parent's rows with the primary parent's row numbers: an IndexError on OMOP's condition_occurrence)
+        decide = [r for r in schema.relations if private and r.parent == primaries[r.child]]
         weights = {t: self._domain_weight(schema.tables[t], schema.key_columns(t)) for t in order}
         plains = [self._plain(schema.tables[t], schema.key_columns(t)) for t in order]
         modelled = sum(len(p.modelled) for p in plains)
@@ -259,12 +262,23 @@ class MultiTableDPMST(DomainsMixin, MultiTableSynthesizer):
         # domains, on one random row per patient
         resolved = self._resolve_domains(tables, schema, unit, weights, len(decide), rho_total, n_hat, gens)
         schema = schema.model_copy(update={"relations": [self._usable(r, resolved) for r in schema.relations]})
-        decide = [r for r in schema.relations if private]
-        relations = [self._decide_relation(r, tables, resolved, pidx, unit, rho_total, len(decide), n_hat, gens,
-                                           set(schema.key_columns(r.child)), set(schema.key_columns(r.parent)))
+        decide = [r for r in schema.relations if private and r.parent == primaries[r.child]]
+        relations = [(self._decide_relation(r, tables, resolved, pidx, unit, rho_total, len(decide), n_hat, gens,
+                                            set(schema.key_columns(r.child)), set(schema.key_columns(r.parent)))
+                      if r in decide else self._untimed(r, primaries[r.child]))
                      if private else r for r in schema.relations]
         self.schema = DatasetSchema(tables=self._align_times(resolved, relations, order), relations=relations)
         self._build(tables, unit, pidx, primaries, order, rho_total, n_hat, gens)
+
+    def _untimed(self, rel: Any, primary: str | None) -> Any:
+        """A relation to a parent other than the table's primary one, without time fields (not modelled: the table's
+        rows are generated under ``primary``), with a ledger note where it had any."""
+        if not (rel.order_by or rel.within or rel.after or rel.sequence or rel.ends):
+            return rel
+        self.ledger.notes.append(f"relation {rel.label}: its time fields are not used (the rows of '{rel.child}' are "  # type: ignore[union-attr]
+                                 f"generated under '{primary}', and their times follow that relation)")
+        return rel.model_copy(update={"order_by": None, "within": None, "after": None, "sequence": None, "ends": [],
+                                      "read_from_data": []})
 
     # -- plans, features, models -------------------------------------------------------------------
     def _make_plan(self, t: str, parent: str | None, children: list[str]) -> TablePlan:

@@ -43,7 +43,7 @@ import numpy as np
 import pandas as pd
 
 from medsynth.io.dataset_infer import date_named
-from medsynth.io.schema import cell_numbers, fields_read, id_like
+from medsynth.io.schema import cell_numbers, code_like, fields_read, id_like
 from medsynth.privacy.ledger import PrivacyLedger
 from medsynth.privacy.mechanisms import gaussian_sigma
 from medsynth.tabular.schema import DATE_FORMATS, ColumnSchema, TableSchema, category_keys
@@ -358,12 +358,16 @@ def decide_structure(schema: TableSchema, df: pd.DataFrame, *, rho: float, rows:
         present = text_count.get(col.name)
         if present is None:  # a number column: numbers minus the rest (released in round 1)
             present = float(max(d[todo.index(col)], 0.0))
+        ident = id_like(col.name) and not code_like(col.name)  # a code's name (visit_concept_id) is no identity
         if 3 * sig[2] > MAJORITY * present:
-            if id_like(col.name):
+            if ident:
                 decided[col.name] = {"type": "identifier"}
+            elif code_like(col.name) and decided[col.name]["type"] in ("integer", "continuous"):
+                decided[col.name] = {"type": "categorical"}  # codes (gender_concept_id 8507/8532: never 8519)
+                small_ints.discard(col.name)
             else:
                 undecided_ids.append(col.name)
-        elif (u + 3 * sig[2] if id_like(col.name) else u) >= UNIQUE_SHARE * present and (id_like(col.name) or present > 20):
+        elif (u + 3 * sig[2] if ident else u) >= UNIQUE_SHARE * present and (ident or present > 20):
             decided[col.name] = {"type": "identifier"}
         elif id_like(col.name) and decided[col.name]["type"] in ("integer", "continuous"):
             # whole numbers under a name like an id that are no identifier are codes (MIMIC's itemid: 8 lab items
