@@ -97,12 +97,11 @@ def _ends_like_a_time(word: str) -> bool:
 def date_named(name: str) -> bool:
     """Whether a column's name (public) says it holds dates or times themselves: a word ``date``, ``time``,
     ``datetime``, ``timestamp``, ``dttm``, ``dob`` or ``dod``, or a word of six letters or more ending with ``date`` or
-    ``time`` (``charttime``, ``admitdate``), not one of :data:`NOT_TIMES`, or a name of the one word ``start``, ``stop``,
-    ``begin``, ``end`` or ``onset`` (Synthea's START and STOP). Narrower than :func:`time_named`
+    ``time`` (``charttime``, ``admitdate``), not one of :data:`NOT_TIMES`. (Not ``start``/``stop`` alone: text columns
+    named ``onset`` or ``stop``, acute/chronic or yes/no, came out as empty datetimes where the noise could not tell.) Narrower than :func:`time_named`
     (``day_of_week``, ``visit_type``, ``discharge_location`` hold text, not dates)."""
-    words = _name_words(name)
-    return any(w in ("date", "time", "datetime", "timestamp", "dttm", "dob", "dod") or _ends_like_a_time(w) for w in words) or (
-        len(words) == 1 and words[0] in ("start", "stop", "begin", "end", "onset"))
+    return any(w in ("date", "time", "datetime", "timestamp", "dttm", "dob", "dod") or _ends_like_a_time(w)
+               for w in _name_words(name))
 
 
 def clock_named(name: str) -> bool:
@@ -161,6 +160,13 @@ def _names_match(col: str, parent: str, pk: str, own_pk: bool) -> bool:
     if own_pk:  # a table's own key refers to another table only when its name says so (1:1 extensions)
         return False
     return c == p
+
+
+def _text_keys(s: pd.Series) -> bool:
+    """Whether key values are text, not numbers (UUIDs, codes): small whole numbers are among any table's 1..n keys, so a
+    bare table name links only text (a labs.visit of 1-3 linked every patient's first visit to visit 1)."""
+    v = s.dropna()
+    return not v.empty and not pd.api.types.is_numeric_dtype(v) and pd.to_numeric(v, errors="coerce").isna().all()
 
 
 def _unique_present(s: pd.Series) -> bool:
@@ -299,8 +305,8 @@ def _infer_parent(child: str, col: str, df: pd.DataFrame, tables: Mapping[str, p
     """The (parent, key) a child column refers to, by name and by values, or None.
 
     By name: :func:`_names_match` (half of the values in the parent's key at least: the rest are orphans, named as an
-    error), or with ``bare`` the bare name of the parent table when its key is named like an identifier and every value
-    is in it (Synthea's ``encounters.PATIENT`` -> ``patients.Id``).
+    error), or with ``bare`` the bare name of the parent table when its key is named like an identifier, both hold text
+    (not numbers) and every value is in it (Synthea's ``encounters.PATIENT`` -> ``patients.Id``, UUIDs).
 
     A row number an export wrote (``rownames``, ``Unnamed: 0``) refers to nothing: R's write.csv gives every table
     one, and survival's nafld1.rownames (unique, 1..17549) "appears" in nafld3.rownames (1..34340), a relation
@@ -316,7 +322,8 @@ def _infer_parent(child: str, col: str, df: pd.DataFrame, tables: Mapping[str, p
         if parent == child or pk is None or _row_number(pk):
             continue
         named = not bare and _names_match(col, parent, pk, own_pk=col == pks.get(child))
-        if not (named or (bare and col != pks.get(child) and col.lower() in {parent.lower(), _singular(parent)} and id_like(pk))):
+        if not (named or (bare and col != pks.get(child) and col.lower() in {parent.lower(), _singular(parent)} and id_like(pk)
+                          and _text_keys(df[col]) and _text_keys(pdf[pk]))):
             continue
         share = float(values.isin(set(canonical_keys(pdf[pk]).dropna())).mean())
         if (share >= 0.5 if named else share == 1.0) and (best is None or share > best[0]):

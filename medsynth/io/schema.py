@@ -446,14 +446,19 @@ def id_like(name: Any) -> bool:
 
 #: Words that make an id-like name a code (a concept, a type, an item) rather than a row's identity: OMOP's
 #: ``visit_concept_id``, ``visit_type_concept_id``, MIMIC's ``itemid``.
-CODE_WORDS = ("concept", "type", "code", "item", "class", "category", "kind", "status", "unit", "source", "route")
+CODE_WORDS = ("concept", "type", "code", "item", "class", "category", "kind", "status")
 
 
 def code_like(name: Any) -> bool:
-    """Whether an id-like name says it holds codes (``*_concept_id``, ``*_type_id``, ``itemid``): values shared by many
-    rows, never regenerated as identifiers on the DP noise's word alone."""
-    low = str(name).lower()
-    return id_like(name) and any(w in low for w in CODE_WORDS)
+    """Whether an id-like name says it holds codes: its word before the ``id`` is one of :data:`CODE_WORDS`
+    (``visit_concept_id``, ``visit_type_concept_id``, ``ItemID``, ``itemid``): values shared by many rows, never
+    regenerated as identifiers on the DP noise's word alone (``unit_id``, ``specimen_source_id``, ``barcode_id`` are not)."""
+    if not id_like(name):
+        return False
+    words = _name_words(str(name))
+    if len(words) >= 2 and words[-1] == "id":
+        return words[-2] in CODE_WORDS
+    return len(words) == 1 and words[0][:-2] in CODE_WORDS  # itemid, conceptid
 
 
 #: Names that make a column the proposed prediction target, in order of preference: a whole name ...

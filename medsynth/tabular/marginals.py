@@ -114,7 +114,7 @@ TAIL_GAP = 3
 def cut_tail(noisy: np.ndarray, sigma: np.ndarray) -> np.ndarray:
     """A numeric column's noisy fine 1-way with the cells above its core set to 0 (post-processing): the core is the
     run of cells standing ``TAIL_SIGMAS`` deviations above zero (gaps of up to ``TAIL_GAP`` cells) that holds the most
-    noisy mass; past its last cell and ``TAIL_GAP`` more, the cut comes at the first cell from which the remaining
+    noisy mass, and every other such run of two cells or more; past the last of them and ``TAIL_GAP`` more, the cut comes at the first cell from which the remaining
     cells' noisy sum stays within ``TAIL_SIGMAS`` deviations of its noise. On a log grid of days up to a DP date range of a
     century, clipped noise in the empty top cells drew a tenth of the synthetic hospital stays over 60 days (real:
     under 9). Unchanged where no cell stands out or there is no noise."""
@@ -123,6 +123,10 @@ def cut_tail(noisy: np.ndarray, sigma: np.ndarray) -> np.ndarray:
         return noisy
     runs = np.split(strong, np.flatnonzero(np.diff(strong) > TAIL_GAP + 1) + 1)
     main = max(runs, key=lambda r: float(noisy[r].sum()))
+    # every run of two cells or more standing out is kept too (a second peak: inpatient stays of days beside visits of
+    # minutes); a lone cell far up is pure noise 1 time in 12 over 64 cells, two near each other 1 in 2,500
+    kept = [r for r in runs if r.size >= 2] + [main]
+    main = max(kept, key=lambda r: int(r[-1]))
     # the cut is the first cell past the core from which the rest, summed, does not stand out of its noise (a real
     # thin spread is kept while what is left of it stands out)
     rest = np.cumsum(noisy[::-1])[::-1]

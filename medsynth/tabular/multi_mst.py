@@ -226,7 +226,8 @@ class MultiTableDPMST(DomainsMixin, MultiTableSynthesizer):
         # each table's time fields come from the relation to its primary parent (the one it is generated under; public:
         # the schema's relations); another relation's are not modelled, so not decided (deciding them read the other
         # parent's rows with the primary parent's row numbers: an IndexError on OMOP's condition_occurrence)
-        decide = [r for r in schema.relations if private and r.parent == primaries[r.child]]
+        decide = [r for r in schema.relations if private and primaries[r.child] is not None
+                  and r == self._relation(schema, r.child, primaries[r.child])]
         weights = {t: self._domain_weight(schema.tables[t], schema.key_columns(t)) for t in order}
         plains = [self._plain(schema.tables[t], schema.key_columns(t)) for t in order]
         modelled = sum(len(p.modelled) for p in plains)
@@ -262,7 +263,8 @@ class MultiTableDPMST(DomainsMixin, MultiTableSynthesizer):
         # domains, on one random row per patient
         resolved = self._resolve_domains(tables, schema, unit, weights, len(decide), rho_total, n_hat, gens)
         schema = schema.model_copy(update={"relations": [self._usable(r, resolved) for r in schema.relations]})
-        decide = [r for r in schema.relations if private and r.parent == primaries[r.child]]
+        decide = [r for r in schema.relations if private and primaries[r.child] is not None
+                  and r == self._relation(schema, r.child, primaries[r.child])]
         relations = [(self._decide_relation(r, tables, resolved, pidx, unit, rho_total, len(decide), n_hat, gens,
                                             set(schema.key_columns(r.child)), set(schema.key_columns(r.parent)))
                       if r in decide else self._untimed(r, primaries[r.child]))

@@ -53,8 +53,9 @@ def test_a_table_with_two_parents_fits_when_the_other_parent_has_dates():
 def test_concept_ids_are_codes_not_identities():
     """Under DP the noise could not tell whether visit_concept_id's values were unique, and a name like an id made them
     identifiers: every synthetic visit got a new 'syn-0000001' concept."""
-    assert [code_like(n) for n in ("visit_concept_id", "itemid", "visit_type_concept_id", "person_id", "hadm_id")] == [
-        True, True, True, False, False]
+    assert [code_like(n) for n in ("visit_concept_id", "itemid", "visit_type_concept_id", "ItemID", "person_id", "hadm_id",
+                                   "unit_id", "specimen_source_id", "barcode_id", "community_id")] == [
+        True, True, True, True, False, False, False, False, False, False]
     data = omop_like(200, seed=2)
     with insecure_noise_for_audit(2):
         m = MultiTableDPMST(privacy={"epsilon": 1.0, "delta": 1e-5}).fit(data, infer_dataset_schema(data))

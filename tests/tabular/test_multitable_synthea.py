@@ -55,21 +55,30 @@ def test_schema_infer_links_synthea_tables_by_their_bare_table_names_and_reads_i
 
 
 def test_a_bare_table_name_never_overrides_a_key_named_as_one_nor_closes_a_cycle():
-    """patients.visits (a count 1-4) has every value among visits.id (1..n): by its bare name it looked like a key to
-    visits, a relation that, found first, closed a cycle with visits.patient_id -> patients.id. Keys named as such are
-    linked first; a bare name that would close a cycle is left out, with a note."""
-    patients = pd.DataFrame({"id": np.arange(1, 21), "visits": np.tile([1, 2, 3, 4], 5), "age": np.arange(40, 60)})
-    visits = pd.DataFrame({"id": np.arange(1, 51), "patient_id": np.repeat(np.arange(1, 21), [3, 2] * 10)[:50],
-                           "lab": np.linspace(1, 2, 50)})
+    """patients.visit holds each patient's first visit (text keys, every one among visits.Id): by its bare name it
+    looks like a key to visits, a relation that would close a cycle with visits.patient_id -> patients.Id. Keys named
+    as such are linked first; a bare name that would close a cycle is left out, with a note."""
+    patients = pd.DataFrame({"Id": [f"P{i}" for i in range(20)], "visit": [f"V{2 * i}" for i in range(20)],
+                             "age": np.arange(40, 60)})
+    visits = pd.DataFrame({"Id": [f"V{i}" for i in range(40)], "patient_id": [f"P{i // 2}" for i in range(40)],
+                           "lab": np.linspace(1, 2, 40)})
     notes: list[str] = []
     schema = infer_dataset_schema({"patients": patients, "visits": visits}, notes=notes)
     assert [(r.child, r.column, r.parent) for r in schema.relations] == [("visits", "patient_id", "patients")]
-    assert any("'patients.visits' looks like a key to 'visits.id'" in n and "cycle" in n for n in notes)
+    assert any("'patients.visit' looks like a key to 'visits.Id'" in n and "cycle" in n for n in notes), notes
 
 
-def test_start_and_stop_are_named_like_dates():
-    assert [date_named(n) for n in ("START", "STOP", "start_date", "start_type", "visit_type", "onset")] == [
-        True, True, True, False, False, True]
+def test_a_bare_table_name_links_text_keys_only_and_one_word_times_are_no_date_names():
+    """The review of the first version: a labs.visit of 1-3 has every value among visits.id (1..n), so by its bare name
+    it linked every patient's first visit to visit 1; text columns named onset or stop (acute/chronic, yes/no) became
+    empty datetimes where the noise could not tell. A bare name links text keys (UUIDs) only; one-word START/STOP say
+    nothing about dates (their values do, in schema infer)."""
+    patients = pd.DataFrame({"id": np.arange(1, 11), "age": np.arange(40, 50)})
+    visits = pd.DataFrame({"id": np.arange(1, 31), "patient_id": np.repeat(np.arange(1, 11), 3)})
+    labs = pd.DataFrame({"patient_id": np.repeat(np.arange(1, 11), 6), "visit": np.tile([1, 2, 3], 20), "value": np.arange(60.0)})
+    rels = {(r.child, r.column) for r in infer_dataset_schema({"patients": patients, "visits": visits, "labs": labs}).relations}
+    assert rels == {("visits", "patient_id"), ("labs", "patient_id")}
+    assert [date_named(n) for n in ("START", "STOP", "onset", "start_date", "visit_type")] == [False, False, False, True, False]
 
 
 def test_minutes_long_encounters_and_observations_minutes_into_them_survive_a_fit():

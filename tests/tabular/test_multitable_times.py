@@ -90,6 +90,10 @@ def test_noise_in_the_empty_top_cells_of_a_length_of_time_is_cut_and_a_real_spre
     out = cut_tail(noisy, sigma)
     assert np.array_equal(out[:26], noisy[:26]) and np.all(out[46:] == 0)  # kept while the rest stands out
     assert np.array_equal(cut_tail(core, np.zeros(64)), core)  # no noise: nothing cut
+    second = core.copy()
+    second[34:37] = [55.0, 55.0, 50.0]  # a second real peak (inpatient stays beside visits of minutes), 5-6 sigma a cell
+    kept = sum(bool(np.all(cut_tail(second + np.random.default_rng(s).normal(0, 10, 64), sigma)[34:37] != 0)) for s in range(20))
+    assert kept >= 18, kept  # (zeroed in 15 of 20 draws when only the largest run was the core)
 
 
 def test_a_discharge_time_is_never_the_start_of_its_labs():
