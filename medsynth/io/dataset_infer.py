@@ -8,6 +8,7 @@ an identifier-named column whose values are unique and present; a relation is gi
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 import numpy as np
@@ -111,6 +112,12 @@ def clock_named(name: str) -> bool:
     says so (a lab charted at 23:00 written as the next day fell after its patient's discharge)."""
     return any(w in ("time", "datetime", "timestamp", "dttm") or (_ends_like_a_time(w) and w.endswith("time"))
                for w in _name_words(name))
+
+
+def time_stem(name: str | None) -> str:
+    """A time column's name without its trailing date/time word (``visit_start_datetime`` -> ``visit_start``,
+    ``charttime`` -> ``chart``): columns of one stem hold one moment (OMOP's ``*_date`` beside ``*_datetime``)."""
+    return re.sub(r"[_. ]?(datetime|date|time|dttm|timestamp)$", "", (name or "").lower())
 
 
 def _row_number(name: object) -> bool:
@@ -457,4 +464,4 @@ def infer_time_fields(rel: Relation, tables: Mapping[str, pd.DataFrame], schema:
                                   "read_from_data": found})
 
 
-__all__ = ["AFTER_CONTRADICTION_SHARE", "AFTER_SLACK", "AFTER_SLACK_DAYS", "after_slack", "clock_named", "infer_dataset_schema", "infer_time_fields", "parse_relation", "starts_named"]
+__all__ = ["AFTER_CONTRADICTION_SHARE", "AFTER_SLACK", "AFTER_SLACK_DAYS", "after_slack", "clock_named", "infer_dataset_schema", "infer_time_fields", "parse_relation", "starts_named", "time_stem"]

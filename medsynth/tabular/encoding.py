@@ -165,7 +165,39 @@ class TableCodec:
                 out[col.name] = self._decode_number(col, frame.num[col.name])
             else:
                 out[col.name] = self._decode_category(col, frame.cat[col.name])
+        self._date_parts(out, frame)
         return pd.DataFrame(out, columns=self.schema.names)
+
+    def _date_parts(self, out: dict[str, Any], frame: Frame) -> None:
+        """A date column written without a time, beside a date-and-time column of its name's stem (OMOP's
+        ``visit_start_date`` and ``visit_start_datetime``), is written as that column's date where it has one: the two
+        hold one moment, and modelled apart they disagreed on the day in 2-37% of rows. Names and (released) formats
+        only: post-processing of the sampled values."""
+        from medsynth.io.dataset_infer import time_stem
+
+        def dated(c: ColumnSchema) -> bool:
+            return c.type == "datetime" and not c.omitted and c.name in frame.num
+
+        def clock(c: ColumnSchema) -> bool:
+            return "%H" in (c.format or written_format(c.name))
+
+        stamps = [c for c in self.schema.columns if dated(c) and clock(c)]
+        for col in self.schema.columns:
+            if not dated(col) or clock(col):
+                continue
+            src = next((c for c in stamps if time_stem(c.name) == time_stem(col.name)), None)
+            if src is None:
+                continue
+            u = frame.num[src.name]
+            ok = ~np.isnan(u)
+            if not ok.any():
+                continue
+            days = np.floor(np.round(self.from_unit(src, np.where(ok, u, 0.0)) * 86400) / 86400 + 1e-9)
+            uniq, inverse = np.unique(days[ok], return_inverse=True)
+            text = np.asarray(out[col.name], dtype=object).copy()
+            text[ok] = pd.Series(EPOCH + pd.to_timedelta(uniq, unit="D")).dt.strftime(col.format or "%Y-%m-%d").to_numpy(
+                dtype=object)[inverse]
+            out[col.name] = text
 
     def _decode_number(self, col: ColumnSchema, u: np.ndarray) -> Any:
         miss = np.isnan(u)

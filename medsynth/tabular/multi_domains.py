@@ -16,7 +16,14 @@ import numpy as np
 import pandas as pd
 
 from medsynth.io.dataset import DatasetSchema, DatasetTable, Relation
-from medsynth.io.dataset_infer import AFTER_CONTRADICTION_SHARE, after_slack, ends_named, starts_named, time_named
+from medsynth.io.dataset_infer import (
+    AFTER_CONTRADICTION_SHARE,
+    after_slack,
+    ends_named,
+    starts_named,
+    time_named,
+    time_stem,
+)
 from medsynth.io.schema import TableSchema
 from medsynth.privacy.mechanisms import gaussian_sigma
 from medsynth.privacy.noise import Generators
@@ -54,13 +61,6 @@ CONTRADICTION_SHARE = 0.05
 #: ... plus this many deviations of the count's noise: on 200 patients at epsilon 1 the noise (~57) was five times
 #: the 5% (10 patients), and a time order every patient followed was dropped in half of the fits.
 KEEP_SIGMAS = 2.0
-
-
-def time_stem(name: str | None) -> str:
-    """A time column's name without its trailing date/time word (``visit_start_datetime`` -> ``visit_start``)."""
-    import re
-
-    return re.sub(r"[_. ]?(datetime|date|time|dttm|timestamp)$", "", (name or "").lower())
 
 
 def whole_numbers(values: list[Any] | None) -> bool:
