@@ -50,6 +50,7 @@ from pydantic import Field
 from medsynth.core.config import ConfigModel
 from medsynth.core.errors import DataValidationError
 from medsynth.io.dataset import DatasetSchema
+from medsynth.io.dataset_infer import time_stem
 from medsynth.io.schema import TableSchema
 from medsynth.privacy.mechanisms import gaussian_sigma, noisy_count
 from medsynth.privacy.noise import Generators
@@ -294,6 +295,7 @@ class MultiTableDPMST(DomainsMixin, MultiTableSynthesizer):
         if rel is not None and rel.order_by in modelled:
             plan.order_by = rel.order_by
             plan.ends = [e for e in rel.ends if e in modelled]
+            plan.fine_start = next((e for e in plan.ends if time_stem(e) == time_stem(plan.order_by)), None)
             ptab = schema.tables[parent]  # type: ignore[index,union-attr]
             if rel.within and rel.within in {c.name for c in ptab.modelled}:
                 plan.within = rel.within

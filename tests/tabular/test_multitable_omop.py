@@ -100,3 +100,18 @@ def test_a_date_beside_its_datetime_is_written_as_its_day():
     m = MultiTableDPMST().fit(data, infer_dataset_schema(data))
     v = m.sample(300, seed=0)["visit_occurrence"]
     assert (v["visit_start_datetime"].str[:10] == v["visit_start_date"]).all()
+
+
+def test_a_visits_end_is_measured_from_its_start_datetime_not_from_its_date():
+    """visit_start_datetime and visit_end_datetime were both interval ends of visit_start_date, drawn apart: a visit
+    ended before it started in 19-41% of synthetic visits (DP) and 19% (non-private). The end of the time column's own
+    stem (the start's time of day) is the fine start, and the other ends are measured from it."""
+    data = omop_like(300, seed=4)
+    m = MultiTableDPMST().fit(data, infer_dataset_schema(data))
+    assert m.plans["visit_occurrence"].fine_start == "visit_start_datetime"
+    v = m.sample(300, seed=0)["visit_occurrence"]
+    hours = (pd.to_datetime(v["visit_end_datetime"]) - pd.to_datetime(v["visit_start_datetime"])).dt.total_seconds() / 3600
+    real = (pd.to_datetime(data["visit_occurrence"]["visit_end_datetime"])
+            - pd.to_datetime(data["visit_occurrence"]["visit_start_datetime"])).dt.total_seconds() / 3600
+    assert (hours >= 0).mean() > 0.99
+    assert 0.5 * real.median() < hours.median() < 2 * real.median()
