@@ -55,6 +55,12 @@ def written_format(name: str) -> str:
     return "%Y-%m-%d %H:%M:%S" if clock_named(name) else "%Y-%m-%d"
 
 
+def format_days(days: np.ndarray, fmt: str) -> np.ndarray:
+    """Days since 1970-01-01 as text in ``fmt``, each distinct date formatted once (fast)."""
+    uniq, inverse = np.unique(days, return_inverse=True)
+    return pd.Series(EPOCH + pd.to_timedelta(uniq, unit="D")).dt.strftime(fmt).to_numpy(dtype=object)[inverse]
+
+
 class TableCodec:
     """Raw table <-> :class:`Frame`, for a schema with complete domains.
 
@@ -193,10 +199,8 @@ class TableCodec:
             if not ok.any():
                 continue
             days = np.floor(np.round(self.from_unit(src, np.where(ok, u, 0.0)) * 86400) / 86400 + 1e-9)
-            uniq, inverse = np.unique(days[ok], return_inverse=True)
             text = np.asarray(out[col.name], dtype=object).copy()
-            text[ok] = pd.Series(EPOCH + pd.to_timedelta(uniq, unit="D")).dt.strftime(col.format or "%Y-%m-%d").to_numpy(
-                dtype=object)[inverse]
+            text[ok] = format_days(days[ok], col.format or "%Y-%m-%d")
             out[col.name] = text
 
     def _decode_number(self, col: ColumnSchema, u: np.ndarray) -> Any:
@@ -214,8 +218,7 @@ class TableCodec:
             return arr
         fmt = col.format or written_format(col.name)
         days = np.round(x) if "%H" not in fmt else np.round(x * 86400) / 86400
-        uniq, inverse = np.unique(days, return_inverse=True)  # format each distinct date once (fast)
-        text = pd.Series(EPOCH + pd.to_timedelta(uniq, unit="D")).dt.strftime(fmt).to_numpy(dtype=object)[inverse]
+        text = format_days(days, fmt)
         text[miss] = None
         return text
 
