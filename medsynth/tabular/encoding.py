@@ -55,6 +55,10 @@ def written_format(name: str) -> str:
     return "%Y-%m-%d %H:%M:%S" if clock_named(name) else "%Y-%m-%d"
 
 
+#: A moment this close below midnight (in days; 0.09 s) is that midnight's day: float error of an encoded date.
+DAY_TOLERANCE = 1e-6
+
+
 def format_days(days: np.ndarray, fmt: str) -> np.ndarray:
     """Days since 1970-01-01 as text in ``fmt``, each distinct date formatted once (fast)."""
     uniq, inverse = np.unique(days, return_inverse=True)
@@ -217,7 +221,9 @@ class TableCodec:
             arr[miss] = pd.NA
             return arr
         fmt = col.format or written_format(col.name)
-        days = np.round(x) if "%H" not in fmt else np.round(x * 86400) / 86400
+        # a date without a time is the day the moment falls on (a condition at 15:00 of its visit's day is on that day:
+        # rounded, half of them moved to the next); a time is written to the second
+        days = np.floor(x + DAY_TOLERANCE) if "%H" not in fmt else np.round(x * 86400) / 86400
         text = format_days(days, fmt)
         text[miss] = None
         return text

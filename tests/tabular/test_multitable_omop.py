@@ -115,3 +115,15 @@ def test_a_visits_end_is_measured_from_its_start_datetime_not_from_its_date():
             - pd.to_datetime(data["visit_occurrence"]["visit_start_datetime"])).dt.total_seconds() / 3600
     assert (hours >= 0).mean() > 0.99
     assert 0.5 * real.median() < hours.median() < 2 * real.median()
+
+
+def test_a_date_is_the_day_its_moment_falls_on():
+    """A condition recorded on its visit's day, modelled from the visit's start time (15:00), was written rounded to the
+    nearest day: half of them fell on the next day (49% on their visit's day). A date without a time is now the day
+    the moment falls on."""
+    data = omop_like(300, seed=5)
+    m = MultiTableDPMST().fit(data, infer_dataset_schema(data))
+    syn = m.sample(300, seed=0)
+    c = syn["condition_occurrence"].merge(syn["visit_occurrence"][["visit_occurrence_id", "visit_start_date"]],
+                                          on="visit_occurrence_id")
+    assert (c["condition_start_date"] == c["visit_start_date"]).mean() > 0.95
