@@ -66,6 +66,19 @@ def after_slack(col: ColumnSchema, lo: float | None = None, hi: float | None = N
         lo, hi = col.bounds()
     slack = AFTER_SLACK * max(float(hi) - float(lo), 0.0)
     return min(slack, AFTER_SLACK_DAYS) if col.type == "datetime" else slack
+
+
+def after_contradicted(first: np.ndarray, after: np.ndarray, col: ColumnSchema, lo: float | None = None,
+                       hi: float | None = None) -> np.ndarray:
+    """Which first child times (``first``, of time column ``col``) contradict a parent's ``after`` time: it is
+    missing, it comes more than :func:`after_slack` after the child time, or further before it than the child times'
+    whole range (``col``'s bounds, or ``lo``/``hi``: a birth date decades before a few years of visits). The one rule
+    of ``schema infer`` (on the data's range) and of the DP decision (on the released bounds)."""
+    if lo is None or hi is None:
+        lo, hi = col.bounds() if col.min is not None and col.max is not None else (-np.inf, np.inf)
+    slack = after_slack(col, lo, hi) if np.isfinite(lo) and np.isfinite(hi) else 0.0
+    off = first - after
+    return np.isnan(off) | (off < -slack - 1e-9) | (off > float(hi) - float(lo))
 #: ... or more than the child time column's whole range after it (an anchor far before the child times, as a birth date
 #: before a few years of visits, models them worse than their own range does); an ``after`` column is kept when at most
 #: this share of the parents (patients, under DP) contradicts it.
@@ -98,9 +111,10 @@ def _ends_like_a_time(word: str) -> bool:
 def date_named(name: str) -> bool:
     """Whether a column's name (public) says it holds dates or times themselves: a word ``date``, ``time``,
     ``datetime``, ``timestamp``, ``dttm``, ``dob`` or ``dod``, or a word of six letters or more ending with ``date`` or
-    ``time`` (``charttime``, ``admitdate``), not one of :data:`NOT_TIMES`. (Not ``start``/``stop`` alone: text columns
-    named ``onset`` or ``stop``, acute/chronic or yes/no, came out as empty datetimes where the noise could not tell.) Narrower than :func:`time_named`
-    (``day_of_week``, ``visit_type``, ``discharge_location`` hold text, not dates)."""
+    ``time`` (``charttime``, ``admitdate``), not one of :data:`NOT_TIMES`. Narrower than :func:`time_named`
+    (``day_of_week``, ``visit_type``, ``discharge_location`` hold text, not dates), and not ``start``/``stop`` alone
+    (text columns named ``onset`` or ``stop``, acute/chronic or yes/no, came out as empty datetimes where the noise
+    could not tell)."""
     return any(w in ("date", "time", "datetime", "timestamp", "dttm", "dob", "dod") or _ends_like_a_time(w)
                for w in _name_words(name))
 
@@ -349,12 +363,11 @@ def _times(df: pd.DataFrame, col: ColumnSchema) -> np.ndarray:
 
 def _infer_after(t: np.ndarray, groups: np.ndarray, tcol: ColumnSchema, parent: pd.DataFrame,
                  ps: DatasetTable, pkeys: np.ndarray, exclude: set[str | None]) -> str | None:
-    """The parent column of the child times' kind that a parent's first child time is at or after for all but
-    ``AFTER_CONTRADICTION_SHARE`` of the parents (up to ``AFTER_SLACK`` of the times' range), and is closest to
-    (median offset), a name like a start first."""
+    """The parent column of the child times' kind that the parents' first child times contradict
+    (:func:`after_contradicted`, on the data's range) for at most ``AFTER_CONTRADICTION_SHARE`` of the parents, and is
+    closest to (median offset), a name like a start first."""
     first = pd.Series(t).groupby(groups).min()
-    slack = after_slack(tcol, float(np.nanmin(t)), float(np.nanmax(t))) if np.isfinite(t).any() else 0.0
-    reach = float(np.nanmax(t) - np.nanmin(t)) if np.isfinite(t).any() else 0.0
+    lo, hi = (float(np.nanmin(t)), float(np.nanmax(t))) if np.isfinite(t).any() else (0.0, 0.0)
     best: tuple[bool, float] | None = None
     after = None
     for pc in ps.columns:
@@ -365,7 +378,7 @@ def _infer_after(t: np.ndarray, groups: np.ndarray, tcol: ColumnSchema, parent: 
             continue
         a = pd.Series(_times(parent, pc), index=pkeys).reindex(first.index).to_numpy(dtype=float)
         off = first.to_numpy(dtype=float) - a
-        bad = np.isnan(off) | (off < -slack - 1e-9) | (off > reach)  # (a birth date decades before a window of visits)
+        bad = after_contradicted(first.to_numpy(dtype=float), a, tcol, lo, hi)
         if not len(off) or bad.mean() > AFTER_CONTRADICTION_SHARE:
             continue
         rank = (not starts_named(pc.name), float(np.median(np.abs(off[~bad]))))
@@ -381,9 +394,8 @@ def infer_time_fields(rel: Relation, tables: Mapping[str, pd.DataFrame], schema:
     ``order_by``: a numeric/date child column without missing values that never decreases within a
     parent in file order (else a date column, or one named like a time); ``within``: a parent column of
     the same kind that every child time of that parent stays at or below (the closest such column); ``after``: a
-    parent date column (or number named like a time) that the parent's first child time is at or after (up to
-    ``AFTER_SLACK`` of the times' range), for all but ``AFTER_CONTRADICTION_SHARE`` of the parents (a name like a
-    start first, then the closest);
+    parent date column (or number named like a time) that the parent's first child time is at or after
+    (:func:`_infer_after`);
     ``sequence``: an integer child column equal to 1, 2, ... (or 0, 1, ...) in ``order_by`` order;
     ``ends``: date/numeric child columns never below ``order_by`` (interval ends, e.g. ``tstop``).
     """
@@ -464,4 +476,4 @@ def infer_time_fields(rel: Relation, tables: Mapping[str, pd.DataFrame], schema:
                                   "read_from_data": found})
 
 
-__all__ = ["AFTER_CONTRADICTION_SHARE", "AFTER_SLACK", "AFTER_SLACK_DAYS", "after_slack", "clock_named", "infer_dataset_schema", "infer_time_fields", "parse_relation", "starts_named", "time_stem"]
+__all__ = ["AFTER_CONTRADICTION_SHARE", "AFTER_SLACK", "AFTER_SLACK_DAYS", "after_contradicted", "after_slack", "clock_named", "infer_dataset_schema", "infer_time_fields", "parse_relation", "starts_named", "time_stem"]

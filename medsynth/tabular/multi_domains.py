@@ -18,7 +18,7 @@ import pandas as pd
 from medsynth.io.dataset import DatasetSchema, DatasetTable, Relation
 from medsynth.io.dataset_infer import (
     AFTER_CONTRADICTION_SHARE,
-    after_slack,
+    after_contradicted,
     ends_named,
     starts_named,
     time_named,
@@ -259,8 +259,7 @@ class DomainsMixin:
         dates); ``after`` among the parent's other such columns; ``sequence`` among the child's other whole-number
         columns; ``ends`` among the child's other date or time-named columns. Each candidate gets a noisy count of
         the patients contradicting it (a missing time; a child time above the bound or a missing bound; a first child
-        time more than ``AFTER_SLACK`` of the time range before the start, or a missing start; a number not the row's
-        rank; an end before its start), one count per patient and candidate (sensitivity ``sqrt(k)``); a candidate is
+        time :func:`after_contradicted` by the start; a number not the row's rank; an end before its start), one count per patient and candidate (sensitivity ``sqrt(k)``); a candidate is
         usable at most ``CONTRADICTION_SHARE`` (``after``: ``AFTER_CONTRADICTION_SHARE``) of the patients plus
         ``KEEP_SIGMAS`` noise deviations, and the first usable in a public order (a name like a time first, a name
         like an end last, then the schema's column order; for ``after`` a name like a start first) is chosen (every
@@ -380,16 +379,11 @@ class DomainsMixin:
         if "after" not in declared:
             tord = np.lexsort((t, g))
             is_first = np.zeros(len(t), dtype=bool)
-            if len(t):
-                is_first[tord[np.r_[True, g[tord][1:] != g[tord][:-1]]]] = True
-
+            is_first[tord[group_rank(g[tord]) == 0]] = True
             tcol = child.column(upd["order_by"])
-            slack = after_slack(tcol)  # of the (DP) bounds: public here
-            reach = float(tcol.bounds()[1] - tcol.bounds()[0]) if tcol.min is not None and tcol.max is not None else np.inf
 
-            def before(c: Any) -> np.ndarray:  # (or further before it than the child times' range: a birth date)
-                a = codec_p.numbers(c, prow[c.name])[g]
-                return is_first & (np.isnan(a) | (t < a - slack - 1e-9) | (t - a > reach))
+            def before(c: Any) -> np.ndarray:  # on the (DP) bounds of the child time: public here
+                return is_first & after_contradicted(t, codec_p.numbers(c, prow[c.name])[g], tcol)
             cands = [c for c in usable_cols(parent, pkeys | {upd["within"]} - {None}, kind, True) if not ends_named(c.name)]
             cands.sort(key=lambda c: not starts_named(c.name))  # stable: the public order next (no end: a discharge)
             ok = decide("after", cands, before)
