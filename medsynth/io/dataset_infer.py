@@ -110,12 +110,13 @@ def _ends_like_a_time(word: str) -> bool:
 
 def date_named(name: str) -> bool:
     """Whether a column's name (public) says it holds dates or times themselves: a word ``date``, ``time``,
-    ``datetime``, ``timestamp``, ``dttm``, ``dob`` or ``dod``, or a word of six letters or more ending with ``date`` or
-    ``time`` (``charttime``, ``admitdate``), not one of :data:`NOT_TIMES`. Narrower than :func:`time_named`
+    ``datetime``, ``timestamp``, ``dttm``, ``dt`` (``entry.dt``, ``adm_dt``: survival's rhDNase, many registries),
+    ``dob`` or ``dod``, or a word of six letters or more ending with ``date`` or ``time`` (``charttime``,
+    ``admitdate``), not one of :data:`NOT_TIMES`. Narrower than :func:`time_named`
     (``day_of_week``, ``visit_type``, ``discharge_location`` hold text, not dates), and not ``start``/``stop`` alone
     (text columns named ``onset`` or ``stop``, acute/chronic or yes/no, came out as empty datetimes where the noise
     could not tell)."""
-    return any(w in ("date", "time", "datetime", "timestamp", "dttm", "dob", "dod") or _ends_like_a_time(w)
+    return any(w in ("date", "time", "datetime", "timestamp", "dttm", "dt", "dob", "dod") or _ends_like_a_time(w)
                for w in _name_words(name))
 
 
@@ -131,7 +132,7 @@ def clock_named(name: str) -> bool:
 def time_stem(name: str | None) -> str:
     """A time column's name without its trailing date/time word (``visit_start_datetime`` -> ``visit_start``,
     ``charttime`` -> ``chart``): columns of one stem hold one moment (OMOP's ``*_date`` beside ``*_datetime``)."""
-    return re.sub(r"[_. ]?(datetime|date|time|dttm|timestamp)$", "", (name or "").lower())
+    return re.sub(r"[_. ]?(datetime|date|time|dttm|timestamp)$|[_. ]dt$", "", (name or "").lower())
 
 
 def _row_number(name: object) -> bool:

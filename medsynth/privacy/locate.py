@@ -13,7 +13,8 @@ on earlier DP outputs):
    Thresholds hold pure noise to a false-positive rate of ``FALSE_RATE`` (1e-3) per column over all
    scales and looks (union bound), and only the run of detected
    buckets holding the most mass sets the range (contiguity), so a bound never comes from a noise-only
-   bucket away from the data.
+   bucket away from the data. A date is located by :func:`locate_date`: a noisy histogram of its years
+   first, then this histogram of its days after a day before the years holding them (a DP output: public).
 2. :func:`remeasure` (optional, for an unlocated column): the same histogram measured again with more
    budget, combined with the first by inverse-variance weights (the sum of two Gaussian measurements
    is a sufficient statistic; the cost is the sum of the two rhos); detection is run again.
@@ -76,6 +77,8 @@ class Location:
         keys: indices of keys standing above the noise.
         rounds: how many stage-1 measurements were combined.
         tentative: located by :func:`locate_present` (no block stood above the noise), to be confirmed by stage 2.
+        origin: a public day subtracted from a date column's values before it is located (:func:`locate_date`; 0 for
+            numbers): ``values`` and every grid are relative to it, and :func:`refine` adds it back to the range.
     """
 
     values: np.ndarray
@@ -92,6 +95,7 @@ class Location:
     tentative: bool = False
     text_counts: np.ndarray = field(default_factory=lambda: np.zeros(0))
     text_noisy: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    origin: float = 0.0
 
     def text_found(self) -> np.ndarray:
         """Indices of the text buckets whose noisy count stands above the noise (threshold corrected for their
@@ -270,6 +274,50 @@ def locate(values: np.ndarray, rho: float, rng: np.random.Generator, *, sensitiv
     return loc
 
 
+#: Dates are first placed on a calendar: a noisy histogram of their years over this public span (one cell per year;
+#: a date outside it counts in the first or last year), with this share of the date's stage-1 budget.
+DATE_YEARS = (1700, 2300)
+DATE_YEAR_SHARE = 0.3
+_YEAR_WIDTHS = (1, 2, 4, 8, 16, 32, 64)
+
+
+def _year_origin(days: np.ndarray, rho: float, rng: np.random.Generator, sensitivity: float) -> float | None:
+    """A day as far before the run of calendar years holding the dates' mass as the run is long, in days since 1970-01-01,
+    from a
+    noisy histogram of their years with ``rho`` (L2 sensitivity ``sensitivity``); None when no year or block of years
+    stands above the noise (thresholds corrected for the number of blocks, as for powers of two)."""
+    first, last = DATE_YEARS
+    day = np.floor(days).astype("int64").astype("timedelta64[D]") + np.datetime64("1970-01-01", "D")
+    years = np.clip(day.astype("datetime64[Y]").astype(np.int64) + 1970, first, last - 1) - first
+    noisy = noisy_counts(np.bincount(years, minlength=last - first).astype(float), gaussian_sigma(rho, sensitivity), rng)
+    found = _detect_strict(noisy, gaussian_sigma(rho, sensitivity), _YEAR_WIDTHS)
+    if found.size == 0:
+        return None
+    runs = np.split(found, np.nonzero(np.diff(found) > 1)[0] + 1)
+    run = max(runs, key=lambda r: float(noisy[r].sum()))
+    start = np.datetime64(f"{first + int(run[0])}-01-01", "D")
+    stop = np.datetime64(f"{first + int(run[-1]) + 1}-01-01", "D")
+    origin = start - (stop - start)  # the run's years lie in [L, 2L) days after it: one or two powers of two
+    return float((origin - np.datetime64("1970-01-01", "D")).astype(np.int64))
+
+
+def locate_date(values: np.ndarray, rho: float, rng: np.random.Generator, *, sensitivity: float = 1.0,
+                text: np.ndarray | None = None) -> Location:
+    """Stage 1 for a date column (``values`` in days since 1970-01-01): :func:`locate` on the days relative to the
+    middle of the years holding the dates (:func:`_year_origin`, with ``DATE_YEAR_SHARE`` of ``rho``; a DP output, so
+    the origin is public), instead of on the days since 1970. Powers of two of days since 1970 cut the calendar at
+    1992-06-06 and 2014-11-09: on 450 patients, whose follow-up ended in 1992, the released range was 1992-06-06 to
+    2014-11-10 (too few rows to refine inside a power of two of 22 years) and the 10% of dates before June 1992 were
+    clipped. Relative to their middle, dates of a few months lie in powers of two of days."""
+    values = np.asarray(values, dtype=float)
+    rho_year = DATE_YEAR_SHARE * rho
+    origin = _year_origin(values[np.isfinite(values)], rho_year, rng, sensitivity)
+    loc = locate(values - (origin or 0.0), rho - rho_year, rng, sensitivity=sensitivity, codes=False, text=text)
+    loc.rho += rho_year
+    loc.origin = origin or 0.0
+    return loc
+
+
 def remeasure(loc: Location, rho: float, rng: np.random.Generator) -> Location:
     """Stage 1 again with ``rho`` more, averaged with what was measured (inverse-variance weights)."""
     s2 = gaussian_sigma(rho, loc.sensitivity)
@@ -327,7 +375,8 @@ def _confident_trim(noisy: np.ndarray, sigma: float) -> tuple[int, int]:
     return first, last
 
 
-def _cut(noisy: np.ndarray, sigma: float, dropped: Callable[[int, int], float] | None = None) -> tuple[int, int]:
+def _cut(noisy: np.ndarray, sigma: float, dropped: Callable[[int, int], float] | None = None, *,
+         sure: bool = False) -> tuple[int, int]:
     """Stage 2's range (first and last cell kept): the cells covered by blocks standing above the noise
     (:func:`~medsynth.privacy.mechanisms._significant_cells`: the bulk cell by cell, a sparse tail as a
     wider block) when what that drops holds at most ``CUT_MAX`` of the noisy mass (empty cells and thin
@@ -340,6 +389,8 @@ def _cut(noisy: np.ndarray, sigma: float, dropped: Callable[[int, int], float] |
         first, last = int(hit[0]), int(hit[-1])
         mass = max(float(np.sum(np.maximum(noisy, 0.0))), 1.0)
         lost = dropped(first, last) if dropped else float(noisy[:first].sum() + noisy[last + 1 :].sum())
+        if sure:  # confident of it: its noisy sum plus TRIM_SIGMAS deviations of the noise of the cells dropped
+            lost += TRIM_SIGMAS * sigma * math.sqrt(first + noisy.size - 1 - last)
         if lost <= CUT_MAX * mass:
             return first, last
     return _confident_trim(noisy, sigma)
@@ -648,13 +699,16 @@ def refine(loc: Location, rho: float, rng: np.random.Generator, *, max_cells: in
                 out += float(noisy_fine[cells[cells < first]].sum() + noisy_fine[cells[cells > last]].sum())
         return out
 
-    first, last = _cut(noisy_fine, sigma2, dropped)
+    first, last = _cut(noisy_fine, sigma2, dropped, sure=bool(loc.origin))
     low, high = float(edges[first]), float(edges[last + 1])
     # (the bucket at zero reaches below it: a log scale needs a range that does not, bili_change went to -1/256)
     miss, sigma_miss = loc.missing_noisy()
+    if loc.origin:  # a date located relative to a public day (locate_date): its range and cells back in days since 1970
+        low, high, edges = low + loc.origin, high + loc.origin, edges + loc.origin
+        log_scale = False
     return BoundsResult(low=low, high=high, rho=loc.rho + rho, missing=missing, log_scale=log_scale and low >= 0,
                         edges=edges[first : last + 2].copy(), counts=noisy_fine[first : last + 1].copy(), sigma=sigma2,
                         missing_count=miss, sigma_missing=sigma_miss)
 
 
-__all__ = ["Location", "locate", "locate_present", "missing_present", "refine", "remeasure"]
+__all__ = ["Location", "locate", "locate_date", "locate_present", "missing_present", "refine", "remeasure"]

@@ -30,7 +30,16 @@ from scipy import special
 from medsynth.core.errors import DataValidationError, PrivacyBudgetError
 from medsynth.io.schema import boolean_keys, cell_numbers, fields_read
 from medsynth.privacy.ledger import PrivacyLedger
-from medsynth.privacy.locate import FLAG_PARTNER_SIGMAS, MAX_LOOKS, Location, locate, locate_present, refine, remeasure
+from medsynth.privacy.locate import (
+    FLAG_PARTNER_SIGMAS,
+    MAX_LOOKS,
+    Location,
+    locate,
+    locate_date,
+    locate_present,
+    refine,
+    remeasure,
+)
 from medsynth.privacy.mechanisms import (
     PRESENCE_SIGMAS,
     category_threshold,
@@ -453,7 +462,8 @@ def _locate_numbers(cols: list[ColumnSchema], df: pd.DataFrame, share: dict[str,
         # text cells get a bucket of their own (not dates: their text is no flag), so a yes/no column that the
         # noisy type decision made numbers is seen as text by this same measurement
         text = None if c.type == "datetime" else _text_buckets(df[c.name], x)
-        out[c.name] = locate(x, share[c.name] * first[c.name], rng, codes=c.type != "datetime", text=text)
+        rho1 = share[c.name] * first[c.name]
+        out[c.name] = locate_date(x, rho1, rng) if c.type == "datetime" else locate(x, rho1, rng, text=text)
     parts = 2 ** (LOCATE_ROUNDS - 1) - 1
     cap = min(RESERVE_CAP * reserve_rho / max(len(cols), 1), total_cap)  # no column takes much more than its even part
     extra = dict.fromkeys(out, 0.0)

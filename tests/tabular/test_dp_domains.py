@@ -860,3 +860,20 @@ def test_whole_numbers_under_a_name_like_an_id_that_are_no_identifier_are_codes(
     out, small, _ = decide_structure(infer_schema(df), df, rho=5e-3, rows=3000.0, rng=np.random.default_rng(0), ledger=led)
     assert out.column("itemid").type == "categorical" and "itemid" not in small
     assert out.column("value").type == "continuous"
+
+
+def test_dates_named_dt_are_dates_where_the_noise_cannot_tell():
+    """survival's rhDNase (``entry.dt``, ``end.dt``): at epsilon 1 on 450 patients the kind counts could not clear the
+    margin, and ``end.dt`` became categories of near-unique dates, left empty. ``dt`` is a date word (``adm_dt``,
+    ``admDt``); its stem is the name without it."""
+    from medsynth.io.dataset_infer import date_named, time_stem
+
+    assert date_named("entry.dt") and date_named("adm_dt") and date_named("admDt") and not date_named("width")
+    assert time_stem("end.dt") == "end" and time_stem("visit_start_datetime") == "visit_start" and time_stem("bandt") == "bandt"
+    rs = np.random.default_rng(0)
+    days = pd.Timestamp("1992-03-01") + pd.to_timedelta(rs.integers(0, 200, 450), unit="D")
+    df = pd.DataFrame({"entry.dt": days.strftime("%Y-%m-%d"), "end.dt": (days + pd.Timedelta(days=170)).strftime("%Y-%m-%d")})
+    for seed in range(6):
+        led = PrivacyLedger(private=True, target_epsilon=1.0, target_delta=1e-5)
+        out, _, _ = decide_structure(infer_schema(df), df, rho=3e-4, rows=450.0, rng=np.random.default_rng(seed), ledger=led)
+        assert [c.type for c in out.columns] == ["datetime", "datetime"], (seed, [c.type for c in out.columns])
