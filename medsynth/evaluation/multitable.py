@@ -231,7 +231,11 @@ def _trajectory(train: dict, holdout: dict, synthetic: dict, schema: DatasetSche
             if len(both) == 0 or c not in other:
                 per[c] = float("nan")
                 continue
-            per[c] = float(np.nanmean(np.abs(real.loc[both, c] - other.loc[both, c])) / (sd[c] if np.isfinite(sd[c]) and sd[c] > 0 else 1.0))
+            gap = np.abs(real.loc[both, c] - other.loc[both, c]).to_numpy(dtype=float)
+            if not np.isfinite(gap).any():  # a column left empty (DP released nothing of it): no trajectory to compare
+                per[c] = float("nan")
+                continue
+            per[c] = float(np.nanmean(gap) / (sd[c] if np.isfinite(sd[c]) and sd[c] > 0 else 1.0))
         vals = [v for v in per.values() if np.isfinite(v)]
         return (float(np.mean(vals)) if vals else float("nan")), per
 

@@ -125,3 +125,20 @@ def test_a_declared_target_with_one_value_is_named_in_the_notes(real):
         c["target"] = c["name"] == "status"
     report = evaluate_multitable(train, holdout, train, schema=DatasetSchema.from_dict(data))
     assert any("marks 'patients.status' as the target, but it holds a single value" in n for n in report.notes)
+
+
+def test_a_child_column_left_empty_is_no_trajectory_and_no_numpy_warning(real):
+    """A DP fit of a few dozen patients leaves columns empty; the trajectory metric skips them instead of printing
+    numpy's "Mean of empty slice" to the user (nlme's Phenobarb, zero-config at epsilon 1)."""
+    import warnings
+
+    train, holdout = real
+    syn = _copy_with_new_ids(holdout, 7000)
+    child = next(t for t in syn if t != "patients")
+    numbers = [c for c in syn[child].columns if c != "id" and pd.api.types.is_numeric_dtype(syn[child][c])]
+    syn[child] = syn[child].assign(**{c: np.nan for c in numbers})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        report = evaluate_multitable(train, holdout, syn, mode="evaluate")
+    names = {m.name: m for m in report.results}
+    assert names["trajectory_difference"].value is None or not np.isfinite(names["trajectory_difference"].value)
