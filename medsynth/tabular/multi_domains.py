@@ -56,6 +56,8 @@ DECISION_PARTS = {"order_by": 0.35, "within": 0.2, "after": 0.2, "sequence": 0.1
 #: decide (``named`` in ``_decide_relation``: the time column, a bound named like an end, a start named like one; no
 #: ``sequence``; declare them: a follow-up time bounding the visits is public knowledge).
 MAX_SIGMA_SHARE = 0.08
+#: At most this many (start, end) pairs of the root table's dates are candidates for its own interval.
+ROOT_PAIRS = 6
 #: A relation field read from the data is kept when at most this share of patients contradicts it (noisy count) ...
 CONTRADICTION_SHARE = 0.05
 #: ... plus this many deviations of the count's noise: on 200 patients at epsilon 1 the noise (~57) was five times
@@ -147,10 +149,66 @@ class DomainsMixin:
             for e in r.ends:  # an interval's end spans its start's range (and its own)
                 if ok(r.child, e):
                     widen(r.child, e, bottom, top)
+        root_start = getattr(self, "root_start", None)
+        if root_start and order and ok(order[0], root_start):
+            bottom, top = out[order[0]].column(root_start).bounds()
+            for e in getattr(self, "root_ends", []):
+                if ok(order[0], e):
+                    widen(order[0], e, bottom, top)
         if changed and self.ledger is not None:
             self.ledger.notes.append(f"time ranges {changed} widened to cover the times they follow or bound (post-processing "
                                      "of the released ranges)")
         return out
+
+    @staticmethod
+    def root_interval_candidates(tab: DatasetTable, keys: set[str]) -> list[tuple[str, str]]:
+        """Public candidates for the root table's own interval (start, end): an end named like one (``dischtime``,
+        ``end.dt``) and another date column, starts named like one first (``admittime``), then the schema's order."""
+        dates = [c for c in tab.modelled if c.type == "datetime" and c.name not in keys]
+        ends = [c.name for c in dates if ends_named(c.name)]
+        starts = sorted((c.name for c in dates if not ends_named(c.name)), key=lambda n: not starts_named(n))
+        return [(a, b) for b in ends for a in starts][:ROOT_PAIRS]
+
+    def _root_interval(self, root: str, df: pd.DataFrame, tab: DatasetTable, keys: set[str], rho: float, n_hat: float,
+                       gens: Generators) -> tuple[str | None, list[str]]:
+        """The root table's own interval: a start column and the ends that follow it in (almost) every row, modelled as
+        lengths from it (``TablePlan.start``). Candidates are public (:meth:`root_interval_candidates`); a pair is
+        contradicted by a row whose end is before its start, or that holds the end without the start (its end could not
+        be rebuilt). Non-private: at most ``CONTRADICTION_SHARE`` of the rows contradict it. DP: a noisy count of the
+        patients (root rows) contradicting each pair (sensitivity ``sqrt(pairs)``), kept below that share plus
+        ``KEEP_SIGMAS`` deviations; where the noise cannot tell (``MAX_SIGMA_SHARE``), the pairs of a start and an end
+        both named so. The start is the first usable pair's; the ends, every usable end of that start."""
+        pairs = self.root_interval_candidates(tab, keys)
+        if not pairs:
+            return None, []
+        codec = TableCodec(tab.table_schema())
+        days = {c: codec.numbers(tab.column(c), df[c]) for c in {x for p in pairs for x in p}}
+
+        def bad(a: str, b: str) -> int:
+            return int(np.sum((days[b] < days[a] - 1e-9) | (np.isnan(days[a]) & ~np.isnan(days[b]))))
+
+        if not self.is_private:
+            ok = [p for p in pairs if bad(*p) <= CONTRADICTION_SHARE * len(df)]
+        elif rho <= 0:
+            return None, []
+        else:
+            sigma = gaussian_sigma(rho, sensitivity=math.sqrt(len(pairs)))
+            if sigma > MAX_SIGMA_SHARE * n_hat:
+                ok = [(a, b) for a, b in pairs if starts_named(a)]
+                self.ledger.notes.append(  # type: ignore[union-attr]
+                    f"table '{root}': at this budget a noisy count cannot tell which of its dates start and end an interval; "
+                    + (f"{ok} taken on their names" if ok else "none is used") + " (nothing measured; declare a rule "
+                    "(kind: le, public: true) in the schema to choose)")
+            else:
+                noisy = np.array([bad(a, b) for a, b in pairs], dtype=float) + gens.noise.normal(0.0, sigma, len(pairs))
+                ok = [p for p, v in zip(pairs, noisy, strict=True) if v <= CONTRADICTION_SHARE * n_hat + KEEP_SIGMAS * sigma]
+                self.ledger.record(f"table '{root}': rows whose end comes before each candidate start (decided under DP)",  # type: ignore[union-attr]
+                                   "Gaussian mechanism (zCDP), one count per candidate (start, end) pair", rho=rho,
+                                   sigma=sigma, columns=sorted({x for p in pairs for x in p}), usable=[list(p) for p in ok])
+        if not ok:
+            return None, []
+        start = ok[0][0]
+        return start, [b for a, b in ok if a == start]
 
     def _domain_weight(self, tab: DatasetTable, keys: list[str]) -> int:
         plain = self._plain(tab, keys)

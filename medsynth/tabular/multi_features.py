@@ -119,6 +119,10 @@ class TablePlan:
             ``visit_start_date`` that orders the rows): the other ends are measured from it, not from the time (ends
             of one date, a visit's end datetime came before its start datetime in 19-41% of synthetic visits); None
             (and in plans saved before it): every end from the time.
+        start: of the root table (no parent, so no time order): a date column that starts an interval of its own row,
+            ended by ``ends`` (an admissions table as root: ``admittime``, ``dischtime``); each end is modelled as its
+            length from ``start`` (``dur:`` features, in 1 / ``length_scale`` days), never before it. None (and in
+            plans saved before it): the root's dates are modelled each on its own.
     """
 
     name: str
@@ -141,6 +145,7 @@ class TablePlan:
     gap: str = "share"
     length_scale: float = 1.0
     fine_start: str | None = None
+    start: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The plan as JSON-ready data."""
@@ -268,6 +273,13 @@ def own_columns(plan: TablePlan, schema: DatasetSchema, *, root: bool, pos_max: 
         cols.append(tab.column(c).model_copy(update={"public": True, "read_from_data": []}))
     if not root:
         cols.append(ColumnSchema(name=POS, type="integer", min=0, max=max(int(pos_max), 0), public=True))
+    if root and plan.start is not None:  # a root row's own interval: lengths in hours on a log scale, as a child's
+        lo = tab.column(plan.start).bounds()[0]
+        for e in plan.ends:
+            cols.append(ColumnSchema(name=dur_col(e), type="continuous", min=0.0,
+                                     max=max(tab.column(e).bounds()[1] - lo, 1.0) * plan.length_scale,
+                                     missing=tab.column(e).missing or tab.column(plan.start).missing, public=True,
+                                     transform="log"))
     if plan.order_by is not None and not root:
         span, ends = time_span(schema, plan)
         if plan.within and plan.gap == "spacing":
@@ -348,6 +360,17 @@ def time_features(days: np.ndarray, parents: np.ndarray, plan: TablePlan, *, bou
     return out
 
 
+def root_lengths(plan: TablePlan, start: np.ndarray, ends: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """A root row's interval lengths (``dur:`` features, in 1 / ``length_scale`` days) from its start and ends (days;
+    NaN where either is missing; an end before its start is a length of 0, as for a child's ends)."""
+    return {dur_col(e): np.maximum(ends[e] - start, 0.0) * plan.length_scale for e in plan.ends}
+
+
+def root_ends(plan: TablePlan, start: np.ndarray, lengths: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Undo :func:`root_lengths`: each end (days) from the start and its length (NaN where either is missing)."""
+    return {e: start + lengths[dur_col(e)] / plan.length_scale for e in plan.ends}
+
+
 def _end_base(plan: TablePlan, e: str, days: np.ndarray, ends: dict[str, np.ndarray]) -> np.ndarray:
     """Where end ``e``'s interval is measured from: the fine start (where present) for every other end, else the time."""
     if plan.fine_start is None or e == plan.fine_start or plan.fine_start not in ends:
@@ -416,6 +439,7 @@ def model_schema(columns: list[ColumnSchema]) -> TableSchema:
 
 
 __all__ = ["EVIDENCE", "GAP", "POS", "T0_AFTER_SCALE", "T0_SCALE", "TablePlan", "after_room", "dev_col", "dur_col", "first_time_from_share", "first_time_share",
+           "root_ends", "root_lengths",
            "group_rank", "group_starts", "key_array",
            "mean_col", "mode_col", "model_schema", "n_col", "own_columns", "parent_index", "rebuild_times", "rows_to_come",
            "summaries", "summary_columns", "t0_col", "t0_scale", "time_features", "time_span"]

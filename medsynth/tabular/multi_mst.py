@@ -50,7 +50,7 @@ from pydantic import Field
 from medsynth.core.config import ConfigModel
 from medsynth.core.errors import DataValidationError
 from medsynth.io.dataset import DatasetSchema
-from medsynth.io.dataset_infer import time_stem
+from medsynth.io.dataset_infer import ends_named, time_stem
 from medsynth.io.schema import TableSchema
 from medsynth.privacy.mechanisms import gaussian_sigma, noisy_count
 from medsynth.privacy.noise import Generators
@@ -64,7 +64,7 @@ from medsynth.tabular.multi_counts import (
     choose_bound,
     dp_count_distribution,
 )
-from medsynth.tabular.multi_domains import DomainsMixin
+from medsynth.tabular.multi_domains import DECISION_EXTRA, DECISION_SHARE, DomainsMixin
 from medsynth.tabular.multi_features import (
     EVIDENCE,
     GAP,
@@ -79,6 +79,7 @@ from medsynth.tabular.multi_features import (
     n_col,
     own_columns,
     parent_index,
+    root_lengths,
     summaries,
     summary_columns,
     t0_col,
@@ -89,6 +90,10 @@ from medsynth.tabular.multi_features import (
 #: decades, the first of 64 fine cells held everything under 4 hours, and Synthea's 20-minute encounters came out
 #: 2-3 hours long.
 LENGTH_SCALE = 24.0
+#: Share of one relation's part of the decision budget that decides the root table's own interval (a start and its
+#: ends among its dates, e.g. admittime and dischtime of an admissions table with no patients table above it: each
+#: date on its own, half of the synthetic stays ended before they began, non-private too).
+ROOT_INTERVAL_PART = 0.3
 #: count_share null: the share of the budget that gives a count cell noise of this share of the patients ...
 COUNT_NOISE = 0.01
 #: ... kept within this range.
@@ -261,15 +266,25 @@ class MultiTableDPMST(DomainsMixin, MultiTableSynthesizer):
             pk = schema.tables[rel.parent].primary_key
             pidx[t] = parent_index(tables[t][rel.column], tables[rel.parent][pk])  # type: ignore[index]
             unit[t] = unit[rel.parent][pidx[t]]
+        # the root table's own interval (a start and its ends: public candidates by name) takes ROOT_INTERVAL_PART of a
+        # relation's share of the decision budget (public: whether its names could hold an end and a start)
+        root_keys = set(schema.key_columns(root))
+        names = [c.name for c in schema.tables[root].modelled if c.name not in root_keys]
+        interval_part = ROOT_INTERVAL_PART if any(ends_named(n) for n in names) and len(names) > 1 else 0.0
+        n_dec = len(decide) + interval_part
         # domains, on one random row per patient
-        resolved = self._resolve_domains(tables, schema, unit, weights, len(decide), rho_total, n_hat, gens)
+        resolved = self._resolve_domains(tables, schema, unit, weights, n_dec, rho_total, n_hat, gens)  # type: ignore[arg-type]
         schema = schema.model_copy(update={"relations": [self._usable(r, resolved) for r in schema.relations]})
         decide = [r for r in schema.relations if private and primaries[r.child] is not None
                   and r == self._relation(schema, r.child, primaries[r.child])]
-        relations = [(self._decide_relation(r, tables, resolved, pidx, unit, rho_total, len(decide), n_hat, gens,
+        n_dec = len(decide) + interval_part
+        relations = [(self._decide_relation(r, tables, resolved, pidx, unit, rho_total, n_dec, n_hat, gens,  # type: ignore[arg-type]
                                             set(schema.key_columns(r.child)), set(schema.key_columns(r.parent)))
                       if r in decide else self._untimed(r, primaries[r.child]))
                      if private else r for r in schema.relations]
+        pool = (self.privacy.domain_budget * DECISION_SHARE + DECISION_EXTRA) * rho_total if self.privacy.domain_budget > 0 else 0.0
+        self.root_start, self.root_ends = self._root_interval(
+            root, tables[root], resolved[root], root_keys, pool * interval_part / max(n_dec, 1), n_hat, gens) if interval_part else (None, [])
         self.schema = DatasetSchema(tables=self._align_times(resolved, relations, order), relations=relations)
         self._build(tables, unit, pidx, primaries, order, rho_total, n_hat, gens)
 
@@ -301,6 +316,9 @@ class MultiTableDPMST(DomainsMixin, MultiTableSynthesizer):
                 plan.within = rel.within
             if rel.after and rel.after in {c.name for c in ptab.modelled}:
                 plan.after = rel.after
+        if parent is None and getattr(self, "root_start", None) in modelled:  # the root row's own interval
+            plan.start = self.root_start
+            plan.ends = [e for e in getattr(self, "root_ends", []) if e in modelled]
         if rel is not None and rel.sequence in modelled:
             plan.sequence = rel.sequence
             col = tab.column(rel.sequence)
@@ -576,6 +594,10 @@ class MultiTableDPMST(DomainsMixin, MultiTableSynthesizer):
                 tf = time_features(days, prow, plan, bound=bound, ends=ends)  # type: ignore[arg-type]
                 for name, v in tf.items():
                     values[name] = mcodec.to_unit(colmap[name], v)
+        if root and plan.start is not None:
+            num = lambda c: codec.numbers(codec.schema.column(c), tables[t][c].iloc[rows[t]])  # noqa: E731
+            for name, v in root_lengths(plan, num(plan.start), {e: num(e) for e in plan.ends}).items():
+                values[name] = mcodec.to_unit(colmap[name], v)
         for name, v in summ[t].items():
             if name not in colmap:  # a summary this model leaves out (summaries: auto/none)
                 continue

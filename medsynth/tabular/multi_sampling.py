@@ -37,6 +37,7 @@ from medsynth.tabular.multi_features import (
     mean_col,
     n_col,
     rebuild_times,
+    root_ends,
     t0_col,
 )
 from medsynth.tabular.multi_tree import TreeSampler, coarse_code
@@ -105,9 +106,27 @@ def _counts_of(model: MultiTableDPMST, table: str, child: str, values: dict[str,
     return np.clip(np.rint(x), cm.low, cm.high).astype(np.int64)
 
 
+def _root_own(model: MultiTableDPMST, values: dict[str, np.ndarray], m: int) -> Frame:
+    """The root table's own columns (model space) from its features: its numbers and categories, and the ends of its
+    own interval from its start and their lengths (:func:`~medsynth.tabular.multi_features.root_ends`)."""
+    root = model.schema.roots[0]  # type: ignore[union-attr]
+    plan, codec = model.plans[root], model.codecs[root]
+    own = Frame(n=m, num={c: values[c] for c in plan.numeric}, cat={c: values[c] for c in plan.discrete})
+    if plan.start is not None and plan.ends:
+        start = codec.from_unit(codec.schema.column(plan.start), own.num[plan.start])
+        lengths = {}
+        for e in plan.ends:
+            v = values[dur_col(e)]
+            lengths[dur_col(e)] = np.where(np.isnan(v), np.nan, model.models[root].codec.from_unit(
+                _col(model, root, dur_col(e)), np.nan_to_num(v, nan=0.0)))
+        for e, d in root_ends(plan, start, lengths).items():
+            own.num[e] = codec.to_unit(codec.schema.column(e), d)
+    return own
+
+
 def _sample_root(model: MultiTableDPMST, n: int, rng: np.random.Generator) -> tuple[dict[str, np.ndarray], pd.DataFrame]:
     root = model.schema.roots[0]  # type: ignore[union-attr]
-    mst, plan, codec = model.models[root], model.plans[root], model.codecs[root]
+    mst, codec = model.models[root], model.codecs[root]
     constraints = model.schema.tables[root].constraints  # type: ignore[union-attr]
     parts: list[dict[str, np.ndarray]] = []
     got, drawn, rounds = 0, 0, 0
@@ -117,8 +136,7 @@ def _sample_root(model: MultiTableDPMST, n: int, rng: np.random.Generator) -> tu
         frame = mst._sample_frame(m, rng)
         values = {**frame.num, **frame.cat}
         if constraints and m:
-            own = Frame(n=m, num={c: values[c] for c in plan.numeric}, cat={c: values[c] for c in plan.discrete})
-            keep = np.flatnonzero(check_constraints(_decode(model, root, own), codec.schema))
+            keep = np.flatnonzero(check_constraints(_decode(model, root, _root_own(model, values, m)), codec.schema))
             values = {k: v[keep] for k, v in values.items()}
         parts.append(values)
         got += len(next(iter(values.values()))) if values else 0
@@ -131,8 +149,7 @@ def _sample_root(model: MultiTableDPMST, n: int, rng: np.random.Generator) -> tu
                                       "model gives them too little probability: relax them or check the schema")
     values = {k: np.concatenate([p[k] for p in parts])[:n] for k in parts[0]}
     _map_counts(model, root, values, rng)
-    own = Frame(n=n, num={c: values[c] for c in plan.numeric}, cat={c: values[c] for c in plan.discrete})
-    return values, _decode(model, root, own)
+    return values, _decode(model, root, _root_own(model, values, n))
 
 
 def _draw_rows(model: MultiTableDPMST, table: str, parent_values: dict[str, np.ndarray], prow: np.ndarray,
@@ -248,8 +265,7 @@ def sample_dataset(model: MultiTableDPMST, n: int, rng: np.random.Generator) -> 
     out: dict[str, pd.DataFrame] = {}
     prows: dict[str, np.ndarray] = {}
     values[root], out[root] = _sample_root(model, n, rng)
-    plan = model.plans[root]
-    owns[root] = Frame(n=n, num={c: values[root][c] for c in plan.numeric}, cat={c: values[root][c] for c in plan.discrete})
+    owns[root] = _root_own(model, values[root], n)
     for t in order[1:]:
         plan = model.plans[t]
         p = plan.parent
