@@ -72,7 +72,8 @@ class ColumnSchema(ConfigModel):
         format: strftime format of a datetime column as written in the file (output uses it too).
         missing: whether the column may hold missing values (they are modelled as their own state).
         public: the domain (bounds/categories/missingness) is declared public by the user.
-        transform: "log" models a skewed positive column on a log scale (a modelling choice).
+        transform: "log" models a skewed positive column on a log scale (a modelling choice); "asinh" a signed one
+            on a scale fine near zero on both sides (the multi-table models' offsets of a date from its row's time).
         read_from_data: the fields ``schema infer`` read from the data (with ``public: false`` a DP fit
             re-decides all of them under DP; ``public: true`` declares them; taking ``type`` out of the list
             declares the type alone).
@@ -90,7 +91,7 @@ class ColumnSchema(ConfigModel):
     format: str | None = None
     missing: bool = False
     public: bool = False
-    transform: Literal["none", "log"] = "none"
+    transform: Literal["none", "log", "asinh"] = "none"
     read_from_data: list[str] = Field(default_factory=list)
     omitted: bool = False
     target: bool = False
@@ -121,8 +122,8 @@ class ColumnSchema(ConfigModel):
             keys = [category_key(c) for c in self.categories]
             if len(set(keys)) != len(keys):
                 problems.append(f"categories {self.categories!r} hold duplicates")
-        if self.transform == "log" and self.type not in ("continuous", "integer"):
-            problems.append("transform 'log' applies to continuous or integer columns only")
+        if self.transform in ("log", "asinh") and self.type not in ("continuous", "integer"):
+            problems.append(f"transform '{self.transform}' applies to continuous or integer columns only")
         if self.transform == "log" and self.min is not None and isinstance(self.min, (int, float)) and self.min < 0:
             problems.append(f"transform 'log' needs min >= 0, got {self.min}")
         if problems:

@@ -90,21 +90,36 @@ class TableCodec:
     @staticmethod
     def _span(col: ColumnSchema) -> tuple[float, float, float]:
         lo, hi = col.bounds()
-        width = np.log1p(hi - lo) if col.transform == "log" else hi - lo
+        if col.transform == "log":
+            width = np.log1p(hi - lo)
+        elif col.transform == "asinh":
+            width = np.arcsinh(hi) - np.arcsinh(lo)
+        else:
+            width = hi - lo
         return lo, hi, float(width)
 
     def to_unit(self, col: ColumnSchema, x: np.ndarray) -> np.ndarray:
         """Numbers (days for dates) -> u in [0, 1] (clipped to the bounds; NaN stays NaN)."""
         lo, hi, width = self._span(col)
         x = np.clip(x, lo, hi)
-        t = np.log1p(x - lo) if col.transform == "log" else x - lo
+        if col.transform == "log":
+            t = np.log1p(x - lo)
+        elif col.transform == "asinh":
+            t = np.arcsinh(x) - np.arcsinh(lo)
+        else:
+            t = x - lo
         return np.zeros_like(t) if width <= 0 else np.where(np.isnan(t), np.nan, t / width)
 
     def from_unit(self, col: ColumnSchema, u: np.ndarray) -> np.ndarray:
-        """Map unit-interval values back to a numeric column's range (undoing a log transform)."""
+        """Map unit-interval values back to a numeric column's range (undoing a log or asinh transform)."""
         lo, hi, width = self._span(col)
         u = np.clip(u, 0.0, 1.0)
-        x = lo + (np.expm1(u * width) if col.transform == "log" else u * width)
+        if col.transform == "log":
+            x = lo + np.expm1(u * width)
+        elif col.transform == "asinh":
+            x = np.sinh(np.arcsinh(lo) + u * width)
+        else:
+            x = lo + u * width
         return np.clip(x, lo, hi)
 
     # -- raw <-> frame -----------------------------------------------------------------------------

@@ -167,7 +167,7 @@ class MarginalSynthesizer(TabularSynthesizer):
     #: histogram's L2 sensitivity at ``s`` (the multi-table models pass ``min(1, K / rows_of_the_parent)``).
     row_weights: np.ndarray | None = None
     #: Numeric columns whose noisy fine 1-way is cut above its core (set by a caller; the multi-table models pass their
-    #: time features, on log grids up to the whole date range): :func:`cut_tail`.
+    #: time features, on log grids up to the whole date range): :func:`cut_tail`; below it too for an asinh scale.
     trim_tails: tuple[str, ...] = ()
     #: How a number's noisy fine 1-way becomes the weights of its values inside a coarse bin when decoding:
     #: "project": its projection onto non-negative counts with the same noisy total (:func:`project_simplex`);
@@ -297,6 +297,8 @@ class MarginalSynthesizer(TabularSynthesizer):
                 g = self._fine_spec(col)[0]
                 fine_noisy[c] = fine_noisy[c].copy()
                 fine_noisy[c][:g] = cut_tail(fine_noisy[c][:g], fine_sigma[c][:g])
+                if col.transform == "asinh":  # a signed offset: noise in the empty cells below its core too
+                    fine_noisy[c][:g] = cut_tail(fine_noisy[c][:g][::-1], fine_sigma[c][:g][::-1])[::-1]
         n_hat = max(float(np.mean([v.sum() for v in fine_noisy.values()])), 1.0)
 
         # coarse bins of equal noisy mass (numbers); categories stay as they are

@@ -84,6 +84,11 @@ def dur_col(e: str) -> str:
     return f"dur:{e}"
 
 
+def off_col(c: str) -> str:
+    """Name of the offset feature of companion date column ``c`` (from its row's time)."""
+    return f"off:{c}"
+
+
 @dataclass
 class TablePlan:
     """What the model learns of one table, and how its rows are rebuilt (saved as ``plan.json``).
@@ -123,6 +128,10 @@ class TablePlan:
             ended by ``ends`` (an admissions table as root: ``admittime``, ``dischtime``); each end is modelled as its
             length from ``start`` (``dur:`` features, in 1 / ``length_scale`` days), never before it. None (and in
             plans saved before it): the root's dates are modelled each on its own.
+        companions: the table's other date columns (not its time, start, ends or sequence), each modelled as its signed
+            offset from the row's time (``order_by``, or the root's ``start``): ``off:`` features in 1 / ``length_scale``
+            days on an asinh scale, fine near zero on both sides (an ED registration hours before its admission; on its
+            own date range, years apart from it). Empty (and in plans saved before it): each on its own range.
     """
 
     name: str
@@ -146,6 +155,7 @@ class TablePlan:
     length_scale: float = 1.0
     fine_start: str | None = None
     start: str | None = None
+    companions: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """The plan as JSON-ready data."""
@@ -280,6 +290,13 @@ def own_columns(plan: TablePlan, schema: DatasetSchema, *, root: bool, pos_max: 
                                      max=max(tab.column(e).bounds()[1] - lo, 1.0) * plan.length_scale,
                                      missing=tab.column(e).missing or tab.column(plan.start).missing, public=True,
                                      transform="log"))
+    base = plan.start if root else plan.order_by
+    for c in plan.companions if base is not None else []:  # signed offsets from the row's time, in hours
+        b_lo, b_hi = tab.column(base).bounds()
+        c_lo, c_hi = tab.column(c).bounds()
+        cols.append(ColumnSchema(name=off_col(c), type="continuous", min=(c_lo - b_hi) * plan.length_scale,
+                                 max=max(c_hi - b_lo, c_lo - b_hi + 1.0) * plan.length_scale,
+                                 missing=tab.column(c).missing or tab.column(base).missing, public=True, transform="asinh"))
     if plan.order_by is not None and not root:
         span, ends = time_span(schema, plan)
         if plan.within and plan.gap == "spacing":
@@ -366,6 +383,16 @@ def root_lengths(plan: TablePlan, start: np.ndarray, ends: dict[str, np.ndarray]
     return {dur_col(e): np.maximum(ends[e] - start, 0.0) * plan.length_scale for e in plan.ends}
 
 
+def companion_offsets(plan: TablePlan, base: np.ndarray, dates: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Each companion date's offset from its row's time (``off:`` features, in 1 / ``length_scale`` days, signed)."""
+    return {off_col(c): (dates[c] - base) * plan.length_scale for c in plan.companions}
+
+
+def companion_dates(plan: TablePlan, base: np.ndarray, offsets: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Undo :func:`companion_offsets`: each companion date (days) from its row's time and its offset."""
+    return {c: base + offsets[off_col(c)] / plan.length_scale for c in plan.companions}
+
+
 def root_ends(plan: TablePlan, start: np.ndarray, lengths: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """Undo :func:`root_lengths`: each end (days) from the start and its length (NaN where either is missing)."""
     return {e: start + lengths[dur_col(e)] / plan.length_scale for e in plan.ends}
@@ -439,7 +466,7 @@ def model_schema(columns: list[ColumnSchema]) -> TableSchema:
 
 
 __all__ = ["EVIDENCE", "GAP", "POS", "T0_AFTER_SCALE", "T0_SCALE", "TablePlan", "after_room", "dev_col", "dur_col", "first_time_from_share", "first_time_share",
-           "root_ends", "root_lengths",
+           "companion_dates", "companion_offsets", "off_col", "root_ends", "root_lengths",
            "group_rank", "group_starts", "key_array",
            "mean_col", "mode_col", "model_schema", "n_col", "own_columns", "parent_index", "rebuild_times", "rows_to_come",
            "summaries", "summary_columns", "t0_col", "t0_scale", "time_features", "time_span"]

@@ -71,12 +71,14 @@ from medsynth.tabular.multi_features import (
     POS,
     TablePlan,
     after_room,
+    companion_offsets,
     dev_col,
     dur_col,
     first_time_share,
     group_rank,
     mean_col,
     n_col,
+    off_col,
     own_columns,
     parent_index,
     root_lengths,
@@ -324,7 +326,11 @@ class MultiTableDPMST(DomainsMixin, MultiTableSynthesizer):
             col = tab.column(rel.sequence)
             low = col.bounds()[0] if col.type != "categorical" else min(float(c) for c in col.categories or [1])  # type: ignore[arg-type]
             plan.seq_start = 0 if low == 0 else 1
-        skip = {plan.order_by, plan.sequence, *plan.ends}
+        base = plan.start if parent is None else plan.order_by
+        if base is not None and tab.column(base).type == "datetime":  # other dates: offsets from the row's time
+            plan.companions = [c.name for c in codec.numeric if c.type == "datetime" and c.name in modelled
+                               and c.name not in {base, plan.sequence, *plan.ends}]
+        skip = {plan.order_by, plan.sequence, *plan.ends, *plan.companions}
         plan.numeric = [c.name for c in codec.numeric if c.name not in skip]
         plan.discrete = [c.name for c in codec.discrete if c.name not in skip]
         return plan
@@ -460,8 +466,9 @@ class MultiTableDPMST(DomainsMixin, MultiTableSynthesizer):
         its children's models too, as evidence). On hospital stays a DP date range of a century left noise in the empty top
         cells: a tenth of the synthetic stays lasted over 60 days (real: under 9). Gaps in units of the spacing up to a
         bound (pbcseq's, nafld2's) are left whole: cut, nafld2's 2-way TVD rose from 0.10 to 0.12."""
-        def days(plan: TablePlan) -> list[str]:
-            return [dur_col(e) for e in plan.ends] + ([GAP] if plan.order_by and not plan.within else [])
+        def days(plan: TablePlan) -> list[str]:  # (and companion dates' offsets, on an asinh grid: cut on both sides)
+            return ([dur_col(e) for e in plan.ends] + ([GAP] if plan.order_by and not plan.within else [])
+                    + [off_col(c) for c in plan.companions])
 
         plan = self.plans[t]
         out = days(plan) + ([EVIDENCE + f for f in days(self.plans[plan.parent])] if plan.parent else [])
@@ -594,9 +601,13 @@ class MultiTableDPMST(DomainsMixin, MultiTableSynthesizer):
                 tf = time_features(days, prow, plan, bound=bound, ends=ends)  # type: ignore[arg-type]
                 for name, v in tf.items():
                     values[name] = mcodec.to_unit(colmap[name], v)
+        num = lambda c: codec.numbers(codec.schema.column(c), tables[t][c].iloc[rows[t]])  # noqa: E731
         if root and plan.start is not None:
-            num = lambda c: codec.numbers(codec.schema.column(c), tables[t][c].iloc[rows[t]])  # noqa: E731
             for name, v in root_lengths(plan, num(plan.start), {e: num(e) for e in plan.ends}).items():
+                values[name] = mcodec.to_unit(colmap[name], v)
+        base = plan.start if root else plan.order_by
+        if plan.companions and base is not None:
+            for name, v in companion_offsets(plan, num(base), {c: num(c) for c in plan.companions}).items():
                 values[name] = mcodec.to_unit(colmap[name], v)
         for name, v in summ[t].items():
             if name not in colmap:  # a summary this model leaves out (summaries: auto/none)

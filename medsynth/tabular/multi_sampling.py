@@ -30,12 +30,14 @@ from medsynth.tabular.multi_features import (
     GAP,
     POS,
     after_room,
+    companion_dates,
     dev_col,
     dur_col,
     first_time_from_share,
     group_rank,
     mean_col,
     n_col,
+    off_col,
     rebuild_times,
     root_ends,
     t0_col,
@@ -121,7 +123,23 @@ def _root_own(model: MultiTableDPMST, values: dict[str, np.ndarray], m: int) -> 
                 _col(model, root, dur_col(e)), np.nan_to_num(v, nan=0.0)))
         for e, d in root_ends(plan, start, lengths).items():
             own.num[e] = codec.to_unit(codec.schema.column(e), d)
+    if plan.start is not None and plan.companions:
+        start = codec.from_unit(codec.schema.column(plan.start), own.num[plan.start])
+        _set_companions(model, root, own, start, values)
     return own
+
+
+def _set_companions(model: MultiTableDPMST, table: str, own: Frame, base: np.ndarray, values: dict[str, np.ndarray]) -> None:
+    """A table's companion dates (model space) from its rows' times (days) and their offsets
+    (:func:`~medsynth.tabular.multi_features.companion_dates`)."""
+    plan, codec = model.plans[table], model.codecs[table]
+    offsets = {}
+    for c in plan.companions:
+        v = values[off_col(c)]
+        offsets[off_col(c)] = np.where(np.isnan(v), np.nan, model.models[table].codec.from_unit(
+            _col(model, table, off_col(c)), np.nan_to_num(v, nan=0.0)))
+    for c, d in companion_dates(plan, base, offsets).items():
+        own.num[c] = codec.to_unit(codec.schema.column(c), d)
 
 
 def _sample_root(model: MultiTableDPMST, n: int, rng: np.random.Generator) -> tuple[dict[str, np.ndarray], pd.DataFrame]:
@@ -230,6 +248,8 @@ def _decode_child(model: MultiTableDPMST, table: str, values: dict[str, np.ndarr
             durs[e] = np.where(np.isnan(v), np.nan, mst.codec.from_unit(dcol, np.nan_to_num(v, nan=0.0))) / plan.length_scale
         days, ends = rebuild_times(plan, prow, t0, gap, durs, bound)
         own.num[plan.order_by] = codec.to_unit(tcol, days)
+        if plan.companions:
+            _set_companions(model, table, own, days, values)
         for e in plan.ends:
             e_days = np.where(np.isnan(durs[e]), np.nan, ends[e])
             own.num[e] = codec.to_unit(codec.schema.column(e), e_days)

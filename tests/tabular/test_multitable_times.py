@@ -300,3 +300,47 @@ def test_a_root_interval_is_taken_on_its_names_where_the_noise_cannot_tell():
                for n in m.privacy_ledger.notes)
     assert m.plans["admissions"].start == "admittime"
     assert (_stays(m.sample(120, seed=0)).dropna() >= 0).all()
+
+
+def _with_ed_registration(n: int) -> dict[str, pd.DataFrame]:
+    t = hospital_stays(n, seed=0)
+    a = t["admissions"]
+    rs = np.random.default_rng(0)
+    ed = pd.to_datetime(a["admittime"]) - pd.to_timedelta(rs.uniform(1, 10, len(a)), unit="h")
+    t["admissions"] = a.assign(edregtime=ed.dt.strftime("%Y-%m-%d %H:%M:%S").where(rs.random(len(a)) < 0.4))
+    return t
+
+
+@pytest.mark.parametrize("epsilon", [None, 1.0])
+def test_a_companion_date_is_modelled_as_its_offset_from_the_rows_time(epsilon):
+    """MIMIC's edregtime, hours before its admission: modelled on its own date range, the synthetic ED registrations
+    came out years from their admissions (10th-90th percentiles -2.4 to +2.7 years before it, 18% after it, non-private;
+    DP: -7 to +3.4 years, 25%). A date column beside a row's time is now its signed offset from it (hours, asinh
+    scale, the noise in the empty cells on both sides cut). Its domain is still released as a date range: at 1,500
+    patients a date held by 40% of the admissions was left empty in 1 of 4 noise draws tried (seed 2)."""
+    data = _with_ed_registration(1500)
+    with insecure_noise_for_audit(0):
+        m = MultiTableDPMST(privacy={"epsilon": epsilon, "delta": 1e-5} if epsilon else {"epsilon": None}).fit(
+            data, infer_dataset_schema(data))
+    assert m.plans["admissions"].companions == ["edregtime"] and "off:edregtime" in m.plans["admissions"].features
+    adm = m.sample(1500, seed=0)["admissions"]
+    hours = ((pd.to_datetime(adm["admittime"]) - pd.to_datetime(adm["edregtime"])).dt.total_seconds() / 3600).dropna()
+    assert 0.25 < adm["edregtime"].notna().mean() < 0.55
+    assert 3.0 < hours.median() < 9.0 and hours.quantile(0.1) > -12 and hours.quantile(0.9) < 48
+    assert (hours < 0).mean() < 0.05
+
+
+def test_the_asinh_scale_round_trips_signed_offsets_with_fine_cells_near_zero():
+    from medsynth.io.schema import ColumnSchema
+    from medsynth.tabular.encoding import TableCodec
+    from medsynth.tabular.schema import TableSchema
+
+    col = ColumnSchema(name="off", type="continuous", min=-1e5, max=2e5, transform="asinh", public=True)
+    codec = TableCodec(TableSchema(columns=[col]))
+    x = np.array([-1e5, -30.0, -1.0, 0.0, 2.5, 8.0, 1e4, 2e5, np.nan])
+    u = codec.to_unit(col, x)
+    assert np.allclose(codec.from_unit(col, u)[:-1], x[:-1]) and np.isnan(u[-1])
+    assert 0.0 <= u[0] and u[-2] <= 1.0 and np.all(np.diff(u[:-1]) > 0)
+    assert (codec.to_unit(col, np.array([10.0]))[0] - codec.to_unit(col, np.array([0.0]))[0]) > 0.05  # 10 hours: > 1/20
+    with pytest.raises(ValueError, match="transform 'asinh' applies to continuous or integer columns only"):
+        ColumnSchema(name="c", type="categorical", categories=["a"], transform="asinh")
