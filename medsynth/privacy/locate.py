@@ -178,6 +178,10 @@ TRIM_SIGMAS = 2.0
 FLAG_PARTNER_SIGMAS = 1.0
 #: A small code's key more than two keys from the run holding its mass is released only above this many deviations.
 FAR_KEY_SIGMAS = 6.0
+#: A date's cut (``_cut(..., sure=True)``) is confident of the dropped mass in this many cells next to the range on each side.
+SURE_CELLS = 8
+#: ... at this many deviations of their noise.
+SURE_SIGMAS = 2.0
 #: Detected powers of two at most this many apart belong to one run of mass (see :func:`_main_run`).
 MAX_GAP = 3
 
@@ -279,6 +283,8 @@ def locate(values: np.ndarray, rho: float, rng: np.random.Generator, *, sensitiv
 DATE_YEARS = (1700, 2300)
 DATE_YEAR_SHARE = 0.3
 _YEAR_WIDTHS = (1, 2, 4, 8, 16, 32, 64)
+#: Detected years at most this many years apart belong to one run of dates.
+YEAR_GAP = 3
 
 
 def _year_origin(days: np.ndarray, rho: float, rng: np.random.Generator, sensitivity: float) -> float | None:
@@ -290,11 +296,15 @@ def _year_origin(days: np.ndarray, rho: float, rng: np.random.Generator, sensiti
     day = np.floor(days).astype("int64").astype("timedelta64[D]") + np.datetime64("1970-01-01", "D")
     years = np.clip(day.astype("datetime64[Y]").astype(np.int64) + 1970, first, last - 1) - first
     noisy = noisy_counts(np.bincount(years, minlength=last - first).astype(float), gaussian_sigma(rho, sensitivity), rng)
-    found = _detect_strict(noisy, gaussian_sigma(rho, sensitivity), _YEAR_WIDTHS)
+    sigma = gaussian_sigma(rho, sensitivity)
+    # the narrowest width that detects anything (a wider block holding a year's mass would stretch the run by its
+    # width), its detections merged across gaps of up to YEAR_GAP years: a few single years standing out of dates spread
+    # over a decade put the origin inside the data, and the first year was clipped
+    found = _detect_strict(noisy, sigma, _YEAR_WIDTHS)
     if found.size == 0:
         return None
-    runs = np.split(found, np.nonzero(np.diff(found) > 1)[0] + 1)
-    run = max(runs, key=lambda r: float(noisy[r].sum()))
+    runs = np.split(found, np.nonzero(np.diff(found) > YEAR_GAP + 1)[0] + 1)
+    run = max(runs, key=lambda r: float(noisy[r[0] : r[-1] + 1].sum()))
     start = np.datetime64(f"{first + int(run[0])}-01-01", "D")
     stop = np.datetime64(f"{first + int(run[-1]) + 1}-01-01", "D")
     origin = start - (stop - start)  # the run's years lie in [L, 2L) days after it: one or two powers of two
@@ -389,8 +399,10 @@ def _cut(noisy: np.ndarray, sigma: float, dropped: Callable[[int, int], float] |
         first, last = int(hit[0]), int(hit[-1])
         mass = max(float(np.sum(np.maximum(noisy, 0.0))), 1.0)
         lost = dropped(first, last) if dropped else float(noisy[:first].sum() + noisy[last + 1 :].sum())
-        if sure:  # confident of it: its noisy sum plus TRIM_SIGMAS deviations of the noise of the cells dropped
-            lost += TRIM_SIGMAS * sigma * math.sqrt(first + noisy.size - 1 - last)
+        if sure:  # confident of it: its noisy sum plus SURE_SIGMAS deviations of the noise of the SURE_CELLS dropped
+            # cells next to the range on each side (where a real shoulder hides; far empty cells would only widen it)
+            near = min(first, SURE_CELLS) + min(noisy.size - 1 - last, SURE_CELLS)
+            lost += SURE_SIGMAS * sigma * math.sqrt(near)
         if lost <= CUT_MAX * mass:
             return first, last
     return _confident_trim(noisy, sigma)

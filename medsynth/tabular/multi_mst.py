@@ -279,6 +279,8 @@ class MultiTableDPMST(DomainsMixin, MultiTableSynthesizer):
         schema = schema.model_copy(update={"relations": [self._usable(r, resolved) for r in schema.relations]})
         decide = [r for r in schema.relations if private and primaries[r.child] is not None
                   and r == self._relation(schema, r.child, primaries[r.child])]
+        if not self.root_interval_candidates(resolved[root], root_keys):  # no two dates after all (DP types): the
+            interval_part = 0.0                                              # relations keep their whole share
         n_dec = len(decide) + interval_part
         relations = [(self._decide_relation(r, tables, resolved, pidx, unit, rho_total, n_dec, n_hat, gens,  # type: ignore[arg-type]
                                             set(schema.key_columns(r.child)), set(schema.key_columns(r.parent)))

@@ -299,7 +299,8 @@ def test_a_root_interval_is_taken_on_its_names_where_the_noise_cannot_tell():
     assert any("which of its dates start and end an interval; [('admittime', 'dischtime')] taken on their names" in n
                for n in m.privacy_ledger.notes)
     assert m.plans["admissions"].start == "admittime"
-    assert (_stays(m.sample(120, seed=0)).dropna() >= 0).all()
+    real, got = _stays(data).median(), _stays(m.sample(120, seed=0)).median()
+    assert 0.5 * real < got < 2 * real  # each date on its own range: a median of minus weeks
 
 
 def _with_ed_registration(n: int) -> dict[str, pd.DataFrame]:
