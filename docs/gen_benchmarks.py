@@ -124,6 +124,9 @@ HEADLINES: list[tuple[str, str, str, list[Step], str]] = [
             "patients, admissions, labs stored by lab id): `time_offset_tvd` of lab times against their admission, mean "
             "of 6 fits (0.80 before the `after` field; holdout baseline 0.02)",
      "multitable_times.json", ["runs", "after", "mean_time_offset_tvd"], ""),
+    ("EHR", "DP date range of 450 follow-up ends in half a year (rhDNase's shape), located on the calendar: worst width "
+            "over the data's in 20 noise draws (on powers of two of days since 1970: 351)",
+     "date_domains.json", ["results", {"shape": "rhDNase follow-up ends (gamma)"}, "calendar", "width_over_data_max"], "x"),
     ("Audit", "`audit dp`, `dp-mst` as released at epsilon 1: lower bound on epsilon (one-run, 95%)",
      "dp_audit.json", ["results", {"model": "dp-mst", "variant": "as released", "method": "one-run"},
                        "epsilon_lower_bound"], ""),
