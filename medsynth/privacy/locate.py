@@ -289,14 +289,13 @@ YEAR_GAP = 3
 
 def _year_origin(days: np.ndarray, rho: float, rng: np.random.Generator, sensitivity: float) -> float | None:
     """A day as far before the run of calendar years holding the dates' mass as the run is long, in days since 1970-01-01,
-    from a
-    noisy histogram of their years with ``rho`` (L2 sensitivity ``sensitivity``); None when no year or block of years
-    stands above the noise (thresholds corrected for the number of blocks, as for powers of two)."""
+    from a noisy histogram of their years with ``rho`` (L2 sensitivity ``sensitivity``); None when no year or block of
+    years stands above the noise (thresholds corrected for the number of blocks, as for powers of two)."""
     first, last = DATE_YEARS
     day = np.floor(days).astype("int64").astype("timedelta64[D]") + np.datetime64("1970-01-01", "D")
     years = np.clip(day.astype("datetime64[Y]").astype(np.int64) + 1970, first, last - 1) - first
-    noisy = noisy_counts(np.bincount(years, minlength=last - first).astype(float), gaussian_sigma(rho, sensitivity), rng)
     sigma = gaussian_sigma(rho, sensitivity)
+    noisy = noisy_counts(np.bincount(years, minlength=last - first).astype(float), sigma, rng)
     # the narrowest width that detects anything (a wider block holding a year's mass would stretch the run by its
     # width), its detections merged across gaps of up to YEAR_GAP years: a few single years standing out of dates spread
     # over a decade put the origin inside the data, and the first year was clipped
@@ -313,12 +312,13 @@ def _year_origin(days: np.ndarray, rho: float, rng: np.random.Generator, sensiti
 
 def locate_date(values: np.ndarray, rho: float, rng: np.random.Generator, *, sensitivity: float = 1.0,
                 text: np.ndarray | None = None) -> Location:
-    """Stage 1 for a date column (``values`` in days since 1970-01-01): :func:`locate` on the days relative to the
-    middle of the years holding the dates (:func:`_year_origin`, with ``DATE_YEAR_SHARE`` of ``rho``; a DP output, so
-    the origin is public), instead of on the days since 1970. Powers of two of days since 1970 cut the calendar at
-    1992-06-06 and 2014-11-09: on 450 patients, whose follow-up ended in 1992, the released range was 1992-06-06 to
-    2014-11-10 (too few rows to refine inside a power of two of 22 years) and the 10% of dates before June 1992 were
-    clipped. Relative to their middle, dates of a few months lie in powers of two of days."""
+    """Stage 1 for a date column (``values`` in days since 1970-01-01): :func:`locate` on the days after a day placed
+    before the years holding the dates (:func:`_year_origin`, with ``DATE_YEAR_SHARE`` of ``rho``; a DP output, so the
+    origin is public), instead of on the days since 1970 (where no year stands out, as before). Powers of two of days
+    since 1970 cut the calendar at 1992-06-06 and 2014-11-09: on 450 patients, whose follow-up ended in 1992, the
+    released range was 1992-06-06 to 2014-11-10 (too few rows to refine inside a power of two of 22 years) and the 10%
+    of dates before June 1992 were clipped. After the origin, dates of a few months lie in one or two powers of two of
+    days."""
     values = np.asarray(values, dtype=float)
     rho_year = DATE_YEAR_SHARE * rho
     origin = _year_origin(values[np.isfinite(values)], rho_year, rng, sensitivity)

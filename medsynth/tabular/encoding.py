@@ -65,6 +65,20 @@ def format_days(days: np.ndarray, fmt: str) -> np.ndarray:
     return pd.Series(EPOCH + pd.to_timedelta(uniq, unit="D")).dt.strftime(fmt).to_numpy(dtype=object)[inverse]
 
 
+#: A numeric column's scale from its lower bound ``lo`` (``transform``): the distance of ``x`` from ``lo`` on it ...
+_FORWARD = {
+    "none": lambda x, lo: x - lo,
+    "log": lambda x, lo: np.log1p(x - lo),  # skewed positive numbers
+    "asinh": lambda x, lo: np.arcsinh(x) - np.arcsinh(lo),  # signed offsets, fine near zero on both sides
+}
+#: ... and back: the value at distance ``t`` from ``lo``.
+_INVERSE = {
+    "none": lambda t, lo: lo + t,
+    "log": lambda t, lo: lo + np.expm1(t),
+    "asinh": lambda t, lo: np.sinh(np.arcsinh(lo) + t),
+}
+
+
 class TableCodec:
     """Raw table <-> :class:`Frame`, for a schema with complete domains.
 
@@ -90,37 +104,18 @@ class TableCodec:
     @staticmethod
     def _span(col: ColumnSchema) -> tuple[float, float, float]:
         lo, hi = col.bounds()
-        if col.transform == "log":
-            width = np.log1p(hi - lo)
-        elif col.transform == "asinh":
-            width = np.arcsinh(hi) - np.arcsinh(lo)
-        else:
-            width = hi - lo
-        return lo, hi, float(width)
+        return lo, hi, float(_FORWARD[col.transform](np.asarray(hi, dtype=float), lo))
 
     def to_unit(self, col: ColumnSchema, x: np.ndarray) -> np.ndarray:
         """Numbers (days for dates) -> u in [0, 1] (clipped to the bounds; NaN stays NaN)."""
         lo, hi, width = self._span(col)
-        x = np.clip(x, lo, hi)
-        if col.transform == "log":
-            t = np.log1p(x - lo)
-        elif col.transform == "asinh":
-            t = np.arcsinh(x) - np.arcsinh(lo)
-        else:
-            t = x - lo
+        t = _FORWARD[col.transform](np.clip(x, lo, hi), lo)
         return np.zeros_like(t) if width <= 0 else np.where(np.isnan(t), np.nan, t / width)
 
     def from_unit(self, col: ColumnSchema, u: np.ndarray) -> np.ndarray:
         """Map unit-interval values back to a numeric column's range (undoing a log or asinh transform)."""
         lo, hi, width = self._span(col)
-        u = np.clip(u, 0.0, 1.0)
-        if col.transform == "log":
-            x = lo + np.expm1(u * width)
-        elif col.transform == "asinh":
-            x = np.sinh(np.arcsinh(lo) + u * width)
-        else:
-            x = lo + u * width
-        return np.clip(x, lo, hi)
+        return np.clip(_INVERSE[col.transform](np.clip(u, 0.0, 1.0) * width, lo), lo, hi)
 
     # -- raw <-> frame -----------------------------------------------------------------------------
     def numbers(self, col: ColumnSchema, s: pd.Series) -> np.ndarray:

@@ -160,6 +160,19 @@ class DomainsMixin:
                                      "of the released ranges)")
         return out
 
+    def _decision_pool(self, rho_total: float) -> float:
+        """The zCDP budget of every DP decision of time fields together (relations and the root's own interval):
+        ``DECISION_SHARE`` of the domain budget plus ``DECISION_EXTRA`` of the whole; none without a domain budget."""
+        return (self.privacy.domain_budget * DECISION_SHARE + DECISION_EXTRA) * rho_total if self.privacy.domain_budget > 0 else 0.0
+
+    @staticmethod
+    def declared_root_interval(tab: DatasetTable, *, private: bool) -> list[tuple[str, str]]:
+        """The (start, end) pairs of the root table's rules ``le`` between two modelled dates that the fit may use: the
+        public ones (declared, or accepted: ``public: true``), and in a non-private fit every one."""
+        dates = {c.name for c in tab.modelled if c.type == "datetime"}
+        return [(c.columns[0], c.columns[1]) for c in tab.constraints
+                if c.kind == "le" and (c.public or not private) and set(c.columns) <= dates]
+
     @staticmethod
     def root_interval_candidates(tab: DatasetTable, keys: set[str]) -> list[tuple[str, str]]:
         """Public candidates for the root table's own interval (start, end): an end named like one (``dischtime``,
@@ -172,12 +185,16 @@ class DomainsMixin:
     def _root_interval(self, root: str, df: pd.DataFrame, tab: DatasetTable, keys: set[str], rho: float, n_hat: float,
                        gens: Generators) -> tuple[str | None, list[str]]:
         """The root table's own interval: a start column and the ends that follow it in (almost) every row, modelled as
-        lengths from it (``TablePlan.start``). Candidates are public (:meth:`root_interval_candidates`); a pair is
+        lengths from it (``TablePlan.start``). A rule ``le`` between two of its dates that the fit may use decides it
+        (:meth:`declared_root_interval`: nothing measured). Otherwise candidates are public (:meth:`root_interval_candidates`); a pair is
         contradicted by a row whose end is before its start, or that holds the end without the start (its end could not
         be rebuilt). Non-private: at most ``CONTRADICTION_SHARE`` of the rows contradict it. DP: a noisy count of the
         patients (root rows) contradicting each pair (sensitivity ``sqrt(pairs)``), kept below that share plus
         ``KEEP_SIGMAS`` deviations; where the noise cannot tell (``MAX_SIGMA_SHARE``), the pairs of a start and an end
         both named so. The start is the first usable pair's; the ends, every usable end of that start."""
+        declared = self.declared_root_interval(tab, private=self.is_private)
+        if declared:
+            return declared[0][0], [b for a, b in declared if a == declared[0][0]]
         pairs = self.root_interval_candidates(tab, keys)
         if not pairs:
             return None, []
@@ -328,9 +345,7 @@ class DomainsMixin:
 
         keys = keys or set()
         declared = {f for f in FIELDS if getattr(rel, f) and f not in rel.read_from_data}
-        budget = (self.privacy.domain_budget * DECISION_SHARE + DECISION_EXTRA) * rho_total / max(n_decide, 1)
-        if self.privacy.domain_budget <= 0:
-            budget = 0.0
+        budget = self._decision_pool(rho_total) / max(n_decide, 1)
         upd: dict[str, Any] = {f: (getattr(rel, f) if f in declared else ([] if f == "ends" else None)) for f in FIELDS}
         upd["read_from_data"] = []
         if budget <= 0:

@@ -64,7 +64,7 @@ from medsynth.tabular.multi_counts import (
     choose_bound,
     dp_count_distribution,
 )
-from medsynth.tabular.multi_domains import DECISION_EXTRA, DECISION_SHARE, DomainsMixin
+from medsynth.tabular.multi_domains import DomainsMixin
 from medsynth.tabular.multi_features import (
     EVIDENCE,
     GAP,
@@ -272,7 +272,9 @@ class MultiTableDPMST(DomainsMixin, MultiTableSynthesizer):
         # relation's share of the decision budget (public: whether its names could hold an end and a start)
         root_keys = set(schema.key_columns(root))
         names = [c.name for c in schema.tables[root].modelled if c.name not in root_keys]
-        interval_part = ROOT_INTERVAL_PART if any(ends_named(n) for n in names) and len(names) > 1 else 0.0
+        # (a rule le the fit may use decides it unmeasured: its being declared is public, its columns' types may not be)
+        declared = any(c.kind == "le" and (c.public or not private) for c in schema.tables[root].constraints)
+        interval_part = ROOT_INTERVAL_PART if any(ends_named(n) for n in names) and len(names) > 1 and not declared else 0.0
         n_dec = len(decide) + interval_part
         # domains, on one random row per patient
         resolved = self._resolve_domains(tables, schema, unit, weights, n_dec, rho_total, n_hat, gens)  # type: ignore[arg-type]
@@ -286,9 +288,9 @@ class MultiTableDPMST(DomainsMixin, MultiTableSynthesizer):
                                             set(schema.key_columns(r.child)), set(schema.key_columns(r.parent)))
                       if r in decide else self._untimed(r, primaries[r.child]))
                      if private else r for r in schema.relations]
-        pool = (self.privacy.domain_budget * DECISION_SHARE + DECISION_EXTRA) * rho_total if self.privacy.domain_budget > 0 else 0.0
         self.root_start, self.root_ends = self._root_interval(
-            root, tables[root], resolved[root], root_keys, pool * interval_part / max(n_dec, 1), n_hat, gens) if interval_part else (None, [])
+            root, tables[root], resolved[root], root_keys, self._decision_pool(rho_total) * interval_part / max(n_dec, 1),
+            n_hat, gens) if interval_part or declared else (None, [])
         self.schema = DatasetSchema(tables=self._align_times(resolved, relations, order), relations=relations)
         self._build(tables, unit, pidx, primaries, order, rho_total, n_hat, gens)
 

@@ -108,23 +108,23 @@ def _counts_of(model: MultiTableDPMST, table: str, child: str, values: dict[str,
     return np.clip(np.rint(x), cm.low, cm.high).astype(np.int64)
 
 
+def _feature(model: MultiTableDPMST, table: str, values: dict[str, np.ndarray], name: str) -> np.ndarray:
+    """A sampled feature of ``table``'s model in its own units (its grid's values; NaN where it was drawn missing)."""
+    v = values[name]
+    return np.where(np.isnan(v), np.nan, model.models[table].codec.from_unit(_col(model, table, name), np.nan_to_num(v, nan=0.0)))
+
+
 def _root_own(model: MultiTableDPMST, values: dict[str, np.ndarray], m: int) -> Frame:
     """The root table's own columns (model space) from its features: its numbers and categories, and the ends of its
     own interval from its start and their lengths (:func:`~medsynth.tabular.multi_features.root_ends`)."""
     root = model.schema.roots[0]  # type: ignore[union-attr]
     plan, codec = model.plans[root], model.codecs[root]
     own = Frame(n=m, num={c: values[c] for c in plan.numeric}, cat={c: values[c] for c in plan.discrete})
-    if plan.start is not None and plan.ends:
+    if plan.start is not None:
         start = codec.from_unit(codec.schema.column(plan.start), own.num[plan.start])
-        lengths = {}
-        for e in plan.ends:
-            v = values[dur_col(e)]
-            lengths[dur_col(e)] = np.where(np.isnan(v), np.nan, model.models[root].codec.from_unit(
-                _col(model, root, dur_col(e)), np.nan_to_num(v, nan=0.0)))
+        lengths = {dur_col(e): _feature(model, root, values, dur_col(e)) for e in plan.ends}
         for e, d in root_ends(plan, start, lengths).items():
             own.num[e] = codec.to_unit(codec.schema.column(e), d)
-    if plan.start is not None and plan.companions:
-        start = codec.from_unit(codec.schema.column(plan.start), own.num[plan.start])
         _set_companions(model, root, own, start, values)
     return own
 
@@ -133,11 +133,7 @@ def _set_companions(model: MultiTableDPMST, table: str, own: Frame, base: np.nda
     """A table's companion dates (model space) from its rows' times (days) and their offsets
     (:func:`~medsynth.tabular.multi_features.companion_dates`)."""
     plan, codec = model.plans[table], model.codecs[table]
-    offsets = {}
-    for c in plan.companions:
-        v = values[off_col(c)]
-        offsets[off_col(c)] = np.where(np.isnan(v), np.nan, model.models[table].codec.from_unit(
-            _col(model, table, off_col(c)), np.nan_to_num(v, nan=0.0)))
+    offsets = {off_col(c): _feature(model, table, values, off_col(c)) for c in plan.companions}
     for c, d in companion_dates(plan, base, offsets).items():
         own.num[c] = codec.to_unit(codec.schema.column(c), d)
 
@@ -237,15 +233,10 @@ def _decode_child(model: MultiTableDPMST, table: str, values: dict[str, np.ndarr
             t0 = np.where(np.isnan(a), t0 if bound is None else np.where(np.isnan(bound), t0, bound), rel_t0)
         if bound is not None:
             bound = np.where(np.isnan(bound), t0, bound)
-        gcol = _col(model, table, GAP)
-        gap = np.where(np.isnan(values[GAP]), np.nan, mst.codec.from_unit(gcol, np.nan_to_num(values[GAP], nan=0.0)))
+        gap = _feature(model, table, values, GAP)
         if bound is None:  # lengths of time are modelled in 1 / length_scale days (hours)
             gap = gap / plan.length_scale
-        durs = {}
-        for e in plan.ends:
-            dcol = _col(model, table, dur_col(e))
-            v = values[dur_col(e)]
-            durs[e] = np.where(np.isnan(v), np.nan, mst.codec.from_unit(dcol, np.nan_to_num(v, nan=0.0))) / plan.length_scale
+        durs = {e: _feature(model, table, values, dur_col(e)) / plan.length_scale for e in plan.ends}
         days, ends = rebuild_times(plan, prow, t0, gap, durs, bound)
         own.num[plan.order_by] = codec.to_unit(tcol, days)
         if plan.companions:

@@ -345,3 +345,15 @@ def test_the_asinh_scale_round_trips_signed_offsets_with_fine_cells_near_zero():
     assert (codec.to_unit(col, np.array([10.0]))[0] - codec.to_unit(col, np.array([0.0]))[0]) > 0.05  # 10 hours: > 1/20
     with pytest.raises(ValueError, match="transform 'asinh' applies to continuous or integer columns only"):
         ColumnSchema(name="c", type="categorical", categories=["a"], transform="asinh")
+
+
+def test_a_declared_rule_between_two_root_dates_is_the_interval_without_a_measurement():
+    """A rule ``le`` declared public between the root's dates decides its interval: nothing measured for it."""
+    data = _admissions_root(400, seed=4)
+    spec = infer_dataset_schema(data).to_dict()
+    spec["tables"]["admissions"]["constraints"] = [{"kind": "le", "columns": ["admittime", "dischtime"], "public": True}]
+    with insecure_noise_for_audit(0):
+        m = MultiTableDPMST(privacy={"epsilon": 1.0, "delta": 1e-5}).fit(data, DatasetSchema.from_dict(spec))
+    assert m.plans["admissions"].start == "admittime" and m.plans["admissions"].ends == ["dischtime"]
+    assert not any("rows whose end comes before" in e.access for e in m.privacy_ledger.entries)
+    assert not any("start and end an interval" in n for n in m.privacy_ledger.notes)
