@@ -258,13 +258,10 @@ def summary_columns(plan: TablePlan, codec: TableCodec, count_low: int, count_hi
     return cols
 
 
-def time_span(schema: DatasetSchema, plan: TablePlan) -> tuple[float, dict[str, float]]:
-    """(span of the time column, span of each interval end) in days, from the schema's (DP) bounds."""
-    tab = schema.tables[plan.name]
-    lo, hi = tab.column(plan.order_by).bounds()  # type: ignore[arg-type]
-    span = max(hi - lo, 1.0)
-    ends = {e: max(tab.column(e).bounds()[1] - lo, 1.0) for e in plan.ends}
-    return span, ends
+def time_span(schema: DatasetSchema, plan: TablePlan) -> float:
+    """Span of the time column in days (at least 1), from the schema's (DP) bounds."""
+    lo, hi = schema.tables[plan.name].column(plan.order_by).bounds()  # type: ignore[arg-type]
+    return max(hi - lo, 1.0)
 
 
 def own_columns(plan: TablePlan, schema: DatasetSchema, *, root: bool, pos_max: int = 0) -> list[ColumnSchema]:
@@ -283,14 +280,7 @@ def own_columns(plan: TablePlan, schema: DatasetSchema, *, root: bool, pos_max: 
         cols.append(tab.column(c).model_copy(update={"public": True, "read_from_data": []}))
     if not root:
         cols.append(ColumnSchema(name=POS, type="integer", min=0, max=max(int(pos_max), 0), public=True))
-    if root and plan.start is not None:  # a root row's own interval: lengths in hours on a log scale, as a child's
-        lo = tab.column(plan.start).bounds()[0]
-        for e in plan.ends:
-            cols.append(ColumnSchema(name=dur_col(e), type="continuous", min=0.0,
-                                     max=max(tab.column(e).bounds()[1] - lo, 1.0) * plan.length_scale,
-                                     missing=tab.column(e).missing or tab.column(plan.start).missing, public=True,
-                                     transform="log"))
-    base = plan.start if root else plan.order_by
+    base = plan.start if root else plan.order_by  # the row's time: a child's order, the root's own interval start
     for c in plan.companions if base is not None else []:  # signed offsets from the row's time, in hours
         b_lo, b_hi = tab.column(base).bounds()
         c_lo, c_hi = tab.column(c).bounds()
@@ -298,7 +288,7 @@ def own_columns(plan: TablePlan, schema: DatasetSchema, *, root: bool, pos_max: 
                                  max=max(c_hi - b_lo, c_lo - b_hi + 1.0) * plan.length_scale,
                                  missing=tab.column(c).missing or tab.column(base).missing, public=True, transform="asinh"))
     if plan.order_by is not None and not root:
-        span, ends = time_span(schema, plan)
+        span = time_span(schema, plan)
         if plan.within and plan.gap == "spacing":
             cols.append(ColumnSchema(name=GAP, type="continuous", min=0.0, max=SPACING_MAX, missing=True, public=True,
                                      transform="log"))
@@ -307,9 +297,11 @@ def own_columns(plan: TablePlan, schema: DatasetSchema, *, root: bool, pos_max: 
         else:  # in hours (length_scale), on a log scale: a lab's gap of hours and a follow-up visit's of years in one column
             cols.append(ColumnSchema(name=GAP, type="continuous", min=0.0, max=span * plan.length_scale, missing=True,
                                      public=True, transform="log"))
-        for e in plan.ends:  # interval lengths in hours, on a log scale (a 20-minute visit or a 4-day stay over years)
-            cols.append(ColumnSchema(name=dur_col(e), type="continuous", min=0.0, max=ends[e] * plan.length_scale,
-                                     missing=tab.column(e).missing, public=True, transform="log"))
+    for e in plan.ends if base is not None else []:  # interval lengths in hours, on a log scale (a 20-minute visit or a
+        lo = tab.column(base).bounds()[0]              # 4-day stay over years)
+        cols.append(ColumnSchema(name=dur_col(e), type="continuous", min=0.0,
+                                 max=max(tab.column(e).bounds()[1] - lo, 1.0) * plan.length_scale,
+                                 missing=tab.column(e).missing or tab.column(base).missing, public=True, transform="log"))
     return cols
 
 
@@ -317,7 +309,7 @@ def after_room(schema: DatasetSchema, plan: TablePlan) -> float:
     """The reach of a first child time from its parent's ``after`` time without a ``within`` bound: from the after
     column's minimum to the child time's maximum (the schema's public or DP bounds), at least the child time's span
     (an anchor decades before the child times, a birth date, keeps every offset inside [0, 1])."""
-    span = time_span(schema, plan)[0]
+    span = time_span(schema, plan)
     if plan.after is None or plan.parent is None:
         return span
     a = schema.tables[plan.parent].column(plan.after)
@@ -372,15 +364,14 @@ def time_features(days: np.ndarray, parents: np.ndarray, plan: TablePlan, *, bou
         prev_end = np.r_[np.nan, ends[plan.ends[0]][:-1]] if plan.ends and n else prev_t
         ref = np.where(np.isnan(prev_end), prev_t, prev_end)
         out[GAP] = np.where(first, np.nan, np.maximum(days - ref, 0.0) * plan.length_scale)
-    for e in plan.ends:
-        out[dur_col(e)] = np.maximum(ends[e] - _end_base(plan, e, days, ends), 0.0) * plan.length_scale
-    return out
+    return {**out, **interval_lengths(plan, days, ends)}
 
 
-def root_lengths(plan: TablePlan, start: np.ndarray, ends: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """A root row's interval lengths (``dur:`` features, in 1 / ``length_scale`` days) from its start and ends (days;
-    NaN where either is missing; an end before its start is a length of 0, as for a child's ends)."""
-    return {dur_col(e): np.maximum(ends[e] - start, 0.0) * plan.length_scale for e in plan.ends}
+def interval_lengths(plan: TablePlan, days: np.ndarray, ends: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Interval lengths (``dur:`` features, in 1 / ``length_scale`` days) of ends (days) from the rows' times ``days``
+    (a child's order, the root's interval start; other ends from the fine start, :func:`_end_base`): NaN where either
+    is missing, an end before its start a length of 0."""
+    return {dur_col(e): np.maximum(ends[e] - _end_base(plan, e, days, ends), 0.0) * plan.length_scale for e in plan.ends}
 
 
 def companion_offsets(plan: TablePlan, base: np.ndarray, dates: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -393,9 +384,12 @@ def companion_dates(plan: TablePlan, base: np.ndarray, offsets: dict[str, np.nda
     return {c: base + offsets[off_col(c)] / plan.length_scale for c in plan.companions}
 
 
-def root_ends(plan: TablePlan, start: np.ndarray, lengths: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Undo :func:`root_lengths`: each end (days) from the start and its length (NaN where either is missing)."""
-    return {e: start + lengths[dur_col(e)] / plan.length_scale for e in plan.ends}
+def interval_ends(plan: TablePlan, days: np.ndarray, lengths: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Undo :func:`interval_lengths` (no bound): each end (days) from the rows' times and its length (NaN where the
+    length is missing)."""
+    durs = {e: lengths[dur_col(e)] / plan.length_scale for e in plan.ends}
+    ends = _rebuild_ends(plan, days, durs, None)
+    return {e: np.where(np.isnan(durs[e]), np.nan, ends[e]) for e in plan.ends}
 
 
 def _end_base(plan: TablePlan, e: str, days: np.ndarray, ends: dict[str, np.ndarray]) -> np.ndarray:
@@ -466,7 +460,7 @@ def model_schema(columns: list[ColumnSchema]) -> TableSchema:
 
 
 __all__ = ["EVIDENCE", "GAP", "POS", "T0_AFTER_SCALE", "T0_SCALE", "TablePlan", "after_room", "dev_col", "dur_col", "first_time_from_share", "first_time_share",
-           "companion_dates", "companion_offsets", "off_col", "root_ends", "root_lengths",
+           "companion_dates", "companion_offsets", "interval_ends", "interval_lengths", "off_col",
            "group_rank", "group_starts", "key_array",
            "mean_col", "mode_col", "model_schema", "n_col", "own_columns", "parent_index", "rebuild_times", "rows_to_come",
            "summaries", "summary_columns", "t0_col", "t0_scale", "time_features", "time_span"]

@@ -76,12 +76,12 @@ from medsynth.tabular.multi_features import (
     dur_col,
     first_time_share,
     group_rank,
+    interval_lengths,
     mean_col,
     n_col,
     off_col,
     own_columns,
     parent_index,
-    root_lengths,
     summaries,
     summary_columns,
     t0_col,
@@ -607,7 +607,7 @@ class MultiTableDPMST(DomainsMixin, MultiTableSynthesizer):
                     values[name] = mcodec.to_unit(colmap[name], v)
         num = lambda c: codec.numbers(codec.schema.column(c), tables[t][c].iloc[rows[t]])  # noqa: E731
         if root and plan.start is not None:
-            for name, v in root_lengths(plan, num(plan.start), {e: num(e) for e in plan.ends}).items():
+            for name, v in interval_lengths(plan, num(plan.start), {e: num(e) for e in plan.ends}).items():
                 values[name] = mcodec.to_unit(colmap[name], v)
         base = plan.start if root else plan.order_by
         if plan.companions and base is not None:

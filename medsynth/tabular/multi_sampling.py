@@ -35,11 +35,11 @@ from medsynth.tabular.multi_features import (
     dur_col,
     first_time_from_share,
     group_rank,
+    interval_ends,
     mean_col,
     n_col,
     off_col,
     rebuild_times,
-    root_ends,
     t0_col,
 )
 from medsynth.tabular.multi_tree import TreeSampler, coarse_code
@@ -116,14 +116,15 @@ def _feature(model: MultiTableDPMST, table: str, values: dict[str, np.ndarray], 
 
 def _root_own(model: MultiTableDPMST, values: dict[str, np.ndarray], m: int) -> Frame:
     """The root table's own columns (model space) from its features: its numbers and categories, and the ends of its
-    own interval from its start and their lengths (:func:`~medsynth.tabular.multi_features.root_ends`)."""
+    own interval from its start and their lengths (:func:`~medsynth.tabular.multi_features.interval_ends`), and its
+    companion dates."""
     root = model.schema.roots[0]  # type: ignore[union-attr]
     plan, codec = model.plans[root], model.codecs[root]
     own = Frame(n=m, num={c: values[c] for c in plan.numeric}, cat={c: values[c] for c in plan.discrete})
     if plan.start is not None:
         start = codec.from_unit(codec.schema.column(plan.start), own.num[plan.start])
         lengths = {dur_col(e): _feature(model, root, values, dur_col(e)) for e in plan.ends}
-        for e, d in root_ends(plan, start, lengths).items():
+        for e, d in interval_ends(plan, start, lengths).items():
             own.num[e] = codec.to_unit(codec.schema.column(e), d)
         _set_companions(model, root, own, start, values)
     return own
@@ -138,7 +139,7 @@ def _set_companions(model: MultiTableDPMST, table: str, own: Frame, base: np.nda
         own.num[c] = codec.to_unit(codec.schema.column(c), d)
 
 
-def _sample_root(model: MultiTableDPMST, n: int, rng: np.random.Generator) -> tuple[dict[str, np.ndarray], pd.DataFrame]:
+def _sample_root(model: MultiTableDPMST, n: int, rng: np.random.Generator) -> tuple[dict[str, np.ndarray], Frame, pd.DataFrame]:
     root = model.schema.roots[0]  # type: ignore[union-attr]
     mst, codec = model.models[root], model.codecs[root]
     constraints = model.schema.tables[root].constraints  # type: ignore[union-attr]
@@ -163,7 +164,8 @@ def _sample_root(model: MultiTableDPMST, n: int, rng: np.random.Generator) -> tu
                                       "model gives them too little probability: relax them or check the schema")
     values = {k: np.concatenate([p[k] for p in parts])[:n] for k in parts[0]}
     _map_counts(model, root, values, rng)
-    return values, _decode(model, root, _root_own(model, values, n))
+    own = _root_own(model, values, n)
+    return values, own, _decode(model, root, own)
 
 
 def _draw_rows(model: MultiTableDPMST, table: str, parent_values: dict[str, np.ndarray], prow: np.ndarray,
@@ -275,8 +277,7 @@ def sample_dataset(model: MultiTableDPMST, n: int, rng: np.random.Generator) -> 
     owns: dict[str, Frame] = {}
     out: dict[str, pd.DataFrame] = {}
     prows: dict[str, np.ndarray] = {}
-    values[root], out[root] = _sample_root(model, n, rng)
-    owns[root] = _root_own(model, values[root], n)
+    values[root], owns[root], out[root] = _sample_root(model, n, rng)
     for t in order[1:]:
         plan = model.plans[t]
         p = plan.parent

@@ -80,17 +80,14 @@ def test_weighted_count_distribution_and_marginals():
 def test_times_increase_within_a_parent_whose_first_time_the_model_left_missing():
     """A parent whose sampled first time is missing borrows one other parent's first time for all its rows
     (it was drawn per row: a patient's visit days could then decrease)."""
-    from medsynth.tabular.encoding import Frame
     from medsynth.tabular.multi_features import group_rank, t0_col
     from medsynth.tabular.multi_sampling import _counts_of, _decode_child, _draw_rows, _sample_root
 
     tables = make_dataset(80, seed=5)
     model = MultiTableDPMST(TINY).fit(tables, public_schema(tables))
     rng = np.random.default_rng(0)
-    values, _ = _sample_root(model, 40, rng)
+    values, own, _ = _sample_root(model, 40, rng)
     values[t0_col("visits")][::2] = np.nan  # every other patient: first time missing
-    plan = model.plans["patients"]
-    own = Frame(n=40, num={c: values[c] for c in plan.numeric}, cat={c: values[c] for c in plan.discrete})
     counts = _counts_of(model, "patients", "visits", values)
     prow = np.repeat(np.arange(40), counts)
     vals = _draw_rows(model, "visits", values, prow, group_rank(prow), rng)
