@@ -401,12 +401,14 @@ def _end_base(plan: TablePlan, e: str, days: np.ndarray, ends: dict[str, np.ndar
 
 
 def rebuild_times(plan: TablePlan, parents: np.ndarray, t0: np.ndarray, gap: np.ndarray, durs: dict[str, np.ndarray],
-                  bound: np.ndarray | None) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+                  bound: np.ndarray | None, top: float | None = None) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """Times (days) of rows sorted by parent, from each parent's first time and the sampled gaps.
 
     With a bound: ``bound - t_i = (bound - t_0) * prod_{k <= i} (1 - share_k)`` (times increase and stay at or
     below the bound; ``share_k`` is the gap, or with ``plan.gap == "spacing"`` the gap over ``n - k + 1``). Otherwise times add the gaps (and the previous interval's length when the relation
-    has interval ends). Returns the times and the interval ends.
+    has interval ends), and a parent whose times run past ``top`` (the time column's largest value, where given) has
+    its gaps and lengths shrunk by one factor so that its last time is ``top`` (:func:`_within_top`). Returns the
+    times and the interval ends.
     """
     n = len(parents)
     starts = group_starts(parents)
@@ -430,7 +432,29 @@ def rebuild_times(plan: TablePlan, parents: np.ndarray, t0: np.ndarray, gap: np.
     cs = np.cumsum(step)
     cs = cs - (cs[starts] - step[starts])
     days = t0 + cs
-    return days, _rebuild_ends(plan, days, durs, None)
+    ends = _rebuild_ends(plan, days, durs, None)
+    return _within_top(parents, days, ends, top) if top is not None else (days, ends)
+
+
+def _within_top(parents: np.ndarray, days: np.ndarray, ends: dict[str, np.ndarray], top: float,
+                ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Times and interval ends of the parents whose times run past ``top``, shrunk towards their first time by one
+    factor per parent (``(top - t_0) / (t_last - t_0)``), so that the last time is ``top``: order, chained intervals
+    (a start at the previous end) and gaps of 0 are kept. Clipping each column on its own (the decoder's range) put
+    every late time at ``top``, before the previous interval's end: 38% of cgd's chained infection intervals
+    overlapped (real: none) and 15% of them started on the last day of the range (real: 1%)."""
+    n = len(days)
+    if n == 0:
+        return days, ends
+    starts = group_starts(parents)
+    first = days[starts]
+    last = np.maximum.reduceat(np.nan_to_num(days, nan=-np.inf), np.unique(starts))
+    last = np.repeat(last, np.diff(np.r_[np.unique(starts), n]))
+    over = (last > top) & (first < top)
+    if not over.any():
+        return days, ends
+    f = np.where(over, (top - first) / np.where(over, last - first, 1.0), 1.0)
+    return (first + (days - first) * f), {e: first + (v - first) * f for e, v in ends.items()}
 
 
 def _rebuild_ends(plan: TablePlan, days: np.ndarray, durs: dict[str, np.ndarray], top: np.ndarray | None) -> dict[str, np.ndarray]:

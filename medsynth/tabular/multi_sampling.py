@@ -239,7 +239,8 @@ def _decode_child(model: MultiTableDPMST, table: str, values: dict[str, np.ndarr
         if bound is None:  # lengths of time are modelled in 1 / length_scale days (hours)
             gap = gap / plan.length_scale
         durs = {e: _feature(model, table, values, dur_col(e)) / plan.length_scale for e in plan.ends}
-        days, ends = rebuild_times(plan, prow, t0, gap, durs, bound)
+        top = float(codec.from_unit(tcol, np.ones(1))[0]) if bound is None else None  # the time column's released top
+        days, ends = rebuild_times(plan, prow, t0, gap, durs, bound, top)
         own.num[plan.order_by] = codec.to_unit(tcol, days)
         if plan.companions:
             _set_companions(model, table, own, days, values)

@@ -452,3 +452,51 @@ def test_the_count_support_is_not_stretched_by_noise_far_up():
     assert _run_beyond(walk, np.full(walk.size, 5.5)) == 0
     bulk = np.r_[np.zeros(5), 80.0, 90.0]  # nafld's labs: patients without any, then the bulk further up
     assert _run_beyond(bulk, np.full(bulk.size, 5.5)) == 6
+
+
+def test_times_past_the_top_of_their_range_shrink_per_parent_keeping_chained_intervals():
+    """Without a bound, a parent whose sampled times run past the time column's top has its gaps and lengths shrunk
+    by one factor (its last time lands on the top): its intervals stay chained and in order. Clipping each column on
+    its own put the late starts at the top, before the previous interval's end."""
+    from medsynth.tabular.multi_features import GAP, TablePlan, rebuild_times, time_features
+
+    plan = TablePlan(name="infections", parent="patients", order_by="tstart", ends=["tstop"], length_scale=1.0)
+    parents = np.array([0, 0, 0, 1, 1])
+    days = np.array([0.0, 200, 350, 0, 100])
+    ends = {"tstop": np.array([200.0, 350, 500, 100, 180])}  # chained: each start is the previous stop
+    f = time_features(days, parents, plan, bound=None, ends=ends)
+    np.testing.assert_allclose(f[GAP][[1, 2, 4]], 0.0)
+    durs = {"tstop": f["dur:tstop"]}
+    rebuilt, re_ends = rebuild_times(plan, parents, days[[0, 0, 0, 3, 3]], f[GAP], durs, None, top=280.0)
+    np.testing.assert_allclose(rebuilt, [0, 160, 280, 0, 100])  # patient 0 shrunk by 0.8; patient 1 within the top
+    np.testing.assert_allclose(re_ends["tstop"], [160, 280, 400, 100, 180])
+    assert (rebuilt[1:3] == re_ends["tstop"][:2]).all()  # still chained
+    same, _ = rebuild_times(plan, parents, days[[0, 0, 0, 3, 3]], f[GAP], durs, None)
+    np.testing.assert_allclose(same, days)
+
+
+def test_counting_process_intervals_stay_chained_within_their_range():
+    """A counting-process child table (each interval starts where the previous one stopped, as survival's cgd and
+    bladder2): the non-private fit samples chained intervals that never overlap and rarely start on the range's top."""
+    rng = np.random.default_rng(0)
+    pats, rows = [], []
+    for i in range(120):
+        pats.append({"id": i, "age": int(rng.integers(20, 80))})
+        t, k = 0, int(rng.integers(1, 5))
+        for j in range(k):
+            stop = min(t + int(rng.integers(20, 160)), 400)
+            if stop <= t:
+                break
+            rows.append({"id": i, "tstart": t, "tstop": stop, "enum": j + 1})
+            t = stop
+    tables = {"patients": pd.DataFrame(pats), "infections": pd.DataFrame(rows)}
+    schema = infer_dataset_schema(tables)
+    rel = schema.relations[0]
+    assert (rel.order_by, rel.ends) == ("tstart", ["tstop"])
+    syn = MultiTableDPMST(TINY, privacy=None).fit(tables, schema).sample(300, seed=0)["infections"]
+    d = syn.sort_values(["id", "tstart"])
+    prev = d.groupby("id")["tstop"].shift()
+    has = prev.notna()
+    assert has.sum() > 100
+    assert (d["tstart"][has] < prev[has] - 1e-6).mean() == 0.0  # no interval starts before the previous one stopped
+    assert (d["tstart"] == d["tstart"].max()).mean() < 0.1  # before: 15% of rows at the top
