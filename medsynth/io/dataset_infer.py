@@ -473,8 +473,26 @@ def infer_time_fields(rel: Relation, tables: Mapping[str, pd.DataFrame], schema:
             ends.append(c.name)
     if ends:
         found.append("ends")
+    chained = bool(ends) and _chained(t, _times(child, cs.column(ends[0])), pd.factorize(groups)[0])
+    if chained:
+        found.append("chained")
     return rel.model_copy(update={"order_by": order_by, "within": within, "after": after, "sequence": seq, "ends": ends,
-                                  "read_from_data": found})
+                                  "chained": chained, "read_from_data": found})
+
+
+#: Fewest consecutive pairs of rows (of one parent) that make intervals chained.
+CHAINED_MIN_PAIRS = 5
+
+
+def _chained(t: np.ndarray, end: np.ndarray, codes: np.ndarray) -> bool:
+    """Whether, in every parent, each row's time equals the previous row's end (in time order), over at least
+    ``CHAINED_MIN_PAIRS`` pairs."""
+    order = np.lexsort((t, codes))
+    same = codes[order][1:] == codes[order][:-1]
+    if same.sum() < CHAINED_MIN_PAIRS:
+        return False
+    nxt, prev_end = t[order][1:][same], end[order][:-1][same]
+    return bool(np.all(np.isclose(nxt, prev_end, rtol=0.0, atol=1e-6)))
 
 
 __all__ = ["AFTER_CONTRADICTION_SHARE", "AFTER_SLACK", "AFTER_SLACK_DAYS", "after_contradicted", "after_slack", "clock_named", "infer_dataset_schema", "infer_time_fields", "parse_relation", "starts_named", "time_stem"]

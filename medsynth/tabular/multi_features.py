@@ -132,6 +132,9 @@ class TablePlan:
             offset from the row's time (``order_by``, or the root's ``start``): ``off:`` features in 1 / ``length_scale``
             days on an asinh scale, fine near zero on both sides (an ED registration hours before its admission; on its
             own date range, years apart from it). Empty (and in plans saved before it): each on its own range.
+        chained: the relation's intervals are chained (:attr:`~medsynth.io.dataset.Relation.chained`): a sampled row's
+            first end is its parent's next row's time (the last row's from its sampled length), so intervals neither
+            overlap nor leave gaps. False in plans saved before it.
     """
 
     name: str
@@ -156,6 +159,7 @@ class TablePlan:
     fine_start: str | None = None
     start: str | None = None
     companions: list[str] = field(default_factory=list)
+    chained: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """The plan as JSON-ready data."""

@@ -297,12 +297,12 @@ class MultiTableDPMST(DomainsMixin, MultiTableSynthesizer):
     def _untimed(self, rel: Any, primary: str | None) -> Any:
         """A relation to a parent other than the table's primary one, without time fields (not modelled: the table's
         rows are generated under ``primary``), with a ledger note where it had any."""
-        if not (rel.order_by or rel.within or rel.after or rel.sequence or rel.ends):
+        if not (rel.order_by or rel.within or rel.after or rel.sequence or rel.ends or rel.chained):
             return rel
         self.ledger.notes.append(f"relation {rel.label}: its time fields are not used (the rows of '{rel.child}' are "  # type: ignore[union-attr]
                                  f"generated under '{primary}', and their times follow that relation)")
         return rel.model_copy(update={"order_by": None, "within": None, "after": None, "sequence": None, "ends": [],
-                                      "read_from_data": []})
+                                      "chained": False, "read_from_data": []})
 
     # -- plans, features, models -------------------------------------------------------------------
     def _make_plan(self, t: str, parent: str | None, children: list[str]) -> TablePlan:
@@ -317,6 +317,7 @@ class MultiTableDPMST(DomainsMixin, MultiTableSynthesizer):
             plan.order_by = rel.order_by
             plan.ends = [e for e in rel.ends if e in modelled]
             plan.fine_start = next((e for e in plan.ends if time_stem(e) == time_stem(plan.order_by)), None)
+            plan.chained = bool(rel.chained and plan.ends and plan.ends[0] == rel.ends[0])
             ptab = schema.tables[parent]  # type: ignore[index,union-attr]
             if rel.within and rel.within in {c.name for c in ptab.modelled}:
                 plan.within = rel.within

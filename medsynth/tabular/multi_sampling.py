@@ -241,6 +241,11 @@ def _decode_child(model: MultiTableDPMST, table: str, values: dict[str, np.ndarr
         durs = {e: _feature(model, table, values, dur_col(e)) / plan.length_scale for e in plan.ends}
         top = float(codec.from_unit(tcol, np.ones(1))[0]) if bound is None else None  # the time column's released top
         days, ends = rebuild_times(plan, prow, t0, gap, durs, bound, top)
+        if plan.chained and len(days):  # a row's first end is its parent's next row's time (the last keeps its length)
+            nxt = np.r_[prow[1:] == prow[:-1], False]
+            e0 = plan.ends[0]
+            ends[e0] = np.where(nxt, np.r_[days[1:], np.nan], ends[e0])
+            durs[e0] = np.where(nxt, 0.0, durs[e0])  # (present: the real rows' first ends are)
         own.num[plan.order_by] = codec.to_unit(tcol, days)
         if plan.companions:
             _set_companions(model, table, own, days, values)

@@ -500,3 +500,65 @@ def test_counting_process_intervals_stay_chained_within_their_range():
     assert has.sum() > 100
     assert (d["tstart"][has] < prev[has] - 1e-6).mean() == 0.0  # no interval starts before the previous one stopped
     assert (d["tstart"] == d["tstart"].max()).mean() < 0.1  # before: 15% of rows at the top
+
+
+def _counting_process(n: int, seed: int = 0, *, chained: bool = True) -> dict[str, pd.DataFrame]:
+    """Patients with a follow-up (futime) and 1-6 visits each as intervals (start, stop): each interval starts where
+    the previous one stopped and the last stops at the follow-up (a counting-process table), or, with ``chained``
+    False, each stops a few days before the next start."""
+    rng = np.random.default_rng(seed)
+    pats, rows = [], []
+    for i in range(n):
+        fu = int(rng.integers(300, 3000))
+        pats.append({"id": i + 1, "futime": fu, "age": int(rng.integers(30, 80))})
+        cuts = np.r_[0, np.sort(rng.choice(np.arange(10, fu - 10), size=int(rng.integers(0, 6)), replace=False)), fu]
+        for j in range(len(cuts) - 1):
+            stop = int(cuts[j + 1]) if chained or j == len(cuts) - 2 else int(cuts[j + 1]) - int(rng.integers(1, 8))
+            rows.append({"id": i + 1, "start": int(cuts[j]), "stop": max(stop, int(cuts[j]) + 1),
+                         "lab": round(float(rng.normal(10, 2)), 2)})
+    return {"patients": pd.DataFrame(pats), "visits": pd.DataFrame(rows)}
+
+
+def _chain_share(visits: pd.DataFrame) -> tuple[float, float]:
+    d = visits.sort_values(["id", "start"])
+    prev = d.groupby("id")["stop"].shift()
+    has = prev.notna()
+    return float((d["start"][has] == prev[has]).mean()), float((d["start"][has] < prev[has]).mean())
+
+
+def test_schema_infer_finds_chained_intervals_and_only_those():
+    """``chained`` is read from the data where every interval starts at its parent's previous stop; intervals with
+    gaps between them are not chained; chained needs ends (a named error)."""
+    from medsynth.core.errors import ConfigError
+
+    s = infer_dataset_schema(_counting_process(80))
+    rel = s.relations[0]
+    assert (rel.order_by, rel.within, rel.ends, rel.chained) == ("start", "futime", ["stop"], True)
+    assert "chained" in rel.read_from_data
+    assert not infer_dataset_schema(_counting_process(80, chained=False)).relations[0].chained
+    data = s.to_dict()
+    data["relations"][0]["ends"] = []
+    with pytest.raises(ConfigError, match="chained needs ends"):
+        DatasetSchema.from_dict(data)
+
+
+def test_chained_intervals_stay_chained_when_sampled_and_dp_decides_them(seeded_dp_noise):
+    """Under a within bound the start times are modelled as shares of the follow-up left and each stop as a length,
+    so 49% of a counting-process table's synthetic intervals overlapped the next one (pbcseq as start/stop intervals);
+    with ``chained`` a row's stop is the next row's start: none overlap, all follow each other. A DP fit decides
+    chained from a noisy count of the patients contradicting it: kept on chained data, dropped on gapped data."""
+    tables = _counting_process(150)
+    syn = MultiTableDPMST(TINY, privacy=None).fit(tables, infer_dataset_schema(tables)).sample(200, seed=0)["visits"]
+    assert _chain_share(syn) == (1.0, 0.0)
+    assert (syn["stop"] >= syn["start"]).all()
+    big = _counting_process(2500, seed=1)
+    schema = public_schema(big)
+    data = schema.to_dict()
+    data["relations"] = infer_dataset_schema(big).to_dict()["relations"]  # the time fields read from the data
+    model = MultiTableDPMST(TINY, privacy={"epsilon": 1.0, "delta": 1e-5}).fit(big, DatasetSchema.from_dict(data))
+    assert model.schema.relations[0].chained
+    assert _chain_share(model.sample(300, seed=0)["visits"])[0] == 1.0
+    gapped = _counting_process(2500, seed=2, chained=False)
+    data["relations"][0]["chained"] = True  # read from the data: re-decided
+    model = MultiTableDPMST(TINY, privacy={"epsilon": 1.0, "delta": 1e-5}).fit(gapped, DatasetSchema.from_dict(data))
+    assert not model.schema.relations[0].chained
