@@ -26,8 +26,8 @@ Optional time fields of a relation: ``order_by`` (the child column that orders a
 column every child time is at or after, e.g. the admission time: the child's times are modelled from it),
 ``sequence`` (a
 child column numbering a parent's rows 1, 2, ...), ``ends`` (child columns ending an interval that
-starts at ``order_by``, e.g. ``tstop``) and ``chained`` (each interval starts where the parent's previous one
-ended: a counting-process table). ``read_from_data`` lists the relation fields that
+starts at ``order_by``, e.g. ``tstop``) and ``chained`` (the end, one of ``ends``, where the parent's next interval
+starts: a counting-process table). ``read_from_data`` lists the relation fields that
 ``schema infer`` found in the data (a DP fit re-decides them under DP); the user may add or remove them.
 Inference lives in :mod:`medsynth.io.dataset_infer`.
 """
@@ -90,9 +90,9 @@ class Relation(ConfigModel):
             time for its lab results): a parent's first child time is modelled as its offset from this column.
         sequence: a child integer column that numbers a parent's rows 1, 2, ... in ``order_by`` order.
         ends: child columns that end an interval starting at ``order_by`` (never before it), e.g. ``tstop``.
-        chained: each of a parent's intervals starts where its previous one ended (``order_by`` equals the
-            previous row's first end: survival's counting-process tables, ``tstart``/``tstop``; ward transfers);
-            sampled rows keep it (the first end is the next row's time).
+        chained: the end (one of ``ends``) at which each of a parent's intervals is followed by the next (``order_by``
+            equals the previous row's ``chained`` value: survival's counting-process tables, ``tstart``/``tstop``; ward
+            transfers, ``intime``/``outtime``), or None; sampled rows keep it (that end is the next row's time).
         read_from_data: the fields above that ``schema infer`` read from the data.
     """
 
@@ -105,7 +105,7 @@ class Relation(ConfigModel):
     after: str | None = None
     sequence: str | None = None
     ends: list[str] = Field(default_factory=list)
-    chained: bool = False
+    chained: str | None = None
     read_from_data: list[RelationField] = Field(default_factory=list)
 
     @property
@@ -263,9 +263,9 @@ def relation_problems(tables: Mapping[str, DatasetTable], relations: list[Relati
                 problems.append(f"relation {r.label}: end '{end}' must be numeric or a date")
             elif r.order_by is None:
                 problems.append(f"relation {r.label}: ends {r.ends} need order_by (the start of each interval)")
-        if r.chained and not r.ends:
-            problems.append(f"relation {r.label}: chained needs ends (each interval starts where the previous one's "
-                            "first end is)")
+        if r.chained is not None and r.chained not in r.ends:
+            problems.append(f"relation {r.label}: chained '{r.chained}' must be one of its ends {r.ends} (the end at "
+                            "which the next interval starts)")
         if r.sequence is not None:
             if r.sequence not in child.names:
                 problems.append(f"relation {r.label}: sequence '{r.sequence}' is not a column of '{r.child}'")

@@ -473,8 +473,9 @@ def infer_time_fields(rel: Relation, tables: Mapping[str, pd.DataFrame], schema:
             ends.append(c.name)
     if ends:
         found.append("ends")
-    chained = bool(ends) and _chained(t, _times(child, cs.column(ends[0])), pd.factorize(groups)[0])
-    if chained:
+    codes = pd.factorize(groups)[0]
+    chained = next((e for e in ends if _chained(t, _times(child, cs.column(e)), codes)), None)
+    if chained is not None:
         found.append("chained")
     return rel.model_copy(update={"order_by": order_by, "within": within, "after": after, "sequence": seq, "ends": ends,
                                   "chained": chained, "read_from_data": found})

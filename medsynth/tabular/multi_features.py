@@ -132,9 +132,9 @@ class TablePlan:
             offset from the row's time (``order_by``, or the root's ``start``): ``off:`` features in 1 / ``length_scale``
             days on an asinh scale, fine near zero on both sides (an ED registration hours before its admission; on its
             own date range, years apart from it). Empty (and in plans saved before it): each on its own range.
-        chained: the relation's intervals are chained (:attr:`~medsynth.io.dataset.Relation.chained`): a sampled row's
-            first end is its parent's next row's time (the last row's from its sampled length), so intervals neither
-            overlap nor leave gaps. False in plans saved before it.
+        chained: the end at which the relation's intervals are chained (:attr:`~medsynth.io.dataset.Relation.chained`):
+            a sampled row's value of it is its parent's next row's time (the last row's from its sampled length), so
+            intervals neither overlap nor leave gaps. None (and in plans saved before it): not chained.
     """
 
     name: str
@@ -159,7 +159,7 @@ class TablePlan:
     fine_start: str | None = None
     start: str | None = None
     companions: list[str] = field(default_factory=list)
-    chained: bool = False
+    chained: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The plan as JSON-ready data."""
@@ -410,9 +410,9 @@ def rebuild_times(plan: TablePlan, parents: np.ndarray, t0: np.ndarray, gap: np.
 
     With a bound: ``bound - t_i = (bound - t_0) * prod_{k <= i} (1 - share_k)`` (times increase and stay at or
     below the bound; ``share_k`` is the gap, or with ``plan.gap == "spacing"`` the gap over ``n - k + 1``). Otherwise times add the gaps (and the previous interval's length when the relation
-    has interval ends), and a parent whose times run past ``top`` (the time column's largest value, where given) has
-    its gaps and lengths shrunk by one factor so that its last time is ``top`` (:func:`_within_top`). Returns the
-    times and the interval ends.
+    has interval ends). Either way, a parent whose times run past ``top`` (the time column's largest value, where
+    given; a bound may lie above it) has its gaps and lengths shrunk by one factor so that its last time is ``top``
+    (:func:`_within_top`). Returns the times and the interval ends.
     """
     n = len(parents)
     starts = group_starts(parents)
@@ -426,7 +426,8 @@ def rebuild_times(plan: TablePlan, parents: np.ndarray, t0: np.ndarray, gap: np.
         cs = np.cumsum(step)
         cs = cs - (cs[starts] - step[starts])
         days = bound - (bound - t0c) * np.exp(cs)
-        return days, _rebuild_ends(plan, days, durs, np.maximum(bound, days))
+        ends = _rebuild_ends(plan, days, durs, np.maximum(bound, days))
+        return _within_top(parents, days, ends, top) if top is not None else (days, ends)
     if plan.ends:
         d0 = np.nan_to_num(durs[plan.ends[0]])
         prev_len = np.r_[0.0, d0[:-1]] if n else d0

@@ -302,7 +302,7 @@ class MultiTableDPMST(DomainsMixin, MultiTableSynthesizer):
         self.ledger.notes.append(f"relation {rel.label}: its time fields are not used (the rows of '{rel.child}' are "  # type: ignore[union-attr]
                                  f"generated under '{primary}', and their times follow that relation)")
         return rel.model_copy(update={"order_by": None, "within": None, "after": None, "sequence": None, "ends": [],
-                                      "chained": False, "read_from_data": []})
+                                      "chained": None, "read_from_data": []})
 
     # -- plans, features, models -------------------------------------------------------------------
     def _make_plan(self, t: str, parent: str | None, children: list[str]) -> TablePlan:
@@ -317,7 +317,7 @@ class MultiTableDPMST(DomainsMixin, MultiTableSynthesizer):
             plan.order_by = rel.order_by
             plan.ends = [e for e in rel.ends if e in modelled]
             plan.fine_start = next((e for e in plan.ends if time_stem(e) == time_stem(plan.order_by)), None)
-            plan.chained = bool(rel.chained and plan.ends and plan.ends[0] == rel.ends[0])
+            plan.chained = rel.chained if rel.chained in plan.ends else None
             ptab = schema.tables[parent]  # type: ignore[index,union-attr]
             if rel.within and rel.within in {c.name for c in ptab.modelled}:
                 plan.within = rel.within
