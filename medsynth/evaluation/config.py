@@ -76,6 +76,7 @@ class FidelityThresholds(ConfigModel):
     parent_child_association_difference: Threshold = Field(default_factory=lambda: _t(0.10, 0.20))
     trajectory_difference: Threshold = Field(default_factory=lambda: _t(0.10, 0.25, "excess"))
     time_offset_tvd: Threshold = Field(default_factory=lambda: _t(0.10, 0.25, "excess"))
+    interval_order_violations: Threshold = Field(default_factory=lambda: _t(0.01, 0.05, "excess"))
     two_way_tvd: Threshold = Field(default_factory=lambda: _t(0.05, 0.15, "excess"))
 
 

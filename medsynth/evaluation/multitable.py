@@ -37,6 +37,7 @@ from medsynth.evaluation.multitable_data import (
     children_per_parent,
     column_types,
     count_tvd,
+    interval_violations,
     load_dataset,
     offset_tvd,
     parent_rows,
@@ -102,7 +103,7 @@ def _check_tables(train: dict, holdout: dict, synthetic: dict, schema: DatasetSc
 def relation_metrics(train: dict, holdout: dict, synthetic: dict, schema: DatasetSchema, cfg: EvaluationConfig) -> list[MetricResult]:
     """Referential integrity, children per parent, parent-child associations and trajectories."""
     th = cfg.fidelity
-    integrity, counts, assoc, traj, offsets = [], [], [], [], []
+    integrity, counts, assoc, traj, offsets, intervals = [], [], [], [], [], []
     cats = top_categories(train, schema)
     for rel in schema.relations:
         p = parent_rows(synthetic, rel)
@@ -117,6 +118,10 @@ def relation_metrics(train: dict, holdout: dict, synthetic: dict, schema: Datase
         if tr is not None:
             traj.append(tr)
         offsets += _offsets(train, holdout, synthetic, schema, rel)
+        real, syn, hold = (interval_violations(d, schema, rel) for d in (train, synthetic, holdout))
+        for check, x in syn.items():
+            intervals.append({"relation": rel.label, "check": check, "synthetic": x, "real": real.get(check),
+                              "baseline": hold.get(check)})
     out = []
     share = min(r["share_with_parent"] for r in integrity) if integrity else 1.0
     out.append(judge("referential_integrity", SECTION, share, "maximize",
@@ -145,6 +150,20 @@ def relation_metrics(train: dict, holdout: dict, synthetic: dict, schema: Datase
     elif schema.relations:
         out.append(skipped("trajectory_difference", SECTION, "minimize", "Trajectories of numeric child columns over time.",
                            "no relation has a numeric child column"))
+    desc_int = ("Share of synthetic child rows breaking the order of their intervals (the worst relation and check, "
+                "beyond the real holdout's share): an end before its start, an interval overlapping the parent's next "
+                "one, and for chained intervals (each starting where the previous one ended) a next one that does not "
+                "start at the end.")
+    judged_int = [r for r in intervals if np.isfinite(r["synthetic"])]
+    if judged_int:
+        worst = max(judged_int, key=lambda r: r["synthetic"] - np.nan_to_num(r["baseline"] if r["baseline"] is not None else 0.0))
+        out.append(judge("interval_order_violations", SECTION, worst["synthetic"], "minimize", desc_int,
+                         threshold=th.interval_order_violations,
+                         baseline=float(np.nan_to_num(worst["baseline"])) if worst["baseline"] is not None else 0.0,
+                         details={"relations": intervals}))
+    elif schema.relations:
+        out.append(skipped("interval_order_violations", SECTION, "minimize", desc_int,
+                           "no relation has intervals (order_by with ends)"))
     desc = ("Total variation distance, over the real deciles, between the real and synthetic distributions of a child "
             "row's time relative to its parent's start (the relation's `after`, e.g. a lab's time after its admission) "
             "or end (`within`, e.g. the discharge): whether child rows happen when they did for their parent (the "

@@ -227,6 +227,38 @@ def two_way_tvd(real: pd.DataFrame, other: pd.DataFrame, types: dict[str, str], 
     return float(np.mean([p["tvd"] for p in out])), sorted(out, key=lambda p: -p["tvd"])[:10]
 
 
+def interval_violations(tables: Mapping[str, pd.DataFrame], schema: DatasetSchema, rel: Relation) -> dict[str, float]:
+    """Shares of a relation's child rows breaking its intervals' order (``{}`` without ``order_by`` and ``ends``):
+    ``end_before_start`` (rows with an end before their time), ``overlaps_next`` (rows whose parent's next row starts
+    before this row's end: the chained end, else the first), and with ``chained``, ``chain_broken`` (rows whose
+    parent's next row does not start at their chained end). NaN where no row can tell."""
+    child = tables[rel.child]
+    ends = [e for e in rel.ends if e in child.columns]
+    if not rel.order_by or rel.order_by not in child.columns or not ends or not len(child):
+        return {}
+    types = column_types(schema, rel.child)
+    fmt = {c.name: c.format for c in schema.tables[rel.child].columns}
+    t = numbers(child[rel.order_by], types.get(rel.order_by, "numeric"), fmt.get(rel.order_by))
+    e_all = {e: numbers(child[e], types.get(e, "numeric"), fmt.get(e)) for e in ends}
+    p = parent_rows(tables, rel)
+    before = np.zeros(len(t), dtype=bool)
+    told = np.zeros(len(t), dtype=bool)
+    for v in e_all.values():
+        ok = np.isfinite(v) & np.isfinite(t)
+        before |= ok & (v < t - 1e-9)
+        told |= ok
+    out = {"end_before_start": float(before.sum() / told.sum()) if told.any() else float("nan")}
+    key = rel.chained if rel.chained in e_all else ends[0]
+    order = np.lexsort((t, p))
+    same = (p[order][1:] == p[order][:-1]) & (p[order][1:] >= 0)
+    nxt, end = t[order][1:], e_all[key][order][:-1]
+    ok = same & np.isfinite(nxt) & np.isfinite(end)
+    out["overlaps_next"] = float(np.mean(nxt[ok] < end[ok] - 1e-9)) if ok.any() else float("nan")
+    if rel.chained in e_all:
+        out["chain_broken"] = float(np.mean(~np.isclose(nxt[ok], end[ok], rtol=0.0, atol=1e-6))) if ok.any() else float("nan")
+    return out
+
+
 def time_offsets(tables: Mapping[str, pd.DataFrame], schema: DatasetSchema, rel: Relation) -> dict[str, np.ndarray]:
     """Each child row's time minus its parent's ``after`` and ``within`` times (``{"after <col>": ..., "within
     <col>": ...}``, in days for dates; NaN where a time is missing or the row has no parent); ``{}`` without them."""

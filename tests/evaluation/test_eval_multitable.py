@@ -142,3 +142,34 @@ def test_a_child_column_left_empty_is_no_trajectory_and_no_numpy_warning(real):
         report = evaluate_multitable(train, holdout, syn, mode="evaluate")
     names = {m.name: m for m in report.results}
     assert names["trajectory_difference"].value is None or not np.isfinite(names["trajectory_difference"].value)
+
+
+def _intervals(n: int, seed: int, offset: int = 0) -> dict[str, pd.DataFrame]:
+    """Patients with 1-4 chained intervals (each starting where the previous one stopped)."""
+    rng = np.random.default_rng(seed)
+    pats, rows = [], []
+    for i in range(n):
+        pats.append({"id": offset + i, "age": int(rng.integers(30, 80))})
+        t = 0
+        for j in range(int(rng.integers(1, 5))):
+            stop = t + int(rng.integers(5, 100))
+            rows.append({"id": offset + i, "tstart": t, "tstop": stop, "enum": j + 1})
+            t = stop
+    return {"patients": pd.DataFrame(pats), "infections": pd.DataFrame(rows)}
+
+
+def test_intervals_that_overlap_or_break_their_chain_fail():
+    """interval_order_violations: a synthetic counting-process table whose intervals overlap the next one (each start
+    moved back, as per-column clipping did to 38% of cgd's) fails; one drawn like the real passes. Without the metric
+    the report gave no verdict on it."""
+    train, holdout = _intervals(120, 0), _intervals(60, 1, 1000)
+    good = _intervals(120, 2, 5000)
+    names = {m.name: m for m in evaluate_multitable(train, holdout, good).results}
+    assert names["interval_order_violations"].value == 0.0 and names["interval_order_violations"].verdict == "pass"
+    bad = {k: v.copy() for k, v in good.items()}
+    later = bad["infections"]["enum"] > 1
+    bad["infections"].loc[later, "tstart"] -= 3
+    got = {m.name: m for m in evaluate_multitable(train, holdout, bad).results}["interval_order_violations"]
+    assert got.value > 0.3 and got.verdict == "fail"
+    checks = {r["check"]: r["synthetic"] for r in got.details["relations"]}
+    assert checks["overlaps_next"] > 0.3 and checks["chain_broken"] > 0.3 and checks["end_before_start"] == 0.0
