@@ -108,6 +108,15 @@ class Relation(ConfigModel):
     chained: str | None = None
     read_from_data: list[RelationField] = Field(default_factory=list)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _chained_as_name(cls, data: Any) -> Any:
+        """``chained: true`` (its first form, one day on main) meant the first end; ``false`` none."""
+        if isinstance(data, dict) and isinstance(data.get("chained"), bool):
+            ends = data.get("ends") or []
+            data = {**data, "chained": (ends[0] if ends else None) if data["chained"] else None}
+        return data
+
     @property
     def label(self) -> str:
         """``child.column -> parent.parent_column``."""

@@ -167,7 +167,9 @@ class TablePlan:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TablePlan:
-        """Rebuild from :meth:`to_dict`."""
+        """Rebuild from :meth:`to_dict` (a boolean ``chained``, its first form, meant the first end)."""
+        if isinstance(data.get("chained"), bool):
+            data = {**data, "chained": (data.get("ends") or [None])[0] if data["chained"] else None}
         return cls(**data)
 
 

@@ -239,17 +239,11 @@ def _decode_child(model: MultiTableDPMST, table: str, values: dict[str, np.ndarr
         if bound is not None:
             bound = np.where(np.isnan(bound), t0, bound)
         gap = _feature(model, table, values, GAP)
-        later = group_rank(prow) > 0
-        lost = later & np.isnan(gap)  # a gap the model drew missing (noise in its missing cell: real later rows have
-        if lost.any():  # one): another later row's gap, not 0 (a chained interval of length 0, 3-14% of DP transfers)
-            known = gap[later & ~np.isnan(gap)]
-            gap = gap.copy()
-            gap[lost] = rng.choice(known, size=int(lost.sum())) if known.size else 0.0
-        if bound is not None and plan.chained:
-            gap = _room_left(plan, prow, gap, later, rng)
+        durs = {e: _feature(model, table, values, dur_col(e)) / plan.length_scale for e in plan.ends}
+        if plan.chained:
+            gap = _chained_gaps(plan, prow, gap, durs[plan.chained], bound is not None, rng)
         if bound is None:  # lengths of time are modelled in 1 / length_scale days (hours)
             gap = gap / plan.length_scale
-        durs = {e: _feature(model, table, values, dur_col(e)) / plan.length_scale for e in plan.ends}
         top = float(codec.from_unit(tcol, np.ones(1))[0])  # the time column's released top
         days, ends = rebuild_times(plan, prow, t0, gap, durs, bound, top)
         if plan.chained and len(days):  # a row's chained end is its parent's next row's time (the last keeps its length)
@@ -283,31 +277,59 @@ def _decode_child(model: MultiTableDPMST, table: str, values: dict[str, np.ndarr
 def _copy_next_times(df: pd.DataFrame, prow: np.ndarray, time: str, end: str, schema: TableSchema) -> None:
     """Chained intervals, as written: each row's ``end`` is its parent's next row's decoded ``time`` (decoded on their
     own ranges, a start and an end of x.5 days rounded to different whole days in 2% of DP-sampled integer
-    counting-process rows, a gap of 1). Where the two columns are written differently (another date format), the
-    decoded values stay."""
+    counting-process rows, a gap of 1). Dates written in two formats: the end takes the next start where its format
+    writes that start exactly, else the next start takes the end where the start's format does (an end written to the
+    minute beside starts written to the second: 98% of transfers had left a gap of seconds); else they stay."""
     a, b = schema.column(time), schema.column(end)
-    if (a.type == "datetime") != (b.type == "datetime") or (a.type == "datetime" and a.format != b.format):
+    follows = pd.Series(np.r_[prow[1:] == prow[:-1], False], index=df.index)  # a row with a next row
+    if (a.type == "datetime") != (b.type == "datetime"):
         return
-    keep = pd.Series(~np.r_[prow[1:] == prow[:-1], False], index=df.index)
-    out = df[end].where(keep, df[time].shift(-1))
-    if pd.api.types.is_integer_dtype(df[end].dtype) and not out.isna().any():
-        out = out.astype(df[end].dtype)
-    df[end] = out
+    if a.type != "datetime" or a.format == b.format:
+        out = df[end].where(~follows, df[time].shift(-1))
+        if pd.api.types.is_integer_dtype(df[end].dtype) and not out.isna().any():
+            out = out.astype(df[end].dtype)
+        df[end] = out
+        return
+    if a.format is None or b.format is None:
+        return
+    starts = pd.to_datetime(df[time], format=a.format, errors="coerce")
+    ends = pd.to_datetime(df[end], format=b.format, errors="coerce")
+    nxt = starts.shift(-1)
+    as_end = nxt.dt.strftime(b.format)
+    if (pd.to_datetime(as_end[follows], format=b.format, errors="coerce") == nxt[follows]).all():
+        df[end] = df[end].where(~follows, as_end)
+        return
+    prev_end, after = ends.shift(1), follows.shift(1, fill_value=False)
+    as_start = prev_end.dt.strftime(a.format)
+    if (pd.to_datetime(as_start[after], format=a.format, errors="coerce") == prev_end[after]).all():
+        df[time] = df[time].where(~after, as_start)
 
 
-def _room_left(plan: TablePlan, prow: np.ndarray, gap: np.ndarray, later: np.ndarray, rng: np.random.Generator,
-               ) -> np.ndarray:
-    """Gaps of chained intervals under a bound that would take the whole time left (a share of 1: the row starts on
-    the bound, an interval of length 0 and every later one too; none in real chained data, 2-6% of DP-sampled ward
-    transfers) take the share of another later row that leaves room. Post-processing of sampled values."""
-    rtc = rows_to_come(prow).astype(float) if plan.gap == "spacing" else np.ones(len(gap))
-    share = gap / rtc
-    full = later & (share >= 1.0)
-    room = share[later & (share < 1.0)]
-    if not full.any() or room.size == 0:
-        return gap
+def _chained_gaps(plan: TablePlan, prow: np.ndarray, gap: np.ndarray, end_len: np.ndarray, bounded: bool,
+                  rng: np.random.Generator) -> np.ndarray:
+    """Gaps of chained intervals, post-processed (sampled values only):
+
+    * a later row's gap drawn missing (noise in its missing cell: every real later row of a chained table has one)
+      takes another later row's gap, not 0 (an interval of length 0);
+    * under a bound, a row with a row after it, or with its chained end present, whose share of the time left is the
+      whole of it (a start on the bound: an interval of length 0, and every later one too; 2% of non-private and 3-14%
+      of DP-sampled ward transfers) takes the share of another later row that leaves room. A last row drawn without
+      its end may start on the bound: MIMIC's discharge row, ``intime`` at ``dischtime`` and no ``outtime``."""
+    later = group_rank(prow) > 0
     out = gap.copy()
-    out[full] = rng.choice(room, size=int(full.sum())) * rtc[full]
+    lost = later & np.isnan(out)
+    known = out[later & ~np.isnan(out)]
+    if lost.any() and known.size:
+        out[lost] = rng.choice(known, size=int(lost.sum()))
+    if not bounded:
+        return out
+    rtc = rows_to_come(prow).astype(float) if plan.gap == "spacing" else np.ones(len(out))
+    share = out / rtc
+    has_next = np.r_[prow[1:] == prow[:-1], False]
+    full = later & (share >= 1.0) & (has_next | ~np.isnan(end_len))
+    room = share[later & (share < 1.0)]
+    if full.any() and room.size:
+        out[full] = rng.choice(room, size=int(full.sum())) * rtc[full]
     return out
 
 

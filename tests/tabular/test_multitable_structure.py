@@ -603,3 +603,30 @@ def test_a_chained_end_is_written_as_the_next_rows_decoded_time():
                                  ColumnSchema(name="outtime", type="datetime", format="%Y-%m-%d")])
     _copy_next_times(dates, np.array([0, 0]), "intime", "outtime", other)
     assert dates["outtime"].tolist() == ["2130-01-02", "2130-01-03"]
+
+
+def test_chained_written_as_a_boolean_reads_as_the_first_end():
+    """Review: `chained: true` (its first form on main) failed to load ('Input should be a valid string'), and a plan
+    saved with it crashed sampling with KeyError: True."""
+    from medsynth.io.dataset import Relation
+    from medsynth.tabular.multi_features import TablePlan
+
+    rel = Relation(child="v", column="id", parent="p", parent_column="id", order_by="start", ends=["stop", "x"],
+                   chained=True)
+    assert rel.chained == "stop"
+    assert Relation(child="v", column="id", parent="p", parent_column="id", chained=False).chained is None
+    plan = TablePlan.from_dict({"name": "v", "ends": ["stop"], "chained": True})
+    assert plan.chained == "stop" and TablePlan.from_dict({"name": "v", "chained": False}).chained is None
+
+
+def test_times_past_the_top_shrink_under_a_bound_too():
+    """A bound may lie above the time column's released top (a dischtime above the intime range): the parent's times
+    shrink towards its first time instead of the late ones being clipped onto the top, out of order with their ends."""
+    from medsynth.tabular.multi_features import TablePlan, rebuild_times
+
+    plan = TablePlan(name="transfers", parent="admissions", order_by="t", within="disch", gap="share")
+    parents = np.array([0, 0, 0])
+    days, _ = rebuild_times(plan, parents, np.zeros(3), np.array([np.nan, 0.5, 0.5]), {}, np.full(3, 100.0), top=60.0)
+    np.testing.assert_allclose(days, [0, 40, 60])  # unshrunk: 0, 50, 75 (past the top of 60)
+    same, _ = rebuild_times(plan, parents, np.zeros(3), np.array([np.nan, 0.5, 0.5]), {}, np.full(3, 100.0))
+    np.testing.assert_allclose(same, [0, 50, 75])
