@@ -50,7 +50,10 @@ def infer(
         rels = "; ".join(r.label for r in ds.relations) or "no relation"
         for note in notes:
             typer.echo(f"note: {note}", err=True)
-        done(f"inferred {len(ds.tables)} tables ({', '.join(ds.tables)}) and relations: {rels}; review it", out)
+        n_rules = sum(len(t.constraints) for t in ds.tables.values())
+        rules = (f"; proposed {n_rules} rule(s) that hold in every row of their table (read from the data: set public: "
+                 "true on those you accept as domain knowledge)") if n_rules else ""
+        done(f"inferred {len(ds.tables)} tables ({', '.join(ds.tables)}) and relations: {rels}{rules}; review it", out)
         return
     if relation or key:
         raise DataValidationError("--relation and --key apply to a folder of tables; DATA is one table")

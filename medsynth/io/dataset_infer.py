@@ -309,7 +309,8 @@ def infer_dataset_schema(
     for name, s in schemas.items():
         cols = [ColumnSchema(name=c.name, type="identifier", read_from_data=["type"]) if c.name in key_cols[name] else c
                 for c in s.columns]
-        out_tables[name] = DatasetTable(columns=cols, primary_key=pks[name])
+        rules = [c for c in s.constraints if not set(c.columns) & key_cols[name]]  # (keys: regenerated, no rule)
+        out_tables[name] = DatasetTable(columns=cols, constraints=rules, primary_key=pks[name])
     relation_objs = []
     for c, k, p, pk in rels:
         rel = Relation(child=c, column=k, parent=p, parent_column=pk)

@@ -114,6 +114,7 @@ class MultiTableSynthesizer:
         self.ledger = PrivacyLedger(private=self.is_private, target_epsilon=self.privacy.epsilon,
                                     target_delta=self.privacy.delta if self.is_private else None)
         self.ledger.mark_if_audited()  # audit-only hooks (seeded noise, gradient canaries): export refuses the run
+        schema = self._usable_rules(schema)
         roots = schema.roots
         if not self.is_private and len(tables[roots[0]]) < MIN_ROWS:
             raise DataValidationError(
@@ -133,6 +134,32 @@ class MultiTableSynthesizer:
         if not self.is_private:
             self.meta["rows"] = dict(self.private_meta["rows"])
         return self
+
+    def _usable_rules(self, schema: DatasetSchema) -> DatasetSchema:
+        """The schema with the rules a fit may use: rules read from the data that the user has not accepted
+        (``public: false``, as ``schema infer`` proposes them) are ignored, by a DP fit (as a single table's fit) and by
+        a non-private one too (a folder's models meet rules by redrawing rows, not by construction: proposed on
+        Synthea's conditions, START <= STOP still failed 1 row after 30 redraws and the sample refused); derived
+        columns are not computed across a folder's models, so their rules are left out too (a redraw cannot meet an
+        equality). The ledger notes which."""
+        from medsynth.tabular.rules import usable_rules
+
+        data, notes = schema.to_dict(), []
+        for name, tab in schema.tables.items():
+            use, skip = usable_rules(tab.table_schema(), private=True)
+            derived = [c for c in use if c.kind == "derived"]
+            keep = [c for c in use if c.kind != "derived"]
+            if skip:
+                notes.append(f"table '{name}': {len(skip)} rule(s) read from the data and not accepted (public: false) "
+                             "are not used; set public: true on those that are domain knowledge")
+            if derived:
+                notes.append(f"table '{name}': derived-column rules {[c.columns[0] for c in derived]} are not computed "
+                             "in a folder's models; those columns are learnt like the others")
+            if len(keep) != len(tab.constraints):
+                data["tables"][name]["constraints"] = [c.model_dump(mode="json", exclude_none=True) for c in keep]
+        if notes and self.ledger is not None:
+            self.ledger.notes.extend(notes)
+        return DatasetSchema.from_dict(data) if notes else schema
 
     def _fit_checked(self, tables: dict[str, pd.DataFrame], schema: DatasetSchema, gens: Generators) -> None:  # pragma: no cover
         raise NotImplementedError

@@ -285,10 +285,12 @@ def _copy_next_times(df: pd.DataFrame, prow: np.ndarray, time: str, end: str, sc
     if (a.type == "datetime") != (b.type == "datetime"):
         return
     if a.type != "datetime" or a.format == b.format:
-        out = df[end].where(~follows, df[time].shift(-1))
-        if pd.api.types.is_integer_dtype(df[end].dtype) and not out.isna().any():
-            out = out.astype(df[end].dtype)
-        df[end] = out
+        src, dst = df[time].to_numpy(), df[end].to_numpy()
+        both = src.dtype.kind in "iuf" and dst.dtype.kind in "iuf"
+        dst = dst.astype(np.result_type(src, dst) if both else object, copy=True)
+        f = follows.to_numpy()
+        dst[f] = src[1:][f[:-1]]
+        df[end] = dst
         return
     if a.format is None or b.format is None:
         return

@@ -630,3 +630,28 @@ def test_times_past_the_top_shrink_under_a_bound_too():
     np.testing.assert_allclose(days, [0, 40, 60])  # unshrunk: 0, 50, 75 (past the top of 60)
     same, _ = rebuild_times(plan, parents, np.zeros(3), np.array([np.nan, 0.5, 0.5]), {}, np.full(3, 100.0))
     np.testing.assert_allclose(same, [0, 50, 75])
+
+
+def test_schema_infer_proposes_each_tables_rules_and_fits_use_only_accepted_ones():
+    """A folder's tables get the rules that hold in every row, as a single table does (`le` between dates), marked as
+    read from the data; a fit, DP or not, ignores those not accepted (a note says so: a folder's models meet rules by
+    redrawing rows, and Synthea's proposed START <= STOP could not be met), and keeps an accepted one."""
+    tables = _counting_process(120)
+    tables["patients"]["enrolled"] = pd.Timestamp("2020-01-01") + pd.to_timedelta(tables["patients"]["age"], unit="D")
+    tables["patients"]["exited"] = tables["patients"]["enrolled"] + pd.to_timedelta(tables["patients"]["futime"], unit="D")
+    schema = infer_dataset_schema(tables)
+    rules = schema.tables["patients"].constraints
+    assert {(c.kind, tuple(c.columns), c.public, c.read_from_data) for c in rules} == {
+        ("le", ("enrolled", "exited"), False, True), ("derived", ("futime", "exited", "enrolled"), False, True)}
+    assert all("id" not in c.columns for t in schema.tables.values() for c in t.constraints)  # no rule on a key
+    model = MultiTableDPMST(TINY, privacy=None).fit(tables, schema)
+    assert model.schema.tables["patients"].constraints == []
+    assert any("not accepted" in n for n in model.ledger.notes)
+    data = schema.to_dict()
+    for c in data["tables"]["patients"]["constraints"]:
+        c["public"] = True  # accepted: the le rule is kept, the derived one is noted (not computed in a folder)
+    model = MultiTableDPMST(TINY, privacy=None).fit(tables, DatasetSchema.from_dict(data))
+    assert [c.columns for c in model.schema.tables["patients"].constraints] == [["enrolled", "exited"]]
+    assert any("derived-column rules ['futime']" in n for n in model.ledger.notes)
+    syn = model.sample(100, seed=0)["patients"]
+    assert (pd.to_datetime(syn["enrolled"]) <= pd.to_datetime(syn["exited"])).all()
