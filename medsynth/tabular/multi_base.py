@@ -140,23 +140,17 @@ class MultiTableSynthesizer:
         (``public: false``, as ``schema infer`` proposes them) are ignored, by a DP fit (as a single table's fit) and by
         a non-private one too (a folder's models meet rules by redrawing rows, not by construction: proposed on
         Synthea's conditions, START <= STOP still failed 1 row after 30 redraws and the sample refused); derived
-        columns are not computed across a folder's models, so their rules are left out too (a redraw cannot meet an
-        equality). The ledger notes which."""
+        columns are computed from their sources after sampling (the model still learns them). The ledger notes the
+        rules not used."""
         from medsynth.tabular.rules import usable_rules
 
         data, notes = schema.to_dict(), []
         for name, tab in schema.tables.items():
             use, skip = usable_rules(tab.table_schema(), private=True)
-            derived = [c for c in use if c.kind == "derived"]
-            keep = [c for c in use if c.kind != "derived"]
             if skip:
                 notes.append(f"table '{name}': {len(skip)} rule(s) read from the data and not accepted (public: false) "
                              "are not used; set public: true on those that are domain knowledge")
-            if derived:
-                notes.append(f"table '{name}': derived-column rules {[c.columns[0] for c in derived]} are not computed "
-                             "in a folder's models; those columns are learnt like the others")
-            if len(keep) != len(tab.constraints):
-                data["tables"][name]["constraints"] = [c.model_dump(mode="json", exclude_none=True) for c in keep]
+                data["tables"][name]["constraints"] = [c.model_dump(mode="json", exclude_none=True) for c in use]
         if notes and self.ledger is not None:
             self.ledger.notes.extend(notes)
         return DatasetSchema.from_dict(data) if notes else schema

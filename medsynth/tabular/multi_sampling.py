@@ -16,7 +16,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -78,7 +78,28 @@ def _decode(model: MultiTableDPMST, table: str, frame: Frame) -> pd.DataFrame:
             out[c.name] = np.zeros(frame.n, dtype=np.int64)
         else:
             out[c.name] = pd.Series(np.arange(1, frame.n + 1)).map("syn-{:07d}".format).to_numpy(dtype=object)
-    return pd.DataFrame(out, columns=codec.schema.names)
+    df = pd.DataFrame(out, columns=codec.schema.names)
+    _compute_derived(df, codec.schema, model.schema.tables[table].constraints)  # type: ignore[union-attr]
+    return df
+
+
+def _compute_derived(df: pd.DataFrame, schema: TableSchema, constraints: list[Any]) -> None:
+    """Accepted derived columns (``c = b - a``, days for dates) computed from their sources where both are present,
+    not left to the model (a folder's MIMIC-like ``los`` would disagree with its ``outtime - intime``); missing where a
+    source is missing."""
+    from medsynth.io.rules import _days_or_numbers
+
+    for con in constraints:
+        if con.kind != "derived" or not set(con.columns) <= set(df.columns):
+            continue
+        c, b, a = con.columns
+        diff = _days_or_numbers(schema.column(b), df[b]) - _days_or_numbers(schema.column(a), df[a])
+        if schema.column(c).type == "integer":
+            arr = pd.array(np.where(np.isnan(diff), 0, np.round(diff)).astype(np.int64), dtype="Int64")
+            arr[np.isnan(diff)] = pd.NA
+            df[c] = arr
+        else:
+            df[c] = diff
 
 
 def _col(model: MultiTableDPMST, table: str, name: str):  # noqa: ANN202 - a ColumnSchema
