@@ -676,3 +676,16 @@ def test_rows_without_a_time_stay_without_one():
     assert 0.5 * real_missing < missing < 1.5 * real_missing, (missing, real_missing)
     timed = syn.dropna(subset=["day"])
     assert timed.duplicated(["id", "day"]).mean() < 0.03
+
+
+def test_rows_still_breaking_an_accepted_ordering_are_brought_onto_it():
+    """After every redraw, the last rows breaking an accepted `le` take b = a instead of the whole sample being refused
+    (Synthea's START <= STOP: 1 row in 973 after 30 redraws)."""
+    from medsynth.tabular.multi_sampling import _onto_orderings
+    from medsynth.tabular.schema import ColumnSchema, Constraint, TableSchema
+
+    schema = TableSchema(columns=[ColumnSchema(name=n, type="datetime", format="%Y-%m-%d") for n in ("a", "b", "c")])
+    rules = [Constraint(kind="le", columns=["a", "b"]), Constraint(kind="le", columns=["b", "c"])]
+    df = pd.DataFrame({"a": ["2020-01-05", "2020-01-01"], "b": ["2020-01-03", "2020-01-02"], "c": ["2020-01-04", None]})
+    _onto_orderings(df, schema, rules, np.array([0]))
+    assert df.iloc[0].tolist() == ["2020-01-05"] * 3 and df.iloc[1].tolist() == ["2020-01-01", "2020-01-02", None]
