@@ -114,7 +114,7 @@ class MultiTableSynthesizer:
         self.ledger = PrivacyLedger(private=self.is_private, target_epsilon=self.privacy.epsilon,
                                     target_delta=self.privacy.delta if self.is_private else None)
         self.ledger.mark_if_audited()  # audit-only hooks (seeded noise, gradient canaries): export refuses the run
-        schema = self._usable_rules(schema)
+        schema, rule_notes = self._usable_rules(schema)
         roots = schema.roots
         if not self.is_private and len(tables[roots[0]]) < MIN_ROWS:
             raise DataValidationError(
@@ -122,6 +122,10 @@ class MultiTableSynthesizer:
                 f"{MIN_ROWS} to learn from (with fewer it can only copy them); give more rows or fit dp-mst with an epsilon")
         self.private_meta = {"rows": {t: len(df) for t, df in tables.items()}, "clipped_to_bounds": clipped,
                              "data_fingerprint": {t: table_fingerprint(df) for t, df in tables.items()}}
+        if self.is_private:  # which rules hold in every row is a fact about every row: the data owner's records only
+            self.private_meta["rules_not_accepted"] = rule_notes
+        else:
+            self.ledger.notes.extend(rule_notes)
         t0 = time.perf_counter()
         try:
             self._fit_checked(tables, schema, gens)
@@ -135,25 +139,41 @@ class MultiTableSynthesizer:
             self.meta["rows"] = dict(self.private_meta["rows"])
         return self
 
-    def _usable_rules(self, schema: DatasetSchema) -> DatasetSchema:
-        """The schema with the rules a fit may use: rules read from the data that the user has not accepted
-        (``public: false``, as ``schema infer`` proposes them) are ignored, by a DP fit (as a single table's fit) and by
-        a non-private one too (a folder's models meet rules by redrawing rows, not by construction: proposed on
-        Synthea's conditions, START <= STOP still failed 1 row after 30 redraws and the sample refused); derived
-        columns are computed from their sources after sampling (the model still learns them). The ledger notes the
-        rules not used."""
+    def _usable_rules(self, schema: DatasetSchema) -> tuple[DatasetSchema, list[str]]:
+        """The schema with the rules a fit may use, and notes on those it may not (for the data owner only in a DP
+        fit: which rules hold in every row is a fact about every row, so they go to ``private_meta``, never the ledger).
+
+        Rules read from the data that the user has not accepted (``public: false``, as ``schema infer`` proposes them)
+        are ignored, by a DP fit (as a single table's fit) and by a non-private one too (a folder's models meet rules by
+        redrawing rows, not by construction: proposed on Synthea's conditions, START <= STOP still failed 1 row after
+        30 redraws and the sample refused). A derived column that is a relation's time field (its order, bound, start,
+        ends or sequence) is not computed: children are drawn against the modelled value (a derived futime bounding
+        the visits left 18% of them past it). Accepted rules are the ledger's public assumptions."""
         from medsynth.tabular.rules import usable_rules
 
-        data, notes = schema.to_dict(), []
+        timed: dict[str, set[str]] = {}
+        for r in schema.relations:
+            timed.setdefault(r.child, set()).update(c for c in (r.order_by, r.sequence, r.chained, *r.ends) if c)
+            timed.setdefault(r.parent, set()).update(c for c in (r.within, r.after) if c)
+        data, notes, changed = schema.to_dict(), [], False
         for name, tab in schema.tables.items():
             use, skip = usable_rules(tab.table_schema(), private=True)
+            clash = [c for c in use if c.kind == "derived" and c.columns[0] in timed.get(name, set())]
+            use = [c for c in use if c not in clash]
+            for con in use:
+                self.ledger.assume_public(f"rule {con.kind} {con.columns} of '{name}'" + (  # type: ignore[union-attr]
+                    " (read from the data, accepted as public)" if con.read_from_data else " (declared)"))
             if skip:
                 notes.append(f"table '{name}': {len(skip)} rule(s) read from the data and not accepted (public: false) "
                              "are not used; set public: true on those that are domain knowledge")
+            if clash:
+                self.ledger.notes.append(  # type: ignore[union-attr]
+                    f"table '{name}': derived columns {[c.columns[0] for c in clash]} are relation time fields, so they "
+                    "are modelled, not computed from their sources")
+            if skip or clash:
+                changed = True
                 data["tables"][name]["constraints"] = [c.model_dump(mode="json", exclude_none=True) for c in use]
-        if notes and self.ledger is not None:
-            self.ledger.notes.extend(notes)
-        return DatasetSchema.from_dict(data) if notes else schema
+        return (DatasetSchema.from_dict(data) if changed else schema), notes
 
     def _fit_checked(self, tables: dict[str, pd.DataFrame], schema: DatasetSchema, gens: Generators) -> None:  # pragma: no cover
         raise NotImplementedError

@@ -323,6 +323,7 @@ def _decode_child(model: MultiTableDPMST, table: str, values: dict[str, np.ndarr
     df = _decode(model, table, own)
     if plan.chained and plan.order_by is not None and len(df):
         _copy_next_times(df, prow, plan.order_by, plan.chained, codec.schema)
+        _compute_derived(df, codec.schema, model.schema.tables[table].constraints)  # (on the copied times)  # type: ignore[union-attr]
     return own, df
 
 

@@ -640,23 +640,30 @@ def test_schema_infer_proposes_each_tables_rules_and_fits_use_only_accepted_ones
     tables = _counting_process(120)
     tables["patients"]["enrolled"] = pd.Timestamp("2020-01-01") + pd.to_timedelta(tables["patients"]["age"], unit="D")
     tables["patients"]["exited"] = tables["patients"]["enrolled"] + pd.to_timedelta(tables["patients"]["futime"], unit="D")
+    tables["patients"]["stay"] = tables["patients"]["futime"]  # derived too, and no relation's time field
     schema = infer_dataset_schema(tables)
     rules = schema.tables["patients"].constraints
-    assert {(c.kind, tuple(c.columns), c.public, c.read_from_data) for c in rules} == {
-        ("le", ("enrolled", "exited"), False, True), ("derived", ("futime", "exited", "enrolled"), False, True)}
+    assert {(c.kind, tuple(c.columns), c.public, c.read_from_data) for c in rules} >= {
+        ("le", ("enrolled", "exited"), False, True), ("derived", ("stay", "exited", "enrolled"), False, True)}
     assert all("id" not in c.columns for t in schema.tables.values() for c in t.constraints)  # no rule on a key
     model = MultiTableDPMST(TINY, privacy=None).fit(tables, schema)
     assert model.schema.tables["patients"].constraints == []
     assert any("not accepted" in n for n in model.ledger.notes)
+    dp = MultiTableDPMST(TINY, privacy={"epsilon": 1.0, "delta": 1e-5}).fit(tables, schema)  # review: DP keeps it private
+    assert not any("rule" in n for n in dp.ledger.notes) and dp.private_meta["rules_not_accepted"]
     data = schema.to_dict()
     for c in data["tables"]["patients"]["constraints"]:
         c["public"] = True  # accepted: the le rule is kept by redraws, the derived column computed
     model = MultiTableDPMST(TINY, privacy=None).fit(tables, DatasetSchema.from_dict(data))
-    assert {c.kind for c in model.schema.tables["patients"].constraints} == {"le", "derived"}
+    kept = {(c.kind, c.columns[0]) for c in model.schema.tables["patients"].constraints}
+    assert ("le", "enrolled") in kept and ("derived", "stay") in kept
+    assert ("derived", "futime") not in kept  # the visits' within bound: modelled (review: 18% of visits past it)
+    assert any("relation time fields" in n for n in model.ledger.notes)
+    assert any("accepted as public" in a for a in model.ledger.public_assumptions)
     syn = model.sample(100, seed=0)["patients"]
     enrolled, exited = pd.to_datetime(syn["enrolled"]), pd.to_datetime(syn["exited"])
     assert (enrolled <= exited).all()
-    assert (syn["futime"] == (exited - enrolled).dt.days).all()  # computed, not learnt
+    assert (syn["stay"] == (exited - enrolled).dt.days).all()  # computed, not learnt
 
 
 def test_rows_without_a_time_stay_without_one():
@@ -689,3 +696,22 @@ def test_rows_still_breaking_an_accepted_ordering_are_brought_onto_it():
     df = pd.DataFrame({"a": ["2020-01-05", "2020-01-01"], "b": ["2020-01-03", "2020-01-02"], "c": ["2020-01-04", None]})
     _onto_orderings(df, schema, rules, np.array([0]))
     assert df.iloc[0].tolist() == ["2020-01-05"] * 3 and df.iloc[1].tolist() == ["2020-01-01", "2020-01-02", None]
+
+
+def test_accepted_rules_on_columns_dp_retyped_or_emptied_are_dropped_with_a_note():
+    """Review: a rule whose column the DP domains re-typed (age_at_death became categorical) made the fit crash with a
+    raw validation error, and no run folder, in 1 fit in 30 at epsilon 1."""
+    from medsynth.privacy.ledger import PrivacyLedger
+    from medsynth.tabular.schema import ColumnSchema, Constraint
+
+    m = MultiTableDPMST(TINY, privacy={"epsilon": 1.0, "delta": 1e-5})
+    m.ledger = PrivacyLedger(private=True, target_epsilon=1.0, target_delta=1e-5)
+    cols = [ColumnSchema(name="dob", type="datetime"), ColumnSchema(name="dod", type="datetime"),
+            ColumnSchema(name="age_at_death", type="categorical", categories=["1"]),
+            ColumnSchema(name="gone", type="integer", omitted=True)]
+    rules = [Constraint(kind="le", columns=["dob", "dod"], public=True),
+             Constraint(kind="derived", columns=["age_at_death", "dod", "dob"], public=True),
+             Constraint(kind="le", columns=["dob", "gone"], public=True)]
+    kept = m._typed_rules("patients", cols, rules)
+    assert [c.columns for c in kept] == [["dob", "dod"]]
+    assert any("age_at_death" in n and "re-typed" in n for n in m.ledger.notes)
