@@ -363,6 +363,7 @@ def time_features(days: np.ndarray, parents: np.ndarray, plan: TablePlan, *, bou
     if bound is not None:
         left = bound - prev_t
         gap = np.clip(np.where(left > 0, (days - prev_t) / np.where(left > 0, left, 1.0), 0.0), 0.0, 1.0)
+        gap = np.where(np.isnan(days) | np.isnan(prev_t), np.nan, gap)  # a row without a time, or after one: unknown
         if plan.gap == "spacing":
             gap = np.minimum(gap * rows_to_come(parents), SPACING_MAX)
         out[GAP] = np.where(first, np.nan, gap)

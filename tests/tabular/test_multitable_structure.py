@@ -680,7 +680,7 @@ def test_rows_without_a_time_stay_without_one():
     data["relations"][0].update({"order_by": "day", "within": "futime", "read_from_data": []})
     syn = MultiTableDPMST(TINY, privacy=None).fit(tables, DatasetSchema.from_dict(data)).sample(600, seed=0)["visits"]
     missing = float(syn["day"].isna().mean())
-    assert 0.5 * real_missing < missing < 1.5 * real_missing, (missing, real_missing)
+    assert 0.85 * real_missing < missing < 1.3 * real_missing, (missing, real_missing)  # under a bound too (review: 10% of 15%)
     timed = syn.dropna(subset=["day"])
     assert timed.duplicated(["id", "day"]).mean() < 0.03
 
