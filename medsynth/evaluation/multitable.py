@@ -121,7 +121,7 @@ def relation_metrics(train: dict, holdout: dict, synthetic: dict, schema: Datase
         real, syn, hold = (interval_violations(d, schema, rel) for d in (train, synthetic, holdout))
         for check, x in syn.items():
             intervals.append({"relation": rel.label, "check": check, "synthetic": x, "real": real.get(check),
-                              "baseline": hold.get(check)})
+                              "baseline": float(np.nan_to_num(hold.get(check, 0.0)))})
     out = []
     share = min(r["share_with_parent"] for r in integrity) if integrity else 1.0
     out.append(judge("referential_integrity", SECTION, share, "maximize",
@@ -156,11 +156,9 @@ def relation_metrics(train: dict, holdout: dict, synthetic: dict, schema: Datase
                 "start at the end.")
     judged_int = [r for r in intervals if np.isfinite(r["synthetic"])]
     if judged_int:
-        worst = max(judged_int, key=lambda r: r["synthetic"] - np.nan_to_num(r["baseline"] if r["baseline"] is not None else 0.0))
+        worst = max(judged_int, key=lambda r: r["synthetic"] - r["baseline"])
         out.append(judge("interval_order_violations", SECTION, worst["synthetic"], "minimize", desc_int,
-                         threshold=th.interval_order_violations,
-                         baseline=float(np.nan_to_num(worst["baseline"])) if worst["baseline"] is not None else 0.0,
-                         details={"relations": intervals}))
+                         threshold=th.interval_order_violations, baseline=worst["baseline"], details={"relations": intervals}))
     elif schema.relations:
         out.append(skipped("interval_order_violations", SECTION, "minimize", desc_int,
                            "no relation has intervals (order_by with ends)"))

@@ -20,6 +20,7 @@ import pandas as pd
 
 from medsynth.core.errors import DataValidationError
 from medsynth.io.dataset import DatasetSchema, Relation, read_dataset
+from medsynth.io.dataset_infer import chain_broken
 from medsynth.io.schema import EPOCH, parse_dates
 
 #: Categories of a child column summarised as per-patient shares (the most frequent real ones).
@@ -249,13 +250,11 @@ def interval_violations(tables: Mapping[str, pd.DataFrame], schema: DatasetSchem
         told |= ok
     out = {"end_before_start": float(before.sum() / told.sum()) if told.any() else float("nan")}
     key = rel.chained if rel.chained in e_all else ends[0]
-    order = np.lexsort((t, p))
-    same = (p[order][1:] == p[order][:-1]) & (p[order][1:] >= 0)
-    nxt, end = t[order][1:], e_all[key][order][:-1]
-    ok = same & np.isfinite(nxt) & np.isfinite(end)
-    out["overlaps_next"] = float(np.mean(nxt[ok] < end[ok] - 1e-9)) if ok.any() else float("nan")
+    follows, prev, broken = chain_broken(t, e_all[key], p)
+    ok = follows & (p >= 0) & np.isfinite(t) & np.isfinite(prev)
+    out["overlaps_next"] = float(np.mean(t[ok] < prev[ok] - 1e-9)) if ok.any() else float("nan")
     if rel.chained in e_all:
-        out["chain_broken"] = float(np.mean(~np.isclose(nxt[ok], end[ok], rtol=0.0, atol=1e-6))) if ok.any() else float("nan")
+        out["chain_broken"] = float(np.mean(broken[ok])) if ok.any() else float("nan")
     return out
 
 

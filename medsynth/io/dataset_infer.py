@@ -486,15 +486,30 @@ def infer_time_fields(rel: Relation, tables: Mapping[str, pd.DataFrame], schema:
 CHAINED_MIN_PAIRS = 5
 
 
+def previous_end(t: np.ndarray, end: np.ndarray, groups: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each row, whether a row comes before it in its group's time order (``t``), and that row's ``end`` (NaN
+    where none): what a chained interval starts at. ``schema infer``, the DP decision of ``chained`` and the
+    evaluation of interval order all read it."""
+    order = np.lexsort((t, groups))
+    same = groups[order][1:] == groups[order][:-1]
+    follows = np.zeros(len(t), dtype=bool)
+    follows[order[1:][same]] = True
+    prev = np.full(len(t), np.nan)
+    prev[order[1:][same]] = np.asarray(end, dtype=float)[order[:-1][same]]
+    return follows, prev
+
+
+def chain_broken(t: np.ndarray, end: np.ndarray, groups: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`previous_end` (rows with a previous row, its end) and, of those rows, the ones that do not start at it."""
+    follows, prev = previous_end(t, end, groups)
+    return follows, prev, follows & ~np.isclose(t, prev, rtol=0.0, atol=1e-6)
+
+
 def _chained(t: np.ndarray, end: np.ndarray, codes: np.ndarray) -> bool:
     """Whether, in every parent, each row's time equals the previous row's end (in time order), over at least
     ``CHAINED_MIN_PAIRS`` pairs."""
-    order = np.lexsort((t, codes))
-    same = codes[order][1:] == codes[order][:-1]
-    if same.sum() < CHAINED_MIN_PAIRS:
-        return False
-    nxt, prev_end = t[order][1:][same], end[order][:-1][same]
-    return bool(np.all(np.isclose(nxt, prev_end, rtol=0.0, atol=1e-6)))
+    follows, _, broken = chain_broken(t, end, codes)
+    return int(follows.sum()) >= CHAINED_MIN_PAIRS and not broken.any()
 
 
-__all__ = ["AFTER_CONTRADICTION_SHARE", "AFTER_SLACK", "AFTER_SLACK_DAYS", "after_contradicted", "after_slack", "clock_named", "infer_dataset_schema", "infer_time_fields", "parse_relation", "starts_named", "time_stem"]
+__all__ = ["AFTER_CONTRADICTION_SHARE", "AFTER_SLACK", "AFTER_SLACK_DAYS", "after_contradicted", "after_slack", "chain_broken", "clock_named", "infer_dataset_schema", "infer_time_fields", "parse_relation", "previous_end", "starts_named", "time_stem"]

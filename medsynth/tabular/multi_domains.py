@@ -19,6 +19,7 @@ from medsynth.io.dataset import DatasetSchema, DatasetTable, Relation
 from medsynth.io.dataset_infer import (
     AFTER_CONTRADICTION_SHARE,
     after_contradicted,
+    chain_broken,
     ends_named,
     starts_named,
     time_named,
@@ -512,15 +513,8 @@ class DomainsMixin:
             upd["ends"] = decide("ends", usable_cols(child, taken, kind, True), early)
         # 5. chained: an end each row's time equals its parent's previous row's value of (candidates: the ends)
         if "chained" not in declared and upd["ends"]:
-            tord = np.lexsort((t, g))
-            follows = np.zeros(len(t), dtype=bool)
-            follows[tord[1:]] = g[tord][1:] == g[tord][:-1]
-
             def unchained(c: Any) -> np.ndarray:  # (the name fallback never chains: nothing names it)
-                e = codec_c.numbers(c, rows[c.name])
-                prev_end = np.full(len(t), np.nan)
-                prev_end[tord[1:]] = e[tord][:-1]
-                return follows & ~np.isclose(t, prev_end, rtol=0.0, atol=1e-6)
+                return chain_broken(t, codec_c.numbers(c, rows[c.name]), g)[2]
             ok = decide("chained", [child.column(e) for e in upd["ends"]], unchained)
             upd["chained"] = ok[0] if ok else None
         if upd["chained"] not in upd["ends"]:

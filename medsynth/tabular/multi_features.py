@@ -205,6 +205,12 @@ def rows_to_come(groups: np.ndarray) -> np.ndarray:
     return group_rank(np.asarray(groups)[::-1])[::-1] + 2
 
 
+def has_next(groups: np.ndarray) -> np.ndarray:
+    """For each row of sorted group codes, whether the next row is of its group."""
+    groups = np.asarray(groups)
+    return np.r_[groups[1:] == groups[:-1], False] if len(groups) else np.zeros(0, dtype=bool)
+
+
 def group_starts(groups: np.ndarray) -> np.ndarray:
     """For each row of sorted group codes, the index of its group's first row."""
     n = len(groups)
@@ -456,8 +462,8 @@ def _within_top(parents: np.ndarray, days: np.ndarray, ends: dict[str, np.ndarra
         return days, ends
     starts = group_starts(parents)
     first = days[starts]
-    last = np.maximum.reduceat(np.nan_to_num(days, nan=-np.inf), np.unique(starts))
-    last = np.repeat(last, np.diff(np.r_[np.unique(starts), n]))
+    heads = np.unique(starts)
+    last = np.repeat(np.maximum.reduceat(np.nan_to_num(days, nan=-np.inf), heads), np.diff(np.r_[heads, n]))
     over = (last > top) & (first < top)
     if not over.any():
         return days, ends
@@ -493,6 +499,6 @@ def model_schema(columns: list[ColumnSchema]) -> TableSchema:
 
 __all__ = ["EVIDENCE", "GAP", "POS", "T0_AFTER_SCALE", "T0_SCALE", "TablePlan", "after_room", "dev_col", "dur_col", "first_time_from_share", "first_time_share",
            "companion_dates", "companion_offsets", "interval_ends", "interval_lengths", "off_col",
-           "group_rank", "group_starts", "key_array",
+           "group_rank", "group_starts", "has_next", "key_array",
            "mean_col", "mode_col", "model_schema", "n_col", "own_columns", "parent_index", "rebuild_times", "rows_to_come",
            "summaries", "summary_columns", "t0_col", "t0_scale", "time_features", "time_span"]

@@ -36,6 +36,7 @@ from medsynth.tabular.multi_features import (
     dur_col,
     first_time_from_share,
     group_rank,
+    has_next,
     interval_ends,
     mean_col,
     n_col,
@@ -113,18 +114,14 @@ def _compute_derived(df: pd.DataFrame, schema: TableSchema, constraints: list[An
     not left to the model (a folder's MIMIC-like ``los`` would disagree with its ``outtime - intime``); missing where a
     source is missing."""
     from medsynth.io.rules import _days_or_numbers
+    from medsynth.tabular.rules import derived_values
 
     for con in constraints:
         if con.kind != "derived" or not set(con.columns) <= set(df.columns):
             continue
         c, b, a = con.columns
         diff = _days_or_numbers(schema.column(b), df[b]) - _days_or_numbers(schema.column(a), df[a])
-        if schema.column(c).type == "integer":
-            arr = pd.array(np.where(np.isnan(diff), 0, np.round(diff)).astype(np.int64), dtype="Int64")
-            arr[np.isnan(diff)] = pd.NA
-            df[c] = arr
-        else:
-            df[c] = diff
+        df[c] = derived_values(diff, integer=schema.column(c).type == "integer")
 
 
 def _col(model: MultiTableDPMST, table: str, name: str):  # noqa: ANN202 - a ColumnSchema
@@ -297,7 +294,7 @@ def _decode_child(model: MultiTableDPMST, table: str, values: dict[str, np.ndarr
         top = float(codec.from_unit(tcol, np.ones(1))[0])  # the time column's released top
         days, ends = rebuild_times(plan, prow, t0, gap, durs, bound, top)
         if plan.chained and len(days):  # a row's chained end is its parent's next row's time (the last keeps its length)
-            nxt = np.r_[prow[1:] == prow[:-1], False]
+            nxt = has_next(prow)
             ends[plan.chained] = np.where(nxt, np.r_[days[1:], np.nan], ends[plan.chained])
             durs[plan.chained] = np.where(nxt, 0.0, durs[plan.chained])  # (present: the real rows' chained ends are)
         if untimed is not None and untimed.any():
@@ -334,7 +331,7 @@ def _copy_next_times(df: pd.DataFrame, prow: np.ndarray, time: str, end: str, sc
     writes that start exactly, else the next start takes the end where the start's format does (an end written to the
     minute beside starts written to the second: 98% of transfers had left a gap of seconds); else they stay."""
     a, b = schema.column(time), schema.column(end)
-    follows = pd.Series(np.r_[prow[1:] == prow[:-1], False], index=df.index)  # a row with a next row
+    follows = pd.Series(has_next(prow), index=df.index)  # a row with a next row
     if (a.type == "datetime") != (b.type == "datetime"):
         return
     if a.type != "datetime" or a.format == b.format:
@@ -380,8 +377,7 @@ def _chained_gaps(plan: TablePlan, prow: np.ndarray, gap: np.ndarray, end_len: n
         return out
     rtc = rows_to_come(prow).astype(float) if plan.gap == "spacing" else np.ones(len(out))
     share = out / rtc
-    has_next = np.r_[prow[1:] == prow[:-1], False]
-    full = later & (share >= 1.0) & (has_next | ~np.isnan(end_len))
+    full = later & (share >= 1.0) & (has_next(prow) | ~np.isnan(end_len))
     room = share[later & (share < 1.0)]
     if full.any() and room.size:
         out[full] = rng.choice(room, size=int(full.sum())) * rtc[full]

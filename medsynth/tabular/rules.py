@@ -219,15 +219,18 @@ def from_model(df: pd.DataFrame, internal: TableSchema, plan: RulePlan) -> pd.Da
     for c, b, a in plan.derived:
         vb = values[b] if b in values else value(b)
         va = values[a] if a in values else value(a)
-        diff = vb - va
-        spec = plan.outputs[c]
-        if spec["type"] == "integer":
-            arr = pd.array(np.where(np.isnan(diff), 0, np.round(diff)).astype(np.int64), dtype="Int64")
-            arr[np.isnan(diff)] = pd.NA
-            out[c] = arr
-        else:
-            out[c] = diff
+        out[c] = derived_values(vb - va, integer=plan.outputs[c]["type"] == "integer")
     return out[plan.columns]
+
+
+def derived_values(diff: np.ndarray, *, integer: bool) -> Any:
+    """A derived column's values from its sources' difference (days for dates): whole numbers (nullable) for an
+    integer column, missing where a source is missing."""
+    if not integer:
+        return diff
+    arr = pd.array(np.where(np.isnan(diff), 0, np.round(diff)).astype(np.int64), dtype="Int64")
+    arr[np.isnan(diff)] = pd.NA
+    return arr
 
 
 def _write(x: np.ndarray, spec: dict[str, Any], source: ColumnSchema | None) -> Any:
@@ -261,5 +264,5 @@ def output_schema(internal: TableSchema, original_constraints: list[Constraint],
     return TableSchema(columns=[cols[n] for n in plan.columns if n in cols], constraints=list(original_constraints))
 
 
-__all__ = ["RulePlan", "from_model", "model_schema", "output_schema", "plan_rules", "propose_rules", "to_model",
+__all__ = ["RulePlan", "derived_values", "from_model", "model_schema", "output_schema", "plan_rules", "propose_rules", "to_model",
            "usable_rules"]
