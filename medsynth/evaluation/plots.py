@@ -49,8 +49,11 @@ def _short(text: Any, n: int = 18) -> str:
 
 def _stairs(ax: Any, values: np.ndarray, bins: np.ndarray, color: str, label: str) -> None:
     """A filled density histogram drawn as one polygon (much faster than one patch per bar)."""
-    dens, edges = np.histogram(values, bins, density=True)
-    ax.stairs(dens, edges, fill=True, alpha=0.45, color=color, label=label)
+    counts, edges = np.histogram(values, bins)
+    if counts.sum() == 0:  # an empty synthetic column (DP left it out), or no value in the real range: no stairs
+        ax.plot([], [], color=color, label=f"{label} (no values in range)")
+        return
+    ax.stairs(counts / (counts.sum() * np.diff(edges)), edges, fill=True, alpha=0.45, color=color, label=label)
 
 
 def marginals(train: pd.DataFrame, synthetic: pd.DataFrame, types: dict[str, str], *, max_columns: int = 16) -> str:

@@ -102,6 +102,8 @@ def evaluate_tabular(
         f"Column types: {len(data.numeric)} numeric, {len(data.categorical)} categorical"
         + (f"; left out: {', '.join(f'{c} ({why})' for c, why in data.dropped.items())}" if data.dropped else "") + "."
     )
+    if data.retyped:
+        notes.append("Compared as categories: " + "; ".join(f"{c} ({why})" for c, why in data.retyped.items()) + ".")
     if from_schema:
         notes.append(f"Utility target '{target}': the column the schema marks target: true (give --target to choose another).")
     if unusable:

@@ -99,6 +99,8 @@ class TabularData:
         types: column -> "categorical" | "numeric".
         target: the utility target column, or None.
         dropped: columns left out (declared ids/free text), with the reason.
+        retyped: number columns (by the real tables) compared as categories because the synthetic table holds no
+            number in them, with the reason.
     """
 
     train: pd.DataFrame
@@ -107,6 +109,7 @@ class TabularData:
     types: dict[str, ColumnType]
     target: str | None = None
     dropped: dict[str, str] = field(default_factory=dict)
+    retyped: dict[str, str] = field(default_factory=dict)
 
     @property
     def columns(self) -> list[str]:
@@ -161,6 +164,17 @@ def _infer_type(real: pd.Series, max_categories: int) -> str:
     return "categorical"
 
 
+def _no_numbers(s: pd.Series) -> bool:
+    """Whether a column holds values and none of them is a number."""
+    vals = s.dropna()
+    return len(vals) >= 1 and bool(pd.to_numeric(vals, errors="coerce").isna().all())
+
+
+def _regenerated_keys(s: pd.Series) -> bool:
+    """Whether a column is all unique non-numeric values (at least two): keys a generator wrote for a column."""
+    return _no_numbers(s) and len(s.dropna()) >= 2 and s.dropna().astype(str).is_unique
+
+
 def _as_days(s: pd.Series) -> pd.Series:
     from medsynth.io.schema import naive_utc
 
@@ -207,6 +221,7 @@ def prepare_tables(
     # left out before anything else, and another tool's synthetic table may rename their values or omit them.
     ids = [c for c in train.columns if c != target and (schema.get(c) == "id" or (c not in schema and _is_identifier(train[c], c)))]
     dropped: dict[str, str] = {c: "identifier (a key, not a measurement): left out of every metric" for c in ids}
+    retyped: dict[str, str] = {}
     train, holdout, synthetic = (df.drop(columns=[c for c in ids if c in df.columns]) for df in (train, holdout, synthetic))
     cols = [str(c) for c in train.columns]
     for role, df in (("holdout", holdout), ("synthetic", synthetic)):
@@ -239,6 +254,20 @@ def prepare_tables(
             for df in (train, holdout, synthetic):
                 df[c] = _as_days(df[c])
             kind = "numeric"
+        if kind == "numeric" and c != target and _regenerated_keys(synthetic[c]):
+            # the generator regenerated the column as a key (medsynth's DP fit takes a column named 'id' for one where
+            # the noise cannot tell; another tool may write UUIDs): nothing to compare, and not bad values
+            dropped[c] = ("numbers in the real tables, but unique non-numeric keys in the synthetic table (e.g. "
+                          f"{synthetic[c].dropna().astype(str).iloc[0]!r}: the generator regenerated it as an identifier): "
+                          "left out of every metric")
+            continue
+        if kind == "numeric" and c not in schema and _no_numbers(synthetic[c]):
+            # numbers in the real tables, words in every synthetic row (a DP fit that could not type a number column
+            # released public flag words for it): a column that cannot match, judged as categories (its fidelity
+            # fails), not a refused report; a type the schema declares is still checked
+            retyped[c] = (f"numbers in the real tables, but no number in the synthetic table (e.g. "
+                          f"{synthetic[c].dropna().astype(str).iloc[0]!r}): compared as categories")
+            kind = "categorical"
         if kind == "numeric":
             for role, df in (("train", train), ("holdout", holdout), ("synthetic", synthetic)):
                 conv = pd.to_numeric(df[c], errors="coerce")
@@ -279,7 +308,8 @@ def prepare_tables(
             "without overlap. If the table naturally holds duplicate rows, raise tabular.max_holdout_overlap.",
             context="tabular evaluation inputs",
         )
-    return TabularData(train.reset_index(drop=True), holdout.reset_index(drop=True), synthetic.reset_index(drop=True), types, target, dropped)
+    return TabularData(train.reset_index(drop=True), holdout.reset_index(drop=True), synthetic.reset_index(drop=True), types, target,
+                       dropped, retyped)
 
 
 def row_hashes(df: pd.DataFrame) -> np.ndarray:

@@ -568,10 +568,11 @@ def test_chained_intervals_stay_chained_when_sampled_and_dp_decides_them(seeded_
     assert not model.schema.relations[0].chained
 
 
-def test_chained_whole_numbers_stay_equal_under_dp_without_a_bound(seeded_dp_noise):
-    """Review: without a bound, a DP-sampled start and the previous stop (whole days) were decoded on their own ranges
-    and rounded apart (x.5 days) in 2% of the pairs; a chained end is written as the next row's decoded time. An end
-    listed before the chained one keeps its place: the DP fit decides which end chains."""
+def test_the_dp_fit_chains_the_end_the_data_chain_without_a_bound(seeded_dp_noise):
+    """Review: an end listed before the chained one (`seen`) keeps its place, and the DP fit chains the end the data
+    chain (`stop`), not the first one; every synthetic interval then starts where the previous one stopped, in whole
+    days. (The rounding apart of a start and the previous stop decoded on their own ranges does not happen on this
+    data; test_a_chained_end_is_written_as_the_next_rows_decoded_time guards the copy that mends it.)"""
     tables = _counting_process(1500, seed=3)
     tables["patients"] = tables["patients"].drop(columns=["futime"])
     tables["visits"].insert(2, "seen", tables["visits"]["start"] + 1)
