@@ -299,12 +299,14 @@ def prepare_tables(
     h_train = row_hashes(train[used])
     natural = float(pd.Series(h_train).duplicated(keep=False).mean()) if h_train.size else 0.0
     n_h = max(len(holdout), 1)
-    limit = min(max_holdout_overlap + 2 * natural + 3 * np.sqrt(natural * n_h) / n_h, 1.0)
+    # and one row more: a 202-row table of countries (openintro::sowc_maternal_newborn) has two rows missing every
+    # value but the identifiers, one of which fell in each part: 1 of 41 holdout rows (2.4%) refused the evaluation
+    limit = min(max_holdout_overlap + 2 * natural + (3 * np.sqrt(natural * n_h) + 1) / n_h, 1.0)
     if overlap > limit:
         raise DataValidationError(
             f"{overlap:.1%} of holdout rows are exact copies of train rows (limit {limit:.1%}: "
-            f"tabular.max_holdout_overlap {max_holdout_overlap:.1%} plus what the {natural:.1%} of train rows that equal "
-            "another train row explain): the holdout must be real data the generator never saw, split from the train data "
+            f"tabular.max_holdout_overlap {max_holdout_overlap:.1%}, one row, and what the {natural:.1%} of train rows "
+            "that equal another train row explain): the holdout must be real data the generator never saw, split from the train data "
             "without overlap. If the table naturally holds duplicate rows, raise tabular.max_holdout_overlap.",
             context="tabular evaluation inputs",
         )
