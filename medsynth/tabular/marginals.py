@@ -254,11 +254,6 @@ class MarginalSynthesizer(TabularSynthesizer):
         private = self.is_private
         reused = {c: m for c, m in (getattr(self, "domain_oneways", None) or {}).items() if c in names} if private else {}
         rho = self.rho_left() if private else 0.0
-        # each column's 1-way budget (paid by the domain release where reused; set by fit, else planned here)
-        rho1 = getattr(self, "oneway_rho", 0.0) or (self.oneway_share * rho / max(d, 1) if private else 0.0)
-        sigma1 = gaussian_sigma(rho1) if private else 0.0
-        sigma_hi = self._plan(rho - rho1 * (d - len(reused)), d) if private else 0.0
-        self._grid = self._choose_grid(self.rows_noisy or frame.n, sigma1, sigma_hi)  # noisy n: the exact one is private
         self._edges = {}  # numbers whose fine cells are the DP domain release's grid (reused 1-way marginal)
         for col in self.codec.numeric:  # type: ignore[union-attr]
             ow = reused.get(col.name)
@@ -267,6 +262,21 @@ class MarginalSynthesizer(TabularSynthesizer):
                 e[0], e[-1] = 0.0, 1.0
                 if np.all(np.diff(e) > 0):
                     self._edges[col.name] = e
+        # reusable: a category's counts, or a number's cells on the release's grid (sizes known before the grid)
+        usable = {c.name for c in cols if (ow := reused.get(c.name)) is not None
+                  and (ow.edges is None or c.name in self._edges) and ow.counts.size == self._fine_size(c)}
+        n_measured = d - len(usable)
+        # each column's 1-way budget (paid by the domain release where reused; set by fit, else planned here)
+        rho1 = getattr(self, "oneway_rho", 0.0) or (self.oneway_share * rho / max(d, 1) if private else 0.0)
+        if private and n_measured and rho1 * n_measured > self.oneway_share * rho:
+            # the domain release paid the 1-way marginals it planned to hand over, but could not hand over those too
+            # coarse to reuse (Ecdat::OCC1950, shares of 1e-4: 21 of 23 columns located in one small cell): measured
+            # again, they take at most the model's 1-way share of what is left (they took it all, and the fit refused
+            # for 1.008 > 1 epsilon in 1 fit of 3)
+            rho1 = self.oneway_share * rho / n_measured
+        sigma1 = gaussian_sigma(rho1) if private else 0.0
+        sigma_hi = self._plan(rho - rho1 * n_measured, d) if private else 0.0
+        self._grid = self._choose_grid(self.rows_noisy or frame.n, sigma1, sigma_hi)  # noisy n: the exact one is private
         fine = self._fine_codes(frame)
 
         # 1. noisy 1-way marginals on the fine grid (reused from the domain release where it measured them)
@@ -276,8 +286,8 @@ class MarginalSynthesizer(TabularSynthesizer):
         for col in cols:
             size = self._fine_size(col)
             ow = reused.get(col.name)
-            if ow is not None and ow.counts.size == size and (ow.edges is None or col.name in self._edges):
-                fine_noisy[col.name] = ow.counts.astype(float)
+            if col.name in usable:
+                fine_noisy[col.name] = ow.counts.astype(float)  # type: ignore[union-attr]
                 fine_sigma[col.name] = np.asarray(ow.sigma, dtype=float)
                 continue
             counts = np.bincount(fine[col.name], weights=self.row_weights, minlength=size).astype(float)
