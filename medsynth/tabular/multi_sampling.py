@@ -88,11 +88,12 @@ def _onto_orderings(df: pd.DataFrame, schema: TableSchema, constraints: list[Any
     """Rows (``rows``) still breaking an ordering ``a <= b`` after every redraw take ``b = a`` (both present, of one
     kind and format), as a single table's fit brings a row onto an accepted rule; in a chain, repeated until it holds.
     Post-processing of sampled rows (Synthea's accepted START <= STOP: 1 row in 973 still broke it after 30 redraws,
-    and the whole sample was refused)."""
+    and the whole sample was refused). Accepted derived columns are computed again on the moved values."""
     from medsynth.io.rules import _days_or_numbers
 
     les = [c for c in constraints if c.kind == "le" and set(c.columns) <= set(df.columns)]
     idx = df.index[rows]
+    moved = False
     for _ in range(len(les)):
         changed = False
         for con in les:
@@ -104,9 +105,11 @@ def _onto_orderings(df: pd.DataFrame, schema: TableSchema, constraints: list[Any
             wrong = ~(np.isnan(va) | np.isnan(vb)) & (va > vb)
             if wrong.any():
                 df.loc[idx[wrong], b.name] = df.loc[idx[wrong], a.name].to_numpy()
-                changed = True
+                changed = moved = True
         if not changed:
             break
+    if moved:  # a derived los = outtime - intime stayed the model's until now
+        _compute_derived(df, schema, constraints)
 
 
 def _compute_derived(df: pd.DataFrame, schema: TableSchema, constraints: list[Any]) -> None:

@@ -697,6 +697,12 @@ def test_rows_still_breaking_an_accepted_ordering_are_brought_onto_it():
     df = pd.DataFrame({"a": ["2020-01-05", "2020-01-01"], "b": ["2020-01-03", "2020-01-02"], "c": ["2020-01-04", None]})
     _onto_orderings(df, schema, rules, np.array([0]))
     assert df.iloc[0].tolist() == ["2020-01-05"] * 3 and df.iloc[1].tolist() == ["2020-01-01", "2020-01-02", None]
+    # a derived column on the moved end is computed again (it kept the model's value: los 3 beside a stay of 0 days)
+    schema = TableSchema(columns=[*schema.columns[:2], ColumnSchema(name="los", type="integer", min=0, max=30)])
+    rules = [Constraint(kind="le", columns=["a", "b"]), Constraint(kind="derived", columns=["los", "b", "a"])]
+    df = pd.DataFrame({"a": ["2020-01-05", "2020-01-01"], "b": ["2020-01-03", "2020-01-04"], "los": [3, 3]})
+    _onto_orderings(df, schema, rules, np.array([0]))
+    assert df["b"].tolist() == ["2020-01-05", "2020-01-04"] and df["los"].tolist() == [0, 3]
 
 
 def test_accepted_rules_on_columns_dp_retyped_or_emptied_are_dropped_with_a_note():
