@@ -199,6 +199,32 @@ class TabularSynthesizer:
                 self.private_meta[key] = self.meta.pop(key)
         return self
 
+    def _epsilon_needed(self, omitted: list[str]) -> str | None:
+        """A rough epsilon at which the columns' domains would stand above the noise: where a column's noise (3
+        sigma, from the domain release's per-column budget) falls to a quarter of the noisy row count, since its
+        values spread over a few ranges. Reads only DP outputs and the budget split (public)."""
+        from medsynth.privacy.mechanisms import cdp_rho
+
+        led, n = self.ledger, self.rows_noisy
+        per = next((e.details["per_column"] for e in (led.entries if led else []) if isinstance(e.details, dict)
+                    and isinstance(e.details.get("per_column"), dict)), None)
+        rhos = [float(per[c]["rho"]) for c in omitted if per and isinstance(per.get(c), dict) and per[c].get("rho")]
+        if not rhos or not n or n <= 0 or led is None or led.target_epsilon is None:
+            return None
+        rho_col = float(np.median(rhos))
+        factor = (3 * gaussian_sigma(rho_col) / max(n / 4, 1.0)) ** 2  # rho scales with 1 / sigma^2
+        if factor <= 1:
+            return None
+        want, delta = led.rho_budget * factor, led.conversion_delta
+        lo, hi = float(led.target_epsilon), 1e4
+        if cdp_rho(hi, delta) < want:
+            return None
+        for _ in range(60):
+            mid = (lo + hi) / 2
+            lo, hi = (mid, hi) if cdp_rho(mid, delta) < want else (lo, mid)
+        return (f"at about {n:.0f} rows a column's noise (3 sigma = {3 * gaussian_sigma(rho_col):.0f}) would fall to a "
+                f"quarter of them near epsilon {hi:.2g} (a rough guide: spread values need more)")
+
     def _fit_checked(self, data: pd.DataFrame, schema: TableSchema, gens: Generators) -> None:
         if self.resume_state is None:
             self._prepare(data, schema, gens)
@@ -206,10 +232,12 @@ class TabularSynthesizer:
             self._restore(data, self.resume_state["fit"])
         if not self.schema.modelled:  # type: ignore[union-attr]
             omitted = [c.name for c in self.schema.columns if c.omitted]  # type: ignore[union-attr]
+            need = self._epsilon_needed(omitted) if omitted and self.is_private else None
             raise PrivacyBudgetError(
                 f"nothing can be modelled: {'DP could release nothing about columns ' + str(omitted) if omitted else 'the table has only identifier columns'}"
                 " at this budget (too few rows for the noise). Declare their types and bounds/categories public in the "
-                "schema (public: true), or raise --epsilon or privacy.domain_budget (--set privacy.domain_budget=0.3)")
+                "schema (public: true), or raise --epsilon or privacy.domain_budget (--set privacy.domain_budget=0.3)"
+                + (f"; {need}" if need else ""))
         self.codec = TableCodec(self.schema)  # type: ignore[arg-type]
         if self.is_private:  # DP-released categories may leave rare values out: they become "missing"
             self.codec.unknown_as_missing = set(self.schema.private_domain_columns())  # type: ignore[union-attr]
