@@ -58,6 +58,7 @@ class FidelityThresholds(ConfigModel):
     """Thresholds of fidelity and utility (the baseline is real train vs real holdout)."""
 
     marginal_distance_mean: Threshold = Field(default_factory=lambda: _t(0.10, 0.20))
+    columns_of_another_type: Threshold = Field(default_factory=lambda: _t(0.0, 0.0))
     association_difference_mean: Threshold = Field(default_factory=lambda: _t(0.10, 0.20))
     missingness_pattern_tvd: Threshold = Field(default_factory=lambda: _t(0.10, 0.25))
     detection_auc: Threshold = Field(default_factory=lambda: _t(0.75, 0.90))

@@ -170,9 +170,16 @@ def _no_numbers(s: pd.Series) -> bool:
     return len(vals) >= 1 and bool(pd.to_numeric(vals, errors="coerce").isna().all())
 
 
+#: What a generator's keys look like: a word and a number (medsynth's syn-0000001, P000123, id_17), or a UUID.
+_KEY_SHAPE = r"^(?:[A-Za-z][A-Za-z_.-]*\d+|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$"
+
+
 def _regenerated_keys(s: pd.Series) -> bool:
-    """Whether a column is all unique non-numeric values (at least two): keys a generator wrote for a column."""
-    return _no_numbers(s) and len(s.dropna()) >= 2 and s.dropna().astype(str).is_unique
+    """Whether a column is keys a generator wrote: at least two values, 90% of rows present, unique, each shaped like
+    a key (:data:`_KEY_SHAPE`). Broken numbers ('70.0 kg', '#DIV/0!', decimal commas) are not keys."""
+    vals = s.dropna().astype(str)
+    return (len(vals) >= 2 and len(vals) >= 0.9 * len(s) and vals.is_unique
+            and bool(vals.str.fullmatch(_KEY_SHAPE).all()))
 
 
 def _as_days(s: pd.Series) -> pd.Series:
@@ -254,7 +261,7 @@ def prepare_tables(
             for df in (train, holdout, synthetic):
                 df[c] = _as_days(df[c])
             kind = "numeric"
-        if kind == "numeric" and c != target and _regenerated_keys(synthetic[c]):
+        if kind == "numeric" and c != target and c not in schema and _regenerated_keys(synthetic[c]):
             # the generator regenerated the column as a key (medsynth's DP fit takes a column named 'id' for one where
             # the noise cannot tell; another tool may write UUIDs): nothing to compare, and not bad values
             dropped[c] = ("numbers in the real tables, but unique non-numeric keys in the synthetic table (e.g. "
@@ -291,22 +298,24 @@ def prepare_tables(
         raise DataValidationError(problems, context="tabular evaluation inputs")
 
     used = list(types)
-    overlap = _overlap_share(holdout[used], train[used])
+    # a row holding nothing but identifiers is no record to leak: a 202-row table of countries
+    # (openintro::sowc_maternal_newborn) has two such rows, one fell in each part, and 1 of 41 holdout rows (2.4%)
+    # refused the evaluation
+    blank = holdout[used].isna().all(axis=1).to_numpy()
+    overlap = _overlap_share(holdout[used][~blank], train[used])
     # A table can hold identical rows by nature (a few coded columns once identifiers are left out: MASS::biopsy repeats
     # 38% of its rows, KMsurv::bfeed 2%): a holdout row then equals a training row about as often as a training row
     # equals another one. Only the overlap beyond that (twice it plus 3 Poisson deviations of the expected count: a few
     # pairs are a noisy rate, MASS::biopsy had 0.8% within train and 2.9% across) means the split leaked.
     h_train = row_hashes(train[used])
     natural = float(pd.Series(h_train).duplicated(keep=False).mean()) if h_train.size else 0.0
-    n_h = max(len(holdout), 1)
-    # and one row more: a 202-row table of countries (openintro::sowc_maternal_newborn) has two rows missing every
-    # value but the identifiers, one of which fell in each part: 1 of 41 holdout rows (2.4%) refused the evaluation
-    limit = min(max_holdout_overlap + 2 * natural + (3 * np.sqrt(natural * n_h) + 1) / n_h, 1.0)
+    n_h = max(int((~blank).sum()), 1)
+    limit = min(max_holdout_overlap + 2 * natural + 3 * np.sqrt(natural * n_h) / n_h, 1.0)
     if overlap > limit:
         raise DataValidationError(
             f"{overlap:.1%} of holdout rows are exact copies of train rows (limit {limit:.1%}: "
-            f"tabular.max_holdout_overlap {max_holdout_overlap:.1%}, one row, and what the {natural:.1%} of train rows "
-            "that equal another train row explain): the holdout must be real data the generator never saw, split from the train data "
+            f"tabular.max_holdout_overlap {max_holdout_overlap:.1%} plus what the {natural:.1%} of train rows that equal "
+            "another train row explain; rows with every value missing are not counted): the holdout must be real data the generator never saw, split from the train data "
             "without overlap. If the table naturally holds duplicate rows, raise tabular.max_holdout_overlap.",
             context="tabular evaluation inputs",
         )

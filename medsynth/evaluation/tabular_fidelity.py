@@ -97,6 +97,13 @@ class MarginalDistance:
                   threshold=th, baseline=float(bl.mean()), details={"columns": rows}),
             judge("marginal_distance_max", "fidelity", float(d.max()), "minimize",
                   "Largest per-column distance (the worst-reproduced column).", baseline=float(bl.max()), details={"column": worst}),
+            # one broken column among many barely moves the mean: a number column with no number in the synthetic
+            # table fails on its own
+            judge("columns_of_another_type", "fidelity", float(len(real.retyped)), "minimize",
+                  "Number columns of the real tables that hold no number in the synthetic table (compared as "
+                  "categories): such a column cannot be used as the real one is.",
+                  threshold=context.config.fidelity.columns_of_another_type, baseline=0.0,
+                  details={"columns": dict(real.retyped)}),
         ]
 
 

@@ -200,30 +200,37 @@ class TabularSynthesizer:
         return self
 
     def _epsilon_needed(self, omitted: list[str]) -> str | None:
-        """A rough epsilon at which the columns' domains would stand above the noise: where a column's noise (3
-        sigma, from the domain release's per-column budget) falls to a quarter of the noisy row count, since its
-        values spread over a few ranges. Reads only DP outputs and the budget split (public)."""
+        """A rough epsilon at which the columns' domains would start to stand above the noise: where a column's noise
+        (3 sigma, from the domain release's per-column budget) falls to a quarter of the rows, since its values spread
+        over a few ranges. The rows are the noisy row count less 2 of its deviations (a DP output; on a 20-row table
+        the count alone gave 1 to 51 rows and advice from epsilon 2.2 to 61). Above epsilon 10 it points to public
+        domains. Reads only DP outputs and the budget split."""
         from medsynth.privacy.mechanisms import cdp_rho
 
-        led, n = self.ledger, self.rows_noisy
+        led = self.ledger
         per = next((e.details["per_column"] for e in (led.entries if led else []) if isinstance(e.details, dict)
                     and isinstance(e.details.get("per_column"), dict)), None)
         rhos = [float(per[c]["rho"]) for c in omitted if per and isinstance(per.get(c), dict) and per[c].get("rho")]
-        if not rhos or not n or n <= 0 or led is None or led.target_epsilon is None:
+        if not rhos or led is None or led.target_epsilon is None or not self.rows_noisy:
             return None
-        rho_col = float(np.median(rhos))
-        factor = (3 * gaussian_sigma(rho_col) / max(n / 4, 1.0)) ** 2  # rho scales with 1 / sigma^2
+        n = float(self.rows_noisy) - 2 * float(getattr(self, "rows_sigma", 0.0) or 0.0)
+        sigma = gaussian_sigma(float(np.median(rhos)))
+        public = "declare the domains public (a data dictionary's ranges and categories cost no budget)"
+        if n < 8:
+            return f"the noisy row count ({self.rows_noisy:.0f}, noise {self.rows_sigma:.0f}) is too small to tell: {public}"
+        factor = (3 * sigma / (n / 4)) ** 2  # rho scales with 1 / sigma^2
         if factor <= 1:
             return None
         want, delta = led.rho_budget * factor, led.conversion_delta
-        lo, hi = float(led.target_epsilon), 1e4
+        lo, hi = float(led.target_epsilon), 10.0
         if cdp_rho(hi, delta) < want:
-            return None
+            return f"columns would need epsilon above 10 at about {n:.0f} rows (noisy count, less 2 deviations): {public}"
         for _ in range(60):
             mid = (lo + hi) / 2
             lo, hi = (mid, hi) if cdp_rho(mid, delta) < want else (lo, mid)
-        return (f"at about {n:.0f} rows a column's noise (3 sigma = {3 * gaussian_sigma(rho_col):.0f}) would fall to a "
-                f"quarter of them near epsilon {hi:.2g} (a rough guide: spread values need more)")
+        return (f"at about {n:.0f} rows (noisy count, less 2 deviations) a column's noise (3 sigma = {3 * sigma:.0f}) "
+                f"would fall to a quarter of them near epsilon {hi:.2g} (a rough guide: values spread over many ranges "
+                f"need more), or {public}")
 
     def _fit_checked(self, data: pd.DataFrame, schema: TableSchema, gens: Generators) -> None:
         if self.resume_state is None:

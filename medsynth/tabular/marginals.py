@@ -66,6 +66,11 @@ def project_simplex(v: np.ndarray, total: float) -> np.ndarray:
     return np.maximum(v - theta, 0.0)
 
 
+#: Most of the budget left at the model's fit that its 1-way marginals measured there may take (the rest measures
+#: the higher-order marginals).
+ONEWAY_CAP = 0.5
+
+
 class MarginalConfig(ConfigModel):
     """Discretisation and estimation settings shared by the marginal models.
 
@@ -268,12 +273,12 @@ class MarginalSynthesizer(TabularSynthesizer):
         n_measured = d - len(usable)
         # each column's 1-way budget (paid by the domain release where reused; set by fit, else planned here)
         rho1 = getattr(self, "oneway_rho", 0.0) or (self.oneway_share * rho / max(d, 1) if private else 0.0)
-        if private and n_measured and rho1 * n_measured > self.oneway_share * rho:
+        if private and n_measured and rho1 * n_measured > ONEWAY_CAP * rho:
             # the domain release paid the 1-way marginals it planned to hand over, but could not hand over those too
             # coarse to reuse (Ecdat::OCC1950, shares of 1e-4: 21 of 23 columns located in one small cell): measured
-            # again, they take at most the model's 1-way share of what is left (they took it all, and the fit refused
-            # for 1.008 > 1 epsilon in 1 fit of 3)
-            rho1 = self.oneway_share * rho / n_measured
+            # again, they take at most half of what is left (they took it all, and the fit refused for 1.008 > 1
+            # epsilon in 1 fit of 3); fits where they take less are as before
+            rho1 = ONEWAY_CAP * rho / n_measured
         sigma1 = gaussian_sigma(rho1) if private else 0.0
         sigma_hi = self._plan(rho - rho1 * n_measured, d) if private else 0.0
         self._grid = self._choose_grid(self.rows_noisy or frame.n, sigma1, sigma_hi)  # noisy n: the exact one is private

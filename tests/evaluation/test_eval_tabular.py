@@ -353,6 +353,14 @@ def test_a_number_column_regenerated_as_keys_is_left_out_not_refused() -> None:
     data = prepare_tables(df.iloc[:300], df.iloc[300:], syn, target="y")
     assert "id" not in data.types and "regenerated it as an identifier" in data.dropped["id"]
     assert "'syn-0000001'" in data.dropped["id"]
+    with pytest.raises(DataValidationError, match="column 'id' is numeric but the synthetic table has 200"):
+        prepare_tables(df.iloc[:300], df.iloc[300:], syn, target="y", schema={"id": "numeric"})  # declared: refused
+    # review: broken numbers are no keys, even when unique ('70.0 kg', decimal commas, spreadsheet errors)
+    # (not left out, but compared as categories, which fails the report: see the next test)
+    for broken in ([f"{v:.3f} kg" for v in rng.normal(70, 5, 200)], [f"{v:.3f}".replace(".", ",") for v in rng.normal(70, 5, 200)],
+                   ["#DIV/0!", "#REF!"] + [np.nan] * 198):
+        data = prepare_tables(df.iloc[:300], df.iloc[300:], syn.assign(id=broken), target="y")
+        assert "id" in data.retyped and "id" not in data.dropped
     syn.loc[5:, "id"] = 3  # mostly numbers: bad values, refused as before
     with pytest.raises(DataValidationError, match="column 'id' is numeric but the synthetic table has 5 non-numeric"):
         prepare_tables(df.iloc[:300], df.iloc[300:], syn, target="y")
@@ -361,17 +369,22 @@ def test_a_number_column_regenerated_as_keys_is_left_out_not_refused() -> None:
 def test_a_number_column_with_only_words_in_the_synthetic_table_is_judged_not_refused() -> None:
     """asaur::hepatoCellular at epsilon 1: DP could not type the lab column CD68N (0-435, 70% missing) and released
     the public flag words n/y for it; `evaluate` refused the whole report. Such a column is compared as categories,
-    so the fidelity verdict fails on it; a schema that declares it numeric still refuses the words."""
+    so the fidelity verdict fails on it, also among 12 good columns (review: the mean over columns passed); a schema that
+    declares it numeric still refuses the words."""
     rng = np.random.default_rng(0)
-    real = pd.DataFrame({"lab": rng.gamma(2.0, 50.0, 400).round(1), "x": rng.normal(size=400), "y": rng.integers(0, 2, 400)})
+    real = pd.DataFrame({"lab": rng.gamma(2.0, 50.0, 400).round(1), **{f"x{i}": rng.normal(size=400) for i in range(12)},
+                         "y": rng.integers(0, 2, 400)})
     syn = real.sample(300, random_state=1).reset_index(drop=True)
     syn["lab"] = rng.choice(["n", "y"], 300)
     report = evaluate_tabular(real.iloc[:300], real.iloc[300:], syn, target="y")
     assert report.tables["types"]["lab"] == "categorical"
     assert any("Compared as categories: lab (numbers in the real tables" in n for n in report.notes)
+    other = next(r for r in report.results if r.name == "columns_of_another_type")
+    assert other.value == 1 and other.verdict == "fail" and "lab" in other.details["columns"]
     marg = next(r for r in report.results if r.name == "marginal_distance_mean")
-    assert marg.verdict == "fail"
     assert next(c for c in marg.details["columns"] if c["column"] == "lab")["synthetic"] > 0.9
+    fine = evaluate_tabular(real.iloc[:300], real.iloc[300:], real.sample(300, random_state=2), target="y")
+    assert next(r for r in fine.results if r.name == "columns_of_another_type").verdict == "pass"
     with pytest.raises(DataValidationError, match="column 'lab' is numeric but the synthetic table has 300"):
         prepare_tables(real.iloc[:300], real.iloc[300:], syn, target="y", schema={"lab": "numeric"})
 
@@ -390,15 +403,17 @@ def test_an_empty_synthetic_column_draws_without_a_numpy_warning() -> None:
     assert len(png) > 1000
 
 
-def test_one_holdout_row_equal_to_a_train_row_is_not_a_leaked_split() -> None:
+def test_holdout_rows_with_every_value_missing_are_not_a_leaked_split() -> None:
     """openintro::sowc_maternal_newborn (202 countries): two rows hold nothing but identifiers, one fell in each part,
-    and 1 of 41 holdout rows (2.4%, above the 1% limit) refused the evaluation. One row is now within the limit; two
-    copied rows of 41 are still refused."""
+    and 1 of 41 holdout rows (2.4%, above the 1% limit) refused the evaluation. Rows with every value missing are not
+    counted; one real row copied into a holdout of 41, or of 2 (review: a one-row slack accepted that), is refused."""
     rng = np.random.default_rng(0)
     df = pd.DataFrame({"a": rng.normal(size=202), "b": rng.normal(size=202)})
     df.loc[[5, 180], ["a", "b"]] = np.nan
     assert len(prepare_tables(df.iloc[:161], df.iloc[161:], df.iloc[:100]).holdout) == 41
     leaked = df.iloc[161:].copy()
-    leaked.iloc[:2] = df.iloc[:2].to_numpy()
+    leaked.iloc[:1] = df.iloc[:1].to_numpy()
     with pytest.raises(DataValidationError, match="exact copies of train rows"):
         prepare_tables(df.iloc[:161], leaked, df.iloc[:100])
+    with pytest.raises(DataValidationError, match="exact copies of train rows"):
+        prepare_tables(df.iloc[:161], pd.concat([df.iloc[:1], df.iloc[170:171]]), df.iloc[:100])
