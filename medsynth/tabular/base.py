@@ -213,11 +213,12 @@ class TabularSynthesizer:
         rhos = [float(per[c]["rho"]) for c in omitted if per and isinstance(per.get(c), dict) and per[c].get("rho")]
         if not rhos or led is None or led.target_epsilon is None or not self.rows_noisy:
             return None
-        n = float(self.rows_noisy) - 2 * float(getattr(self, "rows_sigma", 0.0) or 0.0)
+        noise = float(self.rows_sigma or 0.0)
+        n = float(self.rows_noisy) - 2 * noise
         sigma = gaussian_sigma(float(np.median(rhos)))
         public = "declare the domains public (a data dictionary's ranges and categories cost no budget)"
         if n < 8:
-            return f"the noisy row count ({self.rows_noisy:.0f}, noise {self.rows_sigma:.0f}) is too small to tell: {public}"
+            return f"the noisy row count ({self.rows_noisy:.0f}, noise {noise:.0f}) is too small to tell: {public}"
         factor = (3 * sigma / (n / 4)) ** 2  # rho scales with 1 / sigma^2
         if factor <= 1:
             return None
