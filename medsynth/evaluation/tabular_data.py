@@ -170,16 +170,18 @@ def _no_numbers(s: pd.Series) -> bool:
     return len(vals) >= 1 and bool(pd.to_numeric(vals, errors="coerce").isna().all())
 
 
-#: What a generator's keys look like: a word and a number (medsynth's syn-0000001, P000123, id_17), or a UUID.
-_KEY_SHAPE = r"^(?:[A-Za-z][A-Za-z_.-]*\d+|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$"
+#: What a generator's keys look like: medsynth's syn-0000001, or a UUID. Letters before digits are not enough: 'kg12',
+#: 'A7' or Excel's 'Jan-00' are broken values of a number column, and are judged (review of a first version).
+_KEY_SHAPE = r"^(?:syn-\d+|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$"
 
 
-def _regenerated_keys(s: pd.Series) -> bool:
-    """Whether a column is keys a generator wrote: at least two values, 90% of rows present, unique, each shaped like
-    a key (:data:`_KEY_SHAPE`). Broken numbers ('70.0 kg', '#DIV/0!', decimal commas) are not keys."""
+def _regenerated_keys(s: pd.Series, real: pd.Series) -> bool:
+    """Whether a generator wrote keys for a number column: the real column holds whole numbers (codes, ids), and the
+    synthetic values are at least two, 90% present, unique and each shaped like a key (:data:`_KEY_SHAPE`)."""
     vals = s.dropna().astype(str)
-    return (len(vals) >= 2 and len(vals) >= 0.9 * len(s) and vals.is_unique
-            and bool(vals.str.fullmatch(_KEY_SHAPE).all()))
+    nums = pd.to_numeric(real.dropna(), errors="coerce")
+    return (len(vals) >= 2 and len(vals) >= 0.9 * len(s) and vals.is_unique and bool(nums.notna().all())
+            and bool((nums % 1 == 0).all()) and bool(vals.str.fullmatch(_KEY_SHAPE).all()))
 
 
 def _as_days(s: pd.Series) -> pd.Series:
@@ -261,7 +263,7 @@ def prepare_tables(
             for df in (train, holdout, synthetic):
                 df[c] = _as_days(df[c])
             kind = "numeric"
-        if kind == "numeric" and c != target and c not in schema and _regenerated_keys(synthetic[c]):
+        if kind == "numeric" and c != target and c not in schema and _regenerated_keys(synthetic[c], real[c]):
             # the generator regenerated the column as a key (medsynth's DP fit takes a column named 'id' for one where
             # the noise cannot tell; another tool may write UUIDs): nothing to compare, and not bad values
             dropped[c] = ("numbers in the real tables, but unique non-numeric keys in the synthetic table (e.g. "
@@ -307,7 +309,7 @@ def prepare_tables(
     # 38% of its rows, KMsurv::bfeed 2%): a holdout row then equals a training row about as often as a training row
     # equals another one. Only the overlap beyond that (twice it plus 3 Poisson deviations of the expected count: a few
     # pairs are a noisy rate, MASS::biopsy had 0.8% within train and 2.9% across) means the split leaked.
-    h_train = row_hashes(train[used])
+    h_train = row_hashes(train[used][~train[used].isna().all(axis=1).to_numpy()])  # (blank rows: on neither side)
     natural = float(pd.Series(h_train).duplicated(keep=False).mean()) if h_train.size else 0.0
     n_h = max(int((~blank).sum()), 1)
     limit = min(max_holdout_overlap + 2 * natural + 3 * np.sqrt(natural * n_h) / n_h, 1.0)

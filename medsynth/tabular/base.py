@@ -53,7 +53,7 @@ from medsynth.privacy.ledger import LEDGER_FILE, PrivacyLedger
 from medsynth.privacy.mechanisms import gaussian_sigma, noisy_count
 from medsynth.privacy.noise import Generators
 from medsynth.tabular import domain as domains
-from medsynth.tabular.config import PrivacyConfig
+from medsynth.tabular.config import MAX_DOMAIN_BUDGET, PrivacyConfig
 from medsynth.tabular.domain import plan_domain_budget, reopen_inferred_omissions, resolve_domain
 from medsynth.tabular.encoding import Frame, TableCodec
 from medsynth.tabular.rules import RulePlan, from_model, model_schema, output_schema, plan_rules, to_model, usable_rules
@@ -157,6 +157,9 @@ class TabularSynthesizer:
         """
         if not isinstance(data, pd.DataFrame):
             raise DataValidationError(f"fit expects a pandas DataFrame, got {type(data).__name__}")
+        if self.is_private and self.privacy.domain_budget > MAX_DOMAIN_BUDGET:  # type: ignore[union-attr]
+            raise ConfigError(f"privacy.domain_budget {self.privacy.domain_budget} leaves the model too little of the "  # type: ignore[union-attr]
+                              f"budget; give at most {MAX_DOMAIN_BUDGET} (--set privacy.domain_budget={MAX_DOMAIN_BUDGET})")
         odd = cell_problems(data)  # the kind of each cell only (never a value): a clear error, not one from pandas
         if odd:
             raise DataValidationError(odd, context="the table holds cells no column type can hold")

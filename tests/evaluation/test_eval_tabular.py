@@ -356,9 +356,10 @@ def test_a_number_column_regenerated_as_keys_is_left_out_not_refused() -> None:
     with pytest.raises(DataValidationError, match="column 'id' is numeric but the synthetic table has 200"):
         prepare_tables(df.iloc[:300], df.iloc[300:], syn, target="y", schema={"id": "numeric"})  # declared: refused
     # review: broken numbers are no keys, even when unique ('70.0 kg', decimal commas, spreadsheet errors)
-    # (not left out, but compared as categories, which fails the report: see the next test)
+    # (not left out, but compared as categories, which fails the report: see the next test); second review: units or
+    # letters before the digits ('kg12', 'A7') are broken numbers too, not keys
     for broken in ([f"{v:.3f} kg" for v in rng.normal(70, 5, 200)], [f"{v:.3f}".replace(".", ",") for v in rng.normal(70, 5, 200)],
-                   ["#DIV/0!", "#REF!"] + [np.nan] * 198):
+                   ["#DIV/0!", "#REF!"] + [np.nan] * 198, [f"kg{i}" for i in range(200)], [f"A{i}" for i in range(200)]):
         data = prepare_tables(df.iloc[:300], df.iloc[300:], syn.assign(id=broken), target="y")
         assert "id" in data.retyped and "id" not in data.dropped
     syn.loc[5:, "id"] = 3  # mostly numbers: bad values, refused as before
@@ -417,3 +418,9 @@ def test_holdout_rows_with_every_value_missing_are_not_a_leaked_split() -> None:
         prepare_tables(df.iloc[:161], leaked, df.iloc[:100])
     with pytest.raises(DataValidationError, match="exact copies of train rows"):
         prepare_tables(df.iloc[:161], pd.concat([df.iloc[:1], df.iloc[170:171]]), df.iloc[:100])
+    # second review: blank train rows, all copies of each other, had raised the limit for duplicates within train
+    # (25% blank rows let a holdout with 60 of 100 rows copied from train pass)
+    blank_train = pd.concat([df.iloc[:150], pd.DataFrame({"a": [np.nan] * 50, "b": [np.nan] * 50})], ignore_index=True)
+    copied = pd.concat([df.iloc[:60], df.iloc[161:201]], ignore_index=True)
+    with pytest.raises(DataValidationError, match=r"6\d\.\d% of holdout rows are exact copies.*the 0.0% of train rows"):
+        prepare_tables(blank_train, copied, df.iloc[:100])

@@ -898,3 +898,18 @@ def test_a_table_too_small_for_any_column_names_the_epsilon_that_would_start_to_
     m = resolve(SYNTHESIZERS, "dp-mst")({}, privacy={"epsilon": 1.0, "delta": 1e-5}, seed=0, device="cpu")
     with pytest.raises(PrivacyBudgetError, match="(is too small to tell|would need epsilon above 10).*: declare the domains public"):
         m.fit(tiny, infer_schema(tiny))
+
+
+def test_a_domain_budget_that_leaves_the_model_nothing_is_refused_at_fit_not_at_load():
+    """privacy.domain_budget 0.98 failed deep inside with 'rho 0.0 must be positive'; a cap in the config (0.9) then made
+    models saved with 0.95 fail to load (second review). The limit is checked when a DP fit starts."""
+    from medsynth.core.errors import ConfigError
+    from medsynth.core.registry import SYNTHESIZERS, resolve
+    from medsynth.tabular.config import PrivacyConfig
+
+    assert PrivacyConfig(epsilon=1.0, domain_budget=0.95).domain_budget == 0.95  # a saved run's config still loads
+    df = pd.DataFrame({"x": np.random.default_rng(0).normal(size=200)})
+    m = resolve(SYNTHESIZERS, "dp-mst")({}, privacy={"epsilon": 1.0, "delta": 1e-5, "domain_budget": 0.95}, seed=0,
+                                        device="cpu")
+    with pytest.raises(ConfigError, match=r"privacy.domain_budget 0.95 leaves the model too little.*at most 0.9"):
+        m.fit(df, infer_schema(df))
