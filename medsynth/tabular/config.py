@@ -9,7 +9,6 @@ from pydantic import Field, field_validator
 
 from medsynth.core.config import ConfigModel
 
-
 #: The largest ``privacy.domain_budget`` a single table's DP fit takes.
 MAX_DOMAIN_BUDGET = 0.9
 
