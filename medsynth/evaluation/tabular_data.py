@@ -303,13 +303,13 @@ def prepare_tables(
     # a row holding nothing but identifiers is no record to leak: a 202-row table of countries
     # (openintro::sowc_maternal_newborn) has two such rows, one fell in each part, and 1 of 41 holdout rows (2.4%)
     # refused the evaluation
-    blank = holdout[used].isna().all(axis=1).to_numpy()
+    blank = _blank(holdout[used])
     overlap = _overlap_share(holdout[used][~blank], train[used])
     # A table can hold identical rows by nature (a few coded columns once identifiers are left out: MASS::biopsy repeats
     # 38% of its rows, KMsurv::bfeed 2%): a holdout row then equals a training row about as often as a training row
     # equals another one. Only the overlap beyond that (twice it plus 3 Poisson deviations of the expected count: a few
     # pairs are a noisy rate, MASS::biopsy had 0.8% within train and 2.9% across) means the split leaked.
-    h_train = row_hashes(train[used][~train[used].isna().all(axis=1).to_numpy()])  # (blank rows: on neither side)
+    h_train = row_hashes(train[used][~_blank(train[used])])  # (blank rows: on neither side)
     natural = float(pd.Series(h_train).duplicated(keep=False).mean()) if h_train.size else 0.0
     n_h = max(int((~blank).sum()), 1)
     limit = min(max_holdout_overlap + 2 * natural + 3 * np.sqrt(natural * n_h) / n_h, 1.0)
@@ -323,6 +323,11 @@ def prepare_tables(
         )
     return TabularData(train.reset_index(drop=True), holdout.reset_index(drop=True), synthetic.reset_index(drop=True), types, target,
                        dropped, retyped)
+
+
+def _blank(df: pd.DataFrame) -> np.ndarray:
+    """Rows with every value missing (no record to leak or to count as a duplicate)."""
+    return df.isna().all(axis=1).to_numpy()
 
 
 def row_hashes(df: pd.DataFrame) -> np.ndarray:

@@ -208,7 +208,7 @@ class TabularSynthesizer:
         over a few ranges. The rows are the noisy row count less 2 of its deviations (a DP output; on a 20-row table
         the count alone gave 1 to 51 rows and advice from epsilon 2.2 to 61). Above epsilon 10 it points to public
         domains. Reads only DP outputs and the budget split."""
-        from medsynth.privacy.mechanisms import cdp_rho
+        from medsynth.privacy.mechanisms import cdp_epsilon
 
         led = self.ledger
         per = next((e.details["per_column"] for e in (led.entries if led else []) if isinstance(e.details, dict)
@@ -225,15 +225,11 @@ class TabularSynthesizer:
         factor = (3 * sigma / (n / 4)) ** 2  # rho scales with 1 / sigma^2
         if factor <= 1:
             return None
-        want, delta = led.rho_budget * factor, led.conversion_delta
-        lo, hi = float(led.target_epsilon), 10.0
-        if cdp_rho(hi, delta) < want:
+        need = cdp_epsilon(led.rho_budget * factor, led.conversion_delta)
+        if need > 10:
             return f"columns would need epsilon above 10 at about {n:.0f} rows (noisy count, less 2 deviations): {public}"
-        for _ in range(60):
-            mid = (lo + hi) / 2
-            lo, hi = (mid, hi) if cdp_rho(mid, delta) < want else (lo, mid)
         return (f"at about {n:.0f} rows (noisy count, less 2 deviations) a column's noise (3 sigma = {3 * sigma:.0f}) "
-                f"would fall to a quarter of them near epsilon {hi:.2g} (a rough guide: values spread over many ranges "
+                f"would fall to a quarter of them near epsilon {need:.2g} (a rough guide: values spread over many ranges "
                 f"need more), or {public}")
 
     def _fit_checked(self, data: pd.DataFrame, schema: TableSchema, gens: Generators) -> None:
