@@ -884,7 +884,7 @@ def test_a_table_too_small_for_any_column_names_the_epsilon_that_would_start_to_
     the refusal named settings, not the budget a column would need (issue 11: 'naming the column and the setting and
     budget it would need'). The refusal now gives a rough epsilon, from the per-column noise and the noisy row count less
     2 of its deviations (review: the count alone swung the advice from 2.2 to 61 on a 20-row table); on world_pop it
-    names 4.3-6.2, and 17 of 63 columns are modelled at 4. A count too small to tell points to public domains."""
+    names 2.6-6.2 (5 fits), and 17 of 63 columns are modelled at 4. A count too small to tell points to public domains."""
     from medsynth.core.registry import SYNTHESIZERS, resolve
 
     rng = np.random.default_rng(0)
