@@ -25,7 +25,9 @@ class PrivacyConfig(ConfigModel):
         domain_budget: share of (epsilon, delta) spent estimating domains read from the data
             (``public: false`` columns) with DP; 0 refuses such columns instead. A single table's DP fit takes at
             most :data:`MAX_DOMAIN_BUDGET`: the model needs the rest (0.98 left it none and failed with 'rho 0.0
-            must be positive'); checked when fitting, so that models saved with more still load.
+            must be positive'); checked when fitting, so that models saved with more still load. A folder's DP fit
+            refuses a domain budget that leaves its models less than 10% after the patient count and the numbers
+            of rows per parent, and names the largest that would not.
     """
 
     epsilon: float | None = None

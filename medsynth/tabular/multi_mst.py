@@ -55,6 +55,7 @@ from medsynth.io.schema import TableSchema
 from medsynth.privacy.mechanisms import gaussian_sigma, noisy_count
 from medsynth.privacy.noise import Generators
 from medsynth.tabular.base import COUNT_SHARE
+from medsynth.tabular.config import MAX_DOMAIN_BUDGET
 from medsynth.tabular.encoding import Frame, TableCodec
 from medsynth.tabular.multi_base import MultiTableSynthesizer, delta_hint, primary_parent
 from medsynth.tabular.multi_counts import (
@@ -64,7 +65,7 @@ from medsynth.tabular.multi_counts import (
     choose_bound,
     dp_count_distribution,
 )
-from medsynth.tabular.multi_domains import DomainsMixin
+from medsynth.tabular.multi_domains import DECISION_EXTRA, DomainsMixin
 from medsynth.tabular.multi_features import (
     EVIDENCE,
     GAP,
@@ -104,6 +105,8 @@ COUNT_SHARE_RANGE = (0.05, 0.55)
 #: zero-config pbcseq at epsilon 1, 218 patients, 3 draws each: 55% left 3-4 of 6 patient columns empty (patient
 #: marginal distance 0.67-0.83), 25% 1 (0.28-0.30), children-per-parent TVD 0.12-0.26 vs 0.17-0.19).
 PRIVATE_DOMAINS_COUNT_SHARE = 0.25
+#: A private folder's fit refuses a plan leaving its models less than this share of the budget (:meth:`_check_plan`).
+MIN_MODEL_SHARE = 0.1
 #: summaries "auto": a parent carries its children's means and modes when its noisy number of rows is at
 #: least this many times the noise of its model's 1-way marginals.
 SUMMARY_SNR = 50.0
@@ -276,6 +279,8 @@ class MultiTableDPMST(DomainsMixin, MultiTableSynthesizer):
         declared = any(c.kind == "le" and (c.public or not private) for c in schema.tables[root].constraints)
         interval_part = ROOT_INTERVAL_PART if any(ends_named(n) for n in names) and len(names) > 1 and not declared else 0.0
         n_dec = len(decide) + interval_part
+        if private:
+            self._check_plan(schema, rho_total, n_hat, bool(n_dec), any(weights.values()))
         # domains, on one random row per patient
         resolved = self._resolve_domains(tables, schema, unit, weights, n_dec, rho_total, n_hat, gens)  # type: ignore[arg-type]
         schema = schema.model_copy(update={"relations": [self._usable(r, resolved) for r in schema.relations]})
@@ -493,6 +498,28 @@ class MultiTableDPMST(DomainsMixin, MultiTableSynthesizer):
         a = pcodec.numbers(pcodec.schema.column(plan.after), parent[plan.after].iloc[prows])[prow]
         w = pcodec.numbers(pcodec.schema.column(plan.within), parent[plan.within].iloc[prows])[prow] if plan.within else None
         return first_time_share(days, a, w, after_room(self.schema, plan))  # type: ignore[arg-type]
+
+    def _check_plan(self, schema: DatasetSchema, rho_total: float, n_hat: float, decisions: bool, domains: bool) -> None:
+        """Refuse, before any domain is measured, a plan that leaves the models less than ``MIN_MODEL_SHARE`` of the
+        budget: the patient count, the domain budget, the time decisions' extra and the counts' share (post-processing
+        of the noisy patient count). A domain budget of 0.95 had measured every domain and then refused with 'would take
+        the composed epsilon to 1.03'; 0.6 with count_share 0.4 planned the models nothing, and they were left only what
+        the domain release happened not to spend."""
+        relations = len(schema.relations)
+        counts = self._count_share(relations, rho_total, n_hat) if relations else 0.0
+        extra = DECISION_EXTRA if decisions and self.privacy.domain_budget > 0 else 0.0
+        left = 1.0 - COUNT_SHARE - (self.privacy.domain_budget if domains else 0.0) - extra - counts
+        if domains and (self.privacy.domain_budget > MAX_DOMAIN_BUDGET or left < MIN_MODEL_SHARE - 1e-9):
+            most = math.floor(100 * max(0.0, min(MAX_DOMAIN_BUDGET, 1.0 - COUNT_SHARE - extra - counts - MIN_MODEL_SHARE)) + 1e-6) / 100
+            from medsynth.core.errors import ConfigError
+
+            raise ConfigError(
+                f"privacy.domain_budget {self.privacy.domain_budget} leaves the models {max(left, 0.0):.0%} of the budget "
+                f"(the patient count takes {COUNT_SHARE:.0%}, the numbers of rows per parent {counts:.0%}"
+                + (f", deciding time fields {extra:.0%}" if extra else "") + f"); they need at least {MIN_MODEL_SHARE:.0%}. "
+                f"Give at most {most:.2f} (--set privacy.domain_budget={most:.2f})"
+                + ("" if self.config.count_share is None else " or a smaller count_share")
+                + ", or declare public domains in the schema (public: true)")
 
     def _count_share(self, relations: int, rho_total: float, n_hat: float) -> float:
         """The configured ``count_share``, or (null) the share whose noise per count cell is ``COUNT_NOISE * n_hat``

@@ -88,6 +88,25 @@ def test_delta_above_one_over_patients_is_refused():
         MultiTableDPMST(TINY, privacy={"epsilon": 1.0, "delta": 0.1}).fit(tables, public_schema(tables))
 
 
+def test_a_domain_budget_leaving_the_models_too_little_is_refused_before_any_domain_is_measured():
+    """Domain budget, counts and the patient count planned past 90% of the budget: a named error giving the largest
+    domain budget that works, and nothing measured but the patient count (0.95 had measured every domain and then
+    refused past its epsilon; 0.6 with count_share 0.4 planned the models nothing)."""
+    from medsynth.io.dataset_infer import infer_dataset_schema
+
+    tables = make_dataset(200, seed=3)
+    schema = infer_dataset_schema(tables)
+    for domain_budget, count_share, most in ((0.95, None, "0.59"), (0.6, 0.4, "0.44")):
+        model = MultiTableDPMST({**TINY, "count_share": count_share},
+                                privacy={"epsilon": 1.0, "delta": 1e-5, "domain_budget": domain_budget})
+        with pytest.raises(ConfigError, match=rf"domain_budget {domain_budget} leaves the models 0% .* at least 10%\. "
+                                              rf"Give at most {most} \(--set privacy.domain_budget={most}\)"):
+            model.fit(tables, schema)
+        assert [e.access for e in model.ledger.entries] == ["number of rows of 'patients' (patients)"]
+    ok = MultiTableDPMST({**TINY, "count_share": 0.4}, privacy={"epsilon": 1.0, "delta": 1e-5, "domain_budget": 0.44})
+    assert ok.fit(tables, schema).privacy_ledger.total_epsilon <= 1.0 + 1e-9
+
+
 def test_bad_inputs_are_named_errors():
     tables = make_dataset(30)
     schema = public_schema(tables)
