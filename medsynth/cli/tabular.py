@@ -32,7 +32,7 @@ def fit(
     schema: Optional[Path] = typer.Option(None, "--schema", help="Schema YAML (from `medsynth schema infer`, reviewed). Without it one is inferred, and a DP fit treats every domain as read from the data."),
     model: Optional[str] = typer.Option(None, "--model", "-m", help=MODEL_HELP),
     epsilon: Optional[float] = typer.Option(None, "--epsilon", help="Target epsilon of a DP fit (omit for non-private models)."),
-    delta: Optional[float] = typer.Option(None, "--delta", help="Target delta; must be below 1/rows (default 1e-5)."),
+    delta: Optional[float] = typer.Option(None, "--delta", help="Target delta, below 1/rows (default 1e-5; a larger table takes a lower power of ten, noted in the ledger)."),
     config: Optional[Path] = typer.Option(None, "--config", help="A tabular YAML (kind: tabular), e.g. configs/ehr_dp_tvae.yaml."),
     sets: Optional[list[str]] = SET_OPTION,
     seed: Optional[int] = typer.Option(None, "--seed", min=0, help="Seed of initialisation and of sampling after the fit. It never seeds DP noise: a DP fit draws its noise from OS entropy, so two fits with the same seed release different models."),

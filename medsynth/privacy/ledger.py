@@ -122,6 +122,7 @@ class PrivacyLedger:
         self.public_assumptions: list[str] = []
         self.notes: list[str] = []
         self.reserved_delta = 0.0
+        self.level_delta = 0.0
         self.entries: list[LedgerEntry] = []
         self.created = time.strftime("%Y-%m-%dT%H:%M:%S")
         self.status = "complete"
@@ -138,10 +139,49 @@ class PrivacyLedger:
             raise PrivacyBudgetError(f"cannot reserve delta {delta:g} of the target {self.target_delta:g}")
         self.reserved_delta = float(delta)
 
+    def lower_delta(self, used: float, claim: float, note: str) -> None:
+        """Take a lower delta level, chosen from the noisy row count (:func:`delta_level`), before any budget but the
+        count's is planned: the run is converted at ``used`` (less the thresholds' share, which keeps its proportion) and
+        ``claim - used`` covers the other levels the count could have chosen for a table of this size; the target becomes
+        ``claim``. The count's rho was planned at the old target, so it stays within the new (smaller) budget."""
+        if not self.private:
+            return
+        if not 0 < used <= claim <= self.target_delta:  # type: ignore[operator]
+            raise PrivacyBudgetError(f"cannot lower delta {self.target_delta:g} to {claim:g} (converted at {used:g})")
+        share = self.reserved_delta / float(self.target_delta)  # type: ignore[arg-type]
+        self.target_delta, self.level_delta, self.reserved_delta = float(claim), float(claim - used), share * float(used)
+        self.notes.append(note)
+
+    def take_delta_level(self, rows_noisy: float, sigma: float, *, unit: str = "rows") -> float | None:
+        """Delta must be below 1/n: a table the noisy count of its units (``rows_noisy``, noise ``sigma``) shows too
+        large for the target delta takes a lower level (:func:`delta_level`, :meth:`lower_delta`) instead of a refusal,
+        with a note. Returns the delta the run now claims, or None when the target stands as it was.
+
+        Raises:
+            PrivacyBudgetError: where no level can be chosen (see :func:`delta_level`).
+        """
+        if not self.private:
+            return None
+        asked = float(self.target_delta)  # type: ignore[arg-type]
+        level = delta_level(asked, rows_noisy, sigma, unit=unit)
+        if level is None:
+            return None
+        used, claim = level
+        if claim < asked:
+            note = (f"delta {claim:g} instead of the {asked:g} asked: the noisy count of {unit} (about {rows_noisy:.0f}) "
+                    f"shows a table too large for {asked:g} (delta must be below 1/n); the level was chosen from that DP "
+                    "count" + (f" (converted at {used:g}; {claim - used:g} covers the other level a table of this size may "
+                               "get)" if claim > used else "") + ". Pass --delta to choose it yourself")
+        else:
+            note = (f"converted at delta {used:g} of the {asked:g} asked: the noisy count of {unit} (about {rows_noisy:.0f}) "
+                    f"lies near 1/delta, where a table may get a lower delta level; {claim - used:g} covers those")
+        self.lower_delta(used, claim, note)
+        return claim if claim < asked else None
+
     @property
     def conversion_delta(self) -> float:
-        """The delta at which the composed RDP curve is converted (target minus the reserved part)."""
-        return float(self.target_delta) - self.reserved_delta  # type: ignore[arg-type]
+        """The delta at which the composed RDP curve is converted (target minus the reserved parts)."""
+        return float(self.target_delta) - self.reserved_delta - self.level_delta  # type: ignore[arg-type]
 
     @property
     def rho_budget(self) -> float:
@@ -182,7 +222,7 @@ class PrivacyLedger:
             return 1.0
         if not any(e.rho or e.sgd for e in self.entries):
             return float(sum(e.delta or 0.0 for e in self.entries))
-        return self.conversion_delta + float(sum(e.delta or 0.0 for e in self.entries))
+        return self.conversion_delta + float(sum(e.delta or 0.0 for e in self.entries)) + self.level_delta
 
     def remaining(self) -> tuple[float, float]:
         """(epsilon, delta) not yet spent, as a rough guide (budget by :meth:`rho_remaining` instead)."""
@@ -268,6 +308,7 @@ class PrivacyLedger:
             "total_delta": self.total_delta if self.private else None,
             "total_rho": self.rho_spent if self.private else None,
             "reserved_delta": self.reserved_delta if self.private else None,
+            "delta_level_part": self.level_delta if self.private else None,
             "unit_of_privacy": self.unit,
             "neighbouring_relation": self.neighbouring,
             "contribution_bound": self.contribution_bound,
@@ -301,6 +342,7 @@ class PrivacyLedger:
         fields = set(LedgerEntry.__dataclass_fields__)
         led.entries = [LedgerEntry(**{k: v for k, v in e.items() if k in fields}) for e in data.get("entries", [])]
         led.reserved_delta = float(data.get("reserved_delta") or 0.0)
+        led.level_delta = float(data.get("delta_level_part") or 0.0)
         return led
 
     @classmethod
@@ -310,6 +352,53 @@ class PrivacyLedger:
         if p.is_dir():
             p = p / LEDGER_FILE
         return cls.from_dict(json.loads(p.read_text(encoding="utf-8")))
+
+
+#: Half-width, in deviations of the noisy row count, of the sizes a table may have given its count (a count further off
+#: has probability 2.6e-12): :func:`delta_level` sums the levels of every count within twice this of the one observed.
+LEVEL_WINDOW = 7.0
+#: A table too large for its delta is converted at the power of ten at or below this share of 1/n.
+LEVEL_MARGIN = 0.5
+
+
+def delta_level(delta: float, rows_noisy: float, sigma: float, *, unit: str = "rows") -> tuple[float, float] | None:
+    """The delta a DP fit takes when ``delta`` is not below 1/n for its table (n: the noisy row count plus 3 deviations),
+    instead of refusing: ``(used, claim)``, the delta the run is converted at and the delta it claims; None when every
+    table size the count allows keeps ``delta``.
+
+    A table too large for ``delta`` is converted at the power of ten at or below ``LEVEL_MARGIN`` / n (``used``). The level is chosen
+    from the noisy count, so a table of n rows may get any level that a count within ``LEVEL_WINDOW`` deviations of n
+    chooses (a count further off has probability 2.6e-12), and its guarantee is the sum of those levels' deltas (each
+    level's run is (epsilon, level)-DP). A run claims the sum of the levels of every count within ``2 * LEVEL_WINDOW``
+    deviations of the one observed (which holds every size that count allows): for a large table at most 0.56 / n.
+    A table that keeps ``delta`` but whose count lies within that window of the sizes that would not is converted at
+    ``delta`` less those lower levels, and claims ``delta``.
+
+    Raises:
+        PrivacyBudgetError: for a table too large for ``delta`` whose window reaches sizes that keep it (within about 17
+            deviations of 1/delta rows: the claim would not be below 1/n), or sizes near zero; the message names a delta.
+    """
+    def kept(n: float) -> bool:
+        return delta < 1.0 / max(n + 3 * sigma, 1e-300)
+
+    def power(n: float) -> int:
+        return math.floor(math.log10(LEVEL_MARGIN / max(n + 3 * sigma, 1e-300)))
+
+    lo, hi = rows_noisy - 2 * LEVEL_WINDOW * sigma, rows_noisy + 2 * LEVEL_WINDOW * sigma
+    if kept(hi):
+        return None
+    if kept(rows_noisy):  # near the edge: the lower levels the window reaches come out of delta
+        first_lowered = 1.0 / delta - 3 * sigma  # the smallest size that does not keep delta
+        lower = float(sum(10.0 ** k for k in range(power(hi), power(first_lowered) + 1)))
+        return delta - lower, delta
+    if lo <= 10 * sigma or kept(lo):
+        hint = 10 ** power(rows_noisy)
+        raise PrivacyBudgetError(
+            f"delta {delta:g} must be below 1/n, n = {unit} (a larger delta allows leaking whole records), and the "
+            f"noisy count of {unit} (about {rows_noisy:.0f}) is too {'close to 1/delta' if lo > 10 * sigma else 'small'} for "
+            f"the fit to choose a lower delta itself; use e.g. --delta {hint:g}")
+    used = 10.0 ** power(rows_noisy)
+    return used, float(sum(10.0 ** k for k in range(power(hi), power(lo) + 1)))
 
 
 def _curve_of(entries: list[LedgerEntry]) -> np.ndarray:
@@ -344,4 +433,4 @@ def _finite(obj: Any) -> Any:
     return obj
 
 
-__all__ = ["LEDGER_FILE", "ORDERS", "LedgerEntry", "PrivacyLedger", "rdp_to_epsilon", "sgd_rdp"]
+__all__ = ["LEDGER_FILE", "LEVEL_WINDOW", "ORDERS", "LedgerEntry", "PrivacyLedger", "delta_level", "rdp_to_epsilon", "sgd_rdp"]

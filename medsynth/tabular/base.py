@@ -270,12 +270,8 @@ class TabularSynthesizer:
             led.record("number of rows", "Gaussian mechanism (zCDP)", rho=rho, sigma=gaussian_sigma(rho),  # type: ignore[union-attr]
                        released="rows_noisy in meta.json")
             self.rows_noisy, self.rows_sigma = max(1.0, n_hat), gaussian_sigma(rho)
-            upper = self.rows_noisy + 3 * gaussian_sigma(rho)  # n is below this with probability 99.9%
-            if not self.privacy.delta < 1.0 / upper:
-                raise PrivacyBudgetError(
-                    f"delta {self.privacy.delta:g} must be below 1/n for this table (a larger delta allows leaking "
-                    f"whole records); the noisy row count is about {self.rows_noisy:.0f}, so use e.g. "
-                    f"--delta {10 ** math.floor(math.log10(0.1 / upper)):g}")
+            if led.take_delta_level(self.rows_noisy, self.rows_sigma):  # type: ignore[union-attr]  # a table too large for delta
+                self.privacy = self.privacy.model_copy(update={"delta": led.target_delta})  # type: ignore[union-attr]
         else:
             if n < MIN_ROWS:  # (a DP fit has no such check: its noise covers tiny tables, and n is private)
                 raise DataValidationError(

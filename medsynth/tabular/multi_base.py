@@ -19,7 +19,6 @@ data fingerprint) go to ``private/`` only.
 from __future__ import annotations
 
 import json
-import math
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -422,14 +421,5 @@ def model_card(model: MultiTableSynthesizer) -> str:
     return "\n".join(lines)
 
 
-def delta_hint(delta: float, units_noisy: float, sigma: float) -> str | None:
-    """The delta-below-1/n check against a noisy count of units: the message when it fails, else None."""
-    upper = units_noisy + 3 * sigma
-    if delta < 1.0 / upper:
-        return None
-    return (f"delta {delta:g} must be below 1/n, n = rows of the root table (a larger delta allows leaking whole "
-            f"patients); the noisy count is about {units_noisy:.0f}, so use e.g. --delta {10 ** math.floor(math.log10(0.1 / upper)):g}")
-
-
-__all__ = ["KIND", "MultiTableSynthesizer", "ancestors", "delta_hint", "is_multitable_model", "model_card",
+__all__ = ["KIND", "MultiTableSynthesizer", "ancestors", "is_multitable_model", "model_card",
            "primary_parent", "regenerate_keys"]

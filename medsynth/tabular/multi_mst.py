@@ -57,7 +57,7 @@ from medsynth.privacy.noise import Generators
 from medsynth.tabular.base import COUNT_SHARE
 from medsynth.tabular.config import MAX_DOMAIN_BUDGET
 from medsynth.tabular.encoding import Frame, TableCodec
-from medsynth.tabular.multi_base import MultiTableSynthesizer, delta_hint, primary_parent
+from medsynth.tabular.multi_base import MultiTableSynthesizer, primary_parent
 from medsynth.tabular.multi_counts import (
     CountModel,
     LedgerView,
@@ -254,11 +254,9 @@ class MultiTableDPMST(DomainsMixin, MultiTableSynthesizer):
             self.rows_sigma = gaussian_sigma(rho)
             led.record(f"number of rows of '{root}' (patients)", "Gaussian mechanism (zCDP)", rho=rho,  # type: ignore[union-attr]
                        sigma=gaussian_sigma(rho), released="rows_noisy in meta.json")
-            hint = delta_hint(self.privacy.delta, n_hat, gaussian_sigma(rho))
-            if hint:
-                from medsynth.core.errors import PrivacyBudgetError
-
-                raise PrivacyBudgetError(hint)
+            if led.take_delta_level(n_hat, gaussian_sigma(rho), unit=f"'{root}' rows (patients)"):  # type: ignore[union-attr]
+                self.privacy = self.privacy.model_copy(update={"delta": led.target_delta})  # type: ignore[union-attr]
+            rho_total = led.rho_budget  # type: ignore[union-attr]  # a lower delta level's (smaller) budget
             self.meta["rows_noisy"] = round(n_hat)
             self.meta["rows_note"] = f"noisy count of '{root}' rows (DP, charged to the ledger): the exact counts are private"
         else:

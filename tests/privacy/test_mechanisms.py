@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from medsynth.core.errors import PrivacyBudgetError
-from medsynth.privacy.ledger import PrivacyLedger
+from medsynth.privacy.ledger import LEVEL_WINDOW, PrivacyLedger, delta_level
 from medsynth.privacy.mechanisms import cdp_delta, cdp_epsilon, cdp_rho, dp_bounds, dp_categories, dp_presence
 
 
@@ -68,6 +68,43 @@ def test_ledger_composes_in_rho_refuses_overspend_and_round_trips(tmp_path):
     open_led = PrivacyLedger(private=False)
     open_led.record("fit", "none", rho=5.0)
     assert open_led.to_dict()["private"] is False and open_led.entries[0].rho is None
+
+
+@pytest.mark.parametrize("n", [1e5 + 600, 2.7e5, 499_800, 5e5, 1e6, 3.3e6])
+def test_a_table_too_large_for_its_delta_claims_a_lower_level_that_covers_every_level_its_size_can_get(n):
+    """delta 1e-5 on more than 100k rows: instead of a refusal, a power of ten the noisy count chooses. A table of n rows
+    may get any level a count within LEVEL_WINDOW deviations of n chooses; whatever the count, the run claims at least
+    the sum of those levels, and that sum stays below 1/n."""
+    sigma = 29.0
+    reach = {delta_level(1e-5, c, sigma)[0] for c in np.linspace(n - LEVEL_WINDOW * sigma, n + LEVEL_WINDOW * sigma, 301)}
+    for count in np.linspace(n - LEVEL_WINDOW * sigma, n + LEVEL_WINDOW * sigma, 41):
+        used, claim = delta_level(1e-5, count, sigma)
+        assert sum(reach) <= claim * (1 + 1e-9) and claim < 0.6 / n and used in reach
+
+
+def test_delta_level_keeps_a_delta_below_one_over_n_and_refuses_where_it_cannot_choose():
+    sigma = 29.0
+    assert delta_level(1e-5, 50_000, sigma) is None
+    used, claim = delta_level(1e-5, 99_900, sigma)  # near the edge: the lower level 1e-6 comes out of 1e-5
+    assert claim == 1e-5 and used == pytest.approx(9e-6)
+    with pytest.raises(PrivacyBudgetError, match=r"too close to 1/delta .* use e\.g\. --delta 1e-06"):
+        delta_level(1e-5, 100_100, sigma)
+    with pytest.raises(PrivacyBudgetError, match=r"delta 0\.1 must be below 1/n, n = rows .* too small"):
+        delta_level(0.1, 40, sigma)
+
+
+def test_a_lower_delta_level_keeps_the_threshold_share_and_adds_the_level_part(tmp_path):
+    led = PrivacyLedger(private=True, target_epsilon=1.0, target_delta=1e-5)
+    led.reserve_delta(5e-7)  # 5% for category thresholds
+    led.record("number of rows", "gaussian", rho=0.02 * led.rho_budget)
+    assert led.take_delta_level(499_800, 29.0) == pytest.approx(1.1e-6)
+    assert led.reserved_delta == pytest.approx(5e-8) and led.conversion_delta == pytest.approx(9.5e-7)
+    assert led.rho_budget == pytest.approx(cdp_rho(1.0, 9.5e-7))
+    led.record("model", "gaussian", rho=led.rho_budget - led.rho_spent)
+    assert led.total_epsilon == pytest.approx(1.0, rel=1e-6) and led.total_delta == pytest.approx(1.05e-6)
+    assert "delta 1.1e-06 instead of the 1e-05 asked" in led.notes[0]
+    back = PrivacyLedger.load(led.save(tmp_path))
+    assert back.level_delta == pytest.approx(1e-7) and back.total_delta == pytest.approx(1.05e-6)
 
 
 def test_ledger_composes_dp_sgd_with_zcdp_against_opacus():

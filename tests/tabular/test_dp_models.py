@@ -50,6 +50,20 @@ def test_delta_must_be_below_one_over_n(table, schema):
         DPMST(privacy={"epsilon": 1.0, "delta": 0.05}).fit(table, schema)
 
 
+def test_a_table_too_large_for_its_delta_gets_a_lower_level_instead_of_a_refusal():
+    """delta 1e-3 on 2,000 rows (as the default 1e-5 on a 270k-row table): the fit takes 1e-4, chosen from the noisy
+    row count, says so in the ledger, and stays within epsilon; the DP-SGD models' plan takes the same delta."""
+    big = make_table(2000, seed=1)
+    for model in (DPMST(privacy={"epsilon": 1.0, "delta": 1e-3}),
+                  DPTVAE(TVAE_TINY, privacy={"epsilon": 1.0, "delta": 1e-3})):
+        m = model.fit(big, make_schema())
+        led = m.privacy_ledger
+        assert led.target_delta == pytest.approx(1e-4) and led.total_delta <= 1e-4 * (1 + 1e-9) < 1 / 2000
+        assert led.total_epsilon <= 1.0 + 1e-6 and m.privacy_spent().delta == pytest.approx(1e-4)
+        assert any(n.startswith("delta 0.0001 instead of the 0.001 asked") for n in led.notes)
+        assert len(m.sample(20)) == 20
+
+
 def test_domain_read_from_data_refused_without_budget(table):
     with pytest.raises(PrivacyBudgetError, match="public: true") as err:
         DPMST(privacy={"epsilon": 1.0, "delta": 1e-3, "domain_budget": 0}).fit(table, infer_schema(table))

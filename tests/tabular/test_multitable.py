@@ -84,7 +84,7 @@ def test_dp_fits_draw_fresh_noise_for_the_same_seed():
 
 def test_delta_above_one_over_patients_is_refused():
     tables = make_dataset(40)
-    with pytest.raises(PrivacyBudgetError, match="delta 0.1 must be below 1/n, n = rows of the root table"):
+    with pytest.raises(PrivacyBudgetError, match=r"delta 0.1 must be below 1/n, n = 'patients' rows \(patients\).* too small"):
         MultiTableDPMST(TINY, privacy={"epsilon": 1.0, "delta": 0.1}).fit(tables, public_schema(tables))
 
 
@@ -105,6 +105,15 @@ def test_a_domain_budget_leaving_the_models_too_little_is_refused_before_any_dom
         assert [e.access for e in model.ledger.entries] == ["number of rows of 'patients' (patients)"]
     ok = MultiTableDPMST({**TINY, "count_share": 0.4}, privacy={"epsilon": 1.0, "delta": 1e-5, "domain_budget": 0.44})
     assert ok.fit(tables, schema).privacy_ledger.total_epsilon <= 1.0 + 1e-9
+
+
+def test_a_folder_too_large_for_its_delta_gets_a_lower_level_instead_of_a_refusal():
+    tables = make_dataset(3000, seed=1)
+    model = MultiTableDPMST(TINY, privacy={"epsilon": 1.0, "delta": 1e-3}).fit(tables, public_schema(tables))
+    led = model.privacy_ledger
+    assert led.target_delta == pytest.approx(1e-4) and led.total_delta <= 1e-4 * (1 + 1e-9)
+    assert led.total_epsilon <= 1.0 + 1e-6 and "delta 0.0001 instead of the 0.001 asked" in led.notes[0]
+    _check_shape(model.sample(30, seed=0), 30)
 
 
 def test_bad_inputs_are_named_errors():
