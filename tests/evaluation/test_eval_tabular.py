@@ -283,6 +283,41 @@ def test_classifier_features_cap_high_cardinality_columns() -> None:
     assert abs(report.metric("detection_auc").value - 0.5) < 0.1
 
 
+def test_wide_categorical_columns_are_coded_for_distances_with_the_one_hot_distances(monkeypatch) -> None:
+    """openintro::seattlepets (42k rows): licence numbers and pet names (42,001 and 11,935 values) one-hot made a 9 GB
+    matrix and the evaluation ran past 10 minutes. Columns of more than WIDE_LEVELS categories are codes now; the
+    nearest neighbours and their distances are those of the one-hot (unseen categories included)."""
+    import medsynth.evaluation.tabular_data as td
+
+    rng = np.random.default_rng(1)
+
+    def draw(n: int) -> pd.DataFrame:
+        return pd.DataFrame({"name": [f"n{int(k)}" for k in rng.zipf(1.2, n) % 3000],
+                             "breed": [f"b{int(k)}" for k in rng.integers(0, 150, n)],
+                             "age": np.where(rng.random(n) < 0.1, np.nan, rng.normal(40, 10, n)),
+                             "sex": rng.choice(["F", "M"], n)})
+
+    data = prepare_tables(draw(400), draw(200), draw(300))
+    coded = MixedEncoder(data)
+    assert coded.coded == ["name", "breed"]
+    q = coded.transform(data.synthetic)  # synthetic names and licences mostly unseen in the real rows
+    r = coded.transform(data.train)
+    assert isinstance(q, td.Encoded) and q.dense.shape[1] < 10 and q.codes.shape == (300, 2)
+    monkeypatch.setattr(td, "WIDE_LEVELS", 10**9)
+    dense = MixedEncoder(data)
+    qd, rd = dense.transform(data.synthetic), dense.transform(data.train)
+    assert isinstance(qd, np.ndarray) and qd.shape[1] > 300
+    for query, ref, qdense, rdense in ((q, r, qd, rd), (r[:50], r, rd[:50], rd)):
+        d, i = nearest(query, ref, 3, chunk=64)
+        d0, _ = nearest(qdense, rdense, 3, chunk=64)
+        np.testing.assert_allclose(d, d0, atol=1e-5)
+        brute = np.sqrt(((qdense[:, None, :] - rdense[None]) ** 2).sum(-1))
+        np.testing.assert_allclose(d, np.take_along_axis(brute, i, 1), atol=1e-5)
+    assert np.all(nearest(r[:50], r, 1)[0] == 0)  # a row is at distance exactly 0 from itself
+    with pytest.raises(TypeError, match="both be Encoded"):
+        nearest(q, rd)
+
+
 def test_association_matrix_matches_crosstab_reference() -> None:
     """The pairwise associations are counted with np.bincount (pd.crosstab per pair took 216 of 279 s of the evaluation
     of carData::Rossi, 63 columns); the values are those of the crosstab/groupby definitions."""
