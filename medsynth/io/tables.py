@@ -89,11 +89,11 @@ def read_table(path: str | Path, *, role: str | None = None) -> pd.DataFrame:
                     df = _decimal_commas(df)
                 df = _formatted_numbers(df)
     except (pd.errors.ParserError, pd.errors.ParserWarning, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError, OSError,
-            ImportError) as exc:
+            ImportError, csv.Error) as exc:
         msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise DataValidationError(
             f"{label} cannot be parsed as {fmt.upper()} ({msg}); check the delimiter, quoting and encoding (UTF-8 expected)"
-        ) from None
+            + _bare_returns_hint(p)) from None
     dupes = sorted({c for c in header if header.count(c) > 1})
     if dupes:
         raise DataValidationError(
@@ -102,6 +102,22 @@ def read_table(path: str | Path, *, role: str | None = None) -> pd.DataFrame:
         )
     df.columns = [str(c) for c in df.columns]
     return df
+
+
+def _bare_returns_hint(p: Path) -> str:
+    """A hint for a CSV holding carriage returns that end no line (inside cells left unquoted, as pandas writes a cell
+    holding one: dslabs::trump_tweets), which pandas' C reader reports as 'Buffer overflow'."""
+    if table_format(p) == "parquet" or p.suffix.lower() in (".gz", ".bz2", ".zip", ".xz"):
+        return ""
+    try:
+        raw = p.read_bytes()
+    except OSError:
+        return ""
+    bare = raw.count(b"\r") - raw.count(b"\r\n")
+    if bare <= 0:
+        return ""
+    return (f"; it holds {bare} carriage return(s) that end no line, inside cells: remove them (e.g. replace them by "
+            "spaces) or write the file again with every text cell quoted")
 
 
 def normalise_frame(df: pd.DataFrame, *, role: str | None = None) -> pd.DataFrame:
