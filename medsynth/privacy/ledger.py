@@ -123,6 +123,7 @@ class PrivacyLedger:
         self.notes: list[str] = []
         self.reserved_delta = 0.0
         self.level_delta = 0.0
+        self.asked_delta: float | None = None  # the delta asked, where a lower level was taken (lower_delta)
         self.entries: list[LedgerEntry] = []
         self.created = time.strftime("%Y-%m-%dT%H:%M:%S")
         self.status = "complete"
@@ -143,13 +144,18 @@ class PrivacyLedger:
         """Take a lower delta level, chosen from the noisy row count (:func:`delta_level`), before any budget but the
         count's is planned: the run is converted at ``used`` (less the thresholds' share, which keeps its proportion) and
         ``claim - used`` covers the other levels the count could have chosen for a table of this size; the target becomes
-        ``claim``. The count's rho was planned at the old target, so it stays within the new (smaller) budget."""
+        ``claim``. The count's rho was planned at the old target: :meth:`take_delta_level` refuses a level whose budget
+        it would take more than ``LEVEL_COUNT_SHARE`` of."""
         if not self.private:
             return
         if not 0 < used <= claim <= self.target_delta:  # type: ignore[operator]
             raise PrivacyBudgetError(f"cannot lower delta {self.target_delta:g} to {claim:g} (converted at {used:g})")
         share = self.reserved_delta / float(self.target_delta)  # type: ignore[arg-type]
+        self.asked_delta = self.asked_delta or float(self.target_delta)  # type: ignore[arg-type]
         self.target_delta, self.level_delta, self.reserved_delta = float(claim), float(claim - used), share * float(used)
+        for e in self.entries:  # each entry's own epsilon, at the new conversion delta
+            if e.rho or e.sgd:
+                e.epsilon = _epsilon([e], self.conversion_delta)
         self.notes.append(note)
 
     def take_delta_level(self, rows_noisy: float, sigma: float, *, unit: str = "rows") -> float | None:
@@ -166,17 +172,31 @@ class PrivacyLedger:
         level = delta_level(asked, rows_noisy, sigma, unit=unit)
         if level is None:
             return None
-        used, claim = level
-        if claim < asked:
-            note = (f"delta {claim:g} instead of the {asked:g} asked: the noisy count of {unit} (about {rows_noisy:.0f}) "
-                    f"shows a table too large for {asked:g} (delta must be below 1/n); the level was chosen from that DP "
-                    "count" + (f" (converted at {used:g}; {claim - used:g} covers the other level a table of this size may "
-                               "get)" if claim > used else "") + ". Pass --delta to choose it yourself")
-        else:
-            note = (f"converted at delta {used:g} of the {asked:g} asked: the noisy count of {unit} (about {rows_noisy:.0f}) "
-                    f"lies near 1/delta, where a table may get a lower delta level; {claim - used:g} covers those")
+        from medsynth.privacy.mechanisms import cdp_rho
+
+        used, claim, lowest = level
+        # every level the window reaches must leave the models their budget after the count (planned at the asked delta)
+        need = self.rho_spent / cdp_rho(float(self.target_epsilon), lowest * (1 - self.reserved_delta / asked))  # type: ignore[arg-type]
+        if need > LEVEL_COUNT_SHARE:
+            raise PrivacyBudgetError(
+                f"delta {asked:g} must be below 1/n, n = {unit} (about {rows_noisy:.0f}); a lower level ({used:g}) leaves "
+                f"too little budget after the count, which was planned at {asked:g} ({need:.0%} of it): pass a delta "
+                f"below 1/n yourself, e.g. --delta {used:g}")
+        note = (f"delta {claim:.3g} instead of the {asked:g} asked: the noisy count of {unit} (about {rows_noisy:.0f}) "
+                f"shows a table too large for {asked:g} (delta must be below 1/n); the level was chosen from that DP "
+                "count (converted at " f"{used:g}; {claim - used:.2g} covers the other levels a table of this size may get, "
+                "and a count 7 deviations off). The guarantee is for tables of about this size; for every table the run "
+                f"is ({self.target_epsilon:g}, {asked:g})-DP. Pass --delta to choose it yourself")
         self.lower_delta(used, claim, note)
-        return claim if claim < asked else None
+        return claim
+
+    def level_sentence(self) -> list[str]:
+        """A model card's line on a delta level taken below the one asked (:meth:`take_delta_level`), if any."""
+        if not (self.private and self.asked_delta):
+            return []
+        return [f"- Delta {self.target_delta:.3g} was chosen from the noisy row count, below the {self.asked_delta:g} asked, "
+                f"for a table too large for it: it holds for tables of about this size; for every table the run is "
+                f"({self.target_epsilon:g}, {self.asked_delta:g})-DP."]
 
     @property
     def conversion_delta(self) -> float:
@@ -309,6 +329,7 @@ class PrivacyLedger:
             "total_rho": self.rho_spent if self.private else None,
             "reserved_delta": self.reserved_delta if self.private else None,
             "delta_level_part": self.level_delta if self.private else None,
+            "asked_delta": self.asked_delta if self.private else None,
             "unit_of_privacy": self.unit,
             "neighbouring_relation": self.neighbouring,
             "contribution_bound": self.contribution_bound,
@@ -343,6 +364,7 @@ class PrivacyLedger:
         led.entries = [LedgerEntry(**{k: v for k, v in e.items() if k in fields}) for e in data.get("entries", [])]
         led.reserved_delta = float(data.get("reserved_delta") or 0.0)
         led.level_delta = float(data.get("delta_level_part") or 0.0)
+        led.asked_delta = data.get("asked_delta")
         return led
 
     @classmethod
@@ -354,29 +376,37 @@ class PrivacyLedger:
         return cls.from_dict(json.loads(p.read_text(encoding="utf-8")))
 
 
-#: Half-width, in deviations of the noisy row count, of the sizes a table may have given its count (a count further off
-#: has probability 2.6e-12): :func:`delta_level` sums the levels of every count within twice this of the one observed.
+#: Half-width, in deviations of the noisy row count, of the sizes a table may have given its count: a count further off
+#: has probability ``_TAIL`` (2 Phi(-7)), which every lowered claim adds; :func:`delta_level` sums the levels of every count
+#: within twice this of the one observed.
 LEVEL_WINDOW = 7.0
-#: A table too large for its delta is converted at the power of ten at or below this share of 1/n.
+_TAIL = 2.6e-12
+#: A table too large for its delta is converted at the power of ten at or below this share of 1/n ...
 LEVEL_MARGIN = 0.5
+#: ... and the claim must stay below this share of 1/n for every size the count allows.
+LEVEL_CLAIM_MAX = 0.6
+#: A lower level is refused when the row count (planned at the asked delta) would take more than this share of its budget.
+LEVEL_COUNT_SHARE = 0.1
 
 
-def delta_level(delta: float, rows_noisy: float, sigma: float, *, unit: str = "rows") -> tuple[float, float] | None:
+def delta_level(delta: float, rows_noisy: float, sigma: float, *, unit: str = "rows") -> tuple[float, float, float] | None:
     """The delta a DP fit takes when ``delta`` is not below 1/n for its table (n: the noisy row count plus 3 deviations),
-    instead of refusing: ``(used, claim)``, the delta the run is converted at and the delta it claims; None when every
-    table size the count allows keeps ``delta``.
+    instead of refusing: ``(used, claim, lowest)``, the delta the run is converted at, the delta it claims and the lowest
+    level its window reaches; None when ``delta`` is below 1/n.
 
-    A table too large for ``delta`` is converted at the power of ten at or below ``LEVEL_MARGIN`` / n (``used``). The level is chosen
-    from the noisy count, so a table of n rows may get any level that a count within ``LEVEL_WINDOW`` deviations of n
-    chooses (a count further off has probability 2.6e-12), and its guarantee is the sum of those levels' deltas (each
-    level's run is (epsilon, level)-DP). A run claims the sum of the levels of every count within ``2 * LEVEL_WINDOW``
-    deviations of the one observed (which holds every size that count allows): for a large table at most 0.56 / n.
-    A table that keeps ``delta`` but whose count lies within that window of the sizes that would not is converted at
-    ``delta`` less those lower levels, and claims ``delta``.
+    A table too large for ``delta`` is converted at the power of ten at or below ``LEVEL_MARGIN`` / n (``used``). The level
+    is chosen from the noisy count, so a table of n rows may get any level that a count within ``LEVEL_WINDOW`` deviations
+    of n chooses; each level's run is (epsilon, level)-DP, so the table's guarantee is the sum of those levels' deltas plus
+    the chance of a count further off. A run claims the sum of the levels of every count within ``2 * LEVEL_WINDOW``
+    deviations of the one observed (which holds every size that count allows), plus that chance: for a large table about
+    0.56 / n. No count that keeps ``delta`` lies within that window (such a run is refused), and a run that keeps ``delta``
+    claims it for every table: every branch spends at most what ``delta`` allows, so the whole mechanism is
+    (epsilon, delta)-DP. A lowered claim is a guarantee for tables of about the observed size.
 
     Raises:
         PrivacyBudgetError: for a table too large for ``delta`` whose window reaches sizes that keep it (within about 17
-            deviations of 1/delta rows: the claim would not be below 1/n), or sizes near zero; the message names a delta.
+            deviations of 1/delta rows), sizes near zero, or sizes for which the claim would not stay below
+            ``LEVEL_CLAIM_MAX`` / n; the message names a delta to pass.
     """
     def kept(n: float) -> bool:
         return delta < 1.0 / max(n + 3 * sigma, 1e-300)
@@ -384,21 +414,18 @@ def delta_level(delta: float, rows_noisy: float, sigma: float, *, unit: str = "r
     def power(n: float) -> int:
         return math.floor(math.log10(LEVEL_MARGIN / max(n + 3 * sigma, 1e-300)))
 
-    lo, hi = rows_noisy - 2 * LEVEL_WINDOW * sigma, rows_noisy + 2 * LEVEL_WINDOW * sigma
-    if kept(hi):
+    if kept(rows_noisy):
         return None
-    if kept(rows_noisy):  # near the edge: the lower levels the window reaches come out of delta
-        first_lowered = 1.0 / delta - 3 * sigma  # the smallest size that does not keep delta
-        lower = float(sum(10.0 ** k for k in range(power(hi), power(first_lowered) + 1)))
-        return delta - lower, delta
-    if lo <= 10 * sigma or kept(lo):
-        hint = 10 ** power(rows_noisy)
+    lo, hi = rows_noisy - 2 * LEVEL_WINDOW * sigma, rows_noisy + 2 * LEVEL_WINDOW * sigma
+    used = 10.0 ** power(rows_noisy)
+    claim = float(sum(10.0 ** k for k in range(power(hi), power(lo) + 1))) + _TAIL if lo > 0 else math.inf
+    if lo <= 10 * sigma or kept(lo) or claim * (rows_noisy + LEVEL_WINDOW * sigma) > LEVEL_CLAIM_MAX:
+        why = "close to 1/delta" if lo > 10 * sigma and kept(lo) else "small"
         raise PrivacyBudgetError(
             f"delta {delta:g} must be below 1/n, n = {unit} (a larger delta allows leaking whole records), and the "
-            f"noisy count of {unit} (about {rows_noisy:.0f}) is too {'close to 1/delta' if lo > 10 * sigma else 'small'} for "
-            f"the fit to choose a lower delta itself; use e.g. --delta {hint:g}")
-    used = 10.0 ** power(rows_noisy)
-    return used, float(sum(10.0 ** k for k in range(power(hi), power(lo) + 1)))
+            f"noisy count of {unit} (about {rows_noisy:.0f}) is too {why} for the fit to choose a lower delta itself; "
+            f"use e.g. --delta {10.0 ** power(rows_noisy + 2 * LEVEL_WINDOW * sigma):g}")
+    return used, claim, 10.0 ** power(hi)
 
 
 def _curve_of(entries: list[LedgerEntry]) -> np.ndarray:
@@ -433,4 +460,4 @@ def _finite(obj: Any) -> Any:
     return obj
 
 
-__all__ = ["LEDGER_FILE", "LEVEL_WINDOW", "ORDERS", "LedgerEntry", "PrivacyLedger", "delta_level", "rdp_to_epsilon", "sgd_rdp"]
+__all__ = ["LEDGER_FILE", "LEVEL_COUNT_SHARE", "LEVEL_WINDOW", "ORDERS", "LedgerEntry", "PrivacyLedger", "delta_level", "rdp_to_epsilon", "sgd_rdp"]

@@ -329,6 +329,8 @@ class TabularSynthesizer:
                                     "(give the same --data file, or start a new run)")
         self.schema = TableSchema.model_validate(yaml.safe_load(state["schema"]))
         self.ledger = PrivacyLedger.from_dict(json.loads(state["ledger"]))
+        if self.is_private and self.ledger.target_delta != self.privacy.delta:  # type: ignore[union-attr]  # a lower level
+            self.privacy = self.privacy.model_copy(update={"delta": self.ledger.target_delta})  # type: ignore[union-attr]
         self.rows_noisy = float(state["rows_noisy"])
         self.meta = json.loads(state["meta"])
 

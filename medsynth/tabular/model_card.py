@@ -29,6 +29,7 @@ def model_card(model: TabularSynthesizer) -> str:
         lines += [
             f"**Differentially private**: ({_fmt(led.total_epsilon)}, {_fmt(led.total_delta, '.2g')})-DP "
             f"(target epsilon {led.target_epsilon:g}, delta {led.target_delta:g}).", "",
+            *led.level_sentence(),
             f"- Unit of privacy: {led.unit}.",
             f"- Neighbouring relation: {led.neighbouring}; contribution bound: {led.contribution_bound}.",
             "- Accounting: every access below is composed as a Rényi-DP/zCDP curve and converted to "

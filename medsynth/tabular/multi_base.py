@@ -402,6 +402,7 @@ def model_card(model: MultiTableSynthesizer) -> str:
         lines += [
             f"**Differentially private**: ({led.total_epsilon:.4g}, {led.total_delta:.2g})-DP (target epsilon "
             f"{led.target_epsilon:g}, delta {led.target_delta:g}).", "",
+            *led.level_sentence(),
             f"- Unit of privacy: {led.unit}.",
             f"- Neighbouring relation: {led.neighbouring}.",
             f"- Contribution bound: {led.contribution_bound}.",

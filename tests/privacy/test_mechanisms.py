@@ -74,37 +74,48 @@ def test_ledger_composes_in_rho_refuses_overspend_and_round_trips(tmp_path):
 def test_a_table_too_large_for_its_delta_claims_a_lower_level_that_covers_every_level_its_size_can_get(n):
     """delta 1e-5 on more than 100k rows: instead of a refusal, a power of ten the noisy count chooses. A table of n rows
     may get any level a count within LEVEL_WINDOW deviations of n chooses; whatever the count, the run claims at least
-    the sum of those levels, and that sum stays below 1/n."""
+    the sum of those levels and the chance of a count further off, and that stays below 0.6/n."""
     sigma = 29.0
     reach = {delta_level(1e-5, c, sigma)[0] for c in np.linspace(n - LEVEL_WINDOW * sigma, n + LEVEL_WINDOW * sigma, 301)}
     for count in np.linspace(n - LEVEL_WINDOW * sigma, n + LEVEL_WINDOW * sigma, 41):
-        used, claim = delta_level(1e-5, count, sigma)
-        assert sum(reach) <= claim * (1 + 1e-9) and claim < 0.6 / n and used in reach
+        used, claim, lowest = delta_level(1e-5, count, sigma)
+        assert sum(reach) + 2.6e-12 <= claim * (1 + 1e-9) and claim < 0.6 / n and used in reach and lowest <= min(reach)
 
 
 def test_delta_level_keeps_a_delta_below_one_over_n_and_refuses_where_it_cannot_choose():
     sigma = 29.0
-    assert delta_level(1e-5, 50_000, sigma) is None
-    used, claim = delta_level(1e-5, 99_900, sigma)  # near the edge: the lower level 1e-6 comes out of 1e-5
-    assert claim == 1e-5 and used == pytest.approx(9e-6)
+    assert delta_level(1e-5, 50_000, sigma) is None and delta_level(1e-5, 99_900, sigma) is None
     with pytest.raises(PrivacyBudgetError, match=r"too close to 1/delta .* use e\.g\. --delta 1e-06"):
         delta_level(1e-5, 100_100, sigma)
     with pytest.raises(PrivacyBudgetError, match=r"delta 0\.1 must be below 1/n, n = rows .* too small"):
         delta_level(0.1, 40, sigma)
+    with pytest.raises(PrivacyBudgetError, match="too small"):  # the claim would reach 1/n for a size the count allows
+        delta_level(0.1, 760, 29.6)
 
 
 def test_a_lower_delta_level_keeps_the_threshold_share_and_adds_the_level_part(tmp_path):
     led = PrivacyLedger(private=True, target_epsilon=1.0, target_delta=1e-5)
     led.reserve_delta(5e-7)  # 5% for category thresholds
-    led.record("number of rows", "gaussian", rho=0.02 * led.rho_budget)
-    assert led.take_delta_level(499_800, 29.0) == pytest.approx(1.1e-6)
+    count = led.record("number of rows", "gaussian", rho=0.02 * led.rho_budget)
+    assert led.take_delta_level(499_800, 29.0) == pytest.approx(1.1e-6 + 2.6e-12, rel=1e-9)
     assert led.reserved_delta == pytest.approx(5e-8) and led.conversion_delta == pytest.approx(9.5e-7)
     assert led.rho_budget == pytest.approx(cdp_rho(1.0, 9.5e-7))
+    assert count.epsilon == pytest.approx(cdp_epsilon(count.rho, 9.5e-7))  # re-stated at the new conversion delta
     led.record("model", "gaussian", rho=led.rho_budget - led.rho_spent)
-    assert led.total_epsilon == pytest.approx(1.0, rel=1e-6) and led.total_delta == pytest.approx(1.05e-6)
-    assert "delta 1.1e-06 instead of the 1e-05 asked" in led.notes[0]
+    assert led.total_epsilon == pytest.approx(1.0, rel=1e-6) and led.total_delta == pytest.approx(1.05e-6, rel=1e-5)
+    assert "delta 1.1e-06 instead of the 1e-05 asked" in led.notes[0] and "(1, 1e-05)-DP" in led.notes[0]
     back = PrivacyLedger.load(led.save(tmp_path))
-    assert back.level_delta == pytest.approx(1e-7) and back.total_delta == pytest.approx(1.05e-6)
+    assert back.level_delta == pytest.approx(1e-7, abs=1e-11) and back.total_delta == pytest.approx(1.05e-6, rel=1e-5)
+
+
+def test_a_lower_delta_level_that_the_row_count_would_starve_is_refused_before_the_target_moves():
+    """The count's rho is planned at the asked delta: at epsilon 0.1 and delta 0.5 it took 14 times a 1e-4 level's whole
+    budget, the fit failed later with 'rho 0.0' and its ledger read an epsilon past its own target."""
+    led = PrivacyLedger(private=True, target_epsilon=0.1, target_delta=0.5)
+    led.record("number of rows", "gaussian", rho=0.02 * led.rho_budget)
+    with pytest.raises(PrivacyBudgetError, match="too little budget after the count"):
+        led.take_delta_level(2007, 1 / math.sqrt(2 * led.rho_spent))
+    assert led.target_delta == 0.5 and led.level_delta == 0.0
 
 
 def test_ledger_composes_dp_sgd_with_zcdp_against_opacus():
