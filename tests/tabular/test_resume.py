@@ -70,6 +70,32 @@ def test_resumed_fit_has_the_ledger_of_an_uninterrupted_one(tmp_path, monkeypatc
     assert len(fitted.sample(20, seed=0)) == 20
 
 
+def test_a_resumed_fit_keeps_the_lower_delta_level_it_took(tmp_path, monkeypatch):
+    """delta 1e-2 on 400 rows takes a lower level from the noisy count; a resumed fit had written the asked delta into
+    its model's config while its ledger held the lower one."""
+    import yaml
+
+    from medsynth.tabular import base
+
+    df = make_table(400)
+    cfg = TabularConfig(model="dp-tvae", privacy={"epsilon": 2.0, "delta": 1e-2}, params=TVAE)
+    original = base.TabularSynthesizer._checkpoint
+
+    def checkpoint_then_die(self, state):
+        original(self, state)
+        raise Killed
+
+    monkeypatch.setattr(base.TabularSynthesizer, "_checkpoint", checkpoint_then_die)
+    with pytest.raises(Killed):
+        fit_run(df, tmp_path / "run", cfg, schema=make_schema())
+    monkeypatch.setattr(base.TabularSynthesizer, "_checkpoint", original)
+    run, fitted = fit_run(df, tmp_path / "run", TabularConfig(), resume=True)
+    led = json.loads((run.path / "privacy_ledger.json").read_text())
+    assert led["asked_delta"] == 1e-2 and led["target_delta"] < 2.5e-3 and fitted.privacy.delta == led["target_delta"]
+    saved = yaml.safe_load((run.path / "model" / "config.yaml").read_text())
+    assert saved["privacy"]["delta"] == pytest.approx(led["target_delta"])
+
+
 def test_resume_refuses_another_table_and_flags(tmp_path, monkeypatch):
     from medsynth.cli.main import main
     from medsynth.tabular import base
