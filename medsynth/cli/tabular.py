@@ -9,6 +9,7 @@ import typer
 
 from medsynth.cli.common import MAX_STEPS_OPTION, SET_OPTION, done, say
 from medsynth.core.errors import ConfigError
+from medsynth.privacy.ledger import delta_text
 from medsynth.tabular import TABULAR_MODELS
 
 _DP = [m for m in TABULAR_MODELS if m.startswith("dp-")]
@@ -73,7 +74,7 @@ def fit(
         done(f"resumed and finished {synth.name}", out)
         return
     if root is not None:  # related tables: the unit of privacy is one root row with all its rows
-        label = (f"epsilon {rep.epsilon:.3g}, delta {rep.delta:.2g}, unit: one '{root}' row with all its rows"
+        label = (f"epsilon {rep.epsilon:.3g}, delta {delta_text(rep.delta)}, unit: one '{root}' row with all its rows"
                  if rep.private else "NOT differentially private")
         rows = f"about {synth.rows_estimate} '{root}' rows" + (" (noisy count: the exact one stays private)" if rep.private else "")
         tables = ", ".join(synth.schema.order())  # type: ignore[union-attr]
@@ -81,7 +82,7 @@ def fit(
         _say_release_gaps(synth)
         return
     if rep.private:
-        label = f"epsilon {rep.epsilon:.3g}, delta {rep.delta:.2g}"
+        label = f"epsilon {rep.epsilon:.3g}, delta {delta_text(rep.delta)}"
         rows = f"about {synth.rows_estimate} rows (noisy count: the exact one stays private)"
     else:
         label, rows = "NOT differentially private", f"{synth.rows_estimate} rows"

@@ -428,6 +428,15 @@ def delta_level(delta: float, rows_noisy: float, sigma: float, *, unit: str = "r
     return used, claim, 10.0 ** power(hi)
 
 
+def delta_text(delta: float) -> str:
+    """A delta in three significant digits, rounded up: a claim is never printed below what it is (two digits had
+    printed 1.05e-06 as 1e-06)."""
+    if not (delta > 0) or not math.isfinite(delta):
+        return format(delta, "g")
+    unit = 10.0 ** (math.floor(math.log10(delta)) - 2)
+    return format(math.ceil(delta / unit * (1 - 1e-12)) * unit, ".3g")
+
+
 def _curve_of(entries: list[LedgerEntry]) -> np.ndarray:
     total = np.zeros_like(ORDERS, dtype=float)
     for e in entries:
@@ -460,4 +469,4 @@ def _finite(obj: Any) -> Any:
     return obj
 
 
-__all__ = ["LEDGER_FILE", "LEVEL_COUNT_SHARE", "LEVEL_WINDOW", "ORDERS", "LedgerEntry", "PrivacyLedger", "delta_level", "rdp_to_epsilon", "sgd_rdp"]
+__all__ = ["LEDGER_FILE", "LEVEL_COUNT_SHARE", "LEVEL_WINDOW", "ORDERS", "LedgerEntry", "PrivacyLedger", "delta_level", "delta_text", "rdp_to_epsilon", "sgd_rdp"]

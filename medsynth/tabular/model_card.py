@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from medsynth.privacy.ledger import delta_text
+
 if TYPE_CHECKING:  # pragma: no cover
     from medsynth.tabular.base import TabularSynthesizer
 
@@ -27,7 +29,7 @@ def model_card(model: TabularSynthesizer) -> str:
         return "\n".join(lines)
     if model.is_private:
         lines += [
-            f"**Differentially private**: ({_fmt(led.total_epsilon)}, {_fmt(led.total_delta, '.2g')})-DP "
+            f"**Differentially private**: ({_fmt(led.total_epsilon)}, {delta_text(led.total_delta)})-DP "
             f"(target epsilon {led.target_epsilon:g}, delta {led.target_delta:g}).", "",
             *led.level_sentence(),
             f"- Unit of privacy: {led.unit}.",

@@ -34,7 +34,7 @@ from medsynth.core.files import atomic_dir, write_json, write_text
 from medsynth.core.protocols import PrivacyReport
 from medsynth.io.dataset import DatasetSchema, validate_dataset
 from medsynth.io.dataset_infer import infer_dataset_schema
-from medsynth.privacy.ledger import LEDGER_FILE, PrivacyLedger
+from medsynth.privacy.ledger import LEDGER_FILE, PrivacyLedger, delta_text
 from medsynth.privacy.noise import Generators
 from medsynth.tabular.base import MIN_ROWS, _jsonable, table_fingerprint
 from medsynth.tabular.config import PrivacyConfig
@@ -400,7 +400,7 @@ def model_card(model: MultiTableSynthesizer) -> str:
                      + (f", after `{r.parent}.{r.after}`" if r.after else "") for r in schema.relations] + [""]
     if model.is_private:
         lines += [
-            f"**Differentially private**: ({led.total_epsilon:.4g}, {led.total_delta:.2g})-DP (target epsilon "
+            f"**Differentially private**: ({led.total_epsilon:.4g}, {delta_text(led.total_delta)})-DP (target epsilon "
             f"{led.target_epsilon:g}, delta {led.target_delta:g}).", "",
             *led.level_sentence(),
             f"- Unit of privacy: {led.unit}.",

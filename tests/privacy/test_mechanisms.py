@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from medsynth.core.errors import PrivacyBudgetError
-from medsynth.privacy.ledger import LEVEL_WINDOW, PrivacyLedger, delta_level
+from medsynth.privacy.ledger import LEVEL_WINDOW, PrivacyLedger, delta_level, delta_text
 from medsynth.privacy.mechanisms import cdp_delta, cdp_epsilon, cdp_rho, dp_bounds, dp_categories, dp_presence
 
 
@@ -116,6 +116,11 @@ def test_a_lower_delta_level_that_the_row_count_would_starve_is_refused_before_t
     with pytest.raises(PrivacyBudgetError, match="too little budget after the count"):
         led.take_delta_level(2007, 1 / math.sqrt(2 * led.rho_spent))
     assert led.target_delta == 0.5 and led.level_delta == 0.0
+
+
+def test_a_delta_is_printed_rounded_up():
+    """Labels and model cards print the claim: never below it (1.05e-06 had printed as 1e-06)."""
+    assert [delta_text(d) for d in (1e-5, 1.05e-6, 1e-6 + 2.6e-12, 9.5e-7)] == ["1e-05", "1.05e-06", "1.01e-06", "9.5e-07"]
 
 
 def test_ledger_composes_dp_sgd_with_zcdp_against_opacus():
