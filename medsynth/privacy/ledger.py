@@ -404,8 +404,8 @@ def delta_level(delta: float, rows_noisy: float, sigma: float, *, unit: str = "r
     (epsilon, delta)-DP. A lowered claim is a guarantee for tables of about the observed size.
 
     Raises:
-        PrivacyBudgetError: for a table too large for ``delta`` whose window reaches sizes that keep it (within about 17
-            deviations of 1/delta rows), sizes near zero, or sizes for which the claim would not stay below
+        PrivacyBudgetError: for a table too large for ``delta`` whose window reaches sizes that keep it (a count within
+            about 14 deviations above 1/delta rows), sizes near zero, or sizes for which the claim would not stay below
             ``LEVEL_CLAIM_MAX`` / n; the message names a delta to pass.
     """
     def kept(n: float) -> bool:
