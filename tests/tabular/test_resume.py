@@ -25,6 +25,22 @@ class Killed(Exception):
     """Stands for a kill -9 in the middle of training."""
 
 
+def _killed_at_first_checkpoint(monkeypatch, df, out: Path, cfg: TabularConfig) -> None:
+    """Fit into ``out`` and stand for a kill -9 right after the first training checkpoint is written."""
+    from medsynth.tabular import base
+
+    original = base.TabularSynthesizer._checkpoint
+
+    def die(self, state):
+        original(self, state)
+        raise Killed
+
+    monkeypatch.setattr(base.TabularSynthesizer, "_checkpoint", die)
+    with pytest.raises(Killed):
+        fit_run(df, out, cfg, schema=make_schema())
+    monkeypatch.setattr(base.TabularSynthesizer, "_checkpoint", original)
+
+
 def _sgd(run: Path) -> dict:
     led = json.loads((run / "privacy_ledger.json").read_text())
     return {"total": led["total_epsilon"], "sgd": [e["sgd"] for e in led["entries"] if e["sgd"]],
@@ -75,20 +91,9 @@ def test_a_resumed_fit_keeps_the_lower_delta_level_it_took(tmp_path, monkeypatch
     its model's config while its ledger held the lower one."""
     import yaml
 
-    from medsynth.tabular import base
-
     df = make_table(400)
-    cfg = TabularConfig(model="dp-tvae", privacy={"epsilon": 2.0, "delta": 1e-2}, params=TVAE)
-    original = base.TabularSynthesizer._checkpoint
-
-    def checkpoint_then_die(self, state):
-        original(self, state)
-        raise Killed
-
-    monkeypatch.setattr(base.TabularSynthesizer, "_checkpoint", checkpoint_then_die)
-    with pytest.raises(Killed):
-        fit_run(df, tmp_path / "run", cfg, schema=make_schema())
-    monkeypatch.setattr(base.TabularSynthesizer, "_checkpoint", original)
+    _killed_at_first_checkpoint(monkeypatch, df, tmp_path / "run",
+                                TabularConfig(model="dp-tvae", privacy={"epsilon": 2.0, "delta": 1e-2}, params=TVAE))
     run, fitted = fit_run(df, tmp_path / "run", TabularConfig(), resume=True)
     led = json.loads((run.path / "privacy_ledger.json").read_text())
     assert led["asked_delta"] == 1e-2 and led["target_delta"] < 2.5e-3 and fitted.privacy.delta == led["target_delta"]
@@ -98,19 +103,9 @@ def test_a_resumed_fit_keeps_the_lower_delta_level_it_took(tmp_path, monkeypatch
 
 def test_resume_refuses_another_table_and_flags(tmp_path, monkeypatch):
     from medsynth.cli.main import main
-    from medsynth.tabular import base
 
-    cfg = TabularConfig(model="dp-tvae", privacy={"epsilon": 2.0, "delta": 1e-4}, params=TVAE)
-    original = base.TabularSynthesizer._checkpoint
-
-    def die(self, state):
-        original(self, state)
-        raise Killed
-
-    monkeypatch.setattr(base.TabularSynthesizer, "_checkpoint", die)
-    with pytest.raises(Killed):
-        fit_run(make_table(400), tmp_path / "run", cfg, schema=make_schema())
-    monkeypatch.setattr(base.TabularSynthesizer, "_checkpoint", original)
+    _killed_at_first_checkpoint(monkeypatch, make_table(400), tmp_path / "run",
+                                TabularConfig(model="dp-tvae", privacy={"epsilon": 2.0, "delta": 1e-4}, params=TVAE))
     with pytest.raises(RunDirectoryError, match="table differs"):
         fit_run(make_table(400, seed=5), tmp_path / "run", TabularConfig(), resume=True)
     with pytest.raises(ConfigError, match="leave out --epsilon"):
