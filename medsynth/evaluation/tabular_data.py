@@ -402,7 +402,7 @@ class MixedEncoder:
 
     @property
     def width(self) -> int:
-        """Number of encoded dimensions."""
+        """Number of one-hot dimensions the encoding stands for (a coded column counts its categories, see :class:`Encoded`)."""
         return sum((1 + int(self.stats[c][3])) if c in self.stats else len(self.categories[c]) + int(c in self.other)
                    for c in self.columns)
 
@@ -412,10 +412,6 @@ class MixedEncoder:
         blocks = []
         coded = []
         for c in self.columns:
-            if c in self.coded:
-                vals = df[c].fillna(_MISSING).astype(str).to_numpy()
-                coded.append(pd.Categorical(vals, categories=np.asarray(self.categories[c], dtype=object)).codes.astype(np.int32))
-                continue
             if c in self.stats:
                 lo, rng, med, has_missing = self.stats[c]
                 x = df[c].astype(float).to_numpy()
@@ -423,16 +419,19 @@ class MixedEncoder:
                 blocks.append(((np.where(miss, med, x) - lo) / rng)[:, None])
                 if has_missing:
                     blocks.append(miss[:, None].astype(float))
-            else:
-                vals = df[c].fillna(_MISSING).astype(str).to_numpy()
-                cats = np.asarray(self.categories[c], dtype=object)
-                codes = pd.Categorical(vals, categories=cats).codes
-                if c in self.other:  # every category left out (and an unseen one) is "other"
-                    codes = np.where(codes >= 0, codes, len(cats))
-                onehot = np.zeros((len(df), len(cats) + int(c in self.other)), dtype=np.float32)
-                ok = codes >= 0
-                onehot[np.nonzero(ok)[0], codes[ok]] = 1.0 / np.sqrt(2.0)
-                blocks.append(onehot)
+                continue
+            vals = df[c].fillna(_MISSING).astype(str).to_numpy()
+            cats = np.asarray(self.categories[c], dtype=object)
+            codes = pd.Categorical(vals, categories=cats).codes
+            if c in self.coded:  # the codes stand for the one-hot (see Encoded)
+                coded.append(codes.astype(np.int32))
+                continue
+            if c in self.other:  # every category left out (and an unseen one) is "other"
+                codes = np.where(codes >= 0, codes, len(cats))
+            onehot = np.zeros((len(df), len(cats) + int(c in self.other)), dtype=np.float32)
+            ok = codes >= 0
+            onehot[np.nonzero(ok)[0], codes[ok]] = 1.0 / np.sqrt(2.0)
+            blocks.append(onehot)
         dense = np.ascontiguousarray(np.hstack(blocks), dtype=np.float32) if blocks else np.zeros((len(df), 0), np.float32)
         if coded:
             return Encoded(dense, np.ascontiguousarray(np.stack(coded, axis=1)))

@@ -417,15 +417,21 @@ def delta_level(delta: float, rows_noisy: float, sigma: float, *, unit: str = "r
     if kept(rows_noisy):
         return None
     lo, hi = rows_noisy - 2 * LEVEL_WINDOW * sigma, rows_noisy + 2 * LEVEL_WINDOW * sigma
-    used = 10.0 ** power(rows_noisy)
-    claim = float(sum(10.0 ** k for k in range(power(hi), power(lo) + 1))) + _TAIL if lo > 0 else math.inf
-    if lo <= 10 * sigma or kept(lo) or claim * (rows_noisy + LEVEL_WINDOW * sigma) > LEVEL_CLAIM_MAX:
-        why = "close to 1/delta" if lo > 10 * sigma and kept(lo) else "small"
-        raise PrivacyBudgetError(
+
+    def refuse(why: str) -> PrivacyBudgetError:
+        return PrivacyBudgetError(
             f"delta {delta:g} must be below 1/n, n = {unit} (a larger delta allows leaking whole records), and the "
             f"noisy count of {unit} (about {rows_noisy:.0f}) is too {why} for the fit to choose a lower delta itself; "
-            f"use e.g. --delta {10.0 ** power(rows_noisy + 2 * LEVEL_WINDOW * sigma):g}")
-    return used, claim, 10.0 ** power(hi)
+            f"use e.g. --delta {10.0 ** power(hi):g}")
+
+    if lo <= 10 * sigma:
+        raise refuse("small")
+    if kept(lo):
+        raise refuse("close to 1/delta")
+    claim = float(sum(10.0 ** k for k in range(power(hi), power(lo) + 1))) + _TAIL
+    if claim * (rows_noisy + LEVEL_WINDOW * sigma) > LEVEL_CLAIM_MAX:
+        raise refuse("small")
+    return 10.0 ** power(rows_noisy), claim, 10.0 ** power(hi)
 
 
 def delta_text(delta: float) -> str:
