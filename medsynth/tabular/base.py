@@ -295,7 +295,7 @@ class TabularSynthesizer:
                                      ledger=led, rng=gens.noise, rows=self.rows_noisy,  # type: ignore[arg-type]
                                      oneway_rho=oneway_rho, oneways=self.domain_oneways if self.oneway_share else None,
                                      reserve_rho=reserve,
-                                     rows_sigma=self.rows_sigma)
+                                     rows_sigma=self.rows_sigma, other=True)
         self.meta = {
             "columns": len(schema.columns),
             # A plain hash of the table would let anyone holding candidate tables tell which one was
@@ -309,8 +309,9 @@ class TabularSynthesizer:
             self.meta["rows_note"] = "noisy count (DP, charged to the ledger): the exact count is private"
             if self.meta["private_domain_columns"]:
                 self.meta["domain_note"] = (
-                    "values outside the DP-estimated bounds are clipped; values of unreleased categories, and "
-                    "missing values where DP did not confirm a missing state, are imputed at random within the domain")
+                    "values outside the DP-estimated bounds are clipped; values of unreleased categories are written as "
+                    "'(other)' where DP estimates that they hold rows (else they are imputed at random within the domain, "
+                    "as are missing values where DP did not confirm a missing state)")
         else:
             self.meta["rows"] = n
             self.meta["clipped_to_bounds"] = self.private_meta["clipped_to_bounds"]

@@ -28,7 +28,7 @@ import pandas as pd
 from scipy import special
 
 from medsynth.core.errors import DataValidationError, PrivacyBudgetError
-from medsynth.io.schema import boolean_keys, cell_numbers, fields_read
+from medsynth.io.schema import OTHER_CATEGORY, boolean_keys, cell_numbers, fields_read
 from medsynth.privacy.ledger import PrivacyLedger
 from medsynth.privacy.locate import (
     FLAG_PARTNER_SIGMAS,
@@ -482,7 +482,7 @@ def _locate_numbers(cols: list[ColumnSchema], df: pd.DataFrame, share: dict[str,
 def resolve_domain(
     schema: TableSchema, df: pd.DataFrame, *, privacy: PrivacyConfig, ledger: PrivacyLedger, rng: np.random.Generator,
     rows: float | None = None, oneway_rho: float = 0.0, oneways: dict[str, OneWay] | None = None,
-    reserve_rho: float = 0.0, rows_sigma: float | None = None, time_weight: float = 1.0,
+    reserve_rho: float = 0.0, rows_sigma: float | None = None, time_weight: float = 1.0, other: bool = False,
 ) -> TableSchema:
     """Return the schema with every modelled column's domain complete, recording the cost in ``ledger``.
 
@@ -510,6 +510,10 @@ def resolve_domain(
             confirms it (:func:`~medsynth.privacy.locate.locate_present`); None never guesses.
         time_weight: the budget weight of a number or date column named like a time, in multiples of its type's (a
             multi-table fit's times carry each patient's order, gaps and follow-up; 1 for a single table).
+        other: ``rows`` counts ``df``'s own rows (not a child table's sample): a released category list gets
+            :data:`~medsynth.io.schema.OTHER_CATEGORY` where the rows its released counts and missing count leave
+            over stand above their noise (:func:`other_rows`), so values of unreleased categories keep their mass
+            instead of becoming missing values.
 
     Raises:
         PrivacyBudgetError: for a DP fit with domains read from the data when ``domain_budget`` is 0.
@@ -570,6 +574,7 @@ def resolve_domain(
     completed: list[str] = []  # flags of which DP released one value: the other joined
     paired: list[str] = []  # flags of which DP released neither value alone, but both together
     retyped: list[str] = []  # decided numbers, released as a flag's categories (text stood above the noise)
+    lumped: dict[str, float] = {}  # columns given "(other)": the DP estimate of its share of the rows
     first = {c.name: stage1_share(share[c.name], oneway_rho) for c in numbers}
     located = _locate_numbers(numbers, df, share, first, reserve_rho, rng,
                               total_cap=RESERVE_CAP_TOTAL * ledger.rho_budget / max(len(todo), 1))
@@ -614,9 +619,21 @@ def resolve_domain(
         if set(released) <= {"False", "True"}:  # booleans' keys (public): written back as booleans
             cats = [False, True]
             upd = {"type": "boolean", "missing": missing, "categories": cats}
+        counts = [noisy_of[category_key(c)] for c in cats]
+        sigmas = [sigma] * len(counts)
+        rest = other_rows(float(rows), rows_sigma, counts, noisy_missing, sigma) if (
+            other and rows is not None and rows_sigma is not None and upd.get("type") != "boolean") else None
+        if rest is not None:
+            cats = [*cats, OTHER_CATEGORY]
+            upd["categories"] = cats
+            counts.append(rest[0])
+            sigmas.append(rest[1])
+            lumped[col.name] = rest[0] / max(float(rows), 1.0)  # type: ignore[arg-type]
+            detail[col.name]["other"] = True
         if oneways is not None:
-            counts = [noisy_of[category_key(c)] for c in cats] + ([noisy_missing] if missing else [])
-            oneways[col.name] = OneWay(np.array(counts, dtype=float), np.full(len(counts), sigma))
+            counts += [noisy_missing] if missing else []
+            sigmas += [sigma] if missing else []
+            oneways[col.name] = OneWay(np.array(counts, dtype=float), np.array(sigmas, dtype=float))
         return upd
 
     for col in todo:
@@ -713,6 +730,11 @@ def resolve_domain(
             "(female/male, negative/positive, race, marital status...), stood above the noise alone but the group "
             "together did, or one word did and the other words of its group stood 1 noise deviation above zero "
             "(public keys counted in the same release): kept")
+    if lumped:
+        shares = ", ".join(f"'{k}' ({v:.0%})" for k, v in lumped.items())
+        ledger.notes.append(
+            f"columns {shares}: values of categories too rare to release with DP hold rows (a DP estimate of their share, "
+            f"from the released counts); they are written as the category '{OTHER_CATEGORY}' instead of missing values")
     if completed:
         ledger.notes.append(
             f"columns {completed}: DP released one value of a flag (no/yes, n/y, false/true, 0/1) and the other, "
@@ -740,6 +762,17 @@ def resolve_domain(
                 oneways.pop(name)
     _check_complete(out)
     return out
+
+
+def other_rows(rows: float, rows_sigma: float, counts: list[float], noisy_missing: float,
+               sigma: float) -> tuple[float, float] | None:
+    """The rows of a column's unreleased categories, estimated from DP outputs alone (post-processing): the noisy
+    row count less the released categories' noisy counts and the noisy count of missing values, with its noise
+    scale; None unless it stands ``PRESENCE_SIGMAS`` deviations above zero. The released counts passed a threshold,
+    so they lean high and the estimate low: "(other)" appears only where DP is sure of it."""
+    rest = rows - float(np.sum(counts)) - noisy_missing
+    sd = math.sqrt(rows_sigma**2 + sigma**2 * (len(counts) + 1))
+    return (rest, sd) if rest > PRESENCE_SIGMAS * sd else None
 
 
 def _canonical(key: str) -> Any:

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from medsynth.core.errors import DataValidationError
-from medsynth.io.schema import boolean_keys, cell_numbers
+from medsynth.io.schema import OTHER_CATEGORY, boolean_keys, cell_numbers
 from medsynth.tabular.schema import (
     DISCRETE_TYPES,
     EPOCH,
@@ -137,6 +137,8 @@ class TableCodec:
             present = s.notna().to_numpy()
             keys = boolean_keys(s[present]) if col.type == "boolean" else category_keys(s[present])
             mapped = keys.map(lookup)
+            if mapped.isna().any() and OTHER_CATEGORY in lookup:  # unlisted values: the category for all of them
+                mapped = mapped.fillna(lookup[OTHER_CATEGORY])
             if mapped.isna().any() and col.name in self.unknown_as_missing:
                 self.unknown_columns.add(col.name)
                 mapped = mapped.fillna(-1)
@@ -245,6 +247,8 @@ class TableCodec:
         else:
             values = np.array(cats + [None], dtype=object)
         out = values[np.where(codes < 0, len(cats), codes)]
+        if OTHER_CATEGORY in cats:  # numbers beside "(other)": written as text, one type in the column
+            return np.array([v if v is None or isinstance(v, str) else category_key(v) for v in out], dtype=object)
         if all(isinstance(c, (int, np.integer)) and not isinstance(c, bool) for c in cats):
             if (codes < 0).any():
                 return pd.array(out, dtype="Int64")

@@ -281,7 +281,7 @@ class DomainsMixin:
                                      # unlocated columns are tried tentatively, and stage 2 alone confirms each
                                      # (bili and day of pbcseq's visits came out empty in most zero-config fits without)
                                      rows_sigma=self.rows_sigma,  # type: ignore[attr-defined]
-                                     time_weight=TIME_WEIGHT)
+                                     time_weight=TIME_WEIGHT, other=t == schema.roots[0])
             else:
                 res = resolve_domain(plain, tables[t], privacy=PrivacyConfig(), ledger=led, rng=gens.noise)  # type: ignore[arg-type]
             keys = set(schema.key_columns(t))
