@@ -44,6 +44,11 @@ from medsynth.core.errors import ConfigError, DataValidationError
 from medsynth.core.files import write_text
 
 ColumnType = Literal["continuous", "integer", "categorical", "boolean", "datetime", "identifier"]
+#: The unit a datetime's values are whole multiples of, coarsest first (``resolution`` of a column).
+Resolution = Literal["day", "hour", "minute", "second"]
+RESOLUTIONS: tuple[str, ...] = ("day", "hour", "minute", "second")
+#: Units of each resolution in a day.
+UNITS_PER_DAY = {"day": 1.0, "hour": 24.0, "minute": 1440.0, "second": 86400.0}
 NUMERIC_TYPES = ("continuous", "integer", "datetime")
 DISCRETE_TYPES = ("categorical", "boolean")
 SCHEMA_VERSION = 1
@@ -70,6 +75,9 @@ class ColumnSchema(ConfigModel):
         max: upper bound.
         categories: the allowed values of a categorical/boolean column.
         format: strftime format of a datetime column as written in the file (output uses it too).
+        resolution: the unit a datetime's values are whole multiples of, where it is coarser than its format
+            writes (``hour``: a flight's scheduled hour written ``2013-01-01 05:00:00``; ``minute``: chart times
+            with ``:00`` seconds; ``day``: dates written with a midnight time); synthetic values are written to it.
         missing: whether the column may hold missing values (they are modelled as their own state).
         public: the domain (bounds/categories/missingness) is declared public by the user.
         transform: "log" models a skewed positive column on a log scale (a modelling choice); "asinh" a signed one
@@ -89,6 +97,7 @@ class ColumnSchema(ConfigModel):
     max: float | int | str | None = None
     categories: list[Category] | None = None
     format: str | None = None
+    resolution: Resolution | None = None
     missing: bool = False
     public: bool = False
     transform: Literal["none", "log", "asinh"] = "none"
@@ -122,6 +131,8 @@ class ColumnSchema(ConfigModel):
             keys = [category_key(c) for c in self.categories]
             if len(set(keys)) != len(keys):
                 problems.append(f"categories {self.categories!r} hold duplicates")
+        if self.resolution is not None and self.type != "datetime":
+            problems.append(f"resolution '{self.resolution}' applies to datetime columns only")
         if self.transform in ("log", "asinh") and self.type not in ("continuous", "integer"):
             problems.append(f"transform '{self.transform}' applies to continuous or integer columns only")
         if self.transform == "log" and self.min is not None and isinstance(self.min, (int, float)) and self.min < 0:
@@ -272,6 +283,34 @@ class TableSchema(ConfigModel):
 
 
 # -- value helpers ------------------------------------------------------------------------------
+def resolution_counts(parsed: pd.Series) -> np.ndarray:
+    """How many timestamps fall on a whole day (midnight), a whole hour, a whole minute, and none of these (each
+    counted once, at its coarsest unit); missing ones are not counted. Each row adds 1 to one cell."""
+    t = pd.to_datetime(parsed.dropna())
+    if t.empty:
+        return np.zeros(len(RESOLUTIONS))
+    ns = (t - t.dt.normalize()).to_numpy(dtype="timedelta64[ns]").astype(np.int64)
+    minute, hour = 60_000_000_000, 3_600_000_000_000  # (fractions of a second count as seconds: the finest written)
+    cell = np.where(ns == 0, 0, np.where(ns % hour == 0, 1, np.where(ns % minute == 0, 2, 3)))
+    return np.bincount(cell, minlength=len(RESOLUTIONS)).astype(float)
+
+
+def format_resolution(fmt: str | None) -> str:
+    """The finest unit a date format writes."""
+    fmt = fmt or ""
+    return "second" if "%S" in fmt else "minute" if "%M" in fmt else "hour" if "%H" in fmt else "day"
+
+
+def coarser_resolution(counts: np.ndarray, fmt: str | None) -> str | None:
+    """The coarsest unit every counted value is a whole multiple of (:func:`resolution_counts`), where it is coarser
+    than the format writes; else None (the format says it all)."""
+    finest = RESOLUTIONS.index(format_resolution(fmt))
+    if finest == 0 or not np.asarray(counts).sum():
+        return None
+    used = int(np.flatnonzero(np.asarray(counts) > 0).max())
+    return RESOLUTIONS[used] if used < finest else None
+
+
 #: A category that stands for every value not listed: a categorical column whose categories include it encodes
 #: unlisted values as it, not as an error (public lists: a top-k list and the rest), and a DP fit adds it where DP
 #: estimates that values of unreleased categories hold rows (a tail number column of 4,000 planes, each too rare to
@@ -554,15 +593,16 @@ def infer_schema(df: pd.DataFrame, *, max_levels: int = MAX_INFERRED_LEVELS, rul
             cols.append(ColumnSchema(name=name, type="boolean", categories=cats, missing=missing))
             continue
         if pd.api.types.is_datetime64_any_dtype(s):
-            fmt = "%Y-%m-%d"
-            parsed = parse_dates(s, None)
+            parsed = parse_dates(s, None)  # timestamps (Parquet): written with their time where they have one
+            fmt = "%Y-%m-%d" if resolution_counts(parsed)[1:].sum() == 0 else "%Y-%m-%d %H:%M:%S"
         else:
             fmt = _guess_date_format(s) if not pd.api.types.is_numeric_dtype(s) else None
             parsed = parse_dates(s, fmt) if fmt else None
         if parsed is not None and fmt is not None:
             days = (parsed.dropna() - EPOCH) / pd.Timedelta(days=1)
             cols.append(ColumnSchema(name=name, type="datetime", format=fmt, min=from_days(days.min()),
-                                     max=from_days(days.max()), missing=missing))
+                                     max=from_days(days.max()), missing=missing,
+                                     resolution=coarser_resolution(resolution_counts(parsed), fmt)))
             continue
         if idlike and nunique == n:  # the name is public; a one-row table's id is still an id
             cols.append(ColumnSchema(name=name, type="identifier"))
@@ -635,7 +675,7 @@ def fields_read(col: ColumnSchema) -> list[str]:
         return ["type"]
     fields = ["type", "missing"]
     if col.type == "datetime":
-        fields += ["format", "min", "max"]
+        fields += ["format", "min", "max"] + (["resolution"] if col.resolution else [])
     elif col.type in ("continuous", "integer"):
         fields += ["min", "max", "transform"]
     elif col.type == "categorical":
@@ -795,6 +835,8 @@ def _numeric_view(s: pd.Series, col: ColumnSchema) -> np.ndarray:
 
 __all__ = [
     "OTHER_CATEGORY",
+    "RESOLUTIONS",
+    "UNITS_PER_DAY",
     "ColumnSchema",
     "Constraint",
     "TableSchema",
@@ -804,6 +846,9 @@ __all__ = [
     "cell_numbers",
     "cell_problems",
     "check_constraints",
+    "coarser_resolution",
+    "format_resolution",
+    "resolution_counts",
     "fields_read",
     "id_like",
     "infer_schema",

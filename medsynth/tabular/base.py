@@ -167,7 +167,7 @@ class TabularSynthesizer:
         self.input_schema = schema
         clipped = validate_table(data, schema, redact=self.is_private)
         rules, ignored = usable_rules(schema, private=self.is_private)
-        self.rule_plan = plan_rules(schema, rules)
+        self.rule_plan = plan_rules(schema, rules, private=self.is_private)
         # rules the fit may not use (read from the data, not accepted) are not enforced in any way either
         usable = schema.model_copy(update={"constraints": rules})
         data, schema = to_model(data, schema, self.rule_plan), model_schema(usable, self.rule_plan)

@@ -523,6 +523,7 @@ def resolve_domain(
                       columns=schema.names)
         return complete_from_data(schema, df)
     needs_struct = [c for c in schema.columns if needs_decision(c)]
+    decided = {c.name for c in needs_struct}  # (their resolution, too, is decided under DP)
     todo = [schema.column(n) for n in schema.private_domain_columns()]
     if not todo and not needs_struct:
         return schema
@@ -686,6 +687,8 @@ def resolve_domain(
                 continue
             upd = _set_bounds(col, res.low, res.high, half_open=True)
             upd["missing"] = res.missing
+            if col.type == "datetime" and col.name not in decided and "resolution" in col.read_from_data:
+                upd["resolution"] = None  # read from the data, not decided under DP: written to the second
             upd["transform"] = "log" if res.log_scale and col.type != "datetime" else "none"
             if col.name in small_ints and col.type == "integer" and int(upd["max"]) - int(upd["min"]) + 1 <= MAX_LEVELS:
                 upd = {"type": "categorical", "categories": list(range(int(upd["min"]), int(upd["max"]) + 1)),

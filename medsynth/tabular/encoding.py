@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from medsynth.core.errors import DataValidationError
-from medsynth.io.schema import OTHER_CATEGORY, boolean_keys, cell_numbers
+from medsynth.io.schema import OTHER_CATEGORY, UNITS_PER_DAY, boolean_keys, cell_numbers
 from medsynth.tabular.schema import (
     DISCRETE_TYPES,
     EPOCH,
@@ -62,7 +62,9 @@ DAY_TOLERANCE = 1e-6
 def format_days(days: np.ndarray, fmt: str) -> np.ndarray:
     """Days since 1970-01-01 as text in ``fmt``, each distinct date formatted once (fast)."""
     uniq, inverse = np.unique(days, return_inverse=True)
-    return pd.Series(EPOCH + pd.to_timedelta(uniq, unit="D")).dt.strftime(fmt).to_numpy(dtype=object)[inverse]
+    # to the nearest second in integers: float days (15/24) came out a nanosecond short, written 15:59:59
+    seconds = pd.to_timedelta(np.round(uniq * 86400.0).astype(np.int64), unit="s")
+    return pd.Series(EPOCH + seconds).dt.strftime(fmt).to_numpy(dtype=object)[inverse]
 
 
 #: A numeric column's scale from its lower bound ``lo`` (``transform``): the distance of ``x`` from ``lo`` on it ...
@@ -234,8 +236,10 @@ class TableCodec:
             return arr
         fmt = col.format or written_format(col.name)
         # a date without a time is the day the moment falls on (a condition at 15:00 of its visit's day is on that day:
-        # rounded, half of them moved to the next); a time is written to the second
-        days = np.floor(x + DAY_TOLERANCE) if "%H" not in fmt else np.round(x * 86400) / 86400
+        # rounded, half of them moved to the next), likewise the hour or minute of a coarser resolution; a time is
+        # written to the second
+        unit = UNITS_PER_DAY["day" if "%H" not in fmt else col.resolution or "second"]
+        days = np.floor(x * unit + DAY_TOLERANCE) / unit if unit < UNITS_PER_DAY["second"] else np.round(x * unit) / unit
         text = format_days(days, fmt)
         text[miss] = None
         return text

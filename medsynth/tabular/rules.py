@@ -28,7 +28,9 @@ import numpy as np
 import pandas as pd
 
 from medsynth.io.rules import _days_or_numbers, propose_rules
-from medsynth.tabular.schema import EPOCH, ColumnSchema, Constraint, TableSchema
+from medsynth.io.schema import UNITS_PER_DAY
+from medsynth.tabular.encoding import DAY_TOLERANCE, format_days
+from medsynth.tabular.schema import ColumnSchema, Constraint, TableSchema
 
 
 @dataclass
@@ -77,8 +79,11 @@ def usable_rules(schema: TableSchema, *, private: bool) -> tuple[list[Constraint
     return use, skip
 
 
-def plan_rules(schema: TableSchema, rules: list[Constraint]) -> RulePlan:
-    """Which rules to keep by construction (each column transformed at most once; sources modelled)."""
+def plan_rules(schema: TableSchema, rules: list[Constraint], *, private: bool = False) -> RulePlan:
+    """Which rules to keep by construction (each column transformed at most once; sources modelled).
+
+    ``private``: a DP fit, whose plan is released with the model: a gapped date's format and resolution read from the
+    data (``public: false``) are left out, and the date is written as its source's (released under DP)."""
     plan = RulePlan(columns=schema.names)
     types = {c.name: c for c in schema.columns}
     derived_cols: set[str] = set()
@@ -118,7 +123,9 @@ def plan_rules(schema: TableSchema, rules: list[Constraint]) -> RulePlan:
     plan.derived = [d for d in plan.derived if d[1] not in derived_cols and d[2] not in derived_cols]
     for b, _ in plan.gaps:
         col = types[b]
-        plan.outputs[b] = {"name": b, "type": col.type, "format": col.format, "missing": col.missing}
+        read = private and not col.public
+        plan.outputs[b] = {"name": b, "type": col.type, "format": None if read else col.format,
+                           "resolution": None if read else col.resolution, "missing": col.missing}
     for c, _, _ in plan.derived:
         col = types[c]
         plan.outputs[c] = {"name": c, "type": col.type, "missing": col.missing}
@@ -234,12 +241,18 @@ def derived_values(diff: np.ndarray, *, integer: bool) -> Any:
 
 
 def _write(x: np.ndarray, spec: dict[str, Any], source: ColumnSchema | None) -> Any:
-    if spec["type"] == "datetime":
-        fmt = spec.get("format") or (source.format if source is not None else None) or "%Y-%m-%d"
+    if spec["type"] == "datetime":  # in its own format and resolution, else its source's (one release)
+        own = spec.get("format") is not None
+        fmt = spec["format"] if own else (source.format if source is not None else None) or "%Y-%m-%d"
+        res = spec.get("resolution") if own else (source.resolution if source is not None else None)
         miss = np.isnan(x)
-        days = np.round(np.where(miss, 0.0, x)) if "%H" not in fmt else np.where(miss, 0.0, x)
-        uniq, inverse = np.unique(days, return_inverse=True)
-        text = pd.Series(EPOCH + pd.to_timedelta(uniq, unit="D")).dt.strftime(fmt).to_numpy(dtype=object)[inverse]
+        days = np.where(miss, 0.0, x)
+        if "%H" not in fmt:
+            days = np.round(days)
+        elif res is not None:
+            unit = UNITS_PER_DAY[res]
+            days = np.floor(days * unit + DAY_TOLERANCE) / unit
+        text = format_days(days, fmt)
         text[miss] = None
         return text
     if spec["type"] == "integer":

@@ -43,9 +43,18 @@ import numpy as np
 import pandas as pd
 
 from medsynth.io.dataset_infer import date_named
-from medsynth.io.schema import cell_numbers, code_like, fields_read, id_like
+from medsynth.io.schema import (
+    RESOLUTIONS,
+    cell_numbers,
+    code_like,
+    fields_read,
+    format_resolution,
+    id_like,
+    resolution_counts,
+)
 from medsynth.privacy.ledger import PrivacyLedger
 from medsynth.privacy.mechanisms import gaussian_sigma
+from medsynth.tabular.encoding import written_format
 from medsynth.tabular.schema import DATE_FORMATS, ColumnSchema, TableSchema, category_keys
 
 #: Largest share of non-whole values of an integer column (the weight of a whole number in round 2).
@@ -155,6 +164,8 @@ class _Profile:
     whole: int = 0
     others: int = 0
     kinds: np.ndarray = field(default_factory=lambda: np.zeros(len(KIND_CELLS)))
+    #: date-like values on a whole day, hour, minute, or none of these (:func:`~medsynth.io.schema.resolution_counts`)
+    res: np.ndarray = field(default_factory=lambda: np.zeros(len(RESOLUTIONS)))
 
 
 def _profile(s: pd.Series) -> _Profile:
@@ -169,7 +180,8 @@ def _profile(s: pd.Series) -> _Profile:
         return prof
     if pd.api.types.is_datetime64_any_dtype(present):
         prof.others = len(present)
-        kinds[KIND_CELLS.index("%Y-%m-%d")] = len(present)
+        prof.res = resolution_counts(present)
+        kinds[KIND_CELLS.index("%Y-%m-%d" if prof.res[1:].sum() == 0 else "%Y-%m-%d %H:%M:%S")] = len(present)
         return prof
     if pd.api.types.is_numeric_dtype(present):
         x = present.to_numpy(dtype=float)
@@ -203,9 +215,22 @@ def _profile(s: pd.Series) -> _Profile:
     cand = rest & text.str.match(_DATEISH).fillna(False).to_numpy(dtype=bool)
     cell = np.full(len(vals), len(KIND_CELLS) - 1)
     if cand.any():
-        cell[cand] = _date_cells(pd.Series([str(x) for x in text[cand]], dtype=object))
+        strings = pd.Series([str(x) for x in text[cand]], dtype=object)
+        cell[cand] = _date_cells(strings)
+        np.add.at(prof.res, _clock_cells(strings), n[cand])
     np.add.at(kinds, cell[rest], n[rest])
     return prof
+
+
+_CLOCK = r"[ T](\d{1,2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?"
+
+
+def _clock_cells(strings: pd.Series) -> np.ndarray:
+    """The resolution cell of each date-like string (0 day: no time or midnight; 1 hour; 2 minute; 3 second)."""
+    parts = strings.str.extract(_CLOCK)
+    num = parts.apply(pd.to_numeric, errors="coerce").fillna(0).to_numpy(dtype=float)
+    h, m, sec, frac = num.T
+    return np.where((sec != 0) | (frac != 0), 3, np.where(m != 0, 2, np.where(h != 0, 1, 0)))
 
 
 def _format_shape(fmt: str) -> re.Pattern[str]:
@@ -252,6 +277,26 @@ def _unique_rows(s: pd.Series) -> int:
     """Rows whose value no other row holds (adding or removing a row changes it by at most 1)."""
     counts = category_keys(s.dropna()).value_counts()
     return int((counts == 1).sum())
+
+
+#: Share of a datetime's round-3 budget that measures its resolution (the rest its format), when the format has a time.
+RESOLUTION_SHARE = 0.25
+#: A resolution is kept where the values finer than it stand at most this share of the values at it (plus 3 noise
+#: deviations): a few seconds among whole minutes are written to the minute.
+RESOLUTION_SLACK = 0.02
+
+
+def _resolution(noisy: np.ndarray, sigma: float, fmt: str) -> str | None:
+    """The coarsest unit (of a noisy :func:`~medsynth.io.schema.resolution_counts`) whose values stand 3 deviations
+    above zero and that the values finer than it do not clearly contradict, where it is coarser than ``fmt`` writes;
+    None where the noise cannot tell (a sparse column keeps its seconds rather than lose its times to noise)."""
+    finest = RESOLUTIONS.index(format_resolution(fmt))
+    for u in range(finest):
+        at, finer = float(noisy[: u + 1].sum()), float(noisy[u + 1 :].sum())
+        if at > 3 * sigma * math.sqrt(u + 1) and (
+                finer - RESOLUTION_SLACK * at <= 3 * sigma * math.sqrt(len(RESOLUTIONS) - u - 1)):
+            return RESOLUTIONS[u]
+    return None
 
 
 #: A date format of a column that is a datetime on its name's word is taken from the noisy histogram only when its
@@ -337,16 +382,25 @@ def decide_structure(schema: TableSchema, df: pd.DataFrame, *, rho: float, rows:
             text_count[col.name] = max(float(h[2]), 0.0)
         spent += rho_r[1]
     # round 3: the format of a date column (a histogram of the formats its values parse with: the best-supported)
+    sig_fmt, sig_res = gaussian_sigma((1 - RESOLUTION_SHARE) * rho_r[2]), gaussian_sigma(RESOLUTION_SHARE * rho_r[2])
+    resolutions: dict[str, str | None] = {}
     for col in todo:
         if decided[col.name]["type"] == "datetime":
-            spent += rho_r[2]
-            z, fmt = _date_support(prof[col.name].kinds + rng.normal(0, sig[2], len(KIND_CELLS)), sig[2])
+            spent += (1 - RESOLUTION_SHARE) * rho_r[2]
+            z, fmt = _date_support(prof[col.name].kinds + rng.normal(0, sig_fmt, len(KIND_CELLS)), sig_fmt)
             # a datetime on its name's word: a format the noise picked would read every value as missing, so below
             # FORMAT_SIGMAS each value is read on its own (io.schema.parse_dates without a format), written as ISO dates
             # (with the time where the name says one: encoding.written_format)
             decided[col.name]["format"] = fmt if z > FORMAT_SIGMAS or col.name not in by_name else None
             if decided[col.name]["format"] is None:
                 unsure_format.append(col.name)
+            written = decided[col.name]["format"] or written_format(col.name)
+            if format_resolution(written) != "day":  # a time is written: to the second, or to the unit DP confirms
+                spent += RESOLUTION_SHARE * rho_r[2]
+                res = _resolution(prof[col.name].res + rng.normal(0, sig_res, len(RESOLUTIONS)), sig_res, written)
+                resolutions[col.name] = res
+                if res is not None:
+                    decided[col.name]["resolution"] = res
     # ... or unique values (text, and whole numbers or text under a name like an identifier)
     third = [c for c in todo if decided[c.name]["type"] == "categorical"
              or (id_like(c.name) and decided[c.name]["type"] == "integer")
@@ -375,12 +429,13 @@ def decide_structure(schema: TableSchema, df: pd.DataFrame, *, rho: float, rows:
             decided[col.name] = {"type": "categorical"}
             small_ints.discard(col.name)
     decisions = {c.name: decided[c.name]["type"] + (f" ({decided[c.name]['format']})" if decided[c.name].get("format") else "")
-                 for c in todo}
+                 + (f", to the {decided[c.name]['resolution']}" if decided[c.name].get("resolution") else "") for c in todo}
     ledger.record(
         "column types and date formats (counts of the kinds of values, never the inferred type)",
         "Gaussian mechanism (zCDP), per column: numbers minus the rest; then non-whole numbers, or a histogram of kinds; "
         "then a histogram of date formats, or rows holding a unique value", rho=min(spent, rho), columns=[c.name for c in todo],
-        sigma={"kind": sig[0], "integer_or_kinds": sig[1], "format_or_unique": sig[2]}, decisions=decisions,
+        sigma={"kind": sig[0], "integer_or_kinds": sig[1], "format_or_unique": sig[2], "date_format": sig_fmt,
+               "time_resolution": sig_res}, decisions=decisions, time_resolutions=resolutions,
         undecided_numbers=undecided_numbers, unsure_kind=unsure_kind, unsure_format=unsure_format,
     )
     if unsure_kind:
