@@ -84,6 +84,14 @@ HEADLINES: list[tuple[str, str, str, list[Step], str]] = [
     ("EHR", "... the whole path on nycflights13::flights (269k training rows x 20 columns, `dp-aim`), wall seconds on a "
             "shared core, nearly all of them `evaluate`",
      "tabular_cli_sweep_large.json", ["runs", {"table": "nycflights13::flights", "model": "dp-aim"}, "seconds"], "s"),
+    ("EHR", "nycflights13::flights `tailnum` (4,043 planes, 57% of rows in planes too rare to release), `dp-aim` at "
+            "epsilon 1, zero-config: synthetic share of missing values (real 0.0075; 0.336 before '(other)')",
+     "tabular_rare_and_times.json", ["runs", "after", "tables", "nycflights13::flights", "categorical", "tailnum",
+                                     "synthetic_missing"], ""),
+    ("EHR", "... `time_hour` (every real value on a whole hour): synthetic share on a whole hour (0.0002 before "
+            "`resolution`)",
+     "tabular_rare_and_times.json", ["runs", "after", "tables", "nycflights13::flights", "clock_times", "time_hour",
+                                     "synthetic_on_hour"], ""),
     ("EHR", "Columns left empty by `dp-aim` at epsilon 1, zero-config, on carData::Rossi (432 x 63, 52 weekly yes/no "
             "columns), mean of 3 fits, with public category words and flag pairs (29.3 before them)",
      "tabular_public_keys.json", ["after", "summary", {"table": "carData::Rossi", "model": "dp-aim"}, "omitted_mean"], ""),

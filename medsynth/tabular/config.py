@@ -18,7 +18,9 @@ class PrivacyConfig(ConfigModel):
 
     Attributes:
         epsilon: target epsilon; ``null`` (or ``.inf``) for a non-private fit.
-        delta: target delta; must be below 1/n (n = rows of the table).
+        delta: target delta, below 1/n (n = rows of the table, or patients of a folder): a table whose noisy row
+            count shows it too large for it takes a lower power-of-ten level, recorded in the ledger
+            (:meth:`~medsynth.privacy.ledger.PrivacyLedger.take_delta_level`), or the fit refuses and names one.
         accountant: "rdp": every access to the data (domain estimates, marginals, DP-SGD) is composed as
             one Rényi-DP curve in the privacy ledger and converted to (epsilon, delta) once. (opacus' PRV
             accountant, tighter for DP-SGD alone, cannot compose with the other mechanisms.)
