@@ -1,0 +1,35 @@
+"""A number column with two modes far apart keeps both in its DP range (issue 11, item 1): codes 1-8 for 70% of
+rows and values 100-2,000 for the rest had the rest clipped to 127; a noise bucket far from the data still cannot
+stretch a range."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from medsynth.privacy.locate import locate, refine
+
+
+def _two_modes(n: int = 4000, seed: int = 0) -> np.ndarray:
+    rs = np.random.default_rng(seed)
+    return np.where(rs.random(n) < 0.3, rs.integers(100, 2000, n), rs.integers(1, 9, n)).astype(float)
+
+
+def test_a_second_mode_of_the_data_joins_the_range():
+    x = _two_modes()
+    rho = 2e-4  # a wide table's share at epsilon 1 (noise about 50 per bucket)
+    both = 0
+    for seed in range(20):
+        rng = np.random.default_rng(seed)
+        res = refine(locate(x, rho, rng), rho, rng)
+        clipped = float(np.mean((x < res.low) | (x > res.high)))
+        both += res.low <= 1 and res.high >= 1500 and clipped < 0.08  # (before: every value above 127 clipped, 30%)
+    assert both >= 18, both
+
+
+def test_a_lone_far_value_does_not_stretch_the_range():
+    rs = np.random.default_rng(1)
+    x = np.r_[rs.normal(140, 4, 3000).round(), [9000.0, 9500.0]]  # sodium, and two stray values
+    for seed in range(20):
+        rng = np.random.default_rng(seed)
+        res = refine(locate(x, 2e-4, rng), 2e-4, rng)
+        assert res.high < 1000, (seed, res.low, res.high)
