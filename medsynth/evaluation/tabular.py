@@ -104,6 +104,8 @@ def evaluate_tabular(
     )
     if data.retyped:
         notes.append("Compared as categories: " + "; ".join(f"{c} ({why})" for c, why in data.retyped.items()) + ".")
+    if data.lumped:
+        notes.append("Compared as categories, numbers as their text: " + "; ".join(f"{c} ({why})" for c, why in data.lumped.items()) + ".")
     if from_schema:
         notes.append(f"Utility target '{target}': the column the schema marks target: true (give --target to choose another).")
     if unusable:

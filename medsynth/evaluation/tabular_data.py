@@ -101,6 +101,8 @@ class TabularData:
         dropped: columns left out (declared ids/free text), with the reason.
         retyped: number columns (by the real tables) compared as categories because the synthetic table holds no
             number in them, with the reason.
+        lumped: number columns (by the real tables) compared as categories because the synthetic table writes their
+            values too rare to release as "(other)" (a code column of a DP fit), with the reason; no other type.
     """
 
     train: pd.DataFrame
@@ -110,6 +112,7 @@ class TabularData:
     target: str | None = None
     dropped: dict[str, str] = field(default_factory=dict)
     retyped: dict[str, str] = field(default_factory=dict)
+    lumped: dict[str, str] = field(default_factory=dict)
 
     @property
     def columns(self) -> list[str]:
@@ -162,6 +165,16 @@ def _infer_type(real: pd.Series, max_categories: int) -> str:
             return "numeric"
         return "id"
     return "categorical"
+
+
+def _numbers_and_other(s: pd.Series) -> bool:
+    """Whether a column holds numbers and, as its only other value, the lump of values too rare to release
+    (:data:`~medsynth.io.schema.OTHER_CATEGORY`, which a DP fit writes for a code column)."""
+    from medsynth.io.schema import OTHER_CATEGORY
+
+    vals = s.dropna()
+    text = vals[pd.to_numeric(vals, errors="coerce").isna()]
+    return len(text) >= 1 and bool((text.astype(str) == OTHER_CATEGORY).all())
 
 
 def _no_numbers(s: pd.Series) -> bool:
@@ -231,6 +244,7 @@ def prepare_tables(
     ids = [c for c in train.columns if c != target and (schema.get(c) == "id" or (c not in schema and _is_identifier(train[c], c)))]
     dropped: dict[str, str] = {c: "identifier (a key, not a measurement): left out of every metric" for c in ids}
     retyped: dict[str, str] = {}
+    lumped: dict[str, str] = {}
     train, holdout, synthetic = (df.drop(columns=[c for c in ids if c in df.columns]) for df in (train, holdout, synthetic))
     cols = [str(c) for c in train.columns]
     for role, df in (("holdout", holdout), ("synthetic", synthetic)):
@@ -277,6 +291,11 @@ def prepare_tables(
             retyped[c] = (f"numbers in the real tables, but no number in the synthetic table (e.g. "
                           f"{synthetic[c].dropna().astype(str).iloc[0]!r}): compared as categories")
             kind = "categorical"
+        if kind == "numeric" and c not in schema and _numbers_and_other(synthetic[c]):
+            # a code column whose rare values the generator lumped (medsynth's DP fits write them as "(other)"): the
+            # lump is a category of its own, so the column is compared as categories, numbers as their text
+            lumped[c] = "numbers in the real tables; the synthetic table writes values too rare to release as '(other)'"
+            kind = "categorical"
         if kind == "numeric":
             for role, df in (("train", train), ("holdout", holdout), ("synthetic", synthetic)):
                 conv = pd.to_numeric(df[c], errors="coerce")
@@ -322,7 +341,7 @@ def prepare_tables(
             context="tabular evaluation inputs",
         )
     return TabularData(train.reset_index(drop=True), holdout.reset_index(drop=True), synthetic.reset_index(drop=True), types, target,
-                       dropped, retyped)
+                       dropped, retyped, lumped)
 
 
 def _blank(df: pd.DataFrame) -> np.ndarray:

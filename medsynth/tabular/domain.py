@@ -75,7 +75,7 @@ from medsynth.tabular.structure import (
 #: The update of a column about which DP released nothing: every field read from the data is cleared too
 #: (bounds, categories, transform, missingness), so the released schema holds nothing of it.
 OMITTED: dict[str, Any] = {"omitted": True, "min": None, "max": None, "categories": None, "transform": "none",
-                           "missing": False}
+                           "missing": False, "resolution": None}
 
 
 def _numbers(col: ColumnSchema, s: pd.Series) -> np.ndarray:
@@ -522,8 +522,8 @@ def resolve_domain(
         ledger.record("domains (bounds, categories, missingness) read from the data", "none (non-private fit)",
                       columns=schema.names)
         return complete_from_data(schema, df)
+    schema = _without_read_formats(schema, ledger)
     needs_struct = [c for c in schema.columns if needs_decision(c)]
-    decided = {c.name for c in needs_struct}  # (their resolution, too, is decided under DP)
     todo = [schema.column(n) for n in schema.private_domain_columns()]
     if not todo and not needs_struct:
         return schema
@@ -623,7 +623,8 @@ def resolve_domain(
         counts = [noisy_of[category_key(c)] for c in cats]
         sigmas = [sigma] * len(counts)
         rest = other_rows(float(rows), rows_sigma, counts, noisy_missing, sigma) if (
-            other and rows is not None and rows_sigma is not None and upd.get("type") != "boolean") else None
+            other and rows is not None and rows_sigma is not None and upd.get("type") != "boolean"
+            and OTHER_CATEGORY not in cats) else None  # (a table that holds "(other)" itself: already the lump)
         if rest is not None:
             cats = [*cats, OTHER_CATEGORY]
             upd["categories"] = cats
@@ -687,8 +688,6 @@ def resolve_domain(
                 continue
             upd = _set_bounds(col, res.low, res.high, half_open=True)
             upd["missing"] = res.missing
-            if col.type == "datetime" and col.name not in decided and "resolution" in col.read_from_data:
-                upd["resolution"] = None  # read from the data, not decided under DP: written to the second
             upd["transform"] = "log" if res.log_scale and col.type != "datetime" else "none"
             if col.name in small_ints and col.type == "integer" and int(upd["max"]) - int(upd["min"]) + 1 <= MAX_LEVELS:
                 upd = {"type": "categorical", "categories": list(range(int(upd["min"]), int(upd["max"]) + 1)),
@@ -776,6 +775,27 @@ def other_rows(rows: float, rows_sigma: float, counts: list[float], noisy_missin
     rest = rows - float(np.sum(counts)) - noisy_missing
     sd = math.sqrt(rows_sigma**2 + sigma**2 * (len(counts) + 1))
     return (rest, sd) if rest > PRESENCE_SIGMAS * sd else None
+
+
+def _without_read_formats(schema: TableSchema, ledger: PrivacyLedger) -> TableSchema:
+    """A DP fit's datetimes whose type is declared (not re-decided under DP) but whose ``format`` or ``resolution``
+    ``schema infer`` read from the data: those fields are left out (values are read one by one and written as ISO
+    dates, to the second), with a ledger note; one row can change what was read."""
+    cols, dropped = [], []
+    for c in schema.columns:
+        read = {k for k in ("format", "resolution") if k in c.read_from_data and getattr(c, k) is not None}
+        if c.type == "datetime" and not c.public and not c.omitted and not needs_decision(c) and read:
+            cols.append(c.model_copy(update=dict.fromkeys(read)))
+            dropped.append(c.name)
+        else:
+            cols.append(c)
+    if not dropped:
+        return schema
+    ledger.notes.append(
+        f"columns {dropped}: their type is declared, but their date format or resolution was read from the data, which a "
+        "DP fit does not use: values are read one by one and written as ISO dates to the second (take format and "
+        "resolution out of read_from_data, or set public: true, to declare them)")
+    return schema.model_copy(update={"columns": cols})
 
 
 def _canonical(key: str) -> Any:

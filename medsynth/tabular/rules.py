@@ -123,9 +123,9 @@ def plan_rules(schema: TableSchema, rules: list[Constraint], *, private: bool = 
     plan.derived = [d for d in plan.derived if d[1] not in derived_cols and d[2] not in derived_cols]
     for b, _ in plan.gaps:
         col = types[b]
-        read = private and not col.public
+        read = private and not col.public  # (its type is the accepted rule's: both columns of an ordering are of one type)
         plan.outputs[b] = {"name": b, "type": col.type, "format": None if read else col.format,
-                           "resolution": None if read else col.resolution, "missing": col.missing}
+                           "resolution": None if read else col.resolution, "missing": None if read else col.missing}
     for c, _, _ in plan.derived:
         col = types[c]
         plan.outputs[c] = {"name": c, "type": col.type, "missing": col.missing}
@@ -165,7 +165,9 @@ def model_schema(schema: TableSchema, plan: RulePlan) -> TableSchema:
             cols.append(col)
             continue
         src = types[gap]
-        kind = "integer" if col.type == "datetime" and "%H" not in (col.format or "") else col.type
+        # a gap between dates is a number of days: whole for dates, any for date-times (kept as "datetime", a
+        # non-private fit gave it date bounds and sampled every gap empty)
+        kind = ("integer" if "%H" not in (col.format or "") else "continuous") if col.type == "datetime" else col.type
         public = col.public and src.public and col.has_domain and src.has_domain
         lo, hi = (0, None)
         if public:
@@ -222,7 +224,8 @@ def from_model(df: pd.DataFrame, internal: TableSchema, plan: RulePlan) -> pd.Da
         if np.any(both & (vx > vy)):
             vx = np.where(both & (vx > vy), vy, vx)
             values[x] = vx
-            out[x] = _write(vx, plan.outputs.get(x) or {"type": types[x].type, "format": types[x].format}, types.get(x))
+            src = next((a for b, a in plan.gaps if b == x), x)  # a gapped column is written as its chain's root
+            out[x] = _write(vx, plan.outputs.get(x) or {"type": types[x].type, "format": types[x].format}, types.get(src))
     for c, b, a in plan.derived:
         vb = values[b] if b in values else value(b)
         va = values[a] if a in values else value(a)

@@ -486,3 +486,23 @@ def test_holdout_rows_with_every_value_missing_are_not_a_leaked_split() -> None:
     copied = pd.concat([df.iloc[:60], df.iloc[161:201]], ignore_index=True)
     with pytest.raises(DataValidationError, match=r"6\d\.\d% of holdout rows are exact copies.*the 0.0% of train rows"):
         prepare_tables(blank_train, copied, df.iloc[:100])
+
+
+def test_a_code_column_with_its_rare_values_lumped_is_compared_as_categories() -> None:
+    """Ecdat::OCC1950 at epsilon 1: a number column (30 codes) came out of a DP fit as its released codes plus
+    '(other)' for the rest; `evaluate` refused the pair ('non-numeric value(s), e.g. ['(other)']'). It is compared as
+    categories, with a note, and is no column of another type."""
+    rng = np.random.default_rng(0)
+    codes = np.where(rng.random(400) < 0.3, rng.integers(100, 130, 400), rng.integers(1, 4, 400))
+    real = pd.DataFrame({"code": codes, "x": rng.normal(size=400), "y": rng.integers(0, 2, 400)})
+    syn = real.sample(300, random_state=1).reset_index(drop=True)
+    syn["code"] = np.where(syn["code"] >= 100, "(other)", syn["code"].astype(str))
+    report = evaluate_tabular(real.iloc[:300], real.iloc[300:], syn, target="y")
+    assert report.tables["types"]["code"] == "categorical"
+    assert any("numbers as their text: code" in n for n in report.notes)
+    assert next(r for r in report.results if r.name == "columns_of_another_type").value == 0
+    marg = next(r for r in report.results if r.name == "marginal_distance_mean")
+    assert next(c for c in marg.details["columns"] if c["column"] == "code")["synthetic"] > 0.25  # the lump costs its detail
+    bad = syn.assign(code=np.where(syn.index < 5, "oops", syn["code"]))
+    with pytest.raises(DataValidationError, match="non-numeric value"):
+        prepare_tables(real.iloc[:300], real.iloc[300:], bad, target="y")

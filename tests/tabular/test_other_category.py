@@ -70,3 +70,14 @@ def test_a_public_list_with_other_takes_every_unlisted_value():
         {"name": "icd", "type": "categorical", "categories": [10, 20], "public": True}]})
     with pytest.raises(Exception, match="not in its categories"):
         TableCodec(plain).encode(df[["icd"]])
+
+
+def test_a_table_that_already_holds_other_fits(seeded_dp_noise):
+    """Refitting on a synthetic table: "(other)" released as a category is not added twice (found by review)."""
+    df = _long_tail()
+    df.loc[df["code"].str.startswith("R"), "code"] = OTHER_CATEGORY
+    rows = df.index[::5]  # and a fifth of the rows in values too rare to release
+    df.loc[rows, "code"] = [f"Q{i % 1000:04d}" for i in range(rows.size)]
+    model = tab.fit(df, model="dp-mst", epsilon=1.0, seed=0)
+    cats = model.schema.column("code").categories
+    assert cats.count(OTHER_CATEGORY) == 1

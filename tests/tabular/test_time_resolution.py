@@ -73,7 +73,9 @@ def test_a_resolution_read_from_the_data_is_not_used_by_a_dp_fit_unless_decided(
     schema = schema.model_copy(update={"columns": [typed, schema.column("v")]})
     assert schema.column("t").resolution == "hour"
     model = tab.fit(df, model="dp-mst", epsilon=1.0, schema=schema, seed=0)
-    assert model.schema.column("t").resolution is None  # type declared by hand; its resolution was read
+    # type declared by hand; its format and resolution were read: not used, and the ledger says so
+    assert model.schema.column("t").resolution is None and model.schema.column("t").format is None
+    assert any("'t'" in n and "read from the data" in n for n in model.privacy_ledger.notes)
 
 
 @pytest.mark.parametrize("private", [False, True])
@@ -89,3 +91,44 @@ def test_a_date_kept_after_another_by_a_rule_is_written_in_a_released_format(pri
     spec = plan.outputs["b"]
     # a DP fit releases its plan: b's format and resolution were read from the data (public: false)
     assert (spec["format"], spec["resolution"]) == ((None, None) if private else ("%d/%m/%Y %H:%M", "hour"))
+
+
+def test_one_timestamp_moves_one_count_of_the_kind_histogram():
+    """A Parquet timestamp column's kind cells count each row once (one row at 14:00 among midnights moved the whole
+    column's count to the date-and-time cell: sensitivity n, found by review)."""
+    from medsynth.tabular.structure import _profile
+
+    days = pd.Series(pd.Timestamp("2015-01-01") + pd.to_timedelta(np.arange(2000) % 300, unit="D"))
+    moved = days.copy()
+    moved.iloc[0] += pd.Timedelta(hours=14)
+    a, b = _profile(days), _profile(moved)
+    assert np.abs(a.kinds - b.kinds).sum() == 2 and np.abs(a.res - b.res).sum() == 2
+
+
+def _admissions(n: int = 3000, seed: int = 0) -> pd.DataFrame:
+    rs = np.random.default_rng(seed)
+    admit = _stamps(n, "hour", seed)
+    transfer = admit + pd.to_timedelta(rs.integers(1, 48, n), unit="h")
+    disch = transfer + pd.to_timedelta(rs.integers(1, 240, n), unit="h")
+    fmt = "%Y-%m-%d %H:%M:%S"
+    return pd.DataFrame({"admittime": admit.dt.strftime(fmt), "transfertime": transfer.dt.strftime(fmt),
+                         "dischtime": disch.dt.strftime(fmt), "age": rs.integers(18, 90, n)})
+
+
+@pytest.mark.parametrize("model,epsilon", [("dp-mst", 1.0), ("gaussian-copula", None)])
+def test_dates_kept_in_order_by_rules_keep_their_times(model, epsilon, seeded_dp_noise):
+    """Found by review: a DP fit wrote the middle date of a chain a <= b <= c as a date without its time, and a
+    non-private fit sampled a date-time kept by a rule as all empty (its gap in days kept the type datetime)."""
+    from medsynth.tabular.schema import Constraint
+
+    df = _admissions()
+    schema = infer_schema(df)
+    schema = schema.model_copy(update={"constraints": [Constraint(kind="le", columns=["admittime", "transfertime"]),
+                                                       Constraint(kind="le", columns=["transfertime", "dischtime"])]})
+    model_ = tab.fit(df, model=model, epsilon=epsilon, schema=schema, seed=0)
+    syn = model_.sample(400, seed=1)
+    for c in ("transfertime", "dischtime"):
+        assert syn[c].notna().mean() > 0.95, c
+        assert syn[c].str.len().eq(19).all(), syn[c].head().tolist()  # YYYY-MM-DD HH:MM:SS
+    t = {c: pd.to_datetime(syn[c]) for c in ("admittime", "transfertime", "dischtime")}
+    assert (t["admittime"] <= t["transfertime"]).all() and (t["transfertime"] <= t["dischtime"]).all()
