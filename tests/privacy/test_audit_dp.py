@@ -205,3 +205,16 @@ def test_distinguishing_test_flags_ten_times_less_noise_in_dp_mst():
 def test_real_dp_mst_on_the_builtin_table_is_not_flagged():
     r = audit_dp("dp-mst", epsilon=1.0)
     assert r.verdict == "pass", r.attacks
+
+
+def test_a_table_too_large_for_its_delta_is_audited_at_the_lower_claim():
+    """The fits of a table with 1/n below the asked delta claim a lower level (delta levels): the audit's attacks test
+    that claim, not the weaker asked one, and say so."""
+    from medsynth.privacy.audit.api import _prepare
+
+    spec, _, info = _prepare("dp-mst", make_table(2000), make_schema(), 1.0, 1e-3, None)
+    assert spec.delta == 1e-3 and spec.claim_delta is not None and spec.claim_delta < 2e-4
+    assert spec.tested_delta == spec.claim_delta and info["rows"] == 2000
+    assert any("claim delta" in n for n in spec.notes)
+    small, _, _ = _prepare("dp-mst", make_table(400), make_schema(), 1.0, 1e-5, None)
+    assert small.claim_delta is None and small.tested_delta == 1e-5

@@ -207,7 +207,7 @@ def audit_dp(
             calibrate_broken_noise(spec, base, work)
         canary = worst_case_canary(base, spec.schema)
         if "replay" in chosen:
-            n = replay_trials or stats.runs_to_refute(epsilon, spec.delta, alpha)
+            n = replay_trials or stats.runs_to_refute(epsilon, spec.tested_delta, alpha)
             say(f"replay attack: {n} runs on each of D and D' (and the attacker's two replays)")
             outcomes.append(_replay_test(spec, base, canary, n, alpha, seed, work))
         scoring = [a for a in chosen if a != "replay"]
@@ -230,7 +230,7 @@ def audit_dp(
         notes.append("a deliberately broken mechanism: never release its output")
     return AuditResult(
         model=spec.name, variant=BROKEN_VARIANTS[broken] if broken else "as released", claimed_epsilon=epsilon,
-        delta=spec.delta, epsilon_lower_bound=round(bound, 4), confidence=confidence,
+        delta=spec.tested_delta, epsilon_lower_bound=round(bound, 4), confidence=confidence,
         attack=f"{best.attack} ({best.method}): {ATTACKS[best.attack]}" if bound > 0 else "none found evidence",
         verdict="fail" if bound > epsilon else "pass", attacks=outcomes, table=table_info,
         seconds=round(time.perf_counter() - t0, 2), notes=notes,
@@ -269,7 +269,14 @@ def _prepare(model: str, table: Any, schema: Any, epsilon: float, delta: float |
     if not 0 < delta < 1:
         raise ConfigError(f"delta {delta!r} must be in (0, 1)")
     info.update({"rows": n, "columns": len(sch.columns), "public_domains": not sch.private_domain_columns()})
-    spec = ModelSpec(name=model, params=dict(params or {}), schema=sch, epsilon=float(epsilon), delta=float(delta))
+    from medsynth.privacy.ledger import delta_level, delta_text
+
+    level = delta_level(float(delta), float(n), 0.0)  # the fits take a lower level on a table too large for delta
+    spec = ModelSpec(name=model, params=dict(params or {}), schema=sch, epsilon=float(epsilon), delta=float(delta),
+                     claim_delta=None if level is None else level[1])
+    if level is not None:
+        spec.notes.append(f"delta {delta:g} is not below 1/n for {n} rows: the fits take a lower level and claim delta "
+                          f"{delta_text(level[1])}, which the attacks test")
     from medsynth.tabular.run import build_synthesizer
 
     build_synthesizer(spec.config(0), sch)  # bad params raise ConfigError here, before any fit
@@ -308,10 +315,10 @@ def _replay_test(spec: ModelSpec, base: pd.DataFrame, canary: pd.DataFrame, n: i
                 r.remove()
     d, dp = np.array(votes[0]), np.array(votes[1])
     counts = stats.TestCounts(fp=int(np.sum(d > 0)), negatives=n, fn=int(np.sum(dp <= 0)), positives=n)
-    eps = stats.distinguishing_epsilon(counts, spec.delta, alpha)
+    eps = stats.distinguishing_epsilon(counts, spec.tested_delta, alpha)
     return AttackOutcome("replay", "distinguish", round(eps, 4), alpha, fits=2 * n + 2 * len(replays),
                          details={**counts.to_dict(), "rule": "vote > 0 means D'",
-                                  "best_possible": round(stats.perfect_attack_epsilon(n, spec.delta, alpha), 4)})
+                                  "best_possible": round(stats.perfect_attack_epsilon(n, spec.tested_delta, alpha), 4)})
 
 
 def _one_run(spec: ModelSpec, base: pd.DataFrame, attacks: list[str], m: int, alpha: float,
@@ -329,7 +336,8 @@ def _one_run(spec: ModelSpec, base: pd.DataFrame, attacks: list[str], m: int, al
         rel = fit_release(spec, table, seed, work / "one-run")
     reference = None
     if NEEDS_REFERENCE & set(attacks):  # the attacker's own fit on the rest of the table (always the real model)
-        ref_spec = ModelSpec(name=spec.name, params=spec.params, schema=spec.schema, epsilon=spec.epsilon, delta=spec.delta)
+        ref_spec = ModelSpec(name=spec.name, params=spec.params, schema=spec.schema, epsilon=spec.epsilon, delta=spec.delta,
+                             claim_delta=spec.claim_delta)
         reference = fit_release(ref_spec, base, seed + 1, work / "reference")
     out = []
     try:
@@ -342,7 +350,7 @@ def _one_run(spec: ModelSpec, base: pd.DataFrame, attacks: list[str], m: int, al
                 s = score(attack, rel, can, base=base, schema=spec.schema, one_run=True,
                           reference=reference if attack in NEEDS_REFERENCE else None)
                 inc = included
-            res = stats.one_run_audit(s, inc, spec.delta, alpha)
+            res = stats.one_run_audit(s, inc, spec.tested_delta, alpha)
             out.append(AttackOutcome(attack, "one-run", round(res.epsilon, 4), alpha,
                                      fits=1 + int(attack in NEEDS_REFERENCE),
                                      details={"canaries": m, "included": res.included, "guesses": res.guesses,
@@ -398,7 +406,7 @@ def _distinguish(spec: ModelSpec, base: pd.DataFrame, canary: pd.DataFrame, atta
             say(f"  {i + 1}/{2 * n} fits")
     out = []
     for a in attacks:
-        res = stats.threshold_test(np.array(scores[a][0]), np.array(scores[a][1]), spec.delta, alpha, rng)
+        res = stats.threshold_test(np.array(scores[a][0]), np.array(scores[a][1]), spec.tested_delta, alpha, rng)
         out.append(AttackOutcome(a, "distinguish", round(res.epsilon, 4), alpha, fits=2 * n,
                                  details={**res.counts.to_dict(), "threshold": res.threshold, "direction": res.direction,
                                           **res.details}))

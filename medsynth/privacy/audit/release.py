@@ -63,6 +63,8 @@ class ModelSpec:
         broken: ``None`` for the model as released, or a deliberately broken variant.
         fit_epsilon: the epsilon the fit is given (the claim, except for ``broken="noise"``).
         noise_scale: the fit's noise relative to the claim's (1.0, or about 0.1 for ``broken="noise"``).
+        claim_delta: the delta the fits claim where ``delta`` is not below 1/n for the audited table (they take a
+            lower level, :func:`~medsynth.privacy.ledger.delta_level`); the attacks test that claim.
     """
 
     name: str
@@ -74,6 +76,12 @@ class ModelSpec:
     fit_epsilon: float = 0.0
     noise_scale: float = 1.0
     notes: list[str] = field(default_factory=list)
+    claim_delta: float | None = None
+
+    @property
+    def tested_delta(self) -> float:
+        """The delta the attacks test: the fits' claim (a lowered level where they take one), else ``delta``."""
+        return self.claim_delta if self.claim_delta is not None else self.delta
 
     def __post_init__(self) -> None:
         if not self.fit_epsilon:
