@@ -295,8 +295,9 @@ RESOLUTION_SIGMAS = 1.0
 
 def _resolution(noisy: np.ndarray, sigma: float, fmt: str) -> str | None:
     """The coarsest unit (of a noisy :func:`~medsynth.io.schema.resolution_counts`) whose values stand 3 deviations
-    above zero and that the values finer than it do not clearly contradict, where it is coarser than ``fmt`` writes;
-    None where the noise cannot tell (a sparse column keeps its seconds rather than lose its times to noise)."""
+    above zero and whose finer values stay within ``RESOLUTION_SIGMAS`` deviations of ``RESOLUTION_SLACK`` of them,
+    where it is coarser than ``fmt`` writes; None where the noise cannot tell (a sparse column keeps its seconds
+    rather than lose its times to noise)."""
     finest = RESOLUTIONS.index(format_resolution(fmt))
     for u in range(finest):
         at, finer = float(noisy[: u + 1].sum()), float(noisy[u + 1 :].sum())
