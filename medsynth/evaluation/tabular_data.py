@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from medsynth.core.errors import DataValidationError
+from medsynth.io.schema import OTHER_CATEGORY
 
 ColumnType = Literal["categorical", "numeric"]
 _MISSING = "\x00<missing>"
@@ -170,8 +171,6 @@ def _infer_type(real: pd.Series, max_categories: int) -> str:
 def _numbers_and_other(s: pd.Series) -> bool:
     """Whether a column holds numbers and, as its only other value, the lump of values too rare to release
     (:data:`~medsynth.io.schema.OTHER_CATEGORY`, which a DP fit writes for a code column)."""
-    from medsynth.io.schema import OTHER_CATEGORY
-
     vals = s.dropna()
     text = vals[pd.to_numeric(vals, errors="coerce").isna()]
     return len(text) >= 1 and bool((text.astype(str) == OTHER_CATEGORY).all())

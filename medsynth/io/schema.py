@@ -32,7 +32,7 @@ import math
 import re
 from collections.abc import Hashable
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import numpy as np
 import pandas as pd
@@ -46,7 +46,7 @@ from medsynth.core.files import write_text
 ColumnType = Literal["continuous", "integer", "categorical", "boolean", "datetime", "identifier"]
 #: The unit a datetime's values are whole multiples of, coarsest first (``resolution`` of a column).
 Resolution = Literal["day", "hour", "minute", "second"]
-RESOLUTIONS: tuple[str, ...] = ("day", "hour", "minute", "second")
+RESOLUTIONS: tuple[str, ...] = get_args(Resolution)
 #: Units of each resolution in a day.
 UNITS_PER_DAY = {"day": 1.0, "hour": 24.0, "minute": 1440.0, "second": 86400.0}
 NUMERIC_TYPES = ("continuous", "integer", "datetime")

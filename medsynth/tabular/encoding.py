@@ -59,6 +59,16 @@ def written_format(name: str) -> str:
 DAY_TOLERANCE = 1e-6
 
 
+def to_resolution(days: np.ndarray, fmt: str, resolution: str | None) -> np.ndarray:
+    """Moments (days since 1970-01-01) as a column writes them: a date without a time is the day the moment falls on
+    (a condition at 15:00 of its visit's day is on that day: rounded, half of them moved to the next), likewise the
+    hour or minute of a coarser ``resolution``; a time is rounded to the second."""
+    unit = UNITS_PER_DAY["day" if "%H" not in fmt else resolution or "second"]
+    if unit >= UNITS_PER_DAY["second"]:
+        return np.round(days * unit) / unit
+    return np.floor(days * unit + DAY_TOLERANCE) / unit
+
+
 def format_days(days: np.ndarray, fmt: str) -> np.ndarray:
     """Days since 1970-01-01 as text in ``fmt``, each distinct date formatted once (fast)."""
     uniq, inverse = np.unique(days, return_inverse=True)
@@ -235,12 +245,7 @@ class TableCodec:
             arr[miss] = pd.NA
             return arr
         fmt = col.format or written_format(col.name)
-        # a date without a time is the day the moment falls on (a condition at 15:00 of its visit's day is on that day:
-        # rounded, half of them moved to the next), likewise the hour or minute of a coarser resolution; a time is
-        # written to the second
-        unit = UNITS_PER_DAY["day" if "%H" not in fmt else col.resolution or "second"]
-        days = np.floor(x * unit + DAY_TOLERANCE) / unit if unit < UNITS_PER_DAY["second"] else np.round(x * unit) / unit
-        text = format_days(days, fmt)
+        text = format_days(to_resolution(x, fmt, col.resolution), fmt)
         text[miss] = None
         return text
 

@@ -28,8 +28,7 @@ import numpy as np
 import pandas as pd
 
 from medsynth.io.rules import _days_or_numbers, propose_rules
-from medsynth.io.schema import UNITS_PER_DAY
-from medsynth.tabular.encoding import DAY_TOLERANCE, format_days
+from medsynth.tabular.encoding import format_days, to_resolution
 from medsynth.tabular.schema import ColumnSchema, Constraint, TableSchema
 
 
@@ -249,13 +248,7 @@ def _write(x: np.ndarray, spec: dict[str, Any], source: ColumnSchema | None) -> 
         fmt = spec["format"] if own else (source.format if source is not None else None) or "%Y-%m-%d"
         res = spec.get("resolution") if own else (source.resolution if source is not None else None)
         miss = np.isnan(x)
-        days = np.where(miss, 0.0, x)
-        if "%H" not in fmt:
-            days = np.round(days)
-        elif res is not None:
-            unit = UNITS_PER_DAY[res]
-            days = np.floor(days * unit + DAY_TOLERANCE) / unit
-        text = format_days(days, fmt)
+        text = format_days(to_resolution(np.where(miss, 0.0, x), fmt, res), fmt)
         text[miss] = None
         return text
     if spec["type"] == "integer":
