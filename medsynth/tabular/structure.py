@@ -218,22 +218,14 @@ def _profile(s: pd.Series) -> _Profile:
     cand = rest & text.str.match(_DATEISH).fillna(False).to_numpy(dtype=bool)
     cell = np.full(len(vals), len(KIND_CELLS) - 1)
     if cand.any():
-        strings = pd.Series([str(x) for x in text[cand]], dtype=object)
-        cell[cand] = _date_cells(strings)
-        np.add.at(prof.res, _clock_cells(strings), n[cand])
+        cell[cand], clock = _date_cells(pd.Series([str(x) for x in text[cand]], dtype=object))
+        np.add.at(prof.res, clock, n[cand])
     np.add.at(kinds, cell[rest], n[rest])
     return prof
 
 
-_CLOCK = r"[ T](\d{1,2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?"
-
-
-def _clock_cells(strings: pd.Series) -> np.ndarray:
-    """The resolution cell of each date-like string (0 day: no time or midnight; 1 hour; 2 minute; 3 second)."""
-    parts = strings.str.extract(_CLOCK)
-    num = parts.apply(pd.to_numeric, errors="coerce").fillna(0).to_numpy(dtype=float)
-    h, m, sec, frac = num.T
-    return np.where((sec != 0) | (frac != 0), 3, np.where(m != 0, 2, np.where(h != 0, 1, 0)))
+#: Where a date-like string's shape (digits written as 0) holds its hour, minute and second.
+_CLOCK_SHAPE = re.compile(r"[ T](0{1,2}):(00)(?::(00))?")
 
 
 def _format_shape(fmt: str) -> re.Pattern[str]:
@@ -252,18 +244,26 @@ def _format_shape(fmt: str) -> re.Pattern[str]:
 _SHAPES = {f: _format_shape(f) for f in DATE_FORMATS}
 
 
-def _date_cells(strings: pd.Series) -> np.ndarray:
+def _date_cells(strings: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """The kind cell of each distinct date-like string: the first format that parses it, the day/month pair's cell
-    when both of a pair do, else "text". Each string is parsed only with the formats of its shape (1M distinct
-    date-times took 17 s with all 13 formats on every string)."""
+    when both of a pair do, else "text"; and its clock cell (0: no time or midnight, 1: a whole hour, 2: a whole
+    minute, 3: seconds). Each string is parsed only with the formats of its shape (1M distinct date-times took 17 s
+    with all 13 formats on every string), and its clock digits are read at its shape's positions."""
     out = np.full(len(strings), len(KIND_CELLS) - 1)
+    clock = np.zeros(len(strings), dtype=np.int64)
     shapes = strings.str.replace(r"\d", "0", regex=True).to_numpy(dtype=object)
     for shape in pd.unique(shapes):
+        rows = np.flatnonzero(shapes == shape)
+        group = strings.iloc[rows]
+        at = _CLOCK_SHAPE.search(shape)
+        if at is not None:  # hour, minute and (where written) second: nonzero digits at their places
+            nonzero = [np.zeros(len(rows), dtype=bool) if at.span(k)[0] < 0 else
+                       (group.str.slice(*at.span(k)) != "0" * (at.span(k)[1] - at.span(k)[0])).to_numpy()
+                       for k in (1, 2, 3)]
+            clock[rows] = np.where(nonzero[2], 3, np.where(nonzero[1], 2, np.where(nonzero[0], 1, 0)))
         fmts = [f for f in DATE_FORMATS if _SHAPES[f].match(shape)]
         if not fmts:
             continue
-        rows = np.flatnonzero(shapes == shape)
-        group = strings.iloc[rows]
         bits = np.zeros(len(rows), dtype=np.int64)
         for k, f in enumerate(fmts):
             bits |= pd.to_datetime(group, format=f, errors="coerce").notna().to_numpy().astype(np.int64) << k
@@ -273,7 +273,7 @@ def _date_cells(strings: pd.Series) -> np.ndarray:
             ok = [f for k, f in enumerate(fmts) if code >> k & 1]
             pair = next((p for p in _DATE_PAIRS if set(ok) == set(p)), None)
             out[rows[bits == code]] = KIND_CELLS.index(f"{pair[0]} | {pair[1]}") if pair else KIND_CELLS.index(ok[0])
-    return out
+    return out, clock
 
 
 def _unique_rows(s: pd.Series) -> int:
