@@ -171,6 +171,8 @@ def _infer_type(real: pd.Series, max_categories: int) -> str:
 def _numbers_and_other(s: pd.Series) -> bool:
     """Whether a column holds numbers and, as its only other value, the lump of values too rare to release
     (:data:`~medsynth.io.schema.OTHER_CATEGORY`, which a DP fit writes for a code column)."""
+    if pd.api.types.is_numeric_dtype(s):  # (a number column of numbers: no second pass over it)
+        return False
     vals = s.dropna()
     text = vals[pd.to_numeric(vals, errors="coerce").isna()]
     return len(text) >= 1 and bool((text.astype(str) == OTHER_CATEGORY).all())

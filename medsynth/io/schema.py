@@ -594,15 +594,17 @@ def infer_schema(df: pd.DataFrame, *, max_levels: int = MAX_INFERRED_LEVELS, rul
             continue
         if pd.api.types.is_datetime64_any_dtype(s):
             parsed = parse_dates(s, None)  # timestamps (Parquet): written with their time where they have one
-            fmt = "%Y-%m-%d" if resolution_counts(parsed)[1:].sum() == 0 else "%Y-%m-%d %H:%M:%S"
+            clock = resolution_counts(parsed)
+            fmt = "%Y-%m-%d" if clock[1:].sum() == 0 else "%Y-%m-%d %H:%M:%S"
         else:
             fmt = _guess_date_format(s) if not pd.api.types.is_numeric_dtype(s) else None
             parsed = parse_dates(s, fmt) if fmt else None
+            clock = resolution_counts(parsed) if parsed is not None and fmt is not None else None
         if parsed is not None and fmt is not None:
             days = (parsed.dropna() - EPOCH) / pd.Timedelta(days=1)
             cols.append(ColumnSchema(name=name, type="datetime", format=fmt, min=from_days(days.min()),
                                      max=from_days(days.max()), missing=missing,
-                                     resolution=coarser_resolution(resolution_counts(parsed), fmt)))
+                                     resolution=coarser_resolution(clock, fmt)))
             continue
         if idlike and nunique == n:  # the name is public; a one-row table's id is still an id
             cols.append(ColumnSchema(name=name, type="identifier"))

@@ -194,7 +194,7 @@ SECOND_RUN_SHARE = 0.1
 SECOND_RUN_SIGMAS = 6.0
 
 
-def _main_run(found: np.ndarray, octs: np.ndarray, sd: np.ndarray | None = None) -> np.ndarray:
+def _main_run(found: np.ndarray, octs: np.ndarray, sd: np.ndarray) -> np.ndarray:
     """The run of detected buckets (neighbours at most ``MAX_GAP`` apart) holding the most noisy mass: a
     bucket that cleared the threshold by noise far from the data (probability 1e-3 per scale) cannot
     stretch the range to it (contiguity with the mass). A run on the other side of zero joins it when its
@@ -218,7 +218,7 @@ def _main_run(found: np.ndarray, octs: np.ndarray, sd: np.ndarray | None = None)
         if opposite and mass[k] >= mass[main] / 4 and abs(low_mag(r) - low_mag(runs[main])) <= MAX_GAP:
             out = np.union1d(out, r)
         same_side = not opposite and _KMAX not in r and _KMAX not in runs[main]
-        if same_side and sd is not None and mass[k] >= SECOND_RUN_SHARE * mass[main] and (
+        if same_side and mass[k] >= SECOND_RUN_SHARE * mass[main] and (
                 mass[k] > SECOND_RUN_SIGMAS * float(np.sqrt(np.sum(sd[r] ** 2)))):
             out = np.union1d(out, np.arange(min(out[0], r[0]), max(out[-1], r[-1]) + 1))
     return out

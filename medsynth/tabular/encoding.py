@@ -255,9 +255,11 @@ class TableCodec:
             values = np.array([_as_bool(c) for c in cats] + [None], dtype=object)
         else:
             values = np.array(cats + [None], dtype=object)
-        out = values[np.where(codes < 0, len(cats), codes)]
         if OTHER_CATEGORY in cats:  # numbers beside "(other)": written as text, one type in the column
-            return np.array([v if v is None or isinstance(v, str) else category_key(v) for v in out], dtype=object)
+            values = np.array([c if isinstance(c, str) else category_key(c) for c in cats] + [None], dtype=object)
+        out = values[np.where(codes < 0, len(cats), codes)]
+        if OTHER_CATEGORY in cats:
+            return out
         if all(isinstance(c, (int, np.integer)) and not isinstance(c, bool) for c in cats):
             if (codes < 0).any():
                 return pd.array(out, dtype="Int64")

@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 import medsynth.tabular as tab
+from medsynth.core.errors import DataValidationError
 from medsynth.io.schema import OTHER_CATEGORY, validate_table
 from medsynth.tabular.domain import other_rows
 from medsynth.tabular.encoding import TableCodec
@@ -68,7 +69,7 @@ def test_a_public_list_with_other_takes_every_unlisted_value():
     assert out["icd"].tolist() == ["10", "20", OTHER_CATEGORY, OTHER_CATEGORY]  # one type in the column: text
     plain = TableSchema.model_validate({"columns": [
         {"name": "icd", "type": "categorical", "categories": [10, 20], "public": True}]})
-    with pytest.raises(Exception, match="not in its categories"):
+    with pytest.raises(DataValidationError, match="not in its categories"):
         TableCodec(plain).encode(df[["icd"]])
 
 

@@ -55,6 +55,7 @@ from medsynth.privacy.audit.release import (
     fit_release,
 )
 from medsynth.privacy.dpsgd_audit import GradientCanaries, gradient_canaries_for_audit
+from medsynth.privacy.ledger import delta_level, delta_text
 
 if TYPE_CHECKING:  # pragma: no cover
     from collections.abc import Callable
@@ -269,8 +270,6 @@ def _prepare(model: str, table: Any, schema: Any, epsilon: float, delta: float |
     if not 0 < delta < 1:
         raise ConfigError(f"delta {delta!r} must be in (0, 1)")
     info.update({"rows": n, "columns": len(sch.columns), "public_domains": not sch.private_domain_columns()})
-    from medsynth.privacy.ledger import delta_level, delta_text
-
     level = delta_level(float(delta), float(n), 0.0)  # the fits take a lower level on a table too large for delta
     spec = ModelSpec(name=model, params=dict(params or {}), schema=sch, epsilon=float(epsilon), delta=float(delta),
                      claim_delta=None if level is None else level[1])
