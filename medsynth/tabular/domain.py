@@ -62,6 +62,7 @@ from medsynth.tabular.schema import (
 from medsynth.tabular.structure import (
     CATEGORY_GROUPS,
     CATEGORY_KEYS,
+    FAMILY_MIN,
     FLAG_KEYS,
     FLAG_WORDS,
     LETTER_KEYS,
@@ -69,6 +70,7 @@ from medsynth.tabular.structure import (
     decide_structure,
     flag_partner,
     flag_vocabulary,
+    name_family,
     needs_decision,
 )
 
@@ -387,6 +389,85 @@ def _group_released(released: list[str], noisy_of: dict[str, float], sigma: floa
     return [k for i, k in enumerate(ranked) if i == 0 or noisy_of.get(k, 0.0) > GROUP_MEMBER_SIGMAS * sigma]
 
 
+#: Share of each family member's budget spent on the family's pooled category list; the rest counts the member's
+#: own values on that list (its 1-way marginal and missing bucket). The list's noise, per member, is
+#: ``1 / sqrt(FAMILY_LIST_SHARE * k)`` of what the member's whole share buys alone: a gain from 4 members up.
+FAMILY_LIST_SHARE = 0.5
+
+
+def category_families(cols: list[ColumnSchema]) -> dict[str, list[str]]:
+    """The families (:data:`FAMILY_MIN` or more category columns of one :func:`name_family` stem, no declared
+    target) among ``cols``, by stem. Depends only on names, types and the target flag."""
+    groups: dict[str, list[str]] = {}
+    for c in cols:
+        stem = name_family(c.name) if c.type == "categorical" and not c.target else None
+        if stem is not None:
+            groups.setdefault(stem, []).append(c.name)
+    return {stem: names for stem, names in groups.items() if len(names) >= FAMILY_MIN}
+
+
+@dataclass(frozen=True)
+class FamilyList:
+    """The category list DP released for a family of columns (:func:`release_family_lists`).
+
+    Attributes:
+        stem: the family's name stem.
+        size: how many columns it pools.
+        keys: the released category keys (most frequent first), maybe none.
+        sigma: the noise of the pooled counts.
+        missing: whether the pooled noisy count of missing values stands ``PRESENCE_SIGMAS`` above zero (then
+            every member keeps a missing state; its own noisy count of them is its rate).
+    """
+
+    stem: str
+    size: int
+    keys: tuple[str, ...]
+    sigma: float
+    missing: bool = False
+
+
+def release_family_lists(df: pd.DataFrame, families: dict[str, list[str]], rho_of: dict[str, float], delta: float,
+                         rng: np.random.Generator) -> dict[str, FamilyList]:
+    """One thresholded noisy histogram per family over the values of all its ``k`` columns together (flag spellings
+    and common words public keys, as for one column), at ``rho_of[stem]``: a row adds up to ``k`` counts, so the
+    histogram's L2 sensitivity is ``k`` (noise ``k / sqrt(2 rho)``), a value held by one row clears the threshold
+    ``k + sigma z(1 - delta)`` with probability at most ``delta`` and one row holds at most ``k`` such values: the
+    family's delta is ``k * delta``, as for its ``k`` columns released one by one. Signal grows ``k`` times, noise
+    ``k / sqrt(k)``: a value common to the family stands ``sqrt(k)`` times higher above the noise at the family's
+    summed budget. The same post-processing as one column's release (flags, word groups). Returns each member
+    column's :class:`FamilyList`."""
+    out: dict[str, FamilyList] = {}
+    for stem, names in families.items():
+        k = len(names)
+        rho = rho_of[stem]
+        sigma = gaussian_sigma(rho, k)
+        keys = np.concatenate([category_keys(df[n].dropna()).to_numpy(dtype=str) for n in names])
+        n_missing = int(sum(int(df[n].isna().sum()) for n in names))
+        released, noisy_of, noisy_missing = dp_category_counts(keys, n_missing, rho, delta, rng, sensitivity=float(k),
+                                                   public_keys=FLAG_KEYS, public_rate=FLAG_FALSE_RATE,
+                                                   public_groups=PUBLIC_GROUPS)
+        threshold = category_threshold(sigma, delta, float(k))
+        released = _words_kept(released, noisy_of, threshold)
+        released, _ = _flag_keys_released(released, noisy_of, sigma, threshold)
+        if not released:
+            released = _flag_pair_released(noisy_of, sigma)
+        released = _group_released(released, noisy_of, sigma)
+        got = FamilyList(stem, k, tuple(released), sigma, bool(noisy_missing > PRESENCE_SIGMAS * sigma))
+        out.update({n: got for n in names})
+    return out
+
+
+def family_counts(s: pd.Series, keys: list[str], sigma: float,
+                  rng: np.random.Generator) -> tuple[dict[str, float], float]:
+    """Noisy counts (noise ``sigma``, one row one bucket: sensitivity 1) of a column's values on a released list of
+    keys and of its missing values; values off the list are not counted. Returns (noisy count by key, noisy missing)."""
+    seen, n = np.unique(category_keys(s.dropna()).to_numpy(dtype=str), return_counts=True)
+    by_key = dict(zip(seen.tolist(), n.tolist()))
+    counts = np.array([float(by_key.get(k, 0)) for k in keys] + [float(s.isna().sum())])
+    noisy = noisy_counts(counts, sigma, rng)
+    return dict(zip(keys, noisy[:-1].tolist())), float(noisy[-1])
+
+
 def _text_buckets(s: pd.Series, numbers: np.ndarray) -> np.ndarray:
     """Counts of a column's cells that are no numbers, on a public partition: one bucket per flag pair of
     :data:`TEXT_PAIRS`, then the rest (private; measured by :func:`~medsynth.privacy.locate.locate`)."""
@@ -571,6 +652,10 @@ def resolve_domain(
     updates: dict[str, dict[str, Any]] = {}
     detail: dict[str, Any] = {}
     spent: dict[str, float] = {}
+    families = category_families(todo)
+    family_of = release_family_lists(
+        df, families, {stem: FAMILY_LIST_SHARE * sum(share[n] for n in names) for stem, names in families.items()},
+        delta_cat, rng) if families else {}
     numbers = [c for c in todo if c.type in NUMERIC_TYPES]
     completed: list[str] = []  # flags of which DP released one value: the other joined
     paired: list[str] = []  # flags of which DP released neither value alone, but both together
@@ -587,32 +672,45 @@ def resolve_domain(
                 if locate_present(loc, float(rows) - miss, math.hypot(sigma_miss, rows_sigma)):
                     tentative.append(name)
 
-    def release_categories(col: ColumnSchema, s: pd.Series, rho: float, delta: float) -> dict[str, Any] | None:
+    def release_categories(col: ColumnSchema, s: pd.Series, rho: float, delta: float,
+                           family: FamilyList | None = None) -> dict[str, Any] | None:
         """A thresholded noisy histogram of the column's values (flag spellings public keys, no threshold) and its
-        missing bucket: the schema update, or None when no category stands above the noise."""
+        missing bucket: the schema update, or None when no category stands above the noise. A member of a
+        ``family`` (:func:`release_family_lists`) counts its values on the family's released list instead (keys
+        released already, no threshold) with ``rho``, the rest of its share."""
         sigma = gaussian_sigma(rho)
-        keys = category_keys(s.dropna()).to_numpy(dtype=str)
-        released, noisy_of, noisy_missing = dp_category_counts(keys, int(s.isna().sum()), rho, delta, rng,
-                                                               public_keys=FLAG_KEYS, public_rate=FLAG_FALSE_RATE,
-                                                               public_groups=PUBLIC_GROUPS)
-        missing = bool(noisy_missing > PRESENCE_SIGMAS * sigma)
-        if col.categories:  # a public key is released or not on its noisy count alone: never filtered by
-            declared = {category_key(c) for c in col.categories}  # this list, which was read from the data
-            released = [k for k in released if k in declared or k in PUBLIC_KEYS]
-        released = _words_kept(released, noisy_of, category_threshold(sigma, delta))
-        released, with_partner = _flag_keys_released(released, noisy_of, sigma, category_threshold(sigma, delta))
-        if with_partner:
-            completed.append(col.name)
-        if not released:
-            released = _flag_pair_released(noisy_of, sigma)
-            if released:
+        if family is None:
+            keys = category_keys(s.dropna()).to_numpy(dtype=str)
+            released, noisy_of, noisy_missing = dp_category_counts(keys, int(s.isna().sum()), rho, delta, rng,
+                                                                   public_keys=FLAG_KEYS, public_rate=FLAG_FALSE_RATE,
+                                                                   public_groups=PUBLIC_GROUPS)
+            if col.categories:  # a public key is released or not on its noisy count alone: never filtered by
+                declared = {category_key(c) for c in col.categories}  # this list, which was read from the data
+                released = [k for k in released if k in declared or k in PUBLIC_KEYS]
+            released = _words_kept(released, noisy_of, category_threshold(sigma, delta))
+            released, with_partner = _flag_keys_released(released, noisy_of, sigma, category_threshold(sigma, delta))
+            if with_partner:
+                completed.append(col.name)
+            if not released:
+                released = _flag_pair_released(noisy_of, sigma)
+                if released:
+                    paired.append(col.name)
+            grown = _group_released(released, noisy_of, sigma)
+            if len(grown) > len(released):
                 paired.append(col.name)
-        grown = _group_released(released, noisy_of, sigma)
-        if len(grown) > len(released):
-            paired.append(col.name)
-        released = grown
-        detail[col.name] = {"mechanism": "thresholded noisy histogram (+ missing bucket)", "rho": rho,
-                            "delta": delta, "released": len(released), "missing": missing}
+            released = grown
+            entry = {"mechanism": "thresholded noisy histogram (+ missing bucket)", "rho": rho, "delta": delta}
+        else:
+            released = list(family.keys)
+            if col.categories:  # (as above: the list read from the data filters only keys read from the data)
+                declared = {category_key(c) for c in col.categories}
+                released = [k for k in released if k in declared or k in PUBLIC_KEYS]
+            noisy_of, noisy_missing = family_counts(s, released, sigma, rng)
+            entry = {"mechanism": "noisy counts on its family's category list (+ missing bucket)",
+                     "rho": rho / (1 - FAMILY_LIST_SHARE), "rho_family_list": rho / (1 - FAMILY_LIST_SHARE) - rho,
+                     "family": family.stem, "family_columns": family.size}
+        missing = bool(noisy_missing > PRESENCE_SIGMAS * sigma) or (family is not None and family.missing)
+        detail[col.name] = {**entry, "released": len(released), "missing": missing}
         if not released:
             return None
         cats = _sorted_categories([_canonical(k) for k in released])
@@ -713,8 +811,19 @@ def resolve_domain(
                     oneways[col.name] = OneWay(kept, np.full(kept.size, sigma))
                 detail[col.name] = {"mechanism": "noisy counts of the two values and of missing values", "rho": rho_each,
                                     "missing": missing}
+            elif (fam := family_of.get(col.name)) is not None and not fam.keys:
+                spent[col.name] = FAMILY_LIST_SHARE * rho_each  # (the rest of its share stays with the model)
+                updates[col.name] = dict(OMITTED)
+                detail[col.name] = {"mechanism": "its family's pooled category list", "rho": spent[col.name],
+                                    "family": fam.stem, "family_columns": fam.size, "released": 0}
+                ledger.notes.append(
+                    f"column '{col.name}': no category of its family ('{fam.stem}', {fam.size} columns, released "
+                    "together) is frequent enough to release with DP at this budget; the synthetic column is empty "
+                    "(declare its categories public, or give more budget)")
+                continue
             else:
-                upd = release_categories(col, s, rho_each, delta_cat)
+                own = rho_each * (1 - FAMILY_LIST_SHARE) if fam is not None else rho_each
+                upd = release_categories(col, s, own, delta_cat, fam)
                 if upd is None:
                     updates[col.name] = dict(OMITTED)
                     ledger.notes.append(
@@ -722,6 +831,12 @@ def resolve_domain(
                         "synthetic column is empty (declare its categories public, or give more budget)")
                     continue
         updates[col.name] = upd
+    if families:
+        listed = ", ".join(f"'{stem}' ({len(names)})" for stem, names in families.items())
+        ledger.notes.append(
+            f"column families {listed}: category columns whose names differ only in their numbers had one category "
+            f"list released for the family (a histogram of all their values, noise scaled to the family's size; "
+            f"{FAMILY_LIST_SHARE:.0%} of their budget), then each column's counts on that list")
     if retyped:
         ledger.notes.append(
             f"columns {retyped}: DP decided that they hold numbers, but their domain histogram found no number above "

@@ -325,6 +325,38 @@ def _date_support(noisy: np.ndarray, sigma: float) -> tuple[float, str]:
     return best, fmt
 
 
+def name_family(name: str) -> str | None:
+    """The family stem of a column name (its runs of digits as ``#``: ``emp12`` -> ``emp#``), or None without
+    digits. Columns of one stem (weekly flags, questionnaire items, repeated labs) usually share their kind and
+    domain. Reads only the name (public)."""
+    stem = re.sub(r"\d+", "#", name)
+    return stem if stem != name else None
+
+
+#: Columns of one :func:`name_family` stem form a family when at least this many are decided or released together.
+FAMILY_MIN = 4
+
+
+def _family_means(todo: list[ColumnSchema], d: np.ndarray, sigma: float) -> dict[str, float]:
+    """For each column of a family (:data:`FAMILY_MIN` or more of one stem) whose own noisy numbers-minus-text count
+    ``d`` is within 3 noise deviations of zero: the family's mean count where the family's sum (noise ``sqrt(k)
+    sigma``) stands 3 deviations from zero. Post-processing of released noisy counts and public names."""
+    groups: dict[str, list[int]] = {}
+    for i, c in enumerate(todo):
+        stem = name_family(c.name)
+        if stem is not None:
+            groups.setdefault(stem, []).append(i)
+    out: dict[str, float] = {}
+    for idx in groups.values():
+        if len(idx) < FAMILY_MIN:
+            continue
+        total = float(d[idx].sum())
+        if abs(total) < 3 * sigma * math.sqrt(len(idx)):
+            continue
+        out.update({todo[i].name: total / len(idx) for i in idx if abs(d[i]) < 3 * sigma})
+    return out
+
+
 def decide_structure(schema: TableSchema, df: pd.DataFrame, *, rho: float, rows: float,
                      rng: np.random.Generator, ledger: PrivacyLedger) -> tuple[TableSchema, set[str], float]:
     """Decide the type (and date format) of every ``public: false`` column with at most ``rho`` of zCDP.
@@ -349,6 +381,10 @@ def decide_structure(schema: TableSchema, df: pd.DataFrame, *, rho: float, rows:
     # round 1: numbers or not
     d = np.array([prof[c.name].numbers - prof[c.name].others for c in todo], dtype=float) + rng.normal(0, sig[0], len(todo))
     spent += rho_r[0] * len(todo)
+    by_family = _family_means(todo, d, sig[0])  # a column the noise hides alone takes its family's sign
+    for i, col in enumerate(todo):
+        if col.name in by_family:
+            d[i] = by_family[col.name]
     # round 2: integer-ness of numbers, kind of the rest (one count, or one histogram, per column)
     decided: dict[str, dict[str, Any]] = {}
     text_count: dict[str, float] = {}  # noisy count of the other-text values of a non-number column (round 2)
@@ -358,7 +394,7 @@ def decide_structure(schema: TableSchema, df: pd.DataFrame, *, rho: float, rows:
     by_name: set[str] = set()  # datetimes on their name's word (their dates did not clear the margin)
     for col, dv in zip(todo, d, strict=True):
         p = prof[col.name]
-        if abs(dv) < 3 * sig[0]:
+        if abs(dv) < 3 * sig[0] and col.name not in by_family:
             unsure_kind.append(col.name)
         if dv > 0:
             n_hat = dv  # numbers minus the rest: a lower bound of the numbers, released
@@ -445,7 +481,12 @@ def decide_structure(schema: TableSchema, df: pd.DataFrame, *, rho: float, rows:
         sigma={"kind": sig[0], "integer_or_kinds": sig[1], "format_or_unique": sig[2], "date_format": sig_fmt,
                "time_resolution": sig_res}, decisions=decisions, time_resolutions=resolutions,
         undecided_numbers=undecided_numbers, unsure_kind=unsure_kind, unsure_format=unsure_format,
+        kind_by_family=sorted(by_family),
     )
+    if by_family:
+        ledger.notes.append(
+            f"columns {sorted(by_family)}: alone, the noise hid whether they hold numbers or text; their family's (columns "
+            "whose names differ only in their numbers) noisy counts summed did not, and they took its answer")
     if unsure_kind:
         ledger.notes.append(
             f"columns {unsure_kind}: at this budget the noise (3 sigma = {3 * sig[0]:.0f}) is larger than the count that "
@@ -481,4 +522,4 @@ def decide_structure(schema: TableSchema, df: pd.DataFrame, *, rho: float, rows:
     return schema.model_copy(update={"columns": cols}), small_ints, min(spent, rho)
 
 
-__all__ = ["decide_structure", "flag_partner", "flag_vocabulary", "id_like", "needs_decision"]
+__all__ = ["decide_structure", "flag_partner", "flag_vocabulary", "id_like", "name_family", "needs_decision"]
