@@ -76,9 +76,11 @@ class Location:
         octaves: located power-of-two bucket indices (first, last) for a number.
         keys: indices of keys standing above the noise.
         rounds: how many stage-1 measurements were combined.
-        tentative: located by :func:`locate_present` (no block stood above the noise), to be confirmed by stage 2.
+        tentative: located by :func:`locate_present` (no block stood above the noise) or :func:`locate_by_family`,
+            to be confirmed by stage 2.
         origin: a public day subtracted from a date column's values before it is located (:func:`locate_date`; 0 for
             numbers): ``values`` and every grid are relative to it, and :func:`refine` adds it back to the range.
+        by_family: located by :func:`locate_by_family`.
     """
 
     values: np.ndarray
@@ -96,6 +98,7 @@ class Location:
     text_counts: np.ndarray = field(default_factory=lambda: np.zeros(0))
     text_noisy: np.ndarray = field(default_factory=lambda: np.zeros(0))
     origin: float = 0.0
+    by_family: bool = False
 
     def text_found(self) -> np.ndarray:
         """Indices of the text buckets whose noisy count stands above the noise (threshold corrected for their
@@ -452,6 +455,48 @@ def locate_present(loc: Location, present: float, present_sd: float) -> bool:
     return True
 
 
+#: A code located by its family (:func:`locate_by_family`) is kept when the member's own counts (both stages) on the
+#: family's keys sum to this many noise deviations of that sum.
+FAMILY_CONFIRM_SIGMAS = 3.0
+
+
+def locate_by_family(locs: list[Location], *, kinds: tuple[str, ...] = ("number", "code")) -> list[Location]:
+    """Locate the unlocated members of a family of number columns (names that differ only in their numbers, each
+    located alone by :func:`locate` with its own budget) where the family's average stage-1 histogram locates: the
+    mean of the members' noisy histograms (noise ``sqrt(sum sigma_i^2) / k``, ``sqrt(k)`` times lower than one
+    member's) classified as one column's. An unlocated member takes the family's kind, powers of two and keys,
+    marked ``tentative``: stage 2 confirms it on the member's own values alone (a number's block, as for
+    :func:`locate_present`; for a code, the member's own counts on the family's keys summed, ``FAMILY_CONFIRM_SIGMAS``
+    deviations, see :func:`refine`), so a member unlike its family is left unlocated rather than given the family's
+    domain. ``kinds``: the family kinds acted on (a caller may take only codes first). Each member keeps its own noisy counts (its stage 2 combines them, no
+    family average in its marginal). Post-processing of DP outputs and public names only. Returns the members
+    located this way."""
+    lost = [loc for loc in locs if loc.kind == "unlocated" and not loc.origin and not loc.text_found().size]
+    if not lost or any(loc.noisy.shape != locs[0].noisy.shape or not loc.codes for loc in locs):
+        return []
+    k = len(locs)
+    avg = np.mean([loc.noisy for loc in locs], axis=0)
+    fam = Location(np.zeros(0), np.zeros_like(avg), avg, math.sqrt(sum(loc.sigma**2 for loc in locs)) / k, 0.0)
+    _classify(fam)
+    if fam.kind not in kinds:
+        return []
+    if fam.kind == "code":  # the run of keys grows by neighbours (up to two keys away) standing 3 deviations above
+        keys = fam.noisy[_N_OCT : _N_OCT + _N_KEYS]  # zero, as a code's run does in stage 2 (an item's rarest answer,
+        got = set(int(k) for k in fam.keys)       # a tenth of the rows, missed the corrected threshold)
+        grown = True
+        while grown:
+            grown = False
+            for k in sorted(got):
+                for j in (k - 2, k - 1, k + 1, k + 2):
+                    if 0 <= j < _N_KEYS and j not in got and keys[j] > PRESENCE_SIGMAS * fam.sigma:
+                        got.add(j)
+                        grown = True
+        fam.keys = np.array(sorted(got), dtype=np.int64)
+    for loc in lost:
+        loc.kind, loc.octaves, loc.keys, loc.tentative, loc.by_family = fam.kind, fam.octaves, fam.keys.copy(), True, True
+    return lost
+
+
 #: Stage 2 also measures this many powers of two beyond each end of the located run ...
 NEIGHBOURS = 4
 #: ... and one joins the range when both stages' count of it (inverse-variance average) stands this many deviations
@@ -614,7 +659,15 @@ def refine(loc: Location, rho: float, rng: np.random.Generator, *, max_cells: in
         sigma = 1 / math.sqrt(w1 + w2)
         keys = noisy[:_N_KEYS]
         sig = np.nonzero(keys > _union_threshold(_N_KEYS) * sigma)[0]
-        if sig.size == 0:  # the average lost what stage 1 saw: keep stage 1's keys (already DP)
+        if loc.by_family:  # keys its family's histogram located: its own counts on them together must stand out
+            fk = np.asarray(loc.keys, dtype=np.int64)
+            if fk.size == 0 or keys[fk].sum() <= FAMILY_CONFIRM_SIGMAS * sigma * math.sqrt(fk.size):
+                err = PrivacyBudgetError("cannot locate the values with DP: its own counts on the keys its family "
+                                         f"located do not stand out (sigma {sigma:.1f})")
+                err.rho_spent = loc.rho + rho  # type: ignore[attr-defined]
+                raise err
+            sig = np.union1d(sig, fk)
+        elif sig.size == 0:  # the average lost what stage 1 saw: keep stage 1's keys (already DP)
             sig = loc.keys
         # the run of significant keys (at most two apart) holding the most mass, and the keys further away that stand
         # FAR_KEY_SIGMAS above zero (a real '9 = unknown' beside 1-2, a 0/3 code): a key the noise lifted just over the
@@ -740,4 +793,5 @@ def refine(loc: Location, rho: float, rng: np.random.Generator, *, max_cells: in
                         missing_count=miss, sigma_missing=sigma_miss)
 
 
-__all__ = ["Location", "locate", "locate_date", "locate_present", "missing_present", "refine", "remeasure"]
+__all__ = ["Location", "locate", "locate_by_family", "locate_date", "locate_present", "missing_present", "refine",
+           "remeasure"]

@@ -35,6 +35,7 @@ from medsynth.privacy.locate import (
     MAX_LOOKS,
     Location,
     locate,
+    locate_by_family,
     locate_date,
     locate_present,
     refine,
@@ -406,6 +407,17 @@ def category_families(cols: list[ColumnSchema]) -> dict[str, list[str]]:
     return {stem: names for stem, names in groups.items() if len(names) >= FAMILY_MIN}
 
 
+def number_families(cols: list[ColumnSchema]) -> dict[str, list[str]]:
+    """The families (:data:`FAMILY_MIN` or more number columns, integer or continuous, of one :func:`name_family`
+    stem, no declared target) among ``cols``, by stem (:func:`~medsynth.privacy.locate.locate_by_family`)."""
+    groups: dict[str, list[str]] = {}
+    for c in cols:
+        stem = name_family(c.name) if c.type in ("integer", "continuous") and not c.target else None
+        if stem is not None:
+            groups.setdefault(stem, []).append(c.name)
+    return {stem: names for stem, names in groups.items() if len(names) >= FAMILY_MIN}
+
+
 @dataclass(frozen=True)
 class FamilyList:
     """The category list DP released for a family of columns (:func:`release_family_lists`).
@@ -659,11 +671,15 @@ def resolve_domain(
     numbers = [c for c in todo if c.type in NUMERIC_TYPES]
     completed: list[str] = []  # flags of which DP released one value: the other joined
     paired: list[str] = []  # flags of which DP released neither value alone, but both together
+    by_family: list[str] = []  # number columns located where their family's average histogram located, confirmed
     retyped: list[str] = []  # decided numbers, released as a flag's categories (text stood above the noise)
     lumped: dict[str, float] = {}  # columns given "(other)": the DP estimate of its share of the rows
     first = {c.name: stage1_share(share[c.name], oneway_rho) for c in numbers}
     located = _locate_numbers(numbers, df, share, first, reserve_rho, rng,
                               total_cap=RESERVE_CAP_TOTAL * ledger.rho_budget / max(len(todo), 1))
+    families_n = number_families(numbers)
+    for names in families_n.values():  # a family of codes (questionnaire items) locates its unlocated members first
+        locate_by_family([located[n] for n in names], kinds=("code",))
     tentative = []  # unlocated after every look, but DP says most rows hold a value: the block standing out most
     if rows is not None and rows_sigma is not None:  # (the noisy count of df's rows and its noise; none, no guess)
         for name, loc in located.items():
@@ -671,6 +687,8 @@ def resolve_domain(
                 miss, sigma_miss = loc.missing_noisy()
                 if locate_present(loc, float(rows) - miss, math.hypot(sigma_miss, rows_sigma)):
                     tentative.append(name)
+    for names in families_n.values():  # members still unlocated after all that: where their family is
+        locate_by_family([located[n] for n in names])
 
     def release_categories(col: ColumnSchema, s: pd.Series, rho: float, delta: float,
                            family: FamilyList | None = None) -> dict[str, Any] | None:
@@ -769,6 +787,8 @@ def resolve_domain(
                 detail[col.name] = {"mechanism": MECH_NUMBER, "rho": spent[col.name], "rounds": loc.rounds, "omitted": True}
                 continue
             spent[col.name] = res.rho
+            if loc.by_family:
+                by_family.append(col.name)
             if col.name in tentative:
                 ledger.notes.append(f"column '{col.name}': no block of its values stood above the noise alone; located where "
                                     "they stand out most, as most rows hold a value, and confirmed by a second measurement "
@@ -837,6 +857,11 @@ def resolve_domain(
             f"column families {listed}: category columns whose names differ only in their numbers had one category "
             f"list released for the family (a histogram of all their values, noise scaled to the family's size; "
             f"{FAMILY_LIST_SHARE:.0%} of their budget), then each column's counts on that list")
+    if by_family:
+        ledger.notes.append(
+            f"columns {by_family}: no value range stood above the noise in their own histogram; located where the average "
+            "histogram of their family (number columns whose names differ only in their numbers) did, and confirmed by "
+            "a second measurement of their own values")
     if retyped:
         ledger.notes.append(
             f"columns {retyped}: DP decided that they hold numbers, but their domain histogram found no number above "
