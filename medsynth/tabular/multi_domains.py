@@ -250,9 +250,13 @@ class DomainsMixin:
         private, led = self.is_private, self.ledger
         total_w = sum(weights.values())
         tables_share = (1 - DECISION_SHARE) if n_decide else 1.0
-        n_cat = {t: sum(c.type == "categorical" for c in self._plain(schema.tables[t], schema.key_columns(t)).modelled
-                        if c.name in self._plain(schema.tables[t], schema.key_columns(t)).private_domain_columns())
-                 for t in tables}
+        # each table's part of the delta its category lists reserve: by the columns that may release one, from public
+        # facts only (a type DP decides counts whatever schema infer read; a declared category column counts)
+        n_cat = {}
+        for t in tables:
+            plain = self._plain(schema.tables[t], schema.key_columns(t))
+            names = set(plain.private_domain_columns())
+            n_cat[t] = sum(needs_decision(c) or c.type == "categorical" for c in plain.modelled if c.name in names)
         out = {}
         for t in schema.order():
             tab = schema.tables[t]

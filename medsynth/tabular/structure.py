@@ -381,10 +381,8 @@ def decide_structure(schema: TableSchema, df: pd.DataFrame, *, rho: float, rows:
     # round 1: numbers or not
     d = np.array([prof[c.name].numbers - prof[c.name].others for c in todo], dtype=float) + rng.normal(0, sig[0], len(todo))
     spent += rho_r[0] * len(todo)
-    by_family = _family_means(todo, d, sig[0])  # a column the noise hides alone takes its family's sign
-    for i, col in enumerate(todo):
-        if col.name in by_family:
-            d[i] = by_family[col.name]
+    by_family = _family_means(todo, d, sig[0])  # a column the noise hides alone takes its family's sign (its own
+    # count stays its lower bound of numbers and of present values below: a mostly missing member is not decided on it)
     # round 2: integer-ness of numbers, kind of the rest (one count, or one histogram, per column)
     decided: dict[str, dict[str, Any]] = {}
     text_count: dict[str, float] = {}  # noisy count of the other-text values of a non-number column (round 2)
@@ -396,8 +394,8 @@ def decide_structure(schema: TableSchema, df: pd.DataFrame, *, rho: float, rows:
         p = prof[col.name]
         if abs(dv) < 3 * sig[0] and col.name not in by_family:
             unsure_kind.append(col.name)
-        if dv > 0:
-            n_hat = dv  # numbers minus the rest: a lower bound of the numbers, released
+        if by_family.get(col.name, dv) > 0:
+            n_hat = max(dv, 0.0)  # numbers minus the rest: a lower bound of the numbers, released
             f = (p.numbers - p.whole) - INTEGER_SHARE * p.whole + rng.normal(0, sig[1])
             if 3 * sig[1] > MAJORITY * n_hat:  # the noise cannot tell "none" from "most": never round on its word
                 undecided_numbers.append(col.name)

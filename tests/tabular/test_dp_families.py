@@ -153,3 +153,32 @@ def test_locate_by_family_is_post_processing_of_the_members_noisy_histograms():
     assert len(got) == 6 and all(loc.kind == "code" and loc.tentative and loc.by_family for loc in locs)
     assert all(np.array_equal(a, loc.noisy) and loc.rho == 2e-4 for a, loc in zip(before, locs, strict=True))
     assert locate_by_family(locs[:3]) == []  # (none unlocated any more)
+
+
+def test_a_members_data_read_categories_never_filter_its_familys_list():
+    """The review of the first version: a member whose type was declared by hand (``type`` taken out of
+    ``read_from_data``) kept its data-read category list, which filtered the family's pooled list, so one row's
+    'zzz' in that member was released in 5 of 5 fits (0 of 5 without the row). Only a list written by hand filters:
+    the member's list is the family's whether or not the row is there."""
+    from medsynth.core.registry import SYNTHESIZERS, resolve
+
+    rs = np.random.default_rng(0)
+    base = pd.DataFrame({f"v{i}": rs.choice(["a", "b", "zzz"], 400) for i in range(1, 5)})
+    base["v4"] = rs.choice(["a", "b"], 400)  # v4 never holds zzz ...
+    one = base.copy()
+    one.loc[0, "v4"] = "zzz"  # ... but for one row
+
+    def schema_for(df: pd.DataFrame):  # noqa: ANN202
+        sc = infer_schema(df)
+        return sc.model_copy(update={"columns": [c.model_copy(update={"read_from_data": [
+            f for f in c.read_from_data if f != "type"]}) for c in sc.columns]})
+
+    held = {}
+    for name, df in (("one", one), ("base", base)):
+        held[name] = 0
+        for seed in range(5):
+            with insecure_noise_for_audit(seed):
+                m = resolve(SYNTHESIZERS, "dp-mst")(privacy={"epsilon": 5.0, "delta": 1e-5}).fit(df, schema_for(df))
+            held[name] += "zzz" in (m.schema.column("v4").categories or [])
+            assert "zzz" in m.schema.column("v1").categories
+    assert held["one"] == held["base"], held
