@@ -460,6 +460,21 @@ def locate_present(loc: Location, present: float, present_sd: float) -> bool:
 FAMILY_CONFIRM_SIGMAS = 3.0
 
 
+#: A member's own stage-1 mass off its family's code (other keys, non-whole or larger values) that stands this many
+#: deviations above zero keeps it from taking the code (it is left to its own guesses).
+FAMILY_OFF_SIGMAS = 2.5
+
+
+def _unlike_code(loc: Location, keys: np.ndarray) -> bool:
+    """Whether the member's own noisy stage-1 histogram holds mass off the family's code ``keys``: on other keys, on
+    the powers of two around the keys (fractions, negatives below -1) or beyond them (16 and up), each sum at
+    ``FAMILY_OFF_SIGMAS`` deviations. A count 1-40 half of whose values lie past 5, or a code 1-4 beside a family of
+    0/1 flags, took the family's code and lost the rest of its values. Post-processing of its noisy counts."""
+    other = np.setdiff1d(np.arange(_N_KEYS), keys)
+    parts = [loc.noisy[_N_OCT + other], loc.noisy[_NEAR_KEYS], *(loc.noisy[side] for side in _BEYOND_KEYS)]
+    return any(bool(p.sum() > FAMILY_OFF_SIGMAS * loc.sigma * math.sqrt(p.size)) for p in parts if p.size)
+
+
 def locate_by_family(locs: list[Location], *, kinds: tuple[str, ...] = ("number", "code")) -> list[Location]:
     """Locate the unlocated members of a family of number columns (names that differ only in their numbers, each
     located alone by :func:`locate` with its own budget) where the family's average stage-1 histogram locates: the
@@ -468,7 +483,7 @@ def locate_by_family(locs: list[Location], *, kinds: tuple[str, ...] = ("number"
     marked ``tentative``: stage 2 confirms it on the member's own values alone (a number's block, as for
     :func:`locate_present`; for a code, the member's own counts on the family's keys summed, ``FAMILY_CONFIRM_SIGMAS``
     deviations, see :func:`refine`), so a member unlike its family is left unlocated rather than given the family's
-    domain. ``kinds``: the family kinds acted on (a caller may take only codes first). Each member keeps its own noisy counts (its stage 2 combines them, no
+    domain; a member whose own histogram shows mass off the family's code (:func:`_unlike_code`) never takes it. ``kinds``: the family kinds acted on (a caller may take only codes first). Each member keeps its own noisy counts (its stage 2 combines them, no
     family average in its marginal). Post-processing of DP outputs and public names only. Returns the members
     located this way."""
     lost = [loc for loc in locs if loc.kind == "unlocated" and not loc.origin and not loc.text_found().size]
@@ -492,6 +507,7 @@ def locate_by_family(locs: list[Location], *, kinds: tuple[str, ...] = ("number"
                         got.add(j)
                         grown = True
         fam.keys = np.array(sorted(got), dtype=np.int64)
+        lost = [loc for loc in lost if not _unlike_code(loc, fam.keys)]
     for loc in lost:
         loc.kind, loc.octaves, loc.keys, loc.tentative, loc.by_family = fam.kind, fam.octaves, fam.keys.copy(), True, True
     return lost
@@ -666,7 +682,7 @@ def refine(loc: Location, rho: float, rng: np.random.Generator, *, max_cells: in
                                          f"located do not stand out (sigma {sigma:.1f})")
                 err.rho_spent = loc.rho + rho  # type: ignore[attr-defined]
                 raise err
-            sig = np.union1d(sig, fk)
+            sig = np.union1d(sig, fk[keys[fk] > 0])  # (a family key its own counts put at or below zero is not its)
         elif sig.size == 0:  # the average lost what stage 1 saw: keep stage 1's keys (already DP)
             sig = loc.keys
         # the run of significant keys (at most two apart) holding the most mass, and the keys further away that stand
