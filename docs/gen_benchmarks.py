@@ -95,6 +95,27 @@ HEADLINES: list[tuple[str, str, str, list[Step], str]] = [
     ("EHR", "Columns left empty by `dp-aim` at epsilon 1, zero-config, on carData::Rossi (432 x 63, 52 weekly yes/no "
             "columns), mean of 3 fits, with public category words and flag pairs (29.3 before them)",
      "tabular_public_keys.json", ["after", "summary", {"table": "carData::Rossi", "model": "dp-aim"}, "omitted_mean"], ""),
+    ("EHR", "Columns left empty by `dp-mst` at epsilon 1, zero-config, on carData::Rossi (432 x 63), mean of 3 fits, "
+            "with column families (4+ names differing only in digits: one DP category list per family)",
+     "tabular_families.json", ["results", {"table": "carData::Rossi", "model": "dp-mst", "families": True}, "mean",
+                               "empty"], ""),
+    ("EHR", "... the same fits with families switched off",
+     "tabular_families.json", ["results", {"table": "carData::Rossi", "model": "dp-mst", "families": False}, "mean",
+                               "empty"], ""),
+    ("EHR", "Columns left empty by `dp-mst` at epsilon 1, zero-config, on mosaicData::HELPfull (1,472 x 789, 32% "
+            "missing, 419 columns in families), mean of 3 fits, with column families",
+     "tabular_families.json", ["results", {"table": "mosaicData::HELPfull", "model": "dp-mst", "families": True},
+                               "mean", "empty"], ""),
+    ("EHR", "... the same fits with families switched off",
+     "tabular_families.json", ["results", {"table": "mosaicData::HELPfull", "model": "dp-mst", "families": False},
+                               "mean", "empty"], ""),
+    ("EHR", "Columns left empty by `dp-mst` at epsilon 1, zero-config, 24 items coded 1-5 and 8 labs on 300 rows "
+            "(made up), mean of 3 fits, with families (number families located by their members' average histogram)",
+     "tabular_families.json", ["results", {"table": "made-up items coded 1-5 and labs (300 x 32)", "model": "dp-mst",
+                                           "families": True}, "mean", "empty"], ""),
+    ("EHR", "... the same fits with families switched off",
+     "tabular_families.json", ["results", {"table": "made-up items coded 1-5 and labs (300 x 32)", "model": "dp-mst",
+                                           "families": False}, "mean", "empty"], ""),
     ("EHR", "`dp-aim` fit on 201 columns x 20k rows (generated, schema as inferred), CPU seconds (`dp-mst`: 15 s; "
             "the default above 200 columns)",
      "tabular_aim_very_wide_speed.json", ["results", {"model": "dp-aim"}, "fit_cpu_seconds"], "s"),
