@@ -483,9 +483,10 @@ def locate_by_family(locs: list[Location], *, kinds: tuple[str, ...] = ("number"
     marked ``tentative``: stage 2 confirms it on the member's own values alone (a number's block, as for
     :func:`locate_present`; for a code, the member's own counts on the family's keys summed, ``FAMILY_CONFIRM_SIGMAS``
     deviations, see :func:`refine`), so a member unlike its family is left unlocated rather than given the family's
-    domain; a member whose own histogram shows mass off the family's code (:func:`_unlike_code`) never takes it. ``kinds``: the family kinds acted on (a caller may take only codes first). Each member keeps its own noisy counts (its stage 2 combines them, no
-    family average in its marginal). Post-processing of DP outputs and public names only. Returns the members
-    located this way."""
+    domain; a member whose own histogram shows mass off the family's code (:func:`_unlike_code`) never takes it.
+    ``kinds``: the family kinds acted on (a caller may take only codes first). Each member keeps its own noisy counts
+    (its stage 2 combines them, no family average in its marginal). Post-processing of DP outputs and public names
+    only. Returns the members located this way."""
     lost = [loc for loc in locs if loc.kind == "unlocated" and not loc.origin and not loc.text_found().size]
     if not lost or any(loc.noisy.shape != locs[0].noisy.shape or not loc.codes for loc in locs):
         return []
@@ -497,12 +498,12 @@ def locate_by_family(locs: list[Location], *, kinds: tuple[str, ...] = ("number"
         return []
     if fam.kind == "code":  # the run of keys grows by neighbours (up to two keys away) standing 3 deviations above
         keys = fam.noisy[_N_OCT : _N_OCT + _N_KEYS]  # zero, as a code's run does in stage 2 (an item's rarest answer,
-        got = set(int(k) for k in fam.keys)       # a tenth of the rows, missed the corrected threshold)
+        got = {int(i) for i in fam.keys}           # a tenth of the rows, missed the corrected threshold)
         grown = True
         while grown:
             grown = False
-            for k in sorted(got):
-                for j in (k - 2, k - 1, k + 1, k + 2):
+            for i in sorted(got):
+                for j in (i - 2, i - 1, i + 1, i + 2):
                     if 0 <= j < _N_KEYS and j not in got and keys[j] > PRESENCE_SIGMAS * fam.sigma:
                         got.add(j)
                         grown = True

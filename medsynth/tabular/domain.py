@@ -455,9 +455,9 @@ def release_family_lists(df: pd.DataFrame, families: dict[str, list[str]], rho_o
         sigma = gaussian_sigma(rho, k)
         keys = np.concatenate([category_keys(df[n].dropna()).to_numpy(dtype=str) for n in names])
         n_missing = int(sum(int(df[n].isna().sum()) for n in names))
-        released, noisy_of, noisy_missing = dp_category_counts(keys, n_missing, rho, delta, rng, sensitivity=float(k),
-                                                   public_keys=FLAG_KEYS, public_rate=FLAG_FALSE_RATE,
-                                                   public_groups=PUBLIC_GROUPS)
+        released, noisy_of, noisy_missing = dp_category_counts(
+            keys, n_missing, rho, delta, rng, sensitivity=float(k), public_keys=FLAG_KEYS, public_rate=FLAG_FALSE_RATE,
+            public_groups=PUBLIC_GROUPS)
         threshold = category_threshold(sigma, delta, float(k))
         released = _words_kept(released, noisy_of, threshold)
         released, _ = _flag_keys_released(released, noisy_of, sigma, threshold)
