@@ -79,13 +79,12 @@ def _tvd(a: pd.Series, b: pd.Series) -> float:
 
 def one_fit(df: pd.DataFrame, model: str, families: bool) -> dict[str, Any]:
     import medsynth.tabular as mt
-    import medsynth.tabular.domain as domain
     import medsynth.tabular.structure as structure
     from medsynth.core.errors import PrivacyBudgetError
     from medsynth.tabular.structure import name_family
 
     k = 4 if families else 10**6
-    domain.FAMILY_MIN = structure.FAMILY_MIN = k
+    structure.FAMILY_MIN = k
     t0 = time.perf_counter()
     try:
         m = mt.fit(df, model=model, epsilon=1.0, schema=mt.infer_schema(df))

@@ -63,7 +63,6 @@ from medsynth.tabular.schema import (
 from medsynth.tabular.structure import (
     CATEGORY_GROUPS,
     CATEGORY_KEYS,
-    FAMILY_MIN,
     FLAG_KEYS,
     FLAG_WORDS,
     LETTER_KEYS,
@@ -71,7 +70,7 @@ from medsynth.tabular.structure import (
     decide_structure,
     flag_partner,
     flag_vocabulary,
-    name_family,
+    name_families,
     needs_decision,
 )
 
@@ -397,25 +396,14 @@ FAMILY_LIST_SHARE = 0.5
 
 
 def category_families(cols: list[ColumnSchema]) -> dict[str, list[str]]:
-    """The families (:data:`FAMILY_MIN` or more category columns of one :func:`name_family` stem, no declared
-    target) among ``cols``, by stem. Depends only on names, types and the target flag."""
-    groups: dict[str, list[str]] = {}
-    for c in cols:
-        stem = name_family(c.name) if c.type == "categorical" and not c.target else None
-        if stem is not None:
-            groups.setdefault(stem, []).append(c.name)
-    return {stem: names for stem, names in groups.items() if len(names) >= FAMILY_MIN}
+    """The families of category columns among ``cols`` (:func:`~medsynth.tabular.structure.name_families`)."""
+    return name_families(cols, ("categorical",))
 
 
 def number_families(cols: list[ColumnSchema]) -> dict[str, list[str]]:
-    """The families (:data:`FAMILY_MIN` or more number columns, integer or continuous, of one :func:`name_family`
-    stem, no declared target) among ``cols``, by stem (:func:`~medsynth.privacy.locate.locate_by_family`)."""
-    groups: dict[str, list[str]] = {}
-    for c in cols:
-        stem = name_family(c.name) if c.type in ("integer", "continuous") and not c.target else None
-        if stem is not None:
-            groups.setdefault(stem, []).append(c.name)
-    return {stem: names for stem, names in groups.items() if len(names) >= FAMILY_MIN}
+    """The families of number columns, integer or continuous, among ``cols``
+    (:func:`~medsynth.privacy.locate.locate_by_family`)."""
+    return name_families(cols, ("integer", "continuous"))
 
 
 @dataclass(frozen=True)

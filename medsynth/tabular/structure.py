@@ -337,23 +337,28 @@ def name_family(name: str) -> str | None:
 FAMILY_MIN = 4
 
 
-def _family_means(todo: list[ColumnSchema], d: np.ndarray, sigma: float) -> dict[str, float]:
-    """For each column of a family (:data:`FAMILY_MIN` or more of one stem) whose own noisy numbers-minus-text count
-    ``d`` is within 3 noise deviations of zero: the family's mean count where the family's sum (noise ``sqrt(k)
-    sigma``) stands 3 deviations from zero. Post-processing of released noisy counts and public names."""
-    groups: dict[str, list[int]] = {}
-    for i, c in enumerate(todo):
-        stem = name_family(c.name)
+def name_families(cols: list[ColumnSchema], types: tuple[str, ...] | None = None) -> dict[str, list[str]]:
+    """The families among ``cols``: :data:`FAMILY_MIN` or more columns of one :func:`name_family` stem (of ``types``
+    where given), no declared target, by stem. Depends only on names, types and the target flag."""
+    groups: dict[str, list[str]] = {}
+    for c in cols:
+        stem = name_family(c.name) if (types is None or c.type in types) and not c.target else None
         if stem is not None:
-            groups.setdefault(stem, []).append(i)
+            groups.setdefault(stem, []).append(c.name)
+    return {stem: names for stem, names in groups.items() if len(names) >= FAMILY_MIN}
+
+
+def _family_means(todo: list[ColumnSchema], d: np.ndarray, sigma: float) -> dict[str, float]:
+    """For each column of a family (:func:`name_families`) whose own noisy numbers-minus-text count ``d`` is within 3
+    noise deviations of zero: the family's mean count where the family's sum (noise ``sqrt(k) sigma``) stands 3
+    deviations from zero. Post-processing of released noisy counts and public names."""
+    where = {c.name: i for i, c in enumerate(todo)}
     out: dict[str, float] = {}
-    for idx in groups.values():
-        if len(idx) < FAMILY_MIN:
-            continue
+    for names in name_families(todo).values():
+        idx = [where[n] for n in names]
         total = float(d[idx].sum())
-        if abs(total) < 3 * sigma * math.sqrt(len(idx)):
-            continue
-        out.update({todo[i].name: total / len(idx) for i in idx if abs(d[i]) < 3 * sigma})
+        if abs(total) >= 3 * sigma * math.sqrt(len(idx)):
+            out.update({todo[i].name: total / len(idx) for i in idx if abs(d[i]) < 3 * sigma})
     return out
 
 
@@ -520,4 +525,4 @@ def decide_structure(schema: TableSchema, df: pd.DataFrame, *, rho: float, rows:
     return schema.model_copy(update={"columns": cols}), small_ints, min(spent, rho)
 
 
-__all__ = ["decide_structure", "flag_partner", "flag_vocabulary", "id_like", "name_family", "needs_decision"]
+__all__ = ["decide_structure", "flag_partner", "flag_vocabulary", "id_like", "name_families", "name_family", "needs_decision"]

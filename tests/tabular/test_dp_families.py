@@ -38,7 +38,6 @@ def _kept(df: pd.DataFrame, seeds: range, k: int) -> tuple[int, list]:
 def test_a_family_of_items_keeps_its_categories_where_columns_alone_lose_them(monkeypatch):
     """24 three-level items on 300 rows at epsilon 1: released as a family, every item keeps its three values in
     nearly every fit; released one by one (families switched off), most of them lose values or are left empty."""
-    import medsynth.tabular.domain as domain
     import medsynth.tabular.structure as structure
 
     df = _items()
@@ -50,7 +49,6 @@ def test_a_family_of_items_keeps_its_categories_where_columns_alone_lose_them(mo
     assert entry.details["per_column"]["item3"]["family"] == "item#"
     out = m.sample(300, seed=0)
     assert set(out["item1"].dropna()) <= {"low", "mid", "high"}
-    monkeypatch.setattr(domain, "FAMILY_MIN", 10**6)
     monkeypatch.setattr(structure, "FAMILY_MIN", 10**6)
     alone, _ = _kept(df, range(3), 24)
     assert alone <= kept - 3 * 8, (alone, kept)
@@ -73,7 +71,8 @@ def test_a_value_one_row_holds_in_every_member_is_not_released():
 
 
 def test_families_come_from_names_and_types_only():
-    from medsynth.tabular.domain import FAMILY_MIN, category_families, name_family
+    from medsynth.tabular.domain import category_families
+    from medsynth.tabular.structure import FAMILY_MIN, name_family
 
     assert name_family("emp12") == "emp#" and name_family("q_01a") == "q_#a" and name_family("age") is None
     cols = [ColumnSchema(name=f"emp{i}", type="categorical") for i in range(1, FAMILY_MIN + 1)]
