@@ -164,7 +164,12 @@ def test_an_entirely_missing_column_is_kept_empty_not_refused(epsilon):
     schema = infer_schema(df)
     col = schema.column("unused")
     assert col.omitted and col.read_from_data == ["omitted"] and validate_table(df, schema) == {}
-    m = resolve(SYNTHESIZERS, "dp-mst")(privacy={"epsilon": epsilon}).fit(df, schema)
+    # (one fixed noise draw: with OS entropy a public key, e.g. the letter 'I', passes its union threshold on a column
+    # no row holds in about 1 of 200 fits, its designed false-positive rate, and this test failed once in CI's shape)
+    from medsynth.privacy.noise import insecure_noise_for_audit
+
+    with insecure_noise_for_audit(11):
+        m = resolve(SYNTHESIZERS, "dp-mst")(privacy={"epsilon": epsilon}).fit(df, schema)
     out = m.sample(100, seed=0)
     assert out["unused"].isna().all() and out["age"].notna().all() and set(out["sex"]) <= {"f", "m"}
     if epsilon is not None:
