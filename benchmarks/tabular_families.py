@@ -57,24 +57,15 @@ def _likert(n: int = 300, k: int = 24, seed: int = 0) -> pd.DataFrame:
 
 
 def _tvd(a: pd.Series, b: pd.Series) -> float:
-    """1-way TVD of a real and a synthetic column, missing values a state of their own: text by value; numbers on the
-    real column's cells (between its distinct values where it holds at most 20, else its deciles), so a code written
-    as 3 and as 3.0, or a continuous synthetic column of a coded one, compare on the values' cells."""
-    x = pd.to_numeric(a, errors="coerce")
-    if x.notna().sum() < 0.9 * a.notna().sum():  # text
-        pa = a.astype(str).where(a.notna(), "<NA>").value_counts(normalize=True)
-        pb = b.astype(str).where(b.notna(), "<NA>").value_counts(normalize=True)
-        return float(0.5 * pa.subtract(pb, fill_value=0).abs().sum())
-    y = pd.to_numeric(b, errors="coerce")
-    u = np.unique(x.dropna().to_numpy(dtype=float))
-    inner = (u[:-1] + u[1:]) / 2 if u.size <= 20 else np.unique(np.quantile(x.dropna(), np.linspace(0.1, 0.9, 9)))
-    edges = np.concatenate([[-np.inf], inner, [np.inf]])
+    """1-way TVD of a real and a synthetic column on the evaluation's cells (``binned``: text by value, numbers by the
+    real deciles, missing a cell of its own), numbers read as numbers where the real column holds them."""
+    from medsynth.evaluation.multitable_data import binned
 
-    def hist(v: pd.Series) -> np.ndarray:
-        h = np.histogram(v.dropna().to_numpy(dtype=float), bins=edges)[0].astype(float)
-        return np.append(h, v.isna().sum()) / max(len(v), 1)
-
-    return float(0.5 * np.abs(hist(x) - hist(y)).sum())
+    x, y = pd.to_numeric(a, errors="coerce"), pd.to_numeric(b, errors="coerce")
+    numeric = x.notna().sum() >= 0.9 * a.notna().sum() and a.notna().any()
+    ra, ob = binned(x, y, "numeric") if numeric else binned(a, b, "categorical")
+    pa, pb = pd.Series(ra).value_counts(normalize=True), pd.Series(ob).value_counts(normalize=True)
+    return float(0.5 * pa.subtract(pb, fill_value=0).abs().sum())
 
 
 def one_fit(df: pd.DataFrame, model: str, families: bool) -> dict[str, Any]:

@@ -426,6 +426,44 @@ class FamilyList:
     missing: bool = False
 
 
+def hand_written(col: ColumnSchema) -> set[str] | None:
+    """The keys of a category list written by hand (not read from the data: ``categories`` not in
+    ``read_from_data``), which may filter a DP release; None for none or one read from the data (which would tell
+    which values the table holds)."""
+    if col.categories and "categories" not in col.read_from_data:
+        return {category_key(c) for c in col.categories}
+    return None
+
+
+def thresholded_release(keys: np.ndarray, n_missing: int, rho: float, delta: float, rng: np.random.Generator, *,
+                        sensitivity: float = 1.0, allowed: set[str] | None = None,
+                        ) -> tuple[list[str], dict[str, float], float, bool, bool]:
+    """A category release (:func:`~medsynth.privacy.mechanisms.dp_category_counts`, flag spellings and common words
+    public keys) and its post-processing of public words and flags (:func:`_words_kept`, :func:`_flag_keys_released`,
+    :func:`_flag_pair_released`, :func:`_group_released`); ``allowed`` (a list written by hand) filters the values read
+    from the data first. One column (``sensitivity`` 1) or a family's pooled histogram (``sensitivity`` k).
+
+    Returns:
+        (released keys, noisy counts by key, noisy missing count, whether a flag partner joined, whether a flag pair
+        or word group was released on its counts together).
+    """
+    sigma = gaussian_sigma(rho, sensitivity)
+    released, noisy_of, noisy_missing = dp_category_counts(keys, n_missing, rho, delta, rng, sensitivity=sensitivity,
+                                                           public_keys=FLAG_KEYS, public_rate=FLAG_FALSE_RATE,
+                                                           public_groups=PUBLIC_GROUPS)
+    if allowed is not None:  # a public key is released or not on its noisy count alone
+        released = [k for k in released if k in allowed or k in PUBLIC_KEYS]
+    threshold = category_threshold(sigma, delta, sensitivity)
+    released = _words_kept(released, noisy_of, threshold)
+    released, with_partner = _flag_keys_released(released, noisy_of, sigma, threshold)
+    paired = False
+    if not released:
+        released = _flag_pair_released(noisy_of, sigma)
+        paired = bool(released)
+    grown = _group_released(released, noisy_of, sigma)
+    return grown, noisy_of, noisy_missing, with_partner, paired or len(grown) > len(released)
+
+
 def release_family_lists(df: pd.DataFrame, families: dict[str, list[str]], rho_of: dict[str, float], delta: float,
                          rng: np.random.Generator) -> dict[str, FamilyList]:
     """One thresholded noisy histogram per family over the values of all its ``k`` columns together (flag spellings
@@ -440,18 +478,10 @@ def release_family_lists(df: pd.DataFrame, families: dict[str, list[str]], rho_o
     for stem, names in families.items():
         k = len(names)
         rho = rho_of[stem]
-        sigma = gaussian_sigma(rho, k)
+        sigma = gaussian_sigma(rho, k)  # (thresholded_release's)
         keys = np.concatenate([category_keys(df[n].dropna()).to_numpy(dtype=str) for n in names])
         n_missing = int(sum(int(df[n].isna().sum()) for n in names))
-        released, noisy_of, noisy_missing = dp_category_counts(
-            keys, n_missing, rho, delta, rng, sensitivity=float(k), public_keys=FLAG_KEYS, public_rate=FLAG_FALSE_RATE,
-            public_groups=PUBLIC_GROUPS)
-        threshold = category_threshold(sigma, delta, float(k))
-        released = _words_kept(released, noisy_of, threshold)
-        released, _ = _flag_keys_released(released, noisy_of, sigma, threshold)
-        if not released:
-            released = _flag_pair_released(noisy_of, sigma)
-        released = _group_released(released, noisy_of, sigma)
+        released, _, noisy_missing, _, _ = thresholded_release(keys, n_missing, rho, delta, rng, sensitivity=float(k))
         got = FamilyList(stem, k, tuple(released), sigma, bool(noisy_missing > PRESENCE_SIGMAS * sigma))
         out.update({n: got for n in names})
     return out
@@ -687,30 +717,16 @@ def resolve_domain(
         sigma = gaussian_sigma(rho)
         if family is None:
             keys = category_keys(s.dropna()).to_numpy(dtype=str)
-            released, noisy_of, noisy_missing = dp_category_counts(keys, int(s.isna().sum()), rho, delta, rng,
-                                                                   public_keys=FLAG_KEYS, public_rate=FLAG_FALSE_RATE,
-                                                                   public_groups=PUBLIC_GROUPS)
-            if col.categories and "categories" not in col.read_from_data:  # a list written by hand filters the
-                declared = {category_key(c) for c in col.categories}  # release; a public key is released or not on
-                released = [k for k in released if k in declared or k in PUBLIC_KEYS]  # its noisy count alone
-            released = _words_kept(released, noisy_of, category_threshold(sigma, delta))
-            released, with_partner = _flag_keys_released(released, noisy_of, sigma, category_threshold(sigma, delta))
+            released, noisy_of, noisy_missing, with_partner, grouped = thresholded_release(
+                keys, int(s.isna().sum()), rho, delta, rng, allowed=hand_written(col))
             if with_partner:
                 completed.append(col.name)
-            if not released:
-                released = _flag_pair_released(noisy_of, sigma)
-                if released:
-                    paired.append(col.name)
-            grown = _group_released(released, noisy_of, sigma)
-            if len(grown) > len(released):
+            if grouped:
                 paired.append(col.name)
-            released = grown
             entry = {"mechanism": "thresholded noisy histogram (+ missing bucket)", "rho": rho, "delta": delta}
         else:
-            released = list(family.keys)
-            if col.categories and "categories" not in col.read_from_data:  # (as above: never a list read from the
-                declared = {category_key(c) for c in col.categories}  # data, which would tell which of its
-                released = [k for k in released if k in declared or k in PUBLIC_KEYS]  # family's values it holds)
+            allowed = hand_written(col)  # (never a list read from the data: it would tell which family values it holds)
+            released = [k for k in family.keys if allowed is None or k in allowed or k in PUBLIC_KEYS]
             # (every family value stays the member's: its own noisy counts of a value it does not hold are near zero
             # in its marginal; dropping values whose own count stood under 1 deviation lost a real value in most of
             # 300-row items, 32 of 72 kept all three)
