@@ -87,11 +87,16 @@ class LossConfig(ConfigModel):
             (everything softer counts as ``bone_hu``), so it only sees how much bone there is and how
             dense; still unpaired. Bone is ~3% of the body: in the full histogram term its share is a
             small part of the distance, and a generator that drops bone pays little.
-        bone_hu: the HU where the bone tail starts for ``bone_histogram`` and ``paired_bone_weight``.
+        bone_hu: the HU where the bone tail starts for ``bone_histogram``, ``paired_bone_weight`` and ``bone_segmentation``.
         paired_bone_weight: weight of the voxels whose registered CT is above ``bone_hu`` in the
             ``paired`` L1 (a weighted mean; 1 = plain L1). Bone is ~3% of the body and, on T1 MR, reads
             between soft tissue and fat (marrow), so plain L1 settles on soft-tissue HU wherever the MR
             is ambiguous; a weight k moves that choice towards bone where bone is at least 1/(k+1) likely.
+        bone_segmentation: weight of the bone head's terms (needs ``data.paired: true``): the MR->CT generator then
+            outputs a bone probability, a bone value and a value for the rest, mixed into its image
+            (:class:`~medsynth.translation.networks.BoneHeadGenerator`), and the probability is trained against
+            the registered CT's bone mask (above ``bone_hu``; cross-entropy + soft Dice), the bone value against
+            the CT's HU in that mask. 0: the plain generator.
     """
 
     adversarial: float = Field(1.0, ge=0)
@@ -103,6 +108,7 @@ class LossConfig(ConfigModel):
     bone_histogram: float = Field(0.0, ge=0)
     bone_hu: float = 150.0
     paired_bone_weight: float = Field(1.0, ge=1.0)
+    bone_segmentation: float = Field(0.0, ge=0)
 
 
 class OptimConfig(ConfigModel):
@@ -268,6 +274,10 @@ class CycleGANConfig(ConfigModel):
             roi = None  # the training patch: checked as data.patch_size
         if roi is not None and len(roi) != want:
             problems.append(f"inference.roi_size {list(roi)} must have {want} values for spatial_dims {self.spatial_dims}")
+        if self.loss.bone_segmentation > 0 and not self.data.paired:
+            problems.append(f"loss.bone_segmentation {self.loss.bone_segmentation:g} needs registered pairs "
+                            "(data.paired: true): the bone head learns the registered CT's bone mask; set it to 0 for "
+                            "unpaired training")
         bad_windows = [list(w) for w in self.discriminator.ct_windows if w[0] >= w[1]]
         if bad_windows:
             problems.append(f"discriminator.ct_windows {bad_windows}: each window is [low, high] HU with low < high, e.g. [150, 1500]")

@@ -110,9 +110,46 @@ class PatchGAN(nn.Module):
         return self.net(x)[-1]
 
 
-def build_generator(config: CycleGANConfig) -> nn.Module:
-    """One generator (both directions use the same architecture)."""
+class BoneHeadGenerator(nn.Module):
+    """A generator with a bone head (``loss.bone_segmentation``): its network gives, per output channel, a value for
+    bone, a value for everything else and a bone logit; the output is their mixture ``p * bone + (1 - p) * other``
+    with ``p = sigmoid(logit)``, in [-1, 1] like the plain generator's, so every caller (inference, the other
+    loss terms) sees one image. :meth:`parts` also returns the logit and the bone value, which the bone terms
+    supervise with the registered CT's bone mask. An L1 alone regresses a voxel that is bone in some of the
+    images that look like it to soft tissue (bone 380 HU low, Dice 0.14 on real anatomy); the head decides
+    "bone or not" and the bone value keeps bone's HU."""
+
+    def __init__(self, cls: type[nn.Module], spatial_dims: int, in_channels: int, out_channels: int,
+                 config: GeneratorConfig) -> None:
+        super().__init__()
+        self.out_channels = out_channels
+        self.body = cls(spatial_dims, in_channels, 3 * out_channels, config)
+        # subtracted from the logit when mixing: 0 in training; after it, the logit of the probability above which
+        # bone matched the training pairs best (CycleGANTranslator.calibrate_bone_head), saved with the weights
+        self.register_buffer("offset", torch.zeros(()))
+
+    def parts(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(the mixed output, the bone logit, the bone value), each with ``out_channels`` channels."""
+        raw = self.body.net(x)  # (the body's own forward would squash the logit with tanh)
+        c = self.out_channels
+        other, bone, logit = torch.tanh(raw[:, :c]), torch.tanh(raw[:, c : 2 * c]), raw[:, 2 * c :]
+        p = torch.sigmoid(logit - self.offset.to(logit.dtype))
+        return p * bone + (1 - p) * other, logit, bone
+
+    def probability(self, x: torch.Tensor) -> torch.Tensor:
+        """The bone probability as calibrated (the offset applied), in [0, 1]."""
+        return torch.sigmoid(self.parts(x)[1] - self.offset)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.parts(x)[0]
+
+
+def build_generator(config: CycleGANConfig, *, bone_head: bool = False) -> nn.Module:
+    """One generator (both directions use the same architecture); ``bone_head`` for MR -> CT with
+    ``loss.bone_segmentation`` (:class:`BoneHeadGenerator`)."""
     cls = ResnetGenerator if config.generator.arch == "resnet" else UNetGenerator
+    if bone_head:
+        return BoneHeadGenerator(cls, config.net_dims, config.channels, config.channels, config.generator)
     return cls(config.net_dims, config.channels, config.channels, config.generator)
 
 
@@ -121,4 +158,4 @@ def build_discriminator(config: CycleGANConfig) -> nn.Module:
     return PatchGAN(config.net_dims, config.channels, config.discriminator)
 
 
-__all__ = ["PatchGAN", "ResidualBlock", "ResnetGenerator", "UNetGenerator", "build_discriminator", "build_generator"]
+__all__ = ["BoneHeadGenerator", "PatchGAN", "ResidualBlock", "ResnetGenerator", "UNetGenerator", "build_discriminator", "build_generator"]

@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from medsynth.core.protocols import Translator
+from medsynth.io.loading import read_volume
 from medsynth.io.volume import Volume
 from medsynth.translation.cyclegan import CycleGANTranslator
 from medsynth.translation.data import AIR_OUTSIDE_HU, mr_body_mask
@@ -159,3 +160,37 @@ def test_stem_kernel_sets_the_first_and_last_convolution(make_config):
     assert kernels(small) == [(3, 3, 3)] * 2
     with pytest.raises(Exception, match="stem_kernel"):
         CycleGANConfig.model_validate(make_config(3, generator={"stem_kernel": 4}))
+
+
+@pytest.mark.parametrize("dims", [2, 2.5])
+def test_bone_head_is_trained_saved_and_mixed_into_one_image(make_config, dims: float, phantom_dir: Path, tmp_path: Path):
+    """loss.bone_segmentation: the MR->CT generator gets a bone head (probability, bone value, the rest), its terms are
+    logged, the output is their mixture in [-1, 1], and a saved model translates the same after loading."""
+    from medsynth.translation.config import CycleGANConfig
+    from medsynth.translation.networks import BoneHeadGenerator
+
+    cfg = make_config(dims, data={"paired": True}, loss={"paired": 10.0, "cycle": 0.0, "identity": 0.0,
+                                                         "bone_segmentation": 1.0}, train={"max_steps": 2})
+    tr = CycleGANTranslator(cfg).fit(phantom_dir / "mr", phantom_dir / "ct", out=tmp_path / "run")
+    last = json.loads((tmp_path / "run" / "metrics.jsonl").read_text().splitlines()[-1])
+    assert last["bone_seg"] > 0 and last["paired_l1"] > 0
+    g = tr.generators.mr2ct
+    assert isinstance(g, BoneHeadGenerator) and not isinstance(tr.generators.ct2mr, BoneHeadGenerator)
+    calib = tr.meta["bone_head"]  # the mixing threshold chosen on the training pairs, saved as the head's offset
+    th = calib["probability_threshold"]
+    assert th in CycleGANTranslator.BONE_THRESHOLDS and 0.0 <= calib["train_dice_at_0.5"] <= calib["train_dice"] <= 1.0
+    assert float(g.offset) == pytest.approx(np.log(th / (1 - th)), abs=1e-6)
+    x = torch.randn(2, tr.config.channels, 32, 32)
+    with torch.no_grad():
+        mixed, logit, bone = g.parts(x)
+    p = torch.sigmoid(logit)
+    other = (mixed - p * bone) / (1 - p)  # the mixture's other part, recovered
+    assert mixed.shape == logit.shape == bone.shape == (2, tr.config.channels, 32, 32)
+    assert float(mixed.abs().max()) <= 1.0 and float(other.abs().max()) <= 1.0 + 1e-4
+    mr = read_volume(next((phantom_dir / "mr").iterdir()))
+    tr.save(tmp_path / "model")
+    again = CycleGANTranslator.load(tmp_path / "model")
+    assert float(again.generators.mr2ct.offset) == pytest.approx(float(g.offset))
+    assert np.allclose(again.translate(mr).array, tr.translate(mr).array, atol=1e-3)
+    with pytest.raises(Exception, match="bone_segmentation 1 needs registered pairs"):
+        CycleGANConfig.model_validate(make_config(2, loss={"bone_segmentation": 1.0}))
