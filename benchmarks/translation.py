@@ -44,13 +44,15 @@ Parts (each writes ``benchmarks/results/translation_<part>.json``; ``all`` also 
       python benchmarks/translation_figures.py --name real_anatomy --work /tmp/anatomy   # the PNGs
 
   The registered-pairs recipe (``configs/mr2ct_paired_2d.yaml`` is the 2D config with these overrides), one
-  seed per process, then one table (``translation_real_anatomy_paired_bone_900.json``)::
+  seed per process, then one table (``translation_real_anatomy_bonehead_9k_900.json``; without the two bone-head
+  overrides and at 6000 steps, the L1 recipe before it: ``translation_real_anatomy_paired_bone_900.json``)::
 
-      OMP_NUM_THREADS=1 nice -n 10 python benchmarks/translation.py real-anatomy --modes 2 --seeds 0 --anatomy-steps 6000 \
-          --budget 900 --work /tmp/anatomy --name real_anatomy_paired_bone_900_s0 --set data.paired=true --set loss.paired=10 \
-          --set loss.cycle=0 --set loss.paired_bone_weight=5 --set data.mr_intensity_augment=0.2
-      python benchmarks/translation.py anatomy-table --from real_anatomy_paired_bone_900_s0 real_anatomy_paired_bone_900_s1 \
-          --name real_anatomy_paired_bone_900
+      OMP_NUM_THREADS=1 nice -n 10 python benchmarks/translation.py real-anatomy --modes 2 --seeds 0 --anatomy-steps 9000 \
+          --budget 900 --work /tmp/anatomy --name real_anatomy_bonehead_9k_900_s0 --set data.paired=true --set loss.paired=10 \
+          --set loss.cycle=0 --set loss.paired_bone_weight=5 --set data.mr_intensity_augment=0.2 \
+          --set loss.bone_segmentation=1 --set loss.bone_hu=250
+      python benchmarks/translation.py anatomy-table --from real_anatomy_bonehead_9k_900_s0 real_anatomy_bonehead_9k_900_s1 \
+          --name real_anatomy_bonehead_9k_900
 
 * ``anatomy-diagnosis`` / ``anatomy-physics`` / ``anatomy-rescore`` (``translation_diagnosis.py``): why bone vanishes
   (pipeline facts, intensity-only and local-context oracles, Dice bounds; no training), the simulation against
