@@ -179,7 +179,16 @@ class TrainSession:
         if not self.resume:
             return 0
         ckpt = self.run.load_checkpoint(map_location=self.device)
-        load_state(objects, ckpt)
+        try:
+            load_state(objects, ckpt)
+        except RuntimeError as exc:  # (torch's "Error(s) in loading state_dict": another architecture)
+            from medsynth.core.errors import RunDirectoryError
+
+            first = str(exc).strip().splitlines()[0][:300]
+            raise RunDirectoryError(
+                f"cannot resume the run in '{self.run.path}': its checkpoint does not fit the networks this config builds "
+                f"({first}). Resume with the config the run was started with (its config.yaml, or the same --set "
+                "options), or start a new run") from None
         step = int(ckpt["step"])
         self.run.truncate_metrics(step)
         return step

@@ -274,6 +274,13 @@ class CycleGANConfig(ConfigModel):
             roi = None  # the training patch: checked as data.patch_size
         if roi is not None and len(roi) != want:
             problems.append(f"inference.roi_size {list(roi)} must have {want} values for spatial_dims {self.spatial_dims}")
+        lo, hi = self.preprocessing.ct_window
+        bone_terms = [n for n, on in (("loss.bone_segmentation", self.loss.bone_segmentation > 0),
+                                      ("loss.bone_histogram", self.loss.bone_histogram > 0),
+                                      ("loss.paired_bone_weight", self.loss.paired_bone_weight > 1)) if on]
+        if bone_terms and not lo < self.loss.bone_hu < hi:
+            problems.append(f"loss.bone_hu {self.loss.bone_hu:g} is outside preprocessing.ct_window [{lo:g}, {hi:g}]: "
+                            f"{', '.join(bone_terms)} would see no bone; use a bone_hu inside the window (e.g. 250)")
         if self.loss.bone_segmentation > 0 and not self.data.paired:
             problems.append(f"loss.bone_segmentation {self.loss.bone_segmentation:g} needs registered pairs "
                             "(data.paired: true): the bone head learns the registered CT's bone mask; set it to 0 for "

@@ -34,7 +34,7 @@ from medsynth.io.transforms import VolumePreprocessor
 from medsynth.io.volume import Volume
 from medsynth.translation.config import CycleGANConfig
 from medsynth.translation.data import DomainVolume, InputDimensionError, PatchSampler, load_domain, to_net
-from medsynth.translation.inference import NonFinite, translate_volume
+from medsynth.translation.inference import NonFinite, sliding_translate, translate_volume
 from medsynth.translation.losses import ImagePool, generator_terms, linear_decay, lsgan_loss
 from medsynth.translation.networks import build_discriminator, build_generator
 
@@ -237,6 +237,7 @@ class CycleGANTranslator:
         # The averaged weights when there are any: they are what inference and save use.
         self.generators = (ema.shadow if ema is not None else unwrap(gens)).eval()
         self.device = session.device
+        self.meta = {}
         bone_head = self.calibrate_bone_head(src, tgt) if cfg.loss.bone_segmentation > 0 and cfg.data.paired else None
         self.meta = {
             "steps": tc.max_steps,
@@ -254,18 +255,21 @@ class CycleGANTranslator:
         if bone_head is not None:
             self.meta["bone_head"] = bone_head
 
-    #: Bone probabilities tried by :meth:`calibrate_bone_head`.
-    BONE_THRESHOLDS: tuple[float, ...] = (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5)
+    #: Bone probabilities tried by :meth:`calibrate_bone_head` as the head's new 0.5 (0.5: unchanged).
+    BONE_THRESHOLDS: tuple[float, ...] = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
+    #: At most this many training pairs are translated per threshold (the first ones).
+    CALIBRATION_PAIRS = 8
 
     def calibrate_bone_head(self, src: list[DomainVolume], tgt: list[DomainVolume]) -> dict[str, float] | None:
-        """Set the bone head's mixing threshold (``loss.bone_segmentation``) from registered training pairs: each
-        training MR is translated to its bone probability (the inference's windows and mirrorings), and of
-        :attr:`BONE_THRESHOLDS` the probability above which bone (the registered CT above ``loss.bone_hu``) is
-        matched best (Dice over all pairs' body voxels) becomes the head's 0.5 (its ``offset``, saved with the
-        weights). A head trained with cross-entropy and Dice on ~3% of the voxels is timid: at 0.5 it marks a
-        third of the bone (0.8% of the body against 2.6% on real anatomy). Returns the chosen threshold and the
-        training Dice at it and at 0.5; None without a bone head."""
-        from medsynth.translation.inference import sliding_translate
+        """Set the bone head's mixing threshold (``loss.bone_segmentation``) from registered training pairs.
+
+        For each probability of :attr:`BONE_THRESHOLDS` made the head's 0.5 (its ``offset``), the first
+        :attr:`CALIBRATION_PAIRS` training MRs are translated as at inference (windows, mirrorings) and the synthetic
+        CT's bone (above ``loss.bone_hu``) is scored against the registered CT's (Dice over both body masks, counts
+        only); the best becomes the offset, saved with the weights, and ``meta["bone_head"]`` says so. Scored on the
+        image, not on the probability: the other branch learns bone values too, so ``p > threshold`` is not where
+        the image shows bone. Set with the inference settings of the fit; a later ``configure_inference`` does not
+        recalibrate. Returns the chosen threshold and the training Dice at it and at 0.5; None without a bone head."""
         from medsynth.translation.networks import BoneHeadGenerator
 
         gens = self._require_fitted()
@@ -274,28 +278,25 @@ class CycleGANTranslator:
             return None
         lo, hi = self.config.preprocessing.ct_window
         bone_t = (self.config.loss.bone_hu - lo) / (hi - lo) * 2.0 - 1.0
-        head.offset.zero_()
-
-        def as_image(x: torch.Tensor) -> torch.Tensor:  # the probability on the [-1, 1] scale the windows blend
-            return head.probability(x) * 2.0 - 1.0
-
-        probs, bone = [], []
-        for s, t in zip(src, tgt, strict=True):
-            p = (sliding_translate(as_image, s.tensor.unsqueeze(0), self.config, device=self.device,
-                                   autocast=self.autocast)[0, 0] + 1.0) / 2.0
-            body = s.mask | t.mask
-            probs.append(p[body])
-            bone.append(t.tensor[0][body] > bone_t)
-        p_all, b_all = torch.cat(probs), torch.cat(bone)
-
-        def dice(th: float) -> float:
-            pred = p_all > th
-            return float(2 * (pred & b_all).sum() / max(int(pred.sum() + b_all.sum()), 1))
-
-        scores = {th: dice(th) for th in self.BONE_THRESHOLDS}
-        best = max(scores, key=lambda th: (scores[th], th))
+        pairs = list(zip(src, tgt, strict=True))[: self.CALIBRATION_PAIRS]
+        truth = [(t.tensor[0] > bone_t) & (s.mask | t.mask) for s, t in pairs]
+        scores = {}
+        for th in self.BONE_THRESHOLDS:
+            head.offset.fill_(math.log(th / (1 - th)))
+            both = pred = true = 0
+            for (s, t), ref in zip(pairs, truth, strict=True):
+                body = s.mask | t.mask
+                out = sliding_translate(head, s.tensor.unsqueeze(0), self.config, device=self.device,
+                                        autocast=self.autocast)[0, 0]
+                mine = (out > bone_t) & body
+                both, pred, true = both + int((mine & ref).sum()), pred + int(mine.sum()), true + int(ref.sum())
+            scores[th] = 2 * both / max(pred + true, 1)
+        best = max(scores, key=lambda th: (scores[th], th == 0.5))  # (a tie keeps 0.5: the head as trained)
         head.offset.fill_(math.log(best / (1 - best)))
-        return {"probability_threshold": best, "train_dice": round(scores[best], 4), "train_dice_at_0.5": round(scores[0.5], 4)}
+        out = {"probability_threshold": best, "train_dice": round(scores[best], 4), "train_dice_at_0.5": round(scores[0.5], 4),
+               "pairs": len(pairs)}
+        self.meta["bone_head"] = out
+        return out
 
     def _batch(
         self, src: PatchSampler, tgt: PatchSampler, rng: np.random.Generator, device: torch.device

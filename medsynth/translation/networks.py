@@ -136,10 +136,6 @@ class BoneHeadGenerator(nn.Module):
         p = torch.sigmoid(logit - self.offset.to(logit.dtype))
         return p * bone + (1 - p) * other, logit, bone
 
-    def probability(self, x: torch.Tensor) -> torch.Tensor:
-        """The bone probability as calibrated (the offset applied), in [0, 1]."""
-        return torch.sigmoid(self.parts(x)[1] - self.offset)
-
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.parts(x)[0]
 

@@ -165,7 +165,8 @@ def test_stem_kernel_sets_the_first_and_last_convolution(make_config):
 @pytest.mark.parametrize("dims", [2, 2.5])
 def test_bone_head_is_trained_saved_and_mixed_into_one_image(make_config, dims: float, phantom_dir: Path, tmp_path: Path):
     """loss.bone_segmentation: the MR->CT generator gets a bone head (probability, bone value, the rest), its terms are
-    logged, the output is their mixture in [-1, 1], and a saved model translates the same after loading."""
+    logged, the output is their mixture sigmoid(logit - offset) * bone + (1 - that) * rest in [-1, 1], the offset the
+    calibration chose on the training pairs is in meta and in the saved weights, and it changes the translation."""
     from medsynth.translation.config import CycleGANConfig
     from medsynth.translation.networks import BoneHeadGenerator
 
@@ -176,21 +177,45 @@ def test_bone_head_is_trained_saved_and_mixed_into_one_image(make_config, dims: 
     assert last["bone_seg"] > 0 and last["paired_l1"] > 0
     g = tr.generators.mr2ct
     assert isinstance(g, BoneHeadGenerator) and not isinstance(tr.generators.ct2mr, BoneHeadGenerator)
-    calib = tr.meta["bone_head"]  # the mixing threshold chosen on the training pairs, saved as the head's offset
+    calib = tr.meta["bone_head"]  # chosen on the training pairs (the image's bone), saved as the head's offset
     th = calib["probability_threshold"]
     assert th in CycleGANTranslator.BONE_THRESHOLDS and 0.0 <= calib["train_dice_at_0.5"] <= calib["train_dice"] <= 1.0
     assert float(g.offset) == pytest.approx(np.log(th / (1 - th)), abs=1e-6)
     x = torch.randn(2, tr.config.channels, 32, 32)
     with torch.no_grad():
+        g.offset.fill_(0.7)  # by hand: the mixing must subtract it from the logit
         mixed, logit, bone = g.parts(x)
-    p = torch.sigmoid(logit)
-    other = (mixed - p * bone) / (1 - p)  # the mixture's other part, recovered
-    assert mixed.shape == logit.shape == bone.shape == (2, tr.config.channels, 32, 32)
-    assert float(mixed.abs().max()) <= 1.0 and float(other.abs().max()) <= 1.0 + 1e-4
+        raw = g.body.net(x)
+    c = tr.config.channels
+    p = torch.sigmoid(logit - 0.7)
+    assert torch.allclose(logit, raw[:, 2 * c :]) and torch.allclose(bone, torch.tanh(raw[:, c : 2 * c]))
+    assert torch.allclose(mixed, p * bone + (1 - p) * torch.tanh(raw[:, :c]), atol=1e-6)
+    assert mixed.shape == (2, c, 32, 32) and float(mixed.abs().max()) <= 1.0
     mr = read_volume(next((phantom_dir / "mr").iterdir()))
+    shifted = tr.translate(mr).array
     tr.save(tmp_path / "model")
     again = CycleGANTranslator.load(tmp_path / "model")
-    assert float(again.generators.mr2ct.offset) == pytest.approx(float(g.offset))
-    assert np.allclose(again.translate(mr).array, tr.translate(mr).array, atol=1e-3)
+    assert float(again.generators.mr2ct.offset) == pytest.approx(0.7)
+    assert np.allclose(again.translate(mr).array, shifted, atol=1e-3)
+    with torch.no_grad():
+        again.generators.mr2ct.offset.fill_(-3.0)  # much more bone: the image changes
+    assert not np.allclose(again.translate(mr).array, shifted, atol=1.0)
     with pytest.raises(Exception, match="bone_segmentation 1 needs registered pairs"):
         CycleGANConfig.model_validate(make_config(2, loss={"bone_segmentation": 1.0}))
+    with pytest.raises(Exception, match="loss.bone_hu 250 is outside preprocessing.ct_window"):
+        CycleGANConfig.model_validate(make_config(2, data={"paired": True}, loss={"paired": 1.0, "bone_segmentation": 1.0,
+                                                                                 "bone_hu": 250.0},
+                                                  preprocessing={"ct_window": [-1024.0, 200.0]}))
+
+
+def test_resuming_with_another_architecture_is_a_named_error(make_config, phantom_dir: Path, tmp_path: Path):
+    """A run resumed with a config whose networks differ (a bone head added) names the problem, not torch's traceback."""
+    from medsynth.core.errors import RunDirectoryError
+
+    base = {"data": {"paired": True}, "train": {"max_steps": 1, "checkpoint_every": 1}}
+    plain = make_config(2, loss={"paired": 10.0, "cycle": 0.0, "identity": 0.0}, **base)
+    CycleGANTranslator(plain).fit(phantom_dir / "mr", phantom_dir / "ct", out=tmp_path / "run")
+    headed = make_config(2, loss={"paired": 10.0, "cycle": 0.0, "identity": 0.0, "bone_segmentation": 1.0},
+                         data={"paired": True}, train={"max_steps": 2, "checkpoint_every": 1})
+    with pytest.raises(RunDirectoryError, match="does not fit the networks this config builds"):
+        CycleGANTranslator(headed).fit(phantom_dir / "mr", phantom_dir / "ct", out=tmp_path / "run", resume=True)
