@@ -237,8 +237,6 @@ class CycleGANTranslator:
         # The averaged weights when there are any: they are what inference and save use.
         self.generators = (ema.shadow if ema is not None else unwrap(gens)).eval()
         self.device = session.device
-        self.meta = {}
-        bone_head = self.calibrate_bone_head(src, tgt) if cfg.loss.bone_segmentation > 0 and cfg.data.paired else None
         self.meta = {
             "steps": tc.max_steps,
             "resumed_from_step": start if session.resume else None,
@@ -252,8 +250,8 @@ class CycleGANTranslator:
                 "target_fingerprint": _fingerprint(tgt),
             },
         }
-        if bone_head is not None:
-            self.meta["bone_head"] = bone_head
+        if cfg.loss.bone_segmentation > 0 and cfg.data.paired:
+            self.calibrate_bone_head(src, tgt)  # (adds meta["bone_head"])
 
     #: Bone probabilities tried by :meth:`calibrate_bone_head` as the head's new 0.5 (0.5: unchanged).
     BONE_THRESHOLDS: tuple[float, ...] = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
@@ -279,13 +277,13 @@ class CycleGANTranslator:
         lo, hi = self.config.preprocessing.ct_window
         bone_t = (self.config.loss.bone_hu - lo) / (hi - lo) * 2.0 - 1.0
         pairs = list(zip(src, tgt, strict=True))[: self.CALIBRATION_PAIRS]
-        truth = [(t.tensor[0] > bone_t) & (s.mask | t.mask) for s, t in pairs]
+        bodies = [s.mask | t.mask for s, t in pairs]
+        truth = [(t.tensor[0] > bone_t) & body for (_, t), body in zip(pairs, bodies, strict=True)]
         scores = {}
         for th in self.BONE_THRESHOLDS:
             head.offset.fill_(math.log(th / (1 - th)))
             both = pred = true = 0
-            for (s, t), ref in zip(pairs, truth, strict=True):
-                body = s.mask | t.mask
+            for (s, _), body, ref in zip(pairs, bodies, truth, strict=True):
                 out = sliding_translate(head, s.tensor.unsqueeze(0), self.config, device=self.device,
                                         autocast=self.autocast)[0, 0]
                 mine = (out > bone_t) & body

@@ -113,7 +113,7 @@ class PatchGAN(nn.Module):
 class BoneHeadGenerator(nn.Module):
     """A generator with a bone head (``loss.bone_segmentation``): its network gives, per output channel, a value for
     bone, a value for everything else and a bone logit; the output is their mixture ``p * bone + (1 - p) * other``
-    with ``p = sigmoid(logit)``, in [-1, 1] like the plain generator's, so every caller (inference, the other
+    with ``p = sigmoid(logit - offset)`` (``offset`` 0 in training, set by the calibration after it), in [-1, 1] like the plain generator's, so every caller (inference, the other
     loss terms) sees one image. :meth:`parts` also returns the logit and the bone value, which the bone terms
     supervise with the registered CT's bone mask. An L1 alone regresses a voxel that is bone in some of the
     images that look like it to soft tissue (bone 380 HU low, Dice 0.14 on real anatomy); the head decides
@@ -124,8 +124,8 @@ class BoneHeadGenerator(nn.Module):
         super().__init__()
         self.out_channels = out_channels
         self.body = cls(spatial_dims, in_channels, 3 * out_channels, config)
-        # subtracted from the logit when mixing: 0 in training; after it, the logit of the probability above which
-        # bone matched the training pairs best (CycleGANTranslator.calibrate_bone_head), saved with the weights
+        # subtracted from the logit when mixing: 0 in training; after it, the logit of the probability that, made the
+        # mixing's 0.5, gave the training pairs' synthetic CTs the best bone (CycleGANTranslator.calibrate_bone_head)
         self.register_buffer("offset", torch.zeros(()))
 
     def parts(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
