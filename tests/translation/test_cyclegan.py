@@ -219,3 +219,29 @@ def test_resuming_with_another_architecture_is_a_named_error(make_config, phanto
                          data={"paired": True}, train={"max_steps": 2, "checkpoint_every": 1})
     with pytest.raises(RunDirectoryError, match="does not fit the networks this config builds"):
         CycleGANTranslator(headed).fit(phantom_dir / "mr", phantom_dir / "ct", out=tmp_path / "run", resume=True)
+
+
+def test_bone_head_calibration_scores_the_image_not_the_probability(make_config, phantom_dir: Path):
+    """A head whose every voxel reads other -0.9, bone +0.9 and P(bone) 0.1: the image shows bone (above bone_hu, -0.42 on
+    the network scale) where the mixture passes it, i.e. where the calibrated probability exceeds 0.27. Made the mixing's
+    0.5, the thresholds 0.5-0.3 leave the image without bone (Dice 0), 0.2 and 0.1 mark the whole body: the first such is
+    kept, and its training Dice is the whole body's against the registered CTs' bone."""
+    from medsynth.translation.cyclegan import CycleGenerators
+
+    cfg = make_config(2, data={"paired": True}, loss={"paired": 10.0, "cycle": 0.0, "identity": 0.0, "bone_segmentation": 1.0})
+    tr = CycleGANTranslator(cfg)
+    gens = CycleGenerators(tr.config).eval()
+    last = gens.mr2ct.body.net[-1].conv
+    with torch.no_grad():
+        last.weight.zero_()
+        last.bias.copy_(torch.tensor([np.arctanh(-0.9), np.arctanh(0.9), np.log(0.1 / 0.9)], dtype=torch.float32))
+    tr.generators = gens
+    src, tgt = tr.training_data(phantom_dir / "mr", phantom_dir / "ct")
+    lo, hi = tr.config.preprocessing.ct_window
+    bone_t = (tr.config.loss.bone_hu - lo) / (hi - lo) * 2 - 1
+    ref = sum(int(((t.tensor[0] > bone_t) & (s.mask | t.mask)).sum()) for s, t in zip(src, tgt))
+    body = sum(int((s.mask | t.mask).sum()) for s, t in zip(src, tgt))
+    out = tr.calibrate_bone_head(src, tgt)
+    assert out["probability_threshold"] == 0.1 and out["train_dice_at_0.5"] == 0.0
+    assert out["train_dice"] == pytest.approx(2 * ref / (body + ref), abs=1e-4) and ref > 0
+    assert float(gens.mr2ct.offset) == pytest.approx(np.log(0.1 / 0.9)) and tr.meta["bone_head"] == out
