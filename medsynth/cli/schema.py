@@ -57,7 +57,8 @@ def infer(
         return
     if relation or key:
         raise DataValidationError("--relation and --key apply to a folder of tables; DATA is one table")
-    schema = infer_schema(read_table(data))
+    frame = read_table(data)
+    schema = infer_schema(frame)
     schema.save(out)
     if len(schema.columns) <= 20:
         kinds = ", ".join(f"{c.name}:{c.type}" for c in schema.columns)
@@ -68,11 +69,24 @@ def infer(
     rules = (f"; proposed {len(schema.constraints)} rule(s) that hold in every row (read from the data: set public: "
              "true on those you accept as domain knowledge)") if schema.constraints else ""
     target = next((c.name for c in schema.columns if c.target), None)
-    target_note = (f"; '{target}' is the prediction target (from its name: dp-aim, the default model with a target, "
-                   "measures what predicts it; set target: false, or true on another column, if your outcome is another)"
+    from medsynth.tabular.config import AIM_DEFAULT_MAX_COLUMNS
+
+    model = ("dp-aim, the default model with a target, measures what predicts it" if len(schema.columns) <= AIM_DEFAULT_MAX_COLUMNS
+             else f"with more than {AIM_DEFAULT_MAX_COLUMNS} columns the default model is dp-mst; --model dp-aim measures what "
+             "predicts it")
+    target_note = (f"; '{target}' is the prediction target (from its name: {model}; set target: false, or true on another "
+                   "column, if your outcome is another)"
                    if target else "; no column is named like an outcome: if you will predict one, mark it target: true "
                    "(then the default model is dp-aim, which measures what predicts it; without a target it is dp-mst)")
-    done(f"inferred {len(schema.columns)} columns ({kinds}){rules}{target_note}; review it", out)
+    unit_note = ""
+    if schema.unit:
+        per = frame[schema.unit].value_counts()
+        rows = (f"it repeats here: {len(frame)} rows, {len(per)} values, up to {int(per.max())} rows each" if len(per)
+                and per.max() > 1 else "its values are all distinct here: every row is kept")
+        unit_note = (f"; '{schema.unit}' is named like a person's key, so it is the unit (unit: {schema.unit}): a DP fit "
+                     f"protects each person and reads one random row of each ({rows}); take unit out if it does not "
+                     "identify people")
+    done(f"inferred {len(schema.columns)} columns ({kinds}){rules}{target_note}{unit_note}; review it", out)
 
 
 @app.command("check")

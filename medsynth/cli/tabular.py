@@ -81,7 +81,11 @@ def fit(
         done(f"fitted {synth.name} on tables {tables}, {rows} [{label}]; `medsynth tabular export` copies what may be released", out)
         _say_release_gaps(synth)
         return
-    if rep.private:
+    unit = getattr(synth.input_schema, "unit", None)
+    if rep.private and unit:
+        label = f"epsilon {rep.epsilon:.3g}, delta {delta_text(rep.delta)}, unit: one person, the rows sharing a '{unit}'"
+        rows = f"about {synth.rows_estimate} persons, one random row of each (noisy count: the exact one stays private)"
+    elif rep.private:
         label = f"epsilon {rep.epsilon:.3g}, delta {delta_text(rep.delta)}"
         rows = f"about {synth.rows_estimate} rows (noisy count: the exact one stays private)"
     else:

@@ -64,6 +64,9 @@ class DatasetTable(TableSchema):
 
     @model_validator(mode="after")
     def _check_key(self) -> DatasetTable:
+        if self.unit is not None:
+            raise ValueError(f"unit '{self.unit}': related tables protect each row of the root table (a patient with "
+                             "all their rows in the other tables), set by the relations; leave unit out of their tables")
         if self.primary_key is not None:
             if self.primary_key not in self.names:
                 raise ValueError(f"primary_key '{self.primary_key}' is not a column (columns: {', '.join(self.names)})")

@@ -258,7 +258,7 @@ def infer_dataset_schema(
     schemas: dict[str, TableSchema] = {}
     for name, df in tables.items():
         try:
-            schemas[name] = infer_schema(df)
+            schemas[name] = infer_schema(df, unit=False)  # the relations make the root's rows the unit
         except DataValidationError as exc:
             problems.extend(f"table '{name}': {p}" for p in exc.problems)
     if problems:

@@ -200,11 +200,19 @@ class Constraint(ConfigModel):
 
 
 class TableSchema(ConfigModel):
-    """A table's schema: its columns (in order) and constraints."""
+    """A table's schema: its columns (in order), constraints and unit of privacy.
+
+    Attributes:
+        unit: the identifier column whose equal values are one person, where a person may have several rows (a
+            table of visits, of yearly interviews): a DP fit keeps one of each person's rows, chosen at random, so
+            that its guarantee covers the person and not one row (a person with five rows would otherwise be protected
+            at five times the epsilon: group privacy). None: every row is a different person.
+    """
 
     version: int = SCHEMA_VERSION
     columns: list[ColumnSchema] = Field(min_length=1)
     constraints: list[Constraint] = Field(default_factory=list)
+    unit: str | None = None
 
     @model_validator(mode="after")
     def _check(self) -> TableSchema:
@@ -222,6 +230,12 @@ class TableSchema(ConfigModel):
                 for col in con.columns:
                     if types.get(col) not in (*NUMERIC_TYPES, None):
                         problems.append(f"constraints[{i}] ({con.kind}) needs numeric or date columns; '{col}' is {types[col]}")
+        if self.unit is not None and self.unit not in types:
+            problems.append(f"unit '{self.unit}' is not a column (columns: {', '.join(names)}); name the column that "
+                            "identifies a person, or leave unit out if every row is a different person")
+        elif self.unit is not None and types[self.unit] != "identifier":
+            problems.append(f"unit '{self.unit}' has type {types[self.unit]}; the column that identifies a person must "
+                            "have type identifier (its values are regenerated, never learned)")
         if self.version != SCHEMA_VERSION:
             problems.append(f"schema version {self.version} is not supported (expected {SCHEMA_VERSION})")
         if problems:
@@ -265,6 +279,8 @@ class TableSchema(ConfigModel):
                 con.pop("read_from_data", None)
                 if con.get("public"):
                     con.pop("public", None)
+        if "unit" in data:  # beside the version, where a reviewer of a wide table's schema sees it
+            data = {"version": data.pop("version"), "unit": data.pop("unit"), **data}
         return yaml.safe_dump(data, sort_keys=False, default_flow_style=None, width=120)
 
     def save(self, path: str | Path) -> Path:
@@ -508,6 +524,29 @@ def code_like(name: Any) -> bool:
     return len(words) == 1 and words[0][:-2] in CODE_WORDS  # itemid, conceptid
 
 
+#: Entities whose identifier is a person's: ``patient_id``, ``SubjectID``, ``pid`` (and a plain ``ID``, ``MRN``) name a person's key
+#: (an encounter's, an admission's or a visit's do not: a person has several).
+PERSON_WORDS = ("patient", "subject", "person", "participant", "member", "client", "mrn", "pt", "pid", "ptid",
+                "individual", "resident", "respondent", "donor", "subj", "pat")
+
+
+def propose_unit(names: list[str]) -> str | None:
+    """The column that identifies a person, from the names alone (public, never the data): the first named like an
+    identifier (:func:`id_like`; not a code or a row number) of a person (:data:`PERSON_WORDS`), or ``MRN``. As the
+    schema's unit, the rows sharing its value are one person, and a DP fit reads one random row of each: nothing is
+    lost where every row is a different person, and a person with several rows (a table of visits or yearly
+    interviews) is protected as one. Deciding it from whether the values repeat would let one person's extra row
+    change the fit (its unit, its types): a DP fit must not depend on any one person like that."""
+    for name in names:
+        low = str(name).lower().strip()
+        if low == "mrn" or (id_like(name) and not code_like(name) and low not in ROW_INDEX_NAMES):
+            words = _name_words(str(name))
+            entity = [v for w in words if w != "id" for v in (w, w[:-2])]  # patientid, pid, ptid: patient, pid, ptid
+            if low == "mrn" or words == ["id"] or any(w in PERSON_WORDS for w in entity):
+                return name
+    return None
+
+
 #: Names that make a column the proposed prediction target, in order of preference: a whole name ...
 _TARGET_NAMES = ("target", "label", "outcome", "class", "y")
 #: ... a name holding one of these (hospdead, hospital_death, hospital_expire_flag, mortality_28d), or the word
@@ -553,7 +592,8 @@ def propose_target(names: list[str]) -> str | None:
     return next((t[0] for t in tiers if t), None)
 
 
-def infer_schema(df: pd.DataFrame, *, max_levels: int = MAX_INFERRED_LEVELS, rules: bool = True) -> TableSchema:
+def infer_schema(df: pd.DataFrame, *, max_levels: int = MAX_INFERRED_LEVELS, rules: bool = True,
+                 unit: bool = True) -> TableSchema:
     """Infer a schema from a table; every domain is marked ``public: false`` (read from the data).
 
     Rules: booleans and strings "true"/"false" -> boolean; strings that all parse with one date
@@ -567,6 +607,11 @@ def infer_schema(df: pd.DataFrame, *, max_levels: int = MAX_INFERRED_LEVELS, rul
 
     A column with no value at all (an unused field of an extract) is kept as an empty column, ``omitted:
     true`` (read from the data: a DP fit re-decides it with its domain release, which leaves it empty too).
+
+    With ``unit``, the column named like a person's key (:func:`propose_unit`: ``ID``, ``patient_id``; from the names
+    alone) becomes the schema's ``unit`` (an identifier, declared so): a DP fit then protects each person, keeping
+    one random row of each, which is every row where no person has two; related tables leave it out (their relations
+    make the root table's rows the unit).
 
     Raises:
         DataValidationError: for a table without rows or columns.
@@ -633,8 +678,10 @@ def infer_schema(df: pd.DataFrame, *, max_levels: int = MAX_INFERRED_LEVELS, rul
     # from the names alone (public), never from what the data made of a column (an identifier, an empty one): a DP
     # fit's model choice and workload follow the mark, and one row would flip it
     target = propose_target([c.name for c in cols])
-    schema = TableSchema(columns=[c.model_copy(update={"read_from_data": fields_read(c), "target": c.name == target})
-                                  for c in cols])
+    person = propose_unit([c.name for c in cols]) if unit else None
+    cols = [ColumnSchema(name=c.name, type="identifier") if c.name == person else c for c in cols]
+    schema = TableSchema(columns=[c.model_copy(update={"read_from_data": [] if c.name == person else fields_read(c),
+                                                       "target": c.name == target}) for c in cols], unit=person)
     if not rules:
         return schema
     from medsynth.io.rules import propose_rules

@@ -164,6 +164,10 @@ class TabularSynthesizer:
         if odd:
             raise DataValidationError(odd, context="the table holds cells no column type can hold")
         schema = schema or self.input_schema or infer_schema(data)
+        if schema.unit is not None:  # the unit's identifier type is the schema's declaration, never re-decided by DP
+            schema = schema.model_copy(update={"columns": [
+                c.model_copy(update={"read_from_data": [f for f in c.read_from_data if f != "type"]})
+                if c.name == schema.unit else c for c in schema.columns]})
         self.input_schema = schema
         clipped = validate_table(data, schema, redact=self.is_private)
         rules, ignored = usable_rules(schema, private=self.is_private)
@@ -175,10 +179,22 @@ class TabularSynthesizer:
 
         seed_everything(self.seed)
         gens = Generators.for_fit(self.seed, private=self.is_private)
+        unit = self.input_schema.unit
+        terms = {} if unit is None or not self.is_private else {
+            "unit": f"one person: the rows sharing a value of '{unit}' (the schema's unit)",
+            "contribution_bound": "1 row per person (one of their rows chosen at random, from OS entropy, before "
+                                  f"anything else is read; their other rows are never read; a row without a '{unit}' "
+                                  "counts as a person of its own)"}
         self.ledger = PrivacyLedger(private=self.is_private, target_epsilon=self.privacy.epsilon,
-                                    target_delta=self.privacy.delta if self.is_private else None)
+                                    target_delta=self.privacy.delta if self.is_private else None, **terms)
         self.ledger.mark_if_audited()  # audit-only hooks (seeded noise, gradient canaries): export refuses the run
         self.private_meta = {"rows": len(data), "clipped_to_bounds": clipped}
+        if terms:
+            self.private_meta["rows_before_one_per_person"] = len(data)
+            data = one_row_per_person(data, unit, gens.noise)  # type: ignore[arg-type]
+            self.private_meta["rows"] = len(data)
+            self.ledger.assume_public(f"unit '{unit}': the rows sharing a value of '{unit}' are one person (the schema's "
+                                      "declaration of how the table was collected)")
         for con in rules:
             self.ledger.assume_public(f"rule {con.kind} {con.columns}" + (" (read from the data, accepted as public)"
                                                                           if con.read_from_data else " (declared)"))
@@ -306,7 +322,9 @@ class TabularSynthesizer:
         }
         if self.is_private:
             self.meta["rows_noisy"] = round(self.rows_noisy)
-            self.meta["rows_note"] = "noisy count (DP, charged to the ledger): the exact count is private"
+            self.meta["rows_note"] = "noisy count (DP, charged to the ledger): the exact count is private" + (
+                f" (of persons: one row of each, the schema's unit '{self.input_schema.unit}')"  # type: ignore[union-attr]
+                if self.input_schema is not None and self.input_schema.unit else "")
             if self.meta["private_domain_columns"]:
                 self.meta["domain_note"] = (
                     "values outside the DP-estimated bounds are clipped; values of unreleased categories are written as "
@@ -530,6 +548,19 @@ class TabularSynthesizer:
         obj.output_schema = output_schema(obj.schema, obj.schema.constraints, obj.rule_plan)
         obj._load_state(folder, device)
         return obj
+
+
+def one_row_per_person(data: pd.DataFrame, unit: str, rng: np.random.Generator) -> pd.DataFrame:
+    """One row of each person (the rows sharing a value of ``unit``), chosen uniformly at random and independently
+    per person with ``rng`` (a DP fit's OS-entropy noise generator): a person's rows then contribute one row, so
+    every mechanism's sensitivity-1 analysis covers the person. A row without a value of ``unit`` is a person of its
+    own. Rows keep their order."""
+    from medsynth.tabular.multi_counts import bound_rows
+
+    codes = pd.factorize(data[unit])[0]  # missing: -1
+    alone = codes < 0  # a row without a key: a person of its own (nothing links it to another row)
+    codes[alone] = codes.max(initial=-1) + 1 + np.arange(int(alone.sum()))
+    return data.loc[bound_rows(codes, 1, rng)].reset_index(drop=True)
 
 
 def _jsonable(obj: Any) -> Any:

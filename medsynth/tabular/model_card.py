@@ -77,8 +77,12 @@ def model_card(model: TabularSynthesizer) -> str:
             "",
             "- Inputs declared public (above) are trusted as public: if they were read from this data, the "
             "guarantee does not cover them.",
-            "- A person with several rows in the table is protected as several units (group privacy: the "
-            "guarantee weakens with the number of rows per person) unless the unit is the person.",
+            ("- The unit is the person: one of each person's rows was read (at random), so the synthetic rows are "
+             "one row of each synthetic person; how a person's several rows relate (their visits over time) is not "
+             "modelled (related tables, patients and their visits, are)." if led.unit.startswith("one person") else
+             "- A person with several rows in the table is protected as several units (group privacy: the "
+             "guarantee weakens with the number of rows per person): name the column that identifies a person as "
+             "the schema's unit (unit: <column>) to protect the person."),
             "- DP limits what can be learned about one unit; it does not prevent inferences about groups "
             "(statistical facts are what the data are for).",
             "",

@@ -1,0 +1,164 @@
+"""The schema's unit: a table where a person has several rows is protected per person, not per row.
+
+A DP fit reads one random row of each person (the rows sharing the unit column's value), so a person with five
+visits is one unit, not five (group privacy would otherwise give them five times the epsilon). The unit column is
+chosen from the names alone (public): one person's extra row must not change the fit.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import medsynth.tabular as tab
+from medsynth.cli.main import main
+from medsynth.core.errors import ConfigError
+from medsynth.io.dataset import DatasetTable
+from medsynth.io.dataset_infer import infer_dataset_schema
+from medsynth.io.schema import propose_unit
+from medsynth.tabular.base import one_row_per_person
+from medsynth.tabular.model_card import model_card
+from medsynth.tabular.schema import ColumnSchema, TableSchema, infer_schema
+
+
+def visits(persons: int = 120, seed: int = 0) -> pd.DataFrame:
+    """1 to 5 rows per person; age and sex repeat within a person, the lab value does not."""
+    rs = np.random.default_rng(seed)
+    rows = []
+    for p in range(persons):
+        age, sex = int(rs.integers(20, 80)), str(rs.choice(["F", "M"]))
+        for v in range(int(rs.integers(1, 6))):
+            rows.append({"ID": 1000 + p, "age": age, "sex": sex, "visit": v, "bili": round(float(rs.lognormal(0, 1)), 2)})
+    return pd.DataFrame(rows)
+
+
+@pytest.mark.parametrize("names,unit", [
+    (["rownames", "ID", "age"], "ID"),
+    (["hadm_id", "patient_id", "SubjectID"], "patient_id"),  # a person's key, not an admission's; the first of them
+    (["SubjectID", "age"], "SubjectID"),
+    (["MRN", "age"], "MRN"),
+    (["pid", "visit"], "pid"),
+    (["hadm_id", "site_id", "visit_id", "concept_id", "fluid", "uacid", "rownames", "age"], None),
+])
+def test_the_unit_is_chosen_from_the_names_alone(names, unit):
+    assert propose_unit(names) == unit
+
+
+def test_schema_infer_makes_a_person_key_the_unit_whether_or_not_it_repeats(tmp_path: Path):
+    df = visits()
+    for frame in (df, df.drop_duplicates("ID")):  # repeating or all distinct: the same schema (names decide)
+        schema = infer_schema(frame)
+        col = schema.column("ID")
+        assert schema.unit == "ID" and col.type == "identifier" and col.read_from_data == []  # declared, not re-decided
+    text = schema.to_yaml()
+    assert text.splitlines()[:2] == ["version: 1", "unit: ID"]  # beside the version, not under 700 columns
+    schema.save(tmp_path / "s.yaml")
+    assert TableSchema.load(tmp_path / "s.yaml").unit == "ID"
+    assert infer_schema(df, unit=False).unit is None
+
+
+def test_related_tables_have_no_unit_of_their_own():
+    pts = pd.DataFrame({"patient_id": [1, 2, 3], "age": [50, 60, 70]})
+    vis = pd.DataFrame({"patient_id": [1, 1, 2, 3, 3, 3], "bili": [1.0, 2.0, 0.5, 0.7, 0.9, 1.1]})
+    ds = infer_dataset_schema({"patients": pts, "visits": vis})
+    assert all(t.unit is None for t in ds.tables.values())
+    with pytest.raises(ValueError, match="leave unit out of their tables"):
+        DatasetTable(columns=[ColumnSchema(name="patient_id", type="identifier")], unit="patient_id")
+
+
+@pytest.mark.parametrize("unit,col_type,needle", [
+    ("patient", "identifier", "unit 'patient' is not a column"),
+    ("ID", "integer", "unit 'ID' has type integer; the column that identifies a person must have type identifier"),
+])
+def test_a_bad_unit_is_a_named_error(tmp_path: Path, unit, col_type, needle):
+    extra = "min: 1\n    max: 9\n    " if col_type == "integer" else ""
+    (tmp_path / "s.yaml").write_text(f"version: 1\nunit: {unit}\ncolumns:\n  - name: ID\n    type: {col_type}\n    {extra}"
+                                     "missing: false\n  - {name: age, type: integer, min: 0, max: 99}\n")
+    with pytest.raises(ConfigError, match=needle):
+        TableSchema.load(tmp_path / "s.yaml")
+
+
+def test_one_row_of_each_person_chosen_at_random():
+    df = pd.DataFrame({"ID": [1, 1, 1, 1, 2, None, None], "x": range(7)})
+    rs = np.random.default_rng(0)
+    picks = []
+    for _ in range(2000):
+        out = one_row_per_person(df, "ID", rs)
+        assert len(out) == 4 and out["ID"].dropna().is_unique  # persons 1 and 2, and each row without a key
+        assert {5, 6} <= set(out["x"]) and 4 in set(out["x"])
+        picks.append(int(out.loc[out["ID"] == 1, "x"].iloc[0]))
+    shares = np.bincount(picks, minlength=4) / len(picks)
+    assert np.all(np.abs(shares - 0.25) < 0.04), shares  # uniform over the person's rows
+
+
+def test_a_dp_fit_reads_one_row_per_person_and_says_so():
+    df = visits()
+    persons = df["ID"].nunique()
+    m = tab.fit(df, model="dp-mst", epsilon=1.0, delta=1e-4, seed=0)
+    assert m.private_meta["rows"] == persons < len(df) == m.private_meta["rows_before_one_per_person"]
+    led = m.privacy_ledger
+    assert led.unit.startswith("one person: the rows sharing a value of 'ID'")
+    assert led.contribution_bound.startswith("1 row per person")
+    assert any(a.startswith("unit 'ID'") for a in led.public_assumptions)
+    assert abs(m.meta["rows_noisy"] - persons) < 40  # a noisy count of persons, not of rows (480 here)
+    assert "of persons" in m.meta["rows_note"]
+    card = model_card(m)
+    assert "The unit is the person" in card and "group privacy" not in card
+    syn = m.sample(50, seed=1)
+    assert syn["ID"].is_unique and len(syn) == 50  # one row per synthetic person, keys generated
+
+
+def test_a_non_private_fit_reads_every_row():
+    df = visits(60)
+    m = tab.fit(df, model="gaussian-copula", seed=0)
+    assert m.private_meta["rows"] == len(df) and "rows_before_one_per_person" not in m.private_meta
+    assert m.privacy_ledger.unit == "one row of the table"
+
+
+def test_without_a_unit_a_dp_fit_warns_of_group_privacy():
+    df = visits(60).rename(columns={"ID": "code"})
+    m = tab.fit(df, model="dp-mst", epsilon=1.0, delta=1e-4, seed=0)
+    assert m.input_schema.unit is None and m.private_meta["rows"] == len(df)
+    assert "name the column that identifies a person as the schema's unit" in model_card(m)
+
+
+def test_cli_says_what_the_unit_does(tmp_path: Path, capsys):
+    data = tmp_path / "visits.csv"
+    visits().to_csv(data, index=False)
+    assert main(["schema", "infer", str(data), "--out", str(tmp_path / "s.yaml")]) == 0
+    said = capsys.readouterr()
+    text = said.out + said.err
+    assert "'ID' is named like a person's key, so it is the unit" in text
+    assert "it repeats here: " in text and "120 values, up to 5 rows each" in text
+    assert main(["tabular", "fit", str(data), "--schema", str(tmp_path / "s.yaml"), "--model", "dp-mst", "--epsilon", "1",
+                 "--delta", "1e-4", "--out", str(tmp_path / "run")]) == 0
+    said = capsys.readouterr()
+    assert "persons, one random row of each" in said.out + said.err
+
+
+def test_real_longitudinal_table_is_protected_per_patient(shared_data: Path):
+    """survival::cgd: 203 infection intervals of 128 patients (``id`` repeats)."""
+    path = shared_data / "tabular" / "cgd.csv"
+    if not path.is_file():
+        pytest.skip(f"{path} is absent")
+    df = pd.read_csv(path)
+    schema = infer_schema(df)
+    assert schema.unit == "id"
+    m = tab.fit(df, schema=schema, model="dp-mst", epsilon=1.0, delta=1e-4, seed=0)
+    assert m.private_meta["rows"] == df["id"].nunique() == 128 < len(df)
+
+
+def test_the_unit_type_is_never_re_decided_by_dp(tmp_path: Path):
+    """A hand-edited schema that lists the unit's type as read from the data: the unit declares it an identifier, so the
+    DP structure step (which re-decides types read from the data) must not turn it into a number the model learns."""
+    df = visits(80)
+    schema = infer_schema(df)
+    cols = [c.model_copy(update={"read_from_data": ["type"]}) if c.name == "ID" else c for c in schema.columns]
+    schema = schema.model_copy(update={"columns": cols})
+    m = tab.fit(df, schema=schema, model="dp-mst", epsilon=1.0, delta=1e-4, seed=0)
+    assert m.schema.column("ID").type == "identifier" and m.private_meta["rows"] == 80
+    m.save(tmp_path / "model")
+    assert tab.load(tmp_path / "model").sample(5, seed=0)["ID"].is_unique
