@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import typer
 
@@ -71,22 +71,47 @@ def infer(
     target = next((c.name for c in schema.columns if c.target), None)
     from medsynth.tabular.config import AIM_DEFAULT_MAX_COLUMNS
 
-    model = ("dp-aim, the default model with a target, measures what predicts it" if len(schema.columns) <= AIM_DEFAULT_MAX_COLUMNS
-             else f"with more than {AIM_DEFAULT_MAX_COLUMNS} columns the default model is dp-mst; --model dp-aim measures what "
-             "predicts it")
+    wide = len(schema.columns) > AIM_DEFAULT_MAX_COLUMNS
+    model = (f"with more than {AIM_DEFAULT_MAX_COLUMNS} columns the default model is dp-mst; --model dp-aim measures what "
+             "predicts it" if wide else "dp-aim, the default model with a target, measures what predicts it")
     target_note = (f"; '{target}' is the prediction target (from its name: {model}; set target: false, or true on another "
                    "column, if your outcome is another)"
                    if target else "; no column is named like an outcome: if you will predict one, mark it target: true "
-                   "(then the default model is dp-aim, which measures what predicts it; without a target it is dp-mst)")
-    unit_note = ""
-    if schema.unit:
-        per = frame[schema.unit].value_counts()
-        rows = (f"it repeats here: {len(frame)} rows, {len(per)} values, up to {int(per.max())} rows each" if len(per)
-                and per.max() > 1 else "its values are all distinct here: every row is kept")
-        unit_note = (f"; '{schema.unit}' is named like a person's key, so it is the unit (unit: {schema.unit}): a DP fit "
-                     f"protects each person and reads one random row of each ({rows}); take unit out if it does not "
-                     "identify people")
+                   + ("(dp-aim, --model dp-aim, then measures what predicts it)" if wide else
+                      "(then the default model is dp-aim, which measures what predicts it; without a target it is dp-mst)"))
+    unit_note = "; " + _unit_note(frame, schema)
     done(f"inferred {len(schema.columns)} columns ({kinds}){rules}{target_note}{unit_note}; review it", out)
+
+
+def _unit_note(frame: Any, schema: Any) -> str:
+    """What the user should know about the schema's unit (the data owner's own console: counts of the table)."""
+    from medsynth.io.schema import ROW_INDEX_NAMES, code_like, id_like
+
+    def repeats(col: str) -> str:
+        per = frame[col].value_counts()
+        return f"{len(frame)} rows, {len(per)} values, up to {int(per.max()) if len(per) else 0} rows each"
+
+    others = [c.name for c in schema.columns if c.name != schema.unit and id_like(c.name) and not code_like(c.name)
+              and str(c.name).lower().strip() not in ROW_INDEX_NAMES and frame[c.name].dropna().duplicated().any()]
+    also = (f" ('{others[0]}' repeats: {repeats(others[0])}; if it is what identifies a person, make it the unit)"
+            if others else "")
+    if not schema.unit:
+        return ("no column is named like a person's key (patient_id, PatientID, ID, MRN): if a person can have several "
+                "rows, set unit: <the column that identifies them> (type identifier), so that a DP fit protects each "
+                f"person, not each row{also}")
+    unit = schema.unit
+    per = frame[unit].value_counts()
+    keyless = int(frame[unit].isna().sum())
+    if len(per) and per.max() > 1:
+        seen = f"it repeats here: {repeats(unit)}"
+        if len(per) < 20 or per.max() > 100:
+            seen += f"; so few values, or so many rows each, may not be people: check that '{unit}' identifies a person"
+    else:
+        seen = f"its values are all distinct here: every row is kept{also}"
+    if keyless:
+        seen += f"; {keyless} row(s) have no value of it: each counts as a person of its own"
+    return (f"'{unit}' is named like a person's key, so it is the unit (unit: {unit}): a DP fit protects each person and "
+            f"reads one random row of each ({seen}); take unit out if it does not identify people")
 
 
 @app.command("check")

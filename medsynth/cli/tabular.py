@@ -83,7 +83,7 @@ def fit(
         return
     unit = getattr(synth.input_schema, "unit", None)
     if rep.private and unit:
-        label = f"epsilon {rep.epsilon:.3g}, delta {delta_text(rep.delta)}, unit: one person, the rows sharing a '{unit}'"
+        label = f"epsilon {rep.epsilon:.3g}, delta {delta_text(rep.delta)}, unit: one person, the rows sharing a value of '{unit}'"
         rows = f"about {synth.rows_estimate} persons, one random row of each (noisy count: the exact one stays private)"
     elif rep.private:
         label = f"epsilon {rep.epsilon:.3g}, delta {delta_text(rep.delta)}"

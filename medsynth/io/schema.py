@@ -236,6 +236,9 @@ class TableSchema(ConfigModel):
         elif self.unit is not None and types[self.unit] != "identifier":
             problems.append(f"unit '{self.unit}' has type {types[self.unit]}; the column that identifies a person must "
                             "have type identifier (its values are regenerated, never learned)")
+        elif self.unit is not None and any(c.target for c in self.columns if c.name == self.unit):
+            problems.append(f"unit '{self.unit}' is marked target: true; the column that identifies a person is never "
+                            "learned: mark the outcome you will predict instead")
         if self.version != SCHEMA_VERSION:
             problems.append(f"schema version {self.version} is not supported (expected {SCHEMA_VERSION})")
         if problems:
@@ -524,27 +527,42 @@ def code_like(name: Any) -> bool:
     return len(words) == 1 and words[0][:-2] in CODE_WORDS  # itemid, conceptid
 
 
-#: Entities whose identifier is a person's: ``patient_id``, ``SubjectID``, ``pid`` (and a plain ``ID``, ``MRN``) name a person's key
-#: (an encounter's, an admission's or a visit's do not: a person has several).
-PERSON_WORDS = ("patient", "subject", "person", "participant", "member", "client", "mrn", "pt", "pid", "ptid",
-                "individual", "resident", "respondent", "donor", "subj", "pat")
+#: Words naming a person (``patient``, ``subject``, ``pt``): ``patient_id``, ``SubjectID``, ``patient_nbr``, ``PATIENT``
+#: name a person's key; ``patient_visit_id``, ``patient_site_id`` (the word before ``id`` is another entity) do not.
+PERSON_WORDS = frozenset({"patient", "subject", "person", "participant", "member", "client", "individual", "resident",
+                          "respondent", "donor", "pt", "pat", "subj", "usubj", "uniquep", "mrn"})
+#: Whole names that are a person's key by themselves (``PATIENT`` in Synthea's encounters, ``Subject``, ``MRN``).
+BARE_PERSON_KEYS = frozenset({"patient", "subject", "participant", "person", "mrn"})
+#: What a key's last word may be after the person word: ``patient_id``, ``patient_nbr``, ``subject_no``, ``person_key``.
+KEY_WORDS = frozenset({"id", "nbr", "no", "num", "number", "key"})
+
+
+def person_key_rank(name: Any) -> int | None:
+    """How surely a column's name says it identifies a person, from the name alone: 0 for a person's key (the word
+    before the last is a person word, :data:`PERSON_WORDS`, and the last a key word, :data:`KEY_WORDS`: ``patient_id``,
+    ``PatientID``, ``patient_nbr``; one word of a person and ``id``: ``ptid``, ``USUBJID``, ``uniquepid``; a bare
+    ``PATIENT``, ``subject``, ``MRN``; ``medical_record_number``), 1 for a plain ``id`` (often the person, sometimes a
+    row's or an encounter's number), None otherwise (``hadm_id``, ``patient_visit_id``, ``pid``: a flag in gynaecology)."""
+    words = _name_words(str(name))
+    if words == ["id"]:
+        return 1
+    if words[-3:] == ["medical", "record", "number"]:
+        return 0
+    if len(words) == 1:
+        w = words[0]
+        return 0 if w in BARE_PERSON_KEYS or (w.endswith("id") and w[:-2] in PERSON_WORDS) else None
+    return 0 if len(words) >= 2 and words[-1] in KEY_WORDS and words[-2] in PERSON_WORDS else None
 
 
 def propose_unit(names: list[str]) -> str | None:
-    """The column that identifies a person, from the names alone (public, never the data): the first named like an
-    identifier (:func:`id_like`; not a code or a row number) of a person (:data:`PERSON_WORDS`), or ``MRN``. As the
-    schema's unit, the rows sharing its value are one person, and a DP fit reads one random row of each: nothing is
-    lost where every row is a different person, and a person with several rows (a table of visits or yearly
-    interviews) is protected as one. Deciding it from whether the values repeat would let one person's extra row
-    change the fit (its unit, its types): a DP fit must not depend on any one person like that."""
-    for name in names:
-        low = str(name).lower().strip()
-        if low == "mrn" or (id_like(name) and not code_like(name) and low not in ROW_INDEX_NAMES):
-            words = _name_words(str(name))
-            entity = [v for w in words if w != "id" for v in (w, w[:-2])]  # patientid, pid, ptid: patient, pid, ptid
-            if low == "mrn" or words == ["id"] or any(w in PERSON_WORDS for w in entity):
-                return name
-    return None
+    """The column that identifies a person (:func:`person_key_rank`), from the names alone (public, never the data):
+    the first person's key, else the first plain ``id``. As the schema's unit, the rows sharing its value are one
+    person, and a DP fit reads one random row of each: nothing is lost where every row is a different person, and a
+    person with several rows (a table of visits or yearly interviews) is protected as one. Deciding it from whether
+    the values repeat would let one person's extra row change the fit (its unit, its types): a DP fit must not
+    depend on any one person like that."""
+    ranked = [(r, i, n) for i, n in enumerate(names) if (r := person_key_rank(n)) is not None]
+    return min(ranked)[2] if ranked else None
 
 
 #: Names that make a column the proposed prediction target, in order of preference: a whole name ...
@@ -679,7 +697,8 @@ def infer_schema(df: pd.DataFrame, *, max_levels: int = MAX_INFERRED_LEVELS, rul
     # fit's model choice and workload follow the mark, and one row would flip it
     target = propose_target([c.name for c in cols])
     person = propose_unit([c.name for c in cols]) if unit else None
-    cols = [ColumnSchema(name=c.name, type="identifier") if c.name == person else c for c in cols]
+    cols = [ColumnSchema(name=c.name, type="identifier", missing=bool(df[c.name].isna().any())) if c.name == person else c
+            for c in cols]
     schema = TableSchema(columns=[c.model_copy(update={"read_from_data": [] if c.name == person else fields_read(c),
                                                        "target": c.name == target}) for c in cols], unit=person)
     if not rules:

@@ -48,7 +48,7 @@ from medsynth.core.errors import (
 )
 from medsynth.core.files import atomic_dir, fingerprint_array, write_json, write_text
 from medsynth.core.protocols import PrivacyReport
-from medsynth.io.schema import TableSchema, cell_problems, check_constraints, infer_schema, validate_table
+from medsynth.io.schema import TableSchema, category_key, cell_problems, check_constraints, infer_schema, validate_table
 from medsynth.privacy.ledger import LEDGER_FILE, PrivacyLedger
 from medsynth.privacy.mechanisms import gaussian_sigma, noisy_count
 from medsynth.privacy.noise import Generators
@@ -139,6 +139,7 @@ class TabularSynthesizer:
         self.checkpoint_to: Callable[[dict[str, Any]], None] | None = None
         self.resume_state: dict[str, Any] | None = None
         self.data_fingerprint: str | None = None  # set by fit; kept out of DP models' files
+        self.full_fingerprint: str | None = None  # of the whole table, where a DP fit keeps one row per person
 
     # -- fit ---------------------------------------------------------------------------------------
     @property
@@ -182,15 +183,19 @@ class TabularSynthesizer:
         unit = self.input_schema.unit
         terms = {} if unit is None or not self.is_private else {
             "unit": f"one person: the rows sharing a value of '{unit}' (the schema's unit)",
-            "contribution_bound": "1 row per person (one of their rows chosen at random, from OS entropy, before "
-                                  f"anything else is read; their other rows are never read; a row without a '{unit}' "
-                                  "counts as a person of its own)"}
+            "contribution_bound": "1 row per person (one of their rows chosen at random, from OS entropy, before any "
+                                  "mechanism runs; no mechanism reads their other rows; a row without a value of "
+                                  f"'{unit}' counts as a person of its own)"}
         self.ledger = PrivacyLedger(private=self.is_private, target_epsilon=self.privacy.epsilon,
                                     target_delta=self.privacy.delta if self.is_private else None, **terms)
         self.ledger.mark_if_audited()  # audit-only hooks (seeded noise, gradient canaries): export refuses the run
         self.private_meta = {"rows": len(data), "clipped_to_bounds": clipped}
+        self.full_fingerprint = None
         if terms:
             self.private_meta["rows_before_one_per_person"] = len(data)
+            # a resumed DP-SGD fit draws the rows afresh (OS entropy, never stored): each step still sees one row of
+            # each person, and the steps compose as before; the whole table's fingerprint checks it is the same table
+            self.full_fingerprint = table_fingerprint(data)
             data = one_row_per_person(data, unit, gens.noise)  # type: ignore[arg-type]
             self.private_meta["rows"] = len(data)
             self.ledger.assume_public(f"unit '{unit}': the rows sharing a value of '{unit}' are one person (the schema's "
@@ -260,7 +265,11 @@ class TabularSynthesizer:
                 f"nothing can be modelled: {'DP could release nothing about columns ' + str(omitted) if omitted else 'the table has only identifier columns'}"
                 " at this budget (too few rows for the noise). Declare their types and bounds/categories public in the "
                 "schema (public: true), or raise --epsilon or privacy.domain_budget (--set privacy.domain_budget=0.3)"
-                + (f"; {need}" if need else ""))
+                + (f"; {need}" if need else "")
+                + (f". The fit read one row of each person (the schema's unit '{self.input_schema.unit}': about "  # type: ignore[union-attr]
+                   f"{self.rows_noisy:.0f} of them, a noisy count); if '{self.input_schema.unit}' does not identify "  # type: ignore[union-attr]
+                   "people, take unit out of the schema" if self.is_private and self.input_schema is not None
+                   and self.input_schema.unit else ""))
         self.codec = TableCodec(self.schema)  # type: ignore[arg-type]
         if self.is_private:  # DP-released categories may leave rare values out: they become "missing"
             self.codec.unknown_as_missing = set(self.schema.private_domain_columns())  # type: ignore[union-attr]
@@ -268,7 +277,7 @@ class TabularSynthesizer:
         self.codec.fill_unmodelled(frame, gens.noise)  # cells of columns without a missing state (DP fits only)
         if self.is_private:
             self.private_meta["unknown_category_columns"] = sorted(self.codec.unknown_columns)
-        self.data_fingerprint = table_fingerprint(data)  # for the data owner's private records only
+        self.data_fingerprint = self.full_fingerprint or table_fingerprint(data)  # the data owner's private records only
         if self.rule_plan:
             self.meta["rules"] = self.rule_plan.to_dict()
         self.output_schema = output_schema(self.schema, self.schema.constraints, self.rule_plan)  # type: ignore[arg-type]
@@ -283,7 +292,9 @@ class TabularSynthesizer:
             plan_domain_budget(schema, privacy=self.privacy, ledger=led)  # type: ignore[arg-type]  # reserves threshold delta
             rho = COUNT_SHARE * led.rho_budget  # type: ignore[union-attr]
             n_hat = noisy_count(n, rho, gens.noise)
-            led.record("number of rows", "Gaussian mechanism (zCDP)", rho=rho, sigma=gaussian_sigma(rho),  # type: ignore[union-attr]
+            unit = self.input_schema.unit if self.input_schema is not None else None
+            led.record("number of persons (one row each)" if unit else "number of rows", "Gaussian mechanism (zCDP)",
+                       rho=rho, sigma=gaussian_sigma(rho),  # type: ignore[union-attr]
                        released="rows_noisy in meta.json")
             self.rows_noisy, self.rows_sigma = max(1.0, n_hat), gaussian_sigma(rho)
             if led.take_delta_level(self.rows_noisy, self.rows_sigma):  # type: ignore[union-attr]  # a table too large for delta
@@ -343,7 +354,7 @@ class TabularSynthesizer:
                 "fingerprint": self.data_fingerprint}
 
     def _restore(self, data: pd.DataFrame, state: Mapping[str, Any]) -> None:
-        if state["fingerprint"] != table_fingerprint(data):
+        if state["fingerprint"] != (self.full_fingerprint or table_fingerprint(data)):
             raise RunDirectoryError("cannot resume: the table differs from the one this run was fitted on "
                                     "(give the same --data file, or start a new run)")
         self.schema = TableSchema.model_validate(yaml.safe_load(state["schema"]))
@@ -557,7 +568,8 @@ def one_row_per_person(data: pd.DataFrame, unit: str, rng: np.random.Generator) 
     own. Rows keep their order."""
     from medsynth.tabular.multi_counts import bound_rows
 
-    codes = pd.factorize(data[unit])[0]  # missing: -1
+    keys = data[unit].map(lambda v: None if pd.isna(v) else category_key(v))  # 1, 1.0 and "1" are one person
+    codes = pd.factorize(keys)[0]  # missing: -1
     alone = codes < 0  # a row without a key: a person of its own (nothing links it to another row)
     codes[alone] = codes.max(initial=-1) + 1 + np.arange(int(alone.sum()))
     return data.loc[bound_rows(codes, 1, rng)].reset_index(drop=True)

@@ -38,10 +38,16 @@ def visits(persons: int = 120, seed: int = 0) -> pd.DataFrame:
 @pytest.mark.parametrize("names,unit", [
     (["rownames", "ID", "age"], "ID"),
     (["hadm_id", "patient_id", "SubjectID"], "patient_id"),  # a person's key, not an admission's; the first of them
+    (["id", "patient_id", "sbp"], "patient_id"),  # a person's key before a plain id (often a row's number)
+    (["Id", "START", "STOP", "PATIENT"], "PATIENT"),  # Synthea's encounters: Id is the encounter's
     (["SubjectID", "age"], "SubjectID"),
     (["MRN", "age"], "MRN"),
-    (["pid", "visit"], "pid"),
+    (["USUBJID", "AVAL"], "USUBJID"),  # CDISC
+    (["encounter_id", "patient_nbr"], "patient_nbr"),  # UCI diabetes 130-US
+    (["medical_record_number"], "medical_record_number"),
     (["hadm_id", "site_id", "visit_id", "concept_id", "fluid", "uacid", "rownames", "age"], None),
+    # another entity between the person and the key, a flag (pelvic inflammatory disease), a word ending in "pt"
+    (["patient_visit_id", "patient_site_id", "pt_sex_id", "subject_ethnicity_id", "PID", "patch_id", "ptsd_id"], None),
 ])
 def test_the_unit_is_chosen_from_the_names_alone(names, unit):
     assert propose_unit(names) == unit
@@ -72,9 +78,11 @@ def test_related_tables_have_no_unit_of_their_own():
 @pytest.mark.parametrize("unit,col_type,needle", [
     ("patient", "identifier", "unit 'patient' is not a column"),
     ("ID", "integer", "unit 'ID' has type integer; the column that identifies a person must have type identifier"),
+    ("ID", "target", "unit 'ID' is marked target: true"),
 ])
 def test_a_bad_unit_is_a_named_error(tmp_path: Path, unit, col_type, needle):
-    extra = "min: 1\n    max: 9\n    " if col_type == "integer" else ""
+    extra = "min: 1\n    max: 9\n    " if col_type == "integer" else "target: true\n    " if col_type == "target" else ""
+    col_type = "identifier" if col_type == "target" else col_type
     (tmp_path / "s.yaml").write_text(f"version: 1\nunit: {unit}\ncolumns:\n  - name: ID\n    type: {col_type}\n    {extra}"
                                      "missing: false\n  - {name: age, type: integer, min: 0, max: 99}\n")
     with pytest.raises(ConfigError, match=needle):
@@ -94,6 +102,13 @@ def test_one_row_of_each_person_chosen_at_random():
     assert np.all(np.abs(shares - 0.25) < 0.04), shares  # uniform over the person's rows
 
 
+def test_keys_of_mixed_types_are_one_person():
+    """1, 1.0 and "1" (a frame built in Python) are the same person, as they are the same category."""
+    df = pd.DataFrame({"ID": [1, "1", 1.0, 2, "2", 3], "x": range(6)})
+    out = one_row_per_person(df, "ID", np.random.default_rng(0))
+    assert len(out) == 3
+
+
 def test_a_dp_fit_reads_one_row_per_person_and_says_so():
     df = visits()
     persons = df["ID"].nunique()
@@ -103,7 +118,8 @@ def test_a_dp_fit_reads_one_row_per_person_and_says_so():
     assert led.unit.startswith("one person: the rows sharing a value of 'ID'")
     assert led.contribution_bound.startswith("1 row per person")
     assert any(a.startswith("unit 'ID'") for a in led.public_assumptions)
-    assert abs(m.meta["rows_noisy"] - persons) < 40  # a noisy count of persons, not of rows (480 here)
+    assert abs(m.meta["rows_noisy"] - persons) < 150  # a noisy count (sigma ~25) of persons, not of rows (+360 here)
+    assert led.entries[0].access == "number of persons (one row each)"
     assert "of persons" in m.meta["rows_note"]
     card = model_card(m)
     assert "The unit is the person" in card and "group privacy" not in card
@@ -132,7 +148,7 @@ def test_cli_says_what_the_unit_does(tmp_path: Path, capsys):
     said = capsys.readouterr()
     text = said.out + said.err
     assert "'ID' is named like a person's key, so it is the unit" in text
-    assert "it repeats here: " in text and "120 values, up to 5 rows each" in text
+    assert "it repeats here: " in text and "120 values, up to 5 rows each" in text and "may not be people" not in text
     assert main(["tabular", "fit", str(data), "--schema", str(tmp_path / "s.yaml"), "--model", "dp-mst", "--epsilon", "1",
                  "--delta", "1e-4", "--out", str(tmp_path / "run")]) == 0
     said = capsys.readouterr()
@@ -162,3 +178,47 @@ def test_the_unit_type_is_never_re_decided_by_dp(tmp_path: Path):
     assert m.schema.column("ID").type == "identifier" and m.private_meta["rows"] == 80
     m.save(tmp_path / "model")
     assert tab.load(tmp_path / "model").sample(5, seed=0)["ID"].is_unique
+
+
+def test_schema_infer_hints_at_a_unit_it_could_not_name(tmp_path: Path, capsys):
+    df = visits(40).rename(columns={"ID": "hadm_id"})  # repeats, but not named like a person's key
+    df.to_csv(tmp_path / "v.csv", index=False)
+    assert main(["schema", "infer", str(tmp_path / "v.csv"), "--out", str(tmp_path / "s.yaml")]) == 0
+    said = capsys.readouterr()
+    assert "no column is named like a person's key" in said.out + said.err and "'hadm_id' repeats" in said.out + said.err
+    few = visits(40).assign(ID=lambda d: d["ID"] % 3)  # 3 values: a group, not people
+    few.to_csv(tmp_path / "f.csv", index=False)
+    assert main(["schema", "infer", str(tmp_path / "f.csv"), "--out", str(tmp_path / "f.yaml")]) == 0
+    said = capsys.readouterr()
+    assert "may not be people: check that 'ID' identifies a person" in said.out + said.err
+
+
+def test_a_killed_dp_sgd_fit_with_a_unit_resumes(tmp_path: Path, monkeypatch):
+    """The rows are drawn afresh on resume (one of each person still); the whole table's fingerprint is checked."""
+    from medsynth.core.errors import RunDirectoryError
+    from medsynth.tabular import base
+    from medsynth.tabular.config import TabularConfig
+    from medsynth.tabular.run import CHECKPOINT, fit_run
+
+    class Killed(Exception):
+        pass
+
+    df = visits(150)
+    schema = infer_schema(df)
+    cfg = TabularConfig(model="dp-tvae", privacy={"epsilon": 2.0, "delta": 1e-4}, params={
+        "latent_dim": 4, "hidden": [16], "train": {"epochs": 6, "batch_size": 50, "checkpoint_every": 3}})
+    original = base.TabularSynthesizer._checkpoint
+
+    def die(self, state):
+        original(self, state)
+        raise Killed
+
+    monkeypatch.setattr(base.TabularSynthesizer, "_checkpoint", die)
+    with pytest.raises(Killed):
+        fit_run(df, tmp_path / "run", cfg, schema=schema)
+    monkeypatch.setattr(base.TabularSynthesizer, "_checkpoint", original)
+    assert (tmp_path / "run" / "private" / CHECKPOINT).is_file()
+    with pytest.raises(RunDirectoryError, match="table differs"):
+        fit_run(visits(150, seed=3), tmp_path / "run", TabularConfig(), resume=True)
+    run, fitted = fit_run(df, tmp_path / "run", TabularConfig(), resume=True)
+    assert fitted.private_meta["rows"] == 150 and fitted.privacy_ledger.unit.startswith("one person")
