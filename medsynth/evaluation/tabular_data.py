@@ -244,6 +244,17 @@ def prepare_tables(
     # left out before anything else, and another tool's synthetic table may rename their values or omit them.
     ids = [c for c in train.columns if c != target and (schema.get(c) == "id" or (c not in schema and _is_identifier(train[c], c)))]
     dropped: dict[str, str] = {c: "identifier (a key, not a measurement): left out of every metric" for c in ids}
+    from medsynth.io.schema import person_key_rank
+
+    shared_people: dict[str, str] = {}
+    for c in train.columns:  # a person's key shared by train and holdout: the same people's other rows are no unseen data
+        if person_key_rank(c) is not None and c in holdout.columns:
+            seen = holdout[c].dropna().drop_duplicates()
+            shared = int(seen.isin(set(train[c].dropna())).sum())
+            if shared:
+                shared_people[c] = (f"; {shared} of its {len(seen)} holdout values are in train too: if they are the same "
+                                    "people, the holdout holds their other rows, and the attacks (closer to train than to "
+                                    f"holdout?) understate what leaks: split by '{c}' (all of a person's rows on one side)")
     retyped: dict[str, str] = {}
     lumped: dict[str, str] = {}
     train, holdout, synthetic = (df.drop(columns=[c for c in ids if c in df.columns]) for df in (train, holdout, synthetic))
@@ -341,6 +352,9 @@ def prepare_tables(
             "without overlap. If the table naturally holds duplicate rows, raise tabular.max_holdout_overlap.",
             context="tabular evaluation inputs",
         )
+    for c, note in shared_people.items():
+        if c in dropped:
+            dropped[c] += note
     return TabularData(train.reset_index(drop=True), holdout.reset_index(drop=True), synthetic.reset_index(drop=True), types, target,
                        dropped, retyped, lumped)
 

@@ -222,3 +222,17 @@ def test_a_killed_dp_sgd_fit_with_a_unit_resumes(tmp_path: Path, monkeypatch):
         fit_run(visits(150, seed=3), tmp_path / "run", TabularConfig(), resume=True)
     run, fitted = fit_run(df, tmp_path / "run", TabularConfig(), resume=True)
     assert fitted.private_meta["rows"] == 150 and fitted.privacy_ledger.unit.startswith("one person")
+
+
+def test_evaluation_says_when_train_and_holdout_share_people():
+    from medsynth.evaluation.tabular_data import prepare_tables
+
+    df = visits(100).rename(columns={"ID": "patient_id"})
+    syn = df.sample(frac=1.0, random_state=1).assign(patient_id=lambda d: [f"syn-{i}" for i in range(len(d))])
+    by_row = df.sample(frac=1.0, random_state=0)
+    cut = int(0.7 * len(df))
+    data = prepare_tables(by_row.iloc[:cut], by_row.iloc[cut:], syn, max_holdout_overlap=1.0)
+    assert "holdout values are in train too" in data.dropped["patient_id"] and "split by 'patient_id'" in data.dropped["patient_id"]
+    held = df["patient_id"] >= 1070  # by person: no one on both sides
+    data = prepare_tables(df[~held], df[held], syn, max_holdout_overlap=1.0)
+    assert "left out of every metric" in data.dropped["patient_id"] and "in train too" not in data.dropped["patient_id"]
