@@ -60,6 +60,8 @@ TABLES: list[tuple[str, str, str, Any, tuple[str, ...]]] = [
     ("mosaicData", "HELPrct", "homeless", "homeless", ()),  # Health Evaluation and Linkage to Primary Care trial
     # 316 x 21, 14 flags and codes (AA, FamHx, Recurrence: 0/1 held by 17-22% of the rows)
     ("medicaldata", "blood_storage", "Recurrence", 1, ("TimeToRecurrence", "Censor")),
+    # added by the third sweep: plasma proteins of an Alzheimer's study, 333 x 131 numbers, Class 27% 'Impaired'
+    ("modeldata", "ad_data", "Class", "Impaired", ()),
 ]
 
 

@@ -198,6 +198,10 @@ MAX_NEED_FACTOR = 4.0
 #: The prediction target's (``target: true``) weight is this many times its type's: a model that lost its
 #: outcome (a binary class below the noise) is useless to the user whatever else it keeps.
 TARGET_WEIGHT = 4.0
+#: ... and at least this share of the pool on a wide table, where 4 even shares are little: on modeldata::ad_data (333
+#: rows, 132 columns, epsilon 1) the target Class kept only 'Control' (its threshold ~138 rows against the 91 of
+#: 'Impaired'), and a model that cannot tell the classes apart is useless for the prediction it was marked for.
+TARGET_MIN_SHARE = 0.2
 
 
 @dataclass
@@ -247,8 +251,8 @@ def _numeric_oneway(col: dict[str, Any], res: Any) -> OneWay | None:
 def _allocate(todo: list[ColumnSchema], pool: float, rows: float, z_cat: float, time_weight: float = 1.0) -> dict[str, float]:
     """Split ``pool`` (rho) over the columns by need: an even share each, and category lists (whose
     threshold must let a category of ``SURVIVE_SHARE`` of the rows through) up to ``MAX_NEED_FACTOR``
-    times as much, the prediction target ``TARGET_WEIGHT`` times its type's weight, a number or date named like a
-    time (:func:`~medsynth.io.dataset_infer.time_named`) ``time_weight`` times. Depends only on public
+    times as much, the prediction target ``TARGET_WEIGHT`` times its type's weight (and at least ``TARGET_MIN_SHARE``
+    of the pool), a number or date named like a time (:func:`~medsynth.io.dataset_infer.time_named`) ``time_weight`` times. Depends only on public
     facts (types, names, the target flag, the noisy row count, the budget)."""
     from medsynth.io.dataset_infer import time_named
 
@@ -263,6 +267,10 @@ def _allocate(todo: list[ColumnSchema], pool: float, rows: float, z_cat: float, 
             w = float(np.clip(1.0 / (2 * sigma_need**2) / even, 1.0, MAX_NEED_FACTOR)) if sigma_need > 0 else MAX_NEED_FACTOR
         timed = time_weight if col.type in ("continuous", "integer", "datetime") and time_named(col.name) else 1.0
         weights[col.name] = w * (TARGET_WEIGHT if col.target else 1.0) * timed
+    for col in todo:
+        if col.target and len(todo) > 1:
+            others = sum(weights.values()) - weights[col.name]
+            weights[col.name] = max(weights[col.name], TARGET_MIN_SHARE / (1 - TARGET_MIN_SHARE) * others)
     total = sum(weights.values())
     return {k: pool * w / total for k, w in weights.items()}
 

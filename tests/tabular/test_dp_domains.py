@@ -275,6 +275,26 @@ def test_category_budget_without_a_reserved_delta_does_not_divide_by_zero():
     assert share["a"] > share["b"] > 0 and sum(share.values()) == pytest.approx(1.0)
 
 
+def test_the_target_keeps_a_fifth_of_the_domain_budget_on_a_wide_table():
+    """modeldata::ad_data (333 rows, 132 columns, epsilon 1): four even shares left the target Class a threshold of
+    ~138 rows against the 91 of 'Impaired', and every synthetic row was 'Control'. The target now gets at least
+    TARGET_MIN_SHARE of the pool; on a narrow table its four shares are more and are kept."""
+    from medsynth.tabular.domain import TARGET_MIN_SHARE, TARGET_WEIGHT, _allocate
+    from medsynth.tabular.schema import ColumnSchema
+
+    wide = [ColumnSchema(name="Class", type="categorical", target=True)] + [
+        ColumnSchema(name=f"p{i}", type="continuous") for i in range(131)]
+    share = _allocate(wide, 1.0, 333.0, 5.5)
+    assert share["Class"] == pytest.approx(TARGET_MIN_SHARE) and sum(share.values()) == pytest.approx(1.0)
+    assert share["p0"] == pytest.approx((1 - TARGET_MIN_SHARE) / 131)
+    narrow = [ColumnSchema(name="death", type="continuous", target=True), ColumnSchema(name="age", type="continuous"),
+              ColumnSchema(name="sex", type="continuous")]
+    share = _allocate(narrow, 1.0, 333.0, 5.5)
+    assert share["death"] == pytest.approx(TARGET_WEIGHT / (TARGET_WEIGHT + 2)) and share["death"] > TARGET_MIN_SHARE
+    untargeted = _allocate([c.model_copy(update={"target": False}) for c in wide], 1.0, 333.0, 5.5)
+    assert untargeted["p0"] == pytest.approx(untargeted["p1"]) and untargeted["Class"] < 0.04
+
+
 def test_remeasure_pays_for_and_sharpens_the_location():
     """A column too thin for its first look is found by a second one; the cost is the sum of both rhos."""
     x = np.random.default_rng(2).normal(60, 8, 250)
