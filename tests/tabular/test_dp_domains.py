@@ -275,24 +275,27 @@ def test_category_budget_without_a_reserved_delta_does_not_divide_by_zero():
     assert share["a"] > share["b"] > 0 and sum(share.values()) == pytest.approx(1.0)
 
 
-def test_the_target_keeps_a_fifth_of_the_domain_budget_on_a_wide_table():
+def test_the_target_gets_what_its_classes_need_up_to_a_fifth_of_the_domain_budget():
     """modeldata::ad_data (333 rows, 132 columns, epsilon 1): four even shares left the target Class a threshold of
-    ~138 rows against the 91 of 'Impaired', and every synthetic row was 'Control'. The target now gets at least
-    TARGET_MIN_SHARE of the pool; on a narrow table its four shares are more and are kept."""
-    from medsynth.tabular.domain import TARGET_MIN_SHARE, TARGET_WEIGHT, _allocate
+    ~138 rows against the 91 of 'Impaired', and every synthetic row was 'Control'. Where four shares are less, the
+    target now gets what lets a class of TARGET_SURVIVE_SHARE of the rows through, up to TARGET_MAX_SHARE of the pool;
+    with rows enough, or on a narrow table, its four shares are kept (a fixed fifth cost the other columns)."""
+    from medsynth.tabular.domain import TARGET_MAX_SHARE, TARGET_WEIGHT, _allocate
     from medsynth.tabular.schema import ColumnSchema
 
     wide = [ColumnSchema(name="Class", type="categorical", target=True)] + [
         ColumnSchema(name=f"p{i}", type="continuous") for i in range(131)]
-    share = _allocate(wide, 1.0, 333.0, 5.5)
-    assert share["Class"] == pytest.approx(TARGET_MIN_SHARE) and sum(share.values()) == pytest.approx(1.0)
-    assert share["p0"] == pytest.approx((1 - TARGET_MIN_SHARE) / 131)
+    share = _allocate(wide, 0.01, 333.0, 5.5)  # a few hundred rows: capped at the fifth
+    assert share["Class"] == pytest.approx(0.01 * TARGET_MAX_SHARE) and sum(share.values()) == pytest.approx(0.01)
+    assert share["p0"] == pytest.approx(0.01 * (1 - TARGET_MAX_SHARE) / 131)
+    many = _allocate(wide, 0.01, 200_000.0, 5.5)  # rows enough: the category need and 4 shares, no more
+    assert many["Class"] < 0.01 * 0.05 and many["Class"] == pytest.approx(TARGET_WEIGHT * many["p0"])
     narrow = [ColumnSchema(name="death", type="continuous", target=True), ColumnSchema(name="age", type="continuous"),
               ColumnSchema(name="sex", type="continuous")]
-    share = _allocate(narrow, 1.0, 333.0, 5.5)
-    assert share["death"] == pytest.approx(TARGET_WEIGHT / (TARGET_WEIGHT + 2)) and share["death"] > TARGET_MIN_SHARE
-    untargeted = _allocate([c.model_copy(update={"target": False}) for c in wide], 1.0, 333.0, 5.5)
-    assert untargeted["p0"] == pytest.approx(untargeted["p1"]) and untargeted["Class"] < 0.04
+    share = _allocate(narrow, 0.01, 333.0, 5.5)
+    assert share["death"] == pytest.approx(0.01 * TARGET_WEIGHT / (TARGET_WEIGHT + 2))
+    untargeted = _allocate([c.model_copy(update={"target": False}) for c in wide], 0.01, 333.0, 5.5)
+    assert untargeted["p0"] == pytest.approx(untargeted["p1"]) and untargeted["Class"] < 0.01 * 0.04
 
 
 def test_remeasure_pays_for_and_sharpens_the_location():
