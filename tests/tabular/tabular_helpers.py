@@ -39,3 +39,26 @@ def make_schema() -> TableSchema:
         ColumnSchema(name="discharge", type="datetime", format="%d/%m/%Y", min="2019-06-01", max="2021-06-30", public=True),
         ColumnSchema(name="death", type="categorical", categories=[0, 1], public=True),
     ], constraints=[Constraint(kind="le", columns=["admit", "discharge"])])
+
+
+class Killed(Exception):
+    """Stands for a kill -9 in the middle of training."""
+
+
+def killed_at_first_checkpoint(monkeypatch, df: pd.DataFrame, out, cfg, schema: TableSchema | None = None) -> None:
+    """Fit into ``out`` and stand for a kill -9 right after the first training checkpoint is written."""
+    import pytest
+
+    from medsynth.tabular import base
+    from medsynth.tabular.run import fit_run
+
+    original = base.TabularSynthesizer._checkpoint
+
+    def die(self, state):
+        original(self, state)
+        raise Killed
+
+    monkeypatch.setattr(base.TabularSynthesizer, "_checkpoint", die)
+    with pytest.raises(Killed):
+        fit_run(df, out, cfg, schema=schema if schema is not None else make_schema())
+    monkeypatch.setattr(base.TabularSynthesizer, "_checkpoint", original)

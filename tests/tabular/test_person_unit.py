@@ -195,28 +195,16 @@ def test_schema_infer_hints_at_a_unit_it_could_not_name(tmp_path: Path, capsys):
 
 def test_a_killed_dp_sgd_fit_with_a_unit_resumes(tmp_path: Path, monkeypatch):
     """The rows are drawn afresh on resume (one of each person still); the whole table's fingerprint is checked."""
+    from tabular_helpers import killed_at_first_checkpoint
+
     from medsynth.core.errors import RunDirectoryError
-    from medsynth.tabular import base
     from medsynth.tabular.config import TabularConfig
     from medsynth.tabular.run import CHECKPOINT, fit_run
 
-    class Killed(Exception):
-        pass
-
     df = visits(150)
-    schema = infer_schema(df)
     cfg = TabularConfig(model="dp-tvae", privacy={"epsilon": 2.0, "delta": 1e-4}, params={
         "latent_dim": 4, "hidden": [16], "train": {"epochs": 6, "batch_size": 50, "checkpoint_every": 3}})
-    original = base.TabularSynthesizer._checkpoint
-
-    def die(self, state):
-        original(self, state)
-        raise Killed
-
-    monkeypatch.setattr(base.TabularSynthesizer, "_checkpoint", die)
-    with pytest.raises(Killed):
-        fit_run(df, tmp_path / "run", cfg, schema=schema)
-    monkeypatch.setattr(base.TabularSynthesizer, "_checkpoint", original)
+    killed_at_first_checkpoint(monkeypatch, df, tmp_path / "run", cfg, schema=infer_schema(df))
     assert (tmp_path / "run" / "private" / CHECKPOINT).is_file()
     with pytest.raises(RunDirectoryError, match="table differs"):
         fit_run(visits(150, seed=3), tmp_path / "run", TabularConfig(), resume=True)

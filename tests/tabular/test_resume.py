@@ -12,33 +12,14 @@ import time
 from pathlib import Path
 
 import pytest
-from tabular_helpers import make_schema, make_table
+from tabular_helpers import Killed, make_schema, make_table
+from tabular_helpers import killed_at_first_checkpoint as _killed_at_first_checkpoint
 
 from medsynth.core.errors import ConfigError, RunDirectoryError
 from medsynth.tabular.config import TabularConfig
 from medsynth.tabular.run import CHECKPOINT, fit_run
 
 TVAE = {"latent_dim": 4, "hidden": [16], "train": {"epochs": 6, "batch_size": 50, "checkpoint_every": 5}}
-
-
-class Killed(Exception):
-    """Stands for a kill -9 in the middle of training."""
-
-
-def _killed_at_first_checkpoint(monkeypatch, df, out: Path, cfg: TabularConfig) -> None:
-    """Fit into ``out`` and stand for a kill -9 right after the first training checkpoint is written."""
-    from medsynth.tabular import base
-
-    original = base.TabularSynthesizer._checkpoint
-
-    def die(self, state):
-        original(self, state)
-        raise Killed
-
-    monkeypatch.setattr(base.TabularSynthesizer, "_checkpoint", die)
-    with pytest.raises(Killed):
-        fit_run(df, out, cfg, schema=make_schema())
-    monkeypatch.setattr(base.TabularSynthesizer, "_checkpoint", original)
 
 
 def _sgd(run: Path) -> dict:
