@@ -125,9 +125,20 @@ def auroc(train: pd.DataFrame, test: pd.DataFrame, target: str, positive: Any, r
 
 
 def split(df: pd.DataFrame, target: str, positive: Any) -> tuple[pd.DataFrame, pd.DataFrame]:
-    from sklearn.model_selection import train_test_split
+    """70/30, stratified on the outcome; by person where the schema's unit names a key that repeats (survival::colon,
+    two rows per patient): all of a person's rows on one side, as a new patient's would be unseen."""
+    from sklearn.model_selection import StratifiedGroupKFold, train_test_split
+
+    from medsynth.io.schema import propose_unit
 
     y = _label(df, target, positive).fillna(-1)
+    key = propose_unit([str(c) for c in df.columns])
+    if key is not None and df[key].notna().all() and df[key].duplicated().any():
+        folds = StratifiedGroupKFold(n_splits=10, shuffle=True, random_state=0).split(df, y, groups=df[key].astype(str))
+        held = np.concatenate([test for _, (_, test) in zip(range(3), folds)])  # 3 of 10 folds of people
+        mask = np.zeros(len(df), dtype=bool)
+        mask[held] = True
+        return df[~mask].reset_index(drop=True), df[mask].reset_index(drop=True)
     train, test = train_test_split(df, test_size=0.3, random_state=0, stratify=y)
     return train.reset_index(drop=True), test.reset_index(drop=True)
 

@@ -454,11 +454,13 @@ def render_peaks(data: dict[str, Any]) -> list[str] | None:
 def render_records(data: dict[str, Any]) -> list[str] | None:
     """Files holding lists of records (``results``, ``runs``) and/or a ``summary`` of dicts."""
     lines: list[str] = []
+    summary = data.get("summary")
+    if isinstance(summary, list) and summary and all(isinstance(r, dict) for r in summary):  # the means first
+        lines += ["Summary:", ""] + _records_table(summary)
     for key in ("results", "runs"):
         value = data.get(key)
         if isinstance(value, list) and value and all(isinstance(r, dict) for r in value):
             lines += _records_table(value)
-    summary = data.get("summary")
     if isinstance(summary, dict) and summary and all(isinstance(v, dict) for v in summary.values()):
         lines += ["Summary:", ""] + _records_table([{"": k, **v} for k, v in summary.items()])
     return lines or None
