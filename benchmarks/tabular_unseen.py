@@ -174,6 +174,11 @@ def run(pkg: str, name: str, target: str, positive: Any, leaks: tuple[str, ...],
         row["tstr_auroc"] = round(auroc(syn, test, target, positive, train, leaks), 4)
         row["outcome_share_real"] = _share(_label(train, target, positive))
         row["outcome_share_synthetic"] = _share(_label(syn, target, positive))  # 0: the class was lost; None: all missing
+        if not row["outcome_share_synthetic"]:  # what the fit released of the outcome, to diagnose a lost class
+            released = m.schema.column(target)
+            row["outcome_released"] = {"type": released.type, "categories": released.categories, "min": released.min,
+                                       "max": released.max, "omitted": released.omitted,
+                                       "synthetic_values": syn[target].astype(str).value_counts().head(5).to_dict()}
         ids = [c.name for c in schema.columns if c.type == "identifier"]  # keys (regenerated), not data
         row["two_way_tvd"] = round(T.two_way_tvd(syn.drop(columns=ids), train.drop(columns=ids)), 4)
         row["dcr_share"] = round(T.dcr_share(syn.drop(columns=ids), train.drop(columns=ids), test.drop(columns=ids)), 4)
