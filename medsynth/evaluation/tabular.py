@@ -102,6 +102,7 @@ def evaluate_tabular(
         f"Column types: {len(data.numeric)} numeric, {len(data.categorical)} categorical"
         + (f"; left out: {', '.join(f'{c} ({why})' for c, why in data.dropped.items())}" if data.dropped else "") + "."
     )
+    notes.extend(f"Train and holdout share people: {note}." for note in data.shared_people.values())
     if data.retyped:
         notes.append("Compared as categories: " + "; ".join(f"{c} ({why})" for c, why in data.retyped.items()) + ".")
     if data.lumped:

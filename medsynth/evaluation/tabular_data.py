@@ -104,6 +104,8 @@ class TabularData:
             number in them, with the reason.
         lumped: number columns (by the real tables) compared as categories because the synthetic table writes their
             values too rare to release as "(other)" (a code column of a DP fit), with the reason; no other type.
+        shared_people: a note per person's key (a name like ``patient_id``) that repeats and whose holdout values are in
+            train too: the split was by row, not by person.
     """
 
     train: pd.DataFrame
@@ -114,6 +116,7 @@ class TabularData:
     dropped: dict[str, str] = field(default_factory=dict)
     retyped: dict[str, str] = field(default_factory=dict)
     lumped: dict[str, str] = field(default_factory=dict)
+    shared_people: dict[str, str] = field(default_factory=dict)
 
     @property
     def columns(self) -> list[str]:
@@ -240,21 +243,29 @@ def prepare_tables(
             problems.append(f"the {role} table has no rows")
     train, holdout, synthetic = (df.rename(columns=str) for df in (train, holdout, synthetic))
     schema = dict(schema or {})
-    # Identifier columns (declared, or named like one with distinct values) are keys, not data: they are
-    # left out before anything else, and another tool's synthetic table may rename their values or omit them.
-    ids = [c for c in train.columns if c != target and (schema.get(c) == "id" or (c not in schema and _is_identifier(train[c], c)))]
+    from medsynth.io.schema import category_key, person_key_rank
+
+    # Identifier columns (declared, named like one with distinct values, or named like a person's key, patient_id,
+    # which repeats where a person has several rows) are keys, not data: they are left out before anything else, and another
+    # tool's synthetic table may rename their values or omit them.
+    ids = [c for c in train.columns if c != target and (schema.get(c) == "id" or (c not in schema and (
+        _is_identifier(train[c], c) or person_key_rank(c) == 0)))]
     dropped: dict[str, str] = {c: "identifier (a key, not a measurement): left out of every metric" for c in ids}
-    from medsynth.io.schema import person_key_rank
 
     shared_people: dict[str, str] = {}
     for c in train.columns:  # a person's key shared by train and holdout: the same people's other rows are no unseen data
-        if person_key_rank(c) is not None and c in holdout.columns:
-            seen = holdout[c].dropna().drop_duplicates()
-            shared = int(seen.isin(set(train[c].dropna())).sum())
-            if shared:
-                shared_people[c] = (f"; {shared} of its {len(seen)} holdout values are in train too: if they are the same "
-                                    "people, the holdout holds their other rows, and the attacks (closer to train than to "
-                                    f"holdout?) understate what leaks: split by '{c}' (all of a person's rows on one side)")
+        if person_key_rank(c) is None or c not in holdout.columns:
+            continue
+        tr, ho = (df[c].dropna().map(category_key) for df in (train, holdout))  # 1, 1.0 and "1" alike
+        if not (tr.duplicated().any() or ho.duplicated().any()):
+            continue  # one row per person on both sides: equal keys are two numberings, not one person split
+        seen = ho.drop_duplicates()
+        shared = int(seen.isin(set(tr)).sum())
+        if shared:
+            shared_people[c] = (f"'{c}' (a person's key that repeats): {shared} of its {len(seen)} holdout values are in "
+                                "train too, so the holdout holds the same people's other rows and the attacks (closer "
+                                f"to train than to holdout?) understate what leaks; split by '{c}' (all of a person's "
+                                "rows on one side)")
     retyped: dict[str, str] = {}
     lumped: dict[str, str] = {}
     train, holdout, synthetic = (df.drop(columns=[c for c in ids if c in df.columns]) for df in (train, holdout, synthetic))
@@ -352,11 +363,8 @@ def prepare_tables(
             "without overlap. If the table naturally holds duplicate rows, raise tabular.max_holdout_overlap.",
             context="tabular evaluation inputs",
         )
-    for c, note in shared_people.items():
-        if c in dropped:
-            dropped[c] += note
     return TabularData(train.reset_index(drop=True), holdout.reset_index(drop=True), synthetic.reset_index(drop=True), types, target,
-                       dropped, retyped, lumped)
+                       dropped, retyped, lumped, shared_people)
 
 
 def _blank(df: pd.DataFrame) -> np.ndarray:

@@ -198,8 +198,9 @@ MAX_NEED_FACTOR = 4.0
 #: The prediction target's (``target: true``) weight is this many times its type's: a model that lost its
 #: outcome (a binary class below the noise) is useless to the user whatever else it keeps.
 TARGET_WEIGHT = 4.0
-#: ... and, where that is less, what lets a class of ``TARGET_SURVIVE_SHARE`` of the rows through (as a category list's
-#: need, :data:`SURVIVE_SHARE`), up to ``TARGET_MAX_SHARE`` of the pool: on a small wide table 4 even shares are
+#: ... and, for a categorical target where that is less, what lets a class of ``TARGET_SURVIVE_SHARE`` of the rows
+#: through the category threshold (as a category list's need, :data:`SURVIVE_SHARE`), up to ``TARGET_MAX_SHARE`` of
+#: the pool: on a small wide table 4 even shares are
 #: little (modeldata::ad_data, 333 rows, 132 columns, epsilon 1: the target Class kept only 'Control', its threshold
 #: ~138 rows against the 91 of 'Impaired'), and a model that cannot tell the classes apart is useless for the
 #: prediction it was marked for. On a table with rows enough (the 1,367-row wide table) 4 shares already do it, and
@@ -255,9 +256,9 @@ def _numeric_oneway(col: dict[str, Any], res: Any) -> OneWay | None:
 def _allocate(todo: list[ColumnSchema], pool: float, rows: float, z_cat: float, time_weight: float = 1.0) -> dict[str, float]:
     """Split ``pool`` (rho) over the columns by need: an even share each, and category lists (whose
     threshold must let a category of ``SURVIVE_SHARE`` of the rows through) up to ``MAX_NEED_FACTOR``
-    times as much, the prediction target ``TARGET_WEIGHT`` times its type's weight (or, where that is less, what lets
-    a class of ``TARGET_SURVIVE_SHARE`` of the rows through, up to ``TARGET_MAX_SHARE`` of the pool), a number or
-    date named like a time (:func:`~medsynth.io.dataset_infer.time_named`) ``time_weight`` times. Depends only on public
+    times as much, the prediction target ``TARGET_WEIGHT`` times its type's weight (or, for a categorical target where
+    that is less, what lets a class of ``TARGET_SURVIVE_SHARE`` of the rows through, up to ``TARGET_MAX_SHARE`` of the
+    pool), a number or date named like a time (:func:`~medsynth.io.dataset_infer.time_named`) ``time_weight`` times. Depends only on public
     facts (types, names, the target flag, the noisy row count, the budget)."""
     from medsynth.io.dataset_infer import time_named
 
@@ -272,12 +273,16 @@ def _allocate(todo: list[ColumnSchema], pool: float, rows: float, z_cat: float, 
             w = float(np.clip(1.0 / (2 * sigma_need**2) / even, 1.0, MAX_NEED_FACTOR)) if sigma_need > 0 else MAX_NEED_FACTOR
         timed = time_weight if col.type in ("continuous", "integer", "datetime") and time_named(col.name) else 1.0
         weights[col.name] = w * (TARGET_WEIGHT if col.target else 1.0) * timed
-    for col in todo:
-        if col.target and len(todo) > 1:
-            others = sum(weights.values()) - weights[col.name]
-            cap = TARGET_MAX_SHARE / (1 - TARGET_MAX_SHARE) * others
-            sigma_need = max(TARGET_SURVIVE_SHARE * rows - 1.0, 1.0) / (z_cat + 1.5) if math.isfinite(z_cat) else 1.0
-            weights[col.name] = max(weights[col.name], min(1.0 / (2 * sigma_need**2) / even, cap))
+    # a categorical target's share of the pool by need (its classes through the category threshold), capped; the
+    # targets' shares are set together against the other columns' weights (order-free, exact after normalising)
+    boost = {c.name: min(1.0 / (2 * (max(TARGET_SURVIVE_SHARE * rows - 1.0, 1.0) / (z_cat + 1.5)) ** 2) / pool,
+                         TARGET_MAX_SHARE)
+             for c in todo if c.target and c.type == "categorical" and math.isfinite(z_cat) and z_cat > 0}
+    rest = sum(w for k, w in weights.items() if k not in boost)
+    if boost and rest > 0 and sum(boost.values()) < 1:
+        scale = rest / (1 - sum(boost.values()))
+        for name, want in boost.items():
+            weights[name] = max(weights[name], want * scale)
     total = sum(weights.values())
     return {k: pool * w / total for k, w in weights.items()}
 

@@ -296,6 +296,20 @@ def test_the_target_gets_what_its_classes_need_up_to_a_fifth_of_the_domain_budge
     assert share["death"] == pytest.approx(0.01 * TARGET_WEIGHT / (TARGET_WEIGHT + 2))
     untargeted = _allocate([c.model_copy(update={"target": False}) for c in wide], 0.01, 333.0, 5.5)
     assert untargeted["p0"] == pytest.approx(untargeted["p1"]) and untargeted["Class"] < 0.01 * 0.04
+    # the need holds after normalising, where other category lists weigh more than an even share (a review found 46%)
+    cats = [ColumnSchema(name="y", type="categorical", target=True)] + [
+        ColumnSchema(name=f"c{i}", type="categorical") for i in range(40)]
+    need = 1.0 / (2 * ((0.2 * 400 - 1.0) / (5.5 + 1.5)) ** 2)
+    for pool in (0.02, 0.005):
+        assert _allocate(cats, pool, 400.0, 5.5)["y"] / pool == pytest.approx(min(need / pool, TARGET_MAX_SHARE))
+    # a number's domain has no category threshold: no boost; two targets get theirs whatever their order
+    numeric = [ColumnSchema(name="y", type="continuous", target=True)] + [ColumnSchema(name=f"p{i}", type="continuous")
+                                                                          for i in range(131)]
+    assert _allocate(numeric, 0.01, 333.0, 5.5)["y"] == pytest.approx(0.01 * TARGET_WEIGHT / (TARGET_WEIGHT + 131))
+    two = [ColumnSchema(name="a", type="categorical", target=True), ColumnSchema(name="b", type="categorical", target=True)]
+    two += [ColumnSchema(name=f"p{i}", type="continuous") for i in range(100)]
+    ab, ba = _allocate(two, 0.01, 333.0, 5.5), _allocate(two[1::-1] + two[2:], 0.01, 333.0, 5.5)
+    assert ab == pytest.approx(ba) and ab["a"] == pytest.approx(0.01 * TARGET_MAX_SHARE)
 
 
 def test_remeasure_pays_for_and_sharpens_the_location():

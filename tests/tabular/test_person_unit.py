@@ -216,11 +216,31 @@ def test_evaluation_says_when_train_and_holdout_share_people():
     from medsynth.evaluation.tabular_data import prepare_tables
 
     df = visits(100).rename(columns={"ID": "patient_id"})
-    syn = df.sample(frac=1.0, random_state=1).assign(patient_id=lambda d: [f"syn-{i}" for i in range(len(d))])
+    for keys in ("numbers", "text"):  # the synthetic table keeps numeric keys, or writes its own text keys
+        syn = df.sample(frac=1.0, random_state=1)
+        if keys == "text":
+            syn = syn.assign(patient_id=lambda d: [f"syn-{i}" for i in range(len(d))])
+        by_row = df.sample(frac=1.0, random_state=0)
+        cut = int(0.7 * len(df))
+        data = prepare_tables(by_row.iloc[:cut], by_row.iloc[cut:], syn, max_holdout_overlap=1.0)
+        note = data.shared_people["patient_id"]
+        assert "holdout values are in train too" in note and "split by 'patient_id'" in note
+        assert "patient_id" in data.dropped and "patient_id" not in data.types  # a key, never a measurement
+        held = df["patient_id"] >= 1070  # by person: no one on both sides
+        assert not prepare_tables(df[~held], df[held], syn, max_holdout_overlap=1.0).shared_people
+    # one row per person on each side, numbered 1..n twice: two numberings, not people split
+    once = df.drop_duplicates("patient_id").reset_index(drop=True)
+    a, b = once.iloc[:60].copy(), once.iloc[60:].copy()
+    a["patient_id"], b["patient_id"] = range(1, 61), range(1, len(b) + 1)
+    assert not prepare_tables(a, b, once, max_holdout_overlap=1.0).shared_people
+
+
+def test_the_evaluation_report_carries_the_shared_people_note(tmp_path: Path):
+    df = visits(100).rename(columns={"ID": "patient_id"})
     by_row = df.sample(frac=1.0, random_state=0)
     cut = int(0.7 * len(df))
-    data = prepare_tables(by_row.iloc[:cut], by_row.iloc[cut:], syn, max_holdout_overlap=1.0)
-    assert "holdout values are in train too" in data.dropped["patient_id"] and "split by 'patient_id'" in data.dropped["patient_id"]
-    held = df["patient_id"] >= 1070  # by person: no one on both sides
-    data = prepare_tables(df[~held], df[held], syn, max_holdout_overlap=1.0)
-    assert "left out of every metric" in data.dropped["patient_id"] and "in train too" not in data.dropped["patient_id"]
+    from medsynth.evaluation import EvaluationConfig, evaluate_tabular
+
+    report = evaluate_tabular(by_row.iloc[:cut], by_row.iloc[cut:], df.sample(frac=1.0, random_state=1),
+                              config=EvaluationConfig(tabular={"max_holdout_overlap": 1.0}))
+    assert any(n.startswith("Train and holdout share people: 'patient_id'") for n in report.notes)
