@@ -132,6 +132,11 @@ def check(
         done(f"'{data}' matches its schema (tables, keys, relations){note}")
         return
 
-    clipped = validate_table(read_table(data), TableSchema.load(schema))
+    frame, table_schema = read_table(data), TableSchema.load(schema)
+    clipped = validate_table(frame, table_schema)
     note = f"; values outside declared bounds (clipped when fitting): {clipped}" if clipped else ""
+    keyless = int(frame[table_schema.unit].isna().sum()) if table_schema.unit else 0
+    if keyless:
+        note += (f"; {keyless} row(s) have no value of the unit '{table_schema.unit}': a DP fit counts each as a person of "
+                 "its own (fill the key where the row belongs to a known person)")
     done(f"'{data}' matches its schema{note}")

@@ -244,3 +244,13 @@ def test_the_evaluation_report_carries_the_shared_people_note(tmp_path: Path):
     report = evaluate_tabular(by_row.iloc[:cut], by_row.iloc[cut:], df.sample(frac=1.0, random_state=1),
                               config=EvaluationConfig(tabular={"max_holdout_overlap": 1.0}))
     assert any(n.startswith("Train and holdout share people: 'patient_id'") for n in report.notes)
+
+
+def test_schema_check_names_rows_without_a_key(tmp_path: Path, capsys):
+    df = visits(40)
+    df.loc[[0, 3], "ID"] = None
+    df.to_csv(tmp_path / "v.csv", index=False)
+    assert main(["schema", "infer", str(tmp_path / "v.csv"), "--out", str(tmp_path / "s.yaml")]) == 0
+    assert main(["schema", "check", str(tmp_path / "v.csv"), "--schema", str(tmp_path / "s.yaml")]) == 0
+    said = capsys.readouterr()
+    assert "2 row(s) have no value of the unit 'ID'" in said.out + said.err
