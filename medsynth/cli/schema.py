@@ -87,13 +87,13 @@ def _unit_note(frame: Any, schema: Any) -> str:
     """What the user should know about the schema's unit (the data owner's own console: counts of the table)."""
     from medsynth.io.schema import ROW_INDEX_NAMES, code_like, id_like
 
-    def repeats(col: str) -> str:
-        per = frame[col].value_counts()
+    def repeats(per: Any) -> str:  # per: a column's value counts
         return f"{len(frame)} rows, {len(per)} values, up to {int(per.max()) if len(per) else 0} rows each"
 
     others = [c.name for c in schema.columns if c.name != schema.unit and id_like(c.name) and not code_like(c.name)
               and str(c.name).lower().strip() not in ROW_INDEX_NAMES and frame[c.name].dropna().duplicated().any()]
-    also = (f" ('{others[0]}' repeats: {repeats(others[0])}; if it is what identifies a person, make it the unit)"
+    also = (f" ('{others[0]}' repeats: {repeats(frame[others[0]].value_counts())}; if it is what identifies a person, "
+            "make it the unit)"
             if others else "")
     if not schema.unit:
         return ("no column is named like a person's key (patient_id, PatientID, ID, MRN): if a person can have several "
@@ -103,7 +103,7 @@ def _unit_note(frame: Any, schema: Any) -> str:
     per = frame[unit].value_counts()
     keyless = int(frame[unit].isna().sum())
     if len(per) and per.max() > 1:
-        seen = f"it repeats here: {repeats(unit)}"
+        seen = f"it repeats here: {repeats(per)}"
         if len(per) < 20 or per.max() > 100:
             seen += f"; so few values, or so many rows each, may not be people: check that '{unit}' identifies a person"
     else:

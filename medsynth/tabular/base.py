@@ -182,7 +182,7 @@ class TabularSynthesizer:
         gens = Generators.for_fit(self.seed, private=self.is_private)
         unit = self.input_schema.unit
         terms = {} if unit is None or not self.is_private else {
-            "unit": f"one person: the rows sharing a value of '{unit}' (the schema's unit)",
+            "unit": f"{PERSON_UNIT}: the rows sharing a value of '{unit}' (the schema's unit)",
             "contribution_bound": "1 row per person (one of their rows chosen at random, from OS entropy, before any "
                                   "mechanism runs; no mechanism reads their other rows; a row without a value of "
                                   f"'{unit}' counts as a person of its own)"}
@@ -559,6 +559,10 @@ class TabularSynthesizer:
         obj.output_schema = output_schema(obj.schema, obj.schema.constraints, obj.rule_plan)
         obj._load_state(folder, device)
         return obj
+
+
+#: How a ledger's unit begins where the schema's unit makes the person the unit (the model card reads it back).
+PERSON_UNIT = "one person"
 
 
 def one_row_per_person(data: pd.DataFrame, unit: str, rng: np.random.Generator) -> pd.DataFrame:

@@ -22,6 +22,8 @@ def _fmt(x: float | None, spec: str = ".4g") -> str:
 
 def model_card(model: TabularSynthesizer) -> str:
     """Markdown text of the model card."""
+    from medsynth.tabular.base import PERSON_UNIT
+
     led = model.ledger
     schema = model.schema
     lines = [f"# Model card: {model.name}", ""]
@@ -79,7 +81,7 @@ def model_card(model: TabularSynthesizer) -> str:
             "guarantee does not cover them.",
             ("- The unit is the person: one of each person's rows was read (at random), so the synthetic rows are "
              "one row of each synthetic person; how a person's several rows relate (their visits over time) is not "
-             "modelled (related tables, patients and their visits, are)." if led.unit.startswith("one person") else
+             "modelled (related tables, patients and their visits, are)." if led.unit.startswith(PERSON_UNIT) else
              "- A person with several rows in the table is protected as several units (group privacy: the "
              "guarantee weakens with the number of rows per person): name the column that identifies a person as "
              "the schema's unit (unit: <column>) to protect the person."),
