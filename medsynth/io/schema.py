@@ -527,6 +527,22 @@ def code_like(name: Any) -> bool:
     return len(words) == 1 and words[0][:-2] in CODE_WORDS  # itemid, conceptid
 
 
+#: Smallest share of distinct values among its present values that makes an id-like column that repeats a key of
+#: groups (a case and its matched controls: nafld1's ``case.id``, 3,853 values on 17,549 rows; a family, a litter)
+#: rather than a code (MIMIC's ``itemid``: 8 lab items on thousands of rows; a site of a multi-centre study).
+GROUP_KEY_SHARE = 0.1
+
+
+def group_key(name: Any, distinct: float, present: float, max_levels: int = 0) -> bool:
+    """Whether an id-like column (not a code's name, :func:`code_like`) whose values repeat is a key of groups of a
+    few rows each: at least :data:`GROUP_KEY_SHARE` of its present values distinct, and more of them than
+    ``max_levels`` (a categorical column's most). Such a key is an identifier (regenerated, never learned): as
+    categories it held thousands of values of a few rows each, which a DP release leaves empty and no model learns
+    from. ``distinct`` may be a noisy count (the DP type decision passes its lower bound)."""
+    return (id_like(name) and not code_like(name) and distinct > max_levels and present > 0
+            and distinct >= GROUP_KEY_SHARE * present)
+
+
 #: Words naming a person (``patient``, ``subject``, ``pt``): ``patient_id``, ``SubjectID``, ``patient_nbr``, ``PATIENT``
 #: name a person's key; ``patient_visit_id``, ``patient_site_id`` (the word before ``id`` is another entity) do not.
 PERSON_WORDS = frozenset({"patient", "subject", "person", "participant", "member", "client", "individual", "resident",
@@ -616,7 +632,8 @@ def infer_schema(df: pd.DataFrame, *, max_levels: int = MAX_INFERRED_LEVELS, rul
 
     Rules: booleans and strings "true"/"false" -> boolean; strings that all parse with one date
     format -> datetime; a column whose values are all distinct and named like an ID (``id``,
-    ``*_id``, ``*id``) or all-distinct strings -> identifier; integer values with at most
+    ``*_id``, ``*id``) or all-distinct strings -> identifier, and so is an id-like column whose values repeat in
+    groups of a few rows (:func:`group_key`: a case-control set's ``case.id``); integer values with at most
     ``max_levels`` distinct values -> categorical; other integers -> integer; other numbers ->
     continuous (``transform: log`` when positive and strongly right-skewed); other strings ->
     categorical. The column named like an outcome (:func:`propose_target`: from its name, public) is marked
@@ -671,6 +688,9 @@ def infer_schema(df: pd.DataFrame, *, max_levels: int = MAX_INFERRED_LEVELS, rul
             continue
         if idlike and nunique == n:  # the name is public; a one-row table's id is still an id
             cols.append(ColumnSchema(name=name, type="identifier"))
+            continue
+        if idlike and group_key(name, nunique, len(nonnull), max_levels):  # nafld1's case.id: a case and its controls
+            cols.append(ColumnSchema(name=name, type="identifier", missing=missing))
             continue
         if pd.api.types.is_numeric_dtype(s):
             if _is_integral(s):

@@ -16,9 +16,12 @@ noisy counts only, never starting from the type ``schema infer`` wrote (which is
    kind outnumbers the rest by :data:`KIND_MARGIN` noise deviations, else categorical (which keeps any value);
 3. a date column: a histogram of the format its values parse with ("day-first and month-first both" is a
    cell of its own), the best-supported format wins; text columns and columns named like identifiers (a name
-   is public) holding whole numbers or text: the count of rows holding a unique value; an identifier when at
-   least 75% of the values are unique (for a name like an identifier: when the count is not 3 sigma below
-   that; for any other name, only above 20 noisy values) and ``3 sigma`` stays under half of them; where the noise cannot tell,
+   is public) holding whole numbers or text: the count of rows holding a unique value (of distinct values, for a
+   name like an identifier); an identifier when at least 75% of the values are unique (for a name like an
+   identifier: when the count is not 3 sigma below that, or when its distinct values stand 3 sigma above a tenth
+   of its values and above 12: a key of groups of a few rows, such as a case-control set's ``case.id``,
+   :func:`~medsynth.io.schema.group_key`; for any other name, only above 20 noisy values) and ``3 sigma`` stays
+   under half of them; where the noise cannot tell,
    a name like ``id``/``*_id`` makes an identifier and any other name a column of values (never regenerated
    keys on the noise's word).
 
@@ -44,11 +47,13 @@ import pandas as pd
 
 from medsynth.io.dataset_infer import date_named
 from medsynth.io.schema import (
+    MAX_INFERRED_LEVELS,
     RESOLUTIONS,
     cell_numbers,
     code_like,
     fields_read,
     format_resolution,
+    group_key,
     id_like,
     resolution_counts,
 )
@@ -282,6 +287,11 @@ def _unique_rows(s: pd.Series) -> int:
     return int((counts == 1).sum())
 
 
+def _distinct_values(s: pd.Series) -> int:
+    """How many values the rows hold (adding or removing a row changes it by at most 1)."""
+    return int(category_keys(s.dropna()).nunique())
+
+
 #: Share of a datetime's round-3 budget that measures its resolution (the rest its format), when the format has a time.
 RESOLUTION_SHARE = 0.25
 #: A resolution is kept where the values finer than it stand at most this share of the values at it, plus
@@ -455,11 +465,12 @@ def decide_structure(schema: TableSchema, df: pd.DataFrame, *, rho: float, rows:
     undecided_ids: list[str] = []
     for col in third:
         spent += rho_r[2]
-        u = _unique_rows(df[col.name]) + rng.normal(0, sig[2])
+        ident = id_like(col.name) and not code_like(col.name)  # a code's name (visit_concept_id) is no identity
+        # an identity's name: its distinct values (a key of groups repeats: a case and its controls); else unique rows
+        u = (_distinct_values(df[col.name]) if ident else _unique_rows(df[col.name])) + rng.normal(0, sig[2])
         present = text_count.get(col.name)
         if present is None:  # a number column: numbers minus the rest (released in round 1)
             present = float(max(d[todo.index(col)], 0.0))
-        ident = id_like(col.name) and not code_like(col.name)  # a code's name (visit_concept_id) is no identity
         if 3 * sig[2] > MAJORITY * present:
             if ident:
                 decided[col.name] = {"type": "identifier"}
@@ -470,6 +481,8 @@ def decide_structure(schema: TableSchema, df: pd.DataFrame, *, rho: float, rows:
                 undecided_ids.append(col.name)
         elif (u + 3 * sig[2] if ident else u) >= UNIQUE_SHARE * present and (ident or present > 20):
             decided[col.name] = {"type": "identifier"}
+        elif ident and group_key(col.name, u - 3 * sig[2], present, MAX_INFERRED_LEVELS):
+            decided[col.name] = {"type": "identifier"}  # groups of a few rows: as codes, thousands of values DP drops
         elif id_like(col.name) and decided[col.name]["type"] in ("integer", "continuous"):
             # whole numbers under a name like an id that are no identifier are codes (MIMIC's itemid: 8 lab items
             # numbered 50868..51301 came out as any integer of that range): categories, released by the DP list
@@ -480,7 +493,8 @@ def decide_structure(schema: TableSchema, df: pd.DataFrame, *, rho: float, rows:
     ledger.record(
         "column types and date formats (counts of the kinds of values, never the inferred type)",
         "Gaussian mechanism (zCDP), per column: numbers minus the rest; then non-whole numbers, or a histogram of kinds; "
-        "then a histogram of date formats, or rows holding a unique value", rho=min(spent, rho), columns=[c.name for c in todo],
+        "then a histogram of date formats, or rows holding a unique value (distinct values under a name like an "
+        "identifier)", rho=min(spent, rho), columns=[c.name for c in todo],
         sigma={"kind": sig[0], "integer_or_kinds": sig[1], "format_or_unique": sig[2], "date_format": sig_fmt,
                "time_resolution": sig_res}, decisions=decisions, time_resolutions=resolutions,
         undecided_numbers=undecided_numbers, unsure_kind=unsure_kind, unsure_format=unsure_format,
