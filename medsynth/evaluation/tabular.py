@@ -32,15 +32,31 @@ def _load(t: TableLike, role: str) -> tuple[pd.DataFrame, dict]:
     return df, {"role": role, "path": str(t), "sha256": fingerprint_input(t), "rows": len(df), "columns": df.shape[1]}
 
 
-def _schema_target(schema: Any) -> str | None:
-    """The column a medsynth schema (YAML path or TableSchema) marks ``target: true``, if any."""
+def _table_schema(schema: Any) -> Any | None:
+    """The medsynth TableSchema a ``schema`` argument names (YAML path or TableSchema), or None (a kinds dict, none)."""
     if schema is None or isinstance(schema, dict):
         return None
     if isinstance(schema, (str, Path)):
         from medsynth.core.registry import FORMATS, resolve
 
-        schema = resolve(FORMATS, "table_schema", what="format").load(schema)
-    return next((c.name for c in getattr(schema, "columns", []) if getattr(c, "target", False)), None)
+        return resolve(FORMATS, "table_schema", what="format").load(schema)
+    return schema
+
+
+def _schema_target(schema: Any) -> str | None:
+    """The column a medsynth schema (YAML path or TableSchema) marks ``target: true``, if any."""
+    return next((c.name for c in getattr(_table_schema(schema), "columns", []) if getattr(c, "target", False)), None)
+
+
+def _unit(schema: Any, columns: list[str]) -> str | None:
+    """The column whose equal values are one person: the schema's ``unit``; without a medsynth schema, the column
+    ``schema infer`` would make the unit (a person's key by its name: ``patient_id``, else a plain ``id``)."""
+    from medsynth.io.schema import propose_unit
+
+    table = _table_schema(schema)
+    if table is not None:
+        return getattr(table, "unit", None)
+    return propose_unit([str(c) for c in columns])
 
 
 def evaluate_tabular(
@@ -88,7 +104,7 @@ def evaluate_tabular(
         why = "is not a column of the train table" if target not in tr.columns else "holds a single value in the train table"
         unusable, target, from_schema = (str(target), why), None, False
     data = prepare_tables(tr, ho, sy, target=target, schema=types, max_categories=cfg.tabular.max_categories,
-                          max_holdout_overlap=cfg.tabular.max_holdout_overlap)
+                          max_holdout_overlap=cfg.tabular.max_holdout_overlap, unit=_unit(schema, list(tr.columns)))
     ledger = read_privacy_ledger(run_dir) if run_dir is not None else None
     inputs = [i_tr, i_ho, i_sy]
     if run_dir is not None:
@@ -103,6 +119,11 @@ def evaluate_tabular(
         + (f"; left out: {', '.join(f'{c} ({why})' for c, why in data.dropped.items())}" if data.dropped else "") + "."
     )
     notes.extend(f"Train and holdout share people: {note}." for note in data.shared_people.values())
+    if data.people is not None:
+        n_tr, n_ho = (len(set(g)) for g in data.people)
+        notes.append(f"Membership attacks at person level: '{data.unit}' repeats (a person has several rows), so a "
+                     f"member is a training person with all their rows ({n_tr} persons; holdout {n_ho}), scored by the "
+                     "highest score of their rows, as the privacy unit of a DP fit with this unit is the person.")
     if data.retyped:
         notes.append("Compared as categories: " + "; ".join(f"{c} ({why})" for c, why in data.retyped.items()) + ".")
     if data.lumped:

@@ -106,6 +106,9 @@ class TabularData:
             values too rare to release as "(other)" (a code column of a DP fit), with the reason; no other type.
         shared_people: a note per person's key (a name like ``patient_id``) that repeats and whose holdout values are in
             train too: the split was by row, not by person.
+        unit: the column whose equal values are one person, where it repeats and train and holdout share no person.
+        people: then, per train and holdout row, the number of its person (rows without a key are persons of their
+            own): the membership attacks' members and non-members are persons with all their rows.
     """
 
     train: pd.DataFrame
@@ -117,6 +120,8 @@ class TabularData:
     retyped: dict[str, str] = field(default_factory=dict)
     lumped: dict[str, str] = field(default_factory=dict)
     shared_people: dict[str, str] = field(default_factory=dict)
+    unit: str | None = None
+    people: tuple[np.ndarray, np.ndarray] | None = None
 
     @property
     def columns(self) -> list[str]:
@@ -229,8 +234,12 @@ def prepare_tables(
     schema: dict[str, str] | None = None,
     max_categories: int = 10,
     max_holdout_overlap: float = 0.01,
+    unit: str | None = None,
 ) -> TabularData:
     """Check the three tables against each other and give every column one type.
+
+    ``unit`` names the column whose equal values are one person (a schema's ``unit``): where it repeats and train and
+    holdout share no person, the data carry each row's person (:attr:`TabularData.people`) and the column is a key.
 
     Raises:
         DataValidationError: listing every problem: an empty table, columns missing or extra in
@@ -248,7 +257,7 @@ def prepare_tables(
     # Identifier columns (declared, named like one with distinct values, or named like a person's key, patient_id,
     # which repeats where a person has several rows) are keys, not data: they are left out before anything else, and another
     # tool's synthetic table may rename their values or omit them.
-    ids = [c for c in train.columns if c != target and (schema.get(c) == "id" or (c not in schema and (
+    ids = [c for c in train.columns if c != target and (c == unit or schema.get(c) == "id" or (c not in schema and (
         _is_identifier(train[c], c) or person_key_rank(c) == 0)))]
     dropped: dict[str, str] = {c: "identifier (a key, not a measurement): left out of every metric" for c in ids}
 
@@ -266,6 +275,7 @@ def prepare_tables(
                                 "train too, so the holdout holds the same people's other rows and the attacks (closer "
                                 f"to train than to holdout?) understate what leaks; split by '{c}' (all of a person's "
                                 "rows on one side)")
+    people = _people(train, holdout, unit) if unit not in shared_people else None
     retyped: dict[str, str] = {}
     lumped: dict[str, str] = {}
     train, holdout, synthetic = (df.drop(columns=[c for c in ids if c in df.columns]) for df in (train, holdout, synthetic))
@@ -364,7 +374,25 @@ def prepare_tables(
             context="tabular evaluation inputs",
         )
     return TabularData(train.reset_index(drop=True), holdout.reset_index(drop=True), synthetic.reset_index(drop=True), types, target,
-                       dropped, retyped, lumped, shared_people)
+                       dropped, retyped, lumped, shared_people, unit if people is not None else None, people)
+
+
+def _people(train: pd.DataFrame, holdout: pd.DataFrame, unit: str | None) -> tuple[np.ndarray, np.ndarray] | None:
+    """Each train and holdout row's person (an integer; a row without a key is a person of its own), where ``unit`` is a
+    column of both that repeats on either side and no person is on both; else None (a row is a person, or the split
+    was by row: :attr:`TabularData.shared_people` says so)."""
+    from medsynth.io.schema import category_key
+
+    if unit is None or unit not in train.columns or unit not in holdout.columns:
+        return None
+    keys = [df[unit].map(lambda v: None if pd.isna(v) else category_key(v)) for df in (train, holdout)]
+    present = [k.dropna() for k in keys]
+    if not any(p.duplicated().any() for p in present) or set(present[0]) & set(present[1]):
+        return None
+    codes = pd.factorize(pd.concat(keys, ignore_index=True))[0].astype(np.int64)  # missing: -1
+    keyless = codes < 0
+    codes[keyless] = codes.max(initial=-1) + 1 + np.arange(int(keyless.sum()))
+    return codes[: len(train)], codes[len(train):]
 
 
 def _blank(df: pd.DataFrame) -> np.ndarray:

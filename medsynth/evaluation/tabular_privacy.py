@@ -85,20 +85,56 @@ class TabularContext:
         self._cache[f"X_{name}"] = X
 
     def candidates(self) -> dict[str, np.ndarray]:
-        """Row indices of MIA members (train), non-members and the DOMIAS reference (holdout halves)."""
+        """Row indices of MIA members (train), non-members and the DOMIAS reference (holdout halves).
+
+        Where a person has several rows (:attr:`TabularData.people`), persons are drawn, not rows: the members are
+        all rows of training persons, the non-members and the reference all rows of two halves of the holdout's
+        persons (a person's other rows in the reference would make their own rows look typical), and
+        ``member_people``/``non_member_people`` give each candidate row's person (:meth:`per_person`)."""
         if "candidates" not in self._cache:
             rng = self.rng("mia")
-            n_h = len(self.data.holdout)
-            perm = rng.permutation(n_h)
-            ref, non = perm[: n_h // 2], perm[n_h // 2 :]
-            n_c = min(len(non), len(self.data.train), self.config.tabular.mia_max_candidates)
-            non = non[:n_c]
-            members = rng.choice(len(self.data.train), size=n_c, replace=False)
-            self._cache["candidates"] = {"members": members, "non_members": non, "reference": ref}
+            if self.data.people is not None:
+                self._cache["candidates"] = self._person_candidates(rng)
+            else:
+                n_h = len(self.data.holdout)
+                perm = rng.permutation(n_h)
+                ref, non = perm[: n_h // 2], perm[n_h // 2 :]
+                n_c = min(len(non), len(self.data.train), self.config.tabular.mia_max_candidates)
+                non = non[:n_c]
+                members = rng.choice(len(self.data.train), size=n_c, replace=False)
+                self._cache["candidates"] = {"members": members, "non_members": non, "reference": ref}
+            members, non, ref = (self._cache["candidates"][k] for k in ("members", "non_members", "reference"))
             self.register("mia_members", self.matrix("train")[members])
             self.register("mia_non_members", self.matrix("holdout")[non])
             self.register("mia_reference", self.matrix("holdout")[ref])
         return self._cache["candidates"]
+
+    def _person_candidates(self, rng: np.random.Generator) -> dict[str, np.ndarray]:
+        assert self.data.people is not None
+        p_tr, p_ho = self.data.people
+        held = rng.permutation(np.unique(p_ho))
+        ref_p, non_p = held[: len(held) // 2], held[len(held) // 2 :]
+        train_p = np.unique(p_tr)
+        n_c = min(len(non_p), len(train_p), self.config.tabular.mia_max_candidates)
+        non_p, mem_p = non_p[:n_c], rng.choice(train_p, size=n_c, replace=False)
+        members, non = np.flatnonzero(np.isin(p_tr, mem_p)), np.flatnonzero(np.isin(p_ho, non_p))
+        return {"members": members, "non_members": non, "reference": np.flatnonzero(np.isin(p_ho, ref_p)),
+                "member_people": p_tr[members], "non_member_people": p_ho[non]}
+
+    def per_person(self, scores: np.ndarray, who: str) -> np.ndarray:
+        """Membership scores of the ``who`` candidates ("members", "non_members") per person: the highest score of a
+        person's rows (an attacker who finds one row of a person has found the person); the rows' own scores where a
+        row is a person."""
+        groups = self.candidates().get(f"{who[:-1]}_people")
+        if groups is None:
+            return scores
+        return pd.Series(scores).groupby(groups).max().to_numpy()
+
+    def unit_details(self) -> dict[str, Any]:
+        """What a membership attack's member is (for the results' details)."""
+        if self.data.people is None:
+            return {"unit": "row"}
+        return {"unit": f"person: the rows sharing a value of '{self.data.unit}', scored by their highest"}
 
     def query_rows(self, role: str) -> np.ndarray:
         """Indices of ``role`` rows used as queries by the distance statistics (a seeded sample)."""
@@ -369,14 +405,14 @@ class DistanceMembershipInference:
         k = context.config.tabular.domias_k if "mia_domias" in (context.config.metrics or ["mia_domias"]) else 1
         d_m, _ = context.knn("mia_members", "synthetic", k)
         d_n, _ = context.knn("mia_non_members", "synthetic", k)
-        d_m, d_n = d_m[:, :1], d_n[:, :1]
-        summary = roc_summary(-d_m[:, 0], -d_n[:, 0])
-        summary["scores_members"], summary["scores_non_members"] = -d_m[:, 0], -d_n[:, 0]
+        s_m, s_n = context.per_person(-d_m[:, 0], "members"), context.per_person(-d_n[:, 0], "non_members")
+        summary = roc_summary(s_m, s_n)
+        summary["scores_members"], summary["scores_non_members"] = s_m, s_n
         return _mia_results(
             "distance", summary, context,
             "AUC of telling training rows (members) from holdout rows (non-members) by their distance to the nearest "
             "synthetic row: 0.5 means the synthetic data reveals nothing about who was in the training data.",
-            {"score": "minus the distance to the nearest synthetic row"},
+            {"score": "minus the distance to the nearest synthetic row", **context.unit_details()},
         )
 
 
@@ -416,14 +452,15 @@ class DomiasMembershipInference:
         for who in ("members", "non_members"):
             d_syn, _ = context.knn(f"mia_{who}", "synthetic", k)
             d_ref, _ = context.knn(f"mia_{who}", "mia_reference", k)
-            scores[who] = _kde_log_density(d_syn, h_s) - _kde_log_density(d_ref, h_r)
+            scores[who] = context.per_person(_kde_log_density(d_syn, h_s) - _kde_log_density(d_ref, h_r), who)
         summary = roc_summary(scores["members"], scores["non_members"])
         summary["scores_members"], summary["scores_non_members"] = scores["members"], scores["non_members"]
         return _mia_results(
             "domias", summary, context,
             "AUC of the DOMIAS-style attack, which flags rows where the synthetic data is denser than the real "
             "population (a reference half of the holdout): 0.5 means no local overfitting to training rows.",
-            {"bandwidth_synthetic": h_s, "bandwidth_reference": h_r, "neighbours": k, "reference_rows": len(cand["reference"])},
+            {"bandwidth_synthetic": h_s, "bandwidth_reference": h_r, "neighbours": k, "reference_rows": len(cand["reference"]),
+             **context.unit_details()},
         )
 
 

@@ -254,3 +254,56 @@ def test_schema_check_names_rows_without_a_key(tmp_path: Path, capsys):
     assert main(["schema", "check", str(tmp_path / "v.csv"), "--schema", str(tmp_path / "s.yaml")]) == 0
     said = capsys.readouterr()
     assert "2 row(s) have no value of the unit 'ID'" in said.out + said.err
+
+
+def _copy_one_row_of_each(train: pd.DataFrame, key: str) -> pd.DataFrame:
+    """A leaky generator: one real row of each training person, a fresh key each."""
+    one = train.groupby(key, sort=False).head(1).copy()
+    one[key] = [f"syn-{i}" for i in range(len(one))]
+    return one.reset_index(drop=True)
+
+
+def test_membership_attacks_are_at_person_level_where_a_person_has_several_rows():
+    """A privacy officer's unit is the person: where the key repeats and the split is by person, the attacks' members
+    are training persons with all their rows, each scored by their highest row, and the non-members and the DOMIAS
+    reference are disjoint halves of the holdout's persons (a person's other rows in the reference would make their
+    own look typical). A generator that copies one row of each training person is caught at person level (distance
+    AUC 1.0); at row level it passed (0.58: a member's other rows are no closer than anyone's)."""
+    from medsynth.evaluation import EvaluationConfig, evaluate_tabular
+    from medsynth.evaluation.tabular_data import prepare_tables
+    from medsynth.evaluation.tabular_privacy import TabularContext
+
+    df = visits(240).rename(columns={"ID": "patient_id"})
+    held = df["patient_id"] >= 1160
+    train, holdout = df[~held].reset_index(drop=True), df[held].reset_index(drop=True)
+    syn = _copy_one_row_of_each(train, "patient_id")
+    data = prepare_tables(train, holdout, syn, max_holdout_overlap=1.0, unit="patient_id")
+    assert data.unit == "patient_id" and "patient_id" not in data.types
+    p_tr, p_ho = data.people
+    assert len(set(p_tr)) == 160 and len(set(p_ho)) == 80 and not set(p_tr) & set(p_ho)
+    cand = TabularContext(data, EvaluationConfig()).candidates()
+    assert len(set(cand["non_member_people"])) == 40 and len(set(cand["member_people"])) == 40
+    ref_people = set(p_ho[cand["reference"]])
+    assert not ref_people & set(cand["non_member_people"]) and len(ref_people) == 40
+    report = evaluate_tabular(train, holdout, syn, config=EvaluationConfig(tabular={"max_holdout_overlap": 1.0}))
+    mia = next(r for r in report.results if r.name == "mia_distance_auc")
+    assert mia.details["unit"].startswith("person: the rows sharing a value of 'patient_id'")
+    assert mia.details["members"] == 40 and mia.value >= 0.9, mia.value
+    assert any(n.startswith("Membership attacks at person level: 'patient_id' repeats") for n in report.notes)
+
+
+def test_membership_attacks_stay_at_row_level_where_a_row_is_a_person_or_the_split_was_by_row():
+    from medsynth.evaluation.tabular_data import prepare_tables
+
+    df = visits(120).rename(columns={"ID": "patient_id"})
+    once = df.drop_duplicates("patient_id").reset_index(drop=True)
+    assert prepare_tables(once.iloc[:80], once.iloc[80:], once, max_holdout_overlap=1.0, unit="patient_id").people is None
+    by_row = df.sample(frac=1.0, random_state=0)
+    data = prepare_tables(by_row.iloc[:300], by_row.iloc[300:], df, max_holdout_overlap=1.0, unit="patient_id")
+    assert data.people is None and "patient_id" in data.shared_people  # said in the notes instead
+    keyless = df.copy()
+    keyless.loc[[0, 1], "patient_id"] = None  # rows without a key: persons of their own
+    held = keyless["patient_id"] >= 1090
+    data = prepare_tables(keyless[~held], keyless[held], df, max_holdout_overlap=1.0, unit="patient_id")
+    p_tr = data.people[0]
+    assert p_tr[0] != p_tr[1] and len(set(p_tr)) == keyless[~held]["patient_id"].nunique() + 2
