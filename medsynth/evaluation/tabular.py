@@ -48,15 +48,15 @@ def _schema_target(schema: Any) -> str | None:
     return next((c.name for c in getattr(_table_schema(schema), "columns", []) if getattr(c, "target", False)), None)
 
 
-def _unit(schema: Any, columns: list[str]) -> str | None:
+def _unit(schema: Any, train: pd.DataFrame) -> str | None:
     """The column whose equal values are one person: the schema's ``unit``; without a medsynth schema, the column
     ``schema infer`` would make the unit (a person's key by its name: ``patient_id``, else a plain ``id``)."""
-    from medsynth.io.schema import propose_unit
+    from medsynth.io.schema import table_unit
 
     table = _table_schema(schema)
     if table is not None:
         return getattr(table, "unit", None)
-    return propose_unit([str(c) for c in columns])
+    return table_unit(train)
 
 
 def evaluate_tabular(
@@ -104,7 +104,7 @@ def evaluate_tabular(
         why = "is not a column of the train table" if target not in tr.columns else "holds a single value in the train table"
         unusable, target, from_schema = (str(target), why), None, False
     data = prepare_tables(tr, ho, sy, target=target, schema=types, max_categories=cfg.tabular.max_categories,
-                          max_holdout_overlap=cfg.tabular.max_holdout_overlap, unit=_unit(schema, list(tr.columns)))
+                          max_holdout_overlap=cfg.tabular.max_holdout_overlap, unit=_unit(schema, tr))
     ledger = read_privacy_ledger(run_dir) if run_dir is not None else None
     inputs = [i_tr, i_ho, i_sy]
     if run_dir is not None:

@@ -257,7 +257,7 @@ def prepare_tables(
     # Identifier columns (declared, named like one with distinct values, or named like a person's key, patient_id,
     # which repeats where a person has several rows) are keys, not data: they are left out before anything else, and another
     # tool's synthetic table may rename their values or omit them.
-    ids = [c for c in train.columns if c != target and (c == unit or schema.get(c) == "id" or (c not in schema and (
+    ids = [c for c in train.columns if c != target and (schema.get(c) == "id" or (c not in schema and (
         _is_identifier(train[c], c) or person_key_rank(c) == 0)))]
     dropped: dict[str, str] = {c: "identifier (a key, not a measurement): left out of every metric" for c in ids}
 

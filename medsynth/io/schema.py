@@ -570,6 +570,31 @@ def person_key_rank(name: Any) -> int | None:
     return 0 if len(words) >= 2 and words[-1] in KEY_WORDS and words[-2] in PERSON_WORDS else None
 
 
+def words_not_keys(name: Any, values: pd.Series) -> bool:
+    """Whether a column whose bare name is a person's key (:data:`BARE_PERSON_KEYS`: ``Subject``, ``Person``) holds
+    words rather than keys: nine in ten of its values letters only, at least four of them or two words (a course's
+    subject, ``Mathematics``; a study's ``Subject`` holds ``308`` or ``M01``). ``schema infer`` then proposes no unit
+    from it (the unit is a declaration the user reviews; a DP fit never re-decides it)."""
+    if str(name).lower().strip() not in BARE_PERSON_KEYS:
+        return False
+    text = values.dropna().astype(str).str.strip()
+    if text.empty:
+        return False
+    wordy = text.str.fullmatch(r"[A-Za-z][A-Za-z .,&'/-]*") & ((text.str.len() >= 4) | text.str.contains(" "))
+    return bool(wordy.mean() >= 0.9)
+
+
+def table_unit(df: pd.DataFrame) -> str | None:
+    """The unit ``schema infer`` proposes for a table: :func:`propose_unit` of its names, passing over a bare person's
+    name that holds words (:func:`words_not_keys`: openintro's ucla_textbooks, subject 'Mathematics')."""
+    names = list(df.columns)
+    person = propose_unit(names)
+    while person is not None and words_not_keys(person, df[person]):
+        names = [n for n in names if n != person]
+        person = propose_unit(names)
+    return person
+
+
 def propose_unit(names: list[str]) -> str | None:
     """The column that identifies a person (:func:`person_key_rank`), from the names alone (public, never the data):
     the first person's key, else the first plain ``id``. As the schema's unit, the rows sharing its value are one
@@ -716,7 +741,7 @@ def infer_schema(df: pd.DataFrame, *, max_levels: int = MAX_INFERRED_LEVELS, rul
     # from the names alone (public), never from what the data made of a column (an identifier, an empty one): a DP
     # fit's model choice and workload follow the mark, and one row would flip it
     target = propose_target([c.name for c in cols])
-    person = propose_unit([c.name for c in cols]) if unit else None
+    person = table_unit(df) if unit else None
     cols = [ColumnSchema(name=c.name, type="identifier", missing=bool(df[c.name].isna().any())) if c.name == person else c
             for c in cols]
     schema = TableSchema(columns=[c.model_copy(update={"read_from_data": [] if c.name == person else fields_read(c),

@@ -307,3 +307,27 @@ def test_membership_attacks_stay_at_row_level_where_a_row_is_a_person_or_the_spl
     data = prepare_tables(keyless[~held], keyless[held], df, max_holdout_overlap=1.0, unit="patient_id")
     p_tr = data.people[0]
     assert p_tr[0] != p_tr[1] and len(set(p_tr)) == keyless[~held]["patient_id"].nunique() + 2
+
+
+def test_a_bare_person_name_that_holds_words_is_not_the_unit(tmp_path: Path, capsys):
+    """openintro::ucla_textbooks_f18: 'subject' (a course's subject: 'Mathematics', 'Design / Media Arts') became the
+    unit, so a DP fit read one row of each of 73 subjects and refused in one sweep. A bare person's name ('Subject',
+    'Person') holding words is no key; one holding keys ('308', 'M01', Synthea's UUIDs) still is."""
+    from medsynth.io.schema import words_not_keys
+
+    assert words_not_keys("subject", pd.Series(["Mathematics", "Design / Media Arts", "English", "Art History"]))
+    assert not words_not_keys("Subject", pd.Series(["308", "309", "M01", "F02"]))
+    assert not words_not_keys("PATIENT", pd.Series(["b9c610cd-28a6-4636-ccb6-c7a0d2a4cb85", "f1a2"]))
+    assert not words_not_keys("course", pd.Series(["Mathematics", "English"]))  # not a person's name at all
+    assert not words_not_keys("Subject", pd.Series(["A", "B", "C"]))  # letters as codes
+    rs = np.random.default_rng(0)
+    df = pd.DataFrame({"subject": rs.choice(["Mathematics", "English", "Chemistry", "Art History"], 60),
+                       "id": np.arange(60), "price": rs.normal(50, 10, 60).round(2)})
+    assert infer_schema(df).unit == "id"  # the next name like a key
+    df.drop(columns=["id"]).to_csv(tmp_path / "t.csv", index=False)
+    assert main(["schema", "infer", str(tmp_path / "t.csv"), "--out", str(tmp_path / "s.yaml")]) == 0
+    said = capsys.readouterr()
+    assert "'subject' is named like a person's key but holds words" in said.out + said.err
+    assert "unit:" not in (tmp_path / "s.yaml").read_text()
+    ids = pd.DataFrame({"Subject": rs.choice(["308", "309", "310", "331"], 60), "Reaction": rs.normal(300, 50, 60)})
+    assert infer_schema(ids).unit == "Subject"
