@@ -366,12 +366,14 @@ def _nearest_synthetic_rows(context: TabularContext) -> tuple[int, int]:
     return context._cache["mia_hubs"]
 
 
-def _mia_results(prefix: str, summary: dict[str, Any], context: TabularContext, description: str, extra: dict[str, Any]) -> list[MetricResult]:
+def _mia_results(prefix: str, summary: dict[str, Any], context: TabularContext, description: str, extra: dict[str, Any],
+                 hubs: tuple[int, int] | None = None) -> list[MetricResult]:
+    """The AUC and TPR results of one attack; ``hubs``: (distinct nearest synthetic rows, the fewest for a verdict)."""
     cfg = context.config
     enough = min(summary["n_members"], summary["n_non_members"]) >= cfg.min_samples_for_verdict
-    distinct, needed = _nearest_synthetic_rows(context)
+    distinct, needed = hubs if hubs is not None else (None, 0)
     note = "judged on the 95% lower confidence bound of the AUC"
-    if enough and distinct < needed:
+    if enough and distinct is not None and distinct < needed:
         # cgd, 90 patients at epsilon 1: DP released 5 of 16 columns, 16 distinct synthetic rows; the distance to them
         # was how typical a patient is, the same in every fit of one split (0.71-0.78 in 4 fits; 0.40-0.44 on another
         # split) and a FAIL in 3 of 10 splits, while over 29 splits the AUC averaged 0.50
@@ -380,7 +382,8 @@ def _mia_results(prefix: str, summary: dict[str, Any], context: TabularContext, 
                 "closeness to so few points measures how typical a person is, which differs between any two small "
                 "samples of people, not whether they were in training; no verdict")
     details = {"auc_standard_error": summary["auc_se"], "auc_lower_95": _lower_auc(summary), "members": summary["n_members"],
-               "non_members": summary["n_non_members"], "distinct_nearest_synthetic_rows": distinct, **extra}
+               "non_members": summary["n_non_members"], **({} if distinct is None else {"distinct_nearest_synthetic_rows": distinct}),
+               **extra}
     roc = {"fpr": summary["fpr"], "tpr": summary["tpr"], **{k: v for k, v in summary.items() if k.startswith("scores_")}}
     return [
         # judged on its one-sided 95% lower bound, as the rates below: on a 31-patient holdout (jasa/heart) an
@@ -434,6 +437,7 @@ class DistanceMembershipInference:
             "AUC of telling training rows (members) from holdout rows (non-members) by their distance to the nearest "
             "synthetic row: 0.5 means the synthetic data reveals nothing about who was in the training data.",
             {"score": "minus the distance to the nearest synthetic row", **context.unit_details()},
+            hubs=_nearest_synthetic_rows(context),
         )
 
 
@@ -482,6 +486,7 @@ class DomiasMembershipInference:
             "population (a reference half of the holdout): 0.5 means no local overfitting to training rows.",
             {"bandwidth_synthetic": h_s, "bandwidth_reference": h_r, "neighbours": k, "reference_rows": len(cand["reference"]),
              **context.unit_details()},
+            hubs=_nearest_synthetic_rows(context),
         )
 
 
