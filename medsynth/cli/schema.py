@@ -85,7 +85,7 @@ def infer(
 
 def _unit_note(frame: Any, schema: Any) -> str:
     """What the user should know about the schema's unit (the data owner's own console: counts of the table)."""
-    from medsynth.io.schema import ROW_INDEX_NAMES, code_like, id_like, propose_unit, words_not_keys
+    from medsynth.io.schema import ROW_INDEX_NAMES, code_like, id_like, not_keys
 
     def repeats(per: Any) -> str:  # per: a column's value counts
         return f"{len(frame)} rows, {len(per)} values, up to {int(per.max()) if len(per) else 0} rows each"
@@ -95,16 +95,16 @@ def _unit_note(frame: Any, schema: Any) -> str:
     also = (f" ('{others[0]}' repeats: {repeats(frame[others[0]].value_counts())}; if it is what identifies a person, "
             "make it the unit)"
             if others else "")
-    named = propose_unit([c.name for c in schema.columns])
-    if not schema.unit and named is not None and words_not_keys(named, frame[named]):
-        example = frame[named].dropna().astype(str).iloc[0]
-        return (f"'{named}' is named like a person's key but holds words (e.g. '{example}'), so it is not the unit: if "
-                "a person can have several rows, set unit: <the column that identifies them> (type identifier)")
     if not schema.unit:
         return ("no column is named like a person's key (patient_id, PatientID, ID, MRN): if a person can have several "
                 "rows, set unit: <the column that identifies them> (type identifier), so that a DP fit protects each "
                 f"person, not each row{also}")
     unit = schema.unit
+    why = not_keys(unit, frame[unit])
+    if why:  # a hint read from the data for its owner; the unit itself comes from the name (one row must not change it)
+        return (f"'{unit}' is named like a person's key, so it is the unit (unit: {unit}), but it holds {why}: if it "
+                f"does not identify people, take unit out (a DP fit would read one row of each of its "
+                f"{frame[unit].nunique()} values)")
     per = frame[unit].value_counts()
     keyless = int(frame[unit].isna().sum())
     if len(per) and per.max() > 1:

