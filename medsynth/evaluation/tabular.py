@@ -122,8 +122,9 @@ def evaluate_tabular(
     if data.people is not None:
         n_tr, n_ho = (len(set(g)) for g in data.people)
         notes.append(f"Membership attacks at person level: '{data.unit}' repeats (a person has several rows), so a "
-                     f"member is a training person with all their rows ({n_tr} persons; holdout {n_ho}), scored by the "
-                     "highest score of their rows, as the privacy unit of a DP fit with this unit is the person.")
+                     f"member is a training person with all their rows ({n_tr} persons; holdout {n_ho}), scored by how "
+                     "unlikely their highest row is among as many rows, as the privacy unit of a DP fit with this unit "
+                     "is the person.")
     if data.retyped:
         notes.append("Compared as categories: " + "; ".join(f"{c} ({why})" for c, why in data.retyped.items()) + ".")
     if data.lumped:

@@ -94,7 +94,7 @@ class TabularContext:
         if "candidates" not in self._cache:
             rng = self.rng("mia")
             if self.data.people is not None:
-                self._cache["candidates"] = self._person_candidates(rng)
+                self._cache["candidates"] = self._person_candidates(rng, *self.data.people)
             else:
                 n_h = len(self.data.holdout)
                 perm = rng.permutation(n_h)
@@ -109,9 +109,7 @@ class TabularContext:
             self.register("mia_reference", self.matrix("holdout")[ref])
         return self._cache["candidates"]
 
-    def _person_candidates(self, rng: np.random.Generator) -> dict[str, np.ndarray]:
-        assert self.data.people is not None
-        p_tr, p_ho = self.data.people
+    def _person_candidates(self, rng: np.random.Generator, p_tr: np.ndarray, p_ho: np.ndarray) -> dict[str, np.ndarray]:
         held = rng.permutation(np.unique(p_ho))
         ref_p, non_p = held[: len(held) // 2], held[len(held) // 2 :]
         train_p = np.unique(p_tr)
@@ -140,7 +138,7 @@ class TabularContext:
         # a person's rows are alike (age, sex), so their highest is not that of k independent rows: k is shrunk by the
         # rows' intra-person correlation (one-way ANOVA on normal scores), 1 + (k - 1)(1 - icc)
         groups = np.r_[cand["member_people"], cand["non_member_people"]]
-        icc = _intra_person_correlation(norm_ppf(cdf(np.r_[members, non_members])), groups)
+        icc = _intra_person_correlation(_norm_ppf(cdf(np.r_[members, non_members])), groups)
 
         def score(rows: np.ndarray, people: np.ndarray) -> np.ndarray:
             frame = pd.DataFrame({"s": rows, "g": people}).groupby("g")["s"].agg(["max", "size"])
@@ -176,7 +174,7 @@ class TabularContext:
         return self._cache[key]
 
 
-def norm_ppf(u: np.ndarray) -> np.ndarray:
+def _norm_ppf(u: np.ndarray) -> np.ndarray:
     """The standard normal quantiles of ``u`` (in (0, 1))."""
     from scipy.stats import norm
 
