@@ -275,7 +275,7 @@ def prepare_tables(
                                 "train too, so the holdout holds the same people's other rows and the attacks (closer "
                                 f"to train than to holdout?) understate what leaks; split by '{c}' (all of a person's "
                                 "rows on one side)")
-    people = _people(train, holdout, unit) if unit not in shared_people else None
+    people = _people(train, holdout, unit) if unit not in shared_people and unit != target else None
     if people is not None and unit not in ids:  # the persons' key, however named: another tool may renumber or omit it
         ids.append(unit)  # (a plain ID kept as a number, with synthetic keys in train's range, failed every attack)
         dropped[unit] = "the unit (a person's key): left out of every metric"

@@ -301,6 +301,9 @@ def test_membership_attacks_stay_at_row_level_where_a_row_is_a_person_or_the_spl
     by_row = df.sample(frac=1.0, random_state=0)
     data = prepare_tables(by_row.iloc[:300], by_row.iloc[300:], df, max_holdout_overlap=1.0, unit="patient_id")
     assert data.people is None and "patient_id" in data.shared_people  # said in the notes instead
+    held = df["patient_id"] >= 1080
+    as_target = prepare_tables(df[~held], df[held], df, max_holdout_overlap=1.0, unit="patient_id", target="patient_id")
+    assert as_target.people is None and as_target.target == "patient_id"  # a unit asked as the target stays the target
     keyless = df.copy()
     keyless.loc[[0, 1], "patient_id"] = None  # rows without a key: persons of their own
     held = keyless["patient_id"] >= 1090
