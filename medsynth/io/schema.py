@@ -538,7 +538,7 @@ def group_key(name: Any, distinct: float, present: float, max_levels: int = 0) -
     few rows each: at least :data:`GROUP_KEY_SHARE` of its present values distinct, and more of them than
     ``max_levels`` (a categorical column's most). Such a key is an identifier (regenerated, never learned): as
     categories it held thousands of values of a few rows each, which a DP release leaves empty and no model learns
-    from. ``distinct`` may be a noisy count (the DP type decision passes its lower bound)."""
+    from. ``distinct`` may be a noisy count (the DP type decision passes its own noisy count)."""
     return (id_like(name) and not code_like(name) and distinct > max_levels and present > 0
             and distinct >= GROUP_KEY_SHARE * present)
 
