@@ -2,8 +2,8 @@
 
 A privacy officer's unit is the person. Where a person has several rows (the schema's ``unit`` repeats) and the
 holdout holds other people, ``evaluate``/``audit tabular`` attack persons: a member is a training person with all
-their rows, scored by their highest row, and the holdout's persons are split for the non-members and the DOMIAS
-reference. This runs, on real longitudinal tables split by person (70% train, 21% holdout, 9% in neither; several
+their rows, scored by how unlikely their highest row is among as many rows (``k log F(max)``), and the holdout's
+persons are split for the non-members and the DOMIAS reference. This runs, on real longitudinal tables split by person (70% train, 21% holdout, 9% in neither; several
 splits), four generators and audits each output both ways (the row-level audit is what the report did before: the
 schema's unit taken out):
 
