@@ -536,11 +536,18 @@ GROUP_KEY_SHARE = 0.1
 def group_key(name: Any, distinct: float, present: float, max_levels: int = 0) -> bool:
     """Whether an id-like column (not a code's name, :func:`code_like`) whose values repeat is a key of groups of a
     few rows each: at least :data:`GROUP_KEY_SHARE` of its present values distinct, and more of them than
-    ``max_levels`` (a categorical column's most). Such a key is an identifier (regenerated, never learned): as
+    ``max_levels`` (a categorical column's most), under a name that is no place or carer (:data:`SITE_WORDS`). Such a key is an identifier (regenerated, never learned): as
     categories it held thousands of values of a few rows each, which a DP release leaves empty and no model learns
     from. ``distinct`` may be a noisy count (the DP type decision passes its own noisy count)."""
-    return (id_like(name) and not code_like(name) and distinct > max_levels and present > 0
-            and distinct >= GROUP_KEY_SHARE * present)
+    return (id_like(name) and not code_like(name) and not set(_name_words(str(name))) & SITE_WORDS
+            and distinct > max_levels and present > 0 and distinct >= GROUP_KEY_SHARE * present)
+
+
+#: Words naming where or by whom care was given: ``hospital_id``, ``SurgeonID``, ``site_id`` are attributes shared by a
+#: few rows each in a small extract (a covariate a model learns), never a key of groups (review).
+SITE_WORDS = frozenset({"hospital", "site", "center", "centre", "clinic", "ward", "facility", "practice", "physician",
+                        "doctor", "surgeon", "provider", "nurse", "caregiver", "region", "state", "country", "county",
+                        "district", "institution", "department", "dept", "unit", "lab", "laboratory", "team"})
 
 
 #: Words naming a person (``patient``, ``subject``, ``pt``): ``patient_id``, ``SubjectID``, ``patient_nbr``, ``PATIENT``

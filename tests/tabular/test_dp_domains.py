@@ -916,6 +916,8 @@ def test_a_key_of_groups_under_a_name_like_an_id_is_an_identifier_not_thousands_
     assert [inferred.column(c).type for c in df.columns] == ["identifier", "categorical", "integer", "integer"]
     assert group_key("case.id", 800, 4000, 12) and not group_key("case.id", 300, 4000, 12)
     assert not group_key("visit_type_id", 800, 4000, 12) and not group_key("age", 800, 4000, 12)
+    assert not group_key("hospital_id", 800, 4000, 12) and not group_key("SurgeonID", 800, 4000, 12)  # covariates
+    assert group_key("family_id", 800, 4000, 12) and group_key("match_id", 800, 4000, 12)
     for seed in range(4):
         led = PrivacyLedger(private=True, target_epsilon=1.0, target_delta=1e-5)
         out, _, _ = decide_structure(inferred, df, rho=2e-3, rows=float(n), rng=np.random.default_rng(seed), ledger=led)
