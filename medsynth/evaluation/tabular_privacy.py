@@ -32,6 +32,7 @@ two and an attack with AUC 0.5 / risk 0 has learned nothing about who was in the
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -401,13 +402,22 @@ class ExactCopies:
         in_train = np.isin(h_s, row_hashes(real.train[cols]))
         in_hold = np.isin(h_s, row_hashes(real.holdout[cols]))
         share = float(in_train.mean())
-        base = float(in_hold.mean()) * len(real.train) / max(len(real.holdout), 1)
+        scale = len(real.train) / max(len(real.holdout), 1)
+        base = float(in_hold.mean()) * scale
+        # the excess is judged by its one-sided 95% lower bound (per synthetic row, copies a training row minus
+        # scale x copies a holdout row: paired, since a common row can be both): on a mostly discrete table of 5,600
+        # training rows an honest epsilon-1 fit's point excess ranged 0.000-0.008 over four fits, a REVIEW in one
+        diff = in_train.astype(float) - scale * in_hold.astype(float)
+        se = float(diff.std(ddof=1) / math.sqrt(len(diff))) if len(diff) > 1 else 0.0
         return [judge(
             "exact_copy_share", SECTION, share, "minimize",
             "Share of synthetic rows identical to a training row. Judged by its excess over the share identical to a "
-            "holdout row (scaled to the training set's size), since real tables can hold natural duplicates.",
+            "holdout row (scaled to the training set's size), since real tables can hold natural duplicates; the "
+            "excess's 95% lower bound is judged, so that sampling noise alone does not flag a release.",
             threshold=context.config.privacy.exact_copy_share, baseline=min(base, 1.0),
-            details={"copies_of_train_rows": int(in_train.sum()), "copies_of_holdout_rows": int(in_hold.sum()), "synthetic_rows": len(h_s)},
+            judged=share - 1.645 * se,
+            details={"copies_of_train_rows": int(in_train.sum()), "copies_of_holdout_rows": int(in_hold.sum()),
+                     "synthetic_rows": len(h_s), "excess_se": se},
             artifacts={"copied_rows": np.nonzero(in_train)[0][:20]},
         )]
 
