@@ -113,8 +113,14 @@ class Location:
         (each of noise ``sigma``) it sums."""
         if self.text_noisy.size == 0:
             return 0.0, 0
-        found = np.union1d(self.text_found(), [self.text_noisy.size - 1])
+        found = self.text_missing_buckets()
         return float(self.text_noisy[found].sum()), int(found.size)
+
+    def text_missing_buckets(self) -> np.ndarray:
+        """The text buckets :meth:`text_as_missing` sums (chosen by DP outputs only)."""
+        if self.text_noisy.size == 0:
+            return np.zeros(0, dtype=np.int64)
+        return np.union1d(self.text_found(), [self.text_noisy.size - 1]).astype(np.int64)
 
     def missing_noisy(self) -> tuple[float, float]:
         """The noisy count of cells a model sees as missing (missing values and :meth:`text_as_missing`) and its
@@ -650,6 +656,20 @@ def _grown_run(tentative: bool, lo_i: int, hi_i: int, mirror: set[int], combined
     return lo_i, hi_i
 
 
+def _missing_both(loc: Location, sigma2: float, rng: np.random.Generator) -> tuple[bool, float, float]:
+    """Stage 2's noisy count (noise ``sigma2``) of the cells a model sees as missing (missing values and the text
+    buckets :meth:`Location.text_as_missing` sums), averaged with stage 1's by inverse-variance weights: whether it
+    stands ``PRESENCE_SIGMAS`` above zero, the count and its noise scale."""
+    miss1, sigma1 = loc.missing_noisy()
+    true = float(loc.counts[-1])
+    if loc.text_counts.size:
+        true += float(loc.text_counts[loc.text_missing_buckets()].sum())
+    miss2 = float(noisy_counts(np.array([true]), sigma2, rng)[0])
+    w1, w2 = 1.0 / sigma1**2, 1.0 / sigma2**2
+    miss, sigma = (w1 * miss1 + w2 * miss2) / (w1 + w2), 1.0 / math.sqrt(w1 + w2)
+    return bool(miss > PRESENCE_SIGMAS * sigma), miss, sigma
+
+
 def refine(loc: Location, rho: float, rng: np.random.Generator, *, max_cells: int = 128) -> BoundsResult:
     """Stage 2 with ``rho``: the range of a located number, or the categories of a small code.
 
@@ -663,7 +683,6 @@ def refine(loc: Location, rho: float, rng: np.random.Generator, *, max_cells: in
             attribute saying what stage 1 spent; or for a tentative location (:func:`locate_present`) that stage 2
             does not confirm, ``rho_spent`` then counting both stages.
     """
-    missing = missing_present(loc)
     if loc.kind == "unlocated":
         err = PrivacyBudgetError(f"cannot locate the values with DP: nothing stands above the noise (sigma {loc.sigma:.1f})")
         err.rho_spent = loc.rho  # type: ignore[attr-defined]
@@ -766,6 +785,10 @@ def refine(loc: Location, rho: float, rng: np.random.Generator, *, max_cells: in
                                       for i in range(first_o, last_o + 1)]))
     fine = np.histogram(np.clip(loc.values, edges[0], edges[-1]), bins=edges)[0]
     noisy_all = noisy_counts(fine, sigma2, rng)
+    # the same histogram's bucket of the rows a model sees as missing (no finite value, so in no cell above: each row
+    # still lands in one bucket, at no extra cost), averaged with stage 1's count of them: on a 1,367-row table at
+    # epsilon 1, stage 1 alone (noise 100) left 16-31%-missing columns without a missing state in most fits
+    missing, miss, sigma_miss = _missing_both(loc, sigma2, rng)
     combined = _combiner(loc, noisy_all, cell_oct, sigma2)
     grown = _grown_run(loc.tentative, lo_i, hi_i, mirror, combined, cell_oct, noisy_all, sigma2)
     if grown is None:
@@ -802,7 +825,6 @@ def refine(loc: Location, rho: float, rng: np.random.Generator, *, max_cells: in
     first, last = _cut(noisy_fine, sigma2, dropped, sure=bool(loc.origin))
     low, high = float(edges[first]), float(edges[last + 1])
     # (the bucket at zero reaches below it: a log scale needs a range that does not, bili_change went to -1/256)
-    miss, sigma_miss = loc.missing_noisy()
     if loc.origin:  # a date located relative to a public day (locate_date): its range and cells back in days since 1970
         low, high, edges = low + loc.origin, high + loc.origin, edges + loc.origin
         log_scale = False
