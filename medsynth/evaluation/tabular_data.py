@@ -214,13 +214,16 @@ def _as_days(s: pd.Series) -> pd.Series:
 
 
 def _as_category(s: pd.Series) -> pd.Series:
-    """Categorical values as strings; numbers that are whole print without '.0' (1.0 == 1)."""
+    """Categorical values as strings; numbers that are whole print without '.0' (1.0 == 1); text without the blanks
+    around it, as medsynth's schema and models read categories ('No ' of a fixed-width export is 'No'; blank text is
+    missing): a synthetic 'No' compared with a real 'No ' made identical rows a fidelity FAIL."""
     def fmt(v: Any) -> Any:
         if v is None or v is pd.NA or v is pd.NaT or (isinstance(v, (float, np.floating)) and np.isnan(v)):
             return np.nan  # pandas' nullable dtypes (boolean, string, Int64) hold pd.NA, not NaN
         if isinstance(v, (float, np.floating)) and float(v).is_integer():
             return str(int(v))
-        return str(v)
+        text = str(v).strip()
+        return text if text else np.nan
 
     return s.astype(object).map(fmt).astype(object)
 
