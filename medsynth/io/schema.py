@@ -424,12 +424,13 @@ def parse_dates(values: pd.Series, fmt: str | None) -> pd.Series:
     if fmt:  # text with the format; date objects (Timestamps, datetimes, dates) as they are, zone-aware ones as UTC
         uniq = pd.unique(values.dropna())
         if all(type(v) is str for v in uniq):  # plain text, the common case: one vectorised parse (1M rows)
-            return naive_utc(pd.to_datetime(values, format=fmt, errors="coerce"))
+            return naive_utc(_other_formats(values, pd.to_datetime(values, format=fmt, errors="coerce"), fmt))
         stamps = [v for v in uniq if isinstance(v, (pd.Timestamp, np.datetime64, datetime.date))]
         texts = [v for v in uniq if not isinstance(v, (pd.Timestamp, np.datetime64, datetime.date))]
         lookup: dict[Any, Any] = {}
         if texts:  # plain str: numpy.str_ values make pandas' strptime raise TypeError
-            parsed_text = pd.to_datetime(pd.Series([str(v) for v in texts], dtype=object), format=fmt, errors="coerce")
+            text = pd.Series([str(v) for v in texts], dtype=object)
+            parsed_text = _other_formats(text, pd.to_datetime(text, format=fmt, errors="coerce"), fmt)
             lookup.update(zip(texts, parsed_text))
         for v in stamps:
             ts = pd.Timestamp(v)
@@ -444,7 +445,29 @@ def parse_dates(values: pd.Series, fmt: str | None) -> pd.Series:
     return naive_utc(parsed)
 
 
+def _other_formats(values: pd.Series, parsed: pd.Series, fmt: str) -> pd.Series:
+    """``parsed`` (``values`` read with ``fmt``) with the text it left unread read by the other :data:`DATE_FORMATS`,
+    in their order (day-first before month-first): a column mixing '2001-12-26' and '25/03/2000' (two clinics, one
+    export) lost its minority format as missing dates."""
+    rest = parsed.isna() & values.notna()
+    if not rest.any():
+        return parsed
+    text = pd.Series(pd.unique(values[rest].map(str)), dtype=object)
+    found = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]")
+    for other in DATE_FORMATS:
+        todo = found.isna()
+        if other == fmt or not todo.any():
+            continue
+        found[todo] = pd.to_datetime(text[todo], format=other, errors="coerce")
+    lookup = dict(zip(text, found))
+    out = parsed.copy()
+    out[rest] = pd.to_datetime(values[rest].map(lambda v: lookup.get(str(v))), errors="coerce")
+    return out
+
+
 def _guess_date_format(values: pd.Series) -> str | None:
+    """The date format of a text column: one of :data:`DATE_FORMATS` that reads every value, else, where every value
+    reads with one of them, the one reading the most (:func:`parse_dates` reads the others by theirs); else None."""
     text = values.dropna().map(str)  # plain str: numpy.str_ values make pandas' strptime raise TypeError
     if text.empty or pd.api.types.is_numeric_dtype(values):
         return None
@@ -455,7 +478,13 @@ def _guess_date_format(values: pd.Series) -> str | None:
             full = pd.to_datetime(text, format=fmt, errors="coerce")
             if full.notna().all():
                 return fmt
-    return None
+    for part in (sample, text):  # (the sample first: most text columns are no dates, and their values are many)
+        uniq = pd.Series(pd.unique(part), dtype=object)
+        read = {fmt: pd.to_datetime(uniq, format=fmt, errors="coerce").notna() for fmt in DATE_FORMATS}
+        if not np.logical_or.reduce([r.to_numpy() for r in read.values()]).all():
+            return None
+    counts = text.value_counts()
+    return max(DATE_FORMATS, key=lambda f: int(counts[uniq[read[f].to_numpy()]].sum()))
 
 
 def _is_integral(values: pd.Series) -> bool:

@@ -350,3 +350,22 @@ def test_identifier_names_from_hospital_extracts(name, expected):
     assert id_like(name) is expected
     df = pd.DataFrame({name: np.arange(1, 41) * 1.0 if expected else np.linspace(0.1, 9.3, 40), "age": range(40)})
     assert (infer_schema(df).column(name).type == "identifier") is expected
+
+
+def test_a_date_column_in_two_formats_keeps_every_date():
+    """Two clinics' exports in one column ('2001-12-26' and '25/03/2000'): schema infer types it a date (it was a
+    category of every date string) and every value reads, by its own format (day-first before month-first); a fit
+    encoding it with the majority's format left the other 40% missing."""
+    rng = np.random.default_rng(0)
+    days = pd.Timestamp("1995-01-01") + pd.to_timedelta(rng.integers(0, 3000, 200), unit="D")
+    text = [d.strftime("%Y-%m-%d") if rng.random() < 0.6 else d.strftime("%d/%m/%Y") for d in days]
+    df = pd.DataFrame({"visit_date": text, "age": rng.integers(20, 90, 200)})
+    col = infer_schema(df).column("visit_date")
+    assert (col.type, col.format) == ("datetime", "%Y-%m-%d")
+    codec = TableCodec(infer_schema(df))
+    frame = codec.encode(df)
+    back = codec.decode(frame)
+    assert back["visit_date"].notna().all()
+    assert (pd.to_datetime(back["visit_date"]) == pd.Series(days)).mean() > 0.99
+    words = pd.DataFrame({"note": ["2001-12-26", "seen", "25/03/2000"] * 10})
+    assert infer_schema(words).column("note").type != "datetime"
