@@ -381,7 +381,27 @@ def to_number(col: ColumnSchema, value: Any) -> float:
 
 
 #: Text a spreadsheet writes for a number: thousands separators (``12,500``, ``1,234.5``) or a percentage (``45%``).
-FORMATTED_NUMBER = re.compile(r"^\s*[-+]?\d{1,3}(,\d{3})+(\.\d+)?\s*$|^\s*[-+]?(\d+(\.\d*)?|\.\d+)\s*%\s*$")
+#: Units a lab or vital sign is written with in a cell (``0.25 mg/dL``, ``7.2 x10^9/L``, ``120 mmHg``), case-insensitive,
+#: each optionally per one more (``/dL``, ``/24h``). Words of time (days, years) are not among them (a column mixing
+#: "2 weeks" and "3 days" is no column of numbers), nor a bare "m" ("45 M" beside "50 F" is an age and a sex).
+_UNIT_ATOM = (r"(?:mg|g|kg|µg|μg|ug|mcg|ng|pg|ml|l|dl|cl|µl|μl|ul|mmol|µmol|μmol|umol|nmol|pmol|fmol|mol|meq|iu|miu|u|mu|"
+              r"mosm|cm|mm|mmhg|kpa|bpm|°c|°f|cells|copies|kcal|fl|x\s*10\^\d+|10\^\d+)")
+_UNIT = rf"{_UNIT_ATOM}(?:\s*/\s*(?:{_UNIT_ATOM}|h|hr|min|d|24\s*h|m2|1\.73\s*m2|hpf))*"
+_NUMBER = r"[-+]?(?:\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d*)?|\.\d+)"
+#: Text a spreadsheet or a lab system writes for a number: thousands separators (``12,500``), a percentage (``45%``, the
+#: number as written), a unit after it (``0.25 mg/dL``), or a bound for a value beyond an assay's limit (``<0.3``,
+#: ``>10``: read as the bound). Plain numeric text (``02139``) is not "formatted" (a code's leading zeros stay).
+FORMATTED_NUMBER = re.compile(
+    rf"^\s*(?:(?P<bound><=?|>=?|≤|≥)\s*)?(?P<num>{_NUMBER})\s*(?P<unit>%|{_UNIT})?\s*$", re.IGNORECASE)
+
+
+def formatted_value(text: str) -> float | None:
+    """The number in ``text`` written as :data:`FORMATTED_NUMBER` describes (and formatted: separators, a percentage,
+    a unit or a bound), else None."""
+    m = FORMATTED_NUMBER.match(text)
+    if m is None or not (m["bound"] or m["unit"] or "," in m["num"]):
+        return None
+    return float(m["num"].replace(",", ""))
 
 
 def cell_numbers(values: pd.Series) -> pd.Series:
@@ -395,8 +415,7 @@ def cell_numbers(values: pd.Series) -> pd.Series:
     if values.dtype == object or isinstance(values.dtype, pd.StringDtype):
         rest = np.isnan(num) & values.notna().to_numpy()
         if rest.any():
-            lookup = {v: float(v.replace(",", "").replace("%", "").strip()) for v in pd.unique(values[rest])
-                      if isinstance(v, str) and FORMATTED_NUMBER.match(v)}
+            lookup = {v: x for v in pd.unique(values[rest]) if isinstance(v, str) and (x := formatted_value(v)) is not None}
             if lookup:
                 num[rest] = values[rest].map(lookup).to_numpy(dtype=float, na_value=np.nan)
     num[~np.isfinite(num)] = np.nan  # 'inf', 1e400: not numbers (as the type decision counts them)

@@ -22,7 +22,7 @@ import pandas as pd
 
 from medsynth.core.errors import DataValidationError
 from medsynth.core.files import atomic_path, check_output
-from medsynth.io.schema import FORMATTED_NUMBER, cell_numbers
+from medsynth.io.schema import cell_numbers, formatted_value
 
 TableFormat = Literal["csv", "parquet"]
 
@@ -206,7 +206,7 @@ def _formatted_numbers(df: pd.DataFrame) -> pd.DataFrame:
         if s.dtype != object:
             continue
         present = s.notna()
-        if not any(isinstance(v, str) and FORMATTED_NUMBER.match(v) for v in pd.unique(s[present])):  # distinct values
+        if not any(isinstance(v, str) and formatted_value(v) is not None for v in pd.unique(s[present])):  # distinct values
             continue
         num = cell_numbers(s)
         if num[present].notna().all():
