@@ -247,9 +247,11 @@ class TabularSynthesizer:
         if factor <= 1:
             return None
         need = cdp_epsilon(led.rho_budget * factor, led.conversion_delta)
+        rows = (f"{n:.0f} rows (the DP count of rows, {self.rows_noisy:.0f} with noise {noise:.0f}, less 2 of its "
+                "deviations: the true count stays private)")
         if need > 10:
-            return f"columns would need epsilon above 10 at about {n:.0f} rows (noisy count, less 2 deviations): {public}"
-        return (f"at about {n:.0f} rows (noisy count, less 2 deviations) a column's noise (3 sigma = {3 * sigma:.0f}) "
+            return f"columns would need epsilon above 10 at {rows}: {public}"
+        return (f"at {rows} a column's noise (3 sigma = {3 * sigma:.0f}) "
                 f"would fall to a quarter of them near epsilon {need:.2g} (a rough guide: values spread over many ranges "
                 f"need more), or {public}")
 
