@@ -380,7 +380,6 @@ def to_number(col: ColumnSchema, value: Any) -> float:
     return float(value)
 
 
-#: Text a spreadsheet writes for a number: thousands separators (``12,500``, ``1,234.5``) or a percentage (``45%``).
 #: Units a lab or vital sign is written with in a cell (``0.25 mg/dL``, ``7.2 x10^9/L``, ``120 mmHg``), case-insensitive,
 #: each optionally per one more (``/dL``, ``/24h``). Words of time (days, years) are not among them (a column mixing
 #: "2 weeks" and "3 days" is no column of numbers), nor a bare "m" ("45 M" beside "50 F" is an age and a sex).

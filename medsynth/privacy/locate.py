@@ -369,13 +369,6 @@ def remeasure(loc: Location, rho: float, rng: np.random.Generator) -> Location:
     return loc
 
 
-def missing_present(loc: Location) -> bool:
-    """Whether the noisy count of missing values (and text, see :meth:`Location.missing_noisy`) stands
-    ``PRESENCE_SIGMAS`` deviations above zero."""
-    count, sigma = loc.missing_noisy()
-    return bool(count > PRESENCE_SIGMAS * sigma)
-
-
 def _octave_totals(loc: Location) -> tuple[np.ndarray, np.ndarray]:
     """Stage-1 count of each power of two with its keys folded in, and that sum's noise scale."""
     tot = loc.noisy[:_N_OCT].copy()
@@ -833,5 +826,5 @@ def refine(loc: Location, rho: float, rng: np.random.Generator, *, max_cells: in
                         missing_count=miss, sigma_missing=sigma_miss)
 
 
-__all__ = ["Location", "locate", "locate_by_family", "locate_date", "locate_present", "missing_present", "refine",
+__all__ = ["Location", "locate", "locate_by_family", "locate_date", "locate_present", "refine",
            "remeasure"]
