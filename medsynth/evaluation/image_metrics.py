@@ -12,10 +12,13 @@ volumes as the baseline (two real samples of one population).
 * ``msssim_diversity_synthetic``: mean MS-SSIM over pairs of synthetic volumes; higher than between
   real volumes means less diverse (mode collapse). Scales are chosen to fit the volume size.
 * Memorisation (privacy): the normalised cross-correlation (NCC) of each synthetic volume with every
-  training volume. A synthetic volume is a **near copy** when its best NCC to a training volume
-  exceeds tau = m + (1 - m) / 2, m being the highest NCC any holdout volume reaches with a training
-  volume: halfway between what an unseen real scan gets and an exact copy. ``mia_ncc_auc`` is the
-  membership attack that scores each real volume by its best NCC with a synthetic volume.
+  training volume, taken as the best over the volume as is and mirrored along each single axis
+  (:data:`NCC_FLIPS`: left-right, front-back, up-down; a generator trained with flip augmentation can
+  emit mirrored copies). A synthetic volume is a **near copy** when its best NCC to a training volume
+  exceeds tau = m + (1 - m) / 2, m being the highest NCC any holdout volume (mirrorings included)
+  reaches with a training volume: halfway between what an unseen real scan gets and an exact copy.
+  ``mia_ncc_auc`` is the membership attack that scores each real volume by its best NCC with a
+  synthetic volume (same mirrorings).
 """
 
 from __future__ import annotations
@@ -171,14 +174,45 @@ class MsSsimDiversity:
                       baseline=r, details={"pairs_synthetic": n_s, "pairs_real": n_r, "scales": scales, "kernel_size": 7})]
 
 
+#: Mirrorings the memorisation audit tries on each query volume: none, then each single axis of the
+#: common (RAS) grid: 0 = left-right (what ``ldm3d``'s ``flip_augment`` trains on), 1 = front-back,
+#: 2 = up-down. A few flips, not all 48 symmetries of the cube: rotations are not tried.
+NCC_FLIPS: tuple[tuple[int, ...], ...] = ((), (0,), (1,), (2,))
+
+
+def flip_label(axes: tuple[int, ...]) -> str:
+    """A readable name of a mirroring in :data:`NCC_FLIPS`."""
+    names = {0: "axis 0 (left-right)", 1: "axis 1 (front-back)", 2: "axis 2 (up-down)"}
+    return "none" if not axes else ", ".join(names[a] for a in axes)
+
+
+def _normalised(x: np.ndarray) -> np.ndarray:
+    """Each volume minus its mean, divided by its norm (float64, same shape): the NCC's factors."""
+    f = x.reshape(len(x), -1).astype(np.float64)
+    f = f - f.mean(1, keepdims=True)
+    return (f / np.maximum(np.linalg.norm(f, axis=1, keepdims=True), 1e-12)).reshape(x.shape)
+
+
 def ncc_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Normalised cross-correlation between every volume of ``a`` and every volume of ``b``."""
-    def norm(x: np.ndarray) -> np.ndarray:
-        f = x.reshape(len(x), -1).astype(np.float64)
-        f = f - f.mean(1, keepdims=True)
-        return f / np.maximum(np.linalg.norm(f, axis=1, keepdims=True), 1e-12)
+    return _normalised(a).reshape(len(a), -1) @ _normalised(b).reshape(len(b), -1).T
 
-    return norm(a) @ norm(b).T
+
+def ncc_matrix_flips(a: np.ndarray, b: np.ndarray,
+                     flips: tuple[tuple[int, ...], ...] = NCC_FLIPS) -> tuple[np.ndarray, np.ndarray]:
+    """NCC of every volume of ``a``, as is and mirrored along each of ``flips``, with every volume of ``b``.
+
+    A mirror image of a volume is as much a copy of it as the volume itself (generators trained with
+    flip augmentation can emit one), so the audit takes the best NCC over the flips.
+
+    Returns:
+        (best NCC, index into ``flips`` of the mirroring that reached it), both (len(a), len(b)).
+    """
+    na = _normalised(a)
+    nb = _normalised(b).reshape(len(b), -1)
+    mats = np.stack([np.flip(na, axis=tuple(ax + 1 for ax in f)).reshape(len(a), -1) @ nb.T if f
+                     else na.reshape(len(a), -1) @ nb.T for f in flips])
+    return mats.max(0), mats.argmax(0)
 
 
 class Memorisation:
@@ -195,16 +229,20 @@ class Memorisation:
 
         cfg = context.config
         tr, ho = real["train"], real["holdout"]
-        s_tr = ncc_matrix(synthetic.arrays, tr.arrays)  # (n_syn, n_train)
-        s_ho = ncc_matrix(synthetic.arrays, ho.arrays)
-        h_tr = ncc_matrix(ho.arrays, tr.arrays)  # holdout vs train: what unseen real scans reach
+        # Every similarity is the best over the mirrorings of NCC_FLIPS, the holdout baseline included
+        # (a holdout scan's mirror image may resemble a training scan too): tau stays calibrated.
+        s_tr, f_tr = ncc_matrix_flips(synthetic.arrays, tr.arrays)  # (n_syn, n_train)
+        s_ho, _ = ncc_matrix_flips(synthetic.arrays, ho.arrays)
+        h_tr, _ = ncc_matrix_flips(ho.arrays, tr.arrays)  # holdout vs train: what unseen real scans reach
         best = s_tr.max(1)
         nearest = s_tr.argmax(1)
+        flip_of = f_tr[np.arange(len(best)), nearest]  # the mirroring of each synthetic volume's best match
         m = float(h_tr.max())
         tau = m + (1.0 - m) / 2.0
         copies = np.nonzero(best > tau)[0]
         share = float(len(copies) / len(synthetic))
-        listed: list[dict[str, Any]] = [{"synthetic": synthetic.names[i], "nearest_train": tr.names[nearest[i]], "ncc": float(best[i])}
+        listed: list[dict[str, Any]] = [{"synthetic": synthetic.names[i], "nearest_train": tr.names[nearest[i]], "ncc": float(best[i]),
+                                         "mirrored": flip_label(NCC_FLIPS[flip_of[i]])}
                                         for i in copies[np.argsort(-best[copies])][:20]]
         enough = min(len(ho), len(synthetic)) >= cfg.min_samples_for_verdict
         # A near copy is concrete evidence about one volume, not a statistic: judged whenever the
@@ -214,9 +252,11 @@ class Memorisation:
         out = [judge(
             "memorisation_near_copy_share", "privacy", share, "minimize",
             "Share of synthetic volumes that are near copies of a training volume: their normalised cross-correlation (NCC) "
-            "with it exceeds tau, halfway between the highest NCC an unseen (holdout) scan reaches and a perfect copy.",
+            "with it exceeds tau, halfway between the highest NCC an unseen (holdout) scan reaches and a perfect copy. "
+            "Each NCC is the best over the volume as is and mirrored along each single axis (left-right, front-back, up-down), "
+            "so mirrored copies count; the holdout reference is computed the same way.",
             threshold=cfg.privacy.image_near_copy_share, baseline=0.0, enough=enough_copies,
-            details={"tau": tau, "holdout_max_ncc_to_train": m, "holdout_median_ncc_to_train": float(np.median(h_tr.max(1))),
+            details={"tau": tau, "mirrorings_compared": [flip_label(f) for f in NCC_FLIPS], "holdout_max_ncc_to_train": m, "holdout_median_ncc_to_train": float(np.median(h_tr.max(1))),
                      "synthetic_median_ncc_to_train": float(np.median(best)), "near_copies": listed},
         )]
         # Size-corrected share of synthetic volumes whose closest real volume is a training one (0.5 ideal).
@@ -229,7 +269,8 @@ class Memorisation:
                          enough=enough and len(tr) >= cfg.min_samples_for_verdict))
         summary = roc_summary(s_tr.max(0), s_ho.max(0))
         out.append(judge("mia_ncc_auc", "privacy", summary["auc"], "minimize",
-                         "AUC of telling training volumes from holdout volumes by their best NCC with a synthetic volume (0.5 = nothing learned).",
+                         "AUC of telling training volumes from holdout volumes by their best NCC (over mirrorings) with a synthetic volume "
+                         "(0.5 = nothing learned).",
                          threshold=cfg.privacy.mia_auc, baseline=0.5,
                          enough=min(len(tr), len(ho), len(synthetic)) >= cfg.min_samples_for_verdict,
                          details={"members": len(tr), "non_members": len(ho), "auc_standard_error": summary["auc_se"]}))
@@ -239,12 +280,16 @@ class Memorisation:
         show = copies[np.argsort(-best[copies])][:6] if len(copies) else np.argsort(-best)[:3]
         rows = []
         for i in show:
-            j = nearest[i]
-            rows.append((f"{synthetic.names[i]} (NCC {best[i]:.3f})", _mid_slices(synthetic.arrays[i]) + _mid_slices(tr.arrays[j])))
+            j, axes = nearest[i], NCC_FLIPS[flip_of[i]]
+            shown = np.flip(synthetic.arrays[i], axis=axes) if axes else synthetic.arrays[i]
+            mirrored = f", mirrored along {flip_label(axes)}" if axes else ""
+            rows.append((f"{synthetic.names[i]} (NCC {best[i]:.3f}{mirrored})", _mid_slices(shown) + _mid_slices(tr.arrays[j])))
         title = "Near copies: synthetic | nearest training volume" if len(copies) else "Closest synthetic volumes (no near copy found)"
         context.figure("privacy", title, plots.slice_grid(rows, vmin=-1, vmax=1, titles=["syn sag", "syn cor", "syn ax", "train sag", "train cor", "train ax"]),
-                "Each row: three middle slices of a synthetic volume, then of its most similar training volume.")
+                "Each row: three middle slices of a synthetic volume (mirrored when its mirror image matched best), "
+                "then of its most similar training volume.")
         return out
 
 
-__all__ = ["FeatureDistances", "IntensityHistogram", "Memorisation", "MsSsimDiversity", "ncc_matrix", "slice_figure"]
+__all__ = ["NCC_FLIPS", "FeatureDistances", "IntensityHistogram", "Memorisation", "MsSsimDiversity", "ncc_matrix", "ncc_matrix_flips",
+           "slice_figure"]

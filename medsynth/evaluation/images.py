@@ -314,7 +314,8 @@ def evaluate_images(
     for cls in selected(IMAGE_METRICS, cfg.metrics, privacy_only=mode == "audit"):
         results.extend(cls().compute(sets, sets["synthetic"], context=context))
     if (unjudged := _realism_check(results, sets, cfg)) is not None:
-        results.insert(1, unjudged)
+        at = next((i for i, r in enumerate(results) if r.name == "detection_auc_image"), len(results))
+        results.insert(at, unjudged)
     shape = sets["train"].arrays.shape[1:]
     notes = ledger_notes(ledger) + context.notes
     notes.append(f"{len(sets['train'])} training, {len(sets['holdout'])} holdout and {len(sets['synthetic'])} synthetic "
@@ -340,23 +341,26 @@ def _count_check(n: int, cfg: EvaluationConfig) -> MetricResult:
 
 
 def _realism_check(results: list[MetricResult], sets: dict[str, ImageSet], cfg: EvaluationConfig) -> MetricResult | None:
-    """An inputs check that keeps the report from passing when realism could not be judged for lack of volumes.
+    """A fidelity check that keeps the Fidelity section (and so the report) from passing when realism could not be judged.
 
     The detector needs ``min(min_samples_for_verdict, 2 x detection_folds)`` volumes per class; below that
-    ``detection_auc_image`` is skipped or shown for information, and a fidelity section judged only on diversity
-    and tissue intensities said PASS for two brain MRs against two samples of a 4-step model.
+    ``detection_auc_image`` is skipped or shown for information. A fidelity section judged only on diversity
+    and tissue intensities said PASS for two brain MRs against two samples of a 4-step model, and for four
+    volumes of uniform noise (detection AUC 1.0 shown as info); this check sits in that section and says
+    which metric was not judged and how many volumes it needs.
     """
     det = next((r for r in results if r.name == "detection_auc_image"), None)
     n = min(len(sets["train"]), len(sets["synthetic"]))
     need = min(cfg.min_samples_for_verdict, 2 * cfg.images.detection_folds)
     if det is None or det.verdict not in ("skipped", "info") or n >= need:
         return None
-    return judge("realism_volumes_per_class", "inputs", float(n), "maximize",
-                 f"Volumes per class for the real-vs-synthetic detector (the realism judge): below {need} realism is not "
-                 "judged, so the report is at best 'review'.",
+    return judge("realism_volumes_per_class", "fidelity", float(n), "maximize",
+                 f"Volumes per class for the real-vs-synthetic detector (detection_auc_image, the realism judge): below {need} "
+                 "realism is not judged, so the Fidelity section and the report are at best 'review'.",
                  threshold=Threshold(review=float(need), fail=0.0), baseline=float(need),
-                 note=f"realism not judged: {len(sets['train'])} training and {len(sets['synthetic'])} synthetic volume(s); "
-                      f"give at least {need} of each")
+                 note=f"detection_auc_image (realism) not judged: {len(sets['train'])} training and {len(sets['synthetic'])} "
+                      f"synthetic volume(s); it needs at least {need} of each (min(min_samples_for_verdict, 2 x "
+                      "images.detection_folds))")
 
 
 def _tissue_names(synthetic: str | Path) -> dict[int, str]:

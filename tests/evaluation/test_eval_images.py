@@ -161,3 +161,75 @@ def test_report_cannot_pass_when_realism_was_not_judged(volume_folders, tmp_path
     full = evaluate_images(volume_folders["train"], volume_folders["holdout"], syn, config=EvaluationConfig.model_validate(
         {**FAST, "metrics": ["intensity_histogram"]}))
     assert "realism_volumes_per_class" not in [m.name for m in full.results]  # the detector was not asked for
+
+
+def _textured_folder(folder, seeds, flips=None) -> None:
+    """Phantom CTs plus a smooth per-volume texture (phantoms alone are nearly mirror-symmetric), optionally mirrored."""
+    from scipy.ndimage import gaussian_filter
+
+    from medsynth.io.nifti import write_nifti
+    from medsynth.io.phantoms import PhantomConfig, make_phantom
+
+    cfg = PhantomConfig(shape=(24, 24, 24), spacing=(5.0, 5.0, 5.0))
+    for n, seed in enumerate(seeds):
+        ct = make_phantom(seed, cfg).ct
+        tex = gaussian_filter(np.random.default_rng(1000 + seed).normal(size=ct.array.shape), 2.0)
+        a = ct.array + (300.0 * tex / tex.std()).astype(np.float32)
+        axis = None if flips is None else flips[n]
+        write_nifti(ct.with_array(np.ascontiguousarray(np.flip(a, axis) if axis is not None else a)), folder / f"v{seed:03d}.nii.gz")
+
+
+def test_mirrored_copies_fail_the_image_audit(tmp_path) -> None:
+    """Six training CTs flipped along axis 0 plus four unrelated crops passed the audit (near-copy share 0.0): the NCC
+    compared volumes only as they were, and ldm3d trains on left-right mirrored volumes."""
+    _textured_folder(tmp_path / "train", range(4))
+    _textured_folder(tmp_path / "holdout", range(100, 103))
+    _textured_folder(tmp_path / "mirrored", [0, 1, 2, 300], flips=[0, 1, 2, None])
+    report = evaluate_images(tmp_path / "train", tmp_path / "holdout", tmp_path / "mirrored", mode="audit")
+    m = report.metric("memorisation_near_copy_share")
+    assert m.value == pytest.approx(0.75) and m.verdict == "fail" and report.verdict == "fail"
+    got = {c["synthetic"]: (c["nearest_train"], c["mirrored"], round(c["ncc"], 4)) for c in m.details["near_copies"]}
+    assert got == {"v000.nii.gz": ("v000.nii.gz", "axis 0 (left-right)", 1.0), "v001.nii.gz": ("v001.nii.gz", "axis 1 (front-back)", 1.0),
+                   "v002.nii.gz": ("v002.nii.gz", "axis 2 (up-down)", 1.0)}
+    assert "mirrored along each single axis" in m.description and len(m.details["mirrorings_compared"]) == 4
+    # The holdout reference uses the same mirrorings: unseen volumes, as they are or mirrored, are no copies.
+    _textured_folder(tmp_path / "honest", range(300, 310), flips=[None, 0, None, 1, None, 2, None, 0, None, None])
+    honest = evaluate_images(tmp_path / "train", tmp_path / "holdout", tmp_path / "honest", mode="audit")
+    h = honest.metric("memorisation_near_copy_share")
+    assert h.value == 0.0 and h.verdict == "pass"
+    assert h.details["synthetic_median_ncc_to_train"] < h.details["tau"] - 0.05
+
+
+def test_ncc_matrix_flips_finds_the_mirroring() -> None:
+    from medsynth.evaluation.image_metrics import NCC_FLIPS, ncc_matrix, ncc_matrix_flips
+
+    x = np.random.default_rng(0).normal(size=(2, 6, 7, 8)).astype(np.float32)
+    y = np.stack([np.flip(x[0], 2), x[1]])
+    best, which = ncc_matrix_flips(y, x)
+    assert best[0, 0] == pytest.approx(1.0) and NCC_FLIPS[which[0, 0]] == (2,)
+    assert best[1, 1] == pytest.approx(1.0) and NCC_FLIPS[which[1, 1]] == ()
+    assert ncc_matrix(y, x)[0, 0] < 0.5 and np.all(best >= ncc_matrix(y, x) - 1e-12)
+
+
+@pytest.mark.parametrize("as_pairs", [False, True])
+def test_fidelity_section_is_not_pass_when_realism_was_not_judged(volume_folders, tmp_path, as_pairs) -> None:
+    """4 training CTs against 4 volumes of uniform noise: detection_auc_image (1.0) and the histogram TVD were shown
+    for information and the Fidelity section read PASS on MS-SSIM diversity alone; the same for a pairs folder."""
+    from medsynth.io.nifti import read_nifti, write_nifti
+
+    syn = tmp_path / "syn"
+    rng = np.random.default_rng(0)
+    for i, f in enumerate(sorted(volume_folders["train"].iterdir())):
+        v = read_nifti(f)
+        noise = v.with_array(rng.uniform(-1024, 2000, v.array.shape).astype(np.float32))
+        write_nifti(noise, (syn / "image" if as_pairs else syn) / f"s{i}.nii.gz")
+        if as_pairs:
+            write_nifti(read_nifti(volume_folders["train_labels"] / f.name, modality="SEG"), syn / "label" / f"s{i}.nii.gz")
+    report = evaluate_images(volume_folders["train"], volume_folders["holdout"], syn, config=EvaluationConfig.model_validate(
+        {**FAST, "metrics": ["detection_image", "intensity_histogram", "msssim_diversity", "tissue_intensities"]}))
+    assert report.metric("detection_auc_image").verdict in ("info", "skipped")
+    assert report.metric("msssim_diversity_synthetic").verdict == "pass"
+    check = report.metric("realism_volumes_per_class")
+    assert check.section == "fidelity" and check.value == 4 and check.verdict == "review"
+    assert "detection_auc_image (realism) not judged" in check.note and "at least 6 of each" in check.note
+    assert report.sections["fidelity"]["verdict"] == "review" and report.verdict == "review"
