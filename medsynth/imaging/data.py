@@ -180,17 +180,57 @@ def _check_mask_grids(pairs: Sequence[tuple[Any, Any]], *, atol_mm: float = 0.5)
         raise DataValidationError(problems, context=f"{len(problems)} of {len(pairs)} label maps")
 
 
+#: The highest label a training label map may hold. Each label becomes a one-hot ControlNet channel at
+#: full resolution; TotalSegmentator's 117 classes fit, an intensity image (thousands of values) does not.
+MAX_MASK_LABEL = 255
+
+
+def label_map_problem(values: np.ndarray | torch.Tensor, name: str, *, top: int | None = None) -> str | None:
+    """Why ``values`` is not a label map of integer labels ``0..top``, quoting its values; None when it is one.
+
+    Shared by training (``top`` None: at most :data:`MAX_MASK_LABEL`) and by sampling from masks (``top``:
+    the model's highest label), so both say the same thing about an image given as a label map.
+
+    Args:
+        values: the label map's voxels.
+        name: the file (or item) named in the message.
+        top: the highest label allowed; None for training label maps.
+    """
+    a = values.detach().cpu().numpy() if isinstance(values, torch.Tensor) else np.asarray(values)
+    if a.size == 0:
+        return None
+    finite = np.isfinite(a)
+    limit = MAX_MASK_LABEL if top is None else top
+    vals = np.unique(a[finite])
+    odd = vals[(vals < 0) | (vals > limit) | (vals != np.rint(vals))]
+    if finite.all() and odd.size == 0:
+        return None
+    shown = ", ".join(f"{v:g}" for v in vals[:8]) + (f", ... ({vals.size} values)" if vals.size > 8 else "")
+    bad = [f"{v:g}" for v in odd[:5]] + ([] if finite.all() else ["NaN/inf"])
+    more = f" and {odd.size - 5} more" if odd.size > 5 else ""
+    kinds = [k for k, hit in (("not integer", bool((odd != np.rint(odd)).any())), ("negative", bool((odd < 0).any())),
+                              (f"above {limit}", bool((odd > limit).any()))) if hit]
+    why = f"{', '.join(bad)}{more} ({', '.join(kinds) or 'not finite'})"
+    if top is None:
+        expect = f"a label map holds integer labels 0..{MAX_MASK_LABEL} (0 = background)"
+        hint = "is it an image or a probability map rather than a label map?"
+    else:
+        expect = f"the model knows the integer labels 0..{top}"
+        hint = "is it an image rather than a label map, or numbered differently from the training label maps?"
+    return f"'{name}' holds values {shown}; offending: {why}; {expect}: {hint}"
+
+
 def _check_masks(masks: Sequence[torch.Tensor], names: Sequence[str]) -> int:
-    """Label maps must hold non-negative integers; returns the number of classes (max label + 1)."""
-    problems = []
-    top = 0
-    for m, name in zip(masks, names):
-        if not bool(torch.isfinite(m).all()) or bool((m < 0).any()) or not bool((m == m.round()).all()):
-            problems.append(f"label map of '{name}' must hold non-negative integer labels (0 = background)")
-            continue
-        top = max(top, int(m.max()))
+    """Label maps must hold integer labels 0..MAX_MASK_LABEL (:func:`label_map_problem`); returns the number of
+    classes (max label + 1).
+
+    Raises:
+        DataValidationError: one line per bad map, naming its file and its values; or every map empty.
+    """
+    problems = [p for m, name in zip(masks, names) if (p := label_map_problem(m, name)) is not None]
     if problems:
-        raise DataValidationError(problems)
+        raise DataValidationError(problems, context=f"{len(problems)} of {len(masks)} label maps")
+    top = max((int(m.max()) for m in masks), default=0)
     if top == 0:
         raise DataValidationError("every label map is empty (all 0): a mask-conditioned model needs labelled structures")
     return top + 1
@@ -218,6 +258,7 @@ def load_training_data(data: Any, cfg: ImageSynthConfig, *, labels_csv: str | Pa
         return data
     labels_csv = labels_csv if labels_csv is not None else cfg.data.labels_csv
     masks: list[torch.Tensor] | None = None
+    mask_names: list[str] | None = None
     if isinstance(data, (str, Path)):
         items = discover_volumes(data, labels_csv=labels_csv)
         mask_items = _mask_items(items, labels_dir) if labels_dir is not None else None
@@ -227,6 +268,7 @@ def load_training_data(data: Any, cfg: ImageSynthConfig, *, labels_csv: str | Pa
         )
         if mask_items is not None:
             masks = list(VolumeDataset(mask_items, VolumePreprocessor(cfg.preprocessing), modality="SEG").tensors)
+            mask_names = [Path(it.path).name for it in mask_items]
         data = ds
     elif labels_dir is not None:
         raise DataValidationError("labels_dir needs a folder (or CSV) data source; for in-memory data pass LabelledVolume items")
@@ -249,7 +291,7 @@ def load_training_data(data: Any, cfg: ImageSynthConfig, *, labels_csv: str | Pa
     if not tensors:
         raise DataValidationError("no usable volume in the data source")
     check_finite(tensors, names)
-    mask_classes = _check_masks(masks, names) if masks is not None else 0
+    mask_classes = _check_masks(masks, mask_names or [f"label map of '{n}'" for n in names]) if masks is not None else 0
 
     labelled = [lab for lab in raw_labels if lab is not None]
     class_names: list[str] = list(cfg.data.label_names) if cfg.data.label_names is not None else sorted(set(labelled))
@@ -295,4 +337,4 @@ def load_training_data(data: Any, cfg: ImageSynthConfig, *, labels_csv: str | Pa
     )
 
 
-__all__ = ["TrainingData", "check_finite", "load_training_data"]
+__all__ = ["MAX_MASK_LABEL", "TrainingData", "check_finite", "label_map_problem", "load_training_data"]

@@ -44,7 +44,7 @@ from medsynth.core.training import EMA, Stage, TrainSession, accumulation, batch
 from medsynth.imaging.base import ImageSynthesizer
 from medsynth.imaging.calibration import calibrate, tissue_quantiles
 from medsynth.imaging.config import LDM3DConfig, VAE3DConfig
-from medsynth.imaging.data import TrainingData
+from medsynth.imaging.data import TrainingData, label_map_problem
 from medsynth.imaging.diffusion import (
     build_controlnet,
     build_scheduler,
@@ -437,18 +437,8 @@ class LDM3D(ImageSynthesizer):
         Raises:
             DataValidationError: one line per bad map, naming its file and its values.
         """
-        problems = []
-        top = self.mask_classes - 1
-        for i, m in enumerate(masks):
-            name = m.meta.get("mask_source") or m.meta.get("source") or f"label map {i}"
-            a = np.asarray(m.array)
-            finite = np.isfinite(a).all()
-            lo, hi = (float(np.nanmin(a)), float(np.nanmax(a))) if a.size else (0.0, 0.0)
-            if not finite or lo < 0 or hi > top or not np.array_equal(a, np.rint(a)):
-                values = np.unique(a[np.isfinite(a)])
-                shown = ", ".join(f"{v:g}" for v in values[:8]) + (f", ... ({values.size} values)" if values.size > 8 else "")
-                problems.append(f"'{name}' holds values {shown}; the model knows the integer labels 0..{top}: is it an image "
-                                "rather than a label map, or numbered differently from the training label maps?")
+        names = [m.meta.get("mask_source") or m.meta.get("source") or f"label map {i}" for i, m in enumerate(masks)]
+        problems = [p for m, name in zip(masks, names) if (p := label_map_problem(m.array, name, top=self.mask_classes - 1)) is not None]
         if problems:
             raise DataValidationError(problems, context=f"{len(problems)} of {len(masks)} label maps")
 

@@ -118,3 +118,65 @@ def test_label_maps_off_their_volume_grid_are_refused(phantom_dir: Path, tmp_pat
     with pytest.raises(DataValidationError, match="not the same grid"):
         load_training_data(phantom_dir / "ct", cfg, labels_dir=labels)
     assert load_training_data(phantom_dir / "ct", cfg, labels_dir=phantom_dir / "labels").mask_classes > 1
+
+
+def test_images_given_as_training_label_maps_are_refused_by_name(phantom_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    """`image train --labels-dir` on a folder of intensity images under the label-map names trained silently "with
+    2451-label maps", while `image sample --masks` refused the same folder: both now run one check (label_map_problem)."""
+    from imaging_helpers import tiny_sets
+
+    from medsynth.imaging.data import load_training_data
+
+    images = tmp_path / "images_as_labels"
+    images.mkdir()
+    for f in sorted((phantom_dir / "mr").glob("*.nii.gz")):
+        v = read_nifti(f)
+        arr = np.rint(np.abs(v.array) * 3.0).astype(np.int16)  # non-negative integers, hundreds of values: an image
+        write_nifti(v.with_array(arr, modality="SEG"), images / f.name, dtype="int16")
+    cfg = tiny_config("ldm3d")
+    with pytest.raises(DataValidationError, match=r"'case_000.nii.gz' holds values 1, 2, .*values\); offending: 256, .* more \(above 255\); "
+                                                  r"a label map holds integer labels 0\.\.255 .*is it an image") as exc:
+        load_training_data(phantom_dir / "ct", cfg, labels_dir=images)
+    assert "6 of 6 label maps" in str(exc.value)
+    config = Path(__file__).resolve().parents[2] / "configs" / "ct_ldm3d_64.yaml"
+    sets = [a for s in tiny_sets("ldm3d") for a in ("--set", s)]
+    code = main(["image", "train", str(config), "--data", str(phantom_dir / "ct"), "--labels-dir", str(images),
+                 "--out", str(tmp_path / "run"), *sets])
+    err = capsys.readouterr().err
+    assert code == 2 and "is it an image" in err and "case_000.nii.gz" in err and not (tmp_path / "run" / "model").exists()
+    # A probability-like map: the offending value is named.
+    floats = tmp_path / "float_labels"
+    shutil.copytree(phantom_dir / "labels", floats)
+    first = sorted(floats.glob("*.nii.gz"))[0]
+    lab = read_nifti(first, modality="SEG")
+    arr = lab.array.astype(np.float32)
+    arr[arr == 1] = 0.7
+    write_nifti(lab.with_array(arr), first, dtype="float32")
+    with pytest.raises(DataValidationError, match=rf"'{first.name}' holds values 0, 0.7, .*offending: 0.7 \(not integer\)") as exc:
+        load_training_data(phantom_dir / "ct", cfg, labels_dir=floats)
+    assert "1 of 6 label maps" in str(exc.value)
+
+
+def test_dicom_folder_of_two_series_tells_image_train_how_to_choose(phantom_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    """`image train --data` on a folder of 2 DICOM series said "choose one with series_uid= (or --series)", but image
+    train has no --series and the UID-less series could not be chosen by UID; and "3 problems found" for one problem."""
+    import pydicom
+
+    from medsynth.io import write_dicom_series
+
+    data = tmp_path / "data"
+    data.mkdir()
+    for sub, name in (("a", "case_000.nii.gz"), ("b", "case_001.nii.gz")):
+        for f in write_dicom_series(read_nifti(phantom_dir / "ct" / name), tmp_path / sub):
+            ds = pydicom.dcmread(f)
+            if sub == "a":
+                ds.SeriesInstanceUID = ""  # as in TotalSegmentator's example CT
+            ds.save_as(data / f"{sub}_{f.name}")
+    config = Path(__file__).resolve().parents[2] / "configs" / "ct_vae3d_64.yaml"
+    code = main(["image", "train", str(config), "--data", str(data), "--out", str(tmp_path / "run"),
+                 "--set", "preprocessing.spatial_size=[16,16,16]", "--set", "preprocessing.spacing=[4,4,4]"])
+    err = capsys.readouterr().err
+    assert code == 2 and f"'{data}' holds 2 DICOM series" in err and f"'{data}': '{data}'" not in err and "problems found" not in err and "(or --series)" not in err
+    assert "1. (no SeriesInstanceUID)" in err and "medsynth convert" in err and "--series N" in err
+    assert main(["convert", str(data), str(tmp_path / "one.nii.gz"), "--series", "1"]) == 0  # what the message says works
+    assert read_nifti(tmp_path / "one.nii.gz").spatial_shape == (16, 16, 16)
