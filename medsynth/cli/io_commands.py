@@ -16,7 +16,7 @@ def convert(
     modality: Optional[str] = typer.Option(
         None, "--modality", "-m", help="CT or MR. NIfTI does not store it: needed when writing DICOM from NIfTI that does not look like CT in HU."
     ),
-    series: Optional[str] = typer.Option(None, "--series", help="SeriesInstanceUID to read when a DICOM folder holds several series."),
+    series: Optional[str] = typer.Option(None, "--series", help="Series to read when a DICOM folder holds several: its SeriesInstanceUID, or its number in the list the error shows."),
     frame: Optional[int] = typer.Option(None, "--frame", min=0, help="Frame of a 4D input to write (4D inputs need it)."),
     fill_nonfinite: Optional[float] = typer.Option(
         None, "--fill-nonfinite", help="Write this value where the input has NaN/inf voxels (e.g. -1024 for CT air); without it they are an error."

@@ -224,7 +224,8 @@ class VolumeDataset:
             try:
                 t, win = self._load(it, cache)
             except MedsynthError as exc:
-                problems.append(f"'{it.path}': {exc}")
+                msg = str(exc)  # a message that starts by naming the file is not prefixed with it twice
+                problems.append(msg if msg.startswith(f"'{it.path}'") else f"'{it.path}': {msg}")
                 continue
             self.tensors.append(t)
             self.windows.append(win)

@@ -201,7 +201,9 @@ def read_dicom_series(path: str | Path | Iterable[str | Path], *, series_uid: st
 
     Args:
         path: a folder (searched recursively) or an iterable of files.
-        series_uid: which series to read when the folder holds several.
+        series_uid: which series to read when the folder holds several: its SeriesInstanceUID, or its
+            number (1, 2, ...) in the list that the error for a mixed folder shows (series without a UID
+            can only be chosen so).
 
     Returns:
         A Volume in voxel order (column, row, slice) with a RAS+ affine; CT values in HU.
@@ -216,18 +218,23 @@ def read_dicom_series(path: str | Path | Iterable[str | Path], *, series_uid: st
     import pydicom
 
     series = scan_series(path)
+    listing = "\n".join(f"    {i}. {s.series_uid} ({s.modality or '?'} '{s.description}', {s.n_files} files)"
+                         for i, s in enumerate(series, 1))
     if series_uid is not None:
         chosen = [s for s in series if s.series_uid == series_uid]
+        if not chosen and series_uid.strip().isdigit() and 1 <= int(series_uid) <= len(series):
+            chosen = [series[int(series_uid) - 1]]  # a number from the listing (a series without a UID has only that)
         if not chosen:
-            known = ", ".join(s.series_uid for s in series)
-            raise MixedSeriesError(f"series '{series_uid}' is not in '{path}' (found: {known})")
+            raise MixedSeriesError(f"series '{series_uid}' is not in '{path}'; give a SeriesInstanceUID or a number "
+                                   f"1..{len(series)} of:\n{listing}")
         info = chosen[0]
     elif len(series) > 1:
-        lines = [
-            f"{s.series_uid} ({s.modality or '?'} '{s.description}', {s.n_files} files)" for s in series
-        ]
+        src = f"'{path}'" if isinstance(path, (str, Path)) else "the DICOM files given"
         raise MixedSeriesError(
-            [f"'{path}' holds {len(series)} series; choose one with series_uid= (or --series):", *lines]
+            f"{src} holds {len(series)} DICOM series, and a volume is one series:\n{listing}\n"
+            f"  put each series in a folder of its own, or convert the one you want to NIfTI: "
+            f"`medsynth convert {src if isinstance(path, (str, Path)) else 'FOLDER'} OUT.nii.gz --series N` "
+            "(N: its number above or its SeriesInstanceUID; in Python: series_uid=...)"
         )
     else:
         info = series[0]

@@ -134,6 +134,33 @@ def test_folder_with_two_series_is_refused_naming_both(phantom_ct: Volume, tmp_p
     assert chosen.spatial_shape == phantom_ct.spatial_shape
 
 
+def test_two_series_one_without_uid_are_listed_as_one_problem_and_chosen_by_number(phantom_ct: Volume, tmp_path: Path):
+    """A folder with the TotalSegmentator CT (empty SeriesInstanceUID) and another series said '3 problems found' (its
+    header and the two series counted as problems) and 'choose one with series_uid=', which the UID-less series cannot."""
+    mixed = tmp_path / "mixed"
+    mixed.mkdir()
+    for f in _series(tmp_path, phantom_ct, "a"):
+        ds = pydicom.dcmread(f)
+        ds.SeriesInstanceUID = ""
+        ds.save_as(mixed / f"a_{f.name}")
+    small = Volume(phantom_ct.array[:, :, :5], affine=phantom_ct.affine, modality="CT")
+    b = _series(tmp_path, small, "b")
+    for f in b:
+        shutil.copy(f, mixed / f"b_{f.name}")
+    with pytest.raises(MixedSeriesError) as exc:
+        read_dicom_series(mixed)
+    msg = str(exc.value)
+    assert len(exc.value.problems) == 1 and "problems found" not in msg
+    uid_b = pydicom.dcmread(b[0]).SeriesInstanceUID
+    assert "1. (no SeriesInstanceUID) (CT" in msg and f"2. {uid_b} (CT" in msg
+    assert "put each series in a folder of its own" in msg and f"`medsynth convert '{mixed}' OUT.nii.gz --series N`" in msg
+    assert read_dicom_series(mixed, series_uid="1").spatial_shape == phantom_ct.spatial_shape  # the one without a UID
+    assert read_dicom_series(mixed, series_uid="2").spatial_shape == small.spatial_shape
+    assert read_dicom_series(mixed, series_uid=uid_b).spatial_shape == small.spatial_shape
+    with pytest.raises(MixedSeriesError, match=r"series '3' is not in .*a number 1\.\.2 of:\n    1\. \(no SeriesInstanceUID\)"):
+        read_dicom_series(mixed, series_uid="3")
+
+
 def test_missing_slice_is_a_named_gap(phantom_ct: Volume, tmp_path: Path):
     files = _series(tmp_path, phantom_ct)
     files[5].unlink()
