@@ -77,17 +77,19 @@ def _value_range(array: np.ndarray) -> str:
     return f"values {np.nanmin(a):g}..{np.nanmax(a):g}"
 
 
-def modality_problem(volume: Volume, name: str, role: Literal["MR", "CT"]) -> str | None:
-    """Why ``volume`` cannot serve as an MR source or a CT target (None when it can)."""
+def modality_problem(volume: Volume, name: str, role: Literal["MR", "CT"], *,
+                     hint: str = "did you swap --source and --target?") -> str | None:
+    """Why ``volume`` cannot serve as an MR source or a CT target (None when it can); ``hint`` ends the message
+    (training asks about swapped --source/--target; translating a volume has no such options)."""
     if role == "MR" and (volume.modality == "CT" or looks_like_ct(volume.array)):
         return (
             f"'{name}' looks like CT in HU ({_value_range(volume.array)}, {100 * ct_fraction(volume.array):.0f}% "
-            "of voxels at or below -500): the source must be MR; did you swap --source and --target?"
+            f"of voxels at or below -500): the source must be MR; {hint}"
         )
     if role == "CT" and (volume.modality == "MR" or not looks_like_ct(volume.array)):
         return (
             f"'{name}' does not look like CT in HU ({_value_range(volume.array)}, no air near -1000): the "
-            "target must be CT in Hounsfield units (apply RescaleSlope/Intercept); did you swap --source and --target?"
+            f"target must be CT in Hounsfield units (apply RescaleSlope/Intercept); {hint}"
         )
     return None
 

@@ -208,7 +208,7 @@ def translate_volume(
         volume = volume.with_array(np.where(invalid, 0.0, volume.array).astype(np.float32))
         if invalid.ndim == 4:
             invalid = invalid[0]
-    if (wrong := modality_problem(volume, name, "MR")) is not None:
+    if (wrong := modality_problem(volume, name, "MR", hint="translate MR volumes (the model's source), not CT")) is not None:
         raise SourceModalityError(wrong)
     if (problem := shape_problem(volume, name)) is not None:
         raise InputDimensionError(problem)

@@ -30,8 +30,9 @@ def test_ct_given_to_translate(trained_2d: CycleGANTranslator, phantom_dir: Path
     from medsynth.io.nifti import read_nifti
 
     ct = read_nifti(phantom_dir / "ct" / "case_000.nii.gz")
-    with pytest.raises(SourceModalityError, match="source must be MR"):
+    with pytest.raises(SourceModalityError, match="source must be MR; translate MR volumes") as exc:
         trained_2d.translate(ct)
+    assert "--source" not in str(exc.value)  # `translate apply` has no --source/--target to swap
 
 
 def test_empty_folder(make_config, phantom_dir: Path, tmp_path: Path):
