@@ -567,3 +567,22 @@ def test_padded_real_categories_match_their_stripped_synthetic_copy() -> None:
     report = evaluate_tabular(train, holdout, synthetic, config=EvaluationConfig(metrics=["marginals"]))
     m = report.metric("marginal_distance_mean")
     assert m.value < 0.01, (m.value, m.details)
+
+
+def test_exact_copies_of_a_table_without_natural_duplicates_are_judged_on_their_count() -> None:
+    """Where no synthetic row equals a holdout row (continuous columns: no natural duplicates) the null's standard
+    error is 0, so verbatim copies are judged as counted: 1% of 500 synthetic rows is a REVIEW, 3% a FAIL, at a 90/10
+    split too (review: the spread of the observed rows, copies included, let a 5% copier of 500 rows pass)."""
+    rng = np.random.default_rng(7)
+
+    def draw(n: int) -> pd.DataFrame:
+        return pd.DataFrame({"a": rng.normal(0, 1, n).round(4), "b": rng.lognormal(0, 1, n).round(4),
+                             "c": rng.choice(["x", "y", "z"], n)})
+
+    cfg = EvaluationConfig(metrics=["exact_copies"])
+    for n_train, n_hold in ((3500, 1500), (4500, 500)):
+        train, holdout = draw(n_train), draw(n_hold)
+        for copies, verdict in ((0, "pass"), (5, "review"), (15, "fail")):
+            synthetic = pd.concat([draw(500 - copies), train.sample(copies, random_state=1)], ignore_index=True)
+            m = evaluate_tabular(train, holdout, synthetic, mode="audit", config=cfg).metric("exact_copy_share")
+            assert m.verdict == verdict and m.details["excess_se"] == 0.0, (n_train, copies, m.value, m.details)
