@@ -388,19 +388,25 @@ _UNIT_ATOM = (r"(?:mg|g|kg|µg|μg|ug|mcg|ng|pg|ml|l|dl|cl|µl|μl|ul|mmol|µmol
 _UNIT = rf"{_UNIT_ATOM}(?:\s*/\s*(?:{_UNIT_ATOM}|h|hr|min|d|24\s*h|m2|1\.73\s*m2|hpf))*"
 _NUMBER = r"[-+]?(?:\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d*)?|\.\d+)"
 #: Text a spreadsheet or a lab system writes for a number: thousands separators (``12,500``), a percentage (``45%``, the
-#: number as written), a unit after it (``0.25 mg/dL``), or a bound for a value beyond an assay's limit (``<0.3``,
-#: ``>10``: read as the bound). Plain numeric text (``02139``) is not "formatted" (a code's leading zeros stay).
-FORMATTED_NUMBER = re.compile(
-    rf"^\s*(?:(?P<bound><=?|>=?|≤|≥)\s*)?(?P<num>{_NUMBER})\s*(?P<unit>%|{_UNIT})?\s*$", re.IGNORECASE)
+#: number as written) or a unit after it (``0.25 mg/dL``). Plain numeric text (``02139``) is not "formatted" (a code's
+#: leading zeros stay). A bound (``<0.3``, ``>=65``) is not read as a number: bands such as ``<65`` / ``>=65`` or
+#: ``<5%`` / ``5-10%`` / ``>10%`` are categories, and read as their bounds they became one value (review).
+FORMATTED_NUMBER = re.compile(rf"^\s*(?P<num>{_NUMBER})\s*(?P<unit>%|{_UNIT})?\s*$", re.IGNORECASE)
 
 
 def formatted_value(text: str) -> float | None:
-    """The number in ``text`` written as :data:`FORMATTED_NUMBER` describes (and formatted: separators, a percentage,
-    a unit or a bound), else None."""
+    """The number in ``text`` written as :data:`FORMATTED_NUMBER` describes (and formatted: separators, a percentage
+    or a unit), else None."""
     m = FORMATTED_NUMBER.match(text)
-    if m is None or not (m["bound"] or m["unit"] or "," in m["num"]):
+    if m is None or not (m["unit"] or "," in m["num"]):
         return None
     return float(m["num"].replace(",", ""))
+
+
+def unit_of(text: str) -> str | None:
+    """The unit written after the number in ``text`` (lower case, without spaces), or None."""
+    m = FORMATTED_NUMBER.match(text)
+    return None if m is None or not m["unit"] else re.sub(r"\s+", "", m["unit"]).lower()
 
 
 def cell_numbers(values: pd.Series) -> pd.Series:

@@ -22,7 +22,7 @@ import pandas as pd
 
 from medsynth.core.errors import DataValidationError
 from medsynth.core.files import atomic_path, check_output
-from medsynth.io.schema import cell_numbers, formatted_value
+from medsynth.io.schema import cell_numbers, formatted_value, unit_of
 
 TableFormat = Literal["csv", "parquet"]
 
@@ -197,17 +197,21 @@ _DECIMAL_COMMA = re.compile(r"^\s*[-+]?\d+,\d+\s*$")
 
 def _formatted_numbers(df: pd.DataFrame) -> pd.DataFrame:
     """Numbers that spreadsheets export as text become numbers: a text column whose every value is a number and
-    at least one is written with thousands separators (``1,234.5``) or as a percentage (``45%`` -> 45.0, the number
-    as written), read by :func:`~medsynth.io.schema.cell_numbers` (the one reader of such text, which a DP fit also
-    applies cell by cell). A text column with any other value is left as it is, and so are plain numeric strings
-    (``02139``). Semicolon files have read their decimal commas before (:func:`_decimal_commas`)."""
+    at least one is written with thousands separators (``1,234.5``), as a percentage (``45%`` -> 45.0, the number
+    as written) or with a unit (``0.25 mg/dL``; one unit in the column), read by :func:`~medsynth.io.schema.cell_numbers`
+    (the one reader of such text, which a DP fit also applies cell by cell). A text column with any other value is left
+    as it is, and so are plain numeric strings (``02139``) and a column of several units (``1.0 mg/dL`` beside
+    ``88 umol/L``). Semicolon files have read their decimal commas before (:func:`_decimal_commas`)."""
     for c in df.columns:
         s = df[c]
         if s.dtype != object:
             continue
         present = s.notna()
-        if not any(isinstance(v, str) and formatted_value(v) is not None for v in pd.unique(s[present])):  # distinct values
+        values = [v for v in pd.unique(s[present]) if isinstance(v, str)]  # distinct values
+        if not any(formatted_value(v) is not None for v in values):
             continue
+        if len({u for v in values if (u := unit_of(v)) is not None}) > 1:  # '1.0 mg/dL' beside '88 umol/L': no one
+            continue                                                          # scale, so text (a DP fit reads cells)
         num = cell_numbers(s)
         if num[present].notna().all():
             df[c] = num

@@ -214,22 +214,29 @@ def test_spreadsheet_formatted_numbers_are_numbers(tmp_path: Path):
     assert df["a"].tolist() == [1.5, 2.25] and df["d"].tolist() == [1.5, "abc"]
 
 
-def test_lab_values_with_units_and_assay_limits_are_numbers(tmp_path: Path):
-    """A lab export writes '0.25 mg/dL', '<0.3' and '>10' (review: ~190 categories, then an empty synthetic column):
-    they read as numbers (a bound as its value, the unit dropped); codes such as '5A', ages written with a
-    sex ('45 M') and durations ('2 weeks') stay text; a DP fit reads a number cell by cell, so words beside them
-    ('unknown') are missing to its model, not a reason to type the column text."""
+def test_lab_values_with_units_are_numbers_and_bands_stay_categories(tmp_path: Path):
+    """A lab export writes '0.25 mg/dL' and '7.2 x10^9/L' (review: ~190 categories, then an empty synthetic column):
+    they read as numbers, the unit dropped. Bands ('<65' / '>=65', '<5%' / '5-10%' / '>10%') stay categories (read as
+    their bounds, '<65' and '>=65' became the one value 65); so do codes such as '5A', ages written with a sex ('45 M'),
+    durations ('2 weeks') and a column of two units ('1.0 mg/dL' beside '88 umol/L'). A DP fit reads a number cell by
+    cell, so words beside them ('unknown') are missing to its model, not a reason to type the column text."""
     path = tmp_path / "labs.csv"
-    path.write_text("crea,wbc,room,zip,age_sex,stay\n0.25 mg/dL,7.2 x10^9/L,5A,02139,45 M,2 weeks\n<0.3,>= 11,12B,02140,50 F,3 days\n"
-                    ">10,4.1,1C,02141,38 M,1 week\n1.1 mg/dL,,2A,02142,61 F,5 days\n", encoding="utf-8")
+    path.write_text("crea,wbc,room,age_sex,stay,age_band,risk,mixed\n"
+                    "0.25 mg/dL,7.2 x10^9/L,5A,45 M,2 weeks,<65,<5%,1.0 mg/dL\n"
+                    "0.3 mg/dL,11,12B,50 F,3 days,>=65,5-10%,88 umol/L\n"
+                    "10 mg/dL,4.1,1C,38 M,1 week,<65,>10%,1.2 mg/dL\n"
+                    "1.1 mg/dL,,2A,61 F,5 days,>=65,<5%,0.9 mg/dL\n", encoding="utf-8")
     df = read_table(path)
     assert df["crea"].tolist() == [0.25, 0.3, 10.0, 1.1]
     assert df["wbc"].iloc[:3].tolist() == [7.2, 11.0, 4.1]
-    assert all(df[c].dtype == object for c in ("room", "age_sex", "stay"))
+    assert all(df[c].dtype == object for c in ("room", "age_sex", "stay", "age_band", "risk", "mixed"))
+    schema = infer_schema(df)
+    assert schema.column("age_band").categories == ["<65", ">=65"] and schema.column("risk").type == "categorical"
     from medsynth.io.schema import cell_numbers
 
     mixed = pd.Series(["0.25 mg/dL", "unknown", "<0.3", "140 mEq/L", "98.6 °F"])
-    assert cell_numbers(mixed).tolist()[2:] == [0.3, 140.0, 98.6] and np.isnan(cell_numbers(mixed)[1])
+    got = cell_numbers(mixed).tolist()
+    assert got[0] == 0.25 and got[3:] == [140.0, 98.6] and np.isnan(got[1]) and np.isnan(got[2])
 
 
 def test_a_dataframe_given_to_the_api_is_read_as_a_file_would_be():
