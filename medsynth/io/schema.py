@@ -469,16 +469,33 @@ def parse_dates(values: pd.Series, fmt: str | None) -> pd.Series:
     return naive_utc(parsed)
 
 
+def _month_first(fmt: str) -> bool | None:
+    """Whether a date format writes the month before the day (None: year first, or not both)."""
+    if fmt.startswith("%Y") or "%d" not in fmt or "%m" not in fmt:
+        return None
+    return fmt.index("%m") < fmt.index("%d")
+
+
+def _day_month_order(fmt: str) -> tuple[str, ...]:
+    """:data:`DATE_FORMATS` with those writing day and month in ``fmt``'s order first (as listed, day-first first,
+    when ``fmt`` writes the year first): a column of US dates reads its other-format '03/04/2001' as 4 March."""
+    order = _month_first(fmt)
+    if order is None:
+        return DATE_FORMATS
+    return tuple(sorted(DATE_FORMATS, key=lambda f: _month_first(f) not in (None, order)))
+
+
 def _other_formats(values: pd.Series, parsed: pd.Series, fmt: str) -> pd.Series:
     """``parsed`` (``values`` read with ``fmt``) with the text it left unread read by the other :data:`DATE_FORMATS`,
-    in their order (day-first before month-first): a column mixing '2001-12-26' and '25/03/2000' (two clinics, one
-    export) lost its minority format as missing dates."""
+    those writing day and month in ``fmt``'s order first (:func:`_day_month_order`; a public format, so a cell's reading
+    never depends on other rows): a column mixing '2001-12-26' and '25/03/2000' (two clinics, one export) lost its
+    minority format as missing dates."""
     rest = parsed.isna() & values.notna()
     if not rest.any():
         return parsed
     text = pd.Series(pd.unique(values[rest].map(str)), dtype=object)
     found = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]")
-    for other in DATE_FORMATS:
+    for other in _day_month_order(fmt):
         todo = found.isna()
         if other == fmt or not todo.any():
             continue

@@ -394,3 +394,10 @@ def test_a_date_column_in_two_formats_keeps_every_date():
     assert (pd.to_datetime(back["visit_date"]) == pd.Series(days)).mean() > 0.99
     words = pd.DataFrame({"note": ["2001-12-26", "seen", "25/03/2000"] * 10})
     assert infer_schema(words).column("note").type != "datetime"
+    # a minority date is read in its column's day/month order (review: '03/04/2001' beside US date-times read 3 April)
+    from medsynth.io.schema import parse_dates
+
+    us = parse_dates(pd.Series(["12/25/2001 10:00", "03/04/2001"]), "%m/%d/%Y %H:%M")
+    assert us.tolist() == [pd.Timestamp("2001-12-25 10:00"), pd.Timestamp("2001-03-04")]
+    eu = parse_dates(pd.Series(["25/12/2001 10:00", "03/04/2001"]), "%d/%m/%Y %H:%M")
+    assert eu.tolist() == [pd.Timestamp("2001-12-25 10:00"), pd.Timestamp("2001-04-03")]
