@@ -829,7 +829,9 @@ def resolve_domain(
                                     "missing": res.missing}
                 if oneways is not None:
                     counts = np.append(res.counts, res.missing_count) if res.missing else np.asarray(res.counts)
-                    oneways[col.name] = OneWay(np.asarray(counts, dtype=float), np.full(len(counts), res.sigma))
+                    sigmas = np.full(len(res.counts), res.sigma)  # (the missing count sums text buckets too: its own)
+                    sigmas = np.append(sigmas, res.sigma_missing) if res.missing else sigmas
+                    oneways[col.name] = OneWay(np.asarray(counts, dtype=float), sigmas)
                 updates[col.name] = upd
                 continue
             upd = _set_bounds(col, res.low, res.high, half_open=True)
