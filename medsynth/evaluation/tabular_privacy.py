@@ -399,29 +399,36 @@ class ExactCopies:
         """Share of synthetic rows that copy a training row, beyond natural duplicates."""
         cols = real.columns
         h_s = row_hashes(synthetic[cols])
-        in_train = np.isin(h_s, row_hashes(real.train[cols]))
+        h_train = row_hashes(real.train[cols])
+        in_train = np.isin(h_s, h_train)
         in_hold = np.isin(h_s, row_hashes(real.holdout[cols]))
         share = float(in_train.mean())
-        scale = len(real.train) / max(len(real.holdout), 1)
-        base = float(in_hold.mean()) * scale
-        # the excess is judged by its one-sided 95% lower bound, with the standard error it has where the synthetic
-        # rows copy nothing (natural duplicates only): per row, a copy of a training row (rate base) minus scale x a
-        # copy of a holdout row (rate base / scale), variance base (1 - base + scale). On a mostly discrete table of
-        # 5,600 training rows an honest epsilon-1 fit's point excess ranged 0.000-0.008 over four fits, a REVIEW in
-        # one. The spread of the observed rows is no null: copied rows widened it, and one chance holdout match at a
-        # 90/10 split added scale^2, so 5% verbatim copies of 500 rows passed (review)
-        n = len(h_s)
-        b = min(base, 1.0)
-        se = math.sqrt(max(b * (1.0 - b + scale), 0.0) / n) if n else 0.0
+        n, n_h = len(h_s), max(len(real.holdout), 1)
+        scale = len(real.train) / n_h
+        # Natural duplicates, two ways: the synthetic rows' rate of holdout copies scaled to the training set (it
+        # follows the synthetic rows' own concentration on common rows), and the holdout rows' rate of training
+        # copies (what a fresh real row does, with more trials where the synthetic rows are few). The larger is the
+        # baseline; the excess is judged by its one-sided 95% lower bound under that null, its standard error from the
+        # baseline, never from the synthetic rows' spread (copies widened it: 5% verbatim copies of 500 rows passed).
+        # With the scaled rate alone, 500 synthetic rows at a 90/10 split saw a holdout copy less than once: a null of
+        # 0, and half of honest releases of a table with 1.2% natural duplicates were flagged (review).
+        scaled = min(float(in_hold.mean()) * scale, 1.0)
+        fresh = float(np.isin(row_hashes(real.holdout[cols]), h_train).mean())
+        if fresh >= scaled:
+            base, se = fresh, math.sqrt(fresh * (1.0 - fresh) * (1.0 / max(n, 1) + 1.0 / n_h))
+        else:
+            base, se = scaled, math.sqrt(scaled * (1.0 - scaled + scale) / max(n, 1))
         return [judge(
             "exact_copy_share", SECTION, share, "minimize",
-            "Share of synthetic rows identical to a training row. Judged by its excess over the share identical to a "
-            "holdout row (scaled to the training set's size), since real tables can hold natural duplicates; the "
-            "excess's 95% lower bound is judged, so that sampling noise alone does not flag a release.",
-            threshold=context.config.privacy.exact_copy_share, baseline=min(base, 1.0),
+            "Share of synthetic rows identical to a training row. Judged by its excess over natural duplicates (the "
+            "larger of the share identical to a holdout row, scaled to the training set's size, and the share of holdout "
+            "rows identical to a training row); the excess's 95% lower bound is judged, so that sampling noise alone "
+            "does not flag a release.",
+            threshold=context.config.privacy.exact_copy_share, baseline=base,
             judged=share - 1.645 * se,
             details={"copies_of_train_rows": int(in_train.sum()), "copies_of_holdout_rows": int(in_hold.sum()),
-                     "synthetic_rows": len(h_s), "excess_se": se},
+                     "synthetic_rows": n, "holdout_rows_copying_train": fresh, "scaled_holdout_copy_share": scaled,
+                     "excess_se": se},
             artifacts={"copied_rows": np.nonzero(in_train)[0][:20]},
         )]
 
