@@ -471,9 +471,10 @@ def parse_dates(values: pd.Series, fmt: str | None) -> pd.Series:
 
 def _month_first(fmt: str) -> bool | None:
     """Whether a date format writes the month before the day (None: year first, or not both)."""
-    if fmt.startswith("%Y") or "%d" not in fmt or "%m" not in fmt:
+    month = next((fmt.index(m) for m in ("%m", "%b", "%B") if m in fmt), None)  # a month by number or by name
+    if fmt.startswith("%Y") or "%d" not in fmt or month is None:
         return None
-    return fmt.index("%m") < fmt.index("%d")
+    return month < fmt.index("%d")
 
 
 def _day_month_order(fmt: str) -> tuple[str, ...]:

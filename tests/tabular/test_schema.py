@@ -401,3 +401,5 @@ def test_a_date_column_in_two_formats_keeps_every_date():
     assert us.tolist() == [pd.Timestamp("2001-12-25 10:00"), pd.Timestamp("2001-03-04")]
     eu = parse_dates(pd.Series(["25/12/2001 10:00", "03/04/2001"]), "%d/%m/%Y %H:%M")
     assert eu.tolist() == [pd.Timestamp("2001-12-25 10:00"), pd.Timestamp("2001-04-03")]
+    named = parse_dates(pd.Series(["Dec 25, 2001", "03/04/2001"]), "%b %d, %Y")  # a declared month-name format
+    assert named.tolist() == [pd.Timestamp("2001-12-25"), pd.Timestamp("2001-03-04")]
