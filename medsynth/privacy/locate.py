@@ -525,6 +525,8 @@ NEIGHBOUR_SIGMAS = 1.5
 #: deviations above zero together: a long thin tail (bilirubin's 2-28 on 312 rows, each power of two 1-2 deviations)
 #: is reached through a power of two that noise made look empty.
 TAIL_SIGMAS = 2.5
+#: A small code's run of keys grows by a declining tail (``TAIL_SIGMAS``) only when it holds at least this many keys.
+TAIL_MIN_KEYS = 3
 #: Cells of each neighbouring power of two in stage 2 (few: their sum decides whether it joins, and each cell
 #: adds its noise to that sum; a joined neighbour is a tail, coarse cells suffice).
 NEIGHBOUR_CELLS = 2
@@ -733,10 +735,13 @@ def refine(loc: Location, rho: float, rng: np.random.Generator, *, max_cells: in
                     break
             # a declining tail whose keys are each within the noise (visit numbers 4-9 of a 1,400-visit table) joins
             # key by key while the next NEIGHBOURS keys together stand TAIL_SIGMAS above zero, as powers of two do
+            # (a run of one or two keys, a flag, has no tail to continue: noise tails joined a flag in about a fifth of
+            # ten-flag tables, its synthetic rows then holding a 2 or a -1)
             up, down = keys[hi + 1 : hi + 1 + NEIGHBOURS], keys[max(lo - NEIGHBOURS, 0) : lo]
-            if up.size and up.sum() > TAIL_SIGMAS * sigma * math.sqrt(up.size):
+            tails = hi - lo + 1 >= TAIL_MIN_KEYS
+            if tails and up.size and up.sum() > TAIL_SIGMAS * sigma * math.sqrt(up.size):
                 hi, grown = hi + 1, True
-            if down.size and down.sum() > TAIL_SIGMAS * sigma * math.sqrt(down.size):
+            if tails and down.size and down.sum() > TAIL_SIGMAS * sigma * math.sqrt(down.size):
                 lo, grown = lo - 1, True
         # a code released as 0 alone or 1 alone is half of a flag: its other value joins when its noisy count (of this
         # same histogram over a fixed grid, so post-processing) stands FLAG_PARTNER_SIGMAS above zero; at 3 sigma a

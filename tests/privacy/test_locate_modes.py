@@ -72,3 +72,20 @@ def test_a_small_codes_missing_cells_are_counted_in_both_stages_text_included():
         assert res.sigma_missing < 55, res.sigma_missing
         found += res.missing
     assert located >= 10 and found >= located - 1, (located, found)
+
+
+def test_a_flag_takes_no_noise_key_from_a_tail():
+    """A 0/1 flag on 6,000 rows at a wide table's budget: a declining tail (keys beyond the run, summed) joined it in 11
+    of 598 draws, its synthetic rows then holding a 2 or a -1 (a ten-flag table was hit in about a fifth of fits); a
+    run of two keys has no tail to continue, and only a key standing out alone may join it."""
+    rs = np.random.default_rng(0)
+    x = (rs.random(6000) < 0.1).astype(float)
+    extra = located = 0
+    for seed in range(300):
+        rng = np.random.default_rng(seed)
+        loc = locate(x, 2e-4, rng)
+        if loc.kind != "code":
+            continue
+        located += 1
+        extra += tuple(refine(loc, 4e-4, rng).codes) != (0, 1)
+    assert located >= 290 and extra <= 2, (located, extra)

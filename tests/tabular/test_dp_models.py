@@ -158,9 +158,10 @@ def test_zero_config_on_a_wide_table_keeps_every_column_and_frequent_categories(
     categories held by >= 3% of rows survive, no bound from a noise-only bucket (issue 11, item 1).
     Its own noise draw: these bounds hold in half the draws. Over 40 draws of dp-mst (2026-12-04, with and without the
     stage-2 missing count: 20 clean each): sodium's range is not trimmed inside [100, 132] x [145, 200] in about 45%
-    (its upper trim not confident keeps the power of two [128, 256), or its low end falls to 64 or 96), a flag takes a
-    noise key beside its values in about 20% (a code's neighbours join at 3 sigma, a tail of keys at 2.5: ten flags),
-    a lab's top reaches 4096 in a few: known limits, which the bounds below would fail."""
+    (its upper trim not confident keeps the power of two [128, 256), or its low end falls to 64 or 96), a flag took a
+    noise key beside its values in 7 (a tail of keys joined at 2.5 sigma; 2 of 40 since a run of two keys takes no
+    tail, from a neighbour standing out at 3 sigma alone), a lab's top reaches 4096 in a few: known limits, which the
+    bounds below would fail."""
     from medsynth.core.registry import SYNTHESIZERS, resolve
     from medsynth.privacy.noise import insecure_noise_for_audit
 
