@@ -60,10 +60,12 @@ def written_format(name: str) -> str:
 DAY_TOLERANCE = 1e-6
 
 
-#: Sampled continuous values are written to this many significant digits of their column's range (its width) on a
-#: linear scale, and of the value itself on a log scale (a small value's digits matter there): a DP fit that could not
-#: confirm a column's whole numbers wrote ages as 25.925525331316067 (review). A thousandth of the range is finer than
-#: any model here resolves (64 fine cells at most per range). Encoding then decoding real rows stays exact.
+#: A DP model's sampled continuous values are written to this many significant digits of their column's range (its
+#: width) on a linear scale, and of the value itself on a log scale (a small value's digits matter there): a DP fit
+#: that could not confirm a column's whole numbers wrote ages as 25.925525331316067 (review). A thousandth of the range
+#: is finer than any model here resolves (64 fine cells at most per range). Encoding then decoding real rows stays
+#: exact, and so do non-private models' rows: rounded, a memorising model's copies were no longer exact copies to the
+#: audit (review).
 RANGE_DIGITS = 4
 
 
@@ -83,7 +85,10 @@ def _to_range_digits(x: np.ndarray, col: ColumnSchema) -> np.ndarray:
         width = hi - lo
         if not (np.isfinite(width) and width > 0):
             return x
-        out = np.round(x, int(np.clip(RANGE_DIGITS - 1 - math.floor(math.log10(width)), 0, 12)))
+        decimals = RANGE_DIGITS - 1 - math.floor(math.log10(width))
+        if decimals > 15:  # (a range narrower than a float's digits can round: left as it is)
+            return x
+        out = np.round(x, max(decimals, 0))
     return np.clip(out, lo, hi) if np.isfinite(lo) and np.isfinite(hi) else out  # (a rounded end stays inside)
 
 
@@ -216,8 +221,9 @@ class TableCodec:
         return filled
 
     def decode(self, frame: Frame, *, id_start: int = 1, sampled: bool = False) -> pd.DataFrame:
-        """Frame -> raw table in the schema's column order and types; ``sampled``: a model's rows, continuous values
-        written to :data:`RANGE_DIGITS` digits (a real frame's round trip keeps every digit)."""
+        """Frame -> raw table in the schema's column order and types; ``sampled``: a DP model's rows, continuous values
+        written to :data:`RANGE_DIGITS` digits (a real frame's round trip, and a non-private model's rows, keep every
+        digit)."""
         out: dict[str, Any] = {}
         for col in self.schema.columns:
             if col.omitted:  # not modelled: nothing about it could be released with DP at the budget

@@ -238,8 +238,9 @@ def test_dp_tvae_defaults_learn_the_dependence_on_real_flchain_at_epsilon_one(sh
 
 def test_sampled_numbers_are_written_to_a_few_digits_of_their_range(seeded_dp_noise):
     """A DP fit that cannot confirm whole numbers models them as continuous: its ages came out as 25.925525331316067
-    (review). Sampled continuous values carry RANGE_DIGITS significant digits of their range (of the value on a log
-    scale), stay inside it, and a real frame's encode/decode round trip keeps every digit."""
+    (review). A DP model's sampled continuous values carry RANGE_DIGITS significant digits of their range (of the value
+    on a log scale) and stay inside it; a real frame's encode/decode round trip and a non-private model keep every
+    digit."""
     import numpy as np
 
     from medsynth.tabular.encoding import TableCodec
@@ -258,3 +259,8 @@ def test_sampled_numbers_are_written_to_a_few_digits_of_their_range(seeded_dp_no
     codec = TableCodec(infer_schema(big))
     back = codec.decode(codec.encode(big))
     np.testing.assert_allclose(back["creatinine"].dropna().to_numpy(float), big["creatinine"].dropna().to_numpy(float))
+    # a non-private model's rows keep every digit: rounded, a memorising model's copies stopped being exact copies to
+    # the audit (review)
+    open_fit = DPMST({"bins": 6}, privacy={"epsilon": None}).fit(big, infer_schema(big))
+    raw = open_fit.sample(400, seed=0)["creatinine"].dropna().to_numpy(float)
+    assert max(len(repr(float(v)).split(".")[-1]) for v in raw) > 6
