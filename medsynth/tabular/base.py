@@ -441,7 +441,7 @@ class TabularSynthesizer:
         empty = Frame(n=0, num={c.name: np.zeros(0) for c in self.codec.numeric},  # type: ignore[union-attr]
                       cat={c.name: np.zeros(0, dtype=np.int64) for c in self.codec.discrete})  # type: ignore[union-attr]
         out = (pd.concat(parts, ignore_index=True).iloc[:n].reset_index(drop=True) if parts
-               else from_model(self.codec.decode(empty, sampled=self.is_private), self.schema, self.rule_plan))  # type: ignore[union-attr, arg-type]
+               else from_model(self.codec.decode(empty, rounded=self.is_private), self.schema, self.rule_plan))  # type: ignore[union-attr, arg-type]
         for col in self.schema.columns:  # type: ignore[union-attr]
             if col.type == "identifier":
                 out[col.name] = np.array([f"syn-{i:07d}" for i in range(1, len(out) + 1)], dtype=object)
@@ -455,7 +455,7 @@ class TabularSynthesizer:
             for col, code in codes.items():
                 mask &= frame.cat[col] == code
             frame = frame.take(np.nonzero(mask)[0])
-        df = from_model(self.codec.decode(frame, sampled=self.is_private), self.schema, self.rule_plan)  # type: ignore[union-attr, arg-type]
+        df = from_model(self.codec.decode(frame, rounded=self.is_private), self.schema, self.rule_plan)  # type: ignore[union-attr, arg-type]
         if self.output_schema.constraints and len(df):  # type: ignore[union-attr]
             df = df[check_constraints(df, self.output_schema)]  # type: ignore[arg-type]
         return df

@@ -220,10 +220,10 @@ class TableCodec:
                 filled.append(col.name)
         return filled
 
-    def decode(self, frame: Frame, *, id_start: int = 1, sampled: bool = False) -> pd.DataFrame:
-        """Frame -> raw table in the schema's column order and types; ``sampled``: a DP model's rows, continuous values
-        written to :data:`RANGE_DIGITS` digits (a real frame's round trip, and a non-private model's rows, keep every
-        digit)."""
+    def decode(self, frame: Frame, *, id_start: int = 1, rounded: bool = False) -> pd.DataFrame:
+        """Frame -> raw table in the schema's column order and types; ``rounded`` (a DP model's rows): continuous
+        values written to :data:`RANGE_DIGITS` digits (a real frame's round trip, and a non-private model's rows, keep
+        every digit)."""
         out: dict[str, Any] = {}
         for col in self.schema.columns:
             if col.omitted:  # not modelled: nothing about it could be released with DP at the budget
@@ -231,7 +231,7 @@ class TableCodec:
             elif col.type == "identifier":
                 out[col.name] = np.array([f"syn-{i:07d}" for i in range(id_start, id_start + frame.n)], dtype=object)
             elif col.type in NUMERIC_TYPES:
-                out[col.name] = self._decode_number(col, frame.num[col.name], sampled=sampled)
+                out[col.name] = self._decode_number(col, frame.num[col.name], rounded=rounded)
             else:
                 out[col.name] = self._decode_category(col, frame.cat[col.name])
         self._date_parts(out, frame)
@@ -266,11 +266,11 @@ class TableCodec:
             text[ok] = format_days(days[ok], col.format or "%Y-%m-%d")
             out[col.name] = text
 
-    def _decode_number(self, col: ColumnSchema, u: np.ndarray, *, sampled: bool = False) -> Any:
+    def _decode_number(self, col: ColumnSchema, u: np.ndarray, *, rounded: bool = False) -> Any:
         miss = np.isnan(u)
         x = self.from_unit(col, np.where(miss, 0.0, u))
         if col.type == "continuous":
-            return pd.Series(np.where(miss, np.nan, _to_range_digits(x, col) if sampled else x), dtype=float)
+            return pd.Series(np.where(miss, np.nan, _to_range_digits(x, col) if rounded else x), dtype=float)
         if col.type == "integer":
             lo, hi = col.bounds()
             vals = np.clip(np.round(x), np.ceil(lo), np.floor(hi)).astype(np.int64)

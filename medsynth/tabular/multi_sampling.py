@@ -69,7 +69,7 @@ def _decode(model: MultiTableDPMST, table: str, frame: Frame) -> pd.DataFrame:
     if table not in cache:
         cols = [c for c in codec.schema.columns if c.type != "identifier"]
         cache[table] = TableCodec(TableSchema(columns=cols)) if cols else None
-    df = cache[table].decode(frame, sampled=model.is_private) if cache[table] is not None else pd.DataFrame(index=range(frame.n))
+    df = cache[table].decode(frame, rounded=model.is_private) if cache[table] is not None else pd.DataFrame(index=range(frame.n))
     keys = set(model.schema.key_columns(table))  # type: ignore[union-attr]
     out = {}
     for c in codec.schema.columns:
