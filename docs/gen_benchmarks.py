@@ -191,6 +191,13 @@ HEADLINES: list[tuple[str, str, str, list[Step], str]] = [
      "anonymeter_linkability.json", ["results", {"synthetic": "half_copied"}, "medsynth", "summary", "risk_mean"], ""),
     ("Audit", "... Anonymeter 1.1 on the same split",
      "anonymeter_linkability.json", ["results", {"synthetic": "half_copied"}, "anonymeter", "summary", "risk_mean"], ""),
+    ("Audit", "`exact_copy_share` on flchain's kappa, futime, chapter (about 1% of fresh rows equal a training row), 90/10 "
+              "split, 500 synthetic real rows: share of 40 honest releases flagged (the point excess flagged 0.45)",
+     "tabular_exact_copies.json", ["results", {"table": "three", "train_share": 0.9, "synthetic_rows": 500, "copied": 0.0},
+                                   "current", "flagged"], ""),
+    ("Audit", "... the same with 5% of the rows verbatim training rows: share flagged",
+     "tabular_exact_copies.json", ["results", {"table": "three", "train_share": 0.9, "synthetic_rows": 500, "copied": 0.05},
+                                   "current", "flagged"], ""),
     ("Audit", "membership attack (distance AUC) on a generator copying one row of each training patient, colon split by "
               "patient: at person level (members are patients with all their rows)",
      "tabular_person_mia.json", ["summary", {"table": "survival::colon", "generator": "copy-one-row"},
