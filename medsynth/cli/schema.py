@@ -80,7 +80,26 @@ def infer(
                    + ("(dp-aim, --model dp-aim, then measures what predicts it)" if wide else
                       "(then the default model is dp-aim, which measures what predicts it; without a target it is dp-mst)"))
     unit_note = "; " + _unit_note(frame, schema)
+    for note in _date_format_notes(frame, schema):
+        typer.echo(f"note: {note}", err=True)
     done(f"inferred {len(schema.columns)} columns ({kinds}){rules}{target_note}{unit_note}; review it", out)
+
+
+def _date_format_notes(frame: Any, schema: Any) -> list[str]:
+    """Date columns written in more than one format (the data owner's own console: counts of the table)."""
+    import pandas as pd
+
+    notes = []
+    for col in schema.columns:
+        if col.type != "datetime" or not col.format or frame[col.name].dtype != object:
+            continue
+        text = frame[col.name].dropna().astype(str)
+        other = int(pd.to_datetime(text, format=col.format, errors="coerce").isna().sum())
+        if other:
+            notes.append(f"'{col.name}' holds dates in more than one format: {other} of {len(text)} are not written as "
+                         f"{col.format!r}; each is read by its own (day and month in that format's order first) and "
+                         "synthetic dates are written as it; check them, or declare the format")
+    return notes
 
 
 def _unit_note(frame: Any, schema: Any) -> str:

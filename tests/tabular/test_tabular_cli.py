@@ -164,3 +164,13 @@ def test_schema_infer_says_which_default_model_the_target_picks(tmp_path: Path, 
     assert main(["schema", "infer", str(tmp_path / "b.csv"), "--out", str(tmp_path / "b.yaml")]) == 0
     out = capsys.readouterr().out
     assert "no column is named like an outcome" in out and "dp-mst" in out
+
+
+def test_schema_infer_notes_a_date_column_in_two_formats(tmp_path: Path, capsys):
+    """Two clinics' exports in one column: schema infer types it a date and says how many values are in another format
+    (review: a fit kept only the majority's dates, with no note)."""
+    df = pd.DataFrame({"visit": ["2001-12-26", "25/03/2000", "2002-01-05", "2003-02-01"] * 10, "age": range(40)})
+    df.to_csv(tmp_path / "t.csv", index=False)
+    assert main(["schema", "infer", str(tmp_path / "t.csv"), "--out", str(tmp_path / "s.yaml")]) == 0
+    err = capsys.readouterr().err
+    assert "'visit' holds dates in more than one format: 10 of 40 are not written as '%Y-%m-%d'" in err
