@@ -401,7 +401,8 @@ class ExactCopies:
         h_s = row_hashes(synthetic[cols])
         h_train = row_hashes(real.train[cols])
         in_train = np.isin(h_s, h_train)
-        in_hold = np.isin(h_s, row_hashes(real.holdout[cols]))
+        h_hold = row_hashes(real.holdout[cols])
+        in_hold = np.isin(h_s, h_hold)
         share = float(in_train.mean())
         n, n_h = len(h_s), max(len(real.holdout), 1)
         scale = len(real.train) / n_h
@@ -413,7 +414,7 @@ class ExactCopies:
         # With the scaled rate alone, 500 synthetic rows at a 90/10 split saw a holdout copy less than once: a null of
         # 0, and half of honest releases of a table with 1.2% natural duplicates were flagged (review).
         scaled = min(float(in_hold.mean()) * scale, 1.0)
-        fresh = float(np.isin(row_hashes(real.holdout[cols]), h_train).mean())
+        fresh = float(np.isin(h_hold, h_train).mean())
         if fresh >= scaled:
             base, se = fresh, math.sqrt(fresh * (1.0 - fresh) * (1.0 / max(n, 1) + 1.0 / n_h))
         else:
