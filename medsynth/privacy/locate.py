@@ -24,10 +24,10 @@ on earlier DP outputs):
    a neighbour joins where both stages' counts of it, averaged, stand above the noise (:func:`_grown_run`: stage
    1's coarse look misses shoulders of a few hundred rows); each end of the range is trimmed only where DP is
    confident the cut holds less than 2% of the mass (:func:`_confident_trim`), so heavy noise leaves the located
-   powers of two whole instead of clipping the bulk, and little noise refines inside them. A small code's keys are measured once more and
-   averaged with stage 1; its categories are the keys from the first to the last that stand above the
-   noise in the run holding the mass (a key far from it only well above the noise). The stage-2 counts are a
-   noisy 1-way marginal a model may reuse (post-processing).
+   powers of two whole instead of clipping the bulk, and little noise refines inside them. A small code's keys
+   (and its missing cells) are measured once more and averaged with stage 1; its categories are the keys from the
+   first to the last that stand above the noise in the run holding the mass (a key far from it only well above the
+   noise). The stage-2 counts are a noisy 1-way marginal a model may reuse (post-processing).
 
 This replaces the separate "is it a small code?" pre-measurement (which spent 40% of a column's budget
 before locating it): the codes are buckets of the location histogram, so the check is free.
