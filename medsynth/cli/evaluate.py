@@ -27,26 +27,33 @@ def _check_out(out: Path) -> None:
     check_output(out, kind="dir", what="--out")
 
 
-def _finish(report, out: Path, *, gate: bool) -> None:
+_FAIL_ON = typer.Option("fail", "--fail-on", help="Exit with code 1 when the verdict is this or worse: fail (default), or review to stop "
+                        "a release pipeline on anything a person should look at (e.g. a few verbatim copies, an inconclusive attack).",
+                        case_sensitive=False)
+
+
+def _finish(report, out: Path, *, gate: bool, fail_on: str = "fail") -> None:
     paths = report.save(out)
     colour = {"pass": typer.colors.GREEN, "review": typer.colors.YELLOW, "fail": typer.colors.RED}[report.verdict]
     for sec in report.sections.values():
         typer.echo(f"  {sec['title']:<22} {sec['verdict'].upper()}")
     say(f"verdict: {report.verdict.upper()}", fg=colour, bold=True)
     done("wrote report.json and report.html", paths["html"].parent)
-    if gate and report.verdict == "fail":
+    if gate and (report.verdict == "fail" or fail_on.lower() == "review" and report.verdict == "review"):
         raise typer.Exit(code=1)
 
 
 def _tabular(mode: str, train: Path, holdout: Path, synthetic: Path, out: Path, target: Optional[str], schema: Optional[Path],
              sensitive: Optional[list[str]], quasi: Optional[list[str]], run_dir: Optional[Path], config: Optional[Path],
-             sets: Optional[list[str]]) -> None:
+             sets: Optional[list[str]], fail_on: str = "fail") -> None:
     from medsynth.evaluation import evaluate_tabular
 
+    if fail_on.lower() not in ("fail", "review"):
+        raise typer.BadParameter(f"{fail_on!r}: expected 'fail' or 'review'", param_hint="--fail-on")
     _check_out(out)
     report = evaluate_tabular(train, holdout, synthetic, target=target, schema=schema, sensitive=sensitive,
                               quasi_identifiers=quasi, config=config, sets=sets, run_dir=run_dir, mode=mode)  # type: ignore[arg-type]
-    _finish(report, out, gate=mode == "audit")
+    _finish(report, out, gate=mode == "audit", fail_on=fail_on)
 
 
 _TRAIN_T = typer.Option(..., "--train", help="Real rows the generator was fitted on (CSV or Parquet), or a folder of related tables (one file each).")
@@ -82,16 +89,16 @@ def audit_tabular_cmd(
     train: Path = _TRAIN_T, holdout: Path = _HOLD_T, synthetic: Path = _SYN_T, out: Path = _OUT,
     target: Optional[str] = _TARGET, schema: Optional[Path] = _SCHEMA, sensitive: Optional[list[str]] = _SENSITIVE,
     quasi: Optional[list[str]] = _QUASI, run_dir: Optional[Path] = _RUN_DIR, config: Optional[Path] = _CONFIG,
-    sets: Optional[list[str]] = SET_OPTION,
+    sets: Optional[list[str]] = SET_OPTION, fail_on: str = _FAIL_ON,
 ) -> None:
     """Privacy attacks on a synthetic table (DCR, NNDR, copies, membership, attribute inference, singling out, linkability).
 
-    Exits with code 1 when the verdict is fail.
+    Exits with code 1 when the verdict is fail (with --fail-on review, also when it is review).
 
     Example:
-        medsynth audit tabular --train train.csv --holdout holdout.csv --synthetic syn.csv --out audit/ || echo "do not release"
+        medsynth audit tabular --train train.csv --holdout holdout.csv --synthetic syn.csv --out audit/ --fail-on review || echo "do not release"
     """
-    _tabular("audit", train, holdout, synthetic, out, target, schema, sensitive, quasi, run_dir, config, sets)
+    _tabular("audit", train, holdout, synthetic, out, target, schema, sensitive, quasi, run_dir, config, sets, fail_on)
 
 
 _TRAIN_I = typer.Option(..., "--train", help="Folder of real training volumes (NIfTI files or DICOM series folders).")

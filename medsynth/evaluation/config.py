@@ -44,7 +44,9 @@ class PrivacyThresholds(ConfigModel):
     dcr_share_train: Threshold = Field(default_factory=lambda: _t(0.55, 0.60))
     dcr_p5_ratio: Threshold = Field(default_factory=lambda: _t(0.8, 0.5))
     nndr_low_share: Threshold = Field(default_factory=lambda: _t(0.10, 0.20))
-    exact_copy_share: Threshold = Field(default_factory=lambda: _t(0.005, 0.02, "excess"))
+    exact_copy_share: Threshold = Field(default_factory=lambda: _t(0.005, 0.01, "excess"))
+    #: holdout rows found verbatim in the synthetic table, beyond the training rows' rate: the holdout was not held out.
+    holdout_copy_share: Threshold = Field(default_factory=lambda: _t(0.01, 0.05, "excess"))
     mia_auc: Threshold = Field(default_factory=lambda: _t(0.55, 0.60))
     mia_tpr_at_fpr_1pct: Threshold = Field(default_factory=lambda: _t(0.05, 0.10))
     mia_tpr_at_fpr_10pct: Threshold = Field(default_factory=lambda: _t(0.15, 0.20))
@@ -58,6 +60,9 @@ class FidelityThresholds(ConfigModel):
     """Thresholds of fidelity and utility (the baseline is real train vs real holdout)."""
 
     marginal_distance_mean: Threshold = Field(default_factory=lambda: _t(0.10, 0.20))
+    #: the worst column's distance beyond the holdout's for that column: one unusable column (empty, case-changed
+    #: categories, a unit change) fails on its own, however many columns the mean averages it with.
+    marginal_distance_max: Threshold = Field(default_factory=lambda: _t(0.30, 0.50, "excess"))
     columns_of_another_type: Threshold = Field(default_factory=lambda: _t(0.0, 0.0))
     association_difference_mean: Threshold = Field(default_factory=lambda: _t(0.10, 0.20))
     missingness_pattern_tvd: Threshold = Field(default_factory=lambda: _t(0.10, 0.25))

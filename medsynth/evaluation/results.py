@@ -105,6 +105,14 @@ def judge(
             x -= float(baseline or 0.0)
         worse = (lambda a, b: a > b) if direction == "minimize" else (lambda a, b: a < b)
         verdict = "fail" if worse(x, threshold.fail) else "review" if worse(x, threshold.review) else "pass"
+        point = float(value) - (float(baseline or 0.0) if threshold.on == "excess" else 0.0)
+        if judged is not None and verdict != "fail" and worse(point, threshold.fail):
+            # the estimate itself is past the fail limit and only its confidence bound is not: too few rows to tell,
+            # never a pass (an attribute-inference risk of 0.24 against a 0.10 limit passed on a 900-row holdout)
+            verdict = "review"
+            note = (f"{note}; " if note else "") + (
+                f"inconclusive: the estimate ({point:.4g}) is past the fail limit ({threshold.fail:g}) but its confidence "
+                "bound is not; more holdout rows would tell")
     elif threshold is not None and not enough and not note:
         note = "too few samples for a verdict; shown for information"
     return MetricResult(

@@ -16,6 +16,7 @@ floats), so 100k x 100k tables fit in memory.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -415,6 +416,26 @@ def row_hashes(df: pd.DataFrame) -> np.ndarray:
     """One 64-bit hash per row (missing values hash alike), to find exact copies fast."""
     filled = df.astype(object).where(df.notna(), _MISSING)
     return pd.util.hash_pandas_object(filled.astype(str), index=False).to_numpy()
+
+
+def holdout_copies(real: TabularData, synthetic: pd.DataFrame) -> dict[str, Any]:
+    """How many holdout rows the synthetic table holds verbatim, against the rate of the training rows.
+
+    A generator that never saw the holdout finds a holdout row no more often than a training row (per real row: both
+    are draws of the same population, and only the training rows could have been learnt), so the excess of the holdout
+    rows' rate over the training rows' is a leak: the holdout given as synthetic, or synthetic rows drawn from it.
+    Utility and membership results measured on those rows are then invalid. Returns the two rates, the excess's
+    standard error under that null, and the mask of the holdout rows found.
+    """
+    cols = real.columns
+    h_s = row_hashes(synthetic[cols])
+    found_hold = np.isin(row_hashes(real.holdout[cols]), h_s)
+    rate_train = float(np.isin(row_hashes(real.train[cols]), h_s).mean()) if len(real.train) else 0.0
+    n_h, n_t = max(len(real.holdout), 1), max(len(real.train), 1)
+    p0 = max(rate_train, 1.0 / n_h)
+    se = math.sqrt(p0 * (1.0 - min(p0, 1.0)) * (1.0 / n_h + 1.0 / n_t))
+    rate_hold = float(found_hold.mean()) if len(real.holdout) else 0.0
+    return {"holdout_rate": rate_hold, "train_rate": rate_train, "excess_se": se, "found": found_hold}
 
 
 def _overlap_share(a: pd.DataFrame, b: pd.DataFrame) -> float:

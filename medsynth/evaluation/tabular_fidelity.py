@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from medsynth.evaluation.results import MetricResult, judge, skipped
-from medsynth.evaluation.tabular_data import MixedEncoder, TabularData
+from medsynth.evaluation.tabular_data import MixedEncoder, TabularData, holdout_copies
 from medsynth.evaluation.tabular_privacy import TabularContext
 
 _MISSING = "\x00<missing>"
@@ -88,15 +88,27 @@ class MarginalDistance:
                          "top_categories_real_vs_synthetic": _top_categories(real.train[c], synthetic[c]) if kind == "categorical" else ""})
         d = np.array([r["synthetic"] for r in rows])
         bl = np.array([r["baseline"] for r in rows])
-        worst = rows[int(np.argmax(d))]["column"]
+        k = int(np.argmax(d - bl))
+        worst = rows[k]["column"]
         th = context.config.fidelity.marginal_distance_mean
+        note = f"worst column {worst!r}: {rows[k]['statistic'].upper()} {d[k]:.3f} (holdout {bl[k]:.3f})"
+        if real.types[worst] == "categorical":
+            seen = set(real.train[worst].dropna().astype(str)) | set(real.holdout[worst].dropna().astype(str))
+            new = [v for v in synthetic[worst].dropna().astype(str).value_counts().index if v not in seen]
+            if new:
+                note += f"; synthetic values no real row holds: {', '.join(repr(v) for v in new[:5])}" + (" ..." if len(new) > 5 else "")
+        if synthetic[worst].isna().all() and not real.train[worst].isna().all():
+            note += "; the synthetic column is empty"
         return [
             judge("marginal_distance_mean", "fidelity", float(d.mean()), "minimize",
                   "Mean over columns of the distance between real and synthetic distributions (total variation for "
                   "categories, Kolmogorov-Smirnov for numbers; 0 = identical).",
                   threshold=th, baseline=float(bl.mean()), details={"columns": rows}),
-            judge("marginal_distance_max", "fidelity", float(d.max()), "minimize",
-                  "Largest per-column distance (the worst-reproduced column).", baseline=float(bl.max()), details={"column": worst}),
+            judge("marginal_distance_max", "fidelity", float(d[k]), "minimize",
+                  "Distance of the worst-reproduced column (the largest excess over the holdout's distance for the "
+                  "same column): one unusable column fails on its own.",
+                  threshold=context.config.fidelity.marginal_distance_max, baseline=float(bl[k]), note=note,
+                  details={"column": worst}),
             # one broken column among many barely moves the mean: a number column with no number in the synthetic
             # table fails on its own
             judge("columns_of_another_type", "fidelity", float(len(real.retyped)), "minimize",
@@ -244,6 +256,12 @@ class DetectionAUC:
                       details={"rows_per_class": n, "folds": cfg.tabular.detection_folds, "model": "HistGradientBoostingClassifier", "settings": MODEL_SETTINGS})]
 
 
+def _notes(details: dict[str, Any]) -> str:
+    """The utility notes of ``details`` as one line: the test rows, then the synthetic and the real training rows."""
+    names = {"test": "holdout", "tstr": "synthetic rows", "trtr": "real training rows"}
+    return "; ".join(f"{names[k]}: {details[k + '_note']}" for k in names if k + "_note" in details)
+
+
 class TrainSyntheticTestReal:
     """Utility: a fixed model trained on synthetic vs on real rows, tested on the real holdout."""
 
@@ -265,9 +283,22 @@ class TrainSyntheticTestReal:
         if not feats:
             return [skipped("utility_auroc_gap", "utility", "minimize", "utility", "the target is the only column")]
         enc = MixedEncoder(real, feats, max_levels=CLASSIFIER_LEVELS)
-        test = real.holdout[real.holdout[target].notna()]
+        leak = holdout_copies(real, synthetic)
+        leaked = (leak["holdout_rate"] - 1.645 * leak["excess_se"] - leak["train_rate"]
+                  > cfg.privacy.holdout_copy_share.review)
+        keep = real.holdout[target].notna().to_numpy()
+        if leaked:
+            keep &= ~leak["found"]
+        test = real.holdout[keep]
+        if leaked and test[target].nunique() < 2:
+            return [skipped("utility_auroc_gap", "utility", "minimize", "Train-on-synthetic vs train-on-real.",
+                            f"{int(leak['found'].sum())} of {len(real.holdout)} holdout rows are copied verbatim in the "
+                            "synthetic table: too few others remain to test on (see holdout_copy_share)")]
         X_te = enc.transform(test)
         details = {"model": "HistGradientBoosting", "settings": MODEL_SETTINGS, "target": target, "test_rows": len(test)}
+        if leaked:
+            details["test_note"] = (f"{int(leak['found'].sum())} of {len(real.holdout)} holdout rows are copied verbatim "
+                                    "in the synthetic table (see holdout_copy_share): tested on the other holdout rows only")
         out: list[MetricResult] = []
         if real.types[target] == "categorical":
             y_te = test[target].astype(str).to_numpy()
@@ -278,10 +309,19 @@ class TrainSyntheticTestReal:
                 y = df[target].astype(str).to_numpy()
                 if len(np.unique(y)) < 2:
                     scores[name] = {"auroc": 0.5, "accuracy": float(np.mean(y_te == (y[0] if len(y) else "")))}
-                    details[f"{name}_note"] = "training labels hold a single class: constant predictor"
+                    details[f"{name}_note"] = ("the target holds a single class: constant predictor" if len(y) else
+                                               "the target is empty (every value missing): no model can be trained")
                     continue
+                real_values = set(classes) | set(real.train[target].dropna().astype(str))
+                foreign = sorted(set(np.unique(y)) - real_values) if name == "tstr" else []
+                if foreign:  # target values no real row holds: a model trained on them predicts nothing real
+                    shown = ", ".join(repr(v) for v in foreign[:5]) + (" ..." if len(foreign) > 5 else "")
+                    details[f"{name}_note"] = (f"the target holds values no real row does ({shown}; real: "
+                                               f"{', '.join(repr(v) for v in sorted(real_values)[:5])}): recode them to the real values")
                 model = HistGradientBoostingClassifier(**MODEL_SETTINGS).fit(enc.transform(df), y)
                 proba = pd.DataFrame(model.predict_proba(X_te), columns=model.classes_).reindex(columns=classes, fill_value=0.0).to_numpy()
+                # a row whose predicted classes are all foreign scores every real class alike (no information)
+                proba[proba.sum(1) <= 0] = 1.0 / max(len(classes), 1)
                 if len(classes) == 2:
                     auroc = float(roc_auc_score(y_te == classes[1], proba[:, 1]))
                 elif len(classes) > 2:
@@ -298,7 +338,8 @@ class TrainSyntheticTestReal:
                                  "The same for the model trained on real training rows (the reference)."))
                 out.append(judge(f"utility_{metric}_gap", "utility", scores["trtr"][metric] - scores["tstr"][metric], "minimize",
                                  f"How much {metric} is lost by training on synthetic instead of real rows (0 = nothing lost).",
-                                 threshold=th, baseline=0.0, details=details))
+                                 threshold=th, baseline=0.0, details=details,
+                                 note=_notes(details)))
         else:
             y_te = test[target].to_numpy(float)
             res = {}
@@ -311,7 +352,7 @@ class TrainSyntheticTestReal:
                 judge("utility_tstr_r2", "utility", res["tstr"]["r2"], "maximize", "R^2 on real holdout rows of the model trained on synthetic rows.", baseline=res["trtr"]["r2"]),
                 judge("utility_trtr_r2", "utility", res["trtr"]["r2"], "maximize", "The same for the model trained on real rows."),
                 judge("utility_r2_gap", "utility", res["trtr"]["r2"] - res["tstr"]["r2"], "minimize", "R^2 lost by training on synthetic rows.",
-                      threshold=cfg.fidelity.utility_r2_gap, baseline=0.0, details=details),
+                      threshold=cfg.fidelity.utility_r2_gap, baseline=0.0, details=details, note=_notes(details)),
                 judge("utility_tstr_mae", "utility", res["tstr"]["mae"], "minimize", "Mean absolute error of the model trained on synthetic rows.", baseline=res["trtr"]["mae"]),
             ]
         return out

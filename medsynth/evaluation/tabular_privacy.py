@@ -41,7 +41,7 @@ import pandas as pd
 
 from medsynth.evaluation.config import EvaluationConfig, TabularEvalConfig
 from medsynth.evaluation.results import MetricResult, judge, skipped
-from medsynth.evaluation.tabular_data import MixedEncoder, TabularData, nearest, row_hashes
+from medsynth.evaluation.tabular_data import MixedEncoder, TabularData, holdout_copies, nearest, row_hashes
 
 SECTION = "privacy"
 
@@ -431,7 +431,23 @@ class ExactCopies:
                      "synthetic_rows": n, "holdout_rows_copying_train": fresh, "scaled_holdout_copy_share": scaled,
                      "excess_se": se},
             artifacts={"copied_rows": np.nonzero(in_train)[0][:20]},
-        )]
+        ), _holdout_copies(real, synthetic, context)]
+
+
+def _holdout_copies(real: TabularData, synthetic: pd.DataFrame, context: TabularContext) -> MetricResult:
+    leak = holdout_copies(real, synthetic)
+    excess_lo = leak["holdout_rate"] - 1.645 * leak["excess_se"]
+    return judge(
+        "holdout_copy_share", SECTION, leak["holdout_rate"], "minimize",
+        "Share of holdout rows found verbatim in the synthetic table, beyond the training rows' own share (a generator "
+        "that never saw the holdout finds a holdout row no more often than a training row). An excess means the holdout "
+        "was not held out, or real rows outside the training set were released: those are real people too, and utility "
+        "and membership results measured on the holdout are invalid.",
+        threshold=context.config.privacy.holdout_copy_share, baseline=leak["train_rate"], judged=excess_lo,
+        note="judged on the 95% lower bound of the holdout rows' share",
+        details={"holdout_rows_found": int(leak["found"].sum()), "holdout_rows": int(leak["found"].size),
+                 "training_rows_found_share": leak["train_rate"], "excess_se": leak["excess_se"]},
+    )
 
 
 def _lower_auc(summary: dict[str, Any]) -> float:

@@ -215,7 +215,9 @@ def test_mia_auc_judged_on_its_lower_bound_on_a_small_table() -> None:
     """A DP table of a 200-row ICU table (Stat2Data::ICU, eps 1) failed the audit on mia_distance_auc 0.64 and
     mia_domias_auc 0.63: on 30 members against 30 non-members the AUC's standard error is 0.07, and an
     independent sample of the population crosses 0.60 about one time in six (2 of 12 draws here). The AUC is
-    judged on its 95% lower bound; copies of training rows still fail at the same size."""
+    judged on its 95% lower bound; copies of training rows still fail at the same size. A point estimate past the
+    fail limit whose bound is not is inconclusive: review, never pass (an attribute-inference risk of 0.24 against
+    a 0.10 limit passed on a 900-row holdout)."""
     rng = np.random.default_rng(0)
 
     def draw(n: int) -> pd.DataFrame:
@@ -226,7 +228,7 @@ def test_mia_auc_judged_on_its_lower_bound_on_a_small_table() -> None:
     cfg = EvaluationConfig(metrics=["mia_distance"])
     m = evaluate_tabular(train, holdout, independent, mode="audit", config=cfg).metric("mia_distance_auc")
     assert m.value > 0.62 and m.details["members"] == 30  # the chance high that failed before
-    assert m.verdict == "pass" and m.judged_value < 0.55
+    assert m.verdict == "review" and m.judged_value < 0.55 and "inconclusive" in m.note
     copied = evaluate_tabular(train, holdout, train.sample(frac=1.0, random_state=0), mode="audit", config=cfg)
     assert copied.metric("mia_distance_auc").verdict == "fail"
     # 30 non-members cannot resolve a 1% false-positive rate (the point read is FPR 0, where 1/31 of the members rank

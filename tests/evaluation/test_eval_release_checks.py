@@ -1,0 +1,82 @@
+"""Verdicts a privacy officer relies on, from a review that fed the report synthetic tables whose right answer was
+known: a holdout given as synthetic, a few verbatim copies, a target in other words, one unusable column, and a point
+estimate past the fail limit on a small holdout."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+from typer.testing import CliRunner
+
+from medsynth.cli.main import app
+from medsynth.evaluation import EvaluationConfig, evaluate_tabular
+from medsynth.evaluation.config import Threshold
+from medsynth.evaluation.results import judge
+
+
+def _table(n: int, seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    age = rng.normal(60, 10, n).round(2)
+    return pd.DataFrame({"age": age, "kappa": rng.lognormal(0, 0.5, n).round(3), "sex": rng.choice(["F", "M"], n),
+                         "status": np.where(age + rng.normal(0, 8, n) > 65, 2, rng.choice([0, 1], n))})
+
+
+def test_point_past_the_fail_limit_is_never_a_pass() -> None:
+    th = Threshold(review=0.05, fail=0.10)
+    r = judge("attribute_inference_risk", "privacy", 0.237, "minimize", "", threshold=th, judged=0.0)
+    assert r.verdict == "review" and "inconclusive" in r.note and "0.237" in r.note
+    assert judge("a", "privacy", 0.08, "minimize", "", threshold=th, judged=0.0).verdict == "pass"  # below fail: the bound judges
+    assert judge("a", "privacy", 0.3, "minimize", "", threshold=th, judged=0.2).verdict == "fail"
+
+
+def test_holdout_given_as_synthetic_fails_and_utility_is_not_measured_on_it() -> None:
+    train, holdout = _table(300, 0), _table(150, 1)
+    rep = evaluate_tabular(train, holdout, holdout.copy(), target="status")
+    m = rep.metric("holdout_copy_share")
+    assert m.value == 1.0 and m.verdict == "fail"
+    assert rep.metric("utility_auroc_gap").verdict == "skipped"
+    assert "copied verbatim" in rep.metric("utility_auroc_gap").note
+    # a third of the holdout leaked: utility is measured on the other rows, and says so
+    mixed = pd.concat([_table(200, 12), holdout.iloc[:50]], ignore_index=True)
+    rep = evaluate_tabular(train, holdout, mixed, target="status")
+    gap = rep.metric("utility_auroc_gap")
+    assert gap.details["test_rows"] == 100 and "tested on the other holdout rows" in gap.note
+    # copies of training rows only: no holdout leak
+    assert evaluate_tabular(train, holdout, train.copy(), target="status").metric("holdout_copy_share").verdict == "pass"
+
+
+def test_two_percent_verbatim_copies_fail_and_audit_can_gate_on_review(tmp_path) -> None:
+    train, holdout = _table(1000, 2), _table(500, 3)
+    honest = _table(1000, 4)
+    syn = pd.concat([honest.iloc[:980], train.iloc[:20]], ignore_index=True)
+    cfg = EvaluationConfig(metrics=["exact_copies"])
+    assert evaluate_tabular(train, holdout, syn, mode="audit", config=cfg).metric("exact_copy_share").verdict == "fail"
+    for name, df in (("train", train), ("holdout", holdout), ("syn", honest)):
+        df.to_csv(tmp_path / f"{name}.csv", index=False)
+    args = ["audit", "tabular", "--train", str(tmp_path / "train.csv"), "--holdout", str(tmp_path / "holdout.csv"),
+            "--synthetic", str(tmp_path / "syn.csv"), "--out", str(tmp_path / "a")]
+    bad = CliRunner().invoke(app, [*args, "--fail-on", "sometimes"])
+    assert bad.exit_code == 2 and "expected 'fail' or 'review'" in bad.output and not (tmp_path / "a").exists()
+    ok = CliRunner().invoke(app, [*args, "--fail-on", "review", "--set", "privacy.dcr_share_train.review=0.0"])
+    verdict = json.loads((tmp_path / "a" / "report.json").read_text())["verdict"]
+    assert verdict == "review" and ok.exit_code == 1, ok.output
+
+
+def test_target_in_other_words_fails_utility_with_a_reason_not_a_traceback() -> None:
+    train, holdout = _table(300, 5), _table(150, 6)
+    syn = _table(300, 7)
+    syn["status"] = syn["status"].map({0: "censored", 1: "transplant", 2: "dead"})
+    rep = evaluate_tabular(train, holdout, syn, target="status")
+    gap = rep.metric("utility_auroc_gap")
+    assert gap.verdict == "fail" and "'censored'" in gap.note and "recode" in gap.note
+
+
+def test_one_unusable_column_fails_fidelity_on_its_own() -> None:
+    train, holdout = _table(400, 8), _table(200, 9)
+    syn = _table(400, 10)
+    syn["sex"] = syn["sex"].str.lower()
+    m = evaluate_tabular(train, holdout, syn).metric("marginal_distance_max")
+    assert m.verdict == "fail" and m.details["column"] == "sex" and "'f'" in m.note
+    assert evaluate_tabular(train, holdout, _table(400, 11)).metric("marginal_distance_max").verdict == "pass"
