@@ -538,12 +538,18 @@ def _flag_text(loc: Location) -> int | None:
     return i if i < len(TEXT_PAIRS) else None
 
 
+#: A flag's text found in a number column's stage 1 must stand out again in the measurement of its two values (their
+#: sum, this many of its noise deviations) before the column is released as that flag.
+CONFIRM_SIGMAS = 2.0
+
+
 def _retyped_flag(col: ColumnSchema, s: pd.Series, loc: Location, rho: float, rng: np.random.Generator,
-                  ) -> tuple[dict[str, Any], OneWay] | None:
+                  ) -> tuple[dict[str, Any], OneWay] | None | bool:
     """A column DP decided was numbers whose location histogram found no number but a flag pair's text bucket
     above the noise: the pair is its categories, and ``rho`` measures the two values and the missing ones
     (one row in one cell), combined with the pair's stage-1 total by least squares (post-processing). None
-    when the text found is not a flag's."""
+    when the text found is not a flag's (``rho`` unspent); False when the measurement (``rho`` spent) does not
+    confirm the text."""
     i = _flag_text(loc)
     if i is None:
         return None
@@ -552,6 +558,11 @@ def _retyped_flag(col: ColumnSchema, s: pd.Series, loc: Location, rho: float, rn
     sigma2 = gaussian_sigma(rho)
     counts = np.array([float((keys == a).sum()), float((keys == b).sum()), float(s.isna().sum())])
     y = noisy_counts(counts, sigma2, rng)
+    if y[0] + y[1] <= CONFIRM_SIGMAS * math.sqrt(2) * sigma2:
+        # the second measurement does not confirm the text: stage 1's bucket stood out by noise alone (a number
+        # column of 312 patients was released as FALSE/TRUE in 2 of 10 fits of a folder: a false rate per column and
+        # look, compounded over a table's columns and looks). Both must stand out for a flag.
+        return False
     w1, w2 = 1 / loc.sigma**2, 1 / (2 * sigma2**2)  # the pair's total: stage 1's bucket, and the sum of the two values
     total = (w1 * loc.text_noisy[i] + w2 * (y[0] + y[1])) / (w1 + w2)
     diff = y[0] - y[1]
@@ -794,6 +805,17 @@ def resolve_domain(
                 # share measures the flag's two values (public keys, no delta). A type written by hand is kept.
                 rest = rho_each * (1 - first[col.name])
                 got = _retyped_flag(col, s, loc, rest, rng)
+                if got is False:
+                    spent[col.name] = loc.rho + rest
+                    updates[col.name] = dict(OMITTED)
+                    ledger.notes.append(
+                        f"column '{col.name}': no value range stands above the DP noise at this budget, and the flag text "
+                        "its first measurement showed was not confirmed by a second; the synthetic column is empty "
+                        "(declare its bounds public, or give more budget)")
+                    detail[col.name] = {"mechanism": MECH_NUMBER + "; a flag pair's text bucket stood above the noise but "
+                                        "its two values' measurement did not confirm it", "rho": spent[col.name],
+                                        "rounds": loc.rounds, "omitted": True}
+                    continue
                 if got is not None:
                     spent[col.name] = loc.rho + rest
                     updates[col.name], ow = got

@@ -977,3 +977,26 @@ def test_a_domain_budget_that_leaves_the_model_nothing_is_refused_at_fit_not_at_
                                         device="cpu")
     with pytest.raises(ConfigError, match=r"privacy.domain_budget 0.95 leaves the model too little.*at most 0.9"):
         m.fit(df, infer_schema(df))
+
+
+def test_flag_text_seen_by_noise_alone_is_not_released_in_a_number_column():
+    """A folder review: a number column of 312 patients (futime) came out FALSE/TRUE in 2 of 10 fits. Its stage 1
+    found no number above the noise and one flag's text bucket above it (a false rate per column and look, compounded
+    over a table's columns); the column was released as that flag. The flag's own measurement must now confirm the
+    text; where it does not, the column is empty (its budget spent), and real flags still pass."""
+    from medsynth.tabular.domain import TEXT_PAIRS, _retyped_flag
+
+    col = infer_schema(pd.DataFrame({"futime": [1.0, 2.0]})).column("futime")
+    numbers = pd.Series(np.linspace(100, 4000, 312))
+    rng = np.random.default_rng(5)
+    wrong = 0
+    for _ in range(40):
+        loc = locate(numbers.to_numpy(), 1e-4, rng, text=np.zeros(len(TEXT_PAIRS) + 1))
+        loc.text_noisy[0] = 10 * loc.sigma  # what a noise-only bucket shows the caller
+        wrong += _retyped_flag(col, numbers, loc, 1e-4, rng) is not False
+    assert wrong <= 3, wrong  # 2.3% expected (the sum's noise past 2 deviations)
+    a, b = TEXT_PAIRS[0]
+    flags = pd.Series([a] * 150 + [b] * 150)
+    loc = locate(np.full(300, np.nan), 1e-3, rng, text=np.array([300.0] + [0.0] * len(TEXT_PAIRS)))
+    upd, _ = _retyped_flag(col, flags, loc, 1e-3, rng)
+    assert sorted(map(str, upd["categories"])) == sorted([a, b])
