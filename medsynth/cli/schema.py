@@ -86,14 +86,23 @@ def infer(
 
 
 def _date_format_notes(frame: Any, schema: Any) -> list[str]:
-    """Date columns written in more than one format (the data owner's own console: counts of the table)."""
+    """Date columns written in more than one format, or holding invalid dates (the data owner's own console: counts
+    of the table)."""
     import pandas as pd
+
+    from medsynth.io.schema import invalid_dates
 
     notes = []
     for col in schema.columns:
         if col.type != "datetime" or not col.format or frame[col.name].dtype != object:
             continue
         text = frame[col.name].dropna().astype(str)
+        bad = invalid_dates(frame[col.name], col.format)
+        if bad:
+            rows = int(text.isin(set(bad)).sum())
+            notes.append(f"'{col.name}' holds {rows} value(s) of a date's shape that are no valid date (e.g. {bad[0]!r}): "
+                         "they are read as missing; correct them in the file if they should be dates")
+            text = text[~text.isin(set(bad))]
         other = int(pd.to_datetime(text, format=col.format, errors="coerce").isna().sum())
         if other:
             notes.append(f"'{col.name}' holds dates in more than one format: {other} of {len(text)} are not written as "

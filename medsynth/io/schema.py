@@ -507,6 +507,29 @@ def _other_formats(values: pd.Series, parsed: pd.Series, fmt: str) -> pd.Series:
     return out
 
 
+#: The shape of a written date (digits and separators): a value of this shape that no format reads is a date typed wrong
+#: ('31/02/1981'), not a sign that the column holds text.
+DATE_SHAPE = r"^\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}([ T]\d{1,2}:\d{2}(:\d{2})?)?$"
+#: At most this share of a date column's values (and at least one) may be dates typed wrong: read as missing.
+INVALID_DATE_SHARE = 0.01
+
+
+def _few_invalid_dates(unread: pd.Series, part: pd.Series) -> bool:
+    """Whether the values no date format reads are a few dates typed wrong (each of a date's shape, at most
+    :data:`INVALID_DATE_SHARE` of the values and at least one): one '31/02/1981' among 1,945 visit dates made the
+    column categories of every date."""
+    shaped = unread.astype(str).str.match(DATE_SHAPE).all()
+    rows = int(part.isin(set(unread)).sum())
+    return bool(shaped and rows <= max(1, INVALID_DATE_SHARE * len(part)))
+
+
+def invalid_dates(values: pd.Series, fmt: str) -> list[str]:
+    """The values of a date column that no date format reads (dates typed wrong, read as missing)."""
+    text = pd.Series(pd.unique(values.dropna().map(str)), dtype=object)
+    read = np.logical_or.reduce([pd.to_datetime(text, format=f, errors="coerce").notna().to_numpy() for f in DATE_FORMATS])
+    return [str(v) for v in text[~read]]
+
+
 def _guess_date_format(values: pd.Series) -> str | None:
     """The date format of a text column: one of :data:`DATE_FORMATS` that reads every value, else, where every value
     reads with one of them, the one reading the most (:func:`parse_dates` reads the others by theirs); else None."""
@@ -523,7 +546,8 @@ def _guess_date_format(values: pd.Series) -> str | None:
     for part in (sample, text):  # (the sample first: most text columns are no dates, and their values are many)
         uniq = pd.Series(pd.unique(part), dtype=object)
         read = {fmt: pd.to_datetime(uniq, format=fmt, errors="coerce").notna() for fmt in DATE_FORMATS}
-        if not np.logical_or.reduce([r.to_numpy() for r in read.values()]).all():
+        unread = ~np.logical_or.reduce([r.to_numpy() for r in read.values()])
+        if unread.any() and not _few_invalid_dates(uniq[unread], part):
             return None
     counts = text.value_counts()
     return max(DATE_FORMATS, key=lambda f: int(counts[uniq[read[f].to_numpy()]].sum()))
@@ -787,7 +811,7 @@ def infer_schema(df: pd.DataFrame, *, max_levels: int = MAX_INFERRED_LEVELS, rul
         if parsed is not None and fmt is not None:
             days = (parsed.dropna() - EPOCH) / pd.Timedelta(days=1)
             cols.append(ColumnSchema(name=name, type="datetime", format=fmt, min=from_days(days.min()),
-                                     max=from_days(days.max()), missing=missing,
+                                     max=from_days(days.max()), missing=missing or bool(parsed[s.notna().to_numpy()].isna().any()),
                                      resolution=coarser_resolution(clock, fmt)))
             continue
         if idlike and nunique == n:  # the name is public; a one-row table's id is still an id
@@ -958,6 +982,11 @@ def validate_table(df: pd.DataFrame, schema: TableSchema, *, redact: bool = Fals
         elif col.type == "datetime":
             parsed = parse_dates(nonnull, col.format)
             bad_idx = parsed.isna()
+            typed_wrong = bad_idx.any() and col.missing and _few_invalid_dates(
+                pd.Series(invalid_dates(nonnull[bad_idx], col.format), dtype=object), nonnull.astype(str))
+            if typed_wrong and set(nonnull[bad_idx].astype(str)) <= set(invalid_dates(nonnull[bad_idx], col.format)):
+                bad_idx = bad_idx & False  # a few dates typed wrong ('31/02/1981'): missing, as schema infer said
+                parsed = parsed.dropna()
             if bad_idx.any():
                 ex = nonnull[bad_idx].astype(str).iloc[0]
                 problems.append(f"column '{col.name}': {int(bad_idx.sum())} values do not parse as dates with format "

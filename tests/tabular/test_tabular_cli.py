@@ -174,3 +174,29 @@ def test_schema_infer_notes_a_date_column_in_two_formats(tmp_path: Path, capsys)
     assert main(["schema", "infer", str(tmp_path / "t.csv"), "--out", str(tmp_path / "s.yaml")]) == 0
     err = capsys.readouterr().err
     assert "'visit' holds dates in more than one format: 10 of 40 are not written as '%Y-%m-%d'" in err
+
+
+def test_a_date_typed_wrong_is_missing_not_a_reason_to_make_the_column_text(tmp_path: Path, capsys):
+    """A folder review: one '31/02/1981' among 1,945 visit dates made the column categories of every date (or an
+    identifier), silently. A few values of a date's shape that no format reads (at most 1%) are read as missing,
+    with a note naming one; the fit takes them; more of them, or text, still make the column no date."""
+    from medsynth.io.schema import infer_schema
+
+    days = pd.date_range("1980-01-01", periods=300, freq="7D").strftime("%d/%m/%Y").tolist()
+    days[4] = "31/02/1981"
+    df = pd.DataFrame({"visit_date": days, "age": range(300)})
+    df.to_csv(tmp_path / "t.csv", index=False)
+    assert main(["schema", "infer", str(tmp_path / "t.csv"), "--out", str(tmp_path / "s.yaml")]) == 0
+    err = capsys.readouterr().err
+    assert "'visit_date' holds 1 value(s) of a date's shape that are no valid date (e.g. '31/02/1981')" in err
+    col = infer_schema(df).column("visit_date")
+    assert (col.type, col.format, col.missing) == ("datetime", "%d/%m/%Y", True)
+    assert main(["tabular", "fit", str(tmp_path / "t.csv"), "--schema", str(tmp_path / "s.yaml"), "--model", "dp-mst",
+                 "--out", str(tmp_path / "run")]) == 0
+    assert main(["tabular", "sample", str(tmp_path / "run"), "--n", "20", "--out", str(tmp_path / "syn.csv")]) == 0
+    out = pd.read_csv(tmp_path / "syn.csv")
+    assert pd.to_datetime(out["visit_date"].dropna(), format="%d/%m/%Y").notna().all()
+    many = df.assign(visit_date=[("31/02/1981" if i % 20 == 0 else d) for i, d in enumerate(days)])  # 5%
+    assert infer_schema(many).column("visit_date").type != "datetime"
+    texty = df.assign(visit_date=["unknown" if i == 4 else d for i, d in enumerate(days)])
+    assert infer_schema(texty).column("visit_date").type != "datetime"
