@@ -214,6 +214,36 @@ def _shared_key(name: str, df: pd.DataFrame, tables: Mapping[str, pd.DataFrame])
     return None
 
 
+def _duplicated_key(tables: Mapping[str, pd.DataFrame], pks: Mapping[str, str | None]) -> list[str]:
+    """Key columns whose values repeat by mistake: in a table without a primary key, a column named like an identifier,
+    present in every row, unique but for a few values (at most 1% of rows), whose values another table's same-named
+    column repeats and holds only from here. A review saw one duplicated patient row turn the relation off silently
+    and the fit ask for a relation instead."""
+    out = []
+    for name, df in tables.items():
+        if pks.get(name):
+            continue
+        for col in df.columns:
+            s = df[col]
+            if not id_like(str(col)) or not bool(s.notna().all()) or len(s) < 2:
+                continue
+            keys = canonical_keys(s)
+            dups = keys[keys.duplicated()]
+            if dups.empty or len(dups) > max(1, 0.01 * len(s)):
+                continue
+            own = set(keys)
+            for other, odf in tables.items():
+                if other == name or col not in odf.columns:
+                    continue
+                ov = canonical_keys(odf[col]).dropna()
+                if len(ov) and ov.duplicated().any() and ov.isin(own).all():
+                    out.append(f"table '{name}': column '{col}' is the key '{other}.{col}' refers to, but {len(dups)} of its "
+                               f"values appear more than once (e.g. {s[keys.duplicated()].iloc[0]!r}); a primary key must be "
+                               f"unique: remove the duplicate rows of '{name}' (or pass --key {name}.COLUMN for another key)")
+                    break
+    return out
+
+
 def _guess_primary_key(name: str, df: pd.DataFrame, schema: TableSchema,
                        tables: Mapping[str, pd.DataFrame] | None = None) -> str | None:
     cands = [c.name for c in schema.columns if c.type == "identifier" and id_like(c.name) and _unique_present(df[c.name])]
@@ -275,6 +305,10 @@ def infer_dataset_schema(
     for name, df in tables.items():
         if name not in pks:
             pks[name] = _guess_primary_key(name, df, schemas[name], tables)
+    if infer_relations:
+        dup = _duplicated_key(tables, pks)
+        if dup:
+            raise DataValidationError(dup, context="cannot infer a dataset schema")
     explicit = {(c, col) for c, col, _, _ in rels}
     if infer_relations:  # names that say so first (patient_id), then bare table names (PATIENT), which may not close a cycle
         for child, df, col, bare in [(c, d, k, b) for b in (False, True) for c, d in tables.items() for k in d.columns]:

@@ -135,3 +135,15 @@ def test_write_dataset_round_trips_and_is_atomic(tmp_path):
     assert set(back) == {"patients", "visits"} and len(back["visits"]) == len(tables["visits"])
     with pytest.raises(Exception, match="exists"):
         write_dataset(tables, tmp_path / "out")
+
+
+def test_a_duplicated_patient_row_is_an_error_naming_the_key_not_a_missing_relation():
+    """A review: one patient row written twice made schema infer find no relation (exit 0, relations: []) and the fit
+    ask for one, never naming the duplicate. The key's duplicate is now the error, with an example value."""
+    patients = pd.DataFrame({"patient_id": [f"P{i}" for i in range(50)], "age": range(50)})
+    visits = pd.DataFrame({"patient_id": [f"P{i % 50}" for i in range(200)], "day": range(200)})
+    twice = pd.concat([patients, patients.iloc[[7]]], ignore_index=True)
+    with pytest.raises(DataValidationError, match=r"table 'patients': column 'patient_id' .* 1 of its values appear more "
+                                                  r"than once \(e\.g\. 'P7'\)"):
+        infer_dataset_schema({"patients": twice, "visits": visits})
+    assert infer_dataset_schema({"patients": patients, "visits": visits}).relations[0].parent == "patients"
