@@ -89,6 +89,16 @@ def _check_tables(train: dict, holdout: dict, synthetic: dict, schema: DatasetSc
         missing = [t for t in schema.tables if t not in d]
         if missing:
             problems.append(f"the {role} dataset lacks table(s) {missing} (it has {sorted(d)})")
+            continue
+        for name, table in schema.tables.items():
+            needed = [c.name for c in table.columns]
+            lacking = [c for c in needed if c not in d[name].columns]
+            if lacking:
+                problems.append(f"the {role} table '{name}' lacks column(s) {lacking[:8]}{' ...' if len(lacking) > 8 else ''} "
+                                f"of the schema (it has {list(d[name].columns)[:8]}{' ...' if d[name].shape[1] > 8 else ''}): "
+                                "train, holdout and synthetic folders must hold the same tables and columns")
+    if problems:
+        raise DataValidationError(problems, context="multi-table evaluation inputs")
     for role, d in (("train", train), ("holdout", holdout)):
         for rel in schema.relations:
             if rel.child in d and rel.parent in d and (parent_rows(d, rel) < 0).any():

@@ -173,3 +173,16 @@ def test_intervals_that_overlap_or_break_their_chain_fail():
     assert got.value > 0.3 and got.verdict == "fail"
     checks = {r["check"]: r["synthetic"] for r in got.details["relations"]}
     assert checks["overlaps_next"] > 0.3 and checks["chain_broken"] > 0.3 and checks["end_before_start"] == 0.0
+
+
+def test_folders_with_other_columns_are_a_named_error_not_a_traceback(real, tmp_path, capsys):
+    """A review gave two different exports of one study as train and holdout (patient_id vs id): a KeyError traceback.
+    Now each table's missing columns are named, with the columns it has, and nothing is written."""
+    train, holdout = real
+    other = {t: df.rename(columns={"id": "patient_no"}) for t, df in holdout.items()}
+    paths = {role: write_dataset(d, tmp_path / role) for role, d in (("train", train), ("holdout", other))}
+    rc = main(["evaluate", "tabular", "--train", str(paths["train"]), "--holdout", str(paths["holdout"]),
+               "--synthetic", str(paths["train"]), "--out", str(tmp_path / "ev")])
+    err = capsys.readouterr().err
+    assert rc == 2 and "the holdout table 'patients' lacks column(s) ['id']" in err and "patient_no" in err
+    assert not (tmp_path / "ev").exists()
