@@ -7,7 +7,8 @@ Protocol: ``pbcseq_patients.csv`` + ``pbcseq_visits.csv`` (312 patients, 1,945 v
 (every domain read from the data, so every domain is released with DP); ``fit`` at epsilon 1, delta 1e-5, all
 defaults; one sample of as many patients as the real table. Per fit: the synthetic columns with no value, per table;
 the mean 2-way TVD of the visit table (:func:`medsynth.evaluation.multitable.table_metrics`, numbers in real
-deciles); the visits-per-patient TVD; the contribution bound chosen; the rho spent and the budget. DP noise is
+deciles); the visits-per-patient TVD; the visit days (:func:`visit_times`: day empty, visits on another visit's day,
+on or past futime, on day 0); the contribution bound chosen; the rho spent and the budget. DP noise is
 fresh each fit: report every draw, not one.
 
 Run from a checkout: ``PYTHONPATH=. OMP_NUM_THREADS=1 python benchmarks/multitable_zeroconfig.py --label after
@@ -46,9 +47,25 @@ def one_fit(folder: Path, schema: Path, real: dict[str, pd.DataFrame]) -> dict[s
         rec[f"children_per_parent_tvd_{rel.child}"] = round(count_tvd(children_per_parent(real, rel), children_per_parent(syn, rel)), 4)
     res = table_metrics("visits", real["visits"], real["visits"], syn["visits"], model.schema, EvaluationConfig())
     rec["visits_two_way_tvd"] = round(float(next(r.value for r in res if "two_way_tvd" in r.name)), 4)
+    rec.update(visit_times(real, syn))
     rec["max_children"] = {t: b["max_children"] for t, b in model.meta.get("contribution_bounds", {}).items()}
     rec["rho_spent"], rec["rho_budget"] = model.ledger.rho_spent, model.ledger.rho_budget
     return rec
+
+
+def visit_times(real: dict[str, pd.DataFrame], syn: dict[str, pd.DataFrame]) -> dict[str, Any]:
+    """How the synthetic visit days sit, beside the real ones: ``day`` empty; shares of visits (with a day) on another
+    visit's day of the same patient, on the patient's ``futime`` or later, and on day 0."""
+    out: dict[str, Any] = {"day_empty": bool(syn["visits"]["day"].isna().all())}
+    for name, d in (("real", real), ("synthetic", syn)):
+        m = d["visits"].merge(d["patients"][["id", "futime"]], on="id")
+        m = m.assign(day=pd.to_numeric(m["day"], errors="coerce"), futime=pd.to_numeric(m["futime"], errors="coerce"))
+        m = m.dropna(subset=["day"])
+        day = m["day"].round()
+        out[f"same_day_share_{name}"] = round(float(m.assign(day=day).duplicated(["id", "day"]).mean()), 4) if len(m) else None
+        out[f"at_or_past_futime_share_{name}"] = round(float((day >= m["futime"].round()).mean()), 4) if len(m) else None
+        out[f"day_zero_share_{name}"] = round(float((day == 0).mean()), 4) if len(m) else None
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -70,7 +87,9 @@ def main(argv: list[str] | None = None) -> int:
         infer_dataset_schema(read_dataset(folder)).save(schema)  # as `medsynth schema infer FOLDER`
         fits = [one_fit(folder, schema, real) for _ in range(args.fits)]
     for f in fits:
-        print(json.dumps({k: f[k] for k in ("n_empty", "visits_two_way_tvd", "children_per_parent_tvd_visits")}), flush=True)
+        print(json.dumps({k: f[k] for k in ("n_empty", "visits_two_way_tvd", "children_per_parent_tvd_visits", "day_empty",
+                                            "same_day_share_synthetic", "at_or_past_futime_share_synthetic",
+                                            "day_zero_share_synthetic")}), flush=True)
     doc = json.loads(OUT.read_text(encoding="utf-8")) if OUT.exists() else {"protocol": __doc__.split("\n\n")[1]}
     doc.setdefault("runs", {})[args.label] = {"machine": f"{os.cpu_count()} CPU(s); {args.note}", "fits": fits}
     OUT.write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
