@@ -289,6 +289,31 @@ def _decode_child(model: MultiTableDPMST, table: str, values: dict[str, np.ndarr
         # only later gaps the fit saw missing (written as 0, a copy of the previous time: 12% duplicate times and none
         # missing, against 0.2% and 15% in a real lab table); chained rows always have one
         untimed = (group_rank(prow) > 0) & np.isnan(gap) if tcol.missing and not plan.chained else None
+        if untimed is None and not plan.chained:
+            # a time that is never missing: a later row's gap drawn missing is the noise in the missing cell, not a copy
+            # of the previous time; it takes another later row's gap (pbcseq at epsilon 1: a quarter of the synthetic
+            # visits fell on the day of the patient's previous visit, real none)
+            later = group_rank(prow) > 0
+            lost = later & np.isnan(gap)
+            if lost.any():
+                known = gap[later & ~np.isnan(gap)]
+                gap = gap.copy()
+                gap[lost] = rng.choice(known, size=int(lost.sum())) if known.size else 0.0
+        if bound is not None and plan.gap == "spacing" and len(gap):
+            # a gap in units of the even spacing past the rows still to come would step beyond the bound: no real row
+            # has one (its share of the time left is at most 1), the noise in the top cells does. It takes another
+            # later row's gap that fits (pbcseq at epsilon 1: 10-24% of the visits piled up on the patient's futime)
+            later, rtc = group_rank(prow) > 0, rows_to_come(prow)
+            for _ in range(8):
+                over = later & (gap > rtc)
+                fits = gap[later & (gap <= 1.0)]  # (a gap of at most one even spacing fits every row)
+                if not over.any() or not fits.size:
+                    break
+                gap = gap.copy()
+                gap[over] = rng.choice(gap[later & ~np.isnan(gap)], size=int(over.sum()))
+            over = later & (gap > rtc)
+            if over.any():
+                gap = np.where(over, 1.0, gap)
         durs = {e: _feature(model, table, values, dur_col(e)) / plan.length_scale for e in plan.ends}
         if plan.chained:
             gap = _chained_gaps(plan, prow, gap, durs[plan.chained], bound is not None, rng)
