@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from medsynth.evaluation.results import MetricResult, judge, skipped
-from medsynth.evaluation.tabular_data import MixedEncoder, TabularData, holdout_copies
+from medsynth.evaluation.tabular_data import MixedEncoder, TabularData
 from medsynth.evaluation.tabular_privacy import TabularContext
 
 _MISSING = "\x00<missing>"
@@ -283,7 +283,7 @@ class TrainSyntheticTestReal:
         if not feats:
             return [skipped("utility_auroc_gap", "utility", "minimize", "utility", "the target is the only column")]
         enc = MixedEncoder(real, feats, max_levels=CLASSIFIER_LEVELS)
-        leak = holdout_copies(real, synthetic)
+        leak = context.holdout_copies(synthetic)
         leaked = (leak["holdout_rate"] - 1.645 * leak["excess_se"] - leak["train_rate"]
                   > cfg.privacy.holdout_copy_share.review)
         keep = real.holdout[target].notna().to_numpy()

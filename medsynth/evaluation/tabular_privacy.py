@@ -54,6 +54,14 @@ class TabularContext:
     config: EvaluationConfig
     _cache: dict[str, Any] = field(default_factory=dict)
 
+    def holdout_copies(self, synthetic: pd.DataFrame) -> dict[str, Any]:
+        """:func:`~medsynth.evaluation.tabular_data.holdout_copies` of ``synthetic``, computed once (utility and
+        privacy both read it)."""
+        key = f"holdout_copies:{id(synthetic)}"
+        if key not in self._cache:
+            self._cache[key] = holdout_copies(self.data, synthetic)
+        return self._cache[key]
+
     def rng(self, purpose: str) -> np.random.Generator:
         """A generator seeded by the config seed and the purpose (each metric its own stream)."""
         return np.random.default_rng([self.config.seed, sum(map(ord, purpose))])
@@ -431,11 +439,11 @@ class ExactCopies:
                      "synthetic_rows": n, "holdout_rows_copying_train": fresh, "scaled_holdout_copy_share": scaled,
                      "excess_se": se},
             artifacts={"copied_rows": np.nonzero(in_train)[0][:20]},
-        ), _holdout_copies(real, synthetic, context)]
+        ), _holdout_copies(synthetic, context)]
 
 
-def _holdout_copies(real: TabularData, synthetic: pd.DataFrame, context: TabularContext) -> MetricResult:
-    leak = holdout_copies(real, synthetic)
+def _holdout_copies(synthetic: pd.DataFrame, context: TabularContext) -> MetricResult:
+    leak = context.holdout_copies(synthetic)
     excess_lo = leak["holdout_rate"] - 1.645 * leak["excess_se"]
     return judge(
         "holdout_copy_share", SECTION, leak["holdout_rate"], "minimize",

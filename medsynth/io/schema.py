@@ -982,11 +982,11 @@ def validate_table(df: pd.DataFrame, schema: TableSchema, *, redact: bool = Fals
         elif col.type == "datetime":
             parsed = parse_dates(nonnull, col.format)
             bad_idx = parsed.isna()
-            typed_wrong = bad_idx.any() and col.missing and _few_invalid_dates(
-                pd.Series(invalid_dates(nonnull[bad_idx], col.format), dtype=object), nonnull.astype(str))
-            if typed_wrong and set(nonnull[bad_idx].astype(str)) <= set(invalid_dates(nonnull[bad_idx], col.format)):
-                bad_idx = bad_idx & False  # a few dates typed wrong ('31/02/1981'): missing, as schema infer said
-                parsed = parsed.dropna()
+            if bad_idx.any() and col.missing:  # a few dates typed wrong ('31/02/1981'): missing, as schema infer said
+                wrong = invalid_dates(nonnull[bad_idx], col.format)
+                if set(nonnull[bad_idx].astype(str)) <= set(wrong) and _few_invalid_dates(pd.Series(wrong, dtype=object),
+                                                                                          nonnull.astype(str)):
+                    bad_idx, parsed = ~bad_idx & False, parsed.dropna()
             if bad_idx.any():
                 ex = nonnull[bad_idx].astype(str).iloc[0]
                 problems.append(f"column '{col.name}': {int(bad_idx.sum())} values do not parse as dates with format "
