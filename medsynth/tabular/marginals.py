@@ -268,8 +268,10 @@ class MarginalSynthesizer(TabularSynthesizer):
                 if np.all(np.diff(e) > 0):
                     self._edges[col.name] = e
         # reusable: a category's counts, or a number's cells on the release's grid (sizes known before the grid)
+        # (a number's counts are reusable only on the release's grid: without its edges they are no grid of this fit)
         usable = {c.name for c in cols if (ow := reused.get(c.name)) is not None
-                  and (ow.edges is None or c.name in self._edges) and ow.counts.size == self._fine_size(c)}
+                  and (c.name in self._edges if c.type not in ("categorical", "boolean") else ow.edges is None)
+                  and ow.counts.size == self._fine_size(c)}
         n_measured = d - len(usable)
         # each column's 1-way budget (paid by the domain release where reused; set by fit, else planned here)
         rho1 = getattr(self, "oneway_rho", 0.0) or (self.oneway_share * rho / max(d, 1) if private else 0.0)

@@ -145,6 +145,8 @@ class DomainsMixin:
                                          **_set_bounds(c.model_copy(update={"type": "continuous"}), lo, hi)})
                     if c in lost else c for c in child.columns]
             out[rel.child] = child.model_copy(update={"columns": cols})
+            for c in lost:  # (a code's counts from the domain release are no 1-way of the borrowed range)
+                getattr(self, "table_oneways", {}).get(rel.child, {}).pop(c.name, None)
             borrowed += [f"'{rel.child}.{c.name}' from '{rel.parent}.{ends[0].name}'" for c in lost]
         if borrowed and self.ledger is not None:
             self.ledger.notes.append(

@@ -404,9 +404,12 @@ def test_a_child_time_dp_could_not_place_takes_its_parents_follow_up_range():
     for lost in (ColumnSchema(name="day", type="continuous").model_copy(update=OMITTED),
                  ColumnSchema(name="day", type="categorical", categories=[0])):
         schema = DatasetSchema(tables={"patients": parent, "visits": child(lost)}, relations=[rel])
+        mixin.table_oneways = {"visits": {"day": "the code's counts", "bili": "kept"}}
         out = mixin._borrow_time_ranges(dict(schema.tables), schema)
         day = out["visits"].column("day")
         assert (day.type, day.omitted, day.bounds()) == ("continuous", False, (0.0, 5120.0))
+        # the code's counts are no 1-way of the borrowed range (kept, they failed the fit in half of the draws)
+        assert mixin.table_oneways == {"visits": {"bili": "kept"}}
         assert out["visits"].column("bili").bounds() == (0.0, 30.0)
     assert "'visits.day' from 'patients.futime'" in mixin.ledger.notes[-1]
     located = ColumnSchema(name="day", type="continuous", min=128.0, max=4096.0)
