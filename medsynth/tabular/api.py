@@ -222,7 +222,10 @@ def release_gaps(model: Any) -> str | None:
     schema = model.schema
     tables = ({t: schema.tables[t] for t in schema.order()} if not isinstance(schema, TableSchema) else {None: schema})
     parts = []
+    usable = 0  # columns a user gets something from (keys are regenerated, so they do not count)
     for t, tab in tables.items():
+        usable += sum(not c.omitted and c.type != "identifier" and not (c.type == "categorical" and len(c.categories or []) == 1)
+                      for c in tab.columns)
         empty = [c.name for c in tab.columns if c.omitted]
         single = [c.name for c in tab.modelled if c.type == "categorical" and len(c.categories or []) == 1]
         where = f"table '{t}': " if t is not None else ""
@@ -236,7 +239,9 @@ def release_gaps(model: Any) -> str | None:
             "listed in the run's private/fit.json); set public: true on a rule to use it") if rules else ""
     if not parts:
         return said or None
-    gaps = (f"at this budget DP could not release everything: {'; '.join(parts)}. The ledger notes say why; declare "
+    nothing = ("NOTHING USABLE WAS RELEASED: every column is empty or keeps a single value (too few rows for this "
+               "epsilon); " if usable == 0 else "")
+    gaps = (f"{nothing}at this budget DP could not release everything: {'; '.join(parts)}. The ledger notes say why; declare "
             "those domains public in the schema (categories and ranges from a data dictionary are public knowledge), "
             "give a larger epsilon, or model fewer columns")
     return f"{gaps}. Also, {said}" if said else gaps
