@@ -107,10 +107,9 @@ def test_a_release_with_nothing_usable_says_so_first(seeded_dp_noise):
     released; a release with something usable does not."""
     import numpy as np
     import pandas as pd
+    from multitable_helpers import make_dataset
 
     import medsynth.tabular as tab
-
-    from multitable_helpers import make_dataset
 
     tiny = make_dataset(30, seed=4)  # patients and their visits: a single table this small refuses, a folder did not
     m = tab.fit(tiny, model="dp-mst", epsilon=0.3, delta=1e-3)
