@@ -10,6 +10,7 @@ from multitable_helpers import make_dataset, public_schema
 
 from medsynth.io.dataset import DatasetSchema
 from medsynth.io.dataset_infer import infer_dataset_schema
+from medsynth.privacy.noise import insecure_noise_for_audit
 from medsynth.tabular.mst import DPMST
 from medsynth.tabular.multi_counts import whittaker
 from medsynth.tabular.multi_mst import MultiTableDPMST
@@ -137,7 +138,10 @@ def test_selection_share_moves_budget_to_the_edges():
     for share in (0.5, 0.1):
         m = DPMST({"bins": 4, "fine_bins": 8}, privacy={"epsilon": 1.0, "delta": 1e-5})
         m.selection_share = share
-        m.fit(df)
+        # the same noise draws for both: the domain release spends adaptively (a column re-measured while unlocated),
+        # so with fresh noise the two fits could leave the tree different budgets (a clean-clone run: 7.89 vs 8.31)
+        with insecure_noise_for_audit(11):
+            m.fit(df)
         parts = next(e for e in m.privacy_ledger.entries if "tree selection" in e.access).details["parts"]
         assert parts["selection"]["rho"] == pytest.approx(share * (parts["selection"]["rho"] + parts["two_way"]["rho"]))
         sigmas[share] = parts["two_way"]["sigma"]
