@@ -74,6 +74,15 @@ def whole_numbers(values: list[Any] | None) -> bool:
         return False
 
 
+def _elapsed_named(name: str) -> bool:
+    """A name saying a time (:func:`~medsynth.io.dataset_infer.time_named`) other than by a count of visits or a
+    sequence alone (``visit``, ``seq``: a visit number is no time to borrow a follow-up range for; ``visit_date`` is)."""
+    from medsynth.io.dataset_infer import TIME_WORDS, _ends_like_a_time, _name_words
+
+    words = tuple(w for w in TIME_WORDS if w not in ("visit", "seq"))
+    return any(w.startswith(words) or w in ("tstart", "tstop") or _ends_like_a_time(w) for w in _name_words(name))
+
+
 class DomainsMixin:
     """Schema decisions of a multi-table DP fit (see the module docstring)."""
 
@@ -127,11 +136,11 @@ class DomainsMixin:
             if child is None or parent is None:
                 continue
             keys = set(schema.key_columns(rel.child))
-            # (or a small code of one value: pbcseq's day, 0 at every patient's first visit, was released as [0] alone)
-            lost = [c for c in child.columns if time_named(c.name) and c.name not in keys and (
+            # (or a small code of the one value 0: pbcseq's day, 0 at every patient's first visit, was released as [0])
+            lost = [c for c in child.columns if _elapsed_named(c.name) and c.name not in keys and (
                     c.omitted and c.type in ("continuous", "integer")
-                    or c.type == "categorical" and c.categories is not None and len(c.categories) <= 1
-                    and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in c.categories))]
+                    or c.type == "categorical" and c.categories is not None and len(c.categories) == 1
+                    and not isinstance(c.categories[0], bool) and c.categories[0] == 0)]
             ends = [c for c in parent.columns if not c.omitted and c.type in ("continuous", "integer") and ends_named(c.name)
                     and time_named(c.name) and c.min is not None and c.max is not None]
             if not lost or not ends:

@@ -415,6 +415,11 @@ def test_a_child_time_dp_could_not_place_takes_its_parents_follow_up_range():
     located = ColumnSchema(name="day", type="continuous", min=128.0, max=4096.0)
     schema = DatasetSchema(tables={"patients": parent, "visits": child(located)}, relations=[rel])
     assert mixin._borrow_time_ranges(dict(schema.tables), schema)["visits"].column("day").bounds() == (128.0, 4096.0)
+    # a visit number is no time (a code [1], or nothing located): left as DP released it
+    for visit in (ColumnSchema(name="visit", type="integer").model_copy(update=OMITTED),
+                  ColumnSchema(name="visit", type="categorical", categories=[1])):
+        schema = DatasetSchema(tables={"patients": parent, "visits": child(visit)}, relations=[rel])
+        assert mixin._borrow_time_ranges(dict(schema.tables), schema)["visits"].column("visit") == visit
     no_end = parent.model_copy(update={"columns": [c for c in parent.columns if c.name != "futime"]})
     lost = ColumnSchema(name="day", type="continuous").model_copy(update=OMITTED)
     schema = DatasetSchema(tables={"patients": no_end, "visits": child(lost)}, relations=[rel])
