@@ -289,34 +289,9 @@ def _decode_child(model: MultiTableDPMST, table: str, values: dict[str, np.ndarr
         # only later gaps the fit saw missing (written as 0, a copy of the previous time: 12% duplicate times and none
         # missing, against 0.2% and 15% in a real lab table); chained rows always have one
         untimed = (group_rank(prow) > 0) & np.isnan(gap) if tcol.missing and not plan.chained else None
-        if untimed is None and not plan.chained:
-            # a time that is never missing: a later row's gap drawn missing is the noise in the missing cell, not a copy
-            # of the previous time; it takes another later row's gap (pbcseq at epsilon 1: a quarter of the synthetic
-            # visits fell on the day of the patient's previous visit, real none)
-            later = group_rank(prow) > 0
-            lost = later & np.isnan(gap)
-            if lost.any():
-                known = gap[later & ~np.isnan(gap)]
-                gap = gap.copy()
-                gap[lost] = rng.choice(known, size=int(lost.sum())) if known.size else 0.0
-        if bound is not None and plan.gap == "spacing" and len(gap):
-            # a gap in units of the even spacing past the rows still to come would step beyond the bound: no real row
-            # has one (its share of the time left is at most 1), the noise in the top cells does. It takes another
-            # later row's gap that fits (pbcseq at epsilon 1: 10-24% of the visits piled up on the patient's futime)
-            later, rtc = group_rank(prow) > 0, rows_to_come(prow)
-            for _ in range(8):
-                over = later & (gap > rtc)
-                fits = gap[later & (gap <= 1.0)]  # (a gap of at most one even spacing fits every row)
-                if not over.any() or not fits.size:
-                    break
-                gap = gap.copy()
-                gap[over] = rng.choice(gap[later & ~np.isnan(gap)], size=int(over.sum()))
-            over = later & (gap > rtc)
-            if over.any():
-                gap = np.where(over, 1.0, gap)
         durs = {e: _feature(model, table, values, dur_col(e)) / plan.length_scale for e in plan.ends}
-        if plan.chained:
-            gap = _chained_gaps(plan, prow, gap, durs[plan.chained], bound is not None, rng)
+        gap = _redrawn_gaps(plan, prow, gap, bound is not None, rng, end_len=durs[plan.chained] if plan.chained else None,
+                            missing=untimed is None)  # (a time that may be missing: its missing gaps are rows without one)
         if bound is None:  # lengths of time are modelled in 1 / length_scale days (hours)
             gap = gap / plan.length_scale
         top = float(codec.from_unit(tcol, np.ones(1))[0])  # the time column's released top
@@ -385,19 +360,22 @@ def _copy_next_times(df: pd.DataFrame, prow: np.ndarray, time: str, end: str, sc
         df[time] = df[time].where(~after, as_start)
 
 
-def _chained_gaps(plan: TablePlan, prow: np.ndarray, gap: np.ndarray, end_len: np.ndarray, bounded: bool,
-                  rng: np.random.Generator) -> np.ndarray:
-    """Gaps of chained intervals, post-processed (sampled values only):
+def _redrawn_gaps(plan: TablePlan, prow: np.ndarray, gap: np.ndarray, bounded: bool, rng: np.random.Generator, *,
+                  end_len: np.ndarray | None = None, missing: bool = True) -> np.ndarray:
+    """A child table's gaps (``end_len``: its chained end's lengths, for chained intervals), post-processed (sampled
+    values only):
 
-    * a later row's gap drawn missing (noise in its missing cell: every real later row of a chained table has one)
-      takes another later row's gap, not 0 (an interval of length 0);
-    * under a bound, a row with a row after it, or with its chained end present, whose share of the time left is the
-      whole of it (a start on the bound: an interval of length 0, and every later one too; 2% of non-private and 3-14%
-      of DP-sampled ward transfers) takes the share of another later row that leaves room. A last row drawn without
-      its end may start on the bound: MIMIC's discharge row, ``intime`` at ``dischtime`` and no ``outtime``."""
+    * with ``missing`` (a time that is never missing, or chained intervals), a later row's gap drawn missing (noise in its missing cell: every real later row has one) takes another later
+      row's gap, not 0 (a copy of the previous time: pbcseq at epsilon 1 put a quarter of its synthetic visits on the
+      day of the patient's previous visit, real none; for chained intervals, one of length 0);
+    * under a bound, a row whose share of the time left is the whole of it (a time on the bound, and every later one
+      too), where a row follows it, or its chained end is present, or (not chained) its share was drawn past the whole,
+      takes the share of another later row that leaves room: 2% of non-private and 3-14% of DP-sampled ward transfers
+      started on the bound; 10-24% of pbcseq's DP-sampled visits piled up on the patient's futime. A last row drawn at
+      the bound may stay there: MIMIC's discharge row, ``intime`` at ``dischtime`` and no ``outtime``."""
     later = group_rank(prow) > 0
     out = gap.copy()
-    lost = later & np.isnan(out)
+    lost = later & np.isnan(out) if missing else np.zeros(len(out), dtype=bool)
     known = out[later & ~np.isnan(out)]
     if lost.any() and known.size:
         out[lost] = rng.choice(known, size=int(lost.sum()))
@@ -405,7 +383,8 @@ def _chained_gaps(plan: TablePlan, prow: np.ndarray, gap: np.ndarray, end_len: n
         return out
     rtc = rows_to_come(prow).astype(float) if plan.gap == "spacing" else np.ones(len(out))
     share = out / rtc
-    full = later & (share >= 1.0) & (has_next(prow) | ~np.isnan(end_len))
+    stays = ~np.isnan(end_len) if end_len is not None else share > 1.0
+    full = later & (share >= 1.0) & (has_next(prow) | stays)
     room = share[later & (share < 1.0)]
     if full.any() and room.size:
         out[full] = rng.choice(room, size=int(full.sum())) * rtc[full]
