@@ -32,8 +32,11 @@ from medsynth.io.schema import OTHER_CATEGORY, boolean_keys, cell_numbers, field
 from medsynth.privacy.ledger import PrivacyLedger
 from medsynth.privacy.locate import (
     FLAG_PARTNER_SIGMAS,
+    KEYS_LOOK_SIGMAS,
+    KEYS_SHORT_SIGMAS,
     MAX_LOOKS,
     Location,
+    keys_short,
     locate,
     locate_by_family,
     locate_date,
@@ -591,13 +594,17 @@ def stage1_share(rho_column: float, oneway_rho: float) -> float:
 
 
 def _locate_numbers(cols: list[ColumnSchema], df: pd.DataFrame, share: dict[str, float], first: dict[str, float],
-                    reserve_rho: float, rng: np.random.Generator, *, total_cap: float = math.inf) -> dict[str, Location]:
+                    reserve_rho: float, rng: np.random.Generator, *, total_cap: float = math.inf,
+                    present: _PresentRows | None = None) -> dict[str, Location]:
     """Stage 1 for every number column (``first[name]`` of its share), then up to ``LOCATE_ROUNDS - 1``
     more looks for those not located yet. The reserve is spent in growing portions (1, 2, 4, ... parts),
     each split evenly among the columns still unlocated, no column taking more than ``RESERVE_CAP`` times
     an even part of it in all (nor more than ``total_cap``), so columns whose mass is easy to find are found
-    cheaply, one hard column cannot eat the reserve, and what is not needed stays with the model. Adaptive sequential composition: which columns
-    get more depends only on earlier DP outputs, and every look is paid for and recorded."""
+    cheaply, one hard column cannot eat the reserve, and what is not needed stays with the model. A column classified
+    a small code whose keys explain too little of its present count (``present``'s rows less its noisy missing
+    count; :func:`~medsynth.privacy.locate.keys_short`) gets more looks as well. Adaptive
+    sequential composition: which columns get more depends only on earlier DP outputs, and every look is paid for and
+    recorded."""
     out = {}
     for c in cols:
         x = _numbers(c, df[c.name])
@@ -610,7 +617,8 @@ def _locate_numbers(cols: list[ColumnSchema], df: pd.DataFrame, share: dict[str,
     cap = min(RESERVE_CAP * reserve_rho / max(len(cols), 1), total_cap)  # no column takes much more than its even part
     extra = dict.fromkeys(out, 0.0)
     for r in range(2, LOCATE_ROUNDS + 1):
-        lost = [n for n, loc in out.items() if loc.kind == "unlocated" and _flag_text(loc) is None and extra[n] < cap]
+        lost = [n for n, loc in out.items() if (loc.kind == "unlocated" or (present is not None and present.short(loc, KEYS_LOOK_SIGMAS)))
+                and _flag_text(loc) is None and extra[n] < cap]
         if not lost or reserve_rho <= 0:
             break
         give = reserve_rho * 2 ** (r - 2) / parts / len(lost)
@@ -619,6 +627,38 @@ def _locate_numbers(cols: list[ColumnSchema], df: pd.DataFrame, share: dict[str,
             remeasure(out[name], g, rng)
             extra[name] += g
     return out
+
+
+def _short(loc: Location, rows: float | None, rows_sigma: float | None, sigmas: float = KEYS_SHORT_SIGMAS) -> bool:
+    """:func:`~medsynth.privacy.locate.keys_short` on the column's present count (``rows`` less its noisy missing
+    count); False without a noisy row count."""
+    if rows is None or rows_sigma is None:
+        return False
+    miss, sigma_miss = loc.missing_noisy()
+    return keys_short(loc, float(rows) - miss, math.hypot(sigma_miss, rows_sigma), sigmas)
+
+
+class _PresentRows:
+    """The noisy row count that a small code's keys are held against (:func:`_short`). Where ``rows`` counts only an
+    upper bound of the frame's rows (a child table's one row per patient *with* rows, against the patients), a code
+    short against it may be short only of the patients without rows: then the frame's rows are counted once with DP
+    (noise ``rows_sigma``, paid as ``rho``) and the code is held against that count. Adaptive: measured only where a
+    DP output asks for it."""
+
+    def __init__(self, n: int, rows: float | None, rows_sigma: float | None, own: bool, rng: np.random.Generator):
+        self.n, self.rows, self.rows_sigma, self.own, self.rng = n, rows, rows_sigma, own, rng
+        self.count: float | None = None
+        self.rho = 0.0
+
+    def short(self, loc: Location, sigmas: float = KEYS_SHORT_SIGMAS) -> bool:
+        if not _short(loc, self.rows, self.rows_sigma, sigmas):
+            return False
+        if self.own:
+            return True
+        if self.count is None:
+            self.rho = 1.0 / (2.0 * float(self.rows_sigma) ** 2)
+            self.count = float(noisy_counts(np.array([float(self.n)]), float(self.rows_sigma), self.rng)[0])
+        return _short(loc, self.count, self.rows_sigma, sigmas)
 
 
 def resolve_domain(
@@ -724,14 +764,18 @@ def resolve_domain(
     retyped: list[str] = []  # decided numbers, released as a flag's categories (text stood above the noise)
     lumped: dict[str, float] = {}  # columns given "(other)": the DP estimate of its share of the rows
     first = {c.name: stage1_share(share[c.name], oneway_rho) for c in numbers}
+    present = _PresentRows(len(df), rows, rows_sigma, other, rng)
     located = _locate_numbers(numbers, df, share, first, reserve_rho, rng,
-                              total_cap=RESERVE_CAP_TOTAL * ledger.rho_budget / max(len(todo), 1))
+                              total_cap=RESERVE_CAP_TOTAL * ledger.rho_budget / max(len(todo), 1),
+                              present=present)
     families_n = number_families(numbers)
     for names in families_n.values():  # a family of codes (questionnaire items) locates its unlocated members first
         locate_by_family([located[n] for n in names], kinds=("code",))
     tentative = []  # unlocated after every look, but DP says most rows hold a value: the block standing out most
     if rows is not None and rows_sigma is not None:  # (the noisy count of df's rows and its noise; none, no guess)
         for name, loc in located.items():
+            if present.short(loc):  # still a code whose keys leave most values out: a number, tentatively
+                loc.kind, loc.keys = "unlocated", np.zeros(0, dtype=np.int64)
             if loc.kind == "unlocated" and _flag_text(loc) is None:
                 miss, sigma_miss = loc.missing_noisy()
                 if locate_present(loc, float(rows) - miss, math.hypot(sigma_miss, rows_sigma)):
@@ -936,8 +980,10 @@ def resolve_domain(
     ledger.record(
         "domains of columns read from the data (ranges, category lists, whether values are missing)",
         "Gaussian noisy histograms (zCDP), budget split by need; category lists thresholded (extra delta)",
-        rho=sum(spent.values()), delta=delta_cat * n_cat if n_cat else None, columns=[c.name for c in todo],
+        rho=sum(spent.values()) + present.rho, delta=delta_cat * n_cat if n_cat else None, columns=[c.name for c in todo],
         per_column=detail, planned_rho=pool, locate_reserve_rho=reserve_rho,
+        **({"rows_with_values": {"mechanism": "Gaussian noisy count of the rows measured (a code's keys were short of "
+                                              "the patients)", "rho": present.rho}} if present.rho else {}),
         reused_as_one_way_marginals=sorted(oneways) if oneways else [],
     )
     cols = []
