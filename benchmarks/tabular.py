@@ -76,7 +76,7 @@ def public_schema(df: pd.DataFrame):
     from medsynth.tabular.schema import infer_schema
 
     s = infer_schema(df)
-    return s.model_copy(update={"columns": [c.model_copy(update={"public": True}) for c in s.columns]})
+    return s.model_copy(update={"columns": [c.model_copy(update={"public": True, "read_from_data": []}) for c in s.columns]})
 
 
 def sample_seconds_threads(model: Any, threads: int, seed: int) -> float:
@@ -249,7 +249,8 @@ QUALITY_MODELS = {
 
 
 def _with_target(schema, target: str, public: bool):  # noqa: ANN001, ANN202 - medsynth schema objects
-    cols = [c.model_copy(update={"target": c.name == target, **({"public": True} if public else {})}) for c in schema.columns]
+    cols = [c.model_copy(update={"target": c.name == target, **({"public": True, "read_from_data": []} if public else {})})
+            for c in schema.columns]
     return schema.model_copy(update={"columns": cols})
 
 

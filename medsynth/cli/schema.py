@@ -8,8 +8,18 @@ from typing import Any, Optional
 import typer
 
 from medsynth.cli.common import done
+from medsynth.core.files import write_text
 
 app = typer.Typer(help="Infer and check table schemas (types, domains, missingness, what is public).", no_args_is_help=True)
+
+
+#: The first lines of a schema file that ``schema infer`` writes: what it read from the data is exact, not DP.
+PRIVATE_HEADER = (
+    "# Written by `medsynth schema infer` from the data: the fields each column lists in read_from_data (bounds,\n"
+    "# categories, types, rules) are EXACT values of the private table, not DP outputs. Keep this file with the data;\n"
+    "# do not share it. A DP fit re-estimates every field read from the data (public: false); set public: true only\n"
+    "# on values you replaced with public knowledge (and remove them from read_from_data).\n"
+)
 
 
 @app.command("infer")
@@ -46,20 +56,21 @@ def infer(
 
         notes: list[str] = []
         ds = infer_dataset_schema(read_dataset(data), relations=relation, keys=key, notes=notes)
-        ds.save(out)
+        write_text(out, PRIVATE_HEADER + ds.to_yaml())
         rels = "; ".join(r.label for r in ds.relations) or "no relation"
         for note in notes:
             typer.echo(f"note: {note}", err=True)
         n_rules = sum(len(t.constraints) for t in ds.tables.values())
         rules = (f"; proposed {n_rules} rule(s) that hold in every row of their table (read from the data: set public: "
                  "true on those you accept as domain knowledge)") if n_rules else ""
-        done(f"inferred {len(ds.tables)} tables ({', '.join(ds.tables)}) and relations: {rels}{rules}; review it", out)
+        done(f"inferred {len(ds.tables)} tables ({', '.join(ds.tables)}) and relations: {rels}{rules}; review it (it "
+             "holds exact values of the data: keep it with the data, do not share it)", out)
         return
     if relation or key:
         raise DataValidationError("--relation and --key apply to a folder of tables; DATA is one table")
     frame = read_table(data)
     schema = infer_schema(frame)
-    schema.save(out)
+    write_text(out, PRIVATE_HEADER + schema.to_yaml())
     if len(schema.columns) <= 20:
         kinds = ", ".join(f"{c.name}:{c.type}" for c in schema.columns)
     else:  # a wide table: counts per type, not a wall of names (the file lists them)
@@ -82,7 +93,8 @@ def infer(
     unit_note = "; " + _unit_note(frame, schema)
     for note in _date_format_notes(frame, schema):
         typer.echo(f"note: {note}", err=True)
-    done(f"inferred {len(schema.columns)} columns ({kinds}){rules}{target_note}{unit_note}; review it", out)
+    done(f"inferred {len(schema.columns)} columns ({kinds}){rules}{target_note}{unit_note}; review it (it holds exact "
+         "values of the data: keep it with the data, do not share it)", out)
 
 
 def _date_format_notes(frame: Any, schema: Any) -> list[str]:

@@ -925,15 +925,18 @@ def validate_table(df: pd.DataFrame, schema: TableSchema, *, redact: bool = Fals
     """Check a table against a schema, gathering every problem into one DataValidationError.
 
     Checks: the table is not empty; the columns match the schema's (names, any order); no column is
-    entirely missing; missing values only where ``missing: true``; categories within the declared
+    entirely missing; for a DP fit, no column declared public keeps bounds or categories read from the data
+    (:func:`public_read_problems`); missing values only where ``missing: true``; categories within the declared
     list; dates parse with the declared format; numbers are numbers. Values outside declared numeric
     bounds are not an error: they are clipped to the bounds when encoded, and counted.
 
     Args:
         redact: a DP fit: leave values out of the messages (error messages end up in logs, and a value that
-            contradicts the schema is often one patient's), and do not check the values of columns whose type
-            ``schema infer`` read from the data (``public: false``, ``type`` in ``read_from_data``): the fit
-            decides them under DP, and a refusal on one row's value would tell about that row.
+            contradicts the schema is often one patient's), and do not check the values of columns that are not
+            declared public (``public: false``), nor whether they hold any value: the fit decides their type,
+            missingness and domain under DP (values that do not fit become missing), and a refusal that one row
+            could turn on would tell about that row. Facts declared public (``public: true``) must hold of any
+            table the fit may see: a table that breaks one is refused.
 
     Returns:
         The number of values outside the declared bounds, per column (to be clipped).
@@ -945,7 +948,9 @@ def validate_table(df: pd.DataFrame, schema: TableSchema, *, redact: bool = Fals
     def show(values: Any) -> str:
         return "(values withheld: DP fit)" if redact else repr(values)
 
-    problems = _table_problems(df, allow_empty={c.name for c in schema.columns if c.omitted})
+    if redact and (declared := public_read_problems(schema)):
+        raise DataValidationError(declared, context="the schema declares values read from the data public")
+    problems = _table_problems(df, allow_empty={c.name for c in schema.columns if c.omitted or (redact and not c.public)})
     have, want = list(df.columns), schema.names
     extra = [c for c in have if c not in want]
     absent = [c for c in want if c not in have]
@@ -959,9 +964,10 @@ def validate_table(df: pd.DataFrame, schema: TableSchema, *, redact: bool = Fals
     for col in schema.columns:
         if col.name not in df.columns:
             continue
-        if redact and not col.public and "type" in col.read_from_data:
-            # a DP fit decides this column's type and domain afresh under DP (values that do not fit become missing):
-            # a refusal on one row's value against what schema infer read would itself tell about that row
+        if redact and not col.public:
+            # a DP fit decides this column's missingness and domain afresh under DP (and its type, where schema infer
+            # read it; values that do not fit become missing): a refusal on one row's value against the schema would
+            # itself tell about that row
             continue
         s = df[col.name]
         n_missing = int(s.isna().sum())
@@ -1004,6 +1010,45 @@ def validate_table(df: pd.DataFrame, schema: TableSchema, *, redact: bool = Fals
     if problems:
         raise DataValidationError(problems, context="table does not match its schema")
     return {k: v for k, v in clipped.items() if v}
+
+
+def public_assumptions(schema: TableSchema, *, table: str | None = None) -> list[str]:
+    """What a DP fit on ``schema`` takes as public knowledge, in words for the privacy ledger: each modelled column
+    declared ``public: true`` with its domain, and each rule accepted (``public: true``). The guarantee holds only if
+    these are facts known without the data (a data dictionary, reference ranges, protocol)."""
+    where = f"table '{table}', " if table else ""
+    out = []
+    for c in schema.modelled:
+        if not (c.public and c.has_domain):
+            continue
+        if c.type in ("continuous", "integer", "datetime"):
+            dom = f"range [{c.min}, {c.max}]"
+        elif c.categories is not None:
+            dom = f"categories {list(c.categories)[:12]}{' ...' if len(c.categories) > 12 else ''}"
+        else:
+            dom = "values"
+        out.append(f"{where}column '{c.name}': type {c.type}, {dom}{', may be missing' if c.missing else ''} "
+                   "(declared public in the schema)")
+    for con in schema.constraints:
+        if con.public:
+            out.append(f"{where}rule {con.kind} on {list(con.columns)} (accepted as public domain knowledge)")
+    return out
+
+
+def public_read_problems(schema: TableSchema, *, table: str | None = None) -> list[str]:
+    """Columns declared public (``public: true``) whose bounds or categories ``schema infer`` read from the data
+    (still listed in ``read_from_data``): a DP fit would release those exact values (a planted extreme value or a
+    category held by one patient appears in the model and the samples). One message per column, naming the fix."""
+    where = f"table '{table}': " if table else ""
+    out = []
+    for c in schema.modelled:
+        read = [f for f in ("min", "max", "categories") if f in c.read_from_data]
+        if c.public and read:
+            out.append(f"{where}column '{c.name}' is declared public: true, but its {', '.join(read)} were read from the "
+                       "data (read_from_data lists them): a DP fit would release those exact values. Replace them with "
+                       "public knowledge (a data dictionary, reference ranges) and remove them from read_from_data, or "
+                       "set public: false to have DP estimate them")
+    return out
 
 
 def _count_outside(values: np.ndarray, col: ColumnSchema) -> int:

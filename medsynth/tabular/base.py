@@ -48,7 +48,15 @@ from medsynth.core.errors import (
 )
 from medsynth.core.files import atomic_dir, fingerprint_array, write_json, write_text
 from medsynth.core.protocols import PrivacyReport
-from medsynth.io.schema import TableSchema, category_key, cell_problems, check_constraints, infer_schema, validate_table
+from medsynth.io.schema import (
+    TableSchema,
+    category_key,
+    cell_problems,
+    check_constraints,
+    infer_schema,
+    public_assumptions,
+    validate_table,
+)
 from medsynth.privacy.ledger import LEDGER_FILE, PrivacyLedger
 from medsynth.privacy.mechanisms import gaussian_sigma, noisy_count
 from medsynth.privacy.noise import Generators
@@ -189,6 +197,9 @@ class TabularSynthesizer:
         self.ledger = PrivacyLedger(private=self.is_private, target_epsilon=self.privacy.epsilon,
                                     target_delta=self.privacy.delta if self.is_private else None, **terms)
         self.ledger.mark_if_audited()  # audit-only hooks (seeded noise, gradient canaries): export refuses the run
+        if self.is_private:
+            for what in public_assumptions(usable):
+                self.ledger.assume_public(what)
         self.private_meta = {"rows": len(data), "clipped_to_bounds": clipped}
         self.full_fingerprint = None
         if terms:

@@ -34,6 +34,7 @@ from medsynth.core.files import atomic_dir, write_json, write_text
 from medsynth.core.protocols import PrivacyReport
 from medsynth.io.dataset import DatasetSchema, validate_dataset
 from medsynth.io.dataset_infer import infer_dataset_schema
+from medsynth.io.schema import TableSchema, public_assumptions
 from medsynth.privacy.ledger import LEDGER_FILE, PrivacyLedger, delta_text
 from medsynth.privacy.noise import Generators
 from medsynth.tabular.base import MIN_ROWS, _jsonable, table_fingerprint
@@ -114,6 +115,14 @@ class MultiTableSynthesizer:
                                     target_delta=self.privacy.delta if self.is_private else None)
         self.ledger.mark_if_audited()  # audit-only hooks (seeded noise, gradient canaries): export refuses the run
         schema, rule_notes = self._usable_rules(schema)
+        if self.is_private:
+            for t, tab in schema.tables.items():
+                for what in public_assumptions(TableSchema(columns=tab.columns, constraints=tab.constraints), table=t):
+                    self.ledger.assume_public(what)
+            self.ledger.assume_public(
+                "which columns are keys and which tables link to which (as the schema names them; schema infer reads "
+                "them from the data, so review them) are public structure: DP covers the values and each person's "
+                "rows (the contribution bound); key values are regenerated, never released")
         roots = schema.roots
         if not self.is_private and len(tables[roots[0]]) < MIN_ROWS:
             raise DataValidationError(

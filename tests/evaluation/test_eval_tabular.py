@@ -87,6 +87,7 @@ def test_small_table_full_report_escapes_and_validates(small_tables: dict[str, p
     assert XSS not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "<script" not in html.lower()
     assert html.count("data:image/png;base64,") >= 4
+    assert 'id="confidential"' in html and "not part of a release" in html  # the owner's view, not a release
 
 
 def test_schema_rejects_a_broken_report(small_tables: dict[str, pd.DataFrame]) -> None:

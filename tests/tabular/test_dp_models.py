@@ -198,7 +198,7 @@ def test_dp_merf_releases_one_embedding_and_learns_the_target(seeded_dp_noise):
     x = rs.normal(0, 1, n)
     df = pd.DataFrame({"x": x.round(3), "y": (x + rs.normal(0, 0.3, n) > 0).astype(int), "z": rs.integers(0, 3, n)})
     s = infer_schema(df)
-    s = s.model_copy(update={"columns": [c.model_copy(update={"public": True, "target": c.name == "y"}) for c in s.columns]})
+    s = s.model_copy(update={"columns": [c.model_copy(update={"public": True, "read_from_data": [], "target": c.name == "y"}) for c in s.columns]})
     m = DPMERF({"features": 400, "steps": 300, "batch_size": 256}, privacy={"epsilon": 2.0, "delta": 1e-5}).fit(df, s)
     assert [e.access.split(" ")[0] for e in m.ledger.entries] == ["number", "random-feature"]
     assert m.ledger.total_epsilon <= 2.0 + 1e-9 and m.meta["steps"] == 300

@@ -107,7 +107,7 @@ def _xor_schema(df: pd.DataFrame):
     from medsynth.tabular.schema import infer_schema
 
     s = infer_schema(df)
-    return s.model_copy(update={"columns": [c.model_copy(update={"public": True, "target": c.name == "y"})
+    return s.model_copy(update={"columns": [c.model_copy(update={"public": True, "read_from_data": [], "target": c.name == "y"})
                                             for c in s.columns]})
 
 

@@ -21,7 +21,7 @@ def _dates_table(n: int = 600, seed: int = 0) -> pd.DataFrame:
 
 
 def _accepted(schema: TableSchema) -> TableSchema:
-    cols = [c.model_copy(update={"public": True}) for c in schema.columns]
+    cols = [c.model_copy(update={"public": True, "read_from_data": []}) for c in schema.columns]
     return schema.model_copy(update={"columns": cols, "constraints": [c.model_copy(update={"public": True})
                                                                        for c in schema.constraints]})
 

@@ -1,0 +1,76 @@
+"""A DP fit never refuses on what one row could change, and never releases exact values the schema marks as read
+from the data (an adversary's review of the released bytes, seventeenth-to-eighteenth session): a column that
+``schema infer`` saw with values but the table now holds empty, one more missing value or one new category in a
+column whose type was declared by hand made the fit refuse (the refusal alone tells the row apart); ``public: true``
+set on an inferred column released its exact maximum and a category held by one patient; the ledger listed no
+public assumption."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from medsynth.cli.main import main
+from medsynth.core.errors import DataValidationError
+from medsynth.io.schema import TableSchema
+from medsynth.tabular.api import fit
+from medsynth.tabular.schema import infer_schema
+
+TINY = {"bins": 6, "fine_bins": 16}
+
+
+def _table(n: int = 300, seed: int = 0) -> pd.DataFrame:
+    rs = np.random.default_rng(seed)
+    return pd.DataFrame({"age": rs.integers(30, 90, n), "grp": rs.choice(["a", "b", "c"], n),
+                         "lab": rs.lognormal(0, 0.4, n).round(2), "rare": [None] * (n - 1) + ["X"]})
+
+
+def test_a_dp_fit_does_not_refuse_on_one_row():
+    df = _table()
+    schema = infer_schema(df)  # 'rare' seen with one value; 'age' with none missing
+    without = df.iloc[:-1]  # the neighbour: 'rare' entirely missing
+    m = fit(without, model="dp-mst", epsilon=1.0, schema=schema, params=TINY)
+    assert m.sample(20, seed=0)["rare"].isna().all()
+    with pytest.raises(DataValidationError, match="'rare' is entirely missing"):  # a non-private fit still says so
+        fit(without, model="gaussian-copula", schema=schema)
+    declared = schema.model_copy(update={"columns": [  # types declared by hand, missingness and categories as read
+        c.model_copy(update={"read_from_data": [f for f in c.read_from_data if f != "type"]}) for c in schema.columns]})
+    odd = df.copy()
+    odd["age"] = odd["age"].astype(float)
+    odd.loc[3, "age"] = np.nan  # one missing value where the schema read none
+    odd.loc[4, "grp"] = "zz"  # one category the schema did not list
+    m = fit(odd, model="dp-mst", epsilon=1.0, schema=declared, params=TINY)
+    assert "zz" not in set(m.sample(200, seed=0)["grp"].dropna())
+
+
+def test_public_true_on_values_read_from_the_data_is_refused_and_declared_ones_are_listed(tmp_path):
+    df = _table()
+    df.loc[0, "lab"] = 987.6  # a planted extreme value
+    schema = infer_schema(df)
+    flipped = schema.model_copy(update={"columns": [c.model_copy(update={"public": c.name in ("lab", "grp")})
+                                                    for c in schema.columns]})
+    with pytest.raises(DataValidationError) as err:
+        fit(df, model="dp-mst", epsilon=1.0, schema=flipped, params=TINY)
+    msg = str(err.value)
+    assert "'lab' is declared public: true, but its min, max were read from the data" in msg
+    assert "'grp'" in msg and "987.6" not in msg
+    fit(df, model="gaussian-copula", schema=flipped)  # a non-private fit releases nothing under a guarantee
+    declared = flipped.model_copy(update={"columns": [
+        c.model_copy(update={"min": 0.0, "max": 50.0, "read_from_data": []}) if c.name == "lab" else
+        c.model_copy(update={"read_from_data": []}) if c.name == "grp" else c for c in flipped.columns]})
+    m = fit(df, model="dp-mst", epsilon=1.0, schema=declared, params=TINY)
+    assumed = " | ".join(m.ledger.public_assumptions)
+    assert "column 'lab': type continuous, range [0.0, 50.0]" in assumed and "column 'grp'" in assumed, assumed
+    assert "'age'" not in assumed
+
+
+def test_schema_infer_writes_that_its_file_is_private(tmp_path, capsys):
+    data = tmp_path / "t.csv"
+    _table().to_csv(data, index=False)
+    out = tmp_path / "s.yaml"
+    assert main(["schema", "infer", str(data), "-o", str(out)]) == 0
+    text = out.read_text()
+    assert text.startswith("# Written by `medsynth schema infer` from the data") and "do not share it" in text
+    assert "do not share it" in capsys.readouterr().out
+    assert TableSchema.load(out).names == infer_schema(_table()).names  # the header is a YAML comment
