@@ -78,7 +78,7 @@ def _info(data: DatasetLike, tables: dict[str, pd.DataFrame], role: str) -> dict
         h = hashlib.sha256()
         for name in sorted(tables):
             h.update(name.encode())
-            h.update(row_hashes(tables[name]).tobytes())
+            h.update(row_hashes(tables[name], exact=True).tobytes())
         return {"role": role, "path": None, "sha256": h.hexdigest(), "rows": rows, "columns": cols}
     return {"role": role, "path": str(data), "sha256": fingerprint_input(data), "rows": rows, "columns": cols}
 

@@ -112,7 +112,7 @@ def evaluate_tabular(
     context = TabularContext(data, cfg)
     results: list[MetricResult] = []
     for cls in selected(TABULAR_METRICS, cfg.metrics, privacy_only=mode == "audit"):
-        results.extend(cls().compute(data, data.synthetic, context=context))
+        results.extend(cls().compute(data, data.attacked if cls.section == "privacy" else data.synthetic, context=context))
     notes = ledger_notes(ledger)
     notes.append(
         f"Column types: {len(data.numeric)} numeric, {len(data.categorical)} categorical"
@@ -127,6 +127,8 @@ def evaluate_tabular(
                      "is the person.")
     if data.retyped:
         notes.append("Compared as categories: " + "; ".join(f"{c} ({why})" for c, why in data.retyped.items()) + ".")
+    if data.recased:
+        notes.append("Privacy attacks read synthetic categories as the real ones, case aside (fidelity as written): " + "; ".join(f"{c} ({why})" for c, why in data.recased.items()) + ".")
     if data.lumped:
         notes.append("Compared as categories, numbers as their text: " + "; ".join(f"{c} ({why})" for c, why in data.lumped.items()) + ".")
     if from_schema:

@@ -17,6 +17,7 @@ floats), so 100k x 100k tables fit in memory.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -110,6 +111,11 @@ class TabularData:
         unit: the column whose equal values are one person, where it repeats and train and holdout share no person.
         people: then, per train and holdout row, the number of its person (rows without a key are persons of their
             own): the membership attacks' members and non-members are persons with all their rows.
+        recased: category columns whose synthetic values differ from real ones only in case ('F' for 'f'), with
+            examples: the attacks (:attr:`attacked`) read them as the real ones (another tool's export, or a copy
+            re-cased, must not pass the copy and distance attacks); fidelity sees them as written (a user's code
+            matching 'F' finds no 'f').
+        attacked_synthetic: the synthetic table so re-cased (None where nothing was).
     """
 
     train: pd.DataFrame
@@ -123,6 +129,13 @@ class TabularData:
     shared_people: dict[str, str] = field(default_factory=dict)
     unit: str | None = None
     people: tuple[np.ndarray, np.ndarray] | None = None
+    recased: dict[str, str] = field(default_factory=dict)
+    attacked_synthetic: pd.DataFrame | None = None
+
+    @property
+    def attacked(self) -> pd.DataFrame:
+        """The synthetic table as the privacy attacks read it (categories that differ in case only as the real ones)."""
+        return self.synthetic if self.attacked_synthetic is None else self.attacked_synthetic
 
     @property
     def columns(self) -> list[str]:
@@ -214,6 +227,24 @@ def _as_days(s: pd.Series) -> pd.Series:
     return (parsed - pd.Timestamp("1970-01-01")).dt.total_seconds() / 86400.0
 
 
+_WHOLE_TEXT = re.compile(r"[+-]?\d+\.0+")
+
+
+def _recase(synthetic: pd.Series, real: pd.Series) -> tuple[pd.Series, str | None]:
+    """Synthetic category values absent from the real ones whose case-folded text matches exactly one real value,
+    written as that value; and a note with examples (None when nothing changed)."""
+    known = set(real.dropna())
+    folded: dict[str, list[str]] = {}
+    for v in known:
+        folded.setdefault(str(v).casefold(), []).append(v)
+    swap = {v: folded[str(v).casefold()][0] for v in set(synthetic.dropna()) - known
+            if len(folded.get(str(v).casefold(), [])) == 1}
+    if not swap:
+        return synthetic, None
+    shown = ", ".join(f"{k!r} as {v!r}" for k, v in list(swap.items())[:3])
+    return synthetic.map(lambda v: swap.get(v, v)).astype(object), f"synthetic values differ from real ones only in case: {shown}"
+
+
 def _as_category(s: pd.Series) -> pd.Series:
     """Categorical values as strings; numbers that are whole print without '.0' (1.0 == 1); text without the blanks
     around it, as medsynth's schema and models read categories ('No ' of a fixed-width export is 'No'; blank text is
@@ -224,6 +255,9 @@ def _as_category(s: pd.Series) -> pd.Series:
         if isinstance(v, (float, np.floating)) and float(v).is_integer():
             return str(int(v))
         text = str(v).strip()
+        if _WHOLE_TEXT.fullmatch(text):  # '1.0' written as text (a table read with every column as strings) is 1
+            text = text.split(".")[0].lstrip("+") or "0"
+            text = "0" if text in ("-0", "") else text
         return text if text else np.nan
 
     return s.astype(object).map(fmt).astype(object)
@@ -285,6 +319,8 @@ def prepare_tables(
         dropped[unit] = "the unit (a person's key): left out of every metric"
     retyped: dict[str, str] = {}
     lumped: dict[str, str] = {}
+    recased: dict[str, str] = {}
+    attacked: dict[str, pd.Series] = {}
     train, holdout, synthetic = (df.drop(columns=[c for c in ids if c in df.columns]) for df in (train, holdout, synthetic))
     cols = [str(c) for c in train.columns]
     for role, df in (("holdout", holdout), ("synthetic", synthetic)):
@@ -350,6 +386,9 @@ def prepare_tables(
         else:
             for df in (train, holdout, synthetic):
                 df[c] = _as_category(df[c])
+            same, note = _recase(synthetic[c], pd.concat([train[c], holdout[c]], ignore_index=True))
+            if note:
+                recased[c], attacked[c] = note, same
         types[c] = "numeric" if kind == "numeric" else "categorical"
     if not types:
         problems.append("no usable column is left (all were identifiers/free text)")
@@ -381,7 +420,8 @@ def prepare_tables(
             context="tabular evaluation inputs",
         )
     return TabularData(train.reset_index(drop=True), holdout.reset_index(drop=True), synthetic.reset_index(drop=True), types, target,
-                       dropped, retyped, lumped, shared_people, unit if people is not None else None, people)
+                       dropped, retyped, lumped, shared_people, unit if people is not None else None, people, recased,
+                       synthetic.reset_index(drop=True).assign(**attacked) if attacked else None)
 
 
 def _person_keys(df: pd.DataFrame, column: str) -> pd.Series:
@@ -412,8 +452,24 @@ def _blank(df: pd.DataFrame) -> np.ndarray:
     return df.isna().all(axis=1).to_numpy()
 
 
-def row_hashes(df: pd.DataFrame) -> np.ndarray:
-    """One 64-bit hash per row (missing values hash alike), to find exact copies fast."""
+#: Numbers are compared for copies at this many significant digits: a copy exported with 6 decimals is still a copy.
+COPY_DIGITS = 8
+
+
+def _significant(x: pd.Series) -> pd.Series:
+    v = x.to_numpy(dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        e = np.floor(np.log10(np.abs(v)))
+        scale = np.where(np.isfinite(e), 10.0 ** (COPY_DIGITS - 1 - e), 1.0)
+        out = np.round(v * scale) / scale + 0.0  # (+0.0: -0.0 is 0)
+    return pd.Series(np.where(np.isfinite(v), out, v), index=x.index)
+
+
+def row_hashes(df: pd.DataFrame, *, exact: bool = False) -> np.ndarray:
+    """One 64-bit hash per row (missing values hash alike), to find exact copies fast; numbers at ``COPY_DIGITS``
+    significant digits unless ``exact``."""
+    if not exact:
+        df = df.apply(lambda s: _significant(s) if pd.api.types.is_float_dtype(s) else s)
     filled = df.astype(object).where(df.notna(), _MISSING)
     return pd.util.hash_pandas_object(filled.astype(str), index=False).to_numpy()
 

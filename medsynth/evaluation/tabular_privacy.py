@@ -77,7 +77,7 @@ class TabularContext:
         """The encoded rows of ``role`` (train, holdout, synthetic, ...), computed once."""
         key = f"X_{role}"
         if key not in self._cache:
-            self._cache[key] = self.encoder.transform(getattr(self.data, role))
+            self._cache[key] = self.encoder.transform(self.data.attacked if role == "synthetic" else getattr(self.data, role))
         return self._cache[key]
 
     def knn(self, query: str, reference: str, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -472,7 +472,7 @@ def _nearest_synthetic_rows(context: TabularContext) -> tuple[int, int]:
         _, i_m = context.knn("mia_members", "synthetic", 1)
         _, i_n = context.knn("mia_non_members", "synthetic", 1)
         idx = np.unique(np.r_[i_m[:, 0], i_n[:, 0]])
-        distinct = int(np.unique(row_hashes(context.data.synthetic.iloc[idx])).size)
+        distinct = int(np.unique(row_hashes(context.data.attacked.iloc[idx])).size)
         needed = int(min(MIN_DISTINCT_NEAREST, (len(i_m) + len(i_n)) // 2))
         if distinct < needed:
             # few points, but do they sit on training rows? each point's distance to as many training rows as the

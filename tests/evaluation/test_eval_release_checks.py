@@ -80,3 +80,20 @@ def test_one_unusable_column_fails_fidelity_on_its_own() -> None:
     m = evaluate_tabular(train, holdout, syn).metric("marginal_distance_max")
     assert m.verdict == "fail" and m.details["column"] == "sex" and "'f'" in m.note
     assert evaluate_tabular(train, holdout, _table(400, 11)).metric("marginal_distance_max").verdict == "pass"
+
+
+def test_copies_in_another_format_are_still_copies() -> None:
+    """A copy of the training rows re-cased ('f' for 'F'), read back with every column as text ('2.0' for 2), or written
+    with fewer decimals scored exact_copy_share 0.0 (PASS) and passed the distance-to-closest-record ratio: the
+    categories did not match, so every distance was large. Categories are read as the real ones case aside (with a
+    note), whole numbers written as text as numbers, and numbers compared at 8 significant digits."""
+    train, holdout = _table(300, 0), _table(150, 1)
+    kinds = {"recased": train.assign(sex=train["sex"].str.lower()),
+             "as_text": train.astype(str),
+             "fewer_decimals": train.assign(kappa=train["kappa"] * (1 + 1e-9))}
+    for name, syn in kinds.items():
+        rep = evaluate_tabular(train, holdout, syn)
+        assert rep.metric("exact_copy_share").value == 1.0 and rep.metric("exact_copy_share").verdict == "fail", name
+        assert rep.metric("dcr_p5_ratio").verdict == "fail", name
+    rep = evaluate_tabular(train, holdout, kinds["recased"])
+    assert any("only in case" in n and "'f' as 'F'" in n for n in rep.notes), rep.notes
