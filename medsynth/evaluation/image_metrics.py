@@ -215,6 +215,11 @@ def ncc_matrix_flips(a: np.ndarray, b: np.ndarray,
     return mats.max(0), mats.argmax(0)
 
 
+#: A synthetic volume at least this correlated with a training volume (over mirrorings) is that volume: FAIL whatever
+#: the sample sizes (two different scans of one body region reach about 0.9; a copy with its noise re-drawn, 0.99+).
+VERBATIM_NCC = 0.999
+
+
 class Memorisation:
     """Near copies of training volumes, and NCC-based membership inference."""
 
@@ -249,6 +254,7 @@ class Memorisation:
         # holdout gives a reference (>= 2 volumes) and either a copy is found or the synthetic set
         # is large enough for "no copy" to mean something.
         enough_copies = len(ho) >= 2 and (len(copies) > 0 or len(synthetic) >= cfg.min_samples_for_verdict)
+        verbatim = np.nonzero(best >= VERBATIM_NCC)[0]  # a patient's scan itself, whatever the sample sizes
         out = [judge(
             "memorisation_near_copy_share", "privacy", share, "minimize",
             "Share of synthetic volumes that are near copies of a training volume: their normalised cross-correlation (NCC) "
@@ -259,6 +265,12 @@ class Memorisation:
             details={"tau": tau, "mirrorings_compared": [flip_label(f) for f in NCC_FLIPS], "holdout_max_ncc_to_train": m, "holdout_median_ncc_to_train": float(np.median(h_tr.max(1))),
                      "synthetic_median_ncc_to_train": float(np.median(best)), "near_copies": listed},
         )]
+        if verbatim.size:  # a definite finding, not a statistic: 3 volumes and 1 holdout scan showed a copy as "info"
+            first = int(verbatim[np.argmax(best[verbatim])])
+            out[0].verdict = "fail"
+            out[0].note = (f"{verbatim.size} synthetic volume(s) copy a training volume (NCC >= {VERBATIM_NCC}, e.g. "
+                           f"'{synthetic.names[first]}' and '{tr.names[nearest[first]]}', NCC {best[first]:.4f}): a "
+                           "patient's scan is in the synthetic set")
         # Size-corrected share of synthetic volumes whose closest real volume is a training one (0.5 ideal).
         a = float(np.sum(best > s_ho.max(1)))
         b = float(len(best) - a)

@@ -10,6 +10,7 @@ re-reads DICOM. Unreadable or mismatched volumes raise one DataValidationError n
 from __future__ import annotations
 
 import csv
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,7 +64,7 @@ def discover_volumes(source: str | Path, *, labels_csv: str | Path | None = None
                 items.append(VolumeItem(p if p.is_absolute() else src.parent / p, row.get("label") or None))
     elif src.is_dir():
         dicom_dirs: set[Path] = set()
-        for f in sorted(src.rglob("*")):
+        for f in sorted(_walk(src)):
             if not f.is_file() or f.name.startswith("."):
                 continue
             if is_nifti(f) or is_nrrd(f):
@@ -88,6 +89,20 @@ def discover_volumes(source: str | Path, *, labels_csv: str | Path | None = None
     return items
 
 
+def _walk(root: Path) -> list[Path]:
+    """Every file under ``root``, following linked folders (``rglob`` does not: a DICOM series linked into a training
+    folder was skipped without a word), each real folder once."""
+    out, seen = [], set()
+    for here, dirs, files in os.walk(root, followlinks=True):
+        real = os.path.realpath(here)
+        if real in seen:  # a link back up the tree
+            dirs[:] = []
+            continue
+        seen.add(real)
+        out.extend(Path(here) / f for f in files)
+    return out
+
+
 def _key(path: Path) -> str:
     from medsynth.io.loading import volume_stem
 
@@ -110,6 +125,12 @@ def _read_labels(path: Path) -> dict[str, str]:
 MIN_GRID_COVERAGE = 0.1
 
 
+#: CT in HU holds air (at or below -500) in at least this share of its voxels ...
+CT_AIR_SHARE = 0.01
+#: ... or, cropped to the body, fat (at or below -50) in at least this share.
+CT_FAT_SHARE = 0.05
+
+
 def modality_problem(volume: Volume, expected: str) -> str | None:
     """Why the values of ``volume`` cannot be the ``expected`` modality ("CT" in HU, or "MR"); None when they can.
 
@@ -121,12 +142,14 @@ def modality_problem(volume: Volume, expected: str) -> str | None:
     if not finite.size or expected not in ("CT", "MR"):
         return None
     lo, hi = float(finite.min()), float(finite.max())
-    if expected == "CT" and lo >= 0:
-        return (
-            f"values {lo:g}..{hi:g} have nothing below 0, so they are not CT in Hounsfield units (air is -1000): "
-            "is it MR (use an MR config, modality: MR), or CT stored without its RescaleSlope/Intercept (rescale it to HU)?"
-        )
     air = float((finite <= -500).mean())
+    if expected == "CT" and air < CT_AIR_SHARE and float((finite <= -50).mean()) < CT_FAT_SHARE:
+        # (a few slightly negative voxels are MR's interpolation ringing: a real MR at -47..833 trained as CT)
+        return (
+            f"values {lo:g}..{hi:g} hold no air (-1000) and no fat (about -100) to speak of ({100 * air:.1f}% of voxels "
+            f"at or below -500), so they are not CT in Hounsfield units: is it MR (use an MR config, modality: MR), or CT "
+            "stored without its RescaleSlope/Intercept (rescale it to HU)?"
+        )
     if expected == "MR" and air >= 0.01:
         return (
             f"values {lo:g}..{hi:g} with {100 * air:.0f}% of voxels at or below -500 look like CT in HU, not MR: "

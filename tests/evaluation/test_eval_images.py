@@ -233,3 +233,19 @@ def test_fidelity_section_is_not_pass_when_realism_was_not_judged(volume_folders
     assert check.section == "fidelity" and check.value == 4 and check.verdict == "review"
     assert "detection_auc_image (realism) not judged" in check.note and "at least 6 of each" in check.note
     assert report.sections["fidelity"]["verdict"] == "review" and report.verdict == "review"
+
+
+def test_a_verbatim_copy_fails_whatever_the_sample_sizes(tmp_path) -> None:
+    """One holdout scan and three synthetic volumes, one a byte copy of a training CT: the copy was found (share 0.33)
+    but shown as "too few samples for a verdict" (privacy INFO, overall REVIEW). A copy of a patient's scan is a
+    definite finding."""
+    _textured_folder(tmp_path / "train", range(3))
+    _textured_folder(tmp_path / "holdout", [100])
+    _textured_folder(tmp_path / "syn", [0, 300, 301])
+    report = evaluate_images(tmp_path / "train", tmp_path / "holdout", tmp_path / "syn", mode="audit")
+    m = report.metric("memorisation_near_copy_share")
+    assert m.verdict == "fail" and "copy a training volume" in m.note and "'v000.nii.gz'" in m.note
+    assert report.verdict == "fail"
+    _textured_folder(tmp_path / "syn2", [300, 301, 302])
+    honest = evaluate_images(tmp_path / "train", tmp_path / "holdout", tmp_path / "syn2", mode="audit")
+    assert honest.metric("memorisation_near_copy_share").verdict != "fail"

@@ -83,7 +83,7 @@ def test_slices_padding_and_wrong_modality_are_refused_by_name(phantom_dir: Path
         "slice": (ct.array[:, :, 7:8], None, "single 2D slice"),
         "crop": (ct.array[:3, :3, :3], np.diag([*(np.asarray(ct.spacing) / 4), 1.0]), "spans only"),
         "frames": (np.stack([ct.array, ct.array], -1), None, "is 4D: 2 frames"),
-        "mr_values": (np.clip(ct.array + 1024, 0, None) / 10, None, "nothing below 0"),
+        "mr_values": (np.clip(ct.array + 1024, 0, None) / 10, None, "no air"),
     }
     for name, (array, affine, expected) in cases.items():
         _write_like(ct, tmp_path / name / f"{name}.nii.gz", array.astype(np.float32), affine)

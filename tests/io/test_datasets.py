@@ -3,6 +3,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from medsynth.core.errors import DataValidationError
@@ -79,3 +80,25 @@ def test_dicom_slices_named_by_uid_are_found_and_read(tmp_path: Path):
     back = load_volume(one_file)
     assert back.spatial_shape == (16, 16, 16)
     assert back.modality == "CT"
+
+
+def test_linked_folders_are_followed_and_mr_is_not_ct(mixed_folder: Path, tmp_path: Path):
+    """A DICOM series linked into a training folder was skipped without a word (rglob does not follow linked folders),
+    and a real MR at -47..833 (a few negative voxels of interpolation ringing) trained as CT."""
+    from medsynth.io.datasets import modality_problem
+    from medsynth.io.volume import Volume
+
+    linked = tmp_path / "linked"
+    linked.mkdir()
+    (linked / "a.nii.gz").symlink_to(mixed_folder / "case_000.nii.gz")
+    (linked / "series").symlink_to(mixed_folder / "patient_dicom", target_is_directory=True)
+    (linked / "series" / "loop").symlink_to(linked, target_is_directory=True)  # a link back up: walked once
+    assert [it.path.name for it in discover_volumes(linked)] == ["a.nii.gz", "series"]
+    rs = np.random.default_rng(0)
+    mr = np.abs(rs.normal(300, 150, (16, 16, 16))).astype(np.float32)
+    mr[0, 0, :3] = -47.0
+    problem = modality_problem(Volume(mr, np.eye(4), "CT"), "CT")
+    assert problem is not None and "no air" in problem and "-47" in problem
+    ct = mr - 400.0  # body-cropped CT: fat and soft tissue, no air
+    ct[:4] = -120.0
+    assert modality_problem(Volume(ct, np.eye(4), "CT"), "CT") is None
