@@ -275,6 +275,8 @@ def read_dicom_series(path: str | Path | Iterable[str | Path], *, series_uid: st
     modality = str(getattr(ds0, "Modality", "OT")).upper()
     modality = modality if modality in ("CT", "MR") else "OT"
     meta = {"series_description": str(getattr(ds0, "SeriesDescription", "")), "n_slices": n}
+    if getattr(ds0, "FrameOfReferenceUID", None):  # what a volume computed from this one may share (translation)
+        meta["frame_of_reference_uid"] = str(ds0.FrameOfReferenceUID)
     return Volume(array=vol.astype(np.float32), affine=affine, modality=modality, meta=meta)
 
 
@@ -366,7 +368,9 @@ def write_dicom_series(
 ) -> list[Path]:
     """Write a synthetic 3D volume as a DICOM series, safe to share.
 
-    The series has new Study/Series/SOP/FrameOfReference UIDs, a random pseudonymous PatientID
+    The series has new Study/Series/SOP/FrameOfReference UIDs (the frame of reference of the series a volume was
+    computed from where its ``meta`` names one as ``derived_frame_of_reference``: a synthetic CT from a patient's MR,
+    whose ``meta["derivation"]`` is then the DerivationDescription), a random pseudonymous PatientID
     (``SYN-`` + hex, unless given), PatientName ``SYNTHETIC^MEDSYNTH``, no dates, no institution,
     ImageType ``DERIVED\\SECONDARY``, ``SyntheticData = YES`` (0008,001C), ``PatientIdentityRemoved
     = YES``, and a BurnedInAnnotation of NO. CT (rounded to whole HU) and integer-valued data are
@@ -418,7 +422,11 @@ def write_dicom_series(
     col_cos = row_step / np.linalg.norm(row_step)
     if abs(float(row_cos @ col_cos)) > 1e-3:
         raise DataValidationError("the volume's first two axes are not orthogonal; DICOM slices need a rectangular grid")
-    study_uid, series_uid, frame_uid = generate_uid(), generate_uid(), generate_uid()
+    study_uid, series_uid = generate_uid(), generate_uid()
+    # a volume computed from one patient's series (a synthetic CT from their MR) keeps that series' frame of reference,
+    # so a viewer or planning system registers the two; anything else gets a new one
+    frame_uid = str(volume.meta.get("derived_frame_of_reference") or generate_uid())
+    derivation = str(volume.meta.get("derivation") or SYNTHETIC_MARKER)[:1024]
     pid = patient_id or f"SYN-{secrets.token_hex(6).upper()}"
     n_i, n_j, n_k = arr.shape
     paths: list[Path] = []
@@ -445,8 +453,8 @@ def write_dicom_series(
             ds.SyntheticData = "YES"
             ds.PatientIdentityRemoved = "YES"
             ds.BurnedInAnnotation = "NO"
-            ds.DerivationDescription = SYNTHETIC_MARKER
-            ds.ImageComments = SYNTHETIC_MARKER
+            ds.DerivationDescription = derivation
+            ds.ImageComments = derivation
             ds.SeriesDescription = f"SYNTHETIC {series_description}"[:64]
             ds.PatientName = "SYNTHETIC^MEDSYNTH"
             ds.PatientID = pid

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -47,8 +48,7 @@ def translate_files(
             single prediction per voxel.
     """
     from medsynth.io.datasets import discover_volumes
-    from medsynth.io.loading import load_volume, save_volume
-    from medsynth.io.nifti import write_nifti
+    from medsynth.io.loading import load_volume
 
     if nonfinite == "mask" and format == "dicom":
         raise ConfigError(
@@ -77,8 +77,39 @@ def translate_files(
         planned = [out / (n + tail + suffix) for n in names for tail in ("", "_spread") if tail == "" or uncertainty]
         if existing := [str(p) for p in planned if p.exists()]:
             raise DataValidationError(f"{len(existing)} output(s) already exists, e.g. {existing[:3]}; choose another --out or pass --force")
+    from medsynth.translation.inference import check_input
+
+    for src in paths:  # every input read and checked before anything is written (one volume in memory at a time)
+        try:
+            volume = load_volume(src)
+            volume.meta["source"] = str(src)
+            check_input(volume, translator.config, nonfinite)
+        except MedsynthError as exc:
+            problems.append(str(exc))
+    if problems:
+        raise DataValidationError(problems, context="inputs (nothing was written)")
+    created = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
-    written = []
+    written: list[Path] = []
+    try:
+        _translate_all(translator, paths, names, out, written, format=format, suffix=suffix, overwrite=overwrite,
+                       uncertainty=uncertainty, nonfinite=nonfinite, echo=echo)
+    except BaseException:  # no partial output left as if complete: what this call wrote goes
+        for p in written:
+            shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
+        if created:
+            shutil.rmtree(out, ignore_errors=True)
+        raise
+    return written
+
+
+def _translate_all(translator, paths: list[Path], names: list[str], out: Path, written: list[Path], *,  # noqa: ANN001
+                   format: OutputFormat, suffix: str, overwrite: bool, uncertainty: bool, nonfinite: NonFinite,
+                   echo: Callable[[str], None] | None) -> None:
+    """Translate and write each input (appending every written path to ``written`` as it goes)."""
+    from medsynth.io.loading import load_volume, save_volume
+    from medsynth.io.nifti import write_nifti
+
     for src, name in zip(paths, names):
         volume = load_volume(src)
         volume.meta["source"] = str(src)
@@ -104,7 +135,6 @@ def translate_files(
             line += f"; {masked} non-finite input voxel(s) left out, written as NaN"
         if echo is not None:
             echo(line)
-    return written
 
 
 __all__ = ["translate_files"]

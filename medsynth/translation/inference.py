@@ -170,6 +170,35 @@ def nonfinite_voxels(volume: Volume) -> int:
     return int(np.size(volume.array) - np.count_nonzero(np.isfinite(volume.array)))
 
 
+def check_input(volume: Volume, config: CycleGANConfig, nonfinite: NonFinite = "error") -> None:
+    """Refuse an input that cannot be translated, before any work: NaN/inf voxels (unless ``nonfinite="mask"``), CT
+    in HU, a multi-channel volume, a single 2D image for a 3D model (:func:`translate_volume` calls it).
+
+    Raises:
+        NonFiniteError, SourceModalityError, InputDimensionError: naming the file and what to do.
+    """
+    name = str(volume.meta.get("source", "volume"))
+    bad = nonfinite_voxels(volume)
+    if bad and nonfinite != "mask":
+        raise NonFiniteError(
+            f"'{name}' has {bad} non-finite voxel(s) (NaN or inf) of {volume.array.size}: a synthetic CT would invent HU "
+            "there. Fix the input, or leave them out explicitly (translate(..., nonfinite='mask'); CLI: "
+            "--nonfinite mask): they are then excluded from the body and written as NaN (no value)."
+        )
+    if bad:
+        volume = volume.with_array(np.where(np.isfinite(volume.array), volume.array, 0.0).astype(np.float32))
+    if (wrong := modality_problem(volume, name, "MR", hint="translate MR volumes (the model's source), not CT")) is not None:
+        raise SourceModalityError(wrong)
+    if (problem := shape_problem(volume, name)) is not None:
+        raise InputDimensionError(problem)
+    shape = volume.spatial_shape
+    if config.spatial_dims == 3 and min(shape) == 1:
+        raise InputDimensionError(
+            f"'{name}' has shape {shape}: a single 2D image, but this model is 3D (spatial_dims 3) and "
+            "needs a volume; translate it with a 2D or 2.5D model (configs/mr2ct_cyclegan_2d.yaml)"
+        )
+
+
 def translate_volume(
     net: Callable[[torch.Tensor], torch.Tensor],
     volume: Volume,
@@ -195,29 +224,14 @@ def translate_volume(
             f"translate() takes a medsynth Volume, not {type(volume).__name__}; read files with "
             "medsynth.io.loading.load_volume(path)"
         )
-    name = str(volume.meta.get("source", "volume"))
+    check_input(volume, config, nonfinite)
+    name, shape = str(volume.meta.get("source", "volume")), volume.spatial_shape
     bad = nonfinite_voxels(volume)
-    if bad and nonfinite != "mask":
-        raise NonFiniteError(
-            f"'{name}' has {bad} non-finite voxel(s) (NaN or inf) of {volume.array.size}: a synthetic CT would invent HU "
-            "there. Fix the input, or leave them out explicitly (translate(..., nonfinite='mask'); CLI: "
-            "--nonfinite mask): they are then excluded from the body and written as NaN (no value)."
-        )
     invalid = ~np.isfinite(volume.array) if bad else None
     if invalid is not None:
         volume = volume.with_array(np.where(invalid, 0.0, volume.array).astype(np.float32))
         if invalid.ndim == 4:
             invalid = invalid[0]
-    if (wrong := modality_problem(volume, name, "MR", hint="translate MR volumes (the model's source), not CT")) is not None:
-        raise SourceModalityError(wrong)
-    if (problem := shape_problem(volume, name)) is not None:
-        raise InputDimensionError(problem)
-    shape = volume.spatial_shape
-    if config.spatial_dims == 3 and min(shape) == 1:
-        raise InputDimensionError(
-            f"'{name}' has shape {shape}: a single 2D image, but this model is 3D (spatial_dims 3) and "
-            "needs a volume; translate it with a 2D or 2.5D model (configs/mr2ct_cyclegan_2d.yaml)"
-        )
     from medsynth.io.transforms import Prepared
 
     prepared, mask, _ = prepare(volume, "MR", preprocessor, config.data)
@@ -243,6 +257,10 @@ def translate_volume(
     }
     if bad:
         meta["nonfinite_input_voxels"] = bad
+    if volume.meta.get("frame_of_reference_uid"):  # an MR read from DICOM: the sCT registers with it in a viewer or TPS
+        meta["derived_frame_of_reference"] = volume.meta["frame_of_reference_uid"]
+    meta["derivation"] = ("SYNTHETIC CT computed by medsynth (CycleGAN MR->CT) from an MR series, not acquired"
+                          + ("; frame of reference of that MR" if "derived_frame_of_reference" in meta else ""))
     out = Translation(Volume(arr.astype(np.float32), affine=volume.affine.copy(), modality="CT", units="HU", meta=meta), nonfinite=bad)
     if spread:
         # [-1, 1] units -> HU: the window's half width; inverted through the same spatial steps.

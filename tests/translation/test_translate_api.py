@@ -157,6 +157,18 @@ def test_apply_files_and_inference_settings(trained: mt.Translator, phantoms16: 
     with pytest.raises(DataValidationError, match="no inputs"):
         tr.apply_files([], tmp_path / "x")
     assert not (tmp_path / "x").exists()
+    # a bad input after a good one: refused before anything is written (the good one was written, then the 2D slice
+    # failed, and a folder of partial results stayed; a single bad input left an empty --out)
+    mr = load_volume(phantoms16 / "mr" / "case_002.nii.gz")
+    import nibabel as nib
+
+    nib.save(nib.Nifti1Image(mr.array[:, :, 0].astype(np.float32), np.eye(4)), str(tmp_path / "slice.nii.gz"))
+    ct = tmp_path / "ct.nii.gz"
+    nib.save(nib.Nifti1Image(np.full((16, 16, 16), -1000.0, np.float32), np.eye(4)), str(ct))
+    with pytest.raises(DataValidationError, match="nothing was written") as err:
+        tr.apply_files([phantoms16 / "mr" / "case_002.nii.gz", tmp_path / "slice.nii.gz", ct], tmp_path / "y")
+    assert "slice.nii.gz" in str(err.value) and "ct.nii.gz" in str(err.value) and "looks like CT" in str(err.value)
+    assert not (tmp_path / "y").exists()
 
 
 def test_apply_run_checks_the_output_before_loading(trained: mt.Translator, phantoms16: Path, tmp_path: Path):
@@ -165,3 +177,19 @@ def test_apply_run_checks_the_output_before_loading(trained: mt.Translator, phan
         mt.apply_run(tmp_path / "no-such-run", [phantoms16 / "mr"], tmp_path / "afile" / "sct")
     written = mt.apply_run(trained.run_dir, [phantoms16 / "mr" / "case_000.nii.gz"], tmp_path / "sct", inference={"overlap": 0.5})  # type: ignore[arg-type]
     assert [p.name for p in written] == ["case_000_sct.nii.gz"]
+
+
+def test_a_synthetic_ct_from_a_dicom_mr_keeps_its_frame_of_reference(trained: mt.Translator, phantoms16: Path, tmp_path: Path):
+    """The sCT of a patient's MR series got a new FrameOfReferenceUID and the label "not a real patient": a viewer or
+    planning system would not register it with the MR it was computed from."""
+    import pydicom
+
+    from medsynth.io.dicom import write_dicom_series
+
+    write_dicom_series(load_volume(phantoms16 / "mr" / "case_002.nii.gz"), tmp_path / "mr_dcm")
+    src = pydicom.dcmread(sorted((tmp_path / "mr_dcm").iterdir())[0])
+    written = trained.apply_files([tmp_path / "mr_dcm"], tmp_path / "out", format="dicom")
+    out = pydicom.dcmread(sorted(written[0].iterdir())[0])
+    assert out.FrameOfReferenceUID == src.FrameOfReferenceUID and out.SeriesInstanceUID != src.SeriesInstanceUID
+    assert "computed by medsynth" in out.DerivationDescription and "not a real patient" not in out.DerivationDescription
+    assert out.SyntheticData == "YES" and out.Modality == "CT"
