@@ -169,11 +169,14 @@ def check(
     from medsynth.io.tables import read_table
 
     if data.is_dir():
-        from medsynth.io.dataset import read_dataset, validate_dataset
+        from medsynth.io.dataset import drop_orphans, read_dataset, validate_dataset
         from medsynth.tabular.multi_run import load_dataset_schema
 
-        clipped = {t: c for t, c in validate_dataset(read_dataset(data), load_dataset_schema(schema)).items() if c}  # type: ignore[arg-type]
+        ds = load_dataset_schema(schema)
+        tables, lost = drop_orphans(read_dataset(data), ds)  # type: ignore[arg-type]
+        clipped = {t: c for t, c in validate_dataset(tables, ds).items() if c}  # type: ignore[arg-type]
         note = f"; values outside declared bounds (clipped when fitting): {clipped}" if clipped else ""
+        note += "".join(f"; {n} row(s) of '{t}' have no parent row: a fit leaves them out" for t, n in lost.items())
         done(f"'{data}' matches its schema (tables, keys, relations){note}")
         return
 

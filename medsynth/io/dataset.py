@@ -401,8 +401,33 @@ def _example(values: pd.Series, rows: np.ndarray, redact: bool) -> str:
     return f"e.g. {str(v)!r}"
 
 
-def key_problems(tables: Mapping[str, pd.DataFrame], schema: DatasetSchema, *, redact: bool = False) -> list[str]:
-    """Duplicate or missing primary keys and child keys without a parent, each with an example."""
+def drop_orphans(tables: Mapping[str, pd.DataFrame], schema: DatasetSchema) -> tuple[dict[str, pd.DataFrame], dict[str, int]]:
+    """The tables without child rows whose key has no parent (missing, or not among the parent's keys left), parents
+    first, so that an orphan's own children go too; and how many rows each table lost (only tables that lost some).
+    Real exports hold such rows (visits of patients left out of the patient table); a fit leaves them out instead of
+    refusing the dataset. Each row's fate depends on its own key and its parent's presence only."""
+    out = dict(tables)
+    lost: dict[str, int] = {}
+    for t in schema.order():
+        df = out.get(t)
+        if df is None:
+            continue
+        keep = np.ones(len(df), dtype=bool)
+        for r in schema.parents_of(t):
+            parent = out.get(r.parent)
+            if parent is None or r.column not in df.columns or r.parent_column not in parent.columns:
+                continue
+            ck = canonical_keys(df[r.column])
+            keep &= (ck.notna() & ck.isin(set(canonical_keys(parent[r.parent_column]).dropna()))).to_numpy()
+        if not keep.all():
+            lost[t] = int((~keep).sum())
+            out[t] = df.loc[keep].reset_index(drop=True)
+    return out, lost
+
+
+def key_problems(tables: Mapping[str, pd.DataFrame], schema: DatasetSchema, *, redact: bool = False,
+                 orphans: bool = True) -> list[str]:
+    """Duplicate or missing primary keys and (with ``orphans``) child keys without a parent, each with an example."""
     problems: list[str] = []
     for name, t in schema.tables.items():
         df = tables.get(name)
@@ -417,7 +442,7 @@ def key_problems(tables: Mapping[str, pd.DataFrame], schema: DatasetSchema, *, r
         if dup.size:
             problems.append(f"table '{name}': primary key '{t.primary_key}' has {dup.size} duplicated value(s) "
                             f"({_example(df[t.primary_key], dup, redact)}); a primary key must be unique")
-    for r in schema.relations:
+    for r in schema.relations if orphans else []:
         child, parent = tables.get(r.child), tables.get(r.parent)
         if child is None or parent is None or r.column not in child.columns or r.parent_column not in parent.columns:
             continue

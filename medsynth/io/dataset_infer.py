@@ -21,6 +21,7 @@ from medsynth.io.dataset import (
     Relation,
     RelationField,
     canonical_keys,
+    drop_orphans,
     find_cycle,
     key_problems,
 )
@@ -350,9 +351,14 @@ def infer_dataset_schema(
         rel = Relation(child=c, column=k, parent=p, parent_column=pk)
         relation_objs.append(rel)
     draft = DatasetSchema(tables=out_tables, relations=relation_objs)
-    problems = key_problems(tables, draft)
+    problems = key_problems(tables, draft, orphans=False)
     if problems:
         raise DataValidationError(problems, context="the relations do not hold in the data")
+    tables, lost = drop_orphans(tables, draft)
+    if notes is not None:
+        notes.extend(f"{n} row(s) of '{t}' have no parent row (their key is missing, or not among the parent's: e.g. "
+                     "visits of patients left out of the patient table): a fit leaves them out; add their parents to "
+                     "keep them" for t, n in lost.items())
     timed = [infer_time_fields(r, tables, draft) for r in draft.relations]
     return DatasetSchema(tables=out_tables, relations=timed)
 

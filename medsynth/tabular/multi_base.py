@@ -32,7 +32,7 @@ from medsynth.core.config import ConfigModel, validate_config
 from medsynth.core.errors import ConfigError, DataValidationError, MedsynthError, NotFittedError, RunDirectoryError
 from medsynth.core.files import atomic_dir, write_json, write_text
 from medsynth.core.protocols import PrivacyReport
-from medsynth.io.dataset import DatasetSchema, validate_dataset
+from medsynth.io.dataset import DatasetSchema, drop_orphans, key_problems, validate_dataset
 from medsynth.io.dataset_infer import infer_dataset_schema
 from medsynth.io.schema import TableSchema, public_assumptions
 from medsynth.privacy.ledger import LEDGER_FILE, PrivacyLedger, delta_text
@@ -96,8 +96,9 @@ class MultiTableSynthesizer:
         """Learn a dataset (``{table name: DataFrame}``), checked against its schema first.
 
         Raises:
-            DataValidationError: a table missing or empty, a child key without a parent, duplicate
-                primary keys, values that do not match the schema (each naming its table).
+            DataValidationError: a table missing or empty, duplicate primary keys, values that do not match the
+                schema (each naming its table). Child rows whose key has no parent are left out (not refused:
+                counted under ``private/`` for a DP fit, in the ledger's notes otherwise).
             PrivacyBudgetError: delta >= 1/n (n = rows of the root table), or a budget too small. When
                 a DP fit fails after it touched the data, ``exc.spent_ledger`` holds what it spent.
         """
@@ -106,6 +107,12 @@ class MultiTableSynthesizer:
         tables = {str(k): v.rename(columns=str) for k, v in tables.items()}
         schema = schema or self.input_schema or infer_dataset_schema(tables)
         self.input_schema = schema
+        given = tables
+        tables, orphans = drop_orphans(tables, schema)  # rows whose key has no parent: left out, not refused
+        if emptied := [t for t, n in orphans.items() if n and len(tables[t]) == 0]:
+            raise DataValidationError(key_problems(given, schema, redact=self.is_private) or
+                                      [f"table '{t}': no row has a parent" for t in emptied],
+                                      context="no row of a child table has a parent (the relation's columns may be wrong)")
         clipped = validate_dataset(tables, schema, redact=self.is_private)
         from medsynth.core.runtime import seed_everything
 
@@ -130,10 +137,15 @@ class MultiTableSynthesizer:
                 f"{MIN_ROWS} to learn from (with fewer it can only copy them); give more rows or fit dp-mst with an epsilon")
         self.private_meta = {"rows": {t: len(df) for t, df in tables.items()}, "clipped_to_bounds": clipped,
                              "data_fingerprint": {t: table_fingerprint(df) for t, df in tables.items()}}
+        if orphans:  # (a DP fit says it nowhere else: whether a table holds orphans is a fact about its rows)
+            self.private_meta["orphan_rows_left_out"] = orphans
         if self.is_private:  # which rules hold in every row is a fact about every row: the data owner's records only
             self.private_meta["rules_not_accepted"] = rule_notes
         else:
             self.ledger.notes.extend(rule_notes)
+            self.ledger.notes.extend(
+                f"table '{t}': {n} row(s) whose key has no parent row (or whose parent row was left out) were left out"
+                for t, n in orphans.items())
         t0 = time.perf_counter()
         try:
             self._fit_checked(tables, schema, gens)
