@@ -401,6 +401,25 @@ def _example(values: pd.Series, rows: np.ndarray, redact: bool) -> str:
     return f"e.g. {str(v)!r}"
 
 
+def drop_repeated_rows(tables: Mapping[str, pd.DataFrame], schema: DatasetSchema) -> tuple[dict[str, pd.DataFrame], dict[str, int]]:
+    """The tables without rows that repeat an earlier row of a table with a primary key whole (every value equal: an
+    export that wrote a patient twice), and how many each table lost. A key repeated with other values is no such
+    row: it stays, and :func:`key_problems` names it."""
+    out = dict(tables)
+    lost: dict[str, int] = {}
+    for name, t in schema.tables.items():
+        df = out.get(name)
+        if df is None or t.primary_key is None or t.primary_key not in df.columns:
+            continue
+        if not canonical_keys(df[t.primary_key]).dropna().duplicated().any():
+            continue
+        again = df.astype(str).duplicated(keep="first").to_numpy()
+        if again.any():
+            lost[name] = int(again.sum())
+            out[name] = df.loc[~again].reset_index(drop=True)
+    return out, lost
+
+
 def drop_orphans(tables: Mapping[str, pd.DataFrame], schema: DatasetSchema) -> tuple[dict[str, pd.DataFrame], dict[str, int]]:
     """The tables without child rows whose key has no parent (missing, or not among the parent's keys left), parents
     first, so that an orphan's own children go too; and how many rows each table lost (only tables that lost some).

@@ -287,6 +287,15 @@ def infer_dataset_schema(
     """
     problems: list[str] = []
     schemas: dict[str, TableSchema] = {}
+    tables = dict(tables)
+    for name, df in list(tables.items()):  # a patient written twice, whole (an export's join): once, as a fit does
+        again = df.astype(str).duplicated(keep="first")
+        if again.any() and any(id_like(str(c)) and canonical_keys(df[c]).dropna().duplicated().any()
+                               and not canonical_keys(df.loc[~again, c]).dropna().duplicated().any() for c in df.columns):
+            tables[name] = df.loc[~again].reset_index(drop=True)
+            if notes is not None:
+                notes.append(f"{int(again.sum())} row(s) of '{name}' repeat an earlier row whole (its key twice): a fit "
+                             "leaves the repeats out")
     for name, df in tables.items():
         try:
             schemas[name] = infer_schema(df, unit=False)  # the relations make the root's rows the unit

@@ -32,7 +32,7 @@ from medsynth.core.config import ConfigModel, validate_config
 from medsynth.core.errors import ConfigError, DataValidationError, MedsynthError, NotFittedError, RunDirectoryError
 from medsynth.core.files import atomic_dir, write_json, write_text
 from medsynth.core.protocols import PrivacyReport
-from medsynth.io.dataset import DatasetSchema, drop_orphans, key_problems, validate_dataset
+from medsynth.io.dataset import DatasetSchema, drop_orphans, drop_repeated_rows, key_problems, validate_dataset
 from medsynth.io.dataset_infer import infer_dataset_schema
 from medsynth.io.schema import TableSchema, public_assumptions
 from medsynth.privacy.ledger import LEDGER_FILE, PrivacyLedger, delta_text
@@ -107,6 +107,7 @@ class MultiTableSynthesizer:
         tables = {str(k): v.rename(columns=str) for k, v in tables.items()}
         schema = schema or self.input_schema or infer_dataset_schema(tables)
         self.input_schema = schema
+        tables, repeated = drop_repeated_rows(tables, schema)  # a patient written twice, whole: once
         given = tables
         tables, orphans = drop_orphans(tables, schema)  # rows whose key has no parent: left out, not refused
         if emptied := [t for t, n in orphans.items() if n and len(tables[t]) == 0]:
@@ -139,6 +140,8 @@ class MultiTableSynthesizer:
                              "data_fingerprint": {t: table_fingerprint(df) for t, df in tables.items()}}
         if orphans:  # (a DP fit says it nowhere else: whether a table holds orphans is a fact about its rows)
             self.private_meta["orphan_rows_left_out"] = orphans
+        if repeated:
+            self.private_meta["repeated_rows_left_out"] = repeated
         if self.is_private:  # which rules hold in every row is a fact about every row: the data owner's records only
             self.private_meta["rules_not_accepted"] = rule_notes
         else:
@@ -146,6 +149,8 @@ class MultiTableSynthesizer:
             self.ledger.notes.extend(
                 f"table '{t}': {n} row(s) whose key has no parent row (or whose parent row was left out) were left out"
                 for t, n in orphans.items())
+            self.ledger.notes.extend(f"table '{t}': {n} row(s) repeating an earlier row whole were left out"
+                                     for t, n in repeated.items())
         t0 = time.perf_counter()
         try:
             self._fit_checked(tables, schema, gens)

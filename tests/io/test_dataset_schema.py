@@ -145,8 +145,12 @@ def test_a_duplicated_patient_row_is_an_error_naming_the_key_not_a_missing_relat
     ask for one, never naming the duplicate. The key's duplicate is now the error, with an example value."""
     patients = pd.DataFrame({"patient_id": [f"P{i}" for i in range(50)], "age": range(50)})
     visits = pd.DataFrame({"patient_id": [f"P{i % 50}" for i in range(200)], "day": range(200)})
-    twice = pd.concat([patients, patients.iloc[[7]]], ignore_index=True)
+    twice = pd.concat([patients, patients.iloc[[7]].assign(age=99)], ignore_index=True)  # the key twice, other values
     with pytest.raises(DataValidationError, match=r"table 'patients': column 'patient_id' .* 1 of its values appear more "
                                                   r"than once \(e\.g\. 'P7'\)"):
         infer_dataset_schema({"patients": twice, "visits": visits})
+    notes: list[str] = []  # written twice whole (an export's join): once, with a note
+    whole = infer_dataset_schema({"patients": pd.concat([patients, patients.iloc[[7]]], ignore_index=True), "visits": visits},
+                                 notes=notes)
+    assert whole.relations[0].parent == "patients" and any("repeat an earlier row whole" in n for n in notes)
     assert infer_dataset_schema({"patients": patients, "visits": visits}).relations[0].parent == "patients"

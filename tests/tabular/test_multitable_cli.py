@@ -104,3 +104,21 @@ def test_a_visit_without_its_patient_is_left_out_not_refused(folder, tmp_path, c
     assert main(["tabular", "fit", str(folder), "--schema", str(tmp_path / "s.yaml"), "--model", "dp-mst", "--epsilon", "1",
                  "--out", str(tmp_path / "run2")]) == 2
     assert "no row of a child table has a parent" in capsys.readouterr().err and not (tmp_path / "run2").exists()
+
+
+def test_a_patient_written_twice_whole_is_kept_once(folder, tmp_path, capsys):
+    """An export that wrote one patient row twice (every value equal) stopped schema infer ('a primary key must be
+    unique'); such a repeat is now noted and left out, by schema infer and by a fit. A key repeated with other values
+    is still refused."""
+    p = pd.read_csv(folder / "patients.csv")
+    pd.concat([p, p.iloc[[3]]], ignore_index=True).to_csv(folder / "patients.csv", index=False)
+    assert main(["schema", "infer", str(folder), "--out", str(tmp_path / "s.yaml")]) == 0
+    assert "1 row(s) of 'patients' repeat an earlier row whole" in capsys.readouterr().err
+    run = tmp_path / "run"
+    assert main(["tabular", "fit", str(folder), "--schema", str(tmp_path / "s.yaml"), "--model", "dp-mst", "--epsilon", "1",
+                 "--set", "params.bins=6", "--out", str(run)]) == 0
+    assert json.loads((run / "private" / "fit.json").read_text())["repeated_rows_left_out"] == {"patients": 1}
+    pd.concat([p, p.iloc[[3]].assign(**{p.columns[-1]: "x"})], ignore_index=True).to_csv(folder / "patients.csv", index=False)
+    assert main(["tabular", "fit", str(folder), "--schema", str(tmp_path / "s.yaml"), "--model", "dp-mst", "--epsilon", "1",
+                 "--out", str(tmp_path / "run2")]) == 2
+    assert "duplicated value" in capsys.readouterr().err and not (tmp_path / "run2").exists()
