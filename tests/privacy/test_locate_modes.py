@@ -115,3 +115,27 @@ def test_a_number_with_a_mass_at_zero_is_no_small_code():
         ends[name] = (first, last)
     assert ends["day"][0] >= 2 and ends["day"][1] == 0, ends  # (the first look alone: a code in about 1.4% of draws)
     assert ends["stage"][1] >= 295, ends
+
+
+def test_a_change_keeps_both_signs_at_a_wide_tables_noise():
+    """nhefs's weight change (1,257 rows, 32% negative over 7 powers of two) at its wide table's per-column noise: the
+    other sign was searched over every block of its side (a threshold near 4.7 deviations) and kept in about half the
+    draws, the rest clipping a third of the rows to the run's end. The mirror and the mirror with its neighbours are
+    the two blocks tested now."""
+    from medsynth.privacy.locate import remeasure
+
+    rs = np.random.default_rng(3)
+    mag = np.exp(rs.uniform(np.log(0.5), np.log(40), 1257))
+    x = np.where(rs.random(1257) < 0.32, -mag, mag).round(1)
+    both = located = 0
+    for seed in range(60):
+        rng = np.random.default_rng(seed)
+        loc = locate(x, 1.9e-4, rng)
+        if loc.kind == "unlocated":
+            remeasure(loc, 1.9e-4, rng)
+        if loc.kind != "number":
+            continue
+        located += 1
+        res = refine(loc, 1.9e-4, rng)
+        both += res.low < 0 < res.high
+    assert located >= 50 and both >= 0.7 * located, (both, located)
