@@ -93,7 +93,10 @@ def run_one(package: str, item: str, model: str, eps: float, work: Path, rdatase
     row["seconds"] = round(time.perf_counter() - t0, 1)
     rep = d / "report" / "report.json"
     if rep.exists():
-        row["verdict"] = json.loads(rep.read_text())["verdict"]
+        report = json.loads(rep.read_text())
+        row["verdict"] = report["verdict"]
+        metrics = report["metrics"] if isinstance(report["metrics"], list) else list(report["metrics"].values())
+        row["failed_metrics"] = sorted(m["name"] for m in metrics if m["verdict"] == "fail")
     return row
 
 

@@ -85,8 +85,11 @@ def infer(
     wide = len(schema.columns) > AIM_DEFAULT_MAX_COLUMNS
     model = (f"with more than {AIM_DEFAULT_MAX_COLUMNS} columns the default model is dp-mst; --model dp-aim measures what "
              "predicts it" if wide else "dp-aim, the default model with a target, measures what predicts it")
+    single = target is not None and frame[target].nunique(dropna=True) <= 1
     target_note = (f"; '{target}' is the prediction target (from its name: {model}; set target: false, or true on another "
-                   "column, if your outcome is another)"
+                   "column, if your outcome is another)" + (f". WARNING: '{target}' holds a single value in this table, so "
+                                                           "nothing can predict it: set target: true on your outcome, or "
+                                                           "target: false" if single else "")
                    if target else "; no column is named like an outcome: if you will predict one, mark it target: true "
                    + ("(dp-aim, --model dp-aim, then measures what predicts it)" if wide else
                       "(then the default model is dp-aim, which measures what predicts it; without a target it is dp-mst)"))

@@ -49,6 +49,7 @@ from medsynth.io.dataset_infer import date_named
 from medsynth.io.schema import (
     MAX_INFERRED_LEVELS,
     RESOLUTIONS,
+    ROW_INDEX_NAMES,
     cell_numbers,
     code_like,
     fields_read,
@@ -480,6 +481,10 @@ def decide_structure(schema: TableSchema, df: pd.DataFrame, *, rho: float, rows:
     for col in third:
         spent += rho_r[2]
         ident = id_like(col.name) and not code_like(col.name)  # a code's name (visit_concept_id) is no identity
+        if ident and str(col.name).lower().strip() in ROW_INDEX_NAMES and decided[col.name]["type"] == "categorical":
+            # an export's row number holds whole numbers: under such a name, text is data (Gestation's 'number' of
+            # cigarettes, 'never' .. '30+', came out regenerated as syn-0000001 where the noise could not tell)
+            ident = False
         # an identity's name: its distinct values (a key of groups repeats: a case and its controls); else unique rows
         u = (_distinct_values(df[col.name]) if ident else _unique_rows(df[col.name])) + rng.normal(0, sig[2])
         present = text_count.get(col.name)

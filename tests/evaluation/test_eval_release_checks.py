@@ -97,3 +97,18 @@ def test_copies_in_another_format_are_still_copies() -> None:
         assert rep.metric("dcr_p5_ratio").verdict == "fail", name
     rep = evaluate_tabular(train, holdout, kinds["recased"])
     assert any("only in case" in n and "'f' as 'F'" in n for n in rep.notes), rep.notes
+
+
+def test_a_lumped_code_is_compared_as_categories_even_where_the_schema_says_numeric(tmp_path) -> None:
+    """medsynth's own release of openintro::hfi wrote '(other)' (values too rare to release) in a score column the
+    schema calls numeric, and `evaluate --schema` refused it: 'non-numeric values'."""
+    from medsynth.io.schema import OTHER_CATEGORY
+    from medsynth.tabular.schema import infer_schema
+
+    train, holdout = _table(300, 0), _table(150, 1)
+    syn = _table(300, 2).astype({"age": object})
+    syn.loc[::3, "age"] = OTHER_CATEGORY
+    schema = tmp_path / "s.yaml"
+    infer_schema(pd.concat([train, holdout])).save(schema)
+    rep = evaluate_tabular(train, holdout, syn, schema=schema)
+    assert any("'(other)'" in n and "age" in n for n in rep.notes), rep.notes

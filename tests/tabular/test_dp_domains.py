@@ -1020,3 +1020,15 @@ def test_a_whole_number_column_is_not_left_continuous_by_one_noisy_count():
         looked += len(led.entries[-1].details["second_look"])
         assert spent <= rho * 1.8
     assert left <= 3 and looked >= 20, (left, looked)  # (one look: about 4 of 18 columns per draw, 80 in all)
+
+
+def test_text_under_a_row_number_name_is_no_identifier_where_the_noise_cannot_tell():
+    """Gestation's 'number' (cigarettes a day: 'never', '1-4', ...) came out regenerated as syn-0000001 in every model:
+    'number' is a name exports give row numbers, and where the noise could not tell unique values apart an id-like name
+    made the column an identifier. Row numbers are whole numbers: text under such a name is data."""
+    rs = np.random.default_rng(0)
+    df = pd.DataFrame({"number": rs.choice(["never", "1-4", "5-9", "10-14"], 300), "age": rs.integers(20, 40, 300)})
+    for seed in range(5):
+        led = PrivacyLedger(private=True, target_epsilon=1.0, target_delta=1e-5)
+        out, _, _ = decide_structure(infer_schema(df), df, rho=2e-4, rows=300.0, rng=np.random.default_rng(seed), ledger=led)
+        assert out.column("number").type == "categorical", seed

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -200,3 +201,14 @@ def test_a_date_typed_wrong_is_missing_not_a_reason_to_make_the_column_text(tmp_
     assert infer_schema(many).column("visit_date").type != "datetime"
     texty = df.assign(visit_date=["unknown" if i == 4 else d for i, d in enumerate(days)])
     assert infer_schema(texty).column("visit_date").type != "datetime"
+
+
+def test_schema_infer_warns_of_a_target_with_one_value(tmp_path, capsys):
+    """Gestation's 'outcome' is 'live birth' in every row: marked target from its name, utility was then skipped with
+    no word at inference."""
+    rs = np.random.default_rng(0)
+    data = tmp_path / "t.csv"
+    pd.DataFrame({"outcome": ["live birth"] * 60, "age": rs.integers(18, 45, 60)}).to_csv(data, index=False)
+    assert main(["schema", "infer", str(data), "-o", str(tmp_path / "s.yaml")]) == 0
+    out = capsys.readouterr().out
+    assert "WARNING: 'outcome' holds a single value" in out
