@@ -172,19 +172,23 @@ def check(
     from medsynth.io.tables import read_table
 
     if data.is_dir():
-        from medsynth.io.dataset import drop_orphans, read_dataset, validate_dataset
+        from medsynth.io.dataset import left_out_notes, prepare_dataset, read_dataset, validate_dataset
         from medsynth.tabular.multi_run import load_dataset_schema
 
         ds = load_dataset_schema(schema)
-        tables, lost = drop_orphans(read_dataset(data), ds)  # type: ignore[arg-type]
+        tables, lost = prepare_dataset(read_dataset(data), ds)  # type: ignore[arg-type]
         clipped = {t: c for t, c in validate_dataset(tables, ds).items() if c}  # type: ignore[arg-type]
         note = f"; values outside declared bounds (clipped when fitting): {clipped}" if clipped else ""
-        note += "".join(f"; {n} row(s) of '{t}' have no parent row: a fit leaves them out" for t, n in lost.items())
+        note += "".join(f"; {n} (as a fit does)" for n in left_out_notes(lost))
         done(f"'{data}' matches its schema (tables, keys, relations){note}")
         return
 
     frame, table_schema = read_table(data), TableSchema.load(schema)
     clipped = validate_table(frame, table_schema)
+    from medsynth.io.schema import public_read_problems
+
+    for problem in public_read_problems(table_schema):  # a DP fit refuses these (they would be released exactly)
+        typer.echo(f"warning: {problem}", err=True)
     note = f"; values outside declared bounds (clipped when fitting): {clipped}" if clipped else ""
     keyless = int(frame[table_schema.unit].isna().sum()) if table_schema.unit else 0
     if keyless:

@@ -54,6 +54,10 @@ def apply(
     sets: Optional[list[str]] = typer.Option(
         None, "--set", help="Change how the model is applied, e.g. --set inference.overlap=0.25 (inference.* only)."
     ),
+    keep_frame_of_reference: bool = typer.Option(
+        False, "--keep-frame-of-reference", help="DICOM output of a DICOM MR keeps the MR's FrameOfReferenceUID, so a "
+        "viewer or planning system registers the two (the series then links to that patient: PatientIdentityRemoved NO)."
+    ),
 ) -> None:
     """Translate MR volumes to CT in HU on their own grid (air outside the body is -1024 HU).
 
@@ -73,6 +77,7 @@ def apply(
     from medsynth.translation.api import apply_run
 
     written = apply_run(run, inputs, out, device=device, inference=sets, format=format.lower(), overwrite=force,  # type: ignore[arg-type]
-                        uncertainty=uncertainty, nonfinite=nonfinite, echo=typer.echo)  # type: ignore[arg-type]
+                        uncertainty=uncertainty, nonfinite=nonfinite, echo=typer.echo,  # type: ignore[arg-type]
+                        keep_frame_of_reference=keep_frame_of_reference)
     n = len(written) // 2 if uncertainty else len(written)
     done(f"translated {n} volume(s) to CT ({format.lower()})" + (" with spread maps" if uncertainty else ""), out)

@@ -254,7 +254,9 @@ class Memorisation:
         # holdout gives a reference (>= 2 volumes) and either a copy is found or the synthetic set
         # is large enough for "no copy" to mean something.
         enough_copies = len(ho) >= 2 and (len(copies) > 0 or len(synthetic) >= cfg.min_samples_for_verdict)
-        verbatim = np.nonzero(best >= VERBATIM_NCC)[0]  # a patient's scan itself, whatever the sample sizes
+        # a patient's scan itself, whatever the sample sizes (and closer than any unseen scan comes: repeat scans of one
+        # phantom may reach 0.999 between themselves)
+        verbatim = np.nonzero((best >= VERBATIM_NCC) & (best > m))[0]
         out = [judge(
             "memorisation_near_copy_share", "privacy", share, "minimize",
             "Share of synthetic volumes that are near copies of a training volume: their normalised cross-correlation (NCC) "

@@ -52,7 +52,7 @@ from medsynth.evaluation.multitable_data import (
 from medsynth.evaluation.registry import TABULAR_METRICS, selected
 from medsynth.evaluation.report import Report, fingerprint_input, ledger_notes, read_privacy_ledger
 from medsynth.evaluation.results import MetricResult, judge, skipped
-from medsynth.evaluation.tabular_data import prepare_tables, row_hashes
+from medsynth.evaluation.tabular_data import as_category, prepare_tables, recase_like, row_hashes
 from medsynth.evaluation.tabular_fidelity import (
     AssociationDifference,
     MarginalDistance,
@@ -377,6 +377,14 @@ def evaluate_multitable(
             raise DataValidationError(f"--schema '{schema}' is not a dataset schema (tables: and relations:); for folders give "
                                       "the schema of `medsynth schema infer DATA_DIR`, or leave it out to infer one")
         schema = DatasetSchema.load(schema)
+    from medsynth.io.dataset import left_out_notes, prepare_dataset
+
+    read_notes: list[str] = []
+    for role, d in (("train", tr), ("holdout", ho)):  # real data read as the fit reads it
+        kept, lost = prepare_dataset(d, schema)
+        d.clear()
+        d.update(kept)
+        read_notes += [f"The {role} data: {n} (as a fit does)." for n in left_out_notes(lost)]
     _check_tables(tr, ho, sy, schema)
     ledger = read_privacy_ledger(run_dir) if run_dir is not None else None
     inputs = [_info(train, tr, "train"), _info(holdout, ho, "holdout"), _info(synthetic, sy, "synthetic")]
@@ -385,20 +393,35 @@ def evaluate_multitable(
         results += relation_metrics(tr, ho, sy, schema, cfg)
         for name in schema.order():
             results += table_metrics(name, tr[name], ho[name], sy[name], schema, cfg)
-    flats, col, types, unusable = _flat(tr, ho, sy, schema, target)
+    # the patient-level attacks and utility read synthetic categories that differ from real ones only in case as the
+    # real ones (per table, before the visits are summarised per patient: a re-cased copy passed the copy check)
+    recased: dict[str, str] = {}
+    sy_read = {t: df.copy() for t, df in sy.items()}
+    for t, df in sy_read.items():
+        for c in df.columns:
+            if t in tr and c in tr[t].columns and (df[c].dtype == object or tr[t][c].dtype == object):
+                real_c = as_category(pd.concat([tr[t][c], ho[t][c]], ignore_index=True)) if t in ho else as_category(tr[t][c])
+                same, note = recase_like(as_category(df[c]), real_c)
+                if note:
+                    df[c], recased[f"{t}.{c}"] = same.to_numpy(), note
+    flats, col, types, unusable = _flat(tr, ho, sy_read, schema, target)
     # a patient of few coarse columns can equal another by chance (bladder1: 1 of 36 holdout patients, 2.8%; rhDNase 2
     # of 195): up to COINCIDENT_PATIENTS equal patients are chance, more (a holdout cut from the train data) are refused
     overlap = max(cfg.tabular.max_holdout_overlap, (COINCIDENT_PATIENTS + 0.5) / max(len(flats[1]), 1))
     data = prepare_tables(*flats, target=col, schema=types, max_categories=cfg.tabular.max_categories, max_holdout_overlap=overlap)
     ctx = TabularContext(data, cfg)
     for cls in selected(TABULAR_METRICS, cfg.metrics, privacy_only=True):
-        results.extend(cls().compute(data, data.synthetic, context=ctx))
+        results.extend(cls().compute(data, data.attacked, context=ctx))
     if mode == "evaluate":
         from medsynth.evaluation.tabular_fidelity import TrainSyntheticTestReal
 
         results.extend(TrainSyntheticTestReal().compute(data, data.synthetic, context=ctx))
     root = schema.roots[0]
-    notes = ledger_notes(ledger)
+    notes = ledger_notes(ledger) + read_notes
+    recased.update(data.recased)
+    if recased:
+        notes.append("Patient-level privacy and utility read synthetic categories as the real ones, case aside (each "
+                     "table's fidelity as written): " + "; ".join(f"{c} ({why})" for c, why in recased.items()) + ".")
     if unusable:
         notes.append(unusable)
     notes.append(f"Unit of the utility and privacy metrics: one '{root}' row with all its rows (patient level): the "

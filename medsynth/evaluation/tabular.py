@@ -26,7 +26,8 @@ def _load(t: TableLike, role: str) -> tuple[pd.DataFrame, dict]:
         from medsynth.io.tables import normalise_frame
 
         t = normalise_frame(t, role=role)
-        digest = hashlib.sha256(row_hashes(t.rename(columns=str)).tobytes() + ",".join(map(str, t.columns)).encode()).hexdigest()
+        digest = hashlib.sha256(row_hashes(t.rename(columns=str), exact=True).tobytes()
+                                + ",".join(map(str, t.columns)).encode()).hexdigest()
         return t, {"role": role, "path": None, "sha256": digest, "rows": len(t), "columns": t.shape[1]}
     df = read_table(t, role=role)
     return df, {"role": role, "path": str(t), "sha256": fingerprint_input(t), "rows": len(df), "columns": df.shape[1]}

@@ -230,7 +230,7 @@ def _as_days(s: pd.Series) -> pd.Series:
 _WHOLE_TEXT = re.compile(r"[+-]?\d+\.0+")
 
 
-def _recase(synthetic: pd.Series, real: pd.Series) -> tuple[pd.Series, str | None]:
+def recase_like(synthetic: pd.Series, real: pd.Series) -> tuple[pd.Series, str | None]:
     """Synthetic category values absent from the real ones whose case-folded text matches exactly one real value,
     written as that value; and a note with examples (None when nothing changed)."""
     known = set(real.dropna())
@@ -245,7 +245,7 @@ def _recase(synthetic: pd.Series, real: pd.Series) -> tuple[pd.Series, str | Non
     return synthetic.map(lambda v: swap.get(v, v)).astype(object), f"synthetic values differ from real ones only in case: {shown}"
 
 
-def _as_category(s: pd.Series) -> pd.Series:
+def as_category(s: pd.Series) -> pd.Series:
     """Categorical values as strings; numbers that are whole print without '.0' (1.0 == 1); text without the blanks
     around it, as medsynth's schema and models read categories ('No ' of a fixed-width export is 'No'; blank text is
     missing): a synthetic 'No' compared with a real 'No ' made identical rows a fidelity FAIL."""
@@ -386,8 +386,8 @@ def prepare_tables(
                 df[c] = conv.astype(float)
         else:
             for df in (train, holdout, synthetic):
-                df[c] = _as_category(df[c])
-            same, note = _recase(synthetic[c], pd.concat([train[c], holdout[c]], ignore_index=True))
+                df[c] = as_category(df[c])
+            same, note = recase_like(synthetic[c], pd.concat([train[c], holdout[c]], ignore_index=True))
             if note:
                 recased[c], attacked[c] = note, same
         types[c] = "numeric" if kind == "numeric" else "categorical"
@@ -422,7 +422,8 @@ def prepare_tables(
         )
     return TabularData(train.reset_index(drop=True), holdout.reset_index(drop=True), synthetic.reset_index(drop=True), types, target,
                        dropped, retyped, lumped, shared_people, unit if people is not None else None, people, recased,
-                       synthetic.reset_index(drop=True).assign(**attacked) if attacked else None)
+                       synthetic.reset_index(drop=True).assign(**{c: v.to_numpy() for c, v in attacked.items()})
+                       if attacked else None)
 
 
 def _person_keys(df: pd.DataFrame, column: str) -> pd.Series:

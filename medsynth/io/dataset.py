@@ -444,6 +444,22 @@ def drop_orphans(tables: Mapping[str, pd.DataFrame], schema: DatasetSchema) -> t
     return out, lost
 
 
+def prepare_dataset(tables: Mapping[str, pd.DataFrame], schema: DatasetSchema) -> tuple[dict[str, pd.DataFrame], dict[str, dict[str, int]]]:
+    """The tables as every command reads a dataset: a keyed table's rows repeating an earlier row whole kept once
+    (:func:`drop_repeated_rows`), then child rows with no parent row left out (:func:`drop_orphans`); and what was left
+    out (``{"repeated_rows": {table: n}, "orphan_rows": {table: n}}``, tables that lost none omitted)."""
+    out, repeated = drop_repeated_rows(tables, schema)
+    out, orphans = drop_orphans(out, schema)
+    return out, {"repeated_rows": repeated, "orphan_rows": orphans}
+
+
+def left_out_notes(lost: Mapping[str, Mapping[str, int]]) -> list[str]:
+    """What :func:`prepare_dataset` left out, in words (counts: for the data owner's eyes, never a DP release)."""
+    return ([f"{n} row(s) of '{t}' repeat an earlier row whole: kept once" for t, n in lost.get("repeated_rows", {}).items()]
+            + [f"{n} row(s) of '{t}' have no parent row (their key is missing or not among the parent's): left out"
+               for t, n in lost.get("orphan_rows", {}).items()])
+
+
 def key_problems(tables: Mapping[str, pd.DataFrame], schema: DatasetSchema, *, redact: bool = False,
                  orphans: bool = True) -> list[str]:
     """Duplicate or missing primary keys and (with ``orphans``) child keys without a parent, each with an example."""

@@ -369,8 +369,9 @@ def write_dicom_series(
     """Write a synthetic 3D volume as a DICOM series, safe to share.
 
     The series has new Study/Series/SOP/FrameOfReference UIDs (the frame of reference of the series a volume was
-    computed from where its ``meta`` names one as ``derived_frame_of_reference``: a synthetic CT from a patient's MR,
-    whose ``meta["derivation"]`` is then the DerivationDescription), a random pseudonymous PatientID
+    computed from where its ``meta`` names one as ``derived_frame_of_reference``, asked for by ``translate apply
+    --keep-frame-of-reference``: the series then links to that patient's and says PatientIdentityRemoved NO), a
+    DerivationDescription from ``meta["derivation"]`` where given, a random pseudonymous PatientID
     (``SYN-`` + hex, unless given), PatientName ``SYNTHETIC^MEDSYNTH``, no dates, no institution,
     ImageType ``DERIVED\\SECONDARY``, ``SyntheticData = YES`` (0008,001C), ``PatientIdentityRemoved
     = YES``, and a BurnedInAnnotation of NO. CT (rounded to whole HU) and integer-valued data are
@@ -451,7 +452,8 @@ def write_dicom_series(
             ds.ManufacturerModelName = "medsynth"
             ds.SoftwareVersions = __version__
             ds.SyntheticData = "YES"
-            ds.PatientIdentityRemoved = "YES"
+            # a frame of reference shared with a patient's series links the two: not de-identified (DICOM PS3.15 E)
+            ds.PatientIdentityRemoved = "NO" if volume.meta.get("derived_frame_of_reference") else "YES"
             ds.BurnedInAnnotation = "NO"
             ds.DerivationDescription = derivation
             ds.ImageComments = derivation

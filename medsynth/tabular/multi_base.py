@@ -32,7 +32,14 @@ from medsynth.core.config import ConfigModel, validate_config
 from medsynth.core.errors import ConfigError, DataValidationError, MedsynthError, NotFittedError, RunDirectoryError
 from medsynth.core.files import atomic_dir, write_json, write_text
 from medsynth.core.protocols import PrivacyReport
-from medsynth.io.dataset import DatasetSchema, drop_orphans, drop_repeated_rows, key_problems, validate_dataset
+from medsynth.io.dataset import (
+    DatasetSchema,
+    drop_repeated_rows,
+    key_problems,
+    left_out_notes,
+    prepare_dataset,
+    validate_dataset,
+)
 from medsynth.io.dataset_infer import infer_dataset_schema
 from medsynth.io.schema import TableSchema, public_assumptions
 from medsynth.privacy.ledger import LEDGER_FILE, PrivacyLedger, delta_text
@@ -107,11 +114,11 @@ class MultiTableSynthesizer:
         tables = {str(k): v.rename(columns=str) for k, v in tables.items()}
         schema = schema or self.input_schema or infer_dataset_schema(tables)
         self.input_schema = schema
-        tables, repeated = drop_repeated_rows(tables, schema)  # a patient written twice, whole: once
         given = tables
-        tables, orphans = drop_orphans(tables, schema)  # rows whose key has no parent: left out, not refused
+        tables, lost = prepare_dataset(tables, schema)  # a patient written twice whole: once; rows with no parent: out
+        repeated, orphans = lost["repeated_rows"], lost["orphan_rows"]
         if emptied := [t for t, n in orphans.items() if n and len(tables[t]) == 0]:
-            raise DataValidationError(key_problems(given, schema, redact=self.is_private) or
+            raise DataValidationError(key_problems(drop_repeated_rows(given, schema)[0], schema, redact=self.is_private) or
                                       [f"table '{t}': no row has a parent" for t in emptied],
                                       context="no row of a child table has a parent (the relation's columns may be wrong)")
         clipped = validate_dataset(tables, schema, redact=self.is_private)
@@ -146,11 +153,7 @@ class MultiTableSynthesizer:
             self.private_meta["rules_not_accepted"] = rule_notes
         else:
             self.ledger.notes.extend(rule_notes)
-            self.ledger.notes.extend(
-                f"table '{t}': {n} row(s) whose key has no parent row (or whose parent row was left out) were left out"
-                for t, n in orphans.items())
-            self.ledger.notes.extend(f"table '{t}': {n} row(s) repeating an earlier row whole were left out"
-                                     for t, n in repeated.items())
+            self.ledger.notes.extend(left_out_notes(lost))
         t0 = time.perf_counter()
         try:
             self._fit_checked(tables, schema, gens)

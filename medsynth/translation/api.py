@@ -265,6 +265,7 @@ class Translator:
         uncertainty: bool = False,
         nonfinite: NonFinite = "error",
         echo: Callable[[str], None] | None = None,
+        keep_frame_of_reference: bool = False,
     ) -> list[Path]:
         """Translate every MR found in ``inputs`` (NIfTI files, DICOM series, folders of them) into ``out``.
 
@@ -295,7 +296,7 @@ class Translator:
         if not items:
             raise DataValidationError("no inputs given; pass MR NIfTI files, DICOM series folders or folders of them")
         return translate_files(self.model, items, out, format=fmt, overwrite=overwrite, uncertainty=uncertainty,  # type: ignore[arg-type]
-                               nonfinite=nonfinite, echo=echo)
+                               nonfinite=nonfinite, echo=echo, keep_frame_of_reference=keep_frame_of_reference)
 
     def save(self, path: str | Path) -> Path:
         """Write the model (config.yaml, weights.pt, meta.json) to a new folder (atomically)."""
@@ -393,6 +394,7 @@ def apply_run(
     uncertainty: bool = False,
     nonfinite: NonFinite = "error",
     echo: Callable[[str], None] | None = None,
+    keep_frame_of_reference: bool = False,
 ) -> list[Path]:
     """``load(run, device=, inference=).apply_files(inputs, out, ...)``, with ``out`` and the options checked
     before the model is loaded (what ``medsynth translate apply`` calls).
@@ -410,7 +412,8 @@ def apply_run(
     if nonfinite not in NONFINITE:
         raise ConfigError(f"nonfinite '{nonfinite}' must be error or mask")
     return load(run, device=device, inference=inference).apply_files(
-        inputs, out, format=format, overwrite=overwrite, uncertainty=uncertainty, nonfinite=nonfinite, echo=echo
+        inputs, out, format=format, overwrite=overwrite, uncertainty=uncertainty, nonfinite=nonfinite, echo=echo,
+        keep_frame_of_reference=keep_frame_of_reference,
     )
 
 

@@ -24,6 +24,7 @@ def translate_files(
     uncertainty: bool = False,
     nonfinite: NonFinite = "error",
     echo: Callable[[str], None] | None = None,
+    keep_frame_of_reference: bool = False,
 ) -> list[Path]:
     """Translate every MR volume found in ``inputs`` and write ``OUT/<name>_sct.nii.gz`` (or a DICOM series folder).
 
@@ -40,6 +41,9 @@ def translate_files(
         nonfinite: "error" refuses an MR with NaN/inf voxels, naming the file and the count;
             "mask" leaves them out and writes them as NaN (NIfTI only: DICOM stores integers).
         echo: called with one line per written volume.
+        keep_frame_of_reference: DICOM output of a DICOM MR keeps the MR's FrameOfReferenceUID (a viewer or planning
+            system registers the two; the series then links to that patient: PatientIdentityRemoved NO). Off: new UIDs,
+            as for every DICOM medsynth writes.
 
     Raises:
         DataValidationError: an input holds no volume; two inputs would write the same output name;
@@ -90,12 +94,15 @@ def translate_files(
         raise DataValidationError(problems, context="inputs (nothing was written)")
     created = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
+    before = {p for n in names for p in (out / (n + suffix), out / (n + "_spread" + suffix)) if p.exists()}
     written: list[Path] = []
     try:
         _translate_all(translator, paths, names, out, written, format=format, suffix=suffix, overwrite=overwrite,
-                       uncertainty=uncertainty, nonfinite=nonfinite, echo=echo)
-    except BaseException:  # no partial output left as if complete: what this call wrote goes
+                       uncertainty=uncertainty, nonfinite=nonfinite, echo=echo, keep_frame=keep_frame_of_reference)
+    except BaseException:  # no partial output left as if complete: what this call wrote new goes (not what it replaced)
         for p in written:
+            if p in before:
+                continue
             shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
         if created:
             shutil.rmtree(out, ignore_errors=True)
@@ -105,7 +112,7 @@ def translate_files(
 
 def _translate_all(translator, paths: list[Path], names: list[str], out: Path, written: list[Path], *,  # noqa: ANN001
                    format: OutputFormat, suffix: str, overwrite: bool, uncertainty: bool, nonfinite: NonFinite,
-                   echo: Callable[[str], None] | None) -> None:
+                   echo: Callable[[str], None] | None, keep_frame: bool = False) -> None:
     """Translate and write each input (appending every written path to ``written`` as it goes)."""
     from medsynth.io.loading import load_volume, save_volume
     from medsynth.io.nifti import write_nifti
@@ -115,6 +122,8 @@ def _translate_all(translator, paths: list[Path], names: list[str], out: Path, w
         volume.meta["source"] = str(src)
         result = translator.translate(volume, return_spread=uncertainty, nonfinite=nonfinite)
         ct, spread = result if uncertainty else (result, None)
+        if keep_frame and ct.meta.get("source_frame_of_reference"):
+            ct.meta["derived_frame_of_reference"] = ct.meta["source_frame_of_reference"]
         dest = out / (name + suffix)
         masked = int(ct.meta.get("nonfinite_input_voxels", 0))
         if masked:  # NaN marks the left-out voxels: float32, not the int16 of clinical CT

@@ -257,10 +257,9 @@ def translate_volume(
     }
     if bad:
         meta["nonfinite_input_voxels"] = bad
-    if volume.meta.get("frame_of_reference_uid"):  # an MR read from DICOM: the sCT registers with it in a viewer or TPS
-        meta["derived_frame_of_reference"] = volume.meta["frame_of_reference_uid"]
-    meta["derivation"] = ("SYNTHETIC CT computed by medsynth (CycleGAN MR->CT) from an MR series, not acquired"
-                          + ("; frame of reference of that MR" if "derived_frame_of_reference" in meta else ""))
+    if volume.meta.get("frame_of_reference_uid"):  # an MR read from DICOM: written with it only when asked to
+        meta["source_frame_of_reference"] = volume.meta["frame_of_reference_uid"]
+    meta["derivation"] = "SYNTHETIC CT computed by medsynth (CycleGAN MR->CT) from an MR series, not acquired"
     out = Translation(Volume(arr.astype(np.float32), affine=volume.affine.copy(), modality="CT", units="HU", meta=meta), nonfinite=bad)
     if spread:
         # [-1, 1] units -> HU: the window's half width; inverted through the same spatial steps.

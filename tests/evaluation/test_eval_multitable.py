@@ -186,3 +186,17 @@ def test_folders_with_other_columns_are_a_named_error_not_a_traceback(real, tmp_
     err = capsys.readouterr().err
     assert rc == 2 and "the holdout table 'patients' lacks column(s) ['id']" in err and "patient_no" in err
     assert not (tmp_path / "ev").exists()
+
+
+def test_real_data_is_read_as_the_fit_reads_it_and_recased_copies_are_copies(real):
+    """A folder that schema infer and fit accept (a visit without its patient) was refused by evaluate ("real data must
+    be referentially complete"); and a copy with its categories re-cased passed exact_copy_share here while the
+    single-table evaluation failed it (a review of the change)."""
+    train, holdout = real
+    orphaned = {"patients": train["patients"], "visits": pd.concat([train["visits"], train["visits"].iloc[[0]].assign(id=99_999)],
+                                                                   ignore_index=True)}
+    recased = {t: df.assign(**{c: df[c].str.swapcase() for c in df.columns if df[c].dtype == object}) for t, df in train.items()}
+    report = evaluate_multitable(orphaned, holdout, recased, mode="audit")
+    assert any("have no parent row" in n for n in report.notes), report.notes
+    copies = next(m for m in report.results if m.name == "exact_copy_share")
+    assert copies.value == 1.0 and copies.verdict == "fail"

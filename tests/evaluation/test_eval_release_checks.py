@@ -90,7 +90,9 @@ def test_copies_in_another_format_are_still_copies() -> None:
     train, holdout = _table(300, 0), _table(150, 1)
     kinds = {"recased": train.assign(sex=train["sex"].str.lower()),
              "as_text": train.astype(str),
-             "fewer_decimals": train.assign(kappa=train["kappa"] * (1 + 1e-9))}
+             "fewer_decimals": train.assign(kappa=train["kappa"] * (1 + 1e-9)),
+             # (a frame with another index: the re-cased columns were assigned by label, all NaN: a review)
+             "recased_reindexed": train.assign(sex=train["sex"].str.lower()).set_axis(train.index + 1000)}
     for name, syn in kinds.items():
         rep = evaluate_tabular(train, holdout, syn)
         assert rep.metric("exact_copy_share").value == 1.0 and rep.metric("exact_copy_share").verdict == "fail", name

@@ -181,15 +181,20 @@ def test_apply_run_checks_the_output_before_loading(trained: mt.Translator, phan
 
 def test_a_synthetic_ct_from_a_dicom_mr_keeps_its_frame_of_reference(trained: mt.Translator, phantoms16: Path, tmp_path: Path):
     """The sCT of a patient's MR series got a new FrameOfReferenceUID and the label "not a real patient": a viewer or
-    planning system would not register it with the MR it was computed from."""
+    planning system would not register it with the MR it was computed from. Keeping the MR's frame is asked for (it
+    links the series to the patient, so it is not de-identified then)."""
     import pydicom
 
     from medsynth.io.dicom import write_dicom_series
 
     write_dicom_series(load_volume(phantoms16 / "mr" / "case_002.nii.gz"), tmp_path / "mr_dcm")
     src = pydicom.dcmread(sorted((tmp_path / "mr_dcm").iterdir())[0])
-    written = trained.apply_files([tmp_path / "mr_dcm"], tmp_path / "out", format="dicom")
+    written = trained.apply_files([tmp_path / "mr_dcm"], tmp_path / "out", format="dicom", keep_frame_of_reference=True)
     out = pydicom.dcmread(sorted(written[0].iterdir())[0])
     assert out.FrameOfReferenceUID == src.FrameOfReferenceUID and out.SeriesInstanceUID != src.SeriesInstanceUID
     assert "computed by medsynth" in out.DerivationDescription and "not a real patient" not in out.DerivationDescription
-    assert out.SyntheticData == "YES" and out.Modality == "CT"
+    assert out.SyntheticData == "YES" and out.Modality == "CT" and out.PatientIdentityRemoved == "NO"
+    plain = trained.apply_files([tmp_path / "mr_dcm"], tmp_path / "out2", format="dicom")  # by default: new UIDs
+    new = pydicom.dcmread(sorted(plain[0].iterdir())[0])
+    assert new.FrameOfReferenceUID != src.FrameOfReferenceUID and new.PatientIdentityRemoved == "YES"
+    assert "computed by medsynth" in new.DerivationDescription
