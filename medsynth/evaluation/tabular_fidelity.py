@@ -172,6 +172,10 @@ def association_matrix(df: pd.DataFrame, types: dict[str, str]) -> pd.DataFrame:
     return pd.DataFrame(m, index=cols, columns=cols)
 
 
+#: A pair of columns is strongly associated from this absolute association on (correlation, Cramer's V, eta).
+STRONG_ASSOCIATION = 0.3
+
+
 class AssociationDifference:
     """Mean absolute difference of the pairwise association matrices."""
 
@@ -195,10 +199,29 @@ class AssociationDifference:
         base = np.abs(a_tr.to_numpy() - a_ho.to_numpy())[iu]
         pairs = [(a_tr.index[i], a_tr.columns[j], float(diff[k])) for k, (i, j) in enumerate(zip(*iu))]
         pairs.sort(key=lambda p: -p[2])
-        return [judge("association_difference_mean", "fidelity", float(diff.mean()), "minimize", desc,
-                      threshold=context.config.fidelity.association_difference_mean, baseline=float(base.mean()),
-                      details={"largest_differences": [{"a": a, "b": b, "difference": d} for a, b, d in pairs[:10]]},
-                      artifacts={"real": a_tr, "synthetic": a_sy})]
+        out = [judge("association_difference_mean", "fidelity", float(diff.mean()), "minimize", desc,
+                     threshold=context.config.fidelity.association_difference_mean, baseline=float(base.mean()),
+                     details={"largest_differences": [{"a": a, "b": b, "difference": d} for a, b, d in pairs[:10]]},
+                     artifacts={"real": a_tr, "synthetic": a_sy})]
+        # the strong relations a user relies on: a mean over every pair hides losing a few of them
+        v_tr, v_sy, v_ho = (np.abs(m.to_numpy())[iu] for m in (a_tr, a_sy, a_ho))
+        strong = np.nonzero((v_tr >= STRONG_ASSOCIATION) & (v_ho >= STRONG_ASSOCIATION))[0]
+        desc2 = (f"Of the pairs of columns associated at least {STRONG_ASSOCIATION:g} (absolute correlation, Cramer's V or "
+                 "correlation ratio) in train and holdout alike, the share whose synthetic association falls below half "
+                 "the real one: the strong relations an analyst relies on (height and weight, two blood pressures).")
+        if not strong.size:
+            out.append(skipped("strong_association_loss_share", "fidelity", "minimize", desc2,
+                               f"no pair of columns is associated at least {STRONG_ASSOCIATION:g} in train and holdout"))
+            return out
+        lost = [k for k in strong if v_sy[k] < 0.5 * v_tr[k]]
+        rows = sorted(({"a": str(a_tr.index[iu[0][k]]), "b": str(a_tr.columns[iu[1][k]]), "real": float(v_tr[k]),
+                        "synthetic": float(v_sy[k])} for k in lost), key=lambda r: r["synthetic"] - r["real"])
+        note = ("lost, e.g. " + ", ".join(f"{r['a']}~{r['b']} {r['real']:.2f} -> {r['synthetic']:.2f}" for r in rows[:3])
+                if rows else "")
+        out.append(judge("strong_association_loss_share", "fidelity", len(lost) / strong.size, "minimize", desc2,
+                         threshold=context.config.fidelity.strong_association_loss_share, baseline=0.0, note=note,
+                         details={"strong_pairs": int(strong.size), "lost": rows[:20]}))
+        return out
 
 
 class MissingnessPattern:

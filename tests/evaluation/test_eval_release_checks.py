@@ -114,3 +114,21 @@ def test_a_lumped_code_is_compared_as_categories_even_where_the_schema_says_nume
     infer_schema(pd.concat([train, holdout])).save(schema)
     rep = evaluate_tabular(train, holdout, syn, schema=schema)
     assert any("'(other)'" in n and "age" in n for n in rep.notes), rep.notes
+
+
+def test_losing_the_strong_relations_fails_though_the_mean_passes() -> None:
+    """nhefs at epsilon 1: association_difference_mean passed (0.067 over about 2,000 pairs) while sbp-dbp 0.56 and
+    height-weight 0.50 went to zero. The strong pairs are judged on their own."""
+    def table(n: int, seed: int, tied: bool = True) -> pd.DataFrame:
+        rng = np.random.default_rng(seed)
+        cols = {f"x{i}": rng.normal(0, 1, n) for i in range(12)}  # many unrelated pairs dilute a mean
+        h = rng.normal(170, 10, n)
+        cols["height"], cols["weight"] = h, (0.9 * (h - 170) if tied else rng.normal(0, 9, n)) + 70 + rng.normal(0, 4, n)
+        return pd.DataFrame(cols)
+
+    train, holdout = table(600, 0), table(300, 1)
+    broken = evaluate_tabular(train, holdout, table(600, 2, tied=False))
+    m = broken.metric("strong_association_loss_share")
+    assert broken.metric("association_difference_mean").verdict == "pass"
+    assert m.value == 1.0 and m.verdict == "fail" and "height~weight" in m.note
+    assert evaluate_tabular(train, holdout, table(600, 3)).metric("strong_association_loss_share").verdict == "pass"
