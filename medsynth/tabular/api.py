@@ -223,7 +223,10 @@ def release_gaps(model: Any) -> str | None:
     tables = ({t: schema.tables[t] for t in schema.order()} if not isinstance(schema, TableSchema) else {None: schema})
     parts = []
     usable = 0  # columns a user gets something from (keys are regenerated, so they do not count)
+    lost_targets: list[str] = []
     for t, tab in tables.items():
+        lost_targets += [c.name for c in tab.columns if c.target and (
+            c.omitted or (c.type == "categorical" and len(c.categories or []) <= 1))]
         usable += sum(not c.omitted and c.type != "identifier" and not (c.type == "categorical" and len(c.categories or []) == 1)
                       for c in tab.columns)
         empty = [c.name for c in tab.columns if c.omitted]
@@ -244,6 +247,10 @@ def release_gaps(model: Any) -> str | None:
     gaps = (f"{nothing}at this budget DP could not release everything: {'; '.join(parts)}. The ledger notes say why; declare "
             "those domains public in the schema (categories and ranges from a data dictionary are public knowledge), "
             "give a larger epsilon, or model fewer columns")
+    if lost_targets:  # the column the user will predict: a model of it with one class is useless for that
+        gaps = (f"THE TARGET {', '.join(repr(n) for n in lost_targets)} WAS LOST (empty or a single class: its other "
+                "classes held too few rows to stand above the noise); declare its classes public in the schema "
+                "(categories: [...], public: true: an outcome's classes are public knowledge). " + gaps[:1].upper() + gaps[1:])
     return f"{gaps}. Also, {said}" if said else gaps
 
 
