@@ -279,6 +279,39 @@ class DetectionAUC:
                       details={"rows_per_class": n, "folds": cfg.tabular.detection_folds, "model": "HistGradientBoostingClassifier", "settings": MODEL_SETTINGS})]
 
 
+#: Train-on-real AUROC from which the utility note looks for a column that gives the target away on its own ...
+LEAK_AUROC = 0.98
+#: ... and the single-column AUROC (its values, or whether it holds one) that names it.
+LEAK_COLUMN_AUROC = 0.95
+
+
+def _target_leaks(train: pd.DataFrame, target: str, types: dict[str, str], positive: str) -> list[tuple[str, float]]:
+    """Columns that alone separate a binary target's classes on the training rows (AUROC, either direction, of the
+    column's values, of its categories' class rates, or of whether it holds a value), best first."""
+    from sklearn.metrics import roc_auc_score
+
+    y = train[target].astype(str).to_numpy() == positive
+    if y.all() or not y.any():
+        return []
+    found = []
+    for c in train.columns:
+        if c == target:
+            continue
+        s = train[c]
+        scores = [s.isna().to_numpy(float)]
+        if types.get(c) == "numeric":
+            v = pd.to_numeric(s, errors="coerce").to_numpy(float)
+            scores.append(np.where(np.isnan(v), np.nanmin(v) - 1 if np.isfinite(v).any() else 0.0, v))
+        else:
+            key = s.astype(str).fillna("")
+            scores.append(key.map(pd.Series(y, index=key.index).groupby(key).mean()).to_numpy(float))
+        aucs = [float(roc_auc_score(y, sc)) for sc in scores if np.ptp(sc) > 0]
+        auc = max((max(a, 1 - a) for a in aucs), default=0.5)
+        if auc >= LEAK_COLUMN_AUROC:
+            found.append((str(c), auc))
+    return sorted(found, key=lambda t: -t[1])
+
+
 def _notes(details: dict[str, Any]) -> str:
     """The utility notes of ``details`` as one line: the test rows, then the synthetic and the real training rows."""
     names = {"test": "holdout", "tstr": "synthetic rows", "trtr": "real training rows"}
@@ -353,6 +386,15 @@ class TrainSyntheticTestReal:
                 else:
                     auroc = float("nan")
                 scores[name] = {"auroc": auroc, "accuracy": float(accuracy_score(y_te, model.predict(X_te)))}
+            if len(classes) == 2 and scores["trtr"]["auroc"] >= LEAK_AUROC:
+                leaks = _target_leaks(real.train, target, real.types, classes[1])
+                if leaks:  # (e.g. nhefs: a year of death present only for the dead predicts death; TRTR 1.0)
+                    shown = ", ".join(f"'{c}' ({auc:.2f})" for c, auc in leaks[:3])
+                    details["trtr_note"] = "; ".join(x for x in (details.get("trtr_note"), (
+                        f"the real rows predict the target almost perfectly (AUROC {scores['trtr']['auroc']:.3f}); alone, "
+                        f"{shown} do (by their values or by which rows have one): a column may encode the outcome (a date "
+                        "or cause of death for death), and a utility score on it says little; leave it out or choose "
+                        "another target")) if x)
             for metric, th in (("auroc", cfg.fidelity.utility_auroc_gap), ("accuracy", cfg.fidelity.utility_accuracy_gap)):
                 out.append(judge(f"utility_tstr_{metric}", "utility", scores["tstr"][metric], "maximize",
                                  f"{metric.upper() if metric == 'auroc' else 'Accuracy'} on real holdout rows of the model trained on synthetic rows.",

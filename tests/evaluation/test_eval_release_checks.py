@@ -132,3 +132,19 @@ def test_losing_the_strong_relations_fails_though_the_mean_passes() -> None:
     assert broken.metric("association_difference_mean").verdict == "pass"
     assert m.value == 1.0 and m.verdict == "fail" and "height~weight" in m.note
     assert evaluate_tabular(train, holdout, table(600, 3)).metric("strong_association_loss_share").verdict == "pass"
+
+
+def test_a_column_that_gives_the_target_away_is_named() -> None:
+    """nhefs: a year of death, present only for the dead, predicted death with AUROC 1.0 and the utility section passed
+    without a word; the note names the columns that alone separate the classes."""
+    def table(n: int, seed: int) -> pd.DataFrame:
+        rng = np.random.default_rng(seed)
+        death = rng.random(n) < 0.3
+        return pd.DataFrame({"age": rng.normal(60, 10, n).round(), "sex": rng.choice(["F", "M"], n),
+                             "yrdth": np.where(death, rng.integers(83, 93, n), np.nan), "death": death.astype(int)})
+
+    rep = evaluate_tabular(table(400, 0), table(200, 1), table(400, 2), target="death")
+    note = rep.metric("utility_auroc_gap").note
+    assert "predict the target almost perfectly" in note and "'yrdth' (1.00)" in note and "'age'" not in note
+    honest = evaluate_tabular(_table(400, 0), _table(200, 1), _table(400, 2), target="status")
+    assert "almost perfectly" not in honest.metric("utility_auroc_gap").note
