@@ -92,18 +92,28 @@ def test_a_visit_without_its_patient_is_left_out_not_refused(folder, tmp_path, c
     v = pd.read_csv(folder / "visits.csv")
     v.loc[2, "id"] = 999
     v.to_csv(folder / "visits.csv", index=False)
-    assert main(["schema", "infer", str(folder), "--out", str(tmp_path / "s.yaml")]) == 0
-    assert "1 row(s) of 'visits' have no parent row" in capsys.readouterr().err
-    run = tmp_path / "run"
-    assert main(["tabular", "fit", str(folder), "--schema", str(tmp_path / "s.yaml"), "--model", "dp-mst", "--epsilon", "1",
-                 "--set", "params.bins=6", "--out", str(run)]) == 0
+    run = _infer_and_fit(folder, tmp_path, capsys, "1 row(s) of 'visits' have no parent row")
     assert json.loads((run / "private" / "fit.json").read_text())["orphan_rows_left_out"] == {"visits": 1}
     assert "no parent" not in (run / "privacy_ledger.json").read_text()
     v["id"] = v["id"] + 5000  # no visit has a patient: a wrong relation, refused by name
     v.to_csv(folder / "visits.csv", index=False)
+    _refused(folder, tmp_path, capsys, "no row of a child table has a parent")
+
+
+def _infer_and_fit(folder, tmp_path, capsys, note: str):  # noqa: ANN001, ANN202
+    """schema infer (printing ``note``), then a DP fit on its schema: the run folder."""
+    assert main(["schema", "infer", str(folder), "--out", str(tmp_path / "s.yaml")]) == 0
+    assert note in capsys.readouterr().err
+    run = tmp_path / "run"
+    assert main(["tabular", "fit", str(folder), "--schema", str(tmp_path / "s.yaml"), "--model", "dp-mst", "--epsilon", "1",
+                 "--set", "params.bins=6", "--out", str(run)]) == 0
+    return run
+
+
+def _refused(folder, tmp_path, capsys, needle: str) -> None:  # noqa: ANN001
     assert main(["tabular", "fit", str(folder), "--schema", str(tmp_path / "s.yaml"), "--model", "dp-mst", "--epsilon", "1",
                  "--out", str(tmp_path / "run2")]) == 2
-    assert "no row of a child table has a parent" in capsys.readouterr().err and not (tmp_path / "run2").exists()
+    assert needle in capsys.readouterr().err and not (tmp_path / "run2").exists()
 
 
 def test_a_patient_written_twice_whole_is_kept_once(folder, tmp_path, capsys):
@@ -112,13 +122,7 @@ def test_a_patient_written_twice_whole_is_kept_once(folder, tmp_path, capsys):
     is still refused."""
     p = pd.read_csv(folder / "patients.csv")
     pd.concat([p, p.iloc[[3]]], ignore_index=True).to_csv(folder / "patients.csv", index=False)
-    assert main(["schema", "infer", str(folder), "--out", str(tmp_path / "s.yaml")]) == 0
-    assert "1 row(s) of 'patients' repeat an earlier row whole" in capsys.readouterr().err
-    run = tmp_path / "run"
-    assert main(["tabular", "fit", str(folder), "--schema", str(tmp_path / "s.yaml"), "--model", "dp-mst", "--epsilon", "1",
-                 "--set", "params.bins=6", "--out", str(run)]) == 0
+    run = _infer_and_fit(folder, tmp_path, capsys, "1 row(s) of 'patients' repeat an earlier row whole")
     assert json.loads((run / "private" / "fit.json").read_text())["repeated_rows_left_out"] == {"patients": 1}
     pd.concat([p, p.iloc[[3]].assign(**{p.columns[-1]: "x"})], ignore_index=True).to_csv(folder / "patients.csv", index=False)
-    assert main(["tabular", "fit", str(folder), "--schema", str(tmp_path / "s.yaml"), "--model", "dp-mst", "--epsilon", "1",
-                 "--out", str(tmp_path / "run2")]) == 2
-    assert "duplicated value" in capsys.readouterr().err and not (tmp_path / "run2").exists()
+    _refused(folder, tmp_path, capsys, "duplicated value")
