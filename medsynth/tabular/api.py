@@ -247,7 +247,7 @@ def release_gaps(model: Any) -> str | None:
     gaps = (f"{nothing}at this budget DP could not release everything: {'; '.join(parts)}. The ledger notes say why; declare "
             "those domains public in the schema (categories and ranges from a data dictionary are public knowledge), "
             "give a larger epsilon, or model fewer columns")
-    if lost_targets:  # the column the user will predict: a model of it with one class is useless for that
+    if lost_targets and usable:  # the column the user will predict (where nothing usable was released, that comes first)
         gaps = (f"THE TARGET {', '.join(repr(n) for n in lost_targets)} WAS LOST (empty or a single class: its other "
                 "classes held too few rows to stand above the noise); declare its classes public in the schema "
                 "(categories: [...], public: true: an outcome's classes are public knowledge). " + gaps[:1].upper() + gaps[1:])
