@@ -58,6 +58,7 @@ def infer(
         ds = infer_dataset_schema(read_dataset(data), relations=relation, keys=key, notes=notes)
         write_text(out, PRIVATE_HEADER + ds.to_yaml())
         rels = "; ".join(r.label for r in ds.relations) or "no relation"
+        notes += [f"table '{t}': {n}" for t, tab in ds.tables.items() for n in _case_variant_notes(tab)]
         for note in notes:
             typer.echo(f"note: {note}", err=True)
         n_rules = sum(len(t.constraints) for t in ds.tables.values())
@@ -94,10 +95,29 @@ def infer(
                    + ("(dp-aim, --model dp-aim, then measures what predicts it)" if wide else
                       "(then the default model is dp-aim, which measures what predicts it; without a target it is dp-mst)"))
     unit_note = "; " + _unit_note(frame, schema)
-    for note in _date_format_notes(frame, schema):
+    for note in _date_format_notes(frame, schema) + _case_variant_notes(schema):
         typer.echo(f"note: {note}", err=True)
     done(f"inferred {len(schema.columns)} columns ({kinds}){rules}{target_note}{unit_note}; review it (it holds exact "
          "values of the data: keep it with the data, do not share it)", out)
+
+
+def _case_variant_notes(schema: Any) -> list[str]:
+    """Category columns holding values that differ only in case or inner spacing ('Male' / 'male'): every model keeps
+    them apart (a DP category release may drop the rarer spelling), which is seldom what the data owner meant."""
+    out = []
+    for c in schema.columns:
+        if c.type != "categorical" or not c.categories:
+            continue
+        groups: dict[str, list[str]] = {}
+        for v in c.categories:
+            groups.setdefault(" ".join(str(v).split()).casefold(), []).append(str(v))
+        same = [g for g in groups.values() if len(g) > 1]
+        if same:
+            shown = "; ".join(" / ".join(repr(v) for v in g) for g in same[:3])
+            out.append(f"column '{c.name}' holds values that differ only in case or spacing ({shown}"
+                       f"{' ...' if len(same) > 3 else ''}): they stay separate categories; write them one way in the data "
+                       "if they mean the same")
+    return out
 
 
 def _date_format_notes(frame: Any, schema: Any) -> list[str]:

@@ -212,3 +212,14 @@ def test_schema_infer_warns_of_a_target_with_one_value(tmp_path, capsys):
     assert main(["schema", "infer", str(data), "-o", str(tmp_path / "s.yaml")]) == 0
     out = capsys.readouterr().out
     assert "WARNING: 'outcome' holds a single value" in out
+
+
+def test_schema_infer_notes_categories_that_differ_only_in_case(tmp_path, capsys):
+    """A real export's 'Male' and 'male' stay two categories in every model (a DP release may drop the rarer one);
+    schema infer says so, so that the owner can write them one way."""
+    rs = np.random.default_rng(0)
+    data = tmp_path / "t.csv"
+    pd.DataFrame({"sex": rs.choice(["Male", "male", "Female"], 80), "age": rs.integers(18, 90, 80)}).to_csv(data, index=False)
+    assert main(["schema", "infer", str(data), "-o", str(tmp_path / "s.yaml")]) == 0
+    err = capsys.readouterr().err
+    assert "column 'sex' holds values that differ only in case or spacing ('Male' / 'male')" in err
