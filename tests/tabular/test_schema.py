@@ -194,6 +194,9 @@ def test_row_numbers_written_by_exports_are_identifiers(tmp_path: Path):
     s3 = infer_schema(df3)
     assert (s3.column("Obs").type, s3.column("Number").type) == ("identifier", "identifier")
     assert s3.column("number").type == "categorical"  # a count of cigarettes, repeated: data
+    # NHANES's respondent number (nhefs keeps it as 'seqn'): modelled as a number, synthetic values past the real maximum
+    assert infer_schema(pd.DataFrame({"seqn": rs.permutation(50) + 233, "age": rs.integers(20, 90, 50)})).column(
+        "seqn").type == "identifier"
 
 
 def test_spreadsheet_formatted_numbers_are_numbers(tmp_path: Path):
