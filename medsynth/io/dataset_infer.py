@@ -24,6 +24,7 @@ from medsynth.io.dataset import (
     drop_orphans,
     find_cycle,
     key_problems,
+    whole_repeats,
 )
 from medsynth.io.schema import (
     NUMERIC_TYPES,
@@ -289,11 +290,10 @@ def infer_dataset_schema(
     schemas: dict[str, TableSchema] = {}
     tables = dict(tables)
     for name, df in list(tables.items()):  # a patient written twice, whole (an export's join): once, as a fit does
-        repeated = [c for c in df.columns if id_like(str(c)) and canonical_keys(df[c]).dropna().duplicated().any()]
-        if not repeated:  # (the whole-row test only where an id-like key repeats: 1M rows x 16 columns took 6-17 s)
-            continue
-        again = df.astype(str).duplicated(keep="first")
-        if again.any() and any(not canonical_keys(df.loc[~again, c]).dropna().duplicated().any() for c in repeated):
+        ids = [c for c in df.columns if id_like(str(c)) and canonical_keys(df[c]).dropna().duplicated().any()]
+        again = whole_repeats(df, ids)  # (the repeats must make a repeating key unique to be an export's doubling)
+        if again is not None and again.any() and any(
+                not canonical_keys(df.loc[~again, c]).dropna().duplicated().any() for c in ids):
             tables[name] = df.loc[~again].reset_index(drop=True)
             if notes is not None:
                 notes.append(f"{int(again.sum())} row(s) of '{name}' repeat an earlier row whole (its key twice): a fit "
