@@ -34,7 +34,7 @@ Inference lives in :mod:`medsynth.io.dataset_infer`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -477,11 +477,11 @@ def key_problems(tables: Mapping[str, pd.DataFrame], schema: DatasetSchema, *, r
         keys = canonical_keys(df[t.primary_key])
         miss = np.nonzero(keys.isna().to_numpy())[0]
         if miss.size:
-            problems.append(f"table '{name}': primary key '{t.primary_key}' is missing in {miss.size} row(s) "
+            problems.append(f"table '{name}': primary key '{t.primary_key}' is missing in {'some' if redact else miss.size} row(s) "
                             f"(e.g. row {miss[0] + 1}); every row needs a key")
         dup = np.nonzero((keys.duplicated(keep="first") & keys.notna()).to_numpy())[0]
         if dup.size:
-            problems.append(f"table '{name}': primary key '{t.primary_key}' has {dup.size} duplicated value(s) "
+            problems.append(f"table '{name}': primary key '{t.primary_key}' has {'' if redact else f'{dup.size} '}duplicated value(s) "
                             f"({_example(df[t.primary_key], dup, redact)}); a primary key must be unique")
     for r in schema.relations if orphans else []:
         child, parent = tables.get(r.child), tables.get(r.parent)
@@ -491,13 +491,14 @@ def key_problems(tables: Mapping[str, pd.DataFrame], schema: DatasetSchema, *, r
         ck = canonical_keys(child[r.column])
         orphan = np.nonzero((ck.isna() | ~ck.isin(have)).to_numpy())[0]
         if orphan.size:
-            problems.append(f"table '{r.child}': {orphan.size} row(s) have a key '{r.column}' with no parent in "
+            problems.append(f"table '{r.child}': {'some' if redact else orphan.size} row(s) have a key '{r.column}' with no parent in "
                             f"'{r.parent}.{r.parent_column}' ({_example(child[r.column], orphan, redact)}); "
                             "remove them or add their parents")
     return problems
 
 
-def validate_dataset(tables: Mapping[str, pd.DataFrame], schema: DatasetSchema, *, redact: bool = False) -> dict[str, dict[str, int]]:
+def validate_dataset(tables: Mapping[str, pd.DataFrame], schema: DatasetSchema, *, redact: bool = False,
+                     may_be_empty: Collection[str] = ()) -> dict[str, dict[str, int]]:
     """Check a dataset against its schema, gathering every problem into one DataValidationError.
 
     Checks: the folder's tables are the schema's; each table against its table schema
@@ -506,6 +507,8 @@ def validate_dataset(tables: Mapping[str, pd.DataFrame], schema: DatasetSchema, 
 
     Args:
         redact: leave values out of messages (a DP fit), naming rows instead.
+        may_be_empty: tables that may hold no row (a DP fit's child table whose every row had no parent): only
+            their columns are checked.
 
     Returns:
         Per table, the values outside declared bounds per column (to be clipped).
@@ -525,6 +528,10 @@ def validate_dataset(tables: Mapping[str, pd.DataFrame], schema: DatasetSchema, 
     for name, t in schema.tables.items():
         df = tables.get(name)
         if df is None:
+            continue
+        if name in may_be_empty and len(df) == 0:
+            if sorted(map(str, df.columns)) != sorted(t.names):
+                problems.append(f"table '{name}': columns {list(df.columns)} are not the schema's {t.names}")
             continue
         try:
             clipped[name] = validate_table(df, t, redact=redact)

@@ -949,9 +949,14 @@ def validate_table(df: pd.DataFrame, schema: TableSchema, *, redact: bool = Fals
     def show(values: Any) -> str:
         return "(values withheld: DP fit)" if redact else repr(values)
 
+    def many(n: int, what: str) -> str:  # a DP fit's refusal tells that a declared fact fails, not how often
+        return what if redact else f"{n} {what}"
+
     if redact and (declared := public_read_problems(schema)):
         raise DataValidationError(declared, context="the schema declares values read from the data public")
-    problems = _table_problems(df, allow_empty={c.name for c in schema.columns if c.omitted or (redact and not c.public)})
+    # (a DP fit: a public column that may be missing breaks no declared fact by holding no value)
+    problems = _table_problems(df, allow_empty={c.name for c in schema.columns
+                                                if c.omitted or (redact and (not c.public or c.missing))})
     have, want = list(df.columns), schema.names
     extra = [c for c in have if c not in want]
     absent = [c for c in want if c not in have]
@@ -975,7 +980,7 @@ def validate_table(df: pd.DataFrame, schema: TableSchema, *, redact: bool = Fals
         if n_missing == len(s):
             continue  # reported above
         if n_missing and not col.missing and col.type != "identifier":
-            problems.append(f"column '{col.name}' has {n_missing} missing values but the schema says missing: false; "
+            problems.append(f"column '{col.name}' has {many(n_missing, 'missing values')} but the schema says missing: false; "
                             "set missing: true")
         nonnull = s.dropna()
         if col.type in DISCRETE_TYPES:
@@ -984,7 +989,7 @@ def validate_table(df: pd.DataFrame, schema: TableSchema, *, redact: bool = Fals
                 keys = category_keys(nonnull)
                 bad = sorted(set(keys) - allowed)
                 if bad and OTHER_CATEGORY not in allowed:  # "(other)" takes every unlisted value
-                    problems.append(f"column '{col.name}': {len(bad)} value(s) {show(bad[:5])}{'...' if len(bad) > 5 and not redact else ''} "
+                    problems.append(f"column '{col.name}': {many(len(bad), 'value(s)')} {show(bad[:5])}{'...' if len(bad) > 5 and not redact else ''} "
                                     f"are not in its categories {col.categories[:10]}; add them to the schema")
         elif col.type == "datetime":
             parsed = parse_dates(nonnull, col.format)
@@ -996,7 +1001,7 @@ def validate_table(df: pd.DataFrame, schema: TableSchema, *, redact: bool = Fals
                     bad_idx, parsed = ~bad_idx & False, parsed.dropna()
             if bad_idx.any():
                 ex = nonnull[bad_idx].astype(str).iloc[0]
-                problems.append(f"column '{col.name}': {int(bad_idx.sum())} values do not parse as dates with format "
+                problems.append(f"column '{col.name}': {many(int(bad_idx.sum()), 'values')} do not parse as dates with format "
                                 f"{col.format!r} (e.g. {show(ex)}); fix the format in the schema")
             elif col.has_domain:
                 clipped[col.name] = _count_outside(((parsed - EPOCH) / pd.Timedelta(days=1)).to_numpy(float), col)
@@ -1004,7 +1009,7 @@ def validate_table(df: pd.DataFrame, schema: TableSchema, *, redact: bool = Fals
             num = pd.to_numeric(nonnull, errors="coerce")
             if num.isna().any():
                 ex = nonnull[num.isna()].astype(str).iloc[0]
-                problems.append(f"column '{col.name}' ({col.type}): {int(num.isna().sum())} values are not numbers "
+                problems.append(f"column '{col.name}' ({col.type}): {many(int(num.isna().sum()), 'values')} are not numbers "
                                 f"(e.g. {show(ex)}); change its type to categorical or clean the data")
             elif col.has_domain:
                 clipped[col.name] = _count_outside(num.to_numpy(float), col)

@@ -238,7 +238,7 @@ def release_gaps(model: Any) -> str | None:
             parts.append(f"{where}{len(single)} keep a single value ({_names(single)})")
     rules = (getattr(model, "private_meta", None) or {}).get("rules_not_accepted") or []
     # which rules hold in every row is private: told to the data owner here, kept out of the released ledger
-    said = (f"{len(rules)} rule(s) that schema infer read from the data were not used (not accepted: public: false; "
+    said = ("the rules that schema infer read from the data were not used (not accepted: public: false; "
             "listed in the run's private/fit.json); set public: true on a rule to use it") if rules else ""
     if not parts:
         return said or None

@@ -117,11 +117,14 @@ class MultiTableSynthesizer:
         given = tables
         tables, lost = prepare_dataset(tables, schema)  # a patient written twice whole: once; rows with no parent: out
         repeated, orphans = lost["repeated_rows"], lost["orphan_rows"]
-        if emptied := [t for t, n in orphans.items() if n and len(tables[t]) == 0]:
+        emptied = [t for t, n in orphans.items() if n and len(tables[t]) == 0]
+        if emptied and not self.is_private:
             raise DataValidationError(key_problems(drop_repeated_rows(given, schema)[0], schema, redact=self.is_private) or
                                       [f"table '{t}': no row has a parent" for t in emptied],
                                       context="no row of a child table has a parent (the relation's columns may be wrong)")
-        clipped = validate_dataset(tables, schema, redact=self.is_private)
+        # (a DP fit goes on with a child table that lost every row: one patient can make the difference between none
+        # and one, so refusing would tell about that patient; its columns come out empty under DP, like a sparse one's)
+        clipped = validate_dataset(tables, schema, redact=self.is_private, may_be_empty=emptied)
         from medsynth.core.runtime import seed_everything
 
         seed_everything(self.seed)

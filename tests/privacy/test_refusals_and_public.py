@@ -74,3 +74,25 @@ def test_schema_infer_writes_that_its_file_is_private(tmp_path, capsys):
     assert text.startswith("# Written by `medsynth schema infer` from the data") and "do not share it" in text
     assert "do not share it" in capsys.readouterr().out
     assert TableSchema.load(out).names == infer_schema(_table()).names  # the header is a YAML comment
+
+
+def test_a_public_column_that_may_be_missing_may_hold_no_value_and_refusals_carry_no_counts():
+    """A column declared public with ``missing: true`` and bounds typed by hand was refused as "entirely missing" on
+    the neighbour without its one value, though no declared fact broke; a public fact that does break is refused
+    without counting the rows that break it (the count told more than the one bit; nineteenth session's adversary)."""
+    df = _table()
+    df["lab"] = np.where(np.arange(len(df)) == 5, df["lab"], np.nan)  # one value
+    schema = infer_schema(df)
+    hand = schema.model_copy(update={"columns": [
+        c.model_copy(update={"public": True, "missing": True, "type": "continuous", "min": 0.0, "max": 10.0,
+                             "read_from_data": []}) if c.name == "lab" else c for c in schema.columns]})
+    m = fit(df.assign(lab=np.nan), model="dp-mst", epsilon=1.0, schema=hand, params=TINY)  # the neighbour
+    assert len(m.sample(10, seed=0)) == 10
+    strict = hand.model_copy(update={"columns": [c.model_copy(update={"missing": False}) if c.name == "lab" else c
+                                                 for c in hand.columns]})
+    with pytest.raises(DataValidationError) as err:
+        fit(df.assign(lab=df["lab"].fillna(1.0).where(np.arange(len(df)) != 7)), model="dp-mst", epsilon=1.0,
+            schema=strict, params=TINY)
+    assert "column 'lab' has missing values but the schema says missing: false" in str(err.value)
+    with pytest.raises(DataValidationError, match="column 'lab' has 1 missing values"):  # the owner's own check counts
+        fit(df.assign(lab=df["lab"].fillna(1.0).where(np.arange(len(df)) != 7)), model="gaussian-copula", schema=strict)

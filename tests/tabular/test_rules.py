@@ -74,7 +74,7 @@ def test_dp_fit_ignores_rules_not_accepted_and_says_so():
     assert not any("rule" in n for n in m.ledger.notes) and m.private_meta["rules_not_accepted"]
     from medsynth.tabular.api import release_gaps
 
-    assert "rule(s) that schema infer read from the data were not used" in release_gaps(m)
+    assert "the rules that schema infer read from the data were not used" in release_gaps(m)
     plain = DPMST().fit(df, sch)  # a non-private fit may use what it read from the data
     assert plain.meta["rules"]["derived"] == [["survtime", "death", "diag"]]
 
