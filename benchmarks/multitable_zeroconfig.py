@@ -46,6 +46,7 @@ def one_fit(folder: Path, schema: Path, real: dict[str, pd.DataFrame]) -> dict[s
     for rel in model.schema.relations:
         rec[f"children_per_parent_tvd_{rel.child}"] = round(count_tvd(children_per_parent(real, rel), children_per_parent(syn, rel)), 4)
     res = table_metrics("visits", real["visits"], real["visits"], syn["visits"], model.schema, EvaluationConfig())
+    rec["patients_without_visits_share"] = round(float((~syn["patients"]["id"].isin(syn["visits"]["id"])).mean()), 4)
     rec["visits_two_way_tvd"] = round(float(next(r.value for r in res if "two_way_tvd" in r.name)), 4)
     rec.update(visit_times(real, syn))
     rec["max_children"] = {t: b["max_children"] for t, b in model.meta.get("contribution_bounds", {}).items()}
@@ -89,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     for f in fits:
         print(json.dumps({k: f[k] for k in ("n_empty", "visits_two_way_tvd", "children_per_parent_tvd_visits", "day_empty",
                                             "same_day_share_synthetic", "at_or_past_futime_share_synthetic",
-                                            "day_zero_share_synthetic")}), flush=True)
+                                            "day_zero_share_synthetic", "patients_without_visits_share")}), flush=True)
     doc = json.loads(OUT.read_text(encoding="utf-8")) if OUT.exists() else {"protocol": __doc__.split("\n\n")[1]}
     doc.setdefault("runs", {})[args.label] = {"machine": f"{os.cpu_count()} CPU(s); {args.note}", "fits": fits}
     OUT.write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
