@@ -595,13 +595,26 @@ NOT_IDS = frozenset({"fluid", "lipid", "paid", "said", "valid", "liquid", "rapid
                      "horrid", "limpid", "livid", "putrid", "sordid", "stolid", "stupid", "bifid", "gravid", "hispid"})
 
 
+#: A short ``*id`` is an identifier when what comes before ``id`` is one or two letters (``pid``, ``sid``, ``hhid``,
+#: ``ptid``) or one of these abbreviations of an entity (or of a code word, :data:`CODE_WORDS`: ``itemid``); any
+#: other short ``*id`` is a word or a variable: GSS's ``nataid`` (spending on foreign aid, -1/0/1) was regenerated as
+#: ``syn-0000001``... in every DP fit, and ``medaid`` or ``tabid`` would have been.
+SHORT_ID_PREFIXES = frozenset({"pat", "subj", "sub", "case", "enc", "adm", "hadm", "vis", "fam", "hosp", "obs", "row",
+                               "rec", "pers", "per", "emp", "cust", "user", "acct", "stud", "stu", "sch", "resp", "part",
+                               "mem", "samp", "spec", "inst", "site", "prov", "doc", "clin", "ward", "bed", "test", "lab",
+                               "item", "type", "code", "kind", "cat", "obj", "seq", "idx", "ref", "uniq"})
+
+
 def id_like(name: Any) -> bool:
     """Whether a column's name says it holds identifiers (names are public, not data): ``id``, ``*_id``,
-    ``*.id``, ``* id``, ``*-id``, a short ``*id`` (not a word such as ``fluid``: :data:`NOT_IDS`), an entity of :data:`ID_ENTITIES` followed by ``id``
-    (``PatientID``), or a row number an export wrote (:data:`ROW_INDEX_NAMES`). The one rule of schema inference,
-    the DP structure step, relation inference and evaluation."""
+    ``*.id``, ``* id``, ``*-id``, a short ``*id`` whose front is one or two letters or an abbreviation of
+    :data:`SHORT_ID_PREFIXES` (not a word such as ``fluid``: :data:`NOT_IDS`), an entity of :data:`ID_ENTITIES`
+    followed by ``id`` (``PatientID``), or a row number an export wrote (:data:`ROW_INDEX_NAMES`). The one rule of
+    schema inference, the DP structure step, relation inference and evaluation."""
     low = str(name).lower().strip()
-    short = low.endswith("id") and len(low) <= 6 and low not in NOT_IDS and not low.endswith(("acid", "oid"))
+    front = low[:-2]
+    short = (low.endswith("id") and len(low) <= 6 and low not in NOT_IDS and not low.endswith(("acid", "oid"))
+             and front.isalpha() and (len(front) <= 2 or front in SHORT_ID_PREFIXES))
     return (low == "id" or low.endswith(("_id", ".id", " id", "-id")) or short
             or (low.endswith("id") and low[:-2] in ID_ENTITIES) or low in ROW_INDEX_NAMES)
 
