@@ -217,6 +217,7 @@ def release_gaps(model: Any) -> str | None:
     """
     if not model.privacy_spent().private:
         return None
+    from medsynth.io.schema import OTHER_CATEGORY
     from medsynth.tabular.schema import TableSchema
 
     schema = model.schema
@@ -231,11 +232,15 @@ def release_gaps(model: Any) -> str | None:
                       for c in tab.columns)
         empty = [c.name for c in tab.columns if c.omitted]
         single = [c.name for c in tab.modelled if c.type == "categorical" and len(c.categories or []) == 1]
+        lumped = [c.name for c in tab.modelled if not c.public and c.type == "categorical" and len(c.categories or []) > 1
+                  and OTHER_CATEGORY in (c.categories or [])]
         where = f"table '{t}': " if t is not None else ""
         if empty:
             parts.append(f"{where}{len(empty)} of {len(tab.columns)} columns are left empty ({_names(empty)})")
         if single:
             parts.append(f"{where}{len(single)} keep a single value ({_names(single)})")
+        if lumped:  # (an analyst found '(other)' in half the rows of a 3-value column with no word of it from the fit)
+            parts.append(f"{where}{len(lumped)} write the values too rare to release as '{OTHER_CATEGORY}' ({_names(lumped)})")
     rules = (getattr(model, "private_meta", None) or {}).get("rules_not_accepted") or []
     # which rules hold in every row is private: told to the data owner here, kept out of the released ledger
     said = ("the rules that schema infer read from the data were not used (not accepted: public: false; "
