@@ -116,6 +116,7 @@ class TabularData:
             re-cased, must not pass the copy and distance attacks); fidelity sees them as written (a user's code
             matching 'F' finds no 'f').
         attacked_synthetic: the synthetic table so re-cased (None where nothing was).
+        dates: the date columns (compared as numbers: days since 1970-01-01).
     """
 
     train: pd.DataFrame
@@ -131,6 +132,7 @@ class TabularData:
     people: tuple[np.ndarray, np.ndarray] | None = None
     recased: dict[str, str] = field(default_factory=dict)
     attacked_synthetic: pd.DataFrame | None = None
+    dates: tuple[str, ...] = ()
 
     @property
     def attacked(self) -> pd.DataFrame:
@@ -342,6 +344,7 @@ def prepare_tables(
     train, holdout, synthetic = (df.copy()[cols] for df in (train, holdout, synthetic))
     real = pd.concat([train, holdout], ignore_index=True)
     types: dict[str, ColumnType] = {}
+    dates: list[str] = []
     for c in cols:
         kind = schema.get(c) or _infer_type(real[c], max_categories)
         if c == target and kind in ("id",):
@@ -353,6 +356,7 @@ def prepare_tables(
             for df in (train, holdout, synthetic):
                 df[c] = _as_days(df[c])
             kind = "numeric"
+            dates.append(c)
         if kind == "numeric" and c != target and c not in schema and _regenerated_keys(synthetic[c], real[c]):
             # the generator regenerated the column as a key (medsynth's DP fit takes a column named 'id' for one where
             # the noise cannot tell; another tool may write UUIDs): nothing to compare, and not bad values
@@ -423,7 +427,7 @@ def prepare_tables(
     return TabularData(train.reset_index(drop=True), holdout.reset_index(drop=True), synthetic.reset_index(drop=True), types, target,
                        dropped, retyped, lumped, shared_people, unit if people is not None else None, people, recased,
                        synthetic.reset_index(drop=True).assign(**{c: v.to_numpy() for c, v in attacked.items()})
-                       if attacked else None)
+                       if attacked else None, tuple(dates))
 
 
 def _person_keys(df: pd.DataFrame, column: str) -> pd.Series:

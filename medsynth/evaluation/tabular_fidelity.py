@@ -11,7 +11,10 @@ good as real data" reaches about the baseline, not zero.
   correlation (numeric-numeric), Cramer's V (categorical-categorical) and the correlation ratio eta
   (categorical-numeric), all in [0, 1] or [-1, 1].
 * ``missingness_pattern_tvd``: total variation distance between the distributions of per-row
-  missingness patterns.
+  missingness patterns (synthetic and holdout samples of the same size, each against the training rows).
+* ``missing_rate_difference_max``: the worst column's gap between the real and synthetic share of missing cells.
+* ``values_outside_real_range_max``: the worst number column's share of synthetic values outside the real range.
+* ``whole_number_columns_with_fractions``: the share of whole-number columns written with fractions.
 * ``detection_auc``: cross-validated AUC of a classifier (scikit-learn HistGradientBoosting, fixed
   settings) telling real training rows from synthetic rows: 0.5 means indistinguishable.
 * Utility (with ``target``): the same fixed model trained on synthetic rows and on real training rows,
@@ -116,7 +119,66 @@ class MarginalDistance:
                   "categories): such a column cannot be used as the real one is.",
                   threshold=context.config.fidelity.columns_of_another_type, baseline=0.0,
                   details={"columns": dict(real.retyped)}),
+            *_ranges_and_whole_numbers(real, synthetic, context),
         ]
+
+
+def _outside(x: np.ndarray, lo: float, hi: float) -> float:
+    tol = 1e-9 * max(abs(lo), abs(hi), 1.0)
+    return float(np.mean((x < lo - tol) | (x > hi + tol))) if x.size else 0.0
+
+
+def _ranges_and_whole_numbers(real: TabularData, synthetic: pd.DataFrame, context: TabularContext) -> list[MetricResult]:
+    """Two things an analyst sees at once in a number column and a distance hides: values past the real range (the
+    Kolmogorov-Smirnov statistic of a humidity column with a tenth of its values above 100% is 0.1, like any small
+    shift) and whole numbers written with fractions (an age of 44.6)."""
+    ranges, whole, fractional = [], 0, []
+    for c in real.numeric:
+        tr = pd.to_numeric(real.train[c], errors="coerce").dropna().to_numpy(float)
+        ho = pd.to_numeric(real.holdout[c], errors="coerce").dropna().to_numpy(float)
+        sy = pd.to_numeric(synthetic[c], errors="coerce").dropna().to_numpy(float)
+        tr, ho, sy = tr[np.isfinite(tr)], ho[np.isfinite(ho)], sy[np.isfinite(sy)]
+        if tr.size < 2 or sy.size == 0:
+            continue
+        lo, hi = float(tr.min()), float(tr.max())
+        ranges.append({"column": c, "synthetic": _outside(sy, lo, hi), "holdout": _outside(ho, lo, hi),
+                       "real_range": [lo, hi], "synthetic_range": [float(sy.min()), float(sy.max())]})
+        if tr.size >= 20 and np.all(tr == np.round(tr)) and np.all(ho == np.round(ho)):
+            whole += 1
+            share = float(np.mean(sy != np.round(sy)))
+            if share > 0.01:
+                fractional.append({"column": c, "share_with_fractions": share,
+                                   "examples": [float(v) for v in sy[sy != np.round(sy)][:3]]})
+    out = []
+    th = context.config.fidelity
+    desc_r = ("The worst number column's share of synthetic values outside the range of the real training values "
+              "(beyond the holdout's share): values no real row comes near, such as humidity above 100%.")
+    if ranges:
+        k = int(np.argmax([r["synthetic"] - r["holdout"] for r in ranges]))
+        r = ranges[k]
+        def show(v: float) -> str:  # a date column is compared in days since 1970-01-01: shown as dates
+            return str((pd.Timestamp(0) + pd.Timedelta(days=v)).date()) if r["column"] in real.dates else f"{v:.6g}"
+
+        note = (f"worst column {r['column']!r}: {r['synthetic']:.1%} of synthetic values outside the real range "
+                f"[{show(r['real_range'][0])}, {show(r['real_range'][1])}] (synthetic [{show(r['synthetic_range'][0])}, "
+                f"{show(r['synthetic_range'][1])}]; holdout {r['holdout']:.1%})")
+        out.append(judge("values_outside_real_range_max", "fidelity", r["synthetic"], "minimize", desc_r,
+                         threshold=th.values_outside_real_range_max, baseline=r["holdout"], note=note,
+                         details={"columns": sorted(ranges, key=lambda x: x["holdout"] - x["synthetic"])[:20]}))
+    else:
+        out.append(skipped("values_outside_real_range_max", "fidelity", "minimize", desc_r, "no number column"))
+    desc_w = ("Share of the whole-number columns (every real value whole) whose synthetic values have fractions in "
+              "more than 1% of rows.")
+    if whole:
+        note = ("e.g. " + ", ".join(f"{f['column']!r} {f['examples'][0]:g} ({f['share_with_fractions']:.0%} of values)"
+                                    for f in fractional[:3])) if fractional else ""
+        out.append(judge("whole_number_columns_with_fractions", "fidelity", len(fractional) / whole, "minimize", desc_w,
+                         threshold=th.whole_number_columns_with_fractions, baseline=0.0, note=note,
+                         details={"whole_number_columns": whole, "with_fractions": fractional}))
+    else:
+        out.append(skipped("whole_number_columns_with_fractions", "fidelity", "minimize", desc_w,
+                           "no number column holds whole numbers only"))
+    return out
 
 
 def _cramers_v(a: tuple[np.ndarray, int], b: tuple[np.ndarray, int]) -> float:
@@ -239,14 +301,33 @@ class MissingnessPattern:
             flags = df[cols].isna().to_numpy()
             return pd.Series(["".join("1" if f else "0" for f in row) for row in flags]).value_counts(normalize=True)
 
-        p_tr, p_sy, p_ho = patterns(real.train), patterns(synthetic), patterns(real.holdout)
+        # synthetic and holdout rows compared at the same size (a pattern TVD grows as the sample shrinks)
+        m = min(len(synthetic), len(real.holdout)) if len(real.holdout) else len(synthetic)
+        rng = context.rng("missingness")
+        p_tr, p_sy, p_ho = patterns(real.train), patterns(_sample(synthetic, m, rng)), patterns(_sample(real.holdout, m, rng))
         tvd = 0.5 * float(p_tr.subtract(p_sy, fill_value=0).abs().sum())
-        base = 0.5 * float(p_tr.subtract(p_ho, fill_value=0).abs().sum())
-        rates = {c: {"real": float(real.train[c].isna().mean()), "synthetic": float(synthetic[c].isna().mean())} for c in cols}
-        return [judge("missingness_pattern_tvd", "fidelity", tvd, "minimize",
-                      "Total variation distance between the distributions of which cells are missing in a row (0 = same patterns).",
-                      threshold=context.config.fidelity.missingness_pattern_tvd, baseline=base,
-                      details={"missing_rates": rates, "patterns_real": int(len(p_tr)), "patterns_synthetic": int(len(p_sy))})]
+        base = 0.5 * float(p_tr.subtract(p_ho, fill_value=0).abs().sum()) if len(real.holdout) else 0.0
+        rates = {c: {"real": float(real.train[c].isna().mean()), "synthetic": float(synthetic[c].isna().mean()),
+                     "holdout": float(real.holdout[c].isna().mean()) if len(real.holdout) else None} for c in cols}
+        gap = {c: abs(r["synthetic"] - r["real"]) - (abs(r["holdout"] - r["real"]) if r["holdout"] is not None else 0.0)
+               for c, r in rates.items()}
+        w = max(gap, key=gap.get) if gap else None
+        out = [judge("missingness_pattern_tvd", "fidelity", tvd, "minimize",
+                     "Total variation distance between the distributions of which cells are missing in a row (0 = same "
+                     "patterns), synthetic and holdout samples of the same size each against the training rows.",
+                     threshold=context.config.fidelity.missingness_pattern_tvd, baseline=base,
+                     details={"missing_rates": rates, "patterns_real": int(len(p_tr)), "patterns_synthetic": int(len(p_sy)),
+                              "rows_compared": int(m)})]
+        desc = "The worst column's gap between the real and the synthetic share of missing cells (beyond the holdout's gap)."
+        if w is None:
+            return [*out, skipped("missing_rate_difference_max", "fidelity", "minimize", desc, "no column")]
+        r = rates[w]
+        out.append(judge("missing_rate_difference_max", "fidelity", abs(r["synthetic"] - r["real"]), "minimize", desc,
+                         threshold=context.config.fidelity.missing_rate_difference_max,
+                         baseline=abs(r["holdout"] - r["real"]) if r["holdout"] is not None else 0.0,
+                         note=f"worst column {w!r}: {r['real']:.1%} missing in the real rows, {r['synthetic']:.1%} synthetic",
+                         details={"column": w}))
+        return out
 
 
 class DetectionAUC:
