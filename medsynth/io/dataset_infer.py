@@ -110,6 +110,21 @@ def _ends_like_a_time(word: str) -> bool:
     return len(word) >= 6 and word.endswith(("time", "date")) and word not in NOT_TIMES
 
 
+def year_named(name: str) -> bool:
+    """Whether a column's name (public) says it holds calendar years: a word ``year`` or ``yr``, one starting with
+    them (``yearborn``, ``yrdth``) or a longer one ending with them (``birthyear``, ``dxyr``), but not a count of years
+    (``years``, ``yrs``, ``smokeyrs``) nor ``yearly``. Whether its values are calendar years is still the data's (DP)
+    answer: :func:`~medsynth.privacy.locate.locate_year` looks for them on the calendar and takes the column as any
+    number where none stands out."""
+    def one(w: str) -> bool:
+        if w.startswith(("years", "yrs", "yearly")) or w.endswith(("years", "yrs")):
+            return False
+        return w in ("year", "yr") or w.startswith(("year", "yr")) or (len(w) > 4 and w.endswith("year")) or (
+            len(w) > 3 and w.endswith("yr"))
+
+    return any(one(w) for w in _name_words(name))
+
+
 def date_named(name: str) -> bool:
     """Whether a column's name (public) says it holds dates or times themselves: a word ``date``, ``time``,
     ``datetime``, ``timestamp``, ``dttm``, ``dt`` (``entry.dt``, ``adm_dt``: survival's rhDNase, many registries),

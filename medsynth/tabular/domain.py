@@ -28,6 +28,7 @@ import pandas as pd
 from scipy import special
 
 from medsynth.core.errors import DataValidationError, PrivacyBudgetError
+from medsynth.io.dataset_infer import year_named
 from medsynth.io.schema import OTHER_CATEGORY, boolean_keys, cell_numbers, fields_read
 from medsynth.privacy.ledger import PrivacyLedger
 from medsynth.privacy.locate import (
@@ -41,6 +42,7 @@ from medsynth.privacy.locate import (
     locate_by_family,
     locate_date,
     locate_present,
+    locate_year,
     refine,
     remeasure,
 )
@@ -612,7 +614,12 @@ def _locate_numbers(cols: list[ColumnSchema], df: pd.DataFrame, share: dict[str,
         # noisy type decision made numbers is seen as text by this same measurement
         text = None if c.type == "datetime" else _text_buckets(df[c.name], x)
         rho1 = share[c.name] * first[c.name]
-        out[c.name] = locate_date(x, rho1, rng) if c.type == "datetime" else locate(x, rho1, rng, text=text)
+        if c.type == "datetime":
+            out[c.name] = locate_date(x, rho1, rng)
+        elif year_named(c.name):  # calendar years: placed on the calendar first (names are public)
+            out[c.name] = locate_year(x, rho1, rng, text=text)
+        else:
+            out[c.name] = locate(x, rho1, rng, text=text)
     parts = 2 ** (LOCATE_ROUNDS - 1) - 1
     cap = min(RESERVE_CAP * reserve_rho / max(len(cols), 1), total_cap)  # no column takes much more than its even part
     extra = dict.fromkeys(out, 0.0)
