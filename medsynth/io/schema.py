@@ -736,6 +736,13 @@ _NOT_TARGET = ("date", "time", "day", "dt", "yr", "year", "month", "cause", "rea
 #: Recurrence: medicaldata::blood_storage) or a whole name "result" (a test's result: covid_testing; not
 #: ct_result, a measurement)
 _TARGET_LATE_WORDS = ("readmitted", "readmission", "recurrence", "relapse", "response")
+#: ... but a status of a person's situation or of a covariate is not an outcome (reddit_finance's rel_status, a
+#: relationship, was proposed as the target; ECOG's performance status and a receptor status are covariates)
+_STATUS_NOT_OUTCOME = ("marital", "rel", "relationship", "civil", "smoking", "smoke", "smoker", "employment", "emp", "work",
+                       "job", "insurance", "ins", "housing", "residence", "residential", "socio", "ses", "immigration",
+                       "citizenship", "education", "edu", "income", "code", "performance", "perf", "ecog",
+                       "functional", "nutritional", "receptor",
+                       "er", "pr", "her2", "hormone", "vaccination", "vaccine", "vax", "menopausal", "menopause")
 _TARGET_LATE_NAMES = ("result",)
 
 
@@ -761,7 +768,8 @@ def propose_target(names: list[str]) -> str | None:
             tiers[0].append(name)
         elif any(stem in low for stem in _TARGET_STEMS) or "mort" in (words[0], words[-1]):
             tiers[1].append(name)
-        elif any(w in _TARGET_WORDS for w in words):
+        elif any(w in _TARGET_WORDS for w in words) and not (
+                "status" in words and words.index("status") > 0 and words[words.index("status") - 1] in _STATUS_NOT_OUTCOME):
             tiers[2].append(name)
         elif low in _TARGET_LATE_NAMES or any(w in _TARGET_LATE_WORDS for w in words):
             tiers[3].append(name)

@@ -323,6 +323,9 @@ def test_the_outcome_is_proposed_as_target_from_its_name_alone():
     assert propose_target(["AA", "Recurrence", "TimeToRecurrence"]) == "Recurrence"
     assert propose_target(["race", "readmitted", "A1Cresult"]) == "readmitted"
     assert propose_target(["readmitted", "status"]) == "status"  # a better tier first
+    # a status of a person's situation or of a covariate is no outcome (reddit_finance's relationship status)
+    assert propose_target(["rel_status", "marital_status", "smoking_status", "PerformanceStatus", "vital_status"]) == "vital_status"
+    assert propose_target(["rel_status", "er_status", "income"]) is None
     for names in (["deathdate", "recdate", "survtime"], ["death_cause", "time_to_death"], ["prevented", "stage"],
                   ["patient_id", "rel"], ["ct_result", "time_to_recurrence"]):
         assert propose_target(names) is None, names
