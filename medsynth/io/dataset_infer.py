@@ -110,19 +110,38 @@ def _ends_like_a_time(word: str) -> bool:
     return len(word) >= 6 and word.endswith(("time", "date")) and word not in NOT_TIMES
 
 
+#: Words (or parts of a word beside ``year``/``yr``) that make a name a duration, an age or a rate in years.
+NOT_CALENDAR = frozenset({"fu", "age", "dur", "los", "time", "surv", "pack", "packs", "per", "cost", "visits",
+                          "income", "rate", "salary", "wage", "mean", "avg", "total", "since", "to", "until", "num",
+                          "count", "exp", "work", "service", "stay", "life", "old", "lag", "len", "length", "day",
+                          "days", "month", "months", "week", "weeks"})
+#: ... and beginnings of such words.
+NOT_CALENDAR_STARTS = ("follow", "durat", "surviv", "tenur", "exper", "smok")
+
+
 def year_named(name: str) -> bool:
     """Whether a column's name (public) says it holds calendar years: a word ``year`` or ``yr``, one starting with
     them (``yearborn``, ``yrdth``) or a longer one ending with them (``birthyear``, ``dxyr``), but not a count of years
     (``years``, ``yrs``, ``smokeyrs``) nor ``yearly``. Whether its values are calendar years is still the data's (DP)
     answer: :func:`~medsynth.privacy.locate.locate_year` looks for them on the calendar and takes the column as any
     number where none stands out."""
-    def one(w: str) -> bool:
+    def stem(w: str) -> str | None:  # what the word holds besides its year word, or None where it has none
         if w.startswith(("years", "yrs", "yearly")) or w.endswith(("years", "yrs")):
-            return False
-        return w in ("year", "yr") or w.startswith(("year", "yr")) or (len(w) > 4 and w.endswith("year")) or (
-            len(w) > 3 and w.endswith("yr"))
+            return None
+        for y in ("year", "yr"):
+            if w.startswith(y):
+                return w[len(y):]
+            if w.endswith(y) and len(w) > len(y) + 1:
+                return w[: -len(y)]
+        return None
 
-    return any(one(w) for w in _name_words(name))
+    words = _name_words(name)
+    if any(w.isdigit() for w in words) or any((stem(w) or "").isdigit() for w in words):
+        return False  # a value of a given year (year_1960, pop_yr2005: one column per year of a wide table)
+    stems = [s for s in (stem(w) for w in words) if s is not None]
+    # a duration or a rate in years (fu_yr, age_yr, los_yr, survyr, pack_yr, cost_per_yr) is no calendar year
+    others = {w for w in words if stem(w) is None} | set(stems)
+    return bool(stems) and not any(o in NOT_CALENDAR or o.startswith(NOT_CALENDAR_STARTS) for o in others if o)
 
 
 def date_named(name: str) -> bool:

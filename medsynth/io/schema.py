@@ -602,7 +602,8 @@ NOT_IDS = frozenset({"fluid", "lipid", "paid", "said", "valid", "liquid", "rapid
 SHORT_ID_PREFIXES = frozenset({"pat", "subj", "sub", "case", "enc", "adm", "hadm", "vis", "fam", "hosp", "obs", "row",
                                "rec", "pers", "per", "emp", "cust", "user", "acct", "stud", "stu", "sch", "resp", "part",
                                "mem", "samp", "spec", "inst", "site", "prov", "doc", "clin", "ward", "bed", "test", "lab",
-                               "item", "type", "code", "kind", "cat", "obj", "seq", "idx", "ref", "uniq"})
+                               "item", "type", "code", "kind", "cat", "obj", "seq", "idx", "ref", "uniq", "ind", "pair",
+                               "twin", "mom", "dad", "dyad", "grp", "clus", "ctr", "cntr", "reg", "nat", "cen", "loc"})
 
 
 def id_like(name: Any) -> bool:
@@ -614,7 +615,7 @@ def id_like(name: Any) -> bool:
     low = str(name).lower().strip()
     front = low[:-2]
     short = (low.endswith("id") and len(low) <= 6 and low not in NOT_IDS and not low.endswith(("acid", "oid"))
-             and front.isalpha() and (len(front) <= 2 or front in SHORT_ID_PREFIXES))
+             and front.isalnum() and (len(front) <= 2 or front in SHORT_ID_PREFIXES or not front.isalpha()))
     return (low == "id" or low.endswith(("_id", ".id", " id", "-id")) or short
             or (low.endswith("id") and low[:-2] in ID_ENTITIES) or low in ROW_INDEX_NAMES)
 

@@ -118,7 +118,10 @@ class MultiTableSynthesizer:
         tables, lost = prepare_dataset(tables, schema)  # a patient written twice whole: once; rows with no parent: out
         repeated, orphans = lost["repeated_rows"], lost["orphan_rows"]
         emptied = [t for t, n in orphans.items() if n and len(tables[t]) == 0]
-        if emptied and not self.is_private:
+        if self.is_private:  # a child table with no row, as given or emptied: one patient can make that difference
+            children = {r.child for r in schema.relations}
+            emptied = [t for t in tables if t in children and len(tables[t]) == 0]
+        elif emptied:
             raise DataValidationError(key_problems(drop_repeated_rows(given, schema)[0], schema, redact=self.is_private) or
                                       [f"table '{t}': no row has a parent" for t in emptied],
                                       context="no row of a child table has a parent (the relation's columns may be wrong)")

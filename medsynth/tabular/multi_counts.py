@@ -315,7 +315,9 @@ def dp_count_distribution(counts: np.ndarray, rho: float | None, rng: np.random.
     first, last = _core_span(core, gsum, gsig)
     while first > 1 and gsum[first - 1] > EXTEND_SIGMAS * gsig[first - 1]:
         first -= 1
+    apart = 0  # where zero joined across a gap: the first count of the rest (the counts between are not in the support)
     if first > 0 and gsum[0] > ZERO_SIGMAS * gsig[0]:  # no child: joins on its own noisy count, next to the rest or not
+        apart = int(edges[np.flatnonzero(group == first)[0]]) if first > 1 else 0
         first = 0
     while last < n_groups - 1:
         if gsum[last + 1] > EXTEND_SIGMAS * gsig[last + 1]:
@@ -337,7 +339,10 @@ def dp_count_distribution(counts: np.ndarray, rho: float | None, rng: np.random.
         # zero cell that joined the support by noise (1 sigma, about 1 release in 6) took a share of the one-child
         # parents (pbcseq, every patient with a visit: 5% of synthetic patients without one, in 1 fit of 6); a real
         # spike (nafld: 12% of patients with no lab) keeps its noisy mass instead of being blurred into 1
-        smooth = np.r_[max(float(per_value[0]), 0.0), np.maximum(whittaker(per_value[1:], noise), 0.0)]
+        # (and across a gap, the counts between it and the rest hold nothing: noise there made 9% of parents 1-49
+        # children where every real one had 50-100)
+        rest = max(apart, 1)
+        smooth = np.r_[max(float(per_value[0]), 0.0), np.zeros(rest - 1), np.maximum(whittaker(per_value[rest:], noise), 0.0)]
     else:
         smooth = np.maximum(whittaker(per_value, noise), 0.0)
     if smooth.sum() <= 0:

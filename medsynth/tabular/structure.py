@@ -45,7 +45,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from medsynth.io.dataset_infer import date_named, year_named
+from medsynth.io.dataset_infer import date_named
 from medsynth.io.schema import (
     MAX_INFERRED_LEVELS,
     RESOLUTIONS,
@@ -427,10 +427,7 @@ def decide_structure(schema: TableSchema, df: pd.DataFrame, *, rho: float, rows:
                 d[todo.index(col)] = dv  # (round 3's present count too)
                 n_hat = max(dv, 0.0)
                 second_look.append(col.name)
-            if 3 * s1 > MAJORITY * n_hat and year_named(col.name):  # calendar years are whole (the name says so)
-                decided[col.name] = {"type": "integer"}
-                small_ints.add(col.name)
-            elif 3 * s1 > MAJORITY * n_hat:  # the noise cannot tell "none" from "most": never round on its word
+            if 3 * s1 > MAJORITY * n_hat:  # the noise cannot tell "none" from "most": never round on its word
                 undecided_numbers.append(col.name)
                 decided[col.name] = {"type": "continuous"}
             elif f <= 3 * s1:

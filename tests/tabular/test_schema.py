@@ -373,6 +373,7 @@ def test_cells_no_type_can_hold_get_a_clear_error(frame, message):
     ("EncounterID", True), ("pid", True), ("id", True), ("rownames", True),
     ("fluid", False), ("lipid", False), ("uacid", False), ("paid", False), ("studyarm", False), ("hospital", False),
     ("hhid", True), ("patid", True), ("nataid", False), ("medaid", False), ("tabid", False),  # GSS's nataid: foreign aid
+    ("pairid", True), ("twinid", True), ("momid", True),  # twin and dyad studies (review)
 ])
 def test_identifier_names_from_hospital_extracts(name, expected):
     """A numeric 'PatientID' (9 letters, not *_id) was modelled as an integer column, and a DP fit released a noisy
