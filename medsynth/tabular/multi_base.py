@@ -34,6 +34,7 @@ from medsynth.core.files import atomic_dir, write_json, write_text
 from medsynth.core.protocols import PrivacyReport
 from medsynth.io.dataset import (
     DatasetSchema,
+    canonical_keys,
     drop_repeated_rows,
     key_problems,
     left_out_notes,
@@ -50,6 +51,32 @@ from medsynth.tabular.config import PrivacyConfig
 FORMAT_VERSION = 1
 #: Marker in config.yaml telling a multi-table model folder from a single-table one.
 KIND = "multitable"
+
+
+def one_row_per_key(tables: Mapping[str, pd.DataFrame], schema: DatasetSchema,
+                    rng: np.random.Generator) -> tuple[dict[str, pd.DataFrame], dict[str, int]]:
+    """A DP fit's root tables with one row of each primary key, chosen at random with ``rng`` (the fit's OS-entropy
+    noise generator), and how many rows each lost. The rows sharing a root key are one patient (the unit of privacy),
+    so keeping one of them is the contribution bound, as a single table's ``unit`` keeps one row of each person; a
+    refusal instead would turn on one patient's extra row (the known gap of earlier sessions). Children attach to
+    the key, so they stay with the patient. Rows without a key are kept (and refused by the key check)."""
+    from medsynth.tabular.multi_counts import bound_rows
+
+    out, dropped = dict(tables), {}
+    for t in schema.roots:
+        pk, df = schema.tables[t].primary_key, tables.get(t)
+        if pk is None or df is None or pk not in df.columns:
+            continue
+        keys = canonical_keys(df[pk])
+        if not keys.dropna().duplicated().any():  # (no draw from the noise where nothing repeats)
+            continue
+        codes = pd.factorize(keys)[0]  # missing: -1
+        alone = codes < 0
+        codes[alone] = codes.max(initial=-1) + 1 + np.arange(int(alone.sum()))
+        keep = bound_rows(codes, 1, rng)
+        if not keep.all():
+            out[t], dropped[t] = df.loc[keep].reset_index(drop=True), int((~keep).sum())
+    return out, dropped
 
 
 class MultiTableSynthesizer:
@@ -117,6 +144,10 @@ class MultiTableSynthesizer:
         given = tables
         tables, lost = prepare_dataset(tables, schema)  # a patient written twice whole: once; rows with no parent: out
         repeated, orphans = lost["repeated_rows"], lost["orphan_rows"]
+        gens = Generators.for_fit(self.seed, private=self.is_private)
+        doubled: dict[str, int] = {}
+        if self.is_private:  # a patient key on several root rows: one patient, one of them at random (not a refusal)
+            tables, doubled = one_row_per_key(tables, schema, gens.noise)
         emptied = [t for t, n in orphans.items() if n and len(tables[t]) == 0]
         if self.is_private:  # a child table with no row, as given or emptied: one patient can make that difference
             children = {r.child for r in schema.relations}
@@ -131,7 +162,6 @@ class MultiTableSynthesizer:
         from medsynth.core.runtime import seed_everything
 
         seed_everything(self.seed)
-        gens = Generators.for_fit(self.seed, private=self.is_private)
         self.ledger = PrivacyLedger(private=self.is_private, target_epsilon=self.privacy.epsilon,
                                     target_delta=self.privacy.delta if self.is_private else None)
         self.ledger.mark_if_audited()  # audit-only hooks (seeded noise, gradient canaries): export refuses the run
@@ -155,6 +185,8 @@ class MultiTableSynthesizer:
             self.private_meta["orphan_rows_left_out"] = orphans
         if repeated:
             self.private_meta["repeated_rows_left_out"] = repeated
+        if doubled:
+            self.private_meta["rows_of_a_repeated_key_left_out"] = doubled
         if self.is_private:  # which rules hold in every row is a fact about every row: the data owner's records only
             self.private_meta["rules_not_accepted"] = rule_notes
         else:

@@ -129,6 +129,10 @@ def test_bad_inputs_are_named_errors():
     broken = {"patients": tables["patients"], "visits": tables["visits"].assign(id=tables["visits"]["id"] + 1000)}
     with pytest.raises(DataValidationError, match="no row of a child table has a parent"):  # (a few are left out)
         MultiTableDPMST(TINY).fit(broken, schema)
+    doubled = {"patients": pd.concat([tables["patients"], tables["patients"].iloc[[0]].assign(age=99)], ignore_index=True),
+               "visits": tables["visits"]}
+    with pytest.raises(DataValidationError, match="duplicated value"):  # without DP: the user's data to mend
+        MultiTableDPMST(TINY).fit(doubled, schema)
     with pytest.raises(DataValidationError, match=r"table\(s\) \['visits'\] are in the schema but not in the data"):
         MultiTableDPMST(TINY).fit({"patients": tables["patients"]}, schema)
     model = MultiTableDPMST(TINY).fit(tables, schema)
