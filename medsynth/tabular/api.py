@@ -238,7 +238,9 @@ def release_gaps(model: Any) -> str | None:
         if empty:
             parts.append(f"{where}{len(empty)} of {len(tab.columns)} columns are left empty ({_names(empty)})")
         if single:
-            parts.append(f"{where}{len(single)} keep a single value ({_names(single)})")
+            # (a survey's constant year is no loss: the fit cannot tell, its count of each value is noisy)
+            parts.append(f"{where}{len(single)} keep a single value ({_names(single)}: the data's only one, or the only "
+                         "one above the noise)")
         if lumped:  # (an analyst found '(other)' in half the rows of a 3-value column with no word of it from the fit)
             parts.append(f"{where}{len(lumped)} write the values too rare to release as '{OTHER_CATEGORY}' ({_names(lumped)})")
     rules = (getattr(model, "private_meta", None) or {}).get("rules_not_accepted") or []
