@@ -428,6 +428,8 @@ class MultiTableDPMST(DomainsMixin, MultiTableSynthesizer):
             led.contribution_bound = "; ".join(  # type: ignore[union-attr]
                 f"'{t}': K = {self.plans[t].bound} row-equivalent(s) per '{self.plans[t].parent}' row ({how}; L2 sensitivity "
                 f"{self.plans[t].sensitivity:g} rows per patient)" for t in rels) or "1 row per patient"
+            # (stated whatever the data: root rows sharing a key are one patient, one_row_per_key)
+            led.contribution_bound += "; root rows sharing a key are one patient: one of them, chosen at random"  # type: ignore[union-attr]
         self.meta["contribution_bounds"] = {
             t: {"max_children": self.plans[t].bound, "rows_per_patient": self.plans[t].sensitivity,
                 "contribution": cfg.contribution, "rows_measured": "all" if weighted else f"at most {self.plans[t].bound} per parent"}

@@ -65,6 +65,7 @@ def test_dp_fit_is_patient_level_within_budget_and_states_its_bounds(seeded_dp_n
     assert led.private and led.total_epsilon <= 2.0 * (1 + 1e-9)
     assert "one row of 'patients' with every row linked to it" in led.unit
     assert "'visits': K = 3 row-equivalent(s) per 'patients' row" in led.contribution_bound
+    assert led.contribution_bound.endswith("root rows sharing a key are one patient: one of them, chosen at random")
     scaled = [e for e in led.entries if e.details.get("sensitivity_rows_per_unit") == 3.0]
     assert scaled, "the visits model's mechanisms must be charged at sensitivity 3 (K rows per patient)"
     assert "rows" not in model.meta and isinstance(model.meta["rows_noisy"], int)
