@@ -59,7 +59,9 @@ def one_row_per_key(tables: Mapping[str, pd.DataFrame], schema: DatasetSchema,
     noise generator), and how many rows each lost. The rows sharing a root key are one patient (the unit of privacy),
     so keeping one of them is the contribution bound, as a single table's ``unit`` keeps one row of each person; a
     refusal instead would turn on one patient's extra row (the known gap of earlier sessions). Children attach to
-    the key, so they stay with the patient. Rows without a key are kept (and refused by the key check)."""
+    the key, so they stay with the patient. A row without a key is a patient of its own, with no linked row: it gets
+    a placeholder key (keys are regenerated, never released), where the key check refused it (an adversary: one
+    such row turned a fit into a refusal naming its position)."""
     from medsynth.tabular.multi_counts import bound_rows
 
     out, dropped = dict(tables), {}
@@ -68,6 +70,15 @@ def one_row_per_key(tables: Mapping[str, pd.DataFrame], schema: DatasetSchema,
         if pk is None or df is None or pk not in df.columns:
             continue
         keys = canonical_keys(df[pk])
+        if keys.isna().any():
+            df = df.copy()
+            holes = keys.isna().to_numpy()
+            numeric = pd.api.types.is_numeric_dtype(df[pk])
+            top = float(pd.to_numeric(df[pk], errors="coerce").max()) if numeric and (~holes).any() else 0.0
+            fresh = (top + 1 + np.arange(int(holes.sum()))) if numeric else [f"__no_key_{i}" for i in range(int(holes.sum()))]
+            df[pk] = df[pk].astype(float if numeric else object)
+            df.loc[holes, pk] = fresh
+            out[t], keys = df, canonical_keys(df[pk])
         if not keys.dropna().duplicated().any():  # (no draw from the noise where nothing repeats)
             continue
         codes = pd.factorize(keys)[0]  # missing: -1
@@ -75,7 +86,7 @@ def one_row_per_key(tables: Mapping[str, pd.DataFrame], schema: DatasetSchema,
         codes[alone] = codes.max(initial=-1) + 1 + np.arange(int(alone.sum()))
         keep = bound_rows(codes, 1, rng)
         if not keep.all():
-            out[t], dropped[t] = df.loc[keep].reset_index(drop=True), int((~keep).sum())
+            out[t], dropped[t] = out[t].loc[keep].reset_index(drop=True), int((~keep).sum())
     return out, dropped
 
 

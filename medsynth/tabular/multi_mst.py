@@ -233,7 +233,8 @@ class MultiTableDPMST(DomainsMixin, MultiTableSynthesizer):
         primaries = {t: primary_parent(schema, t) for t in order}
         others = [t for t in order if t != root]
         led.unit = f"one row of '{root}' with every row linked to it" + (f" ({', '.join(others)})" if others else "")  # type: ignore[union-attr]
-        led.neighbouring = f"add/remove one '{root}' row together with all its linked rows"  # type: ignore[union-attr]
+        led.neighbouring = (f"add/remove one '{root}' row together with all its linked rows (the rows sharing a root key are "  # type: ignore[union-attr]
+                            "one patient; a change to a patient's rows is a removal and an addition)")
         # each table's time fields come from the relation to its primary parent (the one it is generated under; public:
         # the schema's relations); another relation's are not modelled, so not decided (deciding them read the other
         # parent's rows with the primary parent's row numbers: an IndexError on OMOP's condition_occurrence)

@@ -148,3 +148,8 @@ def test_a_patient_written_twice_whole_is_kept_once(folder, tmp_path, capsys):
     said = capsys.readouterr()
     assert "duplicated" not in said.out + said.err and "repeat" not in said.out + said.err
     assert json.loads((tmp_path / "run2" / "private" / "fit.json").read_text())["rows_of_a_repeated_key_left_out"] == {"patients": 1}
+    # a patient row without a key is a patient of its own (it was refused, naming its position: an adversary)
+    pd.concat([p, p.iloc[[3]].assign(id=None)], ignore_index=True).to_csv(folder / "patients.csv", index=False)
+    assert main(["tabular", "fit", str(folder), "--schema", str(tmp_path / "s.yaml"), "--model", "dp-mst", "--epsilon", "1",
+                 "--out", str(tmp_path / "run3")]) == 0
+    assert "missing" not in capsys.readouterr().err
