@@ -467,12 +467,13 @@ def left_out_notes(lost: Mapping[str, Mapping[str, int]]) -> list[str]:
 
 
 def key_problems(tables: Mapping[str, pd.DataFrame], schema: DatasetSchema, *, redact: bool = False,
-                 orphans: bool = True) -> list[str]:
-    """Duplicate or missing primary keys and (with ``orphans``) child keys without a parent, each with an example."""
+                 orphans: bool = True, loose_keys: Collection[str] = ()) -> list[str]:
+    """Duplicate or missing primary keys and (with ``orphans``) child keys without a parent, each with an example;
+    the primary keys of the tables in ``loose_keys`` are not checked."""
     problems: list[str] = []
     for name, t in schema.tables.items():
         df = tables.get(name)
-        if df is None or t.primary_key is None or t.primary_key not in df.columns:
+        if df is None or t.primary_key is None or t.primary_key not in df.columns or name in loose_keys:
             continue
         keys = canonical_keys(df[t.primary_key])
         miss = np.nonzero(keys.isna().to_numpy())[0]
@@ -498,7 +499,7 @@ def key_problems(tables: Mapping[str, pd.DataFrame], schema: DatasetSchema, *, r
 
 
 def validate_dataset(tables: Mapping[str, pd.DataFrame], schema: DatasetSchema, *, redact: bool = False,
-                     may_be_empty: Collection[str] = ()) -> dict[str, dict[str, int]]:
+                     may_be_empty: Collection[str] = (), loose_keys: Collection[str] = ()) -> dict[str, dict[str, int]]:
     """Check a dataset against its schema, gathering every problem into one DataValidationError.
 
     Checks: the folder's tables are the schema's; each table against its table schema
@@ -509,6 +510,8 @@ def validate_dataset(tables: Mapping[str, pd.DataFrame], schema: DatasetSchema, 
         redact: leave values out of messages (a DP fit), naming rows instead.
         may_be_empty: tables that may hold no row (a DP fit's child table whose every row had no parent): only
             their columns are checked.
+        loose_keys: tables whose primary key may repeat or be missing (a DP fit's tables no other table links to:
+            their keys are regenerated and link nothing).
 
     Returns:
         Per table, the values outside declared bounds per column (to be clipped).
@@ -538,7 +541,7 @@ def validate_dataset(tables: Mapping[str, pd.DataFrame], schema: DatasetSchema, 
         except DataValidationError as exc:
             problems.extend(f"table '{name}': {p}" for p in exc.problems)
     if not problems:
-        problems.extend(key_problems(tables, schema, redact=redact))
+        problems.extend(key_problems(tables, schema, redact=redact, loose_keys=loose_keys))
     if problems:
         raise DataValidationError(problems, context="the dataset does not match its schema")
     return clipped

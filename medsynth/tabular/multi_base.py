@@ -169,7 +169,10 @@ class MultiTableSynthesizer:
                                       context="no row of a child table has a parent (the relation's columns may be wrong)")
         # (a DP fit goes on with a child table that lost every row: one patient can make the difference between none
         # and one, so refusing would tell about that patient; its columns come out empty under DP, like a sparse one's)
-        clipped = validate_dataset(tables, schema, redact=self.is_private, may_be_empty=emptied)
+        # (and a DP fit takes a table that no other table links to with its primary key repeated or missing: its keys are
+        # regenerated and link nothing, and a refusal would turn on one row; a linked table's key must stay unique)
+        leaves = [t for t in schema.tables if schema.parents_of(t) and not schema.children_of(t)] if self.is_private else []
+        clipped = validate_dataset(tables, schema, redact=self.is_private, may_be_empty=emptied, loose_keys=leaves)
         from medsynth.core.runtime import seed_everything
 
         seed_everything(self.seed)

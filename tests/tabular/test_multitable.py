@@ -134,6 +134,14 @@ def test_bad_inputs_are_named_errors():
                "visits": tables["visits"]}
     with pytest.raises(DataValidationError, match="duplicated value"):  # without DP: the user's data to mend
         MultiTableDPMST(TINY).fit(doubled, schema)
+    # a table no other table links to, its key repeated and missing: regenerated keys that link nothing, so a DP fit
+    # takes it (a refusal would turn on one row: the known gap); without DP it is named
+    loose = tables["visits"].copy()
+    loose.loc[3, "visit_id"], loose.loc[5, "visit_id"] = loose.loc[2, "visit_id"], np.nan
+    with pytest.raises(DataValidationError, match="primary key 'visit_id' is missing"):
+        MultiTableDPMST(TINY).fit({"patients": tables["patients"], "visits": loose}, schema)
+    dp = MultiTableDPMST(TINY, privacy={"epsilon": 1.0, "delta": 1e-5}).fit({"patients": tables["patients"], "visits": loose}, schema)
+    assert dp.sample(10, seed=0)["visits"]["visit_id"].is_unique
     with pytest.raises(DataValidationError, match=r"table\(s\) \['visits'\] are in the schema but not in the data"):
         MultiTableDPMST(TINY).fit({"patients": tables["patients"]}, schema)
     model = MultiTableDPMST(TINY).fit(tables, schema)
