@@ -81,6 +81,7 @@ def judge(
     baseline: float | None = None,
     enough: bool = True,
     judged: float | None = None,
+    judged_is_bound: bool = True,
     note: str = "",
     details: dict[str, Any] | None = None,
     artifacts: dict[str, Any] | None = None,
@@ -92,6 +93,9 @@ def judge(
         enough: False when the samples are too few for a verdict (the value is still shown).
         judged: the quantity compared with the threshold when it is not the value (e.g. a lower
             confidence bound, so that sampling noise alone does not fail a release).
+        judged_is_bound: ``judged`` is a confidence bound of the value (a value past the fail limit whose bound is
+            not is then "review", never "pass"); False where it is another scale of the value (the missingness
+            patterns' overlap shortfall), which alone decides.
     """
     verdict: Verdict = "info"
     x: float | None = None
@@ -106,7 +110,7 @@ def judge(
         worse = (lambda a, b: a > b) if direction == "minimize" else (lambda a, b: a < b)
         verdict = "fail" if worse(x, threshold.fail) else "review" if worse(x, threshold.review) else "pass"
         point = float(value) - (float(baseline or 0.0) if threshold.on == "excess" else 0.0)
-        if judged is not None and verdict != "fail" and worse(point, threshold.fail):
+        if judged is not None and judged_is_bound and verdict != "fail" and worse(point, threshold.fail):
             # the estimate itself is past the fail limit and only its confidence bound is not: too few rows to tell,
             # never a pass (an attribute-inference risk of 0.24 against a 0.10 limit passed on a 900-row holdout)
             verdict = "review"

@@ -25,7 +25,6 @@ good as real data" reaches about the baseline, not zero.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -321,16 +320,16 @@ class MissingnessPattern:
         gap = {c: abs(r["synthetic"] - r["real"]) - (abs(r["holdout"] - r["real"]) if r["holdout"] is not None else 0.0)
                for c, r in rates.items()}
         w = max(gap, key=gap.get) if gap else None
-        verdict = judge("missingness_pattern_tvd", "fidelity", max(shortfall, 0.0) if shortfall is not None else tvd,
-                        "minimize", "", threshold=context.config.fidelity.missingness_pattern_tvd,
-                        enough=shortfall is not None)
         # shown as the TVD beside the holdout's; the verdict is the overlap shortfall's
-        out = [replace(verdict, value=tvd, baseline=base, judged_value=shortfall, description=(
-            "Total variation distance between the distributions of which cells are missing in a row (0 = same "
-            "patterns), synthetic and holdout samples of the same size each against the training rows; judged on the "
-            "share of the holdout's overlap with train (1 - TVD) that the synthetic rows fall short of."),
-            details={"missing_rates": rates, "patterns_real": int(len(p_tr)), "patterns_synthetic": int(len(p_sy)),
-                     "rows_compared": int(m), "overlap_shortfall": shortfall})]
+        out = [judge("missingness_pattern_tvd", "fidelity", tvd, "minimize",
+                     "Total variation distance between the distributions of which cells are missing in a row (0 = same "
+                     "patterns), synthetic and holdout samples of the same size each against the training rows; judged "
+                     "on the share of the holdout's overlap with train (1 - TVD) that the synthetic rows fall short of.",
+                     threshold=context.config.fidelity.missingness_pattern_tvd, baseline=base,
+                     judged=None if shortfall is None else max(shortfall, 0.0), judged_is_bound=False,
+                     enough=shortfall is not None,
+                     details={"missing_rates": rates, "patterns_real": int(len(p_tr)), "patterns_synthetic": int(len(p_sy)),
+                              "rows_compared": int(m), "overlap_shortfall": shortfall})]
         desc = "The worst column's gap between the real and the synthetic share of missing cells (beyond the holdout's gap)."
         if w is None:
             return [*out, skipped("missing_rate_difference_max", "fidelity", "minimize", desc, "no column")]

@@ -583,13 +583,10 @@ def one_row_per_person(data: pd.DataFrame, unit: str, rng: np.random.Generator) 
     per person with ``rng`` (a DP fit's OS-entropy noise generator): a person's rows then contribute one row, so
     every mechanism's sensitivity-1 analysis covers the person. A row without a value of ``unit`` is a person of its
     own. Rows keep their order."""
-    from medsynth.tabular.multi_counts import bound_rows
+    from medsynth.tabular.multi_counts import one_per_key
 
     keys = data[unit].map(lambda v: None if pd.isna(v) else category_key(v))  # 1, 1.0 and "1" are one person
-    codes = pd.factorize(keys)[0]  # missing: -1
-    alone = codes < 0  # a row without a key: a person of its own (nothing links it to another row)
-    codes[alone] = codes.max(initial=-1) + 1 + np.arange(int(alone.sum()))
-    return data.loc[bound_rows(codes, 1, rng)].reset_index(drop=True)
+    return data.loc[one_per_key(keys, rng)].reset_index(drop=True)
 
 
 def _jsonable(obj: Any) -> Any:

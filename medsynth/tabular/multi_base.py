@@ -62,7 +62,7 @@ def one_row_per_key(tables: Mapping[str, pd.DataFrame], schema: DatasetSchema,
     the key, so they stay with the patient. A row without a key is a patient of its own, with no linked row: it gets
     a placeholder key (keys are regenerated, never released), where the key check refused it (an adversary: one
     such row turned a fit into a refusal naming its position)."""
-    from medsynth.tabular.multi_counts import bound_rows
+    from medsynth.tabular.multi_counts import one_per_key
 
     out, dropped = dict(tables), {}
     for t in schema.roots:
@@ -79,12 +79,9 @@ def one_row_per_key(tables: Mapping[str, pd.DataFrame], schema: DatasetSchema,
             df[pk] = df[pk].astype(float if numeric else object)
             df.loc[holes, pk] = fresh
             out[t], keys = df, canonical_keys(df[pk])
-        if not keys.dropna().duplicated().any():  # (no draw from the noise where nothing repeats)
+        if not keys.duplicated().any():  # (no draw from the noise where nothing repeats)
             continue
-        codes = pd.factorize(keys)[0]  # missing: -1
-        alone = codes < 0
-        codes[alone] = codes.max(initial=-1) + 1 + np.arange(int(alone.sum()))
-        keep = bound_rows(codes, 1, rng)
+        keep = one_per_key(keys, rng)
         if not keep.all():
             out[t], dropped[t] = out[t].loc[keep].reset_index(drop=True), int((~keep).sum())
     return out, dropped
@@ -159,11 +156,9 @@ class MultiTableSynthesizer:
         doubled: dict[str, int] = {}
         if self.is_private:  # a patient key on several root rows: one patient, one of them at random (not a refusal)
             tables, doubled = one_row_per_key(tables, schema, gens.noise)
-        emptied = [t for t, n in orphans.items() if n and len(tables[t]) == 0]
-        if self.is_private:  # a child table with no row, as given or emptied: one patient can make that difference
-            children = {r.child for r in schema.relations}
-            emptied = [t for t in tables if t in children and len(tables[t]) == 0]
-        elif emptied:
+        # a DP fit: any child table with no row, as given or emptied (one patient can make that difference)
+        emptied = [t for t in tables if (schema.parents_of(t) if self.is_private else orphans.get(t)) and len(tables[t]) == 0]
+        if emptied and not self.is_private:
             raise DataValidationError(key_problems(drop_repeated_rows(given, schema)[0], schema, redact=self.is_private) or
                                       [f"table '{t}': no row has a parent" for t in emptied],
                                       context="no row of a child table has a parent (the relation's columns may be wrong)")

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from medsynth.privacy.ledger import PrivacyLedger
 from medsynth.privacy.mechanisms import _union_threshold, gaussian_sigma
@@ -391,9 +392,20 @@ def bound_rows(groups: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarr
     return keep
 
 
+def one_per_key(keys: pd.Series, rng: np.random.Generator) -> np.ndarray:
+    """A boolean mask keeping one row of each key (rows sharing a value of ``keys``, already canonical), chosen at
+    random with ``rng``; a row without a key is a group of its own. A person's rows in a single table (its ``unit``),
+    a patient's root rows in a folder."""
+    codes = pd.factorize(keys)[0]  # missing: -1
+    alone = codes < 0
+    codes[alone] = codes.max(initial=-1) + 1 + np.arange(int(alone.sum()))
+    return bound_rows(codes, 1, rng)
+
+
 def one_per_group(groups: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Indices of one row per group, chosen at random (a sensitivity-1 view of a child table)."""
     return np.flatnonzero(bound_rows(groups, 1, rng))
 
 
-__all__ = ["CountModel", "LedgerView", "bound_rows", "choose_bound", "dp_count_distribution", "one_per_group", "whittaker"]
+__all__ = ["CountModel", "LedgerView", "bound_rows", "choose_bound", "dp_count_distribution", "one_per_group", "one_per_key",
+           "whittaker"]
