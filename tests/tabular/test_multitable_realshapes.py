@@ -217,10 +217,13 @@ def test_parents_without_children_are_a_state_of_their_own():
     # a zero that joins across a gap brings no count between it and the rest (review: 9% of parents 1-49 children where
     # every real one had 50-100)
     far = rs.integers(50, 101, 300)
+    joined = 0
     for seed in range(300):
         cm = dp_count_distribution(far, 0.0113, np.random.default_rng(seed))
         if cm.low == 0 and cm.width == 1:
+            joined += 1
             assert cm.probs[1:40].sum() == 0, seed
+    assert joined >= 1  # (the check above ran: a zero joins by noise in about 2% of releases)
 
 
 def test_hma_keeps_each_patients_rows_in_time_order(tmp_path):
