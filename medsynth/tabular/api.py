@@ -245,8 +245,10 @@ def release_gaps(model: Any) -> str | None:
             parts.append(f"{where}{len(lumped)} write the values too rare to release as '{OTHER_CATEGORY}' ({_names(lumped)})")
     rules = (getattr(model, "private_meta", None) or {}).get("rules_not_accepted") or []
     # which rules hold in every row is private: told to the data owner here, kept out of the released ledger
+    tested = (getattr(model, "meta", None) or {}).get("rules_tested") or []
+    kept = f"; a DP test kept {', '.join(f'{a} <= {b}' for a, b in tested)} (modelled as gaps: no row breaks them)" if tested else ""
     said = ("the rules that schema infer read from the data were not used (not accepted: public: false; "
-            "listed in the run's private/fit.json); set public: true on a rule to use it") if rules else ""
+            f"listed in the run's private/fit.json); set public: true on a rule to use it{kept}") if rules else ""
     if not parts:
         return said or None
     nothing = ("NOTHING USABLE WAS RELEASED: every column is empty or keeps a single value (too few rows for this "

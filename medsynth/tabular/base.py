@@ -49,6 +49,7 @@ from medsynth.core.errors import (
 from medsynth.core.files import atomic_dir, fingerprint_array, write_json, write_text
 from medsynth.core.protocols import PrivacyReport
 from medsynth.io.schema import (
+    ColumnSchema,
     TableSchema,
     category_key,
     cell_problems,
@@ -64,6 +65,7 @@ from medsynth.tabular import domain as domains
 from medsynth.tabular.config import MAX_DOMAIN_BUDGET, PrivacyConfig
 from medsynth.tabular.domain import plan_domain_budget, reopen_inferred_omissions, resolve_domain
 from medsynth.tabular.encoding import Frame, TableCodec
+from medsynth.tabular.orderings import gap_columns, tested_orderings
 from medsynth.tabular.rules import RulePlan, from_model, model_schema, output_schema, plan_rules, to_model, usable_rules
 from medsynth.tabular.structure import needs_decision
 
@@ -267,10 +269,11 @@ class TabularSynthesizer:
                 f"need more), or {public}")
 
     def _fit_checked(self, data: pd.DataFrame, schema: TableSchema, gens: Generators) -> None:
+        fingerprint = self.full_fingerprint or table_fingerprint(data)  # of the table as given (before tested orderings)
         if self.resume_state is None:
-            self._prepare(data, schema, gens)
+            data = self._prepare(data, schema, gens)
         else:  # a resumed DP-SGD fit: its DP outputs so far are restored, never measured (paid for) again
-            self._restore(data, self.resume_state["fit"])
+            data = self._restore(data, self.resume_state["fit"])
         if not self.schema.modelled:  # type: ignore[union-attr]
             omitted = [c.name for c in self.schema.columns if c.omitted]  # type: ignore[union-attr]
             need = self._epsilon_needed(omitted) if omitted and self.is_private else None
@@ -290,14 +293,15 @@ class TabularSynthesizer:
         self.codec.fill_unmodelled(frame, gens.noise)  # cells of columns without a missing state (DP fits only)
         if self.is_private:
             self.private_meta["unknown_category_columns"] = sorted(self.codec.unknown_columns)
-        self.data_fingerprint = self.full_fingerprint or table_fingerprint(data)  # the data owner's private records only
+        self.data_fingerprint = fingerprint  # the data owner's private records only
         if self.rule_plan:
             self.meta["rules"] = self.rule_plan.to_dict()
         self.output_schema = output_schema(self.schema, self.schema.constraints, self.rule_plan)  # type: ignore[arg-type]
         self._fit_frame(frame, gens)
 
-    def _prepare(self, data: pd.DataFrame, schema: TableSchema, gens: Generators) -> None:
-        """The accesses before the model's own: noisy row count, types and domains (DP fits), the meta."""
+    def _prepare(self, data: pd.DataFrame, schema: TableSchema, gens: Generators) -> pd.DataFrame:
+        """The accesses before the model's own: noisy row count, types and domains (DP fits), the orderings a DP fit
+        tests (:meth:`_tested_orderings`), the meta. Returns the table as the model learns it."""
         n = len(data)
         led = self.ledger
         if self.is_private:
@@ -331,11 +335,15 @@ class TabularSynthesizer:
                       domains.RESERVE_MODEL_SHARE * model_rho * (1 - self.oneway_share)) if self.is_private else 0.0
         self.domain_oneways: dict[str, Any] = {}
         self.oneway_rho = oneway_rho
+        self.tested_plan: dict[str, Any] | None = None
         self.schema = resolve_domain(schema, data, privacy=self.privacy if self.is_private else PrivacyConfig(),
                                      ledger=led, rng=gens.noise, rows=self.rows_noisy,  # type: ignore[arg-type]
                                      oneway_rho=oneway_rho, oneways=self.domain_oneways if self.oneway_share else None,
                                      reserve_rho=reserve,
                                      rows_sigma=self.rows_sigma, other=True)
+        kept = self._tested_orderings(data, gens) if self.is_private and self.privacy.orderings else []  # type: ignore[union-attr]
+        if kept:
+            data = self._tested_table(data)
         self.meta = {
             "columns": len(schema.columns),
             # A plain hash of the table would let anyone holding candidate tables tell which one was
@@ -357,6 +365,28 @@ class TabularSynthesizer:
         else:
             self.meta["rows"] = n
             self.meta["clipped_to_bounds"] = self.private_meta["clipped_to_bounds"]
+        if kept:  # a DP output, told to the user (the rules read from the data stay private)
+            self.meta["rules_tested"] = [list(c.columns) for c in kept]
+        return data
+
+    def _tested_orderings(self, data: pd.DataFrame, gens: Generators) -> list[Any]:
+        """Test with DP which orderings between the time columns DP located hold
+        (:func:`~medsynth.tabular.orderings.tested_orderings`) and plan each kept one as a gap, whose domain follows
+        from its columns' DP domains (post-processing); columns a rule transforms already are left out. Returns the
+        orderings kept (``self.tested_plan`` says how the table is reshaped)."""
+        plan, schema = self.rule_plan, self.schema
+        taken = {n for g in plan.gaps for n in g} | {n for d in plan.derived for n in d} | {n for c in plan.clips for n in c}
+        kept = tested_orderings(data, schema, taken=taken, ledger=self.ledger, rng=gens.noise)  # type: ignore[arg-type]
+        tested = plan_rules(schema.model_copy(update={"constraints": []}), kept, private=True) if kept else RulePlan()  # type: ignore[union-attr]
+        if not tested:
+            return []
+        sources = [schema.column(n) for n in dict.fromkeys(n for g in tested.gaps for n in g)]  # type: ignore[union-attr]
+        self.tested_plan = {"plan": tested.to_dict(), "sources": [c.model_dump(mode="json") for c in sources]}
+        self.rule_plan = plan.merged(tested)
+        self.schema = gap_columns(schema, tested.gaps)  # type: ignore[arg-type]
+        for b, _ in tested.gaps:  # the located 1-way of b is not its gap's
+            self.domain_oneways.pop(b, None)
+        return kept
 
     # -- checkpoints (DP-SGD fits) ----------------------------------------------------------------
     def fit_state(self) -> dict[str, Any]:
@@ -364,9 +394,9 @@ class TabularSynthesizer:
         the noisy row count and the meta (DP outputs), plus the table's private fingerprint."""
         return {"schema": self.schema.to_yaml(), "ledger": json.dumps(_jsonable(self.ledger.to_dict())),  # type: ignore[union-attr]
                 "rows_noisy": float(self.rows_noisy or 0.0), "meta": json.dumps(_jsonable(self.meta)),
-                "fingerprint": self.data_fingerprint}
+                "fingerprint": self.data_fingerprint, "tested_plan": json.dumps(self.tested_plan)}
 
-    def _restore(self, data: pd.DataFrame, state: Mapping[str, Any]) -> None:
+    def _restore(self, data: pd.DataFrame, state: Mapping[str, Any]) -> pd.DataFrame:
         if state["fingerprint"] != (self.full_fingerprint or table_fingerprint(data)):
             raise RunDirectoryError("cannot resume: the table differs from the one this run was fitted on "
                                     "(give the same --data file, or start a new run)")
@@ -376,6 +406,17 @@ class TabularSynthesizer:
             self.privacy = self.privacy.model_copy(update={"delta": self.ledger.target_delta})  # type: ignore[union-attr]
         self.rows_noisy = float(state["rows_noisy"])
         self.meta = json.loads(state["meta"])
+        self.tested_plan = json.loads(state.get("tested_plan") or "null")
+        if self.tested_plan:  # the orderings the first run's DP test kept: the table is reshaped as it was, not re-tested
+            self.rule_plan = self.rule_plan.merged(RulePlan.from_dict(self.tested_plan["plan"]))
+            data = self._tested_table(data)
+        return data
+
+    def _tested_table(self, data: pd.DataFrame) -> pd.DataFrame:
+        """The table with the gaps of the orderings a DP test kept (``self.tested_plan``) in place of their columns."""
+        plan = self.tested_plan or {}
+        return to_model(data, TableSchema(columns=[ColumnSchema.model_validate(c) for c in plan["sources"]]),
+                        RulePlan.from_dict(plan["plan"]))
 
     def _checkpoint(self, train_state: dict[str, Any]) -> None:
         """Hand a training checkpoint (with :meth:`fit_state` and the model's extra state) to ``checkpoint_to``."""

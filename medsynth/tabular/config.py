@@ -30,12 +30,17 @@ class PrivacyConfig(ConfigModel):
             must be positive'); checked when fitting, so that models saved with more still load. A folder's DP fit
             refuses a domain budget that leaves its models less than 10% after the patient count and the numbers
             of rows per parent, and names the largest that would not.
+        orderings: a single table's DP fit tests, with DP, which orderings between its date columns (and number
+            columns named like times) hold, and keeps those by construction (:mod:`medsynth.tabular.orderings`; 2% of
+            the budget per pair tested, at most 5%, from the model's share); false spends nothing on it (rules accepted
+            in the schema are kept either way).
     """
 
     epsilon: float | None = None
     delta: float = Field(1e-5, gt=0, lt=1)
     accountant: Literal["rdp"] = "rdp"
     domain_budget: float = Field(0.1, ge=0, lt=1)
+    orderings: bool = True
 
     @field_validator("accountant", mode="before")
     @classmethod

@@ -59,6 +59,12 @@ class RulePlan:
         return {"gaps": [list(g) for g in self.gaps], "derived": [list(d) for d in self.derived],
                 "clips": [list(c) for c in self.clips], "outputs": self.outputs, "columns": self.columns}
 
+    def merged(self, other: RulePlan) -> RulePlan:
+        """This plan and ``other``, whose columns no rule of this one touches (applied after it; this plan's column
+        order)."""
+        return RulePlan(gaps=[*self.gaps, *other.gaps], derived=list(self.derived), clips=[*self.clips, *other.clips],
+                        outputs={**self.outputs, **other.outputs}, columns=list(self.columns or other.columns))
+
     @classmethod
     def from_dict(cls, data: dict[str, Any] | None) -> RulePlan:
         """From :meth:`to_dict`'s output (an empty plan for None)."""

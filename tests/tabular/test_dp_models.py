@@ -78,7 +78,8 @@ def test_domain_read_from_data_estimated_with_dp(seeded_dp_noise):
     big = make_table(3000, seed=1)
     m = DPMST({"bins": 6}, privacy={"epsilon": 2.0, "delta": 1e-5, "domain_budget": 0.2}).fit(big, infer_schema(big))
     access = [e.access.split(" ")[0] for e in m.ledger.entries]
-    assert access[:3] == ["number", "column", "domains"] and access[-1] == "MST:" and set(access[3:-1]) <= {"1-way"}
+    assert access[:3] == ["number", "column", "domains"] and access[-1] == "MST:" and set(access[3:-1]) <= {"1-way", "orderings"}
+    assert ["admit", "discharge"] in m.meta["rules_tested"], "the dates' order, tested with DP (orderings)"
     types, domains = m.ledger.entries[1], m.ledger.entries[2]
     # the domain release also pays each column's 1-way marginal (MST reuses its noisy counts)
     paid = 0.2 * m.ledger.rho_budget + m.oneway_rho * len(domains.columns)

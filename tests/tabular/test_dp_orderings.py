@@ -1,0 +1,147 @@
+"""Orderings between time columns that a DP fit tests on its own (zero configuration: no rule accepted) and keeps
+by construction; pairs without an order, the switch and the rules the user accepted are left as they were."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from medsynth.tabular.orderings import (
+    KEEP_SHARE,
+    KEEP_SIGMAS,
+    MIN_SIGMAS,
+    STRICT_SIGMAS,
+    decide,
+    pair_histogram,
+    reduce_transitive,
+)
+from medsynth.tabular.schema import infer_schema
+
+
+def _table(n: int = 2000, seed: int = 0, *, broken: float = 0.0) -> pd.DataFrame:
+    """Admission <= discharge <= follow-up (a share ``broken`` of discharges moved before admission), a date with no
+    order to them, a start/stop pair of day numbers and an outcome."""
+    rs = np.random.default_rng(seed)
+    admit = pd.Timestamp("2015-01-01") + pd.to_timedelta(rs.integers(0, 2000, n), unit="D")
+    disch = admit + pd.to_timedelta(rs.integers(1, 60, n), unit="D")
+    flip = rs.random(n) < broken
+    disch = disch.where(~flip, admit - pd.to_timedelta(rs.integers(1, 30, n), unit="D"))
+    follow = disch + pd.to_timedelta(rs.integers(0, 900, n), unit="D")
+    other = pd.Timestamp("2015-01-01") + pd.to_timedelta(rs.integers(0, 2000, n), unit="D")
+    tstart = rs.integers(0, 300, n)
+    return pd.DataFrame({"admit_date": admit.strftime("%Y-%m-%d"), "discharge_date": disch.strftime("%Y-%m-%d"),
+                         "followup_date": follow.strftime("%Y-%m-%d"), "consent_date": other.strftime("%Y-%m-%d"),
+                         "tstart": tstart, "tstop": tstart + rs.integers(1, 200, n), "age": rs.integers(20, 90, n),
+                         "died": rs.integers(0, 2, n)})
+
+
+def _days(s: pd.Series) -> pd.Series:
+    return pd.to_datetime(s, format="%Y-%m-%d", errors="coerce")
+
+
+def test_decision_keeps_an_order_only_with_rows_enough_and_few_breaks():
+    sigma = 10.0
+    assert decide(np.array([500.0, 0, 20, 0, 0]), sigma) == 1
+    assert decide(np.array([0.0, 500, 20, 0, 0]), sigma) == -1, "the other way round"
+    assert decide(np.array([300.0, 200, 0, 0, 0]), sigma) == 0, "no order"
+    limit = KEEP_SHARE * 520 + KEEP_SIGMAS * sigma
+    assert decide(np.array([500.0, limit + 1, 20 - limit - 1, 0, 0]), sigma) == 0, "too many rows break it"
+    assert decide(np.array([500.0, 0, 20, 0, limit + 1]), sigma) == 0, "b held without a: a gap could not write it"
+    assert decide(np.array([MIN_SIGMAS * sigma - 1, 0, 0, 0, 0]), sigma) == 0, "too few rows to judge"
+    assert decide(np.array([STRICT_SIGMAS * sigma + 1, 0, 400, 0, 0]), sigma) == 1, "ties follow it too"
+    assert decide(np.array([STRICT_SIGMAS * sigma - 1, 0, 400, 0, 0]), sigma) == 0, "which way is not known"
+    x, y = np.array([1.0, 2, np.nan, 3, 5]), np.array([2.0, 1, 4, np.nan, 5])
+    assert pair_histogram(x, y).tolist() == [1, 1, 1, 1, 1]
+    assert reduce_transitive([("a", "b"), ("b", "c"), ("a", "c")]) == [("a", "b"), ("b", "c")]
+
+
+def test_zero_config_dp_fit_keeps_the_orderings_that_hold_and_no_others(tmp_path):
+    """Real noise (OS entropy): with 2,000 rows the orderings stand far above it (sigma ~ 30)."""
+    from medsynth.tabular.base import TabularSynthesizer
+    from medsynth.tabular.mst import DPMST
+
+    df = _table()
+    schema = infer_schema(df)
+    assert all(not c.public for c in schema.constraints), "nothing accepted: the zero-configuration path"
+    m = DPMST(privacy={"epsilon": 1.0, "delta": 1e-5}).fit(df, schema)
+    kept = {tuple(p) for p in m.meta["rules_tested"]}
+    assert {("admit_date", "discharge_date"), ("discharge_date", "followup_date"), ("tstart", "tstop")} <= kept
+    assert not any("consent_date" in p for p in kept), "a date with no order to the others"
+    assert ("admit_date", "followup_date") not in kept, "implied by the two steps"
+    entry = next(e for e in m.ledger.entries if e.access.startswith("orderings between time columns"))
+    assert entry.rho > 0 and entry.details["pairs"] >= 7
+    out = m.sample(3000, seed=0)
+    a, d, f = _days(out["admit_date"]), _days(out["discharge_date"]), _days(out["followup_date"])
+    assert a.notna().mean() > 0.9 and d.notna().mean() > 0.9 and f.notna().mean() > 0.9
+    assert (a <= d).all() and (d <= f).all() and (out["tstart"] <= out["tstop"]).all()
+    gap = (d - a).dt.days
+    assert 5 < gap.median() < 60, f"the stay's length is learned, not collapsed: median {gap.median()}"
+    assert list(out.columns) == list(df.columns)
+    m.save(tmp_path / "m")
+    back = TabularSynthesizer.load(tmp_path / "m")
+    pd.testing.assert_frame_equal(back.sample(300, seed=1), m.sample(300, seed=1))
+    from medsynth.tabular.api import release_gaps
+
+    assert "a DP test kept admit_date <= discharge_date" in (release_gaps(m) or "")
+
+
+def test_an_ordering_a_fifth_of_the_rows_break_is_not_kept():
+    from medsynth.tabular.mst import DPMST
+
+    df = _table(broken=0.2)
+    m = DPMST(privacy={"epsilon": 1.0, "delta": 1e-5}).fit(df, infer_schema(df))
+    kept = {tuple(p) for p in m.meta.get("rules_tested", [])}
+    assert ("admit_date", "discharge_date") not in kept and ("discharge_date", "admit_date") not in kept
+    out = m.sample(2000, seed=0)
+    assert (_days(out["discharge_date"]) < _days(out["admit_date"])).mean() > 0.05, "the model's own breaks remain"
+
+
+@pytest.mark.parametrize("model", ["dp-aim", "dp-merf"])
+def test_other_dp_models_keep_the_tested_orderings(model):
+    from medsynth.tabular import fit
+
+    df = _table(1500)
+    params = {"steps": 50} if model == "dp-merf" else None
+    m = fit(df, model=model, epsilon=1.0, params=params)
+    assert ["admit_date", "discharge_date"] in m.meta["rules_tested"]
+    out = m.sample(1000, seed=0)
+    assert (_days(out["admit_date"]) <= _days(out["discharge_date"])).all()
+
+
+def test_switched_off_accepted_rules_and_non_private_fits_are_not_tested():
+    from medsynth.tabular.mst import DPMST
+
+    df = _table(1500)
+    schema = infer_schema(df)
+    off = DPMST(privacy={"epsilon": 1.0, "delta": 1e-5, "orderings": False}).fit(df, schema)
+    assert "rules_tested" not in off.meta and not any("orderings" in e.access for e in off.ledger.entries)
+    accepted = schema.model_copy(update={"constraints": [c.model_copy(update={"public": True}) for c in schema.constraints
+                                                          if c.columns == ["admit_date", "discharge_date"]]})
+    m = DPMST(privacy={"epsilon": 1.0, "delta": 1e-5}).fit(df, accepted)
+    assert not any("admit_date" in p or "discharge_date" in p for p in m.meta.get("rules_tested", [])), \
+        "columns an accepted rule transforms are not tested again"
+    assert any("admit_date" in a for a in m.ledger.public_assumptions)
+    plain = DPMST().fit(df, schema)
+    assert "rules_tested" not in plain.meta and not any("orderings" in e.access for e in plain.ledger.entries)
+
+
+def test_a_resumed_dp_sgd_fit_keeps_its_tested_orderings_without_testing_again(tmp_path, monkeypatch):
+    import json
+
+    from tabular_helpers import killed_at_first_checkpoint
+
+    from medsynth.tabular.config import TabularConfig
+    from medsynth.tabular.run import fit_run
+
+    df = _table(600)
+    params = {"latent_dim": 4, "hidden": [16], "train": {"epochs": 4, "batch_size": 50, "checkpoint_every": 2}}
+    killed_at_first_checkpoint(monkeypatch, df, tmp_path / "run",
+                               TabularConfig(model="dp-tvae", privacy={"epsilon": 4.0, "delta": 1e-4}, params=params),
+                               schema=infer_schema(df))
+    run, fitted = fit_run(df, tmp_path / "run", TabularConfig(), resume=True)
+    led = json.loads((run.path / "privacy_ledger.json").read_text())
+    assert sum(e["access"].startswith("orderings between time columns") for e in led["entries"]) == 1
+    assert ["admit_date", "discharge_date"] in fitted.meta["rules_tested"]
+    out = fitted.sample(500, seed=0)
+    assert (_days(out["admit_date"]) <= _days(out["discharge_date"])).all()
