@@ -36,6 +36,7 @@ from medsynth.evaluation.config import EvaluationConfig
 from medsynth.evaluation.multitable_data import (
     children_per_parent,
     column_types,
+    count_bins,
     count_tvd,
     interval_violations,
     load_dataset,
@@ -120,7 +121,9 @@ def relation_metrics(train: dict, holdout: dict, synthetic: dict, schema: Datase
         integrity.append({"relation": rel.label, "rows": int(len(p)), "orphans": int((p < 0).sum()),
                           "share_with_parent": float((p >= 0).mean()) if len(p) else 1.0})
         a, b, h = (children_per_parent(d, rel) for d in (train, synthetic, holdout))
-        counts.append({"relation": rel.label, "synthetic": count_tvd(a, b), "baseline": count_tvd(a, h),
+        edges = count_bins(a)
+        counts.append({"relation": rel.label, "synthetic": count_tvd(a, b, edges), "baseline": count_tvd(a, h, edges),
+                       "bins": "real deciles" if edges is not None else "one per count",
                        "mean_real": float(a.mean()) if len(a) else 0.0, "mean_synthetic": float(b.mean()) if len(b) else 0.0,
                        "max_real": int(a.max(initial=0)), "max_synthetic": int(b.max(initial=0))})
         assoc.append(_parent_child_association(train, holdout, synthetic, schema, rel, cats))
@@ -142,7 +145,8 @@ def relation_metrics(train: dict, holdout: dict, synthetic: dict, schema: Datase
         worst = max(counts, key=lambda r: r["synthetic"] - r["baseline"])
         out.append(judge("children_per_parent_tvd", SECTION, worst["synthetic"], "minimize",
                          "Total variation distance between the real and synthetic distributions of the number of child "
-                         "rows per parent (the worst relation); the baseline is real holdout vs real train.",
+                         "rows per parent (the worst relation; in bins of the real counts' deciles where they take more "
+                         "than 12 values); the baseline is real holdout vs real train.",
                          threshold=th.children_per_parent_tvd, baseline=worst["baseline"], details={"relations": counts}))
         worst = max(assoc, key=lambda r: -1 if r["synthetic"] is None else r["synthetic"])
         out.append(judge("parent_child_association_difference", SECTION, worst["synthetic"], "minimize",
@@ -237,8 +241,10 @@ def _parent_child_association(train: dict, holdout: dict, synthetic: dict, schem
         for c, k in types.items():
             g[c] = g[c].map(lambda v: None if pd.isna(v) else str(v)) if k == "categorical" else pd.to_numeric(g[c], errors="coerce")
         mats.append(association_matrix(g, types).loc[list(ptypes), child_cols].to_numpy())
-    syn = float(np.nanmean(np.abs(mats[0] - mats[1])))
-    base = float(np.nanmean(np.abs(mats[0] - mats[2])))
+    # an association the real rows show that the other side cannot (a column left empty or constant there) is lost
+    # whole: a difference of the real one (nanmean passed a synthetic folder whose every column was empty)
+    syn, base = (float(np.nanmean(np.abs(mats[0] - np.where(np.isnan(m) & ~np.isnan(mats[0]), 0.0, m))))
+                 for m in (mats[1], mats[2]))
     return {"relation": rel.label, "synthetic": syn, "baseline": base, "pairs": int(mats[0].size)}
 
 
@@ -310,6 +316,10 @@ def _flat(train: dict, holdout: dict, synthetic: dict, schema: DatasetSchema, ta
     unusable = None
     if target is None:  # the root table's column the schema marks ``target: true`` (schema infer proposes one by name)
         declared = [c.name for c in schema.tables[root].columns if c.target]
+        elsewhere = [f"{t}.{c.name}" for t, tab in schema.tables.items() if t != root for c in tab.columns if c.target]
+        if not declared and elsewhere:  # (utility is measured per patient: a visit's outcome is no patient's)
+            unusable = (f"The schema marks '{elsewhere[0]}' as the target, a column of a child table: utility is measured "
+                        f"per patient, on the root table '{root}' (pass --target COL or COL=VALUE with a column of it).")
         if declared and declared[0] in flats[0].columns and flats[0][declared[0]].nunique(dropna=True) >= 2:
             target = declared[0]
         elif declared:
@@ -321,8 +331,9 @@ def _flat(train: dict, holdout: dict, synthetic: dict, schema: DatasetSchema, ta
         if col not in flats[0].columns and col.startswith(f"{root}.") and col[len(root) + 1:] in flats[0].columns:
             col = col[len(root) + 1:]  # ROOT.COL, as relations are written
         if col not in flats[0].columns:
+            own = [c.name for c in schema.tables[root].columns if c.name in flats[0].columns]  # (names may hold dots)
             raise DataValidationError(f"--target '{target}': '{col}' is not a column of the root table "
-                                      f"'{schema.roots[0]}' (columns: {[c for c in flats[0].columns if '.' not in c]})")
+                                      f"'{schema.roots[0]}' (columns: {own})")
         if value:
             from medsynth.io.schema import category_key
 

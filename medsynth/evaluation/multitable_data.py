@@ -187,10 +187,28 @@ def children_per_parent(tables: Mapping[str, pd.DataFrame], rel: Relation) -> np
     return np.bincount(p[p >= 0], minlength=len(tables[rel.parent]))
 
 
-def count_tvd(a: np.ndarray, b: np.ndarray) -> float:
-    """Total variation distance between two distributions of counts."""
+#: Distinct real counts of children per parent beyond which the report compares them in bins (:func:`count_bins`).
+MAX_COUNT_CELLS = 12
+
+
+def count_bins(real: np.ndarray) -> np.ndarray | None:
+    """Bin edges for children-per-parent counts with many distinct values: the real counts' deciles (each count
+    value below the first edge and above the last its own bin). None where the real counts take at most
+    :data:`MAX_COUNT_CELLS` values (each its own cell). On a raw cell per count, 34 holdout patients with 2-47 rows
+    each differed from the train patients by a TVD of 0.37, so a synthetic table capped at 15 rows per patient (real:
+    22% above) passed as noise."""
+    if len(real) == 0 or len(np.unique(real)) <= MAX_COUNT_CELLS:
+        return None
+    return np.unique(np.quantile(real, np.linspace(0.1, 0.9, 9), method="lower"))
+
+
+def count_tvd(a: np.ndarray, b: np.ndarray, edges: np.ndarray | None = None) -> float:
+    """Total variation distance between two distributions of counts (in the bins ``edges`` make, when given: a count
+    ``x`` falls in bin ``searchsorted(edges, x, 'right')``)."""
     if len(a) == 0 or len(b) == 0:
         return 1.0 if len(a) != len(b) else 0.0
+    if edges is not None:
+        a, b = np.searchsorted(edges, a, side="right"), np.searchsorted(edges, b, side="right")
     top = int(max(a.max(initial=0), b.max(initial=0))) + 1
     pa = np.bincount(a, minlength=top) / len(a)
     pb = np.bincount(b, minlength=top) / len(b)
@@ -317,6 +335,6 @@ def trajectories(tables: Mapping[str, pd.DataFrame], schema: DatasetSchema, rel:
     return frame.groupby("bin").mean(), edges
 
 
-__all__ = ["binned", "children_per_parent", "column_types", "count_tvd", "load_dataset", "numbers", "parent_rows",
+__all__ = ["binned", "children_per_parent", "column_types", "count_bins", "count_tvd", "load_dataset", "numbers", "parent_rows",
            "offset_tvd", "patient_table", "patient_types", "primary_relation", "slug", "time_offsets", "top_categories", "trajectories",
            "two_way_tvd", "unit_rows"]

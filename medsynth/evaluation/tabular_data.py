@@ -202,10 +202,23 @@ def _numbers_and_other(s: pd.Series) -> bool:
     return len(text) >= 1 and bool((text.astype(str) == OTHER_CATEGORY).all())
 
 
-def _no_numbers(s: pd.Series) -> bool:
-    """Whether a column holds values and none of them is a number."""
+def _no_numbers(s: pd.Series, real: pd.Series | None = None) -> bool:
+    """Whether a column holds values and none of them is a number; true/false values are no numbers where the real
+    column holds other numbers than booleans (a DP fit released a lab value as TRUE/FALSE, which pandas reads as 1/0:
+    the report passed it as a number column, 38% outside the real range)."""
     vals = s.dropna()
+    if len(vals) >= 1 and real is not None and _booleans(vals) and not _booleans(real.dropna()):
+        return True
     return len(vals) >= 1 and bool(pd.to_numeric(vals, errors="coerce").isna().all())
+
+
+def _booleans(vals: pd.Series) -> bool:
+    """Whether every (present) value is a boolean or the text true/false."""
+    if not len(vals):
+        return False
+    if pd.api.types.is_bool_dtype(vals) or vals.map(lambda v: isinstance(v, (bool, np.bool_))).all():
+        return True
+    return bool(vals.astype(str).str.lower().isin(["true", "false"]).all())
 
 
 #: What a generator's keys look like: medsynth's syn-0000001, or a UUID. Letters before digits are not enough: 'kg12',
@@ -364,10 +377,11 @@ def prepare_tables(
                           f"{synthetic[c].dropna().astype(str).iloc[0]!r}: the generator regenerated it as an identifier): "
                           "left out of every metric")
             continue
-        if kind == "numeric" and c not in schema and _no_numbers(synthetic[c]):
+        if kind == "numeric" and _no_numbers(synthetic[c], real[c]) and (c not in schema or _booleans(synthetic[c].dropna())):
             # numbers in the real tables, words in every synthetic row (a DP fit that could not type a number column
             # released public flag words for it): a column that cannot match, judged as categories (its fidelity
-            # fails), not a refused report; a type the schema declares is still checked
+            # fails), not a refused report; a type the schema declares is still checked, but true/false in every synthetic
+            # row of a declared number column (booleans pandas would read as 1/0) is that same retyped column
             retyped[c] = (f"numbers in the real tables, but no number in the synthetic table (e.g. "
                           f"{synthetic[c].dropna().astype(str).iloc[0]!r}): compared as categories")
             kind = "categorical"

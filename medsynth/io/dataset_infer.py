@@ -386,9 +386,18 @@ def infer_dataset_schema(
     for c, k, _, _ in rels:
         key_cols[c].add(k)
     out_tables: dict[str, DatasetTable] = {}
+    children = {c for c, _, _, _ in rels}
     for name, s in schemas.items():
         cols = [ColumnSchema(name=c.name, type="identifier", read_from_data=["type"]) if c.name in key_cols[name] else c
                 for c in s.columns]
+        outcome = [c.name for c in cols if c.target]
+        if name in children and outcome:  # a folder's outcome is a patient's: a root table's column (a visit's
+            # 'outcome' was marked, evaluation then measured no utility and named no root column to use instead)
+            cols = [c.model_copy(update={"target": False}) if c.target else c for c in cols]
+            if notes is not None:
+                notes.append(f"'{name}.{outcome[0]}' is named like an outcome, but '{name}' is a child table: a folder's "
+                             "prediction target is a column of its root table (one row per patient); set target: true on "
+                             "the root column you will predict")
         rules = [c for c in s.constraints if not set(c.columns) & key_cols[name]]  # (keys: regenerated, no rule)
         out_tables[name] = DatasetTable(columns=cols, constraints=rules, primary_key=pks[name])
     relation_objs = []

@@ -200,3 +200,61 @@ def test_real_data_is_read_as_the_fit_reads_it_and_recased_copies_are_copies(rea
     assert any("have no parent row" in n for n in report.notes), report.notes
     copies = next(m for m in report.results if m.name == "exact_copy_share")
     assert copies.value == 1.0 and copies.verdict == "fail"
+
+
+def test_relations_do_not_pass_empty_columns_or_capped_counts(real):
+    """A synthetic folder whose every column but the keys is empty kept the real children-per-parent counts and passed
+    the parent-child associations (NaN left out of the mean); a folder capping patients at 15 rows, where a fifth of
+    the real ones have more, passed its count TVD against 34 holdout patients' raw-count baseline (0.37)."""
+    train, holdout = real
+    synthetic = _copy_with_new_ids(_split(make_dataset(200, seed=10), set(range(1, 81))), 10_000)
+    good = {m.name: m for m in evaluate_multitable(train, holdout, synthetic).results}
+    empty = {t: df.assign(**{c: np.nan for c in df.columns if c not in ("id", "visit_id")}) for t, df in synthetic.items()}
+    names = {m.name: m for m in evaluate_multitable(train, holdout, empty).results}
+    assoc = names["parent_child_association_difference"]
+    assert assoc.verdict != "pass" and assoc.value > good["parent_child_association_difference"].value + 0.03
+
+    rs = np.random.default_rng(4)
+
+    def folder(n: int, first: int, cap: int | None) -> dict[str, pd.DataFrame]:
+        k = rs.integers(2, 48, n)
+        if cap:
+            k = np.minimum(k, cap)
+        ids = np.arange(first, first + n)
+        pat = pd.DataFrame({"id": ids, "age": rs.integers(30, 80, n)})
+        vis = pd.DataFrame({"id": np.repeat(ids, k), "visit_id": np.arange(k.sum()) + first * 100,
+                            "conc": rs.gamma(2.0, 1.0, k.sum()).round(2)})
+        return {"patients": pat, "visits": vis}
+
+    tr, ho = folder(102, 1, None), folder(34, 1000, None)
+    capped = {m.name: m for m in evaluate_multitable(tr, ho, folder(102, 5000, 15)).results}
+    fine = {m.name: m for m in evaluate_multitable(tr, ho, folder(102, 9000, None)).results}
+    assert capped["children_per_parent_tvd"].verdict == "fail", capped["children_per_parent_tvd"]
+    assert fine["children_per_parent_tvd"].verdict == "pass", fine["children_per_parent_tvd"]
+    assert capped["children_per_parent_tvd"].details["relations"][0]["bins"] == "real deciles"
+
+
+def test_a_target_marked_in_a_child_table_is_named_and_dotted_root_columns_are_listed(real):
+    from medsynth.core.errors import DataValidationError
+    from medsynth.io.dataset import DatasetSchema
+    from medsynth.io.dataset_infer import infer_dataset_schema
+
+    train, holdout = real
+    tables = {"patients": train["patients"].rename(columns={"age": "age.yr", "status": "grp"}),
+              "visits": train["visits"].assign(outcome=lambda d: d["lab"].gt(1).astype(int))}
+    notes: list[str] = []
+    schema = infer_dataset_schema(tables, notes=notes)
+    assert not any(c.target for c in schema.tables["visits"].columns), "a visit's outcome is no patient's target"
+    assert any("'visits.outcome' is named like an outcome, but 'visits' is a child table" in n for n in notes)
+    data = schema.to_dict()
+    for col in data["tables"]["visits"]["columns"]:
+        if col["name"] == "outcome":
+            col["target"] = True  # as a user (or an older schema) might have it
+    marked = DatasetSchema.from_dict(data)
+    hold = {"patients": holdout["patients"].rename(columns={"age": "age.yr", "status": "grp"}),
+            "visits": holdout["visits"].assign(outcome=lambda d: d["lab"].gt(1).astype(int))}
+    syn = _copy_with_new_ids(hold, 50_000)
+    report = evaluate_multitable(tables, hold, syn, schema=marked)
+    assert any("marks 'visits.outcome' as the target, a column of a child table" in n for n in report.notes)
+    with pytest.raises(DataValidationError, match=r"columns: \[.*'age.yr'"):
+        evaluate_multitable(tables, hold, syn, schema=marked, target="nosuch")

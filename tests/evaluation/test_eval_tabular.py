@@ -478,6 +478,16 @@ def test_a_number_column_with_only_words_in_the_synthetic_table_is_judged_not_re
     assert next(r for r in fine.results if r.name == "columns_of_another_type").verdict == "pass"
     with pytest.raises(DataValidationError, match="column 'lab' is numeric but the synthetic table has 300"):
         prepare_tables(real.iloc[:300], real.iloc[300:], syn, target="y", schema={"lab": "numeric"})
+    # a lab value written as TRUE/FALSE (quinidine's conc, a folder's DP fit): pandas reads booleans as 1/0, and the
+    # report passed the column as numbers, with or without a schema declaring it numeric
+    syn["lab"] = rng.random(300) < 0.6
+    for schema in (None, {"lab": "numeric"}):
+        report = evaluate_tabular(real.iloc[:300], real.iloc[300:], syn, target="y", schema=schema)
+        other = next(r for r in report.results if r.name == "columns_of_another_type")
+        assert other.value == 1 and other.verdict == "fail" and "lab" in other.details["columns"]
+    flags = real.assign(lab=rng.integers(0, 2, 400))  # a real 0/1 column written as booleans is no change of type
+    data = prepare_tables(flags.iloc[:300], flags.iloc[300:], syn, target="y")
+    assert "lab" not in data.retyped
 
 
 def test_an_empty_synthetic_column_draws_without_a_numpy_warning() -> None:
