@@ -246,7 +246,9 @@ def release_gaps(model: Any) -> str | None:
     rules = (getattr(model, "private_meta", None) or {}).get("rules_not_accepted") or []
     # which rules hold in every row is private: told to the data owner here, kept out of the released ledger
     tested = (getattr(model, "meta", None) or {}).get("rules_tested") or []
-    kept = f"; a DP test kept {', '.join(f'{a} <= {b}' for a, b in tested)} (modelled as gaps: no row breaks them)" if tested else ""
+    pairs = ([f"{t}.{a} <= {t}.{b}" for t, rules in tested.items() for a, b in rules] if isinstance(tested, dict)
+             else [f"{a} <= {b}" for a, b in tested])  # (a folder's per table)
+    kept = f"; a DP test kept {', '.join(pairs)} (no synthetic row breaks them)" if pairs else ""
     said = ("the rules that schema infer read from the data were not used (not accepted: public: false; "
             f"listed in the run's private/fit.json); set public: true on a rule to use it{kept}") if rules else ""
     if not parts:

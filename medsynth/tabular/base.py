@@ -342,7 +342,7 @@ class TabularSynthesizer:
                                      reserve_rho=reserve,
                                      rows_sigma=self.rows_sigma, other=True)
         kept = self._tested_orderings(data, gens) if self.is_private and self.privacy.orderings else []  # type: ignore[union-attr]
-        if kept:
+        if self.tested_plan:
             data = self._tested_table(data)
         self.meta = {
             "columns": len(schema.columns),
@@ -376,17 +376,19 @@ class TabularSynthesizer:
         orderings kept (``self.tested_plan`` says how the table is reshaped)."""
         plan, schema = self.rule_plan, self.schema
         taken = {n for g in plan.gaps for n in g} | {n for d in plan.derived for n in d} | {n for c in plan.clips for n in c}
-        kept = tested_orderings(data, schema, taken=taken, ledger=self.ledger, rng=gens.noise)  # type: ignore[arg-type]
+        kept, redrawn = tested_orderings(data, schema, taken=taken, ledger=self.ledger, rng=gens.noise)  # type: ignore[arg-type]
+        if redrawn:  # (sampled rows that break them are drawn again: the output schema's constraints)
+            self.schema = schema = schema.model_copy(update={"constraints": [*schema.constraints, *redrawn]})  # type: ignore[union-attr]
         tested = plan_rules(schema.model_copy(update={"constraints": []}), kept, private=True) if kept else RulePlan()  # type: ignore[union-attr]
         if not tested:
-            return []
+            return redrawn
         sources = [schema.column(n) for n in dict.fromkeys(n for g in tested.gaps for n in g)]  # type: ignore[union-attr]
         self.tested_plan = {"plan": tested.to_dict(), "sources": [c.model_dump(mode="json") for c in sources]}
         self.rule_plan = plan.merged(tested)
         self.schema = gap_columns(schema, tested.gaps)  # type: ignore[arg-type]
         for b, _ in tested.gaps:  # the located 1-way of b is not its gap's
             self.domain_oneways.pop(b, None)
-        return kept
+        return [*kept, *redrawn]
 
     # -- checkpoints (DP-SGD fits) ----------------------------------------------------------------
     def fit_state(self) -> dict[str, Any]:

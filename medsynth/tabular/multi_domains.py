@@ -35,6 +35,7 @@ from medsynth.tabular.encoding import TableCodec
 from medsynth.tabular.multi_base import primary_parent
 from medsynth.tabular.multi_counts import LedgerView, one_per_group
 from medsynth.tabular.multi_features import group_rank
+from medsynth.tabular.orderings import tested_orderings
 from medsynth.tabular.structure import needs_decision
 
 #: Share of the domain budget spent deciding relations' time fields under DP (all relations together) ...
@@ -339,6 +340,17 @@ class DomainsMixin:
                                      # (bili and day of pbcseq's visits came out empty in most zero-config fits without)
                                      rows_sigma=self.rows_sigma,  # type: ignore[attr-defined]
                                      time_weight=TIME_WEIGHT, other=t == schema.roots[0])
+                if self.privacy.orderings:  # (one row per patient: sensitivity 1, as the domains)
+                    taken = {n for con in res.constraints for n in con.columns}
+                    # (a folder keeps every ordering by redrawing rows, and a <= b beside a <= m <= b: checked where m
+                    # is missing)
+                    # (its share of the budget: the table's part of the whole, even where its domains needed none)
+                    part = LedgerView(led, rho_total / max(len(tables), 1), label=f"table '{t}'")  # type: ignore[arg-type]
+                    kept = [*sum(tested_orderings(rows.reset_index(drop=True), res, taken=taken, ledger=part,  # type: ignore[arg-type]
+                                                  rng=gens.noise, reduce=False), [])]
+                    if kept:
+                        res = res.model_copy(update={"constraints": [*res.constraints, *kept]})
+                        self.rules_tested[t] = [list(c.columns) for c in kept]
             else:
                 res = resolve_domain(plain, tables[t], privacy=PrivacyConfig(), ledger=led, rng=gens.noise)  # type: ignore[arg-type]
             keys = set(schema.key_columns(t))

@@ -217,6 +217,7 @@ class MultiTableDPMST(DomainsMixin, MultiTableSynthesizer):
         self.counts: dict[str, CountModel] = {}
         self.codecs: dict[str, TableCodec] = {}
         self.table_oneways: dict[str, dict[str, Any]] = {}  # per table: its domain release's 1-way marginals
+        self.rules_tested: dict[str, list[list[str]]] = {}  # per table: the orderings a DP test kept (a DP output)
         self.private_domain_share = 0.0  # share of the modelled columns whose domains a DP fit estimates
         self.rows_sigma: float | None = None  # the noise of the noisy patient count (a DP fit)
 
@@ -470,6 +471,8 @@ class MultiTableDPMST(DomainsMixin, MultiTableSynthesizer):
         self.meta["tables"] = {t: {"features": len(self.plans[t].features), "evidence": len(self.plans[t].evidence),
                                    "model": self.models[t].name} for t in order}
         self.meta["root_model"] = self.models[root].name
+        if self.rules_tested:
+            self.meta["rules_tested"] = self.rules_tested
         if self.models[root].name == "dp-aim":
             self.meta["root_aim"] = self.models[root].meta.get("aim")
 

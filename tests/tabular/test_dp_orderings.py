@@ -42,15 +42,16 @@ def _days(s: pd.Series) -> pd.Series:
 
 def test_decision_keeps_an_order_only_with_rows_enough_and_few_breaks():
     sigma = 10.0
-    assert decide(np.array([500.0, 0, 20, 0, 0]), sigma) == 1
-    assert decide(np.array([0.0, 500, 20, 0, 0]), sigma) == -1, "the other way round"
-    assert decide(np.array([300.0, 200, 0, 0, 0]), sigma) == 0, "no order"
+    assert decide(np.array([500.0, 0, 20, 0, 0]), sigma) == (1, True)
+    assert decide(np.array([0.0, 500, 20, 0, 0]), sigma)[0] == -1, "the other way round"
+    assert decide(np.array([300.0, 200, 0, 0, 0]), sigma)[0] == 0, "no order"
     limit = KEEP_SHARE * 520 + KEEP_SIGMAS * sigma
-    assert decide(np.array([500.0, limit + 1, 20 - limit - 1, 0, 0]), sigma) == 0, "too many rows break it"
-    assert decide(np.array([500.0, 0, 20, 0, limit + 1]), sigma) == 0, "b held without a: a gap could not write it"
-    assert decide(np.array([MIN_SIGMAS * sigma - 1, 0, 0, 0, 0]), sigma) == 0, "too few rows to judge"
-    assert decide(np.array([STRICT_SIGMAS * sigma + 1, 0, 400, 0, 0]), sigma) == 1, "ties follow it too"
-    assert decide(np.array([STRICT_SIGMAS * sigma - 1, 0, 400, 0, 0]), sigma) == 0, "which way is not known"
+    assert decide(np.array([500.0, limit + 1, 20 - limit - 1, 0, 0]), sigma)[0] == 0, "too many rows break it"
+    assert decide(np.array([500.0, 0, 20, 0, limit + 1]), sigma) == (1, False), "b held without a: redrawn, not a gap"
+    assert decide(np.array([500.0, 0, 20, 0, KEEP_SHARE * 520 + 1]), sigma) == (1, False), "no allowance for noise there"
+    assert decide(np.array([MIN_SIGMAS * sigma - 1, 0, 0, 0, 0]), sigma)[0] == 0, "too few rows to judge"
+    assert decide(np.array([STRICT_SIGMAS * sigma + 1, 0, 400, 0, 0]), sigma)[0] == 1, "ties follow it too"
+    assert decide(np.array([STRICT_SIGMAS * sigma - 1, 0, 400, 0, 0]), sigma)[0] == 0, "which way is not known"
     x, y = np.array([1.0, 2, np.nan, 3, 5]), np.array([2.0, 1, 4, np.nan, 5])
     assert pair_histogram(x, y).tolist() == [1, 1, 1, 1, 1]
     assert reduce_transitive([("a", "b"), ("b", "c"), ("a", "c")]) == [("a", "b"), ("b", "c")]
@@ -145,3 +146,51 @@ def test_a_resumed_dp_sgd_fit_keeps_its_tested_orderings_without_testing_again(t
     assert ["admit_date", "discharge_date"] in fitted.meta["rules_tested"]
     out = fitted.sample(500, seed=0)
     assert (_days(out["admit_date"]) <= _days(out["discharge_date"])).all()
+
+
+def test_a_folder_dp_fit_tests_each_table_on_one_row_per_patient():
+    """A root table's dates and a child table's start/stop days, tested on one row per patient (sensitivity 1) and
+    kept by the folder's redraws; an ordering whose middle column is often missing is not reduced away."""
+    from medsynth.tabular import fit
+
+    rs = np.random.default_rng(3)
+    n = 1500
+    pat = _table(n).drop(columns=["tstart", "tstop"]).assign(pid=np.arange(n))
+    pat.loc[rs.random(n) < 0.5, "discharge_date"] = None  # a middle date often missing: admit <= follow-up must stay
+    k = rs.integers(1, 4, n)
+    pid = np.repeat(np.arange(n), k)
+    ivstart = rs.integers(0, 300, len(pid))
+    visits = pd.DataFrame({"visit_id": np.arange(len(pid)), "pid": pid, "ivstart": ivstart,
+                           "ivstop": ivstart + rs.integers(1, 30, len(pid)), "dose": rs.normal(5, 1, len(pid)).round(1)})
+    m = fit({"patients": pat, "visits": visits}, epsilon=1.0)
+    tested = m.meta["rules_tested"]
+    assert ["admit_date", "followup_date"] in tested["patients"], tested
+    assert ["ivstart", "ivstop"] in tested.get("visits", []), tested
+    assert any(e.access.startswith("table 'visits': orderings") for e in m.ledger.entries)
+    out = m.sample(400, seed=0)
+    p, v = out["patients"], out["visits"]
+    assert (_days(p["admit_date"]) <= _days(p["followup_date"])).all()
+    both = v["ivstart"].notna() & v["ivstop"].notna()
+    assert both.mean() > 0.9 and (v.loc[both, "ivstart"] <= v.loc[both, "ivstop"]).all()
+
+
+def test_an_ordering_whose_later_column_is_often_alone_is_kept_by_redrawing():
+    """AIDS before death, where most deaths come without AIDS: death cannot be written as a gap from a missing AIDS
+    date, so the ordering is kept by redrawing the sampled rows that break it."""
+    from medsynth.tabular.mst import DPMST
+
+    rs = np.random.default_rng(5)
+    n = 2500
+    entry = rs.integers(0, 400, n)
+    aids = entry + rs.integers(10, 2000, n)
+    death = aids + rs.integers(0, 900, n)
+    aids = np.where(rs.random(n) < 0.6, np.nan, aids)
+    df = pd.DataFrame({"entry_time": entry, "aids_time": aids, "death_time": death, "age": rs.integers(20, 70, n)})
+    m = DPMST(privacy={"epsilon": 1.0, "delta": 1e-5}).fit(df, infer_schema(df))
+    assert ["aids_time", "death_time"] in m.meta["rules_tested"]
+    assert ("death_time", "aids_time") not in m.rule_plan.gaps and any(
+        c.columns == ["aids_time", "death_time"] for c in m.output_schema.constraints)
+    out = m.sample(2000, seed=0)
+    both = out["aids_time"].notna()
+    assert 0.2 < both.mean() < 0.6 and (out.loc[both, "aids_time"] <= out.loc[both, "death_time"]).all()
+    assert (out["entry_time"] <= out["death_time"]).all()

@@ -98,9 +98,14 @@ def test_rules_not_accepted_are_not_enforced_by_rejection_either():
     from medsynth.tabular.mst import DPMST
 
     df = _dates_table(800)
-    m = DPMST(privacy={"epsilon": 1.0, "delta": 1e-5}).fit(df, infer_schema(df))
-    assert not m.output_schema.constraints
+    schema = infer_schema(df)
+    m = DPMST(privacy={"epsilon": 1.0, "delta": 1e-5}).fit(df, schema)
+    # (only orderings a DP test kept may be checked: test_dp_orderings.py; never a rule read from the data)
+    tested = [c.columns for c in m.output_schema.constraints]
+    assert all(c in m.meta.get("rules_tested", []) for c in tested) and not any(c.kind == "derived" for c in m.output_schema.constraints)
     assert len(m.sample(500, seed=0)) == 500
+    off = DPMST(privacy={"epsilon": 1.0, "delta": 1e-5, "orderings": False}).fit(df, schema)
+    assert not off.output_schema.constraints
 
 
 def test_derived_columns_are_found_among_many_with_missing_values():
