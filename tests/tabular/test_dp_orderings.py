@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from medsynth.tabular.orderings import (
+    ALONE_SIGMAS,
     KEEP_SHARE,
     KEEP_SIGMAS,
     MIN_SIGMAS,
@@ -48,7 +49,7 @@ def test_decision_keeps_an_order_only_with_rows_enough_and_few_breaks():
     limit = KEEP_SHARE * 520 + KEEP_SIGMAS * sigma
     assert decide(np.array([500.0, limit + 1, 20 - limit - 1, 0, 0]), sigma)[0] == 0, "too many rows break it"
     assert decide(np.array([500.0, 0, 20, 0, limit + 1]), sigma) == (1, False), "b held without a: redrawn, not a gap"
-    assert decide(np.array([500.0, 0, 20, 0, KEEP_SHARE * 520 + 1]), sigma) == (1, False), "no allowance for noise there"
+    assert decide(np.array([500.0, 0, 20, 0, KEEP_SHARE * 520 + ALONE_SIGMAS * sigma + 1]), sigma) == (1, False)
     assert decide(np.array([MIN_SIGMAS * sigma - 1, 0, 0, 0, 0]), sigma)[0] == 0, "too few rows to judge"
     assert decide(np.array([STRICT_SIGMAS * sigma + 1, 0, 400, 0, 0]), sigma)[0] == 1, "ties follow it too"
     assert decide(np.array([STRICT_SIGMAS * sigma - 1, 0, 400, 0, 0]), sigma)[0] == 0, "which way is not known"
@@ -57,8 +58,9 @@ def test_decision_keeps_an_order_only_with_rows_enough_and_few_breaks():
     assert reduce_transitive([("a", "b"), ("b", "c"), ("a", "c")]) == [("a", "b"), ("b", "c")]
 
 
-def test_zero_config_dp_fit_keeps_the_orderings_that_hold_and_no_others(tmp_path):
-    """Real noise (OS entropy): with 2,000 rows the orderings stand far above it (sigma ~ 30)."""
+def test_zero_config_dp_fit_keeps_the_orderings_that_hold_and_no_others(tmp_path, seeded_dp_noise):
+    """With 2,000 rows the orderings stand far above the noise (sigma ~ 40; seeded: what the model learns of the
+    stay's length depends on whether the noise lets the discharge be its gap, which it does in most fits)."""
     from medsynth.tabular.base import TabularSynthesizer
     from medsynth.tabular.mst import DPMST
 
@@ -69,7 +71,6 @@ def test_zero_config_dp_fit_keeps_the_orderings_that_hold_and_no_others(tmp_path
     kept = {tuple(p) for p in m.meta["rules_tested"]}
     assert {("admit_date", "discharge_date"), ("discharge_date", "followup_date"), ("tstart", "tstop")} <= kept
     assert not any("consent_date" in p for p in kept), "a date with no order to the others"
-    assert ("admit_date", "followup_date") not in kept, "implied by the two steps"
     entry = next(e for e in m.ledger.entries if e.access.startswith("orderings between time columns"))
     assert entry.rho > 0 and entry.details["pairs"] >= 7
     out = m.sample(3000, seed=0)
@@ -194,3 +195,33 @@ def test_an_ordering_whose_later_column_is_often_alone_is_kept_by_redrawing():
     both = out["aids_time"].notna()
     assert 0.2 < both.mean() < 0.6 and (out.loc[both, "aids_time"] <= out.loc[both, "death_time"]).all()
     assert (out["entry_time"] <= out["death_time"]).all()
+
+
+def test_every_kept_ordering_holds_when_a_column_follows_two_unordered_ones(monkeypatch):
+    """Follow-up after admission and after consent, which have no order between them: the follow-up is a gap from one
+    of them only; the other ordering was reported kept and broken in a quarter of the rows (adversarial review). And
+    a gap whose DP range would be empty is redrawn instead of failing the fit with a raw validation error."""
+    from medsynth.tabular import orderings
+    from medsynth.tabular.mst import DPMST
+
+    rs = np.random.default_rng(0)
+    n = 3000
+    admit = pd.Timestamp("2015-01-01") + pd.to_timedelta(rs.integers(0, 2000, n), unit="D")
+    consent = pd.Timestamp("2015-01-01") + pd.to_timedelta(rs.integers(0, 2000, n), unit="D")
+    follow = pd.Series(np.maximum(admit.values, consent.values)) + pd.to_timedelta(rs.integers(0, 400, n), unit="D")
+    df = pd.DataFrame({"admit_date": admit.strftime("%Y-%m-%d"), "consent_date": consent.strftime("%Y-%m-%d"),
+                       "followup_date": follow.dt.strftime("%Y-%m-%d"), "age": rs.integers(20, 90, n)})
+    m = DPMST(privacy={"epsilon": 1.0, "delta": 1e-5}).fit(df, infer_schema(df))
+    kept = m.meta["rules_tested"]
+    assert ["admit_date", "followup_date"] in kept and ["consent_date", "followup_date"] in kept
+    out = m.sample(3000, seed=0)
+    f = _days(out["followup_date"])
+    assert (_days(out["admit_date"]) <= f).all() and (_days(out["consent_date"]) <= f).all()
+
+    late = df.assign(admit_date=(admit + pd.Timedelta(days=5000)).strftime("%Y-%m-%d"))  # admissions after follow-up
+    real = orderings.decide
+    monkeypatch.setattr(orderings, "decide", lambda noisy, sigma: (1, True) if noisy[1] > noisy[0] else real(noisy, sigma))
+    odd = DPMST(privacy={"epsilon": 1.0, "delta": 1e-5}).fit(late, infer_schema(late))
+    forced = [r for r in odd.meta["rules_tested"] if r[0] == "admit_date"]
+    assert forced and not any(g[1] == "admit_date" for g in odd.rule_plan.gaps), "an empty gap range is no gap"
+    assert all(any(c.columns == r for c in odd.output_schema.constraints) for r in odd.meta["rules_tested"])
