@@ -344,8 +344,10 @@ class DomainsMixin:
                     taken = {n for con in res.constraints for n in con.columns}
                     # (a folder keeps every ordering by redrawing rows, and a <= b beside a <= m <= b: checked where m
                     # is missing)
-                    # (its share of the budget: the table's part of the whole, even where its domains needed none)
-                    part = LedgerView(led, rho_total / max(len(tables), 1), label=f"table '{t}'")  # type: ignore[arg-type]
+                    # (the budget it takes a share of: the whole for up to two tables, even where the table's domains
+                    # needed none; at half, a child table of 190 patients with visits could not keep ivstart <= ivstop
+                    # at epsilon 1; split beyond two tables, so that a folder spends at most about 10% on orderings)
+                    part = LedgerView(led, rho_total * min(1.0, 2.0 / max(len(tables), 1)), label=f"table '{t}'")  # type: ignore[arg-type]
                     kept = [*sum(tested_orderings(rows.reset_index(drop=True), res, taken=taken, ledger=part,  # type: ignore[arg-type]
                                                   rng=gens.noise, reduce=False), [])]
                     if kept:
