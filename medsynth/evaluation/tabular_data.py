@@ -207,17 +207,20 @@ def _no_numbers(s: pd.Series, real: pd.Series | None = None) -> bool:
     column holds other numbers than booleans (a DP fit released a lab value as TRUE/FALSE, which pandas reads as 1/0:
     the report passed it as a number column, 38% outside the real range)."""
     vals = s.dropna()
-    if len(vals) >= 1 and real is not None and _booleans(vals) and not _booleans(real.dropna()):
+    if len(vals) >= 1 and real is not None and _booleans(vals) and not _booleans(real.dropna(), numbers=True):
         return True
     return len(vals) >= 1 and bool(pd.to_numeric(vals, errors="coerce").isna().all())
 
 
-def _booleans(vals: pd.Series) -> bool:
-    """Whether every (present) value is a boolean or the text true/false."""
+def _booleans(vals: pd.Series, *, numbers: bool = False) -> bool:
+    """Whether every (present) value is a boolean or the text true/false (with ``numbers``, or a number 0 or 1: a real
+    0/1 column is booleans in another spelling; a synthetic one is judged as the numbers it holds)."""
     if not len(vals):
         return False
     if pd.api.types.is_bool_dtype(vals) or vals.map(lambda v: isinstance(v, (bool, np.bool_))).all():
         return True
+    if pd.api.types.is_numeric_dtype(vals):
+        return numbers and bool(vals.isin([0, 1]).all())
     return bool(vals.astype(str).str.lower().isin(["true", "false"]).all())
 
 

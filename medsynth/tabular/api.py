@@ -248,6 +248,7 @@ def release_gaps(model: Any) -> str | None:
     tested = (getattr(model, "meta", None) or {}).get("rules_tested") or []
     pairs = ([f"{t}.{a} <= {t}.{b}" for t, rules in tested.items() for a, b in rules] if isinstance(tested, dict)
              else [f"{a} <= {b}" for a, b in tested])  # (a folder's per table)
+    pairs += [f"{c} = {b} - {a}" for c, b, a in (getattr(model, "meta", None) or {}).get("derived_tested") or []]
     kept = f"; a DP test kept {', '.join(pairs)} (no synthetic row breaks them)" if pairs else ""
     said = ("the rules that schema infer read from the data were not used (not accepted: public: false; "
             f"listed in the run's private/fit.json); set public: true on a rule to use it{kept}") if rules else ""

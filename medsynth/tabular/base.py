@@ -65,7 +65,7 @@ from medsynth.tabular import domain as domains
 from medsynth.tabular.config import MAX_DOMAIN_BUDGET, PrivacyConfig
 from medsynth.tabular.domain import plan_domain_budget, reopen_inferred_omissions, resolve_domain
 from medsynth.tabular.encoding import Frame, TableCodec
-from medsynth.tabular.orderings import gap_columns, tested_orderings
+from medsynth.tabular.orderings import gap_columns, plan_tested, tested_differences, tested_orderings
 from medsynth.tabular.rules import RulePlan, from_model, model_schema, output_schema, plan_rules, to_model, usable_rules
 from medsynth.tabular.structure import needs_decision
 
@@ -150,6 +150,7 @@ class TabularSynthesizer:
         self.resume_state: dict[str, Any] | None = None
         self.data_fingerprint: str | None = None  # set by fit; kept out of DP models' files
         self.full_fingerprint: str | None = None  # of the whole table, where a DP fit keeps one row per person
+        self.tested_plan: dict[str, Any] | None = None  # how a DP fit's tested rules reshape the table (a DP output)
 
     # -- fit ---------------------------------------------------------------------------------------
     @property
@@ -366,40 +367,35 @@ class TabularSynthesizer:
             self.meta["rows"] = n
             self.meta["clipped_to_bounds"] = self.private_meta["clipped_to_bounds"]
         if kept:  # a DP output, told to the user (the rules read from the data stay private)
-            self.meta["rules_tested"] = [list(c.columns) for c in kept]
+            self.meta["rules_tested"] = [list(c.columns) for c in kept if c.kind == "le"]
+            if any(c.kind == "derived" for c in kept):
+                self.meta["derived_tested"] = [list(c.columns) for c in kept if c.kind == "derived"]
         return data
 
     def _tested_orderings(self, data: pd.DataFrame, gens: Generators) -> list[Any]:
         """Test with DP which orderings between the time columns DP located hold
-        (:func:`~medsynth.tabular.orderings.tested_orderings`) and plan each kept one as a gap, whose domain follows
-        from its columns' DP domains (post-processing); columns a rule transforms already are left out. Returns the
-        orderings kept (``self.tested_plan`` says how the table is reshaped)."""
+        (:func:`~medsynth.tabular.orderings.tested_orderings`), and which number columns named like times equal the
+        difference of one (:func:`~medsynth.tabular.orderings.tested_differences`); plan each kept ordering as a gap,
+        whose domain follows from its columns' DP domains (post-processing), and each difference as a column computed
+        from its sources; columns a rule transforms already are left out. Returns the rules kept (``self.tested_plan``
+        says how the table is reshaped)."""
         plan, schema = self.rule_plan, self.schema
         taken = {n for g in plan.gaps for n in g} | {n for d in plan.derived for n in d} | {n for c in plan.clips for n in c}
-        kept, redrawn = tested_orderings(data, schema, taken=taken, ledger=self.ledger, rng=gens.noise)  # type: ignore[arg-type]
-        tested = RulePlan()
-        while kept:  # a gap whose DP range is empty (its later column's DP top under its source's bottom) is redrawn
-            tested = plan_rules(schema.model_copy(update={"constraints": []}), kept, private=True)  # type: ignore[union-attr]
-            empty = {b for b, a in tested.gaps if not schema.column(b).bounds()[1] > schema.column(a).bounds()[0]}  # type: ignore[union-attr]
-            if not empty:
-                break
-            redrawn += [c for c in kept if c.columns[1] in empty]
-            kept = [c for c in kept if c.columns[1] not in empty]
-            tested = RulePlan()
-        # every kept ordering is also checked on the sampled rows (the output schema's constraints: sampled rows that
-        # break one are drawn again): one the plan could not write as a gap (a column gapped from one source only,
-        # two sources without an order between them) was reported kept and broken in a quarter of the rows
-        if kept or redrawn:
-            self.schema = schema = schema.model_copy(update={"constraints": [*schema.constraints, *kept, *redrawn]})  # type: ignore[union-attr]
-        if not tested:
-            return redrawn
-        sources = [schema.column(n) for n in dict.fromkeys(n for g in tested.gaps for n in g)]  # type: ignore[union-attr]
-        self.tested_plan = {"plan": tested.to_dict(), "sources": [c.model_dump(mode="json") for c in sources]}
-        self.rule_plan = plan.merged(tested)
-        self.schema = gap_columns(schema, tested.gaps)  # type: ignore[arg-type]
-        for b, _ in tested.gaps:  # the located 1-way of b is not its gap's
-            self.domain_oneways.pop(b, None)
-        return [*kept, *redrawn]
+        found = tested_orderings(data, schema, taken=taken, ledger=self.ledger, rng=gens.noise)  # type: ignore[arg-type]
+        derived = tested_differences(data, schema, found.held, taken=taken, ledger=self.ledger, rng=gens.noise)  # type: ignore[arg-type]
+        tested, checked = plan_tested(schema, found, derived)  # type: ignore[arg-type]
+        if checked:  # (sampled rows that break one are drawn again: the output schema's constraints)
+            self.schema = schema = schema.model_copy(update={"constraints": [*schema.constraints, *checked]})  # type: ignore[union-attr]
+        computed = {c for c, _, _ in tested.derived}
+        if tested:
+            sources = [schema.column(n) for n in dict.fromkeys(n for g in tested.gaps for n in g)]  # type: ignore[union-attr]
+            self.tested_plan = {"plan": tested.to_dict(), "sources": [c.model_dump(mode="json") for c in sources]}
+            self.rule_plan = plan.merged(tested)
+            gapped = gap_columns(schema, tested.gaps)  # type: ignore[arg-type]
+            self.schema = gapped.model_copy(update={"columns": [c for c in gapped.columns if c.name not in computed]})
+            for b in [*(b for b, _ in tested.gaps), *computed]:  # their located 1-ways are not what the model sees
+                self.domain_oneways.pop(b, None)
+        return [*checked, *(c for c in derived if c.columns[0] in computed)]
 
     # -- checkpoints (DP-SGD fits) ----------------------------------------------------------------
     def fit_state(self) -> dict[str, Any]:
@@ -501,7 +497,9 @@ class TabularSynthesizer:
                 what = f"conditions {conditions}" if codes else "the schema's constraints"
                 raise DataValidationError(
                     f"only {kept} of {drawn} sampled rows satisfy {what}; the model gives them too little "
-                    "probability to sample efficiently: relax them or check the schema"
+                    "probability to sample efficiently: relax them or check the schema" + (
+                        f" (orderings a DP test kept: {self.meta.get('rules_tested')}; privacy.orderings: false fits "
+                        "without them)" if self.meta.get("rules_tested") and not codes else "")
                 )
         empty = Frame(n=0, num={c.name: np.zeros(0) for c in self.codec.numeric},  # type: ignore[union-attr]
                       cat={c.name: np.zeros(0, dtype=np.int64) for c in self.codec.discrete})  # type: ignore[union-attr]

@@ -30,9 +30,11 @@ class PrivacyConfig(ConfigModel):
             must be positive'); checked when fitting, so that models saved with more still load. A folder's DP fit
             refuses a domain budget that leaves its models less than 10% after the patient count and the numbers
             of rows per parent, and names the largest that would not.
-        orderings: a single table's DP fit tests, with DP, which orderings between its date columns (and number
-            columns named like times) hold, and keeps those by construction (:mod:`medsynth.tabular.orderings`; 2% of
-            the budget per pair tested, at most 5%, from the model's share); false spends nothing on it (rules accepted
+        orderings: a DP fit tests, with DP, which orderings between its date columns (and number columns named like
+            times) hold, and which such numbers equal the difference of two (``survtime = deathdate - diagdate``), and
+            keeps them (:mod:`medsynth.tabular.orderings`: a gap or a computed column where it can, else sampled rows
+            that break an ordering are drawn again; 2% of the budget per pair tested, at most 5%, and as much for the
+            differences, from the model's share; a folder tests each table); false spends nothing on it (rules accepted
             in the schema are kept either way).
     """
 

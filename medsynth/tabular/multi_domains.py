@@ -348,8 +348,9 @@ class DomainsMixin:
                     # needed none; at half, a child table of 190 patients with visits could not keep ivstart <= ivstop
                     # at epsilon 1; split beyond two tables, so that a folder spends at most about 10% on orderings)
                     part = LedgerView(led, rho_total * min(1.0, 2.0 / max(len(tables), 1)), label=f"table '{t}'")  # type: ignore[arg-type]
-                    kept = [*sum(tested_orderings(rows.reset_index(drop=True), res, taken=taken, ledger=part,  # type: ignore[arg-type]
-                                                  rng=gens.noise, reduce=False), [])]
+                    found = tested_orderings(rows.reset_index(drop=True), res, taken=taken, ledger=part,  # type: ignore[arg-type]
+                                             rng=gens.noise, reduce=False)
+                    kept = [*found.gapped, *found.redrawn]
                     if kept:
                         res = res.model_copy(update={"constraints": [*res.constraints, *kept]})
                         self.rules_tested[t] = [list(c.columns) for c in kept]

@@ -60,9 +60,9 @@ class RulePlan:
                 "clips": [list(c) for c in self.clips], "outputs": self.outputs, "columns": self.columns}
 
     def merged(self, other: RulePlan) -> RulePlan:
-        """This plan and ``other``, whose columns no rule of this one touches (applied after it; this plan's column
-        order)."""
-        return RulePlan(gaps=[*self.gaps, *other.gaps], derived=list(self.derived), clips=[*self.clips, *other.clips],
+        """This plan and ``other`` (gaps, derived columns, clips), whose columns no rule of this one touches (applied
+        after it; this plan's column order)."""
+        return RulePlan(gaps=[*self.gaps, *other.gaps], derived=[*self.derived, *other.derived], clips=[*self.clips, *other.clips],
                         outputs={**self.outputs, **other.outputs}, columns=list(self.columns or other.columns))
 
     @classmethod
@@ -154,6 +154,20 @@ def _gap_order(gaps: list[tuple[str, str]]) -> list[tuple[str, str]]:
     return out
 
 
+def gap_type(col: ColumnSchema) -> str:
+    """The type of column ``col``'s gap from its source: a number of days between dates, whole for dates and any for
+    date-times (kept as "datetime", a non-private fit gave it date bounds and sampled every gap empty); a number's
+    gap has the number's type."""
+    return ("integer" if "%H" not in (col.format or "") else "continuous") if col.type == "datetime" else col.type
+
+
+def gap_top(col: ColumnSchema, src: ColumnSchema) -> float:
+    """The largest gap of ``col`` from ``src`` their bounds allow: ``col``'s top less ``src``'s bottom (whole for a
+    whole gap; not positive where the bounds leave no room)."""
+    top = float(col.bounds()[1] - src.bounds()[0])
+    return int(np.ceil(top)) if gap_type(col) == "integer" else top
+
+
 def model_schema(schema: TableSchema, plan: RulePlan) -> TableSchema:
     """The schema the model learns: gap columns (numbers, ``min: 0``) in place of ``b``, derived columns
     left out, the rules kept by construction removed from the constraints."""
@@ -170,15 +184,10 @@ def model_schema(schema: TableSchema, plan: RulePlan) -> TableSchema:
             cols.append(col)
             continue
         src = types[gap]
-        # a gap between dates is a number of days: whole for dates, any for date-times (kept as "datetime", a
-        # non-private fit gave it date bounds and sampled every gap empty)
-        kind = ("integer" if "%H" not in (col.format or "") else "continuous") if col.type == "datetime" else col.type
+        kind = gap_type(col)
         public = col.public and src.public and col.has_domain and src.has_domain
-        lo, hi = (0, None)
-        if public:
-            hi = float(col.bounds()[1] - src.bounds()[0])
-            hi = int(np.ceil(hi)) if kind == "integer" else hi
-        cols.append(ColumnSchema(name=col.name, type=kind, min=lo if public else None, max=hi, missing=col.missing or src.missing,
+        cols.append(ColumnSchema(name=col.name, type=kind, min=0 if public else None, max=gap_top(col, src) if public else None,
+                                 missing=col.missing or src.missing,
                                  public=public, read_from_data=[] if public else ["type", "missing", "min", "max"]))
     kept = [c for c in schema.constraints if not _kept(c, plan)]
     return schema.model_copy(update={"columns": cols, "constraints": kept})
@@ -279,5 +288,5 @@ def output_schema(internal: TableSchema, original_constraints: list[Constraint],
     return TableSchema(columns=[cols[n] for n in plan.columns if n in cols], constraints=list(original_constraints))
 
 
-__all__ = ["RulePlan", "derived_values", "from_model", "model_schema", "output_schema", "plan_rules", "propose_rules", "to_model",
+__all__ = ["RulePlan", "derived_values", "from_model", "gap_top", "gap_type", "model_schema", "output_schema", "plan_rules", "propose_rules", "to_model",
            "usable_rules"]

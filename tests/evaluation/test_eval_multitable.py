@@ -258,3 +258,16 @@ def test_a_target_marked_in_a_child_table_is_named_and_dotted_root_columns_are_l
     assert any("marks 'visits.outcome' as the target, a column of a child table" in n for n in report.notes)
     with pytest.raises(DataValidationError, match=r"columns: \[.*'age.yr'"):
         evaluate_multitable(tables, hold, syn, schema=marked, target="nosuch")
+
+
+def test_children_per_parent_bins_keep_counts_beyond_the_real_ones_apart():
+    """Review: counts below the real smallest or above the real largest fell in the first or last decile's bin."""
+    from medsynth.evaluation.multitable_data import count_bins, count_tvd
+
+    rs = np.random.default_rng(0)
+    real = rs.integers(2, 48, 300)
+    edges = count_bins(real)
+    top = np.where(real >= np.quantile(real, 0.9), 500, real)
+    none = np.where(real <= np.quantile(real, 0.1), 0, real)
+    assert count_tvd(real, top, edges) > 0.08 and count_tvd(real, none, edges) > 0.08
+    assert count_tvd(real, real.copy(), edges) == 0.0

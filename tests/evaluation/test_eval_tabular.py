@@ -486,8 +486,9 @@ def test_a_number_column_with_only_words_in_the_synthetic_table_is_judged_not_re
         other = next(r for r in report.results if r.name == "columns_of_another_type")
         assert other.value == 1 and other.verdict == "fail" and "lab" in other.details["columns"]
     flags = real.assign(lab=rng.integers(0, 2, 400))  # a real 0/1 column written as booleans is no change of type
-    data = prepare_tables(flags.iloc[:300], flags.iloc[300:], syn, target="y")
-    assert "lab" not in data.retyped
+    for schema in (None, {"lab": "numeric"}):  # (review: without the schema it is a category and never reaches the check)
+        data = prepare_tables(flags.iloc[:300], flags.iloc[300:], syn, target="y", schema=schema)
+        assert "lab" not in data.retyped
 
 
 def test_an_empty_synthetic_column_draws_without_a_numpy_warning() -> None:

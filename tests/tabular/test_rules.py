@@ -103,6 +103,7 @@ def test_rules_not_accepted_are_not_enforced_by_rejection_either():
     # (only orderings a DP test kept may be checked: test_dp_orderings.py; never a rule read from the data)
     tested = [c.columns for c in m.output_schema.constraints]
     assert all(c in m.meta.get("rules_tested", []) for c in tested) and not any(c.kind == "derived" for c in m.output_schema.constraints)
+    assert all(not c.read_from_data and not c.public for c in m.output_schema.constraints), "DP outputs, not rules read"
     assert len(m.sample(500, seed=0)) == 500
     off = DPMST(privacy={"epsilon": 1.0, "delta": 1e-5, "orderings": False}).fit(df, schema)
     assert not off.output_schema.constraints
