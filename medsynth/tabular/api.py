@@ -246,12 +246,13 @@ def release_gaps(model: Any) -> str | None:
     rules = (getattr(model, "private_meta", None) or {}).get("rules_not_accepted") or []
     # which rules hold in every row is private: told to the data owner here, kept out of the released ledger
     tested = (getattr(model, "meta", None) or {}).get("rules_tested") or []
-    pairs = ([f"{t}.{a} <= {t}.{b}" for t, rules in tested.items() for a, b in rules] if isinstance(tested, dict)
+    pairs = ([f"{t}.{a} <= {t}.{b}" for t, kept_t in tested.items() for a, b in kept_t] if isinstance(tested, dict)
              else [f"{a} <= {b}" for a, b in tested])  # (a folder's per table)
     pairs += [f"{c} = {b} - {a}" for c, b, a in (getattr(model, "meta", None) or {}).get("derived_tested") or []]
-    kept = f"; a DP test kept {', '.join(pairs)} (no synthetic row breaks them)" if pairs else ""
-    said = ("the rules that schema infer read from the data were not used (not accepted: public: false; "
-            f"listed in the run's private/fit.json); set public: true on a rule to use it{kept}") if rules else ""
+    kept = f"a DP test kept {', '.join(pairs)} (no synthetic row breaks them)" if pairs else ""
+    said = "; ".join(x for x in (
+        ("the rules that schema infer read from the data were not used (not accepted: public: false; listed in the "
+         "run's private/fit.json); set public: true on a rule to use it") if rules else "", kept) if x)
     if not parts:
         return said or None
     nothing = ("NOTHING USABLE WAS RELEASED: every column is empty or keeps a single value (too few rows for this "
