@@ -422,10 +422,13 @@ class TabularSynthesizer:
         return data
 
     def _tested_table(self, data: pd.DataFrame) -> pd.DataFrame:
-        """The table with the gaps of the orderings a DP test kept (``self.tested_plan``) in place of their columns."""
+        """The table with the gaps of the orderings a DP test kept (``self.tested_plan``) in place of their columns, and
+        without the columns it computes (a plan of differences alone has no gap source: a schema of no column refused)."""
         plan = self.tested_plan or {}
-        return to_model(data, TableSchema(columns=[ColumnSchema.model_validate(c) for c in plan["sources"]]),
-                        RulePlan.from_dict(plan["plan"]))
+        rules = RulePlan.from_dict(plan["plan"])
+        if not plan["sources"]:
+            return data.drop(columns=[c for c, _, _ in rules.derived])
+        return to_model(data, TableSchema(columns=[ColumnSchema.model_validate(c) for c in plan["sources"]]), rules)
 
     def _checkpoint(self, train_state: dict[str, Any]) -> None:
         """Hand a training checkpoint (with :meth:`fit_state` and the model's extra state) to ``checkpoint_to``."""

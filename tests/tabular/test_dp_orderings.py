@@ -268,3 +268,23 @@ def test_on_a_small_table_an_ordering_a_fifth_of_the_rows_break_is_never_kept():
     kept = sum(decide(np.array([225.0, 75.0, 0, 0, 0]) + rs.normal(0, sigma, 5), sigma)[0] != 0 for _ in range(1000))
     held = sum(decide(np.array([300.0, 0, 0, 0, 0]) + rs.normal(0, sigma, 5), sigma)[0] == 1 for _ in range(1000))
     assert kept / 1000 < 0.06 and held / 1000 > 0.5 and MAX_BREAK_SHARE <= 0.1
+
+
+def test_a_difference_kept_without_any_gap_fits(monkeypatch):
+    """A plan of computed differences alone (every ordering kept by redrawing) has no gap source: the table's reshape
+    built a schema of no column and the fit failed with a raw validation error (1 lymph_node fit in 48)."""
+    from medsynth.tabular import orderings
+    from medsynth.tabular.mst import DPMST
+
+    real = orderings.decide
+    monkeypatch.setattr(orderings, "decide", lambda noisy, sigma: (real(noisy, sigma)[0], False))  # never a gap
+    rs = np.random.default_rng(2)
+    n = 2000
+    diag = pd.Timestamp("1985-01-01") + pd.to_timedelta(rs.integers(0, 1500, n), unit="D")
+    death = diag + pd.to_timedelta(rs.integers(30, 3000, n), unit="D")
+    df = pd.DataFrame({"diag_date": diag.strftime("%Y-%m-%d"), "death_date": death.strftime("%Y-%m-%d"),
+                       "survtime": (death - diag).days, "age": rs.integers(30, 80, n)})
+    m = DPMST(privacy={"epsilon": 1.0, "delta": 1e-5}).fit(df, infer_schema(df))
+    assert m.meta["derived_tested"] and not m.rule_plan.gaps
+    out = m.sample(500, seed=0)
+    assert ((_days(out["death_date"]) - _days(out["diag_date"])).dt.days == out["survtime"]).all()
