@@ -349,15 +349,21 @@ def _group_by_sum(groups: tuple[tuple[str, ...], ...], rate: float, noisy_of: di
     return best if score > z * sigma else None
 
 
-def _flag_pair_released(noisy_of: dict[str, float], sigma: float) -> list[str]:
+def _flag_pair_released(noisy_of: dict[str, float], sigma: float, scale: float = 1.0) -> list[str]:
     """Where no value of a category release cleared its threshold: the flag pair released on its two noisy counts
     together (:func:`_group_by_sum`), most frequent first, or []. A yes/no column of 302 rows split 130/132 at noise
     39 released neither half (3.3 sigma each against 3.26) about half the time; their sum stands 4.8 deviations of
     its noise above zero."""
-    best = _group_by_sum(FLAG_PAIRS, PAIR_FALSE_RATE, noisy_of, sigma)
+    best = _group_by_sum(FLAG_PAIRS, PAIR_FALSE_RATE * scale, noisy_of, sigma)
     return [] if best is None else sorted(best, key=lambda k: -noisy_of.get(k, 0.0))
 
 
+#: The public-key false-positive rates (flags, words, letters) hold per column up to this many category columns in a
+#: table, and are shared beyond (each scaled by this over the columns): a sparse number column the noise typed
+#: categorical got TRUE/FALSE or y/n from noise alone in 1.3% of releases (quinidine's conc, a data scientist's folder),
+#: so a wide table of such columns had one in a few fits. At a quarter (40 columns) a phantom comes in 0.4% of
+#: releases, and a yes/no column of 262 rows at noise 39 keeps both words in 86% of draws (90% unscaled).
+PUBLIC_KEY_COLUMNS = 10
 #: A word of a group of three or more released on the group's sum stands this many noise deviations above zero.
 GROUP_MEMBER_SIGMAS = 2.0
 #: Every public key of a category release.
@@ -391,7 +397,7 @@ def _words_kept(released: list[str], noisy_of: dict[str, float], threshold: floa
     return [k for k in released if k in others or k in keep]
 
 
-def _group_released(released: list[str], noisy_of: dict[str, float], sigma: float) -> list[str]:
+def _group_released(released: list[str], noisy_of: dict[str, float], sigma: float, scale: float = 1.0) -> list[str]:
     """Post-processing of a category release with the public words of :data:`CATEGORY_GROUPS`. Where nothing was
     released, the group (one spelling) whose noisy counts sum to more than the union-corrected threshold of that sum
     (noise ``sqrt(k) sigma``) is: both words of a pair, or the words of a larger group standing
@@ -405,7 +411,7 @@ def _group_released(released: list[str], noisy_of: dict[str, float], sigma: floa
             return released
         other = next(k for k in pair[0] if k not in released)
         return released + [other] if noisy_of.get(other, 0.0) > FLAG_PARTNER_SIGMAS * sigma else released
-    best = _group_by_sum(CATEGORY_GROUPS, GROUP_FALSE_RATE, noisy_of, sigma)
+    best = _group_by_sum(CATEGORY_GROUPS, GROUP_FALSE_RATE * scale, noisy_of, sigma)
     if best is None:
         return []
     ranked = sorted(best, key=lambda k: -noisy_of.get(k, 0.0))
@@ -461,7 +467,7 @@ def hand_written(col: ColumnSchema) -> set[str] | None:
 
 
 def thresholded_release(keys: np.ndarray, n_missing: int, rho: float, delta: float, rng: np.random.Generator, *,
-                        sensitivity: float = 1.0, allowed: set[str] | None = None,
+                        sensitivity: float = 1.0, allowed: set[str] | None = None, rate_scale: float = 1.0,
                         ) -> tuple[list[str], dict[str, float], float, bool, bool]:
     """A category release (:func:`~medsynth.privacy.mechanisms.dp_category_counts`, flag spellings and common words
     public keys) and its post-processing of public words and flags (:func:`_words_kept`, :func:`_flag_keys_released`,
@@ -474,8 +480,8 @@ def thresholded_release(keys: np.ndarray, n_missing: int, rho: float, delta: flo
     """
     sigma = gaussian_sigma(rho, sensitivity)
     released, noisy_of, noisy_missing = dp_category_counts(keys, n_missing, rho, delta, rng, sensitivity=sensitivity,
-                                                           public_keys=FLAG_KEYS, public_rate=FLAG_FALSE_RATE,
-                                                           public_groups=PUBLIC_GROUPS)
+                                                           public_keys=FLAG_KEYS, public_rate=FLAG_FALSE_RATE * rate_scale,
+                                                           public_groups=tuple((g, r * rate_scale) for g, r in PUBLIC_GROUPS))
     if allowed is not None:  # a public key is released or not on its noisy count alone
         released = [k for k in released if k in allowed or k in PUBLIC_KEYS]
     threshold = category_threshold(sigma, delta, sensitivity)
@@ -483,9 +489,9 @@ def thresholded_release(keys: np.ndarray, n_missing: int, rho: float, delta: flo
     released, with_partner = _flag_keys_released(released, noisy_of, sigma, threshold)
     paired = False
     if not released:
-        released = _flag_pair_released(noisy_of, sigma)
+        released = _flag_pair_released(noisy_of, sigma, rate_scale)
         paired = bool(released)
-    grown = _group_released(released, noisy_of, sigma)
+    grown = _group_released(released, noisy_of, sigma, rate_scale)
     return grown, noisy_of, noisy_missing, with_partner, paired or len(grown) > len(released)
 
 
@@ -800,7 +806,8 @@ def resolve_domain(
         if family is None:
             keys = category_keys(s.dropna()).to_numpy(dtype=str)
             released, noisy_of, noisy_missing, with_partner, grouped = thresholded_release(
-                keys, int(s.isna().sum()), rho, delta, rng, allowed=hand_written(col))
+                keys, int(s.isna().sum()), rho, delta, rng, allowed=hand_written(col),
+                rate_scale=min(1.0, PUBLIC_KEY_COLUMNS / max(n_cat, 1)))
             if with_partner:
                 completed.append(col.name)
             if grouped:

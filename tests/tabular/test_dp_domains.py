@@ -1092,3 +1092,21 @@ def test_a_date_column_short_of_the_kind_margin_gets_a_second_look():
         c = m.schema.column("diagdateb")
         got.append(c.type == "datetime" and c.format == "%d-%m-%Y" and not c.omitted)
     assert sum(got) >= 7, got
+
+
+def test_public_flag_words_from_noise_alone_are_shared_over_a_wide_tables_columns():
+    """A sparse number column the noise typed categorical (quinidine's conc, a folder's DP fit) got TRUE/FALSE from
+    noise alone in about 1.3% of releases, per column: on a wide table of such columns, in a few fits of ten. Beyond
+    PUBLIC_KEY_COLUMNS category columns the public keys' false rates are shared over them."""
+    from medsynth.tabular.domain import PUBLIC_KEY_COLUMNS, thresholded_release
+
+    rs = np.random.default_rng(0)
+    values = np.array([f"{v:.1f}" for v in rs.gamma(2.0, 1.5, 30)])  # 30 distinct lab values, none a public word
+    scale = PUBLIC_KEY_COLUMNS / 40
+    phantom = [bool(thresholded_release(values, 70, 1e-3, 1e-6, rs, rate_scale=s)[0]) for s in (1.0, scale) for _ in range(2500)]
+    alone, shared = np.mean(phantom[:2500]), np.mean(phantom[2500:])
+    assert alone > 0.007 and shared < 0.007 and shared < alone / 2
+    yes_no = np.array(["yes"] * 130 + ["no"] * 132)
+    kept = np.mean([set(thresholded_release(yes_no, 40, 1 / (2 * 39.0 ** 2), 1e-6, rs, rate_scale=scale)[0]) == {"yes", "no"}
+                    for _ in range(600)])
+    assert kept > 0.75, "a real yes/no column at this noise still keeps both words"
