@@ -255,8 +255,8 @@ def test_a_time_equal_to_a_difference_is_computed_and_dates_keep_their_own_forma
 
 def test_on_a_small_table_an_ordering_a_fifth_of_the_rows_break_is_never_kept():
     """Review: 300 rows, noise ~36: the 2% share plus two deviations let an ordering a quarter of the rows break pass
-    in 43% of fits; the noisy break share is capped at a tenth less half a deviation (4% of fits), and an ordering no
-    row breaks is still kept in most."""
+    in 43% of fits; the noisy break share is capped at a tenth (8% of fits), and an ordering no row breaks is still
+    kept in most (80%; at 515 rows 90%)."""
     from medsynth.tabular.orderings import MAX_BREAK_SHARE
 
     sigma, both = 36.0, 300.0
@@ -267,7 +267,7 @@ def test_on_a_small_table_an_ordering_a_fifth_of_the_rows_break_is_never_kept():
     rs = np.random.default_rng(0)
     kept = sum(decide(np.array([225.0, 75.0, 0, 0, 0]) + rs.normal(0, sigma, 5), sigma)[0] != 0 for _ in range(1000))
     held = sum(decide(np.array([300.0, 0, 0, 0, 0]) + rs.normal(0, sigma, 5), sigma)[0] == 1 for _ in range(1000))
-    assert kept / 1000 < 0.06 and held / 1000 > 0.5 and MAX_BREAK_SHARE <= 0.1
+    assert kept / 1000 < 0.12 and held / 1000 > 0.7 and MAX_BREAK_SHARE <= 0.1
 
 
 def test_a_difference_kept_without_any_gap_fits(monkeypatch):
