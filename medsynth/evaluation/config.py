@@ -81,6 +81,9 @@ class FidelityThresholds(ConfigModel):
     #: the share of whole-number columns (every real value whole) whose synthetic values have fractions (ages of
     #: 44.6): any is worth a look, half of them is a table that cannot be used as the real one is.
     whole_number_columns_with_fractions: Threshold = Field(default_factory=lambda: _t(0.0, 0.5))
+    #: the worst share of synthetic rows breaking an ordering between time columns that the real rows keep, beyond the
+    #: holdout's (death before recurrence in a third of the rows: what a clinician sees first).
+    ordering_violations_max: Threshold = Field(default_factory=lambda: _t(0.02, 0.10, "excess"))
     detection_auc: Threshold = Field(default_factory=lambda: _t(0.75, 0.90))
     utility_auroc_gap: Threshold = Field(default_factory=lambda: _t(0.05, 0.10))
     utility_accuracy_gap: Threshold = Field(default_factory=lambda: _t(0.05, 0.10))

@@ -105,6 +105,23 @@ def time_named(name: str) -> bool:
     return any(w.startswith(TIME_WORDS) or w in ("tstart", "tstop") or _ends_like_a_time(w) for w in _name_words(name))
 
 
+#: Words that name a time point in survival tables beside :func:`time_named`'s (a study's entry and exit ages,
+#: asaur::ChanningHouse).
+TIME_POINT_WORDS = ("entry", "exit")
+#: Names ending with 'time' that are no time point: :data:`NOT_TIMES` but ``ptime`` (a lab's prothrombin time there,
+#: mgus2's time to progression here: an ordering a lab does not hold is not kept).
+NOT_POINTS = NOT_TIMES - {"ptime"}
+
+
+def time_point_named(name: str) -> bool:
+    """A name saying a time point or a duration (a DP fit tests orderings between such columns; the evaluation checks
+    them): :func:`time_named`, a word ending with ``start`` or ``stop`` (``ivstart``/``ivstop``: an intravenous
+    course's days) or with ``time`` (``ptime``, mgus2's time to progression: shorter than the six letters
+    ``time_named`` asks; not ``protime``, a lab: :data:`NOT_POINTS`), or ``entry``/``exit``."""
+    return time_named(name) or any(w.endswith(("start", "stop")) or (w.endswith("time") and w not in NOT_POINTS)
+                                   or w in TIME_POINT_WORDS for w in _name_words(name))
+
+
 def _ends_like_a_time(word: str) -> bool:
     """A word of six letters or more ending with ``time`` or ``date``, not one of :data:`NOT_TIMES`."""
     return len(word) >= 6 and word.endswith(("time", "date")) and word not in NOT_TIMES
@@ -606,4 +623,4 @@ def _chained(t: np.ndarray, end: np.ndarray, codes: np.ndarray) -> bool:
     return int(follows.sum()) >= CHAINED_MIN_PAIRS and not broken.any()
 
 
-__all__ = ["AFTER_CONTRADICTION_SHARE", "AFTER_SLACK", "AFTER_SLACK_DAYS", "after_contradicted", "after_slack", "chain_broken", "clock_named", "infer_dataset_schema", "infer_time_fields", "parse_relation", "previous_end", "starts_named", "time_stem"]
+__all__ = ["AFTER_CONTRADICTION_SHARE", "AFTER_SLACK", "AFTER_SLACK_DAYS", "after_contradicted", "after_slack", "chain_broken", "clock_named", "infer_dataset_schema", "infer_time_fields", "parse_relation", "previous_end", "starts_named", "time_point_named", "time_stem"]

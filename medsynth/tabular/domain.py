@@ -358,11 +358,11 @@ def _flag_pair_released(noisy_of: dict[str, float], sigma: float, scale: float =
     return [] if best is None else sorted(best, key=lambda k: -noisy_of.get(k, 0.0))
 
 
-#: The public-key false-positive rates (flags, words, letters) hold per column up to this many category columns in a
-#: table, and are shared beyond (each scaled by this over the columns): a sparse number column the noise typed
-#: categorical got TRUE/FALSE or y/n from noise alone in 1.3% of releases (quinidine's conc, a data scientist's folder),
-#: so a wide table of such columns had one in a few fits. At a quarter (40 columns) a phantom comes in 0.4% of
-#: releases, and a yes/no column of 262 rows at noise 39 keeps both words in 86% of draws (90% unscaled).
+#: The flags' false-positive rates (a flag key alone, a flag pair on its sum) hold per column up to this many category
+#: columns in a table, and are shared beyond (each scaled by this over the columns): a sparse number column the noise
+#: typed categorical got TRUE/FALSE or y/n from noise alone in 1.3% of releases (quinidine's conc, a data scientist's
+#: folder), so a wide table of such columns had one in a few fits. Words and letters keep their rates: scaled too,
+#: 20 x/z columns of 300 rows at epsilon 0.3 lost their second letter and the fit released nothing usable.
 PUBLIC_KEY_COLUMNS = 10
 #: A word of a group of three or more released on the group's sum stands this many noise deviations above zero.
 GROUP_MEMBER_SIGMAS = 2.0
@@ -481,7 +481,7 @@ def thresholded_release(keys: np.ndarray, n_missing: int, rho: float, delta: flo
     sigma = gaussian_sigma(rho, sensitivity)
     released, noisy_of, noisy_missing = dp_category_counts(keys, n_missing, rho, delta, rng, sensitivity=sensitivity,
                                                            public_keys=FLAG_KEYS, public_rate=FLAG_FALSE_RATE * rate_scale,
-                                                           public_groups=tuple((g, r * rate_scale) for g, r in PUBLIC_GROUPS))
+                                                           public_groups=PUBLIC_GROUPS)
     if allowed is not None:  # a public key is released or not on its noisy count alone
         released = [k for k in released if k in allowed or k in PUBLIC_KEYS]
     threshold = category_threshold(sigma, delta, sensitivity)
@@ -491,7 +491,7 @@ def thresholded_release(keys: np.ndarray, n_missing: int, rho: float, delta: flo
     if not released:
         released = _flag_pair_released(noisy_of, sigma, rate_scale)
         paired = bool(released)
-    grown = _group_released(released, noisy_of, sigma, rate_scale)
+    grown = _group_released(released, noisy_of, sigma)
     return grown, noisy_of, noisy_missing, with_partner, paired or len(grown) > len(released)
 
 

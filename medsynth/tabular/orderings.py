@@ -41,7 +41,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from medsynth.io.dataset_infer import _name_words, time_named
+from medsynth.io.dataset_infer import _name_words, time_point_named
 from medsynth.io.rules import _days_or_numbers
 from medsynth.privacy.ledger import PrivacyLedger
 from medsynth.privacy.mechanisms import gaussian_sigma
@@ -90,14 +90,8 @@ def candidate_columns(schema: TableSchema, *, taken: set[str]) -> list[str]:
     :data:`MAX_COLUMNS` (a target too: a name like ``death`` may be aids2's date of death)."""
     usable = [c for c in schema.columns if not c.omitted and c.name not in taken and c.has_domain]
     dates = [c.name for c in usable if c.type == "datetime"]
-    numbers = [c.name for c in usable if c.type in ("integer", "continuous") and _time_point(c.name)]
+    numbers = [c.name for c in usable if c.type in ("integer", "continuous") and time_point_named(c.name)]
     return (dates + numbers)[:MAX_COLUMNS]
-
-
-def _time_point(name: str) -> bool:
-    """A name saying a time (:func:`~medsynth.io.dataset_infer.time_named`), or a word ending with ``start`` or
-    ``stop`` (``ivstart``/``ivstop``: an intravenous course's days)."""
-    return time_named(name) or any(w.endswith(("start", "stop")) for w in _name_words(name))
 
 
 def candidate_pairs(schema: TableSchema, columns: list[str]) -> list[tuple[str, str]]:
@@ -184,6 +178,12 @@ def tested_orderings(df: pd.DataFrame, schema: TableSchema, *, taken: set[str], 
                 [Constraint(kind="le", columns=[a, b], public=False, read_from_data=False) for a, b in redrawn], held)
 
 
+def _duration_named(name: str) -> bool:
+    """A name saying a length of time (``survtime``, ``time``, ``los``, ``duration``, ``futime``): of the columns of
+    a difference, the one computed."""
+    return any(w.endswith("time") or w.startswith(("dur", "los", "length", "surv")) for w in _name_words(name))
+
+
 #: The cells of a difference's histogram: c equals b - a (within half a unit: a day for dates), c differs, c present
 #: where a source is missing, c missing where both sources are present.
 DIFF_CELLS = ("equal", "differs", "c_alone", "c_missing")
@@ -218,14 +218,20 @@ def tested_differences(df: pd.DataFrame, schema: TableSchema, held: list[tuple[s
     rho = share * ledger.rho_budget
     sigma = gaussian_sigma(rho, sensitivity=math.sqrt(len(triples)))
     values = {n: _days_or_numbers(cols[n], df[n]) for n in {n for t in triples for n in t}}
-    best: dict[str, tuple[float, tuple[str, str, str]]] = {}
+    passed: list[tuple[float, tuple[str, str, str]]] = []
     for c, b, a in triples:
         eq, differs, alone, _ = difference_histogram(values[c], values[b], values[a]) + rng.normal(0.0, sigma, len(DIFF_CELLS))
         present = max(eq + differs, 0.0)
         if (eq >= MIN_SIGMAS * sigma and differs <= KEEP_SHARE * present + KEEP_SIGMAS * sigma
-                and alone <= KEEP_SHARE * present + KEEP_SIGMAS * sigma and eq > best.get(c, (-np.inf,))[0]):
-            best[c] = (eq, (c, b, a))
-    kept = [t for _, t in best.values()]
+                and alone <= KEEP_SHARE * present + KEEP_SIGMAS * sigma):
+            passed.append((eq, (c, b, a)))
+    # time = exit - entry also reads entry = exit - time: one column of such a triangle is computed, the others stay
+    # its sources (two computed from each other were both dropped, ChanningHouse); a name saying a duration first
+    kept: list[tuple[str, str, str]] = []
+    for _, (c, b, a) in sorted(passed, key=lambda t: (not _duration_named(t[1][0]), -t[0])):
+        computed = {k[0] for k in kept}
+        if c not in computed and b not in computed and a not in computed and not any(c in k[1:] for k in kept):
+            kept.append((c, b, a))
     ledger.record("differences between time columns (which columns equal one)", "Gaussian mechanism (zCDP)", rho=rho,
                   sigma=sigma, columns=sorted(values), triples=len(triples),
                   released="the derived columns kept (meta.json rules_tested)")

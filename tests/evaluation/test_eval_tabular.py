@@ -658,3 +658,41 @@ def test_what_an_analyst_sees_at_once_is_judged() -> None:
     bad.loc[:80, "when"] = pd.Timestamp("2019-06-01")
     dated = evaluate_tabular(train, holdout, bad.assign(humidity=train["humidity"].to_numpy()))
     assert "'when'" in dated.metric("values_outside_real_range_max").note and "2019-06-01" in dated.metric("values_outside_real_range_max").note
+
+
+def test_an_ordering_the_real_rows_keep_is_judged() -> None:
+    """A data scientist's ebmt3 and myeloma reports said review while a fifth of the synthetic rows broke orderings the
+    real rows keep (entry after follow-up, a progression after relapse-free survival): no metric looked."""
+    rng = np.random.default_rng(0)
+    n = 600
+    admit = pd.Timestamp("2015-01-01") + pd.to_timedelta(rng.integers(0, 2000, n), unit="D")
+    stay = rng.integers(1, 40, n)
+    entry = rng.integers(700, 1000, n)
+    real = pd.DataFrame({"admit_date": admit.strftime("%Y-%m-%d"),
+                         "discharge_date": (admit + pd.to_timedelta(stay, unit="D")).strftime("%Y-%m-%d"),
+                         "entry": entry, "exit": entry + rng.integers(1, 100, n), "age": rng.integers(20, 90, n),
+                         "y": rng.integers(0, 2, n)})
+    fine = evaluate_tabular(real.iloc[:400], real.iloc[400:500], real.iloc[500:], target="y")
+    ok = next(r for r in fine.results if r.name == "ordering_violations_max")
+    assert ok.verdict == "pass" and len(ok.details["orderings"]) >= 2
+    bad = real.iloc[500:].copy()
+    flip = rng.random(len(bad)) < 0.3
+    bad.loc[flip, "exit"] = bad.loc[flip, "entry"] - 5
+    got = next(r for r in evaluate_tabular(real.iloc[:400], real.iloc[400:500], bad, target="y").results
+               if r.name == "ordering_violations_max")
+    assert got.verdict == "fail" and "entry <= exit" in got.note and got.value > 0.2
+
+
+def test_a_synthetic_target_of_one_class_fails_the_utility_gaps() -> None:
+    """mgus1 at epsilon 1: the synthetic target kept one class; a constant predictor's accuracy is the real majority's
+    share (0.953 against 0.988), and the accuracy gap passed."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=800)
+    real = pd.DataFrame({"x": x, "z": rng.normal(size=800), "y": np.where(x > 1.7, "dead", "alive")})
+    syn = real.iloc[600:].assign(y="alive")
+    report = evaluate_tabular(real.iloc[:400], real.iloc[400:600], syn, target="y")
+    for name in ("utility_accuracy_gap", "utility_auroc_gap"):
+        r = next(m for m in report.results if m.name == name)
+        assert r.verdict == "fail", (name, r.value, r.verdict)
+    acc = next(m for m in report.results if m.name == "utility_accuracy_gap")
+    assert acc.value < 0.1, "the gap itself is small: only the single class says nothing was learned"

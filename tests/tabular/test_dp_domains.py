@@ -1097,7 +1097,7 @@ def test_a_date_column_short_of_the_kind_margin_gets_a_second_look():
 def test_public_flag_words_from_noise_alone_are_shared_over_a_wide_tables_columns():
     """A sparse number column the noise typed categorical (quinidine's conc, a folder's DP fit) got TRUE/FALSE from
     noise alone in about 1.3% of releases, per column: on a wide table of such columns, in a few fits of ten. Beyond
-    PUBLIC_KEY_COLUMNS category columns the public keys' false rates are shared over them."""
+    PUBLIC_KEY_COLUMNS category columns the flags' false rates are shared over them."""
     from medsynth.tabular.domain import PUBLIC_KEY_COLUMNS, thresholded_release
 
     rs = np.random.default_rng(0)
@@ -1105,7 +1105,7 @@ def test_public_flag_words_from_noise_alone_are_shared_over_a_wide_tables_column
     scale = PUBLIC_KEY_COLUMNS / 40
     phantom = [bool(thresholded_release(values, 70, 1e-3, 1e-6, rs, rate_scale=s)[0]) for s in (1.0, scale) for _ in range(2500)]
     alone, shared = np.mean(phantom[:2500]), np.mean(phantom[2500:])
-    assert alone > 0.007 and shared < 0.007 and shared < alone / 2
+    assert alone > 0.007 and shared < 0.7 * alone  # (flags: 1.3% -> 0.5%; public words and letters keep their rates)
     yes_no = np.array(["yes"] * 130 + ["no"] * 132)
     kept = np.mean([set(thresholded_release(yes_no, 40, 1 / (2 * 39.0 ** 2), 1e-6, rs, rate_scale=scale)[0]) == {"yes", "no"}
                     for _ in range(600)])
