@@ -1,35 +1,35 @@
-"""Orderings between time columns that a DP fit finds on its own: tested with DP, then kept by construction.
+"""Orderings and differences between time columns that a DP fit finds on its own: tested with DP, then kept.
 
-``schema infer`` proposes the orderings that hold in every row (``diagdate <= recdate``), but a DP fit cannot use
-them until the user accepts them as public (:mod:`medsynth.tabular.rules`): which pairs hold in *every* row is a fact
-about every row. On the zero-configuration path nobody accepts them, and the model, which sees two dates through a
-coarse 2-way marginal, wrote death before recurrence in 40% of lymph_node's rows. This module tests orderings with
-DP instead, from candidates that depend only on DP outputs and public names:
+``schema infer`` proposes the rules that hold in every row (``diagdate <= recdate``, ``survtime = deathdate -
+diagdate``), but a DP fit cannot use them until the user accepts them as public (:mod:`medsynth.tabular.rules`):
+which pairs hold in *every* row is a fact about every row. On the zero-configuration path nobody accepts them, and
+the model, which sees two dates through a coarse 2-way marginal, wrote death before recurrence in 40% of
+lymph_node's rows. This module tests them with DP instead, from candidates that depend only on DP outputs and public
+names (``privacy.orderings``):
 
 - **Candidates**, once the fit has decided types and domains with DP: the columns it made dates, and the number
-  columns named like a time (a public name: ``tstart``, ``rectime``, ``day``), at most :data:`MAX_COLUMNS`, each
-  located (not omitted); every pair of one kind (dates with dates, numbers with numbers, whole or not) that no rule
-  already transforms.
-- **Measurement**: for each pair ``{a, b}``, one noisy histogram of the rows' relation: ``a < b``, ``a > b``,
-  ``a == b``, only ``a`` present, only ``b`` present (a row falls in at most one cell of each pair, so the L2
-  sensitivity of all pairs' histograms together is ``sqrt(pairs)``), with :data:`ORDER_SHARE` of the fit's rho per
-  pair, at most :data:`MAX_SHARE` in all (charged to the ledger; it comes out of the model's budget).
-- **Decision** (post-processing): ``a <= b`` is kept where the rows with ``a <= b`` stand :data:`MIN_SIGMAS` noise
-  deviations above zero (those with ``a < b`` :data:`STRICT_SIGMAS`), and the rows breaking it (``a > b``) are at
-  most :data:`KEEP_SHARE` of the rows holding both, plus :data:`KEEP_SIGMAS` noise deviations, and never more than
-  :data:`MAX_BREAK_SHARE` of them less :data:`CAP_SIGMAS` deviations; by construction
-  where the rows holding ``b`` without ``a`` (whose ``b`` a gap from ``a`` could not write) are at most that share
-  plus :data:`ALONE_SIGMAS` deviation, else by redrawing the sampled rows that break it (the sample is conditioned on it: AIDS before death, where most
-  deaths come without AIDS). Of ``a <= m <= b`` only the two steps are kept (a transitive reduction),
-  so a chain becomes gaps from its first column and clips (:func:`~medsynth.tabular.rules.plan_rules`); a folder
-  keeps all three (see below).
+  columns named like a time (:func:`~medsynth.io.dataset_infer.time_point_named`: ``tstart``, ``rectime``, ``entry``),
+  at most :data:`MAX_COLUMNS`, each modelled; every pair of one kind (dates with dates, numbers with numbers) that no
+  accepted rule already transforms.
+- **Measurement**: for each pair ``{a, b}``, one noisy histogram of :data:`CELLS` (``a < b``, ``a > b``, equal, only
+  ``a``, only ``b``; a row falls in one cell of each pair, so the L2 sensitivity of all pairs together is
+  ``sqrt(pairs)``), :data:`ORDER_SHARE` of the fit's rho per pair, at most :data:`MAX_SHARE` (charged to the ledger,
+  out of the model's budget).
+- **Decision** (post-processing, :func:`decide`): ``a <= b`` is kept where the rows following it stand
+  :data:`MIN_SIGMAS` deviations above zero (strictly, :data:`STRICT_SIGMAS`) and the rows breaking it are at most
+  :data:`KEEP_SHARE` of the rows holding both plus :data:`KEEP_SIGMAS` deviations, never more than
+  :data:`MAX_BREAK_SHARE`. It is kept as a gap (``b`` modelled as ``b - a``, at least 0, on the range the two DP
+  ranges give: :func:`gap_columns`) where ``b`` is rarely present without ``a`` (:data:`ALONE_SIGMAS`), else, and in
+  any case too, by drawing again the sampled rows that break it (the sample conditioned on it: AIDS before death,
+  where most deaths come without AIDS). Of ``a <= m <= b`` only the two steps become gaps (a transitive reduction:
+  gaps from the chain's first column and clips, :func:`~medsynth.tabular.rules.plan_rules`).
+- **Differences** (:func:`tested_differences`): a number named like a time that equals ``b - a`` of a kept ordering
+  in nearly every row holding the three (lymph_node's ``survtime``) is computed from them, not modelled.
 
-A kept ordering is a DP output: it is written to the model's ``meta.json`` (its rule plan) and the ledger's notes,
-and the fit models ``b - a`` (at least 0) in place of ``b``, on the domain its columns' DP domains give it (from 0
-to ``b``'s top less ``a``'s bottom: post-processing). A row of the real table that broke a kept ordering (a few
-percent; never more than :data:`MAX_BREAK_SHARE`) is brought onto it (``b = a``) before the model's measurements, as
-for an accepted rule. A folder's DP fit tests each table on one row per patient (sensitivity 1, as its domains) and
-keeps an ordering as it keeps an accepted rule there: rows are redrawn until none breaks it.
+What is kept is a DP output: ``meta.json`` (``rules_tested``, ``derived_tested``, the rule plan) and the ledger's
+notes. A real row that breaks a kept gap (at most :data:`MAX_BREAK_SHARE` of them) is brought onto it (``b = a``)
+before the model measures, as for an accepted rule. A folder's DP fit tests each table on one row per patient
+(sensitivity 1, as its domains) and keeps orderings by the redraws it keeps accepted rules by.
 """
 
 from __future__ import annotations
@@ -62,13 +62,11 @@ KEEP_SHARE = 0.02
 #: Pairs without an order (each way in about half the rows) never pass.
 KEEP_SIGMAS = 2.0
 #: ... and never more than this share of the rows holding both (noisy counts): on 300 rows the noise alone let an
-#: ordering that a quarter of the rows break pass in 43% of fits (review); at most a tenth are brought onto it.
+#: ordering that a quarter of the rows break pass in 43% of fits (review; now 8%). Half a deviation below it, 4%, but
+#: one no row breaks was dropped in 22% of lymph_node's fits (515 rows, noise 41: recurrence before diagnosis in 55% of
+#: that fit's rows): a dropped ordering is the worse mistake (the model then breaks it in a third to a half of the
+#: rows; a kept one that a tenth of the real rows break only ties those rows).
 MAX_BREAK_SHARE = 0.1
-#: ... less this many noise deviations. At 0.5 an ordering a quarter of 300 rows break passed in 4% of fits instead of
-#: 8%, but one no row breaks was dropped in 22% of lymph_node's fits (515 rows, noise 41: recurrence before diagnosis
-#: in 55% of that fit's rows): a dropped ordering is the worse mistake (the model then breaks it in a third to a half
-#: of the rows; a kept one a quarter of the real rows break only ties those rows).
-CAP_SIGMAS = 0.0
 #: ... and where the rows following it (ties too) stand this many noise deviations above zero (enough rows to judge)
 MIN_SIGMAS = 5.0
 #: ... of which those following it strictly this many (which way it goes: lymph_node's recurrence equals death, the
@@ -114,7 +112,7 @@ def decide(noisy: np.ndarray, sigma: float) -> tuple[int, bool]:
     later column is rarely held without the earlier one, so that it can be modelled as its gap from it)."""
     lt, gt, eq, a_only, b_only = noisy
     both = max(lt + gt + eq, 0.0)
-    limit = min(KEEP_SHARE * both + KEEP_SIGMAS * sigma, MAX_BREAK_SHARE * both - CAP_SIGMAS * sigma)
+    limit = min(KEEP_SHARE * both + KEEP_SIGMAS * sigma, MAX_BREAK_SHARE * both)
     alone = KEEP_SHARE * both + ALONE_SIGMAS * sigma  # (a gap writes b missing wherever a is)
     if lt >= STRICT_SIGMAS * sigma and lt + eq >= MIN_SIGMAS * sigma and gt <= limit:
         return 1, bool(b_only <= alone)
@@ -280,5 +278,5 @@ def plan_tested(schema: TableSchema, found: Kept, derived: list[Constraint]) -> 
     return plan, [*found.gapped, *found.redrawn]
 
 
-__all__ = ["ALONE_SIGMAS", "CAP_SIGMAS", "CELLS", "DIFF_CELLS", "Kept", "difference_histogram", "tested_differences", "KEEP_SHARE", "KEEP_SIGMAS", "MAX_BREAK_SHARE", "MAX_COLUMNS", "MAX_SHARE", "MIN_SIGMAS", "ORDER_SHARE", "STRICT_SIGMAS", "candidate_columns",
+__all__ = ["ALONE_SIGMAS", "CELLS", "DIFF_CELLS", "Kept", "difference_histogram", "tested_differences", "KEEP_SHARE", "KEEP_SIGMAS", "MAX_BREAK_SHARE", "MAX_COLUMNS", "MAX_SHARE", "MIN_SIGMAS", "ORDER_SHARE", "STRICT_SIGMAS", "candidate_columns",
            "candidate_pairs", "decide", "gap_columns", "plan_tested", "pair_histogram", "reduce_transitive", "tested_orderings"]
