@@ -50,6 +50,7 @@ from medsynth.core.files import atomic_dir, fingerprint_array, write_json, write
 from medsynth.core.protocols import PrivacyReport
 from medsynth.io.schema import (
     ColumnSchema,
+    Constraint,
     TableSchema,
     category_key,
     cell_problems,
@@ -336,7 +337,7 @@ class TabularSynthesizer:
                       domains.RESERVE_MODEL_SHARE * model_rho * (1 - self.oneway_share)) if self.is_private else 0.0
         self.domain_oneways: dict[str, Any] = {}
         self.oneway_rho = oneway_rho
-        self.tested_plan: dict[str, Any] | None = None
+        self.tested_plan = None  # (a refit tests afresh)
         self.schema = resolve_domain(schema, data, privacy=self.privacy if self.is_private else PrivacyConfig(),
                                      ledger=led, rng=gens.noise, rows=self.rows_noisy,  # type: ignore[arg-type]
                                      oneway_rho=oneway_rho, oneways=self.domain_oneways if self.oneway_share else None,
@@ -372,7 +373,7 @@ class TabularSynthesizer:
                 self.meta["derived_tested"] = [list(c.columns) for c in kept if c.kind == "derived"]
         return data
 
-    def _tested_orderings(self, data: pd.DataFrame, gens: Generators) -> list[Any]:
+    def _tested_orderings(self, data: pd.DataFrame, gens: Generators) -> list[Constraint]:
         """Test with DP which orderings between the time columns DP located hold
         (:func:`~medsynth.tabular.orderings.tested_orderings`), and which number columns named like times equal the
         difference of one (:func:`~medsynth.tabular.orderings.tested_differences`); plan each kept ordering as a gap,

@@ -340,13 +340,12 @@ class DomainsMixin:
                                      # (bili and day of pbcseq's visits came out empty in most zero-config fits without)
                                      rows_sigma=self.rows_sigma,  # type: ignore[attr-defined]
                                      time_weight=TIME_WEIGHT, other=t == schema.roots[0])
-                if self.privacy.orderings:  # (one row per patient: sensitivity 1, as the domains)
+                if self.privacy.orderings:  # tested on the rows the domains saw: one per patient (sensitivity 1)
                     taken = {n for con in res.constraints for n in con.columns}
-                    # (a folder keeps every ordering by redrawing rows, and a <= b beside a <= m <= b: checked where m
-                    # is missing)
-                    # (the budget it takes a share of: the whole for up to two tables, even where the table's domains
-                    # needed none; at half, a child table of 190 patients with visits could not keep ivstart <= ivstop
-                    # at epsilon 1; split beyond two tables, so that a folder spends at most about 10% on orderings)
+                    # Its budget is a share of the whole for up to two tables (at half, a child table of 190 patients
+                    # could not keep ivstart <= ivstop at epsilon 1), split beyond, so a folder spends at most about
+                    # 10% on orderings. Every kept ordering is redrawn against, a <= b beside a <= m <= b too (checked
+                    # where m is missing): no transitive reduction.
                     part = LedgerView(led, rho_total * min(1.0, 2.0 / max(len(tables), 1)), label=f"table '{t}'")  # type: ignore[arg-type]
                     found = tested_orderings(rows.reset_index(drop=True), res, taken=taken, ledger=part,  # type: ignore[arg-type]
                                              rng=gens.noise, reduce=False)
