@@ -195,8 +195,7 @@ def count_bins(real: np.ndarray) -> np.ndarray | None:
     """Bin edges for children-per-parent counts with many distinct values: the real counts' deciles, with the real
     smallest and one past the real largest, so that counts below or above every real one fall in bins of their own
     (a synthetic tenth at 500 rows per patient, or at none, scored 0 without them: review). None where the real counts
-    take at most
-    :data:`MAX_COUNT_CELLS` values (each its own cell). On a raw cell per count, 34 holdout patients with 2-47 rows
+    take at most :data:`MAX_COUNT_CELLS` values (each its own cell). On a raw cell per count, 34 holdout patients with 2-47 rows
     each differed from the train patients by a TVD of 0.37, so a synthetic table capped at 15 rows per patient (real:
     22% above) passed as noise."""
     if len(real) == 0 or len(np.unique(real)) <= MAX_COUNT_CELLS:
