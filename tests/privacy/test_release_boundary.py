@@ -28,11 +28,14 @@ TINY = {
     "dp-ctgan": {"embedding_dim": 4, "generator_dim": [16], "discriminator_dim": [16], "train": {"epochs": 2, "batch_size": 64}},
 }
 N = 737  # an unusual number, to find it in released bytes
-OUTLIER = 117
+#: An age no DP range of the others' (40-80, located in [32, 127]) can reach: at 117, the refined top of that range,
+#: whose cells' edges are whole ages, fell on 117 by chance in one CI run of many (the noise, not the row, put it
+#: there: 0 of 72 fits tried afterwards), and the test failed on a DP output.
+OUTLIER = 1117
 
 
 def hostile_table(n: int = N, seed: int = 7) -> pd.DataFrame:
-    """Ages 40-80 plus one outlier patient aged 117, a singleton category, a skewed lab."""
+    """Ages 40-80 plus one outlier patient aged OUTLIER, a singleton category, a skewed lab."""
     rs = np.random.default_rng(seed)
     df = pd.DataFrame({"age": rs.normal(60, 6, n).round().clip(40, 80).astype(int),
                        "grp": rs.choice(["x", "y", "z"], n),
