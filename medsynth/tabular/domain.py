@@ -71,6 +71,7 @@ from medsynth.tabular.structure import (
     FLAG_KEYS,
     FLAG_WORDS,
     LETTER_KEYS,
+    LETTER_PAIRS,
     ROUND_SHARES,
     decide_structure,
     flag_partner,
@@ -402,14 +403,16 @@ def _group_released(released: list[str], noisy_of: dict[str, float], sigma: floa
     released, the group (one spelling) whose noisy counts sum to more than the union-corrected threshold of that sum
     (noise ``sqrt(k) sigma``) is: both words of a pair, or the words of a larger group standing
     ``GROUP_MEMBER_SIGMAS`` above zero (at least its largest). Where the one released value is a word of a pair, the
-    other word joins when it stands ``FLAG_PARTNER_SIGMAS`` above zero ('female' released alone brings 'male'); a
+    other word joins when it stands ``FLAG_PARTNER_SIGMAS`` above zero ('female' released alone brings 'male'; 'f',
+    of two pairs, the partner of the larger noisy count); a
     larger group is not filled (an absent race word passed 1 sigma in 30% of columns). Reads only noisy counts of
     public keys and the vocabulary."""
     if released:
-        pair = [g for g in CATEGORY_GROUPS if len(g) == 2 and set(released) < set(g)]
-        if len(released) != 1 or not pair:
+        pairs = [g for g in CATEGORY_GROUPS if len(g) == 2] + list(LETTER_PAIRS)
+        partners = [k for g in pairs if len(released) == 1 and released[0] in g for k in g if k != released[0]]
+        if not partners:
             return released
-        other = next(k for k in pair[0] if k not in released)
+        other = max(partners, key=lambda k: noisy_of.get(k, 0.0))  # 'f' of f/m or of t/f: the larger count
         return released + [other] if noisy_of.get(other, 0.0) > FLAG_PARTNER_SIGMAS * sigma else released
     best = _group_by_sum(CATEGORY_GROUPS, GROUP_FALSE_RATE * scale, noisy_of, sigma)
     if best is None:
