@@ -430,8 +430,39 @@ def infer_dataset_schema(
         notes.extend(f"{n} row(s) of '{t}' have no parent row (their key is missing, or not among the parent's: e.g. "
                      "visits of patients left out of the patient table): a fit leaves them out; add their parents to "
                      "keep them" for t, n in lost.items())
+    draft = _ordinal_times(draft, tables)
     timed = [infer_time_fields(r, tables, draft) for r in draft.relations]
-    return DatasetSchema(tables=out_tables, relations=timed)
+    return DatasetSchema(tables=draft.tables, relations=timed)
+
+
+def _ordinal_times(schema: DatasetSchema, tables: Mapping[str, pd.DataFrame]) -> DatasetSchema:
+    """A child column named like a time (:func:`time_named`) that a few whole-number values made categorical (a visit
+    numbered 1-4: HSAUR's respiratory) is retyped integer where it never decreases within a parent in file order and
+    rises somewhere, with no missing value and at least three values: it then orders the parent's rows (``order_by``)
+    or numbers them (``sequence``), where as categories each synthetic visit drew its number on its own (visits 3, 1,
+    3 of one patient). Read from the data, like the types."""
+    out = dict(schema.tables)
+    for rel in schema.relations:
+        df, ts = tables[rel.child], out[rel.child]
+        groups = canonical_keys(df[rel.column]).to_numpy()
+        if not df[rel.column].duplicated().any():
+            continue
+        codes = pd.factorize(groups)[0]
+        order = np.argsort(codes, kind="stable")
+        same = codes[order][1:] == codes[order][:-1]
+        cols = list(ts.columns)
+        for i, c in enumerate(cols):
+            cats = c.categories or []
+            whole = len(cats) >= 3 and all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in cats)
+            if c.type != "categorical" or not whole or not time_named(c.name) or df[c.name].isna().any():
+                continue
+            t = pd.to_numeric(df[c.name], errors="coerce").to_numpy(dtype=float)[order]
+            a, b = t[:-1][same], t[1:][same]
+            if np.all(b >= a) and np.any(b > a):
+                cols[i] = c.model_copy(update={"type": "integer", "categories": None, "min": min(cats), "max": max(cats),
+                                               "read_from_data": sorted({*c.read_from_data, "min", "max"} - {"categories"})})
+        out[rel.child] = ts.model_copy(update={"columns": cols})
+    return schema.model_copy(update={"tables": out})
 
 
 def _infer_parent(child: str, col: str, df: pd.DataFrame, tables: Mapping[str, pd.DataFrame],
@@ -544,6 +575,9 @@ def infer_time_fields(rel: Relation, tables: Mapping[str, pd.DataFrame], schema:
     best_slack = np.inf
     for pc in ps.columns:
         kind_ok = (pc.type == "datetime") == (tcol.type == "datetime") and pc.type in NUMERIC_TYPES
+        # a number bounds child times only where its name says it is a time too (visit numbers 1-4 all stay below
+        # the patient's age, which is no follow-up)
+        kind_ok = kind_ok and (pc.type == "datetime" or time_point_named(pc.name))
         if not kind_ok or pc.name == rel.parent_column or parent[pc.name].isna().any():
             continue
         bound = pd.Series(_times(parent, pc), index=pkeys)

@@ -681,6 +681,7 @@ def resolve_domain(
     schema: TableSchema, df: pd.DataFrame, *, privacy: PrivacyConfig, ledger: PrivacyLedger, rng: np.random.Generator,
     rows: float | None = None, oneway_rho: float = 0.0, oneways: dict[str, OneWay] | None = None,
     reserve_rho: float = 0.0, rows_sigma: float | None = None, time_weight: float = 1.0, other: bool = False,
+    times: frozenset[str] = frozenset(),
 ) -> TableSchema:
     """Return the schema with every modelled column's domain complete, recording the cost in ``ledger``.
 
@@ -712,6 +713,9 @@ def resolve_domain(
             :data:`~medsynth.io.schema.OTHER_CATEGORY` where the rows its released counts and missing count leave
             over stand above their noise (:func:`other_rows`), so values of unreleased categories keep their mass
             instead of becoming missing values.
+        times: number columns that stay whole numbers over their range where DP finds a small code (a child
+            table's visit numbered 1-4, which may order a patient's rows), not categories; their 1-way marginal is
+            then the model's own.
 
     Raises:
         PrivacyBudgetError: for a DP fit with domains read from the data when ``domain_budget`` is 0.
@@ -904,6 +908,13 @@ def resolve_domain(
                 ledger.notes.append(f"column '{col.name}': no block of its values stood above the noise alone; located where "
                                     "they stand out most, as most rows hold a value, and confirmed by a second measurement "
                                     "(a coarse range)")
+            if res.codes is not None and col.name in times and len(res.codes) >= 2:  # a time: whole numbers
+                upd = {"type": "integer", "categories": None, "min": int(res.codes[0]), "max": int(res.codes[-1]),
+                       "missing": res.missing, "transform": "none"}
+                detail[col.name] = {"mechanism": MECH_NUMBER, "rho": res.rho, "rounds": loc.rounds,
+                                    "min": upd["min"], "max": upd["max"], "missing": res.missing}
+                updates[col.name] = upd
+                continue
             if res.codes is not None:  # a small code: its values are categories
                 cats = list(res.codes)
                 upd = {"type": "categorical", "categories": cats, "min": None, "max": None, "missing": res.missing,
@@ -920,7 +931,8 @@ def resolve_domain(
             upd = _set_bounds(col, res.low, res.high, half_open=True)
             upd["missing"] = res.missing
             upd["transform"] = "log" if res.log_scale and col.type != "datetime" else "none"
-            if col.name in small_ints and col.type == "integer" and int(upd["max"]) - int(upd["min"]) + 1 <= MAX_LEVELS:
+            if (col.name in small_ints and col.name not in times and col.type == "integer"
+                    and int(upd["max"]) - int(upd["min"]) + 1 <= MAX_LEVELS):
                 upd = {"type": "categorical", "categories": list(range(int(upd["min"]), int(upd["max"]) + 1)),
                        "min": None, "max": None, "missing": res.missing, "transform": "none"}
             detail[col.name] = {"mechanism": MECH_NUMBER, "rho": res.rho, "rounds": loc.rounds,

@@ -339,7 +339,12 @@ class DomainsMixin:
                                      # unlocated columns are tried tentatively, and stage 2 alone confirms each
                                      # (bili and day of pbcseq's visits came out empty in most zero-config fits without)
                                      rows_sigma=self.rows_sigma,  # type: ignore[attr-defined]
-                                     time_weight=TIME_WEIGHT, other=t == schema.roots[0])
+                                     time_weight=TIME_WEIGHT, other=t == schema.roots[0],
+                                     # a child's number named like a time may order its parent's rows: a visit
+                                     # numbered 1-4 stays a number (as categories no visit order could be decided)
+                                     times=frozenset() if t == schema.roots[0] else frozenset(
+                                         c.name for c in plain.columns if c.type in ("integer", "continuous")
+                                         and time_named(c.name)))
                 if self.privacy.orderings:  # tested on the rows the domains saw: one per patient (sensitivity 1)
                     taken = {n for con in res.constraints for n in con.columns}
                     # Its budget is a share of the whole for up to two tables (at half, a child table of 190 patients

@@ -457,3 +457,44 @@ def test_zero_config_pbcseq_keeps_its_visit_days_off_the_follow_up_end(shared_da
     # patients drawn with a futime below 128 are clipped up past it; widening day's range down to futime's minimum
     # was tried: in 2 of 12 unpinned fits every visit fell on day 0, not kept)
     assert np.mean(past) < 0.06 and np.mean(same) < 0.06, (past, same)
+
+
+def _numbered_visits(n: int = 300, seed: int = 0) -> dict[str, pd.DataFrame]:
+    """geepack's respiratory shape: patients (age, sex, treatment) and four visits numbered 1-4 with an outcome."""
+    rng = np.random.default_rng(seed)
+    patients = pd.DataFrame({"id": np.arange(1, n + 1), "age": rng.integers(11, 64, n),
+                             "treat": rng.choice(["A", "P"], n), "sex": rng.choice(["F", "M"], n)})
+    visits = pd.DataFrame({"id": np.repeat(patients["id"], 4), "visit": np.tile([1, 2, 3, 4], n),
+                           "outcome": rng.integers(0, 2, 4 * n)})
+    return {"patients": patients, "visits": visits}
+
+
+def test_a_visit_numbered_1_to_4_orders_the_rows_not_bounded_by_age():
+    """HSAUR/geepack respiratory: ``visit`` 1-4 was inferred categorical, so no visit order (a patient's synthetic visits
+    came out 3, 1, 3, 2), and once a number its 'follow-up' was the patient's age (every visit number is below it).
+    A child's time-named column of whole numbers sorted within each parent is an integer time now; a number bounds a
+    child time only where its name says a time."""
+    schema = infer_dataset_schema(_numbered_visits())
+    (rel,) = schema.relations
+    assert schema.tables["visits"].column("visit").type == "integer"
+    assert (schema.tables["visits"].column("visit").min, schema.tables["visits"].column("visit").max) == (1, 4)
+    assert rel.order_by == "visit" and rel.within is None
+    shuffled = _numbered_visits()
+    shuffled["visits"] = shuffled["visits"].sample(frac=1.0, random_state=0)  # not sorted within patients: categories
+    assert infer_dataset_schema(shuffled).tables["visits"].column("visit").type == "categorical"
+
+
+def test_a_dp_fit_keeps_a_numbered_visit_a_number_and_the_visits_in_order():
+    """The DP domain release found the visit a small code (1-4) and made it categories, so no order was decided under DP;
+    a child's time-named number stays whole numbers over the code's range, and the sampled visits keep their order."""
+    tables = _numbered_visits(400)
+    schema = infer_dataset_schema(tables)
+    with insecure_noise_for_audit(5):
+        model = MultiTableDPMST(privacy={"epsilon": 10.0, "delta": 1e-5}).fit(tables, schema)
+    assert model.schema.tables["visits"].column("visit").type == "integer"
+    rel = model.schema.relations[0]
+    assert rel.order_by == "visit" and model.plans["visits"].order_by == "visit"
+    out = model.sample(200, seed=1)["visits"]
+    g = out.groupby("id", sort=False)["visit"]
+    assert g.apply(lambda s: s.is_monotonic_increasing).mean() == 1.0
+    assert set(out["visit"].dropna().astype(int)) <= {1, 2, 3, 4}
