@@ -59,7 +59,7 @@ def _tabular(mode: str, train: Path, holdout: Path, synthetic: Path, out: Path, 
 _TRAIN_T = typer.Option(..., "--train", help="Real rows the generator was fitted on (CSV or Parquet), or a folder of related tables (one file each).")
 _HOLD_T = typer.Option(..., "--holdout", help="Real rows of the same population the generator never saw (CSV or Parquet), or a folder: real patients never seen, with all their rows.")
 _SYN_T = typer.Option(..., "--synthetic", help="Synthetic rows, from any tool (CSV or Parquet), or a folder of synthetic tables.")
-_TARGET = typer.Option(None, "--target", help="Column to predict for utility (train-on-synthetic, test-on-real); also the default sensitive column. For folders: a root-table column (COL or ROOT.COL), or COL=VALUE for a binary outcome (e.g. status=2); by default the column the schema marks target: true.")
+_TARGET = typer.Option(None, "--target", help="Column to predict for utility (train-on-synthetic, test-on-real); also the default sensitive column. For folders: a root-table column (COL or ROOT.COL), or COL=VALUE for a binary outcome (e.g. status=2); by default the column the schema marks target: true (without --schema, the one schema infer would mark: named like an outcome).")
 _SCHEMA = typer.Option(None, "--schema", help="The schema YAML from `medsynth schema infer` (identifier columns are left out; for folders, the dataset schema with keys and relations); inferred when absent.")
 _SENSITIVE = typer.Option(None, "--sensitive", help="Sensitive column for attribute inference (repeatable).")
 _QUASI = typer.Option(None, "--quasi-identifier", help="Column the attacker knows (repeatable; default: every other column).")

@@ -98,12 +98,19 @@ def evaluate_tabular(
     sy, i_sy = _load(synthetic, "synthetic")
     types = read_schema(schema) if isinstance(schema, (str, Path)) else schema_kinds(schema) if schema is not None else None
     from_schema = target is None and (target := _schema_target(schema)) is not None
+    by_name = False
+    if target is None and schema is None:
+        # no schema: the column schema infer would mark target: true, from its name (public), so a report on a pair
+        # that `schema infer` and `fit` took with a target has utility too (it said 'no target column')
+        from medsynth.io.schema import propose_target
+
+        by_name = from_schema = (target := propose_target([str(c) for c in tr.columns])) is not None
     unusable: tuple[str, str] | None = None
     if from_schema and (target not in tr.columns or tr[target].nunique(dropna=True) < 2):
         # a column the schema proposed from its name (Gestation's 'outcome' is 'live birth' in every row): no utility
         # target, said in the notes, rather than a refused report; a --target the user gives is still checked
         why = "is not a column of the train table" if target not in tr.columns else "holds a single value in the train table"
-        unusable, target, from_schema = (str(target), why), None, False
+        unusable, target, from_schema = (str(target), why), None, False  # (by_name: said as the schema's would be)
     data = prepare_tables(tr, ho, sy, target=target, schema=types, max_categories=cfg.tabular.max_categories,
                           max_holdout_overlap=cfg.tabular.max_holdout_overlap, unit=_unit(schema, tr))
     ledger = read_privacy_ledger(run_dir) if run_dir is not None else None
@@ -133,10 +140,12 @@ def evaluate_tabular(
     if data.lumped:
         notes.append("Compared as categories, numbers as their text: " + "; ".join(f"{c} ({why})" for c, why in data.lumped.items()) + ".")
     if from_schema:
-        notes.append(f"Utility target '{target}': the column the schema marks target: true (give --target to choose another).")
+        notes.append(f"Utility target '{target}': " + ("named like an outcome, the column schema infer marks target: true"
+                                                       if by_name else "the column the schema marks target: true")
+                     + " (give --target to choose another).")
     if unusable:
-        notes.append(f"The schema marks '{unusable[0]}' target: true, but it {unusable[1]}: train-on-synthetic utility "
-                     "needs a target with at least two values (give --target).")
+        notes.append(f"{'Schema infer would mark' if by_name else 'The schema marks'} '{unusable[0]}' target: true, but it "
+                     f"{unusable[1]}: train-on-synthetic utility needs a target with at least two values (give --target).")
     cap = cfg.tabular.max_query_rows
     if cap is not None and max(len(data.synthetic), len(data.holdout)) > cap:
         notes.append(f"DCR and NNDR are estimated on a seeded random sample of {cap} synthetic (and holdout) rows; every "

@@ -128,6 +128,8 @@ class MarginalDistance:
 
 #: Time columns checked for orderings at most (dates first, then numbers named like times).
 ORDER_COLUMNS = 12
+#: Synthetic rows holding both columns that an ordering is judged on at least.
+ORDER_MIN_ROWS = 10
 
 
 def _orderings(real: TabularData, synthetic: pd.DataFrame, context: TabularContext) -> MetricResult:
@@ -164,9 +166,19 @@ def _orderings(real: TabularData, synthetic: pd.DataFrame, context: TabularConte
                               "synthetic_rows": ks})
     if not found:
         return skipped("ordering_violations_max", "fidelity", "minimize", desc, "no ordering between time columns")
+    # an ordering the synthetic rows never hold both columns of is not kept, nor broken: not judged (a synthetic table
+    # whose time columns came out empty passed with 'broken in 0.0% of synthetic rows'); their emptiness is judged by
+    # the missing-value metrics
+    unchecked = [r["ordering"] for r in found if r["synthetic_rows"] < ORDER_MIN_ROWS]
+    found = [r for r in found if r["synthetic_rows"] >= ORDER_MIN_ROWS]
+    if not found:
+        return skipped("ordering_violations_max", "fidelity", "minimize", desc,
+                       f"fewer than {ORDER_MIN_ROWS} synthetic rows hold both columns of any ordering the real rows keep "
+                       f"({', '.join(unchecked[:4])}{', ...' if len(unchecked) > 4 else ''})")
     worst = max(found, key=lambda r: r["synthetic"] - r["holdout"])
     note = (f"worst {worst['ordering']}: broken in {worst['synthetic']:.1%} of synthetic rows (real {worst['real']:.1%}, "
-            f"holdout {worst['holdout']:.1%})")
+            f"holdout {worst['holdout']:.1%})" + (f"; not judged, fewer than {ORDER_MIN_ROWS} synthetic rows holding both: "
+                                                  f"{', '.join(unchecked[:4])}" if unchecked else ""))
     return judge("ordering_violations_max", "fidelity", worst["synthetic"], "minimize", desc,
                  threshold=context.config.fidelity.ordering_violations_max, baseline=worst["holdout"], note=note,
                  details={"orderings": sorted(found, key=lambda r: r["holdout"] - r["synthetic"])[:20]})

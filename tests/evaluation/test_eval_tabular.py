@@ -409,8 +409,9 @@ def test_the_schema_target_is_the_utility_target_when_none_is_given(small_tables
         assert any("Utility target 'event'" in n for n in report.notes)
         gap = next(m for m in report.results if m.name == "utility_auroc_gap")
         assert gap.value is not None, gap
-    plain = evaluate_tabular(t["train"], t["holdout"], t["independent"])
-    assert next(m for m in plain.results if m.name == "utility_auroc_gap").value is None
+    plain = evaluate_tabular(t["train"], t["holdout"], t["independent"])  # no schema: the same column, by its name
+    assert next(m for m in plain.results if m.name == "utility_auroc_gap").value is not None
+    assert any("Utility target 'event': named like an outcome" in n for n in plain.notes)
 
 
 def test_a_schema_target_with_one_value_skips_utility_with_a_note(small_tables: dict[str, pd.DataFrame]) -> None:
@@ -681,6 +682,15 @@ def test_an_ordering_the_real_rows_keep_is_judged() -> None:
     got = next(r for r in evaluate_tabular(real.iloc[:400], real.iloc[400:500], bad, target="y").results
                if r.name == "ordering_violations_max")
     assert got.verdict == "fail" and "entry <= exit" in got.note and got.value > 0.2
+    # a synthetic table whose time columns are empty keeps no ordering and breaks none: not judged (HELPfull's 734
+    # empty columns passed with 'broken in 0.0% of synthetic rows'); one empty pair is named beside the judged ones
+    empty = real.iloc[500:].assign(entry=np.nan, exit=np.nan, admit_date=None, discharge_date=None)
+    none = next(r for r in evaluate_tabular(real.iloc[:400], real.iloc[400:500], empty, target="y").results
+                if r.name == "ordering_violations_max")
+    assert none.verdict == "skipped" and "entry <= exit" in none.note, (none.verdict, none.note)
+    half = next(r for r in evaluate_tabular(real.iloc[:400], real.iloc[400:500], real.iloc[500:].assign(entry=np.nan),
+                                            target="y").results if r.name == "ordering_violations_max")
+    assert half.verdict == "pass" and "not judged" in half.note and "entry <= exit" in half.note, half.note
 
 
 def test_a_synthetic_target_of_one_class_fails_the_utility_gaps() -> None:
@@ -696,3 +706,19 @@ def test_a_synthetic_target_of_one_class_fails_the_utility_gaps() -> None:
         assert r.verdict == "fail", (name, r.value, r.verdict)
     acc = next(m for m in report.results if m.name == "utility_accuracy_gap")
     assert acc.value < 0.1, "the gap itself is small: only the single class says nothing was learned"
+
+
+def test_without_a_schema_the_outcome_schema_infer_would_mark_is_the_utility_target() -> None:
+    """A data scientist's covid and opt reports said 'Utility SKIPPED: no target column' although `schema infer` had
+    marked their outcome (named like one) and the fit used it: without a schema or --target the report takes the same
+    column, from its name, and says so."""
+    rng = np.random.default_rng(0)
+    n = 600
+    x = rng.normal(size=n)
+    df = pd.DataFrame({"age": rng.integers(20, 90, n), "x": x, "result": np.where(x + rng.normal(0, 0.5, n) > 0, "pos", "neg")})
+    rep = evaluate_tabular(df.iloc[:300], df.iloc[300:450], df.iloc[450:])
+    assert any("Utility target 'result': named like an outcome" in n for n in rep.notes), rep.notes
+    assert any(r.section == "utility" and r.verdict != "skipped" for r in rep.results)
+    plain = evaluate_tabular(df.iloc[:300].rename(columns={"result": "grp"}), df.iloc[300:450].rename(columns={"result": "grp"}),
+                             df.iloc[450:].rename(columns={"result": "grp"}))
+    assert all(r.verdict == "skipped" for r in plain.results if r.section == "utility")  # no outcome by name: none
