@@ -308,13 +308,13 @@ def prepare_tables(
             problems.append(f"the {role} table has no rows")
     train, holdout, synthetic = (df.rename(columns=str) for df in (train, holdout, synthetic))
     schema = dict(schema or {})
-    from medsynth.io.schema import person_key_rank
+    from medsynth.io.schema import person_key_rank, person_name_like
 
     # Identifier columns (declared, named like one with distinct values, or named like a person's key, patient_id,
     # which repeats where a person has several rows) are keys, not data: they are left out before anything else, and another
     # tool's synthetic table may rename their values or omit them.
     ids = [c for c in train.columns if c != target and (schema.get(c) == "id" or (c not in schema and (
-        _is_identifier(train[c], c) or person_key_rank(c) == 0)))]
+        _is_identifier(train[c], c) or person_key_rank(c) == 0 or person_name_like(c))))]  # (people's names too)
     dropped: dict[str, str] = {c: "identifier (a key, not a measurement): left out of every metric" for c in ids}
 
     shared_people: dict[str, str] = {}

@@ -620,6 +620,30 @@ def id_like(name: Any) -> bool:
             or (low.endswith("id") and low[:-2] in ID_ENTITIES) or low in ROW_INDEX_NAMES)
 
 
+#: Words that make a column named ``name`` a person's (``first_name``, ``PatientName``): a clinic's or a drug's name
+#: is data, a person's a direct identifier.
+PERSON_NAME_WORDS = ("first", "last", "given", "family", "middle", "maiden", "full", "patient", "person", "nick", "sur",
+                     "fore", "mother", "father", "doctor", "physician", "provider")
+#: Names that say a person's name in one word.
+PERSON_NAMES = frozenset({"surname", "forename", "firstname", "lastname", "givenname", "familyname", "fullname",
+                          "patientname", "fname", "lname", "maidenname", "nickname", "middlename"})
+
+
+def person_name_like(name: Any) -> bool:
+    """Whether a column's name says it holds people's names (``first_name``, ``fake_last_name``, ``PatientName``,
+    ``surname``): direct identifiers under every de-identification standard (HIPAA's Safe Harbor lists names first), so
+    ``schema infer`` makes them identifiers from the name alone (public), never modelled: a covid testing table's
+    ``fake_first_name`` and ``fake_last_name`` were categories, written verbatim into the schema, and a DP fit released
+    every surname held by enough rows into the synthetic table. A bare ``name`` (a drug's, a clinic's) is data."""
+    words = _name_words(str(name))
+    joined = "".join(words)
+    if joined in PERSON_NAMES:
+        return True
+    if "name" not in words[1:]:
+        return False
+    return words[words.index("name", 1) - 1] in PERSON_NAME_WORDS
+
+
 #: Words that make an id-like name a code (a concept, a type, an item) rather than a row's identity: OMOP's
 #: ``visit_concept_id``, ``visit_type_concept_id``, MIMIC's ``itemid``.
 CODE_WORDS = ("concept", "type", "code", "item", "class", "category", "kind", "status")
@@ -837,6 +861,9 @@ def infer_schema(df: pd.DataFrame, *, max_levels: int = MAX_INFERRED_LEVELS, rul
                                      max=from_days(days.max()), missing=missing or bool(parsed[s.notna().to_numpy()].isna().any()),
                                      resolution=coarser_resolution(clock, fmt)))
             continue
+        if person_name_like(name) and not numeric:  # people's names: direct identifiers, on the name (public)
+            cols.append(ColumnSchema(name=name, type="identifier"))  # (nothing read from the data)
+            continue
         if idlike and nunique == n:  # the name is public; a one-row table's id is still an id
             cols.append(ColumnSchema(name=name, type="identifier"))
             continue
@@ -870,7 +897,8 @@ def infer_schema(df: pd.DataFrame, *, max_levels: int = MAX_INFERRED_LEVELS, rul
     person = propose_unit([c.name for c in cols]) if unit else None  # from the names alone: a DP fit's unit
     cols = [ColumnSchema(name=c.name, type="identifier", missing=bool(df[c.name].isna().any())) if c.name == person else c
             for c in cols]
-    schema = TableSchema(columns=[c.model_copy(update={"read_from_data": [] if c.name == person else fields_read(c),
+    schema = TableSchema(columns=[c.model_copy(update={"read_from_data": [] if c.name == person or (
+        c.type == "identifier" and person_name_like(c.name)) else fields_read(c),
                                                        "target": c.name == target}) for c in cols], unit=person)
     if not rules:
         return schema

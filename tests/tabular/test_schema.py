@@ -411,3 +411,24 @@ def test_a_date_column_in_two_formats_keeps_every_date():
     assert eu.tolist() == [pd.Timestamp("2001-12-25 10:00"), pd.Timestamp("2001-04-03")]
     named = parse_dates(pd.Series(["Dec 25, 2001", "03/04/2001"]), "%b %d, %Y")  # a declared month-name format
     assert named.tolist() == [pd.Timestamp("2001-12-25"), pd.Timestamp("2001-03-04")]
+
+
+def test_peoples_names_are_identifiers_from_their_column_name():
+    """covid testing's fake_first_name and fake_last_name were categories: schema.yaml listed every name and a DP fit
+    released the surnames held by enough rows into the synthetic table. A person's name is a direct identifier (HIPAA's
+    Safe Harbor lists names first): decided from the column name (public), never modelled, written as placeholders. A
+    clinic's or a drug's name is data."""
+    import medsynth.tabular as tab
+    from medsynth.io.schema import person_name_like
+
+    assert all(person_name_like(n) for n in ("first_name", "fake_last_name", "PatientName", "surname", "lname"))
+    assert not any(person_name_like(n) for n in ("name", "clinic_name", "drug_name", "username", "hospital name"))
+    rs = np.random.default_rng(0)
+    n = 400
+    df = pd.DataFrame({"first_name": rs.choice(["Ann", "Bob", "Cid"], n), "clinic_name": rs.choice(["north", "south"], n),
+                       "age": rs.integers(20, 80, n)})
+    schema = tab.infer_schema(df)
+    col = schema.column("first_name")
+    assert col.type == "identifier" and col.read_from_data == [] and schema.column("clinic_name").type == "categorical"
+    out = tab.fit(df, model="dp-mst", epsilon=1.0, schema=schema).sample(200, seed=0)
+    assert not set(out["first_name"]) & {"Ann", "Bob", "Cid"} and out["first_name"].is_unique
