@@ -151,6 +151,17 @@ def test_sas_and_stata_missing_markers_keep_a_number_a_number(tmp_path: Path):
     assert schema.column("lab").type == "continuous" and schema.column("lab").missing
 
 
+def test_cells_of_spaces_only_are_missing_in_a_file_as_in_a_frame(tmp_path: Path):
+    """medicaldata::opt's 'Hisp' holds '   ' in 18% of rows: read from the file it was a category '' never missing
+    (a frame handed to the API already read it as missing). Values keep their text: 'No ' is the category 'No'."""
+    path = tmp_path / "t.csv"
+    path.write_text("hisp,lab\nYes,1.5\nNo ,   \n   ,2.0\nYes,3.5\n", encoding="utf-8")
+    df = read_table(path)
+    assert df["hisp"].isna().sum() == 1 and df["lab"].dtype == float and df["lab"].isna().sum() == 1
+    col = infer_schema(df).column("hisp")
+    assert col.missing and col.categories == ["No", "Yes"]
+
+
 @pytest.mark.parametrize("epsilon", [None, 1.0])
 def test_an_entirely_missing_column_is_kept_empty_not_refused(epsilon):
     """Real extracts carry unused fields: `schema infer` refused a table with a column holding no value ("drop it or
