@@ -243,6 +243,10 @@ def release_gaps(model: Any) -> str | None:
                          "one above the noise)")
         if lumped:  # (an analyst found '(other)' in half the rows of a 3-value column with no word of it from the fit)
             parts.append(f"{where}{len(lumped)} write the values too rare to release as '{OTHER_CATEGORY}' ({_names(lumped)})")
+    floor = _category_floor(model)
+    if floor is not None:  # (a data scientist found pbc's 'm', stage 2 and grade 1 of 11-22% missing with no word of it)
+        parts.append(f"categories held by fewer than about {floor[0]} rows ({floor[1]:.0%} of them) cannot stand above "
+                     "the noise and may be missing from the synthetic columns")
     rules = (getattr(model, "private_meta", None) or {}).get("rules_not_accepted") or []
     # which rules hold in every row is private: told to the data owner here, kept out of the released ledger
     tested = (getattr(model, "meta", None) or {}).get("rules_tested") or []
@@ -265,6 +269,25 @@ def release_gaps(model: Any) -> str | None:
                 "classes held too few rows to stand above the noise); declare its classes public in the schema "
                 "(categories: [...], public: true: an outcome's classes are public knowledge). " + gaps[:1].upper() + gaps[1:])
     return f"{gaps}. Also, {said}" if said else gaps
+
+
+#: The share of the rows a category needs, at the budget, from which the fit's warning says categories may be lost (the
+#: share of rows issue 11 asks every category to survive from at epsilon 1 on a 6,000-row table).
+FLOOR_WARN_SHARE = 0.03
+
+
+def _category_floor(model: Any) -> tuple[int, float] | None:
+    """The most rows a category (or a small code's value) of one of the fit's tables needs to stand above the noise,
+    and that count's share of the table's noisy rows, when the share reaches ``FLOOR_WARN_SHARE``; else None. Read from
+    the ledger's domain entries (DP outputs and the budget: public)."""
+    worst = None
+    for e in getattr(model.privacy_ledger, "entries", []):
+        d = e.details or {}
+        if d.get("category_floor_rows") and d.get("rows_noisy"):
+            hi, rows = d["category_floor_rows"][1], d["rows_noisy"]
+            if rows > 0 and (worst is None or hi / rows > worst[1]):
+                worst = (int(hi), hi / rows)
+    return worst if worst is not None and worst[1] >= FLOOR_WARN_SHARE else None
 
 
 def _names(cols: list[str]) -> str:

@@ -775,6 +775,7 @@ def resolve_domain(
     updates: dict[str, dict[str, Any]] = {}
     detail: dict[str, Any] = {}
     spent: dict[str, float] = {}
+    floors: list[float] = []  # rows a value needs to stand above the noise, per category column and small code
     families = category_families(todo)
     family_of = release_family_lists(
         df, families, {stem: FAMILY_LIST_SHARE * sum(share[n] for n in names) for stem, names in families.items()},
@@ -813,6 +814,7 @@ def resolve_domain(
         released already, no threshold) with ``rho``, the rest of its share."""
         sigma = gaussian_sigma(rho)
         if family is None:
+            floors.append(category_threshold(sigma, delta))
             keys = category_keys(s.dropna()).to_numpy(dtype=str)
             released, noisy_of, noisy_missing, with_partner, grouped = thresholded_release(
                 keys, int(s.isna().sum()), rho, delta, rng, allowed=hand_written(col),
@@ -918,6 +920,7 @@ def resolve_domain(
                 updates[col.name] = upd
                 continue
             if res.codes is not None:  # a small code: its values are categories
+                floors.append(PRESENCE_SIGMAS * float(res.sigma))  # (a value beside the run's; a lone one needs more)
                 cats = list(res.codes)
                 upd = {"type": "categorical", "categories": cats, "min": None, "max": None, "missing": res.missing,
                        "transform": "none"}
@@ -1008,6 +1011,13 @@ def resolve_domain(
         ledger.notes.append(
             f"columns {completed}: DP released one value of a flag (no/yes, n/y, false/true, 0/1) and the other, "
             f"a public key counted in the same release, stood {FLAG_PARTNER_SIGMAS:g} noise deviation above zero: both kept")
+    floor = None
+    if floors and rows:
+        floor = [round(min(floors)), round(max(floors))]
+        ledger.notes.append(
+            f"category lists: at this budget a category (or a small code's value) needs about {floor[0]}-{floor[1]} rows "
+            f"({_share(floor[0] / rows)}-{_share(floor[1] / rows)} of about {round(rows)}) to stand above the noise; rarer "
+            f"values are left out of the synthetic columns (written '{OTHER_CATEGORY}' where their rows together stand out)")
     ledger.record(
         "domains of columns read from the data (ranges, category lists, whether values are missing)",
         "Gaussian noisy histograms (zCDP), budget split by need; category lists thresholded (extra delta)",
@@ -1016,6 +1026,7 @@ def resolve_domain(
         **({"rows_with_values": {"mechanism": "Gaussian noisy count of the rows measured (a code's keys were short of "
                                               "the patients)", "rho": present.rho}} if present.rho else {}),
         reused_as_one_way_marginals=sorted(oneways) if oneways else [],
+        **({"category_floor_rows": floor, "rows_noisy": round(float(rows))} if floor else {}),
     )
     cols = []
     for c in schema.columns:
@@ -1033,6 +1044,10 @@ def resolve_domain(
                 oneways.pop(name)
     _check_complete(out)
     return out
+
+
+def _share(x: float) -> str:
+    return f"{x:.0%}" if x >= 0.1 else f"{x:.1%}"
 
 
 def other_rows(rows: float, rows_sigma: float, counts: list[float], noisy_missing: float,
