@@ -435,6 +435,10 @@ def infer_dataset_schema(
     return DatasetSchema(tables=draft.tables, relations=timed)
 
 
+def _age_named(name: str) -> bool:
+    return any(w in ("age", "ages", "ageyrs", "ageyears") for w in _name_words(name))
+
+
 def _ordinal_times(schema: DatasetSchema, tables: Mapping[str, pd.DataFrame]) -> DatasetSchema:
     """A child column named like a time (:func:`time_named`) that a few whole-number values made categorical (a visit
     numbered 1-4: HSAUR's respiratory) is retyped integer where it never decreases within a parent in file order and
@@ -561,7 +565,8 @@ def infer_time_fields(rel: Relation, tables: Mapping[str, pd.DataFrame], schema:
                 sorted_cols.append(c)
         ranked = sorted_cols or [c for c in cands if c.type == "datetime"] or [
             c for c in cands if time_named(c.name)]
-        ranked.sort(key=lambda c: (c.type != "datetime" and not time_named(c.name),))
+        # dates first, then numbers named like times (a visit numbered 1-4 beside its date is the date's sequence)
+        ranked.sort(key=lambda c: (c.type != "datetime", not time_named(c.name)))
         order_by = ranked[0].name if ranked else None
     if order_by is None:
         if cands and child[rel.column].duplicated().any():  # "no column orders the rows" is read from the data too:
@@ -575,9 +580,9 @@ def infer_time_fields(rel: Relation, tables: Mapping[str, pd.DataFrame], schema:
     best_slack = np.inf
     for pc in ps.columns:
         kind_ok = (pc.type == "datetime") == (tcol.type == "datetime") and pc.type in NUMERIC_TYPES
-        # a number bounds child times only where its name says it is a time too (visit numbers 1-4 all stay below
-        # the patient's age, which is no follow-up)
-        kind_ok = kind_ok and (pc.type == "datetime" or time_point_named(pc.name))
+        # an age bounds no child time (visit numbers 1-4 all stay below the patient's age, which is no follow-up); a
+        # number named otherwise may (a length of stay, a duration)
+        kind_ok = kind_ok and (pc.type == "datetime" or time_point_named(pc.name) or not _age_named(pc.name))
         if not kind_ok or pc.name == rel.parent_column or parent[pc.name].isna().any():
             continue
         bound = pd.Series(_times(parent, pc), index=pkeys)

@@ -861,7 +861,8 @@ def infer_schema(df: pd.DataFrame, *, max_levels: int = MAX_INFERRED_LEVELS, rul
                                      max=from_days(days.max()), missing=missing or bool(parsed[s.notna().to_numpy()].isna().any()),
                                      resolution=coarser_resolution(clock, fmt)))
             continue
-        if person_name_like(name) and not numeric:  # people's names: direct identifiers, on the name (public)
+        if person_name_like(name):  # people's names: direct identifiers, on the name alone (public; what the
+            # column holds is not looked at, or one cell would change the schema a DP fit takes as public)
             cols.append(ColumnSchema(name=name, type="identifier"))  # (nothing read from the data)
             continue
         if idlike and nunique == n:  # the name is public; a one-row table's id is still an id

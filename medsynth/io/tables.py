@@ -101,9 +101,9 @@ def read_table(path: str | Path, *, role: str | None = None) -> pd.DataFrame:
             "every column needs its own name: rename or drop the duplicates"
         )
     df.columns = [str(c) for c in df.columns]
-    # cells of spaces only are empty too (opt's 'Hisp' held '   ' in 18% of rows, inferred as a category '' never
-    # missing), as in a frame handed to the Python API
-    return normalise_frame(df, role=role)
+    # a CSV's cells of spaces only are empty too (opt's 'Hisp' held '   ' in 18% of rows, inferred as a category ''
+    # never missing), as in a frame handed to the Python API; a Parquet file's types are its own
+    return normalise_frame(df, role=role) if fmt != "parquet" else df
 
 
 def _bare_returns_hint(p: Path) -> str:

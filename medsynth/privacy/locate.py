@@ -22,11 +22,9 @@ on earlier DP outputs):
    once more, with the powers of two beside them (and a one-signed run's mirror across zero, and zero) in
    coarse cells of the same histogram, and the missing cells in one more (averaged with stage 1's count of them);
    a neighbour joins where both stages' counts of it, averaged, stand above the noise (:func:`_grown_run`: stage
-   1's coarse look misses shoulders of a few hundred rows); the range is cut to the cells standing above the noise
-   where that drops little, never past the cell where the noisy counts summed from an end reach 2% of the mass
-   (:func:`_sides_held`), else each end only where DP is confident the cut holds less than 2% of the mass
-   (:func:`_confident_trim`), so heavy noise leaves the located powers of two whole instead of clipping the bulk,
-   and little noise refines inside them. A small code's keys
+   1's coarse look misses shoulders of a few hundred rows); each end of the range is trimmed only where DP is
+   confident the cut holds less than 2% of the mass (:func:`_confident_trim`), so heavy noise leaves the located
+   powers of two whole instead of clipping the bulk, and little noise refines inside them. A small code's keys
    (and its missing cells) are measured once more and averaged with stage 1; its categories are the keys from the
    first to the last that stand above the noise in the run holding the mass (a key far from it only well above the
    noise). The stage-2 counts are a noisy 1-way marginal a model may reuse (post-processing).
@@ -479,23 +477,8 @@ def _cut(noisy: np.ndarray, sigma: float, dropped: Callable[[int, int], float] |
             near = min(first, SURE_CELLS) + min(noisy.size - 1 - last, SURE_CELLS)
             lost += SURE_SIGMAS * sigma * math.sqrt(near)
         if lost <= CUT_MAX * mass:
-            return _sides_held(noisy, first, last, mass)
+            return first, last
     return _confident_trim(noisy, sigma)
-
-
-def _sides_held(noisy: np.ndarray, first: int, last: int, mass: float) -> tuple[int, int]:
-    """A significance cut (:func:`_cut`) that never passes, on either side, the cell where the noisy counts summed from
-    that end reach ``TRIM_SHARE`` of the mass (post-processing of the same counts). The cut may drop up to ``CUT_MAX``
-    in all, where the noise hides a thin tail in cells that are each insignificant; on large tables such tails held
-    more: covid testing's first pandemic days (7.5% of 11,643 rows), turnaround times' long tails (4-8%) and the Ct
-    values below the 'not detected' 45 (5.5%: the column came out the one value 45) were cut. Noise only moves that
-    cell outwards as often as inwards, and a wider range clips nothing."""
-    limit = TRIM_SHARE * mass
-    up = np.cumsum(noisy)
-    down = np.cumsum(noisy[::-1])
-    q_first = int(np.argmax(up >= limit)) if (up >= limit).any() else noisy.size - 1
-    q_last = noisy.size - 1 - (int(np.argmax(down >= limit)) if (down >= limit).any() else noisy.size - 1)
-    return min(first, q_first), max(last, q_last)
 
 
 def locate_present(loc: Location, present: float, present_sd: float) -> bool:

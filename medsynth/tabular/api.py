@@ -246,7 +246,7 @@ def release_gaps(model: Any) -> str | None:
     floor = _category_floor(model)
     if floor is not None:  # (a data scientist found pbc's 'm', stage 2 and grade 1 of 11-22% missing with no word of it)
         parts.append(f"categories held by fewer than about {floor[0]} rows ({floor[1]:.0%} of them) cannot stand above "
-                     "the noise and may be missing from the synthetic columns")
+                     "the noise and may be lost from the synthetic columns")
     rules = (getattr(model, "private_meta", None) or {}).get("rules_not_accepted") or []
     # which rules hold in every row is private: told to the data owner here, kept out of the released ledger
     tested = (getattr(model, "meta", None) or {}).get("rules_tested") or []

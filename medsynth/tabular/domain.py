@@ -78,6 +78,7 @@ from medsynth.tabular.structure import (
     flag_vocabulary,
     name_families,
     needs_decision,
+    sex_named,
 )
 
 #: The update of a column about which DP released nothing: every field read from the data is cleared too
@@ -400,21 +401,22 @@ def _words_kept(released: list[str], noisy_of: dict[str, float], threshold: floa
     return [k for k in released if k in others or k in keep]
 
 
-def _group_released(released: list[str], noisy_of: dict[str, float], sigma: float, scale: float = 1.0) -> list[str]:
+def _group_released(released: list[str], noisy_of: dict[str, float], sigma: float, scale: float = 1.0, *,
+                    sex: bool = False) -> list[str]:
     """Post-processing of a category release with the public words of :data:`CATEGORY_GROUPS`. Where nothing was
     released, the group (one spelling) whose noisy counts sum to more than the union-corrected threshold of that sum
     (noise ``sqrt(k) sigma``) is: both words of a pair, or the words of a larger group standing
     ``GROUP_MEMBER_SIGMAS`` above zero (at least its largest). Where the one released value is a word of a pair, the
-    other word joins when it stands ``FLAG_PARTNER_SIGMAS`` above zero ('female' released alone brings 'male'; 'f',
-    of two pairs, the partner of the larger noisy count); a
+    other word joins when it stands ``FLAG_PARTNER_SIGMAS`` above zero ('female' released alone brings 'male'; 'f'
+    brings 'm' in a column named like a sex, ``sex``); a
     larger group is not filled (an absent race word passed 1 sigma in 30% of columns). Reads only noisy counts of
     public keys and the vocabulary."""
     if released:
-        pairs = [g for g in CATEGORY_GROUPS if len(g) == 2] + list(LETTER_PAIRS)
-        partners = [k for g in pairs if len(released) == 1 and released[0] in g for k in g if k != released[0]]
-        if not partners:
+        pairs = [g for g in CATEGORY_GROUPS if len(g) == 2] + (list(LETTER_PAIRS) if sex else [])
+        pair = [g for g in pairs if len(released) == 1 and released[0] in g]
+        if not pair:
             return released
-        other = max(partners, key=lambda k: noisy_of.get(k, 0.0))  # 'f' of f/m or of t/f: the larger count
+        other = next(k for k in pair[0] if k not in released)
         return released + [other] if noisy_of.get(other, 0.0) > FLAG_PARTNER_SIGMAS * sigma else released
     best = _group_by_sum(CATEGORY_GROUPS, GROUP_FALSE_RATE * scale, noisy_of, sigma)
     if best is None:
@@ -473,7 +475,7 @@ def hand_written(col: ColumnSchema) -> set[str] | None:
 
 def thresholded_release(keys: np.ndarray, n_missing: int, rho: float, delta: float, rng: np.random.Generator, *,
                         sensitivity: float = 1.0, allowed: set[str] | None = None, rate_scale: float = 1.0,
-                        ) -> tuple[list[str], dict[str, float], float, bool, bool]:
+                        sex: bool = False) -> tuple[list[str], dict[str, float], float, bool, bool]:
     """A category release (:func:`~medsynth.privacy.mechanisms.dp_category_counts`, flag spellings and common words
     public keys) and its post-processing of public words and flags (:func:`_words_kept`, :func:`_flag_keys_released`,
     :func:`_flag_pair_released`, :func:`_group_released`); ``allowed`` (a list written by hand) filters the values read
@@ -496,7 +498,7 @@ def thresholded_release(keys: np.ndarray, n_missing: int, rho: float, delta: flo
     if not released:
         released = _flag_pair_released(noisy_of, sigma, rate_scale)
         paired = bool(released)
-    grown = _group_released(released, noisy_of, sigma)
+    grown = _group_released(released, noisy_of, sigma, sex=sex)
     return grown, noisy_of, noisy_missing, with_partner, paired or len(grown) > len(released)
 
 
@@ -818,7 +820,7 @@ def resolve_domain(
             keys = category_keys(s.dropna()).to_numpy(dtype=str)
             released, noisy_of, noisy_missing, with_partner, grouped = thresholded_release(
                 keys, int(s.isna().sum()), rho, delta, rng, allowed=hand_written(col),
-                rate_scale=min(1.0, PUBLIC_KEY_COLUMNS / max(n_cat, 1)))
+                rate_scale=min(1.0, PUBLIC_KEY_COLUMNS / max(n_cat, 1)), sex=sex_named(col.name))
             if with_partner:
                 completed.append(col.name)
             if grouped:

@@ -50,6 +50,7 @@ from medsynth.io.schema import (
     MAX_INFERRED_LEVELS,
     RESOLUTIONS,
     ROW_INDEX_NAMES,
+    _name_words,
     cell_numbers,
     code_like,
     fields_read,
@@ -103,11 +104,17 @@ def _spellings(word: str) -> tuple[str, str, str]:
 #: Groups of public keys, one per group of :data:`CATEGORY_WORDS` and spelling (their noisy counts may be summed).
 CATEGORY_GROUPS: tuple[tuple[str, ...], ...] = tuple(tuple(_spellings(w)[i] for w in group) for group in CATEGORY_WORDS
                                                      for i in range(3))
-#: One-letter pairs: sex codes as R and many exports write them (pbc's f/m: 'm', 11% of 418 rows, was lost in every
-#: fit at epsilon 1 as a value read from the data) and a database's t/f booleans. 'f' released alone takes the partner
-#: of the larger noisy count (:func:`~medsynth.tabular.domain._group_released`); not summed as groups.
-LETTER_PAIRS: tuple[tuple[str, str], ...] = (("f", "m"), ("f", "t"), ("F", "M"), ("F", "T"))
-#: Every spelling of :data:`CATEGORY_WORDS`, and the lower-case letters of :data:`LETTER_PAIRS`.
+#: One-letter sex codes as R and many exports write them (pbc's f/m: 'm', 11% of 418 rows, was lost in every fit at
+#: epsilon 1 as a value read from the data): in a column named like a sex (:func:`sex_named`, public) one released alone
+#: takes the other at 1 sigma (:func:`~medsynth.tabular.domain._group_released`); not summed as groups. Elsewhere 'f'
+#: may be a database's false (t/f) or a grade: an all-'f' column gained an 'm' or a 't' from noise in 30% of draws.
+LETTER_PAIRS: tuple[tuple[str, str], ...] = (("f", "m"), ("F", "M"))
+
+
+def sex_named(name: object) -> bool:
+    """Whether a column's name (public) says it holds a sex or gender."""
+    return any(w in ("sex", "gender") for w in _name_words(str(name)))
+#: Every spelling of :data:`CATEGORY_WORDS`, the lower-case letters of :data:`LETTER_PAIRS` and a database's t/f.
 CATEGORY_KEYS: tuple[str, ...] = tuple(dict.fromkeys([*(k for g in CATEGORY_GROUPS for k in g), "f", "m", "t"]))
 #: One-letter codes (M/F, B/W, D/M/S, A/D, C/T): public keys too (upper case; y/n are flags).
 LETTER_KEYS: tuple[str, ...] = tuple(chr(c) for c in range(ord("A"), ord("Z") + 1) if chr(c) not in ("N", "Y"))

@@ -151,16 +151,18 @@ def _clipped(x: np.ndarray, rho: float, draws: int = 30) -> tuple[float, float]:
     return float(below.mean()), float(above.mean())
 
 
-def test_a_thin_tail_of_a_large_table_is_not_cut_past_two_percent():
-    """covid testing (11,643 rows): Ct values are 45 ('not detected') for 94.5% of tests and 14-45 for the rest; every
-    cell of that tail was insignificant alone, the significance cut may drop up to 10% of the mass, and the column came
-    out the one value 45 (5.4% of values clipped on average). A cut no longer passes the cell where the noisy counts
-    summed from its end reach 2% of the mass."""
+def test_a_small_tables_range_is_not_stretched_by_the_noise_of_its_empty_cells():
+    """A rule tried (and dropped) in review held each side of a significance cut at the cell where the noisy sums from
+    that end reached 2% of the mass, to keep thin tails: the noise of empty cells, summed, often got there first, and
+    flchain's ages 50-101 came out 44-114. A range of 100-130 stays within 140 in 95% of draws."""
     rs = np.random.default_rng(0)
-    n = 11_000
-    ct = np.where(rs.random(n) < 0.945, 45.0, rs.uniform(14, 45, n).round(2))
-    below, above = _clipped(ct, 6e-4)
-    assert below <= 0.03 and above <= 0.01, (below, above)  # (0.054 before)
+    x = rs.uniform(100, 130, 600)
+    highs = []
+    for seed in range(60):
+        rng = np.random.default_rng(seed)
+        res = refine(locate(x, 0.02, rng), 0.03, rng)
+        highs.append(res.high)
+    assert np.percentile(highs, 95) <= 140, np.percentile(highs, 95)
 
 
 def test_a_few_percent_of_the_other_sign_joins_on_a_large_table():

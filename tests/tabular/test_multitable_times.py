@@ -479,6 +479,11 @@ def test_a_visit_numbered_1_to_4_orders_the_rows_not_bounded_by_age():
     assert schema.tables["visits"].column("visit").type == "integer"
     assert (schema.tables["visits"].column("visit").min, schema.tables["visits"].column("visit").max) == (1, 4)
     assert rel.order_by == "visit" and rel.within is None
+    dated = _numbered_visits()  # beside its date, the visit number is the date's sequence (the date orders the rows)
+    day0 = pd.Timestamp("2020-01-01") + pd.to_timedelta(np.repeat(np.arange(300) * 3, 4), unit="D")
+    dated["visits"]["visit_date"] = (day0 + pd.to_timedelta(np.tile([0, 30, 60, 90], 300), unit="D")).strftime("%Y-%m-%d")
+    (drel,) = infer_dataset_schema(dated).relations
+    assert (drel.order_by, drel.sequence) == ("visit_date", "visit")
     shuffled = _numbered_visits()
     shuffled["visits"] = shuffled["visits"].sample(frac=1.0, random_state=0)  # not sorted within patients: categories
     assert infer_dataset_schema(shuffled).tables["visits"].column("visit").type == "categorical"

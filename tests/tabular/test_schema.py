@@ -441,5 +441,7 @@ def test_peoples_names_are_identifiers_from_their_column_name():
     schema = tab.infer_schema(df)
     col = schema.column("first_name")
     assert col.type == "identifier" and col.read_from_data == [] and schema.column("clinic_name").type == "categorical"
+    # from the name alone: what the column holds would be read from the data (a numeric one was modelled, review)
+    assert tab.infer_schema(df.assign(first_name=np.arange(n))).column("first_name").type == "identifier"
     out = tab.fit(df, model="dp-mst", epsilon=1.0, schema=schema).sample(200, seed=0)
     assert not set(out["first_name"]) & {"Ann", "Bob", "Cid"} and out["first_name"].is_unique
