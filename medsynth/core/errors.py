@@ -75,8 +75,13 @@ class ReleaseWarning(UserWarning):
     """A DP fit could not release part of the table at its budget (columns left empty or with one value)."""
 
 
+class DataWarning(UserWarning):
+    """Input data a job accepted but partly lost on the way (e.g. label maps whose structures the training grid cuts off)."""
+
+
 __all__ = [
     "ConfigError",
+    "DataWarning",
     "DataValidationError",
     "ImageReadError",
     "MedsynthError",

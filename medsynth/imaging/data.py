@@ -236,6 +236,38 @@ def _check_masks(masks: Sequence[torch.Tensor], names: Sequence[str]) -> int:
     return top + 1
 
 
+#: A label map keeping less than this share of its labelled volume (mm3) on the training grid is named in a warning.
+LABEL_KEPT_SHARE = 0.5
+
+
+def _warn_lost_labels(items: Sequence[Any], masks: Sequence[torch.Tensor], names: Sequence[str], cfg: ImageSynthConfig) -> None:
+    """A :class:`~medsynth.core.errors.DataWarning` naming the label maps that keep less than ``LABEL_KEPT_SHARE`` of
+    their labelled volume once resampled and cropped to the training grid: a brain tumour outside the centred crop
+    left its map all background, silently, and the model learned a 'tumour' image with no tumour."""
+    import math
+    import warnings
+
+    from medsynth.io.loading import load_volume
+
+    lost = []
+    for it, m, name in zip(items, masks, names):
+        raw = load_volume(it.path, modality="SEG")
+        before = float(np.count_nonzero(np.asarray(raw.array) > 0)) * math.prod(raw.spacing)
+        spacing = cfg.preprocessing.spacing or raw.spacing
+        after = float(torch.count_nonzero(m > 0)) * math.prod(spacing)
+        if before > 0 and after < LABEL_KEPT_SHARE * before:
+            lost.append(f"'{name}' keeps {after / before:.0%}")
+    if lost:
+        from medsynth.core.errors import DataWarning
+
+        warnings.warn(DataWarning(
+            f"{len(lost)} of {len(masks)} label maps lose most of their labelled volume on the training grid (spacing "
+            f"{cfg.preprocessing.spacing}, size {cfg.preprocessing.spatial_size}): {', '.join(lost[:6])}"
+            f"{', ...' if len(lost) > 6 else ''}; their structures lie outside the centred crop or are finer than the "
+            "spacing: enlarge preprocessing.spatial_size, refine the spacing, or crop the volumes around the structures"),
+            stacklevel=3)
+
+
 def load_training_data(data: Any, cfg: ImageSynthConfig, *, labels_csv: str | Path | None = None,
                        labels_dir: str | Path | None = None) -> TrainingData:
     """Turn ``data`` into :class:`TrainingData`.
@@ -269,6 +301,7 @@ def load_training_data(data: Any, cfg: ImageSynthConfig, *, labels_csv: str | Pa
         if mask_items is not None:
             masks = list(VolumeDataset(mask_items, VolumePreprocessor(cfg.preprocessing), modality="SEG").tensors)
             mask_names = [Path(it.path).name for it in mask_items]
+            _warn_lost_labels(mask_items, masks, mask_names, cfg)
         data = ds
     elif labels_dir is not None:
         raise DataValidationError("labels_dir needs a folder (or CSV) data source; for in-memory data pass LabelledVolume items")

@@ -180,3 +180,31 @@ def test_dicom_folder_of_two_series_tells_image_train_how_to_choose(phantom_dir:
     assert "1. (no SeriesInstanceUID)" in err and "medsynth convert" in err and "--series N" in err
     assert main(["convert", str(data), str(tmp_path / "one.nii.gz"), "--series", "1"]) == 0  # what the message says works
     assert read_nifti(tmp_path / "one.nii.gz").spatial_shape == (16, 16, 16)
+
+
+def test_label_maps_whose_structures_the_training_grid_cuts_off_are_named(phantom_dir: Path, tmp_path: Path):
+    """An imaging researcher's brain crops: the centred crop to the training size left one tumour map all background and
+    another with 10 of 2,544 voxels, and training said only 'with 2-label maps'. A map keeping less than half of its
+    labelled volume on the training grid is named in a DataWarning (the CLI prints it)."""
+    import warnings
+
+    from medsynth.core.errors import DataWarning
+    from medsynth.imaging.data import load_training_data
+
+    cfg = tiny_config("ldm3d")  # 16^3 voxels of 4 mm
+    ct, labels = tmp_path / "ct", tmp_path / "labels"
+    src = read_nifti(sorted((phantom_dir / "ct").glob("*.nii.gz"))[0])
+    big = np.pad(src.array, 8, mode="edge")  # 32^3: the training grid keeps the centre
+    for i, where in enumerate(("centre", "corner")):
+        mask = np.zeros(big.shape, dtype=np.int16)
+        if where == "centre":
+            mask[12:20, 12:20, 12:20] = 1
+        else:
+            mask[1:6, 1:6, 1:6] = 1
+        write_nifti(src.with_array(big), ct / f"case{i}.nii.gz")
+        write_nifti(src.with_array(mask, modality="SEG"), labels / f"case{i}.nii.gz", dtype="int16")
+    with pytest.warns(DataWarning, match=r"1 of 2 label maps lose most .*'case1.nii.gz' keeps 0%"):
+        load_training_data(ct, cfg, labels_dir=labels)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DataWarning)  # the phantoms' own maps keep their structures
+        load_training_data(phantom_dir / "ct", cfg, labels_dir=phantom_dir / "labels")
