@@ -35,7 +35,7 @@ import numpy as np
 from pydantic import Field
 
 from medsynth.core.config import ConfigModel
-from medsynth.privacy.mechanisms import gaussian_sigma
+from medsynth.privacy.mechanisms import _LOG_MIN, gaussian_sigma
 from medsynth.privacy.noise import Generators
 from medsynth.tabular.base import TabularSynthesizer
 from medsynth.tabular.encoding import Frame
@@ -44,6 +44,8 @@ from medsynth.tabular.schema import ColumnSchema
 
 #: Rows per sampling chunk, and threads that sample chunks at once.
 SAMPLE_CHUNK = 131_072
+#: Half-width of the DP location histogram's bucket of zero (|x| < 2^-8): a released grid's cell within it is zero.
+ZERO_BUCKET = 2.0**_LOG_MIN
 SAMPLE_THREADS = 2
 
 #: Decoding takes the projection of a number's noisy fine 1-way (see ``decode_weights``) only when it lowers the clipped
@@ -416,9 +418,21 @@ class MarginalSynthesizer(TabularSynthesizer):
         edges = self._edges.get(col.name)
         if edges is not None:
             u[present] = edges[f] + rng.random(f.size) * (edges[f + 1] - edges[f])
+            if col.type == "continuous":  # the DP release's cell of zero (|x| < 2^-8) holds exact zeros: written 0
+                zero = self._zero_cells(col, edges)
+                if zero.any():
+                    at = np.flatnonzero(present)[zero[f]]
+                    u[at] = float(self.codec.to_unit(col, np.array([0.0]))[0])  # type: ignore[union-attr]
         else:
             u[present] = f / max(g - 1, 1) if per_value else (f + rng.random(f.size)) / g
         return u
+
+    def _zero_cells(self, col: ColumnSchema, edges: np.ndarray) -> np.ndarray:
+        """Which cells of a DP-released grid are its bucket of zero (both ends within 2^-8 of 0, the location
+        histogram's zero bucket): a cost or a dose column's exact zeros were written as values drawn inside it (0.002),
+        which no real row holds and an ``== 0`` filter misses."""
+        v = self.codec.from_unit(col, edges)  # type: ignore[union-attr]
+        return (np.abs(v[:-1]) <= ZERO_BUCKET * (1 + 1e-9)) & (np.abs(v[1:]) <= ZERO_BUCKET * (1 + 1e-9))
 
     # -- save / load -------------------------------------------------------------------------------------
     def _save_state(self, folder: Path) -> dict[str, Any]:
