@@ -271,6 +271,9 @@ def test_exact_zeros_of_a_continuous_column_come_back_as_zeros(seeded_dp_noise):
     """abortion data's incidence rate: 4.7% exact zeros, then nothing below 1.6; a DP fit wrote them as values drawn
     inside the release's cell of zero (0.002...), which no real row holds and an ``== 0`` filter misses. The cell of
     zero is written as 0 now (a one-signed cost and a two-signed change alike)."""
+    import numpy as np
+    import pandas as pd
+
     import medsynth.tabular as tab
 
     rs = np.random.default_rng(0)
