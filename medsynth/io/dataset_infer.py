@@ -95,6 +95,8 @@ def starts_named(name: str) -> bool:
 #: Words ending with "time" or "date" that are no time: labs (prothrombin time, partial thromboplastin time).
 NOT_TIMES = frozenset({"protime", "prothrombintime", "ptime", "pttime", "runtime", "update", "mandate", "candidate",
                        "lifetime", "overtime", "validate", "sedate"})
+#: Words starting with a time word that count things: births14's prenatal ``visits`` (a visit's number is ``visit``).
+COUNT_WORDS = frozenset({"visits"})
 
 
 def time_named(name: str) -> bool:
@@ -102,7 +104,8 @@ def time_named(name: str) -> bool:
     ``visit_date``, ``timepoint``, ``week``, ``startday``), ``tstart``/``tstop``, or a word of six letters or more
     ending with ``time`` or ``date`` (MIMIC's ``charttime``, ``dischtime``, ``intime``... ``storetime``), but not one of
     :data:`NOT_TIMES` (``protime``: a lab, prothrombin time)."""
-    return any(w.startswith(TIME_WORDS) or w in ("tstart", "tstop") or _ends_like_a_time(w) for w in _name_words(name))
+    return any((w.startswith(TIME_WORDS) and w not in COUNT_WORDS) or w in ("tstart", "tstop") or _ends_like_a_time(w)
+               for w in _name_words(name))
 
 
 #: Words that name a time point in survival tables beside :func:`time_named`'s (a study's entry and exit ages,

@@ -154,3 +154,13 @@ def test_a_duplicated_patient_row_is_an_error_naming_the_key_not_a_missing_relat
                                  notes=notes)
     assert whole.relations[0].parent == "patients" and any("repeat an earlier row whole" in n for n in notes)
     assert infer_dataset_schema({"patients": patients, "visits": visits}).relations[0].parent == "patients"
+
+
+def test_a_count_of_visits_is_no_time():
+    """births14: 'visits' (prenatal visits, a count) was taken for a time beside 'weeks' (of gestation): a DP fit kept
+    'visits <= weeks' as an ordering and modelled the weeks as a gap on the visits (missing where visits were). A visit's
+    number or date is a time; a count of visits is not."""
+    from medsynth.io.dataset_infer import time_named, time_point_named
+
+    assert not time_named("visits") and not time_point_named("n_visits")
+    assert time_named("visit") and time_named("visit_date") and time_named("weeks")
