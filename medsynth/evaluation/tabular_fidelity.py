@@ -14,6 +14,8 @@ good as real data" reaches about the baseline, not zero.
   missingness patterns (synthetic and holdout samples of the same size, each against the training rows).
 * ``missing_rate_difference_max``: the worst column's gap between the real and synthetic share of missing cells.
 * ``values_outside_real_range_max``: the worst number column's share of synthetic values outside the real range.
+* ``real_values_outside_synthetic_range_max``: the worst number column's share of real holdout values outside the
+  synthetic range (clipped tails: the oldest patients, the largest counts).
 * ``whole_number_columns_with_fractions``: the share of whole-number columns written with fractions.
 * ``ordering_violations_max``: the worst share of synthetic rows breaking an ordering between time columns that the
   real rows keep (a discharge before its admission).
@@ -215,6 +217,7 @@ def _ranges_and_whole_numbers(real: TabularData, synthetic: pd.DataFrame, contex
             continue
         lo, hi = float(tr.min()), float(tr.max())
         ranges.append({"column": c, "synthetic": _outside(sy, lo, hi), "holdout": _outside(ho, lo, hi),
+                       "holdout_outside_synthetic": _outside(ho, float(sy.min()), float(sy.max())),
                        "synthetic_far": _outside(sy, lo, hi, far=True), "holdout_far": _outside(ho, lo, hi, far=True),
                        "real_range": [lo, hi], "synthetic_range": [float(sy.min()), float(sy.max())]})
         if c not in real.dates and tr.size >= 20 and np.all(tr == np.round(tr)) and np.all(ho == np.round(ho)):
@@ -250,6 +253,18 @@ def _ranges_and_whole_numbers(real: TabularData, synthetic: pd.DataFrame, contex
                             + note)
     else:
         out.append(skipped("values_outside_real_range_max", "fidelity", "minimize", desc_r, "no number column"))
+    desc_c = ("The worst number column's share of real holdout values outside the range of the synthetic values (by "
+              "more than 1% of the width), beyond their share outside the training range: real patients the synthetic "
+              "table leaves out, such as the oldest ages or the largest counts clipped off.")
+    if ranges:
+        c = max(ranges, key=lambda x: x["holdout_outside_synthetic"] - x["holdout"])
+        note = (f"worst column {c['column']!r}: {c['holdout_outside_synthetic']:.1%} of real holdout values outside the "
+                f"synthetic range [{c['synthetic_range'][0]:.6g}, {c['synthetic_range'][1]:.6g}] (real "
+                f"[{c['real_range'][0]:.6g}, {c['real_range'][1]:.6g}]; outside the training range {c['holdout']:.1%})")
+        out.append(judge("real_values_outside_synthetic_range_max", "fidelity", c["holdout_outside_synthetic"], "minimize",
+                         desc_c, threshold=th.real_values_outside_synthetic_range_max, baseline=c["holdout"], note=note))
+    else:
+        out.append(skipped("real_values_outside_synthetic_range_max", "fidelity", "minimize", desc_c, "no number column"))
     desc_w = ("Share of the whole-number columns (every real value whole) whose synthetic values have fractions in "
               "more than 1% of rows.")
     if whole:
