@@ -243,6 +243,10 @@ def release_gaps(model: Any) -> str | None:
                          "one above the noise)")
         if lumped:  # (an analyst found '(other)' in half the rows of a 3-value column with no word of it from the fit)
             parts.append(f"{where}{len(lumped)} write the values too rare to release as '{OTHER_CATEGORY}' ({_names(lumped)})")
+    texted = {c: n for e in getattr(model.privacy_ledger, "entries", []) for c, n in ((e.details or {}).get("text_as_missing") or {}).items()}
+    if texted:  # (yrbss: 42% of a column's answers written as missing, and the fit said nothing)
+        parts.append(f"{len(texted)} number column(s) write their text cells as missing values ({_names(list(texted))}: "
+                     "declare them categorical to keep their text answers)")
     floor = _category_floor(model)
     if floor is not None:  # (a data scientist found pbc's 'm', stage 2 and grade 1 of 11-22% missing with no word of it)
         parts.append(f"categories held by fewer than about {floor[0]} rows ({floor[1]:.0%} of them) cannot stand above "

@@ -778,6 +778,7 @@ def resolve_domain(
     detail: dict[str, Any] = {}
     spent: dict[str, float] = {}
     floors: list[float] = []  # rows a value needs to stand above the noise, per category column and small code
+    texted: dict[str, int] = {}  # number columns whose text cells (noisy count) become missing values
     families = category_families(todo)
     family_of = release_family_lists(
         df, families, {stem: FAMILY_LIST_SHARE * sum(share[n] for n in names) for stem, names in families.items()},
@@ -908,6 +909,9 @@ def resolve_domain(
                 detail[col.name] = {"mechanism": MECH_NUMBER, "rho": spent[col.name], "rounds": loc.rounds, "omitted": True}
                 continue
             spent[col.name] = res.rho
+            other_text = float(loc.text_noisy[-1]) if loc.text_noisy.size else 0.0  # (stage 1's bucket of other text)
+            if rows and other_text > PRESENCE_SIGMAS * loc.sigma and other_text >= TEXT_NOTE_SHARE * rows:
+                texted[col.name] = round(other_text)
             if loc.by_family:
                 by_family.append(col.name)
             if col.name in tentative:
@@ -1013,6 +1017,12 @@ def resolve_domain(
         ledger.notes.append(
             f"columns {completed}: DP released one value of a flag (no/yes, n/y, false/true, 0/1) and the other, "
             f"a public key counted in the same release, stood {FLAG_PARTNER_SIGMAS:g} noise deviation above zero: both kept")
+    if texted and rows:
+        listed = ", ".join(f"'{c}' (about {n} rows, {_share(n / rows)})" for c, n in texted.items())
+        ledger.notes.append(
+            f"columns {listed}: DP typed them numbers, and their cells that are no numbers (text such as '<1', '5+', "
+            "'do not watch') are written as missing values; declare such a column categorical in the schema (type: "
+            "categorical, public: true, with its categories) to keep its text answers")
     floor = None
     if floors and rows:
         floor = [round(min(floors)), round(max(floors))]
@@ -1029,6 +1039,7 @@ def resolve_domain(
                                               "the patients)", "rho": present.rho}} if present.rho else {}),
         reused_as_one_way_marginals=sorted(oneways) if oneways else [],
         **({"category_floor_rows": floor, "rows_noisy": round(float(rows))} if floor else {}),
+        **({"text_as_missing": texted} if texted else {}),
     )
     cols = []
     for c in schema.columns:
@@ -1046,6 +1057,12 @@ def resolve_domain(
                 oneways.pop(name)
     _check_complete(out)
     return out
+
+
+#: A number column whose cells that are no numbers (stage 1's noisy count of other text) reach this share of the rows
+#: is named in the ledger and the fit's warning: yrbss's hours of TV, '<1', '5+' and 'do not watch' beside 1-4 (42% of
+#: 13,583 rows), were written as missing with no word of it.
+TEXT_NOTE_SHARE = 0.01
 
 
 def _share(x: float) -> str:

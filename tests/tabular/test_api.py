@@ -161,3 +161,21 @@ def test_the_fit_says_how_many_rows_a_category_needs_where_that_is_a_real_share(
     large = tab.fit(table(8000), model="dp-mst", epsilon=1.0)
     assert any(n.startswith("category lists") for n in large.privacy_ledger.notes)
     assert "fewer than about" not in (tab.release_gaps(large) or "")
+
+
+def test_text_answers_a_number_column_writes_as_missing_are_said(seeded_dp_noise):
+    """yrbss (13,583 rows): hours of TV per school day, '1'-'4' beside '<1', '5+' and 'do not watch' (42% of rows), was
+    typed numbers by DP and its text answers written as missing values, with no word from the fit. The ledger and the
+    warning now name such a column with its (noisy) count of text cells."""
+    import numpy as np
+
+    rs = np.random.default_rng(0)
+    n = 4000
+    df = pd.DataFrame({"hours_tv": rs.choice(["1", "2", "3", "4", "<1", "5+", "do not watch"], n,
+                                             p=[0.15, 0.15, 0.15, 0.15, 0.15, 0.13, 0.12]),
+                       "age": rs.integers(14, 19, n), "bmi": rs.normal(23, 4, n).round(1)})
+    m = tab.fit(df, model="dp-mst", epsilon=1.0)
+    assert m.schema.column("hours_tv").categories == [1, 2, 3, 4]  # DP found numbers, a small code
+    note = next(x for x in m.privacy_ledger.notes if "no numbers" in x)
+    assert "'hours_tv'" in note and "'bmi'" not in note
+    assert "write their text cells as missing values (hours_tv" in tab.release_gaps(m)
