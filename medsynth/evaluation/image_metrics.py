@@ -242,11 +242,9 @@ def ncc_matrix_flips(a: np.ndarray, b: np.ndarray, flips: tuple[tuple[int, ...],
     Returns:
         (best NCC, index into ``flips`` of the mirroring that reached it), both (len(a), len(b)).
     """
-    na = _normalised(a)
     nb = _normalised(b).reshape(len(b), -1)
     flipped = [np.flip(a, axis=tuple(ax + 1 for ax in f)) if f else a for f in flips]
-    mats = np.stack([(np.flip(na, axis=tuple(ax + 1 for ax in f)) if f else na).reshape(len(a), -1) @ nb.T
-                     for f in flips])
+    mats = np.stack([_normalised(x).reshape(len(a), -1) @ nb.T for x in flipped])
     if shifts:
         mats = np.maximum(mats, np.stack([ncc_shifted(x, b) for x in flipped]))
     return mats.max(0), mats.argmax(0)

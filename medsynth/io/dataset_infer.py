@@ -442,6 +442,17 @@ def _age_named(name: str) -> bool:
     return any(w in ("age", "ages", "ageyrs", "ageyears") for w in _name_words(name))
 
 
+def _rises_within(groups: np.ndarray, t: np.ndarray) -> bool:
+    """Whether times ``t`` never decrease within a parent (``groups``, one key per row) in file order and rise
+    somewhere."""
+    codes = pd.factorize(groups)[0]
+    order = np.argsort(codes, kind="stable")  # each parent's rows, in file order
+    same = codes[order][1:] == codes[order][:-1]
+    ts = t[order]
+    a, b = ts[:-1][same], ts[1:][same]
+    return bool(np.all(b >= a) and np.any(b > a))
+
+
 def _ordinal_times(schema: DatasetSchema, tables: Mapping[str, pd.DataFrame]) -> DatasetSchema:
     """A child column named like a time (:func:`time_named`) that a few whole-number values made categorical (a visit
     numbered 1-4: HSAUR's respiratory) is retyped integer where it never decreases within a parent in file order and
@@ -454,18 +465,13 @@ def _ordinal_times(schema: DatasetSchema, tables: Mapping[str, pd.DataFrame]) ->
         groups = canonical_keys(df[rel.column]).to_numpy()
         if not df[rel.column].duplicated().any():
             continue
-        codes = pd.factorize(groups)[0]
-        order = np.argsort(codes, kind="stable")
-        same = codes[order][1:] == codes[order][:-1]
         cols = list(ts.columns)
         for i, c in enumerate(cols):
             cats = c.categories or []
             whole = len(cats) >= 3 and all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in cats)
             if c.type != "categorical" or not whole or not time_named(c.name) or df[c.name].isna().any():
                 continue
-            t = pd.to_numeric(df[c.name], errors="coerce").to_numpy(dtype=float)[order]
-            a, b = t[:-1][same], t[1:][same]
-            if np.all(b >= a) and np.any(b > a):
+            if _rises_within(groups, pd.to_numeric(df[c.name], errors="coerce").to_numpy(dtype=float)):
                 cols[i] = c.model_copy(update={"type": "integer", "categories": None, "min": min(cats), "max": max(cats),
                                                "read_from_data": sorted({*c.read_from_data, "min", "max"} - {"categories"})})
         out[rel.child] = ts.model_copy(update={"columns": cols})
@@ -557,15 +563,7 @@ def infer_time_fields(rel: Relation, tables: Mapping[str, pd.DataFrame], schema:
     cands = [c for c in cs.columns if c.name not in keys and c.type in NUMERIC_TYPES and child[c.name].notna().all()]
     order_by: str | None = None
     if cands and child[rel.column].duplicated().any():
-        codes = pd.factorize(groups)[0]
-        order = np.argsort(codes, kind="stable")  # each parent's rows, in file order
-        same = codes[order][1:] == codes[order][:-1]
-        sorted_cols = []
-        for c in cands:
-            ts = _times(child, c)[order]
-            a, b = ts[:-1][same], ts[1:][same]
-            if np.all(b >= a) and np.any(b > a):
-                sorted_cols.append(c)
+        sorted_cols = [c for c in cands if _rises_within(groups, _times(child, c))]
         ranked = sorted_cols or [c for c in cands if c.type == "datetime"] or [
             c for c in cands if time_named(c.name)]
         # dates first, then numbers named like times (a visit numbered 1-4 beside its date is the date's sequence)

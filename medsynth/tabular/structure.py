@@ -109,15 +109,15 @@ CATEGORY_GROUPS: tuple[tuple[str, ...], ...] = tuple(tuple(_spellings(w)[i] for 
 #: takes the other at 1 sigma (:func:`~medsynth.tabular.domain._group_released`); not summed as groups. Elsewhere 'f'
 #: may be a database's false (t/f) or a grade: an all-'f' column gained an 'm' or a 't' from noise in 30% of draws.
 LETTER_PAIRS: tuple[tuple[str, str], ...] = (("f", "m"), ("F", "M"))
-
-
-def sex_named(name: object) -> bool:
-    """Whether a column's name (public) says it holds a sex or gender."""
-    return any(w in ("sex", "gender") for w in _name_words(str(name)))
 #: Every spelling of :data:`CATEGORY_WORDS`, the lower-case letters of :data:`LETTER_PAIRS` and a database's t/f.
 CATEGORY_KEYS: tuple[str, ...] = tuple(dict.fromkeys([*(k for g in CATEGORY_GROUPS for k in g), "f", "m", "t"]))
 #: One-letter codes (M/F, B/W, D/M/S, A/D, C/T): public keys too (upper case; y/n are flags).
 LETTER_KEYS: tuple[str, ...] = tuple(chr(c) for c in range(ord("A"), ord("Z") + 1) if chr(c) not in ("N", "Y"))
+
+
+def sex_named(name: object) -> bool:
+    """Whether a column's name (public) says it holds a sex or gender (where 'f' released alone brings 'm')."""
+    return any(w in ("sex", "gender") for w in _name_words(str(name)))
 
 
 def flag_partner(value: Any) -> Any | None:
