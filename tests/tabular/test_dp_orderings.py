@@ -137,7 +137,7 @@ def test_switched_off_accepted_rules_and_non_private_fits_are_not_tested():
     assert "rules_tested" not in plain.meta and not any("orderings" in e.access for e in plain.ledger.entries)
 
 
-def test_a_resumed_dp_sgd_fit_keeps_its_tested_orderings_without_testing_again(tmp_path, monkeypatch):
+def test_a_resumed_dp_sgd_fit_keeps_its_tested_orderings_without_testing_again(tmp_path, monkeypatch, seeded_dp_noise):
     import json
 
     from tabular_helpers import killed_at_first_checkpoint
@@ -155,7 +155,9 @@ def test_a_resumed_dp_sgd_fit_keeps_its_tested_orderings_without_testing_again(t
     assert sum(e["access"].startswith("orderings between time columns") for e in led["entries"]) == 1
     assert ["admit_date", "discharge_date"] in fitted.meta["rules_tested"]
     out = fitted.sample(500, seed=0)
-    assert (_days(out["admit_date"]) <= _days(out["discharge_date"])).all()
+    a, d = _days(out["admit_date"]), _days(out["discharge_date"])
+    both = a.notna() & d.notna()  # a noisy missing count may let a 4-epoch model write some dates missing
+    assert both.sum() > 250 and (a[both] <= d[both]).all()
 
 
 def test_a_folder_dp_fit_tests_each_table_on_one_row_per_patient():

@@ -167,7 +167,7 @@ def test_real_longitudinal_table_is_protected_per_patient(shared_data: Path):
     assert m.private_meta["rows"] == df["id"].nunique() == 128 < len(df)
 
 
-def test_the_unit_type_is_never_re_decided_by_dp(tmp_path: Path):
+def test_the_unit_type_is_never_re_decided_by_dp(tmp_path: Path, seeded_dp_noise):
     """A hand-edited schema that lists the unit's type as read from the data: the unit declares it an identifier, so the
     DP structure step (which re-decides types read from the data) must not turn it into a number the model learns."""
     df = visits(80)
