@@ -55,6 +55,29 @@ def _released(run: Path) -> list[Path]:
             and p.name != "run.json"]
 
 
+def test_the_products_noise_source_is_os_entropy_and_tests_draw_a_reproducible_stream():
+    """tests/conftest.py seeds the DP noise source reproducibly for tests; the product's is :mod:`secrets`."""
+    import secrets
+
+    from medsynth.privacy import noise
+
+    assert noise.secrets is not secrets, "the conftest fixture is not active: DP tests would draw OS entropy"
+    first = noise._entropy()
+    assert noise._entropy() != first, "each draw differs from the last"
+
+
+@pytest.mark.os_entropy
+def test_outside_tests_dp_noise_is_seeded_from_the_os():
+    import secrets
+
+    from medsynth.privacy import noise
+
+    assert noise.secrets is secrets and noise.noise_is_overridden() is False
+    a, b = noise.noise_rng().bit_generator.state["state"]["state"], noise.noise_rng().bit_generator.state["state"]["state"]
+    assert a != b
+
+
+@pytest.mark.os_entropy
 @pytest.mark.parametrize("model", sorted(TINY))
 def test_two_dp_fits_with_the_same_seed_release_different_models(model, tmp_path):
     """The noise comes from OS entropy, not --seed: the same seed and data give different released arrays
