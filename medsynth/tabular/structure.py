@@ -65,7 +65,7 @@ from medsynth.tabular.encoding import written_format
 from medsynth.tabular.schema import DATE_FORMATS, ColumnSchema, TableSchema, category_keys
 
 #: Largest share of non-whole values of an integer column (the weight of a whole number in round 2).
-INTEGER_SHARE = 0.1
+INTEGER_SHARE = 0.02
 #: The noise (3 sigma) must stay under this share of a count for a decision taken on it.
 MAJORITY = 0.5
 #: Smallest share of unique values of an identifier (of a noisy count of values: a column of mostly unique values
