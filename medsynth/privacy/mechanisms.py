@@ -114,6 +114,8 @@ class BoundsResult:
         sigma_missing: its noise scale.
         codes: for a small code (see :mod:`medsynth.privacy.locate`), its released values (``counts`` are
             theirs, ``edges`` is None); None for a range.
+        range_count: a noisy count of the values inside ``[low, high]`` (both stages' counts of its powers of two,
+            post-processing) and ``range_sd`` its noise, for a caller to say what the range leaves out; None if not made.
     """
 
     low: float
@@ -127,6 +129,8 @@ class BoundsResult:
     missing_count: float = 0.0
     sigma_missing: float = 0.0
     codes: tuple[int, ...] | None = None
+    range_count: float | None = None
+    range_sd: float = 0.0
 
 
 _LOG_MIN, _LOG_MAX = -8, 40  # buckets cover |x| in [2^-8, 2^41)

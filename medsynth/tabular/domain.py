@@ -45,9 +45,11 @@ from medsynth.privacy.locate import (
     locate_year,
     refine,
     remeasure,
+    share_family_scale,
 )
 from medsynth.privacy.mechanisms import (
     PRESENCE_SIGMAS,
+    BoundsResult,
     category_threshold,
     dp_category_counts,
     gaussian_sigma,
@@ -658,6 +660,22 @@ def _short(loc: Location, rows: float | None, rows_sigma: float | None, sigmas: 
     return keys_short(loc, float(rows) - miss, math.hypot(sigma_miss, rows_sigma), sigmas)
 
 
+def _left_out(res: BoundsResult, rows: float | None, rows_sigma: float | None) -> float | None:
+    """The share of a number column's values its DP range leaves out, where it is at least ``CLIP_NOTE_SHARE`` with
+    confidence: the noisy rows less the noisy missing count (the values) less the range's noisy count (both stages'
+    counts of its powers of two, :func:`~medsynth.privacy.locate.refine`), standing ``CLIP_NOTE_SIGMAS`` deviations above
+    zero; else None. Post-processing of DP outputs (a thin tail spread
+    over many powers of two never clears the cut, nor the powers of two stage 1 never located)."""
+    if not rows or not rows_sigma or res.range_count is None:
+        return None
+    values = float(rows) - res.missing_count
+    out = values - res.range_count
+    sd = math.sqrt(rows_sigma**2 + res.sigma_missing**2 + res.range_sd**2)
+    if values <= 0 or out < CLIP_NOTE_SHARE * values or out < CLIP_NOTE_SIGMAS * sd:
+        return None
+    return round(out / values, 3)
+
+
 class _PresentRows:
     """The noisy row count that a small code's keys are held against (:func:`_short`). Where ``rows`` counts only an
     upper bound of the frame's rows (a child table's one row per patient *with* rows, against the patients), a code
@@ -779,6 +797,7 @@ def resolve_domain(
     spent: dict[str, float] = {}
     floors: list[float] = []  # rows a value needs to stand above the noise, per category column and small code
     texted: dict[str, int] = {}  # number columns whose text cells (noisy count) become missing values
+    clipped: dict[str, float] = {}  # number columns whose range leaves out a share of their values (DP estimate)
     families = category_families(todo)
     family_of = release_family_lists(
         df, families, {stem: FAMILY_LIST_SHARE * sum(share[n] for n in names) for stem, names in families.items()},
@@ -795,8 +814,9 @@ def resolve_domain(
                               total_cap=RESERVE_CAP_TOTAL * ledger.rho_budget / max(len(todo), 1),
                               present=present)
     families_n = number_families(numbers)
-    for names in families_n.values():  # a family of codes (questionnaire items) locates its unlocated members first
-        locate_by_family([located[n] for n in names], kinds=("code",))
+    for names in families_n.values():  # a family of codes (questionnaire items) locates its unlocated members first,
+        locate_by_family([located[n] for n in names], kinds=("code",))  # and its members share its scale
+        share_family_scale([located[n] for n in names])
     tentative = []  # unlocated after every look, but DP says most rows hold a value: the block standing out most
     if rows is not None and rows_sigma is not None:  # (the noisy count of df's rows and its noise; none, no guess)
         for name, loc in located.items():
@@ -910,8 +930,11 @@ def resolve_domain(
                 continue
             spent[col.name] = res.rho
             other_text = float(loc.text_noisy[-1]) if loc.text_noisy.size else 0.0  # (stage 1's bucket of other text)
-            if rows and other_text > PRESENCE_SIGMAS * loc.sigma and other_text >= TEXT_NOTE_SHARE * rows:
+            if rows and other_text > TEXT_NOTE_SIGMAS * loc.sigma and other_text >= TEXT_NOTE_SHARE * rows:
                 texted[col.name] = round(other_text)
+            left_out = _left_out(res, rows, rows_sigma) if res.codes is None and present.own else None
+            if left_out is not None:
+                clipped[col.name] = left_out
             if loc.by_family:
                 by_family.append(col.name)
             if col.name in tentative:
@@ -1023,6 +1046,13 @@ def resolve_domain(
             f"columns {listed}: DP typed them numbers, and their cells that are no numbers (text such as '<1', '5+', "
             "'do not watch') are written as missing values; declare such a column categorical in the schema (type: "
             "categorical, public: true, with its categories) to keep its text answers")
+    if clipped:
+        listed = ", ".join(f"'{c}' (about {_share(v)})" for c, v in clipped.items())
+        ledger.notes.append(
+            f"columns {listed}: their DP ranges leave out about that share of their values (a DP estimate: the noisy "
+            "rows less the noisy counts of missing values and of the range), which the model counts in the range's end cells: at this budget the noise hides a "
+            "thin tail; declare their bounds public in the schema (a data dictionary's ranges cost no budget) or give a "
+            "larger epsilon")
     floor = None
     if floors and rows:
         floor = [round(min(floors)), round(max(floors))]
@@ -1040,6 +1070,7 @@ def resolve_domain(
         reused_as_one_way_marginals=sorted(oneways) if oneways else [],
         **({"category_floor_rows": floor, "rows_noisy": round(float(rows))} if floor else {}),
         **({"text_as_missing": texted} if texted else {}),
+        **({"range_leaves_out": clipped} if clipped else {}),
     )
     cols = []
     for c in schema.columns:
@@ -1063,6 +1094,13 @@ def resolve_domain(
 #: is named in the ledger and the fit's warning: yrbss's hours of TV, '<1', '5+' and 'do not watch' beside 1-4 (42% of
 #: 13,583 rows), were written as missing with no word of it.
 TEXT_NOTE_SHARE = 0.01
+#: ... and stands this many deviations above zero (at 3 a clean 0/1 column of a 45-column table was said to write
+#: 7% of its rows' text as missing: one column in twenty at that noise; yrbss's 41% stand dozens of deviations out).
+TEXT_NOTE_SIGMAS = 4.0
+#: The fit says which ranges leave out at least this share of a column's values (a DP estimate) ...
+CLIP_NOTE_SHARE = 0.03
+#: ... with confidence: the estimate stands this many deviations of its noise above zero.
+CLIP_NOTE_SIGMAS = 2.0
 
 
 def _share(x: float) -> str:
