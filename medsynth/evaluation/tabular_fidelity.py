@@ -141,12 +141,18 @@ def _orderings(real: TabularData, synthetic: pd.DataFrame, context: TabularConte
     ``tstart``/``tstop``): a discharge before its admission, or an exit age below the entry age, is what a clinician
     sees first, and no distance shows it (a data scientist's ebmt3 and myeloma reports said review)."""
     from medsynth.io.dataset_infer import time_point_named
+    from medsynth.io.schema import bound_pairs
 
     cols = [c for c in real.numeric if c in real.dates] + [c for c in real.numeric if c not in real.dates and time_point_named(c)]
     cols = cols[:ORDER_COLUMNS]
-    desc = ("The worst share of synthetic rows (both present) breaking an ordering between two time columns that the "
-            "real training rows keep (dates, and numbers named like times), beyond the holdout's share.")
-    values = {name: {c: pd.to_numeric(df[c], errors="coerce").to_numpy(float) for c in cols}
+    pairs = [(a, b) for a in cols for b in cols if a != b and (a in real.dates) == (b in real.dates)]
+    # numbers whose names say one is at most the other (a vital sign's lowest and highest, a part and its total: an
+    # analyst found 15-29% of a loan table's synthetic rows with more open credit lines than lines in all)
+    pairs += [p for p in bound_pairs([c for c in real.numeric if c not in real.dates]) if p not in pairs]
+    desc = ("The worst share of synthetic rows (both present) breaking an ordering between two columns that the real "
+            "training rows keep (dates, numbers named like times, and numbers named as bounds or a total), beyond the "
+            "holdout's share.")
+    values = {name: {c: pd.to_numeric(df[c], errors="coerce").to_numpy(float) for c in {x for p in pairs for x in p}}
               for name, df in (("train", real.train), ("holdout", real.holdout), ("synthetic", synthetic))}
 
     def broken(v: dict[str, np.ndarray], a: str, b: str) -> tuple[float, float, int]:
@@ -156,18 +162,16 @@ def _orderings(real: TabularData, synthetic: pd.DataFrame, context: TabularConte
                 float(np.mean(v[a][both] < v[b][both])) if k else 0.0, k)
 
     found = []
-    for a in cols:
-        for b in cols:
-            if a == b or (a in real.dates) != (b in real.dates):
-                continue
-            br, strict, k = broken(values["train"], a, b)
-            if k >= 30 and br <= 0.01 and strict >= 0.05:
-                syn, _, ks = broken(values["synthetic"], a, b)
-                hold, _, _ = broken(values["holdout"], a, b)
-                found.append({"ordering": f"{a} <= {b}", "synthetic": syn, "holdout": hold, "real": br,
-                              "synthetic_rows": ks})
+    for a, b in pairs:
+        br, strict, k = broken(values["train"], a, b)
+        if k >= 30 and br <= 0.01 and strict >= 0.05:
+            syn, _, ks = broken(values["synthetic"], a, b)
+            hold, _, _ = broken(values["holdout"], a, b)
+            found.append({"ordering": f"{a} <= {b}", "synthetic": syn, "holdout": hold, "real": br,
+                          "synthetic_rows": ks})
     if not found:
-        return skipped("ordering_violations_max", "fidelity", "minimize", desc, "no ordering between time columns")
+        return skipped("ordering_violations_max", "fidelity", "minimize", desc,
+                       "no ordering between time columns or numbers named as bounds")
     # an ordering the synthetic rows never hold both columns of is not kept, nor broken: not judged (a synthetic table
     # whose time columns came out empty passed with 'broken in 0.0% of synthetic rows'); their emptiness is judged by
     # the missing-value metrics

@@ -1,7 +1,8 @@
 """Rules that hold in every row of a table, proposed by ``schema infer`` (see :mod:`medsynth.tabular.rules`).
 
-Date orderings (``a <= b`` wherever both are present, reduced to those not implied by others) and
-derived columns (a number equal to the difference of two dates, in days, or of two numbers), marked
+Date orderings (``a <= b`` wherever both are present, reduced to those not implied by others), orderings of numbers
+whose names say one is at most the other (:func:`~medsynth.io.schema.bound_pairs`: ``sbp_min <= sbp_max``,
+``open_credit_lines <= total_credit_lines``) and derived columns (a number equal to the difference of two dates, in days, or of two numbers), marked
 ``read_from_data: true, public: false``: the user accepts one as domain knowledge with ``public: true``.
 """
 
@@ -12,7 +13,7 @@ import itertools
 import numpy as np
 import pandas as pd
 
-from medsynth.io.schema import EPOCH, ColumnSchema, Constraint, TableSchema, parse_dates
+from medsynth.io.schema import EPOCH, ColumnSchema, Constraint, TableSchema, bound_pairs, parse_dates
 
 #: At least this many rows must hold all columns of a proposed rule.
 MIN_ROWS = 20
@@ -40,6 +41,11 @@ def propose_rules(df: pd.DataFrame, schema: TableSchema) -> list[Constraint]:
             order.add((a, b))
     for a, b in sorted(order):  # transitive reduction
         if not any((a, m) in order and (m, b) in order for m in {c.name for c in dates} - {a, b}):
+            out.append(Constraint(kind="le", columns=[a, b], public=False, read_from_data=True))
+    for a, b in bound_pairs([c.name for c in nums]):  # numbers whose names say a <= b (min/max, a part and its total)
+        x, y = vals[a], vals[b]
+        both = ~(np.isnan(x) | np.isnan(y))
+        if both.sum() >= MIN_ROWS and np.all(x[both] <= y[both]) and np.any(x[both] < y[both]):
             out.append(Constraint(kind="le", columns=[a, b], public=False, read_from_data=True))
     used: set[str] = set()
     triples: set[frozenset[str]] = set()  # c = b - a is also a = b - c: propose one of the two

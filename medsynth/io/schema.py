@@ -776,6 +776,37 @@ def _name_words(name: str) -> list[str]:
     return [w for w in re.split(r"[^a-z0-9]+", spaced.lower()) if w]
 
 
+#: Name words of two numbers the first of which is at most the second: a stay's lowest and highest of a vital sign
+#: (``heart_rate_min``, ``heart_rate_max``), a range's ends ...
+BOUND_WORDS = {"min": "max", "minimum": "maximum", "lowest": "highest", "low": "high", "lower": "upper", "lo": "hi"}
+#: ... or a part and its total (``open_credit_lines``, ``total_credit_lines``; ``paid_interest``, ``paid_total``).
+TOTAL_WORDS = ("total", "overall", "sum")
+
+
+def bound_pairs(names: list[str]) -> list[tuple[str, str]]:
+    """Pairs ``(a, b)`` of column names that say ``a <= b`` (public names only): the same words in the same places but
+    one, and that word a lower bound's against an upper bound's (``min``/``max``, ``low``/``high``...) or any against a
+    total's (``total``, ``overall``, ``sum``). Whether the values follow is for the data to say (``schema infer``
+    proposes a pair every row follows; a DP fit tests it)."""
+    words = {n: _name_words(n) for n in names}
+    out: list[tuple[str, str]] = []
+    for i, a in enumerate(names):
+        for b in names[i + 1 :]:
+            wa, wb = words[a], words[b]
+            if len(wa) != len(wb) or not wa:
+                continue
+            diff = [(x, y) for x, y in zip(wa, wb, strict=True) if x != y]
+            if len(diff) != 1:
+                continue
+            x, y = diff[0]
+            whole = len(wa) >= 2  # (a total of what: 'total' alone against 'open' says nothing)
+            if BOUND_WORDS.get(x) == y or (whole and y in TOTAL_WORDS and x not in TOTAL_WORDS):
+                out.append((a, b))
+            elif BOUND_WORDS.get(y) == x or (whole and x in TOTAL_WORDS and y not in TOTAL_WORDS):
+                out.append((b, a))
+    return out
+
+
 def propose_target(names: list[str]) -> str | None:
     """The column a zero-configuration fit treats as the prediction target, from the names alone (public,
     not data): ``outcome``/``label``/``target``/``class``/``y``, else a name about death (``death``,

@@ -10,7 +10,9 @@ names (``privacy.orderings``):
 - **Candidates**, once the fit has decided types and domains with DP: the columns it made dates, and the number
   columns named like a time (:func:`~medsynth.io.dataset_infer.time_point_named`: ``tstart``, ``rectime``, ``entry``),
   at most :data:`MAX_COLUMNS`, each modelled; every pair of one kind (dates with dates, numbers with numbers) that no
-  accepted rule already transforms.
+  accepted rule already transforms; and pairs of numbers whose names say one is at most the other
+  (:func:`~medsynth.io.schema.bound_pairs`: ``heart_rate_min``/``heart_rate_max``, ``open_credit_lines``/
+  ``total_credit_lines``), at most :data:`MAX_NAMED_PAIRS`.
 - **Measurement**: for each pair ``{a, b}``, one noisy histogram of :data:`CELLS` (``a < b``, ``a > b``, equal, only
   ``a``, only ``b``; a row falls in one cell of each pair, so the L2 sensitivity of all pairs together is
   ``sqrt(pairs)``), :data:`ORDER_SHARE` of the fit's rho per pair, at most :data:`MAX_SHARE` (charged to the ledger,
@@ -43,6 +45,7 @@ import pandas as pd
 
 from medsynth.io.dataset_infer import _name_words, time_point_named
 from medsynth.io.rules import _days_or_numbers
+from medsynth.io.schema import bound_pairs
 from medsynth.privacy.ledger import PrivacyLedger
 from medsynth.privacy.mechanisms import gaussian_sigma
 from medsynth.tabular.rules import RulePlan, gap_top, gap_type, plan_rules
@@ -78,6 +81,8 @@ STRICT_SIGMAS = 3.0
 #: stay's discharge always present with its admission was redrawn instead in one fit of six (its length, from the
 #: model's coarse joint of the two dates, then had a median of 100 days against 30).
 ALONE_SIGMAS = 1.0
+#: Pairs of numbers named as bounds or parts of a total tested at most (beside the time columns' pairs).
+MAX_NAMED_PAIRS = 16
 #: The cells of a pair's histogram.
 CELLS = ("lt", "gt", "eq", "a_only", "b_only")
 
@@ -92,11 +97,18 @@ def candidate_columns(schema: TableSchema, *, taken: set[str]) -> list[str]:
     return (dates + numbers)[:MAX_COLUMNS]
 
 
-def candidate_pairs(schema: TableSchema, columns: list[str]) -> list[tuple[str, str]]:
+def candidate_pairs(schema: TableSchema, columns: list[str], *, taken: set[str] = frozenset()) -> list[tuple[str, str]]:
     """Pairs of candidate columns of one kind: dates with dates, numbers with numbers (whole or not: a follow-up in
-    whole days beside a transplant day DP left real)."""
+    whole days beside a transplant day DP left real); then pairs of numbers whose names say one is at most the other
+    (:func:`~medsynth.io.schema.bound_pairs`: a vital sign's lowest and highest, a part and its total; at most
+    :data:`MAX_NAMED_PAIRS`, modelled, not ``taken``)."""
     kind = {c.name: "date" if c.type == "datetime" else "number" for c in schema.columns}
-    return [(a, b) for a, b in itertools.combinations(columns, 2) if kind[a] == kind[b]]
+    pairs = [(a, b) for a, b in itertools.combinations(columns, 2) if kind[a] == kind[b]]
+    usable = [c.name for c in schema.columns if not c.omitted and c.name not in taken and c.has_domain
+              and c.type in ("integer", "continuous")]
+    seen = {frozenset(p) for p in pairs}
+    named = [p for p in bound_pairs(usable) if frozenset(p) not in seen]
+    return pairs + named[:MAX_NAMED_PAIRS]
 
 
 def pair_histogram(x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -145,7 +157,7 @@ def tested_orderings(df: pd.DataFrame, schema: TableSchema, *, taken: set[str], 
     one, kept by redrawing rows. ``reduce``: drop the gapped ``a <= b`` implied by ``a <= m <= b`` (not where every rule is
     checked on its own: a folder's redraws). Nothing is measured (or spent) without a candidate pair."""
     columns = candidate_columns(schema, taken=taken)
-    pairs = candidate_pairs(schema, columns)
+    pairs = candidate_pairs(schema, columns, taken=taken)
     if not pairs:
         return Kept([], [], [])
     share = min(MAX_SHARE, ORDER_SHARE * len(pairs))
@@ -163,7 +175,8 @@ def tested_orderings(df: pd.DataFrame, schema: TableSchema, *, taken: set[str], 
     held = [*gapped, *redrawn]
     # a chain a <= m <= b is modelled from its first column (a <= b holds where m is missing too)
     gapped = reduce_transitive(gapped) if reduce else gapped
-    ledger.record("orderings between time columns (which hold)", "Gaussian mechanism (zCDP)", rho=rho, sigma=sigma,
+    ledger.record("orderings between time columns, and numbers named as bounds or a total (which hold)",
+                  "Gaussian mechanism (zCDP)", rho=rho, sigma=sigma,
                   columns=sorted(values), pairs=len(pairs),
                   released="the orderings kept (meta.json rules_tested)")
     for a, b in [*gapped, *redrawn]:
