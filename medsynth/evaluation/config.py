@@ -84,6 +84,9 @@ class FidelityThresholds(ConfigModel):
     #: the share of whole-number columns (every real value whole) whose synthetic values have fractions (ages of
     #: 44.6): any is worth a look, half of them is a table that cannot be used as the real one is.
     whole_number_columns_with_fractions: Threshold = Field(default_factory=lambda: _t(0.0, 0.5))
+    #: the worst categorical column's share of synthetic values that no real row holds, beyond the holdout's share of
+    #: values the training rows do not hold: a 1-6 answer written -1 or 0 in 5% of the rows passed every metric.
+    unseen_category_values_max: Threshold = Field(default_factory=lambda: _t(0.01, 0.03, "excess"))
     #: the worst share of synthetic rows breaking an ordering between time columns that the real rows keep, beyond the
     #: holdout's (death before recurrence in a third of the rows: what a clinician sees first).
     ordering_violations_max: Threshold = Field(default_factory=lambda: _t(0.02, 0.10, "excess"))

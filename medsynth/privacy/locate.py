@@ -869,8 +869,9 @@ def refine(loc: Location, rho: float, rng: np.random.Generator, *, max_cells: in
         elif sig.size == 0:  # the average lost what stage 1 saw: keep stage 1's keys (already DP)
             sig = loc.keys
         fk = loc.family_keys
-        if fk.size:  # its family's scale (share_family_scale): a key of it joins where its own count is above zero
-            sig = np.union1d(sig, fk[keys[fk] > 0])
+        if fk.size:  # its family's scale (share_family_scale): a key of it joins where its own count stands a deviation
+            # above zero (at zero, a 1-5 item among 1-6 items took a 6 in 18 draws of 100)
+            sig = np.union1d(sig, fk[keys[fk] > FLAG_PARTNER_SIGMAS * sigma])
         # the run of significant keys (at most two apart) holding the most mass, and the keys further away that stand
         # FAR_KEY_SIGMAS above zero (a real '9 = unknown' beside 1-2, a 0/3 code): a key the noise lifted just over the
         # threshold cannot stretch the codes to it (a 0/1 flag became the codes 0-15 when 15 came out at 4 deviations)
@@ -911,9 +912,13 @@ def refine(loc: Location, rho: float, rng: np.random.Generator, *, max_cells: in
                 hi, grown = hi + 1, True
             if tails and down.size and down.sum() > TAIL_SIGMAS * sigma * math.sqrt(down.size):
                 lo, grown = lo - 1, True
-        if fk.size:  # ... and its codes stay within the family's scale (the family sees its ends with less noise)
-            lo, hi = max(lo, int(fk.min())), min(hi, int(fk.max()))
-            lo, hi = min(lo, hi), max(lo, hi)
+        if fk.size:  # ... and its codes stay within the family's scale (the family sees its ends with less noise),
+            # but for keys of its own standing FAR_KEY_SIGMAS out (review: an item's '9 = unknown' in 10-20% of its rows
+            # was cut off in half the draws), and never where its run lies apart from the scale
+            strong = [k for k in range(lo, hi + 1) if keys[k] > FAR_KEY_SIGMAS * sigma]
+            c_lo, c_hi = max(lo, int(fk.min())), min(hi, int(fk.max()))
+            if c_lo <= c_hi:
+                lo, hi = min([c_lo, *strong]), max([c_hi, *strong])
         # a code released as 0 alone or 1 alone is half of a flag: its other value joins when its noisy count (of this
         # same histogram over a fixed grid, so post-processing) stands FLAG_PARTNER_SIGMAS above zero; at 3 sigma a
         # yes/no column held by a fifth of 300 rows (2-2.5 deviations) came out constant in most fits

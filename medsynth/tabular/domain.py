@@ -822,6 +822,7 @@ def resolve_domain(
         for name, loc in located.items():
             if present.short(loc):  # still a code whose keys leave most values out: a number, tentatively
                 loc.kind, loc.keys = "unlocated", np.zeros(0, dtype=np.int64)
+                loc.family_keys = np.zeros(0, dtype=np.int64)  # (no longer a code: no family scale)
             if loc.kind == "unlocated" and _flag_text(loc) is None:
                 miss, sigma_miss = loc.missing_noisy()
                 if locate_present(loc, float(rows) - miss, math.hypot(sigma_miss, rows_sigma)):
@@ -1049,10 +1050,11 @@ def resolve_domain(
     if clipped:
         listed = ", ".join(f"'{c}' (about {_share(v)})" for c, v in clipped.items())
         ledger.notes.append(
-            f"columns {listed}: their DP ranges leave out about that share of their values (a DP estimate: the noisy "
-            "rows less the noisy counts of missing values and of the range), which the model counts in the range's end cells: at this budget the noise hides a "
-            "thin tail; declare their bounds public in the schema (a data dictionary's ranges cost no budget) or give a "
-            "larger epsilon")
+            f"columns {listed}: their DP ranges leave out about that share of their values or more (a DP estimate, "
+            "the noisy rows less the noisy counts of missing values and of the range; low where values lie past the "
+            "powers of two measured), which the model counts in the range's end cells: at this budget the noise hides "
+            "a thin tail; declare their bounds public in the schema (a data dictionary's ranges cost no budget) or give "
+            "a larger epsilon")
     floor = None
     if floors and rows:
         floor = [round(min(floors)), round(max(floors))]

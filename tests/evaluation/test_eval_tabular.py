@@ -753,3 +753,34 @@ def test_numbers_named_as_bounds_or_a_total_are_judged_as_orderings() -> None:
     assert got.verdict == "fail" and "heart_rate_min <= heart_rate_max" in got.note, (got.verdict, got.note)
     names = {r["ordering"] for r in got.details["orderings"]}
     assert "open_credit_lines <= total_credit_lines" in names, names
+
+
+def test_answers_no_one_gave_are_judged() -> None:
+    """bfi's item E1 (answers 1-6) came out with -1 and 0 in 5.2% of the synthetic rows, its distance 0.07 passed and
+    no metric named it; '(other)' (rare values lumped by a DP fit) is no invented value."""
+    rng = np.random.default_rng(0)
+    n = 600
+    real = pd.DataFrame({"E1": rng.choice(["1", "2", "3", "4", "5", "6"], n), "grp": rng.choice(["a", "b", "c"], n),
+                         "age": rng.integers(20, 80, n)})
+    train, holdout = real.iloc[:400], real.iloc[400:500]
+    good = real.iloc[500:].copy()
+    good.loc[good.index[:20], "grp"] = "(other)"
+    ok = evaluate_tabular(train, holdout, good).metric("unseen_category_values_max")
+    assert ok.verdict == "pass" and ok.value == 0.0, (ok.verdict, ok.note)
+    bad = real.iloc[500:].copy()
+    bad.loc[bad.index[:6], "E1"] = "-1"
+    got = evaluate_tabular(train, holdout, bad).metric("unseen_category_values_max")
+    assert got.verdict == "fail" and "'E1'" in got.note and "'-1'" in got.note and abs(got.value - 0.06) < 1e-9, got.note
+
+
+def test_zeros_in_a_column_of_positive_values_are_outside_its_range() -> None:
+    """injury's weeks off work (0.25-182): 8.9% of the synthetic rows at 0 were within 1% of the width of the real
+    minimum, and the report said 0% outside."""
+    rng = np.random.default_rng(0)
+    n = 600
+    real = pd.DataFrame({"weeks": np.where(rng.random(n) < 0.1, 0.25, rng.integers(1, 182, n).astype(float)),
+                         "age": rng.integers(20, 80, n)})
+    syn = real.iloc[500:].copy()
+    syn.loc[syn["weeks"] == 0.25, "weeks"] = 0.0
+    got = evaluate_tabular(real.iloc[:400], real.iloc[400:500], syn).metric("values_outside_real_range_max")
+    assert got.verdict != "pass" and "'weeks'" in got.note and got.value > 0.05, (got.verdict, got.note)

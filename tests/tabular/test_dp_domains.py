@@ -1168,16 +1168,17 @@ def test_the_share_of_values_a_dp_range_leaves_out_is_said():
     rs = np.random.default_rng(0)
     n = 5720
     df = pd.DataFrame({f"x{i}": rs.integers(0, 5, n) for i in range(28)})
-    df["age"] = np.clip(rs.normal(35, 12.6, n), 12, 98).round()
-    df["cost"] = np.where(rs.random(n) < 0.03, 0.0, rs.lognormal(6, 1.6, n)).round(2)
+    # a quarter of the costs spread thinly over nine decades: no power of two of them stands above the noise, so the
+    # range leaves them out in every draw (said in 6 fits of 6 with real OS entropy); the estimate is a lower bound
+    # (values past the powers of two stage 2 measured fall in its end cells)
+    df["cost"] = np.where(rs.random(n) < 0.25, np.exp(rs.uniform(np.log(1e4), np.log(1e13), n)),
+                          rs.lognormal(4, 0.5, n)).round(2)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         m = tab.fit(df, model="dp-mst", epsilon=1.0, delta=1e-5, seed=0)
-    said = [e.details["range_leaves_out"] for e in m.privacy_ledger.entries if (e.details or {}).get("range_leaves_out")]
-    assert said, "no range said to leave values out"
-    for col, share in said[0].items():
-        c = m.schema.column(col)
-        actual = float(((df[col] < float(c.min)) | (df[col] > float(c.max))).mean())
-        assert actual >= 0.01 and abs(actual - share) < 0.08, (col, share, actual)
+    said = {c: v for e in m.privacy_ledger.entries for c, v in ((e.details or {}).get("range_leaves_out") or {}).items()}
+    c = m.schema.column("cost")
+    actual = float(((df["cost"] < float(c.min)) | (df["cost"] > float(c.max))).mean())
+    assert "cost" in said and 0.03 <= said["cost"] <= actual + 0.05, (said, actual)
     text = " ".join(str(w.message) for w in caught)
-    assert "DP ranges that leave out 3% or more" in text and all(col in text for col in said[0]), text
+    assert "DP ranges that leave out 3% or more" in text and "cost" in text, text
