@@ -776,33 +776,50 @@ def _name_words(name: str) -> list[str]:
     return [w for w in re.split(r"[^a-z0-9]+", spaced.lower()) if w]
 
 
-#: Name words of two numbers the first of which is at most the second: a stay's lowest and highest of a vital sign
-#: (``heart_rate_min``, ``heart_rate_max``), a range's ends ...
-BOUND_WORDS = {"min": "max", "minimum": "maximum", "lowest": "highest", "low": "high", "lower": "upper", "lo": "hi"}
+#: Name words that rank a number against its namesakes: a lowest, a middle and a highest of one measure (a stay's
+#: ``heart_rate_min`` <= ``heart_rate_mean`` <= ``heart_rate_max``; Weather's ``low_temp`` <= ``avg_temp`` <=
+#: ``high_temp``) ...
+BOUND_RANKS = {**dict.fromkeys(("min", "minimum", "low", "lowest", "lower", "lo"), 0),
+               **dict.fromkeys(("avg", "average", "mean", "median", "mid"), 1),
+               **dict.fromkeys(("max", "maximum", "high", "highest", "upper", "hi"), 2)}
 #: ... or a part and its total (``open_credit_lines``, ``total_credit_lines``; ``paid_interest``, ``paid_total``).
 TOTAL_WORDS = ("total", "overall", "sum")
 
 
 def bound_pairs(names: list[str]) -> list[tuple[str, str]]:
     """Pairs ``(a, b)`` of column names that say ``a <= b`` (public names only): the same words in the same places but
-    one, and that word a lower bound's against an upper bound's (``min``/``max``, ``low``/``high``...) or any against a
-    total's (``total``, ``overall``, ``sum``). Whether the values follow is for the data to say (``schema infer``
+    one, and that word ranks lower (``min`` < ``avg`` < ``max``, ``low`` < ``high``...) or is any against a total's
+    (``total``, ``overall``, ``sum``); or a name and the same with a lowest's or highest's word added (Chicago's
+    ``temp_min`` <= ``temp`` <= ``temp_max``). Whether the values follow is for the data to say (``schema infer``
     proposes a pair every row follows; a DP fit tests it)."""
     words = {n: _name_words(n) for n in names}
     out: list[tuple[str, str]] = []
     for i, a in enumerate(names):
         for b in names[i + 1 :]:
             wa, wb = words[a], words[b]
-            if len(wa) != len(wb) or not wa:
+            if not wa or not wb:
+                continue
+            if abs(len(wa) - len(wb)) == 1:  # a bare measure and its lowest or highest
+                short, long_ = (a, b) if len(wa) < len(wb) else (b, a)
+                ws, wl = words[short], words[long_]
+                extra = [k for k in range(len(wl)) if wl[:k] + wl[k + 1 :] == ws]
+                rank = BOUND_RANKS.get(wl[extra[0]]) if extra else None
+                if rank == 0:
+                    out.append((long_, short))
+                elif rank == 2:
+                    out.append((short, long_))
+                continue
+            if len(wa) != len(wb):
                 continue
             diff = [(x, y) for x, y in zip(wa, wb, strict=True) if x != y]
             if len(diff) != 1:
                 continue
             x, y = diff[0]
+            rx, ry = BOUND_RANKS.get(x), BOUND_RANKS.get(y)
             whole = len(wa) >= 2  # (a total of what: 'total' alone against 'open' says nothing)
-            if BOUND_WORDS.get(x) == y or (whole and y in TOTAL_WORDS and x not in TOTAL_WORDS):
+            if (rx is not None and ry is not None and rx < ry) or (whole and y in TOTAL_WORDS and x not in TOTAL_WORDS):
                 out.append((a, b))
-            elif BOUND_WORDS.get(y) == x or (whole and x in TOTAL_WORDS and y not in TOTAL_WORDS):
+            elif (rx is not None and ry is not None and ry < rx) or (whole and x in TOTAL_WORDS and y not in TOTAL_WORDS):
                 out.append((b, a))
     return out
 

@@ -248,6 +248,13 @@ def release_gaps(model: Any) -> str | None:
     if texted:  # (yrbss: 42% of a column's answers written as missing, and the fit said nothing)
         parts.append(f"{len(texted)} number column(s) write their text cells as missing values ({_names(list(texted))}: "
                      "declare them categorical to keep their text answers)")
+    retyped = _retyped(model)
+    if retyped:  # (Kakadu's bids 'lower'/'upper', categories of 13 amounts, became integers 0-1023: 87% of the
+        # synthetic pairs no real row holds, and the fit said nothing)
+        parts.append(f"{len(retyped)} column(s) typed by DP otherwise than schema infer read them "
+                     f"({', '.join(f'{c}: {a} -> {b}' for c, a, b in retyped[:6])}{' ...' if len(retyped) > 6 else ''}; a DP "
+                     "fit decides a type read from the data anew: to keep yours, take 'type' out of the column's "
+                     "read_from_data in the schema, a public declaration)")
     left_out = {c: v for e in getattr(model.privacy_ledger, "entries", [])
                 for c, v in ((e.details or {}).get("range_leaves_out") or {}).items()}
     if left_out:  # (injury's costs to 2.3M released as [60, 2,816], 17% of the values out, and the fit said nothing)
@@ -285,6 +292,24 @@ def release_gaps(model: Any) -> str | None:
 
 #: The share of the rows a category needs, at the budget, from which the fit's warning says categories may be lost (the
 #: share of rows issue 11 asks every category to survive from at epsilon 1 on a 6,000-row table).
+def _retyped(model: Any) -> list[tuple[str, str, str]]:
+    """The columns of a single table whose type a DP fit decided otherwise than the schema it was given read it (type
+    read from the data): (name, given, decided), the decided type as the sampled table writes it (a gapped date stays a
+    date). A DP output: the decided types are released in the model's schema."""
+    given = getattr(model, "input_schema", None)
+    decided = getattr(model, "output_schema", None) or getattr(model, "schema", None)
+    if given is None or decided is None or not hasattr(given, "columns") or not hasattr(decided, "columns"):
+        return []
+    now = {c.name: c for c in decided.columns}
+    out = []
+    for c in given.columns:
+        d = now.get(c.name)
+        if (d is not None and not c.public and "type" in c.read_from_data and not d.omitted
+                and c.type != d.type and "identifier" not in (c.type, d.type)):
+            out.append((c.name, c.type, d.type))
+    return out
+
+
 FLOOR_WARN_SHARE = 0.03
 
 

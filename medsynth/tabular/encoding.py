@@ -79,7 +79,7 @@ def _to_range_digits(x: np.ndarray, col: ColumnSchema) -> np.ndarray:
     if col.transform == "log":
         with np.errstate(divide="ignore", invalid="ignore"):
             mag = np.floor(np.log10(np.abs(x)))
-        scale = np.where(np.isfinite(mag), 10.0 ** (RANGE_DIGITS - 1 - np.nan_to_num(mag)), 1.0)
+        scale = 10.0 ** (RANGE_DIGITS - 1 - np.where(np.isfinite(mag), mag, 0.0))  # (a zero's -inf: no overflow warning)
         out = np.where(np.isfinite(mag), np.round(x * scale) / scale, x)
     else:
         width = hi - lo

@@ -48,7 +48,7 @@ from medsynth.io.rules import _days_or_numbers
 from medsynth.io.schema import bound_pairs
 from medsynth.privacy.ledger import PrivacyLedger
 from medsynth.privacy.mechanisms import gaussian_sigma
-from medsynth.tabular.rules import RulePlan, gap_top, gap_type, plan_rules
+from medsynth.tabular.rules import RulePlan, _top, gap_top, gap_type, plan_rules
 from medsynth.tabular.schema import ColumnSchema, Constraint, TableSchema
 
 #: Share of the fit's rho spent per tested pair ...
@@ -290,7 +290,8 @@ def plan_tested(schema: TableSchema, found: Kept, derived: list[Constraint]) -> 
         kept = [c for c in kept if c.columns[1] not in empty]
     for b, _ in plan.gaps:
         col = schema.column(b)
-        plan.outputs[b].update({"format": col.format, "resolution": col.resolution, "missing": col.missing})
+        plan.outputs[b].update({"format": col.format, "resolution": col.resolution, "missing": col.missing,
+                                "max": _top(col)})
     return plan, [*found.gapped, *found.redrawn]
 
 

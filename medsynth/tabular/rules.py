@@ -130,11 +130,23 @@ def plan_rules(schema: TableSchema, rules: list[Constraint], *, private: bool = 
         col = types[b]
         read = private and not col.public  # (its type is the accepted rule's: both columns of an ordering are of one type)
         plan.outputs[b] = {"name": b, "type": col.type, "format": None if read else col.format,
-                           "resolution": None if read else col.resolution, "missing": None if read else col.missing}
+                           "resolution": None if read else col.resolution, "missing": None if read else col.missing,
+                           "max": None if read else _top(col)}
     for c, _, _ in plan.derived:
         col = types[c]
         plan.outputs[c] = {"name": c, "type": col.type, "missing": col.missing}
     return plan
+
+
+def _top(col: ColumnSchema) -> float | None:
+    """A number column's upper bound (its schema's: public or a DP output), which ``b = a + gap`` must not pass; None
+    for a date or a column without bounds."""
+    if col.type not in ("integer", "continuous") or not col.has_domain:
+        return None
+    try:
+        return float(col.bounds()[1])
+    except (TypeError, ValueError):
+        return None
 
 
 def _gap_order(gaps: list[tuple[str, str]]) -> list[tuple[str, str]]:
@@ -230,6 +242,9 @@ def from_model(df: pd.DataFrame, internal: TableSchema, plan: RulePlan) -> pd.Da
         spec = plan.outputs[b]
         base = values[a] if a in values else value(a)
         x = base + np.maximum(pd.to_numeric(df[b], errors="coerce").to_numpy(float), 0.0)
+        if spec.get("max") is not None:  # b's own top (the gap's range is b's top less a's bottom: a high a plus a
+            # long gap went past it, Weather's high humidity to 196% on a range up to 119), never under a (the order)
+            x = np.where(np.isnan(x), x, np.minimum(x, np.maximum(float(spec["max"]), base)))
         values[b] = x
         out[b] = _write(x, spec, types.get(a))
     for x, y in plan.clips:  # an inner ordering of a chain: x = min(x, y) where both are present

@@ -1182,3 +1182,29 @@ def test_the_share_of_values_a_dp_range_leaves_out_is_said():
     assert "cost" in said and 0.03 <= said["cost"] <= actual + 0.05, (said, actual)
     text = " ".join(str(w.message) for w in caught)
     assert "DP ranges that leave out 3% or more" in text and "cost" in text, text
+
+
+def test_the_fit_says_which_types_dp_decided_otherwise():
+    """Kakadu's bids (13 amounts, 'lower' and 'upper') were categories in the schema infer wrote; a DP fit decides a
+    type read from the data anew and made them integers 0-1023 (87% of synthetic pairs no real row holds), saying
+    nothing. The warning names each column with both types and what declares a type."""
+    import warnings
+
+    from medsynth import tabular as tab
+
+    rs = np.random.default_rng(0)
+    n = 1500
+    df = pd.DataFrame({"lower": rs.choice([2, 5, 10, 20, 50, 100, 250], n), "age": rs.integers(20, 80, n),
+                       "grp": rs.choice(["a", "b"], n)})
+    schema = infer_schema(df)
+    assert schema.column("lower").type == "categorical"
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        m = tab.fit(df, schema=schema, model="dp-mst", epsilon=1.0, delta=1e-5, seed=0)
+    text = " ".join(str(w.message) for w in caught)
+    assert m.schema.column("lower").type != "categorical"
+    assert f"lower: categorical -> {m.schema.column('lower').type}" in text and "take 'type' out" in text, text
+    cols = [c.model_copy(update={"read_from_data": [f for f in c.read_from_data if f != "type"]})
+            if c.name == "lower" else c for c in schema.columns]
+    kept = tab.fit(df, schema=schema.model_copy(update={"columns": cols}), model="dp-mst", epsilon=1.0, delta=1e-5)
+    assert kept.schema.column("lower").type == "categorical"
