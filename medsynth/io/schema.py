@@ -579,7 +579,8 @@ def _native(value: Any) -> Category:
 #: Names that exports give a row number (pandas' unnamed index, R's row names; 'Obs' and 'Number' as in
 #: KMsurv::burn and asaur::hepatoCellular): an identifier when its values are distinct whole numbers.
 ROW_INDEX_NAMES = frozenset({"", "unnamed: 0", "rownames", "index", "rownum", "row_number", "obs", "number",
-                             "seqn"})  # (NHANES's respondent sequence number; nhefs keeps it: modelled as a number)
+                             "seqn",  # (NHANES's respondent sequence number; nhefs keeps it: modelled as a number)
+                             "seqno", "seq_no", "seqnum"})  # (nwtco's row numbers came out 40% repeated)
 
 
 #: What a hospital extract numbers: ``PatientID``, ``SubjectId``, ``EncounterID``, ``hadmid`` are identifiers (a longer

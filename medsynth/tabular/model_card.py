@@ -58,6 +58,19 @@ def model_card(model: TabularSynthesizer) -> str:
     if model.is_private:
         lines += [f"- Declared public by the user (bounds/categories): {', '.join(public) or 'none'}.",
                   f"- Types, bounds, categories and missingness estimated with DP: {', '.join(estimated) or 'none'}.", ""]
+    from medsynth.tabular.rules import RulePlan
+
+    plan = getattr(model, "rule_plan", None)
+    plan = plan if isinstance(plan, RulePlan) else None
+    if plan is not None and plan.gaps:  # (a data scientist read a gapped humidity's gap range, 0-97, as its range)
+        lines += ["- Modelled as a gap from another column (an ordering kept; `schema.yaml`'s min and max of such a "
+                  "column are its gap's, b - a, not its own): "
+                  + ", ".join(f"{b} from {a}" + (f" (at most {plan.outputs[b]['max']:g})"
+                                                 if (plan.outputs.get(b) or {}).get("max") is not None else "")
+                              for b, a in plan.gaps) + ".", ""]
+    if plan is not None and plan.derived:
+        lines += ["- Computed from two others, not modelled: "
+                  + ", ".join(f"{c} = {b} - {a}" for c, b, a in plan.derived) + ".", ""]
     if led.public_assumptions:
         lines += ["## Public assumptions", ""] + [f"- {a}" for a in led.public_assumptions] + [""]
     lines += ["## Accesses to the data (privacy ledger)", "", "| access | mechanism | cost |", "|---|---|---|"]

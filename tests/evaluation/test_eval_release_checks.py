@@ -148,3 +148,22 @@ def test_a_column_that_gives_the_target_away_is_named() -> None:
     assert "predict the target almost perfectly" in note and "'yrdth' (1.00)" in note and "'age'" not in note
     honest = evaluate_tabular(_table(400, 0), _table(200, 1), _table(400, 2), target="status")
     assert "almost perfectly" not in honest.metric("utility_auroc_gap").note
+
+
+def test_one_very_strong_relation_lost_among_many_kept_is_a_review_at_least() -> None:
+    """nwtco at epsilon 1: institution and central histology (0.73) went to 0.04 and the metric passed, 1 pair lost of
+    the strong ones (under its 25%); a very strong pair (0.5 or more) lost is a review at least."""
+    def table(n: int, seed: int, tied: bool = True) -> pd.DataFrame:
+        rng = np.random.default_rng(seed)
+        base = {f"z{i}": rng.normal(0, 1, n) for i in range(5)}
+        cols = {}
+        for i in range(5):  # five strong pairs that survive
+            cols[f"a{i}"], cols[f"b{i}"] = base[f"z{i}"], base[f"z{i}"] + rng.normal(0, 0.8, n)
+        h = rng.normal(170, 10, n)
+        cols["height"], cols["weight"] = h, (0.9 * (h - 170) if tied else rng.normal(0, 9, n)) + 70 + rng.normal(0, 4, n)
+        return pd.DataFrame(cols)
+
+    train, holdout = table(600, 0), table(300, 1)
+    m = evaluate_tabular(train, holdout, table(600, 2, tied=False)).metric("strong_association_loss_share")
+    assert m.value < 0.25 and m.verdict == "review" and "very strong association lost: height~weight" in m.note, m.note
+    assert evaluate_tabular(train, holdout, table(600, 3)).metric("strong_association_loss_share").verdict == "pass"
