@@ -167,3 +167,20 @@ def test_one_very_strong_relation_lost_among_many_kept_is_a_review_at_least() ->
     m = evaluate_tabular(train, holdout, table(600, 2, tied=False)).metric("strong_association_loss_share")
     assert m.value < 0.25 and m.verdict == "review" and "very strong association lost: height~weight" in m.note, m.note
     assert evaluate_tabular(train, holdout, table(600, 3)).metric("strong_association_loss_share").verdict == "pass"
+
+
+def test_an_association_the_synthetic_table_makes_up_is_a_review_at_least() -> None:
+    """blood_storage at epsilon 1: recurrence by red cell age group, flat in the real rows (Cramer's V 0.008), came out
+    graded (V 0.39: 11%, 0% and 34% by group), a study's key exposure given an effect it does not have; only losses of
+    real associations were judged."""
+    def table(n: int, seed: int, made_up: bool = False) -> pd.DataFrame:
+        rng = np.random.default_rng(seed)
+        group = rng.choice(["young", "middle", "old"], n)
+        p = np.where(group == "old", 0.6, np.where(group == "middle", 0.02, 0.2)) if made_up else np.full(n, 0.2)
+        return pd.DataFrame({"group": group, "recurrence": (rng.random(n) < p).astype(int).astype(str),
+                             "age": rng.integers(40, 80, n)})
+
+    train, holdout = table(300, 0), table(150, 1)
+    m = evaluate_tabular(train, holdout, table(300, 2, made_up=True)).metric("strong_association_loss_share")
+    assert m.verdict == "review" and "no real sample holds: group~recurrence" in m.note, (m.verdict, m.note)
+    assert evaluate_tabular(train, holdout, table(300, 3)).metric("strong_association_loss_share").verdict == "skipped"
