@@ -755,7 +755,9 @@ _TARGET_NAMES = ("target", "label", "outcome", "class", "y")
 #: "mort" first or last (mort_28d, hosp_mort; not num_mort_accounts, whose "mort" is a mortgage: openintro::loans_full_schema) ...
 _TARGET_STEMS = ("death", "dead", "died", "deceased", "mortal", "expire")
 #: ... or a word of the name equal to one of these (status, event, outcome)
-_TARGET_WORDS = ("outcome", "status", "event", "died", "dead", "death")
+_TARGET_WORDS = ("outcome", "status", "event", "died", "dead", "death", "survive", "survived", "alive")
+#: (Stat2Data's ICU 'Survive' was not proposed, so the default fit had no target: a word, not a stem, since
+#: 'survival' is as often a time, 'survival_months')
 #: a name holding one of these records when or why, not whether: never a target (deathdate, death_cause)
 _NOT_TARGET = ("date", "time", "day", "dt", "yr", "year", "month", "cause", "reason", "place", "type", "age")
 #: ... else, last, a word of the name naming an outcome of follow-up (readmitted: UCI's diabetes encounters;

@@ -340,6 +340,9 @@ def test_the_outcome_is_proposed_as_target_from_its_name_alone():
     # a status of a person's situation or of a covariate is no outcome (reddit_finance's relationship status)
     assert propose_target(["rel_status", "marital_status", "smoking_status", "PerformanceStatus", "vital_status"]) == "vital_status"
     assert propose_target(["rel_status", "er_status", "income"]) is None
+    # Stat2Data's ICU: 'Survive' (1 alive, 0 dead) was not proposed; 'survival_months' is a time
+    assert propose_target(["ID", "Survive", "Age", "AgeGroup"]) == "Survive"
+    assert propose_target(["survival_months", "alive"]) == "alive"
     for names in (["deathdate", "recdate", "survtime"], ["death_cause", "time_to_death"], ["prevented", "stage"],
                   ["patient_id", "rel"], ["ct_result", "time_to_recurrence"]):
         assert propose_target(names) is None, names
