@@ -200,11 +200,14 @@ def _duration_named(name: str) -> bool:
 DIFF_CELLS = ("equal", "differs", "c_alone", "c_missing")
 
 
-def difference_histogram(c: np.ndarray, b: np.ndarray, a: np.ndarray) -> np.ndarray:
-    """The exact counts of :data:`DIFF_CELLS` for values of ``c``, ``b`` and ``a`` (NaN: missing)."""
+def difference_histogram(c: np.ndarray, b: np.ndarray, a: np.ndarray, *, exact: bool = False) -> np.ndarray:
+    """The exact counts of :data:`DIFF_CELLS` for values of ``c``, ``b`` and ``a`` (NaN: missing): ``c`` equals
+    ``b - a`` within half a unit (days, whole numbers), or with ``exact`` within float rounding (review: a pH change of
+    a few hundredths lies within half a unit of anything, and a signed change was computed as max - min)."""
     hc, hs = ~np.isnan(c), ~(np.isnan(a) | np.isnan(b))
     with np.errstate(invalid="ignore"):
-        eq = hc & hs & (np.abs(c - (b - a)) <= 0.5)
+        tol = 1e-6 * (np.abs(a) + np.abs(b) + np.abs(c) + 1.0) if exact else 0.5
+        eq = hc & hs & (np.abs(c - (b - a)) <= tol)
     return np.array([np.sum(eq), np.sum(hc & hs & ~eq), np.sum(hc & ~hs), np.sum(~hc & hs)], dtype=float)
 
 
@@ -255,7 +258,9 @@ def tested_differences(df: pd.DataFrame, schema: TableSchema, held: list[tuple[s
     values = {n: _days_or_numbers(cols[n], df[n]) for n in {n for t in triples for n in t}}
     passed: list[tuple[float, tuple[str, str, str]]] = []
     for c, b, a in triples:
-        eq, differs, alone, _ = difference_histogram(values[c], values[b], values[a]) + rng.normal(0.0, sigma, len(DIFF_CELLS))
+        exact = not (a in times and b in times) and cols[c].type == "continuous"  # (a bound pair's real-valued change)
+        eq, differs, alone, _ = (difference_histogram(values[c], values[b], values[a], exact=exact)
+                                 + rng.normal(0.0, sigma, len(DIFF_CELLS)))
         present = max(eq + differs, 0.0)
         if (eq >= MIN_SIGMAS * sigma and differs <= KEEP_SHARE * present + KEEP_SIGMAS * sigma
                 and alone <= KEEP_SHARE * present + KEEP_SIGMAS * sigma):

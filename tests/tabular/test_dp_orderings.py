@@ -388,3 +388,22 @@ def test_a_change_of_a_bound_pairs_measure_is_computed(seeded_dp_noise):
     from medsynth.tabular.model_card import model_card
 
     assert "temp_change = temp_max - temp_min" in model_card(m)
+
+
+def test_a_signed_change_on_a_small_scale_is_not_computed_as_max_minus_min(seeded_dp_noise):
+    """Review: a pH's change (last - first, negative in 36% of rows) lay within half a unit of ph_max - ph_min in every
+    row, so the DP test kept it as derived and every synthetic change came out non-negative. A real-valued change of a
+    bound pair must equal b - a within float rounding."""
+    from medsynth import tabular as tab
+
+    rs = np.random.default_rng(0)
+    n = 3000
+    lo = rs.normal(7.38, 0.04, n).round(2)
+    hi = (lo + np.abs(rs.normal(0.05, 0.03, n))).round(2)
+    df = pd.DataFrame({"ph_min": lo, "ph_max": hi, "ph_change": rs.normal(0.0, 0.04, n).round(2),
+                       "age": rs.integers(20, 90, n)})
+    m = tab.fit(df, model="dp-mst", epsilon=1.0, delta=1e-5, seed=0)
+    assert not m.meta.get("derived_tested"), m.meta.get("derived_tested")
+    assert (m.sample(2000, seed=0)["ph_change"].dropna() < 0).mean() > 0.1
+    exact = df.assign(ph_change=(df["ph_max"] - df["ph_min"]).round(2))  # a real max - min is still found
+    assert ["ph_change", "ph_max", "ph_min"] in tab.fit(exact, model="dp-mst", epsilon=1.0, delta=1e-5).meta["derived_tested"]
