@@ -297,22 +297,25 @@ def release_gaps(model: Any) -> str | None:
     return f"{gaps}. Also, {said}" if said else gaps
 
 
+def _given_and_decided(model: Any, decided_attr: str = "schema") -> list[tuple[Any, Any]]:
+    """Each column of the schema a single-table fit was given beside the same column as the fit decided it (its
+    ``decided_attr`` schema; columns left out there are skipped): the pairs :func:`_retyped` and :func:`_added_codes`
+    compare. Empty for a multi-table model or one loaded without the schema it was given."""
+    given = getattr(model, "input_schema", None)
+    decided = getattr(model, decided_attr, None) or getattr(model, "schema", None)
+    if given is None or decided is None or not hasattr(given, "columns") or not hasattr(decided, "columns"):
+        return []
+    now = {c.name: c for c in decided.columns}
+    return [(c, now[c.name]) for c in given.columns if c.name in now]
+
+
 def _retyped(model: Any) -> list[tuple[str, str, str]]:
     """The columns of a single table whose type a DP fit decided otherwise than the schema it was given read it (type
     read from the data): (name, given, decided), the decided type as the sampled table writes it (a gapped date stays a
     date). A DP output: the decided types are released in the model's schema."""
-    given = getattr(model, "input_schema", None)
-    decided = getattr(model, "output_schema", None) or getattr(model, "schema", None)
-    if given is None or decided is None or not hasattr(given, "columns") or not hasattr(decided, "columns"):
-        return []
-    now = {c.name: c for c in decided.columns}
-    out = []
-    for c in given.columns:
-        d = now.get(c.name)
-        if (d is not None and not c.public and "type" in c.read_from_data and not d.omitted
-                and c.type != d.type and "identifier" not in (c.type, d.type)):
-            out.append((c.name, c.type, d.type))
-    return out
+    return [(c.name, c.type, d.type) for c, d in _given_and_decided(model, "output_schema")
+            if not c.public and "type" in c.read_from_data and not d.omitted and c.type != d.type
+            and "identifier" not in (c.type, d.type)]
 
 
 def _added_codes(model: Any) -> list[tuple[str, list[str]]]:
@@ -323,16 +326,9 @@ def _added_codes(model: Any) -> list[tuple[str, list[str]]]:
     private where read from the data): said in the fit's warning, never in the ledger."""
     from medsynth.io.schema import OTHER_CATEGORY, category_key
 
-    given = getattr(model, "input_schema", None)
-    decided = getattr(model, "schema", None)
-    if given is None or decided is None or not hasattr(given, "columns") or not hasattr(decided, "columns"):
-        return []
-    now = {c.name: c for c in decided.columns}
     out = []
-    for c in given.columns:
-        d = now.get(c.name)
-        if (d is None or c.public or not c.categories or not d.categories or d.omitted
-                or "categories" not in c.read_from_data):
+    for c, d in _given_and_decided(model):
+        if c.public or not c.categories or not d.categories or d.omitted or "categories" not in c.read_from_data:
             continue
         known = {category_key(v) for v in c.categories} | {OTHER_CATEGORY}
         extra = [category_key(v) for v in d.categories if category_key(v) not in known]

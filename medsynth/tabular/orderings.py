@@ -45,10 +45,10 @@ import pandas as pd
 
 from medsynth.io.dataset_infer import _name_words, time_point_named
 from medsynth.io.rules import _days_or_numbers
-from medsynth.io.schema import bound_pairs
+from medsynth.io.schema import BOUND_RANKS, TOTAL_WORDS, bound_pairs
 from medsynth.privacy.ledger import PrivacyLedger
 from medsynth.privacy.mechanisms import gaussian_sigma
-from medsynth.tabular.rules import RulePlan, _top, gap_top, gap_type, plan_rules
+from medsynth.tabular.rules import RulePlan, gap_top, gap_type, plan_rules, upper_bound
 from medsynth.tabular.schema import ColumnSchema, Constraint, TableSchema
 
 #: Share of the fit's rho spent per tested pair ...
@@ -218,8 +218,6 @@ DIFFERENCE_WORDS = frozenset({"change", "diff", "difference", "range", "delta", 
 def difference_named(c: str, a: str, b: str) -> bool:
     """Whether ``c``'s name says the difference of ``a`` and ``b`` (public names): a difference word beside the words
     the two share, their bound words aside (``temp_change`` of ``temp_min`` and ``temp_max``)."""
-    from medsynth.io.schema import BOUND_RANKS, TOTAL_WORDS, _name_words
-
     wc, wa, wb = _name_words(c), _name_words(a), _name_words(b)
     rest = [w for w in wc if w not in DIFFERENCE_WORDS]
     shared = {w for w in wa if w in wb and w not in BOUND_RANKS and w not in TOTAL_WORDS}
@@ -318,7 +316,7 @@ def plan_tested(schema: TableSchema, found: Kept, derived: list[Constraint]) -> 
     for b, _ in plan.gaps:
         col = schema.column(b)
         plan.outputs[b].update({"format": col.format, "resolution": col.resolution, "missing": col.missing,
-                                "max": _top(col)})
+                                "max": upper_bound(col)})
     return plan, [*found.gapped, *found.redrawn]
 
 

@@ -131,14 +131,14 @@ def plan_rules(schema: TableSchema, rules: list[Constraint], *, private: bool = 
         read = private and not col.public  # (its type is the accepted rule's: both columns of an ordering are of one type)
         plan.outputs[b] = {"name": b, "type": col.type, "format": None if read else col.format,
                            "resolution": None if read else col.resolution, "missing": None if read else col.missing,
-                           "max": None if read else _top(col)}
+                           "max": None if read else upper_bound(col)}
     for c, _, _ in plan.derived:
         col = types[c]
         plan.outputs[c] = {"name": c, "type": col.type, "missing": col.missing}
     return plan
 
 
-def _top(col: ColumnSchema) -> float | None:
+def upper_bound(col: ColumnSchema) -> float | None:
     """A number column's upper bound (its schema's: public or a DP output), which ``b = a + gap`` must not pass; None
     for a date or a column without bounds."""
     if col.type not in ("integer", "continuous") or not col.has_domain:
@@ -304,4 +304,4 @@ def output_schema(internal: TableSchema, original_constraints: list[Constraint],
 
 
 __all__ = ["RulePlan", "derived_values", "from_model", "gap_top", "gap_type", "model_schema", "output_schema", "plan_rules", "propose_rules", "to_model",
-           "usable_rules"]
+           "upper_bound", "usable_rules"]
