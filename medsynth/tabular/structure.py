@@ -392,19 +392,21 @@ def _family_means(todo: list[ColumnSchema], d: np.ndarray, sigma: float) -> dict
 
 
 def decide_structure(schema: TableSchema, df: pd.DataFrame, *, rho: float, rows: float,
-                     rng: np.random.Generator, ledger: PrivacyLedger) -> tuple[TableSchema, set[str], float]:
+                     rng: np.random.Generator, ledger: PrivacyLedger) -> tuple[TableSchema, set[str], float, list[str]]:
     """Decide the type (and date format) of every ``public: false`` column with at most ``rho`` of zCDP.
 
     The type ``schema infer`` wrote is never used (it is a function of every row): only noisy counts and public
     facts (the column's name) decide. Returns the schema with the decisions applied, the names of integer
-    columns whose categorical-vs-integer choice is left to their DP range (``<= 12`` values: categorical), and
+    columns whose categorical-vs-integer choice is left to their DP range (``<= 12`` values: categorical),
     the rho spent (a round a column is not measured in is not spent; a number column round 2 could not decide is
-    measured again in rounds 1-2 where that may decide it, so the spent rho may exceed ``rho`` by those looks).
+    measured again in rounds 1-2 where that may decide it, so the spent rho may exceed ``rho`` by those looks),
+    and the number columns whose whole-or-not count the noise could not decide (modelled as continuous here; their
+    DP range may still make them whole, :func:`~medsynth.tabular.domain.resolve_domain`).
     """
     todo = [c for c in schema.columns if needs_decision(c)]
     small_ints: set[str] = set()
     if not todo:
-        return schema, small_ints, 0.0
+        return schema, small_ints, 0.0, []
     per_col = rho / len(todo)
     shares = ROUND_SHARES
     if 3 * gaussian_sigma(ROUND_SHARES[1] * per_col) > MAJORITY * rows:  # rounds 2-3 could decide nothing even on a
@@ -567,8 +569,8 @@ def decide_structure(schema: TableSchema, df: pd.DataFrame, *, rho: float, rows:
         ledger.notes.append(
             f"columns {undecided_numbers}: at this budget the noise (3 sigma = {3 * sig[1]:.0f}) exceeds half the noisy "
             "count of their numbers, so DP cannot confirm that they hold whole numbers; they are modelled as continuous "
-            "(small codes such as flags are still found by their DP domain histogram). Declare their types public to "
-            "keep them integer")
+            "where their DP range is narrow (small codes such as flags are still found by their DP domain histogram). "
+            "Declare their types public to keep them integer")
     if unsure_format:
         ledger.notes.append(
             f"columns {unsure_format}: at this budget the noise ({FORMAT_SIGMAS:.0f} sigma = {FORMAT_SIGMAS * sig_fmt:.0f}) hides their date format; they "
@@ -590,7 +592,7 @@ def decide_structure(schema: TableSchema, df: pd.DataFrame, *, rho: float, rows:
         # (bounds, categories, missingness, transform, format, nor its list of fields read) reaches the release
         fresh = ColumnSchema(name=c.name, target=c.target, **upd)
         cols.append(fresh.model_copy(update={"read_from_data": fields_read(fresh)}))
-    return schema.model_copy(update={"columns": cols}), small_ints, spent
+    return schema.model_copy(update={"columns": cols}), small_ints, spent, undecided_numbers
 
 
 __all__ = ["decide_structure", "flag_partner", "flag_vocabulary", "id_like", "name_families", "name_family", "needs_decision"]
