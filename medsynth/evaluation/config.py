@@ -90,6 +90,9 @@ class FidelityThresholds(ConfigModel):
     #: the worst share of synthetic rows breaking an ordering between time columns that the real rows keep, beyond the
     #: holdout's (death before recurrence in a third of the rows: what a clinician sees first).
     ordering_violations_max: Threshold = Field(default_factory=lambda: _t(0.02, 0.10, "excess"))
+    #: the worst share of synthetic rows whose category disagrees with the number whose intervals it is in every real
+    #: row (an age group from the age, a low-birthweight flag from the weight), beyond the holdout's.
+    interval_rule_violations_max: Threshold = Field(default_factory=lambda: _t(0.02, 0.10, "excess"))
     detection_auc: Threshold = Field(default_factory=lambda: _t(0.75, 0.90))
     utility_auroc_gap: Threshold = Field(default_factory=lambda: _t(0.05, 0.10))
     utility_accuracy_gap: Threshold = Field(default_factory=lambda: _t(0.05, 0.10))

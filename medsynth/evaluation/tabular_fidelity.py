@@ -128,6 +128,7 @@ class MarginalDistance:
             *_ranges_and_whole_numbers(real, synthetic, context),
             _unseen_categories(real, synthetic, context),
             _orderings(real, synthetic, context),
+            _interval_rules(real, synthetic, context),
         ]
 
 
@@ -225,6 +226,60 @@ def _orderings(real: TabularData, synthetic: pd.DataFrame, context: TabularConte
     return judge("ordering_violations_max", "fidelity", worst["synthetic"], "minimize", desc,
                  threshold=context.config.fidelity.ordering_violations_max, baseline=worst["holdout"], note=note,
                  details={"orderings": sorted(found, key=lambda r: r["holdout"] - r["synthetic"])[:20]})
+
+
+#: Category columns tried as intervals of a number at most (the fewest values first), and numbers tried per column.
+INTERVAL_COLUMNS = 40
+
+
+def _interval_rules(real: TabularData, synthetic: pd.DataFrame, context: TabularContext) -> MetricResult:
+    """Category columns that are intervals of a number in every real training row (:func:`~medsynth.io.rules.intervals`:
+    an ICU's age group 1-3 from the age cut at 50 and 70, birthwt's ``low`` from the weight cut at 2500): the worst share
+    of synthetic rows (both present) whose category is not the one its number's interval says, beyond the holdout's.
+    A model that learns the two apart wrote age 87 in age group 1: no distance shows it."""
+    from medsynth.io.rules import intervals
+
+    desc = ("The worst share of synthetic rows (both present) whose category disagrees with the number it is computed "
+            "from in every real training row (an age group from the age, a flag from a threshold), beyond the holdout's.")
+    nums = [c for c in real.numeric if c not in real.dates]
+    cats = sorted(real.categorical, key=lambda c: real.train[c].nunique())[:INTERVAL_COLUMNS]
+
+    def keys(df: pd.DataFrame, c: str) -> pd.Series:
+        return df[c].astype(object).where(df[c].notna(), None).map(lambda v: None if v is None else str(v))
+
+    def number(df: pd.DataFrame, c: str) -> np.ndarray:
+        return pd.to_numeric(df[c], errors="coerce").to_numpy(float)
+
+    def broken(df: pd.DataFrame, c: str, x: str, cuts: list[float], labels: list[str]) -> tuple[float, int]:
+        v, k = number(df, x), keys(df, c).to_numpy(dtype=object)
+        both = ~np.isnan(v) & np.array([e is not None for e in k], dtype=bool)
+        if not both.any():
+            return 0.0, 0
+        want = np.asarray(labels, dtype=object)[np.searchsorted(np.asarray(cuts), v[both], side="right")]
+        return float(np.mean(k[both] != want)), int(both.sum())
+
+    found = []
+    train_nums = {x: number(real.train, x) for x in nums}
+    for c in cats:
+        k = keys(real.train, c)
+        for x in nums:
+            rule = intervals(k, train_nums[x])
+            if rule is None:
+                continue
+            syn, ks = broken(synthetic, c, x, *rule)
+            hold, _ = broken(real.holdout, c, x, *rule)
+            found.append({"rule": f"{c} from {x} cut at {', '.join(f'{e:g}' for e in rule[0])}", "synthetic": syn,
+                          "holdout": hold, "synthetic_rows": ks})
+            break
+    found = [r for r in found if r["synthetic_rows"] >= ORDER_MIN_ROWS]
+    if not found:
+        return skipped("interval_rule_violations_max", "fidelity", "minimize", desc,
+                       "no category column is intervals of a number in every real row")
+    worst = max(found, key=lambda r: r["synthetic"] - r["holdout"])
+    note = f"worst {worst['rule']}: broken in {worst['synthetic']:.1%} of synthetic rows (holdout {worst['holdout']:.1%})"
+    return judge("interval_rule_violations_max", "fidelity", worst["synthetic"], "minimize", desc,
+                 threshold=context.config.fidelity.interval_rule_violations_max, baseline=worst["holdout"], note=note,
+                 details={"rules": sorted(found, key=lambda r: r["holdout"] - r["synthetic"])[:20]})
 
 
 #: Values beyond an end of the real range by less than this share of its width are not outside (rounding: a synthetic

@@ -3,17 +3,20 @@
 Date orderings (``a <= b`` wherever both are present, reduced to those not implied by others), orderings of numbers
 whose names say one is at most the other (:func:`~medsynth.io.schema.bound_pairs`: ``sbp_min <= sbp_max``,
 ``open_credit_lines <= total_credit_lines``) and derived columns (a number equal to the difference of two dates, in days, or of two numbers), marked
-``read_from_data: true, public: false``: the user accepts one as domain knowledge with ``public: true``.
+``read_from_data: true, public: false``: the user accepts one as domain knowledge with ``public: true``. Category
+columns that are intervals of a number (an age group, a low-birthweight flag) are proposed as ``bins`` with round cut
+points (:func:`round_cut`).
 """
 
 from __future__ import annotations
 
 import itertools
+import math
 
 import numpy as np
 import pandas as pd
 
-from medsynth.io.schema import EPOCH, ColumnSchema, Constraint, TableSchema, bound_pairs, parse_dates
+from medsynth.io.schema import EPOCH, ColumnSchema, Constraint, TableSchema, bound_pairs, category_key, parse_dates
 
 #: At least this many rows must hold all columns of a proposed rule.
 MIN_ROWS = 20
@@ -70,7 +73,90 @@ def propose_rules(df: pd.DataFrame, schema: TableSchema) -> list[Constraint]:
                 used.add(c.name)
                 triples.add(frozenset((c.name, a, b)))
                 break
+    out += _bins(df, schema, nums, vals)
     return out
+
+
+#: A category column of at most this many values is tried as bins of a number ...
+MAX_BIN_LABELS = 12
+#: ... each value held by at least this many rows (a rare value at a number's extreme is no rule).
+MIN_BIN_ROWS = 5
+
+
+def round_cut(low: float, high: float) -> float:
+    """The roundest number in ``(low, high]``: the cut point between a bin whose largest value is ``low`` and the
+    next, whose smallest is ``high`` (an age group's 49 and 50: 50; a birth weight's 2495 and 2523: 2500)."""
+    if not high > low:
+        return float(high)
+    step = 10.0 ** math.floor(math.log10(max(high - low, abs(high), 1e-12)) + 1)
+    while step > 1e-9:
+        for unit in (step, step / 2, step / 5):
+            cut = math.floor(low / unit) * unit + unit
+            if cut <= high:
+                return float(round(cut, 12))
+        step /= 10
+    return float(high)
+
+
+def intervals(keys: pd.Series, x: np.ndarray) -> tuple[list[float], list[str]] | None:
+    """Whether category ``keys`` (canonical keys, None where missing) are intervals of number ``x`` in every row: present
+    exactly where ``x`` is, 2 to :data:`MAX_BIN_LABELS` values each held by :data:`MIN_BIN_ROWS` rows or more, each on
+    one interval of ``x``, the intervals apart, ``x`` with more distinct values than the keys. Returns (cut points
+    between neighbouring intervals, :func:`round_cut`; keys lowest interval first), or None."""
+    present = keys.notna().to_numpy()
+    counts = keys.value_counts()
+    if not 2 <= len(counts) <= MAX_BIN_LABELS or counts.min() < MIN_BIN_ROWS or present.sum() < MIN_ROWS:
+        return None
+    if not np.array_equal(~np.isnan(x), present) or len(np.unique(x[present])) <= len(counts):
+        return None
+    spans = pd.DataFrame({"k": keys[present].to_numpy(), "x": x[present]}).groupby("k")["x"].agg(["min", "max"])
+    spans = spans.sort_values("min")
+    lo, hi = spans["min"].to_numpy(), spans["max"].to_numpy()
+    if not np.all(hi[:-1] < lo[1:]):
+        return None
+    return [round_cut(float(a), float(b)) for a, b in zip(hi[:-1], lo[1:], strict=True)], [str(k) for k in spans.index]
+
+
+def _bins(df: pd.DataFrame, schema: TableSchema, nums: list[ColumnSchema], vals: dict[str, np.ndarray]) -> list[Constraint]:
+    """Category columns that are intervals of a number in every row (:func:`intervals`: ``agegroup`` from ``age``,
+    ``low`` from ``bwt``); one rule per category column, from the first number that fits (a number whose name the
+    category's holds first: ``AgeGroup`` from ``Age``)."""
+    out: list[Constraint] = []
+    by_presence: dict[bytes, list[ColumnSchema]] = {}  # numbers by where they are present (a wide table: only the
+    for num in nums:  # numbers present exactly where a category column is are tried, not every pair)
+        by_presence.setdefault(np.packbits(~np.isnan(vals[num.name])).tobytes(), []).append(num)
+    for col in schema.columns:
+        if col.type not in ("categorical", "boolean"):
+            continue
+        same = by_presence.get(np.packbits(df[col.name].notna().to_numpy()).tobytes(), [])
+        if not same:
+            continue
+        keys = df[col.name].map(lambda v: None if _isna(v) else category_key(v))
+        if not 2 <= keys.nunique() <= MAX_BIN_LABELS:
+            continue
+        native = {category_key(v): v for v in df[col.name].dropna().unique()}
+        low_name = col.name.lower()
+        for num in sorted(same, key=lambda n: n.name.lower() not in low_name):
+            if num.name == col.name:
+                continue
+            found = intervals(keys, vals[num.name])
+            if found is not None:
+                out.append(Constraint(kind="bins", columns=[col.name, num.name], public=False, read_from_data=True,
+                                      edges=found[0], labels=[_native(native[k]) for k in found[1]]))
+                break
+    return out
+
+
+def _native(v: object) -> object:
+    """A category value as YAML writes it (numpy scalars as Python ones)."""
+    return v.item() if isinstance(v, np.generic) else v
+
+
+def _isna(v: object) -> bool:
+    try:
+        return bool(pd.isna(v))
+    except (TypeError, ValueError):
+        return False
 
 
 #: Number of ``a`` columns screened at once in :func:`_screen_differences` (bounds its memory: chunk x d x rows).
@@ -133,4 +219,4 @@ def _derived(z: np.ndarray, diff: np.ndarray, *, min_rows: int) -> bool:
     return bool(np.allclose(z[present], diff[present], rtol=1e-9, atol=1e-6 * scale))
 
 
-__all__ = ["propose_rules"]
+__all__ = ["intervals", "propose_rules", "round_cut"]

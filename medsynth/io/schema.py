@@ -162,23 +162,30 @@ class Constraint(ConfigModel):
 
     Attributes:
         kind: "le" (columns[0] <= columns[1] where both are present), "range" (low <= columns[0] <= high),
-            "combinations" (the tuple of ``columns`` is one of ``allowed``) or "derived" (columns[0] equals
-            columns[1] - columns[2] where all are present; dates count in days).
+            "combinations" (the tuple of ``columns`` is one of ``allowed``), "derived" (columns[0] equals
+            columns[1] - columns[2] where all are present; dates count in days) or "bins" (columns[0], a category
+            column, is ``labels[i]`` where columns[1], a number, lies in ``[edges[i-1], edges[i])``: an age group
+            from the age, a low-birthweight flag from the weight; missing where the number is).
         columns: the columns involved.
         low: lower end for "range".
         high: upper end for "range".
         allowed: the allowed value tuples for "combinations".
+        edges: for "bins", the ascending cut points between the number's intervals (a value equal to a cut point
+            falls in the upper interval).
+        labels: for "bins", the category of each interval, lowest first (one more than ``edges``).
         public: the rule is declared public domain knowledge (what a hand-written rule is). A rule that
             ``schema infer`` read from the data has ``public: false`` until the user accepts it: a DP fit
             uses only public rules (listed in its ledger as public assumptions).
         read_from_data: ``schema infer`` proposed the rule because it holds in every row of the data.
     """
 
-    kind: Literal["le", "range", "combinations", "derived"]
+    kind: Literal["le", "range", "combinations", "derived", "bins"]
     columns: list[str] = Field(min_length=1)
     low: float | str | None = None
     high: float | str | None = None
     allowed: list[list[Category | None]] | None = None
+    edges: list[float] | None = None
+    labels: list[Category] | None = None
     public: bool = True
     read_from_data: bool = False
 
@@ -188,6 +195,17 @@ class Constraint(ConfigModel):
             raise ValueError(f"constraint 'le' needs exactly two columns [a, b] (a <= b), got {self.columns}")
         if self.kind == "derived" and len(self.columns) != 3:
             raise ValueError(f"constraint 'derived' needs three columns [c, b, a] (c = b - a), got {self.columns}")
+        if self.kind == "bins":
+            if len(self.columns) != 2:
+                raise ValueError(f"constraint 'bins' needs two columns [category, number], got {self.columns}")
+            edges, labels = self.edges or [], self.labels or []
+            if not edges or len(labels) != len(edges) + 1:
+                raise ValueError(f"constraint 'bins' on {self.columns} needs 'edges' (cut points, ascending) and 'labels' "
+                                 f"(one more than the edges, lowest interval first); got edges {edges}, labels {labels}")
+            if any(b <= a for a, b in zip(edges, edges[1:], strict=False)):
+                raise ValueError(f"constraint 'bins' on {self.columns}: edges {edges} must be strictly ascending")
+            if len({str(v) for v in labels}) != len(labels):
+                raise ValueError(f"constraint 'bins' on {self.columns}: labels {labels} must differ from each other")
         if self.kind == "range" and (len(self.columns) != 1 or (self.low is None and self.high is None)):
             raise ValueError("constraint 'range' needs one column and low and/or high")
         if self.kind == "combinations":
@@ -230,6 +248,12 @@ class TableSchema(ConfigModel):
                 for col in con.columns:
                     if types.get(col) not in (*NUMERIC_TYPES, None):
                         problems.append(f"constraints[{i}] ({con.kind}) needs numeric or date columns; '{col}' is {types[col]}")
+            if con.kind == "bins":
+                c, x = con.columns
+                if types.get(c) not in (*DISCRETE_TYPES, None):
+                    problems.append(f"constraints[{i}] (bins) needs a categorical or boolean column first; '{c}' is {types[c]}")
+                if types.get(x) not in ("integer", "continuous", None):
+                    problems.append(f"constraints[{i}] (bins) needs a number column second; '{x}' is {types[x]}")
         if self.unit is not None and self.unit not in types:
             problems.append(f"unit '{self.unit}' is not a column (columns: {', '.join(names)}); name the column that "
                             "identifies a person, or leave unit out if every row is a different person")
@@ -1139,7 +1163,9 @@ def public_assumptions(schema: TableSchema, *, table: str | None = None) -> list
                    "(declared public in the schema)")
     for con in schema.constraints:
         if con.public:
-            out.append(f"{where}rule {con.kind} on {list(con.columns)} (accepted as public domain knowledge)")
+            cuts = f" cut at {con.edges} into {con.labels}" if con.kind == "bins" else ""
+            out.append(f"{where}rule {con.kind} on {list(con.columns)}{cuts} ("
+                       + ("read from the data, " if con.read_from_data else "") + "accepted as public domain knowledge)")
     return out
 
 
@@ -1180,6 +1206,12 @@ def check_constraints(df: pd.DataFrame, schema: TableSchema) -> np.ndarray:
                 ok &= ~present | (v >= to_number(col, con.low))
             if con.high is not None:
                 ok &= ~present | (v <= to_number(col, con.high))
+        elif con.kind == "bins":
+            x = _numeric_view(df[con.columns[1]], schema.column(con.columns[1]))
+            present = ~np.isnan(x)
+            want = bin_labels(x, con)
+            keys = df[con.columns[0]].map(lambda v: "<NA>" if _isna(v) else category_key(v)).to_numpy()
+            ok &= ~present | np.array([k == ("<NA>" if w is None else category_key(w)) for k, w in zip(keys, want, strict=True)])
         elif con.kind == "derived":
             c, b, a = (_numeric_view(df[k], schema.column(k)) for k in con.columns)
             present = ~(np.isnan(a) | np.isnan(b) | np.isnan(c))
@@ -1191,6 +1223,13 @@ def check_constraints(df: pd.DataFrame, schema: TableSchema) -> np.ndarray:
             tuples = list(zip(*keys, strict=True))
             ok &= np.array([t in allowed for t in tuples], dtype=bool)
     return ok
+
+
+def bin_labels(x: np.ndarray, con: Constraint) -> np.ndarray:
+    """The label a "bins" rule gives each value of its number (an object array; None where the value is missing)."""
+    labels = np.array([*(con.labels or []), None], dtype=object)
+    idx = np.searchsorted(np.asarray(con.edges, dtype=float), np.where(np.isnan(x), 0.0, x), side="right")
+    return np.where(np.isnan(x), labels[-1], labels[idx])
 
 
 def _isna(v: Any) -> bool:
@@ -1214,6 +1253,7 @@ __all__ = [
     "ColumnSchema",
     "Constraint",
     "TableSchema",
+    "bin_labels",
     "category_key",
     "boolean_keys",
     "category_keys",

@@ -215,7 +215,7 @@ class TabularSynthesizer:
             self.private_meta["rows"] = len(data)
             self.ledger.assume_public(f"unit '{unit}': the rows sharing a value of '{unit}' are one person (the schema's "
                                       "declaration of how the table was collected)")
-        for con in rules:
+        for con in [] if self.is_private else rules:  # (a DP fit's are among public_assumptions above)
             self.ledger.assume_public(f"rule {con.kind} {con.columns}" + (" (read from the data, accepted as public)"
                                                                           if con.read_from_data else " (declared)"))
         ignored_notes = [f"rule {con.kind} {con.columns} was read from the data and not accepted (public: false): a DP "

@@ -71,6 +71,10 @@ def model_card(model: TabularSynthesizer) -> str:
     if plan is not None and plan.derived:
         lines += ["- Computed from two others, not modelled: "
                   + ", ".join(f"{c} = {b} - {a}" for c, b, a in plan.derived) + ".", ""]
+    if plan is not None and plan.bins:
+        lines += ["- Computed from a number's intervals, not modelled: "
+                  + ", ".join(f"{c} from {x} (cut at {', '.join(f'{e:g}' for e in plan.outputs[c]['edges'])})"
+                              for c, x in plan.bins) + ".", ""]
     if led.public_assumptions:
         lines += ["## Public assumptions", ""] + [f"- {a}" for a in led.public_assumptions] + [""]
     lines += ["## Accesses to the data (privacy ledger)", "", "| access | mechanism | cost |", "|---|---|---|"]

@@ -117,9 +117,13 @@ def _compute_derived(df: pd.DataFrame, schema: TableSchema, constraints: list[An
     not left to the model (a folder's MIMIC-like ``los`` would disagree with its ``outtime - intime``); missing where a
     source is missing."""
     from medsynth.io.rules import _days_or_numbers
+    from medsynth.io.schema import bin_labels
     from medsynth.tabular.rules import derived_values
 
     for con in constraints:
+        if con.kind == "bins" and set(con.columns) <= set(df.columns):  # an accepted category of a number's intervals
+            df[con.columns[0]] = bin_labels(_days_or_numbers(schema.column(con.columns[1]), df[con.columns[1]]), con)
+            continue
         if con.kind != "derived" or not set(con.columns) <= set(df.columns):
             continue
         c, b, a = con.columns

@@ -5,7 +5,9 @@
 - ``le`` between two date columns (``diagdate <= recdate`` wherever both are present), reduced to the
   ones not implied by others (``a <= b <= c`` does not also list ``a <= c``);
 - ``derived``: a number that equals the difference of two date columns (in days) or of two numbers in
-  every row where all three are present (``survtime = deathdate - diagdate``).
+  every row where all three are present (``survtime = deathdate - diagdate``);
+- ``bins``: a category column that is intervals of a number in every row (``AgeGroup`` from ``Age``, a
+  low-birthweight flag from the weight), with round cut points between the intervals.
 
 They are written with ``read_from_data: true, public: false``: facts read from the data, which a DP fit
 must not use until the user accepts them as public domain knowledge (``public: true``; the ledger then
@@ -13,7 +15,8 @@ lists them as public assumptions). Hand-written rules are public.
 
 A fit keeps the rules it may use **by construction** instead of by rejection (:class:`RulePlan`): for
 ``a <= b`` the model learns the gap ``b - a`` (never negative) in place of ``b``, and writes ``b = a +
-gap``; a derived column is not learned at all but computed from its two sources. Both are row-wise
+gap``; a derived column is not learned at all but computed from its two sources, and a binned one from its
+number. Both are row-wise
 transformations of the table, so they cost no privacy. A chain (``a <= b <= c``) becomes two gaps from
 its root (``b - a``, ``c - a``: the durations a model links to outcomes directly) and ``b`` is clipped to
 ``c`` on output.
@@ -28,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from medsynth.io.rules import _days_or_numbers, propose_rules
+from medsynth.io.schema import bin_labels
 from medsynth.tabular.encoding import format_days, to_resolution
 from medsynth.tabular.schema import ColumnSchema, Constraint, TableSchema
 
@@ -40,6 +44,8 @@ class RulePlan:
         gaps: ``(b, a)``: column ``b`` is modelled as the gap ``b - a`` (``>= 0``; ``a`` the root of its chain).
         clips: ``(x, y)``: an ordering ``x <= y`` inside a chain, kept by ``x = min(x, y)`` at output time.
         derived: ``(c, b, a)``: column ``c`` is computed as ``b - a``.
+        bins: ``(c, x)``: category column ``c`` is computed from number ``x`` (its rule's edges and labels in
+            ``outputs[c]``).
         outputs: the output schema of each transformed column (its original type and date format; no
             bounds: they follow from the sources).
         columns: the table's column order.
@@ -50,20 +56,23 @@ class RulePlan:
     clips: list[tuple[str, str]] = field(default_factory=list)
     outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
     columns: list[str] = field(default_factory=list)
+    bins: list[tuple[str, str]] = field(default_factory=list)
 
     def __bool__(self) -> bool:
-        return bool(self.gaps or self.derived)
+        return bool(self.gaps or self.derived or self.bins)
 
     def to_dict(self) -> dict[str, Any]:
         """As stored in meta.json."""
         return {"gaps": [list(g) for g in self.gaps], "derived": [list(d) for d in self.derived],
-                "clips": [list(c) for c in self.clips], "outputs": self.outputs, "columns": self.columns}
+                "clips": [list(c) for c in self.clips], "outputs": self.outputs, "columns": self.columns,
+                **({"bins": [list(b) for b in self.bins]} if self.bins else {})}
 
     def merged(self, other: RulePlan) -> RulePlan:
         """This plan and ``other`` (gaps, derived columns, clips), whose columns no rule of this one touches (applied
         after it; this plan's column order)."""
         return RulePlan(gaps=[*self.gaps, *other.gaps], derived=[*self.derived, *other.derived], clips=[*self.clips, *other.clips],
-                        outputs={**self.outputs, **other.outputs}, columns=list(self.columns or other.columns))
+                        outputs={**self.outputs, **other.outputs}, columns=list(self.columns or other.columns),
+                        bins=[*self.bins, *other.bins])
 
     @classmethod
     def from_dict(cls, data: dict[str, Any] | None) -> RulePlan:
@@ -72,7 +81,7 @@ class RulePlan:
             return cls()
         return cls(gaps=[tuple(g) for g in data.get("gaps", [])], derived=[tuple(d) for d in data.get("derived", [])],
                    clips=[tuple(c) for c in data.get("clips", [])], outputs=dict(data.get("outputs", {})),
-                   columns=list(data.get("columns", [])))
+                   columns=list(data.get("columns", [])), bins=[tuple(b) for b in data.get("bins", [])])
 
 
 def usable_rules(schema: TableSchema, *, private: bool) -> tuple[list[Constraint], list[Constraint]]:
@@ -126,6 +135,17 @@ def plan_rules(schema: TableSchema, rules: list[Constraint], *, private: bool = 
         if root != a:
             plan.clips.append((a, b))
     plan.derived = [d for d in plan.derived if d[1] not in derived_cols and d[2] not in derived_cols]
+    for con in rules:  # a category computed from a number's intervals (the number: modelled, gapped or derived)
+        if con.kind != "bins":
+            continue
+        c, x = con.columns
+        if c in plan.outputs or any(c == b for b, _ in plan.bins) or types[c].type not in ("categorical", "boolean"):
+            continue
+        if types[x].type not in ("continuous", "integer") or any(x == b for b, _ in plan.bins):
+            continue
+        plan.bins.append((c, x))
+        plan.outputs[c] = {"name": c, "type": types[c].type, "missing": types[c].missing, "edges": list(con.edges or []),
+                           "labels": list(con.labels or [])}
     for b, _ in plan.gaps:
         col = types[b]
         read = private and not col.public  # (its type is the accepted rule's: both columns of an ordering are of one type)
@@ -186,7 +206,7 @@ def model_schema(schema: TableSchema, plan: RulePlan) -> TableSchema:
     if not plan:
         return schema
     types = {c.name: c for c in schema.columns}
-    derived = {c for c, _, _ in plan.derived}
+    derived = {c for c, _, _ in plan.derived} | {c for c, _ in plan.bins}
     cols = []
     for col in schema.columns:
         if col.name in derived:
@@ -210,6 +230,8 @@ def _kept(con: Constraint, plan: RulePlan) -> bool:
         return (con.columns[1], con.columns[0]) in plan.gaps or tuple(con.columns) in plan.clips
     if con.kind == "derived":
         return tuple(con.columns) in plan.derived
+    if con.kind == "bins":
+        return tuple(con.columns) in plan.bins
     return False
 
 
@@ -222,7 +244,7 @@ def to_model(df: pd.DataFrame, schema: TableSchema, plan: RulePlan) -> pd.DataFr
     for b, a in plan.gaps:
         gap = _days_or_numbers(types[b], df[b]) - _days_or_numbers(types[a], df[a])
         out[b] = np.maximum(gap, 0.0)  # a row that breaks an accepted rule is brought onto it
-    return out.drop(columns=[c for c, _, _ in plan.derived])
+    return out.drop(columns=[c for c, _, _ in plan.derived] + [c for c, _ in plan.bins])
 
 
 def from_model(df: pd.DataFrame, internal: TableSchema, plan: RulePlan) -> pd.DataFrame:
@@ -259,6 +281,10 @@ def from_model(df: pd.DataFrame, internal: TableSchema, plan: RulePlan) -> pd.Da
         vb = values[b] if b in values else value(b)
         va = values[a] if a in values else value(a)
         out[c] = derived_values(vb - va, integer=plan.outputs[c]["type"] == "integer")
+    for c, x in plan.bins:
+        spec = plan.outputs[c]
+        rule = Constraint(kind="bins", columns=[c, x], edges=spec["edges"], labels=spec["labels"])
+        out[c] = bin_labels(values[x] if x in values else value(x), rule)
     return out[plan.columns]
 
 
@@ -299,7 +325,7 @@ def output_schema(internal: TableSchema, original_constraints: list[Constraint],
         if spec["type"] == "datetime" and not fmt:
             src = next((a for b, a in plan.gaps if b == name), None)
             fmt = cols[src].format if src in cols else None
-        cols[name] = ColumnSchema(name=name, type=spec["type"], format=fmt, missing=True)
+        cols[name] = ColumnSchema(name=name, type=spec["type"], format=fmt, missing=True, categories=spec.get("labels"))
     return TableSchema(columns=[cols[n] for n in plan.columns if n in cols], constraints=list(original_constraints))
 
 

@@ -706,6 +706,25 @@ def test_an_ordering_the_real_rows_keep_is_judged() -> None:
     assert half.verdict == "pass" and "not judged" in half.note and "entry <= exit" in half.note, half.note
 
 
+def test_a_category_computed_from_a_numbers_intervals_is_judged() -> None:
+    """Stat2Data's ICU at epsilon 1 (schema as inferred): 63% of synthetic rows put the age in another age group than
+    the real cut points (50, 70) do, and MASS's birthwt 51% (low = bwt < 2500); the report had no metric for it."""
+    rng = np.random.default_rng(0)
+    n = 600
+    age = rng.integers(16, 93, n)
+    real = pd.DataFrame({"Age": age, "AgeGroup": np.where(age < 50, 1, np.where(age < 70, 2, 3)),
+                         "sbp": rng.integers(80, 200, n), "y": rng.integers(0, 2, n)})
+    fine = evaluate_tabular(real.iloc[:400], real.iloc[400:500], real.iloc[500:], target="y")
+    ok = fine.metric("interval_rule_violations_max")
+    assert ok.verdict == "pass" and "AgeGroup from Age cut at 50, 70" in ok.note, (ok.verdict, ok.note)
+    bad = real.iloc[500:].copy()
+    bad["AgeGroup"] = rng.permutation(bad["AgeGroup"].to_numpy())
+    got = evaluate_tabular(real.iloc[:400], real.iloc[400:500], bad, target="y").metric("interval_rule_violations_max")
+    assert got.verdict == "fail" and got.value > 0.3, (got.verdict, got.note)
+    none = evaluate_tabular(real.iloc[:400].assign(AgeGroup=rng.integers(1, 4, 400)), real.iloc[400:500], bad, target="y")
+    assert none.metric("interval_rule_violations_max").verdict == "skipped"
+
+
 def test_a_synthetic_target_of_one_class_fails_the_utility_gaps() -> None:
     """mgus1 at epsilon 1: the synthetic target kept one class; a constant predictor's accuracy is the real majority's
     share (0.953 against 0.988), and the accuracy gap passed."""
