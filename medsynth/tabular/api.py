@@ -227,8 +227,8 @@ def release_gaps(model: Any) -> str | None:
     usable = 0  # columns a user gets something from (keys are regenerated, so they do not count)
     lost_targets: list[str] = []
     for t, tab in tables.items():
-        lost_targets += [c.name for c in tab.columns if c.target and (
-            c.omitted or (c.type == "categorical" and len(c.categories or []) <= 1))]
+        lost_targets += [c.name for c in tab.columns if c.target and not (c.public and len(c.categories or []) <= 1) and (
+            c.omitted or (c.type == "categorical" and len(c.categories or []) <= 1))]  # (a public single class: declared)
         usable += sum(not c.omitted and c.type != "identifier" and not (c.type == "categorical" and len(c.categories or []) == 1)
                       for c in tab.columns)
         empty = [c.name for c in tab.columns if c.omitted]
@@ -240,10 +240,11 @@ def release_gaps(model: Any) -> str | None:
             parts.append(f"{where}{len(empty)} of {len(tab.columns)} columns are left empty ({_names(empty)})")
         if single:
             # (a survey's constant year is no loss: the fit cannot tell, its count of each value is noisy)
-            parts.append(f"{where}{len(single)} keep a single value ({_names(single)}: the data's only one, or the only "
+            parts.append(f"{where}{len(single)} column{'s' if len(single) > 1 else ''} keep{'' if len(single) > 1 else 's'} a single value ({_names(single)}: the data's only one, or the only "
                          "one above the noise)")
         if lumped:  # (an analyst found '(other)' in half the rows of a 3-value column with no word of it from the fit)
-            parts.append(f"{where}{len(lumped)} write the values too rare to release as '{OTHER_CATEGORY}' ({_names(lumped)})")
+            parts.append(f"{where}{len(lumped)} column{'s' if len(lumped) > 1 else ''} write{'' if len(lumped) > 1 else 's'} "
+                         f"the values too rare to release as '{OTHER_CATEGORY}' ({_names(lumped)})")
     texted = {c: n for e in getattr(model.privacy_ledger, "entries", []) for c, n in ((e.details or {}).get("text_as_missing") or {}).items()}
     if texted:  # (yrbss: 42% of a column's answers written as missing, and the fit said nothing)
         parts.append(f"{len(texted)} number column(s) write their text cells as missing values ({_names(list(texted))}: "
@@ -266,7 +267,7 @@ def release_gaps(model: Any) -> str | None:
     if left_out:  # (injury's costs to 2.3M released as [60, 2,816], 17% of the values out, and the fit said nothing)
         worst = max(left_out, key=left_out.get)
         parts.append(f"{len(left_out)} column(s) have DP ranges that leave out {CLIP_NOTE_SHARE:.0%} or more of "
-                     f"their values, modelled at the range's ends ({_names(list(left_out))}; '{worst}' at least about "
+                     f"their values, which the synthetic column does not hold ({_names(list(left_out))}; '{worst}' at least about "
                      f"{left_out[worst]:.0%}: declare their bounds public or give a larger epsilon)")
     floor = _category_floor(model)
     if floor is not None:  # (a data scientist found pbc's 'm', stage 2 and grade 1 of 11-22% missing with no word of it)

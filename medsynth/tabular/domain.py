@@ -1067,8 +1067,8 @@ def resolve_domain(
         ledger.notes.append(
             f"columns {listed}: their DP ranges leave out about that share of their values or more (a DP estimate, "
             "the noisy rows less the noisy counts of missing values and of the range; low where values lie past the "
-            "powers of two measured), which the model counts in the range's end cells: at this budget the noise hides "
-            "a thin tail; declare their bounds public in the schema (a data dictionary's ranges cost no budget) or give "
+            "powers of two measured); the synthetic values stay inside the range, so those real values have no "
+            "counterpart: at this budget the noise hides a thin tail; declare their bounds public in the schema (a data dictionary's ranges cost no budget) or give "
             "a larger epsilon")
     if made_whole:
         ledger.notes.append(

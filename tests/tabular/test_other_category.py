@@ -48,7 +48,7 @@ def test_dp_fit_writes_unreleased_categories_as_other_not_missing(seeded_dp_nois
     notes = " ".join(model.privacy_ledger.notes)
     assert "'code'" in notes and OTHER_CATEGORY in notes
     # the fit's own warning says so (a data scientist found '(other)' in half of a column's rows, unannounced)
-    assert "1 write the values too rare to release as '(other)' (code)" in tab.release_gaps(model)
+    assert "1 column writes the values too rare to release as '(other)' (code)" in tab.release_gaps(model)
     syn = model.sample(3000, seed=1)
     assert syn["code"].isna().mean() < 0.02  # no value is missing in the real column
     share = (syn["code"] == OTHER_CATEGORY).mean()
