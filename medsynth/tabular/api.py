@@ -280,6 +280,8 @@ def release_gaps(model: Any) -> str | None:
     pairs = ([f"{t}.{a} <= {t}.{b}" for t, kept_t in tested.items() for a, b in kept_t] if isinstance(tested, dict)
              else [f"{a} <= {b}" for a, b in tested])  # (a folder's per table)
     pairs += [f"{c} = {b} - {a}" for c, b, a in (getattr(model, "meta", None) or {}).get("derived_tested") or []]
+    pairs += [f"{r['columns'][0]} from {r['columns'][1]} cut at {', '.join(f'{e:g}' for e in r['edges'])}"
+              for r in (getattr(model, "meta", None) or {}).get("bins_tested") or []]
     kept = f"a DP test kept {', '.join(pairs)} (no synthetic row breaks them)" if pairs else ""
     said = "; ".join(x for x in (
         ("the rules that schema infer read from the data were not used (not accepted: public: false; listed in the "

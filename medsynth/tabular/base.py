@@ -66,7 +66,7 @@ from medsynth.tabular import domain as domains
 from medsynth.tabular.config import MAX_DOMAIN_BUDGET, PrivacyConfig
 from medsynth.tabular.domain import plan_domain_budget, reopen_inferred_omissions, resolve_domain
 from medsynth.tabular.encoding import Frame, TableCodec
-from medsynth.tabular.orderings import gap_columns, plan_tested, tested_differences, tested_orderings
+from medsynth.tabular.orderings import gap_columns, plan_tested, tested_bins, tested_differences, tested_orderings
 from medsynth.tabular.rules import RulePlan, from_model, model_schema, output_schema, plan_rules, to_model, usable_rules
 from medsynth.tabular.structure import needs_decision
 
@@ -371,6 +371,9 @@ class TabularSynthesizer:
             self.meta["rules_tested"] = [list(c.columns) for c in kept if c.kind == "le"]
             if any(c.kind == "derived" for c in kept):
                 self.meta["derived_tested"] = [list(c.columns) for c in kept if c.kind == "derived"]
+            if any(c.kind == "bins" for c in kept):
+                self.meta["bins_tested"] = [{"columns": list(c.columns), "edges": c.edges, "labels": c.labels}
+                                            for c in kept if c.kind == "bins"]
         return data
 
     def _tested_orderings(self, data: pd.DataFrame, gens: Generators) -> list[Constraint]:
@@ -381,13 +384,17 @@ class TabularSynthesizer:
         from its sources; columns a rule transforms already are left out. Returns the rules kept (``self.tested_plan``
         says how the table is reshaped)."""
         plan, schema = self.rule_plan, self.schema
-        taken = {n for g in plan.gaps for n in g} | {n for d in plan.derived for n in d} | {n for c in plan.clips for n in c}
+        taken = ({n for g in plan.gaps for n in g} | {n for d in plan.derived for n in d} | {n for c in plan.clips for n in c}
+                 | {n for b in plan.bins for n in b})
         found = tested_orderings(data, schema, taken=taken, ledger=self.ledger, rng=gens.noise)  # type: ignore[arg-type]
         derived = tested_differences(data, schema, found.held, taken=taken, ledger=self.ledger, rng=gens.noise)  # type: ignore[arg-type]
-        tested, checked = plan_tested(schema, found, derived)  # type: ignore[arg-type]
+        taken |= {n for con in derived for n in con.columns}
+        binned = tested_bins(data, schema, taken=taken, ledger=self.ledger, rng=gens.noise,  # type: ignore[arg-type]
+                             rho_total=self.ledger.rho_budget, rows=float(self.rows_noisy or 0.0))  # type: ignore[union-attr]
+        tested, checked = plan_tested(schema, found, derived, binned)  # type: ignore[arg-type]
         if checked:  # (sampled rows that break one are drawn again: the output schema's constraints)
             self.schema = schema = schema.model_copy(update={"constraints": [*schema.constraints, *checked]})  # type: ignore[union-attr]
-        computed = {c for c, _, _ in tested.derived}
+        computed = {c for c, _, _ in tested.derived} | {c for c, _ in tested.bins}
         if tested:
             sources = [schema.column(n) for n in dict.fromkeys(n for g in tested.gaps for n in g)]  # type: ignore[union-attr]
             self.tested_plan = {"plan": tested.to_dict(), "sources": [c.model_dump(mode="json") for c in sources]}
@@ -396,7 +403,7 @@ class TabularSynthesizer:
             self.schema = gapped.model_copy(update={"columns": [c for c in gapped.columns if c.name not in computed]})
             for b in [*(b for b, _ in tested.gaps), *computed]:  # their located 1-ways are not what the model sees
                 self.domain_oneways.pop(b, None)
-        return [*checked, *(c for c in derived if c.columns[0] in computed)]
+        return [*checked, *(c for c in derived if c.columns[0] in computed), *(c for c in binned if c.columns[0] in computed)]
 
     # -- checkpoints (DP-SGD fits) ----------------------------------------------------------------
     def fit_state(self) -> dict[str, Any]:
@@ -428,7 +435,7 @@ class TabularSynthesizer:
         plan = self.tested_plan or {}
         rules = RulePlan.from_dict(plan["plan"])
         if not plan["sources"]:
-            return data.drop(columns=[c for c, _, _ in rules.derived])
+            return data.drop(columns=[c for c, _, _ in rules.derived] + [c for c, _ in rules.bins])
         return to_model(data, TableSchema(columns=[ColumnSchema.model_validate(c) for c in plan["sources"]]), rules)
 
     def _checkpoint(self, train_state: dict[str, Any]) -> None:

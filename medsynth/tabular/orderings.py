@@ -44,7 +44,7 @@ import numpy as np
 import pandas as pd
 
 from medsynth.io.dataset_infer import _name_words, time_point_named
-from medsynth.io.rules import _days_or_numbers
+from medsynth.io.rules import _days_or_numbers, round_cut
 from medsynth.io.schema import BOUND_RANKS, TOTAL_WORDS, bound_pairs
 from medsynth.privacy.ledger import PrivacyLedger
 from medsynth.privacy.mechanisms import gaussian_sigma
@@ -281,6 +281,149 @@ def tested_differences(df: pd.DataFrame, schema: TableSchema, held: list[tuple[s
     return [Constraint(kind="derived", columns=[c, b, a], public=False, read_from_data=False) for c, b, a in kept]
 
 
+#: Words that, after a number's name, name its intervals (``AgeGroup``, ``age_cat``, ``agegrp``, ``bmi_class``).
+BIN_WORDS = ("group", "grp", "gp", "cat", "cats", "categ", "category", "class", "band", "bands", "bracket", "level",
+             "lvl", "bin", "bins", "range", "interval", "strata", "stratum", "tertile", "quartile", "quintile", "decile")
+#: Cells of the number's DP range in a tested pair's histogram: as many as keep a cell's rows about ``BIN_CELL_SIGMAS``
+#: noise deviations above zero (noisy rows, public sizes), between 4 and ``BIN_CELLS``.
+BIN_CELLS = 32
+BIN_CELL_SIGMAS = 8.0
+#: A cell's label is sure where its largest count stands this many deviations (of a difference) above the next.
+BIN_MARGIN_SIGMAS = 3.0
+#: Category columns tested at most (each with the one number its name names).
+MAX_BIN_PAIRS = 8
+
+
+def bin_named(c: str, x: str) -> bool:
+    """Whether category column ``c``'s name says intervals of number ``x`` (public names): ``x``'s words, then one word
+    of :data:`BIN_WORDS` (``AgeGroup``/``Age``, ``agegrp``/``age``, ``BMI.cat``/``BMI``)."""
+    wc, wx = _name_words(c), _name_words(x)
+    if not wx or len("".join(wx)) < 3:
+        return False
+    if wc[: len(wx)] == wx and len(wc) == len(wx) + 1:
+        return wc[-1] in BIN_WORDS
+    joined, stem = "".join(wc), "".join(wx)
+    return len(wc) == 1 and joined.startswith(stem) and joined[len(stem):] in BIN_WORDS
+
+
+def bin_candidates(schema: TableSchema, *, taken: set[str]) -> list[tuple[str, str]]:
+    """(category, number) pairs a DP fit tests as a bins rule: a modelled category column of 2 to 12 DP-released values
+    whose name says intervals of a modelled number column with a DP range (:func:`bin_named`), neither transformed by a
+    rule already; at most :data:`MAX_BIN_PAIRS`. Depends only on DP outputs and public names."""
+    usable = [c for c in schema.columns if not c.omitted and c.name not in taken and c.has_domain]
+    nums = [c for c in usable if c.type in ("integer", "continuous")]
+    out = []
+    for c in usable:
+        if c.type not in ("categorical", "boolean") or not 2 <= len(c.categories or []) <= 12:
+            continue
+        x = next((n.name for n in nums if bin_named(c.name, n.name)), None)
+        if x is not None:
+            out.append((c.name, x))
+    return out[:MAX_BIN_PAIRS]
+
+
+def bin_histogram(keys: np.ndarray, x: np.ndarray, labels: list[str], lo: float, hi: float, cells: int) -> np.ndarray:
+    """Exact counts of (label, cell of ``[lo, hi]`` in ``cells`` equal cells) over the rows holding both (values past the
+    range in its end cells; labels off the list not counted), then two cells: rows holding only the category, only the
+    number. ``keys``: canonical category keys (None: missing)."""
+    has_c = np.array([k is not None for k in keys], dtype=bool)
+    has_x = ~np.isnan(x)
+    idx = {k: i for i, k in enumerate(labels)}
+    row = np.array([idx.get(k, -1) if k is not None else -1 for k in keys])
+    width = (hi - lo) / cells if hi > lo else 1.0
+    cell = np.clip(np.floor((np.where(has_x, x, lo) - lo) / width), 0, cells - 1).astype(int)
+    counts = np.zeros((len(labels), cells))
+    ok = has_c & has_x & (row >= 0)
+    np.add.at(counts, (row[ok], cell[ok]), 1.0)
+    return np.concatenate([counts.ravel(), [np.sum(has_c & ~has_x), np.sum(has_x & ~has_c)]])
+
+
+def decide_bins(noisy: np.ndarray, sigma: float, k: int, lo: float, hi: float) -> tuple[list[float], list[int]] | None:
+    """Post-processing of a pair's noisy :func:`bin_histogram` (``k`` labels on ``[lo, hi]``): the cells whose largest
+    count stands :data:`BIN_MARGIN_SIGMAS` above the next are sure of their label; where each label is the label of one
+    run of sure cells and every label has its run, the rows off their cell's label (in sure cells away from a change of
+    label, where a cut lies) and the rows holding only one of the two columns are each within :data:`KEEP_SHARE` of the
+    rows and :data:`KEEP_SIGMAS` deviations (never more than :data:`MAX_BREAK_SHARE`). Returns the cut points (each where
+    the two labels' shares of the cells from one run's last sure cell to the next run's first put it, then the roundest
+    number within half a cell of that: :func:`~medsynth.io.rules.round_cut`) and the labels' indices, lowest run first;
+    else None."""
+    cells = (noisy.size - 2) // k
+    counts = noisy[: k * cells].reshape(k, cells)
+    top = np.sort(counts, axis=0)
+    sure = np.nonzero(top[-1] - top[-2] >= BIN_MARGIN_SIGMAS * math.sqrt(2) * sigma)[0]
+    if sure.size < k:
+        return None
+    lab = counts[:, sure].argmax(axis=0)
+    change = [i for i in range(sure.size - 1) if lab[i] != lab[i + 1]]
+    runs = [int(lab[0])] + [int(lab[i + 1]) for i in change]
+    if sorted(runs) != list(range(k)):  # a label in two runs, or one without a run: not intervals
+        return None
+    beside = {i for j in change for i in (j, j + 1)}
+    inner = [i for i in range(sure.size) if i not in beside]
+    total = counts.sum(axis=0)
+    held = float(total[sure].sum())
+    off = float(sum(total[sure[i]] - counts[lab[i], sure[i]] for i in inner))
+    slack = KEEP_SIGMAS * sigma * math.sqrt(max(len(inner), 1) * (k - 1))
+    if held <= 0 or off > min(KEEP_SHARE * held + slack, MAX_BREAK_SHARE * held):
+        return None
+    if max(noisy[-2], noisy[-1]) > KEEP_SHARE * held + KEEP_SIGMAS * sigma:  # one column often without the other
+        return None
+    width = (hi - lo) / cells
+    cuts = []
+    for j in change:  # the two labels' shares of the cells from the run's last sure cell to the next run's first (those
+        # between were unsure: the cut lies there), read as a position across them
+        a, b, la, lb = int(sure[j]), int(sure[j + 1]), int(lab[j]), int(lab[j + 1])
+        mine, next_ = np.maximum(counts[la, a : b + 1], 0.0).sum(), np.maximum(counts[lb, a : b + 1], 0.0).sum()
+        left, right = lo + a * width, lo + (b + 1) * width
+        at = left + (right - left) * mine / max(mine + next_, 1e-9)
+        cuts.append(round_cut(max(at - width / 2, left), min(at + width / 2, right)))
+    if any(y <= x for x, y in zip(cuts, cuts[1:], strict=False)):
+        return None
+    return cuts, runs
+
+
+def tested_bins(df: pd.DataFrame, schema: TableSchema, *, taken: set[str], ledger: PrivacyLedger,
+                rng: np.random.Generator, rho_total: float, rows: float) -> list[Constraint]:
+    """Test with DP which category columns named as intervals of a number (:func:`bin_candidates`: ``AgeGroup`` of
+    ``Age``) are its intervals in (nearly) every row, and return them as ``bins`` rules (DP outputs, cut points from the
+    noisy histogram: :func:`decide_bins`): the category is then computed from the number, not modelled (an ICU's age 87
+    in the youngest group in a third of the rows at epsilon 1). One Gaussian release of :data:`ORDER_SHARE` of
+    ``rho_total`` per pair (at most :data:`MAX_SHARE`), charged to ``ledger``, on as many cells as ``rows`` (noisy) fill
+    well above the noise (none is measured below 4: a small table's pairs are not tested); nothing is spent without a
+    candidate."""
+    from medsynth.io.schema import category_key
+
+    pairs = bin_candidates(schema, taken=taken)
+    if not pairs:
+        return []
+    rho = min(MAX_SHARE, ORDER_SHARE * len(pairs)) * rho_total
+    sigma = gaussian_sigma(rho, sensitivity=math.sqrt(len(pairs)))
+    n_cells = min(BIN_CELLS, int(rows / (BIN_CELL_SIGMAS * sigma)))
+    if n_cells < 4:
+        return []
+    cols = {c.name: c for c in schema.columns}
+    kept: list[Constraint] = []
+    for c, x in pairs:
+        cats = list(cols[c].categories or [])
+        labels = [category_key(v) for v in cats]
+        keys = df[c].map(lambda v: None if pd.isna(v) else category_key(v)).to_numpy(dtype=object)
+        lo, hi = (float(v) for v in cols[x].bounds())
+        hist = bin_histogram(keys, _days_or_numbers(cols[x], df[x]), labels, lo, hi, n_cells)
+        got = decide_bins(hist + rng.normal(0.0, sigma, size=hist.size), sigma, len(labels), lo, hi)
+        if got is None:
+            continue
+        cuts, order = got
+        kept.append(Constraint(kind="bins", columns=[c, x], edges=cuts, labels=[cats[i] for i in order], public=False,
+                               read_from_data=False))
+    ledger.record("category columns named as intervals of a number (which are)", "Gaussian mechanism (zCDP)", rho=rho,
+                  sigma=sigma, columns=sorted({n for p in pairs for n in p}), pairs=len(pairs),
+                  released="the bins kept and their cut points (meta.json bins_tested)")
+    for con in kept:
+        ledger.notes.append(f"rule bins {con.columns} kept by a DP test (cut at {', '.join(f'{e:g}' for e in con.edges or [])} "
+                            f"into {con.labels}): '{con.columns[0]}' is computed from '{con.columns[1]}', not modelled")
+    return kept
+
+
 def gap_columns(schema: TableSchema, gaps: list[tuple[str, str]]) -> TableSchema:
     """The schema with each gap ``(b, a)`` in place of ``b`` (:func:`~medsynth.tabular.rules.gap_type`), from 0 to
     ``b``'s DP top less ``a``'s DP bottom, missing where either may be (post-processing of the DP domains: nothing
@@ -299,7 +442,8 @@ def gap_columns(schema: TableSchema, gaps: list[tuple[str, str]]) -> TableSchema
     return schema.model_copy(update={"columns": out})
 
 
-def plan_tested(schema: TableSchema, found: Kept, derived: list[Constraint]) -> tuple[RulePlan, list[Constraint]]:
+def plan_tested(schema: TableSchema, found: Kept, derived: list[Constraint],
+                binned: list[Constraint] = ()) -> tuple[RulePlan, list[Constraint]]:
     """How a single table's DP fit keeps what the tests kept (``schema``: its DP-resolved schema): a rule plan of gaps
     and derived columns (:func:`~medsynth.tabular.rules.plan_rules`), and the orderings to check on the sampled rows
     (every kept one: one the plan cannot write as a gap, a column gapped from one of two unordered sources, was
@@ -308,7 +452,7 @@ def plan_tested(schema: TableSchema, found: Kept, derived: list[Constraint]) -> 
     state (DP outputs here, which ``plan_rules`` leaves out of a DP fit's plan as read from the data)."""
     kept = list(found.gapped)
     while True:
-        plan = plan_rules(schema.model_copy(update={"constraints": []}), [*derived, *kept], private=True)
+        plan = plan_rules(schema.model_copy(update={"constraints": []}), [*derived, *kept, *binned], private=True)
         empty = {b for b, a in plan.gaps if not gap_top(schema.column(b), schema.column(a)) > 0}
         if not empty:
             break
@@ -321,4 +465,4 @@ def plan_tested(schema: TableSchema, found: Kept, derived: list[Constraint]) -> 
 
 
 __all__ = ["ALONE_SIGMAS", "CELLS", "DIFF_CELLS", "Kept", "difference_histogram", "tested_differences", "KEEP_SHARE", "KEEP_SIGMAS", "MAX_BREAK_SHARE", "MAX_COLUMNS", "MAX_SHARE", "MIN_SIGMAS", "ORDER_SHARE", "STRICT_SIGMAS", "candidate_columns",
-           "candidate_pairs", "decide", "gap_columns", "plan_tested", "pair_histogram", "reduce_transitive", "tested_orderings"]
+           "candidate_pairs", "decide", "decide_bins", "bin_candidates", "bin_named", "tested_bins", "gap_columns", "plan_tested", "pair_histogram", "reduce_transitive", "tested_orderings"]

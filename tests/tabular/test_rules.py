@@ -205,3 +205,36 @@ def test_an_accepted_bins_rule_is_computed_from_its_number_and_listed(seeded_dp_
     assert len([a for a in dp.ledger.public_assumptions if "bins" in a]) == 2, dp.ledger.public_assumptions
     assert "AgeGroup" not in dp.schema.names, "computed, not modelled: no DP budget spent on it"
     assert "low from bwt (cut at 2500)" in model_card(dp)
+
+
+def test_a_dp_fit_tests_a_group_named_after_a_number_and_computes_it(seeded_dp_noise):
+    """Zero configuration: nobody accepts the bins rule schema infer proposes, and a DP fit at epsilon 1 wrote an
+    ICU-like age 87 in the youngest age group in a sixth of the rows. A category named as intervals of a number
+    (AgeGroup of Age) is tested with DP; kept, its cut points come from the noisy histogram and it is computed."""
+    import warnings
+
+    from medsynth import tabular as tab
+    from medsynth.tabular.model_card import model_card
+    from medsynth.tabular.orderings import bin_named
+
+    assert bin_named("AgeGroup", "Age") and bin_named("agegrp", "age") and bin_named("BMI.cat", "BMI")
+    assert not bin_named("ageing", "age") and not bin_named("AgeGroup", "sbp") and not bin_named("age", "age")
+    rs = np.random.default_rng(0)
+    n = 3000
+    age = rs.integers(16, 93, n)
+    df = pd.DataFrame({"Age": age, "AgeGroup": np.where(age < 50, 1, np.where(age < 70, 2, 3)),
+                       "sbp_group": rs.integers(1, 4, n), "sbp": rs.integers(80, 200, n), "died": rs.integers(0, 2, n)})
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        m = tab.fit(df, model="dp-mst", epsilon=1.0, delta=1e-5)
+    assert m.meta["bins_tested"] == [{"columns": ["AgeGroup", "Age"], "edges": [50.0, 70.0], "labels": [1, 2, 3]}]
+    out = m.sample(2000, seed=0)
+    a = out["Age"].astype(float)
+    assert (out["AgeGroup"].astype(int) == np.where(a < 50, 1, np.where(a < 70, 2, 3))).all()
+    assert "AgeGroup" not in m.schema.names and list(out.columns) == list(df.columns)
+    entry = next(e for e in m.privacy_ledger.entries if e.access.startswith("category columns named as intervals"))
+    assert entry.details["pairs"] == 2 and entry.rho > 0  # (sbp_group too: tested, not kept)
+    assert "AgeGroup from Age cut at 50, 70" in " ".join(str(w.message) for w in caught)
+    assert "AgeGroup from Age (cut at 50, 70)" in model_card(m)
+    small = tab.fit(df.iloc[:200], model="dp-mst", epsilon=1.0, delta=1e-5)  # too few rows to test: nothing spent
+    assert not any(e.access.startswith("category columns named") for e in small.privacy_ledger.entries)
