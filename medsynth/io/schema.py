@@ -811,12 +811,17 @@ BOUND_RANKS = {**dict.fromkeys(("min", "minimum", "low", "lowest", "lower", "lo"
                **dict.fromkeys(("max", "maximum", "high", "highest", "upper", "hi"), 2)}
 #: ... or a part and its total (``open_credit_lines``, ``total_credit_lines``; ``paid_interest``, ``paid_total``).
 TOTAL_WORDS = ("total", "overall", "sum")
+#: ... or words of a measure's two sides, the first at most the second (a diastolic blood pressure and its systolic:
+#: nhefs's dbp came out above its sbp in 7% of the synthetic rows, real none).
+ORDERED_WORDS = frozenset({("dbp", "sbp"), ("diastolic", "systolic"), ("dia", "sys"), ("dias", "sys"),
+                           ("diabp", "sysbp"), ("diasbp", "sysbp"), ("dbp", "sysbp"), ("diabp", "sbp")})
 
 
 def bound_pairs(names: list[str]) -> list[tuple[str, str]]:
     """Pairs ``(a, b)`` of column names that say ``a <= b`` (public names only): the same words in the same places but
     one, and that word ranks lower (``min`` < ``avg`` < ``max``, ``low`` < ``high``...) or is any against a total's
-    (``total``, ``overall``, ``sum``); or a name and the same with a lowest's or highest's word added (Chicago's
+    (``total``, ``overall``, ``sum``) or is a diastolic pressure's against its systolic's (``dbp``/``sbp``,
+    ``DiasBP``/``SysBP``); or a name and the same with a lowest's or highest's word added (Chicago's
     ``temp_min`` <= ``temp`` <= ``temp_max``). Whether the values follow is for the data to say (``schema infer``
     proposes a pair every row follows; a DP fit tests it)."""
     words = {n: _name_words(n) for n in names}
@@ -844,9 +849,11 @@ def bound_pairs(names: list[str]) -> list[tuple[str, str]]:
             x, y = diff[0]
             rx, ry = BOUND_RANKS.get(x), BOUND_RANKS.get(y)
             whole = len(wa) >= 2  # (a total of what: 'total' alone against 'open' says nothing)
-            if (rx is not None and ry is not None and rx < ry) or (whole and y in TOTAL_WORDS and x not in TOTAL_WORDS):
+            if ((rx is not None and ry is not None and rx < ry) or (whole and y in TOTAL_WORDS and x not in TOTAL_WORDS)
+                    or (x, y) in ORDERED_WORDS):
                 out.append((a, b))
-            elif (rx is not None and ry is not None and ry < rx) or (whole and x in TOTAL_WORDS and y not in TOTAL_WORDS):
+            elif ((rx is not None and ry is not None and ry < rx) or (whole and x in TOTAL_WORDS and y not in TOTAL_WORDS)
+                  or (y, x) in ORDERED_WORDS):
                 out.append((b, a))
     return out
 

@@ -327,6 +327,9 @@ def test_numbers_named_as_bounds_or_a_total_keep_their_order_with_zero_configura
     # a middle (Weather's low/avg/high) and a bare measure beside its lowest and highest (Chicago's temp_min/temp/temp_max)
     assert bound_pairs(["low_temp", "avg_temp", "high_temp", "wind", "wind_max", "age", "age_at_max"]) == [
         ("low_temp", "avg_temp"), ("low_temp", "high_temp"), ("avg_temp", "high_temp"), ("wind", "wind_max")]
+    # a diastolic pressure and its systolic (nhefs at epsilon 1: dbp above sbp in 7% of the synthetic rows, real none)
+    assert bound_pairs(["sbp", "dbp", "SysBP", "DiasBP", "bp_sys", "bp_dia", "sbp_low"]) == [
+        ("dbp", "sbp"), ("sbp_low", "sbp"), ("DiasBP", "SysBP"), ("bp_dia", "bp_sys")]
     rs = np.random.default_rng(0)
     n = 3000
     total = rs.integers(2, 40, n)
