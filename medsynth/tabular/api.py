@@ -304,7 +304,8 @@ def release_gaps(model: Any) -> str | None:
                      f"{left_out[worst]:.0%}: declare their bounds public or give a larger epsilon)")
     floor = _category_floor(model)
     if floor is not None:  # (a data scientist found pbc's 'm', stage 2 and grade 1 of 11-22% missing with no word of it)
-        parts.append(f"categories held by fewer than about {floor[0]} rows ({floor[1]:.0%} of them) cannot stand above "
+        share = f"{floor[1]:.0%} of them" if floor[1] < 1 else "more than the table's noisy row count"
+        parts.append(f"categories held by fewer than about {floor[0]} rows ({share}) cannot stand above "
                      "the noise and may be lost from the synthetic columns (those near that count about half the time)")
         # (medpar's type 3, 76 rows against a stated 72, was lost: the count is where a category survives half the fits)
     rules = (getattr(model, "private_meta", None) or {}).get("rules_not_accepted") or []
