@@ -62,6 +62,8 @@ def propose_rules(df: pd.DataFrame, schema: TableSchema) -> list[Constraint]:
         if not any((a, m) in order and (m, b) in order for m in set(timed) - {a, b}):
             out.append(Constraint(kind="le", columns=[a, b], public=False, read_from_data=True))
     for a, b in bound_pairs([c.name for c in nums]):  # numbers whose names say a <= b (min/max, a part and its total)
+        if any(c.kind == "le" and c.columns == [a, b] for c in out):  # (named like times too: time_min/time_max)
+            continue
         x, y = vals[a], vals[b]
         both = ~(np.isnan(x) | np.isnan(y))
         if both.sum() >= MIN_ROWS and np.all(x[both] <= y[both]) and np.any(x[both] < y[both]):
@@ -107,9 +109,9 @@ def round_cut(low: float, high: float) -> float:
     step = 10.0 ** math.floor(math.log10(max(high - low, abs(high), 1e-12)) + 1)
     while step > 1e-9:
         for unit in (step, step / 2, step / 5):
-            cut = math.floor(low / unit) * unit + unit
-            if cut <= high:
-                return float(round(cut, 12))
+            cut = round((math.floor(low / unit + 1e-9) + 1) * unit, 12)  # (in whole units: 0.6 / 0.1 is 5.999...)
+            if low < cut <= high:
+                return float(cut)
         step /= 10
     return float(high)
 

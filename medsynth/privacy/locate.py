@@ -992,7 +992,8 @@ def refine(loc: Location, rho: float, rng: np.random.Generator, *, max_cells: in
         err.rho_spent = loc.rho + rho  # type: ignore[attr-defined]
         raise err
     lo_i, hi_i = grown
-    if (loc.octaves == (_KMAX, _KMAX) and not loc.origin and _KMAX - ZERO_ONLY_OCTAVES <= lo_i
+    exact_zeros = loc.codes and loc.noisy[_N_OCT + SMALL_INTEGERS.index(0)] > loc.noisy[_KMAX]  # (not tiny values)
+    if (loc.octaves == (_KMAX, _KMAX) and exact_zeros and not loc.origin and _KMAX - ZERO_ONLY_OCTAVES <= lo_i
             and hi_i <= _KMAX + ZERO_ONLY_OCTAVES):  # zeros alone, nothing but noise-sized slivers beside them: the value
         # 0 (a range around the zero bucket, -1/256..1/256, wrote a 0/1 flag whose ones the noise hid as 180 floats)
         zero, zero_sd = combined([_KMAX])

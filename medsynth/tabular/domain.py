@@ -1074,7 +1074,8 @@ def resolve_domain(
         ledger.notes.append(
             f"columns {made_whole}: DP could not confirm whether they hold whole numbers; as their DP ranges span "
             f"{WHOLE_WIDTH:.0f} units or more, they are written as whole numbers (rounding moves a value by at most 1% of "
-            "its range). Declare type: continuous in the schema to keep decimals")
+            "its range). To keep decimals, declare the type: take 'type' out of the column's read_from_data (type: "
+            "continuous) or set public: true with public bounds")
     floor = None
     if floors and rows:
         floor = [round(min(floors)), round(max(floors))]

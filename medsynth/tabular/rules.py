@@ -144,8 +144,10 @@ def plan_rules(schema: TableSchema, rules: list[Constraint], *, private: bool = 
         if types[x].type not in ("continuous", "integer") or any(x == b for b, _ in plan.bins):
             continue
         plan.bins.append((c, x))
-        plan.outputs[c] = {"name": c, "type": types[c].type, "missing": types[c].missing, "edges": list(con.edges or []),
-                           "labels": list(con.labels or [])}
+        labels = list(con.labels or [])  # (the rule's, public once accepted; the column's type and missing state, read
+        # from the data, are not released: its type follows from the labels, its missing values from the number's)
+        plan.outputs[c] = {"name": c, "type": "boolean" if all(isinstance(v, bool) for v in labels) else "categorical",
+                           "missing": None, "edges": list(con.edges or []), "labels": labels}
     for b, _ in plan.gaps:
         col = types[b]
         read = private and not col.public  # (its type is the accepted rule's: both columns of an ordering are of one type)
@@ -154,7 +156,8 @@ def plan_rules(schema: TableSchema, rules: list[Constraint], *, private: bool = 
                            "max": None if read else upper_bound(col)}
     for c, _, _ in plan.derived:
         col = types[c]
-        plan.outputs[c] = {"name": c, "type": col.type, "missing": col.missing}
+        read = private and not col.public  # (a DP fit's plan is released in meta.json: nothing read from the data)
+        plan.outputs[c] = {"name": c, "type": None if read else col.type, "missing": None if read else col.missing}
     return plan
 
 
@@ -280,12 +283,23 @@ def from_model(df: pd.DataFrame, internal: TableSchema, plan: RulePlan) -> pd.Da
     for c, b, a in plan.derived:
         vb = values[b] if b in values else value(b)
         va = values[a] if a in values else value(a)
-        out[c] = derived_values(vb - va, integer=plan.outputs[c]["type"] == "integer")
+        values[c] = vb - va  # (a bins rule may cut it)
+        out[c] = derived_values(vb - va, integer=derived_type(plan.outputs[c], types.get(b), types.get(a)) == "integer")
     for c, x in plan.bins:
         spec = plan.outputs[c]
         rule = Constraint(kind="bins", columns=[c, x], edges=spec["edges"], labels=spec["labels"])
         out[c] = bin_labels(values[x] if x in values else value(x), rule)
     return out[plan.columns]
+
+
+def derived_type(spec: dict[str, Any], b: ColumnSchema | None, a: ColumnSchema | None) -> str:
+    """A derived column's type: its own where the plan holds it (public, or a non-private fit's), else its sources'
+    (DP-decided) types say it: whole where both are whole numbers or dates (days), else continuous."""
+    if spec.get("type"):
+        return str(spec["type"])
+    whole = all(s is not None and (s.type == "integer" or (s.type == "datetime" and "%H" not in (s.format or "")))
+                for s in (b, a))
+    return "integer" if whole else "continuous"
 
 
 def derived_values(diff: np.ndarray, *, integer: bool) -> Any:
@@ -320,7 +334,10 @@ def output_schema(internal: TableSchema, original_constraints: list[Constraint],
     if not plan:
         return internal
     cols = {c.name: c for c in internal.columns}
+    sources = {c: (cols.get(b), cols.get(a)) for c, b, a in plan.derived}
     for name, spec in plan.outputs.items():
+        if name in sources:
+            spec = {**spec, "type": derived_type(spec, *sources[name])}
         fmt = spec.get("format")
         if spec["type"] == "datetime" and not fmt:
             src = next((a for b, a in plan.gaps if b == name), None)
@@ -329,5 +346,5 @@ def output_schema(internal: TableSchema, original_constraints: list[Constraint],
     return TableSchema(columns=[cols[n] for n in plan.columns if n in cols], constraints=list(original_constraints))
 
 
-__all__ = ["RulePlan", "derived_values", "from_model", "gap_top", "gap_type", "model_schema", "output_schema", "plan_rules", "propose_rules", "to_model",
+__all__ = ["RulePlan", "derived_type", "derived_values", "from_model", "gap_top", "gap_type", "model_schema", "output_schema", "plan_rules", "propose_rules", "to_model",
            "upper_bound", "usable_rules"]

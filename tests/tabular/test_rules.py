@@ -238,3 +238,53 @@ def test_a_dp_fit_tests_a_group_named_after_a_number_and_computes_it(seeded_dp_n
     assert "AgeGroup from Age (cut at 50, 70)" in model_card(m)
     small = tab.fit(df.iloc[:200], model="dp-mst", epsilon=1.0, delta=1e-5)  # too few rows to test: nothing spent
     assert not any(e.access.startswith("category columns named") for e in small.privacy_ledger.entries)
+
+
+def test_review_bins_cut_rounding_derived_sources_and_released_plan():
+    """A second read found: round_cut(0.6, 0.7) gave 0.6 (0.6 / 0.1 is 5.999...), so a rule the real rows break was
+    proposed; an accepted bins rule on a derived number crashed sample(); and a DP fit's released plan (meta.json)
+    carried the inferred missing state and type of a computed column (3 missing ages of 800 flipped it)."""
+    from medsynth.io.rules import round_cut
+    from medsynth.tabular.mst import DPMST
+
+    pairs = [(round(a, 2), round(a + d, 2)) for a in np.arange(0, 3, 0.01) for d in (0.01, 0.05, 0.1)]
+    assert all(lo < round_cut(lo, hi) <= hi for lo, hi in pairs) and round_cut(0.6, 0.7) == 0.7
+    rs = np.random.default_rng(0)
+    n = 600
+    start = rs.integers(0, 100, n)
+    dur = rs.integers(1, 90, n)
+    df = pd.DataFrame({"tstart": start, "tstop": start + dur, "dur": dur, "dur_group": np.where(dur < 30, 1, 2),
+                       "age": rs.integers(20, 90, n).astype(float)})
+    df.loc[:2, "age"] = np.nan
+    sch = infer_schema(df)
+    kinds = {(c.kind, tuple(c.columns)) for c in sch.constraints}
+    assert ("bins", ("dur_group", "dur")) in kinds and any(k == "derived" and c[0] == "dur" for k, c in kinds), kinds
+    acc = sch.model_copy(update={"constraints": [c.model_copy(update={"public": True}) for c in sch.constraints]})
+    for privacy in ({"epsilon": None}, {"epsilon": 1.0, "delta": 1e-5}):
+        m = DPMST(privacy=privacy).fit(df, acc)
+        out = m.sample(500, seed=0)
+        d = out["tstop"].astype(float) - out["tstart"].astype(float)
+        assert (out["dur"].astype(float) == d).all() and (out["dur_group"].astype(int) == np.where(d < 30, 1, 2)).all()
+    outputs = m.meta["rules"]["outputs"]
+    assert outputs["dur_group"]["missing"] is None and outputs["dur"]["type"] is None and outputs["dur"]["missing"] is None
+
+
+def test_a_group_loosely_tied_to_its_number_is_not_kept():
+    """Review: off-label rows were counted only in sure cells away from a change of label, so a group 11% of whose rows
+    lie off any cut (a broad mixed stretch of unsure cells) was kept in 100 fits of 100 and then computed exactly."""
+    from medsynth.io.schema import category_key
+    from medsynth.tabular.orderings import bin_histogram, decide_bins
+
+    rs = np.random.default_rng(0)
+
+    def kept(spread: float) -> int:
+        hits = 0
+        for _ in range(40):
+            age = rs.integers(16, 93, 3000).astype(float)
+            g = np.where(age + rs.normal(0, spread, age.size) < 55, 1, 2)
+            keys = np.array([category_key(v) for v in g], dtype=object)
+            h = bin_histogram(keys, age, ["1", "2"], 16.0, 128.0, 18)
+            hits += decide_bins(h + rs.normal(0, 20.0, h.size), 20.0, 2, 16.0, 128.0) is not None
+        return hits
+
+    assert kept(0.0) >= 35 and kept(10.0) <= 15 and kept(20.0) == 0
