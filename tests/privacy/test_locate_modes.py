@@ -246,8 +246,8 @@ def test_a_members_own_answer_outside_its_familys_scale_is_kept():
 def test_an_empty_power_of_two_past_the_mass_does_not_join_on_noise():
     """nhefs (68 columns, 1,042 rows, epsilon 1): heights 143-198 cm, located in 128-256, came out 128-512 when noise
     lifted the empty 256-512 over the 1.5-deviation join, and 10.7% of synthetic heights lay past the real range (to 384
-    cm): 18 draws of 300 at this noise. Past an end whose outer cells hold nothing, a neighbour needs 3 deviations (9 of
-    300); a tail that reaches the edge still joins at 1.5."""
+    cm): 18 draws of 300 at this noise. Past an end whose outer cells hold nothing, a neighbour needs 3 deviations (9-11
+    of 300); a tail that reaches the edge still joins at 1.5."""
     rs = np.random.default_rng(0)
     x = rs.normal(171, 9, 1042).round(1).clip(143, 198)
     doubled = 0
