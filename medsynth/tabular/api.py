@@ -308,6 +308,12 @@ def release_gaps(model: Any) -> str | None:
         parts.append(f"categories held by fewer than about {floor[0]} rows ({share}) cannot stand above "
                      "the noise and may be lost from the synthetic columns (those near that count about half the time)")
         # (medpar's type 3, 76 rows against a stated 72, was lost: the count is where a category survives half the fits)
+    miss = _category_floor(model, "missing_floor_rows")
+    if miss is not None:  # (ncbirths' fage, 16.6% missing, written complete in 3 fits of 4 with no word of it)
+        share = f"{miss[1]:.0%} of them" if miss[1] < 1 else "more than the table's noisy row count"
+        parts.append(f"a column needs about {miss[0]} missing values ({share}) for DP to confirm it has any: columns "
+                     "written without missing values may have held up to that many (declare missing: true where a value "
+                     "may be absent)")
     rules = (getattr(model, "private_meta", None) or {}).get("rules_not_accepted") or []
     # which rules hold in every row is private: told to the data owner here, kept out of the released ledger
     tested = (getattr(model, "meta", None) or {}).get("rules_tested") or []
@@ -379,15 +385,16 @@ def _added_codes(model: Any) -> list[tuple[str, list[str]]]:
 FLOOR_WARN_SHARE = 0.03
 
 
-def _category_floor(model: Any) -> tuple[int, float] | None:
-    """The most rows a category (or a small code's value) of one of the fit's tables needs to stand above the noise,
-    and that count's share of the table's noisy rows, when the share reaches ``FLOOR_WARN_SHARE``; else None. Read from
-    the ledger's domain entries (DP outputs and the budget: public)."""
+def _category_floor(model: Any, key: str = "category_floor_rows") -> tuple[int, float] | None:
+    """The most rows a category (or a small code's value) of one of the fit's tables needs to stand above the noise
+    (``key``: or the missing values a column needs for DP to confirm it has any), and that count's share of the table's
+    noisy rows, when the share reaches ``FLOOR_WARN_SHARE``; else None. Read from the ledger's domain entries (DP outputs
+    and the budget: public)."""
     worst = None
     for e in getattr(model.privacy_ledger, "entries", []):
         d = e.details or {}
-        if d.get("category_floor_rows") and d.get("rows_noisy"):
-            hi, rows = d["category_floor_rows"][1], d["rows_noisy"]
+        if d.get(key) and d.get("rows_noisy"):
+            hi, rows = d[key][1], d["rows_noisy"]
             if rows > 0 and (worst is None or hi / rows > worst[1]):
                 worst = (int(hi), hi / rows)
     return worst if worst is not None and worst[1] >= FLOOR_WARN_SHARE else None

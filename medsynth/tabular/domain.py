@@ -804,6 +804,7 @@ def resolve_domain(
     detail: dict[str, Any] = {}
     spent: dict[str, float] = {}
     floors: list[float] = []  # rows a value needs to stand above the noise, per category column and small code
+    miss_floors: list[float] = []  # missing values a column written without any may have held (3 noise deviations)
     texted: dict[str, int] = {}  # number columns whose text cells (noisy count) become missing values
     made_whole: list[str] = []  # undecided numbers written as whole numbers on their DP range's width
     clipped: dict[str, float] = {}  # number columns whose range leaves out a share of their values (DP estimate)
@@ -869,6 +870,8 @@ def resolve_domain(
                      "family": family.stem, "family_columns": family.size}
         missing = bool(noisy_missing > PRESENCE_SIGMAS * sigma) or (
             family is not None and family.missing and noisy_missing > 0)
+        if not missing:
+            miss_floors.append(PRESENCE_SIGMAS * sigma)
         detail[col.name] = {**entry, "released": len(released), "missing": missing}
         if not released:
             return None
@@ -939,6 +942,8 @@ def resolve_domain(
                 detail[col.name] = {"mechanism": MECH_NUMBER, "rho": spent[col.name], "rounds": loc.rounds, "omitted": True}
                 continue
             spent[col.name] = res.rho
+            if not res.missing and res.sigma_missing > 0:
+                miss_floors.append(PRESENCE_SIGMAS * float(res.sigma_missing))
             other_text = float(loc.text_noisy[-1]) if loc.text_noisy.size else 0.0  # (stage 1's bucket of other text)
             if rows and other_text > TEXT_NOTE_SIGMAS * loc.sigma and other_text >= TEXT_NOTE_SHARE * rows:
                 texted[col.name] = round(other_text)
@@ -1000,6 +1005,8 @@ def resolve_domain(
                 counts = np.array([float((keys == category_key(c)).sum()) for c in cats] + [float(n_missing)])
                 noisy = noisy_counts(counts, sigma, rng)
                 missing = bool(noisy[-1] > PRESENCE_SIGMAS * sigma)
+                if not missing:
+                    miss_floors.append(PRESENCE_SIGMAS * sigma)
                 upd = {"missing": missing, "categories": cats}
                 if oneways is not None:
                     kept = noisy if missing else noisy[:-1]
@@ -1076,6 +1083,13 @@ def resolve_domain(
             f"{WHOLE_WIDTH:.0f} units or more, they are written as whole numbers (rounding moves a value by at most 1% of "
             "its range). To keep decimals, declare the type: take 'type' out of the column's read_from_data (type: "
             "continuous) or set public: true with public bounds")
+    miss_floor = [round(min(miss_floors)), round(max(miss_floors))] if miss_floors and rows else None
+    if miss_floor:
+        ledger.notes.append(
+            f"missing values: at this budget a column needs about {miss_floor[0]}-{miss_floor[1]} of them "
+            f"({_share(miss_floor[0] / rows)}-{_share(miss_floor[1] / rows)} of about {round(rows)} rows) for DP to confirm "
+            "that it has any; a column written without missing values may have held up to that many (declare "
+            "missing: true in the schema where the data dictionary says a value may be absent)")
     floor = None
     if floors and rows:
         floor = [round(min(floors)), round(max(floors))]
@@ -1091,7 +1105,9 @@ def resolve_domain(
         **({"rows_with_values": {"mechanism": "Gaussian noisy count of the rows measured (a code's keys were short of "
                                               "the patients)", "rho": present.rho}} if present.rho else {}),
         reused_as_one_way_marginals=sorted(oneways) if oneways else [],
-        **({"category_floor_rows": floor, "rows_noisy": round(float(rows))} if floor else {}),
+        **({"category_floor_rows": floor} if floor else {}),
+        **({"missing_floor_rows": miss_floor} if miss_floor else {}),
+        **({"rows_noisy": round(float(rows))} if floor or miss_floor else {}),
         **({"text_as_missing": texted} if texted else {}),
         **({"range_leaves_out": clipped} if clipped else {}),
         **({"whole_by_range": made_whole} if made_whole else {}),
