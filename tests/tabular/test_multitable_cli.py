@@ -152,4 +152,5 @@ def test_a_patient_written_twice_whole_is_kept_once(folder, tmp_path, capsys):
     pd.concat([p, p.iloc[[3]].assign(id=None)], ignore_index=True).to_csv(folder / "patients.csv", index=False)
     assert main(["tabular", "fit", str(folder), "--schema", str(tmp_path / "s.yaml"), "--model", "dp-mst", "--epsilon", "1",
                  "--out", str(tmp_path / "run3")]) == 0
-    assert "missing" not in capsys.readouterr().err
+    err = capsys.readouterr().err  # (no word of the keyless row: the fit's budget notes may speak of missing values)
+    assert not re.search(r"missing (primary )?key|key[^.]* missing|without a key|no key", err), err
