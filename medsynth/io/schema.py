@@ -821,7 +821,8 @@ def bound_pairs(names: list[str]) -> list[tuple[str, str]]:
     """Pairs ``(a, b)`` of column names that say ``a <= b`` (public names only): the same words in the same places but
     one, and that word ranks lower (``min`` < ``avg`` < ``max``, ``low`` < ``high``...) or is any against a total's
     (``total``, ``overall``, ``sum``) or is a diastolic pressure's against its systolic's (``dbp``/``sbp``,
-    ``DiasBP``/``SysBP``); or a name and the same with a lowest's or highest's word added (Chicago's
+    ``DiasBP``/``SysBP``); or years of something against the age (``smokeyrs`` <= ``age``); or a name and the same with a
+    lowest's or highest's word added (Chicago's
     ``temp_min`` <= ``temp`` <= ``temp_max``). Whether the values follow is for the data to say (``schema infer``
     proposes a pair every row follows; a DP fit tests it)."""
     words = {n: _name_words(n) for n in names}
@@ -855,7 +856,19 @@ def bound_pairs(names: list[str]) -> list[tuple[str, str]]:
             elif ((rx is not None and ry is not None and ry < rx) or (whole and x in TOTAL_WORDS and y not in TOTAL_WORDS)
                   or (y, x) in ORDERED_WORDS):
                 out.append((b, a))
+    ages = [n for n in names if words[n] == ["age"]]
+    for age in ages[:1]:  # years of something a person has lived through: at most their age (nhefs's smokeyrs)
+        out += [(n, age) for n in names if n != age and _years_of(words[n]) and (n, age) not in out]
     return out
+
+
+def _years_of(words: list[str]) -> bool:
+    """A name that counts years of something a person did or had (``smokeyrs``, ``years_smoking``, ``educ_years``,
+    ``yearsmarried``): a word with ``yrs`` or ``years`` at an end, not an age (``ageyrs``) nor pack-years."""
+    joined = "".join(words)
+    if not words or joined.startswith("age") or "pack" in joined:
+        return False
+    return any(w.startswith(("yrs", "years")) or w.endswith(("yrs", "years")) for w in words)
 
 
 def propose_target(names: list[str]) -> str | None:

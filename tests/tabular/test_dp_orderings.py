@@ -328,6 +328,9 @@ def test_numbers_named_as_bounds_or_a_total_keep_their_order_with_zero_configura
     assert bound_pairs(["low_temp", "avg_temp", "high_temp", "wind", "wind_max", "age", "age_at_max"]) == [
         ("low_temp", "avg_temp"), ("low_temp", "high_temp"), ("avg_temp", "high_temp"), ("wind", "wind_max")]
     # a diastolic pressure and its systolic (nhefs at epsilon 1: dbp above sbp in 7% of the synthetic rows, real none)
+    # years of something lived through, against the age (nhefs: smokeyrs above age in 12.6% of synthetic rows, real none)
+    assert bound_pairs(["age", "smokeyrs", "years_smoking", "pack_years", "ageyrs", "educ_years"]) == [
+        ("smokeyrs", "age"), ("years_smoking", "age"), ("educ_years", "age")]
     assert bound_pairs(["sbp", "dbp", "SysBP", "DiasBP", "bp_sys", "bp_dia", "sbp_low"]) == [
         ("dbp", "sbp"), ("sbp_low", "sbp"), ("DiasBP", "SysBP"), ("bp_dia", "bp_sys")]
     rs = np.random.default_rng(0)
