@@ -18,7 +18,17 @@ import numpy as np
 import pandas as pd
 
 from medsynth.io.dataset_infer import time_point_named
-from medsynth.io.schema import EPOCH, ColumnSchema, Constraint, TableSchema, bound_pairs, category_key, parse_dates
+from medsynth.io.schema import (
+    EPOCH,
+    ColumnSchema,
+    Constraint,
+    TableSchema,
+    _native,
+    bound_pairs,
+    category_key,
+    category_keys,
+    parse_dates,
+)
 
 #: Number columns named like times whose orderings are proposed, at most (the first in the table's order).
 MAX_TIME_NUMBERS = 12
@@ -149,10 +159,10 @@ def _bins(df: pd.DataFrame, schema: TableSchema, nums: list[ColumnSchema], vals:
         same = by_presence.get(np.packbits(df[col.name].notna().to_numpy()).tobytes(), [])
         if not same:
             continue
-        keys = df[col.name].map(lambda v: None if _isna(v) else category_key(v))
+        keys = category_keys(df[col.name]).where(df[col.name].notna(), None)
         if not 2 <= keys.nunique() <= MAX_BIN_LABELS:
             continue
-        native = {category_key(v): v for v in df[col.name].dropna().unique()}
+        native = {category_key(v): _native(v) for v in df[col.name].dropna().unique()}
         low_name = col.name.lower()
         for num in sorted(same, key=lambda n: n.name.lower() not in low_name):
             if num.name == col.name:
@@ -160,21 +170,9 @@ def _bins(df: pd.DataFrame, schema: TableSchema, nums: list[ColumnSchema], vals:
             found = intervals(keys, vals[num.name])
             if found is not None:
                 out.append(Constraint(kind="bins", columns=[col.name, num.name], public=False, read_from_data=True,
-                                      edges=found[0], labels=[_native(native[k]) for k in found[1]]))
+                                      edges=found[0], labels=[native[k] for k in found[1]]))
                 break
     return out
-
-
-def _native(v: object) -> object:
-    """A category value as YAML writes it (numpy scalars as Python ones)."""
-    return v.item() if isinstance(v, np.generic) else v
-
-
-def _isna(v: object) -> bool:
-    try:
-        return bool(pd.isna(v))
-    except (TypeError, ValueError):
-        return False
 
 
 #: Number of ``a`` columns screened at once in :func:`_screen_differences` (bounds its memory: chunk x d x rows).

@@ -1229,9 +1229,10 @@ def check_constraints(df: pd.DataFrame, schema: TableSchema) -> np.ndarray:
         elif con.kind == "bins":
             x = _numeric_view(df[con.columns[1]], schema.column(con.columns[1]))
             present = ~np.isnan(x)
-            want = bin_labels(x, con)
-            keys = df[con.columns[0]].map(lambda v: "<NA>" if _isna(v) else category_key(v)).to_numpy()
-            ok &= ~present | np.array([k == ("<NA>" if w is None else category_key(w)) for k, w in zip(keys, want, strict=True)])
+            wanted = {category_key(v): v for v in con.labels or []}
+            want = pd.Series(bin_labels(x, con)).map(lambda w: None if w is None else category_key(w)).to_numpy()
+            keys = category_keys(df[con.columns[0]]).where(df[con.columns[0]].notna(), None).to_numpy()
+            ok &= ~present | ((keys == want) & np.isin(keys, list(wanted)))
         elif con.kind == "derived":
             c, b, a = (_numeric_view(df[k], schema.column(k)) for k in con.columns)
             present = ~(np.isnan(a) | np.isnan(b) | np.isnan(c))

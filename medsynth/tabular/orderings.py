@@ -408,7 +408,7 @@ def tested_bins(df: pd.DataFrame, schema: TableSchema, *, taken: set[str], ledge
     ``rho_total`` per pair (at most :data:`MAX_SHARE`), charged to ``ledger``, on as many cells as ``rows`` (noisy) fill
     well above the noise (none is measured below 4: a small table's pairs are not tested); nothing is spent without a
     candidate."""
-    from medsynth.io.schema import category_key
+    from medsynth.io.schema import category_key, category_keys
 
     pairs = bin_candidates(schema, taken=taken)
     if not pairs:
@@ -423,7 +423,7 @@ def tested_bins(df: pd.DataFrame, schema: TableSchema, *, taken: set[str], ledge
     for c, x in pairs:
         cats = list(cols[c].categories or [])
         labels = [category_key(v) for v in cats]
-        keys = df[c].map(lambda v: None if pd.isna(v) else category_key(v)).to_numpy(dtype=object)
+        keys = category_keys(df[c]).where(df[c].notna(), None).to_numpy(dtype=object)
         lo, hi = (float(v) for v in cols[x].bounds())
         hist = bin_histogram(keys, _days_or_numbers(cols[x], df[x]), labels, lo, hi, n_cells)
         got = decide_bins(hist + rng.normal(0.0, sigma, size=hist.size), sigma, len(labels), lo, hi)
