@@ -180,6 +180,11 @@ def _detect_strict(noisy: np.ndarray, sigma: float, widths: tuple[int, ...] = _W
 MASS_PER_CELL = 1.0
 #: Cell-by-cell significance may drop at most this share of the noisy mass (else the noise is too heavy).
 CUT_MAX = 0.1
+#: A tail beyond an end of the cut joins the range (coarse: :func:`_coarse_tail`) while it holds more than this share
+#: of the noisy mass ...
+TAIL_SHARE = 0.01
+#: ... and stands this many deviations of its noise above zero.
+TAIL_PIECE_SIGMAS = 2.5
 #: Stage 2 cuts an end of the range only where it is confident the cut holds less than this share of the mass.
 TRIM_SHARE = 0.02
 #: ... confident: the cut's noisy sum plus this many deviations of its noise stays below that share.
@@ -483,6 +488,57 @@ def _cut(noisy: np.ndarray, sigma: float, dropped: Callable[[int, int], float] |
     return _confident_trim(noisy, sigma)
 
 
+def _coarse_tail(first: int, last: int, side: int, kept_oct: np.ndarray, noisy: np.ndarray, sigma: float,
+                 combined: Callable, mass: float, *, log_scale: bool = False) -> list[tuple[int, int, float, float]]:
+    """The tail beyond one end of a cut (``side`` -1: below ``first``, 1: above ``last``) that DP is sure of, as pieces
+    (first cell, last cell, noisy count, its noise), innermost first: the rest of the end's power of two, then each
+    whole power of two beyond it. A piece joins while what lies from it outwards stands above both ``TAIL_SHARE`` of
+    the mass and ``TAIL_PIECE_SIGMAS`` deviations of its noise, each counted the least noisy way (a whole power of two by
+    both stages' count of it; the rest of one by its cells' sum or by its count less its other cells'). A thin tail is
+    many fine cells each within the noise, so the significance cut dropped it: flchain's lambda lost its upper 8% (2.4
+    to 26.6); whole powers of two only on a log scale (``log_scale``) at the budget of an 11-column table, more with more budget (finer cells, each further within the
+    noise). Its pieces stay coarse, one cell each, counted where the fine cells would be noise; empty cells beyond an
+    end sum to noise under the bound, and stretch nothing. Post-processing of the stage-1 and stage-2 counts."""
+    idx = np.arange(kept_oct.size)
+    end = last if side > 0 else first
+    k = int(kept_oct[end])
+    own = idx[kept_oct == k]
+    rest = own[own > last] if side > 0 else own[own < first]
+    pieces: list[tuple[int, int, float, float]] = []
+    first_rest = None  # the whole rest of the end's power of two, counted the least noisy way
+    if rest.size:
+        by_cells, var_cells = float(noisy[rest].sum()), sigma**2 * rest.size
+        others = np.setdiff1d(own, rest)
+        whole, whole_sd = combined([k])
+        by_whole, var_whole = whole - float(noisy[others].sum()), whole_sd**2 + sigma**2 * others.size
+        first_rest = (by_cells, var_cells) if var_cells <= var_whole else (by_whole, var_whole)
+        inward = rest if side > 0 else rest[::-1]  # innermost first, in halves: half, a quarter, ... (a range ends
+        while inward.size:  # near the mass it holds, not at the far end of its power of two)
+            part, inward = inward[: (inward.size + 1) // 2], inward[(inward.size + 1) // 2 :]
+            pieces.append((int(part.min()), int(part.max()), float(noisy[part].sum()), sigma**2 * part.size))
+    n_rest = len(pieces)
+    # whole powers of two beyond only on a log scale, where one is a tail's natural piece (log-uniform in it); on a
+    # linear one a neighbour holding a dense mass's shoulder would spread it over the whole power of two (sodium 113-128
+    # written 64-128: sodium 70 no patient has), so its values stay clipped to the range's end as before
+    octs = np.unique(kept_oct[kept_oct > k] if side > 0 else kept_oct[kept_oct < k]) if log_scale else np.zeros(0, int)
+    for i in (octs if side > 0 else octs[::-1]):
+        cells = idx[kept_oct == i]
+        est, sd = combined([int(i)])
+        pieces.append((int(cells.min()), int(cells.max()), est, sd**2))
+    out: list[tuple[int, int, float, float]] = []
+    for j, (a, b, est, var) in enumerate(pieces):
+        beyond = sum(p[2] for p in pieces[j:])
+        beyond_var = sum(p[3] for p in pieces[j:])
+        if j == 0 and first_rest is not None:  # (all of the rest of its power of two: the less noisy count of it)
+            beyond = first_rest[0] + sum(p[2] for p in pieces[n_rest:])
+            beyond_var = first_rest[1] + sum(p[3] for p in pieces[n_rest:])
+        beyond_sd = math.sqrt(beyond_var)
+        if beyond <= max(TAIL_SHARE * mass, TAIL_PIECE_SIGMAS * beyond_sd):
+            break
+        out.append((a, b, max(est, 0.0), math.sqrt(var)))
+    return out
+
+
 def locate_present(loc: Location, present: float, present_sd: float) -> bool:
     """Locate an unlocated column tentatively where its values are known to exist: when ``present`` (a noisy count
     of its non-missing values, e.g. noisy rows less :meth:`Location.missing_noisy`, noise ``present_sd``) stands
@@ -519,12 +575,16 @@ KEYS_LOOK_SIGMAS = 2.0
 #: those standing above the noise (a code's small categories often do not: stage 1-4 on 312 rows showed 3-4 alone).
 KEYS_SHORT_SHARE = 0.2
 KEYS_NEAR = 2
+#: ... or of zeros alone (a cost or a count most rows hold none of): this share. RandHIE's inpatient dollars, 91% zeros
+#: and the rest $50-19,000 over 6,000 rows, came out the code {0, 1} at epsilon 1 (4% of synthetic stays cost $1, the
+#: mean 0.04 against 95); a code of several values keeps the larger share (a sentinel 99 beside 0-4 is no number).
+ZERO_SHORT_SHARE = 0.05
 
 
 def keys_short(loc: Location, present: float, present_sd: float, sigmas: float = KEYS_SHORT_SIGMAS) -> bool:
     """Whether a column classified a small code leaves much of its values outside its keys: ``present`` (a noisy count
     of its non-missing values, noise ``present_sd``) less the noisy mass of its keys and those near them stands ``KEYS_SHORT_SIGMAS`` deviations
-    above zero and is ``KEYS_SHORT_SHARE`` of it (its deviations combined with those of the powers of two beyond the
+    above zero and is ``KEYS_SHORT_SHARE`` of it (``ZERO_SHORT_SHARE`` for zeros alone; its deviations combined with those of the powers of two beyond the
     keys, the larger side, whose noise is independent). The sum of the powers of two beyond the keys (:func:`_mass_beyond_keys`)
     misses a mass spread thinly over many of them: pbcseq's visit days on one visit per patient (a quarter 0, the rest
     16-5,000, about 2.9 deviations over 12 powers of two) came out the code {0, 1} in 2 zero-config fits of 40, and the
@@ -537,7 +597,8 @@ def keys_short(loc: Location, present: float, present_sd: float, sigmas: float =
     z_gap = gap / math.hypot(present_sd, loc.sigma * math.sqrt(near.size))
     # the same mass seen in the powers of two beyond the keys (independent noise): the two deviations combined
     z_beyond = max(float(loc.noisy[side].sum()) / (loc.sigma * math.sqrt(side.size)) for side in _BEYOND_KEYS)
-    return bool((z_gap + max(z_beyond, 0.0)) / math.sqrt(2) > sigmas and gap > KEYS_SHORT_SHARE * present)
+    share = ZERO_SHORT_SHARE if loc.keys.size == 1 and SMALL_INTEGERS[int(loc.keys[0])] == 0 else KEYS_SHORT_SHARE
+    return bool((z_gap + max(z_beyond, 0.0)) / math.sqrt(2) > sigmas and gap > share * present)
 
 
 #: A code located by its family (:func:`locate_by_family`) is kept when the member's own counts (both stages) on the
@@ -1027,15 +1088,30 @@ def refine(loc: Location, rho: float, rng: np.random.Generator, *, max_cells: in
         return out
 
     first, last = _cut(noisy_fine, sigma2, dropped, sure=bool(loc.origin))
+    mass = max(float(np.sum(np.maximum(noisy_fine, 0.0))), 1.0)
+    low_tail = _coarse_tail(first, last, -1, kept_oct, noisy_fine, sigma2, combined, mass, log_scale=log_scale)
+    high_tail = _coarse_tail(first, last, 1, kept_oct, noisy_fine, sigma2, combined, mass, log_scale=log_scale)
+    fine_edges = edges[first : last + 2]
+    cell_counts, cell_sigmas = noisy_fine[first : last + 1], np.full(last - first + 1, sigma2)
+    if low_tail or high_tail:  # each tail piece one cell: its count from both stages, where the fine cells are noise
+        pieces_lo, pieces_hi = low_tail[::-1], high_tail
+        fine_edges = np.r_[[edges[a] for a, _, _, _ in pieces_lo], fine_edges, [edges[b + 1] for _, b, _, _ in pieces_hi]]
+        cell_counts = np.r_[[c for *_, c, _ in pieces_lo], cell_counts, [c for *_, c, _ in pieces_hi]]
+        cell_sigmas = np.r_[[sd for *_, sd in pieces_lo], cell_sigmas, [sd for *_, sd in pieces_hi]]
+        first = pieces_lo[0][0] if pieces_lo else first
+        last = pieces_hi[-1][1] if pieces_hi else last
     inside, inside_sd = _range_count(first, last, kept_oct, noisy_fine, sigma2, combined)
     low, high = float(edges[first]), float(edges[last + 1])
     # (the bucket at zero reaches below it: a log scale needs a range that does not, bili_change went to -1/256)
     if loc.origin:  # located relative to a public day or year (locate_date, locate_year): range and cells back
-        low, high, edges = low + loc.origin, high + loc.origin, edges + loc.origin
+        low, high = low + loc.origin, high + loc.origin
         log_scale = False
+    if loc.origin:
+        fine_edges = fine_edges + loc.origin
     return BoundsResult(low=low, high=high, rho=loc.rho + rho, missing=missing, log_scale=log_scale and low >= 0,
-                        edges=edges[first : last + 2].copy(), counts=noisy_fine[first : last + 1].copy(), sigma=sigma2,
-                        missing_count=miss, sigma_missing=sigma_miss, range_count=inside, range_sd=inside_sd)
+                        edges=np.array(fine_edges, dtype=float), counts=np.array(cell_counts, dtype=float), sigma=sigma2,
+                        count_sigmas=np.array(cell_sigmas, dtype=float), missing_count=miss, sigma_missing=sigma_miss,
+                        range_count=inside, range_sd=inside_sd)
 
 
 __all__ = ["Location", "locate", "locate_by_family", "locate_date", "locate_present", "locate_year", "refine",

@@ -110,6 +110,8 @@ class BoundsResult:
         edges: the cells of the stage-2 histogram inside ``[low, high]`` (their edges).
         counts: their noisy counts (a noisy 1-way marginal a model may reuse: post-processing).
         sigma: the noise scale of ``counts``.
+        count_sigmas: the noise scale of each count where they differ (a coarse tail cell counted from both stages),
+            else None (each ``sigma``).
         missing_count: the noisy count of missing values (stage 1).
         sigma_missing: its noise scale.
         codes: for a small code (see :mod:`medsynth.privacy.locate`), its released values (``counts`` are
@@ -126,6 +128,7 @@ class BoundsResult:
     edges: np.ndarray | None = None
     counts: np.ndarray | None = None
     sigma: float = 0.0
+    count_sigmas: np.ndarray | None = None
     missing_count: float = 0.0
     sigma_missing: float = 0.0
     codes: tuple[int, ...] | None = None

@@ -254,17 +254,17 @@ def _numeric_oneway(col: dict[str, Any], res: Any) -> OneWay | None:
     if res.edges is None:
         return None
     edges, counts = np.asarray(res.edges, dtype=float), np.asarray(res.counts, dtype=float)
+    sig = np.full(counts.size, res.sigma) if res.count_sigmas is None else np.asarray(res.count_sigmas, dtype=float)
     if col["type"] in ("integer", "categorical"):
         snapped = np.ceil(edges - 1e-9) - 0.5
         keep = np.diff(snapped) > 0
         edges = np.append(snapped[:-1][keep], snapped[-1])
-        counts = counts[keep]
+        counts, sig = counts[keep], sig[keep]
     if col["type"] == "categorical":  # a small integer range: reusable when each cell is one value
         if not (np.all(np.diff(edges) == 1) and counts.size == len(col["categories"] or [])):
             return None
     elif counts.size < MIN_REUSED_CELLS:
         return None
-    sig = np.full(counts.size, res.sigma)
     if col["missing"]:
         counts = np.append(counts, res.missing_count)
         sig = np.append(sig, res.sigma_missing)
@@ -873,8 +873,18 @@ def resolve_domain(
         if not missing:
             miss_floors.append(PRESENCE_SIGMAS * sigma)
         detail[col.name] = {**entry, "released": len(released), "missing": missing}
-        if not released:
-            return None
+        if not released:  # no value stands out alone: the column is "(other)" where its rows together do (who's country,
+            # iso2 and iso3, 219 values of 33 rows each and never missing, were written all blank), else left empty
+            alone = other_rows(float(rows), rows_sigma, [], noisy_missing, sigma) if (
+                other and rows is not None and rows_sigma is not None) else None
+            if alone is None:
+                return None
+            detail[col.name]["other"] = True
+            lumped[col.name] = alone[0] / max(float(rows), 1.0)  # type: ignore[arg-type]
+            if oneways is not None:
+                oneways[col.name] = OneWay(np.array([alone[0], *([noisy_missing] if missing else [])], dtype=float),
+                                           np.array([alone[1], *([sigma] if missing else [])], dtype=float))
+            return {"missing": missing, "categories": [OTHER_CATEGORY]}
         cats = _sorted_categories([_canonical(k) for k in released])
         upd: dict[str, Any] = {"missing": missing, "categories": cats}
         if set(released) <= {"False", "True"}:  # booleans' keys (public): written back as booleans

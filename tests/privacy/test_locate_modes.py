@@ -283,3 +283,23 @@ def test_tiny_values_near_zero_keep_their_range():
         rng = np.random.default_rng(seed)
         res = refine(locate(x, 1e-2, rng), 1e-2, rng)
         assert res.codes is None, (seed, res.low, res.high, res.codes)
+
+
+def test_a_thin_tail_is_kept_in_coarse_cells():
+    """A skewed turnaround time (12,000 rows, gamma-shaped) at the budget of a 10-column table: the cell-by-cell
+    significance cut dropped the upper tail, each of its fine cells within the noise though not in sum (4.8% of
+    the values clipped on average; flchain's lambda lost 8%, 2.4-26.6). The tail beyond the cut now joins in
+    coarse pieces, each counted from both stages where that is less noisy, while what lies beyond stands out."""
+    x = np.random.default_rng(0).gamma(1.5, 8, 12_000)
+    clipped, highs, coarse = [], [], 0
+    for seed in range(20):
+        rng = np.random.default_rng(seed)
+        res = refine(locate(x, 8e-4 * 0.4, rng), 8e-4 * 0.6, rng)
+        clipped.append(float(np.mean((x < res.low) | (x > res.high))))
+        highs.append(res.high)
+        widths = np.diff(res.edges)
+        coarse += bool(widths[-1] > 2 * np.median(widths))  # the tail's piece is one wide cell ...
+        assert res.count_sigmas is not None and res.count_sigmas.size == res.counts.size == widths.size
+    assert np.mean(clipped) <= 0.03, np.mean(clipped)  # (0.048 before)
+    assert max(highs) <= x.max(), max(highs)  # ... and the range reaches no further than the data
+    assert coarse >= 10, coarse

@@ -210,18 +210,21 @@ def test_schema_fields_read_from_the_data_are_decided_under_dp(seeded_dp_noise):
 
 
 def test_an_unconfirmable_column_is_omitted_not_refused(seeded_dp_noise):  # the code path, not the noise: no flake
-    """A column of 200 strings held by 2 rows each: DP can release none of its categories; the fit goes on
-    and the column comes out empty, with a note in the ledger, and the schema the run releases keeps none of
-    the categories ``schema infer`` read from the data."""
+    """A column of 200 strings held by 2 rows each: DP can release none of its categories; the fit goes on and the
+    column comes out '(other)' (its rows together stand out: the noisy row count less the noisy missing count), and
+    the schema the run releases keeps none of the categories ``schema infer`` read from the data. A column whose rows
+    do not stand out even together (3 values in 400 rows) comes out empty, with a note in the ledger."""
     from medsynth.tabular.mst import DPMST
 
     rs = np.random.default_rng(0)
-    df = pd.DataFrame({"age": rs.integers(20, 80, 400), "note": [f"free text {i // 2}" for i in range(400)]})
+    df = pd.DataFrame({"age": rs.integers(20, 80, 400), "note": [f"free text {i // 2}" for i in range(400)],
+                       "rare": [f"x{i}" if i < 3 else None for i in range(400)]})
     m = DPMST(privacy={"epsilon": 1.0, "delta": 1e-4}).fit(df, infer_schema(df))
-    assert m.schema.column("note").omitted and any("note" in n for n in m.ledger.notes)
-    assert m.sample(10, seed=0)["note"].isna().all()
     note = m.schema.column("note")  # nothing read from the data stays in the released schema
-    assert note.categories is None and note.min is None and note.max is None and not note.missing
+    assert not note.omitted and note.categories == ["(other)"] and note.min is None and not note.missing, note
+    assert (m.sample(10, seed=0)["note"] == "(other)").all()
+    assert m.schema.column("rare").omitted and any("rare" in n for n in m.ledger.notes)
+    assert m.sample(10, seed=0)["rare"].isna().all()
 
 
 def test_empty_poisson_batch_takes_a_noise_only_step():
