@@ -991,8 +991,11 @@ def infer_schema(df: pd.DataFrame, *, max_levels: int = MAX_INFERRED_LEVELS, rul
     # fit's model choice and workload follow the mark, and one row would flip it
     target = propose_target([c.name for c in cols])
     person = propose_unit([c.name for c in cols]) if unit else None  # from the names alone: a DP fit's unit
-    cols = [ColumnSchema(name=c.name, type="identifier", missing=bool(df[c.name].isna().any())) if c.name == person else c
-            for c in cols]
+    # an identifier's missing flag is no fact of the data: it said whether any key was absent, exactly, in a DP fit's
+    # released schema (an adversary's review: one row without a unit's key flipped it, its read_from_data empty); keys
+    # are regenerated for every synthetic row, and a row without one is a person of its own, so it is False
+    cols = [ColumnSchema(name=c.name, type="identifier", missing=False)
+            if c.name == person or c.type == "identifier" else c for c in cols]
     schema = TableSchema(columns=[c.model_copy(update={"read_from_data": [] if c.name == person or (
         c.type == "identifier" and person_name_like(c.name)) else fields_read(c),
                                                        "target": c.name == target}) for c in cols], unit=person)

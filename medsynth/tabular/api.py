@@ -241,7 +241,7 @@ def _nearly_empty(model: Any) -> list[str]:
 def release_gaps(model: Any) -> str | None:
     """What a DP fit could not release at its budget, as one sentence (``None`` when nothing is missing or the
     fit is not private): columns left empty and columns left with a single value, counted and named per table,
-    and rules read from the data that the fit did not use (private: for the data owner's eyes), with what to do. :func:`fit` issues it as a :class:`~medsynth.core.errors.ReleaseWarning`; the CLI prints it.
+    and, for a schema read from the data, where the fit's private records say what it decided otherwise, with what to do. :func:`fit` issues it as a :class:`~medsynth.core.errors.ReleaseWarning`; the CLI prints it.
     """
     if not model.privacy_spent().private:
         return None
@@ -282,19 +282,6 @@ def release_gaps(model: Any) -> str | None:
     if texted:  # (yrbss: 42% of a column's answers written as missing, and the fit said nothing)
         parts.append(f"{len(texted)} number column(s) write their text cells as missing values ({_names(list(texted))}: "
                      "declare them categorical to keep their text answers)")
-    retyped = _retyped(model)
-    if retyped:  # (Kakadu's bids 'lower'/'upper', categories of 13 amounts, became integers 0-1023: 87% of the
-        # synthetic pairs no real row holds, and the fit said nothing)
-        parts.append(f"{len(retyped)} column(s) typed by DP otherwise than schema infer read them "
-                     f"({', '.join(f'{c}: {a} -> {b}' for c, a, b in retyped[:6])}{' ...' if len(retyped) > 6 else ''}; a DP "
-                     "fit decides a type read from the data anew: to keep yours, take 'type' out of the column's "
-                     "read_from_data in the schema, a public declaration)")
-    added = _added_codes(model)
-    if added:
-        parts.append(f"{len(added)} column(s) hold codes the schema's categories do not ("
-                     + "; ".join(f"{c}: {', '.join(v[:4])}" for c, v in added[:6]) + (" ..." if len(added) > 6 else "")
-                     + ": a small code's neighbouring keys that the noise lifted; declare the categories public where "
-                     "they are a code book's)")
     left_out = {c: v for e in getattr(model.privacy_ledger, "entries", [])
                 for c, v in ((e.details or {}).get("range_leaves_out") or {}).items()}
     if left_out:  # (injury's costs to 2.3M released as [60, 2,816], 17% of the values out, and the fit said nothing)
@@ -314,8 +301,12 @@ def release_gaps(model: Any) -> str | None:
         parts.append(f"a column needs about {miss[0]} missing values ({share}) for DP to confirm it has any: columns "
                      "written without missing values may have held up to that many (declare missing: true where a value "
                      "may be absent)")
-    rules = (getattr(model, "private_meta", None) or {}).get("rules_not_accepted") or []
-    # which rules hold in every row is private: told to the data owner here, kept out of the released ledger
+    # what DP decided otherwise than the schema read from the data (types, categories), and the rules read from the data
+    # that were not accepted, are facts of every row: written to the run's private/fit.json, never said here, where
+    # whether there are any is a bit of the table (an adversary's review: one row with recurrence before diagnosis, or
+    # one age of 52.5, turned such a sentence off or on in every fit); the pointer is said for every schema read
+    # from the data, whatever it holds
+    read = _read_from_data(model)
     tested = (getattr(model, "meta", None) or {}).get("rules_tested") or []
     pairs = ([f"{t}.{a} <= {t}.{b}" for t, kept_t in tested.items() for a, b in kept_t] if isinstance(tested, dict)
              else [f"{a} <= {b}" for a, b in tested])  # (a folder's per table)
@@ -323,9 +314,16 @@ def release_gaps(model: Any) -> str | None:
     pairs += [f"{r['columns'][0]} from {r['columns'][1]} cut at {', '.join(f'{e:g}' for e in r['edges'])}"
               for r in (getattr(model, "meta", None) or {}).get("bins_tested") or []]
     kept = f"a DP test kept {', '.join(pairs)} (no synthetic row breaks them)" if pairs else ""
+    lone = ("dp-mst does not use the target (target: true): its tree may join it to a weak predictor only (a crash "
+            "table's train-on-synthetic AUROC 0.47 against dp-aim's 0.94); dp-aim, the default where a target is "
+            "marked, measures the target with the other columns") if (
+        getattr(model, "name", "") == "dp-mst" and isinstance(schema, TableSchema)
+        and not getattr(model, "target_star", False) and any(c.target for c in schema.columns)) else ""
     said = "; ".join(x for x in (
-        ("the rules that schema infer read from the data were not used (not accepted: public: false; listed in the "
-         "run's private/fit.json); set public: true on a rule to use it") if rules else "", kept) if x)
+        lone,
+        ("what schema infer read from the data (types, categories, rules) a DP fit decides anew or leaves unused until "
+         "accepted (public: true): how it differs is in the run's private/fit.json, for your eyes only") if read else "",
+        kept) if x)
     if not parts:
         return said or None
     nothing = ("NOTHING USABLE WAS RELEASED: every column is empty or keeps a single value (too few rows for this "
@@ -338,6 +336,31 @@ def release_gaps(model: Any) -> str | None:
                 "classes held too few rows to stand above the noise); declare its classes public in the schema "
                 "(categories: [...], public: true: an outcome's classes are public knowledge). " + gaps[:1].upper() + gaps[1:])
     return f"{gaps}. Also, {said}" if said else gaps
+
+
+def _read_from_data(model: Any) -> bool:
+    """Whether the schema a DP fit was given holds anything read from the data (any column's ``read_from_data``, or a
+    rule not declared): whatever schema infer writes does, so this is no fact of the table's rows."""
+    given = getattr(model, "input_schema", None)
+    if given is None:
+        return False
+    schemas = list(given.tables.values()) if hasattr(given, "tables") else [given]
+    return any(c.read_from_data for sch in schemas for c in sch.columns) or any(
+        not con.public for sch in schemas for con in sch.constraints)
+
+
+def decided_otherwise(model: Any) -> dict[str, Any]:
+    """For a DP fit's private records (``private/fit.json``): the columns whose type DP decided otherwise than the
+    schema it was given read it, and the categorical columns whose released categories hold codes that schema lists
+    none of (both compare with what was read from the data)."""
+    out: dict[str, Any] = {}
+    retyped = _retyped(model)
+    if retyped:  # (Kakadu's bids 'lower'/'upper', categories of 13 amounts, became integers 0-1023)
+        out["types_decided_otherwise"] = [{"column": c, "read": a, "decided": b} for c, a, b in retyped]
+    added = _added_codes(model)
+    if added:
+        out["codes_added_by_noise"] = {c: v for c, v in added}
+    return out
 
 
 def _given_and_decided(model: Any, decided_attr: str = "schema") -> list[tuple[Any, Any]]:
@@ -366,7 +389,7 @@ def _added_codes(model: Any) -> list[tuple[str, list[str]]]:
     lists none of (categories read from the data): (name, the values added). A small code's neighbouring keys join at
     3 noise deviations, and a handful of columns take one in some fits (veteran's treatment 1/2 written 0 or -1 in 8%
     of the rows, an ICU's age group 1-3 written 5 in 14%). For the data owner's eyes (the schema it was given is
-    private where read from the data): said in the fit's warning, never in the ledger."""
+    private where read from the data): written to the run's private/fit.json, never in the ledger or a warning."""
     from medsynth.io.schema import OTHER_CATEGORY, category_key
 
     out = []

@@ -419,3 +419,15 @@ def test_tied_scores_of_a_categorical_table_are_no_membership_signal():
         population = draw(500, (2, 2), 20 + seed, 50000)
         m = evaluate_tabular(train, holdout, population, mode="audit", config=cfg).metric("mia_distance_auc")
         assert m.verdict != "fail" and m.value < 0.62, (seed, m.value, m.verdict)
+
+
+def test_an_identifiers_missing_flag_is_not_read_from_the_data():
+    """An adversary's review: the unit's missing flag was whether any key was absent, exactly, with nothing marked read
+    from the data, and a DP fit released it in model/schema.yaml (one row without a key flipped it in 5 fits of 5).
+    Keys are regenerated for every synthetic row: an identifier's flag is False, whatever the rows hold."""
+    rs = np.random.default_rng(0)
+    df = pd.DataFrame({"patient_id": np.arange(300).astype(float), "age": rs.integers(20, 90, 300)})
+    df.loc[5, "patient_id"] = np.nan
+    sch = infer_schema(df)
+    col = sch.column("patient_id")
+    assert sch.unit == "patient_id" and col.type == "identifier" and col.missing is False, col

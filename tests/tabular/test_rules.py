@@ -75,7 +75,11 @@ def test_dp_fit_ignores_rules_not_accepted_and_says_so():
     assert not any("rule" in n for n in m.ledger.notes) and m.private_meta["rules_not_accepted"]
     from medsynth.tabular.api import release_gaps
 
-    assert "the rules that schema infer read from the data were not used" in release_gaps(m)
+    said = release_gaps(m)  # a pointer said for any schema read from the data, whether or not a rule held
+    assert "private/fit.json" in said and "survtime" not in said
+    no_rules = DPMST(privacy={"epsilon": 1.0, "delta": 1e-5, "orderings": False}).fit(
+        df, sch.model_copy(update={"constraints": []}))
+    assert "private/fit.json" in release_gaps(no_rules)
     plain = DPMST().fit(df, sch)  # a non-private fit may use what it read from the data
     assert plain.meta["rules"]["derived"] == [["survtime", "death", "diag"]]
 
@@ -288,3 +292,27 @@ def test_a_group_loosely_tied_to_its_number_is_not_kept():
         return hits
 
     assert kept(0.0) >= 35 and kept(10.0) <= 15 and kept(20.0) == 0
+
+
+def test_an_accepted_rule_declares_its_columns_types_in_a_dp_fit():
+    """An adversary's review: a DP fit planned an accepted rule by the types schema infer read from the data (one
+    survtime of 1000.5 made it continuous, and the rule left the plan, its released outputs changing with it). Accepting
+    a rule declares its columns' types as the schema shows them: not re-decided, and listed as public assumptions."""
+    from medsynth.tabular.mst import DPMST
+
+    rs = np.random.default_rng(0)
+    n = 600
+    rec = rs.integers(30, 900, n)
+    df = pd.DataFrame({"rectime": rec, "survtime": rec + rs.integers(0, 900, n), "age": rs.integers(30, 80, n)})
+    df.loc[0, "survtime"] = 1000.5  # the neighbour's one row: survtime read as continuous
+    sch = infer_schema(df)
+    assert sch.column("survtime").type == "continuous" and "type" in sch.column("survtime").read_from_data
+    rule = [c for c in sch.constraints if c.kind == "le" and c.columns == ["rectime", "survtime"]]
+    assert rule, sch.constraints
+    sch = sch.model_copy(update={"constraints": [rule[0].model_copy(update={"public": True})]})
+    m = DPMST(privacy={"epsilon": 1.0, "delta": 1e-5, "orderings": False}).fit(df, sch)
+    assert "type" not in m.input_schema.column("survtime").read_from_data
+    assert any("survtime: continuous" in a and "rectime: integer" in a for a in m.ledger.public_assumptions), \
+        m.ledger.public_assumptions
+    out = m.sample(400)
+    assert (out["rectime"] <= out["survtime"]).all()
