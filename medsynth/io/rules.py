@@ -17,7 +17,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from medsynth.io.dataset_infer import time_point_named
+from medsynth.io.dataset_infer import event_times, time_point_named
 from medsynth.io.schema import (
     EPOCH,
     ColumnSchema,
@@ -61,7 +61,8 @@ def propose_rules(df: pd.DataFrame, schema: TableSchema) -> list[Constraint]:
             out.append(Constraint(kind="le", columns=[a, b], public=False, read_from_data=True))
     # numbers named like times (mgus2's ptime <= futime, rhDNase's ivstart <= ivstop: a DP fit tests them, and kept them
     # in 4 of 10 fits; the rule that every row follows was never offered), reduced likewise
-    timed = [c.name for c in nums if time_point_named(c.name)][:MAX_TIME_NUMBERS]
+    events = event_times([c.name for c in schema.columns])
+    timed = [c.name for c in nums if time_point_named(c.name) or c.name in events][:MAX_TIME_NUMBERS]
     order = set()
     for a, b in itertools.permutations(timed, 2):
         x, y = vals[a], vals[b]

@@ -43,7 +43,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from medsynth.io.dataset_infer import _name_words, time_point_named
+from medsynth.io.dataset_infer import _name_words, event_times, time_point_named
 from medsynth.io.rules import _days_or_numbers, round_cut
 from medsynth.io.schema import BOUND_RANKS, TOTAL_WORDS, bound_pairs
 from medsynth.privacy.ledger import PrivacyLedger
@@ -95,7 +95,8 @@ def candidate_columns(schema: TableSchema, *, taken: set[str]) -> list[str]:
     :data:`MAX_COLUMNS` (a target too: a name like ``death`` may be aids2's date of death)."""
     usable = [c for c in schema.columns if not c.omitted and c.name not in taken and c.has_domain]
     dates = [c.name for c in usable if c.type == "datetime"]
-    numbers = [c.name for c in usable if c.type in ("integer", "continuous") and time_point_named(c.name)]
+    events = event_times([c.name for c in schema.columns])  # (beside a status column: ebmt4's rec / rec.s)
+    numbers = [c.name for c in usable if c.type in ("integer", "continuous") and (time_point_named(c.name) or c.name in events)]
     return (dates + numbers)[:MAX_COLUMNS]
 
 
