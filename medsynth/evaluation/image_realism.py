@@ -71,15 +71,26 @@ def _detector(in_channels: int = 2) -> torch.nn.Module:
     return Detector()
 
 
-def patch_starts(shape: Sequence[int], patch: Sequence[int], per_axis: int = 2) -> list[tuple[int, ...]]:
-    """Start corners of a fixed set of patches tiling a volume (``per_axis`` positions per axis)."""
+#: Patch positions per axis at most when scoring a volume (evenly spread, the centre included where the volume allows).
+MAX_PER_AXIS = 4
+
+
+def patch_starts(shape: Sequence[int], patch: Sequence[int], per_axis: int | None = None) -> list[tuple[int, ...]]:
+    """Start corners of a fixed set of patches over a volume: ``per_axis`` positions per axis, by default as many as
+    tile it (at most :data:`MAX_PER_AXIS`), evenly spread from edge to edge. Two positions per axis were the corners
+    alone, air in a body CT: noise in the central 128 mm of a 64^3 abdomen scored as real (AUC 0.5, pass)."""
     import itertools
 
     axes = []
     for s, p in zip(shape, patch):
-        n = 1 if s <= p else per_axis
+        n = 1 if s <= p else per_axis or min(MAX_PER_AXIS, max(2, -(-int(s) // int(p))))
         axes.append(sorted({int(round(v)) for v in np.linspace(0, s - p, n)}))
     return list(itertools.product(*axes))
+
+
+#: A volume's score is the mean of its patches' scores in this top share: an artefact in part of a volume (a block of
+#: noise in the abdomen) shows, where the mean over every patch diluted it with the realistic rest.
+TOP_PATCH_SHARE = 0.25
 
 
 class CNNDetector:
@@ -136,7 +147,9 @@ class CNNDetector:
             with torch.no_grad():
                 for vol in torch.from_numpy(np.ascontiguousarray(volumes, dtype=np.float32)):
                     tiles = torch.stack([vol[tuple(slice(s, s + q) for s, q in zip(st, p))] for st in starts])[:, None]
-                    out.append(float(net(self._views(tiles)).mean()))
+                    logits = net(self._views(tiles)).flatten()
+                    top = max(1, int(round(TOP_PATCH_SHARE * logits.numel())))
+                    out.append(float(torch.topk(logits, top).values.mean()))
             return np.asarray(out)
 
         # Each fold trains its own network, whose logits have their own offset and scale: calibrate
@@ -284,4 +297,4 @@ def _tissue_plot(per: dict[str, dict[str, float]], unit: str) -> str:
         return plots.to_png(fig)
 
 
-__all__ = ["CNNDetector", "RealismDetection", "TissueIntensities", "patch_starts"]
+__all__ = ["MAX_PER_AXIS", "CNNDetector", "RealismDetection", "TissueIntensities", "patch_starts"]

@@ -233,6 +233,10 @@ def fingerprint_input(path: str | Path) -> str:
     return h.hexdigest()
 
 
+#: Run kinds that train without differential privacy and write no ledger.
+IMAGE_RUN_KINDS = ("vae3d", "gan3d", "ldm3d", "mr2ct_cyclegan")
+
+
 def read_privacy_ledger(run_dir: str | Path) -> dict[str, Any]:
     """The producer's ``privacy_ledger.json`` from a medsynth run directory (or the file itself).
 
@@ -241,6 +245,12 @@ def read_privacy_ledger(run_dir: str | Path) -> dict[str, Any]:
     """
     p = Path(run_dir)
     f = p / "privacy_ledger.json" if p.is_dir() else p
+    from medsynth.core.runs import run_kind
+
+    kind = run_kind(p) if p.is_dir() else None
+    if not f.is_file() and kind in IMAGE_RUN_KINDS:  # (image and translation runs train without DP and write no ledger:
+        # --run-dir on one was refused as if it were no run at all)
+        return {"private": False, "note": f"a medsynth {kind} run: trained without differential privacy (no ledger)"}
     if not f.is_file():
         raise DataValidationError(
             f"'{p}' holds no privacy_ledger.json; pass the run directory of the synthesizer that produced the "

@@ -47,6 +47,11 @@ def nonfinite_counts(array: np.ndarray) -> dict[str, int]:
     return {k: v for k, v in counts.items() if v}
 
 
+#: Image file extensions that are no folder name: an output with one of them is not taken for a DICOM folder.
+FILE_SUFFIXES = (".mha", ".mhd", ".nrrd", ".nhdr", ".dcm", ".img", ".hdr", ".mgz", ".png", ".jpg", ".tif", ".tiff", ".npy",
+                 ".npz", ".gz")
+
+
 def convert_volume(
     source: str | Path,
     dest: str | Path,
@@ -76,6 +81,9 @@ def convert_volume(
     """
     src, out = Path(source), Path(dest)
     to_nifti = is_nifti(out)
+    if not to_nifti and out.suffix.lower() in FILE_SUFFIXES:  # (out.mha became a DICOM folder named out.mha)
+        raise DataValidationError(f"output '{out}': medsynth writes NIfTI (.nii, .nii.gz) or a DICOM series (a folder), not "
+                                  f"'{out.suffix}'; give a .nii.gz path, or a folder name without an extension for DICOM")
     check_output(out, kind="file" if to_nifti else "dir", what="output")
     if out.exists() and not overwrite and (to_nifti or (out.is_dir() and any(out.iterdir()))):
         raise ImageReadError(f"output '{out}' already exists; choose another path or pass --force")

@@ -487,11 +487,23 @@ def write_dicom_series(
             ds.PixelRepresentation = signed
             ds.RescaleSlope = _ds(slope)
             ds.RescaleIntercept = _ds(intercept)
+            # type 2 and 2C elements present though unknown (empty), type 1 ones with the values that say so: a strict
+            # archive refused series without PatientPosition, or an MR without ScanningSequence and SequenceVariant
+            ds.PatientPosition = ""
+            ds.AcquisitionNumber = ""
             if modality == "CT":
                 ds.RescaleType = "HU"
                 ds.KVP = ""
                 ds.WindowCenter = "40"
                 ds.WindowWidth = "400"
+            elif modality == "MR":
+                ds.ScanningSequence = "RM"  # research mode: no acquisition made these voxels
+                ds.SequenceVariant = "NONE"
+                ds.ScanOptions = ""
+                ds.MRAcquisitionType = "3D"
+                ds.RepetitionTime = ""
+                ds.EchoTime = ""
+                ds.EchoTrainLength = ""
             plane = pixels[:, :, k].T  # (rows=j, cols=i)
             ds.PixelData = np.ascontiguousarray(plane).tobytes()
             name = f"slice_{k + 1:04d}.dcm"

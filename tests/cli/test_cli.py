@@ -51,6 +51,9 @@ def test_convert_roundtrip_via_cli(capsys: pytest.CaptureFixture[str], real_ct_n
     # the output exists now: refused without --force, with a message and exit code 2
     code, out, err = run(capsys, "convert", str(tmp_path / "dcm"), str(tmp_path / "back.nii.gz"))
     assert code == 2 and "already exists" in err and "Traceback" not in err
+    # a file extension medsynth does not write is no DICOM folder's name (out.mha became a folder of slices)
+    code, out, err = run(capsys, "convert", str(real_ct_nifti), str(tmp_path / "out.mha"))
+    assert code == 2 and "not '.mha'" in err and not (tmp_path / "out.mha").exists(), err
 
 
 def test_convert_needs_modality_for_non_ct_nifti(capsys: pytest.CaptureFixture[str], real_mr_nifti: Path, tmp_path: Path):

@@ -267,3 +267,44 @@ def test_a_shifted_copy_is_found_and_unseen_volumes_are_not_copies() -> None:
     assert ncc_matrix(moved, x)[0, 0] < 0.5 and best[0, 0] > 0.999 and best[1, 1] > 0.999
     other = np.stack([gaussian_filter(v, 2.0) for v in rng.normal(size=(2, 24, 24, 24))]).astype(np.float32)
     assert ncc_matrix_flips(other, x)[0].max() < 0.8  # independent volumes stay far apart
+
+
+def test_a_memoriser_on_a_coarser_grid_fails_the_audit(tmp_path) -> None:
+    """A model trained at 8 mm on 32^3 that wrote its training CTs back (resampled to its grid): the audit brought every
+    volume to the first training file's 3 mm grid, the upsampled copies fell to an NCC of 0.78 and it passed (exit 0).
+    Volumes are now compared on the synthetic volumes' grid where they share one: the copies are found."""
+    from medsynth.io.nifti import write_nifti
+    from medsynth.io.phantoms import PhantomConfig, make_phantom
+    from medsynth.io.transforms import PreprocessConfig, VolumePreprocessor
+    from medsynth.io.volume import Volume
+
+    cfg_ph = PhantomConfig(shape=(48, 48, 48), spacing=(2.0, 2.0, 2.0))
+    coarse = VolumePreprocessor(PreprocessConfig(orientation="RAS", spacing=(6.0, 6.0, 6.0), spatial_size=(16, 16, 16)))
+    rng = np.random.default_rng(0)
+    for i in range(6):
+        ct = make_phantom(i, cfg_ph).ct
+        write_nifti(ct, tmp_path / "train" / f"case_{i:03d}.nii.gz")
+        write_nifti(make_phantom(100 + i, cfg_ph).ct, tmp_path / "holdout" / f"case_{i:03d}.nii.gz")
+        small = coarse(ct)  # the generator's grid, HU back from the window
+        lo, hi = coarse.config.ct_window
+        arr = (np.asarray(small.tensor[0]) + 1) / 2 * (hi - lo) + lo + rng.normal(0, 20, small.tensor[0].shape)
+        vol = Volume(array=arr.astype(np.float32), affine=np.asarray(small.tensor.affine, dtype=float), modality="CT")
+        write_nifti(vol, tmp_path / "copies" / f"syn_{i:03d}.nii.gz")
+    report = evaluate_images(tmp_path / "train", tmp_path / "holdout", tmp_path / "copies", mode="audit")
+    m = report.metric("memorisation_near_copy_share")
+    assert m.value > 0.8 and m.verdict == "fail" and report.verdict == "fail", (m.value, m.note)
+
+
+def test_an_image_runs_folder_is_a_run_dir(volume_folders, tmp_path) -> None:
+    """--run-dir on an image run was refused ('holds no privacy_ledger.json'): image and translation runs train without
+    DP and write no ledger, and the report says so."""
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "run.json").write_text(json.dumps({"kind": "vae3d", "status": "completed"}))
+    cfg = EvaluationConfig.model_validate({"metrics": ["memorisation"]})
+    report = evaluate_images(volume_folders["train"], volume_folders["holdout"], volume_folders["independent"], config=cfg,
+                             mode="audit", run_dir=run)
+    assert any("NOT generated with differential privacy" in n for n in report.notes), report.notes
+    with pytest.raises(DataValidationError, match="holds no privacy_ledger.json"):
+        evaluate_images(volume_folders["train"], volume_folders["holdout"], volume_folders["independent"], config=cfg,
+                        mode="audit", run_dir=tmp_path)

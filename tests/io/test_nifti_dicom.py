@@ -316,3 +316,16 @@ def test_integer_types_survive_conversion(tmp_path: Path):
     v = read_nifti(tmp_path / "t1.nii.gz")
     write_nifti(v.with_array(v.array + 0.5), tmp_path / "half.nii.gz")  # no longer integers: float32
     assert nib.load(str(tmp_path / "half.nii.gz")).get_data_dtype() == np.float32
+
+
+def test_synthetic_dicom_holds_the_elements_an_archive_requires(phantom_ct: Volume, tmp_path: Path):
+    """A data scientist's strict archive check: no PatientPosition (type 2C for CT and MR), and MR slices without
+    ScanningSequence and SequenceVariant (type 1). Present now: empty where unknown, research mode for the sequence."""
+    ct = pydicom.dcmread(write_dicom_series(phantom_ct, tmp_path / "ct")[0])
+    assert "PatientPosition" in ct and "AcquisitionNumber" in ct
+    mr = Volume(array=np.asarray(phantom_ct.array, dtype=np.float32) + 1500.0, affine=phantom_ct.affine, modality="MR")
+    ds = pydicom.dcmread(write_dicom_series(mr, tmp_path / "mr")[0])
+    assert ds.SOPClassUID == "1.2.840.10008.5.1.4.1.1.4"  # MR Image Storage
+    assert ds.ScanningSequence == "RM" and ds.SequenceVariant == "NONE" and "PatientPosition" in ds
+    for kw in ("ScanOptions", "MRAcquisitionType", "RepetitionTime", "EchoTime", "EchoTrainLength"):
+        assert kw in ds, kw
