@@ -1007,7 +1007,10 @@ def refine(loc: Location, rho: float, rng: np.random.Generator, *, max_cells: in
         # yes/no column held by a fifth of 300 rows (2-2.5 deviations) came out constant in most fits
         if lo == hi and SMALL_INTEGERS[lo] in (0, 1) and not loc.origin:  # (years after an origin are no flag)
             other = SMALL_INTEGERS.index(1 - SMALL_INTEGERS[lo])
-            if keys[other] > FLAG_PARTNER_SIGMAS * sigma:
+            # ... unless the values beyond the keys stand out more than it: zeros beside a thin spread of amounts are a
+            # cost most rows hold none of, not a flag (RandHIE's inpatient dollars wrote $1 in 4% of synthetic rows)
+            beyond = max(float(loc.noisy[side].sum()) / (loc.sigma * math.sqrt(side.size)) for side in _BEYOND_KEYS)
+            if keys[other] > FLAG_PARTNER_SIGMAS * sigma and keys[other] / sigma > beyond:
                 lo, hi = min(lo, other), max(hi, other)
         shift = int(loc.origin)  # a year column's codes are years after its origin (locate_year)
         return BoundsResult(low=float(SMALL_INTEGERS[lo] + shift), high=float(SMALL_INTEGERS[hi] + shift),
