@@ -146,6 +146,19 @@ def _date_format_notes(frame: Any, schema: Any) -> list[str]:
     return notes
 
 
+def _looks_like_a_key(s: Any) -> bool:
+    """Whole numbers of at least 100 values, each repeated at most 30 times, most of them more than once, covering
+    5-95% of the rows' count: a panel's person number (a hint for the data owner; a unit is never chosen from it)."""
+    import pandas as pd
+
+    v = pd.to_numeric(s, errors="coerce").dropna()
+    if v.empty or not bool((v == v.round()).all()):
+        return False
+    per = v.value_counts()
+    return bool(len(per) >= 100 and 0.05 * len(s) <= len(per) <= 0.95 * len(s) and per.max() <= 30
+                and (per > 1).mean() >= 0.5)
+
+
 def _unit_note(frame: Any, schema: Any) -> str:
     """What the user should know about the schema's unit (the data owner's own console: counts of the table)."""
     from medsynth.io.schema import ROW_INDEX_NAMES, code_like, id_like, not_keys
@@ -155,6 +168,9 @@ def _unit_note(frame: Any, schema: Any) -> str:
 
     others = [c.name for c in schema.columns if c.name != schema.unit and id_like(c.name) and not code_like(c.name)
               and str(c.name).lower().strip() not in ROW_INDEX_NAMES and frame[c.name].dropna().duplicated().any()]
+    if not schema.unit and not others:  # a key no name tells (RandHIE's zper: 5,912 participants over 20,190 rows,
+        # learned as a number, the unit a row): whole numbers, many values, most of them repeated a few times
+        others = [c.name for c in schema.columns if c.type in ("integer", "identifier") and _looks_like_a_key(frame[c.name])]
     also = (f" ('{others[0]}' repeats: {repeats(frame[others[0]].value_counts())}; if it is what identifies a person, "
             "make it the unit)"
             if others else "")
