@@ -163,7 +163,8 @@ class ImageEvalConfig(ConfigModel):
 
     Attributes:
         grid: "resample" brings every volume to one grid (RAS, the first training volume's spacing
-            and shape, or ``spacing``/``spatial_size``); "refuse" raises when grids differ.
+            and shape, or ``spacing``/``spatial_size``; copies and membership are also checked on the synthetic
+            volumes' own grid where they share another one, the generator's); "refuse" raises when grids differ.
         spacing: common voxel size in mm (default: the first training volume's).
         spatial_size: common shape (default: the first training volume's, after resampling).
         feature_size: cubic size the feature network sees (volumes are resized to it).

@@ -2,8 +2,8 @@
 
 Every volume is read with :func:`medsynth.io.load_volume` (NIfTI files, or DICOM series in
 sub-folders) and brought to one grid with :class:`medsynth.io.transforms.VolumePreprocessor`:
-RAS orientation, the common spacing and shape (by default the synthetic volumes' where they share one, the
-generator's grid, else the first training volume's), and
+RAS orientation, the common spacing and shape (by default the first training volume's; the privacy checks, copies and
+membership, use the synthetic volumes' own grid where they share one: the generator's), and
 intensities in [-1, 1] (CT: the fixed HU window [-1024, 3000]; MR: each volume's 0.5-99.5th
 percentiles). Volumes already on one grid are not resampled. With ``images.grid: refuse`` differing
 grids are an error instead. No registration is done beyond this common grid.
@@ -168,8 +168,16 @@ def _read_labels(paths: list[Path]) -> list[Volume]:
     return out
 
 
+def synthetic_grid(sets: dict[str, list[Volume]]) -> Volume | None:
+    """The synthetic volumes' grid (its first volume) where they share one and it is not the first training volume's."""
+    syn, ref = sets.get("synthetic") or [], sets["train"][0]
+    if syn and all(v.same_grid(syn[0], atol=1e-3) for v in syn) and not syn[0].same_grid(ref, atol=1e-3):
+        return syn[0]
+    return None
+
+
 def common_grid(sets: dict[str, list[Volume]], config: EvaluationConfig,
-                labels: dict[str, list[Volume]] | None = None) -> dict[str, ImageSet]:
+                labels: dict[str, list[Volume]] | None = None, *, on: Volume | None = None) -> dict[str, ImageSet]:
     """Bring every volume (and label map) to one grid and to [-1, 1] (see the module docstring).
 
     Raises:
@@ -179,12 +187,7 @@ def common_grid(sets: dict[str, list[Volume]], config: EvaluationConfig,
     from medsynth.io.transforms import PreprocessConfig, VolumePreprocessor
 
     cfg = config.images
-    # the synthetic volumes' grid where they share one (the generator's: a model trained at 8 mm on 32^3 samples there),
-    # else the first training volume's: real volumes are brought to what the generator made, so a sample that copies a
-    # training volume is compared with that volume as the generator saw it (resampled to 3 mm, 8 mm copies fell to an
-    # NCC of 0.78 and the audit passed a memoriser), and the grid does not follow how the training files sort
-    syn = sets.get("synthetic") or []
-    ref = syn[0] if syn and all(v.same_grid(syn[0], atol=1e-3) for v in syn) else sets["train"][0]
+    ref = on or sets["train"][0]  # (``on``: another volume's grid, the synthetic volumes' for the privacy checks)
     all_vols = [v for vs in sets.values() for v in vs]
     same = all(v.same_grid(ref, atol=1e-3) for v in all_vols)
     if not same and cfg.grid == "refuse":
@@ -202,7 +205,7 @@ def common_grid(sets: dict[str, list[Volume]], config: EvaluationConfig,
         spacing = cfg.spacing or ref.spacing
         size = cfg.spatial_size or tuple(int(round(n * s / t)) for n, s, t in zip(ref.spatial_shape, ref.spacing, spacing))
         pre = VolumePreprocessor(PreprocessConfig(orientation="RAS", spacing=tuple(spacing), spatial_size=tuple(size)))
-    modality = ref.modality
+    modality = sets["train"][0].modality  # (the training volumes', or the caller's: a synthetic NIfTI's is a guess)
     out = {}
     for role, vols in sets.items():
         arrays = [np.asarray(pre(v).tensor[0], dtype=np.float32) for v in vols]
@@ -267,9 +270,10 @@ def check_inputs(paths: dict[str, list[Path]], vols: dict[str, list[Volume]], in
             )
     # one volume at a time too: an MR among CTs passed where the folder's pooled share still looked like CT
     # (MR magnitudes are never negative; a CT inside the body still holds fat and noise below zero)
-    odd = [f"{role} '{v.meta['name']}' ({100 * _low_share([v]):.3g}% of its voxels below -150 HU, none below 0)"
-           for role in ROLES for v in vols[role]
-           if _low_share([v]) < 0.001 and float(np.min(np.asarray(v.array))) >= 0.0] if ref >= 0.01 else []
+    # (synthetic volumes only: real organ crops hold no fat nor air and were refused as training volumes in review)
+    odd = [f"synthetic '{v.meta['name']}' ({100 * _low_share([v]):.3g}% of its voxels below -150 HU, none below 0)"
+           for v in vols["synthetic"] if _low_share([v]) < 0.001 and float(np.min(np.asarray(v.array))) >= 0.0] \
+        if ref >= 0.01 else []
     if odd:
         raise DataValidationError(odd + ["these do not look like CT in HU (MR or other intensities among CTs are not "
                                          "comparable): remove them, or set images.check_modality: false if they really are CT"],
@@ -326,19 +330,29 @@ def evaluate_images(
     sets = common_grid(vols, cfg, labels)
     ledger = read_privacy_ledger(run_dir) if run_dir is not None else None
     context = ImageContext(sets=sets, config=cfg, tissue_names=tissue_names or _tissue_names(synthetic))
+    # copies are looked for on the synthetic volumes' own grid where they share one (the generator's: a model trained at
+    # 8 mm that wrote its training CTs back passed the audit once they were upsampled to the first training file's
+    # 3 mm, NCC 0.78); fidelity stays on the training grid (a coarse generator judged on its own grid passed realism)
+    own = synthetic_grid(vols) if cfg.images.spacing is None and cfg.images.spatial_size is None else None
+    private_sets = common_grid(vols, cfg, labels, on=own) if own is not None else sets
+    private_context = context if own is None else ImageContext(
+        sets=private_sets, config=cfg, tissue_names=context.tissue_names, notes=context.notes, figures=context.figures)
     results: list[MetricResult] = [_count_check(len(sets["synthetic"]), cfg)]
     if len(sets["synthetic"]) < cfg.min_samples_for_verdict:
         context.note(f"Only {len(sets['synthetic'])} synthetic volume(s): a verdict needs at least {cfg.min_samples_for_verdict} "
                      "(min_samples_for_verdict); the report cannot pass.")
     for cls in selected(IMAGE_METRICS, cfg.metrics, privacy_only=mode == "audit"):
-        results.extend(cls().compute(sets, sets["synthetic"], context=context))
+        on, ctx = (private_sets, private_context) if getattr(cls, "section", "") == "privacy" else (sets, context)
+        results.extend(cls().compute(on, on["synthetic"], context=ctx))
     if (unjudged := _realism_check(results, sets, cfg)) is not None:
         at = next((i for i, r in enumerate(results) if r.name == "detection_auc_image"), len(results))
         results.insert(at, unjudged)
     shape = sets["train"].arrays.shape[1:]
     notes = ledger_notes(ledger) + context.notes
     notes.append(f"{len(sets['train'])} training, {len(sets['holdout'])} holdout and {len(sets['synthetic'])} synthetic "
-                 f"{sets['train'].modality} volumes compared on one {shape[0]}x{shape[1]}x{shape[2]} grid.")
+                 f"{sets['train'].modality} volumes compared on one {shape[0]}x{shape[1]}x{shape[2]} grid"
+                 + (f" (copies and membership on the synthetic volumes' own {'x'.join(map(str, private_sets['train'].arrays.shape[1:]))} "
+                    "grid)." if own is not None else "."))
     figures = list(context.figures)
     if mode == "evaluate":
         from medsynth.evaluation.image_metrics import slice_figure

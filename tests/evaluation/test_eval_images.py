@@ -308,3 +308,31 @@ def test_an_image_runs_folder_is_a_run_dir(volume_folders, tmp_path) -> None:
     with pytest.raises(DataValidationError, match="holds no privacy_ledger.json"):
         evaluate_images(volume_folders["train"], volume_folders["holdout"], volume_folders["independent"], config=cfg,
                         mode="audit", run_dir=tmp_path)
+
+
+def test_coarse_synthetic_volumes_are_judged_on_the_training_grid(tmp_path) -> None:
+    """Review: with the grid taken from the synthetic volumes, a generator writing other phantoms at 12 mm on 8^3 had
+    its realism judged on its own coarse grid and passed (AUC 0.25). Realism is judged on the training grid; only the
+    privacy checks use the synthetic volumes' own one. The report's modality is the training volumes' (a synthetic
+    CT whose air is floored at -850 HU is guessed 'OT' alone)."""
+    from medsynth.io.nifti import write_nifti
+    from medsynth.io.phantoms import PhantomConfig, make_phantom
+    from medsynth.io.transforms import PreprocessConfig, VolumePreprocessor
+    from medsynth.io.volume import Volume
+
+    fine = PhantomConfig(shape=(32, 32, 32), spacing=(3.0, 3.0, 3.0))
+    coarse = VolumePreprocessor(PreprocessConfig(orientation="RAS", spacing=(12.0, 12.0, 12.0), spatial_size=(8, 8, 8)))
+    for i in range(8):
+        for role, base in (("train", 0), ("holdout", 100)):
+            write_nifti(make_phantom(base + i, fine).ct, tmp_path / role / f"case_{i:03d}.nii.gz")
+        small = coarse(make_phantom(200 + i, fine).ct)
+        lo, hi = coarse.config.ct_window
+        arr = np.maximum((np.asarray(small.tensor[0]) + 1) / 2 * (hi - lo) + lo, -850.0)
+        write_nifti(Volume(array=arr.astype(np.float32), affine=np.asarray(small.tensor.affine, dtype=float)),
+                    tmp_path / "coarse" / f"syn_{i:03d}.nii.gz", dtype="float32")
+    cfg = EvaluationConfig.model_validate({"images": {"detection_steps": 30, "detection_baseline": False},
+                                           "metrics": ["detection_image", "memorisation"]})
+    report = evaluate_images(tmp_path / "train", tmp_path / "holdout", tmp_path / "coarse", config=cfg)
+    det = report.metric("detection_auc_image")
+    assert det.value > 0.9 and det.verdict != "pass", (det.value, det.verdict)
+    assert any("CT volumes compared on one 32x32x32 grid" in n and "8x8x8" in n for n in report.notes), report.notes
