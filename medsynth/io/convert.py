@@ -81,7 +81,7 @@ def convert_volume(
     """
     src, out = Path(source), Path(dest)
     to_nifti = is_nifti(out)
-    if not to_nifti and out.suffix.lower() in FILE_SUFFIXES:  # (out.mha became a DICOM folder named out.mha)
+    if not to_nifti and out.suffix.lower() in FILE_SUFFIXES and not out.is_dir():  # (out.mha became a DICOM folder)
         raise DataValidationError(f"output '{out}': medsynth writes NIfTI (.nii, .nii.gz) or a DICOM series (a folder), not "
                                   f"'{out.suffix}'; give a .nii.gz path, or a folder name without an extension for DICOM")
     check_output(out, kind="file" if to_nifti else "dir", what="output")

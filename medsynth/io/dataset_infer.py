@@ -127,7 +127,9 @@ def time_point_named(name: str) -> bool:
 
 #: Suffixes of a status column beside its event time (ebmt4's ``rec``/``rec.s``, ``srv``/``srv.s``; ``dfs``/``dfs_event``,
 #: ``pfs``/``pfs.status``): joined by '.' or '_', or (the longer ones) written on.
-STATUS_SUFFIXES = ("s", "st", "d", "e", "ev", "event", "status", "stat", "cens", "censor", "censored", "ind", "fail", "flag")
+STATUS_SUFFIXES = ("s", "ev", "event", "status", "stat", "cens", "censor", "censored", "fail")
+#: (not ``flag``, ``ind``, ``d``, ``e``: imputation flags beside labs, ``income_flag``, made labs event times and crowded
+#: ``tstart``/``tstop`` out of the tested columns)
 STATUS_SUFFIXES_JOINED = ("event", "status", "stat", "cens", "censor", "censored")
 
 

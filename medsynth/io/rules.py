@@ -62,7 +62,8 @@ def propose_rules(df: pd.DataFrame, schema: TableSchema) -> list[Constraint]:
     # numbers named like times (mgus2's ptime <= futime, rhDNase's ivstart <= ivstop: a DP fit tests them, and kept them
     # in 4 of 10 fits; the rule that every row follows was never offered), reduced likewise
     events = event_times([c.name for c in schema.columns])
-    timed = [c.name for c in nums if time_point_named(c.name) or c.name in events][:MAX_TIME_NUMBERS]
+    timed = ([c.name for c in nums if time_point_named(c.name)]
+             + [c.name for c in nums if c.name in events and not time_point_named(c.name)])[:MAX_TIME_NUMBERS]
     order = set()
     for a, b in itertools.permutations(timed, 2):
         x, y = vals[a], vals[b]

@@ -496,7 +496,8 @@ def _coarse_tail(first: int, last: int, side: int, kept_oct: np.ndarray, noisy: 
     the mass and ``TAIL_PIECE_SIGMAS`` deviations of its noise, each counted the least noisy way (a whole power of two by
     both stages' count of it; the rest of one by its cells' sum or by its count less its other cells'). A thin tail is
     many fine cells each within the noise, so the significance cut dropped it: flchain's lambda lost its upper 8% (2.4
-    to 26.6); whole powers of two only on a log scale (``log_scale``) at the budget of an 11-column table, more with more budget (finer cells, each further within the
+    to 26.6); whole powers of two, and the rest of one in halves, only on a log scale (``log_scale``: on a linear one
+    the rest's pieces grow from the inside, 1, 1, 2, 4 ... cells) at the budget of an 11-column table, more with more budget (finer cells, each further within the
     noise). Its pieces stay coarse, one cell each, counted where the fine cells would be noise; empty cells beyond an
     end sum to noise under the bound, and stretch nothing. Post-processing of the stage-1 and stage-2 counts."""
     idx = np.arange(kept_oct.size)
@@ -512,10 +513,15 @@ def _coarse_tail(first: int, last: int, side: int, kept_oct: np.ndarray, noisy: 
         whole, whole_sd = combined([k])
         by_whole, var_whole = whole - float(noisy[others].sum()), whole_sd**2 + sigma**2 * others.size
         first_rest = (by_cells, var_cells) if var_cells <= var_whole else (by_whole, var_whole)
-        inward = rest if side > 0 else rest[::-1]  # innermost first, in halves: half, a quarter, ... (a range ends
-        while inward.size:  # near the mass it holds, not at the far end of its power of two)
-            part, inward = inward[: (inward.size + 1) // 2], inward[(inward.size + 1) // 2 :]
+        inward = rest if side > 0 else rest[::-1]  # innermost first: on a log scale in halves (half, a quarter, ...),
+        # on a linear one growing from the inside (1, 1, 2, 4 ... cells: a date's half-power-of-two piece put synthetic
+        # dates 353 days before any real one in 2 draws of 8, its mass all at the inner end)
+        size = 1
+        while inward.size:
+            take = (inward.size + 1) // 2 if log_scale else min(size, inward.size)
+            part, inward = inward[:take], inward[take:]
             pieces.append((int(part.min()), int(part.max()), float(noisy[part].sum()), sigma**2 * part.size))
+            size = size if len(pieces) < 2 else 2 * size
     n_rest = len(pieces)
     # whole powers of two beyond only on a log scale, where one is a tail's natural piece (log-uniform in it); on a
     # linear one a neighbour holding a dense mass's shoulder would spread it over the whole power of two (sodium 113-128
@@ -1092,8 +1098,9 @@ def refine(loc: Location, rho: float, rng: np.random.Generator, *, max_cells: in
 
     first, last = _cut(noisy_fine, sigma2, dropped, sure=bool(loc.origin))
     mass = max(float(np.sum(np.maximum(noisy_fine, 0.0))), 1.0)
-    low_tail = _coarse_tail(first, last, -1, kept_oct, noisy_fine, sigma2, combined, mass, log_scale=log_scale)
-    high_tail = _coarse_tail(first, last, 1, kept_oct, noisy_fine, sigma2, combined, mass, log_scale=log_scale)
+    scale = log_scale and not loc.origin  # (a date or year located after an origin is linear: see below)
+    low_tail = _coarse_tail(first, last, -1, kept_oct, noisy_fine, sigma2, combined, mass, log_scale=scale)
+    high_tail = _coarse_tail(first, last, 1, kept_oct, noisy_fine, sigma2, combined, mass, log_scale=scale)
     fine_edges = edges[first : last + 2]
     cell_counts, cell_sigmas = noisy_fine[first : last + 1], np.full(last - first + 1, sigma2)
     if low_tail or high_tail:  # each tail piece one cell: its count from both stages, where the fine cells are noise

@@ -260,9 +260,10 @@ def release_gaps(model: Any) -> str | None:
         usable += sum(not c.omitted and c.type != "identifier" and not (c.type == "categorical" and len(c.categories or []) == 1)
                       for c in tab.columns)
         empty = [c.name for c in tab.columns if c.omitted]
-        single = [c.name for c in tab.modelled if c.type == "categorical" and len(c.categories or []) == 1]
-        lumped = [c.name for c in tab.modelled if not c.public and c.type == "categorical" and len(c.categories or []) > 1
-                  and OTHER_CATEGORY in (c.categories or [])]
+        single = [c.name for c in tab.modelled if c.type == "categorical" and len(c.categories or []) == 1
+                  and OTHER_CATEGORY not in (c.categories or [])]
+        lumped = [c.name for c in tab.modelled if not c.public and c.type == "categorical"
+                  and OTHER_CATEGORY in (c.categories or [])]  # (one that is '(other)' throughout too: no data value)
         where = f"table '{t}': " if t is not None else ""
         if empty:
             parts.append(f"{where}{len(empty)} of {len(tab.columns)} columns are left empty ({_names(empty)})")
@@ -339,14 +340,13 @@ def release_gaps(model: Any) -> str | None:
 
 
 def _read_from_data(model: Any) -> bool:
-    """Whether the schema a DP fit was given holds anything read from the data (any column's ``read_from_data``, or a
-    rule not declared): whatever schema infer writes does, so this is no fact of the table's rows."""
+    """Whether the schema a DP fit was given holds columns read from the data (any column's ``read_from_data``): every
+    schema ``schema infer`` writes does, so this is no fact of the table's rows (whether it proposed a rule would be)."""
     given = getattr(model, "input_schema", None)
     if given is None:
         return False
     schemas = list(given.tables.values()) if hasattr(given, "tables") else [given]
-    return any(c.read_from_data for sch in schemas for c in sch.columns) or any(
-        not con.public for sch in schemas for con in sch.constraints)
+    return any(c.read_from_data for sch in schemas for c in sch.columns)  # (not its rules: whether any is, is a fact)
 
 
 def decided_otherwise(model: Any) -> dict[str, Any]:

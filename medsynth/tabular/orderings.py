@@ -96,7 +96,8 @@ def candidate_columns(schema: TableSchema, *, taken: set[str]) -> list[str]:
     usable = [c for c in schema.columns if not c.omitted and c.name not in taken and c.has_domain]
     dates = [c.name for c in usable if c.type == "datetime"]
     events = event_times([c.name for c in schema.columns])  # (beside a status column: ebmt4's rec / rec.s)
-    numbers = [c.name for c in usable if c.type in ("integer", "continuous") and (time_point_named(c.name) or c.name in events)]
+    nums = [c.name for c in usable if c.type in ("integer", "continuous")]
+    numbers = [n for n in nums if time_point_named(n)] + [n for n in nums if n in events and not time_point_named(n)]
     return (dates + numbers)[:MAX_COLUMNS]
 
 

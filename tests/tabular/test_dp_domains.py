@@ -1303,6 +1303,8 @@ def test_a_category_column_with_no_value_above_the_noise_is_other_not_blank():
     assert not col.omitted and col.categories == ["(other)"], col
     out = m.sample(1000)
     assert (out["country"] == "(other)").mean() > 0.95
+    said = tab.release_gaps(m) or ""
+    assert "as '(other)' (country)" in said and "single value" not in said, said  # ('(other)' is no data value)
 
 
 def test_a_cost_most_rows_hold_none_of_is_a_number_not_a_flag():

@@ -106,7 +106,7 @@ def test_event_times_beside_their_status_columns_are_ordered_by_a_dp_fit():
     from medsynth.tabular.mst import DPMST
 
     assert event_times(["rec", "rec.s", "srv", "srv.s", "dfs", "dfs_event", "os", "osstatus", "wt", "wt.loss",
-                        "ph.ecog"]) == {"rec", "srv", "dfs", "os"}
+                        "ph.ecog", "income", "income_flag", "hb", "hb_d"]) == {"rec", "srv", "dfs", "os"}  # (no imputation flags)
     rs = np.random.default_rng(0)
     n = 2000
     srv = rs.integers(30, 3000, n)
