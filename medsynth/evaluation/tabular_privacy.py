@@ -533,6 +533,12 @@ def _mia_results(prefix: str, summary: dict[str, Any], context: TabularContext, 
     ]
 
 
+#: A TPR at a false-positive rate is judged only where that rate accuses at least this many non-members: with fewer,
+#: the threshold is one or two rows' scores (lung at epsilon 1, dp-mst: TPR 0.38 at "10%" of 29 non-members failed
+#: privacy in 1 sampling of 5, its AUC's lower bound 0.50).
+MIN_FALSE_POSITIVES = 5
+
+
 def _tpr_result(prefix: str, pct: int, summary: dict[str, Any], enough: bool, threshold: Any) -> MetricResult:
     """TPR at FPR ``pct``%, judged on its 95% lower bound, and only where the non-members can resolve that rate:
     with fewer than 100/pct of them the lowest false-positive rate above 0 is larger than pct%, the point read is
@@ -540,10 +546,11 @@ def _tpr_result(prefix: str, pct: int, summary: dict[str, Any], enough: bool, th
     table of survival::jasa, 16 against 16, got TPR 3/16 at "1%" and a REVIEW)."""
     n_m, n_n = summary["n_members"], summary["n_non_members"]
     value = summary[f"tpr_{pct}pct"]
-    resolved = n_n * pct / 100 >= 1
+    resolved = n_n * pct / 100 >= MIN_FALSE_POSITIVES
+    need = int(math.ceil(MIN_FALSE_POSITIVES * 100 / pct))
     note = ("judged on the 95% lower confidence bound of the rate" if resolved else
-            f"{n_n} non-members cannot resolve a {pct}% false-positive rate (at least {100 // pct} are needed); "
-            "shown for information")
+            f"{n_n} non-members cannot resolve a {pct}% false-positive rate (at least {need} are needed, so that "
+            f"{MIN_FALSE_POSITIVES} of them set the threshold); shown for information")
     return judge(f"mia_{prefix}_tpr_at_fpr_{pct}pct", SECTION, value, "minimize",
                  f"Share of members caught when only {pct}% of non-members are wrongly accused ({pct / 100:.2f} = chance).",
                  threshold=threshold, baseline=pct / 100, enough=enough and resolved,
