@@ -496,10 +496,11 @@ def _coarse_tail(first: int, last: int, side: int, kept_oct: np.ndarray, noisy: 
     the mass and ``TAIL_PIECE_SIGMAS`` deviations of its noise, each counted the least noisy way (a whole power of two by
     both stages' count of it; the rest of one by its cells' sum or by its count less its other cells'). A thin tail is
     many fine cells each within the noise, so the significance cut dropped it: flchain's lambda lost its upper 8% (2.4
-    to 26.6); whole powers of two, and the rest of one in halves, only on a log scale (``log_scale``: on a linear one
-    the rest's pieces grow from the inside, 1, 1, 2, 4 ... cells) at the budget of an 11-column table, more with more budget (finer cells, each further within the
-    noise). Its pieces stay coarse, one cell each, counted where the fine cells would be noise; empty cells beyond an
-    end sum to noise under the bound, and stretch nothing. Post-processing of the stage-1 and stage-2 counts."""
+    to 26.6) at the budget of an 11-column table, more with more budget (finer cells, each further within the noise).
+    Its pieces stay coarse, one cell each, counted where the fine cells would be noise; empty cells beyond an end sum to
+    noise under the bound, and stretch nothing. Whole powers of two, and the rest of one in halves, only on a log scale
+    (``log_scale``); on a linear one the rest's pieces grow from the inside, 1, 1, 2, 4 ... cells. Post-processing of
+    the stage-1 and stage-2 counts."""
     idx = np.arange(kept_oct.size)
     end = last if side > 0 else first
     k = int(kept_oct[end])
@@ -1114,10 +1115,8 @@ def refine(loc: Location, rho: float, rng: np.random.Generator, *, max_cells: in
     low, high = float(edges[first]), float(edges[last + 1])
     # (the bucket at zero reaches below it: a log scale needs a range that does not, bili_change went to -1/256)
     if loc.origin:  # located relative to a public day or year (locate_date, locate_year): range and cells back
-        low, high = low + loc.origin, high + loc.origin
+        low, high, fine_edges = low + loc.origin, high + loc.origin, fine_edges + loc.origin
         log_scale = False
-    if loc.origin:
-        fine_edges = fine_edges + loc.origin
     return BoundsResult(low=low, high=high, rho=loc.rho + rho, missing=missing, log_scale=log_scale and low >= 0,
                         edges=np.array(fine_edges, dtype=float), counts=np.array(cell_counts, dtype=float), sigma=sigma2,
                         count_sigmas=np.array(cell_sigmas, dtype=float), missing_count=miss, sigma_missing=sigma_miss,
