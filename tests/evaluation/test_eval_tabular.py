@@ -840,3 +840,22 @@ def test_every_column_past_the_missing_rate_limit_is_named() -> None:
     syn.loc[syn.index[50:74], "sex"] = None
     got = evaluate_tabular(real.iloc[:400], real.iloc[400:500], syn).metric("missing_rate_difference_max")
     assert "worst column 'pulse'" in got.note and "also 'sex' 0% -> 24%" in got.note, got.note
+
+
+def test_a_utility_gap_against_a_near_chance_reference_gets_no_verdict() -> None:
+    """lung at epsilon 1: the model trained on real rows predicted the target at AUROC 0.577 on 57 holdout rows, and a
+    gap of -0.009 passed utility: nothing was learnable, so nothing could be lost. Such a gap has no verdict, with the
+    reason; a target the real rows predict is judged as before."""
+    rng = np.random.default_rng(0)
+
+    def draw(n: int, signal: float) -> pd.DataFrame:
+        age = rng.integers(30, 90, n)
+        y = (signal * (age - 60) / 15 + rng.normal(0, 1, n) > 0).astype(int)
+        return pd.DataFrame({"age": age, "sbp": rng.normal(130, 20, n), "sex": rng.choice(["F", "M"], n), "dead": y})
+
+    cfg = EvaluationConfig(metrics=["utility"])
+    noise = evaluate_tabular(draw(300, 0.0), draw(60, 0.0), draw(300, 0.0), target="dead", config=cfg)
+    gap = noise.metric("utility_auroc_gap")
+    assert gap.verdict not in ("pass", "review", "fail") and "near chance" in gap.note, (gap.verdict, gap.note)
+    signal = evaluate_tabular(draw(300, 2.0), draw(200, 2.0), draw(300, 2.0), target="dead", config=cfg)
+    assert signal.metric("utility_auroc_gap").verdict == "pass"
