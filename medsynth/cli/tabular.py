@@ -125,6 +125,17 @@ def sample(
         done("wrote " + ", ".join(f"{len(df)} '{t}' rows" for t, df in result.items()), out)
     else:
         done(f"wrote {len(result)} synthetic rows", out)
+        if len(result) > 1 and _nothing_usable(result):  # (strep_tb at epsilon 1: 11 of 13 columns empty, the rest
+            # constant, and sample said only "wrote")
+            say("warning: every column of these rows is empty or holds a single value (keys aside): the fit released "
+                "nothing usable at its budget; see its warning, give a larger epsilon or declare public domains",
+                err=True, fg=typer.colors.YELLOW)
+
+
+def _nothing_usable(df: Any) -> bool:
+    """Whether every column of a sampled table is empty or one value, keys (``syn-...``, all distinct) aside."""
+    cols = [c for c in df.columns if not (df[c].nunique() == len(df) and df[c].astype(str).str.startswith("syn-").all())]
+    return bool(cols) and all(df[c].nunique(dropna=True) <= 1 for c in cols)
 
 
 @app.command("export")

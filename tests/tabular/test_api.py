@@ -219,3 +219,28 @@ def test_dp_mst_with_a_target_says_dp_aim_measures_it():
     untargeted = schema.model_copy(update={"columns": [c.model_copy(update={"target": False}) for c in schema.columns]})
     assert "does not use the target" not in (tab.release_gaps(tab.fit(df, model="dp-mst", epsilon=1.0, schema=untargeted)) or "")
     assert "does not use the target" not in (tab.release_gaps(tab.fit(df, model="dp-aim", epsilon=1.0, schema=schema)) or "")
+
+
+def test_sample_says_when_the_rows_hold_nothing_usable(tmp_path, capsys, monkeypatch):
+    """strep_tb, jasa, laryngoscope at epsilon 1: the fit said NOTHING USABLE WAS RELEASED, then `tabular sample` said
+    only 'wrote 80 synthetic rows'. Where every sampled column is empty or one value (keys aside), it says so."""
+    import numpy as np
+    import pandas as pd
+
+    import medsynth.tabular.api as api
+    from medsynth.cli.main import main
+    from medsynth.cli.tabular import _nothing_usable
+
+    rs = np.random.default_rng(0)
+    df = pd.DataFrame({"patient_id": np.arange(80)} | {f"x{i}": rs.normal(50, 10, 80).round(1) for i in range(12)})
+    df.to_csv(tmp_path / "t.csv", index=False)
+    assert main(["tabular", "fit", str(tmp_path / "t.csv"), "--model", "dp-mst", "--epsilon", "1", "--out",
+                 str(tmp_path / "run")]) == 0
+    capsys.readouterr()
+    assert main(["tabular", "sample", str(tmp_path / "run"), "--n", "30", "--out", str(tmp_path / "s.csv")]) == 0
+    assert "nothing usable" not in capsys.readouterr().err  # (a few columns hold values at 80 rows)
+    hollow = pd.DataFrame({"patient_id": [f"syn-{i:07d}" for i in range(30)], "a": [np.nan] * 30, "b": ["x"] * 30})
+    assert _nothing_usable(hollow) and not _nothing_usable(hollow.assign(c=np.arange(30)))
+    monkeypatch.setattr(api, "sample", lambda *a, **k: hollow)
+    assert main(["tabular", "sample", str(tmp_path / "run"), "--n", "30", "--out", str(tmp_path / "h.csv")]) == 0
+    assert "released nothing usable" in capsys.readouterr().err
