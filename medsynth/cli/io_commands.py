@@ -40,6 +40,9 @@ def convert(
     mod = None
     if modality is not None:
         mod = modality.upper()
+        if mod == "SEG":  # (the message named MR as the way out: a label map is no MR image)
+            raise DataValidationError("--modality SEG: label maps are written as NIfTI only (a DICOM Segmentation object "
+                                      "is not written); give a .nii.gz output, or CT or MR for an image")
         if mod not in ("CT", "MR"):
             raise DataValidationError(f"--modality '{modality}' must be CT or MR")
     res = convert_volume(input, output, modality=mod, series_uid=series, frame=frame,  # type: ignore[arg-type]
@@ -50,6 +53,13 @@ def convert(
         notes.append(f"frame {res.frame} of a 4D input")
     if res.filled:
         notes.append(f"{res.filled} non-finite voxel(s) set to {fill_nonfinite:g}")
+    if res.format != "nifti" and volume.modality == "CT":  # (CT DICOM stores whole HU: fractional values were rounded
+        import numpy as np  # without a word)
+
+        arr = np.asarray(volume.array, dtype=np.float64)
+        moved = int(np.count_nonzero(np.abs(arr - np.rint(arr)) > 1e-6))
+        if moved:
+            notes.append(f"{moved} fractional HU value(s) rounded to whole HU, by at most 0.5")
     tail = f" ({'; '.join(notes)})" if notes else ""
     done(f"wrote {volume.modality} {'NIfTI' if res.format == 'nifti' else 'DICOM series'} {volume.spatial_shape} at "
          f"{'x'.join(f'{s:.3g}' for s in volume.spacing)} mm{tail}", output)

@@ -56,6 +56,20 @@ def test_convert_roundtrip_via_cli(capsys: pytest.CaptureFixture[str], real_ct_n
     assert code == 2 and "not '.mha'" in err and not (tmp_path / "out.mha").exists(), err
 
 
+def test_convert_says_what_it_rounds_and_refuses_a_label_map_as_dicom(capsys: pytest.CaptureFixture[str], tmp_path: Path):
+    """An imaging researcher: fractional CT values were rounded to whole HU in DICOM without a word, and --modality SEG
+    was refused with a message suggesting MR."""
+    from medsynth.io import write_nifti
+    from medsynth.io.phantoms import PhantomConfig, make_phantom
+
+    ct = make_phantom(0, PhantomConfig(shape=(8, 8, 8))).ct
+    write_nifti(ct.with_array(np.asarray(ct.array, dtype=np.float32) + 0.25), tmp_path / "frac.nii.gz", dtype="float32")
+    code, out, err = run(capsys, "convert", str(tmp_path / "frac.nii.gz"), str(tmp_path / "dcm"), "--modality", "CT")
+    assert code == 0 and "512 fractional HU value(s) rounded to whole HU" in out + err, out + err
+    code, _, err = run(capsys, "convert", str(tmp_path / "frac.nii.gz"), str(tmp_path / "seg"), "--modality", "SEG")
+    assert code == 2 and "label maps are written as NIfTI only" in err and "MR" in err
+
+
 def test_convert_needs_modality_for_non_ct_nifti(capsys: pytest.CaptureFixture[str], real_mr_nifti: Path, tmp_path: Path):
     code, _, err = run(capsys, "convert", str(real_mr_nifti), str(tmp_path / "mr"))
     assert code == 2 and "--modality CT or --modality MR" in err
