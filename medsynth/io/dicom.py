@@ -358,6 +358,14 @@ def _ds(value: float) -> str:
     return f"{value:.5g}"
 
 
+#: Type 2 (and 2C) elements every written slice holds empty: withheld (a synthetic patient has no birth date) or unknown
+#: (a strict archive refused series without PatientPosition).
+EMPTY_ELEMENTS = ("PatientBirthDate", "PatientSex", "StudyDate", "StudyTime", "ReferringPhysicianName", "AccessionNumber",
+                  "StudyID", "PatientPosition", "AcquisitionNumber")
+#: ... and those of an MR slice (an archive refused MR without them).
+EMPTY_MR_ELEMENTS = ("ScanOptions", "RepetitionTime", "EchoTime", "EchoTrainLength")
+
+
 def write_dicom_series(
     volume: Volume,
     out_dir: str | Path,
@@ -460,13 +468,8 @@ def write_dicom_series(
             ds.SeriesDescription = f"SYNTHETIC {series_description}"[:64]
             ds.PatientName = "SYNTHETIC^MEDSYNTH"
             ds.PatientID = pid
-            ds.PatientBirthDate = ""
-            ds.PatientSex = ""
-            ds.StudyDate = ""
-            ds.StudyTime = ""
-            ds.ReferringPhysicianName = ""
-            ds.AccessionNumber = ""
-            ds.StudyID = ""
+            for keyword in EMPTY_ELEMENTS:  # type 2 (and 2C): present, empty where unknown or withheld
+                setattr(ds, keyword, "")
             ds.SeriesNumber = 1
             ds.InstanceNumber = k + 1
             ds.PositionReferenceIndicator = ""
@@ -487,23 +490,17 @@ def write_dicom_series(
             ds.PixelRepresentation = signed
             ds.RescaleSlope = _ds(slope)
             ds.RescaleIntercept = _ds(intercept)
-            # type 2 and 2C elements present though unknown (empty), type 1 ones with the values that say so: a strict
-            # archive refused series without PatientPosition, or an MR without ScanningSequence and SequenceVariant
-            ds.PatientPosition = ""
-            ds.AcquisitionNumber = ""
             if modality == "CT":
                 ds.RescaleType = "HU"
                 ds.KVP = ""
                 ds.WindowCenter = "40"
                 ds.WindowWidth = "400"
-            elif modality == "MR":
-                ds.ScanningSequence = "RM"  # research mode: no acquisition made these voxels
+            elif modality == "MR":  # type 1 elements with the values that say no acquisition made these voxels
+                ds.ScanningSequence = "RM"  # research mode
                 ds.SequenceVariant = "NONE"
-                ds.ScanOptions = ""
                 ds.MRAcquisitionType = "3D"
-                ds.RepetitionTime = ""
-                ds.EchoTime = ""
-                ds.EchoTrainLength = ""
+                for keyword in EMPTY_MR_ELEMENTS:
+                    setattr(ds, keyword, "")
             plane = pixels[:, :, k].T  # (rows=j, cols=i)
             ds.PixelData = np.ascontiguousarray(plane).tobytes()
             name = f"slice_{k + 1:04d}.dcm"

@@ -264,9 +264,13 @@ def _mass_beyond_keys(loc: Location) -> bool:
     """Whether the values beyond the small codes on one side (their sum over the powers of two from 16 to 2^16, at
     ``PRESENCE_SIGMAS`` deviations) stand above the noise where no power of two does alone: pbcseq's visit days, 0
     for a sixth of the visits and spread over 16-5,000 otherwise, came out a code with the one category 0."""
-    if not loc.codes:
-        return False
-    return any(bool(loc.noisy[side].sum() > PRESENCE_SIGMAS * loc.sigma * math.sqrt(side.size)) for side in _BEYOND_KEYS)
+    return bool(loc.codes) and _beyond_keys_z(loc) > PRESENCE_SIGMAS
+
+
+def _beyond_keys_z(loc: Location) -> float:
+    """How many deviations of its stage-1 noise the larger side of the values beyond the small codes stands above zero
+    (their sum over the powers of two from 16 to 2^16, on each side of zero)."""
+    return max(float(loc.noisy[side].sum()) / (loc.sigma * math.sqrt(side.size)) for side in _BEYOND_KEYS)
 
 
 def _classify(loc: Location) -> None:
@@ -603,7 +607,7 @@ def keys_short(loc: Location, present: float, present_sd: float, sigmas: float =
     gap = present - float(loc.noisy[_N_OCT + near].sum())
     z_gap = gap / math.hypot(present_sd, loc.sigma * math.sqrt(near.size))
     # the same mass seen in the powers of two beyond the keys (independent noise): the two deviations combined
-    z_beyond = max(float(loc.noisy[side].sum()) / (loc.sigma * math.sqrt(side.size)) for side in _BEYOND_KEYS)
+    z_beyond = _beyond_keys_z(loc)
     share = ZERO_SHORT_SHARE if loc.keys.size == 1 and SMALL_INTEGERS[int(loc.keys[0])] == 0 else KEYS_SHORT_SHARE
     return bool((z_gap + max(z_beyond, 0.0)) / math.sqrt(2) > sigmas and gap > share * present)
 
@@ -1016,8 +1020,7 @@ def refine(loc: Location, rho: float, rng: np.random.Generator, *, max_cells: in
             other = SMALL_INTEGERS.index(1 - SMALL_INTEGERS[lo])
             # ... unless the values beyond the keys stand out more than it: zeros beside a thin spread of amounts are a
             # cost most rows hold none of, not a flag (RandHIE's inpatient dollars wrote $1 in 4% of synthetic rows)
-            beyond = max(float(loc.noisy[side].sum()) / (loc.sigma * math.sqrt(side.size)) for side in _BEYOND_KEYS)
-            if keys[other] > FLAG_PARTNER_SIGMAS * sigma and keys[other] / sigma > beyond:
+            if keys[other] > FLAG_PARTNER_SIGMAS * sigma and keys[other] / sigma > _beyond_keys_z(loc):
                 lo, hi = min(lo, other), max(hi, other)
         shift = int(loc.origin)  # a year column's codes are years after its origin (locate_year)
         return BoundsResult(low=float(SMALL_INTEGERS[lo] + shift), high=float(SMALL_INTEGERS[hi] + shift),

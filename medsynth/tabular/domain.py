@@ -873,21 +873,11 @@ def resolve_domain(
         if not missing:
             miss_floors.append(PRESENCE_SIGMAS * sigma)
         detail[col.name] = {**entry, "released": len(released), "missing": missing}
-        if not released:  # no value stands out alone: the column is "(other)" where its rows together do (who's country,
-            # iso2 and iso3, 219 values of 33 rows each and never missing, were written all blank), else left empty
-            alone = other_rows(float(rows), rows_sigma, [], noisy_missing, sigma) if (
-                other and rows is not None and rows_sigma is not None) else None
-            if alone is None:
-                return None
-            detail[col.name]["other"] = True
-            lumped[col.name] = alone[0] / max(float(rows), 1.0)  # type: ignore[arg-type]
-            if oneways is not None:
-                oneways[col.name] = OneWay(np.array([alone[0], *([noisy_missing] if missing else [])], dtype=float),
-                                           np.array([alone[1], *([sigma] if missing else [])], dtype=float))
-            return {"missing": missing, "categories": [OTHER_CATEGORY]}
+        # a column none of whose values stands out alone is "(other)" where its rows together do (who's country, iso2 and
+        # iso3, 219 values of 33 rows each and never missing, were written all blank), else it is left empty
         cats = _sorted_categories([_canonical(k) for k in released])
         upd: dict[str, Any] = {"missing": missing, "categories": cats}
-        if set(released) <= {"False", "True"}:  # booleans' keys (public): written back as booleans
+        if released and set(released) <= {"False", "True"}:  # booleans' keys (public): written back as booleans
             cats = [False, True]
             upd = {"type": "boolean", "missing": missing, "categories": cats}
         counts = [noisy_of[category_key(c)] for c in cats]
@@ -895,6 +885,8 @@ def resolve_domain(
         rest = other_rows(float(rows), rows_sigma, counts, noisy_missing, sigma) if (
             other and rows is not None and rows_sigma is not None and upd.get("type") != "boolean"
             and OTHER_CATEGORY not in cats) else None  # (a table that holds "(other)" itself: already the lump)
+        if rest is None and not released:
+            return None
         if rest is not None:
             cats = [*cats, OTHER_CATEGORY]
             upd["categories"] = cats
