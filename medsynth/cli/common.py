@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
@@ -56,3 +58,21 @@ def say(message: str, *, fg: str | None = None, bold: bool = False, err: bool = 
         typer.secho(message, fg=fg, bold=bold, err=err)
     else:
         typer.echo(message, err=err)
+
+
+@contextmanager
+def data_warnings() -> Iterator[list]:
+    """Collect the :class:`~medsynth.core.errors.DataWarning`\\ s raised inside; print them as ``warning: ...``
+    lines on stderr when the block ends (after its result lines), others as Python shows them."""
+    import warnings
+
+    from medsynth.core.errors import DataWarning
+
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always", DataWarning)
+        yield seen
+    for w in seen:
+        if issubclass(w.category, DataWarning):
+            say(f"warning: {w.message}", err=True)
+        else:
+            warnings.showwarning(w.message, w.category, w.filename, w.lineno)

@@ -10,7 +10,7 @@ from typing import Optional
 
 import typer
 
-from medsynth.cli.common import MAX_STEPS_OPTION, SET_OPTION, done, overrides, say
+from medsynth.cli.common import MAX_STEPS_OPTION, SET_OPTION, data_warnings, done, overrides
 
 image_app = typer.Typer(
     name="image",
@@ -42,24 +42,15 @@ def train(
         medsynth image train configs/ct_ldm3d_64.yaml --data ct/ --labels-dir ct_labels/ --out runs/ldm
         torchrun --standalone --nproc_per_node=4 -m medsynth.cli.main image train configs/ct_gan3d_128.yaml --data ct/ --out runs/gan
     """
-    import warnings
-
-    from medsynth.core.errors import DataWarning
     from medsynth.imaging.api import train as train_image
 
-    with warnings.catch_warnings(record=True) as seen:
-        warnings.simplefilter("always", DataWarning)
+    with data_warnings():  # printed after the result line
         model = train_image(config, data, out, overrides=overrides(sets), resume=resume, force=force, device=device,
                             max_steps=max_steps, labels=labels, labels_dir=labels_dir)
-    synth = model.synthesizer
-    classes = f", classes {model.label_names}" if model.label_names else ""
-    classes += f", with {getattr(synth, 'mask_classes', 0)}-label maps" if labels_dir is not None else ""
-    done(f"trained {model.kind} for {model.steps_trained} steps on {synth.n_volumes} {model.modality} volumes{classes}", out)
-    for w in seen:
-        if issubclass(w.category, DataWarning):
-            say(f"warning: {w.message}", err=True)
-        else:
-            warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+        synth = model.synthesizer
+        classes = f", classes {model.label_names}" if model.label_names else ""
+        classes += f", with {getattr(synth, 'mask_classes', 0)}-label maps" if labels_dir is not None else ""
+        done(f"trained {model.kind} for {model.steps_trained} steps on {synth.n_volumes} {model.modality} volumes{classes}", out)
 
 
 @image_app.command("sample")

@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from medsynth.cli.common import MAX_STEPS_OPTION, SET_OPTION, done
+from medsynth.cli.common import MAX_STEPS_OPTION, SET_OPTION, data_warnings, done
 
 app = typer.Typer(
     help="MRI -> CT translation (CycleGAN on 2D slices, 2.5D stacks or 3D patches; output in HU).",
@@ -76,8 +76,9 @@ def apply(
     """
     from medsynth.translation.api import apply_run
 
-    written = apply_run(run, inputs, out, device=device, inference=sets, format=format.lower(), overwrite=force,  # type: ignore[arg-type]
-                        uncertainty=uncertainty, nonfinite=nonfinite, echo=typer.echo,  # type: ignore[arg-type]
-                        keep_frame_of_reference=keep_frame_of_reference)
-    n = len(written) // 2 if uncertainty else len(written)
-    done(f"translated {n} volume(s) to CT ({format.lower()})" + (" with spread maps" if uncertainty else ""), out)
+    with data_warnings():  # printed after the result line
+        written = apply_run(run, inputs, out, device=device, inference=sets, format=format.lower(), overwrite=force,  # type: ignore[arg-type]
+                            uncertainty=uncertainty, nonfinite=nonfinite, echo=typer.echo,  # type: ignore[arg-type]
+                            keep_frame_of_reference=keep_frame_of_reference)
+        n = len(written) // 2 if uncertainty else len(written)
+        done(f"translated {n} volume(s) to CT ({format.lower()})" + (" with spread maps" if uncertainty else ""), out)

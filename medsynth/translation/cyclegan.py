@@ -91,6 +91,17 @@ class CycleDiscriminators(nn.Module):
         return scores, self.mr(mr)
 
 
+def _spacing_range(domain: list[DomainVolume]) -> dict[str, dict[str, list[float]]]:
+    """``{"source_spacing_mm": {"min": [i, j, k], "max": [...]}}``: the network grids' voxel sizes the model learned
+    on (what :meth:`CycleGANTranslator.translate` compares an input with); empty when one is unknown."""
+    sizes = [d.spacing for d in domain]
+    if not sizes or any(s is None for s in sizes):
+        return {}
+    a = np.asarray(sizes, dtype=np.float64)
+    return {"source_spacing_mm": {"min": [round(float(x), 4) for x in a.min(axis=0)],
+                                  "max": [round(float(x), 4) for x in a.max(axis=0)]}}
+
+
 def _fingerprint(domain: list[DomainVolume]) -> str:
     """SHA-256 (16 hex digits) over the preprocessed training tensors, in order."""
     import hashlib
@@ -248,6 +259,7 @@ class CycleGANTranslator:
                 "target_volumes": len(tgt),
                 "source_fingerprint": _fingerprint(src),
                 "target_fingerprint": _fingerprint(tgt),
+                **_spacing_range(src),
             },
         }
         if cfg.loss.bone_segmentation > 0 and cfg.data.paired:
@@ -467,8 +479,10 @@ class CycleGANTranslator:
         if return_spread:
             self._check_spread()
         gens.eval()
+        learned = self.meta.get("data", {}).get("source_spacing_mm")
         out = translate_volume(gens.mr2ct, volume, self.config, self.preprocessor, device=self.device, autocast=self.autocast,
-                               progress=progress, spread=return_spread, nonfinite=nonfinite)
+                               progress=progress, spread=return_spread, nonfinite=nonfinite,
+                               learned_spacing=(learned["min"], learned["max"]) if learned else None)
         if return_spread:
             return out.ct, out.spread  # type: ignore[return-value]
         return out.ct

@@ -53,11 +53,22 @@ class DomainVolume:
         name: where it came from (file name or ``volume[i]``).
         tensor: (1, i, j, k) float32 in [-1, 1] on the network grid.
         mask: (i, j, k) bool body mask on the same grid.
+        spacing: the network grid's voxel size (mm) along i, j, k.
     """
 
     name: str
     tensor: torch.Tensor
     mask: torch.Tensor
+    spacing: tuple[float, float, float] | None = None
+
+
+def grid_spacing(tensor: Any) -> tuple[float, float, float] | None:
+    """Voxel size (mm) along i, j, k of a preprocessed MetaTensor (None for a plain tensor)."""
+    affine = getattr(tensor, "affine", None)
+    if affine is None:
+        return None
+    a = np.asarray(affine.cpu() if hasattr(affine, "cpu") else affine, dtype=np.float64)
+    return tuple(float(x) for x in np.linalg.norm(a[:3, :3], axis=0))  # type: ignore[return-value]
 
 
 def ct_fraction(array: np.ndarray) -> float:
@@ -244,8 +255,9 @@ def load_domain(
     for name, vol in gather_volumes(source, role, what):
         prepared, _, grid_mask = prepare(vol, role, preprocessor, data)
         t = prepared.tensor
+        spacing = grid_spacing(t)
         t = t.as_tensor() if hasattr(t, "as_tensor") else t
-        domain.append(DomainVolume(name=name, tensor=t.float().contiguous(), mask=grid_mask.bool().contiguous()))
+        domain.append(DomainVolume(name=name, tensor=t.float().contiguous(), mask=grid_mask.bool().contiguous(), spacing=spacing))
     return domain
 
 

@@ -18,7 +18,7 @@ convolution saw zero padding) carry little weight.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -35,6 +35,7 @@ from medsynth.translation.data import (
     NonFiniteError,
     SourceModalityError,
     from_net,
+    grid_spacing,
     modality_problem,
     prepare,
     shape_problem,
@@ -42,7 +43,7 @@ from medsynth.translation.data import (
 )
 
 if TYPE_CHECKING:
-    from medsynth.io.transforms import VolumePreprocessor
+    from medsynth.io.transforms import Prepared, VolumePreprocessor
 
 #: What to do with NaN/inf voxels of an input MR: refuse it, or leave them out and mark them NaN.
 
@@ -199,6 +200,31 @@ def check_input(volume: Volume, config: CycleGANConfig, nonfinite: NonFinite = "
         )
 
 
+#: An input voxel this many times smaller or larger than every training grid's (along an axis) is resampled.
+SPACING_TOLERANCE = 1.25
+
+
+def _mm(spacing: Sequence[float] | None) -> str:
+    return "x".join(f"{float(v):.3g}" for v in spacing) if spacing is not None else "?"
+
+
+def _learned_grid(prepared: Prepared, config: CycleGANConfig,
+                  learned: tuple[Sequence[float], Sequence[float]] | None) -> tuple[float, float, float] | None:
+    """The voxel size to translate ``prepared`` at when its own lies outside what the model learned (else None)."""
+    own = grid_spacing(prepared.tensor)
+    if learned is None or config.preprocessing.spacing or own is None:
+        return None
+    lo, hi = (np.asarray(v, dtype=np.float64) for v in learned)
+    axes = 2 if config.spatial_dims == 2 else 3  # a 2D model sees slices: their thickness does not change its scale
+    at = np.asarray(own, dtype=np.float64)
+    off = False
+    for a in range(axes):
+        if at[a] < lo[a] / SPACING_TOLERANCE or at[a] > hi[a] * SPACING_TOLERANCE:
+            at[a] = min(max(at[a], lo[a]), hi[a])
+            off = True
+    return tuple(float(v) for v in at) if off else None  # type: ignore[return-value]
+
+
 def translate_volume(
     net: Callable[[torch.Tensor], torch.Tensor],
     volume: Volume,
@@ -210,8 +236,16 @@ def translate_volume(
     progress: bool = False,
     spread: bool = False,
     nonfinite: NonFinite = "error",
+    learned_spacing: tuple[Sequence[float], Sequence[float]] | None = None,
 ) -> Translation:
     """Translate one MR volume to CT in HU on the MR's own grid (see :meth:`CycleGANTranslator.translate`).
+
+    ``learned_spacing`` (the smallest and largest voxel size, mm along i, j, k, of the training MR grids): a model
+    trained on each volume's own spacing (``preprocessing.spacing`` null) sees anatomy at the scale it learned only
+    when the input's voxels are of that size; an input whose voxels are more than ``SPACING_TOLERANCE`` times
+    smaller or larger along an axis the network convolves over (i, j; and k unless 2D) is resampled to the nearest
+    learned size, translated, and resampled back onto its own grid, with a
+    :class:`~medsynth.core.errors.DataWarning` naming both sizes (``meta["translated_at_mm"]`` records it).
 
     Raises:
         DataValidationError: not a Volume.
@@ -235,6 +269,21 @@ def translate_volume(
     from medsynth.io.transforms import Prepared
 
     prepared, mask, _ = prepare(volume, "MR", preprocessor, config.data)
+    at = _learned_grid(prepared, config, learned_spacing)
+    if at is not None:
+        import warnings
+
+        from medsynth.core.errors import DataWarning
+        from medsynth.io.transforms import VolumePreprocessor
+
+        own = grid_spacing(prepared.tensor)
+        warnings.warn(DataWarning(
+            f"'{name}' has voxels of {_mm(own)} mm, but the model learned on {_mm(learned_spacing[0])} to "  # type: ignore[index]
+            f"{_mm(learned_spacing[1])} mm: translated at {_mm(at)} mm (the scale of anatomy it learned) and resampled "  # type: ignore[index]
+            "back onto the input's grid; train on MR of this voxel size, or set preprocessing.spacing to train and "
+            "translate on one grid"), stacklevel=3)
+        preprocessor = VolumePreprocessor(config.preprocessing.model_copy(update={"spacing": at}))
+        prepared, mask, _ = prepare(volume, "MR", preprocessor, config.data)
     if invalid is not None:
         mask = mask & ~invalid
     x = prepared.tensor
@@ -257,6 +306,8 @@ def translate_volume(
     }
     if bad:
         meta["nonfinite_input_voxels"] = bad
+    if at is not None:
+        meta["translated_at_mm"] = list(at)
     if volume.meta.get("frame_of_reference_uid"):  # an MR read from DICOM: written with it only when asked to
         meta["source_frame_of_reference"] = volume.meta["frame_of_reference_uid"]
     meta["derivation"] = "SYNTHETIC CT computed by medsynth (CycleGAN MR->CT) from an MR series, not acquired"

@@ -67,6 +67,17 @@ def test_cli_train_then_apply_nifti_and_dicom(phantom_dir: Path, tmp_path: Path,
                  "inference.mirror_axes=[]"]) == 0
     assert not np.allclose(load_volume(tmp_path / "plain" / "case_002_sct.nii.gz").array, out.array, atol=0.5)
 
+    # an MR of another voxel size is translated at the learned one, and the command says so
+    from medsynth.io.nifti import write_nifti
+    from medsynth.io.volume import Volume
+
+    write_nifti(Volume(mr.array, np.diag([0.8, 0.8, 2.0, 1.0]), modality="MR"), tmp_path / "fine.nii.gz")
+    capsys.readouterr()
+    assert main(["translate", "apply", str(run), str(tmp_path / "fine.nii.gz"), "--out", str(tmp_path / "fine")]) == 0
+    err = capsys.readouterr().err
+    assert "fine.nii.gz' has voxels of 0.8x0.8x2 mm, but the model learned on 2x2x2 to 2x2x2 mm" in err and "warning: " in err
+    assert load_volume(tmp_path / "fine" / "fine_sct.nii.gz").spatial_shape == mr.spatial_shape
+
     # only inference settings can change after training
     assert main(["translate", "apply", str(run), inputs[0], "--out", str(tmp_path / "x"), "--set", "train.lr=1"]) == 2
     assert "only inference.* settings" in capsys.readouterr().err

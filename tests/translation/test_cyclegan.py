@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -245,3 +246,21 @@ def test_bone_head_calibration_scores_the_image_not_the_probability(make_config,
     assert out["probability_threshold"] == 0.1 and out["train_dice_at_0.5"] == 0.0
     assert out["train_dice"] == pytest.approx(2 * ref / (body + ref), abs=1e-4) and ref > 0
     assert float(gens.mr2ct.offset) == pytest.approx(np.log(0.1 / 0.9)) and tr.meta["bone_head"] == out
+
+
+def test_an_input_of_another_voxel_size_is_translated_at_the_learned_scale(trained_2d: CycleGANTranslator, phantom_dir: Path):
+    from medsynth.core.errors import DataWarning
+    from medsynth.io.nifti import read_nifti
+
+    meta = trained_2d.meta["data"]["source_spacing_mm"]
+    assert meta == {"min": [2.0, 2.0, 2.0], "max": [2.0, 2.0, 2.0]}  # the phantoms' 2 mm grid
+    mr = read_nifti(phantom_dir / "mr" / "case_000.nii.gz", modality="MR")
+    near = Volume(mr.array, np.diag([2.3, 1.8, 6.0, 1.0]), modality="MR", meta={"source": "near"})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DataWarning)  # within 1.25x in-plane; a 2D model ignores slice thickness
+        assert "translated_at_mm" not in trained_2d.translate(near).meta
+    fine = Volume(mr.array, np.diag([0.8, 0.8, 2.0, 1.0]), modality="MR", meta={"source": "fine_mr"})
+    with pytest.warns(DataWarning, match=r"'fine_mr' has voxels of 0.8x0.8x2 mm, but the model learned on 2x2x2 to 2x2x2 mm"):
+        ct = trained_2d.translate(fine)
+    assert ct.meta["translated_at_mm"] == pytest.approx([2.0, 2.0, 2.0])
+    assert ct.same_grid(fine) and np.isfinite(ct.array).all()  # back on the input's own grid
