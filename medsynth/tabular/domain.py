@@ -55,6 +55,7 @@ from medsynth.privacy.mechanisms import (
     gaussian_sigma,
     noisy_counts,
 )
+from medsynth.privacy.steps import candidates, decide_step, step_counts
 from medsynth.tabular.config import PrivacyConfig
 from medsynth.tabular.schema import (
     DISCRETE_TYPES,
@@ -127,6 +128,18 @@ def _sorted_categories(values: list[Any]) -> list[Any]:
 DATE_WINDOW_DAYS = (-98_615.0, 106_651.0)
 
 
+def _released_step(s: pd.Series, upd: dict[str, Any], integer: bool, rho: float,
+                   rng: np.random.Generator) -> float | None:
+    """The unit of a number column's values on its DP range (``upd``) from one noisy histogram with ``rho``
+    (:mod:`medsynth.privacy.steps`), or None."""
+    units = candidates(float(upd["min"]), float(upd["max"]), integer=integer)
+    if not units.size:
+        return None
+    sigma = gaussian_sigma(rho)
+    noisy = noisy_counts(step_counts(cell_numbers(s).to_numpy(dtype=float), units), sigma, rng)
+    return decide_step(noisy, sigma, units, integer=integer)
+
+
 def _set_bounds(col: ColumnSchema, lo: float, hi: float, *, half_open: bool = False) -> dict[str, Any]:
     if col.type == "integer" and half_open:  # the integers inside [lo, hi) (DP ranges are unions of half-open bins),
         # from the one nearest lo: a column DP typed whole numbers may hold fractions (up to a tenth and the noise:
@@ -181,6 +194,9 @@ def plan_domain_budget(schema: TableSchema, *, privacy: PrivacyConfig, ledger: P
 
 #: Least share of the domain budget spent re-deciding types and formats read from the data ...
 STRUCTURE_SHARE = 0.25
+#: Share of a located number's stage-2 budget that measures the unit its values are recorded in
+#: (:mod:`medsynth.privacy.steps`: a coinsurance rate of 0/25/50/95/100 was written as 114 values).
+STEP_SHARE = 0.1
 #: ... and most, when a small table needs more for its decisions to stand above the noise.
 STRUCTURE_MAX_SHARE = 0.5
 #: An integer column whose DP range holds at most this many values is modelled as categorical.
@@ -933,8 +949,11 @@ def resolve_domain(
                                         "categories": updates[col.name]["categories"]}
                     retyped.append(col.name)
                     continue
+            rest = rho_each * (1 - first[col.name])
+            rho_step = STEP_SHARE * rest if (loc.kind == "number" and col.type in ("integer", "continuous")
+                                             and col.step is None and col.name not in times) else 0.0
             try:
-                res = refine(loc, rho_each * (1 - first[col.name]), rng)
+                res = refine(loc, rest - rho_step, rng)
             except PrivacyBudgetError as err:
                 spent[col.name] = getattr(err, "rho_spent", loc.rho)  # stage 2 was spent where it refused a tentative block
                 updates[col.name] = dict(OMITTED)
@@ -992,7 +1011,12 @@ def resolve_domain(
                     and int(upd["max"]) - int(upd["min"]) + 1 <= MAX_LEVELS):
                 upd = {"type": "categorical", "categories": list(range(int(upd["min"]), int(upd["max"]) + 1)),
                        "min": None, "max": None, "missing": res.missing, "transform": "none"}
-            detail[col.name] = {"mechanism": MECH_NUMBER, "rho": res.rho, "rounds": loc.rounds,
+            if rho_step and upd.get("type", col.type) in ("integer", "continuous"):
+                upd["step"] = _released_step(s, upd, upd.get("type", col.type) == "integer", rho_step, rng)
+                spent[col.name] = res.rho + rho_step
+            detail[col.name] = {"mechanism": MECH_NUMBER + ("; its unit from a noisy count of the values on each "
+                                                            "candidate unit" if rho_step else ""),
+                                "rho": spent[col.name], "rounds": loc.rounds,
                                 **{k: v for k, v in upd.items() if v is not None}}
             if oneways is not None:
                 ow = _numeric_oneway({**col.model_dump(), **upd}, res)

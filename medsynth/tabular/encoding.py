@@ -23,6 +23,7 @@ import pandas as pd
 
 from medsynth.core.errors import DataValidationError
 from medsynth.io.schema import OTHER_CATEGORY, UNITS_PER_DAY, boolean_keys, cell_numbers
+from medsynth.privacy.steps import on_step
 from medsynth.tabular.schema import (
     DISCRETE_TYPES,
     EPOCH,
@@ -269,6 +270,8 @@ class TableCodec:
     def _decode_number(self, col: ColumnSchema, u: np.ndarray, *, rounded: bool = False) -> Any:
         miss = np.isnan(u)
         x = self.from_unit(col, np.where(miss, 0.0, u))
+        if col.step is not None and col.type in ("continuous", "integer"):  # recorded in a unit: written in it
+            x = on_step(x, col.step, *col.bounds())
         if col.type == "continuous":
             return pd.Series(np.where(miss, np.nan, _to_range_digits(x, col) if rounded else x), dtype=float)
         if col.type == "integer":

@@ -1,0 +1,105 @@
+"""The unit a number column's values are recorded in (``step`` of a column), decided from one noisy histogram.
+
+Recorded values sit on grids: a coinsurance rate of 0/25/50/95/100 %, blood pressures to 2 mmHg, labs to one decimal.
+A model that decodes a cell uniformly writes them as any value of their range (RandHIE's five rates as 114
+values). The candidates are public: 1, 2, 2.5 and 5 times a power of ten, between a hundred-thousandth and a quarter of
+the column's (DP) range (whole units and up for an integer column). Each present value adds 1 to one bucket: zero's
+own, the coarsest candidate it is a whole multiple of, or none (L2 sensitivity 1). A unit is kept, coarsest first,
+where the values on it stand ``3`` deviations above zero and those off it, one deviation above their noisy count, stay
+within ``STEP_SLACK`` of them (as :func:`~medsynth.tabular.structure._resolution` keeps a date's unit, more
+cautiously: a unit too coarse moves values, one too fine or none only leaves them as a model decodes them). The counts are computed here and leave only as noisy counts.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+#: Mantissas of the candidate units (times a power of ten).
+MANTISSAS = (1.0, 2.0, 2.5, 5.0)
+#: The finest candidate is the range's width over this.
+FINEST = 1e5
+#: The coarsest candidate is the range's width over this (a unit that leaves fewer points collapses the column).
+COARSEST = 4.0
+#: Values off a unit may stand this share of the values on it (with one noise deviation above their noisy count):
+#: rounded by less than half a unit.
+STEP_SLACK = 0.1
+#: Noise deviations the values on a unit must stand above zero.
+ON_SIGMAS = 3.0
+#: Noise deviations added to the noisy count of the values off a unit before it is compared with ``STEP_SLACK`` of
+#: those on it (a unit the noise cannot confirm is not kept: no rounding, as without a step).
+OFF_SIGMAS = 1.0
+
+
+def candidates(low: float, high: float, *, integer: bool) -> np.ndarray:
+    """The public candidate units for a column whose (DP or declared) range is [low, high], finest first."""
+    width = float(high) - float(low)
+    if not (math.isfinite(width) and width > 0):
+        return np.zeros(0)
+    lo, hi = width / FINEST, width / COARSEST
+    if integer:
+        lo = max(lo, 1.0)
+    out = [float(f"{m}e{k}") for k in range(math.floor(math.log10(lo)) - 1, math.ceil(math.log10(hi)) + 1)
+           for m in MANTISSAS]
+    return np.array(sorted(c for c in out if lo <= c <= hi))
+
+
+def _on(values: np.ndarray, unit: float) -> np.ndarray:
+    q = values / unit
+    return np.abs(q - np.round(q)) <= 1e-6 * np.maximum(1.0, np.abs(q))
+
+
+def step_counts(values: np.ndarray, units: np.ndarray) -> np.ndarray:
+    """Exact counts (private): ``[zero, one per unit, none]``, each present finite value in one bucket (see the
+    module)."""
+    x = np.asarray(values, dtype=float)
+    x = x[np.isfinite(x)]
+    out = np.zeros(len(units) + 2)
+    zero = x == 0
+    out[0] = zero.sum()
+    left = x[~zero]
+    for i in range(len(units) - 1, -1, -1):  # coarsest first: a value counts at the coarsest unit it is on
+        on = _on(left, float(units[i]))
+        out[1 + i] = on.sum()
+        left = left[~on]
+    out[-1] = left.size
+    return out
+
+
+def _multiple(a: float, b: float) -> bool:
+    q = a / b
+    return abs(q - round(q)) <= 1e-9 * max(1.0, q)
+
+
+def decide_step(noisy: np.ndarray, sigma: float, units: np.ndarray, *, integer: bool) -> float | None:
+    """The coarsest unit the noisy :func:`step_counts` support (see the module), or None: an integer column's unit of
+    1 and a continuous column's none are not a step."""
+    noisy = np.asarray(noisy, dtype=float)
+    m = len(noisy)
+    for i in range(len(units) - 1, -1, -1):
+        g = float(units[i])
+        if integer and g <= 1.0:
+            return None
+        inside = [0] + [1 + j for j in range(len(units)) if _multiple(float(units[j]), g)]
+        at = float(noisy[inside].sum())
+        off = float(noisy.sum()) - at
+        if at > ON_SIGMAS * sigma * math.sqrt(len(inside)) and (
+                off + OFF_SIGMAS * sigma * math.sqrt(m - len(inside)) <= STEP_SLACK * at):
+            return g
+    return None
+
+
+def on_step(x: np.ndarray, step: float, low: float | None = None, high: float | None = None) -> np.ndarray:
+    """``x`` rounded to whole multiples of ``step``, kept within [low, high] on the grid (and written without the
+    float error of the product: 0.1 * 3 as 0.3)."""
+    q = np.round(np.asarray(x, dtype=float) / step)
+    first = math.ceil(low / step - 1e-9) if low is not None and math.isfinite(low) else -math.inf
+    last = math.floor(high / step + 1e-9) if high is not None and math.isfinite(high) else math.inf
+    if first <= last:  # (a declared unit wider than the range has no point inside it: rounded only)
+        q = np.clip(q, first, last)
+    decimals = max(0, -math.floor(math.log10(step)) + 2)  # (2.5e-2 needs three decimals)
+    return np.round(q * step, decimals)
+
+
+__all__ = ["candidates", "decide_step", "on_step", "step_counts"]

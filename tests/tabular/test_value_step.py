@@ -1,0 +1,67 @@
+"""Numbers recorded in a unit keep it (issue 11): RandHIE's coinsurance rate of 0/25/50/95/100 was written as 114
+values, labs recorded to one decimal as 12.3456. A DP fit decides the unit from one noisy histogram over public
+candidate units; a declared ``step`` is public."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import medsynth.tabular as tab
+from medsynth.io.schema import ColumnSchema
+from medsynth.privacy.steps import candidates, decide_step, on_step, step_counts
+
+
+def test_candidates_counts_and_the_decision():
+    units = candidates(0, 128, integer=True)
+    assert units.tolist() == [1.0, 2.0, 2.5, 5.0, 10.0, 20.0, 25.0]
+    assert candidates(0.3, 9.0, integer=False)[[0, -1]].tolist() == [0.0001, 2.0]
+    coins = np.repeat([0, 25, 50, 95, 100, np.nan], [300, 200, 200, 100, 200, 50])
+    counts = step_counts(coins, units)
+    assert counts.tolist() == [300, 0, 0, 0, 100, 0, 0, 600, 0]  # zero, 1..25 (95 on 5, the rest on 25), none
+    assert decide_step(counts, 1.0, units, integer=True) == 5.0  # 95 is off the 25 grid: 10% of the values
+    assert decide_step(np.r_[300, 0, 0, 0, 20, 0, 0, 880, 0.0], 1.0, units, integer=True) == 25.0  # 2%: rounded
+    assert decide_step(counts, 400.0, units, integer=True) is None  # the noise cannot confirm a unit
+    ages = np.arange(18, 90)
+    assert decide_step(step_counts(ages, units), 1.0, units, integer=True) is None  # whole numbers: no step
+    lab = np.round(np.random.default_rng(0).lognormal(0, 0.5, 3000), 1)
+    fine = candidates(0.3, 9.0, integer=False)
+    assert decide_step(step_counts(lab, fine), 1.0, fine, integer=False) == 0.1
+    noise = np.random.default_rng(1).normal(5, 1, 3000)
+    assert decide_step(step_counts(noise, fine), 1.0, fine, integer=False) is None
+    assert on_step(np.array([0.29, 1.04, 7.77, 12.0]), 0.1, 0.3, 9.0).tolist() == [0.3, 1.0, 7.8, 9.0]
+    assert on_step(np.array([3.0, 97.0, 130.0]), 25.0, 0.0, 127.0).tolist() == [0.0, 100.0, 125.0]
+
+
+def test_a_declared_step_is_checked_and_written_to():
+    with pytest.raises(ValueError, match="step 'x'|step -2.0 must be a positive number"):
+        ColumnSchema(name="bp", type="integer", step=-2)
+    with pytest.raises(ValueError, match="for a continuous or integer column only"):
+        ColumnSchema(name="sex", type="categorical", step=1.0)
+
+
+def test_dp_fit_writes_values_in_the_unit_dp_confirms(seeded_dp_noise):
+    rs = np.random.default_rng(0)
+    n = 4000
+    df = pd.DataFrame({
+        "coins": rs.choice([0, 25, 50, 95, 100], n, p=[0.4, 0.2, 0.15, 0.1, 0.15]),
+        "sbp": (rs.normal(130, 15, n) / 2).round() * 2,  # recorded to 2 mmHg
+        "crp": rs.lognormal(1, 0.6, n).round(1),  # one decimal
+        "age": rs.integers(18, 90, n),
+        "weight": rs.normal(75, 12, n),  # measured: no unit
+    })
+    model = tab.fit(df, model="dp-mst", epsilon=1.0, seed=0)
+    steps = {c: model.schema.column(c).step for c in df}
+    assert steps == {"coins": 5.0, "sbp": 2.0, "crp": 0.1, "age": None, "weight": None}
+    syn = model.sample(2000, seed=1)
+    assert (syn["coins"] % 5 == 0).all() and (syn["sbp"] % 2 == 0).all()
+    crp = syn["crp"].dropna().to_numpy()
+    assert np.allclose(crp, np.round(crp, 1), atol=1e-9)
+    assert syn["weight"].nunique() > 500  # no grid
+    led = model.ledger  # the unit's measurement is in the column's spend, and the spend adds up
+    dom = next(e for e in led.entries if e.access.startswith("domains"))
+    assert dom.rho == pytest.approx(sum(v["rho"] for v in dom.details["per_column"].values()))
+    assert "its unit from a noisy count" in dom.details["per_column"]["coins"]["mechanism"]
+    assert dom.details["per_column"]["coins"]["step"] == 5.0
+    assert led.rho_spent <= led.rho_budget * (1 + 1e-9)
