@@ -147,7 +147,16 @@ class MultiTableSynthesizer:
         if not isinstance(tables, Mapping) or not tables or not all(isinstance(v, pd.DataFrame) for v in tables.values()):
             raise DataValidationError("fit expects a mapping {table name: pandas DataFrame} with at least one table")
         tables = {str(k): v.rename(columns=str) for k, v in tables.items()}
-        schema = schema or self.input_schema or infer_dataset_schema(tables)
+        schema = schema or self.input_schema
+        if schema is None and self.is_private:  # (refused for every folder alike: it reads nothing of the data)
+            raise ConfigError(
+                "a differentially private fit of related tables needs their dataset schema: which columns are keys and "
+                "how the tables link are taken as public (the ledger names them), so they must come from you, not be "
+                "inferred from this data inside the fit (one patient's row can change what inference finds, or turn "
+                "the fit into a refusal). Run `medsynth schema infer DIR -o schema.yaml`, review its keys and "
+                "relations, then `medsynth tabular fit DIR --schema schema.yaml --epsilon ...` (Python: "
+                "schema = medsynth.tabular.infer_dataset(DIR), then fit(..., schema=schema))")
+        schema = schema or infer_dataset_schema(tables)
         self.input_schema = schema
         given = tables
         tables, lost = prepare_dataset(tables, schema)  # a patient written twice whole: once; rows with no parent: out

@@ -46,6 +46,7 @@ def test_infer_fit_sample_export_a_folder(folder, tmp_path, capsys):
     ("single_schema", "is a single table's schema"),
     ("eps_hma", "not differentially private"),
     ("empty", "table 'visits': the table has no rows"),
+    ("dp_unreviewed", "a differentially private fit of related tables needs their dataset schema"),
 ])
 def test_bad_folders_are_named_errors_and_write_nothing(folder, tmp_path, capsys, case, needle):
     args = ["tabular", "fit", str(folder), "--model", "dp-mst", "--out", str(tmp_path / "run")]
@@ -58,10 +59,17 @@ def test_bad_folders_are_named_errors_and_write_nothing(folder, tmp_path, capsys
         args = ["tabular", "fit", str(folder), "--model", "hma", "--epsilon", "1", "--out", str(tmp_path / "run")]
     elif case == "empty":
         pd.read_csv(folder / "visits.csv").iloc[:0].to_csv(folder / "visits.csv", index=False)
+    elif case == "dp_unreviewed":  # keys and relations inferred inside a DP fit: one duplicated key turned it into a
+        patients = pd.read_csv(folder / "patients.csv")  # refusal naming that key (adversary); now every folder alike
+        pd.concat([patients, patients.iloc[[3]].assign(age=1)]).to_csv(folder / "patients.csv", index=False)
+        args += ["--epsilon", "1"]
     capsys.readouterr()
     assert main(args) == 2
-    assert needle in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert needle in err
     assert not (tmp_path / "run").exists() and not (tmp_path / "s.yaml").exists()
+    if case == "dp_unreviewed":
+        assert str(pd.read_csv(folder / "patients.csv")["id"].iloc[3]) not in err
 
 
 def test_python_api_takes_a_dict_of_tables(tmp_path):
