@@ -1059,9 +1059,16 @@ def fields_read(col: ColumnSchema) -> list[str]:
 
 def _skew_transform(values: pd.Series) -> Literal["none", "log"]:
     arr = values.to_numpy(dtype=float)
+    arr = arr[np.isfinite(arr)]
     if arr.size < 20 or arr.min() < 0:
         return "none"
-    skew = float(pd.Series(arr).skew())
+    import warnings
+
+    # (an overflow's RuntimeWarning on stderr told that a value of ~1e154 or more was in the column: a DP fit without a
+    # schema infers one, and what it prints is released; a skew that overflows is no number: no transform)
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)
+        skew = float(pd.Series(arr).skew())
     return "log" if skew > 2.0 else "none"
 
 

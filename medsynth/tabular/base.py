@@ -176,7 +176,14 @@ class TabularSynthesizer:
         odd = cell_problems(data)  # the kind of each cell only (never a value): a clear error, not one from pandas
         if odd:
             raise DataValidationError(odd, context="the table holds cells no column type can hold")
-        schema = schema or self.input_schema or infer_schema(data)
+        schema = schema or self.input_schema
+        if schema is None:
+            import warnings
+
+            # (a DP fit's stderr is released: numpy's overflow warnings on a value of ~1e154 or inf told it was there)
+            with warnings.catch_warnings(), np.errstate(all="ignore"):
+                warnings.simplefilter("ignore", RuntimeWarning)
+                schema = infer_schema(data)
         if schema.unit is not None:  # the unit's identifier type is the schema's declaration, never re-decided by DP
             schema = schema.model_copy(update={"columns": [
                 c.model_copy(update={"read_from_data": [f for f in c.read_from_data if f != "type"]})
