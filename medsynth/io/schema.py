@@ -825,6 +825,28 @@ ORDERED_WORDS = frozenset({("dbp", "sbp"), ("diastolic", "systolic"), ("dia", "s
                            ("diabp", "sysbp"), ("diasbp", "sysbp"), ("dbp", "sysbp"), ("diabp", "sbp")})
 
 
+#: Rank words found glued to a measure's name (``Xmin``/``Xmax``, ``tempmax``, ``maxhr``), longest first.
+_GLUED_RANKS = tuple(sorted((w for w in BOUND_RANKS if len(w) >= 3), key=len, reverse=True))
+
+
+def _bound_words(name: str) -> list[str]:
+    """:func:`_name_words`, a rank word glued to the front or back of a word split off (dengue's ``Xmin`` <= ``Xmax``,
+    one word each, were no pair: 47% of the synthetic rows broke it)."""
+    out: list[str] = []
+    for w in _name_words(name):
+        if w not in BOUND_RANKS:
+            tail = next((r for r in _GLUED_RANKS if w.endswith(r) and len(w) > len(r)), None)
+            head = next((r for r in _GLUED_RANKS if w.startswith(r) and len(w) > len(r)), None) if tail is None else None
+            if tail is not None:
+                out += [w[: -len(tail)], tail]
+                continue
+            if head is not None:
+                out += [head, w[len(head):]]
+                continue
+        out.append(w)
+    return out
+
+
 def bound_pairs(names: list[str]) -> list[tuple[str, str]]:
     """Pairs ``(a, b)`` of column names that say ``a <= b`` (public names only): the same words in the same places but
     one, and that word ranks lower (``min`` < ``avg`` < ``max``, ``low`` < ``high``...) or is any against a total's
@@ -833,7 +855,7 @@ def bound_pairs(names: list[str]) -> list[tuple[str, str]]:
     lowest's or highest's word added (Chicago's
     ``temp_min`` <= ``temp`` <= ``temp_max``). Whether the values follow is for the data to say (``schema infer``
     proposes a pair every row follows; a DP fit tests it)."""
-    words = {n: _name_words(n) for n in names}
+    words = {n: _bound_words(n) for n in names}
     out: list[tuple[str, str]] = []
     for i, a in enumerate(names):
         for b in names[i + 1 :]:

@@ -155,7 +155,7 @@ class MultiTableSynthesizer:
                 "inferred from this data inside the fit (one patient's row can change what inference finds, or turn "
                 "the fit into a refusal). Run `medsynth schema infer DIR -o schema.yaml`, review its keys and "
                 "relations, then `medsynth tabular fit DIR --schema schema.yaml --epsilon ...` (Python: "
-                "schema = medsynth.tabular.infer_dataset(DIR), then fit(..., schema=schema))")
+                "schema = medsynth.tabular.infer_schema(DIR or {name: DataFrame}), then fit(..., schema=schema))")
         schema = schema or infer_dataset_schema(tables)
         self.input_schema = schema
         given = tables
