@@ -35,8 +35,11 @@ _FAIL_ON = typer.Option("fail", "--fail-on", help="Exit with code 1 when the ver
 def _finish(report, out: Path, *, gate: bool, fail_on: str = "fail") -> None:
     paths = report.save(out)
     colour = {"pass": typer.colors.GREEN, "review": typer.colors.YELLOW, "fail": typer.colors.RED}[report.verdict]
-    for sec in report.sections.values():
-        typer.echo(f"  {sec['title']:<22} {sec['verdict'].upper()}")
+    for name, sec in report.sections.items():
+        why = [m.name for m in report.results if m.section == name and m.verdict == sec["verdict"]] if sec["verdict"] in (
+            "fail", "review") else []  # the metrics that set it (their notes are in the report)
+        typer.echo(f"  {sec['title']:<22} {sec['verdict'].upper()}" + (f"  ({', '.join(why[:4])}"
+                                                                       f"{', ...' if len(why) > 4 else ''})" if why else ""))
     say(f"verdict: {report.verdict.upper()}", fg=colour, bold=True)
     done("wrote report.json and report.html", paths["html"].parent)
     if gate and (report.verdict == "fail" or fail_on.lower() == "review" and report.verdict == "review"):

@@ -17,8 +17,11 @@ good as real data" reaches about the baseline, not zero.
 * ``real_values_outside_synthetic_range_max``: the worst number column's share of real holdout values outside the
   synthetic range (clipped tails: the oldest patients, the largest counts).
 * ``whole_number_columns_with_fractions``: the share of whole-number columns written with fractions.
+* ``fraction_columns_written_whole``: the share of number columns with fractions written as whole numbers only.
 * ``unseen_category_values_max``: the worst categorical column's share of synthetic values no real row holds (an
   answer no one gave).
+* ``real_categories_lost_max``: the worst categorical column's share of real rows whose value the synthetic column
+  never holds (answers the synthetic table lost, or lumped into ``(other)``).
 * ``ordering_violations_max``: the worst share of synthetic rows breaking an ordering that the real rows keep: between
   time columns (a discharge before its admission), numbers named as bounds, event times beside their status columns,
   and any two numbers no real row breaks although their values overlap (a relapse after the end of follow-up).
@@ -129,6 +132,7 @@ class MarginalDistance:
                   details={"columns": dict(real.retyped)}),
             *_ranges_and_whole_numbers(real, synthetic, context),
             _unseen_categories(real, synthetic, context),
+            _lost_categories(real, synthetic, context),
             _orderings(real, synthetic, context),
             _interval_rules(real, synthetic, context),
         ]
@@ -166,6 +170,39 @@ def _unseen_categories(real: TabularData, synthetic: pd.DataFrame, context: Tabu
     return judge("unseen_category_values_max", "fidelity", worst["synthetic"], "minimize", desc,
                  threshold=context.config.fidelity.unseen_category_values_max, baseline=worst["holdout"], note=note,
                  details={"columns": sorted(rows, key=lambda r: r["holdout"] - r["synthetic"])[:20]})
+
+
+def _lost_categories(real: TabularData, synthetic: pd.DataFrame, context: TabularContext) -> MetricResult:
+    """The worst categorical column's share of real holdout rows (with a value) whose value no synthetic row holds,
+    beyond their share the training rows do not hold (what a real sample of the population misses)."""
+    from medsynth.io.schema import OTHER_CATEGORY
+
+    desc = ("The worst categorical column's share of real holdout rows whose value the synthetic column never holds "
+            f"(a category lost, or lumped into '{OTHER_CATEGORY}'), beyond their share the training rows do not hold.")
+    rows = []
+    for c in (c for c in real.types if real.types[c] == "categorical"):
+        hold = real.holdout[c].dropna().astype(str)
+        if hold.empty or c not in synthetic.columns:
+            continue
+        syn = set(synthetic[c].dropna().astype(str)) - {OTHER_CATEGORY}
+        lost = hold[~hold.isin(syn)]
+        rows.append({"column": c, "synthetic": float(len(lost) / len(hold)),
+                     "holdout": float((~hold.isin(set(real.train[c].dropna().astype(str)))).mean()),
+                     "values": [str(v) for v in lost.value_counts().index[:5]]})
+    if not rows:
+        return skipped("real_categories_lost_max", "fidelity", "minimize", desc, "no categorical column")
+    worst = max(rows, key=lambda r: r["synthetic"] - r["holdout"])
+    others = [r["column"] for r in rows if r["synthetic"] - r["holdout"] > 0.01 and r is not worst]
+    note = (f"worst column {worst['column']!r}: {worst['synthetic']:.1%} of real rows hold a value no synthetic row "
+            "holds" + (f" ({', '.join(repr(v) for v in worst['values'])})" if worst["values"] else "")
+            + (f"; also in {', '.join(repr(c) for c in others[:6])}{' ...' if len(others) > 6 else ''}" if others else ""))
+    return judge("real_categories_lost_max", "fidelity", worst["synthetic"], "minimize", desc,
+                 threshold=context.config.fidelity.real_categories_lost_max, baseline=worst["holdout"], note=note,
+                 details={"columns": sorted(rows, key=lambda r: r["holdout"] - r["synthetic"])[:20]})
+
+
+#: A number column is one with fractions where at least this share of its real values has one.
+FRACTION_SHARE = 0.1
 
 
 #: Time columns checked for orderings at most (dates first, then numbers named like times).
@@ -363,6 +400,7 @@ def _ranges_and_whole_numbers(real: TabularData, synthetic: pd.DataFrame, contex
     Kolmogorov-Smirnov statistic of a humidity column with a tenth of its values above 100% is 0.1, like any small
     shift) and whole numbers written with fractions (an age of 44.6)."""
     ranges, whole, fractional = [], 0, []
+    with_fractions, made_whole = 0, []  # columns with fractions, and those written as whole numbers only
     for c in real.numeric:
         tr = pd.to_numeric(real.train[c], errors="coerce").dropna().to_numpy(float)
         ho = pd.to_numeric(real.holdout[c], errors="coerce").dropna().to_numpy(float)
@@ -381,6 +419,13 @@ def _ranges_and_whole_numbers(real: TabularData, synthetic: pd.DataFrame, contex
             share = float(np.mean(frac))
             if share > 0.01:
                 fractional.append({"column": c, "share_with_fractions": share, "examples": [float(v) for v in sy[frac][:3]]})
+        elif c not in real.dates and tr.size >= 20 and sy.size >= 20:
+            real_frac = float(np.mean(np.abs(tr - np.round(tr)) > 1e-9 * np.maximum(np.abs(tr), 1.0)))
+            if real_frac >= FRACTION_SHARE:
+                with_fractions += 1
+                if np.all(sy == np.round(sy)):
+                    made_whole.append({"column": c, "real_share_with_fractions": real_frac,
+                                       "examples": [float(v) for v in tr[tr != np.round(tr)][:3]]})
     out = []
     th = context.config.fidelity
     desc_r = ("The worst number column's share of synthetic values outside the range of the real training values "
@@ -431,6 +476,17 @@ def _ranges_and_whole_numbers(real: TabularData, synthetic: pd.DataFrame, contex
     else:
         out.append(skipped("whole_number_columns_with_fractions", "fidelity", "minimize", desc_w,
                            "no number column holds whole numbers only"))
+    desc_f = (f"Share of the number columns with fractions (in at least {FRACTION_SHARE:.0%} of the real values) whose "
+              "synthetic values are all whole numbers.")
+    if with_fractions:
+        note = ("e.g. " + ", ".join(f"{f['column']!r} (real {f['examples'][0]:g}; {f['real_share_with_fractions']:.0%} "
+                                    "of real values have fractions)" for f in made_whole[:3])) if made_whole else ""
+        out.append(judge("fraction_columns_written_whole", "fidelity", len(made_whole) / with_fractions, "minimize",
+                         desc_f, threshold=th.fraction_columns_written_whole, baseline=0.0, note=note,
+                         details={"columns_with_fractions": with_fractions, "written_whole": made_whole}))
+    else:
+        out.append(skipped("fraction_columns_written_whole", "fidelity", "minimize", desc_f,
+                           "no number column has fractions in a tenth of its values"))
     return out
 
 

@@ -20,8 +20,11 @@ def _write(tables: dict[str, pd.DataFrame], tmp_path) -> dict[str, str]:
 def test_audit_exit_codes(small_tables, tmp_path, capsys) -> None:
     p = _write(small_tables, tmp_path)
     base = ["audit", "tabular", "--train", p["train"], "--holdout", p["holdout"], "--set", "metrics=[dcr, exact_copies, mia_distance]"]
+    capsys.readouterr()
     assert main([*base, "--synthetic", p["copied"], "--out", str(tmp_path / "bad")]) == 1
     assert json.loads((tmp_path / "bad" / "report.json").read_text())["verdict"] == "fail"
+    line = next(ln for ln in capsys.readouterr().out.splitlines() if "FAIL" in ln and "verdict" not in ln)
+    assert "(" in line and "exact_cop" in line, line  # a failed section names the metrics that failed it
     assert main([*base, "--synthetic", p["independent"], "--out", str(tmp_path / "ok")]) == 0
     assert (tmp_path / "ok" / "report.html").is_file()
     assert "verdict:" in capsys.readouterr().out

@@ -815,6 +815,27 @@ def test_answers_no_one_gave_are_judged() -> None:
     assert got.verdict == "fail" and "'E1'" in got.note and "'-1'" in got.note and abs(got.value - 0.06) < 1e-9, got.note
 
 
+def test_lost_categories_and_fractions_written_whole_are_judged() -> None:
+    """mifem's nk (4-8% of rows) lost from five columns passed every metric; so did cigarette packs of 0.05-2.5 written
+    as 0 or 1 (adversarial review by a data scientist)."""
+    rng = np.random.default_rng(0)
+    n = 1600
+    real = pd.DataFrame({"smstat": rng.choice(["c", "x", "n", "nk"], n, p=[0.36, 0.3, 0.26, 0.08]),
+                         "packs": rng.choice([0.0, 0.05, 0.5, 1.0, 1.5, 2.5], n), "age": rng.integers(20, 80, n)})
+    train, holdout = real.iloc[:800], real.iloc[800:1200]
+    good = real.iloc[1200:].copy()
+    for name in ("real_categories_lost_max", "fraction_columns_written_whole"):
+        ok = evaluate_tabular(train, holdout, good).metric(name)
+        assert ok.verdict == "pass" and ok.value == 0.0, (name, ok.verdict, ok.note)
+    bad = good.assign(smstat=good["smstat"].replace("nk", "(other)"), packs=good["packs"].round())
+    report = evaluate_tabular(train, holdout, bad)
+    lost = report.metric("real_categories_lost_max")
+    assert lost.verdict == "review" and "'smstat'" in lost.note and "'nk'" in lost.note, (lost.verdict, lost.note)
+    assert 0.03 < lost.value < 0.10
+    whole = report.metric("fraction_columns_written_whole")
+    assert whole.verdict == "fail" and "'packs'" in whole.note and whole.value == 1.0, (whole.verdict, whole.note)
+
+
 def test_zeros_in_a_column_of_positive_values_are_outside_its_range() -> None:
     """injury's weeks off work (0.25-182): 8.9% of the synthetic rows at 0 were within 1% of the width of the real
     minimum, and the report said 0% outside."""
