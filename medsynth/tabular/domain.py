@@ -689,11 +689,15 @@ def _left_out(res: BoundsResult, rows: float | None, rows_sigma: float | None) -
     counts of its powers of two, :func:`~medsynth.privacy.locate.refine`), standing ``CLIP_NOTE_SIGMAS`` deviations above
     zero; else None. Post-processing of DP outputs (a thin tail spread
     over many powers of two never clears the cut, nor the powers of two stage 1 never located)."""
-    if not rows or not rows_sigma or res.range_count is None:
+    if res.codes is not None and len(res.counts):  # a small code's keys (a count kept 0-7 of 0-121: 11% left out)
+        range_count, range_sd = float(np.sum(res.counts)), float(res.sigma) * math.sqrt(len(res.counts))
+    else:
+        range_count, range_sd = res.range_count, res.range_sd
+    if not rows or not rows_sigma or range_count is None:
         return None
     values = float(rows) - res.missing_count
-    out = values - res.range_count
-    sd = math.sqrt(rows_sigma**2 + res.sigma_missing**2 + res.range_sd**2)
+    out = values - range_count
+    sd = math.sqrt(rows_sigma**2 + res.sigma_missing**2 + range_sd**2)
     if values <= 0 or out < CLIP_NOTE_SHARE * values or out < CLIP_NOTE_SIGMAS * sd:
         return None
     return round(out / values, 3)
@@ -968,7 +972,7 @@ def resolve_domain(
             other_text = float(loc.text_noisy[-1]) if loc.text_noisy.size else 0.0  # (stage 1's bucket of other text)
             if rows and other_text > TEXT_NOTE_SIGMAS * loc.sigma and other_text >= TEXT_NOTE_SHARE * rows:
                 texted[col.name] = round(other_text)
-            left_out = _left_out(res, rows, rows_sigma) if res.codes is None and present.own else None
+            left_out = _left_out(res, rows, rows_sigma) if present.own and (res.codes is None or col.name not in times) else None
             if left_out is not None:
                 clipped[col.name] = left_out
             if loc.by_family:

@@ -1329,3 +1329,17 @@ def test_a_cost_most_rows_hold_none_of_is_a_number_not_a_flag():
         means.append(float(out["inpdol"].mean()))
     assert 0.05 < np.mean(nonzero) < 0.14, nonzero  # (real 0.09)
     assert np.mean(means) > 0.25 * cost.mean(), (means, cost.mean())  # (0.04 against 95 as a flag)
+
+
+def test_a_small_code_that_leaves_out_a_tail_is_named():
+    """rwm1984's doctor visits (0-121) came out the code 0-7, 11% of the values left out, and the fit said nothing
+    (the range note read only a number's powers of two): a code's keys are held against the noisy present count too."""
+    from medsynth.privacy.mechanisms import BoundsResult
+    from medsynth.tabular.domain import _left_out
+
+    code = BoundsResult(low=0, high=7, rho=1e-3, codes=tuple(range(8)), counts=np.full(8, 430.0), sigma=10.0,
+                        missing_count=0.0, sigma_missing=10.0)
+    assert _left_out(code, 3874.0, 10.0) == pytest.approx((3874 - 3440) / 3874, abs=1e-3)  # 11%
+    whole = BoundsResult(low=0, high=7, rho=1e-3, codes=tuple(range(8)), counts=np.full(8, 484.0), sigma=10.0,
+                         missing_count=0.0, sigma_missing=10.0)
+    assert _left_out(whole, 3874.0, 10.0) is None  # within the noise of every key
