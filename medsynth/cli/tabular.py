@@ -90,7 +90,9 @@ def fit(
         rows = f"about {synth.rows_estimate} rows (noisy count: the exact one stays private)"
     else:
         label, rows = "NOT differentially private", f"{synth.rows_estimate} rows"
-    done(f"fitted {synth.name} on {rows} [{label}]; `medsynth tabular export` copies what may be released", out)
+    tail = ("`medsynth tabular export` copies what may be released" if rep.private else
+            "no DP guarantee (give --epsilon for one): `medsynth tabular export` refuses it without --non-private")
+    done(f"fitted {synth.name} on {rows} [{label}]; {tail}", out)
     _say_release_gaps(synth)
 
 

@@ -117,6 +117,7 @@ class TabularData:
             matching 'F' finds no 'f').
         attacked_synthetic: the synthetic table so re-cased (None where nothing was).
         dates: the date columns (compared as numbers: days since 1970-01-01).
+        shared_people_share: per key of :attr:`shared_people`, the share of its holdout persons with rows in train.
     """
 
     train: pd.DataFrame
@@ -133,6 +134,7 @@ class TabularData:
     recased: dict[str, str] = field(default_factory=dict)
     attacked_synthetic: pd.DataFrame | None = None
     dates: tuple[str, ...] = ()
+    shared_people_share: dict[str, float] = field(default_factory=dict)
 
     @property
     def attacked(self) -> pd.DataFrame:
@@ -318,6 +320,7 @@ def prepare_tables(
     dropped: dict[str, str] = {c: "identifier (a key, not a measurement): left out of every metric" for c in ids}
 
     shared_people: dict[str, str] = {}
+    shared_share: dict[str, float] = {}  # (the share of a key's holdout persons with rows in train)
     for c in train.columns:  # a person's key shared by train and holdout: the same people's other rows are no unseen data
         if person_key_rank(c) is None or c not in holdout.columns:
             continue
@@ -327,6 +330,7 @@ def prepare_tables(
         seen = ho.drop_duplicates()
         shared = int(seen.isin(set(tr)).sum())
         if shared:
+            shared_share[c] = shared / len(seen)
             shared_people[c] = (f"'{c}' (a person's key that repeats): {shared} of its {len(seen)} holdout values are in "
                                 "train too, so the holdout holds the same people's other rows and the attacks (closer "
                                 f"to train than to holdout?) understate what leaks; split by '{c}' (all of a person's "
@@ -444,7 +448,7 @@ def prepare_tables(
     return TabularData(train.reset_index(drop=True), holdout.reset_index(drop=True), synthetic.reset_index(drop=True), types, target,
                        dropped, retyped, lumped, shared_people, unit if people is not None else None, people, recased,
                        synthetic.reset_index(drop=True).assign(**{c: v.to_numpy() for c, v in attacked.items()})
-                       if attacked else None, tuple(dates))
+                       if attacked else None, tuple(dates), shared_share)
 
 
 def _person_keys(df: pd.DataFrame, column: str) -> pd.Series:

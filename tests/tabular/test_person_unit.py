@@ -244,6 +244,9 @@ def test_the_evaluation_report_carries_the_shared_people_note(tmp_path: Path):
     report = evaluate_tabular(by_row.iloc[:cut], by_row.iloc[cut:], df.sample(frac=1.0, random_state=1),
                               config=EvaluationConfig(tabular={"max_holdout_overlap": 1.0}))
     assert any(n.startswith("Train and holdout share people: 'patient_id'") for n in report.notes)
+    shared = report.metric("holdout_people_in_train")  # and the privacy section cannot pass on attacks that miss it
+    assert shared.verdict == "review" and 0.5 < shared.value <= 1.0 and "split by 'patient_id'" in shared.note
+    assert report.sections["privacy"]["verdict"] in ("review", "fail")
 
 
 def test_schema_check_names_rows_without_a_key(tmp_path: Path, capsys):
