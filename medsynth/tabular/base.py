@@ -191,17 +191,9 @@ class TabularSynthesizer:
         self.input_schema = schema
         clipped = validate_table(data, schema, redact=self.is_private)
         rules, ignored = usable_rules(schema, private=self.is_private)
-        names = set(schema.names)
-        typed = sorted({n for con in rules for n in con.columns if n in names and "type" in schema.column(n).read_from_data
-                        and schema.column(n).type in ("integer", "continuous")})
-        if self.is_private and typed:  # accepting a rule declares its number columns' types as the schema shows them:
-            # the plan (a gap, a computed column) and its released outputs follow them, so they must be public (an
-            # adversary's review: one survtime of 1000.5 flipped the inferred type, and the accepted rule left the plan);
-            # a date keeps its type read from the data (DP decides its resolution: a declared one writes dates alone)
-            schema = schema.model_copy(update={"columns": [
-                c.model_copy(update={"read_from_data": [f for f in c.read_from_data if f != "type"]}) if c.name in typed
-                else c for c in schema.columns]})
-            self.input_schema = schema
+        # (an accepted rule's number columns keep their types read from the data for DP to decide: the plan pairs
+        # numbers whole or not, and writes a gapped one as its DP-decided gap and source say; declaring their types
+        # here released whether any row held a fraction, in the ledger's public assumptions: adversary)
         self.rule_plan = plan_rules(schema, rules, private=self.is_private)
         # rules the fit may not use (read from the data, not accepted) are not enforced in any way either
         usable = schema.model_copy(update={"constraints": rules})
@@ -222,9 +214,6 @@ class TabularSynthesizer:
         if self.is_private:
             for what in public_assumptions(usable):
                 self.ledger.assume_public(what)
-            if typed:
-                self.ledger.assume_public("the types of the accepted rules' columns as the schema gives them ("
-                                          + ", ".join(f"{n}: {self.input_schema.column(n).type}" for n in typed) + ")")
         self.private_meta = {"rows": len(data), "clipped_to_bounds": clipped}
         self.full_fingerprint = None
         if terms:

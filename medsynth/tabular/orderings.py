@@ -478,8 +478,8 @@ def plan_tested(schema: TableSchema, found: Kept, derived: list[Constraint],
         kept = [c for c in kept if c.columns[1] not in empty]
     for b, _ in plan.gaps:
         col = schema.column(b)
-        plan.outputs[b].update({"format": col.format, "resolution": col.resolution, "missing": col.missing,
-                                "max": upper_bound(col)})
+        plan.outputs[b].update({"type": col.type, "format": col.format, "resolution": col.resolution,
+                                "missing": col.missing, "max": upper_bound(col)})
     return plan, [*found.gapped, *found.redrawn]
 
 

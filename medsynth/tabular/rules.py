@@ -114,7 +114,7 @@ def plan_rules(schema: TableSchema, rules: list[Constraint], *, private: bool = 
         if con.kind != "le":
             continue
         a, b = con.columns
-        if b in gapped or b in derived_cols or a in derived_cols or types[a].type != types[b].type:
+        if b in gapped or b in derived_cols or a in derived_cols or _kind(types[a]) != _kind(types[b]):
             continue
         if types[b].type not in ("datetime", "continuous", "integer"):
             continue
@@ -150,8 +150,12 @@ def plan_rules(schema: TableSchema, rules: list[Constraint], *, private: bool = 
                            "missing": None, "edges": list(con.edges or []), "labels": labels}
     for b, _ in plan.gaps:
         col = types[b]
-        read = private and not col.public  # (its type is the accepted rule's: both columns of an ordering are of one type)
-        plan.outputs[b] = {"name": b, "type": col.type, "format": None if read else col.format,
+        read = private and not col.public
+        # a number's type read from the data (whole or not: one row of 1000.5 flips it) is not the plan's: released in
+        # meta.json, it told whether any row held a fraction (adversary); the output follows the DP-decided types of the
+        # gap and its source, as a derived column's does
+        typed = not (read and col.type in NUMBER_KINDS and "type" in col.read_from_data)
+        plan.outputs[b] = {"name": b, "type": col.type if typed else None, "format": None if read else col.format,
                            "resolution": None if read else col.resolution, "missing": None if read else col.missing,
                            "max": None if read else upper_bound(col)}
     for c, _, _ in plan.derived:
@@ -159,6 +163,20 @@ def plan_rules(schema: TableSchema, rules: list[Constraint], *, private: bool = 
         read = private and not col.public  # (a DP fit's plan is released in meta.json: nothing read from the data)
         plan.outputs[c] = {"name": c, "type": None if read else col.type, "missing": None if read else col.missing}
     return plan
+
+
+#: Number types: an ordering's two columns are of one kind, a number or a date (whole or not is the data's to say).
+NUMBER_KINDS = ("integer", "continuous")
+
+
+def _kind(col: ColumnSchema) -> str:
+    return "number" if col.type in NUMBER_KINDS else col.type
+
+
+def output_spec(spec: dict[str, Any], gap: ColumnSchema | None, source: ColumnSchema | None) -> dict[str, Any]:
+    """A gapped column's output spec with its type: the plan's, else (a DP fit's number whose type was read from the
+    data) integer where the DP-decided gap and source are whole, else continuous."""
+    return spec if spec.get("type") else {**spec, "type": derived_type(spec, gap, source)}
 
 
 def upper_bound(col: ColumnSchema) -> float | None:
@@ -264,7 +282,7 @@ def from_model(df: pd.DataFrame, internal: TableSchema, plan: RulePlan) -> pd.Da
         return values[name]
 
     for b, a in plan.gaps:
-        spec = plan.outputs[b]
+        spec = output_spec(plan.outputs[b], types.get(b), types.get(a))
         base = values[a] if a in values else value(a)
         x = base + np.maximum(pd.to_numeric(df[b], errors="coerce").to_numpy(float), 0.0)
         if spec.get("max") is not None:  # b's own top (the gap's range is b's top less a's bottom: a high a plus a
@@ -279,7 +297,9 @@ def from_model(df: pd.DataFrame, internal: TableSchema, plan: RulePlan) -> pd.Da
             vx = np.where(both & (vx > vy), vy, vx)
             values[x] = vx
             src = next((a for b, a in plan.gaps if b == x), x)  # a gapped column is written as its chain's root
-            out[x] = _write(vx, plan.outputs.get(x) or {"type": types[x].type, "format": types[x].format}, types.get(src))
+            spec = output_spec(plan.outputs[x], types.get(x), types.get(src)) if x in plan.outputs else {
+                "type": types[x].type, "format": types[x].format}
+            out[x] = _write(vx, spec, types.get(src))
     for c, b, a in plan.derived:
         vb = values[b] if b in values else value(b)
         va = values[a] if a in values else value(a)
@@ -335,9 +355,10 @@ def output_schema(internal: TableSchema, original_constraints: list[Constraint],
         return internal
     cols = {c.name: c for c in internal.columns}
     sources = {c: (cols.get(b), cols.get(a)) for c, b, a in plan.derived}
+    sources.update({b: (cols.get(b), cols.get(a)) for b, a in plan.gaps})  # (a gap is modelled under its column's name)
     for name, spec in plan.outputs.items():
         if name in sources:
-            spec = {**spec, "type": derived_type(spec, *sources[name])}
+            spec = output_spec(spec, *sources[name])
         fmt = spec.get("format")
         if spec["type"] == "datetime" and not fmt:
             src = next((a for b, a in plan.gaps if b == name), None)
@@ -346,5 +367,5 @@ def output_schema(internal: TableSchema, original_constraints: list[Constraint],
     return TableSchema(columns=[cols[n] for n in plan.columns if n in cols], constraints=list(original_constraints))
 
 
-__all__ = ["RulePlan", "derived_type", "derived_values", "from_model", "gap_top", "gap_type", "model_schema", "output_schema", "plan_rules", "propose_rules", "to_model",
+__all__ = ["NUMBER_KINDS", "RulePlan", "derived_type", "output_spec", "derived_values", "from_model", "gap_top", "gap_type", "model_schema", "output_schema", "plan_rules", "propose_rules", "to_model",
            "upper_bound", "usable_rules"]

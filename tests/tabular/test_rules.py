@@ -294,25 +294,31 @@ def test_a_group_loosely_tied_to_its_number_is_not_kept():
     assert kept(0.0) >= 35 and kept(10.0) <= 15 and kept(20.0) == 0
 
 
-def test_an_accepted_rule_declares_its_columns_types_in_a_dp_fit():
-    """An adversary's review: a DP fit planned an accepted rule by the types schema infer read from the data (one
-    survtime of 1000.5 made it continuous, and the rule left the plan, its released outputs changing with it). Accepting
-    a rule declares its columns' types as the schema shows them: not re-decided, and listed as public assumptions."""
+def test_an_accepted_rule_is_planned_alike_whether_a_column_holds_a_fraction_in_a_dp_fit(seeded_dp_noise):
+    """Adversaries' reviews: a DP fit planned an accepted rule by the types schema infer read from the data (one
+    survtime of 1000.5 made it continuous, and the rule left the plan); then declaring the rule's columns' types put
+    'survtime: integer' or 'continuous' in the released ledger, telling whether any row held a fraction. Now the plan
+    pairs numbers whole or not, writes the gapped column as the DP-decided gap and source say, and names no type."""
     from medsynth.tabular.mst import DPMST
 
     rs = np.random.default_rng(0)
     n = 600
     rec = rs.integers(30, 900, n)
-    df = pd.DataFrame({"rectime": rec, "survtime": rec + rs.integers(0, 900, n), "age": rs.integers(30, 80, n)})
-    df.loc[0, "survtime"] = 1000.5  # the neighbour's one row: survtime read as continuous
-    sch = infer_schema(df)
-    assert sch.column("survtime").type == "continuous" and "type" in sch.column("survtime").read_from_data
-    rule = [c for c in sch.constraints if c.kind == "le" and c.columns == ["rectime", "survtime"]]
-    assert rule, sch.constraints
-    sch = sch.model_copy(update={"constraints": [rule[0].model_copy(update={"public": True})]})
-    m = DPMST(privacy={"epsilon": 1.0, "delta": 1e-5, "orderings": False}).fit(df, sch)
-    assert "type" not in m.input_schema.column("survtime").read_from_data
-    assert any("survtime: continuous" in a and "rectime: integer" in a for a in m.ledger.public_assumptions), \
-        m.ledger.public_assumptions
-    out = m.sample(400)
-    assert (out["rectime"] <= out["survtime"]).all()
+    base = pd.DataFrame({"rectime": rec, "survtime": (rec + rs.integers(0, 900, n)).astype(float),
+                         "age": rs.integers(30, 80, n)})
+    neighbour = base.copy()
+    neighbour.loc[0, "survtime"] = 1000.5  # the neighbour's one row: survtime read as continuous
+    plans, assumptions = [], []
+    for df in (base, neighbour):
+        sch = infer_schema(df)
+        rule = [c for c in sch.constraints if c.kind == "le" and c.columns == ["rectime", "survtime"]]
+        assert rule, sch.constraints
+        sch = sch.model_copy(update={"constraints": [rule[0].model_copy(update={"public": True})]})
+        m = DPMST(privacy={"epsilon": 1.0, "delta": 1e-5, "orderings": False}).fit(df, sch)
+        assert "type" in m.input_schema.column("survtime").read_from_data  # still the data's, for DP to decide
+        plans.append((m.rule_plan.gaps, m.rule_plan.outputs["survtime"].get("type")))
+        assumptions.append([a for a in m.ledger.public_assumptions if "survtime" in a])
+        out = m.sample(400)
+        assert (out["rectime"] <= out["survtime"]).all()
+    assert plans[0] == plans[1] == ([("survtime", "rectime")], None), plans
+    assert not any("integer" in a or "continuous" in a for a in assumptions[0] + assumptions[1]), assumptions
