@@ -763,9 +763,13 @@ class SinglingOut:
             return [judge("singling_out_risk", SECTION, 0.0, "minimize", desc, threshold=cfg.privacy.singling_out_risk,
                           baseline=0.0, note="no predicate singled out a synthetic row", details={"queries": n_q})]
         r = excess_risk(success_train, unique_syn, success_hold, unique_syn)
+        enough = unique_syn >= cfg.min_samples_for_verdict
         return [judge("singling_out_risk", SECTION, r["risk"], "minimize", desc, threshold=cfg.privacy.singling_out_risk, baseline=0.0,
-                      enough=unique_syn >= cfg.min_samples_for_verdict, judged=r["risk_lower_95"],
-                      note="judged on the 95% lower confidence bound of the risk",
+                      enough=enough, judged=r["risk_lower_95"],
+                      note="judged on the 95% lower confidence bound of the risk" if enough else (
+                          f"no verdict: only {unique_syn} of {n_q} predicates single out a synthetic row (at least "
+                          f"{cfg.min_samples_for_verdict} are needed), so the estimate is noise; the synthetic rows "
+                          "seldom stand alone on a few columns"),
                       details={"queries": n_q, "unique_in_synthetic": unique_syn, "success_rate_train": r["attack_rate"],
                                "success_rate_holdout": r["control_rate"], "risk_lower_95": r["risk_lower_95"],
                                "columns_per_predicate": c, "rows_per_set": n})]

@@ -880,3 +880,14 @@ def test_a_utility_gap_against_a_near_chance_reference_gets_no_verdict() -> None
     assert gap.verdict not in ("pass", "review", "fail") and "near chance" in gap.note, (gap.verdict, gap.note)
     signal = evaluate_tabular(draw(300, 2.0), draw(200, 2.0), draw(300, 2.0), target="dead", config=cfg)
     assert signal.metric("utility_auroc_gap").verdict == "pass"
+
+
+def test_singling_out_on_a_few_predicates_says_why_there_is_no_verdict() -> None:
+    """monica's report showed a singling-out risk of 0.667 as 'info' with the note 'judged on the 95% lower confidence
+    bound' and no bound (3 predicates): the note now says the estimate is noise, and why."""
+    rng = np.random.default_rng(0)
+    n = 600
+    real = pd.DataFrame({"a": rng.choice(["x", "y"], n), "b": rng.choice(["u", "v"], n), "c": rng.integers(0, 3, n)})
+    syn = pd.concat([real.iloc[[0]]] * 3000 + [real.iloc[500:502]], ignore_index=True)
+    got = evaluate_tabular(real.iloc[:400], real.iloc[400:500], syn).metric("singling_out_risk")
+    assert got.verdict == "info" and got.note.startswith("no verdict: only"), (got.verdict, got.note)
