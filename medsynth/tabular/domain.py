@@ -128,11 +128,11 @@ def _sorted_categories(values: list[Any]) -> list[Any]:
 DATE_WINDOW_DAYS = (-98_615.0, 106_651.0)
 
 
-def _released_step(s: pd.Series, upd: dict[str, Any], integer: bool, rho: float,
+def _released_step(s: pd.Series, low: float, high: float, integer: bool, rho: float,
                    rng: np.random.Generator) -> float | None:
-    """The unit of a number column's values on its DP range (``upd``) from one noisy histogram with ``rho``
+    """The unit of a number column's values on its DP range [low, high] from one noisy histogram with ``rho``
     (:mod:`medsynth.privacy.steps`), or None."""
-    units = candidates(float(upd["min"]), float(upd["max"]), integer=integer)
+    units = candidates(float(low), float(high), integer=integer)
     if not units.size:
         return None
     sigma = gaussian_sigma(rho)
@@ -827,6 +827,7 @@ def resolve_domain(
     miss_floors: list[float] = []  # missing values a column written without any may have held (3 noise deviations)
     texted: dict[str, int] = {}  # number columns whose text cells (noisy count) become missing values
     made_whole: list[str] = []  # undecided numbers written as whole numbers on their DP range's width
+    stepped_whole: list[str] = []  # continuous numbers whose DP-decided unit is whole
     clipped: dict[str, float] = {}  # number columns whose range leaves out a share of their values (DP estimate)
     families = category_families(todo)
     family_of = release_family_lists(
@@ -1006,18 +1007,31 @@ def resolve_domain(
                     and res.high - res.low >= WHOLE_WIDTH):
                 col = col.model_copy(update={"type": "integer"})  # see WHOLE_WIDTH (post-processing of DP outputs)
                 made_whole.append(col.name)
+            step = None
+            if rho_step:
+                whole = col.type == "integer" or col.name in made_whole
+                step = _released_step(s, res.low, res.high, whole, rho_step, rng)
+                spent[col.name] = res.rho + rho_step
+                if (step is not None and not whole and float(step).is_integer() and not res.log_scale
+                        and "type" in col.read_from_data):  # (a type written by hand stays)
+                    # the values sit on a unit of whole numbers: whole numbers (a 0/1 flag whose whole-or-not count
+                    # the noise hid was written with 230 fractional values up to 1.997); post-processing of DP outputs
+                    col = col.model_copy(update={"type": "integer"})
+                    stepped_whole.append(col.name)
             upd = _set_bounds(col, res.low, res.high, half_open=True)
             upd["missing"] = res.missing
-            if col.name in made_whole:
+            if col.name in made_whole or col.name in stepped_whole:
                 upd["type"] = "integer"
             upd["transform"] = "log" if res.log_scale and col.type != "datetime" else "none"
-            if (col.name in small_ints and col.name not in times and col.type == "integer"
-                    and int(upd["max"]) - int(upd["min"]) + 1 <= MAX_LEVELS):
-                upd = {"type": "categorical", "categories": list(range(int(upd["min"]), int(upd["max"]) + 1)),
-                       "min": None, "max": None, "missing": res.missing, "transform": "none"}
-            if rho_step and upd.get("type", col.type) in ("integer", "continuous"):
-                upd["step"] = _released_step(s, upd, upd.get("type", col.type) == "integer", rho_step, rng)
-                spent[col.name] = res.rho + rho_step
+            unit = int(step) if step is not None and col.type == "integer" else 1
+            lowest = -(-int(upd["min"]) // unit) * unit if col.type == "integer" else 0
+            points = list(range(lowest, int(upd["max"]) + 1, unit)) if col.type == "integer" else []
+            if (col.name not in times and col.type == "integer" and 0 < len(points) <= MAX_LEVELS
+                    and (col.name in small_ints or col.name in stepped_whole or unit > 1)):
+                upd = {"type": "categorical", "categories": points, "min": None, "max": None, "missing": res.missing,
+                       "transform": "none"}  # (a few whole values: categories, as a small code's)
+            elif step is not None:
+                upd["step"] = step
             detail[col.name] = {"mechanism": MECH_NUMBER + ("; its unit from a noisy count of the values on each "
                                                             "candidate unit" if rho_step else ""),
                                 "rho": spent[col.name], "rounds": loc.rounds,

@@ -15,13 +15,13 @@ from medsynth.privacy.steps import candidates, decide_step, on_step, step_counts
 
 def test_candidates_counts_and_the_decision():
     units = candidates(0, 128, integer=True)
-    assert units.tolist() == [1.0, 2.0, 2.5, 5.0, 10.0, 20.0, 25.0]
-    assert candidates(0.3, 9.0, integer=False)[[0, -1]].tolist() == [0.0001, 2.0]
+    assert units.tolist() == [1.0, 2.0, 2.5, 5.0, 10.0, 20.0, 25.0, 50.0]
+    assert candidates(0.3, 9.0, integer=False)[[0, -1]].tolist() == [0.0001, 2.5]
     coins = np.repeat([0, 25, 50, 95, 100, np.nan], [300, 200, 200, 100, 200, 50])
     counts = step_counts(coins, units)
-    assert counts.tolist() == [300, 0, 0, 0, 100, 0, 0, 600, 0]  # zero, 1..25 (95 on 5, the rest on 25), none
+    assert counts.tolist() == [300, 0, 0, 0, 100, 0, 0, 200, 400, 0]  # zero, 1..50 (95 on 5, 25 on 25, 50/100 on 50), none
     assert decide_step(counts, 1.0, units, integer=True) == 5.0  # 95 is off the 25 grid: 10% of the values
-    assert decide_step(np.r_[300, 0, 0, 0, 20, 0, 0, 880, 0.0], 1.0, units, integer=True) == 25.0  # 2%: rounded
+    assert decide_step(np.r_[300, 0, 0, 0, 20, 0, 0, 280, 600, 0.0], 1.0, units, integer=True) == 25.0  # 2%: rounded
     assert decide_step(counts, 400.0, units, integer=True) is None  # the noise cannot confirm a unit
     ages = np.arange(18, 90)
     assert decide_step(step_counts(ages, units), 1.0, units, integer=True) is None  # whole numbers: no step
@@ -65,3 +65,28 @@ def test_dp_fit_writes_values_in_the_unit_dp_confirms(seeded_dp_noise):
     assert "its unit from a noisy count" in dom.details["per_column"]["coins"]["mechanism"]
     assert dom.details["per_column"]["coins"]["step"] == 5.0
     assert led.rho_spent <= led.rho_budget * (1 + 1e-9)
+
+
+def test_a_flag_whose_whole_numbers_the_noise_hid_is_written_as_its_values(seeded_dp_noise, monkeypatch):
+    """pbcseq on one row per patient: spiders (0/1) was left continuous by a whole-or-not count the noise hid and
+    written with 230 fractional values up to 1.997. Its unit (1 on the DP range [0, 2)) makes it whole again, and its
+    few values categories."""
+    import medsynth.tabular.domain as domain
+
+    decide = domain.decide_structure
+
+    def undecided(schema, df, **kw):  # the noise hides spiders' whole-or-not count (as on 304 patients at epsilon 1)
+        out, small, spent, hidden = decide(schema, df, **kw)
+        col = out.column("spiders").model_copy(update={"type": "continuous", "categories": None})
+        out = out.model_copy(update={"columns": [col if c.name == "spiders" else c for c in out.columns]})
+        return out, small - {"spiders"}, spent, [*hidden, "spiders"]
+
+    monkeypatch.setattr(domain, "decide_structure", undecided)
+    rs = np.random.default_rng(0)
+    n = 3000
+    df = pd.DataFrame({"spiders": rs.choice([0.0, 1.0, np.nan], n, p=[0.6, 0.3, 0.1]), "age": rs.integers(20, 80, n),
+                       "bili": rs.lognormal(0, 1, n).round(2)})
+    model = tab.fit(df, model="dp-mst", epsilon=1.0, seed=0)
+    col = model.schema.column("spiders")
+    assert col.type == "categorical" and col.categories == [0, 1], col
+    assert set(model.sample(500, seed=0)["spiders"].dropna()) <= {0, 1}
