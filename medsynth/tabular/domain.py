@@ -133,6 +133,34 @@ DATE_WINDOW_DAYS = (-98_615.0, 106_651.0)
 CALENDAR_CODES = {"month": (1, 12), "quarter": (1, 4), "qtr": (1, 4)}
 
 
+#: The top of a person's age in years (public: no one has been recorded older than 122). A DP range on powers of two
+#: wrote ages to 250 (mifem), 196 (SuicideChina), 126 (rwm1984): a column named an age in years stops here.
+AGE_TOP = 120.0
+#: Name words that say an age is not in years (an infant's age in days or months may pass 120).
+_AGE_UNITS = ("day", "days", "d", "week", "weeks", "wk", "wks", "month", "months", "mo", "mos", "hour", "hours", "h")
+
+
+def _within_lifespan(name: str, res: BoundsResult) -> BoundsResult:
+    """A number's DP range (and its stage-2 cells) cut at :data:`AGE_TOP` where its name is an age in years."""
+    from dataclasses import replace
+
+    from medsynth.io.dataset_infer import _name_words
+
+    words = _name_words(name)
+    if "age" not in words or any(w in _AGE_UNITS for w in words) or res.codes is not None:
+        return res
+    if not (res.high > AGE_TOP > res.low):
+        return res
+    upd: dict[str, Any] = {"high": AGE_TOP}
+    if res.edges is not None and res.counts is not None:
+        keep = int(np.searchsorted(np.asarray(res.edges), AGE_TOP, side="left"))  # cells that start below the top
+        edges = np.append(np.asarray(res.edges)[:keep], AGE_TOP)
+        upd.update(edges=edges, counts=np.asarray(res.counts)[: keep])
+        if res.count_sigmas is not None:
+            upd["count_sigmas"] = np.asarray(res.count_sigmas)[: keep]
+    return replace(res, **upd)
+
+
 def _within_calendar(name: str, res: BoundsResult) -> BoundsResult:
     """A small code's keys (and their counts) inside the range its name's calendar word sets, where one does."""
     from dataclasses import replace
@@ -1025,6 +1053,7 @@ def resolve_domain(
                     oneways[col.name] = OneWay(np.asarray(counts, dtype=float), sigmas)
                 updates[col.name] = upd
                 continue
+            res = _within_lifespan(col.name, res)
             if (col.name in undecided and col.type == "continuous" and not res.log_scale
                     and res.high - res.low >= WHOLE_WIDTH):
                 col = col.model_copy(update={"type": "integer"})  # see WHOLE_WIDTH (post-processing of DP outputs)

@@ -1343,3 +1343,22 @@ def test_a_small_code_that_leaves_out_a_tail_is_named():
     whole = BoundsResult(low=0, high=7, rho=1e-3, codes=tuple(range(8)), counts=np.full(8, 484.0), sigma=10.0,
                          missing_count=0.0, sigma_missing=10.0)
     assert _left_out(whole, 3874.0, 10.0) is None  # within the noise of every key
+
+
+def test_an_age_in_years_stops_at_a_lifespan():
+    """Ages to 250 (mifem), 196 (SuicideChina) and 126 (rwm1984) at epsilon 1: a DP range on powers of two reached
+    past any human's age. A column named an age (public) is cut at 120, its cells with it; in days or months it is not."""
+    from medsynth.privacy.mechanisms import BoundsResult
+    from medsynth.tabular.api import fit
+    from medsynth.tabular.domain import _within_lifespan
+
+    res = BoundsResult(low=32, high=256, rho=1.0, edges=np.array([32, 64, 96, 128, 192, 256.0]),
+                       counts=np.array([10, 50, 5, 1, 0.0]), sigma=1.0)
+    got = _within_lifespan("Age", res)
+    assert got.high == 120 and got.edges.tolist() == [32, 64, 96, 120] and got.counts.tolist() == [10, 50, 5]
+    assert _within_lifespan("age_days", res) is res and _within_lifespan("page", res) is res
+    rs = np.random.default_rng(0)
+    df = pd.DataFrame({"age": rs.integers(35, 70, 1200), "sex": rs.choice(["f", "m"], 1200)})
+    with insecure_noise_for_audit(7):
+        m = fit(df, model="dp-mst", epsilon=1.0)
+    assert m.schema.column("age").bounds()[1] <= 120 and m.sample(500, seed=0)["age"].max() <= 120
