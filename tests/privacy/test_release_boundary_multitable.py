@@ -12,6 +12,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tabular"))
 from multitable_helpers import OUTLIER_AGE, SINGLETON, make_dataset  # noqa: E402
 
+from medsynth.io.dataset_infer import infer_dataset_schema  # noqa: E402
 from medsynth.tabular.config import TabularConfig  # noqa: E402
 from medsynth.tabular.multi_run import fit_dataset_run, sample_dataset_run  # noqa: E402
 from medsynth.tabular.run import export_run  # noqa: E402
@@ -27,7 +28,8 @@ def test_no_released_byte_holds_an_outlier_patient_a_singleton_visit_or_the_exac
     tables = make_dataset(N_PATIENTS, seed=11, hostile=True)
     n_visits = len(tables["visits"])
     cfg = TabularConfig(model="dp-mst", privacy={"epsilon": 4.0, "delta": 1e-5}, params={"bins": 6, "fine_bins": 16})
-    run, model = fit_dataset_run(tables, tmp_path / "run", cfg)  # schema inferred: every domain re-estimated with DP
+    # schema inferred (and passed, as a DP folder fit needs): every domain it read re-estimated with DP
+    run, model = fit_dataset_run(tables, tmp_path / "run", cfg, schema=infer_dataset_schema(tables))
     out = tmp_path / "export"
     copied = export_run(run.path, out)
     assert "model/MODEL_CARD.md" in copied and "model/counts.npz" in copied
@@ -67,7 +69,7 @@ def test_a_failed_dp_fit_leaves_its_spent_ledger(tmp_path):
     tables = make_dataset(40, seed=1)
     cfg = TabularConfig(model="dp-mst", privacy={"epsilon": 1.0, "delta": 0.2})
     with pytest.raises(PrivacyBudgetError, match="spent part of the budget"):
-        fit_dataset_run(tables, tmp_path / "run", cfg)
+        fit_dataset_run(tables, tmp_path / "run", cfg, schema=infer_dataset_schema(tables))
     ledger = json.loads((tmp_path / "run" / "privacy_ledger.json").read_text())
     assert ledger["status"] == "failed" and ledger["entries"][0]["access"].startswith("number of rows of 'patients'")
 
@@ -82,10 +84,10 @@ def test_a_multitable_fit_under_an_audit_only_hook_is_marked_insecure_and_not_ex
     tables = make_dataset(40, seed=2)
     cfg = TabularConfig(model="dp-mst", privacy={"epsilon": 4.0, "delta": 1e-5}, params={"bins": 6, "fine_bins": 16})
     with insecure_for_audit("a test hook"):
-        run, model = fit_dataset_run(tables, tmp_path / "run", cfg)
+        run, model = fit_dataset_run(tables, tmp_path / "run", cfg, schema=infer_dataset_schema(tables))
     assert model.ledger.status == "insecure: a test hook"
     assert any("audit-only hooks (a test hook)" in n for n in model.ledger.notes)
     with pytest.raises(RunDirectoryError, match="insecure"):
         export_run(run.path, tmp_path / "out")
-    run2, model2 = fit_dataset_run(tables, tmp_path / "real", cfg)  # after the block: a real fit
+    run2, model2 = fit_dataset_run(tables, tmp_path / "real", cfg, schema=infer_dataset_schema(tables))  # a real fit
     assert model2.ledger.status == "complete"

@@ -99,7 +99,8 @@ def test_a_fit_that_names_no_model_is_dp_aim_for_a_table_and_dp_mst_for_a_folder
     marked = schema.model_copy(update={"columns": [c.model_copy(update={"target": c.name == "flag"}) for c in schema.columns]})
     assert build_synthesizer(TabularConfig(), marked).name == "dp-aim"  # the user's target: dp-aim
     assert build_synthesizer(TabularConfig(model="dp-aim"), schema).name == "dp-aim"
-    multi = tab.fit(make_dataset(60, seed=0), epsilon=1.0, out=tmp_path / "multi")
+    folder = make_dataset(60, seed=0)
+    multi = tab.fit(folder, epsilon=1.0, out=tmp_path / "multi", schema=tab.infer_schema(folder))
     assert multi.name == "dp-mst"
     assert yaml.safe_load((tmp_path / "multi" / "config.yaml").read_text())["model"] == "dp-mst"
 
@@ -115,7 +116,7 @@ def test_a_release_with_nothing_usable_says_so_first(seeded_dp_noise):
     import medsynth.tabular as tab
 
     tiny = make_dataset(30, seed=4)  # patients and their visits: a single table this small refuses, a folder did not
-    m = tab.fit(tiny, model="dp-mst", epsilon=0.3, delta=1e-3)
+    m = tab.fit(tiny, model="dp-mst", epsilon=0.3, delta=1e-3, schema=tab.infer_schema(tiny))
     assert tab.release_gaps(m).startswith("NOTHING USABLE WAS RELEASED"), tab.release_gaps(m)
     rs = np.random.default_rng(0)
     df = pd.DataFrame({"arm": rs.choice(["a", "b"], 400)} | {f"flag{i}": rs.choice(["x", "z"], 400, p=[0.95, 0.05])

@@ -115,7 +115,8 @@ def test_the_root_domain_release_doubles_as_the_root_models_one_way_marginals():
     from medsynth.privacy.noise import insecure_noise_for_audit
 
     with insecure_noise_for_audit(7):  # a fixed noise draw (a test only; real fits draw it from OS entropy)
-        model = tab.fit(make_dataset(400, seed=4), model="dp-mst", epsilon=1.0, delta=1e-5, params={"bins": 6})
+        data = make_dataset(400, seed=4)
+        model = tab.fit(data, model="dp-mst", epsilon=1.0, delta=1e-5, params={"bins": 6}, schema=tab.infer_schema(data))
     led = model.ledger
     dom = next(e for e in led.entries if e.access.startswith("table 'patients': domains"))
     assert dom.details["reused_as_one_way_marginals"], dom.details
@@ -274,7 +275,9 @@ def test_a_child_tables_domain_release_doubles_as_its_models_one_way_marginals()
     from medsynth.privacy.mechanisms import cdp_rho
 
     # epsilon 3 (at 1 a 150-patient draw may release no visit column's domain at all: nothing to reuse) and K = 1
-    model = tab.fit(make_dataset(150, seed=4), model="dp-mst", epsilon=3.0, delta=1e-5, params={"bins": 6, "max_children": 1})
+    data = make_dataset(150, seed=4)
+    model = tab.fit(data, model="dp-mst", epsilon=3.0, delta=1e-5, params={"bins": 6, "max_children": 1},
+                    schema=tab.infer_schema(data))
     led = model.ledger
     assert model.meta["contribution_bounds"]["visits"]["max_children"] == 1
     dom = next(e for e in led.entries if e.access.startswith("table 'visits': domains"))
@@ -298,8 +301,9 @@ def test_a_childs_domain_release_is_not_reused_when_a_patient_weighs_more_than_o
     import medsynth.tabular as tab
     from medsynth.privacy.mechanisms import cdp_rho
 
-    model = tab.fit(make_dataset(150, seed=4), model="dp-mst", epsilon=1.0, delta=1e-5,
-                    params={"bins": 6, "max_children": 2})
+    data = make_dataset(150, seed=4)
+    model = tab.fit(data, model="dp-mst", epsilon=1.0, delta=1e-5, params={"bins": 6, "max_children": 2},
+                    schema=tab.infer_schema(data))
     dom = next(e for e in model.ledger.entries if e.access.startswith("table 'visits': domains"))
     assert not dom.details["reused_as_one_way_marginals"]
     assert model.ledger.rho_spent <= cdp_rho(1.0, 1e-5) * (1 + 1e-9)
