@@ -1162,7 +1162,8 @@ def test_the_share_of_values_a_dp_range_leaves_out_is_said():
     from medsynth.tabular.domain import _left_out
 
     res = BoundsResult(low=0, high=1, rho=1, range_count=800.0, range_sd=30.0, missing_count=100.0, sigma_missing=10.0)
-    assert _left_out(res, 1000.0, 10.0) == round(100 / 900, 3)
+    sd = math.sqrt(10.0**2 + 10.0**2 + 30.0**2)
+    assert _left_out(res, 1000.0, 10.0) == round((100 - 2 * sd) / 900, 3)  # the share DP is confident of: "at least"
     assert _left_out(res, 1000.0, 60.0) is None, "not confident"
     assert _left_out(res, 920.0, 10.0) is None, "under 3%"
 
@@ -1339,7 +1340,8 @@ def test_a_small_code_that_leaves_out_a_tail_is_named():
 
     code = BoundsResult(low=0, high=7, rho=1e-3, codes=tuple(range(8)), counts=np.full(8, 430.0), sigma=10.0,
                         missing_count=0.0, sigma_missing=10.0)
-    assert _left_out(code, 3874.0, 10.0) == pytest.approx((3874 - 3440) / 3874, abs=1e-3)  # 11%
+    sd = math.sqrt(10.0**2 + 10.0**2 + 8 * 10.0**2)
+    assert _left_out(code, 3874.0, 10.0) == pytest.approx((3874 - 3440 - 2 * sd) / 3874, abs=1e-3)  # 11%, at least 10%
     whole = BoundsResult(low=0, high=7, rho=1e-3, codes=tuple(range(8)), counts=np.full(8, 484.0), sigma=10.0,
                          missing_count=0.0, sigma_missing=10.0)
     assert _left_out(whole, 3874.0, 10.0) is None  # within the noise of every key
