@@ -206,6 +206,9 @@ def grid_problem(volume: Volume, config: PreprocessConfig, *, spatial_dims: int 
 BODY_HU = -500.0
 #: ... which names volumes whose prepared tensor keeps less than this share of their body's physical volume.
 BODY_KEPT_SHARE = 0.85
+#: A CT volume whose body holds at least this share of voxels above the HU window's top (dense bone, contrast, metal:
+#: clipped to it in training, never generated) is named in a warning.
+ABOVE_WINDOW_SHARE = 0.001
 
 
 class VolumeDataset:
@@ -248,6 +251,7 @@ class VolumeDataset:
         self.tensors: list[torch.Tensor] = []
         self.windows: list[tuple[float, float]] = []
         self.body_kept: dict[str, float] = {}  # CT volumes whose body the crop cuts: name -> share of it kept
+        self.above_window: dict[str, tuple[float, float]] = {}  # CT volumes the window clips: name -> (share, max HU)
         problems: list[str] = []
         cache = Path(cache_dir) if cache_dir is not None else None
         for it in self.items:
@@ -273,6 +277,17 @@ class VolumeDataset:
                 f"training grid's centred crop (spacing {cfg.spacing}, size {cfg.spatial_size}): {', '.join(cut[:6])}"
                 f"{', ...' if len(cut) > 6 else ''}; the model never sees what is cut: enlarge preprocessing.spatial_size "
                 "or coarsen the spacing, or crop the volumes around the anatomy first"), stacklevel=3)
+        if self.above_window:  # (a real abdomen's 3,382 HU cut at the configs' 2,048, and training said nothing)
+            import warnings
+
+            from medsynth.core.errors import DataWarning
+
+            top = preprocessor.config.ct_window[1]
+            over = [f"'{name}' {share:.2%} (up to {hu:.0f} HU)" for name, (share, hu) in self.above_window.items()]
+            warnings.warn(DataWarning(
+                f"{len(over)} of {len(self.items)} CT volumes hold body voxels above the HU window's top ({top:g} HU), "
+                f"clipped to it in training and never generated: {', '.join(over[:6])}{', ...' if len(over) > 6 else ''}; "
+                "raise preprocessing.ct_window's top (e.g. 3071) to keep dense bone, contrast and metal"), stacklevel=3)
 
     def _body_kept(self, vol: Volume, tensor: torch.Tensor, low: float, high: float) -> float | None:
         """The share of a CT volume's body (voxels above ``BODY_HU``, by physical volume) that the prepared tensor keeps,
@@ -320,6 +335,11 @@ class VolumeDataset:
         kept = self._body_kept(vol, tensor, prepared.low, prepared.high)
         if kept is not None:
             self.body_kept[item.path.name] = kept
+        if self.modality == "CT":
+            arr = np.asarray(vol.array)
+            body, over = int(np.count_nonzero(arr > BODY_HU)), arr > prepared.high
+            if body and np.count_nonzero(over) >= ABOVE_WINDOW_SHARE * body:
+                self.above_window[item.path.name] = (float(np.count_nonzero(over)) / body, float(arr[over].max()))
         if key is not None:
             from medsynth.core.files import atomic_path
 

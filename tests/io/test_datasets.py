@@ -120,3 +120,27 @@ def test_a_crop_that_cuts_the_body_is_named(tmp_path: Path):
     with warnings.catch_warnings():
         warnings.simplefilter("error", DataWarning)
         VolumeDataset(items, VolumePreprocessor(whole), modality="CT")
+
+
+def test_body_voxels_above_the_window_top_are_named(tmp_path: Path):
+    """A real abdominal CT reaches 3,382 HU; the configs' window stops at 2,048, where training clips it (dense bone,
+    contrast, metal never generated), and nothing said so."""
+    import warnings
+
+    from medsynth.core.errors import DataWarning
+    from medsynth.io.nifti import read_nifti, write_nifti
+
+    write_phantoms(tmp_path / "ph", 2, config=PhantomConfig(shape=(32, 32, 32), spacing=(3.0, 3.0, 3.0)))
+    ct = read_nifti(tmp_path / "ph" / "ct" / "case_001.nii.gz", modality="CT")
+    metal = ct.array.copy()
+    metal[14:18, 14:18, 14:18] = 3000.0  # an implant: 64 voxels
+    write_nifti(ct.with_array(metal), tmp_path / "ph" / "ct" / "case_001.nii.gz")
+    items = discover_volumes(tmp_path / "ph" / "ct")
+    cfg = PreprocessConfig(spacing=(6.0, 6.0, 6.0), spatial_size=(16, 16, 16), ct_window=(-1024.0, 2048.0))
+    with pytest.warns(DataWarning, match=r"1 of 2 CT volumes hold body voxels above the HU window's top \(2048 HU\).*"
+                                         r"'case_001.nii.gz' [\d.]+% \(up to 3000 HU\)"):
+        VolumeDataset(items, VolumePreprocessor(cfg), modality="CT")
+    wide = cfg.model_copy(update={"ct_window": (-1024.0, 3071.0)})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DataWarning)
+        VolumeDataset(items, VolumePreprocessor(wide), modality="CT")
