@@ -68,11 +68,13 @@ def data_warnings() -> Iterator[list]:
 
     from medsynth.core.errors import DataWarning
 
-    with warnings.catch_warnings(record=True) as seen:
-        warnings.simplefilter("always", DataWarning)
-        yield seen
-    for w in seen:
-        if issubclass(w.category, DataWarning):
-            say(f"warning: {w.message}", err=True)
-        else:
-            warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+    try:
+        with warnings.catch_warnings(record=True) as seen:
+            warnings.simplefilter("always", DataWarning)
+            yield seen
+    finally:  # (also when the block fails: what was found about the data still helps)
+        for w in seen:
+            if issubclass(w.category, DataWarning):
+                say(f"warning: {w.message}", err=True)
+            else:
+                warnings.showwarning(w.message, w.category, w.filename, w.lineno)

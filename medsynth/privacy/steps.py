@@ -40,17 +40,24 @@ def candidates(low: float, high: float, *, integer: bool) -> np.ndarray:
     width = float(high) - float(low)
     if not (math.isfinite(width) and width > 0):
         return np.zeros(0)
-    lo, hi = width / FINEST, width / COARSEST
+    # (finer than a thousand float steps of the range's largest magnitude, every value would look on it)
+    lo = max(width / FINEST, 1e3 * float(np.spacing(max(abs(float(low)), abs(float(high)), 1.0))))
+    hi = width / COARSEST
     if integer:
         lo = max(lo, 1.0)
+    if lo > hi:
+        return np.zeros(0)
     out = [float(f"{m}e{k}") for k in range(math.floor(math.log10(lo)) - 1, math.ceil(math.log10(hi)) + 1)
            for m in MANTISSAS]
-    return np.array(sorted(c for c in out if lo <= c <= hi))
+    # an integer column's units are whole (2.5 would write 7.5 and round it)
+    return np.array(sorted(c for c in out if lo <= c <= hi and (not integer or c.is_integer())))
 
 
 def _on(values: np.ndarray, unit: float) -> np.ndarray:
-    q = values / unit
-    return np.abs(q - np.round(q)) <= 1e-6 * np.maximum(1.0, np.abs(q))
+    """Whether each value is a whole multiple of ``unit``, to an absolute tolerance (a relative one took every
+    YYYYMMDD date as a multiple of 25, and epoch milliseconds of 2.5e6)."""
+    off = np.abs(values - np.round(values / unit) * unit)
+    return off <= 1e-9 * unit + 4 * np.spacing(np.abs(values))
 
 
 def step_counts(values: np.ndarray, units: np.ndarray) -> np.ndarray:

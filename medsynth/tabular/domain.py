@@ -20,7 +20,7 @@ declare the domains public. Non-DP fits read domains from the data freely.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -134,47 +134,63 @@ CALENDAR_CODES = {"month": (1, 12), "quarter": (1, 4), "qtr": (1, 4)}
 
 
 #: The top of a person's age in years (public: no one has been recorded older than 122). A DP range on powers of two
-#: wrote ages to 250 (mifem), 196 (SuicideChina), 126 (rwm1984): a column named an age in years stops here.
+#: wrote ages to 250 (mifem), 196 (SuicideChina), 126 (rwm1984): a column named an age in years stops here, where no
+#: mass above it stands out of the noise (survival's nwtco holds its ages in months under the name 'age').
 AGE_TOP = 120.0
 #: Name words that say an age is not in years (an infant's age in days or months may pass 120).
 _AGE_UNITS = ("day", "days", "d", "week", "weeks", "wk", "wks", "month", "months", "mo", "mos", "hour", "hours", "h")
+#: Noise deviations the stage-2 mass above :data:`AGE_TOP` must stay within for the range to be cut there.
+AGE_TOP_SIGMAS = 2.0
 
 
-def _within_lifespan(name: str, res: BoundsResult) -> BoundsResult:
-    """A number's DP range (and its stage-2 cells) cut at :data:`AGE_TOP` where its name is an age in years."""
-    from dataclasses import replace
-
+def _within_lifespan(name: str, res: BoundsResult) -> tuple[BoundsResult, bool]:
+    """A number's DP range (and its stage-2 cells) cut at :data:`AGE_TOP` where its name is an age in years and its
+    noisy mass above it is within the noise; and whether it was cut (post-processing of DP outputs and the name)."""
     from medsynth.io.dataset_infer import _name_words
 
     words = _name_words(name)
-    if "age" not in words or any(w in _AGE_UNITS for w in words) or res.codes is not None:
-        return res
-    if not (res.high > AGE_TOP > res.low):
-        return res
-    upd: dict[str, Any] = {"high": AGE_TOP}
-    if res.edges is not None and res.counts is not None:
-        keep = int(np.searchsorted(np.asarray(res.edges), AGE_TOP, side="left"))  # cells that start below the top
-        edges = np.append(np.asarray(res.edges)[:keep], AGE_TOP)
-        upd.update(edges=edges, counts=np.asarray(res.counts)[: keep])
-        if res.count_sigmas is not None:
-            upd["count_sigmas"] = np.asarray(res.count_sigmas)[: keep]
-    return replace(res, **upd)
+    if ("age" not in words or any(w in _AGE_UNITS for w in words) or res.codes is not None or res.edges is None
+            or res.counts is None or not (res.high > AGE_TOP > res.low)):
+        return res, False
+    edges, counts = np.asarray(res.edges, dtype=float), np.asarray(res.counts, dtype=float)
+    sig = np.full(counts.size, res.sigma) if res.count_sigmas is None else np.asarray(res.count_sigmas, dtype=float)
+    # each cell's share above the top (a straddling cell's counts spread evenly over it, as its values are decoded)
+    part = np.clip((edges[1:] - AGE_TOP) / np.maximum(edges[1:] - edges[:-1], 1e-12), 0.0, 1.0)
+    if float(part @ counts) > AGE_TOP_SIGMAS * math.sqrt(float(np.sum((part * sig) ** 2))):
+        return res, False  # real mass above 120: not years
+    keep = int(np.searchsorted(edges, AGE_TOP, side="left"))  # cells that start below the top
+    upd: dict[str, Any] = {"high": AGE_TOP, "edges": np.append(edges[:keep], AGE_TOP), "counts": counts[:keep]}
+    if res.count_sigmas is not None:
+        upd["count_sigmas"] = np.asarray(res.count_sigmas)[:keep]
+    return replace(res, **upd), True
 
 
-def _within_calendar(name: str, res: BoundsResult) -> BoundsResult:
-    """A small code's keys (and their counts) inside the range its name's calendar word sets, where one does."""
-    from dataclasses import replace
+#: Codes a column's name bounds (public): a month's twelve values, a quarter's four (SuicideChina's Month came out with
+#: 13 in 2.8% of the rows, a key beside 12 that the noise lifted); counted from 1, or from 0 where that window holds
+#: more of the code's noisy mass.
+CALENDAR_CODES = {"month": 12, "quarter": 4, "qtr": 4}
 
+
+def _within_calendar(name: str, res: BoundsResult) -> tuple[BoundsResult, list[int]]:
+    """A small code's keys (and their counts) inside the window of values its name's calendar word allows, and the
+    keys it dropped (post-processing of DP outputs and the name)."""
     from medsynth.io.dataset_infer import _name_words
 
     words = [w for w in _name_words(name) if w in CALENDAR_CODES]
-    if len(words) != 1 or res.codes is None:
-        return res
-    lo, hi = CALENDAR_CODES[words[0]]
-    keep = [i for i, k in enumerate(res.codes) if lo <= k <= hi]
-    if not keep or len(keep) == len(res.codes):
-        return res
-    return replace(res, codes=tuple(res.codes[i] for i in keep), counts=np.asarray(res.counts)[keep])
+    if len(words) != 1 or res.codes is None or res.counts is None:
+        return res, []
+    size = CALENDAR_CODES[words[0]]
+    codes, counts = list(res.codes), np.asarray(res.counts, dtype=float)
+
+    def mass(first: int) -> float:
+        return float(sum(c for k, c in zip(codes, counts) if first <= k < first + size))
+
+    first = 0 if mass(0) > mass(1) else 1
+    keep = [i for i, k in enumerate(codes) if first <= k < first + size]
+    if not keep or len(keep) == len(codes):
+        return res, []
+    dropped = [int(k) for i, k in enumerate(codes) if i not in keep]
+    return replace(res, codes=tuple(codes[i] for i in keep), counts=counts[keep]), dropped
 
 
 def _released_step(s: pd.Series, low: float, high: float, integer: bool, rho: float,
@@ -744,7 +760,7 @@ def _left_out(res: BoundsResult, rows: float | None, rows_sigma: float | None) -
         range_count, range_sd = res.range_count, res.range_sd
     if not rows or not rows_sigma or range_count is None:
         return None
-    values = float(rows) - res.missing_count
+    values = float(rows) - max(res.missing_count, 0.0)  # (a negative noisy count of missing values adds no values)
     out = values - range_count
     sd = math.sqrt(rows_sigma**2 + res.sigma_missing**2 + range_sd**2)
     if values <= 0 or out < CLIP_NOTE_SHARE * values or out < CLIP_NOTE_SIGMAS * sd:
@@ -1042,7 +1058,14 @@ def resolve_domain(
                 continue
             if res.codes is not None:  # a small code: its values are categories
                 floors.append(PRESENCE_SIGMAS * float(res.sigma))  # (a value beside the run's; a lone one needs more)
-                res = _within_calendar(col.name, res)
+                res, dropped = _within_calendar(col.name, res)
+                if dropped:
+                    ledger.notes.append(f"column '{col.name}': code(s) {dropped} left out: outside the values its name "
+                                        "allows (a calendar's), lifted by the noise")
+                if col.step is not None and res.codes is not None:  # a declared unit (public): the keys on it only
+                    on = [i for i, k in enumerate(res.codes) if abs(k / col.step - round(k / col.step)) < 1e-9]
+                    if on and len(on) < len(res.codes):
+                        res = replace(res, codes=tuple(res.codes[i] for i in on), counts=np.asarray(res.counts)[on])
                 cats = list(res.codes)
                 upd = {"type": "categorical", "categories": cats, "min": None, "max": None, "missing": res.missing,
                        "transform": "none"}
@@ -1055,7 +1078,10 @@ def resolve_domain(
                     oneways[col.name] = OneWay(np.asarray(counts, dtype=float), sigmas)
                 updates[col.name] = upd
                 continue
-            res = _within_lifespan(col.name, res)
+            res, cut = _within_lifespan(col.name, res)
+            if cut:
+                ledger.notes.append(f"column '{col.name}': its DP range stops at {AGE_TOP:g} (an age in years by its "
+                                    "name; no mass above it stood out of the noise)")
             if (col.name in undecided and col.type == "continuous" and not res.log_scale
                     and res.high - res.low >= WHOLE_WIDTH):
                 col = col.model_copy(update={"type": "integer"})  # see WHOLE_WIDTH (post-processing of DP outputs)
@@ -1088,6 +1114,7 @@ def resolve_domain(
             detail[col.name] = {"mechanism": MECH_NUMBER + ("; its unit from a noisy count of the values on each "
                                                             "candidate unit" if rho_step else ""),
                                 "rho": spent[col.name], "rounds": loc.rounds,
+                                **({"rho_step": rho_step} if rho_step and spent[col.name] > res.rho else {}),
                                 **{k: v for k, v in upd.items() if v is not None}}
             if oneways is not None:
                 ow = _numeric_oneway({**col.model_dump(), **upd}, res)

@@ -1356,11 +1356,16 @@ def test_an_age_in_years_stops_at_a_lifespan():
 
     res = BoundsResult(low=32, high=256, rho=1.0, edges=np.array([32, 64, 96, 128, 192, 256.0]),
                        counts=np.array([10, 50, 5, 1, 0.0]), sigma=1.0)
-    got = _within_lifespan("Age", res)
-    assert got.high == 120 and got.edges.tolist() == [32, 64, 96, 120] and got.counts.tolist() == [10, 50, 5]
-    assert _within_lifespan("age_days", res) is res and _within_lifespan("page", res) is res
+    got, cut = _within_lifespan("Age", res)
+    assert cut and got.high == 120 and got.edges.tolist() == [32, 64, 96, 120] and got.counts.tolist() == [10, 50, 5]
+    assert _within_lifespan("age_days", res) == (res, False) and _within_lifespan("page", res) == (res, False)
+    months = BoundsResult(low=0, high=256, rho=1.0, edges=np.array([0, 64, 128, 192, 256.0]),
+                          counts=np.array([300, 80, 12, 6.0]), sigma=1.0)  # nwtco: ages in months, named 'age'
+    assert _within_lifespan("age", months) == (months, False)
     rs = np.random.default_rng(0)
-    df = pd.DataFrame({"age": rs.integers(35, 70, 1200), "sex": rs.choice(["f", "m"], 1200)})
+    n = 600  # ten more columns: a coarse range at this budget (this draw: [32, 128))
+    df = pd.DataFrame({"age": rs.integers(35, 70, n), **{f"x{i}": rs.choice(["a", "b"], n) for i in range(10)}})
     with insecure_noise_for_audit(7):
         m = fit(df, model="dp-mst", epsilon=1.0)
     assert m.schema.column("age").bounds()[1] <= 120 and m.sample(500, seed=0)["age"].max() <= 120
+    assert any("its DP range stops at 120" in n for n in m.ledger.notes), m.ledger.notes
