@@ -797,7 +797,7 @@ def test_common_category_words_are_public_keys_and_noise_words_do_not_join():
         df[f"lab{i}"] = rs.lognormal(2, 0.4, n).round(1)
     schema = infer_schema(df)
     kept = {c: 0 for c in ("sex", "race", "result", "code")}
-    for seed in range(3):
+    for seed in range(8):  # (a rate over eight draws: three flipped between 9 and 11 of 12 as the stream's use changed)
         with insecure_noise_for_audit(4300 + seed):
             m = resolve(SYNTHESIZERS, "dp-mst")(privacy={"epsilon": 1.0, "delta": 1e-5}).fit(df, schema)
         assert m.ledger.rho_spent == pytest.approx(m.ledger.rho_budget, rel=1e-6)
@@ -806,7 +806,7 @@ def test_common_category_words_are_public_keys_and_noise_words_do_not_join():
             vals = set(out[c].dropna()) - {OTHER_CATEGORY}  # (values not released alone, lumped: a DP output)
             assert vals <= set(df[c]), (c, vals)
             kept[c] += len(vals) >= 2
-    assert sum(kept.values()) >= 10, kept  # of 12 (4 columns x 3 fits); 8 before (these draws), 11 now
+    assert sum(kept.values()) >= 24, kept  # of 32 (4 columns x 8 fits): 85% over 12 draws now; 8 of 12 before
 
 
 def test_date_ranges_released_under_dp_stay_in_a_public_window():
