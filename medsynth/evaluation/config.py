@@ -132,7 +132,8 @@ class TabularEvalConfig(ConfigModel):
         sensitive: columns attacked by attribute inference (default: the target, else up to 3
             categorical columns).
         quasi_identifiers: columns the attacker knows (default: every other column).
-        singling_out_queries: synthetic rows turned into singling-out predicates.
+        singling_out_queries: synthetic rows turned into singling-out predicates (four times as many where the columns
+            make at most 1,000 distinct subsets of ``singling_out_columns``: the cost follows the subsets).
         singling_out_columns: conditions per singling-out predicate.
         linkability_columns: the attacker's two datasets' columns ``[[a, ...], [b, ...]]`` for the
             linkability attack (default: a seeded random split of the columns in two halves).

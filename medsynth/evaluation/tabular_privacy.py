@@ -702,6 +702,12 @@ class AttributeInference:
                       note="judged on the 95% lower confidence bound of the risk", details={"columns": per_column})]
 
 
+#: A table whose columns make at most this many distinct subsets for the singling-out predicates ...
+FEW_SUBSETS = 1000
+#: ... gets this many times the configured queries (their cost follows the subsets, not the queries).
+FEW_SUBSETS_QUERY_FACTOR = 4
+
+
 class SinglingOut:
     """Predicates unique in the synthetic table that also single out one training row."""
 
@@ -731,6 +737,9 @@ class SinglingOut:
             codes["h"].append(f[len(synthetic) + n :])
         c = min(cfg.tabular.singling_out_columns, len(cols))
         n_q = cfg.tabular.singling_out_queries
+        if math.comb(len(cols), c) <= FEW_SUBSETS:  # the cost follows the distinct column subsets, few here: more
+            n_q *= FEW_SUBSETS_QUERY_FACTOR  # queries for the same time (mostly discrete tables single out few rows:
+            # 63 predicates of 2,000 on the demo's admissions, an estimate past its limit by noise 1 run in 3)
         rows = rng.integers(0, len(synthetic), n_q)
         subsets = [tuple(sorted(rng.choice(len(cols), c, replace=False))) for _ in range(n_q)]
 

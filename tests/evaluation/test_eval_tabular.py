@@ -891,3 +891,4 @@ def test_singling_out_on_a_few_predicates_says_why_there_is_no_verdict() -> None
     syn = pd.concat([real.iloc[[0]]] * 3000 + [real.iloc[500:502]], ignore_index=True)
     got = evaluate_tabular(real.iloc[:400], real.iloc[400:500], syn).metric("singling_out_risk")
     assert got.verdict == "info" and got.note.startswith("no verdict: only"), (got.verdict, got.note)
+    assert got.details["queries"] == 8000  # three columns, one subset: four times the queries for the same time
