@@ -25,6 +25,8 @@ good as real data" reaches about the baseline, not zero.
 * ``ordering_violations_max``: the worst share of synthetic rows breaking an ordering that the real rows keep: between
   time columns (a discharge before its admission), numbers named as bounds, event times beside their status columns,
   and any two numbers no real row breaks although their values overlap (a relapse after the end of follow-up).
+* ``dummy_family_violations_max``: the worst share of synthetic rows in which a family of 0/1 columns (``edlevel1``
+  ... ``edlevel4``) has more than one 1 (or, where every real row has exactly one, not exactly one).
 * ``detection_auc``: cross-validated AUC of a classifier (scikit-learn HistGradientBoosting, fixed
   settings) telling real training rows from synthetic rows: 0.5 means indistinguishable.
 * Utility (with ``target``): the same fixed model trained on synthetic rows and on real training rows,
@@ -135,6 +137,7 @@ class MarginalDistance:
             _lost_categories(real, synthetic, context),
             _orderings(real, synthetic, context),
             _interval_rules(real, synthetic, context),
+            _dummies(real, synthetic, context),
         ]
 
 
@@ -370,6 +373,58 @@ def _interval_rules(real: TabularData, synthetic: pd.DataFrame, context: Tabular
     return judge("interval_rule_violations_max", "fidelity", worst["synthetic"], "minimize", desc,
                  threshold=context.config.fidelity.interval_rule_violations_max, baseline=worst["holdout"], note=note,
                  details={"rules": sorted(found, key=lambda r: r["holdout"] - r["synthetic"])[:20]})
+
+
+def _dummy_groups(real: TabularData) -> list[tuple[str, list[str], bool]]:
+    """Families of 0/1 columns named alike but for a trailing number (``edlevel1`` ... ``edlevel4``, ``type1`` ...
+    ``type3``) of which at most one is 1 in every real row (train and holdout, all present): (stem, columns, whether
+    exactly one is 1 in every such row)."""
+    import re
+
+    fams: dict[str, list[str]] = {}
+    for c in real.types:
+        stem = re.sub(r"[_.]?\d+$", "", c)
+        if stem and stem != c:
+            fams.setdefault(stem, []).append(c)
+    out = []
+    for stem, cols in fams.items():
+        if len(cols) < 2:
+            continue
+        both = pd.concat([real.train[cols], real.holdout[cols]], ignore_index=True).apply(pd.to_numeric, errors="coerce")
+        full = both.dropna()
+        if len(full) < ORDER_MIN_ROWS or not full.isin([0, 1]).all().all():
+            continue
+        sums = full.sum(axis=1)
+        if (sums <= 1).all():
+            out.append((stem, sorted(cols), bool((sums == 1).all())))
+    return out
+
+
+def _dummies(real: TabularData, synthetic: pd.DataFrame, context: TabularContext) -> MetricResult:
+    """0/1 columns of one family (``edlevel1`` ... ``edlevel4``) of which at most (or exactly) one is 1 in every real
+    row: the worst share of synthetic rows (all present) where more than one, or none, is (rwm1984's education
+    dummies summed to other than 1 in 17% of synthetic rows, and no metric said so)."""
+    desc = ("The worst share of synthetic rows (all present) in which a family of 0/1 columns (edlevel1 ... edlevel4) "
+            "breaks what every real row keeps: at most one of them 1, or exactly one.")
+    found = []
+    for stem, cols, exact in _dummy_groups(real):
+        if not set(cols) <= set(synthetic.columns):
+            continue
+        full = synthetic[cols].apply(pd.to_numeric, errors="coerce").dropna()
+        if len(full) < ORDER_MIN_ROWS:
+            continue
+        sums = full.sum(axis=1)
+        bad = (sums != 1) if exact else (sums > 1)
+        found.append({"family": f"{stem}: {', '.join(cols)} ({'exactly' if exact else 'at most'} one is 1)",
+                      "synthetic": float(bad.mean()), "holdout": 0.0, "synthetic_rows": int(len(full))})
+    if not found:
+        return skipped("dummy_family_violations_max", "fidelity", "minimize", desc,
+                       "no family of 0/1 columns of which at most one is 1 in every real row")
+    worst = max(found, key=lambda r: r["synthetic"])
+    note = f"worst {worst['family']}: broken in {worst['synthetic']:.1%} of synthetic rows"
+    return judge("dummy_family_violations_max", "fidelity", worst["synthetic"], "minimize", desc,
+                 threshold=context.config.fidelity.dummy_family_violations_max, baseline=0.0, note=note,
+                 details={"families": sorted(found, key=lambda r: -r["synthetic"])[:20]})
 
 
 #: Values beyond an end of the real range by less than this share of its width are not outside (rounding: a synthetic

@@ -892,3 +892,21 @@ def test_singling_out_on_a_few_predicates_says_why_there_is_no_verdict() -> None
     got = evaluate_tabular(real.iloc[:400], real.iloc[400:500], syn).metric("singling_out_risk")
     assert got.verdict == "info" and got.note.startswith("no verdict: only"), (got.verdict, got.note)
     assert got.details["queries"] == 8000  # three columns, one subset: four times the queries for the same time
+
+
+def test_a_family_of_dummies_with_more_than_one_set_is_judged() -> None:
+    """rwm1984's education dummies (edlevel1 ... edlevel4, exactly one 1 in every real row) summed to other than 1 in
+    17% of the synthetic rows, and no metric said so; dummies with a reference level (at most one 1) likewise."""
+    rng = np.random.default_rng(0)
+    n = 600
+    level = rng.integers(1, 5, n)
+    real = pd.DataFrame({f"edlevel{k}": (level == k).astype(int) for k in range(1, 5)})
+    real["type2"], real["type3"] = (level == 2).astype(int), (level == 3).astype(int)  # type1 the reference
+    real["age"] = rng.integers(20, 80, n)
+    train, holdout, good = real.iloc[:300], real.iloc[300:450], real.iloc[450:].copy()
+    ok = evaluate_tabular(train, holdout, good).metric("dummy_family_violations_max")
+    assert ok.verdict == "pass" and ok.value == 0.0 and len(ok.details["families"]) == 2, (ok.verdict, ok.note)
+    bad = good.copy()
+    bad.loc[bad.index[:30], "edlevel1"] = 1 - bad.loc[bad.index[:30], "edlevel1"]  # 20% of rows: none or two set
+    got = evaluate_tabular(train, holdout, bad).metric("dummy_family_violations_max")
+    assert got.verdict == "fail" and "edlevel" in got.note and abs(got.value - 0.2) < 1e-9, (got.verdict, got.note)
