@@ -193,6 +193,29 @@ def _within_calendar(name: str, res: BoundsResult) -> tuple[BoundsResult, list[i
     return replace(res, codes=tuple(codes[i] for i in keep), counts=counts[keep]), dropped
 
 
+def _code_step(res: BoundsResult) -> float | None:
+    """The unit of a small code's keys read from their released noisy counts (post-processing, no budget): the coarsest
+    whole unit of :mod:`medsynth.privacy.steps` whose non-zero keys hold the mass (3 deviations up) with the keys off it
+    under ``STEP_SLACK`` of them at one deviation up. A code run from the first to the last key kept the keys between
+    (a dose of 0/2/4/6 came out 0-6, and synthetic rows took 1, 3 and 5 from the noise)."""
+    from medsynth.privacy.steps import OFF_SIGMAS, ON_SIGMAS, STEP_SLACK
+
+    if res.codes is None or res.counts is None or len(res.codes) < 3:
+        return None
+    keys, counts = np.asarray(res.codes, dtype=float), np.asarray(res.counts, dtype=float)
+    for unit in candidates(float(keys.min()), float(keys.max()), integer=True)[::-1]:
+        if unit <= 1:
+            return None
+        grid = np.abs(keys / unit - np.round(keys / unit)) < 1e-9
+        on, off = grid & (keys != 0), ~grid
+        if not off.any():
+            continue  # (a unit no key is off tells nothing)
+        if (counts[on].sum() > ON_SIGMAS * res.sigma * math.sqrt(on.sum()) and
+                counts[off].sum() + OFF_SIGMAS * res.sigma * math.sqrt(off.sum()) <= STEP_SLACK * counts[on].sum()):
+            return float(unit)
+    return None
+
+
 def _released_step(s: pd.Series, low: float, high: float, integer: bool, rho: float,
                    rng: np.random.Generator) -> float | None:
     """The unit of a number column's values on its DP range [low, high] from one noisy histogram with ``rho``
@@ -1062,8 +1085,9 @@ def resolve_domain(
                 if dropped:
                     ledger.notes.append(f"column '{col.name}': code(s) {dropped} left out: outside the values its name "
                                         "allows (a calendar's), lifted by the noise")
-                if col.step is not None and res.codes is not None:  # a declared unit (public): the keys on it only
-                    on = [i for i, k in enumerate(res.codes) if abs(k / col.step - round(k / col.step)) < 1e-9]
+                unit = col.step if col.step is not None else _code_step(res)  # declared (public), or read from
+                if unit is not None and res.codes is not None:  # the keys' released counts: the keys on it only
+                    on = [i for i, k in enumerate(res.codes) if abs(k / unit - round(k / unit)) < 1e-9]
                     if on and len(on) < len(res.codes):
                         res = replace(res, codes=tuple(res.codes[i] for i in on), counts=np.asarray(res.counts)[on])
                 cats = list(res.codes)
@@ -1102,7 +1126,8 @@ def resolve_domain(
             if col.name in made_whole or col.name in stepped_whole:
                 upd["type"] = "integer"
             upd["transform"] = "log" if res.log_scale and col.type != "datetime" else "none"
-            unit = int(step) if step is not None and col.type == "integer" else 1
+            declared = col.step if col.step is not None and float(col.step).is_integer() else None
+            unit = int(step if step is not None else declared or 1) if col.type == "integer" else 1
             lowest = -(-int(upd["min"]) // unit) * unit if col.type == "integer" else 0
             points = list(range(lowest, int(upd["max"]) + 1, unit)) if col.type == "integer" else []
             if (col.name not in times and col.type == "integer" and 0 < len(points) <= MAX_LEVELS

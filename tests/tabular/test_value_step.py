@@ -110,3 +110,25 @@ def test_a_month_code_stays_within_the_calendar():
     assert _within_calendar("month", zero) == (zero, [])
     assert _within_calendar("admission_month", res)[0].codes[-1] == 12
     assert _within_calendar("months_since", res) == (res, []) and _within_calendar("age", res) == (res, [])
+
+
+def test_a_code_on_a_unit_keeps_only_its_values(seeded_dp_noise):
+    """A dose of 0/2/4/6 came out the code 0-6 (a code's run keeps the keys between its first and last), and synthetic
+    rows took 1, 3 and 5 from the noise. The keys' released counts say the unit (post-processing, no budget); a
+    declared unit says it too; a stage 1-4 keeps every key."""
+    from medsynth.privacy.mechanisms import BoundsResult
+    from medsynth.tabular.domain import _code_step
+
+    dose = BoundsResult(low=0, high=6, rho=1.0, codes=tuple(range(7)), counts=np.array([500, 3, 480, -5, 510, 2, 490.0]),
+                        sigma=10.0)
+    assert _code_step(dose) == 2.0
+    stage = BoundsResult(low=1, high=4, rho=1.0, codes=(1, 2, 3, 4), counts=np.array([60, 300, 400, 420.0]), sigma=10.0)
+    assert _code_step(stage) is None
+    rs = np.random.default_rng(0)
+    n = 2000
+    df = pd.DataFrame({"dose": rs.choice([0, 2, 4, 6], n), "stage": rs.choice([1, 2, 3, 4], n, p=[0.05, 0.25, 0.35, 0.35]),
+                       "age": rs.integers(20, 80, n)})
+    model = tab.fit(df, model="dp-mst", epsilon=1.0, seed=0)
+    assert model.schema.column("dose").categories == [0, 2, 4, 6]
+    assert model.schema.column("stage").categories == [1, 2, 3, 4]
+    assert set(model.sample(1000, seed=0)["dose"]) <= {0, 2, 4, 6}
