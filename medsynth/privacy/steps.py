@@ -53,7 +53,7 @@ def candidates(low: float, high: float, *, integer: bool) -> np.ndarray:
     return np.array(sorted(c for c in out if lo <= c <= hi and (not integer or c.is_integer())))
 
 
-def _on(values: np.ndarray, unit: float) -> np.ndarray:
+def on_unit(values: np.ndarray, unit: float) -> np.ndarray:
     """Whether each value is a whole multiple of ``unit``, to an absolute tolerance (a relative one took every
     YYYYMMDD date as a multiple of 25, and epoch milliseconds of 2.5e6)."""
     off = np.abs(values - np.round(values / unit) * unit)
@@ -70,16 +70,11 @@ def step_counts(values: np.ndarray, units: np.ndarray) -> np.ndarray:
     out[0] = zero.sum()
     left = x[~zero]
     for i in range(len(units) - 1, -1, -1):  # coarsest first: a value counts at the coarsest unit it is on
-        on = _on(left, float(units[i]))
+        on = on_unit(left, float(units[i]))
         out[1 + i] = on.sum()
         left = left[~on]
     out[-1] = left.size
     return out
-
-
-def _multiple(a: float, b: float) -> bool:
-    q = a / b
-    return abs(q - round(q)) <= 1e-9 * max(1.0, q)
 
 
 def decide_step(noisy: np.ndarray, sigma: float, units: np.ndarray, *, integer: bool) -> float | None:
@@ -91,13 +86,20 @@ def decide_step(noisy: np.ndarray, sigma: float, units: np.ndarray, *, integer: 
         g = float(units[i])
         if integer and g <= 1.0:
             return None
-        inside = [1 + j for j in range(len(units)) if _multiple(float(units[j]), g)]
+        inside = [1 + int(j) for j in np.flatnonzero(on_unit(np.asarray(units, dtype=float), g))]
         at = float(noisy[inside].sum())
         off = float(noisy[1:].sum()) - at  # (zeros sit on every unit: they tell none, and 91% zeros made $ in 50s)
-        if at > ON_SIGMAS * sigma * math.sqrt(len(inside)) and (
-                off + OFF_SIGMAS * sigma * math.sqrt(m - 1 - len(inside)) <= STEP_SLACK * at):
+        if unit_holds(at, len(inside), off, m - 1 - len(inside), sigma):
             return g
     return None
+
+
+def unit_holds(on: float, n_on: int, off: float, n_off: int, sigma: float) -> bool:
+    """Whether noisy sums of ``n_on`` counts on a unit and ``n_off`` off it (each count's noise ``sigma``) keep the unit:
+    the values on it ``ON_SIGMAS`` deviations above zero, those off it, ``OFF_SIGMAS`` deviations above their noisy sum,
+    within ``STEP_SLACK`` of them."""
+    return bool(on > ON_SIGMAS * sigma * math.sqrt(n_on)
+                and off + OFF_SIGMAS * sigma * math.sqrt(n_off) <= STEP_SLACK * on)
 
 
 def on_step(x: np.ndarray, step: float, low: float | None = None, high: float | None = None) -> np.ndarray:
@@ -112,4 +114,4 @@ def on_step(x: np.ndarray, step: float, low: float | None = None, high: float | 
     return np.round(q * step, decimals)
 
 
-__all__ = ["candidates", "decide_step", "on_step", "step_counts"]
+__all__ = ["candidates", "decide_step", "on_step", "on_unit", "step_counts", "unit_holds"]

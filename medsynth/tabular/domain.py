@@ -55,7 +55,7 @@ from medsynth.privacy.mechanisms import (
     gaussian_sigma,
     noisy_counts,
 )
-from medsynth.privacy.steps import candidates, decide_step, step_counts
+from medsynth.privacy.steps import candidates, decide_step, on_unit, step_counts, unit_holds
 from medsynth.tabular.config import PrivacyConfig
 from medsynth.tabular.schema import (
     DISCRETE_TYPES,
@@ -128,11 +128,6 @@ def _sorted_categories(values: list[Any]) -> list[Any]:
 DATE_WINDOW_DAYS = (-98_615.0, 106_651.0)
 
 
-#: Codes a column's name bounds (public): a month is 1-12, a quarter 1-4 (SuicideChina's Month came out with 13 in
-#: 2.8% of the rows, a key beside 12 that the noise lifted).
-CALENDAR_CODES = {"month": (1, 12), "quarter": (1, 4), "qtr": (1, 4)}
-
-
 #: The top of a person's age in years (public: no one has been recorded older than 122). A DP range on powers of two
 #: wrote ages to 250 (mifem), 196 (SuicideChina), 126 (rwm1984): a column named an age in years stops here, where no
 #: mass above it stands out of the noise (survival's nwtco holds its ages in months under the name 'age').
@@ -195,25 +190,31 @@ def _within_calendar(name: str, res: BoundsResult) -> tuple[BoundsResult, list[i
 
 def _code_step(res: BoundsResult) -> float | None:
     """The unit of a small code's keys read from their released noisy counts (post-processing, no budget): the coarsest
-    whole unit of :mod:`medsynth.privacy.steps` whose non-zero keys hold the mass (3 deviations up) with the keys off it
-    under ``STEP_SLACK`` of them at one deviation up. A code run from the first to the last key kept the keys between
-    (a dose of 0/2/4/6 came out 0-6, and synthetic rows took 1, 3 and 5 from the noise)."""
-    from medsynth.privacy.steps import OFF_SIGMAS, ON_SIGMAS, STEP_SLACK
-
+    whole unit of :mod:`medsynth.privacy.steps` some key is off that its non-zero keys hold (:func:`unit_holds`). A
+    code run from the first to the last key kept the keys between (a dose of 0/2/4/6 came out 0-6, and synthetic rows
+    took 1, 3 and 5 from the noise)."""
     if res.codes is None or res.counts is None or len(res.codes) < 3:
         return None
     keys, counts = np.asarray(res.codes, dtype=float), np.asarray(res.counts, dtype=float)
     for unit in candidates(float(keys.min()), float(keys.max()), integer=True)[::-1]:
         if unit <= 1:
             return None
-        grid = np.abs(keys / unit - np.round(keys / unit)) < 1e-9
+        grid = on_unit(keys, float(unit))
         on, off = grid & (keys != 0), ~grid
-        if not off.any():
-            continue  # (a unit no key is off tells nothing)
-        if (counts[on].sum() > ON_SIGMAS * res.sigma * math.sqrt(on.sum()) and
-                counts[off].sum() + OFF_SIGMAS * res.sigma * math.sqrt(off.sum()) <= STEP_SLACK * counts[on].sum()):
+        if off.any() and unit_holds(float(counts[on].sum()), int(on.sum()), float(counts[off].sum()), int(off.sum()),
+                                    float(res.sigma)):
             return float(unit)
     return None
+
+
+def _keys_on(res: BoundsResult, unit: float | None) -> BoundsResult:
+    """A small code's keys (and their counts) on ``unit`` only (all of them where none is, or no unit)."""
+    if unit is None or res.codes is None:
+        return res
+    keep = np.flatnonzero(on_unit(np.asarray(res.codes, dtype=float), float(unit)))
+    if not keep.size or keep.size == len(res.codes):
+        return res
+    return replace(res, codes=tuple(res.codes[i] for i in keep), counts=np.asarray(res.counts)[keep])
 
 
 def _released_step(s: pd.Series, low: float, high: float, integer: bool, rho: float,
@@ -1085,11 +1086,8 @@ def resolve_domain(
                 if dropped:
                     ledger.notes.append(f"column '{col.name}': code(s) {dropped} left out: outside the values its name "
                                         "allows (a calendar's), lifted by the noise")
-                unit = col.step if col.step is not None else _code_step(res)  # declared (public), or read from
-                if unit is not None and res.codes is not None:  # the keys' released counts: the keys on it only
-                    on = [i for i, k in enumerate(res.codes) if abs(k / unit - round(k / unit)) < 1e-9]
-                    if on and len(on) < len(res.codes):
-                        res = replace(res, codes=tuple(res.codes[i] for i in on), counts=np.asarray(res.counts)[on])
+                # the keys on a unit only: a declared one (public), or one their released counts say
+                res = _keys_on(res, col.step if col.step is not None else _code_step(res))
                 cats = list(res.codes)
                 upd = {"type": "categorical", "categories": cats, "min": None, "max": None, "missing": res.missing,
                        "transform": "none"}
