@@ -88,9 +88,12 @@ def step_io_roundtrip(ctx: DemoContext) -> dict[str, Any]:
     back = read_dicom_series(dicom_dir)
     write_nifti(back, ctx.out / "io" / "case_000_roundtrip.nii.gz")
     ds = pydicom.dcmread(files[0], stop_before_pixels=True)
+    stored = back.orientation  # DICOM slices are stored as a viewer draws them (LPS), the NIfTI is RAS
+    back = back.reoriented(src.orientation)
     return {
         "dicom_series": str(dicom_dir),
         "slices": len(files),
+        "stored_orientation": stored,
         "max_abs_error_hu": float(np.abs(back.array - src.array).max()),
         "max_affine_error_mm": float(np.abs(back.affine - src.affine).max()),
         "synthetic_marker": str(ds.get("SyntheticData", "")),

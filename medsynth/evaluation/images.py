@@ -188,6 +188,12 @@ def common_grid(sets: dict[str, list[Volume]], config: EvaluationConfig,
 
     cfg = config.images
     ref = on or sets["train"][0]  # (``on``: another volume's grid, the synthetic volumes' for the privacy checks)
+    # axes in the reference's order first: a flip or a permutation is exact (a DICOM series reads LPS, a NIfTI is often
+    # RAS: the same grid, which no resampling should blur)
+    sets = {role: [v.reoriented(ref.orientation) for v in vs] for role, vs in sets.items()}
+    if labels is not None:
+        labels = {role: None if labs is None else [lab.reoriented(ref.orientation) for lab in labs]
+                  for role, labs in labels.items()}
     all_vols = [v for vs in sets.values() for v in vs]
     same = all(v.same_grid(ref, atol=1e-3) for v in all_vols)
     if not same and cfg.grid == "refuse":

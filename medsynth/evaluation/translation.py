@@ -179,15 +179,16 @@ def evaluate_translation(
     per_pair: dict[str, dict[str, float]] = {}
     shapes = []
     for n in names:
-        p, r = load_volume(pred[n]), load_volume(ref[n])
+        r = load_volume(ref[n])
+        p = load_volume(pred[n]).reoriented(r.orientation)  # a DICOM prediction is stored LPS, a NIfTI often RAS
         if p.spatial_shape != r.spatial_shape:
             problems.append(f"{n}: predicted shape {p.spatial_shape} differs from reference {r.spatial_shape}; resample the prediction to the reference grid")
             continue
         if not p.same_grid(r, atol=1e-2):
             problems.append(f"{n}: predicted and reference affines differ; the prediction must be on the reference CT's grid")
             continue
-        m = load_volume(masks[n]).array > 0 if masks else r.array > tc.body_threshold_hu
-        lab = load_volume(labs[n]).array if labs else None
+        m = load_volume(masks[n]).reoriented(r.orientation).array > 0 if masks else r.array > tc.body_threshold_hu
+        lab = load_volume(labs[n]).reoriented(r.orientation).array if labs else None
         for what, arr in (("mask", m), ("labels", lab)):
             if arr is not None and arr.shape != r.array.shape:
                 problems.append(f"{n}: {what} shape {arr.shape} differs from the CT's {r.array.shape}")

@@ -366,6 +366,24 @@ EMPTY_ELEMENTS = ("PatientBirthDate", "PatientSex", "StudyDate", "StudyTime", "R
 EMPTY_MR_ELEMENTS = ("ScanOptions", "RepetitionTime", "EchoTime", "EchoTrainLength")
 
 
+def dicom_storage_axcodes(affine: np.ndarray) -> str:
+    """The axis codes a volume is stored in as DICOM slices: as a viewer that ignores the geometry shows them right.
+
+    The slicing axis stays the third (an axial volume stays axial, with its slices in their order); the two in-plane
+    axes are ordered x before y before z and turned so a row runs to the patient's left (or posterior, in a
+    sagittal slice) and a column runs posterior (or down): ImageOrientationPatient [1, 0, 0, 0, 1, 0] for an
+    axial volume, whatever its NIfTI order (a RAS NIfTI written as it is shows mirrored left-right and upside down
+    in a viewer that draws the pixel array as stored).
+    """
+    import nibabel as nib
+
+    ornt = nib.orientations.io_orientation(affine)  # (world axis, +1/-1) of each voxel axis
+    world = [int(w) for w in ornt[:, 0]]
+    first, second = sorted(world[:2])
+    slicing = "RAS"[world[2]] if ornt[2, 1] > 0 else "LPI"[world[2]]
+    return "LPI"[first] + "LPI"[second] + slicing
+
+
 def write_dicom_series(
     volume: Volume,
     out_dir: str | Path,
@@ -384,7 +402,9 @@ def write_dicom_series(
     ImageType ``DERIVED\\SECONDARY``, ``SyntheticData = YES`` (0008,001C), ``PatientIdentityRemoved
     = YES``, and a BurnedInAnnotation of NO. CT (rounded to whole HU) and integer-valued data are
     stored as int16 exactly; other data is scaled into uint16 with the RescaleSlope/Intercept that
-    restore it (to within (max - min) / 131070).
+    restore it (to within (max - min) / 131070). Voxels are stored in ``dicom_storage_axcodes`` order (rows to the
+    patient's left, columns posterior for an axial volume), so the series reads back as an LPS volume with the same
+    voxels at the same world positions.
 
     Args:
         volume: a 3D Volume (CT in HU, or MR).
@@ -403,6 +423,7 @@ def write_dicom_series(
         raise DataValidationError(
             f"volume has shape {volume.array.shape}; a DICOM series needs a single-channel 3D volume"
         )
+    volume = volume.reoriented(dicom_storage_axcodes(volume.affine))
     arr = np.asarray(volume.array, dtype=np.float64)
     if not np.all(np.isfinite(arr)):
         raise DataValidationError("volume holds NaN or infinite values; DICOM cannot store them")
@@ -517,5 +538,6 @@ __all__ = [
     "read_dicom_series",
     "scan_series",
     "series_files_of",
+    "dicom_storage_axcodes",
     "write_dicom_series",
 ]

@@ -86,6 +86,29 @@ class Volume:
 
         return "".join(nib.aff2axcodes(self.affine))
 
+    def reoriented(self, axcodes: str) -> Volume:
+        """The same image with its voxel axes permuted and flipped to ``axcodes`` (e.g. "RAS", "LPS").
+
+        Only indices move (no resampling): every voxel keeps its value and its world position, so an oblique grid
+        goes to the nearest axis codes. A channel axis stays first.
+        """
+        import nibabel as nib
+
+        codes = tuple(str(axcodes).upper())
+        world = {"R": 0, "L": 0, "A": 1, "P": 1, "S": 2, "I": 2}
+        if len(codes) != 3 or not set(codes) <= set(world) or len({world[c] for c in codes}) != 3:
+            raise DataValidationError(f"axis codes '{axcodes}' are not three of R/L, A/P, S/I, one of each "
+                                      "(e.g. 'RAS' or 'LPS')")
+        have = nib.orientations.io_orientation(self.affine)
+        move = nib.orientations.ornt_transform(have, nib.orientations.axcodes2ornt(codes))
+        if np.array_equal(move, [[0, 1], [1, 1], [2, 1]]):
+            return self
+        lead = self.array.ndim - 3
+        full = np.concatenate([[[i, 1] for i in range(lead)], move + [lead, 0]]) if lead else move
+        array = nib.orientations.apply_orientation(self.array, full)
+        affine = self.affine @ nib.orientations.inv_ornt_aff(move, self.spatial_shape)
+        return replace(self, array=np.ascontiguousarray(array), affine=affine, meta=dict(self.meta))
+
     def with_array(self, array: np.ndarray, **changes: Any) -> Volume:
         """A copy with a new array on the same grid (and optional field changes)."""
         return replace(self, array=array, meta=dict(self.meta), **changes)

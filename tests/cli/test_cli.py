@@ -47,7 +47,8 @@ def test_convert_roundtrip_via_cli(capsys: pytest.CaptureFixture[str], real_ct_n
     assert len(list((tmp_path / "dcm").glob("*.dcm"))) == read_nifti(real_ct_nifti).spatial_shape[2]
     code, out, err = run(capsys, "convert", str(tmp_path / "dcm"), str(tmp_path / "back.nii.gz"))
     assert code == 0, err
-    assert np.array_equal(read_nifti(tmp_path / "back.nii.gz").array, read_nifti(real_ct_nifti).array)
+    back, real = read_nifti(tmp_path / "back.nii.gz"), read_nifti(real_ct_nifti)
+    assert back.orientation == "LPS" and np.array_equal(back.reoriented(real.orientation).array, real.array)
     # the output exists now: refused without --force, with a message and exit code 2
     code, out, err = run(capsys, "convert", str(tmp_path / "dcm"), str(tmp_path / "back.nii.gz"))
     assert code == 2 and "already exists" in err and "Traceback" not in err
@@ -106,7 +107,7 @@ def test_demo_quick(capsys: pytest.CaptureFixture[str], tmp_path: Path):
     assert code == 0, err
     summary = json.loads((out_dir / "summary.json").read_text())
     rt = summary["steps"]["io_roundtrip"]
-    assert rt["max_abs_error_hu"] <= 0.5 and rt["max_affine_error_mm"] < 1e-3
+    assert rt["max_abs_error_hu"] <= 0.5 and rt["max_affine_error_mm"] < 1e-3 and rt["stored_orientation"] == "LPS"
     assert rt["synthetic_marker"] == "YES"
     assert str(out_dir) in out
     jobs = {j["job"].split(" (")[0].split(":")[-1].strip(): j for j in summary["jobs"]}

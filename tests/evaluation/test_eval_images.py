@@ -25,6 +25,22 @@ def test_near_copies_fail_the_image_audit(volume_folders) -> None:
     assert any("Near copies" in f["title"] for f in report.figures["list"])
 
 
+def test_synthetic_dicom_series_meet_nifti_training_volumes_on_their_grid(volume_folders, tmp_path) -> None:
+    """Synthetic volumes written as DICOM read back LPS, the training NIfTIs are RAS: the same grid after a flip, so
+    `images.grid: refuse` takes them, and near copies are found as in the NIfTI files."""
+    from medsynth.io import read_nifti, write_dicom_series
+
+    v = volume_folders
+    syn = tmp_path / "syn"
+    for f in sorted(v["copied"].iterdir()):
+        write_dicom_series(read_nifti(f, modality="CT"), syn / f.name.replace(".nii.gz", ""))
+    cfg = EvaluationConfig.model_validate({**FAST, "images": {**FAST["images"], "grid": "refuse"}})
+    report = evaluate_images(v["train"], v["holdout"], syn, mode="audit", config=cfg)
+    m = report.metric("memorisation_near_copy_share")
+    assert m.value == pytest.approx(0.5) and m.verdict == "fail"
+    assert {c["nearest_train"] for c in m.details["near_copies"]} == {"case_000.nii.gz", "case_001.nii.gz"}
+
+
 def test_independent_volumes_pass_and_full_report(volume_folders, tmp_path) -> None:
     v = volume_folders
     report = evaluate_images(v["train"], v["holdout"], v["independent"], config=EvaluationConfig.model_validate(FAST))
@@ -107,6 +123,14 @@ def test_translation_scores_known_answers(volume_folders, tmp_path) -> None:
         evaluate_translation(bad, ref)
     with pytest.raises(DataValidationError, match="matched by name"):
         evaluate_translation(volume_folders["copied"], ref)
+    from medsynth.io import write_dicom_series
+
+    dicom = tmp_path / "dicom"  # predictions as DICOM series (read back LPS) against RAS NIfTI references
+    for f in sorted(pred.iterdir()):
+        write_dicom_series(read_nifti(f, modality="CT"), dicom / f.name.replace(".nii.gz", ""))
+    as_dicom = evaluate_translation(dicom, ref, labels=labels, config=named)
+    assert as_dicom.metric("translation_mae_bone_hu").value == pytest.approx(
+        report.metric("translation_mae_bone_hu").value, abs=0.5)
 
 
 def test_nrrd_files_dicom_slices_and_stray_folders(volume_folders, tmp_path) -> None:

@@ -57,14 +57,46 @@ def test_real_dicom_series_reads_in_hu_with_geometry(real_ct_dicom: Path):
 
 def test_nifti_dicom_nifti_roundtrip_on_real_ct(real_ct_nifti: Path, tmp_path: Path):
     vol = read_nifti(real_ct_nifti)
+    assert vol.orientation == "RAS"
     write_dicom_series(vol, tmp_path / "series")
     back = read_dicom_series(tmp_path / "series")
-    assert np.array_equal(back.array, vol.array)  # HU identical
-    assert np.allclose(back.affine, vol.affine, atol=1e-4)
+    assert back.orientation == "LPS"  # stored as DICOM slices are (rows to the patient's left), not mirrored
+    assert np.array_equal(back.reoriented("RAS").array, vol.array)  # HU identical, voxel for voxel
+    assert np.allclose(back.reoriented("RAS").affine, vol.affine, atol=1e-4)
     write_nifti(back, tmp_path / "back.nii.gz")
-    again = read_nifti(tmp_path / "back.nii.gz")
+    again = read_nifti(tmp_path / "back.nii.gz").reoriented("RAS")
     assert np.array_equal(again.array, vol.array)
     assert np.allclose(again.affine, vol.affine, atol=1e-4)
+
+
+@pytest.mark.parametrize("codes, iop", [("RAS", (1, 0, 0, 0, 1, 0)), ("LPI", (1, 0, 0, 0, 1, 0)),
+                                        ("ASR", (0, 1, 0, 0, 0, -1)), ("SRA", (1, 0, 0, 0, 0, -1))])
+def test_dicom_is_stored_as_a_viewer_draws_it(codes: str, iop: tuple, tmp_path: Path):
+    """A RAS NIfTI written pixel for pixel shows mirrored in a viewer that draws the stored array; the series is
+    stored with rows to the patient's left and columns posterior (or down), the standard orientations."""
+    ras = np.full((6, 5, 4), -1000.0)
+    ras[0, 2, 1] = 500.0  # i = 0 of a RAS volume: the patient's far left (x grows to the right)
+    ras[3, 4, 1] = 300.0  # j = 4: the most anterior row
+    vol = Volume(ras, np.diag([0.8, 0.9, 2.0, 1.0]), modality="CT").reoriented(codes)
+    files = write_dicom_series(vol, tmp_path / "s")
+    first = pydicom.dcmread(files[0])
+    assert [float(v) for v in first.ImageOrientationPatient] == pytest.approx(iop)
+    back = read_dicom_series(tmp_path / "s")
+    assert np.array_equal(back.reoriented(codes).array, vol.array)
+    assert np.allclose(back.reoriented(codes).affine, vol.affine, atol=1e-6)
+    if codes in ("RAS", "LPI"):  # axial: the patient's left on the image's right (radiological), anterior at the top
+        plane = np.stack([pydicom.dcmread(f).pixel_array for f in files], axis=-1)
+        assert np.argwhere(plane == 500).tolist()[0][:2] == [2, 5]
+        assert np.argwhere(plane == 300).tolist()[0][:2] == [0, 2]
+
+
+def test_reoriented_names_bad_axis_codes():
+    vol = Volume(np.zeros((2, 3, 4)), np.eye(4))
+    with pytest.raises(DataValidationError, match="'RRS' are not three of R/L, A/P, S/I"):
+        vol.reoriented("RRS")
+    assert vol.reoriented("RAS") is vol
+    lps = vol.reoriented("lps")
+    assert lps.orientation == "LPS" and lps.array.shape == (2, 3, 4)
 
 
 def test_mr_roundtrip_within_quantisation(real_mr_nifti: Path, tmp_path: Path):
@@ -225,7 +257,7 @@ def test_load_volume_dispatch(phantom_ct: Volume, tmp_path: Path):
     write_nifti(phantom_ct, tmp_path / "a.nii.gz")
     write_dicom_series(phantom_ct, tmp_path / "dcm")
     a = load_volume(tmp_path / "a.nii.gz", modality="CT")
-    b = load_volume(tmp_path / "dcm")
+    b = load_volume(tmp_path / "dcm").reoriented(a.orientation)  # DICOM is stored LPS
     assert a.same_grid(b) and np.array_equal(a.array, b.array)
     assert np.array_equal(a.array, np.rint(phantom_ct.array))
 
@@ -275,7 +307,7 @@ def test_one_slice_reads_its_own_series_beside_others(phantom_ct: Volume, tmp_pa
     (folder / "notes.dcm").write_bytes(b"\0" * 128 + b"DICM" + b"junk")
     vol = load_volume(folder / "b_slice_0002.dcm")
     assert vol.spatial_shape == (*phantom_ct.spatial_shape[:2], 5)
-    assert np.array_equal(vol.array, np.rint(other.array))
+    assert np.array_equal(vol.reoriented(other.orientation).array, np.rint(other.array))
     with pytest.raises(MixedSeriesError):  # the whole folder still names its series
         load_volume(folder)
 

@@ -58,7 +58,7 @@ def test_cli_train_then_apply_nifti_and_dicom(phantom_dir: Path, tmp_path: Path,
 
     assert main(["translate", "apply", str(run / "model"), inputs[0], "--out", str(tmp_path / "dcm"), "--format", "dicom",
                  "--set", "inference.overlap=0.25"]) == 0
-    series = load_volume(tmp_path / "dcm" / "case_002_sct")
+    series = load_volume(tmp_path / "dcm" / "case_002_sct").reoriented(mr.orientation)  # stored LPS
     assert series.modality == "CT" and series.spatial_shape == mr.spatial_shape
     np.testing.assert_allclose(series.affine, mr.affine, atol=1e-4)
     np.testing.assert_allclose(series.array, np.rint(out.array), atol=0.5)
