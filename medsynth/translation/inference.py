@@ -35,7 +35,6 @@ from medsynth.translation.data import (
     NonFiniteError,
     SourceModalityError,
     from_net,
-    grid_spacing,
     modality_problem,
     prepare,
     shape_problem,
@@ -43,7 +42,7 @@ from medsynth.translation.data import (
 )
 
 if TYPE_CHECKING:
-    from medsynth.io.transforms import Prepared, VolumePreprocessor
+    from medsynth.io.transforms import VolumePreprocessor
 
 #: What to do with NaN/inf voxels of an input MR: refuse it, or leave them out and mark them NaN.
 
@@ -208,12 +207,14 @@ def _mm(spacing: Sequence[float] | None) -> str:
     return "x".join(f"{float(v):.3g}" for v in spacing) if spacing is not None else "?"
 
 
-def _learned_grid(prepared: Prepared, config: CycleGANConfig,
+def _learned_grid(volume: Volume, config: CycleGANConfig,
                   learned: tuple[Sequence[float], Sequence[float]] | None) -> tuple[float, float, float] | None:
-    """The voxel size to translate ``prepared`` at when its own lies outside what the model learned (else None)."""
-    own = grid_spacing(prepared.tensor)
-    if learned is None or config.preprocessing.spacing or own is None:
+    """The voxel size to translate ``volume`` at when its own (in the preprocessing's axis order) lies outside what the
+    model learned (else None). Reads only the affine: the volume is prepared once, on the grid chosen here."""
+    if learned is None or config.preprocessing.spacing:
         return None
+    orient = config.preprocessing.orientation
+    own = volume.reoriented(orient).spacing if orient else volume.spacing  # (index moves only: no voxel is read)
     lo, hi = (np.asarray(v, dtype=np.float64) for v in learned)
     axes = 2 if config.spatial_dims == 2 else 3  # a 2D model sees slices: their thickness does not change its scale
     at = np.asarray(own, dtype=np.float64)
@@ -268,22 +269,22 @@ def translate_volume(
             invalid = invalid[0]
     from medsynth.io.transforms import Prepared
 
-    prepared, mask, _ = prepare(volume, "MR", preprocessor, config.data)
-    at = _learned_grid(prepared, config, learned_spacing)
+    at = _learned_grid(volume, config, learned_spacing)
     if at is not None:
         import warnings
 
         from medsynth.core.errors import DataWarning
         from medsynth.io.transforms import VolumePreprocessor
 
-        own = grid_spacing(prepared.tensor)
+        orient = config.preprocessing.orientation
+        own = volume.reoriented(orient).spacing if orient else volume.spacing
         warnings.warn(DataWarning(
             f"'{name}' has voxels of {_mm(own)} mm, but the model learned on {_mm(learned_spacing[0])} to "  # type: ignore[index]
             f"{_mm(learned_spacing[1])} mm: translated at {_mm(at)} mm (the scale of anatomy it learned) and resampled "  # type: ignore[index]
             "back onto the input's grid; train on MR of this voxel size, or set preprocessing.spacing to train and "
             "translate on one grid"), stacklevel=3)
         preprocessor = VolumePreprocessor(config.preprocessing.model_copy(update={"spacing": at}))
-        prepared, mask, _ = prepare(volume, "MR", preprocessor, config.data)
+    prepared, mask, _ = prepare(volume, "MR", preprocessor, config.data)
     if invalid is not None:
         mask = mask & ~invalid
     x = prepared.tensor
