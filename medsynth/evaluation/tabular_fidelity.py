@@ -379,17 +379,10 @@ def _dummy_groups(real: TabularData) -> list[tuple[str, list[str], bool]]:
     """Families of 0/1 columns named alike but for a trailing number (``edlevel1`` ... ``edlevel4``, ``type1`` ...
     ``type3``) of which at most one is 1 in every real row (train and holdout, all present): (stem, columns, whether
     exactly one is 1 in every such row)."""
-    import re
+    from medsynth.io.schema import digit_families
 
-    fams: dict[str, list[str]] = {}
-    for c in real.types:
-        stem = re.sub(r"[_.]?\d+$", "", c)
-        if stem and stem != c:
-            fams.setdefault(stem, []).append(c)
     out = []
-    for stem, cols in fams.items():
-        if len(cols) < 2:
-            continue
+    for stem, cols in digit_families(list(real.types)).items():
         both = pd.concat([real.train[cols], real.holdout[cols]], ignore_index=True).apply(pd.to_numeric, errors="coerce")
         full = both.dropna()
         if len(full) < ORDER_MIN_ROWS or not full.isin([0, 1]).all().all():

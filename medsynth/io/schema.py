@@ -171,9 +171,12 @@ class Constraint(ConfigModel):
     Attributes:
         kind: "le" (columns[0] <= columns[1] where both are present), "range" (low <= columns[0] <= high),
             "combinations" (the tuple of ``columns`` is one of ``allowed``), "derived" (columns[0] equals
-            columns[1] - columns[2] where all are present; dates count in days) or "bins" (columns[0], a category
+            columns[1] - columns[2] where all are present; dates count in days), "bins" (columns[0], a category
             column, is ``labels[i]`` where columns[1], a number, lies in ``[edges[i-1], edges[i])``: an age group
-            from the age, a low-birthweight flag from the weight; missing where the number is).
+            from the age, a low-birthweight flag from the weight; missing where the number is) or "onehot" (a
+            family of 0/1 columns, e.g. the dummies ``edlevel1`` ... ``edlevel4``: where every one is present, 0
+            or 1, between ``low`` and ``high`` of them are 1; ``low: 1, high: 1`` is exactly one, the default, and
+            ``low: 0`` at most one).
         columns: the columns involved.
         low: lower end for "range".
         high: upper end for "range".
@@ -187,7 +190,7 @@ class Constraint(ConfigModel):
         read_from_data: ``schema infer`` proposed the rule because it holds in every row of the data.
     """
 
-    kind: Literal["le", "range", "combinations", "derived", "bins"]
+    kind: Literal["le", "range", "combinations", "derived", "bins", "onehot"]
     columns: list[str] = Field(min_length=1)
     low: float | str | None = None
     high: float | str | None = None
@@ -196,6 +199,10 @@ class Constraint(ConfigModel):
     labels: list[Category] | None = None
     public: bool = True
     read_from_data: bool = False
+
+    def ones_allowed(self) -> tuple[int, int]:
+        """For a "onehot" rule: how many of its columns may be 1, (low, high) (exactly one where not given)."""
+        return (1 if self.low is None else int(float(self.low)), 1 if self.high is None else int(float(self.high)))
 
     @model_validator(mode="after")
     def _check(self) -> Constraint:
@@ -214,6 +221,14 @@ class Constraint(ConfigModel):
                 raise ValueError(f"constraint 'bins' on {self.columns}: edges {edges} must be strictly ascending")
             if len({str(v) for v in labels}) != len(labels):
                 raise ValueError(f"constraint 'bins' on {self.columns}: labels {labels} must differ from each other")
+        if self.kind == "onehot":
+            if len(self.columns) < 2 or len(set(self.columns)) != len(self.columns):
+                raise ValueError(f"constraint 'onehot' needs two or more different 0/1 columns, got {self.columns}")
+            low, high = (1 if self.low is None else self.low), (1 if self.high is None else self.high)
+            if not all(isinstance(v, (int, float)) and float(v).is_integer() for v in (low, high)) or not 0 <= low <= high:
+                raise ValueError(f"constraint 'onehot' on {self.columns}: low {self.low!r} and high {self.high!r} must be "
+                                 "whole numbers with 0 <= low <= high (how many of the columns are 1: low 1, high 1 is "
+                                 "exactly one; low 0, high 1 at most one)")
         if self.kind == "range" and (len(self.columns) != 1 or (self.low is None and self.high is None)):
             raise ValueError("constraint 'range' needs one column and low and/or high")
         if self.kind == "combinations":
@@ -1273,6 +1288,12 @@ def check_constraints(df: pd.DataFrame, schema: TableSchema) -> np.ndarray:
             want = pd.Series(bin_labels(x, con)).map(lambda w: None if w is None else category_key(w)).to_numpy()
             keys = category_keys(df[con.columns[0]]).where(df[con.columns[0]].notna(), None).to_numpy()
             ok &= ~present | ((keys == want) & np.isin(keys, list(wanted)))
+        elif con.kind == "onehot":
+            ones = np.column_stack([binary_view(df[c]) for c in con.columns])
+            full = ~np.isnan(ones).any(axis=1)
+            set_ = np.nansum(ones, axis=1)
+            low, high = con.ones_allowed()
+            ok &= ~full | ((set_ >= low) & (set_ <= high))
         elif con.kind == "derived":
             c, b, a = (_numeric_view(df[k], schema.column(k)) for k in con.columns)
             present = ~(np.isnan(a) | np.isnan(b) | np.isnan(c))
@@ -1284,6 +1305,28 @@ def check_constraints(df: pd.DataFrame, schema: TableSchema) -> np.ndarray:
             tuples = list(zip(*keys, strict=True))
             ok &= np.array([t in allowed for t in tuples], dtype=bool)
     return ok
+
+
+def binary_view(s: pd.Series) -> np.ndarray:
+    """A column's values as 1.0 / 0.0 where they are 1 / 0 (or True / False, in any spelling a reader gives), NaN
+    otherwise (missing, or any other value): what a "onehot" rule counts."""
+    keys = boolean_keys(s.astype(object).where(s.notna(), None)).to_numpy(dtype=object)
+    out = np.full(len(s), np.nan)
+    out[(keys == "1") | (keys == "True")] = 1.0
+    out[(keys == "0") | (keys == "False")] = 0.0
+    return out
+
+
+def digit_families(names: list[str], *, min_size: int = 2) -> dict[str, list[str]]:
+    """Columns whose names differ only in a trailing number (``edlevel1`` ... ``edlevel4``, ``race_1``, ``q.2``), by
+    their common stem, at least ``min_size`` of them: the dummies one categorical column was spread into, as a table
+    names them. Reads only the names (public)."""
+    groups: dict[str, list[str]] = {}
+    for n in names:
+        stem = re.sub(r"[_.]?\d+$", "", n)
+        if stem and stem != n:
+            groups.setdefault(stem, []).append(n)
+    return {stem: cols for stem, cols in groups.items() if len(cols) >= min_size}
 
 
 def bin_labels(x: np.ndarray, con: Constraint) -> np.ndarray:
@@ -1315,6 +1358,8 @@ __all__ = [
     "Constraint",
     "TableSchema",
     "bin_labels",
+    "binary_view",
+    "digit_families",
     "category_key",
     "boolean_keys",
     "category_keys",

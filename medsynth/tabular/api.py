@@ -314,6 +314,8 @@ def release_gaps(model: Any) -> str | None:
     pairs += [f"{c} = {b} - {a}" for c, b, a in (getattr(model, "meta", None) or {}).get("derived_tested") or []]
     pairs += [f"{r['columns'][0]} from {r['columns'][1]} cut at {', '.join(f'{e:g}' for e in r['edges'])}"
               for r in (getattr(model, "meta", None) or {}).get("bins_tested") or []]
+    pairs += [f"{'exactly' if f['ones'][0] else 'at most'} one of {', '.join(f['columns'])} set (modelled as one column)"
+              for f in (getattr(model, "meta", None) or {}).get("families_tested") or []]
     kept = f"a DP test kept {', '.join(pairs)} (no synthetic row breaks them)" if pairs else ""
     lone = ("dp-mst does not use the target (target: true): its tree may join it to a weak predictor only (a crash "
             "table's train-on-synthetic AUROC 0.47 against dp-aim's 0.94); dp-aim, the default where a target is "

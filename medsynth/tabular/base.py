@@ -66,8 +66,25 @@ from medsynth.tabular import domain as domains
 from medsynth.tabular.config import MAX_DOMAIN_BUDGET, PrivacyConfig
 from medsynth.tabular.domain import plan_domain_budget, reopen_inferred_omissions, resolve_domain
 from medsynth.tabular.encoding import Frame, TableCodec
-from medsynth.tabular.orderings import gap_columns, plan_tested, tested_bins, tested_differences, tested_orderings
-from medsynth.tabular.rules import RulePlan, from_model, model_schema, output_schema, plan_rules, to_model, usable_rules
+from medsynth.tabular.orderings import (
+    gap_columns,
+    plan_tested,
+    tested_bins,
+    tested_differences,
+    tested_families,
+    tested_orderings,
+)
+from medsynth.tabular.rules import (
+    RulePlan,
+    add_onehot,
+    from_model,
+    model_schema,
+    output_schema,
+    plan_rules,
+    to_model,
+    usable_rules,
+    with_onehots,
+)
 from medsynth.tabular.structure import needs_decision
 
 FORMAT_VERSION = 2
@@ -386,6 +403,9 @@ class TabularSynthesizer:
             self.meta["rules_tested"] = [list(c.columns) for c in kept if c.kind == "le"]
             if any(c.kind == "derived" for c in kept):
                 self.meta["derived_tested"] = [list(c.columns) for c in kept if c.kind == "derived"]
+            if any(c.kind == "onehot" for c in kept):
+                self.meta["families_tested"] = [{"columns": list(c.columns), "ones": list(c.ones_allowed())}
+                                                for c in kept if c.kind == "onehot"]
             if any(c.kind == "bins" for c in kept):
                 self.meta["bins_tested"] = [{"columns": list(c.columns), "edges": c.edges, "labels": c.labels}
                                             for c in kept if c.kind == "bins"]
@@ -406,7 +426,12 @@ class TabularSynthesizer:
         taken |= {n for con in derived for n in con.columns}
         binned = tested_bins(data, schema, taken=taken, ledger=self.ledger, rng=gens.noise,  # type: ignore[arg-type]
                              rho_total=self.ledger.rho_budget, rows=float(self.rows_noisy or 0.0))  # type: ignore[union-attr]
+        taken |= {n for con in binned for n in con.columns}
+        families = tested_families(data, schema, taken=taken, ledger=self.ledger, rng=gens.noise,  # type: ignore[arg-type]
+                                   rho_total=self.ledger.rho_budget)  # type: ignore[union-attr]
         tested, checked = plan_tested(schema, found, derived, binned)  # type: ignore[arg-type]
+        for con in families:  # each modelled as one category column (which member is set), not redrawn
+            add_onehot(tested, schema, con)  # type: ignore[arg-type]
         if checked:  # (sampled rows that break one are drawn again: the output schema's constraints)
             self.schema = schema = schema.model_copy(update={"constraints": [*schema.constraints, *checked]})  # type: ignore[union-attr]
         computed = {c for c, _, _ in tested.derived} | {c for c, _ in tested.bins}
@@ -415,10 +440,12 @@ class TabularSynthesizer:
             self.tested_plan = {"plan": tested.to_dict(), "sources": [c.model_dump(mode="json") for c in sources]}
             self.rule_plan = plan.merged(tested)
             gapped = gap_columns(schema, tested.gaps)  # type: ignore[arg-type]
-            self.schema = gapped.model_copy(update={"columns": [c for c in gapped.columns if c.name not in computed]})
-            for b in [*(b for b, _ in tested.gaps), *computed]:  # their located 1-ways are not what the model sees
-                self.domain_oneways.pop(b, None)
-        return [*checked, *(c for c in derived if c.columns[0] in computed), *(c for c in binned if c.columns[0] in computed)]
+            self.schema = with_onehots(gapped.model_copy(update={"columns": [c for c in gapped.columns if c.name not in computed]}),
+                                       tested)
+            for b in [*(b for b, _ in tested.gaps), *computed, *tested.onehot_members]:  # their located 1-ways are not
+                self.domain_oneways.pop(b, None)  # what the model sees
+        return [*checked, *(c for c in derived if c.columns[0] in computed), *(c for c in binned if c.columns[0] in computed),
+                *families]
 
     # -- checkpoints (DP-SGD fits) ----------------------------------------------------------------
     def fit_state(self) -> dict[str, Any]:
@@ -450,7 +477,8 @@ class TabularSynthesizer:
         plan = self.tested_plan or {}
         rules = RulePlan.from_dict(plan["plan"])
         if not plan["sources"]:
-            return data.drop(columns=[c for c, _, _ in rules.derived] + [c for c, _ in rules.bins])
+            out = data.drop(columns=[c for c, _, _ in rules.derived] + [c for c, _ in rules.bins])
+            return to_model(out, self.schema, RulePlan(onehots=rules.onehots, outputs=rules.outputs)) if rules.onehots else out  # type: ignore[arg-type]
         return to_model(data, TableSchema(columns=[ColumnSchema.model_validate(c) for c in plan["sources"]]), rules)
 
     def _checkpoint(self, train_state: dict[str, Any]) -> None:

@@ -75,6 +75,11 @@ def model_card(model: TabularSynthesizer) -> str:
         lines += ["- Computed from a number's intervals, not modelled: "
                   + ", ".join(f"{c} from {x} (cut at {', '.join(f'{e:g}' for e in plan.outputs[c]['edges'])})"
                               for c, x in plan.bins) + ".", ""]
+    if plan is not None and plan.onehots:  # (`schema.yaml` lists the family column, not its members)
+        lines += ["- Families of 0/1 columns modelled as one category column (which is set; `schema.yaml` lists it as "
+                  "`<stem>#onehot`): " + "; ".join(
+                      f"{name}: {', '.join(members)} ({'exactly' if plan.outputs[name]['ones'][0] else 'at most'} one set)"
+                      for name, members in plan.onehots) + ".", ""]
     if led.public_assumptions:
         lines += ["## Public assumptions", ""] + [f"- {a}" for a in led.public_assumptions] + [""]
     lines += ["## Accesses to the data (privacy ledger)", "", "| access | mechanism | cost |", "|---|---|---|"]

@@ -443,6 +443,94 @@ def tested_bins(df: pd.DataFrame, schema: TableSchema, *, taken: set[str], ledge
     return kept
 
 
+#: Families of 0/1 columns tested at most, and columns of one family at most (the first in the table's order).
+MAX_FAMILIES = 16
+MAX_FAMILY_COLUMNS = 32
+#: The cells of a family's histogram: rows with every member 0 or 1 and exactly one set, none, two or more; other rows.
+FAMILY_CELLS = ("one", "none", "several", "other")
+
+
+def is_binary(col: ColumnSchema) -> bool:
+    """Whether a column's (DP-decided or public) domain holds only 0 and 1 (or False and True): a category column of
+    those two categories, a boolean, or a whole number from 0 to 1."""
+    from medsynth.io.schema import category_key
+
+    if col.omitted or not col.has_domain:
+        return False
+    if col.type in ("categorical", "boolean"):
+        keys = {category_key(v) for v in (col.categories or [])} if col.type == "categorical" else {"True", "False"}
+        return bool(keys) and keys <= {"0", "1", "True", "False"}
+    if col.type == "integer":
+        lo, hi = col.bounds()
+        return 0 <= float(lo) and float(hi) <= 1
+    return False
+
+
+def family_candidates(schema: TableSchema, *, taken: set[str]) -> list[list[str]]:
+    """Families of 0/1 columns whose names differ only in a trailing number (:func:`~medsynth.io.schema.digit_families`:
+    ``edlevel1`` ... ``edlevel4``), two or more members each with a 0/1 domain (:func:`is_binary`), modelled and not
+    transformed by a rule already (``taken``); at most :data:`MAX_FAMILIES`, each of at most :data:`MAX_FAMILY_COLUMNS`.
+    Depends only on names and the DP-decided (or public) domains."""
+    from medsynth.io.schema import digit_families
+
+    binary = [c.name for c in schema.columns if c.name not in taken and is_binary(c)]
+    fams = [cols[:MAX_FAMILY_COLUMNS] for cols in digit_families(binary).values()]
+    return fams[:MAX_FAMILIES]
+
+
+def family_histogram(ones: np.ndarray) -> np.ndarray:
+    """The exact counts of :data:`FAMILY_CELLS` for a family's members as :func:`~medsynth.io.schema.binary_view`
+    columns (rows x members; NaN: missing or neither 0 nor 1)."""
+    full = ~np.isnan(ones).any(axis=1)
+    k = np.nansum(ones, axis=1)
+    return np.array([np.sum(full & (k == 1)), np.sum(full & (k == 0)), np.sum(full & (k >= 2)), np.sum(~full)], dtype=float)
+
+
+def decide_family(noisy: np.ndarray, sigma: float) -> tuple[int, int] | None:
+    """From a family's noisy histogram: how many members may be 1, ``(1, 1)`` (exactly one) or ``(0, 1)`` (at most
+    one), or None. Kept where the rows with one set stand :data:`MIN_SIGMAS` deviations above zero and the rows
+    breaking it are within the orderings' allowance (:data:`KEEP_SHARE` of the rows holding every member plus
+    :data:`KEEP_SIGMAS` deviations, never more than :data:`MAX_BREAK_SHARE`). Post-processing."""
+    one, none, several, _ = noisy
+    full = max(one + none + several, 0.0)
+    limit = min(KEEP_SHARE * full + KEEP_SIGMAS * sigma, MAX_BREAK_SHARE * full)
+    if one < MIN_SIGMAS * sigma or several > limit:
+        return None
+    return (1, 1) if none <= limit else (0, 1)
+
+
+def tested_families(df: pd.DataFrame, schema: TableSchema, *, taken: set[str], ledger: PrivacyLedger,
+                    rng: np.random.Generator, rho_total: float) -> list[Constraint]:
+    """Test with DP which families of 0/1 columns (:func:`family_candidates`: the dummies ``edlevel1`` ...
+    ``edlevel4`` of one categorical column) have exactly one, or at most one, member set in (nearly) every row, and
+    return them as ``onehot`` rules (DP outputs): sampled rows that break one are drawn again (a model of marginals
+    sees the members two or three at a time, and rwm1984's education dummies summed to other than 1 in 9-17% of the
+    synthetic rows). One Gaussian release of :data:`ORDER_SHARE` of ``rho_total`` per family (at most
+    :data:`MAX_SHARE`; the families share no column, so a row moves one cell of each: sensitivity sqrt(families)),
+    charged to ``ledger``; nothing is spent without a candidate."""
+    from medsynth.io.schema import binary_view
+
+    fams = family_candidates(schema, taken=taken)
+    if not fams:
+        return []
+    rho = min(MAX_SHARE, ORDER_SHARE * len(fams)) * rho_total
+    sigma = gaussian_sigma(rho, sensitivity=math.sqrt(len(fams)))
+    kept: list[Constraint] = []
+    for fam in fams:
+        hist = family_histogram(np.column_stack([binary_view(df[c]) for c in fam]))
+        got = decide_family(hist + rng.normal(0.0, sigma, size=hist.size), sigma)
+        if got is not None:
+            kept.append(Constraint(kind="onehot", columns=list(fam), low=got[0], high=got[1], public=False,
+                                   read_from_data=False))
+    ledger.record("families of 0/1 columns named alike (whether one, or at most one, is 1 in each row)",
+                  "Gaussian mechanism (zCDP)", rho=rho, sigma=sigma, columns=sorted({n for f in fams for n in f}),
+                  families=len(fams), released="the families kept (meta.json families_tested)")
+    for con in kept:
+        ledger.notes.append(f"rule onehot {con.columns} kept by a DP test: {'exactly' if con.ones_allowed()[0] else 'at most'} "
+                            "one of them is 1 in every synthetic row where all are present (sampled rows that break it drawn again)")
+    return kept
+
+
 def gap_columns(schema: TableSchema, gaps: list[tuple[str, str]]) -> TableSchema:
     """The schema with each gap ``(b, a)`` in place of ``b`` (:func:`~medsynth.tabular.rules.gap_type`), from 0 to
     ``b``'s DP top less ``a``'s DP bottom, missing where either may be (post-processing of the DP domains: nothing
@@ -483,5 +571,6 @@ def plan_tested(schema: TableSchema, found: Kept, derived: list[Constraint],
     return plan, [*found.gapped, *found.redrawn]
 
 
-__all__ = ["ALONE_SIGMAS", "CELLS", "DIFF_CELLS", "Kept", "difference_histogram", "tested_differences", "KEEP_SHARE", "KEEP_SIGMAS", "MAX_BREAK_SHARE", "MAX_COLUMNS", "MAX_SHARE", "MIN_SIGMAS", "ORDER_SHARE", "STRICT_SIGMAS", "candidate_columns",
+__all__ = ["ALONE_SIGMAS", "CELLS", "FAMILY_CELLS", "MAX_FAMILIES", "decide_family", "family_candidates", "family_histogram",
+           "is_binary", "tested_families", "DIFF_CELLS", "Kept", "difference_histogram", "tested_differences", "KEEP_SHARE", "KEEP_SIGMAS", "MAX_BREAK_SHARE", "MAX_COLUMNS", "MAX_SHARE", "MIN_SIGMAS", "ORDER_SHARE", "STRICT_SIGMAS", "candidate_columns",
            "candidate_pairs", "decide", "decide_bins", "bin_candidates", "bin_named", "tested_bins", "gap_columns", "plan_tested", "pair_histogram", "reduce_transitive", "tested_orderings"]
