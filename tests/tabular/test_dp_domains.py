@@ -1159,13 +1159,17 @@ def test_the_share_of_values_a_dp_range_leaves_out_is_said():
 
     from medsynth import tabular as tab
     from medsynth.privacy.mechanisms import BoundsResult
-    from medsynth.tabular.domain import _left_out
+    from medsynth.tabular.domain import CLIP_BOUND_SIGMAS, _left_out
 
     res = BoundsResult(low=0, high=1, rho=1, range_count=800.0, range_sd=30.0, missing_count=100.0, sigma_missing=10.0)
     sd = math.sqrt(10.0**2 + 10.0**2 + 30.0**2)
-    assert _left_out(res, 1000.0, 10.0) == round((100 - 2 * sd) / 900, 3)  # the share DP is confident of: "at least"
+    assert _left_out(res, 1000.0, 10.0) == round((100 - CLIP_BOUND_SIGMAS * sd) / 900, 3)  # what DP is confident of
     assert _left_out(res, 1000.0, 60.0) is None, "not confident"
     assert _left_out(res, 920.0, 10.0) is None, "under 3%"
+    # a 0/1 column with both values kept, its estimate lifted by the noisy row count (48 over 1,500 rows): not said
+    flag = BoundsResult(low=0, high=1, rho=1, codes=[0, 1], counts=np.array([740.0, 733.0]), sigma=10.5,
+                        missing_count=-5.0, sigma_missing=13.1)
+    assert _left_out(flag, 1548.0, 28.7) is None
 
     rs = np.random.default_rng(0)
     n = 5720
