@@ -91,6 +91,23 @@ def test_a_flag_takes_no_noise_key_from_a_tail():
     assert located >= 290 and extra <= 2, (located, extra)
 
 
+def test_a_count_takes_no_minus_one_from_the_noise():
+    """Medicaid1986's doctor visits (0-50, most 0-4, 800 rows) at a 15-column table's budget: the declining-tail rule
+    let the noise carry its code down from 0 to -1 (a sentinel's code, no count's), and 5% of the synthetic rows
+    visited the doctor -1 times; a count's tail stops at 0."""
+    rs = np.random.default_rng(0)
+    x = np.minimum(rs.geometric(0.45, 800) - 1, 50).astype(float)
+    minus = located = 0
+    for seed in range(300):
+        rng = np.random.default_rng(seed)
+        loc = locate(x, 4e-4, rng)
+        if loc.kind != "code":
+            continue
+        located += 1
+        minus += refine(loc, 8e-4, rng).codes[0] < 0
+    assert located >= 200 and minus <= 1, (located, minus)
+
+
 def test_a_number_with_a_mass_at_zero_is_no_small_code():
     """pbcseq's visit days on one visit per patient (312 rows: a quarter 0, the rest 16-5,000) at a multi-table fit's
     per-column noise: the zeros stood out as the code {0, 1} and the thin rest, summed over 12 powers of two, did not
