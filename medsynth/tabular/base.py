@@ -88,6 +88,11 @@ from medsynth.tabular.rules import (
 from medsynth.tabular.structure import needs_decision
 
 FORMAT_VERSION = 2
+#: The head of a DP fit's saved schema: what its domains are.
+DP_SCHEMA_HEADER = (
+    "# The domains this DP fit decided (types, bounds, categories, missing states) for every column with public: false.\n"
+    "# They are outputs of its DP mechanisms (privacy_ledger.json), not values read from the data: read_from_data\n"
+    "# names the fields that the schema it was given had read from the data, and that DP decided anew here.\n")
 #: Share of a DP fit's zCDP budget spent on the noisy row count.
 COUNT_SHARE = 0.02
 #: Fewest rows a non-private fit learns from: below it a synthesizer can only copy the rows it was given.
@@ -618,6 +623,8 @@ class TabularSynthesizer:
         with atomic_dir(dest, overwrite=overwrite) as tmp:
             write_text(tmp / "config.yaml", yaml.safe_dump(self._config_dict(), sort_keys=False))
             self.schema.save(tmp / "schema.yaml")  # type: ignore[union-attr]
+            if self.is_private:  # (a privacy officer read "read_from_data: [min, max]" as real values released)
+                write_text(tmp / "schema.yaml", DP_SCHEMA_HEADER + (tmp / "schema.yaml").read_text())
             self.ledger.save(tmp / LEDGER_FILE)  # type: ignore[union-attr]
             files = self._save_state(tmp)
             meta = {

@@ -95,6 +95,7 @@ def test_dp_fit_keeps_a_dummy_family_at_its_rates(model: str, tmp_path):
     meta = json.loads(json.dumps(fitted.meta, default=str))
     assert meta["rules"]["onehots"] == [["edu#onehot", cols]]
     fitted.save(tmp_path / "run")
+    assert (tmp_path / "run" / "schema.yaml").read_text().startswith("# The domains this DP fit decided")  # not data
     card = (tmp_path / "run" / "MODEL_CARD.md").read_text()
     assert "edu#onehot: edu_1, edu_2, edu_3, edu_4 (exactly one set)" in card
     again = tab.load(tmp_path / "run")
