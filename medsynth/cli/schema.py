@@ -33,7 +33,7 @@ def infer(
     """Infer a schema for review. Every domain is written as read from the data (public: false).
 
     Edit it before a DP fit: set public: true on columns whose bounds/categories you declare from
-    public knowledge (and adjust them), add constraints (kind: le / range / combinations). For a folder,
+    public knowledge (and adjust them), add constraints (kind: le / range / combinations / onehot). For a folder,
     the schema lists every table, its primary key and the relations (a column whose name refers to
     another table's key and whose values all appear there); a relation with orphan keys, duplicate
     primary keys or a cycle is an error naming the table, column and an example value.
