@@ -469,12 +469,15 @@ def is_binary(col: ColumnSchema) -> bool:
 def family_candidates(schema: TableSchema, *, taken: set[str]) -> list[list[str]]:
     """Families of 0/1 columns whose names differ only in a trailing number (:func:`~medsynth.io.schema.digit_families`:
     ``edlevel1`` ... ``edlevel4``), two or more members each with a 0/1 domain (:func:`is_binary`), modelled and not
-    transformed by a rule already (``taken``); at most :data:`MAX_FAMILIES`, each of at most :data:`MAX_FAMILY_COLUMNS`.
+    transformed by a rule already (``taken``), none of them a declared target; at most :data:`MAX_FAMILIES`, each of at
+    most :data:`MAX_FAMILY_COLUMNS`.
     Depends only on names and the DP-decided (or public) domains."""
     from medsynth.io.schema import digit_families
 
     binary = [c.name for c in schema.columns if c.name not in taken and is_binary(c)]
-    fams = [cols[:MAX_FAMILY_COLUMNS] for cols in digit_families(binary).values()]
+    targets = {c.name for c in schema.columns if c.target}  # (the column a user predicts stays a column of its own:
+    # in a family column it lost its target flag, and dp-aim its 3-way marginals)
+    fams = [cols[:MAX_FAMILY_COLUMNS] for cols in digit_families(binary).values() if not set(cols) & targets]
     return fams[:MAX_FAMILIES]
 
 

@@ -126,3 +126,12 @@ def test_non_private_fit_keeps_an_accepted_onehot_rule():
     assert fitted.rule_plan.onehots == [("edu#onehot", ("edu_1", "edu_2", "edu_3", "edu_4"))]
     syn = fitted.sample(600, seed=0)
     assert (syn[[f"edu_{k}" for k in range(1, 5)]].astype(float).sum(axis=1) == 1).all()
+
+
+def test_a_family_holding_the_target_is_left_as_columns():
+    real = _table(800)
+    schema = tab.infer_schema(real)
+    schema = schema.model_copy(update={"columns": [c.model_copy(update={"target": c.name == "edu_2"}) for c in schema.columns]})
+    fitted = tab.fit(real, model="dp-aim", epsilon=1.0, seed=0, schema=schema)
+    assert not fitted.meta.get("families_tested")
+    assert [c.name for c in fitted.schema.columns if c.target] == ["edu_2"]
