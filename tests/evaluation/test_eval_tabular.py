@@ -882,6 +882,24 @@ def test_a_utility_gap_against_a_near_chance_reference_gets_no_verdict() -> None
     assert signal.metric("utility_auroc_gap").verdict == "pass"
 
 
+def test_an_r2_gap_against_a_reference_that_explains_nothing_gets_no_verdict() -> None:
+    """Medicaid1986's doctor visits as the target: the model trained on real rows scored R^2 -0.17 on the holdout and
+    a gap of 0.05 passed utility. Such a gap has no verdict, with the reason; a number the real rows predict is judged."""
+    rng = np.random.default_rng(1)
+
+    def draw(n: int, signal: float) -> pd.DataFrame:
+        age = rng.integers(30, 90, n)
+        return pd.DataFrame({"age": age, "sex": rng.choice(["F", "M"], n),
+                             "visits": signal * (age - 60) / 10 + rng.normal(0, 1, n)})
+
+    cfg = EvaluationConfig(metrics=["utility"])
+    noise = evaluate_tabular(draw(300, 0.0), draw(100, 0.0), draw(300, 0.0), target="visits", config=cfg)
+    gap = noise.metric("utility_r2_gap")
+    assert gap.verdict not in ("pass", "review", "fail") and "explains next to nothing" in gap.note, (gap.verdict, gap.note)
+    signal = evaluate_tabular(draw(300, 2.0), draw(100, 2.0), draw(300, 2.0), target="visits", config=cfg)
+    assert signal.metric("utility_r2_gap").verdict == "pass"
+
+
 def test_singling_out_on_a_few_predicates_says_why_there_is_no_verdict() -> None:
     """monica's report showed a singling-out risk of 0.667 as 'info' with the note 'judged on the 95% lower confidence
     bound' and no bound (3 predicates): the note now says the estimate is noise, and why."""
