@@ -74,6 +74,7 @@ from medsynth.tabular.orderings import (
     tested_families,
     tested_orderings,
 )
+from medsynth.tabular.rules import NONE_SET as NONE_SET_VALUE
 from medsynth.tabular.rules import (
     RulePlan,
     add_onehot,
@@ -432,6 +433,7 @@ class TabularSynthesizer:
         binned = tested_bins(data, schema, taken=taken, ledger=self.ledger, rng=gens.noise,  # type: ignore[arg-type]
                              rho_total=self.ledger.rho_budget, rows=float(self.rows_noisy or 0.0))  # type: ignore[union-attr]
         taken |= {n for con in binned for n in con.columns}
+        taken |= {n for con in schema.constraints if con.kind == "onehot" for n in con.columns}  # (accepted: redrawn)
         families = tested_families(data, schema, taken=taken, ledger=self.ledger, rng=gens.noise,  # type: ignore[arg-type]
                                    rho_total=self.ledger.rho_budget)  # type: ignore[union-attr]
         tested, checked = plan_tested(schema, found, derived, binned)  # type: ignore[arg-type]
@@ -538,7 +540,7 @@ class TabularSynthesizer:
         self._require_fitted()
         if not isinstance(n, (int, np.integer)) or n < 0:
             raise DataValidationError(f"n {n!r} must be a non-negative integer")
-        conditions = dict(where or {})
+        conditions = self._family_conditions(dict(where or {}))
         codes = {k: self.codec.category_code(k, v) for k, v in conditions.items()}  # type: ignore[union-attr]
         rng = np.random.default_rng(seed)
         parts: list[pd.DataFrame] = []
@@ -581,6 +583,29 @@ class TabularSynthesizer:
         if self.output_schema.constraints and len(df):  # type: ignore[union-attr]
             df = df[check_constraints(df, self.output_schema)]  # type: ignore[arg-type]
         return df
+
+    def _family_conditions(self, conditions: dict[str, Any]) -> dict[str, Any]:
+        """Conditions on the members of a family modelled as one column (``edlevel2=1``) as conditions on it
+        (``edlevel#onehot=edlevel2``); a member set to 0 names no one value of it: refused, saying what to ask."""
+        from medsynth.io.schema import category_key
+
+        out = dict(conditions)
+        for name, members in self.rule_plan.onehots:
+            asked = {m: out.pop(m) for m in members if m in out}
+            if not asked:
+                continue
+            ones = [m for m, v in asked.items() if category_key(v) in ("1", "True")]
+            zeros = [m for m, v in asked.items() if category_key(v) in ("0", "False")]
+            if len(ones) == 1 and len(ones) + len(zeros) == len(asked):
+                out[name] = ones[0]
+            elif not ones and len(zeros) == len(members) and self.rule_plan.outputs[name]["ones"][0] == 0:  # none set
+                out[name] = NONE_SET_VALUE
+            else:
+                raise DataValidationError(
+                    f"conditions {asked} on {', '.join(members)}: this model keeps one of them set in each row (a family "
+                    "of 0/1 columns), so a condition sets one of them to 1 (e.g. --where "
+                    f"{members[0]}=1); rows with a member at 0 are any of the others")
+        return out
 
     # -- privacy ---------------------------------------------------------------------------------------
     @property

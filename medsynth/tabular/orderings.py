@@ -475,9 +475,12 @@ def family_candidates(schema: TableSchema, *, taken: set[str]) -> list[list[str]
     from medsynth.io.schema import digit_families
 
     binary = [c.name for c in schema.columns if c.name not in taken and is_binary(c)]
-    targets = {c.name for c in schema.columns if c.target}  # (the column a user predicts stays a column of its own:
-    # in a family column it lost its target flag, and dp-aim its 3-way marginals)
-    fams = [cols[:MAX_FAMILY_COLUMNS] for cols in digit_families(binary).values() if not set(cols) & targets]
+    # the column a user predicts stays a column of its own (in a family column it lost its target flag, and dp-aim its
+    # 3-way marginals); a member DP released as possibly missing keeps its family apart (as one column every member
+    # was missing with it, 11% of the rows); a family too large is left whole (a part of it kept as "at most one" left
+    # the rest free: 27% of the rows broke the real "exactly one")
+    held = {c.name for c in schema.columns if c.target or c.missing}
+    fams = [cols for cols in digit_families(binary).values() if not set(cols) & held and len(cols) <= MAX_FAMILY_COLUMNS]
     return fams[:MAX_FAMILIES]
 
 
@@ -492,12 +495,13 @@ def family_histogram(ones: np.ndarray) -> np.ndarray:
 def decide_family(noisy: np.ndarray, sigma: float) -> tuple[int, int] | None:
     """From a family's noisy histogram: how many members may be 1, ``(1, 1)`` (exactly one) or ``(0, 1)`` (at most
     one), or None. Kept where the rows with one set stand :data:`MIN_SIGMAS` deviations above zero and the rows
-    breaking it are within the orderings' allowance (:data:`KEEP_SHARE` of the rows holding every member plus
-    :data:`KEEP_SIGMAS` deviations, never more than :data:`MAX_BREAK_SHARE`). Post-processing."""
-    one, none, several, _ = noisy
+    breaking it, and those with a member missing or neither 0 nor 1, are each within the orderings' allowance
+    (:data:`KEEP_SHARE` of the rows holding every member plus :data:`KEEP_SIGMAS` deviations, never more than
+    :data:`MAX_BREAK_SHARE`). Post-processing."""
+    one, none, several, other = noisy
     full = max(one + none + several, 0.0)
     limit = min(KEEP_SHARE * full + KEEP_SIGMAS * sigma, MAX_BREAK_SHARE * full)
-    if one < MIN_SIGMAS * sigma or several > limit:
+    if one < MIN_SIGMAS * sigma or several > limit or other > limit:
         return None
     return (1, 1) if none <= limit else (0, 1)
 

@@ -159,8 +159,9 @@ def plan_rules(schema: TableSchema, rules: list[Constraint], *, private: bool = 
     taken = {n for g in plan.gaps for n in g} | {n for d in plan.derived for n in d} | {n for b in plan.bins for n in b}
     for con in rules:  # a family of 0/1 columns modelled as the one category saying which is set (a DP fit: after its
         # domains, by its own test, tested_families; an accepted rule is then kept by redrawing the rows that break it)
-        if con.kind == "onehot" and not private and not set(con.columns) & (taken | plan.onehot_members):
-            add_onehot(plan, schema, con)
+        if (con.kind == "onehot" and not private and not set(con.columns) & (taken | plan.onehot_members)
+                and not any(types[m].missing for m in con.columns if m in types)):  # (a member that may be missing:
+            add_onehot(plan, schema, con)  # as one column every member would be missing with it; redrawn instead)
     for b, _ in plan.gaps:
         col = types[b]
         read = private and not col.public
@@ -255,8 +256,8 @@ def add_onehot(plan: RulePlan, schema: TableSchema, con: Constraint) -> None:
 
 
 def onehot_column(plan: RulePlan, name: str) -> ColumnSchema:
-    """The category column a family is modelled as: its members' names (and ``(none)`` where at most one is set),
-    public (names), missing where a member may be."""
+    """The category column a family is modelled as: its members' names, and ``(none)`` where at most one is set (where
+    exactly one is, a ``(none)`` cell would hold only noise), public (names), missing where a member may be."""
     spec = plan.outputs[name]
     cats = [*spec["members"], *([NONE_SET] if spec["ones"][0] == 0 else [])]
     return ColumnSchema(name=name, type="categorical", categories=cats, missing=bool(spec["missing"]), public=False,
@@ -279,9 +280,10 @@ def with_onehots(schema: TableSchema, plan: RulePlan) -> TableSchema:
 
 
 def onehot_values(df: pd.DataFrame, plan: RulePlan) -> dict[str, np.ndarray]:
-    """Each family column's values from its members' (row-wise): the member set, ``(none)`` where none is and at most
-    one may be; missing where a member is missing or not 0/1, where several are set (kept within the noise by the DP
-    test, or a row breaking an accepted rule) or none is where one must be."""
+    """Each family column's values from its members' (row-wise): the member set (the first of several: the few rows the
+    DP test let through, or that break an accepted rule), ``(none)`` where none is and at most one may be; missing where
+    none is and one must be, or a member is missing or not 0/1 (a family is planned only where no member may be
+    missing: such rows are strays, imputed)."""
     from medsynth.io.schema import binary_view
 
     out = {}
@@ -289,11 +291,10 @@ def onehot_values(df: pd.DataFrame, plan: RulePlan) -> dict[str, np.ndarray]:
         ones = np.column_stack([binary_view(df[m]) for m in members])
         full = ~np.isnan(ones).any(axis=1)
         k = np.nansum(ones, axis=1)
-        which = np.argmax(np.nan_to_num(ones), axis=1)
-        vals = np.array(members, dtype=object)[which]
+        vals = np.array(members, dtype=object)[np.argmax(np.nan_to_num(ones), axis=1)]
         none_ok = plan.outputs[name]["ones"][0] == 0
-        vals = np.where(full & (k == 0) & none_ok, NONE_SET, vals)
-        out[name] = np.where(full & ((k == 1) | ((k == 0) & none_ok)), vals, None)
+        vals = np.where(k == 0, NONE_SET if none_ok else None, vals)
+        out[name] = np.where(full, vals, None)
     return out
 
 
