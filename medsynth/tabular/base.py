@@ -449,8 +449,13 @@ class TabularSynthesizer:
             gapped = gap_columns(schema, tested.gaps)  # type: ignore[arg-type]
             self.schema = with_onehots(gapped.model_copy(update={"columns": [c for c in gapped.columns if c.name not in computed]}),
                                        tested)
-            for b in [*(b for b, _ in tested.gaps), *computed, *tested.onehot_members]:  # their located 1-ways are not
-                self.domain_oneways.pop(b, None)  # what the model sees
+            dropped = [*(b for b, _ in tested.gaps), *computed, *tested.onehot_members]
+            for b in dropped:  # their located 1-ways are not what the model sees
+                self.domain_oneways.pop(b, None)
+            for e in self.ledger.entries:  # type: ignore[union-attr]  # (the ledger says so: it listed them as reused)
+                if e.details and e.details.get("reused_as_one_way_marginals"):
+                    e.details["reused_as_one_way_marginals"] = [c for c in e.details["reused_as_one_way_marginals"]
+                                                                if c not in dropped]
         return [*checked, *(c for c in derived if c.columns[0] in computed), *(c for c in binned if c.columns[0] in computed),
                 *families]
 

@@ -93,6 +93,8 @@ def test_dp_fit_keeps_a_dummy_family_at_its_rates(model: str, tmp_path):
     assert (values.sum(axis=1) == 1).all(), "every synthetic row has exactly one level"
     assert np.abs(values.mean().to_numpy() - np.array(SHARES)).max() < 0.06, values.mean().tolist()
     assert any("rule onehot ['edu_1', 'edu_2', 'edu_3', 'edu_4'] kept by a DP test" in n for n in fitted.ledger.notes)
+    reused = {c for e in fitted.ledger.entries for c in (e.details or {}).get("reused_as_one_way_marginals", [])}
+    assert not reused & set(cols), "the members' located 1-ways are not the model's: the ledger does not say reused"
     meta = json.loads(json.dumps(fitted.meta, default=str))
     assert meta["rules"]["onehots"] == [["edu#onehot", cols]]
     fitted.save(tmp_path / "run")
