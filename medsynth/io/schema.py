@@ -1030,7 +1030,12 @@ def infer_schema(df: pd.DataFrame, *, max_levels: int = MAX_INFERRED_LEVELS, rul
             continue
         # one category per key: values that differ only in surrounding spaces ("No" / "No ") are one
         # category wherever they are read (category_key strips them), so the schema lists each once
-        levels = sorted(set(category_keys(pd.Series(nonnull.unique(), dtype=object))))
+        # each written as the data spell it most often: a code's leading zero ('01' beside '23' and '7p') is its
+        # spelling, not a number's ('01' came out '1', a value the data never held)
+        spelled: dict[str, str] = {}
+        for v in nonnull.map(lambda x: x.strip() if isinstance(x, str) else category_key(x)).value_counts().index:
+            spelled.setdefault(category_key(v), v)
+        levels = [spelled[k] for k in sorted(spelled)]
         cols.append(ColumnSchema(name=name, type="categorical", categories=levels, missing=missing))
     # from the names alone (public), never from what the data made of a column (an identifier, an empty one): a DP
     # fit's model choice and workload follow the mark, and one row would flip it

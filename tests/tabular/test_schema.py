@@ -451,3 +451,19 @@ def test_peoples_names_are_identifiers_from_their_column_name():
     assert tab.infer_schema(df.assign(first_name=np.arange(n))).column("first_name").type == "identifier"
     out = tab.fit(df, model="dp-mst", epsilon=1.0, schema=schema).sample(200, seed=0)
     assert not set(out["first_name"]) & {"Ann", "Bob", "Cid"} and out["first_name"].is_unique
+
+
+def test_a_code_keeps_its_spelling_with_a_leading_zero():
+    """guImmun's birth order, '01' / '23' / '46' / '7p': schema infer listed '1' (category keys treat '01' as the
+    number 1), and a fit on that schema wrote '1', a value the data never held. Each category is written as the data
+    spell it most often."""
+    import pandas as pd
+
+    from medsynth import tabular as tab
+    from medsynth.io.schema import infer_schema
+
+    rs = np.random.default_rng(0)
+    df = pd.DataFrame({"ord": rs.choice(["01", "23", "46", "7p"], 400), "age": rs.integers(20, 60, 400)})
+    assert infer_schema(df).column("ord").categories == ["01", "23", "46", "7p"]
+    syn = tab.fit(df, model="gaussian-copula", seed=0).sample(200, seed=0)
+    assert set(syn["ord"].astype(str)) <= {"01", "23", "46", "7p"} and "01" in set(syn["ord"].astype(str))
