@@ -1287,9 +1287,10 @@ TEXT_NOTE_SIGMAS = 4.0
 #: The fit says which ranges leave out at least this share of a column's values (a DP estimate) ...
 CLIP_NOTE_SHARE = 0.03
 #: ... with confidence: the estimate stands this many deviations of its noise above zero. At 2 a 0/1 column of 1,500
-#: rows, both values kept, was said to leave out 3% of its values (the noisy row count 48 above the true one, every
-#: column's estimate sharing that noise): a false claim in about one column in forty; at 3, one in 700.
-CLIP_NOTE_SIGMAS = 3.0
+#: rows, both values kept, was said to leave out 3% of its values (2.15 deviations: the noisy row count 48 above the
+#: true one, every column's estimate sharing that noise), a false claim in about one column in forty; at 3 Medicaid1986's
+#: ranges that left out a fifth to a third of the values (2.3-2.95 deviations) went unsaid, the worse mistake; 2.5.
+CLIP_NOTE_SIGMAS = 2.5
 #: ... and the share said is the estimate less this many deviations ("at least": the point estimate read 25% where 5%
 #: were left out).
 CLIP_BOUND_SIGMAS = 2.0
