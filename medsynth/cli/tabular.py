@@ -97,11 +97,15 @@ def fit(
 
 
 def _say_release_gaps(synth: Any) -> None:
+    """Print what the DP fit could not release; exit 1 where it released nothing usable (the run is complete, but a
+    script must not go on to sample a table of empty or constant columns as if it had data)."""
     import medsynth.tabular as tab
 
     gaps = tab.release_gaps(synth)
     if gaps:
         say(f"warning: {gaps}", err=True, fg=typer.colors.YELLOW)
+    if gaps and gaps.startswith(tab.NOTHING_USABLE):
+        raise typer.Exit(code=1)
 
 
 @app.command("sample")

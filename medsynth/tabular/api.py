@@ -238,6 +238,17 @@ def _nearly_empty(model: Any) -> list[str]:
     return out
 
 
+def nothing_usable(model: Any) -> bool:
+    """Whether a DP fit released nothing a user gets anything from: every column (keys aside, which are regenerated)
+    empty or holding a single value (``release_gaps`` then begins by saying so; ``medsynth tabular fit`` exits 1)."""
+    gaps = release_gaps(model)
+    return bool(gaps and gaps.startswith(NOTHING_USABLE))
+
+
+#: How the release gaps begin where nothing usable was released.
+NOTHING_USABLE = "NOTHING USABLE WAS RELEASED"
+
+
 def release_gaps(model: Any) -> str | None:
     """What a DP fit could not release at its budget, as one sentence (``None`` when nothing is missing or the
     fit is not private): columns left empty and columns left with a single value, counted and named per table,
@@ -329,7 +340,7 @@ def release_gaps(model: Any) -> str | None:
         kept) if x)
     if not parts:
         return said or None
-    nothing = ("NOTHING USABLE WAS RELEASED: every column is empty or keeps a single value (too few rows for this "
+    nothing = (f"{NOTHING_USABLE}: every column is empty or keeps a single value (too few rows for this "
                "epsilon); " if usable == 0 else "")
     gaps = (f"{nothing}at this budget DP could not release everything: {'; '.join(parts)}. The ledger notes say why; declare "
             "those domains public in the schema (categories and ranges from a data dictionary are public knowledge), "
@@ -494,4 +505,4 @@ def sample(run: str | Path, n: int, out: str | Path | None = None, *, seed: int 
     return sample_run(run, n, out, seed=seed, where=where, overwrite=force)
 
 
-__all__ = ["export", "fit", "infer_schema", "load", "release_gaps", "resolve_config", "sample"]
+__all__ = ["NOTHING_USABLE", "export", "fit", "infer_schema", "load", "nothing_usable", "release_gaps", "resolve_config", "sample"]

@@ -118,11 +118,13 @@ def test_a_release_with_nothing_usable_says_so_first(seeded_dp_noise):
     tiny = make_dataset(30, seed=4)  # patients and their visits: a single table this small refuses, a folder did not
     m = tab.fit(tiny, model="dp-mst", epsilon=0.3, delta=1e-3, schema=tab.infer_schema(tiny))
     assert tab.release_gaps(m).startswith("NOTHING USABLE WAS RELEASED"), tab.release_gaps(m)
+    assert tab.nothing_usable(m)
     rs = np.random.default_rng(0)
     df = pd.DataFrame({"arm": rs.choice(["a", "b"], 400)} | {f"flag{i}": rs.choice(["x", "z"], 400, p=[0.95, 0.05])
                                                                for i in range(29)})
-    gaps = tab.release_gaps(tab.fit(df, model="dp-mst", epsilon=1.0, delta=1e-4))
-    assert gaps and not gaps.startswith("NOTHING")
+    some = tab.fit(df, model="dp-mst", epsilon=1.0, delta=1e-4)
+    gaps = tab.release_gaps(some)
+    assert gaps and not gaps.startswith("NOTHING") and not tab.nothing_usable(some)
 
 
 def test_a_lost_target_is_said_first(seeded_dp_noise):
