@@ -484,13 +484,13 @@ class TabularSynthesizer:
         return data
 
     def _tested_table(self, data: pd.DataFrame) -> pd.DataFrame:
-        """The table with the gaps of the orderings a DP test kept (``self.tested_plan``) in place of their columns, and
-        without the columns it computes (a plan of differences alone has no gap source: a schema of no column refused)."""
+        """The table with the gaps of the orderings a DP test kept (``self.tested_plan``) in place of their columns, its
+        families of 0/1 columns as one column each, and without the columns it computes (a plan without gaps has no gap
+        source: a schema of no column refused)."""
         plan = self.tested_plan or {}
         rules = RulePlan.from_dict(plan["plan"])
-        if not plan["sources"]:
-            out = data.drop(columns=[c for c, _, _ in rules.derived] + [c for c, _ in rules.bins])
-            return to_model(out, self.schema, RulePlan(onehots=rules.onehots, outputs=rules.outputs)) if rules.onehots else out  # type: ignore[arg-type]
+        if not plan["sources"]:  # (no gap: the schema only types gaps' sources)
+            return to_model(data, self.schema, rules)  # type: ignore[arg-type]
         return to_model(data, TableSchema(columns=[ColumnSchema.model_validate(c) for c in plan["sources"]]), rules)
 
     def _checkpoint(self, train_state: dict[str, Any]) -> None:

@@ -307,13 +307,13 @@ def onehot_members(values: pd.Series, plan: RulePlan, name: str) -> dict[str, An
     for m in spec["members"]:
         mspec = plan.outputs[m]
         zero, one = mspec["values"]
-        col = np.where(v == m, one, zero).astype(object)
-        col[miss] = None
         if mspec["type"] == "integer" or all(isinstance(x, (int, np.integer)) and not isinstance(x, bool) for x in (zero, one)):
             arr = pd.array(np.where(miss, 0, np.where(v == m, int(one), int(zero))).astype(np.int64), dtype="Int64")
             arr[miss] = pd.NA
             out[m] = arr
         else:
+            col = np.where(v == m, one, zero).astype(object)
+            col[miss] = None
             out[m] = col
     return out
 
@@ -356,13 +356,9 @@ def model_schema(schema: TableSchema, plan: RulePlan) -> TableSchema:
         return schema
     types = {c.name: c for c in schema.columns}
     derived = {c for c, _, _ in plan.derived} | {c for c, _ in plan.bins}
-    first = {members[0]: name for name, members in plan.onehots}
     cols = []
-    for col in schema.columns:
-        if col.name in first:
-            cols.append(onehot_column(plan, first[col.name]))
-            continue
-        if col.name in derived or col.name in plan.onehot_members:
+    for col in with_onehots(schema, plan).columns:
+        if col.name in derived:
             continue
         gap = next((a for b, a in plan.gaps if b == col.name), None)
         if gap is None:
