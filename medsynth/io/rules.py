@@ -6,7 +6,8 @@ whose names say one is at most the other (:func:`~medsynth.io.schema.bound_pairs
 ``open_credit_lines <= total_credit_lines``) and derived columns (a number equal to the difference of two dates, in days, or of two numbers), marked
 ``read_from_data: true, public: false``: the user accepts one as domain knowledge with ``public: true``. Category
 columns that are intervals of a number (an age group, a low-birthweight flag) are proposed as ``bins`` with round cut
-points (:func:`round_cut`).
+points (:func:`round_cut`), and families of 0/1 columns named alike of which one is set in every row (dummies) as
+``onehot``.
 """
 
 from __future__ import annotations
@@ -104,6 +105,28 @@ def propose_rules(df: pd.DataFrame, schema: TableSchema) -> list[Constraint]:
                 triples.add(frozenset((c.name, a, b)))
                 break
     out += _bins(df, schema, nums, vals)
+    out += _families(df, schema, {n for con in out for n in con.columns})
+    return out
+
+
+def _families(df: pd.DataFrame, schema: TableSchema, taken: set[str]) -> list[Constraint]:
+    """``onehot`` rules: families of 0/1 columns named alike (``edlevel1`` ... ``edlevel4``), never missing, of which
+    exactly one is 1 in every row (or at most one, where some rows hold none), on :data:`MIN_ROWS` rows or more; no
+    member in another proposed rule or a declared target."""
+    from medsynth.io.schema import binary_view, digit_families
+
+    held = taken | {c.name for c in schema.columns if c.target}
+    out = []
+    for cols in digit_families([c.name for c in schema.columns if c.name not in held]).values():
+        if len(df) < MIN_ROWS:
+            break
+        ones = np.column_stack([binary_view(df[c]) for c in cols])
+        if np.isnan(ones).any():  # (a member missing, or a value other than 0/1)
+            continue
+        k = ones.sum(axis=1)
+        if (k <= 1).all() and (k == 1).any():
+            out.append(Constraint(kind="onehot", columns=list(cols), low=int(k.min()), high=1, public=False,
+                                  read_from_data=True))
     return out
 
 

@@ -184,3 +184,21 @@ def test_review_conditions_on_a_member_and_large_or_accepted_families():
     accepted = tab.fit(real, model="dp-mst", epsilon=1.0, seed=0, schema=schema)
     assert not accepted.meta.get("families_tested")
     assert not any("families of 0/1 columns" in e.access for e in accepted.ledger.entries)
+
+
+def test_schema_infer_proposes_a_family_and_a_non_private_fit_keeps_it():
+    """schema infer proposes the dummies of one category as a onehot rule read from the data (as it proposes
+    orderings), so a non-private fit, which uses such rules, models the family as one column; a DP fit ignores the
+    proposal and tests the family itself."""
+    real = _table(600)
+    real["sym1"], real["sym2"] = 1, 0  # (a family whose members are constant: exactly one too)
+    schema = tab.infer_schema(real)
+    rules = [(c.kind, c.columns, c.low, c.read_from_data, c.public) for c in schema.constraints if c.kind == "onehot"]
+    assert ("onehot", ["edu_1", "edu_2", "edu_3", "edu_4"], 1, True, False) in rules
+    with_none = _table(600, none_share=0.3)
+    assert [(c.columns, c.low) for c in tab.infer_schema(with_none).constraints if c.kind == "onehot"] == [
+        (["edu_1", "edu_2", "edu_3", "edu_4"], 0)]
+    fitted = tab.fit(real, model="gaussian-copula", schema=schema, seed=0)
+    assert ("edu#onehot", ("edu_1", "edu_2", "edu_3", "edu_4")) in fitted.rule_plan.onehots
+    dp = tab.fit(real, model="dp-mst", epsilon=1.0, seed=0, schema=schema)
+    assert dp.meta.get("families_tested")  # (its own DP test: the proposal, not accepted, is not used)
