@@ -220,3 +220,18 @@ def test_a_table_too_large_for_its_delta_is_audited_at_the_lower_claim():
     assert any("claim delta" in n for n in spec.notes)
     small, _, _ = _prepare("dp-mst", make_table(400), make_schema(), 1.0, 1e-5, None)
     assert small.claim_delta is None and small.tested_delta == 1e-5
+
+
+def test_canaries_keep_a_onehot_rule():
+    """A canary breaking a family the schema keeps (two dummies set) would be drawn again or never sampled: canaries
+    meet a onehot rule as they meet the other kinds, one member set in turn, spelled as the data spell it."""
+    from medsynth.io.schema import Constraint, binary_view, infer_schema
+
+    rs = np.random.default_rng(0)
+    level = rs.integers(0, 3, 300)
+    base = pd.DataFrame({f"d{k}": (level == k).astype(int) for k in range(3)} | {"age": rs.integers(20, 80, 300)})
+    schema = infer_schema(base)
+    schema = schema.model_copy(update={"constraints": [Constraint(kind="onehot", columns=["d0", "d1", "d2"])]})
+    for rows in (random_canaries(base, schema, 7, np.random.default_rng(1)), worst_case_canary(base, schema)):
+        ones = np.column_stack([binary_view(rows[c]) for c in ("d0", "d1", "d2")])
+        assert (ones.sum(axis=1) == 1).all(), rows

@@ -122,7 +122,8 @@ def worst_case_canary(base: pd.DataFrame, schema: TableSchema) -> pd.DataFrame:
 
 
 def _satisfy_constraints(canaries: pd.DataFrame, schema: TableSchema, base: pd.DataFrame) -> pd.DataFrame:
-    """Make canaries meet the schema's constraints ("le": order the pair; "combinations": an allowed tuple)."""
+    """Make canaries meet the schema's constraints ("le": order the pair; "combinations": an allowed tuple; "onehot": one
+    member set)."""
     for con in schema.constraints:
         if con.kind == "le":
             a, b = con.columns
@@ -133,6 +134,16 @@ def _satisfy_constraints(canaries: pd.DataFrame, schema: TableSchema, base: pd.D
                 va, vb = canaries[a].to_numpy(dtype=object).copy(), canaries[b].to_numpy(dtype=object).copy()
                 va[swap], vb[swap] = vb[swap], va[swap]
                 canaries[a], canaries[b] = va, vb
+        elif con.kind == "onehot" and len(canaries):  # one member set (in turn), in each member's own spelling of 1 and 0
+            from medsynth.io.schema import binary_view
+
+            for j, name in enumerate(con.columns):
+                col = base[name] if name in base.columns else canaries[name]
+                flags = binary_view(col)
+                one = col[flags == 1].iloc[0] if (flags == 1).any() else 1
+                zero = col[flags == 0].iloc[0] if (flags == 0).any() else 0
+                canaries[name] = np.array([one if i % len(con.columns) == j else zero for i in range(len(canaries))],
+                                          dtype=object)
         elif con.kind == "combinations" and con.allowed:
             allowed = [tuple(t) for t in con.allowed]
             pick = np.arange(len(canaries)) % len(allowed)
