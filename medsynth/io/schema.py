@@ -202,7 +202,11 @@ class Constraint(ConfigModel):
 
     def ones_allowed(self) -> tuple[int, int]:
         """For a "onehot" rule: how many of its columns may be 1, (low, high) (exactly one where not given)."""
-        return (1 if self.low is None else int(float(self.low)), 1 if self.high is None else int(float(self.high)))
+        low, high = self._ones()
+        return int(float(low)), int(float(high))  # type: ignore[arg-type]
+
+    def _ones(self) -> tuple[float | str, float | str]:
+        return (1 if self.low is None else self.low), (1 if self.high is None else self.high)
 
     @model_validator(mode="after")
     def _check(self) -> Constraint:
@@ -224,7 +228,7 @@ class Constraint(ConfigModel):
         if self.kind == "onehot":
             if len(self.columns) < 2 or len(set(self.columns)) != len(self.columns):
                 raise ValueError(f"constraint 'onehot' needs two or more different 0/1 columns, got {self.columns}")
-            low, high = (1 if self.low is None else self.low), (1 if self.high is None else self.high)
+            low, high = self._ones()
             if not all(isinstance(v, (int, float)) and float(v).is_integer() for v in (low, high)) or not 0 <= low <= high:
                 raise ValueError(f"constraint 'onehot' on {self.columns}: low {self.low!r} and high {self.high!r} must be "
                                  "whole numbers with 0 <= low <= high (how many of the columns are 1: low 1, high 1 is "

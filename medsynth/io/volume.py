@@ -86,6 +86,17 @@ class Volume:
 
         return "".join(nib.aff2axcodes(self.affine))
 
+    def spacing_in(self, axcodes: str) -> tuple[float, float, float]:
+        """The voxel size along the axes of :meth:`reoriented` ``(axcodes)``, from the affine alone (no array moved)."""
+        import nibabel as nib
+
+        move = nib.orientations.ornt_transform(nib.orientations.io_orientation(self.affine),
+                                               nib.orientations.axcodes2ornt(tuple(_check_axcodes(axcodes))))
+        out = [0.0, 0.0, 0.0]
+        for old, (new, _) in enumerate(move):
+            out[int(new)] = self.spacing[old]
+        return tuple(out)  # type: ignore[return-value]
+
     def reoriented(self, axcodes: str) -> Volume:
         """The same image with its voxel axes permuted and flipped to ``axcodes`` (e.g. "RAS", "LPS").
 
@@ -94,11 +105,7 @@ class Volume:
         """
         import nibabel as nib
 
-        codes = tuple(str(axcodes).upper())
-        world = {"R": 0, "L": 0, "A": 1, "P": 1, "S": 2, "I": 2}
-        if len(codes) != 3 or not set(codes) <= set(world) or len({world[c] for c in codes}) != 3:
-            raise DataValidationError(f"axis codes '{axcodes}' are not three of R/L, A/P, S/I, one of each "
-                                      "(e.g. 'RAS' or 'LPS')")
+        codes = _check_axcodes(axcodes)
         have = nib.orientations.io_orientation(self.affine)
         move = nib.orientations.ornt_transform(have, nib.orientations.axcodes2ornt(codes))
         if np.array_equal(move, [[0, 1], [1, 1], [2, 1]]):
@@ -123,6 +130,16 @@ class Volume:
             f"Volume(shape={self.array.shape}, dtype={self.array.dtype}, spacing=({sp}) mm, "
             f"modality={self.modality}, units={self.units}, orientation={self.orientation})"
         )
+
+
+def _check_axcodes(axcodes: str) -> tuple[str, str, str]:
+    """``axcodes`` as three upper-case codes, one of R/L, A/P, S/I each; else a named error."""
+    codes = tuple(str(axcodes).upper())
+    world = {"R": 0, "L": 0, "A": 1, "P": 1, "S": 2, "I": 2}
+    if len(codes) != 3 or not set(codes) <= set(world) or len({world[c] for c in codes}) != 3:
+        raise DataValidationError(f"axis codes '{axcodes}' are not three of R/L, A/P, S/I, one of each "
+                                  "(e.g. 'RAS' or 'LPS')")
+    return codes  # type: ignore[return-value]
 
 
 def grid_affine(spacing: tuple[float, float, float] | float, shape: tuple[int, int, int] | None = None) -> np.ndarray:

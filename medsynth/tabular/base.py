@@ -652,9 +652,8 @@ class TabularSynthesizer:
         dest = Path(path)
         with atomic_dir(dest, overwrite=overwrite) as tmp:
             write_text(tmp / "config.yaml", yaml.safe_dump(self._config_dict(), sort_keys=False))
-            self.schema.save(tmp / "schema.yaml")  # type: ignore[union-attr]
-            if self.is_private:  # (a privacy officer read "read_from_data: [min, max]" as real values released)
-                write_text(tmp / "schema.yaml", DP_SCHEMA_HEADER + (tmp / "schema.yaml").read_text())
+            # (a DP fit's says what its domains are: a privacy officer read "read_from_data: [min, max]" as real values)
+            write_text(tmp / "schema.yaml", (DP_SCHEMA_HEADER if self.is_private else "") + self.schema.to_yaml())  # type: ignore[union-attr]
             self.ledger.save(tmp / LEDGER_FILE)  # type: ignore[union-attr]
             files = self._save_state(tmp)
             meta = {

@@ -237,8 +237,8 @@ def add_onehot(plan: RulePlan, schema: TableSchema, con: Constraint) -> None:
     the model learns how often each is set with the rest of the table, and every sampled row has exactly (or at most)
     one set, as in the real rows, at the members' own rates (redrawing the rows that broke it skewed the rates: the
     largest of rwm1984's education dummies from 81% to 87-91%, the smallest from 5% to 0.5%). Row-wise: no privacy
-    cost. ``plan.outputs`` holds each member's type and values, and the family's members, how many may be set and
-    whether it may be missing (from the members' domains: public or DP outputs)."""
+    cost. ``plan.outputs`` holds each member's type and values (from its domain: public or DP outputs), and the
+    family's members and how many may be set."""
     from medsynth.io.schema import digit_families
 
     members = tuple(con.columns)
@@ -247,8 +247,7 @@ def add_onehot(plan: RulePlan, schema: TableSchema, con: Constraint) -> None:
     name = family_name(stem, set(cols) | {f for f, _ in plan.onehots})
     low, high = con.ones_allowed()
     plan.onehots.append((name, members))
-    plan.outputs[name] = {"name": name, "members": list(members), "ones": [low, high],
-                          "missing": bool(any(cols[m].missing for m in members))}
+    plan.outputs[name] = {"name": name, "members": list(members), "ones": [low, high]}
     for m in members:
         col = cols[m]
         plan.outputs[m] = {"name": m, "type": col.type, "missing": bool(col.missing), "values": _binary_pair(col),
@@ -257,10 +256,11 @@ def add_onehot(plan: RulePlan, schema: TableSchema, con: Constraint) -> None:
 
 def onehot_column(plan: RulePlan, name: str) -> ColumnSchema:
     """The category column a family is modelled as: its members' names, and ``(none)`` where at most one is set (where
-    exactly one is, a ``(none)`` cell would hold only noise), public (names), missing where a member may be."""
+    exactly one is, a ``(none)`` cell would hold only noise); never missing (a family is planned only where no member
+    may be: a stray row's value is imputed)."""
     spec = plan.outputs[name]
     cats = [*spec["members"], *([NONE_SET] if spec["ones"][0] == 0 else [])]
-    return ColumnSchema(name=name, type="categorical", categories=cats, missing=bool(spec["missing"]), public=False,
+    return ColumnSchema(name=name, type="categorical", categories=cats, missing=False, public=False,
                         read_from_data=["missing"])
 
 

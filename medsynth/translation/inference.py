@@ -214,7 +214,7 @@ def _learned_grid(volume: Volume, config: CycleGANConfig,
     if learned is None or config.preprocessing.spacing:
         return None
     orient = config.preprocessing.orientation
-    own = volume.reoriented(orient).spacing if orient else volume.spacing  # (index moves only: no voxel is read)
+    own = volume.spacing_in(orient) if orient else volume.spacing  # (from the affine: no voxel is moved)
     lo, hi = (np.asarray(v, dtype=np.float64) for v in learned)
     axes = 2 if config.spatial_dims == 2 else 3  # a 2D model sees slices: their thickness does not change its scale
     at = np.asarray(own, dtype=np.float64)
@@ -277,7 +277,7 @@ def translate_volume(
         from medsynth.io.transforms import VolumePreprocessor
 
         orient = config.preprocessing.orientation
-        own = volume.reoriented(orient).spacing if orient else volume.spacing
+        own = volume.spacing_in(orient) if orient else volume.spacing
         warnings.warn(DataWarning(
             f"'{name}' has voxels of {_mm(own)} mm, but the model learned on {_mm(learned_spacing[0])} to "  # type: ignore[index]
             f"{_mm(learned_spacing[1])} mm: translated at {_mm(at)} mm (the scale of anatomy it learned) and resampled "  # type: ignore[index]

@@ -97,6 +97,11 @@ def test_reoriented_names_bad_axis_codes():
     assert vol.reoriented("RAS") is vol
     lps = vol.reoriented("lps")
     assert lps.orientation == "LPS" and lps.array.shape == (2, 3, 4)
+    odd = Volume(np.zeros((2, 3, 4)), np.diag([0.7, 0.8, 2.5, 1.0])).reoriented("SLA")
+    for codes in ("RAS", "LPS", "ASR"):  # from the affine alone, as the moved array's
+        assert odd.spacing_in(codes) == pytest.approx(odd.reoriented(codes).spacing)
+    with pytest.raises(DataValidationError, match="'XYZ' are not three"):
+        odd.spacing_in("XYZ")
 
 
 def test_mr_roundtrip_within_quantisation(real_mr_nifti: Path, tmp_path: Path):
