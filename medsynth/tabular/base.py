@@ -74,8 +74,8 @@ from medsynth.tabular.orderings import (
     tested_families,
     tested_orderings,
 )
-from medsynth.tabular.rules import NONE_SET as NONE_SET_VALUE
 from medsynth.tabular.rules import (
+    NONE_SET,
     RulePlan,
     add_onehot,
     from_model,
@@ -604,7 +604,7 @@ class TabularSynthesizer:
             if len(ones) == 1 and len(ones) + len(zeros) == len(asked):
                 out[name] = ones[0]
             elif not ones and len(zeros) == len(members) and self.rule_plan.outputs[name]["ones"][0] == 0:  # none set
-                out[name] = NONE_SET_VALUE
+                out[name] = NONE_SET
             else:
                 raise DataValidationError(
                     f"conditions {asked} on {', '.join(members)}: this model keeps one of them set in each row (a family "
