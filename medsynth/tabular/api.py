@@ -215,26 +215,52 @@ HOLLOW_SHARE = 0.98
 HOLLOW_ROWS = 1000
 
 
-def _nearly_empty(model: Any) -> list[str]:
-    """The modelled columns of a single-table model that come out missing in :data:`HOLLOW_SHARE` of
-    :data:`HOLLOW_ROWS` rows it samples (seed 0; post-processing of the released model), computed once per model."""
+def _probe_rows(model: Any) -> pd.DataFrame | None:
+    """:data:`HOLLOW_ROWS` rows a single-table model samples (seed 0; post-processing of the released model), once per
+    model: what :func:`_nearly_empty` and :func:`_faint_targets` read."""
     from medsynth.core.errors import DataValidationError
     from medsynth.tabular.schema import TableSchema
 
-    cached = getattr(model, "_nearly_empty_cache", None)
-    if cached is not None:
-        return cached
-    out: list[str] = []
+    if not hasattr(model, "_probe_rows_cache"):
+        rows = None
+        if isinstance(getattr(model, "output_schema", None) or model.schema, TableSchema):
+            try:
+                rows = model.sample(HOLLOW_ROWS, seed=0)
+            except DataValidationError:  # (rows a kept rule refuses: said by the sample itself)
+                rows = None
+        model._probe_rows_cache = rows
+    return model._probe_rows_cache
+
+
+def _nearly_empty(model: Any) -> list[str]:
+    """The modelled columns of a single-table model that come out missing in :data:`HOLLOW_SHARE` of
+    :data:`HOLLOW_ROWS` rows it samples (:func:`_probe_rows`)."""
+    rows = _probe_rows(model)
+    if rows is None:
+        return []
     schema = getattr(model, "output_schema", None) or model.schema
-    if isinstance(schema, TableSchema):
-        try:
-            rows = model.sample(HOLLOW_ROWS, seed=0)
-        except DataValidationError:  # (rows a kept rule refuses: said by the sample itself)
-            rows = None
-        if rows is not None:
-            out = [c.name for c in schema.modelled if c.type != "identifier" and c.name in rows
-                   and float(rows[c.name].isna().mean()) >= HOLLOW_SHARE]
-    model._nearly_empty_cache = out
+    return [c.name for c in schema.modelled if c.type != "identifier" and c.name in rows
+            and float(rows[c.name].isna().mean()) >= HOLLOW_SHARE]
+
+
+def _faint_targets(model: Any) -> list[str]:
+    """Two-class target columns of a single-table model with a class that none of :data:`HOLLOW_ROWS` sampled rows
+    holds (:func:`_probe_rows`): the class is in the domain, but the model's noisy counts of it came out at about zero
+    (pneumon's hospital = 1, 2% of the rows: 0 of 4,600 synthetic rows, ``--where hospital=1`` found none, and the fit
+    was silent). A rare class of a many-class target may be absent from 1,000 rows and the target still usable."""
+    from medsynth.io.schema import OTHER_CATEGORY, category_key
+
+    rows = _probe_rows(model)
+    if rows is None:
+        return []
+    schema = getattr(model, "output_schema", None) or model.schema
+    out = []
+    for c in schema.modelled:
+        classes = [category_key(k) for k in (c.categories or []) if k != OTHER_CATEGORY]
+        if c.target and c.type in ("categorical", "boolean") and len(classes) == 2 and c.name in rows:
+            seen = {category_key(v) for v in rows[c.name].dropna()}
+            if not set(classes) <= seen:
+                out.append(c.name)
     return out
 
 
@@ -268,6 +294,8 @@ def release_gaps(model: Any) -> str | None:
     for t, tab in tables.items():
         lost_targets += [c.name for c in tab.columns if c.target and not (c.public and len(c.categories or []) <= 1) and (
             c.omitted or (c.type == "categorical" and len(c.categories or []) <= 1))]  # (a public single class: declared)
+        if t is None:
+            lost_targets += [n for n in _faint_targets(model) if n not in lost_targets]
         usable += sum(not c.omitted and c.type != "identifier" and not (c.type == "categorical" and len(c.categories or []) == 1)
                       for c in tab.columns)
         empty = [c.name for c in tab.columns if c.omitted]
@@ -338,17 +366,19 @@ def release_gaps(model: Any) -> str | None:
         ("what schema infer read from the data (types, categories, rules) a DP fit decides anew or leaves unused until "
          "accepted (public: true): how it differs is in the run's private/fit.json, for your eyes only") if read else "",
         kept) if x)
-    if not parts:
+    if not parts and not (lost_targets and usable):
         return said or None
     nothing = (f"{NOTHING_USABLE}: every column is empty or keeps a single value (too few rows for this "
                "epsilon); " if usable == 0 else "")
     gaps = (f"{nothing}at this budget DP could not release everything: {'; '.join(parts)}. The ledger notes say why; declare "
             "those domains public in the schema (categories and ranges from a data dictionary are public knowledge), "
-            "give a larger epsilon, or model fewer columns")
+            "give a larger epsilon, or model fewer columns") if parts else ""
     if lost_targets and usable:  # the column the user will predict (where nothing usable was released, that comes first)
-        gaps = (f"THE TARGET {', '.join(repr(n) for n in lost_targets)} WAS LOST (empty or a single class: its other "
-                "classes held too few rows to stand above the noise); declare its classes public in the schema "
-                "(categories: [...], public: true: an outcome's classes are public knowledge). " + gaps[:1].upper() + gaps[1:])
+        lost = (f"THE TARGET {', '.join(repr(n) for n in lost_targets)} WAS LOST (empty, a single class, or a class "
+                "the model writes in none of 1,000 sampled rows: its other classes held too few rows to stand above the "
+                "noise); declare its classes public in the schema "
+                "(categories: [...], public: true: an outcome's classes are public knowledge)")
+        gaps = f"{lost}. {gaps[:1].upper()}{gaps[1:]}" if gaps else lost
     return f"{gaps}. Also, {said}" if said else gaps
 
 

@@ -145,6 +145,31 @@ def test_a_lost_target_is_said_first(seeded_dp_noise):
     assert tab.release_gaps(m).startswith("THE TARGET 'outcome' WAS LOST"), tab.release_gaps(m)
 
 
+def test_a_target_class_the_model_never_writes_is_said_lost(seeded_dp_noise):
+    """pneumon with dp-aim at epsilon 1: its target's class hospital = 1 (2% of the rows) was released in the domain,
+    but the model's noisy counts of it came out at about zero: 0 of 4,600 synthetic rows, ``--where hospital=1`` found
+    none, and the fit said nothing. The fit now samples 1,000 rows and says a two-class target lost where one class is
+    in none of them."""
+    import numpy as np
+    import pandas as pd
+
+    import medsynth.tabular as tab
+    from medsynth.tabular.schema import infer_schema
+
+    rs = np.random.default_rng(0)
+    df = pd.DataFrame({"hospital": rs.choice([0, 1], 1200, p=[0.7, 0.3]), "age": rs.integers(1, 12, 1200)})
+    schema = infer_schema(df)
+    schema = schema.model_copy(update={"columns": [c.model_copy(update={"target": c.name == "hospital"})
+                                                   for c in schema.columns]})
+    m = tab.fit(df, model="dp-mst", epsilon=4.0, schema=schema)
+    assert set(m.schema.column("hospital").categories) == {0, 1}
+    assert "WAS LOST" not in (tab.release_gaps(m) or "")
+    sample = m.sample
+    m.sample = lambda n, **kw: sample(n, **kw).assign(hospital=0)  # what the noise did to pneumon's model
+    del m._probe_rows_cache
+    assert tab.release_gaps(m).startswith("THE TARGET 'hospital' WAS LOST"), tab.release_gaps(m)
+
+
 def test_the_fit_says_how_many_rows_a_category_needs_where_that_is_a_real_share(seeded_dp_noise):
     """pbc (418 rows) at epsilon 1 lost 'm' (11%), stage 2 (22%) and grade 1 (12%) of lymph_node in some fits with no
     word of it: a category needs about 100 rows there. The ledger now says how many rows a category needs at the
@@ -200,7 +225,7 @@ def test_a_column_the_model_writes_all_missing_is_said():
     assert _nearly_empty(fake) == ["cd15"]
     df = pd.DataFrame({"age": np.random.default_rng(0).integers(20, 90, 600), "grp": ["a", "b"] * 300})
     m = tab.fit(df, model="dp-mst", epsilon=1.0, delta=1e-5, seed=0)
-    m._nearly_empty_cache = ["grp"]
+    m._probe_rows_cache = m.sample(1000, seed=0).assign(grp=None)  # (the model's sampled rows, grp all missing)
     assert "1 column comes out (almost) all missing from the model (grp" in tab.release_gaps(m)
 
 
