@@ -186,7 +186,8 @@ class PrivacyLedger:
                 f"shows a table too large for {asked:g} (delta must be below 1/n); the level was chosen from that DP "
                 "count (converted at " f"{used:g}; {claim - used:.2g} covers the other levels a table of this size may get, "
                 "and a count 7 deviations off). The guarantee is for tables of about this size; for every table the run "
-                f"is ({self.target_epsilon:g}, {asked:g})-DP. Pass --delta to choose it yourself")
+                f"is ({self.target_epsilon:g}, {asked:g})-DP. To choose the level yourself, pass a --delta below 1/n (e.g. "
+                f"--delta {used:g})")
         self.lower_delta(used, claim, note)
         return claim
 

@@ -64,6 +64,8 @@ def test_a_table_too_large_for_its_delta_gets_a_lower_level_instead_of_a_refusal
         assert led.target_delta == pytest.approx(1e-4) and led.total_delta <= led.target_delta * (1 + 1e-9) < 1 / 2000
         assert led.total_epsilon <= 1.0 + 1e-6 and m.privacy_spent().delta == pytest.approx(1e-4)
         assert any(n.startswith("delta 0.0001 instead of the 0.001 asked") for n in led.notes)
+        # (a user who passed --delta was told to pass --delta: the note says which)
+        assert any(n.endswith("pass a --delta below 1/n (e.g. --delta 0.0001)") for n in led.notes), led.notes
         assert led.asked_delta == 1e-3 and "below the 0.001 asked" in model_card(m)
         assert len(m.sample(20)) == 20
 
