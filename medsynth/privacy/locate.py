@@ -720,11 +720,13 @@ NEIGHBOUR_SIGMAS = 1.5
 TAIL_SIGMAS = 2.5
 #: A small code's run of keys grows by a declining tail (``TAIL_SIGMAS``) only when it holds at least this many keys.
 TAIL_MIN_KEYS = 3
-#: A key up to two past an end of a small code's run joins when its own count stands this many deviations above zero:
-#: the union bound's threshold over the four keys tried at the two ends (false rate 1e-3 a column). A false key is no
-#: mere widening: the code then writes a value no row holds, in as many synthetic rows as its noisy count says (flchain's
-#: 0/1 ``death`` took -1 in about 1 fit of 60 at 3 deviations, 35 of 5,511 rows, and the TSTR model, seeing three
-#: classes, scored AUROC 0.19).
+#: A key next to an end of a small code's run joins when its own count stands ``PRESENCE_SIGMAS`` above zero (a rare
+#: third type of 6% beside 1-2 on 1,500 rows: at the higher threshold below it was lost in 6 fits of 20, at 3 in 2);
+#: a key two past an end, a -1 below a run from 0, or a key beside a flag's 0/1 must stand this many: the union bound's
+#: threshold over the four keys tried at the two ends (false rate 1e-3 a column). A false key is no mere widening: the
+#: code then writes a value no row holds, in as many synthetic rows as its noisy count says (flchain's 0/1 ``death``
+#: took -1 in about 1 fit of 60 at 3 deviations, 35 of 5,511 rows, and the TSTR model, seeing three classes, scored
+#: AUROC 0.19; medpar's 0/1 ``hmo`` a 2 and a 3, 71 rows).
 KEY_NEIGHBOUR_SIGMAS = _union_threshold(4)
 #: A code's run continues by a declining tail (``TAIL_SIGMAS``) past an end only where it declines there: the end key's
 #: count under this share of the run's largest. A flat code's end is a cliff, not a tail, and the tail rule there joined
@@ -996,14 +998,18 @@ def refine(loc: Location, rho: float, rng: np.random.Generator, *, max_cells: in
                 break
             lo = int(r[0])
         grown = True
-        while grown:  # neighbours up to two keys away standing KEY_NEIGHBOUR_SIGMAS out join
+        def z_key(k: int, step: int) -> float:  # (KEY_NEIGHBOUR_SIGMAS: two away, a -1 below 0, beside a 0/1 flag)
+            wary = step > 1 or (SMALL_INTEGERS[k] < 0 <= SMALL_INTEGERS[lo]) or {SMALL_INTEGERS[lo], SMALL_INTEGERS[hi]} <= {0, 1}
+            return KEY_NEIGHBOUR_SIGMAS if wary else PRESENCE_SIGMAS
+
+        while grown:  # neighbours up to two keys away join standing out alone
             grown = False
             for step in (1, 2):
-                if hi + step < keys.size and keys[hi + step] > KEY_NEIGHBOUR_SIGMAS * sigma:
+                if hi + step < keys.size and keys[hi + step] > z_key(hi + step, step) * sigma:
                     hi, grown = hi + step, True
                     break
             for step in (1, 2):
-                if lo - step >= 0 and keys[lo - step] > KEY_NEIGHBOUR_SIGMAS * sigma:
+                if lo - step >= 0 and keys[lo - step] > z_key(lo - step, step) * sigma:
                     lo, grown = lo - step, True
                     break
             # a declining tail whose keys are each within the noise (visit numbers 4-9 of a 1,400-visit table) joins

@@ -110,9 +110,9 @@ def test_a_count_takes_no_minus_one_from_the_noise():
 
 def test_a_flat_code_takes_no_value_past_its_ends_from_the_noise():
     """flchain's ``flc.grp`` (deciles 1-10, 5,500 rows) at a wide table's budget: the declining-tail rule, applied at a
-    flat code's cliff, and neighbours joining at 3 deviations (no correction for the four keys tried) gave it an 11 or a
-    0 in 17 of 996 draws, a value no row holds; a tail continues only where the run declines, and a neighbour must
-    stand the union bound's threshold out."""
+    flat code's cliff, and neighbours two keys away joining at 3 deviations (no correction for the keys tried) gave it
+    an 11 or a 0 in 17 of 996 draws, a value no row holds; a tail continues only where the run declines, and a key two
+    away must stand the union bound's threshold out."""
     rs = np.random.default_rng(0)
     x = rs.integers(1, 11, 5500).astype(float)
     extra = located = 0
