@@ -283,7 +283,7 @@ def release_gaps(model: Any) -> str | None:
     if not model.privacy_spent().private:
         return None
     from medsynth.io.schema import OTHER_CATEGORY
-    from medsynth.tabular.domain import CLIP_NOTE_SHARE
+    from medsynth.tabular.domain import CLIP_NOTE_SHARE, unsure_kinds
     from medsynth.tabular.schema import TableSchema
 
     schema = model.schema
@@ -318,6 +318,12 @@ def release_gaps(model: Any) -> str | None:
         if lumped:  # (an analyst found '(other)' in half the rows of a 3-value column with no word of it from the fit)
             parts.append(f"{where}{len(lumped)} column{'s' if len(lumped) > 1 else ''} write{'' if len(lumped) > 1 else 's'} "
                          f"the values too rare to release as '{OTHER_CATEGORY}' ({_names(lumped)})")
+    unsure = [c for e in getattr(model.privacy_ledger, "entries", []) for c in unsure_kinds([e])]
+    if unsure:  # (mgus1, 223 rows at epsilon 1: every column's kind within 3 deviations; age came out text, pcdx numbers)
+        parts.append(f"the noise decided whether {len(unsure)} column{'s' if len(unsure) > 1 else ''} "
+                     f"hold{'' if len(unsure) > 1 else 's'} numbers or text ({_names(unsure)}: too few rows for the "
+                     "type decision at this budget; declare their types, a data dictionary's public facts, by taking "
+                     "'type' out of their read_from_data)")
     texted = {c: n for e in getattr(model.privacy_ledger, "entries", []) for c, n in ((e.details or {}).get("text_as_missing") or {}).items()}
     if texted:  # (yrbss: 42% of a column's answers written as missing, and the fit said nothing)
         parts.append(f"{len(texted)} number column(s) write their text cells as missing values ({_names(list(texted))}: "

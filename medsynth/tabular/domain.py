@@ -498,6 +498,14 @@ PUBLIC_GROUPS: tuple[tuple[tuple[str, ...], float], ...] = ((CATEGORY_KEYS, WORD
 SURE_FALSE_RATE = 1e-4
 SURE_WORD_SIGMAS = math.sqrt(2) * float(special.erfinv(1 - 2 * SURE_FALSE_RATE / (len(CATEGORY_KEYS) + len(LETTER_KEYS))))
 
+def unsure_kinds(entries: list[Any]) -> list[str]:
+    """The columns whose kind (numbers or text) a DP fit's type decision took on the noise's word (numbers minus the rest
+    within 3 deviations of zero: :func:`~medsynth.tabular.structure.decide_structure`), from its ledger entry among
+    ``entries`` (the last)."""
+    entry = next((e for e in reversed(entries) if e.access.startswith("column types")), None)
+    return list((entry.details or {}).get("unsure_kind") or []) if entry is not None else []
+
+
 def _word_group(k: str) -> tuple[str, ...] | None:
     if k in LETTER_KEYS:
         return LETTER_KEYS
@@ -893,6 +901,7 @@ def resolve_domain(
         return _with_missing(schema, {c.name for c in todo})
     rho_domain = privacy.domain_budget * ledger.rho_budget
     small_ints: set[str] = set()
+    unsure_kind: set[str] = set()  # columns whose kind (numbers or text) the noise decided
     undecided: list[str] = []  # numbers whose whole-or-not count the noise hid (their DP range decides)
     if needs_struct:
         # by need: enough for 3 noise deviations to stay under half the (noisy) row count, so "whole numbers or
@@ -906,8 +915,10 @@ def resolve_domain(
         rho_struct = STRUCTURE_SHARE * rho_domain
         if need <= STRUCTURE_MAX_SHARE * base:  # more only where more buys the decision (else it is undecided anyway)
             rho_struct = max(rho_struct, need)
+        before = len(getattr(ledger, "entries", []))
         schema, small_ints, spent_struct, undecided = decide_structure(schema, df, rho=rho_struct, rows=n_struct,
                                                                        rng=rng, ledger=ledger)
+        unsure_kind = set(unsure_kinds(getattr(ledger, "entries", [])[before:]))
         # what the type decision took beyond the domain budget came out of the 1-way marginals of the columns it
         # decided; where many became identifiers (not modelled, no marginal) the pool below keeps a floor, paid from
         # the model's budget (its rho_left), so the release never gets a negative budget (14 text ids on 500 rows)
@@ -1004,9 +1015,12 @@ def resolve_domain(
             upd = {"type": "boolean", "missing": missing, "categories": cats}
         counts = [noisy_of[category_key(c)] for c in cats]
         sigmas = [sigma] * len(counts)
+        # (a column the noise decided was text, numbers and text within 3 deviations, is no lump of rare values where
+        # none stood out: mgus1's age and creat, 223 rows at epsilon 1, came out '(other)' in every row; left empty)
         rest = other_rows(float(rows), rows_sigma, counts, noisy_missing, sigma) if (
             other and rows is not None and rows_sigma is not None and upd.get("type") != "boolean"
-            and OTHER_CATEGORY not in cats) else None  # (a table that holds "(other)" itself: already the lump)
+            and OTHER_CATEGORY not in cats and (released or col.name not in unsure_kind)) else None  # (a table that holds
+        # "(other)" itself: already the lump)
         if rest is None and not released:
             return None
         if rest is not None:

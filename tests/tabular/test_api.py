@@ -170,6 +170,38 @@ def test_a_target_class_the_model_never_writes_is_said_lost(seeded_dp_noise):
     assert tab.release_gaps(m).startswith("THE TARGET 'hospital' WAS LOST"), tab.release_gaps(m)
 
 
+def test_a_number_column_the_noise_called_text_is_left_empty_not_other(seeded_dp_noise, monkeypatch):
+    """mgus1 (223 rows, 14 columns) at epsilon 1: the type decision's noise (sigma about 100) is half the row count,
+    so whether a column holds numbers or text is the noise's word, and age, creat or alb came out as text: none of
+    their values stood out, and every synthetic row read '(other)'. Such a column is left empty (named), and the fit
+    says which columns' kind the noise decided."""
+    import numpy as np
+    import pandas as pd
+
+    import medsynth.tabular as tab
+    import medsynth.tabular.domain as domain
+    from medsynth.io.schema import OTHER_CATEGORY
+
+    decide = domain.decide_structure
+
+    def noise_says_text(schema, df, **kw):  # what the noise did to mgus1's age: text, on its word
+        schema, small, spent, undecided = decide(schema, df, **kw)
+        kw["ledger"].entries[-1].details["unsure_kind"] = ["age"]
+        cols = [c.model_copy(update={"type": "categorical"}) if c.name == "age" else c for c in schema.columns]
+        return schema.model_copy(update={"columns": cols}), small - {"age"}, spent, undecided
+
+    monkeypatch.setattr(domain, "decide_structure", noise_says_text)
+    rs = np.random.default_rng(3)
+    n = 400
+    df = pd.DataFrame({"age": rs.integers(40, 90, n), "sex": rs.choice(["female", "male"], n),
+                       "lab": rs.lognormal(1, 0.5, n).round(2)})
+    m = tab.fit(df, model="dp-mst", epsilon=1.0, delta=1e-5, seed=0)
+    syn = m.sample(n, seed=0)
+    assert not (syn["age"].astype(str) == OTHER_CATEGORY).any() and syn["age"].isna().all()
+    gaps = tab.release_gaps(m) or ""
+    assert "left empty (age)" in gaps and "the noise decided whether 1 column holds numbers or text (age" in gaps, gaps
+
+
 def test_the_fit_says_how_many_rows_a_category_needs_where_that_is_a_real_share(seeded_dp_noise):
     """pbc (418 rows) at epsilon 1 lost 'm' (11%), stage 2 (22%) and grade 1 (12%) of lymph_node in some fits with no
     word of it: a category needs about 100 rows there. The ledger now says how many rows a category needs at the
