@@ -61,8 +61,10 @@ class FidelityThresholds(ConfigModel):
 
     marginal_distance_mean: Threshold = Field(default_factory=lambda: _t(0.10, 0.20))
     #: the worst column's distance beyond the holdout's for that column: one unusable column (empty, case-changed
-    #: categories, a unit change) fails on its own, however many columns the mean averages it with.
-    marginal_distance_max: Threshold = Field(default_factory=lambda: _t(0.30, 0.50, "excess"))
+    #: categories, a unit change) fails on its own, however many columns the mean averages it with. A column a quarter
+    #: of whose mass is misplaced is for a human to look at: at 0.30 a DP fit's gestation squeezed into 38-41 weeks
+    #: (KS 0.265 against the holdout's 0.034) and a log coinsurance of 266 values (0.293 against 0.010) passed.
+    marginal_distance_max: Threshold = Field(default_factory=lambda: _t(0.20, 0.40, "excess"))
     columns_of_another_type: Threshold = Field(default_factory=lambda: _t(0.0, 0.0))
     association_difference_mean: Threshold = Field(default_factory=lambda: _t(0.10, 0.20))
     #: of the pairs of columns strongly associated in train and holdout alike, the share the synthetic table loses: a
