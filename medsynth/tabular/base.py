@@ -336,7 +336,7 @@ class TabularSynthesizer:
         self.data_fingerprint = fingerprint  # the data owner's private records only
         if self.rule_plan:
             self.meta["rules"] = self.rule_plan.to_dict()
-        self.output_schema = output_schema(self.schema, self.schema.constraints, self.rule_plan)  # type: ignore[arg-type]
+        self.output_schema = output_schema(self.schema, [*self.schema.constraints, *self._output_checks()], self.rule_plan)  # type: ignore[arg-type,union-attr]
         self._fit_frame(frame, gens)
 
     def _prepare(self, data: pd.DataFrame, schema: TableSchema, gens: Generators) -> pd.DataFrame:
@@ -376,6 +376,7 @@ class TabularSynthesizer:
         self.domain_oneways: dict[str, Any] = {}
         self.oneway_rho = oneway_rho
         self.tested_plan = None  # (a refit tests afresh)
+        self.off_model_checks: list[Constraint] = []
         self.schema = resolve_domain(schema, data, privacy=self.privacy if self.is_private else PrivacyConfig(),
                                      ledger=led, rng=gens.noise, rows=self.rows_noisy,  # type: ignore[arg-type]
                                      oneway_rho=oneway_rho, oneways=self.domain_oneways if self.oneway_share else None,
@@ -405,6 +406,8 @@ class TabularSynthesizer:
         else:
             self.meta["rows"] = n
             self.meta["clipped_to_bounds"] = self.private_meta["clipped_to_bounds"]
+        if self.off_model_checks:  # (DP-tested rules: DP outputs; read back by load)
+            self.meta["output_checks"] = [c.model_dump(mode="json", exclude_none=True) for c in self.off_model_checks]
         if kept:  # a DP output, told to the user (the rules read from the data stay private)
             self.meta["rules_tested"] = [list(c.columns) for c in kept if c.kind == "le"]
             if any(c.kind == "derived" for c in kept):
@@ -416,6 +419,11 @@ class TabularSynthesizer:
                 self.meta["bins_tested"] = [{"columns": list(c.columns), "edges": c.edges, "labels": c.labels}
                                             for c in kept if c.kind == "bins"]
         return data
+
+    def _output_checks(self) -> list[Constraint]:
+        """The rules the written rows are checked against beyond the model's schema's: those naming a column the model
+        computes (meta ``output_checks``)."""
+        return [Constraint.model_validate(c) for c in (getattr(self, "meta", None) or {}).get("output_checks", [])]
 
     def _tested_orderings(self, data: pd.DataFrame, gens: Generators) -> list[Constraint]:
         """Test with DP which orderings between the time columns DP located hold
@@ -447,8 +455,13 @@ class TabularSynthesizer:
             self.tested_plan = {"plan": tested.to_dict(), "sources": [c.model_dump(mode="json") for c in sources]}
             self.rule_plan = plan.merged(tested)
             gapped = gap_columns(schema, tested.gaps)  # type: ignore[arg-type]
-            self.schema = with_onehots(gapped.model_copy(update={"columns": [c for c in gapped.columns if c.name not in computed]}),
-                                       tested)
+            # a rule naming a computed column is checked on the written rows only (the output schema's), never kept in the
+            # model's schema, which does not hold the column: lymph_node's tested rectime <= survtime, both computed from
+            # dates, stayed there and no zero-config fit's saved schema.yaml could be read back (`tabular sample` refused)
+            self.off_model_checks = [c for c in gapped.constraints if set(c.columns) & computed]
+            self.schema = with_onehots(gapped.model_copy(update={
+                "columns": [c for c in gapped.columns if c.name not in computed],
+                "constraints": [c for c in gapped.constraints if not set(c.columns) & computed]}), tested)
             dropped = [*(b for b, _ in tested.gaps), *computed, *tested.onehot_members]
             for b in dropped:  # their located 1-ways are not what the model sees
                 self.domain_oneways.pop(b, None)
@@ -711,7 +724,7 @@ class TabularSynthesizer:
         meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
         obj.meta = {k: v for k, v in meta.items() if k not in ("format_version", "model", "private", "label", "privacy", "versions", "files")}
         obj.rule_plan = RulePlan.from_dict(obj.meta.get("rules"))
-        obj.output_schema = output_schema(obj.schema, obj.schema.constraints, obj.rule_plan)
+        obj.output_schema = output_schema(obj.schema, [*obj.schema.constraints, *obj._output_checks()], obj.rule_plan)
         obj._load_state(folder, device)
         return obj
 
