@@ -393,8 +393,8 @@ def _isna(v: Any) -> bool:
 
 
 def _example(values: pd.Series, rows: np.ndarray, redact: bool) -> str:
-    if redact:
-        return f"e.g. row {int(rows[0]) + 1} (values withheld: DP fit)"
+    if redact:  # (no row number either: an appended row's is the private row count plus one, an adversary found)
+        return "values and rows withheld: DP fit; `medsynth schema check` lists them"
     v = values.iloc[int(rows[0])]
     if isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool):
         return f"e.g. {category_key(v)}"

@@ -62,6 +62,19 @@ def test_bad_keys_are_named_errors_with_an_example(edit, needle):
         validate_dataset(tables, schema)
 
 
+def test_a_dp_fits_key_errors_name_no_row():
+    """An adversary: a DP fit refused a duplicated key with 'e.g. row 1946', the appended row's number, which is the
+    private row count plus one; a DP fit's message names neither the value nor the row."""
+    from medsynth.io.dataset import key_problems
+
+    tables = make_dataset(20)
+    schema = infer_dataset_schema(make_dataset(20))
+    tables["patients"] = pd.concat([tables["patients"], tables["patients"].iloc[[1]]], ignore_index=True)
+    problems = key_problems(tables, schema, redact=True)
+    assert problems and not any("row " in p for p in problems), problems
+    assert "schema check" in problems[0]
+
+
 def test_orphans_found_while_inferring_are_noted_and_left_out():
     tables = make_dataset(20)
     tables["visits"].loc[0, "id"] = 4242
