@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import time
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -24,6 +27,10 @@ def test_fit_sample_ledger_save_load_export_in_a_few_lines(tmp_path):
     assert again.sample(5, seed=2).equals(model.sample(5, seed=2))
     files = tab.export(tmp_path / "run", tmp_path / "release")
     assert "model/MODEL_CARD.md" in files
+    # every exported file dated the fit's start, which the ledger says (their times less it told the fit's duration)
+    created = json.loads((tmp_path / "release" / "privacy_ledger.json").read_text())["created"]
+    times = {(tmp_path / "release" / f).stat().st_mtime for f in [*files, "release_manifest.json"]}
+    assert times == {time.mktime(time.strptime(created, "%Y-%m-%dT%H:%M:%S"))}, (times, created)
     out = tab.sample(tmp_path / "run", 20, tmp_path / "syn.csv", seed=2, where={"sex": "M"})
     assert len(out) == 20 and (out["sex"] == "M").all()
     assert pd.read_csv(tmp_path / "syn.csv")["sex"].eq("M").all()
