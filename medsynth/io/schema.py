@@ -971,6 +971,11 @@ def infer_schema(df: pd.DataFrame, *, max_levels: int = MAX_INFERRED_LEVELS, rul
         DataValidationError: for a table without rows or columns.
     """
     problems = _table_problems(df, allow_empty=True) + cell_problems(df)
+    for c in df.columns:  # (a bound of inf made a log column's schema invalid: a pydantic traceback, an adversary found)
+        if pd.api.types.is_float_dtype(df[c]) and (k := int(np.isinf(df[c].to_numpy(dtype=float, na_value=np.nan)).sum())):
+            problems.append(f"column '{c}' holds infinite values ({k} cell{'s' if k > 1 else ''}): a number needs a "
+                            "finite value; write them as missing (df[c] = df[c].replace([np.inf, -np.inf], np.nan)) or "
+                            "as the value they stand for, and infer again")
     if problems:
         raise DataValidationError(problems, context="cannot infer a schema")
     cols: list[ColumnSchema] = []

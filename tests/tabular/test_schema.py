@@ -377,6 +377,9 @@ def test_true_false_text_in_a_dataframe_is_read_as_booleans_like_a_csv(tmp_path:
     (pd.DataFrame({"stay": pd.to_timedelta([1, 2, 3], "D")}), "column 'stay' holds time durations"),
     (pd.DataFrame({"z": [1 + 2j, 2, 3]}), "column 'z' holds complex numbers"),
     (pd.DataFrame({"meds": [["a"], ["b", "c"], None]}), "column 'meds' holds list values"),
+    # (an adversary: a skewed cost with one -inf, a log of zero, gave a log transform min=-inf and a pydantic traceback)
+    (pd.DataFrame({"cost": np.r_[np.random.default_rng(0).lognormal(2, 1.5, 200), -np.inf]}),
+     "column 'cost' holds infinite values (1 cell)"),
 ])
 def test_cells_no_type_can_hold_get_a_clear_error(frame, message):
     """The review of the type decision: these raised from inside pydantic or pandas ('unhashable type: list'), or a
