@@ -149,6 +149,7 @@ def export(
     run: Path = typer.Argument(..., help="A run directory from `medsynth tabular fit`."),
     out: Path = typer.Option(..., "--out", "-o", help="Folder to create with the releasable files only."),
     non_private: bool = typer.Option(False, "--non-private", help="Allow exporting a run that is NOT differentially private."),
+    force: bool = typer.Option(False, "--force", help="Replace OUT if it is an earlier export."),
 ) -> None:
     """Copy what may leave the hospital: the model, its public schema, the privacy ledger and the model
     card (exactly the run's release manifest). Never copies private/ (input schema as read, losses,
@@ -157,5 +158,5 @@ def export(
     from medsynth.tabular.run import export_run
 
     check_output(out, kind="dir", what="--out")
-    files = export_run(run, out, non_private=non_private)
+    files = export_run(run, out, non_private=non_private, force=force)
     done(f"exported {len(files)} releasable files", out)

@@ -487,11 +487,12 @@ def load(path: str | Path, *, device: str = "cpu") -> TabularSynthesizer:
     return TabularSynthesizer.load(path, device=device)
 
 
-def export(run: str | Path, out: str | Path, *, non_private: bool = False) -> list[str]:
-    """Copy the releasable part of a run (its release manifest) to ``out``; see :func:`~medsynth.tabular.run.export_run`."""
+def export(run: str | Path, out: str | Path, *, non_private: bool = False, force: bool = False) -> list[str]:
+    """Copy the releasable part of a run (its release manifest) to ``out`` (``force``: in place of an earlier export);
+    see :func:`~medsynth.tabular.run.export_run`."""
     from medsynth.tabular.run import export_run
 
-    return export_run(run, out, non_private=non_private)
+    return export_run(run, out, non_private=non_private, force=force)
 
 
 def sample(run: str | Path, n: int, out: str | Path | None = None, *, seed: int | None = None,

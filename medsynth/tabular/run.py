@@ -175,8 +175,9 @@ def fit_run(
     return run, model
 
 
-def export_run(run: str | Path, out: str | Path, *, non_private: bool = False) -> list[str]:
-    """Copy the releasable part of a tabular run (exactly its ``release_manifest.json``) into ``out``.
+def export_run(run: str | Path, out: str | Path, *, non_private: bool = False, force: bool = False) -> list[str]:
+    """Copy the releasable part of a tabular run (exactly its ``release_manifest.json``) into ``out``; with ``force``, in
+    place of an earlier export there (a folder holding a release manifest, never any other folder).
 
     Returns:
         The copied files (paths relative to the run).
@@ -219,7 +220,11 @@ def export_run(run: str | Path, out: str | Path, *, non_private: bool = False) -
     # every exported file is dated the fit's start, the time the ledger releases: copied with their times (copy2), the
     # files' times less the ledger's told the fit's duration, a private fact (an adversary read 1.8 s off a flchain fit)
     stamp = time.mktime(time.strptime(ledger.created, "%Y-%m-%dT%H:%M:%S"))
-    with atomic_dir(out) as tmp:
+    earlier = Path(out).is_dir() and any(Path(out).iterdir())
+    if force and earlier and not (Path(out) / RELEASE_MANIFEST).is_file():
+        raise RunDirectoryError(f"--out '{out}' is not an earlier export (no {RELEASE_MANIFEST} in it): --force replaces "
+                                "only an export; choose another path")
+    with atomic_dir(out, overwrite=force) as tmp:
         for rel in [*files, RELEASE_MANIFEST]:
             (tmp / rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(manifest_path if rel == RELEASE_MANIFEST else src / rel, tmp / rel)

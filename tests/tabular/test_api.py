@@ -11,7 +11,7 @@ import pytest
 from tabular_helpers import make_schema, make_table
 
 import medsynth.tabular as tab
-from medsynth.core.errors import ConfigError, DataValidationError
+from medsynth.core.errors import ConfigError, DataValidationError, RunDirectoryError
 
 
 def test_fit_sample_ledger_save_load_export_in_a_few_lines(tmp_path):
@@ -31,6 +31,14 @@ def test_fit_sample_ledger_save_load_export_in_a_few_lines(tmp_path):
     created = json.loads((tmp_path / "release" / "privacy_ledger.json").read_text())["created"]
     times = {(tmp_path / "release" / f).stat().st_mtime for f in [*files, "release_manifest.json"]}
     assert times == {time.mktime(time.strptime(created, "%Y-%m-%dT%H:%M:%S"))}, (times, created)
+    with pytest.raises(RunDirectoryError, match="already exists"):
+        tab.export(tmp_path / "run", tmp_path / "release")
+    assert tab.export(tmp_path / "run", tmp_path / "release", force=True) == files  # (an earlier export: replaced)
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "mine.txt").write_text("keep")
+    with pytest.raises(RunDirectoryError, match="not an earlier export"):
+        tab.export(tmp_path / "run", tmp_path / "notes", force=True)
+    assert (tmp_path / "notes" / "mine.txt").read_text() == "keep"
     out = tab.sample(tmp_path / "run", 20, tmp_path / "syn.csv", seed=2, where={"sex": "M"})
     assert len(out) == 20 and (out["sex"] == "M").all()
     assert pd.read_csv(tmp_path / "syn.csv")["sex"].eq("M").all()
