@@ -1226,7 +1226,7 @@ def resolve_domain(
             "together did, or one word did and the other words of its group stood 1 noise deviation above zero "
             "(public keys counted in the same release): kept")
     if lumped:
-        shares = ", ".join(f"'{k}' ({v:.0%})" for k, v in lumped.items())
+        shares = ", ".join(f"'{k}' ({min(v, 1.0):.0%})" for k, v in lumped.items())  # (noisy: 111% was written)
         ledger.notes.append(
             f"columns {shares}: values of categories too rare to release with DP hold rows (a DP estimate of their share, "
             f"from the released counts); they are written as the category '{OTHER_CATEGORY}' instead of missing values")
