@@ -1210,9 +1210,12 @@ def validate_table(df: pd.DataFrame, schema: TableSchema, *, redact: bool = Fals
             parsed = parse_dates(nonnull, col.format)
             bad_idx = parsed.isna()
             if bad_idx.any() and col.missing:  # a few dates typed wrong ('31/02/1981'): missing, as schema infer said
-                wrong = invalid_dates(nonnull[bad_idx], col.format)
-                if set(nonnull[bad_idx].astype(str)) <= set(wrong) and _few_invalid_dates(pd.Series(wrong, dtype=object),
-                                                                                          nonnull.astype(str)):
+                wrong = pd.Series(invalid_dates(nonnull[bad_idx], col.format), dtype=object)
+                # (a DP fit never counts them: 1% of the rows and one more turned its run into a refusal, an adversary
+                # found, on neighbouring tables; any number of dates typed wrong is read as missing there)
+                few = (bool(wrong.astype(str).str.match(DATE_SHAPE).all()) if redact
+                       else _few_invalid_dates(wrong, nonnull.astype(str)))
+                if set(nonnull[bad_idx].astype(str)) <= set(wrong) and few:
                     bad_idx, parsed = ~bad_idx & False, parsed.dropna()
             if bad_idx.any():
                 ex = nonnull[bad_idx].astype(str).iloc[0]

@@ -470,3 +470,18 @@ def test_a_code_keeps_its_spelling_with_a_leading_zero():
     assert infer_schema(df).column("ord").categories == ["01", "23", "46", "7p"]
     syn = tab.fit(df, model="gaussian-copula", seed=0).sample(200, seed=0)
     assert set(syn["ord"].astype(str)) <= {"01", "23", "46", "7p"} and "01" in set(syn["ord"].astype(str))
+
+
+def test_a_dp_fit_reads_dates_typed_wrong_as_missing_without_counting_them():
+    """An adversary: a public date column (missing: true) took its dates typed wrong ('31-02-1985') as missing while
+    they were at most 1% of its values and refused one more, so neighbouring tables (6 of 686 and 7 of 687) got a
+    run and a refusal. A DP fit (redact) reads any number of them as missing; without DP a column of many is named."""
+    from medsynth.io.schema import ColumnSchema, TableSchema, validate_table
+
+    dates = [f"{d:02d}-03-1985" for d in range(1, 29)] * 3 + ["31-02-1985"] * 6
+    df = pd.DataFrame({"deathdate": dates})
+    schema = TableSchema(columns=[ColumnSchema(name="deathdate", type="datetime", format="%d-%m-%Y", missing=True,
+                                               min="1985-03-01", max="1985-03-28", public=True)])
+    validate_table(df, schema, redact=True)  # (7% typed wrong: read as missing, no refusal)
+    with pytest.raises(DataValidationError, match="do not parse as dates"):
+        validate_table(df, schema)
