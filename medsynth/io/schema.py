@@ -971,11 +971,6 @@ def infer_schema(df: pd.DataFrame, *, max_levels: int = MAX_INFERRED_LEVELS, rul
         DataValidationError: for a table without rows or columns.
     """
     problems = _table_problems(df, allow_empty=True) + cell_problems(df)
-    for c in df.columns:  # (a bound of inf made a log column's schema invalid: a pydantic traceback, an adversary found)
-        if pd.api.types.is_float_dtype(df[c]) and (k := int(np.isinf(df[c].to_numpy(dtype=float, na_value=np.nan)).sum())):
-            problems.append(f"column '{c}' holds infinite values ({k} cell{'s' if k > 1 else ''}): a number needs a "
-                            "finite value; write them as missing (df[c] = df[c].replace([np.inf, -np.inf], np.nan)) or "
-                            "as the value they stand for, and infer again")
     if problems:
         raise DataValidationError(problems, context="cannot infer a schema")
     cols: list[ColumnSchema] = []
@@ -1029,10 +1024,16 @@ def infer_schema(df: pd.DataFrame, *, max_levels: int = MAX_INFERRED_LEVELS, rul
                     lo, hi = int(nonnull.min()), int(nonnull.max())
                     cols.append(ColumnSchema(name=name, type="integer", min=lo, max=hi, missing=missing,
                                              transform=_skew_transform(nonnull)))
-            else:
-                lo, hi = float(nonnull.min()), float(nonnull.max())
+            else:  # bounds and skew of the finite values: an infinite one (a log of zero) is clipped to them (a bound
+                # of -inf made a log column's schema invalid, a pydantic traceback; a DP fit infers its schema the same
+                # way, so a refusal here would turn on one cell, an adversary found)
+                finite = nonnull[np.isfinite(nonnull.to_numpy(dtype=float))]
+                if finite.empty:
+                    cols.append(ColumnSchema(name=name, type="continuous", missing=True, omitted=True))
+                    continue
+                lo, hi = float(finite.min()), float(finite.max())
                 cols.append(ColumnSchema(name=name, type="continuous", min=lo, max=hi, missing=missing,
-                                         transform=_skew_transform(nonnull)))
+                                         transform=_skew_transform(finite)))
             continue
         if nunique == n and n > 20:
             cols.append(ColumnSchema(name=name, type="identifier"))
