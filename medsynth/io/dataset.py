@@ -478,8 +478,9 @@ def key_problems(tables: Mapping[str, pd.DataFrame], schema: DatasetSchema, *, r
         keys = canonical_keys(df[t.primary_key])
         miss = np.nonzero(keys.isna().to_numpy())[0]
         if miss.size:
+            where = "values and rows withheld: DP fit; `medsynth schema check` lists them" if redact else f"e.g. row {miss[0] + 1}"
             problems.append(f"table '{name}': primary key '{t.primary_key}' is missing in {'some' if redact else miss.size} row(s) "
-                            f"(e.g. row {miss[0] + 1}); every row needs a key")
+                            f"({where}); every row needs a key")
         dup = np.nonzero((keys.duplicated(keep="first") & keys.notna()).to_numpy())[0]
         if dup.size:
             problems.append(f"table '{name}': primary key '{t.primary_key}' has {'' if redact else f'{dup.size} '}duplicated value(s) "

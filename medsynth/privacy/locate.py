@@ -999,7 +999,8 @@ def refine(loc: Location, rho: float, rng: np.random.Generator, *, max_cells: in
             lo = int(r[0])
         grown = True
         def z_key(k: int, step: int) -> float:  # (KEY_NEIGHBOUR_SIGMAS: two away, a -1 below 0, beside a 0/1 flag)
-            wary = step > 1 or (SMALL_INTEGERS[k] < 0 <= SMALL_INTEGERS[lo]) or {SMALL_INTEGERS[lo], SMALL_INTEGERS[hi]} <= {0, 1}
+            wary = step > 1 or (SMALL_INTEGERS[k] < 0 <= SMALL_INTEGERS[lo]) or (
+                {SMALL_INTEGERS[lo], SMALL_INTEGERS[hi]} <= {0, 1} and not loc.origin)  # (a year's code 1: no flag)
             return KEY_NEIGHBOUR_SIGMAS if wary else PRESENCE_SIGMAS
 
         while grown:  # neighbours up to two keys away join standing out alone
@@ -1020,11 +1021,11 @@ def refine(loc: Location, rho: float, rng: np.random.Generator, *, max_cells: in
             up, down = keys[hi + 1 : hi + 1 + NEIGHBOURS], keys[max(lo - NEIGHBOURS, 0) : lo]
             tails = hi - lo + 1 >= TAIL_MIN_KEYS
             peak = float(keys[lo : hi + 1].max())
-            if tails and keys[hi] < TAIL_END_SHARE * peak and up.size and up.sum() > TAIL_SIGMAS * sigma * math.sqrt(up.size):
+            if tails and 0 < peak and keys[hi] < TAIL_END_SHARE * peak and up.size and up.sum() > TAIL_SIGMAS * sigma * math.sqrt(up.size):
                 hi, grown = hi + 1, True
             # (a count's tail stops at 0: -1 is a sentinel's code, joining by its own count above; Medicaid1986's visits
             # 0-50 took -1 from the noise and 5% of its synthetic rows held it)
-            if (tails and keys[lo] < TAIL_END_SHARE * peak and down.size and SMALL_INTEGERS[lo - 1] >= 0
+            if (tails and 0 < peak and keys[lo] < TAIL_END_SHARE * peak and down.size and SMALL_INTEGERS[lo - 1] >= 0
                     and down.sum() > TAIL_SIGMAS * sigma * math.sqrt(down.size)):
                 lo, grown = lo - 1, True
         if fk.size:  # ... and its codes stay within the family's scale (the family sees its ends with less noise),

@@ -490,11 +490,13 @@ PUBLIC_KEYS = frozenset(FLAG_KEYS) | frozenset(CATEGORY_KEYS) | frozenset(LETTER
 PUBLIC_GROUPS: tuple[tuple[tuple[str, ...], float], ...] = ((CATEGORY_KEYS, WORD_FALSE_RATE),
                                                             (LETTER_KEYS, LETTER_FALSE_RATE))
 
-#: A word or letter (public, counted whatever the data) released beside a value that stands this sure out (the union
-#: bound's threshold over every word and letter at this false rate) stays only as sure: its group's own rate (0.15% over
-#: 114 words, over 24 letters) lets noise through in about 1 column of 400, and beside an established value nothing
-#: strikes it out again: flchain's F/M took a 'W', a 'P', 'divorced', 'HIGH' or 'Never' in 7 of 3,000 draws (about 1.5%
-#: of the synthetic rows each, 4 noise deviations).
+#: A word (public, counted whatever the data) of another group than every value released beside it that stands this sure
+#: out (the union bound's threshold over every word and letter at this false rate) stays only as sure: its group's own
+#: rate (0.15% over 114 words) lets noise through in about 1 column of 600, and beside an established value nothing
+#: struck it out again: flchain's F/M took 'divorced', 'HIGH' or 'Never' in 3 of 3,000 draws (about 1.5% of the
+#: synthetic rows each, 4.4 noise deviations). A word of a sure value's own group keeps its group's rate (for every
+#: word, a rare 'asian' beside white/black was kept half as often, a reviewer found), so a noise letter beside F/M
+#: ('W', 'P': 4 of 3,000) still may join; a hand-written list's values are never struck.
 SURE_FALSE_RATE = 1e-4
 SURE_WORD_SIGMAS = math.sqrt(2) * float(special.erfinv(1 - 2 * SURE_FALSE_RATE / (len(CATEGORY_KEYS) + len(LETTER_KEYS))))
 
@@ -502,7 +504,7 @@ def unsure_kinds(entries: list[Any]) -> list[str]:
     """The columns whose kind (numbers or text) a DP fit's type decision took on the noise's word (numbers minus the rest
     within 3 deviations of zero: :func:`~medsynth.tabular.structure.decide_structure`), from its ledger entry among
     ``entries`` (the last)."""
-    entry = next((e for e in reversed(entries) if e.access.startswith("column types")), None)
+    entry = next((e for e in reversed(entries) if e.access.startswith("column types") or ": column types" in e.access), None)
     return list((entry.details or {}).get("unsure_kind") or []) if entry is not None else []
 
 
@@ -622,8 +624,10 @@ def thresholded_release(keys: np.ndarray, n_missing: int, rho: float, delta: flo
         released = [k for k in released if k in allowed or k in PUBLIC_KEYS]
     threshold = category_threshold(sigma, delta, sensitivity)
     sure = max(threshold, SURE_WORD_SIGMAS * sigma)
-    if any(noisy_of.get(k, 0.0) > sure for k in released):  # (flag words: _flag_keys_released; partners join below)
-        released = [k for k in released if k in FLAG_KEYS or k not in PUBLIC_KEYS or noisy_of.get(k, 0.0) > sure]
+    homes = {_word_group(k) for k in released if noisy_of.get(k, 0.0) > sure}  # (None: a value read from the data)
+    if homes:  # a faint word of another group than every sure value's (flag words: _flag_keys_released)
+        released = [k for k in released if k in FLAG_KEYS or k not in PUBLIC_KEYS or noisy_of.get(k, 0.0) > sure
+                    or _word_group(k) in homes or (allowed is not None and k in allowed)]
     released = _words_kept(released, noisy_of, threshold)
     released, with_partner = _flag_keys_released(released, noisy_of, sigma, threshold)
     paired = False

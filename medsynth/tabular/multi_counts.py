@@ -94,6 +94,11 @@ class LedgerView:
         return self.ledger.notes
 
     @property
+    def entries(self) -> list[Any]:
+        """The ledger's entries (shared; this view's accesses carry its label)."""
+        return self.ledger.entries
+
+    @property
     def rho_budget(self) -> float:
         """The budget in the units of a sensitivity-1 mechanism: ``rho / s**2``."""
         return self.rho / self.sensitivity**2

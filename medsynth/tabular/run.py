@@ -221,7 +221,9 @@ def export_run(run: str | Path, out: str | Path, *, non_private: bool = False, f
     # files' times less the ledger's told the fit's duration, a private fact (an adversary read 1.8 s off a flchain fit)
     stamp = time.mktime(time.strptime(ledger.created, "%Y-%m-%dT%H:%M:%S"))
     earlier = Path(out).is_dir() and any(Path(out).iterdir())
-    if force and earlier and not (Path(out) / RELEASE_MANIFEST).is_file():
+    # (a run folder holds a release manifest too: an export over one deleted its private/ and run.json, a reviewer found)
+    if force and earlier and (not (Path(out) / RELEASE_MANIFEST).is_file() or (Path(out) / "run.json").exists()
+                              or (Path(out) / "private").exists()):
         raise RunDirectoryError(f"--out '{out}' is not an earlier export (no {RELEASE_MANIFEST} in it): --force replaces "
                                 "only an export; choose another path")
     with atomic_dir(out, overwrite=force) as tmp:
@@ -229,6 +231,8 @@ def export_run(run: str | Path, out: str | Path, *, non_private: bool = False, f
             (tmp / rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(manifest_path if rel == RELEASE_MANIFEST else src / rel, tmp / rel)
             os.utime(tmp / rel, (stamp, stamp))
+        for folder in [*(p for p in tmp.rglob("*") if p.is_dir()), tmp]:  # (its folders too, a reviewer found)
+            os.utime(folder, (stamp, stamp))
     return sorted(files)
 
 
