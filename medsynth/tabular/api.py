@@ -253,11 +253,13 @@ def _faint_targets(model: Any) -> list[str]:
     from medsynth.core.errors import DataValidationError
     from medsynth.io.schema import OTHER_CATEGORY, category_key
 
+    if getattr(model, "_faint_targets_cache", None) is not None:  # (release_gaps runs more than once per fit)
+        return model._faint_targets_cache
     rows = _probe_rows(model)
     if rows is None:
         return []
     schema = getattr(model, "output_schema", None) or model.schema
-    out = []
+    out: list[str] = []
     more = None
     for c in schema.modelled:
         classes = [category_key(k) for k in (c.categories or []) if k != OTHER_CATEGORY]
@@ -272,6 +274,7 @@ def _faint_targets(model: Any) -> list[str]:
                     more = rows
             if not set(classes) <= {category_key(v) for v in more[c.name].dropna()}:
                 out.append(c.name)
+    model._faint_targets_cache = out
     return out
 
 

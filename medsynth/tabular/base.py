@@ -377,6 +377,7 @@ class TabularSynthesizer:
         self.oneway_rho = oneway_rho
         self.tested_plan = None  # (a refit tests afresh)
         self.__dict__.pop("_probe_rows_cache", None)  # (a refit's release gaps read its own rows)
+        self.__dict__.pop("_faint_targets_cache", None)
         self.off_model_checks: list[Constraint] = []
         self.schema = resolve_domain(schema, data, privacy=self.privacy if self.is_private else PrivacyConfig(),
                                      ledger=led, rng=gens.noise, rows=self.rows_noisy,  # type: ignore[arg-type]
