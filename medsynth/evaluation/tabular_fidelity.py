@@ -431,6 +431,10 @@ FAR_SHARE = 0.5
 #: ... and a column with more than this share of its synthetic values far outside (beyond the holdout's) fails the
 #: metric whatever its share outside (96 ages over 100 of 2,982 rows, 3%, were only a review).
 FAR_ROWS = 0.005
+#: A column none of whose real values is negative with more than this share of negative synthetic values (beyond the
+#: holdout's) is at least a review, whatever its share outside: a DP fit's 50 ages of -1 months (1.998%, under the 2%
+#: review limit) passed.
+SIGN_ROWS = 0.001
 
 
 def _outside(x: np.ndarray, lo: float, hi: float, *, far: bool = False) -> float:
@@ -462,6 +466,8 @@ def _ranges_and_whole_numbers(real: TabularData, synthetic: pd.DataFrame, contex
         ranges.append({"column": c, "synthetic": _outside(sy, lo, hi), "holdout": _outside(ho, lo, hi),
                        "holdout_outside_synthetic": _outside(ho, float(sy.min()), float(sy.max())),
                        "synthetic_far": _outside(sy, lo, hi, far=True), "holdout_far": _outside(ho, lo, hi, far=True),
+                       "synthetic_negative": float(np.mean(sy < 0)) if lo >= 0 else 0.0,
+                       "holdout_negative": float(np.mean(ho < 0)) if lo >= 0 and ho.size else 0.0,
                        "real_range": [lo, hi], "synthetic_range": [float(sy.min()), float(sy.max())]})
         if c not in real.dates and tr.size >= 20 and np.all(tr == np.round(tr)) and np.all(ho == np.round(ho)):
             whole += 1  # (a date's days with a time are another format, not fractions)
@@ -480,7 +486,8 @@ def _ranges_and_whole_numbers(real: TabularData, synthetic: pd.DataFrame, contex
     th = context.config.fidelity
     desc_r = ("The worst number column's share of synthetic values outside the range of the real training values "
               "(beyond the holdout's share; by more than 1% of its width): values no real row comes near, such as "
-              "humidity above 100%. More than 0.5% of a column's values beyond the range by over half its width fail.")
+              "humidity above 100%. More than 0.5% of a column's values beyond the range by over half its width fail; more "
+              "than 0.1% negative where no real value is are at least a review.")
     if ranges:
         k = int(np.argmax([r["synthetic"] - r["holdout"] for r in ranges]))
         r = ranges[k]
@@ -501,6 +508,11 @@ def _ranges_and_whole_numbers(real: TabularData, synthetic: pd.DataFrame, contex
                             f"[{show(lo) if far is r else f'{lo:.6g}'}, {show(hi) if far is r else f'{hi:.6g}'}] by more than half "
                             f"its width (synthetic [{far['synthetic_range'][0]:.6g}, {far['synthetic_range'][1]:.6g}]); "
                             + note)
+        neg = max(ranges, key=lambda x: x["synthetic_negative"] - x["holdout_negative"])
+        if out[-1].verdict == "pass" and neg["synthetic_negative"] - neg["holdout_negative"] > SIGN_ROWS:
+            out[-1].verdict = "review"  # (a sign no real value has: an age or a count below zero)
+            out[-1].note = (f"{neg['synthetic_negative']:.2%} of synthetic {neg['column']!r} are negative, where no real "
+                            "value is; " + note)
     else:
         out.append(skipped("values_outside_real_range_max", "fidelity", "minimize", desc_r, "no number column"))
     desc_c = ("The worst number column's share of real holdout values outside the range of the synthetic values (by "

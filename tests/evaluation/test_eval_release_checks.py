@@ -190,3 +190,17 @@ def test_an_association_the_synthetic_table_makes_up_is_a_review_at_least() -> N
     m = evaluate_tabular(train, holdout, table(300, 2, made_up=True)).metric("strong_association_loss_share")
     assert m.verdict == "review" and "no real sample holds: group~recurrence" in m.note, (m.verdict, m.note)
     assert evaluate_tabular(train, holdout, table(300, 3)).metric("strong_association_loss_share").verdict == "skipped"
+
+
+def test_negative_values_where_no_real_value_is_are_a_review() -> None:
+    """pneumon's child age in months (0.5-12): a DP fit wrote 50 ages of -1 (1.998% of the rows), under the 2% review
+    limit of values outside the real range, and the report passed it."""
+    train, holdout = _table(400, 13), _table(200, 14)
+    for t in (train, holdout):
+        t["months"] = np.random.default_rng(len(t)).uniform(0.5, 12, len(t)).round(1)
+    syn = _table(400, 15)
+    syn["months"] = np.random.default_rng(3).uniform(0.5, 12, 400).round(1)
+    ok = evaluate_tabular(train, holdout, syn).metric("values_outside_real_range_max")
+    syn.loc[:5, "months"] = -1.0  # 6 of 400: 1.5%
+    m = evaluate_tabular(train, holdout, syn).metric("values_outside_real_range_max")
+    assert ok.verdict == "pass" and m.verdict == "review" and "negative" in m.note, (ok.verdict, m.verdict, m.note)
