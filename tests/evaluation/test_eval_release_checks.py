@@ -204,3 +204,14 @@ def test_negative_values_where_no_real_value_is_are_a_review() -> None:
     syn.loc[:5, "months"] = -1.0  # 6 of 400: 1.5%
     m = evaluate_tabular(train, holdout, syn).metric("values_outside_real_range_max")
     assert ok.verdict == "pass" and m.verdict == "review" and "negative" in m.note, (ok.verdict, m.verdict, m.note)
+
+
+def test_the_top_categories_line_shows_a_synthetic_value_no_real_row_holds() -> None:
+    """A data scientist: '(other)' filled 13-16% of a two-valued synthetic column, and the per-column line of real /
+    synthetic shares left it out (only the real values were listed)."""
+    train, holdout = _table(400, 16), _table(200, 17)
+    syn = _table(400, 18)
+    syn.loc[:59, "sex"] = "(other)"  # 15%
+    rows = evaluate_tabular(train, holdout, syn).metric("marginal_distance_mean").details["columns"]
+    line = next(r["top_categories_real_vs_synthetic"] for r in rows if r["column"] == "sex")
+    assert "(other): 0 / 0.150" in line, line
