@@ -392,9 +392,14 @@ def _isna(v: Any) -> bool:
         return False
 
 
+#: What a DP fit's key error says instead of an example (no row number either: an appended row's is the private row
+#: count plus one, an adversary found).
+WITHHELD = "values and rows withheld: DP fit; `medsynth schema check` lists them"
+
+
 def _example(values: pd.Series, rows: np.ndarray, redact: bool) -> str:
-    if redact:  # (no row number either: an appended row's is the private row count plus one, an adversary found)
-        return "values and rows withheld: DP fit; `medsynth schema check` lists them"
+    if redact:
+        return WITHHELD
     v = values.iloc[int(rows[0])]
     if isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool):
         return f"e.g. {category_key(v)}"
@@ -478,7 +483,7 @@ def key_problems(tables: Mapping[str, pd.DataFrame], schema: DatasetSchema, *, r
         keys = canonical_keys(df[t.primary_key])
         miss = np.nonzero(keys.isna().to_numpy())[0]
         if miss.size:
-            where = "values and rows withheld: DP fit; `medsynth schema check` lists them" if redact else f"e.g. row {miss[0] + 1}"
+            where = WITHHELD if redact else f"e.g. row {miss[0] + 1}"
             problems.append(f"table '{name}': primary key '{t.primary_key}' is missing in {'some' if redact else miss.size} row(s) "
                             f"({where}); every row needs a key")
         dup = np.nonzero((keys.duplicated(keep="first") & keys.notna()).to_numpy())[0]

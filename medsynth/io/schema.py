@@ -565,13 +565,13 @@ DATE_SHAPE = r"^\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}([ T]\d{1,2}:\d{2}(:\d{2})?)?$"
 INVALID_DATE_SHARE = 0.01
 
 
-def _few_invalid_dates(unread: pd.Series, part: pd.Series) -> bool:
+def _few_invalid_dates(unread: pd.Series, part: pd.Series, *, count: bool = True) -> bool:
     """Whether the values no date format reads are a few dates typed wrong (each of a date's shape, at most
     :data:`INVALID_DATE_SHARE` of the values and at least one): one '31/02/1981' among 1,945 visit dates made the
-    column categories of every date."""
+    column categories of every date. Without ``count`` (a DP fit: a refusal may not turn on how many rows) any number
+    of them."""
     shaped = unread.astype(str).str.match(DATE_SHAPE).all()
-    rows = int(part.isin(set(unread)).sum())
-    return bool(shaped and rows <= max(1, INVALID_DATE_SHARE * len(part)))
+    return bool(shaped and (not count or int(part.isin(set(unread)).sum()) <= max(1, INVALID_DATE_SHARE * len(part))))
 
 
 def invalid_dates(values: pd.Series, fmt: str) -> list[str]:
@@ -1214,9 +1214,8 @@ def validate_table(df: pd.DataFrame, schema: TableSchema, *, redact: bool = Fals
                 wrong = pd.Series(invalid_dates(nonnull[bad_idx], col.format), dtype=object)
                 # (a DP fit never counts them: 1% of the rows and one more turned its run into a refusal, an adversary
                 # found, on neighbouring tables; any number of dates typed wrong is read as missing there)
-                few = (bool(wrong.astype(str).str.match(DATE_SHAPE).all()) if redact
-                       else _few_invalid_dates(wrong, nonnull.astype(str)))
-                if set(nonnull[bad_idx].astype(str)) <= set(wrong) and few:
+                if set(nonnull[bad_idx].astype(str)) <= set(wrong) and _few_invalid_dates(wrong, nonnull.astype(str),
+                                                                                          count=not redact):
                     bad_idx, parsed = ~bad_idx & False, parsed.dropna()
             if bad_idx.any():
                 ex = nonnull[bad_idx].astype(str).iloc[0]

@@ -997,12 +997,12 @@ def refine(loc: Location, rho: float, rng: np.random.Generator, *, max_cells: in
             if not far_joins(r, np.arange(r[-1] + 1, lo)):
                 break
             lo = int(r[0])
-        grown = True
         def z_key(k: int, step: int) -> float:  # (KEY_NEIGHBOUR_SIGMAS: two away, a -1 below 0, beside a 0/1 flag)
             wary = step > 1 or (SMALL_INTEGERS[k] < 0 <= SMALL_INTEGERS[lo]) or (
                 {SMALL_INTEGERS[lo], SMALL_INTEGERS[hi]} <= {0, 1} and not loc.origin)  # (a year's code 1: no flag)
             return KEY_NEIGHBOUR_SIGMAS if wary else PRESENCE_SIGMAS
 
+        grown = True
         while grown:  # neighbours up to two keys away join standing out alone
             grown = False
             for step in (1, 2):

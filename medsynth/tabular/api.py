@@ -332,7 +332,7 @@ def release_gaps(model: Any) -> str | None:
         if lumped:  # (an analyst found '(other)' in half the rows of a 3-value column with no word of it from the fit)
             parts.append(f"{where}{len(lumped)} column{'s' if len(lumped) > 1 else ''} write{'' if len(lumped) > 1 else 's'} "
                          f"the values too rare to release as '{OTHER_CATEGORY}' ({_names(lumped)})")
-    unsure = [c for e in getattr(model.privacy_ledger, "entries", []) for c in unsure_kinds([e])]
+    unsure = unsure_kinds(getattr(model.privacy_ledger, "entries", []))
     if unsure:  # (mgus1, 223 rows at epsilon 1: every column's kind within 3 deviations; age came out text, pcdx numbers)
         parts.append(f"the noise decided whether {len(unsure)} column{'s' if len(unsure) > 1 else ''} "
                      f"hold{'' if len(unsure) > 1 else 's'} numbers or text ({_names(unsure)}: too few rows for the "

@@ -76,6 +76,7 @@ from medsynth.tabular.structure import (
     LETTER_KEYS,
     LETTER_PAIRS,
     ROUND_SHARES,
+    STRUCTURE_ACCESS,
     decide_structure,
     flag_partner,
     flag_vocabulary,
@@ -496,16 +497,14 @@ PUBLIC_GROUPS: tuple[tuple[tuple[str, ...], float], ...] = ((CATEGORY_KEYS, WORD
 #: struck it out again: flchain's F/M took 'divorced', 'HIGH' or 'Never' in 3 of 3,000 draws (about 1.5% of the
 #: synthetic rows each, 4.4 noise deviations). A word of a sure value's own group keeps its group's rate (for every
 #: word, a rare 'asian' beside white/black was kept half as often, a reviewer found), so a noise letter beside F/M
-#: ('W', 'P': 4 of 3,000) still may join; a hand-written list's values are never struck.
+#: ('W', 'P': 3 of 3,000) still may join; a hand-written list's values are never struck.
 SURE_FALSE_RATE = 1e-4
 SURE_WORD_SIGMAS = math.sqrt(2) * float(special.erfinv(1 - 2 * SURE_FALSE_RATE / (len(CATEGORY_KEYS) + len(LETTER_KEYS))))
 
 def unsure_kinds(entries: list[Any]) -> list[str]:
-    """The columns whose kind (numbers or text) a DP fit's type decision took on the noise's word (numbers minus the rest
-    within 3 deviations of zero: :func:`~medsynth.tabular.structure.decide_structure`), from its ledger entry among
-    ``entries`` (the last)."""
-    entry = next((e for e in reversed(entries) if e.access.startswith("column types") or ": column types" in e.access), None)
-    return list((entry.details or {}).get("unsure_kind") or []) if entry is not None else []
+    """The columns whose kind (numbers or text) a DP fit's type decisions among ``entries`` (ledger entries) took on the
+    noise's word (numbers minus the rest within 3 deviations of zero: :func:`~medsynth.tabular.structure.decide_structure`)."""
+    return [c for e in entries if e.access.endswith(STRUCTURE_ACCESS) for c in (e.details or {}).get("unsure_kind") or []]
 
 
 def _word_group(k: str) -> tuple[str, ...] | None:
@@ -919,10 +918,10 @@ def resolve_domain(
         rho_struct = STRUCTURE_SHARE * rho_domain
         if need <= STRUCTURE_MAX_SHARE * base:  # more only where more buys the decision (else it is undecided anyway)
             rho_struct = max(rho_struct, need)
-        before = len(getattr(ledger, "entries", []))
+        before = len(ledger.entries)
         schema, small_ints, spent_struct, undecided = decide_structure(schema, df, rho=rho_struct, rows=n_struct,
                                                                        rng=rng, ledger=ledger)
-        unsure_kind = set(unsure_kinds(getattr(ledger, "entries", [])[before:]))
+        unsure_kind = set(unsure_kinds(ledger.entries[before:]))
         # what the type decision took beyond the domain budget came out of the 1-way marginals of the columns it
         # decided; where many became identifiers (not modelled, no marginal) the pool below keeps a floor, paid from
         # the model's budget (its rho_left), so the release never gets a negative budget (14 text ids on 500 rows)

@@ -194,7 +194,7 @@ def export_run(run: str | Path, out: str | Path, *, non_private: bool = False, f
 
     from medsynth.core.errors import PrivacyBudgetError, RunDirectoryError
     from medsynth.core.files import atomic_dir, fingerprint_file
-    from medsynth.core.rundir import RELEASE_MANIFEST
+    from medsynth.core.rundir import MARKER, PRIVATE_DIR, RELEASE_MANIFEST
     from medsynth.privacy.ledger import PrivacyLedger
 
     src = RunDir.open(run).path
@@ -222,10 +222,10 @@ def export_run(run: str | Path, out: str | Path, *, non_private: bool = False, f
     stamp = time.mktime(time.strptime(ledger.created, "%Y-%m-%dT%H:%M:%S"))
     earlier = Path(out).is_dir() and any(Path(out).iterdir())
     # (a run folder holds a release manifest too: an export over one deleted its private/ and run.json, a reviewer found)
-    if force and earlier and (not (Path(out) / RELEASE_MANIFEST).is_file() or (Path(out) / "run.json").exists()
-                              or (Path(out) / "private").exists()):
-        raise RunDirectoryError(f"--out '{out}' is not an earlier export (no {RELEASE_MANIFEST} in it): --force replaces "
-                                "only an export; choose another path")
+    if force and earlier and (not (Path(out) / RELEASE_MANIFEST).is_file() or (Path(out) / MARKER).exists()
+                              or (Path(out) / PRIVATE_DIR).exists()):
+        raise RunDirectoryError(f"--out '{out}' is not an earlier export (a run, or a folder without {RELEASE_MANIFEST}): "
+                                "--force replaces only an export; choose another path")
     with atomic_dir(out, overwrite=force) as tmp:
         for rel in [*files, RELEASE_MANIFEST]:
             (tmp / rel).parent.mkdir(parents=True, exist_ok=True)

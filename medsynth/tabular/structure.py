@@ -151,6 +151,10 @@ def flag_vocabulary(value: Any) -> tuple[int, str] | None:
     return pair, ("upper" if word.isupper() else "title" if word[:1].isupper() else "lower")
 
 
+#: The ledger access of the type decision (:func:`decide_structure`; a multi-table view prefixes its table).
+STRUCTURE_ACCESS = "column types and date formats (counts of the kinds of values, never the inferred type)"
+
+
 def needs_decision(col: ColumnSchema) -> bool:
     """Whether a DP fit must decide this column's type: a ``public: false`` column whose type ``schema infer`` read
     from the data (``type`` in ``read_from_data``, which ``schema infer`` always writes). A type written by hand (a
@@ -547,7 +551,7 @@ def decide_structure(schema: TableSchema, df: pd.DataFrame, *, rho: float, rows:
     decisions = {c.name: decided[c.name]["type"] + (f" ({decided[c.name]['format']})" if decided[c.name].get("format") else "")
                  + (f", to the {decided[c.name]['resolution']}" if decided[c.name].get("resolution") else "") for c in todo}
     ledger.record(
-        "column types and date formats (counts of the kinds of values, never the inferred type)",
+        STRUCTURE_ACCESS,
         "Gaussian mechanism (zCDP), per column: numbers minus the rest; then non-whole numbers, or a histogram of kinds; "
         "then a histogram of date formats, or rows holding a unique value (distinct values under a name like an "
         "identifier)", rho=spent, columns=[c.name for c in todo],
