@@ -18,6 +18,8 @@ import math
 
 import numpy as np
 
+from medsynth.privacy.mechanisms import _union_threshold
+
 #: Mantissas of the candidate units (times a power of ten).
 MANTISSAS = (1.0, 2.0, 2.5, 5.0)
 #: The finest candidate is the range's width over this.
@@ -102,6 +104,49 @@ def unit_holds(on: float, n_on: int, off: float, n_off: int, sigma: float) -> bo
                 and off + OFF_SIGMAS * sigma * math.sqrt(n_off) <= STEP_SLACK * on)
 
 
+#: A whole-number column whose DP range holds at most this many points of its unit may have its values counted one by
+#: one (:func:`point_counts`): a code recorded as large numbers (a study id 4001 in every row, diagnosis codes
+#: 410/428/486/599) that a range's cells wrote as about 190 made-up values, or as 410-415 where 410 was.
+SPARSE_POINTS = 4096
+#: ... and is written as the values standing out alone (categories) where at most this many stand out ...
+SPARSE_CODES = 64
+#: ... and the values off them (a noisy count: the range's less theirs, one noise deviation allowed) are at most this
+#: share of those on them.
+SPARSE_LEFT = 0.02
+
+
+def point_counts(values: np.ndarray, lowest: int, high: float, unit: int) -> np.ndarray:
+    """Exact counts (private) of the values on each point ``lowest, lowest + unit, ... <= high``: each present finite
+    value within half a unit of the grid's ends adds 1 to its nearest point, any other to none (L2 sensitivity 1)."""
+    x = np.asarray(values, dtype=float)
+    x = x[np.isfinite(x)]
+    n = int((high - lowest) // unit) + 1
+    idx = np.round((x - lowest) / unit)
+    idx = idx[(idx >= 0) & (idx < n)].astype(np.int64)
+    return np.bincount(idx, minlength=n).astype(float)
+
+
+def decide_sparse(noisy: np.ndarray, sigma: float, range_count: float, range_sd: float,
+                  false_rate: float = 1e-3) -> np.ndarray | None:
+    """The indices of the points a column's values sit on, from noisy :func:`point_counts` (noise ``sigma``) and a noisy
+    count of the values in the range (``range_sd``): the points standing out of the noise (the threshold corrected for
+    the points tested, ``false_rate``), where at most :data:`SPARSE_CODES` do, and they leave at most
+    :data:`SPARSE_LEFT` of their count off them; else None (post-processing). More than twelve points filling over
+    half of the span between the first and the last are no code but a range (ages 30-90 but 33): its cells write
+    them."""
+    noisy = np.asarray(noisy, dtype=float)
+    z = _union_threshold(max(noisy.size, 1), false_rate)
+    on = np.flatnonzero(noisy > z * sigma)
+    if not on.size or on.size > SPARSE_CODES:
+        return None
+    if on.size > 12 and on.size > 0.5 * (on[-1] - on[0] + 1):  # (twelve: MAX_LEVELS of a whole range)
+        return None
+    held = float(noisy[on].sum())
+    off = range_count - held
+    off_sd = math.sqrt(range_sd**2 + on.size * sigma**2)
+    return on if off - off_sd <= SPARSE_LEFT * held else None
+
+
 def on_step(x: np.ndarray, step: float, low: float | None = None, high: float | None = None) -> np.ndarray:
     """``x`` rounded to whole multiples of ``step``, kept within [low, high] on the grid (and written without the
     float error of the product: 0.1 * 3 as 0.3)."""
@@ -114,4 +159,5 @@ def on_step(x: np.ndarray, step: float, low: float | None = None, high: float | 
     return np.round(q * step, decimals)
 
 
-__all__ = ["candidates", "decide_step", "on_step", "on_unit", "step_counts", "unit_holds"]
+__all__ = ["SPARSE_CODES", "SPARSE_LEFT", "SPARSE_POINTS", "candidates", "decide_sparse", "decide_step", "on_step",
+           "on_unit", "point_counts", "step_counts", "unit_holds"]

@@ -55,7 +55,16 @@ from medsynth.privacy.mechanisms import (
     gaussian_sigma,
     noisy_counts,
 )
-from medsynth.privacy.steps import candidates, decide_step, on_unit, step_counts, unit_holds
+from medsynth.privacy.steps import (
+    SPARSE_POINTS,
+    candidates,
+    decide_sparse,
+    decide_step,
+    on_unit,
+    point_counts,
+    step_counts,
+    unit_holds,
+)
 from medsynth.tabular.config import PrivacyConfig
 from medsynth.tabular.schema import (
     DISCRETE_TYPES,
@@ -228,6 +237,56 @@ def _released_step(s: pd.Series, low: float, high: float, integer: bool, rho: fl
     sigma = gaussian_sigma(rho)
     noisy = noisy_counts(step_counts(cell_numbers(s).to_numpy(dtype=float), units), sigma, rng)
     return decide_step(noisy, sigma, units, integer=integer)
+
+
+#: A whole-number column whose range's cells do not write its values one by one, and look like a code's (a wide cell
+#: holding most of the values, or a few full cells apart: post-processing of stage 2), has its
+#: values counted on each point of its range with this share of its stage-2 budget again (paid from the model's, and only
+#: by such columns; :func:`medsynth.privacy.steps.decide_sparse`).
+SPARSE_SHARE = 0.5
+#: Noise deviations a stage-2 cell stands above zero to count as full ...
+SPARSE_FULL_SIGMAS = 3.0
+#: ... the full cells hold this share of the values at least (a spread column's cells under the noise hold much) ...
+SPARSE_HELD = 0.8
+#: ... and fill at most this share of the cells from the first full one to the last (or one wide cell holds them).
+SPARSE_OCCUPIED = 0.5
+
+
+def _maybe_sparse(res: BoundsResult, unit: int) -> bool:
+    """Whether a whole-number column's stage-2 cells (post-processing) look like a code's values: see SPARSE_SHARE."""
+    if res.edges is None or res.counts is None or len(res.counts) == 0:
+        return False
+    counts = np.asarray(res.counts, dtype=float)
+    sd = np.full(counts.size, res.sigma) if res.count_sigmas is None else np.asarray(res.count_sigmas, dtype=float)
+    snapped = np.ceil(np.asarray(res.edges, dtype=float) - 1e-9) - 0.5  # (cells holding no whole value: none, as
+    keep = np.diff(snapped) > 0                                           # _numeric_oneway; half-unit cells alternate)
+    counts, sd, widths = counts[keep], sd[keep], np.diff(snapped)[keep]
+    if not counts.size:
+        return False
+    full = counts > SPARSE_FULL_SIGMAS * sd
+    if not full.any() or widths[full].max() <= unit:  # (cells of one value each already write the values)
+        return False
+    total = float(counts.sum())  # (signed: the noise of empty cells cancels)
+    if total <= 0 or float(counts[full].sum()) < SPARSE_HELD * total:  # much mass in cells under the noise: spread
+        return False
+    at = np.flatnonzero(full)
+    if at.size == 1:
+        return bool(widths[at[0]] >= 4 * unit)
+    return bool(at.size <= SPARSE_OCCUPIED * (at[-1] - at[0] + 1))
+
+
+def _released_points(s: pd.Series, lowest: int, high: int, unit: int, rho: float, res: BoundsResult,
+                     rng: np.random.Generator) -> tuple[list[int], np.ndarray, float] | None:
+    """The values a whole-number column sits on, from one noisy count per point of its DP range (``rho``): the values,
+    their noisy counts and noise, or None where they are no code (:func:`~medsynth.privacy.steps.decide_sparse`)."""
+    sigma = gaussian_sigma(rho)
+    noisy = noisy_counts(point_counts(cell_numbers(s).to_numpy(dtype=float), lowest, high, unit), sigma, rng)
+    if res.range_count is None:
+        return None
+    on = decide_sparse(noisy, sigma, float(res.range_count), float(res.range_sd))
+    if on is None:
+        return None
+    return [int(lowest + unit * int(i)) for i in on], noisy[on], sigma
 
 
 def _set_bounds(col: ColumnSchema, lo: float, hi: float, *, half_open: bool = False) -> dict[str, Any]:
@@ -1154,8 +1213,30 @@ def resolve_domain(
             declared = col.step if col.step is not None and float(col.step).is_integer() else None
             unit = int(step if step is not None else declared or 1) if col.type == "integer" else 1
             lowest = -(-int(upd["min"]) // unit) * unit if col.type == "integer" else 0
-            points = list(range(lowest, int(upd["max"]) + 1, unit)) if col.type == "integer" else []
-            if (col.name not in times and col.type == "integer" and 0 < len(points) <= MAX_LEVELS
+            n_points = (int(upd["max"]) - lowest) // unit + 1 if col.type == "integer" else 0
+            points = list(range(lowest, int(upd["max"]) + 1, unit)) if 0 < n_points <= MAX_LEVELS else []
+            sparse = None
+            if (col.name not in times and col.type == "integer" and MAX_LEVELS < n_points <= SPARSE_POINTS
+                    and not res.log_scale and _maybe_sparse(res, unit)):
+                rho_sparse = SPARSE_SHARE * rest
+                spent[col.name] += rho_sparse
+                sparse = _released_points(s, lowest, int(upd["max"]), unit, rho_sparse, res, rng)
+            if sparse is not None:  # a code recorded as large whole numbers: its values are categories
+                cats, counts, sigma_p = sparse
+                floors.append(PRESENCE_SIGMAS * sigma_p)
+                upd = {"type": "categorical", "categories": cats, "min": None, "max": None, "missing": res.missing,
+                       "transform": "none"}
+                detail[col.name] = {"mechanism": MECH_NUMBER + "; its values counted one by one on its range (a code)",
+                                    "rho": spent[col.name], "rounds": loc.rounds, "categories": cats,
+                                    "missing": res.missing}
+                if oneways is not None:
+                    c = np.append(counts, res.missing_count) if res.missing else np.asarray(counts)
+                    sg = np.append(np.full(len(counts), sigma_p), res.sigma_missing) if res.missing else np.full(
+                        len(counts), sigma_p)
+                    oneways[col.name] = OneWay(np.asarray(c, dtype=float), sg)
+                updates[col.name] = upd
+                continue
+            if (col.name not in times and col.type == "integer" and points
                     and (col.name in small_ints or col.name in stepped_whole or unit > 1)):
                 upd = {"type": "categorical", "categories": points, "min": None, "max": None, "missing": res.missing,
                        "transform": "none"}  # (a few whole values: categories, as a small code's)

@@ -132,3 +132,36 @@ def test_a_code_on_a_unit_keeps_only_its_values(seeded_dp_noise):
     assert model.schema.column("dose").categories == [0, 2, 4, 6]
     assert model.schema.column("stage").categories == [1, 2, 3, 4]
     assert set(model.sample(1000, seed=0)["dose"]) <= {0, 2, 4, 6}
+
+
+def test_a_code_recorded_as_large_numbers_is_counted_value_by_value():
+    from medsynth.privacy.steps import decide_sparse, point_counts
+
+    icd = np.repeat([410, 428, 486, 599, np.nan, 5000], [1200, 900, 600, 300, 40, 1])
+    counts = point_counts(icd, 400, 607, 1)
+    assert counts.size == 208 and counts[[10, 28, 86, 199]].tolist() == [1200, 900, 600, 300] and counts.sum() == 3000
+    assert decide_sparse(counts, 1.0, 3000.0, 1.0).tolist() == [10, 28, 86, 199]
+    assert decide_sparse(counts, 100.0, 3000.0, 1.0) is None  # 599's 300 rows under the threshold: 10% left off
+    assert decide_sparse(counts, 1.0, 3400.0, 1.0) is None  # 400 of the range's values off them (13%): no code
+    ages = point_counts(np.random.default_rng(0).normal(60, 12, 3000).round(), 0, 130, 1)
+    assert decide_sparse(ages, 1.0, 3000.0, 1.0) is None  # a run of whole values: a range's cells
+    assert decide_sparse(ages, 8.0, 3000.0, 1.0) is None  # (its middle alone stands out: a run, and much left off)
+
+
+def test_dp_fit_writes_a_large_code_as_its_values(seeded_dp_noise):
+    """A study id 4001 in every row was written as about 190 values of [2048, 4095], diagnosis codes 410/428/486/599 as
+    31-76 values (411, 412, 426, ...): the range's cells hold several whole numbers each."""
+    rs = np.random.default_rng(0)
+    n = 3000
+    df = pd.DataFrame({"study": 4001, "icd": rs.choice([410, 428, 486, 599], n, p=[0.4, 0.3, 0.2, 0.1]),
+                       "age": rs.normal(60, 12, n).round().astype(int), "y": rs.integers(0, 2, n)})
+    model = tab.fit(df, model="dp-mst", epsilon=1.0, seed=0)
+    assert model.schema.column("icd").categories == [410, 428, 486, 599]
+    assert model.schema.column("study").categories == [4001]
+    assert model.schema.column("age").type == "integer"  # a spread column stays a range
+    syn = model.sample(2000, seed=0)
+    assert set(syn["icd"].dropna().astype(int)) == {410, 428, 486, 599} and set(syn["study"].dropna()) == {4001}
+    assert syn["icd"].notna().mean() > 0.98
+    entry = next(e for e in model.ledger.entries if "per_column" in (e.details or {}))
+    assert "counted one by one" in entry.details["per_column"]["icd"]["mechanism"]
+    assert "counted one by one" not in entry.details["per_column"]["age"]["mechanism"]
