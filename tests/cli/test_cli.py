@@ -32,6 +32,14 @@ def test_help_and_version(capsys: pytest.CaptureFixture[str]):
     assert code == 0 and "NIfTI" in out and "--modality" in out
 
 
+def test_python_dash_m_runs_the_command():
+    """``python -m medsynth`` where the console script is not on the path (it failed: no ``medsynth.__main__``)."""
+    done = subprocess.run([sys.executable, "-m", "medsynth", "--version"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout.strip() == f"medsynth {__version__}", done.stderr
+    bad = subprocess.run([sys.executable, "-m", "medsynth", "no-such-command"], capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2 and "no-such-command" in bad.stderr
+
+
 def test_help_does_not_import_heavy_libraries():
     code = (
         "import sys; from medsynth.cli.main import main; main(['--help']); "
