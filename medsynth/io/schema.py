@@ -924,7 +924,8 @@ def propose_target(names: list[str]) -> str | None:
     """The column a zero-configuration fit treats as the prediction target, from the names alone (public,
     not data): ``outcome``/``label``/``target``/``class``/``y``, else a name about death (``death``,
     ``hospdead``, ``hospital_expire_flag``, ``mortality``), else one with the word ``status`` or ``event``
-    (survival data's event flag), else one with the word ``readmitted``, ``recurrence``, ``relapse``,
+    (survival data's event flag; first where the name about death is a bare ``death``, which beside one is a day),
+    else one with the word ``readmitted``, ``recurrence``, ``relapse``,
     ``response`` or named ``result``; never an identifier or a name about when or why (``deathdate``,
     ``death_cause``, ``time_to_event``). The first column of the best tier, or None."""
     tiers: list[list[str]] = [[], [], [], []]
@@ -942,6 +943,10 @@ def propose_target(names: list[str]) -> str | None:
             tiers[2].append(name)
         elif low in _TARGET_LATE_NAMES or any(w in _TARGET_LATE_WORDS for w in words):
             tiers[3].append(name)
+    if not tiers[0] and tiers[2] and all(_name_words(n) in (["death"], ["dead"], ["died"], ["deceased"]) for n in tiers[1]):
+        # a bare 'death' beside a status or event column is when (or whether, but then the status says it too): MASS's
+        # Aids2 holds 'death' as the day of death or censoring and 'status' (A/D) as the outcome, and 'death' was proposed
+        return tiers[2][0]
     return next((t[0] for t in tiers if t), None)
 
 

@@ -324,6 +324,8 @@ def test_the_outcome_is_proposed_as_target_from_its_name_alone():
     from medsynth.io.schema import propose_target
 
     assert propose_target(["age", "death", "yrdth", "dadth"]) == "death"
+    assert propose_target(["state", "sex", "diag", "death", "status", "T.categ", "age"]) == "status"  # Aids2: a day
+    assert propose_target(["hospdead", "status"]) == "hospdead"  # (a name about death beyond the bare word first)
     assert propose_target(["id", "sex", "outcome", "death"]) == "outcome"  # an explicit outcome first
     assert propose_target(["hospdead", "sfdm2"]) == "hospdead"
     assert propose_target(["icustay_id", "hospital_expire_flag"]) == "hospital_expire_flag"
