@@ -162,15 +162,20 @@ class TabularData:
         return pd.concat([self.train, self.holdout], ignore_index=True)
 
 
-def _is_identifier(values: pd.Series, name: str) -> bool:
-    """A column named like an identifier whose (real) values are all distinct and not fractional numbers: a key, not
-    a measurement ('uacid', uric acid, is named like one)."""
+def _is_identifier(values: pd.Series, name: str, max_levels: int = 10) -> bool:
+    """A column named like an identifier whose (real) values are not fractional numbers and are all distinct, or
+    repeat in groups of a few rows as ``schema infer`` reads a key (:func:`~medsynth.io.schema.group_key`: DAAG's
+    nassCDS ``caseid``, a crash of 1-9 occupants, was judged as categories and failed the report): a key, not a
+    measurement ('uacid', uric acid, is named like one)."""
     vals = values.dropna()
-    from medsynth.io.schema import id_like
+    from medsynth.io.schema import group_key, id_like
 
     if pd.api.types.is_float_dtype(vals) and not np.all(np.asarray(vals, dtype=float) % 1 == 0):
         return False
-    return id_like(name) and len(vals) > 1 and len(vals) == len(values) and vals.nunique() == len(vals)
+    if not (id_like(name) and len(vals) > 1):
+        return False
+    distinct = vals.nunique()
+    return (len(vals) == len(values) and distinct == len(vals)) or group_key(name, distinct, len(vals), max_levels)
 
 
 def _infer_type(real: pd.Series, max_categories: int) -> str:
@@ -316,7 +321,7 @@ def prepare_tables(
     # which repeats where a person has several rows) are keys, not data: they are left out before anything else, and another
     # tool's synthetic table may rename their values or omit them.
     ids = [c for c in train.columns if c != target and (schema.get(c) == "id" or (c not in schema and (
-        _is_identifier(train[c], c) or person_key_rank(c) == 0 or person_name_like(c))))]  # (people's names too)
+        _is_identifier(train[c], c, max_categories) or person_key_rank(c) == 0 or person_name_like(c))))]  # (people's names too)
     dropped: dict[str, str] = {c: "identifier (a key, not a measurement): left out of every metric" for c in ids}
 
     shared_people: dict[str, str] = {}
