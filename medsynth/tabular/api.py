@@ -375,7 +375,8 @@ def release_gaps(model: Any) -> str | None:
               for r in (getattr(model, "meta", None) or {}).get("bins_tested") or []]
     pairs += [f"{'exactly' if f['ones'][0] else 'at most'} one of {', '.join(f['columns'])} set (modelled as one column)"
               for f in (getattr(model, "meta", None) or {}).get("families_tested") or []]
-    kept = f"a DP test kept {', '.join(pairs)} (no synthetic row breaks them)" if pairs else ""
+    kept = (f"a DP test kept {', '.join(pairs)}: no synthetic row breaks them, though at this budget the test cannot tell "
+            "a few percent of real rows breaking one from none (the ledger notes say how many)") if pairs else ""
     lone = ("dp-mst does not use the target (target: true): its tree may join it to a weak predictor only (a crash "
             "table's train-on-synthetic AUROC 0.47 against dp-aim's 0.94); dp-aim, the default where a target is "
             "marked, measures the target with the other columns") if (

@@ -3,6 +3,8 @@ by construction; pairs without an order, the switch and the rules the user accep
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -117,6 +119,11 @@ def test_event_times_beside_their_status_columns_are_ordered_by_a_dp_fit():
     assert ["rel", "srv"] in [list(p) for p in m.meta["rules_tested"]], m.meta.get("rules_tested")
     out = m.sample(2000)
     assert (out["rel"] <= out["srv"]).all()
+    # what the test cannot tell apart is said (ebmt4's recae <= rel, broken by 11% of its real rows, was kept and said
+    # held): the share of breaking rows it could not tell from none, by the noisy counts
+    note = next(n for n in m.ledger.notes if n.startswith("rule le [rel, srv] kept by a DP test"))
+    share = float(re.search(r"cannot tell up to about (\d+)% of the rows holding both breaking it", note).group(1))
+    assert 2 <= share <= 10, note
 
 
 def test_an_ordering_a_fifth_of_the_rows_break_is_not_kept():
