@@ -43,7 +43,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from medsynth.io.dataset_infer import _name_words, event_times, time_point_named
+from medsynth.io.dataset_infer import _name_words, event_times, time_point_named, year_named
 from medsynth.io.rules import _days_or_numbers, round_cut
 from medsynth.io.schema import BOUND_RANKS, TOTAL_WORDS, bound_pairs
 from medsynth.privacy.ledger import PrivacyLedger
@@ -103,11 +103,14 @@ def candidate_columns(schema: TableSchema, *, taken: set[str]) -> list[str]:
 
 def candidate_pairs(schema: TableSchema, columns: list[str], *, taken: set[str] = frozenset()) -> list[tuple[str, str]]:
     """Pairs of candidate columns of one kind: dates with dates, numbers with numbers (whole or not: a follow-up in
-    whole days beside a transplant day DP left real); then pairs of numbers whose names say one is at most the other
+    whole days beside a transplant day DP left real; calendar years by name with calendar years only); then pairs of numbers whose names say one is at most the other
     (:func:`~medsynth.io.schema.bound_pairs`: a vital sign's lowest and highest, a part and its total; at most
     :data:`MAX_NAMED_PAIRS`, modelled, not ``taken``)."""
     kind = {c.name: "date" if c.type == "datetime" else "number" for c in schema.columns}
-    pairs = [(a, b) for a, b in itertools.combinations(columns, 2) if kind[a] == kind[b]]
+    # (a calendar year and a day count are no pair: survival's transplant tested futime <= year, kept it, and modelled
+    # the listing year as follow-up days plus a gap, years 12-2047 in 9 fits of 9)
+    pairs = [(a, b) for a, b in itertools.combinations(columns, 2) if kind[a] == kind[b]
+             and (kind[a] == "date" or year_named(a) == year_named(b))]
     usable = [c.name for c in schema.columns if not c.omitted and c.name not in taken and c.has_domain
               and c.type in ("integer", "continuous")]
     seen = {frozenset(p) for p in pairs}

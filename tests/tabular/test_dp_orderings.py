@@ -126,6 +126,24 @@ def test_event_times_beside_their_status_columns_are_ordered_by_a_dp_fit():
     assert 2 <= share <= 10, note
 
 
+def test_a_calendar_year_is_never_paired_with_a_day_count():
+    """survival::transplant: the listing year (1990-1999) beside follow-up days (0-1,899): a zero-config DP fit tested
+    futime <= year, kept it, and wrote years 12-2047 (futime plus a modelled gap) in 9 fits of 9."""
+    from medsynth.tabular.orderings import candidate_pairs
+
+    rs = np.random.default_rng(0)
+    n = 800
+    df = pd.DataFrame({"age": rs.integers(20, 70, n), "year": rs.integers(1990, 2000, n),
+                       "futime": rs.integers(1, 1900, n), "dxyear": rs.integers(1980, 1990, n)})
+    schema = infer_schema(df)
+    pairs = {frozenset(p) for p in candidate_pairs(schema, ["year", "futime", "dxyear"])}
+    assert pairs == {frozenset({"dxyear", "year"})}, pairs  # (years with years)
+    from medsynth.tabular.mst import DPMST
+
+    m = DPMST(privacy={"epsilon": 1.0, "delta": 1e-5}).fit(df, schema)
+    assert not any("futime" in p for p in m.meta.get("rules_tested", [])), m.meta.get("rules_tested")
+
+
 def test_an_ordering_a_fifth_of_the_rows_break_is_not_kept():
     from medsynth.tabular.mst import DPMST
 
