@@ -1061,6 +1061,9 @@ def refine(loc: Location, rho: float, rng: np.random.Generator, *, max_cells: in
         # yes/no column held by a fifth of 300 rows (2-2.5 deviations) came out constant in most fits
         if lo == hi and SMALL_INTEGERS[lo] in (0, 1) and not loc.origin:  # (years after an origin are no flag)
             other = SMALL_INTEGERS.index(1 - SMALL_INTEGERS[lo])
+            if SMALL_INTEGERS[lo] == 1:  # a 1 alone may be half of a 1/2 code (R's and SAS's sex, inherit): its partner
+                two = SMALL_INTEGERS.index(2)  # is the one of 0 and 2 counted more (survival's cgd0 wrote sex 0 in a
+                other = two if keys[two] > keys[other] else other  # fifth of its rows where the 2s stood under the noise)
             # ... unless the values beyond the keys stand out more than it: zeros beside a thin spread of amounts are a
             # cost most rows hold none of, not a flag (RandHIE's inpatient dollars wrote $1 in 4% of synthetic rows)
             if keys[other] > FLAG_PARTNER_SIGMAS * sigma and keys[other] / sigma > _beyond_keys_z(loc):
