@@ -356,11 +356,12 @@ def table_files(folder: str | Path) -> dict[str, Path]:
     return {t: fs[0] for t, fs in found.items()}
 
 
-def read_dataset(folder: str | Path) -> dict[str, pd.DataFrame]:
-    """Read every table of a dataset folder (``{name: DataFrame}``, in file-name order)."""
+def read_dataset(folder: str | Path, *, private: bool = False) -> dict[str, pd.DataFrame]:
+    """Read every table of a dataset folder (``{name: DataFrame}``, in file-name order); ``private``: a DP fit's input
+    (:func:`~medsynth.io.tables.read_table`)."""
     from medsynth.io.tables import read_table
 
-    return {t: read_table(f) for t, f in table_files(folder).items()}
+    return {t: read_table(f, private=private) for t, f in table_files(folder).items()}
 
 
 def write_dataset(tables: Mapping[str, pd.DataFrame], folder: str | Path, *, fmt: Literal["csv", "parquet"] = "csv",

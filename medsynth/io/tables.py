@@ -53,7 +53,11 @@ def table_format(path: str | Path) -> TableFormat:
 MISSING_MARKERS = (".", "?")
 
 
-def read_table(path: str | Path, *, role: str | None = None) -> pd.DataFrame:
+#: What a DP fit's parse error says instead of the parser's positions (a line number past the last row is the row count).
+POSITIONS_WITHHELD = "positions withheld: DP fit; `medsynth schema infer` on the file names them"
+
+
+def read_table(path: str | Path, *, role: str | None = None, private: bool = False) -> pd.DataFrame:
     """Read a CSV or Parquet table.
 
     Missing cells are NaN/None; in CSV, empty cells (or spaces only), pandas' usual markers ("NA", "NaN", "null", ...) and
@@ -65,6 +69,8 @@ def read_table(path: str | Path, *, role: str | None = None) -> pd.DataFrame:
     Args:
         path: a .csv (.csv.gz, .tsv, .txt) or .parquet file.
         role: what the table is (e.g. "train"), put before the file name in messages.
+        private: the table is a DP fit's input: a parse error names no line, row or byte position (pandas' 'Expected
+            14 fields in line 1947' told a malformed last row's number, the private row count plus two).
 
     Raises:
         DataValidationError: when the file does not exist, cannot be parsed, holds no columns, or
@@ -91,6 +97,8 @@ def read_table(path: str | Path, *, role: str | None = None) -> pd.DataFrame:
     except (pd.errors.ParserError, pd.errors.ParserWarning, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError, OSError,
             ImportError, csv.Error) as exc:
         msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        if private:
+            msg = f"{re.sub(r'[0-9]+', '#', msg)}; {POSITIONS_WITHHELD}"
         raise DataValidationError(
             f"{label} cannot be parsed as {fmt.upper()} ({msg}); check the delimiter, quoting and encoding (UTF-8 expected)"
             + _bare_returns_hint(p)) from None

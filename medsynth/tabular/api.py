@@ -31,7 +31,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from medsynth.tabular.schema import TableSchema
 
 
-def _frame(data: str | Path | pd.DataFrame) -> pd.DataFrame:
+def _frame(data: str | Path | pd.DataFrame, private: bool = False) -> pd.DataFrame:
     import pandas as pd
 
     from medsynth.core.errors import DataValidationError
@@ -40,7 +40,7 @@ def _frame(data: str | Path | pd.DataFrame) -> pd.DataFrame:
     if isinstance(data, pd.DataFrame):
         return normalise_frame(data)
     if isinstance(data, (str, Path)):
-        return read_table(data)
+        return read_table(data, private=private)
     raise DataValidationError(f"expected a DataFrame or the path of a .csv/.parquet table, got {type(data).__name__}")
 
 
@@ -192,13 +192,13 @@ def fit(
             from medsynth.tabular.multi_run import build_multitable, load_dataset_schema, read_tables
 
             loaded = load_dataset_schema(schema)  # type: ignore[arg-type]
-            fitted = build_multitable(cfg, loaded).fit(read_tables(data), loaded)  # type: ignore[arg-type]
+            fitted = build_multitable(cfg, loaded).fit(read_tables(data, private=cfg.privacy.private), loaded)  # type: ignore[arg-type]
     elif out is not None:
         fitted = fit_run(data, out, cfg, schema=schema, force=force)[1]  # type: ignore[arg-type]
     else:
         if isinstance(schema, (str, Path)):
             schema = TableSchema.load(schema)
-        frame = _frame(data)  # type: ignore[arg-type]
+        frame = _frame(data, private=cfg.privacy.private)  # type: ignore[arg-type]
         fitted = build_synthesizer(cfg, schema, frame=frame).fit(frame, schema)  # type: ignore[arg-type]
     gaps = release_gaps(fitted)
     if gaps:

@@ -35,7 +35,7 @@ from medsynth.tabular.multi_base import MultiTableSynthesizer
 DatasetLike = str | Path | Mapping[str, pd.DataFrame]
 
 
-def read_tables(data: DatasetLike) -> dict[str, pd.DataFrame]:
+def read_tables(data: DatasetLike, *, private: bool = False) -> dict[str, pd.DataFrame]:
     """``{name: DataFrame}`` from a dataset folder or a mapping.
 
     Raises:
@@ -47,7 +47,7 @@ def read_tables(data: DatasetLike) -> dict[str, pd.DataFrame]:
             raise DataValidationError(f"expected {{table name: pandas DataFrame}}; {bad or 'no tables'} are not DataFrames")
         return {str(k): normalise_frame(v, role=f"table '{k}'") for k, v in data.items()}
     if isinstance(data, (str, Path)):
-        return read_dataset(data)
+        return read_dataset(data, private=private)
     raise DataValidationError(f"expected a folder of tables or {{table name: DataFrame}}, got {type(data).__name__}")
 
 
@@ -92,7 +92,7 @@ def fit_dataset_run(
     """
     from medsynth.core.runtime import set_threads
 
-    tables = read_tables(data)
+    tables = read_tables(data, private=config.privacy.private)
     loaded = load_dataset_schema(schema)
     set_threads(config.threads)
     model = build_multitable(config, loaded)
@@ -177,7 +177,7 @@ def fit_dataset(
     if out is not None:
         return fit_dataset_run(data, out, config, schema=schema, force=force)[1]
     loaded = load_dataset_schema(schema)
-    return build_multitable(config, loaded).fit(read_tables(data), loaded)
+    return build_multitable(config, loaded).fit(read_tables(data, private=config.privacy.private), loaded)
 
 
 def is_dataset(data: Any) -> bool:

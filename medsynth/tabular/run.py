@@ -99,7 +99,7 @@ def fit_run(
     from medsynth.core.files import atomic_path
     from medsynth.core.runtime import set_threads
 
-    df = read_table(data) if not isinstance(data, pd.DataFrame) else normalise_frame(data)
+    df = read_table(data, private=config.privacy.private) if not isinstance(data, pd.DataFrame) else normalise_frame(data)
     state = None
     if resume:
         run = RunDir.create(out, resume=True, command=command)

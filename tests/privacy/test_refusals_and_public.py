@@ -96,3 +96,25 @@ def test_a_public_column_that_may_be_missing_may_hold_no_value_and_refusals_carr
     assert "column 'lab' has missing values but the schema says missing: false" in str(err.value)
     with pytest.raises(DataValidationError, match="column 'lab' has 1 missing values"):  # the owner's own check counts
         fit(df.assign(lab=df["lab"].fillna(1.0).where(np.arange(len(df)) != 7)), model="gaussian-copula", schema=strict)
+
+
+def test_a_dp_fit_of_a_malformed_file_names_no_row_position(tmp_path):
+    """The adversary: a DP fit's parse error passed pandas' 'Expected 14 fields in line 1947' through, the private row
+    count plus two (a row appended to the table); a non-private fit and `schema infer` still name the line."""
+    import medsynth.tabular as tab
+
+    path = tmp_path / "t.csv"
+    pd.DataFrame({"a": range(417), "b": range(417)}).to_csv(path, index=False)
+    with path.open("a") as fh:
+        fh.write("1,2,3,4\n")
+    with pytest.raises(DataValidationError) as err:
+        tab.fit(path, model="dp-mst", epsilon=1.0)
+    assert "positions withheld: DP fit" in str(err.value) and not any(str(k) in str(err.value) for k in (417, 418, 419))
+    with pytest.raises(DataValidationError, match="line 419"):
+        tab.infer_schema(path)
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    path.rename(folder / "visits.csv")
+    with pytest.raises(DataValidationError) as err:
+        tab.fit(folder, model="dp-mst", epsilon=1.0)
+    assert "positions withheld" in str(err.value) and "419" not in str(err.value)
