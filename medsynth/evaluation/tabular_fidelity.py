@@ -821,6 +821,11 @@ def _notes(details: dict[str, Any]) -> str:
     return "; ".join(f"{names[k]}: {details[k + '_note']}" for k in names if k + "_note" in details)
 
 
+#: A class of the real target held by at least this share of the training rows that no synthetic row holds makes the
+#: utility verdict at least a review (the issue's bar for a category that must survive).
+LOST_CLASS_SHARE = 0.03
+
+
 class TrainSyntheticTestReal:
     """Utility: a fixed model trained on synthetic vs on real rows, tested on the real holdout."""
 
@@ -900,6 +905,17 @@ class TrainSyntheticTestReal:
                         f"{shown} do (by their values or by which rows have one): a column may encode the outcome (a date "
                         "or cause of death for death), and a utility score on it says little; leave it out or choose "
                         "another target")) if x)
+            # a class of the real target the synthetic rows never hold is one their model never predicts, whatever the
+            # AUROC says: transplant's 'death' (7.8% of the rows) and 'withdraw' were lost and utility passed (a macro
+            # AUROC over four classes near chance moved little); at least a review where it held LOST_CLASS_SHARE
+            share = real.train[target].dropna().astype(str).value_counts(normalize=True)
+            held = set(synthetic[target].dropna().astype(str))
+            lost = [c for c in classes if c not in held and share.get(c, 0.0) >= LOST_CLASS_SHARE]
+            if lost:
+                shown = ", ".join(f"'{c}' ({share.get(c, 0.0):.1%} of the real rows)" for c in lost[:5])
+                details["tstr_note"] = "; ".join(x for x in (details.get("tstr_note"), (
+                    f"the synthetic target holds no {shown}: a model trained on it never predicts "
+                    f"{'that class' if len(lost) == 1 else 'those classes'}")) if x)
             # a reference that predicts near chance leaves a gap nothing to say (lung, 57 holdout rows: TRTR 0.577, and
             # a gap of -0.009 passed): no verdict where its AUROC's 95% lower bound is not above NEAR_CHANCE_AUROC
             informative = True
@@ -923,11 +939,12 @@ class TrainSyntheticTestReal:
                 gap = scores["trtr"][metric] - scores["tstr"][metric]
                 # a synthetic target of one class trains a constant predictor: its accuracy is the real majority's
                 # share, a small gap on an unbalanced target (mgus1: 0.953 vs 0.988 passed), and nothing was learned
+                judged = (max(gap, th.fail + 1e-9) if "tstr" in constant
+                          else max(gap, th.review + 1e-9) if lost and gap <= th.review else None)
                 out.append(judge(f"utility_{metric}_gap", "utility", gap, "minimize",
                                  f"How much {metric} is lost by training on synthetic instead of real rows (0 = nothing lost).",
-                                 threshold=th, baseline=0.0, details=details, enough=informative,
-                                 judged=max(gap, th.fail + 1e-9) if "tstr" in constant else None, judged_is_bound=False,
-                                 note=_notes(details)))
+                                 threshold=th, baseline=0.0, details=details, enough=informative or bool(lost),
+                                 judged=judged, judged_is_bound=False, note=_notes(details)))
         else:
             y_te = test[target].to_numpy(float)
             res = {}

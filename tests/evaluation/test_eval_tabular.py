@@ -942,3 +942,19 @@ def test_a_family_of_dummies_with_more_than_one_set_is_judged() -> None:
     bad.loc[bad.index[:30], "edlevel1"] = 1 - bad.loc[bad.index[:30], "edlevel1"]  # 20% of rows: none or two set
     got = evaluate_tabular(train, holdout, bad).metric("dummy_family_violations_max")
     assert got.verdict == "fail" and "edlevel" in got.note and abs(got.value - 0.2) < 1e-9, (got.verdict, got.note)
+
+
+def test_a_target_class_the_synthetic_rows_lost_is_at_least_a_review() -> None:
+    """survival::transplant at epsilon 1: the synthetic 'event' held no 'death' (7.8% of the real rows), and utility
+    passed: a macro AUROC over four classes near chance moved little."""
+    rng = np.random.default_rng(0)
+    n = 1600
+    event = rng.choice(["censored", "death", "ltx", "withdraw"], n, p=[0.1, 0.08, 0.77, 0.05])
+    df = pd.DataFrame({"age": rng.normal(50, 10, n), "year": rng.integers(1990, 2000, n), "event": event})
+    syn = df.iloc[:800].copy()
+    syn.loc[syn["event"] == "death", "event"] = "ltx"
+    report = evaluate_tabular(df.iloc[:800], df.iloc[800:], syn, target="event")
+    gap = next(m for m in report.results if m.name == "utility_auroc_gap")
+    assert gap.verdict in ("review", "fail") and "holds no 'death'" in gap.note, (gap.verdict, gap.note)
+    same = evaluate_tabular(df.iloc[:800], df.iloc[800:], df.iloc[:800].copy(), target="event")
+    assert "holds no" not in (next(m for m in same.results if m.name == "utility_auroc_gap").note or "")
