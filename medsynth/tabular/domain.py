@@ -664,11 +664,15 @@ def hand_written(col: ColumnSchema) -> set[str] | None:
 
 def thresholded_release(keys: np.ndarray, n_missing: int, rho: float, delta: float, rng: np.random.Generator, *,
                         sensitivity: float = 1.0, allowed: set[str] | None = None, rate_scale: float = 1.0,
-                        sex: bool = False) -> tuple[list[str], dict[str, float], float, bool, bool]:
+                        sex: bool = False, unsure: bool = False) -> tuple[list[str], dict[str, float], float, bool, bool]:
     """A category release (:func:`~medsynth.privacy.mechanisms.dp_category_counts`, flag spellings and common words
     public keys) and its post-processing of public words and flags (:func:`_words_kept`, :func:`_flag_keys_released`,
     :func:`_flag_pair_released`, :func:`_group_released`); ``allowed`` (a list written by hand) filters the values read
-    from the data first. One column (``sensitivity`` 1) or a family's pooled histogram (``sensitivity`` k).
+    from the data first. One column (``sensitivity`` 1) or a family's pooled histogram (``sensitivity`` k). ``unsure``:
+    the noise decided the column's kind (numbers or text), so its public keys (words, letters or flag spellings, counted
+    whatever the data) stay only where together they stand ``SURE_WORD_SIGMAS`` deviations of their sum out:
+    smartpill's Age (95 rows) was written 'T' in every row, cytomegalovirus's CD34.dose 'Treatment' or 'yes', in 2-3 of
+    16-22 fits.
 
     Returns:
         (released keys, noisy counts by key, noisy missing count, whether a flag partner joined, whether a flag pair
@@ -693,6 +697,11 @@ def thresholded_release(keys: np.ndarray, n_missing: int, rho: float, delta: flo
         released = _flag_pair_released(noisy_of, sigma, rate_scale)
         paired = bool(released)
     grown = _group_released(released, noisy_of, sigma, sex=sex)
+    public = [k for k in grown if k in PUBLIC_KEYS]
+    if unsure and public and sum(noisy_of.get(k, 0.0) for k in public) <= sure * math.sqrt(len(public)):
+        # (the public keys together: a sex column's female/male, each near the threshold, stand out as a pair)
+        grown = [k for k in grown if k not in PUBLIC_KEYS]
+        released = [k for k in released if k in grown]
     return grown, noisy_of, noisy_missing, with_partner, paired or len(grown) > len(released)
 
 
@@ -1047,7 +1056,8 @@ def resolve_domain(
             keys = category_keys(s.dropna()).to_numpy(dtype=str)
             released, noisy_of, noisy_missing, with_partner, grouped = thresholded_release(
                 keys, int(s.isna().sum()), rho, delta, rng, allowed=hand_written(col),
-                rate_scale=min(1.0, PUBLIC_KEY_COLUMNS / max(n_cat, 1)), sex=sex_named(col.name))
+                rate_scale=min(1.0, PUBLIC_KEY_COLUMNS / max(n_cat, 1)), sex=sex_named(col.name),
+                unsure=col.name in unsure_kind)
             if with_partner:
                 completed.append(col.name)
             if grouped:
