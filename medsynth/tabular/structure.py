@@ -575,6 +575,14 @@ def decide_structure(schema: TableSchema, df: pd.DataFrame, *, rho: float, rows:
             "count of their numbers, so DP cannot confirm that they hold whole numbers; they are modelled as continuous "
             "where their DP range is narrow (small codes such as flags are still found by their DP domain histogram). "
             "Declare their types public to keep them integer")
+    named_only = [c for c in unsure_format if c in by_name and c in unsure_kind]
+    if named_only:  # (survival's futime, smartpill's GE.Time: follow-up days the notes below said were written as dates)
+        ledger.notes.append(
+            f"columns {named_only}: at this budget DP could not tell numbers, dates and text apart in them (3 sigma = "
+            f"{3 * sig[0]:.0f}), and their names say a time, so they are taken as dates read value by value; a duration "
+            "or a day count (a follow-up in days) then reads as missing values (a whole number like 2000 as a year). Declare the type in the "
+            "schema (type: integer or continuous, or datetime with its format, and public: true) to keep them")
+    unsure_format = [c for c in unsure_format if c not in named_only]
     if unsure_format:
         ledger.notes.append(
             f"columns {unsure_format}: at this budget the noise ({FORMAT_SIGMAS:.0f} sigma = {FORMAT_SIGMAS * sig_fmt:.0f}) hides their date format; they "
