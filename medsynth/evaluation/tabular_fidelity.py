@@ -146,8 +146,8 @@ class MarginalDistance:
 
 
 def _unseen_categories(real: TabularData, synthetic: pd.DataFrame, context: TabularContext) -> MetricResult:
-    """The worst categorical column's share of synthetic values (present, not the lumped ``(other)``) that no real row
-    holds, train or holdout, beyond the holdout's share of values the training rows do not hold: answers no one gave
+    """The worst categorical column's share of synthetic values (present, not the lumped ``(other)`` where the synthetic
+    column lacks a real value it may stand for) that no real row holds, train or holdout, beyond the holdout's share of values the training rows do not hold: answers no one gave
     (a 1-6 questionnaire item written -1 or 0 in 5% of the rows passed every metric, its distance 0.07)."""
     from medsynth.io.schema import OTHER_CATEGORY
 
@@ -159,7 +159,8 @@ def _unseen_categories(real: TabularData, synthetic: pd.DataFrame, context: Tabu
         train = set(real.train[c].dropna().astype(str))
         seen = train | set(real.holdout[c].dropna().astype(str))
         syn = synthetic[c].dropna().astype(str) if c in synthetic.columns else pd.Series([], dtype=str)
-        syn = syn[syn != OTHER_CATEGORY]
+        if not seen <= set(syn):  # (a lump of real values the synthetic column lacks; where it lacks none, the lump
+            syn = syn[syn != OTHER_CATEGORY]  # holds no real value: DoctorContacts' sex took '(other)' in 73 rows)
         hold = real.holdout[c].dropna().astype(str)
         if syn.empty:
             continue

@@ -215,3 +215,18 @@ def test_the_top_categories_line_shows_a_synthetic_value_no_real_row_holds() -> 
     rows = evaluate_tabular(train, holdout, syn).metric("marginal_distance_mean").details["columns"]
     line = next(r["top_categories_real_vs_synthetic"] for r in rows if r["column"] == "sex")
     assert "(other): 0 / 0.150" in line, line
+
+
+def test_an_other_lump_where_no_real_value_is_lacking_is_an_unseen_value() -> None:
+    """A data scientist: DoctorContacts' sex (female/male) took '(other)' in 73 synthetic rows and the report said 0%
+    unseen values: the lump stands for no real value where the synthetic column lacks none. Where it lacks one, the
+    lump may hold it and is excepted as before."""
+    train, holdout = _table(400, 16), _table(200, 17)
+    syn = _table(400, 18)
+    syn.loc[:19, "sex"] = "(other)"  # 5%, both real values still held
+    m = evaluate_tabular(train, holdout, syn).metric("unseen_category_values_max")
+    assert m.value >= 0.05 and "'(other)'" in m.note, (m.value, m.note)
+    lumped = syn.copy()
+    lumped.loc[lumped["sex"] == sorted(set(train["sex"]))[0], "sex"] = "(other)"  # a real value lumped away
+    rows = evaluate_tabular(train, holdout, lumped).metric("unseen_category_values_max").details["columns"]
+    assert next(r for r in rows if r["column"] == "sex")["synthetic"] == 0.0
