@@ -271,7 +271,12 @@ def _text_keys(s: pd.Series) -> bool:
 
 
 def _unique_present(s: pd.Series) -> bool:
-    return bool(s.notna().all()) and not canonical_keys(s).duplicated().any()
+    """Whether a column can be a table's key: its present values unique, and missing in at most one row or 1% of them
+    (a root row without a key is a person of its own to a fit; one such row took the relation away, and the folder's DP
+    fit then refused: an adversary's neighbouring folders)."""
+    missing = int(s.isna().sum())
+    return (missing <= max(1, 0.01 * len(s)) and int(s.notna().sum()) >= 2
+            and not canonical_keys(s.dropna()).duplicated().any())
 
 
 def _shared_key(name: str, df: pd.DataFrame, tables: Mapping[str, pd.DataFrame]) -> str | None:
@@ -407,7 +412,10 @@ def infer_dataset_schema(
             if found is None:
                 continue
             missing = int(df[col].isna().sum())
-            if missing:  # a child row needs its parent: MIMIC's labevents.hadm_id is empty for outpatient labs
+            if missing > max(1, 0.01 * len(df)):  # a child row needs its parent: MIMIC's labevents.hadm_id is empty for
+                # outpatient labs; a row or 1% without one is a row of no patient, left out with a note (below) as rows
+                # whose key is not the parent's are (one visit without its key took the relation away and the folder's
+                # DP fit refused: an adversary's neighbouring folders)
                 if notes is not None:
                     notes.append(f"'{child}.{col}' looks like a key to '{found[0]}.{found[1]}' but {missing} of {len(df)} "
                                  f"rows have none, so it is not made a relation (every child row needs a parent) and "
@@ -448,7 +456,14 @@ def infer_dataset_schema(
         rel = Relation(child=c, column=k, parent=p, parent_column=pk)
         relation_objs.append(rel)
     draft = DatasetSchema(tables=out_tables, relations=relation_objs)
-    problems = key_problems(tables, draft, orphans=False)
+    # a root key missing in a row or 1% of them (_unique_present): each such row a patient of its own to a fit, which
+    # gives it a placeholder key (multi_base.one_row_per_key); said, not refused
+    keyless = {n: int(tables[n][draft.tables[n].primary_key].isna().sum()) for n in draft.roots
+               if draft.tables[n].primary_key and tables[n][draft.tables[n].primary_key].isna().any()}
+    if notes is not None:
+        notes.extend(f"{k} row(s) of '{n}' have no '{draft.tables[n].primary_key}': a DP fit takes each for a patient of its "
+                     "own, with no linked row, a non-private one (hma) refuses them: give them their keys" for n, k in keyless.items())
+    problems = key_problems(tables, draft, orphans=False, loose_keys=set(keyless))
     if problems:
         raise DataValidationError(problems, context="the relations do not hold in the data")
     tables, lost = drop_orphans(tables, draft)

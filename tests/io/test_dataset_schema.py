@@ -128,6 +128,24 @@ def test_a_key_column_with_missing_values_is_no_relation_and_says_why():
     assert any("3 row(s) of 'labs' have no parent row (their key is missing" in n for n in notes), notes
 
 
+def test_one_row_without_its_key_keeps_the_relation():
+    """An adversary's neighbouring folders: one patient row with a blank id, or one visit with a blank id, took the
+    relation away (and the key), so the zero-config DP fit refused on one row. A row or 1% without a key is now a
+    patient of its own (noted), or a visit of no patient (noted and left out); more stays no relation (above)."""
+    tables = make_dataset(200)
+    tables["patients"] = pd.concat([tables["patients"], tables["patients"].iloc[[1]].assign(id=np.nan)], ignore_index=True)
+    notes: list[str] = []
+    schema = infer_dataset_schema(tables, notes=notes)
+    assert [r.label for r in schema.relations] == ["visits.id -> patients.id"] and schema.tables["patients"].primary_key == "id"
+    assert any("1 row(s) of 'patients' have no 'id': a DP fit takes each for a patient of its own" in n for n in notes), notes
+    tables = make_dataset(200)
+    tables["visits"].loc[3, "id"] = np.nan
+    notes.clear()
+    schema = infer_dataset_schema(tables, notes=notes)
+    assert [r.label for r in schema.relations] == ["visits.id -> patients.id"]
+    assert any("1 row(s) of 'visits' have no parent row" in n for n in notes), notes
+
+
 def test_schema_file_with_a_bad_relation_is_a_config_error():
     data = infer_dataset_schema(make_dataset(10)).to_dict()
     data["relations"][0]["parent_column"] = "age"
