@@ -298,6 +298,12 @@ def _shared_key(name: str, df: pd.DataFrame, tables: Mapping[str, pd.DataFrame])
     return None
 
 
+def _shown(v: object) -> str:
+    """A key value as a message shows it: 5, not np.int64(5); text quoted."""
+    v = v.item() if isinstance(v, np.generic) else v
+    return repr(v) if isinstance(v, str) else str(v)
+
+
 def _duplicated_key(tables: Mapping[str, pd.DataFrame], pks: Mapping[str, str | None]) -> list[str]:
     """Key columns whose values repeat by mistake: in a table without a primary key, a column named like an identifier,
     present in every row, unique but for a few values (at most 1% of rows), whose values another table's same-named
@@ -322,7 +328,7 @@ def _duplicated_key(tables: Mapping[str, pd.DataFrame], pks: Mapping[str, str | 
                 ov = canonical_keys(odf[col]).dropna()
                 if len(ov) and ov.duplicated().any() and ov.isin(own).all():
                     out.append(f"table '{name}': column '{col}' is the key '{other}.{col}' refers to, but {len(dups)} of its "
-                               f"values appear more than once (e.g. {s[keys.duplicated()].iloc[0]!r}); a primary key must be "
+                               f"values appear more than once (e.g. {_shown(s[keys.duplicated()].iloc[0])}); a primary key must be "
                                f"unique: remove the duplicate rows of '{name}' (or pass --key {name}.COLUMN for another key)")
                     break
     return out

@@ -186,6 +186,9 @@ def test_a_duplicated_patient_row_is_an_error_naming_the_key_not_a_missing_relat
     with pytest.raises(DataValidationError, match=r"table 'patients': column 'patient_id' .* 1 of its values appear more "
                                                   r"than once \(e\.g\. 'P7'\)"):
         infer_dataset_schema({"patients": twice, "visits": visits})
+    numbered = twice.assign(patient_id=[*range(50), 7])  # (a whole-number key: 7, not np.int64(7), an adversary saw)
+    with pytest.raises(DataValidationError, match=r"\(e\.g\. 7\); a primary key"):
+        infer_dataset_schema({"patients": numbered, "visits": visits.assign(patient_id=[i % 50 for i in range(200)])})
     notes: list[str] = []  # written twice whole (an export's join): once, with a note
     whole = infer_dataset_schema({"patients": pd.concat([patients, patients.iloc[[7]]], ignore_index=True), "visits": visits},
                                  notes=notes)
