@@ -598,7 +598,8 @@ def infer_time_fields(rel: Relation, tables: Mapping[str, pd.DataFrame], schema:
     parent date column (or number named like a time) that the parent's first child time is at or after
     (:func:`_infer_after`);
     ``sequence``: an integer child column equal to 1, 2, ... (or 0, 1, ...) in ``order_by`` order;
-    ``ends``: date/numeric child columns never below ``order_by`` (interval ends, e.g. ``tstop``).
+    ``ends``: date/numeric child columns never below ``order_by`` (interval ends, e.g. ``tstop``; a number only under a
+    name saying a time or an end).
     """
     child, parent = tables[rel.child], tables[rel.parent]
     cs, ps = schema.tables[rel.child], schema.tables[rel.parent]
@@ -662,6 +663,10 @@ def infer_time_fields(rel: Relation, tables: Mapping[str, pd.DataFrame], schema:
     ends = []
     for c in cs.columns:
         if c.name in keys or c.name in (order_by, seq) or c.type not in NUMERIC_TYPES or (c.type == "datetime") != (tcol.type == "datetime"):
+            continue
+        if c.type != "datetime" and not (time_point_named(c.name) or ends_named(c.name)):
+            # (a number is an end by its name too: KosteckiDillon's dos, days since the study began, never below the
+            # diary's own day, was taken for every entry's end, and each patient's diary ended on day 99)
             continue
         e = _times(child, c)
         ok = ~np.isnan(e)

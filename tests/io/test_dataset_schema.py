@@ -196,6 +196,17 @@ def test_a_duplicated_patient_row_is_an_error_naming_the_key_not_a_missing_relat
     assert infer_dataset_schema({"patients": patients, "visits": visits}).relations[0].parent == "patients"
 
 
+def test_a_number_never_below_the_visit_day_is_an_end_only_by_its_name():
+    """carData's KosteckiDillon: 'dos' (days since the study began, 98-1,239) is never below a diary entry's own day,
+    and schema infer took it for every entry's end: each synthetic diary then ended on day 99. A number is an interval
+    end under a name saying a time or an end (cgd's tstop, a stay's discharge), a date by its type."""
+    tables = make_dataset(40)
+    tables["visits"]["dos"] = tables["visits"]["day"] + 5000
+    tables["visits"]["stop_day"] = tables["visits"]["day"] + 3
+    rel = infer_dataset_schema(tables).relations[0]
+    assert rel.order_by == "day" and rel.ends == ["stop_day"], rel
+
+
 def test_a_count_of_visits_is_no_time():
     """births14: 'visits' (prenatal visits, a count) was taken for a time beside 'weeks' (of gestation): a DP fit kept
     'visits <= weeks' as an ordering and modelled the weeks as a gap on the visits (missing where visits were). A visit's
