@@ -165,3 +165,14 @@ def test_dp_fit_writes_a_large_code_as_its_values(seeded_dp_noise):
     entry = next(e for e in model.ledger.entries if "per_column" in (e.details or {}))
     assert "counted one by one" in entry.details["per_column"]["icd"]["mechanism"]
     assert "counted one by one" not in entry.details["per_column"]["age"]["mechanism"]
+
+
+def test_a_whole_number_column_with_a_range_of_a_billion_fits(seeded_dp_noise):
+    """survival::cgd0's 'random' (whole numbers to about 9e8): its DP range [16384, 1.07e9] was listed value by value to
+    decide whether it held a few values, and the fit died with a MemoryError traceback in 2 of about 30 fits."""
+    rs = np.random.default_rng(0)
+    n = 600
+    df = pd.DataFrame({"random": rs.integers(16_384, 900_000_000, n), "y": rs.integers(0, 2, n)})
+    model = tab.fit(df, model="dp-mst", epsilon=1.0, seed=0)
+    col = model.schema.column("random")
+    assert col.type in ("integer", "continuous") and float(col.max) >= 1e8, col
