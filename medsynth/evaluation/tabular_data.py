@@ -162,6 +162,10 @@ class TabularData:
         return pd.concat([self.train, self.holdout], ignore_index=True)
 
 
+#: The largest group of rows a key of groups (:func:`_is_identifier`) holds at most, or 1% of the rows.
+GROUP_MAX_ROWS = 20
+
+
 def _is_identifier(values: pd.Series, name: str, max_levels: int = 10) -> bool:
     """A column named like an identifier whose (real) values are not fractional numbers and are all distinct, or
     repeat in groups of a few rows as ``schema infer`` reads a key (:func:`~medsynth.io.schema.group_key`: DAAG's
@@ -175,7 +179,12 @@ def _is_identifier(values: pd.Series, name: str, max_levels: int = 10) -> bool:
     if not (id_like(name) and len(vals) > 1):
         return False
     distinct = vals.nunique()
-    return (len(vals) == len(values) and distinct == len(vals)) or group_key(name, distinct, len(vals), max_levels)
+    if len(vals) == len(values) and distinct == len(vals):
+        return True
+    # groups of a few rows each (the largest at most GROUP_MAX_ROWS or 1% of the rows): a code named like an id with
+    # half the rows in one value (a discharge_disposition_id) stays a column to judge (a reviewer)
+    return group_key(name, distinct, len(vals), max_levels) and int(vals.value_counts().iloc[0]) <= max(
+        GROUP_MAX_ROWS, 0.01 * len(vals))
 
 
 def _infer_type(real: pd.Series, max_categories: int) -> str:

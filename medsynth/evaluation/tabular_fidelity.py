@@ -152,8 +152,8 @@ def _unseen_categories(real: TabularData, synthetic: pd.DataFrame, context: Tabu
     from medsynth.io.schema import OTHER_CATEGORY
 
     desc = ("The worst categorical column's share of synthetic values that no real row holds (a code or answer no "
-            f"one gave; '{OTHER_CATEGORY}', rare values lumped, excepted), beyond the holdout's share of values the "
-            "training rows do not hold.")
+            f"one gave; '{OTHER_CATEGORY}', rare values lumped, excepted where the column lacks a real value it may hold), "
+            "beyond the holdout's share of values the training rows do not hold.")
     rows = []
     for c in (c for c in real.types if real.types[c] == "categorical"):
         train = set(real.train[c].dropna().astype(str))

@@ -439,6 +439,15 @@ def infer_dataset_schema(
     if cycle:
         raise DataValidationError(f"the relations form a cycle {' -> '.join(cycle)}; each table must be a child of tables above it "
                                   "only: remove one of these relations")
+    # a key missing in a row is tolerated on a root table only (a patient of its own to a DP fit); a child table's key
+    # with a missing value is no key, and nothing links to it (a reviewer: visits.visit_id missing once, referenced by
+    # labs, made schema infer refuse where it had inferred the folder without that link)
+    linked = {c for c, _, _, _ in rels}
+    for name in tables:
+        pk = pks.get(name)
+        if pk and name in linked and tables[name][pk].isna().any() and not any((name, pk) == (c, k) for c, k, _, _ in rels):
+            pks[name] = None
+            rels = [r for r in rels if r[2] != name or (r[0], r[1]) in explicit]
     key_cols: dict[str, set[str]] = {t: ({pks[t]} if pks[t] else set()) for t in tables}
     for c, k, _, _ in rels:
         key_cols[c].add(k)

@@ -101,7 +101,7 @@ def read_table(path: str | Path, *, role: str | None = None, private: bool = Fal
             msg = f"{re.sub(r'[0-9]+', '#', msg)}; {POSITIONS_WITHHELD}"
         raise DataValidationError(
             f"{label} cannot be parsed as {fmt.upper()} ({msg}); check the delimiter, quoting and encoding (UTF-8 expected)"
-            + _bare_returns_hint(p)) from None
+            + _bare_returns_hint(p, private)) from None
     dupes = sorted({c for c in header if header.count(c) > 1})
     if dupes:
         raise DataValidationError(
@@ -114,7 +114,7 @@ def read_table(path: str | Path, *, role: str | None = None, private: bool = Fal
     return normalise_frame(df, role=role) if fmt != "parquet" else df
 
 
-def _bare_returns_hint(p: Path) -> str:
+def _bare_returns_hint(p: Path, private: bool = False) -> str:
     """A hint for a CSV holding carriage returns that end no line (inside cells left unquoted, as pandas writes a cell
     holding one: dslabs::trump_tweets), which pandas' C reader reports as 'Buffer overflow'."""
     if table_format(p) == "parquet" or p.suffix.lower() in (".gz", ".bz2", ".zip", ".xz"):
@@ -126,7 +126,8 @@ def _bare_returns_hint(p: Path) -> str:
     bare = raw.count(b"\r") - raw.count(b"\r\n")
     if bare <= 0:
         return ""
-    return (f"; it holds {bare} carriage return(s) that end no line, inside cells: remove them (e.g. replace them by "
+    held = "carriage returns" if private else f"{bare} carriage return(s)"  # (a count of rows holding one: private)
+    return (f"; it holds {held} that end no line, inside cells: remove them (e.g. replace them by "
             "spaces) or write the file again with every text cell quoted")
 
 

@@ -193,6 +193,9 @@ TRIM_SIGMAS = 2.0
 #: deviations above zero (a flag's minority value; a pure-noise count passes 16% of the time, and the model then
 #: learns its mass from that count).
 FLAG_PARTNER_SIGMAS = 1.0
+#: A 1 released alone takes 2 as its partner instead of 0 where 2's count exceeds 0's by this many deviations of their
+#: difference (a 1/2-coded sex; else a 0/1 flag).
+FLAG_TWO_SIGMAS = 1.5
 #: A small code's key more than two keys from the run holding its mass is released only above this many deviations.
 FAR_KEY_SIGMAS = 6.0
 #: A date's cut (``_cut(..., sure=True)``) is confident of the dropped mass in this many cells next to the range on each side.
@@ -1062,11 +1065,16 @@ def refine(loc: Location, rho: float, rng: np.random.Generator, *, max_cells: in
         if lo == hi and SMALL_INTEGERS[lo] in (0, 1) and not loc.origin:  # (years after an origin are no flag)
             other = SMALL_INTEGERS.index(1 - SMALL_INTEGERS[lo])
             if SMALL_INTEGERS[lo] == 1:  # a 1 alone may be half of a 1/2 code (R's and SAS's sex, inherit): its partner
-                two = SMALL_INTEGERS.index(2)  # is the one of 0 and 2 counted more (survival's cgd0 wrote sex 0 in a
-                other = two if keys[two] > keys[other] else other  # fifth of its rows where the 2s stood under the noise)
+                two = SMALL_INTEGERS.index(2)  # is 2 where it is counted FLAG_TWO_SIGMAS deviations of the difference more
+                # than 0 (survival's cgd0 wrote sex 0 in a fifth of its rows where the 2s stood under the noise; 2 on any
+                # excess made a 0/1 flag with 20 zeros of 300 a 1/2 code in 30 draws of 300, a reviewer found)
+                if keys[two] - keys[other] > FLAG_TWO_SIGMAS * math.sqrt(2) * sigma:
+                    other = two
+                elif keys[two] >= keys[other]:  # (neither stands out of the other: no partner, no made-up value)
+                    other = None
             # ... unless the values beyond the keys stand out more than it: zeros beside a thin spread of amounts are a
             # cost most rows hold none of, not a flag (RandHIE's inpatient dollars wrote $1 in 4% of synthetic rows)
-            if keys[other] > FLAG_PARTNER_SIGMAS * sigma and keys[other] / sigma > _beyond_keys_z(loc):
+            if other is not None and keys[other] > FLAG_PARTNER_SIGMAS * sigma and keys[other] / sigma > _beyond_keys_z(loc):
                 lo, hi = min(lo, other), max(hi, other)
         shift = int(loc.origin)  # a year column's codes are years after its origin (locate_year)
         return BoundsResult(low=float(SMALL_INTEGERS[lo] + shift), high=float(SMALL_INTEGERS[hi] + shift),

@@ -50,12 +50,14 @@ from medsynth.privacy.locate import (
 from medsynth.privacy.mechanisms import (
     PRESENCE_SIGMAS,
     BoundsResult,
+    _union_threshold,
     category_threshold,
     dp_category_counts,
     gaussian_sigma,
     noisy_counts,
 )
 from medsynth.privacy.steps import (
+    SPARSE_LEFT,
     SPARSE_POINTS,
     candidates,
     decide_sparse,
@@ -276,17 +278,17 @@ def _maybe_sparse(res: BoundsResult, unit: int) -> bool:
 
 
 def _released_points(s: pd.Series, lowest: int, high: int, unit: int, rho: float, res: BoundsResult,
-                     rng: np.random.Generator) -> tuple[list[int], np.ndarray, float] | None:
+                     rng: np.random.Generator) -> tuple[list[int], np.ndarray, float, float] | None:
     """The values a whole-number column sits on, from one noisy count per point of its DP range (``rho``): the values,
-    their noisy counts and noise, or None where they are no code (:func:`~medsynth.privacy.steps.decide_sparse`)."""
+    their noisy counts, noise and the count a value needs to stand out, or None where they are no code (:func:`~medsynth.privacy.steps.decide_sparse`)."""
     sigma = gaussian_sigma(rho)
     noisy = noisy_counts(point_counts(cell_numbers(s).to_numpy(dtype=float), lowest, high, unit), sigma, rng)
     if res.range_count is None:
         return None
-    on = decide_sparse(noisy, sigma, float(res.range_count), float(res.range_sd))
+    on = decide_sparse(noisy, sigma, float(res.range_count))
     if on is None:
         return None
-    return [int(lowest + unit * int(i)) for i in on], noisy[on], sigma
+    return [int(lowest + unit * int(i)) for i in on], noisy[on], sigma, _union_threshold(len(noisy)) * sigma
 
 
 def _set_bounds(col: ColumnSchema, lo: float, hi: float, *, half_open: bool = False) -> dict[str, Any]:
@@ -670,7 +672,8 @@ def thresholded_release(keys: np.ndarray, n_missing: int, rho: float, delta: flo
     :func:`_flag_pair_released`, :func:`_group_released`); ``allowed`` (a list written by hand) filters the values read
     from the data first. One column (``sensitivity`` 1) or a family's pooled histogram (``sensitivity`` k). ``unsure``:
     the noise decided the column's kind (numbers or text), so its public keys (words, letters or flag spellings, counted
-    whatever the data) stay only where together they stand ``SURE_WORD_SIGMAS`` deviations of their sum out:
+    whatever the data; not 0 and 1, a number column's values too) stay only where together they stand
+    ``SURE_WORD_SIGMAS`` deviations of their sum out:
     smartpill's Age (95 rows) was written 'T' in every row, cytomegalovirus's CD34.dose 'Treatment' or 'yes', in 2-3 of
     16-22 fits.
 
@@ -697,11 +700,16 @@ def thresholded_release(keys: np.ndarray, n_missing: int, rho: float, delta: flo
         released = _flag_pair_released(noisy_of, sigma, rate_scale)
         paired = bool(released)
     grown = _group_released(released, noisy_of, sigma, sex=sex)
-    public = [k for k in grown if k in PUBLIC_KEYS]
+    public = [k for k in grown if k in PUBLIC_KEYS and k not in ("0", "1")]
     if unsure and public and sum(noisy_of.get(k, 0.0) for k in public) <= sure * math.sqrt(len(public)):
-        # (the public keys together: a sex column's female/male, each near the threshold, stand out as a pair)
-        grown = [k for k in grown if k not in PUBLIC_KEYS]
+        # (the public keys together: a sex column's female/male, each near the threshold, stand out as a pair; the
+        # keys 0 and 1 are a number column's values too, so a 0/1 column whose kind the noise decided keeps them at their
+        # flag threshold: cytomegalovirus's agvhd, cgvhd, donor.cmv)
+        grown = [k for k in grown if k not in public]
         released = [k for k in released if k in grown]
+        # (what the notes say of a flag's partner or a pair released together holds for what is kept: a reviewer)
+        with_partner = with_partner and any(k in FLAG_KEYS for k in grown)
+        paired = paired and bool(grown)
     return grown, noisy_of, noisy_missing, with_partner, paired or len(grown) > len(released)
 
 
@@ -1232,8 +1240,11 @@ def resolve_domain(
                 spent[col.name] += rho_sparse
                 sparse = _released_points(s, lowest, int(upd["max"]), unit, rho_sparse, res, rng)
             if sparse is not None:  # a code recorded as large whole numbers: its values are categories
-                cats, counts, sigma_p = sparse
-                floors.append(PRESENCE_SIGMAS * sigma_p)
+                cats, counts, sigma_p, needs = sparse
+                floors.append(needs)
+                ledger.notes.append(f"column '{col.name}': its values counted one by one on its DP range stand out as "
+                                    f"{len(cats)} value(s) (a code); the values off them, at most about "
+                                    f"{SPARSE_LEFT:.0%} of its values by a noisy count, are written as missing")
                 upd = {"type": "categorical", "categories": cats, "min": None, "max": None, "missing": res.missing,
                        "transform": "none"}
                 detail[col.name] = {"mechanism": MECH_NUMBER + "; its values counted one by one on its range (a code)",

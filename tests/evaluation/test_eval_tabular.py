@@ -473,6 +473,8 @@ def test_a_key_of_groups_of_rows_is_an_identifier_as_schema_infer_reads_it() -> 
     syn = df.sample(600, random_state=1).reset_index(drop=True).assign(caseid=[f"syn-{i}" for i in range(600)])
     data = prepare_tables(df.iloc[:900], df.iloc[900:], syn, target="dead")
     assert "caseid" not in data.types and "identifier" in data.dropped["caseid"]
+    codes = df.assign(caseid=np.r_[np.repeat("1", 600), [f"{k}" for k in np.arange(600) % 200 + 2]])  # half in one code
+    assert "caseid" in prepare_tables(codes.iloc[:900], codes.iloc[900:], syn.assign(caseid="1"), target="dead").types
     few = df.assign(caseid=np.repeat(["a:1", "b:2", "c:3", "d:4"], 300))  # four groups: a code, not a key
     assert "caseid" in prepare_tables(few.iloc[:900], few.iloc[900:], syn.assign(caseid="a:1"), target="dead").types
 

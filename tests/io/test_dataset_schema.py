@@ -88,6 +88,11 @@ def test_orphans_found_while_inferring_are_noted_and_left_out():
     schema = infer_dataset_schema(tables, notes=notes)
     assert [r.label for r in schema.relations] == ["visits.id -> patients.id"]
     assert any("1 row(s) of 'visits' have no parent row" in n for n in notes), notes
+    tables = make_dataset(200)  # a child table's key missing once is no key (a reviewer: schema infer then refused)
+    tables["labs"] = tables["visits"][["visit_id"]].assign(val=np.arange(len(tables["visits"])) * 1.5)
+    tables["visits"].loc[5, "visit_id"] = np.nan
+    schema = infer_dataset_schema(tables)
+    assert schema.tables["visits"].primary_key is None and "visits.id -> patients.id" in [r.label for r in schema.relations]
 
 
 def test_a_cycle_and_a_missing_column_are_named():
@@ -144,6 +149,11 @@ def test_one_row_without_its_key_keeps_the_relation():
     schema = infer_dataset_schema(tables, notes=notes)
     assert [r.label for r in schema.relations] == ["visits.id -> patients.id"]
     assert any("1 row(s) of 'visits' have no parent row" in n for n in notes), notes
+    tables = make_dataset(200)  # a child table's key missing once is no key (a reviewer: schema infer then refused)
+    tables["labs"] = tables["visits"][["visit_id"]].assign(val=np.arange(len(tables["visits"])) * 1.5)
+    tables["visits"].loc[5, "visit_id"] = np.nan
+    schema = infer_dataset_schema(tables)
+    assert schema.tables["visits"].primary_key is None and "visits.id -> patients.id" in [r.label for r in schema.relations]
 
 
 def test_schema_file_with_a_bad_relation_is_a_config_error():

@@ -118,3 +118,9 @@ def test_a_dp_fit_of_a_malformed_file_names_no_row_position(tmp_path):
     with pytest.raises(DataValidationError) as err:
         tab.fit(folder, model="dp-mst", epsilon=1.0)
     assert "positions withheld" in str(err.value) and "419" not in str(err.value)
+    from medsynth.io.tables import _bare_returns_hint  # (a reviewer: its count of carriage returns is a count of rows)
+
+    crs = tmp_path / "cr.csv"
+    crs.write_bytes(b"a,b\n" + b"".join(b"x\ry,1\n" for _ in range(43)))
+    assert "43" in _bare_returns_hint(crs) and "carriage returns" in _bare_returns_hint(crs, True)
+    assert not any(ch.isdigit() for ch in _bare_returns_hint(crs, True))
