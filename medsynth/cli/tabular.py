@@ -82,12 +82,16 @@ def fit(
         _say_release_gaps(synth)
         return
     unit = getattr(synth.input_schema, "unit", None)
+    sigma = getattr(synth, "rows_sigma", None)  # (the count's noise scale: from the budget, public)
+    # (a 64-row table's fit said 'about 1 persons', as if that were its size: the noise is said beside it)
+    noisy = (f"noisy count, give or take about {2 * sigma:.0f}: the exact one stays private" if sigma else
+             "noisy count: the exact one stays private")
     if rep.private and unit:
         label = f"epsilon {rep.epsilon:.3g}, delta {delta_text(rep.delta)}, unit: one person, the rows sharing a value of '{unit}'"
-        rows = f"about {synth.rows_estimate} persons, one random row of each (noisy count: the exact one stays private)"
+        rows = f"about {synth.rows_estimate} persons, one random row of each ({noisy})"
     elif rep.private:
         label = f"epsilon {rep.epsilon:.3g}, delta {delta_text(rep.delta)}"
-        rows = f"about {synth.rows_estimate} rows (noisy count: the exact one stays private)"
+        rows = f"about {synth.rows_estimate} rows ({noisy})"
     else:
         label, rows = "NOT differentially private", f"{synth.rows_estimate} rows"
     tail = ("`medsynth tabular export` copies what may be released" if rep.private else

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -21,13 +22,17 @@ def files(tmp_path: Path, table, schema):
     return tmp_path, data, sch
 
 
-def test_fit_and_sample(files, seeded_dp_noise):  # what the model learns: reproducible noise, no flake
+def test_fit_and_sample(files, seeded_dp_noise, capsys):  # what the model learns: reproducible noise, no flake
     tmp, data, sch = files
     assert main(["schema", "infer", str(data), "--out", str(tmp / "inferred.yaml")]) == 0
     assert "public: false" in (tmp / "inferred.yaml").read_text()
     run = tmp / "run"
+    capsys.readouterr()
     assert main(["tabular", "fit", str(data), "--schema", str(sch), "--model", "dp-mst", "--epsilon", "1",
                  "--delta", "1e-3", "--out", str(run)]) == 0
+    # the noisy row count is said with its noise (a 64-row table's fit said 'about 1 persons', as if that were its size)
+    said = capsys.readouterr()
+    assert re.search(r"rows \(noisy count, give or take about \d+: the exact one stays private\)", said.out + said.err)
     ledger = json.loads((run / "privacy_ledger.json").read_text())
     assert ledger["private"] and ledger["total_epsilon"] <= 1.0
     out = tmp / "syn.parquet"
