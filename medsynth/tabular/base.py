@@ -710,7 +710,14 @@ class TabularSynthesizer:
         if (folder / "model" / "config.yaml").is_file():
             folder = folder / "model"
         if not (folder / "config.yaml").is_file() or not (folder / "meta.json").is_file():
-            raise RunDirectoryError(f"'{path}' is not a saved tabular model (no config.yaml/meta.json); "
+            marker = Path(path) / "run.json"
+            info = json.loads(marker.read_text(encoding="utf-8")) if marker.is_file() else {}
+            if isinstance(info, dict) and info.get("status") in ("failed", "stopped", "running"):
+                # (a data scientist sampled a refused fit's folder and read of config.yaml, which it holds)
+                raise RunDirectoryError(f"'{path}' is a fit that did not finish (run.json: {info['status']}"
+                                        + (f": {info['error']}" if info.get("error") else "") + "): it holds no model to "
+                                        "sample; fit again (its ledger counts what the attempt spent)")
+            raise RunDirectoryError(f"'{path}' is not a saved tabular model (no model/config.yaml and meta.json); "
                                     "give the --out folder of `medsynth tabular fit`")
         cfg = yaml.safe_load((folder / "config.yaml").read_text(encoding="utf-8"))
         klass = cls if cls is not TabularSynthesizer else resolve(SYNTHESIZERS, cfg["model"])

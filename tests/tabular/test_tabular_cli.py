@@ -228,3 +228,16 @@ def test_schema_infer_notes_categories_that_differ_only_in_case(tmp_path, capsys
     assert main(["schema", "infer", str(data), "-o", str(tmp_path / "s.yaml")]) == 0
     err = capsys.readouterr().err
     assert "column 'sex' holds values that differ only in case or spacing ('Male' / 'male')" in err
+
+
+def test_sampling_a_fit_that_did_not_finish_says_so(tmp_path: Path, capsys, seeded_dp_noise):
+    """A data scientist sampled the folder of a refused DP fit (20 rows at epsilon 1) and read 'not a saved tabular model
+    (no config.yaml/meta.json)', while it held a config.yaml."""
+    rs = np.random.default_rng(0)
+    data = tmp_path / "tiny.csv"
+    pd.DataFrame({"a": rs.normal(size=20), "b": rs.normal(size=20)}).to_csv(data, index=False)
+    assert main(["tabular", "fit", str(data), "--epsilon", "1", "--out", str(tmp_path / "run")]) != 0
+    capsys.readouterr()
+    assert main(["tabular", "sample", str(tmp_path / "run"), "--n", "5", "--out", str(tmp_path / "s.csv")]) == 2
+    err = capsys.readouterr().err
+    assert "is a fit that did not finish (run.json: failed)" in err and not (tmp_path / "s.csv").exists(), err
