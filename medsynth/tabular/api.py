@@ -341,9 +341,8 @@ def release_gaps(model: Any) -> str | None:
     unordered = [n.split(":")[0].removeprefix("relation ") for n in getattr(model.privacy_ledger, "notes", [])
                  if n.startswith("relation ") and "no column orders the rows" in n]
     if unordered:  # (KosteckiDillon's headache diaries: the order_by 'time' left empty in 7 fits of 7, the fit silent)
-        parts.append(f"no column orders the child rows of {', '.join(unordered)} under DP at this budget: each parent's "
-                     "rows come out in no time order (declare the time column's type and bounds public in the schema "
-                     "to keep it)")
+        parts.append(f"no column orders the child rows of {', '.join(unordered)} under DP at this budget: they come out "
+                     "in no time order (declare the time column's type and bounds public in the schema to keep it)")
     texted = {c: n for e in getattr(model.privacy_ledger, "entries", []) for c, n in ((e.details or {}).get("text_as_missing") or {}).items()}
     if texted:  # (yrbss: 42% of a column's answers written as missing, and the fit said nothing)
         parts.append(f"{len(texted)} number column(s) write their text cells as missing values ({_names(list(texted))}: "

@@ -541,9 +541,9 @@ def test_schema_infer_finds_chained_intervals_and_only_those():
     assert "chained" in rel.read_from_data
     assert infer_dataset_schema(_counting_process(80, chained=False)).relations[0].chained is None
     tables = _counting_process(80)  # an end before the chained one in the file (review): chained names its end
-    tables["visits"].insert(2, "seen", tables["visits"]["start"] + 1)
+    tables["visits"].insert(2, "first_stop", tables["visits"]["start"] + 1)  # (a number is an end by its name too)
     rel = infer_dataset_schema(tables).relations[0]
-    assert rel.ends == ["seen", "stop"] and rel.chained == "stop"
+    assert rel.ends == ["first_stop", "stop"] and rel.chained == "stop"
     data = s.to_dict()
     data["relations"][0]["ends"] = []
     with pytest.raises(ConfigError, match="chained .stop. must be one of its ends"):
