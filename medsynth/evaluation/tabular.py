@@ -49,6 +49,16 @@ def _schema_target(schema: Any) -> str | None:
     return next((c.name for c in getattr(_table_schema(schema), "columns", []) if getattr(c, "target", False)), None)
 
 
+def _public_bounds(schema: Any) -> dict[str, tuple[float, float]]:
+    """The number columns' ranges a medsynth schema (YAML path or TableSchema) declares public (``public: true`` with a
+    min and a max), by column."""
+    out = {}
+    for c in getattr(_table_schema(schema), "columns", []):
+        if getattr(c, "public", False) and c.type in ("integer", "continuous") and c.min is not None and c.max is not None:
+            out[str(c.name)] = (float(c.min), float(c.max))
+    return out
+
+
 def _unit(schema: Any, train: pd.DataFrame) -> str | None:
     """The column whose equal values are one person: the schema's ``unit``; without a medsynth schema, the column
     ``schema infer`` would make the unit (a person's key by its name: ``patient_id``, else a plain ``id``)."""
@@ -117,7 +127,7 @@ def evaluate_tabular(
     inputs = [i_tr, i_ho, i_sy]
     if run_dir is not None:
         inputs.append({"role": "privacy_ledger", "path": str(run_dir), "sha256": fingerprint_input(Path(run_dir) / "privacy_ledger.json" if Path(run_dir).is_dir() else run_dir)})
-    context = TabularContext(data, cfg)
+    context = TabularContext(data, cfg, public_bounds=_public_bounds(schema))
     results: list[MetricResult] = []
     for cls in selected(TABULAR_METRICS, cfg.metrics, privacy_only=mode == "audit"):
         results.extend(cls().compute(data, data.attacked if cls.section == "privacy" else data.synthetic, context=context))

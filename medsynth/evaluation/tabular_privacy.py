@@ -52,6 +52,9 @@ class TabularContext:
 
     data: TabularData
     config: EvaluationConfig
+    #: number columns' ranges a medsynth schema declares public (a data dictionary's): values inside them are no values
+    #: past the plausible range (:func:`~medsynth.evaluation.tabular_fidelity._ranges_and_whole_numbers`)
+    public_bounds: dict[str, tuple[float, float]] = field(default_factory=dict)
     _cache: dict[str, Any] = field(default_factory=dict)
 
     def holdout_copies(self, synthetic: pd.DataFrame) -> dict[str, Any]:

@@ -230,3 +230,21 @@ def test_an_other_lump_where_no_real_value_is_lacking_is_an_unseen_value() -> No
     lumped.loc[lumped["sex"] == sorted(set(train["sex"]))[0], "sex"] = "(other)"  # a real value lumped away
     rows = evaluate_tabular(train, holdout, lumped).metric("unseen_category_values_max").details["columns"]
     assert next(r for r in rows if r["column"] == "sex")["synthetic"] == 0.0
+
+
+def test_values_inside_a_declared_public_range_are_not_outside() -> None:
+    """The demo's admissions: length of stay written up to 59 days inside its public 1-60 (real up to 44) flipped the
+    report between PASS and REVIEW from fit to fit. A range a medsynth schema declares public counts as real; without
+    the schema the same values are past the real range."""
+    from medsynth.tabular.schema import ColumnSchema, TableSchema
+
+    rng = np.random.default_rng(0)
+    train = pd.DataFrame({"los": rng.integers(1, 45, 600), "ward": rng.choice(["a", "b"], 600)})
+    holdout = pd.DataFrame({"los": rng.integers(1, 45, 300), "ward": rng.choice(["a", "b"], 300)})
+    syn = pd.DataFrame({"los": np.r_[rng.integers(1, 45, 580), rng.integers(50, 60, 20)], "ward": rng.choice(["a", "b"], 600)})
+    schema = TableSchema(columns=[ColumnSchema(name="los", type="integer", min=1, max=60, public=True),
+                                  ColumnSchema(name="ward", type="categorical", categories=["a", "b"], public=True)])
+    plain = evaluate_tabular(train, holdout, syn).metric("values_outside_real_range_max")
+    declared = evaluate_tabular(train, holdout, syn, schema=schema).metric("values_outside_real_range_max")
+    assert plain.verdict != "pass" and plain.value > 0.03, (plain.verdict, plain.value)
+    assert declared.verdict == "pass" and declared.value == 0.0, (declared.verdict, declared.note)
