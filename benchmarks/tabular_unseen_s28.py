@@ -21,6 +21,7 @@ Merges into ``benchmarks/results/tabular_unseen_s28.json``.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -42,26 +43,28 @@ def _fit(df: pd.DataFrame, seed: int) -> Any:
             return None
 
 
-def transplant(data: Any, fits: int) -> dict[str, Any]:
-    df = data("survival", "transplant")
-    share = []
+def _per_fit(df: pd.DataFrame, fits: int, share: Callable[[pd.DataFrame], float]) -> list[float]:
+    """``share`` of each fit's sample (as many rows as ``df``), over the fits that were not refused."""
+    out = []
     for f in range(fits):
         m = _fit(df, f)
         if m is not None:
-            y = pd.to_numeric(m.sample(len(df), seed=f)["year"], errors="coerce")
-            share.append(round(float(y.between(1990, 1999).mean()), 3))
+            out.append(round(float(share(m.sample(len(df), seed=f))), 3))
+    return out
+
+
+def transplant(data: Any, fits: int) -> dict[str, Any]:
+    share = _per_fit(data("survival", "transplant"), fits,
+                     lambda syn: pd.to_numeric(syn["year"], errors="coerce").between(1990, 1999).mean())
     return {"year_in_1990s": share, "mean": round(float(np.mean(share)), 3) if share else None}
 
 
 def cgd0(data: Any, fits: int) -> dict[str, Any]:
-    df = data("survival", "cgd0")
-    share = []
-    for f in range(fits):
-        m = _fit(df, f)
-        if m is not None:
-            syn = m.sample(len(df), seed=f)
-            share.append(round(float(((pd.to_numeric(syn["sex"], errors="coerce") == 0)
-                                      | (pd.to_numeric(syn["inherit"], errors="coerce") == 0)).mean()), 3))
+    def zero(syn: pd.DataFrame) -> float:
+        return float(((pd.to_numeric(syn["sex"], errors="coerce") == 0)
+                      | (pd.to_numeric(syn["inherit"], errors="coerce") == 0)).mean())
+
+    share = _per_fit(data("survival", "cgd0"), fits, zero)
     return {"rows_with_a_code_0": share, "mean": round(float(np.mean(share)), 3) if share else None}
 
 

@@ -127,19 +127,20 @@ def point_counts(values: np.ndarray, lowest: int, high: float, unit: int) -> np.
     return np.bincount(idx, minlength=n).astype(float)
 
 
-def decide_sparse(noisy: np.ndarray, sigma: float, range_count: float, false_rate: float = 1e-3) -> np.ndarray | None:
+def decide_sparse(noisy: np.ndarray, sigma: float, range_count: float, false_rate: float = 1e-3,
+                  run: int = 12) -> np.ndarray | None:
     """The indices of the points a column's values sit on, from noisy :func:`point_counts` (noise ``sigma``) and a noisy
     count of the values in the range: the points standing out of the noise (the threshold corrected for
     the points tested, ``false_rate``), where at most :data:`SPARSE_CODES` do, and they leave at most
-    :data:`SPARSE_LEFT` of their count off them; else None (post-processing). More than twelve points filling over
-    half of the span between the first and the last are no code but a range (ages 30-90 but 33): its cells write
-    them."""
+    :data:`SPARSE_LEFT` of their count off them; else None (post-processing). More than ``run`` points (the most
+    values a whole range is written as categories by) filling over half of the span between the first and the last are
+    no code but a range (ages 30-90 but 33): its cells write them."""
     noisy = np.asarray(noisy, dtype=float)
     z = _union_threshold(max(noisy.size, 1), false_rate)
     on = np.flatnonzero(noisy > z * sigma)
     if not on.size or on.size > SPARSE_CODES:
         return None
-    if on.size > 12 and on.size > 0.5 * (on[-1] - on[0] + 1):  # (twelve: MAX_LEVELS of a whole range)
+    if on.size > run and on.size > 0.5 * (on[-1] - on[0] + 1):
         return None
     held = float(noisy[on].sum())
     return on if range_count - held <= SPARSE_LEFT * held else None

@@ -338,8 +338,10 @@ def release_gaps(model: Any) -> str | None:
                      f"hold{'' if len(unsure) > 1 else 's'} numbers or text ({_names(unsure)}: too few rows for the "
                      f"type decision at this budget; declare {'their types' if len(unsure) > 1 else 'its type'}, a data "
                      "dictionary's public facts, by taking 'type' out of read_from_data)")
+    from medsynth.tabular.multi_domains import NO_TIME_ORDER
+
     unordered = [n.split(":")[0].removeprefix("relation ") for n in getattr(model.privacy_ledger, "notes", [])
-                 if n.startswith("relation ") and "no column orders the rows" in n]
+                 if n.startswith("relation ") and NO_TIME_ORDER in n]
     if unordered:  # (KosteckiDillon's headache diaries: the order_by 'time' left empty in 7 fits of 7, the fit silent)
         parts.append(f"no column orders the child rows of {', '.join(unordered)} under DP at this budget: they come out "
                      "in no time order (declare the time column's type and bounds public in the schema to keep it)")

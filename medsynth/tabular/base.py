@@ -710,11 +710,12 @@ class TabularSynthesizer:
         if (folder / "model" / "config.yaml").is_file():
             folder = folder / "model"
         if not (folder / "config.yaml").is_file() or not (folder / "meta.json").is_file():
-            marker = Path(path) / "run.json"
-            info = json.loads(marker.read_text(encoding="utf-8")) if marker.is_file() else {}
-            if isinstance(info, dict) and info.get("status") in ("failed", "stopped", "running"):
+            from medsynth.core.rundir import MARKER, RunDir, run_state
+
+            info = RunDir(Path(path)).info if (Path(path) / MARKER).is_file() else {}
+            if run_state(info) in ("failed", "stopped", "running", "stale"):
                 # (a data scientist sampled a refused fit's folder and read of config.yaml, which it holds)
-                raise RunDirectoryError(f"'{path}' is a fit that did not finish (run.json: {info['status']}"
+                raise RunDirectoryError(f"'{path}' is a fit that did not finish (run.json: {run_state(info)}"
                                         + (f": {info['error']}" if info.get("error") else "") + "): it holds no model to "
                                         "sample; fit again (its ledger counts what the attempt spent)")
             raise RunDirectoryError(f"'{path}' is not a saved tabular model (no model/config.yaml and meta.json); "

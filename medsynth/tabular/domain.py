@@ -283,12 +283,22 @@ def _released_points(s: pd.Series, lowest: int, high: int, unit: int, rho: float
     their noisy counts, noise and the count a value needs to stand out, or None where they are no code (:func:`~medsynth.privacy.steps.decide_sparse`)."""
     sigma = gaussian_sigma(rho)
     noisy = noisy_counts(point_counts(cell_numbers(s).to_numpy(dtype=float), lowest, high, unit), sigma, rng)
-    if res.range_count is None:
-        return None
-    on = decide_sparse(noisy, sigma, float(res.range_count))
+    on = decide_sparse(noisy, sigma, float(res.range_count), run=MAX_LEVELS)  # (the caller asks for a range_count)
     if on is None:
         return None
     return [int(lowest + unit * int(i)) for i in on], noisy[on], sigma, _union_threshold(len(noisy)) * sigma
+
+
+def _as_code(res: BoundsResult, mechanism: str, rho: float, rounds: int) -> tuple[dict[str, Any], dict[str, Any], OneWay]:
+    """A number column released as a code (``res.codes`` and their noisy ``counts``, noise ``sigma``): its schema update,
+    its ledger detail and its 1-way marginal (the missing count has its own noise: it sums text buckets too)."""
+    cats = list(res.codes or ())
+    upd = {"type": "categorical", "categories": cats, "min": None, "max": None, "missing": res.missing, "transform": "none"}
+    detail = {"mechanism": mechanism, "rho": rho, "rounds": rounds, "categories": cats, "missing": res.missing}
+    counts, sigmas = np.asarray(res.counts, dtype=float), np.full(len(cats), float(res.sigma))
+    if res.missing:
+        counts, sigmas = np.append(counts, res.missing_count), np.append(sigmas, res.sigma_missing)
+    return upd, detail, OneWay(counts, sigmas)
 
 
 def _set_bounds(col: ColumnSchema, lo: float, hi: float, *, half_open: bool = False) -> dict[str, Any]:
@@ -1192,17 +1202,9 @@ def resolve_domain(
                                         "allows (a calendar's), lifted by the noise")
                 # the keys on a unit only: a declared one (public), or one their released counts say
                 res = _keys_on(res, col.step if col.step is not None else _code_step(res))
-                cats = list(res.codes)
-                upd = {"type": "categorical", "categories": cats, "min": None, "max": None, "missing": res.missing,
-                       "transform": "none"}
-                detail[col.name] = {"mechanism": MECH_NUMBER, "rho": res.rho, "rounds": loc.rounds, "categories": cats,
-                                    "missing": res.missing}
+                updates[col.name], detail[col.name], ow = _as_code(res, MECH_NUMBER, res.rho, loc.rounds)
                 if oneways is not None:
-                    counts = np.append(res.counts, res.missing_count) if res.missing else np.asarray(res.counts)
-                    sigmas = np.full(len(res.counts), res.sigma)  # (the missing count sums text buckets too: its own)
-                    sigmas = np.append(sigmas, res.sigma_missing) if res.missing else sigmas
-                    oneways[col.name] = OneWay(np.asarray(counts, dtype=float), sigmas)
-                updates[col.name] = upd
+                    oneways[col.name] = ow
                 continue
             res, cut = _within_lifespan(col.name, res)
             if cut:
@@ -1235,7 +1237,7 @@ def resolve_domain(
             points = list(range(lowest, int(upd["max"]) + 1, unit)) if 0 < n_points <= MAX_LEVELS else []
             sparse = None
             if (col.name not in times and col.type == "integer" and MAX_LEVELS < n_points <= SPARSE_POINTS
-                    and not res.log_scale and _maybe_sparse(res, unit)):
+                    and not res.log_scale and res.range_count is not None and _maybe_sparse(res, unit)):
                 rho_sparse = SPARSE_SHARE * rest
                 spent[col.name] += rho_sparse
                 sparse = _released_points(s, lowest, int(upd["max"]), unit, rho_sparse, res, rng)
@@ -1245,17 +1247,11 @@ def resolve_domain(
                 ledger.notes.append(f"column '{col.name}': its values counted one by one on its DP range stand out as "
                                     f"{len(cats)} value(s) (a code); the values off them, at most about "
                                     f"{SPARSE_LEFT:.0%} of its values by a noisy count, are written as missing")
-                upd = {"type": "categorical", "categories": cats, "min": None, "max": None, "missing": res.missing,
-                       "transform": "none"}
-                detail[col.name] = {"mechanism": MECH_NUMBER + "; its values counted one by one on its range (a code)",
-                                    "rho": spent[col.name], "rounds": loc.rounds, "categories": cats,
-                                    "missing": res.missing}
+                code = replace(res, codes=tuple(cats), counts=counts, sigma=sigma_p, edges=None, count_sigmas=None)
+                updates[col.name], detail[col.name], ow = _as_code(
+                    code, MECH_NUMBER + "; its values counted one by one on its range (a code)", spent[col.name], loc.rounds)
                 if oneways is not None:
-                    c = np.append(counts, res.missing_count) if res.missing else np.asarray(counts)
-                    sg = np.append(np.full(len(counts), sigma_p), res.sigma_missing) if res.missing else np.full(
-                        len(counts), sigma_p)
-                    oneways[col.name] = OneWay(np.asarray(c, dtype=float), sg)
-                updates[col.name] = upd
+                    oneways[col.name] = ow
                 continue
             if (col.name not in times and col.type == "integer" and points
                     and (col.name in small_ints or col.name in stepped_whole or unit > 1)):

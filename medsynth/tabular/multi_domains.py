@@ -67,6 +67,11 @@ CONTRADICTION_SHARE = 0.05
 KEEP_SIGMAS = 2.0
 
 
+#: What a relation left without a time order under DP is noted with (read by the fit's warning,
+#: :func:`medsynth.tabular.api.release_gaps`).
+NO_TIME_ORDER = "no column orders the rows"
+
+
 def whole_numbers(values: list[Any] | None) -> bool:
     """Whether every value of a (released) category list is a whole number (a visit number's categories)."""
     try:
@@ -539,7 +544,7 @@ class DomainsMixin:
         t = codec_c.numbers(child.column(upd["order_by"]), rows[upd["order_by"]]) if upd["order_by"] else None
         if t is None:  # no time order: the fields measured from it stay as declared (or unused), but an after
             if "order_by" not in declared:  # needs one
-                self.ledger.notes.append(f"relation {rel.label}: no column orders the rows of most parents under DP; "  # type: ignore[union-attr]
+                self.ledger.notes.append(f"relation {rel.label}: {NO_TIME_ORDER} of most parents under DP; "  # type: ignore[union-attr]
                                          "the child rows are modelled without a time order"
                                          + (f" (the declared after '{upd['after']}' is not used)" if upd["after"] else ""))
             upd["after"] = None

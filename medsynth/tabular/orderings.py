@@ -126,12 +126,17 @@ def pair_histogram(x: np.ndarray, y: np.ndarray) -> np.ndarray:
                      np.sum(hx & ~hy), np.sum(~hx & hy)], dtype=float)
 
 
+def break_limit(both: float, sigma: float) -> float:
+    """The noisy count of rows breaking an ordering that :func:`decide` still keeps it at (rows holding both: ``both``)."""
+    return min(KEEP_SHARE * both + KEEP_SIGMAS * sigma, MAX_BREAK_SHARE * both)
+
+
 def decide(noisy: np.ndarray, sigma: float) -> tuple[int, bool]:
     """From one pair's noisy histogram: (1 to keep ``a <= b``, -1 to keep ``b <= a``, 0 for neither; whether the
     later column is rarely held without the earlier one, so that it can be modelled as its gap from it)."""
     lt, gt, eq, a_only, b_only = noisy
     both = max(lt + gt + eq, 0.0)
-    limit = min(KEEP_SHARE * both + KEEP_SIGMAS * sigma, MAX_BREAK_SHARE * both)
+    limit = break_limit(both, sigma)
     alone = KEEP_SHARE * both + ALONE_SIGMAS * sigma  # (a gap writes b missing wherever a is)
     if lt >= STRICT_SIGMAS * sigma and lt > gt and lt + eq >= MIN_SIGMAS * sigma and gt <= limit:
         return 1, bool(b_only <= alone)
@@ -182,7 +187,7 @@ def tested_orderings(df: pd.DataFrame, schema: TableSchema, *, taken: set[str], 
             pair = (a, b) if way > 0 else (b, a)
             (gapped if gapable and cols[a].type == cols[b].type else redrawn).append(pair)
             both = max(float(noisy[:3].sum()), 1.0)
-            tolerated[pair] = min(KEEP_SHARE * both + KEEP_SIGMAS * sigma, MAX_BREAK_SHARE * both) / both
+            tolerated[pair] = break_limit(both, sigma) / both
     held = [*gapped, *redrawn]
     # a chain a <= m <= b is modelled from its first column (a <= b holds where m is missing too)
     gapped = reduce_transitive(gapped) if reduce else gapped
