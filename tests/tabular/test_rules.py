@@ -47,6 +47,29 @@ def test_a_difference_of_numbers_is_proposed_once_as_the_later_column():
     assert derived == [("bili_change", "bili", "bili_prev")]
 
 
+def test_an_ordering_between_numbers_no_name_calls_times_is_proposed_where_no_chance_explains_it():
+    """MASS's Aids2 holds diagnosis <= death as day numbers, no word of time in 'diag': every row follows it where the
+    two ranges overlap, which chance cannot explain. A count under an age (ranges apart) and two overlapping unrelated
+    columns that happen to follow an order on a few rows are no rule."""
+    rs = np.random.default_rng(3)
+    n = 400
+    diag = rs.integers(8300, 11500, n)
+    death = np.minimum(diag + rs.integers(0, 1500, n), 11504)
+    lab_a = rs.normal(100, 10, n).round(1)
+    lab_b = (lab_a + rs.normal(0, 10, n)).round(1)  # overlapping, unrelated order: breaks in about a third of rows
+    df = pd.DataFrame({"diag": diag, "death": death, "age": rs.integers(20, 70, n), "nodes": rs.integers(0, 15, n),
+                       "lab_a": lab_a, "lab_b": lab_b, "flag": rs.integers(0, 2, n)})
+    found = {tuple(c.columns) for c in infer_schema(df).constraints if c.kind == "le"}
+    assert found == {("diag", "death")}
+    few = df.iloc[:30].copy()  # 30 rows: too few to tell a rule from chance
+    few["lab_b"] = np.maximum(few["lab_a"] + 1, few["lab_b"])
+    assert not {tuple(c.columns) for c in infer_schema(few).constraints if c.kind == "le"} & {("lab_a", "lab_b")}
+    lean = df.copy()  # a part never above its whole (lean body mass, weight), on every row: proposed
+    lean["lab_b"] = lean["lab_a"] + rs.gamma(2.0, 3.0, n).round(1)
+    found = {tuple(c.columns) for c in infer_schema(lean).constraints if c.kind == "le"}
+    assert ("lab_a", "lab_b") in found
+
+
 def test_accepted_rules_hold_by_construction_and_are_public_assumptions(seeded_dp_noise):
     from medsynth.tabular.mst import DPMST
 
