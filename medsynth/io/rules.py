@@ -83,7 +83,8 @@ def propose_rules(df: pd.DataFrame, schema: TableSchema) -> list[Constraint]:
         both = ~(np.isnan(x) | np.isnan(y))
         if both.sum() >= MIN_ROWS and np.all(x[both] <= y[both]) and np.any(x[both] < y[both]):
             out.append(Constraint(kind="le", columns=[a, b], public=False, read_from_data=True))
-    out += _general_orderings(nums, vals, {tuple(c.columns) for c in out if c.kind == "le"})
+    general = _general_orderings(nums, vals, {tuple(c.columns) for c in out if c.kind == "le"})
+    out += general
     used: set[str] = set()
     triples: set[frozenset[str]] = set()  # c = b - a is also a = b - c: propose one of the two
     date_pairs = list(itertools.permutations([c.name for c in dates], 2))
@@ -107,6 +108,9 @@ def propose_rules(df: pd.DataFrame, schema: TableSchema) -> list[Constraint]:
                 used.add(c.name)
                 triples.add(frozenset((c.name, a, b)))
                 break
+    # (an ordering of two columns of a derived one says less than it: TOTALRAB = SEXRISK + DRUGRISK, not also
+    # SEXRISK <= TOTALRAB)
+    out = [c for c in out if not (any(c is g for g in general) and any(set(c.columns) <= t for t in triples))]
     out += _bins(df, schema, nums, vals)
     out += _families(df, schema, {n for con in out for n in con.columns})
     return out
