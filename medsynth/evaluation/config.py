@@ -118,6 +118,10 @@ class FidelityThresholds(ConfigModel):
     translation_bone_dice: Threshold = Field(default_factory=lambda: _t(0.70, 0.50))
     referential_integrity: Threshold = Field(default_factory=lambda: _t(1.0, 1.0))
     children_per_parent_tvd: Threshold = Field(default_factory=lambda: _t(0.05, 0.15, "excess"))
+    #: the worst difference, over a relation's category columns and its time, in the share of parents whose rows all
+    #: differ or all agree, beyond the holdout's: survival's diabetic holds one left and one right eye per patient, and
+    #: a synthetic folder with two left eyes in half its patients passed every relation metric.
+    sibling_pattern_difference: Threshold = Field(default_factory=lambda: _t(0.10, 0.25, "excess"))
     parent_child_association_difference: Threshold = Field(default_factory=lambda: _t(0.10, 0.20))
     trajectory_difference: Threshold = Field(default_factory=lambda: _t(0.10, 0.25, "excess"))
     time_offset_tvd: Threshold = Field(default_factory=lambda: _t(0.10, 0.25, "excess"))

@@ -8,7 +8,9 @@ folders run this. The holdout is real patients the generator never saw, with all
   ``parent_child_association_difference`` (associations between a parent's columns and summaries of
   its children), ``trajectory_difference`` (mean of each numeric child column over time since the
   parent's first row, in units of its real standard deviation), ``time_offset_tvd`` (a child row's time
-  relative to its parent's start or end: the relation's ``after`` and ``within`` columns). The worst relation is
+  relative to its parent's start or end: the relation's ``after`` and ``within`` columns), ``interval_order_violations``
+  and ``sibling_pattern_difference`` (the share of parents whose rows all differ, or all agree, in a category column or
+  the time: two left eyes, two visits at one month). The worst relation is
   judged; every
   relation is in the details.
 * **One section per table** (``table_<name>``): marginal distances, pairwise associations, missingness
@@ -44,6 +46,7 @@ from medsynth.evaluation.multitable_data import (
     parent_rows,
     patient_table,
     patient_types,
+    sibling_patterns,
     slug,
     time_offsets,
     top_categories,
@@ -114,7 +117,7 @@ def _check_tables(train: dict, holdout: dict, synthetic: dict, schema: DatasetSc
 def relation_metrics(train: dict, holdout: dict, synthetic: dict, schema: DatasetSchema, cfg: EvaluationConfig) -> list[MetricResult]:
     """Referential integrity, children per parent, parent-child associations and trajectories."""
     th = cfg.fidelity
-    integrity, counts, assoc, traj, offsets, intervals = [], [], [], [], [], []
+    integrity, counts, assoc, traj, offsets, intervals, siblings = [], [], [], [], [], [], []
     cats = top_categories(train, schema)
     for rel in schema.relations:
         p = parent_rows(synthetic, rel)
@@ -131,6 +134,7 @@ def relation_metrics(train: dict, holdout: dict, synthetic: dict, schema: Datase
         if tr is not None:
             traj.append(tr)
         offsets += _offsets(train, holdout, synthetic, schema, rel)
+        siblings += _siblings(train, holdout, synthetic, schema, rel)
         real, syn, hold = (interval_violations(d, schema, rel) for d in (train, synthetic, holdout))
         for check, x in syn.items():
             intervals.append({"relation": rel.label, "check": check, "synthetic": x, "real": real.get(check),
@@ -154,6 +158,16 @@ def relation_metrics(train: dict, holdout: dict, synthetic: dict, schema: Datase
                          "summaries of its children (count, means, category shares): whether the link between a patient "
                          "and their rows survives.", threshold=th.parent_child_association_difference,
                          baseline=worst["baseline"], details={"relations": assoc}))
+    if siblings:
+        worst = max(siblings, key=lambda r: r["synthetic"] - r["baseline"])
+        out.append(judge("sibling_pattern_difference", SECTION, worst["synthetic"], "minimize",
+                         "How a parent's rows share their values, real against synthetic: for each category column of a "
+                         "child table and its time, the share of parents (with two rows or more) whose rows all hold "
+                         "different values (a patient's left and right eye; visits at different times) and the share "
+                         "whose rows all hold one value; the worst absolute difference of the two shares (the worst "
+                         "relation and column; the baseline is real holdout vs real train).",
+                         threshold=th.sibling_pattern_difference, baseline=worst["baseline"],
+                         details={"columns": siblings}))
     if traj:
         worst = max(traj, key=lambda r: r["synthetic"])
         out.append(judge("trajectory_difference", SECTION, worst["synthetic"], "minimize",
@@ -165,7 +179,7 @@ def relation_metrics(train: dict, holdout: dict, synthetic: dict, schema: Datase
         out.append(skipped("trajectory_difference", SECTION, "minimize", "Trajectories of numeric child columns over time.",
                            "no relation has a numeric child column"))
     desc_int = ("Share of synthetic child rows breaking the order of their intervals (the worst relation and check, "
-                "beyond the real holdout's share): an end before its start, an interval overlapping the parent's next "
+                "beyond the real holdout's share): an end before its start, an end at its start (an empty interval), an interval overlapping the parent's next "
                 "one, and for chained intervals (each starting where the previous one ended) a next one that does not "
                 "start at the end.")
     judged_int = [r for r in intervals if np.isfinite(r["synthetic"])]
@@ -246,6 +260,25 @@ def _parent_child_association(train: dict, holdout: dict, synthetic: dict, schem
     syn, base = (float(np.nanmean(np.abs(mats[0] - np.where(np.isnan(m) & ~np.isnan(mats[0]), 0.0, m))))
                  for m in (mats[1], mats[2]))
     return {"relation": rel.label, "synthetic": syn, "baseline": base, "pairs": int(mats[0].size)}
+
+
+def _siblings(train: dict, holdout: dict, synthetic: dict, schema: DatasetSchema, rel) -> list[dict]:  # noqa: ANN001
+    """Per child column, the real, synthetic and holdout shares of :func:`sibling_patterns` and the differences."""
+    real, syn, hold = (sibling_patterns(d, schema, rel) for d in (train, synthetic, holdout))
+    def diff(r: dict, other: dict | None) -> float:
+        if other is None:
+            return float("nan")
+        return max(abs(r["distinct"] - other["distinct"]), abs(r["same"] - other["same"]))
+
+    out = []
+    for c, r in real.items():
+        s, h = syn.get(c), hold.get(c)
+        if s is None:
+            continue
+        out.append({"relation": rel.label, "column": c, "real_distinct": r["distinct"], "real_same": r["same"],
+                    "synthetic_distinct": s["distinct"], "synthetic_same": s["same"], "synthetic": diff(r, s),
+                    "baseline": float(np.nan_to_num(diff(r, h)))})
+    return out
 
 
 def _trajectory(train: dict, holdout: dict, synthetic: dict, schema: DatasetSchema, rel) -> dict | None:  # noqa: ANN001

@@ -187,6 +187,34 @@ def children_per_parent(tables: Mapping[str, pd.DataFrame], rel: Relation) -> np
     return np.bincount(p[p >= 0], minlength=len(tables[rel.parent]))
 
 
+def sibling_patterns(tables: Mapping[str, pd.DataFrame], schema: DatasetSchema, rel: Relation) -> dict[str, dict[str, float]]:
+    """How a parent's child rows share their values: for each category column of the child (and its ``order_by`` time),
+    among parents with two rows or more, the share whose rows all hold different values (``distinct``: a patient's two
+    eyes, one left and one right; visits at different months) and the share whose rows all hold one value (``same``: a
+    column constant within the patient). Missing counts as a value. ``{}`` where no parent has two rows."""
+    child = tables[rel.child]
+    p = parent_rows(tables, rel)
+    types = column_types(schema, rel.child)
+    cols = [c for c, k in types.items() if k == "categorical" and c in child.columns]
+    if rel.order_by and rel.order_by in child.columns and rel.order_by not in cols:
+        cols.append(rel.order_by)
+    ok = p >= 0
+    n = np.bincount(p[ok], minlength=len(tables[rel.parent]))
+    many = n >= 2
+    if not cols or not many.any():
+        return {}
+    out: dict[str, dict[str, float]] = {}
+    for c in cols:
+        v = child[c].to_numpy(dtype=object)[ok]
+        codes = pd.Series(pd.factorize(pd.Series(v).map(lambda x: "\x00missing" if pd.isna(x) else str(x)))[0])
+        distinct = pd.DataFrame({"p": p[ok], "v": codes}).groupby("p")["v"].nunique()
+        k = np.zeros(len(n), dtype=np.int64)
+        k[distinct.index.to_numpy()] = distinct.to_numpy()
+        out[c] = {"distinct": float(np.mean(k[many] == n[many])), "same": float(np.mean(k[many] == 1)),
+                  "parents": int(many.sum())}
+    return out
+
+
 #: Distinct real counts of children per parent beyond which the report compares them in bins (:func:`count_bins`).
 MAX_COUNT_CELLS = 12
 
@@ -249,7 +277,7 @@ def two_way_tvd(real: pd.DataFrame, other: pd.DataFrame, types: dict[str, str], 
 
 def interval_violations(tables: Mapping[str, pd.DataFrame], schema: DatasetSchema, rel: Relation) -> dict[str, float]:
     """Shares of a relation's child rows breaking its intervals' order (``{}`` without ``order_by`` and ``ends``):
-    ``end_before_start`` (rows with an end before their time), ``overlaps_next`` (rows whose parent's next row starts
+    ``end_before_start`` (rows with an end before their time), ``empty`` (an end equal to its time), ``overlaps_next`` (rows whose parent's next row starts
     before this row's end: the chained end, else the first), and with ``chained``, ``chain_broken`` (rows whose
     parent's next row does not start at their chained end). NaN where no row can tell."""
     child = tables[rel.child]
@@ -262,12 +290,17 @@ def interval_violations(tables: Mapping[str, pd.DataFrame], schema: DatasetSchem
     e_all = {e: numbers(child[e], types.get(e, "numeric"), fmt.get(e)) for e in ends}
     p = parent_rows(tables, rel)
     before = np.zeros(len(t), dtype=bool)
+    empty = np.zeros(len(t), dtype=bool)
     told = np.zeros(len(t), dtype=bool)
     for v in e_all.values():
         ok = np.isfinite(v) & np.isfinite(t)
         before |= ok & (v < t - 1e-9)
+        empty |= ok & (np.abs(v - t) <= 1e-9)
         told |= ok
-    out = {"end_before_start": float(before.sum() / told.sum()) if told.any() else float("nan")}
+    out = {"end_before_start": float(before.sum() / told.sum()) if told.any() else float("nan"),
+           # (an interval that ends where it starts: Stanford heart's transplant intervals came out 79.61-79.61 in 40%
+           # of synthetic rows, none real, and passed; judged beyond the holdout's share, as real data may hold some)
+           "empty": float(empty.sum() / told.sum()) if told.any() else float("nan")}
     key = rel.chained if rel.chained in e_all else ends[0]
     follows, prev, broken = chain_broken(t, e_all[key], p)
     ok = follows & (p >= 0) & np.isfinite(t) & np.isfinite(prev)

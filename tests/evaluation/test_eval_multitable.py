@@ -175,6 +175,58 @@ def test_intervals_that_overlap_or_break_their_chain_fail():
     assert checks["overlaps_next"] > 0.3 and checks["chain_broken"] > 0.3 and checks["end_before_start"] == 0.0
 
 
+def test_an_empty_interval_fails_where_real_intervals_never_are():
+    """Stanford heart's synthetic transplant intervals ended where they started (79.61-79.61) in 40% of rows, none
+    real, and interval_order_violations passed: it counted only ends before their start."""
+    train, holdout = _intervals(120, 0), _intervals(60, 1, 1000)
+    bad = _intervals(120, 2, 5000)
+    inf = bad["infections"]
+    last = inf["enum"] == inf.groupby("id")["enum"].transform("max")
+    inf.loc[last & (inf["enum"] > 1), "tstop"] = inf.loc[last & (inf["enum"] > 1), "tstart"]
+    got = {m.name: m for m in evaluate_multitable(train, holdout, bad).results}["interval_order_violations"]
+    checks = {r["check"]: r["synthetic"] for r in got.details["relations"]}
+    assert checks["empty"] > 0.2 and checks["end_before_start"] == 0.0 and got.verdict == "fail"
+
+
+def _eyes(n: int, seed: int, offset: int = 0) -> dict[str, pd.DataFrame]:
+    """Patients with two eyes each, one left and one right, exactly one treated; three visits at distinct months."""
+    rng = np.random.default_rng(seed)
+    pats, eyes, visits = [], [], []
+    for i in range(n):
+        pid = offset + i
+        pats.append({"id": pid, "age": int(rng.integers(10, 60))})
+        treated = int(rng.integers(0, 2))
+        for k, side in enumerate(("left", "right")):
+            eyes.append({"id": pid, "eye": side, "trt": int(k == treated), "risk": int(rng.integers(6, 13)),
+                         "time": round(float(rng.gamma(2.0, 20.0)), 1)})
+        for m in sorted(rng.choice([1, 2, 4, 8, 12], 3, replace=False)):
+            visits.append({"id": pid, "month": int(m), "score": int(rng.integers(0, 40))})
+    return {"patients": pd.DataFrame(pats), "eyes": pd.DataFrame(eyes), "visits": pd.DataFrame(visits)}
+
+
+def test_two_left_eyes_or_two_visits_at_one_time_fail_sibling_patterns():
+    """survival's diabetic holds one left and one right eye per patient: a synthetic folder with two left eyes in half
+    its patients passed every relation metric (children per parent 2, associations close); tied visit months (a gap
+    rounded to 0) went unseen too. A folder drawn like the real passes."""
+    train, holdout, good = _eyes(150, 0), _eyes(60, 1, 1000), _eyes(150, 2, 5000)
+    got = {m.name: m for m in evaluate_multitable(train, holdout, good).results}["sibling_pattern_difference"]
+    assert got.verdict == "pass" and got.value < 0.1, got.details
+    bad = {k: v.copy() for k, v in good.items()}
+    rng = np.random.default_rng(3)
+    flip = np.repeat(rng.random(150) < 0.5, 2) & (np.arange(300) % 2 == 1)  # the second eye of half the patients
+    bad["eyes"].loc[flip, "eye"] = "left"
+    got = {m.name: m for m in evaluate_multitable(train, holdout, bad).results}["sibling_pattern_difference"]
+    worst = max(got.details["columns"], key=lambda r: r["synthetic"])
+    assert got.verdict == "fail" and worst["column"] == "eye" and 0.4 < got.value < 0.6, got.details
+    tied = {k: v.copy() for k, v in good.items()}
+    second = tied["visits"].groupby("id").cumcount() == 1
+    tie = second & (tied["visits"]["id"] % 3 == 0)  # a third of the patients: their second visit at their first's month
+    tied["visits"].loc[tie, "month"] = tied["visits"]["month"].shift(1)[tie]
+    got = {m.name: m for m in evaluate_multitable(train, holdout, tied).results}["sibling_pattern_difference"]
+    worst = max(got.details["columns"], key=lambda r: r["synthetic"])
+    assert got.verdict == "fail" and worst["column"] == "month" and worst["synthetic_distinct"] < 0.7, got.details
+
+
 def test_folders_with_other_columns_are_a_named_error_not_a_traceback(real, tmp_path, capsys):
     """A review gave two different exports of one study as train and holdout (patient_id vs id): a KeyError traceback.
     Now each table's missing columns are named, with the columns it has, and nothing is written."""
