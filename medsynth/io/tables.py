@@ -55,6 +55,8 @@ MISSING_MARKERS = (".", "?")
 
 #: What a DP fit's parse error says instead of the parser's positions (a line number past the last row is the row count).
 POSITIONS_WITHHELD = "positions withheld: DP fit; `medsynth schema infer` on the file names them"
+#: What a DP fit says of a file it cannot parse: nothing of the row (`schema infer`, for the data's holder, says it all).
+PARSE_WITHHELD = "what and where withheld: DP fit; `medsynth schema infer` on the file says both"
 
 
 def read_table(path: str | Path, *, role: str | None = None, private: bool = False) -> pd.DataFrame:
@@ -86,19 +88,24 @@ def read_table(path: str | Path, *, role: str | None = None, private: bool = Fal
             df = pd.read_parquet(p)
             header = [str(c) for c in df.columns]
         else:
-            sep, header = _sniff_csv(p)
+            sep, header = _sniff_csv(p, private)
+            # a DP fit's input: a row that does not parse (more cells than the header, an invalid UTF-8 byte) is left
+            # out or its byte replaced, as a row the data never held, rather than refusing the fit on one row's account
+            lenient = {"encoding_errors": "replace", "on_bad_lines": "skip"} if private else {}
             with warnings.catch_warnings():
                 # Rows longer than the header would silently become an index (index_col=False) or lose cells.
                 warnings.simplefilter("error", pd.errors.ParserWarning)
-                df = pd.read_csv(p, sep=sep, low_memory=False, index_col=False, na_values=list(MISSING_MARKERS))
+                df = pd.read_csv(p, sep=sep, low_memory=False, index_col=False, na_values=list(MISSING_MARKERS), **lenient)
                 if sep == ";":
                     df = _decimal_commas(df)
                 df = _formatted_numbers(df)
     except (pd.errors.ParserError, pd.errors.ParserWarning, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError, OSError,
             ImportError, csv.Error) as exc:
         msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        if private:
-            msg = f"{re.sub(r'[0-9]+', '#', msg)}; {POSITIONS_WITHHELD}"
+        if private:  # (pandas' words tell a row's bytes and positions: an invalid byte came out as '#xff')
+            raise DataValidationError(
+                f"{label} cannot be parsed as {fmt.upper()} ({PARSE_WITHHELD}); check the delimiter, the quoting (a "
+                "quote left open), the encoding (UTF-8 expected) and carriage returns inside cells") from None
         raise DataValidationError(
             f"{label} cannot be parsed as {fmt.upper()} ({msg}); check the delimiter, quoting and encoding (UTF-8 expected)"
             + _bare_returns_hint(p, private)) from None
@@ -177,8 +184,10 @@ _BOOL_TEXT = {"True": True, "TRUE": True, "true": True, "False": False, "FALSE":
 _DELIMITERS = (",", ";", "\t", "|")
 
 
-def _sniff_csv(p: Path) -> tuple[str, list[str]]:
-    """The delimiter of a CSV file and its header's names (as written, duplicates kept)."""
+def _sniff_csv(p: Path, private: bool = False) -> tuple[str, list[str]]:
+    """The delimiter of a CSV file and its header's names (as written, duplicates kept). ``private`` (a DP fit's
+    input): from the header alone, the delimiter that splits it most (one row of the first 50 could change the
+    choice), an invalid byte replaced."""
     import gzip
 
     if ".tsv" in [s.lower() for s in p.suffixes]:
@@ -188,8 +197,8 @@ def _sniff_csv(p: Path) -> tuple[str, list[str]]:
     opener = gzip.open if p.suffix.lower() == ".gz" else open
     if p.suffix.lower() in (".bz2", ".zip", ".xz"):
         return ",", list(pd.read_csv(p, nrows=0).columns.astype(str))
-    with opener(p, "rt", encoding="utf-8", newline="") as f:  # type: ignore[operator]
-        lines = [line for _, line in zip(range(50), f, strict=False)]
+    with opener(p, "rt", encoding="utf-8", newline="", errors="replace" if private else "strict") as f:  # type: ignore[operator]
+        lines = [line for _, line in zip(range(1 if private else 50), f, strict=False)]
     text = "".join(lines)
     best, best_fields = candidates[0], 1  # a delimiter must split the header; else pandas reads (or refuses) it as ","
     for sep in candidates:

@@ -61,11 +61,13 @@ def one_row_per_key(tables: Mapping[str, pd.DataFrame], schema: DatasetSchema,
     refusal instead would turn on one patient's extra row (the known gap of earlier sessions). Children attach to
     the key, so they stay with the patient. A row without a key is a patient of its own, with no linked row: it gets
     a placeholder key (keys are regenerated, never released), where the key check refused it (an adversary: one
-    such row turned a fit into a refusal naming its position)."""
+    such row turned a fit into a refusal naming its position). So does a row without a key in a linked child table
+    (a visit that labs link to): no row can link to it, and a refusal turned on one patient's visit (an adversary)."""
     from medsynth.tabular.multi_counts import one_per_key
 
     out, dropped = dict(tables), {}
-    for t in schema.roots:
+    linked = [t for t in schema.tables if schema.parents_of(t) and schema.children_of(t)]
+    for t in [*schema.roots, *linked]:
         pk, df = schema.tables[t].primary_key, tables.get(t)
         if pk is None or df is None or pk not in df.columns:
             continue
@@ -79,7 +81,7 @@ def one_row_per_key(tables: Mapping[str, pd.DataFrame], schema: DatasetSchema,
             df[pk] = df[pk].astype(float if numeric else object)
             df.loc[holes, pk] = fresh
             out[t], keys = df, canonical_keys(df[pk])
-        if not keys.duplicated().any():  # (no draw from the noise where nothing repeats)
+        if t not in schema.roots or not keys.duplicated().any():  # (no draw from the noise where nothing repeats)
             continue
         keep = one_per_key(keys, rng)
         if not keep.all():

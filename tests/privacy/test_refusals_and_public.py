@@ -98,26 +98,42 @@ def test_a_public_column_that_may_be_missing_may_hold_no_value_and_refusals_carr
         fit(df.assign(lab=df["lab"].fillna(1.0).where(np.arange(len(df)) != 7)), model="gaussian-copula", schema=strict)
 
 
-def test_a_dp_fit_of_a_malformed_file_names_no_row_position(tmp_path):
-    """The adversary: a DP fit's parse error passed pandas' 'Expected 14 fields in line 1947' through, the private row
-    count plus two (a row appended to the table); a non-private fit and `schema infer` still name the line."""
-    import medsynth.tabular as tab
+def test_a_dp_fit_reads_a_malformed_row_as_absent_and_names_nothing_of_a_file_it_cannot_parse(tmp_path):
+    """The adversary: one malformed row turned a DP fit into a refusal (a deterministic switch on one row), and the
+    refusal's words told the row (pandas' 'Expected 14 fields in line 1947', the private row count plus two; an invalid
+    byte as '#xff'). A DP fit now leaves a row with too many cells out and replaces an invalid byte, as for a row it
+    never held; a file it cannot parse at all (a quote left open) is refused with nothing of the row. A non-private read
+    and `schema infer` still name the line."""
+    from medsynth.io.tables import read_table
 
     path = tmp_path / "t.csv"
     pd.DataFrame({"a": range(417), "b": range(417)}).to_csv(path, index=False)
+    clean = read_table(path, private=True)
     with path.open("a") as fh:
         fh.write("1,2,3,4\n")
-    with pytest.raises(DataValidationError) as err:
-        tab.fit(path, model="dp-mst", epsilon=1.0)
-    assert "positions withheld: DP fit" in str(err.value) and not any(str(k) in str(err.value) for k in (417, 418, 419))
+    assert read_table(path, private=True).equals(clean)
     with pytest.raises(DataValidationError, match="line 419"):
-        tab.infer_schema(path)
+        read_table(path)
+    bad_byte = tmp_path / "b.csv"
+    bad_byte.write_bytes(path.read_bytes().replace(b"1,2,3,4\n", b"5,\xff\n"))
+    got = read_table(bad_byte, private=True)
+    assert len(got) == 418 and got["a"].iloc[-1] == 5
+    with pytest.raises(DataValidationError, match="codec can't decode"):
+        read_table(bad_byte)
+    quote = tmp_path / "q.csv"
+    quote.write_bytes(path.read_bytes().replace(b"1,2,3,4\n", b'"xff\\,9\n'))
+    with pytest.raises(DataValidationError) as err:
+        read_table(quote, private=True)
+    text = str(err.value)
+    assert "withheld: DP fit" in text and not any(k in text for k in ("417", "418", "419", "xff", "EOF"))
     folder = tmp_path / "folder"
     folder.mkdir()
-    path.rename(folder / "visits.csv")
+    quote.rename(folder / "visits.csv")
+    import medsynth.tabular as tab
+
     with pytest.raises(DataValidationError) as err:
         tab.fit(folder, model="dp-mst", epsilon=1.0)
-    assert "positions withheld" in str(err.value) and "419" not in str(err.value)
+    assert "withheld: DP fit" in str(err.value) and "419" not in str(err.value)
     from medsynth.io.tables import _bare_returns_hint  # (a reviewer: its count of carriage returns is a count of rows)
 
     crs = tmp_path / "cr.csv"

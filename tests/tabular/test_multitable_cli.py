@@ -6,6 +6,7 @@ import json
 import re
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from multitable_helpers import make_dataset, public_schema
@@ -179,3 +180,26 @@ def test_a_fit_that_released_nothing_usable_exits_1(tmp_path, capsys, seeded_dp_
     err = capsys.readouterr().err
     assert code == 1 and "NOTHING USABLE WAS RELEASED" in err, (code, err[-500:])
     assert json.loads((run / "run.json").read_text())["status"] == "completed"
+
+
+def test_a_linked_child_row_without_its_key_is_no_refusal(tmp_path, capsys):
+    """The adversary: in patients -> visits -> labs, one patient's visit with no visit_id turned a DP fit into a
+    refusal ('primary key is missing in some row(s)'), a deterministic switch on one patient. No lab can link to such a
+    visit: the fit keeps it with a placeholder key (keys are regenerated), as it keeps a patient row without a key."""
+    rng = np.random.default_rng(0)
+    pats = pd.DataFrame({"id": range(1, 61), "age": rng.integers(30, 80, 60)})
+    visits = pd.DataFrame({"visit_id": range(1, 181), "id": np.repeat(np.arange(1, 61), 3), "day": np.tile([0, 30, 90], 60)})
+    labs = pd.DataFrame({"visit_id": np.repeat(np.arange(1, 181), 2), "bili": rng.gamma(2.0, 1.0, 360).round(1)})
+    folder = tmp_path / "d"
+    folder.mkdir()
+    for name, df in (("patients", pats), ("visits", visits), ("labs", labs)):
+        df.to_csv(folder / f"{name}.csv", index=False)
+    assert main(["schema", "infer", str(folder), "--out", str(tmp_path / "s.yaml")]) == 0
+    assert "visit_id" in (tmp_path / "s.yaml").read_text()
+    pd.concat([pats, pd.DataFrame({"id": [999], "age": [50]})]).to_csv(folder / "patients.csv", index=False)
+    pd.concat([visits, pd.DataFrame({"visit_id": [None], "id": [999], "day": [0]})]).to_csv(folder / "visits.csv", index=False)
+    capsys.readouterr()
+    assert main(["tabular", "fit", str(folder), "--schema", str(tmp_path / "s.yaml"), "--model", "dp-mst", "--epsilon", "1",
+                 "--out", str(tmp_path / "run")]) in FIT_DONE
+    err = capsys.readouterr().err
+    assert not re.search(r"missing (primary )?key|key[^.]* missing|without a key|no key", err), err
