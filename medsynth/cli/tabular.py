@@ -21,7 +21,8 @@ MODEL_HELP = (f"{', '.join(_DP)} (DP); {', '.join(_OPEN)} (SDV, not private). De
               "dp-tvae (DP-SGD, small by default) predicts about as well on a 5.5k-row table at epsilon 1 (flchain TSTR "
               "0.73-0.80) with a larger 2-way error, but swings between 0.5 and 0.7 on a 1.4k-row, 47-column one; dp-ctgan "
               "(DP-SGD GAN) learns little at epsilon 1 (flchain TSTR 0.5-0.7) and is kept for comparison. For a folder: "
-              "dp-mst (patient-level DP, the default) or hma (SDV, not private).")
+              "dp-mst (patient-level DP, the default), dp-aim (the same with AIM on the patient table) or hma (SDV, not "
+              "private).")
 
 app = typer.Typer(help="Synthetic EHR tables, with or without differential privacy.", no_args_is_help=True)
 
@@ -76,7 +77,8 @@ def fit(
     if root is not None:  # related tables: the unit of privacy is one root row with all its rows
         label = (f"epsilon {rep.epsilon:.3g}, delta {delta_text(rep.delta)}, unit: one '{root}' row with all its rows"
                  if rep.private else "NOT differentially private")
-        rows = f"about {synth.rows_estimate} '{root}' rows" + (" (noisy count: the exact one stays private)" if rep.private else "")
+        rows = (f"about {synth.rows_estimate} '{root}' rows (noisy count: the exact one stays private)" if rep.private
+                else f"{synth.rows_estimate} '{root}' rows")  # (an hma fit said "about 72", as if the count were noisy)
         tables = ", ".join(synth.schema.order())  # type: ignore[union-attr]
         done(f"fitted {synth.name} on tables {tables}, {rows} [{label}]; `medsynth tabular export` copies what may be released", out)
         _say_release_gaps(synth)
@@ -133,6 +135,13 @@ def sample(
     result = sample_api(run, n, out, seed=seed, where=parse_where(where), fmt=fmt, force=force)
     if isinstance(result, dict):
         done("wrote " + ", ".join(f"{len(df)} '{t}' rows" for t, df in result.items()), out)
+        import medsynth.tabular as tab
+
+        if any(len(df) for df in result.values()) and tab.nothing_usable(tab.load(run)):  # (a data scientist: a folder's
+            # fit that exited 1 with NOTHING USABLE sampled its empty columns with a plain "wrote", exit 0)
+            say(f"warning: the fit released nothing usable at its budget ({tab.NOTHING_USABLE}): every column of these "
+                "tables is empty or holds a single value, keys aside; see the fit's warning, give a larger epsilon or "
+                "declare public domains", err=True, fg=typer.colors.YELLOW)
     else:
         done(f"wrote {len(result)} synthetic rows", out)
         if len(result) > 1 and _nothing_usable(result):  # (strep_tb at epsilon 1: 11 of 13 columns empty, the rest

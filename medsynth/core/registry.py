@@ -32,6 +32,7 @@ SYNTHESIZERS: dict[str, str] = {
 #: Multi-table synthesizers (a folder of related tables), by the name used in configs and ``--model``.
 MULTITABLE_SYNTHESIZERS: dict[str, str] = {
     "dp-mst": "medsynth.tabular.multi_mst:MultiTableDPMST",
+    "dp-aim": "medsynth.tabular.multi_mst:MultiTableDPAIM",
     "hma": "medsynth.tabular.multi_hma:HMA",
 }
 

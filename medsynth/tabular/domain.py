@@ -1358,16 +1358,16 @@ def resolve_domain(
     miss_floor = [round(min(miss_floors)), round(max(miss_floors))] if miss_floors and rows else None
     if miss_floor:
         ledger.notes.append(
-            f"missing values: at this budget a column needs about {miss_floor[0]}-{miss_floor[1]} of them "
-            f"({_share(miss_floor[0] / rows)}-{_share(miss_floor[1] / rows)} of about {round(rows)} rows) for DP to confirm "
+            f"missing values: at this budget a column needs about {_span(*miss_floor)} of them "
+            f"({_span(_share(miss_floor[0] / rows), _share(miss_floor[1] / rows))} of about {round(rows)} rows) for DP to confirm "
             "that it has any; a column written without missing values may have held up to that many (declare "
             "missing: true in the schema where the data dictionary says a value may be absent)")
     floor = None
     if floors and rows:
         floor = [round(min(floors)), round(max(floors))]
         ledger.notes.append(
-            f"category lists: at this budget a category (or a small code's value) needs about {floor[0]}-{floor[1]} rows "
-            f"({_share(floor[0] / rows)}-{_share(floor[1] / rows)} of about {round(rows)}) to stand above the noise; rarer "
+            f"category lists: at this budget a category (or a small code's value) needs about {_span(*floor)} rows "
+            f"({_span(_share(floor[0] / rows), _share(floor[1] / rows))} of about {round(rows)}) to stand above the noise; rarer "
             f"values are left out of the synthetic columns (written '{OTHER_CATEGORY}' where their rows together stand out)")
     ledger.record(
         "domains of columns read from the data (ranges, category lists, whether values are missing)",
@@ -1423,6 +1423,11 @@ CLIP_BOUND_SIGMAS = 2.0
 
 def _share(x: float) -> str:
     return f"{x:.0%}" if x >= 0.1 else f"{x:.1%}"
+
+
+def _span(a: object, b: object) -> str:
+    """``a-b``, or ``a`` alone where the two read alike (a ledger said 'needs about 59-59 (42%-42%)')."""
+    return f"{a}" if f"{a}" == f"{b}" else f"{a}-{b}"
 
 
 def other_rows(rows: float, rows_sigma: float, counts: list[float], noisy_missing: float,

@@ -180,6 +180,9 @@ def test_a_fit_that_released_nothing_usable_exits_1(tmp_path, capsys, seeded_dp_
     err = capsys.readouterr().err
     assert code == 1 and "NOTHING USABLE WAS RELEASED" in err, (code, err[-500:])
     assert json.loads((run / "run.json").read_text())["status"] == "completed"
+    # sampling it says so too (it said only "wrote 70 'patients' rows, 293 'visits' rows": a data scientist)
+    assert main(["tabular", "sample", str(run), "--n", "10", "--out", str(tmp_path / "syn")]) == 0
+    assert "released nothing usable" in capsys.readouterr().err
 
 
 def test_a_linked_child_row_without_its_key_is_no_refusal(tmp_path, capsys):
@@ -203,3 +206,16 @@ def test_a_linked_child_row_without_its_key_is_no_refusal(tmp_path, capsys):
                  "--out", str(tmp_path / "run")]) in FIT_DONE
     err = capsys.readouterr().err
     assert not re.search(r"missing (primary )?key|key[^.]* missing|without a key|no key", err), err
+
+
+def test_dp_aim_given_a_folder_fits_the_patients_with_aim(folder, tmp_path, capsys):
+    """A data scientist: `--model dp-aim` on a folder was refused ('unknown multi-table model ... (known: dp-mst, hma)')
+    though the issue names it and `params.root_model=dp-aim` did it; now it is the folder model with AIM on the root."""
+    assert main(["schema", "infer", str(folder), "--out", str(tmp_path / "s.yaml")]) == 0
+    run = tmp_path / "run"
+    assert main(["tabular", "fit", str(folder), "--schema", str(tmp_path / "s.yaml"), "--model", "dp-aim", "--epsilon", "1",
+                 "--out", str(run)]) in FIT_DONE
+    assert "fitted dp-aim on tables" in capsys.readouterr().out
+    assert tab.load(run).meta["root_model"] == "dp-aim"
+    assert main(["tabular", "sample", str(run), "--n", "15", "--out", str(tmp_path / "syn")]) == 0
+    assert len(pd.read_csv(tmp_path / "syn" / "patients.csv")) == 15
