@@ -362,6 +362,12 @@ def release_gaps(model: Any) -> str | None:
         parts.append(f"categories held by fewer than about {floor[0]} rows ({share}) cannot stand above "
                      "the noise and may be lost from the synthetic columns (those near that count about half the time)")
         # (medpar's type 3, 76 rows against a stated 72, was lost: the count is where a category survives half the fits)
+    span = _category_floor(model, "range_floor_rows", RANGE_FLOOR_WARN_SHARE)
+    if span is not None:
+        share = f"about {span[0]} of its values ({span[1]:.0%} of them)" if span[1] < 1 else "all of its values"
+        parts.append(f"a number's DP range may leave out {share} before the fit can tell, "
+                     "or stretch past the values where the noise hides an empty stretch: compare the synthetic ranges with "
+                     "the ones you know (declare bounds public)")
     miss = _category_floor(model, "missing_floor_rows")
     if miss is not None:  # (ncbirths' fage, 16.6% missing, written complete in 3 fits of 4 with no word of it)
         share = f"{miss[1]:.0%} of them" if miss[1] < 1 else "more than the table's noisy row count"
@@ -477,9 +483,13 @@ def _added_codes(model: Any) -> list[tuple[str, list[str]]]:
 #: The share of the rows a category needs, at the budget, from which the fit's warning says categories may be lost (the
 #: share of rows issue 11 asks every category to survive from at epsilon 1 on a 6,000-row table).
 FLOOR_WARN_SHARE = 0.03
+#: The share of the rows a number's DP range may leave out unseen (2.5 noise deviations of the count of values it leaves
+#: out), from which the fit's warning says so: a fit says which ranges leave out 3% or more only where the noise lets it
+#: tell, and ais's weights cut to 64-80 (half the values out) went unsaid on 202 rows.
+RANGE_FLOOR_WARN_SHARE = 0.10
 
 
-def _category_floor(model: Any, key: str = "category_floor_rows") -> tuple[int, float] | None:
+def _category_floor(model: Any, key: str = "category_floor_rows", warn: float = FLOOR_WARN_SHARE) -> tuple[int, float] | None:
     """The most rows a category (or a small code's value) of one of the fit's tables needs to stand above the noise
     (``key``: or the missing values a column needs for DP to confirm it has any), and that count's share of the table's
     noisy rows, when the share reaches ``FLOOR_WARN_SHARE``; else None. Read from the ledger's domain entries (DP outputs
@@ -491,7 +501,7 @@ def _category_floor(model: Any, key: str = "category_floor_rows") -> tuple[int, 
             hi, rows = d[key][1], d["rows_noisy"]
             if rows > 0 and (worst is None or hi / rows > worst[1]):
                 worst = (int(hi), hi / rows)
-    return worst if worst is not None and worst[1] >= FLOOR_WARN_SHARE else None
+    return worst if worst is not None and worst[1] >= warn else None
 
 
 def _names(cols: list[str]) -> str:

@@ -885,20 +885,29 @@ def _left_out(res: BoundsResult, rows: float | None, rows_sigma: float | None) -
     counts of its powers of two, :func:`~medsynth.privacy.locate.refine`), standing ``CLIP_NOTE_SIGMAS`` deviations above
     zero; else None. Post-processing of DP outputs (a thin tail spread
     over many powers of two never clears the cut, nor the powers of two stage 1 never located)."""
+    noise = _range_noise(res, rows, rows_sigma)
+    if noise is None:
+        return None
+    range_count, sd = noise
+    values = float(rows) - max(res.missing_count, 0.0)  # (a negative noisy count of missing values adds no values)
+    out = values - range_count
+    if values <= 0 or out < CLIP_NOTE_SHARE * values or out < CLIP_NOTE_SIGMAS * sd:
+        return None
+    # the share DP is confident of (its lower bound at the same deviations), which the warning calls "at least": the
+    # point estimate read 25% where 5% were left out (dengue's Xmax, a noise deviation of 10% of its values)
+    return round(max(out - CLIP_BOUND_SIGMAS * sd, 0.0) / values, 3)
+
+
+def _range_noise(res: BoundsResult, rows: float | None, rows_sigma: float | None) -> tuple[float, float] | None:
+    """The noisy count of a number column's values inside its DP range, and the noise of the values it leaves out
+    (rows less missing less that count); None without a noisy row count."""
     if res.codes is not None and len(res.counts):  # a small code's keys (a count kept 0-7 of 0-121: 11% left out)
         range_count, range_sd = float(np.sum(res.counts)), float(res.sigma) * math.sqrt(len(res.counts))
     else:
         range_count, range_sd = res.range_count, res.range_sd
     if not rows or not rows_sigma or range_count is None:
         return None
-    values = float(rows) - max(res.missing_count, 0.0)  # (a negative noisy count of missing values adds no values)
-    out = values - range_count
-    sd = math.sqrt(rows_sigma**2 + res.sigma_missing**2 + range_sd**2)
-    if values <= 0 or out < CLIP_NOTE_SHARE * values or out < CLIP_NOTE_SIGMAS * sd:
-        return None
-    # the share DP is confident of (its lower bound at the same deviations), which the warning calls "at least": the
-    # point estimate read 25% where 5% were left out (dengue's Xmax, a noise deviation of 10% of its values)
-    return round(max(out - CLIP_BOUND_SIGMAS * sd, 0.0) / values, 3)
+    return float(range_count), math.sqrt(rows_sigma**2 + res.sigma_missing**2 + range_sd**2)
 
 
 class _PresentRows:
@@ -1026,6 +1035,7 @@ def resolve_domain(
     spent: dict[str, float] = {}
     floors: list[float] = []  # rows a value needs to stand above the noise, per category column and small code
     miss_floors: list[float] = []  # missing values a column written without any may have held (3 noise deviations)
+    range_floors: list[float] = []  # values a number's range may leave out before the fit can tell (CLIP_NOTE_SIGMAS)
     texted: dict[str, int] = {}  # number columns whose text cells (noisy count) become missing values
     made_whole: list[str] = []  # undecided numbers written as whole numbers on their DP range's width
     stepped_whole: list[str] = []  # continuous numbers whose DP-decided unit is whole
@@ -1181,6 +1191,10 @@ def resolve_domain(
             left_out = _left_out(res, rows, rows_sigma) if present.own and (res.codes is None or col.name not in times) else None
             if left_out is not None:
                 clipped[col.name] = left_out
+            noise = _range_noise(res, rows, rows_sigma) if present.own and res.codes is None else None
+            if noise is not None:  # what a range may leave out unseen (a data scientist: ais's weights cut to 64-80, half
+                # the values out, Pima's ages to 16-29, and the fit said nothing: the note cannot tell under this noise)
+                range_floors.append(CLIP_NOTE_SIGMAS * noise[1])
             if loc.by_family:
                 by_family.append(col.name)
             if col.name in tentative:
@@ -1356,6 +1370,7 @@ def resolve_domain(
             "its range). To keep decimals, declare the type: take 'type' out of the column's read_from_data (type: "
             "continuous) or set public: true with public bounds")
     miss_floor = [round(min(miss_floors)), round(max(miss_floors))] if miss_floors and rows else None
+    range_floor = [round(min(range_floors)), round(max(range_floors))] if range_floors and rows else None
     if miss_floor:
         ledger.notes.append(
             f"missing values: at this budget a column needs about {_span(*miss_floor)} of them "
@@ -1379,7 +1394,8 @@ def resolve_domain(
         reused_as_one_way_marginals=sorted(oneways) if oneways else [],
         **({"category_floor_rows": floor} if floor else {}),
         **({"missing_floor_rows": miss_floor} if miss_floor else {}),
-        **({"rows_noisy": round(float(rows))} if floor or miss_floor else {}),
+        **({"range_floor_rows": range_floor} if range_floor else {}),
+        **({"rows_noisy": round(float(rows))} if floor or miss_floor or range_floor else {}),
         **({"text_as_missing": texted} if texted else {}),
         **({"range_leaves_out": clipped} if clipped else {}),
         **({"whole_by_range": made_whole} if made_whole else {}),
