@@ -21,12 +21,17 @@ def convert(
     fill_nonfinite: Optional[float] = typer.Option(
         None, "--fill-nonfinite", help="Write this value where the input has NaN/inf voxels (e.g. -1024 for CT air); without it they are an error."
     ),
+    synthetic: Optional[bool] = typer.Option(
+        None, "--synthetic/--not-synthetic",
+        help="Mark the output as synthetic (a volume a generator made) or not (a real scan). Default: as the input "
+             "says (medsynth's synthetic NIfTI, a DICOM series with SyntheticData YES), else not synthetic."),
     force: bool = typer.Option(False, "--force", help="Overwrite OUTPUT if it exists."),
 ) -> None:
     """Convert NIfTI <-> DICOM series (and a DICOM folder -> NIfTI), keeping geometry and HU.
 
-    NIfTI -> DICOM writes a synthetic-safe series: new UIDs, no names, IDs, dates or institution,
-    ImageType DERIVED\\SECONDARY and SyntheticData=YES. DICOM -> NIfTI sorts slices by position and
+    NIfTI -> DICOM writes a new series: new UIDs, no names, IDs, dates or institution, ImageType
+    DERIVED\\SECONDARY; marked synthetic (SyntheticData=YES, a synthetic patient) only where the input is
+    (or --synthetic says so): a real scan converted is never labelled synthetic. DICOM -> NIfTI sorts slices by position and
     applies RescaleSlope/Intercept, so CT comes out in HU. NaN/inf voxels and 4D inputs are refused
     unless --fill-nonfinite / --frame say what to do with them.
 
@@ -46,7 +51,7 @@ def convert(
         if mod not in ("CT", "MR"):
             raise DataValidationError(f"--modality '{modality}' must be CT or MR")
     res = convert_volume(input, output, modality=mod, series_uid=series, frame=frame,  # type: ignore[arg-type]
-                         fill_nonfinite=fill_nonfinite, overwrite=force)
+                         fill_nonfinite=fill_nonfinite, overwrite=force, synthetic=synthetic)
     volume = res.volume
     notes = []
     if res.frame is not None:
@@ -60,6 +65,8 @@ def convert(
         moved = int(np.count_nonzero(np.abs(arr - np.rint(arr)) > 1e-6))
         if moved:
             notes.append(f"{moved} fractional HU value(s) rounded to whole HU, by at most 0.5")
+    notes.append("marked synthetic" if (synthetic if synthetic is not None else volume.meta.get("synthetic")) else
+                 "not marked synthetic")
     tail = f" ({'; '.join(notes)})" if notes else ""
     done(f"wrote {volume.modality} {'NIfTI' if res.format == 'nifti' else 'DICOM series'} {volume.spatial_shape} at "
          f"{'x'.join(f'{s:.3g}' for s in volume.spacing)} mm{tail}", output)

@@ -48,7 +48,7 @@ def step_translation(ctx: Any) -> dict[str, Any]:
     scores = []
     for name in held_out:
         sct = tr.apply(load_volume(folder / "mr" / name))
-        save_volume(sct, dirs["predicted"] / name, format="nifti", overwrite=True)
+        save_volume(sct, dirs["predicted"] / name, format="nifti", overwrite=True, synthetic=True)
         shutil.copyfile(folder / "ct" / name, dirs["reference"] / name)
         shutil.copyfile(folder / "labels" / name, dirs["labels"] / name)
         ref = load_volume(folder / "ct" / name, modality="CT").array

@@ -40,7 +40,7 @@ def write_volumes(
         for i, vol in enumerate(volumes):
             name = f"{prefix}_{i:05d}" + (".nii.gz" if format == "nifti" else "")
             if format == "nifti":
-                write_nifti(vol, tmp / name)
+                write_nifti(vol, tmp / name, synthetic=True)
             else:
                 label = vol.meta.get("label")
                 desc = f"{vol.meta.get('model', 'medsynth')} seed {vol.meta.get('seed')}" + (f" {label}" if label else "")

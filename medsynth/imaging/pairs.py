@@ -93,9 +93,9 @@ def write_pairs(
         for i, pair in enumerate(pairs):
             case = f"case_{i:05d}"
             img_name, lab_name = f"image/{case}_0000.nii.gz", f"label/{case}.nii.gz"
-            write_nifti(pair.image, tmp / img_name)
+            write_nifti(pair.image, tmp / img_name, synthetic=True)
             lab = pair.label.with_array(np.asarray(pair.label.array).astype(np.int16))
-            write_nifti(lab, tmp / lab_name)
+            write_nifti(lab, tmp / lab_name, synthetic=True)
             top = max(top, int(np.max(lab.array)) if lab.array.size else 0)
             modality = pair.image.modality
             seed = pair.meta.get("seed")

@@ -61,6 +61,7 @@ def convert_volume(
     frame: int | None = None,
     fill_nonfinite: float | None = None,
     overwrite: bool = False,
+    synthetic: bool | None = None,
 ) -> ConversionResult:
     """Read a NIfTI file / NRRD file / DICOM series and write it as NIfTI (``dest`` ending .nii/.nii.gz) or DICOM.
 
@@ -73,6 +74,9 @@ def convert_volume(
         fill_nonfinite: value written where the input has NaN/inf (e.g. -1024 for air in CT); without
             it such voxels are an error.
         overwrite: replace an existing output.
+        synthetic: mark the output synthetic (True: a volume a generator made); None: as the input says (a medsynth
+            NIfTI's ``descrip``, a DICOM series' SyntheticData), else a real scan: a DICOM output then carries no
+            synthetic marker and no patient name.
 
     Raises:
         OutputPathError: ``dest`` cannot be created (checked before reading).
@@ -120,7 +124,8 @@ def convert_volume(
             f"'{src}' does not look like CT in HU (values {volume.array.min():g}..{volume.array.max():g}); "
             "pass --modality CT or --modality MR to write DICOM"
         )
-    save_volume(volume, out, format="nifti" if to_nifti else "dicom", overwrite=overwrite)
+    marked = bool(volume.meta.get("synthetic", False)) if synthetic is None else synthetic
+    save_volume(volume, out, format="nifti" if to_nifti else "dicom", overwrite=overwrite, synthetic=marked)
     return ConversionResult(volume=volume, path=out, format="nifti" if to_nifti else "dicom", filled=filled, frame=picked)
 
 

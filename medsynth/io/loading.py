@@ -83,7 +83,8 @@ def volume_geometry(path: str | Path) -> tuple[tuple[int, int, int], np.ndarray]
     return None
 
 
-def save_volume(volume: Volume, path: str | Path, *, format: OutputFormat | None = None, overwrite: bool = False) -> Path:
+def save_volume(volume: Volume, path: str | Path, *, format: OutputFormat | None = None, overwrite: bool = False,
+                synthetic: bool | None = None) -> Path:
     """Write a Volume as NIfTI (``path`` ending .nii/.nii.gz) or a synthetic-safe DICOM series (a folder).
 
     Args:
@@ -91,14 +92,17 @@ def save_volume(volume: Volume, path: str | Path, *, format: OutputFormat | None
         path: the file (NIfTI) or folder (DICOM).
         format: "nifti" or "dicom"; guessed from ``path`` when None.
         overwrite: replace an existing output.
+        synthetic: mark it as synthetic (NIfTI ``descrip``; DICOM SyntheticData YES and a synthetic patient); None:
+            as ``meta["synthetic"]`` says, and for DICOM synthetic where that is unset (a generator's volume).
     """
     p = Path(path)
     fmt = format or ("nifti" if is_nifti(p) else "dicom")
     if fmt == "nifti":
         if p.exists() and not overwrite:
             raise ImageReadError(f"output '{p}' already exists; choose another path or allow overwriting")
-        return write_nifti(volume, p)
-    write_dicom_series(volume, p, overwrite=overwrite)
+        return write_nifti(volume, p, synthetic=synthetic)
+    write_dicom_series(volume, p, overwrite=overwrite,
+                       synthetic=bool(volume.meta.get("synthetic", True)) if synthetic is None else synthetic)
     return p
 
 
@@ -111,9 +115,10 @@ def read_volume(path: str | Path, *, modality: Modality | None = None, series_ui
     return load_volume(path, modality=modality, series_uid=series_uid)
 
 
-def write_volume(volume: Volume, path: str | Path, *, format: OutputFormat | None = None, overwrite: bool = False) -> Path:
+def write_volume(volume: Volume, path: str | Path, *, format: OutputFormat | None = None, overwrite: bool = False,
+                 synthetic: bool | None = None) -> Path:
     """Write a :class:`Volume` as NIfTI or a synthetic-safe DICOM series (the public name of :func:`save_volume`)."""
-    return save_volume(volume, path, format=format, overwrite=overwrite)
+    return save_volume(volume, path, format=format, overwrite=overwrite, synthetic=synthetic)
 
 
 __all__ = ["OutputFormat", "load_volume", "read_volume", "save_volume", "volume_geometry", "write_volume"]

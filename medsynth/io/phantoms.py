@@ -478,7 +478,7 @@ def write_phantoms(out_dir: str | Path, n: int, *, seed: int = 0, config: Phanto
             ph = make_phantom(seed + i, config)
             for kind, vol in (("ct", ph.ct), ("mr", ph.mr), ("labels", ph.labels)):
                 name = f"case_{i:03d}.nii.gz"
-                write_nifti(vol, tmp / kind / name, dtype="float32" if kind == "mr" else None)
+                write_nifti(vol, tmp / kind / name, dtype="float32" if kind == "mr" else None, synthetic=True)
                 out[kind].append(final / kind / name)
         (tmp / "labels" / "tissues.json").write_text(json.dumps({str(i): t for i, t in enumerate(TISSUES)}, indent=1), encoding="utf-8")
     return out

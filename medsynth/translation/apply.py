@@ -127,17 +127,17 @@ def _translate_all(translator, paths: list[Path], names: list[str], out: Path, w
         dest = out / (name + suffix)
         masked = int(ct.meta.get("nonfinite_input_voxels", 0))
         if masked:  # NaN marks the left-out voxels: float32, not the int16 of clinical CT
-            write_nifti(ct, dest, dtype="float32")
+            write_nifti(ct, dest, dtype="float32", synthetic=True)
         else:
-            save_volume(ct, dest, format=format, overwrite=overwrite)
+            save_volume(ct, dest, format=format, overwrite=overwrite, synthetic=True)
         written.append(dest)
         line = f"{src} -> {dest}"
         if spread is not None:
             spread_dest = out / (name + "_spread" + suffix)
             if format == "nifti":
-                write_nifti(spread, spread_dest, dtype="float32")
+                write_nifti(spread, spread_dest, dtype="float32", synthetic=True)
             else:
-                save_volume(spread, spread_dest, format=format, overwrite=overwrite)
+                save_volume(spread, spread_dest, format=format, overwrite=overwrite, synthetic=True)
             written.append(spread_dest)
             line += f" (+ spread {spread_dest.name})"
         if masked:

@@ -111,6 +111,7 @@ def test_nifti_geometry_is_the_training_grid(kind: str, trained: dict[str, Any],
         np.testing.assert_allclose(vol.affine, grid_affine((4.0, 4.0, 4.0), (16, 16, 16)))
         assert vol.orientation == "RAS"
         assert -1024 <= vol.array.min() and vol.array.max() <= 1024  # HU inside the training window
+        assert vol.meta.get("synthetic") is True  # (its header says so, parted from the manifest: a researcher)
 
 
 @pytest.mark.parametrize("kind", KINDS)

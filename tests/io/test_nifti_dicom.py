@@ -366,3 +366,29 @@ def test_synthetic_dicom_holds_the_elements_an_archive_requires(phantom_ct: Volu
     assert ds.ScanningSequence == "RM" and ds.SequenceVariant == "NONE" and "PatientPosition" in ds
     for kw in ("ScanOptions", "MRAcquisitionType", "RepetitionTime", "EchoTime", "EchoTrainLength"):
         assert kw in ds, kw
+
+
+def test_convert_never_labels_a_real_scan_synthetic_and_keeps_a_synthetic_marker(real_ct_dicom, tmp_path):
+    """An imaging researcher: `convert` of a real patient's CT wrote SyntheticData YES and PatientName
+    SYNTHETIC^MEDSYNTH, so a release filter trusting the tag would let real data out. A conversion now marks its
+    output synthetic only where its input is (medsynth's NIfTI descrip, a series' SyntheticData) or --synthetic says
+    so; a generator's NIfTI carries the marker in its header, and converting it keeps it."""
+    from medsynth.cli.main import main
+    from medsynth.io.nifti import SYNTHETIC_DESCRIP
+
+    assert main(["convert", str(real_ct_dicom), str(tmp_path / "real.nii.gz")]) == 0
+    assert bytes(nib.load(tmp_path / "real.nii.gz").header["descrip"]).rstrip(b"\0") == b""
+    assert main(["convert", str(tmp_path / "real.nii.gz"), str(tmp_path / "real_dicom")]) == 0
+    ds = pydicom.dcmread(sorted((tmp_path / "real_dicom").iterdir())[0])
+    assert ds.SyntheticData == "NO" and "SYNTHETIC" not in str(ds.PatientName) + ds.SeriesDescription + ds.DerivationDescription
+    assert ds.PatientID.startswith("CONV-") and "not synthetic" in ds.DerivationDescription
+    vol = read_nifti(tmp_path / "real.nii.gz", modality="CT")
+    write_nifti(vol, tmp_path / "syn.nii.gz", synthetic=True)
+    assert bytes(nib.load(tmp_path / "syn.nii.gz").header["descrip"]).rstrip(b"\0").decode() == SYNTHETIC_DESCRIP
+    assert main(["convert", str(tmp_path / "syn.nii.gz"), str(tmp_path / "syn_dicom")]) == 0
+    ds = pydicom.dcmread(sorted((tmp_path / "syn_dicom").iterdir())[0])
+    assert ds.SyntheticData == "YES" and ds.PatientName == "SYNTHETIC^MEDSYNTH"
+    assert main(["convert", str(tmp_path / "syn_dicom"), str(tmp_path / "back.nii.gz")]) == 0
+    assert read_nifti(tmp_path / "back.nii.gz").meta.get("synthetic") is True
+    assert main(["convert", str(tmp_path / "real.nii.gz"), str(tmp_path / "marked"), "--synthetic"]) == 0
+    assert pydicom.dcmread(sorted((tmp_path / "marked").iterdir())[0]).SyntheticData == "YES"
