@@ -136,12 +136,17 @@ def classical_pairs(x: Any, y: Any, n: int, *, seed: int) -> tuple[Any, Any]:
     import torch
     from monai.transforms import Rand3DElasticd
 
+    from medsynth.imaging.masks import _unit_shift
+
     rng = np.random.default_rng([seed, 11])
-    elastic = Rand3DElasticd(keys=["image", "label"], sigma_range=(4.0, 6.0), magnitude_range=(1.0, 2.5), prob=1.0,
-                             mode=("bilinear", "nearest"), padding_mode="border")
     xs, ys = [], []
     for _ in range(n):
         k = int(rng.integers(len(x)))
+        # (MONAI's magnitude is no shift in voxels: (1, 2.5) moved the maps by 0.02 voxel, so until 2026-12-06 this arm,
+        # like the generator's new masks, was flips only)
+        sigma, shift = float(rng.uniform(4.0, 6.0)), float(rng.uniform(1.0, 2.5))
+        elastic = Rand3DElasticd(keys=["image", "label"], sigma_range=(sigma, sigma), magnitude_range=(shift / _unit_shift(sigma),) * 2,
+                                 prob=1.0, mode=("bilinear", "nearest"), padding_mode="border")
         elastic.set_random_state(seed=int(rng.integers(2**31)))
         out = elastic({"image": x[k], "label": y[k].float()})
         xi, yi = torch.as_tensor(out["image"]).float(), torch.round(torch.as_tensor(out["label"])).long()

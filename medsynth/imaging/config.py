@@ -304,7 +304,8 @@ class MaskConfig(ConfigModel):
 
     Attributes:
         elastic_sigma: smoothness of the random displacement field (voxels; MONAI Rand3DElastic).
-        elastic_magnitude: displacement size range (voxels).
+        elastic_magnitude: range of the displacement's deviation along each axis, in voxels (a label's edge moves
+            about 1.6 times that).
         flip_axes: axes that may be mirrored (0 = left-right in RAS; anatomy is not up-down symmetric).
         organ_label: the label lesions live in (null: no lesion insertion/removal).
         lesion_label: the lesion's label.
