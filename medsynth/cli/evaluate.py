@@ -112,13 +112,16 @@ _MODALITY = typer.Option(None, "--modality", help="CT or MR for every volume (de
 
 
 def _images(mode: str, train: Path, holdout: Path, synthetic: Path, out: Path, weights: Optional[Path], modality: Optional[str],
-            run_dir: Optional[Path], config: Optional[Path], sets: Optional[list[str]], labels: Optional[dict] = None) -> None:
+            run_dir: Optional[Path], config: Optional[Path], sets: Optional[list[str]], labels: Optional[dict] = None,
+            fail_on: str = "fail") -> None:
     from medsynth.evaluation import evaluate_images
 
+    if fail_on.lower() not in ("fail", "review"):
+        raise typer.BadParameter(f"{fail_on!r}: expected 'fail' or 'review'", param_hint="--fail-on")
     _check_out(out)
     report = evaluate_images(train, holdout, synthetic, modality=modality, weights=weights, config=config, sets=sets,
                              run_dir=run_dir, mode=mode, **(labels or {}))  # type: ignore[arg-type]
-    _finish(report, out, gate=mode == "audit")
+    _finish(report, out, gate=mode == "audit", fail_on=fail_on)
 
 
 @evaluate_app.command("images")
@@ -143,13 +146,13 @@ def evaluate_images_cmd(
 def audit_images_cmd(
     train: Path = _TRAIN_I, holdout: Path = _HOLD_I, synthetic: Path = _SYN_I, out: Path = _OUT,
     modality: Optional[str] = _MODALITY, run_dir: Optional[Path] = _RUN_DIR, config: Optional[Path] = _CONFIG,
-    sets: Optional[list[str]] = SET_OPTION,
+    sets: Optional[list[str]] = SET_OPTION, fail_on: str = _FAIL_ON,
 ) -> None:
     """Memorisation audit of synthetic volumes (near copies of training scans, membership inference).
 
-    Exits with code 1 when the verdict is fail.
+    Exits with code 1 when the verdict is fail (with --fail-on review, also when it is review).
     """
-    _images("audit", train, holdout, synthetic, out, None, modality, run_dir, config, sets)
+    _images("audit", train, holdout, synthetic, out, None, modality, run_dir, config, sets, fail_on=fail_on)
 
 
 @evaluate_app.command("translation")

@@ -126,7 +126,9 @@ class LDM3D(ImageSynthesizer):
 
     def check_shape(self, in_shape: tuple[int, ...]) -> None:
         vae_down = len(self.config.model.vae.channels) - 1
-        check_spatial_shape(in_shape, vae_down)
+        # the autoencoder's and the latent UNet's halvings together, said in image voxels (the latent grid's sizes,
+        # 'crop to 4 or pad to 8', sent a researcher to spatial sizes that do not exist)
+        check_spatial_shape(in_shape, vae_down + len(self.config.model.unet.channels) - 1)
         lat = latent_grid(in_shape[1:], vae_down)
         check_spatial_shape((1, *lat), len(self.config.model.unet.channels) - 1, what="latent grid")
 

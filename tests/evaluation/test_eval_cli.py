@@ -49,6 +49,13 @@ def test_evaluate_images_and_translation(volume_folders, tmp_path) -> None:
     rc = main(["audit", "images", "--train", str(v["train"]), "--holdout", str(v["holdout"]), "--synthetic", str(v["copied"]),
                "--out", str(tmp_path / "img")])
     assert rc == 1
+    # --fail-on, as `audit tabular` has it (an imaging researcher: "No such option: --fail-on", though documented)
+    base = ["audit", "images", "--train", str(v["train"]), "--holdout", str(v["holdout"]), "--synthetic", str(v["holdout"])]
+    assert main([*base, "--out", str(tmp_path / "img2"), "--fail-on", "sometimes"]) == 2
+    assert not (tmp_path / "img2").exists()
+    rc = main([*base, "--out", str(tmp_path / "img3"), "--fail-on", "review"])
+    verdict = json.loads((tmp_path / "img3" / "report.json").read_text())["verdict"]
+    assert rc == (0 if verdict == "pass" else 1), (rc, verdict)
     rc = main(["evaluate", "translation", "--predicted", str(v["train"]), "--reference", str(v["train"]),
                "--labels", str(v["train_labels"]), "--out", str(tmp_path / "tr")])
     assert rc == 0

@@ -213,6 +213,10 @@ def test_bad_shapes_and_configs_fail_early():
         VAE3D(tiny_config("vae3d", preprocessing={"spatial_size": [17, 16, 16]}))
     with pytest.raises(ConfigError, match="at least 4"):
         GAN3D(tiny_config("gan3d", model={"disc_channels": [4, 4]}, preprocessing={"spatial_size": [2, 2, 2]}))
+    from medsynth.imaging.ldm3d import LDM3D  # (its latent grid's sizes, 'crop to 4 or pad to 8', were no image sizes)
+
+    with pytest.raises(ConfigError, match=r"in_shape \(1, 16, 16, 6\): .*divisible by 4 \(2\*\*2 downsamplings\); crop to 4 or pad to 8"):
+        LDM3D(tiny_config("ldm3d", preprocessing={"spatial_size": [16, 16, 6]}))
     with pytest.raises(ConfigError, match="spacing must be set"):
         VAE3D(tiny_config("vae3d", preprocessing={"spacing": None}))
     with pytest.raises(ConfigError, match="needs a VAE3DConfig"):
