@@ -85,9 +85,10 @@ def sample(
             raise ConfigError("--n does not go with --masks/--new-masks: the number of pairs is the number of label maps")
         if fmt != "nifti":
             raise ConfigError("image + mask pairs are written as NIfTI (image/, label/) for MONAI and nnU-Net; leave out --format")
-        path, count = load(run, device=device).write_pairs(out, masks, new_masks=new_masks, seed=seed, label=label,
-                                                            batch_size=batch_size, overwrite=force)
-        done(f"wrote {count} synthetic image + label-map pairs; dataset", path)
+        with data_warnings():  # (a label map whose structures the training grid loses: printed after the result line)
+            path, count = load(run, device=device).write_pairs(out, masks, new_masks=new_masks, seed=seed, label=label,
+                                                                batch_size=batch_size, overwrite=force)
+            done(f"wrote {count} synthetic image + label-map pairs; dataset", path)
         return
     if n is None:
         raise ConfigError("give --n (number of volumes), or --masks/--new-masks for image + mask pairs")
