@@ -444,7 +444,9 @@ def write_dicom_series(
         stored = np.rint(arr)
         lo, hi = stored.min(), stored.max()
         if lo < -32768 or hi > 32767:
-            raise DataValidationError(f"CT values {lo:g}..{hi:g} HU do not fit int16 DICOM storage")
+            raise DataValidationError(f"CT values {lo:g}..{hi:g} HU do not fit int16 DICOM storage (-32768..32767): clip "
+                                      "them to a plausible HU range first (air -1024 to metal 3071 or so), or write NIfTI "
+                                      "(float32) instead")
         pixels, slope, intercept, signed = stored.astype(np.int16), 1.0, 0.0, 1
     else:
         lo, hi = float(arr.min()), float(arr.max())

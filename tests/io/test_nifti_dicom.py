@@ -392,3 +392,14 @@ def test_convert_never_labels_a_real_scan_synthetic_and_keeps_a_synthetic_marker
     assert read_nifti(tmp_path / "back.nii.gz").meta.get("synthetic") is True
     assert main(["convert", str(tmp_path / "real.nii.gz"), str(tmp_path / "marked"), "--synthetic"]) == 0
     assert pydicom.dcmread(sorted((tmp_path / "marked").iterdir())[0]).SyntheticData == "YES"
+
+
+def test_ct_beyond_int16_is_a_named_error_saying_what_to_do(tmp_path):
+    """An imaging researcher: 'CT values -40000..40000 HU do not fit int16 DICOM storage' said nothing of what to do."""
+    from medsynth.io.volume import Volume
+
+    arr = np.zeros((4, 4, 3), dtype=np.float32)
+    arr[0, 0, 0], arr[1, 1, 1] = -40000, 40000
+    with pytest.raises(DataValidationError, match=r"-40000..40000 HU do not fit int16 .*clip them .*or write NIfTI"):
+        write_dicom_series(Volume(arr, np.eye(4), modality="CT"), tmp_path / "d")
+    assert not (tmp_path / "d").exists()
