@@ -49,8 +49,9 @@ def table_format(path: str | Path) -> TableFormat:
     return fmt
 
 
-#: Whole CSV cells read as missing besides pandas' defaults: "." (SAS/Stata's missing number) and "?".
-MISSING_MARKERS = (".", "?")
+#: Whole CSV cells read as missing besides pandas' defaults: "." (SAS/Stata's missing number), "?" and "NA_NA" (R's
+#: medicaldata package: code and label of a missing value, beside its "0_no"/"1_yes").
+MISSING_MARKERS = (".", "?", "NA_NA")
 
 
 #: What a DP fit's parse error says instead of the parser's positions (a line number past the last row is the row count).

@@ -525,7 +525,8 @@ FLAG_PAIRS: tuple[tuple[str, str], ...] = tuple(dict.fromkeys(
     [*((f(a), f(b)) for a, b in FLAG_WORDS for f in (str, str.capitalize, str.upper)), ("0", "1")]))
 #: The flag pairs written as words: the text buckets of a number column's location histogram (then one for any
 #: other text).
-TEXT_PAIRS = tuple(pr for pr in FLAG_PAIRS if set(pr) != {"0", "1"})
+TEXT_PAIRS = tuple(pr for pr in FLAG_PAIRS if set(pr) != {"0", "1"} and not any("_" in k for k in pr))  # (not 0_no/1_yes:
+# a bucket more spreads the noise of a number column's text over one more cell, for a spelling no number column holds)
 
 
 def _group_by_sum(groups: tuple[tuple[str, ...], ...], rate: float, noisy_of: dict[str, float],

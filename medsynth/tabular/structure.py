@@ -75,8 +75,9 @@ UNIQUE_SHARE = 0.75
 
 
 #: Two-value vocabularies of a flag: the boolean domain written as words (public knowledge, not data). Not f/t:
-#: 'f' is female in a sex column (f/m), whose release gained a noise-only 't'.
-FLAG_WORDS = (("no", "yes"), ("n", "y"), ("false", "true"))
+#: 'f' is female in a sex column (f/m), whose release gained a noise-only 't'. R's medicaldata package writes its flags
+#: '0_no'/'1_yes' (code and label): indo_rct's 24 such columns came out '(other)' for one half at epsilon 1.
+FLAG_WORDS = (("no", "yes"), ("n", "y"), ("false", "true"), ("0_no", "1_yes"))
 
 
 #: Every spelling of a flag value that the DP category release counts as a public key (no delta threshold).

@@ -149,6 +149,9 @@ def test_sas_and_stata_missing_markers_keep_a_number_a_number(tmp_path: Path):
     assert df["grade"].isna().sum() == 1 and set(df["note"].dropna()) == {"x", "y", "z"}
     schema = infer_schema(df)
     assert schema.column("lab").type == "continuous" and schema.column("lab").missing
+    coded = tmp_path / "c.csv"  # R's medicaldata: a missing value's code and label beside its 0_no/1_yes
+    coded.write_text("asa\n0_no\n1_yes\nNA_NA\n0_no\n", encoding="utf-8")
+    assert read_table(coded)["asa"].isna().sum() == 1
 
 
 def test_cells_of_spaces_only_are_missing_in_a_file_as_in_a_frame(tmp_path: Path):
