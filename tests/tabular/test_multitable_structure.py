@@ -479,6 +479,27 @@ def test_times_past_the_top_of_their_range_shrink_per_parent_keeping_chained_int
     np.testing.assert_allclose(same, days)
 
 
+def test_chained_intervals_past_their_parents_bound_shrink_and_never_end_where_they_start():
+    """With a bound (the parent's follow-up, `within`), interval ends past it were clipped to it one by one: a chained
+    last interval starting near the bound ended where it started (Stanford heart's transplant intervals 79.61-79.61 in
+    40% of synthetic rows, none real; a zero-length interval is invalid survival data). The parent's times and ends now
+    shrink together towards its first time: chained, in order, the last end at the bound, every length positive."""
+    from medsynth.tabular.multi_features import TablePlan, rebuild_times
+
+    plan = TablePlan(name="intervals", parent="patients", order_by="start", within="futime", ends=["stop"],
+                     length_scale=1.0, chained="stop")
+    parents = np.array([0, 0, 1, 1])
+    bound = np.array([100.0, 100.0, 50.0, 50.0])
+    gap = np.array([0.0, 1.0, 0.0, 0.5])  # shares of the time left: patient 0's second interval starts at its bound
+    durs = {"stop": np.array([90.0, 60.0, 20.0, 10.0])}  # patient 0's last runs to 160, past its bound 100
+    days, ends = rebuild_times(plan, parents, np.zeros(4), gap, durs, bound)
+    stop = ends["stop"]
+    assert stop[1] == pytest.approx(100.0) and days[1] == pytest.approx(62.5), (days, stop)  # shrunk by 100 / 160
+    assert stop[1] > days[1]  # clipped, it ended where it started (100-100)
+    np.testing.assert_allclose(days[2:], [0.0, 25.0])  # patient 1 within its bound: as sampled
+    np.testing.assert_allclose(stop[2:], [20.0, 35.0])
+
+
 def test_counting_process_intervals_stay_chained_within_their_range():
     """A counting-process child table (each interval starts where the previous one stopped, as survival's cgd and
     bladder2): the non-private fit samples chained intervals that never overlap and rarely start on the range's top."""
