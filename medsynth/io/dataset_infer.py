@@ -491,6 +491,17 @@ def infer_dataset_schema(
     return DatasetSchema(tables=draft.tables, relations=timed)
 
 
+#: Name words of a column numbering a parent's rows (``enum``, ``visit_no``, ``seqno``, ``line``).
+SEQUENCE_WORDS = ("enum", "seq", "seqno", "sequence", "num", "number", "no", "nr", "index", "idx", "order", "rank",
+                  "visit", "line", "episode", "round", "cycle", "event", "count", "n")
+
+
+def _sequence_named(name: str) -> bool:
+    """Whether a name says it numbers rows. A 0/1 column that happens to equal the row number 0, 1 (Stanford heart's
+    ``transplant``, 0 on a patient's first interval and 1 on the second) is a flag, not a sequence, unless so named."""
+    return any(w in SEQUENCE_WORDS or w.startswith(("seq", "enum")) for w in _name_words(name))
+
+
 def _age_named(name: str) -> bool:
     return any(w in ("age", "ages", "ageyrs", "ageyears") for w in _name_words(name))
 
@@ -662,7 +673,7 @@ def infer_time_fields(rel: Relation, tables: Mapping[str, pd.DataFrame], schema:
         if np.isnan(v).any():
             continue
         for start in (1, 0):
-            if np.array_equal(v, rank + start):
+            if np.array_equal(v, rank + start) and (v.max(initial=0) > 1 or _sequence_named(c.name)):
                 seq = c.name
                 break
         if seq:

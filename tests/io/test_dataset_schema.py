@@ -42,6 +42,25 @@ def test_cgd_intervals_get_a_sequence_and_an_interval_end(shared_data, tmp_path)
     assert schema.tables["patients"].column("random").type == "datetime"
 
 
+def test_a_flag_that_switches_on_the_second_interval_is_no_sequence():
+    """Stanford heart's intervals: 'transplant' is 0 on a patient's first interval and 1 on the second, so it equals
+    the row number 0, 1 in every row, and schema infer made it the relation's sequence (a treatment flag regenerated
+    as a row number). A 0/1 column is a sequence only if named as one; an 'enum' 1, 2 still is."""
+    rng = np.random.default_rng(0)
+    pats, rows = [], []
+    for i in range(60):
+        pats.append({"id": i, "age": int(rng.integers(20, 70)), "futime": 400})
+        wait = int(rng.integers(5, 200))
+        rows.append({"id": i, "start": 0, "stop": wait, "transplant": 0, "enum": 1})
+        if rng.random() < 0.6:
+            rows.append({"id": i, "start": wait, "stop": 401, "transplant": 1, "enum": 2})
+    tables = {"patients": pd.DataFrame(pats), "intervals": pd.DataFrame(rows)}
+    (rel,) = infer_dataset_schema(tables).relations
+    assert rel.order_by == "start" and rel.sequence == "enum", rel
+    (rel,) = infer_dataset_schema({**tables, "intervals": tables["intervals"].drop(columns="enum")}).relations
+    assert rel.sequence is None, rel
+
+
 def test_explicit_relation_and_key_are_used(tmp_path):
     tables = make_dataset(20)
     tables["visits"] = tables["visits"].rename(columns={"id": "pat"})
