@@ -316,8 +316,14 @@ class TableCodec:
         key = category_key(value)
         keys = self._keys.get(name)
         if keys is None:
-            raise DataValidationError(f"'{name}' is not a categorical or boolean column; conditions apply to those only "
-                                      f"({', '.join(self._keys) or 'none here'})")
+            col = next((c for c in self.schema.columns if c.name == name), None)
+            why = ("" if col is None else
+                   " (the fit released none of its categories at its budget: the column is written empty; see the fit's "
+                   "warning)" if col.type in ("categorical", "boolean") else
+                   f" (this model holds it as {col.type}: a DP fit decides a column's type from noisy counts; see the "
+                   "fit's warning)")
+            raise DataValidationError(f"'{name}' is not a categorical or boolean column of this model{why}; conditions apply "
+                                      f"to those only ({', '.join(self._keys) or 'none here'})")
         if key not in keys:
             raise DataValidationError(f"'{name}={value}': {value!r} is not one of its categories {list(self.schema.column(name).categories or [])}")
         return keys.index(key)

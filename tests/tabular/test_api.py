@@ -22,6 +22,10 @@ def test_fit_sample_ledger_save_load_export_in_a_few_lines(tmp_path):
     model = tab.fit(data, model="dp-mst", epsilon=1.0, schema=make_schema(), out=tmp_path / "run")
     df = model.sample(50, where={"sex": "F"}, seed=1)
     assert len(df) == 50 and (df["sex"] == "F").all()
+    num = next(c.name for c in model.schema.columns if c.type in ("integer", "continuous"))
+    with pytest.raises(DataValidationError, match=rf"'{num}' is not a categorical or boolean column of this model \(this "
+                                                  "model holds it as (integer|continuous)"):  # (said why: a data scientist)
+        model.sample(5, where={num: 1})
     assert model.privacy_ledger.total_epsilon <= 1.0 + 1e-9 and model.privacy_ledger.private
     again = tab.load(tmp_path / "run")
     assert again.sample(5, seed=2).equals(model.sample(5, seed=2))
