@@ -70,26 +70,48 @@ DAY_TOLERANCE = 1e-6
 RANGE_DIGITS = 4
 
 
-def _to_range_digits(x: np.ndarray, col: ColumnSchema) -> np.ndarray:
-    """``x`` rounded to :data:`RANGE_DIGITS` significant digits of the width of ``col``'s bounds (of each value for a
-    log-scaled column); as it is without bounds."""
+def _range_scale(x: np.ndarray, col: ColumnSchema) -> np.ndarray | float | None:
+    """What :func:`_to_range_digits` multiplies each value of ``x`` by before rounding it to a whole number (an array on
+    a log scale, one number on a linear one); None where it leaves values as they are (no bounds, a range narrower than
+    a float's digits)."""
     try:
         lo, hi = col.bounds()
     except (TypeError, ValueError):
-        return x
+        return None
     if col.transform == "log":
         with np.errstate(divide="ignore", invalid="ignore"):
             mag = np.floor(np.log10(np.abs(x)))
-        scale = 10.0 ** (RANGE_DIGITS - 1 - np.where(np.isfinite(mag), mag, 0.0))  # (a zero's -inf: no overflow warning)
-        out = np.where(np.isfinite(mag), np.round(x * scale) / scale, x)
+        return np.where(np.isfinite(mag), 10.0 ** (RANGE_DIGITS - 1 - np.where(np.isfinite(mag), mag, 0.0)), np.nan)
+    width = hi - lo
+    if not (np.isfinite(width) and width > 0):
+        return None
+    decimals = RANGE_DIGITS - 1 - math.floor(math.log10(width))
+    if decimals > 15:  # (a range narrower than a float's digits can round: left as it is)
+        return None
+    return 10.0 ** max(decimals, 0)
+
+
+def range_unit(x: np.ndarray, col: ColumnSchema) -> np.ndarray | None:
+    """The step :func:`_to_range_digits` rounds each value of ``x`` to (1 at least where the column holds whole
+    numbers); None where it leaves values as they are."""
+    scale = _range_scale(x, col)
+    if scale is None:
+        return None
+    unit = np.broadcast_to(1.0 / np.asarray(scale, dtype=float), np.shape(x))
+    return np.maximum(unit, 1.0) if col.type == "integer" else unit
+
+
+def _to_range_digits(x: np.ndarray, col: ColumnSchema) -> np.ndarray:
+    """``x`` rounded to :data:`RANGE_DIGITS` significant digits of the width of ``col``'s bounds (of each value for a
+    log-scaled column); as it is without bounds."""
+    scale = _range_scale(x, col)
+    if scale is None:
+        return x
+    lo, hi = col.bounds()
+    if col.transform == "log":
+        out = np.where(np.isfinite(scale), np.round(x * np.nan_to_num(scale, nan=1.0)) / np.nan_to_num(scale, nan=1.0), x)
     else:
-        width = hi - lo
-        if not (np.isfinite(width) and width > 0):
-            return x
-        decimals = RANGE_DIGITS - 1 - math.floor(math.log10(width))
-        if decimals > 15:  # (a range narrower than a float's digits can round: left as it is)
-            return x
-        out = np.round(x, max(decimals, 0))
+        out = np.round(x, int(round(math.log10(scale))))
     return np.clip(out, lo, hi) if np.isfinite(lo) and np.isfinite(hi) else out  # (a rounded end stays inside)
 
 

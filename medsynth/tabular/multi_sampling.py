@@ -250,6 +250,7 @@ def _decode_child(model: MultiTableDPMST, table: str, values: dict[str, np.ndarr
     plan, codec, mst = model.plans[table], model.codecs[table], model.models[table]
     m = len(prow)
     own = Frame(n=m)
+    durs: dict[str, np.ndarray] = {}  # (sampled interval lengths, with a time order)
     for c in plan.numeric if plan.numbers == "value" else []:
         own.num[c] = values[c]
     for c in plan.numeric if plan.numbers == "deviation" else []:
@@ -294,6 +295,11 @@ def _decode_child(model: MultiTableDPMST, table: str, values: dict[str, np.ndarr
         # missing, against 0.2% and 15% in a real lab table); chained rows always have one
         untimed = (group_rank(prow) > 0) & np.isnan(gap) if tcol.missing and not plan.chained else None
         durs = {e: _feature(model, table, values, dur_col(e)) / plan.length_scale for e in plan.ends}
+        for e, d in durs.items():  # a length drawn missing where the end never is (noise in its missing cell) takes
+            # another row's, not 0: Stanford heart's synthetic transplant intervals ended where they started (59.09-59.09)
+            lost = np.isnan(d)
+            if lost.any() and (~lost).any() and not codec.schema.column(e).missing:
+                d[lost] = rng.choice(d[~lost], size=int(lost.sum()))
         gap = _redrawn_gaps(plan, prow, gap, bound is not None, rng, end_len=durs[plan.chained] if plan.chained else None,
                             missing=untimed is None)  # (a time that may be missing: its missing gaps are rows without one)
         if bound is None:  # lengths of time are modelled in 1 / length_scale days (hours)
@@ -328,7 +334,31 @@ def _decode_child(model: MultiTableDPMST, table: str, values: dict[str, np.ndarr
     if plan.chained and plan.order_by is not None and len(df):
         _copy_next_times(df, prow, plan.order_by, plan.chained, codec.schema)
         _compute_derived(df, codec.schema, model.schema.tables[table].constraints)  # (on the copied times)  # type: ignore[union-attr]
+    if plan.ends and plan.order_by is not None and len(df):
+        _keep_lengths(df, plan, codec.schema, durs)
     return own, df
+
+
+def _keep_lengths(df: pd.DataFrame, plan: TablePlan, schema: TableSchema, durs: dict[str, np.ndarray]) -> None:
+    """An interval of a positive sampled length that the written digits made end where it starts (a number column's
+    4 significant digits: Stanford heart's 326.3-326.3, drawn 0.01 days long) ends one written step later. Dates keep
+    theirs (a same-day interval is a real one)."""
+    from medsynth.tabular.encoding import range_unit
+
+    tcol = schema.column(plan.order_by)  # type: ignore[arg-type]
+    if tcol.type == "datetime":
+        return
+    start = pd.to_numeric(df[plan.order_by], errors="coerce").to_numpy(dtype=float)
+    for e in plan.ends:
+        ecol = schema.column(e)
+        if ecol.type == "datetime" or e not in df.columns:
+            continue
+        end = pd.to_numeric(df[e], errors="coerce").to_numpy(dtype=float)
+        flat = (end <= start) & (np.nan_to_num(durs[e], nan=0.0) > 0)
+        unit = range_unit(start, ecol)
+        if flat.any() and unit is not None:
+            fixed = np.where(flat, start + np.nan_to_num(unit, nan=0.0), end)
+            df[e] = fixed.astype(df[e].dtype) if ecol.type != "integer" else np.round(fixed).astype(df[e].dtype)
 
 
 def _copy_next_times(df: pd.DataFrame, prow: np.ndarray, time: str, end: str, schema: TableSchema) -> None:

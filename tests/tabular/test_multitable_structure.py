@@ -747,3 +747,18 @@ def test_accepted_rules_on_columns_dp_retyped_or_emptied_are_dropped_with_a_note
     kept = m._typed_rules("patients", cols, rules)
     assert [c.columns for c in kept] == [["dob", "dod"]]
     assert any("age_at_death" in n and "re-typed" in n for n in m.ledger.notes)
+
+
+def test_a_positive_length_that_the_written_digits_would_erase_is_kept():
+    """A last interval drawn 0.01 days long at day 326.3 was written 326.3-326.3 (4 significant digits): Stanford
+    heart's synthetic intervals ended where they started. It now ends one written step later; a missing length, or a
+    date's same-day interval, is left as it is."""
+    from medsynth.tabular.multi_features import TablePlan
+    from medsynth.tabular.multi_sampling import _keep_lengths
+    from medsynth.tabular.schema import ColumnSchema, TableSchema
+
+    plan = TablePlan(name="intervals", parent="patients", order_by="start", ends=["stop"], length_scale=1.0)
+    cols = [ColumnSchema(name=n, type="continuous", min=0.0, max=2000.0, transform="log") for n in ("start", "stop")]
+    df = pd.DataFrame({"start": [0.5, 326.3, 40.0], "stop": [60.0, 326.3, 40.0]})
+    _keep_lengths(df, plan, TableSchema(columns=cols), {"stop": np.array([59.5, 0.01, np.nan])})
+    np.testing.assert_allclose(df["stop"], [60.0, 326.4, 40.0])
