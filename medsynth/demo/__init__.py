@@ -84,7 +84,7 @@ def step_io_roundtrip(ctx: DemoContext) -> dict[str, Any]:
 
     src = read_nifti(ctx.out / "phantoms" / "ct" / "case_000.nii.gz", modality="CT")
     dicom_dir = ctx.out / "io" / "case_000_dicom"
-    files = write_dicom_series(src, dicom_dir, series_description="demo phantom CT")
+    files = write_dicom_series(src, dicom_dir, series_description="demo phantom CT", synthetic=True)
     back = read_dicom_series(dicom_dir)
     write_nifti(back, ctx.out / "io" / "case_000_roundtrip.nii.gz")
     ds = pydicom.dcmread(files[0], stop_before_pixels=True)

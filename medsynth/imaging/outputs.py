@@ -44,7 +44,7 @@ def write_volumes(
             else:
                 label = vol.meta.get("label")
                 desc = f"{vol.meta.get('model', 'medsynth')} seed {vol.meta.get('seed')}" + (f" {label}" if label else "")
-                write_dicom_series(vol, tmp / name, series_description=desc)
+                write_dicom_series(vol, tmp / name, series_description=desc, synthetic=True)
             seed = vol.meta.get("seed")
             rows.append({
                 "file": name,

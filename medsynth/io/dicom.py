@@ -395,7 +395,7 @@ def write_dicom_series(
     series_description: str = "medsynth synthetic",
     patient_id: str | None = None,
     overwrite: bool = False,
-    synthetic: bool = True,
+    synthetic: bool | None = None,
 ) -> list[Path]:
     """Write a synthetic 3D volume as a DICOM series, safe to share.
 
@@ -417,9 +417,10 @@ def write_dicom_series(
         series_description: SeriesDescription (prefixed with "SYNTHETIC").
         patient_id: pseudonymous PatientID; a random one is made when None.
         overwrite: replace an existing non-empty ``out_dir``.
-        synthetic: False for a real scan converted (``medsynth convert``): no SyntheticData YES, no SYNTHETIC name or
-            description, a ``CONV-`` pseudonymous PatientID and an empty PatientName (an imaging researcher found a real
-            patient's CT, converted, marked as synthetic: a release filter trusting the tag would let it out).
+        synthetic: True for a volume a generator made (SyntheticData YES, a synthetic patient); False for a real
+            scan (``medsynth convert``): no SYNTHETIC name or description, a ``CONV-`` pseudonymous PatientID and an
+            empty PatientName (an imaging researcher found a real patient's CT, converted, marked as synthetic: a release
+            filter trusting the tag would let it out). None: as ``meta["synthetic"]`` says, else not synthetic.
 
     Returns:
         The written files, in slice order.
@@ -431,6 +432,7 @@ def write_dicom_series(
         raise DataValidationError(
             f"volume has shape {volume.array.shape}; a DICOM series needs a single-channel 3D volume"
         )
+    synthetic = bool(volume.meta.get("synthetic", False)) if synthetic is None else synthetic
     volume = volume.reoriented(dicom_storage_axcodes(volume.affine))
     arr = np.asarray(volume.array, dtype=np.float64)
     if not np.all(np.isfinite(arr)):

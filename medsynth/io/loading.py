@@ -93,7 +93,7 @@ def save_volume(volume: Volume, path: str | Path, *, format: OutputFormat | None
         format: "nifti" or "dicom"; guessed from ``path`` when None.
         overwrite: replace an existing output.
         synthetic: mark it as synthetic (NIfTI ``descrip``; DICOM SyntheticData YES and a synthetic patient); None:
-            as ``meta["synthetic"]`` says, and for DICOM synthetic where that is unset (a generator's volume).
+            as ``meta["synthetic"]`` says, else not (a real scan read and written again is never labelled synthetic).
     """
     p = Path(path)
     fmt = format or ("nifti" if is_nifti(p) else "dicom")
@@ -101,8 +101,7 @@ def save_volume(volume: Volume, path: str | Path, *, format: OutputFormat | None
         if p.exists() and not overwrite:
             raise ImageReadError(f"output '{p}' already exists; choose another path or allow overwriting")
         return write_nifti(volume, p, synthetic=synthetic)
-    write_dicom_series(volume, p, overwrite=overwrite,
-                       synthetic=bool(volume.meta.get("synthetic", True)) if synthetic is None else synthetic)
+    write_dicom_series(volume, p, overwrite=overwrite, synthetic=synthetic)
     return p
 
 

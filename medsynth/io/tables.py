@@ -90,9 +90,11 @@ def read_table(path: str | Path, *, role: str | None = None, private: bool = Fal
             header = [str(c) for c in df.columns]
         else:
             sep, header = _sniff_csv(p, private)
-            # a DP fit's input: a row that does not parse (more cells than the header, an invalid UTF-8 byte) is left
-            # out or its byte replaced, as a row the data never held, rather than refusing the fit on one row's account
-            lenient = {"encoding_errors": "replace", "on_bad_lines": "skip"} if private else {}
+            # a DP fit's input: a row that does not parse (more cells than the header, an invalid UTF-8 byte) is cut to
+            # the header's cells or its byte replaced, rather than refusing the fit on one row's account
+            # (usecols cuts a long first row too, which pandas reports as a header mismatch, not a bad line: a reviewer)
+            lenient = ({"encoding_errors": "replace", "on_bad_lines": "skip", "usecols": range(len(header))}
+                       if private and header else {})
             with warnings.catch_warnings():
                 # Rows longer than the header would silently become an index (index_col=False) or lose cells.
                 warnings.simplefilter("error", pd.errors.ParserWarning)

@@ -129,7 +129,7 @@ def test_synthetic_dicom_carries_nothing_from_the_real_series(real_ct_dicom: Pat
                 source_values.add(str(elem.value))  # instance UIDs, not the standard's class UIDs
     assert source_values, "the real series should carry identifying values to compare against"
     vol = read_dicom_series(real_ct_dicom)
-    files = write_dicom_series(vol, tmp_path / "syn", series_description="copy of a real CT")
+    files = write_dicom_series(vol, tmp_path / "syn", series_description="copy of a real CT", synthetic=True)
     out_uids = set()
     for f in files:
         ds = pydicom.dcmread(f)
@@ -392,6 +392,10 @@ def test_convert_never_labels_a_real_scan_synthetic_and_keeps_a_synthetic_marker
     assert read_nifti(tmp_path / "back.nii.gz").meta.get("synthetic") is True
     assert main(["convert", str(tmp_path / "real.nii.gz"), str(tmp_path / "marked"), "--synthetic"]) == 0
     assert pydicom.dcmread(sorted((tmp_path / "marked").iterdir())[0]).SyntheticData == "YES"
+    from medsynth.io import write_volume  # the Python API alike: a real volume read and written is not synthetic
+
+    write_volume(read_nifti(tmp_path / "real.nii.gz", modality="CT"), tmp_path / "api_dicom", format="dicom")
+    assert pydicom.dcmread(sorted((tmp_path / "api_dicom").iterdir())[0]).SyntheticData == "NO"
 
 
 def test_ct_beyond_int16_is_a_named_error_saying_what_to_do(tmp_path):

@@ -101,8 +101,8 @@ def test_a_public_column_that_may_be_missing_may_hold_no_value_and_refusals_carr
 def test_a_dp_fit_reads_a_malformed_row_as_absent_and_names_nothing_of_a_file_it_cannot_parse(tmp_path):
     """The adversary: one malformed row turned a DP fit into a refusal (a deterministic switch on one row), and the
     refusal's words told the row (pandas' 'Expected 14 fields in line 1947', the private row count plus two; an invalid
-    byte as '#xff'). A DP fit now leaves a row with too many cells out and replaces an invalid byte, as for a row it
-    never held; a file it cannot parse at all (a quote left open) is refused with nothing of the row. A non-private read
+    byte as '#xff'). A DP fit now cuts a row with too many cells to the header's, wherever it is, and replaces an
+    invalid byte; a file it cannot parse at all (a quote left open) is refused with nothing of the row. A non-private read
     and `schema infer` still name the line."""
     from medsynth.io.tables import read_table
 
@@ -111,9 +111,15 @@ def test_a_dp_fit_reads_a_malformed_row_as_absent_and_names_nothing_of_a_file_it
     clean = read_table(path, private=True)
     with path.open("a") as fh:
         fh.write("1,2,3,4\n")
-    assert read_table(path, private=True).equals(clean)
+    got = read_table(path, private=True)  # the long row cut to the header's cells, as one row of the table
+    assert len(got) == 418 and got.iloc[:417].equals(clean) and got.iloc[417].tolist() == [1, 2]
     with pytest.raises(DataValidationError, match="line 419"):
         read_table(path)
+    first = tmp_path / "f.csv"  # a long first row: pandas' header mismatch, not a bad line, refused it (a reviewer)
+    lines = path.read_text().splitlines()
+    first.write_text("\n".join([lines[0], "1,2,3,4", *lines[1:-1]]) + "\n")
+    got = read_table(first, private=True)
+    assert len(got) == 418 and list(got.columns) == ["a", "b"] and got.iloc[1:].reset_index(drop=True).equals(clean)
     bad_byte = tmp_path / "b.csv"
     bad_byte.write_bytes(path.read_bytes().replace(b"1,2,3,4\n", b"5,\xff\n"))
     got = read_table(bad_byte, private=True)
