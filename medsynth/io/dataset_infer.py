@@ -492,8 +492,8 @@ def infer_dataset_schema(
 
 
 #: Name words of a column numbering a parent's rows (``enum``, ``visit_no``, ``seqno``, ``line``).
-SEQUENCE_WORDS = ("enum", "seq", "seqno", "sequence", "num", "number", "no", "nr", "index", "idx", "order", "rank",
-                  "visit", "line", "episode", "round", "cycle", "event", "count", "n")
+SEQUENCE_WORDS = ("enum", "seq", "seqno", "sequence", "num", "number", "nr", "index", "idx", "order", "rank", "visit",
+                  "line", "episode", "round", "cycle")  # (not 'event', 'no', 'n', 'count': a 0/1 flag's words too)
 
 
 def _sequence_named(name: str) -> bool:

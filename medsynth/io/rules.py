@@ -172,7 +172,8 @@ def _general_orderings(nums: list[ColumnSchema], vals: dict[str, np.ndarray],
     steps = set(found) | taken
     reduced = [k for k in found if not any((k[0], m) in steps and (m, k[1]) in steps for m in names if m not in k)]
     reduced.sort(key=lambda k: found[k])
-    return [Constraint(kind="le", columns=[a, b], public=False, read_from_data=True) for a, b in reduced[:MAX_GENERAL]]
+    return [Constraint(kind="le", columns=[a, b], public=False, read_from_data=True, suggested=True)
+            for a, b in reduced[:MAX_GENERAL]]
 
 
 def _families(df: pd.DataFrame, schema: TableSchema, taken: set[str]) -> list[Constraint]:

@@ -188,6 +188,10 @@ class Constraint(ConfigModel):
             ``schema infer`` read from the data has ``public: false`` until the user accepts it: a DP fit
             uses only public rules (listed in its ledger as public assumptions).
         read_from_data: ``schema infer`` proposed the rule because it holds in every row of the data.
+        suggested: proposed on the data's word alone, no name supporting it (an ordering of two numbers that no row
+            breaks, :func:`~medsynth.io.rules.propose_rules`): no fit uses it, private or not, until accepted
+            (``public: true``): a chance order of two unrelated columns (cgd's age in years under its weight in kg) made
+            a non-private fit model the weight as a gap from the age (a reviewer).
     """
 
     kind: Literal["le", "range", "combinations", "derived", "bins", "onehot"]
@@ -199,6 +203,7 @@ class Constraint(ConfigModel):
     labels: list[Category] | None = None
     public: bool = True
     read_from_data: bool = False
+    suggested: bool = False
 
     def ones_allowed(self) -> tuple[int, int]:
         """For a "onehot" rule: how many of its columns may be 1, (low, high) (exactly one where not given)."""
@@ -329,6 +334,8 @@ class TableSchema(ConfigModel):
                 if not col.get(key):
                     col.pop(key, None)
         for con in data.get("constraints", []):
+            if not con.get("suggested"):
+                con.pop("suggested", None)
             if not con.get("read_from_data"):
                 con.pop("read_from_data", None)
                 if con.get("public"):

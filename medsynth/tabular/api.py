@@ -364,7 +364,8 @@ def release_gaps(model: Any) -> str | None:
         # (medpar's type 3, 76 rows against a stated 72, was lost: the count is where a category survives half the fits)
     span = _category_floor(model, "range_floor_rows", RANGE_FLOOR_WARN_SHARE)
     if span is not None:
-        share = f"about {span[0]} of its values ({span[1]:.0%} of them)" if span[1] < 1 else "all of its values"
+        share = (f"about {span[0]} of its values ({span[1]:.0%} of the rows)" if span[1] < 1 else
+                 "as many values as the table has rows")
         parts.append(f"a number's DP range may leave out {share} before the fit can tell, "
                      "or stretch past the values where the noise hides an empty stretch: compare the synthetic ranges with "
                      "the ones you know (declare bounds public)")
@@ -492,8 +493,8 @@ RANGE_FLOOR_WARN_SHARE = 0.10
 def _category_floor(model: Any, key: str = "category_floor_rows", warn: float = FLOOR_WARN_SHARE) -> tuple[int, float] | None:
     """The most rows a category (or a small code's value) of one of the fit's tables needs to stand above the noise
     (``key``: or the missing values a column needs for DP to confirm it has any), and that count's share of the table's
-    noisy rows, when the share reaches ``FLOOR_WARN_SHARE``; else None. Read from the ledger's domain entries (DP outputs
-    and the budget: public)."""
+    noisy rows, when the share reaches ``warn`` (by default ``FLOOR_WARN_SHARE``); else None. Read from the ledger's
+    domain entries (DP outputs and the budget: public)."""
     worst = None
     for e in getattr(model.privacy_ledger, "entries", []):
         d = e.details or {}

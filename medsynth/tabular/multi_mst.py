@@ -842,7 +842,7 @@ class MultiTableDPMST(DomainsMixin, MultiTableSynthesizer):
 class MultiDPAIMConfig(MultiDPMSTConfig):
     """:class:`MultiDPMSTConfig` with AIM on the root table by default."""
 
-    root_model: Literal["auto", "dp-mst", "dp-aim"] = "dp-aim"
+    root_model: Literal["dp-aim"] = "dp-aim"  # (dp-aim with a dp-mst root would be labelled what it is not)
 
 
 class MultiTableDPAIM(MultiTableDPMST):

@@ -94,10 +94,10 @@ class RulePlan:
 
 def usable_rules(schema: TableSchema, *, private: bool) -> tuple[list[Constraint], list[Constraint]]:
     """(rules the fit may use, rules it must ignore): a DP fit ignores rules read from the data that the
-    user has not accepted (``public: false``)."""
+    user has not accepted (``public: false``), and every fit the ``suggested`` ones not accepted."""
     use, skip = [], []
     for con in schema.constraints:
-        (skip if private and not con.public else use).append(con)
+        (skip if (private or con.suggested) and not con.public else use).append(con)
     return use, skip
 
 
