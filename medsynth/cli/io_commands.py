@@ -65,8 +65,7 @@ def convert(
         moved = int(np.count_nonzero(np.abs(arr - np.rint(arr)) > 1e-6))
         if moved:
             notes.append(f"{moved} fractional HU value(s) rounded to whole HU, by at most 0.5")
-    notes.append("marked synthetic" if (synthetic if synthetic is not None else volume.meta.get("synthetic")) else
-                 "not marked synthetic")
+    notes.append("marked synthetic" if res.synthetic else "not marked synthetic")
     tail = f" ({'; '.join(notes)})" if notes else ""
     done(f"wrote {volume.modality} {'NIfTI' if res.format == 'nifti' else 'DICOM series'} {volume.spatial_shape} at "
          f"{'x'.join(f'{s:.3g}' for s in volume.spacing)} mm{tail}", output)

@@ -240,32 +240,50 @@ def _check_masks(masks: Sequence[torch.Tensor], names: Sequence[str]) -> int:
 LABEL_KEPT_SHARE = 0.5
 
 
-def _warn_lost_labels(items: Sequence[Any], masks: Sequence[torch.Tensor], names: Sequence[str], cfg: ImageSynthConfig) -> None:
-    """A :class:`~medsynth.core.errors.DataWarning` naming the label maps that keep less than ``LABEL_KEPT_SHARE`` of
-    their labelled volume once resampled and cropped to the training grid: a brain tumour outside the centred crop
-    left its map all background, silently, and the model learned a 'tumour' image with no tumour."""
+def labels_kept(source: np.ndarray, source_spacing: Sequence[float], grid: np.ndarray, grid_spacing: Sequence[float], *,
+                per_label: bool = False) -> dict[int, float]:
+    """The share of a label map's labelled volume (mm3) that the training grid keeps: of every label together (key 0),
+    or of each label present (``per_label``); labels absent from ``source`` are left out."""
     import math
+
+    src, on = np.rint(np.asarray(source)), np.rint(np.asarray(grid))
+    v_src, v_on = math.prod(source_spacing), math.prod(grid_spacing)
+    if not per_label:
+        before = float(np.count_nonzero(src > 0)) * v_src
+        return {0: float(np.count_nonzero(on > 0)) * v_on / before} if before > 0 else {}
+    return {int(k): float(np.count_nonzero(on == k)) * v_on / (float(np.count_nonzero(src == k)) * v_src)
+            for k in np.unique(src[src > 0])}
+
+
+def warn_lost_labels(lost: Sequence[str], of: str, cfg: ImageSynthConfig) -> None:
+    """A :class:`~medsynth.core.errors.DataWarning` naming what keeps less than ``LABEL_KEPT_SHARE`` of its labelled
+    volume on the training grid (``lost``: "'name' keeps 12%" or "'name' label 5 keeps 0%"; ``of``: out of what)."""
     import warnings
 
+    from medsynth.core.errors import DataWarning
+
+    if lost:
+        warnings.warn(DataWarning(
+            f"{len(lost)} {of} lose most of their labelled volume on the training grid (spacing "
+            f"{cfg.preprocessing.spacing}, size {cfg.preprocessing.spatial_size}): {', '.join(lost[:6])}"
+            f"{', ...' if len(lost) > 6 else ''}; their structures lie outside the centred crop or are finer than the "
+            "spacing: enlarge preprocessing.spatial_size, refine the spacing, or crop the volumes around the structures"),
+            stacklevel=4)
+
+
+def _warn_lost_labels(items: Sequence[Any], masks: Sequence[torch.Tensor], names: Sequence[str], cfg: ImageSynthConfig) -> None:
+    """:func:`warn_lost_labels` for the training label maps that keep less than ``LABEL_KEPT_SHARE`` of their labelled
+    volume once resampled and cropped to the training grid: a brain tumour outside the centred crop left its map all
+    background, silently, and the model learned a 'tumour' image with no tumour."""
     from medsynth.io.loading import load_volume
 
     lost = []
     for it, m, name in zip(items, masks, names):
         raw = load_volume(it.path, modality="SEG")
-        before = float(np.count_nonzero(np.asarray(raw.array) > 0)) * math.prod(raw.spacing)
-        spacing = cfg.preprocessing.spacing or raw.spacing
-        after = float(torch.count_nonzero(m > 0)) * math.prod(spacing)
-        if before > 0 and after < LABEL_KEPT_SHARE * before:
-            lost.append(f"'{name}' keeps {after / before:.0%}")
-    if lost:
-        from medsynth.core.errors import DataWarning
-
-        warnings.warn(DataWarning(
-            f"{len(lost)} of {len(masks)} label maps lose most of their labelled volume on the training grid (spacing "
-            f"{cfg.preprocessing.spacing}, size {cfg.preprocessing.spatial_size}): {', '.join(lost[:6])}"
-            f"{', ...' if len(lost) > 6 else ''}; their structures lie outside the centred crop or are finer than the "
-            "spacing: enlarge preprocessing.spatial_size, refine the spacing, or crop the volumes around the structures"),
-            stacklevel=3)
+        kept = labels_kept(raw.array, raw.spacing, m.numpy(), cfg.preprocessing.spacing or raw.spacing).get(0)
+        if kept is not None and kept < LABEL_KEPT_SHARE:
+            lost.append(f"'{name}' keeps {kept:.0%}")
+    warn_lost_labels(lost, f"of {len(masks)} label maps", cfg)
 
 
 def load_training_data(data: Any, cfg: ImageSynthConfig, *, labels_csv: str | Path | None = None,

@@ -435,33 +435,23 @@ class LDM3D(ImageSynthesizer):
                 yield LabelledVolume(image, label_vol)
 
     def _warn_lost_labels(self, masks: Sequence[Volume], grid: torch.Tensor) -> None:
-        """Warn (:class:`~medsynth.core.errors.DataWarning`) for each label of a given map that keeps less than
+        """:func:`~medsynth.imaging.data.warn_lost_labels` for each label of a given map that keeps less than
         ``LABEL_KEPT_SHARE`` of its volume in mm3 on the training grid (finer than its spacing, or outside its crop): an
-        imaging researcher's brain tumour of 453 voxels came out as 1 voxel on an 8 mm grid, written as a pair, silently."""
-        import math
-        import warnings
+        imaging researcher's brain tumour of 453 voxels came out as 1 voxel on an 8 mm grid, written as a pair, silently.
+        A 2D model takes the middle slice alone, so its grid is not compared here."""
+        from medsynth.imaging.data import LABEL_KEPT_SHARE, labels_kept, warn_lost_labels
 
-        from medsynth.core.errors import DataWarning
-        from medsynth.imaging.data import LABEL_KEPT_SHARE
-
-        spacing = self.config.preprocessing.spacing
+        if self.config.spatial_dims == 2:
+            return
         lost = []
         for m, g in zip(masks, grid):
-            if m.meta.get("mask_source", "").startswith("new:") or spacing is None or self.config.spatial_dims == 2:
+            if m.meta.get("mask_source", "").startswith("new:"):
                 continue
-            src = np.rint(np.asarray(m.array))
-            on = g.numpy()
-            for k in np.unique(src[src > 0]):
-                before = float(np.count_nonzero(src == k)) * math.prod(m.spacing)
-                after = float(np.count_nonzero(np.rint(on) == k)) * math.prod(spacing)
-                if after < LABEL_KEPT_SHARE * before:
-                    lost.append(f"'{m.meta.get('mask_source') or m.meta.get('source', '?')}' label {int(k)} keeps {after / before:.0%}")
-        if lost:
-            warnings.warn(DataWarning(
-                f"{len(lost)} label(s) of the given maps lose most of their volume on the training grid (spacing {spacing}, "
-                f"size {self.config.preprocessing.spatial_size}): {', '.join(lost[:6])}{', ...' if len(lost) > 6 else ''}; "
-                "their structures are finer than the spacing or lie outside the centred crop, and their pairs hold them "
-                "shrunk or gone: crop the maps around the structures, or train on a finer grid"), stacklevel=3)
+            name = m.meta.get("mask_source") or m.meta.get("source", "?")
+            for k, kept in labels_kept(m.array, m.spacing, g.numpy(), self.config.preprocessing.spacing, per_label=True).items():
+                if kept < LABEL_KEPT_SHARE:
+                    lost.append(f"'{name}' label {k} keeps {kept:.0%}")
+        warn_lost_labels(lost, "label(s) of the given maps", self.config)
 
     def _check_masks(self, masks: Sequence[Volume]) -> None:
         """Every label map must hold integer labels the model was trained with (checked before any sampling).

@@ -29,6 +29,7 @@ class ConversionResult:
         format: "nifti" or "dicom".
         filled: how many non-finite voxels were replaced by the fill value (0 when none).
         frame: the frame taken from a 4D input, or None.
+        synthetic: whether the output is marked synthetic.
     """
 
     volume: Volume
@@ -36,6 +37,7 @@ class ConversionResult:
     format: str
     filled: int = 0
     frame: int | None = None
+    synthetic: bool = False
 
 
 def nonfinite_counts(array: np.ndarray) -> dict[str, int]:
@@ -126,7 +128,8 @@ def convert_volume(
         )
     marked = bool(volume.meta.get("synthetic", False)) if synthetic is None else synthetic
     save_volume(volume, out, format="nifti" if to_nifti else "dicom", overwrite=overwrite, synthetic=marked)
-    return ConversionResult(volume=volume, path=out, format="nifti" if to_nifti else "dicom", filled=filled, frame=picked)
+    return ConversionResult(volume=volume, path=out, format="nifti" if to_nifti else "dicom", filled=filled, frame=picked,
+                            synthetic=marked)
 
 
 __all__ = ["ConversionResult", "convert_volume", "nonfinite_counts"]

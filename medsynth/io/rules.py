@@ -53,35 +53,18 @@ def propose_rules(df: pd.DataFrame, schema: TableSchema) -> list[Constraint]:
     nums = [c for c in schema.columns if c.type in ("continuous", "integer")]
     vals = {c.name: _days_or_numbers(c, df[c.name]) for c in [*dates, *nums]}
     out: list[Constraint] = []
-    order: set[tuple[str, str]] = set()
-    for a, b in itertools.permutations([c.name for c in dates], 2):
-        x, y = vals[a], vals[b]
-        both = ~(np.isnan(x) | np.isnan(y))
-        if both.sum() >= MIN_ROWS and np.all(x[both] <= y[both]) and np.any(x[both] < y[both]):
-            order.add((a, b))
-    for a, b in sorted(order):  # transitive reduction
-        if not any((a, m) in order and (m, b) in order for m in {c.name for c in dates} - {a, b}):
-            out.append(Constraint(kind="le", columns=[a, b], public=False, read_from_data=True))
-    # numbers named like times (mgus2's ptime <= futime, rhDNase's ivstart <= ivstop: a DP fit tests them, and kept them
-    # in 4 of 10 fits; the rule that every row follows was never offered), reduced likewise
+    # dates; then numbers named like times (mgus2's ptime <= futime, rhDNase's ivstart <= ivstop: a DP fit tests them,
+    # and kept them in 4 of 10 fits; the rule that every row follows was never offered), each transitively reduced
     events = event_times([c.name for c in schema.columns])
     timed = ([c.name for c in nums if time_point_named(c.name)]
              + [c.name for c in nums if c.name in events and not time_point_named(c.name)])[:MAX_TIME_NUMBERS]
-    order = set()
-    for a, b in itertools.permutations(timed, 2):
-        x, y = vals[a], vals[b]
-        both = ~(np.isnan(x) | np.isnan(y))
-        if both.sum() >= MIN_ROWS and np.all(x[both] <= y[both]) and np.any(x[both] < y[both]):
-            order.add((a, b))
-    for a, b in sorted(order):
-        if not any((a, m) in order and (m, b) in order for m in set(timed) - {a, b}):
-            out.append(Constraint(kind="le", columns=[a, b], public=False, read_from_data=True))
+    for group in ([c.name for c in dates], timed):
+        order = sorted((a, b) for a, b in itertools.permutations(group, 2) if ordered(vals[a], vals[b]))
+        out += [Constraint(kind="le", columns=[a, b], public=False, read_from_data=True) for a, b in reduce_transitive(order)]
     for a, b in bound_pairs([c.name for c in nums]):  # numbers whose names say a <= b (min/max, a part and its total)
         if any(c.kind == "le" and c.columns == [a, b] for c in out):  # (named like times too: time_min/time_max)
             continue
-        x, y = vals[a], vals[b]
-        both = ~(np.isnan(x) | np.isnan(y))
-        if both.sum() >= MIN_ROWS and np.all(x[both] <= y[both]) and np.any(x[both] < y[both]):
+        if ordered(vals[a], vals[b]):
             out.append(Constraint(kind="le", columns=[a, b], public=False, read_from_data=True))
     general = _general_orderings(nums, vals, {tuple(c.columns) for c in out if c.kind == "le"})
     out += general
@@ -132,6 +115,19 @@ MAX_GENERAL = 12
 GENERAL_MIN_VALUES = 3
 
 
+def ordered(x: np.ndarray, y: np.ndarray, min_rows: int = MIN_ROWS) -> bool:
+    """Whether ``x <= y`` in every row holding both, at least ``min_rows`` of them, and ``x < y`` in one."""
+    both = ~(np.isnan(x) | np.isnan(y))
+    return bool(both.sum() >= min_rows and np.all(x[both] <= y[both]) and np.any(x[both] < y[both]))
+
+
+def reduce_transitive(order: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """``a <= b`` pairs without those implied by two others (``a <= m <= b`` drops ``a <= b``)."""
+    kept = set(order)
+    names = {n for p in order for n in p}
+    return [(a, b) for a, b in order if not any((a, m) in kept and (m, b) in kept for m in names - {a, b})]
+
+
 def _general_orderings(nums: list[ColumnSchema], vals: dict[str, np.ndarray],
                        taken: set[tuple[str, str]]) -> list[Constraint]:
     """``a <= b`` between number columns that every row follows and that no chance would explain
@@ -154,14 +150,10 @@ def _general_orderings(nums: list[ColumnSchema], vals: dict[str, np.ndarray],
         a, b = names[i], names[j]
         if (a, b) in taken or (b, a) in taken:
             continue
-        x, y = vals[a], vals[b]
-        both = ~(np.isnan(x) | np.isnan(y))
-        n = int(both.sum())
-        if n < GENERAL_MIN_ROWS:
+        if not ordered(vals[a], vals[b], GENERAL_MIN_ROWS):
             continue
-        x, y = x[both], y[both]
-        if not (np.all(x <= y) and np.any(x < y)):
-            continue
+        both = ~(np.isnan(vals[a]) | np.isnan(vals[b]))
+        x, y, n = vals[a][both], vals[b][both], int(both.sum())
         p = float(np.searchsorted(np.sort(y), x, side="left").sum()) / float(n) ** 2  # share of (x_i, y_j) with x > y
         if p <= 0.0 or p >= 1.0:
             continue
@@ -169,9 +161,7 @@ def _general_orderings(nums: list[ColumnSchema], vals: dict[str, np.ndarray],
         if log_chance <= math.log(GENERAL_CHANCE):
             found[(a, b)] = log_chance
     # a chain's steps only (a <= m <= b: not a <= b), the orderings already proposed counting as steps
-    steps = set(found) | taken
-    reduced = [k for k in found if not any((k[0], m) in steps and (m, k[1]) in steps for m in names if m not in k)]
-    reduced.sort(key=lambda k: found[k])
+    reduced = sorted((k for k in reduce_transitive([*found, *taken]) if k in found), key=lambda k: found[k])
     return [Constraint(kind="le", columns=[a, b], public=False, read_from_data=True, suggested=True)
             for a, b in reduced[:MAX_GENERAL]]
 

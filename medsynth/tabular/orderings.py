@@ -44,7 +44,7 @@ import numpy as np
 import pandas as pd
 
 from medsynth.io.dataset_infer import _name_words, event_times, time_point_named, year_named
-from medsynth.io.rules import _days_or_numbers, round_cut
+from medsynth.io.rules import _days_or_numbers, reduce_transitive, round_cut
 from medsynth.io.schema import BOUND_RANKS, TOTAL_WORDS, bound_pairs
 from medsynth.privacy.ledger import PrivacyLedger
 from medsynth.privacy.mechanisms import gaussian_sigma
@@ -143,13 +143,6 @@ def decide(noisy: np.ndarray, sigma: float) -> tuple[int, bool]:
     if gt >= STRICT_SIGMAS * sigma and gt > lt and gt + eq >= MIN_SIGMAS * sigma and lt <= limit:
         return -1, bool(a_only <= alone)
     return 0, False
-
-
-def reduce_transitive(order: list[tuple[str, str]]) -> list[tuple[str, str]]:
-    """``a <= b`` pairs without those implied by two others (``a <= m <= b`` drops ``a <= b``)."""
-    kept = set(order)
-    names = {n for p in order for n in p}
-    return [(a, b) for a, b in order if not any((a, m) in kept and (m, b) in kept for m in names - {a, b})]
 
 
 class Kept(NamedTuple):
