@@ -84,6 +84,12 @@ HEADLINES: list[tuple[str, str, str, list[Step], str]] = [
     ("EHR", "Share of synthetic transplant rows (survival, 815 x 6) whose listing year is in 1990-1999 (real all), `dp-mst` "
             "at epsilon 1, zero-config, mean of 10 fits (0.183 before: a DP test ordered the year after the follow-up days)",
      "tabular_unseen_s28.json", ["runs", "after", "transplant", "mean"], ""),
+    ("EHR", "Share of indo_rct's 0_no/1_yes flag columns (medicaldata, 602 x 33) whose synthetic column keeps both values, "
+            "default model at epsilon 1, zero-config, mean of 5 fits (0.20 before R's medicaldata flag spelling was a flag)",
+     "tabular_unseen_s29.json", ["runs", "after", "indo_rct", "mean"], ""),
+    ("EHR", "Share of synthetic Stanford heart intervals (survival's jasa + heart as a folder, schema reviewed public) that "
+            "end where they start (real none), `dp-mst` at epsilon 1, mean of 5 fits (0.079 before, up to 0.38 in a fit)",
+     "tabular_unseen_s29.json", ["runs", "after", "stanford_heart", "mean"], ""),
     ("EHR", "2-way TVD of `dp-aim` at epsilon 1 on the 47-column PBC-visits table, schema as inferred, mean of 5 fits, "
             "with neighbouring powers of two in the DP domains and projected decoding (0.515 before them; public bounds 0.320)",
      "tabular_ranges_decode.json", ["domains_summary", {"label": "after", "dataset": "wide", "model": "dp-aim",
