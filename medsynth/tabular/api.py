@@ -353,7 +353,7 @@ def release_gaps(model: Any) -> str | None:
                 for c, v in ((e.details or {}).get("range_leaves_out") or {}).items()}
     if left_out:  # (injury's costs to 2.3M released as [60, 2,816], 17% of the values out, and the fit said nothing)
         worst = max(left_out, key=left_out.get)
-        parts.append(f"{len(left_out)} column(s) have DP ranges that leave out {CLIP_NOTE_SHARE:.0%} or more of "
+        parts.append(f"{len(left_out)} column(s) have DP ranges (or codes) that leave out {CLIP_NOTE_SHARE:.0%} or more of "
                      f"their values, which the synthetic column does not hold ({_names(list(left_out))}; '{worst}' at least about "
                      f"{left_out[worst]:.0%}: declare their bounds public or give a larger epsilon)")
     floor = _category_floor(model)
