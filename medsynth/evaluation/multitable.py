@@ -167,7 +167,10 @@ def relation_metrics(train: dict, holdout: dict, synthetic: dict, schema: Datase
                          "whose rows all hold one value; the worst absolute difference of the two shares (the worst "
                          "relation and column; the baseline is real holdout vs real train).",
                          threshold=th.sibling_pattern_difference, baseline=worst["baseline"],
-                         details={"columns": siblings}))
+                         details={"columns": siblings},
+                         note=(f"worst: {worst['relation']} '{worst['column']}': parents whose rows all differ "
+                               f"{worst['real_distinct']:.0%} real, {worst['synthetic_distinct']:.0%} synthetic; all alike "
+                               f"{worst['real_same']:.0%} real, {worst['synthetic_same']:.0%} synthetic")))
     if traj:
         worst = max(traj, key=lambda r: r["synthetic"])
         out.append(judge("trajectory_difference", SECTION, worst["synthetic"], "minimize",

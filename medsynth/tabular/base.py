@@ -251,9 +251,11 @@ class TabularSynthesizer:
         for con in [] if self.is_private else rules:  # (a DP fit's are among public_assumptions above)
             self.ledger.assume_public(f"rule {con.kind} {con.columns}" + (" (read from the data, accepted as public)"
                                                                           if con.read_from_data else " (declared)"))
-        ignored_notes = [f"rule {con.kind} {con.columns} was read from the data and not accepted (public: false): a DP "
-                         "fit does not take it as a rule (set public: true to declare it domain knowledge); an ordering "
-                         "its own DP test keeps is named in the fit's warning" for con in ignored]
+        ignored_notes = [(f"rule {con.kind} {con.columns} was suggested by the data alone and not accepted (public: "
+                          "false): no fit takes it as a rule (set public: true if it is domain knowledge)") if con.suggested
+                         else (f"rule {con.kind} {con.columns} was read from the data and not accepted (public: false): a "
+                               "DP fit does not take it as a rule (set public: true to declare it domain knowledge); an "
+                               "ordering its own DP test keeps is named in the fit's warning") for con in ignored]
         if self.is_private:  # which rules hold in every row is a fact about every row: the data owner's records only
             self.private_meta["rules_not_accepted"] = ignored_notes
         else:

@@ -218,6 +218,7 @@ def test_two_left_eyes_or_two_visits_at_one_time_fail_sibling_patterns():
     got = {m.name: m for m in evaluate_multitable(train, holdout, bad).results}["sibling_pattern_difference"]
     worst = max(got.details["columns"], key=lambda r: r["synthetic"])
     assert got.verdict == "fail" and worst["column"] == "eye" and 0.4 < got.value < 0.6, got.details
+    assert "'eye': parents whose rows all differ 100% real" in got.note, got.note
     tied = {k: v.copy() for k, v in good.items()}
     second = tied["visits"].groupby("id").cumcount() == 1
     tie = second & (tied["visits"]["id"] % 3 == 0)  # a third of the patients: their second visit at their first's month
