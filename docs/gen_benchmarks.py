@@ -246,7 +246,7 @@ HEADLINES: list[tuple[str, str, str, list[Step], str]] = [
      "augment_phantom.json", ["segmentation", "64", "dice_mean"], ""),
     ("Images", "... its Dice gain over real only, mean of 5 paired seeds (95% interval in the JSON)",
      "augment_phantom.json", ["segmentation", "64", "gain_vs_real_only_95ci", "mean"], ""),
-    ("Images", "... real + 64 classically augmented real pairs (elastic + flips): the baseline",
+    ("Images", "... real + 64 classically augmented real pairs (elastic + flips, 5 seeds): the baseline, which helps more",
      "augment_phantom.json", ["segmentation", "64_classical", "dice_mean"], ""),
     ("Images", "fat / soft tissue / bone segmentation on 8 real 32^3 crops of the real CT: Dice real only (3 seeds, --quick)",
      "augment_ct.json", ["segmentation", "0", "dice_mean"], ""),
