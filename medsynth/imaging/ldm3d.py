@@ -128,9 +128,8 @@ class LDM3D(ImageSynthesizer):
         vae_down = len(self.config.model.vae.channels) - 1
         # the autoencoder's and the latent UNet's halvings together, said in image voxels (the latent grid's sizes,
         # 'crop to 4 or pad to 8', sent a researcher to spatial sizes that do not exist)
+        # (a size divisible by both together gives a latent grid the UNet divides: no second check)
         check_spatial_shape(in_shape, vae_down + len(self.config.model.unet.channels) - 1)
-        lat = latent_grid(in_shape[1:], vae_down)
-        check_spatial_shape((1, *lat), len(self.config.model.unet.channels) - 1, what="latent grid")
 
     def latent_shape(self) -> tuple[int, ...]:
         return (self.autoencoder.config.model.latent_channels, *latent_grid(self.spatial, self.downsamplings))
