@@ -320,6 +320,11 @@ class MarginalSynthesizer(TabularSynthesizer):
                     # and a log grid's, whose lowest cells are gaps of nothing (pbcseq at epsilon 1: a third of the
                     # synthetic visits fell on another visit's day, real none; mass that stands out there is kept)
                     fine_noisy[c][:g] = cut_tail(fine_noisy[c][:g][::-1], fine_sigma[c][:g][::-1])[::-1]
+                elif col.type == "integer" and self._fine_spec(col)[1] and col.bounds()[0] == 0 and g > 1:
+                    # a gap of whole steps: its cell 0 (a row on its previous row's step) is kept only where it stands
+                    # out; noise there tied 9% of a 300-patient trial's visits at months 2, 4, 6, 8 (real none)
+                    if fine_noisy[c][0] <= TAIL_SIGMAS * fine_sigma[c][0]:
+                        fine_noisy[c][0] = 0.0
         n_hat = max(float(np.mean([v.sum() for v in fine_noisy.values()])), 1.0)
 
         # coarse bins of equal noisy mass (numbers); categories stay as they are

@@ -70,6 +70,7 @@ from medsynth.tabular.multi_features import (
     EVIDENCE,
     GAP,
     POS,
+    WHOLE_GAP_MAX,
     TablePlan,
     after_room,
     companion_offsets,
@@ -87,6 +88,7 @@ from medsynth.tabular.multi_features import (
     summary_columns,
     t0_col,
     time_features,
+    time_span,
 )
 
 #: Lengths of time (interval lengths, gaps without a bound) are modelled in hours: on a log grid of days reaching
@@ -333,6 +335,8 @@ class MultiTableDPMST(DomainsMixin, MultiTableSynthesizer):
         if parent is None and getattr(self, "root_start", None) in modelled:  # the root row's own interval
             plan.start = self.root_start
             plan.ends = [e for e in getattr(self, "root_ends", []) if e in modelled]
+        if plan.order_by and not plan.within and not plan.ends and tab.column(plan.order_by).type == "integer":
+            plan.gap_whole = time_span(schema, plan) <= min(WHOLE_GAP_MAX, self.config.fine_bins)
         if rel is not None and rel.sequence in modelled:
             plan.sequence = rel.sequence
             col = tab.column(rel.sequence)

@@ -302,10 +302,12 @@ def _decode_child(model: MultiTableDPMST, table: str, values: dict[str, np.ndarr
                 d[lost] = rng.choice(d[~lost], size=int(lost.sum()))
         gap = _redrawn_gaps(plan, prow, gap, bound is not None, rng, end_len=durs[plan.chained] if plan.chained else None,
                             missing=untimed is None)  # (a time that may be missing: its missing gaps are rows without one)
-        if bound is None:  # lengths of time are modelled in 1 / length_scale days (hours)
+        if bound is None and not plan.gap_whole:  # lengths of time are modelled in 1 / length_scale days (hours)
             gap = gap / plan.length_scale
         top = float(codec.from_unit(tcol, np.ones(1))[0])  # the time column's released top
         days, ends = rebuild_times(plan, prow, t0, gap, durs, bound, top)
+        if plan.gap_whole:
+            days = _whole_steps(prow, days, gap, top)
         if plan.chained and len(days):  # a row's chained end is its parent's next row's time (the last keeps its length)
             nxt = has_next(prow)
             ends[plan.chained] = np.where(nxt, np.r_[days[1:], np.nan], ends[plan.chained])
@@ -337,6 +339,25 @@ def _decode_child(model: MultiTableDPMST, table: str, values: dict[str, np.ndarr
     if plan.ends and plan.order_by is not None and len(df):
         _keep_lengths(df, plan, codec.schema, durs)
     return own, df
+
+
+def _whole_steps(prow: np.ndarray, days: np.ndarray, gap: np.ndarray, top: float) -> np.ndarray:
+    """Times of whole steps (``TablePlan.gap_whole``), rounded, a row drawn a gap above 0 at least one step after its
+    parent's previous row where that stays at or below ``top``: a parent's times shrunk to end at the top
+    (:func:`rebuild_times`), and gaps decoded inside a coarse cell (few rows for the noise: a cell of 0-2 steps), became
+    fractions of a step, written as the previous visit's month (ties the fit never saw). A gap drawn 0 (its own cell,
+    kept where it stands out of the noise) stays a tie."""
+    out = np.round(days)
+    if not len(out):
+        return out
+    rank = group_rank(prow)
+    moved = (rank > 0) & (np.nan_to_num(gap, nan=0.0) > 0)  # (a coarse grid's cell of 0-2 steps decodes to fractions)
+    for r in range(1, int(rank.max()) + 1):
+        idx = np.flatnonzero(rank == r)
+        prev = out[idx - 1]
+        need = np.where(moved[idx] & (prev + 1.0 <= top), prev + 1.0, prev)  # (never before the previous one)
+        out[idx] = np.where(np.isnan(out[idx]), np.nan, np.fmax(out[idx], need))
+    return out
 
 
 def _keep_lengths(df: pd.DataFrame, plan: TablePlan, schema: TableSchema, durs: dict[str, np.ndarray]) -> None:
