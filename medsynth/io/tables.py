@@ -90,15 +90,16 @@ def read_table(path: str | Path, *, role: str | None = None, private: bool = Fal
             header = [str(c) for c in df.columns]
         else:
             sep, header = _sniff_csv(p, private)
-            # a DP fit's input: a row that does not parse (more cells than the header, an invalid UTF-8 byte) is cut to
-            # the header's cells or its byte replaced, rather than refusing the fit on one row's account
+            # a DP fit's input: a row that does not parse (more cells than the header, an invalid UTF-8 byte, a quote
+            # left open) is cut to the header's cells, its byte replaced or its quote closed at the line's end, rather
+            # than refusing the fit on one row's account; each line is one record (_one_record_per_line)
             # (usecols cuts a long first row too, which pandas reports as a header mismatch, not a bad line: a reviewer)
-            lenient = ({"encoding_errors": "replace", "on_bad_lines": "skip", "usecols": range(len(header))}
-                       if private and header else {})
+            lenient = {"on_bad_lines": "skip", "usecols": range(len(header))} if private and header else {}
+            source = _one_record_per_line(p, sep) if private and header else p
             with warnings.catch_warnings():
                 # Rows longer than the header would silently become an index (index_col=False) or lose cells.
                 warnings.simplefilter("error", pd.errors.ParserWarning)
-                df = pd.read_csv(p, sep=sep, low_memory=False, index_col=False, na_values=list(MISSING_MARKERS), **lenient)
+                df = pd.read_csv(source, sep=sep, low_memory=False, index_col=False, na_values=list(MISSING_MARKERS), **lenient)
                 if sep == ";":
                     df = _decimal_commas(df)
                 df = _formatted_numbers(df)
@@ -122,6 +123,42 @@ def read_table(path: str | Path, *, role: str | None = None, private: bool = Fal
     # a CSV's cells of spaces only are empty too (opt's 'Hisp' held '   ' in 18% of rows, inferred as a category ''
     # never missing), as in a frame handed to the Python API; a Parquet file's types are its own
     return normalise_frame(df, role=role) if fmt != "parquet" else df
+
+
+def _one_record_per_line(p: Path, sep: str) -> io.StringIO:
+    """A DP fit's CSV with each line one record: a line's quote left open closes at its end, a carriage return inside
+    a line is a space, and an invalid UTF-8 byte is replaced. One person's line then changes one record at most: with
+    pandas' quoting, a cell opened with a quote swallowed every later line up to the next cell ending in one (an
+    adversary: one added line made flchain's 7,874 rows 884, the released noisy count with them), and a bare carriage
+    return split a record in two. A quoted cell spanning lines (free text with line breaks) is cut into records too,
+    each read as a row (too few cells: the rest missing); write such text on one line for a DP fit."""
+    import bz2
+    import gzip
+    import lzma
+    import zipfile
+
+    suffix = p.suffix.lower()
+    if suffix == ".zip":
+        with zipfile.ZipFile(p) as z:
+            names = [n for n in z.namelist() if not n.endswith("/")]
+            if len(names) != 1:
+                raise ValueError("a zip archive of one CSV file is expected")
+            raw = z.read(names[0])
+    else:
+        opener = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}.get(suffix, open)
+        with opener(p, "rb") as fh:  # type: ignore[operator]
+            raw = fh.read()
+    text = raw.decode("utf-8", errors="replace").removeprefix("\ufeff")
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=sep, lineterminator="\n")
+    for line in text.split("\n"):
+        line = line.removesuffix("\r").replace("\r", " ")
+        if '"' in line:  # (parsed alone: an open quote ends with the line; written back balanced)
+            writer.writerow(next(csv.reader([line], delimiter=sep), []))
+        else:
+            out.write(line + "\n")
+    out.seek(0)
+    return out
 
 
 def _bare_returns_hint(p: Path, private: bool = False) -> str:
