@@ -62,7 +62,11 @@ def one_row_per_key(tables: Mapping[str, pd.DataFrame], schema: DatasetSchema,
     the key, so they stay with the patient. A row without a key is a patient of its own, with no linked row: it gets
     a placeholder key (keys are regenerated, never released), where the key check refused it (an adversary: one
     such row turned a fit into a refusal naming its position). So does a row without a key in a linked child table
-    (a visit that labs link to): no row can link to it, and a refusal turned on one patient's visit (an adversary)."""
+    (a visit that labs link to): no row can link to it, and a refusal turned on one patient's visit (an adversary).
+    A linked child table's key on several rows keeps one of them at random too, its children attached to it: the key
+    check refused the fit, a switch one patient's visit reusing another's id turned (an adversary). Such a key shared
+    by two patients' rows ties them: together they have the protection of two units (group privacy), as the ledger
+    says."""
     from medsynth.tabular.multi_counts import one_per_key
 
     out, dropped = dict(tables), {}
@@ -81,7 +85,7 @@ def one_row_per_key(tables: Mapping[str, pd.DataFrame], schema: DatasetSchema,
             df[pk] = df[pk].astype(float if numeric else object)
             df.loc[holes, pk] = fresh
             out[t], keys = df, canonical_keys(df[pk])
-        if t not in schema.roots or not keys.duplicated().any():  # (no draw from the noise where nothing repeats)
+        if not keys.duplicated().any():  # (no draw from the noise where nothing repeats)
             continue
         keep = one_per_key(keys, rng)
         if not keep.all():
@@ -194,6 +198,13 @@ class MultiTableSynthesizer:
                 "which columns are keys and which tables link to which (as the schema names them; schema infer reads "
                 "them from the data, so review them) are public structure: DP covers the values and each person's "
                 "rows (the contribution bound); key values are regenerated, never released")
+            linked = [f"{t}.{schema.tables[t].primary_key}" for t in schema.tables
+                      if schema.parents_of(t) and schema.children_of(t) and schema.tables[t].primary_key]
+            if linked:  # (said for every fit of this schema: whether a key repeats is a fact about the rows)
+                self.ledger.assume_public(
+                    f"the keys of linked tables ({', '.join(linked)}) belong to one patient each: where rows of two "
+                    "patients share a key, one of those rows is kept at random with the rows linked to it, and the two "
+                    "patients are protected together, as two units (group privacy: twice the epsilon)")
         roots = schema.roots
         if not self.is_private and len(tables[roots[0]]) < MIN_ROWS:
             raise DataValidationError(

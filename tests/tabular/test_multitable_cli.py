@@ -208,6 +208,33 @@ def test_a_linked_child_row_without_its_key_is_no_refusal(tmp_path, capsys):
     assert not re.search(r"missing (primary )?key|key[^.]* missing|without a key|no key", err), err
 
 
+
+def test_a_linked_childs_key_reused_by_another_patient_is_no_refusal(tmp_path, capsys):
+    """The adversary: in patients -> visits -> labs, one new patient whose single visit reused another's visit_id turned
+    a DP fit into a refusal ('primary key visit_id has duplicated value(s)'): whether the fit ran told about that
+    patient. One of the rows sharing the key is kept at random (the labs attached to it), as a root's repeated key is,
+    and the ledger says such patients are protected together."""
+    rng = np.random.default_rng(0)
+    pats = pd.DataFrame({"id": range(1, 61), "age": rng.integers(30, 80, 60)})
+    visits = pd.DataFrame({"visit_id": range(1, 181), "id": np.repeat(np.arange(1, 61), 3), "day": np.tile([0, 30, 90], 60)})
+    labs = pd.DataFrame({"visit_id": np.repeat(np.arange(1, 181), 2), "bili": rng.gamma(2.0, 1.0, 360).round(1)})
+    folder = tmp_path / "d"
+    folder.mkdir()
+    for name, df in (("patients", pats), ("visits", visits), ("labs", labs)):
+        df.to_csv(folder / f"{name}.csv", index=False)
+    assert main(["schema", "infer", str(folder), "--out", str(tmp_path / "s.yaml")]) == 0
+    pd.concat([pats, pd.DataFrame({"id": [999], "age": [50]})]).to_csv(folder / "patients.csv", index=False)
+    pd.concat([visits, pd.DataFrame({"visit_id": [5], "id": [999], "day": [0]})]).to_csv(folder / "visits.csv", index=False)
+    capsys.readouterr()
+    run = tmp_path / "run"
+    assert main(["tabular", "fit", str(folder), "--schema", str(tmp_path / "s.yaml"), "--model", "dp-mst", "--epsilon", "1",
+                 "--out", str(run)]) in FIT_DONE
+    err = capsys.readouterr().err
+    assert "duplicated" not in err and "primary key" not in err, err
+    ledger = json.loads((run / "privacy_ledger.json").read_text())
+    assert any("visits.visit_id" in a and "two units" in a for a in ledger["public_assumptions"]), ledger["public_assumptions"]
+    assert json.loads((run / "private" / "fit.json").read_text())["rows_of_a_repeated_key_left_out"] == {"visits": 1}
+
 def test_dp_aim_given_a_folder_fits_the_patients_with_aim(folder, tmp_path, capsys):
     """A data scientist: `--model dp-aim` on a folder was refused ('unknown multi-table model ... (known: dp-mst, hma)')
     though the issue names it and `params.root_model=dp-aim` did it; now it is the folder model with AIM on the root."""
