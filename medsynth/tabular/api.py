@@ -368,7 +368,7 @@ def release_gaps(model: Any) -> str | None:
                  "as many values as the table has rows")
         parts.append(f"a number's DP range may leave out {share} before the fit can tell, "
                      "or stretch past the values where the noise hides an empty stretch: compare the synthetic ranges with "
-                     "the ones you know (declare bounds public)")
+                     "the ones you know (declare bounds public; how many of yours each left out: private/fit.json)")
     miss = _category_floor(model, "missing_floor_rows")
     if miss is not None:  # (ncbirths' fage, 16.6% missing, written complete in 3 fits of 4 with no word of it)
         share = f"{miss[1]:.0%} of them" if miss[1] < 1 else "more than the table's noisy row count"
@@ -427,17 +427,41 @@ def _read_from_data(model: Any) -> bool:
     return any(c.read_from_data for sch in schemas for c in sch.columns)  # (not its rules: whether any is, is a fact)
 
 
-def decided_otherwise(model: Any) -> dict[str, Any]:
+def decided_otherwise(model: Any, data: pd.DataFrame | None = None) -> dict[str, Any]:
     """For a DP fit's private records (``private/fit.json``): the columns whose type DP decided otherwise than the
-    schema it was given read it, and the categorical columns whose released categories hold codes that schema lists
-    none of (both compare with what was read from the data)."""
+    schema it was given read it, the categorical columns whose released categories hold codes that schema lists
+    none of (both compare with what was read from the data), and, given the fitted ``data``, how many of each number
+    column's values lie outside its DP range (``values_outside_dp_ranges``: clipped to it when encoded; the record
+    said ``clipped_to_bounds: {}`` where Melanoma's DP range of ``time`` left out 25 of 144 values, a data scientist)."""
     out: dict[str, Any] = {}
+    outside = _outside_ranges(model, data) if data is not None else {}
+    if outside:
+        out["values_outside_dp_ranges"] = outside
     retyped = _retyped(model)
     if retyped:  # (Kakadu's bids 'lower'/'upper', categories of 13 amounts, became integers 0-1023)
         out["types_decided_otherwise"] = [{"column": c, "read": a, "decided": b} for c, a, b in retyped]
     added = _added_codes(model)
     if added:
         out["codes_added_by_noise"] = {c: v for c, v in added}
+    return out
+
+
+def _outside_ranges(model: Any, data: pd.DataFrame) -> dict[str, dict[str, int]]:
+    """Per number column of the fitted schema whose range DP decided: the real values below its minimum and above its
+    maximum (private: the data owner's records only)."""
+    import numpy as np
+    import pandas as pd
+
+    decided = getattr(model, "schema", None)
+    out: dict[str, dict[str, int]] = {}
+    for col in getattr(decided, "columns", []):
+        if col.type not in ("continuous", "integer") or col.public or col.name not in data.columns:
+            continue
+        lo, hi = col.bounds()
+        x = pd.to_numeric(data[col.name], errors="coerce").to_numpy(dtype=float)
+        below, above = int(np.sum(x < lo)), int(np.sum(x > hi))
+        if below or above:
+            out[col.name] = {"below_min": below, "above_max": above, "of": int(np.isfinite(x).sum())}
     return out
 
 

@@ -272,7 +272,7 @@ class TabularSynthesizer:
         if self.is_private:
             from medsynth.tabular.api import decided_otherwise
 
-            self.private_meta.update(decided_otherwise(self))
+            self.private_meta.update(decided_otherwise(self, data))
         for key in PRIVATE_KEYS:  # data-dependent facts the models reported: out of the release
             if self.is_private and key in self.meta:
                 self.private_meta[key] = self.meta.pop(key)

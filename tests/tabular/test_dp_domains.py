@@ -1277,6 +1277,24 @@ def test_the_fit_names_codes_dp_added_to_a_schemas_categories():
     assert rec == {"codes_added_by_noise": {"trt": ["-1", "0"]}}
 
 
+def test_the_owners_records_count_the_values_a_dp_range_left_out():
+    """Melanoma at epsilon 1: the DP range of ``time`` started at 1,024 and left out 36 of 144 values (18 of the 37
+    deaths among them), and the private record said ``clipped_to_bounds: {}`` (a data scientist). It now counts them
+    per column, below and above, for the data owner only."""
+    from types import SimpleNamespace
+
+    from medsynth.tabular.api import decided_otherwise
+    from medsynth.tabular.schema import ColumnSchema, TableSchema
+
+    decided = TableSchema(columns=[
+        ColumnSchema(name="time", type="integer", min=1024, max=4095),
+        ColumnSchema(name="age", type="integer", min=0, max=120, public=True),
+        ColumnSchema(name="sex", type="categorical", categories=[0, 1])])
+    data = pd.DataFrame({"time": [10, 500, 2000, 3000, 5000, None], "age": [-1, 30, 40, 50, 60, 70], "sex": [0, 1] * 3})
+    rec = decided_otherwise(SimpleNamespace(input_schema=decided, schema=decided, output_schema=decided), data)
+    assert rec == {"values_outside_dp_ranges": {"time": {"below_min": 2, "above_max": 1, "of": 5}}}
+
+
 def test_a_small_tables_wide_numbers_are_whole_where_dp_cannot_tell():
     """Stat2Data's ICU (200 rows) at epsilon 1: 3 sigma of the whole-or-not count was 730, so every number was left
     undecided and written with decimals (age 89.6, pulse 117.3). A range at least WHOLE_WIDTH wide is now written in
