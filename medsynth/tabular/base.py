@@ -82,6 +82,7 @@ from medsynth.tabular.rules import (
     model_schema,
     output_schema,
     plan_rules,
+    rule_categories,
     to_model,
     usable_rules,
     with_onehots,
@@ -220,6 +221,8 @@ class TabularSynthesizer:
         self.rule_plan = plan_rules(schema, rules, private=self.is_private)
         # rules the fit may not use (read from the data, not accepted) are not enforced in any way either
         usable = schema.model_copy(update={"constraints": rules})
+        if self.is_private:  # (an accepted rule's list of allowed values is public: those columns' categories)
+            usable = rule_categories(usable, rules)
         data, schema = to_model(data, schema, self.rule_plan), model_schema(usable, self.rule_plan)
         from medsynth.core.runtime import seed_everything
 
