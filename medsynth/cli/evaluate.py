@@ -108,7 +108,8 @@ _TRAIN_I = typer.Option(..., "--train", help="Folder of real training volumes (N
 _HOLD_I = typer.Option(..., "--holdout", help="Folder of real volumes the generator never saw.")
 _SYN_I = typer.Option(..., "--synthetic", help="Folder of synthetic volumes.")
 _WEIGHTS = typer.Option(None, "--weights", help="Local weights of the 3D feature network (MedicalNet resnet_10.pth layout); default: fixed random features.")
-_MODALITY = typer.Option(None, "--modality", help="CT or MR for every volume (default: the first training volume's).")
+_MODALITY = typer.Option(None, "--modality", help="CT or MR for every volume (default: decided from the training volumes as a "
+                                                     "whole; the report says which and how).")
 
 
 def _images(mode: str, train: Path, holdout: Path, synthetic: Path, out: Path, weights: Optional[Path], modality: Optional[str],

@@ -5,8 +5,9 @@ sub-folders) and brought to one grid with :class:`medsynth.io.transforms.VolumeP
 RAS orientation, the common spacing and shape (by default the first training volume's; the privacy checks, copies and
 membership, use the synthetic volumes' own grid where they share one: the generator's), and
 intensities in [-1, 1] (CT: the fixed HU window [-1024, 3000]; MR: each volume's 0.5-99.5th
-percentiles). Volumes already on one grid are not resampled. With ``images.grid: refuse`` differing
-grids are an error instead. No registration is done beyond this common grid.
+percentiles). Every volume is read with one modality: the one given, else one decided from the training
+volumes as a whole (:func:`decide_modality`); the report's notes say which and how. Volumes already on
+one grid are not resampled. With ``images.grid: refuse`` differing grids are an error instead. No registration is done beyond this common grid.
 
 Label maps (optional, for per-tissue intensities) are matched to volumes by file name (an nnU-Net
 channel suffix ``_0000`` is ignored) and resampled with nearest neighbours. A synthetic folder with
@@ -15,7 +16,8 @@ channel suffix ``_0000`` is ignored) and resampled with nearest neighbours. A sy
 Degenerate inputs are refused or reviewed, with the reason: a holdout that holds the training
 volumes (a leaky split: no baseline is left), volumes whose intensities do not look like the
 training modality (e.g. MR given as synthetic CT), and fewer synthetic volumes than a verdict needs
-(``synthetic_volume_count`` is then "review").
+(``synthetic_volume_count`` is then "review"). Flat synthetic volumes (almost one value: a collapsed
+generator) are not refused but judged: ``synthetic_flat_volume_share`` fails them.
 """
 
 from __future__ import annotations
@@ -138,7 +140,7 @@ def label_paths(images: list[Path], folder: str | Path, role: str) -> list[Path]
     return [found[_key(p.name)] for p in images]
 
 
-def _read(paths: list[Path], modality: Modality | None) -> list[Volume]:
+def _read(paths: list[Path]) -> list[Volume]:
     from medsynth.io.loading import load_volume
 
     vols = [load_volume(p) for p in paths]
@@ -151,10 +153,34 @@ def _read(paths: list[Path], modality: Modality | None) -> list[Volume]:
         if bad:  # (a NaN voxel ended an audit in a traceback deep in scikit-learn, with the exit code of a failed verdict)
             raise DataValidationError(f"'{p}' holds {bad} voxel(s) that are NaN or infinite; fill or mask them (e.g. with the "
                                       "background value) before evaluating")
-    if modality is not None:
-        for v in vols:
-            v.modality = modality
     return vols
+
+
+def decide_modality(vols: dict[str, list[Volume]], given: Modality | None) -> tuple[Modality, str]:
+    """The one modality every volume is read with, and a sentence saying how it was decided.
+
+    ``given`` when passed; else the training DICOM series' Modality tag where they all carry one; else the NIfTI rule
+    (:func:`medsynth.io.nifti.guess_modality`) applied to the training volumes as a whole, never volume by volume: a
+    real body-only CT crop (-695..3034 HU, no air) was guessed 'OT' alone and scaled by its own percentiles, and
+    blurred synthetic CTs with it, which put intensity_wasserstein at 772 HU instead of 22.9.
+    """
+    from medsynth.io.nifti import guess_modality
+
+    train = vols["train"]
+    if given is not None:
+        return given, f"Modality: {given} for every volume (training, holdout, synthetic), as given."
+    tags = [v.meta.get("tagged_modality") for v in train]
+    if None not in tags and len(set(tags)) == 1:
+        return tags[0], (f"Modality: {tags[0]} for every volume (training, holdout, synthetic), from the Modality tag of the "
+                         f"{len(train)} training DICOM series; pass --modality to force another.")
+    lo = min(float(np.min(np.asarray(v.array))) for v in train)
+    hi = max(float(np.max(np.asarray(v.array))) for v in train)
+    modality = guess_modality(np.array([lo, hi], dtype=np.float32))
+    why = (f"their values {lo:g}..{hi:g} look like HU (air at or below -900)" if modality == "CT" else
+           f"their values {lo:g}..{hi:g} do not look like CT in HU (no air at or below -900 within -3100..5000), so each "
+           "volume is scaled by its own 0.5-99.5th percentiles; pass --modality CT if they are CT in HU")
+    return modality, (f"Modality: {modality} for every volume (training, holdout, synthetic), decided from the {len(train)} "
+                      f"training volumes as a whole: {why}.")
 
 
 def _read_labels(paths: list[Path]) -> list[Volume]:
@@ -211,7 +237,7 @@ def common_grid(sets: dict[str, list[Volume]], config: EvaluationConfig,
         spacing = cfg.spacing or ref.spacing
         size = cfg.spatial_size or tuple(int(round(n * s / t)) for n, s, t in zip(ref.spatial_shape, ref.spacing, spacing))
         pre = VolumePreprocessor(PreprocessConfig(orientation="RAS", spacing=tuple(spacing), spatial_size=tuple(size)))
-    modality = sets["train"][0].modality  # (the training volumes', or the caller's: a synthetic NIfTI's is a guess)
+    modality = sets["train"][0].modality  # (one for every volume: evaluate_images sets it, see decide_modality)
     out = {}
     for role, vols in sets.items():
         arrays = [np.asarray(pre(v).tensor[0], dtype=np.float32) for v in vols]
@@ -225,6 +251,38 @@ def common_grid(sets: dict[str, list[Volume]], config: EvaluationConfig,
             maps = np.stack([np.rint(np.asarray(pre(lab).tensor[0])).astype(np.int16) for lab in labels[role]])
         out[role] = ImageSet(role, [v.meta["name"] for v in vols], np.stack(arrays), modality, window, maps)
     return out
+
+
+#: A synthetic volume whose 0.5-99.5th percentile spread is at most this share of the training volumes' (median) one
+#: holds almost one value: a collapsed generator's output (all 40 HU, all -1000 HU), not another modality.
+FLAT_SPREAD = 0.01
+
+
+def _spread(v: Volume) -> float:
+    lo, hi = np.percentile(np.asarray(v.array, dtype=np.float32), (0.5, 99.5))
+    return float(hi - lo)
+
+
+def flat_volumes(vols: dict[str, list[Volume]]) -> list[str]:
+    """Names of the synthetic volumes that hold almost one value (see :data:`FLAT_SPREAD`)."""
+    ref = float(np.median([_spread(v) for v in vols["train"]]))
+    return [v.meta["name"] for v in vols["synthetic"] if _spread(v) <= FLAT_SPREAD * ref]
+
+
+def _flat_check(flat: list[str], n: int) -> MetricResult:
+    """A fidelity check failing the flat ones (:func:`flat_volumes`) of ``n`` synthetic volumes, with their names.
+
+    A collapsed generator writing all 40 HU was refused as "not CT in HU" (exit 2, no report) and one writing all
+    -1000 HU was judged by metrics that need spread; such output is exactly what the report must fail, and say why.
+    """
+    names = ", ".join(f"'{x}'" for x in flat[:5]) + (f" and {len(flat) - 5} more" if len(flat) > 5 else "")
+    return judge("synthetic_flat_volume_share", "fidelity", len(flat) / max(1, n), "minimize",
+                 f"Share of synthetic volumes that hold almost one value (0.5-99.5th percentile spread at most "
+                 f"{100 * FLAT_SPREAD:g}% of the training volumes'): a collapsed generator's output, not an image.",
+                 threshold=Threshold(review=0.0, fail=0.1), baseline=0.0,
+                 note="" if not flat else f"{len(flat)} of {n} synthetic volume(s) are flat ({names}): the generator "
+                                          "collapsed to a constant; check its training (loss, steps) and sampling",
+                 details={"flat_volumes": flat})
 
 
 def _low_share(vols: list[Volume], below: float = -150.0) -> float:
@@ -266,9 +324,12 @@ def check_inputs(paths: dict[str, list[Path]], vols: dict[str, list[Volume]], in
     if not config.images.check_modality or vols["train"][0].modality != "CT":
         return
     ref = _low_share(vols["train"])
+    # flat synthetic volumes are a broken generator's, not another modality: the report judges them (_flat_check)
+    flat = set(flat_volumes(vols))
+    judged = {"holdout": vols["holdout"], "synthetic": [v for v in vols["synthetic"] if v.meta["name"] not in flat]}
     for role in ("holdout", "synthetic"):
-        got = _low_share(vols[role])
-        if ref >= 0.01 and got < 0.001:
+        got = _low_share(judged[role])
+        if ref >= 0.01 and got < 0.001 and judged[role]:
             raise DataValidationError(
                 f"{role} volumes do not look like CT in HU: {100 * got:.3g}% of their voxels are below -150 HU (fat, air) against "
                 f"{100 * ref:.3g}% in the training CTs; MR or other intensities passed as CT are not comparable. Give CT volumes "
@@ -278,7 +339,7 @@ def check_inputs(paths: dict[str, list[Path]], vols: dict[str, list[Volume]], in
     # (MR magnitudes are never negative; a CT inside the body still holds fat and noise below zero)
     # (synthetic volumes only: real organ crops hold no fat nor air and were refused as training volumes in review)
     odd = [f"synthetic '{v.meta['name']}' ({100 * _low_share([v]):.3g}% of its voxels below -150 HU, none below 0)"
-           for v in vols["synthetic"] if _low_share([v]) < 0.001 and float(np.min(np.asarray(v.array))) >= 0.0] \
+           for v in judged["synthetic"] if _low_share([v]) < 0.001 and float(np.min(np.asarray(v.array))) >= 0.0] \
         if ref >= 0.01 else []
     if odd:
         raise DataValidationError(odd + ["these do not look like CT in HU (MR or other intensities among CTs are not "
@@ -307,7 +368,8 @@ def evaluate_images(
         holdout: folder of real volumes the generator never saw.
         synthetic: folder of synthetic volumes, or a pairs dataset (``image/`` + ``label/``).
         config: thresholds and settings (``images.weights`` for local feature-network weights).
-        modality: force "CT" or "MR" for every volume (default: the first training volume's).
+        modality: force "CT" or "MR" for every volume (default: decided once from the training volumes as a whole,
+            see :func:`decide_modality`; the report's notes say which and how).
         run_dir: the producer's run directory (its privacy ledger is shown).
         mode: "evaluate" or "audit" (memorisation / membership only).
         train_labels: folder of label maps of the training volumes (matched by file name), for
@@ -324,7 +386,10 @@ def evaluate_images(
     cfg = config or EvaluationConfig()
     folders = {"train": train, "holdout": holdout, "synthetic": synthetic}
     paths = {role: volume_paths(folders[role], role) for role in ROLES}
-    vols = {role: _read(p, modality) for role, p in paths.items()}
+    vols = {role: _read(p) for role, p in paths.items()}
+    modality, modality_note = decide_modality(vols, modality)
+    for v in (v for vs in vols.values() for v in vs):
+        v.modality = modality
     inputs = [{"role": role, "path": str(folders[role]), "sha256": fingerprint_input(folders[role]), "volumes": len(paths[role])}
               for role in ROLES]
     check_inputs(paths, vols, inputs, cfg)
@@ -344,6 +409,9 @@ def evaluate_images(
     private_context = context if own is None else ImageContext(
         sets=private_sets, config=cfg, tissue_names=context.tissue_names, notes=context.notes, figures=context.figures)
     results: list[MetricResult] = [_count_check(len(sets["synthetic"]), cfg)]
+    flat = flat_volumes(vols)
+    if mode == "evaluate" or flat:  # (an audit shows it only when there are some: fidelity is not its job)
+        results.append(_flat_check(flat, len(vols["synthetic"])))
     if len(sets["synthetic"]) < cfg.min_samples_for_verdict:
         context.note(f"Only {len(sets['synthetic'])} synthetic volume(s): a verdict needs at least {cfg.min_samples_for_verdict} "
                      "(min_samples_for_verdict); the report cannot pass.")
@@ -354,7 +422,7 @@ def evaluate_images(
         at = next((i for i, r in enumerate(results) if r.name == "detection_auc_image"), len(results))
         results.insert(at, unjudged)
     shape = sets["train"].arrays.shape[1:]
-    notes = ledger_notes(ledger) + context.notes
+    notes = ledger_notes(ledger) + context.notes + [modality_note]
     notes.append(f"{len(sets['train'])} training, {len(sets['holdout'])} holdout and {len(sets['synthetic'])} synthetic "
                  f"{sets['train'].modality} volumes compared on one {shape[0]}x{shape[1]}x{shape[2]} grid"
                  + (f" (copies and membership on the synthetic volumes' own {'x'.join(map(str, private_sets['train'].arrays.shape[1:]))} "

@@ -233,7 +233,35 @@ def _check_masks(masks: Sequence[torch.Tensor], names: Sequence[str]) -> int:
     top = max((int(m.max()) for m in masks), default=0)
     if top == 0:
         raise DataValidationError("every label map is empty (all 0): a mask-conditioned model needs labelled structures")
+    _warn_unused_labels(masks, names, top)
     return top + 1
+
+
+def _warn_unused_labels(masks: Sequence[torch.Tensor], names: Sequence[str], top: int) -> None:
+    """A :class:`~medsynth.core.errors.DataWarning` naming the training maps with no foreground on the training grid,
+    and one for the labels 1..``top`` that no map holds: maps of only {0, 3} and all 0 trained "with 4-label maps" in
+    silence, and ``--new-masks`` then listed label_1 and label_2 in dataset.json."""
+    import warnings
+
+    from medsynth.core.errors import DataWarning
+
+    held: set[int] = set()
+    for m in masks:
+        held |= {int(v) for v in torch.unique(torch.round(m)).tolist()}
+    empty = [f"'{name}'" for m, name in zip(masks, names) if float(m.max()) <= 0]
+    if empty:
+        warnings.warn(DataWarning(
+            f"{len(empty)} of {len(masks)} training label maps hold no foreground (all 0) on the training grid: "
+            f"{', '.join(empty[:6])}{', ...' if len(empty) > 6 else ''}; they teach the model nothing of the structures: "
+            "fix them (an empty export? structures outside the training crop?) or remove them and their volumes"),
+            stacklevel=4)
+    unused = [k for k in range(1, top + 1) if k not in held]
+    if unused:
+        warnings.warn(DataWarning(
+            f"label(s) {unused} occur in none of the {len(masks)} training label maps (they hold "
+            f"{sorted(held)}), yet the model takes labels 0..{top}: it learns nothing for them and new masks will not "
+            "hold them; number the labels 0..K without gaps, or check the maps (a crop that lost a structure?)"),
+            stacklevel=4)
 
 
 #: A label map keeping less than this share of its labelled volume (mm3) on the training grid is named in a warning.

@@ -5,9 +5,10 @@ ImagePositionPatient and ImageOrientationPatient, never by file name), applies R
 RescaleIntercept per slice (HU for CT), and builds a RAS+ affine. Irregular series raise named
 errors that say which slices are wrong.
 
-Writing never copies anything from a source dataset: it builds every slice from scratch with new
-UIDs, marks the images DERIVED\\SECONDARY and synthetic, and writes no names, IDs, dates or
-institution.
+Writing never copies a source dataset: it builds every slice from scratch with new UIDs, marks the
+images DERIVED\\SECONDARY (and synthetic, where they are), and writes no names, IDs, dates or
+institution. A real scan converted (not synthetic) keeps its SeriesDescription and the acquisition attributes of
+:data:`ACQUISITION_KEYWORDS` that reading recorded in ``meta``; a synthetic volume carries none of them.
 """
 
 from __future__ import annotations
@@ -63,6 +64,30 @@ IDENTIFYING_KEYWORDS = (
     "SOPInstanceUID", "FrameOfReferenceUID", "IrradiationEventUID", "RequestedProcedureDescription",
     "PerformedProcedureStepID", "PerformedProcedureStepStartDate", "ProtocolName",
 )
+
+#: Acquisition attributes that say how the voxels were acquired, not whose they are (kept by DICOM PS3.15 E's basic
+#: profile): read into ``meta["acquisition"]`` and written back for a conversion of a real scan only. A round trip
+#: DICOM -> NIfTI -> DICOM wrote SliceThickness 2 (the spacing) for a 3 mm reconstruction, an empty PatientPosition for
+#: HFS and no ConvolutionKernel (Br38f). A synthetic volume carries none of them: no real scan's acquisition identity.
+ACQUISITION_KEYWORDS = (
+    "SliceThickness", "PatientPosition", "ConvolutionKernel", "KVP", "Manufacturer", "ManufacturerModelName",
+    "MagneticFieldStrength", "RepetitionTime", "EchoTime", "FlipAngle",
+)
+#: SeriesDescription of a real volume converted whose source description is unknown (a NIfTI without one).
+CONVERSION_DESCRIPTION = "medsynth conversion"
+
+
+def acquisition_of(ds) -> dict[str, str | list[str]]:
+    """The :data:`ACQUISITION_KEYWORDS` a dataset holds with a value, as strings (lists for multi-valued ones)."""
+    from pydicom.multival import MultiValue
+
+    out: dict[str, str | list[str]] = {}
+    for keyword in ACQUISITION_KEYWORDS:
+        value = ds.get(keyword)
+        if value is None or str(value).strip() == "":
+            continue
+        out[keyword] = [str(v) for v in value] if isinstance(value, (MultiValue, list, tuple)) else str(value)
+    return out
 
 
 @dataclass(frozen=True)
@@ -281,6 +306,8 @@ def read_dicom_series(path: str | Path | Iterable[str | Path], *, series_uid: st
         meta["synthetic"] = True
     if getattr(ds0, "FrameOfReferenceUID", None):  # what a volume computed from this one may share (translation)
         meta["frame_of_reference_uid"] = str(ds0.FrameOfReferenceUID)
+    if acquisition := acquisition_of(ds0):  # (written back only for a conversion of a real scan)
+        meta["acquisition"] = acquisition
     return Volume(array=vol.astype(np.float32), affine=affine, modality=modality, meta=meta)
 
 
@@ -392,7 +419,7 @@ def write_dicom_series(
     volume: Volume,
     out_dir: str | Path,
     *,
-    series_description: str = "medsynth synthetic",
+    series_description: str | None = None,
     patient_id: str | None = None,
     overwrite: bool = False,
     synthetic: bool | None = None,
@@ -414,7 +441,11 @@ def write_dicom_series(
     Args:
         volume: a 3D Volume (CT in HU, or MR).
         out_dir: the folder to create (written atomically: complete or absent).
-        series_description: SeriesDescription (prefixed with "SYNTHETIC").
+        series_description: SeriesDescription, prefixed with "SYNTHETIC" for a synthetic volume (default "medsynth
+            synthetic"); a real scan's default is the source's (``meta["series_description"]``), else
+            :data:`CONVERSION_DESCRIPTION` (a converted real CT was described as 'medsynth synthetic' with
+            SyntheticData NO). A real scan also keeps ``meta["acquisition"]`` (:data:`ACQUISITION_KEYWORDS`:
+            SliceThickness, PatientPosition, ConvolutionKernel...); a synthetic one carries none of it.
         patient_id: pseudonymous PatientID; a random one is made when None.
         overwrite: replace an existing non-empty ``out_dir``.
         synthetic: True for a volume a generator made (SyntheticData YES, a synthetic patient); False for a real
@@ -470,6 +501,12 @@ def write_dicom_series(
     frame_uid = str(volume.meta.get("derived_frame_of_reference") or generate_uid())
     derivation = str(volume.meta.get("derivation") or (SYNTHETIC_MARKER if synthetic else CONVERSION_MARKER))[:1024]
     pid = patient_id or f"{'SYN' if synthetic else 'CONV'}-{secrets.token_hex(6).upper()}"
+    if synthetic:
+        description = f"SYNTHETIC {series_description or 'medsynth synthetic'}"
+        acquisition: dict = {}  # (a synthetic volume never carries a real scan's acquisition identity)
+    else:
+        description = series_description or str(volume.meta.get("series_description") or "") or CONVERSION_DESCRIPTION
+        acquisition = {k: v for k, v in dict(volume.meta.get("acquisition") or {}).items() if k in ACQUISITION_KEYWORDS}
     n_i, n_j, n_k = arr.shape
     paths: list[Path] = []
     with atomic_dir(out_dir, overwrite=overwrite) as tmp:
@@ -499,7 +536,7 @@ def write_dicom_series(
                 ds.BurnedInAnnotation = "NO"
             ds.DerivationDescription = derivation
             ds.ImageComments = derivation
-            ds.SeriesDescription = (f"SYNTHETIC {series_description}" if synthetic else series_description)[:64]
+            ds.SeriesDescription = description[:64]
             ds.PatientName = "SYNTHETIC^MEDSYNTH" if synthetic else ""
             ds.PatientID = pid
             for keyword in EMPTY_ELEMENTS:  # type 2 (and 2C): present, empty where unknown or withheld
@@ -511,7 +548,7 @@ def write_dicom_series(
             ds.ImagePositionPatient = [_ds(v) for v in ipp]
             ds.ImageOrientationPatient = [_ds(v) for v in (*row_cos, *col_cos)]
             ds.PixelSpacing = [_ds(spacing[1]), _ds(spacing[0])]  # row spacing, column spacing
-            ds.SliceThickness = _ds(spacing[2])
+            ds.SliceThickness = _ds(spacing[2])  # (the source's, below, where a real scan's is known)
             ds.SpacingBetweenSlices = _ds(spacing[2])
             ds.SliceLocation = _ds(float(ipp @ np.cross(row_cos, col_cos)))
             ds.SamplesPerPixel = 1
@@ -535,6 +572,8 @@ def write_dicom_series(
                 ds.MRAcquisitionType = "3D"
                 for keyword in EMPTY_MR_ELEMENTS:
                     setattr(ds, keyword, "")
+            for keyword, value in acquisition.items():  # a real scan's, after the defaults they replace
+                setattr(ds, keyword, value)
             plane = pixels[:, :, k].T  # (rows=j, cols=i)
             ds.PixelData = np.ascontiguousarray(plane).tobytes()
             name = f"slice_{k + 1:04d}.dcm"
@@ -544,10 +583,13 @@ def write_dicom_series(
 
 
 __all__ = [
+    "ACQUISITION_KEYWORDS",
+    "CONVERSION_DESCRIPTION",
     "IDENTIFYING_KEYWORDS",
     "CONVERSION_MARKER",
     "SYNTHETIC_MARKER",
     "SeriesInfo",
+    "acquisition_of",
     "is_dicom_file",
     "read_dicom_series",
     "scan_series",

@@ -54,10 +54,43 @@ def read_nifti(path: str | Path, *, modality: Modality | None = None) -> Volume:
     descrip = bytes(img.header.get("descrip", b"")).split(b"\0")[0].decode("latin-1", "replace") if hasattr(img, "header") else ""
     if descrip.startswith("SYNTHETIC"):  # (written by medsynth's generators: a conversion of it stays marked)
         meta["synthetic"] = True
+    meta.update(_read_source_record(img))
     slope, inter = img.header.get_slope_inter()
     if slope in (None, 1.0) and inter in (None, 0.0):  # stored values are the values: their type is worth keeping
         meta["stored_dtype"] = str(img.get_data_dtype())
     return Volume(array=data, affine=affine, modality=modality, meta=meta)
+
+
+#: Key of the JSON comment extension in which a real scan's NIfTI keeps its DICOM SeriesDescription and acquisition
+#: attributes (:data:`medsynth.io.dicom.ACQUISITION_KEYWORDS`), so that converting it back to DICOM restores them.
+SOURCE_RECORD_KEY = "medsynth_source_record"
+_COMMENT_CODE = 6  # NIfTI extension code "comment"
+
+
+def _source_record(volume: Volume) -> dict:
+    record: dict = {}
+    if volume.meta.get("series_description"):
+        record["series_description"] = str(volume.meta["series_description"])
+    if volume.meta.get("acquisition"):
+        record["acquisition"] = dict(volume.meta["acquisition"])
+    return record
+
+
+def _read_source_record(img) -> dict:
+    """``series_description`` and ``acquisition`` from a medsynth comment extension ({} when there is none)."""
+    import json
+
+    for ext in getattr(img.header, "extensions", []):
+        if ext.get_code() != _COMMENT_CODE:
+            continue
+        raw = ext.get_content()
+        try:
+            record = json.loads(raw.decode("utf-8") if isinstance(raw, bytes) else str(raw)).get(SOURCE_RECORD_KEY)
+        except (ValueError, AttributeError, UnicodeDecodeError):
+            continue  # another tool's comment
+        if isinstance(record, dict):
+            return {k: record[k] for k in ("series_description", "acquisition") if k in record}
+    return {}
 
 
 def guess_modality(data: np.ndarray) -> Modality:
@@ -95,7 +128,9 @@ def write_nifti(volume: Volume, path: str | Path, *, dtype: str | np.dtype | Non
     CT in HU is rounded to int16 and label maps stored as integers unless ``dtype`` says otherwise;
     integer-valued data read from an integer NIfTI/NRRD file keeps that type (``meta["stored_dtype"]``);
     other data is float32. The affine is written to both sform and qform (code 1, scanner). A synthetic volume
-    (``synthetic``, else ``meta["synthetic"]``) gets :data:`SYNTHETIC_DESCRIP` in its header.
+    (``synthetic``, else ``meta["synthetic"]``) gets :data:`SYNTHETIC_DESCRIP` in its header; a real one read from
+    DICOM keeps its SeriesDescription and acquisition attributes in a JSON comment extension
+    (:data:`SOURCE_RECORD_KEY`; a DICOM -> NIfTI -> DICOM round trip lost SliceThickness 3 and PatientPosition HFS).
 
     Raises:
         DataValidationError: for a path without a NIfTI suffix or values that do not fit ``dtype``.
@@ -131,6 +166,11 @@ def write_nifti(volume: Volume, path: str | Path, *, dtype: str | np.dtype | Non
     img.header.set_xyzt_units("mm", "sec")
     if synthetic if synthetic is not None else volume.meta.get("synthetic", False):
         img.header["descrip"] = SYNTHETIC_DESCRIP.encode("ascii")
+    elif record := _source_record(volume):  # a real scan's DICOM description and acquisition, for a conversion back
+        import json
+
+        payload = json.dumps({SOURCE_RECORD_KEY: record}, sort_keys=True).encode("utf-8")
+        img.header.extensions.append(nib.nifti1.Nifti1Extension(_COMMENT_CODE, payload))
     suffix = ".nii.gz" if str(p).lower().endswith(".gz") else ".nii"
     with atomic_path(p) as tmp:
         tmp_named = tmp.with_name(tmp.name + suffix)
@@ -142,4 +182,4 @@ def write_nifti(volume: Volume, path: str | Path, *, dtype: str | np.dtype | Non
     return p
 
 
-__all__ = ["NIFTI_SUFFIXES", "guess_modality", "is_nifti", "read_nifti", "write_nifti"]
+__all__ = ["NIFTI_SUFFIXES", "SOURCE_RECORD_KEY", "guess_modality", "is_nifti", "read_nifti", "write_nifti"]

@@ -88,15 +88,24 @@ def _value_range(array: np.ndarray) -> str:
     return f"values {np.nanmin(a):g}..{np.nanmax(a):g}"
 
 
+def _share(x: float) -> str:
+    """A share as a percentage that is 0 only when nothing is there (0.3% of air printed as '0%' read as none)."""
+    return "0%" if x == 0 else f"{100 * x:.2g}%"
+
+
 def modality_problem(volume: Volume, name: str, role: Literal["MR", "CT"], *,
                      hint: str = "did you swap --source and --target?") -> str | None:
     """Why ``volume`` cannot serve as an MR source or a CT target (None when it can); ``hint`` ends the message
     (training asks about swapped --source/--target; translating a volume has no such options)."""
     if role == "MR" and (volume.modality == "CT" or looks_like_ct(volume.array)):
-        return (
-            f"'{name}' looks like CT in HU ({_value_range(volume.array)}, {100 * ct_fraction(volume.array):.0f}% "
-            f"of voxels at or below -500): the source must be MR; {hint}"
-        )
+        share = ct_fraction(volume.array)
+        # the reason it was taken for CT: its air, else its minimum (NIfTI's HU guess) or its DICOM Modality (a 4D CT
+        # was said to hold "0% of voxels at or below -500": 0.3%, below the 1% that the air rule needs)
+        lowest = float(np.nanmin(np.asarray(volume.array, dtype=np.float32)))
+        why = (f"{_share(share)} of voxels at or below -500, air" if looks_like_ct(volume.array) else
+               f"its minimum {lowest:g} is air in HU; {_share(share)} of voxels at or below -500" if lowest <= -900 else
+               "its modality is CT (a DICOM Modality tag, or as given)")
+        return f"'{name}' looks like CT in HU ({_value_range(volume.array)}; {why}): the source must be MR; {hint}"
     if role == "CT" and (volume.modality == "MR" or not looks_like_ct(volume.array)):
         return (
             f"'{name}' does not look like CT in HU ({_value_range(volume.array)}, no air near -1000): the "
@@ -108,7 +117,8 @@ def modality_problem(volume: Volume, name: str, role: Literal["MR", "CT"], *,
 def shape_problem(volume: Volume, name: str) -> str | None:
     """Why ``volume`` is not one 3D image (None when it is)."""
     if volume.array.ndim == 4 and volume.array.shape[0] != 1:
-        return f"'{name}' has {volume.array.shape[0]} channels/time points; give one 3D volume per file"
+        return (f"'{name}' is 4D: {volume.array.shape[0]} channels/time points of {volume.spatial_shape} voxels; give one 3D "
+                f"volume per file (pick one: medsynth convert '{name}' OUT.nii.gz --frame 0)")
     return None
 
 
@@ -234,10 +244,10 @@ def gather_volumes(source: Any, role: Literal["MR", "CT"], what: str) -> list[tu
             except MedsynthError as exc:
                 problems.append(str(exc))
                 continue
-        if (wrong := modality_problem(vol, name, role)) is not None:
-            modality_errors.append(wrong)
-        if (bad := shape_problem(vol, name)) is not None:
+        if (bad := shape_problem(vol, name)) is not None:  # (first: a 4D CT was judged on its intensities alone)
             problems.append(bad)
+        elif (wrong := modality_problem(vol, name, role)) is not None:
+            modality_errors.append(wrong)
         out.append((name, vol))
     every = modality_errors + problems
     if modality_errors:

@@ -187,10 +187,10 @@ def check_input(volume: Volume, config: CycleGANConfig, nonfinite: NonFinite = "
         )
     if bad:
         volume = volume.with_array(np.where(np.isfinite(volume.array), volume.array, 0.0).astype(np.float32))
+    if (problem := shape_problem(volume, name)) is not None:  # (first: a 4D CT was refused for its HU, not for being 4D)
+        raise InputDimensionError(problem)
     if (wrong := modality_problem(volume, name, "MR", hint="translate MR volumes (the model's source), not CT")) is not None:
         raise SourceModalityError(wrong)
-    if (problem := shape_problem(volume, name)) is not None:
-        raise InputDimensionError(problem)
     shape = volume.spatial_shape
     if config.spatial_dims == 3 and min(shape) == 1:
         raise InputDimensionError(

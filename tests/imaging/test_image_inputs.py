@@ -208,3 +208,37 @@ def test_label_maps_whose_structures_the_training_grid_cuts_off_are_named(phanto
     with warnings.catch_warnings():
         warnings.simplefilter("error", DataWarning)  # the phantoms' own maps keep their structures
         load_training_data(phantom_dir / "ct", cfg, labels_dir=phantom_dir / "labels")
+
+
+def test_training_label_maps_without_foreground_or_with_unused_labels_are_named(phantom_dir: Path, tmp_path: Path):
+    """An imaging researcher's brain maps held only {0, 3} and all 0: training said "with 4-label maps" and nothing else,
+    and `image sample --new-masks` listed label_1 and label_2 in dataset.json. The empty map is named, so are the labels
+    no map holds, and dataset.json says which of its labels are absent."""
+    import warnings
+
+    from medsynth.core.errors import DataWarning
+    from medsynth.imaging.data import load_training_data
+    from medsynth.imaging.pairs import LabelledVolume, write_pairs
+
+    cfg = tiny_config("ldm3d")  # 16^3 voxels of 4 mm
+    ct, labels = tmp_path / "ct", tmp_path / "labels"
+    src = read_nifti(sorted((phantom_dir / "ct").glob("*.nii.gz"))[0])
+    maps = {"a.nii.gz": np.zeros(src.spatial_shape, dtype=np.int16), "b.nii.gz": np.zeros(src.spatial_shape, dtype=np.int16)}
+    maps["a.nii.gz"][4:12, 4:12, 4:12] = 3
+    for name, arr in maps.items():
+        write_nifti(src, ct / name)
+        write_nifti(src.with_array(arr, modality="SEG"), labels / name, dtype="int16")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", DataWarning)
+        data = load_training_data(ct, cfg, labels_dir=labels)
+    said = [str(w.message) for w in caught if issubclass(w.category, DataWarning)]
+    assert data.mask_classes == 4
+    assert any("1 of 2 training label maps hold no foreground" in s and "'b.nii.gz'" in s for s in said), said
+    assert any("label(s) [1, 2] occur in none of the 2 training label maps (they hold [0, 3])" in s for s in said), said
+    pairs = [LabelledVolume(src, src.with_array(maps["a.nii.gz"], modality="SEG"))]
+    dataset = json.loads(write_pairs(pairs, tmp_path / "pairs").read_text())
+    assert dataset["absent_labels"] == {"label_1": 1, "label_2": 2} and "label_1, label_2 occur in no label map" in dataset["description"]
+    assert list(dataset["labels"].values()) == [0, 1, 2, 3]  # (nnU-Net v2 wants 0..K without gaps)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DataWarning)  # the phantoms' own maps hold every label
+        load_training_data(phantom_dir / "ct", cfg, labels_dir=phantom_dir / "labels")

@@ -407,3 +407,60 @@ def test_ct_beyond_int16_is_a_named_error_saying_what_to_do(tmp_path):
     with pytest.raises(DataValidationError, match=r"-40000..40000 HU do not fit int16 .*clip them .*or write NIfTI"):
         write_dicom_series(Volume(arr, np.eye(4), modality="CT"), tmp_path / "d")
     assert not (tmp_path / "d").exists()
+
+
+def _real_like_series(phantom_ct: Volume, tmp_path: Path) -> Path:
+    """A phantom written as a real scan's series: 3 mm slices every 2.5 mm, HFS, kernel Br38f, a scanner model."""
+    folder = tmp_path / "scan"
+    for f in write_dicom_series(phantom_ct, folder, synthetic=False):
+        ds = pydicom.dcmread(f)
+        ds.SeriesDescription, ds.SliceThickness, ds.PatientPosition = "CT Body 3.0", "3", "HFS"
+        ds.ConvolutionKernel, ds.KVP = ["Br38f", "3"], "120"
+        ds.Manufacturer, ds.ManufacturerModelName = "SIEMENS", "Biograph40_mCT 4R"
+        ds.save_as(f, enforce_file_format=True)
+    return folder
+
+
+def test_a_real_scan_converted_keeps_its_description_and_acquisition(phantom_ct: Volume, tmp_path: Path):
+    """An imaging researcher: a real CT converted DICOM -> NIfTI -> DICOM said SyntheticData NO but SeriesDescription
+    'medsynth synthetic', SliceThickness 2 for a 3 mm reconstruction (the spacing), an empty PatientPosition for HFS and
+    no ConvolutionKernel. A conversion of a real scan keeps them (through the NIfTI too); a synthetic output does not."""
+    from medsynth.cli.main import main
+    from medsynth.io.dicom import ACQUISITION_KEYWORDS, CONVERSION_DESCRIPTION
+
+    src = _real_like_series(phantom_ct, tmp_path)
+    assert main(["convert", str(src), str(tmp_path / "ct.nii.gz")]) == 0
+    assert main(["convert", str(tmp_path / "ct.nii.gz"), str(tmp_path / "back")]) == 0
+    assert main(["convert", str(src), str(tmp_path / "direct")]) == 0
+    for out in ("back", "direct"):
+        ds = pydicom.dcmread(sorted((tmp_path / out).iterdir())[0])
+        assert ds.SyntheticData == "NO" and ds.SeriesDescription == "CT Body 3.0", out
+        assert float(ds.SliceThickness) == 3.0 and float(ds.SpacingBetweenSlices) == 2.5, out
+        assert ds.PatientPosition == "HFS" and list(ds.ConvolutionKernel) == ["Br38f", "3"] and float(ds.KVP) == 120.0
+        assert ds.Manufacturer == "SIEMENS" and ds.ManufacturerModelName == "Biograph40_mCT 4R"
+    # synthetic outputs carry none of it, whether marked at conversion or by the generator's NIfTI
+    assert main(["convert", str(tmp_path / "ct.nii.gz"), str(tmp_path / "syn"), "--synthetic"]) == 0
+    assert main(["convert", str(src), str(tmp_path / "syn.nii.gz"), "--synthetic"]) == 0
+    assert main(["convert", str(tmp_path / "syn.nii.gz"), str(tmp_path / "syn_back")]) == 0
+    for out in ("syn", "syn_back"):
+        ds = pydicom.dcmread(sorted((tmp_path / out).iterdir())[0])
+        assert ds.SyntheticData == "YES" and ds.SeriesDescription.startswith("SYNTHETIC") and "CT Body" not in ds.SeriesDescription
+        assert float(ds.SliceThickness) == 2.5 and ds.PatientPosition == "" and "ConvolutionKernel" not in ds
+        assert ds.Manufacturer == "medsynth" and ds.ManufacturerModelName == "medsynth" and not ds.get("KVP")
+    assert read_nifti(tmp_path / "syn.nii.gz").meta.get("acquisition") is None  # nothing in the synthetic NIfTI either
+    assert set(read_nifti(tmp_path / "ct.nii.gz").meta["acquisition"]) <= set(ACQUISITION_KEYWORDS)
+    # a real volume with no known description: a neutral one, never 'synthetic'
+    write_dicom_series(phantom_ct, tmp_path / "plain", synthetic=False)
+    ds = pydicom.dcmread(sorted((tmp_path / "plain").iterdir())[0])
+    assert ds.SeriesDescription == CONVERSION_DESCRIPTION and "synthetic" not in ds.SeriesDescription.lower()
+
+
+def test_a_real_ct_series_round_trip_keeps_slice_thickness_and_position(real_ct_dicom: Path, tmp_path: Path):
+    """The researcher's case on the real series (3 mm slices every 2 mm, HFS, kernel Br38f, 'CT Body 3.0')."""
+    from medsynth.cli.main import main
+
+    assert main(["convert", str(real_ct_dicom), str(tmp_path / "ct.nii.gz")]) == 0
+    assert main(["convert", str(tmp_path / "ct.nii.gz"), str(tmp_path / "back")]) == 0
+    ds = pydicom.dcmread(sorted((tmp_path / "back").iterdir())[0])
+    assert ds.SeriesDescription == "CT Body 3.0" and float(ds.SliceThickness) == 3.0 and ds.PatientPosition == "HFS"
+    assert "Br38f" in list(ds.ConvolutionKernel) and ds.SyntheticData == "NO"

@@ -109,3 +109,23 @@ def test_save_never_overwrites_a_folder_that_is_not_a_model(trained_2d: CycleGAN
     trained_2d.save(tmp_path / "model")
     trained_2d.save(tmp_path / "model")  # an earlier model is replaced
     assert sorted(f.name for f in (tmp_path / "model").iterdir()) == ["config.yaml", "meta.json", "weights.pt"]
+
+
+def test_a_4d_ct_is_refused_for_being_4d_and_a_ct_with_little_air_is_told_why(make_config, phantom_dir: Path):
+    """An imaging researcher's `translate apply` of a 4D CT said "looks like CT in HU (values -1024..1397, 0% of voxels
+    at or below -500)": it never said 4D, and 0% contradicted 'looks like CT' (0.2% of air, printed 0%; the volume was
+    CT by its minimum). The dimensionality is checked first; the CT message says what made it CT."""
+    from medsynth.io.nifti import read_nifti
+    from medsynth.translation.inference import check_input
+
+    ct = read_nifti(phantom_dir / "ct" / "case_000.nii.gz")
+    four = Volume(np.stack([ct.array, ct.array]), ct.affine, modality=ct.modality, meta={"source": "4d.nii.gz"})
+    with pytest.raises(InputDimensionError, match=r"'4d.nii.gz' is 4D: 2 channels/time points .*one 3D volume per file") as exc:
+        check_input(four, make_config(3))
+    assert "HU" not in str(exc.value)
+    arr = np.full((16, 16, 16), 40.0, dtype=np.float32)
+    arr[0, 0, :9] = -1024.0  # 9 of 4096 voxels: 0.22% of air, below the 1% of the air rule
+    little = Volume(arr, ct.affine, modality="CT", meta={"source": "crop.nii.gz"})
+    with pytest.raises(SourceModalityError, match=r"its minimum -1024 is air in HU; 0.22% of voxels at or below -500") as exc:
+        check_input(little, make_config(3))
+    assert " 0% " not in str(exc.value)
