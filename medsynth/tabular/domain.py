@@ -317,7 +317,8 @@ def _set_bounds(col: ColumnSchema, lo: float, hi: float, *, half_open: bool = Fa
 
 
 def complete_from_data(schema: TableSchema, df: pd.DataFrame) -> TableSchema:
-    """Fill missing bounds/categories from the data (non-private fits only)."""
+    """Fill missing bounds/categories from the data (non-private fits only), and the unit a number's values are
+    recorded in where every value sits on one (:func:`exact_step`)."""
     cols = []
     for col in schema.columns:
         upd: dict[str, Any] = {}
@@ -326,6 +327,11 @@ def complete_from_data(schema: TableSchema, df: pd.DataFrame) -> TableSchema:
             lo = col.bounds()[0] if col.min is not None else float(np.nanmin(x))
             hi = col.bounds()[1] if col.max is not None else float(np.nanmax(x))
             upd = _set_bounds(col, lo, hi)
+        if col.type in ("continuous", "integer") and col.step is None and col.name in df.columns:
+            lo, hi = (upd["min"], upd["max"]) if "min" in upd else col.bounds()
+            step = exact_step(_numbers(col, df[col.name]), lo, hi, integer=col.type == "integer")
+            if step is not None:
+                upd["step"] = step
         elif col.type in DISCRETE_TYPES and not col.has_domain:
             keys = sorted({category_key(v) for v in df[col.name].dropna()})
             upd = {"categories": _sorted_categories(_native_categories(df[col.name], keys))}
@@ -333,6 +339,24 @@ def complete_from_data(schema: TableSchema, df: pd.DataFrame) -> TableSchema:
             upd["missing"] = True
         cols.append(col.model_copy(update=upd) if upd else col)
     return schema.model_copy(update={"columns": cols})
+
+
+def exact_step(x: np.ndarray, low: float, high: float, *, integer: bool) -> float | None:
+    """The coarsest public candidate unit (:func:`~medsynth.privacy.steps.candidates`) every finite value of ``x`` is a
+    whole multiple of, or None (an integer's unit of 1 is none): a non-private fit writes its numbers in it. They were
+    written unrounded: day counts recorded as 748.0 and 6777.5 came out 12226.187793 (past the follow-up of 12,226
+    they ended), a first time of 0 as 2.5e-05, a bmi of two decimals with eight, Karnofsky scores of tens as 89.48 (data
+    scientists). A copy of a real value stays exact."""
+    v = np.asarray(x, dtype=float)
+    v = v[np.isfinite(v) & (v != 0)]
+    if v.size < 2 or not (math.isfinite(low) and math.isfinite(high)):
+        return None
+    for g in candidates(low, high, integer=integer)[::-1]:
+        if integer and g <= 1.0:
+            return None
+        if bool(on_unit(v, float(g)).all()):
+            return float(g)
+    return None
 
 
 def reopen_inferred_omissions(schema: TableSchema) -> TableSchema:

@@ -341,6 +341,26 @@ def _decode_child(model: MultiTableDPMST, table: str, values: dict[str, np.ndarr
     return own, df
 
 
+def _under_written_bound(df: pd.DataFrame, parent: pd.DataFrame, prow: np.ndarray, plan: TablePlan,
+                         schema: TableSchema) -> None:
+    """A child's times and interval ends (numbers) at or below its parent's ``within`` bound as both are written: each
+    is decoded in its own column's unit, and mgus1's last intervals, drawn to end on the follow-up (12,226.19 days),
+    were written 12,226.5 beside a follow-up written 12,226 (25-43 of 227 rows past it; real none)."""
+    if not plan.within or not plan.order_by or not len(df) or plan.within not in parent.columns:
+        return
+    if not pd.api.types.is_numeric_dtype(parent[plan.within]):
+        return
+    bound = pd.to_numeric(parent[plan.within], errors="coerce").to_numpy(dtype=float)[prow]
+    for c in [plan.order_by, *plan.ends]:
+        if c not in df.columns or schema.column(c).type == "datetime" or not pd.api.types.is_numeric_dtype(df[c]):
+            continue
+        x = pd.to_numeric(df[c], errors="coerce").to_numpy(dtype=float)
+        over = x > bound  # (NaN on either side: False)
+        if over.any():
+            fixed = np.where(over, bound, x)
+            df[c] = fixed if df[c].dtype.kind == "f" else pd.array(np.round(fixed), dtype=df[c].dtype)
+
+
 def _whole_steps(prow: np.ndarray, days: np.ndarray, gap: np.ndarray, top: float) -> np.ndarray:
     """Times of whole steps (``TablePlan.gap_whole``), rounded, a row drawn a gap above 0 at least one step after its
     parent's previous row where that stays at or below ``top``: a parent's times shrunk to end at the top
@@ -495,6 +515,7 @@ def sample_dataset(model: MultiTableDPMST, n: int, rng: np.random.Generator) -> 
             for k in vals:
                 vals[k][bad] = redo[k]
             own, df = _decode_child(model, t, vals, prow, values[p], owns[p], rng)  # type: ignore[index]
+        _under_written_bound(df, out[p], prow, plan, model.codecs[t].schema)  # type: ignore[index]
         _map_counts(model, t, vals, rng)
         values[t], owns[t], out[t], prows[t] = vals, own, df, prow
     regenerate_keys(out, schema, prows)  # type: ignore[arg-type]

@@ -552,3 +552,42 @@ def test_whole_month_visits_keep_apart_under_dp_and_exact_without():
         assert (d.dropna() >= 0).all(), seed
         ties.append(float((d == 0).sum() / max(d.notna().sum(), 1)))
     assert np.mean(ties) < 0.08, ties
+
+
+def _mgus_like(n: int = 150, seed: int = 0) -> dict[str, pd.DataFrame]:
+    """mgus1's shape: a follow-up in whole days per patient, and chained event intervals from day 0 to it (start, stop
+    as floats: a few ties broken by half a day), the last one ending on the follow-up."""
+    rng = np.random.default_rng(seed)
+    fu = rng.integers(200, 12000, size=n)
+    rows = []
+    for i in range(n):
+        k = rng.choice([1, 2], p=[0.7, 0.3])
+        cuts = [0.0] + ([float(np.round(fu[i] * rng.uniform(0.2, 0.8)) + (0.5 if i % 40 == 0 else 0.0))] if k == 2 else []) + [float(fu[i])]
+        for j in range(k):
+            rows.append({"id": i + 1, "start": cuts[j], "stop": cuts[j + 1], "enum": j + 1,
+                         "event": "death" if j == k - 1 and rng.random() < 0.6 else "pcm"})
+    return {"patients": pd.DataFrame({"id": np.arange(1, n + 1), "futime": fu, "age": rng.integers(40, 90, size=n)}),
+            "events": pd.DataFrame(rows)}
+
+
+def test_non_private_event_times_are_written_in_the_datas_unit_and_never_past_the_follow_up():
+    """mgus1 (a data scientist): a non-private fit wrote day counts recorded as 748.0 as 12226.187793, ending 43 of 227
+    intervals past the patient's follow-up written 12,226 (real none), and every first interval started at 2.5e-05
+    (real: 0). A non-private fit writes numbers in the unit every value sits on (here half days), and a child's times
+    are brought under the parent's bound as both are written."""
+    from medsynth.tabular.domain import exact_step
+
+    assert exact_step(np.array([0.0, 748.0, 6777.5, 12.0]), 0.0, 14325.0, integer=False) == 0.5
+    assert exact_step(np.array([50.0, 60.0, 90.0, 100.0]), 50, 100, integer=True) == 10.0
+    assert exact_step(np.array([21.37, 30.02, 25.5]), 21.37, 30.02, integer=False) == 0.01
+    assert exact_step(np.random.default_rng(0).random(50), 0.0, 1.0, integer=False) is None
+    tables = _mgus_like()
+    schema = infer_dataset_schema(tables)
+    rel = schema.relations[0]
+    assert (rel.order_by, rel.within) == ("start", "futime")
+    m = MultiTableDPMST().fit(tables, schema)
+    out = m.sample(150, seed=0)
+    ev = out["events"].merge(out["patients"][["id", "futime"]], on="id")
+    assert (ev["stop"] <= ev["futime"]).all() and (ev["start"] <= ev["futime"]).all()
+    assert ((ev["stop"] * 2) % 1 == 0).all()  # half days, as recorded
+    assert (ev.groupby("id")["start"].first() == 0).mean() > 0.9
