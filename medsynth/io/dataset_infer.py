@@ -38,7 +38,9 @@ from medsynth.io.schema import (
 
 #: Words that start the name of a time column.
 TIME_WORDS = ("day", "date", "time", "start", "stop", "end", "admit", "discharge", "visit", "week", "month", "year",
-              "seq", "hour", "fu", "follow", "surv", "death", "last", "los")
+              "seq", "hour", "fu", "follow", "surv", "death", "last", "los", "period", "occasion", "wave", "session")
+# (a trial's numbered periods, occasions or waves, 1..4 in every subject: MASS::epil's seizure counts per period came out
+# in no order, a data scientist)
 #: ... of which these name the end of something (a time order's last choice).
 END_WORDS = ("stop", "end", "discharge", "disch", "outtime", "death", "last", "fu", "follow", "surv")
 
@@ -493,13 +495,23 @@ def infer_dataset_schema(
 
 #: Name words of a column numbering a parent's rows (``enum``, ``visit_no``, ``seqno``, ``line``).
 SEQUENCE_WORDS = ("enum", "seq", "seqno", "sequence", "num", "number", "nr", "index", "idx", "order", "rank", "visit",
-                  "line", "episode", "round", "cycle")  # (not 'event', 'no', 'n', 'count': a 0/1 flag's words too)
+                  "line", "episode", "round", "cycle", "period", "occasion", "wave", "session")  # (not 'event', 'no', 'n', 'count': a 0/1 flag's words too)
 
 
 def _sequence_named(name: str) -> bool:
     """Whether a name says it numbers rows. A 0/1 column that happens to equal the row number 0, 1 (Stanford heart's
     ``transplant``, 0 on a patient's first interval and 1 on the second) is a flag, not a sequence, unless so named."""
     return any(w in SEQUENCE_WORDS or w.startswith(("seq", "enum")) for w in _name_words(name))
+
+
+#: Name words of a unit of time: a column named with one is a time, whatever else its name says (``visit_day``).
+_UNIT_WORDS = ("day", "date", "time", "week", "month", "year", "hour", "min", "sec")
+
+
+def _numbering_only(name: str) -> bool:
+    """Whether a name says it numbers rows and names no unit of time (``Occasion``, ``period``, ``visit``; not
+    ``visit_day``)."""
+    return _sequence_named(name) and not any(w.startswith(_UNIT_WORDS) for w in _name_words(name))
 
 
 def _age_named(name: str) -> bool:
@@ -538,7 +550,12 @@ def _ordinal_times(schema: DatasetSchema, tables: Mapping[str, pd.DataFrame]) ->
             if _rises_within(groups, pd.to_numeric(df[c.name], errors="coerce").to_numpy(dtype=float)):
                 cols[i] = c.model_copy(update={"type": "integer", "categories": None, "min": min(cats), "max": max(cats),
                                                "read_from_data": sorted({*c.read_from_data, "min", "max"} - {"categories"})})
-        out[rel.child] = ts.model_copy(update={"columns": cols})
+        retyped = {c.name for c, old in zip(cols, ts.columns, strict=True) if c.type != old.type}
+        # (a bins rule read from the data computes a category column: Oxboys' Occasion from the standardised age, a fit
+        # of its 9 values to 9 ages, not domain knowledge; once Occasion is a number the rule is invalid, and schema
+        # infer stopped with a pydantic error)
+        rules = [r for r in ts.constraints if not (r.kind == "bins" and r.columns[0] in retyped)]
+        out[rel.child] = ts.model_copy(update={"columns": cols, "constraints": rules})
     return schema.model_copy(update={"tables": out})
 
 
@@ -632,7 +649,8 @@ def infer_time_fields(rel: Relation, tables: Mapping[str, pd.DataFrame], schema:
         ranked = sorted_cols or [c for c in cands if c.type == "datetime"] or [
             c for c in cands if time_named(c.name)]
         # dates first, then numbers named like times (a visit numbered 1-4 beside its date is the date's sequence)
-        ranked.sort(key=lambda c: (c.type != "datetime", not time_named(c.name)))
+        # (and a column numbering the rows after any other rising number: Oxboys' Occasion 1-9 beside the boy's age)
+        ranked.sort(key=lambda c: (c.type != "datetime", _numbering_only(c.name), not time_named(c.name)))
         order_by = ranked[0].name if ranked else None
     if order_by is None:
         if cands and child[rel.column].duplicated().any():  # "no column orders the rows" is read from the data too:
@@ -649,6 +667,9 @@ def infer_time_fields(rel: Relation, tables: Mapping[str, pd.DataFrame], schema:
         # an age bounds no child time (visit numbers 1-4 all stay below the patient's age, which is no follow-up); a
         # number named otherwise may (a length of stay, a duration)
         kind_ok = kind_ok and (pc.type == "datetime" or time_point_named(pc.name) or not _age_named(pc.name))
+        # ... and a whole-number time (periods 1-4) only one named like a time: MASS::epil's baseline seizure count
+        # (6-151) bounded its periods as a follow-up would
+        kind_ok = kind_ok and (tcol.type != "integer" or pc.type == "datetime" or time_named(pc.name))
         if not kind_ok or pc.name == rel.parent_column or parent[pc.name].isna().any():
             continue
         bound = pd.Series(_times(parent, pc), index=pkeys)

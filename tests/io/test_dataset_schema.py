@@ -235,3 +235,28 @@ def test_a_count_of_visits_is_no_time():
 
     assert not time_named("visits") and not time_point_named("n_visits")
     assert time_named("visit") and time_named("visit_date") and time_named("weeks")
+
+
+def test_numbered_periods_order_the_rows_under_no_count_and_a_number_named_time_comes_first():
+    """Data scientists: MASS::epil's seizure counts per period 1-4 came out in no order (``period`` was no time name),
+    and once it was one, the baseline count (6-151) bounded the periods as a follow-up would; Oxboys' ``Occasion`` 1-9
+    took the order from the boy's age, and the bins rule read from the data (Occasion from the standardised age) made
+    ``schema infer`` stop with a pydantic error once Occasion was a number."""
+    from medsynth.io.dataset_infer import infer_dataset_schema
+
+    rng = np.random.default_rng(0)
+    n = 40
+    epil = {"patients": pd.DataFrame({"subject": range(1, n + 1), "base": rng.integers(6, 152, n), "trt": rng.choice(["a", "b"], n)}),
+            "counts": pd.DataFrame({"subject": np.repeat(np.arange(1, n + 1), 4), "period": np.tile([1, 2, 3, 4], n),
+                                    "y": rng.poisson(5, 4 * n)})}
+    (rel,) = infer_dataset_schema(epil).relations
+    assert (rel.order_by, rel.within) == ("period", None)
+    ages = np.linspace(-1, 1, 9).round(4)
+    boys = {"boys": pd.DataFrame({"boy_id": range(1, 27)}),
+            "measurements": pd.DataFrame({"boy_id": np.repeat(np.arange(1, 27), 9), "Occasion": np.tile(np.arange(1, 10), 26),
+                                          "age": np.tile(ages, 26), "height": rng.normal(150, 8, 26 * 9).round(1)})}
+    schema = infer_dataset_schema(boys)
+    (rel,) = schema.relations
+    assert (rel.order_by, rel.sequence) == ("age", "Occasion")
+    assert schema.tables["measurements"].column("Occasion").type == "integer"
+    assert not any(r.kind == "bins" for r in schema.tables["measurements"].constraints)
