@@ -347,7 +347,11 @@ class TableCodec:
             raise DataValidationError(f"'{name}' is not a categorical or boolean column of this model{why}; conditions apply "
                                       f"to those only ({', '.join(self._keys) or 'none here'})")
         if key not in keys:
-            raise DataValidationError(f"'{name}={value}': {value!r} is not one of its categories {list(self.schema.column(name).categories or [])}")
+            raise DataValidationError(
+                f"'{name}={value}': {value!r} is not one of its categories {list(self.schema.column(name).categories or [])}, "
+                "the only values this model writes (a DP fit releases only the categories that stood above its noise: a "
+                "rarer one is left out, and its fit's warning says how many rows one needs; declare the column's "
+                "categories public to keep them all)")
         return keys.index(key)
 
 

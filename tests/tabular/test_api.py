@@ -26,6 +26,9 @@ def test_fit_sample_ledger_save_load_export_in_a_few_lines(tmp_path):
     with pytest.raises(DataValidationError, match=rf"'{num}' is not a categorical or boolean column of this model \(this "
                                                   "model holds it as (integer|continuous)"):  # (said why: a data scientist)
         model.sample(5, where={num: 1})
+    with pytest.raises(DataValidationError, match=r"'sex=U': 'U' is not one of its categories .*the only values this model "
+                                                  r"writes \(a DP fit releases only"):  # (Melanoma's status=3, a data scientist)
+        model.sample(5, where={"sex": "U"})
     assert model.privacy_ledger.total_epsilon <= 1.0 + 1e-9 and model.privacy_ledger.private
     again = tab.load(tmp_path / "run")
     assert again.sample(5, seed=2).equals(model.sample(5, seed=2))
