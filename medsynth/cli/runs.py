@@ -44,4 +44,6 @@ def runs(
             tail = f"  (pid {r['pid']} on {r['host']})" if r["pid"] is not None else ""
         elif r["state"] == "failed" and r["error"]:
             tail = f"  ({r['error']})"
+        elif r.get("warning"):
+            tail = f"  (warning: {r['warning']})"
         say(f"{r['state']:<10} {what:<24} {r['created'] or '':<20} {r['path']}{tail}", fg=_COLOURS.get(r["state"]))

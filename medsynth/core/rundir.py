@@ -269,6 +269,11 @@ class RunDir:
             extra = {"error": error.strip().splitlines()[0][:500]} if error and error.strip() else {}
             self._update_marker(status=status, finished=time.strftime("%Y-%m-%dT%H:%M:%S"), **extra)
 
+    def record(self, **fields: Any) -> None:
+        """Add fields to run.json (e.g. ``warning``: a finished run that released nothing usable)."""
+        if self.is_main:
+            self._update_marker(**fields)
+
     @contextlib.contextmanager
     def marks_failure(self) -> Iterator[RunDir]:
         """Run a block; if it raises, record status "failed" and the error in run.json (the error propagates)."""

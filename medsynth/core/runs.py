@@ -91,7 +91,7 @@ def list_runs(root: str | Path) -> list[dict[str, Any]]:
         out.append({
             "path": str(marker.parent), "state": run_state(info), "status": info.get("status"), "kind": kind,
             "model": model, "created": info.get("created"), "finished": info.get("finished"), "pid": info.get("pid"),
-            "host": info.get("host"), "command": info.get("command"), "error": info.get("error"),
+            "host": info.get("host"), "command": info.get("command"), "error": info.get("error"), "warning": info.get("warning"),
         })
     return sorted(out, key=lambda r: (str(r["created"] or ""), r["path"]))
 

@@ -120,6 +120,9 @@ def fit_dataset_run(
         run.write_json("privacy.json", _jsonable(model.privacy_spent().to_dict()))
         run.seal_release()
     run.finish()
+    from medsynth.tabular.run import _note_nothing_usable
+
+    _note_nothing_usable(run, model)
     return run, model
 
 

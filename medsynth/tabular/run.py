@@ -172,7 +172,17 @@ def fit_run(
         (run.private_dir / CHECKPOINT).unlink(missing_ok=True)  # the finished model replaces it
         run.seal_release()
     run.finish()
+    _note_nothing_usable(run, model)
     return run, model
+
+
+def _note_nothing_usable(run: RunDir, model: Any) -> None:
+    """A DP fit that released nothing usable says so in run.json (``warning``; ``medsynth runs`` shows it): its status
+    said "completed" like any other's, and ``tabular sample`` wrote tables of empty cells from it (a data scientist)."""
+    from medsynth.tabular.api import NOTHING_USABLE, nothing_usable
+
+    if getattr(model, "is_private", False) and nothing_usable(model):
+        run.record(warning=f"{NOTHING_USABLE}: every column is empty or keeps a single value (see the fit's warning)")
 
 
 def export_run(run: str | Path, out: str | Path, *, non_private: bool = False, force: bool = False) -> list[str]:

@@ -179,7 +179,10 @@ def test_a_fit_that_released_nothing_usable_exits_1(tmp_path, capsys, seeded_dp_
                  "--delta", "1e-3", "--out", str(run)])
     err = capsys.readouterr().err
     assert code == 1 and "NOTHING USABLE WAS RELEASED" in err, (code, err[-500:])
-    assert json.loads((run / "run.json").read_text())["status"] == "completed"
+    info = json.loads((run / "run.json").read_text())
+    assert info["status"] == "completed" and info["warning"].startswith("NOTHING USABLE WAS RELEASED")
+    assert main(["runs", str(tmp_path)]) == 0  # (run.json said only "completed": a data scientist)
+    assert "warning: NOTHING USABLE" in capsys.readouterr().out
     # sampling it says so too (it said only "wrote 70 'patients' rows, 293 'visits' rows": a data scientist)
     assert main(["tabular", "sample", str(run), "--n", "10", "--out", str(tmp_path / "syn")]) == 0
     assert "released nothing usable" in capsys.readouterr().err
