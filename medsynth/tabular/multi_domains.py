@@ -402,13 +402,14 @@ class DomainsMixin:
     def _domain_reusable(self, schema: DatasetSchema, t: str) -> bool:
         """Whether table ``t``'s domain release measures its model's 1-way marginals (public facts only): the root,
         and a direct child of the root whose model may see one row-equivalent per patient (K = 1: ``max_children``
-        null or 1) with its numbers as values (``child_numbers: value``, so its features carry the columns' names).
+        null or 1) with its numbers as values (``child_numbers: value``, or ``auto`` under DP, so its features carry the
+        columns' names).
         A grandchild's rows weigh less than one per patient in all (its parents' weights times its own), so the
         histogram of one row per patient is not its model's."""
         root = schema.roots[0]
         if t == root:
             return True
-        if primary_parent(schema, t) != root or self.config.child_numbers != "value":
+        if primary_parent(schema, t) != root or self.config.child_numbers == "deviation" or not self.is_private:
             return False
         k = self.config.max_children
         k = k.get(t) if isinstance(k, dict) else k

@@ -115,7 +115,8 @@ class TablePlan:
         features: the model's own feature columns (what children see as evidence).
         evidence: the model's evidence columns (the parent's features, prefixed ``^``).
         numbers: how a child's numeric columns are learnt: "value" (the value itself, conditioned on the
-            parent's level through the tree) or "deviation" (from the parent's level, added back when sampling).
+            parent's level through the tree), "deviation" (from the parent's level, added back when sampling), or
+            "mixed" (the columns in ``deviations`` as deviations, the rest as values).
         summarised: whether the parent carries the means and modes of this table's columns (its count and
             first time always).
         gap: with a ``within`` bound, how a row's gap is scaled: "spacing" (in units of the even spacing of the
@@ -139,6 +140,8 @@ class TablePlan:
         chained: the end at which the relation's intervals are chained (:attr:`~medsynth.io.dataset.Relation.chained`):
             a sampled row's value of it is its parent's next row's time (the last row's from its sampled length), so
             intervals neither overlap nor leave gaps. None (and in plans saved before it): not chained.
+        deviations: with ``numbers == "mixed"`` (a non-private fit's ``child_numbers: auto``), the numeric columns learnt
+            as deviations from the parent's level; the rest as values. Empty (and in plans saved before it).
         gap_whole: the gap (no bound, no interval ends) is a whole number of the time column's units, one cell per
             value: an integer time of at most ``WHOLE_GAP_MAX`` steps (study months 2, 4, 6, 8). In hours on a log grid,
             two thirds of the cells held gaps under one step, noise only, written as a visit on the previous one's
@@ -169,6 +172,11 @@ class TablePlan:
     companions: list[str] = field(default_factory=list)
     chained: str | None = None
     gap_whole: bool = False
+    deviations: list[str] = field(default_factory=list)
+
+    def deviates(self, c: str) -> bool:
+        """Whether numeric column ``c`` is learnt as its deviation from the parent's level (see ``numbers``)."""
+        return c in self.deviations if self.numbers == "mixed" else self.numbers == "deviation"
 
     def to_dict(self) -> dict[str, Any]:
         """The plan as JSON-ready data."""
@@ -292,7 +300,7 @@ def own_columns(plan: TablePlan, schema: DatasetSchema, *, root: bool, pos_max: 
     cols: list[ColumnSchema] = []
     for c in plan.numeric:
         base = tab.column(c)
-        if root or plan.numbers == "value":
+        if root or not plan.deviates(c):
             cols.append(base.model_copy(update={"public": True, "read_from_data": []}))
         else:
             cols.append(ColumnSchema(name=dev_col(c), type="continuous", min=-DEV_RANGE, max=DEV_RANGE,

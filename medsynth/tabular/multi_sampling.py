@@ -251,9 +251,9 @@ def _decode_child(model: MultiTableDPMST, table: str, values: dict[str, np.ndarr
     m = len(prow)
     own = Frame(n=m)
     durs: dict[str, np.ndarray] = {}  # (sampled interval lengths, with a time order)
-    for c in plan.numeric if plan.numbers == "value" else []:
+    for c in [c for c in plan.numeric if not plan.deviates(c)]:
         own.num[c] = values[c]
-    for c in plan.numeric if plan.numbers == "deviation" else []:
+    for c in [c for c in plan.numeric if plan.deviates(c)]:
         level = parent_values[mean_col(table, c)][prow]
         dev = mst.codec.from_unit(_col(model, table, dev_col(c)), np.nan_to_num(values[dev_col(c)], nan=0.0))
         dev = np.where(np.isnan(values[dev_col(c)]), np.nan, dev)
