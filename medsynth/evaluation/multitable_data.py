@@ -329,6 +329,47 @@ def time_offsets(tables: Mapping[str, pd.DataFrame], schema: DatasetSchema, rel:
     return out
 
 
+def bound_violations(tables: Mapping[str, pd.DataFrame], schema: DatasetSchema, rel: Relation) -> dict[str, float]:
+    """Shares of a relation's child rows outside their parent's time span: ``start_before_after`` (the row's
+    ``order_by`` time before the parent's ``after`` time), ``start_after_within`` (after its ``within`` time) and
+    ``end_after_within`` (an ``ends`` column past the ``within`` time), each over the rows where both times are known
+    (NaN where none is); ``{}`` without ``order_by`` or a parent time."""
+    child, parent = tables[rel.child], tables[rel.parent]
+    if not rel.order_by or rel.order_by not in child.columns or not len(child):
+        return {}
+    ctypes, ptypes = column_types(schema, rel.child), column_types(schema, rel.parent)
+    cfmt = {c.name: c.format for c in schema.tables[rel.child].columns}
+    pfmt = {c.name: c.format for c in schema.tables[rel.parent].columns}
+    p = parent_rows(tables, rel)
+
+    def parent_time(col: str) -> np.ndarray:
+        ref = numbers(parent[col], ptypes.get(col, "numeric"), pfmt.get(col))
+        return np.where(p >= 0, ref[np.maximum(p, 0)] if len(ref) else np.nan, np.nan)
+
+    def share(x: np.ndarray, bound: np.ndarray, past: int) -> float:
+        ok = np.isfinite(x) & np.isfinite(bound)
+        return float(np.mean(past * (x[ok] - bound[ok]) > 1e-9)) if ok.any() else float("nan")
+
+    t = numbers(child[rel.order_by], ctypes.get(rel.order_by, "numeric"), cfmt.get(rel.order_by))
+    out = {}
+    if rel.after and rel.after in parent.columns:
+        out["start_before_after"] = share(t, parent_time(rel.after), -1)
+    if rel.within and rel.within in parent.columns:
+        bound = parent_time(rel.within)
+        out["start_after_within"] = share(t, bound, 1)
+        ends = [e for e in rel.ends if e in child.columns]
+        if ends:
+            late = np.zeros(len(t), dtype=bool)
+            told = np.zeros(len(t), dtype=bool)
+            for e in ends:
+                v = numbers(child[e], ctypes.get(e, "numeric"), cfmt.get(e))
+                ok = np.isfinite(v) & np.isfinite(bound)
+                late |= ok & (v - bound > 1e-9)
+                told |= ok
+            out["end_after_within"] = float(late.sum() / told.sum()) if told.any() else float("nan")
+    return out
+
+
 def offset_tvd(real: np.ndarray, other: np.ndarray, bins: int = 10) -> float:
     """Total variation distance of two samples of time offsets over the real deciles (a time before the parent's
     start and one after its end fall in the outer bins; missing is a bin of its own)."""
@@ -369,6 +410,6 @@ def trajectories(tables: Mapping[str, pd.DataFrame], schema: DatasetSchema, rel:
     return frame.groupby("bin").mean(), edges
 
 
-__all__ = ["binned", "children_per_parent", "column_types", "count_bins", "count_tvd", "load_dataset", "numbers", "parent_rows",
+__all__ = ["binned", "bound_violations", "children_per_parent", "column_types", "count_bins", "count_tvd", "load_dataset", "numbers", "parent_rows",
            "offset_tvd", "patient_table", "patient_types", "primary_relation", "slug", "time_offsets", "top_categories", "trajectories",
            "two_way_tvd", "unit_rows"]

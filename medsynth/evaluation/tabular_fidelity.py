@@ -136,6 +136,7 @@ class MarginalDistance:
                   "categories): such a column cannot be used as the real one is.",
                   threshold=context.config.fidelity.columns_of_another_type, baseline=0.0,
                   details={"columns": dict(real.retyped)}),
+            _collapsed_columns(real, synthetic, context),
             *_ranges_and_whole_numbers(real, synthetic, context),
             _unseen_categories(real, synthetic, context),
             _lost_categories(real, synthetic, context),
@@ -143,6 +144,54 @@ class MarginalDistance:
             _interval_rules(real, synthetic, context),
             _dummies(real, synthetic, context),
         ]
+
+
+#: A column collapses where the real rows hold other values than the synthetic rows' commonest one in at least this share
+#: (train and holdout alike) ...
+COLLAPSE_REAL_SHARE = 0.05
+#: ... and the synthetic rows in less than this fraction of that share.
+COLLAPSE_FRACTION = 0.1
+
+
+def _other_than(x: np.ndarray, top: Any, numeric: bool) -> float:
+    """Share of ``x`` other than ``top`` (numbers compared to a relative 1e-9)."""
+    if numeric:
+        return float(np.mean(~np.isclose(x, float(top), rtol=1e-9, atol=1e-12)))
+    return float(np.mean(x != top))
+
+
+def _collapsed_columns(real: TabularData, synthetic: pd.DataFrame, context: TabularContext) -> MetricResult:
+    """Columns whose synthetic values (those present) are one value, or nearly, where the real ones vary.
+
+    A marginal distance cannot see it where the commonest value is most of the column: covid_testing's Ct value is 45
+    (no virus found) in 93% of the real rows and under 45 in the rest, the positives; synthetic Ct values of 45 in every
+    row had a KS distance of 0.07 (the real rows' share under 45) and passed, while every positive lost its value."""
+    desc = ("Columns whose synthetic values (those present) are one value in all but a tenth of the share of real rows "
+            f"that hold another (at least {COLLAPSE_REAL_SHARE:.0%} of train and holdout rows): a column that cannot be "
+            "used as the real one is, whatever its marginal distance.")
+    rows = []
+    for c, kind in real.types.items():
+        if c not in synthetic.columns:
+            continue
+        if kind == "numeric":
+            values = [pd.to_numeric(d[c], errors="coerce").dropna().to_numpy(float) for d in (synthetic, real.train, real.holdout)]
+        else:
+            values = [d[c].dropna().astype(str).to_numpy() for d in (synthetic, real.train, real.holdout)]
+        syn, tr, ho = values
+        if len(syn) == 0 or len(tr) == 0 or len(ho) == 0:  # (an empty column is the marginal distance's: 1)
+            continue
+        uniq, counts = np.unique(syn, return_counts=True)
+        top = uniq[np.argmax(counts)]
+
+        s_other, t_other, h_other = (_other_than(x, top, kind == "numeric") for x in (syn, tr, ho))
+        if min(t_other, h_other) >= COLLAPSE_REAL_SHARE and s_other < COLLAPSE_FRACTION * t_other:
+            rows.append({"column": c, "value": top.item() if hasattr(top, "item") else top, "other_real": t_other,
+                         "other_holdout": h_other, "other_synthetic": s_other, "distinct_synthetic": int(len(uniq))})
+    note = "; ".join(f"{r['column']!r}: {r['value']!r} in {1 - r['other_synthetic']:.1%} of synthetic rows, another value in "
+                     f"{r['other_real']:.1%} of real rows" for r in rows[:5]) + (" ..." if len(rows) > 5 else "")
+    return judge("columns_collapsed_to_one_value", "fidelity", float(len(rows)), "minimize", desc,
+                 threshold=context.config.fidelity.columns_collapsed_to_one_value, baseline=0.0, note=note,
+                 details={"columns": rows})
 
 
 def _unseen_categories(real: TabularData, synthetic: pd.DataFrame, context: TabularContext) -> MetricResult:
@@ -621,6 +670,11 @@ STRONG_ASSOCIATION = 0.3
 #: ... and very strongly from this one: losing one such pair is a review at least, however many strong pairs are kept
 #: (nwtco's institution and central histology, 0.73 -> 0.04, passed among 27 strong pairs).
 VERY_STRONG_ASSOCIATION = 0.5
+#: A pair associated at least this much in train and holdout alike is near-deterministic (a test result and the lab value
+#: it is read from): the synthetic table keeping less than WHOLE_LOSS of it fails strong_association_loss_share (nwtco's
+#: two readings of one histology, 0.73, stay a review when lost).
+NEAR_WHOLE_ASSOCIATION = 0.8
+WHOLE_LOSS = 0.25
 #: A synthetic association of at least STRONG_ASSOCIATION between columns that train and holdout both associate less
 #: than this is made up (a review at least): two independent real samples of a few hundred rows stay well under it.
 MADE_UP_REAL = 0.15
@@ -659,7 +713,8 @@ class AssociationDifference:
         desc2 = (f"Of the pairs of columns associated at least {STRONG_ASSOCIATION:g} (absolute correlation, Cramer's V or "
                  "correlation ratio) in train and holdout alike, the share whose synthetic association falls below half "
                  "the real one: the strong relations an analyst relies on (height and weight, two blood pressures). "
-                 "One very strong pair lost, or an association the synthetic table makes up, is a review at least.")
+                 "One very strong pair lost, or an association the synthetic table makes up, is a review at least; "
+                 f"a pair associated at least {NEAR_WHOLE_ASSOCIATION:g} kept at less than {WHOLE_LOSS:g} of it fails.")
         # associations the synthetic table holds and no real sample does: an effect made up (blood_storage's recurrence
         # by red cell age, V 0.008 real, 0.39 synthetic; smoking and low birth weight reversed), a review at least
         made = sorted(({"a": str(a_tr.index[iu[0][k]]), "b": str(a_tr.columns[iu[1][k]]), "real": float(max(v_tr[k], v_ho[k])),
@@ -679,6 +734,7 @@ class AssociationDifference:
                                f"no pair of columns is associated at least {STRONG_ASSOCIATION:g} in train and holdout"))
             return out
         lost = [k for k in strong if v_sy[k] < 0.5 * v_tr[k]]
+        pair_holdout = {(str(a_tr.index[iu[0][k]]), str(a_tr.columns[iu[1][k]])): float(v_ho[k]) for k in lost}
         rows = sorted(({"a": str(a_tr.index[iu[0][k]]), "b": str(a_tr.columns[iu[1][k]]), "real": float(v_tr[k]),
                         "synthetic": float(v_sy[k])} for k in lost), key=lambda r: r["synthetic"] - r["real"])
         note = ("lost, e.g. " + ", ".join(f"{r['a']}~{r['b']} {r['real']:.2f} -> {r['synthetic']:.2f}" for r in rows[:3])
@@ -687,7 +743,17 @@ class AssociationDifference:
                          threshold=context.config.fidelity.strong_association_loss_share, baseline=0.0, note=note,
                          details={"strong_pairs": int(strong.size), "lost": rows[:20], "made_up": made[:20]}))
         very = [r for r in rows if r["real"] >= VERY_STRONG_ASSOCIATION]
-        if very and out[-1].verdict == "pass":  # one of many, but one an analyst sees at once: a review at least
+        # a near-deterministic relation (at least NEAR_WHOLE_ASSOCIATION in train and holdout alike) that the synthetic
+        # table keeps less than a quarter of is gone: a fail, however many other pairs are kept. covid_testing's
+        # result~ct_result (a positive test is a Ct value below 45: 582 of 584 positives) went 0.90 -> 0.00 with the
+        # synthetic Ct at 45 in every row, and 4 lost pairs of 19 made the share 0.21: a review only.
+        gone = [r for r in rows if r["real"] >= NEAR_WHOLE_ASSOCIATION and r["synthetic"] < WHOLE_LOSS * r["real"]
+                and pair_holdout.get((r["a"], r["b"]), 0.0) >= NEAR_WHOLE_ASSOCIATION]
+        if gone:
+            out[-1].verdict = "fail"
+            out[-1].note = (f"a near-deterministic association lost: {gone[0]['a']}~{gone[0]['b']} {gone[0]['real']:.2f} -> "
+                            f"{gone[0]['synthetic']:.2f}; " + note)
+        elif very and out[-1].verdict == "pass":  # one of many, but one an analyst sees at once: a review at least
             out[-1].verdict = "review"
             out[-1].note = (f"a very strong association lost: {very[0]['a']}~{very[0]['b']} {very[0]['real']:.2f} -> "
                             f"{very[0]['synthetic']:.2f}; " + note)
