@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import sys
 import warnings
 from pathlib import Path
 from typing import Literal
@@ -149,14 +150,23 @@ def _one_record_per_line(p: Path, sep: str) -> io.StringIO:
         with opener(p, "rb") as fh:  # type: ignore[operator]
             raw = fh.read()
     text = raw.decode("utf-8", errors="replace").removeprefix("\ufeff")
+    # the line ending is the header's (public): a file ending its lines in a bare carriage return (an old Mac export)
+    # read as one line, its header fused with its rows (a reviewer)
+    first = next((i for i, ch in enumerate(text) if ch in "\r\n"), -1)
+    bare_cr = first >= 0 and text[first] == "\r" and text[first + 1 : first + 2] != "\n"
     out = io.StringIO()
     writer = csv.writer(out, delimiter=sep, lineterminator="\n")
-    for line in text.split("\n"):
-        line = line.removesuffix("\r").replace("\r", " ")
-        if '"' in line:  # (parsed alone: an open quote ends with the line; written back balanced)
-            writer.writerow(next(csv.reader([line], delimiter=sep), []))
-        else:
-            out.write(line + "\n")
+    limit = csv.field_size_limit()
+    csv.field_size_limit(sys.maxsize)  # (a cell of 200,000 characters, free text, broke csv's 131,072 limit: a reviewer)
+    try:
+        for line in text.split("\r" if bare_cr else "\n"):
+            line = line.removesuffix("\r").replace("\r", " ").replace("\n", " ")
+            if '"' in line:  # (parsed alone: an open quote ends with the line; written back balanced)
+                writer.writerow(next(csv.reader([line], delimiter=sep), []))
+            else:
+                out.write(line + "\n")
+    finally:
+        csv.field_size_limit(limit)
     out.seek(0)
     return out
 

@@ -169,6 +169,12 @@ def test_one_added_line_is_one_record_of_a_dp_fits_table_whatever_its_quotes(tmp
     assert b.drop(index=10).reset_index(drop=True).equals(a) and b["note"].iloc[10] == "Neoplasms"
     assert c["note"].iloc[4] == "two lines" and a["note"].iloc[199] == 'n199 5ft11"'
     assert len(read_table(added)) < 200  # (pandas' quoting, outside a DP fit: the open quote takes the lines below)
+    mac = tmp_path / "mac.csv"  # lines ended by a bare carriage return (the header's ending is the file's: a reviewer)
+    mac.write_bytes(b"a,b\r1,2\r3,4\r")
+    assert read_table(mac, private=True).to_dict("list") == {"a": [1, 3], "b": [2, 4]}
+    long = tmp_path / "long.csv"  # one quoted cell past csv's 131,072-character field limit (it refused the file)
+    long.write_text("a,b\n" + "\n".join(f"{i},x" for i in range(100)) + '\n5,"' + "y" * 200_000 + '"\n')
+    assert read_table(long, private=True).shape == (101, 2)
     quoted = tmp_path / "quoted.csv"  # quoted cells with the delimiter and doubled quotes read as pandas reads them
     pd.DataFrame({"x": ['a, b', 'say "hi"', "plain"], "y": [1, 2, 3]}).to_csv(quoted, index=False)
     assert read_table(quoted, private=True).equals(read_table(quoted))
