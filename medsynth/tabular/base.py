@@ -221,8 +221,9 @@ class TabularSynthesizer:
         self.rule_plan = plan_rules(schema, rules, private=self.is_private)
         # rules the fit may not use (read from the data, not accepted) are not enforced in any way either
         usable = schema.model_copy(update={"constraints": rules})
+        self._rule_public: set[str] = set()
         if self.is_private:  # (an accepted rule's list of allowed values is public: those columns' categories)
-            usable = rule_categories(usable, rules)
+            usable, self._rule_public = rule_categories(usable, rules)
         data, schema = to_model(data, schema, self.rule_plan), model_schema(usable, self.rule_plan)
         from medsynth.core.runtime import seed_everything
 
@@ -333,7 +334,7 @@ class TabularSynthesizer:
                    and self.input_schema.unit else ""))
         self.codec = TableCodec(self.schema)  # type: ignore[arg-type]
         if self.is_private:  # DP-released categories may leave rare values out: they become "missing"
-            self.codec.unknown_as_missing = set(self.schema.private_domain_columns())  # type: ignore[union-attr]
+            self.codec.unknown_as_missing = set(self.schema.private_domain_columns()) | getattr(self, "_rule_public", set())  # type: ignore[union-attr]
         frame = self.codec.encode(data)
         self.codec.fill_unmodelled(frame, gens.noise)  # cells of columns without a missing state (DP fits only)
         if self.is_private:

@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from medsynth.io.rules import _days_or_numbers, propose_rules
-from medsynth.io.schema import bin_labels
+from medsynth.io.schema import bin_labels, category_key
 from medsynth.tabular.encoding import format_days, to_resolution
 from medsynth.tabular.schema import ColumnSchema, Constraint, TableSchema
 
@@ -101,12 +101,14 @@ def usable_rules(schema: TableSchema, *, private: bool) -> tuple[list[Constraint
     return use, skip
 
 
-def rule_categories(schema: TableSchema, rules: list[Constraint]) -> TableSchema:
+def rule_categories(schema: TableSchema, rules: list[Constraint]) -> tuple[TableSchema, set[str]]:
     """A DP fit's schema with each categorical column of an accepted ``combinations`` rule given the rule's values as
     its public categories (``missing: true``, which a public column may hold or not): the rule names every value the
     column may take, a public fact. Left to the DP category release, a rare value became ``(other)``, which no allowed
     tuple holds: strep_tb's rule pairing ``radiologic_6m`` with its score kept only the two improvement values, and
-    every synthetic patient improved (300 of 300; real 59%), the fit silent (a data scientist)."""
+    every synthetic patient improved (300 of 300; real 59%), the fit silent (a data scientist). Returns the schema and
+    the columns given categories so: a value of theirs the rule does not name is read as missing by a DP fit, as a
+    value its release left out is (one such row refused the fit, naming its value: a reviewer)."""
     out = {}
     for con in rules:
         if con.kind != "combinations" or not con.public or not con.allowed:
@@ -115,13 +117,17 @@ def rule_categories(schema: TableSchema, rules: list[Constraint]) -> TableSchema
             col = next((c for c in schema.columns if c.name == name), None)
             if col is None or col.type != "categorical" or (col.public and col.has_domain) or name in out:
                 continue
-            values = list(dict.fromkeys(a[j] for a in con.allowed if a[j] is not None))
+            seen: dict[str, Any] = {}
+            for a in con.allowed:  # (one per category key, as the codec reads them: 1 beside '1' listed both, a reviewer)
+                if a[j] is not None:
+                    seen.setdefault(category_key(a[j]), a[j])
+            values = list(seen.values())
             if values:
                 out[name] = col.model_copy(update={"categories": values, "public": True, "missing": True,
                                                    "read_from_data": []})
     if not out:
-        return schema
-    return schema.model_copy(update={"columns": [out.get(c.name, c) for c in schema.columns]})
+        return schema, set()
+    return schema.model_copy(update={"columns": [out.get(c.name, c) for c in schema.columns]}), set(out)
 
 
 def plan_rules(schema: TableSchema, rules: list[Constraint], *, private: bool = False) -> RulePlan:

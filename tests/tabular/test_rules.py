@@ -377,3 +377,12 @@ def test_an_accepted_combinations_rule_gives_its_columns_their_values_under_dp(s
     assert check_constraints(out, sch).all()
     assert out["outcome"].isin(labels[:3]).mean() > 0.1  # (0 when the rare values were '(other)')
     assert any("outcome" in a and "1_Death" in a for a in m.ledger.public_assumptions)
+    # a row whose value the rule does not name is read as missing, not a refusal printing it (a reviewer)
+    odd = pd.concat([df, pd.DataFrame({"outcome": ["Zed_secret"], "score": [2], "arm": ["A"]})], ignore_index=True)
+    m2 = DPMST(privacy={"epsilon": 10.0, "delta": 1e-5}).fit(odd, sch)
+    assert "Zed_secret" not in set(m2.sample(500, seed=0)["outcome"].dropna())
+    rule2 = rule.model_copy(update={"allowed": [*rule.allowed, ["1_Death", 1], [1, 5], ["1", 6]]})  # 1 and '1': one key
+    from medsynth.tabular.rules import rule_categories
+
+    got, cols = rule_categories(sch.model_copy(update={"constraints": [rule2]}), [rule2])
+    assert got.column("outcome").categories == [*labels, 1] and cols == {"outcome", "score"}
