@@ -65,8 +65,8 @@ def one_row_per_key(tables: Mapping[str, pd.DataFrame], schema: DatasetSchema,
     (a visit that labs link to): no row can link to it, and a refusal turned on one patient's visit (an adversary).
     A linked child table's key on several rows keeps one of them at random too, its children attached to it: the key
     check refused the fit, a switch one patient's visit reusing another's id turned (an adversary). Such a key shared
-    by two patients' rows ties them: together they have the protection of two units (group privacy), as the ledger
-    says."""
+    by patients' rows ties them: together they have the protection of a group (a patient reusing k others' keys, k + 1
+    units: group privacy), as the ledger says (a reviewer: "two units" understated it)."""
     from medsynth.tabular.multi_counts import one_per_key
 
     out, dropped = dict(tables), {}
@@ -202,9 +202,10 @@ class MultiTableSynthesizer:
                       if schema.parents_of(t) and schema.children_of(t) and schema.tables[t].primary_key]
             if linked:  # (said for every fit of this schema: whether a key repeats is a fact about the rows)
                 self.ledger.assume_public(
-                    f"the keys of linked tables ({', '.join(linked)}) belong to one patient each: where rows of two "
-                    "patients share a key, one of those rows is kept at random with the rows linked to it, and the two "
-                    "patients are protected together, as two units (group privacy: twice the epsilon)")
+                    f"the keys of linked tables ({', '.join(linked)}) belong to one patient each: where rows of several "
+                    "patients share a key, one of those rows is kept at random with the rows linked to it, and those "
+                    "patients are protected together, as a group (group privacy: a patient whose rows reuse the keys of "
+                    "k other patients shares their protection, k + 1 times the epsilon)")
         roots = schema.roots
         if not self.is_private and len(tables[roots[0]]) < MIN_ROWS:
             raise DataValidationError(

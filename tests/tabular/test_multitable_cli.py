@@ -235,7 +235,7 @@ def test_a_linked_childs_key_reused_by_another_patient_is_no_refusal(tmp_path, c
     err = capsys.readouterr().err
     assert "duplicated" not in err and "primary key" not in err, err
     ledger = json.loads((run / "privacy_ledger.json").read_text())
-    assert any("visits.visit_id" in a and "two units" in a for a in ledger["public_assumptions"]), ledger["public_assumptions"]
+    assert any("visits.visit_id" in a and "k + 1 times the epsilon" in a for a in ledger["public_assumptions"]), ledger["public_assumptions"]
     assert json.loads((run / "private" / "fit.json").read_text())["rows_of_a_repeated_key_left_out"] == {"visits": 1}
 
 def test_dp_aim_given_a_folder_fits_the_patients_with_aim(folder, tmp_path, capsys):
