@@ -352,12 +352,17 @@ def _under_written_bound(df: pd.DataFrame, parent: pd.DataFrame, prow: np.ndarra
         return
     bound = pd.to_numeric(parent[plan.within], errors="coerce").to_numpy(dtype=float)[prow]
     for c in [plan.order_by, *plan.ends]:
-        if c not in df.columns or schema.column(c).type == "datetime" or not pd.api.types.is_numeric_dtype(df[c]):
+        col = schema.column(c)
+        if c not in df.columns or col.type == "datetime" or not pd.api.types.is_numeric_dtype(df[c]):
             continue
         x = pd.to_numeric(df[c], errors="coerce").to_numpy(dtype=float)
         over = x > bound  # (NaN on either side: False)
         if over.any():
-            fixed = np.where(over, bound, x)
+            # the bound on the column's own grid, at or below it (an integer time under a follow-up of 100.7: 100, not
+            # 101 by rounding, nor 100.7 in a whole-number column: a reviewer)
+            unit = col.step if col.step else (1.0 if col.type == "integer" else None)
+            top = np.floor(bound / unit + 1e-9) * unit if unit else bound
+            fixed = np.where(over, top, x)
             df[c] = fixed if df[c].dtype.kind == "f" else pd.array(np.round(fixed), dtype=df[c].dtype)
 
 

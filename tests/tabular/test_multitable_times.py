@@ -591,3 +591,17 @@ def test_non_private_event_times_are_written_in_the_datas_unit_and_never_past_th
     assert (ev["stop"] <= ev["futime"]).all() and (ev["start"] <= ev["futime"]).all()
     assert ((ev["stop"] * 2) % 1 == 0).all()  # half days, as recorded
     assert (ev.groupby("id")["start"].first() == 0).mean() > 0.9
+    # on a bound that is no whole number, an integer time goes to the whole step at or below it (a reviewer: rounding put
+    # 101 back above a follow-up of 100.7, and a whole-number column held as floats took 100.7)
+    from medsynth.io.schema import ColumnSchema
+    from medsynth.tabular.multi_features import TablePlan
+    from medsynth.tabular.multi_sampling import _under_written_bound
+    from medsynth.tabular.schema import TableSchema
+
+    plan = TablePlan(name="v", parent="p", order_by="day", within="fu")
+    sch = TableSchema(columns=[ColumnSchema(name="day", type="integer", min=0, max=200)])
+    parent = pd.DataFrame({"fu": [100.7, 50.2]})
+    for dtype in ("int64", "Int64", "float64"):
+        df = pd.DataFrame({"day": pd.array([101, 60, 10], dtype=dtype)})
+        _under_written_bound(df, parent, np.array([0, 1, 1]), plan, sch)
+        assert df["day"].tolist() == [100, 50, 10], (dtype, df["day"].tolist())
