@@ -7,8 +7,8 @@ errors that say which slices are wrong.
 
 Writing never copies a source dataset: it builds every slice from scratch with new UIDs, marks the
 images DERIVED\\SECONDARY (and synthetic, where they are), and writes no names, IDs, dates or
-institution. A real scan converted (not synthetic) keeps its SeriesDescription and the acquisition attributes of
-:data:`ACQUISITION_KEYWORDS` that reading recorded in ``meta``; a synthetic volume carries none of them.
+institution. A real scan converted (not synthetic) keeps the acquisition attributes of :data:`ACQUISITION_KEYWORDS`
+that reading recorded in ``meta`` (never its free-text SeriesDescription); a synthetic volume carries none of them.
 """
 
 from __future__ import annotations
@@ -65,12 +65,13 @@ IDENTIFYING_KEYWORDS = (
     "PerformedProcedureStepID", "PerformedProcedureStepStartDate", "ProtocolName",
 )
 
-#: Acquisition attributes that say how the voxels were acquired, not whose they are (kept by DICOM PS3.15 E's basic
-#: profile): read into ``meta["acquisition"]`` and written back for a conversion of a real scan only. A round trip
-#: DICOM -> NIfTI -> DICOM wrote SliceThickness 2 (the spacing) for a 3 mm reconstruction, an empty PatientPosition for
-#: HFS and no ConvolutionKernel (Br38f). A synthetic volume carries none of them: no real scan's acquisition identity.
+#: Acquisition attributes that say how the voxels were acquired, not whose they are (numbers and a kernel name; the
+#: device's manufacturer and model, which narrow down the site, are not kept): read into ``meta["acquisition"]`` and
+#: written back for a conversion of a real scan only. A round trip DICOM -> NIfTI -> DICOM wrote SliceThickness 2 (the
+#: spacing) for a 3 mm reconstruction, an empty PatientPosition for HFS and no ConvolutionKernel (Br38f). A synthetic
+#: volume carries none of them: no real scan's acquisition identity.
 ACQUISITION_KEYWORDS = (
-    "SliceThickness", "PatientPosition", "ConvolutionKernel", "KVP", "Manufacturer", "ManufacturerModelName",
+    "SliceThickness", "PatientPosition", "ConvolutionKernel", "KVP",
     "MagneticFieldStrength", "RepetitionTime", "EchoTime", "FlipAngle",
 )
 #: SeriesDescription of a real volume converted whose source description is unknown (a NIfTI without one).
@@ -442,8 +443,8 @@ def write_dicom_series(
         volume: a 3D Volume (CT in HU, or MR).
         out_dir: the folder to create (written atomically: complete or absent).
         series_description: SeriesDescription, prefixed with "SYNTHETIC" for a synthetic volume (default "medsynth
-            synthetic"); a real scan's default is the source's (``meta["series_description"]``), else
-            :data:`CONVERSION_DESCRIPTION` (a converted real CT was described as 'medsynth synthetic' with
+            synthetic"); a real scan's default is :data:`CONVERSION_DESCRIPTION`, never the source's free text (a
+            converted real CT was described as 'medsynth synthetic' with
             SyntheticData NO). A real scan also keeps ``meta["acquisition"]`` (:data:`ACQUISITION_KEYWORDS`:
             SliceThickness, PatientPosition, ConvolutionKernel...); a synthetic one carries none of it.
         patient_id: pseudonymous PatientID; a random one is made when None.
@@ -505,7 +506,9 @@ def write_dicom_series(
         description = f"SYNTHETIC {series_description or 'medsynth synthetic'}"
         acquisition: dict = {}  # (a synthetic volume never carries a real scan's acquisition identity)
     else:
-        description = series_description or str(volume.meta.get("series_description") or "") or CONVERSION_DESCRIPTION
+        # (never the source's free text: descriptions hold dates and names, PS3.15's basic profile removes them; a
+        # reviewer)
+        description = series_description or CONVERSION_DESCRIPTION
         acquisition = {k: v for k, v in dict(volume.meta.get("acquisition") or {}).items() if k in ACQUISITION_KEYWORDS}
     n_i, n_j, n_k = arr.shape
     paths: list[Path] = []

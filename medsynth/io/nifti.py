@@ -61,16 +61,13 @@ def read_nifti(path: str | Path, *, modality: Modality | None = None) -> Volume:
     return Volume(array=data, affine=affine, modality=modality, meta=meta)
 
 
-#: Key of the JSON comment extension in which a real scan's NIfTI keeps its DICOM SeriesDescription and acquisition
-#: attributes (:data:`medsynth.io.dicom.ACQUISITION_KEYWORDS`), so that converting it back to DICOM restores them.
+#: Key of the JSON comment extension in which a real scan's NIfTI keeps its DICOM acquisition attributes (:data:`medsynth.io.dicom.ACQUISITION_KEYWORDS`), so that converting it back to DICOM restores them.
 SOURCE_RECORD_KEY = "medsynth_source_record"
 _COMMENT_CODE = 6  # NIfTI extension code "comment"
 
 
 def _source_record(volume: Volume) -> dict:
-    record: dict = {}
-    if volume.meta.get("series_description"):
-        record["series_description"] = str(volume.meta["series_description"])
+    record: dict = {}  # (no free-text SeriesDescription: it may hold dates and names, a reviewer)
     if volume.meta.get("acquisition"):
         record["acquisition"] = dict(volume.meta["acquisition"])
     return record
@@ -129,7 +126,7 @@ def write_nifti(volume: Volume, path: str | Path, *, dtype: str | np.dtype | Non
     integer-valued data read from an integer NIfTI/NRRD file keeps that type (``meta["stored_dtype"]``);
     other data is float32. The affine is written to both sform and qform (code 1, scanner). A synthetic volume
     (``synthetic``, else ``meta["synthetic"]``) gets :data:`SYNTHETIC_DESCRIP` in its header; a real one read from
-    DICOM keeps its SeriesDescription and acquisition attributes in a JSON comment extension
+    DICOM keeps its acquisition attributes in a JSON comment extension
     (:data:`SOURCE_RECORD_KEY`; a DICOM -> NIfTI -> DICOM round trip lost SliceThickness 3 and PatientPosition HFS).
 
     Raises:
