@@ -38,9 +38,11 @@ from medsynth.io.schema import (
 
 #: Words that start the name of a time column.
 TIME_WORDS = ("day", "date", "time", "start", "stop", "end", "admit", "discharge", "visit", "week", "month", "year",
-              "seq", "hour", "fu", "follow", "surv", "death", "last", "los", "period", "occasion", "wave", "session")
-# (a trial's numbered periods, occasions or waves, 1..4 in every subject: MASS::epil's seizure counts per period came out
-# in no order, a data scientist)
+              "seq", "hour", "fu", "follow", "surv", "death", "last", "los")
+#: Whole words (or with a number: ``wave2``) that name a time too: a trial's numbered periods, occasions or waves, 1..4
+#: in every subject (MASS::epil's seizure counts per period came out in no order, a data scientist); whole words, as
+#: prefixes they took ``periodontal_depth``, ``occasional_smoker`` and ``waveform`` (a reviewer).
+TIME_WHOLE_WORDS = ("period", "occasion", "wave", "session")
 #: ... of which these name the end of something (a time order's last choice).
 END_WORDS = ("stop", "end", "discharge", "disch", "outtime", "death", "last", "fu", "follow", "surv")
 
@@ -107,7 +109,7 @@ def time_named(name: str) -> bool:
     ending with ``time`` or ``date`` (MIMIC's ``charttime``, ``dischtime``, ``intime``... ``storetime``), but not one of
     :data:`NOT_TIMES` (``protime``: a lab, prothrombin time)."""
     return any((w.startswith(TIME_WORDS) and w not in COUNT_WORDS) or w in ("tstart", "tstop") or _ends_like_a_time(w)
-               for w in _name_words(name))
+               or w.rstrip("0123456789") in TIME_WHOLE_WORDS for w in _name_words(name))
 
 
 #: Words that name a time point in survival tables beside :func:`time_named`'s (a study's entry and exit ages,
@@ -505,13 +507,14 @@ def _sequence_named(name: str) -> bool:
 
 
 #: Name words of a unit of time: a column named with one is a time, whatever else its name says (``visit_day``).
-_UNIT_WORDS = ("day", "date", "time", "week", "month", "year", "hour", "min", "sec")
+_UNIT_WORDS = ("day", "date", "time", "week", "month", "year", "hour", "minute", "second")
 
 
 def _numbering_only(name: str) -> bool:
     """Whether a name says it numbers rows and names no unit of time (``Occasion``, ``period``, ``visit``; not
-    ``visit_day``)."""
-    return _sequence_named(name) and not any(w.startswith(_UNIT_WORDS) for w in _name_words(name))
+    ``visit_day``, ``visit_min``)."""
+    return _sequence_named(name) and not any(w.startswith(_UNIT_WORDS) or w in ("min", "mins", "sec", "secs")
+                                             for w in _name_words(name))
 
 
 def _age_named(name: str) -> bool:
