@@ -194,16 +194,9 @@ def relation_metrics(train: dict, holdout: dict, synthetic: dict, schema: Datase
                 "beyond the real holdout's share): an end before its start, an end at its start (an empty interval), an interval overlapping the parent's next "
                 "one, and for chained intervals (each starting where the previous one ended) a next one that does not "
                 "start at the end.")
-    judged_int = [r for r in intervals if np.isfinite(r["synthetic"])]
-    if judged_int:
-        worst = max(judged_int, key=lambda r: r["synthetic"] - r["baseline"])
-        out.append(judge("interval_order_violations", SECTION, worst["synthetic"], "minimize", desc_int,
-                         threshold=th.interval_order_violations, baseline=worst["baseline"], details={"relations": intervals},
-                         note=_worst_note(worst, judged_int)))
-    elif schema.relations:
-        out.append(skipped("interval_order_violations", SECTION, "minimize", desc_int,
-                           "no synthetic child row holds both a start and an end (every one missing)" if intervals
-                           else "no relation has intervals (order_by with ends)"))
+    _judge_worst(out, schema, "interval_order_violations", intervals, desc_int, th.interval_order_violations,
+                 "no synthetic child row holds both a start and an end (every one missing)",
+                 "no relation has intervals (order_by with ends)")
     # A child row outside its parent's time span, judged on its own: the offsets' TVD only weighs the rows past the
     # bound in its outer bin, and read only the start. survival::mgus1 (events start..stop within the patient's futime):
     # a synthetic release with 43 of 227 stops past futime (none real) passed time_offset_tvd (0.11, every start
@@ -211,16 +204,9 @@ def relation_metrics(train: dict, holdout: dict, synthetic: dict, schema: Datase
     desc_bound = ("Share of synthetic child rows outside their parent's time span (the worst relation and check, beyond "
                   "the real rows' share, train or holdout): a start before the parent's `after` time, a start after its "
                   "`within` time, an interval end (`ends`) after its `within` time (an event after the end of follow-up).")
-    judged_bound = [r for r in bounds if np.isfinite(r["synthetic"])]
-    if judged_bound:
-        worst = max(judged_bound, key=lambda r: r["synthetic"] - r["baseline"])
-        out.append(judge("time_bound_violations", SECTION, worst["synthetic"], "minimize", desc_bound,
-                         threshold=th.time_bound_violations, baseline=worst["baseline"], details={"relations": bounds},
-                         note=_worst_note(worst, judged_bound)))
-    elif schema.relations:
-        out.append(skipped("time_bound_violations", SECTION, "minimize", desc_bound,
-                           "no synthetic child row holds both its time and its parent's (every one missing)" if bounds
-                           else "no relation bounds its child time by a parent time (order_by with after or within)"))
+    _judge_worst(out, schema, "time_bound_violations", bounds, desc_bound, th.time_bound_violations,
+                 "no synthetic child row holds both its time and its parent's (every one missing)",
+                 "no relation bounds its child time by a parent time (order_by with after or within)")
     desc = ("Total variation distance, over the real deciles, between the real and synthetic distributions of a child "
             "row's time relative to its parent's start (the relation's `after`, e.g. a lab's time after its admission) "
             "or end (`within`, e.g. the discharge): whether child rows happen when they did for their parent (the "
@@ -233,6 +219,19 @@ def relation_metrics(train: dict, holdout: dict, synthetic: dict, schema: Datase
         out.append(skipped("time_offset_tvd", SECTION, "minimize", desc,
                            "no relation has a child time with a parent start or end (order_by with after or within)"))
     return out
+
+
+def _judge_worst(out: list[MetricResult], schema: Any, name: str, rows: list[dict[str, Any]], desc: str, threshold: Any,
+                 unjudged: str, none: str) -> None:
+    """Judge a per-relation check on its worst relation (synthetic share beyond the real baseline), or skip it saying
+    why: ``unjudged`` where rows exist but none holds a value, ``none`` where no relation has the check."""
+    judged = [r for r in rows if np.isfinite(r["synthetic"])]
+    if judged:
+        worst = max(judged, key=lambda r: r["synthetic"] - r["baseline"])
+        out.append(judge(name, SECTION, worst["synthetic"], "minimize", desc, threshold=threshold, baseline=worst["baseline"],
+                         details={"relations": rows}, note=_worst_note(worst, judged)))
+    elif schema.relations:
+        out.append(skipped(name, SECTION, "minimize", desc, unjudged if rows else none))
 
 
 def _worst_note(worst: dict, rows: list[dict]) -> str:
