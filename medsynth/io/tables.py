@@ -85,6 +85,13 @@ def read_table(path: str | Path, *, role: str | None = None, private: bool = Fal
     if not p.is_file():
         raise DataValidationError(f"{label if role else f'table file {label}'} does not exist; give the path of a .csv or .parquet file")
     fmt = table_format(p)
+    if fmt != "parquet" and p.suffix.lower() not in (".gz", ".bz2", ".zip", ".xz"):
+        with p.open("rb") as fh:
+            bom = fh.read(4)
+        if bom.startswith((b"\xff\xfe", b"\xfe\xff")):  # (a file-wide mark, no row's: UTF-16 read as UTF-8 was
+            # garbage that a DP fit took as its table, a reviewer)
+            raise DataValidationError(f"{label} is UTF-16 text (its byte-order mark says so); save it as UTF-8 CSV "
+                                      "(e.g. in Excel: CSV UTF-8) and give that file")
     try:
         if fmt == "parquet":
             df = pd.read_parquet(p)

@@ -175,6 +175,11 @@ def test_one_added_line_is_one_record_of_a_dp_fits_table_whatever_its_quotes(tmp
     long = tmp_path / "long.csv"  # one quoted cell past csv's 131,072-character field limit (it refused the file)
     long.write_text("a,b\n" + "\n".join(f"{i},x" for i in range(100)) + '\n5,"' + "y" * 200_000 + '"\n')
     assert read_table(long, private=True).shape == (101, 2)
+    utf16 = tmp_path / "u16.csv"  # UTF-16 text read as UTF-8 was garbage a DP fit took as its table (a reviewer)
+    utf16.write_bytes("a,b\n1,2\n".encode("utf-16"))
+    for private in (True, False):
+        with pytest.raises(DataValidationError, match="is UTF-16 text .*save it as UTF-8"):
+            read_table(utf16, private=private)
     quoted = tmp_path / "quoted.csv"  # quoted cells with the delimiter and doubled quotes read as pandas reads them
     pd.DataFrame({"x": ['a, b', 'say "hi"', "plain"], "y": [1, 2, 3]}).to_csv(quoted, index=False)
     assert read_table(quoted, private=True).equals(read_table(quoted))
