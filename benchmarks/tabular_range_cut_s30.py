@@ -22,9 +22,12 @@ def run(mode: str, dataset: str, model: str, n: int, first: int = 0) -> None:
 
     import medsynth.privacy.locate as L
 
-    if mode == "old":
+    if mode == "old":  # (the check, dropped(...)[1], read as never true)
         orig = L._cut
-        L._cut = lambda noisy, sigma, dropped=None, *, sure=False, real=None: orig(noisy, sigma, dropped, sure=sure)
+        def without_check(noisy, sigma, dropped=None, *, sure=False):  # noqa: ANN001, ANN202 - the old rule
+            return orig(noisy, sigma, dropped and (lambda a, b: (dropped(a, b)[0], False)), sure=sure)
+
+        L._cut = without_check
     for s in range(first, first + n):
         r = B.quality_row(dataset, model, 1.0, "inferred", quick=False, seed=s)
         print(json.dumps({"mode": mode, "dataset": dataset, "model": model, "seed": s,

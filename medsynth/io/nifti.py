@@ -74,7 +74,7 @@ def _source_record(volume: Volume) -> dict:
 
 
 def _read_source_record(img) -> dict:
-    """``series_description`` and ``acquisition`` from a medsynth comment extension ({} when there is none)."""
+    """``acquisition`` from a medsynth comment extension ({} when there is none)."""
     import json
 
     for ext in getattr(img.header, "extensions", []):
@@ -86,7 +86,7 @@ def _read_source_record(img) -> dict:
         except (ValueError, AttributeError, UnicodeDecodeError):
             continue  # another tool's comment
         if isinstance(record, dict):
-            return {k: record[k] for k in ("series_description", "acquisition") if k in record}
+            return {"acquisition": record["acquisition"]} if isinstance(record.get("acquisition"), dict) else {}
     return {}
 
 

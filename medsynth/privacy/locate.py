@@ -474,22 +474,22 @@ def _confident_trim(noisy: np.ndarray, sigma: float) -> tuple[int, int]:
     return first, last
 
 
-def _cut(noisy: np.ndarray, sigma: float, dropped: Callable[[int, int], float] | None = None, *,
-         sure: bool = False, real: Callable[[int, int], bool] | None = None) -> tuple[int, int]:
+def _cut(noisy: np.ndarray, sigma: float, dropped: Callable[[int, int], tuple[float, bool]] | None = None, *,
+         sure: bool = False) -> tuple[int, int]:
     """Stage 2's range (first and last cell kept): the cells covered by blocks standing above the noise
     (:func:`~medsynth.privacy.mechanisms._significant_cells`: the bulk cell by cell, a sparse tail as a
     wider block) when what that drops holds at most ``CUT_MAX`` of the noisy mass (empty cells and thin
-    tails; ``dropped(first, last)`` estimates it, by default the dropped cells' noisy sum) and drops no power of two
-    that stands out on its own (``real(first, last)``); otherwise the noise is too heavy for cell-by-cell significance,
-    which would clip the bulk, and only the cuts DP is confident about are made (:func:`_confident_trim`)."""
+    tails) and no power of two standing out on its own (``dropped(first, last)`` gives both, by default the dropped
+    cells' noisy sum and no such power); otherwise the noise is too heavy for cell-by-cell significance, which would
+    clip the bulk, and only the cuts DP is confident about are made (:func:`_confident_trim`)."""
     covered = _significant_cells(noisy, sigma)
-    if covered.any() and real is not None and real(int(np.nonzero(covered)[0][0]), int(np.nonzero(covered)[0][-1])):
-        return _confident_trim(noisy, sigma)
     if covered.any():
         hit = np.nonzero(covered)[0]
         first, last = int(hit[0]), int(hit[-1])
         mass = max(float(np.sum(np.maximum(noisy, 0.0))), 1.0)
-        lost = dropped(first, last) if dropped else float(noisy[:first].sum() + noisy[last + 1 :].sum())
+        lost, real = dropped(first, last) if dropped else (float(noisy[:first].sum() + noisy[last + 1 :].sum()), False)
+        if real:
+            return _confident_trim(noisy, sigma)
         if sure:  # confident of it: its noisy sum plus SURE_SIGMAS deviations of the noise of the SURE_CELLS dropped
             # cells next to the range on each side (where a real shoulder hides; far empty cells would only widen it)
             near = min(first, SURE_CELLS) + min(noisy.size - 1 - last, SURE_CELLS)
@@ -1146,33 +1146,26 @@ def refine(loc: Location, rho: float, rng: np.random.Generator, *, max_cells: in
     log_scale = bool(lo_i >= _KMAX and positive and positive[-1] - positive[0] + 1 >= LOG_OCTAVES)
     kept_oct = cell_oct[c0:c1]
 
-    def dropped(first: int, last: int) -> float:
+    def dropped(first: int, last: int) -> tuple[float, bool]:
         """What a cut drops: a whole power of two by both stages' count of it, cells of a partly cut one by their
         noisy counts (eight cells holding 358 rows of a lab summed to -28 by noise, and their cut clipped a third of
-        its values; stage 1 counted that power of two at 236)."""
-        out = 0.0
-        for i in np.unique(kept_oct):
-            cells = np.flatnonzero(kept_oct == i)
-            if cells[-1] < first or cells[0] > last:
-                out += combined([int(i)])[0]
-            else:
-                out += float(noisy_fine[cells[cells < first]].sum() + noisy_fine[cells[cells > last]].sum())
-        return out
-
-    def real(first: int, last: int) -> bool:
-        """Whether a cut drops a whole power of two that both stages' count puts ``REAL_SIGMAS`` deviations above zero:
-        real values, not noise. A Ct value of 45 in 95% of 10,723 covid tests, the positives' 14-44 spread thin over
-        the fine cells: no cell stood out, the 5.5% dropped passed under CUT_MAX, and every synthetic test was 45 (a
-        data scientist); the power of two 16-32 alone held 324 of them, 20 deviations of its noise."""
+        its values; stage 1 counted that power of two at 236); and whether a whole power of two it drops stands
+        ``REAL_SIGMAS`` deviations above zero in that count: real values, not noise. A Ct value of 45 in 95% of 10,723
+        covid tests, the positives' 14-44 spread thin over the fine cells: no cell stood out, the 5.5% dropped passed
+        under CUT_MAX, and every synthetic test was 45 (a data scientist); the power of two 16-32 alone held 324 of
+        them, 20 deviations of its noise."""
+        out, real = 0.0, False
         for i in np.unique(kept_oct):
             cells = np.flatnonzero(kept_oct == i)
             if cells[-1] < first or cells[0] > last:
                 count, sd = combined([int(i)])
-                if count > REAL_SIGMAS * sd:
-                    return True
-        return False
+                out += count
+                real = real or count > REAL_SIGMAS * sd
+            else:
+                out += float(noisy_fine[cells[cells < first]].sum() + noisy_fine[cells[cells > last]].sum())
+        return out, real
 
-    first, last = _cut(noisy_fine, sigma2, dropped, sure=bool(loc.origin), real=real)
+    first, last = _cut(noisy_fine, sigma2, dropped, sure=bool(loc.origin))
     mass = max(float(np.sum(np.maximum(noisy_fine, 0.0))), 1.0)
     scale = log_scale and not loc.origin  # (a date or year located after an origin is linear: see below)
     low_tail = _coarse_tail(first, last, -1, kept_oct, noisy_fine, sigma2, combined, mass, log_scale=scale)

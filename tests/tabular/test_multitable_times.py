@@ -551,7 +551,7 @@ def test_whole_month_visits_keep_apart_under_dp_and_exact_without():
         d = v.groupby("id", sort=False)["month"].diff()
         assert (d.dropna() >= 0).all(), seed
         ties.append(float((d == 0).sum() / max(d.notna().sum(), 1)))
-    assert np.mean(ties) < 0.08, ties
+    assert np.mean(ties) < 0.01, ties  # (0.017 with gaps in hours on a log grid, these noise draws; 0.005 now)
 
 
 def _mgus_like(n: int = 150, seed: int = 0) -> dict[str, pd.DataFrame]:
