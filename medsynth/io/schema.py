@@ -83,6 +83,10 @@ class ColumnSchema(ConfigModel):
             pressures recorded in 2 mmHg, 0.1 for a lab written to one decimal; synthetic values are rounded to it. A
             DP fit decides it from a noisy count of the values on each candidate unit (1, 2, 2.5, 5 times a power of
             ten); declared by hand it is public knowledge.
+        atoms: values that hold a cell of a number column's range alone (a Ct value of 45 for "not detected" in
+            93% of covid tests, a sentinel, a detection limit): a marginal model writes the cell's rows as the value
+            itself, not as values drawn across the cell. A DP fit finds them from a noisy count of the roundest value
+            of each cell holding a large share of the rows; declared by hand they are public knowledge.
         missing: whether the column may hold missing values (they are modelled as their own state).
         public: the domain (bounds/categories/missingness) is declared public by the user.
         transform: "log" models a skewed positive column on a log scale (a modelling choice); "asinh" a signed one
@@ -104,6 +108,7 @@ class ColumnSchema(ConfigModel):
     format: str | None = None
     resolution: Resolution | None = None
     step: float | None = None
+    atoms: list[float] | None = None
     missing: bool = False
     public: bool = False
     transform: Literal["none", "log", "asinh"] = "none"
@@ -139,6 +144,9 @@ class ColumnSchema(ConfigModel):
                 problems.append(f"categories {self.categories!r} hold duplicates")
         if self.step is not None and (self.type not in ("continuous", "integer") or not self.step > 0):
             problems.append(f"step {self.step!r} must be a positive number, for a continuous or integer column only")
+        if self.atoms is not None and (self.type not in ("continuous", "integer")
+                                       or not all(isinstance(a, (int, float)) and math.isfinite(a) for a in self.atoms)):
+            problems.append(f"atoms {self.atoms!r} must be finite numbers, for a continuous or integer column only")
         if self.resolution is not None and self.type != "datetime":
             problems.append(f"resolution '{self.resolution}' applies to datetime columns only")
         if self.transform in ("log", "asinh") and self.type not in ("continuous", "integer"):
@@ -748,7 +756,11 @@ def group_key(name: Any, distinct: float, present: float, max_levels: int = 0) -
 #: Words naming a person (``patient``, ``subject``, ``pt``): ``patient_id``, ``SubjectID``, ``patient_nbr``, ``PATIENT``
 #: name a person's key; ``patient_visit_id``, ``patient_site_id`` (the word before ``id`` is another entity) do not.
 PERSON_WORDS = frozenset({"patient", "subject", "person", "participant", "member", "client", "individual", "resident",
-                          "respondent", "donor", "pt", "pat", "subj", "usubj", "uniquep", "mrn"})
+                          "respondent", "donor", "pt", "pat", "subj", "usubj", "uniquep", "mrn", "child", "kid",
+                          "infant", "baby", "newborn", "neonate", "mother", "father", "pupil", "student", "employee",
+                          "worker"})
+# (HLMdiag::autism's ``childid``, 155 children of 4-5 rows each, was no key: a DP fit protected rows, a child 5 times
+# epsilon; a data scientist)
 #: Whole names that are a person's key by themselves (``PATIENT`` in Synthea's encounters, ``Subject``, ``MRN``).
 BARE_PERSON_KEYS = frozenset({"patient", "subject", "participant", "mrn"})
 # (not ``person``: wooldridge::recid's ``person`` is a flag, a crime against a person, and made 1,445 rows two persons)

@@ -30,6 +30,12 @@ COARSEST = 2.0
 #: Values off a unit may stand this share of the values on it (with one noise deviation above their noisy count):
 #: rounded by less than half a unit.
 STEP_SLACK = 0.1
+#: ... where the unit leaves at least this many points on the range (rounding moves a value by at most 2.5% of it); a
+#: coarser unit's off values may stand that share times its points over this many (rounding moves the values by the
+#: same share of the range on average): a Ct value of 45 in 93% of 15,524 covid tests, the positives' 14.05-44.9
+#: recorded to 0.01, held unit 5 with 7% off it, the range became the categories 20-60 and every positive test was
+#: written as missing, or as 25, 30 ... 40.
+FINE_POINTS = 20
 #: Noise deviations the values on a unit must stand above zero.
 ON_SIGMAS = 3.0
 #: Noise deviations added to the noisy count of the values off a unit before it is compared with ``STEP_SLACK`` of
@@ -79,9 +85,14 @@ def step_counts(values: np.ndarray, units: np.ndarray) -> np.ndarray:
     return out
 
 
-def decide_step(noisy: np.ndarray, sigma: float, units: np.ndarray, *, integer: bool) -> float | None:
+def decide_step(noisy: np.ndarray, sigma: float, units: np.ndarray, *, integer: bool,
+                width: float | None = None) -> float | None:
     """The coarsest unit the noisy :func:`step_counts` support (see the module), or None: an integer column's unit of
-    1 and a continuous column's none are not a step."""
+    1 and a continuous column's none are not a step. A unit leaving fewer than :data:`FINE_POINTS` points on the
+    range's ``width`` (by default twice the coarsest candidate's) allows off it a share of :data:`STEP_SLACK` as much
+    smaller."""
+    if width is None:
+        width = COARSEST * float(np.max(units)) if len(units) else 0.0
     noisy = np.asarray(noisy, dtype=float)
     m = len(noisy)
     for i in range(len(units) - 1, -1, -1):
@@ -91,17 +102,18 @@ def decide_step(noisy: np.ndarray, sigma: float, units: np.ndarray, *, integer: 
         inside = [1 + int(j) for j in np.flatnonzero(on_unit(np.asarray(units, dtype=float), g))]
         at = float(noisy[inside].sum())
         off = float(noisy[1:].sum()) - at  # (zeros sit on every unit: they tell none, and 91% zeros made $ in 50s)
-        if unit_holds(at, len(inside), off, m - 1 - len(inside), sigma):
+        slack = STEP_SLACK * min(1.0, width / (g * FINE_POINTS))
+        if unit_holds(at, len(inside), off, m - 1 - len(inside), sigma, slack=slack):
             return g
     return None
 
 
-def unit_holds(on: float, n_on: int, off: float, n_off: int, sigma: float) -> bool:
+def unit_holds(on: float, n_on: int, off: float, n_off: int, sigma: float, *, slack: float = STEP_SLACK) -> bool:
     """Whether noisy sums of ``n_on`` counts on a unit and ``n_off`` off it (each count's noise ``sigma``) keep the unit:
     the values on it ``ON_SIGMAS`` deviations above zero, those off it, ``OFF_SIGMAS`` deviations above their noisy sum,
-    within ``STEP_SLACK`` of them."""
+    within ``slack`` of them."""
     return bool(on > ON_SIGMAS * sigma * math.sqrt(n_on)
-                and off + OFF_SIGMAS * sigma * math.sqrt(n_off) <= STEP_SLACK * on)
+                and off + OFF_SIGMAS * sigma * math.sqrt(n_off) <= slack * on)
 
 
 #: A whole-number column whose DP range holds at most this many points of its unit may have its values counted one by
@@ -146,6 +158,70 @@ def decide_sparse(noisy: np.ndarray, sigma: float, range_count: float, false_rat
     return on if range_count - held <= SPARSE_LEFT * held else None
 
 
+#: A cell of a number's DP range holding at least this share of the range's noisy count is tested for an atom (a value
+#: holding the cell alone: a Ct value of 45, "not detected", in 93% of covid tests, written as values drawn across its
+#: cell, 44.5-45.5, so that no synthetic test was 45 and some were above the real maximum) ...
+ATOM_SHARE = 0.1
+#: ... at most this many cells, the fullest ...
+ATOM_CELLS = 2
+#: ... and it is one where the noisy count of the cell's roundest value (:func:`roundest`) is at least this share of
+#: the cell's noisy count (the rest of the cell, at most a tenth, is written as the atom: moved by less than a cell).
+ATOM_HOLD = 0.9
+
+
+def roundest(low: float, high: float, *, closed: bool = False) -> float | None:
+    """The roundest number in [low, high) ([low, high] where ``closed``): the first multiple of the coarsest unit of
+    :data:`MANTISSAS` times a power of ten that has one there (0 where the cell holds it); None for an empty cell."""
+    if not (math.isfinite(low) and math.isfinite(high) and high > low):
+        return None
+    top = math.floor(math.log10(max(abs(low), abs(high), high - low))) + 1
+    for e in range(top, top - 20, -1):
+        for m in MANTISSAS[::-1]:
+            g = float(f"{m}e{e}")
+            q = math.ceil(low / g - 1e-9)
+            v = q * g
+            if v < high or (closed and v <= high * (1 + 1e-12)):
+                decimals = max(0, -math.floor(math.log10(g)) + 2)
+                return float(round(v, decimals)) if q else 0.0
+    return None
+
+
+def atom_candidates(edges: np.ndarray, counts: np.ndarray) -> list[tuple[int, float]]:
+    """The cells of a DP range tested for an atom (:data:`ATOM_SHARE`, :data:`ATOM_CELLS`), fullest first, each with its
+    roundest value (post-processing of the range's noisy cell counts)."""
+    edges, counts = np.asarray(edges, dtype=float), np.asarray(counts, dtype=float)
+    if edges.size < 3 or counts.size != edges.size - 1:  # (a range of one cell holds nothing to tell apart)
+        return []
+    mass = float(np.maximum(counts, 0.0).sum())
+    out = []
+    for i in np.argsort(-counts, kind="stable")[:ATOM_CELLS]:
+        if mass <= 0 or counts[i] < ATOM_SHARE * mass:
+            break
+        v = roundest(float(edges[i]), float(edges[i + 1]), closed=i == counts.size - 1)
+        if v is not None:
+            out.append((int(i), v))
+    return out
+
+
+def is_atom(values: np.ndarray, atom: float) -> np.ndarray:
+    """Whether each value is ``atom`` (to the absolute tolerance of :func:`on_unit`)."""
+    x = np.asarray(values, dtype=float)
+    return np.abs(x - atom) <= 1e-9 * max(abs(atom), 1e-300) + 4 * np.spacing(np.abs(x))
+
+
+def fold_atoms(noisy: np.ndarray, atom_noisy: np.ndarray, atoms: list[float], units: np.ndarray) -> np.ndarray:
+    """Noisy :func:`step_counts` of the values other than ``atoms`` with each atom's noisy count added to the bucket it
+    would have counted in (zero's, its coarsest unit's, or none): the counts :func:`decide_step` reads (post-processing)."""
+    out = np.asarray(noisy, dtype=float).copy()
+    for a, c in zip(atoms, np.asarray(atom_noisy, dtype=float), strict=True):
+        if a == 0:
+            out[0] += c
+            continue
+        on = [i for i in range(len(units)) if on_unit(np.array([a]), float(units[i]))[0]]
+        out[1 + on[-1] if on else -1] += c
+    return out
+
+
 def on_step(x: np.ndarray, step: float, low: float | None = None, high: float | None = None) -> np.ndarray:
     """``x`` rounded to whole multiples of ``step``, kept within [low, high] on the grid (and written without the
     float error of the product: 0.1 * 3 as 0.3)."""
@@ -158,5 +234,6 @@ def on_step(x: np.ndarray, step: float, low: float | None = None, high: float | 
     return np.round(q * step, decimals)
 
 
-__all__ = ["SPARSE_CODES", "SPARSE_LEFT", "SPARSE_POINTS", "candidates", "decide_sparse", "decide_step", "on_step",
+__all__ = ["ATOM_CELLS", "ATOM_HOLD", "ATOM_SHARE", "SPARSE_CODES", "atom_candidates", "fold_atoms", "is_atom",
+           "roundest", "SPARSE_LEFT", "SPARSE_POINTS", "candidates", "decide_sparse", "decide_step", "on_step",
            "on_unit", "point_counts", "step_counts", "unit_holds"]

@@ -57,11 +57,16 @@ from medsynth.privacy.mechanisms import (
     noisy_counts,
 )
 from medsynth.privacy.steps import (
+    ATOM_HOLD,
+    ON_SIGMAS,
     SPARSE_LEFT,
     SPARSE_POINTS,
+    atom_candidates,
     candidates,
     decide_sparse,
     decide_step,
+    fold_atoms,
+    is_atom,
     on_unit,
     point_counts,
     step_counts,
@@ -229,16 +234,39 @@ def _keys_on(res: BoundsResult, unit: float | None) -> BoundsResult:
     return replace(res, codes=tuple(res.codes[i] for i in keep), counts=np.asarray(res.counts)[keep])
 
 
-def _released_step(s: pd.Series, low: float, high: float, integer: bool, rho: float,
-                   rng: np.random.Generator) -> float | None:
+def _released_step(s: pd.Series, low: float, high: float, integer: bool, rho: float, rng: np.random.Generator,
+                   res: BoundsResult | None = None) -> tuple[float | None, list[float]]:
     """The unit of a number column's values on its DP range [low, high] from one noisy histogram with ``rho``
-    (:mod:`medsynth.privacy.steps`), or None."""
+    (:mod:`medsynth.privacy.steps`), or None; and the atoms of its range's fullest cells (``res``'s noisy cells,
+    :func:`~medsynth.privacy.steps.atom_candidates`): the values equal to a cell's roundest value count in a bucket of
+    their own in the same histogram (each value still in one bucket: L2 sensitivity 1), an atom where that count holds
+    ``ATOM_HOLD`` of the cell's."""
     units = candidates(float(low), float(high), integer=integer)
-    if not units.size:
-        return None
+    cands = []
+    if res is not None and res.edges is not None and res.counts is not None and res.codes is None:
+        edges = np.asarray(res.edges, dtype=float)
+        cands = [(i, v) for i, v in atom_candidates(edges, np.asarray(res.counts, dtype=float))
+                 if not integer or edges[i + 1] - edges[i] > 1]
+    if not units.size and not cands:
+        return None, []
+    x = cell_numbers(s).to_numpy(dtype=float)
+    x = x[np.isfinite(x)]
+    taken = np.zeros(x.size, dtype=bool)
+    exact = []
+    for _, v in cands:
+        hit = is_atom(x, v) & ~taken
+        exact.append(float(hit.sum()))
+        taken |= hit
     sigma = gaussian_sigma(rho)
-    noisy = noisy_counts(step_counts(cell_numbers(s).to_numpy(dtype=float), units), sigma, rng)
-    return decide_step(noisy, sigma, units, integer=integer)
+    noisy = noisy_counts(np.r_[step_counts(x[~taken], units) if units.size else np.zeros(0), exact], sigma, rng)
+    noisy_units, noisy_atoms = noisy[: noisy.size - len(cands)], noisy[noisy.size - len(cands):]
+    atoms = [v for _, v in cands]
+    step = decide_step(fold_atoms(noisy_units, noisy_atoms, atoms, units), sigma, units, integer=integer,
+                       width=float(high) - float(low)) if units.size else None
+    kept = [v for (i, v), c in zip(cands, noisy_atoms, strict=True)
+            if c > ON_SIGMAS * sigma and c >= ATOM_HOLD * float(res.counts[i])  # type: ignore[union-attr]
+            and (step is None or on_unit(np.array([v]), float(step))[0])]
+    return step, kept
 
 
 #: A whole-number column whose range's cells do not write its values one by one, and look like a code's (a wide cell
@@ -1253,10 +1281,10 @@ def resolve_domain(
                     and res.high - res.low >= WHOLE_WIDTH):
                 col = col.model_copy(update={"type": "integer"})  # see WHOLE_WIDTH (post-processing of DP outputs)
                 made_whole.append(col.name)
-            step = None
+            step, atoms = None, []
             if rho_step:
                 whole = col.type == "integer" or col.name in made_whole
-                step = _released_step(s, res.low, res.high, whole, rho_step, rng)
+                step, atoms = _released_step(s, res.low, res.high, whole, rho_step, rng, res)
                 spent[col.name] = res.rho + rho_step
                 if (step is not None and not whole and float(step).is_integer() and not res.log_scale
                         and "type" in col.read_from_data):  # (a type written by hand stays)
@@ -1296,10 +1324,14 @@ def resolve_domain(
                     and (col.name in small_ints or col.name in stepped_whole or unit > 1)):
                 upd = {"type": "categorical", "categories": points, "min": None, "max": None, "missing": res.missing,
                        "transform": "none"}  # (a few whole values: categories, as a small code's)
-            elif step is not None:
-                upd["step"] = step
+            else:
+                if step is not None:
+                    upd["step"] = step
+                if atoms:
+                    upd["atoms"] = atoms
             detail[col.name] = {"mechanism": MECH_NUMBER + ("; its unit from a noisy count of the values on each "
-                                                            "candidate unit" if rho_step else ""),
+                                                            "candidate unit, and the atoms of its fullest cells from "
+                                                            "a noisy count of their roundest values" if rho_step else ""),
                                 "rho": spent[col.name], "rounds": loc.rounds,
                                 **({"rho_step": rho_step} if rho_step and spent[col.name] > res.rho else {}),
                                 **{k: v for k, v in upd.items() if v is not None}}

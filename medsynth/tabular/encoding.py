@@ -294,6 +294,8 @@ class TableCodec:
         x = self.from_unit(col, np.where(miss, 0.0, u))
         if col.step is not None and col.type in ("continuous", "integer"):  # recorded in a unit: written in it
             x = on_step(x, col.step, *col.bounds())
+        for a in col.atoms or []:  # (a model writes an atom through the unit scale: 45 came back 44.99999999999999)
+            x = np.where(np.abs(x - a) <= 1e-9 * max(abs(a), 1.0), a, x)
         if col.type == "continuous":
             return pd.Series(np.where(miss, np.nan, _to_range_digits(x, col) if rounded else x), dtype=float)
         if col.type == "integer":

@@ -428,6 +428,11 @@ class MarginalSynthesizer(TabularSynthesizer):
                 if zero.any():
                     at = np.flatnonzero(present)[zero[f]]
                     u[at] = float(self.codec.to_unit(col, np.array([0.0]))[0])  # type: ignore[union-attr]
+            if col.atoms:  # a cell an atom holds alone (a sentinel, a detection limit): written as the atom
+                where = np.flatnonzero(present)
+                for a in self.codec.to_unit(col, np.asarray(col.atoms, dtype=float)):  # type: ignore[union-attr]
+                    j = int(np.clip(np.searchsorted(edges, a, side="right") - 1, 0, g - 1))
+                    u[where[f == j]] = a
         else:
             u[present] = f / max(g - 1, 1) if per_value else (f + rng.random(f.size)) / g
         return u
