@@ -22,6 +22,7 @@ import json
 import time
 from collections.abc import Mapping
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any, ClassVar
 
 import numpy as np
@@ -233,6 +234,15 @@ class MultiTableSynthesizer:
                 exc.spent_ledger = self.ledger  # type: ignore[attr-defined]
             raise
         self.private_meta["fit_seconds"] = round(time.perf_counter() - t0, 3)
+        if self.is_private:  # how many real values each table's DP ranges left out (the owner's record, as a table's)
+            from medsynth.tabular.api import _outside_ranges
+
+            fitted = getattr(self, "schema", None)
+            outside = {t: o for t, df in tables.items()
+                       if fitted is not None and t in getattr(fitted, "tables", {})
+                       and (o := _outside_ranges(SimpleNamespace(schema=fitted.tables[t]), df))}
+            if outside:
+                self.private_meta["values_outside_dp_ranges"] = outside
         if not self.is_private:
             self.meta["rows"] = dict(self.private_meta["rows"])
         return self
