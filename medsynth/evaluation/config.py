@@ -132,6 +132,10 @@ class FidelityThresholds(ConfigModel):
     #: the worst share of child rows outside their parent's time span (before ``after``; a start or an interval end after
     #: ``within``), beyond the real rows' share: mgus1's stops past the end of follow-up in 19% of synthetic rows passed.
     time_bound_violations: Threshold = Field(default_factory=lambda: _t(0.02, 0.10, "excess"))
+    #: the worst share of parents whose rows go on after a terminal event (a category value that ends every real
+    #: parent's rows: a death), beyond the holdout's: mstate::prothr's synthetic patients died up to 13 times, with
+    #: intervals after death in 72 of 390, and every relation metric passed.
+    terminal_event_violations: Threshold = Field(default_factory=lambda: _t(0.02, 0.10, "excess"))
     two_way_tvd: Threshold = Field(default_factory=lambda: _t(0.05, 0.15, "excess"))
 
 

@@ -48,8 +48,10 @@ from medsynth.evaluation.multitable_data import (
     parent_rows,
     patient_table,
     patient_types,
+    rows_after_terminal,
     sibling_patterns,
     slug,
+    terminal_values,
     time_offsets,
     top_categories,
     trajectories,
@@ -120,6 +122,7 @@ def relation_metrics(train: dict, holdout: dict, synthetic: dict, schema: Datase
     """Referential integrity, children per parent, parent-child associations and trajectories."""
     th = cfg.fidelity
     integrity, counts, assoc, traj, offsets, intervals, siblings, bounds = [], [], [], [], [], [], [], []
+    terminal: list[dict[str, Any]] = []
     cats = top_categories(train, schema)
     for rel in schema.relations:
         p = parent_rows(synthetic, rel)
@@ -148,6 +151,12 @@ def relation_metrics(train: dict, holdout: dict, synthetic: dict, schema: Datase
             r, h = (float(np.nan_to_num(d.get(check, 0.0))) for d in (real, hold))
             bounds.append({"relation": rel.label, "check": check, "synthetic": x, "real": r, "holdout": h,
                            "baseline": max(r, h)})
+        ends = terminal_values(train, schema, rel)
+        if ends:
+            syn, hold = (rows_after_terminal(d, schema, rel, ends) for d in (synthetic, holdout))
+            for col, x in syn.items():
+                terminal.append({"relation": rel.label, "column": col, "values": ends[col], "synthetic": x,
+                                 "baseline": float(np.nan_to_num(hold.get(col, 0.0)))})
     out = []
     share = min(r["share_with_parent"] for r in integrity) if integrity else 1.0
     out.append(judge("referential_integrity", SECTION, share, "maximize",
@@ -207,6 +216,22 @@ def relation_metrics(train: dict, holdout: dict, synthetic: dict, schema: Datase
     _judge_worst(out, schema, "time_bound_violations", bounds, desc_bound, th.time_bound_violations,
                  "no synthetic child row holds both its time and its parent's (every one missing)",
                  "no relation bounds its child time by a parent time (order_by with after or within)")
+    desc_end = ("Share of synthetic parents whose rows go on after a terminal event (the worst relation and column, beyond "
+                "the real holdout's share): a later row, or a second terminal row. A terminal event is a category value "
+                "of a child table that ends its parent's rows in every real parent holding it (at least "
+                "5 of them, with rows before it): a death among a patient's intervals.")
+    judged = [r for r in terminal if np.isfinite(r["synthetic"])]
+    if judged:
+        worst = max(judged, key=lambda r: r["synthetic"] - r["baseline"])
+        out.append(judge("terminal_event_violations", SECTION, worst["synthetic"], "minimize", desc_end,
+                         threshold=th.terminal_event_violations, baseline=worst["baseline"],
+                         details={"relations": terminal},
+                         note=(f"worst: {worst['relation']} '{worst['column']}' in {worst['values']}: "
+                               f"{worst['synthetic']:.1%} of the synthetic parents holding one have rows after it "
+                               f"(real holdout {worst['baseline']:.1%})")))
+    elif terminal:
+        out.append(skipped("terminal_event_violations", SECTION, "minimize", desc_end,
+                           "no synthetic parent holds a terminal value (see the categories lost)"))
     desc = ("Total variation distance, over the real deciles, between the real and synthetic distributions of a child "
             "row's time relative to its parent's start (the relation's `after`, e.g. a lab's time after its admission) "
             "or end (`within`, e.g. the discharge): whether child rows happen when they did for their parent (the "

@@ -20,7 +20,7 @@ import pandas as pd
 
 from medsynth.core.errors import DataValidationError
 from medsynth.io.dataset import DatasetSchema, Relation, read_dataset
-from medsynth.io.dataset_infer import chain_broken
+from medsynth.io.dataset_infer import chain_broken, terminal_keys
 from medsynth.io.schema import EPOCH, parse_dates
 
 #: Categories of a child column summarised as per-patient shares (the most frequent real ones).
@@ -212,6 +212,60 @@ def sibling_patterns(tables: Mapping[str, pd.DataFrame], schema: DatasetSchema, 
         k[distinct.index.to_numpy()] = distinct.to_numpy()
         out[c] = {"distinct": float(np.mean(k[many] == n[many])), "same": float(np.mean(k[many] == 1)),
                   "parents": int(many.sum())}
+    return out
+
+
+def _timed_rows(tables: Mapping[str, pd.DataFrame], schema: DatasetSchema, rel: Relation) -> pd.DataFrame | None:
+    """A relation's child rows with a parent and a time: columns ``p`` (parent row), ``t`` (``order_by``), the child's
+    category columns as text keys (missing: None); None without ``order_by``."""
+    child = tables[rel.child]
+    if not rel.order_by or rel.order_by not in child.columns or not len(child):
+        return None
+    types = column_types(schema, rel.child)
+    fmt = {c.name: c.format for c in schema.tables[rel.child].columns}
+    t = numbers(child[rel.order_by], types.get(rel.order_by, "numeric"), fmt.get(rel.order_by))
+    p = parent_rows(tables, rel)
+    ok = (p >= 0) & np.isfinite(t)
+    out = pd.DataFrame({"p": p[ok], "t": t[ok]})
+    for c, k in types.items():
+        if k == "categorical" and c in child.columns and c != rel.order_by:
+            out[c] = _keys(child[c])[ok]
+    return out
+
+
+def terminal_values(tables: Mapping[str, pd.DataFrame], schema: DatasetSchema, rel: Relation) -> dict[str, list[str]]:
+    """Per child category column, the values that end their parent's rows in these (real) tables
+    (:func:`~medsynth.io.dataset_infer.terminal_keys`: a death in a table of a patient's intervals), as text keys;
+    ``{}`` without ``order_by``."""
+    rows = _timed_rows(tables, schema, rel)
+    if rows is None or not len(rows):
+        return {}
+    groups, t = rows["p"].to_numpy(), rows["t"].to_numpy()
+    out = {c: terminal_keys(groups, t, rows[c].to_numpy(dtype=object)) for c in rows.columns[2:]}
+    return {c: v for c, v in out.items() if v}
+
+
+def rows_after_terminal(tables: Mapping[str, pd.DataFrame], schema: DatasetSchema, rel: Relation,
+                        terminals: dict[str, list[str]]) -> dict[str, float]:
+    """Per column with terminal values (:func:`terminal_values` of the real data), the share of the parents holding
+    one whose rows go on after it: a later row, or a second terminal row (a patient who dies twice). NaN where no
+    parent holds one."""
+    rows = _timed_rows(tables, schema, rel)
+    out: dict[str, float] = {}
+    for c, keys in terminals.items():
+        if rows is None or c not in rows.columns:
+            out[c] = float("nan")
+            continue
+        at = np.isin(rows[c].to_numpy(dtype=object), np.array(keys, dtype=object))
+        if not at.any():
+            out[c] = float("nan")
+            continue
+        first_end = rows.loc[at].groupby("p")["t"].min()
+        ends = rows.loc[at].groupby("p").size()
+        end_t = rows["p"].map(first_end).to_numpy(dtype=float)
+        later = rows.loc[rows["t"].to_numpy() > end_t + 1e-9, "p"].unique()
+        bad = set(later) | set(ends.index[ends.to_numpy() > 1])
+        out[c] = len(bad) / len(first_end)
     return out
 
 

@@ -46,11 +46,11 @@ from pydantic import Field, model_validator
 from medsynth.core.config import ConfigModel, read_yaml, validate_config
 from medsynth.core.errors import ConfigError, DataValidationError
 from medsynth.core.files import atomic_dir, write_text
-from medsynth.io.schema import NUMERIC_TYPES, SCHEMA_VERSION, TableSchema, category_key, validate_table
+from medsynth.io.schema import NUMERIC_TYPES, SCHEMA_VERSION, Category, TableSchema, category_key, validate_table
 
 #: File endings read as tables (``.gz``/``.bz2``/``.xz``/``.zip`` CSVs too).
 TABLE_ENDINGS = (".csv", ".tsv", ".parquet", ".pq", ".csv.gz", ".csv.bz2", ".csv.xz", ".csv.zip", ".tsv.gz")
-RelationField = Literal["order_by", "within", "after", "sequence", "ends", "chained"]
+RelationField = Literal["order_by", "within", "after", "sequence", "ends", "chained", "terminal"]
 
 
 class DatasetTable(TableSchema):
@@ -96,6 +96,10 @@ class Relation(ConfigModel):
         chained: the end (one of ``ends``) at which each of a parent's intervals is followed by the next (``order_by``
             equals the previous row's ``chained`` value: survival's counting-process tables, ``tstart``/``tstop``; ward
             transfers, ``intime``/``outtime``), or None; sampled rows keep it (that end is the next row's time).
+        terminal: a child category column whose ``terminal_values`` end a parent's rows (a death, a censoring among a
+            patient's intervals): held by a parent's last row only (sampled rows keep it: where a model puts one on an
+            earlier row, it moves to the last, and the earlier row takes another value of the column).
+        terminal_values: the values of ``terminal`` that end a parent's rows.
         read_from_data: the fields above that ``schema infer`` read from the data.
     """
 
@@ -109,6 +113,8 @@ class Relation(ConfigModel):
     sequence: str | None = None
     ends: list[str] = Field(default_factory=list)
     chained: str | None = None
+    terminal: str | None = None
+    terminal_values: list[Category] = Field(default_factory=list)
     read_from_data: list[RelationField] = Field(default_factory=list)
 
     @model_validator(mode="before")
@@ -275,6 +281,12 @@ def relation_problems(tables: Mapping[str, DatasetTable], relations: list[Relati
                 problems.append(f"relation {r.label}: end '{end}' must be numeric or a date")
             elif r.order_by is None:
                 problems.append(f"relation {r.label}: ends {r.ends} need order_by (the start of each interval)")
+        if r.terminal is not None:
+            col = child.column(r.terminal) if r.terminal in child.names else None
+            if col is None or col.type not in ("categorical", "boolean") or not r.order_by or not r.terminal_values:
+                problems.append(f"relation {r.label}: terminal '{r.terminal}' must be a category column of "
+                                f"'{r.child}' with terminal_values, in a relation with order_by (the values that end a "
+                                "parent's rows, e.g. terminal: event, terminal_values: [death])")
         if r.chained is not None and r.chained not in r.ends:
             problems.append(f"relation {r.label}: chained '{r.chained}' must be one of its ends {r.ends} (the end at "
                             "which the next interval starts)")

@@ -32,6 +32,7 @@ from medsynth.io.schema import (
     ColumnSchema,
     TableSchema,
     _name_words,
+    category_key,
     id_like,
     infer_schema,
 )
@@ -722,8 +723,53 @@ def infer_time_fields(rel: Relation, tables: Mapping[str, pd.DataFrame], schema:
     chained = next((e for e in ends if _chained(t, _times(child, cs.column(e)), codes)), None)
     if chained is not None:
         found.append("chained")
+    terminal, terminal_values = None, []
+    best = 0
+    for c in cs.columns:  # the category column whose terminal values most parents hold
+        if c.name in keys or c.type not in ("categorical", "boolean") or not c.categories:
+            continue
+        text = np.array([None if pd.isna(x) else category_key(x) for x in child[c.name]], dtype=object)
+        ends_here = terminal_keys(groups, t, text)
+        held = int(pd.Series(groups[np.isin(text, np.array(ends_here, dtype=object))]).nunique()) if ends_here else 0
+        if held > best:
+            native = {category_key(x): x for x in c.categories}
+            terminal, terminal_values, best = c.name, [native.get(k, k) for k in ends_here], held
+    if terminal is not None:
+        found.append("terminal")
     return rel.model_copy(update={"order_by": order_by, "within": within, "after": after, "sequence": seq, "ends": ends,
-                                  "chained": chained, "read_from_data": found})
+                                  "chained": chained, "terminal": terminal, "terminal_values": terminal_values,
+                                  "read_from_data": found})
+
+
+#: A category value is a terminal event (:func:`terminal_keys`) where at least this many parents hold it with a row
+#: before it.
+TERMINAL_MIN_PARENTS = 5
+
+
+def terminal_keys(groups: np.ndarray, t: np.ndarray, keys: np.ndarray) -> list[str]:
+    """The values (text keys, ``keys``; None for missing) of a child category column that end their parent's rows
+    (``groups``, times ``t``): held once per parent at most, never followed by a later row of the parent, by at least
+    :data:`TERMINAL_MIN_PARENTS` parents with a row before it; none where no other value is followed by a row (every
+    value of a column of one row per parent would be)."""
+    ok = np.isfinite(t) & pd.notna(keys)
+    if not ok.any():
+        return []
+    g, tt, v = pd.factorize(groups[ok])[0], t[ok], keys[ok]
+    frame = pd.DataFrame({"g": g, "t": tt})
+    last = frame.groupby("g")["t"].transform("max").to_numpy()
+    first = frame.groupby("g")["t"].transform("min").to_numpy()
+    followed = tt < last - 1e-9
+    if not followed.any():
+        return []
+    out = []
+    for key in pd.unique(v):
+        at = v == key
+        held = g[at]
+        if followed[at].any() or np.unique(held).size < held.size:
+            continue
+        if np.unique(held[tt[at] > first[at] + 1e-9]).size >= TERMINAL_MIN_PARENTS:
+            out.append(str(key))
+    return sorted(out)
 
 
 #: Fewest consecutive pairs of rows (of one parent) that make intervals chained.

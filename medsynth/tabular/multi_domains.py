@@ -453,6 +453,13 @@ class DomainsMixin:
         empty = {"ends": []}
         upd: dict[str, Any] = {f: (getattr(rel, f) if f in declared else empty.get(f)) for f in FIELDS}
         upd["read_from_data"] = []
+        if rel.terminal and "terminal" in rel.read_from_data:  # which value ends every patient's rows is a fact about
+            # every patient: used where declared only (no DP test of it yet)
+            upd["terminal"], upd["terminal_values"] = None, []
+            self.ledger.notes.append(  # type: ignore[union-attr]
+                f"relation {rel.label}: its terminal event ('{rel.terminal}' in {rel.terminal_values}, read from the data) "
+                "is not used: a DP fit keeps a parent's terminal row last only where the schema declares it (take "
+                "terminal out of the relation's read_from_data to declare it as public knowledge)")
         if budget <= 0:
             self.ledger.notes.append(f"relation {rel.label}: time fields not declared in the schema are not used "  # type: ignore[union-attr]
                                      "(privacy.domain_budget is 0, so they cannot be decided under DP)")

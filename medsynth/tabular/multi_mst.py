@@ -304,6 +304,8 @@ class MultiTableDPMST(DomainsMixin, MultiTableSynthesizer):
                                             set(schema.key_columns(r.child)), set(schema.key_columns(r.parent)))
                       if r in decide else self._untimed(r, primaries[r.child]))
                      if private else r for r in schema.relations]
+        relations = [r if r.order_by or not r.terminal else r.model_copy(update={"terminal": None, "terminal_values": []})
+                     for r in relations]  # (a terminal row is the last by the time: none without one)
         self.root_start, self.root_ends = self._root_interval(
             root, tables[root], resolved[root], root_keys, self._decision_pool(rho_total) * interval_part / max(n_dec, 1),
             n_hat, gens) if interval_part or declared else (None, [])
@@ -313,12 +315,12 @@ class MultiTableDPMST(DomainsMixin, MultiTableSynthesizer):
     def _untimed(self, rel: Any, primary: str | None) -> Any:
         """A relation to a parent other than the table's primary one, without time fields (not modelled: the table's
         rows are generated under ``primary``), with a ledger note where it had any."""
-        if not (rel.order_by or rel.within or rel.after or rel.sequence or rel.ends or rel.chained):
+        if not (rel.order_by or rel.within or rel.after or rel.sequence or rel.ends or rel.chained or rel.terminal):
             return rel
         self.ledger.notes.append(f"relation {rel.label}: its time fields are not used (the rows of '{rel.child}' are "  # type: ignore[union-attr]
                                  f"generated under '{primary}', and their times follow that relation)")
         return rel.model_copy(update={"order_by": None, "within": None, "after": None, "sequence": None, "ends": [],
-                                      "chained": None, "read_from_data": []})
+                                      "chained": None, "terminal": None, "terminal_values": [], "read_from_data": []})
 
     # -- plans, features, models -------------------------------------------------------------------
     def _make_plan(self, t: str, parent: str | None, children: list[str]) -> TablePlan:
