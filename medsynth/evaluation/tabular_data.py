@@ -418,10 +418,13 @@ def prepare_tables(
                 bad = conv.isna() & df[c].notna()
                 if bad.any():
                     examples = list(dict.fromkeys(df[c][bad].astype(str)))[:3]
-                    problems.append(
+                    keys = role == "synthetic" and _regenerated_keys(df[c], real[c])
+                    problems.append(  # (nlme::Remifentanil's ID, typed integer by schema infer, regenerated as keys by a
+                        # DP fit: the advice to declare it categorical was wrong, a data scientist)
                         f"column '{c}' is numeric but the {role} table has {int(bad.sum())} non-numeric value(s), e.g. {examples}; "
-                        "fix the values or declare the column categorical in --schema"
-                    )
+                        + ("the generator regenerated it as unique keys: declare it 'type: identifier' in --schema to leave "
+                           "it out of the metrics" if keys else
+                           "fix the values, or declare the column categorical (identifier, for a key) in --schema"))
                 df[c] = conv.astype(float)
         else:
             for df in (train, holdout, synthetic):
