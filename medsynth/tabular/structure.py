@@ -64,6 +64,12 @@ from medsynth.privacy.mechanisms import gaussian_sigma
 from medsynth.tabular.encoding import written_format
 from medsynth.tabular.schema import DATE_FORMATS, ColumnSchema, TableSchema, category_keys
 
+#: Row-number names that are words of data too: a DP fit makes such a column an identifier only where its rows are
+#: unique by a noisy count (as a column under any other name), not on its distinct values or where the noise cannot
+#: tell (survival::bladder1's tumour count 'number', 1-8, was regenerated as syn-0000001 at epsilon 1 and 10, a data
+#: scientist; a row number modelled as a number is only useless).
+DATA_WORD_INDEX_NAMES = frozenset({"number", "obs"})
+
 #: Largest share of non-whole values of an integer column (the weight of a whole number in round 2).
 INTEGER_SHARE = 0.02
 #: The noise (3 sigma) must stay under this share of a count for a decision taken on it.
@@ -520,6 +526,8 @@ def decide_structure(schema: TableSchema, df: pd.DataFrame, *, rho: float, rows:
     for col in third:
         spent += rho_r[2]
         ident = id_like(col.name) and not code_like(col.name)  # a code's name (visit_concept_id) is no identity
+        if ident and str(col.name).lower().strip() in DATA_WORD_INDEX_NAMES:  # (see DATA_WORD_INDEX_NAMES)
+            ident = False
         if ident and str(col.name).lower().strip() in ROW_INDEX_NAMES and decided[col.name]["type"] == "categorical":
             # an export's row number holds whole numbers: under such a name, text is data (Gestation's 'number' of
             # cigarettes, 'never' .. '30+', came out regenerated as syn-0000001 where the noise could not tell)

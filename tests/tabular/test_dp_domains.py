@@ -1079,6 +1079,22 @@ def test_text_under_a_row_number_name_is_no_identifier_where_the_noise_cannot_te
         assert out.column("number").type == "categorical", seed
 
 
+def test_a_count_named_number_is_no_identifier_and_a_row_number_named_obs_is():
+    """survival::bladder1's tumour count 'number' (1-8 on 294 rows) came out regenerated as syn-0000001 at epsilon 1 and
+    10 (a data scientist): its few distinct values, with three noise deviations of benefit of the doubt, or the noise
+    alone, made a row-number name an identifier. Such a name is an identifier only where its rows are unique."""
+    rs = np.random.default_rng(0)
+    df = pd.DataFrame({"number": rs.choice([1, 2, 3, 4, 5, 8], 294, p=[0.5, 0.2, 0.1, 0.1, 0.05, 0.05]),
+                       "obs": np.arange(1, 295), "age": rs.integers(20, 40, 294)})
+    for seed in range(6):
+        for rho in (2e-4, 2e-2):  # (the noise cannot tell; it can)
+            led = PrivacyLedger(private=True, target_epsilon=10.0, target_delta=1e-5)
+            out, *_ = decide_structure(infer_schema(df), df, rho=rho, rows=294.0, rng=np.random.default_rng(seed), ledger=led)
+            assert out.column("number").type != "identifier", (seed, rho)
+            if rho > 1e-3:
+                assert out.column("obs").type == "identifier", seed
+
+
 def test_calendar_years_stay_years():
     """A data scientist's audit (nineteenth session): a survey's `year` (2016/2017 on 3,655 rows; a constant 2018 on
     2,348) was located on the powers of two, whose cell in [1024, 2048) spans a century at a wide table's noise: 89-97%
