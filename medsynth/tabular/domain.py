@@ -1257,6 +1257,8 @@ def resolve_domain(
             if res.codes is not None and col.name in times and len(res.codes) >= 2:  # a time: whole numbers
                 upd = {"type": "integer", "categories": None, "min": int(res.codes[0]), "max": int(res.codes[-1]),
                        "missing": res.missing, "transform": "none"}
+                if len(res.codes) < int(res.codes[-1]) - int(res.codes[0]) + 1:  # a schedule (weeks 0, 2, 4, 6, 11):
+                    upd["atoms"] = [int(k) for k in res.codes]  # its released keys are the times rows are written at
                 detail[col.name] = {"mechanism": MECH_NUMBER, "rho": res.rho, "rounds": loc.rounds,
                                     "min": upd["min"], "max": upd["max"], "missing": res.missing}
                 updates[col.name] = upd
