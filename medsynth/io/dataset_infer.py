@@ -276,12 +276,14 @@ def _text_keys(s: pd.Series) -> bool:
 
 
 def _unique_present(s: pd.Series) -> bool:
-    """Whether a column can be a table's key: its present values unique, and missing in at most one row or 1% of them
-    (a root row without a key is a person of its own to a fit; one such row took the relation away, and the folder's DP
-    fit then refused: an adversary's neighbouring folders)."""
+    """Whether a column can be a table's key: missing in at most one row or 1% of them, and its present values unique
+    but for as few (a root row without a key is a person of its own to a fit, a child's gets a key of its own; a key on
+    two rows keeps one of them at random in a DP fit. One such row had taken the key or the relation away, and the
+    folder's DP fit then refused or released a schema without it: an adversary's neighbouring folders)."""
     missing = int(s.isna().sum())
-    return (missing <= max(1, 0.01 * len(s)) and int(s.notna().sum()) >= 2
-            and not canonical_keys(s.dropna()).duplicated().any())
+    few = max(1, 0.01 * len(s))
+    return (missing <= few and int(s.notna().sum()) >= 2
+            and int(canonical_keys(s.dropna()).duplicated().sum()) <= few)
 
 
 def _shared_key(name: str, df: pd.DataFrame, tables: Mapping[str, pd.DataFrame]) -> str | None:
@@ -444,15 +446,10 @@ def infer_dataset_schema(
     if cycle:
         raise DataValidationError(f"the relations form a cycle {' -> '.join(cycle)}; each table must be a child of tables above it "
                                   "only: remove one of these relations")
-    # a key missing in a row is tolerated on a root table only (a patient of its own to a DP fit); a child table's key
-    # with a missing value is no key, and nothing links to it (a reviewer: visits.visit_id missing once, referenced by
-    # labs, made schema infer refuse where it had inferred the folder without that link)
-    linked = {c for c, _, _, _ in rels}
-    for name in tables:
-        pk = pks.get(name)
-        if pk and name in linked and tables[name][pk].isna().any() and not any((name, pk) == (c, k) for c, k, _, _ in rels):
-            pks[name] = None
-            rels = [r for r in rels if r[2] != name or (r[0], r[1]) in explicit]
+    # a key missing in a row or 1% of them (_unique_present) stays the key, on a child table too: a fit gives such a row
+    # a placeholder key, and nothing links to it (it had been no key, and the links to it were dropped: one admission
+    # without its hadm_id left labevents a second root and the folder's DP fit refused, an adversary's neighbouring
+    # folders; before that, a reviewer saw schema infer refuse the key)
     key_cols: dict[str, set[str]] = {t: ({pks[t]} if pks[t] else set()) for t in tables}
     for c, k, _, _ in rels:
         key_cols[c].add(k)
@@ -478,12 +475,22 @@ def infer_dataset_schema(
     draft = DatasetSchema(tables=out_tables, relations=relation_objs)
     # a root key missing in a row or 1% of them (_unique_present): each such row a patient of its own to a fit, which
     # gives it a placeholder key (multi_base.one_row_per_key); said, not refused
-    keyless = {n: int(tables[n][draft.tables[n].primary_key].isna().sum()) for n in draft.roots
+    keyless = {n: int(tables[n][draft.tables[n].primary_key].isna().sum()) for n in draft.tables
                if draft.tables[n].primary_key and tables[n][draft.tables[n].primary_key].isna().any()}
     if notes is not None:
-        notes.extend(f"{k} row(s) of '{n}' have no '{draft.tables[n].primary_key}': a DP fit takes each for a patient of its "
-                     "own, with no linked row, a non-private one (hma) refuses them: give them their keys" for n, k in keyless.items())
-    problems = key_problems(tables, draft, orphans=False, loose_keys=set(keyless))
+        notes.extend((f"{k} row(s) of '{n}' have no '{draft.tables[n].primary_key}': a DP fit takes each for a patient of "
+                      "its own, with no linked row, a non-private one (hma) refuses them: give them their keys")
+                     if n in draft.roots else
+                     (f"{k} row(s) of '{n}' have no '{draft.tables[n].primary_key}': a fit gives each a key of its own, "
+                      "and no row can link to it; give them their keys") for n, k in keyless.items())
+    doubled = {n: int(canonical_keys(tables[n][draft.tables[n].primary_key].dropna()).duplicated().sum())
+               for n in draft.tables if draft.tables[n].primary_key}
+    doubled = {n: k for n, k in doubled.items() if k}
+    if notes is not None:
+        notes.extend(f"{k} value(s) of '{n}.{draft.tables[n].primary_key}' repeat: a DP fit keeps one row of each at random "
+                     "(with the rows linked to it; the patients sharing it are protected together), a non-private one "
+                     "refuses them: make the key unique" for n, k in doubled.items())
+    problems = key_problems(tables, draft, orphans=False, loose_keys=set(keyless) | set(doubled))
     if problems:
         raise DataValidationError(problems, context="the relations do not hold in the data")
     tables, lost = drop_orphans(tables, draft)
@@ -750,11 +757,19 @@ def terminal_keys(groups: np.ndarray, t: np.ndarray, keys: np.ndarray) -> list[s
     """The values (text keys, ``keys``; None for missing) of a child category column that end their parent's rows
     (``groups``, times ``t``): held once per parent at most, never followed by a later row of the parent, by at least
     :data:`TERMINAL_MIN_PARENTS` parents with a row before it; none where no other value is followed by a row (every
-    value of a column of one row per parent would be)."""
+    value of a column of one row per parent would be), nor in a column of numbers that fall within at most one parent or
+    1% of them (a visit number's highest values end its rows)."""
     ok = np.isfinite(t) & pd.notna(keys)
     if not ok.any():
         return []
     g, tt, v = pd.factorize(groups[ok])[0], t[ok], keys[ok]
+    num = pd.to_numeric(pd.Series(v), errors="coerce").to_numpy(dtype=float)
+    if np.isfinite(num).all():  # numbers that fall within at most one parent or 1% of them in time order are a count or
+        order = np.lexsort((tt, g))  # a visit number (its highest values end its rows; no event; one patient's visits
+        same = g[order][1:] == g[order][:-1]  # numbered out of step made visit 5 a terminal event, a reviewer)
+        falls = np.unique(g[order][1:][same & (np.diff(num[order]) < 0)]).size
+        if falls <= max(1, 0.01 * np.unique(g).size):
+            return []
     frame = pd.DataFrame({"g": g, "t": tt})
     last = frame.groupby("g")["t"].transform("max").to_numpy()
     first = frame.groupby("g")["t"].transform("min").to_numpy()

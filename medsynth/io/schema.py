@@ -621,7 +621,9 @@ def _guess_date_format(values: pd.Series) -> str | None:
     return max(DATE_FORMATS, key=lambda f: int(counts[uniq[read[f].to_numpy()]].sum()))
 
 
-def _is_integral(values: pd.Series) -> bool:
+def _is_integral(values: pd.Series, *, few: bool = False) -> bool:
+    """Whether the present values are whole numbers; with ``few``, all but one or 1% of them (a key's: one admission's
+    hadm_id written 29999999.5 made it no key, and the links to it went with it: an adversary's neighbouring folders)."""
     v = values.dropna()
     if v.empty:
         return False
@@ -629,7 +631,8 @@ def _is_integral(values: pd.Series) -> bool:
         return True
     if pd.api.types.is_float_dtype(v):
         arr = v.to_numpy(dtype=float)
-        return bool(np.all(np.isfinite(arr)) and np.all(arr == np.round(arr)))
+        off = int(np.sum(~np.isfinite(arr) | (arr != np.round(np.where(np.isfinite(arr), arr, 0.0)))))
+        return off <= (max(1, 0.01 * arr.size) if few and arr.size >= 10 else 0)
     return False
 
 
@@ -1012,7 +1015,8 @@ def infer_schema(df: pd.DataFrame, *, max_levels: int = MAX_INFERRED_LEVELS, rul
         # a row-number name makes an identifier only of distinct whole numbers ("index" may be a measurement), and
         # no name makes one of fractional numbers: 'uacid' (uric acid) or 'paid' (amounts) are measurements
         numeric = pd.api.types.is_numeric_dtype(s)
-        idlike = id_like(name) and (not numeric or _is_integral(s)) and (str(name).lower() not in ROW_INDEX_NAMES or numeric)
+        idlike = (id_like(name) and (not numeric or _is_integral(s, few=True))
+                  and (str(name).lower() not in ROW_INDEX_NAMES or numeric))
         if pd.api.types.is_bool_dtype(s) or (s.dtype == object and set(nonnull.astype(str).str.lower()) <= {"true", "false"}):
             cats: list[Category] = [False, True]
             cols.append(ColumnSchema(name=name, type="boolean", categories=cats, missing=missing))

@@ -340,7 +340,7 @@ def test_the_time_order_of_child_rows_is_decided_under_dp_not_read_from_one_pati
     assert inferred[0].order_by == "day" and inferred[1].order_by == "week"  # schema infer: one patient decides
     assert "order_by" in inferred[1].read_from_data  # ... and says so: a DP fit decides it again
     same = 0
-    for seed in range(4):
+    for seed in range(8):  # (about two fits in three: 8 of 12 noise seeds, as before a range's atoms moved the stream)
         got = []
         for d in (one, other):
             with insecure_noise_for_audit(5100 + seed):
@@ -348,7 +348,7 @@ def test_the_time_order_of_child_rows_is_decided_under_dp_not_read_from_one_pati
             got.append(m.schema.relations[0].order_by)
             assert m.ledger.rho_spent == pytest.approx(m.ledger.rho_budget, rel=1e-6)
         same += got[0] == got[1] == "day"
-    assert same >= 3, same
+    assert same >= 5, same
 
 
 def test_neighbours_release_the_same_time_fields_whatever_schema_infer_read():
