@@ -98,6 +98,9 @@ def fit_dataset_run(
     model = build_multitable(config, loaded)
     if Path(out).exists() and any(Path(out).iterdir()) and not force:
         RunDir.create(out, force=False, command=command, resumable=False)  # raises the usual message
+    from medsynth.tabular.run import _failed_spend, _note_earlier
+
+    earlier = _failed_spend(out) if force and model.is_private else None
     try:
         model.fit(tables, loaded)
     except MedsynthError as exc:
@@ -107,10 +110,12 @@ def fit_dataset_run(
         run = RunDir.create(out, force=force, command=command, resumable=False)
         run.write_config(config.model_copy(update={"model": model.name}))
         run._update_marker(kind="multitable", model=model.name)
+        _note_earlier(spent, earlier)
         spent.save(run.path / LEDGER_FILE)
         run.finish("failed")
         raise type(exc)(f"{exc}\n(this attempt spent part of the budget before failing; its ledger is in "
                         f"{run.path / LEDGER_FILE}: a retry on the same data composes with it)") from None
+    _note_earlier(model.ledger, earlier)  # (before the model card is written)
     run = RunDir.create(out, force=force, command=command, resumable=False)
     with run.marks_failure():
         run.write_config(config.model_copy(update={"model": model.name}))  # records the config's kind ("tabular") in run.json: the dataset's kind follows

@@ -116,6 +116,7 @@ def fit_run(
     model = build_synthesizer(config, schema, frame=df)
     if not resume and Path(out).exists() and (not Path(out).is_dir() or any(Path(out).iterdir())) and not force:
         RunDir.create(out, force=False, command=command, resumable=False)  # raises the usual message
+    earlier = _failed_spend(out) if force and not resume and model.is_private else None
     holder: dict[str, RunDir] = {"run": run} if resume else {}
     pending: list[tuple[int, dict[str, float]]] = []
 
@@ -156,10 +157,12 @@ def fit_run(
             raise
         run = holder.get("run") or RunDir.create(out, force=force, command=command, resumable=False)
         run.write_config(config.model_copy(update={"model": model.name}))
+        _note_earlier(spent, earlier)
         spent.save(run.path / LEDGER_FILE)
         run.finish("failed")
         raise type(exc)(f"{exc}\n(this attempt spent part of the budget before failing; its ledger is in "
                         f"{run.path / LEDGER_FILE}: a retry on the same data composes with it)") from None
+    _note_earlier(model.ledger, earlier)  # (before the model card is written)
     run = open_run() if "run" in holder else RunDir.create(out, force=force, command=command, resumable=False)
     with run.marks_failure():
         if not resume:
@@ -183,6 +186,35 @@ def _note_nothing_usable(run: RunDir, model: Any) -> None:
 
     if getattr(model, "is_private", False) and nothing_usable(model):
         run.record(warning=f"{NOTHING_USABLE}: every column is empty or keeps a single value (see the fit's warning)")
+
+
+def _failed_spend(out: str | Path) -> Any:  # noqa: ANN401 - a PrivacyLedger or None
+    """The ledger of a failed DP fit at ``out`` that spent budget (about to be overwritten by ``--force``), or None."""
+    import json
+
+    from medsynth.privacy.ledger import PrivacyLedger
+
+    p = Path(out)
+    try:
+        status = json.loads((p / "run.json").read_text()).get("status")
+        if status != "failed" or not (p / LEDGER_FILE).is_file():
+            return None
+        led = PrivacyLedger.load(p / LEDGER_FILE)
+    except (OSError, ValueError, MedsynthError):
+        return None
+    return led if led.private and led.entries else None
+
+
+def _note_earlier(ledger: Any, earlier: Any) -> None:  # noqa: ANN401
+    """Say in ``ledger`` what a failed attempt it overwrote had spent, and the two composed: its ledger went with the
+    folder (``--force``), and a retry's ledger said epsilon 1.0 where the data had given 1.165 (an adversary)."""
+    if earlier is None or ledger is None or not getattr(ledger, "private", False):
+        return
+    both = ledger.epsilon_of(list(earlier.entries))
+    ledger.notes.append(
+        f"an earlier DP attempt written to this run directory failed after spending epsilon {earlier.total_epsilon:.3g} "
+        f"on its data, and was overwritten (--force): with this fit, that data has given epsilon {both:.3g} in all "
+        "(composed; an attempt written elsewhere composes likewise, which this ledger cannot see)")
 
 
 def export_run(run: str | Path, out: str | Path, *, non_private: bool = False, force: bool = False) -> list[str]:

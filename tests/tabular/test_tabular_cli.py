@@ -79,6 +79,26 @@ def test_bad_inputs(files, capsys, table, case, needle):
     assert not (tmp / "run").exists(), "a failed fit must not leave a run directory"
 
 
+def test_a_retry_over_a_failed_dp_fit_says_what_the_two_spent(files, capsys):
+    """An adversary: a failed DP fit spent budget and left its ledger, and a retry with --force deleted it: the retry's
+    ledger said epsilon 1.0 where the data had given 1.165 (and each failed attempt had shown a noisy count). The retry
+    now says what the overwritten attempt spent and the two composed, in its ledger and model card."""
+    tmp, data, sch = files
+    run = tmp / "run"
+    assert main(["tabular", "fit", str(data), "--schema", str(sch), "--model", "dp-mst", "--epsilon", "1", "--delta",
+                 "0.1", "--out", str(run)]) == 2  # refused after the noisy row count
+    assert main(["tabular", "fit", str(data), "--schema", str(sch), "--model", "dp-mst", "--epsilon", "1", "--delta",
+                 "1e-3", "--out", str(run), "--force"]) == 0
+    ledger = json.loads((run / "privacy_ledger.json").read_text())
+    note = next(n for n in ledger["notes"] if n.startswith("an earlier DP attempt written to this run directory failed"))
+    both = float(re.search(r"has given epsilon ([\d.]+) in all", note).group(1))
+    assert both > ledger["total_epsilon"], note
+    assert "an earlier DP attempt" in (run / "model" / "MODEL_CARD.md").read_text()
+    assert main(["tabular", "fit", str(data), "--schema", str(sch), "--model", "dp-mst", "--epsilon", "1", "--delta",
+                 "1e-3", "--out", str(run), "--force"]) == 0  # over a finished run: nothing to say
+    assert not any("earlier DP attempt" in n for n in json.loads((run / "privacy_ledger.json").read_text())["notes"])
+
+
 def test_dp_run_keeps_the_table_hash_out_of_the_model(tmp_path: Path):
     """A hash of the training table identifies it among candidates: a DP model must not carry it."""
     import json
