@@ -84,9 +84,10 @@ class ColumnSchema(ConfigModel):
             DP fit decides it from a noisy count of the values on each candidate unit (1, 2, 2.5, 5 times a power of
             ten); declared by hand it is public knowledge.
         atoms: values that hold a cell of a number column's range alone (a Ct value of 45 for "not detected" in
-            93% of covid tests, a sentinel, a detection limit): a marginal model writes the cell's rows as the value
-            itself, not as values drawn across the cell. A DP fit finds them from a noisy count of the roundest value
-            of each cell holding a large share of the rows; declared by hand they are public knowledge.
+            93% of covid tests; a child's visit weeks 0, 2, 4, 6, 11): a marginal model writes the cell's rows as the
+            value itself, not as values drawn across the cell. A DP fit finds them from a noisy count of the roundest
+            value of each cell holding a large share of the rows (0, 45, 1000; not a sentinel such as 999 or -99 that is
+            not its cell's roundest value: declare those); declared by hand they are public knowledge.
         missing: whether the column may hold missing values (they are modelled as their own state).
         public: the domain (bounds/categories/missingness) is declared public by the user.
         transform: "log" models a skewed positive column on a log scale (a modelling choice); "asinh" a signed one
@@ -759,11 +760,12 @@ def group_key(name: Any, distinct: float, present: float, max_levels: int = 0) -
 #: Words naming a person (``patient``, ``subject``, ``pt``): ``patient_id``, ``SubjectID``, ``patient_nbr``, ``PATIENT``
 #: name a person's key; ``patient_visit_id``, ``patient_site_id`` (the word before ``id`` is another entity) do not.
 PERSON_WORDS = frozenset({"patient", "subject", "person", "participant", "member", "client", "individual", "resident",
-                          "respondent", "donor", "pt", "pat", "subj", "usubj", "uniquep", "mrn", "child", "kid",
-                          "infant", "baby", "newborn", "neonate", "mother", "father", "pupil", "student", "employee",
-                          "worker"})
-# (HLMdiag::autism's ``childid``, 155 children of 4-5 rows each, was no key: a DP fit protected rows, a child 5 times
-# epsilon; a data scientist)
+                          "respondent", "donor", "pt", "pat", "subj", "usubj", "uniquep", "mrn"})
+#: Words naming the person in a child's or a mother's study (``childid``, ``infant_id``, ``mother_no``): a key under them
+#: ranks below a patient's key, above a plain ``id`` (HLMdiag::autism's ``childid``, 155 children of 4-5 rows each, was no
+#: key, and a DP fit protected rows, a child 5 times epsilon: a data scientist; beside a ``patient_id`` it is not taken:
+#: a reviewer saw ``employee_id`` taken over ``patient_id``, each patient then about four units).
+SECOND_PERSON_WORDS = frozenset({"child", "kid", "infant", "baby", "newborn", "neonate", "mother"})
 #: Whole names that are a person's key by themselves (``PATIENT`` in Synthea's encounters, ``Subject``, ``MRN``).
 BARE_PERSON_KEYS = frozenset({"patient", "subject", "participant", "mrn"})
 # (not ``person``: wooldridge::recid's ``person`` is a flag, a crime against a person, and made 1,445 rows two persons)
@@ -771,11 +773,12 @@ BARE_PERSON_KEYS = frozenset({"patient", "subject", "participant", "mrn"})
 KEY_WORDS = frozenset({"id", "nbr", "no", "num", "number", "key"})
 
 
-def person_key_rank(name: Any) -> int | None:
+def person_key_rank(name: Any) -> float | None:
     """How surely a column's name says it identifies a person, from the name alone: 0 for a person's key (the word
     before the last is a person word, :data:`PERSON_WORDS`, and the last a key word, :data:`KEY_WORDS`: ``patient_id``,
     ``PatientID``, ``patient_nbr``; one word of a person and ``id``: ``ptid``, ``USUBJID``, ``uniquepid``; a bare
-    ``PATIENT``, ``subject``, ``MRN``; ``medical_record_number``), 1 for a plain ``id`` (often the person, sometimes a
+    ``PATIENT``, ``subject``, ``MRN``; ``medical_record_number``), 0.5 for a child's or a mother's key
+    (:data:`SECOND_PERSON_WORDS`), 1 for a plain ``id`` (often the person, sometimes a
     row's or an encounter's number), None otherwise (``hadm_id``, ``patient_visit_id``, ``pid``: a flag in gynaecology)."""
     words = _name_words(str(name))
     if words == ["id"]:
@@ -784,8 +787,12 @@ def person_key_rank(name: Any) -> int | None:
         return 0
     if len(words) == 1:
         w = words[0]
-        return 0 if w in BARE_PERSON_KEYS or (w.endswith("id") and w[:-2] in PERSON_WORDS) else None
-    return 0 if len(words) >= 2 and words[-1] in KEY_WORDS and words[-2] in PERSON_WORDS else None
+        if w in BARE_PERSON_KEYS or (w.endswith("id") and w[:-2] in PERSON_WORDS):
+            return 0
+        return 0.5 if w.endswith("id") and w[:-2] in SECOND_PERSON_WORDS else None
+    if len(words) >= 2 and words[-1] in KEY_WORDS:
+        return 0 if words[-2] in PERSON_WORDS else 0.5 if words[-2] in SECOND_PERSON_WORDS else None
+    return None
 
 
 def not_keys(name: Any, values: pd.Series) -> str | None:

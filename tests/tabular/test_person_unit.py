@@ -327,7 +327,11 @@ def test_a_bare_person_name_holding_words_or_a_flag_gets_a_hint_and_the_unit_sta
 
     assert person_key_rank("person") is None and person_key_rank("person_id") == 0 and person_key_rank("Subject") == 0
     # (HLMdiag::autism's childid, 155 children of 4-5 rows: no key, so a DP fit protected rows; a data scientist)
-    assert [person_key_rank(n) for n in ("childid", "infant_id", "mother_no", "child")] == [0, 0, 0, None]
+    assert [person_key_rank(n) for n in ("childid", "infant_id", "mother_no", "child")] == [0.5, 0.5, 0.5, None]
+    assert [person_key_rank(n) for n in ("employee_id", "worker_id", "father_id")] == [None, None, None]
+    from medsynth.io.schema import propose_unit  # (below a patient's key: a reviewer saw employee_id taken over it)
+
+    assert propose_unit(["child_id", "patient_id"]) == "patient_id" and propose_unit(["id", "childid"]) == "childid"
     assert not_keys("subject", pd.Series(["Mathematics", "Design / Media Arts", "English", "Art History"])).startswith("words")
     assert not_keys("Patient", pd.Series([0, 1, 1, 0, None])) == "a flag (values 0, 1)"
     assert not_keys("Subject", pd.Series(["308", "309", "M01", "F02"])) is None
