@@ -472,9 +472,10 @@ class DomainsMixin:
         upd: dict[str, Any] = {f: (getattr(rel, f) if f in declared else empty.get(f)) for f in FIELDS}
         upd["read_from_data"] = []
         if rel.terminal and "terminal" in rel.read_from_data:  # which value ends every patient's rows is a fact about
-            # every patient: used where declared only (no DP test of it yet)
+            # every patient: used where declared only (no DP test of it yet). Said in the owner's record only: its values
+            # and whether schema infer found one at all are the data's (a reviewer saw a rare value in the ledger)
             upd["terminal"], upd["terminal_values"] = None, []
-            self.ledger.notes.append(  # type: ignore[union-attr]
+            getattr(self, "private_meta", {}).setdefault("terminal_events_not_used", []).append(
                 f"relation {rel.label}: its terminal event ('{rel.terminal}' in {rel.terminal_values}, read from the data) "
                 "is not used: a DP fit keeps a parent's terminal row last only where the schema declares it (take "
                 "terminal out of the relation's read_from_data to declare it as public knowledge)")

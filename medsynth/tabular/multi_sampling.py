@@ -502,38 +502,50 @@ def _whole(v: object) -> bool:
         return False
 
 
-def _terminal_last(df: pd.DataFrame, prow: np.ndarray, rel: Any, rng: np.random.Generator) -> None:  # noqa: ANN401
+def _terminal_last(df: pd.DataFrame, prow: np.ndarray, rel: Any,  # noqa: ANN401
+                   rng: np.random.Generator) -> np.ndarray | None:
     """A parent's terminal row (``rel.terminal`` in ``rel.terminal_values``: a death) is its last: where a model put
     one on an earlier row (mstate::prothr's synthetic patients died up to 13 times, with intervals after death in 72
-    of 390), the parent's first terminal value moves to its last row, and the earlier terminal rows take values drawn
-    from the column's other (non-terminal) synthetic values. Rows are a parent's in time order (generated so)."""
+    of 390), the parent's first terminal value moves to its last row, and each earlier terminal row takes the value of
+    the parent's nearest row before it that holds none (after it, where none is before; else another parent's such row,
+at random). Rows are a
+    parent's in time order (generated so). Returns the row each row's value now comes from (for the model's own codes
+    of the column, which the tables below it are drawn from), or None where nothing moved."""
     col = getattr(rel, "terminal", None)
     if not col or col not in df.columns or not len(df):
-        return
+        return None
     from medsynth.io.schema import category_key
 
     ends = {category_key(v) for v in rel.terminal_values}
     values = df[col].to_numpy(dtype=object)
     is_end = np.array([not pd.isna(v) and category_key(v) in ends for v in values])
-    others = values[~is_end & pd.notna(values)]
     if not is_end.any():
-        return
-    order = np.lexsort((np.arange(len(df)), prow))
+        return None
+    n = len(df)
+    others = np.flatnonzero(~is_end & pd.notna(values))
+    order = np.lexsort((np.arange(n), prow))
     p_sorted = prow[order]
-    last_of = order[np.r_[p_sorted[1:] != p_sorted[:-1], True]]  # the last row of each parent (time order)
-    last = np.zeros(len(df), dtype=bool)
-    last[last_of] = True
-    first_end = pd.Series(np.flatnonzero(is_end)).groupby(prow[is_end]).first()  # each parent's first terminal row
-    new = values.copy()
-    moved = is_end & ~last
-    if moved.any() and others.size:
-        new[moved] = rng.choice(others, int(moved.sum()))
-    elif moved.any():
-        return  # (no other value to give the earlier rows)
-    last_row = pd.Series(last_of, index=p_sorted[np.r_[p_sorted[1:] != p_sorted[:-1], True]])
-    for p, i in first_end.items():
-        new[int(last_row[p])] = values[int(i)]
-    df[col] = pd.Series(new, index=df.index).astype(df[col].dtype, errors="ignore")
+    is_last = np.r_[p_sorted[1:] != p_sorted[:-1], True]
+    src = np.arange(n)
+    start = 0
+    for stop in np.flatnonzero(is_last) + 1:  # each parent's rows, in time order
+        rows = order[start:stop]
+        start = stop
+        at = np.flatnonzero(is_end[rows])
+        if not at.size or (at.size == 1 and at[0] == rows.size - 1):
+            continue
+        plain = np.flatnonzero(~is_end[rows])
+        for j in at[at < rows.size - 1]:
+            before, after = plain[plain < j], plain[plain > j]
+            if before.size or after.size:
+                src[rows[j]] = rows[before[-1] if before.size else after[0]]
+            elif others.size:
+                src[rows[j]] = int(rng.choice(others))
+        src[rows[-1]] = rows[at[0]]  # (the first terminal value ends the parent's rows)
+    if np.array_equal(src, np.arange(n)):
+        return None
+    df[col] = pd.Series(values[src], index=df.index).astype(df[col].dtype, errors="ignore")
+    return src
 
 
 def sample_dataset(model: MultiTableDPMST, n: int, rng: np.random.Generator) -> dict[str, pd.DataFrame]:
@@ -580,8 +592,11 @@ def sample_dataset(model: MultiTableDPMST, n: int, rng: np.random.Generator) -> 
             own, df = _decode_child(model, t, vals, prow, values[p], owns[p], rng)  # type: ignore[index]
         _under_written_bound(df, out[p], prow, plan, model.codecs[t].schema)  # type: ignore[index]
         rel = next((r for r in schema.relations if r.child == t and r.parent == p), None)  # type: ignore[union-attr]
-        if rel is not None and rel.terminal:
-            _terminal_last(df, prow, rel, rng)
+        src = _terminal_last(df, prow, rel, rng) if rel is not None and rel.terminal else None
+        if src is not None and rel.terminal in vals:  # (the tables below draw from the model's codes: moved with it)
+            vals[rel.terminal] = vals[rel.terminal][src]
+            if rel.terminal in own.cat:
+                own.cat[rel.terminal] = own.cat[rel.terminal][src]
         _map_counts(model, t, vals, rng)
         values[t], owns[t], out[t], prows[t] = vals, own, df, prow
     regenerate_keys(out, schema, prows)  # type: ignore[arg-type]
