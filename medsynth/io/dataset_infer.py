@@ -282,8 +282,9 @@ def _unique_present(s: pd.Series) -> bool:
     folder's DP fit then refused or released a schema without it: an adversary's neighbouring folders)."""
     missing = int(s.isna().sum())
     few = max(1, 0.01 * len(s))
+    repeats = few if len(s) >= 100 else 0  # (a two-row [1, 1] is no key: a reviewer)
     return (missing <= few and int(s.notna().sum()) >= 2
-            and int(canonical_keys(s.dropna()).duplicated().sum()) <= few)
+            and int(canonical_keys(s.dropna()).duplicated().sum()) <= repeats)
 
 
 def _shared_key(name: str, df: pd.DataFrame, tables: Mapping[str, pd.DataFrame]) -> str | None:
@@ -341,9 +342,18 @@ def _duplicated_key(tables: Mapping[str, pd.DataFrame], pks: Mapping[str, str | 
     return out
 
 
+def _parent_elsewhere(col: str, name: str, tables: Mapping[str, pd.DataFrame] | None) -> bool:
+    """Whether another table holds ``col`` with unique present values: a would-be parent, so a repeat here is a foreign
+    key's (admissions keyed by patient_id with one readmission became keyed by it, a reviewer), not a key's mistake."""
+    return tables is not None and any(
+        other != name and col in odf.columns and odf[col].notna().any()
+        and not canonical_keys(odf[col].dropna()).duplicated().any() for other, odf in tables.items())
+
+
 def _guess_primary_key(name: str, df: pd.DataFrame, schema: TableSchema,
                        tables: Mapping[str, pd.DataFrame] | None = None) -> str | None:
-    cands = [c.name for c in schema.columns if c.type == "identifier" and id_like(c.name) and _unique_present(df[c.name])]
+    cands = [c.name for c in schema.columns if c.type == "identifier" and id_like(c.name) and _unique_present(df[c.name])
+             and (not canonical_keys(df[c.name].dropna()).duplicated().any() or not _parent_elsewhere(c.name, name, tables))]
     if not cands:
         return _shared_key(name, df, tables) if tables is not None else None
     pref = {"id", f"{name.lower()}_id", f"{_singular(name)}_id", f"{name.lower()}id", f"{_singular(name)}id"}

@@ -1329,8 +1329,8 @@ def resolve_domain(
             else:
                 if step is not None:
                     upd["step"] = step
-                if atoms:
-                    upd["atoms"] = atoms
+                if atoms:  # (with any declared by hand: public)
+                    upd["atoms"] = sorted({*atoms, *(col.atoms or [])})
             detail[col.name] = {"mechanism": MECH_NUMBER + ("; its unit from a noisy count of the values on each "
                                                             "candidate unit, and the atoms of its fullest cells from "
                                                             "a noisy count of their roundest values" if rho_step else ""),

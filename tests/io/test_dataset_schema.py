@@ -204,19 +204,28 @@ def test_write_dataset_round_trips_and_is_atomic(tmp_path):
 
 def test_a_duplicated_patient_row_is_an_error_naming_the_key_not_a_missing_relation():
     """A review: one patient row written twice made schema infer find no relation (exit 0, relations: []) and the fit
-    ask for one, never naming the duplicate; then it was an error naming the key, a refusal on one row (an adversary:
-    a lab id written twice took labevents' key out of the released schema). A key repeated in one row or 1% of them
-    stays the key, with a note naming it (a DP fit keeps one row of each at random; a non-private one refuses)."""
+    ask for one, never naming the duplicate. The key's duplicate is the error, with an example value, under 100 rows;
+    from 100 rows a key repeated in one row or 1% of them stays the key, with a note naming it (an adversary: a lab id
+    written twice took labevents' key out of the released schema; a DP fit keeps one row of each at random, a
+    non-private one refuses), unless another table holds the column unique (a foreign key's repeat: a reviewer)."""
     patients = pd.DataFrame({"patient_id": [f"P{i}" for i in range(50)], "age": range(50)})
     visits = pd.DataFrame({"patient_id": [f"P{i % 50}" for i in range(200)], "day": range(200)})
     twice = pd.concat([patients, patients.iloc[[7]].assign(age=99)], ignore_index=True)  # the key twice, other values
+    with pytest.raises(DataValidationError, match=r"table 'patients': column 'patient_id' .* 1 of its values appear more "
+                                                  r"than once \(e\.g\. 'P7'\)"):
+        infer_dataset_schema({"patients": twice, "visits": visits})
+    numbered = twice.assign(patient_id=[*range(50), 7])  # (a whole-number key: 7, not np.int64(7), an adversary saw)
+    with pytest.raises(DataValidationError, match=r"\(e\.g\. 7\); a primary key"):
+        infer_dataset_schema({"patients": numbered, "visits": visits.assign(patient_id=[i % 50 for i in range(200)])})
+    many = pd.DataFrame({"patient_id": [f"P{i}" for i in range(150)], "age": np.arange(150) % 80})
     notes: list[str] = []
-    got = infer_dataset_schema({"patients": twice, "visits": visits}, notes=notes)
+    got = infer_dataset_schema({"patients": pd.concat([many, many.iloc[[7]].assign(age=99)], ignore_index=True),
+                                "visits": visits.assign(patient_id=[f"P{i % 150}" for i in range(200)])}, notes=notes)
     assert got.tables["patients"].primary_key == "patient_id" and got.relations[0].parent == "patients"
     assert any("1 value(s) of 'patients.patient_id' repeat: a DP fit keeps one row of each at random" in n for n in notes)
-    numbered = twice.assign(patient_id=[*range(50), 7])  # (a whole-number key)
-    got = infer_dataset_schema({"patients": numbered, "visits": visits.assign(patient_id=[i % 50 for i in range(200)])})
-    assert got.tables["patients"].primary_key == "patient_id"
+    admissions = pd.DataFrame({"patient_id": [*range(150), 5], "los": np.arange(151) % 9})  # one readmission
+    got = infer_dataset_schema({"patients": many.assign(patient_id=range(150)), "admissions": admissions})
+    assert got.tables["admissions"].primary_key is None and got.relations[0].child == "admissions"
     notes: list[str] = []  # written twice whole (an export's join): once, with a note
     whole = infer_dataset_schema({"patients": pd.concat([patients, patients.iloc[[7]]], ignore_index=True), "visits": visits},
                                  notes=notes)
