@@ -125,6 +125,9 @@ class PrivacyLedger:
         self.level_delta = 0.0
         self.asked_delta: float | None = None  # the delta asked, where a lower level was taken (lower_delta)
         self.entries: list[LedgerEntry] = []
+        #: entries of earlier DP runs written to the same run directory and overwritten (``--force``): not this fit's
+        #: spend, kept so that the data's whole spend composes across attempts (:func:`~medsynth.tabular.run._note_earlier`)
+        self.earlier_entries: list[LedgerEntry] = []
         self.created = time.strftime("%Y-%m-%dT%H:%M:%S")
         self.status = "complete"
 
@@ -339,6 +342,7 @@ class PrivacyLedger:
             "notes": list(self.notes),
             "created": self.created,
             "entries": [asdict(e) for e in self.entries],
+            **({"earlier_runs_entries": [asdict(e) for e in self.earlier_entries]} if self.earlier_entries else {}),
         }
 
     def save(self, path: str | Path) -> Path:
@@ -363,6 +367,8 @@ class PrivacyLedger:
         led.notes = list(data.get("notes") or [])
         fields = set(LedgerEntry.__dataclass_fields__)
         led.entries = [LedgerEntry(**{k: v for k, v in e.items() if k in fields}) for e in data.get("entries", [])]
+        led.earlier_entries = [LedgerEntry(**{k: v for k, v in e.items() if k in fields})
+                               for e in data.get("earlier_runs_entries", [])]
         led.reserved_delta = float(data.get("reserved_delta") or 0.0)
         led.level_delta = float(data.get("delta_level_part") or 0.0)
         led.asked_delta = data.get("asked_delta")

@@ -90,13 +90,17 @@ def test_a_retry_over_a_failed_dp_fit_says_what_the_two_spent(files, capsys):
     assert main(["tabular", "fit", str(data), "--schema", str(sch), "--model", "dp-mst", "--epsilon", "1", "--delta",
                  "1e-3", "--out", str(run), "--force"]) == 0
     ledger = json.loads((run / "privacy_ledger.json").read_text())
-    note = next(n for n in ledger["notes"] if n.startswith("an earlier DP attempt written to this run directory failed"))
+    note = next(n for n in ledger["notes"] if n.startswith("an earlier DP run written to this run directory failed"))
     both = float(re.search(r"has given epsilon ([\d.]+) in all", note).group(1))
     assert both > ledger["total_epsilon"], note
-    assert "an earlier DP attempt" in (run / "model" / "MODEL_CARD.md").read_text()
+    assert "an earlier DP run" in (run / "model" / "MODEL_CARD.md").read_text()
+    # a chain composes (a reviewer: three attempts composed to 1.118 where the note said 0.9), a finished run too
     assert main(["tabular", "fit", str(data), "--schema", str(sch), "--model", "dp-mst", "--epsilon", "1", "--delta",
-                 "1e-3", "--out", str(run), "--force"]) == 0  # over a finished run: nothing to say
-    assert not any("earlier DP attempt" in n for n in json.loads((run / "privacy_ledger.json").read_text())["notes"])
+                 "1e-3", "--out", str(run), "--force"]) == 0
+    third = json.loads((run / "privacy_ledger.json").read_text())
+    note3 = next(n for n in third["notes"] if n.startswith("an earlier DP run written to this run directory spent"))
+    assert len(third["earlier_runs_entries"]) == len(ledger["entries"]) + len(ledger["earlier_runs_entries"])
+    assert float(re.search(r"has given epsilon ([\d.]+) in all", note3).group(1)) > both, note3
 
 
 def test_dp_run_keeps_the_table_hash_out_of_the_model(tmp_path: Path):
