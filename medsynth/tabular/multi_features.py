@@ -34,6 +34,9 @@ from medsynth.tabular.encoding import Frame, TableCodec
 
 EVIDENCE = "^"
 POS, GAP = "pos:", "gap:"
+#: Whether a row is its parent's last (a feature of a child table whose relation has a terminal event: the model learns
+#: the event with it, and a parent's death falls on its last row).
+LAST = "last:"
 #: A gap in units of the even spacing (``TablePlan.gap == "spacing"``) is modelled up to this many spacings.
 SPACING_MAX = 32.0
 #: The most steps of an integer time column whose unbounded gaps are modelled as whole steps (``TablePlan.gap_whole``):
@@ -173,6 +176,7 @@ class TablePlan:
     chained: str | None = None
     gap_whole: bool = False
     deviations: list[str] = field(default_factory=list)
+    terminal: bool = False
 
     def deviates(self, c: str) -> bool:
         """Whether numeric column ``c`` is learnt as its deviation from the parent's level (see ``numbers``)."""
@@ -309,6 +313,8 @@ def own_columns(plan: TablePlan, schema: DatasetSchema, *, root: bool, pos_max: 
         cols.append(tab.column(c).model_copy(update={"public": True, "read_from_data": []}))
     if not root:
         cols.append(ColumnSchema(name=POS, type="integer", min=0, max=max(int(pos_max), 0), public=True))
+    if not root and plan.terminal:
+        cols.append(ColumnSchema(name=LAST, type="integer", min=0, max=1, public=True))
     base = plan.start if root else plan.order_by  # the row's time: a child's order, the root's own interval start
     for c in plan.companions if base is not None else []:  # signed offsets from the row's time, in hours
         b_lo, b_hi = tab.column(base).bounds()
@@ -531,7 +537,7 @@ def model_schema(columns: list[ColumnSchema]) -> TableSchema:
     return TableSchema(columns=columns)
 
 
-__all__ = ["EVIDENCE", "GAP", "POS", "T0_AFTER_SCALE", "WHOLE_GAP_MAX", "T0_SCALE", "TablePlan", "after_room", "dev_col", "dur_col", "first_time_from_share", "first_time_share",
+__all__ = ["EVIDENCE", "GAP", "LAST", "POS", "T0_AFTER_SCALE", "WHOLE_GAP_MAX", "T0_SCALE", "TablePlan", "after_room", "dev_col", "dur_col", "first_time_from_share", "first_time_share",
            "companion_dates", "companion_offsets", "interval_ends", "interval_lengths", "off_col",
            "group_rank", "group_starts", "has_next", "key_array",
            "mean_col", "mode_col", "model_schema", "n_col", "own_columns", "parent_index", "rebuild_times", "rows_to_come",

@@ -69,6 +69,7 @@ from medsynth.tabular.multi_domains import DECISION_EXTRA, DomainsMixin
 from medsynth.tabular.multi_features import (
     EVIDENCE,
     GAP,
+    LAST,
     POS,
     WHOLE_GAP_MAX,
     TablePlan,
@@ -210,6 +211,11 @@ class MultiDPMSTConfig(ConfigModel):
     root_model: Literal["auto", "dp-mst", "dp-aim"] = "dp-mst"
 
 
+def plan_discrete_names(tab: Any, modelled: set[str]) -> set[str]:  # noqa: ANN401
+    """The modelled category columns of a table (a terminal event's column must be one)."""
+    return {c.name for c in tab.columns if c.name in modelled and c.type in ("categorical", "boolean")}
+
+
 class MultiTableDPMST(DomainsMixin, MultiTableSynthesizer):
     """DP-MST over a folder of related tables, with patient-level DP (``epsilon: null``: non-private)."""
 
@@ -341,6 +347,7 @@ class MultiTableDPMST(DomainsMixin, MultiTableSynthesizer):
                 plan.within = rel.within
             if rel.after and rel.after in {c.name for c in ptab.modelled}:
                 plan.after = rel.after
+            plan.terminal = bool(rel.terminal) and rel.terminal in plan_discrete_names(tab, modelled)
         if parent is None and getattr(self, "root_start", None) in modelled:  # the root row's own interval
             plan.start = self.root_start
             plan.ends = [e for e in getattr(self, "root_ends", []) if e in modelled]
@@ -672,6 +679,9 @@ class MultiTableDPMST(DomainsMixin, MultiTableSynthesizer):
                 dev = np.clip(own.num[c] - level, -0.5, 0.5)
                 values[dev_col(c)] = mcodec.to_unit(colmap[dev_col(c)], dev)
             values[POS] = mcodec.to_unit(colmap[POS], np.minimum(group_rank(prow), pos_max).astype(float))  # type: ignore[arg-type]
+            if LAST in colmap:  # (whether the row is its parent's last among the rows measured)
+                last = group_rank(prow) == np.bincount(prow)[prow] - 1  # type: ignore[arg-type]
+                values[LAST] = mcodec.to_unit(colmap[LAST], last.astype(float))
             if plan.order_by is not None:
                 bound = None
                 if plan.within:

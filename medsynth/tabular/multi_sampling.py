@@ -28,6 +28,7 @@ from medsynth.tabular.multi_base import regenerate_keys
 from medsynth.tabular.multi_features import (
     EVIDENCE,
     GAP,
+    LAST,
     POS,
     TablePlan,
     after_room,
@@ -222,8 +223,9 @@ def _sample_root(model: MultiTableDPMST, n: int, rng: np.random.Generator) -> tu
 
 
 def _draw_rows(model: MultiTableDPMST, table: str, parent_values: dict[str, np.ndarray], prow: np.ndarray,
-               pos: np.ndarray, rng: np.random.Generator) -> dict[str, np.ndarray]:
-    """Features of child rows given their parents' features and positions."""
+               pos: np.ndarray, rng: np.random.Generator, last: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """Features of child rows given their parents' features and positions (and, where the model has it, whether each
+    is its parent's last, ``last``)."""
     mst, plan = model.models[table], model.plans[table]
     sampler = TreeSampler(mst)
     # the parent's features are the same for all its rows: pass them once per parent (groups must be sorted)
@@ -232,15 +234,21 @@ def _draw_rows(model: MultiTableDPMST, table: str, parent_values: dict[str, np.n
     group_ev = {e: coarse_code(mst, _col(model, table, e), parent_values[e[len(EVIDENCE):]][groups]) for e in plan.evidence}
     pos_u = mst.codec.to_unit(_col(model, table, POS), pos.astype(float))
     evidence = {POS: coarse_code(mst, _col(model, table, POS), pos_u)}
+    last_u = None
+    if LAST in plan.features and last is not None:
+        last_u = mst.codec.to_unit(_col(model, table, LAST), last.astype(float))
+        evidence[LAST] = coarse_code(mst, _col(model, table, LAST), last_u)
     if np.any(np.diff(prow) < 0):  # not sorted by parent: per-row evidence instead
         evidence.update({e: v[local] for e, v in group_ev.items()})
         states = sampler.sample_states(len(prow), evidence, rng)
     else:
         states = sampler.sample_states(len(prow), evidence, rng, groups=local, group_evidence=group_ev)
-    wanted = [f for f in plan.features if f != POS]
+    wanted = [f for f in plan.features if f != POS and not (f == LAST and last_u is not None)]
     frame = sampler.decode(states, wanted, rng)
     values = {**frame.num, **frame.cat}
     values[POS] = pos_u
+    if last_u is not None:
+        values[LAST] = last_u
     return values
 
 
@@ -502,6 +510,26 @@ def _whole(v: object) -> bool:
         return False
 
 
+def _through_terminal(df: pd.DataFrame, prow: np.ndarray, rel: Any) -> np.ndarray | None:  # noqa: ANN401
+    """Which rows to keep so that each parent's rows end at its first terminal row (``rel.terminal`` in
+    ``rel.terminal_values``), rows in a parent's time order as generated; None where every row stays."""
+    col = getattr(rel, "terminal", None)
+    if not col or col not in df.columns or not len(df):
+        return None
+    from medsynth.io.schema import category_key
+
+    ends = {category_key(v) for v in rel.terminal_values}
+    is_end = np.array([not pd.isna(v) and category_key(v) in ends for v in df[col].to_numpy(dtype=object)])
+    if not is_end.any():
+        return None
+    order = np.lexsort((np.arange(len(df)), prow))
+    seen = pd.Series(is_end[order]).groupby(prow[order]).cumsum().to_numpy()  # terminal rows so far, this one included
+    before = seen - is_end[order]  # ... before this one
+    keep = np.empty(len(df), dtype=bool)
+    keep[order] = before == 0
+    return None if keep.all() else keep
+
+
 def _terminal_last(df: pd.DataFrame, prow: np.ndarray, rel: Any,  # noqa: ANN401
                    rng: np.random.Generator) -> np.ndarray | None:
     """A parent's terminal row (``rel.terminal`` in ``rel.terminal_values``: a death) is its last: where a model put
@@ -570,7 +598,8 @@ def sample_dataset(model: MultiTableDPMST, n: int, rng: np.random.Generator) -> 
                 f"root rows (e.g. --n {max(1, n * MAX_SAMPLE_ROWS // max(total, 1))}) and sample in parts")
         prow = np.repeat(np.arange(len(counts)), counts)
         pos = np.minimum(group_rank(prow), max(model.counts[t].high - 1, 0))
-        vals = _draw_rows(model, t, values[p], prow, pos, rng)  # type: ignore[index]
+        last = group_rank(prow) == np.asarray(counts)[prow] - 1  # (each parent's last row: prow repeats its parents)
+        vals = _draw_rows(model, t, values[p], prow, pos, rng, last)  # type: ignore[index]
         own, df = _decode_child(model, t, vals, prow, values[p], owns[p], rng)  # type: ignore[index]
         constraints = schema.tables[t].constraints  # type: ignore[union-attr]
         rounds = 0
@@ -586,17 +615,27 @@ def sample_dataset(model: MultiTableDPMST, n: int, rng: np.random.Generator) -> 
                     break
                 raise DataValidationError(f"{still.size} sampled '{t}' rows still break the schema's constraints after "
                                           f"{MAX_ROUNDS} redraws; relax them or check the schema")
-            redo = _draw_rows(model, t, values[p], prow[bad], pos[bad], rng)  # type: ignore[index]
+            redo = _draw_rows(model, t, values[p], prow[bad], pos[bad], rng, last[bad])  # type: ignore[index]
             for k in vals:
                 vals[k][bad] = redo[k]
             own, df = _decode_child(model, t, vals, prow, values[p], owns[p], rng)  # type: ignore[index]
         _under_written_bound(df, out[p], prow, plan, model.codecs[t].schema)  # type: ignore[index]
         rel = next((r for r in schema.relations if r.child == t and r.parent == p), None)  # type: ignore[union-attr]
-        src = _terminal_last(df, prow, rel, rng) if rel is not None and rel.terminal else None
-        if src is not None and rel.terminal in vals:  # (the tables below draw from the model's codes: moved with it)
-            vals[rel.terminal] = vals[rel.terminal][src]
-            if rel.terminal in own.cat:
-                own.cat[rel.terminal] = own.cat[rel.terminal][src]
+        if rel is not None and rel.terminal and not schema.children_of(t):  # type: ignore[union-attr]
+            # a table no other links to ends each parent's rows at its first terminal row: the rows after it are
+            # left out (relabelling them broke prothr's state -> event link: an event equal to its state in 97 of
+            # 835 rows, none real, a QA engineer)
+            keep = _through_terminal(df, prow, rel)
+            if keep is not None:
+                idx = np.flatnonzero(keep)
+                df, prow = df.iloc[idx].reset_index(drop=True), prow[idx]
+                vals, own = {k: v[idx] for k, v in vals.items()}, own.take(idx)
+        elif rel is not None and rel.terminal:  # rows other tables link to stay: their terminal value moves instead
+            src = _terminal_last(df, prow, rel, rng)
+            if src is not None and rel.terminal in vals:  # (the tables below draw from the model's codes: moved too)
+                vals[rel.terminal] = vals[rel.terminal][src]
+                if rel.terminal in own.cat:
+                    own.cat[rel.terminal] = own.cat[rel.terminal][src]
         _map_counts(model, t, vals, rng)
         values[t], owns[t], out[t], prows[t] = vals, own, df, prow
     regenerate_keys(out, schema, prows)  # type: ignore[arg-type]

@@ -635,9 +635,14 @@ def test_a_terminal_event_ends_the_synthetic_patients_rows():
     assert rel.terminal == "event" and rel.terminal_values == ["censored", "death"] and "terminal" in rel.read_from_data
     syn = MultiTableDPMST(privacy={"epsilon": None}).fit(real, schema).sample(300, seed=0)
     assert rows_after_terminal(syn, schema, rel, {"event": ["censored", "death"]})["event"] == 0.0
-    # the deaths are kept, fewer (a patient keeps one: the model had put some on no last row, some twice; 0.081 to 0.114)
+    # the model learns the event with whether the row is its parent's last (a feature of tables with a terminal event):
+    # the deaths and the rows per patient stay as real (the rows after an early death, left out without it, took
+    # prothr's intervals per patient from 2.14 to 1.48, a QA engineer)
     real_deaths = (real["events"]["event"] == "death").mean()
-    assert 0.5 * real_deaths < (syn["events"]["event"] == "death").mean() < 1.2 * real_deaths
+    assert 0.8 * real_deaths < (syn["events"]["event"] == "death").mean() < 1.2 * real_deaths
+    assert abs(len(syn["events"]) / len(real["events"]) - 1) < 0.1
+    ends = syn["events"].groupby("id").tail(1)["event"]
+    assert ends.isin(["death", "censored"]).mean() > 0.95  # (every real patient's last row holds one)
     # a DP fit does not use the rule as read from the data, and says so in the owner's record only (its values, and
     # whether schema infer found one, are the data's: a reviewer saw a rare value quoted in the released ledger)
     with insecure_noise_for_audit(3):
