@@ -57,6 +57,7 @@ from medsynth.privacy.mechanisms import (
     noisy_counts,
 )
 from medsynth.privacy.steps import (
+    ATOM_CELLS,
     ATOM_HOLD,
     ON_SIGMAS,
     SPARSE_LEFT,
@@ -252,14 +253,14 @@ def _released_step(s: pd.Series, low: float, high: float, integer: bool, rho: fl
     x = cell_numbers(s).to_numpy(dtype=float)
     x = x[np.isfinite(x)]
     taken = np.zeros(x.size, dtype=bool)
-    exact = []
-    for _, v in cands:
+    exact = np.zeros(ATOM_CELLS)  # (always ATOM_CELLS buckets, empty where fewer cells are tested: how many noise draws
+    for j, (_, v) in enumerate(cands):  # a fit makes does not hang on its noisy cells)
         hit = is_atom(x, v) & ~taken
-        exact.append(float(hit.sum()))
+        exact[j] = float(hit.sum())
         taken |= hit
     sigma = gaussian_sigma(rho)
     noisy = noisy_counts(np.r_[step_counts(x[~taken], units) if units.size else np.zeros(0), exact], sigma, rng)
-    noisy_units, noisy_atoms = noisy[: noisy.size - len(cands)], noisy[noisy.size - len(cands):]
+    noisy_units, noisy_atoms = noisy[: noisy.size - ATOM_CELLS], noisy[noisy.size - ATOM_CELLS:][: len(cands)]
     atoms = [v for _, v in cands]
     step = decide_step(fold_atoms(noisy_units, noisy_atoms, atoms, units), sigma, units, integer=integer,
                        width=float(high) - float(low)) if units.size else None
