@@ -69,7 +69,15 @@ def infer(
         return
     if relation or key:
         raise DataValidationError("--relation and --key apply to a folder of tables; DATA is one table")
-    frame = read_table(data)
+    try:
+        frame = read_table(data)
+    except DataValidationError as exc:  # one malformed line stopped schema infer where a DP fit reads the file (an
+        if "cannot be parsed" not in str(exc):  # adversary: the pipeline then refused on one record's account)
+            raise
+        frame = read_table(data, private=True)
+        typer.echo(f"note: {exc}; read it instead as a DP fit reads its table (each line one record: a quote left open "
+                   "closes at its line's end, cells past the header's are cut, a byte that is not UTF-8 is replaced), "
+                   "which this schema describes; fix the file to describe it exactly", err=True)
     schema = infer_schema(frame)
     write_text(out, PRIVATE_HEADER + schema.to_yaml())
     if len(schema.columns) <= 20:

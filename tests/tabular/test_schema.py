@@ -68,6 +68,21 @@ def test_unparseable_csv(tmp_path: Path):
         read_table(tmp_path / "x.xlsx")
 
 
+def test_schema_infer_reads_a_malformed_line_as_a_dp_fit_does(tmp_path: Path, capsys):
+    """An adversary: one line with extra cells (or a bad byte, or a quote left open) stopped `schema infer` where the
+    DP fit reads the same file (each line one record), so a pipeline refused on one record's account. `schema infer`
+    now reads it as the fit does and says so."""
+    from medsynth.cli.main import main
+
+    rows = "".join(f"{i},{20 + i % 50},{'F' if i % 2 else 'M'}\n" for i in range(60))
+    p = tmp_path / "extra.csv"
+    p.write_text("id,age,sex\n" + rows + "61,40,F,oops,more\n")
+    assert main(["schema", "infer", str(p), "--out", str(tmp_path / "s.yaml")]) == 0
+    err = capsys.readouterr().err
+    assert "cannot be parsed" in err and "read it instead as a DP fit reads its table" in err
+    assert {c.name for c in TableSchema.load(tmp_path / "s.yaml").columns} == {"id", "age", "sex"}
+
+
 def test_constraints_checked(table, schema):
     assert check_constraints(table, schema).all()
     swapped = table.assign(admit=table["discharge"], discharge=table["admit"])
