@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tabular"))
-from multitable_helpers import make_dataset, pbcseq_folder  # noqa: E402
+from multitable_helpers import ending_dataset, make_dataset, pbcseq_folder  # noqa: E402
 
 from medsynth.cli.main import main  # noqa: E402
 from medsynth.evaluation import evaluate_multitable, write_report  # noqa: E402
@@ -381,22 +381,6 @@ def test_rows_outside_the_parents_follow_up_fail_on_their_own():
     assert m.verdict == "fail" and "end_before_start" in m.note and m.value > 0.15, (m.value, m.note)
 
 
-def _ending(n: int, seed: int, offset: int = 0) -> dict[str, pd.DataFrame]:
-    """mstate::prothr's shape: a patient's intervals, each ending in 'none' but the last, which ends in 'death' or
-    'censored' (never followed by another row)."""
-    rng = np.random.default_rng(seed)
-    pats, rows = [], []
-    for i in range(n):
-        t, k = 0, int(rng.integers(2, 5))
-        for j in range(k):
-            stop = t + int(rng.integers(5, 100))
-            end = ("death" if rng.random() < 0.4 else "censored") if j == k - 1 else "none"
-            rows.append({"id": offset + i, "start": t, "stop": stop, "event": end})
-            t = stop
-        pats.append({"id": offset + i, "age": int(rng.integers(30, 80))})
-    return {"patients": pd.DataFrame(pats), "events": pd.DataFrame(rows)}
-
-
 def test_rows_after_a_death_fail():
     """mstate::prothr non-private: 72 of 390 synthetic patients had intervals after their death (up to 13 deaths each at
     epsilon 10), and every relation metric passed. A category value that ends every real parent's rows holding it is a
@@ -404,10 +388,10 @@ def test_rows_after_a_death_fail():
     from medsynth.evaluation.multitable_data import terminal_values
     from medsynth.io.dataset_infer import infer_dataset_schema
 
-    train, holdout = _ending(120, 0), _ending(60, 1, 1000)
+    train, holdout = ending_dataset(120, 0), ending_dataset(60, 1, 1000)
     schema = infer_dataset_schema(train)
     assert terminal_values(train, schema, schema.relations[0]) == {"event": ["censored", "death"]}
-    good = _ending(120, 2, 5000)
+    good = ending_dataset(120, 2, 5000)
     m = {m.name: m for m in evaluate_multitable(train, holdout, good).results}["terminal_event_violations"]
     assert m.value == 0.0 and m.verdict == "pass"
     bad = {k: v.copy() for k, v in good.items()}

@@ -46,6 +46,22 @@ def make_dataset(n: int = 60, seed: int = 0, *, hostile: bool = False) -> dict[s
     return {"patients": patients, "visits": visits}
 
 
+def ending_dataset(n: int, seed: int, offset: int = 0, *, most: int = 4) -> dict[str, pd.DataFrame]:
+    """mstate::prothr's shape: a patient's 2 to ``most`` intervals, each ending in 'none' but the last, which ends in
+    'death' or 'censored' (never followed by another row)."""
+    rng = np.random.default_rng(seed)
+    pats, rows = [], []
+    for i in range(n):
+        t, k = 0, int(rng.integers(2, most + 1))
+        for j in range(k):
+            stop = t + int(rng.integers(5, 100))
+            end = ("death" if rng.random() < 0.4 else "censored") if j == k - 1 else "none"
+            rows.append({"id": offset + i, "start": t, "stop": stop, "event": end})
+            t = stop
+        pats.append({"id": offset + i, "age": int(rng.integers(30, 80))})
+    return {"patients": pd.DataFrame(pats), "events": pd.DataFrame(rows)}
+
+
 def public_schema(tables: dict[str, pd.DataFrame]) -> DatasetSchema:
     """The inferred schema with every column declared public (as a reviewer would, with public ranges)."""
     data = infer_dataset_schema(tables).to_dict()

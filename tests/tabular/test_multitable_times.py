@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from multitable_helpers import ending_dataset
 
 from medsynth.core.errors import ConfigError
 from medsynth.io.dataset import DatasetSchema
@@ -607,29 +608,13 @@ def test_non_private_event_times_are_written_in_the_datas_unit_and_never_past_th
         assert df["day"].tolist() == [100, 50, 10], (dtype, df["day"].tolist())
 
 
-def _ending(n: int, seed: int) -> dict[str, pd.DataFrame]:
-    """mstate::prothr's shape: a patient's intervals each end in 'none' but the last, which ends in 'death' or
-    'censored'."""
-    rng = np.random.default_rng(seed)
-    pats, rows = [], []
-    for i in range(n):
-        t, k = 0, int(rng.integers(2, 6))
-        for j in range(k):
-            stop = t + int(rng.integers(5, 100))
-            end = ("death" if rng.random() < 0.4 else "censored") if j == k - 1 else "none"
-            rows.append({"id": i, "start": t, "stop": stop, "event": end})
-            t = stop
-        pats.append({"id": i, "age": int(rng.integers(30, 80))})
-    return {"patients": pd.DataFrame(pats), "events": pd.DataFrame(rows)}
-
-
 def test_a_terminal_event_ends_the_synthetic_patients_rows():
     """mstate::prothr: 72 of 390 non-private synthetic patients had intervals after their death (one died 13 times at
     epsilon 10). schema infer reads the values that end every real patient's rows holding them (terminal); a fit keeps
     them on a patient's last row, a DP fit only where declared."""
     from medsynth.evaluation.multitable_data import rows_after_terminal
 
-    real = _ending(300, 0)
+    real = ending_dataset(300, 0, most=5)
     schema = infer_dataset_schema(real)
     rel = schema.relations[0]
     assert rel.terminal == "event" and rel.terminal_values == ["censored", "death"] and "terminal" in rel.read_from_data
