@@ -91,8 +91,8 @@ def decide_step(noisy: np.ndarray, sigma: float, units: np.ndarray, *, integer: 
                 width: float | None = None) -> float | None:
     """The coarsest unit the noisy :func:`step_counts` support (see the module), or None: an integer column's unit of
     1 and a continuous column's none are not a step. A unit leaving fewer than :data:`FINE_POINTS` points on the
-    range's ``width`` (by default twice the coarsest candidate's) allows off it a share of :data:`STEP_SLACK` as much
-    smaller."""
+    range's ``width`` (by default twice the coarsest candidate's) allows off it :data:`STEP_SLACK` times its points over
+    :data:`FINE_POINTS` (the whole of it where it leaves :data:`FLAG_POINTS` or fewer)."""
     if width is None:
         width = COARSEST * float(np.max(units)) if len(units) else 0.0
     noisy = np.asarray(noisy, dtype=float)
@@ -186,7 +186,7 @@ def roundest(low: float, high: float, *, closed: bool = False) -> float | None:
             g = float(f"{m}e{e}")
             q = math.ceil(low / g - 1e-9)
             v = q * g
-            if v < high or (closed and v <= high * (1 + 1e-12)):
+            if v < high or (closed and v <= high + 1e-12 * abs(high)):
                 decimals = max(0, -math.floor(math.log10(g)) + 2)
                 return float(round(v, decimals)) if q else 0.0
     return None
