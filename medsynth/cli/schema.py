@@ -45,17 +45,17 @@ def infer(
     from medsynth.core.errors import DataValidationError
     from medsynth.core.files import check_output
     from medsynth.io.schema import infer_schema
-    from medsynth.io.tables import read_table
 
     check_output(out, kind="file", what="--out")
     if out.exists() and not force:
         raise DataValidationError(f"'{out}' already exists; pass --force to overwrite it")
     if data.is_dir():
-        from medsynth.io.dataset import read_dataset
+        from medsynth.io.dataset import table_files
         from medsynth.io.dataset_infer import infer_dataset_schema
 
         notes: list[str] = []
-        ds = infer_dataset_schema(read_dataset(data), relations=relation, keys=key, notes=notes)
+        tables = {name: _as_a_fit_reads(f, notes) for name, f in table_files(data).items()}
+        ds = infer_dataset_schema(tables, relations=relation, keys=key, notes=notes)
         write_text(out, PRIVATE_HEADER + ds.to_yaml())
         rels = "; ".join(r.label for r in ds.relations) or "no relation"
         notes += [f"table '{t}': {n}" for t, tab in ds.tables.items() for n in _case_variant_notes(tab)]
@@ -69,15 +69,10 @@ def infer(
         return
     if relation or key:
         raise DataValidationError("--relation and --key apply to a folder of tables; DATA is one table")
-    try:
-        frame = read_table(data)
-    except DataValidationError as exc:  # one malformed line stopped schema infer where a DP fit reads the file (an
-        if "cannot be parsed" not in str(exc):  # adversary: the pipeline then refused on one record's account)
-            raise
-        frame = read_table(data, private=True)
-        typer.echo(f"note: {exc}; read it instead as a DP fit reads its table (each line one record: a quote left open "
-                   "closes at its line's end, cells past the header's are cut, a byte that is not UTF-8 is replaced), "
-                   "which this schema describes; fix the file to describe it exactly", err=True)
+    read_notes: list[str] = []
+    frame = _as_a_fit_reads(data, read_notes)
+    for note in read_notes:
+        typer.echo(f"note: {note}", err=True)
     schema = infer_schema(frame)
     write_text(out, PRIVATE_HEADER + schema.to_yaml())
     if len(schema.columns) <= 20:
@@ -239,3 +234,21 @@ def check(
         note += (f"; {keyless} row(s) have no value of the unit '{table_schema.unit}': a DP fit counts each as a person of "
                  "its own (fill the key where the row belongs to a known person)")
     done(f"'{data}' matches its schema{note}")
+
+
+def _as_a_fit_reads(path: Path, notes: list[str]) -> Any:  # noqa: ANN401 - a DataFrame
+    """A table as ``read_table`` reads it, or, where one malformed line stops that (cells past the header's, a byte
+    that is not UTF-8, a quote left open), as a DP fit reads its table, with a note: one line stopped `schema infer`
+    where the fit reads the same file, so a pipeline refused on one record's account (an adversary)."""
+    from medsynth.core.errors import DataValidationError
+    from medsynth.io.tables import read_table
+
+    try:
+        return read_table(path)
+    except DataValidationError as exc:
+        if "cannot be parsed" not in str(exc):
+            raise
+        notes.append(f"{exc}; read it instead as a DP fit reads its table (each line one record: a quote left open "
+                     "closes at its line's end, cells past the header's are cut, a byte that is not UTF-8 is replaced), "
+                     "which this schema describes; fix the file to describe it exactly")
+        return read_table(path, private=True)

@@ -81,6 +81,14 @@ def test_schema_infer_reads_a_malformed_line_as_a_dp_fit_does(tmp_path: Path, ca
     err = capsys.readouterr().err
     assert "cannot be parsed" in err and "read it instead as a DP fit reads its table" in err
     assert {c.name for c in TableSchema.load(tmp_path / "s.yaml").columns} == {"id", "age", "sex"}
+    folder = tmp_path / "folder"  # a folder's files likewise
+    folder.mkdir()
+    (folder / "patients.csv").write_text("patient_id,age\n" + "".join(f"{i},{30 + i % 40}\n" for i in range(60)))
+    (folder / "visits.csv").write_text("patient_id,day\n" + "".join(f"{i % 60},{i}\n" for i in range(150))
+                                       + "3,151,extra\n")
+    assert main(["schema", "infer", str(folder), "--out", str(tmp_path / "d.yaml")]) == 0
+    err = capsys.readouterr().err
+    assert "visits.csv' cannot be parsed" in err and "read it instead as a DP fit reads its table" in err
 
 
 def test_constraints_checked(table, schema):
