@@ -257,6 +257,11 @@ def export_run(run: str | Path, out: str | Path, *, non_private: bool = False, f
         raise RunDirectoryError(f"--out '{out}' lies inside the run '{src}'; export to a folder outside it")
     manifest_path = src / RELEASE_MANIFEST
     ledger_path = src / LEDGER_FILE
+    status = json.loads((src / MARKER).read_text()).get("status") if (src / MARKER).is_file() else None
+    if status == "failed":  # (a failed fit was told to refit "with this version of medsynth": a data scientist)
+        raise RunDirectoryError(f"'{src}' is a fit that failed (run.json: failed): nothing of it may be released; its "
+                                f"ledger ({LEDGER_FILE}) records what it spent. Fit again (a retry into the same --out "
+                                "with --force composes with that spend)")
     if not manifest_path.is_file() or not ledger_path.is_file():
         raise RunDirectoryError(f"'{src}' has no {RELEASE_MANIFEST} (or no {LEDGER_FILE}): it is not a finished "
                                 "`medsynth tabular fit` run; refit it with this version of medsynth")

@@ -87,6 +87,9 @@ def test_a_retry_over_a_failed_dp_fit_says_what_the_two_spent(files, capsys):
     run = tmp / "run"
     assert main(["tabular", "fit", str(data), "--schema", str(sch), "--model", "dp-mst", "--epsilon", "1", "--delta",
                  "0.1", "--out", str(run)]) == 2  # refused after the noisy row count
+    capsys.readouterr()
+    assert main(["tabular", "export", str(run), "--out", str(tmp / "exp")]) != 0  # (it said: refit with this version)
+    assert "is a fit that failed (run.json: failed): nothing of it may be released" in capsys.readouterr().err
     assert main(["tabular", "fit", str(data), "--schema", str(sch), "--model", "dp-mst", "--epsilon", "1", "--delta",
                  "1e-3", "--out", str(run), "--force"]) == 0
     ledger = json.loads((run / "privacy_ledger.json").read_text())
