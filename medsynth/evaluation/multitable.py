@@ -69,7 +69,7 @@ from medsynth.evaluation.tabular_fidelity import (
 )
 from medsynth.evaluation.tabular_privacy import TabularContext
 from medsynth.io.dataset import DatasetSchema
-from medsynth.io.dataset_infer import infer_dataset_schema
+from medsynth.io.dataset_infer import TERMINAL_MIN_PARENTS, infer_dataset_schema
 
 DatasetLike = str | Path | Mapping[str, pd.DataFrame]
 SECTION = "relations"
@@ -219,19 +219,13 @@ def relation_metrics(train: dict, holdout: dict, synthetic: dict, schema: Datase
     desc_end = ("Share of synthetic parents whose rows go on after a terminal event (the worst relation and column, beyond "
                 "the real holdout's share): a later row, or a second terminal row. A terminal event is a category value "
                 "of a child table that ends its parent's rows in every real parent holding it (at least "
-                "5 of them, with rows before it): a death among a patient's intervals.")
-    judged = [r for r in terminal if np.isfinite(r["synthetic"])]
-    if judged:
-        worst = max(judged, key=lambda r: r["synthetic"] - r["baseline"])
-        out.append(judge("terminal_event_violations", SECTION, worst["synthetic"], "minimize", desc_end,
-                         threshold=th.terminal_event_violations, baseline=worst["baseline"],
-                         details={"relations": terminal},
-                         note=(f"worst: {worst['relation']} '{worst['column']}' in {worst['values']}: "
-                               f"{worst['synthetic']:.1%} of the synthetic parents holding one have rows after it "
-                               f"(real holdout {worst['baseline']:.1%})")))
-    elif terminal:
-        out.append(skipped("terminal_event_violations", SECTION, "minimize", desc_end,
-                           "no synthetic parent holds a terminal value (see the categories lost)"))
+                f"{TERMINAL_MIN_PARENTS} of them, with rows before it): a death among a patient's intervals.")
+    if terminal:  # (only folders with a terminal event: nothing to say of the others)
+        _judge_worst(out, schema, "terminal_event_violations", terminal, desc_end, th.terminal_event_violations,
+                     "no synthetic parent holds a terminal value (see the categories lost)", "",
+                     note=lambda w, _: (f"worst: {w['relation']} '{w['column']}' in {w['values']}: {w['synthetic']:.1%} of "
+                                        "the synthetic parents holding one have rows after it (real holdout "
+                                        f"{w['baseline']:.1%})"))
     desc = ("Total variation distance, over the real deciles, between the real and synthetic distributions of a child "
             "row's time relative to its parent's start (the relation's `after`, e.g. a lab's time after its admission) "
             "or end (`within`, e.g. the discharge): whether child rows happen when they did for their parent (the "
@@ -247,14 +241,15 @@ def relation_metrics(train: dict, holdout: dict, synthetic: dict, schema: Datase
 
 
 def _judge_worst(out: list[MetricResult], schema: Any, name: str, rows: list[dict[str, Any]], desc: str, threshold: Any,
-                 unjudged: str, none: str) -> None:
+                 unjudged: str, none: str, note: Any = None) -> None:  # noqa: ANN401
     """Judge a per-relation check on its worst relation (synthetic share beyond the real baseline), or skip it saying
-    why: ``unjudged`` where rows exist but none holds a value, ``none`` where no relation has the check."""
+    why: ``unjudged`` where rows exist but none holds a value, ``none`` where no relation has the check; ``note`` words
+    the worst row (by default :func:`_worst_note`)."""
     judged = [r for r in rows if np.isfinite(r["synthetic"])]
     if judged:
         worst = max(judged, key=lambda r: r["synthetic"] - r["baseline"])
         out.append(judge(name, SECTION, worst["synthetic"], "minimize", desc, threshold=threshold, baseline=worst["baseline"],
-                         details={"relations": rows}, note=_worst_note(worst, judged)))
+                         details={"relations": rows}, note=(note or _worst_note)(worst, judged)))
     elif schema.relations:
         out.append(skipped(name, SECTION, "minimize", desc, unjudged if rows else none))
 

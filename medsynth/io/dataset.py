@@ -283,10 +283,9 @@ def relation_problems(tables: Mapping[str, DatasetTable], relations: list[Relati
                 problems.append(f"relation {r.label}: ends {r.ends} need order_by (the start of each interval)")
         if r.terminal is not None:  # (as read from the data, checked only where the column is: a table typed anew by hand
             # may hold it as a number)
-            col = child.column(r.terminal) if r.terminal in child.names else None
-            read = "terminal" in r.read_from_data
-            if (col is None and not read) or (col is not None and not read and col.type not in ("categorical", "boolean")) \
-                    or not r.order_by or not r.terminal_values:
+            declared = "terminal" not in r.read_from_data
+            typed = r.terminal in child.names and child.column(r.terminal).type in ("categorical", "boolean")
+            if (declared and not typed) or not r.order_by or not r.terminal_values:
                 problems.append(f"relation {r.label}: terminal '{r.terminal}' must be a category column of "
                                 f"'{r.child}' with terminal_values, in a relation with order_by (the values that end a "
                                 "parent's rows, e.g. terminal: event, terminal_values: [death])")

@@ -30,7 +30,7 @@ from medsynth.privacy.mechanisms import gaussian_sigma
 from medsynth.privacy.noise import Generators
 from medsynth.tabular.base import COUNT_SHARE
 from medsynth.tabular.config import PrivacyConfig
-from medsynth.tabular.domain import LOCATE_RESERVE, reopen_inferred_omissions, resolve_domain
+from medsynth.tabular.domain import LOCATE_RESERVE, MAX_LEVELS, reopen_inferred_omissions, resolve_domain
 from medsynth.tabular.encoding import TableCodec
 from medsynth.tabular.multi_base import primary_parent
 from medsynth.tabular.multi_counts import LedgerView, one_per_group
@@ -94,8 +94,6 @@ def _schedule(col: Any, df: pd.DataFrame) -> Any:  # noqa: ANN401
     0, 2, 4, 6, 11) with those values as its ``atoms``: the times its rows are written at (non-private fits; a DP fit
     takes its released keys). MASS::bacteria's synthetic visits fell on weeks 3, 5, 7-10 in 11% of rows (a data
     scientist)."""
-    from medsynth.tabular.domain import MAX_LEVELS
-
     if col.type != "integer" or col.atoms is not None or not time_named(col.name) or col.name not in df.columns:
         return col
     x = pd.to_numeric(df[col.name], errors="coerce").to_numpy(dtype=float)

@@ -98,9 +98,9 @@ def fit_dataset_run(
     model = build_multitable(config, loaded)
     if Path(out).exists() and any(Path(out).iterdir()) and not force:
         RunDir.create(out, force=False, command=command, resumable=False)  # raises the usual message
-    from medsynth.tabular.run import _failed_spend, _note_earlier
+    from medsynth.tabular.run import _earlier_spend, _note_earlier
 
-    earlier = _failed_spend(out) if force and model.is_private else None
+    earlier = _earlier_spend(out) if force and model.is_private else None
     try:
         model.fit(tables, loaded)
     except MedsynthError as exc:

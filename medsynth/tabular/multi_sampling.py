@@ -510,9 +510,9 @@ def _whole(v: object) -> bool:
         return False
 
 
-def _through_terminal(df: pd.DataFrame, prow: np.ndarray, rel: Any) -> np.ndarray | None:  # noqa: ANN401
-    """Which rows to keep so that each parent's rows end at its first terminal row (``rel.terminal`` in
-    ``rel.terminal_values``), rows in a parent's time order as generated; None where every row stays."""
+def _terminal_rows(df: pd.DataFrame, rel: Any) -> np.ndarray | None:  # noqa: ANN401
+    """Which sampled rows hold a terminal value (``rel.terminal`` in ``rel.terminal_values``), or None where none does
+    (or the relation has no terminal event)."""
     col = getattr(rel, "terminal", None)
     if not col or col not in df.columns or not len(df):
         return None
@@ -520,7 +520,14 @@ def _through_terminal(df: pd.DataFrame, prow: np.ndarray, rel: Any) -> np.ndarra
 
     ends = {category_key(v) for v in rel.terminal_values}
     is_end = np.array([not pd.isna(v) and category_key(v) in ends for v in df[col].to_numpy(dtype=object)])
-    if not is_end.any():
+    return is_end if is_end.any() else None
+
+
+def _through_terminal(df: pd.DataFrame, prow: np.ndarray, rel: Any) -> np.ndarray | None:  # noqa: ANN401
+    """Which rows to keep so that each parent's rows end at its first terminal row (:func:`_terminal_rows`), rows in a
+    parent's time order as generated; None where every row stays."""
+    is_end = _terminal_rows(df, rel)
+    if is_end is None:
         return None
     order = np.lexsort((np.arange(len(df)), prow))
     seen = pd.Series(is_end[order]).groupby(prow[order]).cumsum().to_numpy()  # terminal rows so far, this one included
@@ -536,19 +543,13 @@ def _terminal_last(df: pd.DataFrame, prow: np.ndarray, rel: Any,  # noqa: ANN401
     one on an earlier row (mstate::prothr's synthetic patients died up to 13 times, with intervals after death in 72
     of 390), the parent's first terminal value moves to its last row, and each earlier terminal row takes the value of
     the parent's nearest row before it that holds none (after it, where none is before; else another parent's such row,
-at random). Rows are a
-    parent's in time order (generated so). Returns the row each row's value now comes from (for the model's own codes
+    at random). Rows are a parent's in time order (generated so). Returns the row each row's value now comes from (for the model's own codes
     of the column, which the tables below it are drawn from), or None where nothing moved."""
-    col = getattr(rel, "terminal", None)
-    if not col or col not in df.columns or not len(df):
+    is_end = _terminal_rows(df, rel)
+    if is_end is None:
         return None
-    from medsynth.io.schema import category_key
-
-    ends = {category_key(v) for v in rel.terminal_values}
+    col = rel.terminal
     values = df[col].to_numpy(dtype=object)
-    is_end = np.array([not pd.isna(v) and category_key(v) in ends for v in values])
-    if not is_end.any():
-        return None
     n = len(df)
     others = np.flatnonzero(~is_end & pd.notna(values))
     order = np.lexsort((np.arange(n), prow))

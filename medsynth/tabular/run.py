@@ -116,7 +116,7 @@ def fit_run(
     model = build_synthesizer(config, schema, frame=df)
     if not resume and Path(out).exists() and (not Path(out).is_dir() or any(Path(out).iterdir())) and not force:
         RunDir.create(out, force=False, command=command, resumable=False)  # raises the usual message
-    earlier = _failed_spend(out) if force and not resume and model.is_private else None
+    earlier = _earlier_spend(out) if force and not resume and model.is_private else None
     holder: dict[str, RunDir] = {"run": run} if resume else {}
     pending: list[tuple[int, dict[str, float]]] = []
 
@@ -188,7 +188,7 @@ def _note_nothing_usable(run: RunDir, model: Any) -> None:
         run.record(warning=f"{NOTHING_USABLE}: every column is empty or keeps a single value (see the fit's warning)")
 
 
-def _failed_spend(out: str | Path) -> Any:  # noqa: ANN401 - a PrivacyLedger or None
+def _earlier_spend(out: str | Path) -> Any:  # noqa: ANN401 - a PrivacyLedger or None
     """The ledger of a DP fit at ``out`` that spent budget (failed or finished, about to be overwritten by
     ``--force``), or None."""
     from medsynth.privacy.ledger import PrivacyLedger

@@ -642,6 +642,9 @@ def test_a_terminal_event_ends_the_synthetic_patients_rows():
         m = MultiTableDPMST(privacy={"epsilon": 8.0, "delta": 1e-5}).fit(real, DatasetSchema.from_dict(spec))
     kept = m.schema.relations[0]
     assert kept.order_by == "start" and kept.terminal == "event"
+    wrong = {**spec, "relations": [{**spec["relations"][0], "terminal": "stop"}]}  # declared on a number: refused
+    with pytest.raises(ConfigError, match="terminal 'stop' must be a category column of 'events'"):
+        DatasetSchema.from_dict(wrong)
     out = m.sample(300, seed=1)
     assert rows_after_terminal(out, m.schema, kept, {"event": ["censored", "death"]})["event"] == 0.0
 
@@ -664,3 +667,22 @@ def test_visits_on_a_protocol_schedule_stay_on_it():
     assert set(syn["week"].dropna().astype(int)) <= {0, 2, 4, 6, 11}
     assert syn.groupby("id")["week"].apply(lambda w: w.is_monotonic_increasing).all()
     assert syn.duplicated(["id", "week"]).mean() < 0.02
+
+
+def test_a_table_others_link_to_moves_its_terminal_value_to_the_last_row():
+    """Rows other tables link to are not left out: a parent's earlier terminal value moves to its last row, and the
+    earlier row takes its nearest plain row's value (before it, else after it; a constant column stays constant), the
+    codes the tables below are drawn from moving with it (the returned source rows)."""
+    from types import SimpleNamespace
+
+    from medsynth.tabular.multi_sampling import _terminal_last
+
+    rel = SimpleNamespace(terminal="event", terminal_values=["death"])
+    df = pd.DataFrame({"event": ["none", "death", "none", "death", "none", "none", "death"],
+                       "site": ["a", "a", "a", "b", "b", "c", "c"]})
+    prow = np.array([0, 0, 0, 1, 1, 2, 2])
+    src = _terminal_last(df, prow, rel, np.random.default_rng(0))
+    assert df["event"].tolist() == ["none", "none", "death", "none", "death", "none", "death"]
+    assert src.tolist() == [0, 0, 1, 4, 3, 5, 6]  # (patient 2's death was already last)
+    assert df.groupby(prow)["site"].nunique().eq(1).all()  # (only the terminal column moves)
+    assert _terminal_last(df, prow, rel, np.random.default_rng(0)) is None  # nothing left to move
