@@ -86,8 +86,8 @@ class ColumnSchema(ConfigModel):
         atoms: values that hold a cell of a number column's range alone (a Ct value of 45 for "not detected" in
             93% of covid tests; a child's visit weeks 0, 2, 4, 6, 11): a marginal model writes the cell's rows as the
             value itself, not as values drawn across the cell. A DP fit finds them from a noisy count of the roundest
-            value of each cell holding a large share of the rows (0, 45, 1000; not a sentinel such as 999 or -99 that is
-            not its cell's roundest value: declare those); declared by hand they are public knowledge.
+            value of each cell holding a large share of the rows (0, 45, 1000), and of the code for "unknown" a cell holds
+            (999, -99, 888, -1: a fixed public list); declared by hand they are public knowledge.
         missing: whether the column may hold missing values (they are modelled as their own state).
         public: the domain (bounds/categories/missingness) is declared public by the user.
         transform: "log" models a skewed positive column on a log scale (a modelling choice); "asinh" a signed one

@@ -209,6 +209,45 @@ def atom_candidates(edges: np.ndarray, counts: np.ndarray) -> list[tuple[int, fl
     return out
 
 
+#: Values a hospital export writes for "missing", "unknown" or "not done" (99, 999, -99, -1, 888 ...): a range's cell
+#: holding one of them is tested for it as an atom too (the roundest value of its cell, 1000 for a 999 in [896, 1024),
+#: is not it). A 999 in 6% of 2,000 rows was written as values drawn across 512-1023, none of them 999, by dp-mst at
+#: epsilon 1. Public: a fixed list, as the candidate units are.
+SENTINELS = tuple(sorted({float(s * v) for s in (1, -1) for k in range(2, 7) for v in
+                          (10 ** k - 1, 10 ** k - 2, 8 * (10 ** k - 1) // 9, 7 * (10 ** k - 1) // 9)}
+                         | {-1.0, -7.0, -8.0, -9.0}))
+#: ... in at most this many cells holding at least this share of the range's noisy count: first those whose neighbours
+#: each hold less than ``SENTINEL_APART`` of their count (a sentinel lies apart from the values), fullest first.
+SENTINEL_CELLS = 2
+SENTINEL_SHARE = 0.01
+SENTINEL_APART = 0.5
+
+
+def sentinel_candidates(edges: np.ndarray, counts: np.ndarray, tested: list[tuple[int, float]] = ()) -> list[tuple[int, float]]:
+    """The cells of a DP range tested for a sentinel atom (:data:`SENTINELS`, :data:`SENTINEL_CELLS`, :data:`SENTINEL_APART`),
+    each with the first sentinel it holds (all nines before 98s, 88s and 77s), no cell already ``tested`` (post-processing
+    of the range's noisy cell counts)."""
+    edges, counts = np.asarray(edges, dtype=float), np.asarray(counts, dtype=float)
+    if edges.size < 3 or counts.size != edges.size - 1:
+        return []
+    mass = float(np.maximum(counts, 0.0).sum())
+    ranked = sorted(SENTINELS, key=lambda v: (str(int(abs(v))).rstrip("9") != "", -abs(v)))  # (nines first)
+    out: list[tuple[int, float]] = []
+    done = {i for i, _ in tested}
+    nb = np.maximum(np.r_[-np.inf, counts[:-1]], np.r_[counts[1:], -np.inf])  # (the fuller neighbour)
+    apart = nb < SENTINEL_APART * counts
+    for i in np.lexsort((-counts, ~apart)):  # (cells apart from their neighbours first, then fullest first)
+        if len(out) == SENTINEL_CELLS or mass <= 0:
+            break
+        if counts[i] < SENTINEL_SHARE * mass or i in done:
+            continue
+        last = i == counts.size - 1
+        inside = [v for v in ranked if edges[i] <= v and (v < edges[i + 1] or (last and v <= edges[i + 1]))]
+        if inside:
+            out.append((int(i), inside[0]))
+    return out
+
+
 def is_atom(values: np.ndarray, atom: float) -> np.ndarray:
     """Whether each value is ``atom`` (to the absolute tolerance of :func:`on_unit`)."""
     x = np.asarray(values, dtype=float)
@@ -240,6 +279,6 @@ def on_step(x: np.ndarray, step: float, low: float | None = None, high: float | 
     return np.round(q * step, decimals)
 
 
-__all__ = ["ATOM_CELLS", "ATOM_HOLD", "ATOM_SHARE", "SPARSE_CODES", "atom_candidates", "fold_atoms", "is_atom",
+__all__ = ["ATOM_CELLS", "ATOM_HOLD", "ATOM_SHARE", "SENTINELS", "SENTINEL_APART", "SENTINEL_CELLS", "SENTINEL_SHARE", "sentinel_candidates", "SPARSE_CODES", "atom_candidates", "fold_atoms", "is_atom",
            "roundest", "SPARSE_LEFT", "SPARSE_POINTS", "candidates", "decide_sparse", "decide_step", "on_step",
            "on_unit", "point_counts", "step_counts", "unit_holds"]

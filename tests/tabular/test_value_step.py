@@ -17,6 +17,7 @@ from medsynth.privacy.steps import (
     fold_atoms,
     on_step,
     roundest,
+    sentinel_candidates,
     step_counts,
 )
 
@@ -257,3 +258,29 @@ def test_dp_fit_writes_a_sentinel_value_as_itself(seeded_dp_noise):
     assert out.isna().mean() < 0.01  # the positives are not missing
     assert 0.88 < (out == 45).mean() < 0.98  # the 45s are 45
     assert 0.03 < (out < 44.5).mean() < 0.12  # and the positives spread below it
+
+
+def test_a_sentinel_holding_its_cell_is_tested_as_an_atom():
+    edges, counts = np.array([-128.0, -96.0, 0.0, 64.0, 128.0, 512.0, 896.0, 1024.0]), np.array([60, 0, 500, 400, 30, 0, 70.0])
+    # 999 in [896, 1024] (its roundest value is 1000), -99 in [-128, -96) (roundest -100): cells apart from their
+    # neighbours come first; 99 in [64, 128), fuller but beside the values, next ... at most SENTINEL_CELLS cells
+    assert sentinel_candidates(edges, counts) == [(6, 999.0), (0, -99.0)]
+    assert sentinel_candidates(edges, counts, [(6, 999.0)]) == [(0, -99.0), (3, 99.0)]
+    assert sentinel_candidates(edges, np.array([0, 0, 900, 3, 3, 0, 2.0])) == []  # (none holds SENTINEL_SHARE)
+
+
+def test_dp_fit_writes_999_and_minus_99_as_themselves(seeded_dp_noise):
+    """Codes for "unknown" far from a column's values: a 999 in 6% of the rows was written as values drawn across
+    512-1023 (none of them 999), a -99 as values across -128..-96."""
+    rs = np.random.default_rng(5)
+    n = 10_000
+    a = np.round(rs.gamma(4, 10, n)).astype(int)
+    a[rs.random(n) < 0.06] = 999
+    b = np.round(rs.normal(120, 15, n)).astype(int)
+    b[rs.random(n) < 0.05] = -99
+    df = pd.DataFrame({"a": a, "b": b, "c": rs.choice(["x", "y", "z"], n)})
+    model = tab.fit(df, model="dp-mst", epsilon=1.0, seed=0)
+    assert model.schema.column("a").atoms == [999.0] and model.schema.column("b").atoms == [-99.0]
+    out = model.sample(5000, seed=1)
+    assert 0.04 < (out["a"] == 999).mean() < 0.08 and ((out["a"] > 300) & (out["a"] != 999)).mean() < 0.02
+    assert 0.03 < (out["b"] == -99).mean() < 0.07 and ((out["b"] < 0) & (out["b"] != -99)).mean() < 0.02
