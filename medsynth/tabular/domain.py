@@ -434,6 +434,9 @@ MAX_LEVELS = 12
 #: narrow range (pH, creatinine, temperature) keeps its decimals. Post-processing of DP outputs (the range, the
 #: undecided mark); the ledger says which columns it made whole.
 WHOLE_WIDTH = 50.0
+#: ... or on a log scale, from at least this low end (rounding moves a value by at most 3% of it: myeloid's days to
+#: relapse, 32-1024 on a log scale at epsilon 1, were written as 146.6 and 90% fractional).
+WHOLE_LOG_LOW = 16.0
 #: A category held by this share of the rows should survive the DP category release (budget by need).
 SURVIVE_SHARE = 0.03
 #: Least share of a number column's budget spent locating it (stage 1; the rest refines it and is its 1-way
@@ -1292,8 +1295,8 @@ def resolve_domain(
             if cut:
                 ledger.notes.append(f"column '{col.name}': its DP range stops at {AGE_TOP:g} (an age in years by its "
                                     "name; no mass above it stood out of the noise)")
-            if (col.name in undecided and col.type == "continuous" and not res.log_scale
-                    and res.high - res.low >= WHOLE_WIDTH):
+            if (col.name in undecided and col.type == "continuous" and res.high - res.low >= WHOLE_WIDTH
+                    and (not res.log_scale or res.low >= WHOLE_LOG_LOW)):
                 col = col.model_copy(update={"type": "integer"})  # see WHOLE_WIDTH (post-processing of DP outputs)
                 made_whole.append(col.name)
             step, atoms = None, []
@@ -1439,7 +1442,7 @@ def resolve_domain(
         ledger.notes.append(
             f"columns {made_whole}: DP could not confirm whether they hold whole numbers; as their DP ranges span "
             f"{WHOLE_WIDTH:.0f} units or more, they are written as whole numbers (rounding moves a value by at most 1% of "
-            "its range). To keep decimals, declare the type: take 'type' out of the column's read_from_data (type: "
+            f"its range, or 3% of it on a log scale from {WHOLE_LOG_LOW:g} up). To keep decimals, declare the type: take 'type' out of the column's read_from_data (type: "
             "continuous) or set public: true with public bounds")
     miss_floor = [round(min(miss_floors)), round(max(miss_floors))] if miss_floors and rows else None
     range_floor = [round(min(range_floors)), round(max(range_floors))] if range_floors and rows else None
