@@ -605,11 +605,19 @@ class DomainsMixin:
         tord = np.lexsort((t, g))
         rank[tord] = group_rank(g[tord])
         if "sequence" not in declared:
-            def off(c: Any) -> np.ndarray:
-                v = pd.to_numeric(rows[c.name], errors="coerce").to_numpy(dtype=float)
-                return ~(np.isclose(v, rank + 1) | np.isclose(v, rank))
+            def off(c: Any) -> np.ndarray:  # a parent's rows all on one base: a 0/1 flag mostly 1 (mgus's event
+                v = pd.to_numeric(rows[c.name], errors="coerce").to_numpy(dtype=float)  # status) passed row by row, its
+                on0, on1 = np.isclose(v, rank), np.isclose(v, rank + 1)  # rows 1, 1 read as ranks 0+1 and 1+0, and
+                all0 = pd.Series(on0).groupby(g).transform("all").to_numpy(dtype=bool)  # was then overwritten
+                all1 = pd.Series(on1).groupby(g).transform("all").to_numpy(dtype=bool)  # with each row's rank
+                return ~(all0 | all1)
+
+            def counts_past_one(c: Any) -> bool:  # (on its DP domain: a flag is no count of rows)
+                top = c.max if c.type == "integer" else max(float(v) for v in c.categories) if c.categories else None
+                return top is None or float(top) >= 2
             seq = [c for c in child.columns if c.name not in keys | {upd["order_by"]} and not c.omitted
-                   and (c.type == "integer" or (c.type == "categorical" and whole_numbers(c.categories)))]
+                   and (c.type == "integer" or (c.type == "categorical" and whole_numbers(c.categories)))
+                   and counts_past_one(c)]
             ok = decide("sequence", seq, off)
             upd["sequence"] = ok[0] if ok else None
         # 4. ends: child times never before the start
