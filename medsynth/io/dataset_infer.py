@@ -270,9 +270,12 @@ def _names_match(col: str, parent: str, pk: str, own_pk: bool) -> bool:
 
 def _text_keys(s: pd.Series) -> bool:
     """Whether key values are text, not numbers (UUIDs, codes): small whole numbers are among any table's 1..n keys, so a
-    bare table name links only text (a labs.visit of 1-3 linked every patient's first visit to visit 1)."""
+    bare table name links only text (a labs.visit of 1-3 linked every patient's first visit to visit 1). Text keys
+    are those at most half of which read as numbers: one encounter keyed "777" among UUIDs took the relation away (and
+    changed the released schema: an adversary's neighbouring folders)."""
     v = s.dropna()
-    return not v.empty and not pd.api.types.is_numeric_dtype(v) and pd.to_numeric(v, errors="coerce").isna().all()
+    return (not v.empty and not pd.api.types.is_numeric_dtype(v)
+            and float(pd.to_numeric(v, errors="coerce").notna().mean()) <= 0.5)
 
 
 def _unique_present(s: pd.Series) -> bool:
@@ -288,12 +291,13 @@ def _unique_present(s: pd.Series) -> bool:
 
 
 def _shared_key(name: str, df: pd.DataFrame, tables: Mapping[str, pd.DataFrame]) -> str | None:
-    """A column not named like an identifier (``Subject``, ``School``) that is a key all the same: whole numbers
-    or text, unique and present here, and repeated in another table whose values of the same-named column all
+    """A column not named like an identifier (``Subject``, ``School``) that is a key all the same: numbers (one
+    Subject 1000.5 among whole ones had made the column no key, and the folder's DP fit refused: an adversary's
+    neighbouring folders) or text, unique and present here, and repeated in another table whose values of the same-named column all
     appear here (patients.Subject and samples.Subject: nlme's Quinidine, lme4's sleepstudy)."""
     for col in df.columns:
         s = df[col]
-        if pd.api.types.is_bool_dtype(s) or not (pd.api.types.is_integer_dtype(s) or pd.api.types.is_object_dtype(s)
+        if pd.api.types.is_bool_dtype(s) or not (pd.api.types.is_numeric_dtype(s) or pd.api.types.is_object_dtype(s)
                                                  or pd.api.types.is_string_dtype(s)) or not _unique_present(s):
             continue
         own = set(canonical_keys(s))

@@ -277,3 +277,34 @@ def test_numbered_periods_order_the_rows_under_no_count_and_a_number_named_time_
     assert (rel.order_by, rel.sequence) == ("age", "Occasion")
     assert schema.tables["measurements"].column("Occasion").type == "integer"
     assert not any(r.kind == "bins" for r in schema.tables["measurements"].constraints)
+
+
+def _synthea_like(n: int = 60, odd: str | None = None) -> dict[str, pd.DataFrame]:
+    """Synthea's shape: UUID keys, encounters.PATIENT -> patients.Id by the bare table name; ``odd`` replaces one
+    patient's Id (and its encounters' PATIENT) with a key of another format."""
+    import uuid
+
+    rng = np.random.default_rng(0)
+    ids = [str(uuid.UUID(int=int(rng.integers(1 << 62)))) for _ in range(n)]
+    if odd is not None:
+        ids[-1] = odd
+    k = rng.integers(1, 4, n)
+    enc = pd.DataFrame({"Id": [str(uuid.UUID(int=int(rng.integers(1 << 62)))) for _ in range(int(k.sum()))],
+                        "PATIENT": np.repeat(ids, k), "COST": rng.integers(50, 900, int(k.sum()))})
+    return {"patients": pd.DataFrame({"Id": ids, "AGE": rng.integers(20, 90, n)}), "encounters": enc}
+
+
+def test_one_key_of_another_format_keeps_the_relation():
+    """An adversary's neighbouring folders: one patient keyed "4242" among UUIDs (and one Subject 1000.5 among whole
+    numbers) took the relation away, and the folder's DP fit refused where it had released a model."""
+    for odd in (None, "4242", "777"):
+        (rel,) = infer_dataset_schema(_synthea_like(odd=odd)).relations
+        assert (rel.child, rel.column, rel.parent, rel.parent_column) == ("encounters", "PATIENT", "patients", "Id"), odd
+    rng = np.random.default_rng(1)
+    subj = np.arange(1, 41).astype(float)
+    for last in (40.0, 1000.5):
+        subj[-1] = last
+        tables = {"patients": pd.DataFrame({"Subject": subj, "weight": rng.integers(50, 100, 40)}),
+                  "samples": pd.DataFrame({"Subject": np.repeat(subj, 3), "conc": rng.random(120)})}
+        (rel,) = infer_dataset_schema(tables).relations
+        assert (rel.child, rel.column, rel.parent) == ("samples", "Subject", "patients"), last
