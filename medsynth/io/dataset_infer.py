@@ -116,6 +116,10 @@ def time_named(name: str) -> bool:
 #: Words that name a time point in survival tables beside :func:`time_named`'s (a study's entry and exit ages,
 #: asaur::ChanningHouse).
 TIME_POINT_WORDS = ("entry", "exit")
+#: Whole words naming a survival time (oncology's overall, progression-, disease-, relapse-, recurrence-, event-,
+#: metastasis-, leukaemia-free and disease-specific survival; time to progression): asaur's hepatoCellular ``RFS`` and
+#: ``OS`` in months, their ordering RFS <= OS only suggested, broken by 21% of synthetic rows at epsilon 10.
+SURVIVAL_WORDS = frozenset({"os", "pfs", "dfs", "rfs", "efs", "mfs", "lfs", "dss", "css", "ttp"})
 #: Names ending with 'time' that are no time point: :data:`NOT_TIMES` but ``ptime`` (a lab's prothrombin time there,
 #: mgus2's time to progression here: an ordering a lab does not hold is not kept).
 NOT_POINTS = NOT_TIMES - {"ptime"}
@@ -125,9 +129,10 @@ def time_point_named(name: str) -> bool:
     """A name saying a time point or a duration (a DP fit tests orderings between such columns; the evaluation checks
     them): :func:`time_named`, a word ending with ``start`` or ``stop`` (``ivstart``/``ivstop``: an intravenous
     course's days) or with ``time`` (``ptime``, mgus2's time to progression: shorter than the six letters
-    ``time_named`` asks; not ``protime``, a lab: :data:`NOT_POINTS`), or ``entry``/``exit``."""
+    ``time_named`` asks; not ``protime``, a lab: :data:`NOT_POINTS`), ``entry``/``exit``, or a survival time's
+    abbreviation (``OS``, ``RFS``: :data:`SURVIVAL_WORDS`)."""
     return time_named(name) or any(w.endswith(("start", "stop")) or (w.endswith("time") and w not in NOT_POINTS)
-                                   or w in TIME_POINT_WORDS for w in _name_words(name))
+                                   or w in TIME_POINT_WORDS or w in SURVIVAL_WORDS for w in _name_words(name))
 
 
 #: Suffixes of a status column beside its event time (ebmt4's ``rec``/``rec.s``, ``srv``/``srv.s``; ``dfs``/``dfs_event``,
