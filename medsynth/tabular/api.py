@@ -345,6 +345,15 @@ def release_gaps(model: Any) -> str | None:
     if unordered:  # (KosteckiDillon's headache diaries: the order_by 'time' left empty in 7 fits of 7, the fit silent)
         parts.append(f"no column orders the child rows of {', '.join(unordered)} under DP at this budget: they come out "
                      "in no time order (declare the time column's type and bounds public in the schema to keep it)")
+    from medsynth.io.dataset_infer import ends_named, starts_named
+
+    unconfirmed = [f"{a} <= {b}" for e in getattr(model.privacy_ledger, "entries", [])
+                   for p in ((e.details or {}).get("orderings_unconfirmed") or [])
+                   for a, b in (p, p[::-1]) if starts_named(a) and ends_named(b) and not starts_named(b)]
+    if unconfirmed:  # (the pairs are public, names and types; that the test kept neither way is its DP output: named
+        # where the names say a start and an end, the orderings a reader expects to hold)
+        parts.append(f"a DP test could not confirm {_names(unconfirmed)} (a start before an end, by the names): synthetic "
+                     "rows may break it; declare it in the schema (public: true) where it holds by definition")
     texted = {c: n for e in getattr(model.privacy_ledger, "entries", []) for c, n in ((e.details or {}).get("text_as_missing") or {}).items()}
     if texted:  # (yrbss: 42% of a column's answers written as missing, and the fit said nothing)
         parts.append(f"{len(texted)} number column(s) write their text cells as missing values ({_names(list(texted))}: "

@@ -184,9 +184,12 @@ def tested_orderings(df: pd.DataFrame, schema: TableSchema, *, taken: set[str], 
     held = [*gapped, *redrawn]
     # a chain a <= m <= b is modelled from its first column (a <= b holds where m is missing too)
     gapped = reduce_transitive(gapped) if reduce else gapped
+    # the pairs tested (public: from names and types) that the test kept neither way: a DP output the fit's warning
+    # names (udca's entry.dt <= last.dt, 128 rows at epsilon 1, went unkept with no word of it but in private/fit.json)
+    unconfirmed = [[a, b] for a, b in pairs if (a, b) not in held and (b, a) not in held]
     ledger.record("orderings between time columns, and numbers named as bounds or a total (which hold)",
                   "Gaussian mechanism (zCDP)", rho=rho, sigma=sigma,
-                  columns=sorted(values), pairs=len(pairs),
+                  columns=sorted(values), pairs=len(pairs), orderings_unconfirmed=unconfirmed,
                   released="the orderings kept (meta.json rules_tested)")
     for a, b in [*gapped, *redrawn]:
         # (ebmt4: recae <= rel, broken by 11% of the real rows, was kept at this budget and said held; the note now
