@@ -1449,6 +1449,11 @@ def test_an_age_in_years_stops_at_a_lifespan():
     got, cut = _within_lifespan("Age", res)
     assert cut and got.high == 120 and got.edges.tolist() == [32, 64, 96, 120] and got.counts.tolist() == [10, 50, 5]
     assert _within_lifespan("age_days", res) == (res, False) and _within_lifespan("page", res) == (res, False)
+    # a coarse cell straddling 120 holds its ages below it (quinidine's 42-92 in [64, 128) kept a range to 255)
+    coarse = BoundsResult(low=32, high=256, rho=1.0, edges=np.array([32, 64, 128, 256.0]),
+                          counts=np.array([10, 60, 0.5]), sigma=1.0)
+    got, cut = _within_lifespan("Age", coarse)
+    assert cut and got.edges.tolist() == [32, 64, 120] and got.counts.tolist() == [10, 60]
     months = BoundsResult(low=0, high=256, rho=1.0, edges=np.array([0, 64, 128, 192, 256.0]),
                           counts=np.array([300, 80, 12, 6.0]), sigma=1.0)  # nwtco: ages in months, named 'age'
     assert _within_lifespan("age", months) == (months, False)
