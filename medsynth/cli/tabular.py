@@ -172,4 +172,19 @@ def export(
 
     check_output(out, kind="dir", what="--out")
     files = export_run(run, out, non_private=non_private, force=force)
-    done(f"exported {len(files)} releasable files", out)
+    warning = _run_warning(run)
+    if warning:  # (an export of a fit that released nothing usable said only "exported 24 releasable files": a data
+        say(f"warning: {warning}")  # scientist)
+    done(f"exported {len(files)} releasable files" + (" (of a fit that released nothing usable)" if warning else ""), out)
+
+
+def _run_warning(run: Path) -> str | None:
+    """The warning a fit recorded in its run.json (:func:`_note_nothing_usable`), if any."""
+    import json
+
+    from medsynth.core.rundir import MARKER
+
+    try:
+        return json.loads((Path(run) / MARKER).read_text(encoding="utf-8")).get("warning") or None
+    except (OSError, ValueError):
+        return None

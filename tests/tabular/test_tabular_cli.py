@@ -268,3 +268,25 @@ def test_sampling_a_fit_that_did_not_finish_says_so(tmp_path: Path, capsys, seed
     assert main(["tabular", "sample", str(tmp_path / "run"), "--n", "5", "--out", str(tmp_path / "s.csv")]) == 2
     err = capsys.readouterr().err
     assert "is a fit that did not finish (run.json: failed)" in err and not (tmp_path / "s.csv").exists(), err
+
+
+def test_export_of_a_fit_that_released_nothing_usable_says_so(tmp_path, capsys):
+    """A data scientist's phenobarb at epsilon 1: every value empty, and `tabular export` said only "exported 24
+    releasable files". The run's warning (run.json, written by the fit) is said again (seeded noise cannot be
+    exported: the warning is written here as the fit writes it)."""
+    import json
+
+    data = tmp_path / "t.csv"
+    pd.DataFrame({"a": np.arange(300) % 7, "b": np.arange(300) % 3}).to_csv(data, index=False)
+    run = tmp_path / "run"
+    assert main(["tabular", "fit", str(data), "--model", "dp-mst", "--epsilon", "1", "--out", str(run)]) in (0, 1)
+    capsys.readouterr()
+    assert main(["tabular", "export", str(run), "--out", str(tmp_path / "rel")]) == 0
+    said = capsys.readouterr()
+    assert "nothing usable" not in said.out + said.err
+    info = json.loads((run / "run.json").read_text())
+    (run / "run.json").write_text(json.dumps({**info, "warning": "NOTHING USABLE WAS RELEASED: every column is empty"}))
+    assert main(["tabular", "export", str(run), "--out", str(tmp_path / "rel2")]) == 0
+    said = capsys.readouterr()
+    said = said.out + said.err
+    assert "warning: NOTHING USABLE WAS RELEASED" in said and "of a fit that released nothing usable" in said, said
