@@ -688,6 +688,29 @@ def test_a_table_others_link_to_moves_its_terminal_value_to_the_last_row():
     assert _terminal_last(df, prow, rel, np.random.default_rng(0)) is None  # nothing left to move
 
 
+def test_a_leaf_tables_terminal_row_moves_last_with_its_values_before_the_cut():
+    """A data scientist's mgus at epsilon 10, the terminal event declared: the deaths the model drew on a first row cut
+    the rows after them, and patients with two events went from 26.5% to 5%. The first terminal row's values (all but
+    its times) move to the parent's last row, the rows after it up one; a second terminal row is still cut."""
+    from types import SimpleNamespace
+
+    from medsynth.tabular.multi_sampling import _terminal_rotation, _through_terminal
+
+    rel = SimpleNamespace(terminal="event", terminal_values=["death"])
+    df = pd.DataFrame({"event": ["death", "pcm", "pcm", "death", "death", "pcm", "death"],
+                       "status": [1, 2, 2, 1, 1, 2, 1], "start": [0, 5, 0, 4, 0, 3, 0]})
+    prow = np.array([0, 0, 1, 1, 2, 2, 3])
+    src = _terminal_rotation(df, prow, rel)
+    assert src.tolist() == [1, 0, 2, 3, 5, 4, 6]
+    moved = df.iloc[src].reset_index(drop=True).assign(start=df["start"])
+    assert moved["event"].tolist() == ["pcm", "death", "pcm", "death", "pcm", "death", "death"]
+    assert (moved["status"] == moved["event"].map({"pcm": 2, "death": 1})).all()  # (a row's values move together)
+    assert _through_terminal(moved, prow, rel) is None  # (nothing left to cut)
+    assert _terminal_rotation(moved, prow, rel) is None
+    two = pd.DataFrame({"event": ["death", "death", "pcm"]})
+    assert _terminal_rotation(two, np.zeros(3, dtype=int), rel).tolist() == [1, 2, 0]  # then the cut keeps 2 rows
+
+
 def _event_histories(n: int = 400, seed: int = 0) -> dict[str, pd.DataFrame]:
     """survival::mgus1's shape: one to three events per patient (a plasma-cell malignancy, then death or censoring),
     each row with its start, its stop, the event, a status flag (1 but for censoring) and the event number ``enum``."""
