@@ -50,6 +50,12 @@ DECISION_EXTRA = 0.04
 TIME_WEIGHT = 3.0
 #: The time fields of a relation that a DP fit decides.
 FIELDS = ("order_by", "within", "after", "sequence", "ends", "chained")
+#: Category values whose name says they end a person's rows (public words): a DP fit tests each such value of a child
+#: category column (released by the DP category list) for a terminal event, a parent's rows never going on after it.
+TERMINAL_WORDS = frozenset({"death", "dead", "died", "deceased", "expired", "censor", "censored", "censoring"})
+#: ... with this share of the relation's decision budget (the other fields' shares scaled down to make room), only
+#: where such a value is released.
+TERMINAL_PART = 0.08
 #: Fixed split of a relation's decision budget (public, whatever the schema declares; unused parts go to the models).
 DECISION_PARTS = {"order_by": 0.35, "within": 0.2, "after": 0.2, "sequence": 0.1, "ends": 0.08, "chained": 0.07}
 #: A decision is made only where the noise of its counts is at most this share of the patients, so that a column half
@@ -469,20 +475,31 @@ class DomainsMixin:
         empty = {"ends": []}
         upd: dict[str, Any] = {f: (getattr(rel, f) if f in declared else empty.get(f)) for f in FIELDS}
         upd["read_from_data"] = []
-        if rel.terminal and "terminal" in rel.read_from_data:  # which value ends every patient's rows is a fact about
-            # every patient: used where declared only (no DP test of it yet). Said in the owner's record only: its values
-            # and whether schema infer found one at all are the data's (a reviewer saw a rare value in the ledger)
+        terminal_declared = bool(rel.terminal) and "terminal" not in rel.read_from_data
+        if terminal_declared:
+            upd["terminal"], upd["terminal_values"] = rel.terminal, list(rel.terminal_values)
+        else:  # which value ends every patient's rows is a fact about every patient: decided under DP below, among the
+            # released values whose name says an end (public words), whatever schema infer read (what it read, and
+            # whether it found one at all, is the data's: said in the owner's record only, a reviewer saw a rare value
+            # in the ledger)
             upd["terminal"], upd["terminal_values"] = None, []
-            getattr(self, "private_meta", {}).setdefault("terminal_events_not_used", []).append(
-                f"relation {rel.label}: its terminal event ('{rel.terminal}' in {rel.terminal_values}, read from the data) "
-                "is not used: a DP fit keeps a parent's terminal row last only where the schema declares it (take "
-                "terminal out of the relation's read_from_data to declare it as public knowledge)")
+            if rel.terminal:
+                getattr(self, "private_meta", {}).setdefault("terminal_events_read", []).append(
+                    f"relation {rel.label}: its terminal event as read from the data ('{rel.terminal}' in "
+                    f"{rel.terminal_values}) is decided anew under DP, among the values named like an end "
+                    f"({', '.join(sorted(TERMINAL_WORDS))}); to keep it as read, take terminal out of the relation's "
+                    "read_from_data (public knowledge)")
         if budget <= 0:
             self.ledger.notes.append(f"relation {rel.label}: time fields not declared in the schema are not used "  # type: ignore[union-attr]
                                      "(privacy.domain_budget is 0, so they cannot be decided under DP)")
             return rel.model_copy(update=upd)
         child, parent = resolved[rel.child], resolved[rel.parent]
         rows, prow = tables[rel.child], tables[rel.parent]
+        # terminal candidates: a child category column's released values named like an end (public words, DP outputs)
+        ends_cands = [] if terminal_declared else [
+            (c.name, v) for c in child.columns if c.type in ("categorical", "boolean") and not c.omitted
+            and c.name not in keys for v in (c.categories or []) if str(v).strip().lower() in TERMINAL_WORDS]
+        terminal_part = TERMINAL_PART if ends_cands else 0.0
         codec_c, codec_p = TableCodec(child.table_schema()), TableCodec(parent.table_schema())
         g = pidx[rel.child]
         units = unit[rel.child]
@@ -518,7 +535,7 @@ class DomainsMixin:
             patients breaking a preference), those that also keep the preference come first."""
             if not cands:
                 return []
-            rho = budget * DECISION_PARTS[field]
+            rho = budget * (TERMINAL_PART if field == "terminal" else DECISION_PARTS[field] * (1 - terminal_part))
             tests = [bad_rows] if soft_rows is None else [bad_rows, soft_rows]
             sigma = gaussian_sigma(rho, sensitivity=math.sqrt(len(cands) * len(tests)))
             share = AFTER_CONTRADICTION_SHARE if field == "after" else CONTRADICTION_SHARE
@@ -634,5 +651,24 @@ class DomainsMixin:
             upd["chained"] = ok[0] if ok else None
         if upd["chained"] not in upd["ends"]:
             upd["chained"] = None
+        # 6. terminal: a released value named like an end that no row of its parent follows (nor a second one)
+        if ends_cands:
+            from types import SimpleNamespace
+
+            from medsynth.io.schema import category_key
+
+            last_t = pd.Series(t).groupby(g).transform("max").to_numpy()
+            followed = t < last_t - 1e-9
+
+            def goes_on(c: Any) -> np.ndarray:
+                held = rows[c.column].map(lambda x: not pd.isna(x) and category_key(x) == category_key(c.value)).to_numpy(dtype=bool)
+                twice = pd.Series(held).groupby(g).transform("sum").to_numpy() > 1
+                return held & (followed | twice)
+            cands = [SimpleNamespace(name=f"{col}={v}", column=col, value=v) for col, v in ends_cands]
+            ok = set(decide("terminal", cands, goes_on))
+            kept = [(col, v) for col, v in ends_cands if f"{col}={v}" in ok]
+            if kept:
+                upd["terminal"] = kept[0][0]
+                upd["terminal_values"] = [v for col, v in kept if col == kept[0][0]]
         return rel.model_copy(update=upd)
 

@@ -628,13 +628,28 @@ def test_a_terminal_event_ends_the_synthetic_patients_rows():
     assert abs(len(syn["events"]) / len(real["events"]) - 1) < 0.1
     ends = syn["events"].groupby("id").tail(1)["event"]
     assert ends.isin(["death", "censored"]).mean() > 0.95  # (every real patient's last row holds one)
-    # a DP fit does not use the rule as read from the data, and says so in the owner's record only (its values, and
-    # whether schema infer found one, are the data's: a reviewer saw a rare value quoted in the released ledger)
+    # a DP fit does not use the rule as read from the data: it decides it anew among the released values named like an
+    # end (a noisy count of the patients whose rows go on after one), and says what was read in the owner's record only
+    # (its values, and whether schema infer found one, are the data's: a reviewer saw a rare value quoted in the
+    # released ledger). A data scientist's zero-config mgus: 24.7% of synthetic patients went on after their death.
     with insecure_noise_for_audit(3):
         m = MultiTableDPMST(privacy={"epsilon": 8.0, "delta": 1e-5}).fit(real, schema)
-    assert m.schema.relations[0].terminal is None
-    assert any("terminal event ('event'" in n for n in m.private_meta["terminal_events_not_used"])
+    decided = m.schema.relations[0]
+    assert decided.terminal == "event" and decided.terminal_values == ["censored", "death"], decided
+    assert "terminal" not in decided.read_from_data
+    assert any("terminal event as read" in n for n in m.private_meta["terminal_events_read"])
     assert not any("death" in n or "terminal" in n for n in m.ledger.notes), m.ledger.notes
+    entry = next(e for e in m.ledger.entries if "terminal (decided under DP)" in e.access)
+    assert entry.rho > 0 and set(entry.details["usable"]) == {"event=censored", "event=death"}, entry.details
+    out = m.sample(300, seed=2)
+    assert rows_after_terminal(out, m.schema, decided, {"event": ["censored", "death"]})["event"] == 0.0
+    # a value named like an end that rows go on after is not kept (here every patient's first row says 'death')
+    goes_on = {k: v.copy() for k, v in real.items()}
+    first = ~goes_on["events"].duplicated("id") & goes_on["events"].duplicated("id", keep=False)
+    goes_on["events"].loc[first, "event"] = "death"
+    with insecure_noise_for_audit(3):
+        m2 = MultiTableDPMST(privacy={"epsilon": 8.0, "delta": 1e-5}).fit(goes_on, infer_dataset_schema(goes_on))
+    assert "death" not in m2.schema.relations[0].terminal_values, m2.schema.relations[0]
     spec = schema.to_dict()  # declared (with its time): used
     spec["relations"][0]["read_from_data"] = [f for f in spec["relations"][0]["read_from_data"]
                                               if f not in ("terminal", "order_by")]
@@ -691,7 +706,7 @@ def test_a_table_others_link_to_moves_its_terminal_value_to_the_last_row():
 def test_a_leaf_tables_terminal_row_moves_last_with_its_values_before_the_cut():
     """A data scientist's mgus at epsilon 10, the terminal event declared: the deaths the model drew on a first row cut
     the rows after them, and patients with two events went from 26.5% to 5%. The first terminal row's values (all but
-    its times) move to the parent's last row, the rows after it up one; a second terminal row is still cut."""
+    its times) move to the parent's last row, the rows after it up one; a second terminal row takes a plain row's."""
     from types import SimpleNamespace
 
     from medsynth.tabular.multi_sampling import _terminal_rotation, _through_terminal
@@ -707,8 +722,12 @@ def test_a_leaf_tables_terminal_row_moves_last_with_its_values_before_the_cut():
     assert (moved["status"] == moved["event"].map({"pcm": 2, "death": 1})).all()  # (a row's values move together)
     assert _through_terminal(moved, prow, rel) is None  # (nothing left to cut)
     assert _terminal_rotation(moved, prow, rel) is None
+    # a second death takes the values of the parent's nearest row holding none (or, with rng, another parent's)
     two = pd.DataFrame({"event": ["death", "death", "pcm"]})
-    assert _terminal_rotation(two, np.zeros(3, dtype=int), rel).tolist() == [1, 2, 0]  # then the cut keeps 2 rows
+    assert _terminal_rotation(two, np.zeros(3, dtype=int), rel).tolist() == [2, 2, 0]
+    both = pd.DataFrame({"event": ["death", "death", "pcm"]})
+    src = _terminal_rotation(both, np.array([0, 0, 1]), rel, np.random.default_rng(0))
+    assert src.tolist() == [2, 0, 2]  # (patient 0 had no row without a death: patient 1's pcm)
 
 
 def _event_histories(n: int = 400, seed: int = 0) -> dict[str, pd.DataFrame]:
