@@ -50,7 +50,7 @@ from medsynth.io.schema import NUMERIC_TYPES, SCHEMA_VERSION, Category, TableSch
 
 #: File endings read as tables (``.gz``/``.bz2``/``.xz``/``.zip`` CSVs too).
 TABLE_ENDINGS = (".csv", ".tsv", ".parquet", ".pq", ".csv.gz", ".csv.bz2", ".csv.xz", ".csv.zip", ".tsv.gz")
-RelationField = Literal["order_by", "within", "after", "sequence", "ends", "chained", "terminal"]
+RelationField = Literal["order_by", "within", "after", "sequence", "ends", "chained", "terminal", "constant"]
 
 
 class DatasetTable(TableSchema):
@@ -100,6 +100,8 @@ class Relation(ConfigModel):
             patient's intervals): held by a parent's last row only (sampled rows keep it: where a model puts one on an
             earlier row, it moves to the last, and the earlier row takes another value of the column).
         terminal_values: the values of ``terminal`` that end a parent's rows.
+        constant: child columns that hold one value per parent (a patient's age, weight or smoking status repeated on
+            each of their visits, as an export writes them): sampled rows take the parent's first row's value.
         read_from_data: the fields above that ``schema infer`` read from the data.
     """
 
@@ -115,6 +117,7 @@ class Relation(ConfigModel):
     chained: str | None = None
     terminal: str | None = None
     terminal_values: list[Category] = Field(default_factory=list)
+    constant: list[str] = Field(default_factory=list)
     read_from_data: list[RelationField] = Field(default_factory=list)
 
     @model_validator(mode="before")
@@ -289,6 +292,12 @@ def relation_problems(tables: Mapping[str, DatasetTable], relations: list[Relati
                 problems.append(f"relation {r.label}: terminal '{r.terminal}' must be a category column of "
                                 f"'{r.child}' with terminal_values, in a relation with order_by (the values that end a "
                                 "parent's rows, e.g. terminal: event, terminal_values: [death])")
+        for col in r.constant:
+            if col not in child.names:
+                problems.append(f"relation {r.label}: constant '{col}' is not a column of '{r.child}'")
+            elif col in (r.column, r.order_by, r.sequence, *r.ends):
+                problems.append(f"relation {r.label}: constant '{col}' is its key or one of its times; a column held once "
+                                "per parent is another (e.g. constant: [age, smoker])")
         if r.chained is not None and r.chained not in r.ends:
             problems.append(f"relation {r.label}: chained '{r.chained}' must be one of its ends {r.ends} (the end at "
                             "which the next interval starts)")

@@ -682,7 +682,10 @@ def infer_time_fields(rel: Relation, tables: Mapping[str, pd.DataFrame], schema:
         # (and a column numbering the rows after any other rising number: Oxboys' Occasion 1-9 beside the boy's age)
         ranked.sort(key=lambda c: (c.type != "datetime", _numbering_only(c.name), not time_named(c.name)))
         order_by = ranked[0].name if ranked else None
+    constant = constant_columns(child, groups, [c.name for c in cs.columns if c.name not in keys and c.name != order_by])
     if order_by is None:
+        if constant:
+            rel = rel.model_copy(update={"constant": constant, "read_from_data": sorted({*rel.read_from_data, "constant"})})
         if cands and child[rel.column].duplicated().any():  # "no column orders the rows" is read from the data too:
             return rel.model_copy(update={"read_from_data": sorted({*rel.read_from_data, "order_by"})})  # DP re-decides
         return rel
@@ -762,9 +765,41 @@ def infer_time_fields(rel: Relation, tables: Mapping[str, pd.DataFrame], schema:
             terminal, terminal_values, best = c.name, [native.get(k, k) for k in ends_here], held
     if terminal is not None:
         found.append("terminal")
+    constant = [c for c in constant if c not in (seq, *ends)]
+    if constant:
+        found.append("constant")
     return rel.model_copy(update={"order_by": order_by, "within": within, "after": after, "sequence": seq, "ends": ends,
                                   "chained": chained, "terminal": terminal, "terminal_values": terminal_values,
-                                  "read_from_data": found})
+                                  "constant": constant, "read_from_data": found})
+
+
+#: A child column is held once per parent (``constant``) where at most this share of the parents with two rows or more
+#: holding it have two values of it (quinidine's ages repeated on each visit: 3% of the patients had a birthday between
+#: visits) ...
+CONSTANT_SHARE = 0.05
+#: ... and at least this many such parents hold it.
+CONSTANT_MIN_PARENTS = 5
+
+
+def constant_columns(child: pd.DataFrame, groups: np.ndarray, names: list[str]) -> list[str]:
+    """The child columns (of ``names``) that hold one value per parent (``groups``) but for :data:`CONSTANT_SHARE` of
+    the parents with two rows or more, at least :data:`CONSTANT_MIN_PARENTS` of them holding a value, and more than one
+    value across parents (a patient's attributes an export repeats on each visit: quinidine's Age, Weight, Smoke came
+    out 9 values per patient)."""
+    codes = pd.factorize(groups)[0]
+    multi = pd.Series(codes).map(pd.Series(codes).value_counts()).to_numpy() > 1
+    if multi.sum() < 2:
+        return []
+    out = []
+    for name in names:
+        s = child[name].where(child[name].notna(), None).astype(object).map(lambda v: None if v is None else str(v))
+        sub = pd.DataFrame({"g": codes[multi], "v": s.to_numpy()[multi]}).dropna()
+        if sub.empty or sub["v"].nunique() < 2:
+            continue
+        per = sub.groupby("g")["v"].nunique()
+        if per.size >= CONSTANT_MIN_PARENTS and float((per > 1).mean()) <= CONSTANT_SHARE:
+            out.append(name)
+    return out
 
 
 #: A category value is a terminal event (:func:`terminal_keys`) where at least this many parents hold it with a row

@@ -42,8 +42,10 @@ from medsynth.tabular.structure import needs_decision
 DECISION_SHARE = 0.1
 #: ... plus this share of the whole budget (from the models): at 10% of the domain budget alone, the noise of a
 #: count on 200 patients (57) was five times the 5% threshold, and a time column reversed for every patient was
-#: kept in 4 of 10 fits.
-DECISION_EXTRA = 0.04
+#: kept in 4 of 10 fits. (0.05 since the thirty-second session: the columns held once per parent and the terminal
+#: event take ``CONSTANT_PART`` and ``TERMINAL_PART`` of a relation's decisions, and the time fields keep theirs: at
+#: 0.04 a time order 800 patients kept fell back on the names in 9 of 12 fits, 2 before.)
+DECISION_EXTRA = 0.05
 #: A number or date column named like a time gets this many times its type's share of its table's domain budget: a
 #: child table's time carries each patient's order, gaps and follow-up (zero-config pbcseq: visits.day, spread over
 #: 0-5,000 days, was left empty in 8 of 12 fits at epsilon 1 with an even share, and the visits had no time order).
@@ -56,6 +58,12 @@ TERMINAL_WORDS = frozenset({"death", "dead", "died", "deceased", "expired", "cen
 #: ... with this share of the relation's decision budget (the other fields' shares scaled down to make room), only
 #: where such a value is released.
 TERMINAL_PART = 0.08
+#: A child column is held once per parent (``constant``) under DP where a noisy count of the patients with two rows or
+#: more stands ``CONSTANT_SUPPORT_SIGMAS`` deviations above zero and the noisy count of those whose rows hold two values
+#: of it is at most ``CONSTANT_SHARE`` of it plus one deviation (``CONSTANT_PART`` of the decision budget).
+CONSTANT_PART = 0.1
+CONSTANT_SUPPORT_SIGMAS = 10.0
+CONSTANT_SHARE = 0.05
 #: Fixed split of a relation's decision budget (public, whatever the schema declares; unused parts go to the models).
 DECISION_PARTS = {"order_by": 0.35, "within": 0.2, "after": 0.2, "sequence": 0.1, "ends": 0.08, "chained": 0.07}
 #: A decision is made only where the noise of its counts is at most this share of the patients, so that a column half
@@ -445,6 +453,39 @@ class DomainsMixin:
         columns = sum(len(self._plain(schema.tables[t], schema.key_columns(t)).modelled) for t in schema.tables)
         return DPMST.oneway_share * planned / max(columns, 1)
 
+    def _decide_constant(self, rel: Relation, child: DatasetTable, rows: pd.DataFrame, g: np.ndarray,
+                         units: np.ndarray, taken: set[str], rho: float, n_hat: float, gens: Generators) -> list[str]:
+        """The child columns held once per parent, decided under DP (``CONSTANT_*``): one noisy count of the patients
+        (root units) with a parent holding two rows or more, and one per candidate (every modelled column but keys
+        and the time order: public names) of those whose parent's rows hold two values of it; sensitivity
+        ``sqrt(k + 1)``. A data scientist's quinidine: the age, weight and smoking a patient's visits repeat came out
+        nine values per patient."""
+        cands = [c.name for c in child.columns if c.name not in taken and not c.omitted and c.name in rows.columns]
+        if not cands or rho <= 0:
+            return []
+        sigma = gaussian_sigma(rho, sensitivity=math.sqrt(len(cands) + 1))
+        if CONSTANT_SUPPORT_SIGMAS * sigma > n_hat:  # (nothing measured: not even every patient could tell)
+            self.ledger.notes.append(  # type: ignore[union-attr]
+                f"relation {rel.label}: at this budget a noisy count cannot tell which of its columns a parent's rows hold "
+                "one value of (a patient's age repeated on each visit): each row's is drawn on its own (nothing "
+                "measured; declare them, constant: [COLUMN, ...] on the relation, to keep one value per parent)")
+            return []
+        multi = pd.Series(g).map(pd.Series(g).value_counts()).to_numpy() > 1
+        support = float(len(np.unique(units[multi]))) + float(gens.noise.normal(0.0, sigma))
+        bad = []
+        for name in cands:
+            v = rows[name].where(rows[name].notna(), None).astype(object).map(lambda x: None if x is None else str(x))
+            varies = pd.DataFrame({"g": g, "v": v.to_numpy()}).dropna().groupby("g")["v"].nunique() > 1
+            bad.append(float(len(np.unique(units[np.isin(g, varies.index[varies.to_numpy()])]))))
+        noisy = np.asarray(bad) + gens.noise.normal(0.0, sigma, len(cands))
+        ok = [n for n, b in zip(cands, noisy, strict=True)
+              if support >= CONSTANT_SUPPORT_SIGMAS * sigma and b <= CONSTANT_SHARE * support + sigma]
+        self.ledger.record(f"relation {rel.label}: patients whose rows hold two values of each candidate constant "  # type: ignore[union-attr]
+                           "column, and patients with two rows or more (decided under DP)",
+                           "Gaussian mechanism (zCDP), one count per candidate column and one of the patients",
+                           rho=rho, sigma=sigma, columns=cands, usable=ok)
+        return ok
+
     def _decide_relation(self, rel: Relation, tables: dict[str, pd.DataFrame], resolved: dict[str, DatasetTable],
                          pidx: dict[str, np.ndarray], unit: dict[str, np.ndarray], rho_total: float, n_decide: int,
                          n_hat: float, gens: Generators, keys: set[str] | None = None,
@@ -470,10 +511,10 @@ class DomainsMixin:
         from medsynth.io.schema import NUMERIC_TYPES
 
         keys = keys or set()
-        declared = {f for f in FIELDS if getattr(rel, f) and f not in rel.read_from_data}
+        declared = {f for f in (*FIELDS, "constant") if getattr(rel, f) and f not in rel.read_from_data}
         budget = self._decision_pool(rho_total) / max(n_decide, 1)
-        empty = {"ends": []}
-        upd: dict[str, Any] = {f: (getattr(rel, f) if f in declared else empty.get(f)) for f in FIELDS}
+        empty = {"ends": [], "constant": []}
+        upd: dict[str, Any] = {f: (getattr(rel, f) if f in declared else empty.get(f)) for f in (*FIELDS, "constant")}
         upd["read_from_data"] = []
         terminal_declared = bool(rel.terminal) and "terminal" not in rel.read_from_data
         if terminal_declared:
@@ -535,7 +576,8 @@ class DomainsMixin:
             patients breaking a preference), those that also keep the preference come first."""
             if not cands:
                 return []
-            rho = budget * (TERMINAL_PART if field == "terminal" else DECISION_PARTS[field] * (1 - terminal_part))
+            rho = budget * (TERMINAL_PART if field == "terminal" else
+                            DECISION_PARTS[field] * (1 - terminal_part - CONSTANT_PART))
             tests = [bad_rows] if soft_rows is None else [bad_rows, soft_rows]
             sigma = gaussian_sigma(rho, sensitivity=math.sqrt(len(cands) * len(tests)))
             share = AFTER_CONTRADICTION_SHARE if field == "after" else CONTRADICTION_SHARE
@@ -585,6 +627,10 @@ class DomainsMixin:
             ok = decide("order_by", usable_cols(child, keys, None, True), untimed, unordered)
             upd["order_by"] = ok[0] if ok else None
         t = codec_c.numbers(child.column(upd["order_by"]), rows[upd["order_by"]]) if upd["order_by"] else None
+        # 1b. constant: columns a parent's rows hold one value of (a patient's age repeated on each visit)
+        if "constant" not in declared:
+            upd["constant"] = self._decide_constant(rel, child, rows, g, units, keys | {upd["order_by"]} - {None},
+                                                    budget * CONSTANT_PART, n_hat, gens)
         if t is None:  # no time order: the fields measured from it stay as declared (or unused), but an after
             if "order_by" not in declared:  # needs one
                 self.ledger.notes.append(f"relation {rel.label}: {NO_TIME_ORDER} of most parents under DP; "  # type: ignore[union-attr]

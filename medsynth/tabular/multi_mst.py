@@ -321,12 +321,13 @@ class MultiTableDPMST(DomainsMixin, MultiTableSynthesizer):
     def _untimed(self, rel: Any, primary: str | None) -> Any:
         """A relation to a parent other than the table's primary one, without time fields (not modelled: the table's
         rows are generated under ``primary``), with a ledger note where it had any."""
-        if not (rel.order_by or rel.within or rel.after or rel.sequence or rel.ends or rel.chained or rel.terminal):
+        if not (rel.order_by or rel.within or rel.after or rel.sequence or rel.ends or rel.chained or rel.terminal
+                or rel.constant):
             return rel
         self.ledger.notes.append(f"relation {rel.label}: its time fields are not used (the rows of '{rel.child}' are "  # type: ignore[union-attr]
                                  f"generated under '{primary}', and their times follow that relation)")
         return rel.model_copy(update={"order_by": None, "within": None, "after": None, "sequence": None, "ends": [],
-                                      "chained": None, "terminal": None, "terminal_values": [], "read_from_data": []})
+                                      "chained": None, "terminal": None, "terminal_values": [], "constant": [], "read_from_data": []})
 
     # -- plans, features, models -------------------------------------------------------------------
     def _make_plan(self, t: str, parent: str | None, children: list[str]) -> TablePlan:

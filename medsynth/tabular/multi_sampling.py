@@ -576,6 +576,24 @@ def _terminal_rotation(df: pd.DataFrame, prow: np.ndarray, rel: Any,  # noqa: AN
     return None if np.array_equal(src, np.arange(n)) else src
 
 
+def _held_once(df: pd.DataFrame, prow: np.ndarray, cols: list[str], vals: dict[str, np.ndarray], own: Any) -> None:  # noqa: ANN401
+    """Each parent's rows take its first row's value of ``cols`` (a relation's ``constant`` columns: a patient's age
+    repeated on each visit came out nine values per patient), in the table, its model codes and its own frame (in place;
+    rows a parent's in time order as generated)."""
+    cols = [c for c in cols if c in df.columns]
+    if not cols or not len(df):
+        return
+    order = np.lexsort((np.arange(len(df)), prow))
+    first_pos = np.r_[True, prow[order][1:] != prow[order][:-1]]
+    head = np.empty(len(df), dtype=np.int64)
+    head[order] = order[np.maximum.accumulate(np.where(first_pos, np.arange(len(df)), 0))]
+    for c in cols:
+        df[c] = pd.Series(df[c].to_numpy()[head], index=df.index).astype(df[c].dtype, errors="ignore")
+        for store in (vals, own.num, own.cat):
+            if c in store:
+                store[c] = store[c][head]
+
+
 def _terminal_last(df: pd.DataFrame, prow: np.ndarray, rel: Any,  # noqa: ANN401
                    rng: np.random.Generator) -> np.ndarray | None:
     """A parent's terminal row (``rel.terminal`` in ``rel.terminal_values``: a death) is its last: where a model put
@@ -685,6 +703,8 @@ def sample_dataset(model: MultiTableDPMST, n: int, rng: np.random.Generator) -> 
                 vals[rel.terminal] = vals[rel.terminal][src]
                 if rel.terminal in own.cat:
                     own.cat[rel.terminal] = own.cat[rel.terminal][src]
+        if rel is not None and rel.constant:  # (after the terminal's moves: a parent's first row as it stands)
+            _held_once(df, prow, list(rel.constant), vals, own)
         _map_counts(model, t, vals, rng)
         values[t], owns[t], out[t], prows[t] = vals, own, df, prow
     regenerate_keys(out, schema, prows)  # type: ignore[arg-type]
