@@ -292,10 +292,12 @@ class TableCodec:
     def _decode_number(self, col: ColumnSchema, u: np.ndarray, *, rounded: bool = False) -> Any:
         miss = np.isnan(u)
         x = self.from_unit(col, np.where(miss, 0.0, u))
-        if col.step is not None and col.type in ("continuous", "integer"):  # recorded in a unit: written in it
-            x = on_step(x, col.step, *col.bounds())
+        at = np.zeros(x.shape, dtype=bool)
         for a in col.atoms or []:  # (a model writes an atom through the unit scale: 45 came back 44.99999999999999)
-            x = np.where(np.abs(x - a) <= 1e-9 * max(abs(a), 1.0), a, x)
+            hit = np.abs(x - a) <= 1e-9 * max(abs(a), 1.0)
+            x, at = np.where(hit, a, x), at | hit
+        if col.step is not None and col.type in ("continuous", "integer"):  # recorded in a unit: written in it (an atom
+            x = np.where(at, x, on_step(x, col.step, *col.bounds()))       # off it as itself: a 999 beside steps of 5)
         if col.type == "continuous":
             return pd.Series(np.where(miss, np.nan, _to_range_digits(x, col) if rounded else x), dtype=float)
         if col.type == "integer":

@@ -266,6 +266,8 @@ def test_a_sentinel_holding_its_cell_is_tested_as_an_atom():
     # neighbours come first; 99 in [64, 128), fuller but beside the values, next ... at most SENTINEL_CELLS cells
     assert sentinel_candidates(edges, counts) == [(6, 999.0), (0, -99.0)]
     assert sentinel_candidates(edges, counts, [(6, 999.0)]) == [(0, -99.0), (3, 99.0)]
+    # a cell tested for its roundest value (-100) is still tested for its sentinel (china's child_care: -99 in 17%)
+    assert sentinel_candidates(edges, counts, [(0, -100.0)]) == [(6, 999.0), (0, -99.0)]
     assert sentinel_candidates(edges, np.array([0, 0, 900, 3, 3, 0, 2.0])) == []  # (none holds SENTINEL_SHARE)
 
 
@@ -284,3 +286,19 @@ def test_dp_fit_writes_999_and_minus_99_as_themselves(seeded_dp_noise):
     out = model.sample(5000, seed=1)
     assert 0.04 < (out["a"] == 999).mean() < 0.08 and ((out["a"] > 300) & (out["a"] != 999)).mean() < 0.02
     assert 0.03 < (out["b"] == -99).mean() < 0.07 and ((out["b"] < 0) & (out["b"] != -99)).mean() < 0.02
+
+
+def test_a_sentinel_off_the_columns_unit_is_written_as_itself(seeded_dp_noise):
+    """A reviewer: blood pressures recorded in steps of 5 with 999 for "not taken" in 6% of rows: the sentinel's count
+    held the unit of 5 off, and an atom had to sit on the unit (then the decoder rounded it to 1000 anyway). A
+    sentinel's count is left out of the unit's decision, and an atom is written as itself before the unit's rounding."""
+    rs = np.random.default_rng(7)
+    n = 10_000
+    bp = (np.round(rs.normal(130, 15, n) / 5) * 5).astype(int)
+    bp[rs.random(n) < 0.06] = 999
+    model = tab.fit(pd.DataFrame({"sbp": bp, "c": rs.choice(["x", "y"], n)}), model="dp-mst", epsilon=1.0)
+    col = model.schema.column("sbp")
+    assert col.step == 5 and 999.0 in (col.atoms or []), col
+    out = model.sample(4000, seed=1)["sbp"]
+    assert 0.04 < (out == 999).mean() < 0.08 and ((out > 300) & (out != 999)).mean() < 0.02
+    assert (out[out < 300] % 5 == 0).all()
