@@ -321,11 +321,14 @@ class MultiTableDPMST(DomainsMixin, MultiTableSynthesizer):
     def _untimed(self, rel: Any, primary: str | None) -> Any:
         """A relation to a parent other than the table's primary one, without time fields (not modelled: the table's
         rows are generated under ``primary``), with a ledger note where it had any."""
-        if not (rel.order_by or rel.within or rel.after or rel.sequence or rel.ends or rel.chained or rel.terminal
-                or rel.constant):
+        declared = [f for f in ("order_by", "within", "after", "sequence", "ends", "chained", "terminal", "constant")
+                    if getattr(rel, f) and f not in rel.read_from_data]
+        if not declared and not rel.read_from_data:
             return rel
-        self.ledger.notes.append(f"relation {rel.label}: its time fields are not used (the rows of '{rel.child}' are "  # type: ignore[union-attr]
-                                 f"generated under '{primary}', and their times follow that relation)")
+        if declared:  # (fields schema infer read are the data's: whether there were any is a boundary fact about one
+            # person, and the note had told it in the released ledger: an adversary's neighbouring folders)
+            self.ledger.notes.append(f"relation {rel.label}: its time fields are not used (the rows of '{rel.child}' "  # type: ignore[union-attr]
+                                     f"are generated under '{primary}', and their times follow that relation)")
         return rel.model_copy(update={"order_by": None, "within": None, "after": None, "sequence": None, "ends": [],
                                       "chained": None, "terminal": None, "terminal_values": [], "constant": [], "read_from_data": []})
 

@@ -685,8 +685,10 @@ def sample_dataset(model: MultiTableDPMST, n: int, rng: np.random.Generator) -> 
             # 835 rows, none real, a QA engineer); first the terminal row's values move to the parent's last row, the
             # times staying in place (:func:`_terminal_rotation`)
             src = _terminal_rotation(df, prow, rel, rng)
-            if src is not None:
-                fixed = [c for c in dict.fromkeys((rel.order_by, rel.sequence, *(rel.ends or []))) if c and c in df.columns]
+            if src is not None:  # (the columns of the table's kept rules stay with the times: moved, a derived
+                ruled = [c for con in schema.tables[t].constraints for c in con.columns]  # type: ignore[union-attr]
+                fixed = [c for c in dict.fromkeys((rel.order_by, rel.sequence, *(rel.ends or []), *ruled))  # duration
+                         if c and c in df.columns]  # had left its start and stop behind: a reviewer)
                 moved = df.iloc[src].reset_index(drop=True)
                 moved[fixed] = df[fixed].to_numpy()
                 df = moved.astype(df.dtypes.to_dict(), errors="ignore")
@@ -703,8 +705,9 @@ def sample_dataset(model: MultiTableDPMST, n: int, rng: np.random.Generator) -> 
                 vals[rel.terminal] = vals[rel.terminal][src]
                 if rel.terminal in own.cat:
                     own.cat[rel.terminal] = own.cat[rel.terminal][src]
-        if rel is not None and rel.constant:  # (after the terminal's moves: a parent's first row as it stands)
-            _held_once(df, prow, list(rel.constant), vals, own)
+        if rel is not None and rel.constant:  # (after the terminal's moves: a parent's first row as it stands; not a
+            ruled = {c for con in schema.tables[t].constraints for c in con.columns}  # type: ignore[union-attr]
+            _held_once(df, prow, [c for c in rel.constant if c not in ruled], vals, own)  # column a kept rule ties)
         _map_counts(model, t, vals, rng)
         values[t], owns[t], out[t], prows[t] = vals, own, df, prow
     regenerate_keys(out, schema, prows)  # type: ignore[arg-type]

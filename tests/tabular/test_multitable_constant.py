@@ -81,3 +81,74 @@ def test_held_once_takes_each_parents_first_row():
     _held_once(df, prow, ["age", "missing_column"], vals, own)
     assert df["age"].tolist() == [40.0, 40.0, 70.0, 70.0, 55.0] and df["dose"].tolist() == [1, 2, 3, 4, 5]
     assert vals["age"].tolist() == [1, 1, 7, 7, 5] and own.num["age"].tolist() == [0.1, 0.1, 0.7, 0.7, 0.5]
+
+
+def test_a_non_primary_relations_fields_read_from_the_data_leave_no_word_in_the_ledger():
+    """An adversary's neighbouring folders: labs -> admissions -> patients, and labs.patient_id -> patients (not the
+    primary relation). Its fields are dropped, and the released ledger said so whenever it had any, read from the data
+    or not: schema infer's exact 5% threshold on a column varying within patients (15 of 300 patients against 16) turned
+    the note on or off. Fields read from the data are dropped without a word; declared ones are said."""
+    rng = np.random.default_rng(1)
+    n = 300
+    pats = pd.DataFrame({"patient_id": np.arange(1, n + 1), "age": rng.integers(30, 80, n)})
+    adm, labs = [], []
+    btype = rng.choice(["A", "B", "O", "AB"], n)
+    for p in range(1, n + 1):
+        for _ in range(int(rng.integers(1, 3))):
+            aid = len(adm) + 1
+            adm.append({"admission_id": aid, "patient_id": p, "ward": rng.choice(["icu", "med"])})
+            labs += [{"lab_id": len(labs) + j + 1, "admission_id": aid, "patient_id": p, "blood": btype[p - 1],
+                      "value": round(float(rng.normal(5, 1)), 1)} for j in range(int(rng.integers(2, 4)))]
+    tables = {"patients": pats, "admissions": pd.DataFrame(adm), "labs": pd.DataFrame(labs)}
+    schema = infer_dataset_schema(tables)
+    other = next(r for r in schema.relations if r.child == "labs" and r.parent == "patients")
+    assert other.constant == ["blood"] and "constant" in other.read_from_data
+    with insecure_noise_for_audit(2):
+        m = MultiTableDPMST(privacy={"epsilon": 1.0, "delta": 1e-5}).fit(tables, schema)
+    assert not any("its time fields are not used" in n for n in m.ledger.notes), m.ledger.notes
+    spec = schema.to_dict()
+    for r in spec["relations"]:
+        if r["child"] == "labs" and r["parent"] == "patients":
+            r["read_from_data"] = []
+    with insecure_noise_for_audit(2):
+        m2 = MultiTableDPMST(privacy={"epsilon": 1.0, "delta": 1e-5}).fit(tables, DatasetSchema.from_dict(spec))
+    assert any("labs.patient_id -> patients.patient_id: its time fields are not used" in n for n in m2.ledger.notes)
+
+
+def test_a_fit_that_crashes_after_touching_the_data_leaves_its_ledger(tmp_path, monkeypatch):
+    """An adversary: a pydantic error raised after the domains were measured (a column decided both constant and an
+    end) was no MedsynthError, so no failed run was written: the spend was recorded nowhere and a retry composed with
+    nothing. Any error after the data is touched leaves the failed run and its ledger; a bug's error stays its own."""
+    import json
+
+    import medsynth.tabular.multi_domains as MD
+    from medsynth.cli.main import main
+    from medsynth.io.dataset import write_dataset
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(MD.DomainsMixin, "_decide_constant", boom)
+    data = write_dataset(_repeated(300), tmp_path / "f")
+    assert main(["schema", "infer", str(data), "--out", str(tmp_path / "s.yaml")]) == 0
+    with pytest.raises(RuntimeError, match="a bug"):
+        main(["tabular", "fit", str(data), "--schema", str(tmp_path / "s.yaml"), "--epsilon", "1",
+              "--out", str(tmp_path / "run")])
+    assert json.loads((tmp_path / "run" / "run.json").read_text())["status"] == "failed"
+    ledger = json.loads((tmp_path / "run" / "privacy_ledger.json").read_text())
+    assert ledger["status"] == "failed" and ledger["total_rho"] > 0
+
+
+def test_a_follow_up_end_repeated_on_each_visit_is_an_end_not_also_constant():
+    """A reviewer and an adversary: a patient's end of follow-up written on each visit row (pbcseq's futime copied into
+    the visits) was decided both constant (before the times) and an end of the visits' intervals, and the fit stopped
+    with a pydantic error. A column held once per parent is none of its times."""
+    tables = _repeated(2000)
+    fu = tables["patients"].set_index("id")["futime"]
+    tables["visits"]["end_day"] = tables["visits"]["id"].map(fu)
+    schema = infer_dataset_schema(tables)
+    with insecure_noise_for_audit(11):
+        m = MultiTableDPMST(privacy={"epsilon": 10.0, "delta": 1e-5}).fit(tables, schema)
+    rel = m.schema.relations[0]
+    assert not set(rel.constant) & {rel.sequence, *rel.ends}, rel
+    assert "age" in rel.constant

@@ -639,7 +639,7 @@ def test_a_terminal_event_ends_the_synthetic_patients_rows():
     assert "terminal" not in decided.read_from_data
     assert any("terminal event as read" in n for n in m.private_meta["terminal_events_read"])
     assert not any("death" in n or "terminal" in n for n in m.ledger.notes), m.ledger.notes
-    entry = next(e for e in m.ledger.entries if "terminal (decided under DP)" in e.access)
+    entry = next(e for e in m.ledger.entries if "candidate terminal value" in e.access)
     assert entry.rho > 0 and set(entry.details["usable"]) == {"event=censored", "event=death"}, entry.details
     out = m.sample(300, seed=2)
     assert rows_after_terminal(out, m.schema, decided, {"event": ["censored", "death"]})["event"] == 0.0
