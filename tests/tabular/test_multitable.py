@@ -97,14 +97,14 @@ def test_a_domain_budget_leaving_the_models_too_little_is_refused_before_any_dom
 
     tables = make_dataset(200, seed=3)
     schema = infer_dataset_schema(tables)
-    for domain_budget, count_share, most in ((0.95, None, "0.58"), (0.6, 0.4, "0.43")):  # (DECISION_EXTRA 0.05)
+    for domain_budget, count_share, most in ((0.95, None, "0.57"), (0.6, 0.4, "0.42")):  # (DECISION_EXTRA 0.055)
         model = MultiTableDPMST({**TINY, "count_share": count_share},
                                 privacy={"epsilon": 1.0, "delta": 1e-5, "domain_budget": domain_budget})
         with pytest.raises(ConfigError, match=rf"domain_budget {domain_budget} leaves the models 0% .* at least 10%\. "
                                               rf"Give at most {most} \(--set privacy.domain_budget={most}\)"):
             model.fit(tables, schema)
         assert [e.access for e in model.ledger.entries] == ["number of rows of 'patients' (patients)"]
-    ok = MultiTableDPMST({**TINY, "count_share": 0.4}, privacy={"epsilon": 1.0, "delta": 1e-5, "domain_budget": 0.43})
+    ok = MultiTableDPMST({**TINY, "count_share": 0.4}, privacy={"epsilon": 1.0, "delta": 1e-5, "domain_budget": 0.42})
     assert ok.fit(tables, schema).privacy_ledger.total_epsilon <= 1.0 + 1e-9
 
 
