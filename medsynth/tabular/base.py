@@ -41,7 +41,6 @@ from medsynth.core.config import ConfigModel, validate_config
 from medsynth.core.errors import (
     ConfigError,
     DataValidationError,
-    MedsynthError,
     NotFittedError,
     PrivacyBudgetError,
     RunDirectoryError,
@@ -267,10 +266,13 @@ class TabularSynthesizer:
         t0 = time.perf_counter()
         try:
             self._fit_checked(data, schema, gens)
-        except MedsynthError as exc:
-            if self.is_private and self.ledger.entries:
+        except Exception as exc:  # (a bug's error too: a fit that crashed after touching the data lost its ledger, an
+            if self.is_private and self.ledger.entries:  # adversary found, and a retry composed with nothing)
                 self.ledger.status = "failed" if self.ledger.status == "complete" else self.ledger.status
-                exc.spent_ledger = self.ledger  # type: ignore[attr-defined]
+                try:
+                    exc.spent_ledger = self.ledger  # type: ignore[attr-defined]
+                except AttributeError:  # (an exception type without a __dict__)
+                    pass
             raise
         self.private_meta["fit_seconds"] = round(time.perf_counter() - t0, 3)
         if self.is_private:

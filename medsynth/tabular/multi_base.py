@@ -30,7 +30,7 @@ import pandas as pd
 import yaml
 
 from medsynth.core.config import ConfigModel, validate_config
-from medsynth.core.errors import ConfigError, DataValidationError, MedsynthError, NotFittedError, RunDirectoryError
+from medsynth.core.errors import ConfigError, DataValidationError, NotFittedError, RunDirectoryError
 from medsynth.core.files import atomic_dir, write_json, write_text
 from medsynth.core.protocols import PrivacyReport
 from medsynth.io.dataset import (
@@ -228,10 +228,13 @@ class MultiTableSynthesizer:
         t0 = time.perf_counter()
         try:
             self._fit_checked(tables, schema, gens)
-        except MedsynthError as exc:
-            if self.is_private and self.ledger.entries:
+        except Exception as exc:  # (a bug's error too: a fit that crashed after touching the data lost its ledger, an
+            if self.is_private and self.ledger.entries:  # adversary found, and a retry composed with nothing)
                 self.ledger.status = "failed" if self.ledger.status == "complete" else self.ledger.status
-                exc.spent_ledger = self.ledger  # type: ignore[attr-defined]
+                try:
+                    exc.spent_ledger = self.ledger  # type: ignore[attr-defined]
+                except AttributeError:  # (an exception type without a __dict__)
+                    pass
             raise
         self.private_meta["fit_seconds"] = round(time.perf_counter() - t0, 3)
         if self.is_private:  # how many real values each table's DP ranges left out (the owner's record, as a table's)

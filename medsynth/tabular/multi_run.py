@@ -103,7 +103,7 @@ def fit_dataset_run(
     earlier = _earlier_spend(out) if force and model.is_private else None
     try:
         model.fit(tables, loaded)
-    except MedsynthError as exc:
+    except Exception as exc:
         spent = getattr(exc, "spent_ledger", None)
         if spent is None:
             raise
@@ -113,6 +113,8 @@ def fit_dataset_run(
         _note_earlier(spent, earlier)
         spent.save(run.path / LEDGER_FILE)
         run.finish("failed")
+        if not isinstance(exc, MedsynthError):  # (a bug: its own error, the spend recorded all the same)
+            raise
         raise type(exc)(f"{exc}\n(this attempt spent part of the budget before failing; its ledger is in "
                         f"{run.path / LEDGER_FILE}: a retry on the same data composes with it)") from None
     _note_earlier(model.ledger, earlier)  # (before the model card is written)

@@ -149,7 +149,7 @@ def fit_run(
         holder["run"].truncate_metrics(int(state["train"]["step"]))  # type: ignore[index]
     try:
         model.fit(df, schema)  # every input error is raised here, before anything is written
-    except MedsynthError as exc:
+    except Exception as exc:
         spent = getattr(exc, "spent_ledger", None)
         if spent is None:
             if "run" in holder:
@@ -160,6 +160,8 @@ def fit_run(
         _note_earlier(spent, earlier)
         spent.save(run.path / LEDGER_FILE)
         run.finish("failed")
+        if not isinstance(exc, MedsynthError):  # (a bug: its own error, the spend recorded all the same)
+            raise
         raise type(exc)(f"{exc}\n(this attempt spent part of the budget before failing; its ledger is in "
                         f"{run.path / LEDGER_FILE}: a retry on the same data composes with it)") from None
     _note_earlier(model.ledger, earlier)  # (before the model card is written)
