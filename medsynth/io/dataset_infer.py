@@ -300,10 +300,17 @@ def _shared_key(name: str, df: pd.DataFrame, tables: Mapping[str, pd.DataFrame])
     Subject 1000.5 among whole ones had made the column no key, and the folder's DP fit refused: an adversary's
     neighbouring folders) or text, unique and present here, and repeated in another table whose values of the same-named column all
     appear here (patients.Subject and samples.Subject: nlme's Quinidine, lme4's sleepstudy)."""
-    for col in df.columns:
+    def whole_or_text(s: pd.Series) -> bool:  # (whole numbers or text first; a float column where nearly every value
+        if not pd.api.types.is_float_dtype(s):  # is whole after: a weight on each row, a float, had become the key
+            return True                         # beside the Subject, a reviewer)
+        v = s.dropna().to_numpy(dtype=float)
+        return v.size > 0 and int(np.sum(v != np.round(v))) <= max(1, 0.01 * v.size)
+
+    ordered = sorted(df.columns, key=lambda c: pd.api.types.is_float_dtype(df[c]))
+    for col in ordered:
         s = df[col]
         if pd.api.types.is_bool_dtype(s) or not (pd.api.types.is_numeric_dtype(s) or pd.api.types.is_object_dtype(s)
-                                                 or pd.api.types.is_string_dtype(s)) or not _unique_present(s):
+                                                 or pd.api.types.is_string_dtype(s)) or not whole_or_text(s) or not _unique_present(s):
             continue
         own = set(canonical_keys(s))
         for other, odf in tables.items():

@@ -308,3 +308,10 @@ def test_one_key_of_another_format_keeps_the_relation():
                   "samples": pd.DataFrame({"Subject": np.repeat(subj, 3), "conc": rng.random(120)})}
         (rel,) = infer_dataset_schema(tables).relations
         assert (rel.child, rel.column, rel.parent) == ("samples", "Subject", "patients"), last
+    # a weight repeated on each sample (a float, unique per patient) is no key beside the Subject (a reviewer)
+    w = rng.normal(70, 10, 40).round(1)
+    tables = {"patients": pd.DataFrame({"Weight": w, "Subject": np.arange(1, 41), "Age": rng.integers(20, 80, 40)}),
+              "samples": pd.DataFrame({"Weight": np.repeat(w, 3), "Subject": np.repeat(np.arange(1, 41), 3),
+                                       "conc": rng.random(120)})}
+    (rel,) = infer_dataset_schema(tables).relations
+    assert (rel.child, rel.column, rel.parent) == ("samples", "Subject", "patients"), rel
