@@ -50,7 +50,7 @@ from medsynth.io.schema import NUMERIC_TYPES, SCHEMA_VERSION, Category, TableSch
 
 #: File endings read as tables (``.gz``/``.bz2``/``.xz``/``.zip`` CSVs too).
 TABLE_ENDINGS = (".csv", ".tsv", ".parquet", ".pq", ".csv.gz", ".csv.bz2", ".csv.xz", ".csv.zip", ".tsv.gz")
-RelationField = Literal["order_by", "within", "after", "sequence", "ends", "chained", "terminal", "constant"]
+RelationField = Literal["order_by", "within", "after", "sequence", "ends", "chained", "terminal", "constant", "copied"]
 
 
 class DatasetTable(TableSchema):
@@ -98,10 +98,14 @@ class Relation(ConfigModel):
             transfers, ``intime``/``outtime``), or None; sampled rows keep it (that end is the next row's time).
         terminal: a child category column whose ``terminal_values`` end a parent's rows (a death, a censoring among a
             patient's intervals): held by a parent's last row only (sampled rows keep it: where a model puts one on an
-            earlier row, it moves to the last, and the earlier row takes another value of the column).
+            earlier row, a table no other links to moves that row's values to the last, and a second terminal row
+            takes a plain row's values; a table others link to moves the value alone). A DP fit decides it anew among
+            the released values named like an end (death, censored ...) unless declared.
         terminal_values: the values of ``terminal`` that end a parent's rows.
         constant: child columns that hold one value per parent (a patient's age, weight or smoking status repeated on
             each of their visits, as an export writes them): sampled rows take the parent's first row's value.
+        copied: child columns that hold the parent's value of its column of the same name (a patient's sex or
+            treatment repeated on each visit): sampled rows take the sampled parent's value.
         read_from_data: the fields above that ``schema infer`` read from the data.
     """
 
@@ -118,6 +122,7 @@ class Relation(ConfigModel):
     terminal: str | None = None
     terminal_values: list[Category] = Field(default_factory=list)
     constant: list[str] = Field(default_factory=list)
+    copied: list[str] = Field(default_factory=list)
     read_from_data: list[RelationField] = Field(default_factory=list)
 
     @model_validator(mode="before")
@@ -298,6 +303,12 @@ def relation_problems(tables: Mapping[str, DatasetTable], relations: list[Relati
             elif col in (r.column, r.order_by, r.sequence, *r.ends):
                 problems.append(f"relation {r.label}: constant '{col}' is its key or one of its times; a column held once "
                                 "per parent is another (e.g. constant: [age, smoker])")
+        for col in r.copied:
+            if col not in child.names or col not in parent.names:
+                problems.append(f"relation {r.label}: copied '{col}' must be a column of both '{r.child}' and "
+                                f"'{r.parent}' (the child's copy of the parent's value)")
+            elif col in (r.column, r.order_by, r.sequence, *r.ends):
+                problems.append(f"relation {r.label}: copied '{col}' is its key or one of its times")
         if r.chained is not None and r.chained not in r.ends:
             problems.append(f"relation {r.label}: chained '{r.chained}' must be one of its ends {r.ends} (the end at "
                             "which the next interval starts)")

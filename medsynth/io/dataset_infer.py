@@ -689,10 +689,14 @@ def infer_time_fields(rel: Relation, tables: Mapping[str, pd.DataFrame], schema:
         # (and a column numbering the rows after any other rising number: Oxboys' Occasion 1-9 beside the boy's age)
         ranked.sort(key=lambda c: (c.type != "datetime", _numbering_only(c.name), not time_named(c.name)))
         order_by = ranked[0].name if ranked else None
-    constant = constant_columns(child, groups, [c.name for c in cs.columns if c.name not in keys and c.name != order_by])
+    others = [c.name for c in cs.columns if c.name not in keys and c.name != order_by]
+    copied = copied_columns(child, parent, groups, canonical_keys(parent[rel.parent_column]).to_numpy(),
+                            [n for n in others if n in ps.names and n not in set(schema.key_columns(rel.parent))])
+    constant = [n for n in constant_columns(child, groups, others) if n not in copied]
     if order_by is None:
-        if constant:
-            rel = rel.model_copy(update={"constant": constant, "read_from_data": sorted({*rel.read_from_data, "constant"})})
+        if constant or copied:
+            rel = rel.model_copy(update={"constant": constant, "copied": copied, "read_from_data": sorted(
+                {*rel.read_from_data, *(["constant"] if constant else []), *(["copied"] if copied else [])})})
         if cands and child[rel.column].duplicated().any():  # "no column orders the rows" is read from the data too:
             return rel.model_copy(update={"read_from_data": sorted({*rel.read_from_data, "order_by"})})  # DP re-decides
         return rel
@@ -773,11 +777,11 @@ def infer_time_fields(rel: Relation, tables: Mapping[str, pd.DataFrame], schema:
     if terminal is not None:
         found.append("terminal")
     constant = [c for c in constant if c not in (seq, *ends)]
-    if constant:
-        found.append("constant")
+    copied = [c for c in copied if c not in (seq, *ends)]
+    found += [f for f, v in (("constant", constant), ("copied", copied)) if v]  # type: ignore[misc]
     return rel.model_copy(update={"order_by": order_by, "within": within, "after": after, "sequence": seq, "ends": ends,
                                   "chained": chained, "terminal": terminal, "terminal_values": terminal_values,
-                                  "constant": constant, "read_from_data": found})
+                                  "constant": constant, "copied": copied, "read_from_data": found})
 
 
 #: A child column is held once per parent (``constant``) where at most this share of the parents with two rows or more
@@ -786,6 +790,17 @@ def infer_time_fields(rel: Relation, tables: Mapping[str, pd.DataFrame], schema:
 CONSTANT_SHARE = 0.05
 #: ... and at least this many such parents hold it.
 CONSTANT_MIN_PARENTS = 5
+
+
+def as_text(s: pd.Series) -> pd.Series:
+    """A column's values as text (None for missing): what tells two of a parent's rows (or a row and its parent) apart."""
+    return s.where(s.notna(), None).astype(object).map(lambda v: None if v is None else str(v))
+
+
+def varying_groups(values: pd.Series, groups: np.ndarray) -> np.ndarray:
+    """The groups (of ``groups``) whose rows hold two present values or more of ``values``."""
+    per = pd.DataFrame({"g": groups, "v": as_text(values).to_numpy()}).dropna().groupby("g")["v"].nunique()
+    return per.index[per.to_numpy() > 1].to_numpy()
 
 
 def constant_columns(child: pd.DataFrame, groups: np.ndarray, names: list[str]) -> list[str]:
@@ -799,12 +814,36 @@ def constant_columns(child: pd.DataFrame, groups: np.ndarray, names: list[str]) 
         return []
     out = []
     for name in names:
-        s = child[name].where(child[name].notna(), None).astype(object).map(lambda v: None if v is None else str(v))
-        sub = pd.DataFrame({"g": codes[multi], "v": s.to_numpy()[multi]}).dropna()
-        if sub.empty or sub["v"].nunique() < 2:
+        present = child[name].notna().to_numpy() & multi
+        held = np.unique(codes[present])
+        if held.size < CONSTANT_MIN_PARENTS or as_text(child[name][present]).nunique() < 2:
             continue
-        per = sub.groupby("g")["v"].nunique()
-        if per.size >= CONSTANT_MIN_PARENTS and float((per > 1).mean()) <= CONSTANT_SHARE:
+        if varying_groups(child[name][multi], codes[multi]).size <= CONSTANT_SHARE * held.size:
+            out.append(name)
+    return out
+
+
+def copied_columns(child: pd.DataFrame, parent: pd.DataFrame, groups: np.ndarray, parent_keys: np.ndarray,
+                   names: list[str]) -> list[str]:
+    """The child columns (of ``names``) that hold their parent's value of the column of the same name (names are
+    public: a patient's sex, treatment or age repeated on each visit), in all but :data:`CONSTANT_SHARE` of the parents
+    whose rows hold both (geepack's respiratory: treat, sex and age on each visit came out varying within 37-100% of
+    the patients and differing from the patient's on half the rows)."""
+    at = pd.Series(np.arange(len(parent)), index=parent_keys)
+    at = at[~at.index.duplicated()]  # (a key written twice: its first row, as the fit keeps one)
+    pos = at.reindex(groups).to_numpy()
+    ok = ~pd.isna(pos)
+    pos = np.where(ok, pos, 0).astype(np.int64)
+    out = []
+    for name in names:
+        if name not in parent.columns:
+            continue
+        c, p = as_text(child[name]).to_numpy(), as_text(parent[name]).to_numpy()[pos]
+        both = ok & pd.notna(c) & pd.notna(p)
+        held = np.unique(groups[both])
+        if held.size < CONSTANT_MIN_PARENTS:
+            continue
+        if np.unique(groups[both & (c != p)]).size <= CONSTANT_SHARE * held.size:
             out.append(name)
     return out
 

@@ -459,38 +459,58 @@ class DomainsMixin:
         columns = sum(len(self._plain(schema.tables[t], schema.key_columns(t)).modelled) for t in schema.tables)
         return DPMST.oneway_share * planned / max(columns, 1)
 
-    def _decide_constant(self, rel: Relation, child: DatasetTable, rows: pd.DataFrame, g: np.ndarray,
-                         units: np.ndarray, taken: set[str], rho: float, n_hat: float, gens: Generators) -> list[str]:
-        """The child columns held once per parent, decided under DP (``CONSTANT_*``): one noisy count of the patients
-        (root units) with a parent holding two rows or more, and one per candidate (every modelled column but keys
-        and the time order: public names) of those whose parent's rows hold two values of it; sensitivity
-        ``sqrt(k + 1)``. A data scientist's quinidine: the age, weight and smoking a patient's visits repeat came out
-        nine values per patient."""
+    def _decide_constant(self, rel: Relation, child: DatasetTable, rows: pd.DataFrame, prow: pd.DataFrame,
+                         g: np.ndarray, units: np.ndarray, taken: set[str], rho: float, n_hat: float,
+                         gens: Generators, parent_ok: set[str]) -> tuple[list[str], list[str]]:
+        """The child columns held once per parent and those copied from the parent's column of the same name, decided
+        under DP (``CONSTANT_*``): one noisy count of the patients (root units) with a parent holding two rows or
+        more, and one per candidate (every modelled column but keys and the time order: public names) of those whose
+        parent's rows hold two values of it; for each candidate the parent holds too (same name, public), one count
+        of the patients with a row holding both and one of those whose row differs from its parent's. Sensitivity
+        ``sqrt(1 + k + 2m)``. A data scientist's quinidine: the age, weight and smoking a patient's visits repeat
+        came out nine values per patient; respiratory's treatment differed from the patient's on half the visits."""
+        from medsynth.io.dataset_infer import as_text, varying_groups
+
         cands = [c.name for c in child.columns if c.name not in taken and not c.omitted and c.name in rows.columns]
+        same = [n for n in cands if n in prow.columns and n in parent_ok]  # (the parent's modelled columns, not keys)
         if not cands or rho <= 0:
-            return []
-        sigma = gaussian_sigma(rho, sensitivity=math.sqrt(len(cands) + 1))
+            return [], []
+        sigma = gaussian_sigma(rho, sensitivity=math.sqrt(1 + len(cands) + 2 * len(same)))
         if CONSTANT_SUPPORT_SIGMAS * sigma > n_hat:  # (nothing measured: not even every patient could tell)
+            # where the noise cannot tell, the names do, as for the time fields: a child column of its parent's
+            # column's name holds the parent's value (respiratory's 111 patients at epsilon 10: treat, sex and age
+            # repeated on each visit varied within up to every patient)
             self.ledger.notes.append(  # type: ignore[union-attr]
                 f"relation {rel.label}: at this budget a noisy count cannot tell which of its columns a parent's rows hold "
-                "one value of (a patient's age repeated on each visit): each row's is drawn on its own (nothing "
-                "measured; declare them, constant: [COLUMN, ...] on the relation, to keep one value per parent)")
-            return []
+                "one value of (a patient's age repeated on each visit): "
+                + (f"{same} take the parent's value of the column of their name, on the names alone; the others' are "
+                   if same else "each row's is ") + "drawn on their own (nothing measured; declare them, constant: "
+                "[COLUMN, ...] or copied: [COLUMN, ...] on the relation)")
+            return [], same
+
+        def patients(mask: np.ndarray) -> float:
+            return float(len(np.unique(units[mask])))
         multi = pd.Series(g).map(pd.Series(g).value_counts()).to_numpy() > 1
-        support = float(len(np.unique(units[multi]))) + float(gens.noise.normal(0.0, sigma))
-        bad = []
-        for name in cands:
-            v = rows[name].where(rows[name].notna(), None).astype(object).map(lambda x: None if x is None else str(x))
-            varies = pd.DataFrame({"g": g, "v": v.to_numpy()}).dropna().groupby("g")["v"].nunique() > 1
-            bad.append(float(len(np.unique(units[np.isin(g, varies.index[varies.to_numpy()])]))))
+        support = patients(multi) + float(gens.noise.normal(0.0, sigma))
+        bad = [patients(np.isin(g, varying_groups(rows[n], g))) for n in cands]
         noisy = np.asarray(bad) + gens.noise.normal(0.0, sigma, len(cands))
-        ok = [n for n, b in zip(cands, noisy, strict=True)
-              if support >= CONSTANT_SUPPORT_SIGMAS * sigma and b <= CONSTANT_SHARE * support + sigma]
+        constant = [n for n, b in zip(cands, noisy, strict=True)
+                    if support >= CONSTANT_SUPPORT_SIGMAS * sigma and b <= CONSTANT_SHARE * support + sigma]
+        copied = []
+        for n in same:
+            c, p = as_text(rows[n]).to_numpy(), as_text(prow[n]).to_numpy()[g]
+            both = pd.notna(c) & pd.notna(p)
+            held = patients(both) + float(gens.noise.normal(0.0, sigma))
+            off = patients(both & (c != p)) + float(gens.noise.normal(0.0, sigma))
+            if held >= CONSTANT_SUPPORT_SIGMAS * sigma and off <= CONSTANT_SHARE * held + sigma:
+                copied.append(n)
         self.ledger.record(f"relation {rel.label}: patients whose rows hold two values of each candidate constant "  # type: ignore[union-attr]
-                           "column, and patients with two rows or more (decided under DP)",
-                           "Gaussian mechanism (zCDP), one count per candidate column and one of the patients",
-                           rho=rho, sigma=sigma, columns=cands, usable=ok)
-        return ok
+                           "column, patients with two rows or more, and for each column of the parent's name the "
+                           "patients holding it and those whose rows differ from the parent's (decided under DP)",
+                           "Gaussian mechanism (zCDP), one count per candidate column and one of the patients; two "
+                           "per column of the parent's name", rho=rho, sigma=sigma, columns=cands,
+                           usable=[n for n in constant if n not in copied], copied=copied)
+        return [n for n in constant if n not in copied], copied
 
     def _decide_terminal(self, rel: Relation, rows: pd.DataFrame, g: np.ndarray, units: np.ndarray, t: np.ndarray,
                          cands: list[tuple[str, Any]], rho: float, gens: Generators) -> tuple[str | None, list[Any]]:
@@ -554,10 +574,11 @@ class DomainsMixin:
         from medsynth.io.schema import NUMERIC_TYPES
 
         keys = keys or set()
-        declared = {f for f in (*FIELDS, "constant") if getattr(rel, f) and f not in rel.read_from_data}
+        declared = {f for f in (*FIELDS, "constant", "copied") if getattr(rel, f) and f not in rel.read_from_data}
         budget = self._decision_pool(rho_total) / max(n_decide, 1)
-        empty = {"ends": [], "constant": []}
-        upd: dict[str, Any] = {f: (getattr(rel, f) if f in declared else empty.get(f)) for f in (*FIELDS, "constant")}
+        empty = {"ends": [], "constant": [], "copied": []}
+        upd: dict[str, Any] = {f: (getattr(rel, f) if f in declared else empty.get(f))
+                               for f in (*FIELDS, "constant", "copied")}
         upd["read_from_data"] = []
         terminal_declared = bool(rel.terminal) and "terminal" not in rel.read_from_data
         if terminal_declared:
@@ -671,9 +692,10 @@ class DomainsMixin:
             upd["order_by"] = ok[0] if ok else None
         t = codec_c.numbers(child.column(upd["order_by"]), rows[upd["order_by"]]) if upd["order_by"] else None
         # 1b. constant: columns a parent's rows hold one value of (a patient's age repeated on each visit)
-        if "constant" not in declared:
-            upd["constant"] = self._decide_constant(rel, child, rows, g, units, keys | {upd["order_by"]} - {None},
-                                                    budget * CONSTANT_PART, n_hat, gens)
+        if "constant" not in declared and "copied" not in declared:
+            upd["constant"], upd["copied"] = self._decide_constant(
+                rel, child, rows, prow, g, units, keys | {upd["order_by"]} - {None}, budget * CONSTANT_PART, n_hat, gens,
+                {c.name for c in parent.columns if not c.omitted and c.name not in pkeys})
         if t is None:  # no time order: the fields measured from it stay as declared (or unused), but an after
             if "order_by" not in declared:  # needs one
                 self.ledger.notes.append(f"relation {rel.label}: {NO_TIME_ORDER} of most parents under DP; "  # type: ignore[union-attr]
@@ -746,5 +768,6 @@ class DomainsMixin:
                 rel, rows, g, units, t, ends_cands, budget * TERMINAL_PART, gens)
         # (a column held once per parent is none of its times: decided before them, one may have become an end)
         upd["constant"] = [c for c in upd["constant"] if c not in (upd["sequence"], *upd["ends"])]
+        upd["copied"] = [c for c in upd["copied"] if c not in (upd["sequence"], *upd["ends"])]
         return rel.model_copy(update=upd)
 

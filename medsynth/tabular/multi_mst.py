@@ -321,7 +321,8 @@ class MultiTableDPMST(DomainsMixin, MultiTableSynthesizer):
     def _untimed(self, rel: Any, primary: str | None) -> Any:
         """A relation to a parent other than the table's primary one, without time fields (not modelled: the table's
         rows are generated under ``primary``), with a ledger note where it had any."""
-        declared = [f for f in ("order_by", "within", "after", "sequence", "ends", "chained", "terminal", "constant")
+        declared = [f for f in ("order_by", "within", "after", "sequence", "ends", "chained", "terminal", "constant",
+                                  "copied")
                     if getattr(rel, f) and f not in rel.read_from_data]
         if not declared and not rel.read_from_data:
             return rel
@@ -330,7 +331,8 @@ class MultiTableDPMST(DomainsMixin, MultiTableSynthesizer):
             self.ledger.notes.append(f"relation {rel.label}: its time fields are not used (the rows of '{rel.child}' "  # type: ignore[union-attr]
                                      f"are generated under '{primary}', and their times follow that relation)")
         return rel.model_copy(update={"order_by": None, "within": None, "after": None, "sequence": None, "ends": [],
-                                      "chained": None, "terminal": None, "terminal_values": [], "constant": [], "read_from_data": []})
+                                      "chained": None, "terminal": None, "terminal_values": [], "constant": [], "copied": [],
+                                      "read_from_data": []})
 
     # -- plans, features, models -------------------------------------------------------------------
     def _make_plan(self, t: str, parent: str | None, children: list[str]) -> TablePlan:

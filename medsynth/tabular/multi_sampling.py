@@ -594,6 +594,19 @@ def _held_once(df: pd.DataFrame, prow: np.ndarray, cols: list[str], vals: dict[s
                 store[c] = store[c][head]
 
 
+def _from_parent(df: pd.DataFrame, parent: pd.DataFrame, prow: np.ndarray, cols: list[str], vals: dict[str, np.ndarray],
+                 own: Any) -> None:  # noqa: ANN401
+    """Each row takes its sampled parent's value of ``cols`` (a relation's ``copied`` columns: a patient's treatment
+    repeated on each visit), in the table (in place); its model codes and own frame hold the first row's of the parent
+    (:func:`_held_once`: the tables below read codes of the child's own grid)."""
+    cols = [c for c in cols if c in df.columns and c in parent.columns]
+    if not cols or not len(df):
+        return
+    _held_once(df, prow, cols, vals, own)
+    for c in cols:
+        df[c] = pd.Series(parent[c].to_numpy()[prow], index=df.index)
+
+
 def _terminal_last(df: pd.DataFrame, prow: np.ndarray, rel: Any,  # noqa: ANN401
                    rng: np.random.Generator) -> np.ndarray | None:
     """A parent's terminal row (``rel.terminal`` in ``rel.terminal_values``: a death) is its last: where a model put
@@ -705,9 +718,11 @@ def sample_dataset(model: MultiTableDPMST, n: int, rng: np.random.Generator) -> 
                 vals[rel.terminal] = vals[rel.terminal][src]
                 if rel.terminal in own.cat:
                     own.cat[rel.terminal] = own.cat[rel.terminal][src]
-        if rel is not None and rel.constant:  # (after the terminal's moves: a parent's first row as it stands; not a
+        if rel is not None and (rel.constant or rel.copied):
+            # after the terminal's moves (a parent's first row as it stands), and not a column a kept rule ties
             ruled = {c for con in schema.tables[t].constraints for c in con.columns}  # type: ignore[union-attr]
-            _held_once(df, prow, [c for c in rel.constant if c not in ruled], vals, own)  # column a kept rule ties)
+            _held_once(df, prow, [c for c in rel.constant if c not in ruled], vals, own)
+            _from_parent(df, out[p], prow, [c for c in rel.copied if c not in ruled], vals, own)
         _map_counts(model, t, vals, rng)
         values[t], owns[t], out[t], prows[t] = vals, own, df, prow
     regenerate_keys(out, schema, prows)  # type: ignore[arg-type]
