@@ -687,7 +687,10 @@ def infer_time_fields(rel: Relation, tables: Mapping[str, pd.DataFrame], schema:
             c for c in cands if time_named(c.name)]
         # dates first, then numbers named like times (a visit numbered 1-4 beside its date is the date's sequence)
         # (and a column numbering the rows after any other rising number: Oxboys' Occasion 1-9 beside the boy's age)
-        ranked.sort(key=lambda c: (c.type != "datetime", _numbering_only(c.name), not time_named(c.name)))
+        # ... then a start before an end (tstart, not tstop), then the finest (a visit's day before its study month
+        # 6/12/18/24: HELPfull's TIME ordered the visits, its follow-up in days bounding months, a data scientist)
+        ranked.sort(key=lambda c: (c.type != "datetime", _numbering_only(c.name), not time_named(c.name),
+                                   ends_named(c.name), -int(child[c.name].nunique())))
         order_by = ranked[0].name if ranked else None
     others = [c.name for c in cs.columns if c.name not in keys and c.name != order_by]
     copied = copied_columns(child, parent, groups, canonical_keys(parent[rel.parent_column]).to_numpy(),

@@ -315,3 +315,17 @@ def test_one_key_of_another_format_keeps_the_relation():
                                        "conc": rng.random(120)})}
     (rel,) = infer_dataset_schema(tables).relations
     assert (rel.child, rel.column, rel.parent) == ("samples", "Subject", "patients"), rel
+
+
+def test_a_visits_day_orders_its_rows_before_its_study_month():
+    """A data scientist's HELPfull folder: visits with a study month TIME (6, 12, 18, 24) and their day since baseline
+    both rise within each patient; TIME, first in the file, was taken for the order, a follow-up in days bounded it,
+    and 22% of synthetic visits fell past the follow-up. The finest of equally named times orders the rows."""
+    rng = np.random.default_rng(0)
+    pats = pd.DataFrame({"ID": np.arange(100), "followup_days": rng.integers(750, 900, 100)})
+    k = rng.integers(1, 5, 100)
+    months = np.concatenate([[6, 12, 18, 24][:j] for j in k])
+    visits = pd.DataFrame({"ID": np.repeat(pats["ID"], k), "TIME": months,
+                           "visit_day": months * 30 + rng.integers(-10, 10, months.size)})
+    (rel,) = infer_dataset_schema({"patients": pats, "visits": visits}).relations
+    assert rel.order_by == "visit_day" and rel.within == "followup_days", rel
