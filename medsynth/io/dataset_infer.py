@@ -690,7 +690,8 @@ def infer_time_fields(rel: Relation, tables: Mapping[str, pd.DataFrame], schema:
         # ... then a start before an end (tstart, not tstop), then the finest (a visit's day before its study month
         # 6/12/18/24: HELPfull's TIME ordered the visits, its follow-up in days bounding months, a data scientist)
         ranked.sort(key=lambda c: (c.type != "datetime", _numbering_only(c.name), not time_named(c.name),
-                                   ends_named(c.name), -int(child[c.name].nunique())))
+                                   ends_named(c.name), 0 if c.type == "datetime" else -int(child[c.name].nunique())))
+        # (dates keep the file's order: OMOP's visit_start_date before its datetime, the time of day a companion)
         order_by = ranked[0].name if ranked else None
     others = [c.name for c in cs.columns if c.name not in keys and c.name != order_by]
     copied = copied_columns(child, parent, groups, canonical_keys(parent[rel.parent_column]).to_numpy(),

@@ -614,7 +614,15 @@ class DomainsMixin:
             cols = [c for c in table.columns if c.name not in names and not c.omitted and c.type in NUMERIC_TYPES
                     and (kind is None or (c.type == "datetime") == (kind == "datetime"))
                     and (not need_time or c.type == "datetime" or time_named(c.name))]
-            return sorted(cols, key=lambda c: (not time_named(c.name), ends_named(c.name)))  # stable: schema order next
+            def span(c: Any) -> float:  # (a number's DP range: a visit's day before its study month 6-24, as schema
+                if c.type == "datetime":  # infer; dates keep the schema's order: OMOP's visit_start_date, then its
+                    return 0.0            # datetime, whose time of day widens the range by a day)
+                try:
+                    width = float(c.bounds()[1]) - float(c.bounds()[0])
+                except (TypeError, ValueError):
+                    return 0.0
+                return -width if math.isfinite(width) else 0.0
+            return sorted(cols, key=lambda c: (not time_named(c.name), ends_named(c.name), span(c)))  # then schema order
 
         def named(field: str, cands: list[Any]) -> list[str]:
             """Where the noise cannot tell: the first candidate ``order_by``; the first named like an end (``dischtime``,
