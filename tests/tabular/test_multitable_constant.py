@@ -186,6 +186,13 @@ def test_a_visit_column_of_its_patients_columns_name_takes_the_patients_value():
         m2 = MultiTableDPMST(privacy={"epsilon": 10.0, "delta": 1e-5}).fit(small, infer_dataset_schema(small))
     assert m2.schema.relations[0].copied == ["treat", "sex"]
     assert any("on the names alone" in n for n in m2.ledger.notes)
+    # a column of the parent's name that differs from it (the age at each visit, not at entry) is no copy where the
+    # counts can tell; one that is a copy stays one where they cannot confirm it (HELPfull's GROUP at epsilon 10)
+    aged = _copies(2000)
+    aged["visits"]["age"] = np.repeat(aged["patients"]["age"].to_numpy(), 4) + np.tile([0, 1, 2, 3], 2000)
+    with insecure_noise_for_audit(4):
+        m3 = MultiTableDPMST(privacy={"epsilon": 1.0, "delta": 1e-5}).fit(aged, infer_dataset_schema(aged))
+    assert m3.schema.relations[0].copied == ["treat", "sex"], m3.schema.relations[0]
     df = pd.DataFrame({"treat": ["A", "P", "P"], "y": [1, 2, 3]})
     _from_parent(df, pd.DataFrame({"treat": ["P", "A"]}), np.array([0, 0, 1]), ["treat"], {}, type("F", (), {"num": {}, "cat": {}})())
     assert df["treat"].tolist() == ["P", "P", "A"] and df["y"].tolist() == [1, 2, 3]
