@@ -145,7 +145,7 @@ STATUS_SUFFIXES_JOINED = ("event", "status", "stat", "cens", "censor", "censored
 
 def event_times(names: list[str]) -> set[str]:
     """The names beside which another column is named as its status (``rec`` beside ``rec.s``, ``dfs`` beside
-    ``dfs_event`` or ``dfsstatus``): a survival table's event times, all measured from one origin and ending within the
+    ``dfs_event`` or ``dfsstatus``, ``t2`` beside ``d2``): a survival table's event times, all measured from one origin and ending within the
     follow-up, so ordered among themselves, though no word says time (a data scientist found 50% of ebmt4's synthetic
     rows with a relapse after the end of follow-up). From the names alone (public)."""
     lower = {n.lower() for n in names}
@@ -154,6 +154,10 @@ def event_times(names: list[str]) -> set[str]:
         low = n.lower()
         if any(f"{low}{sep}{suf}" in lower for sep in (".", "_") for suf in STATUS_SUFFIXES) or any(
                 f"{low}{suf}" in lower for suf in STATUS_SUFFIXES_JOINED):
+            out.add(n)
+        # (KMsurv's convention: a time t1, ta, tc beside its indicator d1, da, dc: bmt's disease-free time t2 above
+        # the survival time t1 in 35% of synthetic rows, the orderings untested, a data scientist)
+        elif 2 <= len(low) <= 4 and low[0] == "t" and low[1:].isalnum() and f"d{low[1:]}" in lower:
             out.add(n)
     return out
 
