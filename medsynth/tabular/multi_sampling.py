@@ -537,6 +537,13 @@ def _through_terminal(df: pd.DataFrame, prow: np.ndarray, rel: Any) -> np.ndarra
     return None if keep.all() else keep
 
 
+def _rows_by_parent(prow: np.ndarray) -> list[np.ndarray]:
+    """Each parent's row positions, in the order generated (a parent's time order)."""
+    order = np.lexsort((np.arange(len(prow)), prow))
+    p_sorted = prow[order]
+    return np.split(order, np.flatnonzero(p_sorted[1:] != p_sorted[:-1]) + 1) if len(prow) else []
+
+
 def _terminal_rotation(df: pd.DataFrame, prow: np.ndarray, rel: Any,  # noqa: ANN401
                        rng: np.random.Generator | None = None) -> np.ndarray | None:
     """Where a parent's first terminal row (:func:`_terminal_rows`) is not its last: the row each row's values (all but
@@ -550,15 +557,9 @@ def _terminal_rotation(df: pd.DataFrame, prow: np.ndarray, rel: Any,  # noqa: AN
     if is_end is None:
         return None
     n = len(df)
-    order = np.lexsort((np.arange(n), prow))
-    p_sorted = prow[order]
-    is_last = np.r_[p_sorted[1:] != p_sorted[:-1], True]
     others = np.flatnonzero(~is_end)
     src = np.arange(n)
-    start = 0
-    for stop in np.flatnonzero(is_last) + 1:
-        rows = order[start:stop]
-        start = stop
+    for rows in _rows_by_parent(prow):
         at = np.flatnonzero(is_end[rows])
         if not at.size or (at.size == 1 and at[0] == rows.size - 1):
             continue
@@ -622,14 +623,8 @@ def _terminal_last(df: pd.DataFrame, prow: np.ndarray, rel: Any,  # noqa: ANN401
     values = df[col].to_numpy(dtype=object)
     n = len(df)
     others = np.flatnonzero(~is_end & pd.notna(values))
-    order = np.lexsort((np.arange(n), prow))
-    p_sorted = prow[order]
-    is_last = np.r_[p_sorted[1:] != p_sorted[:-1], True]
     src = np.arange(n)
-    start = 0
-    for stop in np.flatnonzero(is_last) + 1:  # each parent's rows, in time order
-        rows = order[start:stop]
-        start = stop
+    for rows in _rows_by_parent(prow):  # each parent's rows, in time order
         at = np.flatnonzero(is_end[rows])
         if not at.size or (at.size == 1 and at[0] == rows.size - 1):
             continue
