@@ -240,7 +240,8 @@ def _keys_on(res: BoundsResult, unit: float | None) -> BoundsResult:
 
 
 def _released_step(s: pd.Series, low: float, high: float, integer: bool, rho: float, rng: np.random.Generator,
-                   res: BoundsResult | None = None) -> tuple[float | None, list[float]]:
+                   res: BoundsResult | None = None, kept_counts: dict[float, float] | None = None,
+                   ) -> tuple[float | None, list[float]]:
     """The unit of a number column's values on its DP range [low, high] from one noisy histogram with ``rho``
     (:mod:`medsynth.privacy.steps`), or None; and the atoms of its range's fullest cells (``res``'s noisy cells,
     :func:`~medsynth.privacy.steps.atom_candidates`): the values equal to a cell's roundest value count in a bucket of
@@ -282,6 +283,8 @@ def _released_step(s: pd.Series, low: float, high: float, integer: bool, rho: fl
             if c > ON_SIGMAS * sigma and (step is None or j >= n_round or on_unit(np.array([v]), float(step))[0])
             and c >= ATOM_HOLD * float(res.counts[i])  # type: ignore[union-attr]
             - (math.hypot(sigma, ATOM_HOLD * float(cell_sd[i])) if j >= n_round else 0.0)]
+    if kept_counts is not None:  # (each kept atom's noisy count: a DP output, for a code's category of it)
+        kept_counts.update({v: float(c) for (_, v), c in zip(cands, noisy_atoms, strict=True) if v in kept})
     return step, kept
 
 
@@ -322,12 +325,19 @@ def _maybe_sparse(res: BoundsResult, unit: int) -> bool:
 
 
 def _released_points(s: pd.Series, lowest: int, high: int, unit: int, rho: float, res: BoundsResult,
-                     rng: np.random.Generator) -> tuple[list[int], np.ndarray, float, float] | None:
+                     rng: np.random.Generator, atoms: dict[float, float] | None = None,
+                     ) -> tuple[list[int], np.ndarray, float, float] | None:
     """The values a whole-number column sits on, from one noisy count per point of its DP range (``rho``): the values,
-    their noisy counts, noise and the count a value needs to stand out, or None where they are no code (:func:`~medsynth.privacy.steps.decide_sparse`)."""
+    their noisy counts, noise and the count a value needs to stand out, or None where they are no code (:func:`~medsynth.privacy.steps.decide_sparse`).
+    The values equal to a kept atom (``atoms``: its noisy count) are not counted on the points, and the range's count
+    is taken less theirs (a 999 for "not taken" beside blood pressures in steps of 10 came out as a category 1000)."""
     sigma = gaussian_sigma(rho)
-    noisy = noisy_counts(point_counts(cell_numbers(s).to_numpy(dtype=float), lowest, high, unit), sigma, rng)
-    on = decide_sparse(noisy, sigma, float(res.range_count), run=MAX_LEVELS)  # (the caller asks for a range_count)
+    x = cell_numbers(s).to_numpy(dtype=float)
+    for a in atoms or {}:
+        x = x[~is_atom(x, a)]
+    noisy = noisy_counts(point_counts(x, lowest, high, unit), sigma, rng)
+    rest = float(res.range_count) - sum((atoms or {}).values())
+    on = decide_sparse(noisy, sigma, rest, run=MAX_LEVELS)  # (the caller asks for a range_count)
     if on is None:
         return None
     return [int(lowest + unit * int(i)) for i in on], noisy[on], sigma, _union_threshold(len(noisy)) * sigma
@@ -1302,10 +1312,10 @@ def resolve_domain(
                     and (not res.log_scale or res.low >= WHOLE_LOG_LOW)):
                 col = col.model_copy(update={"type": "integer"})  # see WHOLE_WIDTH (post-processing of DP outputs)
                 made_whole.append(col.name)
-            step, atoms = None, []
+            step, atoms, atom_counts = None, [], {}
             if rho_step:
                 whole = col.type == "integer" or col.name in made_whole
-                step, atoms = _released_step(s, res.low, res.high, whole, rho_step, rng, res)
+                step, atoms = _released_step(s, res.low, res.high, whole, rho_step, rng, res, atom_counts)
                 spent[col.name] = res.rho + rho_step
                 if (step is not None and not whole and float(step).is_integer() and not res.log_scale
                         and "type" in col.read_from_data):  # (a type written by hand stays)
@@ -1328,9 +1338,13 @@ def resolve_domain(
                     and not res.log_scale and res.range_count is not None and _maybe_sparse(res, unit)):
                 rho_sparse = SPARSE_SHARE * rest
                 spent[col.name] += rho_sparse
-                sparse = _released_points(s, lowest, int(upd["max"]), unit, rho_sparse, res, rng)
+                off_grid = {a: c for a, c in atom_counts.items() if (a - lowest) % unit}  # (kept atoms off the points)
+                sparse = _released_points(s, lowest, int(upd["max"]), unit, rho_sparse, res, rng, off_grid)
             if sparse is not None:  # a code recorded as large whole numbers: its values are categories
                 cats, counts, sigma_p, needs = sparse
+                if off_grid:  # (a kept atom off the points: a category of its own, its count the step histogram's)
+                    pairs = sorted([*zip(cats, counts), *((int(a), c) for a, c in off_grid.items())])
+                    cats, counts = [k for k, _ in pairs], np.array([c for _, c in pairs], dtype=float)
                 floors.append(needs)
                 ledger.notes.append(f"column '{col.name}': its values counted one by one on its DP range stand out as "
                                     f"{len(cats)} value(s) (a code); the values off them, at most about "

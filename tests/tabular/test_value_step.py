@@ -302,3 +302,19 @@ def test_a_sentinel_off_the_columns_unit_is_written_as_itself(seeded_dp_noise):
     out = model.sample(4000, seed=1)["sbp"]
     assert 0.04 < (out == 999).mean() < 0.08 and ((out > 300) & (out != 999)).mean() < 0.02
     assert (out[out < 300] % 5 == 0).all()
+
+
+def test_a_sentinel_beside_a_codes_values_is_a_category_of_its_own(seeded_dp_noise):
+    """A reviewer: blood pressures recorded in tens (a code of nine values) with 999 for "not taken": the values counted
+    one by one on the grid of tens took the 999s as a category 1000 (3.5% of synthetic rows, none 999). A kept atom off
+    the grid is left out of the points' counts (and of the range's count they are judged against) and is a category of
+    its own, its count the step histogram's."""
+    rs = np.random.default_rng(7)
+    n = 10_000
+    bp = rs.choice(np.arange(100, 190, 10), n)
+    bp[rs.random(n) < 0.06] = 999
+    model = tab.fit(pd.DataFrame({"sbp": bp, "c": rs.choice(["x", "y"], n)}), model="dp-mst", epsilon=1.0)
+    col = model.schema.column("sbp")
+    assert col.type == "categorical" and col.categories == [*range(100, 190, 10), 999], col
+    out = model.sample(4000, seed=1)["sbp"]
+    assert 0.04 < (out == 999).mean() < 0.08 and not (out == 1000).any()
