@@ -23,7 +23,7 @@ import pandas as pd
 
 from medsynth.core.errors import DataValidationError
 from medsynth.io.schema import OTHER_CATEGORY, UNITS_PER_DAY, boolean_keys, cell_numbers
-from medsynth.privacy.steps import on_step
+from medsynth.privacy.steps import SENTINELS, on_step
 from medsynth.tabular.schema import (
     DISCRETE_TYPES,
     EPOCH,
@@ -68,6 +68,9 @@ DAY_TOLERANCE = 1e-6
 #: exact, and so do non-private models' rows: rounded, a memorising model's copies were no longer exact copies to the
 #: audit (review).
 RANGE_DIGITS = 4
+#: Sampled values within this share of a column's range of a sentinel atom (999, -99: a fixed public list) are the
+#: sentinel: the model's cells beside it hold its mass through the noise (post-processing of the released model).
+SENTINEL_SNAP = 0.02
 
 
 def _range_scale(x: np.ndarray, col: ColumnSchema) -> np.ndarray | float | None:
@@ -290,11 +293,17 @@ class TableCodec:
             out[col.name] = text
 
     def _decode_number(self, col: ColumnSchema, u: np.ndarray, *, rounded: bool = False) -> Any:
+        """A number column's values from the unit scale: atoms as themselves (a sentinel with the values within
+        :data:`SENTINEL_SNAP` of the range around it), then the unit, the type and the bounds."""
         miss = np.isnan(u)
         x = self.from_unit(col, np.where(miss, 0.0, u))
         at = np.zeros(x.shape, dtype=bool)
+        lo, hi = col.bounds() if col.type in ("continuous", "integer") else (np.nan, np.nan)
         for a in col.atoms or []:  # (a model writes an atom through the unit scale: 45 came back 44.99999999999999)
-            hit = np.abs(x - a) <= 1e-9 * max(abs(a), 1.0)
+            near = 1e-9 * max(abs(a), 1.0)
+            if a in SENTINELS and np.isfinite(hi - lo):  # a code for "unknown" lies apart from the values: a model's
+                near = max(near, SENTINEL_SNAP * (hi - lo))  # cells beside it took its mass as values around it
+            hit = np.abs(x - a) <= near                       # (HELPfull's 999 on a range cut to 985-1024: 998.8-999.4)
             x, at = np.where(hit, a, x), at | hit
         if col.step is not None and col.type in ("continuous", "integer"):  # recorded in a unit: written in it (an atom
             x = np.where(at, x, on_step(x, col.step, *col.bounds()))       # off it as itself: a 999 beside steps of 5)
