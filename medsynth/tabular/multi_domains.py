@@ -610,7 +610,9 @@ class DomainsMixin:
         ends_cands = [] if terminal_declared else [
             (c.name, v) for c in child.columns if c.type in ("categorical", "boolean") and not c.omitted
             and c.name not in keys for v in (c.categories or []) if str(v).strip().lower() in TERMINAL_WORDS]
+        # (their shares only where decided here: a declared field leaves its share to the time fields)
         terminal_part = TERMINAL_PART if ends_cands else 0.0
+        constant_part = 0.0 if {"constant", "copied"} & declared else CONSTANT_PART
         codec_c, codec_p = TableCodec(child.table_schema()), TableCodec(parent.table_schema())
         g = pidx[rel.child]
         units = unit[rel.child]
@@ -654,8 +656,7 @@ class DomainsMixin:
             patients breaking a preference), those that also keep the preference come first."""
             if not cands:
                 return []
-            rho = budget * (TERMINAL_PART if field == "terminal" else
-                            DECISION_PARTS[field] * (1 - terminal_part - CONSTANT_PART))
+            rho = budget * DECISION_PARTS[field] * (1 - terminal_part - constant_part)
             tests = [bad_rows] if soft_rows is None else [bad_rows, soft_rows]
             sigma = gaussian_sigma(rho, sensitivity=math.sqrt(len(cands) * len(tests)))
             share = AFTER_CONTRADICTION_SHARE if field == "after" else CONTRADICTION_SHARE
@@ -706,9 +707,9 @@ class DomainsMixin:
             upd["order_by"] = ok[0] if ok else None
         t = codec_c.numbers(child.column(upd["order_by"]), rows[upd["order_by"]]) if upd["order_by"] else None
         # 1b. constant: columns a parent's rows hold one value of (a patient's age repeated on each visit)
-        if "constant" not in declared and "copied" not in declared:
+        if constant_part:
             upd["constant"], upd["copied"] = self._decide_constant(
-                rel, child, rows, prow, g, units, keys | {upd["order_by"]} - {None}, budget * CONSTANT_PART, n_hat, gens,
+                rel, child, rows, prow, g, units, keys | {upd["order_by"]} - {None}, budget * constant_part, n_hat, gens,
                 {c.name for c in parent.columns if not c.omitted and c.name not in pkeys})
         if t is None:  # no time order: the fields measured from it stay as declared (or unused), but an after
             if "order_by" not in declared:  # needs one
