@@ -88,7 +88,12 @@ def test_dp_fit_writes_values_in_the_unit_dp_confirms():
         model = tab.fit(df, model="dp-mst", epsilon=1.0, seed=0)
     steps = {c: model.schema.column(c).step for c in df}
     assert steps["crp"] in (0.1, 0.05), steps  # one decimal (a unit that divides it is no harm)
-    assert {**steps, "crp": 0.1} == {"coins": 5.0, "sbp": 2.0, "crp": 0.1, "age": None, "weight": None}
+    # coins, 0 for 40% of the rows and 25-100 for the rest: located with its zeros, its five values stand out as a
+    # code (categories: better than a unit of 5) or it keeps the unit
+    coins = model.schema.column("coins")
+    as_code = coins.type == "categorical"
+    assert coins.categories == [0, 25, 50, 95, 100] if as_code else steps["coins"] == 5.0, coins
+    assert {**steps, "crp": 0.1, "coins": 5.0} == {"coins": 5.0, "sbp": 2.0, "crp": 0.1, "age": None, "weight": None}
     syn = model.sample(2000, seed=1)
     assert (syn["coins"] % 5 == 0).all() and (syn["sbp"] % 2 == 0).all()
     crp = syn["crp"].dropna().to_numpy() / steps["crp"]
@@ -97,8 +102,11 @@ def test_dp_fit_writes_values_in_the_unit_dp_confirms():
     led = model.ledger  # the unit's measurement is in the column's spend, and the spend adds up
     dom = next(e for e in led.entries if e.access.startswith("domains"))
     assert dom.rho == pytest.approx(sum(v["rho"] for v in dom.details["per_column"].values()))
-    assert "its unit from a noisy count" in dom.details["per_column"]["coins"]["mechanism"]
-    assert dom.details["per_column"]["coins"]["step"] == 5.0
+    assert "its unit from a noisy count" in dom.details["per_column"]["sbp"]["mechanism"]
+    if not as_code:
+        assert dom.details["per_column"]["coins"]["step"] == 5.0
+    else:
+        assert "its values counted one by one on its range (a code)" in dom.details["per_column"]["coins"]["mechanism"]
     assert led.rho_spent <= led.rho_budget * (1 + 1e-9)
 
 
