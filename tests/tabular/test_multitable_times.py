@@ -759,3 +759,36 @@ def test_a_status_flag_mostly_1_is_no_sequence_under_dp():
     assert model.schema.relations[0].sequence == "enum", model.schema.relations[0]
     out = model.sample(300, seed=1)["events"]
     assert abs(out["status"].mean() - tables["events"]["status"].mean()) < 0.15
+
+
+def _career(n: int, seed: int = 0, shuffled: bool = False) -> dict[str, pd.DataFrame]:
+    """wages' shape: people, and their yearly visits ordered by years of experience (no column named like a time)."""
+    rs = np.random.default_rng(seed)
+    people = pd.DataFrame({"id": np.arange(1, n + 1), "black": rs.integers(0, 2, n)})
+    k = rs.integers(2, 9, n)
+    pid = np.repeat(people["id"].to_numpy(), k)
+    exper = np.concatenate([np.cumsum(rs.uniform(0.2, 1.5, m)) for m in k]).round(3)
+    if shuffled:  # (then no number orders the rows)
+        exper = np.concatenate([rs.permutation(x) for x in np.split(exper, np.cumsum(k)[:-1])])
+    visits = pd.DataFrame({"id": pid, "lnw": rs.normal(1.8, 0.4, pid.size).round(3), "exper": exper,
+                           "uerate": rs.uniform(3, 12, pid.size).round(2), "hgc": np.repeat(rs.integers(6, 13, n), k)})
+    return {"people": people, "visits": visits}
+
+
+def test_a_number_not_named_like_a_time_orders_the_visits_where_none_is():
+    """wages: schema infer ordered the visits by 'exper' (years of experience), but a DP fit took its time order only
+    among columns named like a time, and 92% of synthetic people had their visits out of order at epsilon 1 (88% at
+    10). Where no column is named like a time, the numbers a patient's rows never decrease in are candidates (the
+    exponential mechanism picks one, a count confirms it); a patient's constant (hgc) is none."""
+    real = _career(700)
+    schema = infer_dataset_schema(real)
+    with insecure_noise_for_audit(3):
+        m = MultiTableDPMST(privacy={"epsilon": 1.0, "delta": 1e-5}).fit(real, schema)
+    rel = next(r for r in m.schema.relations if r.child == "visits")
+    assert rel.order_by == "exper"
+    syn = m.sample(700, seed=0)["visits"]
+    back = syn.groupby("id")["exper"].apply(lambda s: bool((s.diff() < 0).any()))
+    assert back.mean() < 0.02, back.mean()  # (before: 0.9)
+    with insecure_noise_for_audit(3):
+        m = MultiTableDPMST(privacy={"epsilon": 1.0, "delta": 1e-5}).fit(_career(700, shuffled=True), schema)
+    assert next(r for r in m.schema.relations if r.child == "visits").order_by is None
