@@ -148,7 +148,8 @@ def render_inline(report: Report) -> str:
     parts.append('<table style="border-collapse:collapse"><tr><th style="text-align:left">section</th>'
                  '<th style="text-align:left">verdict</th></tr>')
     for sec in report.sections.values():
-        parts.append(f"<tr><td>{escape(sec['title'])}</td><td>{_badge(sec['verdict'])}</td></tr>")
+        why = f" {escape(sec['reason'])}" if sec.get("reason") else ""
+        parts.append(f"<tr><td>{escape(sec['title'])}</td><td>{_badge(sec['verdict'])}{why}</td></tr>")
     parts.append("</table>")
     head = ["metric", "value", "baseline", "review / fail at", "verdict", "what it measures"]
     parts.append('<table style="border-collapse:collapse;font-size:0.9em"><tr>'

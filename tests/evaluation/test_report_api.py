@@ -71,3 +71,28 @@ def test_the_package_face_is_lazy_and_complete() -> None:
             "print(heavy); import medsynth.tabular; print(callable(medsynth.evaluate_tabular), medsynth.Report.__name__)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split("\n")
     assert out[0] == "[]" and out[1] == "True Report"
+
+
+def test_a_privacy_section_no_membership_attack_could_judge_is_review_without_a_dp_guarantee():
+    """wages' folder passed `audit --fail-on review` on nearest-neighbour ratios and exact copies while every mia_*
+    metric was info (the nearest synthetic rows were two distinct rows): no attack bounded the membership risk."""
+    from medsynth.evaluation.report import Report, load_schema
+    from medsynth.evaluation.results import MetricResult
+
+    def result(name: str, verdict: str) -> MetricResult:
+        return MetricResult(name=name, section="privacy", value=0.5 if verdict != "skipped" else None,
+                            direction="minimize", description="d", verdict=verdict, note="n")
+
+    results = [result("mia_distance_auc", "info"), result("mia_domias_auc", "skipped"), result("exact_copy_share", "pass")]
+    rep = Report(kind="tabular", mode="audit", results=results, inputs=[], config={}, config_hash="0123456789abcdef")
+    assert rep.verdict == "review" and "no membership-inference attack" in rep.sections["privacy"]["reason"]
+    assert "no membership-inference attack" in rep.summary()
+    import jsonschema
+
+    defs = load_schema()["$defs"]  # (the section as report.json writes it keeps to its schema)
+    jsonschema.validate(json.loads(json.dumps(rep.to_dict()["sections"]["privacy"])), {"$defs": defs, **defs["section"]})
+    rep.privacy_ledger = {"total_epsilon": 1.0}  # (a DP guarantee bounds it)
+    assert rep.verdict == "pass"
+    rep.privacy_ledger = None
+    rep.results[0] = result("mia_distance_auc", "pass")  # (one attack judged)
+    assert rep.verdict == "pass"
