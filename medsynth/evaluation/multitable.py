@@ -46,6 +46,7 @@ from medsynth.evaluation.multitable_data import (
     load_dataset,
     offset_tvd,
     parent_rows,
+    parents_out_of_order,
     patient_table,
     patient_types,
     rows_after_terminal,
@@ -123,6 +124,7 @@ def relation_metrics(train: dict, holdout: dict, synthetic: dict, schema: Datase
     th = cfg.fidelity
     integrity, counts, assoc, traj, offsets, intervals, siblings, bounds = [], [], [], [], [], [], [], []
     terminal: list[dict[str, Any]] = []
+    order: list[dict[str, Any]] = []
     cats = top_categories(train, schema)
     for rel in schema.relations:
         p = parent_rows(synthetic, rel)
@@ -151,6 +153,10 @@ def relation_metrics(train: dict, holdout: dict, synthetic: dict, schema: Datase
             r, h = (float(np.nan_to_num(d.get(check, 0.0))) for d in (real, hold))
             bounds.append({"relation": rel.label, "check": check, "synthetic": x, "real": r, "holdout": h,
                            "baseline": max(r, h)})
+        real, syn, hold = (parents_out_of_order(d, schema, rel) for d in (train, synthetic, holdout))
+        if rel.order_by:
+            order.append({"relation": rel.label, "check": f"'{rel.order_by}' going down", "synthetic": syn,
+                          "real": real, "baseline": max(float(np.nan_to_num(real)), float(np.nan_to_num(hold)))})
         ends = terminal_values(train, schema, rel)
         if ends:
             syn, hold = (rows_after_terminal(d, schema, rel, ends) for d in (synthetic, holdout))
@@ -216,6 +222,13 @@ def relation_metrics(train: dict, holdout: dict, synthetic: dict, schema: Datase
     _judge_worst(out, schema, "time_bound_violations", bounds, desc_bound, th.time_bound_violations,
                  "no synthetic child row holds both its time and its parent's (every one missing)",
                  "no relation bounds its child time by a parent time (order_by with after or within)")
+    # A patient's rows written out of time order, judged on its own: wages' visits (ordered by years of experience)
+    # came out out of order for 92% of synthetic people, and the report's only word was "ordered by exper"
+    desc_order = ("Share of synthetic parents with two child rows or more whose time (the relation's `order_by`) goes "
+                  "down from one row to the next as the file holds them (the worst relation, beyond the real rows' "
+                  "share, train or holdout): a patient's visits written out of order.")
+    _judge_worst(out, schema, "time_order_violations", order, desc_order, th.time_order_violations,
+                 "no synthetic parent holds two timed child rows", "no relation has a time order (order_by)")
     desc_end = ("Share of synthetic parents whose rows go on after a terminal event (the worst relation and column, beyond "
                 "the real holdout's share): a later row, or a second terminal row. A terminal event is a category value "
                 "of a child table that ends its parent's rows in every real parent holding it (at least "

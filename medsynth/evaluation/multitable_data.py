@@ -233,6 +233,20 @@ def _timed_rows(tables: Mapping[str, pd.DataFrame], schema: DatasetSchema, rel: 
     return out
 
 
+def parents_out_of_order(tables: Mapping[str, pd.DataFrame], schema: DatasetSchema, rel: Relation) -> float:
+    """The share of parents with two timed child rows or more whose time (``order_by``) goes down from one row to the
+    next as the file holds them: a patient's visits written out of order. NaN without ``order_by`` or such parents."""
+    rows = _timed_rows(tables, schema, rel)
+    if rows is None or not len(rows):
+        return float("nan")
+    sizes = rows.groupby("p", sort=False).size()
+    several = sizes.index[sizes.to_numpy() >= 2]
+    if not len(several):
+        return float("nan")
+    back = rows.groupby("p", sort=False)["t"].diff().to_numpy() < 0  # (file order within each parent)
+    return float(rows.loc[back, "p"].nunique() / len(several))
+
+
 def terminal_values(tables: Mapping[str, pd.DataFrame], schema: DatasetSchema, rel: Relation) -> dict[str, list[str]]:
     """Per child category column, the values that end their parent's rows in these (real) tables
     (:func:`~medsynth.io.dataset_infer.terminal_keys`: a death in a table of a patient's intervals), as text keys;

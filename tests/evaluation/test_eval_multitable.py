@@ -401,3 +401,20 @@ def test_rows_after_a_death_fail():
     bad["events"] = pd.concat([ev, after], ignore_index=True)
     m = {m.name: m for m in evaluate_multitable(train, holdout, bad).results}["terminal_event_violations"]
     assert m.value > 0.1 and m.verdict == "fail" and "'event'" in m.note, (m.value, m.note)
+
+
+def test_visits_written_out_of_time_order_fail():
+    """wages: a DP fit that dropped the time order wrote 92% of synthetic people's visits out of order by years of
+    experience, and the report said "ordered by exper" and skipped every time metric. The share of parents whose
+    time goes down from one row to the next is judged against the real rows' share."""
+    from medsynth.io.dataset_infer import infer_dataset_schema
+
+    train, holdout = ending_dataset(120, 0), ending_dataset(60, 1, 1000)
+    assert infer_dataset_schema(train).relations[0].order_by is not None
+    good = ending_dataset(120, 2, 5000)
+    m = {m.name: m for m in evaluate_multitable(train, holdout, good).results}["time_order_violations"]
+    assert m.value == 0.0 and m.verdict == "pass", (m.value, m.note)
+    ev = good["events"]
+    shuffled = {**good, "events": ev.sample(frac=1.0, random_state=0).reset_index(drop=True)}
+    m = {m.name: m for m in evaluate_multitable(train, holdout, shuffled).results}["time_order_violations"]
+    assert m.value > 0.3 and m.verdict == "fail" and "going down" in m.note, (m.value, m.note)
