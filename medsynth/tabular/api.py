@@ -347,13 +347,16 @@ def release_gaps(model: Any) -> str | None:
                      "in no time order (declare the time column's type and bounds public in the schema to keep it)")
     from medsynth.io.dataset_infer import ends_named, starts_named
 
+    read = {tuple(p) for p in (getattr(model, "private_meta", None) or {}).get("orderings_read", [])}
     unconfirmed = [f"{a} <= {b}" for e in getattr(model.privacy_ledger, "entries", [])
                    for p in ((e.details or {}).get("orderings_unconfirmed") or [])
-                   for a, b in (p, p[::-1]) if starts_named(a) and ends_named(b) and not starts_named(b)]
+                   for a, b in (p, p[::-1]) if (starts_named(a) and ends_named(b) and not starts_named(b)) or (a, b) in read]
     if unconfirmed:  # (the pairs are public, names and types; that the test kept neither way is its DP output: named
-        # where the names say a start and an end, the orderings a reader expects to hold)
-        parts.append(f"a DP test could not confirm {_names(unconfirmed)} (a start before an end, by the names): synthetic "
-                     "rows may break it; declare it in the schema (public: true) where it holds by definition")
+        # where the names say a start and an end, the orderings a reader expects to hold, or where the schema holds it
+        # as read from the data and not accepted: the owner's own file, and this warning is printed to the owner alone)
+        parts.append(f"a DP test could not confirm {_names(unconfirmed)} (a start before an end by the names, or an "
+                     "ordering schema infer read from your data): synthetic rows may break it; declare it in the schema "
+                     "(public: true) where it holds by definition")
     texted = {c: n for e in getattr(model.privacy_ledger, "entries", []) for c, n in ((e.details or {}).get("text_as_missing") or {}).items()}
     if texted:  # (yrbss: 42% of a column's answers written as missing, and the fit said nothing)
         parts.append(f"{len(texted)} number column(s) write their text cells as missing values ({_names(list(texted))}: "
@@ -419,8 +422,9 @@ def release_gaps(model: Any) -> str | None:
             "give a larger epsilon, or model fewer columns") if parts else ""
     if lost_targets and usable:  # the column the user will predict (where nothing usable was released, that comes first)
         lost = (f"THE TARGET {', '.join(repr(n) for n in lost_targets)} WAS LOST (empty, a single class, or a class "
-                "the model writes in none of 20,000 sampled rows: its other classes held too few rows to stand above the "
-                "noise); declare its classes public in the schema "
+                "the model writes in none of 20,000 sampled rows: its other classes, if it has any, held too few rows to "
+                "stand above the noise); if it holds one value in your data, mark your outcome target: true instead; else "
+                "declare its classes public in the schema "
                 "(categories: [...], public: true: an outcome's classes are public knowledge) or give a larger epsilon")
         gaps = f"{lost}. {gaps[:1].upper()}{gaps[1:]}" if gaps else lost
     return f"{gaps}. Also, {said}" if said else gaps
