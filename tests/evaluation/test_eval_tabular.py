@@ -1056,3 +1056,16 @@ def test_dates_with_few_distinct_values_are_judged_as_dates_without_a_schema() -
     assert kinds["last.dt"] == kinds["event.dt"] == "numeric", kinds  # (dates are compared as days)
     got = next(r for r in report.results if r.name == "ordering_violations_max")
     assert got.verdict == "fail" and "entry.dt <= last.dt" in got.note, (got.verdict, got.note)
+
+
+def test_a_number_target_the_synthetic_table_left_empty_fails_utility_without_a_traceback() -> None:
+    """A sweep of zero-config DP fits on small tables: three evaluations stopped at sklearn's "Found array with 0
+    sample(s)" where the synthetic number target was written empty. Nothing can be trained on it: utility fails."""
+    rs = np.random.default_rng(0)
+    n = 300
+    real = pd.DataFrame({"x": rs.normal(size=n), "z": rs.choice(["a", "b"], n)})
+    real["y"] = 2 * real["x"] + rs.normal(0, 0.3, n)
+    syn = real.sample(frac=1.0, random_state=1).reset_index(drop=True).assign(y=np.nan)
+    report = evaluate_tabular(real.iloc[:200], real.iloc[200:], syn, target="y")
+    gap = next(m for m in report.results if m.name == "utility_r2_gap")
+    assert gap.verdict == "fail" and "holds no value" in gap.note, (gap.verdict, gap.note)
