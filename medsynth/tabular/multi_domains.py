@@ -68,6 +68,9 @@ TERMINAL_GO_SHARE = 0.1
 #: of it is at most ``CONSTANT_SHARE`` of it plus one deviation (``CONSTANT_PART`` of the decision budget).
 CONSTANT_PART = 0.1
 CONSTANT_SUPPORT_SIGMAS = 10.0
+#: Share of a relation's order_by budget that picks, where no column is named like a time, the number its patients' rows
+#: never decrease in (an exponential mechanism: candidates hundreds of patients apart need little); the rest confirms it.
+STEADY_PICK_SHARE = 0.25
 CONSTANT_SHARE = 0.05
 #: A child column of its parent's column's name is a copy of it unless the noisy count of the patients whose rows differ
 #: from the parent's stands this many deviations above ``CONSTANT_SHARE`` of those holding both.
@@ -260,16 +263,19 @@ class DomainsMixin:
                                      "of the released ranges)")
         return out
 
-    def _steady_number(self, rel: Relation, cands: list[Any], bad_rows: Any, units: np.ndarray, rho: float,
-                       n_hat: float, gens: Generators) -> list[str]:
-        """The child number that orders a relation's rows where no column is named like a time: half of ``rho`` picks
-        the candidate fewest patients contradict (``bad_rows``) by the exponential mechanism (a patient changes each
-        count by at most one: sensitivity 1), the other half measures its count once; it is used when that count is
-        at most ``CONTRADICTION_SHARE`` of the patients plus ``KEEP_SIGMAS`` deviations. None where the noise cannot
-        tell (``MAX_SIGMA_SHARE``): a number is never taken on its name."""
+    def _steady_number(self, rel: Relation, cands: list[Any], bad_rows: Any, units: np.ndarray, several: np.ndarray,
+                       rho: float, n_hat: float, gens: Generators) -> list[str]:
+        """The child number that orders a relation's rows where no column is named like a time: ``STEADY_PICK_SHARE`` of
+        ``rho`` picks the candidate fewest patients contradict (``bad_rows``) by the exponential mechanism (a patient
+        changes each count by at most one: sensitivity 1); the rest measures, in one Gaussian release (sensitivity sqrt(2)),
+        that count and the patients with two rows or more (``several``: the only ones an order can be seen in). It is
+        used where the latter stands ``CONSTANT_SUPPORT_SIGMAS`` deviations up and the former is at most
+        ``CONTRADICTION_SHARE`` of it plus ``KEEP_SIGMAS`` deviations: against every patient, any complete lab value
+        passed where most patients had one row (a review: 'hb' or 'crp' taken in 3 of 4 fits). None where the noise
+        cannot tell (``MAX_SIGMA_SHARE``): a number is never taken on its name."""
         if not cands or rho <= 0:
             return []
-        sigma = gaussian_sigma(rho / 2)
+        sigma = gaussian_sigma((1 - STEADY_PICK_SHARE) * rho, sensitivity=math.sqrt(2))
         if sigma > MAX_SIGMA_SHARE * n_hat:
             self.ledger.notes.append(  # type: ignore[union-attr]
                 f"relation {rel.label}: no column is named like a time, and at this budget a noisy count cannot tell "
@@ -277,15 +283,16 @@ class DomainsMixin:
                 "order_by in the schema)")
             return []
         bad = np.array([float(len(np.unique(units[bad_rows(c)]))) for c in cands])
-        pick = exponential_mechanism(-bad, math.sqrt(8 * rho / 2), 1.0, gens.noise)
-        noisy = float(bad[pick] + gens.noise.normal(0.0, sigma))
-        ok = [cands[pick].name] if noisy <= CONTRADICTION_SHARE * n_hat + KEEP_SIGMAS * sigma else []
+        pick = exponential_mechanism(-bad, math.sqrt(8 * STEADY_PICK_SHARE * rho), 1.0, gens.noise)
+        noisy, support = np.array([bad[pick], float(len(np.unique(units[several])))]) + gens.noise.normal(0.0, sigma, 2)
+        ok = [cands[pick].name] if (support >= CONSTANT_SUPPORT_SIGMAS * sigma
+                                    and noisy <= CONTRADICTION_SHARE * support + KEEP_SIGMAS * sigma) else []
         self.ledger.record(  # type: ignore[union-attr]
             f"relation {rel.label}: the number ordering each patient's rows, where no column is named like a time "
             "(decided under DP)", "exponential mechanism on the patients contradicting each candidate (a missing "
             "value, one below the one before in file order, one value on all of a patient's rows), then a Gaussian "
-            "count of the chosen one's (zCDP)", rho=rho, sigma=sigma, columns=[c.name for c in cands],
-            chosen=cands[pick].name, usable=ok)
+            "release of the chosen one's count and of the patients with two rows or more (zCDP)", rho=rho, sigma=sigma,
+            columns=[c.name for c in cands], chosen=cands[pick].name, usable=ok)
         return ok
 
     def _decision_pool(self, rho_total: float) -> float:
@@ -602,7 +609,7 @@ class DomainsMixin:
 
         In order, each with a fixed share of the relation's budget (``DECISION_PARTS``; public, whatever is
         declared): ``order_by`` among the child's date columns and number columns named like a time
-        (:func:`time_named`); ``within`` among the parent's date or time-named columns of the same kind (numbers or
+        (:func:`time_named`; where none is, among its other numbers: :meth:`_steady_number`); ``within`` among the parent's date or time-named columns of the same kind (numbers or
         dates); ``after`` among the parent's other such columns; ``sequence`` among the child's other whole-number
         columns; ``ends`` among the child's other date or time-named columns. Each candidate gets a noisy count of
         the patients contradicting it (a missing time; a child time above the bound or a missing bound; a first child
@@ -757,7 +764,7 @@ class DomainsMixin:
                     v = pd.Series(codec_c.numbers(c, rows[c.name]))
                     flat = several & (v.groupby(g).transform("nunique").to_numpy() <= 1)
                     return untimed(c) | unordered(c) | flat
-                ok = self._steady_number(rel, usable_cols(child, keys, None, False), unsteady, units,
+                ok = self._steady_number(rel, usable_cols(child, keys, None, False), unsteady, units, several,
                                          budget * DECISION_PARTS["order_by"] * (1 - terminal_part - constant_part),
                                          n_hat, gens)
             upd["order_by"] = ok[0] if ok else None
