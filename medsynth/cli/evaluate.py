@@ -39,7 +39,8 @@ def _finish(report, out: Path, *, gate: bool, fail_on: str = "fail") -> None:
         why = [m.name for m in report.results if m.section == name and m.verdict == sec["verdict"]] if sec["verdict"] in (
             "fail", "review") else []  # the metrics that set it (their notes are in the report)
         typer.echo(f"  {sec['title']:<22} {sec['verdict'].upper()}" + (f"  ({', '.join(why[:4])}"
-                                                                       f"{', ...' if len(why) > 4 else ''})" if why else ""))
+                                                                       f"{', ...' if len(why) > 4 else ''})" if why else "")
+                   + (f"  ({sec['reason']})" if sec.get("reason") else ""))
     say(f"verdict: {report.verdict.upper()}", fg=colour, bold=True)
     done("wrote report.json and report.html", paths["html"].parent)
     if gate and (report.verdict == "fail" or fail_on.lower() == "review" and report.verdict == "review"):

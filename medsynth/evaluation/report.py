@@ -164,14 +164,14 @@ class Report:
             sec["verdict"] = judged or ("info" if "info" in verdicts else "skipped")
             sec["title"] = SECTION_TITLES.get(name, name.replace("_", " ").capitalize())
             attacks = [m.verdict for m in self.results if m.section == name and m.name.startswith(MEMBERSHIP_PREFIX)]
-            if name == "privacy" and attacks and not worst(attacks) and not self.privacy_ledger:
+            if name == "privacy" and attacks and not worst(attacks) and (self.privacy_ledger or {}).get("private") is not True:
                 # no membership attack could be judged (nearest synthetic rows a few distinct ones, too few patients)
                 # and no DP guarantee bounds them: the rest (copies, singling out) cannot pass it alone (wages'
                 # folder passed `audit --fail-on review` on nndr and exact copies while every mia_* was info)
                 sec["verdict"] = worst([sec["verdict"] if sec["verdict"] in ("pass", "review", "fail") else "pass",
                                         "review"]) or "review"
-                sec["reason"] = ("no membership-inference attack reached a verdict and no DP guarantee (--run-dir) "
-                                 "bounds the risk: a person should look")
+                sec["reason"] = ("no membership-inference attack reached a verdict and no DP guarantee (a DP run's "
+                                 "--run-dir) bounds the risk: a person should look")
         return out
 
     @property

@@ -87,11 +87,16 @@ def test_a_privacy_section_no_membership_attack_could_judge_is_review_without_a_
     rep = Report(kind="tabular", mode="audit", results=results, inputs=[], config={}, config_hash="0123456789abcdef")
     assert rep.verdict == "review" and "no membership-inference attack" in rep.sections["privacy"]["reason"]
     assert "no membership-inference attack" in rep.summary()
+    from medsynth.evaluation.html import render_html
+
+    assert "no membership-inference attack" in render_html(rep)
     import jsonschema
 
     defs = load_schema()["$defs"]  # (the section as report.json writes it keeps to its schema)
     jsonschema.validate(json.loads(json.dumps(rep.to_dict()["sections"]["privacy"])), {"$defs": defs, **defs["section"]})
-    rep.privacy_ledger = {"total_epsilon": 1.0}  # (a DP guarantee bounds it)
+    rep.privacy_ledger = {"private": False, "total_epsilon": None}  # (a non-private run's ledger: no guarantee)
+    assert rep.verdict == "review"
+    rep.privacy_ledger = {"private": True, "total_epsilon": 1.0}  # (a DP guarantee bounds it)
     assert rep.verdict == "pass"
     rep.privacy_ledger = None
     rep.results[0] = result("mia_distance_auc", "pass")  # (one attack judged)
