@@ -216,7 +216,7 @@ SECOND_RUN_SHARE = 0.1
 SECOND_RUN_SIGMAS = 6.0
 
 
-def _main_run(found: np.ndarray, octs: np.ndarray, sd: np.ndarray, detected: np.ndarray | None = None) -> np.ndarray:
+def _main_run(found: np.ndarray, octs: np.ndarray, sd: np.ndarray) -> np.ndarray:
     """The run of detected buckets (neighbours at most ``MAX_GAP`` apart) holding the most noisy mass: a
     bucket that cleared the threshold by noise far from the data (probability 1e-3 per scale) cannot
     stretch the range to it (contiguity with the mass). A run on the other side of zero joins it when its
@@ -227,10 +227,7 @@ def _main_run(found: np.ndarray, octs: np.ndarray, sd: np.ndarray, detected: np.
     127."""
     runs = np.split(found, np.nonzero(np.diff(found) > MAX_GAP)[0] + 1)
     mass = [float(octs[r].sum()) for r in runs]
-    # (the main run holds a detected power of two where one is: small keys alone, zeros most often, join it as a
-    # second run, never rule it out; see the comment on ``same_side``)
-    held = [k for k, r in enumerate(runs) if detected is not None and np.isin(r, detected).any()]
-    main = max(held, key=lambda k: mass[k]) if held else int(np.argmax(mass))
+    main = int(np.argmax(mass))
     out = runs[main]
 
     def low_mag(r: np.ndarray) -> int:
@@ -276,15 +273,17 @@ _FAR_KEYS = (np.arange(_KMAX - 36, _KMAX - 24), np.arange(_KMAX + 25, _KMAX + 37
 
 def _mass_beyond_keys(loc: Location) -> bool:
     """Whether the values beyond the small codes on one side (their sum over the powers of two from 16 to 2^16, or
-    from 2^16 to 2^28, at ``PRESENCE_SIGMAS`` deviations) stand above the noise where no power of two does alone: pbcseq's visit days, 0
+    from 2^16 to 2^28, each at ``PRESENCE_SIGMAS`` deviations) stand above the noise where no power of two does alone: pbcseq's visit days, 0
     for a sixth of the visits and spread over 16-5,000 otherwise, came out a code with the one category 0."""
-    return bool(loc.codes) and _beyond_keys_z(loc) > PRESENCE_SIGMAS
+    return bool(loc.codes) and max(_beyond_keys_z(loc), _beyond_keys_z(loc, _FAR_KEYS)) > PRESENCE_SIGMAS
 
 
-def _beyond_keys_z(loc: Location) -> float:
+def _beyond_keys_z(loc: Location, sides: tuple[np.ndarray, ...] = _BEYOND_KEYS) -> float:
     """How many deviations of its stage-1 noise the larger side of the values beyond the small codes stands above zero
-    (their sum over the powers of two from 16 to 2^16, or from 2^16 to 2^28, on each side of zero)."""
-    return max(float(loc.noisy[side].sum()) / (loc.sigma * math.sqrt(side.size)) for side in _BEYOND_KEYS + _FAR_KEYS)
+    (their sum over the powers of two from 16 to 2^16 on each side of zero; ``_FAR_KEYS``: from 2^16 to 2^28). The
+    far sides are for classifying only: a flag's partner and a code's shortfall weigh against the near ones (the
+    largest of four noisy sums is biased upwards: a review saw flags keep their minority value less often)."""
+    return max(float(loc.noisy[side].sum()) / (loc.sigma * math.sqrt(side.size)) for side in sides)
 
 
 def _classify(loc: Location) -> None:

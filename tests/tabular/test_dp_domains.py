@@ -486,9 +486,7 @@ def test_flags_keep_their_minority_value_on_a_small_wide_table():
     df["smoker"] = np.where(rs.random(n) < 0.3, "Yes", "No")  # a flag in words (carData::Rossi: 52 of them)
     schema = infer_schema(df)
     kept = words = 0
-    # (8 noise seeds: over 16, 47 and 44 of 64 flags kept before and after zeros joined the powers of two beside them,
-    # whose extra looks moved the seeded stream: 12 and 10 of the first 16)
-    for seed in range(8):
+    for seed in range(4):
         with insecure_noise_for_audit(2000 + seed):
             m = resolve(SYNTHESIZERS, "dp-aim")(privacy={"epsilon": 1.0, "delta": 1e-5}).fit(df, schema)
         kept += sum(m.schema.column(f"flag{i}").categories == [0, 1] for i in range(4))
@@ -496,7 +494,7 @@ def test_flags_keep_their_minority_value_on_a_small_wide_table():
         assert m.ledger.rho_spent == pytest.approx(m.ledger.rho_budget, rel=1e-6)
         out = m.sample(n, seed=seed)
         assert set(out["smoker"].dropna()) <= {"No", "Yes"}
-    assert kept >= 20 and words >= 6, (kept, words)
+    assert kept >= 12 and words >= 3, (kept, words)
 
 
 def test_whether_anyone_holds_a_flag_value_is_not_released_without_noise():
