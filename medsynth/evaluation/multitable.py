@@ -228,7 +228,9 @@ def relation_metrics(train: dict, holdout: dict, synthetic: dict, schema: Datase
                   "down from one row to the next as the file holds them (the worst relation, beyond the real rows' "
                   "share, train or holdout): a patient's visits written out of order.")
     _judge_worst(out, schema, "time_order_violations", order, desc_order, th.time_order_violations,
-                 "no synthetic parent holds two timed child rows", "no relation has a time order (order_by)")
+                 "no synthetic parent holds two timed child rows", "no relation has a time order (order_by)",
+                 note=lambda w, _: (f"worst: {w['relation']} {w['check']}: {w['synthetic']:.1%} of the synthetic parents "
+                                    f"with two timed rows or more (real {w['baseline']:.1%})"))
     desc_end = ("Share of synthetic parents whose rows go on after a terminal event (the worst relation and column, beyond "
                 "the real holdout's share): a later row, or a second terminal row. A terminal event is a category value "
                 "of a child table that ends its parent's rows in every real parent holding it (at least "

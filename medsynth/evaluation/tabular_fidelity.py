@@ -1029,9 +1029,9 @@ class TrainSyntheticTestReal:
                     # best any model does is a constant, R^2 at most 0 on the holdout (sklearn raised "Found array with
                     # 0 sample(s)" through the report on three small tables of a sweep)
                     pred = np.full(len(y_te), float(np.nanmean(y_te)) if len(y_te) else 0.0)
-                    details["tstr_note"] = "; ".join(x for x in (details.get("tstr_note"), (
-                        f"the synthetic '{target}' holds no value: no model can be trained on it (scored as the best "
-                        "constant, the holdout's own mean)")) if x)
+                    details[f"{name}_note"] = "; ".join(x for x in (details.get(f"{name}_note"), (
+                        f"the {'synthetic' if name == 'tstr' else 'real training'} '{target}' holds no value: no model "
+                        "can be trained on it (scored as the best constant, the holdout's own mean)")) if x)
                 else:
                     model = HistGradientBoostingRegressor(**MODEL_SETTINGS).fit(enc.transform(df), df[target].to_numpy(float))
                     pred = model.predict(X_te)

@@ -348,9 +348,11 @@ def release_gaps(model: Any) -> str | None:
     from medsynth.io.dataset_infer import ends_named, starts_named
 
     read = {tuple(p) for p in (getattr(model, "private_meta", None) or {}).get("orderings_read", [])}
-    unconfirmed = [f"{a} <= {b}" for e in getattr(model.privacy_ledger, "entries", [])
-                   for p in ((e.details or {}).get("orderings_unconfirmed") or [])
-                   for a, b in (p, p[::-1]) if (starts_named(a) and ends_named(b) and not starts_named(b)) or (a, b) in read]
+    unconfirmed = list(dict.fromkeys(  # (one direction a pair: the names' first, else the one the schema read)
+        next((f"{a} <= {b}" for a, b in (p, p[::-1]) if starts_named(a) and ends_named(b) and not starts_named(b)),
+             next((f"{a} <= {b}" for a, b in (p, p[::-1]) if (a, b) in read), ""))
+        for e in getattr(model.privacy_ledger, "entries", []) for p in ((e.details or {}).get("orderings_unconfirmed") or [])))
+    unconfirmed = [u for u in unconfirmed if u]
     if unconfirmed:  # (the pairs are public, names and types; that the test kept neither way is its DP output: named
         # where the names say a start and an end, the orderings a reader expects to hold, or where the schema holds it
         # as read from the data and not accepted: the owner's own file, and this warning is printed to the owner alone)

@@ -540,8 +540,9 @@ class DomainsMixin:
             self.ledger.notes.append(  # type: ignore[union-attr]
                 f"relation {rel.label}: at this budget the noisy count of patients with two rows or more stood under "
                 f"{CONSTANT_SUPPORT_SIGMAS:g} deviations of its noise, so no column is taken as held once per patient "
-                "(a patient's age repeated on each visit): each row's is drawn on its own (declare them, constant: "
-                "[COLUMN, ...] or copied: [COLUMN, ...] on the relation)")
+                "(a patient's age repeated on each visit): each row's is drawn on its own, but for a column of the "
+                "parent's name the names still copy (declare them, constant: [COLUMN, ...] or copied: [COLUMN, ...] on "
+                "the relation)")
         copied = []
         for n in same:
             c, p = as_text(rows[n]).to_numpy(), as_text(prow[n]).to_numpy()[g]
