@@ -57,6 +57,7 @@ from medsynth.evaluation.multitable_data import (
     top_categories,
     trajectories,
     two_way_tvd,
+    unit_rows,
 )
 from medsynth.evaluation.registry import TABULAR_METRICS, selected
 from medsynth.evaluation.report import Report, fingerprint_input, ledger_notes, read_privacy_ledger
@@ -436,6 +437,10 @@ def _flat(train: dict, holdout: dict, synthetic: dict, schema: DatasetSchema, ta
         col, _, value = target.partition("=")
         if col not in flats[0].columns and col.startswith(f"{root}.") and col[len(root) + 1:] in flats[0].columns:
             col = col[len(root) + 1:]  # ROOT.COL, as relations are written
+        child = _child_target(col, value, schema)
+        if child is not None:  # an outcome recorded as a child row (a death event): whether a patient has one
+            return _with_child_target(flats, (train, holdout, synthetic), schema, types, *child, value), \
+                f"{col}=={value}", types, unusable
         if col not in flats[0].columns:
             own = [c.name for c in schema.tables[root].columns if c.name in flats[0].columns]  # (names may hold dots)
             raise DataValidationError(f"--target '{target}': '{col}' is not a column of the root table "
@@ -451,6 +456,50 @@ def _flat(train: dict, holdout: dict, synthetic: dict, schema: DatasetSchema, ta
             types[name] = "categorical"
             col = name
     return flats, col, types, unusable
+
+
+def _child_target(col: str, value: str, schema: DatasetSchema) -> tuple[str, str] | None:
+    """(table, column) where ``--target`` names a child table's column as ``TABLE.COL=VALUE``, else None; a child's
+    column without ``=VALUE`` is a clear error (a patient has many rows: only whether one holds a value is theirs)."""
+    root = schema.roots[0]
+    for t, tab in schema.tables.items():
+        if t == root or not col.startswith(f"{t}."):
+            continue
+        c = col[len(t) + 1:]
+        if any(x.name == c for x in tab.columns):
+            if not value:
+                raise DataValidationError(f"--target '{col}': a column of the child table '{t}' is an outcome per patient "
+                                          f"only as {col}=VALUE (whether a patient has a row holding VALUE, e.g. "
+                                          f"{col}=death)")
+            return t, c
+    return None
+
+
+def _with_child_target(flats: list[pd.DataFrame], tables: tuple, schema: DatasetSchema, types: dict[str, str],
+                       table: str, column: str, value: str) -> list[pd.DataFrame]:
+    """Each patient table with the binary outcome ``TABLE.COL==VALUE`` (1 where one of the patient's rows of the child
+    table holds the value), and without the summaries of that column (its shares and statistics would be the answer:
+    a data scientist's colon and ebmt record death as an event row, and utility was skipped)."""
+    from medsynth.io.schema import category_key
+
+    name = f"{table}.{column}=={value}"
+    key = category_key(value)
+    out = []
+    for flat, d in zip(flats, tables, strict=True):
+        u = unit_rows(d, schema).get(table, np.zeros(0, dtype=np.int64))
+        v = d[table][column].map(lambda z: None if pd.isna(z) else category_key(z)).to_numpy(dtype=object)
+        hit = (u >= 0) & (v == key)
+        y = np.zeros(len(flat), dtype=int)
+        y[u[hit]] = 1
+        leak = [c for c in flat.columns if c.startswith(f"{table}.{column}=") or c.startswith(f"{table}.{column}.")]
+        out.append(flat.drop(columns=leak).assign(**{name: y}))
+    for c in [c for c in types if c.startswith((f"{table}.{column}=", f"{table}.{column}."))]:
+        types.pop(c)
+    types[name] = "categorical"
+    if not out[0][name].any():
+        raise DataValidationError(f"--target '{table}.{column}={value}': no training patient has a '{table}' row with "
+                                  f"'{column}' = {value!r}")
+    return out
 
 
 def evaluate_multitable(

@@ -418,3 +418,26 @@ def test_visits_written_out_of_time_order_fail():
     shuffled = {**good, "events": ev.sample(frac=1.0, random_state=0).reset_index(drop=True)}
     m = {m.name: m for m in evaluate_multitable(train, holdout, shuffled).results}["time_order_violations"]
     assert m.value > 0.3 and m.verdict == "fail" and "going down" in m.note, (m.value, m.note)
+
+
+def test_an_outcome_recorded_as_a_child_row_is_a_patient_target():
+    """colon and ebmt record death as an event row: `--target events.event=death` stopped at "not a column of the root
+    table" and utility went unmeasured. A child column's value is an outcome per patient (whether one of their rows
+    holds it), and that column's summaries leave the features (they would be the answer)."""
+    from medsynth.evaluation.multitable import _flat
+    from medsynth.io.dataset_infer import infer_dataset_schema
+
+    train, holdout = ending_dataset(120, 0), ending_dataset(60, 1, 1000)
+    good = ending_dataset(120, 2, 5000)
+    schema = infer_dataset_schema(train)
+    flats, col, types, _ = _flat(train, holdout, good, schema, "events.event=death")
+    assert col == "events.event==death" and not any(c.startswith("events.event=") for c in flats[0].columns if c != col)
+    dead = train["events"].loc[train["events"]["event"] == "death", "id"].nunique()
+    assert int(flats[0][col].sum()) == dead > 0
+    from medsynth.core.errors import DataValidationError
+
+    m = {m.name: m for m in evaluate_multitable(train, holdout, good, target="events.event=death").results}
+    assert m["utility_tstr_auroc"].value is not None and m["utility_trtr_auroc"].value is not None  # (measured; death
+    # is drawn at random here, so the reference is near chance and the gap has no verdict)
+    with pytest.raises(DataValidationError, match="only as events.event=VALUE"):
+        evaluate_multitable(train, holdout, good, target="events.event")
