@@ -1069,3 +1069,23 @@ def test_a_number_target_the_synthetic_table_left_empty_fails_utility_without_a_
     report = evaluate_tabular(real.iloc[:200], real.iloc[200:], syn, target="y")
     gap = next(m for m in report.results if m.name == "utility_r2_gap")
     assert gap.verdict == "fail" and "holds no value" in gap.note, (gap.verdict, gap.note)
+
+
+def test_a_column_present_exactly_where_a_category_says_so_is_judged() -> None:
+    """openintro::smoking: the amount smoked is present exactly where smoke is Yes in every real row; synthetic rows
+    had smokers without an amount (3.8% of rows) and the missingness metrics passed."""
+    rs = np.random.default_rng(0)
+    n = 900
+    smoke = rs.choice(["Yes", "No"], n, p=[0.3, 0.7])
+    real = pd.DataFrame({"smoke": smoke, "age": rs.integers(18, 90, n),
+                         "amt": np.where(smoke == "Yes", rs.integers(1, 40, n).astype(float), np.nan)})
+    kept = real.sample(frac=1.0, random_state=1).reset_index(drop=True)
+    report = evaluate_tabular(real.iloc[:600], real.iloc[600:], kept)
+    m = next(m for m in report.results if m.name == "missing_rule_violations_max")
+    assert m.value == 0.0 and m.verdict == "pass", (m.value, m.note)
+    broken = kept.copy()
+    smokers = broken.index[broken["smoke"] == "Yes"][:60]
+    broken.loc[smokers, "amt"] = np.nan  # (a fifth of the smokers without an amount)
+    m = next(m for m in evaluate_tabular(real.iloc[:600], real.iloc[600:], broken).results
+             if m.name == "missing_rule_violations_max")
+    assert m.verdict == "fail" and m.value > 0.1 and "'amt' present exactly where smoke = Yes" in m.note, (m.value, m.note)
