@@ -496,6 +496,11 @@ def _missing_rules(real: TabularData, synthetic: pd.DataFrame, context: TabularC
             "category column holds one value (an amount smoked where smoke is Yes, a year of death where death is 1).")
     cats = sorted((c for c in real.categorical if real.train[c].notna().all()),
                   key=lambda c: real.train[c].nunique())[:MISSING_RULE_COLUMNS]
+    from medsynth.io.schema import category_key
+
+    def keyed(x: pd.Series) -> pd.Series:  # (1 and 1.0 alike: a synthetic column with missing values is float)
+        return x.map(lambda z: "" if pd.isna(z) else category_key(z))
+
     both = pd.concat([real.train, real.holdout], ignore_index=True)
     by_presence: dict[bytes, list[str]] = {}  # (columns by where they are present: one lookup per category value)
     for x in real.columns:
@@ -504,14 +509,14 @@ def _missing_rules(real: TabularData, synthetic: pd.DataFrame, context: TabularC
             by_presence.setdefault(present.tobytes(), []).append(x)
     found = []
     for c in cats:
-        k = both[c].astype(str)
+        k = keyed(both[c])
         for v, share in k.value_counts(normalize=True).items():
-            if share < MISSING_RULE_SHARE or (real.train[c].astype(str) == v).mean() < MISSING_RULE_SHARE:
+            if not v or share < MISSING_RULE_SHARE or (keyed(real.train[c]) == v).mean() < MISSING_RULE_SHARE:
                 continue
             for x in by_presence.get((k == v).to_numpy().tobytes(), []):
                 if x == c or c not in synthetic.columns or x not in synthetic.columns:
                     continue
-                s_on = (synthetic[c].astype(str) == v).to_numpy() & synthetic[c].notna().to_numpy()
+                s_on = (keyed(synthetic[c]) == v).to_numpy()
                 s_present = synthetic[x].notna().to_numpy()
                 held = s_on | s_present
                 if held.sum() < ORDER_MIN_ROWS:

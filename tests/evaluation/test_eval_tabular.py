@@ -1089,3 +1089,19 @@ def test_a_column_present_exactly_where_a_category_says_so_is_judged() -> None:
     m = next(m for m in evaluate_tabular(real.iloc[:600], real.iloc[600:], broken).results
              if m.name == "missing_rule_violations_max")
     assert m.verdict == "fail" and m.value > 0.1 and "'amt' present exactly where smoke = Yes" in m.note, (m.value, m.note)
+
+
+def test_a_missing_rule_on_a_0_1_flag_reads_1_and_1_0_alike() -> None:
+    """nhefs: a year of death present exactly where death is 1; a synthetic death column holding missing values is
+    read as floats (1.0), which must not count as breaking the rule."""
+    rs = np.random.default_rng(1)
+    n = 900
+    death = (rs.random(n) < 0.2).astype(int)
+    real = pd.DataFrame({"death": death, "age": rs.integers(30, 80, n),
+                         "yrdth": np.where(death == 1, rs.integers(83, 93, n).astype(float), np.nan)})
+    syn = real.sample(frac=1.0, random_state=2).reset_index(drop=True)
+    syn["death"] = syn["death"].astype(float)
+    syn.loc[syn.index[:5], "age"] = np.nan
+    m = next(m for m in evaluate_tabular(real.iloc[:600], real.iloc[600:], syn).results
+             if m.name == "missing_rule_violations_max")
+    assert m.value == 0.0 and m.verdict == "pass", (m.value, m.note)
