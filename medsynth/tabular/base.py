@@ -261,10 +261,6 @@ class TabularSynthesizer:
                                "ordering its own DP test keeps is named in the fit's warning") for con in ignored]
         if self.is_private:  # which rules hold in every row is a fact about every row: the data owner's records only
             self.private_meta["rules_not_accepted"] = ignored_notes
-            # (the orderings among them: the fit's warning, printed to the owner alone, names those its DP test could
-            # not confirm; mgus2's ptime <= futime, read by schema infer, was dropped in 3 fits of 5 without a word)
-            self.private_meta["orderings_read"] = [list(con.columns) for con in ignored if con.kind == "le"
-                                                   and len(con.columns) == 2]
         else:
             self.ledger.notes.extend(ignored_notes)
         t0 = time.perf_counter()
