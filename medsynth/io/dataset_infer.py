@@ -53,6 +53,13 @@ def ends_named(name: str) -> bool:
     return any(w.startswith(END_WORDS) or w == "tstop" for w in _name_words(name))
 
 
+def follow_up_named(name: str) -> bool:
+    """Whether a column's name says the end of a patient's follow-up (``futime``, ``last_fu``, ``followup_date``,
+    ``last.dt``): every time point of that patient comes before it, by definition. From the name alone (public)."""
+    return ends_named(name) and any(w in ("fu", "fup", "lfu", "lastfu") or w.startswith(("futime", "follow", "last"))
+                                    for w in _name_words(name))
+
+
 #: ... and these the start of something (an ``after`` column's first choice: an admission time before a birth date).
 START_WORDS = ("admit", "admission", "start", "begin", "entry", "enrol", "onset", "intime", "index", "baseline", "tstart")
 #: A parent's first child time contradicts an ``after`` column when it comes more than this share of the child time

@@ -345,19 +345,17 @@ def release_gaps(model: Any) -> str | None:
     if unordered:  # (KosteckiDillon's headache diaries: the order_by 'time' left empty in 7 fits of 7, the fit silent)
         parts.append(f"no column orders the child rows of {', '.join(unordered)} under DP at this budget: they come out "
                      "in no time order (declare the time column's type and bounds public in the schema to keep it)")
-    from medsynth.io.dataset_infer import _name_words, ends_named, starts_named, time_point_named
+    from medsynth.io.dataset_infer import ends_named, follow_up_named, starts_named, time_point_named
 
     def expected(a: str, b: str) -> bool:  # a start before an end, or a time point before the end of follow-up (mgus2's
         # progression before the last follow-up, ptime <= futime, dropped in 3 fits of 5 at epsilon 1 with no word; a
         # consent beside a discharge may come after it: not said)
-        follow_up = bool(set(_name_words(b)) & FOLLOW_UP_WORDS) or "follow" in str(b).lower()
         return ((starts_named(a) and ends_named(b) and not starts_named(b))
-                or (follow_up and not ends_named(a) and time_point_named(a)))
+                or (follow_up_named(b) and not ends_named(a) and time_point_named(a)))
 
-    unconfirmed = list(dict.fromkeys(next((f"{a} <= {b}" for a, b in (p, p[::-1]) if expected(a, b)), "")
-                                     for e in getattr(model.privacy_ledger, "entries", [])
-                                     for p in ((e.details or {}).get("orderings_unconfirmed") or [])))
-    unconfirmed = [u for u in unconfirmed if u]
+    pairs_left = [tuple(p) for e in getattr(model.privacy_ledger, "entries", [])
+                  for p in ((e.details or {}).get("orderings_unconfirmed") or [])]
+    unconfirmed = list(dict.fromkeys(f"{a} <= {b}" for p in pairs_left for a, b in (p, p[::-1]) if expected(a, b)))
     if unconfirmed:  # (the pairs are public, names and types; that the test kept neither way is its DP output: named
         # where the names say an order a reader expects to hold. Never where schema infer read it: whether every row
         # keeps it is a fact of the table, and this warning holds DP outputs and names only, see below)
@@ -435,10 +433,6 @@ def release_gaps(model: Any) -> str | None:
                 "(categories: [...], public: true: an outcome's classes are public knowledge) or give a larger epsilon")
         gaps = f"{lost}. {gaps[:1].upper()}{gaps[1:]}" if gaps else lost
     return f"{gaps}. Also, {said}" if said else gaps
-
-
-#: Name words of the end of a patient's follow-up (every time point of theirs comes before it, by definition).
-FOLLOW_UP_WORDS = frozenset({"futime", "fu", "fup", "lfu", "lastfu", "followup", "last"})
 
 
 def _read_from_data(model: Any) -> bool:
