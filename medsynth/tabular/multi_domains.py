@@ -92,6 +92,13 @@ CONTRADICTION_SHARE = 0.05
 KEEP_SIGMAS = 2.0
 
 
+def _beside_siblings(g: np.ndarray) -> np.ndarray:
+    """Whether each child row's parent (``g``) holds two rows or more: where an order, or a value held once per
+    parent, can be seen at all."""
+    gs = pd.Series(g)
+    return gs.map(gs.value_counts()).to_numpy() > 1
+
+
 #: What a relation left without a time order under DP is noted with (read by the fit's warning,
 #: :func:`medsynth.tabular.api.release_gaps`).
 NO_TIME_ORDER = "no column orders the rows"
@@ -528,7 +535,7 @@ class DomainsMixin:
 
         def patients(mask: np.ndarray) -> float:
             return float(len(np.unique(units[mask])))
-        multi = pd.Series(g).map(pd.Series(g).value_counts()).to_numpy() > 1
+        multi = _beside_siblings(g)
         support = patients(multi) + float(gens.noise.normal(0.0, sigma))
         bad = [patients(np.isin(g, varying_groups(rows[n], g))) for n in cands]
         noisy = np.asarray(bad) + gens.noise.normal(0.0, sigma, len(cands))
@@ -610,7 +617,8 @@ class DomainsMixin:
 
         In order, each with a fixed share of the relation's budget (``DECISION_PARTS``; public, whatever is
         declared): ``order_by`` among the child's date columns and number columns named like a time
-        (:func:`time_named`; where none is, among its other numbers: :meth:`_steady_number`); ``within`` among the parent's date or time-named columns of the same kind (numbers or
+        (:func:`time_named`; where none is, among its other numbers: :meth:`_steady_number`); ``within`` among the
+        parent's date or time-named columns of the same kind (numbers or
         dates); ``after`` among the parent's other such columns; ``sequence`` among the child's other whole-number
         columns; ``ends`` among the child's other date or time-named columns. Each candidate gets a noisy count of
         the patients contradicting it (a missing time; a child time above the bound or a missing bound; a first child
@@ -758,8 +766,7 @@ class DomainsMixin:
                 # patients at epsilon 1 and 88% at epsilon 10. One candidate is picked by the exponential mechanism
                 # on the patients contradicting each (sensitivity 1 however many: one count per candidate, each
                 # with noise sqrt(k) times larger, could not tell at epsilon 1), then its count is measured once
-                gs = pd.Series(g)
-                several = gs.map(gs.value_counts()).to_numpy() >= 2
+                several = _beside_siblings(g)
 
                 def unsteady(c: Any) -> np.ndarray:
                     v = pd.Series(codec_c.numbers(c, rows[c.name]))
