@@ -469,14 +469,20 @@ def _dummies(real: TabularData, synthetic: pd.DataFrame, context: TabularContext
         bad = (sums != 1) if exact else (sums > 1)
         found.append({"family": f"{stem}: {', '.join(cols)} ({'exactly' if exact else 'at most'} one is 1)",
                       "synthetic": float(bad.mean()), "holdout": 0.0, "synthetic_rows": int(len(full))})
+    return _worst_rule("dummy_family_violations_max", found, "family", desc, context,
+                       "no family of 0/1 columns of which at most one is 1 in every real row", "of synthetic rows", "families")
+
+
+def _worst_rule(name: str, found: list[dict[str, Any]], what: str, desc: str, context: TabularContext, none: str,
+                rows: str, key: str) -> MetricResult:
+    """A rule metric every real row keeps (baseline 0) judged on its worst rule ``found`` (``what``: the key naming it,
+    ``rows``: what its share is of), or skipped saying ``none``; the details list the worst twenty under ``key``."""
     if not found:
-        return skipped("dummy_family_violations_max", "fidelity", "minimize", desc,
-                       "no family of 0/1 columns of which at most one is 1 in every real row")
+        return skipped(name, "fidelity", "minimize", desc, none)
     worst = max(found, key=lambda r: r["synthetic"])
-    note = f"worst {worst['family']}: broken in {worst['synthetic']:.1%} of synthetic rows"
-    return judge("dummy_family_violations_max", "fidelity", worst["synthetic"], "minimize", desc,
-                 threshold=context.config.fidelity.dummy_family_violations_max, baseline=0.0, note=note,
-                 details={"families": sorted(found, key=lambda r: -r["synthetic"])[:20]})
+    return judge(name, "fidelity", worst["synthetic"], "minimize", desc, threshold=getattr(context.config.fidelity, name),
+                 baseline=0.0, note=f"worst {worst[what]}: broken in {worst['synthetic']:.1%} {rows}",
+                 details={key: sorted(found, key=lambda r: -r["synthetic"])[:20]})
 
 
 #: A category value is tried as the condition of a column's missingness where it holds at least this share of the rows
@@ -523,14 +529,9 @@ def _missing_rules(real: TabularData, synthetic: pd.DataFrame, context: TabularC
                     continue
                 found.append({"rule": f"'{x}' present exactly where {c} = {v}", "synthetic": float(np.mean(
                     s_on[held] != s_present[held])), "synthetic_rows": int(held.sum())})
-    if not found:
-        return skipped("missing_rule_violations_max", "fidelity", "minimize", desc,
-                       "no column is present exactly where a category column holds one value in every real row")
-    worst = max(found, key=lambda r: r["synthetic"])
-    note = f"worst {worst['rule']}: broken in {worst['synthetic']:.1%} of the synthetic rows holding either"
-    return judge("missing_rule_violations_max", "fidelity", worst["synthetic"], "minimize", desc,
-                 threshold=context.config.fidelity.missing_rule_violations_max, baseline=0.0, note=note,
-                 details={"rules": sorted(found, key=lambda r: -r["synthetic"])[:20]})
+    return _worst_rule("missing_rule_violations_max", found, "rule", desc, context,
+                       "no column is present exactly where a category column holds one value in every real row",
+                       "of the synthetic rows holding either", "rules")
 
 
 #: Values beyond an end of the real range by less than this share of its width are not outside (rounding: a synthetic
