@@ -50,7 +50,8 @@ from medsynth.io.schema import NUMERIC_TYPES, SCHEMA_VERSION, Category, TableSch
 
 #: File endings read as tables (``.gz``/``.bz2``/``.xz``/``.zip`` CSVs too).
 TABLE_ENDINGS = (".csv", ".tsv", ".parquet", ".pq", ".csv.gz", ".csv.bz2", ".csv.xz", ".csv.zip", ".tsv.gz")
-RelationField = Literal["order_by", "within", "after", "sequence", "ends", "chained", "terminal", "constant", "copied"]
+RelationField = Literal["order_by", "within", "after", "sequence", "ends", "chained", "terminal", "flag", "constant",
+                        "copied"]
 
 
 class DatasetTable(TableSchema):
@@ -102,6 +103,11 @@ class Relation(ConfigModel):
             takes a plain row's values; a table others link to moves the value alone). A DP fit decides it anew among
             the released values named like an end (death, censored ...) unless declared.
         terminal_values: the values of ``terminal`` that end a parent's rows.
+        flag: a parent column that says whether the parent holds a row of ``flag_value`` (a patient's death flag and
+            their death row): a boolean, or a category of 0 and 1. Sampled rows keep it: a flagged parent without that
+            row gets it on its last row, and an unflagged parent's row holding it takes a plain row's value. A DP fit
+            decides it anew among the parent's flags unless declared.
+        flag_value: the value of ``terminal`` (one of ``terminal_values``) that ``flag`` says a parent holds.
         constant: child columns that hold one value per parent (a patient's age, weight or smoking status repeated on
             each of their visits, as an export writes them): sampled rows take the parent's first row's value.
         copied: child columns that hold the parent's value of its column of the same name (a patient's sex or
@@ -121,6 +127,8 @@ class Relation(ConfigModel):
     chained: str | None = None
     terminal: str | None = None
     terminal_values: list[Category] = Field(default_factory=list)
+    flag: str | None = None
+    flag_value: Category | None = None
     constant: list[str] = Field(default_factory=list)
     copied: list[str] = Field(default_factory=list)
     read_from_data: list[RelationField] = Field(default_factory=list)
@@ -297,6 +305,16 @@ def relation_problems(tables: Mapping[str, DatasetTable], relations: list[Relati
                 problems.append(f"relation {r.label}: terminal '{r.terminal}' must be a category column of "
                                 f"'{r.child}' with terminal_values, in a relation with order_by (the values that end a "
                                 "parent's rows, e.g. terminal: event, terminal_values: [death])")
+        if r.flag is not None:
+            declared = "flag" not in r.read_from_data
+            typed = r.flag in parent.names and (parent.column(r.flag).type == "boolean" or (
+                parent.column(r.flag).type == "categorical"
+                and {category_key(v) for v in parent.column(r.flag).categories or []} <= FLAG_KEYS))
+            values = {category_key(v) for v in r.terminal_values}
+            if (declared and not typed) or r.terminal is None or category_key(r.flag_value) not in values:
+                problems.append(f"relation {r.label}: flag '{r.flag}' must be a yes/no column of '{r.parent}' (boolean, or "
+                                "categories 0 and 1) beside a terminal event whose terminal_values hold its flag_value "
+                                "(e.g. flag: died, flag_value: death)")
         for col in r.constant:
             if col not in child.names:
                 problems.append(f"relation {r.label}: constant '{col}' is not a column of '{r.child}'")
@@ -414,6 +432,23 @@ def write_dataset(tables: Mapping[str, pd.DataFrame], folder: str | Path, *, fmt
 
 
 # -- validation ---------------------------------------------------------------------------------
+#: The keys (:func:`~medsynth.io.schema.category_key`) a yes/no column holds: a relation's ``flag``.
+FLAG_KEYS = frozenset({"0", "1", "True", "False"})
+
+
+def flag_truth(values: pd.Series) -> tuple[np.ndarray, np.ndarray] | None:
+    """A yes/no column's values as (true, known) arrays (1 and True are yes; a missing value is unknown), or None where
+    it holds anything else (a relation's ``flag``)."""
+    keys = canonical_keys(values)
+    known = keys.notna().to_numpy(dtype=bool)
+    low = keys[known].astype(str).str.lower()
+    if not set(low) <= {k.lower() for k in FLAG_KEYS}:
+        return None
+    truth = np.zeros(len(values), dtype=bool)
+    truth[known] = low.isin(["1", "true"]).to_numpy(dtype=bool)
+    return truth, known
+
+
 def canonical_keys(s: pd.Series) -> pd.Series:
     """Key values as canonical strings (1, 1.0 and "1" match), missing stays missing."""
     out = s.map(lambda v: None if _isna(v) else category_key(v))
@@ -592,7 +627,9 @@ __all__ = [
     "DatasetSchema",
     "DatasetTable",
     "Relation",
+    "FLAG_KEYS",
     "canonical_keys",
+    "flag_truth",
     "find_cycle",
     "is_dataset_schema",
     "key_problems",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -23,6 +24,7 @@ from medsynth.io.dataset import (
     canonical_keys,
     drop_orphans,
     find_cycle,
+    flag_truth,
     key_problems,
     whole_repeats,
 )
@@ -791,11 +793,17 @@ def infer_time_fields(rel: Relation, tables: Mapping[str, pd.DataFrame], schema:
             terminal, terminal_values, best = c.name, [native.get(k, k) for k in ends_here], held
     if terminal is not None:
         found.append("terminal")
+    flag, flag_value = terminal_flag(parent, ps, set(schema.key_columns(rel.parent)), groups,
+                                     canonical_keys(parent[rel.parent_column]).to_numpy(), child[terminal],
+                                     terminal_values) if terminal is not None else (None, None)
+    if flag is not None:
+        found.append("flag")
     constant = [c for c in constant if c not in (seq, *ends)]
     copied = [c for c in copied if c not in (seq, *ends)]
     found += [f for f, v in (("constant", constant), ("copied", copied)) if v]  # type: ignore[misc]
     return rel.model_copy(update={"order_by": order_by, "within": within, "after": after, "sequence": seq, "ends": ends,
                                   "chained": chained, "terminal": terminal, "terminal_values": terminal_values,
+                                  "flag": flag, "flag_value": flag_value,
                                   "constant": constant, "copied": copied, "read_from_data": found})
 
 
@@ -866,6 +874,26 @@ def copied_columns(child: pd.DataFrame, parent: pd.DataFrame, groups: np.ndarray
 #: A category value is a terminal event (:func:`terminal_keys`) where at least this many parents hold it with a row
 #: before it.
 TERMINAL_MIN_PARENTS = 5
+
+
+def terminal_flag(parent: pd.DataFrame, ps: DatasetTable, keys: set[str], groups: np.ndarray, parent_groups: np.ndarray,
+                  event: pd.Series, values: list[Any]) -> tuple[str | None, Any]:
+    """The parent's yes/no column (:func:`~medsynth.io.dataset.flag_truth`, never missing, not constant) that is yes
+    exactly for the parents holding a row of one of the terminal ``values`` (a patient's death flag and their death row),
+    with that value; (None, None) where none is. ``groups`` are the child rows' parent keys, ``parent_groups`` the
+    parent rows'."""
+    text = np.array([None if pd.isna(x) else category_key(x) for x in event], dtype=object)
+    for c in ps.columns:
+        if c.name in keys or c.type not in ("boolean", "categorical", "integer") or c.name not in parent.columns:
+            continue
+        got = flag_truth(parent[c.name])
+        if got is None or not got[1].all() or got[0].all() or not got[0].any():
+            continue
+        for v in values:
+            holders = groups[text == category_key(v)]
+            if np.array_equal(np.isin(parent_groups, holders), got[0]):
+                return c.name, v
+    return None, None
 
 
 def terminal_keys(groups: np.ndarray, t: np.ndarray, keys: np.ndarray) -> list[str]:

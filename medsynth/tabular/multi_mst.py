@@ -51,7 +51,7 @@ from medsynth.core.config import ConfigModel
 from medsynth.core.errors import DataValidationError
 from medsynth.io.dataset import DatasetSchema
 from medsynth.io.dataset_infer import ends_named, time_stem
-from medsynth.io.schema import TableSchema
+from medsynth.io.schema import TableSchema, category_key
 from medsynth.privacy.mechanisms import gaussian_sigma, noisy_count
 from medsynth.privacy.noise import Generators
 from medsynth.tabular.base import COUNT_SHARE
@@ -312,6 +312,8 @@ class MultiTableDPMST(DomainsMixin, MultiTableSynthesizer):
                      if private else r for r in schema.relations]
         relations = [r if r.order_by or not r.terminal else r.model_copy(update={"terminal": None, "terminal_values": []})
                      for r in relations]  # (a terminal row is the last by the time: none without one)
+        relations = [r if not r.flag or (r.terminal and category_key(r.flag_value) in {category_key(v) for v in r.terminal_values})
+                     else r.model_copy(update={"flag": None, "flag_value": None}) for r in relations]  # (a flag of its value)
         self.root_start, self.root_ends = self._root_interval(
             root, tables[root], resolved[root], root_keys, self._decision_pool(rho_total) * interval_part / max(n_dec, 1),
             n_hat, gens) if interval_part or declared else (None, [])
@@ -321,8 +323,8 @@ class MultiTableDPMST(DomainsMixin, MultiTableSynthesizer):
     def _untimed(self, rel: Any, primary: str | None) -> Any:
         """A relation to a parent other than the table's primary one, without time fields (not modelled: the table's
         rows are generated under ``primary``), with a ledger note where it had any."""
-        declared = [f for f in ("order_by", "within", "after", "sequence", "ends", "chained", "terminal", "constant",
-                                  "copied")
+        declared = [f for f in ("order_by", "within", "after", "sequence", "ends", "chained", "terminal", "flag",
+                                  "constant", "copied")
                     if getattr(rel, f) and f not in rel.read_from_data]
         if not declared and not rel.read_from_data:
             return rel
@@ -331,7 +333,8 @@ class MultiTableDPMST(DomainsMixin, MultiTableSynthesizer):
             self.ledger.notes.append(f"relation {rel.label}: its time fields are not used (the rows of '{rel.child}' "  # type: ignore[union-attr]
                                      f"are generated under '{primary}', and their times follow that relation)")
         return rel.model_copy(update={"order_by": None, "within": None, "after": None, "sequence": None, "ends": [],
-                                      "chained": None, "terminal": None, "terminal_values": [], "constant": [], "copied": [],
+                                      "chained": None, "terminal": None, "terminal_values": [], "flag": None,
+                                      "flag_value": None, "constant": [], "copied": [],
                                       "read_from_data": []})
 
     # -- plans, features, models -------------------------------------------------------------------

@@ -577,6 +577,56 @@ def _terminal_rotation(df: pd.DataFrame, prow: np.ndarray, rel: Any,  # noqa: AN
     return None if np.array_equal(src, np.arange(n)) else src
 
 
+def _keep_flag(df: pd.DataFrame, prow: np.ndarray, parent: pd.DataFrame, rel: Any,  # noqa: ANN401
+               rng: np.random.Generator) -> None:
+    """A parent's flag and its rows agree (``rel.flag``: a death flag, and the death row ``rel.terminal`` ==
+    ``rel.flag_value``), rows in a parent's time order as generated, each parent's terminal row its last
+    (:func:`_through_terminal`): a flagged parent without that row has it on its last row (its value there replaced),
+    and an unflagged parent's row holding it takes the value of the parent's nearest row holding no terminal value (else
+    another parent's such row, at random); a flagged parent without rows is unflagged (the count model gave it none: in
+    the data every flagged parent holds one). In place, the parent's flag too. A data scientist's myeloid at epsilon 1:
+    166 of 237 synthetic patients flagged dead had no death row (real none)."""
+    from medsynth.io.dataset import flag_truth
+    from medsynth.io.schema import category_key
+
+    col = rel.terminal
+    got = flag_truth(parent[rel.flag]) if rel.flag in parent.columns else None
+    if got is None or col not in df.columns or not len(df):
+        return
+    truth, known = got
+    values = df[col].to_numpy(dtype=object)
+    key = np.array([None if pd.isna(v) else category_key(v) for v in values], dtype=object)
+    is_flag = key == category_key(rel.flag_value)
+    ends = {category_key(v) for v in rel.terminal_values}
+    plain = np.array([k is not None and k not in ends for k in key])
+    others = np.flatnonzero(plain)
+    flag_value = next((v for v in values[is_flag]), rel.flag_value)  # (as the column writes it)
+    out = values.copy()
+    rowless = truth & known & (np.bincount(prow, minlength=len(parent)) == 0)
+    if rowless.any():
+        no = parent[rel.flag].to_numpy(dtype=object)[known & ~truth]
+        spelled = no[0] if no.size else (False if parent[rel.flag].dtype == bool else 0)
+        flags = parent[rel.flag].to_numpy(dtype=object)
+        flags[rowless] = spelled
+        parent[rel.flag] = pd.Series(flags, index=parent.index).astype(parent[rel.flag].dtype, errors="ignore")
+    for rows in _rows_by_parent(prow):
+        p = int(prow[rows[0]])
+        if not known[p]:
+            continue
+        held = is_flag[rows]
+        if truth[p] and not held.any():
+            out[rows[-1]] = flag_value
+        elif not truth[p] and held.any():
+            mine = rows[plain[rows]]
+            for j in rows[held]:
+                if mine.size:
+                    out[j] = values[mine[np.argmin(np.abs(mine - j))]]
+                elif others.size:
+                    out[j] = values[int(rng.choice(others))]
+    if not np.array_equal(out.astype(str), values.astype(str)):
+        df[col] = pd.Series(out, index=df.index).astype(df[col].dtype, errors="ignore")
+
+
 def _held_once(df: pd.DataFrame, prow: np.ndarray, cols: list[str], vals: dict[str, np.ndarray], own: Any) -> None:  # noqa: ANN401
     """Each parent's rows take its first row's value of ``cols`` (a relation's ``constant`` columns: a patient's age
     repeated on each visit came out nine values per patient), in the table, its model codes and its own frame (in place;
@@ -707,6 +757,8 @@ def sample_dataset(model: MultiTableDPMST, n: int, rng: np.random.Generator) -> 
                 idx = np.flatnonzero(keep)
                 df, prow = df.iloc[idx].reset_index(drop=True), prow[idx]
                 vals, own = {k: v[idx] for k, v in vals.items()}, own.take(idx)
+            if rel.flag:  # (a leaf's rows only: the tables below another are drawn from its model codes)
+                _keep_flag(df, prow, out[p], rel, rng)
         elif rel is not None and rel.terminal:  # rows other tables link to stay: their terminal value moves instead
             src = _terminal_last(df, prow, rel, rng)
             if src is not None and rel.terminal in vals:  # (the tables below draw from the model's codes: moved too)

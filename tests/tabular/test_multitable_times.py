@@ -700,6 +700,53 @@ def test_a_death_ends_the_rows_by_its_name_where_the_noise_cannot_tell():
     assert any("no value named like an end" in n for n in m2.ledger.notes), m2.ledger.notes
 
 
+def _flagged(n: int, seed: int) -> dict[str, pd.DataFrame]:
+    """ending_dataset with each patient's death flag (1 exactly for the patients whose rows end in a death)."""
+    real = ending_dataset(n, seed, most=2)
+    dead = set(real["events"].loc[real["events"]["event"] == "death", "id"])
+    real["patients"]["died"] = real["patients"]["id"].isin(dead).astype(int)
+    return real
+
+
+def _disagree(tables: dict[str, pd.DataFrame]) -> int:
+    dead = set(tables["events"].loc[tables["events"]["event"] == "death", "id"])
+    return int((tables["patients"]["id"].isin(dead) != tables["patients"]["died"].astype(bool)).sum())
+
+
+def test_a_patients_flag_agrees_with_their_terminal_row():
+    """A data scientist's myeloid (a death flag beside a death row) at epsilon 1: 35-230 of 517 synthetic patients were
+    flagged dead without a death row or held one unflagged (real none); ebmt3 158 of 1,763. schema infer reads the flag
+    (``flag``, ``flag_value``), a DP fit decides it anew among the parent's yes/no columns, and sampled rows keep it."""
+    real = _flagged(500, 4)
+    schema = infer_dataset_schema(real)
+    rel = schema.relations[0]
+    assert (rel.flag, rel.flag_value) == ("died", "death") and "flag" in rel.read_from_data, rel
+    one_off = {k: v.copy() for k, v in real.items()}  # one patient flagged without the row: no flag
+    one_off["patients"].loc[one_off["patients"]["died"] == 0, "died"] = [1] + [0] * (int((real["patients"]["died"] == 0).sum()) - 1)
+    assert infer_dataset_schema(one_off).relations[0].flag is None
+    syn = MultiTableDPMST(privacy={"epsilon": None}).fit(real, schema).sample(500, seed=0)
+    assert _disagree(syn) == 0 and 0.25 < syn["patients"]["died"].mean() < 0.55
+    with insecure_noise_for_audit(6):
+        m = MultiTableDPMST(privacy={"epsilon": 1.0, "delta": 1e-5}).fit(real, schema)
+    decided = m.schema.relations[0]
+    assert (decided.flag, decided.flag_value) == ("died", "death") and "flag" not in decided.read_from_data, decided
+    entry = next(e for e in m.ledger.entries if "flag disagrees" in e.access)
+    assert entry.rho > 0 and entry.details["usable"] == ["died=death"], entry.details
+    out = m.sample(500, seed=1)
+    assert _disagree(out) == 0, out["patients"]["died"].mean()
+    assert out["patients"]["died"].dtype == real["patients"]["died"].dtype
+    # a flag the rows contradict for a third of the patients is not taken
+    shuffled = {k: v.copy() for k, v in real.items()}
+    shuffled["patients"]["died"] = np.random.default_rng(0).permutation(shuffled["patients"]["died"].to_numpy())
+    with insecure_noise_for_audit(6):
+        m2 = MultiTableDPMST(privacy={"epsilon": 1.0, "delta": 1e-5}).fit(shuffled, infer_dataset_schema(shuffled))
+    assert m2.schema.relations[0].flag is None
+    spec = schema.to_dict()  # declared on a column that is no yes/no: refused, naming it
+    spec["relations"][0].update({"flag": "age", "read_from_data": [f for f in spec["relations"][0]["read_from_data"] if f != "flag"]})
+    with pytest.raises(ConfigError, match="flag 'age' must be a yes/no column of 'patients'"):
+        DatasetSchema.from_dict(spec)
+
+
 def test_visits_on_a_protocol_schedule_stay_on_it():
     """MASS::bacteria: visits at weeks 0, 2, 4, 6 and 11 came out at weeks 3, 5, 7-10 in 11% of non-private synthetic
     rows (27% at epsilon 10), weeks no visit was held (a data scientist). A whole-number time taking a few values with
