@@ -42,6 +42,7 @@ from medsynth.evaluation.multitable_data import (
     column_types,
     count_bins,
     count_tvd,
+    flag_disagreement,
     interval_violations,
     load_dataset,
     offset_tvd,
@@ -52,6 +53,7 @@ from medsynth.evaluation.multitable_data import (
     rows_after_terminal,
     sibling_patterns,
     slug,
+    terminal_flags,
     terminal_values,
     time_offsets,
     top_categories,
@@ -125,6 +127,7 @@ def relation_metrics(train: dict, holdout: dict, synthetic: dict, schema: Datase
     th = cfg.fidelity
     integrity, counts, assoc, traj, offsets, intervals, siblings, bounds = [], [], [], [], [], [], [], []
     terminal: list[dict[str, Any]] = []
+    flags: list[dict[str, Any]] = []
     order: list[dict[str, Any]] = []
     cats = top_categories(train, schema)
     for rel in schema.relations:
@@ -164,6 +167,10 @@ def relation_metrics(train: dict, holdout: dict, synthetic: dict, schema: Datase
             for col, x in syn.items():
                 terminal.append({"relation": rel.label, "column": col, "values": ends[col], "synthetic": x,
                                  "baseline": float(np.nan_to_num(hold.get(col, 0.0)))})
+            for col, value, flag in terminal_flags(train, schema, rel, ends):
+                syn_f, hold_f = (flag_disagreement(d, rel, col, value, flag) for d in (synthetic, holdout))
+                flags.append({"relation": rel.label, "column": col, "value": value, "flag": flag, "synthetic": syn_f,
+                              "baseline": float(np.nan_to_num(hold_f))})
     out = []
     share = min(r["share_with_parent"] for r in integrity) if integrity else 1.0
     out.append(judge("referential_integrity", SECTION, share, "maximize",
@@ -241,6 +248,15 @@ def relation_metrics(train: dict, holdout: dict, synthetic: dict, schema: Datase
                      "no synthetic parent holds a terminal value (see the categories lost)", "",
                      note=lambda w, _: (f"worst: {w['relation']} '{w['column']}' in {w['values']}: {w['synthetic']:.1%} of "
                                         "the synthetic parents holding one have rows after it (real holdout "
+                                        f"{w['baseline']:.1%})"))
+    desc_flag = ("Share of synthetic parents whose yes/no column disagrees with their rows (the worst relation, beyond "
+                 "the real holdout's share): a parent column that is yes exactly for the real parents holding a "
+                 "terminal value (a death flag and the death row) is flagged without that row, or holds it unflagged.")
+    if flags:  # (only where the real data hold such a flag)
+        _judge_worst(out, schema, "terminal_flag_violations", flags, desc_flag, th.terminal_flag_violations,
+                     "no synthetic parent", "",
+                     note=lambda w, _: (f"worst: {w['relation']} '{w['flag']}' against '{w['column']}' = {w['value']}: "
+                                        f"{w['synthetic']:.1%} of the synthetic parents disagree (real holdout "
                                         f"{w['baseline']:.1%})"))
     desc = ("Total variation distance, over the real deciles, between the real and synthetic distributions of a child "
             "row's time relative to its parent's start (the relation's `after`, e.g. a lab's time after its admission) "

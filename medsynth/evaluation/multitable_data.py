@@ -259,6 +259,40 @@ def terminal_values(tables: Mapping[str, pd.DataFrame], schema: DatasetSchema, r
     return {c: v for c, v in out.items() if v}
 
 
+def terminal_flags(tables: Mapping[str, pd.DataFrame], schema: DatasetSchema, rel: Relation,
+                   terminals: dict[str, list[str]]) -> list[tuple[str, str, str]]:
+    """The parent's yes/no columns that are yes exactly for the parents holding a terminal value (a death flag and
+    the death row) in these (real) tables, as (child column, value key, parent column)
+    (:func:`~medsynth.io.dataset_infer.terminal_flag`)."""
+    from medsynth.io.dataset_infer import terminal_flag
+
+    parent, child = tables[rel.parent], tables[rel.child]
+    pkeys = set(schema.key_columns(rel.parent))
+    out = []
+    for col, keys in terminals.items():
+        flag, value = terminal_flag(parent, schema.tables[rel.parent], pkeys, _keys(child[rel.column]),
+                                    _keys(parent[rel.parent_column]), child[col], keys)
+        if flag is not None:
+            out.append((col, value, flag))
+    return out
+
+
+def flag_disagreement(tables: Mapping[str, pd.DataFrame], rel: Relation, col: str, value: str, flag: str) -> float:
+    """The share of parents whose yes/no column ``flag`` disagrees with their holding a child row of ``value`` in
+    ``col`` (a missing or non-yes/no flag disagrees); NaN without parents."""
+    from medsynth.io.dataset import flag_truth
+
+    parent, child = tables[rel.parent], tables[rel.child]
+    if not len(parent) or flag not in parent.columns or col not in child.columns:
+        return float("nan")
+    got = flag_truth(parent[flag])
+    if got is None:
+        return 1.0
+    holders = _keys(child[rel.column])[_keys(child[col]) == value]
+    holds = np.isin(_keys(parent[rel.parent_column]), holders)
+    return float(np.mean(~got[1] | (got[0] != holds)))
+
+
 def rows_after_terminal(tables: Mapping[str, pd.DataFrame], schema: DatasetSchema, rel: Relation,
                         terminals: dict[str, list[str]]) -> dict[str, float]:
     """Per column with terminal values (:func:`terminal_values` of the real data), the share of the parents holding

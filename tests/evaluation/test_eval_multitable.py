@@ -403,6 +403,28 @@ def test_rows_after_a_death_fail():
     assert m.value > 0.1 and m.verdict == "fail" and "'event'" in m.note, (m.value, m.note)
 
 
+def test_a_flag_its_rows_contradict_fails():
+    """A data scientist's myeloid at epsilon 1: 166 of 237 synthetic patients flagged dead had no death row (real none),
+    and no metric saw it (parent_child_association_difference averaged it away over 110 pairs). A parent column yes
+    exactly for the real parents holding a terminal value is judged against the synthetic rows."""
+    def flagged(n: int, seed: int, offset: int = 0) -> dict[str, pd.DataFrame]:
+        d = ending_dataset(n, seed, offset)
+        dead = set(d["events"].loc[d["events"]["event"] == "death", "id"])
+        d["patients"]["died"] = d["patients"]["id"].isin(dead).astype(int)
+        return d
+
+    train, holdout, good = flagged(120, 0), flagged(60, 1, 1000), flagged(120, 2, 5000)
+    m = {m.name: m for m in evaluate_multitable(train, holdout, good).results}["terminal_flag_violations"]
+    assert m.value == 0.0 and m.verdict == "pass", (m.value, m.note)
+    bad = {k: v.copy() for k, v in good.items()}
+    bad["patients"]["died"] = np.random.default_rng(0).permutation(bad["patients"]["died"].to_numpy())
+    m = {m.name: m for m in evaluate_multitable(train, holdout, bad).results}["terminal_flag_violations"]
+    assert m.value > 0.2 and m.verdict == "fail" and "'died' against 'event' = death" in m.note, (m.value, m.note)
+    plain = ending_dataset(120, 0)  # no flag in the real data: no metric
+    assert "terminal_flag_violations" not in {m.name for m in evaluate_multitable(plain, ending_dataset(60, 1, 1000),
+                                                                                    ending_dataset(120, 2, 5000)).results}
+
+
 def test_visits_written_out_of_time_order_fail():
     """wages: a DP fit that dropped the time order wrote 92% of synthetic people's visits out of order by years of
     experience, and the report said "ordered by exper" and skipped every time metric. The share of parents whose
