@@ -1466,6 +1466,35 @@ def test_an_age_in_years_stops_at_a_lifespan():
     assert any("its DP range stops at 120" in n for n in m.ledger.notes), m.ledger.notes
 
 
+def test_a_calendar_year_stops_at_the_year_of_the_fit():
+    """A data scientist's hfi (years 2008-2016, 1,166 rows at epsilon 1): the DP range ran to 2047 and 10% of synthetic
+    rows fell in 2033-2042. A column named a calendar year is cut at the end of the fit's year where no mass above it
+    stands out (a year of projections keeps its mass); a count of years is not."""
+    import datetime
+
+    from medsynth.privacy.mechanisms import BoundsResult
+    from medsynth.tabular.api import fit
+    from medsynth.tabular.domain import _within_present, year_top
+
+    now = datetime.date.today().year
+    assert year_top() == now + 1
+    res = BoundsResult(low=1984, high=2048, rho=1.0, edges=np.array([1984, 2000, 2016, now + 3, 2048.0]),
+                       counts=np.array([5, 300, 200, 1.0]), sigma=1.0)
+    got, cut = _within_present("year", res)
+    assert cut and got.high == now + 1 and got.edges.tolist() == [1984, 2000, 2016, now + 1] and got.counts.tolist() == [5, 300, 200]
+    assert _within_present("years_smoked", res) == (res, False) and _within_present("bmi", res) == (res, False)
+    ahead = BoundsResult(low=1984, high=2100, rho=1.0, edges=np.array([1984, 2000, 2050, 2100.0]),
+                         counts=np.array([5, 300, 90.0]), sigma=1.0)  # projections to 2100: real mass above the top
+    assert _within_present("year", ahead) == (ahead, False)
+    rs = np.random.default_rng(0)
+    n = 1000
+    df = pd.DataFrame({"year": rs.integers(2008, 2017, n), **{f"x{i}": rs.normal(5, 2, n).round(2) for i in range(20)}})
+    with insecure_noise_for_audit(4):
+        m = fit(df, model="dp-mst", epsilon=1.0)
+    assert m.schema.column("year").bounds()[1] <= now and m.sample(1000, seed=0)["year"].max() <= now
+    assert any(f"its DP range stops at the year of the fit, {now}" in n for n in m.ledger.notes), m.ledger.notes
+
+
 def test_a_column_whose_kind_the_noise_decided_takes_no_noise_word():
     """medicaldata's smartpill (95 rows): the noise decided Age was text, and a public letter's noise count let 'T' into
     every synthetic row (cytomegalovirus's CD34.dose: 'Treatment', 'yes'), in 2-3 of 16-22 fits. Such a column's
