@@ -1091,6 +1091,21 @@ def test_a_column_present_exactly_where_a_category_says_so_is_judged() -> None:
     assert m.verdict == "fail" and m.value > 0.1 and "'amt' present exactly where smoke = Yes" in m.note, (m.value, m.note)
 
 
+def test_a_missing_rule_on_a_wide_tables_27th_flag_is_judged() -> None:
+    """openintro::labor_market_discrimination: school_req present exactly where educ_req is 1 in every real row, and the
+    metric said no rule held: only the 20 category columns with the fewest values were looked at (educ_req was the
+    27th yes/no column)."""
+    rs = np.random.default_rng(2)
+    n = 600
+    real = pd.DataFrame({f"f{i:02d}": rs.choice([0, 1], n) for i in range(30)})
+    real["school_req"] = np.where(real["f27"] == 1, rs.choice(["hs", "college"], n), None)
+    broken = real.sample(frac=1.0, random_state=3).reset_index(drop=True)
+    broken.loc[broken.index[broken["f27"] == 0][:80], "school_req"] = "hs"
+    m = next(m for m in evaluate_tabular(real.iloc[:400], real.iloc[400:], broken).results
+             if m.name == "missing_rule_violations_max")
+    assert m.verdict == "fail" and "'school_req' present exactly where f27 = 1" in m.note, (m.value, m.note)
+
+
 def test_a_missing_rule_on_a_0_1_flag_reads_1_and_1_0_alike() -> None:
     """nhefs: a year of death present exactly where death is 1; a synthetic death column holding missing values is
     read as floats (1.0), which must not count as breaking the rule."""
