@@ -1027,15 +1027,22 @@ class _PresentRows:
         self.count: float | None = None
         self.rho = 0.0
 
+    def counted(self) -> tuple[float | None, float | None]:
+        """The noisy count of the frame's own rows and its noise: ``rows`` where they count them, else measured once
+        (as :meth:`short` does)."""
+        if self.own or self.rows is None or self.rows_sigma is None:
+            return self.rows, self.rows_sigma
+        if self.count is None:
+            self.rho = 1.0 / (2.0 * float(self.rows_sigma) ** 2)
+            self.count = float(noisy_counts(np.array([float(self.n)]), float(self.rows_sigma), self.rng)[0])
+        return self.count, self.rows_sigma
+
     def short(self, loc: Location, sigmas: float = KEYS_SHORT_SIGMAS) -> bool:
         if not _short(loc, self.rows, self.rows_sigma, sigmas):
             return False
         if self.own:
             return True
-        if self.count is None:
-            self.rho = 1.0 / (2.0 * float(self.rows_sigma) ** 2)
-            self.count = float(noisy_counts(np.array([float(self.n)]), float(self.rows_sigma), self.rng)[0])
-        return _short(loc, self.count, self.rows_sigma, sigmas)
+        return _short(loc, *self.counted(), sigmas)
 
 
 def resolve_domain(
@@ -1293,7 +1300,11 @@ def resolve_domain(
             other_text = float(loc.text_noisy[-1]) if loc.text_noisy.size else 0.0  # (stage 1's bucket of other text)
             if rows and other_text > TEXT_NOTE_SIGMAS * loc.sigma and other_text >= TEXT_NOTE_SHARE * rows:
                 texted[col.name] = round(other_text)
-            left_out = _left_out(res, rows, rows_sigma) if present.own and (res.codes is None or col.name not in times) else None
+            left_out = _left_out(res, rows, rows_sigma) if res.codes is None or col.name not in times else None
+            if left_out is not None and not present.own:  # (rows count the patients, an upper bound of a child table's
+                # one row per patient with rows: nothing is said below it, and above it the rows are counted; a data
+                # scientist's rwm visits wrote doctor visits 0-121 as a code 0-11, 6% of the values out, and said nothing)
+                left_out = _left_out(res, *present.counted())
             if left_out is not None:
                 clipped[col.name] = left_out
             noise = _range_noise(res, rows, rows_sigma) if present.own and res.codes is None else None
@@ -1514,7 +1525,7 @@ def resolve_domain(
         "Gaussian noisy histograms (zCDP), budget split by need; category lists thresholded (extra delta)",
         rho=sum(spent.values()) + present.rho, delta=delta_cat * n_cat if n_cat else None, columns=[c.name for c in todo],
         per_column=detail, planned_rho=pool, locate_reserve_rho=reserve_rho,
-        **({"rows_with_values": {"mechanism": "Gaussian noisy count of the rows measured (a code's keys were short of "
+        **({"rows_with_values": {"mechanism": "Gaussian noisy count of the rows measured (a code's keys, or a range's values, were short of "
                                               "the patients)", "rho": present.rho}} if present.rho else {}),
         reused_as_one_way_marginals=sorted(oneways) if oneways else [],
         **({"category_floor_rows": floor} if floor else {}),
