@@ -50,8 +50,8 @@ from medsynth.io.schema import NUMERIC_TYPES, SCHEMA_VERSION, Category, TableSch
 
 #: File endings read as tables (``.gz``/``.bz2``/``.xz``/``.zip`` CSVs too).
 TABLE_ENDINGS = (".csv", ".tsv", ".parquet", ".pq", ".csv.gz", ".csv.bz2", ".csv.xz", ".csv.zip", ".tsv.gz")
-RelationField = Literal["order_by", "within", "after", "sequence", "ends", "chained", "terminal", "flag", "constant",
-                        "copied"]
+RelationField = Literal["order_by", "within", "after", "sequence", "ends", "chained", "terminal", "flag",
+                        "terminal_at_end", "constant", "copied"]
 
 
 class DatasetTable(TableSchema):
@@ -108,6 +108,8 @@ class Relation(ConfigModel):
             row gets it on its last row, and an unflagged parent's row holding it takes a plain row's value. A DP fit
             decides it anew among the parent's flags unless declared.
         flag_value: the value of ``terminal`` (one of ``terminal_values``) that ``flag`` says a parent holds.
+        terminal_at_end: a terminal row's time is its parent's ``within`` time (a death on the day follow-up ends):
+            sampled terminal rows are written at it.
         constant: child columns that hold one value per parent (a patient's age, weight or smoking status repeated on
             each of their visits, as an export writes them): sampled rows take the parent's first row's value.
         copied: child columns that hold the parent's value of its column of the same name (a patient's sex or
@@ -129,6 +131,7 @@ class Relation(ConfigModel):
     terminal_values: list[Category] = Field(default_factory=list)
     flag: str | None = None
     flag_value: Category | None = None
+    terminal_at_end: bool = False
     constant: list[str] = Field(default_factory=list)
     copied: list[str] = Field(default_factory=list)
     read_from_data: list[RelationField] = Field(default_factory=list)
@@ -315,6 +318,9 @@ def relation_problems(tables: Mapping[str, DatasetTable], relations: list[Relati
                 problems.append(f"relation {r.label}: flag '{r.flag}' must be a yes/no column of '{r.parent}' (boolean, or "
                                 "categories 0 and 1) beside a terminal event whose terminal_values hold its flag_value "
                                 "(e.g. flag: died, flag_value: death)")
+        if r.terminal_at_end and (r.terminal is None or r.within is None or r.ends):
+            problems.append(f"relation {r.label}: terminal_at_end needs a terminal event and a within bound, and no "
+                            "interval ends (its terminal rows are written at the parent's within time)")
         for col in r.constant:
             if col not in child.names:
                 problems.append(f"relation {r.label}: constant '{col}' is not a column of '{r.child}'")

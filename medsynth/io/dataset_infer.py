@@ -798,12 +798,20 @@ def infer_time_fields(rel: Relation, tables: Mapping[str, pd.DataFrame], schema:
                                      terminal_values) if terminal is not None else (None, None)
     if flag is not None:
         found.append("flag")
+    at_end = False
+    if terminal is not None and within is not None and not ends:  # every terminal row on its parent's within time
+        b = pd.Series(_times(parent, ps.column(within)), index=pkeys).reindex(groups).to_numpy(dtype=float)
+        ended = np.isin(np.array([None if pd.isna(x) else category_key(x) for x in child[terminal]], dtype=object),
+                        np.array([category_key(v) for v in terminal_values], dtype=object))
+        at_end = bool(ended.any() and np.all(np.abs(t[ended] - b[ended]) <= 1e-9))
+    if at_end:
+        found.append("terminal_at_end")
     constant = [c for c in constant if c not in (seq, *ends)]
     copied = [c for c in copied if c not in (seq, *ends)]
     found += [f for f, v in (("constant", constant), ("copied", copied)) if v]  # type: ignore[misc]
     return rel.model_copy(update={"order_by": order_by, "within": within, "after": after, "sequence": seq, "ends": ends,
                                   "chained": chained, "terminal": terminal, "terminal_values": terminal_values,
-                                  "flag": flag, "flag_value": flag_value,
+                                  "flag": flag, "flag_value": flag_value, "terminal_at_end": at_end,
                                   "constant": constant, "copied": copied, "read_from_data": found})
 
 

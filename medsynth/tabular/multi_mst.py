@@ -312,6 +312,8 @@ class MultiTableDPMST(DomainsMixin, MultiTableSynthesizer):
                      if private else r for r in schema.relations]
         relations = [r if r.order_by or not r.terminal else r.model_copy(update={"terminal": None, "terminal_values": []})
                      for r in relations]  # (a terminal row is the last by the time: none without one)
+        relations = [r if not r.terminal_at_end or (r.terminal and r.within and not r.ends)
+                     else r.model_copy(update={"terminal_at_end": False}) for r in relations]
         relations = [r if not r.flag or (r.terminal and category_key(r.flag_value) in {category_key(v) for v in r.terminal_values})
                      else r.model_copy(update={"flag": None, "flag_value": None}) for r in relations]  # (a flag of its value)
         self.root_start, self.root_ends = self._root_interval(
@@ -324,7 +326,7 @@ class MultiTableDPMST(DomainsMixin, MultiTableSynthesizer):
         """A relation to a parent other than the table's primary one, without time fields (not modelled: the table's
         rows are generated under ``primary``), with a ledger note where it had any."""
         declared = [f for f in ("order_by", "within", "after", "sequence", "ends", "chained", "terminal", "flag",
-                                  "constant", "copied")
+                                  "terminal_at_end", "constant", "copied")
                     if getattr(rel, f) and f not in rel.read_from_data]
         if not declared and not rel.read_from_data:
             return rel
@@ -334,7 +336,7 @@ class MultiTableDPMST(DomainsMixin, MultiTableSynthesizer):
                                      f"are generated under '{primary}', and their times follow that relation)")
         return rel.model_copy(update={"order_by": None, "within": None, "after": None, "sequence": None, "ends": [],
                                       "chained": None, "terminal": None, "terminal_values": [], "flag": None,
-                                      "flag_value": None, "constant": [], "copied": [],
+                                      "flag_value": None, "terminal_at_end": False, "constant": [], "copied": [],
                                       "read_from_data": []})
 
     # -- plans, features, models -------------------------------------------------------------------

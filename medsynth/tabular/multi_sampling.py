@@ -587,6 +587,38 @@ def _terminal_rotation(df: pd.DataFrame, prow: np.ndarray, rel: Any,  # noqa: AN
     return None if np.array_equal(src, np.arange(n)) else src
 
 
+def _terminal_on_bound(df: pd.DataFrame, prow: np.ndarray, parent: pd.DataFrame, rel: Any,  # noqa: ANN401
+                       schema: TableSchema) -> None:
+    """Each terminal row (``rel.terminal`` in ``rel.terminal_values``, its parent's last) written at its parent's
+    ``within`` time, on the time column's own grid (``rel.terminal_at_end``: a death on the day follow-up ends; a data
+    scientist's myeloid: every real death on its patient's futime, 5 of 118 synthetic ones). In place."""
+    from medsynth.io.schema import category_key
+
+    time, bound_col = rel.order_by, rel.within
+    if not time or not bound_col or time not in df.columns or bound_col not in parent.columns or not len(df):
+        return
+    keys = {category_key(v) for v in rel.terminal_values}
+    ended = np.array([not pd.isna(x) and category_key(x) in keys for x in df[rel.terminal]], dtype=bool)
+    if not ended.any():
+        return
+    col = schema.column(time)
+    if col.type == "datetime":
+        bound = pd.to_datetime(parent[bound_col], errors="coerce").to_numpy()[prow]
+        ok = ended & ~pd.isna(bound)
+        if pd.api.types.is_datetime64_any_dtype(df[time]):
+            df.loc[ok, time] = bound[ok]
+        else:
+            df.loc[ok, time] = pd.Series(bound[ok]).dt.strftime(col.format or "%Y-%m-%d").to_numpy()
+        return
+    bound = pd.to_numeric(parent[bound_col], errors="coerce").to_numpy(dtype=float)[prow]
+    ok = ended & np.isfinite(bound)
+    unit = col.step if col.step else (1.0 if col.type == "integer" else None)
+    at = np.floor(bound / unit + 1e-9) * unit if unit else bound
+    x = pd.to_numeric(df[time], errors="coerce").to_numpy(dtype=float)
+    fixed = np.where(ok, at, x)
+    df[time] = fixed if df[time].dtype.kind == "f" else pd.array(np.round(fixed), dtype=df[time].dtype)
+
+
 def _keep_flag(df: pd.DataFrame, prow: np.ndarray, parent: pd.DataFrame, rel: Any,  # noqa: ANN401
                rng: np.random.Generator) -> None:
     """A parent's flag and its rows agree (``rel.flag``: a death flag, and the death row ``rel.terminal`` ==
@@ -769,6 +801,8 @@ def sample_dataset(model: MultiTableDPMST, n: int, rng: np.random.Generator) -> 
                 vals, own = {k: v[idx] for k, v in vals.items()}, own.take(idx)
             if rel.flag:  # (a leaf's rows only: the tables below another are drawn from its model codes)
                 _keep_flag(df, prow, out[p], rel, rng)
+            if rel.terminal_at_end:
+                _terminal_on_bound(df, prow, out[p], rel, model.codecs[t].schema)
         elif rel is not None and rel.terminal:  # rows other tables link to stay: their terminal value moves instead
             src = _terminal_last(df, prow, rel, rng)
             if src is not None and rel.terminal in vals:  # (the tables below draw from the model's codes: moved too)

@@ -747,6 +747,38 @@ def test_a_patients_flag_agrees_with_their_terminal_row():
         DatasetSchema.from_dict(spec)
 
 
+def test_a_death_row_lies_on_the_end_of_follow_up():
+    """A data scientist's myeloid at epsilon 1: every real death row on its patient's futime (253 of 253), 5 of 118
+    synthetic ones; ebmt3's relapse_or_death on last_contact 682 of 682, 8-16 synthetic. schema infer reads it
+    (terminal_at_end), a DP fit decides it anew from two noisy counts, and sampled terminal rows are written at the
+    parent's within time."""
+    rs = np.random.default_rng(5)
+    pats, rows = [], []
+    for i in range(600):
+        days = np.sort(rs.choice(np.arange(10, 900), size=int(rs.integers(1, 4)), replace=False))
+        dies = rs.random() < 0.45
+        fu = int(days[-1]) if dies else int(days[-1] + rs.integers(1, 400))
+        pats.append({"id": i, "futime": fu, "died": int(dies), "sex": rs.choice(["f", "m"])})
+        rows += [{"id": i, "day": int(d), "event": "death" if dies and j == len(days) - 1 else "visit"}
+                 for j, d in enumerate(days)]
+    real = {"patients": pd.DataFrame(pats), "events": pd.DataFrame(rows)}
+    schema = infer_dataset_schema(real)
+    rel = schema.relations[0]
+    assert rel.within == "futime" and rel.terminal == "event" and rel.terminal_at_end and "terminal_at_end" in rel.read_from_data
+    with insecure_noise_for_audit(3):
+        m = MultiTableDPMST(privacy={"epsilon": 1.0, "delta": 1e-5}).fit(real, schema)
+    decided = m.schema.relations[0]
+    assert decided.terminal_at_end and "terminal_at_end" not in decided.read_from_data, decided
+    assert next(e for e in m.ledger.entries if "terminal row is not on" in e.access).details["usable"] is True
+    out = m.sample(600, seed=0)
+    deaths = out["events"][out["events"]["event"] == "death"].merge(out["patients"], on="id")
+    assert len(deaths) > 100 and (deaths["day"] == deaths["futime"]).all(), deaths[["day", "futime"]].head()
+    assert _disagree(out) == 0
+    moved = {k: v.copy() for k, v in real.items()}  # deaths a week before the end of follow-up: no rule
+    moved["patients"]["futime"] = moved["patients"]["futime"] + 7 * moved["patients"]["died"]
+    assert not infer_dataset_schema(moved).relations[0].terminal_at_end
+
+
 def test_a_yearly_panel_keeps_one_visit_a_year():
     """A data scientist's rwm panel (years 1984-1988, one visit a year): 714-1,235 synthetic visits fell in a year their
     patient already held (real none): a patient whose times ran past 1988 was shrunk onto it. Rows meeting at the top
