@@ -442,17 +442,16 @@ def write_dataset(tables: Mapping[str, pd.DataFrame], folder: str | Path, *, fmt
 FLAG_KEYS = frozenset({"0", "1", "True", "False"})
 
 
-def flag_truth(values: pd.Series) -> tuple[np.ndarray, np.ndarray] | None:
-    """A yes/no column's values as (true, known) arrays (1 and True are yes; a missing value is unknown), or None where
-    it holds anything else (a relation's ``flag``)."""
+def flag_truth(values: pd.Series, *, strict: bool = True) -> tuple[np.ndarray, np.ndarray] | None:
+    """A yes/no column's values as (true, known) arrays (1 and True are yes; a missing value is unknown), or, where it
+    holds anything else, None (``strict``) or that value unknown too (a relation's ``flag``; a DP decision judges each
+    row on its own: one patient's 2 or 9 turned every patient's count, an adversary)."""
     keys = canonical_keys(values)
-    known = keys.notna().to_numpy(dtype=bool)
-    low = keys[known].astype(str).str.lower()
-    if not set(low) <= {k.lower() for k in FLAG_KEYS}:
+    low = keys.astype(object).map(lambda k: None if k is None else str(k).lower())
+    yes_no = low.isin([k.lower() for k in FLAG_KEYS]).to_numpy(dtype=bool)
+    if strict and (keys.notna().to_numpy(dtype=bool) & ~yes_no).any():
         return None
-    truth = np.zeros(len(values), dtype=bool)
-    truth[known] = low.isin(["1", "true"]).to_numpy(dtype=bool)
-    return truth, known
+    return low.isin(["1", "true"]).to_numpy(dtype=bool), yes_no
 
 
 def canonical_keys(s: pd.Series) -> pd.Series:

@@ -200,7 +200,9 @@ class DomainsMixin:
             upd["sequence"] = None
         if rel.flag and not ok(rel.parent, rel.flag, ("boolean", "categorical")):
             upd.update({"flag": None, "flag_value": None})
-        said = sorted(f for f in upd if f not in rel.read_from_data)  # (a field schema infer read is the data's: saying
+        # (only fields the schema set and did not read: whether schema infer found one is the data's, and naming a
+        # field it left unset, or flag_value beside a flag it read, told it: an adversary)
+        said = sorted(f for f in upd if f != "flag_value" and getattr(rel, f) and f not in rel.read_from_data)  # (saying
         if said and self.ledger is not None:                        # it was dropped told a boundary fact, an adversary)
             self.ledger.notes.append(f"relation {rel.label}: {said} not used (their columns were omitted or "
                                      "re-typed when their domains were estimated with DP)")
@@ -695,10 +697,11 @@ class DomainsMixin:
         text = np.array([None if pd.isna(x) else category_key(x) for x in rows[terminal]], dtype=object)
         off = []
         for c, v in pairs:
-            got = flag_truth(parent[c])
+            truth, known = flag_truth(parent[c], strict=False) or (np.zeros(0, bool), np.zeros(0, bool))  # (each row
+            # judged on its own: one patient changes each pair's count by at most one)
             holds = np.zeros(len(parent), dtype=bool)
             holds[g[text == category_key(v)]] = True
-            bad = np.ones(len(parent), dtype=bool) if got is None else (~got[1] | (got[0] != holds))
+            bad = ~known | (truth != holds)
             off.append(float(len(np.unique(units[bad]))))
         noisy = np.asarray(off) + gens.noise.normal(0.0, sigma, len(pairs))
         ok = [k for k in range(len(pairs)) if noisy[k] <= FLAG_SHARE * max(n_hat, 0.0) + FLAG_SIGMAS * sigma]

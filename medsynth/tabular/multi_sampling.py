@@ -632,7 +632,7 @@ def _keep_flag(df: pd.DataFrame, prow: np.ndarray, parent: pd.DataFrame, rel: An
     from medsynth.io.schema import category_key
 
     col = rel.terminal
-    got = flag_truth(parent[rel.flag]) if rel.flag in parent.columns else None
+    got = flag_truth(parent[rel.flag], strict=False) if rel.flag in parent.columns else None
     if got is None or col not in df.columns or not len(df):
         return
     truth, known = got

@@ -735,6 +735,14 @@ def test_a_patients_flag_agrees_with_their_terminal_row():
     out = m.sample(500, seed=1)
     assert _disagree(out) == 0, out["patients"]["died"].mean()
     assert out["patients"]["died"].dtype == real["patients"]["died"].dtype
+    # one patient's flag outside yes/no (a 2, or 9 for unknown) changes the decision's counts by one, not every
+    # patient's (an adversary: it turned every count to the number of patients, and the decision told of that patient)
+    odd = {k: v.copy() for k, v in real.items()}
+    odd["patients"] = pd.concat([odd["patients"], pd.DataFrame({"id": [10_000], "age": [50], "died": [2]})],
+                                ignore_index=True)
+    with insecure_noise_for_audit(6):
+        m3 = MultiTableDPMST(privacy={"epsilon": 1.0, "delta": 1e-5}).fit(odd, schema)
+    assert (m3.schema.relations[0].flag, m3.schema.relations[0].flag_value) == ("died", "death")
     # a flag the rows contradict for a third of the patients is not taken
     shuffled = {k: v.copy() for k, v in real.items()}
     shuffled["patients"]["died"] = np.random.default_rng(0).permutation(shuffled["patients"]["died"].to_numpy())
@@ -745,6 +753,33 @@ def test_a_patients_flag_agrees_with_their_terminal_row():
     spec["relations"][0].update({"flag": "age", "read_from_data": [f for f in spec["relations"][0]["read_from_data"] if f != "flag"]})
     with pytest.raises(ConfigError, match="flag 'age' must be a yes/no column of 'patients'"):
         DatasetSchema.from_dict(spec)
+
+
+def test_a_dropped_field_is_named_only_where_the_schema_set_it():
+    """An adversary: where a DP fit re-typed a relation's columns, the note named 'flag_value' exactly when schema infer
+    had read a flag (one patient's disagreeing flag removed it), and 'within'/'after' even where infer had found none.
+    Only fields the schema set and did not read from the data are named."""
+    from types import SimpleNamespace
+
+    from medsynth.privacy.ledger import PrivacyLedger
+
+    real = _flagged(200, 4)
+    schema = infer_dataset_schema(real)
+    rel = schema.relations[0]
+    assert rel.flag == "died" and "flag" in rel.read_from_data
+    tables = dict(schema.tables)
+    pcols = [c.model_copy(update={"omitted": True}) if c.name == "died" else c for c in tables["patients"].columns]
+    tables["patients"] = tables["patients"].model_copy(update={"columns": pcols})
+    ecols = [c.model_copy(update={"omitted": True}) if c.name == rel.order_by else c for c in tables["events"].columns]
+    tables["events"] = tables["events"].model_copy(update={"columns": ecols})
+    stub = SimpleNamespace(ledger=PrivacyLedger(private=True, target_epsilon=1.0, target_delta=1e-5))
+    out = MultiTableDPMST._usable(stub, rel, tables)
+    assert out.flag is None and out.order_by is None
+    assert not stub.ledger.notes, stub.ledger.notes  # (all read from the data: nothing said)
+    declared = rel.model_copy(update={"read_from_data": []})  # declared by hand: its set fields are named
+    MultiTableDPMST._usable(stub, declared, tables)
+    assert len(stub.ledger.notes) == 1 and "flag_value" not in stub.ledger.notes[0], stub.ledger.notes
+    assert "'flag'" in stub.ledger.notes[0] and "'within'" not in stub.ledger.notes[0], stub.ledger.notes
 
 
 def test_a_death_row_lies_on_the_end_of_follow_up():
