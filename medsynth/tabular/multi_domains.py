@@ -20,6 +20,7 @@ from medsynth.io.dataset import FLAG_KEYS, DatasetSchema, DatasetTable, Relation
 from medsynth.io.dataset_infer import (
     AFTER_CONTRADICTION_SHARE,
     after_contradicted,
+    age_named,
     chain_broken,
     ends_named,
     starts_named,
@@ -460,11 +461,12 @@ class DomainsMixin:
                                      # (bili and day of pbcseq's visits came out empty in most zero-config fits without)
                                      rows_sigma=self.rows_sigma,  # type: ignore[attr-defined]
                                      time_weight=TIME_WEIGHT, other=t == schema.roots[0],
-                                     # a child's number named like a time may order its parent's rows: a visit
-                                     # numbered 1-4 stays a number (as categories no visit order could be decided)
+                                     # a child's number named like a time or an age may order its parent's rows: a
+                                     # visit numbered 1-4, a child's age 7-10 at a yearly visit stays a number (as
+                                     # categories no visit order could be decided); by the names alone (the types
+                                     # schema infer read are the data's: 12 values or 13 flipped this set)
                                      times=frozenset() if t == schema.roots[0] else frozenset(
-                                         c.name for c in plain.columns if c.type in ("integer", "continuous")
-                                         and time_named(c.name)))
+                                         c.name for c in plain.columns if time_named(c.name) or age_named(c.name)))
                 if self.privacy.orderings:  # tested on the rows the domains saw: one per patient (sensitivity 1)
                     taken = {n for con in res.constraints for n in con.columns}
                     # Its budget is a share of the whole for up to two tables (at half, a child table of 190 patients
