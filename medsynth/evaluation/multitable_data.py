@@ -285,7 +285,7 @@ def flag_disagreement(tables: Mapping[str, pd.DataFrame], rel: Relation, col: st
     parent, child = tables[rel.parent], tables[rel.child]
     if not len(parent) or flag not in parent.columns or col not in child.columns:
         return float("nan")
-    got = flag_truth(parent[flag])
+    got = flag_truth(parent[flag], strict=False)  # (a value outside yes/no disagrees on its own row only)
     if got is None:
         return 1.0
     holders = _keys(child[rel.column])[_keys(child[col]) == value]

@@ -1330,9 +1330,13 @@ def resolve_domain(
                 floors.append(PRESENCE_SIGMAS * float(res.sigma))  # (a value beside the run's; a lone one needs more)
                 res, dropped = _within_calendar(col.name, res)
                 if year_named(col.name) and res.codes is not None and res.counts is not None:  # no year after the fit's
-                    keep = [i for i, k in enumerate(res.codes) if k < year_top()]
+                    # where its count is within the noise (as a range's cells: a reviewer)
+                    late = [k >= year_top() and float(c) <= AGE_TOP_SIGMAS * float(res.sigma)
+                            for k, c in zip(res.codes, res.counts, strict=True)]
+                    keep = [i for i, x in enumerate(late) if not x]
                     if keep and len(keep) < len(res.codes):
-                        dropped += [int(k) for k in res.codes if k >= year_top()]
+                        ledger.notes.append(f"column '{col.name}': code(s) {[int(k) for k, x in zip(res.codes, late, strict=True) if x]} "
+                                            "after the year of the fit left out (a calendar year by its name; within the noise)")
                         res = replace(res, codes=tuple(res.codes[i] for i in keep),
                                       counts=np.asarray(res.counts, dtype=float)[keep])
                 if dropped:

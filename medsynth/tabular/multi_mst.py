@@ -307,7 +307,8 @@ class MultiTableDPMST(DomainsMixin, MultiTableSynthesizer):
             interval_part = 0.0                                              # relations keep their whole share
         n_dec = len(decide) + interval_part
         relations = [(self._decide_relation(r, tables, resolved, pidx, unit, rho_total, n_dec, n_hat, gens,  # type: ignore[arg-type]
-                                            set(schema.key_columns(r.child)), set(schema.key_columns(r.parent)))
+                                            set(schema.key_columns(r.child)), set(schema.key_columns(r.parent)),
+                                            leaf=not schema.children_of(r.child))
                       if r in decide else self._untimed(r, primaries[r.child]))
                      if private else r for r in schema.relations]
         relations = [r if r.order_by or not r.terminal else r.model_copy(update={"terminal": None, "terminal_values": []})

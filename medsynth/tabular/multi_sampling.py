@@ -315,7 +315,9 @@ def _decode_child(model: MultiTableDPMST, table: str, values: dict[str, np.ndarr
         top = float(codec.from_unit(tcol, np.ones(1))[0])  # the time column's released top
         days, ends = rebuild_times(plan, prow, t0, gap, durs, bound, top)
         if plan.gap_whole:
-            days = _whole_steps(prow, days, gap, top, float(codec.from_unit(tcol, np.zeros(1))[0]))
+            low = float(codec.from_unit(tcol, np.zeros(1))[0])  # (no row moves below its parent's first time where
+            # it has a start: rows moved to the column's low wrote visits before their patient's start year, a reviewer)
+            days = _whole_steps(prow, days, gap, top, np.fmax(low, np.nan_to_num(t0, nan=low)) if plan.after else low)
         if tcol.atoms and tcol.type == "integer":
             days = _on_schedule(prow, days, gap, tcol.atoms)
         if plan.chained and len(days):  # a row's chained end is its parent's next row's time (the last keeps its length)
@@ -376,7 +378,8 @@ def _under_written_bound(df: pd.DataFrame, parent: pd.DataFrame, prow: np.ndarra
             df[c] = fixed if df[c].dtype.kind == "f" else pd.array(np.round(fixed), dtype=df[c].dtype)
 
 
-def _whole_steps(prow: np.ndarray, days: np.ndarray, gap: np.ndarray, top: float, bottom: float = -np.inf) -> np.ndarray:
+def _whole_steps(prow: np.ndarray, days: np.ndarray, gap: np.ndarray, top: float,
+                 bottom: float | np.ndarray = -np.inf) -> np.ndarray:
     """Times of whole steps (``TablePlan.gap_whole``), rounded, a row drawn a gap above 0 at least one step after its
     parent's previous row where that stays at or below ``top``: a parent's times shrunk to end at the top
     (:func:`rebuild_times`), and gaps decoded inside a coarse cell (few rows for the noise: a cell of 0-2 steps), became
@@ -396,10 +399,11 @@ def _whole_steps(prow: np.ndarray, days: np.ndarray, gap: np.ndarray, top: float
         need = np.where(moved[idx] & (prev + 1.0 <= top), prev + 1.0, prev)  # (never before the previous one)
         out[idx] = np.where(np.isnan(out[idx]), np.nan, np.fmax(out[idx], need))
     has_next = np.r_[prow[1:] == prow[:-1], False]
+    floor = np.broadcast_to(np.asarray(bottom, dtype=float), out.shape)  # (a row's own floor: its parent's start)
     for r in range(int(rank.max()) - 1, -1, -1):  # (from the last rows back: each stays a step below its next one)
         idx = np.flatnonzero((rank == r) & has_next)
         room = out[idx + 1] - 1.0
-        down = moved[idx + 1] & (out[idx] > room) & (room >= bottom)
+        down = moved[idx + 1] & (out[idx] > room) & (room >= floor[idx])
         out[idx[down]] = room[down]
         out[idx] = np.fmin(out[idx], out[idx + 1])  # (more rows than steps: a tie at the bottom, never out of order)
     return out
@@ -588,7 +592,7 @@ def _terminal_rotation(df: pd.DataFrame, prow: np.ndarray, rel: Any,  # noqa: AN
 
 
 def _terminal_on_bound(df: pd.DataFrame, prow: np.ndarray, parent: pd.DataFrame, rel: Any,  # noqa: ANN401
-                       schema: TableSchema) -> None:
+                       schema: TableSchema, parent_schema: TableSchema) -> None:
     """Each terminal row (``rel.terminal`` in ``rel.terminal_values``, its parent's last) written at its parent's
     ``within`` time, on the time column's own grid (``rel.terminal_at_end``: a death on the day follow-up ends; a data
     scientist's myeloid: every real death on its patient's futime, 5 of 118 synthetic ones). In place."""
@@ -602,8 +606,10 @@ def _terminal_on_bound(df: pd.DataFrame, prow: np.ndarray, parent: pd.DataFrame,
     if not ended.any():
         return
     col = schema.column(time)
-    if col.type == "datetime":
-        bound = pd.to_datetime(parent[bound_col], errors="coerce").to_numpy()[prow]
+    if col.type == "datetime":  # (parsed with its own format: a day-first 05/02/2020 read as 2 May, a reviewer)
+        from medsynth.io.schema import parse_dates
+
+        bound = parse_dates(parent[bound_col], parent_schema.column(bound_col).format).to_numpy()[prow]
         ok = ended & ~pd.isna(bound)
         if pd.api.types.is_datetime64_any_dtype(df[time]):
             df.loc[ok, time] = bound[ok]
@@ -620,13 +626,14 @@ def _terminal_on_bound(df: pd.DataFrame, prow: np.ndarray, parent: pd.DataFrame,
 
 
 def _keep_flag(df: pd.DataFrame, prow: np.ndarray, parent: pd.DataFrame, rel: Any,  # noqa: ANN401
-               rng: np.random.Generator) -> None:
+               rng: np.random.Generator, unflag: bool = True) -> None:
     """A parent's flag and its rows agree (``rel.flag``: a death flag, and the death row ``rel.terminal`` ==
     ``rel.flag_value``), rows in a parent's time order as generated, each parent's terminal row its last
     (:func:`_through_terminal`): a flagged parent without that row has it on its last row (its value there replaced),
     and an unflagged parent's row holding it takes the value of the parent's nearest row holding no terminal value (else
     another parent's such row, at random); a flagged parent without rows is unflagged (the count model gave it none: in
-    the data every flagged parent holds one). In place, the parent's flag too. A data scientist's myeloid at epsilon 1:
+    the data every flagged parent holds one) where ``unflag`` (nothing else reads the flag: no other child table, no
+    rule of the parent's table). In place, the parent's flag too. A data scientist's myeloid at epsilon 1:
     166 of 237 synthetic patients flagged dead had no death row (real none)."""
     from medsynth.io.dataset import flag_truth
     from medsynth.io.schema import category_key
@@ -644,7 +651,7 @@ def _keep_flag(df: pd.DataFrame, prow: np.ndarray, parent: pd.DataFrame, rel: An
     others = np.flatnonzero(plain)
     flag_value = next((v for v in values[is_flag]), rel.flag_value)  # (as the column writes it)
     out = values.copy()
-    rowless = truth & known & (np.bincount(prow, minlength=len(parent)) == 0)
+    rowless = truth & known & (np.bincount(prow, minlength=len(parent)) == 0) & unflag
     if rowless.any():
         no = parent[rel.flag].to_numpy(dtype=object)[known & ~truth]
         spelled = no[0] if no.size else (False if parent[rel.flag].dtype == bool else 0)
@@ -800,9 +807,11 @@ def sample_dataset(model: MultiTableDPMST, n: int, rng: np.random.Generator) -> 
                 df, prow = df.iloc[idx].reset_index(drop=True), prow[idx]
                 vals, own = {k: v[idx] for k, v in vals.items()}, own.take(idx)
             if rel.flag:  # (a leaf's rows only: the tables below another are drawn from its model codes)
-                _keep_flag(df, prow, out[p], rel, rng)
+                ruled = {c for con in schema.tables[p].constraints for c in con.columns}  # type: ignore[union-attr]
+                _keep_flag(df, prow, out[p], rel, rng,  # (a sibling drawn from the old flag, or a rule, would disagree)
+                           unflag=len(schema.children_of(p)) == 1 and rel.flag not in ruled)  # type: ignore[union-attr]
             if rel.terminal_at_end:
-                _terminal_on_bound(df, prow, out[p], rel, model.codecs[t].schema)
+                _terminal_on_bound(df, prow, out[p], rel, model.codecs[t].schema, model.codecs[p].schema)
         elif rel is not None and rel.terminal:  # rows other tables link to stay: their terminal value moves instead
             src = _terminal_last(df, prow, rel, rng)
             if src is not None and rel.terminal in vals:  # (the tables below draw from the model's codes: moved too)
