@@ -308,16 +308,25 @@ def relation_problems(tables: Mapping[str, DatasetTable], relations: list[Relati
                 problems.append(f"relation {r.label}: terminal '{r.terminal}' must be a category column of "
                                 f"'{r.child}' with terminal_values, in a relation with order_by (the values that end a "
                                 "parent's rows, e.g. terminal: event, terminal_values: [death])")
-        if r.flag is not None:
+        if r.flag is not None:  # (each cause its own message: a reviewer)
             declared = "flag" not in r.read_from_data
             typed = r.flag in parent.names and (parent.column(r.flag).type == "boolean" or (
                 parent.column(r.flag).type == "categorical"
                 and {category_key(v) for v in parent.column(r.flag).categories or []} <= FLAG_KEYS))
-            values = {category_key(v) for v in r.terminal_values}
-            if (declared and not typed) or r.terminal is None or category_key(r.flag_value) not in values:
-                problems.append(f"relation {r.label}: flag '{r.flag}' must be a yes/no column of '{r.parent}' (boolean, or "
-                                "categories 0 and 1) beside a terminal event whose terminal_values hold its flag_value "
-                                "(e.g. flag: died, flag_value: death)")
+            if r.flag not in parent.names:
+                problems.append(f"relation {r.label}: flag '{r.flag}' is not a column of '{r.parent}'")
+            elif declared and not typed:
+                problems.append(f"relation {r.label}: flag '{r.flag}' must be a yes/no column of '{r.parent}' (boolean, "
+                                "or categories 0 and 1)")
+            if r.terminal is None:
+                problems.append(f"relation {r.label}: flag '{r.flag}' needs a terminal event (terminal, terminal_values: "
+                                "e.g. terminal: event, terminal_values: [death], flag: died, flag_value: death)")
+            elif r.flag_value is None or category_key(r.flag_value) not in {category_key(v) for v in r.terminal_values}:
+                problems.append(f"relation {r.label}: flag_value {r.flag_value!r} must be one of its terminal_values "
+                                f"{list(r.terminal_values)} (the value the flag says a parent holds)")
+        elif r.flag_value is not None:
+            problems.append(f"relation {r.label}: flag_value {r.flag_value!r} needs a flag (the parent's yes/no column "
+                            "that says a parent holds it)")
         if r.terminal_at_end and (r.terminal is None or r.within is None or r.ends):
             problems.append(f"relation {r.label}: terminal_at_end needs a terminal event and a within bound, and no "
                             "interval ends (its terminal rows are written at the parent's within time)")

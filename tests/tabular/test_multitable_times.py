@@ -753,6 +753,14 @@ def test_a_patients_flag_agrees_with_their_terminal_row():
     spec["relations"][0].update({"flag": "age", "read_from_data": [f for f in spec["relations"][0]["read_from_data"] if f != "flag"]})
     with pytest.raises(ConfigError, match="flag 'age' must be a yes/no column of 'patients'"):
         DatasetSchema.from_dict(spec)
+    for update, message in (({"flag": "nope"}, "flag 'nope' is not a column of 'patients'"),
+                            ({"flag_value": "censored x"}, r"flag_value 'censored x' must be one of its terminal_values"),
+                            ({"flag": None, "flag_value": "death"}, "flag_value 'death' needs a flag"),
+                            ({"terminal": None, "terminal_values": []}, "flag 'died' needs a terminal event")):
+        bad = schema.to_dict()
+        bad["relations"][0].update(update)
+        with pytest.raises(ConfigError, match=message):
+            DatasetSchema.from_dict(bad)
 
 
 def test_a_dropped_field_is_named_only_where_the_schema_set_it():
@@ -858,6 +866,28 @@ def _deaths_before(n: int, seed: int, bound: str, gap: int) -> dict[str, pd.Data
         rows += [{"id": i, "day": int(d), "event": "death" if dies and j == len(days) - 1 else "visit"}
                  for j, d in enumerate(days)]
     return {"patients": pd.DataFrame(pats), "events": pd.DataFrame(rows)}
+
+
+def test_terminal_rows_on_a_day_first_bound_and_panels_above_their_start():
+    """A reviewer: a day-first bound (05/02/2020) was read as 2 May and the death row landed after the end of
+    follow-up; and whole-step rows moved down to the column's low wrote visits before their patient's start."""
+    from medsynth.io.dataset import Relation
+    from medsynth.io.schema import ColumnSchema
+    from medsynth.tabular.multi_sampling import _terminal_on_bound, _whole_steps
+    from medsynth.tabular.schema import TableSchema
+
+    fmt = "%d/%m/%Y"
+    child = TableSchema(columns=[ColumnSchema(name="date", type="datetime", format=fmt),
+                                 ColumnSchema(name="event", type="categorical", categories=["death", "visit"])])
+    parent = TableSchema(columns=[ColumnSchema(name="last", type="datetime", format=fmt)])
+    rel = Relation(child="e", column="id", parent="p", parent_column="id", order_by="date", within="last",
+                   terminal="event", terminal_values=["death"], terminal_at_end=True)
+    df = pd.DataFrame({"date": ["01/01/2020", "20/01/2020"], "event": ["visit", "death"]})
+    _terminal_on_bound(df, np.array([0, 0]), pd.DataFrame({"last": ["05/02/2020"]}), rel, child, parent)
+    assert df["date"].tolist() == ["01/01/2020", "05/02/2020"]
+    got = _whole_steps(np.zeros(5, dtype=np.int64), np.array([1986.0, 1987, 1988, 1988, 1988]), np.ones(5), 1988.0,
+                       np.full(5, 1986.0))
+    assert got.min() >= 1986 and np.all(np.diff(got) >= 0) and got.tolist() == [1986, 1986, 1986, 1987, 1988]
 
 
 def test_small_folders_take_no_flag_or_end_the_noise_made():
