@@ -310,9 +310,7 @@ def relation_problems(tables: Mapping[str, DatasetTable], relations: list[Relati
                                 "parent's rows, e.g. terminal: event, terminal_values: [death])")
         if r.flag is not None:  # (each cause its own message: a reviewer)
             declared = "flag" not in r.read_from_data
-            typed = r.flag in parent.names and (parent.column(r.flag).type == "boolean" or (
-                parent.column(r.flag).type == "categorical"
-                and {category_key(v) for v in parent.column(r.flag).categories or []} <= FLAG_KEYS))
+            typed = r.flag in parent.names and yes_no_column(parent.column(r.flag))
             if r.flag not in parent.names:
                 problems.append(f"relation {r.label}: flag '{r.flag}' is not a column of '{r.parent}'")
             elif declared and not typed:
@@ -449,6 +447,13 @@ def write_dataset(tables: Mapping[str, pd.DataFrame], folder: str | Path, *, fmt
 # -- validation ---------------------------------------------------------------------------------
 #: The keys (:func:`~medsynth.io.schema.category_key`) a yes/no column holds: a relation's ``flag``.
 FLAG_KEYS = frozenset({"0", "1", "True", "False"})
+
+
+def yes_no_column(col: Any) -> bool:  # noqa: ANN401 - a ColumnSchema
+    """Whether a column's schema holds yes/no values: a boolean, or a category of two of :data:`FLAG_KEYS` (a
+    relation's ``flag``)."""
+    return col.type == "boolean" or (col.type == "categorical" and len(col.categories or []) == 2
+                                     and {category_key(v) for v in col.categories or []} <= FLAG_KEYS)
 
 
 def flag_truth(values: pd.Series, *, strict: bool = True) -> tuple[np.ndarray, np.ndarray] | None:
@@ -644,6 +649,7 @@ __all__ = [
     "FLAG_KEYS",
     "canonical_keys",
     "flag_truth",
+    "yes_no_column",
     "find_cycle",
     "is_dataset_schema",
     "key_problems",

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from medsynth.io.dataset import FLAG_KEYS, DatasetSchema, DatasetTable, Relation
+from medsynth.io.dataset import DatasetSchema, DatasetTable, Relation, yes_no_column
 from medsynth.io.dataset_infer import (
     AFTER_CONTRADICTION_SHARE,
     after_contradicted,
@@ -830,9 +830,7 @@ class DomainsMixin:
         # (sampling keeps them in a table no other links to: elsewhere neither is decided nor paid for, a reviewer)
         flag_cands = [] if flag_declared or not leaf or not (ends_cands or terminal_declared) else [
             c.name for c in parent.columns if not c.omitted and c.name not in (parent_keys or set())
-            and c.name != rel.parent_column and (c.type == "boolean" or (
-                c.type == "categorical" and len(c.categories or []) == 2
-                and {category_key(v) for v in c.categories or []} <= FLAG_KEYS))]
+            and c.name != rel.parent_column and yes_no_column(c)]
         flag_part = FLAG_PART if flag_cands else 0.0
         at_end_part = AT_END_PART if (ends_cands or terminal_declared) and leaf and not (
             at_end_declared or "ends" in declared) else 0.0

@@ -370,12 +370,15 @@ def _under_written_bound(df: pd.DataFrame, parent: pd.DataFrame, prow: np.ndarra
         x = pd.to_numeric(df[c], errors="coerce").to_numpy(dtype=float)
         over = x > bound  # (NaN on either side: False)
         if over.any():
-            # the bound on the column's own grid, at or below it (an integer time under a follow-up of 100.7: 100, not
-            # 101 by rounding, nor 100.7 in a whole-number column: a reviewer)
-            unit = col.step if col.step else (1.0 if col.type == "integer" else None)
-            top = np.floor(bound / unit + 1e-9) * unit if unit else bound
-            fixed = np.where(over, top, x)
+            fixed = np.where(over, _on_grid(col, bound), x)
             df[c] = fixed if df[c].dtype.kind == "f" else pd.array(np.round(fixed), dtype=df[c].dtype)
+
+
+def _on_grid(col: Any, bound: np.ndarray) -> np.ndarray:  # noqa: ANN401 - a ColumnSchema
+    """A bound on a number column's own grid, at or below it (an integer time under a follow-up of 100.7: 100, not 101
+    by rounding, nor 100.7 in a whole-number column: a reviewer)."""
+    unit = col.step if col.step else (1.0 if col.type == "integer" else None)
+    return np.floor(bound / unit + 1e-9) * unit if unit else bound
 
 
 def _whole_steps(prow: np.ndarray, days: np.ndarray, gap: np.ndarray, top: float,
@@ -596,14 +599,11 @@ def _terminal_on_bound(df: pd.DataFrame, prow: np.ndarray, parent: pd.DataFrame,
     """Each terminal row (``rel.terminal`` in ``rel.terminal_values``, its parent's last) written at its parent's
     ``within`` time, on the time column's own grid (``rel.terminal_at_end``: a death on the day follow-up ends; a data
     scientist's myeloid: every real death on its patient's futime, 5 of 118 synthetic ones). In place."""
-    from medsynth.io.schema import category_key
-
     time, bound_col = rel.order_by, rel.within
     if not time or not bound_col or time not in df.columns or bound_col not in parent.columns or not len(df):
         return
-    keys = {category_key(v) for v in rel.terminal_values}
-    ended = np.array([not pd.isna(x) and category_key(x) in keys for x in df[rel.terminal]], dtype=bool)
-    if not ended.any():
+    ended = _terminal_rows(df, rel)
+    if ended is None:
         return
     col = schema.column(time)
     if col.type == "datetime":  # (parsed with its own format: a day-first 05/02/2020 read as 2 May, a reviewer)
@@ -618,10 +618,8 @@ def _terminal_on_bound(df: pd.DataFrame, prow: np.ndarray, parent: pd.DataFrame,
         return
     bound = pd.to_numeric(parent[bound_col], errors="coerce").to_numpy(dtype=float)[prow]
     ok = ended & np.isfinite(bound)
-    unit = col.step if col.step else (1.0 if col.type == "integer" else None)
-    at = np.floor(bound / unit + 1e-9) * unit if unit else bound
     x = pd.to_numeric(df[time], errors="coerce").to_numpy(dtype=float)
-    fixed = np.where(ok, at, x)
+    fixed = np.where(ok, _on_grid(col, bound), x)
     df[time] = fixed if df[time].dtype.kind == "f" else pd.array(np.round(fixed), dtype=df[time].dtype)
 
 

@@ -608,6 +608,15 @@ def test_non_private_event_times_are_written_in_the_datas_unit_and_never_past_th
         assert df["day"].tolist() == [100, 50, 10], (dtype, df["day"].tolist())
 
 
+def _first_row_says(real: dict[str, pd.DataFrame], value: str) -> dict[str, pd.DataFrame]:
+    """A copy of the folder whose patients with several rows have their first row's event say ``value`` (rows then go
+    on after it: no terminal event)."""
+    out = {k: v.copy() for k, v in real.items()}
+    first = ~out["events"].duplicated("id") & out["events"].duplicated("id", keep=False)
+    out["events"].loc[first, "event"] = value
+    return out
+
+
 def test_a_terminal_event_ends_the_synthetic_patients_rows():
     """mstate::prothr: 72 of 390 non-private synthetic patients had intervals after their death (one died 13 times at
     epsilon 10). schema infer reads the values that end every real patient's rows holding them (terminal); a fit keeps
@@ -644,9 +653,7 @@ def test_a_terminal_event_ends_the_synthetic_patients_rows():
     out = m.sample(300, seed=2)
     assert rows_after_terminal(out, m.schema, decided, {"event": ["censored", "death"]})["event"] == 0.0
     # a value named like an end that rows go on after is not kept (here every patient's first row says 'death')
-    goes_on = {k: v.copy() for k, v in real.items()}
-    first = ~goes_on["events"].duplicated("id") & goes_on["events"].duplicated("id", keep=False)
-    goes_on["events"].loc[first, "event"] = "death"
+    goes_on = _first_row_says(real, "death")
     with insecure_noise_for_audit(3):
         m2 = MultiTableDPMST(privacy={"epsilon": 8.0, "delta": 1e-5}).fit(goes_on, infer_dataset_schema(goes_on))
     assert "death" not in m2.schema.relations[0].terminal_values, m2.schema.relations[0]
@@ -691,9 +698,7 @@ def test_a_death_ends_the_rows_by_its_name_where_the_noise_cannot_tell():
     twice = out["events"].assign(d=out["events"]["event"].eq("relapse_or_death")).groupby("id")["d"].sum()
     assert twice.max() <= 1
     # rows going on after it (every patient's first of several rows says it): not kept, and the fit says so
-    goes_on = {k: v.copy() for k, v in real.items()}
-    first = ~goes_on["events"].duplicated("id") & goes_on["events"].duplicated("id", keep=False)
-    goes_on["events"].loc[first, "event"] = "relapse_or_death"
+    goes_on = _first_row_says(real, "relapse_or_death")
     with insecure_noise_for_audit(5):
         m2 = MultiTableDPMST(privacy={"epsilon": 1.0, "delta": 1e-5}).fit(goes_on, infer_dataset_schema(goes_on))
     assert "relapse_or_death" not in m2.schema.relations[0].terminal_values, m2.schema.relations[0]
