@@ -804,8 +804,7 @@ def infer_time_fields(rel: Relation, tables: Mapping[str, pd.DataFrame], schema:
     at_end = False
     if terminal is not None and within is not None and not ends:  # every terminal row on its parent's within time
         b = pd.Series(_times(parent, ps.column(within)), index=pkeys).reindex(groups).to_numpy(dtype=float)
-        ended = np.isin(np.array([None if pd.isna(x) else category_key(x) for x in child[terminal]], dtype=object),
-                        np.array([category_key(v) for v in terminal_values], dtype=object))
+        ended = canonical_keys(child[terminal]).isin([category_key(v) for v in terminal_values]).to_numpy(dtype=bool)
         at_end = bool(ended.any() and np.all(np.abs(t[ended] - b[ended]) <= 1e-9))
     if at_end:
         found.append("terminal_at_end")
@@ -893,7 +892,7 @@ def terminal_flag(parent: pd.DataFrame, ps: DatasetTable, keys: set[str], groups
     exactly for the parents holding a row of one of the terminal ``values`` (a patient's death flag and their death row),
     with that value; (None, None) where none is. ``groups`` are the child rows' parent keys, ``parent_groups`` the
     parent rows'."""
-    text = np.array([None if pd.isna(x) else category_key(x) for x in event], dtype=object)
+    text = canonical_keys(event).to_numpy()
     for c in ps.columns:
         if c.name in keys or c.type not in ("boolean", "categorical", "integer") or c.name not in parent.columns:
             continue

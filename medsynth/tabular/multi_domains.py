@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from medsynth.io.dataset import DatasetSchema, DatasetTable, Relation, yes_no_column
+from medsynth.io.dataset import DatasetSchema, DatasetTable, Relation, canonical_keys, yes_no_column
 from medsynth.io.dataset_infer import (
     AFTER_CONTRADICTION_SHARE,
     after_contradicted,
@@ -691,8 +691,7 @@ class DomainsMixin:
         if gate and not named:
             return False
         bound = codec_p.numbers(pschema.column(within), parent[within])[g]
-        keys = {category_key(v) for v in values}
-        ended = np.array([not pd.isna(x) and category_key(x) in keys for x in rows[terminal]], dtype=bool)
+        ended = canonical_keys(rows[terminal]).isin([category_key(v) for v in values]).to_numpy(dtype=bool)
         off = ended & ~(np.abs(t - bound) <= 1e-9)
         h = float(len(np.unique(units[ended]))) + float(gens.noise.normal(0.0, sigma))
         o = float(len(np.unique(units[off]))) + float(gens.noise.normal(0.0, sigma))
@@ -735,7 +734,7 @@ class DomainsMixin:
             if not pairs:
                 return None, None
             sigma = gaussian_sigma(rho, sensitivity=math.sqrt(len(pairs)))
-        text = np.array([None if pd.isna(x) else category_key(x) for x in rows[terminal]], dtype=object)
+        text = canonical_keys(rows[terminal]).to_numpy()
         off = []
         for c, v in pairs:
             truth, known = flag_truth(parent[c], strict=False) or (np.zeros(0, bool), np.zeros(0, bool))  # (each row
