@@ -917,7 +917,10 @@ def terminal_keys(groups: np.ndarray, t: np.ndarray, keys: np.ndarray) -> list[s
         return []
     g, tt, v = pd.factorize(groups[ok])[0], t[ok], keys[ok]
     num = pd.to_numeric(pd.Series(v), errors="coerce").to_numpy(dtype=float)
-    if np.isfinite(num).all():  # numbers that fall within at most one parent or 1% of them in time order are a count or
+    # (a 0/1 column whose 0 a parent holds twice is no rank but a flag: a counting-process table's event, 1 on a dying
+    # patient's last interval, never falls either; a data scientist's jasa heart folder had no terminal event)
+    flag = bool(np.isin(num, (0.0, 1.0)).all()) and bool(pd.Series(g[num == 0]).duplicated().any())
+    if np.isfinite(num).all() and not flag:  # numbers that fall within at most one parent or 1% of them in time order are a count or
         order = np.lexsort((tt, g))  # a visit number (its highest values end its rows; no event; one patient's visits
         same = g[order][1:] == g[order][:-1]  # numbered out of step made visit 5 a terminal event, a reviewer)
         falls = np.unique(g[order][1:][same & (np.diff(num[order]) < 0)]).size
