@@ -110,6 +110,27 @@ def test_orphans_found_while_inferring_are_noted_and_left_out(key):
     assert any("1 row(s) of 'visits' have no parent row" in n for n in notes), notes
 
 
+def test_a_key_not_named_like_one_survives_an_orphan_and_a_repeated_patient():
+    """A data scientist's aidssi folder (key ``patnr``, named like no identifier): one event row of a patient not in the
+    patient table left the folder without a relation (the fit then refused it), and one patient written twice with
+    other values made ``schema infer`` die with pandas' 'cannot reindex on an axis with duplicate labels'. The orphan is
+    left out with a note, the repeated key noted, and the time fields inferred from the key's first row."""
+    tables = make_dataset(200)
+    tables = {t: df.rename(columns={"id": "patnr"}) for t, df in tables.items()}
+    orphan = {k: v.copy() for k, v in tables.items()}
+    orphan["visits"].loc[0, "patnr"] = 99_999
+    notes: list[str] = []
+    schema = infer_dataset_schema(orphan, notes=notes)
+    assert [r.label for r in schema.relations] == ["visits.patnr -> patients.patnr"], schema.relations
+    assert any("1 row(s) of 'visits' have no parent row" in n for n in notes), notes
+    twice = {k: v.copy() for k, v in tables.items()}
+    twice["patients"] = pd.concat([twice["patients"], twice["patients"].iloc[[0]].assign(age=99)], ignore_index=True)
+    notes = []
+    rel = infer_dataset_schema(twice, notes=notes).relations[0]
+    assert rel.order_by == "day" and rel.within == "futime", rel
+    assert any("1 value(s) of 'patients.patnr' repeat" in n for n in notes), notes
+
+
 def test_a_cycle_and_a_missing_column_are_named():
     tables = make_dataset(20)
     tables["patients"]["first_visit"] = tables["visits"].groupby("id")["visit_id"].min().to_numpy()
