@@ -1317,7 +1317,7 @@ def test_a_small_tables_wide_numbers_are_whole_where_dp_cannot_tell():
     undecided and written with decimals (age 89.6, pulse 117.3). A range at least WHOLE_WIDTH wide is now written in
     whole numbers (post-processing of the DP range); a narrow one (a pH) keeps its decimals, and the ledger says it."""
     from medsynth import tabular as tab
-    from medsynth.tabular.domain import WHOLE_WIDTH
+    from medsynth.tabular.domain import WHOLE_AGE_WIDTH, WHOLE_WIDTH
 
     rs = np.random.default_rng(0)
     n = 200
@@ -1331,12 +1331,36 @@ def test_a_small_tables_wide_numbers_are_whole_where_dp_cannot_tell():
     out = m.sample(500, seed=1)
     for name in ("age", "pulse"):
         col = m.schema.column(name)
-        assert col.type == "integer" and float(col.max) - float(col.min) >= WHOLE_WIDTH - 1, col
+        assert col.type == "integer" and float(col.max) - float(col.min) >= (WHOLE_AGE_WIDTH if name == "age" else WHOLE_WIDTH) - 1, col
         assert name in made
         assert (out[name].dropna() == out[name].dropna().round()).all(), out[name].head()
     assert m.schema.column("ph").type == "continuous" and "ph" not in made
     assert (out["ph"] != out["ph"].round()).mean() > 0.5
     assert any("written as whole numbers" in n and "age" in n for n in m.privacy_ledger.notes)
+
+
+def test_an_undecided_age_in_years_is_whole_on_a_narrower_range(seeded_dp_noise):
+    """A data scientist's indo_rct (481 rows, 34 columns) at epsilon 1: ages 19-90 on a DP range of 16-64, under
+    WHOLE_WIDTH, were written 43.27, 99% of them fractional. An undecided number named like an age in years is whole
+    from WHOLE_AGE_WIDTH; a number of another name on the same range (a BMI) keeps its decimals, and an age in months is
+    no age in years."""
+    from medsynth import tabular as tab
+    from medsynth.tabular.domain import WHOLE_AGE_WIDTH, WHOLE_WIDTH, _age_in_years
+
+    assert _age_in_years("age") and _age_in_years("Age_at_dx") and not _age_in_years("age_months")
+    assert not _age_in_years("stage") and WHOLE_AGE_WIDTH < WHOLE_WIDTH
+    rs = np.random.default_rng(3)
+    n = 200
+    df = pd.DataFrame({"age": rs.integers(20, 60, n), "bmi": rs.uniform(20, 60, n).round(1),
+                       **{f: rs.choice([0, 1], n) for f in ("died", "sex", "infection", "emergency", "group")}})
+    m = tab.fit(df, model="dp-mst", epsilon=1.0, delta=1e-5, seed=0)
+    entry = next(e for e in m.privacy_ledger.entries if "undecided_numbers" in (e.details or {}))
+    assert {"age", "bmi"} <= set(entry.details["undecided_numbers"]), entry.details
+    age, bmi = m.schema.column("age"), m.schema.column("bmi")
+    assert float(age.max) - float(age.min) < WHOLE_WIDTH and float(bmi.max) - float(bmi.min) < WHOLE_WIDTH, (age, bmi)
+    out = m.sample(400, seed=1)
+    assert age.type == "integer" and (out["age"].dropna() == out["age"].dropna().round()).all(), out["age"].head()
+    assert bmi.type == "continuous" and (out["bmi"] != out["bmi"].round()).mean() > 0.5
 
 
 def test_a_small_tables_day_counts_on_a_log_scale_are_whole(seeded_dp_noise):
