@@ -31,7 +31,7 @@ app = typer.Typer(help="Synthetic EHR tables, with or without differential priva
 def fit(
     data: Path = typer.Argument(..., help="The real table (.csv or .parquet), or a folder with one file per table (a multi-table dataset: patients and their visits)."),
     out: Path = typer.Option(..., "--out", "-o", help="Run directory to create."),
-    schema: Optional[Path] = typer.Option(None, "--schema", help="Schema YAML (from `medsynth schema infer`, reviewed). Without it one is inferred, and a DP fit treats every domain as read from the data."),
+    schema: Optional[Path] = typer.Option(None, "--schema", help="Schema YAML (from `medsynth schema infer`, reviewed). Without it a table's is inferred, and a DP fit treats every domain as read from the data; a folder of related tables needs one for a DP fit (its keys and links are taken as public)."),
     model: Optional[str] = typer.Option(None, "--model", "-m", help=MODEL_HELP),
     epsilon: Optional[float] = typer.Option(None, "--epsilon", help="Target epsilon of a DP fit (omit for non-private models)."),
     delta: Optional[float] = typer.Option(None, "--delta", help="Target delta, below 1/rows (default 1e-5; a larger table takes a lower power of ten, noted in the ledger)."),

@@ -1530,8 +1530,9 @@ def resolve_domain(
     floor = None
     if floors and rows:
         floor = [round(min(floors)), round(max(floors))]
+        held = "rows" if present.own else "patients' rows (a child table's values are counted on one random row of each patient)"
         ledger.notes.append(
-            f"category lists: at this budget a category (or a small code's value) needs about {_span(*floor)} rows "
+            f"category lists: at this budget a category (or a small code's value) needs about {_span(*floor)} {held} "
             f"({_span(_share(floor[0] / rows), _share(floor[1] / rows))} of about {round(rows)}) to stand above the noise; rarer "
             f"values are left out of the synthetic columns (written '{OTHER_CATEGORY}' where their rows together stand out)")
     ledger.record(
