@@ -141,6 +141,7 @@ class FidelityThresholds(ConfigModel):
     #: intervals after death in 72 of 390, and every relation metric passed.
     terminal_event_violations: Threshold = Field(default_factory=lambda: _t(0.02, 0.10, "excess"))
     terminal_flag_violations: Threshold = Field(default_factory=lambda: _t(0.02, 0.10, "excess"))
+    once_event_violations: Threshold = Field(default_factory=lambda: _t(0.02, 0.10, "excess"))
     #: parents whose rows go back in time as the file holds them, beyond the real share (wages' 92%, written unordered)
     time_order_violations: Threshold = Field(default_factory=lambda: _t(0.02, 0.10, "excess"))
     two_way_tvd: Threshold = Field(default_factory=lambda: _t(0.05, 0.15, "excess"))

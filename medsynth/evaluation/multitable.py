@@ -46,7 +46,9 @@ from medsynth.evaluation.multitable_data import (
     interval_violations,
     load_dataset,
     offset_tvd,
+    once_values,
     parent_rows,
+    parents_holding_twice,
     parents_out_of_order,
     patient_table,
     patient_types,
@@ -127,6 +129,7 @@ def relation_metrics(train: dict, holdout: dict, synthetic: dict, schema: Datase
     th = cfg.fidelity
     integrity, counts, assoc, traj, offsets, intervals, siblings, bounds = [], [], [], [], [], [], [], []
     terminal: list[dict[str, Any]] = []
+    onces: list[dict[str, Any]] = []
     flags: list[dict[str, Any]] = []
     order: list[dict[str, Any]] = []
     cats = top_categories(train, schema)
@@ -162,6 +165,12 @@ def relation_metrics(train: dict, holdout: dict, synthetic: dict, schema: Datase
             order.append({"relation": rel.label, "check": f"'{rel.order_by}' going down", "synthetic": syn,
                           "real": real, "baseline": max(float(np.nan_to_num(real)), float(np.nan_to_num(hold)))})
         ends = terminal_values(train, schema, rel)
+        held_once = once_values(train, schema, rel, ends)
+        if held_once:
+            syn, hold = (parents_holding_twice(d, rel, held_once) for d in (synthetic, holdout))
+            for col, x in syn.items():
+                onces.append({"relation": rel.label, "column": col, "values": held_once[col], "synthetic": x,
+                              "baseline": float(np.nan_to_num(hold.get(col, 0.0)))})
         if ends:
             syn, hold = (rows_after_terminal(d, schema, rel, ends) for d in (synthetic, holdout))
             for col, x in syn.items():
@@ -248,6 +257,16 @@ def relation_metrics(train: dict, holdout: dict, synthetic: dict, schema: Datase
                      "no synthetic parent holds a terminal value (see the categories lost)", "",
                      note=lambda w, _: (f"worst: {w['relation']} '{w['column']}' in {w['values']}: {w['synthetic']:.1%} of "
                                         "the synthetic parents holding one have rows after it (real holdout "
+                                        f"{w['baseline']:.1%})"))
+    desc_once = ("Share of synthetic parents holding a value held once on two rows (the worst relation and column, "
+                 "beyond the real holdout's share): a category value of a child table that no real parent holds twice "
+                 f"(at least {TERMINAL_MIN_PARENTS} parents with two rows or more hold it): an AIDS diagnosis, a "
+                 "transplant.")
+    if onces:  # (only folders with such values)
+        _judge_worst(out, schema, "once_event_violations", onces, desc_once, th.once_event_violations,
+                     "no synthetic parent holds a value held once (see the categories lost)", "",
+                     note=lambda w, _: (f"worst: {w['relation']} '{w['column']}' in {w['values']}: {w['synthetic']:.1%} of "
+                                        "the synthetic parents holding one hold it twice (real holdout "
                                         f"{w['baseline']:.1%})"))
     desc_flag = ("Share of synthetic parents whose yes/no column disagrees with their rows (the worst relation, beyond "
                  "the real holdout's share): a parent column that is yes exactly for the real parents holding a "

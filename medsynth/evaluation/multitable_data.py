@@ -293,6 +293,50 @@ def flag_disagreement(tables: Mapping[str, pd.DataFrame], rel: Relation, col: st
     return float(np.mean(~got[1] | (got[0] != holds)))
 
 
+def once_values(tables: Mapping[str, pd.DataFrame], schema: DatasetSchema, rel: Relation,
+                ending: Mapping[str, list[str]] | None = None) -> dict[str, list[str]]:
+    """Per child category column (of at most ``ONCE_MAX_CATEGORIES`` values), the values no parent holds on two rows in
+    these (real) tables (:func:`~medsynth.io.dataset_infer.once_keys`: an AIDS diagnosis, a transplant), as text keys,
+    but the column's terminal values (``ending``: :func:`terminal_values`)."""
+    from medsynth.io.dataset_infer import ONCE_MAX_CATEGORIES, once_keys
+
+    child = tables[rel.child]
+    keys = set(schema.key_columns(rel.child))
+    groups = _keys(child[rel.column])
+    out: dict[str, list[str]] = {}
+    for c in schema.tables[rel.child].columns:
+        if c.name in keys or c.type not in ("categorical", "boolean") or c.name not in child.columns:
+            continue
+        text = _keys(child[c.name])
+        if pd.Series(text).nunique() > ONCE_MAX_CATEGORIES:
+            continue
+        got = [k for k in once_keys(groups, text) if k not in set((ending or {}).get(c.name, []))]
+        if got:
+            out[c.name] = got
+    return out
+
+
+def parents_holding_twice(tables: Mapping[str, pd.DataFrame], rel: Relation, onces: Mapping[str, list[str]]) -> dict[str, float]:
+    """Per column with values held once (:func:`once_values` of the real data), the share of the parents holding one of
+    them that hold one on two rows. NaN where no parent holds one."""
+    child = tables[rel.child]
+    groups = _keys(child[rel.column])
+    out: dict[str, float] = {}
+    for c, vals in onces.items():
+        if c not in child.columns:
+            out[c] = float("nan")
+            continue
+        text = _keys(child[c])
+        at = np.isin(text, np.array(vals, dtype=object))
+        if not at.any():
+            out[c] = float("nan")
+            continue
+        frame = pd.DataFrame({"g": groups[at], "v": text[at]})
+        twice = frame[frame.duplicated(keep=False)]["g"].nunique()
+        out[c] = twice / frame["g"].nunique()
+    return out
+
+
 def rows_after_terminal(tables: Mapping[str, pd.DataFrame], schema: DatasetSchema, rel: Relation,
                         terminals: dict[str, list[str]]) -> dict[str, float]:
     """Per column with terminal values (:func:`terminal_values` of the real data), the share of the parents holding

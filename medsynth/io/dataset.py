@@ -51,7 +51,7 @@ from medsynth.io.schema import NUMERIC_TYPES, SCHEMA_VERSION, Category, TableSch
 #: File endings read as tables (``.gz``/``.bz2``/``.xz``/``.zip`` CSVs too).
 TABLE_ENDINGS = (".csv", ".tsv", ".parquet", ".pq", ".csv.gz", ".csv.bz2", ".csv.xz", ".csv.zip", ".tsv.gz")
 RelationField = Literal["order_by", "within", "after", "sequence", "ends", "chained", "terminal", "flag",
-                        "terminal_at_end", "constant", "copied"]
+                        "terminal_at_end", "constant", "copied", "once"]
 
 
 class DatasetTable(TableSchema):
@@ -110,6 +110,11 @@ class Relation(ConfigModel):
         flag_value: the value of ``terminal`` (one of ``terminal_values``) that ``flag`` says a parent holds.
         terminal_at_end: a terminal row's time is its parent's ``within`` time (a death on the day follow-up ends):
             sampled terminal rows are written at it.
+        once: a child category column whose ``once_values`` a parent holds on one row at most (a diagnosis of AIDS, a
+            transplant: an event that happens once), or None. Sampled rows keep it: in a table no other links to, a
+            parent's later row holding a value it already held is left out. A DP fit decides it anew among the released
+            values of the terminal column and of category columns named like an event (event, status) unless declared.
+        once_values: the values of ``once`` held once per parent at most.
         constant: child columns that hold one value per parent (a patient's age, weight or smoking status repeated on
             each of their visits, as an export writes them): sampled rows take the parent's first row's value.
         copied: child columns that hold the parent's value of its column of the same name (a patient's sex or
@@ -132,6 +137,8 @@ class Relation(ConfigModel):
     flag: str | None = None
     flag_value: Category | None = None
     terminal_at_end: bool = False
+    once: str | None = None
+    once_values: list[Category] = Field(default_factory=list)
     constant: list[str] = Field(default_factory=list)
     copied: list[str] = Field(default_factory=list)
     read_from_data: list[RelationField] = Field(default_factory=list)
@@ -325,6 +332,15 @@ def relation_problems(tables: Mapping[str, DatasetTable], relations: list[Relati
         elif r.flag_value is not None:
             problems.append(f"relation {r.label}: flag_value {r.flag_value!r} needs a flag (the parent's yes/no column "
                             "that says a parent holds it)")
+        if r.once is not None:  # (as read from the data, checked only where the column is, as terminal)
+            typed = r.once in child.names and child.column(r.once).type in ("categorical", "boolean")
+            if ("once" not in r.read_from_data and not typed) or not r.once_values:
+                problems.append(f"relation {r.label}: once '{r.once}' must be a category column of '{r.child}' with "
+                                "once_values (the values a parent holds on one row at most, e.g. once: event, "
+                                "once_values: [aids])")
+        elif r.once_values:
+            problems.append(f"relation {r.label}: once_values {list(r.once_values)} need once (the child column "
+                            "holding them)")
         if r.terminal_at_end and (r.terminal is None or r.within is None or r.ends):
             problems.append(f"relation {r.label}: terminal_at_end needs a terminal event and a within bound, and no "
                             "interval ends (its terminal rows are written at the parent's within time)")

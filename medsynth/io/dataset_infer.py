@@ -820,10 +820,54 @@ def infer_time_fields(rel: Relation, tables: Mapping[str, pd.DataFrame], schema:
     constant = [c for c in constant if c not in (seq, *ends)]
     copied = [c for c in copied if c not in (seq, *ends)]
     found += [f for f, v in (("constant", constant), ("copied", copied)) if v]  # type: ignore[misc]
+    once, once_values, best = None, [], 0
+    for c in cs.columns:  # the category column whose values held once per parent most parents hold (not its terminal's)
+        if (c.name in keys or c.type not in ("categorical", "boolean") or not c.categories or c.name in constant
+                or c.name in copied or len(c.categories) > ONCE_MAX_CATEGORIES):
+            continue
+        text = np.array([None if pd.isna(x) else category_key(x) for x in child[c.name]], dtype=object)
+        ending = {category_key(v) for v in terminal_values} if c.name == terminal else set()
+        held_once = [k for k in once_keys(groups, text) if k not in ending]
+        held = int(pd.Series(groups[np.isin(text, np.array(held_once, dtype=object))]).nunique()) if held_once else 0
+        if held > best:
+            native = {category_key(x): x for x in c.categories}
+            once, once_values, best = c.name, [native.get(k, k) for k in held_once], held
+    if once is not None:
+        found.append("once")
     return rel.model_copy(update={"order_by": order_by, "within": within, "after": after, "sequence": seq, "ends": ends,
                                   "chained": chained, "terminal": terminal, "terminal_values": terminal_values,
                                   "flag": flag, "flag_value": flag_value, "terminal_at_end": at_end,
+                                  "once": once, "once_values": once_values,
                                   "constant": constant, "copied": copied, "read_from_data": found})
+
+
+#: A category value is held once per parent (``once``, :func:`once_keys`) where no parent holds it on two rows and at
+#: least this many parents with two rows or more hold it ...
+ONCE_MIN_PARENTS = 5
+#: ... in a column of at most this many categories (a column of near-unique text, a note or an unlinked id, holds each
+#: value once by chance).
+ONCE_MAX_CATEGORIES = 30
+
+
+def once_keys(groups: np.ndarray, keys: np.ndarray) -> list[str]:
+    """The values (text keys, ``keys``; None for missing) of a child category column that no parent (``groups``) holds
+    on two rows, each held by at least :data:`ONCE_MIN_PARENTS` parents with two rows or more (an AIDS diagnosis, a
+    transplant: a data scientist's aidssi synthetic patients had theirs twice in 13-16%); none in a column of numbers (a
+    visit number is held once by each parent, as a code of grades may be)."""
+    ok = pd.notna(keys)
+    if not ok.any():
+        return []
+    g, v = groups[ok], keys[ok]
+    if np.isfinite(pd.to_numeric(pd.Series(v), errors="coerce").to_numpy(dtype=float)).all():
+        return []
+    several = pd.Series(groups).duplicated(keep=False).to_numpy()[ok]  # rows of parents with two rows or more
+    twice = pd.DataFrame({"g": g, "v": v}).duplicated(keep=False).to_numpy()
+    out = []
+    for key in pd.unique(v):
+        at = v == key
+        if not twice[at].any() and np.unique(g[at & several]).size >= ONCE_MIN_PARENTS:
+            out.append(str(key))
+    return sorted(out)
 
 
 #: A child column is held once per parent (``constant``) where at most this share of the parents with two rows or more
@@ -982,4 +1026,4 @@ def _chained(t: np.ndarray, end: np.ndarray, codes: np.ndarray) -> bool:
     return int(follows.sum()) >= CHAINED_MIN_PAIRS and not broken.any()
 
 
-__all__ = ["AFTER_CONTRADICTION_SHARE", "AFTER_SLACK", "AFTER_SLACK_DAYS", "after_contradicted", "after_slack", "age_named", "chain_broken", "clock_named", "infer_dataset_schema", "infer_time_fields", "parse_relation", "previous_end", "event_times", "starts_named", "time_point_named", "time_stem"]
+__all__ = ["AFTER_CONTRADICTION_SHARE", "AFTER_SLACK", "once_keys", "AFTER_SLACK_DAYS", "after_contradicted", "after_slack", "age_named", "chain_broken", "clock_named", "infer_dataset_schema", "infer_time_fields", "parse_relation", "previous_end", "event_times", "starts_named", "time_point_named", "time_stem"]

@@ -356,7 +356,7 @@ class MultiTableDPMST(DomainsMixin, MultiTableSynthesizer):
         """A relation to a parent other than the table's primary one, without time fields (not modelled: the table's
         rows are generated under ``primary``), with a ledger note where it had any."""
         declared = [f for f in ("order_by", "within", "after", "sequence", "ends", "chained", "terminal", "flag",
-                                  "terminal_at_end", "constant", "copied")
+                                  "terminal_at_end", "constant", "copied", "once")
                     if getattr(rel, f) and f not in rel.read_from_data]
         if not declared and not rel.read_from_data:
             return rel
@@ -367,7 +367,7 @@ class MultiTableDPMST(DomainsMixin, MultiTableSynthesizer):
         return rel.model_copy(update={"order_by": None, "within": None, "after": None, "sequence": None, "ends": [],
                                       "chained": None, "terminal": None, "terminal_values": [], "flag": None,
                                       "flag_value": None, "terminal_at_end": False, "constant": [], "copied": [],
-                                      "read_from_data": []})
+                                      "once": None, "once_values": [], "read_from_data": []})
 
     # -- plans, features, models -------------------------------------------------------------------
     def _make_plan(self, t: str, parent: str | None, children: list[str]) -> TablePlan:

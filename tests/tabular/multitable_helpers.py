@@ -99,3 +99,19 @@ def cgd_folder(shared: Path, dest: Path) -> Path:
     g[base].drop_duplicates("id").to_csv(dest / "patients.csv", index=False)
     g[["id", "tstart", "enum", "tstop", "status"]].to_csv(dest / "infections.csv", index=False)
     return dest
+
+
+def once_dataset(n: int, seed: int, offset: int = 0) -> dict[str, pd.DataFrame]:
+    """mstate::aidssi2's shape: a patient's events in time, an 'aids' diagnosis (60%) and an 'si' switch (50%) each once
+    at most, 0-3 'visit' rows, and 'death' last for 40%."""
+    rng = np.random.default_rng(seed)
+    pats, rows = [], []
+    for i in range(n):
+        events = ["visit"] * int(rng.integers(0, 4)) + [e for e, p in (("aids", 0.6), ("si", 0.5)) if rng.random() < p]
+        events = list(rng.permutation(events)) + (["death"] if rng.random() < 0.4 else [])
+        t = 0
+        for e in events or ["visit"]:
+            t += int(rng.integers(10, 300))
+            rows.append({"id": offset + i, "day": t, "event": e})
+        pats.append({"id": offset + i, "age": int(rng.integers(20, 60))})
+    return {"patients": pd.DataFrame(pats), "events": pd.DataFrame(rows)}
