@@ -597,7 +597,9 @@ class MixedEncoder:
                 lo, hi = float(np.nanmin(x)) if x.notna().any() else 0.0, float(np.nanmax(x)) if x.notna().any() else 1.0
                 med = float(np.nanmedian(x)) if x.notna().any() else 0.0
                 has_missing = bool(x.isna().any() or data.synthetic[c].isna().any())
-                self.stats[c] = (lo, max(hi - lo, 1e-12), med, has_missing)
+                # (a column constant in the real rows scales by one unit: at 1e-12 a synthetic value 8 away sat 8e12 from
+                # every real row, and a data scientist's Phenobarb report gave every distance as 7999999967232)
+                self.stats[c] = (lo, hi - lo if hi > lo else 1.0, med, has_missing)
             else:
                 freq = real[c].fillna(_MISSING).astype(str).value_counts(sort=False)
                 if max_levels is not None and len(freq) > max_levels:

@@ -54,6 +54,21 @@ def test_encoder_mixed_types(small_tables: dict[str, pd.DataFrame]) -> None:
     assert np.sum((enc.transform(a) - enc.transform(b)) ** 2) == pytest.approx(1.0, abs=1e-6)
 
 
+def test_a_column_constant_in_the_real_rows_scales_by_one_unit(small_tables: dict[str, pd.DataFrame]) -> None:
+    """A data scientist's Phenobarb report gave every synthetic-to-real distance as 7999999967232: a column constant in
+    the real rows was scaled by 1e-12, so a synthetic value 8 away sat 8e12 from every real row."""
+    t = {k: v.assign(lab=5.0) for k, v in small_tables.items()}
+    t["independent"] = t["independent"].assign(lab=13.0)
+    data = prepare_tables(t["train"], t["holdout"], t["independent"], target="event",
+                          schema={"sex": "categorical", "stage": "categorical", "event": "categorical", "age": "numeric",
+                                  "lab": "numeric"})
+    assert data.types["lab"] == "numeric"
+    enc = MixedEncoder(data)
+    a, b = enc.transform(data.train.iloc[[0]]), enc.transform(data.synthetic.iloc[[0]])
+    assert np.isfinite(b).all() and np.abs(b).max() <= 8.0 + 1e-6, np.abs(b).max()
+    assert np.sqrt(np.sum((a - b) ** 2)) < 20
+
+
 def test_bad_inputs_are_clear_errors(small_tables: dict[str, pd.DataFrame]) -> None:
     t = small_tables
     with pytest.raises(DataValidationError) as e:
