@@ -858,8 +858,8 @@ def test_a_death_row_lies_on_the_end_of_follow_up():
     assert not infer_dataset_schema(moved).relations[0].terminal_at_end
     # a DP fit that does not keep it says so (a data scientist's aidssi: only a ledger entry's 'usable: false' did, and
     # 81-93% of synthetic deaths came off the end of follow-up), whatever schema infer read
-    with insecure_noise_for_audit(3):
-        m3 = MultiTableDPMST(privacy={"epsilon": 1.0, "delta": 1e-5}).fit(moved, schema)
+    with insecure_noise_for_audit(3):  # (at epsilon 1 the holders, 2.7 deviations, leave it to the names)
+        m3 = MultiTableDPMST(privacy={"epsilon": 4.0, "delta": 1e-5}).fit(moved, schema)
     assert not m3.schema.relations[0].terminal_at_end
     assert any("terminal rows (event) are not written on their parent's 'futime' (the noisy counts did not show them"
                in n for n in m3.ledger.notes), m3.ledger.notes
