@@ -845,15 +845,19 @@ def infer_time_fields(rel: Relation, tables: Mapping[str, pd.DataFrame], schema:
 #: least this many parents with two rows or more hold it ...
 ONCE_MIN_PARENTS = 5
 #: ... in a column of at most this many categories (a column of near-unique text, a note or an unlinked id, holds each
-#: value once by chance).
+#: value once by chance) ...
 ONCE_MAX_CATEGORIES = 30
+#: ... where, were the rows' values drawn independently at the value's share, at least this many parents would hold it
+#: twice (a value of 3% of the rows is held once by chance: a reviewer's 20 wards drawn at random took 7 of them).
+ONCE_EXPECTED_TWICE = 3.0
 
 
 def once_keys(groups: np.ndarray, keys: np.ndarray) -> list[str]:
     """The values (text keys, ``keys``; None for missing) of a child category column that no parent (``groups``) holds
-    on two rows, each held by at least :data:`ONCE_MIN_PARENTS` parents with two rows or more (an AIDS diagnosis, a
-    transplant: a data scientist's aidssi synthetic patients had theirs twice in 13-16%); none in a column of numbers (a
-    visit number is held once by each parent, as a code of grades may be)."""
+    on two rows, each held by at least :data:`ONCE_MIN_PARENTS` parents with two rows or more and common enough that
+    chance would have given :data:`ONCE_EXPECTED_TWICE` parents two (an AIDS diagnosis, a transplant: a data scientist's
+    aidssi synthetic patients had theirs twice in 13-16%); none in a column of numbers (a visit number is held once by
+    each parent, as a code of grades may be)."""
     ok = pd.notna(keys)
     if not ok.any():
         return []
@@ -862,10 +866,15 @@ def once_keys(groups: np.ndarray, keys: np.ndarray) -> list[str]:
         return []
     several = pd.Series(groups).duplicated(keep=False).to_numpy()[ok]  # rows of parents with two rows or more
     twice = pd.DataFrame({"g": g, "v": v}).duplicated(keep=False).to_numpy()
+    sizes = pd.Series(g).value_counts().to_numpy(dtype=float)  # each parent's rows holding a value
     out = []
     for key in pd.unique(v):
         at = v == key
-        if not twice[at].any() and np.unique(g[at & several]).size >= ONCE_MIN_PARENTS:
+        if twice[at].any() or np.unique(g[at & several]).size < ONCE_MIN_PARENTS:
+            continue
+        r = float(at.mean())  # (independent rows at this share: the parents expected to hold it twice)
+        expected = float(np.sum(1.0 - (1.0 - r) ** sizes - sizes * r * (1.0 - r) ** np.maximum(sizes - 1.0, 0.0)))
+        if expected >= ONCE_EXPECTED_TWICE:
             out.append(str(key))
     return sorted(out)
 

@@ -92,10 +92,24 @@ def yes_value(col: Any) -> Any:  # noqa: ANN401 - a ColumnSchema; a category val
 
 
 def event_column(name: str) -> bool:
-    """Whether a column's name says its yes marks a person's event (:data:`EVENT_COLUMN_WORDS`, none of
-    :data:`NOT_WORDS`)."""
+    """Whether a column's name says it records a person's events (a word of :data:`EVENT_COLUMN_WORDS`, none of
+    :data:`NOT_WORDS`: ``event``, ``event_type``)."""
     words = set(_name_words(name))
     return bool(words & EVENT_COLUMN_WORDS) and not words & NOT_WORDS
+
+
+#: Words beside :data:`EVENT_COLUMN_WORDS` that a yes/no column's name may hold and still say a person's own end
+#: (``vital_status``).
+VITAL_WORDS = frozenset({"vital", "vstatus"})
+
+
+def event_flag(name: str) -> bool:
+    """Whether a yes/no column's name says the person's own event and nothing else: every word of it in
+    :data:`EVENT_COLUMN_WORDS` or :data:`VITAL_WORDS` (``event``, ``status``, ``fustat``, ``died``, ``vital_status``;
+    not ``hiv_status``, ``smoking_status``: a reviewer saw a random ``hiv_status`` taken as the death flag on the names
+    in 3 fits of 5)."""
+    words = set(_name_words(name))
+    return bool(words) and words <= (EVENT_COLUMN_WORDS | VITAL_WORDS)
 
 
 def death_named(column: str, value: Any) -> bool:  # noqa: ANN401 - a category value of any type
@@ -109,8 +123,8 @@ def death_named(column: str, value: Any) -> bool:  # noqa: ANN401 - a category v
 
 def event_value(column: str, value: Any) -> bool:  # noqa: ANN401 - a category value of any type
     """Whether a terminal candidate names a person's event: a death (:func:`death_named`), or a yes in a column named
-    like an event (:func:`event_column`: ``event`` = 1)."""
-    return death_named(column, value) or (event_column(column) and category_key(value) in YES_KEYS)
+    for one (:func:`event_flag`: ``event`` = 1)."""
+    return death_named(column, value) or (event_flag(column) and category_key(value) in YES_KEYS)
 
 
 def _names_one(flag: str, value: Any) -> bool:  # noqa: ANN401 - a category value of any type
@@ -824,7 +838,7 @@ class DomainsMixin:
             # reviewer): only a flag naming the value's death or sharing its words, or one named like an event (fustat) for a
         # value naming a death or an event column's yes (event = 1), is a candidate, kept unless its count
             # of disagreeing patients stands out
-            pairs = [(c, v) for c, v in pairs if _names_one(c, v) or (event_column(c) and event_value(terminal, v))]
+            pairs = [(c, v) for c, v in pairs if _names_one(c, v) or (event_flag(c) and event_value(terminal, v))]
             if not pairs:
                 return None, None
             sigma = gaussian_sigma(rho, sensitivity=math.sqrt(len(pairs)))
@@ -920,7 +934,7 @@ class DomainsMixin:
             and c.name not in keys for v in (c.categories or []) if terminal_named(v)]
         ends_cands += [] if terminal_declared else [
             (c.name, yes_value(c)) for c in child.columns if not c.omitted and c.name not in keys
-            and event_column(c.name) and yes_value(c) is not None and (c.name, yes_value(c)) not in ends_cands]
+            and event_flag(c.name) and yes_value(c) is not None and (c.name, yes_value(c)) not in ends_cands]
         # (their shares only where decided here: a declared field leaves its share to the time fields)
         terminal_part = TERMINAL_PART if ends_cands else 0.0
         constant_part = 0.0 if {"constant", "copied"} & declared else CONSTANT_PART

@@ -555,24 +555,44 @@ def _through_terminal(df: pd.DataFrame, prow: np.ndarray, rel: Any) -> np.ndarra
 
 
 def _once_kept(df: pd.DataFrame, prow: np.ndarray, rel: Any) -> np.ndarray | None:  # noqa: ANN401
-    """Which rows to keep so that a parent holds each of ``rel.once_values`` (of ``rel.once``) on one row at most, its
-    first in the order generated (a diagnosis of AIDS, a transplant); None where every row stays."""
+    """Which rows to keep so that a parent holds each of ``rel.once_values`` (of ``rel.once``) on one row at most (a
+    diagnosis of AIDS, a transplant): its first in the order generated, or its terminal row (:func:`_terminal_rows`)
+    where one holds it (a death row is never left out: the parent's flag says it is there); None where every row
+    stays."""
     col = getattr(rel, "once", None)
     if not col or col not in df.columns or not len(df):
         return None
+    from medsynth.io.dataset import canonical_keys
     from medsynth.io.schema import category_key
 
     once = {category_key(v) for v in rel.once_values}
-    keys = np.array([None if pd.isna(v) or category_key(v) not in once else category_key(v)
-                     for v in df[col].to_numpy(dtype=object)], dtype=object)
-    held = pd.notna(keys)
+    keys = canonical_keys(df[col]).to_numpy(dtype=object)
+    held = np.array([k is not None and not pd.isna(k) and k in once for k in keys], dtype=bool)
     if not held.any():
         return None
-    frame = pd.DataFrame({"p": prow, "k": keys, "i": np.arange(len(df))})
-    again = frame[held].sort_values(["p", "i"]).duplicated(["p", "k"])  # (a parent's later row of a value it held)
+    ended = _terminal_rows(df, rel)
+    last = ended if ended is not None else np.zeros(len(df), dtype=bool)
+    frame = pd.DataFrame({"p": prow, "k": keys, "plain": ~last, "i": np.arange(len(df))})[held]
+    frame = frame.sort_values(["p", "k", "plain", "i"])  # (a terminal row first, then the first generated)
     keep = np.ones(len(df), dtype=bool)
-    keep[frame[held].sort_values(["p", "i"])["i"].to_numpy()[again.to_numpy()]] = False
+    keep[frame["i"].to_numpy()[frame.duplicated(["p", "k"]).to_numpy()]] = False
     return None if keep.all() else keep
+
+
+def _renumbered(df: pd.DataFrame, prow: np.ndarray, plan: TablePlan, schema: TableSchema) -> None:
+    """After rows were left out, a parent's visit numbers (``plan.sequence``) count its rows again (1, 2, ... in the order
+    generated) and its chained intervals (``plan.chained``) meet again, each row's end its next row's time (a reviewer:
+    a second AIDS row left out of the middle broke 6% of the patients' numbering and 18 chains of 300)."""
+    if plan.sequence is not None and plan.sequence in df.columns and len(df):
+        seq = group_rank(prow) + plan.seq_start
+        col = schema.column(plan.sequence)
+        if col.type in DISCRETE_TYPES:
+            native = {int(float(c)): c for c in col.categories or [] if _whole(c)}
+            df[plan.sequence] = pd.Series([native.get(int(v), np.nan) for v in seq], index=df.index, dtype=object)
+        else:
+            df[plan.sequence] = seq.astype(df[plan.sequence].dtype if df[plan.sequence].dtype.kind in "iuf" else float)
+    if plan.chained and plan.order_by is not None and len(df):
+        _copy_next_times(df, prow, plan.order_by, plan.chained, schema)
 
 
 def _rows_by_parent(prow: np.ndarray) -> list[np.ndarray]:
@@ -846,6 +866,7 @@ def sample_dataset(model: MultiTableDPMST, n: int, rng: np.random.Generator) -> 
                 idx = np.flatnonzero(keep)
                 df, prow = df.iloc[idx].reset_index(drop=True), prow[idx]
                 vals, own = {k: v[idx] for k, v in vals.items()}, own.take(idx)
+                _renumbered(df, prow, plan, model.codecs[t].schema)
         if rel is not None and (rel.constant or rel.copied):
             # after the terminal's moves (a parent's first row as it stands), and not a column a kept rule ties
             ruled = {c for con in schema.tables[t].constraints for c in con.columns}  # type: ignore[union-attr]
