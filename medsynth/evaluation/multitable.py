@@ -75,7 +75,7 @@ from medsynth.evaluation.tabular_fidelity import (
 )
 from medsynth.evaluation.tabular_privacy import TabularContext
 from medsynth.io.dataset import DatasetSchema
-from medsynth.io.dataset_infer import TERMINAL_MIN_PARENTS, infer_dataset_schema
+from medsynth.io.dataset_infer import ONCE_EXPECTED_TWICE, ONCE_MIN_PARENTS, TERMINAL_MIN_PARENTS, infer_dataset_schema
 
 DatasetLike = str | Path | Mapping[str, pd.DataFrame]
 SECTION = "relations"
@@ -260,8 +260,8 @@ def relation_metrics(train: dict, holdout: dict, synthetic: dict, schema: Datase
                                         f"{w['baseline']:.1%})"))
     desc_once = ("Share of synthetic parents holding a value held once on two rows (the worst relation and column, "
                  "beyond the real holdout's share): a category value of a child table that no real parent holds twice "
-                 f"(at least {TERMINAL_MIN_PARENTS} parents with two rows or more hold it): an AIDS diagnosis, a "
-                 "transplant.")
+                 f"(at least {ONCE_MIN_PARENTS} parents with two rows or more hold it, and chance would have given "
+                 f"{ONCE_EXPECTED_TWICE:g} of them two): an AIDS diagnosis, a transplant.")
     if onces:  # (only folders with such values)
         _judge_worst(out, schema, "once_event_violations", onces, desc_once, th.once_event_violations,
                      "no synthetic parent holds a value held once (see the categories lost)", "",

@@ -332,12 +332,19 @@ def relation_problems(tables: Mapping[str, DatasetTable], relations: list[Relati
         elif r.flag_value is not None:
             problems.append(f"relation {r.label}: flag_value {r.flag_value!r} needs a flag (the parent's yes/no column "
                             "that says a parent holds it)")
-        if r.once is not None:  # (as read from the data, checked only where the column is, as terminal)
-            typed = r.once in child.names and child.column(r.once).type in ("categorical", "boolean")
-            if ("once" not in r.read_from_data and not typed) or not r.once_values:
-                problems.append(f"relation {r.label}: once '{r.once}' must be a category column of '{r.child}' with "
-                                "once_values (the values a parent holds on one row at most, e.g. once: event, "
-                                "once_values: [aids])")
+        if r.once is not None:  # (as read from the data, checked only where the column is, as terminal; each cause its
+            # own message)
+            declared = "once" not in r.read_from_data
+            if r.once not in child.names:
+                problems.append(f"relation {r.label}: once '{r.once}' is not a column of '{r.child}'")
+            elif declared and child.column(r.once).type not in ("categorical", "boolean"):
+                problems.append(f"relation {r.label}: once '{r.once}' must be a category column of '{r.child}' (the "
+                                "values a parent holds on one row at most, e.g. once: event, once_values: [aids])")
+            if not r.once_values:
+                problems.append(f"relation {r.label}: once '{r.once}' needs once_values (e.g. once_values: [aids])")
+            if any(o.parent == r.child for o in relations):
+                problems.append(f"relation {r.label}: once needs a table no other links to ('{r.child}' has child "
+                                "tables, whose rows a left-out row would orphan)")
         elif r.once_values:
             problems.append(f"relation {r.label}: once_values {list(r.once_values)} need once (the child column "
                             "holding them)")

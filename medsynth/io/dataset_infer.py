@@ -727,6 +727,11 @@ def infer_time_fields(rel: Relation, tables: Mapping[str, pd.DataFrame], schema:
         if constant or copied:
             rel = rel.model_copy(update={"constant": constant, "copied": copied, "read_from_data": sorted(
                 {*rel.read_from_data, *(["constant"] if constant else []), *(["copied"] if copied else [])})})
+        once, once_values = _infer_once(child, cs, groups, keys | set(constant) | set(copied), None, []) if (
+            not schema.children_of(rel.child)) else (None, [])
+        if once is not None:
+            rel = rel.model_copy(update={"once": once, "once_values": once_values,
+                                         "read_from_data": sorted({*rel.read_from_data, "once"})})
         if cands and child[rel.column].duplicated().any():  # "no column orders the rows" is read from the data too:
             return rel.model_copy(update={"read_from_data": sorted({*rel.read_from_data, "order_by"})})  # DP re-decides
         return rel
@@ -820,18 +825,8 @@ def infer_time_fields(rel: Relation, tables: Mapping[str, pd.DataFrame], schema:
     constant = [c for c in constant if c not in (seq, *ends)]
     copied = [c for c in copied if c not in (seq, *ends)]
     found += [f for f, v in (("constant", constant), ("copied", copied)) if v]  # type: ignore[misc]
-    once, once_values, best = None, [], 0
-    for c in cs.columns:  # the category column whose values held once per parent most parents hold (not its terminal's)
-        if (c.name in keys or c.type not in ("categorical", "boolean") or not c.categories or c.name in constant
-                or c.name in copied or len(c.categories) > ONCE_MAX_CATEGORIES):
-            continue
-        text = np.array([None if pd.isna(x) else category_key(x) for x in child[c.name]], dtype=object)
-        ending = {category_key(v) for v in terminal_values} if c.name == terminal else set()
-        held_once = [k for k in once_keys(groups, text) if k not in ending]
-        held = int(pd.Series(groups[np.isin(text, np.array(held_once, dtype=object))]).nunique()) if held_once else 0
-        if held > best:
-            native = {category_key(x): x for x in c.categories}
-            once, once_values, best = c.name, [native.get(k, k) for k in held_once], held
+    once, once_values = _infer_once(child, cs, groups, keys | set(constant) | set(copied), terminal, terminal_values) if (
+        not schema.children_of(rel.child)) else (None, [])
     if once is not None:
         found.append("once")
     return rel.model_copy(update={"order_by": order_by, "within": within, "after": after, "sequence": seq, "ends": ends,
@@ -839,6 +834,26 @@ def infer_time_fields(rel: Relation, tables: Mapping[str, pd.DataFrame], schema:
                                   "flag": flag, "flag_value": flag_value, "terminal_at_end": at_end,
                                   "once": once, "once_values": once_values,
                                   "constant": constant, "copied": copied, "read_from_data": found})
+
+
+def _infer_once(child: pd.DataFrame, cs: DatasetTable, groups: np.ndarray, skip: set[str], terminal: str | None,
+                terminal_values: list[Any]) -> tuple[str | None, list[Any]]:
+    """The category column (not in ``skip``: keys, columns held once per parent) whose values held once per parent
+    (:func:`once_keys`; its terminal values aside) most parents hold, with those values; (None, []) where none is. Only
+    for a table no other links to (sampling keeps them there)."""
+    once, once_values, best = None, [], 0
+    for c in cs.columns:
+        if c.name in skip or c.type not in ("categorical", "boolean") or not c.categories or (
+                len(c.categories) > ONCE_MAX_CATEGORIES):
+            continue
+        text = canonical_keys(child[c.name]).to_numpy(dtype=object)
+        ending = {category_key(v) for v in terminal_values} if c.name == terminal else set()
+        held_once = [k for k in once_keys(groups, text) if k not in ending]
+        held = int(pd.Series(groups[np.isin(text, np.array(held_once, dtype=object))]).nunique()) if held_once else 0
+        if held > best:
+            native = {category_key(x): x for x in c.categories}
+            once, once_values, best = c.name, [native.get(k, k) for k in held_once], held
+    return once, once_values
 
 
 #: A category value is held once per parent (``once``, :func:`once_keys`) where no parent holds it on two rows and at
@@ -1035,4 +1050,4 @@ def _chained(t: np.ndarray, end: np.ndarray, codes: np.ndarray) -> bool:
     return int(follows.sum()) >= CHAINED_MIN_PAIRS and not broken.any()
 
 
-__all__ = ["AFTER_CONTRADICTION_SHARE", "AFTER_SLACK", "once_keys", "AFTER_SLACK_DAYS", "after_contradicted", "after_slack", "age_named", "chain_broken", "clock_named", "infer_dataset_schema", "infer_time_fields", "parse_relation", "previous_end", "event_times", "starts_named", "time_point_named", "time_stem"]
+__all__ = ["AFTER_CONTRADICTION_SHARE", "AFTER_SLACK", "ONCE_EXPECTED_TWICE", "ONCE_MAX_CATEGORIES", "ONCE_MIN_PARENTS", "AFTER_SLACK_DAYS", "after_contradicted", "after_slack", "age_named", "chain_broken", "clock_named", "infer_dataset_schema", "infer_time_fields", "once_keys", "parse_relation", "previous_end", "event_times", "starts_named", "time_point_named", "time_stem"]

@@ -152,8 +152,10 @@ DATE_WINDOW_DAYS = (-98_615.0, 106_651.0)
 #: wrote ages to 250 (mifem), 196 (SuicideChina), 126 (rwm1984): a column named an age in years stops here, where no
 #: mass above it stands out of the noise (survival's nwtco holds its ages in months under the name 'age').
 AGE_TOP = 120.0
-#: Name words that say an age is not in years (an infant's age in days or months may pass 120).
-_AGE_UNITS = ("day", "days", "d", "week", "weeks", "wk", "wks", "month", "months", "mo", "mos", "hour", "hours", "h")
+#: Name words that say an age is not in years (an infant's age in days or months may pass 120; a gestational age is in
+#: weeks, and whole weeks are no rule: a reviewer).
+_AGE_UNITS = ("day", "days", "d", "week", "weeks", "wk", "wks", "month", "months", "mo", "mos", "hour", "hours", "h",
+              "gestational", "gestation", "gest")
 #: Noise deviations the stage-2 mass above :data:`AGE_TOP` must stay within for the range to be cut there.
 AGE_TOP_SIGMAS = 2.0
 

@@ -751,8 +751,9 @@ class DomainsMixin:
             return None, []
         sigma = gaussian_sigma(rho, sensitivity=math.sqrt(2 * len(cands)))
         holders, doubles = [], []
+        keys = {col: canonical_keys(rows[col]).to_numpy(dtype=object) for col in {c for c, _ in cands}}
         for col, value in cands:
-            held = rows[col].map(lambda x, v=value: not pd.isna(x) and category_key(x) == category_key(v)).to_numpy(dtype=bool)
+            held = keys[col] == category_key(value)
             twice = pd.Series(held).groupby(g).transform("sum").to_numpy() > 1
             holders.append(float(len(np.unique(units[held]))))
             doubles.append(float(len(np.unique(units[held & twice]))))
@@ -955,6 +956,12 @@ class DomainsMixin:
             (c.name, v) for c in child.columns if c.name in event_cols and c.type in ("categorical", "boolean")
             and not c.omitted and c.name not in keys and len(c.categories or []) <= ONCE_MAX_CATEGORIES
             for v in (c.categories or []) if (c.name, category_key(v)) not in ending and category_key(v) != OTHER_CATEGORY]
+        if once_cands and ONCE_SUPPORT_SIGMAS * gaussian_sigma(budget * ONCE_PART, math.sqrt(2 * len(once_cands))) > n_hat:
+            self.ledger.notes.append(  # (the noise cannot tell: no count is taken, nor budget set aside; an adversary)
+                f"relation {rel.label}: at this budget noisy counts cannot tell which values a patient holds on one row at "
+                "most; synthetic patients may hold an event twice (declare once and once_values in the relation where "
+                "it is public knowledge)")
+            once_cands = []
         once_part = ONCE_PART if once_cands else 0.0
         at_end_part = AT_END_PART if (ends_cands or terminal_declared) and leaf and not (
             at_end_declared or "ends" in declared) else 0.0
@@ -1077,6 +1084,9 @@ class DomainsMixin:
             upd["constant"], upd["copied"] = self._decide_constant(
                 rel, child, rows, prow, g, units, keys | {upd["order_by"]} - {None}, budget * constant_part, n_hat, gens,
                 {c.name for c in parent.columns if not c.omitted and c.name not in pkeys})
+        # 1c. once: the values a parent holds on one row at most (an AIDS diagnosis, a transplant; no time needed)
+        if once_cands:
+            upd["once"], upd["once_values"] = self._decide_once(rel, rows, g, units, once_cands, budget * once_part, gens)
         if t is None:  # no time order: the fields measured from it stay as declared (or unused), but an after
             if "order_by" not in declared:  # needs one
                 self.ledger.notes.append(f"relation {rel.label}: {NO_TIME_ORDER} of most parents under DP; "  # type: ignore[union-attr]
@@ -1152,9 +1162,6 @@ class DomainsMixin:
             upd["terminal_at_end"] = self._decide_at_end(
                 rel, rows, prow, g, units, t, upd["terminal"], upd["terminal_values"], upd["within"], codec_p,
                 parent, budget * at_end_part, n_hat, gens)
-        # 7b. once: the values a parent holds on one row at most (an AIDS diagnosis, a transplant)
-        if once_cands:
-            upd["once"], upd["once_values"] = self._decide_once(rel, rows, g, units, once_cands, budget * once_part, gens)
         # 8. flag: the parent's yes/no column that says whether it holds a row of a terminal value
         if flag_cands and upd["terminal"]:
             upd["flag"], upd["flag_value"] = self._decide_flag(

@@ -221,23 +221,37 @@ class MultiDPMSTConfig(ConfigModel):
 
 #: Name words of a number holding a measurement's result (a word, or a word's start: ``valuenum``) ...
 VALUE_WORDS = ("value", "result", "val", "reading")
-#: ... and of the category column saying what was measured (long-format labs, vitals, observations).
-QUALIFIER_WORDS = ("test", "lab", "item", "itemid", "label", "analyte", "parameter", "variable", "concept", "measure",
-                   "measurement", "observation", "component", "assay", "vital", "code", "name")
+#: ... and of the category column saying what was measured (long-format labs, vitals, observations), the specific ones
+#: first (``test_name`` before ``lab_site``'s ``lab``; a ``code`` or ``name`` only where nothing says more) ...
+QUALIFIER_WORDS = (("test", "itemid", "analyte", "assay", "parameter", "measurement", "observation", "component", "vital"),
+                   ("lab", "item", "label", "variable", "measure", "concept", "code", "name"))
+#: ... but not a column whose name says something else of the row: its unit, type, place or who took it
+#: (``unit_concept_id``, ``measurement_type_concept_id``, ``lab_site``, ``provider_name``: a reviewer).
+NOT_QUALIFIER_WORDS = frozenset({"unit", "units", "uom", "type", "site", "provider", "ward", "source", "status", "flag",
+                                 "range", "ref", "reference", "priority", "specimen", "fluid"})
 
 
 def qualifier_pairs(numbers: list[str], categories: list[str]) -> list[tuple[str, str]]:
-    """(category, number) pairs of a long-format table: each number named like a result (:data:`VALUE_WORDS`) with the
-    first category named like a measured item (:data:`QUALIFIER_WORDS`). Public structure: names only (a table's only
-    number and its only category are no pair by their shape: a visit's lab and its grade may be unrelated, and the
-    forced edge would take the place of one the selection needs)."""
+    """(category, number) pairs of a long-format table: each number named like a result (:data:`VALUE_WORDS`; not one
+    named like a time, ``reading_time``) with the category named most specifically like a measured item
+    (:data:`QUALIFIER_WORDS`, none of :data:`NOT_QUALIFIER_WORDS`), the first of its rank. Public structure: names only
+    (a table's only number and its only category are no pair by their shape: a visit's lab and its grade may be
+    unrelated, and the forced edge would take the place of one the selection needs)."""
+    from medsynth.io.dataset_infer import time_named
     from medsynth.io.schema import _name_words
 
     def valued(c: str) -> bool:
-        return any(w == v or (w.startswith(v) and v != "val") for w in _name_words(c) for v in VALUE_WORDS)
+        return not time_named(c) and any(w == v or (w.startswith(v) and v != "val")
+                                         for w in _name_words(c) for v in VALUE_WORDS)
 
-    qualifiers = [c for c in categories if any(w in QUALIFIER_WORDS for w in _name_words(c))]
-    return [(qualifiers[0], n) for n in numbers if valued(n)] if qualifiers else []
+    def rank(c: str) -> int | None:
+        words = set(_name_words(c))
+        if words & NOT_QUALIFIER_WORDS:
+            return None
+        return next((i for i, group in enumerate(QUALIFIER_WORDS) if words & set(group)), None)
+
+    ranked = sorted((r, i, c) for i, c in enumerate(categories) if (r := rank(c)) is not None)
+    return [(ranked[0][2], n) for n in numbers if valued(n)] if ranked else []
 
 
 def plan_discrete_names(tab: Any, modelled: set[str]) -> set[str]:  # noqa: ANN401

@@ -1348,6 +1348,7 @@ def test_an_undecided_age_in_years_is_whole_on_a_narrower_range(seeded_dp_noise)
     from medsynth.tabular.domain import WHOLE_AGE_WIDTH, WHOLE_WIDTH, _age_in_years
 
     assert _age_in_years("age") and _age_in_years("Age_at_dx") and not _age_in_years("age_months")
+    assert not _age_in_years("gestational_age")  # (weeks: a reviewer)
     assert not _age_in_years("stage") and WHOLE_AGE_WIDTH < WHOLE_WIDTH
     rs = np.random.default_rng(3)
     n = 200

@@ -1228,3 +1228,33 @@ def test_rows_left_out_for_an_event_held_once_keep_numbers_chains_and_flags():
     dead = set(out["events"].loc[out["events"]["status"] == "death", "id"])
     assert (out["patients"]["id"].isin(dead) == out["patients"]["died"].astype(bool)).all()
     assert out["events"][out["events"]["dx"] == "aids"].groupby("id").size().max() == 1
+
+
+def test_values_held_once_need_a_leaf_table_and_no_time_order():
+    """A reviewer: schema infer set once on a table others link to, the schema check passed it and sampling ignored it;
+    a folder without a time order reserved its budget and never decided it. Read and declared only for a table no other
+    links to (else a named error), decided under DP with or without a time order, and where the noise cannot tell
+    nothing is measured and the ledger says so."""
+    real = once_dataset(300, 4)
+    real["events"]["event_id"] = np.arange(len(real["events"]))
+    real["notes"] = pd.DataFrame({"event_id": real["events"]["event_id"].to_numpy()[::3], "words": "seen"})
+    schema = infer_dataset_schema(real)
+    events = next(r for r in schema.relations if r.child == "events")
+    assert events.once is None, events
+    spec = schema.to_dict()
+    for r in spec["relations"]:
+        if r["child"] == "events":
+            r.update({"once": "event", "once_values": ["aids"]})
+    with pytest.raises(ConfigError, match="once needs a table no other links to"):
+        DatasetSchema.from_dict(spec)
+    untimed = once_dataset(400, 5)
+    untimed["events"] = untimed["events"].drop(columns="day")
+    rel = infer_dataset_schema(untimed).relations[0]
+    assert rel.order_by is None and rel.once == "event" and set(rel.once_values) == {"aids", "si", "death"}, rel
+    with insecure_noise_for_audit(22):
+        m = MultiTableDPMST(privacy={"epsilon": 8.0, "delta": 1e-5}).fit(untimed, infer_dataset_schema(untimed))
+    assert m.schema.relations[0].once == "event" and "aids" in m.schema.relations[0].once_values
+    with insecure_noise_for_audit(22):
+        few = MultiTableDPMST(privacy={"epsilon": 0.3, "delta": 1e-5}).fit(untimed, infer_dataset_schema(untimed))
+    assert not any("held once" in e.access for e in few.ledger.entries)
+    assert any("cannot tell which values a patient holds on one row at most" in n for n in few.ledger.notes)
