@@ -202,6 +202,16 @@ CONTRADICTION_SHARE = 0.05
 KEEP_SIGMAS = 2.0
 
 
+def _fullest_column(ok: list[tuple[tuple[str, Any], float]]) -> tuple[str, list[Any]]:
+    """Of kept (column, value) candidates with their noisy holders, the column whose values most patients hold, and its
+    values (post-processing of the noisy counts)."""
+    by_col: dict[str, float] = {}
+    for (c, _), hh in ok:
+        by_col[c] = by_col.get(c, 0.0) + float(hh)
+    col = max(by_col, key=lambda c: by_col[c])
+    return col, [v for (c, v), _ in ok if c == col]
+
+
 def _beside_siblings(g: np.ndarray) -> np.ndarray:
     """Whether each child row's parent (``g``) holds two rows or more: where an order, or a value held once per
     parent, can be seen at all."""
@@ -733,11 +743,7 @@ class DomainsMixin:
                 "hold it twice or have rows after it; declare it in the relation (terminal, terminal_values) where it "
                 "is public knowledge")
             return None, []
-        by_col: dict[str, float] = {}
-        for (c, _), hh in ok:
-            by_col[c] = by_col.get(c, 0.0) + float(hh)
-        col = max(by_col, key=lambda c: by_col[c])
-        return col, [v for (c, v), _ in ok if c == col]
+        return _fullest_column(ok)
 
     def _decide_once(self, rel: Relation, rows: pd.DataFrame, g: np.ndarray, units: np.ndarray,
                      cands: list[tuple[str, Any]], rho: float, gens: Generators) -> tuple[str | None, list[Any]]:
@@ -767,11 +773,7 @@ class DomainsMixin:
                            candidates=[f"{c}={v}" for c, v in cands], usable=[f"{c}={v}" for (c, v), _ in ok])
         if not ok:
             return None, []
-        by_col: dict[str, float] = {}
-        for (c, _), hh in ok:
-            by_col[c] = by_col.get(c, 0.0) + float(hh)
-        col = max(by_col, key=lambda c: by_col[c])
-        return col, [v for (c, v), _ in ok if c == col]
+        return _fullest_column(ok)
 
     def _decide_at_end(self, rel: Relation, rows: pd.DataFrame, parent: pd.DataFrame, g: np.ndarray, units: np.ndarray,
                        t: np.ndarray, terminal: str, values: list[Any], within: str, codec_p: Any, pschema: Any,  # noqa: ANN401
