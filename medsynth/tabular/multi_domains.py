@@ -202,6 +202,13 @@ CONTRADICTION_SHARE = 0.05
 KEEP_SIGMAS = 2.0
 
 
+def _holding(rows: pd.DataFrame, cands: list[tuple[str, Any]]) -> list[np.ndarray]:
+    """For each (column, value) candidate, which rows hold it (keys read once per column by
+    :func:`~medsynth.io.dataset.canonical_keys`; a missing value holds none)."""
+    keys = {col: canonical_keys(rows[col]).to_numpy(dtype=object) for col in {c for c, _ in cands}}
+    return [keys[col] == category_key(value) for col, value in cands]
+
+
 def _fullest_column(ok: list[tuple[tuple[str, Any], float]]) -> tuple[str, list[Any]]:
     """Of kept (column, value) candidates with their noisy holders, the column whose values most patients hold, and its
     values (post-processing of the noisy counts)."""
@@ -705,16 +712,13 @@ class DomainsMixin:
         zero and those going on are at most ``TERMINAL_GO_SHARE`` of them plus half a deviation (a rare value named
         'expired' that 29% of its holders went on after passed a threshold on all the patients: a reviewer); the column
         whose kept values most patients hold is the terminal one."""
-        from medsynth.io.schema import category_key
-
         if rho <= 0:
             return None, []
         sigma = gaussian_sigma(rho, sensitivity=math.sqrt(2 * len(cands)))
         last_t = pd.Series(t).groupby(g).transform("max").to_numpy()
         followed = t < last_t - 1e-9
         holders, goers = [], []
-        for col, value in cands:
-            held = rows[col].map(lambda x, v=value: not pd.isna(x) and category_key(x) == category_key(v)).to_numpy(dtype=bool)
+        for held in _holding(rows, cands):
             twice = pd.Series(held).groupby(g).transform("sum").to_numpy() > 1
             holders.append(float(len(np.unique(units[held]))))
             goers.append(float(len(np.unique(units[held & (followed | twice)]))))
@@ -757,9 +761,7 @@ class DomainsMixin:
             return None, []
         sigma = gaussian_sigma(rho, sensitivity=math.sqrt(2 * len(cands)))
         holders, doubles = [], []
-        keys = {col: canonical_keys(rows[col]).to_numpy(dtype=object) for col in {c for c, _ in cands}}
-        for col, value in cands:
-            held = keys[col] == category_key(value)
+        for held in _holding(rows, cands):
             twice = pd.Series(held).groupby(g).transform("sum").to_numpy() > 1
             holders.append(float(len(np.unique(units[held]))))
             doubles.append(float(len(np.unique(units[held & twice]))))
@@ -838,9 +840,9 @@ class DomainsMixin:
         sigma = gaussian_sigma(rho, sensitivity=math.sqrt(len(pairs)))
         by_name = sigma > MAX_SIGMA_SHARE * n_hat
         if by_name:  # the noise cannot tell (a random 0/1 column was taken at 200 patients in 3-5 of 10 fits, a
-            # reviewer): only a flag naming the value's death or sharing its words, or one named like an event (fustat) for a
-        # value naming a death or an event column's yes (event = 1), is a candidate, kept unless its count
-            # of disagreeing patients stands out
+            # reviewer): only a flag naming the value's death or sharing its words, or one named for the person's event
+            # (fustat) beside a value naming a death or an event column's yes (event = 1), is a candidate, kept unless its
+            # count of disagreeing patients stands out
             pairs = [(c, v) for c, v in pairs if _names_one(c, v) or (event_flag(c) and event_value(terminal, v))]
             if not pairs:
                 return None, None
