@@ -120,6 +120,8 @@ class Relation(ConfigModel):
         copied: child columns that hold the parent's value of its column of the same name (a patient's sex or
             treatment repeated on each visit): sampled rows take the sampled parent's value.
         read_from_data: the fields above that ``schema infer`` read from the data.
+        absent: fields the schema declares the relation has none of (public knowledge, e.g. ``[after]``: the visits
+            start at no parent column): a DP fit decides them no more (an unset field is decided under DP).
     """
 
     child: str
@@ -142,6 +144,7 @@ class Relation(ConfigModel):
     constant: list[str] = Field(default_factory=list)
     copied: list[str] = Field(default_factory=list)
     read_from_data: list[RelationField] = Field(default_factory=list)
+    absent: list[RelationField] = Field(default_factory=list)
 
     @model_validator(mode="before")
     @classmethod
@@ -280,6 +283,11 @@ def relation_problems(tables: Mapping[str, DatasetTable], relations: list[Relati
         if (r.child, r.column) in seen:
             problems.append(f"relation {r.label}: '{r.child}.{r.column}' refers to more than one parent")
         seen.add((r.child, r.column))
+        for field_name in r.absent:
+            value = getattr(r, field_name)
+            if value and field_name not in r.read_from_data:
+                problems.append(f"relation {r.label}: {field_name} is both declared ({value!r}) and listed in absent; "
+                                f"remove one of them")
         for field_name, table, want in (("order_by", child, NUMERIC_TYPES), ("within", parent, NUMERIC_TYPES),
                                         ("after", parent, NUMERIC_TYPES)):
             col = getattr(r, field_name)

@@ -1296,7 +1296,7 @@ def resolve_domain(
             rho_step = STEP_SHARE * rest if (loc.kind == "number" and col.type in ("integer", "continuous")
                                              and col.step is None and col.name not in times) else 0.0
             try:
-                res = refine(loc, rest - rho_step, rng)
+                res = refine(loc, rest - rho_step, rng, time=col.name in times)
             except PrivacyBudgetError as err:
                 spent[col.name] = getattr(err, "rho_spent", loc.rho)  # stage 2 was spent where it refused a tentative block
                 updates[col.name] = dict(OMITTED)

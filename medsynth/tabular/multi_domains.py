@@ -209,6 +209,23 @@ def _holding(rows: pd.DataFrame, cands: list[tuple[str, Any]]) -> list[np.ndarra
     return [keys[col] == category_key(value) for col, value in cands]
 
 
+def _past_times(bound: Any, time: Any, *, start: bool) -> bool:
+    """Whether a parent column's DP range says it cannot be the start (``start``) or the end of a child time's: a start
+    whose range begins past the middle of the times' (most times would come before every start), an end whose range
+    stops before it. dietox's starting weight, ``Start``, 15-35 kg (DP range 8-64), was taken on its name as the start
+    of the visits' weeks 1-12, and every synthetic visit of a pig fell in one week. Coarse DP ranges overlap where the
+    columns do (an admission's and its labs' times): the middle, not the ends. Numbers only (a date's range is of
+    another kind); post-processing of DP outputs."""
+    if "datetime" in (bound.type, time.type):
+        return False
+    try:
+        (b_lo, b_hi), (t_lo, t_hi) = (float(x) for x in bound.bounds()), (float(x) for x in time.bounds())
+    except (TypeError, ValueError):
+        return False
+    middle = (t_lo + t_hi) / 2
+    return b_lo > middle if start else b_hi < middle
+
+
 def _fullest_column(ok: list[tuple[tuple[str, Any], float]]) -> tuple[str, list[Any]]:
     """Of kept (column, value) candidates with their noisy holders, the column whose values most patients hold, and its
     values (post-processing of the noisy counts)."""
@@ -900,19 +917,22 @@ class DomainsMixin:
         from medsynth.io.schema import NUMERIC_TYPES
 
         keys = keys or set()
+        # (a field the schema declares absent is declared: none, decided no more)
+        absent = set(rel.absent)
         declared = {f for f in (*FIELDS, "constant", "copied", "once") if getattr(rel, f) and f not in rel.read_from_data}
+        declared |= absent & {*FIELDS, "constant", "copied", "once"}
         budget = self._decision_pool(rho_total) / max(n_decide, 1)
         empty = {"ends": [], "constant": [], "copied": []}
-        upd: dict[str, Any] = {f: (getattr(rel, f) if f in declared else empty.get(f))
+        upd: dict[str, Any] = {f: (getattr(rel, f) if f in declared - absent else empty.get(f))
                                for f in (*FIELDS, "constant", "copied")}
         upd["read_from_data"] = []
-        terminal_declared = bool(rel.terminal) and "terminal" not in rel.read_from_data
-        flag_declared = bool(rel.flag) and "flag" not in rel.read_from_data
-        upd["flag"], upd["flag_value"] = (rel.flag, rel.flag_value) if flag_declared else (None, None)
-        at_end_declared = rel.terminal_at_end and "terminal_at_end" not in rel.read_from_data
-        upd["terminal_at_end"] = at_end_declared
+        terminal_declared = bool(rel.terminal) and "terminal" not in rel.read_from_data and "terminal" not in absent
+        flag_declared = (bool(rel.flag) and "flag" not in rel.read_from_data) or "flag" in absent
+        upd["flag"], upd["flag_value"] = (rel.flag, rel.flag_value) if flag_declared and "flag" not in absent else (None, None)
+        at_end_declared = (rel.terminal_at_end and "terminal_at_end" not in rel.read_from_data) or "terminal_at_end" in absent
+        upd["terminal_at_end"] = at_end_declared and "terminal_at_end" not in absent
         once_declared = "once" in declared
-        upd["once"], upd["once_values"] = (rel.once, list(rel.once_values)) if once_declared else (None, [])
+        upd["once"], upd["once_values"] = (rel.once, list(rel.once_values)) if once_declared and "once" not in absent else (None, [])
         if terminal_declared:
             upd["terminal"], upd["terminal_values"] = rel.terminal, list(rel.terminal_values)
         else:  # which value ends every patient's rows is a fact about every patient: decided under DP below, among the
@@ -934,10 +954,10 @@ class DomainsMixin:
         rows, prow = tables[rel.child], tables[rel.parent]
         # terminal candidates: a child category column's released values named like an end (public words, DP outputs)
         # and the yes of a yes/no column named like a person's event (event, status, died: public words)
-        ends_cands = [] if terminal_declared else [
+        ends_cands = [] if terminal_declared or "terminal" in absent else [
             (c.name, v) for c in child.columns if c.type in ("categorical", "boolean") and not c.omitted
             and c.name not in keys for v in (c.categories or []) if terminal_named(v)]
-        ends_cands += [] if terminal_declared else [
+        ends_cands += [] if terminal_declared or "terminal" in absent else [
             (c.name, yes_value(c)) for c in child.columns if not c.omitted and c.name not in keys
             and event_flag(c.name) and yes_value(c) is not None and (c.name, yes_value(c)) not in ends_cands]
         # (their shares only where decided here: a declared field leaves its share to the time fields)
@@ -1000,6 +1020,8 @@ class DomainsMixin:
                 return [cands[0].name]
             # (DP-released flag) a bound most parents lack bounds nothing, so the never-missing come first
             ranked = [c for c in cands if not c.missing] + [c for c in cands if c.missing]
+            if field in ("within", "after"):  # never one whose DP range says it is not (DP ranges: public)
+                ranked = [c for c in ranked if not _past_times(c, child.column(upd["order_by"]), start=field == "after")]
             if field == "within":
                 return [c.name for c in ranked if ends_named(c.name)][:1]
             if field == "ends":  # named like an end, or the time column's own stem (OMOP's visit_start_datetime beside
@@ -1032,7 +1054,7 @@ class DomainsMixin:
                 self.ledger.notes.append(
                     f"relation {rel.label}: at this budget a noisy count cannot tell which column is its {field}; "
                     + (f"{ok} taken on their names" if ok else "none is used") + " (nothing measured; declare it "
-                    "in the schema to choose)")
+                    f"in the schema to choose, or list it in the relation's absent: [{field}] where it has none)")
                 return ok
             noisy = [np.array([float(len(np.unique(units[test(c)]))) for c in cands])  # patients, by root unit
                      + gens.noise.normal(0.0, sigma, len(cands)) for test in tests]

@@ -1258,3 +1258,53 @@ def test_values_held_once_need_a_leaf_table_and_no_time_order():
         few = MultiTableDPMST(privacy={"epsilon": 0.3, "delta": 1e-5}).fit(untimed, infer_dataset_schema(untimed))
     assert not any("held once" in e.access for e in few.ledger.entries)
     assert any("cannot tell which values a patient holds on one row at most" in n for n in few.ledger.notes)
+
+
+def _weighed_pigs(n: int = 54, seed: int = 0) -> dict[str, pd.DataFrame]:
+    """dietox's shape: each pig's starting weight ``Start`` (15-35 kg, no time) and its weekly visits 1-12."""
+    rng = np.random.default_rng(seed)
+    start = rng.uniform(15, 35, n).round(1)
+    pigs = pd.DataFrame({"Pig": np.arange(1, n + 1), "Evit": rng.choice(["Evit000", "Evit100"], n), "Start": start})
+    rows = [{"Pig": i + 1, "Time": t, "Weight": round(float(start[i] + 6 * t + rng.normal(0, 2)), 1)}
+            for i in range(n) for t in range(1, 13)]
+    return {"patients": pigs, "visits": pd.DataFrame(rows)}
+
+
+def test_a_starting_weight_is_no_start_or_end_of_the_visits_times():
+    """A data scientist's dietox: the pigs' starting weight ``Start`` (15-35 kg) stayed above every weekly visit (1-12),
+    so schema infer wrote it as the visits' end (``within``), and a DP fit, whose noise could not tell, took it on its
+    name as their start (``after``): every synthetic visit of a pig then fell in one week. A column named like a start
+    is no end, and one whose DP range lies wholly past the times' is neither."""
+    data = _weighed_pigs()
+    schema = infer_dataset_schema(data)
+    rel = schema.relations[0]
+    assert rel.order_by == "Time" and rel.within is None and rel.after is None, rel
+    for seed in (3, 5, 7):
+        with insecure_noise_for_audit(seed):
+            m = MultiTableDPMST(privacy={"epsilon": 10.0}).fit(data, schema)
+        got = m.schema.relations[0]
+        assert got.after is None and got.within is None, (seed, got)
+        syn = m.sample(54, seed=0)["visits"]
+        assert syn["Time"].nunique() >= 6, (seed, syn["Time"].value_counts())
+
+
+def test_a_field_declared_absent_is_not_decided():
+    """The same data scientist could not keep a DP fit from choosing ``after``: an unset field is decided anew, and no
+    schema said "none". ``absent`` declares it (public knowledge): no after is chosen where the noise would take one on
+    its name; a field both declared and absent is an error naming it."""
+    data = _weighed_pigs()
+    data["patients"] = data["patients"].rename(columns={"Start": "admit_week"})
+    data["patients"]["admit_week"] = np.random.default_rng(1).uniform(0, 0.9, 54).round(2)  # (before week 1)
+    schema = infer_dataset_schema(data)
+    with insecure_noise_for_audit(3):
+        taken = MultiTableDPMST(privacy={"epsilon": 10.0}).fit(data, schema).schema.relations[0]
+    assert taken.after == "admit_week", taken  # (on its name: the noise cannot tell at 54 patients)
+    rel = schema.relations[0].model_copy(update={"absent": ["after"]})
+    declared = schema.model_copy(update={"relations": [rel]})
+    with insecure_noise_for_audit(3):
+        m = MultiTableDPMST(privacy={"epsilon": 10.0}).fit(data, declared)
+    assert m.schema.relations[0].after is None and m.schema.relations[0].absent == ["after"]
+    assert not any("which column is its after" in n for n in m.ledger.notes), m.ledger.notes
+    both = {**schema.model_dump(), "relations": [{**rel.model_dump(), "after": "admit_week", "read_from_data": []}]}
+    with pytest.raises(ValueError, match="after is both declared"):
+        DatasetSchema.model_validate(both)
