@@ -259,6 +259,14 @@ def plan_discrete_names(tab: Any, modelled: set[str]) -> set[str]:  # noqa: ANN4
     return {c.name for c in tab.columns if c.name in modelled and c.type in ("categorical", "boolean")}
 
 
+def _whole_key(c: object) -> bool:
+    """Whether a category reads as a whole number (``2``, ``2.0``, ``'3'``)."""
+    try:
+        return float(c).is_integer()  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return False
+
+
 class MultiTableDPMST(DomainsMixin, MultiTableSynthesizer):
     """DP-MST over a folder of related tables, with patient-level DP (``epsilon: null``: non-private)."""
 
@@ -618,17 +626,28 @@ class MultiTableDPMST(DomainsMixin, MultiTableSynthesizer):
         return share
 
     def _cap_by_sequence(self, plan: TablePlan, cm: CountModel) -> CountModel:
-        """A parent has at most as many rows as its sequence column can number (post-processing)."""
+        """A parent's rows are numbered 1, 2, ... up to the most its count distribution gives it: a sequence column's
+        domain stretches to that number (its values are the rows' ranks, never modelled: post-processing of the DP
+        count distribution). Capping the counts at the sequence's DP domain instead left survival's cgd patients one or
+        two infections where real ones had up to 8 (its ``enum`` 3-8 too rare a value to release)."""
         if plan.sequence is None:
             return cm
-        col = self.schema.tables[plan.name].column(plan.sequence)  # type: ignore[union-attr]
-        top = max(float(c) for c in col.categories or [0]) if col.type == "categorical" else col.bounds()[1]  # type: ignore[arg-type]
-        cap = int(math.floor(top)) - plan.seq_start + 1
-        if cap >= cm.high or cap < cm.low:
+        tab = self.schema.tables[plan.name]  # type: ignore[union-attr]
+        col = tab.column(plan.sequence)
+        whole = [int(float(c)) for c in col.categories or [] if _whole_key(c)]
+        top = max(whole, default=0) if col.type == "categorical" else col.bounds()[1]  # type: ignore[arg-type]
+        last = cm.high - 1 + plan.seq_start
+        if top is None or last <= int(math.floor(float(top))):
             return cm
-        keep = (cap - cm.low) // cm.width + 1
-        probs = cm.probs[:keep]
-        cm.probs = probs / probs.sum() if probs.sum() > 0 else np.ones(keep) / keep
+        if col.type == "categorical":
+            as_text = bool(col.categories) and all(isinstance(c, str) for c in col.categories or [])
+            more = [str(k) if as_text else k for k in range(int(top) + 1, last + 1)]
+            wider = col.model_copy(update={"categories": [*(col.categories or []), *more]})
+        else:
+            wider = col.model_copy(update={"max": last})
+        self.schema.tables[plan.name] = tab.model_copy(  # type: ignore[union-attr]
+            update={"columns": [wider if c.name == plan.sequence else c for c in tab.columns]})
+        self.codecs[plan.name] = TableCodec(self.schema.tables[plan.name].table_schema())  # type: ignore[union-attr]
         return cm
 
     def _n_features(self, t: str) -> int:

@@ -1308,3 +1308,27 @@ def test_a_field_declared_absent_is_not_decided():
     both = {**schema.model_dump(), "relations": [{**rel.model_dump(), "after": "admit_week", "read_from_data": []}]}
     with pytest.raises(ValueError, match="after is both declared"):
         DatasetSchema.model_validate(both)
+
+
+def test_a_visit_number_does_not_cap_a_patients_rows():
+    """A data scientist's cgd (recurrent infections, ``enum`` 1-8): the DP release kept the visit number's values 1 and
+    2 (3-8 too rare on one random row per patient), and the count distribution was capped there: every synthetic
+    patient had one or two infections. The visit numbers follow the count distribution instead."""
+    rng = np.random.default_rng(0)
+    n = 96
+    k = np.minimum(rng.geometric(0.35, n), 8)  # (18% of the patients 5 or more)
+    pats = pd.DataFrame({"id": np.arange(n), "treat": rng.choice(["placebo", "rIFN-g"], n)})
+    rows = pd.DataFrame([{"id": i, "enum": j + 1, "tstart": 30 * j, "status": int(rng.random() < 0.4)}
+                         for i in range(n) for j in range(k[i])])
+    data = {"patients": pats, "visits": rows}
+    schema = infer_dataset_schema(data)
+    rel = schema.relations[0].model_copy(update={"sequence": "enum", "order_by": "tstart", "read_from_data": []})
+    schema = schema.model_copy(update={"relations": [rel]})
+    for seed in (0, 1, 2):
+        with insecure_noise_for_audit(seed):
+            m = MultiTableDPMST(privacy={"epsilon": 10.0}).fit(data, schema)
+        syn = m.sample(n, seed=0)["visits"]
+        per = syn.groupby("id").size()
+        assert per.max() >= 6 and (per >= 5).mean() > 0.08, (seed, per.value_counts().sort_index().to_dict())
+        ranks = syn.groupby("id").cumcount() + 1
+        assert (pd.to_numeric(syn["enum"]) == ranks).all(), seed
