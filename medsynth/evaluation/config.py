@@ -131,6 +131,11 @@ class FidelityThresholds(ConfigModel):
     sibling_pattern_difference: Threshold = Field(default_factory=lambda: _t(0.10, 0.25, "excess"))
     parent_child_association_difference: Threshold = Field(default_factory=lambda: _t(0.10, 0.20))
     trajectory_difference: Threshold = Field(default_factory=lambda: _t(0.10, 0.25, "excess"))
+    #: the worst difference in a child column's mean within-parent rank correlation with time, beyond the holdout's:
+    #: Sitka's trees grow (0.99 real), 0.24-0.54 synthetic at epsilon 10, and trajectory_difference passed.
+    within_parent_trend_difference: Threshold = Field(default_factory=lambda: _t(0.15, 0.30, "excess"))
+    #: the worst share of parents holding two values of a column every real parent holds one of, beyond the holdout's.
+    constant_column_violations: Threshold = Field(default_factory=lambda: _t(0.02, 0.10, "excess"))
     time_offset_tvd: Threshold = Field(default_factory=lambda: _t(0.10, 0.25, "excess"))
     interval_order_violations: Threshold = Field(default_factory=lambda: _t(0.01, 0.05, "excess"))
     #: the worst share of child rows outside their parent's time span (before ``after``; a start or an interval end after

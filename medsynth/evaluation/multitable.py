@@ -40,6 +40,7 @@ from medsynth.evaluation.multitable_data import (
     bound_violations,
     children_per_parent,
     column_types,
+    constant_columns,
     count_bins,
     count_tvd,
     flag_disagreement,
@@ -50,6 +51,7 @@ from medsynth.evaluation.multitable_data import (
     parent_rows,
     parents_holding_twice,
     parents_out_of_order,
+    parents_varying,
     patient_table,
     patient_types,
     rows_after_terminal,
@@ -62,6 +64,7 @@ from medsynth.evaluation.multitable_data import (
     trajectories,
     two_way_tvd,
     unit_rows,
+    within_parent_trends,
 )
 from medsynth.evaluation.registry import TABULAR_METRICS, selected
 from medsynth.evaluation.report import Report, fingerprint_input, ledger_notes, read_privacy_ledger
@@ -79,6 +82,8 @@ from medsynth.io.dataset_infer import ONCE_EXPECTED_TWICE, ONCE_MIN_PARENTS, TER
 
 DatasetLike = str | Path | Mapping[str, pd.DataFrame]
 SECTION = "relations"
+#: A real time bin a synthetic trajectory holds no value in counts as this many real standard deviations off.
+MISSING_BIN_GAP = 1.0
 #: Holdout patients that may equal a training patient by chance (coarse patient tables) before the holdout is refused.
 COINCIDENT_PATIENTS = 2
 
@@ -132,6 +137,8 @@ def relation_metrics(train: dict, holdout: dict, synthetic: dict, schema: Datase
     onces: list[dict[str, Any]] = []
     flags: list[dict[str, Any]] = []
     order: list[dict[str, Any]] = []
+    trends: list[dict[str, Any]] = []
+    constants: list[dict[str, Any]] = []
     cats = top_categories(train, schema)
     for rel in schema.relations:
         p = parent_rows(synthetic, rel)
@@ -147,6 +154,22 @@ def relation_metrics(train: dict, holdout: dict, synthetic: dict, schema: Datase
         tr = _trajectory(train, holdout, synthetic, schema, rel)
         if tr is not None:
             traj.append(tr)
+        real_tr, syn_tr, hold_tr = (within_parent_trends(d, schema, rel) for d in (train, synthetic, holdout))
+        for col, r in real_tr.items():
+            if np.isfinite(r):
+                x, h = syn_tr.get(col, float("nan")), hold_tr.get(col, float("nan"))
+                rows_c = synthetic[rel.child][col] if col in synthetic[rel.child] else pd.Series(dtype=float)
+                if not np.isfinite(x) and pd.to_numeric(rows_c, errors="coerce").notna().any():
+                    x = 0.0  # (values without times, or one row a patient: no trend over a patient's rows)
+                trends.append({"relation": rel.label, "column": col, "real": r, "synthetic_trend": x,
+                               "synthetic": abs(r - x) if np.isfinite(x) else float("nan"),
+                               "baseline": abs(r - h) if np.isfinite(h) else 0.0})
+        held = constant_columns(train, rel)
+        if held:
+            syn_c, hold_c = (parents_varying(d, rel, held) for d in (synthetic, holdout))
+            for col in held:
+                constants.append({"relation": rel.label, "column": col, "synthetic": syn_c[col],
+                                  "baseline": float(np.nan_to_num(hold_c.get(col, 0.0)))})
         offsets += _offsets(train, holdout, synthetic, schema, rel)
         siblings += _siblings(train, holdout, synthetic, schema, rel)
         real, syn, hold = (interval_violations(d, schema, rel) for d in (train, synthetic, holdout))
@@ -222,6 +245,23 @@ def relation_metrics(train: dict, holdout: dict, synthetic: dict, schema: Datase
     elif schema.relations:
         out.append(skipped("trajectory_difference", SECTION, "minimize", "Trajectories of numeric child columns over time.",
                            "no relation has a numeric child column"))
+    desc_trend = ("Largest absolute difference, over numeric child columns, between the real and synthetic mean of each "
+                  "parent's rank correlation of the column with its time (parents with 3 rows or more; beyond the real "
+                  "holdout's difference): whether each patient's values rise or fall over their own rows (a tree's "
+                  "growth, a pig's weight), which means per time bin do not see.")
+    if trends:
+        _judge_worst(out, schema, "within_parent_trend_difference", trends, desc_trend, th.within_parent_trend_difference,
+                     "no synthetic parent holds 3 rows with values (see the columns left empty)", "",
+                     note=lambda w, _: (f"worst: {w['relation']} '{w['column']}': mean within-parent correlation with time "
+                                        f"{w['real']:.2f} real, {w['synthetic_trend']:.2f} synthetic"))
+    desc_const = ("Share of synthetic parents (with two rows or more) holding two values of a child column every real "
+                  "parent holds one value of (a patient's sex or treatment on each visit; the worst relation and column, "
+                  "beyond the real holdout's share).")
+    if constants:
+        _judge_worst(out, schema, "constant_column_violations", constants, desc_const, th.constant_column_violations,
+                     "no synthetic parent holds two rows with values", "",
+                     note=lambda w, _: (f"worst: {w['relation']} '{w['column']}': {w['synthetic']:.1%} of the synthetic "
+                                        f"parents hold two values or more (real holdout {w['baseline']:.1%})"))
     desc_int = ("Share of synthetic child rows breaking the order of their intervals (the worst relation and check, "
                 "beyond the real holdout's share): an end before its start, an end at its start (an empty interval), an interval overlapping the parent's next "
                 "one, and for chained intervals (each starting where the previous one ended) a next one that does not "
@@ -399,23 +439,25 @@ def _trajectory(train: dict, holdout: dict, synthetic: dict, schema: DatasetSche
     child = train[rel.child]
     sd = {c: float(pd.to_numeric(child[c], errors="coerce").std()) or 1.0 for c in real.columns}
 
-    def dist(other: pd.DataFrame) -> tuple[float, dict[str, float]]:
+    def dist(other: pd.DataFrame, rows: pd.DataFrame) -> tuple[float, dict[str, float]]:
         per = {}
         for c in real.columns:
-            both = real.index.intersection(other.index)
-            if len(both) == 0 or c not in other:
-                per[c] = float("nan")
+            if c not in rows or not pd.to_numeric(rows[c], errors="coerce").notna().any():
+                per[c] = float("nan")  # a column left empty (DP released nothing of it): no trajectory to compare
                 continue
-            gap = np.abs(real.loc[both, c] - other.loc[both, c]).to_numpy(dtype=float)
-            if not np.isfinite(gap).any():  # a column left empty (DP released nothing of it): no trajectory to compare
-                per[c] = float("nan")
-                continue
-            per[c] = float(np.nanmean(gap) / (sd[c] if np.isfinite(sd[c]) and sd[c] > 0 else 1.0))
+            if c not in other:  # (values, but none at a time: every real bin is missed)
+                other = other.assign(**{c: np.nan})
+            scale = sd[c] if np.isfinite(sd[c]) and sd[c] > 0 else 1.0
+            held = real[c].dropna().index  # a real time bin the other table holds no value in is a whole deviation off
+            # (an empty synthetic time column, or every row at one time, was compared on one bin and passed)
+            gap = [abs(real.loc[b, c] - other.loc[b, c]) / scale if b in other.index and np.isfinite(other.loc[b, c])
+                   else MISSING_BIN_GAP for b in held]
+            per[c] = float(np.mean(gap)) if gap else float("nan")
         vals = [v for v in per.values() if np.isfinite(v)]
         return (float(np.mean(vals)) if vals else float("nan")), per
 
-    s, per = dist(syn)
-    b, _ = dist(hold)
+    s, per = dist(syn, synthetic[rel.child])
+    b, _ = dist(hold, holdout[rel.child])
     return {"relation": rel.label, "synthetic": s, "baseline": b, "per_column": per,
             "time": f"since the parent's first '{rel.child}' row ({rel.order_by})" if rel.order_by else "row position",
             "real_means": real.round(4).to_dict(), "synthetic_means": syn.round(4).to_dict()}

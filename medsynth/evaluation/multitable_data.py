@@ -541,6 +541,8 @@ def trajectories(tables: Mapping[str, pd.DataFrame], schema: DatasetSchema, rel:
         if edges is None:
             edges = np.unique(np.nanquantile(x, np.linspace(0, 1, 6))) if np.isfinite(x).any() else np.zeros(1)
         bins = np.clip(np.searchsorted(edges, x, side="right") - 1, 0, max(len(edges) - 2, 0))
+        bins = np.where(np.isfinite(x), bins, -1)  # (a row without a time is in no bin: an empty synthetic time column
+        # fell in the last bin alone, and a trajectory compared on one bin passed, a data scientist's sleepstudy)
     else:
         order = np.argsort(p, kind="stable")
         rank = np.empty(len(p), dtype=np.int64)
@@ -553,9 +555,84 @@ def trajectories(tables: Mapping[str, pd.DataFrame], schema: DatasetSchema, rel:
             if k == "numeric" and c not in (rel.order_by, rel.sequence, *rel.ends)}
     frame = pd.DataFrame(cols)
     frame["bin"] = bins
-    return frame.groupby("bin").mean(), edges
+    return frame[frame["bin"] >= 0].groupby("bin").mean(), edges
+
+
+def within_parent_trends(tables: Mapping[str, pd.DataFrame], schema: DatasetSchema, rel: Relation,
+                         min_rows: int = 3) -> dict[str, float]:
+    """Per numeric child column: the mean over parents with ``min_rows`` rows or more of the rank correlation of its
+    values with their time (``order_by``, else the rows' order): whether each patient's values rise or fall over their
+    own rows (a tree's growth, a pig's weight), which the means per time bin of :func:`trajectories` do not see."""
+    child = tables[rel.child]
+    p = parent_rows(tables, rel)
+    types = column_types(schema, rel.child)
+    fmt = {c.name: c.format for c in schema.tables[rel.child].columns}
+    if rel.order_by and rel.order_by in child.columns:
+        t = numbers(child[rel.order_by], types.get(rel.order_by, "numeric"), fmt.get(rel.order_by))
+    else:
+        t = np.arange(len(child), dtype=float)
+    out: dict[str, float] = {}
+    for c, k in types.items():
+        if k != "numeric" or c in (rel.order_by, rel.sequence, *rel.ends) or c not in child.columns:
+            continue
+        v = numbers(child[c], k, fmt.get(c))
+        frame = pd.DataFrame({"p": p, "t": t, "v": v})
+        frame = frame[(frame["p"] >= 0) & np.isfinite(frame["t"]) & np.isfinite(frame["v"])]
+        if frame.empty:
+            out[c] = float("nan")
+            continue
+        ranks = frame.groupby("p")[["t", "v"]].rank()
+        frame = frame.assign(rt=ranks["t"], rv=ranks["v"])
+        g = frame.groupby("p")
+        n = g["rt"].transform("size")
+        frame = frame[n >= min_rows]
+        if frame.empty:
+            out[c] = float("nan")
+            continue
+        g = frame.groupby("p")
+        dt = frame["rt"] - g["rt"].transform("mean")
+        dv = frame["rv"] - g["rv"].transform("mean")
+        num = (dt * dv).groupby(frame["p"]).sum()
+        den = np.sqrt((dt**2).groupby(frame["p"]).sum() * (dv**2).groupby(frame["p"]).sum())
+        r = (num / den.replace(0, np.nan)).fillna(0.0)  # (a patient's constant values: no trend)
+        out[c] = float(r.mean())
+    return out
+
+
+def constant_columns(tables: Mapping[str, pd.DataFrame], rel: Relation, min_parents: int = 5) -> list[str]:
+    """Child columns every real parent with two rows or more holds one value of (a patient's sex or birth year on
+    each visit), where at least ``min_parents`` such parents hold values."""
+    child = tables[rel.child]
+    p = parent_rows(tables, rel)
+    several = pd.Series(p).map(pd.Series(p).value_counts()).to_numpy() >= 2
+    out = []
+    for c in child.columns:
+        if c in (rel.column, rel.order_by, rel.sequence, *rel.ends):
+            continue
+        frame = pd.DataFrame({"p": p, "v": child[c].to_numpy()})[several & (p >= 0)].dropna()
+        if frame.empty or frame["p"].nunique() < min_parents or frame["v"].nunique() < 2:
+            continue
+        if (frame.groupby("p")["v"].nunique() <= 1).all():
+            out.append(c)
+    return out
+
+
+def parents_varying(tables: Mapping[str, pd.DataFrame], rel: Relation, columns: list[str]) -> dict[str, float]:
+    """Per column: the share of parents with two rows or more holding two values or more of it."""
+    child = tables[rel.child]
+    p = parent_rows(tables, rel)
+    several = pd.Series(p).map(pd.Series(p).value_counts()).to_numpy() >= 2
+    out = {}
+    for c in columns:
+        if c not in child.columns:
+            out[c] = float("nan")
+            continue
+        frame = pd.DataFrame({"p": p, "v": child[c].to_numpy()})[several & (p >= 0)]
+        held = frame.dropna().groupby("p")["v"].nunique()
+        out[c] = float((held >= 2).mean()) if len(held) else float("nan")
+    return out
 
 
 __all__ = ["binned", "bound_violations", "children_per_parent", "column_types", "count_bins", "count_tvd", "load_dataset", "numbers", "parent_rows",
-           "offset_tvd", "patient_table", "patient_types", "primary_relation", "slug", "time_offsets", "top_categories", "trajectories",
-           "two_way_tvd", "unit_rows"]
+           "offset_tvd", "parents_varying", "patient_table", "patient_types", "primary_relation", "slug", "time_offsets",
+           "top_categories", "trajectories", "two_way_tvd", "unit_rows", "within_parent_trends", "constant_columns"]

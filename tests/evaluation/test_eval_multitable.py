@@ -484,3 +484,46 @@ def test_an_outcome_recorded_as_a_child_row_is_a_patient_target():
     # is drawn at random here, so the reference is near chance and the gap has no verdict)
     with pytest.raises(DataValidationError, match="only as events.event=VALUE"):
         evaluate_multitable(train, holdout, good, target="events.event")
+
+
+def _growing(n: int, seed: int) -> dict[str, pd.DataFrame]:
+    """sleepstudy's shape: every subject 10 days, a reaction time rising with the days, a sex on each row."""
+    rng = np.random.default_rng(seed)
+    subj = pd.DataFrame({"Subject": np.arange(seed * 1000, seed * 1000 + n), "group": rng.choice(["a", "b"], n)})
+    rows = [{"Subject": s, "Days": d, "Reaction": 250 + 10 * d + rng.normal(0, 8), "sex": sex}
+            for s, sex in zip(subj["Subject"], rng.choice(["F", "M"], n), strict=True) for d in range(10)]
+    return {"patients": subj, "visits": pd.DataFrame(rows)}
+
+
+def test_a_trajectory_without_its_times_or_its_trend_fails():
+    """A data scientist's sleepstudy: a synthetic folder whose Days were all empty passed trajectory_difference (0.186:
+    the rows without a time fell in one bin, the only one compared), and Sitka's trees, whose size rose over each tree's
+    days (0.99) but not in the synthetic ones (0.24-0.54), passed it too (means per time bin). A real time bin the
+    synthetic rows miss is a whole deviation off, and each parent's own trend is judged."""
+    train, holdout = _growing(40, 0), _growing(30, 1)
+    good = _growing(40, 2)
+    res = {m.name: m for m in evaluate_multitable(train, holdout, good).results}
+    assert res["trajectory_difference"].verdict == "pass" and res["within_parent_trend_difference"].verdict == "pass"
+    assert res["constant_column_violations"].verdict == "pass", res["constant_column_violations"].value
+    timeless = {k: v.copy() for k, v in good.items()}
+    timeless["visits"]["Days"] = np.nan
+    res = {m.name: m for m in evaluate_multitable(train, holdout, timeless).results}
+    assert res["trajectory_difference"].value >= 0.9 and res["trajectory_difference"].verdict == "fail"
+    assert res["within_parent_trend_difference"].verdict == "fail"
+    flat = {k: v.copy() for k, v in good.items()}
+    v = flat["visits"]
+    v["Reaction"] = v.groupby("Subject")["Reaction"].transform(lambda x: x.sample(frac=1, random_state=0).to_numpy())
+    res = {m.name: m for m in evaluate_multitable(train, holdout, flat).results}
+    m = res["within_parent_trend_difference"]
+    assert m.value > 0.5 and m.verdict == "fail" and "'Reaction'" in m.note, (m.value, m.note)
+
+
+def test_a_patients_constant_drawn_on_each_row_fails():
+    """A data scientist's dietox with the pigs' litter on each weighing only: every synthetic pig held about 9 litters,
+    and no metric said so. A child column every real parent holds one value of is judged on the synthetic parents
+    holding two."""
+    train, holdout = _growing(40, 0), _growing(30, 1)
+    bad = _growing(40, 2)
+    bad["visits"]["sex"] = np.random.default_rng(3).choice(["F", "M"], len(bad["visits"]))
+    m = {m.name: m for m in evaluate_multitable(train, holdout, bad).results}["constant_column_violations"]
+    assert m.value > 0.9 and m.verdict == "fail" and "'sex'" in m.note, (m.value, m.note)
