@@ -108,6 +108,9 @@ class FidelityThresholds(ConfigModel):
     #: the worst share of synthetic rows in which a family of 0/1 columns (edlevel1 ... edlevel4) breaks what every real
     #: row keeps (at most one of them 1, or exactly one): rwm1984's education dummies summed to other than 1 in 17%.
     dummy_family_violations_max: Threshold = Field(default_factory=lambda: _t(0.02, 0.10))
+    #: the worst share of synthetic rows holding a pair of category values no real training row holds where chance
+    #: would have put 10 rows (exclusive flags both yes, a recode against its source), beyond the holdout's.
+    impossible_pair_share_max: Threshold = Field(default_factory=lambda: _t(0.02, 0.10, "excess"))
     #: a column present exactly where a category holds one value in every real row (an amount smoked where smoke is
     #: Yes), broken in synthetic rows: smoking's 3.8%, nhefs' death year without a death in 5.4%, and every missingness
     #: metric passed

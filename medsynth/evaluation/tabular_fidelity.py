@@ -145,6 +145,7 @@ class MarginalDistance:
             _orderings(real, synthetic, context),
             _interval_rules(real, synthetic, context),
             _dummies(real, synthetic, context),
+            _impossible_pairs(real, synthetic, context),
             _missing_rules(real, synthetic, context),
         ]
 
@@ -471,6 +472,85 @@ def _dummies(real: TabularData, synthetic: pd.DataFrame, context: TabularContext
                       "synthetic": float(bad.mean()), "holdout": 0.0, "synthetic_rows": int(len(full))})
     return _worst_rule("dummy_family_violations_max", found, "family", desc, context,
                        "no family of 0/1 columns of which at most one is 1 in every real row", "of synthetic rows", "families")
+
+
+#: Category columns of at most this many values are paired (those with the fewest values first, at most
+#: ``PAIR_COLUMNS`` of them) ...
+PAIR_MAX_VALUES = 30
+PAIR_COLUMNS = 80
+#: ... and a pair of values no real training row holds is a combination that cannot happen where independence would
+#: have given it this many rows.
+PAIR_EXPECTED_ROWS = 10.0
+
+
+def _zero_share(xa: np.ndarray, xb: np.ndarray, zero: np.ndarray) -> tuple[float, int]:
+    """Share of the rows holding both values (codes >= 0) whose pair is a cell of ``zero``, and how many rows."""
+    ok = (xa >= 0) & (xb >= 0)
+    if not ok.any():
+        return float("nan"), 0
+    return float(zero[xa[ok], xb[ok]].mean()), int(ok.sum())
+
+
+def _impossible_pairs(real: TabularData, synthetic: pd.DataFrame, context: TabularContext) -> MetricResult:
+    """Pairs of category values no real training row holds together, where chance would have put
+    ``PAIR_EXPECTED_ROWS`` rows there: the worst share of synthetic rows holding one (a relation's structural zeros,
+    whatever the names), beyond the holdout's. DoctorVisits' ``nchronic`` and ``lchronic`` both yes in 131-182
+    synthetic rows, ``private`` with ``freepoor`` in 118-218, adult_services' race dummies, rwm1984's ``edlevel`` against
+    ``edlevel1``-``edlevel4``: real none, and the report passed (its dummy families are named by a trailing number)."""
+    desc = ("The worst share of synthetic rows holding a pair of category values that no real training row holds "
+            f"together although chance would have given {PAIR_EXPECTED_ROWS:g} rows (two yes of exclusive flags, a recoded "
+            "column against its source), beyond the holdout's share.")
+    cols = sorted((c for c in real.categorical if 2 <= real.train[c].nunique() <= PAIR_MAX_VALUES),
+                  key=lambda c: real.train[c].nunique())[:PAIR_COLUMNS]
+    n = len(real.train)
+    codes, values = {}, {}
+    for c in cols:
+        k, v = pd.factorize(real.train[c].astype(object).where(real.train[c].notna(), None), use_na_sentinel=True)
+        codes[c], values[c] = k, list(v)
+
+    def coded(df: pd.DataFrame, c: str) -> np.ndarray:
+        lookup = {str(v): i for i, v in enumerate(values[c])}
+        return df[c].map(lambda x: -1 if pd.isna(x) else lookup.get(str(x), -1)).to_numpy(dtype=np.int64)
+
+    found = []
+    syn_codes: dict[str, np.ndarray] = {}
+    hold_codes: dict[str, np.ndarray] = {}
+    for i, a in enumerate(cols):
+        ka, na = codes[a], len(values[a])
+        for b in cols[i + 1:]:
+            kb, nb = codes[b], len(values[b])
+            both = (ka >= 0) & (kb >= 0)
+            if both.sum() < ORDER_MIN_ROWS:
+                continue
+            joint = np.bincount(ka[both] * nb + kb[both], minlength=na * nb).reshape(na, nb)
+            m = joint.sum()
+            expected = np.outer(joint.sum(axis=1), joint.sum(axis=0)) / max(m, 1)
+            zero = (joint == 0) & (expected >= PAIR_EXPECTED_ROWS)
+            if not zero.any():
+                continue
+            for df, store in ((synthetic, syn_codes), (real.holdout, hold_codes)):
+                for c in (a, b):
+                    if c not in store:
+                        store[c] = coded(df, c) if c in df.columns else np.full(len(df), -1)
+            syn, rows = _zero_share(syn_codes[a], syn_codes[b], zero)
+            hold, _ = _zero_share(hold_codes[a], hold_codes[b], zero)
+            if rows < ORDER_MIN_ROWS:
+                continue
+            r, c_ = np.unravel_index(int(np.argmax(np.where(zero, expected, -1))), zero.shape)
+            found.append({"pair": f"{a}={values[a][r]!s} with {b}={values[b][c_]!s}"
+                                  + (f" (and {int(zero.sum()) - 1} more pair(s) of values)" if zero.sum() > 1 else ""),
+                          "synthetic": syn, "holdout": float(np.nan_to_num(hold)), "synthetic_rows": rows,
+                          "expected_real_rows": float(expected[r, c_]), "real_rows": n})
+    if not found:
+        return skipped("impossible_pair_share_max", "fidelity", "minimize", desc,
+                       "no pair of category values is missing from the real rows where chance would have put "
+                       f"{PAIR_EXPECTED_ROWS:g} rows")
+    worst = max(found, key=lambda r: r["synthetic"] - r["holdout"])
+    note = (f"worst {worst['pair']}: {worst['synthetic']:.1%} of synthetic rows (no real training row; "
+            f"{worst['expected_real_rows']:.0f} by chance; holdout {worst['holdout']:.1%})")
+    return judge("impossible_pair_share_max", "fidelity", worst["synthetic"], "minimize", desc,
+                 threshold=context.config.fidelity.impossible_pair_share_max, baseline=worst["holdout"], note=note,
+                 details={"pairs": sorted(found, key=lambda r: r["holdout"] - r["synthetic"])[:20]})
 
 
 def _worst_rule(name: str, found: list[dict[str, Any]], what: str, desc: str, context: TabularContext, none: str,

@@ -1135,3 +1135,26 @@ def test_a_missing_rule_on_a_0_1_flag_reads_1_and_1_0_alike() -> None:
     m = next(m for m in evaluate_tabular(real.iloc[:600], real.iloc[600:], syn).results
              if m.name == "missing_rule_violations_max")
     assert m.value == 0.0 and m.verdict == "pass", (m.value, m.note)
+
+
+def test_a_pair_of_values_no_real_row_holds_is_judged() -> None:
+    """A data scientist's DoctorVisits: ``nchronic`` and ``lchronic`` both yes in 131-182 synthetic rows, ``private``
+    with ``freepoor`` in 118-218, rwm1984's ``edlevel`` against its dummies, real none, and the report passed (its dummy
+    families are named by a trailing number). A pair of category values no real row holds, where chance would have put
+    10 rows, is judged on the synthetic rows holding it; rare pairs chance leaves empty are not."""
+    rng = np.random.default_rng(0)
+    n = 900
+    chronic = rng.choice(["none", "non-limiting", "limiting"], n, p=[0.6, 0.25, 0.15])
+    real = pd.DataFrame({"nchronic": np.where(chronic == "non-limiting", "yes", "no"),
+                         "lchronic": np.where(chronic == "limiting", "yes", "no"),
+                         "sex": rng.choice(["f", "m"], n), "rare": rng.choice(["a", "b"], n, p=[0.995, 0.005]),
+                         "visits": rng.poisson(1.0, n)})
+    train, holdout, good = real.iloc[:450], real.iloc[450:650], real.iloc[650:].copy()
+    ok = evaluate_tabular(train, holdout, good).metric("impossible_pair_share_max")
+    assert ok.verdict == "pass" and ok.value == 0.0, (ok.verdict, ok.note)
+    assert not any("rare=" in p["pair"] for p in ok.details["pairs"]), ok.details["pairs"]  # (chance: under 10 rows)
+    bad = good.copy()
+    bad.loc[bad.index[:30], ["nchronic", "lchronic"]] = "yes"  # 12% of the rows
+    got = evaluate_tabular(train, holdout, bad).metric("impossible_pair_share_max")
+    assert got.verdict == "fail" and "nchronic=yes with lchronic=yes" in got.note and abs(got.value - 0.12) < 1e-9, (
+        got.verdict, got.note)
