@@ -73,6 +73,9 @@ class FidelityThresholds(ConfigModel):
     #: of the pairs of columns strongly associated in train and holdout alike, the share the synthetic table loses: a
     #: mean over every pair passed while nhefs's sbp-dbp (0.56) and height-weight (0.50) correlations went to zero.
     strong_association_loss_share: Threshold = Field(default_factory=lambda: _t(0.25, 0.50))
+    #: of the pairs of number or yes/no columns with a clear effect (rank correlation 0.08 or more, significant, the
+    #: holdout's alike), the share the synthetic table erases or reverses (HealthInsurance's self-employment effect).
+    effect_loss_share: Threshold = Field(default_factory=lambda: _t(0.25, 0.50))
     #: judged on the shortfall of the synthetic rows' pattern overlap with train (1 - TVD) against a holdout sample's of
     #: the same size: on a wide table two real halves share few whole-row patterns (reddit_finance, 65 columns: TVD
     #: 0.895 between train and holdout), and a fixed limit on the TVD failed them.

@@ -1158,3 +1158,35 @@ def test_a_pair_of_values_no_real_row_holds_is_judged() -> None:
     got = evaluate_tabular(train, holdout, bad).metric("impossible_pair_share_max")
     assert got.verdict == "fail" and "nchronic=yes with lchronic=yes" in got.note and abs(got.value - 0.12) < 1e-9, (
         got.verdict, got.note)
+
+
+def test_an_effect_erased_or_reversed_is_judged() -> None:
+    """A data scientist's AER::HealthInsurance: insured 13.5 points less often when self-employed and 16 more over 45
+    (weak correlations, 0.10-0.15), neither kept in 6 fits of 6, and the report passed (strong associations are 0.3 and
+    more). The pairs of number or yes/no columns with a clear effect in train and holdout are judged: an independent
+    sample keeps them, one with the exposure drawn apart erases them, one the other way round reverses them."""
+    def draw(n: int, seed: int, flip: float = 1.0, apart: bool = False, strength: float = 0.15) -> pd.DataFrame:
+        rng = np.random.default_rng(seed)
+        selfemp = rng.random(n) < 0.15
+        age = rng.integers(18, 63, n)
+        p = 0.8 - flip * strength * selfemp + flip * 0.003 * (age - 40)
+        insured = rng.random(n) < np.clip(p, 0, 1)
+        if apart:
+            selfemp = rng.permutation(selfemp)
+            age = rng.permutation(age)
+        return pd.DataFrame({"insurance": np.where(insured, "yes", "no"), "selfemp": np.where(selfemp, "yes", "no"),
+                             "age": age, "region": rng.choice(["north", "south"], n)})
+
+    train, holdout = draw(3000, 0), draw(2000, 1)
+    ok = evaluate_tabular(train, holdout, draw(3000, 2)).metric("effect_loss_share")
+    assert ok.verdict == "pass" and ok.details["clear_pairs"] >= 2 and ok.value == 0.0, (ok.value, ok.note)
+    gone = evaluate_tabular(train, holdout, draw(3000, 3, apart=True)).metric("effect_loss_share")
+    assert gone.verdict == "fail" and gone.value == 1.0 and "selfemp" in gone.note, (gone.value, gone.note)
+    back = evaluate_tabular(train, holdout, draw(3000, 4, flip=-1.0)).metric("effect_loss_share")
+    assert back.verdict == "fail" and "insurance~selfemp -0.1" in back.note, (back.value, back.note)
+    # one strong effect reversed among others kept is a review at least
+    strong_train, strong_hold = draw(3000, 5, strength=0.35), draw(2000, 6, strength=0.35)
+    mixed = draw(3000, 7, strength=0.35)
+    mixed["insurance"] = draw(3000, 7, strength=-0.35)["insurance"]
+    one = evaluate_tabular(strong_train, strong_hold, mixed).metric("effect_loss_share")
+    assert one.verdict != "pass" and one.details["reversed"], (one.value, one.note)
