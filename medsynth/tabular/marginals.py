@@ -73,6 +73,56 @@ def project_simplex(v: np.ndarray, total: float) -> np.ndarray:
 ONEWAY_CAP = 0.5
 
 
+#: A number's empty fine cells are filled from its smoothed 1-way marginal (:func:`_smoothed_within`) from this many
+#: cells on, ...
+SMOOTH_MIN_CELLS = 4
+#: ... where they make a run of at most this many empty cells between cells with weight (a hole the noise made; a longer
+#: run is a gap of the data: a sentinel -99 beside values 80-160).
+HOLE_MAX_CELLS = 2
+
+
+def _smoothed_within(noisy: np.ndarray, sigma: np.ndarray, weights: np.ndarray, group: np.ndarray,
+                     edges: np.ndarray | None, fixed: np.ndarray) -> np.ndarray:
+    """The fine cells' decoding weights with the noise's holes filled: a run of at most ``HOLE_MAX_CELLS`` cells the
+    projection left empty between cells with weight takes the noisy 1-way's smoothed counts there
+    (:func:`~medsynth.tabular.multi_counts.whittaker`, its strength by Mallows' Cp for the known noise, on cell densities
+    where the cells differ in width), each coarse group scaled back to its weight. The projected counts zeroed every
+    cell the noise put below a threshold: whole ages inside the synthetic range were never written (a data scientist:
+    mdvis' ages 20-60 at epsilon 1 missed 4-7 of them, 8-13% of the real rows; rwm1984 1-2). Longer empty runs (a gap of
+    the data, a cut tail) keep no weight, and ``fixed`` cells (an atom's, written as the atom) keep theirs.
+    Post-processing of the DP 1-way marginal."""
+    from medsynth.tabular.multi_counts import whittaker
+
+    empty = weights <= 0
+    held = np.flatnonzero(~empty)
+    if held.size < 2:
+        return weights
+    holes = np.zeros(weights.size, dtype=bool)
+    run_start = None
+    for i in range(held[0], held[-1] + 1):
+        if empty[i] and run_start is None:
+            run_start = i
+        elif not empty[i] and run_start is not None:
+            if i - run_start <= HOLE_MAX_CELLS:
+                holes[run_start:i] = True
+            run_start = None
+    if not holes.any():
+        return weights
+    width = np.diff(edges) if edges is not None and edges.size == noisy.size + 1 else np.ones(noisy.size)
+    width = np.where(width > 0, width, 1.0)
+    scale = float(np.median(width))
+    smooth = np.maximum(whittaker(noisy / width * scale, float(np.median(sigma))), 0.0) * width / scale
+    out = weights.astype(float).copy()
+    out[holes] = smooth[holes]
+    for k in np.unique(group[holes]):  # (an atom's cell keeps its weight: a sentinel's share is its own count's)
+        cells = group == k
+        free = cells & ~fixed
+        total, got = float(weights[free].sum()), float(out[free].sum())
+        if total > 0 and got > 0:
+            out[free] *= total / got
+    return out
+
+
 class MarginalConfig(ConfigModel):
     """Discretisation and estimation settings shared by the marginal models.
 
@@ -347,6 +397,14 @@ class MarginalSynthesizer(TabularSynthesizer):
                 fine_w[col.name] = clipped.copy()
                 fine_w[col.name][:g] = project_simplex(fine_noisy[col.name][:g], total)
             group = equal_mass_groups(fine_w[col.name][:g], min(self._grid[1], g))
+            if private and g >= SMOOTH_MIN_CELLS:
+                edges = self._edges.get(col.name)
+                fixed = np.zeros(g, dtype=bool)
+                if edges is not None and col.atoms:
+                    for a in self.codec.to_unit(col, np.asarray(col.atoms, dtype=float)):  # type: ignore[union-attr]
+                        fixed[int(np.clip(np.searchsorted(edges, a, side="right") - 1, 0, g - 1))] = True
+                fine_w[col.name][:g] = _smoothed_within(fine_noisy[col.name][:g], fine_sigma[col.name][:g],
+                                                        fine_w[col.name][:g], group, edges, fixed)
             maps[col.name] = np.append(group, group.max() + 1) if col.missing else group  # missing: own state
         sizes = {c: int(maps[c].max() + 1) for c in names}
         coarse = {c: maps[c][fine[c]] for c in names}

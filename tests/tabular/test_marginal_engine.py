@@ -236,3 +236,26 @@ def test_one_way_marginals_the_domain_release_could_not_hand_over_stay_within_th
         measured = [e for e in m.ledger.entries if "marginals" in e.access and "1-way" not in e.access]
         assert measured and measured[0].rho > 0  # the higher-order marginals still got budget
         assert len(m.sample(50, seed=0)) == 50
+
+
+def test_whole_ages_inside_the_synthetic_range_are_written():
+    """A data scientist's mdvis (ages 20-60, 1,559 rows) at epsilon 1: 4-7 whole ages inside the synthetic range were
+    never written (8-13% of the real rows), the noise having put their cells under the projection's threshold. A run of
+    at most two cells left empty between cells with weight takes the smoothed 1-way's counts (an atom's cell keeps its
+    own): 3-11 ages missing in 6 noise draws before, 0-4 after."""
+    import pandas as pd
+
+    from medsynth.privacy.noise import insecure_noise_for_audit
+    from medsynth.tabular import api as tab
+
+    rs = np.random.default_rng(0)
+    n = 1500
+    df = pd.DataFrame({"age": rs.integers(20, 61, n), **{f"x{i}": rs.choice(["a", "b", "c"], n) for i in range(10)},
+                       "visits": rs.poisson(2, n), "income": rs.lognormal(8, 0.5, n).round(0)})
+    missing = []
+    for seed in range(6):
+        with insecure_noise_for_audit(seed):
+            m = tab.fit(df, model="dp-mst", epsilon=1.0)
+        s = m.sample(n, seed=0)["age"].dropna().round()
+        missing.append(sum(1 for a in range(20, 61) if s.min() <= a <= s.max() and not (s == a).any()))
+    assert sum(missing) <= 12 and max(missing) <= 5, missing  # (before: 32 in all, 11 at most)
