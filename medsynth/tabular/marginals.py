@@ -397,7 +397,7 @@ class MarginalSynthesizer(TabularSynthesizer):
                 fine_w[col.name] = clipped.copy()
                 fine_w[col.name][:g] = project_simplex(fine_noisy[col.name][:g], total)
             group = equal_mass_groups(fine_w[col.name][:g], min(self._grid[1], g))
-            if private and g >= SMOOTH_MIN_CELLS:
+            if private and g >= SMOOTH_MIN_CELLS and self.decode_weights == "project":  # ("clipped": as released)
                 edges = self._edges.get(col.name)
                 fixed = np.zeros(g, dtype=bool)
                 if edges is not None and col.atoms:

@@ -353,6 +353,7 @@ def dp_count_distribution(counts: np.ndarray, rho: float | None, rng: np.random.
     noisy = true + rng.normal(0.0, sigma, edges.size)
     cells, apart = _support(edges, noisy, sigma)
     lo, hi = int(edges[cells[0]]), int(edges[cells[-1]] + widths[cells[-1]] - 1)
+    sigma_support = sigma
     if not (widths[cells] > 1).any():  # counts of one value each: the rest measures the cells again, averaged in (one
         # measurement with the whole budget, as before), and the support is found again from both
         w_a, w_b = 1 / sigma**2, 1 / sigma_b**2
@@ -415,7 +416,8 @@ def dp_count_distribution(counts: np.ndarray, rho: float | None, rng: np.random.
     return CountModel(low=lo, width=width, probs=smooth / smooth.sum(), parents=max(parents, 1.0),
                       details={"mechanism": "noisy histogram of counts (support from noisy group sums), then a noisy "
                                             "count of each value of the support; Whittaker-smoothed", "rho": rho,
-                                 "sigma": sigma, "sigma_values": sigma_b, "support": [lo, hi]})
+                                 "sigma": sigma, "sigma_support": sigma_support, "sigma_values": sigma_b,
+                                 "support": [lo, hi]})
 
 
 def choose_bound(model: CountModel, *, quantile: float, sigma_unit: float, cells: int = 100) -> int:

@@ -59,6 +59,7 @@ from medsynth.tabular.config import MAX_DOMAIN_BUDGET
 from medsynth.tabular.encoding import Frame, TableCodec
 from medsynth.tabular.multi_base import MultiTableSynthesizer, primary_parent
 from medsynth.tabular.multi_counts import (
+    COUNT_SUPPORT_SHARE,
     CountModel,
     LedgerView,
     bound_rows,
@@ -490,8 +491,11 @@ class MultiTableDPMST(DomainsMixin, MultiTableSynthesizer):
             cm = dp_count_distribution(counts, rho_counts / len(rels) if private else None, gens.noise,
                                        sensitivity=sens[p], cap=cfg.max_count, weights=None if np.all(pw == 1) else pw)  # type: ignore[index]
             if private:
-                led.record(f"table '{t}': number of rows per '{p}' row", "Gaussian noisy histogram (zCDP), smoothed",  # type: ignore[union-attr]
-                           rho=rho_counts / len(rels), sensitivity_rows_per_unit=sens[p], support=cm.details.get("support"))  # type: ignore[index]
+                led.record(f"table '{t}': number of rows per '{p}' row",  # type: ignore[union-attr]
+                           "two Gaussian noisy histograms (zCDP): cells of growing width for the support "
+                           f"({COUNT_SUPPORT_SHARE:.0%}), then each value of it (or the same cells again, averaged); smoothed",
+                           rho=rho_counts / len(rels), sensitivity_rows_per_unit=sens[p], support=cm.details.get("support"),  # type: ignore[index]
+                           sigma_support=cm.details.get("sigma_support"), sigma_values=cm.details.get("sigma_values"))
             cm.parents = cm.parents if private else float(pw.sum())
             cm = self._cap_by_sequence(plan, cm)
             k = self._bound(t, cm, n_feat[t], rho_model[t], private, counts)
@@ -639,12 +643,17 @@ class MultiTableDPMST(DomainsMixin, MultiTableSynthesizer):
         last = cm.high - 1 + plan.seq_start
         if top is None or last <= int(math.floor(float(top))):
             return cm
+        # (a DP output now, not the declared domain: no longer labelled public, an adversary saw a widened declared
+        # range released as public: true beside the ledger's public assumption of the old one)
         if col.type == "categorical":
             as_text = bool(col.categories) and all(isinstance(c, str) for c in col.categories or [])
             more = [str(k) if as_text else k for k in range(int(top) + 1, last + 1)]
-            wider = col.model_copy(update={"categories": [*(col.categories or []), *more]})
+            wider = col.model_copy(update={"categories": [*(col.categories or []), *more], "public": False})
         else:
-            wider = col.model_copy(update={"max": last})
+            wider = col.model_copy(update={"max": last, "public": False})
+        if self.is_private:
+            self.ledger.notes.append(f"table '{plan.name}': the visit numbers in '{plan.sequence}' run to {last}, the most "  # type: ignore[union-attr]
+                                     "rows the DP count distribution gives a parent (post-processing)")
         self.schema.tables[plan.name] = tab.model_copy(  # type: ignore[union-attr]
             update={"columns": [wider if c.name == plan.sequence else c for c in tab.columns]})
         self.codecs[plan.name] = TableCodec(self.schema.tables[plan.name].table_schema())  # type: ignore[union-attr]

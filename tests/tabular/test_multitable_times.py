@@ -1332,3 +1332,20 @@ def test_a_visit_number_does_not_cap_a_patients_rows():
         assert per.max() >= 6 and (per >= 5).mean() > 0.08, (seed, per.value_counts().sort_index().to_dict())
         ranks = syn.groupby("id").cumcount() + 1
         assert (pd.to_numeric(syn["enum"]) == ranks).all(), seed
+
+
+def test_a_measured_end_of_visits_is_an_end_before_a_start():
+    """An adversary's folder (1,500 patients, weeks 1-12 of visits, a starting weight ``Start`` 15-35 and a follow-up
+    ``futime`` 20-40, both above every week): the noisy counts found both usable as the visits' end and the first in the
+    columns' order, ``Start``, was taken. A column named like an end is tried first, one named like a start last."""
+    rs = np.random.default_rng(0)
+    n = 1500
+    pats = pd.DataFrame({"id": np.arange(n), "Start": rs.uniform(15, 35, n).round(1), "futime": rs.integers(20, 40, n)})
+    k = rs.integers(1, 11, n)
+    ids = np.repeat(np.arange(n), k)
+    week = np.concatenate([np.sort(rs.choice(np.arange(1, 13), j, replace=False)) for j in k])
+    data = {"patients": pats, "visits": pd.DataFrame({"id": ids, "week": week, "w": (20 + 3 * week).astype(float)})}
+    schema = infer_dataset_schema(data)
+    with insecure_noise_for_audit(3):
+        m = MultiTableDPMST(privacy={"epsilon": 10.0}).fit(data, schema)
+    assert m.schema.relations[0].within == "futime", m.schema.relations[0]
