@@ -45,7 +45,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from medsynth.io.dataset_infer import date_named
+from medsynth.io.dataset_infer import clock_named, date_named
 from medsynth.io.schema import (
     MAX_INFERRED_LEVELS,
     RESOLUTIONS,
@@ -515,6 +515,10 @@ def decide_structure(schema: TableSchema, df: pd.DataFrame, *, rho: float, rows:
             if format_resolution(written) != "day":  # a time is written: to the second, or to the unit DP confirms
                 spent += RESOLUTION_SHARE * rho_r[2]
                 res = _resolution(prof[col.name].res + rng.normal(0, sig_res, len(RESOLUTIONS)), sig_res, written)
+                if res is None and date_named(col.name) and not clock_named(col.name):  # the noise cannot tell: a name
+                    # like a date, not a clock time, is a day (epa2021's release_date, written 'T00:00:00Z' in every real
+                    # row, came out with a time of day in 97% of the synthetic rows at epsilon 1: a data scientist)
+                    res = "day"
                 resolutions[col.name] = res
                 if res is not None:
                     decided[col.name]["resolution"] = res
