@@ -184,6 +184,11 @@ def year_top() -> float:
     return float(datetime.date.today().year + 1)
 
 
+def _epoch_days(year: float) -> float:
+    """Days from 1970-01-01 to January 1 of ``year`` (a date column's numbers)."""
+    return float((np.datetime64(f"{int(year)}-01-01", "D") - np.datetime64("1970-01-01", "D")).astype(np.int64))
+
+
 def _within_present(name: str, res: BoundsResult) -> tuple[BoundsResult, bool]:
     """A number's DP range (and its cells) cut at :func:`year_top` where its name says calendar years
     (:func:`~medsynth.io.dataset_infer.year_named`) and its noisy mass above the fit's year is within the noise; and
@@ -1367,6 +1372,12 @@ def resolve_domain(
             if cut:
                 ledger.notes.append(f"column '{col.name}': its DP range stops at the year of the fit, {res.high - 1:g} (a "
                                     "calendar year by its name; no mass above it stood out of the noise)")
+            if col.type == "datetime":  # dates likewise stop at the end of the fit's year (epa2021's release dates of
+                # 2020-2021 were written to 2024-2026 in 3 fits of 3 at epsilon 1: a data scientist)
+                res, cut = _cut_at_top(res, _epoch_days(year_top()))
+                if cut:
+                    ledger.notes.append(f"column '{col.name}': its DP date range stops at the end of the fit's year, "
+                                        f"{int(year_top()) - 1} (no mass after it stood out of the noise)")
             if (col.name in undecided and col.type == "continuous" and (not res.log_scale or res.low >= WHOLE_LOG_LOW)
                     and res.high - res.low >= (WHOLE_AGE_WIDTH if _age_in_years(col.name) else WHOLE_WIDTH)):
                 col = col.model_copy(update={"type": "integer"})  # see WHOLE_WIDTH (post-processing of DP outputs)

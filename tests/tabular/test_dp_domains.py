@@ -1539,3 +1539,28 @@ def test_a_column_whose_kind_the_noise_decided_takes_no_noise_word():
     assert before >= 10, before  # (what an unsure column took before)
     words = np.array(["yes"] * 600 + ["no"] * 400)
     assert sorted(thresholded_release(words, 0, 2e-4, 1e-6, np.random.default_rng(0), unsure=True)[0]) == ["no", "yes"]
+
+
+def test_a_date_range_stops_at_the_end_of_the_fits_year():
+    """A data scientist's epa2021: release dates of 2020-2021 written to 2024-2026 (3 fits of 3 at epsilon 1), and a
+    300-row table's dates of 2020-2021 got a DP range to 2059. A date column's range is cut at the end of the fit's year
+    where no mass after it stands out, as a calendar year's is."""
+    import datetime
+
+    from medsynth.privacy.noise import insecure_noise_for_audit
+    from medsynth.tabular.api import fit
+
+    rs = np.random.default_rng(0)
+    n = 300
+    day = pd.Timestamp("2020-01-02") + pd.to_timedelta(rs.integers(0, 450, n), unit="D")
+    df = pd.DataFrame({"release_date": day.strftime("%Y-%m-%d"), **{f"c{i}": rs.choice(["a", "b", "c"], n) for i in range(20)}})
+    end = pd.Timestamp(f"{datetime.date.today().year + 1}-01-01")
+    cut = 0
+    for seed in range(3):
+        with insecure_noise_for_audit(seed):
+            m = fit(df, model="dp-mst", epsilon=1.0)
+        top = pd.Timestamp(m.schema.column("release_date").max)
+        assert top <= end, (seed, top)
+        assert (pd.to_datetime(m.sample(500, seed=0)["release_date"]) < end).all(), seed
+        cut += any("its DP date range stops at the end of the fit's year" in x for x in m.ledger.notes)
+    assert cut >= 1, cut
