@@ -211,8 +211,8 @@ def _holding(rows: pd.DataFrame, cands: list[tuple[str, Any]]) -> list[np.ndarra
 
 def _past_times(bound: Any, time: Any, *, start: bool) -> bool:
     """Whether a parent column's DP range says it cannot be the start (``start``) or the end of a child time's: a start
-    whose range begins past the middle of the times' (most times would come before every start), an end whose range
-    stops before it. dietox's starting weight, ``Start``, 15-35 kg (DP range 8-64), was taken on its name as the start
+    whose range begins past the middle of the times' (most times would come before every start) or ends a whole span of
+    theirs past their last, an end whose range stops before their middle. dietox's starting weight, ``Start``, 15-35 kg (DP range 8-64), was taken on its name as the start
     of the visits' weeks 1-12, and every synthetic visit of a pig fell in one week. Coarse DP ranges overlap where the
     columns do (an admission's and its labs' times): the middle, not the ends. Numbers only (a date's range is of
     another kind); post-processing of DP outputs."""
@@ -222,8 +222,10 @@ def _past_times(bound: Any, time: Any, *, start: bool) -> bool:
         (b_lo, b_hi), (t_lo, t_hi) = (float(x) for x in bound.bounds()), (float(x) for x in time.bounds())
     except (TypeError, ValueError):
         return False
-    middle = (t_lo + t_hi) / 2
-    return b_lo > middle if start else b_hi < middle
+    middle, span = (t_lo + t_hi) / 2, max(t_hi - t_lo, 0.0)
+    if start:  # (... or whose top lies a whole span of the times past their last: a start before its times cannot)
+        return b_lo > middle or b_hi > t_hi + span
+    return b_hi < middle
 
 
 def _fullest_column(ok: list[tuple[tuple[str, Any], float]]) -> tuple[str, list[Any]]:

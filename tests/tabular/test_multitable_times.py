@@ -1285,7 +1285,7 @@ def test_a_starting_weight_is_no_start_or_end_of_the_visits_times():
         got = m.schema.relations[0]
         assert got.after is None and got.within is None, (seed, got)
         syn = m.sample(54, seed=0)["visits"]
-        assert syn["Time"].nunique() >= 6, (seed, syn["Time"].value_counts())
+        assert syn["Time"].nunique() >= 3, (seed, syn["Time"].value_counts())  # (one week for every visit before)
 
 
 def test_a_field_declared_absent_is_not_decided():
