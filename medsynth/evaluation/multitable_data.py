@@ -559,19 +559,19 @@ def trajectories(tables: Mapping[str, pd.DataFrame], schema: DatasetSchema, rel:
 
 
 def within_parent_trends(tables: Mapping[str, pd.DataFrame], schema: DatasetSchema, rel: Relation,
-                         min_rows: int = 3) -> dict[str, float]:
+                         min_rows: int = 3) -> dict[str, tuple[float, float]]:
     """Per numeric child column: the mean over parents with ``min_rows`` rows or more of the rank correlation of its
-    values with their time (``order_by``, else the rows' order): whether each patient's values rise or fall over their
-    own rows (a tree's growth, a pig's weight), which the means per time bin of :func:`trajectories` do not see."""
+    values with their time (``order_by``; a relation without one has none: the rows' order is no time), and its
+    standard error (the parents' spread over the root of their number): whether each patient's values rise or fall over
+    their own rows (a tree's growth, a pig's weight), which the means per time bin of :func:`trajectories` do not see."""
     child = tables[rel.child]
     p = parent_rows(tables, rel)
     types = column_types(schema, rel.child)
     fmt = {c.name: c.format for c in schema.tables[rel.child].columns}
-    if rel.order_by and rel.order_by in child.columns:
-        t = numbers(child[rel.order_by], types.get(rel.order_by, "numeric"), fmt.get(rel.order_by))
-    else:
-        t = np.arange(len(child), dtype=float)
-    out: dict[str, float] = {}
+    if not (rel.order_by and rel.order_by in child.columns):
+        return {}
+    t = numbers(child[rel.order_by], types.get(rel.order_by, "numeric"), fmt.get(rel.order_by))
+    out: dict[str, tuple[float, float]] = {}
     for c, k in types.items():
         if k != "numeric" or c in (rel.order_by, rel.sequence, *rel.ends) or c not in child.columns:
             continue
@@ -579,7 +579,7 @@ def within_parent_trends(tables: Mapping[str, pd.DataFrame], schema: DatasetSche
         frame = pd.DataFrame({"p": p, "t": t, "v": v})
         frame = frame[(frame["p"] >= 0) & np.isfinite(frame["t"]) & np.isfinite(frame["v"])]
         if frame.empty:
-            out[c] = float("nan")
+            out[c] = (float("nan"), float("nan"))
             continue
         ranks = frame.groupby("p")[["t", "v"]].rank()
         frame = frame.assign(rt=ranks["t"], rv=ranks["v"])
@@ -587,7 +587,7 @@ def within_parent_trends(tables: Mapping[str, pd.DataFrame], schema: DatasetSche
         n = g["rt"].transform("size")
         frame = frame[n >= min_rows]
         if frame.empty:
-            out[c] = float("nan")
+            out[c] = (float("nan"), float("nan"))
             continue
         g = frame.groupby("p")
         dt = frame["rt"] - g["rt"].transform("mean")
@@ -595,7 +595,7 @@ def within_parent_trends(tables: Mapping[str, pd.DataFrame], schema: DatasetSche
         num = (dt * dv).groupby(frame["p"]).sum()
         den = np.sqrt((dt**2).groupby(frame["p"]).sum() * (dv**2).groupby(frame["p"]).sum())
         r = (num / den.replace(0, np.nan)).fillna(0.0)  # (a patient's constant values: no trend)
-        out[c] = float(r.mean())
+        out[c] = (float(r.mean()), float(r.std(ddof=1) / np.sqrt(len(r))) if len(r) > 1 else float("nan"))
     return out
 
 

@@ -542,10 +542,12 @@ def _impossible_pairs(real: TabularData, synthetic: pd.DataFrame, context: Tabul
                                   + (f" (and {int(zero.sum()) - 1} more pair(s) of values)" if zero.sum() > 1 else ""),
                           "synthetic": syn, "holdout": float(np.nan_to_num(hold)), "synthetic_rows": rows,
                           "expected_real_rows": float(expected[r, c_]), "real_rows": n})
+    among = (f" (among the {len(cols)} category columns of at most {PAIR_MAX_VALUES} values with the fewest, of "
+             f"{sum(1 for c in real.categorical if 2 <= real.train[c].nunique() <= PAIR_MAX_VALUES)})")
     if not found:
         return skipped("impossible_pair_share_max", "fidelity", "minimize", desc,
                        "no pair of category values is missing from the real rows where chance would have put "
-                       f"{PAIR_EXPECTED_ROWS:g} rows")
+                       f"{PAIR_EXPECTED_ROWS:g} rows" + among)
     worst = max(found, key=lambda r: r["synthetic"] - r["holdout"])
     note = (f"worst {worst['pair']}: {worst['synthetic']:.1%} of synthetic rows (no real training row; "
             f"{worst['expected_real_rows']:.0f} by chance; holdout {worst['holdout']:.1%})")
@@ -832,6 +834,8 @@ EFFECT_KEPT = 1 / 3
 #: the other way) is a review at least, however many are kept.
 EFFECT_REVERSED_REAL = 0.15
 EFFECT_REVERSED_MIN = 0.05
+#: ... each past this many standard errors of the correlations (about one over the root of the rows of each sample).
+EFFECT_NOISE_SE = 2.0
 
 
 def _signed(df: pd.DataFrame, cols: list[str], binary: dict[str, Any]) -> pd.DataFrame:
@@ -839,7 +843,7 @@ def _signed(df: pd.DataFrame, cols: list[str], binary: dict[str, Any]) -> pd.Dat
     out = {}
     for c in cols:
         if c in binary:
-            out[c] = df[c].map(lambda v, one=binary[c]: np.nan if pd.isna(v) else float(str(v) == one))
+            out[c] = df[c].astype(str).eq(binary[c]).astype(float).where(df[c].notna())
         else:
             out[c] = pd.to_numeric(df[c], errors="coerce")
     return pd.DataFrame(out, index=df.index)
@@ -868,13 +872,13 @@ def _effects(real: TabularData, synthetic: pd.DataFrame, context: TabularContext
     n = context.config.tabular.max_rows_fidelity
     frames = [_signed(_sample(df, n, rng), cols, binary) for df in (real.train, real.holdout, synthetic)]
     tr, ho, sy = (f.rank().corr() for f in frames)  # (Spearman, pairwise complete)
-    counts = frames[0].notna().astype(float)
-    pair_n = counts.T.dot(counts)  # (rows holding both)
+    counts, syn_counts = (f.notna().astype(float) for f in (frames[0], frames[2]))
+    pair_n, syn_n = counts.T.dot(counts), syn_counts.T.dot(syn_counts)  # (rows holding both)
     found, lost, reversed_ = [], [], []
     for i, a in enumerate(cols):
         for b in cols[i + 1:]:
             r, h, x = float(tr.loc[a, b]), float(ho.loc[a, b]), float(sy.loc[a, b])
-            m = float(pair_n.loc[a, b])
+            m, ms = float(pair_n.loc[a, b]), max(float(syn_n.loc[a, b]), 1.0)
             if not (np.isfinite(r) and np.isfinite(h)) or m < ORDER_MIN_ROWS:
                 continue
             if abs(r) < EFFECT_MIN or abs(r) * math.sqrt(m) < EFFECT_SIGMAS or h * r <= 0 or abs(h) < abs(r) / 2:
@@ -882,9 +886,13 @@ def _effects(real: TabularData, synthetic: pd.DataFrame, context: TabularContext
             x = x if np.isfinite(x) else 0.0
             row = {"a": a, "b": b, "real": r, "holdout": h, "synthetic": x}
             found.append(row)
-            if x * r <= 0 or abs(x) < EFFECT_KEPT * abs(r):
+            # lost where the synthetic correlation falls short of the real one past the two samples' noise (about
+            # 1/sqrt(rows) each): independent real samples of pbc and cgd lost some in 3-8 of 60 splits (a reviewer)
+            short = (r - x) * np.sign(r) > EFFECT_NOISE_SE * math.sqrt(1 / m + 1 / ms)
+            if short and (x * r <= 0 or abs(x) < EFFECT_KEPT * abs(r)):
                 lost.append(row)
-                if abs(r) >= EFFECT_REVERSED_REAL and x * r < 0 and abs(x) >= EFFECT_REVERSED_MIN:
+                if (abs(r) >= EFFECT_REVERSED_REAL and x * np.sign(r) < -max(EFFECT_REVERSED_MIN,
+                                                                              EFFECT_NOISE_SE / math.sqrt(ms))):
                     reversed_.append(row)
     if not found:
         return skipped("effect_loss_share", "fidelity", "minimize", desc,

@@ -641,22 +641,38 @@ class MultiTableDPMST(DomainsMixin, MultiTableSynthesizer):
         whole = [int(float(c)) for c in col.categories or [] if _whole_key(c)]
         top = max(whole, default=0) if col.type == "categorical" else col.bounds()[1]  # type: ignore[arg-type]
         last = cm.high - 1 + plan.seq_start
-        if top is None or last <= int(math.floor(float(top))):
+        if top is None:
+            return cm
+        if col.public:  # a declared domain is public knowledge: the counts stop at it (a reviewer: 'enum' declared 1-8
+            # numbered visits to 11)
+            cap = int(math.floor(float(top))) - plan.seq_start + 1
+            if cap < cm.high and cap >= cm.low:
+                keep = (cap - cm.low) // cm.width + 1
+                probs = cm.probs[:keep]
+                cm.probs = probs / probs.sum() if probs.sum() > 0 else np.ones(keep) / keep
+            return cm
+        have = set(whole)
+        if col.type == "categorical" and have >= set(range(plan.seq_start, last + 1)):
+            return cm
+        if col.type != "categorical" and last <= int(math.floor(float(top))):
             return cm
         # (a DP output now, not the declared domain: no longer labelled public, an adversary saw a widened declared
         # range released as public: true beside the ledger's public assumption of the old one)
-        if col.type == "categorical":
+        if col.type == "categorical":  # every rank a number, the released values' gaps too (1, 2, 3, 5: rank 4 was
+            # written missing, a reviewer)
             as_text = bool(col.categories) and all(isinstance(c, str) for c in col.categories or [])
-            more = [str(k) if as_text else k for k in range(int(top) + 1, last + 1)]
+            more = [str(k) if as_text else k for k in range(plan.seq_start, last + 1) if k not in have]
             wider = col.model_copy(update={"categories": [*(col.categories or []), *more], "public": False})
         else:
-            wider = col.model_copy(update={"max": last, "public": False})
+            wider = col.model_copy(update={"max": max(last, float(top)), "public": False})
         if self.is_private:
             self.ledger.notes.append(f"table '{plan.name}': the visit numbers in '{plan.sequence}' run to {last}, the most "  # type: ignore[union-attr]
                                      "rows the DP count distribution gives a parent (post-processing)")
         self.schema.tables[plan.name] = tab.model_copy(  # type: ignore[union-attr]
             update={"columns": [wider if c.name == plan.sequence else c for c in tab.columns]})
+        unknown = self.codecs[plan.name].unknown_as_missing
         self.codecs[plan.name] = TableCodec(self.schema.tables[plan.name].table_schema())  # type: ignore[union-attr]
+        self.codecs[plan.name].unknown_as_missing = unknown
         return cm
 
     def _n_features(self, t: str) -> int:

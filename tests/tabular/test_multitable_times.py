@@ -1332,6 +1332,16 @@ def test_a_visit_number_does_not_cap_a_patients_rows():
         assert per.max() >= 6 and (per >= 5).mean() > 0.08, (seed, per.value_counts().sort_index().to_dict())
         ranks = syn.groupby("id").cumcount() + 1
         assert (pd.to_numeric(syn["enum"]) == ranks).all(), seed
+    # a visit number declared public (1-8) is public knowledge: the counts stop there (a reviewer: numbered to 11)
+    tab = schema.tables["visits"]
+    cols = [c.model_copy(update={"type": "categorical", "categories": list(range(1, 9)), "min": None, "max": None,
+                                 "public": True, "read_from_data": []}) if c.name == "enum" else c for c in tab.columns]
+    declared = schema.model_copy(update={"tables": {**schema.tables, "visits": tab.model_copy(update={"columns": cols})}})
+    for seed in (0, 1):
+        with insecure_noise_for_audit(seed):
+            m = MultiTableDPMST(privacy={"epsilon": 10.0}).fit(data, declared)
+        syn = m.sample(n, seed=0)["visits"]
+        assert syn.groupby("id").size().max() <= 8 and m.schema.tables["visits"].column("enum").public, seed
 
 
 def test_a_measured_end_of_visits_is_an_end_before_a_start():
