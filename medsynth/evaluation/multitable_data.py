@@ -599,37 +599,30 @@ def within_parent_trends(tables: Mapping[str, pd.DataFrame], schema: DatasetSche
     return out
 
 
-def constant_columns(tables: Mapping[str, pd.DataFrame], rel: Relation, min_parents: int = 5) -> list[str]:
-    """Child columns every real parent with two rows or more holds one value of (a patient's sex or birth year on
-    each visit), where at least ``min_parents`` such parents hold values."""
+def constant_columns(tables: Mapping[str, pd.DataFrame], rel: Relation) -> list[str]:
+    """Child columns the real parents hold one value of (a patient's sex or birth year on each visit), read as schema
+    infer reads ``constant`` (:func:`~medsynth.io.dataset_infer.constant_columns`)."""
+    from medsynth.io.dataset_infer import constant_columns as held_once
+
     child = tables[rel.child]
     p = parent_rows(tables, rel)
-    several = pd.Series(p).map(pd.Series(p).value_counts()).to_numpy() >= 2
-    out = []
-    for c in child.columns:
-        if c in (rel.column, rel.order_by, rel.sequence, *rel.ends):
-            continue
-        frame = pd.DataFrame({"p": p, "v": child[c].to_numpy()})[several & (p >= 0)].dropna()
-        if frame.empty or frame["p"].nunique() < min_parents or frame["v"].nunique() < 2:
-            continue
-        if (frame.groupby("p")["v"].nunique() <= 1).all():
-            out.append(c)
-    return out
+    names = [c for c in child.columns if c not in (rel.column, rel.order_by, rel.sequence, *rel.ends)]
+    return held_once(child[p >= 0].reset_index(drop=True), p[p >= 0], names)
 
 
 def parents_varying(tables: Mapping[str, pd.DataFrame], rel: Relation, columns: list[str]) -> dict[str, float]:
-    """Per column: the share of parents with two rows or more holding two values or more of it."""
+    """Per column: the share of the parents with two rows or more holding a value of it whose rows hold two values or
+    more (:func:`~medsynth.io.dataset_infer.varying_groups`)."""
+    from medsynth.io.dataset_infer import varying_groups
+
     child = tables[rel.child]
     p = parent_rows(tables, rel)
-    several = pd.Series(p).map(pd.Series(p).value_counts()).to_numpy() >= 2
+    several = (p >= 0) & (pd.Series(p).map(pd.Series(p).value_counts()).to_numpy() >= 2)
     out = {}
     for c in columns:
-        if c not in child.columns:
-            out[c] = float("nan")
-            continue
-        frame = pd.DataFrame({"p": p, "v": child[c].to_numpy()})[several & (p >= 0)]
-        held = frame.dropna().groupby("p")["v"].nunique()
-        out[c] = float((held >= 2).mean()) if len(held) else float("nan")
+        held = np.unique(p[several & child[c].notna().to_numpy()]) if c in child.columns else np.zeros(0)
+        out[c] = (float(varying_groups(child[c][several], p[several]).size / held.size) if held.size
+                  else float("nan"))
     return out
 
 
