@@ -260,14 +260,6 @@ def plan_discrete_names(tab: Any, modelled: set[str]) -> set[str]:  # noqa: ANN4
     return {c.name for c in tab.columns if c.name in modelled and c.type in ("categorical", "boolean")}
 
 
-def _whole_key(c: object) -> bool:
-    """Whether a category reads as a whole number (``2``, ``2.0``, ``'3'``)."""
-    try:
-        return float(c).is_integer()  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return False
-
-
 class MultiTableDPMST(DomainsMixin, MultiTableSynthesizer):
     """DP-MST over a folder of related tables, with patient-level DP (``epsilon: null``: non-private)."""
 
@@ -636,9 +628,11 @@ class MultiTableDPMST(DomainsMixin, MultiTableSynthesizer):
         two infections where real ones had up to 8 (its ``enum`` 3-8 too rare a value to release)."""
         if plan.sequence is None:
             return cm
+        from medsynth.tabular.multi_sampling import _whole  # (the sampler's reading of a whole-number category)
+
         tab = self.schema.tables[plan.name]  # type: ignore[union-attr]
         col = tab.column(plan.sequence)
-        whole = [int(float(c)) for c in col.categories or [] if _whole_key(c)]
+        whole = [int(float(c)) for c in col.categories or [] if _whole(c)]
         top = max(whole, default=0) if col.type == "categorical" else col.bounds()[1]  # type: ignore[arg-type]
         last = cm.high - 1 + plan.seq_start
         if top is None:
