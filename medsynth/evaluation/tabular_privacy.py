@@ -56,7 +56,7 @@ class TabularContext:
     data: TabularData
     config: EvaluationConfig
     #: number columns' ranges a medsynth schema declares public (a data dictionary's): values inside them are no values
-    #: past the plausible range (:func:`~medsynth.evaluation.tabular_fidelity._ranges_and_whole_numbers`)
+    #: past the plausible range (:func:`~medsynth.evaluation.tabular_checks._ranges_and_whole_numbers`)
     public_bounds: dict[str, tuple[float, float]] = field(default_factory=dict)
     _cache: dict[str, Any] = field(default_factory=dict)
 
