@@ -322,3 +322,45 @@ def test_a_fixed_schedule_keeps_its_number_of_visits():
             cm = dp_count_distribution(counts, 0.5, np.random.default_rng(seed))
             shares.append(float(cm.probs[value - cm.low]) if cm.low <= value <= cm.high and cm.width == 1 else 0.0)
         assert np.median(shares) >= 0.6 and min(shares) >= 0.3, (value, shares)
+
+
+def test_a_schedules_first_and_last_days_widen_a_range_cut_short():
+    """sleepstudy's 18 subjects, each on days 0-9: the domain release sees one random row per subject (1.8 a day), so
+    the released range came out cut short in every fit at epsilon 10 ([2, 7], [3, 5], [6, 7]) and the sampler piled
+    the visits on its ends. Each subject's first and last day beyond the range are counted (sensitivity sqrt(2)): the
+    range reaches the schedule's days, and a range already right is left alone."""
+    from medsynth.tabular.multi_domains import span_widened
+
+    groups, days = np.repeat(np.arange(18), 10), np.tile(np.arange(10.0), 18)
+    rng = np.random.default_rng(0)
+    for lo, hi in ((2, 7), (3, 5), (6, 7), (7, 10)):
+        got = [span_widened(days, groups, lo, hi, whole=True, rho=0.2, rng=rng)[:2] for _ in range(10)]
+        assert sum(g == (0.0, max(9.0, hi)) for g in got) >= 9, (lo, hi, got)
+        assert all(g[0] >= 0 and g[1] <= max(9, hi) for g in got), got  # never past the subjects' days
+    assert all(span_widened(days, groups, 0, 9, whole=True, rho=0.2, rng=rng)[2]["widened"] is None for _ in range(50))
+    # numbers that are not whole: a continuous follow-up of 0-1,000 days released as [100, 600]
+    t = np.random.default_rng(1).uniform(0, 1000, 2000)
+    lo, hi, _ = span_widened(t, np.repeat(np.arange(200), 10), 100.0, 600.0, whole=False, rho=0.2, rng=rng)
+    assert 0 <= lo <= 100 and 850 <= hi <= 1000, (lo, hi)
+
+
+def test_a_dp_fit_keeps_a_schedules_days():
+    """The fit spends SPAN_PART of a child table's domain budget on the spans of its numbers named like a time (a
+    ledger entry per column) and its range covers the schedule's days: 40 subjects on days 0-9 at epsilon 10."""
+    import medsynth.tabular as tab
+    from medsynth.privacy.noise import insecure_noise_for_audit
+
+    rng = np.random.default_rng(3)
+    subjects = pd.DataFrame({"Subject": np.arange(40), "group": rng.choice(["a", "b"], 40)})
+    visits = pd.DataFrame({"Subject": np.repeat(np.arange(40), 10), "Days": np.tile(np.arange(10), 40),
+                           "Reaction": rng.normal(300, 40, 400).round(1)})
+    data = {"patients": subjects, "visits": visits}
+    for seed in (1, 2):
+        with insecure_noise_for_audit(seed):
+            m = tab.fit(data, epsilon=10.0, schema=tab.infer_schema(data), seed=seed)
+        span = [e for e in m.ledger.entries if "span of 'Days'" in e.access]
+        assert len(span) == 1 and span[0].rho > 0
+        col = m.schema.tables["visits"].column("Days")
+        assert not col.omitted and (col.min, col.max) == (0, 9), (seed, col.min, col.max, span[0].details)
+        days = m.sample(40, seed=0)["visits"]["Days"]
+        assert days.min() == 0 and days.max() == 9 and days.nunique() == 10
