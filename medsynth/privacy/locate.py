@@ -125,6 +125,10 @@ class Location:
             return np.zeros(0, dtype=np.int64)
         return np.union1d(self.text_found(), [self.text_noisy.size - 1]).astype(np.int64)
 
+    def key_counts(self) -> np.ndarray:
+        """The noisy counts of the located keys (small whole values standing above the noise)."""
+        return self.noisy[_N_OCT + np.asarray(self.keys, dtype=np.int64)] if self.keys.size else np.zeros(0)
+
     def missing_noisy(self) -> tuple[float, float]:
         """The noisy count of cells a model sees as missing (missing values and :meth:`text_as_missing`) and its
         noise scale."""

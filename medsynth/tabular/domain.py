@@ -59,8 +59,11 @@ from medsynth.privacy.mechanisms import (
 from medsynth.privacy.steps import (
     ATOM_CELLS,
     ATOM_HOLD,
+    ATOM_SHARE,
     ON_SIGMAS,
     SENTINEL_CELLS,
+    SENTINEL_SHARE,
+    SENTINELS,
     SPARSE_LEFT,
     SPARSE_POINTS,
     atom_candidates,
@@ -416,6 +419,10 @@ def complete_from_data(schema: TableSchema, df: pd.DataFrame) -> TableSchema:
             lo = col.bounds()[0] if col.min is not None else float(np.nanmin(x))
             hi = col.bounds()[1] if col.max is not None else float(np.nanmax(x))
             upd = _set_bounds(col, lo, hi)
+        if col.type == "continuous" and col.atoms is None and col.name in df.columns:
+            atoms = exact_atoms(_numbers(col, df[col.name]))
+            if atoms:
+                upd["atoms"] = atoms
         if col.type in ("continuous", "integer") and col.step is None and col.name in df.columns:
             lo, hi = (upd["min"], upd["max"]) if "min" in upd else col.bounds()
             step = exact_step(_numbers(col, df[col.name]), lo, hi, integer=col.type == "integer")
@@ -428,6 +435,25 @@ def complete_from_data(schema: TableSchema, df: pd.DataFrame) -> TableSchema:
             upd["missing"] = True
         cols.append(col.model_copy(update=upd) if upd else col)
     return schema.model_copy(update={"columns": cols})
+
+
+def exact_atoms(x: np.ndarray) -> list[float]:
+    """The values a non-private fit writes as themselves (``atoms``) in a continuous column: at most ``ATOM_CELLS``
+    values each held by ``ATOM_SHARE`` of the present values, the commonest first, and the :data:`SENTINELS` held by
+    ``SENTINEL_SHARE`` and ten times a typical value's count, as a DP fit finds them from noisy counts. RandHIE's 23% zero spending came out as values drawn
+    across the model's lowest cell (0.003-0.15): no synthetic row spent nothing, and a flag of any spending disagreed
+    with the amount in a quarter of the rows (a data scientist)."""
+    v = np.asarray(x, dtype=float)
+    v = v[np.isfinite(v)]
+    if v.size == 0:
+        return []
+    vals, counts = np.unique(v, return_counts=True)
+    order = np.argsort(-counts, kind="stable")[:ATOM_CELLS]
+    out = {float(vals[i]) for i in order if counts[i] >= ATOM_SHARE * v.size}
+    typical = float(np.median(counts))  # (a sentinel stands out: 1 value in 100 distinct ones holds 1% too)
+    out |= {float(a) for a, c in zip(vals, counts, strict=True)
+            if a in SENTINELS and c >= SENTINEL_SHARE * v.size and c >= 10 * typical}
+    return sorted(out)
 
 
 def exact_step(x: np.ndarray, low: float, high: float, *, integer: bool) -> float | None:
@@ -898,6 +924,23 @@ def _flag_text(loc: Location) -> int | None:
     return i if i < len(TEXT_PAIRS) else None
 
 
+#: A small code's text (:func:`_text_beside_code`) makes it a category list where it holds at least this share of the
+#: column's values (numbers and text, noisy counts) and stands this many noise deviations above zero.
+TEXT_CODE_SHARE = 0.05
+TEXT_CODE_SIGMAS = 3.0
+
+
+def _text_beside_code(loc: Location) -> bool:
+    """Whether a number column located as a small code holds text beside its keys: the noisy count of its text cells
+    (:meth:`~medsynth.privacy.locate.Location.text_as_missing`) clears ``TEXT_CODE_SIGMAS`` deviations and
+    ``TEXT_CODE_SHARE`` of the keys' and the text's counts (post-processing of stage 1)."""
+    text, k = loc.text_as_missing()
+    if k == 0 or not text > TEXT_CODE_SIGMAS * loc.sigma * math.sqrt(1.0 + k):
+        return False
+    keys = float(np.maximum(loc.key_counts(), 0.0).sum())
+    return text >= TEXT_CODE_SHARE * (text + keys)
+
+
 #: A flag's text found in a number column's stage 1 must stand out again in the measurement of its two values (their
 #: sum, this many of its noise deviations) before the column is released as that flag.
 CONFIRM_SIGMAS = 2.0
@@ -1154,8 +1197,13 @@ def resolve_domain(
         return schema
     n_rows = float(rows or len(df))
     n_cat = sum(c.type == "categorical" for c in todo)
-    delta_cat = ledger.reserved_delta / n_cat if n_cat else 0.0
-    z_cat = math.sqrt(2) * float(special.erfinv(1 - 2 * delta_cat)) if n_cat else 0.0
+    # small whole-number codes whose type was read from the data may hold text answers beside their numbers (yrbss'
+    # hours of TV 1-4 beside "<1", "do not watch" and "5+" in 41% of the rows): each may release a category list
+    # (:data:`TEXT_CODE_SHARE`), so their delta is reserved with the category columns' (public facts only)
+    text_codes = {c.name for c in todo if c.type == "integer" and c.name in small_ints and "type" in c.read_from_data}
+    n_lists = n_cat + len(text_codes)
+    delta_cat = ledger.reserved_delta / n_lists if n_lists else 0.0
+    z_cat = math.sqrt(2) * float(special.erfinv(1 - 2 * delta_cat)) if n_lists else 0.0
     pool = max(rho_domain + oneway_rho * len(todo), STRUCTURE_SHARE * privacy.domain_budget * ledger.rho_budget)
     share = _allocate(todo, pool, n_rows, z_cat, time_weight)
     updates: dict[str, dict[str, Any]] = {}
@@ -1177,6 +1225,7 @@ def resolve_domain(
     paired: list[str] = []  # flags of which DP released neither value alone, but both together
     by_family: list[str] = []  # number columns located where their family's average histogram located, confirmed
     retyped: list[str] = []  # decided numbers, released as a flag's categories (text stood above the noise)
+    text_coded: list[str] = []  # small codes released as category lists (text stood beside their keys)
     lumped: dict[str, float] = {}  # columns given "(other)": the DP estimate of its share of the rows
     first = {c.name: stage1_share(share[c.name], oneway_rho) for c in numbers}
     present = _PresentRows(len(df), rows, rows_sigma, other, rng)
@@ -1270,6 +1319,27 @@ def resolve_domain(
         spent[col.name] = rho_each
         if col.type in NUMERIC_TYPES:
             loc = located[col.name]
+            if col.name in text_codes and loc.kind == "code" and _text_beside_code(loc):
+                # DP decided numbers, a small code, but text stands beside its keys in the same histogram: the text
+                # answers would be written as missing (yrbss: 41% of hours of TV). The rest of its share releases the
+                # column's category list, numbers and text alike.
+                rest = rho_each * (1 - first[col.name])
+                spent[col.name] = loc.rho + rest
+                as_cat = col.model_copy(update={"type": "categorical", "min": None, "max": None, "categories": None,
+                                                "transform": "none", "step": None, "atoms": None})
+                upd = release_categories(as_cat, s, rest, delta_cat)
+                if upd is None:
+                    updates[col.name] = dict(OMITTED)
+                    ledger.notes.append(f"column '{col.name}': its text answers stood out beside its numbers, but no "
+                                        "value is frequent enough to release with DP at this budget; the synthetic "
+                                        "column is empty (declare its categories public, or give more budget)")
+                    continue
+                detail[col.name] = {**detail.get(col.name, {}), "mechanism": MECH_NUMBER + "; text stood above the "
+                                    "noise beside its keys: released as a category list", "rho": spent[col.name]}
+                updates[col.name] = {"type": "categorical", "min": None, "max": None, "transform": "none",
+                                     "step": None, "atoms": None, **upd}
+                text_coded.append(col.name)
+                continue
             if loc.kind == "unlocated" and _flag_text(loc) is not None and "type" in col.read_from_data:
                 # DP decided numbers, but no number stands above the noise and a flag's text does (the same
                 # histogram): a yes/no column of a small, wide table whose type the noise got wrong. The rest of its
@@ -1492,6 +1562,11 @@ def resolve_domain(
             f"columns {by_family}: no value range stood above the noise in their own histogram; located where the average "
             "histogram of their family (number columns whose names differ only in their numbers) did, and confirmed by "
             "a second measurement of their own values")
+    if text_coded:
+        ledger.notes.append(
+            f"columns {text_coded}: DP decided that they hold a small code of whole numbers, but text stood above the "
+            f"noise beside them (at least {TEXT_CODE_SHARE:.0%} of the values): released as category lists, numbers "
+            "and text alike, so that text answers are not written as missing")
     if retyped:
         ledger.notes.append(
             f"columns {retyped}: DP decided that they hold numbers, but their domain histogram found no number above "
@@ -1551,7 +1626,7 @@ def resolve_domain(
     ledger.record(
         "domains of columns read from the data (ranges, category lists, whether values are missing)",
         "Gaussian noisy histograms (zCDP), budget split by need; category lists thresholded (extra delta)",
-        rho=sum(spent.values()) + present.rho, delta=delta_cat * n_cat if n_cat else None, columns=[c.name for c in todo],
+        rho=sum(spent.values()) + present.rho, delta=delta_cat * n_lists if n_lists else None, columns=[c.name for c in todo],
         per_column=detail, planned_rho=pool, locate_reserve_rho=reserve_rho,
         **({"rows_with_values": {"mechanism": "Gaussian noisy count of the rows measured (a code's keys, or a range's values, were short of "
                                               "the patients)", "rho": present.rho}} if present.rho else {}),

@@ -500,6 +500,10 @@ class MarginalSynthesizer(TabularSynthesizer):
                     u[where[f == j]] = a
         else:
             u[present] = f / max(g - 1, 1) if per_value else (f + rng.random(f.size)) / g
+            if col.atoms and not per_value:  # (the same on the model's own grid: a domain the multi-table fit settled,
+                where = np.flatnonzero(present)  # or a non-private fit's: RandHIE's 23% zero spending came out 0.003-0.15)
+                for a in self.codec.to_unit(col, np.asarray(col.atoms, dtype=float)):  # type: ignore[union-attr]
+                    u[where[f == int(np.clip(math.floor(a * g), 0, g - 1))]] = a
         return u
 
     def _zero_cells(self, col: ColumnSchema, edges: np.ndarray) -> np.ndarray:

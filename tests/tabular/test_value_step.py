@@ -346,3 +346,37 @@ def test_values_beside_a_sentinel_atom_are_the_sentinel_and_beside_another_atom_
     assert SENTINEL_SNAP * (1024.0 - 984.6) < 1.0
     ct = np.asarray(codec._decode_number(cols[1], codec.to_unit(cols[1], np.array([44.8, 45.0 - 1e-12]))), dtype=float)
     assert abs(ct[0] - 44.8) < 1e-6 and ct[1] == 45.0
+
+
+def test_a_non_private_fit_writes_a_point_mass_as_itself():
+    """A data scientist's RandHIE: 23% of the person-years spent nothing (``meddol`` 0, on a log scale). Atoms came
+    only from a DP release, so a non-private fit (and a multi-table DP fit, whose child models draw on their own grid)
+    wrote the zeros as values drawn across the lowest cell (0.003-0.15): no synthetic row spent nothing, and the flag of
+    any spending disagreed with the amount in a quarter of the rows."""
+    from medsynth.tabular.domain import exact_atoms
+
+    assert exact_atoms(np.r_[np.zeros(30), np.linspace(1, 100, 70)]) == [0.0]
+    assert exact_atoms(np.r_[np.full(20, 999.0), np.linspace(1, 100, 980)]) == [999.0]  # a sentinel at 1% or more
+    assert exact_atoms(np.linspace(1, 100, 100)) == [] and exact_atoms(np.full(3, np.nan)) == []
+    rs = np.random.default_rng(0)
+    spent = np.where(rs.random(3000) < 0.23, 0.0, np.exp(rs.normal(4, 1.5, 3000)).round(2))
+    df = pd.DataFrame({"meddol": spent, "binexp": (spent > 0).astype(int), "age": rs.integers(20, 60, 3000)})
+    model = tab.fit(df, model="dp-mst", epsilon=None, schema=tab.infer_schema(df), seed=0)
+    assert model.schema.column("meddol").atoms == [0.0]
+    out = model.sample(3000, seed=0)
+    assert 0.18 < (out["meddol"] == 0).mean() < 0.28 and ((out["meddol"] > 0) & (out["meddol"] < 0.5)).mean() < 0.01
+    assert ((out["binexp"] == 0) & (out["meddol"] > 0)).mean() < 0.03
+
+
+def test_a_child_model_writes_a_released_point_mass_as_itself(seeded_dp_noise):
+    """The same spending on a person's years at epsilon 10: the multi-table fit released the atom 0 and the years' model,
+    drawing on its own grid, still wrote no zero (0.003-0.15)."""
+    rs = np.random.default_rng(1)
+    n = 600
+    years = pd.DataFrame({"zper": np.repeat(np.arange(n), 3), "year": np.tile([1, 2, 3], n)})
+    years["meddol"] = np.where(rs.random(3 * n) < 0.23, 0.0, np.exp(rs.normal(4, 1.5, 3 * n)).round(2))
+    data = {"persons": pd.DataFrame({"zper": np.arange(n), "female": rs.integers(0, 2, n)}), "years": years}
+    model = tab.fit(data, epsilon=10.0, schema=tab.infer_schema(data), seed=0)
+    assert 0.0 in (model.schema.tables["years"].column("meddol").atoms or [])
+    out = model.sample(n, seed=0)["years"]["meddol"]
+    assert 0.15 < (out == 0).mean() < 0.32 and ((out > 0) & (out < 0.5)).mean() < 0.02
