@@ -423,11 +423,13 @@ def complete_from_data(schema: TableSchema, df: pd.DataFrame) -> TableSchema:
             atoms = exact_atoms(_numbers(col, df[col.name]))
             if atoms:
                 upd["atoms"] = atoms
+                upd["read_from_data"] = sorted({*col.read_from_data, "atoms"})
         if col.type in ("continuous", "integer") and col.step is None and col.name in df.columns:
             lo, hi = (upd["min"], upd["max"]) if "min" in upd else col.bounds()
             step = exact_step(_numbers(col, df[col.name]), lo, hi, integer=col.type == "integer")
             if step is not None:
                 upd["step"] = step
+                upd["read_from_data"] = sorted({*upd.get("read_from_data", col.read_from_data), "step"})
         elif col.type in DISCRETE_TYPES and not col.has_domain:
             keys = sorted({category_key(v) for v in df[col.name].dropna()})
             upd = {"categories": _sorted_categories(_native_categories(df[col.name], keys))}
@@ -1152,6 +1154,12 @@ def resolve_domain(
                       columns=schema.names)
         return complete_from_data(schema, df)
     schema = _without_read_formats(schema, ledger)
+    # a unit or atoms a non-private fit read from the data (complete_from_data lists them) are no declaration: an
+    # adversary reused such a model's schema and the DP model kept an exact value DP never measured
+    schema = schema.model_copy(update={"columns": [c.model_copy(update={
+        **({"atoms": None} if "atoms" in c.read_from_data else {}), **({"step": None} if "step" in c.read_from_data else {}),
+        "read_from_data": [f for f in c.read_from_data if f not in ("atoms", "step")]})
+        if {"atoms", "step"} & set(c.read_from_data) else c for c in schema.columns]})
     needs_struct = [c for c in schema.columns if needs_decision(c)]
     todo = [schema.column(n) for n in schema.private_domain_columns()]
     if not todo and not needs_struct:

@@ -593,8 +593,17 @@ class DomainsMixin:
         return start, [b for a, b in ok if a == start]
 
     def _domain_weight(self, tab: DatasetTable, keys: list[str]) -> int:
+        """A table's weight in the domain budget: its columns whose domain or type a DP fit decides (a type read from
+        the data counts twice), from public facts only: an identifier or an empty column schema infer read counts as
+        the column it may be (an adversary: one patient's only value of a column moved the budget, in the ledger)."""
+        plain = self._open(tab, keys)
+        names = set(plain.private_domain_columns())
+        return sum(needs_decision(c) or c.name in names for c in plain.columns) + sum(needs_decision(c) for c in plain.columns)
+
+    def _open(self, tab: DatasetTable, keys: list[str]) -> TableSchema:
+        """:meth:`_plain`, with what schema infer read as omitted reopened in a DP fit (DP decides it anew)."""
         plain = self._plain(tab, keys)
-        return len(plain.private_domain_columns()) + sum(needs_decision(c) for c in plain.columns)
+        return reopen_inferred_omissions(plain) if self.is_private else plain
 
     @staticmethod
     def _plain(tab: DatasetTable, keys: list[str]) -> TableSchema:
@@ -616,9 +625,9 @@ class DomainsMixin:
         # facts only (a type DP decides counts whatever schema infer read; a declared category column counts)
         n_cat = {}
         for t in tables:
-            plain = self._plain(schema.tables[t], schema.key_columns(t))
+            plain = self._open(schema.tables[t], schema.key_columns(t))
             names = set(plain.private_domain_columns())
-            n_cat[t] = sum(needs_decision(c) or c.type == "categorical" for c in plain.modelled if c.name in names)
+            n_cat[t] = sum(needs_decision(c) or (c.type == "categorical" and c.name in names) for c in plain.columns)
         out = {}
         for t in schema.order():
             tab = schema.tables[t]
@@ -628,8 +637,11 @@ class DomainsMixin:
                 rows = tables[t] if t not in unit or t == schema.roots[0] else tables[t].iloc[one_per_group(unit[t], gens.noise)]
                 share = self.privacy.domain_budget * rho_total * tables_share * weights[t] / max(total_w, 1)
                 spans = [] if t not in unit or t == schema.roots[0] else [  # (names only: public)
-                    c.name for c in plain.columns if c.name not in schema.key_columns(t) and c.type != "datetime"
+                    c.name for c in plain.columns if c.name not in schema.key_columns(t)
+                    and not (c.type == "datetime" and (c.public or "type" not in c.read_from_data))
                     and (time_named(c.name) or age_named(c.name)) and (not c.public or bool(c.read_from_data))]
+                # (a type read from the data is no public fact: a date column is skipped only where its type was
+                # declared, else one patient's unparsable date changed the spans' budget, in the ledger: an adversary)
                 # as a single table's fit: numbers not located at first get more looks from a reserve (only what is
                 # used is spent; the rest stays with the models), and a table's domain release doubles as its model's
                 # 1-way marginals, paid for here with the model's 1-way budget: the root's (the same rows, weight 1)
@@ -757,8 +769,14 @@ class DomainsMixin:
         every modelled column of every table, as a single table's DP-MST spends it."""
         from medsynth.tabular.mst import DPMST
 
-        columns = sum(len(self._plain(schema.tables[t], schema.key_columns(t)).modelled) for t in schema.tables)
+        columns = sum(self._modelled_count(schema.tables[t], schema.key_columns(t)) for t in schema.tables)
         return DPMST.oneway_share * planned / max(columns, 1)
+
+    def _modelled_count(self, tab: DatasetTable, keys: list[str]) -> int:
+        """The columns a fit may model, from public facts only: the modelled ones and those whose type a DP fit decides
+        (an identifier or an empty column schema infer read may be neither: one patient's value would move the count)."""
+        plain = self._open(tab, keys)
+        return len({c.name for c in plain.modelled} | {c.name for c in plain.columns if needs_decision(c)})
 
     def _decide_constant(self, rel: Relation, child: DatasetTable, rows: pd.DataFrame, prow: pd.DataFrame,
                          g: np.ndarray, units: np.ndarray, taken: set[str], rho: float, n_hat: float,
