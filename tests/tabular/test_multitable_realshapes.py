@@ -364,3 +364,53 @@ def test_a_dp_fit_keeps_a_schedules_days():
         assert not col.omitted and (col.min, col.max) == (0, 9), (seed, col.min, col.max, span[0].details)
         days = m.sample(40, seed=0)["visits"]["Days"]
         assert days.min() == 0 and days.max() == 9 and days.nunique() == 10
+
+
+def test_a_visit_index_is_never_made_an_identifier_on_the_noise_alone():
+    """nlme's Dialyzer numbers each of its 16 patients' 7 visits ``index`` (the relation's sequence): 'index' is a row
+    number's name, and where the noise could not tell unique rows the name made it an identifier, regenerated as
+    syn-0000001... in 3 of 3 fits at epsilon 10. Like 'number' and 'obs', it is an identifier only where a noisy count
+    says its rows are unique."""
+    df = pd.DataFrame({"index": np.tile(np.arange(1, 8), 16), "rate": np.random.default_rng(0).normal(30, 10, 112).round(1)})
+    schema = infer_schema(df)
+    for seed in range(10):
+        led = PrivacyLedger(private=True, target_epsilon=10.0, target_delta=1e-5)
+        out, *_ = decide_structure(schema, df, rho=2e-4, rows=112.0, rng=np.random.default_rng(seed), ledger=led)
+        assert out.column("index").type != "identifier", seed
+
+
+def _neighbours_ledger(extra) -> list[list[tuple]]:  # noqa: ANN001
+    """The ledgers (access, rho, delta, planned rho, locate reserve) of two neighbouring folders, each with one more patient whose visit holds
+    ``extra``'s two values, fitted with the same noise."""
+    import medsynth.tabular as tab
+    from medsynth.privacy.noise import insecure_noise_for_audit
+
+    rng = np.random.default_rng(0)
+    pats = pd.DataFrame({"pid": np.arange(1, 301), "age": rng.integers(20, 80, 300), "sex": rng.choice(["F", "M"], 300)})
+    k = rng.integers(2, 6, 300)
+    visits = pd.DataFrame({"pid": np.repeat(pats["pid"], k), "score": rng.normal(50, 10, k.sum()).round(1)})
+    visits["visit_date"] = (pd.Timestamp("2020-01-01") + pd.to_timedelta(rng.integers(0, 300, k.sum()), "D")).strftime("%Y-%m-%d")
+    visits["comment"] = np.nan
+    out = []
+    for value in extra:
+        p = pd.concat([pats, pd.DataFrame({"pid": [10_000], "age": [50], "sex": ["F"]})], ignore_index=True)
+        v = pd.concat([visits, pd.DataFrame([{"pid": 10_000, "score": 50.0, **value}])], ignore_index=True)
+        data = {"patients": p, "visits": v}
+        with insecure_noise_for_audit(1):
+            m = tab.fit(data, epsilon=1.0, schema=tab.infer_schema(data), seed=0)
+        out.append([(e.access, e.rho, e.delta, e.details.get("planned_rho"), e.details.get("locate_reserve_rho"))
+                    for e in m.ledger.entries])
+    return out
+
+
+def test_one_patients_unparsable_date_or_only_comment_moves_no_budget():
+    """An adversary: which child columns get a span release was chosen on the type schema infer read (a date column
+    skipped), and each table's budget weight and category delta on the columns it read as empty; one patient's
+    'not recorded' in a date column, or the only comment of an empty column, changed the rho and delta of the releases,
+    in the published ledger, whatever the noise. Both are now chosen on public facts: the two neighbours' ledgers agree."""
+    a, b = _neighbours_ledger([{"visit_date": "not recorded", "comment": np.nan},
+                               {"visit_date": "2020-03-03", "comment": np.nan}])
+    assert a == b
+    a, b = _neighbours_ledger([{"visit_date": "2020-03-03", "comment": "fell at home"},
+                               {"visit_date": "2020-03-03", "comment": np.nan}])
+    assert a == b
