@@ -175,6 +175,34 @@ def patient_table(tables: Mapping[str, pd.DataFrame], schema: DatasetSchema,
     return pd.concat([base, pd.DataFrame(cols)], axis=1)
 
 
+def patient_histories(tables: Mapping[str, pd.DataFrame], schema: DatasetSchema,
+                      columns: Mapping[str, list[str]] | None = None) -> np.ndarray:
+    """One 64-bit hash per root row of its whole record: its own values and, per child table, the multiset of its rows'
+    values (keys and identifiers left out: a copy's keys are new; numbers at ``COPY_DIGITS`` significant digits). Two
+    patients hash alike exactly where one is a copy of the other, visit for visit. ``columns``: the columns hashed per
+    table (by default the schema's non-key columns the table holds; a column a table lacks hashes as missing)."""
+    from medsynth.evaluation.tabular_data import row_hashes
+
+    root = schema.roots[0]
+    units = unit_rows(tables, schema)
+    n = len(tables[root])
+
+    def hashed(t: str) -> np.ndarray:
+        cols = list(columns[t]) if columns is not None else [c for c, k in column_types(schema, t).items() if k != "id"]
+        frame = tables[t].reindex(columns=cols).reset_index(drop=True)
+        return row_hashes(frame) if cols else np.zeros(len(frame), dtype=np.uint64)
+
+    parts = [pd.Series(hashed(root)).astype(str)]
+    for t in schema.order():
+        if t == root or t not in units:
+            continue
+        u, h = units[t], hashed(t)
+        ok = u >= 0
+        groups = pd.Series(h[ok].astype(str)).groupby(u[ok]).agg(lambda x: ",".join(sorted(x)))
+        parts.append(f"{t}:" + groups.reindex(range(n), fill_value="").reset_index(drop=True))
+    return pd.util.hash_pandas_object(pd.concat(parts, axis=1).agg("|".join, axis=1), index=False).to_numpy()
+
+
 def patient_types(schema: DatasetSchema, flat: pd.DataFrame) -> dict[str, str]:
     """Evaluation types of a patient-level table: the root's columns by the schema, summaries numeric."""
     root = {c: ("numeric" if k == "datetime" else k) for c, k in column_types(schema, schema.roots[0]).items() if k != "id"}
@@ -627,5 +655,5 @@ def parents_varying(tables: Mapping[str, pd.DataFrame], rel: Relation, columns: 
 
 
 __all__ = ["binned", "bound_violations", "children_per_parent", "column_types", "count_bins", "count_tvd", "load_dataset", "numbers", "parent_rows",
-           "offset_tvd", "parents_varying", "patient_table", "patient_types", "primary_relation", "slug", "time_offsets",
+           "offset_tvd", "parents_varying", "patient_histories", "patient_table", "patient_types", "primary_relation", "slug", "time_offsets",
            "top_categories", "trajectories", "two_way_tvd", "unit_rows", "within_parent_trends", "constant_columns"]

@@ -135,6 +135,20 @@ def judge(
     )
 
 
+def judgeable(threshold: Threshold | None, baseline: float | None) -> tuple[bool, str]:
+    """Whether a distance judged on its own value (``on="value"``, to minimise) can be judged at this sample size, and
+    the note where not: two real samples (the baseline: holdout against train) differing past its review limit leave
+    no room to tell a faithful synthetic table from a poor one (a data scientist's 35-patient folder: real holdout and
+    train 0.438 apart in their parent-child associations, a fixed limit of 0.20, and every folder failed, real ones
+    too)."""
+    if threshold is None or baseline is None or threshold.on != "value" or not math.isfinite(float(baseline)) \
+            or float(baseline) <= threshold.review:
+        return True, ""
+    return False, (f"not judged: two real samples (holdout against train) differ by {float(baseline):.3f} on their own, "
+                   f"past the review limit {threshold.review:g}: too few rows to tell a faithful synthetic table from a "
+                   "poor one here")
+
+
 def skipped(name: str, section: str, direction: Direction, description: str, reason: str) -> MetricResult:
     """A metric that could not run, with the reason."""
     return MetricResult(name, section, None, direction, description, verdict="skipped", note=reason)

@@ -438,40 +438,47 @@ class ExactCopies:
     def compute(self, real: TabularData, synthetic: pd.DataFrame, *, context: TabularContext) -> list[MetricResult]:
         """Share of synthetic rows that copy a training row, beyond natural duplicates."""
         cols = real.columns
-        h_s = row_hashes(synthetic[cols])
-        h_train = row_hashes(real.train[cols])
-        in_train = np.isin(h_s, h_train)
-        h_hold = row_hashes(real.holdout[cols])
-        in_hold = np.isin(h_s, h_hold)
-        share = float(in_train.mean())
-        n, n_h = len(h_s), max(len(real.holdout), 1)
-        scale = len(real.train) / n_h
-        # Natural duplicates, two ways: the synthetic rows' rate of holdout copies scaled to the training set (it
-        # follows the synthetic rows' own concentration on common rows), and the holdout rows' rate of training
-        # copies (what a fresh real row does, with more trials where the synthetic rows are few). The larger is the
-        # baseline; the excess is judged by its one-sided 95% lower bound under that null, its standard error from the
-        # baseline, never from the synthetic rows' spread (copies widened it: 5% verbatim copies of 500 rows passed).
-        # With the scaled rate alone, 500 synthetic rows at a 90/10 split saw a holdout copy less than once: a null of
-        # 0, and half of honest releases of a table with 1.2% natural duplicates were flagged (review).
-        scaled = min(float(in_hold.mean()) * scale, 1.0)
-        fresh = float(np.isin(h_hold, h_train).mean())
-        if fresh >= scaled:
-            base, se = fresh, math.sqrt(fresh * (1.0 - fresh) * (1.0 / max(n, 1) + 1.0 / n_h))
-        else:
-            base, se = scaled, math.sqrt(scaled * (1.0 - scaled + scale) / max(n, 1))
+        got = copy_shares(row_hashes(synthetic[cols]), row_hashes(real.train[cols]), row_hashes(real.holdout[cols]))
         return [judge(
-            "exact_copy_share", SECTION, share, "minimize",
+            "exact_copy_share", SECTION, got["share"], "minimize",
             "Share of synthetic rows identical to a training row. Judged by its excess over natural duplicates (the "
             "larger of the share identical to a holdout row, scaled to the training set's size, and the share of holdout "
             "rows identical to a training row); the excess's 95% lower bound is judged, so that sampling noise alone "
             "does not flag a release.",
-            threshold=context.config.privacy.exact_copy_share, baseline=base,
-            judged=share - 1.645 * se,
-            details={"copies_of_train_rows": int(in_train.sum()), "copies_of_holdout_rows": int(in_hold.sum()),
-                     "synthetic_rows": n, "holdout_rows_copying_train": fresh, "scaled_holdout_copy_share": scaled,
-                     "excess_se": se},
-            artifacts={"copied_rows": np.nonzero(in_train)[0][:20]},
+            threshold=context.config.privacy.exact_copy_share, baseline=got["baseline"], judged=got["judged"],
+            details=got["details"], artifacts={"copied_rows": np.nonzero(got["in_train"])[0][:20]},
         ), _holdout_copies(synthetic, context)]
+
+
+def copy_shares(h_s: np.ndarray, h_train: np.ndarray, h_hold: np.ndarray) -> dict[str, Any]:
+    """The share of synthetic records (hashes ``h_s``) identical to a training record, its natural-duplicate baseline
+    and the one-sided 95% lower bound of the share that is judged against it (:class:`ExactCopies`; a folder's whole
+    patient histories in :mod:`medsynth.evaluation.multitable`)."""
+    in_train, in_hold = np.isin(h_s, h_train), np.isin(h_s, h_hold)
+    share = float(in_train.mean()) if len(h_s) else 0.0
+    n, n_h = len(h_s), max(len(h_hold), 1)
+    scale = len(h_train) / n_h
+    # Natural duplicates, two ways: the synthetic records' rate of holdout copies scaled to the training set (it follows
+    # the synthetic records' own concentration on common ones), and the holdout records' rate of training copies (what a
+    # fresh real record does, with more trials where the synthetic records are few). The larger is the baseline; the
+    # excess is judged by its one-sided 95% lower bound under that null, its standard error from the baseline, never
+    # from the synthetic records' spread (copies widened it: 5% verbatim copies of 500 rows passed). With the scaled
+    # rate alone, 500 synthetic rows at a 90/10 split saw a holdout copy less than once: a null of 0, and half of
+    # honest releases of a table with 1.2% natural duplicates were flagged (review).
+    scaled = min(float(in_hold.mean()) * scale, 1.0) if n else 0.0
+    fresh = float(np.isin(h_hold, h_train).mean()) if len(h_hold) else 0.0
+    # (the standard error's rate at least one holdout record's worth: 0 copies among 9 holdout patients made a null of
+    # exactly 0 and one chance match among 35 synthetic ones failed, as holdout_copies floors it)
+    if fresh >= scaled:
+        base = fresh
+        p0 = max(fresh, 1.0 / n_h)
+        se = math.sqrt(p0 * (1.0 - min(p0, 1.0)) * (1.0 / max(n, 1) + 1.0 / n_h))
+    else:
+        base, se = scaled, math.sqrt(scaled * (1.0 - scaled + scale) / max(n, 1))
+    return {"share": share, "baseline": base, "judged": share - 1.645 * se, "in_train": in_train,
+            "details": {"copies_of_train_rows": int(in_train.sum()), "copies_of_holdout_rows": int(in_hold.sum()),
+                        "synthetic_rows": n, "holdout_rows_copying_train": fresh, "scaled_holdout_copy_share": scaled,
+                        "excess_se": se}}
 
 
 def _holdout_copies(synthetic: pd.DataFrame, context: TabularContext) -> MetricResult:

@@ -527,3 +527,38 @@ def test_a_patients_constant_drawn_on_each_row_fails():
     bad["visits"]["sex"] = np.random.default_rng(3).choice(["F", "M"], len(bad["visits"]))
     m = {m.name: m for m in evaluate_multitable(train, holdout, bad).results}["constant_column_violations"]
     assert m.value > 0.9 and m.verdict == "fail" and "'sex'" in m.note, (m.value, m.note)
+
+
+def _binary_visits(n: int, seed: int, offset: int = 0) -> dict[str, pd.DataFrame]:
+    """schizophrenia2's shape: a yes/no response at a fixed schedule of visits (ten here), and the patient's group."""
+    rng = np.random.default_rng(seed)
+    ids = np.arange(offset, offset + n)
+    visits = pd.DataFrame({"id": np.repeat(ids, 10), "month": np.tile(np.arange(10), n),
+                           "disorder": rng.choice(["absent", "present"], 10 * n)})
+    return {"patients": pd.DataFrame({"id": ids, "onset": rng.choice(["< 20 yrs", "> 20 yrs"], n)}), "visits": visits}
+
+
+def test_a_copied_history_fails_where_the_patient_summaries_copy_naturally():
+    """A data scientist's schizophrenia2 given as its own synthetic folder: the patient-level table summarises the
+    visits (count, month statistics, the share present), which real patients share by chance (the holdout's summaries
+    copied the training ones 100%), so exact_copy_share passed a verbatim copy. history_copy_share compares whole
+    records, visit for visit, against the holdout's natural duplicates."""
+    train, holdout = _binary_visits(300, 1), _binary_visits(100, 2, 10_000)
+    report = evaluate_multitable(train, holdout, _copy_with_new_ids(train, 50_000), mode="audit")
+    names = {m.name: m for m in report.results}
+    assert names["exact_copy_share"].verdict == "pass"  # the summaries' copies are natural
+    hist = names["history_copy_share"]
+    assert hist.value == 1.0 and hist.baseline < 0.3 and hist.verdict == "fail", (hist.value, hist.baseline)
+    fresh = evaluate_multitable(train, holdout, _binary_visits(300, 3, 20_000), mode="audit")
+    assert next(m for m in fresh.results if m.name == "history_copy_share").verdict == "pass"
+
+
+def test_a_folder_too_small_to_judge_its_associations_says_so():
+    """A data scientist's schizophrenia2 (35 patients, 9 held out): real holdout and train 0.438 apart in their
+    parent-child associations against a fixed limit of 0.20, so every folder failed, a real one too. Where two real
+    samples differ past the review limit on their own, the metric gives no verdict and says why."""
+    train, holdout = _binary_visits(35, 1), _binary_visits(9, 2, 10_000)
+    report = evaluate_multitable(train, holdout, _binary_visits(35, 3, 20_000))
+    assoc = next(m for m in report.results if m.name == "parent_child_association_difference")
+    assert assoc.baseline > 0.10 and assoc.verdict == "info" and "too few rows" in assoc.note, assoc
+    assert report.verdict != "fail"
