@@ -748,13 +748,16 @@ def test_a_patients_flag_agrees_with_their_terminal_row():
     with insecure_noise_for_audit(6):
         m3 = MultiTableDPMST(privacy={"epsilon": 1.0, "delta": 1e-5}).fit(odd, schema)
     assert (m3.schema.relations[0].flag, m3.schema.relations[0].flag_value) == ("died", "death")
-    # a flag the rows contradict for a third of the patients is not taken (where the noise cannot tell, the names take
-    # it: 1-2 draws of 12 at epsilon 1, noise seeds 0-11, as the names say a death flag pairs with a death row)
+    # a flag the rows contradict for a third of the patients is not taken, but where the noise cannot tell the names
+    # take it (a death flag pairs with a death row): 1-2 draws of 12 at epsilon 1 (noise seeds 0-11)
     shuffled = {k: v.copy() for k, v in real.items()}
     shuffled["patients"]["died"] = np.random.default_rng(0).permutation(shuffled["patients"]["died"].to_numpy())
-    with insecure_noise_for_audit(7):
-        m2 = MultiTableDPMST(privacy={"epsilon": 1.0, "delta": 1e-5}).fit(shuffled, infer_dataset_schema(shuffled))
-    assert m2.schema.relations[0].flag is None
+    taken = 0
+    for seed in range(12):
+        with insecure_noise_for_audit(seed):
+            m2 = MultiTableDPMST(privacy={"epsilon": 1.0, "delta": 1e-5}).fit(shuffled, infer_dataset_schema(shuffled))
+        taken += m2.schema.relations[0].flag is not None
+    assert taken <= 3, taken
     spec = schema.to_dict()  # declared on a column that is no yes/no: refused, naming it
     spec["relations"][0].update({"flag": "age", "read_from_data": [f for f in spec["relations"][0]["read_from_data"] if f != "flag"]})
     with pytest.raises(ConfigError, match="flag 'age' must be a yes/no column of 'patients'"):
