@@ -604,6 +604,10 @@ def sample(run: str | Path, n: int, out: str | Path | None = None, *, seed: int 
     from medsynth.tabular.multi_base import is_multitable_model
 
     check_run_kind(run, ("tabular", "multitable"), command="medsynth tabular sample")
+    if not Path(run).is_dir():  # (before --out's checks: a folder --out was refused for its extension, naming no run)
+        from medsynth.core.errors import RunDirectoryError
+
+        raise RunDirectoryError(f"run '{run}' does not exist; give the --out folder of `medsynth tabular fit`")
     if is_multitable_model(run):
         from medsynth.core.files import check_output
         from medsynth.tabular.multi_run import sample_dataset_run

@@ -99,6 +99,9 @@ def test_errors_are_one_line_and_debug_shows_traceback(capsys: pytest.CaptureFix
     assert code == 2 and "mr_contrast" in err
     code, _, err = run(capsys, "nosuchcommand")
     assert code == 2 and "No such command" in err
+    # a run that does not exist is named before the output's checks (a folder --out was refused for its extension)
+    code, _, err = run(capsys, "tabular", "sample", str(tmp_path / "no_run"), "--n", "5", "--out", str(tmp_path / "syn"))
+    assert code != 0 and f"run '{tmp_path / 'no_run'}' does not exist" in err and "extension" not in err
 
 
 def test_phantoms_cli(capsys: pytest.CaptureFixture[str], tmp_path: Path):
