@@ -34,6 +34,7 @@ Inference lives in :mod:`medsynth.io.dataset_infer`.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any, Literal
@@ -51,7 +52,7 @@ from medsynth.io.schema import NUMERIC_TYPES, SCHEMA_VERSION, Category, TableSch
 #: File endings read as tables (``.gz``/``.bz2``/``.xz``/``.zip`` CSVs too).
 TABLE_ENDINGS = (".csv", ".tsv", ".parquet", ".pq", ".csv.gz", ".csv.bz2", ".csv.xz", ".csv.zip", ".tsv.gz")
 RelationField = Literal["order_by", "within", "after", "sequence", "ends", "chained", "terminal", "flag",
-                        "terminal_at_end", "constant", "copied", "once"]
+                        "terminal_at_end", "constant", "copied", "once", "advancing"]
 
 
 class DatasetTable(TableSchema):
@@ -119,6 +120,11 @@ class Relation(ConfigModel):
             each of their visits, as an export writes them): sampled rows take the parent's first row's value.
         copied: child columns that hold the parent's value of its column of the same name (a patient's sex or
             treatment repeated on each visit): sampled rows take the sampled parent's value.
+        advancing: child number columns that advance with ``order_by`` at a fixed rate within a parent, ``{column:
+            rate}`` (a person's age at each yearly visit, rate 1 per year; per day, 1/365.25): sampled rows take the
+            parent's first row's value plus ``rate`` times the time since that row. Read from the data it is a rule a
+            DP fit uses only once accepted (taken out of ``read_from_data``: public knowledge of how the column is
+            recorded); a non-private fit uses it as read.
         read_from_data: the fields above that ``schema infer`` read from the data.
         absent: fields the schema declares the relation has none of (public knowledge, e.g. ``[after]``: the visits
             start at no parent column): a DP fit decides them no more (an unset field is decided under DP).
@@ -143,6 +149,7 @@ class Relation(ConfigModel):
     once_values: list[Category] = Field(default_factory=list)
     constant: list[str] = Field(default_factory=list)
     copied: list[str] = Field(default_factory=list)
+    advancing: dict[str, float] = Field(default_factory=dict)
     read_from_data: list[RelationField] = Field(default_factory=list)
     absent: list[RelationField] = Field(default_factory=list)
 
@@ -365,6 +372,17 @@ def relation_problems(tables: Mapping[str, DatasetTable], relations: list[Relati
             elif col in (r.column, r.order_by, r.sequence, *r.ends):
                 problems.append(f"relation {r.label}: constant '{col}' is its key or one of its times; a column held once "
                                 "per parent is another (e.g. constant: [age, smoker])")
+        for col, rate in r.advancing.items():
+            if col not in child.names or child.column(col).type not in ("integer", "continuous"):
+                problems.append(f"relation {r.label}: advancing '{col}' must be a number column of '{r.child}' (e.g. "
+                                "advancing: {age: 1.0}, an age at yearly visits)")
+            elif col in (r.column, r.order_by, r.sequence, *r.ends, *r.constant, *r.copied):
+                problems.append(f"relation {r.label}: advancing '{col}' is its key, one of its times, or held once")
+            if not (math.isfinite(float(rate)) and float(rate) > 0):
+                problems.append(f"relation {r.label}: advancing '{col}' needs a rate above 0 (units of the column per unit "
+                                f"of its time order), got {rate!r}")
+            if r.order_by is None:
+                problems.append(f"relation {r.label}: advancing '{col}' needs order_by (the time it advances with)")
         for col in r.copied:
             if col not in child.names or col not in parent.names:
                 problems.append(f"relation {r.label}: copied '{col}' must be a column of both '{r.child}' and "

@@ -387,6 +387,12 @@ class DomainsMixin:
             upd.update({"flag": None, "flag_value": None})
         if rel.once and not ok(rel.child, rel.once, ("boolean", "categorical")):
             upd.update({"once": None, "once_values": []})
+        if rel.advancing:  # (a rule read from the data is used by a DP fit once accepted, as a table's rules are; said
+            # nowhere public: that it was read is the data's, the run's private/fit.json shows it to the user)
+            read = self.is_private and "advancing" in rel.read_from_data
+            kept = {c: r for c, r in rel.advancing.items() if ok(rel.child, c, ("integer", "continuous")) and not read}
+            if kept != rel.advancing:
+                upd["advancing"] = kept
         # (only fields the schema set and did not read: whether schema infer found one is the data's, and naming a
         # field it left unset, or flag_value beside a flag it read, told it: an adversary)
         said = sorted(f for f in upd if f not in ("flag_value", "once_values") and getattr(rel, f)

@@ -216,3 +216,60 @@ def test_a_measured_support_under_the_noise_is_said_in_the_ledger():
         assert m.schema.relations[0].constant == [] or not notes
         said += bool(notes) and m.schema.relations[0].constant == []
     assert said == 3, said
+
+
+def _yearly(n: int, seed: int = 0) -> dict[str, pd.DataFrame]:
+    """RandHIE's shape: a person's years 1-5 with the age at each (entry age plus the years since), a 0/1 child flag,
+    spending."""
+    rng = np.random.default_rng(seed)
+    k = rng.integers(2, 6, n)
+    ids = np.repeat(np.arange(n), k)
+    year = np.concatenate([np.arange(1, j + 1) for j in k])
+    entry = np.repeat(rng.uniform(1, 60, n), k)
+    years = pd.DataFrame({"zper": ids, "year": year, "xage": (entry + year - 1).round(6),
+                          "child": (entry + year - 1 < 18).astype(int), "meddol": rng.gamma(1, 100, len(ids)).round(2)})
+    return {"persons": pd.DataFrame({"zper": np.arange(n), "female": rng.integers(0, 2, n)}), "years": years}
+
+
+def test_an_age_advancing_with_the_years_keeps_advancing():
+    """A data scientist's RandHIE: a person's age at each yearly visit rises by exactly one a year; the synthetic ages fell
+    between a person's years for 80-84% of the persons at epsilon 1 and 10, 36% without DP. schema infer reads the rate
+    (``advancing``); a non-private fit, and a DP fit once it is accepted, write each row as the first row's age plus the
+    years since; a DP fit leaves it unused while it is read from the data; a flag or a number that only varies is none."""
+    from medsynth.io.dataset_infer import advancing_columns
+
+    real = _yearly(300)
+    rel = infer_dataset_schema(real).relations[0]
+    assert rel.order_by == "year" and rel.advancing == {"xage": 1.0} and "advancing" in rel.read_from_data, rel
+    v = real["years"]
+    days = v["year"].to_numpy() * 365.25
+    assert advancing_columns(v, v["zper"].to_numpy(), days, ["xage", "child", "meddol"]) == {"xage": 1 / 365.25}
+
+    def falls(out: dict[str, pd.DataFrame]) -> float:
+        y = out["years"].sort_values(["zper", "year"], kind="stable")
+        return float(y.groupby("zper")["xage"].apply(lambda a: bool((np.diff(a.to_numpy()) < -1e-9).any())).mean())
+
+    schema = infer_dataset_schema(real)
+    plain = MultiTableDPMST(privacy={"epsilon": None}).fit(real, schema).sample(300, seed=0)
+    assert falls(plain) == 0.0
+    y = plain["years"]
+    gap = (y["xage"] - y["year"]).groupby(y["zper"]).agg(lambda a: a.max() - a.min())
+    assert float(gap.max()) < 1e-6
+    with insecure_noise_for_audit(3):
+        read = MultiTableDPMST(privacy={"epsilon": 10.0, "delta": 1e-5}).fit(real, schema)
+    assert read.schema.relations[0].advancing == {}  # read from the data: unused until accepted
+    accepted = schema.model_copy(update={"relations": [schema.relations[0].model_copy(update={
+        "read_from_data": [f for f in schema.relations[0].read_from_data if f != "advancing"]})]})
+    with insecure_noise_for_audit(3):
+        dp = MultiTableDPMST(privacy={"epsilon": 10.0, "delta": 1e-5}).fit(real, accepted)
+    assert dp.schema.relations[0].advancing == {"xage": 1.0}
+    assert falls(dp.sample(300, seed=0)) == 0.0
+    spec = schema.to_dict()
+    for update, message in (({"advancing": {"nope": 1.0}}, "advancing 'nope' must be a number column of 'years'"),
+                            ({"advancing": {"xage": 0.0}}, "advancing 'xage' needs a rate above 0"),
+                            ({"advancing": {"year": 1.0}}, "advancing 'year' is its key, one of its times")):
+        bad = schema.to_dict()
+        bad["relations"][0].update(update)
+        with pytest.raises(ConfigError, match=message):
+            DatasetSchema.from_dict(bad)
+    assert spec["relations"][0]["advancing"] == {"xage": 1.0}
