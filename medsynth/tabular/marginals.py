@@ -275,6 +275,19 @@ class MarginalSynthesizer(TabularSynthesizer):
             return self.codec.n_categories(col.name) + extra  # type: ignore[union-attr]
         return self._fine_spec(col)[0] + extra
 
+    def _atom_grid(self, col: ColumnSchema, g: int) -> np.ndarray:
+        """Edges of ``g`` equal cells of the unit scale with each of the column's atoms (declared, or read by a
+        non-private fit) in a cell of its own: values drawn in it are written as the atom, and its count is the
+        atom's alone. Written as the whole cell holding it (a reviewer: 8 cells on 0-100, 10.6% zeros came out 20.9%,
+        nothing left in 0-12.5 where 11.4% of the rows were), an atom took its neighbours' rows."""
+        e = np.linspace(0.0, 1.0, g + 1)
+        width = 1e-6 / g
+        for a in self.codec.to_unit(col, np.asarray(col.atoms, dtype=float)):  # type: ignore[union-attr]
+            if 0.0 <= a <= 1.0:
+                e = np.r_[e, a, a + width] if a + width <= 1.0 else np.r_[e, a - width, a]
+        e = np.unique(np.clip(e, 0.0, 1.0))
+        return e[np.r_[True, np.diff(e) > 1e-15]]
+
     def _fine_codes(self, frame: Frame) -> dict[str, np.ndarray]:
         out = {}
         for col in self.codec.numeric:  # type: ignore[union-attr]
@@ -343,6 +356,9 @@ class MarginalSynthesizer(TabularSynthesizer):
         sigma1 = gaussian_sigma(rho1) if private else 0.0
         sigma_hi = self._plan(rho - rho1 * n_measured, d) if private else 0.0
         self._grid = self._choose_grid(self.rows_noisy or frame.n, sigma1, sigma_hi)  # noisy n: the exact one is private
+        for col in self.codec.numeric:  # type: ignore[union-attr]
+            if col.atoms and col.name not in self._edges and not self._fine_spec(col)[1]:
+                self._edges[col.name] = self._atom_grid(col, self._grid[0])
         fine = self._fine_codes(frame)
 
         # 1. noisy 1-way marginals on the fine grid (reused from the domain release where it measured them)
@@ -500,10 +516,6 @@ class MarginalSynthesizer(TabularSynthesizer):
                     u[where[f == j]] = a
         else:
             u[present] = f / max(g - 1, 1) if per_value else (f + rng.random(f.size)) / g
-            if col.atoms and not per_value:  # (the same on the model's own grid: a domain the multi-table fit settled,
-                where = np.flatnonzero(present)  # or a non-private fit's: RandHIE's 23% zero spending came out 0.003-0.15)
-                for a in self.codec.to_unit(col, np.asarray(col.atoms, dtype=float)):  # type: ignore[union-attr]
-                    u[where[f == int(np.clip(math.floor(a * g), 0, g - 1))]] = a
         return u
 
     def _zero_cells(self, col: ColumnSchema, edges: np.ndarray) -> np.ndarray:

@@ -348,7 +348,7 @@ def _schedule(col: Any, df: pd.DataFrame) -> Any:  # noqa: ANN401
     v = np.unique(x[np.isfinite(x)])
     if not 2 <= v.size <= MAX_LEVELS or not np.all(v == np.round(v)) or v.size == v[-1] - v[0] + 1:
         return col
-    return col.model_copy(update={"atoms": [int(k) for k in v]})
+    return col.model_copy(update={"atoms": [int(k) for k in v], "read_from_data": sorted({*col.read_from_data, "atoms"})})
 
 
 class DomainsMixin:
@@ -643,11 +643,12 @@ class DomainsMixin:
                 rows = tables[t] if t not in unit or t == schema.roots[0] else tables[t].iloc[one_per_group(unit[t], gens.noise)]
                 share = self.privacy.domain_budget * rho_total * tables_share * weights[t] / max(total_w, 1)
                 spans = [] if t not in unit or t == schema.roots[0] else [  # (names only: public)
-                    c.name for c in plain.columns if c.name not in schema.key_columns(t)
-                    and not (c.type == "datetime" and (c.public or "type" not in c.read_from_data))
-                    and (time_named(c.name) or age_named(c.name)) and (not c.public or bool(c.read_from_data))]
-                # (a type read from the data is no public fact: a date column is skipped only where its type was
-                # declared, else one patient's unparsable date changed the spans' budget, in the ledger: an adversary)
+                    c.name for c in plain.columns if c.name not in schema.key_columns(t) and not c.public
+                    and (c.type in ("integer", "continuous") or "type" in c.read_from_data)
+                    and (time_named(c.name) or age_named(c.name))]
+                # (a type read from the data is no public fact: only a declared type other than a number's is skipped,
+                # else one patient's unparsable date changed the spans' budget, in the ledger: an adversary; a declared
+                # public range is never widened: a reviewer)
                 # as a single table's fit: numbers not located at first get more looks from a reserve (only what is
                 # used is spent; the rest stays with the models), and a table's domain release doubles as its model's
                 # 1-way marginals, paid for here with the model's 1-way budget: the root's (the same rows, weight 1)
@@ -723,7 +724,13 @@ class DomainsMixin:
                                "Gaussian mechanism (zCDP): two noisy histograms of distances beyond the range's ends, "
                                "sensitivity sqrt(2)", rho=each, columns=[name], **info)
             if info["widened"]:
-                cols[name] = col.model_copy(update=_set_bounds(col, new_lo, new_hi))
+                upd = _set_bounds(col, new_lo, new_hi)
+                if col.atoms:  # (a schedule's released times: a run of every whole value stretches with the range,
+                    # others take the new ends; left behind, the sampler put the widened days back on the old ends)
+                    whole = [float(a) for a in col.atoms] == list(np.arange(float(col.min), float(col.max) + 1))
+                    upd["atoms"] = (list(range(int(upd["min"]), int(upd["max"]) + 1)) if whole and col.type == "integer"
+                                    else sorted({*col.atoms, upd["min"], upd["max"]}))
+                cols[name] = col.model_copy(update=upd)
                 getattr(self, "table_oneways", {}).get(t, {}).pop(name, None)
         return res.model_copy(update={"columns": [cols[c.name] for c in res.columns]})
 

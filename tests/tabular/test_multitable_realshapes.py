@@ -414,3 +414,22 @@ def test_one_patients_unparsable_date_or_only_comment_moves_no_budget():
     a, b = _neighbours_ledger([{"visit_date": "2020-03-03", "comment": "fell at home"},
                                {"visit_date": "2020-03-03", "comment": np.nan}])
     assert a == b
+
+
+def test_a_schedule_read_by_a_non_private_fit_is_marked_read_and_left_to_a_dp_fit():
+    """A reviewer: a non-private fit wrote a child time's schedule (weeks 0, 2, 4, 6, 11) as its atoms without listing
+    them as read from the data, and a DP fit given that schema kept them: exact values DP never measured."""
+    from medsynth.io.schema import ColumnSchema, TableSchema
+    from medsynth.tabular.domain import resolve_domain
+    from medsynth.tabular.config import PrivacyConfig
+    from medsynth.tabular.multi_domains import _schedule
+
+    df = pd.DataFrame({"week": np.tile([0, 2, 4, 6, 11], 40), "x": np.arange(200.0)})
+    col = _schedule(ColumnSchema(name="week", type="integer", min=0, max=11), df)
+    assert col.atoms == [0, 2, 4, 6, 11] and "atoms" in col.read_from_data
+    # its type declared (a user's), its range and atoms read: at a budget that locates nothing, no atom survives
+    col = col.model_copy(update={"read_from_data": [f for f in col.read_from_data if f != "type"]})
+    led = PrivacyLedger(private=True, target_epsilon=0.05, target_delta=1e-5)
+    out = resolve_domain(TableSchema(columns=[col]), df, privacy=PrivacyConfig(epsilon=0.05, delta=1e-5), ledger=led,
+                         rng=np.random.default_rng(0))
+    assert out.column("week").atoms is None, out.column("week")
