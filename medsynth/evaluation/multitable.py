@@ -606,14 +606,24 @@ def _history_copies(tr: dict, ho: dict, sy: dict, schema: DatasetSchema, cfg: Ev
     cols = {t: [c for c, k in column_types(schema, t).items() if k != "id" and c in tr[t].columns] for t in schema.order()}
     h = [patient_histories(d, schema, cols) for d in (tr, ho, sy)]
     got = copy_shares(h[2], h[0], h[1])
-    return judge("history_copy_share", PRIVACY_SECTION, got["share"], "minimize",
-                 "Share of synthetic patients whose whole record (their own row and every row of their child tables, "
-                 "keys aside) is identical to a training patient's. Judged as exact_copy_share: by its excess over the "
-                 "holdout patients' natural duplicates, on its 95% lower bound.",
-                 threshold=cfg.privacy.exact_copy_share, baseline=got["baseline"], judged=got["judged"],
-                 # (the bound alone decides: whole histories of a few coarse visits copy each other naturally, 13-16% of
-                 # fresh real patients in a test, and a point estimate 2 points above that asked for review 1 draw in 4)
-                 judged_is_bound=False, details={**got["details"], "unit": "patient with all their rows"})
+    th = cfg.privacy.exact_copy_share
+    out = judge("history_copy_share", PRIVACY_SECTION, got["share"], "minimize",
+                "Share of synthetic patients whose whole record (their own row and every row of their child tables, "
+                "keys aside) is identical to a training patient's. Judged as exact_copy_share: by its excess over the "
+                "holdout patients' natural duplicates, on its 95% lower bound; an excess past the fail limit and one "
+                "standard error is a review at least.",
+                threshold=th, baseline=got["baseline"], judged=got["judged"],
+                # (the bound decides, and a point estimate past the fail limit asks for review only where it also stands
+                # a standard error above the baseline: whole histories of a few coarse visits copy each other naturally,
+                # 13-16% of fresh real patients in a test, and a point 2 points above that asked for review 1 draw in 4;
+                # with no condition, 5 of 35 synthetic patients copied verbatim passed: a reviewer)
+                judged_is_bound=False, details={**got["details"], "unit": "patient with all their rows"})
+    excess = got["share"] - got["baseline"]
+    if out.verdict == "pass" and excess > th.fail and excess > got["details"]["excess_se"]:
+        out.verdict = "review"
+        out.note = (f"{excess:.1%} of the synthetic patients beyond the natural duplicates copy a training patient's "
+                    "whole record: too few patients to tell it from chance with confidence; look at them")
+    return out
 
 
 def evaluate_multitable(

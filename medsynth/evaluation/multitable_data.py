@@ -178,8 +178,9 @@ def patient_table(tables: Mapping[str, pd.DataFrame], schema: DatasetSchema,
 def patient_histories(tables: Mapping[str, pd.DataFrame], schema: DatasetSchema,
                       columns: Mapping[str, list[str]] | None = None) -> np.ndarray:
     """One 64-bit hash per root row of its whole record: its own values and, per child table, the multiset of its rows'
-    values (keys and identifiers left out: a copy's keys are new; numbers at ``COPY_DIGITS`` significant digits). Two
-    patients hash alike exactly where one is a copy of the other, visit for visit. ``columns``: the columns hashed per
+    values (keys and identifiers left out: a copy's keys are new; numbers as floats at ``COPY_DIGITS`` significant
+    digits, categories by their keys). Two patients hash alike exactly where one holds the other's row and the same
+    multiset of child rows. ``columns``: the columns hashed per
     table (by default the schema's non-key columns the table holds; a column a table lacks hashes as missing)."""
     from medsynth.evaluation.tabular_data import row_hashes
 
@@ -188,8 +189,14 @@ def patient_histories(tables: Mapping[str, pd.DataFrame], schema: DatasetSchema,
     n = len(tables[root])
 
     def hashed(t: str) -> np.ndarray:
-        cols = list(columns[t]) if columns is not None else [c for c, k in column_types(schema, t).items() if k != "id"]
+        kinds = column_types(schema, t)
+        cols = list(columns[t]) if columns is not None else [c for c, k in kinds.items() if k != "id"]
         frame = tables[t].reindex(columns=cols).reset_index(drop=True)
+        for c in cols:  # (by the schema's type: a copy's whole numbers read back as floats, 3.0, are the same 3)
+            if kinds.get(c) == "numeric":
+                frame[c] = pd.to_numeric(frame[c], errors="coerce").astype(float)
+            elif kinds.get(c) == "categorical":
+                frame[c] = frame[c].map(lambda z: None if pd.isna(z) else _cat(z))
         return row_hashes(frame) if cols else np.zeros(len(frame), dtype=np.uint64)
 
     parts = [pd.Series(hashed(root)).astype(str)]

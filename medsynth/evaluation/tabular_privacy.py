@@ -471,7 +471,7 @@ def copy_shares(h_s: np.ndarray, h_train: np.ndarray, h_hold: np.ndarray) -> dic
     # exactly 0 and one chance match among 35 synthetic ones failed, as holdout_copies floors it)
     if fresh >= scaled:
         base = fresh
-        p0 = max(fresh, 1.0 / n_h)
+        p0 = max(fresh, min(1.0 / n_h, 0.5))  # (one holdout record: a floor of 1 made the margin 0, a reviewer)
         se = math.sqrt(p0 * (1.0 - min(p0, 1.0)) * (1.0 / max(n, 1) + 1.0 / n_h))
     else:
         base, se = scaled, math.sqrt(scaled * (1.0 - scaled + scale) / max(n, 1))

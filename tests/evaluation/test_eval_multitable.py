@@ -562,3 +562,26 @@ def test_a_folder_too_small_to_judge_its_associations_says_so():
     assoc = next(m for m in report.results if m.name == "parent_child_association_difference")
     assert assoc.baseline > 0.10 and assoc.verdict == "info" and "too few rows" in assoc.note, assoc
     assert report.verdict != "fail"
+
+
+def test_history_copies_read_whole_numbers_alike_and_a_few_copies_ask_for_review():
+    """A reviewer: a verbatim copy whose month came back as floats (3.0) hashed apart from the training histories and
+    passed; and 5 of 35 synthetic patients copied verbatim (none in the holdout) passed on the bound alone."""
+    train, holdout = _binary_visits(300, 1), _binary_visits(100, 2, 10_000)
+    copy = _copy_with_new_ids(train, 50_000)
+    copy["visits"]["month"] = copy["visits"]["month"].astype(float)
+    hist = next(m for m in evaluate_multitable(train, holdout, copy, mode="audit").results if m.name == "history_copy_share")
+    assert hist.value == 1.0 and hist.verdict == "fail"
+    rng = np.random.default_rng(5)
+
+    def varied(n: int, first: int) -> dict[str, pd.DataFrame]:
+        ids = np.arange(first, first + n)
+        return {"patients": pd.DataFrame({"id": ids, "onset": rng.choice(["a", "b"], n)}),
+                "visits": pd.DataFrame({"id": np.repeat(ids, 5), "month": np.tile(np.arange(5), n),
+                                        "score": rng.normal(50, 10, 5 * n).round(2)})}
+
+    train, holdout, syn = varied(35, 0), varied(9, 1000), varied(35, 2000)
+    five = _copy_with_new_ids({t: df[df["id"] < 5] for t, df in train.items()}, 5000)
+    syn = {t: pd.concat([syn[t][syn[t]["id"] >= 2005], five[t]], ignore_index=True) for t in syn}
+    got = next(m for m in evaluate_multitable(train, holdout, syn, mode="audit").results if m.name == "history_copy_share")
+    assert abs(got.value - 5 / 35) < 1e-9 and got.verdict != "pass", (got.value, got.verdict, got.details)
