@@ -476,6 +476,17 @@ def exact_step(x: np.ndarray, low: float, high: float, *, integer: bool) -> floa
     return None
 
 
+def _without_read_values(schema: TableSchema) -> TableSchema:
+    """The schema without the units (``step``) and atoms read from the data (a non-private fit's, listed in
+    ``read_from_data``): no declaration, and a DP fit decides them anew (an adversary reused a non-private model's schema,
+    and the DP model kept an exact value DP never measured)."""
+    read = ("atoms", "step")
+    return schema.model_copy(update={"columns": [c.model_copy(update={
+        **{f: None for f in read if f in c.read_from_data},
+        "read_from_data": [f for f in c.read_from_data if f not in read]})
+        if set(read) & set(c.read_from_data) else c for c in schema.columns]})
+
+
 def reopen_inferred_omissions(schema: TableSchema) -> TableSchema:
     """A DP fit does not take "this column holds no value" from the data: ``schema infer`` marks an entirely
     missing column ``omitted`` (read from the data), and one row with a value would change that, so a DP fit
@@ -1153,13 +1164,7 @@ def resolve_domain(
         ledger.record("domains (bounds, categories, missingness) read from the data", "none (non-private fit)",
                       columns=schema.names)
         return complete_from_data(schema, df)
-    schema = _without_read_formats(schema, ledger)
-    # a unit or atoms a non-private fit read from the data (complete_from_data lists them) are no declaration: an
-    # adversary reused such a model's schema and the DP model kept an exact value DP never measured
-    schema = schema.model_copy(update={"columns": [c.model_copy(update={
-        **({"atoms": None} if "atoms" in c.read_from_data else {}), **({"step": None} if "step" in c.read_from_data else {}),
-        "read_from_data": [f for f in c.read_from_data if f not in ("atoms", "step")]})
-        if {"atoms", "step"} & set(c.read_from_data) else c for c in schema.columns]})
+    schema = _without_read_values(_without_read_formats(schema, ledger))
     needs_struct = [c for c in schema.columns if needs_decision(c)]
     todo = [schema.column(n) for n in schema.private_domain_columns()]
     if not todo and not needs_struct:

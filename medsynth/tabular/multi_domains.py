@@ -603,8 +603,13 @@ class DomainsMixin:
         the data counts twice), from public facts only: an identifier or an empty column schema infer read counts as
         the column it may be (an adversary: one patient's only value of a column moved the budget, in the ledger)."""
         plain = self._open(tab, keys)
+        return self._private_count(tab, keys) + sum(needs_decision(c) for c in plain.columns)
+
+    def _private_count(self, tab: DatasetTable, keys: list[str]) -> int:
+        """The columns of a table whose domain or type a DP fit decides, from public facts only (:meth:`_open`)."""
+        plain = self._open(tab, keys)
         names = set(plain.private_domain_columns())
-        return sum(needs_decision(c) or c.name in names for c in plain.columns) + sum(needs_decision(c) for c in plain.columns)
+        return sum(needs_decision(c) or c.name in names for c in plain.columns)
 
     def _open(self, tab: DatasetTable, keys: list[str]) -> TableSchema:
         """:meth:`_plain`, with what schema infer read as omitted reopened in a DP fit (DP decides it anew)."""
@@ -637,9 +642,8 @@ class DomainsMixin:
         out = {}
         for t in schema.order():
             tab = schema.tables[t]
-            plain = self._plain(tab, schema.key_columns(t))
+            plain = self._open(tab, schema.key_columns(t))  # ("holds no value" is read from the data: DP re-decides it)
             if private:
-                plain = reopen_inferred_omissions(plain)  # "holds no value" is read from the data: DP re-decides it
                 rows = tables[t] if t not in unit or t == schema.roots[0] else tables[t].iloc[one_per_group(unit[t], gens.noise)]
                 share = self.privacy.domain_budget * rho_total * tables_share * weights[t] / max(total_w, 1)
                 spans = [] if t not in unit or t == schema.roots[0] else [  # (names only: public)

@@ -92,7 +92,6 @@ from medsynth.tabular.multi_features import (
     time_features,
     time_span,
 )
-from medsynth.tabular.structure import needs_decision
 
 #: Lengths of time (interval lengths, gaps without a bound) are modelled in hours: on a log grid of days reaching
 #: decades, the first of 64 fine cells held everything under 4 hours, and Synthea's 20-minute encounters came out
@@ -302,11 +301,9 @@ class MultiTableDPMST(DomainsMixin, MultiTableSynthesizer):
         decide = [r for r in schema.relations if private and primaries[r.child] is not None
                   and r == self._relation(schema, r.child, primaries[r.child])]
         weights = {t: self._domain_weight(schema.tables[t], schema.key_columns(t)) for t in order}
-        plains = [self._open(schema.tables[t], schema.key_columns(t)) for t in order]
         # (public facts only: a column whose type schema infer read counts as modelled and private whatever it read,
         # an identifier or an empty column too, as in the tables' weights)
-        names = [set(p.private_domain_columns()) for p in plains]
-        private_cols = sum(needs_decision(c) or c.name in n for p, n in zip(plains, names, strict=True) for c in p.columns)
+        private_cols = sum(self._private_count(schema.tables[t], schema.key_columns(t)) for t in order)
         modelled = sum(self._modelled_count(schema.tables[t], schema.key_columns(t)) for t in order)
         self.private_domain_share = private_cols / modelled if private and modelled else 0.0
         if private and self.privacy.domain_budget > 0 and any(weights.values()):
