@@ -605,7 +605,7 @@ def _history_copies(tr: dict, ho: dict, sy: dict, schema: DatasetSchema, cfg: Ev
 
     cols = {t: [c for c, k in column_types(schema, t).items() if k != "id" and c in tr[t].columns] for t in schema.order()}
     h = [patient_histories(d, schema, cols) for d in (tr, ho, sy)]
-    got = copy_shares(h[2], h[0], h[1])
+    got = copy_shares(h[2], h[0], h[1], floor=True)
     th = cfg.privacy.exact_copy_share
     out = judge("history_copy_share", PRIVACY_SECTION, got["share"], "minimize",
                 "Share of synthetic patients whose whole record (their own row and every row of their child tables, "

@@ -450,10 +450,11 @@ class ExactCopies:
         ), _holdout_copies(synthetic, context)]
 
 
-def copy_shares(h_s: np.ndarray, h_train: np.ndarray, h_hold: np.ndarray) -> dict[str, Any]:
+def copy_shares(h_s: np.ndarray, h_train: np.ndarray, h_hold: np.ndarray, *, floor: bool = False) -> dict[str, Any]:
     """The share of synthetic records (hashes ``h_s``) identical to a training record, its natural-duplicate baseline
     and the one-sided 95% lower bound of the share that is judged against it (:class:`ExactCopies`; a folder's whole
-    patient histories in :mod:`medsynth.evaluation.multitable`)."""
+    patient histories in :mod:`medsynth.evaluation.multitable`, with ``floor``: the null's rate at least one holdout
+    record's worth, as a few dozen patients' holdout of none copying is no proof that none would)."""
     in_train, in_hold = np.isin(h_s, h_train), np.isin(h_s, h_hold)
     share = float(in_train.mean()) if len(h_s) else 0.0
     n, n_h = len(h_s), max(len(h_hold), 1)
@@ -467,11 +468,12 @@ def copy_shares(h_s: np.ndarray, h_train: np.ndarray, h_hold: np.ndarray) -> dic
     # honest releases of a table with 1.2% natural duplicates were flagged (review).
     scaled = min(float(in_hold.mean()) * scale, 1.0) if n else 0.0
     fresh = float(np.isin(h_hold, h_train).mean()) if len(h_hold) else 0.0
-    # (the standard error's rate at least one holdout record's worth: 0 copies among 9 holdout patients made a null of
-    # exactly 0 and one chance match among 35 synthetic ones failed, as holdout_copies floors it)
+    # (with ``floor``, the standard error's rate at least one holdout record's worth: 0 copies among 9 holdout patients
+    # made a null of exactly 0 and one chance match among 35 synthetic ones failed, as holdout_copies floors it; a
+    # table's rows keep the exact count, where no natural duplicate means copies are counted as they are)
     if fresh >= scaled:
         base = fresh
-        p0 = max(fresh, min(1.0 / n_h, 0.5))  # (one holdout record: a floor of 1 made the margin 0, a reviewer)
+        p0 = max(fresh, min(1.0 / n_h, 0.5)) if floor else fresh  # (capped: one holdout record made the margin 0)
         se = math.sqrt(p0 * (1.0 - min(p0, 1.0)) * (1.0 / max(n, 1) + 1.0 / n_h))
     else:
         base, se = scaled, math.sqrt(scaled * (1.0 - scaled + scale) / max(n, 1))

@@ -90,7 +90,7 @@ def _span_index(d: np.ndarray, cells: np.ndarray) -> np.ndarray:
 
 
 def span_widened(values: np.ndarray, groups: np.ndarray, lo: float, hi: float, *, whole: bool, rho: float,
-                 rng: np.random.Generator) -> tuple[float, float, dict[str, Any]]:
+                 rng: np.random.Generator, floor: bool = True) -> tuple[float, float, dict[str, Any]]:
     """A released range ``[lo, hi]`` widened where patients' first or last values stand beyond it (zCDP ``rho``).
 
     One Gaussian release of two histograms over :func:`span_cells`: each patient's largest value by its distance
@@ -98,8 +98,8 @@ def span_widened(values: np.ndarray, groups: np.ndarray, lo: float, hi: float, *
     sqrt(2)). Each end moves to the near edge of the farthest cell whose noisy count clears the threshold for the
     number of cells (false rate 1e-3): some patients reach at least that far (a whole cell one wide: exactly), and a
     cell's middle wrote days before the first visit (sleepstudy's [7, 10] became [-3, 10]). Values within the range
-    count nowhere: only where the range left patients' ends out does it move. A range from 0 or above is not widened
-    below 0 (a log scale needs it: a 60-patient interval table's ``stop`` reached -3,786 on a false cell)."""
+    count nowhere: only where the range left patients' ends out does it move. With ``floor`` (not for days since 1970),
+    a range from 0 or above is not widened below 0 (a log scale needs it: a 60-patient interval table's ``stop`` reached -3,786 on a false cell)."""
     from medsynth.privacy.locate import FALSE_RATE
     from medsynth.privacy.mechanisms import _union_threshold
 
@@ -120,7 +120,7 @@ def span_widened(values: np.ndarray, groups: np.ndarray, lo: float, hi: float, *
         a, b = cells[int(np.flatnonzero(hits)[-1])]
         reach.append(a)
     new_lo, new_hi = lo - reach[1], hi + reach[0]
-    if lo >= 0:  # a time released from 0 on stays there (a log scale needs it; a time before the origin is rare)
+    if floor and lo >= 0:  # a time released from 0 on stays there (a log scale needs it; a time before the origin is rare)
         new_lo = max(new_lo, 0.0)
     if whole:
         new_lo, new_hi = float(math.floor(new_lo)), float(math.ceil(new_hi))
@@ -710,20 +710,26 @@ class DomainsMixin:
 
     def _span_ranges(self, t: str, res: TableSchema, df: pd.DataFrame, units: np.ndarray, names: list[str], rho: float,
                      gens: Generators) -> TableSchema:
-        """Each number column of ``names`` (named like a time) whose DP range was released, widened by
-        :func:`span_widened` with an equal part of ``rho`` (a column omitted or made categories leaves its part
-        unspent). Its reused 1-way marginal, if any, is dropped where the range moved (its cells no longer cover it)."""
+        """Each number or date column of ``names`` (named like a time) whose DP range was released, widened by
+        :func:`span_widened` with an equal part of ``rho`` (a date in whole days; a column omitted or made categories
+        leaves its part unspent). Its reused 1-way marginal, if any, is dropped where the range moved (its cells no longer
+        cover it)."""
+        from medsynth.io.schema import EPOCH, parse_dates
         from medsynth.tabular.domain import _set_bounds
 
         cols = {c.name: c for c in res.columns}
         each = rho / len(names)
         for name in names:
             col = cols.get(name)
-            if col is None or col.omitted or col.type not in ("integer", "continuous") or col.min is None or col.max is None:
+            if (col is None or col.omitted or col.type not in ("integer", "continuous", "datetime") or col.min is None
+                    or col.max is None):
                 continue
             lo, hi = col.bounds()
-            x = pd.to_numeric(df[name], errors="coerce").to_numpy(dtype=float)
-            new_lo, new_hi, info = span_widened(x, units, lo, hi, whole=col.type == "integer", rho=each, rng=gens.noise)
+            dated = col.type == "datetime"
+            x = ((parse_dates(df[name], col.format) - EPOCH) / pd.Timedelta(days=1)).to_numpy(dtype=float, na_value=np.nan) \
+                if dated else pd.to_numeric(df[name], errors="coerce").to_numpy(dtype=float)
+            new_lo, new_hi, info = span_widened(x, units, lo, hi, whole=col.type == "integer" or dated, rho=each,
+                                                rng=gens.noise, floor=not dated)
             self.ledger.record(f"table '{t}': span of '{name}' (each patient's first and last value beyond its DP range)",
                                "Gaussian mechanism (zCDP): two noisy histograms of distances beyond the range's ends, "
                                "sensitivity sqrt(2)", rho=each, columns=[name], **info)

