@@ -59,7 +59,6 @@ from medsynth.privacy.mechanisms import (
 from medsynth.privacy.steps import (
     ATOM_CELLS,
     ATOM_HOLD,
-    ATOM_SHARE,
     ON_SIGMAS,
     SENTINEL_CELLS,
     SENTINEL_SHARE,
@@ -439,19 +438,26 @@ def complete_from_data(schema: TableSchema, df: pd.DataFrame) -> TableSchema:
     return schema.model_copy(update={"columns": cols})
 
 
+#: A non-private fit's atoms (:func:`exact_atoms`): at most this many values, each held by this share of the values
+#: (exact counts: no noise to stand above, unlike a DP fit's ``ATOM_CELLS`` and ``ATOM_SHARE``).
+EXACT_ATOMS = 8
+EXACT_ATOM_SHARE = 0.05
+
+
 def exact_atoms(x: np.ndarray) -> list[float]:
-    """The values a non-private fit writes as themselves (``atoms``) in a continuous column: at most ``ATOM_CELLS``
-    values each held by ``ATOM_SHARE`` of the present values, the commonest first, and the :data:`SENTINELS` held by
-    ``SENTINEL_SHARE`` and ten times a typical value's count, as a DP fit finds them from noisy counts. RandHIE's 23% zero spending came out as values drawn
-    across the model's lowest cell (0.003-0.15): no synthetic row spent nothing, and a flag of any spending disagreed
-    with the amount in a quarter of the rows (a data scientist)."""
+    """The values a non-private fit writes as themselves (``atoms``) in a continuous column: at most
+    ``EXACT_ATOMS`` values each held by ``EXACT_ATOM_SHARE`` of the present values, the commonest first, and the
+    :data:`SENTINELS` held by ``SENTINEL_SHARE`` and ten times a typical value's count. RandHIE's 23% zero spending came
+    out as values drawn across the model's lowest cell (0.003-0.15): no synthetic row spent nothing, and a flag of any
+    spending disagreed with the amount in a quarter of the rows; DoctorContacts' log coinsurance of 4 values (41%, 32%,
+    20%, 7%) was written as hundreds (data scientists)."""
     v = np.asarray(x, dtype=float)
     v = v[np.isfinite(v)]
     if v.size == 0:
         return []
     vals, counts = np.unique(v, return_counts=True)
-    order = np.argsort(-counts, kind="stable")[:ATOM_CELLS]
-    out = {float(vals[i]) for i in order if counts[i] >= ATOM_SHARE * v.size}
+    order = np.argsort(-counts, kind="stable")[:EXACT_ATOMS]
+    out = {float(vals[i]) for i in order if counts[i] >= EXACT_ATOM_SHARE * v.size}
     typical = float(np.median(counts))  # (a sentinel stands out: 1 value in 100 distinct ones holds 1% too)
     out |= {float(a) for a, c in zip(vals, counts, strict=True)
             if a in SENTINELS and c >= SENTINEL_SHARE * v.size and c >= 10 * typical}
