@@ -604,7 +604,8 @@ def sample(run: str | Path, n: int, out: str | Path | None = None, *, seed: int 
     from medsynth.tabular.multi_base import is_multitable_model
 
     check_run_kind(run, ("tabular", "multitable"), command="medsynth tabular sample")
-    if not Path(run).is_dir():  # (before --out's checks: a folder --out was refused for its extension, naming no run)
+    if not Path(run).is_dir() and (out is None or not Path(out).suffix):  # (a folder --out, a multi-table run's, was
+        # refused for its extension, naming no run: a data scientist; a table --out is still checked first)
         from medsynth.core.errors import RunDirectoryError
 
         raise RunDirectoryError(f"run '{run}' does not exist; give the --out folder of `medsynth tabular fit`")

@@ -302,13 +302,16 @@ def test_a_root_interval_is_taken_on_its_names_where_the_noise_cannot_tell():
     """On 120 admissions at epsilon 1 the count's noise is too large: a start and an end named so are the interval,
     with a ledger note saying so (declare a rule to choose)."""
     data = _admissions_root(120, seed=3)
-    with insecure_noise_for_audit(2):  # (the median's bound fails in about 2 of 8 draws at this size: seed 0 now one)
-        m = MultiTableDPMST(privacy={"epsilon": 1.0, "delta": 1e-5}).fit(data, infer_dataset_schema(data))
-    assert any("which of its dates start and end an interval; [('admittime', 'dischtime')] taken on their names" in n
-               for n in m.privacy_ledger.notes)
-    assert m.plans["admissions"].start == "admittime"
-    real, got = _stays(data).median(), _stays(m.sample(120, seed=0)).median()
-    assert 0.5 * real < got < 2 * real  # each date on its own range: a median of minus weeks
+    within = 0
+    for seed in range(8):  # (the median's bound fails in about 2 of 8 draws at this size: counted over 8 noise seeds)
+        with insecure_noise_for_audit(seed):
+            m = MultiTableDPMST(privacy={"epsilon": 1.0, "delta": 1e-5}).fit(data, infer_dataset_schema(data))
+        assert any("which of its dates start and end an interval; [('admittime', 'dischtime')] taken on their names"
+                   in n for n in m.privacy_ledger.notes)
+        assert m.plans["admissions"].start == "admittime"
+        real, got = _stays(data).median(), _stays(m.sample(120, seed=0)).median()
+        within += 0.5 * real < got < 2 * real  # each date on its own range: a median of minus weeks
+    assert within >= 5, within
 
 
 def _with_ed_registration(n: int) -> dict[str, pd.DataFrame]:
