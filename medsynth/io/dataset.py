@@ -121,8 +121,9 @@ class Relation(ConfigModel):
         copied: child columns that hold the parent's value of its column of the same name (a patient's sex or
             treatment repeated on each visit): sampled rows take the sampled parent's value.
         advancing: child number columns that advance with ``order_by`` at a fixed rate within a parent, ``{column:
-            rate}`` (a person's age at each yearly visit, rate 1 per year; per day, 1/365.25): sampled rows take the
-            parent's first row's value plus ``rate`` times the time since that row. Read from the data it is a rule a
+            rate}`` (a person's age at each yearly visit, rate 1 per year; per day, 1/365.25): sampled rows take one
+            value per parent (the median of its rows' values less ``rate`` times their time) plus ``rate`` times the
+            row's time. Read from the data it is a rule a
             DP fit uses only once accepted (taken out of ``read_from_data``: public knowledge of how the column is
             recorded); a non-private fit uses it as read.
         read_from_data: the fields above that ``schema infer`` read from the data.

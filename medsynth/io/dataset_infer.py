@@ -747,9 +747,10 @@ def infer_time_fields(rel: Relation, tables: Mapping[str, pd.DataFrame], schema:
         # an age bounds no child time (visit numbers 1-4 all stay below the patient's age, which is no follow-up); a
         # number named otherwise may (a length of stay, a duration)
         kind_ok = kind_ok and (pc.type == "datetime" or time_point_named(pc.name) or not age_named(pc.name))
-        # ... and a whole-number time (periods 1-4) only one named like a time: MASS::epil's baseline seizure count
-        # (6-151) bounded its periods as a follow-up would
-        kind_ok = kind_ok and (tcol.type != "integer" or pc.type == "datetime" or time_named(pc.name))
+        # ... and a number only one named like a time, an end or a time point: MASS::epil's baseline seizure count
+        # (6-151) bounded its periods as a follow-up would, Theoph's body weight (kg) its sampling hours (a data scientist)
+        kind_ok = kind_ok and (pc.type == "datetime" or time_named(pc.name) or ends_named(pc.name)
+                               or time_point_named(pc.name))
         if not kind_ok or pc.name == rel.parent_column or parent[pc.name].isna().any():
             continue
         b = _by_key(_times(parent, pc), pkeys).reindex(groups).to_numpy(dtype=float)
@@ -946,8 +947,10 @@ def constant_columns(child: pd.DataFrame, groups: np.ndarray, names: list[str]) 
 #: and years, months or weeks per day, week or month, and back.
 ADVANCING_RATES = (1.0, 1 / 365.25, 12 / 365.25, 7 / 365.25, 1 / 7, 1 / 12, 1 / 52.1775, 12 / 52.1775, 365.25, 7.0, 12.0,
                    52.1775)
-#: ... where a column's value less the rate times the time varies within a parent by at most this share of its scale.
+#: ... where a column's value less the rate times the time varies within a parent by at most this share of its scale
+#: (whole numbers: by 1, where they change in ``ADVANCING_MOVED_SHARE`` of the parents whose rows span a whole unit).
 ADVANCING_TOLERANCE = 1e-5
+ADVANCING_MOVED_SHARE = 0.9
 
 
 def advancing_columns(child: pd.DataFrame, groups: np.ndarray, t: np.ndarray, names: list[str]) -> dict[str, float]:
@@ -970,11 +973,23 @@ def advancing_columns(child: pd.DataFrame, groups: np.ndarray, t: np.ndarray, na
         if int((moved > 0).sum()) < CONSTANT_MIN_PARENTS:
             continue
         scale = max(1.0, float(np.nanmax(np.abs(frame["x"].to_numpy()))))
+        whole = bool(np.all(frame["x"].to_numpy() == np.round(frame["x"].to_numpy())))
+        # (whole numbers recorded at a visit, an age at interview, sit a year either side of a birthday: within 1, where
+        # they advance in nine parents of ten whose rows span a whole unit; a flag that flips is no age: a data
+        # scientist's nlswork, 22% of the women with two values of age less year)
+        tol = 1.0 + 1e-9 if whole else ADVANCING_TOLERANCE * scale
+        g = frame.groupby("g")
         for rate in ADVANCING_RATES:
             rest = (frame["x"] - rate * frame["t"]).groupby(frame["g"]).agg(lambda v: v.max() - v.min())
-            if int((rest > ADVANCING_TOLERANCE * scale).sum()) <= CONSTANT_SHARE * len(rest):
-                out[name] = float(rate)
-                break
+            if int((rest > tol).sum()) > CONSTANT_SHARE * len(rest):
+                continue
+            if whole:
+                span = rate * (g["t"].max() - g["t"].min())
+                wide = span >= 1.0
+                if int(wide.sum()) < CONSTANT_MIN_PARENTS or float((moved[wide] > 0).mean()) < ADVANCING_MOVED_SHARE:
+                    continue
+            out[name] = float(rate)
+            break
     return out
 
 
