@@ -420,8 +420,8 @@ def test_a_schedule_read_by_a_non_private_fit_is_marked_read_and_left_to_a_dp_fi
     """A reviewer: a non-private fit wrote a child time's schedule (weeks 0, 2, 4, 6, 11) as its atoms without listing
     them as read from the data, and a DP fit given that schema kept them: exact values DP never measured."""
     from medsynth.io.schema import ColumnSchema, TableSchema
-    from medsynth.tabular.domain import resolve_domain
     from medsynth.tabular.config import PrivacyConfig
+    from medsynth.tabular.domain import resolve_domain
     from medsynth.tabular.multi_domains import _schedule
 
     df = pd.DataFrame({"week": np.tile([0, 2, 4, 6, 11], 40), "x": np.arange(200.0)})
