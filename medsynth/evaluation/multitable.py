@@ -69,7 +69,7 @@ from medsynth.evaluation.multitable_data import (
 )
 from medsynth.evaluation.registry import TABULAR_METRICS, selected
 from medsynth.evaluation.report import Report, fingerprint_input, ledger_notes, read_privacy_ledger
-from medsynth.evaluation.results import MetricResult, judge, judgeable, skipped
+from medsynth.evaluation.results import MetricResult, beyond_noise, judge, skipped
 from medsynth.evaluation.tabular_data import as_category, prepare_tables, recase_like, row_hashes
 from medsynth.evaluation.tabular_fidelity import (
     AssociationDifference,
@@ -225,12 +225,12 @@ def relation_metrics(train: dict, holdout: dict, synthetic: dict, schema: Datase
                          "than 12 values); the baseline is real holdout vs real train.",
                          threshold=th.children_per_parent_tvd, baseline=worst["baseline"], details={"relations": counts}))
         worst = max(assoc, key=lambda r: -1 if r["synthetic"] is None else r["synthetic"])
-        ok, why = judgeable(th.parent_child_association_difference, worst["baseline"])
+        th_p, why = beyond_noise(th.parent_child_association_difference, worst["baseline"])
         out.append(judge("parent_child_association_difference", SECTION, worst["synthetic"], "minimize",
                          "Mean absolute difference between real and synthetic associations of a parent's columns with "
                          "summaries of its children (count, means, category shares): whether the link between a patient "
-                         "and their rows survives.", threshold=th.parent_child_association_difference,
-                         baseline=worst["baseline"], enough=ok, note=why, details={"relations": assoc}))
+                         "and their rows survives.", threshold=th_p,
+                         baseline=worst["baseline"], note=why, details={"relations": assoc}))
     if siblings:
         worst = max(siblings, key=lambda r: r["synthetic"] - r["baseline"])
         out.append(judge("sibling_pattern_difference", SECTION, worst["synthetic"], "minimize",

@@ -135,18 +135,18 @@ def judge(
     )
 
 
-def judgeable(threshold: Threshold | None, baseline: float | None) -> tuple[bool, str]:
-    """Whether a distance judged on its own value (``on="value"``, to minimise) can be judged at this sample size, and
-    the note where not: two real samples (the baseline: holdout against train) differing past its review limit leave
-    no room to tell a faithful synthetic table from a poor one (a data scientist's 35-patient folder: real holdout and
-    train 0.438 apart in their parent-child associations, a fixed limit of 0.20, and every folder failed, real ones
-    too)."""
+def beyond_noise(threshold: Threshold | None, baseline: float | None) -> tuple[Threshold | None, str]:
+    """The threshold to judge a distance with (``on="value"``, to minimise), and a note: where two real samples (the
+    baseline: holdout against train) already differ past its review limit, the distance is judged by its excess over
+    that baseline (a data scientist's 35-patient folder: real holdout and train 0.438 apart in their parent-child
+    associations against a fixed limit of 0.20, and every folder failed, real ones too). Not everywhere: an empty
+    synthetic folder passed the excess over a small baseline, which a fixed limit fails."""
     if threshold is None or baseline is None or threshold.on != "value" or not math.isfinite(float(baseline)) \
             or float(baseline) <= threshold.review:
-        return True, ""
-    return False, (f"not judged: two real samples (holdout against train) differ by {float(baseline):.3f} on their own, "
-                   f"past the review limit {threshold.review:g}: too few rows to tell a faithful synthetic table from a "
-                   "poor one here")
+        return threshold, ""
+    return threshold.model_copy(update={"on": "excess"}), (
+        f"judged beyond two real samples' own distance ({float(baseline):.3f}, past the review limit "
+        f"{threshold.review:g}: a sample this small differs that much by chance)")
 
 
 def skipped(name: str, section: str, direction: Direction, description: str, reason: str) -> MetricResult:

@@ -45,7 +45,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from medsynth.evaluation.results import MetricResult, judge, judgeable, skipped
+from medsynth.evaluation.results import MetricResult, beyond_noise, judge, skipped
 from medsynth.evaluation.tabular_checks import ORDER_MIN_ROWS, value_checks
 from medsynth.evaluation.tabular_data import MixedEncoder, TabularData
 from medsynth.evaluation.tabular_privacy import TabularContext
@@ -122,12 +122,12 @@ class MarginalDistance:
                 note += f"; synthetic values no real row holds: {', '.join(repr(v) for v in new[:5])}" + (" ..." if len(new) > 5 else "")
         if synthetic[worst].isna().all() and not real.train[worst].isna().all():
             note += "; the synthetic column is empty"
-        ok, why = judgeable(th, float(bl.mean()))
+        th_m, why = beyond_noise(th, float(bl.mean()))
         return [
             judge("marginal_distance_mean", "fidelity", float(d.mean()), "minimize",
                   "Mean over columns of the distance between real and synthetic distributions (total variation for "
                   "categories, Kolmogorov-Smirnov for numbers; 0 = identical).",
-                  threshold=th, baseline=float(bl.mean()), enough=ok, note=why, details={"columns": rows}),
+                  threshold=th_m, baseline=float(bl.mean()), note=why, details={"columns": rows}),
             judge("marginal_distance_max", "fidelity", float(d[k]), "minimize",
                   "Distance of the worst-reproduced column (the largest excess over the holdout's distance for the "
                   "same column): one unusable column fails on its own.",
@@ -345,10 +345,9 @@ class AssociationDifference:
         base = np.abs(a_tr.to_numpy() - a_ho.to_numpy())[iu]
         pairs = [(a_tr.index[i], a_tr.columns[j], float(diff[k])) for k, (i, j) in enumerate(zip(*iu))]
         pairs.sort(key=lambda p: -p[2])
-        ok, why = judgeable(context.config.fidelity.association_difference_mean, float(base.mean()))
+        th_a, why = beyond_noise(context.config.fidelity.association_difference_mean, float(base.mean()))
         out = [judge("association_difference_mean", "fidelity", float(diff.mean()), "minimize", desc,
-                     threshold=context.config.fidelity.association_difference_mean, baseline=float(base.mean()),
-                     enough=ok, note=why,
+                     threshold=th_a, baseline=float(base.mean()), note=why,
                      details={"largest_differences": [{"a": a, "b": b, "difference": d} for a, b, d in pairs[:10]]},
                      artifacts={"real": a_tr, "synthetic": a_sy})]
         out.append(_effects(real, synthetic, context))

@@ -553,15 +553,22 @@ def test_a_copied_history_fails_where_the_patient_summaries_copy_naturally():
     assert next(m for m in fresh.results if m.name == "history_copy_share").verdict == "pass"
 
 
-def test_a_folder_too_small_to_judge_its_associations_says_so():
+def test_a_folder_too_small_for_a_fixed_limit_is_judged_beyond_its_noise():
     """A data scientist's schizophrenia2 (35 patients, 9 held out): real holdout and train 0.438 apart in their
     parent-child associations against a fixed limit of 0.20, so every folder failed, a real one too. Where two real
-    samples differ past the review limit on their own, the metric gives no verdict and says why."""
+    samples differ past the review limit on their own, the distance is judged beyond that baseline, and says so; a
+    folder whose child columns are empty still fails (a re-check: unjudged, its note blamed the sample size)."""
     train, holdout = _binary_visits(35, 1), _binary_visits(9, 2, 10_000)
     report = evaluate_multitable(train, holdout, _binary_visits(35, 3, 20_000))
     assoc = next(m for m in report.results if m.name == "parent_child_association_difference")
-    assert assoc.baseline > 0.10 and assoc.verdict == "info" and "too few rows" in assoc.note, assoc
+    assert assoc.baseline > 0.10 and assoc.verdict == "pass" and "beyond two real samples" in assoc.note, assoc
     assert report.verdict != "fail"
+    empty = _binary_visits(35, 3, 20_000)
+    empty["visits"]["disorder"] = np.nan
+    empty["patients"]["onset"] = "< 20 yrs"
+    broken = evaluate_multitable(train, holdout, empty)
+    assert broken.verdict == "fail"
+    assert next(m for m in broken.results if m.name == "visits_marginal_distance_max").verdict == "fail"
 
 
 def test_history_copies_read_whole_numbers_alike_and_a_few_copies_ask_for_review():
