@@ -155,6 +155,8 @@ class FidelityThresholds(ConfigModel):
     once_event_violations: Threshold = Field(default_factory=lambda: _t(0.02, 0.10, "excess"))
     #: parents whose rows go back in time as the file holds them, beyond the real share (wages' 92%, written unordered)
     time_order_violations: Threshold = Field(default_factory=lambda: _t(0.02, 0.10, "excess"))
+    #: child rows between a schedule's real times (survey years, protocol weeks), beyond the holdout's share
+    off_schedule_share: Threshold = Field(default_factory=lambda: _t(0.05, 0.15, "excess"))
     two_way_tvd: Threshold = Field(default_factory=lambda: _t(0.05, 0.15, "excess"))
 
 

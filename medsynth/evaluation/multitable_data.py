@@ -282,6 +282,30 @@ def parents_out_of_order(tables: Mapping[str, pd.DataFrame], schema: DatasetSche
     return float(rows.loc[back, "p"].nunique() / len(several))
 
 
+#: A child time is a schedule where its real values are whole, at most this many, and leave gaps between them.
+SCHEDULE_MAX_VALUES = 40
+
+
+def schedule_values(tables: Mapping[str, pd.DataFrame], schema: DatasetSchema, rel: Relation) -> np.ndarray | None:
+    """The real times a relation's rows are held at where they are a schedule (:data:`SCHEDULE_MAX_VALUES` whole values
+    with a gap between the first and the last: nlswork's 15 survey years, Spruce's 13 measurement days), else None."""
+    rows = _timed_rows(tables, schema, rel)
+    if rows is None or not len(rows):
+        return None
+    v = np.unique(rows["t"].to_numpy(dtype=float))
+    if not 2 <= v.size <= SCHEDULE_MAX_VALUES or not np.all(v == np.round(v)) or v.size == v[-1] - v[0] + 1:
+        return None
+    return v
+
+
+def off_schedule(tables: Mapping[str, pd.DataFrame], schema: DatasetSchema, rel: Relation, values: np.ndarray) -> float:
+    """The share of a relation's timed child rows whose time is none of the schedule's ``values`` (NaN without)."""
+    rows = _timed_rows(tables, schema, rel)
+    if rows is None or not len(rows):
+        return float("nan")
+    return float((~np.isin(rows["t"].to_numpy(dtype=float), values)).mean())
+
+
 def terminal_values(tables: Mapping[str, pd.DataFrame], schema: DatasetSchema, rel: Relation) -> dict[str, list[str]]:
     """Per child category column, the values that end their parent's rows in these (real) tables
     (:func:`~medsynth.io.dataset_infer.terminal_keys`: a death in a table of a patient's intervals), as text keys;
@@ -661,6 +685,6 @@ def parents_varying(tables: Mapping[str, pd.DataFrame], rel: Relation, columns: 
     return out
 
 
-__all__ = ["binned", "bound_violations", "children_per_parent", "column_types", "count_bins", "count_tvd", "load_dataset", "numbers", "parent_rows",
-           "offset_tvd", "parents_varying", "patient_histories", "patient_table", "patient_types", "primary_relation", "slug", "time_offsets",
+__all__ = ["binned", "bound_violations", "children_per_parent", "column_types", "count_bins", "count_tvd", "load_dataset", "numbers", "off_schedule", "parent_rows",
+           "offset_tvd", "parents_varying", "patient_histories", "patient_table", "patient_types", "primary_relation", "schedule_values", "slug", "time_offsets",
            "top_categories", "trajectories", "two_way_tvd", "unit_rows", "within_parent_trends", "constant_columns"]

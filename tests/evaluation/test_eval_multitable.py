@@ -592,3 +592,25 @@ def test_history_copies_read_whole_numbers_alike_and_a_few_copies_ask_for_review
     syn = {t: pd.concat([syn[t][syn[t]["id"] >= 2005], five[t]], ignore_index=True) for t in syn}
     got = next(m for m in evaluate_multitable(train, holdout, syn, mode="audit").results if m.name == "history_copy_share")
     assert abs(got.value - 5 / 35) < 1e-9 and got.verdict != "pass", (got.value, got.verdict, got.details)
+
+
+def test_visits_between_a_schedules_times_fail():
+    """A data scientist's nlswork (15 survey years between 68 and 88) and Spruce (13 measurement days): 28% and 85% of
+    the synthetic rows fell between the real times without DP, and every relation metric passed. A folder whose times
+    keep the schedule passes off_schedule_share; one drawn across the years fails it."""
+    rng = np.random.default_rng(3)
+    years = np.array([68, 69, 70, 71, 72, 73, 75, 77, 78, 80, 82, 83, 85, 87, 88])
+
+    def folder(n: int, first: int, between: bool = False) -> dict[str, pd.DataFrame]:
+        ids = np.arange(first, first + n)
+        k = rng.integers(3, 8, n)
+        yrs = np.concatenate([np.sort(rng.choice(np.arange(68, 89) if between else years, j, replace=False)) for j in k])
+        return {"patients": pd.DataFrame({"id": ids, "race": rng.choice(["a", "b"], n)}),
+                "visits": pd.DataFrame({"id": np.repeat(ids, k), "year": yrs, "hours": rng.normal(38, 8, k.sum()).round()})}
+
+    train, holdout = folder(200, 0), folder(60, 1000)
+    good = next(m for m in evaluate_multitable(train, holdout, folder(200, 2000)).results if m.name == "off_schedule_share")
+    bad = next(m for m in evaluate_multitable(train, holdout, folder(200, 3000, between=True)).results
+               if m.name == "off_schedule_share")
+    assert good.verdict == "pass" and good.value == 0.0, good
+    assert bad.verdict == "fail" and bad.value > 0.2 and "off its 15 real values" in bad.note, (bad.value, bad.note)
