@@ -32,6 +32,7 @@ from medsynth.io.dataset_infer import (
 from medsynth.io.schema import OTHER_CATEGORY, TableSchema, _name_words, category_key
 from medsynth.privacy.mechanisms import exponential_mechanism, gaussian_sigma
 from medsynth.privacy.noise import Generators
+from medsynth.privacy.spans import span_widened
 from medsynth.tabular.base import COUNT_SHARE
 from medsynth.tabular.config import PrivacyConfig
 from medsynth.tabular.domain import LOCATE_RESERVE, reopen_inferred_omissions, resolve_domain
@@ -61,71 +62,6 @@ FIELDS = ("order_by", "within", "after", "sequence", "ends", "chained")
 #: are each one row of many (sleepstudy's 18 subjects on days 0-9: 1.8 patients a day), so the released range came out
 #: cut short in every fit at epsilon 10 ([2, 7], [3, 5], [6, 7]) and the sampler piled the visits on its ends.
 SPAN_PART = 0.15
-#: A span release's cells beyond each end of a released range: linear cells of a quarter of the range's width (whole
-#: numbers: at least 1) up to this many widths, then two wider cells (the last open).
-SPAN_REACH = 2.0
-#: ... and at least this many linear cells.
-SPAN_CELLS = 16
-
-
-def span_cells(lo: float, hi: float, *, whole: bool) -> np.ndarray:
-    """Edges ``[a, b)`` of a span release's cells, as distances beyond an end of the released range ``[lo, hi]``:
-    public, functions of the range (a DP output) and of whether its values are whole (then from 1: a whole cell holds
-    the distances ``a .. b - 1``); the last cell is open (``b`` infinite)."""
-    w = max(hi - lo, 1.0 if whole else 0.0) or max(abs(hi), 1.0)
-    width = max(1.0, float(round(w / 4))) if whole else w / 4
-    first = 1.0 if whole else 0.0
-    n = max(int(math.ceil(SPAN_REACH * w / width)), SPAN_CELLS)  # (a range one day wide: still 16 days each side)
-    cuts = [first + i * width for i in range(n + 1)]
-    cuts += [cuts[-1] + SPAN_REACH * w, cuts[-1] + 3 * SPAN_REACH * w, math.inf]
-    return np.array([(cuts[i], cuts[i + 1]) for i in range(len(cuts) - 1)], dtype=float)
-
-
-def _span_index(d: np.ndarray, cells: np.ndarray) -> np.ndarray:
-    """The cell of each distance beyond the range (-1: within it, or missing)."""
-    out = np.full(len(d), -1, dtype=np.int64)
-    for i, (a, b) in enumerate(cells):
-        out[(d > 0) & (d >= a) & (d < b)] = i
-    return out
-
-
-def span_widened(values: np.ndarray, groups: np.ndarray, lo: float, hi: float, *, whole: bool, rho: float,
-                 rng: np.random.Generator, floor: bool = True) -> tuple[float, float, dict[str, Any]]:
-    """A released range ``[lo, hi]`` widened where patients' first or last values stand beyond it (zCDP ``rho``).
-
-    One Gaussian release of two histograms over :func:`span_cells`: each patient's largest value by its distance
-    above ``hi``, and its smallest by its distance below ``lo`` (a patient changes one cell of each: L2 sensitivity
-    sqrt(2)). Each end moves to the near edge of the farthest cell whose noisy count clears the threshold for the
-    number of cells (false rate 1e-3): some patients reach at least that far (a whole cell one wide: exactly), and a
-    cell's middle wrote days before the first visit (sleepstudy's [7, 10] became [-3, 10]). Values within the range
-    count nowhere: only where the range left patients' ends out does it move. With ``floor`` (not for days since 1970),
-    a range from 0 or above is not widened below 0 (a log scale needs it: a 60-patient interval table's ``stop`` reached -3,786 on a false cell)."""
-    from medsynth.privacy.locate import FALSE_RATE
-    from medsynth.privacy.mechanisms import _union_threshold
-
-    v = np.asarray(values, dtype=float)
-    ok = np.isfinite(v)
-    ends = pd.DataFrame({"g": np.asarray(groups)[ok], "v": v[ok]}).groupby("g")["v"].agg(["min", "max"])
-    cells = span_cells(lo, hi, whole=whole)
-    counts = np.concatenate([np.bincount(i[i >= 0], minlength=len(cells)) for i in (
-        _span_index(ends["max"].to_numpy() - hi, cells), _span_index(lo - ends["min"].to_numpy(), cells))]).astype(float)
-    sigma = gaussian_sigma(rho, math.sqrt(2.0))
-    noisy = counts + rng.normal(0.0, sigma, len(counts))
-    found = noisy > _union_threshold(len(counts), FALSE_RATE) * sigma
-    reach = []
-    for hits in (found[: len(cells)], found[len(cells):]):
-        if not hits.any():
-            reach.append(0.0)
-            continue
-        a, b = cells[int(np.flatnonzero(hits)[-1])]
-        reach.append(a)
-    new_lo, new_hi = lo - reach[1], hi + reach[0]
-    if floor and lo >= 0:  # a time released from 0 on stays there (a log scale needs it; a time before the origin is rare)
-        new_lo = max(new_lo, 0.0)
-    if whole:
-        new_lo, new_hi = float(math.floor(new_lo)), float(math.ceil(new_hi))
-    return new_lo, new_hi, {"sigma": sigma, "cells": 2 * len(cells),
-                            "widened": [new_lo, new_hi] if (new_lo, new_hi) != (lo, hi) else None}
 #: Category values whose name says they end a person's rows (public words): a DP fit tests each such value of a child
 #: category column (released by the DP category list) for a terminal event, a parent's rows never going on after it.
 TERMINAL_WORDS = frozenset({"death", "dead", "died", "deceased", "expired", "censor", "censored", "censoring"})

@@ -329,7 +329,7 @@ def test_a_schedules_first_and_last_days_widen_a_range_cut_short():
     the released range came out cut short in every fit at epsilon 10 ([2, 7], [3, 5], [6, 7]) and the sampler piled
     the visits on its ends. Each subject's first and last day beyond the range are counted (sensitivity sqrt(2)): the
     range reaches the schedule's days, and a range already right is left alone."""
-    from medsynth.tabular.multi_domains import span_widened
+    from medsynth.privacy.spans import span_widened
 
     groups, days = np.repeat(np.arange(18), 10), np.tile(np.arange(10.0), 18)
     rng = np.random.default_rng(0)
