@@ -68,6 +68,9 @@ def propose_rules(df: pd.DataFrame, schema: TableSchema) -> list[Constraint]:
             out.append(Constraint(kind="le", columns=[a, b], public=False, read_from_data=True))
     general = _general_orderings(nums, vals, {tuple(c.columns) for c in out if c.kind == "le"})
     out += general
+    # (first: a fit keeps one rule per modelled column, and a copy's gap of 0 says more than any ordering of it)
+    out = [Constraint(kind="le", columns=[a, b], public=False, read_from_data=True) for a, b in _equal_pairs(nums, vals)
+           if not any(c.kind == "le" and set(c.columns) == {a, b} for c in out)] + out
     used: set[str] = set()
     triples: set[frozenset[str]] = set()  # c = b - a is also a = b - c: propose one of the two
     date_pairs = list(itertools.permutations([c.name for c in dates], 2))
@@ -113,6 +116,28 @@ GENERAL_CHANCE = 1e-6
 MAX_GENERAL = 12
 #: Columns of at most this many distinct values take part in none (a flag under a count holds by its range).
 GENERAL_MIN_VALUES = 3
+
+
+def _equal_pairs(nums: list[ColumnSchema], vals: dict[str, np.ndarray]) -> list[tuple[str, str]]:
+    """Pairs of number columns equal in every row holding either (present together, at least ``MIN_ROWS`` rows and
+    :data:`GENERAL_MIN_VALUES` values): ``(source, copy)``, the copy the later column. Proposed as ``source <= copy``,
+    a fit models the gap (0 in every row) and writes the copy as its source plus it: HELPmiss' ``i1`` is ``avg_drinks``
+    and ``i2`` ``max_drinks`` in every row, and 61% of a non-private fit's rows had them differ (a data scientist)."""
+    out: list[tuple[str, str]] = []
+    copies: set[str] = set()
+    for i, a in enumerate(nums):
+        x = vals[a.name]
+        if len(np.unique(x[~np.isnan(x)])) < GENERAL_MIN_VALUES:
+            continue
+        for b in nums[i + 1:]:
+            y = vals[b.name]
+            if b.name in copies or not np.array_equal(np.isnan(x), np.isnan(y)):
+                continue
+            both = ~np.isnan(x)
+            if both.sum() >= MIN_ROWS and np.array_equal(x[both], y[both]):
+                out.append((a.name, b.name))
+                copies.add(b.name)
+    return out
 
 
 def ordered(x: np.ndarray, y: np.ndarray, min_rows: int = MIN_ROWS) -> bool:
