@@ -362,6 +362,12 @@ def release_gaps(model: Any) -> str | None:
         parts.append(f"a DP test could not confirm {_names(unconfirmed)} (a start before an end, or a time point before "
                      "the end of follow-up, by the names): synthetic rows may break it; declare it in the schema (public: true) where it holds by "
                      "definition")
+    crowded = _crowded_units(model)
+    if crowded:  # (a data scientist's VietNam folder, communes as the root: 170 rows each, every child column coarse or
+        # empty at epsilon 10, and the fit never said why)
+        parts.append(f"each '{model.schema.roots[0]}' row holds many rows ({crowded}, by the DP count of rows per parent): "
+                     "DP protects each with all its rows, so a child value needs as many parents, not rows, to stand above "
+                     "the noise; where the root is a group (a site, a household), a table below it as the root keeps more")
     texted = {c: n for e in getattr(model.privacy_ledger, "entries", []) for c, n in ((e.details or {}).get("text_as_missing") or {}).items()}
     if texted:  # (yrbss: 42% of a column's answers written as missing, and the fit said nothing)
         parts.append(f"{len(texted)} number column(s) write their text cells as missing values ({_names(list(texted))}: "
@@ -553,6 +559,31 @@ def _category_floor(model: Any, key: str = "category_floor_rows", warn: float = 
             if rows > 0 and (worst is None or hi / rows > worst[1]):
                 worst = (int(hi), hi / rows)
     return worst if worst is not None and worst[1] >= warn else None
+
+
+#: A folder's root rows holding this many rows of a child table on average (by the DP count distribution) are said.
+CROWDED_ROWS = 50
+
+
+def _crowded_units(model: Any) -> str:  # noqa: ANN401
+    """The direct child tables of a folder's root whose mean rows per root row, by the released count distribution (a
+    DP output), reach :data:`CROWDED_ROWS`: "about N 'table' rows" each, joined; "" for none (or a single table)."""
+    import numpy as np
+
+    counts = getattr(model, "counts", None) or {}
+    schema = model.schema
+    if not counts or not hasattr(schema, "roots"):
+        return ""
+    out = []
+    for t, cm in counts.items():
+        rel = next((r for r in schema.relations if r.child == t), None)
+        if rel is None or rel.parent != schema.roots[0] or not len(cm.probs):
+            continue
+        mids = cm.values() + (cm.width - 1) / 2
+        mean = float(np.dot(mids, cm.probs) / max(float(np.sum(cm.probs)), 1e-12))
+        if mean >= CROWDED_ROWS:
+            out.append(f"about {mean:,.0f} '{t}' rows")
+    return ", ".join(out)
 
 
 def _names(cols: list[str]) -> str:
