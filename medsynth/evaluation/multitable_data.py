@@ -20,7 +20,7 @@ import pandas as pd
 
 from medsynth.core.errors import DataValidationError
 from medsynth.io.dataset import DatasetSchema, Relation, read_dataset
-from medsynth.io.dataset_infer import chain_broken, terminal_keys
+from medsynth.io.dataset_infer import chain_broken, schedule, terminal_keys
 from medsynth.io.schema import EPOCH, parse_dates
 
 #: Categories of a child column summarised as per-patient shares (the most frequent real ones).
@@ -282,20 +282,11 @@ def parents_out_of_order(tables: Mapping[str, pd.DataFrame], schema: DatasetSche
     return float(rows.loc[back, "p"].nunique() / len(several))
 
 
-#: A child time is a schedule where its real values are whole, at most this many, and leave gaps between them.
-SCHEDULE_MAX_VALUES = 40
-
-
 def schedule_values(tables: Mapping[str, pd.DataFrame], schema: DatasetSchema, rel: Relation) -> np.ndarray | None:
-    """The real times a relation's rows are held at where they are a schedule (:data:`SCHEDULE_MAX_VALUES` whole values
-    with a gap between the first and the last: nlswork's 15 survey years, Spruce's 13 measurement days), else None."""
+    """The real times a relation's rows are held at where they are a schedule (:func:`~medsynth.io.dataset_infer.schedule`:
+    nlswork's 15 survey years, Spruce's 13 measurement days), else None."""
     rows = _timed_rows(tables, schema, rel)
-    if rows is None or not len(rows):
-        return None
-    v = np.unique(rows["t"].to_numpy(dtype=float))
-    if not 2 <= v.size <= SCHEDULE_MAX_VALUES or not np.all(v == np.round(v)) or v.size == v[-1] - v[0] + 1:
-        return None
-    return v
+    return schedule(rows["t"].to_numpy(dtype=float)) if rows is not None and len(rows) else None
 
 
 def off_schedule(tables: Mapping[str, pd.DataFrame], schema: DatasetSchema, rel: Relation, values: np.ndarray) -> float:

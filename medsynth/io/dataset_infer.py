@@ -943,6 +943,23 @@ def constant_columns(child: pd.DataFrame, groups: np.ndarray, names: list[str]) 
     return out
 
 
+#: A child time is a schedule where its values are whole, at most this many, with gaps between them: nlswork's 15 survey
+#: years between 68 and 88 and Spruce's 13 measurement days were drawn between them (28% and 85% of a non-private fit's
+#: rows off the schedule, a data scientist) at the 12 of a category list.
+SCHEDULE_VALUES = 40
+
+
+def schedule(values: np.ndarray) -> np.ndarray | None:
+    """The distinct values of a time (``values``, NaN ignored) where they are a schedule (:data:`SCHEDULE_VALUES`
+    whole values with a gap between the first and the last: a trial's weeks 0, 2, 4, 6, 11), else None. The one reading
+    of a non-private fit's schedule and of the report's ``off_schedule_share``."""
+    x = np.asarray(values, dtype=float)
+    v = np.unique(x[np.isfinite(x)])
+    if not 2 <= v.size <= SCHEDULE_VALUES or not np.all(v == np.round(v)) or v.size == v[-1] - v[0] + 1:
+        return None
+    return v
+
+
 #: Rates a column may advance at per unit of its rows' time (public): the same unit (a year's age at yearly visits),
 #: and years, months or weeks per day, week or month, and back.
 ADVANCING_RATES = (1.0, 1 / 365.25, 12 / 365.25, 7 / 365.25, 1 / 7, 1 / 12, 1 / 52.1775, 12 / 52.1775, 365.25, 7.0, 12.0,
@@ -1110,4 +1127,4 @@ def _chained(t: np.ndarray, end: np.ndarray, codes: np.ndarray) -> bool:
     return int(follows.sum()) >= CHAINED_MIN_PAIRS and not broken.any()
 
 
-__all__ = ["AFTER_CONTRADICTION_SHARE", "AFTER_SLACK", "ONCE_EXPECTED_TWICE", "ONCE_MAX_CATEGORIES", "ONCE_MIN_PARENTS", "AFTER_SLACK_DAYS", "after_contradicted", "after_slack", "age_named", "chain_broken", "clock_named", "infer_dataset_schema", "infer_time_fields", "once_keys", "parse_relation", "previous_end", "event_times", "starts_named", "time_point_named", "time_stem"]
+__all__ = ["AFTER_CONTRADICTION_SHARE", "AFTER_SLACK", "ONCE_EXPECTED_TWICE", "ONCE_MAX_CATEGORIES", "ONCE_MIN_PARENTS", "AFTER_SLACK_DAYS", "after_contradicted", "after_slack", "age_named", "chain_broken", "clock_named", "infer_dataset_schema", "infer_time_fields", "once_keys", "parse_relation", "schedule", "previous_end", "event_times", "starts_named", "time_point_named", "time_stem"]

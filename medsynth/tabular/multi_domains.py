@@ -25,6 +25,7 @@ from medsynth.io.dataset_infer import (
     chain_broken,
     ends_named,
     follow_up_named,
+    schedule,
     starts_named,
     time_named,
     time_stem,
@@ -273,12 +274,6 @@ def _elapsed_named(name: str) -> bool:
     return any(w.startswith(words) or w in ("tstart", "tstop") or _ends_like_a_time(w) for w in _name_words(name))
 
 
-#: A non-private fit's child time schedule holds at most this many whole values (:func:`_schedule`): nlswork's 15 survey
-#: years between 68 and 88 and Spruce's 13 measurement days were drawn between them (28% and 85% of the rows off the
-#: schedule, a data scientist) at the 12 of a category list.
-SCHEDULE_VALUES = 40
-
-
 def _schedule(col: Any, df: pd.DataFrame) -> Any:  # noqa: ANN401
     """A child's whole-number time named like one that takes a few values with gaps between them (a trial's visit weeks
     0, 2, 4, 6, 11) with those values as its ``atoms``: the times its rows are written at (non-private fits; a DP fit
@@ -286,9 +281,8 @@ def _schedule(col: Any, df: pd.DataFrame) -> Any:  # noqa: ANN401
     scientist)."""
     if col.type != "integer" or col.atoms is not None or not time_named(col.name) or col.name not in df.columns:
         return col
-    x = pd.to_numeric(df[col.name], errors="coerce").to_numpy(dtype=float)
-    v = np.unique(x[np.isfinite(x)])
-    if not 2 <= v.size <= SCHEDULE_VALUES or not np.all(v == np.round(v)) or v.size == v[-1] - v[0] + 1:
+    v = schedule(pd.to_numeric(df[col.name], errors="coerce").to_numpy(dtype=float))
+    if v is None:
         return col
     return col.model_copy(update={"atoms": [int(k) for k in v], "read_from_data": sorted({*col.read_from_data, "atoms"})})
 
