@@ -650,7 +650,7 @@ class DomainsMixin:
         :func:`span_widened` with an equal part of ``rho`` (a date in whole days; a column omitted or made categories
         leaves its part unspent). Its reused 1-way marginal, if any, is dropped where the range moved (its cells no longer
         cover it)."""
-        from medsynth.io.schema import EPOCH, parse_dates
+        from medsynth.io.rules import _days_or_numbers
         from medsynth.tabular.domain import _set_bounds
 
         cols = {c.name: c for c in res.columns}
@@ -662,8 +662,7 @@ class DomainsMixin:
                 continue
             lo, hi = col.bounds()
             dated = col.type == "datetime"
-            x = ((parse_dates(df[name], col.format) - EPOCH) / pd.Timedelta(days=1)).to_numpy(dtype=float, na_value=np.nan) \
-                if dated else pd.to_numeric(df[name], errors="coerce").to_numpy(dtype=float)
+            x = _days_or_numbers(col, df[name])
             new_lo, new_hi, info = span_widened(x, units, lo, hi, whole=col.type == "integer" or dated, rho=each,
                                                 rng=gens.noise, floor=not dated)
             self.ledger.record(f"table '{t}': span of '{name}' (each patient's first and last value beyond its DP range)",

@@ -741,11 +741,10 @@ def _advanced(df: pd.DataFrame, prow: np.ndarray, time: str, rates: dict[str, fl
     cols = [c for c in rates if c in df.columns]
     if not cols or not len(df):
         return
-    raw = df[time]
-    if pd.api.types.is_numeric_dtype(raw):
-        t = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float)
-    else:
-        t = ((pd.to_datetime(raw, errors="coerce") - pd.Timestamp("1970-01-01")) / pd.Timedelta(days=1)).to_numpy(dtype=float)
+    from medsynth.io.rules import _days_or_numbers  # (dates in days, in the column's own format)
+
+    t = _days_or_numbers(schema.column(time), df[time]) if time in schema.names else \
+        pd.to_numeric(df[time], errors="coerce").to_numpy(dtype=float)
     for c in cols:
         x = pd.to_numeric(df[c], errors="coerce").to_numpy(dtype=float)
         # each parent's anchor is the median of its rows' values less the rate times their time: a first row's alone
