@@ -69,7 +69,7 @@ def cgd0(data: Any, fits: int) -> dict[str, Any]:
 
 
 def words(data: Any, fits: int) -> dict[str, Any]:
-    from medsynth.tabular.domain import PUBLIC_KEYS
+    from medsynth.tabular.domain_words import PUBLIC_KEYS
 
     out: dict[str, Any] = {}
     for item in ("smartpill", "cytomegalovirus"):

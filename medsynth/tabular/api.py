@@ -297,7 +297,8 @@ def release_gaps(model: Any) -> str | None:
     if not model.privacy_spent().private:
         return None
     from medsynth.io.schema import OTHER_CATEGORY
-    from medsynth.tabular.domain import CLIP_NOTE_SHARE, unsure_kinds
+    from medsynth.tabular.domain_numbers import CLIP_NOTE_SHARE
+    from medsynth.tabular.domain_words import unsure_kinds
     from medsynth.tabular.schema import TableSchema
 
     schema = model.schema

@@ -20,7 +20,7 @@ declare the domains public. Non-DP fits read domains from the data freely.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -29,79 +29,90 @@ from scipy import special
 
 from medsynth.core.errors import DataValidationError, PrivacyBudgetError
 from medsynth.io.dataset_infer import year_named
-from medsynth.io.schema import OTHER_CATEGORY, boolean_keys, cell_numbers, fields_read
+from medsynth.io.schema import OTHER_CATEGORY, boolean_keys, fields_read
 from medsynth.privacy.ledger import PrivacyLedger
 from medsynth.privacy.locate import (
     FLAG_PARTNER_SIGMAS,
-    KEYS_LOOK_SIGMAS,
-    KEYS_SHORT_SIGMAS,
-    MAX_LOOKS,
-    Location,
-    keys_short,
-    locate,
     locate_by_family,
-    locate_date,
     locate_present,
-    locate_year,
     refine,
-    remeasure,
     share_family_scale,
 )
 from medsynth.privacy.mechanisms import (
     PRESENCE_SIGMAS,
-    BoundsResult,
-    _union_threshold,
     category_threshold,
-    dp_category_counts,
     gaussian_sigma,
     noisy_counts,
 )
 from medsynth.privacy.steps import (
-    ATOM_CELLS,
-    ATOM_HOLD,
-    ON_SIGMAS,
-    SENTINEL_CELLS,
     SENTINEL_SHARE,
     SENTINELS,
     SPARSE_LEFT,
     SPARSE_POINTS,
-    atom_candidates,
     candidates,
-    decide_sparse,
-    decide_step,
-    fold_atoms,
-    is_atom,
     on_unit,
-    point_counts,
-    sentinel_candidates,
-    step_counts,
-    unit_holds,
 )
 from medsynth.tabular.config import PrivacyConfig
+from medsynth.tabular.domain_numbers import (
+    AGE_TOP,
+    AGE_TOP_SIGMAS,
+    CLIP_NOTE_SIGMAS,
+    MAX_LEVELS,
+    SPARSE_SHARE,
+    OneWay,
+    _age_in_years,
+    _as_code,
+    _code_step,
+    _cut_at_top,
+    _epoch_days,
+    _keys_on,
+    _left_out,
+    _locate_numbers,
+    _maybe_sparse,
+    _numbers,
+    _numeric_oneway,
+    _PresentRows,
+    _range_noise,
+    _released_points,
+    _released_step,
+    _retyped_flag,
+    _set_bounds,
+    _within_calendar,
+    _within_lifespan,
+    _within_present,
+    stage1_share,
+    year_top,
+)
+from medsynth.tabular.domain_words import (
+    FAMILY_LIST_SHARE,
+    PUBLIC_KEY_COLUMNS,
+    PUBLIC_KEYS,
+    TEXT_CODE_SHARE,
+    FamilyList,
+    _canonical,
+    _flag_text,
+    _sorted_categories,
+    _text_beside_code,
+    category_families,
+    family_counts,
+    hand_written,
+    number_families,
+    other_rows,
+    release_family_lists,
+    thresholded_release,
+    unsure_kinds,
+)
 from medsynth.tabular.schema import (
     DISCRETE_TYPES,
-    EPOCH,
     NUMERIC_TYPES,
     ColumnSchema,
     TableSchema,
     category_key,
     category_keys,
-    from_days,
-    parse_dates,
 )
 from medsynth.tabular.structure import (
-    CATEGORY_GROUPS,
-    CATEGORY_KEYS,
-    FLAG_KEYS,
-    FLAG_WORDS,
-    LETTER_KEYS,
-    LETTER_PAIRS,
     ROUND_SHARES,
-    STRUCTURE_ACCESS,
     decide_structure,
-    flag_partner,
-    flag_vocabulary,
-    name_families,
     needs_decision,
     sex_named,
 )
@@ -110,12 +121,6 @@ from medsynth.tabular.structure import (
 #: (bounds, categories, transform, missingness), so the released schema holds nothing of it.
 OMITTED: dict[str, Any] = {"omitted": True, "min": None, "max": None, "categories": None, "transform": "none",
                            "missing": False, "resolution": None}
-
-
-def _numbers(col: ColumnSchema, s: pd.Series) -> np.ndarray:
-    if col.type == "datetime":
-        return ((parse_dates(s, col.format) - EPOCH) / pd.Timedelta(days=1)).to_numpy(dtype=float, na_value=np.nan)
-    return cell_numbers(s).to_numpy(dtype=float, na_value=np.nan)
 
 
 def _native_categories(s: pd.Series, keys: list[str]) -> list[Any]:
@@ -134,277 +139,6 @@ def _native_categories(s: pd.Series, keys: list[str]) -> list[Any]:
             v = bool(v)
         out.append(v)
     return out
-
-
-def _sorted_categories(values: list[Any]) -> list[Any]:
-    try:
-        return sorted(values)
-    except TypeError:
-        return sorted(values, key=str)
-
-
-#: Days since 1970-01-01 a date range released under DP is clipped to (1700-01-01 .. 2262-01-01): a public window
-#: (post-processing of the release, no data), what pandas can represent (1677..2262; MIMIC-IV shifts its dates to
-#: 2110..2210). A 300-row table's discharge dates (2020) once came out as [2014, 2687]: noise octaves joined to the
-#: range's end, and the bounds could not be written at all (pandas' OutOfBoundsTimedelta, 1 fit in 60).
-DATE_WINDOW_DAYS = (-98_615.0, 106_651.0)
-
-
-#: The top of a person's age in years (public: no one has been recorded older than 122). A DP range on powers of two
-#: wrote ages to 250 (mifem), 196 (SuicideChina), 126 (rwm1984): a column named an age in years stops here, where no
-#: mass above it stands out of the noise (survival's nwtco holds its ages in months under the name 'age').
-AGE_TOP = 120.0
-#: Name words that say an age is not in years (an infant's age in days or months may pass 120; a gestational age is in
-#: weeks, and whole weeks are no rule: a reviewer).
-_AGE_UNITS = ("day", "days", "d", "week", "weeks", "wk", "wks", "month", "months", "mo", "mos", "hour", "hours", "h",
-              "gestational", "gestation", "gest")
-#: Noise deviations the stage-2 mass above :data:`AGE_TOP` must stay within for the range to be cut there.
-AGE_TOP_SIGMAS = 2.0
-
-
-def _age_in_years(name: str) -> bool:
-    """Whether a column's name (public) says an age in years: the word ``age`` and no unit word (:data:`_AGE_UNITS`)."""
-    from medsynth.io.dataset_infer import _name_words
-
-    words = _name_words(name)
-    return "age" in words and not any(w in _AGE_UNITS for w in words)
-
-
-def _within_lifespan(name: str, res: BoundsResult) -> tuple[BoundsResult, bool]:
-    """A number's DP range (and its stage-2 cells) cut at :data:`AGE_TOP` where its name is an age in years and its
-    noisy mass above it is within the noise; and whether it was cut (post-processing of DP outputs and the name)."""
-    if not _age_in_years(name):
-        return res, False
-    return _cut_at_top(res, AGE_TOP)
-
-
-def year_top() -> float:
-    """The top of a calendar year's DP range: the end of the fit's own year (public: no record is written in a later
-    year; a whole-number year's range then ends at the fit's year)."""
-    import datetime
-
-    return float(datetime.date.today().year + 1)
-
-
-def _epoch_days(year: float) -> float:
-    """Days from 1970-01-01 to January 1 of ``year`` (a date column's numbers)."""
-    return float((np.datetime64(f"{int(year)}-01-01", "D") - np.datetime64("1970-01-01", "D")).astype(np.int64))
-
-
-def _within_present(name: str, res: BoundsResult) -> tuple[BoundsResult, bool]:
-    """A number's DP range (and its cells) cut at :func:`year_top` where its name says calendar years
-    (:func:`~medsynth.io.dataset_infer.year_named`) and its noisy mass above the fit's year is within the noise; and
-    whether it was cut. A data scientist's hfi (years 2008-2016, 1,166 rows at epsilon 1) had a DP range to 2047 and 10%
-    of synthetic rows in 2033-2042. Post-processing of DP outputs, the name and the date of the fit."""
-    return _cut_at_top(res, year_top()) if year_named(name) else (res, False)
-
-
-def _cut_at_top(res: BoundsResult, top: float) -> tuple[BoundsResult, bool]:
-    """A number's DP range cut at ``top``, its cells with it, where the noisy mass of its cells wholly above ``top``
-    stays within ``AGE_TOP_SIGMAS`` deviations; and whether it was cut."""
-    if res.codes is not None or res.edges is None or res.counts is None or not (res.high > top > res.low):
-        return res, False
-    edges, counts = np.asarray(res.edges, dtype=float), np.asarray(res.counts, dtype=float)
-    sig = np.full(counts.size, res.sigma) if res.count_sigmas is None else np.asarray(res.count_sigmas, dtype=float)
-    # the cells wholly above the top (a cell straddling it, 64-128, holds the ages of 64-92 that the evenly spread
-    # count put an eighth of above 120: quinidine's ages of 42-92 kept a range of 32-255, 2% of synthetic visits older
-    # than 120, and mgus's a patient of 124; a data scientist)
-    part = (edges[:-1] >= top - 1e-9).astype(float)
-    if part.any() and float(part @ counts) > AGE_TOP_SIGMAS * math.sqrt(float(np.sum((part * sig) ** 2))):
-        return res, False  # real mass above the top (ages above 120: not years)
-    keep = int(np.searchsorted(edges, top, side="left"))  # cells that start below the top
-    upd: dict[str, Any] = {"high": top, "edges": np.append(edges[:keep], top), "counts": counts[:keep]}
-    if res.count_sigmas is not None:
-        upd["count_sigmas"] = np.asarray(res.count_sigmas)[:keep]
-    return replace(res, **upd), True
-
-
-#: Codes a column's name bounds (public): a month's twelve values, a quarter's four (SuicideChina's Month came out with
-#: 13 in 2.8% of the rows, a key beside 12 that the noise lifted); counted from 1, or from 0 where that window holds
-#: more of the code's noisy mass.
-CALENDAR_CODES = {"month": 12, "quarter": 4, "qtr": 4}
-
-
-def _within_calendar(name: str, res: BoundsResult) -> tuple[BoundsResult, list[int]]:
-    """A small code's keys (and their counts) inside the window of values its name's calendar word allows, and the
-    keys it dropped (post-processing of DP outputs and the name)."""
-    from medsynth.io.dataset_infer import _name_words
-
-    words = [w for w in _name_words(name) if w in CALENDAR_CODES]
-    if len(words) != 1 or res.codes is None or res.counts is None:
-        return res, []
-    size = CALENDAR_CODES[words[0]]
-    codes, counts = list(res.codes), np.asarray(res.counts, dtype=float)
-
-    def mass(first: int) -> float:
-        return float(sum(c for k, c in zip(codes, counts) if first <= k < first + size))
-
-    first = 0 if mass(0) > mass(1) else 1
-    keep = [i for i, k in enumerate(codes) if first <= k < first + size]
-    if not keep or len(keep) == len(codes):
-        return res, []
-    dropped = [int(k) for i, k in enumerate(codes) if i not in keep]
-    return replace(res, codes=tuple(codes[i] for i in keep), counts=counts[keep]), dropped
-
-
-def _code_step(res: BoundsResult) -> float | None:
-    """The unit of a small code's keys read from their released noisy counts (post-processing, no budget): the coarsest
-    whole unit of :mod:`medsynth.privacy.steps` some key is off that its non-zero keys hold (:func:`unit_holds`). A
-    code run from the first to the last key kept the keys between (a dose of 0/2/4/6 came out 0-6, and synthetic rows
-    took 1, 3 and 5 from the noise)."""
-    if res.codes is None or res.counts is None or len(res.codes) < 3:
-        return None
-    keys, counts = np.asarray(res.codes, dtype=float), np.asarray(res.counts, dtype=float)
-    for unit in candidates(float(keys.min()), float(keys.max()), integer=True)[::-1]:
-        if unit <= 1:
-            return None
-        grid = on_unit(keys, float(unit))
-        on, off = grid & (keys != 0), ~grid
-        if off.any() and unit_holds(float(counts[on].sum()), int(on.sum()), float(counts[off].sum()), int(off.sum()),
-                                    float(res.sigma)):
-            return float(unit)
-    return None
-
-
-def _keys_on(res: BoundsResult, unit: float | None) -> BoundsResult:
-    """A small code's keys (and their counts) on ``unit`` only (all of them where none is, or no unit)."""
-    if unit is None or res.codes is None:
-        return res
-    keep = np.flatnonzero(on_unit(np.asarray(res.codes, dtype=float), float(unit)))
-    if not keep.size or keep.size == len(res.codes):
-        return res
-    return replace(res, codes=tuple(res.codes[i] for i in keep), counts=np.asarray(res.counts)[keep])
-
-
-def _released_step(s: pd.Series, low: float, high: float, integer: bool, rho: float, rng: np.random.Generator,
-                   res: BoundsResult | None = None, kept_counts: dict[float, float] | None = None,
-                   ) -> tuple[float | None, list[float]]:
-    """The unit of a number column's values on its DP range [low, high] from one noisy histogram with ``rho``
-    (:mod:`medsynth.privacy.steps`), or None; and the atoms of its range's fullest cells (``res``'s noisy cells,
-    :func:`~medsynth.privacy.steps.atom_candidates`): the values equal to a cell's roundest value count in a bucket of
-    their own in the same histogram (each value still in one bucket: L2 sensitivity 1), an atom where that count holds
-    ``ATOM_HOLD`` of the cell's; so do the sentinels of cells holding one (999, -99: :func:`sentinel_candidates`), an
-    atom where it holds that share less one deviation of the two counts' noise (a sentinel lies apart from the values,
-    alone in its cell: at 10,000 rows a -99 in 5% of them, its cell's count 520 and the noise 64, failed the bare share
-    in about one fit of three)."""
-    units = candidates(float(low), float(high), integer=integer)
-    cands, sentinels = [], []
-    if res is not None and res.edges is not None and res.counts is not None and res.codes is None:
-        edges = np.asarray(res.edges, dtype=float)
-        counts = np.asarray(res.counts, dtype=float)
-        cands = [(i, v) for i, v in atom_candidates(edges, counts) if not integer or edges[i + 1] - edges[i] > 1]
-        sentinels = [(i, v) for i, v in sentinel_candidates(edges, counts, cands) if not integer or edges[i + 1] - edges[i] > 1]
-        cands += sentinels
-    if not units.size and not cands:
-        return None, []
-    x = cell_numbers(s).to_numpy(dtype=float)
-    x = x[np.isfinite(x)]
-    taken = np.zeros(x.size, dtype=bool)
-    buckets = ATOM_CELLS + SENTINEL_CELLS  # (always this many buckets, empty where fewer cells are tested: how many
-    exact = np.zeros(buckets)              # noise draws a fit makes does not hang on its noisy cells)
-    for j, (_, v) in enumerate(cands):
-        hit = is_atom(x, v) & ~taken
-        exact[j] = float(hit.sum())
-        taken |= hit
-    sigma = gaussian_sigma(rho)
-    noisy = noisy_counts(np.r_[step_counts(x[~taken], units) if units.size else np.zeros(0), exact], sigma, rng)
-    noisy_units, noisy_atoms = noisy[: noisy.size - buckets], noisy[noisy.size - buckets:][: len(cands)]
-    n_round = len(cands) - len(sentinels)
-    # (a sentinel's count is left out of the unit's decision: written as itself, it need not sit on the unit, and a
-    # 999 in 6% of the rows held a unit of 5 off, the atom with it)
-    step = decide_step(fold_atoms(noisy_units, noisy_atoms[:n_round], [v for _, v in cands[:n_round]], units), sigma,
-                       units, integer=integer, width=float(high) - float(low)) if units.size else None
-    cell_sd = (np.full(len(res.counts), float(res.sigma)) if res is None or res.count_sigmas is None  # type: ignore[union-attr]
-               else np.asarray(res.count_sigmas, dtype=float)) if cands else np.zeros(0)
-    kept = [v for j, ((i, v), c) in enumerate(zip(cands, noisy_atoms, strict=True))
-            if c > ON_SIGMAS * sigma and (step is None or j >= n_round or on_unit(np.array([v]), float(step))[0])
-            and c >= ATOM_HOLD * float(res.counts[i])  # type: ignore[union-attr]
-            - (math.hypot(sigma, ATOM_HOLD * float(cell_sd[i])) if j >= n_round else 0.0)]
-    if kept_counts is not None:  # (each kept atom's noisy count: a DP output, for a code's category of it)
-        kept_counts.update({v: float(c) for (_, v), c in zip(cands, noisy_atoms, strict=True) if v in kept})
-    return step, kept
-
-
-#: A whole-number column whose range's cells do not write its values one by one, and look like a code's (a wide cell
-#: holding most of the values, or a few full cells apart: post-processing of stage 2), has its
-#: values counted on each point of its range with this share of its stage-2 budget again (paid from the model's, and only
-#: by such columns; :func:`medsynth.privacy.steps.decide_sparse`).
-SPARSE_SHARE = 0.5
-#: Noise deviations a stage-2 cell stands above zero to count as full ...
-SPARSE_FULL_SIGMAS = 3.0
-#: ... the full cells hold this share of the values at least (a spread column's cells under the noise hold much) ...
-SPARSE_HELD = 0.8
-#: ... and fill at most this share of the cells from the first full one to the last (or one wide cell holds them).
-SPARSE_OCCUPIED = 0.5
-
-
-def _maybe_sparse(res: BoundsResult, unit: int) -> bool:
-    """Whether a whole-number column's stage-2 cells (post-processing) look like a code's values: see SPARSE_SHARE."""
-    if res.edges is None or res.counts is None or len(res.counts) == 0:
-        return False
-    counts = np.asarray(res.counts, dtype=float)
-    sd = np.full(counts.size, res.sigma) if res.count_sigmas is None else np.asarray(res.count_sigmas, dtype=float)
-    snapped = np.ceil(np.asarray(res.edges, dtype=float) - 1e-9) - 0.5  # (cells holding no whole value: none, as
-    keep = np.diff(snapped) > 0                                           # _numeric_oneway; half-unit cells alternate)
-    counts, sd, widths = counts[keep], sd[keep], np.diff(snapped)[keep]
-    if not counts.size:
-        return False
-    full = counts > SPARSE_FULL_SIGMAS * sd
-    if not full.any() or widths[full].max() <= unit:  # (cells of one value each already write the values)
-        return False
-    total = float(counts.sum())  # (signed: the noise of empty cells cancels)
-    if total <= 0 or float(counts[full].sum()) < SPARSE_HELD * total:  # much mass in cells under the noise: spread
-        return False
-    at = np.flatnonzero(full)
-    if at.size == 1:
-        return bool(widths[at[0]] >= 4 * unit)
-    return bool(at.size <= SPARSE_OCCUPIED * (at[-1] - at[0] + 1))
-
-
-def _released_points(s: pd.Series, lowest: int, high: int, unit: int, rho: float, res: BoundsResult,
-                     rng: np.random.Generator, atoms: dict[float, float] | None = None,
-                     ) -> tuple[list[int], np.ndarray, float, float] | None:
-    """The values a whole-number column sits on, from one noisy count per point of its DP range (``rho``): the values,
-    their noisy counts, noise and the count a value needs to stand out, or None where they are no code (:func:`~medsynth.privacy.steps.decide_sparse`).
-    The values equal to a kept atom (``atoms``: its noisy count) are not counted on the points, and the range's count
-    is taken less theirs (a 999 for "not taken" beside blood pressures in steps of 10 came out as a category 1000)."""
-    sigma = gaussian_sigma(rho)
-    x = cell_numbers(s).to_numpy(dtype=float)
-    for a in atoms or {}:
-        x = x[~is_atom(x, a)]
-    noisy = noisy_counts(point_counts(x, lowest, high, unit), sigma, rng)
-    rest = float(res.range_count) - sum((atoms or {}).values())
-    on = decide_sparse(noisy, sigma, rest, run=MAX_LEVELS)  # (the caller asks for a range_count)
-    if on is None:
-        return None
-    return [int(lowest + unit * int(i)) for i in on], noisy[on], sigma, _union_threshold(len(noisy)) * sigma
-
-
-def _as_code(res: BoundsResult, mechanism: str, rho: float, rounds: int) -> tuple[dict[str, Any], dict[str, Any], OneWay]:
-    """A number column released as a code (``res.codes`` and their noisy ``counts``, noise ``sigma``): its schema update,
-    its ledger detail and its 1-way marginal (the missing count has its own noise: it sums text buckets too)."""
-    cats = list(res.codes or ())
-    upd = {"type": "categorical", "categories": cats, "min": None, "max": None, "missing": res.missing, "transform": "none"}
-    detail = {"mechanism": mechanism, "rho": rho, "rounds": rounds, "categories": cats, "missing": res.missing}
-    counts, sigmas = np.asarray(res.counts, dtype=float), np.full(len(cats), float(res.sigma))
-    if res.missing:
-        counts, sigmas = np.append(counts, res.missing_count), np.append(sigmas, res.sigma_missing)
-    return upd, detail, OneWay(counts, sigmas)
-
-
-def _set_bounds(col: ColumnSchema, lo: float, hi: float, *, half_open: bool = False) -> dict[str, Any]:
-    if col.type == "integer" and half_open:  # the integers inside [lo, hi) (DP ranges are unions of half-open bins),
-        # from the one nearest lo: a column DP typed whole numbers may hold fractions (up to a tenth and the noise:
-        # infants' ages 0.1-0.9 of 11,643 tests), whose range [0.097, 99) made whole ages from 1 and clipped the infants
-        first = int(math.floor(lo + 0.5))
-        return {"min": first, "max": max(int(math.ceil(hi - 1e-9)) - 1, first)}
-    if col.type == "integer":
-        return {"min": int(math.floor(lo)), "max": int(math.ceil(hi))}
-    if col.type == "datetime":
-        w0, w1 = DATE_WINDOW_DAYS
-        lo, hi = (max(lo, w0), min(hi, w1)) if min(hi, w1) > max(lo, w0) else (w0, w1)
-        return {"min": from_days(math.floor(lo)), "max": from_days(math.ceil(hi))}
-    return {"min": float(lo), "max": float(hi)}
 
 
 def complete_from_data(schema: TableSchema, df: pd.DataFrame) -> TableSchema:
@@ -518,8 +252,6 @@ STRUCTURE_SHARE = 0.25
 STEP_SHARE = 0.1
 #: ... and most, when a small table needs more for its decisions to stand above the noise.
 STRUCTURE_MAX_SHARE = 0.5
-#: An integer column whose DP range holds at most this many values is modelled as categorical.
-MAX_LEVELS = 12
 
 #: A number column whose whole-or-not count the noise hid (a small table: 200 ICU rows at epsilon 1, where 3 sigma of
 #: that count was 730) is written as whole numbers when its DP range is at least this wide and linear: rounding then
@@ -536,21 +268,14 @@ WHOLE_LOG_LOW = 16.0
 WHOLE_AGE_WIDTH = 10.0
 #: A category held by this share of the rows should survive the DP category release (budget by need).
 SURVIVE_SHARE = 0.03
-#: Least share of a number column's budget spent locating it (stage 1; the rest refines it and is its 1-way
-#: marginal; see :func:`stage1_share`).
-STAGE1_SHARE = 0.25
 #: Most of a fit's budget (share of rho) that columns not located by stage 1 may share for more looks.
 LOCATE_RESERVE = 0.4
 #: ... and at most this share of what the model keeps after its 1-way marginals (a larger domain_budget shrinks it).
 RESERVE_MODEL_SHARE = 0.75
-#: A column's looks from the reserve take at most this many times an even part of it (reserve / numbers) ...
-RESERVE_CAP = 2.0
 #: ... and at most this many times an even share of the whole budget (budget / modelled columns): with few
 #: number columns among many (indo_rct: 3 of 34), the first cap let a column 95% missing take 27% of the
 #: fit's budget in looks and still be left empty.
 RESERVE_CAP_TOTAL = 2.0
-#: Measurements of the location histogram at most (the first, then looks paid from the reserve).
-LOCATE_ROUNDS = MAX_LOOKS
 MECH_NUMBER = ("noisy histogram on powers of two + small whole values -1..15 (+ missing): located, re-measured "
                "while unlocated, then refined linearly (a small code's values become categories)")
 #: Most budget a category list gets, in multiples of an even share of the domain budget.
@@ -567,50 +292,6 @@ TARGET_WEIGHT = 4.0
 #: a fixed fifth there cost the other columns' 1-way marginals (2-way TVD 0.389 vs 0.372, 6 fits each).
 TARGET_SURVIVE_SHARE = 0.2
 TARGET_MAX_SHARE = 0.2
-
-
-@dataclass
-class OneWay:
-    """A noisy 1-way marginal measured while releasing a column's domain, reusable by a model
-    (post-processing): counts of the released categories in schema order, or of the cells of a number's
-    grid inside its DP range, then (when the column keeps a missing state) of missing values.
-
-    Attributes:
-        counts: noisy counts (categories or cells..., missing).
-        sigma: their noise scales (one per count).
-        edges: a number's cell edges (in the column's units: days for dates), else None.
-    """
-
-    counts: np.ndarray
-    sigma: np.ndarray
-    edges: np.ndarray | None = None
-
-
-#: A number's grid is reused as its 1-way marginal only with at least this many cells inside its range.
-MIN_REUSED_CELLS = 4
-
-
-def _numeric_oneway(col: dict[str, Any], res: Any) -> OneWay | None:
-    """The stage-2 histogram of :func:`dp_bounds` as the 1-way marginal of the column as resolved (integer
-    cells snapped to half-integers so each holds whole values), or None when too coarse to reuse."""
-    if res.edges is None:
-        return None
-    edges, counts = np.asarray(res.edges, dtype=float), np.asarray(res.counts, dtype=float)
-    sig = np.full(counts.size, res.sigma) if res.count_sigmas is None else np.asarray(res.count_sigmas, dtype=float)
-    if col["type"] in ("integer", "categorical"):
-        snapped = np.ceil(edges - 1e-9) - 0.5
-        keep = np.diff(snapped) > 0
-        edges = np.append(snapped[:-1][keep], snapped[-1])
-        counts, sig = counts[keep], sig[keep]
-    if col["type"] == "categorical":  # a small integer range: reusable when each cell is one value
-        if not (np.all(np.diff(edges) == 1) and counts.size == len(col["categories"] or [])):
-            return None
-    elif counts.size < MIN_REUSED_CELLS:
-        return None
-    if col["missing"]:
-        counts = np.append(counts, res.missing_count)
-        sig = np.append(sig, res.sigma_missing)
-    return OneWay(counts, sig, None if col["type"] == "categorical" else edges)
 
 
 def _allocate(todo: list[ColumnSchema], pool: float, rows: float, z_cat: float, time_weight: float = 1.0) -> dict[str, float]:
@@ -645,482 +326,6 @@ def _allocate(todo: list[ColumnSchema], pool: float, rows: float, z_cat: float, 
             weights[name] = max(weights[name], want * scale)
     total = sum(weights.values())
     return {k: pool * w / total for k, w in weights.items()}
-
-
-def _flag_keys_released(released: list[str], noisy_of: dict[str, float], sigma: float,
-                        threshold: float = math.inf) -> tuple[list[str], bool]:
-    """Post-processing of a category release whose flag spellings were public keys (counted whatever the data): a
-    flag word released beside other categories stays only with its partner above the noise, or above ``threshold``
-    (the one other categories pass: 'F' of a sex column stays), so 'FALSE' from noise alone does not join a sex
-    column; where every released value is a flag word, a kept one brings its partner when that stands
-    ``FLAG_PARTNER_SIGMAS`` above zero, and only the spelling of the largest count stays (no 'false' beside No/Yes).
-    Reads only noisy counts and the public vocabulary. Returns the keys and whether a partner joined."""
-    def partner_key(k: str) -> str | None:
-        p = flag_partner(_canonical(k))
-        return None if p is None else category_key(p)
-
-    def strong(k: str | None) -> bool:
-        return k is not None and noisy_of.get(k, 0.0) > FLAG_PARTNER_SIGMAS * sigma
-
-    others = [k for k in released if k not in FLAG_KEYS]
-    public = [k for k in released if k in FLAG_KEYS
-              and (not others or strong(partner_key(k)) or noisy_of.get(k, 0.0) > threshold)]
-    if not others and public:  # one spelling: that of the largest count ('false' from noise never joins No/Yes)
-        top = flag_vocabulary(_canonical(max(public, key=lambda k: noisy_of.get(k, 0.0))))
-        public = [k for k in public if flag_vocabulary(_canonical(k)) == top]
-    partners = [pk for k in public if not others and (pk := partner_key(k)) is not None and pk not in public
-                and strong(pk)]  # only where every released value is a flag word
-    return others + public + list(dict.fromkeys(partners)), bool(partners)
-
-
-#: False-positive rates of the tests that release public keys (values named before any data, no delta), per column:
-#: a flag spelling alone; a flag pair (both values of one spelling) on its two noisy counts together, where neither
-#: value passed alone; a common word alone; a group of words on their noisy counts together; a one-letter code.
-#: Together (union bound) a value that no row holds is released in at most ~1.2% of columns: the review of a first
-#: version (1% + 1% + 0.5% x 3) found one in 3-5% of columns of rare codes (FEMALE/MALE in a column of 100 codes).
-FLAG_FALSE_RATE = 0.005
-PAIR_FALSE_RATE = 0.003
-WORD_FALSE_RATE = 0.0015
-GROUP_FALSE_RATE = 0.001
-LETTER_FALSE_RATE = 0.0015
-
-
-#: Every (value, partner) pair of :data:`FLAG_KEYS` in one spelling ('no'/'yes', 'No'/'Yes', ..., '0'/'1').
-FLAG_PAIRS: tuple[tuple[str, str], ...] = tuple(dict.fromkeys(
-    [*((f(a), f(b)) for a, b in FLAG_WORDS for f in (str, str.capitalize, str.upper)), ("0", "1")]))
-#: The flag pairs written as words: the text buckets of a number column's location histogram (then one for any
-#: other text).
-TEXT_PAIRS = tuple(pr for pr in FLAG_PAIRS if set(pr) != {"0", "1"} and not any("_" in k for k in pr))  # (not 0_no/1_yes:
-# a bucket more spreads the noise of a number column's text over one more cell, for a spelling no number column holds)
-
-
-def _group_by_sum(groups: tuple[tuple[str, ...], ...], rate: float, noisy_of: dict[str, float],
-                  sigma: float) -> tuple[str, ...] | None:
-    """The group of public keys whose noisy counts sum highest, when that sum (noise ``sqrt(k) sigma``) clears the
-    threshold corrected for the number of groups (false-positive rate ``rate``), else None. Post-processing of
-    noisy counts of public keys (each released already) and a public vocabulary."""
-    z = math.sqrt(2) * float(special.erfinv(1 - 2 * rate / len(groups)))
-    score, best = max(((sum(noisy_of.get(k, 0.0) for k in g) / math.sqrt(len(g)), g) for g in groups),
-                      key=lambda t: t[0])
-    return best if score > z * sigma else None
-
-
-def _flag_pair_released(noisy_of: dict[str, float], sigma: float, scale: float = 1.0) -> list[str]:
-    """Where no value of a category release cleared its threshold: the flag pair released on its two noisy counts
-    together (:func:`_group_by_sum`), most frequent first, or []. A yes/no column of 302 rows split 130/132 at noise
-    39 released neither half (3.3 sigma each against 3.26) about half the time; their sum stands 4.8 deviations of
-    its noise above zero."""
-    best = _group_by_sum(FLAG_PAIRS, PAIR_FALSE_RATE * scale, noisy_of, sigma)
-    return [] if best is None else sorted(best, key=lambda k: -noisy_of.get(k, 0.0))
-
-
-#: The flags' false-positive rates (a flag key alone, a flag pair on its sum) hold per column up to this many category
-#: columns in a table, and are shared beyond (each scaled by this over the columns): a sparse number column the noise
-#: typed categorical got TRUE/FALSE or y/n from noise alone in 1.3% of releases (quinidine's conc, a data scientist's
-#: folder), so a wide table of such columns had one in a few fits. Words and letters keep their rates: scaled too,
-#: 20 x/z columns of 300 rows at epsilon 0.3 lost their second letter and the fit released nothing usable.
-PUBLIC_KEY_COLUMNS = 10
-#: A word of a group of three or more released on the group's sum stands this many noise deviations above zero.
-GROUP_MEMBER_SIGMAS = 2.0
-#: Every public key of a category release.
-PUBLIC_KEYS = frozenset(FLAG_KEYS) | frozenset(CATEGORY_KEYS) | frozenset(LETTER_KEYS)
-#: The public keys of a category release beyond the flags, with their false-positive rates.
-PUBLIC_GROUPS: tuple[tuple[tuple[str, ...], float], ...] = ((CATEGORY_KEYS, WORD_FALSE_RATE),
-                                                            (LETTER_KEYS, LETTER_FALSE_RATE))
-
-#: A word (public, counted whatever the data) of another group than every value released beside it that stands this sure
-#: out (the union bound's threshold over every word and letter at this false rate) stays only as sure: its group's own
-#: rate (0.15% over 114 words) lets noise through in about 1 column of 600, and beside an established value nothing
-#: struck it out again: flchain's F/M took 'divorced', 'HIGH' or 'Never' in 3 of 3,000 draws (about 1.5% of the
-#: synthetic rows each, 4.4 noise deviations). A word of a sure value's own group keeps its group's rate (for every
-#: word, a rare 'asian' beside white/black was kept half as often, a reviewer found), so a noise letter beside F/M
-#: ('W', 'P': 3 of 3,000) still may join; a hand-written list's values are never struck.
-SURE_FALSE_RATE = 1e-4
-SURE_WORD_SIGMAS = math.sqrt(2) * float(special.erfinv(1 - 2 * SURE_FALSE_RATE / (len(CATEGORY_KEYS) + len(LETTER_KEYS))))
-
-def unsure_kinds(entries: list[Any]) -> list[str]:
-    """The columns whose kind (numbers or text) a DP fit's type decisions among ``entries`` (ledger entries) took on the
-    noise's word (numbers minus the rest within 3 deviations of zero: :func:`~medsynth.tabular.structure.decide_structure`)."""
-    return [c for e in entries if e.access.endswith(STRUCTURE_ACCESS) for c in (e.details or {}).get("unsure_kind") or []]
-
-
-def _word_group(k: str) -> tuple[str, ...] | None:
-    if k in LETTER_KEYS:
-        return LETTER_KEYS
-    return next((g for g in CATEGORY_GROUPS if k in g), None)
-
-
-def _words_kept(released: list[str], noisy_of: dict[str, float], threshold: float) -> list[str]:
-    """Post-processing of a category release with public words and letters (:data:`PUBLIC_GROUPS`): a word
-    released alone from its group beside other released values (flags, values read from the data, another group)
-    stays only above ``threshold`` (the one values read from the data pass), so a noise-only 'F' does not join a
-    yes/no column; where only words were released, the group of the largest noisy total stays whole."""
-    words = [k for k in released if _word_group(k) is not None]
-    if not words:
-        return released
-    others = [k for k in released if k not in words]
-    by_group: dict[tuple[str, ...], list[str]] = {}
-    for k in words:
-        by_group.setdefault(_word_group(k), []).append(k)  # type: ignore[arg-type]
-    home = None if others else max(by_group, key=lambda g: sum(noisy_of.get(k, 0.0) for k in by_group[g]))
-    keep = {k for g, ks in by_group.items() for k in ks
-            if g == home or len(ks) >= 2 or noisy_of.get(k, 0.0) > threshold}
-    return [k for k in released if k in others or k in keep]
-
-
-def _group_released(released: list[str], noisy_of: dict[str, float], sigma: float, scale: float = 1.0, *,
-                    sex: bool = False) -> list[str]:
-    """Post-processing of a category release with the public words of :data:`CATEGORY_GROUPS`. Where nothing was
-    released, the group (one spelling) whose noisy counts sum to more than the union-corrected threshold of that sum
-    (noise ``sqrt(k) sigma``) is: both words of a pair, or the words of a larger group standing
-    ``GROUP_MEMBER_SIGMAS`` above zero (at least its largest). Where the one released value is a word of a pair, the
-    other word joins when it stands ``FLAG_PARTNER_SIGMAS`` above zero ('female' released alone brings 'male'; 'f'
-    brings 'm' in a column named like a sex, ``sex``); a
-    larger group is not filled (an absent race word passed 1 sigma in 30% of columns). Reads only noisy counts of
-    public keys and the vocabulary."""
-    if released:
-        pairs = [g for g in CATEGORY_GROUPS if len(g) == 2] + (list(LETTER_PAIRS) if sex else [])
-        pair = [g for g in pairs if len(released) == 1 and released[0] in g]
-        if not pair:
-            return released
-        other = next(k for k in pair[0] if k not in released)
-        return released + [other] if noisy_of.get(other, 0.0) > FLAG_PARTNER_SIGMAS * sigma else released
-    best = _group_by_sum(CATEGORY_GROUPS, GROUP_FALSE_RATE * scale, noisy_of, sigma)
-    if best is None:
-        return []
-    ranked = sorted(best, key=lambda k: -noisy_of.get(k, 0.0))
-    if len(best) == 2:
-        return ranked
-    return [k for i, k in enumerate(ranked) if i == 0 or noisy_of.get(k, 0.0) > GROUP_MEMBER_SIGMAS * sigma]
-
-
-#: Share of each family member's budget spent on the family's pooled category list; the rest counts the member's
-#: own values on that list (its 1-way marginal and missing bucket). The list's noise, per member, is
-#: ``1 / sqrt(FAMILY_LIST_SHARE * k)`` of what the member's whole share buys alone: a gain from 4 members up.
-FAMILY_LIST_SHARE = 0.5
-
-
-def category_families(cols: list[ColumnSchema]) -> dict[str, list[str]]:
-    """The families of category columns among ``cols`` (:func:`~medsynth.tabular.structure.name_families`)."""
-    return name_families(cols, ("categorical",))
-
-
-def number_families(cols: list[ColumnSchema]) -> dict[str, list[str]]:
-    """The families of number columns, integer or continuous, among ``cols``
-    (:func:`~medsynth.privacy.locate.locate_by_family`)."""
-    return name_families(cols, ("integer", "continuous"))
-
-
-@dataclass(frozen=True)
-class FamilyList:
-    """The category list DP released for a family of columns (:func:`release_family_lists`).
-
-    Attributes:
-        stem: the family's name stem.
-        size: how many columns it pools.
-        keys: the released category keys (most frequent first), maybe none.
-        sigma: the noise of the pooled counts.
-        missing: whether the pooled noisy count of missing values stands ``PRESENCE_SIGMAS`` above zero (then
-            every member whose own noisy count of them is positive keeps a missing state; that count is its rate).
-    """
-
-    stem: str
-    size: int
-    keys: tuple[str, ...]
-    sigma: float
-    missing: bool = False
-
-
-def hand_written(col: ColumnSchema) -> set[str] | None:
-    """The keys of a category list written by hand (not read from the data: ``categories`` not in
-    ``read_from_data``), which may filter a DP release; None for none or one read from the data (which would tell
-    which values the table holds)."""
-    if col.categories and "categories" not in col.read_from_data:
-        return {category_key(c) for c in col.categories}
-    return None
-
-
-def thresholded_release(keys: np.ndarray, n_missing: int, rho: float, delta: float, rng: np.random.Generator, *,
-                        sensitivity: float = 1.0, allowed: set[str] | None = None, rate_scale: float = 1.0,
-                        sex: bool = False, unsure: bool = False) -> tuple[list[str], dict[str, float], float, bool, bool]:
-    """A category release (:func:`~medsynth.privacy.mechanisms.dp_category_counts`, flag spellings and common words
-    public keys) and its post-processing of public words and flags (:func:`_words_kept`, :func:`_flag_keys_released`,
-    :func:`_flag_pair_released`, :func:`_group_released`); ``allowed`` (a list written by hand) filters the values read
-    from the data first. One column (``sensitivity`` 1) or a family's pooled histogram (``sensitivity`` k). ``unsure``:
-    the noise decided the column's kind (numbers or text), so its public keys (words, letters or flag spellings, counted
-    whatever the data; not 0 and 1, a number column's values too) stay only where together they stand
-    ``SURE_WORD_SIGMAS`` deviations of their sum out:
-    smartpill's Age (95 rows) was written 'T' in every row, cytomegalovirus's CD34.dose 'Treatment' or 'yes', in 2-3 of
-    16-22 fits.
-
-    Returns:
-        (released keys, noisy counts by key, noisy missing count, whether a flag partner joined, whether a flag pair
-        or word group was released on its counts together).
-    """
-    sigma = gaussian_sigma(rho, sensitivity)
-    released, noisy_of, noisy_missing = dp_category_counts(keys, n_missing, rho, delta, rng, sensitivity=sensitivity,
-                                                           public_keys=FLAG_KEYS, public_rate=FLAG_FALSE_RATE * rate_scale,
-                                                           public_groups=PUBLIC_GROUPS)
-    if allowed is not None:  # a public key is released or not on its noisy count alone
-        released = [k for k in released if k in allowed or k in PUBLIC_KEYS]
-    threshold = category_threshold(sigma, delta, sensitivity)
-    sure = max(threshold, SURE_WORD_SIGMAS * sigma)
-    homes = {_word_group(k) for k in released if noisy_of.get(k, 0.0) > sure}  # (None: a value read from the data)
-    if homes:  # a faint word of another group than every sure value's (flag words: _flag_keys_released)
-        released = [k for k in released if k in FLAG_KEYS or k not in PUBLIC_KEYS or noisy_of.get(k, 0.0) > sure
-                    or _word_group(k) in homes or (allowed is not None and k in allowed)]
-    released = _words_kept(released, noisy_of, threshold)
-    released, with_partner = _flag_keys_released(released, noisy_of, sigma, threshold)
-    paired = False
-    if not released:
-        released = _flag_pair_released(noisy_of, sigma, rate_scale)
-        paired = bool(released)
-    grown = _group_released(released, noisy_of, sigma, sex=sex)
-    public = [k for k in grown if k in PUBLIC_KEYS and k not in ("0", "1")]
-    if unsure and public and sum(noisy_of.get(k, 0.0) for k in public) <= sure * math.sqrt(len(public)):
-        # (the public keys together: a sex column's female/male, each near the threshold, stand out as a pair; the
-        # keys 0 and 1 are a number column's values too, so a 0/1 column whose kind the noise decided keeps them at their
-        # flag threshold: cytomegalovirus's agvhd, cgvhd, donor.cmv)
-        grown = [k for k in grown if k not in public]
-        released = [k for k in released if k in grown]
-        # (what the notes say of a flag's partner or a pair released together holds for what is kept: a reviewer)
-        with_partner = with_partner and any(k in FLAG_KEYS for k in grown)
-        paired = paired and bool(grown)
-    return grown, noisy_of, noisy_missing, with_partner, paired or len(grown) > len(released)
-
-
-def release_family_lists(df: pd.DataFrame, families: dict[str, list[str]], rho_of: dict[str, float], delta: float,
-                         rng: np.random.Generator) -> dict[str, FamilyList]:
-    """One thresholded noisy histogram per family over the values of all its ``k`` columns together (flag spellings
-    and common words public keys, as for one column), at ``rho_of[stem]``: a row adds up to ``k`` counts, so the
-    histogram's L2 sensitivity is ``k`` (noise ``k / sqrt(2 rho)``), a value held by one row clears the threshold
-    ``k + sigma z(1 - delta)`` with probability at most ``delta`` and one row holds at most ``k`` such values: the
-    family's delta is ``k * delta``, as for its ``k`` columns released one by one. Signal grows ``k`` times, noise
-    ``k / sqrt(k)``: a value common to the family stands ``sqrt(k)`` times higher above the noise at the family's
-    summed budget. The same post-processing as one column's release (flags, word groups). Returns each member
-    column's :class:`FamilyList`."""
-    out: dict[str, FamilyList] = {}
-    for stem, names in families.items():
-        k = len(names)
-        rho = rho_of[stem]
-        sigma = gaussian_sigma(rho, k)  # (thresholded_release's)
-        keys = np.concatenate([category_keys(df[n].dropna()).to_numpy(dtype=str) for n in names])
-        n_missing = int(sum(int(df[n].isna().sum()) for n in names))
-        released, _, noisy_missing, _, _ = thresholded_release(keys, n_missing, rho, delta, rng, sensitivity=float(k))
-        got = FamilyList(stem, k, tuple(released), sigma, bool(noisy_missing > PRESENCE_SIGMAS * sigma))
-        out.update({n: got for n in names})
-    return out
-
-
-def family_counts(s: pd.Series, keys: list[str], sigma: float,
-                  rng: np.random.Generator) -> tuple[dict[str, float], float]:
-    """Noisy counts (noise ``sigma``, one row one bucket: sensitivity 1) of a column's values on a released list of
-    keys and of its missing values; values off the list are not counted. Returns (noisy count by key, noisy missing)."""
-    seen, n = np.unique(category_keys(s.dropna()).to_numpy(dtype=str), return_counts=True)
-    by_key = dict(zip(seen.tolist(), n.tolist()))
-    counts = np.array([float(by_key.get(k, 0)) for k in keys] + [float(s.isna().sum())])
-    noisy = noisy_counts(counts, sigma, rng)
-    return dict(zip(keys, noisy[:-1].tolist())), float(noisy[-1])
-
-
-def _text_buckets(s: pd.Series, numbers: np.ndarray) -> np.ndarray:
-    """Counts of a column's cells that are no numbers, on a public partition: one bucket per flag pair of
-    :data:`TEXT_PAIRS`, then the rest (private; measured by :func:`~medsynth.privacy.locate.locate`)."""
-    is_text = np.isnan(numbers) & s.notna().to_numpy()
-    keys = category_keys(s[is_text]).to_numpy(dtype=str) if is_text.any() else np.zeros(0, dtype=str)
-    counts = np.array([float(np.isin(keys, pr).sum()) for pr in TEXT_PAIRS] + [0.0])
-    counts[-1] = keys.size - counts[:-1].sum()
-    return counts
-
-
-def _flag_text(loc: Location) -> int | None:
-    """The index (in :data:`TEXT_PAIRS`) of the flag whose text bucket is the largest of those standing above the
-    noise in a number column's location histogram, or None (no text found, or the largest is other text)."""
-    found = loc.text_found()
-    if found.size == 0:
-        return None
-    i = int(found[np.argmax(loc.text_noisy[found])])
-    return i if i < len(TEXT_PAIRS) else None
-
-
-#: A small code's text (:func:`_text_beside_code`) makes it a category list where it holds at least this share of the
-#: column's values (numbers and text, noisy counts) and stands this many noise deviations above zero.
-TEXT_CODE_SHARE = 0.05
-TEXT_CODE_SIGMAS = 3.0
-
-
-def _text_beside_code(loc: Location) -> bool:
-    """Whether a number column located as a small code holds text beside its keys: the noisy count of its text cells
-    (:meth:`~medsynth.privacy.locate.Location.text_as_missing`) clears ``TEXT_CODE_SIGMAS`` deviations and
-    ``TEXT_CODE_SHARE`` of the keys' and the text's counts (post-processing of stage 1)."""
-    text, k = loc.text_as_missing()
-    if k == 0 or not text > TEXT_CODE_SIGMAS * loc.sigma * math.sqrt(1.0 + k):
-        return False
-    keys = float(np.maximum(loc.key_counts(), 0.0).sum())
-    return text >= TEXT_CODE_SHARE * (text + keys)
-
-
-#: A flag's text found in a number column's stage 1 must stand out again in the measurement of its two values (their
-#: sum, this many of its noise deviations) before the column is released as that flag.
-CONFIRM_SIGMAS = 2.0
-
-
-def _retyped_flag(col: ColumnSchema, s: pd.Series, loc: Location, rho: float, rng: np.random.Generator,
-                  ) -> tuple[dict[str, Any], OneWay] | None | bool:
-    """A column DP decided was numbers whose location histogram found no number but a flag pair's text bucket
-    above the noise: the pair is its categories, and ``rho`` measures the two values and the missing ones
-    (one row in one cell), combined with the pair's stage-1 total by least squares (post-processing). None
-    when the text found is not a flag's (``rho`` unspent); False when the measurement (``rho`` spent) does not
-    confirm the text."""
-    i = _flag_text(loc)
-    if i is None:
-        return None
-    a, b = TEXT_PAIRS[i]
-    keys = category_keys(s.dropna()).to_numpy(dtype=str)
-    sigma2 = gaussian_sigma(rho)
-    counts = np.array([float((keys == a).sum()), float((keys == b).sum()), float(s.isna().sum())])
-    y = noisy_counts(counts, sigma2, rng)
-    if y[0] + y[1] <= CONFIRM_SIGMAS * math.sqrt(2) * sigma2:
-        # the second measurement does not confirm the text: stage 1's bucket stood out by noise alone (a number
-        # column of 312 patients was released as FALSE/TRUE in 2 of 10 fits of a folder: a false rate per column and
-        # look, compounded over a table's columns and looks). Both must stand out for a flag.
-        return False
-    w1, w2 = 1 / loc.sigma**2, 1 / (2 * sigma2**2)  # the pair's total: stage 1's bucket, and the sum of the two values
-    total = (w1 * loc.text_noisy[i] + w2 * (y[0] + y[1])) / (w1 + w2)
-    diff = y[0] - y[1]
-    va, vb = (total + diff) / 2, (total - diff) / 2
-    sigma_ab = math.sqrt((1 / (w1 + w2) + 2 * sigma2**2) / 4)
-    missing = bool(y[2] > PRESENCE_SIGMAS * sigma2)
-    by_key = {a: va, b: vb}
-    cats = _sorted_categories([_canonical(k) for k in (a, b)])
-    vals = [by_key[category_key(c)] for c in cats]
-    sig = [sigma_ab, sigma_ab]
-    if missing:
-        vals.append(float(y[2]))
-        sig.append(sigma2)
-    upd = {"type": "categorical", "categories": cats, "min": None, "max": None, "missing": missing, "transform": "none"}
-    return upd, OneWay(np.array(vals, dtype=float), np.array(sig, dtype=float))
-
-
-def stage1_share(rho_column: float, oneway_rho: float) -> float:
-    """Share of a number column's budget that locates it (stage 1): what is left once the 1-way marginal a
-    model reuses (stage 2, ``oneway_rho``) is paid, and at least ``STAGE1_SHARE``. Columns that this does
-    not locate get more looks from the reserve (:func:`_locate_numbers`), so stage 1 never starves the
-    1-way marginal, which is what a small table's model is made of."""
-    if oneway_rho <= 0:
-        return STAGE1_SHARE
-    return float(max(STAGE1_SHARE, 1.0 - oneway_rho / max(rho_column, 1e-300)))
-
-
-def _locate_numbers(cols: list[ColumnSchema], df: pd.DataFrame, share: dict[str, float], first: dict[str, float],
-                    reserve_rho: float, rng: np.random.Generator, *, total_cap: float = math.inf,
-                    present: _PresentRows | None = None) -> dict[str, Location]:
-    """Stage 1 for every number column (``first[name]`` of its share), then up to ``LOCATE_ROUNDS - 1``
-    more looks for those not located yet. The reserve is spent in growing portions (1, 2, 4, ... parts),
-    each split evenly among the columns still unlocated, no column taking more than ``RESERVE_CAP`` times
-    an even part of it in all (nor more than ``total_cap``), so columns whose mass is easy to find are found
-    cheaply, one hard column cannot eat the reserve, and what is not needed stays with the model. A column classified
-    a small code whose keys explain too little of its present count (``present``'s rows less its noisy missing
-    count; :func:`~medsynth.privacy.locate.keys_short`) gets more looks as well. Adaptive
-    sequential composition: which columns get more depends only on earlier DP outputs, and every look is paid for and
-    recorded."""
-    out = {}
-    for c in cols:
-        x = _numbers(c, df[c.name])
-        # text cells get a bucket of their own (not dates: their text is no flag), so a yes/no column that the
-        # noisy type decision made numbers is seen as text by this same measurement
-        text = None if c.type == "datetime" else _text_buckets(df[c.name], x)
-        rho1 = share[c.name] * first[c.name]
-        if c.type == "datetime":
-            out[c.name] = locate_date(x, rho1, rng)
-        elif year_named(c.name):  # calendar years: placed on the calendar first (names are public)
-            out[c.name] = locate_year(x, rho1, rng, text=text)
-        else:
-            out[c.name] = locate(x, rho1, rng, text=text)
-    parts = 2 ** (LOCATE_ROUNDS - 1) - 1
-    cap = min(RESERVE_CAP * reserve_rho / max(len(cols), 1), total_cap)  # no column takes much more than its even part
-    extra = dict.fromkeys(out, 0.0)
-    for r in range(2, LOCATE_ROUNDS + 1):
-        lost = [n for n, loc in out.items() if (loc.kind == "unlocated" or (present is not None and present.short(loc, KEYS_LOOK_SIGMAS)))
-                and _flag_text(loc) is None and extra[n] < cap]
-        if not lost or reserve_rho <= 0:
-            break
-        give = reserve_rho * 2 ** (r - 2) / parts / len(lost)
-        for name in lost:
-            g = min(give, cap - extra[name])
-            remeasure(out[name], g, rng)
-            extra[name] += g
-    return out
-
-
-def _short(loc: Location, rows: float | None, rows_sigma: float | None, sigmas: float = KEYS_SHORT_SIGMAS) -> bool:
-    """:func:`~medsynth.privacy.locate.keys_short` on the column's present count (``rows`` less its noisy missing
-    count); False without a noisy row count."""
-    if rows is None or rows_sigma is None:
-        return False
-    miss, sigma_miss = loc.missing_noisy()
-    return keys_short(loc, float(rows) - miss, math.hypot(sigma_miss, rows_sigma), sigmas)
-
-
-def _left_out(res: BoundsResult, rows: float | None, rows_sigma: float | None) -> float | None:
-    """The share of a number column's values its DP range leaves out, where it is at least ``CLIP_NOTE_SHARE`` with
-    confidence: the noisy rows less the noisy missing count (the values) less the range's noisy count (both stages'
-    counts of its powers of two, :func:`~medsynth.privacy.locate.refine`), standing ``CLIP_NOTE_SIGMAS`` deviations above
-    zero; else None. Post-processing of DP outputs (a thin tail spread
-    over many powers of two never clears the cut, nor the powers of two stage 1 never located)."""
-    noise = _range_noise(res, rows, rows_sigma)
-    if noise is None:
-        return None
-    range_count, sd = noise
-    values = float(rows) - max(res.missing_count, 0.0)  # (a negative noisy count of missing values adds no values)
-    out = values - range_count
-    if values <= 0 or out < CLIP_NOTE_SHARE * values or out < CLIP_NOTE_SIGMAS * sd:
-        return None
-    # the share DP is confident of (its lower bound at the same deviations), which the warning calls "at least": the
-    # point estimate read 25% where 5% were left out (dengue's Xmax, a noise deviation of 10% of its values)
-    return round(max(out - CLIP_BOUND_SIGMAS * sd, 0.0) / values, 3)
-
-
-def _range_noise(res: BoundsResult, rows: float | None, rows_sigma: float | None) -> tuple[float, float] | None:
-    """The noisy count of a number column's values inside its DP range, and the noise of the values it leaves out
-    (rows less missing less that count); None without a noisy row count."""
-    if res.codes is not None and len(res.counts):  # a small code's keys (a count kept 0-7 of 0-121: 11% left out)
-        range_count, range_sd = float(np.sum(res.counts)), float(res.sigma) * math.sqrt(len(res.counts))
-    else:
-        range_count, range_sd = res.range_count, res.range_sd
-    if not rows or not rows_sigma or range_count is None:
-        return None
-    return float(range_count), math.sqrt(rows_sigma**2 + res.sigma_missing**2 + range_sd**2)
-
-
-class _PresentRows:
-    """The noisy row count that a small code's keys are held against (:func:`_short`). Where ``rows`` counts only an
-    upper bound of the frame's rows (a child table's one row per patient *with* rows, against the patients), a code
-    short against it may be short only of the patients without rows: then the frame's rows are counted once with DP
-    (noise ``rows_sigma``, paid as ``rho``) and the code is held against that count. Adaptive: measured only where a
-    DP output asks for it."""
-
-    def __init__(self, n: int, rows: float | None, rows_sigma: float | None, own: bool, rng: np.random.Generator):
-        self.n, self.rows, self.rows_sigma, self.own, self.rng = n, rows, rows_sigma, own, rng
-        self.count: float | None = None
-        self.rho = 0.0
-
-    def counted(self) -> tuple[float | None, float | None]:
-        """The noisy count of the frame's own rows and its noise: ``rows`` where they count them, else measured once
-        (as :meth:`short` does)."""
-        if self.own or self.rows is None or self.rows_sigma is None:
-            return self.rows, self.rows_sigma
-        if self.count is None:
-            self.rho = 1.0 / (2.0 * float(self.rows_sigma) ** 2)
-            self.count = float(noisy_counts(np.array([float(self.n)]), float(self.rows_sigma), self.rng)[0])
-        return self.count, self.rows_sigma
-
-    def short(self, loc: Location, sigmas: float = KEYS_SHORT_SIGMAS) -> bool:
-        if not _short(loc, self.rows, self.rows_sigma, sigmas):
-            return False
-        if self.own:
-            return True
-        return _short(loc, *self.counted(), sigmas)
 
 
 def resolve_domain(
@@ -1683,16 +888,6 @@ TEXT_NOTE_SHARE = 0.01
 #: ... and stands this many deviations above zero (at 3 a clean 0/1 column of a 45-column table was said to write
 #: 7% of its rows' text as missing: one column in twenty at that noise; yrbss's 41% stand dozens of deviations out).
 TEXT_NOTE_SIGMAS = 4.0
-#: The fit says which ranges leave out at least this share of a column's values (a DP estimate) ...
-CLIP_NOTE_SHARE = 0.03
-#: ... with confidence: the estimate stands this many deviations of its noise above zero. At 2 a 0/1 column of 1,500
-#: rows, both values kept, was said to leave out 3% of its values (2.15 deviations: the noisy row count 48 above the
-#: true one, every column's estimate sharing that noise), a false claim in about one column in forty; at 3 Medicaid1986's
-#: ranges that left out a fifth to a third of the values (2.3-2.95 deviations) went unsaid, the worse mistake; 2.5.
-CLIP_NOTE_SIGMAS = 2.5
-#: ... and the share said is the estimate less this many deviations ("at least": the point estimate read 25% where 5%
-#: were left out).
-CLIP_BOUND_SIGMAS = 2.0
 
 
 def _share(x: float) -> str:
@@ -1702,17 +897,6 @@ def _share(x: float) -> str:
 def _span(a: object, b: object) -> str:
     """``a-b``, or ``a`` alone where the two read alike (a ledger said 'needs about 59-59 (42%-42%)')."""
     return f"{a}" if f"{a}" == f"{b}" else f"{a}-{b}"
-
-
-def other_rows(rows: float, rows_sigma: float, counts: list[float], noisy_missing: float,
-               sigma: float) -> tuple[float, float] | None:
-    """The rows of a column's unreleased categories, estimated from DP outputs alone (post-processing): the noisy
-    row count less the released categories' noisy counts and the noisy count of missing values, with its noise
-    scale; None unless it stands ``PRESENCE_SIGMAS`` deviations above zero. The released counts passed a threshold,
-    so they lean high and the estimate low: "(other)" appears only where DP is sure of it."""
-    rest = rows - float(np.sum(counts)) - noisy_missing
-    sd = math.sqrt(rows_sigma**2 + sigma**2 * (len(counts) + 1))
-    return (rest, sd) if rest > PRESENCE_SIGMAS * sd else None
 
 
 def _without_read_formats(schema: TableSchema, ledger: PrivacyLedger) -> TableSchema:
@@ -1734,17 +918,6 @@ def _without_read_formats(schema: TableSchema, ledger: PrivacyLedger) -> TableSc
         "DP fit does not use: values are read one by one and written as ISO dates to the second (take format and "
         "resolution out of read_from_data, or set public: true, to declare them)")
     return schema.model_copy(update={"columns": cols})
-
-
-def _canonical(key: str) -> Any:
-    """A released category in its canonical spelling (a number when the key is one), never a row's own."""
-    try:
-        f = float(key)
-    except ValueError:
-        return key
-    if not math.isfinite(f):
-        return key
-    return int(f) if f.is_integer() else f
 
 
 def _with_missing(schema: TableSchema, names: set[str]) -> TableSchema:

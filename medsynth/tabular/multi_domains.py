@@ -345,7 +345,7 @@ class DomainsMixin:
         epsilon 1 (312 patients, one visit each for the domains) ``day`` came out empty in 3 of 4 fits and the visits
         lost their order; a visit time past the follow-up's end is what the relation's ``within`` bound forbids anyway.
         A child time below 0 (before the start) is clipped to 0: the ledger says so."""
-        from medsynth.tabular.domain import _set_bounds
+        from medsynth.tabular.domain_numbers import _set_bounds
 
         out = dict(tables)
         borrowed: list[str] = []
@@ -388,7 +388,7 @@ class DomainsMixin:
         than its own span: a birth date) and ``within`` maximum (a
         DP maximum of dischtime below admittime's drew stays that ended before they began, and labs clipped to the
         maximum of their own range piled up there)."""
-        from medsynth.tabular.domain import _set_bounds
+        from medsynth.tabular.domain_numbers import _set_bounds
 
         out = dict(tables)
         changed: list[str] = []
@@ -651,7 +651,7 @@ class DomainsMixin:
         leaves its part unspent). Its reused 1-way marginal, if any, is dropped where the range moved (its cells no longer
         cover it)."""
         from medsynth.io.rules import _days_or_numbers
-        from medsynth.tabular.domain import _set_bounds
+        from medsynth.tabular.domain_numbers import _set_bounds
 
         cols = {c.name: c for c in res.columns}
         each = rho / len(names)

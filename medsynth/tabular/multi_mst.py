@@ -868,7 +868,7 @@ class MultiTableDPMST(DomainsMixin, MultiTableSynthesizer):
         child table's weighted histogram of a parent feature *is* the parent table's histogram of it (parents
         without children aside). Reused: categorical columns, and numbers on the parent's equal-width fine grid
         (their cell edges passed on, so the child model bins them as the parent did)."""
-        from medsynth.tabular.domain import OneWay
+        from medsynth.tabular.domain_numbers import OneWay
 
         if not self.config.reuse_parent_oneways:
             return {}

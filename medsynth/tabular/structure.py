@@ -114,7 +114,7 @@ CATEGORY_GROUPS: tuple[tuple[str, ...], ...] = tuple(tuple(_spellings(w)[i] for 
                                                      for i in range(3))
 #: One-letter sex codes as R and many exports write them (pbc's f/m: 'm', 11% of 418 rows, was lost in every fit at
 #: epsilon 1 as a value read from the data): in a column named like a sex (:func:`sex_named`, public) one released alone
-#: takes the other at 1 sigma (:func:`~medsynth.tabular.domain._group_released`); not summed as groups. Elsewhere 'f'
+#: takes the other at 1 sigma (:func:`~medsynth.tabular.domain_words._group_released`); not summed as groups. Elsewhere 'f'
 #: may be a database's false (t/f) or a grade: an all-'f' column gained an 'm' or a 't' from noise in 30% of draws.
 LETTER_PAIRS: tuple[tuple[str, str], ...] = (("f", "m"), ("F", "M"))
 #: Every spelling of :data:`CATEGORY_WORDS`, the lower-case letters of :data:`LETTER_PAIRS` and a database's t/f.

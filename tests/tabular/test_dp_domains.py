@@ -523,7 +523,7 @@ def test_flag_keys_join_only_with_their_partner_beside_other_categories():
     """The review of the public flag keys: a noise-only 'FALSE' (over the union threshold in ~1% of columns) joined a
     yes/no column and would be sampled; beside other released categories a flag word now needs its partner above
     the noise, and a kept one brings its partner (post-processing of noisy counts only)."""
-    from medsynth.tabular.domain import _flag_keys_released
+    from medsynth.tabular.domain_words import _flag_keys_released
 
     sigma = 10.0
     noisy = {"M": 150.0, "F": 140.0, "FALSE": 40.0, "TRUE": 3.0, "no": 200.0, "yes": 15.0, "Unknown": 60.0}
@@ -704,7 +704,8 @@ def test_a_flag_pair_is_released_when_its_two_values_together_clear_the_noise():
     cleared the public keys' 3.26-sigma threshold in about half of the columns, which came out empty. The two noisy
     counts of one spelling together stand 4.8 deviations of their noise above zero; the pair is released then, and
     pure noise passes in at most ~1% of columns (post-processing of the public keys' noisy counts only)."""
-    from medsynth.tabular.domain import FLAG_KEYS, _flag_pair_released
+    from medsynth.tabular.domain_words import _flag_pair_released
+    from medsynth.tabular.structure import FLAG_KEYS
 
     sigma = 39.0
     assert _flag_pair_released({"no": 130.0, "yes": 132.0, "Unknown": 20.0}, sigma) == ["yes", "no"]
@@ -772,7 +773,7 @@ def test_common_category_words_are_public_keys_and_noise_words_do_not_join():
     release (a threshold corrected for their number, no delta); a word released alone beside other values (a
     noise-only 'F' beside yes/no) stays only above the threshold that values read from the data pass."""
     from medsynth.core.registry import SYNTHESIZERS, resolve
-    from medsynth.tabular.domain import _words_kept
+    from medsynth.tabular.domain_words import _words_kept
 
     noisy = {"yes": 150.0, "no": 140.0, "F": 80.0, "male": 90.0, "female": 10.0, "white": 70.0, "black": 60.0}
     assert _words_kept(["yes", "no", "F"], noisy, threshold=200.0) == ["yes", "no"]
@@ -781,7 +782,7 @@ def test_common_category_words_are_public_keys_and_noise_words_do_not_join():
     assert _words_kept(["white", "black", "Asian/PI"], noisy, threshold=200.0) == ["white", "black", "Asian/PI"]
     # a pair's other word joins one released alone at 1 sigma; a larger group is never filled (an absent race word
     # passed 1 sigma in 30% of columns); released on its sum, a larger group keeps the words above 2 sigma
-    from medsynth.tabular.domain import _group_released
+    from medsynth.tabular.domain_words import _group_released
 
     sigma = 10.0
     assert _group_released(["male"], {"male": 90.0, "female": 15.0}, sigma) == ["male", "female"]
@@ -816,7 +817,7 @@ def test_date_ranges_released_under_dp_stay_in_a_public_window():
     """A located date range is clipped to DATE_WINDOW_DAYS (1700..2262): noise octaves joined to a 2020 column's
     range once reached day 262,144 (year 2687), past what pandas can write (OutOfBoundsTimedelta)."""
     from medsynth.io.schema import ColumnSchema
-    from medsynth.tabular.domain import _set_bounds
+    from medsynth.tabular.domain_numbers import _set_bounds
 
     col = ColumnSchema(name="discharge", type="datetime")
     assert _set_bounds(col, 16384, 262144, half_open=True) == {"min": "2014-11-10", "max": "2262-01-01"}
@@ -909,7 +910,7 @@ def test_a_noise_word_or_letter_does_not_join_an_established_column():
     noise alone joined in 3 of 3,000 draws ('divorced', 'HIGH', 'Never', about 1.5% of synthetic rows each); beside a
     value DP is sure of, a word of another group stays only as sure. A real third letter held by 3% of the rows stays,
     and a rare word of a sure value's group keeps its group's rate."""
-    from medsynth.tabular.domain import thresholded_release
+    from medsynth.tabular.domain_words import thresholded_release
     from medsynth.tabular.structure import FLAG_KEYS, LETTER_KEYS
 
     rs = np.random.default_rng(0)
@@ -932,7 +933,7 @@ def test_one_letter_sex_codes_keep_their_minority_in_a_column_named_like_a_sex()
     deviations at epsilon 1) never, in six fits of six, so every synthetic patient was female. f/m (and t, a database's
     false/true) are public keys now, and in a column named like a sex (public) 'f' released alone brings 'm' at 1
     sigma; elsewhere an all-'f' column (a grade, t/f booleans) gains no partner from noise (30% of draws in review)."""
-    from medsynth.tabular.domain import _group_released, thresholded_release
+    from medsynth.tabular.domain_words import _group_released, thresholded_release
 
     sigma = 16.0
     assert _group_released(["f"], {"f": 370.0, "m": 42.0}, sigma, sex=True) == ["f", "m"]
@@ -1033,7 +1034,8 @@ def test_flag_text_seen_by_noise_alone_is_not_released_in_a_number_column():
     found no number above the noise and one flag's text bucket above it (a false rate per column and look, compounded
     over a table's columns); the column was released as that flag. The flag's own measurement must now confirm the
     text; where it does not, the column is empty (its budget spent), and real flags still pass."""
-    from medsynth.tabular.domain import TEXT_PAIRS, _retyped_flag
+    from medsynth.tabular.domain_numbers import _retyped_flag
+    from medsynth.tabular.domain_words import TEXT_PAIRS
 
     col = infer_schema(pd.DataFrame({"futime": [1.0, 2.0]})).column("futime")
     numbers = pd.Series(np.linspace(100, 4000, 312))
@@ -1162,7 +1164,7 @@ def test_public_flag_words_from_noise_alone_are_shared_over_a_wide_tables_column
     """A sparse number column the noise typed categorical (quinidine's conc, a folder's DP fit) got TRUE/FALSE from
     noise alone in about 1.3% of releases, per column: on a wide table of such columns, in a few fits of ten. Beyond
     PUBLIC_KEY_COLUMNS category columns the flags' false rates are shared over them."""
-    from medsynth.tabular.domain import PUBLIC_KEY_COLUMNS, thresholded_release
+    from medsynth.tabular.domain_words import PUBLIC_KEY_COLUMNS, thresholded_release
 
     rs = np.random.default_rng(0)
     values = np.array([f"{v:.1f}" for v in rs.gamma(2.0, 1.5, 30)])  # 30 distinct lab values, none a public word
@@ -1211,7 +1213,7 @@ def test_the_share_of_values_a_dp_range_leaves_out_is_said():
 
     from medsynth import tabular as tab
     from medsynth.privacy.mechanisms import BoundsResult
-    from medsynth.tabular.domain import CLIP_BOUND_SIGMAS, _left_out
+    from medsynth.tabular.domain_numbers import CLIP_BOUND_SIGMAS, _left_out
 
     res = BoundsResult(low=0, high=1, rho=1, range_count=800.0, range_sd=30.0, missing_count=100.0, sigma_missing=10.0)
     sd = math.sqrt(10.0**2 + 10.0**2 + 30.0**2)
@@ -1347,7 +1349,8 @@ def test_an_undecided_age_in_years_is_whole_on_a_narrower_range(seeded_dp_noise)
     from WHOLE_AGE_WIDTH; a number of another name on the same range (a BMI) keeps its decimals, and an age in months is
     no age in years."""
     from medsynth import tabular as tab
-    from medsynth.tabular.domain import WHOLE_AGE_WIDTH, WHOLE_WIDTH, _age_in_years
+    from medsynth.tabular.domain import WHOLE_AGE_WIDTH, WHOLE_WIDTH
+    from medsynth.tabular.domain_numbers import _age_in_years
 
     assert _age_in_years("age") and _age_in_years("Age_at_dx") and not _age_in_years("age_months")
     assert not _age_in_years("gestational_age")  # (weeks: a reviewer)
@@ -1453,7 +1456,7 @@ def test_a_small_code_that_leaves_out_a_tail_is_named():
     """rwm1984's doctor visits (0-121) came out the code 0-7, 11% of the values left out, and the fit said nothing
     (the range note read only a number's powers of two): a code's keys are held against the noisy present count too."""
     from medsynth.privacy.mechanisms import BoundsResult
-    from medsynth.tabular.domain import _left_out
+    from medsynth.tabular.domain_numbers import _left_out
 
     code = BoundsResult(low=0, high=7, rho=1e-3, codes=tuple(range(8)), counts=np.full(8, 430.0), sigma=10.0,
                         missing_count=0.0, sigma_missing=10.0)
@@ -1469,7 +1472,7 @@ def test_an_age_in_years_stops_at_a_lifespan():
     past any human's age. A column named an age (public) is cut at 120, its cells with it; in days or months it is not."""
     from medsynth.privacy.mechanisms import BoundsResult
     from medsynth.tabular.api import fit
-    from medsynth.tabular.domain import _within_lifespan
+    from medsynth.tabular.domain_numbers import _within_lifespan
 
     res = BoundsResult(low=32, high=256, rho=1.0, edges=np.array([32, 64, 96, 128, 192, 256.0]),
                        counts=np.array([10, 50, 5, 1, 0.0]), sigma=1.0)
@@ -1501,7 +1504,7 @@ def test_a_calendar_year_stops_at_the_year_of_the_fit():
 
     from medsynth.privacy.mechanisms import BoundsResult
     from medsynth.tabular.api import fit
-    from medsynth.tabular.domain import _within_present, year_top
+    from medsynth.tabular.domain_numbers import _within_present, year_top
 
     now = datetime.date.today().year
     assert year_top() == now + 1
@@ -1527,7 +1530,7 @@ def test_a_column_whose_kind_the_noise_decided_takes_no_noise_word():
     every synthetic row (cytomegalovirus's CD34.dose: 'Treatment', 'yes'), in 2-3 of 16-22 fits. Such a column's
     public keys stay only where they stand sure out: 3,000 seeded draws of numbers' keys, 35 with a word before, none
     after but a 0/1 pair in 7 (and a real word column keeps its words)."""
-    from medsynth.tabular.domain import PUBLIC_KEYS, thresholded_release
+    from medsynth.tabular.domain_words import PUBLIC_KEYS, thresholded_release
 
     keys = np.array([f"{v:.1f}" for v in np.random.default_rng(0).normal(45, 15, 95)])
     got = [thresholded_release(keys, 0, 2e-4, 1e-6, np.random.default_rng(s), unsure=True) for s in range(3000)]

@@ -58,7 +58,7 @@ def test_a_value_one_row_holds_in_every_member_is_not_released():
     """A row adds up to k counts to the pooled histogram: its threshold is k + sigma z, so a value one patient wrote
     in all 8 columns (count 8) is never released, even at a budget where the noise is tiny (with sensitivity 1 it
     would clear 1 + sigma z)."""
-    from medsynth.tabular.domain import release_family_lists
+    from medsynth.tabular.domain_words import release_family_lists
 
     rs = np.random.default_rng(0)
     df = pd.DataFrame({f"v{i}": rs.choice(["a", "b"], 200) for i in range(8)})
@@ -71,7 +71,7 @@ def test_a_value_one_row_holds_in_every_member_is_not_released():
 
 
 def test_families_come_from_names_and_types_only():
-    from medsynth.tabular.domain import category_families
+    from medsynth.tabular.domain_words import category_families
     from medsynth.tabular.structure import FAMILY_MIN, name_family
 
     assert name_family("emp12") == "emp#" and name_family("q_01a") == "q_#a" and name_family("age") is None

@@ -10,7 +10,7 @@ import pytest
 import medsynth.tabular as tab
 from medsynth.core.errors import DataValidationError
 from medsynth.io.schema import OTHER_CATEGORY, validate_table
-from medsynth.tabular.domain import other_rows
+from medsynth.tabular.domain_words import other_rows
 from medsynth.tabular.encoding import TableCodec
 from medsynth.tabular.schema import TableSchema
 

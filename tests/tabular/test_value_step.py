@@ -140,7 +140,7 @@ def test_a_month_code_stays_within_the_calendar():
     named a month (public) keeps its code's keys within twelve values, from 1 or from 0 where that window holds more of
     the noisy mass (a month coded 0-11 lost its 0, 8% of the rows, to a 1-12 window: review); 'months_since' is a count."""
     from medsynth.privacy.mechanisms import BoundsResult
-    from medsynth.tabular.domain import _within_calendar
+    from medsynth.tabular.domain_numbers import _within_calendar
 
     res = BoundsResult(low=1, high=13, rho=1.0, codes=tuple(range(1, 14)), counts=np.arange(1, 14.0), sigma=1.0)
     got, dropped = _within_calendar("Month", res)
@@ -156,7 +156,7 @@ def test_a_code_on_a_unit_keeps_only_its_values(seeded_dp_noise):
     rows took 1, 3 and 5 from the noise. The keys' released counts say the unit (post-processing, no budget); a
     declared unit says it too; a stage 1-4 keeps every key."""
     from medsynth.privacy.mechanisms import BoundsResult
-    from medsynth.tabular.domain import _code_step
+    from medsynth.tabular.domain_numbers import _code_step
 
     dose = BoundsResult(low=0, high=6, rho=1.0, codes=tuple(range(7)), counts=np.array([500, 3, 480, -5, 510, 2, 490.0]),
                         sigma=10.0)

@@ -1,0 +1,588 @@
+"""A number column's DP domain: located, refined, and post-processed into what the model writes.
+
+Stage 1 locates each number on powers of two (:func:`_locate_numbers`, more looks from a reserve for those not
+located), stage 2 refines it (:func:`~medsynth.privacy.locate.refine`); the rest here is post-processing of those DP
+outputs with public facts (names, the calendar, the date of the fit): ranges cut at an age's or a year's top
+(:func:`_within_lifespan`, :func:`_within_present`), a month's codes (:func:`_within_calendar`), a code's unit
+(:func:`_code_step`), the unit and atoms a number's values sit on (:func:`_released_step`), codes written as large whole
+numbers (:func:`_released_points`), the share of values a range leaves out (:func:`_left_out`), and the reuse of the
+stage-2 histogram as the model's 1-way marginal (:class:`OneWay`). Used by
+:func:`medsynth.tabular.domain.resolve_domain`.
+"""
+
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from medsynth.io.dataset_infer import year_named
+from medsynth.io.schema import cell_numbers
+from medsynth.privacy.locate import (
+    KEYS_LOOK_SIGMAS,
+    KEYS_SHORT_SIGMAS,
+    MAX_LOOKS,
+    Location,
+    keys_short,
+    locate,
+    locate_date,
+    locate_year,
+    remeasure,
+)
+from medsynth.privacy.mechanisms import (
+    PRESENCE_SIGMAS,
+    BoundsResult,
+    _union_threshold,
+    gaussian_sigma,
+    noisy_counts,
+)
+from medsynth.privacy.steps import (
+    ATOM_CELLS,
+    ATOM_HOLD,
+    ON_SIGMAS,
+    SENTINEL_CELLS,
+    atom_candidates,
+    candidates,
+    decide_sparse,
+    decide_step,
+    fold_atoms,
+    is_atom,
+    on_unit,
+    point_counts,
+    sentinel_candidates,
+    step_counts,
+    unit_holds,
+)
+from medsynth.tabular.domain_words import TEXT_PAIRS, _canonical, _flag_text, _sorted_categories, _text_buckets
+from medsynth.tabular.schema import (
+    EPOCH,
+    ColumnSchema,
+    category_key,
+    category_keys,
+    from_days,
+    parse_dates,
+)
+
+
+def _numbers(col: ColumnSchema, s: pd.Series) -> np.ndarray:
+    if col.type == "datetime":
+        return ((parse_dates(s, col.format) - EPOCH) / pd.Timedelta(days=1)).to_numpy(dtype=float, na_value=np.nan)
+    return cell_numbers(s).to_numpy(dtype=float, na_value=np.nan)
+
+
+#: Days since 1970-01-01 a date range released under DP is clipped to (1700-01-01 .. 2262-01-01): a public window
+#: (post-processing of the release, no data), what pandas can represent (1677..2262; MIMIC-IV shifts its dates to
+#: 2110..2210). A 300-row table's discharge dates (2020) once came out as [2014, 2687]: noise octaves joined to the
+#: range's end, and the bounds could not be written at all (pandas' OutOfBoundsTimedelta, 1 fit in 60).
+DATE_WINDOW_DAYS = (-98_615.0, 106_651.0)
+
+
+#: The top of a person's age in years (public: no one has been recorded older than 122). A DP range on powers of two
+#: wrote ages to 250 (mifem), 196 (SuicideChina), 126 (rwm1984): a column named an age in years stops here, where no
+#: mass above it stands out of the noise (survival's nwtco holds its ages in months under the name 'age').
+AGE_TOP = 120.0
+
+
+#: Name words that say an age is not in years (an infant's age in days or months may pass 120; a gestational age is in
+#: weeks, and whole weeks are no rule: a reviewer).
+_AGE_UNITS = ("day", "days", "d", "week", "weeks", "wk", "wks", "month", "months", "mo", "mos", "hour", "hours", "h",
+              "gestational", "gestation", "gest")
+
+
+#: Noise deviations the stage-2 mass above :data:`AGE_TOP` must stay within for the range to be cut there.
+AGE_TOP_SIGMAS = 2.0
+
+
+def _age_in_years(name: str) -> bool:
+    """Whether a column's name (public) says an age in years: the word ``age`` and no unit word (:data:`_AGE_UNITS`)."""
+    from medsynth.io.dataset_infer import _name_words
+
+    words = _name_words(name)
+    return "age" in words and not any(w in _AGE_UNITS for w in words)
+
+
+def _within_lifespan(name: str, res: BoundsResult) -> tuple[BoundsResult, bool]:
+    """A number's DP range (and its stage-2 cells) cut at :data:`AGE_TOP` where its name is an age in years and its
+    noisy mass above it is within the noise; and whether it was cut (post-processing of DP outputs and the name)."""
+    if not _age_in_years(name):
+        return res, False
+    return _cut_at_top(res, AGE_TOP)
+
+
+def year_top() -> float:
+    """The top of a calendar year's DP range: the end of the fit's own year (public: no record is written in a later
+    year; a whole-number year's range then ends at the fit's year)."""
+    import datetime
+
+    return float(datetime.date.today().year + 1)
+
+
+def _epoch_days(year: float) -> float:
+    """Days from 1970-01-01 to January 1 of ``year`` (a date column's numbers)."""
+    return float((np.datetime64(f"{int(year)}-01-01", "D") - np.datetime64("1970-01-01", "D")).astype(np.int64))
+
+
+def _within_present(name: str, res: BoundsResult) -> tuple[BoundsResult, bool]:
+    """A number's DP range (and its cells) cut at :func:`year_top` where its name says calendar years
+    (:func:`~medsynth.io.dataset_infer.year_named`) and its noisy mass above the fit's year is within the noise; and
+    whether it was cut. A data scientist's hfi (years 2008-2016, 1,166 rows at epsilon 1) had a DP range to 2047 and 10%
+    of synthetic rows in 2033-2042. Post-processing of DP outputs, the name and the date of the fit."""
+    return _cut_at_top(res, year_top()) if year_named(name) else (res, False)
+
+
+def _cut_at_top(res: BoundsResult, top: float) -> tuple[BoundsResult, bool]:
+    """A number's DP range cut at ``top``, its cells with it, where the noisy mass of its cells wholly above ``top``
+    stays within ``AGE_TOP_SIGMAS`` deviations; and whether it was cut."""
+    if res.codes is not None or res.edges is None or res.counts is None or not (res.high > top > res.low):
+        return res, False
+    edges, counts = np.asarray(res.edges, dtype=float), np.asarray(res.counts, dtype=float)
+    sig = np.full(counts.size, res.sigma) if res.count_sigmas is None else np.asarray(res.count_sigmas, dtype=float)
+    # the cells wholly above the top (a cell straddling it, 64-128, holds the ages of 64-92 that the evenly spread
+    # count put an eighth of above 120: quinidine's ages of 42-92 kept a range of 32-255, 2% of synthetic visits older
+    # than 120, and mgus's a patient of 124; a data scientist)
+    part = (edges[:-1] >= top - 1e-9).astype(float)
+    if part.any() and float(part @ counts) > AGE_TOP_SIGMAS * math.sqrt(float(np.sum((part * sig) ** 2))):
+        return res, False  # real mass above the top (ages above 120: not years)
+    keep = int(np.searchsorted(edges, top, side="left"))  # cells that start below the top
+    upd: dict[str, Any] = {"high": top, "edges": np.append(edges[:keep], top), "counts": counts[:keep]}
+    if res.count_sigmas is not None:
+        upd["count_sigmas"] = np.asarray(res.count_sigmas)[:keep]
+    return replace(res, **upd), True
+
+
+#: Codes a column's name bounds (public): a month's twelve values, a quarter's four (SuicideChina's Month came out with
+#: 13 in 2.8% of the rows, a key beside 12 that the noise lifted); counted from 1, or from 0 where that window holds
+#: more of the code's noisy mass.
+CALENDAR_CODES = {"month": 12, "quarter": 4, "qtr": 4}
+
+
+def _within_calendar(name: str, res: BoundsResult) -> tuple[BoundsResult, list[int]]:
+    """A small code's keys (and their counts) inside the window of values its name's calendar word allows, and the
+    keys it dropped (post-processing of DP outputs and the name)."""
+    from medsynth.io.dataset_infer import _name_words
+
+    words = [w for w in _name_words(name) if w in CALENDAR_CODES]
+    if len(words) != 1 or res.codes is None or res.counts is None:
+        return res, []
+    size = CALENDAR_CODES[words[0]]
+    codes, counts = list(res.codes), np.asarray(res.counts, dtype=float)
+
+    def mass(first: int) -> float:
+        return float(sum(c for k, c in zip(codes, counts) if first <= k < first + size))
+
+    first = 0 if mass(0) > mass(1) else 1
+    keep = [i for i, k in enumerate(codes) if first <= k < first + size]
+    if not keep or len(keep) == len(codes):
+        return res, []
+    dropped = [int(k) for i, k in enumerate(codes) if i not in keep]
+    return replace(res, codes=tuple(codes[i] for i in keep), counts=counts[keep]), dropped
+
+
+def _code_step(res: BoundsResult) -> float | None:
+    """The unit of a small code's keys read from their released noisy counts (post-processing, no budget): the coarsest
+    whole unit of :mod:`medsynth.privacy.steps` some key is off that its non-zero keys hold (:func:`unit_holds`). A
+    code run from the first to the last key kept the keys between (a dose of 0/2/4/6 came out 0-6, and synthetic rows
+    took 1, 3 and 5 from the noise)."""
+    if res.codes is None or res.counts is None or len(res.codes) < 3:
+        return None
+    keys, counts = np.asarray(res.codes, dtype=float), np.asarray(res.counts, dtype=float)
+    for unit in candidates(float(keys.min()), float(keys.max()), integer=True)[::-1]:
+        if unit <= 1:
+            return None
+        grid = on_unit(keys, float(unit))
+        on, off = grid & (keys != 0), ~grid
+        if off.any() and unit_holds(float(counts[on].sum()), int(on.sum()), float(counts[off].sum()), int(off.sum()),
+                                    float(res.sigma)):
+            return float(unit)
+    return None
+
+
+def _keys_on(res: BoundsResult, unit: float | None) -> BoundsResult:
+    """A small code's keys (and their counts) on ``unit`` only (all of them where none is, or no unit)."""
+    if unit is None or res.codes is None:
+        return res
+    keep = np.flatnonzero(on_unit(np.asarray(res.codes, dtype=float), float(unit)))
+    if not keep.size or keep.size == len(res.codes):
+        return res
+    return replace(res, codes=tuple(res.codes[i] for i in keep), counts=np.asarray(res.counts)[keep])
+
+
+def _released_step(s: pd.Series, low: float, high: float, integer: bool, rho: float, rng: np.random.Generator,
+                   res: BoundsResult | None = None, kept_counts: dict[float, float] | None = None,
+                   ) -> tuple[float | None, list[float]]:
+    """The unit of a number column's values on its DP range [low, high] from one noisy histogram with ``rho``
+    (:mod:`medsynth.privacy.steps`), or None; and the atoms of its range's fullest cells (``res``'s noisy cells,
+    :func:`~medsynth.privacy.steps.atom_candidates`): the values equal to a cell's roundest value count in a bucket of
+    their own in the same histogram (each value still in one bucket: L2 sensitivity 1), an atom where that count holds
+    ``ATOM_HOLD`` of the cell's; so do the sentinels of cells holding one (999, -99: :func:`sentinel_candidates`), an
+    atom where it holds that share less one deviation of the two counts' noise (a sentinel lies apart from the values,
+    alone in its cell: at 10,000 rows a -99 in 5% of them, its cell's count 520 and the noise 64, failed the bare share
+    in about one fit of three)."""
+    units = candidates(float(low), float(high), integer=integer)
+    cands, sentinels = [], []
+    if res is not None and res.edges is not None and res.counts is not None and res.codes is None:
+        edges = np.asarray(res.edges, dtype=float)
+        counts = np.asarray(res.counts, dtype=float)
+        cands = [(i, v) for i, v in atom_candidates(edges, counts) if not integer or edges[i + 1] - edges[i] > 1]
+        sentinels = [(i, v) for i, v in sentinel_candidates(edges, counts, cands) if not integer or edges[i + 1] - edges[i] > 1]
+        cands += sentinels
+    if not units.size and not cands:
+        return None, []
+    x = cell_numbers(s).to_numpy(dtype=float)
+    x = x[np.isfinite(x)]
+    taken = np.zeros(x.size, dtype=bool)
+    buckets = ATOM_CELLS + SENTINEL_CELLS  # (always this many buckets, empty where fewer cells are tested: how many
+    exact = np.zeros(buckets)              # noise draws a fit makes does not hang on its noisy cells)
+    for j, (_, v) in enumerate(cands):
+        hit = is_atom(x, v) & ~taken
+        exact[j] = float(hit.sum())
+        taken |= hit
+    sigma = gaussian_sigma(rho)
+    noisy = noisy_counts(np.r_[step_counts(x[~taken], units) if units.size else np.zeros(0), exact], sigma, rng)
+    noisy_units, noisy_atoms = noisy[: noisy.size - buckets], noisy[noisy.size - buckets:][: len(cands)]
+    n_round = len(cands) - len(sentinels)
+    # (a sentinel's count is left out of the unit's decision: written as itself, it need not sit on the unit, and a
+    # 999 in 6% of the rows held a unit of 5 off, the atom with it)
+    step = decide_step(fold_atoms(noisy_units, noisy_atoms[:n_round], [v for _, v in cands[:n_round]], units), sigma,
+                       units, integer=integer, width=float(high) - float(low)) if units.size else None
+    cell_sd = (np.full(len(res.counts), float(res.sigma)) if res is None or res.count_sigmas is None  # type: ignore[union-attr]
+               else np.asarray(res.count_sigmas, dtype=float)) if cands else np.zeros(0)
+    kept = [v for j, ((i, v), c) in enumerate(zip(cands, noisy_atoms, strict=True))
+            if c > ON_SIGMAS * sigma and (step is None or j >= n_round or on_unit(np.array([v]), float(step))[0])
+            and c >= ATOM_HOLD * float(res.counts[i])  # type: ignore[union-attr]
+            - (math.hypot(sigma, ATOM_HOLD * float(cell_sd[i])) if j >= n_round else 0.0)]
+    if kept_counts is not None:  # (each kept atom's noisy count: a DP output, for a code's category of it)
+        kept_counts.update({v: float(c) for (_, v), c in zip(cands, noisy_atoms, strict=True) if v in kept})
+    return step, kept
+
+
+#: A whole-number column whose range's cells do not write its values one by one, and look like a code's (a wide cell
+#: holding most of the values, or a few full cells apart: post-processing of stage 2), has its
+#: values counted on each point of its range with this share of its stage-2 budget again (paid from the model's, and only
+#: by such columns; :func:`medsynth.privacy.steps.decide_sparse`).
+SPARSE_SHARE = 0.5
+
+
+#: Noise deviations a stage-2 cell stands above zero to count as full ...
+SPARSE_FULL_SIGMAS = 3.0
+
+
+#: ... the full cells hold this share of the values at least (a spread column's cells under the noise hold much) ...
+SPARSE_HELD = 0.8
+
+
+#: ... and fill at most this share of the cells from the first full one to the last (or one wide cell holds them).
+SPARSE_OCCUPIED = 0.5
+
+
+def _maybe_sparse(res: BoundsResult, unit: int) -> bool:
+    """Whether a whole-number column's stage-2 cells (post-processing) look like a code's values: see SPARSE_SHARE."""
+    if res.edges is None or res.counts is None or len(res.counts) == 0:
+        return False
+    counts = np.asarray(res.counts, dtype=float)
+    sd = np.full(counts.size, res.sigma) if res.count_sigmas is None else np.asarray(res.count_sigmas, dtype=float)
+    snapped = np.ceil(np.asarray(res.edges, dtype=float) - 1e-9) - 0.5  # (cells holding no whole value: none, as
+    keep = np.diff(snapped) > 0                                           # _numeric_oneway; half-unit cells alternate)
+    counts, sd, widths = counts[keep], sd[keep], np.diff(snapped)[keep]
+    if not counts.size:
+        return False
+    full = counts > SPARSE_FULL_SIGMAS * sd
+    if not full.any() or widths[full].max() <= unit:  # (cells of one value each already write the values)
+        return False
+    total = float(counts.sum())  # (signed: the noise of empty cells cancels)
+    if total <= 0 or float(counts[full].sum()) < SPARSE_HELD * total:  # much mass in cells under the noise: spread
+        return False
+    at = np.flatnonzero(full)
+    if at.size == 1:
+        return bool(widths[at[0]] >= 4 * unit)
+    return bool(at.size <= SPARSE_OCCUPIED * (at[-1] - at[0] + 1))
+
+
+def _released_points(s: pd.Series, lowest: int, high: int, unit: int, rho: float, res: BoundsResult,
+                     rng: np.random.Generator, atoms: dict[float, float] | None = None,
+                     ) -> tuple[list[int], np.ndarray, float, float] | None:
+    """The values a whole-number column sits on, from one noisy count per point of its DP range (``rho``): the values,
+    their noisy counts, noise and the count a value needs to stand out, or None where they are no code (:func:`~medsynth.privacy.steps.decide_sparse`).
+    The values equal to a kept atom (``atoms``: its noisy count) are not counted on the points, and the range's count
+    is taken less theirs (a 999 for "not taken" beside blood pressures in steps of 10 came out as a category 1000)."""
+    sigma = gaussian_sigma(rho)
+    x = cell_numbers(s).to_numpy(dtype=float)
+    for a in atoms or {}:
+        x = x[~is_atom(x, a)]
+    noisy = noisy_counts(point_counts(x, lowest, high, unit), sigma, rng)
+    rest = float(res.range_count) - sum((atoms or {}).values())
+    on = decide_sparse(noisy, sigma, rest, run=MAX_LEVELS)  # (the caller asks for a range_count)
+    if on is None:
+        return None
+    return [int(lowest + unit * int(i)) for i in on], noisy[on], sigma, _union_threshold(len(noisy)) * sigma
+
+
+def _as_code(res: BoundsResult, mechanism: str, rho: float, rounds: int) -> tuple[dict[str, Any], dict[str, Any], OneWay]:
+    """A number column released as a code (``res.codes`` and their noisy ``counts``, noise ``sigma``): its schema update,
+    its ledger detail and its 1-way marginal (the missing count has its own noise: it sums text buckets too)."""
+    cats = list(res.codes or ())
+    upd = {"type": "categorical", "categories": cats, "min": None, "max": None, "missing": res.missing, "transform": "none"}
+    detail = {"mechanism": mechanism, "rho": rho, "rounds": rounds, "categories": cats, "missing": res.missing}
+    counts, sigmas = np.asarray(res.counts, dtype=float), np.full(len(cats), float(res.sigma))
+    if res.missing:
+        counts, sigmas = np.append(counts, res.missing_count), np.append(sigmas, res.sigma_missing)
+    return upd, detail, OneWay(counts, sigmas)
+
+
+def _set_bounds(col: ColumnSchema, lo: float, hi: float, *, half_open: bool = False) -> dict[str, Any]:
+    if col.type == "integer" and half_open:  # the integers inside [lo, hi) (DP ranges are unions of half-open bins),
+        # from the one nearest lo: a column DP typed whole numbers may hold fractions (up to a tenth and the noise:
+        # infants' ages 0.1-0.9 of 11,643 tests), whose range [0.097, 99) made whole ages from 1 and clipped the infants
+        first = int(math.floor(lo + 0.5))
+        return {"min": first, "max": max(int(math.ceil(hi - 1e-9)) - 1, first)}
+    if col.type == "integer":
+        return {"min": int(math.floor(lo)), "max": int(math.ceil(hi))}
+    if col.type == "datetime":
+        w0, w1 = DATE_WINDOW_DAYS
+        lo, hi = (max(lo, w0), min(hi, w1)) if min(hi, w1) > max(lo, w0) else (w0, w1)
+        return {"min": from_days(math.floor(lo)), "max": from_days(math.ceil(hi))}
+    return {"min": float(lo), "max": float(hi)}
+
+
+#: An integer column whose DP range holds at most this many values is modelled as categorical.
+MAX_LEVELS = 12
+
+
+#: Least share of a number column's budget spent locating it (stage 1; the rest refines it and is its 1-way
+#: marginal; see :func:`stage1_share`).
+STAGE1_SHARE = 0.25
+
+
+#: A column's looks from the reserve take at most this many times an even part of it (reserve / numbers) ...
+RESERVE_CAP = 2.0
+
+
+#: Measurements of the location histogram at most (the first, then looks paid from the reserve).
+LOCATE_ROUNDS = MAX_LOOKS
+
+
+@dataclass
+class OneWay:
+    """A noisy 1-way marginal measured while releasing a column's domain, reusable by a model
+    (post-processing): counts of the released categories in schema order, or of the cells of a number's
+    grid inside its DP range, then (when the column keeps a missing state) of missing values.
+
+    Attributes:
+        counts: noisy counts (categories or cells..., missing).
+        sigma: their noise scales (one per count).
+        edges: a number's cell edges (in the column's units: days for dates), else None.
+    """
+
+    counts: np.ndarray
+    sigma: np.ndarray
+    edges: np.ndarray | None = None
+
+
+#: A number's grid is reused as its 1-way marginal only with at least this many cells inside its range.
+MIN_REUSED_CELLS = 4
+
+
+def _numeric_oneway(col: dict[str, Any], res: Any) -> OneWay | None:
+    """The stage-2 histogram of :func:`dp_bounds` as the 1-way marginal of the column as resolved (integer
+    cells snapped to half-integers so each holds whole values), or None when too coarse to reuse."""
+    if res.edges is None:
+        return None
+    edges, counts = np.asarray(res.edges, dtype=float), np.asarray(res.counts, dtype=float)
+    sig = np.full(counts.size, res.sigma) if res.count_sigmas is None else np.asarray(res.count_sigmas, dtype=float)
+    if col["type"] in ("integer", "categorical"):
+        snapped = np.ceil(edges - 1e-9) - 0.5
+        keep = np.diff(snapped) > 0
+        edges = np.append(snapped[:-1][keep], snapped[-1])
+        counts, sig = counts[keep], sig[keep]
+    if col["type"] == "categorical":  # a small integer range: reusable when each cell is one value
+        if not (np.all(np.diff(edges) == 1) and counts.size == len(col["categories"] or [])):
+            return None
+    elif counts.size < MIN_REUSED_CELLS:
+        return None
+    if col["missing"]:
+        counts = np.append(counts, res.missing_count)
+        sig = np.append(sig, res.sigma_missing)
+    return OneWay(counts, sig, None if col["type"] == "categorical" else edges)
+
+
+#: A flag's text found in a number column's stage 1 must stand out again in the measurement of its two values (their
+#: sum, this many of its noise deviations) before the column is released as that flag.
+CONFIRM_SIGMAS = 2.0
+
+
+def _retyped_flag(col: ColumnSchema, s: pd.Series, loc: Location, rho: float, rng: np.random.Generator,
+                  ) -> tuple[dict[str, Any], OneWay] | None | bool:
+    """A column DP decided was numbers whose location histogram found no number but a flag pair's text bucket
+    above the noise: the pair is its categories, and ``rho`` measures the two values and the missing ones
+    (one row in one cell), combined with the pair's stage-1 total by least squares (post-processing). None
+    when the text found is not a flag's (``rho`` unspent); False when the measurement (``rho`` spent) does not
+    confirm the text."""
+    i = _flag_text(loc)
+    if i is None:
+        return None
+    a, b = TEXT_PAIRS[i]
+    keys = category_keys(s.dropna()).to_numpy(dtype=str)
+    sigma2 = gaussian_sigma(rho)
+    counts = np.array([float((keys == a).sum()), float((keys == b).sum()), float(s.isna().sum())])
+    y = noisy_counts(counts, sigma2, rng)
+    if y[0] + y[1] <= CONFIRM_SIGMAS * math.sqrt(2) * sigma2:
+        # the second measurement does not confirm the text: stage 1's bucket stood out by noise alone (a number
+        # column of 312 patients was released as FALSE/TRUE in 2 of 10 fits of a folder: a false rate per column and
+        # look, compounded over a table's columns and looks). Both must stand out for a flag.
+        return False
+    w1, w2 = 1 / loc.sigma**2, 1 / (2 * sigma2**2)  # the pair's total: stage 1's bucket, and the sum of the two values
+    total = (w1 * loc.text_noisy[i] + w2 * (y[0] + y[1])) / (w1 + w2)
+    diff = y[0] - y[1]
+    va, vb = (total + diff) / 2, (total - diff) / 2
+    sigma_ab = math.sqrt((1 / (w1 + w2) + 2 * sigma2**2) / 4)
+    missing = bool(y[2] > PRESENCE_SIGMAS * sigma2)
+    by_key = {a: va, b: vb}
+    cats = _sorted_categories([_canonical(k) for k in (a, b)])
+    vals = [by_key[category_key(c)] for c in cats]
+    sig = [sigma_ab, sigma_ab]
+    if missing:
+        vals.append(float(y[2]))
+        sig.append(sigma2)
+    upd = {"type": "categorical", "categories": cats, "min": None, "max": None, "missing": missing, "transform": "none"}
+    return upd, OneWay(np.array(vals, dtype=float), np.array(sig, dtype=float))
+
+
+def stage1_share(rho_column: float, oneway_rho: float) -> float:
+    """Share of a number column's budget that locates it (stage 1): what is left once the 1-way marginal a
+    model reuses (stage 2, ``oneway_rho``) is paid, and at least ``STAGE1_SHARE``. Columns that this does
+    not locate get more looks from the reserve (:func:`_locate_numbers`), so stage 1 never starves the
+    1-way marginal, which is what a small table's model is made of."""
+    if oneway_rho <= 0:
+        return STAGE1_SHARE
+    return float(max(STAGE1_SHARE, 1.0 - oneway_rho / max(rho_column, 1e-300)))
+
+
+def _locate_numbers(cols: list[ColumnSchema], df: pd.DataFrame, share: dict[str, float], first: dict[str, float],
+                    reserve_rho: float, rng: np.random.Generator, *, total_cap: float = math.inf,
+                    present: _PresentRows | None = None) -> dict[str, Location]:
+    """Stage 1 for every number column (``first[name]`` of its share), then up to ``LOCATE_ROUNDS - 1``
+    more looks for those not located yet. The reserve is spent in growing portions (1, 2, 4, ... parts),
+    each split evenly among the columns still unlocated, no column taking more than ``RESERVE_CAP`` times
+    an even part of it in all (nor more than ``total_cap``), so columns whose mass is easy to find are found
+    cheaply, one hard column cannot eat the reserve, and what is not needed stays with the model. A column classified
+    a small code whose keys explain too little of its present count (``present``'s rows less its noisy missing
+    count; :func:`~medsynth.privacy.locate.keys_short`) gets more looks as well. Adaptive
+    sequential composition: which columns get more depends only on earlier DP outputs, and every look is paid for and
+    recorded."""
+    out = {}
+    for c in cols:
+        x = _numbers(c, df[c.name])
+        # text cells get a bucket of their own (not dates: their text is no flag), so a yes/no column that the
+        # noisy type decision made numbers is seen as text by this same measurement
+        text = None if c.type == "datetime" else _text_buckets(df[c.name], x)
+        rho1 = share[c.name] * first[c.name]
+        if c.type == "datetime":
+            out[c.name] = locate_date(x, rho1, rng)
+        elif year_named(c.name):  # calendar years: placed on the calendar first (names are public)
+            out[c.name] = locate_year(x, rho1, rng, text=text)
+        else:
+            out[c.name] = locate(x, rho1, rng, text=text)
+    parts = 2 ** (LOCATE_ROUNDS - 1) - 1
+    cap = min(RESERVE_CAP * reserve_rho / max(len(cols), 1), total_cap)  # no column takes much more than its even part
+    extra = dict.fromkeys(out, 0.0)
+    for r in range(2, LOCATE_ROUNDS + 1):
+        lost = [n for n, loc in out.items() if (loc.kind == "unlocated" or (present is not None and present.short(loc, KEYS_LOOK_SIGMAS)))
+                and _flag_text(loc) is None and extra[n] < cap]
+        if not lost or reserve_rho <= 0:
+            break
+        give = reserve_rho * 2 ** (r - 2) / parts / len(lost)
+        for name in lost:
+            g = min(give, cap - extra[name])
+            remeasure(out[name], g, rng)
+            extra[name] += g
+    return out
+
+
+def _short(loc: Location, rows: float | None, rows_sigma: float | None, sigmas: float = KEYS_SHORT_SIGMAS) -> bool:
+    """:func:`~medsynth.privacy.locate.keys_short` on the column's present count (``rows`` less its noisy missing
+    count); False without a noisy row count."""
+    if rows is None or rows_sigma is None:
+        return False
+    miss, sigma_miss = loc.missing_noisy()
+    return keys_short(loc, float(rows) - miss, math.hypot(sigma_miss, rows_sigma), sigmas)
+
+
+def _left_out(res: BoundsResult, rows: float | None, rows_sigma: float | None) -> float | None:
+    """The share of a number column's values its DP range leaves out, where it is at least ``CLIP_NOTE_SHARE`` with
+    confidence: the noisy rows less the noisy missing count (the values) less the range's noisy count (both stages'
+    counts of its powers of two, :func:`~medsynth.privacy.locate.refine`), standing ``CLIP_NOTE_SIGMAS`` deviations above
+    zero; else None. Post-processing of DP outputs (a thin tail spread
+    over many powers of two never clears the cut, nor the powers of two stage 1 never located)."""
+    noise = _range_noise(res, rows, rows_sigma)
+    if noise is None:
+        return None
+    range_count, sd = noise
+    values = float(rows) - max(res.missing_count, 0.0)  # (a negative noisy count of missing values adds no values)
+    out = values - range_count
+    if values <= 0 or out < CLIP_NOTE_SHARE * values or out < CLIP_NOTE_SIGMAS * sd:
+        return None
+    # the share DP is confident of (its lower bound at the same deviations), which the warning calls "at least": the
+    # point estimate read 25% where 5% were left out (dengue's Xmax, a noise deviation of 10% of its values)
+    return round(max(out - CLIP_BOUND_SIGMAS * sd, 0.0) / values, 3)
+
+
+def _range_noise(res: BoundsResult, rows: float | None, rows_sigma: float | None) -> tuple[float, float] | None:
+    """The noisy count of a number column's values inside its DP range, and the noise of the values it leaves out
+    (rows less missing less that count); None without a noisy row count."""
+    if res.codes is not None and len(res.counts):  # a small code's keys (a count kept 0-7 of 0-121: 11% left out)
+        range_count, range_sd = float(np.sum(res.counts)), float(res.sigma) * math.sqrt(len(res.counts))
+    else:
+        range_count, range_sd = res.range_count, res.range_sd
+    if not rows or not rows_sigma or range_count is None:
+        return None
+    return float(range_count), math.sqrt(rows_sigma**2 + res.sigma_missing**2 + range_sd**2)
+
+
+class _PresentRows:
+    """The noisy row count that a small code's keys are held against (:func:`_short`). Where ``rows`` counts only an
+    upper bound of the frame's rows (a child table's one row per patient *with* rows, against the patients), a code
+    short against it may be short only of the patients without rows: then the frame's rows are counted once with DP
+    (noise ``rows_sigma``, paid as ``rho``) and the code is held against that count. Adaptive: measured only where a
+    DP output asks for it."""
+
+    def __init__(self, n: int, rows: float | None, rows_sigma: float | None, own: bool, rng: np.random.Generator):
+        self.n, self.rows, self.rows_sigma, self.own, self.rng = n, rows, rows_sigma, own, rng
+        self.count: float | None = None
+        self.rho = 0.0
+
+    def counted(self) -> tuple[float | None, float | None]:
+        """The noisy count of the frame's own rows and its noise: ``rows`` where they count them, else measured once
+        (as :meth:`short` does)."""
+        if self.own or self.rows is None or self.rows_sigma is None:
+            return self.rows, self.rows_sigma
+        if self.count is None:
+            self.rho = 1.0 / (2.0 * float(self.rows_sigma) ** 2)
+            self.count = float(noisy_counts(np.array([float(self.n)]), float(self.rows_sigma), self.rng)[0])
+        return self.count, self.rows_sigma
+
+    def short(self, loc: Location, sigmas: float = KEYS_SHORT_SIGMAS) -> bool:
+        if not _short(loc, self.rows, self.rows_sigma, sigmas):
+            return False
+        if self.own:
+            return True
+        return _short(loc, *self.counted(), sigmas)
+
+
+#: The fit says which ranges leave out at least this share of a column's values (a DP estimate) ...
+CLIP_NOTE_SHARE = 0.03
+
+
+#: ... with confidence: the estimate stands this many deviations of its noise above zero. At 2 a 0/1 column of 1,500
+#: rows, both values kept, was said to leave out 3% of its values (2.15 deviations: the noisy row count 48 above the
+#: true one, every column's estimate sharing that noise), a false claim in about one column in forty; at 3 Medicaid1986's
+#: ranges that left out a fifth to a third of the values (2.3-2.95 deviations) went unsaid, the worse mistake; 2.5.
+CLIP_NOTE_SIGMAS = 2.5
+
+
+#: ... and the share said is the estimate less this many deviations ("at least": the point estimate read 25% where 5%
+#: were left out).
+CLIP_BOUND_SIGMAS = 2.0
