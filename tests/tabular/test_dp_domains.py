@@ -1321,7 +1321,7 @@ def test_a_small_tables_wide_numbers_are_whole_where_dp_cannot_tell():
     undecided and written with decimals (age 89.6, pulse 117.3). A range at least WHOLE_WIDTH wide is now written in
     whole numbers (post-processing of the DP range); a narrow one (a pH) keeps its decimals, and the ledger says it."""
     from medsynth import tabular as tab
-    from medsynth.tabular.domain import WHOLE_AGE_WIDTH, WHOLE_WIDTH
+    from medsynth.tabular.domain_release import WHOLE_AGE_WIDTH, WHOLE_WIDTH
 
     rs = np.random.default_rng(0)
     n = 200
@@ -1349,8 +1349,8 @@ def test_an_undecided_age_in_years_is_whole_on_a_narrower_range(seeded_dp_noise)
     from WHOLE_AGE_WIDTH; a number of another name on the same range (a BMI) keeps its decimals, and an age in months is
     no age in years."""
     from medsynth import tabular as tab
-    from medsynth.tabular.domain import WHOLE_AGE_WIDTH, WHOLE_WIDTH
     from medsynth.tabular.domain_numbers import _age_in_years
+    from medsynth.tabular.domain_release import WHOLE_AGE_WIDTH, WHOLE_WIDTH
 
     assert _age_in_years("age") and _age_in_years("Age_at_dx") and not _age_in_years("age_months")
     assert not _age_in_years("gestational_age")  # (weeks: a reviewer)

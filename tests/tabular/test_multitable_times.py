@@ -399,7 +399,7 @@ def test_a_child_time_dp_could_not_place_takes_its_parents_follow_up_range():
 
     from medsynth.io.dataset import DatasetSchema, DatasetTable, Relation
     from medsynth.io.schema import ColumnSchema
-    from medsynth.tabular.domain import OMITTED
+    from medsynth.tabular.domain_release import OMITTED
     from medsynth.tabular.multi_domains import DomainsMixin
 
     parent = DatasetTable(columns=[ColumnSchema(name="id", type="identifier"),

@@ -215,7 +215,7 @@ def test_dp_fit_writes_a_large_code_as_its_values(monkeypatch):
     assert "counted one by one" not in entry.details["per_column"]["age"]["mechanism"]
     assert any(n.startswith("column 'icd': its values counted one by one") for n in model.ledger.notes)
     # the count is charged: the same fit without it spends less on the domains (and the entry sums its columns)
-    import medsynth.tabular.domain as dom
+    import medsynth.tabular.domain_release as dom
 
     assert entry.rho == pytest.approx(sum(c["rho"] for c in entry.details["per_column"].values()), rel=1e-9)
     monkeypatch.setattr(dom, "_maybe_sparse", lambda res, unit: False)
@@ -230,7 +230,7 @@ def test_a_whole_number_column_with_a_range_of_a_billion_fits(seeded_dp_noise, m
     rs = np.random.default_rng(0)
     n = 600
     df = pd.DataFrame({"random": rs.integers(16_384, 900_000_000, n), "y": rs.integers(0, 2, n)})
-    import medsynth.tabular.domain as dom
+    import medsynth.tabular.domain_release as dom
 
     # (no unit decided: the seeded noise's step of 5e7 kept the old code from listing the range; a reviewer)
     monkeypatch.setattr(dom, "_released_step", lambda *a, **k: (None, []))
