@@ -114,8 +114,40 @@ def candidate_pairs(schema: TableSchema, columns: list[str], *, taken: set[str] 
     usable = [c.name for c in schema.columns if not c.omitted and c.name not in taken and c.has_domain
               and c.type in ("integer", "continuous")]
     seen = {frozenset(p) for p in pairs}
-    named = [p for p in bound_pairs(usable) if frozenset(p) not in seen]
-    return pairs + named[:MAX_NAMED_PAIRS]
+    named = [p for p in bound_pairs(usable) if frozenset(p) not in seen][:MAX_NAMED_PAIRS]
+    seen |= {frozenset(p) for p in named}
+    ranged = [p for p in range_pairs(schema, taken=taken) if frozenset(p) not in seen]
+    return pairs + named + ranged
+
+
+#: Pairs of numbers that no name marks as times, tested on their DP ranges alone, at most: numbers on an offset scale
+#: (the range's low end at least :data:`OFFSET_SCALE` times its width: days counted from an epoch, a date written as
+#: YYYYMMDD) whose ranges overlap on at least :data:`RANGE_OVERLAP` of the narrower one. MASS::Aids2's ``diag`` and
+#: ``death`` (days since 1960, 8,302-11,504), ordered in every real row and named like no time, were never tested, and
+#: every DP fit wrote deaths before the diagnosis (5.6-15% of the rows at epsilon 1, 11% at 10; a data scientist).
+MAX_RANGE_PAIRS = 4
+OFFSET_SCALE = 0.5
+RANGE_OVERLAP = 0.5
+
+
+def range_pairs(schema: TableSchema, *, taken: set[str] = frozenset()) -> list[tuple[str, str]]:
+    """Pairs of numbers to test for an ordering by their ranges (see :data:`MAX_RANGE_PAIRS`), the most overlapping
+    first, in the table's order: post-processing of a DP fit's released ranges (or of public ones), no data read.
+    Calendar years pair with calendar years only."""
+    spans = []
+    for c in schema.columns:
+        if c.omitted or c.name in taken or not c.has_domain or c.type not in ("integer", "continuous") \
+                or c.min is None or c.max is None:
+            continue
+        lo, hi = (float(v) for v in c.bounds())
+        if hi > lo and lo >= OFFSET_SCALE * (hi - lo):
+            spans.append((c.name, lo, hi))
+    scored = []
+    for (a, lo_a, hi_a), (b, lo_b, hi_b) in itertools.combinations(spans, 2):
+        share = (min(hi_a, hi_b) - max(lo_a, lo_b)) / min(hi_a - lo_a, hi_b - lo_b)
+        if share >= RANGE_OVERLAP and year_named(a) == year_named(b):
+            scored.append((-share, a, b))
+    return [(a, b) for _, a, b in sorted(scored, key=lambda t: t[0])[:MAX_RANGE_PAIRS]]
 
 
 def pair_histogram(x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -592,4 +624,4 @@ def plan_tested(schema: TableSchema, found: Kept, derived: list[Constraint],
 
 __all__ = ["ALONE_SIGMAS", "CELLS", "FAMILY_CELLS", "MAX_FAMILIES", "decide_family", "family_candidates", "family_histogram",
            "is_binary", "tested_families", "DIFF_CELLS", "Kept", "difference_histogram", "tested_differences", "KEEP_SHARE", "KEEP_SIGMAS", "MAX_BREAK_SHARE", "MAX_COLUMNS", "MAX_SHARE", "MIN_SIGMAS", "ORDER_SHARE", "STRICT_SIGMAS", "candidate_columns",
-           "candidate_pairs", "decide", "decide_bins", "bin_candidates", "bin_named", "tested_bins", "gap_columns", "plan_tested", "pair_histogram", "reduce_transitive", "tested_orderings"]
+           "candidate_pairs", "range_pairs", "decide", "decide_bins", "bin_candidates", "bin_named", "tested_bins", "gap_columns", "plan_tested", "pair_histogram", "reduce_transitive", "tested_orderings"]
