@@ -301,9 +301,12 @@ def _interval_rules(real: TabularData, synthetic: pd.DataFrame, context: Tabular
 
 def _dummy_groups(real: TabularData) -> list[tuple[str, list[str], bool]]:
     """Families of 0/1 columns named alike but for a trailing number (``edlevel1`` ... ``edlevel4``, ``type1`` ...
-    ``type3``) of which at most one is 1 in every real row (train and holdout, all present): (stem, columns, whether
+    ``type3``) of which at most one is 1 in every real row (train and holdout, all present), then families no name
+    marks of which exactly one is 1 in every real row (:func:`~medsynth.io.rules.onehot_groups`: bwght2's ``mwhte``,
+    ``mblck``, ``moth``, whose rows summing to 0 or 2 in 4-18% of synthetic rows went unjudged): (stem, columns, whether
     exactly one is 1 in every such row)."""
-    from medsynth.io.schema import digit_families
+    from medsynth.io.rules import onehot_groups
+    from medsynth.io.schema import binary_view, digit_families
 
     out = []
     for stem, cols in digit_families(list(real.types)).items():
@@ -314,6 +317,13 @@ def _dummy_groups(real: TabularData) -> list[tuple[str, list[str], bool]]:
         sums = full.sum(axis=1)
         if (sums <= 1).all():
             out.append((stem, sorted(cols), bool((sums == 1).all())))
+    named = {c for _, cols, _ in out for c in cols}
+    rows = pd.concat([real.train, real.holdout], ignore_index=True)
+    views = {c: binary_view(rows[c]) for c in real.types if c not in named and c in rows}
+    flags = [c for c, v in views.items() if not np.isnan(v).any()]
+    if flags:
+        for cols in onehot_groups(np.column_stack([views[c] for c in flags]), flags):
+            out.append(("+".join(cols), cols, True))
     return out
 
 

@@ -463,11 +463,14 @@ def prepare_tables(
     n_h = max(int((~blank).sum()), 1)
     limit = min(max_holdout_overlap + 2 * natural + 3 * np.sqrt(natural * n_h) / n_h, 1.0)
     if overlap > limit:
+        # (rhDNase's 2 of 194 holdout rows, two patients' identical records, were refused as "1.0% (limit 1.0%)")
+        digits = 1 if f"{overlap:.1%}" != f"{limit:.1%}" else 2
         raise DataValidationError(
-            f"{overlap:.1%} of holdout rows are exact copies of train rows (limit {limit:.1%}: "
-            f"tabular.max_holdout_overlap {max_holdout_overlap:.1%} plus what the {natural:.1%} of train rows that equal "
-            "another train row explain; rows with every value missing are not counted): the holdout must be real data the generator never saw, split from the train data "
-            "without overlap. If the table naturally holds duplicate rows, raise tabular.max_holdout_overlap.",
+            f"{overlap:.{digits}%} of holdout rows ({round(overlap * n_h)} of {n_h}) are exact copies of train rows (limit "
+            f"{limit:.{digits}%}: tabular.max_holdout_overlap {max_holdout_overlap:.1%} plus what the {natural:.1%} of train "
+            f"rows that equal another train row explain; rows with every value missing are not counted): the holdout must be real data the generator never saw, split from the train data "
+            "without overlap. If the table naturally holds duplicate rows, raise tabular.max_holdout_overlap (a share, "
+            "e.g. 0.05).",
             context="tabular evaluation inputs",
         )
     return TabularData(train.reset_index(drop=True), holdout.reset_index(drop=True), synthetic.reset_index(drop=True), types, target,

