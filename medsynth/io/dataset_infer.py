@@ -961,9 +961,10 @@ def schedule(values: np.ndarray) -> np.ndarray | None:
 
 
 #: Rates a column may advance at per unit of its rows' time (public): the same unit (a year's age at yearly visits),
-#: and years, months or weeks per day, week or month, and back.
+#: and years, months or weeks per day, week or month, and back; then surveys two to five years apart, or half a year
+#: (geepack's muscatine: ages 2 years apart at occasions 1, 2, 3), tried last.
 ADVANCING_RATES = (1.0, 1 / 365.25, 12 / 365.25, 7 / 365.25, 1 / 7, 1 / 12, 1 / 52.1775, 12 / 52.1775, 365.25, 7.0, 12.0,
-                   52.1775)
+                   52.1775, 2.0, 3.0, 4.0, 5.0, 0.5)
 #: ... where a column's value less the rate times the time varies within a parent by at most this share of its scale
 #: (whole numbers: by 1, where they change in ``ADVANCING_MOVED_SHARE`` of the parents whose rows span a whole unit).
 ADVANCING_TOLERANCE = 1e-5
