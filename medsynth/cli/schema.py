@@ -193,6 +193,11 @@ def _unit_note(frame: Any, schema: Any) -> str:
         seen = f"it repeats here: {repeats(per)}"
         if len(per) < 20 or per.max() > 100:
             seen += f"; so few values, or so many rows each, may not be people: check that '{unit}' identifies a person"
+        # (a data scientist's pbcseq, 6.4 visits a patient: the synthetic table held one row each, its days those of
+        # one random visit, and nothing had said that a folder keeps them)
+        seen += ("; the synthetic table then holds one row per person, as one random row of each, not the table's "
+                 "rows: to keep each person's rows, split it into a folder of a persons table and a rows table and "
+                 "give the folder (medsynth schema infer DIR)")
     else:
         seen = f"its values are all distinct here: every row is kept{also}"
     if keyless:

@@ -149,6 +149,7 @@ def test_cli_says_what_the_unit_does(tmp_path: Path, capsys):
     text = said.out + said.err
     assert "'ID' is named like a person's key, so it is the unit" in text
     assert "it repeats here: " in text and "120 values, up to 5 rows each" in text and "may not be people" not in text
+    assert "the synthetic table then holds one row per person" in text and "schema infer DIR" in text
     assert main(["tabular", "fit", str(data), "--schema", str(tmp_path / "s.yaml"), "--model", "dp-mst", "--epsilon", "1",
                  "--delta", "1e-4", "--out", str(tmp_path / "run")]) == 0
     said = capsys.readouterr()
