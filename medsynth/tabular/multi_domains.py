@@ -1042,6 +1042,7 @@ class DomainsMixin:
         if budget <= 0:
             self.ledger.notes.append(f"relation {rel.label}: time fields not declared in the schema are not used "  # type: ignore[union-attr]
                                      "(privacy.domain_budget is 0, so they cannot be decided under DP)")
+            self._declared_advancing(rel, upd)
             return rel.model_copy(update=upd)
         child, parent = resolved[rel.child], resolved[rel.parent]
         rows, prow = tables[rel.child], tables[rel.parent]
@@ -1217,6 +1218,7 @@ class DomainsMixin:
                                          "the child rows are modelled without a time order"
                                          + (f" (the declared after '{upd['after']}' is not used)" if upd["after"] else ""))
             upd["after"] = None
+            self._declared_advancing(rel, upd)
             return rel.model_copy(update=upd)
         kind = child.column(upd["order_by"]).type
         if upd["after"] and (parent.column(upd["after"]).type == "datetime") != (kind == "datetime"):
@@ -1305,7 +1307,23 @@ class DomainsMixin:
         adv = [c for c in adv_cands if c not in held]
         if adv and kind != "datetime":
             upd["advancing"] = self._decide_advancing(rel, child, rows, g, units, t, adv, budget * advancing_part, gens)
+        self._declared_advancing(rel, upd)
         return rel.model_copy(update=upd)
+
+    def _declared_advancing(self, rel: Relation, upd: dict[str, Any]) -> None:
+        """A declared ``advancing`` kept where the fields decided under DP leave it a column to advance: with a time
+        order, and not one of the relation's times nor a column held once (an adversary: a declared age that DP found
+        held once per patient failed the fitted schema's check after the budget was spent); else dropped, said."""
+        if not rel.advancing or "advancing" in rel.read_from_data:
+            return
+        held = {upd.get("order_by"), upd.get("sequence"), *(upd.get("ends") or []), *(upd.get("constant") or []),
+                *(upd.get("copied") or [])}
+        kept = {c: r for c, r in rel.advancing.items() if upd.get("order_by") and c not in held}
+        if kept != rel.advancing:
+            upd["advancing"] = kept
+            self.ledger.notes.append(  # type: ignore[union-attr]
+                f"relation {rel.label}: the declared advancing {sorted(set(rel.advancing) - set(kept))} is not used (no "
+                "time order was decided under DP, or its column was decided one of the relation's times or held once)")
 
     def _decide_advancing(self, rel: Relation, child: DatasetTable, rows: pd.DataFrame, g: np.ndarray,
                           units: np.ndarray, t: np.ndarray, cands: list[str], rho: float,

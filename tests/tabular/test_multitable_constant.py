@@ -327,3 +327,28 @@ def test_a_dp_fit_decides_an_age_advancing_with_the_surveys():
     loose = {**data, "visits": visits.assign(age=rng.integers(6, 19, len(visits)))}
     m2 = MultiTableDPMST(privacy={"epsilon": 10.0, "delta": 1e-5}).fit(loose, infer_dataset_schema(loose))
     assert m2.schema.relations[0].advancing == {}, m2.schema.relations[0]
+
+
+def test_a_declared_advancing_the_dp_fit_finds_held_once_is_dropped_not_a_crash():
+    """An adversary: an age declared advancing (public) that the DP fit decided held once per patient (constant) failed
+    the fitted schema's own check after the budget was spent, and nothing was released. It is dropped, and said."""
+    rng = np.random.default_rng(6)
+    n = 1500
+    k = rng.integers(1, 4, n)
+    ids = np.repeat(np.arange(n), k)
+    visits = pd.DataFrame({"id": ids, "occasion": np.concatenate([np.arange(1, j + 1) for j in k]),
+                           "age": np.repeat(rng.choice([6, 8, 10, 12], n), k),
+                           "obese": rng.choice(["no", "yes"], len(ids))})
+    data = {"patients": pd.DataFrame({"id": np.arange(n), "sex": rng.choice(["F", "M"], n)}), "visits": visits}
+    spec = infer_dataset_schema(data).to_dict()
+    rel = spec["relations"][0]
+    rel.update({"advancing": {"age": 2.0}, "constant": [], "copied": []})
+    rel["read_from_data"] = [f for f in rel.get("read_from_data", []) if f not in ("advancing", "constant", "copied")]
+    for c in spec["tables"]["visits"]["columns"]:
+        if c["name"] == "age":  # (four ages: read as categories; a number, declared)
+            c.update({"type": "integer", "categories": None, "min": None, "max": None})
+            c["read_from_data"] = [f for f in c.get("read_from_data", []) if f not in ("categories", "type")]
+    m = MultiTableDPMST(privacy={"epsilon": 10.0, "delta": 1e-5}).fit(data, DatasetSchema.from_dict(spec))
+    got = m.schema.relations[0]
+    assert got.advancing == {} and "age" in got.constant, got
+    assert any("the declared advancing ['age'] is not used" in n for n in m.ledger.notes)
