@@ -1305,7 +1305,7 @@ class DomainsMixin:
         # 9. advancing: an age that moves with the time at a rate (an age at yearly, or two-yearly, surveys)
         held = {upd["order_by"], upd["sequence"], *upd["ends"], *upd["constant"], *upd["copied"]}
         adv = [c for c in adv_cands if c not in held]
-        if adv and kind != "datetime":
+        if adv:  # (a date order in days: an age's rate is 1/365.25 a day)
             upd["advancing"] = self._decide_advancing(rel, child, rows, g, units, t, adv, budget * advancing_part, gens)
         self._declared_advancing(rel, upd)
         return rel.model_copy(update=upd)
@@ -1318,24 +1318,30 @@ class DomainsMixin:
             return
         held = {upd.get("order_by"), upd.get("sequence"), *(upd.get("ends") or []), *(upd.get("constant") or []),
                 *(upd.get("copied") or [])}
-        kept = {c: r for c, r in rel.advancing.items() if upd.get("order_by") and c not in held}
+        # (its rate is per unit of the schema's order: kept only where the fit orders by that same column, a reviewer)
+        kept = {c: r for c, r in rel.advancing.items()
+                if upd.get("order_by") and upd.get("order_by") == rel.order_by and c not in held}
         if kept != rel.advancing:
             upd["advancing"] = kept
             self.ledger.notes.append(  # type: ignore[union-attr]
-                f"relation {rel.label}: the declared advancing {sorted(set(rel.advancing) - set(kept))} is not used (no "
-                "time order was decided under DP, or its column was decided one of the relation's times or held once)")
+                f"relation {rel.label}: the declared advancing {sorted(set(rel.advancing) - set(kept))} is not used (the "
+                "time order decided under DP is not the schema's, or its column was decided one of the relation's times "
+                "or held once)")
 
     def _decide_advancing(self, rel: Relation, child: DatasetTable, rows: pd.DataFrame, g: np.ndarray,
                           units: np.ndarray, t: np.ndarray, cands: list[str], rho: float,
                           gens: Generators) -> dict[str, float]:
-        """The rate each candidate column advances at with the time ``t`` under DP (see :data:`ADVANCING_PART`): one
-        noisy count of the patients holding two rows of it, and one of those contradicting each rate, per column
-        (sensitivity ``sqrt(k)`` over all the counts). ``{column: rate}`` for the columns a rate holds in."""
+        """The rate each candidate column advances at with the time ``t`` under DP (see :data:`ADVANCING_PART`): per
+        column, one noisy count of the patients holding two rows of it, and per rate one of those contradicting it and
+        one of those it does not fit exactly (whole numbers: off by half a unit or more); sensitivity ``sqrt(k (2R + 1))``
+        over all the counts. Of the rates that hold, the one the fewest patients are off: whole ages two years apart at
+        two surveys are within 1 of a rate of 1 too (a reviewer: 51% of the synthetic children then held two visits at
+        one age). ``{column: rate}`` for the columns a rate holds in."""
         from medsynth.io.dataset_infer import ADVANCING_RATES
 
         if rho <= 0:
             return {}
-        sigma = gaussian_sigma(rho, sensitivity=math.sqrt(len(cands) * (len(ADVANCING_RATES) + 1)))
+        sigma = gaussian_sigma(rho, sensitivity=math.sqrt(len(cands) * (2 * len(ADVANCING_RATES) + 1)))
         out: dict[str, float] = {}
         usable: list[str] = []
         for name in cands:
@@ -1351,23 +1357,26 @@ class DomainsMixin:
             whole = col.type == "integer"
             tol = 1.0 + 1e-9 if whole else ADVANCING_TOLERANCE * max(1.0, abs(float(lo)), abs(float(hi)))
             support = float(frame["u"].nunique()) + float(gens.noise.normal(0.0, sigma))
-            bad = []
+            bad, loose = [], []
             for rate in ADVANCING_RATES:
                 rest = frame["x"] - rate * frame["t"]
                 wide = (rest.groupby(frame["g"]).transform("max") - rest.groupby(frame["g"]).transform("min")).to_numpy()
                 off = (wide > tol) | ((rate * span >= 1.0) & (moved == 0))
                 bad.append(float(frame["u"][off].nunique()))
+                loose.append(float(frame["u"][wide >= (0.5 if whole else tol)].nunique()))
             noisy = np.asarray(bad) + gens.noise.normal(0.0, sigma, len(bad))
+            inexact = np.asarray(loose) + gens.noise.normal(0.0, sigma, len(loose))
             if support < ADVANCING_SUPPORT_SIGMAS * sigma:
                 continue
-            fits = [r for r, b in zip(ADVANCING_RATES, noisy, strict=True)
-                    if b <= CONTRADICTION_SHARE * support + KEEP_SIGMAS * sigma]
+            fits = [i for i, b in enumerate(noisy) if b <= CONTRADICTION_SHARE * support + KEEP_SIGMAS * sigma]
             if fits:
-                out[name] = float(fits[0])
-                usable.append(f"{name} at {fits[0]:g}")
+                best = min(fits, key=lambda i: (inexact[i], i))
+                out[name] = float(ADVANCING_RATES[best])
+                usable.append(f"{name} at {ADVANCING_RATES[best]:g}")
         self.ledger.record(f"relation {rel.label}: patients contradicting each rate a column named like an age may "  # type: ignore[union-attr]
                            "advance at with the time (decided under DP)",
-                           "Gaussian mechanism (zCDP), a count of the patients with two rows and one per candidate rate",
+                           "Gaussian mechanism (zCDP), a count of the patients with two rows and two per candidate rate "
+                           "(contradicting it; not on it exactly)",
                            rho=rho, sigma=sigma, columns=cands, rates=[float(r) for r in ADVANCING_RATES], usable=usable)
         return out
 
