@@ -48,7 +48,7 @@ from medsynth.io.rules import _days_or_numbers, reduce_transitive, round_cut
 from medsynth.io.schema import BOUND_RANKS, TOTAL_WORDS, bound_pairs
 from medsynth.privacy.ledger import PrivacyLedger
 from medsynth.privacy.mechanisms import gaussian_sigma
-from medsynth.tabular.rules import RulePlan, gap_top, gap_type, plan_rules, upper_bound
+from medsynth.tabular.rules import RulePlan, gap_top, gap_type, lower_bound, plan_rules, upper_bound
 from medsynth.tabular.schema import ColumnSchema, Constraint, TableSchema
 
 #: Share of the fit's rho spent per tested pair ...
@@ -116,36 +116,38 @@ def candidate_pairs(schema: TableSchema, columns: list[str], *, taken: set[str] 
     seen = {frozenset(p) for p in pairs}
     named = [p for p in bound_pairs(usable) if frozenset(p) not in seen][:MAX_NAMED_PAIRS]
     seen |= {frozenset(p) for p in named}
-    ranged = [p for p in range_pairs(schema, taken=taken) if frozenset(p) not in seen]
-    return pairs + named + ranged
+    return pairs + named + range_pairs(schema, taken=taken, seen=seen)
 
 
-#: Pairs of numbers that no name marks as times, tested on their DP ranges alone, at most: numbers on an offset scale
-#: (the range's low end at least :data:`OFFSET_SCALE` times its width: days counted from an epoch, a date written as
-#: YYYYMMDD) whose ranges overlap on at least :data:`RANGE_OVERLAP` of the narrower one. MASS::Aids2's ``diag`` and
-#: ``death`` (days since 1960, 8,302-11,504), ordered in every real row and named like no time, were never tested, and
-#: every DP fit wrote deaths before the diagnosis (5.6-15% of the rows at epsilon 1, 11% at 10; a data scientist).
+#: Pairs of numbers that no name marks as times, tested on their DP ranges alone, at most: numbers far from zero (the
+#: range's low end at least :data:`RANGE_LOW`: days counted from an epoch, a date written as YYYYMMDD, amounts of
+#: money; not a vital sign or a lab) whose ranges overlap on at least :data:`RANGE_OVERLAP` of the narrower one.
+#: MASS::Aids2's ``diag`` and ``death`` (days since 1960, 8,302-11,504), ordered in every real row and named like no
+#: time, were never tested, and every DP fit wrote deaths before the diagnosis (5.6-15% of the rows at epsilon 1, 11% at
+#: 10; a data scientist). A first version took any range whose low end was half its width: a vitals table's age and
+#: weight, sbp and sodium were tested, and the share of the budget the real pairs' test had rose to the cap (a reviewer).
 MAX_RANGE_PAIRS = 4
-OFFSET_SCALE = 0.5
+RANGE_LOW = 1000.0
 RANGE_OVERLAP = 0.5
 
 
-def range_pairs(schema: TableSchema, *, taken: set[str] = frozenset()) -> list[tuple[str, str]]:
-    """Pairs of numbers to test for an ordering by their ranges (see :data:`MAX_RANGE_PAIRS`), the most overlapping
-    first, in the table's order: post-processing of a DP fit's released ranges (or of public ones), no data read.
-    Calendar years pair with calendar years only."""
+def range_pairs(schema: TableSchema, *, taken: set[str] = frozenset(),
+                seen: set[frozenset[str]] = frozenset()) -> list[tuple[str, str]]:
+    """Pairs of numbers to test for an ordering by their ranges (see :data:`MAX_RANGE_PAIRS`), not
+    among ``seen`` (pairs tested already), the most overlapping first (ties in the table's order): post-processing of a
+    DP fit's released ranges (or of public ones), no data read. Calendar years pair with calendar years only."""
     spans = []
     for c in schema.columns:
         if c.omitted or c.name in taken or not c.has_domain or c.type not in ("integer", "continuous") \
                 or c.min is None or c.max is None:
             continue
         lo, hi = (float(v) for v in c.bounds())
-        if hi > lo and lo >= OFFSET_SCALE * (hi - lo):
+        if hi > lo >= RANGE_LOW:
             spans.append((c.name, lo, hi))
     scored = []
     for (a, lo_a, hi_a), (b, lo_b, hi_b) in itertools.combinations(spans, 2):
         share = (min(hi_a, hi_b) - max(lo_a, lo_b)) / min(hi_a - lo_a, hi_b - lo_b)
-        if share >= RANGE_OVERLAP and year_named(a) == year_named(b):
+        if share >= RANGE_OVERLAP and year_named(a) == year_named(b) and frozenset((a, b)) not in seen:
             scored.append((-share, a, b))
     return [(a, b) for _, a, b in sorted(scored, key=lambda t: t[0])[:MAX_RANGE_PAIRS]]
 
@@ -219,7 +221,8 @@ def tested_orderings(df: pd.DataFrame, schema: TableSchema, *, taken: set[str], 
     # the pairs tested (public: from names and types) that the test kept neither way: a DP output the fit's warning
     # names (udca's entry.dt <= last.dt, 128 rows at epsilon 1, went unkept with no word of it but in private/fit.json)
     unconfirmed = [[a, b] for a, b in pairs if (a, b) not in held and (b, a) not in held]
-    ledger.record("orderings between time columns, and numbers named as bounds or a total (which hold)",
+    ledger.record("orderings between time columns, numbers named as bounds or a total, and numbers far from zero whose "
+                  "ranges overlap (which hold)",
                   "Gaussian mechanism (zCDP)", rho=rho, sigma=sigma,
                   columns=sorted(values), pairs=len(pairs), orderings_unconfirmed=unconfirmed,
                   released="the orderings kept (meta.json rules_tested)")
@@ -618,7 +621,7 @@ def plan_tested(schema: TableSchema, found: Kept, derived: list[Constraint],
     for b, _ in plan.gaps:
         col = schema.column(b)
         plan.outputs[b].update({"type": col.type, "format": col.format, "resolution": col.resolution,
-                                "missing": col.missing, "max": upper_bound(col)})
+                                "missing": col.missing, "max": upper_bound(col), "min": lower_bound(col)})
     return plan, [*found.gapped, *found.redrawn]
 
 

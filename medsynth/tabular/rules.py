@@ -200,7 +200,7 @@ def plan_rules(schema: TableSchema, rules: list[Constraint], *, private: bool = 
         typed = not (read and col.type in NUMBER_KINDS and "type" in col.read_from_data)
         plan.outputs[b] = {"name": b, "type": col.type if typed else None, "format": None if read else col.format,
                            "resolution": None if read else col.resolution, "missing": None if read else col.missing,
-                           "max": None if read else upper_bound(col)}
+                           "max": None if read else upper_bound(col), "min": None if read else lower_bound(col)}
     for c, _, _ in plan.derived:
         col = types[c]
         read = private and not col.public  # (a DP fit's plan is released in meta.json: nothing read from the data)
@@ -220,6 +220,18 @@ def output_spec(spec: dict[str, Any], gap: ColumnSchema | None, source: ColumnSc
     """A gapped column's output spec with its type: the plan's, else (a DP fit's number whose type was read from the
     data) integer where the DP-decided gap and source are whole, else continuous."""
     return spec if spec.get("type") else {**spec, "type": derived_type(spec, gap, source)}
+
+
+def lower_bound(col: ColumnSchema) -> float | None:
+    """A number column's lower bound (its schema's: public or a DP output), which ``b = a + gap`` is raised to where a
+    low ``a`` left it under (a data scientist's breaches: the report's day below its real first in 40% of the rows, the
+    breach's DP range reaching years before); None for a date or a column without bounds."""
+    if col.type not in ("integer", "continuous") or not col.has_domain:
+        return None
+    try:
+        return float(col.bounds()[0])
+    except (TypeError, ValueError):
+        return None
 
 
 def upper_bound(col: ColumnSchema) -> float | None:
@@ -449,6 +461,8 @@ def from_model(df: pd.DataFrame, internal: TableSchema, plan: RulePlan) -> pd.Da
         if spec.get("max") is not None:  # b's own top (the gap's range is b's top less a's bottom: a high a plus a
             # long gap went past it, Weather's high humidity to 196% on a range up to 119), never under a (the order)
             x = np.where(np.isnan(x), x, np.minimum(x, np.maximum(float(spec["max"]), base)))
+        if spec.get("min") is not None:  # ... and its own bottom (raised to it, b stays at or above a: a is under it)
+            x = np.where(np.isnan(x), x, np.maximum(x, float(spec["min"])))
         values[b] = x
         out[b] = _write(x, spec, types.get(a))
     for x, y in plan.clips:  # an inner ordering of a chain: x = min(x, y) where both are present

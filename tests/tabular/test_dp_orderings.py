@@ -19,7 +19,7 @@ from medsynth.tabular.orderings import (
     pair_histogram,
     reduce_transitive,
 )
-from medsynth.tabular.schema import infer_schema
+from medsynth.tabular.schema import ColumnSchema, TableSchema, infer_schema
 
 
 def _table(n: int = 2000, seed: int = 0, *, broken: float = 0.0) -> pd.DataFrame:
@@ -150,6 +150,10 @@ def test_day_numbers_named_like_no_time_are_ordered_by_their_dp_ranges():
                        "age": rs.integers(20, 70, n), "pct_a": rs.uniform(0, 100, n), "pct_b": rs.uniform(0, 100, n)})
     schema = infer_schema(df)
     assert range_pairs(schema) == [("diag", "death")]
+    # vital signs and labs lie near zero: none is paired on its range (a reviewer: age/weight, sbp/sodium were)
+    vitals = pd.DataFrame({"age": rs.integers(45, 90, 500), "sbp": rs.integers(95, 190, 500), "dbp": rs.integers(55, 110, 500),
+                           "weight": rs.normal(80, 15, 500).round(1), "sodium": rs.integers(128, 148, 500)})
+    assert range_pairs(infer_schema(vitals)) == []
     m = DPMST(privacy={"epsilon": 1.0, "delta": 1e-5}).fit(df, schema)
     assert ["diag", "death"] in [list(p) for p in m.meta["rules_tested"]], m.meta.get("rules_tested")
     out = m.sample(2000)
@@ -580,3 +584,21 @@ def test_a_time_point_before_an_end_that_the_dp_test_could_not_confirm_is_named_
     unconfirmed = [p for e in m.ledger.entries for p in ((e.details or {}).get("orderings_unconfirmed") or [])]
     assert unconfirmed, "the test confirmed it: no case to name"
     assert "ptime <= futime" in (tab.release_gaps(m) or "")
+
+
+def test_a_gapped_column_stays_at_or_above_its_own_bottom():
+    """A data scientist's breaches (a report posted in 2014 after a breach dated years before, its DP range reaching
+    1992): with ``posted`` written as the breach's day plus a gap, 39-56% of the reports came out before the first real
+    one. The gapped column is raised to its own DP bottom (the order holds: the breach is below it)."""
+    from medsynth.tabular.rules import RulePlan, from_model
+
+    internal = TableSchema(columns=[ColumnSchema(name="incident", type="integer", min=9000, max=16300),
+                                    ColumnSchema(name="posted", type="integer", min=0, max=2000)])
+    plan = RulePlan(gaps=[("posted", "incident")],
+                    outputs={"posted": {"name": "posted", "type": "integer", "format": None, "resolution": None,
+                                        "missing": False, "max": 16255.0, "min": 16064.0}},
+                    columns=["incident", "posted"])
+    rows = pd.DataFrame({"incident": [9500, 15000, 16100, 16250], "posted": [30, 400, 5, 0]})
+    out = from_model(rows, internal, plan)
+    assert out["posted"].tolist() == [16064, 16064, 16105, 16250], out
+    assert (out["posted"] >= out["incident"]).all()
