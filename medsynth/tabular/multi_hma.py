@@ -136,25 +136,18 @@ class HMA(MultiTableSynthesizer):
         ``advancing`` ones the parent's anchor plus the rate times the time, and a ``chained`` end the next row's start.
         SDV draws each row alone: a data scientist's bladder intervals were chained in 1.5% of the rows (real all), and
         muscatine's ages fell between the surveys."""
-        from types import SimpleNamespace
-
-        from medsynth.tabular.multi_sampling import _advanced, _copy_next_times, _from_parent, _held_once
+        from medsynth.tabular.multi_sampling import _copy_next_times, held_per_parent
 
         schema = self.schema
-        stub = SimpleNamespace(num={}, cat={})  # (no model codes here)
         for t in schema.order():  # type: ignore[union-attr]
             p = primary_parent(schema, t)  # type: ignore[arg-type]
             if p is None or t not in prows or out[t].empty:
                 continue
             rel = next(r for r in schema.parents_of(t) if r.parent == p)  # type: ignore[union-attr]
             df, prow, tab = out[t], prows[t], schema.tables[t].table_schema()  # type: ignore[union-attr]
-            _held_once(df, prow, list(rel.constant), {}, stub)
-            _from_parent(df, out[p], prow, list(rel.copied), {}, stub)
-            if rel.order_by and rel.order_by in df.columns:
-                if rel.advancing:
-                    _advanced(df, prow, rel.order_by, rel.advancing, tab)
-                if rel.chained and rel.chained in df.columns:
-                    _copy_next_times(df, prow, rel.order_by, rel.chained, tab)
+            held_per_parent(df, prow, out[p], rel, tab, {c for con in tab.constraints for c in con.columns})
+            if rel.order_by and rel.chained and {rel.order_by, rel.chained} <= set(df.columns):
+                _copy_next_times(df, prow, rel.order_by, rel.chained, tab)
 
     def _order_children(self, out: dict[str, pd.DataFrame], prows: dict[str, np.ndarray]) -> None:
         """Each parent's rows in the order of the relation's ``order_by`` (its ``sequence`` renumbered to match), in

@@ -750,12 +750,29 @@ def _advanced(df: pd.DataFrame, prow: np.ndarray, time: str, rates: dict[str, fl
         # each parent's anchor is the median of its rows' values less the rate times their time: a first row's alone
         # wrote the oldest ages at a woman's first year, 7-15% of the ages past the real maximum (a data scientist)
         base = pd.Series(x - rates[c] * t).groupby(prow).transform("median").to_numpy(dtype=float)
+        col = schema.column(c) if c in schema.names else None  # (not clipped to the range: a first visit's age near its
+        whole = col is not None and col.type == "integer"      # top goes on advancing, as a real person's would)
+        if whole:  # (a median of two rows' anchors ends in .5, and rounding half to even then split a parent's rows by 1)
+            base = np.floor(base + 0.5)
         v = base + rates[c] * t
         v = np.where(np.isnan(x), np.nan, np.where(np.isfinite(v), v, x))  # (missing stays; no time or first value: drawn)
-        col = schema.column(c) if c in schema.names else None  # (not clipped to the range: a first visit's age near its
-        if col is not None and col.type == "integer":          # top goes on advancing, as a real person's would)
+        if whole:
             v = np.round(v)
         df[c] = pd.Series(v, index=df.index).astype(df[c].dtype, errors="ignore")
+
+
+def held_per_parent(df: pd.DataFrame, prow: np.ndarray, parent: pd.DataFrame, rel: Any, schema: Any,  # noqa: ANN401
+                    ruled: set[str], vals: dict[str, np.ndarray] | None = None, own: Any = None) -> None:  # noqa: ANN401
+    """A relation's child columns held per parent, on sampled rows in each parent's time order (in place): its
+    ``constant`` columns take the parent's first row's value, its ``copied`` ones the parent's, its ``advancing`` ones
+    the parent's anchor plus the rate times the time; not a column a kept rule ties (``ruled``). ``vals`` and ``own``: the
+    rows' model codes, moved alike (none for a model that keeps no codes, SDV's HMA)."""
+    vals = {} if vals is None else vals
+    own = Frame(n=0) if own is None else own
+    _held_once(df, prow, [c for c in rel.constant if c not in ruled], vals, own)
+    _from_parent(df, parent, prow, [c for c in rel.copied if c not in ruled], vals, own)
+    if rel.advancing and rel.order_by in df.columns:
+        _advanced(df, prow, rel.order_by, {c: r for c, r in rel.advancing.items() if c not in ruled}, schema)
 
 
 def _from_parent(df: pd.DataFrame, parent: pd.DataFrame, prow: np.ndarray, cols: list[str], vals: dict[str, np.ndarray],
@@ -892,17 +909,13 @@ def sample_dataset(model: MultiTableDPMST, n: int, rng: np.random.Generator) -> 
                 df, prow = df.iloc[idx].reset_index(drop=True), prow[idx]
                 vals, own = {k: v[idx] for k, v in vals.items()}, own.take(idx)
                 _renumbered(df, prow, plan, model.codecs[t].schema)
-        if rel is not None and (rel.constant or rel.copied):
-            # after the terminal's moves (a parent's first row as it stands), and not a column a kept rule ties
-            ruled = {c for con in schema.tables[t].constraints for c in con.columns}  # type: ignore[union-attr]
-            _held_once(df, prow, [c for c in rel.constant if c not in ruled], vals, own)
-            _from_parent(df, out[p], prow, [c for c in rel.copied if c not in ruled], vals, own)
-        if rel is not None and rel.advancing and rel.order_by in df.columns:
-            _advanced(df, prow, rel.order_by, rel.advancing, model.codecs[t].schema)
+        if rel is not None:  # (after the terminal's moves: a parent's first row as it stands)
+            held_per_parent(df, prow, out[p], rel, model.codecs[t].schema,
+                            {c for con in schema.tables[t].constraints for c in con.columns}, vals, own)  # type: ignore[union-attr]
         _map_counts(model, t, vals, rng)
         values[t], owns[t], out[t], prows[t] = vals, own, df, prow
     regenerate_keys(out, schema, prows)  # type: ignore[arg-type]
     return out
 
 
-__all__ = ["sample_dataset"]
+__all__ = ["held_per_parent", "sample_dataset"]

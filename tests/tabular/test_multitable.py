@@ -284,14 +284,20 @@ def test_hma_rows_keep_what_their_relation_says():
     start = np.concatenate([np.r_[0, c[:-1]] for c in np.split(cuts, np.cumsum(k)[:-1])])
     base = np.repeat(rng.integers(30, 70, n), k)
     occ = np.concatenate([np.arange(j) for j in k])
-    rows = pd.DataFrame({"id": ids, "start": start, "stop": cuts, "age": base + 2 * occ,
-                         "smoker": np.repeat(rng.choice(["no", "yes"], n), k), "event": rng.integers(0, 2, len(ids))})
-    data = {"patients": pd.DataFrame({"id": np.arange(n), "rx": rng.integers(1, 3, n)}), "intervals": rows}
+    rx = rng.integers(1, 3, n)
+    rows = pd.DataFrame({"id": ids, "start": start, "stop": cuts, "age_days": base * 365 + start,
+                         "smoker": np.repeat(rng.choice(["no", "yes"], n), k), "rx": np.repeat(rx, k),
+                         "event": rng.integers(0, 2, len(ids)), "occ": occ})
+    data = {"patients": pd.DataFrame({"id": np.arange(n), "rx": rx}), "intervals": rows}
     schema = infer_dataset_schema(data)
-    rel = schema.relations[0].model_copy(update={"advancing": {}, "constant": ["smoker"], "chained": "stop",
-                                                 "ends": ["stop"], "order_by": "start"})
+    rel = schema.relations[0].model_copy(update={"advancing": {"age_days": 1.0}, "constant": ["smoker"],
+                                                 "copied": ["rx"], "chained": "stop", "ends": ["stop"],
+                                                 "order_by": "start", "sequence": None})
     schema = schema.model_copy(update={"relations": [rel]})
-    out = HMA().fit(data, schema).sample(n, seed=0)["intervals"]
-    nxt = out.groupby("id")["start"].shift(-1)
-    assert len(out) > 40 and bool((out["stop"][nxt.notna()] == nxt[nxt.notna()]).all())
-    assert int(out.groupby("id")["smoker"].nunique().max()) == 1
+    out = HMA().fit(data, schema).sample(n, seed=0)
+    v, pats = out["intervals"], out["patients"]
+    nxt = v.groupby("id")["start"].shift(-1)
+    assert len(v) > 40 and bool((v["stop"][nxt.notna()] == nxt[nxt.notna()]).all())
+    assert int(v.groupby("id")["smoker"].nunique().max()) == 1
+    assert float((v["age_days"] - v["start"]).groupby(v["id"]).agg(lambda a: a.max() - a.min()).max()) < 1e-6
+    assert (v["rx"].to_numpy() == pats.set_index("id").loc[v["id"], "rx"].to_numpy()).all()
