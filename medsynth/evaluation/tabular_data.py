@@ -464,7 +464,7 @@ def prepare_tables(
     limit = min(max_holdout_overlap + 2 * natural + 3 * np.sqrt(natural * n_h) / n_h, 1.0)
     if overlap > limit:
         # (rhDNase's 2 of 194 holdout rows, two patients' identical records, were refused as "1.0% (limit 1.0%)")
-        digits = 1 if f"{overlap:.1%}" != f"{limit:.1%}" else 2
+        digits = next((d for d in range(1, 5) if f"{overlap:.{d}%}" != f"{limit:.{d}%}"), 4)
         raise DataValidationError(
             f"{overlap:.{digits}%} of holdout rows ({round(overlap * n_h)} of {n_h}) are exact copies of train rows (limit "
             f"{limit:.{digits}%}: tabular.max_holdout_overlap {max_holdout_overlap:.1%} plus what the {natural:.1%} of train "

@@ -115,9 +115,11 @@ class _SDVBase(TabularSynthesizer):
 
         path = folder / "sdv_model.pkl"
         self.model.save(str(path))
-        (folder / "sdv_atoms.json").write_text(json.dumps(getattr(self, "atom_bands", {})), encoding="utf-8")
+        atoms = folder / "sdv_atoms.json"
+        atoms.write_text(json.dumps(getattr(self, "atom_bands", {})), encoding="utf-8")
         return {"sdv_model.pkl": {"format": "SDV save (cloudpickle): load only files you created",
-                                  "sha256": fingerprint_file(path)}}
+                                  "sha256": fingerprint_file(path)},
+                "sdv_atoms.json": {"format": "the point masses' rank bands (JSON)", "sha256": fingerprint_file(atoms)}}
 
     def _load_state(self, folder: Path, device: str) -> None:
         import json
