@@ -553,6 +553,23 @@ def decide_family(noisy: np.ndarray, sigma: float) -> tuple[int, int] | None:
     return (1, 1) if none <= limit else (0, 1)
 
 
+def accepted_families(schema: TableSchema, taken: set[str]) -> list[Constraint]:
+    """The accepted (public) ``onehot`` rules a DP fit can model as one category column: every member 0/1 by its
+    DP-decided (or public) domain (:func:`is_binary`), never missing, none a declared target, none transformed by another
+    rule (``taken``), no member shared with an earlier one. Post-processing of DP outputs and public rules."""
+    out: list[Constraint] = []
+    used: set[str] = set(taken)
+    cols = {c.name: c for c in schema.columns}
+    for con in schema.constraints:
+        if con.kind != "onehot" or not con.public or set(con.columns) & used:
+            continue
+        members = [cols.get(m) for m in con.columns]
+        if all(c is not None and is_binary(c) and not c.missing and not c.target for c in members):
+            out.append(con)
+            used |= set(con.columns)
+    return out
+
+
 def tested_families(df: pd.DataFrame, schema: TableSchema, *, taken: set[str], ledger: PrivacyLedger,
                     rng: np.random.Generator, rho_total: float) -> list[Constraint]:
     """Test with DP which families of 0/1 columns (:func:`family_candidates`: the dummies ``edlevel1`` ...
@@ -625,6 +642,6 @@ def plan_tested(schema: TableSchema, found: Kept, derived: list[Constraint],
     return plan, [*found.gapped, *found.redrawn]
 
 
-__all__ = ["ALONE_SIGMAS", "CELLS", "FAMILY_CELLS", "MAX_FAMILIES", "decide_family", "family_candidates", "family_histogram",
+__all__ = ["ALONE_SIGMAS", "accepted_families", "CELLS", "FAMILY_CELLS", "MAX_FAMILIES", "decide_family", "family_candidates", "family_histogram",
            "is_binary", "tested_families", "DIFF_CELLS", "Kept", "difference_histogram", "tested_differences", "KEEP_SHARE", "KEEP_SIGMAS", "MAX_BREAK_SHARE", "MAX_COLUMNS", "MAX_SHARE", "MIN_SIGMAS", "ORDER_SHARE", "STRICT_SIGMAS", "candidate_columns",
            "candidate_pairs", "range_pairs", "decide", "decide_bins", "bin_candidates", "bin_named", "tested_bins", "gap_columns", "plan_tested", "pair_histogram", "reduce_transitive", "tested_orderings"]
