@@ -297,7 +297,7 @@ def release_gaps(model: Any) -> str | None:
     if not model.privacy_spent().private:
         return None
     from medsynth.io.schema import OTHER_CATEGORY
-    from medsynth.tabular.domain_numbers import CLIP_NOTE_SHARE
+    from medsynth.tabular.domain_locate import CLIP_NOTE_SHARE
     from medsynth.tabular.domain_words import unsure_kinds
     from medsynth.tabular.schema import TableSchema
 
@@ -339,7 +339,7 @@ def release_gaps(model: Any) -> str | None:
                      f"hold{'' if len(unsure) > 1 else 's'} numbers or text ({_names(unsure)}: too few rows for the "
                      f"type decision at this budget; declare {'their types' if len(unsure) > 1 else 'its type'}, a data "
                      "dictionary's public facts, by taking 'type' out of read_from_data)")
-    from medsynth.tabular.multi_domains import NO_TIME_ORDER
+    from medsynth.tabular.multi_decisions import NO_TIME_ORDER
 
     unordered = [n.split(":")[0].removeprefix("relation ") for n in getattr(model.privacy_ledger, "notes", [])
                  if n.startswith("relation ") and NO_TIME_ORDER in n]

@@ -41,14 +41,8 @@ from medsynth.privacy.steps import (
     on_unit,
 )
 from medsynth.tabular.config import PrivacyConfig
-from medsynth.tabular.domain_numbers import (
-    OneWay,
-    _locate_numbers,
-    _numbers,
-    _PresentRows,
-    _set_bounds,
-    stage1_share,
-)
+from medsynth.tabular.domain_locate import _locate_numbers, _PresentRows, stage1_share
+from medsynth.tabular.domain_numbers import OneWay, _numbers, _set_bounds
 from medsynth.tabular.domain_release import ColumnRelease
 from medsynth.tabular.domain_words import (
     FAMILY_LIST_SHARE,
@@ -389,8 +383,10 @@ def resolve_domain(
     for names in families_n.values():  # members still unlocated after all that: where their family is
         locate_by_family([located[n] for n in names])
 
-    release = ColumnRelease(df, rng, ledger, rows, rows_sigma, other, oneways, times, share, first, located, tentative,
-                            present, n_cat, delta_cat, families, family_of, small_ints, text_codes, undecided, unsure_kind)
+    release = ColumnRelease(df=df, rng=rng, ledger=ledger, rows=rows, rows_sigma=rows_sigma, other=other, oneways=oneways,
+                            times=times, share=share, first=first, located=located, tentative=tentative, present=present,
+                            n_cat=n_cat, delta_cat=delta_cat, families=families, family_of=family_of,
+                            small_ints=small_ints, text_codes=text_codes, undecided=undecided, unsure_kind=unsure_kind)
     for col in todo:
         release.release(col)
     release.finish(todo, pool, reserve_rho, n_lists)

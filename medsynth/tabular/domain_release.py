@@ -37,10 +37,10 @@ from medsynth.privacy.steps import (
     SPARSE_LEFT,
     SPARSE_POINTS,
 )
+from medsynth.tabular.domain_locate import CLIP_NOTE_SIGMAS, _left_out, _PresentRows, _range_noise
 from medsynth.tabular.domain_numbers import (
     AGE_TOP,
     AGE_TOP_SIGMAS,
-    CLIP_NOTE_SIGMAS,
     MAX_LEVELS,
     SPARSE_SHARE,
     OneWay,
@@ -50,11 +50,8 @@ from medsynth.tabular.domain_numbers import (
     _cut_at_top,
     _epoch_days,
     _keys_on,
-    _left_out,
     _maybe_sparse,
     _numeric_oneway,
-    _PresentRows,
-    _range_noise,
     _released_points,
     _released_step,
     _retyped_flag,
@@ -142,7 +139,7 @@ def _span(a: object, b: object) -> str:
     """``a-b``, or ``a`` alone where the two read alike (a ledger said 'needs about 59-59 (42%-42%)')."""
     return f"{a}" if f"{a}" == f"{b}" else f"{a}-{b}"
 
-@dataclass
+@dataclass(kw_only=True)
 class ColumnRelease:
     """One table's column domains released under DP, as planned by :func:`~medsynth.tabular.domain.resolve_domain`.
 
@@ -207,7 +204,7 @@ class ColumnRelease:
     lumped: dict[str, float] = field(default_factory=dict)
 
     def categories(self, col: ColumnSchema, s: pd.Series, rho: float, delta: float,
-                           family: FamilyList | None = None) -> dict[str, Any] | None:
+                   family: FamilyList | None = None) -> dict[str, Any] | None:
         """A thresholded noisy histogram of the column's values (flag spellings public keys, no threshold) and its
         missing bucket: the schema update, or None when no category stands above the noise. A member of a
         ``family`` (:func:`release_family_lists`) counts its values on the family's released list instead (keys

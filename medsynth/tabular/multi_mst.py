@@ -66,7 +66,8 @@ from medsynth.tabular.multi_counts import (
     choose_bound,
     dp_count_distribution,
 )
-from medsynth.tabular.multi_domains import DECISION_EXTRA, DomainsMixin
+from medsynth.tabular.multi_decisions import DECISION_EXTRA
+from medsynth.tabular.multi_domains import DomainsMixin
 from medsynth.tabular.multi_features import (
     EVIDENCE,
     GAP,

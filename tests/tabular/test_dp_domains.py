@@ -1213,7 +1213,7 @@ def test_the_share_of_values_a_dp_range_leaves_out_is_said():
 
     from medsynth import tabular as tab
     from medsynth.privacy.mechanisms import BoundsResult
-    from medsynth.tabular.domain_numbers import CLIP_BOUND_SIGMAS, _left_out
+    from medsynth.tabular.domain_locate import CLIP_BOUND_SIGMAS, _left_out
 
     res = BoundsResult(low=0, high=1, rho=1, range_count=800.0, range_sd=30.0, missing_count=100.0, sigma_missing=10.0)
     sd = math.sqrt(10.0**2 + 10.0**2 + 30.0**2)
@@ -1456,7 +1456,7 @@ def test_a_small_code_that_leaves_out_a_tail_is_named():
     """rwm1984's doctor visits (0-121) came out the code 0-7, 11% of the values left out, and the fit said nothing
     (the range note read only a number's powers of two): a code's keys are held against the noisy present count too."""
     from medsynth.privacy.mechanisms import BoundsResult
-    from medsynth.tabular.domain_numbers import _left_out
+    from medsynth.tabular.domain_locate import _left_out
 
     code = BoundsResult(low=0, high=7, rho=1e-3, codes=tuple(range(8)), counts=np.full(8, 430.0), sigma=10.0,
                         missing_count=0.0, sigma_missing=10.0)

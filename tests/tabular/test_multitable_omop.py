@@ -6,10 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from medsynth.io.dataset_infer import infer_dataset_schema
+from medsynth.io.dataset_infer import infer_dataset_schema, time_stem
 from medsynth.io.schema import code_like
 from medsynth.privacy.noise import insecure_noise_for_audit
-from medsynth.tabular.multi_domains import time_stem
 from medsynth.tabular.multi_mst import MultiTableDPMST
 
 

@@ -682,7 +682,7 @@ def test_a_death_ends_the_rows_by_its_name_where_the_noise_cannot_tell():
     was no candidate (the whole value had to be an end word). A value naming a death is kept by its name unless the
     noisy count of the patients going on after it stands out; a value saying the opposite is no candidate."""
     from medsynth.evaluation.multitable_data import rows_after_terminal
-    from medsynth.tabular.multi_domains import terminal_named
+    from medsynth.tabular.multi_decisions import terminal_named
 
     assert terminal_named("relapse_or_death") and terminal_named("Death") and terminal_named("censored")
     assert not terminal_named("no_death") and not terminal_named("alive") and not terminal_named("deathbed_visit x no")
@@ -1124,7 +1124,8 @@ def test_an_event_coded_0_1_ends_the_rows_and_agrees_with_the_status_flag():
     and the yes of a yes/no column named like an event (event, status, died) is a terminal candidate; a parent's flag
     named like one (fustat) pairs with it where the noise cannot tell."""
     from medsynth.evaluation.multitable_data import rows_after_terminal
-    from medsynth.tabular.multi_domains import death_named, event_column, event_flag, event_value
+    from medsynth.tabular.multi_decisions import event_column
+    from medsynth.tabular.multi_events import death_named, event_flag, event_value
 
     assert event_column("event") and event_column("event_type") and event_column("died")
     assert not event_column("transplant") and not event_column("parent_died") and not event_column("event_free")
