@@ -510,6 +510,23 @@ def naive_utc(stamps: pd.Series) -> pd.Series:
     return stamps
 
 
+#: Whole numbers read as dates written YYYYMMDD lie between these (1800-01-01 and 2199-12-31) ...
+YYYYMMDD_RANGE = (18000101, 21991231)
+
+
+def _yyyymmdd_days(values: pd.Series) -> np.ndarray | None:
+    """Days since 1970-01-01 of whole numbers that are all dates written YYYYMMDD (every value a valid calendar day in
+    :data:`YYYYMMDD_RANGE`), else None: what :func:`infer_schema` types as a date of format ``%Y%m%d``."""
+    x = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
+    lo, hi = YYYYMMDD_RANGE
+    if x.size == 0 or not np.all(np.isfinite(x)) or x.min() < lo or x.max() > hi:
+        return None
+    parsed = pd.to_datetime(pd.Series(x.astype(np.int64).astype(str)), format="%Y%m%d", errors="coerce")
+    if parsed.isna().any():
+        return None
+    return ((parsed - EPOCH) / pd.Timedelta(days=1)).to_numpy(dtype=float)
+
+
 def parse_dates(values: pd.Series, fmt: str | None) -> pd.Series:
     """Parse strings to timestamps with ``fmt`` (unparseable -> NaT); zone-aware timestamps become UTC, naive."""
     if pd.api.types.is_datetime64_any_dtype(values):
@@ -522,7 +539,9 @@ def parse_dates(values: pd.Series, fmt: str | None) -> pd.Series:
         texts = [v for v in uniq if not isinstance(v, (pd.Timestamp, np.datetime64, datetime.date))]
         lookup: dict[Any, Any] = {}
         if texts:  # plain str: numpy.str_ values make pandas' strptime raise TypeError
-            text = pd.Series([str(v) for v in texts], dtype=object)
+            # (a whole number read as a float where the column has a missing value: 20140123.0 is 20140123)
+            text = pd.Series([str(int(v)) if isinstance(v, (float, np.floating)) and float(v).is_integer() else str(v)
+                              for v in texts], dtype=object)
             parsed_text = _other_formats(text, pd.to_datetime(text, format=fmt, errors="coerce"), fmt)
             lookup.update(zip(texts, parsed_text))
         for v in stamps:
@@ -1053,6 +1072,12 @@ def infer_schema(df: pd.DataFrame, *, max_levels: int = MAX_INFERRED_LEVELS, rul
             cols.append(ColumnSchema(name=name, type="identifier", missing=missing))
             continue
         if pd.api.types.is_numeric_dtype(s):
+            days = _yyyymmdd_days(nonnull) if nunique > max_levels and _is_integral(s) else None
+            if days is not None:  # dates written as whole numbers, YYYYMMDD (a registry's, SAS's): breaches' report
+                # and incident days came out 85-97% no date at all, written as plain integers (a data scientist)
+                cols.append(ColumnSchema(name=name, type="datetime", format="%Y%m%d", min=from_days(days.min()),
+                                         max=from_days(days.max()), missing=missing))
+                continue
             if _is_integral(s):
                 if nunique <= max_levels:
                     levels = sorted(_native(v) for v in nonnull.unique())

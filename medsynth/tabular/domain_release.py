@@ -139,6 +139,43 @@ def _span(a: object, b: object) -> str:
     """``a-b``, or ``a`` alone where the two read alike (a ledger said 'needs about 59-59 (42%-42%)')."""
     return f"{a}" if f"{a}" == f"{b}" else f"{a}-{b}"
 
+def _yyyymmdd_day(v: int, *, last: bool) -> str:
+    """The calendar day a whole number written YYYYMMDD names, as an ISO date; where it names none, the first day after
+    it (a low end: ``last`` false) or the last day before it (a high end)."""
+    y, m, d = v // 10000, (v // 100) % 100, v % 100
+    if not 1 <= m <= 12:
+        return (f"{y + 1:04d}-01-01" if m > 12 else f"{y:04d}-01-01") if not last else (
+            f"{y:04d}-12-31" if m > 12 else f"{y - 1:04d}-12-31")
+    first = pd.Timestamp(year=y, month=m, day=1)
+    end = (first + pd.offsets.MonthEnd(0)).day
+    if 1 <= d <= end:
+        return f"{y:04d}-{m:02d}-{d:02d}"
+    if d < 1:
+        return first.strftime("%Y-%m-%d") if not last else (first - pd.Timedelta(days=1)).strftime("%Y-%m-%d")
+    return (first + pd.offsets.MonthBegin(1)).strftime("%Y-%m-%d") if not last else f"{y:04d}-{m:02d}-{end:02d}"
+
+
+def _as_yyyymmdd(col: ColumnSchema, res: BoundsResult) -> dict[str, Any] | None:
+    """The schema update of a number column DP typed (its type read from the data) whose DP range lies among dates
+    written YYYYMMDD (:data:`~medsynth.io.schema.YYYYMMDD_RANGE`): a date of format ``%Y%m%d`` on that range, else None.
+    Post-processing of DP outputs and a public convention: breaches' report and incident days, whole numbers 20140123
+    and 20140630, came out 85-97% no calendar day at epsilon 1 and 10 (a data scientist)."""
+    from medsynth.io.schema import YYYYMMDD_RANGE
+
+    lo, hi = YYYYMMDD_RANGE
+    if col.type not in ("integer", "continuous") or "type" not in col.read_from_data or res.codes is not None:
+        return None
+    if not (lo <= res.low and res.high <= hi + 1):
+        return None
+    # (the range holds the whole numbers of [low, high): DP ranges are unions of half-open cells)
+    low = _yyyymmdd_day(int(np.ceil(res.low)), last=False)
+    high = _yyyymmdd_day(int(np.ceil(res.high - 1e-9)) - 1, last=True)
+    if not low <= high:
+        return None
+    return {"type": "datetime", "format": "%Y%m%d", "min": low, "max": high, "transform": "none", "step": None,
+            "atoms": None, "categories": None, "resolution": None}
+
+
 @dataclass(kw_only=True)
 class ColumnRelease:
     """One table's column domains released under DP, as planned by :func:`~medsynth.tabular.domain.resolve_domain`.
@@ -202,6 +239,8 @@ class ColumnRelease:
     text_coded: list[str] = field(default_factory=list)
     #: columns given "(other)": the DP estimate of its share of the rows
     lumped: dict[str, float] = field(default_factory=dict)
+    #: whole numbers whose DP range lies among dates written YYYYMMDD, written as dates
+    dated: list[str] = field(default_factory=list)
 
     def categories(self, col: ColumnSchema, s: pd.Series, rho: float, delta: float,
                    family: FamilyList | None = None) -> dict[str, Any] | None:
@@ -419,6 +458,13 @@ class ColumnRelease:
         if cut:
             self.ledger.notes.append(f"column '{col.name}': its DP range stops at the year of the fit, {res.high - 1:g} (a "
                                      "calendar year by its name; no mass above it stood out of the noise)")
+        dated = _as_yyyymmdd(col, res)
+        if dated is not None:  # whole numbers whose DP range lies among dates written YYYYMMDD (post-processing)
+            self.detail[col.name] = {"mechanism": MECH_NUMBER + "; its DP range lies among dates written YYYYMMDD: "
+                                     "written as dates", "rho": self.spent[col.name], "rounds": loc.rounds,
+                                     "min": dated["min"], "max": dated["max"], "missing": res.missing}
+            self.dated.append(col.name)
+            return {**dated, "missing": res.missing}
         if col.type == "datetime":  # dates likewise stop at the end of the fit's year (epa2021's release dates of
             # 2020-2021 were written to 2024-2026 in 3 fits of 3 at epsilon 1: a data scientist)
             res, cut = _cut_at_top(res, _epoch_days(year_top()))
@@ -590,6 +636,11 @@ class ColumnRelease:
                 f"(rounding moves a value by at most 1% of its range, or 3% of it on a log scale from {WHOLE_LOG_LOW:g} up, or "
                 "half a year of an age). To keep decimals, declare the type: take 'type' out of the column's read_from_data (type: "
                 "continuous) or set public: true with public bounds")
+        if self.dated:
+            self.ledger.notes.append(
+                f"columns {self.dated}: DP typed them whole numbers and their DP ranges lie between 18000101 and "
+                "21991231: read and written as dates YYYYMMDD (a value that is no calendar day is read as missing); "
+                "declare the type (type: integer, taken out of read_from_data) to keep them numbers")
         miss_floor = [round(min(self.miss_floors)), round(max(self.miss_floors))] if self.miss_floors and self.rows else None
         range_floor = [round(min(self.range_floors)), round(max(self.range_floors))] if self.range_floors and self.rows else None
         if miss_floor:
