@@ -458,11 +458,16 @@ class TabularSynthesizer:
         tested, checked = plan_tested(schema, found, derived, binned)  # type: ignore[arg-type]
         for con in families:  # each modelled as one category column (which member is set), not redrawn
             add_onehot(tested, schema, con)  # type: ignore[arg-type]
-        for con in accepted_families(schema, taken - {n for c in schema.constraints if c.kind == "onehot"  # type: ignore[arg-type]
-                                                       for n in c.columns}):
-            add_onehot(tested, schema, con)  # type: ignore[arg-type]  # (an accepted family likewise, where DP kept
-            # its members 0/1 and never missing: redrawing the rows that broke it skewed Ecdat::HI's regions, south
-            # 30% -> 35-49% at epsilon 1 and 10, a data scientist)
+        modelled = accepted_families(schema, taken - {n for c in schema.constraints if c.kind == "onehot"  # type: ignore[arg-type]
+                                                      for n in c.columns})
+        for con in modelled:  # (an accepted family likewise, where DP kept its members 0/1 and never missing: redrawing
+            # the rows that broke it skewed Ecdat::HI's regions, south 30% -> 35-49% at epsilon 1 and 10, a data scientist)
+            add_onehot(tested, schema, con)  # type: ignore[arg-type]
+        for con in schema.constraints:  # type: ignore[union-attr]
+            if con.kind == "onehot" and con.public and con not in modelled:
+                self.ledger.notes.append(  # type: ignore[union-attr]
+                    f"rule onehot {con.columns}: kept by drawing again the sampled rows that break it (a member is a "
+                    "target, may be missing, or is not 0/1 by its DP domain), which may move the members' rates")
         if checked:  # (sampled rows that break one are drawn again: the output schema's constraints)
             self.schema = schema = schema.model_copy(update={"constraints": [*schema.constraints, *checked]})  # type: ignore[union-attr]
         computed = {c for c, _, _ in tested.derived} | {c for c, _ in tested.bins}

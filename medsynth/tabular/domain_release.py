@@ -19,7 +19,7 @@ import pandas as pd
 
 from medsynth.core.errors import PrivacyBudgetError
 from medsynth.io.dataset_infer import year_named
-from medsynth.io.schema import OTHER_CATEGORY, boolean_keys
+from medsynth.io.schema import OTHER_CATEGORY, boolean_keys, cell_numbers
 from medsynth.privacy.ledger import PrivacyLedger
 from medsynth.privacy.locate import (
     FLAG_PARTNER_SIGMAS,
@@ -163,7 +163,7 @@ def _as_yyyymmdd(col: ColumnSchema, res: BoundsResult) -> dict[str, Any] | None:
     from medsynth.io.schema import YYYYMMDD_RANGE
 
     lo, hi = YYYYMMDD_RANGE
-    if col.type not in ("integer", "continuous") or "type" not in col.read_from_data or res.codes is not None:
+    if col.type != "integer" or "type" not in col.read_from_data or res.codes is not None:
         return None
     if not (lo <= res.low and res.high <= hi + 1):
         return None
@@ -174,6 +174,11 @@ def _as_yyyymmdd(col: ColumnSchema, res: BoundsResult) -> dict[str, Any] | None:
         return None
     return {"type": "datetime", "format": "%Y%m%d", "min": low, "max": high, "transform": "none", "step": None,
             "atoms": None, "categories": None, "resolution": None}
+
+
+#: A number column whose DP range lies among dates written YYYYMMDD is written as dates where the noisy count of its
+#: values that are no calendar day is at most this share of its range's count plus ``PRESENCE_SIGMAS`` deviations.
+YYYYMMDD_OFF_SHARE = 0.02
 
 
 @dataclass(kw_only=True)
@@ -458,13 +463,27 @@ class ColumnRelease:
         if cut:
             self.ledger.notes.append(f"column '{col.name}': its DP range stops at the year of the fit, {res.high - 1:g} (a "
                                      "calendar year by its name; no mass above it stood out of the noise)")
-        dated = _as_yyyymmdd(col, res)
-        if dated is not None:  # whole numbers whose DP range lies among dates written YYYYMMDD (post-processing)
-            self.detail[col.name] = {"mechanism": MECH_NUMBER + "; its DP range lies among dates written YYYYMMDD: "
-                                     "written as dates", "rho": self.spent[col.name], "rounds": loc.rounds,
-                                     "min": dated["min"], "max": dated["max"], "missing": res.missing}
-            self.dated.append(col.name)
-            return {**dated, "missing": res.missing}
+        dated = _as_yyyymmdd(col, res) if rho_step > 0 else None
+        if dated is not None:  # whole numbers whose DP range lies among dates written YYYYMMDD: the unit's share of
+            # the budget counts the values that are no calendar day (a reviewer: eight-digit codes and amounts there
+            # were made dates on their range alone, their values lost); dates where that count is within the noise
+            sigma = gaussian_sigma(rho_step)
+            x = cell_numbers(s).to_numpy(dtype=float, na_value=np.nan)
+            x = x[np.isfinite(x)]
+            days = pd.to_datetime(pd.Series(np.where(x == np.round(x), x, 0).astype(np.int64).astype(str)),
+                                  format="%Y%m%d", errors="coerce")
+            off = float(noisy_counts(np.array([float(days.isna().sum())]), sigma, self.rng)[0])
+            self.spent[col.name] = res.rho + rho_step
+            held = float(res.range_count) if res.range_count is not None else 0.0
+            if off <= YYYYMMDD_OFF_SHARE * max(held, 0.0) + PRESENCE_SIGMAS * sigma:
+                self.detail[col.name] = {"mechanism": MECH_NUMBER + "; its DP range lies among dates written YYYYMMDD "
+                                         "and a noisy count of its values that are no calendar day is within the noise: "
+                                         "written as dates", "rho": self.spent[col.name], "rho_step": rho_step,
+                                         "rounds": loc.rounds, "min": dated["min"], "max": dated["max"],
+                                         "missing": res.missing}
+                self.dated.append(col.name)
+                return {**dated, "missing": res.missing}
+            rho_step = 0.0  # (spent on the count: no unit measured)
         if col.type == "datetime":  # dates likewise stop at the end of the fit's year (epa2021's release dates of
             # 2020-2021 were written to 2024-2026 in 3 fits of 3 at epsilon 1: a data scientist)
             res, cut = _cut_at_top(res, _epoch_days(year_top()))
@@ -638,8 +657,9 @@ class ColumnRelease:
                 "continuous) or set public: true with public bounds")
         if self.dated:
             self.ledger.notes.append(
-                f"columns {self.dated}: DP typed them whole numbers and their DP ranges lie between 18000101 and "
-                "21991231: read and written as dates YYYYMMDD (a value that is no calendar day is read as missing); "
+                f"columns {self.dated}: DP typed them whole numbers, their DP ranges lie between 18000101 and 21991231 "
+                "and a noisy count of their values that are no calendar day stood within the noise: read and written as "
+                "dates YYYYMMDD (a value that is no calendar day is read as missing); "
                 "declare the type (type: integer, taken out of read_from_data) to keep them numbers")
         miss_floor = [round(min(self.miss_floors)), round(max(self.miss_floors))] if self.miss_floors and self.rows else None
         range_floor = [round(min(self.range_floors)), round(max(self.range_floors))] if self.range_floors and self.rows else None

@@ -1617,3 +1617,9 @@ def test_dates_written_as_whole_numbers_yyyymmdd_stay_dates():
         ok = pd.to_datetime(out[c].dropna().astype(str), format="%Y%m%d", errors="coerce")
         assert float(ok.notna().mean()) == 1.0, (c, out[c].head())
     assert any("read and written as dates YYYYMMDD" in note for note in m.ledger.notes)
+    # eight-digit codes and amounts in that window whose values are no calendar day stay numbers (a reviewer: they
+    # were made dates on their DP range alone)
+    assert m.schema.column("code").type == "integer", m.schema.column("code")
+    pop = df.assign(size=rs.uniform(18.5e6, 21.5e6, n).round(2))
+    m2 = tab.fit(pop, model="dp-mst", epsilon=10.0, schema=tab.infer_schema(pop), seed=0)
+    assert m2.schema.column("size").type == "continuous" and m2.schema.column("code").type == "integer"
