@@ -222,27 +222,27 @@ def output_spec(spec: dict[str, Any], gap: ColumnSchema | None, source: ColumnSc
     return spec if spec.get("type") else {**spec, "type": derived_type(spec, gap, source)}
 
 
-def lower_bound(col: ColumnSchema) -> float | None:
-    """A number column's lower bound (its schema's: public or a DP output), which ``b = a + gap`` is raised to where a
-    low ``a`` left it under (a data scientist's breaches: the report's day below its real first in 40% of the rows, the
-    breach's DP range reaching years before); None for a date or a column without bounds."""
+def _number_bound(col: ColumnSchema, end: int) -> float | None:
+    """A number column's bound (``end`` 0 the lower, 1 the upper; its schema's: public or a DP output); None for a date
+    or a column without bounds."""
     if col.type not in ("integer", "continuous") or not col.has_domain:
         return None
     try:
-        return float(col.bounds()[0])
+        return float(col.bounds()[end])
     except (TypeError, ValueError):
         return None
+
+
+def lower_bound(col: ColumnSchema) -> float | None:
+    """A number column's lower bound, which ``b = a + gap`` is raised to where a low ``a`` left it under (a data
+    scientist's breaches: the report's day below its real first in 40% of the rows, the breach's DP range reaching
+    years before); None for a date or a column without bounds."""
+    return _number_bound(col, 0)
 
 
 def upper_bound(col: ColumnSchema) -> float | None:
-    """A number column's upper bound (its schema's: public or a DP output), which ``b = a + gap`` must not pass; None
-    for a date or a column without bounds."""
-    if col.type not in ("integer", "continuous") or not col.has_domain:
-        return None
-    try:
-        return float(col.bounds()[1])
-    except (TypeError, ValueError):
-        return None
+    """A number column's upper bound, which ``b = a + gap`` must not pass; None for a date or a column without bounds."""
+    return _number_bound(col, 1)
 
 
 #: The category of a family column for rows with none of its members set (a family where at most one is).

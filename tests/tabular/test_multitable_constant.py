@@ -298,6 +298,17 @@ def test_whole_ages_at_interview_advance_and_a_weight_bounds_no_time():
     assert (y["age"] > visits["age"].max() + 1).mean() < 0.02, y["age"].max()  # (anchored on the median of the rows)
 
 
+def _surveys(rng: np.random.Generator, n: int, most: int) -> dict[str, pd.DataFrame]:
+    """Children at 1..``most`` surveys two years apart (muscatine's shape): their age at entry, then two years a survey."""
+    base = rng.choice([6, 8, 10, 12, 14], n)
+    k = rng.integers(1, most + 1, n)
+    occ = np.concatenate([np.arange(1, j + 1) for j in k])
+    visits = pd.DataFrame({"id": np.repeat(np.arange(n), k), "occasion": occ, "age": np.repeat(base, k) + 2 * (occ - 1),
+                           "obese": rng.choice(["no", "yes"], len(occ), p=[0.8, 0.2])})
+    return {"patients": pd.DataFrame({"id": np.arange(n), "gender": rng.choice(["F", "M"], n), "base_age": base}),
+            "visits": visits}
+
+
 def test_a_dp_fit_decides_an_age_advancing_with_the_surveys():
     """A data scientist's geepack::muscatine (4,856 children, surveyed at occasions 1-3 two years apart): schema infer read
     the order by age, a DP fit decided it anew as the occasion, and the age became a free column: 70% of the synthetic
@@ -306,14 +317,8 @@ def test_a_dp_fit_decides_an_age_advancing_with_the_surveys():
     rates); an age drawn afresh at each visit is no advancing one."""
     rng = np.random.default_rng(5)
     n = 1500
-    base = rng.choice([6, 8, 10, 12, 14], n)
-    k = rng.integers(1, 4, n)
-    ids = np.repeat(np.arange(n), k)
-    occ = np.concatenate([np.arange(1, j + 1) for j in k])
-    visits = pd.DataFrame({"id": ids, "occasion": occ, "age": np.repeat(base, k) + 2 * (occ - 1),
-                           "obese": rng.choice(["no", "yes"], len(ids), p=[0.8, 0.2])})
-    data = {"patients": pd.DataFrame({"id": np.arange(n), "gender": rng.choice(["F", "M"], n), "base_age": base}),
-            "visits": visits}
+    data = _surveys(rng, n, 3)
+    visits = data["visits"]
     schema = infer_dataset_schema(data)
     m = MultiTableDPMST(privacy={"epsilon": 10.0, "delta": 1e-5}).fit(data, schema)
     rel = m.schema.relations[0]
@@ -362,14 +367,9 @@ def test_whole_ages_at_two_surveys_take_the_rate_they_sit_on():
 
     rng = np.random.default_rng(7)
     n = 1500
-    base = rng.choice([6, 8, 10, 12, 14], n)
-    k = rng.integers(1, 3, n)
-    ids = np.repeat(np.arange(n), k)
-    occ = np.concatenate([np.arange(1, j + 1) for j in k])
-    visits = pd.DataFrame({"id": ids, "occasion": occ, "age": np.repeat(base, k) + 2 * (occ - 1),
-                           "obese": rng.choice(["no", "yes"], len(ids), p=[0.8, 0.2])})
-    assert advancing_columns(visits, ids, occ.astype(float), ["age"]) == {"age": 2.0}
-    data = {"patients": pd.DataFrame({"id": np.arange(n), "gender": rng.choice(["F", "M"], n)}), "visits": visits}
+    data = _surveys(rng, n, 2)
+    v = data["visits"]
+    assert advancing_columns(v, v["id"].to_numpy(), v["occasion"].to_numpy(dtype=float), ["age"]) == {"age": 2.0}
     m = MultiTableDPMST(privacy={"epsilon": 10.0, "delta": 1e-5}).fit(data, infer_dataset_schema(data))
     assert m.schema.relations[0].advancing == {"age": 2.0}, m.schema.relations[0]
     out = m.sample(n, seed=0)["visits"].sort_values(["id", "occasion"], kind="stable")
