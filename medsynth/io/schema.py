@@ -514,17 +514,24 @@ def naive_utc(stamps: pd.Series) -> pd.Series:
 YYYYMMDD_RANGE = (18000101, 21991231)
 
 
-def _yyyymmdd_days(values: pd.Series) -> np.ndarray | None:
-    """Days since 1970-01-01 of whole numbers that are all dates written YYYYMMDD (every value a valid calendar day in
-    :data:`YYYYMMDD_RANGE`), else None: what :func:`infer_schema` types as a date of format ``%Y%m%d``."""
-    x = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
+def yyyymmdd_days(x: np.ndarray) -> np.ndarray:
+    """Days since 1970-01-01 of numbers written as dates YYYYMMDD: NaN where a value is missing, no whole number in
+    :data:`YYYYMMDD_RANGE`, or no calendar day (20142109)."""
+    x = np.asarray(x, dtype=float)
     lo, hi = YYYYMMDD_RANGE
-    if x.size == 0 or not np.all(np.isfinite(x)) or x.min() < lo or x.max() > hi:
-        return None
-    parsed = pd.to_datetime(pd.Series(x.astype(np.int64).astype(str)), format="%Y%m%d", errors="coerce")
-    if parsed.isna().any():
-        return None
-    return ((parsed - EPOCH) / pd.Timedelta(days=1)).to_numpy(dtype=float)
+    ok = np.isfinite(x) & (x == np.round(x)) & (x >= lo) & (x <= hi)
+    out = np.full(x.shape, np.nan)
+    if ok.any():
+        parsed = pd.to_datetime(pd.Series(x[ok].astype(np.int64).astype(str)), format="%Y%m%d", errors="coerce")
+        out[ok] = ((parsed - EPOCH) / pd.Timedelta(days=1)).to_numpy(dtype=float)
+    return out
+
+
+def _yyyymmdd_days(values: pd.Series) -> np.ndarray | None:
+    """Days since 1970-01-01 of whole numbers that are all dates written YYYYMMDD (every value a calendar day in
+    :data:`YYYYMMDD_RANGE`: :func:`yyyymmdd_days`), else None: what :func:`infer_schema` types as a date ``%Y%m%d``."""
+    days = yyyymmdd_days(pd.to_numeric(values, errors="coerce").to_numpy(dtype=float))
+    return days if days.size and not np.isnan(days).any() else None
 
 
 def parse_dates(values: pd.Series, fmt: str | None) -> pd.Series:

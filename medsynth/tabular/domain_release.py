@@ -19,7 +19,7 @@ import pandas as pd
 
 from medsynth.core.errors import PrivacyBudgetError
 from medsynth.io.dataset_infer import year_named
-from medsynth.io.schema import OTHER_CATEGORY, boolean_keys, cell_numbers
+from medsynth.io.schema import OTHER_CATEGORY, boolean_keys, cell_numbers, yyyymmdd_days
 from medsynth.privacy.ledger import PrivacyLedger
 from medsynth.privacy.locate import (
     FLAG_PARTNER_SIGMAS,
@@ -470,9 +470,7 @@ class ColumnRelease:
             sigma = gaussian_sigma(rho_step)
             x = cell_numbers(s).to_numpy(dtype=float, na_value=np.nan)
             x = x[np.isfinite(x)]
-            days = pd.to_datetime(pd.Series(np.where(x == np.round(x), x, 0).astype(np.int64).astype(str)),
-                                  format="%Y%m%d", errors="coerce")
-            off = float(noisy_counts(np.array([float(days.isna().sum())]), sigma, self.rng)[0])
+            off = float(noisy_counts(np.array([float(np.isnan(yyyymmdd_days(x)).sum())]), sigma, self.rng)[0])
             self.spent[col.name] = res.rho + rho_step
             held = float(res.range_count) if res.range_count is not None else 0.0
             if off <= YYYYMMDD_OFF_SHARE * max(held, 0.0) + PRESENCE_SIGMAS * sigma:
