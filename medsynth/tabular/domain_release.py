@@ -42,6 +42,8 @@ from medsynth.tabular.domain_numbers import (
     AGE_TOP,
     AGE_TOP_SIGMAS,
     MAX_LEVELS,
+    POINT_ATOM_HOLD,
+    POINT_ATOM_SHARE,
     SPARSE_SHARE,
     OneWay,
     _age_in_years,
@@ -52,6 +54,7 @@ from medsynth.tabular.domain_numbers import (
     _keys_on,
     _maybe_sparse,
     _numeric_oneway,
+    _released_point_atoms,
     _released_points,
     _released_step,
     _retyped_flag,
@@ -59,6 +62,8 @@ from medsynth.tabular.domain_numbers import (
     _within_calendar,
     _within_lifespan,
     _within_present,
+    point_atom_cells,
+    split_at_atoms,
     year_top,
 )
 from medsynth.tabular.domain_words import (
@@ -535,6 +540,8 @@ class ColumnRelease:
             if self.oneways is not None:
                 self.oneways[col.name] = ow
             return None
+        cells: list[tuple[int, int, int]] = []
+        point_atoms: dict[float, tuple[float, float]] = {}
         if (col.name not in self.times and col.type == "integer" and points
                 and (col.name in self.small_ints or col.name in self.stepped_whole or unit > 1)):
             upd = {"type": "categorical", "categories": points, "min": None, "max": None, "missing": res.missing,
@@ -542,6 +549,18 @@ class ColumnRelease:
         else:
             if step is not None:
                 upd["step"] = step
+            cells = (point_atom_cells(res, unit, [*atoms, *(col.atoms or [])])
+                     if col.name not in self.times and col.type == "integer" and rest > 0 else [])
+            if cells:  # (the fullest cells without a round atom, counted value by value: see POINT_ATOM_SHARE)
+                rho_point = POINT_ATOM_SHARE * rest
+                self.spent[col.name] += rho_point
+                point_atoms = _released_point_atoms(s, res, cells, unit, rho_point, self.rng)
+                atoms = [*atoms, *point_atoms]
+                if point_atoms:
+                    self.ledger.notes.append(
+                        f"column '{col.name}': value(s) {[int(a) for a in point_atoms]} each hold at least "
+                        f"{POINT_ATOM_HOLD:.0%} of their cell of its DP range by a noisy count of its values one by one: "
+                        "written as themselves (atoms), the rest of the cell spread")
             if atoms:  # (with any declared by hand: public)
                 upd["atoms"] = sorted({*atoms, *(col.atoms or [])})
         self.detail[col.name] = {"mechanism": MECH_NUMBER + ("; its unit from a noisy count of the values on each "
@@ -553,7 +572,7 @@ class ColumnRelease:
         if self.oneways is not None:
             ow = _numeric_oneway({**col.model_dump(), **upd}, res)
             if ow is not None:
-                self.oneways[col.name] = ow
+                self.oneways[col.name] = split_at_atoms(ow, point_atoms) if cells and upd.get("atoms") else ow
         return upd
 
     def _listed(self, col: ColumnSchema, s: pd.Series, rho_each: float) -> dict[str, Any] | None:
