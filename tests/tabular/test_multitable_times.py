@@ -736,8 +736,14 @@ def test_a_patients_flag_agrees_with_their_terminal_row():
     assert infer_dataset_schema(one_off).relations[0].flag is None
     syn = MultiTableDPMST(privacy={"epsilon": None}).fit(real, schema).sample(500, seed=0)
     assert _disagree(syn) == 0 and 0.25 < syn["patients"]["died"].mean() < 0.55
-    with insecure_noise_for_audit(6):
-        m = MultiTableDPMST(privacy={"epsilon": 1.0, "delta": 1e-5}).fit(real, schema)
+    # (at this budget the flag is taken in 6-7 fits of 10, noise seeds 0-9: counted over them, not one seed's draw)
+    fits = []
+    for seed in range(10):
+        with insecure_noise_for_audit(seed):
+            fits.append(MultiTableDPMST(privacy={"epsilon": 1.0, "delta": 1e-5}).fit(real, schema))
+    taken_seeds = [s for s, f in enumerate(fits) if f.schema.relations[0].flag is not None]
+    assert len(taken_seeds) >= 5, taken_seeds
+    m = fits[taken_seeds[0]]
     decided = m.schema.relations[0]
     assert (decided.flag, decided.flag_value) == ("died", "death") and "flag" not in decided.read_from_data, decided
     entry = next(e for e in m.ledger.entries if "flag disagrees" in e.access)
@@ -750,7 +756,7 @@ def test_a_patients_flag_agrees_with_their_terminal_row():
     odd = {k: v.copy() for k, v in real.items()}
     odd["patients"] = pd.concat([odd["patients"], pd.DataFrame({"id": [10_000], "age": [50], "died": [2]})],
                                 ignore_index=True)
-    with insecure_noise_for_audit(6):
+    with insecure_noise_for_audit(taken_seeds[0]):  # (the same noise as a fit that took it)
         m3 = MultiTableDPMST(privacy={"epsilon": 1.0, "delta": 1e-5}).fit(odd, schema)
     assert (m3.schema.relations[0].flag, m3.schema.relations[0].flag_value) == ("died", "death")
     # a flag the rows contradict for a third of the patients is not taken, but where the noise cannot tell the names
