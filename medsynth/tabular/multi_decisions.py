@@ -367,8 +367,11 @@ class RelationDecisions(EventDecisions):
             if field == "within":
                 return [c.name for c in ranked if ends_named(c.name)][:1]
             if field == "ends":  # named like an end, or the time column's own stem (OMOP's visit_start_datetime beside
-                stem = time_stem(upd["order_by"])  # visit_start_date: the time of day of the same start)
-                return [c.name for c in cands if ends_named(c.name) or time_stem(c.name) == stem]
+                stem = time_stem(upd["order_by"])  # visit_start_date: the time of day of the same start); never one
+                # whose DP range stops before the middle of the times' (UTIdata's follow-up month 0-24 beside days to 867
+                # was taken as the visits' end on its name, and written as the day plus 1 in every row)
+                return [c.name for c in cands if (ends_named(c.name) or time_stem(c.name) == stem)
+                        and not _past_times(c, child.column(upd["order_by"]), start=False)]
             if field == "after":
                 return [c.name for c in ranked if starts_named(c.name)][:1]
             return []

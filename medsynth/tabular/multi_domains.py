@@ -195,7 +195,10 @@ class DomainsMixin(RelationDecisions):
             a, b = col.bounds()
             na, nb = min(a, lo) if lo is not None else a, max(b, hi) if hi is not None else b
             if (na, nb) != (a, b):
-                cols = [c.model_copy(update=_set_bounds(c, na, nb)) if c.name == name else c for c in out[t].columns]
+                upd = _set_bounds(col, na, nb)
+                if col.transform == "log" and na < 0:  # (an end widened to times before 0 leaves the log scale: a fit
+                    upd["transform"] = "none"          # crashed on its schema, lmec's UTIdata at epsilon 10)
+                cols = [c.model_copy(update=upd) if c.name == name else c for c in out[t].columns]
                 out[t] = out[t].model_copy(update={"columns": cols})
                 changed.append(f"{t}.{name}")
 
@@ -422,7 +425,7 @@ class DomainsMixin(RelationDecisions):
             dated = col.type == "datetime"
             x = _days_or_numbers(col, df[name])
             new_lo, new_hi, info = span_widened(x, units, lo, hi, whole=col.type == "integer" or dated, rho=each,
-                                                rng=gens.noise, floor=not dated)
+                                                rng=gens.noise, floor=not dated, log_scale=col.transform == "log")
             self.ledger.record(f"table '{t}': span of '{name}' (each patient's first and last value beyond its DP range)",
                                "Gaussian mechanism (zCDP): two noisy histograms of distances beyond the range's ends, "
                                "sensitivity sqrt(2)", rho=each, columns=[name], **info)

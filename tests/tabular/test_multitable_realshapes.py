@@ -344,6 +344,27 @@ def test_a_schedules_first_and_last_days_widen_a_range_cut_short():
     assert 0 <= lo <= 100 and 850 <= hi <= 1000, (lo, hi)
 
 
+def test_first_days_before_the_origin_widen_a_range_below_zero():
+    """KosteckiDillon's headache diary (a data scientist): days -29 to 99, 4 weeks before the treatment for 45 of 106
+    patients (18% of the rows), released from 2: a range from 0 or above was never widened below 0, and no synthetic
+    row was before the treatment in any fit; and cells a quarter of the range wide moved the end to the near edge of the
+    cell [1, 32) that held them. Doubling cells past 16 units; below 0 only on a cell that stands CROSS_ZERO_SIGMAS
+    above the threshold too, never on a log scale, and never where no patient is there."""
+    from medsynth.privacy.spans import span_widened
+
+    rs = np.random.default_rng(4)
+    first = np.where(rs.random(106) < 0.45, rs.integers(-29, -20, 106), 1)
+    groups = np.repeat(np.arange(106), 30)
+    days = (first[:, None] + np.arange(30)[None, :] * 3).ravel().astype(float)
+    rng = np.random.default_rng(0)
+    got = [span_widened(days, groups, 2.0, 63.0, whole=True, rho=0.5, rng=rng)[0] for _ in range(10)]
+    assert all(-29 <= g <= -14 for g in got), got  # at least half as far as the patients reach, never past them
+    assert all(span_widened(days, groups, 2.0, 63.0, whole=True, rho=0.5, rng=rng, log_scale=True)[0] == 0.0
+               for _ in range(10))
+    late = np.maximum(days, 1.0)  # the same patients from day 1 on: nothing below 0 in 200 releases
+    assert all(span_widened(late, groups, 2.0, 63.0, whole=True, rho=0.5, rng=rng)[0] >= 0 for _ in range(200))
+
+
 def test_a_dp_fit_keeps_a_schedules_days():
     """The fit spends SPAN_PART of a child table's domain budget on the spans of its numbers named like a time (a
     ledger entry per column) and its range covers the schedule's days: 40 subjects on days 0-9 at epsilon 10."""
