@@ -87,7 +87,9 @@ class ColumnSchema(ConfigModel):
             93% of covid tests; a child's visit weeks 0, 2, 4, 6, 11): a marginal model writes the cell's rows as the
             value itself, not as values drawn across the cell. A DP fit finds them from a noisy count of the roundest
             value of each cell holding a large share of the rows (0, 45, 1000), and of the code for "unknown" a cell holds
-            (999, -99, 888, -1: a fixed public list); declared by hand they are public knowledge.
+            (999, -99, 888, -1: a fixed public list), and, in a whole-number or date column, of each value of a cell
+            denser than its neighbours (a study's end of follow-up, a data extraction day); declared by hand they are
+            public knowledge. A date column's atoms are dates (``1993-06-30``).
         missing: whether the column may hold missing values (they are modelled as their own state).
         public: the domain (bounds/categories/missingness) is declared public by the user.
         transform: "log" models a skewed positive column on a log scale (a modelling choice); "asinh" a signed one
@@ -109,7 +111,7 @@ class ColumnSchema(ConfigModel):
     format: str | None = None
     resolution: Resolution | None = None
     step: float | None = None
-    atoms: list[float] | None = None
+    atoms: list[float | str] | None = None
     missing: bool = False
     public: bool = False
     transform: Literal["none", "log", "asinh"] = "none"
@@ -145,9 +147,13 @@ class ColumnSchema(ConfigModel):
                 problems.append(f"categories {self.categories!r} hold duplicates")
         if self.step is not None and (self.type not in ("continuous", "integer") or not self.step > 0):
             problems.append(f"step {self.step!r} must be a positive number, for a continuous or integer column only")
-        if self.atoms is not None and (self.type not in ("continuous", "integer")
-                                       or not all(isinstance(a, (int, float)) and math.isfinite(a) for a in self.atoms)):
-            problems.append(f"atoms {self.atoms!r} must be finite numbers, for a continuous or integer column only")
+        if self.atoms is not None and self.type == "datetime":
+            if not all(isinstance(a, str) and math.isfinite(_date_days(a)) for a in self.atoms):
+                problems.append(f"atoms {self.atoms!r} of a date column must be dates (e.g. '1993-06-30')")
+        elif self.atoms is not None and (self.type not in ("continuous", "integer")
+                                         or not all(isinstance(a, (int, float)) and not isinstance(a, bool)
+                                                    and math.isfinite(a) for a in self.atoms)):
+            problems.append(f"atoms {self.atoms!r} must be finite numbers, for a continuous, integer or date column only")
         if self.resolution is not None and self.type != "datetime":
             problems.append(f"resolution '{self.resolution}' applies to datetime columns only")
         if self.transform in ("log", "asinh") and self.type not in ("continuous", "integer"):
@@ -172,6 +178,10 @@ class ColumnSchema(ConfigModel):
     def bounds(self) -> tuple[float, float]:
         """(min, max) as floats; datetimes as days since 1970-01-01."""
         return to_number(self, self.min), to_number(self, self.max)
+
+    def atom_numbers(self) -> list[float]:
+        """The atoms as floats (a date column's as days since 1970-01-01), as the models use them."""
+        return [to_number(self, a) for a in self.atoms or []]
 
 
 class Constraint(ConfigModel):
@@ -436,6 +446,14 @@ def boolean_keys(values: pd.Series) -> pd.Series:
     keys = category_keys(values)
     low = keys.str.lower()
     return keys.mask(low == "true", "True").mask(low == "false", "False")
+
+
+def _date_days(value: str) -> float:
+    """A date's days since 1970-01-01, NaN where it is none."""
+    try:
+        return float((pd.Timestamp(value) - EPOCH) / pd.Timedelta(days=1))
+    except (ValueError, TypeError, OverflowError):
+        return float("nan")
 
 
 def to_number(col: ColumnSchema, value: Any) -> float:

@@ -472,12 +472,12 @@ def point_atom_cells(res: BoundsResult, unit: int, kept: list[float]) -> list[tu
     return out if sum(n for _, _, n in out) <= POINT_ATOM_POINTS else []
 
 
-def _released_point_atoms(s: pd.Series, res: BoundsResult, cells: list[tuple[int, int, int]], unit: int, rho: float,
-                          rng: np.random.Generator) -> dict[float, tuple[float, float]]:
-    """The atoms of a whole-number column's ``cells`` (:func:`point_atom_cells`) from one noisy count of each value on
+def _released_point_atoms(values: np.ndarray, res: BoundsResult, cells: list[tuple[int, int, int]], unit: int,
+                          rho: float, rng: np.random.Generator) -> dict[float, tuple[float, float]]:
+    """The atoms of a whole-number or date column's ``cells`` (:func:`point_atom_cells`) from one noisy count of each value on
     ``unit`` in them (``rho``; each value in at most one count: L2 sensitivity 1): each atom with its noisy count and
-    that count's noise (:data:`POINT_ATOM_HOLD`)."""
-    x = cell_numbers(s).to_numpy(dtype=float)
+    that count's noise (:data:`POINT_ATOM_HOLD`). ``values``: the column's numbers (a date's days since 1970)."""
+    x = np.asarray(values, dtype=float)
     x = x[np.isfinite(x)]
     exact = []
     for _, first, n in cells:

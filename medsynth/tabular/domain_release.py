@@ -19,7 +19,7 @@ import pandas as pd
 
 from medsynth.core.errors import PrivacyBudgetError
 from medsynth.io.dataset_infer import year_named
-from medsynth.io.schema import OTHER_CATEGORY, boolean_keys, cell_numbers, yyyymmdd_days
+from medsynth.io.schema import OTHER_CATEGORY, boolean_keys, cell_numbers, from_days, yyyymmdd_days
 from medsynth.privacy.ledger import PrivacyLedger
 from medsynth.privacy.locate import (
     FLAG_PARTNER_SIGMAS,
@@ -53,6 +53,7 @@ from medsynth.tabular.domain_numbers import (
     _epoch_days,
     _keys_on,
     _maybe_sparse,
+    _numbers,
     _numeric_oneway,
     _released_point_atoms,
     _released_points,
@@ -549,19 +550,23 @@ class ColumnRelease:
         else:
             if step is not None:
                 upd["step"] = step
-            cells = (point_atom_cells(res, unit, [*atoms, *(col.atoms or [])])
-                     if col.name not in self.times and col.type == "integer" and rest > 0 else [])
+            days = col.type == "datetime" and (col.resolution == "day" or "%H" not in (col.format or ""))
+            cells = (point_atom_cells(res, unit, [*atoms, *col.atom_numbers()])
+                     if col.name not in self.times and (col.type == "integer" or days) and rest > 0 else [])
             if cells:  # (the fullest cells without a round atom, counted value by value: see POINT_ATOM_SHARE)
                 rho_point = POINT_ATOM_SHARE * rest
                 self.spent[col.name] += rho_point
-                point_atoms = _released_point_atoms(s, res, cells, unit, rho_point, self.rng)
+                point_atoms = _released_point_atoms(_numbers(col, s), res, cells, unit, rho_point, self.rng)
                 atoms = [*atoms, *point_atoms]
                 if point_atoms:
+                    said = [from_days(a) if days else int(a) for a in point_atoms]
                     self.ledger.notes.append(
-                        f"column '{col.name}': value(s) {[int(a) for a in point_atoms]} each hold at least "
-                        f"{POINT_ATOM_HOLD:.0%} of their cell of its DP range by a noisy count of its values one by one: "
-                        "written as themselves (atoms), the rest of the cell spread")
-            if atoms:  # (with any declared by hand: public)
+                        f"column '{col.name}': value(s) {said} each hold at least {POINT_ATOM_HOLD:.0%} of their cell of "
+                        "its DP range by a noisy count of its values one by one: written as themselves (atoms), the rest "
+                        "of the cell spread")
+            if atoms and col.type == "datetime":  # (a date column's atoms are dates)
+                upd["atoms"] = sorted({from_days(a) for a in [*atoms, *col.atom_numbers()]})
+            elif atoms:  # (with any declared by hand: public)
                 upd["atoms"] = sorted({*atoms, *(col.atoms or [])})
         self.detail[col.name] = {"mechanism": MECH_NUMBER + ("; its unit from a noisy count of the values on each "
                                                              "candidate unit, and the atoms of its fullest cells from "

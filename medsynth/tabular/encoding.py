@@ -299,7 +299,7 @@ class TableCodec:
         x = self.from_unit(col, np.where(miss, 0.0, u))
         at = np.zeros(x.shape, dtype=bool)
         lo, hi = col.bounds() if col.type in ("continuous", "integer") else (np.nan, np.nan)
-        for a in col.atoms or []:  # (a model writes an atom through the unit scale: 45 came back 44.99999999999999)
+        for a in col.atom_numbers():  # (a model writes an atom through the unit scale: 45 came back 44.99999999999999)
             near = 1e-9 * max(abs(a), 1.0)
             if a in SENTINELS and np.isfinite(hi - lo):  # a code for "unknown" lies apart from the values: a model's
                 near = max(near, SENTINEL_SNAP * (hi - lo))  # cells beside it took its mass as values around it

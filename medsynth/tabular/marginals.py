@@ -282,7 +282,7 @@ class MarginalSynthesizer(TabularSynthesizer):
         nothing left in 0-12.5 where 11.4% of the rows were), an atom took its neighbours' rows."""
         e = np.linspace(0.0, 1.0, g + 1)
         width = 1e-6 / g
-        for a in self.codec.to_unit(col, np.asarray(col.atoms, dtype=float)):  # type: ignore[union-attr]
+        for a in self.codec.to_unit(col, np.asarray(col.atom_numbers(), dtype=float)):  # type: ignore[union-attr]
             if 0.0 <= a <= 1.0:
                 e = np.r_[e, a, a + width] if a + width <= 1.0 else np.r_[e, a - width, a]
         e = np.unique(np.clip(e, 0.0, 1.0))
@@ -424,7 +424,7 @@ class MarginalSynthesizer(TabularSynthesizer):
                 edges = self._edges.get(col.name)
                 fixed = np.zeros(g, dtype=bool)
                 if edges is not None and col.atoms:
-                    for a in self.codec.to_unit(col, np.asarray(col.atoms, dtype=float)):  # type: ignore[union-attr]
+                    for a in self.codec.to_unit(col, np.asarray(col.atom_numbers(), dtype=float)):  # type: ignore[union-attr]
                         fixed[int(np.clip(np.searchsorted(edges, a, side="right") - 1, 0, g - 1))] = True
                 fine_w[col.name][:g] = _smoothed_within(fine_noisy[col.name][:g], fine_sigma[col.name][:g],
                                                         fine_w[col.name][:g], group, edges, fixed)
@@ -511,7 +511,7 @@ class MarginalSynthesizer(TabularSynthesizer):
                     u[at] = float(self.codec.to_unit(col, np.array([0.0]))[0])  # type: ignore[union-attr]
             if col.atoms:  # a cell an atom holds alone (a sentinel, a detection limit): written as the atom
                 where = np.flatnonzero(present)
-                for a in self.codec.to_unit(col, np.asarray(col.atoms, dtype=float)):  # type: ignore[union-attr]
+                for a in self.codec.to_unit(col, np.asarray(col.atom_numbers(), dtype=float)):  # type: ignore[union-attr]
                     j = int(np.clip(np.searchsorted(edges, a, side="right") - 1, 0, g - 1))
                     u[where[f == j]] = a
         else:

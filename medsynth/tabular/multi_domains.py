@@ -433,7 +433,8 @@ class DomainsMixin(RelationDecisions):
                 upd = _set_bounds(col, new_lo, new_hi)
                 if col.atoms:  # (a schedule's released times: a run of every whole value stretches with the range,
                     # others take the new ends; left behind, the sampler put the widened days back on the old ends)
-                    whole = [float(a) for a in col.atoms] == list(np.arange(float(col.min), float(col.max) + 1))
+                    whole = col.type == "integer" and [float(a) for a in col.atoms] == list(  # type: ignore[arg-type]
+                        np.arange(float(col.min), float(col.max) + 1))
                     upd["atoms"] = (list(range(int(upd["min"]), int(upd["max"]) + 1)) if whole and col.type == "integer"
                                     else sorted({*col.atoms, upd["min"], upd["max"]}))
                 cols[name] = col.model_copy(update=upd)

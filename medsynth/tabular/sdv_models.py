@@ -82,7 +82,7 @@ class _SDVBase(TabularSynthesizer):
 
     def _fit_frame(self, frame: Frame, gens: Generators) -> None:
         _quiet_sdv_home()
-        self.atom_bands = atom_bands(frame, {c.name: self.codec.to_unit(c, np.asarray(c.atoms or [], dtype=float))  # type: ignore[union-attr]
+        self.atom_bands = atom_bands(frame, {c.name: self.codec.to_unit(c, np.asarray(c.atom_numbers(), dtype=float))  # type: ignore[union-attr]
                                              for c in self.codec.numeric})  # type: ignore[union-attr]
         plain = self._plain(frame)
         self.model = self._make(self._metadata())

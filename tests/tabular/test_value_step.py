@@ -467,3 +467,32 @@ def test_dp_fit_writes_a_censoring_day_as_itself():
         shares.append(float((out["death"] == 11504).mean()))
         assert ((out["death"] == 11504) & (out["status"] == "D")).mean() < 0.05  # the day goes with the living
     assert all(0.28 < s < 0.46 for s in shares), shares
+
+
+def test_dp_fit_writes_a_study_end_date_as_itself():
+    """survival's udca (a data scientist): 67% of the patients' last follow-up is the day the study closed, 1993-06-30;
+    every fit wrote 0% on it, and a quarter of the rows after it. A date column's fullest cell that stands out of its
+    neighbours is counted day by day as a whole-number column's is; its atoms are dates in the schema."""
+    from medsynth.io.schema import ColumnSchema
+    from medsynth.privacy.noise import insecure_noise_for_audit
+
+    rs = np.random.default_rng(7)
+    n = 2000
+    entry = pd.Timestamp("1988-01-01") + pd.to_timedelta(rs.integers(0, 1100, n), unit="D")
+    closed = rs.random(n) < 0.65
+    last = pd.Series(entry + pd.to_timedelta(rs.integers(30, 1200, n), unit="D")).clip(upper=pd.Timestamp("1993-06-29"))
+    last = last.where(~closed, pd.Timestamp("1993-06-30"))
+    df = pd.DataFrame({"entry.dt": entry.strftime("%Y-%m-%d"), "last.dt": last.dt.strftime("%Y-%m-%d"),
+                       "bili": rs.lognormal(0, 0.5, n).round(1)})
+    shares = []
+    for seed in (1, 2, 3):
+        with insecure_noise_for_audit(seed):
+            model = tab.fit(df, model="dp-mst", epsilon=1.0, seed=0)
+        assert model.schema.column("last.dt").atoms == ["1993-06-30"], model.schema.column("last.dt")
+        out = model.sample(n, seed=0)
+        shares.append(float((out["last.dt"] == "1993-06-30").mean()))
+        assert (pd.to_datetime(out["last.dt"]) < pd.to_datetime(out["entry.dt"])).sum() == 0
+    assert all(0.5 < s < 0.8 for s in shares), shares
+    with pytest.raises(ValueError, match="must be dates"):
+        ColumnSchema(name="d", type="datetime", atoms=[8581.0])
+    assert ColumnSchema(name="d", type="datetime", atoms=["1993-06-30"]).atom_numbers() == [8581.0]
