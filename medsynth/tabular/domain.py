@@ -42,7 +42,7 @@ from medsynth.privacy.steps import (
 )
 from medsynth.tabular.config import PrivacyConfig
 from medsynth.tabular.domain_locate import _locate_numbers, _PresentRows, stage1_share
-from medsynth.tabular.domain_numbers import OneWay, _numbers, _set_bounds
+from medsynth.tabular.domain_numbers import POINT_ATOM_TOTAL, OneWay, _numbers, _set_bounds
 from medsynth.tabular.domain_release import ColumnRelease
 from medsynth.tabular.domain_words import (
     FAMILY_LIST_SHARE,
@@ -386,7 +386,8 @@ def resolve_domain(
     release = ColumnRelease(df=df, rng=rng, ledger=ledger, rows=rows, rows_sigma=rows_sigma, other=other, oneways=oneways,
                             times=times, share=share, first=first, located=located, tentative=tentative, present=present,
                             n_cat=n_cat, delta_cat=delta_cat, families=families, family_of=family_of,
-                            small_ints=small_ints, text_codes=text_codes, undecided=undecided, unsure_kind=unsure_kind)
+                            small_ints=small_ints, text_codes=text_codes, undecided=undecided, unsure_kind=unsure_kind,
+                            point_cap=POINT_ATOM_TOTAL * max(ledger.rho_budget - pool - reserve_rho, 0.0))
     for col in todo:
         release.release(col)
     release.finish(todo, pool, reserve_rho, n_lists)

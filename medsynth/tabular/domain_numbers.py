@@ -440,6 +440,10 @@ def _retyped_flag(col: ColumnSchema, s: pd.Series, loc: Location, rho: float, rn
 POINT_ATOM_SHARE = 0.25
 #: ... where the cells hold at most this many values on the column's unit in all (wider cells: not counted) ...
 POINT_ATOM_POINTS = 4096
+#: ... at most this share in all of what a fit's budget leaves beyond its domains' (the model's, its rules' tests; a
+#: wide table of whole numbers with a domain budget of 0.9 spent the rules' test's share on them, and the fit refused:
+#: an adversary), the columns first in the table first ...
+POINT_ATOM_TOTAL = 0.1
 #: ... and a value is an atom where its noisy count stands out of the noise (the threshold corrected for the values
 #: counted) and holds at least this share of its cell's noisy count (a point mass, not a busy stretch).
 POINT_ATOM_HOLD = 0.5

@@ -11,6 +11,7 @@ spend. Everything a column's release decides reads DP outputs and public facts o
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -221,6 +222,8 @@ class ColumnRelease:
     text_codes: set[str]
     undecided: list[str]
     unsure_kind: set[str]
+    #: at most this much rho in all for the point atoms' counts (POINT_ATOM_TOTAL: paid from the model's)
+    point_cap: float = math.inf
     updates: dict[str, dict[str, Any]] = field(default_factory=dict)
     detail: dict[str, Any] = field(default_factory=dict)
     spent: dict[str, float] = field(default_factory=dict)
@@ -543,6 +546,7 @@ class ColumnRelease:
             return None
         cells: list[tuple[int, int, int]] = []
         point_atoms: dict[float, tuple[float, float]] = {}
+        spent_point = 0.0
         if (col.name not in self.times and col.type == "integer" and points
                 and (col.name in self.small_ints or col.name in self.stepped_whole or unit > 1)):
             upd = {"type": "categorical", "categories": points, "min": None, "max": None, "missing": res.missing,
@@ -553,9 +557,11 @@ class ColumnRelease:
             days = col.type == "datetime" and (col.resolution == "day" or "%H" not in (col.format or ""))
             cells = (point_atom_cells(res, unit, [*atoms, *col.atom_numbers()])
                      if col.name not in self.times and (col.type == "integer" or days) and rest > 0 else [])
-            if cells:  # (the fullest cells without a round atom, counted value by value: see POINT_ATOM_SHARE)
-                rho_point = POINT_ATOM_SHARE * rest
+            rho_point = POINT_ATOM_SHARE * rest
+            if cells and rho_point <= self.point_cap:  # (the fullest cells without a round atom, counted value by
+                self.point_cap -= rho_point             # value: see POINT_ATOM_SHARE; within the cap, in table order)
                 self.spent[col.name] += rho_point
+                spent_point = rho_point
                 point_atoms = _released_point_atoms(_numbers(col, s), res, cells, unit, rho_point, self.rng)
                 atoms = [*atoms, *point_atoms]
                 if point_atoms:
@@ -573,11 +579,14 @@ class ColumnRelease:
                                                              "a noisy count of their roundest values" if rho_step else ""),
                                  "rho": self.spent[col.name], "rounds": loc.rounds,
                                  **({"rho_step": rho_step} if rho_step and self.spent[col.name] > res.rho else {}),
+                                 **({"rho_point": spent_point, "point_count": "the values of its fullest cells denser "
+                                     "than their neighbours, counted one by one (atoms where one holds half its cell)"}
+                                    if spent_point else {}),
                                  **{k: v for k, v in upd.items() if v is not None}}
         if self.oneways is not None:
             ow = _numeric_oneway({**col.model_dump(), **upd}, res)
             if ow is not None:
-                self.oneways[col.name] = split_at_atoms(ow, point_atoms) if cells and upd.get("atoms") else ow
+                self.oneways[col.name] = split_at_atoms(ow, point_atoms) if point_atoms else ow
         return upd
 
     def _listed(self, col: ColumnSchema, s: pd.Series, rho_each: float) -> dict[str, Any] | None:

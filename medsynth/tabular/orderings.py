@@ -53,8 +53,19 @@ from medsynth.tabular.schema import ColumnSchema, Constraint, TableSchema
 
 #: Share of the fit's rho spent per tested pair ...
 ORDER_SHARE = 0.02
-#: ... and at most this share in all (so the noise grows with the square root of the pairs beyond 2-3 of them).
+#: ... and at most this share in all (so the noise grows with the square root of the pairs beyond 2-3 of them) ...
 MAX_SHARE = 0.05
+#: ... and at most this share of what the fit's budget has left when a test runs (a single table's: a domain budget
+#: of 0.9 whose counts went past their plan left the rules' test more than the rest, and the fit refused: an adversary).
+LEFT_SHARE = 0.25
+
+
+def _test_rho(share: float, rho_total: float, ledger: PrivacyLedger) -> float:
+    """A rules' test's rho: ``share`` of ``rho_total``, at most :data:`LEFT_SHARE` of what a fit's ledger has left."""
+    rho = share * rho_total
+    if isinstance(ledger, PrivacyLedger):
+        rho = min(rho, LEFT_SHARE * ledger.rho_remaining())
+    return rho
 #: Time columns tested at most (28 pairs): dates first, then numbers, each in the table's order.
 MAX_COLUMNS = 8
 #: An ordering is kept where the rows breaking it, and the rows holding its later column without its earlier one, are
@@ -200,7 +211,7 @@ def tested_orderings(df: pd.DataFrame, schema: TableSchema, *, taken: set[str], 
     if not pairs:
         return Kept([], [], [])
     share = min(MAX_SHARE, ORDER_SHARE * len(pairs))
-    rho = share * ledger.rho_budget
+    rho = _test_rho(share, ledger.rho_budget, ledger)
     sigma = gaussian_sigma(rho, sensitivity=math.sqrt(len(pairs)))
     cols = {c.name: c for c in schema.columns}
     values = {n: _days_or_numbers(cols[n], df[n]) for n in {n for p in pairs for n in p}}
@@ -303,7 +314,7 @@ def tested_differences(df: pd.DataFrame, schema: TableSchema, held: list[tuple[s
     if not triples:
         return []
     share = min(MAX_SHARE, ORDER_SHARE * len(triples))
-    rho = share * ledger.rho_budget
+    rho = _test_rho(share, ledger.rho_budget, ledger)
     sigma = gaussian_sigma(rho, sensitivity=math.sqrt(len(triples)))
     values = {n: _days_or_numbers(cols[n], df[n]) for n in {n for t in triples for n in t}}
     passed: list[tuple[float, tuple[str, str, str]]] = []
@@ -463,7 +474,7 @@ def tested_bins(df: pd.DataFrame, schema: TableSchema, *, taken: set[str], ledge
     pairs = bin_candidates(schema, taken=taken)
     if not pairs:
         return []
-    rho = min(MAX_SHARE, ORDER_SHARE * len(pairs)) * rho_total
+    rho = _test_rho(min(MAX_SHARE, ORDER_SHARE * len(pairs)), rho_total, ledger)
     sigma = gaussian_sigma(rho, sensitivity=math.sqrt(len(pairs)))
     n_cells = min(BIN_CELLS, int(rows / (BIN_CELL_SIGMAS * sigma)))
     if n_cells < 4:
@@ -585,7 +596,7 @@ def tested_families(df: pd.DataFrame, schema: TableSchema, *, taken: set[str], l
     fams = family_candidates(schema, taken=taken)
     if not fams:
         return []
-    rho = min(MAX_SHARE, ORDER_SHARE * len(fams)) * rho_total
+    rho = _test_rho(min(MAX_SHARE, ORDER_SHARE * len(fams)), rho_total, ledger)
     sigma = gaussian_sigma(rho, sensitivity=math.sqrt(len(fams)))
     kept: list[Constraint] = []
     for fam in fams:

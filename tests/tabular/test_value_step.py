@@ -496,3 +496,19 @@ def test_dp_fit_writes_a_study_end_date_as_itself():
     with pytest.raises(ValueError, match="must be dates"):
         ColumnSchema(name="d", type="datetime", atoms=[8581.0])
     assert ColumnSchema(name="d", type="datetime", atoms=["1993-06-30"]).atom_numbers() == [8581.0]
+
+
+def test_point_counts_and_the_rules_tests_stay_within_the_budget(seeded_dp_noise):
+    """An adversary: 20 whole-number columns each holding a point mass at a domain budget of 0.9 (the most allowed):
+    their counts, paid from the model's share, left the orderings' test more than the rest, and the fit refused,
+    blaming the test. The counts take at most POINT_ATOM_TOTAL of what the domains leave, a rules' test at most
+    LEFT_SHARE of what is left when it runs, and the ledger's detail names the count."""
+    rng = np.random.default_rng(1)
+    n = 5000
+    df = pd.DataFrame({f"x{j}": np.where(np.arange(n) < n // 2, 11504 + j * 7, rng.integers(0, 20000, n)) for j in range(20)})
+    m = tab.fit(df, model="dp-mst", epsilon=1.0, seed=0, domain_budget=0.9)
+    assert m.ledger.total_epsilon <= 1.0 + 1e-9
+    entry = next(e for e in m.ledger.entries if "per_column" in (e.details or {}))
+    counted = [c for c, d in entry.details["per_column"].items() if d.get("rho_point")]
+    assert counted and all("counted one by one" in entry.details["per_column"][c]["point_count"] for c in counted)
+    assert any(e.access.startswith("orderings") for e in m.ledger.entries)
