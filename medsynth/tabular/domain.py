@@ -387,7 +387,7 @@ def resolve_domain(
                             times=times, share=share, first=first, located=located, tentative=tentative, present=present,
                             n_cat=n_cat, delta_cat=delta_cat, families=families, family_of=family_of,
                             small_ints=small_ints, text_codes=text_codes, undecided=undecided, unsure_kind=unsure_kind,
-                            point_cap=POINT_ATOM_TOTAL * max(ledger.rho_budget - pool - reserve_rho, 0.0))
+                            point_cap=POINT_ATOM_TOTAL * max(ledger.rho_budget - pool, 0.0))
     for col in todo:
         release.release(col)
     release.finish(todo, pool, reserve_rho, n_lists)
