@@ -345,7 +345,10 @@ def release_gaps(model: Any) -> str | None:
                  if n.startswith("relation ") and NO_TIME_ORDER in n]
     if unordered:  # (KosteckiDillon's headache diaries: the order_by 'time' left empty in 7 fits of 7, the fit silent)
         parts.append(f"no column orders the child rows of {', '.join(unordered)} under DP at this budget: they come out "
-                     "in no time order (declare the time column's type and bounds public in the schema to keep it)")
+                     "in no time order (to keep it, declare the relation's order_by, and its ends where rows are "
+                     "intervals, by taking them out of the relation's read_from_data: a study's design is public; "
+                     "declaring only the time column's type and bounds public may leave another column ordering them: "
+                     "rhDNase's infections were then ordered by their ends and overlapped in 60% of the patients)")
     from medsynth.io.dataset_infer import ends_named, follow_up_named, starts_named, time_point_named
 
     def expected(a: str, b: str) -> bool:  # a start before an end, or a time point before the end of follow-up (mgus2's
