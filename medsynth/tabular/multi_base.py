@@ -94,6 +94,28 @@ def one_row_per_key(tables: Mapping[str, pd.DataFrame], schema: DatasetSchema,
     return out, dropped
 
 
+
+def relation_fields_decided_anew(read: DatasetSchema, fitted: DatasetSchema | None) -> dict[str, dict[str, Any]]:
+    """Per relation, the fields ``schema infer`` read from the data (``read_from_data``) that a DP fit decided otherwise:
+    what was read and what was decided (for the data owner's records: private/fit.json)."""
+    out: dict[str, dict[str, Any]] = {}
+    if fitted is None:
+        return out
+    decided = {(r.child, r.column): r for r in fitted.relations}
+    for rel in read.relations:
+        new = decided.get((rel.child, rel.column))
+        if new is None:
+            continue
+        diff = {f: {"read": _plain(getattr(rel, f)), "decided": _plain(getattr(new, f))} for f in rel.read_from_data
+                if hasattr(rel, f) and getattr(rel, f) != getattr(new, f)}
+        if diff:
+            out[rel.label] = diff
+    return out
+
+
+def _plain(value: Any) -> Any:
+    return list(value) if isinstance(value, tuple) else value
+
 class MultiTableSynthesizer:
     """Base of the multi-table synthesizers. See the module docstring for the subclass hooks.
 
@@ -237,6 +259,11 @@ class MultiTableSynthesizer:
                     pass
             raise
         self.private_meta["fit_seconds"] = round(time.perf_counter() - t0, 3)
+        if self.is_private:  # the relation fields schema infer read that the fit decided otherwise (KosteckiDillon's
+            # advancing day of study, read and dropped with no word: a data scientist); read from every row: private
+            anew = relation_fields_decided_anew(schema, self.schema)
+            if anew:
+                self.private_meta["relation_fields_decided_anew"] = anew
         if self.is_private:  # how many real values each table's DP ranges left out (the owner's record, as a table's)
             from medsynth.tabular.api import _outside_ranges
 

@@ -1412,3 +1412,26 @@ def test_an_end_named_column_whose_dp_range_stops_early_is_not_taken_as_the_end(
             visits = m.sample(60, seed=0)["visits"]
             assert ((visits["fup"] - visits["day"]) == 1).mean() < 0.2
     assert sum(taken) <= 3, taken
+
+
+def test_relation_fields_read_and_decided_otherwise_are_in_the_owners_record():
+    """KosteckiDillon (a data scientist): schema infer read ``advancing: {dos: 1.0}`` (the day of study beside the days
+    since treatment); a DP fit tests only numbers named like an age, dropped it, and said so nowhere. What was read and
+    what was decided is in private/fit.json (read from every row: the owner's record, not the ledger)."""
+    rs = np.random.default_rng(5)
+    ids, time, dos = [], [], []
+    for p in range(150):
+        k, start = int(rs.integers(8, 20)), int(rs.integers(100, 900))
+        days = np.sort(rs.choice(np.arange(-28, 100), k, replace=False))
+        ids += [p] * k
+        time += days.tolist()
+        dos += (start + days).tolist()
+    data = {"patients": pd.DataFrame({"id": np.arange(150), "age": rs.integers(20, 70, 150)}),
+            "diary": pd.DataFrame({"id": ids, "time": time, "dos": dos, "hours": rs.integers(0, 24, len(ids))})}
+    schema = infer_dataset_schema(data)
+    assert schema.relations[0].advancing == {"dos": 1.0}, schema.relations[0]
+    with insecure_noise_for_audit(0):
+        m = MultiTableDPMST(privacy={"epsilon": 10.0, "delta": 1e-5}).fit(data, schema)
+    anew = m.private_meta["relation_fields_decided_anew"]
+    assert anew["diary.id -> patients.id"]["advancing"] == {"read": {"dos": 1.0}, "decided": {}}, anew
+    assert not any("dos" in n and "advanc" in n for n in m.ledger.notes)  # (which columns advance was read: not released)
