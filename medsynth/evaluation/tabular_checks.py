@@ -567,8 +567,9 @@ def _ranges_and_whole_numbers(real: TabularData, synthetic: pd.DataFrame, contex
     if ranges:
         k = int(np.argmax([r["synthetic"] - r["holdout"] for r in ranges]))
         r = ranges[k]
-        def show(v: float) -> str:  # a date column is compared in days since 1970-01-01: shown as dates
-            return str((pd.Timestamp(0) + pd.Timedelta(days=v)).date()) if r["column"] in real.dates else f"{v:.6g}"
+        def show(v: float, column: str | None = None) -> str:  # a date column is compared in days since 1970-01-01:
+            dated = (r["column"] if column is None else column) in real.dates  # shown as dates (udca's ranges were
+            return str((pd.Timestamp(0) + pd.Timedelta(days=v)).date()) if dated else f"{v:.6g}"  # "[7372, 9449]")
 
         real_word = "real or declared public" if str(r["column"]) in context.public_bounds else "real"
         note = (f"worst column {r['column']!r}: {r['synthetic']:.1%} of synthetic values outside the {real_word} range "
@@ -581,10 +582,10 @@ def _ranges_and_whole_numbers(real: TabularData, synthetic: pd.DataFrame, contex
         if far["synthetic_far"] - far["holdout_far"] > FAR_ROWS:  # values no real row comes near: fail, not review
             out[-1].verdict = "fail"
             lo, hi = far["real_range"]
-            out[-1].note = (f"{far['synthetic_far']:.1%} of synthetic {far['column']!r} lie beyond the real range "
-                            f"[{show(lo) if far is r else f'{lo:.6g}'}, {show(hi) if far is r else f'{hi:.6g}'}] by more than half "
-                            f"its width (synthetic [{far['synthetic_range'][0]:.6g}, {far['synthetic_range'][1]:.6g}]); "
-                            + note)
+            fc = far["column"]
+            out[-1].note = (f"{far['synthetic_far']:.1%} of synthetic {fc!r} lie beyond the real range "
+                            f"[{show(lo, fc)}, {show(hi, fc)}] by more than half its width (synthetic "
+                            f"[{show(far['synthetic_range'][0], fc)}, {show(far['synthetic_range'][1], fc)}]); " + note)
         neg = max(ranges, key=lambda x: x["synthetic_negative"] - x["holdout_negative"])
         if out[-1].verdict == "pass" and neg["synthetic_negative"] - neg["holdout_negative"] > SIGN_ROWS:
             out[-1].verdict = "review"  # (a sign no real value has: an age or a count below zero)
@@ -597,9 +598,11 @@ def _ranges_and_whole_numbers(real: TabularData, synthetic: pd.DataFrame, contex
               "table leaves out, such as the oldest ages or the largest counts clipped off.")
     if ranges:
         c = max(ranges, key=lambda x: x["holdout_outside_synthetic"] - x["holdout"])
-        note = (f"worst column {c['column']!r}: {c['holdout_outside_synthetic']:.1%} of real holdout values outside the "
-                f"synthetic range [{c['synthetic_range'][0]:.6g}, {c['synthetic_range'][1]:.6g}] (real "
-                f"[{c['real_range'][0]:.6g}, {c['real_range'][1]:.6g}]; outside the training range {c['holdout']:.1%})")
+        cc = c["column"]
+        note = (f"worst column {cc!r}: {c['holdout_outside_synthetic']:.1%} of real holdout values outside the "
+                f"synthetic range [{show(c['synthetic_range'][0], cc)}, {show(c['synthetic_range'][1], cc)}] (real "
+                f"[{show(c['real_range'][0], cc)}, {show(c['real_range'][1], cc)}]; outside the training range "
+                f"{c['holdout']:.1%})")
         out.append(judge("real_values_outside_synthetic_range_max", "fidelity", c["holdout_outside_synthetic"], "minimize",
                          desc_c, threshold=th.real_values_outside_synthetic_range_max, baseline=c["holdout"], note=note))
     else:

@@ -708,6 +708,11 @@ def test_what_an_analyst_sees_at_once_is_judged() -> None:
     bad.loc[:80, "when"] = pd.Timestamp("2019-06-01")
     dated = evaluate_tabular(train, holdout, bad.assign(humidity=train["humidity"].to_numpy()))
     assert "'when'" in dated.metric("values_outside_real_range_max").note and "2019-06-01" in dated.metric("values_outside_real_range_max").note
+    # dates far beyond the real ones are shown as dates in every part of the note (udca's "(synthetic [7372, 9449])")
+    farther = bad.assign(humidity=train["humidity"].to_numpy())
+    farther.loc[:30, "when"] = pd.Timestamp("2200-01-01")
+    note = evaluate_tabular(train, holdout, farther).metric("values_outside_real_range_max").note
+    assert "lie beyond the real range" in note and note.count("2200-01-01") >= 2 and "84006" not in note, note
     # how far outside counts (a data scientist's rotterdam fit wrote 96 ages up to 254 on 24-95, 3% of rows: only a
     # review), and values beyond an end by a rounding's width do not (DoctorAUS's 0.1875 against 0.19 failed on 24%)
     far = train.assign(age=np.where(np.arange(600) < 9, 254, train["age"]))  # 1.5% of ages far beyond 18-89
