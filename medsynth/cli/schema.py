@@ -177,6 +177,12 @@ def _unit_note(frame: Any, schema: Any) -> str:
     also = (f" ('{others[0]}' repeats: {repeats(frame[others[0]].value_counts())}; if it is what identifies a person, "
             "make it the unit)"
             if others else "")
+    unique_ids = [c.name for c in schema.columns if c.type == "identifier" and len(frame[c.name].dropna())
+                  and frame[c.name].dropna().is_unique]
+    if not schema.unit and unique_ids and not others:  # (gbsg's pid, one per row, typed an identifier: "no column is
+        # named like a person's key" read as if none had been found, a data scientist)
+        return (f"'{unique_ids[0]}' is an identifier holding one row per value: each row is taken as one person (a DP fit "
+                "protects each row); if a person can have several rows, set unit: <the column that identifies them>")
     if not schema.unit:
         return ("no column is named like a person's key (patient_id, PatientID, ID, MRN): if a person can have several "
                 "rows, set unit: <the column that identifies them> (type identifier), so that a DP fit protects each "

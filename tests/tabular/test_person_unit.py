@@ -187,6 +187,12 @@ def test_schema_infer_hints_at_a_unit_it_could_not_name(tmp_path: Path, capsys):
     assert main(["schema", "infer", str(tmp_path / "v.csv"), "--out", str(tmp_path / "s.yaml")]) == 0
     said = capsys.readouterr()
     assert "no column is named like a person's key" in said.out + said.err and "'hadm_id' repeats" in said.out + said.err
+    # an identifier one per row (gbsg's pid): each row a person, not "no key" (a data scientist)
+    one = pd.DataFrame({"pid": np.arange(60) * 7 + 3, "age": np.arange(60) % 50 + 20, "y": np.arange(60) % 2})
+    one.to_csv(tmp_path / "o.csv", index=False)
+    assert main(["schema", "infer", str(tmp_path / "o.csv"), "--out", str(tmp_path / "o.yaml")]) == 0
+    said = capsys.readouterr()
+    assert "'pid' is an identifier holding one row per value" in said.out + said.err, said.out + said.err
     few = visits(40).assign(ID=lambda d: d["ID"] % 3)  # 3 values: a group, not people
     few.to_csv(tmp_path / "f.csv", index=False)
     assert main(["schema", "infer", str(tmp_path / "f.csv"), "--out", str(tmp_path / "f.yaml")]) == 0
