@@ -12,6 +12,7 @@ hash does not match. Unpickling runs code: load only model folders you created y
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import tempfile
 from collections.abc import Iterator
@@ -287,7 +288,46 @@ class SDVGaussianCopula(_SDVBase):
         from sdv.single_table import GaussianCopulaSynthesizer
 
         return GaussianCopulaSynthesizer(metadata, enforce_min_max_values=True, enforce_rounding=False,
-                                         default_distribution=self.config.default_distribution)
+                                         default_distribution=self.config.default_distribution,
+                                         numerical_distributions=dict(getattr(self, "_refitted", {})) or None)
+
+    def _fit_frame(self, frame: Frame, gens: Generators) -> None:
+        self._refitted: dict[str, str] = {}
+        super()._fit_frame(frame, gens)
+        bad = self._degenerate(frame)
+        if bad:  # fitted again with those marginals as truncated normals (the others as before)
+            self._refitted = dict.fromkeys(bad, "truncnorm")
+            super()._fit_frame(frame, gens)
+            self.ledger.notes.append(  # type: ignore[union-attr]
+                f"column(s) {bad}: SDV's fitted marginal (a beta) put nearly every value on one point, its spread under "
+                f"{DEGENERATE_SPREAD:.0%} of the real values'; fitted again as truncated normals")
+
+    def _degenerate(self, frame: Frame) -> list[str]:
+        """The number columns whose fitted beta marginal spreads less than ``DEGENERATE_SPREAD`` of their present
+        values' standard deviation."""
+        try:
+            learned = self.model.get_learned_distributions()
+        except Exception:  # (an SDV without it, or nothing learned: nothing to check)
+            return []
+        plain = self._plain(frame)
+        out = []
+        for col in self.codec.numeric:  # type: ignore[union-attr]
+            d = learned.get(col.name) or {}
+            p = d.get("learned_parameters") or {}
+            if d.get("distribution") != "beta" or not {"a", "b", "scale"} <= set(p):
+                continue
+            a, b, scale = float(p["a"]), float(p["b"]), float(p["scale"])
+            spread = scale * math.sqrt(a * b / ((a + b) ** 2 * (a + b + 1))) if a > 0 and b > 0 else 0.0
+            real = float(np.nanstd(pd.to_numeric(plain[col.name], errors="coerce").to_numpy(dtype=float)))
+            if real > 0 and spread < DEGENERATE_SPREAD * real:
+                out.append(col.name)
+        return out
+
+
+#: A GaussianCopula marginal fitted with a spread under this share of its column's real one is fitted again as a
+#: truncated normal: copulas' beta fit can diverge (survival's cancer, meal.cal 96-2,450 kcal: b = 4.5e6, 45% of the
+#: synthetic values on the minimum, the rest on the atoms; a data scientist).
+DEGENERATE_SPREAD = 0.05
 
 
 class _SDVNeural(_SDVBase):
