@@ -35,6 +35,7 @@ from medsynth.privacy.locate import (
     share_family_scale,
 )
 from medsynth.privacy.steps import (
+    POINT_ATOM_TOTAL,
     SENTINEL_SHARE,
     SENTINELS,
     candidates,
@@ -42,7 +43,7 @@ from medsynth.privacy.steps import (
 )
 from medsynth.tabular.config import PrivacyConfig
 from medsynth.tabular.domain_locate import _locate_numbers, _PresentRows, stage1_share
-from medsynth.tabular.domain_numbers import POINT_ATOM_TOTAL, OneWay, _numbers, _set_bounds
+from medsynth.tabular.domain_numbers import OneWay, _numbers, _set_bounds
 from medsynth.tabular.domain_release import ColumnRelease
 from medsynth.tabular.domain_words import (
     FAMILY_LIST_SHARE,

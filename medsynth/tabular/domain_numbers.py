@@ -4,7 +4,8 @@ Stage 1 locates each number on powers of two (:func:`_locate_numbers`, more look
 located), stage 2 refines it (:func:`~medsynth.privacy.locate.refine`); the rest here is post-processing of those DP
 outputs with public facts (names, the calendar, the date of the fit): ranges cut at an age's or a year's top
 (:func:`_within_lifespan`, :func:`_within_present`), a month's codes (:func:`_within_calendar`), a code's unit
-(:func:`_code_step`), the unit and atoms a number's values sit on (:func:`_released_step`), codes written as large whole
+(:func:`_code_step`), the unit and atoms a number's values sit on (:func:`_released_step`; a point mass at any value of
+a cell denser than its neighbours: :func:`_released_point_atoms`, :func:`split_at_atoms`), codes written as large whole
 numbers (:func:`_released_points`), the share of values a range leaves out (:func:`_left_out`), and the reuse of the
 stage-2 histogram as the model's 1-way marginal (:class:`OneWay`). Used by
 :func:`medsynth.tabular.domain.resolve_domain`.
@@ -35,8 +36,8 @@ from medsynth.privacy.mechanisms import (
 from medsynth.privacy.steps import (
     ATOM_CELLS,
     ATOM_HOLD,
-    ATOM_SHARE,
     ON_SIGMAS,
+    POINT_ATOM_HOLD,
     SENTINEL_CELLS,
     atom_candidates,
     candidates,
@@ -431,49 +432,6 @@ def _retyped_flag(col: ColumnSchema, s: pd.Series, loc: Location, rho: float, rn
     return upd, OneWay(np.array(vals, dtype=float), np.array(sig, dtype=float))
 
 
-
-
-#: A whole-number column's fullest cells that stand out of their neighbours (:func:`point_atom_cells`) where no round
-#: atom was kept are counted value by value with this share of its stage-2 budget again (paid from the model's): a
-#: censoring day or a data extraction day that is no round number (MASS::Aids2's deaths on 11504, the end of follow-up,
-#: in 37% of the rows; breaches' posting day in 65%) was written as values drawn across its cell, none of them on it ...
-POINT_ATOM_SHARE = 0.25
-#: ... where the cells hold at most this many values on the column's unit in all (wider cells: not counted) ...
-POINT_ATOM_POINTS = 4096
-#: ... at most this share in all of what a fit's budget leaves beyond its domains' (the model's, its rules' tests; a
-#: wide table of whole numbers with a domain budget of 0.9 spent the rules' test's share on them, and the fit refused:
-#: an adversary), the columns first in the table first ...
-POINT_ATOM_TOTAL = 0.1
-#: ... and a value is an atom where its noisy count stands out of the noise (the threshold corrected for the values
-#: counted) and holds at least this share of its cell's noisy count (a point mass, not a busy stretch).
-POINT_ATOM_HOLD = 0.5
-#: A cell is counted so only where it holds ``ATOM_SHARE`` of the range's noisy count and its values lie at least this
-#: many times as densely as its neighbours' (per unit of width; a range of one cell, or a cell beside empty ones,
-#: always): the fullest cell of a spread column is no denser than the cells beside it, and its budget stays the model's.
-POINT_ATOM_PEAK = 3.0
-
-
-def point_atom_cells(res: BoundsResult, unit: int, kept: list[float]) -> list[tuple[int, int, int]]:
-    """The cells of a whole-number column's DP range counted value by value (:data:`POINT_ATOM_SHARE`): each as (its
-    index, its first value on ``unit``, how many values on ``unit`` it holds), fullest first (at most ``ATOM_CELLS``);
-    none holding a ``kept`` atom or one value only, none that is no peak (:data:`POINT_ATOM_PEAK`), and none where they
-    would hold more than :data:`POINT_ATOM_POINTS` values (post-processing of the range's noisy cells)."""
-    if res.edges is None or res.counts is None or res.codes is not None:
-        return []
-    edges, counts = np.asarray(res.edges, dtype=float), np.asarray(res.counts, dtype=float)
-    mass = float(np.maximum(counts, 0.0).sum())
-    density = np.maximum(counts, 0.0) / np.maximum(np.diff(edges), 1e-300)
-    out = []
-    for i in np.argsort(-counts, kind="stable")[:ATOM_CELLS]:
-        if mass <= 0 or counts[i] < ATOM_SHARE * mass:
-            break
-        beside = max([float(density[j]) for j in (i - 1, i + 1) if 0 <= j < counts.size], default=0.0)
-        lo, hi = float(edges[i]), float(edges[i + 1])  # (half-open, as the whole numbers of a DP range: _set_bounds)
-        first = math.ceil(lo / unit - 1e-9) * unit
-        n = math.ceil(hi / unit - 1e-9) - first // unit  # (the values on the unit in [lo, hi))
-        if n >= 2 and density[i] >= POINT_ATOM_PEAK * beside and not any(lo <= a < hi for a in kept):
-            out.append((int(i), int(first), int(n)))
-    return out if sum(n for _, _, n in out) <= POINT_ATOM_POINTS else []
 
 
 def _released_point_atoms(values: np.ndarray, res: BoundsResult, cells: list[tuple[int, int, int]], unit: int,

@@ -35,16 +35,17 @@ from medsynth.privacy.mechanisms import (
     noisy_counts,
 )
 from medsynth.privacy.steps import (
+    POINT_ATOM_HOLD,
+    POINT_ATOM_SHARE,
     SPARSE_LEFT,
     SPARSE_POINTS,
+    point_atom_cells,
 )
 from medsynth.tabular.domain_locate import CLIP_NOTE_SIGMAS, _left_out, _PresentRows, _range_noise
 from medsynth.tabular.domain_numbers import (
     AGE_TOP,
     AGE_TOP_SIGMAS,
     MAX_LEVELS,
-    POINT_ATOM_HOLD,
-    POINT_ATOM_SHARE,
     SPARSE_SHARE,
     OneWay,
     _age_in_years,
@@ -64,7 +65,6 @@ from medsynth.tabular.domain_numbers import (
     _within_calendar,
     _within_lifespan,
     _within_present,
-    point_atom_cells,
     split_at_atoms,
     year_top,
 )

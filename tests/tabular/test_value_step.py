@@ -413,7 +413,7 @@ def test_a_fullest_cell_denser_than_its_neighbours_is_counted_value_by_value():
     """Which cells a whole-number column's point atoms are looked for in (post-processing of the noisy cells): the
     fullest ones, where they stand out of their neighbours' density; none holding a kept atom or too many values."""
     from medsynth.privacy.mechanisms import BoundsResult
-    from medsynth.tabular.domain_numbers import POINT_ATOM_POINTS, point_atom_cells
+    from medsynth.privacy.steps import POINT_ATOM_POINTS, point_atom_cells
 
     def res(edges, counts):
         return BoundsResult(low=edges[0], high=edges[-1], rho=1.0, sigma=1.0, edges=np.asarray(edges, dtype=float),
