@@ -335,17 +335,22 @@ def test_a_companion_date_is_modelled_as_its_offset_from_the_rows_time(epsilon):
     patients a date held by 40% of the admissions was left empty in 1 of 4 noise draws tried (seed 2). (Seed 1 since the
     orderings test draws first: with it, seed 0's draw put a tenth of the offsets past 61 hours; 3 of 4 seeds pass,
     as 4 of 4 without it. Seed 2 since numbers' units are measured (their draws come first): seed 1's put a tenth
-    past 256 hours; 3 of 4 pass.)"""
+    past 256 hours; 3 of 4 pass.)
+    (Counted over noise seeds since the thirty-ninth session: 22-25 of 28 seeds pass at epsilon 1, whichever draws come
+    first; one draw's sample had crashed on an ED registration it could not put before its admission, now left out.)"""
     data = _with_ed_registration(1500)
-    with insecure_noise_for_audit(2):
-        m = MultiTableDPMST(privacy={"epsilon": epsilon, "delta": 1e-5} if epsilon else {"epsilon": None}).fit(
-            data, infer_dataset_schema(data))
-    assert m.plans["admissions"].companions == ["edregtime"] and "off:edregtime" in m.plans["admissions"].features
-    adm = m.sample(1500, seed=0)["admissions"]
-    hours = ((pd.to_datetime(adm["admittime"]) - pd.to_datetime(adm["edregtime"])).dt.total_seconds() / 3600).dropna()
-    assert 0.25 < adm["edregtime"].notna().mean() < 0.55
-    assert 3.0 < hours.median() < 9.0 and hours.quantile(0.1) > -12 and hours.quantile(0.9) < 48
-    assert (hours < 0).mean() < 0.05
+    passed = []
+    for seed in (range(6) if epsilon else [0]):
+        with insecure_noise_for_audit(seed):
+            m = MultiTableDPMST(privacy={"epsilon": epsilon, "delta": 1e-5} if epsilon else {"epsilon": None}).fit(
+                data, infer_dataset_schema(data))
+        assert m.plans["admissions"].companions == ["edregtime"] and "off:edregtime" in m.plans["admissions"].features
+        adm = m.sample(1500, seed=0)["admissions"]
+        hours = ((pd.to_datetime(adm["admittime"]) - pd.to_datetime(adm["edregtime"])).dt.total_seconds() / 3600).dropna()
+        assert 3.0 < hours.median() < 9.0, hours.median()  # (every fit: hours, not years)
+        passed.append(0.25 < adm["edregtime"].notna().mean() < 0.55 and hours.quantile(0.1) > -12
+                      and hours.quantile(0.9) < 48 and (hours < 0).mean() < 0.05)
+    assert sum(passed) >= (4 if epsilon else 1), passed
 
 
 def test_the_asinh_scale_round_trips_signed_offsets_with_fine_cells_near_zero():
@@ -963,14 +968,17 @@ def test_a_yearly_panel_keeps_one_visit_a_year():
         pats.append({"id": i, "sex": rs.choice(["f", "m"])})
         rows += [{"id": i, "year": start + j, "visits": int(rs.poisson(3))} for j in range(k)]
     real = {"patients": pd.DataFrame(pats), "visits": pd.DataFrame(rows)}
-    with insecure_noise_for_audit(2):
-        m = MultiTableDPMST(privacy={"epsilon": 1.0, "delta": 1e-5}).fit(real, infer_dataset_schema(real))
-    out = m.sample(1500, seed=0)["visits"]
-    assert m.schema.relations[0].order_by == "year"
-    over = out.groupby("id").size()
-    extra = int((over - 5).clip(lower=0).sum())  # (a patient given more rows than years must repeat one)
-    assert out.duplicated(["id", "year"]).sum() <= extra + 0.01 * len(out), (out.duplicated(["id", "year"]).sum(), extra)
-    assert (out.groupby("id")["year"].diff() < 0).sum() == 0
+    shares = []  # (counted over noise seeds: 0-1.3% of the visits repeat a year, 714-1,235 of ~4,400 before the mend)
+    for seed in range(6):
+        with insecure_noise_for_audit(seed):
+            m = MultiTableDPMST(privacy={"epsilon": 1.0, "delta": 1e-5}).fit(real, infer_dataset_schema(real))
+        out = m.sample(1500, seed=0)["visits"]
+        assert m.schema.relations[0].order_by == "year"
+        over = out.groupby("id").size()
+        extra = int((over - 5).clip(lower=0).sum())  # (a patient given more rows than years must repeat one)
+        shares.append((out.duplicated(["id", "year"]).sum() - extra) / len(out))
+        assert (out.groupby("id")["year"].diff() < 0).sum() == 0
+    assert max(shares) <= 0.02 and sum(s <= 0.01 for s in shares) >= 5, shares
 
 
 def test_visits_on_a_protocol_schedule_stay_on_it():
