@@ -177,8 +177,8 @@ def _unit_note(frame: Any, schema: Any) -> str:
     also = (f" ('{others[0]}' repeats: {repeats(frame[others[0]].value_counts())}; if it is what identifies a person, "
             "make it the unit)"
             if others else "")
-    unique_ids = [c.name for c in schema.columns if c.type == "identifier" and len(frame[c.name].dropna())
-                  and frame[c.name].dropna().is_unique]
+    unique_ids = [c.name for c in schema.columns if c.type == "identifier" and frame[c.name].notna().mean() > 0.9
+                  and frame[c.name].dropna().is_unique]  # (present in most rows: a key, not a sparse reference)
     if not schema.unit and unique_ids and not others:  # (gbsg's pid, one per row, typed an identifier: "no column is
         # named like a person's key" read as if none had been found, a data scientist)
         return (f"'{unique_ids[0]}' is an identifier holding one row per value: each row is taken as one person (a DP fit "

@@ -37,7 +37,7 @@ from typing import Any, Literal, get_args
 import numpy as np
 import pandas as pd
 import yaml
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from medsynth.core.config import ConfigModel, read_yaml, validate_config
 from medsynth.core.errors import ConfigError, DataValidationError
@@ -118,6 +118,29 @@ class ColumnSchema(ConfigModel):
     read_from_data: list[str] = Field(default_factory=list)
     omitted: bool = False
     target: bool = False
+
+    @field_validator("atoms", mode="before")
+    @classmethod
+    def _atoms_as_written(cls, value: Any, info: ValidationInfo) -> Any:
+        """Atoms as YAML reads them: a date column's unquoted dates (``1993-06-30``, read as dates) as ISO text, a
+        number column's numeric text (``1e3``, ``'999'``) as numbers; a yes/no is no atom (a reviewer: the union type
+        kept ``1e3`` as text and refused it, and an unquoted date failed with pydantic's words)."""
+        if not isinstance(value, list):
+            return value
+        dated = info.data.get("type") == "datetime"
+        out = []
+        for a in value:
+            if isinstance(a, bool):
+                raise ValueError(f"atoms {value!r}: {a!r} is a yes/no, not a value of the column")
+            if dated and isinstance(a, (datetime.date, datetime.datetime)):
+                a = a.isoformat() if isinstance(a, datetime.datetime) and a.time() != datetime.time() else a.strftime("%Y-%m-%d")
+            elif not dated and isinstance(a, str):
+                try:
+                    a = float(a)
+                except ValueError:
+                    pass  # (refused below, naming it)
+            out.append(a)
+        return out
 
     @model_validator(mode="after")
     def _check(self) -> ColumnSchema:

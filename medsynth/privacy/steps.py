@@ -304,7 +304,8 @@ POINT_ATOM_PEAK = 3.0
 def point_atom_cells(res: BoundsResult, unit: int, kept: list[float]) -> list[tuple[int, int, int]]:
     """The cells of a whole-number column's DP range counted value by value (:data:`POINT_ATOM_SHARE`): each as (its
     index, its first value on ``unit``, how many values on ``unit`` it holds), fullest first (at most ``ATOM_CELLS``);
-    none holding a ``kept`` atom or one value only, none that is no peak (:data:`POINT_ATOM_PEAK`), and none where they
+    none inside the range holding a ``kept`` atom (at an end it is counted: whether the range ends on it), none of one
+    value only, none that is no peak (:data:`POINT_ATOM_PEAK`), and none where they
     would hold more than :data:`POINT_ATOM_POINTS` values (post-processing of the range's noisy cells)."""
     if res.edges is None or res.counts is None or res.codes is not None:
         return []
@@ -319,7 +320,8 @@ def point_atom_cells(res: BoundsResult, unit: int, kept: list[float]) -> list[tu
         lo, hi = float(edges[i]), float(edges[i + 1])  # (half-open, as the whole numbers of a DP range: _set_bounds)
         first = math.ceil(lo / unit - 1e-9) * unit
         n = math.ceil(hi / unit - 1e-9) - first // unit  # (the values on the unit in [lo, hi))
-        if n >= 2 and density[i] >= POINT_ATOM_PEAK * beside and not any(lo <= a < hi for a in kept):
+        end = i in (0, counts.size - 1)  # (an end cell's kept atom is counted again: whether it ends the range)
+        if n >= 2 and density[i] >= POINT_ATOM_PEAK * beside and (end or not any(lo <= a < hi for a in kept)):
             out.append((int(i), int(first), int(n)))
     return out if sum(n for _, _, n in out) <= POINT_ATOM_POINTS else []
 

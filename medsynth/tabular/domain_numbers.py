@@ -148,6 +148,24 @@ def _cut_at_top(res: BoundsResult, top: float) -> tuple[BoundsResult, bool]:
     return replace(res, **upd), True
 
 
+
+def _cut_at_bottom(res: BoundsResult, bottom: float) -> tuple[BoundsResult, bool]:
+    """A number's DP range cut at ``bottom`` (its first cell starting there), as :func:`_cut_at_top` at the other end:
+    where the noisy mass of its cells wholly below ``bottom`` stays within ``AGE_TOP_SIGMAS`` deviations."""
+    if res.codes is not None or res.edges is None or res.counts is None or not (res.high > bottom > res.low):
+        return res, False
+    edges, counts = np.asarray(res.edges, dtype=float), np.asarray(res.counts, dtype=float)
+    sig = np.full(counts.size, res.sigma) if res.count_sigmas is None else np.asarray(res.count_sigmas, dtype=float)
+    part = (edges[1:] <= bottom + 1e-9).astype(float)
+    if part.any() and float(part @ counts) > AGE_TOP_SIGMAS * math.sqrt(float(np.sum((part * sig) ** 2))):
+        return res, False
+    drop = int(np.searchsorted(edges, bottom, side="right")) - 1  # cells that end at or below the bottom
+    upd: dict[str, Any] = {"low": bottom, "edges": np.append(bottom, edges[drop + 1:]), "counts": counts[drop:]}
+    if res.count_sigmas is not None:
+        upd["count_sigmas"] = np.asarray(res.count_sigmas)[drop:]
+    return replace(res, **upd), True
+
+
 #: Codes a column's name bounds (public): a month's twelve values, a quarter's four (SuicideChina's Month came out with
 #: 13 in 2.8% of the rows, a key beside 12 that the noise lifted); counted from 1, or from 0 where that window holds
 #: more of the code's noisy mass.
@@ -433,12 +451,30 @@ def _retyped_flag(col: ColumnSchema, s: pd.Series, loc: Location, rho: float, rn
 
 
 
+#: The values of a point atom's cell beyond it are taken as none where their noisy sum stays under this many of its
+#: noise deviations (a censoring day has nothing after it; a day beside a third of the rows after it, breaches'
+#: posting day, is far above: at 3, a pure-noise sum passed it in 1 fit of 3 and a study's end date was lost).
+EMPTY_SIGMAS = 5.0
+
+
+@dataclass
+class PointAtom:
+    """A point atom's noisy count and its noise, and whether the values of its cell above (below) it stand within
+    the noise (their noisy sum under ``EMPTY_SIGMAS`` deviations of it): nothing there, so the atom can end the range."""
+
+    count: float
+    sigma: float
+    empty_above: bool
+    empty_below: bool
+
 
 def _released_point_atoms(values: np.ndarray, res: BoundsResult, cells: list[tuple[int, int, int]], unit: int,
-                          rho: float, rng: np.random.Generator) -> dict[float, tuple[float, float]]:
-    """The atoms of a whole-number or date column's ``cells`` (:func:`point_atom_cells`) from one noisy count of each value on
-    ``unit`` in them (``rho``; each value in at most one count: L2 sensitivity 1): each atom with its noisy count and
-    that count's noise (:data:`POINT_ATOM_HOLD`). ``values``: the column's numbers (a date's days since 1970)."""
+                          rho: float, rng: np.random.Generator) -> dict[float, PointAtom]:
+    """The atoms of a whole-number or date column's ``cells`` (:func:`~medsynth.privacy.steps.point_atom_cells`) from
+    one noisy count of each value on ``unit`` in them (``rho``; each value in at most one count: L2 sensitivity 1), an
+    atom where a value's count stands out of the noise (threshold corrected for the values counted) and holds
+    :data:`~medsynth.privacy.steps.POINT_ATOM_HOLD` of its cell's noisy count. ``values``: the column's numbers (a
+    date's days since 1970)."""
     x = np.asarray(values, dtype=float)
     x = x[np.isfinite(x)]
     exact = []
@@ -455,11 +491,32 @@ def _released_point_atoms(values: np.ndarray, res: BoundsResult, cells: list[tup
         at += n
         j = int(np.argmax(part))
         if part[j] > z * sigma and part[j] >= POINT_ATOM_HOLD * float(res.counts[i]):  # type: ignore[index]
-            out[float(first + unit * j)] = (float(part[j]), sigma)
+            above, below = part[j + 1:], part[:j]
+            out[float(first + unit * j)] = PointAtom(
+                float(part[j]), sigma, float(above.sum()) <= EMPTY_SIGMAS * sigma * math.sqrt(max(above.size, 1)),
+                float(below.sum()) <= EMPTY_SIGMAS * sigma * math.sqrt(max(below.size, 1)))
     return out
 
 
-def split_at_atoms(ow: OneWay, atoms: dict[float, tuple[float, float]]) -> OneWay:
+def _ended_at_atoms(res: BoundsResult, atoms: dict[float, PointAtom], unit: int) -> tuple[BoundsResult, list[str]]:
+    """A DP range ended at a point atom: at its highest where the range's noisy mass lies below it, nothing of its
+    cell stands above it and no cell beyond holds more than the noise (:func:`_cut_at_top`); else at its lowest, the
+    other way round; one end at most (both cut at one atom left breaches' posting days a single day in 1 fit of 2). A
+    censoring day is the last value of its column (Aids2's 11504, written to 11605 by the range's cell; the model then
+    writes ``b = a + gap`` up to it, and the clip at the top puts the rows past it on it); which end moved."""
+    edges, counts = np.asarray(res.edges, dtype=float), np.asarray(res.counts, dtype=float)
+    top, bottom = max(atoms), min(atoms)
+    below = float(np.maximum(counts, 0.0)[edges[1:] <= top].sum())  # (cells wholly below the highest atom ...)
+    above = float(np.maximum(counts, 0.0)[edges[:-1] > bottom].sum())  # (... wholly above the lowest)
+    if below >= above and atoms[top].empty_above:
+        res, cut = _cut_at_top(res, top + unit)
+        return res, ["top"] if cut else []
+    if above > below and atoms[bottom].empty_below:
+        res, cut = _cut_at_bottom(res, bottom)
+        return res, ["bottom"] if cut else []
+    return res, []
+
+def split_at_atoms(ow: OneWay, atoms: dict[float, PointAtom]) -> OneWay:
     """A whole-number column's reused 1-way marginal (cells snapped to half-integers) with each atom's value a cell of its
     own, its count the atom's noisy count, and the rest of the cell holding it split between the two sides by width
     (post-processing): the model writes a cell an atom holds alone as the atom, and the rest of the cell stays spread."""
@@ -467,13 +524,14 @@ def split_at_atoms(ow: OneWay, atoms: dict[float, tuple[float, float]]) -> OneWa
         return ow
     g = ow.edges.size - 1
     edges, counts, sig = list(ow.edges), list(ow.counts[:g]), list(ow.sigma[:g])
-    for a, (c, s) in sorted(atoms.items()):
+    for a, atom in sorted(atoms.items()):
+        c, s = atom.count, atom.sigma
         j = int(np.searchsorted(np.asarray(edges), a, side="right") - 1)
         if not 0 <= j < len(counts):
             continue
         lo, hi = edges[j], edges[j + 1]
         left, right = max(a - 0.5 - lo, 0.0), max(hi - (a + 0.5), 0.0)
-        rest, rest_sd = counts[j] - c, math.hypot(sig[j], s)
+        rest, rest_sd = max(counts[j] - c, 0.0), math.hypot(sig[j], s)  # (the atom's count may pass its cell's)
         parts = [(lo, left), (a - 0.5, 1.0), (a + 0.5, right)]
         new_e = [p for p, w in parts if w > 1e-12]
         share = [w / (left + right) if left + right > 0 else 0.0 for w in (left, right)]

@@ -20,7 +20,7 @@ import pandas as pd
 
 from medsynth.core.errors import PrivacyBudgetError
 from medsynth.io.dataset_infer import year_named
-from medsynth.io.schema import OTHER_CATEGORY, boolean_keys, cell_numbers, from_days, yyyymmdd_days
+from medsynth.io.schema import OTHER_CATEGORY, boolean_keys, cell_numbers, format_resolution, from_days, yyyymmdd_days
 from medsynth.privacy.ledger import PrivacyLedger
 from medsynth.privacy.locate import (
     FLAG_PARTNER_SIGMAS,
@@ -52,6 +52,7 @@ from medsynth.tabular.domain_numbers import (
     _as_code,
     _code_step,
     _cut_at_top,
+    _ended_at_atoms,
     _epoch_days,
     _keys_on,
     _maybe_sparse,
@@ -554,7 +555,7 @@ class ColumnRelease:
         else:
             if step is not None:
                 upd["step"] = step
-            days = col.type == "datetime" and (col.resolution == "day" or "%H" not in (col.format or ""))
+            days = col.type == "datetime" and (col.resolution or format_resolution(col.format)) == "day"
             cells = (point_atom_cells(res, unit, [*atoms, *col.atom_numbers()])
                      if col.name not in self.times and (col.type == "integer" or days) and rest > 0 else [])
             rho_point = POINT_ATOM_SHARE * rest
@@ -570,6 +571,14 @@ class ColumnRelease:
                         f"column '{col.name}': value(s) {said} each hold at least {POINT_ATOM_HOLD:.0%} of their cell of "
                         "its DP range by a noisy count of its values one by one: written as themselves (atoms), the rest "
                         "of the cell spread")
+                    res, ends = _ended_at_atoms(res, point_atoms, unit)
+                    if ends:  # (post-processing: the same noisy counts)
+                        upd.update(_set_bounds(col, res.low, res.high, half_open=True))
+                        if days:  # (whole days: [low, high) ends on the day before high)
+                            upd["max"] = from_days(res.high - 1)
+                        self.ledger.notes.append(
+                            f"column '{col.name}': its DP range ends at its atom ({', '.join(ends)}): no value beyond it "
+                            "stood out of the noise (a study's end of follow-up, a first extraction day)")
             if atoms and col.type == "datetime":  # (a date column's atoms are dates)
                 upd["atoms"] = sorted({from_days(a) for a in [*atoms, *col.atom_numbers()]})
             elif atoms:  # (with any declared by hand: public)

@@ -48,7 +48,7 @@ from medsynth.io.rules import _days_or_numbers, reduce_transitive, round_cut
 from medsynth.io.schema import BOUND_RANKS, TOTAL_WORDS, bound_pairs
 from medsynth.privacy.ledger import PrivacyLedger
 from medsynth.privacy.mechanisms import gaussian_sigma
-from medsynth.tabular.rules import RulePlan, gap_top, gap_type, lower_bound, plan_rules, upper_bound
+from medsynth.tabular.rules import RulePlan, end_atoms, gap_top, gap_type, lower_bound, plan_rules, upper_bound
 from medsynth.tabular.schema import ColumnSchema, Constraint, TableSchema
 
 #: Share of the fit's rho spent per tested pair ...
@@ -221,10 +221,9 @@ def tested_orderings(df: pd.DataFrame, schema: TableSchema, *, taken: set[str], 
     for a, b in pairs:
         noisy = pair_histogram(values[a], values[b]) + rng.normal(0.0, sigma, size=len(CELLS))
         way, gapable = decide(noisy, sigma)
-        if way:  # (a gap has its later column's type: numbers of two types are kept by redrawing; so is a later column
-            # with atoms, which a gap would lose: Aids2's deaths on the end of follow-up, 11504, in 37% of the rows)
+        if way:  # (a gap has its later column's type: numbers of two types are kept by redrawing)
             pair = (a, b) if way > 0 else (b, a)
-            (gapped if gapable and cols[a].type == cols[b].type and not cols[pair[1]].atoms else redrawn).append(pair)
+            (gapped if gapable and cols[a].type == cols[b].type else redrawn).append(pair)
             both = max(float(noisy[:3].sum()), 1.0)
             tolerated[pair] = break_limit(both, sigma) / both
     held = [*gapped, *redrawn]
@@ -626,8 +625,10 @@ def gap_columns(schema: TableSchema, gaps: list[tuple[str, str]]) -> TableSchema
         if src is None:
             out.append(col)
             continue
+        top, bottom = end_atoms(col)  # (b on an atom ending its range is modelled as the gap's end: rules.to_model)
+        ends = sorted({*([float(gap_top(col, src))] if top is not None else []), *([0.0] if bottom is not None else [])})
         out.append(ColumnSchema(name=col.name, type=gap_type(col), min=0, max=gap_top(col, src), transform="log",
-                                missing=bool(col.missing or src.missing), public=False,
+                                missing=bool(col.missing or src.missing), public=False, atoms=ends or None,
                                 read_from_data=["type", "missing", "min", "max"], target=col.target))
     return schema.model_copy(update={"columns": out})
 
