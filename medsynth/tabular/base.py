@@ -225,6 +225,13 @@ class TabularSynthesizer:
         if self.is_private:  # (an accepted rule's list of allowed values is public: those columns' categories)
             usable, self._rule_public = rule_categories(usable, rules)
         data, schema = to_model(data, schema, self.rule_plan), model_schema(usable, self.rule_plan)
+        # an accepted rule naming a column the plan computes (cgd0's height <= futime beside futime = last_contact -
+        # random) is checked on the written rows only: kept in the model's schema, which lacks the column, the saved
+        # schema.yaml could not be read back and `tabular sample` refused (a data scientist)
+        names = set(schema.names)
+        self._accepted_checks = [c for c in schema.constraints if not set(c.columns) <= names]
+        if self._accepted_checks:
+            schema = schema.model_copy(update={"constraints": [c for c in schema.constraints if set(c.columns) <= names]})
         from medsynth.core.runtime import seed_everything
 
         seed_everything(self.seed)
@@ -387,7 +394,7 @@ class TabularSynthesizer:
         self.tested_plan = None  # (a refit tests afresh)
         self.__dict__.pop("_probe_rows_cache", None)  # (a refit's release gaps read its own rows)
         self.__dict__.pop("_faint_targets_cache", None)
-        self.off_model_checks: list[Constraint] = []
+        self.off_model_checks: list[Constraint] = list(getattr(self, "_accepted_checks", []))
         self.schema = resolve_domain(schema, data, privacy=self.privacy if self.is_private else PrivacyConfig(),
                                      ledger=led, rng=gens.noise, rows=self.rows_noisy,  # type: ignore[arg-type]
                                      oneway_rho=oneway_rho, oneways=self.domain_oneways if self.oneway_share else None,
@@ -479,7 +486,7 @@ class TabularSynthesizer:
             # a rule naming a computed column is checked on the written rows only (the output schema's), never kept in the
             # model's schema, which does not hold the column: lymph_node's tested rectime <= survtime, both computed from
             # dates, stayed there and no zero-config fit's saved schema.yaml could be read back (`tabular sample` refused)
-            self.off_model_checks = [c for c in gapped.constraints if set(c.columns) & computed]
+            self.off_model_checks = [*self.off_model_checks, *(c for c in gapped.constraints if set(c.columns) & computed)]
             self.schema = with_onehots(gapped.model_copy(update={
                 "columns": [c for c in gapped.columns if c.name not in computed],
                 "constraints": [c for c in gapped.constraints if not set(c.columns) & computed]}), tested)

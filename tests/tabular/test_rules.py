@@ -475,3 +475,25 @@ def test_a_chain_through_a_column_often_missing_keeps_its_ends_ordered():
     assert ["entry.dt", "last.dt"] in rules and ["entry.dt", "varices.dt"] in rules and ["varices.dt", "last.dt"] in rules
     full = df.assign(**{"varices.dt": (entry + (last - entry) / 2).strftime("%Y-%m-%d")})
     assert ["entry.dt", "last.dt"] not in [c.columns for c in infer_schema(full).constraints if c.kind == "le"]
+
+
+def test_an_accepted_rule_naming_a_computed_column_is_checked_and_the_run_reloads(tmp_path):
+    """survival's cgd0 (a data scientist): futime = last_contact - random accepted, and height <= futime beside it; the
+    fit saved the second rule in the model's schema, which lacks futime (computed), and `tabular sample` refused to read
+    it back. Such a rule is checked on the written rows only."""
+    import medsynth.tabular as tab
+    from medsynth.io.schema import Constraint
+
+    df = _dates_table(800)
+    df["wait"] = np.random.default_rng(2).integers(0, 30, len(df))
+    sch = _accepted(infer_schema(df))
+    rules = [c for c in sch.constraints if c.kind == "derived"] + [Constraint(kind="le", columns=["wait", "survtime"],
+                                                                              public=True)]
+    sch = sch.model_copy(update={"constraints": rules})
+    for kw in ({"model": "dp-mst", "epsilon": None}, {"model": "dp-mst", "epsilon": 10.0}):
+        m = tab.fit(df, schema=sch, seed=0, **kw)
+        m.save(tmp_path / f"run{kw['epsilon']}")
+        out = tab.load(tmp_path / f"run{kw['epsilon']}").sample(1000, seed=0)
+        assert (out["wait"] > out["survtime"]).sum() == 0
+        d = {c: pd.to_datetime(out[c], format="%d-%m-%Y") for c in ("diag", "death")}
+        assert ((d["death"] - d["diag"]).dt.days == out["survtime"]).all()
