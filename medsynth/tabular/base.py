@@ -224,7 +224,7 @@ class TabularSynthesizer:
         self._rule_public: set[str] = set()
         if self.is_private:  # (an accepted rule's list of allowed values is public: those columns' categories)
             usable, self._rule_public = rule_categories(usable, rules)
-        data, schema = to_model(data, schema, self.rule_plan), model_schema(usable, self.rule_plan)
+        data, schema = to_model(data, schema, self.rule_plan, ends=not self.is_private), model_schema(usable, self.rule_plan)
         # an accepted rule naming a column the plan computes (cgd0's height <= futime beside futime = last_contact -
         # random) is checked on the written rows only: kept in the model's schema, which lacks the column, the saved
         # schema.yaml could not be read back and `tabular sample` refused (a data scientist)

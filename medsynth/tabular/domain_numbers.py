@@ -498,7 +498,7 @@ def _released_point_atoms(values: np.ndarray, res: BoundsResult, cells: list[tup
     return out
 
 
-def _ended_at_atoms(res: BoundsResult, atoms: dict[float, PointAtom], unit: int) -> tuple[BoundsResult, list[str]]:
+def _ended_at_atoms(res: BoundsResult, atoms: dict[float, PointAtom]) -> tuple[BoundsResult, list[str]]:
     """A DP range ended at a point atom: at its highest where the range's noisy mass lies below it, nothing of its
     cell stands above it and no cell beyond holds more than the noise (:func:`_cut_at_top`); else at its lowest, the
     other way round; one end at most (both cut at one atom left breaches' posting days a single day in 1 fit of 2). A
@@ -509,7 +509,7 @@ def _ended_at_atoms(res: BoundsResult, atoms: dict[float, PointAtom], unit: int)
     below = float(np.maximum(counts, 0.0)[edges[1:] <= top].sum())  # (cells wholly below the highest atom ...)
     above = float(np.maximum(counts, 0.0)[edges[:-1] > bottom].sum())  # (... wholly above the lowest)
     if below >= above and atoms[top].empty_above:
-        res, cut = _cut_at_top(res, top + unit)
+        res, cut = _cut_at_top(res, top + 1)  # (whole values in [low, top + 1): top the last, whatever the unit)
         return res, ["top"] if cut else []
     if above > below and atoms[bottom].empty_below:
         res, cut = _cut_at_bottom(res, bottom)

@@ -571,7 +571,7 @@ class ColumnRelease:
                         f"column '{col.name}': value(s) {said} each hold at least {POINT_ATOM_HOLD:.0%} of their cell of "
                         "its DP range by a noisy count of its values one by one: written as themselves (atoms), the rest "
                         "of the cell spread")
-                    res, ends = _ended_at_atoms(res, point_atoms, unit)
+                    res, ends = _ended_at_atoms(res, point_atoms)
                     if ends:  # (post-processing: the same noisy counts)
                         upd.update(_set_bounds(col, res.low, res.high, half_open=True))
                         if days:  # (whole days: [low, high) ends on the day before high)

@@ -25,6 +25,7 @@ from medsynth.io.dataset_infer import (
     age_named,
     chain_broken,
     ends_named,
+    follow_up_named,
     starts_named,
     time_named,
     time_stem,
@@ -370,8 +371,10 @@ class RelationDecisions(EventDecisions):
                 stem = time_stem(upd["order_by"])  # visit_start_date: the time of day of the same start); never one
                 # whose DP range stops before the middle of the times' (UTIdata's follow-up month 0-24 beside days to 867
                 # was taken as the visits' end on its name, and written as the day plus 1 in every row)
-                return [c.name for c in cands if (ends_named(c.name) or time_stem(c.name) == stem)
+                return [c.name for c in cands if ((ends_named(c.name) and not follow_up_named(c.name))
+                                                  or time_stem(c.name) == stem)
                         and not _past_times(c, child.column(upd["order_by"]), start=False)]
+                # (a follow-up's name, futime or fup, tells a patient's end, not a row's: it bounds the rows, `within`)
             if field == "after":
                 return [c.name for c in ranked if starts_named(c.name)][:1]
             return []

@@ -99,12 +99,14 @@ def _onto_orderings(df: pd.DataFrame, schema: TableSchema, constraints: list[Any
         changed = False
         for con in les:
             a, b = (schema.column(k) for k in con.columns)
+            if (a.type == "datetime") != (b.type == "datetime"):  # (days beside numbers: not comparable)
+                continue
             va = _days_or_numbers(a, df.loc[idx, a.name])
             vb = _days_or_numbers(b, df.loc[idx, b.name])
             wrong = ~(np.isnan(va) | np.isnan(vb)) & (va > vb)
             if not wrong.any():
                 continue
-            if (a.type == "datetime") != (b.type == "datetime") or (a.type == "datetime" and a.format != b.format):
+            if a.type == "datetime" and a.format != b.format:
                 # (not of one kind and format: the one that may be missing is left out instead; an ED registration
                 # on its DP range's first day after an admission on its own first day crashed a sample, 1 row in 1,500)
                 drop = a.name if a.missing else b.name if b.missing else None

@@ -449,21 +449,23 @@ def _kept(con: Constraint, plan: RulePlan) -> bool:
     return False
 
 
-def to_model(df: pd.DataFrame, schema: TableSchema, plan: RulePlan) -> pd.DataFrame:
-    """The table as the model learns it (row-wise: no privacy cost)."""
+def to_model(df: pd.DataFrame, schema: TableSchema, plan: RulePlan, *, ends: bool = True) -> pd.DataFrame:
+    """The table as the model learns it (row-wise: no privacy cost). ``ends``: rows of a gapped column on an atom ending
+    its range are written as the gap's end (only where the schema's bounds and atoms are DP outputs or public, or the
+    fit is not private: on a DP fit's input schema, read from the data, whether it fired hung on one row: a reviewer)."""
     if not plan:
         return df
     types = {c.name: c for c in schema.columns}
     out = df.copy()
     for b, a in plan.gaps:
-        vb = _days_or_numbers(types[b], df[b])
-        gap = np.maximum(vb - _days_or_numbers(types[a], df[a]), 0.0)  # a row that breaks an accepted rule: onto it
-        top, bottom = end_atoms(types[b])
+        vb, va = _days_or_numbers(types[b], df[b]), _days_or_numbers(types[a], df[a])
+        gap = np.maximum(vb - va, 0.0)  # a row that breaks an accepted rule: brought onto it
+        top, bottom = end_atoms(types[b]) if ends else (None, None)
         if top is not None:  # b on the atom ending its range (a censoring day): the gap's top, which from_model clips
             gap = np.where(np.abs(vb - top) <= 1e-9, float(gap_top(types[b], types[a])), gap)  # back onto the atom
         if bottom is not None:  # ... on the one starting it: 0, which from_model raises to it
             gap = np.where(np.abs(vb - bottom) <= 1e-9, 0.0, gap)
-        out[b] = gap
+        out[b] = np.where(np.isnan(va), np.nan, gap)  # (no source: no gap)
     for name, values in onehot_values(df, plan).items():
         out[name] = values
     return out.drop(columns=[c for c, _, _ in plan.derived] + [c for c, _ in plan.bins] + sorted(plan.onehot_members))
@@ -488,7 +490,8 @@ def from_model(df: pd.DataFrame, internal: TableSchema, plan: RulePlan) -> pd.Da
         gap = np.maximum(pd.to_numeric(df[b], errors="coerce").to_numpy(float), 0.0)
         x = base + gap
         gcol = types.get(b)
-        if spec.get("max") is not None and gcol is not None and gcol.atoms and gcol.type in ("integer", "continuous"):
+        if (spec.get("max") is not None and gcol is not None and gcol.type in ("integer", "continuous")
+                and end_atoms(gcol)[0] is not None):
             # b's range ends on an atom (to_model wrote its rows' gaps as the gap's top): other rows past the end are
             # reflected below it, not piled on it (Aids2: 3-6% of the deaths came out on the censoring day, real 0)
             top = float(spec["max"])

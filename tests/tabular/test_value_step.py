@@ -553,3 +553,28 @@ def test_a_censoring_day_ending_a_gapped_column_keeps_the_durations():
             assert 0.33 < (~off).mean() < 0.48, (seed, (~off).mean())
             assert (out["end"] - out["start"])[off].median() < 20, seed
     assert ended >= 5, ended
+
+
+def test_an_accepted_ordering_does_not_end_on_an_atom_read_from_the_data():
+    """A reviewer: with ``start <= end`` accepted and ``atoms: [1000]`` declared on ``end``, the fit wrote the censored
+    rows' gaps as the gap's top from bounds read from the data, and whether it did hung on one row (its max 1000 or
+    1001): the released gap column had the atom or not. On a DP fit's input schema nothing is ended on an atom."""
+    from medsynth.io.schema import Constraint
+    from medsynth.privacy.noise import insecure_noise_for_audit
+
+    rs = np.random.default_rng(0)
+    n = 2000
+    start = rs.integers(0, 1000, n)
+    end = np.where(rs.random(n) < 0.4, 1000, np.minimum(start + rs.exponential(20, n).astype(int), 999))
+    released = []
+    for e in (end, np.r_[1001, end[1:]]):
+        df = pd.DataFrame({"start": start, "end": e, "age": rs.integers(20, 80, n)})
+        s = tab.infer_schema(df)
+        cols = [c.model_copy(update={"atoms": [1000.0], "read_from_data": [f for f in c.read_from_data if f != "type"]})
+                if c.name == "end" else c.model_copy(update={"read_from_data": [f for f in c.read_from_data if f != "type"]})
+                for c in s.columns]
+        s = s.model_copy(update={"columns": cols, "constraints": [Constraint(kind="le", columns=["start", "end"], public=True)]})
+        with insecure_noise_for_audit(1):
+            m = tab.fit(df, schema=s, model="dp-mst", epsilon=1.0, seed=0)
+        released.append(m.schema.column("end").model_dump())
+    assert released[0] == released[1], released
