@@ -131,38 +131,34 @@ def _within_present(name: str, res: BoundsResult) -> tuple[BoundsResult, bool]:
 def _cut_at_top(res: BoundsResult, top: float) -> tuple[BoundsResult, bool]:
     """A number's DP range cut at ``top``, its cells with it, where the noisy mass of its cells wholly above ``top``
     stays within ``AGE_TOP_SIGMAS`` deviations; and whether it was cut."""
-    if res.codes is not None or res.edges is None or res.counts is None or not (res.high > top > res.low):
-        return res, False
-    edges, counts = np.asarray(res.edges, dtype=float), np.asarray(res.counts, dtype=float)
-    sig = np.full(counts.size, res.sigma) if res.count_sigmas is None else np.asarray(res.count_sigmas, dtype=float)
-    # the cells wholly above the top (a cell straddling it, 64-128, holds the ages of 64-92 that the evenly spread
-    # count put an eighth of above 120: quinidine's ages of 42-92 kept a range of 32-255, 2% of synthetic visits older
-    # than 120, and mgus's a patient of 124; a data scientist)
-    part = (edges[:-1] >= top - 1e-9).astype(float)
-    if part.any() and float(part @ counts) > AGE_TOP_SIGMAS * math.sqrt(float(np.sum((part * sig) ** 2))):
-        return res, False  # real mass above the top (ages above 120: not years)
-    keep = int(np.searchsorted(edges, top, side="left"))  # cells that start below the top
-    upd: dict[str, Any] = {"high": top, "edges": np.append(edges[:keep], top), "counts": counts[:keep]}
-    if res.count_sigmas is not None:
-        upd["count_sigmas"] = np.asarray(res.count_sigmas)[:keep]
-    return replace(res, **upd), True
-
+    return _cut(res, top, upper=True)
 
 
 def _cut_at_bottom(res: BoundsResult, bottom: float) -> tuple[BoundsResult, bool]:
-    """A number's DP range cut at ``bottom`` (its first cell starting there), as :func:`_cut_at_top` at the other end:
-    where the noisy mass of its cells wholly below ``bottom`` stays within ``AGE_TOP_SIGMAS`` deviations."""
-    if res.codes is not None or res.edges is None or res.counts is None or not (res.high > bottom > res.low):
+    """A number's DP range cut at ``bottom`` (its first cell starting there), as :func:`_cut_at_top` at the other end."""
+    return _cut(res, bottom, upper=False)
+
+
+def _cut(res: BoundsResult, at: float, *, upper: bool) -> tuple[BoundsResult, bool]:
+    if res.codes is not None or res.edges is None or res.counts is None or not (res.high > at > res.low):
         return res, False
     edges, counts = np.asarray(res.edges, dtype=float), np.asarray(res.counts, dtype=float)
     sig = np.full(counts.size, res.sigma) if res.count_sigmas is None else np.asarray(res.count_sigmas, dtype=float)
-    part = (edges[1:] <= bottom + 1e-9).astype(float)
+    # the cells wholly beyond the cut (a cell straddling it, 64-128, holds the ages of 64-92 that the evenly spread
+    # count put an eighth of above 120: quinidine's ages of 42-92 kept a range of 32-255, 2% of synthetic visits older
+    # than 120, and mgus's a patient of 124; a data scientist)
+    part = ((edges[:-1] >= at - 1e-9) if upper else (edges[1:] <= at + 1e-9)).astype(float)
     if part.any() and float(part @ counts) > AGE_TOP_SIGMAS * math.sqrt(float(np.sum((part * sig) ** 2))):
-        return res, False
-    drop = int(np.searchsorted(edges, bottom, side="right")) - 1  # cells that end at or below the bottom
-    upd: dict[str, Any] = {"low": bottom, "edges": np.append(bottom, edges[drop + 1:]), "counts": counts[drop:]}
+        return res, False  # real mass beyond the cut (ages above 120: not years)
+    if upper:  # cells that start below the top
+        kept = slice(None, int(np.searchsorted(edges, at, side="left")))
+        upd: dict[str, Any] = {"high": at, "edges": np.append(edges[kept], at)}
+    else:  # cells that end above the bottom
+        kept = slice(int(np.searchsorted(edges, at, side="right")) - 1, None)
+        upd = {"low": at, "edges": np.append(at, edges[kept][1:])}
+    upd["counts"] = counts[kept]
     if res.count_sigmas is not None:
-        upd["count_sigmas"] = np.asarray(res.count_sigmas)[drop:]
+        upd["count_sigmas"] = np.asarray(res.count_sigmas)[kept]
     return replace(res, **upd), True
 
 
@@ -450,7 +446,6 @@ def _retyped_flag(col: ColumnSchema, s: pd.Series, loc: Location, rho: float, rn
     return upd, OneWay(np.array(vals, dtype=float), np.array(sig, dtype=float))
 
 
-
 #: The values of a point atom's cell beyond it are taken as none where their noisy sum stays under this many of its
 #: noise deviations (a censoring day has nothing after it; a day beside a third of the rows after it, breaches'
 #: posting day, is far above: at 3, a pure-noise sum passed it in 1 fit of 3 and a study's end date was lost).
@@ -471,17 +466,12 @@ class PointAtom:
 def _released_point_atoms(values: np.ndarray, res: BoundsResult, cells: list[tuple[int, int, int]], unit: int,
                           rho: float, rng: np.random.Generator) -> dict[float, PointAtom]:
     """The atoms of a whole-number or date column's ``cells`` (:func:`~medsynth.privacy.steps.point_atom_cells`) from
-    one noisy count of each value on ``unit`` in them (``rho``; each value in at most one count: L2 sensitivity 1), an
+    one noisy count of each value on ``unit`` in them (``rho``; :func:`~medsynth.privacy.steps.point_counts`, each value
+    in at most one count: L2 sensitivity 1), an
     atom where a value's count stands out of the noise (threshold corrected for the values counted) and holds
     :data:`~medsynth.privacy.steps.POINT_ATOM_HOLD` of its cell's noisy count. ``values``: the column's numbers (a
     date's days since 1970)."""
-    x = np.asarray(values, dtype=float)
-    x = x[np.isfinite(x)]
-    exact = []
-    for _, first, n in cells:
-        k = (x - first) / unit
-        on = (k >= -1e-9) & (k <= n - 1 + 1e-9) & (np.abs(k - np.round(k)) <= 1e-9)
-        exact.append(np.bincount(np.round(k[on]).astype(np.int64), minlength=n).astype(float)[:n])
+    exact = [point_counts(values, first, first + unit * (n - 1), unit) for _, first, n in cells]
     sigma = gaussian_sigma(rho)
     noisy = noisy_counts(np.concatenate(exact), sigma, rng)
     z = _union_threshold(noisy.size)
@@ -518,6 +508,7 @@ def _ended_at_atoms(res: BoundsResult, atoms: dict[float, PointAtom]) -> tuple[B
         res, cut = _cut_at_bottom(res, bottom)
         return res, ["bottom"] if cut else []
     return res, []
+
 
 def split_at_atoms(ow: OneWay, atoms: dict[float, PointAtom]) -> OneWay:
     """A whole-number column's reused 1-way marginal (cells snapped to half-integers) with each atom's value a cell of its

@@ -48,6 +48,7 @@ from medsynth.tabular.domain_numbers import (
     MAX_LEVELS,
     SPARSE_SHARE,
     OneWay,
+    PointAtom,
     _age_in_years,
     _as_code,
     _code_step,
@@ -546,7 +547,7 @@ class ColumnRelease:
                 self.oneways[col.name] = ow
             return None
         cells: list[tuple[int, int, int]] = []
-        point_atoms: dict[float, tuple[float, float]] = {}
+        point_atoms: dict[float, PointAtom] = {}
         spent_point = 0.0
         if (col.name not in self.times and col.type == "integer" and points
                 and (col.name in self.small_ints or col.name in self.stepped_whole or unit > 1)):

@@ -107,7 +107,7 @@ def _onto_orderings(df: pd.DataFrame, schema: TableSchema, constraints: list[Any
             if not wrong.any():
                 continue
             if a.type == "datetime" and a.format != b.format:
-                # (not of one kind and format: the one that may be missing is left out instead; an ED registration
+                # (dates of two formats, not moved onto each other: the one that may be missing is left out instead; an ED registration
                 # on its DP range's first day after an admission on its own first day crashed a sample, 1 row in 1,500)
                 drop = a.name if a.missing else b.name if b.missing else None
                 if drop is not None:

@@ -58,14 +58,6 @@ MAX_SHARE = 0.05
 #: ... and at most this share of what the fit's budget has left when a test runs (a single table's: a domain budget
 #: of 0.9 whose counts went past their plan left the rules' test more than the rest, and the fit refused: an adversary).
 LEFT_SHARE = 0.25
-
-
-def _test_rho(share: float, rho_total: float, ledger: PrivacyLedger) -> float:
-    """A rules' test's rho: ``share`` of ``rho_total``, at most :data:`LEFT_SHARE` of what a fit's ledger has left."""
-    rho = share * rho_total
-    if isinstance(ledger, PrivacyLedger):
-        rho = min(rho, LEFT_SHARE * ledger.rho_remaining())
-    return rho
 #: Time columns tested at most (28 pairs): dates first, then numbers, each in the table's order.
 MAX_COLUMNS = 8
 #: An ordering is kept where the rows breaking it, and the rows holding its later column without its earlier one, are
@@ -98,6 +90,14 @@ ALONE_SIGMAS = 1.0
 MAX_NAMED_PAIRS = 16
 #: The cells of a pair's histogram.
 CELLS = ("lt", "gt", "eq", "a_only", "b_only")
+
+
+def _test_rho(share: float, rho_total: float, ledger: PrivacyLedger) -> float:
+    """A rules' test's rho: ``share`` of ``rho_total``, at most :data:`LEFT_SHARE` of what a fit's ledger has left."""
+    rho = share * rho_total
+    if isinstance(ledger, PrivacyLedger):
+        rho = min(rho, LEFT_SHARE * ledger.rho_remaining())
+    return rho
 
 
 def candidate_columns(schema: TableSchema, *, taken: set[str]) -> list[str]:

@@ -146,6 +146,7 @@ def plan_rules(schema: TableSchema, rules: list[Constraint], *, private: bool = 
             continue
         plan.derived.append((c, b, a))
         derived_cols.add(c)
+
     def known(col: ColumnSchema) -> bool:  # (a DP fit's plan is released: only a missing state declared public decides
         return not private or col.public or "missing" not in col.read_from_data  # it; one row missing turned it: a reviewer)
 
