@@ -86,10 +86,14 @@ class _SDVBase(TabularSynthesizer):
         self.atom_bands = atom_bands(frame, {c.name: self.codec.to_unit(c, np.asarray(c.atom_numbers(), dtype=float))  # type: ignore[union-attr]
                                              for c in self.codec.numeric})  # type: ignore[union-attr]
         plain = self._plain(frame)
+        self._fit_sdv(plain, gens)
+        self.ledger.record(f"fit of SDV {self._sdv_class}", "none (non-private)", columns=list(plain.columns))  # type: ignore[union-attr]
+
+    def _fit_sdv(self, plain: pd.DataFrame, gens: Generators) -> None:
+        """A fresh SDV model (:meth:`_make`) fitted on ``plain`` under a seed from the fit's generators."""
         self.model = self._make(self._metadata())
         with global_seed(int(gens.init.integers(0, 2**31 - 1))):
             self.model.fit({TABLE: plain})
-        self.ledger.record(f"fit of SDV {self._sdv_class}", "none (non-private)", columns=list(plain.columns))  # type: ignore[union-attr]
 
     def _sample_frame(self, n: int, rng: np.random.Generator) -> Frame:
         seed = int(rng.integers(0, 2**31 - 1))
@@ -294,22 +298,22 @@ class SDVGaussianCopula(_SDVBase):
     def _fit_frame(self, frame: Frame, gens: Generators) -> None:
         self._refitted: dict[str, str] = {}
         super()._fit_frame(frame, gens)
-        bad = self._degenerate(frame)
+        plain = self._plain(frame)
+        bad = self._degenerate(plain)
         if bad:  # fitted again with those marginals as truncated normals (the others as before)
             self._refitted = dict.fromkeys(bad, "truncnorm")
-            super()._fit_frame(frame, gens)
+            self._fit_sdv(plain, gens)
             self.ledger.notes.append(  # type: ignore[union-attr]
                 f"column(s) {bad}: SDV's fitted marginal (a beta) put nearly every value on one point, its spread under "
                 f"{DEGENERATE_SPREAD:.0%} of the real values'; fitted again as truncated normals")
 
-    def _degenerate(self, frame: Frame) -> list[str]:
+    def _degenerate(self, plain: pd.DataFrame) -> list[str]:
         """The number columns whose fitted beta marginal spreads less than ``DEGENERATE_SPREAD`` of their present
-        values' standard deviation."""
+        values' standard deviation (``plain``: the table SDV was fitted on)."""
         try:
             learned = self.model.get_learned_distributions()
         except Exception:  # (an SDV without it, or nothing learned: nothing to check)
             return []
-        plain = self._plain(frame)
         out = []
         for col in self.codec.numeric:  # type: ignore[union-attr]
             d = learned.get(col.name) or {}

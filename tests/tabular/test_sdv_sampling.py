@@ -104,23 +104,24 @@ def test_a_diverged_beta_marginal_is_fitted_again(monkeypatch):
     rs = np.random.default_rng(0)
     df = pd.DataFrame({"meal": (rs.normal(900, 300, 300) / 25).round() * 25, "age": rs.integers(40, 80, 300)})
     m = tab.fit(df, model="gaussian-copula", schema=tab.infer_schema(df), seed=0)
-    frame = m.codec.encode(df)
-    assert m._degenerate(frame) == []  # a sound fit
+    plain = m._plain(m.codec.encode(df))
+    assert m._degenerate(plain) == []  # a sound fit
     learned = m.model.get_learned_distributions()
     learned["meal"] = {"distribution": "beta", "learned_parameters": {"loc": 96.0, "scale": 2354.0, "a": 1.4, "b": 4.5e6}}
     monkeypatch.setattr(m.model, "get_learned_distributions", lambda: learned)
-    assert m._degenerate(frame) == ["meal"]
+    assert m._degenerate(plain) == ["meal"]
     monkeypatch.undo()
     calls = []
     real = SDVGaussianCopula._degenerate
 
-    def first_bad(self, frame):  # the first fit's marginal diverged; the refit's is checked as it is
+    def first_bad(self, plain):  # the first fit's marginal diverged; the refit's is checked as it is
         calls.append(1)
-        return ["meal"] if len(calls) == 1 else real(self, frame)
+        return ["meal"] if len(calls) == 1 else real(self, plain)
 
     monkeypatch.setattr(SDVGaussianCopula, "_degenerate", first_bad)
     m2 = tab.fit(df, model="gaussian-copula", schema=tab.infer_schema(df), seed=0)
     assert m2.model.get_learned_distributions()["meal"]["distribution"] == "truncnorm"
     assert any("fitted again as truncated normals" in n for n in m2.ledger.notes)
+    assert sum(e.access.startswith("fit of SDV") for e in m2.ledger.entries) == 1  # (one fit recorded, not two)
     out = m2.sample(2000, seed=0)["meal"]
     assert (out == out.min()).mean() < 0.05 and abs(out.median() - df["meal"].median()) < 100
