@@ -527,6 +527,24 @@ def test_point_counts_and_the_rules_tests_stay_within_the_budget(seeded_dp_noise
     assert any(e.access.startswith("orderings") for e in m.ledger.entries)
 
 
+def test_the_point_counts_stop_at_their_cap_in_table_order(seeded_dp_noise, monkeypatch):
+    """POINT_ATOM_TOTAL caps what the point atoms' counts take of the model's budget in all: on 20 such columns a cap
+    that holds a few counts lets the first columns (table order) be counted and no others, within the cap."""
+    import medsynth.tabular.domain as dom
+
+    monkeypatch.setattr(dom, "POINT_ATOM_TOTAL", 0.01)
+    rng = np.random.default_rng(1)
+    n = 5000
+    df = pd.DataFrame({f"x{j}": np.where(np.arange(n) < n // 2, 11504 + j * 7, rng.integers(0, 20000, n)) for j in range(20)})
+    m = tab.fit(df, model="dp-mst", epsilon=1.0, seed=0, domain_budget=0.9)
+    per = next(e for e in m.ledger.entries if "per_column" in (e.details or {})).details["per_column"]
+    counted = [c for c, d in per.items() if d.get("rho_point")]
+    assert 0 < len(counted) < 20, counted
+    assert counted == [f"x{j}" for j in range(len(counted))]
+    assert sum(per[c]["rho_point"] for c in counted) <= 0.01 * m.ledger.rho_budget
+    assert m.ledger.total_epsilon <= 1.0 + 1e-9
+
+
 def test_a_censoring_day_ending_a_gapped_column_keeps_the_durations():
     """A reviewer: follow-ups ending by day 1000, the study's end, for 40% of the rows, others a few days after their
     start (median 12). Redrawn against ``start <= end`` instead of modelled as a gap, the day came back but the durations
