@@ -35,8 +35,10 @@ def infer(
     Edit it before a DP fit: set public: true on columns whose bounds/categories you declare from
     public knowledge (and adjust them), add constraints (kind: le / range / combinations / onehot). For a folder,
     the schema lists every table, its primary key and the relations (a column whose name refers to
-    another table's key and whose values all appear there); a relation with orphan keys, duplicate
-    primary keys or a cycle is an error naming the table, column and an example value.
+    another table's key and whose values all appear there). Child rows whose key has no parent and repeated
+    primary keys are named in a note with an example value (a fit leaves such child rows out; a DP fit keeps
+    one row of a repeated key at random, a non-private fit refuses them: a DP fit must not refuse on one
+    patient's rows); a relation naming a missing column, or a cycle, is an error naming the table and column.
 
     Examples:
         medsynth schema infer flchain.csv --out schema.yaml

@@ -21,6 +21,7 @@ from medsynth.io.dataset import (
     DatasetTable,
     Relation,
     RelationField,
+    _example,
     canonical_keys,
     drop_orphans,
     find_cycle,
@@ -529,20 +530,40 @@ def infer_dataset_schema(
                for n in draft.tables if draft.tables[n].primary_key}
     doubled = {n: k for n, k in doubled.items() if k}
     if notes is not None:
-        notes.extend(f"{k} value(s) of '{n}.{draft.tables[n].primary_key}' repeat: a DP fit keeps one row of each at random "
+        def first_repeat(n: str) -> str:
+            keys = tables[n][draft.tables[n].primary_key]
+            return _example(keys, np.nonzero((canonical_keys(keys).duplicated() & keys.notna()).to_numpy())[0], False)
+
+        notes.extend(f"{k} value(s) of '{n}.{draft.tables[n].primary_key}' repeat ({first_repeat(n)}): a DP fit keeps one row of each at random "
                      "(with the rows linked to it; the patients sharing it are protected together), a non-private one "
                      "refuses them: make the key unique" for n, k in doubled.items())
     problems = key_problems(tables, draft, orphans=False, loose_keys=set(keyless) | set(doubled))
     if problems:
         raise DataValidationError(problems, context="the relations do not hold in the data")
+    examples = {t: _orphan_example(tables, draft, t) for t in draft.tables}  # (before any is left out)
     tables, lost = drop_orphans(tables, draft)
     if notes is not None:
         notes.extend(f"{n} row(s) of '{t}' have no parent row (their key is missing, or not among the parent's: e.g. "
-                     "visits of patients left out of the patient table): a fit leaves them out; add their parents to "
-                     "keep them" for t, n in lost.items())
+                     f"visits of patients left out of the patient table{examples[t]}): a fit leaves them out; add their "
+                     "parents to keep them" for t, n in lost.items())
     draft = _ordinal_times(draft, tables)
     timed = [infer_time_fields(r, tables, draft) for r in draft.relations]
     return DatasetSchema(tables=draft.tables, relations=timed)
+
+
+def _orphan_example(tables: Mapping[str, pd.DataFrame], schema: DatasetSchema, table: str) -> str:
+    """``"; 'id' e.g. 9999"``: the first key of ``table`` with no parent (for the data owner's eyes), or ``""``."""
+    child = tables[table]
+    for r in schema.parents_of(table):
+        parent = tables.get(r.parent)
+        if parent is None or r.column not in child.columns or r.parent_column not in parent.columns:
+            continue
+        keys = canonical_keys(child[r.column])
+        rows = np.nonzero((keys.isna() | ~keys.isin(set(canonical_keys(parent[r.parent_column]).dropna()))).to_numpy())[0]
+        if rows.size:
+            return f"; '{r.column}' " + ("missing" if keys.iloc[int(rows[0])] is None or pd.isna(keys.iloc[int(rows[0])])
+                                          else _example(child[r.column], rows, False))
+    return ""
 
 
 #: Name words of a column numbering a parent's rows (``enum``, ``visit_no``, ``seqno``, ``line``).

@@ -482,7 +482,7 @@ class TabularSynthesizer:
             sources = [schema.column(n) for n in dict.fromkeys(n for g in tested.gaps for n in g)]  # type: ignore[union-attr]
             self.tested_plan = {"plan": tested.to_dict(), "sources": [c.model_dump(mode="json") for c in sources]}
             self.rule_plan = plan.merged(tested)
-            gapped = gap_columns(schema, tested.gaps)  # type: ignore[arg-type]
+            gapped = gap_columns(schema, tested.gaps, found.tied)  # type: ignore[arg-type]
             # a rule naming a computed column is checked on the written rows only (the output schema's), never kept in the
             # model's schema, which does not hold the column: lymph_node's tested rectime <= survtime, both computed from
             # dates, stayed there and no zero-config fit's saved schema.yaml could be read back (`tabular sample` refused)

@@ -130,11 +130,14 @@ def rule_categories(schema: TableSchema, rules: list[Constraint]) -> tuple[Table
     return schema.model_copy(update={"columns": [out.get(c.name, c) for c in schema.columns]}), set(out)
 
 
-def plan_rules(schema: TableSchema, rules: list[Constraint], *, private: bool = False) -> RulePlan:
+def plan_rules(schema: TableSchema, rules: list[Constraint], *, private: bool = False,
+               direct: frozenset[tuple[str, str]] = frozenset()) -> RulePlan:
     """Which rules to keep by construction (each column transformed at most once; sources modelled).
 
     ``private``: a DP fit, whose plan is released with the model: a gapped date's format and resolution read from the
-    data (``public: false``) are left out, and the date is written as its source's (released under DP)."""
+    data (``public: false``) are left out, and the date is written as its source's (released under DP). ``direct``:
+    orderings ``(a, b)`` whose ``b`` is gapped from ``a`` itself, not from the root of ``a``'s chain (the two often
+    equal: its gap's 0 then writes them equal)."""
     plan = RulePlan(columns=schema.names)
     types = {c.name: c for c in schema.columns}
     derived_cols: set[str] = set()
@@ -173,7 +176,7 @@ def plan_rules(schema: TableSchema, rules: list[Constraint], *, private: bool = 
     plan.gaps, plan.clips = [], []
     for b, a in chain:
         root = a
-        while root in source:
+        while root in source and (a, b) not in direct:
             root = source[root]
         plan.gaps.append((b, root))
         if root != a:
@@ -499,7 +502,7 @@ def from_model(df: pd.DataFrame, internal: TableSchema, plan: RulePlan) -> pd.Da
             on = np.abs(gap - max(gcol.atom_numbers())) <= 1e-6 * max(abs(top), 1.0)
             x = np.where(~on & (x > top), np.maximum(2 * top - x, base), x)
         if (spec.get("min") is not None and gcol is not None and gcol.type in ("integer", "continuous")
-                and end_atoms(gcol)[1] is not None):
+                and spec.get("bottom_atom", end_atoms(gcol)[1] is not None)):  # (saved before the flag: gap atom 0)
             # ... and on one starting it (to_model wrote its rows' gaps as 0): other rows under the start are reflected
             # above it, not raised onto it (breaches' posting day, 65% of the rows, came out 73-82%)
             low = float(spec["min"])
