@@ -112,7 +112,7 @@ AT_END_PART = 0.05
 
 #: A child column is held once per parent (``constant``) under DP where a noisy count of the patients with two rows or
 #: more stands ``CONSTANT_SUPPORT_SIGMAS`` deviations above zero and the noisy count of those whose rows hold two values
-#: of it is at most ``CONSTANT_SHARE`` of it plus one deviation (``CONSTANT_PART`` of the decision budget).
+#: of it is at most ``CONSTANT_HELD_SHARE`` of it plus one deviation (``CONSTANT_PART`` of the decision budget).
 CONSTANT_PART = 0.1
 
 

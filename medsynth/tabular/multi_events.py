@@ -138,6 +138,12 @@ CONSTANT_SUPPORT_SIGMAS = 10.0
 
 CONSTANT_SHARE = 0.05
 
+#: A child column is held once per parent where at most this share of the patients with two rows or more hold two values
+#: of it (the noisy counts; as schema infer's :data:`medsynth.io.dataset_infer.CONSTANT_SHARE`: quinidine's ages, a
+#: birthday between visits for 3-6% of the patients, changed between the visits of 96-100% of the synthetic ones at
+#: 0.05, epsilon 100 too).
+CONSTANT_HELD_SHARE = 0.10
+
 
 #: A child column of its parent's column's name is a copy of it unless the noisy count of the patients whose rows differ
 #: from the parent's stands this many deviations above ``CONSTANT_SHARE`` of those holding both.
@@ -220,7 +226,7 @@ class EventDecisions:
         bad = [patients(np.isin(g, varying_groups(rows[n], g))) for n in cands]
         noisy = np.asarray(bad) + gens.noise.normal(0.0, sigma, len(cands))
         constant = [n for n, b in zip(cands, noisy, strict=True)
-                    if support >= CONSTANT_SUPPORT_SIGMAS * sigma and b <= CONSTANT_SHARE * support + sigma]
+                    if support >= CONSTANT_SUPPORT_SIGMAS * sigma and b <= CONSTANT_HELD_SHARE * support + sigma]
         if support < CONSTANT_SUPPORT_SIGMAS * sigma:  # (measured, and too few patients with two rows stood out:
             # said, as where nothing is measured; ebmt's site, one per patient, came out two values or more for 82% of
             # synthetic patients without a word)
