@@ -288,6 +288,15 @@ class MarginalSynthesizer(TabularSynthesizer):
         e = np.unique(np.clip(e, 0.0, 1.0))
         return e[np.r_[True, np.diff(e) > 1e-15]]
 
+    def _atom_cells(self, col: ColumnSchema, g: int) -> np.ndarray:
+        """Which of a number's ``g`` fine cells hold one of its atoms alone (on an atom grid: :meth:`_atom_grid`)."""
+        edges = self._edges.get(col.name)
+        fixed = np.zeros(g, dtype=bool)
+        if edges is not None and col.atoms:
+            for a in self.codec.to_unit(col, np.asarray(col.atom_numbers(), dtype=float)):  # type: ignore[union-attr]
+                fixed[int(np.clip(np.searchsorted(edges, a, side="right") - 1, 0, g - 1))] = True
+        return fixed
+
     def _fine_codes(self, frame: Frame) -> dict[str, np.ndarray]:
         out = {}
         for col in self.codec.numeric:  # type: ignore[union-attr]
@@ -387,6 +396,8 @@ class MarginalSynthesizer(TabularSynthesizer):
             col = next((x for x in cols if x.name == c and x.type not in ("categorical", "boolean")), None)
             if col is not None:
                 g = self._fine_spec(col)[0]
+                held = self._atom_cells(col, g)  # (an atom's cell is no tail: its count is its own)
+                atom_counts = fine_noisy[c][:g][held]
                 fine_noisy[c] = fine_noisy[c].copy()
                 fine_noisy[c][:g] = cut_tail(fine_noisy[c][:g], fine_sigma[c][:g])
                 if col.transform in ("asinh", "log"):  # noise in the empty cells below its core too: a signed offset's,
@@ -398,6 +409,7 @@ class MarginalSynthesizer(TabularSynthesizer):
                     # out; noise there tied 9% of a 300-patient trial's visits at months 2, 4, 6, 8 (real none)
                     if fine_noisy[c][0] <= TAIL_SIGMAS * fine_sigma[c][0]:
                         fine_noisy[c][0] = 0.0
+                fine_noisy[c][:g][held] = atom_counts
         n_hat = max(float(np.mean([v.sum() for v in fine_noisy.values()])), 1.0)
 
         # coarse bins of equal noisy mass (numbers); categories stay as they are
@@ -421,13 +433,9 @@ class MarginalSynthesizer(TabularSynthesizer):
                 fine_w[col.name][:g] = project_simplex(fine_noisy[col.name][:g], total)
             group = equal_mass_groups(fine_w[col.name][:g], min(self._grid[1], g))
             if private and g >= SMOOTH_MIN_CELLS and self.decode_weights == "project":  # ("clipped": as released)
-                edges = self._edges.get(col.name)
-                fixed = np.zeros(g, dtype=bool)
-                if edges is not None and col.atoms:
-                    for a in self.codec.to_unit(col, np.asarray(col.atom_numbers(), dtype=float)):  # type: ignore[union-attr]
-                        fixed[int(np.clip(np.searchsorted(edges, a, side="right") - 1, 0, g - 1))] = True
                 fine_w[col.name][:g] = _smoothed_within(fine_noisy[col.name][:g], fine_sigma[col.name][:g],
-                                                        fine_w[col.name][:g], group, edges, fixed)
+                                                        fine_w[col.name][:g], group, self._edges.get(col.name),
+                                                        self._atom_cells(col, g))
             maps[col.name] = np.append(group, group.max() + 1) if col.missing else group  # missing: own state
         sizes = {c: int(maps[c].max() + 1) for c in names}
         coarse = {c: maps[c][fine[c]] for c in names}
