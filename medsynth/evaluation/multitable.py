@@ -10,7 +10,7 @@ folders run this. The holdout is real patients the generator never saw, with all
   parent's first row, in units of its real standard deviation), ``time_offset_tvd`` (a child row's time
   relative to its parent's start or end: the relation's ``after`` and ``within`` columns), ``time_bound_violations``
   (child rows starting before ``after``, or starting or ending after ``within``), ``interval_order_violations``
-  and ``sibling_pattern_difference`` (the share of parents whose rows all differ, or all agree, in a category column or
+  and ``sibling_pattern_difference`` (the share of parents whose rows all differ, or all agree, in a category or number column or
   the time: two left eyes, two visits at one month). The worst relation is
   judged; every
   relation is in the details.
@@ -242,8 +242,8 @@ def relation_metrics(train: dict, holdout: dict, synthetic: dict, schema: Datase
     if siblings:
         worst = max(siblings, key=lambda r: r["synthetic"] - r["baseline"])
         out.append(judge("sibling_pattern_difference", SECTION, worst["synthetic"], "minimize",
-                         "How a parent's rows share their values, real against synthetic: for each category column of a "
-                         "child table and its time, the share of parents (with two rows or more) whose rows all hold "
+                         "How a parent's rows share their values, real against synthetic: for each category and number "
+                         "column of a child table and its time, the share of parents (with two rows or more) whose rows all hold "
                          "different values (a patient's left and right eye; visits at different times) and the share "
                          "whose rows all hold one value; the worst absolute difference of the two shares (the worst "
                          "relation and column; the baseline is real holdout vs real train).",

@@ -223,14 +223,16 @@ def children_per_parent(tables: Mapping[str, pd.DataFrame], rel: Relation) -> np
 
 
 def sibling_patterns(tables: Mapping[str, pd.DataFrame], schema: DatasetSchema, rel: Relation) -> dict[str, dict[str, float]]:
-    """How a parent's child rows share their values: for each category column of the child (and its ``order_by`` time),
-    among parents with two rows or more, the share whose rows all hold different values (``distinct``: a patient's two
-    eyes, one left and one right; visits at different months) and the share whose rows all hold one value (``same``: a
-    column constant within the patient). Missing counts as a value. ``{}`` where no parent has two rows."""
+    """How a parent's child rows share their values: for each category and number column of the child (and its
+    ``order_by`` time), among parents with two rows or more, the share whose rows all hold different values
+    (``distinct``: a patient's two eyes, one left and one right; visits at different months) and the share whose rows all
+    hold one value (``same``: a column constant within the patient; numbers too: a data scientist's quinidine ages, one
+    per patient in 94% of them, came out one in none, and no check said so). Missing counts as a value. ``{}`` where no
+    parent has two rows."""
     child = tables[rel.child]
     p = parent_rows(tables, rel)
     types = column_types(schema, rel.child)
-    cols = [c for c, k in types.items() if k == "categorical" and c in child.columns]
+    cols = [c for c, k in types.items() if k in ("categorical", "numeric") and c in child.columns]
     if rel.order_by and rel.order_by in child.columns and rel.order_by not in cols:
         cols.append(rel.order_by)
     ok = p >= 0

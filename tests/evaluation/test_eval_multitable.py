@@ -529,6 +529,25 @@ def test_a_patients_constant_drawn_on_each_row_fails():
     assert m.value > 0.9 and m.verdict == "fail" and "'sex'" in m.note, (m.value, m.note)
 
 
+def test_a_number_held_once_by_most_patients_drawn_on_each_row_fails():
+    """A data scientist's quinidine: an age one per patient in 94% of them (a few birthdays between visits) came out
+    changing between the visits of every synthetic patient; sibling patterns judged category columns only. Numbers too."""
+    def aged(n: int, seed: int, drawn: bool = False) -> dict[str, pd.DataFrame]:
+        t = _growing(n, seed)
+        rng = np.random.default_rng(seed + 50)
+        age = t["visits"].groupby("Subject")["Days"].transform(lambda d: rng.integers(40, 80)).to_numpy()
+        birthday = np.isin(t["visits"]["Subject"], t["patients"]["Subject"].iloc[: max(1, n // 20)]) & (t["visits"]["Days"] > 5)
+        t["visits"]["age"] = np.where(drawn, rng.integers(40, 80, len(age)), age + birthday)
+        return t
+
+    train, holdout = aged(60, 0), aged(40, 1)
+    res = {m.name: m for m in evaluate_multitable(train, holdout, aged(60, 2)).results}["sibling_pattern_difference"]
+    assert res.verdict == "pass", (res.value, res.note)
+    bad = {m.name: m for m in evaluate_multitable(train, holdout, aged(60, 2, drawn=True)).results}
+    m = bad["sibling_pattern_difference"]
+    assert m.value > 0.8 and m.verdict == "fail" and "'age'" in m.note, (m.value, m.note)
+
+
 def _binary_visits(n: int, seed: int, offset: int = 0) -> dict[str, pd.DataFrame]:
     """schizophrenia2's shape: a yes/no response at a fixed schedule of visits (ten here), and the patient's group."""
     rng = np.random.default_rng(seed)
