@@ -252,7 +252,8 @@ def tested_orderings(df: pd.DataFrame, schema: TableSchema, *, taken: set[str], 
                   "ranges overlap (which hold)",
                   "Gaussian mechanism (zCDP)", rho=rho, sigma=sigma,
                   columns=sorted(values), pairs=len(pairs), orderings_unconfirmed=unconfirmed,
-                  released="the orderings kept (meta.json rules_tested)")
+                  released="the orderings kept (meta.json rules_tested) and those whose columns are often equal (a gap "
+                           "from that source, 0 an atom of it: the model schema and meta.json rules)")
     for a, b in [*gapped, *redrawn]:
         # (ebmt4: recae <= rel, broken by 11% of the real rows, was kept at this budget and said held; the note now
         # says how many breaking rows the test could not tell from none)
