@@ -242,9 +242,9 @@ def relation_metrics(train: dict, holdout: dict, synthetic: dict, schema: Datase
     if siblings:
         worst = max(siblings, key=lambda r: r["synthetic"] - r["baseline"])
         out.append(judge("sibling_pattern_difference", SECTION, worst["synthetic"], "minimize",
-                         "How a parent's rows share their values, real against synthetic: for each category and number "
-                         "column of a child table and its time, the share of parents (with two rows or more) whose rows all hold "
-                         "different values (a patient's left and right eye; visits at different times) and the share "
+                         "How a parent's rows share their values, real against synthetic: for each category column of a "
+                         "child table and its time (number columns: the second share only), the share of parents (with "
+                         "two rows or more) whose rows all hold different values (a patient's left and right eye; visits at different times) and the share "
                          "whose rows all hold one value; the worst absolute difference of the two shares (the worst "
                          "relation and column; the baseline is real holdout vs real train).",
                          threshold=th.sibling_pattern_difference, baseline=worst["baseline"],
@@ -448,6 +448,8 @@ def _siblings(train: dict, holdout: dict, synthetic: dict, schema: DatasetSchema
     def diff(r: dict, other: dict | None) -> float:
         if other is None:
             return float("nan")
+        if r.get("number"):  # (a number's rows all alike: held once per patient; all differing is no rule of numbers)
+            return abs(r["same"] - other["same"])
         return max(abs(r["distinct"] - other["distinct"]), abs(r["same"] - other["same"]))
 
     out = []

@@ -540,11 +540,12 @@ def infer_dataset_schema(
     problems = key_problems(tables, draft, orphans=False, loose_keys=set(keyless) | set(doubled))
     if problems:
         raise DataValidationError(problems, context="the relations do not hold in the data")
-    examples = {t: _orphan_example(tables, draft, t) for t in draft.tables}  # (before any is left out)
+    examples = {t: _orphan_example(tables, draft, t) for t in draft.tables} if notes is not None else {}  # (before any
+    # is left out; a grandchild that lost rows only with its parent's orphans has none of its own)
     tables, lost = drop_orphans(tables, draft)
     if notes is not None:
         notes.extend(f"{n} row(s) of '{t}' have no parent row (their key is missing, or not among the parent's: e.g. "
-                     f"visits of patients left out of the patient table{examples[t]}): a fit leaves them out; add their "
+                     f"visits of patients left out of the patient table{examples.get(t, '')}): a fit leaves them out; add their "
                      "parents to keep them" for t, n in lost.items())
     draft = _ordinal_times(draft, tables)
     timed = [infer_time_fields(r, tables, draft) for r in draft.relations]

@@ -396,8 +396,6 @@ class MarginalSynthesizer(TabularSynthesizer):
             col = next((x for x in cols if x.name == c and x.type not in ("categorical", "boolean")), None)
             if col is not None:
                 g = self._fine_spec(col)[0]
-                held = self._atom_cells(col, g)  # (an atom's cell is no tail: its count is its own)
-                atom_counts = fine_noisy[c][:g][held]
                 fine_noisy[c] = fine_noisy[c].copy()
                 fine_noisy[c][:g] = cut_tail(fine_noisy[c][:g], fine_sigma[c][:g])
                 if col.transform in ("asinh", "log"):  # noise in the empty cells below its core too: a signed offset's,
@@ -409,7 +407,6 @@ class MarginalSynthesizer(TabularSynthesizer):
                     # out; noise there tied 9% of a 300-patient trial's visits at months 2, 4, 6, 8 (real none)
                     if fine_noisy[c][0] <= TAIL_SIGMAS * fine_sigma[c][0]:
                         fine_noisy[c][0] = 0.0
-                fine_noisy[c][:g][held] = atom_counts
         n_hat = max(float(np.mean([v.sum() for v in fine_noisy.values()])), 1.0)
 
         # coarse bins of equal noisy mass (numbers); categories stay as they are

@@ -139,7 +139,7 @@ CONSTANT_SUPPORT_SIGMAS = 10.0
 CONSTANT_SHARE = 0.05
 
 #: A child column is held once per parent where at most this share of the patients with two rows or more hold two values
-#: of it (the noisy counts; as schema infer's :data:`medsynth.io.dataset_infer.CONSTANT_SHARE`: quinidine's ages, a
+#: of it (the noisy counts; as schema infer's :data:`medsynth.io.dataset_infer.CONSTANT_COLUMN_SHARE`: quinidine's ages, a
 #: birthday between visits for 3-6% of the patients, changed between the visits of 96-100% of the synthetic ones at
 #: 0.05, epsilon 100 too).
 CONSTANT_HELD_SHARE = 0.10

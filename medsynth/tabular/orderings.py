@@ -662,9 +662,13 @@ def plan_tested(schema: TableSchema, found: Kept, derived: list[Constraint],
     its source's bottom) is left to the check. A gapped date keeps its own DP-decided format, resolution and missing
     state (DP outputs here, which ``plan_rules`` leaves out of a DP fit's plan as read from the data)."""
     kept = list(found.gapped)
+    # (tied pairs gapped directly only where the source is no more often missing than the column, by their DP missing
+    # states: a never-missing survival time gapped from a relapse time missing in 2.5% of the rows came out missing in
+    # 4-5% of them, a reviewer; from the chain's root, never missing, it had none)
+    direct = frozenset((a, b) for a, b in found.tied if not (schema.column(a).missing and not schema.column(b).missing))
     while True:
         plan = plan_rules(schema.model_copy(update={"constraints": []}), [*derived, *kept, *binned], private=True,
-                          direct=found.tied)
+                          direct=direct)
         empty = {b for b, a in plan.gaps if not gap_top(schema.column(b), schema.column(a)) > 0}
         if not empty:
             break
