@@ -30,6 +30,7 @@ from medsynth.core.errors import DataValidationError, PrivacyBudgetError
 from medsynth.io.schema import fields_read
 from medsynth.privacy.ledger import PrivacyLedger
 from medsynth.privacy.locate import (
+    PRESENT_SIGMAS,
     locate_by_family,
     locate_present,
     share_family_scale,
@@ -373,10 +374,20 @@ def resolve_domain(
         share_family_scale([located[n] for n in names])
     tentative = []  # unlocated after every look, but DP says most rows hold a value: the block standing out most
     if rows is not None and rows_sigma is not None:  # (the noisy count of df's rows and its noise; none, no guess)
-        for name, loc in located.items():
+        for loc in located.values():
             if present.short(loc):  # still a code whose keys leave most values out: a number, tentatively
                 loc.kind, loc.keys = "unlocated", np.zeros(0, dtype=np.int64)
                 loc.family_keys = np.zeros(0, dtype=np.int64)  # (no longer a code: no family scale)
+        for names in families_n.values():  # a member its own histogram cannot place, that DP says holds values, takes
+            fam = [located[n] for n in names]  # its family's run (the members' average: sqrt(k) less noise), a coarse
+            for loc in locate_by_family([x for x in fam if _flag_text(x) is None]):  # range kept without its own
+                miss, sigma_miss = loc.missing_noisy()  # stage 2's confirmation (tidyr::who at epsilon 1: 19-23 of
+                if float(rows) - miss > PRESENT_SIGMAS * math.hypot(sigma_miss, rows_sigma):  # 60 count columns,
+                    loc.tentative = False  # 1,020 values each, came out empty; their own best block went unconfirmed)
+                else:
+                    loc.kind, loc.octaves, loc.tentative, loc.by_family = "unlocated", None, False, False
+                    loc.keys = np.zeros(0, dtype=np.int64)
+        for name, loc in located.items():
             if loc.kind == "unlocated" and _flag_text(loc) is None:
                 miss, sigma_miss = loc.missing_noisy()
                 if locate_present(loc, float(rows) - miss, math.hypot(sigma_miss, rows_sigma)):
