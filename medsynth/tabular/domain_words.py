@@ -175,6 +175,12 @@ def unsure_kinds(entries: list[Any]) -> list[str]:
     return [c for e in entries if e.access.endswith(STRUCTURE_ACCESS) for c in (e.details or {}).get("unsure_kind") or []]
 
 
+def unsure_whole(entries: list[Any]) -> list[str]:
+    """The number columns whose whole-or-not count a DP fit's type decisions among ``entries`` could not decide
+    (``undecided_numbers``: modelled as continuous unless their DP range made them whole)."""
+    return [c for e in entries if e.access.endswith(STRUCTURE_ACCESS) for c in (e.details or {}).get("undecided_numbers") or []]
+
+
 def _word_group(k: str) -> tuple[str, ...] | None:
     if k in LETTER_KEYS:
         return LETTER_KEYS
