@@ -378,12 +378,15 @@ def resolve_domain(
             if present.short(loc):  # still a code whose keys leave most values out: a number, tentatively
                 loc.kind, loc.keys = "unlocated", np.zeros(0, dtype=np.int64)
                 loc.family_keys = np.zeros(0, dtype=np.int64)  # (no longer a code: no family scale)
-        for names in families_n.values():  # a member its own histogram cannot place, that DP says holds values, takes
-            fam = [located[n] for n in names]  # its family's run (the members' average: sqrt(k) less noise), a coarse
-            for loc in locate_by_family([x for x in fam if _flag_text(x) is None]):  # range kept without its own
-                miss, sigma_miss = loc.missing_noisy()  # stage 2's confirmation (tidyr::who at epsilon 1: 19-23 of
-                if float(rows) - miss > PRESENT_SIGMAS * math.hypot(sigma_miss, rows_sigma):  # 60 count columns,
-                    loc.tentative = False  # 1,020 values each, came out empty; their own best block went unconfirmed)
+        # a member its own histogram cannot place, that DP says holds values, takes its family's run (the members'
+        # average: sqrt(k) less noise) as a coarse range, kept without its own stage 2's confirmation: tidyr::who's
+        # sparse count columns (1,020 values each over many powers of two) came out empty 5-9 at a time at epsilon 1,
+        # their own best blocks unconfirmed
+        for names in families_n.values():
+            for loc in locate_by_family([located[n] for n in names if _flag_text(located[n]) is None]):
+                miss, sigma_miss = loc.missing_noisy()
+                if float(rows) - miss > PRESENT_SIGMAS * math.hypot(sigma_miss, rows_sigma):
+                    loc.tentative = False
                 else:
                     loc.kind, loc.octaves, loc.tentative, loc.by_family = "unlocated", None, False, False
                     loc.keys = np.zeros(0, dtype=np.int64)
