@@ -82,6 +82,8 @@ class Location:
             public year from a year column's (:func:`locate_year`); 0 for other numbers: ``values`` and every grid
             are relative to it, and :func:`refine` adds it back to the range (and to a year column's codes).
         by_family: located by :func:`locate_by_family`.
+        unconfirmed: located by its family's run without stage 2's confirmation (a caller's choice, where DP says the
+            column holds values: :func:`family_fits`).
         family_keys: the keys of its family's scale (:func:`share_family_scale`), for a code located alone.
     """
 
@@ -101,6 +103,7 @@ class Location:
     text_noisy: np.ndarray = field(default_factory=lambda: np.zeros(0))
     origin: float = 0.0
     by_family: bool = False
+    unconfirmed: bool = False
     family_keys: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
     def text_found(self) -> np.ndarray:
@@ -729,6 +732,18 @@ def locate_by_family(locs: list[Location], *, kinds: tuple[str, ...] = ("number"
     return lost
 
 
+def family_fits(loc: Location) -> bool:
+    """Whether a member located by its family (:func:`locate_by_family`) holds more of its own stage-1 noisy mass inside
+    the family's run than outside it (keys folded in): a member of the other sign, or on another scale, does not take
+    the run without stage 2's confirmation (a reviewer: negatives -999..-1 in a family of counts came out in [0, 127]).
+    Post-processing of its noisy counts."""
+    if loc.octaves is None:
+        return False
+    tot, _ = _octave_totals(loc)
+    inside = float(tot[loc.octaves[0] : loc.octaves[1] + 1].sum())
+    return inside > 0 and inside > float(tot.sum()) - inside
+
+
 #: Stage 2 also measures this many powers of two beyond each end of the located run ...
 NEIGHBOURS = 4
 #: ... and one joins the range when both stages' count of it (inverse-variance average) stands this many deviations
@@ -1224,5 +1239,5 @@ def refine(loc: Location, rho: float, rng: np.random.Generator, *, max_cells: in
                         range_count=inside, range_sd=inside_sd)
 
 
-__all__ = ["Location", "locate", "locate_by_family", "locate_date", "locate_present", "locate_year", "refine",
+__all__ = ["family_fits", "Location", "locate", "locate_by_family", "locate_date", "locate_present", "locate_year", "refine",
            "remeasure", "share_family_scale"]

@@ -249,6 +249,8 @@ class ColumnRelease:
     paired: list[str] = field(default_factory=list)
     #: number columns located where their family's average histogram located, confirmed
     by_family: list[str] = field(default_factory=list)
+    #: ... and those given their family's run without a confirmation of their own
+    family_range: list[str] = field(default_factory=list)
     #: decided numbers, released as a flag's categories (text stood above the noise)
     retyped: list[str] = field(default_factory=list)
     #: small codes released as category lists (text stood beside their keys)
@@ -424,7 +426,7 @@ class ColumnRelease:
             # the values out, Pima's ages to 16-29, and the fit said nothing: the note cannot tell under this noise)
             self.range_floors.append(CLIP_NOTE_SIGMAS * noise[1])
         if loc.by_family:
-            self.by_family.append(col.name)
+            (self.family_range if loc.unconfirmed else self.by_family).append(col.name)
         if col.name in self.tentative:
             self.ledger.notes.append(f"column '{col.name}': no block of its values stood above the noise alone; located where "
                                      "they stand out most, as most rows hold a value, and confirmed by a second measurement "
@@ -651,6 +653,12 @@ class ColumnRelease:
                 f"columns {self.by_family}: no value range stood above the noise in their own histogram; located where the average "
                 "histogram of their family (number columns whose names differ only in their numbers) did, and confirmed by "
                 "a second measurement of their own values")
+        if self.family_range:
+            self.ledger.notes.append(
+                f"columns {self.family_range}: no value range stood above the noise in their own histogram, nor did a "
+                "second measurement confirm one: DP counts say they hold values, so they take the range where the average "
+                "histogram of their family (number columns whose names differ only in their numbers) stands out, a "
+                "coarse range; compare them with what you know (or declare their bounds public)")
         if self.text_coded:
             self.ledger.notes.append(
                 f"columns {self.text_coded}: DP decided that they hold a small code of whole numbers, but text stood above the "

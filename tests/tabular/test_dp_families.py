@@ -204,11 +204,30 @@ def test_sparse_members_of_a_family_take_its_range_not_an_empty_column(seeded_dp
             for age in ("014", "1524", "2534", "3544", "4554", "5564", "65"):
                 x = np.where(rng.random(n) < 0.22, 0.0, np.round(np.exp(rng.normal(3.0, 2.2, n))))  # (a fifth 0)
                 cols[f"new_{kind}_{sex}{age}"] = np.where(rng.random(n) < share, x, np.nan)
+    # a member of the other sign (a reviewer: -999..-1 among counts came out in [0, 127], every value off its range)
+    cols["new_sp_m014"] = np.where(rng.random(n) < 0.04, -rng.integers(1, 1000, n).astype(float), np.nan)
     df = pd.DataFrame(cols)
     m = tab.fit(df, model="dp-mst", epsilon=1.0, seed=0)
     out = m.sample(2000, seed=0)
+    odd = pd.to_numeric(out["new_sp_m014"], errors="coerce").dropna()
+    assert odd.empty or (odd < 0).mean() >= 0.7, odd.describe()
     sparse = [c for c in df.columns if c.startswith(("new_sn", "new_ep"))]
     empty = [c for c in sparse if out[c].isna().all()]
     assert len(empty) <= 2, empty
     present = [c for c in sparse if c not in empty]
     assert all(0.05 <= out[c].notna().mean() <= 0.3 for c in present), {c: out[c].notna().mean() for c in present}
+
+
+def test_a_member_of_the_other_sign_does_not_take_its_familys_run():
+    """family_fits: a member's own stage-1 mass must lie mostly inside its family's run for it to take that run without
+    a confirmation of its own (a reviewer: negatives -999..-1 among counts came out in [0, 127])."""
+    from medsynth.privacy.locate import _KMAX, family_fits, locate
+
+    rng = np.random.default_rng(0)
+    counts = locate(np.round(np.exp(rng.normal(3.0, 2.0, 300))), 0.05, rng)
+    negatives = locate(-rng.integers(1, 1000, 300).astype(float), 0.05, rng)
+    for loc in (counts, negatives):
+        loc.octaves = (_KMAX, _KMAX + 17)  # the family's run: from the zero bucket up to 2^17
+    assert family_fits(counts) and not family_fits(negatives)
+    negatives.octaves = None
+    assert not family_fits(negatives)
