@@ -344,14 +344,15 @@ def release_gaps(model: Any) -> str | None:
                      f"hold{'' if len(unsure) > 1 else 's'} numbers or text ({_names(unsure)}: too few rows for the "
                      f"type decision at this budget; declare {'their types' if len(unsure) > 1 else 'its type'}, a data "
                      "dictionary's public facts, by taking 'type' out of read_from_data)")
-    undecided = set(unsure_whole(getattr(model.privacy_ledger, "entries", [])))
-    decimals = [c.name for t, tab in tables.items() if t is None for c in tab.modelled
-                if c.type == "continuous" and c.name in undecided]
-    if decimals:  # (tidyr::who's counts written 36.36, 0.208 in 6-9 columns a fit, the console silent: a data scientist)
-        parts.append(f"{len(decimals)} number column{'s' if len(decimals) > 1 else ''} {'are' if len(decimals) > 1 else 'is'} "
-                     f"written with decimals ({_names(decimals)}: the noise could not confirm whole numbers at this "
-                     "budget; where they are counts, declare them whole, a data dictionary's public fact: type integer, 'type' taken "
-                     "out of read_from_data)")
+    for t, tab in tables.items():  # (tidyr::who's counts written 36.36, 0.208 in 6-9 columns a fit, the console silent)
+        undecided = set(unsure_whole(getattr(model.privacy_ledger, "entries", []), t))
+        decimals = [c.name for c in tab.modelled if c.type == "continuous" and c.name in undecided]
+        if decimals:
+            parts.append(f"{f'table {t!r}: ' if t is not None else ''}{len(decimals)} number column"
+                         f"{'s' if len(decimals) > 1 else ''} {'are' if len(decimals) > 1 else 'is'} written with decimals "
+                         f"({_names(decimals)}: the noise could not confirm whole numbers at this budget; where they are "
+                         "counts, declare them whole, a data dictionary's public fact: type integer, 'type' taken out of "
+                         "read_from_data)")
     from medsynth.tabular.multi_decisions import NO_TIME_ORDER
 
     unordered = [n.split(":")[0].removeprefix("relation ") for n in getattr(model.privacy_ledger, "notes", [])

@@ -175,10 +175,12 @@ def unsure_kinds(entries: list[Any]) -> list[str]:
     return [c for e in entries if e.access.endswith(STRUCTURE_ACCESS) for c in (e.details or {}).get("unsure_kind") or []]
 
 
-def unsure_whole(entries: list[Any]) -> list[str]:
+def unsure_whole(entries: list[Any], table: str | None = None) -> list[str]:
     """The number columns whose whole-or-not count a DP fit's type decisions among ``entries`` could not decide
-    (``undecided_numbers``: modelled as continuous unless their DP range made them whole)."""
-    return [c for e in entries if e.access.endswith(STRUCTURE_ACCESS) for c in (e.details or {}).get("undecided_numbers") or []]
+    (``undecided_numbers``: modelled as continuous unless their DP range made them whole); ``table``: a folder's table's
+    only (its entries' accesses begin ``table 'NAME':``)."""
+    return [c for e in entries if e.access.endswith(STRUCTURE_ACCESS)
+            and (table is None or e.access.startswith(f"table '{table}':")) for c in (e.details or {}).get("undecided_numbers") or []]
 
 
 def _word_group(k: str) -> tuple[str, ...] | None:

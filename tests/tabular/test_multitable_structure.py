@@ -849,3 +849,27 @@ def test_a_folders_category_floor_counts_patients(seeded_dp_noise):
     notes = [n for n in model.ledger.notes if "category lists" in n]
     assert any("patients' rows (a child table's values are counted on one random row of each patient)" in n
                for n in notes), notes
+
+
+def test_a_folders_counts_written_with_decimals_are_named_per_table(seeded_dp_noise):
+    """A reviewer: the fit's warning named a single table's counts written with decimals (the noise not confirming them
+    whole) but never a folder's: its ledger entries carry the table in their access."""
+    from medsynth import tabular as tab
+
+    rs = np.random.default_rng(0)
+    n = 1500
+    pat = pd.DataFrame({"pid": np.arange(n), "age": rs.integers(20, 90, n).astype(float),
+                        **{f"count{i}": np.where(rs.random(n) < 0.3, rs.integers(0, 50, n).astype(float), np.nan)
+                           for i in range(6)}})
+    pid = np.repeat(np.arange(n), rs.integers(1, 4, n))
+    vis = pd.DataFrame({"vid": np.arange(len(pid)), "pid": pid, "day": rs.integers(0, 300, len(pid)),
+                        **{f"lab{i}": np.where(rs.random(len(pid)) < 0.3, rs.integers(0, 50, len(pid)).astype(float), np.nan)
+                           for i in range(6)}})
+    tables = {"patients": pat, "visits": vis}
+    model = tab.fit(tables, epsilon=1.0, schema=tab.infer_schema(tables))
+    gaps = tab.release_gaps(model) or ""
+    for t in ("patients", "visits"):
+        decimals = [c.name for c in model.schema.tables[t].modelled if c.type == "continuous" and c.name != "age"]
+        if decimals:
+            assert f"table '{t}': " in gaps and "written with decimals" in gaps and decimals[0] in gaps, (t, decimals, gaps)
+    assert "written with decimals" in gaps
