@@ -570,6 +570,21 @@ def drop_repeated_rows(tables: Mapping[str, pd.DataFrame], schema: DatasetSchema
     return out, lost
 
 
+def orphan_rows(child: pd.DataFrame, parent: pd.DataFrame, relation: Relation) -> np.ndarray:
+    """Which rows of ``child`` have a key of ``relation`` missing or not among ``parent``'s keys (all False where either
+    table lacks the relation's column)."""
+    if relation.column not in child.columns or relation.parent_column not in parent.columns:
+        return np.zeros(len(child), dtype=bool)
+    keys = canonical_keys(child[relation.column])
+    return (keys.isna() | ~keys.isin(set(canonical_keys(parent[relation.parent_column]).dropna()))).to_numpy(dtype=bool)
+
+
+def repeated_rows(keys: pd.Series) -> np.ndarray:
+    """Which rows repeat an earlier row's present key (canonical keys: 1 and 1.0 alike)."""
+    ck = canonical_keys(keys)
+    return (ck.duplicated(keep="first") & ck.notna()).to_numpy(dtype=bool)
+
+
 def drop_orphans(tables: Mapping[str, pd.DataFrame], schema: DatasetSchema) -> tuple[dict[str, pd.DataFrame], dict[str, int]]:
     """The tables without child rows whose key has no parent (missing, or not among the parent's keys left), parents
     first, so that an orphan's own children go too; and how many rows each table lost (only tables that lost some).
@@ -584,10 +599,8 @@ def drop_orphans(tables: Mapping[str, pd.DataFrame], schema: DatasetSchema) -> t
         keep = np.ones(len(df), dtype=bool)
         for r in schema.parents_of(t):
             parent = out.get(r.parent)
-            if parent is None or r.column not in df.columns or r.parent_column not in parent.columns:
-                continue
-            ck = canonical_keys(df[r.column])
-            keep &= (ck.notna() & ck.isin(set(canonical_keys(parent[r.parent_column]).dropna()))).to_numpy()
+            if parent is not None:
+                keep &= ~orphan_rows(df, parent, r)
         if not keep.all():
             lost[t] = int((~keep).sum())
             out[t] = df.loc[keep].reset_index(drop=True)
@@ -625,17 +638,15 @@ def key_problems(tables: Mapping[str, pd.DataFrame], schema: DatasetSchema, *, r
             where = WITHHELD if redact else f"e.g. row {miss[0] + 1}"
             problems.append(f"table '{name}': primary key '{t.primary_key}' is missing in {'some' if redact else miss.size} row(s) "
                             f"({where}); every row needs a key")
-        dup = np.nonzero((keys.duplicated(keep="first") & keys.notna()).to_numpy())[0]
+        dup = np.nonzero(repeated_rows(df[t.primary_key]))[0]
         if dup.size:
             problems.append(f"table '{name}': primary key '{t.primary_key}' has {'' if redact else f'{dup.size} '}duplicated value(s) "
                             f"({_example(df[t.primary_key], dup, redact)}); a primary key must be unique")
     for r in schema.relations if orphans else []:
         child, parent = tables.get(r.child), tables.get(r.parent)
-        if child is None or parent is None or r.column not in child.columns or r.parent_column not in parent.columns:
+        if child is None or parent is None:
             continue
-        have = set(canonical_keys(parent[r.parent_column]).dropna())
-        ck = canonical_keys(child[r.column])
-        orphan = np.nonzero((ck.isna() | ~ck.isin(have)).to_numpy())[0]
+        orphan = np.nonzero(orphan_rows(child, parent, r))[0]
         if orphan.size:
             problems.append(f"table '{r.child}': {'some' if redact else orphan.size} row(s) have a key '{r.column}' with no parent in "
                             f"'{r.parent}.{r.parent_column}' ({_example(child[r.column], orphan, redact)}); "
@@ -703,6 +714,8 @@ __all__ = [
     "find_cycle",
     "is_dataset_schema",
     "key_problems",
+    "orphan_rows",
+    "repeated_rows",
     "read_dataset",
     "relation_problems",
     "table_files",

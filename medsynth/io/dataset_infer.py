@@ -27,6 +27,8 @@ from medsynth.io.dataset import (
     find_cycle,
     flag_truth,
     key_problems,
+    orphan_rows,
+    repeated_rows,
     whole_repeats,
 )
 from medsynth.io.schema import (
@@ -532,7 +534,7 @@ def infer_dataset_schema(
     if notes is not None:
         def first_repeat(n: str) -> str:
             keys = tables[n][draft.tables[n].primary_key]
-            return _example(keys, np.nonzero((canonical_keys(keys).duplicated() & keys.notna()).to_numpy())[0], False)
+            return _example(keys, np.nonzero(repeated_rows(keys))[0], False)
 
         notes.extend(f"{k} value(s) of '{n}.{draft.tables[n].primary_key}' repeat ({first_repeat(n)}): a DP fit keeps one row of each at random "
                      "(with the rows linked to it; the patients sharing it are protected together), a non-private one "
@@ -557,12 +559,9 @@ def _orphan_example(tables: Mapping[str, pd.DataFrame], schema: DatasetSchema, t
     child = tables[table]
     for r in schema.parents_of(table):
         parent = tables.get(r.parent)
-        if parent is None or r.column not in child.columns or r.parent_column not in parent.columns:
-            continue
-        keys = canonical_keys(child[r.column])
-        rows = np.nonzero((keys.isna() | ~keys.isin(set(canonical_keys(parent[r.parent_column]).dropna()))).to_numpy())[0]
+        rows = np.nonzero(orphan_rows(child, parent, r))[0] if parent is not None else np.zeros(0, dtype=np.int64)
         if rows.size:
-            return f"; '{r.column}' " + ("missing" if keys.iloc[int(rows[0])] is None or pd.isna(keys.iloc[int(rows[0])])
+            return f"; '{r.column}' " + ("missing" if pd.isna(child[r.column].iloc[int(rows[0])])
                                           else _example(child[r.column], rows, False))
     return ""
 

@@ -709,7 +709,8 @@ def share_family_scale(locs: list[Location]) -> list[Location]:
     return shared
 
 
-def locate_by_family(locs: list[Location], *, kinds: tuple[str, ...] = ("number", "code")) -> list[Location]:
+def locate_by_family(locs: list[Location], *, kinds: tuple[str, ...] = ("number", "code"),
+                     unconfirmed: Callable[[Location], bool] | None = None) -> list[Location]:
     """Locate the unlocated members of a family of number columns (names that differ only in their numbers, each
     located alone by :func:`locate` with its own budget) where the family's average stage-1 histogram locates: the
     mean of the members' noisy histograms (noise ``sqrt(sum sigma_i^2) / k``, ``sqrt(k)`` times lower than one
@@ -718,18 +719,27 @@ def locate_by_family(locs: list[Location], *, kinds: tuple[str, ...] = ("number"
     :func:`locate_present`; for a code, the member's own counts on the family's keys summed, ``FAMILY_CONFIRM_SIGMAS``
     deviations, see :func:`refine`), so a member unlike its family is left unlocated rather than given the family's
     domain; a member whose own histogram shows mass off the family's code (:func:`_unlike_code`) never takes it.
-    ``kinds``: the family kinds acted on (a caller may take only codes first). Each member keeps its own noisy counts
-    (its stage 2 combines them, no family average in its marginal). Post-processing of DP outputs and public names
-    only. Returns the members located this way."""
+    ``kinds``: the family kinds acted on (a caller may take only codes first). ``unconfirmed``: take the run only for
+    the members it accepts (given the run), without stage 2's confirmation (``unconfirmed`` set; :func:`family_fits`);
+    the others stay unlocated. Each member keeps its own noisy counts (its stage 2 combines them, no family average in
+    its marginal). Post-processing of DP outputs and public names only. Returns the members located this way."""
     lost = [loc for loc in locs if loc.kind == "unlocated" and not loc.origin and not loc.text_found().size]
     fam = _family(locs) if lost else None
     if fam is None or fam.kind not in kinds:
         return []
     if fam.kind == "code":
         lost = [loc for loc in lost if not _unlike_code(loc, fam.keys)]
+    taken = []
     for loc in lost:
         loc.kind, loc.octaves, loc.keys, loc.tentative, loc.by_family = fam.kind, fam.octaves, fam.keys.copy(), True, True
-    return lost
+        if unconfirmed is not None:
+            if not unconfirmed(loc):
+                loc.kind, loc.octaves, loc.keys, loc.tentative, loc.by_family = (
+                    "unlocated", None, np.zeros(0, dtype=np.int64), False, False)
+                continue
+            loc.tentative, loc.unconfirmed = False, True
+        taken.append(loc)
+    return taken
 
 
 def family_fits(loc: Location) -> bool:

@@ -31,6 +31,7 @@ from medsynth.io.schema import fields_read
 from medsynth.privacy.ledger import PrivacyLedger
 from medsynth.privacy.locate import (
     PRESENT_SIGMAS,
+    Location,
     family_fits,
     locate_by_family,
     locate_present,
@@ -383,14 +384,13 @@ def resolve_domain(
         # average: sqrt(k) less noise) as a coarse range, kept without its own stage 2's confirmation: tidyr::who's
         # sparse count columns (1,020 values each over many powers of two) came out empty 5-9 at a time at epsilon 1,
         # their own best blocks unconfirmed
+        def holds_values(loc: Location) -> bool:
+            miss, sigma_miss = loc.missing_noisy()
+            return float(rows) - miss > PRESENT_SIGMAS * math.hypot(sigma_miss, rows_sigma) and family_fits(loc)
+
         for names in families_n.values():
-            for loc in locate_by_family([located[n] for n in names if _flag_text(located[n]) is None], kinds=("number",)):
-                miss, sigma_miss = loc.missing_noisy()
-                if float(rows) - miss > PRESENT_SIGMAS * math.hypot(sigma_miss, rows_sigma) and family_fits(loc):
-                    loc.tentative, loc.unconfirmed = False, True
-                else:
-                    loc.kind, loc.octaves, loc.tentative, loc.by_family = "unlocated", None, False, False
-                    loc.keys = np.zeros(0, dtype=np.int64)
+            locate_by_family([located[n] for n in names if _flag_text(located[n]) is None], kinds=("number",),
+                             unconfirmed=holds_values)
         for name, loc in located.items():
             if loc.kind == "unlocated" and _flag_text(loc) is None:
                 miss, sigma_miss = loc.missing_noisy()

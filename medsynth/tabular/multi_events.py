@@ -19,6 +19,7 @@ import pandas as pd
 
 from medsynth.io.dataset import DatasetTable, Relation, canonical_keys
 from medsynth.io.dataset_infer import (
+    CONSTANT_COLUMN_SHARE,
     follow_up_named,
 )
 from medsynth.io.schema import _name_words, category_key
@@ -139,10 +140,9 @@ CONSTANT_SUPPORT_SIGMAS = 10.0
 CONSTANT_SHARE = 0.05
 
 #: A child column is held once per parent where at most this share of the patients with two rows or more hold two values
-#: of it (the noisy counts; as schema infer's :data:`medsynth.io.dataset_infer.CONSTANT_COLUMN_SHARE`: quinidine's ages, a
-#: birthday between visits for 3-6% of the patients, changed between the visits of 96-100% of the synthetic ones at
-#: 0.05, epsilon 100 too).
-CONSTANT_HELD_SHARE = 0.10
+#: of it (the noisy counts; schema infer's share: quinidine's ages, a birthday between visits for 3-6% of the patients,
+#: changed between the visits of 96-100% of the synthetic ones at 0.05, epsilon 100 too).
+CONSTANT_HELD_SHARE = CONSTANT_COLUMN_SHARE
 
 
 #: A child column of its parent's column's name is a copy of it unless the noisy count of the patients whose rows differ
