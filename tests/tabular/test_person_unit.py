@@ -465,7 +465,7 @@ def test_schema_infer_hints_at_a_key_no_name_tells(tmp_path: Path, capsys):
     assert tab.infer_schema(df).unit is None  # (names alone choose the unit)
 
 
-def test_columns_left_empty_under_a_unit_point_to_a_folder():
+def test_columns_left_empty_under_a_unit_point_to_a_folder(seeded_dp_noise):
     """A data scientist's quinidine (1,471 rows of 136 persons, unit: Subject): 8 of 14 columns came out empty at
     epsilon 1, and the warning named them but not why so few rows were read nor what keeps every row."""
     import medsynth.tabular as tab
