@@ -232,7 +232,17 @@ def _main_run(found: np.ndarray, octs: np.ndarray, sd: np.ndarray) -> np.ndarray
     is a second mode of the data, not noise (``SECOND_RUN_SHARE`` of the main run's mass, ``SECOND_RUN_SIGMAS``
     deviations of its noise ``sd``): codes 1-8 for 70% of rows and 100-2,000 for the rest had the rest clipped to
     127."""
-    runs = np.split(found, np.nonzero(np.diff(found) > MAX_GAP)[0] + 1)
+    runs = []
+    for r in np.split(found, np.nonzero(np.diff(found) > MAX_GAP)[0] + 1):
+        neg, pos = r[r < _KMAX], r[r > _KMAX]
+        if neg.size and pos.size:  # a run across zero (a block of the detection straddling it, or buckets within
+            # MAX_GAP of each other): its lighter sign is a run of its own, joining by the rules below (a
+            # detected block of 8 from -2^-7 to 2^-1 gave concavity, 0-0.43 with 2% zeros, the range -2^-7..0.5 and
+            # negative synthetic values in 1 fit of 6; the mirror of stage 2 still finds a real other sign)
+            light = neg if float(octs[neg].sum()) < float(octs[pos].sum()) else pos
+            runs += [light, np.setdiff1d(r, light)] if light is neg else [np.setdiff1d(r, light), light]
+        else:
+            runs.append(r)
     mass = [float(octs[r].sum()) for r in runs]
     main = int(np.argmax(mass))
     out = runs[main]
@@ -240,11 +250,15 @@ def _main_run(found: np.ndarray, octs: np.ndarray, sd: np.ndarray) -> np.ndarray
     def low_mag(r: np.ndarray) -> int:
         return int(np.min(np.abs(r - _KMAX)))
 
+    def sign(r: np.ndarray) -> int:  # (zero's bucket alone has no sign: see below)
+        return -1 if r[0] < _KMAX else 1 if r[-1] > _KMAX else 0
+
     for k, r in enumerate(runs):
         if k == main:
             continue
-        opposite = (r[0] - _KMAX) * (runs[main][0] - _KMAX) < 0
-        if opposite and mass[k] >= mass[main] / 4 and abs(low_mag(r) - low_mag(runs[main])) <= MAX_GAP:
+        opposite = sign(r) * sign(runs[main]) < 0
+        if (opposite and mass[k] >= mass[main] / 4 and abs(low_mag(r) - low_mag(runs[main])) <= MAX_GAP
+                and mass[k] > MIRROR_SIGMAS * float(np.sqrt(np.sum(sd[r] ** 2)))):  # (a split-off sign was no detection)
             out = np.union1d(out, r)
         # (zero's bucket is on every side: a run holding it joins a run of either sign, and a run of either sign joins
         # it: a cost 0 for 37% of 1,600 rows and 300-100,000 for the rest was left unlocated, its zeros outweighing any
@@ -807,6 +821,12 @@ MIRROR_SHARE = 0.03
 #: of stay or a count with many zeros far below its other values (day 0 of every first visit, 2^7 days and more for
 #: the rest) keeps its zeros instead of clipping them to the bottom of the run.
 ZERO_SIGMAS = 4.0
+#: ... and, in a table of many number columns, at least the deviations at which pure noise passes in any of them with
+#: this probability (a union bound over their mirror tests, the columns' count public): at MIRROR_SIGMAS alone each
+#: one-signed column took a noise mirror in about 1 fit in 300, so a wide table had one in about 1 fit in 10
+#: (breast-cancer features, 31 columns and 569 rows at epsilon 1: perimeters from -256, symmetries from -2, in 4 fits of
+#: 30; nhefs's weight and smoking changes lost their other sign in 1 and 0 more fits of 20).
+MIRROR_TABLE_RATE = 0.05
 ZERO_SHARE = 0.02
 #: (A run of zeros alone measures every power of two on both sides in stage 2, and the block of them standing out most
 #: on a side joins by the mirror's rule: day 0 of 91 first visits located, the 221 later ones spread over 2^7-2^12.)
@@ -880,7 +900,7 @@ def _combiner(loc: Location, noisy: np.ndarray, cell_oct: np.ndarray, sigma2: fl
 
 
 def _grown_run(tentative: bool, lo_i: int, hi_i: int, mirror: set[int], combined: Callable, cell_oct: np.ndarray,
-               noisy: np.ndarray, sigma2: float) -> tuple[int, int] | None:
+               noisy: np.ndarray, sigma2: float, columns: int = 1) -> tuple[int, int] | None:
     """The located run grown by the neighbouring powers of two, the mirror and zero that stage 2 shows holding
     mass (``combined``: each power of two's count from both stages, see :func:`_combiner`; post-processing);
     None for a tentative run that stage 2 does not confirm."""
@@ -921,7 +941,7 @@ def _grown_run(tentative: bool, lo_i: int, hi_i: int, mirror: set[int], combined
             est, sd = combined(blk)
             if sd > 0 and est / sd > best_z:
                 best, best_z = (blk.start, blk.stop - 1, est), est / sd
-        z = MIRROR_SIGMAS
+        z = max(MIRROR_SIGMAS, _union_threshold(2 * max(columns, 1), MIRROR_TABLE_RATE))  # (two blocks a column)
         return best if best is not None and best_z > z and best[2] >= MIRROR_SHARE * run_mass else None
 
     if mirror:  # the other sign: the block standing out most on the other side of zero
@@ -1010,9 +1030,10 @@ TIME_KEYS_SHARE = 0.5
 
 
 def refine(loc: Location, rho: float, rng: np.random.Generator, *, max_cells: int = 128,
-           time: bool = False) -> BoundsResult:
+           time: bool = False, columns: int = 1) -> BoundsResult:
     """Stage 2 with ``rho``: the range of a located number, or the categories of a small code (with ``time``, a column
-    that may order a parent's rows, its keys also where blocks of them stand out).
+    that may order a parent's rows, its keys also where blocks of them stand out). ``columns``: the number columns the
+    fit locates (a public count), over which a one-signed run's test of the other sign is corrected (MIRROR_TABLE_RATE).
 
     Returns:
         A :class:`~medsynth.privacy.mechanisms.BoundsResult` whose ``rho`` is everything this column
@@ -1178,7 +1199,7 @@ def refine(loc: Location, rho: float, rng: np.random.Generator, *, max_cells: in
     # epsilon 1, stage 1 alone (noise 100) left 16-31%-missing columns without a missing state in most fits
     missing, miss, sigma_miss = _missing_both(loc, sigma2, rng)
     combined = _combiner(loc, noisy_all, cell_oct, sigma2)
-    grown = _grown_run(loc.tentative, lo_i, hi_i, mirror, combined, cell_oct, noisy_all, sigma2)
+    grown = _grown_run(loc.tentative, lo_i, hi_i, mirror, combined, cell_oct, noisy_all, sigma2, columns)
     if grown is None:
         err = PrivacyBudgetError(f"cannot locate the values with DP: the block of powers of two that stood out most "
                                  f"(sigma {loc.sigma:.1f}) was not confirmed by a second measurement")

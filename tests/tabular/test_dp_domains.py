@@ -1639,3 +1639,45 @@ def test_counts_written_with_decimals_are_named_in_the_warning(seeded_dp_noise):
     decimals = [c.name for c in m.schema.modelled if c.type == "continuous"]
     gaps = release_gaps(m) or ""
     assert decimals and "written with decimals (" in gaps and all(c in gaps for c in decimals[:3]), (decimals, gaps)
+
+
+def test_a_detected_block_across_zero_does_not_give_a_positive_column_a_negative_range():
+    """Stage 1's blocks of 2-16 powers of two straddle zero: a positive lab (0-0.43, 2% zeros) detected by a block from
+    -2^-7 up took the range -2^-7..0.5 (negative synthetic values, breast-cancer features at epsilon 1); the lighter
+    sign of such a run is a run of its own, and joins only by the other sign's rule."""
+    from medsynth.privacy.locate import _KMAX, _N_OCT, _main_run
+
+    octs = np.zeros(_N_OCT)
+    octs[_KMAX - 1 : _KMAX + 7] = [31, 56, 96, 70, 163, 184, 129, 102]  # noise at -2^-7..-2^-8, the mass above
+    found = np.arange(_KMAX - 1, _KMAX + 7)  # one detected block of 8
+    run = _main_run(found, octs, np.full(_N_OCT, 60.0))
+    assert run[0] == _KMAX and run[-1] == _KMAX + 6, run - _KMAX
+    # a signed column's two halves still join (the other sign holds a quarter of the run's count)
+    octs[_KMAX - 4 : _KMAX] = [150, 200, 120, 60]
+    found = np.arange(_KMAX - 4, _KMAX + 7)
+    assert _main_run(found, octs, np.full(_N_OCT, 60.0))[0] == _KMAX - 4
+
+
+def test_the_other_sign_of_a_one_signed_run_is_tested_over_the_tables_number_columns():
+    """At MIRROR_SIGMAS alone each one-signed column took a noise mirror about once in 300 fits, so a 31-column table got
+    a negative range somewhere in about 1 fit in 10 (perimeters from -256): the test is corrected over the table's
+    number columns. A mirror standing 3.1 deviations out joins in a table of one column, not in one of 31; one standing
+    6 joins in both."""
+    from medsynth.privacy.locate import _KMAX, _grown_run
+
+    mirror = {_KMAX - 15}
+
+    def combined(z):
+        def f(idx):
+            idx = list(idx)
+            if _KMAX - 15 in idx:
+                return z * 60.0, 60.0
+            return (500.0, 60.0) if _KMAX + 15 in idx else (0.0, 60.0)
+        return f
+
+    cells = np.arange(_KMAX - 17, _KMAX + 18)
+    noisy = np.zeros(cells.size)
+    for z, joins in ((3.1, (True, False)), (6.0, (True, True))):
+        got = tuple(_grown_run(False, _KMAX + 15, _KMAX + 15, mirror, combined(z), cells, noisy, 60.0, columns=n)[0] < _KMAX
+                    for n in (1, 31))
+        assert got == joins, (z, got)
