@@ -48,6 +48,8 @@ from medsynth.core.errors import (
 from medsynth.core.files import atomic_dir, fingerprint_array, write_json, write_text
 from medsynth.core.protocols import PrivacyReport
 from medsynth.io.schema import (
+    DISCRETE_TYPES,
+    NUMERIC_TYPES,
     ColumnSchema,
     Constraint,
     TableSchema,
@@ -400,6 +402,8 @@ class TabularSynthesizer:
                                      oneway_rho=oneway_rho, oneways=self.domain_oneways if self.oneway_share else None,
                                      reserve_rho=reserve,
                                      rows_sigma=self.rows_sigma, other=True)
+        if self.is_private:
+            self._drop_untyped_rules()
         kept = self._tested_orderings(data, gens) if self.is_private and self.privacy.orderings else []  # type: ignore[union-attr]
         if self.tested_plan:
             data = self._tested_table(data)
@@ -437,6 +441,33 @@ class TabularSynthesizer:
                 self.meta["bins_tested"] = [{"columns": list(c.columns), "edges": c.edges, "labels": c.labels}
                                             for c in kept if c.kind == "bins"]
         return data
+
+    def _drop_untyped_rules(self) -> None:
+        """Leave out the accepted rules that the DP-released types no longer admit (an ordering of a column DP released
+        as a code: fertil1's y74educ..y84educ <= educ, accepted, each a single value 0 by its DP domain, refused every
+        fit with a validation traceback after its budget was spent: a data scientist), each with a ledger note."""
+        types = {c.name: c.type for c in self.schema.columns}  # type: ignore[union-attr]
+
+        def fits(con: Constraint) -> str | None:  # (the schema's own checks of a rule's column types)
+            need = [(n, NUMERIC_TYPES) for n in con.columns] if con.kind in ("le", "range", "derived") else (
+                [(con.columns[0], DISCRETE_TYPES), (con.columns[1], ("integer", "continuous"))] if con.kind == "bins" else [])
+            bad = [n for n, ok in need if types.get(n) is not None and types[n] not in ok]
+            return f"'{bad[0]}' is {types[bad[0]]}" if bad else None
+
+        def kept(rules: list[Constraint]) -> list[Constraint]:
+            out = []
+            for con in rules:
+                why = fits(con)
+                if why is None:
+                    out.append(con)
+                    continue
+                self.ledger.notes.append(  # type: ignore[union-attr]
+                    f"rule {con.kind} {list(con.columns)}: left out: by its DP domain {why}, which the rule cannot "
+                    "hold (declare the column's type and bounds public in the schema to keep the rule)")
+            return out
+
+        self.schema = self.schema.model_copy(update={"constraints": kept(list(self.schema.constraints))})  # type: ignore[union-attr]
+        self.off_model_checks = kept(self.off_model_checks)
 
     def _output_checks(self) -> list[Constraint]:
         """The rules the written rows are checked against beyond the model's schema's: those naming a column the model

@@ -514,3 +514,30 @@ def test_rows_under_a_starting_atom_are_reflected_above_it():
                                     ColumnSchema(name="b", type="integer", min=0, max=150, atoms=[0.0])])
     out = from_model(pd.DataFrame({"a": [40, 40, 60], "b": [5, 0, 5]}), internal, plan)
     assert out["b"].tolist() == [55, 50, 65]
+
+
+def test_accepted_orderings_of_columns_dp_releases_as_a_code_are_left_out_with_a_note(seeded_dp_noise):
+    """fertil1's year-interaction columns (educ in one survey year, 0 in the others) <= educ, all accepted: DP released
+    each as the single code 0, and the fit refused after its budget was spent with a validation traceback (rules
+    naming a categorical column). Each such rule is left out, the ledger says which and why, and the fit samples."""
+    from medsynth.core.registry import SYNTHESIZERS, resolve
+
+    rs = np.random.default_rng(0)
+    n = 300
+    educ = rs.integers(6, 21, n)
+    df = pd.DataFrame({"educ": educ, "kids": rs.integers(0, 6, n)})
+    for y in ("y74educ", "y76educ", "y78educ", "y80educ"):
+        df[y] = np.where(rs.random(n) < 0.04, educ, 0)
+    rules = [{"kind": "le", "columns": [y, "educ"], "public": True} for y in ("y74educ", "y76educ", "y78educ", "y80educ")]
+    inferred = infer_schema(df).model_dump()
+    for c in inferred["columns"]:  # (as infer typed fertil1's: whole numbers)
+        if c["name"] != "kids":
+            c.update(type="integer", categories=None, min=0, max=20)
+    sch = TableSchema.model_validate({**inferred, "constraints": rules})
+    m = resolve(SYNTHESIZERS, "dp-mst")(privacy={"epsilon": 1.0, "delta": 1e-5}).fit(df, sch)
+    coded = [c.name for c in m.schema.columns if c.name.startswith("y") and c.type == "categorical"]
+    assert coded, [(c.name, c.type) for c in m.schema.columns]  # (the case at hand: some rule's column a code)
+    notes = [x for x in m.ledger.notes if x.startswith("rule le") and "left out" in x]
+    assert {x.split("'")[1] for x in notes} >= set(coded) - {m.rule_plan.gaps[0][1] if m.rule_plan.gaps else ""}, notes
+    out = m.sample(200, seed=0)
+    assert len(out) == 200 and list(out.columns) == list(df.columns)
