@@ -136,6 +136,8 @@ class FidelityThresholds(ConfigModel):
     #: a synthetic folder with two left eyes in half its patients passed every relation metric.
     sibling_pattern_difference: Threshold = Field(default_factory=lambda: _t(0.10, 0.25, "excess"))
     parent_child_association_difference: Threshold = Field(default_factory=lambda: _t(0.10, 0.20))
+    #: of the strong parent-child pairs (STRONG_ASSOCIATION in train and holdout), the share lost (under half the real)
+    parent_child_strong_association_loss_share: Threshold = Field(default_factory=lambda: _t(0.25, 0.50))
     trajectory_difference: Threshold = Field(default_factory=lambda: _t(0.10, 0.25, "excess"))
     #: the worst difference in a child column's mean within-parent rank correlation with time, beyond the holdout's:
     #: Sitka's trees grow (0.99 real), 0.24-0.54 synthetic at epsilon 10, and trajectory_difference passed.

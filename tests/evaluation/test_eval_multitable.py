@@ -639,3 +639,32 @@ def test_visits_between_a_schedules_times_fail():
                if m.name == "off_schedule_share")
     assert good.verdict == "pass" and good.value == 0.0, good
     assert bad.verdict == "fail" and bad.value > 0.2 and "off its 15 real values" in bad.note, (bad.value, bad.note)
+
+
+def test_a_strong_parent_child_link_lost_fails_where_the_mean_over_pairs_passes():
+    """guPrenat at epsilon 1: an indigenous mother's children's prenatal care (V 0.38) came out unrelated (0.00) and
+    parent_child_association_difference passed at 0.097, averaged over 40 pairs. The strong pairs are judged apart."""
+    def folder(n: int, seed: int, offset: int, linked: bool = True) -> dict[str, pd.DataFrame]:
+        rs = np.random.default_rng(seed)
+        ids = np.arange(offset, offset + n)
+        pats = pd.DataFrame({"id": ids, "indig": rs.choice(["yes", "no"], n, p=[0.4, 0.6]),
+                             **{f"x{k}": rs.normal(0, 1, n).round(2) for k in range(6)}})
+        k = rs.integers(1, 4, n)
+        vid = np.repeat(ids, k)
+        indig = np.repeat(pats["indig"].to_numpy(), k)
+        care = np.where(rs.random(vid.size) < 0.85, np.where(indig == "yes", "traditional", "modern"),
+                        rs.choice(["traditional", "modern"], vid.size))
+        if not linked:
+            care = rs.permutation(care)
+        visits = pd.DataFrame({"visit_id": np.arange(vid.size) + offset * 10, "id": vid, "care": care,
+                               "y": rs.normal(0, 1, vid.size).round(2)})
+        return {"patients": pats, "visits": visits}
+
+    train, holdout = folder(300, 0, 0), folder(150, 1, 1000)
+    good = {m.name: m for m in evaluate_multitable(train, holdout, folder(300, 2, 5000)).results}
+    bad = {m.name: m for m in evaluate_multitable(train, holdout, folder(300, 2, 5000, linked=False)).results}
+    m = good["parent_child_strong_association_loss_share"]
+    assert m.value == 0.0 and m.verdict == "pass", (m.value, m.note)
+    m = bad["parent_child_strong_association_loss_share"]
+    assert m.value >= 0.5 and m.verdict == "fail" and "indig~visits.care" in m.note, (m.value, m.note)
+    assert bad["parent_child_association_difference"].value < 0.2  # (the mean over every pair: diluted)
