@@ -1006,7 +1006,43 @@ def bound_pairs(names: list[str]) -> list[tuple[str, str]]:
     ages = [n for n in names if words[n] == ["age"]]
     for age in ages[:1]:  # years of something a person has lived through: at most their age (nhefs's smokeyrs)
         out += [(n, age) for n in names if n != age and _years_of(words[n]) and (n, age) not in out]
+    stages = {n: _age_stage(words[n]) for n in names}
+    for i, a in enumerate(names):  # an age at entry, at most the age at exit (or the bare age: KMsurv's channing)
+        for b in names[i + 1 :]:
+            sa, sb = stages[a], stages[b]
+            if sa is not None and sb is not None and sa != sb and (a, b) not in out and (b, a) not in out:
+                out.append((a, b) if sa < sb else (b, a))
     return out
+
+
+#: Words of an age's name saying when in a person's follow-up it was taken: at its start (0) or its end (2); the bare age
+#: is 1 (KMsurv's channing: ``ageentry`` <= ``age``, an exit age; 15-35% of the synthetic residents left before they
+#: arrived, the pair named like no time and under RANGE_LOW, never tested: a data scientist).
+AGE_START_WORDS = ("entry", "enter", "entered", "start", "baseline", "base", "bl", "first", "initial", "init", "in",
+                   "admission", "admit", "enrol", "enroll", "enrolment", "enrollment", "recruit", "recruitment",
+                   "rand", "randomization", "randomisation", "onset", "dx", "diag", "diagnosis")
+AGE_END_WORDS = ("exit", "end", "last", "out", "stop", "death", "died", "final", "censor", "censored", "discharge",
+                 "leave", "left", "fu", "followup")
+
+
+def age_pair(a: str, b: str) -> bool:
+    """Whether two names are ages at two stages of a follow-up (``ageentry`` and ``age``; ``age_dx`` and ``age_death``):
+    their difference is a length of time."""
+    sa, sb = _age_stage(_bound_words(a)), _age_stage(_bound_words(b))
+    return sa is not None and sb is not None and sa != sb
+
+
+def _age_stage(words: list[str]) -> int | None:
+    """0 for an age at a start (``ageentry``, ``age_at_entry``, ``baseline_age``), 2 at an end (``age_exit``,
+    ``ageatdeath``), 1 for the bare ``age``; None for any other name."""
+    joined = "".join(w for w in words if w not in ("at", "of"))
+    if joined == "age":
+        return 1
+    rest = joined[3:] if joined.startswith("age") else joined[:-3] if joined.endswith("age") else None
+    if rest is None:
+        return None
+    rest = rest.removeprefix("at") if rest.startswith("at") and rest[2:] in (*AGE_START_WORDS, *AGE_END_WORDS) else rest
+    return 0 if rest in AGE_START_WORDS else 2 if rest in AGE_END_WORDS else None
 
 
 def _years_of(words: list[str]) -> bool:

@@ -660,3 +660,26 @@ def test_a_tied_source_that_may_be_missing_is_not_the_gap_of_a_column_never_miss
         if m.schema.column("rel_time").missing:  # (DP found rel_time's missing values: never srv_time's direct source)
             assert ("srv_time", "rel_time") not in m.rule_plan.gaps, m.rule_plan.gaps
         assert syn.srv_time.isna().mean() < 0.01, syn.srv_time.isna().mean()
+
+
+def test_ages_at_entry_and_exit_are_tested_and_their_time_computed(seeded_dp_noise):
+    """KMsurv's channing: ageentry <= age (an exit age, in months) and time = age - ageentry, named like no time and
+    under RANGE_LOW: never tested, and 15-35% of the synthetic residents left before they arrived (a data scientist).
+    Names of ages at two stages of a follow-up pair, and a duration between them is computed."""
+    from medsynth.io.schema import bound_pairs
+    from medsynth.tabular.mst import DPMST
+
+    assert bound_pairs(["age_at_entry", "age", "AgeAtDeath", "age_dx", "stage", "dosage", "average", "page"]) == [
+        ("age_at_entry", "age"), ("age_at_entry", "AgeAtDeath"), ("age", "AgeAtDeath"), ("age_dx", "age"),
+        ("age_dx", "AgeAtDeath")]
+    rs = np.random.default_rng(2)
+    n = 1200
+    entry = rs.integers(700, 980, n)
+    time = rs.integers(1, 138, n)
+    df = pd.DataFrame({"death": rs.integers(0, 2, n), "ageentry": entry, "age": entry + time, "time": time,
+                       "gender": rs.choice(["f", "m"], n)})
+    m = DPMST(privacy={"epsilon": 1.0, "delta": 1e-5}).fit(df, infer_schema(df))
+    assert ["ageentry", "age"] in m.meta["rules_tested"]
+    assert m.meta.get("derived_tested") in ([["time", "age", "ageentry"]], [["ageentry", "age", "time"]]), m.meta.get("derived_tested")
+    out = m.sample(1000, seed=0)
+    assert (out["age"] - out["ageentry"] == out["time"]).all()
