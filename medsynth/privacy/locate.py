@@ -816,17 +816,17 @@ NEIGHBOUR_CELLS = 2
 #: share was 0.1: a crack-use index 6% negative on 6,000 rows (abortion data) kept only its positive side, clipping them.
 MIRROR_SIGMAS = 3.0
 MIRROR_SHARE = 0.03
+#: ... and, in a table of many number columns, at least the deviations at which pure noise passes in any of them with
+#: this probability (a union bound over their mirror tests; the columns' count is the DP type decision's): at
+#: MIRROR_SIGMAS alone each one-signed column took a noise mirror in about 1 fit in 300, so a wide table had one in about
+#: 1 fit in 10 (breast-cancer features, 31 columns and 569 rows at epsilon 1: perimeters from -256, symmetries from -2,
+#: in 4 fits of 30; 2 now, and nhefs's weight and smoking changes kept both signs in 19 fits of 60 against 21).
+MIRROR_TABLE_RATE = 0.05
 #: A one-signed run joins zero (its range starts or ends there) when the count at zero (exact zeros and |x| < 2^-8)
 #: stands this many deviations above zero and holds at least ``ZERO_SHARE`` of the run's: a day offset, a length
 #: of stay or a count with many zeros far below its other values (day 0 of every first visit, 2^7 days and more for
 #: the rest) keeps its zeros instead of clipping them to the bottom of the run.
 ZERO_SIGMAS = 4.0
-#: ... and, in a table of many number columns, at least the deviations at which pure noise passes in any of them with
-#: this probability (a union bound over their mirror tests, the columns' count public): at MIRROR_SIGMAS alone each
-#: one-signed column took a noise mirror in about 1 fit in 300, so a wide table had one in about 1 fit in 10
-#: (breast-cancer features, 31 columns and 569 rows at epsilon 1: perimeters from -256, symmetries from -2, in 4 fits of
-#: 30; nhefs's weight and smoking changes lost their other sign in 1 and 0 more fits of 20).
-MIRROR_TABLE_RATE = 0.05
 ZERO_SHARE = 0.02
 #: (A run of zeros alone measures every power of two on both sides in stage 2, and the block of them standing out most
 #: on a side joins by the mirror's rule: day 0 of 91 first visits located, the 221 later ones spread over 2^7-2^12.)
@@ -1033,7 +1033,7 @@ def refine(loc: Location, rho: float, rng: np.random.Generator, *, max_cells: in
            time: bool = False, columns: int = 1) -> BoundsResult:
     """Stage 2 with ``rho``: the range of a located number, or the categories of a small code (with ``time``, a column
     that may order a parent's rows, its keys also where blocks of them stand out). ``columns``: the number columns the
-    fit locates (a public count), over which a one-signed run's test of the other sign is corrected (MIRROR_TABLE_RATE).
+    fit locates (public, or a DP output: the DP type decision's), over which a one-signed run's test of the other sign is corrected (MIRROR_TABLE_RATE).
 
     Returns:
         A :class:`~medsynth.privacy.mechanisms.BoundsResult` whose ``rho`` is everything this column

@@ -464,6 +464,10 @@ class TabularSynthesizer:
                 self.ledger.notes.append(  # type: ignore[union-attr]
                     f"rule {con.kind} {list(con.columns)}: left out: by its DP domain {why}, which the rule cannot "
                     "hold (declare the column's type and bounds public in the schema to keep the rule)")
+                said = f"rule {con.kind} on {list(con.columns)}"  # (its public assumption: declared, not relied on)
+                self.ledger.public_assumptions = [  # type: ignore[union-attr]
+                    f"{a}; left out of this fit (see the ledger notes)" if a.startswith(said) else a
+                    for a in self.ledger.public_assumptions]  # type: ignore[union-attr]
             return out
 
         self.schema = self.schema.model_copy(update={"constraints": kept(list(self.schema.constraints))})  # type: ignore[union-attr]

@@ -541,3 +541,5 @@ def test_accepted_orderings_of_columns_dp_releases_as_a_code_are_left_out_with_a
     assert {x.split("'")[1] for x in notes} >= set(coded) - {m.rule_plan.gaps[0][1] if m.rule_plan.gaps else ""}, notes
     out = m.sample(200, seed=0)
     assert len(out) == 200 and list(out.columns) == list(df.columns)
+    left = [a for a in m.ledger.public_assumptions if "left out of this fit" in a]  # (declared, not relied on)
+    assert len(left) == len(notes), (left, notes)
