@@ -607,8 +607,9 @@ def decide_structure(schema: TableSchema, df: pd.DataFrame, *, rho: float, rows:
         ledger.notes.append(
             f"columns {undecided_ids}: at this budget the noise (3 sigma = {3 * sig[2]:.0f}) exceeds half the noisy "
             "count of their values, so DP cannot tell whether their values are unique (an identifier); they are modelled "
-            "as values (categories), as a column of a few values is anyway: only a true identifier among them is "
-            "affected. Declare an identifier's type public (type: identifier) to keep it")
+            "as values of their DP type (categories, or numbers where DP found numbers), as a column of a few values is "
+            "anyway: only a true identifier among them is affected, and its synthetic values repeat and join nothing. "
+            "Declare an identifier's type public (type: identifier) to keep it")
     cols = []
     for c in schema.columns:
         upd = decided.get(c.name)
