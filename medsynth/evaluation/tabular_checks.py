@@ -303,8 +303,9 @@ def _dummy_groups(real: TabularData) -> list[tuple[str, list[str], bool]]:
     """Families of 0/1 columns named alike but for a trailing number (``edlevel1`` ... ``edlevel4``, ``type1`` ...
     ``type3``) of which at most one is 1 in every real row (train and holdout, all present), then families no name
     marks of which exactly one is 1 in every real row (:func:`~medsynth.io.rules.onehot_groups`: bwght2's ``mwhte``,
-    ``mblck``, ``moth``, whose rows summing to 0 or 2 in 4-18% of synthetic rows went unjudged): (stem, columns, whether
-    exactly one is 1 in every such row)."""
+    ``mblck``, ``moth``, whose rows summing to 0 or 2 in 4-18% of synthetic rows went unjudged), then pairs never 1
+    together where chance would put them together (``EXCLUSIVE_EXPECTED``): (stem, columns, whether exactly one is 1 in
+    every such row)."""
     from medsynth.io.rules import onehot_groups
     from medsynth.io.schema import binary_view, digit_families
 
@@ -324,7 +325,26 @@ def _dummy_groups(real: TabularData) -> list[tuple[str, list[str], bool]]:
     if flags:
         for cols in onehot_groups(np.column_stack([views[c] for c in flags]), flags):
             out.append(("+".join(cols), cols, True))
+    # pairs no name or exact cover marks that are never 1 together where chance would have put them together in
+    # EXCLUSIVE_EXPECTED rows or more: fertil1's regions east, northcen, west (south the reference: at most one is 1),
+    # broken in 11.7% of the synthetic rows, and the metric passed at 0.0 (a data scientist)
+    rest = [c for c in flags if c not in {c for _, cols, _ in out for c in cols}]
+    if len(rest) >= 2 and len(rows) >= ORDER_MIN_ROWS:
+        b = np.column_stack([views[c] for c in rest]).astype(bool)
+        co = b.T.astype(np.int64) @ b.astype(np.int64)
+        expected = len(b) * np.outer(b.mean(axis=0), b.mean(axis=0))
+        i, j = np.nonzero(np.triu((co == 0) & (expected >= EXCLUSIVE_EXPECTED), 1))
+        for k in np.argsort(-expected[i, j])[:EXCLUSIVE_PAIRS]:
+            a, c = rest[i[k]], rest[j[k]]
+            out.append((f"{a}+{c}", [a, c], False))
     return out
+
+
+#: Two 0/1 columns never 1 together in the real rows are a rule where chance would have put them together in this many
+#: rows or more (about exp(-15) that it is chance) ...
+EXCLUSIVE_EXPECTED = 15.0
+#: ... the most expected first, at most this many pairs.
+EXCLUSIVE_PAIRS = 50
 
 
 def _dummies(real: TabularData, synthetic: pd.DataFrame, context: TabularContext) -> MetricResult:

