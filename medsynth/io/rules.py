@@ -259,7 +259,8 @@ def onehot_groups(ones: np.ndarray, names: list[str]) -> list[list[str]]:
     if len(use) < 2:
         return []
     b = b[:, use]
-    together = (b.T.astype(np.int64) @ b.astype(np.int64)) > 0  # (two columns 1 in a row at once)
+    bf = b.astype(np.float64)  # (float: BLAS, exact counts)
+    together = (bf.T @ bf) > 0  # (two columns 1 in a row at once)
     share = b.mean(axis=0)
     free = np.ones(len(use), dtype=bool)
     steps = [0, 0]  # (from this column, in all)

@@ -232,17 +232,7 @@ def _main_run(found: np.ndarray, octs: np.ndarray, sd: np.ndarray) -> np.ndarray
     is a second mode of the data, not noise (``SECOND_RUN_SHARE`` of the main run's mass, ``SECOND_RUN_SIGMAS``
     deviations of its noise ``sd``): codes 1-8 for 70% of rows and 100-2,000 for the rest had the rest clipped to
     127."""
-    runs = []
-    for r in np.split(found, np.nonzero(np.diff(found) > MAX_GAP)[0] + 1):
-        neg, pos = r[r < _KMAX], r[r > _KMAX]
-        if neg.size and pos.size:  # a run across zero (a block of the detection straddling it, or buckets within
-            # MAX_GAP of each other): its lighter sign is a run of its own, joining by the rules below (a
-            # detected block of 8 from -2^-7 to 2^-1 gave concavity, 0-0.43 with 2% zeros, the range -2^-7..0.5 and
-            # negative synthetic values in 1 fit of 6; the mirror of stage 2 still finds a real other sign)
-            light = neg if float(octs[neg].sum()) < float(octs[pos].sum()) else pos
-            runs += [light, np.setdiff1d(r, light)] if light is neg else [np.setdiff1d(r, light), light]
-        else:
-            runs.append(r)
+    runs = np.split(found, np.nonzero(np.diff(found) > MAX_GAP)[0] + 1)
     mass = [float(octs[r].sum()) for r in runs]
     main = int(np.argmax(mass))
     out = runs[main]
@@ -250,15 +240,11 @@ def _main_run(found: np.ndarray, octs: np.ndarray, sd: np.ndarray) -> np.ndarray
     def low_mag(r: np.ndarray) -> int:
         return int(np.min(np.abs(r - _KMAX)))
 
-    def sign(r: np.ndarray) -> int:  # (zero's bucket alone has no sign: see below)
-        return -1 if r[0] < _KMAX else 1 if r[-1] > _KMAX else 0
-
     for k, r in enumerate(runs):
         if k == main:
             continue
-        opposite = sign(r) * sign(runs[main]) < 0
-        if (opposite and mass[k] >= mass[main] / 4 and abs(low_mag(r) - low_mag(runs[main])) <= MAX_GAP
-                and mass[k] > MIRROR_SIGMAS * float(np.sqrt(np.sum(sd[r] ** 2)))):  # (a split-off sign was no detection)
+        opposite = (r[0] - _KMAX) * (runs[main][0] - _KMAX) < 0
+        if opposite and mass[k] >= mass[main] / 4 and abs(low_mag(r) - low_mag(runs[main])) <= MAX_GAP:
             out = np.union1d(out, r)
         # (zero's bucket is on every side: a run holding it joins a run of either sign, and a run of either sign joins
         # it: a cost 0 for 37% of 1,600 rows and 300-100,000 for the rest was left unlocated, its zeros outweighing any
@@ -267,6 +253,17 @@ def _main_run(found: np.ndarray, octs: np.ndarray, sd: np.ndarray) -> np.ndarray
         if same_side and mass[k] >= SECOND_RUN_SHARE * mass[main] and (
                 mass[k] > SECOND_RUN_SIGMAS * float(np.sqrt(np.sum(sd[r] ** 2)))):
             out = np.union1d(out, np.arange(min(out[0], r[0]), max(out[-1], r[-1]) + 1))
+    # a run across zero keeps its lighter sign only where that sign's own count stands out as stage 2's mirror must
+    # (MIRROR_SIGMAS, MIRROR_SHARE of the other sign's): a block of the detection straddling zero, or buckets within
+    # MAX_GAP of each other, gave breast-cancer concavity (0-0.43, 2% zeros) the range -2^-7..0.5 on a noise count of
+    # 31 (sigma 60), and negative synthetic values; stage 2's mirror still finds a real other sign
+    neg, pos = out[out < _KMAX], out[out > _KMAX]
+    if neg.size and pos.size:
+        m_neg, m_pos = float(octs[neg].sum()), float(octs[pos].sum())
+        light, heavy = (neg, m_pos) if m_neg < m_pos else (pos, m_neg)
+        m_light = min(m_neg, m_pos)
+        if not (m_light >= MIRROR_SHARE * heavy and m_light > MIRROR_SIGMAS * float(np.sqrt(np.sum(sd[light] ** 2)))):
+            out = np.setdiff1d(out, light)
     return out
 
 
