@@ -1644,7 +1644,7 @@ def test_counts_written_with_decimals_are_named_in_the_warning(seeded_dp_noise):
 def test_a_detected_block_across_zero_does_not_give_a_positive_column_a_negative_range():
     """Stage 1's blocks of 2-16 powers of two straddle zero: a positive lab (0-0.43, 2% zeros) detected by a block from
     -2^-7 up took the range -2^-7..0.5 (negative synthetic values, breast-cancer features at epsilon 1); the lighter
-    sign of such a run is a run of its own, and joins only by the other sign's rule."""
+    sign of such a run is kept only where its own count stands out as stage 2's mirror must."""
     from medsynth.privacy.locate import _KMAX, _N_OCT, _main_run
 
     octs = np.zeros(_N_OCT)
@@ -1652,7 +1652,7 @@ def test_a_detected_block_across_zero_does_not_give_a_positive_column_a_negative
     found = np.arange(_KMAX - 1, _KMAX + 7)  # one detected block of 8
     run = _main_run(found, octs, np.full(_N_OCT, 60.0))
     assert run[0] == _KMAX and run[-1] == _KMAX + 6, run - _KMAX
-    # a signed column's two halves still join (the other sign holds a quarter of the run's count)
+    # a signed column's two halves still join (the other sign's count stands out)
     octs[_KMAX - 4 : _KMAX] = [150, 200, 120, 60]
     found = np.arange(_KMAX - 4, _KMAX + 7)
     assert _main_run(found, octs, np.full(_N_OCT, 60.0))[0] == _KMAX - 4
