@@ -203,6 +203,28 @@ def association_matrix(df: pd.DataFrame, types: dict[str, str]) -> pd.DataFrame:
     return pd.DataFrame(m, index=cols, columns=cols)
 
 
+#: A test row whose predicted probabilities of the real target's classes sum to at most this scores them all alike.
+PROBA_FLOOR = 1e-9
+
+
+def class_auroc(y: np.ndarray, proba: np.ndarray, classes: np.ndarray) -> float:
+    """AUROC of predicted probabilities ``proba`` (rows by ``classes``, the test rows' classes) for labels ``y``: of the
+    second class for two, macro one-vs-rest for more (each row's scores made to sum to one), NaN for one. A row whose
+    predicted classes are all foreign (no real class) scores every class alike, and so does one whose real classes
+    sum to at most ``PROBA_FLOOR`` (Stat2Data's Kershaw, 12 real pitch outcomes of 14: rows summing to 5e-217 failed
+    sklearn's sum-to-one check with a traceback)."""
+    from sklearn.metrics import roc_auc_score
+
+    proba = np.array(proba, dtype=float)
+    proba[~(proba.sum(1) > PROBA_FLOOR)] = 1.0 / max(len(classes), 1)
+    if len(classes) == 2:
+        return float(roc_auc_score(y == classes[1], proba[:, 1]))
+    if len(classes) > 2:
+        return float(roc_auc_score(y, proba / proba.sum(1, keepdims=True), multi_class="ovr", average="macro",
+                                   labels=classes))
+    return float("nan")
+
+
 #: A pair of columns is strongly associated from this absolute association on (correlation, Cramer's V, eta).
 STRONG_ASSOCIATION = 0.3
 #: ... and very strongly from this one: losing one such pair is a review at least, however many strong pairs are kept
@@ -553,7 +575,7 @@ class TrainSyntheticTestReal:
     def compute(self, real: TabularData, synthetic: pd.DataFrame, *, context: TabularContext) -> list[MetricResult]:
         """Train-on-synthetic vs train-on-real scores on the holdout, for the target column."""
         from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
-        from sklearn.metrics import accuracy_score, mean_absolute_error, r2_score, roc_auc_score
+        from sklearn.metrics import accuracy_score, mean_absolute_error, r2_score
 
         cfg = context.config
         target = real.target
@@ -603,15 +625,7 @@ class TrainSyntheticTestReal:
                                                f"{', '.join(repr(v) for v in sorted(real_values)[:5])}): recode them to the real values")
                 model = HistGradientBoostingClassifier(**MODEL_SETTINGS).fit(enc.transform(df), y)
                 proba = pd.DataFrame(model.predict_proba(X_te), columns=model.classes_).reindex(columns=classes, fill_value=0.0).to_numpy()
-                # a row whose predicted classes are all foreign scores every real class alike (no information)
-                proba[proba.sum(1) <= 0] = 1.0 / max(len(classes), 1)
-                if len(classes) == 2:
-                    auroc = float(roc_auc_score(y_te == classes[1], proba[:, 1]))
-                elif len(classes) > 2:
-                    proba = proba / np.clip(proba.sum(1, keepdims=True), 1e-12, None)
-                    auroc = float(roc_auc_score(y_te, proba, multi_class="ovr", average="macro", labels=classes))
-                else:
-                    auroc = float("nan")
+                auroc = class_auroc(y_te, proba, classes)
                 scores[name] = {"auroc": auroc, "accuracy": float(accuracy_score(y_te, model.predict(X_te)))}
             if len(classes) == 2 and scores["trtr"]["auroc"] >= LEAK_AUROC:
                 leaks = _target_leaks(real.train, target, real.types, classes[1])

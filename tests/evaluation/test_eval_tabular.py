@@ -1325,3 +1325,19 @@ def test_flags_never_one_together_are_judged_where_chance_would_join_them() -> N
     bad.loc[rows, "east"] = 1  # 10% of the rows: north-central and east
     got = evaluate_tabular(train, holdout, bad).metric("dummy_family_violations_max")
     assert got.verdict != "pass" and "east" in got.note and got.value > 0.05, (got.verdict, got.note, got.value)
+
+
+def test_class_auroc_scores_rows_whose_real_classes_hold_next_to_nothing_alike() -> None:
+    """Stat2Data's Kershaw (14 pitch outcomes, 12 in the holdout): a synthetic-trained model gave some holdout rows
+    probabilities of the real classes summing to 5e-217; normalised with a floor of 1e-12 they no longer summed to one,
+    and evaluate ended in sklearn's traceback. Such a row scores every class alike."""
+    from medsynth.evaluation.tabular_fidelity import class_auroc
+
+    classes = np.array(["a", "b", "c"])
+    y = np.array(["a", "b", "c", "a", "b", "c"])
+    proba = np.array([[0.8, 0.1, 0.1], [0.1, 0.8, 0.1], [0.1, 0.1, 0.8], [5e-217, 0.0, 0.0], [0.2, 0.7, 0.1],
+                      [0.0, 0.0, 0.0]])
+    got = class_auroc(y, proba, classes)
+    assert 0.5 < got <= 1.0, got
+    assert class_auroc(np.array(["a", "b", "a", "b"]), np.array([[0.9, 0.1], [0.2, 0.8], [1e-300, 0.0], [0.4, 0.6]]),
+                       np.array(["a", "b"])) == 1.0
