@@ -668,3 +668,24 @@ def test_a_strong_parent_child_link_lost_fails_where_the_mean_over_pairs_passes(
     m = bad["parent_child_strong_association_loss_share"]
     assert m.value >= 0.5 and m.verdict == "fail" and "indig~visits.care" in m.note, (m.value, m.note)
     assert bad["parent_child_association_difference"].value < 0.2  # (the mean over every pair: diluted)
+
+
+def test_a_strong_parent_child_correlation_reversed_is_lost():
+    """A reviewer: the strong parent-child pairs were compared on absolute associations, so a dose whose patients'
+    responses rose with it in the real rows and fell with it in the synthetic ones (-0.9 against 0.9) counted as kept."""
+    def folder(n: int, seed: int, offset: int, sign: float = 1.0) -> dict[str, pd.DataFrame]:
+        rs = np.random.default_rng(seed)
+        ids = np.arange(offset, offset + n)
+        dose = rs.uniform(0, 10, n).round(1)
+        k = rs.integers(1, 4, n)
+        vid = np.repeat(ids, k)
+        resp = sign * np.repeat(dose, k) + rs.normal(0, 1, vid.size)
+        return {"patients": pd.DataFrame({"id": ids, "dose": dose}),
+                "visits": pd.DataFrame({"visit_id": np.arange(vid.size) + offset * 10, "id": vid, "resp": resp.round(2)})}
+
+    train, holdout = folder(300, 0, 0), folder(150, 1, 1000)
+    good = {m.name: m for m in evaluate_multitable(train, holdout, folder(300, 2, 5000)).results}
+    bad = {m.name: m for m in evaluate_multitable(train, holdout, folder(300, 2, 5000, sign=-1.0)).results}
+    assert good["parent_child_strong_association_loss_share"].value == 0.0
+    m = bad["parent_child_strong_association_loss_share"]
+    assert m.value > 0 and m.verdict == "fail" and "dose~visits.resp" in m.note and "-> -0." in m.note, (m.value, m.note)
