@@ -581,16 +581,11 @@ def _sequence_named(name: str) -> bool:
 _UNIT_WORDS = ("day", "date", "time", "week", "month", "year", "hour", "minute", "second")
 
 
-def _numbering_only(name: str) -> bool:
+def numbering_named(name: str) -> bool:
     """Whether a name says it numbers rows and names no unit of time (``Occasion``, ``period``, ``visit``; not
     ``visit_day``, ``visit_min``)."""
     return _sequence_named(name) and not any(w.startswith(_UNIT_WORDS) or w in ("min", "mins", "sec", "secs")
                                              for w in _name_words(name))
-
-
-def numbering_named(name: str) -> bool:
-    """Public: whether a name says it numbers rows and names no unit of time (``visit``, ``period``, ``Occasion``)."""
-    return _numbering_only(name)
 
 
 def age_named(name: str) -> bool:
@@ -742,7 +737,7 @@ def infer_time_fields(rel: Relation, tables: Mapping[str, pd.DataFrame], schema:
         # (and a column numbering the rows after any other rising number: Oxboys' Occasion 1-9 beside the boy's age)
         # ... then a start before an end (tstart, not tstop), then the finest (a visit's day before its study month
         # 6/12/18/24: HELPfull's TIME ordered the visits, its follow-up in days bounding months, a data scientist)
-        ranked.sort(key=lambda c: (c.type != "datetime", _numbering_only(c.name), not time_named(c.name),
+        ranked.sort(key=lambda c: (c.type != "datetime", numbering_named(c.name), not time_named(c.name),
                                    ends_named(c.name), 0 if c.type == "datetime" else -int(child[c.name].nunique())))
         # (dates keep the file's order: OMOP's visit_start_date before its datetime, the time of day a companion)
         order_by = ranked[0].name if ranked else None
