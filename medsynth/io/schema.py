@@ -318,16 +318,7 @@ class TableSchema(ConfigModel):
                     problems.append(f"constraints[{i}] names column '{col}', which is not in the schema")
                 elif types[col] == "identifier":
                     problems.append(f"constraints[{i}] uses identifier column '{col}'; identifiers are generated, not learned")
-            if con.kind in ("le", "range", "derived"):
-                for col in con.columns:
-                    if types.get(col) not in (*NUMERIC_TYPES, None):
-                        problems.append(f"constraints[{i}] ({con.kind}) needs numeric or date columns; '{col}' is {types[col]}")
-            if con.kind == "bins":
-                c, x = con.columns
-                if types.get(c) not in (*DISCRETE_TYPES, None):
-                    problems.append(f"constraints[{i}] (bins) needs a categorical or boolean column first; '{c}' is {types[c]}")
-                if types.get(x) not in ("integer", "continuous", None):
-                    problems.append(f"constraints[{i}] (bins) needs a number column second; '{x}' is {types[x]}")
+            problems += [f"constraints[{i}] {p}" for p in rule_type_problems(con, types)]
         if self.unit is not None and self.unit not in types:
             problems.append(f"unit '{self.unit}' is not a column (columns: {', '.join(names)}); name the column that "
                             "identifies a person, or leave unit out if every row is a different person")
@@ -1382,6 +1373,28 @@ def validate_table(df: pd.DataFrame, schema: TableSchema, *, redact: bool = Fals
     return {k: v for k, v in clipped.items() if v}
 
 
+def rule_type_problems(con: Constraint, types: dict[str, str]) -> list[str]:
+    """What a rule needs of its columns' types that ``types`` (name -> type; a name missing is not judged) does not
+    give: the schema's own check, and a DP fit's of its accepted rules against the types it released."""
+    out = []
+    if con.kind in ("le", "range", "derived"):
+        out += [f"({con.kind}) needs numeric or date columns; '{col}' is {types[col]}" for col in con.columns
+                if types.get(col) not in (*NUMERIC_TYPES, None)]
+    if con.kind == "bins":
+        c, x = con.columns
+        if types.get(c) not in (*DISCRETE_TYPES, None):
+            out.append(f"(bins) needs a categorical or boolean column first; '{c}' is {types[c]}")
+        if types.get(x) not in ("integer", "continuous", None):
+            out.append(f"(bins) needs a number column second; '{x}' is {types[x]}")
+    return out
+
+
+def rule_assumption(con: Constraint) -> str:
+    """How :func:`public_assumptions` names an accepted rule (``rule le on ['a', 'b']``, with a bins rule's cuts)."""
+    cuts = f" cut at {con.edges} into {con.labels}" if con.kind == "bins" else ""
+    return f"rule {con.kind} on {list(con.columns)}{cuts}"
+
+
 def public_assumptions(schema: TableSchema, *, table: str | None = None) -> list[str]:
     """What a DP fit on ``schema`` takes as public knowledge, in words for the privacy ledger: each modelled column
     declared ``public: true`` with its domain, and each rule accepted (``public: true``). The guarantee holds only if
@@ -1401,8 +1414,7 @@ def public_assumptions(schema: TableSchema, *, table: str | None = None) -> list
                    "(declared public in the schema)")
     for con in schema.constraints:
         if con.public:
-            cuts = f" cut at {con.edges} into {con.labels}" if con.kind == "bins" else ""
-            out.append(f"{where}rule {con.kind} on {list(con.columns)}{cuts} ("
+            out.append(f"{where}{rule_assumption(con)} ("
                        + ("read from the data, " if con.read_from_data else "") + "accepted as public domain knowledge)")
     return out
 

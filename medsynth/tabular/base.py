@@ -48,8 +48,6 @@ from medsynth.core.errors import (
 from medsynth.core.files import atomic_dir, fingerprint_array, write_json, write_text
 from medsynth.core.protocols import PrivacyReport
 from medsynth.io.schema import (
-    DISCRETE_TYPES,
-    NUMERIC_TYPES,
     ColumnSchema,
     Constraint,
     TableSchema,
@@ -58,6 +56,8 @@ from medsynth.io.schema import (
     check_constraints,
     infer_schema,
     public_assumptions,
+    rule_assumption,
+    rule_type_problems,
     validate_table,
 )
 from medsynth.privacy.ledger import LEDGER_FILE, PrivacyLedger
@@ -448,25 +448,19 @@ class TabularSynthesizer:
         fit with a validation traceback after its budget was spent: a data scientist), each with a ledger note."""
         types = {c.name: c.type for c in self.schema.columns}  # type: ignore[union-attr]
 
-        def fits(con: Constraint) -> str | None:  # (the schema's own checks of a rule's column types)
-            need = [(n, NUMERIC_TYPES) for n in con.columns] if con.kind in ("le", "range", "derived") else (
-                [(con.columns[0], DISCRETE_TYPES), (con.columns[1], ("integer", "continuous"))] if con.kind == "bins" else [])
-            bad = [n for n, ok in need if types.get(n) is not None and types[n] not in ok]
-            return f"'{bad[0]}' is {types[bad[0]]}" if bad else None
-
         def kept(rules: list[Constraint]) -> list[Constraint]:
             out = []
             for con in rules:
-                why = fits(con)
-                if why is None:
+                why = rule_type_problems(con, types)
+                if not why:
                     out.append(con)
                     continue
                 self.ledger.notes.append(  # type: ignore[union-attr]
-                    f"rule {con.kind} {list(con.columns)}: left out: by its DP domain {why}, which the rule cannot "
-                    "hold (declare the column's type and bounds public in the schema to keep the rule)")
-                said = f"rule {con.kind} on {list(con.columns)}"  # (its public assumption: declared, not relied on)
+                    f"rule {con.kind} {list(con.columns)}: left out: the types DP released do not hold it, {why[0]} "
+                    "(declare the column's type and bounds public in the schema to keep the rule)")
+                said = rule_assumption(con)  # (its public assumption: declared, not relied on)
                 self.ledger.public_assumptions = [  # type: ignore[union-attr]
-                    f"{a}; left out of this fit (see the ledger notes)" if a.startswith(said) else a
+                    f"{a}; left out of this fit (see the ledger notes)" if a.startswith(said) and "left out" not in a else a
                     for a in self.ledger.public_assumptions]  # type: ignore[union-attr]
             return out
 
