@@ -227,10 +227,11 @@ def tested_orderings(df: pd.DataFrame, schema: TableSchema, *, taken: set[str], 
     one, kept by redrawing rows. ``reduce``: drop the gapped ``a <= b`` implied by ``a <= m <= b`` (not where every rule is
     checked on its own: a folder's redraws). Nothing is measured (or spent) without a candidate pair."""
     columns = candidate_columns(schema, taken=taken)
-    pairs = candidate_pairs(schema, columns, taken=taken)
+    pairs = candidate_pairs(schema, columns, taken=taken, ranges=False)
+    by_range = range_pairs(schema, taken=taken, seen={frozenset(p) for p in pairs})  # (last, as candidate_pairs adds them)
+    pairs += by_range
     if not pairs:
         return Kept([], [], [])
-    by_range = set(pairs) - set(candidate_pairs(schema, columns, taken=taken, ranges=False))  # (public: names, ranges)
     share = min(MAX_SHARE, ORDER_SHARE * len(pairs))
     rho = _test_rho(share, ledger.rho_budget, ledger)
     sigma = gaussian_sigma(rho, sensitivity=math.sqrt(len(pairs)))
