@@ -328,7 +328,8 @@ def _dummy_groups(real: TabularData) -> list[tuple[str, list[str], bool]]:
     # pairs no name or exact cover marks that are never 1 together where chance would have put them together in
     # EXCLUSIVE_EXPECTED rows or more: fertil1's regions east, northcen, west (south the reference: at most one is 1),
     # broken in 11.7% of the synthetic rows, and the metric passed at 0.0 (a data scientist)
-    rest = [c for c in flags if c not in {c for _, cols, _ in out for c in cols}]
+    grouped = {c for _, cols, _ in out for c in cols}
+    rest = [c for c in flags if c not in grouped]
     if len(rest) >= 2 and len(rows) >= ORDER_MIN_ROWS:
         b = np.column_stack([views[c] for c in rest]).astype(bool)
         bf = b.astype(np.float64)  # (float: BLAS; exact counts below 2^53, int64 took 80 s on 50,000 x 500)

@@ -259,10 +259,10 @@ def _main_run(found: np.ndarray, octs: np.ndarray, sd: np.ndarray) -> np.ndarray
     # 31 (sigma 60), and negative synthetic values; stage 2's mirror still finds a real other sign
     neg, pos = out[out < _KMAX], out[out > _KMAX]
     if neg.size and pos.size:
-        m_neg, m_pos = float(octs[neg].sum()), float(octs[pos].sum())
-        light, heavy = (neg, m_pos) if m_neg < m_pos else (pos, m_neg)
-        m_light = min(m_neg, m_pos)
-        if not (m_light >= MIRROR_SHARE * heavy and m_light > MIRROR_SIGMAS * float(np.sqrt(np.sum(sd[light] ** 2)))):
+        light, heavy = sorted((neg, pos), key=lambda r: float(octs[r].sum()))
+        mass_light = float(octs[light].sum())
+        if not (mass_light >= MIRROR_SHARE * float(octs[heavy].sum())
+                and mass_light > MIRROR_SIGMAS * float(np.sqrt(np.sum(sd[light] ** 2)))):
             out = np.setdiff1d(out, light)
     return out
 
@@ -817,7 +817,7 @@ MIRROR_SHARE = 0.03
 #: this probability (a union bound over their mirror tests; the columns' count is the DP type decision's): at
 #: MIRROR_SIGMAS alone each one-signed column took a noise mirror in about 1 fit in 300, so a wide table had one in about
 #: 1 fit in 10 (breast-cancer features, 31 columns and 569 rows at epsilon 1: perimeters from -256, symmetries from -2,
-#: in 4 fits of 30; 2 now, and nhefs's weight and smoking changes kept both signs in 19 fits of 60 against 21).
+#: in 4 fits of 30; 3 now, and nhefs's weight and smoking changes kept both signs in 19 fits of 60 against 21).
 MIRROR_TABLE_RATE = 0.05
 #: A one-signed run joins zero (its range starts or ends there) when the count at zero (exact zeros and |x| < 2^-8)
 #: stands this many deviations above zero and holds at least ``ZERO_SHARE`` of the run's: a day offset, a length
@@ -1030,7 +1030,8 @@ def refine(loc: Location, rho: float, rng: np.random.Generator, *, max_cells: in
            time: bool = False, columns: int = 1) -> BoundsResult:
     """Stage 2 with ``rho``: the range of a located number, or the categories of a small code (with ``time``, a column
     that may order a parent's rows, its keys also where blocks of them stand out). ``columns``: the number columns the
-    fit locates (public, or a DP output: the DP type decision's), over which a one-signed run's test of the other sign is corrected (MIRROR_TABLE_RATE).
+    fit locates (public, or a DP output: the DP type decision's), over which a one-signed run's test of the other sign
+    is corrected (``MIRROR_TABLE_RATE``).
 
     Returns:
         A :class:`~medsynth.privacy.mechanisms.BoundsResult` whose ``rho`` is everything this column
