@@ -32,11 +32,13 @@ from medsynth.privacy.mechanisms import exponential_mechanism, gaussian_sigma
 from medsynth.tabular.marginals import MarginalConfig, MarginalSynthesizer, marginal_counts, measure, project_simplex
 from medsynth.tabular.pgm import Measurement
 
-#: The exponential mechanism of a pick tells strong edges apart when ``epsilon_pick * n / 2`` (its log-odds for an
-#: edge whose L1 score is a whole unit of data mass higher) reaches this: an edge half the mass better (a lab's value
-#: by its test) then stands e^5 = 150 times above another, about the number of candidate edges of 20 columns.
-#: Multi-table child models on pbcseq (219 training patients) sit at 3.5 (picks near uniform), a MIMIC-shaped labs
-#: table of 3,000 patients at 25, survival's nafld2 (17,549 patients) at 80-120.
+#: The exponential mechanism of a pick tells strong edges apart when ``epsilon_pick * n / (2 * sensitivity)`` (its
+#: log-odds for an edge whose score is a whole unit of data mass higher) reaches this: an edge half the mass better (a
+#: lab's value by its test) then stands e^5 = 150 times above another, about the number of candidate edges of 20
+#: columns. Calibrated at sensitivity 1 (the reference score): multi-table child models on pbcseq (219 training
+#: patients) sat at 3.5 (picks near uniform), a MIMIC-shaped labs table of 3,000 patients at 25, survival's nafld2
+#: (17,549 patients) at 80-120; :func:`pair_score`'s sensitivity 2 halves them, so weak edges are joined up to twice
+#: the patients they were.
 SELECTION_INFORMATIVE = 10.0
 #: How much one person (total row weight at most 1) changes :func:`pair_score`: 1 in the 2-way table's distance, 1 in
 #: the larger 1-way distance subtracted from it.
@@ -78,7 +80,7 @@ class DPMST(MarginalSynthesizer):
     #: models join a declared target to the child table's own columns); the selection picks the remaining edges.
     forced: tuple[tuple[str, str], ...] = ()
     #: Pairs joined before selection only where the selection cannot tell edges apart (its log-odds for a whole
-    #: unit of data mass, ``epsilon_pick * n / 2``, below :data:`SELECTION_INFORMATIVE`; public: the budget and the
+    #: unit of data mass, ``epsilon_pick * n / (2 * PAIR_SCORE_SENSITIVITY)``, below :data:`SELECTION_INFORMATIVE`; public: the budget and the
     #: noisy row count); elsewhere they are left to it.
     forced_weak: tuple[tuple[str, str], ...] = ()
     #: Measure the 2-way marginal of the declared target (``target: true``) with every column besides the tree's
