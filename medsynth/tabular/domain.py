@@ -65,6 +65,7 @@ from medsynth.tabular.schema import (
     category_key,
 )
 from medsynth.tabular.structure import (
+    DEEP_NOISE_SHARES,
     ROUND_SHARES,
     decide_structure,
     needs_decision,
@@ -197,6 +198,12 @@ def plan_domain_budget(schema: TableSchema, *, privacy: PrivacyConfig, ledger: P
 STRUCTURE_SHARE = 0.25
 #: ... and most, when a small table needs more for its decisions to stand above the noise.
 STRUCTURE_MAX_SHARE = 0.5
+#: Deviations of round 1's noise (numbers or text) that a complete column's count stands from zero, where the budget
+#: allows (:data:`STRUCTURE_MAX_SHARE`): a wrong kind is then a 0.13% chance a column (2.5% at one deviation of half the
+#: rows, as 252 rows at epsilon 1 had; 5 of 120 columns in 6 fits of such a table, none now). At 4 deviations the
+#: domains' smaller share lost a flag's minority value in 1 more of 16 (test_flags_keep_their_minority_value_...): the
+#: type decision and the domains share one budget, and 3 deviations is this code's bar for a decision elsewhere.
+KIND_SIGMAS = 3.0
 
 #: A category held by this share of the rows should survive the DP category release (budget by need).
 SURVIVE_SHARE = 0.03
@@ -338,6 +345,15 @@ def resolve_domain(
         rho_struct = STRUCTURE_SHARE * rho_domain
         if need <= STRUCTURE_MAX_SHARE * base:  # more only where more buys the decision (else it is undecided anyway)
             rho_struct = max(rho_struct, need)
+        # numbers or text (round 1) at least KIND_SIGMAS deviations from a complete column: a wrong kind leaves the
+        # column empty (numbers read as a list of categories, none frequent enough to release; text given a range), so it
+        # is worth more than the 1-way marginals' precision it takes (mosaicData's HELPrct and medicaldata's blood_storage,
+        # 252-362 rows at epsilon 1: one deviation of 128, half the rows, and age, PSA, sex in 1-2 columns a fit emptied)
+        need_kind = KIND_SIGMAS**2 * len(needs_struct) / (2 * DEEP_NOISE_SHARES[0] * max(n_struct, 1.0) ** 2)  # (round
+        # 1's share where round 2 is deep in noise, as on such tables; elsewhere ROUND_SHARES' 0.5: 2.4 deviations. At
+        # 0.5 here the domains' smaller share lost a flag's minority value in 2 more of 16: test_flags_keep_...)
+        if need_kind <= STRUCTURE_MAX_SHARE * base:
+            rho_struct = max(rho_struct, need_kind)
         before = len(ledger.entries)
         schema, small_ints, spent_struct, undecided = decide_structure(schema, df, rho=rho_struct, rows=n_struct,
                                                                        rng=rng, ledger=ledger)
