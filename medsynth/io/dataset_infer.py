@@ -589,8 +589,9 @@ def numbering_named(name: str) -> bool:
 
 
 def age_named(name: str) -> bool:
-    """Whether a column's name (public) says an age (``age``, ``AgeYrs``)."""
-    return any(w in ("age", "ages", "ageyrs", "ageyears") for w in _name_words(name))
+    """Whether a column's name (public) says an age (``age``, ``AgeYrs``, ``age2``: HLMdiag's autism, a child's age at
+    each of five visits, 0-11, was left a category and its visits in no order)."""
+    return any(w.rstrip("0123456789") in ("age", "ages", "ageyrs", "ageyears") for w in _name_words(name))
 
 
 def _rises_within(groups: np.ndarray, t: np.ndarray) -> bool:

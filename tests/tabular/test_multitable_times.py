@@ -559,14 +559,17 @@ def test_whole_month_visits_keep_apart_under_dp_and_exact_without():
     out = exact.sample(120, seed=0)["visits"]
     assert out["month"].isin([2, 4, 6, 8]).mean() > 0.97
     ties = []
-    for seed in (0, 1, 2):
+    for seed in range(5):
         with insecure_noise_for_audit(seed):
             m = MultiTableDPMST(privacy={"epsilon": 1.0, "delta": 1e-5}).fit(tables, schema)
         v = m.sample(300, seed=seed)["visits"]
         d = v.groupby("id", sort=False)["month"].diff()
         assert (d.dropna() >= 0).all(), seed
         ties.append(float((d == 0).sum() / max(d.notna().sum(), 1)))
-    assert np.mean(ties) < 0.01, ties  # (0.017 with gaps in hours on a log grid, these noise draws; 0.005 now)
+    # most draws keep every visit apart, and none loses many (gaps in hours on a log grid: 3-43% a fit). A mean over 3
+    # draws was one draw's word: 3 to 4 in 24 draws hold 3-7% (noise in the gap's zero cell), before and after DP-MST's
+    # pair score changed which draws those are (24-draw means 0.008 and 0.006)
+    assert np.median(ties) <= 0.005 and max(ties) < 0.1, ties
 
 
 def _mgus_like(n: int = 150, seed: int = 0) -> dict[str, pd.DataFrame]:
@@ -1526,3 +1529,24 @@ def test_an_age_repeated_where_most_patients_hold_one_row_is_no_time_order():
             m = MultiTableDPMST(privacy={"epsilon": 1.0, "delta": 1e-5}).fit(data, infer_dataset_schema(data))
         entry = _order_by_entry(m)
         assert entry is None or entry.details["usable"] == [], entry.details
+
+
+def test_an_age_named_with_a_digit_orders_the_visits_of_schema_infer():
+    """HLMdiag's autism: a child's age at each visit is ``age2`` (0, 1, 3, 7, 11); schema infer left it a category and
+    proposed no order, and 93% of the synthetic children at epsilon 4 held ages going back or repeated."""
+    from medsynth.io.dataset_infer import age_named
+
+    assert age_named("age2") and age_named("Age_1") and not age_named("stage") and not age_named("page")
+    rs = np.random.default_rng(0)
+    n = 150
+    visits = pd.DataFrame({"childid": np.repeat(np.arange(n), 5), "age2": np.tile([0, 1, 3, 7, 11], n),
+                           "vsae": rs.integers(1, 100, 5 * n)})
+    data = {"patients": pd.DataFrame({"childid": np.arange(n), "sicdegp": rs.choice(["low", "med", "high"], n)}),
+            "visits": visits}
+    schema = infer_dataset_schema(data)
+    assert lab_relation_of(schema, "visits").order_by == "age2"
+    assert schema.table("visits").column("age2").type == "integer"
+
+
+def lab_relation_of(schema: DatasetSchema, child: str):  # noqa: ANN201
+    return next(r for r in schema.relations if r.child == child)
