@@ -53,6 +53,7 @@ from medsynth.evaluation.multitable_data import (
     parents_holding_twice,
     parents_out_of_order,
     parents_varying,
+    parents_with_repeated_time,
     patient_histories,
     patient_table,
     patient_types,
@@ -199,6 +200,9 @@ def relation_metrics(train: dict, holdout: dict, synthetic: dict, schema: Datase
         if rel.order_by:
             order.append({"relation": rel.label, "check": f"'{rel.order_by}' going down", "synthetic": syn,
                           "real": real, "baseline": max(float(np.nan_to_num(real)), float(np.nan_to_num(hold)))})
+            real, syn, hold = (parents_with_repeated_time(d, schema, rel) for d in (train, synthetic, holdout))
+            order.append({"relation": rel.label, "check": f"'{rel.order_by}' repeated", "synthetic": syn,
+                          "real": real, "baseline": max(float(np.nan_to_num(real)), float(np.nan_to_num(hold)))})
         plan = schedule_values(train, schema, rel)
         if plan is not None:
             syn, hold = (off_schedule(d, schema, rel, plan) for d in (synthetic, holdout))
@@ -320,8 +324,9 @@ def relation_metrics(train: dict, holdout: dict, synthetic: dict, schema: Datase
     # A patient's rows written out of time order, judged on its own: wages' visits (ordered by years of experience)
     # came out out of order for 92% of synthetic people, and the report's only word was "ordered by exper"
     desc_order = ("Share of synthetic parents with two child rows or more whose time (the relation's `order_by`) goes "
-                  "down from one row to the next as the file holds them (the worst relation, beyond the real rows' "
-                  "share, train or holdout): a patient's visits written out of order.")
+                  "down from one row to the next as the file holds them, or holds one value on two of their rows (the "
+                  "worst relation and check, beyond the real rows' share, train or holdout): a patient's visits written "
+                  "out of order, or two visits at one time where the real patients have none.")
     _judge_worst(out, schema, "time_order_violations", order, desc_order, th.time_order_violations,
                  "no synthetic parent holds two timed child rows", "no relation has a time order (order_by)",
                  note=lambda w, _: (f"worst: {w['relation']} {w['check']}: {w['synthetic']:.1%} of the synthetic parents "
@@ -329,8 +334,9 @@ def relation_metrics(train: dict, holdout: dict, synthetic: dict, schema: Datase
     # Visits between a schedule's times, judged on their own: nlswork's survey years and Spruce's measurement days came
     # out 28% and 85% off the real schedule without DP, and every relation metric passed (a data scientist)
     desc_plan = ("Share of synthetic child rows whose time is none of the real times where those are a schedule (at most "
-                 "40 whole values with gaps: survey years, protocol weeks), beyond the holdout's share (the worst "
-                 "relation): visits between a study's visit times.")
+                 "40 whole values with gaps: survey years, protocol weeks; or at most 40 values, each held by 10 rows or "
+                 "more: school years -2.5 to 2.5), beyond the holdout's share (the worst relation): visits between a "
+                 "study's visit times.")
     _judge_worst(out, schema, "off_schedule_share", schedules, desc_plan, th.off_schedule_share,
                  "no synthetic child row holds a time", "no relation's time is a schedule")
     desc_end = ("Share of synthetic parents whose rows go on after a terminal event (the worst relation and column, beyond "

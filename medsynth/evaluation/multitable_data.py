@@ -20,7 +20,7 @@ import pandas as pd
 
 from medsynth.core.errors import DataValidationError
 from medsynth.io.dataset import DatasetSchema, Relation, read_dataset
-from medsynth.io.dataset_infer import chain_broken, schedule, terminal_keys
+from medsynth.io.dataset_infer import SCHEDULE_VALUES, chain_broken, schedule, terminal_keys
 from medsynth.io.schema import EPOCH, parse_dates
 
 #: Categories of a child column summarised as per-patient shares (the most frequent real ones).
@@ -271,6 +271,20 @@ def _timed_rows(tables: Mapping[str, pd.DataFrame], schema: DatasetSchema, rel: 
     return out
 
 
+def parents_with_repeated_time(tables: Mapping[str, pd.DataFrame], schema: DatasetSchema, rel: Relation) -> float:
+    """The share of parents with two timed child rows or more two of which share their time (``order_by``): a child
+    seen twice at one age (geepack's ohio at epsilon 1: ages [1, 1, 0, 1] in 15-41% of the synthetic children, none
+    real). NaN without ``order_by`` or such parents."""
+    rows = _timed_rows(tables, schema, rel)
+    if rows is None or not len(rows):
+        return float("nan")
+    sizes = rows.groupby("p", sort=False).size()
+    several = sizes.index[sizes.to_numpy() >= 2]
+    if not len(several):
+        return float("nan")
+    return float(rows[rows.duplicated(["p", "t"])]["p"].nunique() / len(several))
+
+
 def parents_out_of_order(tables: Mapping[str, pd.DataFrame], schema: DatasetSchema, rel: Relation) -> float:
     """The share of parents with two timed child rows or more whose time (``order_by``) goes down from one row to the
     next as the file holds them: a patient's visits written out of order. NaN without ``order_by`` or such parents."""
@@ -285,11 +299,25 @@ def parents_out_of_order(tables: Mapping[str, pd.DataFrame], schema: DatasetSche
     return float(rows.loc[back, "p"].nunique() / len(several))
 
 
+#: Rows each real value of a time must hold for the report to read a few values (whole and consecutive or not) as a
+#: schedule: a time of 40 values or fewer on a few dozen rows may be a spread one seen sparsely.
+SCHEDULE_MIN_ROWS = 10
+
+
 def schedule_values(tables: Mapping[str, pd.DataFrame], schema: DatasetSchema, rel: Relation) -> np.ndarray | None:
     """The real times a relation's rows are held at where they are a schedule (:func:`~medsynth.io.dataset_infer.schedule`:
     nlswork's 15 survey years, Spruce's 13 measurement days), else None."""
     rows = _timed_rows(tables, schema, rel)
-    return schedule(rows["t"].to_numpy(dtype=float)) if rows is not None and len(rows) else None
+    if rows is None or not len(rows):
+        return None
+    t = rows["t"].to_numpy(dtype=float)
+    plan = schedule(t)
+    if plan is not None:
+        return plan
+    # (for the report only) a few values each held by many rows are a schedule too, whole and consecutive or not:
+    # mlmRev's egsingle, school years -2.5 to 2.5, came out 81-99.8% off its six values and the check was skipped
+    values, counts = np.unique(t[np.isfinite(t)], return_counts=True)
+    return values if 2 <= values.size <= SCHEDULE_VALUES and counts.min() >= SCHEDULE_MIN_ROWS else None
 
 
 def off_schedule(tables: Mapping[str, pd.DataFrame], schema: DatasetSchema, rel: Relation, values: np.ndarray) -> float:
@@ -297,7 +325,11 @@ def off_schedule(tables: Mapping[str, pd.DataFrame], schema: DatasetSchema, rel:
     rows = _timed_rows(tables, schema, rel)
     if rows is None or not len(rows):
         return float("nan")
-    return float((~np.isin(rows["t"].to_numpy(dtype=float), values)).mean())
+    t = rows["t"].to_numpy(dtype=float)
+    at = np.searchsorted(values, t)
+    below, above = values[np.clip(at - 1, 0, values.size - 1)], values[np.clip(at, 0, values.size - 1)]
+    tol = 1e-6 * max(float(np.abs(values).max()), 1.0)  # (a decoded -2.4999999 is -2.5)
+    return float(((np.abs(t - below) > tol) & (np.abs(t - above) > tol)).mean())
 
 
 def terminal_values(tables: Mapping[str, pd.DataFrame], schema: DatasetSchema, rel: Relation) -> dict[str, list[str]]:
@@ -680,5 +712,5 @@ def parents_varying(tables: Mapping[str, pd.DataFrame], rel: Relation, columns: 
 
 
 __all__ = ["binned", "bound_violations", "children_per_parent", "column_types", "count_bins", "count_tvd", "load_dataset", "numbers", "off_schedule", "parent_rows",
-           "offset_tvd", "parents_varying", "patient_histories", "patient_table", "patient_types", "primary_relation", "schedule_values", "slug", "time_offsets",
+           "offset_tvd", "parents_varying", "parents_with_repeated_time", "patient_histories", "patient_table", "patient_types", "primary_relation", "schedule_values", "slug", "time_offsets",
            "top_categories", "trajectories", "two_way_tvd", "unit_rows", "within_parent_trends", "constant_columns"]

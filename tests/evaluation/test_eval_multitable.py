@@ -641,6 +641,41 @@ def test_visits_between_a_schedules_times_fail():
     assert bad.verdict == "fail" and bad.value > 0.2 and "off its 15 real values" in bad.note, (bad.value, bad.note)
 
 
+def test_school_years_off_their_half_year_grid_and_repeated_ages_fail():
+    """mlmRev's egsingle: school years -2.5 to 2.5 (six values, none whole) came out 81-99.8% between them and
+    off_schedule_share was skipped (a schedule had to be whole values); geepack's ohio: 15-41% of the synthetic children
+    seen twice at one age ([1, 1, 0, 1]) passed time_order_violations, which counted only ages going down."""
+    rng = np.random.default_rng(4)
+    grid = np.array([-2.5, -1.5, -0.5, 0.5, 1.5, 2.5])
+
+    def folder(n: int, first: int, spread: bool = False, repeat: bool = False) -> dict[str, pd.DataFrame]:
+        ids = np.arange(first, first + n)
+        years = np.tile(grid, n) + (rng.uniform(-0.5, 0.5, 6 * n) if spread else 0.0)
+        if repeat:  # every other child seen twice at its second year
+            years = years.reshape(n, 6)
+            years[::2, 2] = years[::2, 1]
+            years = years.ravel()
+        return {"patients": pd.DataFrame({"id": ids, "female": rng.choice(["yes", "no"], n)}),
+                "visits": pd.DataFrame({"id": np.repeat(ids, 6), "year": years, "math": rng.normal(0, 1, 6 * n).round(2)})}
+
+    train, holdout = folder(120, 0), folder(40, 1000)
+    from medsynth.io.dataset_infer import infer_dataset_schema
+
+    schema = infer_dataset_schema(train)
+    assert schema.relations[0].order_by == "year"
+
+    def metric(syn: dict[str, pd.DataFrame], name: str):  # noqa: ANN202
+        return next(m for m in evaluate_multitable(train, holdout, syn, schema=schema).results if m.name == name)
+
+    good = metric(folder(120, 2000), "off_schedule_share")
+    spread = metric(folder(120, 3000, spread=True), "off_schedule_share")
+    assert good.verdict == "pass" and good.value == 0.0, good
+    assert spread.verdict == "fail" and spread.value > 0.9 and "off its 6 real values" in spread.note, (spread.value, spread.note)
+    twice = metric(folder(120, 4000, repeat=True), "time_order_violations")
+    assert twice.verdict == "fail" and abs(twice.value - 0.5) < 1e-9 and "'year' repeated" in twice.note, twice
+    assert metric(folder(120, 5000), "time_order_violations").verdict == "pass"
+
+
 def test_a_strong_parent_child_link_lost_fails_where_the_mean_over_pairs_passes():
     """guPrenat at epsilon 1: an indigenous mother's children's prenatal care (V 0.38) came out unrelated (0.00) and
     parent_child_association_difference passed at 0.097, averaged over 40 pairs. The strong pairs are judged apart."""
