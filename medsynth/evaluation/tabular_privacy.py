@@ -857,7 +857,8 @@ class SinglingOut:
         cfg = context.config
         rng = context.rng("singling-out")
         desc = ("Risk that a predicate matching exactly one synthetic row also singles out one training row, beyond "
-                "the rate on as many holdout rows (Anonymeter-style: (success on train - success on holdout) / (1 - success on holdout)).")
+                "the rate on as many holdout rows (Anonymeter-style: (success on train - success on holdout) / (1 - success on holdout); "
+                "each synthetic row singled out is one trial, scored by the share of its predicates that succeed).")
         cols = real.columns
         n = min(len(real.train), len(real.holdout))
         if n < 2 or len(synthetic) < 2:
@@ -887,24 +888,30 @@ class SinglingOut:
                     h = h * np.uint64(1_000_003) + codes[which][i] + np.uint64(1)
             return h
 
-        unique_syn = success_train = success_hold = 0
+        # each predicate's hits, by the synthetic row it singles out: predicates singling out one row are one trial
+        # (on a small discrete patient table, 76 predicates named 3 rows and one combination unique in the train sample
+        # but not the holdout: 26 of 76 against 0, a FAIL for random rows that never saw a real one: a data scientist)
+        per_row: dict[int, list[tuple[int, int]]] = {}
         for subset in set(subsets):
             q_rows = rows[[i for i, s in enumerate(subsets) if s == subset]]
             h_syn = key("s", subset)
             keys, counts = np.unique(h_syn, return_counts=True)
-            q_hash = h_syn[q_rows]
-            q_hash = q_hash[counts[np.searchsorted(keys, q_hash)] == 1]
-            if not len(q_hash):
+            alone = counts[np.searchsorted(keys, h_syn[q_rows])] == 1
+            q_rows = np.unique(q_rows[alone])  # (a row drawn twice for one subset: one predicate)
+            if not len(q_rows):
                 continue
-            unique_syn += len(q_hash)
+            q_hash = h_syn[q_rows]
+            hits = []
             for which in ("t", "h"):
                 k2, c2 = np.unique(key(which, subset), return_counts=True)
                 pos = np.clip(np.searchsorted(k2, q_hash), 0, len(k2) - 1)
-                hit = int(np.sum((k2[pos] == q_hash) & (c2[pos] == 1)))
-                if which == "t":
-                    success_train += hit
-                else:
-                    success_hold += hit
+                hits.append((k2[pos] == q_hash) & (c2[pos] == 1))
+            for r, ht, hh in zip(q_rows.tolist(), hits[0].tolist(), hits[1].tolist(), strict=True):
+                per_row.setdefault(r, []).append((int(ht), int(hh)))
+        unique_syn = len(per_row)  # synthetic rows singled out: the trials
+        predicates = sum(len(v) for v in per_row.values())
+        success_train = float(sum(np.mean([t for t, _ in v]) for v in per_row.values()))
+        success_hold = float(sum(np.mean([h for _, h in v]) for v in per_row.values()))
         if unique_syn == 0:
             return [judge("singling_out_risk", SECTION, 0.0, "minimize", desc, threshold=cfg.privacy.singling_out_risk,
                           baseline=0.0, note="no predicate singled out a synthetic row", details={"queries": n_q})]
@@ -913,10 +920,10 @@ class SinglingOut:
         return [judge("singling_out_risk", SECTION, r["risk"], "minimize", desc, threshold=cfg.privacy.singling_out_risk, baseline=0.0,
                       enough=enough, judged=r["risk_lower_95"],
                       note="judged on the 95% lower confidence bound of the risk" if enough else (
-                          f"no verdict: only {unique_syn} of {n_q} predicates single out a synthetic row (at least "
-                          f"{cfg.min_samples_for_verdict} are needed), so the estimate is noise; the synthetic rows "
-                          "seldom stand alone on a few columns"),
-                      details={"queries": n_q, "unique_in_synthetic": unique_syn, "success_rate_train": r["attack_rate"],
+                          f"no verdict: the {predicates} of {n_q} predicates that single out a synthetic row single out "
+                          f"only {unique_syn} rows (at least {cfg.min_samples_for_verdict} are needed), so the estimate is "
+                          "noise; the synthetic rows seldom stand alone on a few columns"),
+                      details={"queries": n_q, "unique_in_synthetic": unique_syn, "predicates_singling_out": predicates, "success_rate_train": r["attack_rate"],
                                "success_rate_holdout": r["control_rate"], "risk_lower_95": r["risk_lower_95"],
                                "columns_per_predicate": c, "rows_per_set": n})]
 
