@@ -11,6 +11,7 @@ every patient.
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 import numpy as np
@@ -115,6 +116,15 @@ AT_END_PART = 0.05
 #: more stands ``CONSTANT_SUPPORT_SIGMAS`` deviations above zero and the noisy count of those whose rows hold two values
 #: of it is at most ``CONSTANT_HELD_SHARE`` of it plus one deviation (``CONSTANT_PART`` of the decision budget).
 CONSTANT_PART = 0.1
+
+
+def _counts_from_0_or_1(col: Any) -> bool:
+    """Whether a column's DP domain (public) starts at 0 or 1, as a sequence's ranks do."""
+    if col.type == "categorical":
+        whole = [float(c) for c in col.categories or [] if re.fullmatch(r"\s*\d+(\.0*)?\s*", str(c))]
+        return bool(whole) and min(whole) in (0.0, 1.0)
+    low = col.bounds()[0] if col.type == "integer" else None
+    return low is not None and float(low) in (0.0, 1.0)
 
 
 #: Only ages may order a relation's rows (no column named like a time): they are measured up to this much noise (one
@@ -369,7 +379,8 @@ class RelationDecisions(EventDecisions):
             ``futime``) ``within`` and the first named like a start (``admittime``) ``after``, among columns the DP
             domain release found never missing first, then among the others (the flag is a noisy count at 3 deviations:
             a false one left labs without their admission as start, 44% of them before it); those named like an end
-            ``ends``; no ``sequence`` (a 0/1 column taken as a visit number capped every patient at two visits)."""
+            ``ends``; as ``sequence`` only the time named like a numbering (``visit``), never another column (a 0/1
+            column taken as a visit number capped every patient at two visits)."""
             if field == "order_by":  # (never an age: a patient's age repeated on each row is no time)
                 return [c.name for c in cands if time_named(c.name) or c.type == "datetime"][:1]
             # (DP-released flag) a bound most parents lack bounds nothing, so the never-missing come first
@@ -388,6 +399,12 @@ class RelationDecisions(EventDecisions):
                 # (a follow-up's name, futime or fup, tells a patient's end, not a row's: it bounds the rows, `within`)
             if field == "after":
                 return [c.name for c in ranked if starts_named(c.name)][:1]
+            if field == "sequence":  # the time itself where its name says it numbers the rows and its DP domain counts
+                # from 0 or 1 past one (seizure's 47 patients: the noise hid the sequence and visits came out 3, 3, 3, 4;
+                # never another column: a 0/1 flag taken as a visit number capped every patient at two visits; never a
+                # wave of years, 1994-2004: a reviewer)
+                return [c.name for c in cands if c.name == upd["order_by"] and numbering_named(c.name)
+                        and _counts_from_0_or_1(c)][:1]
             return []
 
         def decide(field: str, cands: list[Any], bad_rows: Any, soft_rows: Any = None, max_share: float = MAX_SIGMA_SHARE) -> list[str]:
