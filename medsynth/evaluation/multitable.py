@@ -334,9 +334,9 @@ def relation_metrics(train: dict, holdout: dict, synthetic: dict, schema: Datase
     # Visits between a schedule's times, judged on their own: nlswork's survey years and Spruce's measurement days came
     # out 28% and 85% off the real schedule without DP, and every relation metric passed (a data scientist)
     desc_plan = ("Share of synthetic child rows whose time is none of the real times where those are a schedule (at most "
-                 "40 whole values with gaps: survey years, protocol weeks; or at most 40 values, each held by 10 rows or "
-                 "more: school years -2.5 to 2.5), beyond the holdout's share (the worst relation): visits between a "
-                 "study's visit times.")
+                 "40 whole values with gaps: survey years, protocol weeks; or at most 40 values not all whole, each held "
+                 "by 10 rows or more: school years -2.5 to 2.5), beyond the holdout's share (the worst relation): visits "
+                 "between a study's visit times.")
     _judge_worst(out, schema, "off_schedule_share", schedules, desc_plan, th.off_schedule_share,
                  "no synthetic child row holds a time", "no relation's time is a schedule")
     desc_end = ("Share of synthetic parents whose rows go on after a terminal event (the worst relation and column, beyond "

@@ -314,10 +314,13 @@ def schedule_values(tables: Mapping[str, pd.DataFrame], schema: DatasetSchema, r
     plan = schedule(t)
     if plan is not None:
         return plan
-    # (for the report only) a few values each held by many rows are a schedule too, whole and consecutive or not:
-    # mlmRev's egsingle, school years -2.5 to 2.5, came out 81-99.8% off its six values and the check was skipped
+    # (for the report only) a few values not all whole, each held by many rows, are a schedule too: mlmRev's egsingle,
+    # school years -2.5 to 2.5, came out 81-99.8% off its six values and the check was skipped. Consecutive whole values
+    # stay left out, as schedule() leaves them (a hospital day 0-30 is a spread time: a reviewer)
     values, counts = np.unique(t[np.isfinite(t)], return_counts=True)
-    return values if 2 <= values.size <= SCHEDULE_VALUES and counts.min() >= SCHEDULE_MIN_ROWS else None
+    spread = bool(np.all(values == np.round(values)))
+    return values if (2 <= values.size <= SCHEDULE_VALUES and counts.min() >= SCHEDULE_MIN_ROWS
+                      and not spread) else None
 
 
 def off_schedule(tables: Mapping[str, pd.DataFrame], schema: DatasetSchema, rel: Relation, values: np.ndarray) -> float:

@@ -674,6 +674,11 @@ def test_school_years_off_their_half_year_grid_and_repeated_ages_fail():
     twice = metric(folder(120, 4000, repeat=True), "time_order_violations")
     assert twice.verdict == "fail" and abs(twice.value - 0.5) < 1e-9 and "'year' repeated" in twice.note, twice
     assert metric(folder(120, 5000), "time_order_violations").verdict == "pass"
+    from medsynth.evaluation.multitable_data import schedule_values
+
+    days = {"patients": train["patients"], "visits": train["visits"].assign(year=np.tile(np.arange(6), 120))}
+    assert schedule_values(days, infer_dataset_schema(days), schema.relations[0]) is None  # (consecutive whole days:
+    # a spread time, as schedule() reads it; a reviewer)
 
 
 def test_a_strong_parent_child_link_lost_fails_where_the_mean_over_pairs_passes():
