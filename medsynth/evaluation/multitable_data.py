@@ -11,7 +11,7 @@ attacks use, so that members and non-members are whole patients.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -271,10 +271,10 @@ def _timed_rows(tables: Mapping[str, pd.DataFrame], schema: DatasetSchema, rel: 
     return out
 
 
-def parents_with_repeated_time(tables: Mapping[str, pd.DataFrame], schema: DatasetSchema, rel: Relation) -> float:
-    """The share of parents with two timed child rows or more two of which share their time (``order_by``): a child
-    seen twice at one age (geepack's ohio at epsilon 1: ages [1, 1, 0, 1] in 15-41% of the synthetic children, none
-    real). NaN without ``order_by`` or such parents."""
+def _parents_breaking(tables: Mapping[str, pd.DataFrame], schema: DatasetSchema, rel: Relation,
+                      breaks: Callable[[pd.DataFrame], np.ndarray]) -> float:
+    """The share of parents with two timed child rows or more holding a row ``breaks`` marks (a mask over the rows of
+    :func:`_timed_rows`). NaN without ``order_by`` or such parents."""
     rows = _timed_rows(tables, schema, rel)
     if rows is None or not len(rows):
         return float("nan")
@@ -282,21 +282,21 @@ def parents_with_repeated_time(tables: Mapping[str, pd.DataFrame], schema: Datas
     several = sizes.index[sizes.to_numpy() >= 2]
     if not len(several):
         return float("nan")
-    return float(rows[rows.duplicated(["p", "t"])]["p"].nunique() / len(several))
+    return float(rows.loc[breaks(rows), "p"].nunique() / len(several))
+
+
+def parents_with_repeated_time(tables: Mapping[str, pd.DataFrame], schema: DatasetSchema, rel: Relation) -> float:
+    """The share of parents with two timed child rows or more two of which share their time (``order_by``): a child
+    seen twice at one age (geepack's ohio at epsilon 1: ages [1, 1, 0, 1] in 15-41% of the synthetic children, none
+    real). NaN without ``order_by`` or such parents."""
+    return _parents_breaking(tables, schema, rel, lambda rows: rows.duplicated(["p", "t"]).to_numpy())
 
 
 def parents_out_of_order(tables: Mapping[str, pd.DataFrame], schema: DatasetSchema, rel: Relation) -> float:
     """The share of parents with two timed child rows or more whose time (``order_by``) goes down from one row to the
     next as the file holds them: a patient's visits written out of order. NaN without ``order_by`` or such parents."""
-    rows = _timed_rows(tables, schema, rel)
-    if rows is None or not len(rows):
-        return float("nan")
-    sizes = rows.groupby("p", sort=False).size()
-    several = sizes.index[sizes.to_numpy() >= 2]
-    if not len(several):
-        return float("nan")
-    back = rows.groupby("p", sort=False)["t"].diff().to_numpy() < 0  # (file order within each parent)
-    return float(rows.loc[back, "p"].nunique() / len(several))
+    return _parents_breaking(tables, schema, rel,  # (file order within each parent)
+                             lambda rows: rows.groupby("p", sort=False)["t"].diff().to_numpy() < 0)
 
 
 #: Rows each real value of a time must hold for the report to read a few values (whole and consecutive or not) as a

@@ -1544,27 +1544,30 @@ def test_an_age_named_with_a_digit_orders_the_visits_of_schema_infer():
     data = {"patients": pd.DataFrame({"childid": np.arange(n), "sicdegp": rs.choice(["low", "med", "high"], n)}),
             "visits": visits}
     schema = infer_dataset_schema(data)
-    assert lab_relation_of(schema, "visits").order_by == "age2"
+    assert schema.relations[0].order_by == "age2"
     assert schema.table("visits").column("age2").type == "integer"
 
 
-def lab_relation_of(schema: DatasetSchema, child: str):  # noqa: ANN201
-    return next(r for r in schema.relations if r.child == child)
+def _visits_at(n: int, name: str, values: list[int], seed: int) -> tuple[dict[str, pd.DataFrame], dict]:
+    """n patients with a visit at each of ``values`` (column ``name``) and a 0/1 outcome; the schema as inferred, every
+    column declared public (the relation's fields left to the DP fit)."""
+    rs = np.random.default_rng(seed)
+    data = {"patients": pd.DataFrame({"id": np.arange(n), "arm": rs.choice(["a", "b"], n)}),
+            "visits": pd.DataFrame({"id": np.repeat(np.arange(n), len(values)), name: np.tile(values, n),
+                                    "y": rs.integers(0, 2, len(values) * n)})}
+    spec = infer_dataset_schema(data).to_dict()
+    for tab in spec["tables"].values():
+        for col in tab["columns"]:
+            col["public"], col["read_from_data"] = True, []
+    return data, spec
 
 
 def test_a_visit_number_is_the_sequence_on_its_name_where_the_noise_cannot_tell():
     """60 patients at epsilon 1: the noise hides which column numbers the visits, and the name fallback took none, so
     visits 1-4 were left to the time model (seizure's 47 patients: 3, 3, 3, 4). The time named like a numbering is the
     sequence on its name (never another column: a 0/1 flag as a visit number capped every patient at two visits)."""
-    rs = np.random.default_rng(0)
     n = 60
-    data = {"patients": pd.DataFrame({"id": np.arange(n), "arm": rs.choice(["a", "b"], n)}),
-            "visits": pd.DataFrame({"id": np.repeat(np.arange(n), 4), "visit": np.tile([1, 2, 3, 4], n),
-                                    "y": rs.integers(0, 2, 4 * n)})}
-    spec = infer_dataset_schema(data).to_dict()
-    for tab in spec["tables"].values():
-        for col in tab["columns"]:
-            col["public"], col["read_from_data"] = True, []
+    data, spec = _visits_at(n, "visit", [1, 2, 3, 4], 0)
     schema = DatasetSchema.from_dict(spec)
     for seed in range(3):
         with insecure_noise_for_audit(seed):
@@ -1578,15 +1581,8 @@ def test_a_visit_number_is_the_sequence_on_its_name_where_the_noise_cannot_tell(
 def test_a_wave_of_years_is_no_sequence_on_its_name():
     """A reviewer: the name fallback took any time named like a numbering, and 'wave' 1994-1997 would have been
     rewritten 1, 2, 3, 4. Only a DP domain that counts from 0 or 1 is a sequence on its name."""
-    rs = np.random.default_rng(1)
     n = 60
-    data = {"patients": pd.DataFrame({"id": np.arange(n), "arm": rs.choice(["a", "b"], n)}),
-            "visits": pd.DataFrame({"id": np.repeat(np.arange(n), 4), "wave": np.tile([1994, 1995, 1996, 1997], n),
-                                    "y": rs.integers(0, 2, 4 * n)})}
-    spec = infer_dataset_schema(data).to_dict()
-    for tab in spec["tables"].values():
-        for col in tab["columns"]:
-            col["public"], col["read_from_data"] = True, []
+    data, spec = _visits_at(n, "wave", [1994, 1995, 1996, 1997], 1)
     spec["relations"][0].update({"order_by": "wave", "read_from_data": ["sequence"]})
     spec["relations"][0].pop("sequence", None)
     schema = DatasetSchema.from_dict(spec)
