@@ -52,8 +52,8 @@ def pair_score(true: np.ndarray, pa: np.ndarray, pb: np.ndarray, n_hat: float) -
     the triangle inequality the distance is at least that noise): on AER's NMES1988 (3,525 rows, epsilon 1) the number
     column whose noisy 1-way stood farthest from its data, income (0.20 of the mass against 0.03-0.15), won every pick,
     the tree became a star on it (16 of 18 edges) and insurance~medicaid (Cramer's V 0.49) came out 0.04. Less that
-    noise, two independent columns score at most the smaller of their 1-way distances, and the star is gone (at most 4
-    edges a column). Sensitivity :data:`PAIR_SCORE_SENSITIVITY` (public 1-ways: each distance moves by at most one
+    noise, two independent columns score at most the smaller of their 1-way distances, and the star is gone (4-6 edges
+    on any one column, 3 fits). Sensitivity :data:`PAIR_SCORE_SENSITIVITY` (public 1-ways: each distance moves by at most one
     person's weight)."""
     est = n_hat * np.outer(pa, pb)
     t = true.reshape(est.shape)
@@ -80,8 +80,8 @@ class DPMST(MarginalSynthesizer):
     #: models join a declared target to the child table's own columns); the selection picks the remaining edges.
     forced: tuple[tuple[str, str], ...] = ()
     #: Pairs joined before selection only where the selection cannot tell edges apart (its log-odds for a whole
-    #: unit of data mass, ``epsilon_pick * n / (2 * PAIR_SCORE_SENSITIVITY)``, below :data:`SELECTION_INFORMATIVE`; public: the budget and the
-    #: noisy row count); elsewhere they are left to it.
+    #: unit of data mass, ``epsilon_pick * n / (2 * PAIR_SCORE_SENSITIVITY)``, below :data:`SELECTION_INFORMATIVE`;
+    #: public: the budget and the noisy row count); elsewhere they are left to it.
     forced_weak: tuple[tuple[str, str], ...] = ()
     #: Measure the 2-way marginal of the declared target (``target: true``) with every column besides the tree's
     #: edges (a caller sets it where the model is sampled unconditionally: the multi-table root). The model is then
