@@ -292,6 +292,31 @@ def parents_with_repeated_time(tables: Mapping[str, pd.DataFrame], schema: Datas
     return _parents_breaking(tables, schema, rel, lambda rows: rows.duplicated(["p", "t"]).to_numpy())
 
 
+def _repeats_by_rows(tables: Mapping[str, pd.DataFrame], schema: DatasetSchema, rel: Relation) -> pd.DataFrame | None:
+    """Per parent with two timed child rows or more: its number of rows (``k``) and whether two share a time (``rep``)."""
+    rows = _timed_rows(tables, schema, rel)
+    if rows is None or not len(rows):
+        return None
+    by = rows.assign(rep=rows.duplicated(["p", "t"]).to_numpy()).groupby("p", sort=False)["rep"]
+    out = pd.DataFrame({"k": by.size(), "rep": by.any()})
+    return out[out["k"] >= 2]
+
+
+def repeated_time_expected(real: list[Mapping[str, pd.DataFrame]], synthetic: Mapping[str, pd.DataFrame],
+                           schema: DatasetSchema, rel: Relation) -> float:
+    """The share of the synthetic parents that would hold one time on two rows if each did as often as the real parents
+    with as many rows (the real share at the nearest row count at or above, the largest one's beyond): a history of
+    many same-day labs holds repeats where a short one does not, so longer synthetic histories are no fault (a reviewer).
+    NaN where either side has no parent with two timed rows."""
+    parts = [x for x in (_repeats_by_rows(t, schema, rel) for t in real) if x is not None and len(x)]
+    syn = _repeats_by_rows(synthetic, schema, rel)
+    if not parts or syn is None or not len(syn):
+        return float("nan")
+    rate = pd.concat(parts).groupby("k")["rep"].mean()
+    at = np.clip(np.searchsorted(rate.index.to_numpy(), syn["k"].to_numpy()), 0, len(rate) - 1)
+    return float(rate.to_numpy(dtype=float)[at].mean())
+
+
 def parents_out_of_order(tables: Mapping[str, pd.DataFrame], schema: DatasetSchema, rel: Relation) -> float:
     """The share of parents with two timed child rows or more whose time (``order_by``) goes down from one row to the
     next as the file holds them: a patient's visits written out of order. NaN without ``order_by`` or such parents."""
@@ -715,5 +740,5 @@ def parents_varying(tables: Mapping[str, pd.DataFrame], rel: Relation, columns: 
 
 
 __all__ = ["binned", "bound_violations", "children_per_parent", "column_types", "count_bins", "count_tvd", "load_dataset", "numbers", "off_schedule", "parent_rows",
-           "offset_tvd", "parents_varying", "parents_with_repeated_time", "patient_histories", "patient_table", "patient_types", "primary_relation", "schedule_values", "slug", "time_offsets",
+           "offset_tvd", "parents_varying", "parents_with_repeated_time", "patient_histories", "repeated_time_expected", "patient_table", "patient_types", "primary_relation", "schedule_values", "slug", "time_offsets",
            "top_categories", "trajectories", "two_way_tvd", "unit_rows", "within_parent_trends", "constant_columns"]

@@ -681,6 +681,51 @@ def test_school_years_off_their_half_year_grid_and_repeated_ages_fail():
     # a spread time, as schedule() reads it; a reviewer)
 
 
+def test_repeated_times_are_judged_at_the_synthetic_row_counts():
+    """A reviewer: the share of patients holding one time on two rows grows with their rows (labs drawn on one day). A
+    synthetic folder of longer histories, each as likely to repeat a day as a real one of its length, passed the real
+    share by more than 10 points and failed; it is judged against the real share at its own row counts. Repeats where
+    no real history of that length holds any still fail."""
+    def folder(n: int, first: int, rows: tuple[int, int], repeat_at_6: float, seed: int) -> dict[str, pd.DataFrame]:
+        rs = np.random.default_rng(seed)
+        ids = np.arange(first, first + n)
+        k = rs.integers(rows[0], rows[1] + 1, n)
+        days = []
+        for j in k:
+            d = np.sort(rs.choice(np.arange(0, 400), j, replace=False))
+            if j >= 6 and rs.random() < repeat_at_6:
+                d[1] = d[0]  # two labs on the first day
+            days.append(d)
+        return {"patients": pd.DataFrame({"id": ids, "sex": rs.choice(["F", "M"], n)}),
+                "visits": pd.DataFrame({"id": np.repeat(ids, k), "day": np.concatenate(days),
+                                        "value": rs.normal(0, 1, k.sum()).round(2)})}
+
+    train, holdout = folder(300, 0, (2, 8), 0.6, 1), folder(100, 1000, (2, 8), 0.6, 2)
+    from medsynth.io.dataset_infer import infer_dataset_schema
+
+    schema = infer_dataset_schema(train)
+    assert schema.relations[0].order_by == "day"
+
+    def repeated(syn: dict[str, pd.DataFrame]):  # noqa: ANN202
+        got = next(m for m in evaluate_multitable(train, holdout, syn, schema=schema).results
+                   if m.name == "time_order_violations")
+        return got, next(c for c in got.details["relations"] if "repeated" in c["check"])
+
+    longer, check = repeated(folder(300, 2000, (6, 8), 0.6, 3))
+    assert check["synthetic"] > check["real"] + 0.1 and longer.verdict == "pass", (check, longer.verdict)
+    short, check = repeated(_with_short_repeats(folder(300, 3000, (2, 4), 0.0, 4)))
+    assert short.verdict == "fail", (check, short.verdict)
+
+
+def _with_short_repeats(f: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """Every patient's second row on its first day (no real history of 2-4 rows repeats a day)."""
+    v = f["visits"].copy()
+    first = v.groupby("id").cumcount()
+    day0 = v.groupby("id")["day"].transform("first")
+    v.loc[first == 1, "day"] = day0[first == 1]
+    return {**f, "visits": v}
+
+
 def test_a_strong_parent_child_link_lost_fails_where_the_mean_over_pairs_passes():
     """guPrenat at epsilon 1: an indigenous mother's children's prenatal care (V 0.38) came out unrelated (0.00) and
     parent_child_association_difference passed at 0.097, averaged over 40 pairs. The strong pairs are judged apart."""
