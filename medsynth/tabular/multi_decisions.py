@@ -462,17 +462,14 @@ class RelationDecisions(EventDecisions):
                 return back
             named_times = usable_cols(child, keys, None, True)
             # a number named like an age and no time: an age at each visit orders them as a time does (geepack's ohio,
-            # ages 7-10 at four yearly visits; carData's Blackmore, ages 8-18), held to a time's test and to a steady
-            # one's (a patient's age repeated on each of their rows contradicts it); never taken on its name alone
+            # ages 7-10 at four yearly visits; carData's Blackmore, ages 8-18); a patient whose rows hold one age (a
+            # single row too) or none contradicts it, rows out of file order only weigh against it; never taken on its
+            # name alone
             ages = [] if named_times else [c for c in usable_cols(child, keys, None, False) if age_named(c.name)]
-            several = _beside_siblings(g)
 
             def flat(c: Any) -> np.ndarray:  # one value on all of a patient's rows (one row too: no rise to see)
                 v = pd.Series(codec_c.numbers(c, rows[c.name]))
                 return v.groupby(g).transform("nunique").to_numpy() <= 1
-
-            def unsteady(c: Any) -> np.ndarray:
-                return untimed(c) | unordered(c) | (several & flat(c))
             if named_times:
                 ok = decide("order_by", named_times, untimed, unordered)
             elif ages:  # (a count per age and test, no pick: on ohio's 435 patients at epsilon 1 the steady test's pick
@@ -486,6 +483,10 @@ class RelationDecisions(EventDecisions):
                 # patients at epsilon 1 and 88% at epsilon 10. One candidate is picked by the exponential mechanism
                 # on the patients contradicting each (sensitivity 1 however many: one count per candidate, each
                 # with noise sqrt(k) times larger, could not tell at epsilon 1), then its count is measured once
+                several = _beside_siblings(g)
+
+                def unsteady(c: Any) -> np.ndarray:
+                    return untimed(c) | unordered(c) | (several & flat(c))
                 ok = self._steady_number(rel, usable_cols(child, keys, None, False), unsteady, units, several,
                                          budget * DECISION_PARTS["order_by"] * (1 - terminal_part - constant_part),
                                          n_hat, gens)
