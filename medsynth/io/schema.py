@@ -428,8 +428,19 @@ def coarser_resolution(counts: np.ndarray, fmt: str | None) -> str | None:
 OTHER_CATEGORY = "(other)"
 
 
+#: Text of digits with a leading zero (``0101``, ``02139``, ``007``): a code as written, never the number it spells
+#: (an ICD or ZIP code, a county's FIPS code: mlmRev's guImmun wrote its birth order '01' as 1). Cell by cell.
+ZERO_PADDED = re.compile(r"^\s*0\d+\s*$")
+
+
+def zero_padded(value: Any) -> bool:
+    """Whether ``value`` is text of digits with a leading zero (:data:`ZERO_PADDED`)."""
+    return isinstance(value, str) and ZERO_PADDED.match(value) is not None
+
+
 def category_key(value: Any) -> str:
-    """A canonical string for a category value, so 1, 1.0 and "1" from different readers match."""
+    """A canonical string for a category value, so 1, 1.0 and "1" from different readers match (text with a leading
+    zero, ``01``, keeps it: a code, :data:`ZERO_PADDED`)."""
     if isinstance(value, (bool, np.bool_)):
         return "True" if value else "False"
     if isinstance(value, (int, np.integer)):
@@ -438,6 +449,8 @@ def category_key(value: Any) -> str:
         f = float(value)
         return str(int(f)) if f.is_integer() else repr(f)
     s = str(value).strip()
+    if ZERO_PADDED.match(s):
+        return s
     try:
         f = float(s)
     except ValueError:

@@ -19,11 +19,12 @@ import warnings
 from pathlib import Path
 from typing import Literal
 
+import numpy as np
 import pandas as pd
 
 from medsynth.core.errors import DataValidationError
 from medsynth.core.files import atomic_path, check_output
-from medsynth.io.schema import cell_numbers, formatted_value, unit_of
+from medsynth.io.schema import ZERO_PADDED, cell_numbers, formatted_value, unit_of, zero_padded
 
 TableFormat = Literal["csv", "parquet"]
 
@@ -108,6 +109,14 @@ def read_table(path: str | Path, *, role: str | None = None, private: bool = Fal
                 # Rows longer than the header would silently become an index (index_col=False) or lose cells.
                 warnings.simplefilter("error", pd.errors.ParserWarning)
                 df = pd.read_csv(source, sep=sep, low_memory=False, index_col=False, na_values=list(MISSING_MARKERS), **lenient)
+
+                def as_text(cols: list[int]) -> pd.DataFrame:  # the same cells again, as written
+                    again = _one_record_per_line(p, sep) if private and header else p
+                    return pd.read_csv(again, sep=sep, low_memory=False, index_col=False, na_values=list(MISSING_MARKERS),
+                                       dtype=str, **{**lenient, "usecols": cols})
+
+                if _may_hold_zero_padded(p, sep):
+                    df = _zero_padded_codes(df, as_text, private=private)
                 if sep == ";":
                     df = _decimal_commas(df)
                 df = _formatted_numbers(df)
@@ -133,13 +142,8 @@ def read_table(path: str | Path, *, role: str | None = None, private: bool = Fal
     return normalise_frame(df, role=role) if fmt != "parquet" else df
 
 
-def _one_record_per_line(p: Path, sep: str) -> io.StringIO:
-    """A DP fit's CSV with each line one record: a line's quote left open closes at its end, a carriage return inside
-    a line is a space, and an invalid UTF-8 byte is replaced. One person's line then changes one record at most: with
-    pandas' quoting, a cell opened with a quote swallowed every later line up to the next cell ending in one (an
-    adversary: one added line made flchain's 7,874 rows 884, the released noisy count with them), and a bare carriage
-    return split a record in two. A quoted cell spanning lines (free text with line breaks) is cut into records too,
-    each read as a row (too few cells: the rest missing); write such text on one line for a DP fit."""
+def _raw_bytes(p: Path) -> bytes:
+    """A CSV file's bytes, decompressed (gzip, bz2, xz, or a zip archive of one file)."""
     import bz2
     import gzip
     import lzma
@@ -151,11 +155,37 @@ def _one_record_per_line(p: Path, sep: str) -> io.StringIO:
             names = [n for n in z.namelist() if not n.endswith("/")]
             if len(names) != 1:
                 raise ValueError("a zip archive of one CSV file is expected")
-            raw = z.read(names[0])
-    else:
-        opener = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}.get(suffix, open)
-        with opener(p, "rb") as fh:  # type: ignore[operator]
-            raw = fh.read()
+            return z.read(names[0])
+    opener = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}.get(suffix, open)
+    with opener(p, "rb") as fh:  # type: ignore[operator]
+        return fh.read()
+
+
+def _may_hold_zero_padded(p: Path, sep: str) -> bool:
+    """Whether any cell of a CSV file may start with a zero followed by a digit (``0101``): a zero after a delimiter,
+    a line break, a quote or a space, and a digit after it. Never False where a cell does (a scan of the bytes, in
+    blocks: a second, text read of the number columns doubled the time to read 1M rows)."""
+    a = np.frombuffer(_raw_bytes(p), dtype=np.uint8)
+    before = np.array(sorted({ord(sep), 10, 13, 34, 32, 9}), dtype=np.uint8)
+    block = 1 << 24
+    for start in range(1, max(len(a) - 1, 1), block):
+        z = np.flatnonzero(a[start : start + block] == 48) + start
+        z = z[z < len(a) - 1]
+        nxt = a[z + 1]
+        z = z[(nxt >= 48) & (nxt <= 57)]
+        if np.isin(a[z - 1], before).any():
+            return True
+    return False
+
+
+def _one_record_per_line(p: Path, sep: str) -> io.StringIO:
+    """A DP fit's CSV with each line one record: a line's quote left open closes at its end, a carriage return inside
+    a line is a space, and an invalid UTF-8 byte is replaced. One person's line then changes one record at most: with
+    pandas' quoting, a cell opened with a quote swallowed every later line up to the next cell ending in one (an
+    adversary: one added line made flchain's 7,874 rows 884, the released noisy count with them), and a bare carriage
+    return split a record in two. A quoted cell spanning lines (free text with line breaks) is cut into records too,
+    each read as a row (too few cells: the rest missing); write such text on one line for a DP fit."""
+    raw = _raw_bytes(p)
     text = raw.decode("utf-8", errors="replace").removeprefix("\ufeff")
     # the line ending is the header's (public): a file ending its lines in a bare carriage return (an old Mac export)
     # read as one line, its header fused with its rows (a reviewer)
@@ -222,7 +252,7 @@ def normalise_frame(df: pd.DataFrame, *, role: str | None = None) -> pd.DataFram
         if blank.any():
             s = s.where(~blank)
             rest = s.dropna()
-            if len(rest) and pd.to_numeric(rest, errors="coerce").notna().all():
+            if len(rest) and pd.to_numeric(rest, errors="coerce").notna().all() and not rest.map(zero_padded).any():
                 s = pd.to_numeric(s, errors="coerce")
             out[c] = s
         values = pd.unique(s.dropna()) if s.dtype == object else ()  # distinct values only: tables of 1M rows
@@ -292,6 +322,33 @@ def _formatted_numbers(df: pd.DataFrame) -> pd.DataFrame:
         num = cell_numbers(s)
         if num[present].notna().all():
             df[c] = num
+    return df
+
+
+def _zero_padded_codes(df: pd.DataFrame, as_text, *, private: bool) -> pd.DataFrame:
+    """Codes written with leading zeros (``0101``, ``02139``) that pandas read as numbers, as written again
+    (:data:`~medsynth.io.schema.ZERO_PADDED`). For the data's holder (``schema infer``, a fit without DP) a column of
+    digits of one width, some with a leading zero, is text (mlmRev's guImmun: '01' became 1). For a DP fit each
+    such cell alone is text and the others stay numbers, so no row decides how another is read (the DP type decision
+    counts each cell as :func:`~medsynth.tabular.structure.decide_structure` reads it)."""
+    cands = [i for i, c in enumerate(df.columns)
+             if pd.api.types.is_numeric_dtype(df[c]) and not pd.api.types.is_bool_dtype(df[c])
+             and ((x := df[c].dropna().to_numpy(dtype=float)) == x.round()).all() and len(x)]
+    if not cands:
+        return df
+    raw = as_text(cands)
+    for i, name in zip(cands, raw.columns, strict=True):
+        text = raw[name].str.strip()
+        padded = text.str.match(ZERO_PADDED.pattern, na=False).to_numpy(dtype=bool)
+        if not padded.any():
+            continue
+        c = df.columns[i]
+        if private:
+            col = df[c].astype(object)
+            col[padded] = text[padded].to_numpy()
+            df[c] = col
+        elif text.dropna().str.fullmatch(r"\d+").all() and text.dropna().str.len().nunique() == 1:
+            df[c] = text
     return df
 
 

@@ -76,10 +76,9 @@ from medsynth.tabular.domain_words import (
     PUBLIC_KEYS,
     TEXT_CODE_SHARE,
     FamilyList,
-    _canonical,
     _flag_text,
-    _sorted_categories,
     _text_beside_code,
+    canonical_categories,
     family_counts,
     hand_written,
     other_rows,
@@ -296,7 +295,7 @@ class ColumnRelease:
         self.detail[col.name] = {**entry, "released": len(released), "missing": missing}
         # a column none of whose values stands out alone is "(other)" where its rows together do (who's country, iso2 and
         # iso3, 219 values of 33 rows each and never missing, were written all blank), else it is left empty
-        cats = _sorted_categories([_canonical(k) for k in released])
+        cats = canonical_categories(released)
         upd: dict[str, Any] = {"missing": missing, "categories": cats}
         if released and set(released) <= {"False", "True"}:  # booleans' keys (public): written back as booleans
             cats = [False, True]

@@ -50,6 +50,7 @@ from medsynth.io.schema import (
     MAX_INFERRED_LEVELS,
     RESOLUTIONS,
     ROW_INDEX_NAMES,
+    ZERO_PADDED,
     _name_words,
     cell_numbers,
     code_like,
@@ -237,7 +238,9 @@ def _profile(s: pd.Series) -> _Profile:
     low = text.str.lower()
     is_bool |= low.isin(["true", "false"]).to_numpy(dtype=bool) & ~is_stamp
     num = cell_numbers(text.where(~(is_bool | is_stamp), "").astype(object)).to_numpy(dtype=float, na_value=np.nan)
-    is_num = np.isfinite(num) & ~is_bool & ~is_stamp
+    # a code written with a leading zero ('0101') is text, as its reader keeps it (medsynth.io.schema.ZERO_PADDED)
+    padded = text.astype(str).str.match(ZERO_PADDED.pattern).to_numpy(dtype=bool)
+    is_num = np.isfinite(num) & ~is_bool & ~is_stamp & ~padded
     prof.numbers = int(n[is_num].sum())
     prof.whole = int(n[is_num & (num == np.round(np.where(is_num, num, 0)))].sum())
     prof.others = int(n[~is_num].sum())

@@ -497,6 +497,38 @@ def test_a_code_keeps_its_spelling_with_a_leading_zero():
     assert set(syn["ord"].astype(str)) <= {"01", "23", "46", "7p"} and "01" in set(syn["ord"].astype(str))
 
 
+def test_codes_written_with_leading_zeros_are_read_and_written_as_codes(tmp_path: Path):
+    """pandas read '0101' as 101: a code column of one width (ICD, ZIP, FIPS codes, months '01'..'12') came out as
+    numbers, and a fit wrote 101. For the data's holder such a column is text; for a DP fit each zero-led cell alone
+    is text (no row decides how another is read); a DP fit writes the codes as spelled."""
+    import pandas as pd
+
+    from medsynth import tabular as tab
+    from medsynth.io.schema import category_key
+    from medsynth.tabular.structure import _profile
+
+    rs = np.random.default_rng(0)
+    n = 3000
+    df = pd.DataFrame({"code": rs.choice(["0101", "0102", "0203", "1205"], n),
+                       "month": [f"{m:02d}" for m in rs.integers(1, 13, n)],
+                       "mixed": rs.choice(["5", "05", "12"], n), "n": rs.integers(0, 50, n)})
+    df.loc[:9, "code"] = ""
+    path = tmp_path / "t.csv"
+    path.write_text(df.to_csv(index=False), encoding="utf-8")
+    held = read_table(path)
+    assert held["code"].dropna().isin(["0101", "0102", "0203", "1205"]).all() and held["code"].isna().sum() == 10
+    assert held["month"].str.len().eq(2).all() and held["mixed"].dtype.kind == "i" and held["n"].dtype.kind == "i"
+    private = read_table(path, private=True)
+    assert set(map(repr, private["mixed"].unique())) == {"'05'", "5", "12"}  # cell by cell
+    assert category_key("0101") == "0101" and category_key("101") == "101" and category_key(" 07 ") == "07"
+    prof = _profile(private["mixed"])
+    assert prof.others == (df["mixed"] == "05").sum() and prof.numbers == n - prof.others
+    model = tab.fit(path, model="dp-mst", epsilon=1.0, seed=0)
+    syn = model.sample(400, seed=0)
+    assert set(syn["code"].dropna()) <= {"0101", "0102", "0203", "1205"} and syn["code"].notna().mean() > 0.9
+    assert set(syn["month"].dropna()) <= {f"{m:02d}" for m in range(1, 13)} and syn["month"].nunique() >= 10
+
+
 def test_a_dp_fit_reads_dates_typed_wrong_as_missing_without_counting_them():
     """An adversary: a public date column (missing: true) took its dates typed wrong ('31-02-1985') as missing while
     they were at most 1% of its values and refused one more, so neighbouring tables (6 of 686 and 7 of 687) got a
