@@ -116,7 +116,7 @@ def read_table(path: str | Path, *, role: str | None = None, private: bool = Fal
                                        dtype=str, **{**lenient, "usecols": cols})
 
                 if _may_hold_zero_padded(p, sep):
-                    df = _zero_padded_codes(df, as_text, private=private)
+                    df = _zero_padded_codes(df, as_text)
                 if sep == ";":
                     df = _decimal_commas(df)
                 df = _formatted_numbers(df)
@@ -325,12 +325,14 @@ def _formatted_numbers(df: pd.DataFrame) -> pd.DataFrame:
     return df
 
 
-def _zero_padded_codes(df: pd.DataFrame, as_text, *, private: bool) -> pd.DataFrame:
-    """Codes written with leading zeros (``0101``, ``02139``) that pandas read as numbers, as written again
-    (:data:`~medsynth.io.schema.ZERO_PADDED`). For the data's holder (``schema infer``, a fit without DP) a column of
-    digits of one width, some with a leading zero, is text (mlmRev's guImmun: '01' became 1). For a DP fit each
-    such cell alone is text and the others stay numbers, so no row decides how another is read (the DP type decision
-    counts each cell as :func:`~medsynth.tabular.structure.decide_structure` reads it)."""
+def _zero_padded_codes(df: pd.DataFrame, as_text) -> pd.DataFrame:
+    """Cells written with leading zeros (``0101``, ``02139``) that pandas read as numbers, as written again
+    (:data:`~medsynth.io.schema.ZERO_PADDED`): each such cell alone is text, the others stay numbers. Cell by cell,
+    never by the column: no row decides how another is read (a DP fit's type decision counts each cell as it is
+    read), and a key is read alike in every table (a patients table's ids '001'..'1100' and its visits' '001'..'099',
+    read by the column, were numbers in one and text in the other, and their link was lost). A column of codes then
+    holds '0101' beside 1205, whose category keys (:func:`~medsynth.io.schema.category_key`) and written cells are
+    the codes as spelled."""
     cands = [i for i, c in enumerate(df.columns)
              if pd.api.types.is_numeric_dtype(df[c]) and not pd.api.types.is_bool_dtype(df[c])
              and ((x := df[c].dropna().to_numpy(dtype=float)) == x.round()).all() and len(x)]
@@ -340,15 +342,13 @@ def _zero_padded_codes(df: pd.DataFrame, as_text, *, private: bool) -> pd.DataFr
     for i, name in zip(cands, raw.columns, strict=True):
         text = raw[name].str.strip()
         padded = text.str.match(ZERO_PADDED.pattern, na=False).to_numpy(dtype=bool)
-        if not padded.any():
-            continue
-        c = df.columns[i]
-        if private:
+        if padded.any():
+            c = df.columns[i]
             col = df[c].astype(object)
+            whole = (~padded) & df[c].notna().to_numpy()
+            col[whole] = [int(v) for v in df[c].to_numpy()[whole]]  # (a column with missing cells was read as floats)
             col[padded] = text[padded].to_numpy()
             df[c] = col
-        elif text.dropna().str.fullmatch(r"\d+").all() and text.dropna().str.len().nunique() == 1:
-            df[c] = text
     return df
 
 

@@ -504,7 +504,7 @@ def test_codes_written_with_leading_zeros_are_read_and_written_as_codes(tmp_path
     import pandas as pd
 
     from medsynth import tabular as tab
-    from medsynth.io.schema import category_key
+    from medsynth.io.schema import category_key, infer_schema
     from medsynth.tabular.structure import _profile
 
     rs = np.random.default_rng(0)
@@ -516,12 +516,14 @@ def test_codes_written_with_leading_zeros_are_read_and_written_as_codes(tmp_path
     path = tmp_path / "t.csv"
     path.write_text(df.to_csv(index=False), encoding="utf-8")
     held = read_table(path)
-    assert held["code"].dropna().isin(["0101", "0102", "0203", "1205"]).all() and held["code"].isna().sum() == 10
-    assert held["month"].str.len().eq(2).all() and held["mixed"].dtype.kind == "i" and held["n"].dtype.kind == "i"
-    private = read_table(path, private=True)
-    assert set(map(repr, private["mixed"].unique())) == {"'05'", "5", "12"}  # cell by cell
+    assert set(map(repr, held["code"].dropna().unique())) == {"'0101'", "'0102'", "'0203'", "1205"}  # cell by cell
+    assert held["code"].isna().sum() == 10 and held["n"].dtype.kind == "i"
+    assert set(map(repr, held["mixed"].unique())) == {"'05'", "5", "12"}
+    assert read_table(path, private=True)["month"].map(category_key).eq(df["month"]).all()
     assert category_key("0101") == "0101" and category_key("101") == "101" and category_key(" 07 ") == "07"
-    prof = _profile(private["mixed"])
+    assert [c.categories for c in infer_schema(held).columns[:2]] == [["0101", "0102", "0203", "1205"],
+                                                                       [f"{m:02d}" for m in range(1, 13)]]
+    prof = _profile(held["mixed"])
     assert prof.others == (df["mixed"] == "05").sum() and prof.numbers == n - prof.others
     model = tab.fit(path, model="dp-mst", epsilon=1.0, seed=0)
     syn = model.sample(400, seed=0)
@@ -572,3 +574,23 @@ def test_a_read_only_float_column_is_read_and_fitted():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         assert tab.fit(df, model="dp-mst", epsilon=1.0, seed=0).sample(5, seed=0).shape == (5, 2)
+
+
+def test_a_key_written_with_leading_zeros_links_its_tables(tmp_path: Path):
+    """An export pads its ids to three digits ('001'..'1100'): the patients table held widths 3 and 4, its visits only
+    '001'..'099'. Read by the column, one was numbers and the other text, and schema infer found no relation (the
+    fit then refused: no root table). Read cell by cell, both spell '001' alike."""
+    import pandas as pd
+
+    from medsynth.io.dataset import read_dataset
+    from medsynth.io.dataset_infer import infer_dataset_schema
+
+    rs = np.random.default_rng(0)
+    ids = [f"{i:03d}" for i in range(1, 1101)]
+    (tmp_path / "d").mkdir()
+    pd.DataFrame({"id": ids, "age": rs.integers(20, 80, len(ids))}).to_csv(tmp_path / "d" / "patients.csv", index=False)
+    pd.DataFrame({"id": rs.choice(ids[:99], 300), "lab": rs.normal(size=300).round(2)}).to_csv(
+        tmp_path / "d" / "visits.csv", index=False)
+    for private in (False, True):
+        rel = infer_dataset_schema(read_dataset(tmp_path / "d", private=private)).relations
+        assert [(r.child, r.column, r.parent) for r in rel] == [("visits", "id", "patients")]
