@@ -396,7 +396,7 @@ class ColumnRelease:
             return None
         rest = rho_each * (1 - self.first[col.name])
         rho_step = STEP_SHARE * rest if (loc.kind == "number" and col.type in ("integer", "continuous")
-                                         and col.step is None and col.name not in self.times) else 0.0
+                                         and col.step is None and (col.name not in self.times or col.type == "continuous")) else 0.0
         try:
             res = refine(loc, rest - rho_step, self.rng, time=col.name in self.times, columns=len(self.located))
         except PrivacyBudgetError as err:
