@@ -227,6 +227,24 @@ def test_dcr_p5_ratio_flags_copies_not_samples_from_dense_regions() -> None:
     assert copies.value < 0.1 and copies.verdict == "fail"
 
 
+def test_dcr_p5_ratio_gives_no_verdict_where_real_rows_repeat_across_train_and_holdout() -> None:
+    """COUNT's medpar (few distinct rows: a quarter of its holdout rows equal a training row) failed a DP fit's audit
+    on dcr_p5_ratio 0: any generator's rows lie on training rows at the 5th percentile as often as not. Where the
+    real rows repeat so, the ratio gives no verdict and says why; exact_copy_share, which allows for them, judges."""
+    rng = np.random.default_rng(0)
+
+    def real(n: int) -> pd.DataFrame:  # (about 3,900 profiles: 5% of 200 rows meet one of 200 others by chance)
+        return pd.DataFrame({"a": rng.integers(0, 13, n), "b": rng.integers(0, 15, n), "d": rng.choice(["no", "yes"], n),
+                             "e": rng.integers(0, 10, n)})
+
+    train, holdout = real(600), real(200)
+    metrics = [evaluate_tabular(train, holdout, real(600)).metric("dcr_p5_ratio") for _ in range(8)]
+    assert all(m.value is None and m.verdict != "fail" for m in metrics), [(m.value, m.verdict) for m in metrics]
+    assert any("equal a training row" in m.note for m in metrics)
+    copies = evaluate_tabular(train, holdout, train.sample(600, random_state=0))
+    assert copies.metric("exact_copy_share").verdict == "fail"
+
+
 def test_mia_auc_judged_on_its_lower_bound_on_a_small_table() -> None:
     """A DP table of a 200-row ICU table (Stat2Data::ICU, eps 1) failed the audit on mia_distance_auc 0.64 and
     mia_domias_auc 0.63: on 30 members against 30 non-members the AUC's standard error is 0.07, and an
