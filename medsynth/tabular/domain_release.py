@@ -45,6 +45,7 @@ from medsynth.tabular.domain_locate import CLIP_NOTE_SIGMAS, _left_out, _Present
 from medsynth.tabular.domain_numbers import (
     AGE_TOP,
     AGE_TOP_SIGMAS,
+    CODE_HOLD_SIGMAS,
     MAX_LEVELS,
     SPARSE_SHARE,
     OneWay,
@@ -55,6 +56,7 @@ from medsynth.tabular.domain_numbers import (
     _cut_at_top,
     _ended_at_atoms,
     _epoch_days,
+    _keys_held,
     _keys_on,
     _maybe_sparse,
     _numbers,
@@ -461,6 +463,11 @@ class ColumnRelease:
                                          "allows (a calendar's), lifted by the noise")
             # the keys on a unit only: a declared one (public), or one their released counts say
             res = _keys_on(res, col.step if col.step is not None else _code_step(res))
+            res, unheld = _keys_held(res)
+            if unheld:
+                self.ledger.notes.append(f"column '{col.name}': code(s) {[float(k) if k % 1 else int(k) for k in unheld]} "
+                                         f"left out: their noisy counts stood under {CODE_HOLD_SIGMAS:g} deviation(s) of "
+                                         "the noise (values no row may hold)")
             self.updates[col.name], self.detail[col.name], ow = _as_code(res, MECH_NUMBER, res.rho, loc.rounds)
             if self.oneways is not None:
                 self.oneways[col.name] = ow
