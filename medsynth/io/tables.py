@@ -333,9 +333,10 @@ def _zero_padded_codes(df: pd.DataFrame, as_text) -> pd.DataFrame:
     read by the column, were numbers in one and text in the other, and their link was lost). A column of codes then
     holds '0101' beside 1205, whose category keys (:func:`~medsynth.io.schema.category_key`) and written cells are
     the codes as spelled."""
+    # (every number column: a column of whole numbers only would let one row's '2.5' decide whether another's '05' is
+    # read as text, and a DP fit's count of text cells would move by every such cell)
     cands = [i for i, c in enumerate(df.columns)
-             if pd.api.types.is_numeric_dtype(df[c]) and not pd.api.types.is_bool_dtype(df[c])
-             and ((x := df[c].dropna().to_numpy(dtype=float)) == x.round()).all() and len(x)]
+             if pd.api.types.is_numeric_dtype(df[c]) and not pd.api.types.is_bool_dtype(df[c]) and df[c].notna().any()]
     if not cands:
         return df
     raw = as_text(cands)
@@ -345,8 +346,9 @@ def _zero_padded_codes(df: pd.DataFrame, as_text) -> pd.DataFrame:
         if padded.any():
             c = df.columns[i]
             col = df[c].astype(object)
-            whole = (~padded) & df[c].notna().to_numpy()
-            col[whole] = [int(v) for v in df[c].to_numpy()[whole]]  # (a column with missing cells was read as floats)
+            x = df[c].to_numpy(dtype=float)
+            whole = (~padded) & np.isfinite(x) & (x == np.round(x))  # (cell by cell: a column with missing cells or a
+            col[whole] = [int(v) for v in x[whole]]                    # fraction was read as floats)
             col[padded] = text[padded].to_numpy()
             df[c] = col
     return df

@@ -523,6 +523,13 @@ def test_codes_written_with_leading_zeros_are_read_and_written_as_codes(tmp_path
     assert category_key("0101") == "0101" and category_key("101") == "101" and category_key(" 07 ") == "07"
     assert [c.categories for c in infer_schema(held).columns[:2]] == [["0101", "0102", "0203", "1205"],
                                                                        [f"{m:02d}" for m in range(1, 13)]]
+    # (neighbours: one row's '2.5' decided whether the other rows' '05' were text, with a column of whole numbers only)
+    profs = []
+    for extra in ("", "2.5,1\n"):
+        (tmp_path / "n.csv").write_text("x,y\n05,1\n7,2\n05,4\n" + extra, encoding="utf-8")
+        p = _profile(read_table(tmp_path / "n.csv", private=True)["x"])
+        profs.append((p.numbers, p.others))
+    assert profs == [(1, 2), (2, 2)]
     prof = _profile(held["mixed"])
     assert prof.others == (df["mixed"] == "05").sum() and prof.numbers == n - prof.others
     model = tab.fit(path, model="dp-mst", epsilon=1.0, seed=0)
