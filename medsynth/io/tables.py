@@ -166,7 +166,9 @@ def _may_hold_zero_padded(p: Path, sep: str) -> bool:
     a line break, a quote or a space, and a digit after it. Never False where a cell does (a scan of the bytes, in
     blocks: a second, text read of the number columns doubled the time to read 1M rows)."""
     a = np.frombuffer(_raw_bytes(p), dtype=np.uint8)
-    before = np.array(sorted({ord(sep), 10, 13, 34, 32, 9}), dtype=np.uint8)
+    # (the bytes pandas skips before a number, C's isspace, \v and \f too: an adversary's '\x0b05' was read as 5, and
+    # as '05' where another row's zero-led cell after a space set the scan off)
+    before = np.array(sorted({ord(sep), 9, 10, 11, 12, 13, 32, 34}), dtype=np.uint8)
     block = 1 << 24
     for start in range(1, max(len(a) - 1, 1), block):
         z = np.flatnonzero(a[start : start + block] == 48) + start
@@ -321,8 +323,20 @@ def _formatted_numbers(df: pd.DataFrame) -> pd.DataFrame:
             continue                                                          # scale, so text (a DP fit reads cells)
         num = cell_numbers(s)
         if num[present].notna().all():
-            df[c] = num
+            df[c] = _keeping_codes(s, num)
     return df
+
+
+def _keeping_codes(s: pd.Series, num: pd.Series) -> pd.Series:
+    """A text column converted to numbers, its zero-led cells kept as written (one formatted cell, '45%' or '1,5' in a
+    semicolon file, turned every other row's '05' into 5.0: an adversary; a DP fit's count of text cells moved by
+    each of them)."""
+    padded = s.map(zero_padded).to_numpy(dtype=bool)
+    if not padded.any():
+        return num
+    out = num.astype(object)
+    out[padded] = s[padded].str.strip()
+    return out
 
 
 def _zero_padded_codes(df: pd.DataFrame, as_text) -> pd.DataFrame:
@@ -345,10 +359,11 @@ def _zero_padded_codes(df: pd.DataFrame, as_text) -> pd.DataFrame:
         padded = text.str.match(ZERO_PADDED.pattern, na=False).to_numpy(dtype=bool)
         if padded.any():
             c = df.columns[i]
-            col = df[c].astype(object)
-            x = df[c].to_numpy(dtype=float)
-            whole = (~padded) & np.isfinite(x) & (x == np.round(x))  # (cell by cell: a column with missing cells or a
-            col[whole] = [int(v) for v in x[whole]]                    # fraction was read as floats)
+            col = df[c].astype(object)  # (an integer column's own values: 9007199254740993 through a float was ...992)
+            if df[c].dtype.kind == "f":  # whole cells as integers, cell by cell (a column with missing cells or a
+                x = df[c].to_numpy(dtype=float)  # fraction was read as floats)
+                whole = (~padded) & np.isfinite(x) & (x == np.round(x))
+                col[whole] = [int(v) for v in x[whole]]
             col[padded] = text[padded].to_numpy()
             df[c] = col
     return df
@@ -370,7 +385,8 @@ def _decimal_commas(df: pd.DataFrame) -> pd.DataFrame:
         conv = s.astype(object).copy()
         conv[hit] = s[hit].map(lookup)
         rest = conv[~hit].dropna()
-        df[c] = pd.to_numeric(conv, errors="coerce") if rest.empty or pd.to_numeric(rest, errors="coerce").notna().all() else conv
+        df[c] = (_keeping_codes(s, pd.to_numeric(conv, errors="coerce"))
+                 if rest.empty or pd.to_numeric(rest, errors="coerce").notna().all() else conv)
     return df
 
 

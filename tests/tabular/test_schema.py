@@ -626,3 +626,19 @@ def test_schema_infer_proposes_the_unit_and_the_values_held_often_and_a_declared
     syn = tab.fit(df, model="dp-mst", epsilon=1.0, schema=declared, seed=0).sample(1000, seed=0)
     assert 0.6 < (syn["rate"] == 0).mean() < 0.8
     assert np.allclose(syn["dose"].dropna() * 10, np.round(syn["dose"].dropna() * 10))
+
+
+@pytest.mark.parametrize(("sep", "extra", "lead"), [(";", "1,5;43", ""), (",", "5 mg,43", ""), (",", '"1,234",43', ""),
+                                                    (",", "45%,43", ""), (",", "12,09:30", "\x0b")])
+def test_one_row_never_changes_how_another_rows_zero_led_cell_is_read(tmp_path: Path, sep: str, extra: str, lead: str):
+    """An adversary: one formatted cell ('1,5' in a semicolon file, '45%', '1,234', '5 mg') converted its whole column,
+    every other row's '05' with it, to numbers; a cell '\\v05' was read as 5 unless another row's zero-led cell set the
+    byte scan off. A DP fit's released category keys were renamed by one row. Each zero-led cell is text whatever the
+    other rows hold."""
+    rows = "".join(f"{lead}{c}{sep}{a}\n" for c, a in [("05", 40), ("07", 41), ("12", 42)] * 20)
+    reads = []
+    for tail in ("", extra + "\n"):
+        path = tmp_path / "t.csv"
+        path.write_text(f"code{sep}age\n" + rows + tail, encoding="utf-8")
+        reads.append([v if isinstance(v, str) else float(v) for v in read_table(path, private=True)["code"].iloc[:60]])
+    assert reads[0] == reads[1] and reads[0][:3] == ["05", "07", 12.0]  # (12 or 12.0: one number, as keys read it)
