@@ -37,6 +37,7 @@ from medsynth.io.schema import (
     ColumnSchema,
     TableSchema,
     _name_words,
+    _with_recorded_values,
     category_key,
     id_like,
     infer_schema,
@@ -626,8 +627,10 @@ def _ordinal_times(schema: DatasetSchema, tables: Mapping[str, pd.DataFrame]) ->
                     or df[c.name].isna().any()):
                 continue
             if _rises_within(groups, pd.to_numeric(df[c.name], errors="coerce").to_numpy(dtype=float)):
-                cols[i] = c.model_copy(update={"type": "integer", "categories": None, "min": min(cats), "max": max(cats),
-                                               "read_from_data": sorted({*c.read_from_data, "min", "max"} - {"categories"})})
+                num = c.model_copy(update={"type": "integer", "categories": None, "min": min(cats), "max": max(cats)})
+                num = _with_recorded_values(num, df[c.name])  # (its unit: Orthodont's ages 8-14 by 2)
+                cols[i] = num.model_copy(update={"read_from_data": sorted(
+                    {*c.read_from_data, "min", "max", *(["step"] if num.step is not None else [])} - {"categories"})})
         retyped = {c.name for c, old in zip(cols, ts.columns, strict=True) if c.type != old.type}
         # (a bins rule read from the data computes a category column: Oxboys' Occasion from the standardised age, a fit
         # of its 9 values to 9 ages, not domain knowledge; once Occasion is a number the rule is invalid, and schema
@@ -738,8 +741,10 @@ def infer_time_fields(rel: Relation, tables: Mapping[str, pd.DataFrame], schema:
         # (and a column numbering the rows after any other rising number: Oxboys' Occasion 1-9 beside the boy's age)
         # ... then a start before an end (tstart, not tstop), then the finest (a visit's day before its study month
         # 6/12/18/24: HELPfull's TIME ordered the visits, its follow-up in days bounding months, a data scientist)
+        # ... and an age before another number (Oxboys' height, which rises as the boys grow, was taken over their age)
         ranked.sort(key=lambda c: (c.type != "datetime", numbering_named(c.name), not time_named(c.name),
-                                   ends_named(c.name), 0 if c.type == "datetime" else -int(child[c.name].nunique())))
+                                   not age_named(c.name), ends_named(c.name),
+                                   0 if c.type == "datetime" else -int(child[c.name].nunique())))
         # (dates keep the file's order: OMOP's visit_start_date before its datetime, the time of day a companion)
         order_by = ranked[0].name if ranked else None
     others = [c.name for c in cs.columns if c.name not in keys and c.name != order_by]

@@ -323,16 +323,15 @@ def _decode_child(model: MultiTableDPMST, table: str, values: dict[str, np.ndarr
             gap = gap / plan.length_scale
         top = float(codec.from_unit(tcol, np.ones(1))[0])  # the time column's released top
         days, ends = rebuild_times(plan, prow, t0, gap, durs, bound, top)
-        if plan.gap_whole:
+        # whole steps of the time's unit: 1 for whole gaps, or the unit the time is recorded in (egsingle's school years
+        # -2.5 .. 2.5 by half years were written off it in 84% of the rows; Orthodont's ages 8-14 by 2, declared, were
+        # tied by the codec's rounding to it), so the codec's rounding to the unit ties no rows drawn apart
+        unit = float(tcol.step) if tcol.step and tcol.type in ("integer", "continuous") else 1.0 if plan.gap_whole else None
+        if unit:
             low = float(codec.from_unit(tcol, np.zeros(1))[0])  # (no row moves below its parent's first time where
             # it has a start: rows moved to the column's low wrote visits before their patient's start year, a reviewer)
-            days = _whole_steps(prow, days, gap, top, np.fmax(low, np.nan_to_num(t0, nan=low)) if plan.after else low)
-        elif tcol.type == "continuous" and tcol.step:  # a number time recorded in a unit (egsingle's school years
-            # -2.5 .. 2.5 by half years, 84% written off it): whole units, as whole steps above, so the codec's rounding
-            # to the unit ties no rows drawn apart
-            low = float(codec.from_unit(tcol, np.zeros(1))[0])
             bottom = np.fmax(low, np.nan_to_num(t0, nan=low)) if plan.after else low
-            days = _whole_steps(prow, days / tcol.step, gap, top / tcol.step, bottom / tcol.step) * tcol.step
+            days = _whole_steps(prow, days / unit, gap, top / unit, bottom / unit) * unit
         if tcol.atoms and tcol.type == "integer":
             days = _on_schedule(prow, days, gap, tcol.atoms)
         if plan.chained and len(days):  # a row's chained end is its parent's next row's time (the last keeps its length)

