@@ -326,7 +326,8 @@ def _decode_child(model: MultiTableDPMST, table: str, values: dict[str, np.ndarr
         # whole steps of the time's unit: 1 for whole gaps, or the unit the time is recorded in (egsingle's school years
         # -2.5 .. 2.5 by half years were written off it in 84% of the rows; Orthodont's ages 8-14 by 2, declared, were
         # tied by the codec's rounding to it), so the codec's rounding to the unit ties no rows drawn apart
-        unit = float(tcol.step) if tcol.step and tcol.type in ("integer", "continuous") else 1.0 if plan.gap_whole else None
+        unit = (float(tcol.step) if tcol.step and tcol.type in ("integer", "continuous")
+                else 1.0 if plan.gap_whole or tcol.type == "integer" else None)
         if unit:
             low = float(codec.from_unit(tcol, np.zeros(1))[0])  # (no row moves below its parent's first time where
             # it has a start: rows moved to the column's low wrote visits before their patient's start year, a reviewer)
