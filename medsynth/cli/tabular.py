@@ -142,6 +142,7 @@ def sample(
             say(f"warning: the fit released nothing usable at its budget ({tab.NOTHING_USABLE}): every column of these "
                 "tables is empty or holds a single value, keys aside; see the fit's warning, give a larger epsilon or "
                 "declare public domains", err=True, fg=typer.colors.YELLOW)
+            raise typer.Exit(code=1)  # (as the fit does: a script must not go on with empty tables; a data scientist)
     else:
         done(f"wrote {len(result)} synthetic rows", out)
         if len(result) > 1 and _nothing_usable(result):  # (strep_tb at epsilon 1: 11 of 13 columns empty, the rest
@@ -149,6 +150,7 @@ def sample(
             say("warning: every column of these rows is empty or holds a single value (keys aside): the fit released "
                 "nothing usable at its budget; see its warning, give a larger epsilon or declare public domains",
                 err=True, fg=typer.colors.YELLOW)
+            raise typer.Exit(code=1)
 
 
 def _nothing_usable(df: Any) -> bool:

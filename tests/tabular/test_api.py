@@ -350,6 +350,6 @@ def test_sample_says_when_the_rows_hold_nothing_usable(tmp_path, capsys, monkeyp
     assert "nothing usable" not in capsys.readouterr().err  # (a few columns hold values at 80 rows)
     hollow = pd.DataFrame({"patient_id": [f"syn-{i:07d}" for i in range(30)], "a": [np.nan] * 30, "b": ["x"] * 30})
     assert _nothing_usable(hollow) and not _nothing_usable(hollow.assign(c=np.arange(30)))
-    monkeypatch.setattr(api, "sample", lambda *a, **k: hollow)
-    assert main(["tabular", "sample", str(tmp_path / "run"), "--n", "30", "--out", str(tmp_path / "h.csv")]) == 0
+    monkeypatch.setattr(api, "sample", lambda *a, **k: hollow)  # (exit 1, as the fit's: it was 0)
+    assert main(["tabular", "sample", str(tmp_path / "run"), "--n", "30", "--out", str(tmp_path / "h.csv")]) == 1
     assert "released nothing usable" in capsys.readouterr().err

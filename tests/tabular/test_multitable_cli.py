@@ -183,8 +183,9 @@ def test_a_fit_that_released_nothing_usable_exits_1(tmp_path, capsys, seeded_dp_
     assert info["status"] == "completed" and info["warning"].startswith("NOTHING USABLE WAS RELEASED")
     assert main(["runs", str(tmp_path)]) == 0  # (run.json said only "completed": a data scientist)
     assert "warning: NOTHING USABLE" in capsys.readouterr().out
-    # sampling it says so too (it said only "wrote 70 'patients' rows, 293 'visits' rows": a data scientist)
-    assert main(["tabular", "sample", str(run), "--n", "10", "--out", str(tmp_path / "syn")]) == 0
+    # sampling it says so too (it said only "wrote 70 'patients' rows, 293 'visits' rows": a data scientist), and exits
+    # 1 as the fit did (it exited 0, and a script went on with the empty tables: a data scientist)
+    assert main(["tabular", "sample", str(run), "--n", "10", "--out", str(tmp_path / "syn")]) == 1
     assert "released nothing usable" in capsys.readouterr().err
 
 
