@@ -913,10 +913,12 @@ _TARGET_WORDS = ("outcome", "status", "event", "died", "dead", "death", "survive
 #: 'survival' is as often a time, 'survival_months')
 #: a name holding one of these records when or why, not whether: never a target (deathdate, death_cause)
 _NOT_TARGET = ("date", "time", "day", "dt", "yr", "year", "month", "cause", "reason", "place", "type", "age")
-#: ... else, last, a word of the name naming an outcome of follow-up (readmitted: UCI's diabetes encounters;
+#: ... else, last, a word of the name naming an outcome of follow-up or of treatment (readmitted: UCI's diabetes encounters;
 #: Recurrence: medicaldata::blood_storage) or a whole name "result" (a test's result: covid_testing; not
 #: ct_result, a measurement)
-_TARGET_LATE_WORDS = ("readmitted", "readmission", "recurrence", "relapse", "response")
+_TARGET_LATE_WORDS = ("readmitted", "readmission", "recurrence", "relapse", "response",
+                      # (a treatment's outcome: strep_tb's 'improved', the trial's outcome, was not proposed)
+                      "improved", "improvement", "cured", "remission")
 #: ... but a status of a person's situation or of a covariate is not an outcome (reddit_finance's rel_status, a
 #: relationship, was proposed as the target; ECOG's performance status and a receptor status are covariates)
 _STATUS_NOT_OUTCOME = ("marital", "rel", "relationship", "civil", "smoking", "smoke", "smoker", "employment", "emp", "work",

@@ -365,6 +365,8 @@ def test_the_outcome_is_proposed_as_target_from_its_name_alone():
     assert propose_target(["AA", "Recurrence", "TimeToRecurrence"]) == "Recurrence"
     assert propose_target(["race", "readmitted", "A1Cresult"]) == "readmitted"
     assert propose_target(["readmitted", "status"]) == "status"  # a better tier first
+    assert propose_target(["arm", "rad_num", "improved"]) == "improved"  # (strep_tb: a treatment's outcome)
+    assert propose_target(["age", "complete_remission"]) == "complete_remission"
     # a status of a person's situation or of a covariate is no outcome (reddit_finance's relationship status)
     assert propose_target(["rel_status", "marital_status", "smoking_status", "PerformanceStatus", "vital_status"]) == "vital_status"
     assert propose_target(["rel_status", "er_status", "income"]) is None
