@@ -88,9 +88,11 @@ def main() -> None:
             tied.append(round(float(v.groupby("Subject")["time"].apply(lambda t: t.duplicated().any()).mean()), 4))
         fits["phenobarb_eps4_infants_with_two_records_at_one_whole_hour"] = tied
     print(fits, flush=True)
-    record_run(RESULTS, __doc__, args.label, fits, {"guimmun_ord_share_spelled_as_the_data": 1.0,
-                                                    "egsingle_years_off_the_real_values": 0.0,
-                                                    "phenobarb_infants_with_two_records_at_one_hour": 0.0})
+    record_run(RESULTS, __doc__, args.label, fits, {"guimmun_eps1_ord_share_spelled_as_the_data": 1.0,
+                                                    "strep_tb_eps4_fits_releasing_a_dose_no_row_holds": 0,
+                                                    "egsingle_eps4_years_off_the_real_values": 0.0,
+                                                    "oxboys_schema_infer_order_by": "age",
+                                                    "phenobarb_eps4_infants_with_two_records_at_one_whole_hour": 0.0})
 
 
 if __name__ == "__main__":

@@ -145,12 +145,19 @@ def sample(
             raise typer.Exit(code=1)  # (as the fit does: a script must not go on with empty tables; a data scientist)
     else:
         done(f"wrote {len(result)} synthetic rows", out)
-        if len(result) > 1 and _nothing_usable(result):  # (strep_tb at epsilon 1: 11 of 13 columns empty, the rest
-            # constant, and sample said only "wrote")
-            say("warning: every column of these rows is empty or holds a single value (keys aside): the fit released "
-                "nothing usable at its budget; see its warning, give a larger epsilon or declare public domains",
-                err=True, fg=typer.colors.YELLOW)
+        import medsynth.tabular as tab
+
+        model = tab.load(run)
+        if tab.nothing_usable(model):  # (decided by the fit, as the fit's own exit: a few rows drawn alike, or a
+            # --where condition, are no empty release; a reviewer)
+            say(f"warning: the fit released nothing usable at its budget ({tab.NOTHING_USABLE}); see its warning, give "
+                "a larger epsilon or declare public domains", err=True, fg=typer.colors.YELLOW)
             raise typer.Exit(code=1)
+        if len(result) > 1 and not where and model.privacy_spent().private and _nothing_usable(result):
+            # (strep_tb at epsilon 1: 11 of 13 columns empty, the rest constant, and sample said only "wrote")
+            say("warning: every column of these rows is empty or holds a single value (keys aside): the fit released "
+                "little usable at its budget; see its warning, give a larger epsilon or declare public domains",
+                err=True, fg=typer.colors.YELLOW)
 
 
 def _nothing_usable(df: Any) -> bool:

@@ -47,7 +47,15 @@ from pydantic import Field, model_validator
 from medsynth.core.config import ConfigModel, read_yaml, validate_config
 from medsynth.core.errors import ConfigError, DataValidationError
 from medsynth.core.files import atomic_dir, write_text
-from medsynth.io.schema import NUMERIC_TYPES, SCHEMA_VERSION, Category, TableSchema, category_key, validate_table
+from medsynth.io.schema import (
+    NUMERIC_TYPES,
+    SCHEMA_VERSION,
+    Category,
+    TableSchema,
+    category_key,
+    validate_table,
+    zero_padded,
+)
 
 #: File endings read as tables (``.gz``/``.bz2``/``.xz``/``.zip`` CSVs too).
 TABLE_ENDINGS = (".csv", ".tsv", ".parquet", ".pq", ".csv.gz", ".csv.bz2", ".csv.xz", ".csv.zip", ".tsv.gz")
@@ -519,9 +527,16 @@ def flag_truth(values: pd.Series, *, strict: bool = True) -> tuple[np.ndarray, n
 
 
 def canonical_keys(s: pd.Series) -> pd.Series:
-    """Key values as canonical strings (1, 1.0 and "1" match), missing stays missing."""
-    out = s.map(lambda v: None if _isna(v) else category_key(v))
+    """Key values as canonical strings (1, 1.0, "1" and "001" match: a key zero-padded in one export and not in
+    another links, as it did when both were read as numbers; a reviewer), missing stays missing."""
+    out = s.map(lambda v: None if _isna(v) else key_string(v))
     return out.astype(object)
+
+
+def key_string(value: Any) -> str:
+    """One key's canonical string: :func:`category_key`, a zero-led key of digits as the number it spells."""
+    k = category_key(value)
+    return str(int(k)) if zero_padded(k) else k
 
 
 def _isna(v: Any) -> bool:

@@ -111,8 +111,9 @@ def read_table(path: str | Path, *, role: str | None = None, private: bool = Fal
                 df = pd.read_csv(source, sep=sep, low_memory=False, index_col=False, na_values=list(MISSING_MARKERS), **lenient)
 
                 def as_text(cols: list[int]) -> pd.DataFrame:  # the same cells again, as written
-                    again = _one_record_per_line(p, sep) if private and header else p
-                    return pd.read_csv(again, sep=sep, low_memory=False, index_col=False, na_values=list(MISSING_MARKERS),
+                    if isinstance(source, io.StringIO):
+                        source.seek(0)  # (the lines as the first read had them, not rebuilt)
+                    return pd.read_csv(source, sep=sep, low_memory=False, index_col=False, na_values=list(MISSING_MARKERS),
                                        dtype=str, **{**lenient, "usecols": cols})
 
                 if _may_hold_zero_padded(p, sep):
@@ -162,20 +163,28 @@ def _raw_bytes(p: Path) -> bytes:
 
 
 def _may_hold_zero_padded(p: Path, sep: str) -> bool:
-    """Whether any cell of a CSV file may start with a zero followed by a digit (``0101``): a zero after a delimiter,
-    a line break, a quote or a space, and a digit after it. Never False where a cell does (a scan of the bytes, in
-    blocks: a second, text read of the number columns doubled the time to read 1M rows)."""
+    """Whether any cell of a CSV file may be digits with a leading zero (``0101``): a zero after a delimiter, a line
+    break, a quote or a byte pandas skips before a number, then digits up to a delimiter, a line break, a quote or
+    such a byte (or the end). Never False where a cell is (a scan of the bytes, in blocks: a second, text read of the
+    number columns doubled the time to read 1M rows; a date-time's '08:30' or '05/' ends no cell, so a table of dates
+    pays for no second read, a reviewer)."""
     a = np.frombuffer(_raw_bytes(p), dtype=np.uint8)
     # (the bytes pandas skips before a number, C's isspace, \v and \f too: an adversary's '\x0b05' was read as 5, and
     # as '05' where another row's zero-led cell after a space set the scan off)
-    before = np.array(sorted({ord(sep), 9, 10, 11, 12, 13, 32, 34}), dtype=np.uint8)
-    block = 1 << 24
+    edges = np.array(sorted({ord(sep), 9, 10, 11, 12, 13, 32, 34}), dtype=np.uint8)
+    block, margin = 1 << 24, 256
     for start in range(1, max(len(a) - 1, 1), block):
         z = np.flatnonzero(a[start : start + block] == 48) + start
         z = z[z < len(a) - 1]
-        nxt = a[z + 1]
-        z = z[(nxt >= 48) & (nxt <= 57)]
-        if np.isin(a[z - 1], before).any():
+        z = z[(a[z + 1] >= 48) & (a[z + 1] <= 57) & np.isin(a[z - 1], edges)]
+        if not z.size:
+            continue
+        tail = a[start : min(start + block + margin, len(a))]  # (a run past the block's end: within the margin)
+        other = np.flatnonzero((tail < 48) | (tail > 57)) + start  # first byte after each run that is no digit
+        nxt = np.searchsorted(other, z + 1)
+        beyond = nxt >= other.size  # (the run reaches the end of the file, or past the margin: a hit either way)
+        ends = np.where(beyond, 0, other[np.minimum(nxt, other.size - 1)])
+        if beyond.any() or np.isin(a[ends], edges).any():
             return True
     return False
 
@@ -254,8 +263,8 @@ def normalise_frame(df: pd.DataFrame, *, role: str | None = None) -> pd.DataFram
         if blank.any():
             s = s.where(~blank)
             rest = s.dropna()
-            if len(rest) and pd.to_numeric(rest, errors="coerce").notna().all() and not rest.map(zero_padded).any():
-                s = pd.to_numeric(s, errors="coerce")
+            if len(rest) and pd.to_numeric(rest, errors="coerce").notna().all():
+                s = _keeping_codes(s, pd.to_numeric(s, errors="coerce"))  # (cell by cell, zero-led cells as text)
             out[c] = s
         values = pd.unique(s.dropna()) if s.dtype == object else ()  # distinct values only: tables of 1M rows
         if len(values) and all(isinstance(v, str) and v.strip() in _BOOL_TEXT for v in values):

@@ -467,7 +467,8 @@ class ColumnRelease:
             if unheld:
                 self.ledger.notes.append(f"column '{col.name}': code(s) {[float(k) if k % 1 else int(k) for k in unheld]} "
                                          f"left out: their noisy counts stood under {CODE_HOLD_SIGMAS:g} deviation(s) of "
-                                         "the noise (values no row may hold)")
+                                         "the noise (values few or no rows hold: a rare real value is lost so, as a rare "
+                                         "category is)")
             self.updates[col.name], self.detail[col.name], ow = _as_code(res, MECH_NUMBER, res.rho, loc.rounds)
             if self.oneways is not None:
                 self.oneways[col.name] = ow

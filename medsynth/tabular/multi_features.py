@@ -28,8 +28,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from medsynth.io.dataset import DatasetSchema
-from medsynth.io.schema import DISCRETE_TYPES, NUMERIC_TYPES, ColumnSchema, TableSchema, category_key
+from medsynth.io.dataset import DatasetSchema, key_string
+from medsynth.io.schema import DISCRETE_TYPES, NUMERIC_TYPES, ColumnSchema, TableSchema
 from medsynth.tabular.encoding import Frame, TableCodec
 
 EVIDENCE = "^"
@@ -200,14 +200,14 @@ def key_array(s: pd.Series) -> np.ndarray:
         return s.to_numpy(dtype=np.int64)
     if pd.api.types.is_float_dtype(s) and s.notna().all() and np.all(np.mod(s.to_numpy(), 1) == 0):
         return s.to_numpy(dtype=np.float64).astype(np.int64)
-    return s.map(lambda v: category_key(v)).to_numpy(dtype=object)
+    return s.map(key_string).to_numpy(dtype=object)  # ('001' and 1: one key)
 
 
 def parent_index(child: pd.Series, parent: pd.Series) -> np.ndarray:
     """Row index in the parent table of each child row's parent (-1 where none)."""
     ck, pk = key_array(child), key_array(parent)
     if ck.dtype != pk.dtype:
-        ck, pk = child.map(category_key).to_numpy(dtype=object), parent.map(category_key).to_numpy(dtype=object)
+        ck, pk = child.map(key_string).to_numpy(dtype=object), parent.map(key_string).to_numpy(dtype=object)
     return pd.Index(pk).get_indexer(ck)
 
 

@@ -603,6 +603,17 @@ def test_a_key_written_with_leading_zeros_links_its_tables(tmp_path: Path):
     for private in (False, True):
         rel = infer_dataset_schema(read_dataset(tmp_path / "d", private=private)).relations
         assert [(r.child, r.column, r.parent) for r in rel] == [("visits", "id", "patients")]
+    # one export pads its keys and the other does not (a reviewer: ids 1..120 beside '001'..'120' lost their link)
+    (tmp_path / "m").mkdir()
+    pd.DataFrame({"id": range(1, 121), "age": rs.integers(20, 80, 120)}).to_csv(tmp_path / "m" / "patients.csv", index=False)
+    pd.DataFrame({"id": rs.choice(ids[:120], 300), "lab": rs.normal(size=300).round(2)}).to_csv(
+        tmp_path / "m" / "visits.csv", index=False)
+    tables = read_dataset(tmp_path / "m", private=True)
+    schema = infer_dataset_schema(tables)
+    assert [(r.child, r.column, r.parent) for r in schema.relations] == [("visits", "id", "patients")]
+    from medsynth.tabular.multi_features import parent_index
+
+    assert (parent_index(tables["visits"]["id"], tables["patients"]["id"]) >= 0).all()
 
 
 def test_schema_infer_proposes_the_unit_and_the_values_held_often_and_a_declared_one_is_kept():
@@ -644,3 +655,17 @@ def test_one_row_never_changes_how_another_rows_zero_led_cell_is_read(tmp_path: 
         path.write_text(f"code{sep}age\n" + rows + tail, encoding="utf-8")
         reads.append([v if isinstance(v, str) else float(v) for v in read_table(path, private=True)["code"].iloc[:60]])
     assert reads[0] == reads[1] and reads[0][:3] == ["05", "07", 12.0]  # (12 or 12.0: one number, as keys read it)
+
+
+def test_the_byte_scan_finds_every_zero_led_cell_and_no_date(tmp_path: Path):
+    """The scan that spares a second read: a cell of digits led by a zero, quoted, after a space or a \\v (read by
+    pandas as a number) is found, to the file's last byte; a date-time's '08:30' or '05/' is none (a reviewer: a table
+    with a date-time column paid for the second read, +40% on 1M rows)."""
+    from medsynth.io.tables import _may_hold_zero_padded
+
+    cases = {"a,b\n1,2\n": False, "a,b\n05,2\n": True, "a,b\n1,05": True, "a,b\n2003-05-01 08:30:00,1\n": False,
+             "a,b\n01/05/2003,1\n": False, 'a,b\n"05",1\n': True, "a,b\n\x0b05,1\n": True, "a,b\n1.05,2\n": False,
+             "a,b\n 05 ,2\n": True, "a;b\n1,05;2\n": False, "a,b\n100,2\n": False, "a,b\n05\r\n": True}
+    for text, want in cases.items():
+        (tmp_path / "s.csv").write_text(text, encoding="utf-8")
+        assert _may_hold_zero_padded(tmp_path / "s.csv", ";" if ";" in text else ",") is want, text
