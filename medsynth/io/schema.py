@@ -42,6 +42,7 @@ from pydantic import Field, ValidationInfo, field_validator, model_validator
 from medsynth.core.config import ConfigModel, read_yaml, validate_config
 from medsynth.core.errors import ConfigError, DataValidationError
 from medsynth.core.files import write_text
+from medsynth.io.units import exact_atoms, exact_step
 
 ColumnType = Literal["continuous", "integer", "categorical", "boolean", "datetime", "identifier"]
 #: The unit a datetime's values are whole multiples of, coarsest first (``resolution`` of a column).
@@ -1254,8 +1255,6 @@ def _with_recorded_values(col: ColumnSchema, values: pd.Series) -> ColumnSchema:
     unless declared (taken out of ``read_from_data``)."""
     if col.type not in ("continuous", "integer") or col.omitted or col.min is None or col.max is None:
         return col
-    from medsynth.tabular.domain import exact_atoms, exact_step  # (tabular imports this module)
-
     x = cell_numbers(values).to_numpy(dtype=float)
     upd: dict[str, Any] = {}
     if col.type == "continuous" and (atoms := exact_atoms(x)):

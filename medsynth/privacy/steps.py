@@ -19,15 +19,18 @@ import math
 
 import numpy as np
 
+# (the candidate units and the codes for 'unknown' live in io.units: schema infer reads them without noise too)
+from medsynth.io.units import (  # noqa: F401 - re-exported: this module's names since the steps were added
+    COARSEST,
+    FINEST,
+    MANTISSAS,
+    SENTINEL_SHARE,
+    SENTINELS,
+    candidates,
+    on_unit,
+)
 from medsynth.privacy.mechanisms import BoundsResult, _union_threshold
 
-#: Mantissas of the candidate units (times a power of ten).
-MANTISSAS = (1.0, 2.0, 2.5, 5.0)
-#: The finest candidate is the range's width over this.
-FINEST = 1e5
-#: The coarsest candidate is the range's width over this: a unit leaving three points (a 0/1 flag on the range
-#: [0, 2) a DP fit found for it) is kept only where the values sit on them.
-COARSEST = 2.0
 #: Values off a unit may stand this share of the values on it (with one noise deviation above their noisy count):
 #: rounded by less than half a unit.
 STEP_SLACK = 0.1
@@ -44,31 +47,6 @@ ON_SIGMAS = 3.0
 #: Noise deviations added to the noisy count of the values off a unit before it is compared with ``STEP_SLACK`` of
 #: those on it (a unit the noise cannot confirm is not kept: no rounding, as without a step).
 OFF_SIGMAS = 1.0
-
-
-def candidates(low: float, high: float, *, integer: bool) -> np.ndarray:
-    """The public candidate units for a column whose (DP or declared) range is [low, high], finest first."""
-    width = float(high) - float(low)
-    if not (math.isfinite(width) and width > 0):
-        return np.zeros(0)
-    # (finer than a thousand float steps of the range's largest magnitude, every value would look on it)
-    lo = max(width / FINEST, 1e3 * float(np.spacing(max(abs(float(low)), abs(float(high)), 1.0))))
-    hi = width / COARSEST
-    if integer:
-        lo = max(lo, 1.0)
-    if lo > hi:
-        return np.zeros(0)
-    out = [float(f"{m}e{k}") for k in range(math.floor(math.log10(lo)) - 1, math.ceil(math.log10(hi)) + 1)
-           for m in MANTISSAS]
-    # an integer column's units are whole (2.5 would write 7.5 and round it)
-    return np.array(sorted(c for c in out if lo <= c <= hi and (not integer or c.is_integer())))
-
-
-def on_unit(values: np.ndarray, unit: float) -> np.ndarray:
-    """Whether each value is a whole multiple of ``unit``, to an absolute tolerance (a relative one took every
-    YYYYMMDD date as a multiple of 25, and epoch milliseconds of 2.5e6)."""
-    off = np.abs(values - np.round(values / unit) * unit)
-    return off <= 1e-9 * unit + 4 * np.spacing(np.abs(values))
 
 
 def step_counts(values: np.ndarray, units: np.ndarray) -> np.ndarray:
@@ -210,17 +188,9 @@ def atom_candidates(edges: np.ndarray, counts: np.ndarray) -> list[tuple[int, fl
     return out
 
 
-#: Values a hospital export writes for "missing", "unknown" or "not done" (99, 999, -99, -1, 888 ...): a range's cell
-#: holding one of them is tested for it as an atom too (the roundest value of its cell, 1000 for a 999 in [896, 1024),
-#: is not it). A 999 in 6% of 2,000 rows was written as values drawn across 512-1023, none of them 999, by dp-mst at
-#: epsilon 1. Public: a fixed list, as the candidate units are.
-SENTINELS = tuple(sorted({float(s * v) for s in (1, -1) for k in range(2, 7) for v in
-                          (10 ** k - 1, 10 ** k - 2, 8 * (10 ** k - 1) // 9, 7 * (10 ** k - 1) // 9)}
-                         | {-1.0, -7.0, -8.0, -9.0}))
 #: ... in at most this many cells holding at least this share of the range's noisy count: first those whose neighbours
 #: each hold less than ``SENTINEL_APART`` of their count (a sentinel lies apart from the values), fullest first.
 SENTINEL_CELLS = 2
-SENTINEL_SHARE = 0.01
 SENTINEL_APART = 0.5
 
 

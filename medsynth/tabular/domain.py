@@ -28,6 +28,7 @@ from scipy import special
 
 from medsynth.core.errors import DataValidationError, PrivacyBudgetError
 from medsynth.io.schema import fields_read
+from medsynth.io.units import exact_atoms, exact_step
 from medsynth.privacy.ledger import PrivacyLedger
 from medsynth.privacy.locate import (
     PRESENT_SIGMAS,
@@ -39,10 +40,6 @@ from medsynth.privacy.locate import (
 )
 from medsynth.privacy.steps import (
     POINT_ATOM_TOTAL,
-    SENTINEL_SHARE,
-    SENTINELS,
-    candidates,
-    on_unit,
 )
 from medsynth.tabular.config import PrivacyConfig
 from medsynth.tabular.domain_locate import _locate_numbers, _PresentRows, stage1_share
@@ -119,50 +116,6 @@ def complete_from_data(schema: TableSchema, df: pd.DataFrame) -> TableSchema:
             upd["missing"] = True
         cols.append(col.model_copy(update=upd) if upd else col)
     return schema.model_copy(update={"columns": cols})
-
-
-#: A non-private fit's atoms (:func:`exact_atoms`): at most this many values, each held by this share of the values
-#: (exact counts: no noise to stand above, unlike a DP fit's ``ATOM_CELLS`` and ``ATOM_SHARE``).
-EXACT_ATOMS = 8
-EXACT_ATOM_SHARE = 0.05
-
-
-def exact_atoms(x: np.ndarray) -> list[float]:
-    """The values a non-private fit writes as themselves (``atoms``) in a continuous column: at most
-    ``EXACT_ATOMS`` values each held by ``EXACT_ATOM_SHARE`` of the present values, the commonest first, and the
-    :data:`SENTINELS` held by ``SENTINEL_SHARE`` and ten times a typical value's count. RandHIE's 23% zero spending came
-    out as values drawn across the model's lowest cell (0.003-0.15): no synthetic row spent nothing, and a flag of any
-    spending disagreed with the amount in a quarter of the rows; DoctorContacts' log coinsurance of 4 values (41%, 32%,
-    20%, 7%) was written as hundreds (data scientists)."""
-    v = np.asarray(x, dtype=float)
-    v = v[np.isfinite(v)]
-    if v.size == 0:
-        return []
-    vals, counts = np.unique(v, return_counts=True)
-    order = np.argsort(-counts, kind="stable")[:EXACT_ATOMS]
-    out = {float(vals[i]) for i in order if counts[i] >= EXACT_ATOM_SHARE * v.size}
-    typical = float(np.median(counts))  # (a sentinel stands out: 1 value in 100 distinct ones holds 1% too)
-    out |= {float(a) for a, c in zip(vals, counts, strict=True)
-            if a in SENTINELS and c >= SENTINEL_SHARE * v.size and c >= 10 * typical}
-    return sorted(out)
-
-
-def exact_step(x: np.ndarray, low: float, high: float, *, integer: bool) -> float | None:
-    """The coarsest public candidate unit (:func:`~medsynth.privacy.steps.candidates`) every finite value of ``x`` is a
-    whole multiple of, or None (an integer's unit of 1 is none): a non-private fit writes its numbers in it. They were
-    written unrounded: day counts recorded as 748.0 and 6777.5 came out 12226.187793 (past the follow-up of 12,226
-    they ended), a first time of 0 as 2.5e-05, a bmi of two decimals with eight, Karnofsky scores of tens as 89.48 (data
-    scientists). A copy of a real value stays exact."""
-    v = np.asarray(x, dtype=float)
-    v = v[np.isfinite(v) & (v != 0)]
-    if v.size < 2 or not (math.isfinite(low) and math.isfinite(high)):
-        return None
-    for g in candidates(low, high, integer=integer)[::-1]:
-        if integer and g <= 1.0:
-            return None
-        if bool(on_unit(v, float(g)).all()):
-            return float(g)
-    return None
 
 
 def _without_read_values(schema: TableSchema) -> TableSchema:

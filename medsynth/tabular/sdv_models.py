@@ -149,7 +149,7 @@ def atom_bands(frame: Frame, atoms: dict[str, np.ndarray]) -> dict[str, list[lis
     """For each number column's atoms (unit scale: the values held by many rows, :func:`~medsynth.tabular.domain.
     exact_atoms`, whole numbers too, and those of its schema), where each sits among the column's present values:
     ``[atom, share below it, share at it]``. A non-private fit's."""
-    from medsynth.tabular.domain import exact_atoms
+    from medsynth.io.units import exact_atoms
 
     out: dict[str, list[list[float]]] = {}
     for name, declared in atoms.items():
