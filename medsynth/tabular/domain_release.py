@@ -47,6 +47,7 @@ from medsynth.tabular.domain_numbers import (
     AGE_TOP_SIGMAS,
     CODE_HOLD_SIGMAS,
     MAX_LEVELS,
+    PH_RANGE,
     SPARSE_SHARE,
     OneWay,
     PointAtom,
@@ -68,6 +69,7 @@ from medsynth.tabular.domain_numbers import (
     _set_bounds,
     _within_calendar,
     _within_lifespan,
+    _within_ph,
     _within_present,
     split_at_atoms,
     year_top,
@@ -483,6 +485,10 @@ class ColumnRelease:
         if cut:
             self.ledger.notes.append(f"column '{col.name}': its DP range stops at {AGE_TOP:g} (an age in years by its "
                                      "name; no mass above it stood out of the noise)")
+        res, cut = _within_ph(col.name, res)
+        if cut:
+            self.ledger.notes.append(f"column '{col.name}': its DP range stays within a pH's {PH_RANGE[0]:g}-{PH_RANGE[1]:g} "
+                                     "(a pH by its name; no mass beyond stood out of the noise)")
         res, cut = _within_present(col.name, res)
         if cut:
             self.ledger.notes.append(f"column '{col.name}': its DP range stops at the year of the fit, {res.high - 1:g} (a "

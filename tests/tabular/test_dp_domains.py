@@ -1467,6 +1467,23 @@ def test_a_small_code_that_leaves_out_a_tail_is_named():
     assert _left_out(whole, 3874.0, 10.0) is None  # within the noise of every key
 
 
+def test_a_ph_stays_within_its_scale():
+    """smartpill's colon pH (5.2-8.1) had a DP range to 16 at epsilon 4, and 7 of 71 synthetic patients held a pH above
+    14 (a data scientist). A column whose name holds the word pH (public) is cut to 0-14 where no mass beyond stands
+    out of the noise; another name, or real mass beyond, is not cut."""
+    from medsynth.privacy.mechanisms import BoundsResult
+    from medsynth.tabular.domain_numbers import _within_ph
+
+    res = BoundsResult(low=4, high=16, rho=1.0, edges=np.array([4, 6, 8, 12, 16.0]), counts=np.array([30, 60, 2, 0.5]),
+                       sigma=1.0)
+    got, cut = _within_ph("C.Mean.pH", res)
+    assert cut and got.high == 14 and got.edges.tolist() == [4, 6, 8, 12, 14] and got.counts.tolist() == [30, 60, 2, 0.5]
+    assert _within_ph("phase", res) == (res, False) and _within_ph("alpha", res) == (res, False)
+    wide = BoundsResult(low=0, high=32, rho=1.0, edges=np.array([0, 8, 16, 32.0]), counts=np.array([30, 60, 40.0]),
+                        sigma=1.0)
+    assert _within_ph("urine_ph", wide) == (wide, False)  # (real mass above 14: not a pH's scale)
+
+
 def test_an_age_in_years_stops_at_a_lifespan():
     """Ages to 250 (mifem), 196 (SuicideChina) and 126 (rwm1984) at epsilon 1: a DP range on powers of two reached
     past any human's age. A column named an age (public) is cut at 120, its cells with it; in days or months it is not."""
