@@ -45,7 +45,6 @@ from medsynth.tabular.domain_locate import CLIP_NOTE_SIGMAS, _left_out, _Present
 from medsynth.tabular.domain_numbers import (
     AGE_TOP,
     AGE_TOP_SIGMAS,
-    CODE_HOLD_SIGMAS,
     MAX_LEVELS,
     PH_RANGE,
     SPARSE_SHARE,
@@ -468,9 +467,8 @@ class ColumnRelease:
             res, unheld = _keys_held(res)
             if unheld:
                 self.ledger.notes.append(f"column '{col.name}': code(s) {[float(k) if k % 1 else int(k) for k in unheld]} "
-                                         f"left out: their noisy counts stood under {CODE_HOLD_SIGMAS:g} deviation(s) of "
-                                         "the noise (values few or no rows hold: a rare real value is lost so, as a rare "
-                                         "category is)")
+                                         "left out: their noisy counts stood below zero (values few or no rows hold: a "
+                                         "rare real value is lost so, as a rare category is)")
             self.updates[col.name], self.detail[col.name], ow = _as_code(res, MECH_NUMBER, res.rho, loc.rounds)
             if self.oneways is not None:
                 self.oneways[col.name] = ow
