@@ -536,7 +536,8 @@ def canonical_keys(s: pd.Series) -> pd.Series:
 def key_string(value: Any) -> str:
     """One key's canonical string: :func:`category_key`, a zero-led key of digits as the number it spells."""
     k = category_key(value)
-    return str(int(k)) if zero_padded(k) else k
+    # (without int(): a key of 5,000 digits crashed a DP folder fit on one patient's row, an adversary)
+    return (k.strip().lstrip("0") or "0") if zero_padded(k) else k
 
 
 def _isna(v: Any) -> bool:

@@ -431,7 +431,7 @@ OTHER_CATEGORY = "(other)"
 
 #: Text of digits with a leading zero (``0101``, ``02139``, ``007``): a code as written, never the number it spells
 #: (an ICD or ZIP code, a county's FIPS code: mlmRev's guImmun wrote its birth order '01' as 1). Cell by cell.
-ZERO_PADDED = re.compile(r"^\s*0\d+\s*$")
+ZERO_PADDED = re.compile(r"^\s*0[0-9]+\s*$")  # (ASCII digits: those pandas reads as numbers)
 
 
 def zero_padded(value: Any) -> bool:

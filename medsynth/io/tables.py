@@ -116,7 +116,10 @@ def read_table(path: str | Path, *, role: str | None = None, private: bool = Fal
                     return pd.read_csv(source, sep=sep, low_memory=False, index_col=False, na_values=list(MISSING_MARKERS),
                                        dtype=str, **{**lenient, "usecols": cols})
 
-                if _may_hold_zero_padded(p, sep):
+                # (a DP fit's reader reads the number columns again whatever the scan says: the scan reads the file's
+                # bytes, pandas the lines rebuilt, and a cell '05\x00' or '"0"5' slipped past it, so one row's '07'
+                # decided whether every such cell was 5 or '05': an adversary)
+                if private or _may_hold_zero_padded(p, sep):
                     df = _zero_padded_codes(df, as_text)
                 if sep == ";":
                     df = _decimal_commas(df)

@@ -669,3 +669,20 @@ def test_the_byte_scan_finds_every_zero_led_cell_and_no_date(tmp_path: Path):
     for text, want in cases.items():
         (tmp_path / "s.csv").write_text(text, encoding="utf-8")
         assert _may_hold_zero_padded(tmp_path / "s.csv", ";" if ";" in text else ",") is want, text
+
+
+@pytest.mark.parametrize("victim", ["05\x00", '"0"5', '"0"123'])
+def test_a_dp_fits_reader_reads_zero_led_cells_the_scan_cannot_see_alike(tmp_path: Path, victim: str):
+    """An adversary: pandas reads '05\\x00' (up to the NUL) and '"0"5' (its quotes joined) as 5, and the byte scan saw
+    no zero-led cell in either, so one added row '07' decided whether every such cell was 5 or '05' (a released code
+    marginal told the two files apart every time). A DP fit's reader reads the number columns again whatever the scan
+    says; and a key of thousands of digits no longer crashes a folder fit (int() refused it)."""
+    from medsynth.io.dataset import key_string
+
+    rows = "".join(f"{victim},{i}\n" if i % 3 == 0 else f"{i},{i}\n" for i in range(60))
+    reads = []
+    for extra in ("", "07,99\n"):
+        (tmp_path / "t.csv").write_text("code,age\n" + rows + extra, encoding="utf-8")
+        reads.append([v if isinstance(v, str) else float(v) for v in read_table(tmp_path / "t.csv", private=True)["code"].iloc[:60]])
+    assert reads[0] == reads[1] and isinstance(reads[0][0], str), reads[0][:3]
+    assert key_string("0" + "1" * 5000) == "1" * 5000 and key_string("007") == "7" and key_string("000") == "0"
