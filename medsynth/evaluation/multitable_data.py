@@ -67,9 +67,9 @@ def numbers(s: pd.Series, kind: str, fmt: str | None = None) -> np.ndarray:
 
 
 def _keys(s: pd.Series) -> np.ndarray:
-    from medsynth.io.schema import category_key
+    from medsynth.io.dataset import key_string  # ('001' and 1: one key, as the fit links them)
 
-    return s.map(lambda v: None if pd.isna(v) else category_key(v)).to_numpy(dtype=object)
+    return s.map(lambda v: None if pd.isna(v) else key_string(v)).to_numpy(dtype=object)
 
 
 def parent_rows(tables: Mapping[str, pd.DataFrame], rel: Relation) -> np.ndarray:

@@ -480,10 +480,10 @@ def prepare_tables(
 
 
 def _person_keys(df: pd.DataFrame, column: str) -> pd.Series:
-    """A person's key per row, compared as a category (1, 1.0 and "1" alike); None where the row has none."""
-    from medsynth.io.schema import category_key
+    """A person's key per row, compared as a key (1, 1.0, "1" and "001" alike); None where the row has none."""
+    from medsynth.io.dataset import key_string
 
-    return df[column].map(lambda v: None if pd.isna(v) else category_key(v))
+    return df[column].map(lambda v: None if pd.isna(v) else key_string(v))
 
 
 def _people(train: pd.DataFrame, holdout: pd.DataFrame, unit: str | None) -> tuple[np.ndarray, np.ndarray] | None:

@@ -662,7 +662,6 @@ class TabularSynthesizer:
     def _family_conditions(self, conditions: dict[str, Any]) -> dict[str, Any]:
         """Conditions on the members of a family modelled as one column (``edlevel2=1``) as conditions on it
         (``edlevel#onehot=edlevel2``); a member set to 0 names no one value of it: refused, saying what to ask."""
-        from medsynth.io.schema import category_key
 
         out = dict(conditions)
         for name, members in self.rule_plan.onehots:
@@ -803,9 +802,11 @@ def one_row_per_person(data: pd.DataFrame, unit: str, rng: np.random.Generator) 
     per person with ``rng`` (a DP fit's OS-entropy noise generator): a person's rows then contribute one row, so
     every mechanism's sensitivity-1 analysis covers the person. A row without a value of ``unit`` is a person of its
     own. Rows keep their order."""
+    from medsynth.io.dataset import key_string
     from medsynth.tabular.multi_counts import one_per_key
 
-    keys = data[unit].map(lambda v: None if pd.isna(v) else category_key(v))  # 1, 1.0 and "1" are one person
+    # 1, 1.0, "1" and "001" are one person (a key zero-padded on some rows only was two: an adversary)
+    keys = data[unit].map(lambda v: None if pd.isna(v) else key_string(v))
     return data.loc[one_per_key(keys, rng)].reset_index(drop=True)
 
 

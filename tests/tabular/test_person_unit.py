@@ -483,3 +483,16 @@ def test_columns_left_empty_under_a_unit_point_to_a_folder(seeded_dp_noise):
     gaps = release_gaps(m) or ""
     assert "columns are left empty" in gaps and "with unit: patient_id, one random row of each person is read" in gaps
     assert "`medsynth schema infer DIR`" in gaps
+
+
+def test_a_persons_key_written_with_and_without_leading_zeros_is_one_person():
+    """Zero-led cells are text since the forty-third session; a person whose key is '001' on one row and 1 on another
+    (a padded export beside an unpadded one) was two people to the one-row-per-person step, so the person contributed
+    two rows to every mechanism whose sensitivity assumes one (an adversary)."""
+    import numpy as np
+    import pandas as pd
+
+    from medsynth.tabular.base import one_row_per_person
+
+    df = pd.DataFrame({"pid": ["001", 1, "002", 2.0, 3, None], "x": range(6)})
+    assert len(one_row_per_person(df, "pid", np.random.default_rng(0))) == 4  # (three people; a row without a key)
