@@ -16,6 +16,7 @@ import io
 import re
 import sys
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
 
@@ -351,7 +352,7 @@ def _keeping_codes(s: pd.Series, num: pd.Series) -> pd.Series:
     return out
 
 
-def _zero_padded_codes(df: pd.DataFrame, as_text) -> pd.DataFrame:
+def _zero_padded_codes(df: pd.DataFrame, as_text: Callable[[list[int]], pd.DataFrame]) -> pd.DataFrame:
     """Cells written with leading zeros (``0101``, ``02139``) that pandas read as numbers, as written again
     (:data:`~medsynth.io.schema.ZERO_PADDED`): each such cell alone is text, the others stay numbers. Cell by cell,
     never by the column: no row decides how another is read (a DP fit's type decision counts each cell as it is

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
-from medsynth.io.schema import ZERO_PADDED
+from medsynth.io.schema import zero_padded
 from medsynth.privacy.locate import (
     FLAG_PARTNER_SIGMAS,
     Location,
@@ -416,7 +416,7 @@ def other_rows(rows: float, rows_sigma: float, counts: list[float], noisy_missin
 def canonical_categories(keys: list[str]) -> list[Any]:
     """Released category keys in their canonical spellings, sorted; where one is a code with a leading zero, all stay
     text (codes '0101' and '1205', never '0101' beside the number 1205)."""
-    if any(ZERO_PADDED.match(k) for k in keys):
+    if any(zero_padded(k) for k in keys):
         return sorted(keys)
     return _sorted_categories([_canonical(k) for k in keys])
 
@@ -424,7 +424,7 @@ def canonical_categories(keys: list[str]) -> list[Any]:
 def _canonical(key: str) -> Any:
     """A released category in its canonical spelling (a number when the key is one, a code with a leading zero as
     written), never a row's own."""
-    if ZERO_PADDED.match(key):
+    if zero_padded(key):
         return key
     try:
         f = float(key)
