@@ -1026,12 +1026,27 @@ def _range_count(first: int, last: int, kept_oct: np.ndarray, noisy: np.ndarray,
 TIME_KEYS_SHARE = 0.5
 
 
+def _whole_cells(idx: int, cells: int) -> int:
+    """Cells of power of two ``idx`` for whole numbers: each a power of two wide (at least 1), so that every cell holds
+    the same whole values, and at most ``cells`` (more, finer cells make an empty stretch's noise harder to trim: a
+    uniform 38-73 kept the whole 32-127 in 16 of 30 fits at epsilon 1 with one cell per value, 11 before). Equal cells not on the whole numbers
+    (64-128 in 52 cells of 1.23) held one or two values each once snapped to whole values: an age 64 no row held took
+    half its neighbour's count in every fit (65-79 of azcabgptca at epsilon 1), and the two-value cells fed point atoms."""
+    lo, hi = _log_bucket_edges(idx)
+    width = hi - lo
+    if width < 2 or cells <= 1:
+        return cells
+    step = 2.0 ** max(0, math.ceil(math.log2(width / cells) - 1e-9))
+    return max(1, int(width / step))
+
+
 def refine(loc: Location, rho: float, rng: np.random.Generator, *, max_cells: int = 128,
-           time: bool = False, columns: int = 1) -> BoundsResult:
+           time: bool = False, columns: int = 1, whole: bool = False) -> BoundsResult:
     """Stage 2 with ``rho``: the range of a located number, or the categories of a small code (with ``time``, a column
     that may order a parent's rows, its keys also where blocks of them stand out). ``columns``: the number columns the
     fit locates (public, or a DP output: the DP type decision's), over which a one-signed run's test of the other sign
-    is corrected (``MIRROR_TABLE_RATE``).
+    is corrected (``MIRROR_TABLE_RATE``). ``whole``: the column holds whole numbers (its DP type): its cells lie on
+    them (:func:`_whole_cells`).
 
     Returns:
         A :class:`~medsynth.privacy.mechanisms.BoundsResult` whose ``rho`` is everything this column
@@ -1186,6 +1201,8 @@ def refine(loc: Location, rho: float, rng: np.random.Generator, *, max_cells: in
     per_oct = {}  # stage-2 cells of each power of two: fine in the run, a few beside it and its mirror, one elsewhere
     for i in range(first_o, last_o + 1):
         per_oct[i] = 1 if i == _KMAX else cells_per_octave if lo_i <= i <= hi_i else NEIGHBOUR_CELLS if i in near else 1
+        if whole and i != _KMAX:
+            per_oct[i] = _whole_cells(i - _KMAX, per_oct[i])
     # (the bucket at zero, |x| < 2^-8, is one cell: a one-signed range that reaches it starts or ends at 0 there)
     cell_oct = np.concatenate([np.full(per_oct[i], i) for i in range(first_o, last_o + 1)])
     edges = np.unique(np.concatenate([np.linspace(*_log_bucket_edges(i - _KMAX), per_oct[i] + 1)

@@ -38,6 +38,7 @@ from medsynth.privacy.steps import (
     ATOM_HOLD,
     ON_SIGMAS,
     POINT_ATOM_HOLD,
+    POINT_ATOM_PEAK,
     SENTINEL_CELLS,
     atom_candidates,
     candidates,
@@ -278,8 +279,11 @@ def _released_step(s: pd.Series, low: float, high: float, integer: bool, rho: fl
     if res is not None and res.edges is not None and res.counts is not None and res.codes is None:
         edges = np.asarray(res.edges, dtype=float)
         counts = np.asarray(res.counts, dtype=float)
-        cands = [(i, v) for i, v in atom_candidates(edges, counts) if not integer or edges[i + 1] - edges[i] > 1]
-        sentinels = [(i, v) for i, v in sentinel_candidates(edges, counts, cands) if not integer or edges[i + 1] - edges[i] > 1]
+        # (a whole-number cell of two values is no place for a roundest value's or a sentinel's atom: the one or the
+        # other holds about half, and the noise of the count made a smooth age's 70 or 77 an atom in 3 fits of 10 once
+        # cells lay on the whole numbers, two values each)
+        cands = [(i, v) for i, v in atom_candidates(edges, counts) if not integer or edges[i + 1] - edges[i] > 2]
+        sentinels = [(i, v) for i, v in sentinel_candidates(edges, counts, cands) if not integer or edges[i + 1] - edges[i] > 2]
         cands += sentinels
     if not units.size and not cands:
         return None, []
@@ -512,7 +516,8 @@ def _released_point_atoms(values: np.ndarray, res: BoundsResult, cells: list[tup
     one noisy count of each value on ``unit`` in them (``rho``; :func:`~medsynth.privacy.steps.point_counts`, each value
     in at most one count: L2 sensitivity 1), an
     atom where a value's count stands out of the noise (threshold corrected for the values counted) and holds
-    :data:`~medsynth.privacy.steps.POINT_ATOM_HOLD` of its cell's noisy count. ``values``: the column's numbers (a
+    :data:`~medsynth.privacy.steps.POINT_ATOM_HOLD` of its cell's noisy count, :data:`~medsynth.privacy.steps.POINT_ATOM_PEAK`
+    times the mean of its other values. ``values``: the column's numbers (a
     date's days since 1970)."""
     exact = [point_counts(values, first, first + unit * (n - 1), unit) for _, first, n in cells]
     sigma = gaussian_sigma(rho)
@@ -523,7 +528,11 @@ def _released_point_atoms(values: np.ndarray, res: BoundsResult, cells: list[tup
         part = noisy[at: at + n]
         at += n
         j = int(np.argmax(part))
-        if part[j] > z * sigma and part[j] >= POINT_ATOM_HOLD * float(res.counts[i]):  # type: ignore[index]
+        cell = float(res.counts[i])  # type: ignore[index]
+        # (and POINT_ATOM_PEAK times as many as each other value of its cell holds on average: of a cell's two values one
+        # always holds half, and a smooth age's 75 was made an atom beside an empty 74 in 1 fit of 3)
+        if (part[j] > z * sigma and part[j] >= POINT_ATOM_HOLD * cell
+                and part[j] >= POINT_ATOM_PEAK * (cell - part[j]) / max(n - 1, 1)):
             above, below = part[j + 1:], part[:j]
             out[float(first + unit * j)] = PointAtom(
                 float(part[j]), sigma, float(above.sum()) <= EMPTY_SIGMAS * sigma * math.sqrt(max(above.size, 1)),

@@ -401,7 +401,8 @@ class ColumnRelease:
         rho_step = STEP_SHARE * rest if (loc.kind == "number" and col.type in ("integer", "continuous")
                                          and col.step is None and (col.name not in self.times or col.type == "continuous")) else 0.0
         try:
-            res = refine(loc, rest - rho_step, self.rng, time=col.name in self.times, columns=len(self.located))
+            res = refine(loc, rest - rho_step, self.rng, time=col.name in self.times, columns=len(self.located),
+                             whole=col.type == "integer")
         except PrivacyBudgetError as err:
             self.spent[col.name] = getattr(err, "rho_spent", loc.rho)  # stage 2 was spent where it refused a tentative block
             self.updates[col.name] = dict(OMITTED)
