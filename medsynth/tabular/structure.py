@@ -59,6 +59,7 @@ from medsynth.io.schema import (
     group_key,
     id_like,
     resolution_counts,
+    site_code_named,
 )
 from medsynth.privacy.ledger import PrivacyLedger
 from medsynth.privacy.mechanisms import gaussian_sigma
@@ -563,6 +564,10 @@ def decide_structure(schema: TableSchema, df: pd.DataFrame, *, rho: float, rows:
         elif id_like(col.name) and decided[col.name]["type"] in ("integer", "continuous"):
             # whole numbers under a name like an id that are no identifier are codes (MIMIC's itemid: 8 lab items
             # numbered 50868..51301 came out as any integer of that range): categories, released by the DP list
+            decided[col.name] = {"type": "categorical"}
+            small_ints.discard(col.name)
+    for col in todo:  # whole numbers under a place's name are its codes (the name is public): rhDNase's inst 1-51
+        if decided[col.name]["type"] == "integer" and site_code_named(col.name):
             decided[col.name] = {"type": "categorical"}
             small_ints.discard(col.name)
     decisions = {c.name: decided[c.name]["type"] + (f" ({decided[c.name]['format']})" if decided[c.name].get("format") else "")
