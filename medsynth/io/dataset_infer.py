@@ -54,9 +54,21 @@ TIME_WHOLE_WORDS = ("period", "occasion", "wave", "session")
 END_WORDS = ("stop", "end", "discharge", "disch", "outtime", "death", "last", "fu", "follow", "surv")
 
 
+#: A word of a short prefix and "start" or "stop": an episode's ``ivstart``/``ivstop`` (survival::rhDNase's IV antibiotic
+#: courses: unnamed as times, each course's stop was drawn apart from its start, 45-82% of consecutive synthetic
+#: courses overlapping, a data scientist), ``tstart``/``tstop``, ``rxstop``; not ``restart``.
+_PREFIXED_BOUND = re.compile(r"(?!re(start|stop)$)[a-z]{1,3}(start|stop)")
+
+
+def _prefixed_bound(word: str) -> str | None:
+    """"start" or "stop" for a word of a short prefix and that bound (:data:`_PREFIXED_BOUND`), else None."""
+    m = _PREFIXED_BOUND.fullmatch(word)
+    return m.group(2) if m else None
+
+
 def ends_named(name: str) -> bool:
-    """Whether a column's name says it ends something (``tstop``, ``end_date``, ``futime``)."""
-    return any(w.startswith(END_WORDS) or w == "tstop" for w in _name_words(name))
+    """Whether a column's name says it ends something (``tstop``, ``ivstop``, ``end_date``, ``futime``)."""
+    return any(w.startswith(END_WORDS) or _prefixed_bound(w) == "stop" for w in _name_words(name))
 
 
 def follow_up_named(name: str) -> bool:
@@ -106,8 +118,8 @@ AFTER_CONTRADICTION_SHARE = 0.1
 
 
 def starts_named(name: str) -> bool:
-    """Whether a column's name says it starts something (``admittime``, ``start_date``, ``intime``)."""
-    return any(w.startswith(START_WORDS) for w in _name_words(name))
+    """Whether a column's name says it starts something (``admittime``, ``start_date``, ``intime``, ``ivstart``)."""
+    return any(w.startswith(START_WORDS) or _prefixed_bound(w) == "start" for w in _name_words(name))
 
 
 #: Words ending with "time" or "date" that are no time: labs (prothrombin time, partial thromboplastin time).
@@ -120,9 +132,9 @@ COUNT_WORDS = frozenset({"visits"})
 def time_named(name: str) -> bool:
     """Whether a column's name (public) says it holds a time: a word of it starting with a time word (``day``,
     ``visit_date``, ``timepoint``, ``week``, ``startday``), ``tstart``/``tstop``, or a word of six letters or more
-    ending with ``time`` or ``date`` (MIMIC's ``charttime``, ``dischtime``, ``intime``... ``storetime``), but not one of
-    :data:`NOT_TIMES` (``protime``: a lab, prothrombin time)."""
-    return any((w.startswith(TIME_WORDS) and w not in COUNT_WORDS) or w in ("tstart", "tstop") or _ends_like_a_time(w)
+    ending with ``time`` or ``date`` (MIMIC's ``charttime``, ``dischtime``, ``intime``... ``storetime``), a short prefix
+    and "start" or "stop" (``ivstart``), but not one of :data:`NOT_TIMES` (``protime``: a lab, prothrombin time)."""
+    return any((w.startswith(TIME_WORDS) and w not in COUNT_WORDS) or _prefixed_bound(w) or _ends_like_a_time(w)
                or w.rstrip("0123456789") in TIME_WHOLE_WORDS for w in _name_words(name))
 
 

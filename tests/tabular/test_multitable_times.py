@@ -1671,3 +1671,38 @@ def test_a_wave_of_years_is_no_sequence_on_its_name():
         m = MultiTableDPMST(privacy={"epsilon": 1.0, "delta": 1e-5}).fit(data, schema)
     assert m.schema.relations[0].sequence is None
     assert set(m.sample(n, seed=0)["visits"]["wave"].dropna()) <= {1994, 1995, 1996, 1997}
+
+
+def _antibiotic_courses(n: int = 400, seed: int = 0) -> dict[str, pd.DataFrame]:
+    """survival::rhDNase's shape: each patient's intravenous antibiotic courses, days ``ivstart`` to ``ivstop``, apart."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for i in range(1, n + 1):
+        day = int(rng.integers(0, 40))
+        for _ in range(int(rng.choice([0, 0, 1, 1, 2, 3]))):
+            length = int(rng.integers(7, 22))
+            rows.append({"id": i, "ivstart": day, "ivstop": day + length})
+            day += length + int(rng.integers(5, 40))
+    patients = pd.DataFrame({"id": np.arange(1, n + 1), "trt": rng.integers(0, 2, n), "fev": rng.normal(60, 15, n).round(1)})
+    return {"patients": patients, "courses": pd.DataFrame(rows)}
+
+
+def test_a_course_named_with_a_prefix_and_start_or_stop_keeps_its_order_and_its_end():
+    """A data scientist's rhDNase: ``ivstart``/``ivstop`` were no time by their names, so a DP fit drew each stop apart
+    from its start: 45-82% of consecutive synthetic courses overlapped (real none), some ran backwards, and in one fit
+    of three the stop ordered the rows. A short prefix and "start" or "stop" names a start or an end (not ``restart``)."""
+    from medsynth.io.dataset_infer import ends_named, starts_named, time_named
+
+    assert [starts_named(w) for w in ("ivstart", "rxstart", "tstart", "restart", "kickstart")] == [True] * 3 + [False] * 2
+    assert [ends_named(w) for w in ("ivstop", "tstop", "rx_stop", "restop")] == [True, True, True, False]
+    assert time_named("ivstart") and time_named("ivstop") and not time_named("restart")
+    data = _antibiotic_courses()
+    for seed in (1, 2, 3):
+        with insecure_noise_for_audit(seed):
+            m = MultiTableDPMST(privacy={"epsilon": 10.0}).fit(data, infer_dataset_schema(data))
+        got = m.schema.relations[0]
+        assert got.order_by == "ivstart" and got.ends == ["ivstop"], (seed, got)
+        c = m.sample(400, seed=0)["courses"].dropna(subset=["ivstart", "ivstop"]).sort_values(["id", "ivstart"])
+        assert (c["ivstop"] >= c["ivstart"]).all(), seed
+        overlap = (c["ivstart"] < c.groupby("id")["ivstop"].shift()).sum() / max(c.duplicated("id").sum(), 1)
+        assert overlap < 0.05, (seed, overlap)
