@@ -774,3 +774,29 @@ def test_a_strong_parent_child_correlation_reversed_is_lost():
     assert good["parent_child_strong_association_loss_share"].value == 0.0
     m = bad["parent_child_strong_association_loss_share"]
     assert m.value > 0 and m.verdict == "fail" and "dose~visits.resp" in m.note and "-> -0." in m.note, (m.value, m.note)
+
+
+def _theoph(n: int, seed: int) -> dict[str, pd.DataFrame]:
+    """datasets::Theoph's shape: subjects (weight, dose) and 11 samples each (time, concentration)."""
+    rng = np.random.default_rng(seed)
+    wt = rng.normal(70, 9, n).round(1)
+    subjects = pd.DataFrame({"id": np.arange(1, n + 1), "Wt": wt, "Dose": (320 / wt).round(2)})
+    times = np.array([0, 0.25, 0.5, 1, 2, 3.5, 5, 7, 9, 12, 24])
+    rows = [{"id": i + 1, "Time": round(float(t * rng.uniform(0.9, 1.1)), 2),
+             "conc": round(float(max(8 * (np.exp(-0.08 * t) - np.exp(-1.5 * t)) + rng.normal(0, 0.4), 0)), 2)}
+            for i in range(n) for t in times]
+    return {"patients": subjects, "visits": pd.DataFrame(rows)}
+
+
+def test_a_folder_of_empty_columns_fails_the_associations_whatever_a_tiny_holdouts_band():
+    """A data scientist's Theoph (12 subjects, 3 held out) at epsilon 10: every synthetic column was empty, and the
+    parent-child associations passed at 0.130, under the band the 3-subject holdout's own distance (0.566) widened. An
+    association the synthetic rows cannot show (a column empty or of one value) is lost: most of them lost fails."""
+    tables = _theoph(12, seed=3)
+    train, holdout = _split(tables, set(range(1, 10))), _split(tables, {10, 11, 12})
+    empty = {t: df.assign(**{c: np.nan for c in df.columns if c != "id"}) for t, df in _copy_with_new_ids(train, 10_000).items()}
+    assoc = {m.name: m for m in evaluate_multitable(train, holdout, empty).results}["parent_child_association_difference"]
+    assert assoc.verdict == "fail" and "cannot be measured" in assoc.note, (assoc.value, assoc.verdict, assoc.note)
+    same = _copy_with_new_ids(train, 10_000)
+    kept = {m.name: m for m in evaluate_multitable(train, holdout, same).results}["parent_child_association_difference"]
+    assert kept.verdict == "pass", (kept.value, kept.verdict, kept.note)

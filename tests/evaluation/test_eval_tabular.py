@@ -1403,3 +1403,24 @@ def test_real_values_outside_a_small_synthetic_sample_are_judged_against_chance(
     clipped["wt"] = clipped["wt"].clip(upper=float(big_train["wt"].quantile(0.9)))
     m = evaluate_tabular(big_train, big_holdout, clipped).metric("real_values_outside_synthetic_range_max")
     assert m.verdict == "fail" and m.value > 0.05, (m.value, m.verdict)
+
+
+def test_accuracy_on_a_rare_outcome_gives_no_verdict_where_the_real_model_only_says_the_majority():
+    """A data scientist's azcabgptca (deaths in 2% of the rows): both models' accuracy was the majority's 0.977 and the
+    accuracy gap passed at 0, while training on the synthetic rows lost AUROC 0.95 -> 0.75. An accuracy no better than
+    always saying the commonest class tells nothing: no accuracy verdict there, and the AUROC gap still judges."""
+    rng = np.random.default_rng(0)
+    n = 2400
+    x = rng.normal(size=n)
+    y = np.where(x + rng.normal(0, 0.6, n) > 2.6, "dead", "alive")
+    real = pd.DataFrame({"x": x, "z": rng.normal(size=n), "y": y})
+    syn = real.iloc[1600:].assign(y=rng.permutation(real["y"].iloc[1600:].to_numpy()))  # the link lost
+    report = evaluate_tabular(real.iloc[:1000], real.iloc[1000:1600], syn, target="y")
+    acc, auc = report.metric("utility_accuracy_gap"), report.metric("utility_auroc_gap")
+    assert auc.verdict == "fail", (auc.value, auc.verdict)
+    assert acc.verdict not in ("pass", "review", "fail") and "commonest class" in acc.note, (acc.value, acc.verdict, acc.note)
+    # an outcome the real model predicts better than the majority keeps its accuracy verdict
+    y2 = np.where(x > 0.3, "dead", "alive")
+    real2 = real.assign(y=y2)
+    report = evaluate_tabular(real2.iloc[:1000], real2.iloc[1000:1600], real2.iloc[1600:], target="y")
+    assert report.metric("utility_accuracy_gap").verdict == "pass"
