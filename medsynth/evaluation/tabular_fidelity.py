@@ -665,13 +665,16 @@ class TrainSyntheticTestReal:
             # deaths (2% of the rows) gave both models the majority's 0.977 and a gap of 0 passed, while training on the
             # synthetic rows lost AUROC 0.95 -> 0.75 (a data scientist); no verdict where the real model's accuracy is
             # not above that share by 1.96 of its standard error
+            # (where the synthetic rows' model falls below that share by as much, it lost something measurable: judged)
             majority = float(pd.Series(y_te).value_counts(normalize=True).iloc[0]) if len(y_te) else 1.0
-            beats_majority = scores["trtr"]["accuracy"] > majority + 1.96 * math.sqrt(majority * (1 - majority) / max(len(y_te), 1))
+            se_majority = 1.96 * math.sqrt(majority * (1 - majority) / max(len(y_te), 1))
+            beats_majority = (scores["trtr"]["accuracy"] > majority + se_majority
+                              or scores["tstr"]["accuracy"] < majority - se_majority)
             if not beats_majority:
                 details["accuracy_note"] = (
                     f"the model trained on real rows is no more accurate ({scores['trtr']['accuracy']:.3f}) than always "
                     f"predicting the holdout's commonest class ({majority:.3f} of its rows): accuracy cannot tell what "
-                    "training on synthetic rows loses; no accuracy verdict (AUROC judges)")
+                    "training on synthetic rows loses; no accuracy verdict")
             for metric, th in (("auroc", cfg.fidelity.utility_auroc_gap), ("accuracy", cfg.fidelity.utility_accuracy_gap)):
                 out.append(judge(f"utility_tstr_{metric}", "utility", scores["tstr"][metric], "maximize",
                                  f"{metric.upper() if metric == 'auroc' else 'Accuracy'} on real holdout rows of the model trained on synthetic rows.",

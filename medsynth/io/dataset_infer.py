@@ -57,13 +57,16 @@ END_WORDS = ("stop", "end", "discharge", "disch", "outtime", "death", "last", "f
 #: A word of a short prefix and "start" or "stop": an episode's ``ivstart``/``ivstop`` (survival::rhDNase's IV antibiotic
 #: courses: unnamed as times, each course's stop was drawn apart from its start, 45-82% of consecutive synthetic
 #: courses overlapping, a data scientist), ``tstart``/``tstop``, ``rxstop``; not ``restart``.
-_PREFIXED_BOUND = re.compile(r"(?!re(start|stop)$)[a-z]{1,3}(start|stop)")
+_PREFIXED_BOUND = re.compile(r"[a-z]{1,3}(start|stop)")
+#: ... but words that say no bound (a reviewer).
+_NOT_PREFIXED_BOUNDS = frozenset({"restart", "restop", "nonstop", "nonstart", "pitstop", "upstart", "endstop", "nostop",
+                                  "bustop", "onstart", "ifstop", "abstop", "autostop", "autostart"})
 
 
 def _prefixed_bound(word: str) -> str | None:
     """"start" or "stop" for a word of a short prefix and that bound (:data:`_PREFIXED_BOUND`), else None."""
     m = _PREFIXED_BOUND.fullmatch(word)
-    return m.group(2) if m else None
+    return m.group(1) if m and word not in _NOT_PREFIXED_BOUNDS else None
 
 
 def ends_named(name: str) -> bool:

@@ -463,8 +463,26 @@ def category_key(value: Any) -> str:
     return s
 
 
+def bool_cells(values: pd.Series) -> np.ndarray | None:
+    """Which cells of an object column hold a Python or numpy boolean, or None where none does (or the column is not
+    of objects). ``True == 1`` and they hash alike, so distinct values found by hashing (``pd.unique``, a dict) take
+    one for the other: a column of 1s and one row of ``True`` was read as 'True' in every row that came after it (an
+    adversary: one row renamed a DP-released category)."""
+    if values.dtype != object:
+        return None
+    cells = np.fromiter((isinstance(v, (bool, np.bool_)) for v in values.to_numpy()), dtype=bool, count=len(values))
+    return cells if cells.any() else None
+
+
 def category_keys(values: pd.Series) -> pd.Series:
-    """:func:`category_key` of every value, computed once per distinct value (fast on large tables)."""
+    """:func:`category_key` of every value, computed once per distinct value (fast on large tables); booleans and
+    numbers apart (:func:`bool_cells`)."""
+    cells = bool_cells(values)
+    if cells is not None:
+        out = pd.Series(index=values.index, dtype=object)
+        out[cells] = [category_key(bool(v)) for v in values[cells]]
+        out[~cells] = category_keys(values[~cells].astype(object)).to_numpy(dtype=object)
+        return out
     uniq = pd.unique(values)
     lookup = {v: category_key(v) for v in uniq}
     return values.map(lookup)
@@ -821,24 +839,28 @@ SITE_WORDS = frozenset({"hospital", "site", "center", "centre", "clinic", "ward"
                         "district", "institution", "department", "dept", "unit", "lab", "laboratory", "team"})
 
 
-#: Names (whole words, or with ``num``/``no``/``nr``/``code`` after them: ``provnum``) of the place a row was seen at,
-#: whose whole numbers are codes, never amounts: survival::rhDNase's ``inst`` (institutions 1-51) was modelled as a
-#: number, 16% of the synthetic patients at an institution 52-127 no study had (a data scientist); COUNT::medpar's
-#: ``provnum``. Not :data:`SITE_WORDS`' ``lab`` or ``unit`` (a lab value, a unit of measure may be a number).
+#: Names of the place a row was seen at, whose whole numbers are codes, never amounts: survival::rhDNase's ``inst``
+#: (institutions 1-51) was modelled as a number, 16% of the synthetic patients at an institution 52-127 no study had (a
+#: data scientist); COUNT::medpar's ``provnum``. The whole name, or with a key's word (``site_id``, ``center code``,
+#: ``hospno``): ``hospital_days``, ``clinic_visits``, ``center_x`` and ``region2`` are measures (a reviewer). Not
+#: :data:`SITE_WORDS`' ``lab`` or ``unit`` (a lab value, a unit of measure may be a number).
 SITE_CODE_WORDS = frozenset({"hospital", "hosp", "site", "center", "centre", "ctr", "cntr", "clinic", "ward", "facility",
                              "practice", "institution", "inst", "provider", "prov", "region", "county", "district",
                              "country"})
-_SITE_SUFFIXES = ("num", "no", "nr", "code")
+_SITE_KEYS = ("id", "code", "num", "no", "nr", "number")
 
 
 def site_code_named(name: Any) -> bool:
-    """Whether a column's name (public) is a place's (:data:`SITE_CODE_WORDS`): its whole numbers are codes. The one rule
-    of ``schema infer`` and of the DP type decision."""
-    for w in _name_words(str(name)):
-        w = w.rstrip("0123456789")
-        if w in SITE_CODE_WORDS or any(w.endswith(x) and w[: -len(x)] in SITE_CODE_WORDS for x in _SITE_SUFFIXES):
-            return True
-    return False
+    """Whether a column's name (public) is a place's (:data:`SITE_CODE_WORDS`), alone or with a key's word
+    (``inst``, ``site_id``, ``provnum``): its whole numbers are codes. The one name rule of ``schema infer`` (up to
+    :data:`MAX_SITE_LEVELS` values) and of the DP type decision."""
+    words = _name_words(str(name))
+    if len(words) == 2 and words[1] in _SITE_KEYS:
+        words = words[:1]
+    if len(words) != 1:
+        return False
+    w = words[0]
+    return w in SITE_CODE_WORDS or any(w.endswith(x) and w[: -len(x)] in SITE_CODE_WORDS for x in _SITE_KEYS[1:])
 
 
 def group_key(name: Any, distinct: float, present: float, max_levels: int = 0) -> bool:

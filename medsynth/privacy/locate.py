@@ -1034,7 +1034,9 @@ def _whole_cells(idx: int, cells: int) -> int:
     half its neighbour's count in every fit (65-79 of azcabgptca at epsilon 1), and the two-value cells fed point atoms."""
     lo, hi = _log_bucket_edges(idx)
     width = hi - lo
-    if width < 2 or cells <= 1:
+    if width < 2:  # (a power of two below 2 holds one whole value at most: one cell, not sub-unit cells of noise)
+        return 1
+    if cells <= 1:
         return cells
     step = 2.0 ** max(0, math.ceil(math.log2(width / cells) - 1e-9))
     return max(1, int(width / step))

@@ -517,7 +517,7 @@ def _released_point_atoms(values: np.ndarray, res: BoundsResult, cells: list[tup
     in at most one count: L2 sensitivity 1), an
     atom where a value's count stands out of the noise (threshold corrected for the values counted) and holds
     :data:`~medsynth.privacy.steps.POINT_ATOM_HOLD` of its cell's noisy count, :data:`~medsynth.privacy.steps.POINT_ATOM_PEAK`
-    times the mean of its other values. ``values``: the column's numbers (a
+    times the mean of its other values' noisy counts. ``values``: the column's numbers (a
     date's days since 1970)."""
     exact = [point_counts(values, first, first + unit * (n - 1), unit) for _, first, n in cells]
     sigma = gaussian_sigma(rho)
@@ -529,10 +529,10 @@ def _released_point_atoms(values: np.ndarray, res: BoundsResult, cells: list[tup
         at += n
         j = int(np.argmax(part))
         cell = float(res.counts[i])  # type: ignore[index]
-        # (and POINT_ATOM_PEAK times as many as each other value of its cell holds on average: of a cell's two values one
-        # always holds half, and a smooth age's 75 was made an atom beside an empty 74 in 1 fit of 3)
+        # (and POINT_ATOM_PEAK times as many as the other values of its cell each hold on average: of a cell's two values
+        # one always holds half, and a smooth age's 75 was made an atom beside an empty 74 in 1 fit of 3)
         if (part[j] > z * sigma and part[j] >= POINT_ATOM_HOLD * cell
-                and part[j] >= POINT_ATOM_PEAK * (cell - part[j]) / max(n - 1, 1)):
+                and part[j] >= POINT_ATOM_PEAK * float(np.delete(part, j).mean())):
             above, below = part[j + 1:], part[:j]
             out[float(first + unit * j)] = PointAtom(
                 float(part[j]), sigma, float(above.sum()) <= EMPTY_SIGMAS * sigma * math.sqrt(max(above.size, 1)),

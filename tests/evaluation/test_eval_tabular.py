@@ -1419,6 +1419,10 @@ def test_accuracy_on_a_rare_outcome_gives_no_verdict_where_the_real_model_only_s
     acc, auc = report.metric("utility_accuracy_gap"), report.metric("utility_auroc_gap")
     assert auc.verdict == "fail", (auc.value, auc.verdict)
     assert acc.verdict not in ("pass", "review", "fail") and "commonest class" in acc.note, (acc.value, acc.verdict, acc.note)
+    # a synthetic outcome far too common trains a model below the majority's accuracy: that loss is judged (a reviewer)
+    common = real.iloc[1600:].assign(y=np.where(rng.random(800) < 0.25, "dead", real["y"].iloc[1600:].to_numpy()))
+    got = evaluate_tabular(real.iloc[:1000], real.iloc[1000:1600], common, target="y").metric("utility_accuracy_gap")
+    assert got.verdict == "fail", (got.value, got.verdict, got.note)
     # an outcome the real model predicts better than the majority keeps its accuracy verdict
     y2 = np.where(x > 0.3, "dead", "alive")
     real2 = real.assign(y=y2)

@@ -1696,6 +1696,7 @@ def test_a_course_named_with_a_prefix_and_start_or_stop_keeps_its_order_and_its_
     assert [starts_named(w) for w in ("ivstart", "rxstart", "tstart", "restart", "kickstart")] == [True] * 3 + [False] * 2
     assert [ends_named(w) for w in ("ivstop", "tstop", "rx_stop", "restop")] == [True, True, True, False]
     assert time_named("ivstart") and time_named("ivstop") and not time_named("restart")
+    assert not any(time_named(w) or ends_named(w) or starts_named(w) for w in ("nonstop", "pitstop", "upstart"))
     data = _antibiotic_courses()
     for seed in (1, 2, 3):
         with insecure_noise_for_audit(seed):
