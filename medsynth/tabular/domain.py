@@ -27,7 +27,7 @@ import pandas as pd
 from scipy import special
 
 from medsynth.core.errors import DataValidationError, PrivacyBudgetError
-from medsynth.io.schema import fields_read
+from medsynth.io.schema import bool_cells, fields_read
 from medsynth.io.units import exact_atoms, exact_step
 from medsynth.privacy.ledger import PrivacyLedger
 from medsynth.privacy.locate import (
@@ -72,8 +72,12 @@ from medsynth.tabular.structure import (
 def _native_categories(s: pd.Series, keys: list[str]) -> list[Any]:
     """Map released keys back to the column's own values (first occurrence), in key order."""
     first: dict[str, Any] = {}
-    for v in s.dropna().unique():
-        first.setdefault(category_key(v), v)
+    present = s.dropna()
+    cells = bool_cells(present)  # (booleans apart from the 1s and 0s they hash as)
+    parts = [present] if cells is None else [present[cells].map(bool), present[~cells]]
+    for part in parts:
+        for v in part.unique():
+            first.setdefault(category_key(v), v)
     out = []
     for k in keys:
         v = first[k]

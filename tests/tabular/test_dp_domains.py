@@ -1817,8 +1817,9 @@ def test_whole_numbers_under_a_places_name_are_its_codes():
     makes whole numbers codes, in ``schema infer`` and in the DP type decision; not a lab value's or a unit's."""
     from medsynth.io.schema import site_code_named
 
-    assert all(site_code_named(w) for w in ("inst", "provnum", "hospital", "site_id", "center", "hospno", "region2"))
-    assert not any(site_code_named(w) for w in ("lab", "unit", "instruction", "stage", "visits", "age"))
+    assert all(site_code_named(w) for w in ("inst", "provnum", "hospital", "site_id", "center", "hospno", "Site"))
+    assert not any(site_code_named(w) for w in ("lab", "unit", "instruction", "stage", "visits", "age", "hospital_days",
+                                                "clinic_visits", "center_x", "region2", "inst_score", "region_volume"))
     rng = np.random.default_rng(0)
     n = 3000
     df = pd.DataFrame({"inst": rng.integers(1, 31, n), "fev": rng.normal(60, 15, n).round(1), "trt": rng.integers(0, 2, n)})
@@ -1834,3 +1835,24 @@ def test_whole_numbers_under_a_places_name_are_its_codes():
         assert got.type == "categorical" and set(got.categories) <= set(range(1, 31)), (seed, got)
         syn = m.sample(2000, seed=0)["inst"]
         assert syn.isin(range(1, 31)).mean() > 0.9, (seed, syn.value_counts().head())
+
+
+def test_one_boolean_cell_among_whole_numbers_renames_no_released_category():
+    """An adversary: ``True == 1`` and they hash alike, so reading distinct values by hashing took one for the other: a
+    site column of 1-5 whose first row was ``True`` was released as the categories 2-5 and 'True' (every 1 read as
+    'True'), under every noise draw; without that row, 1-5. Booleans are read apart from the numbers they hash as."""
+    from medsynth.io.schema import category_keys
+
+    assert category_keys(pd.Series([True, 1, 1, 2], dtype=object)).tolist() == ["True", "1", "1", "2"]
+    assert category_keys(pd.Series([1, True, 0, False], dtype=object)).tolist() == ["1", "True", "0", "False"]
+    import medsynth.tabular as tab
+
+    rng = np.random.default_rng(5)
+    n = 3000
+    inst = pd.Series(rng.integers(1, 6, n), dtype=object)
+    inst[0] = True
+    for seed in (1, 2):
+        with insecure_noise_for_audit(seed):
+            m = tab.fit(pd.DataFrame({"sbp": rng.normal(130, 15, n).round(1), "inst": inst}), model="dp-mst", epsilon=1.0)
+        assert m.schema.column("inst").categories == [1, 2, 3, 4, 5], (seed, m.schema.column("inst"))
+
