@@ -1042,13 +1042,51 @@ def _whole_cells(idx: int, cells: int) -> int:
     return max(1, int(width / step))
 
 
+#: Powers of two of the values past the small codes on the positive side (|x| in [16, 2^16)).
+_PAST_KEYS = np.arange(_KMAX + 13, _KMAX + 25)
+
+
+def _code_tail(loc: Location, keys: np.ndarray, sigma: float, lo: int, hi: int, sigma2: float,
+               rng: np.random.Generator) -> tuple[float, float, list[tuple[int, int, float, float]]] | None:
+    """The tail past a count's run of keys ``lo..hi`` (keys ``0..15``): its noisy count (the keys past ``hi``, and one
+    fresh count of the values from 16 on, averaged with stage 1's powers of two: each row in one bucket of this stage's
+    histogram, L2 sensitivity 1), its noise and its cells (first value, last value, noisy count, its noise), or None where
+    it does not stand out (``TAIL_PIECE_SIGMAS`` deviations and ``TAIL_SHARE`` of the mass). The cells: the keys past
+    ``hi`` as one, then the powers of two from 16 up to the last beyond which stage 1's counts are within the noise
+    (``PRESENCE_SIGMAS``), the fresh count shared among them by stage 1's. Only the fresh count is a new measurement."""
+    fresh = float(noisy_counts(np.array([float(loc.counts[_PAST_KEYS].sum())]), sigma2, rng)[0])
+    w1, w2 = 1 / (loc.sigma**2 * _PAST_KEYS.size), 1 / sigma2**2
+    far = (w1 * float(loc.noisy[_PAST_KEYS].sum()) + w2 * fresh) / (w1 + w2)
+    far_sd = 1 / math.sqrt(w1 + w2)
+    above = keys[hi + 1 :]
+    est = float(above.sum()) + far
+    sd = math.sqrt(sigma**2 * above.size + far_sd**2)
+    mass = float(np.maximum(keys[lo : hi + 1], 0.0).sum()) + max(est, 0.0)
+    if est <= max(TAIL_SHARE * mass, TAIL_PIECE_SIGMAS * sd):
+        return None
+    cells: list[tuple[int, int, float, float]] = []
+    if above.size:
+        cells.append((SMALL_INTEGERS[hi] + 1, SMALL_INTEGERS[-1], float(above.sum()), sigma * math.sqrt(above.size)))
+    if far > TAIL_PIECE_SIGMAS * far_sd or not cells:
+        octs = loc.noisy[_PAST_KEYS]
+        top = next((t for t in range(octs.size) if float(octs[t + 1 :].sum())
+                    <= PRESENCE_SIGMAS * loc.sigma * math.sqrt(max(octs.size - t - 1, 1))), octs.size - 1)
+        share = np.maximum(octs[: top + 1], 0.0)
+        share = share / share.sum() if share.sum() > 0 else np.r_[1.0, np.zeros(top)]
+        for t in range(top + 1):
+            cells.append((2 ** (t + 4), 2 ** (t + 5) - 1, far * float(share[t]), far_sd * float(share[t])))
+    return est, sd, cells
+
+
 def refine(loc: Location, rho: float, rng: np.random.Generator, *, max_cells: int = 128,
-           time: bool = False, columns: int = 1, whole: bool = False) -> BoundsResult:
+           time: bool = False, columns: int = 1, whole: bool = False, tail: bool = False) -> BoundsResult:
     """Stage 2 with ``rho``: the range of a located number, or the categories of a small code (with ``time``, a column
     that may order a parent's rows, its keys also where blocks of them stand out). ``columns``: the number columns the
     fit locates (public, or a DP output: the DP type decision's), over which a one-signed run's test of the other sign
     is corrected (``MIRROR_TABLE_RATE``). ``whole``: the column holds whole numbers (its DP type): its cells lie on
-    them (:func:`_whole_cells`).
+    them (:func:`_whole_cells`). ``tail``: a small code of counts (keys from 0, at least 0-2) whose values past its keys
+    stand out (:func:`_code_tail`) is a range, one cell per key and coarse cells for the tail (a count of doctor visits
+    0-121, 11% of them past 7, was written as the codes 0-10 and its mean fell from 3.1 to 1.9).
 
     Returns:
         A :class:`~medsynth.privacy.mechanisms.BoundsResult` whose ``rho`` is everything this column
@@ -1174,6 +1212,20 @@ def refine(loc: Location, rho: float, rng: np.random.Generator, *, max_cells: in
             # cost most rows hold none of, not a flag (RandHIE's inpatient dollars wrote $1 in 4% of synthetic rows)
             if other is not None and keys[other] > FLAG_PARTNER_SIGMAS * sigma and keys[other] / sigma > _beyond_keys_z(loc):
                 lo, hi = min(lo, other), max(hi, other)
+        if (tail and not loc.origin and not loc.by_family and not fk.size and SMALL_INTEGERS[lo] >= 0
+                and SMALL_INTEGERS[hi] >= 2):
+            counted = _code_tail(loc, keys, sigma, lo, hi, sigma2, rng)
+            if counted is not None:  # a count with a tail: a range of whole numbers (post-processing but its count)
+                est, sd, cells = counted
+                first = SMALL_INTEGERS[lo]
+                edges = [*range(first, SMALL_INTEGERS[hi] + 1), *(a for a, _, _, _ in cells), cells[-1][1] + 1]
+                counts = np.r_[keys[lo : hi + 1], [c for _, _, c, _ in cells]]
+                sds = np.r_[np.full(hi - lo + 1, sigma), [d for _, _, _, d in cells]]
+                return BoundsResult(low=float(first), high=float(edges[-1]), rho=loc.rho + rho, missing=missing,
+                                    edges=np.asarray(edges, dtype=float), counts=counts.astype(float), sigma=sigma,
+                                    count_sigmas=sds, missing_count=miss, sigma_missing=sigma_miss,
+                                    range_count=float(keys[lo : hi + 1].sum()) + est,
+                                    range_sd=math.sqrt(sigma**2 * (hi - lo + 1) + sd**2))
         shift = int(loc.origin)  # a year column's codes are years after its origin (locate_year)
         return BoundsResult(low=float(SMALL_INTEGERS[lo] + shift), high=float(SMALL_INTEGERS[hi] + shift),
                             rho=loc.rho + rho, missing=missing, counts=keys[lo : hi + 1].copy(), sigma=sigma,

@@ -402,7 +402,7 @@ class ColumnRelease:
                                          and col.step is None and (col.name not in self.times or col.type == "continuous")) else 0.0
         try:
             res = refine(loc, rest - rho_step, self.rng, time=col.name in self.times, columns=len(self.located),
-                             whole=col.type == "integer")
+                             whole=col.type == "integer", tail=col.type == "integer" and col.name not in self.times)
         except PrivacyBudgetError as err:
             self.spent[col.name] = getattr(err, "rho_spent", loc.rho)  # stage 2 was spent where it refused a tentative block
             self.updates[col.name] = dict(OMITTED)
