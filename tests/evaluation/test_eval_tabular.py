@@ -1428,3 +1428,21 @@ def test_accuracy_on_a_rare_outcome_gives_no_verdict_where_the_real_model_only_s
     real2 = real.assign(y=y2)
     report = evaluate_tabular(real2.iloc[:1000], real2.iloc[1000:1600], real2.iloc[1600:], target="y")
     assert report.metric("utility_accuracy_gap").verdict == "pass"
+
+
+def test_a_coded_number_written_between_its_codes_fails():
+    """A data scientist's MedExp: the coinsurance code ``lc`` (0, ln 26, ln 51, ln 96) was written between its values
+    in 60% of the synthetic rows, DoctorVisits' twelve age codes off in 10-23%, and every metric passed (a KS distance
+    of 0.08). A number of few real values, each held by many rows, is judged on the share of synthetic values none
+    of them; a number of many values is not."""
+    rng = np.random.default_rng(0)
+    n = 1500
+    codes = np.log([1.0, 26.0, 51.0, 96.0])
+    real = pd.DataFrame({"lc": rng.choice(codes, n), "income": rng.gamma(2.0, 1.5, n), "y": rng.integers(0, 2, n)})
+    good = real.iloc[1000:].assign(lc=rng.choice(codes, 500), income=rng.gamma(2.0, 1.5, 500))
+    ok = evaluate_tabular(real.iloc[:700], real.iloc[700:1000], good).metric("number_values_off_real_max")
+    assert ok.verdict == "pass" and ok.value == 0.0, (ok.value, ok.note)
+    smeared = good.assign(lc=np.where(rng.random(500) < 0.6, rng.uniform(0, 4.6, 500), good["lc"]))
+    got = evaluate_tabular(real.iloc[:700], real.iloc[700:1000], smeared).metric("number_values_off_real_max")
+    assert got.verdict == "fail" and got.value > 0.5 and "'lc'" in got.note, (got.value, got.verdict, got.note)
+    assert [c["column"] for c in got.details["columns"]] == ["lc"]  # (income, many values: no code)
