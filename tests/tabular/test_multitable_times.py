@@ -1293,14 +1293,21 @@ def test_an_event_held_once_is_held_once_by_the_synthetic_patients():
     syn = MultiTableDPMST(privacy={"epsilon": None}).fit(real, infer_dataset_schema(real)).sample(400, seed=0)
     counts = syn["events"].groupby(["id", "event"]).size()
     assert counts.loc[(slice(None), ["aids", "si"])].max() == 1
-    with insecure_noise_for_audit(21):
-        m = MultiTableDPMST(privacy={"epsilon": 8.0, "delta": 1e-5}).fit(real, infer_dataset_schema(real))
-    decided = m.schema.relations[0]
-    entry = next(e for e in m.ledger.entries if "held once" in e.access)
-    assert set(entry.details["candidates"]) == {"event=aids", "event=si", "event=visit"}, entry.details
-    assert decided.once == "event" and set(decided.once_values) == {"aids", "si"}, decided
-    assert "once" not in decided.read_from_data
-    out = m.sample(400, seed=1)
+    # the decision is a noisy count's: over 106 draws it took both values in 84-85% of them, before and after the
+    # forty-fourth session moved the noise stream (its single draw, seed 21, then lost 'aids'), so it counts over 16
+    decided_both, kept = 0, None
+    for seed in range(14, 30):
+        with insecure_noise_for_audit(seed):
+            m = MultiTableDPMST(privacy={"epsilon": 8.0, "delta": 1e-5}).fit(real, infer_dataset_schema(real))
+        decided = m.schema.relations[0]
+        entry = next(e for e in m.ledger.entries if "held once" in e.access)
+        assert set(entry.details["candidates"]) == {"event=aids", "event=si", "event=visit"}, entry.details
+        assert decided.once == "event" and set(decided.once_values) <= {"aids", "si"}, decided
+        assert "once" not in decided.read_from_data
+        if set(decided.once_values) == {"aids", "si"}:
+            decided_both, kept = decided_both + 1, m
+    assert decided_both >= 10, decided_both
+    out = kept.sample(400, seed=1)
     counts = out["events"].groupby(["id", "event"]).size()
     assert counts.loc[(slice(None), ["aids", "si"])].max() == 1
     assert (counts.loc[(slice(None), ["visit"])] > 1).any()  # (a repeated event stays repeated)
