@@ -52,6 +52,7 @@ from medsynth.io.schema import (
     ROW_INDEX_NAMES,
     ZERO_PADDED,
     _name_words,
+    bool_cells,
     cell_numbers,
     code_like,
     fields_read,
@@ -225,6 +226,16 @@ def _profile(s: pd.Series) -> _Profile:
         prof.others = len(x) - prof.numbers
         kinds[-1] = prof.others
         return prof
+    # booleans apart: True == 1 and they hash alike, so counting distinct values merged them and the first row's kind
+    # took every 1 with it (an adversary: one True as the first row made a site column of 1s boolean)
+    cells = bool_cells(present)
+    n_bool = 0 if cells is None else int(cells.sum())
+    if cells is not None:
+        present = present[~cells]
+        if present.empty:
+            prof.others = n_bool
+            kinds[0] = n_bool
+            return prof
     counts = present.value_counts(sort=False, dropna=True)
     vals = pd.Series(counts.index, dtype=object)
     n = counts.to_numpy(dtype=float)
@@ -244,8 +255,8 @@ def _profile(s: pd.Series) -> _Profile:
     is_num = np.isfinite(num) & ~is_bool & ~is_stamp & ~padded
     prof.numbers = int(n[is_num].sum())
     prof.whole = int(n[is_num & (num == np.round(np.where(is_num, num, 0)))].sum())
-    prof.others = int(n[~is_num].sum())
-    kinds[0] = n[is_bool].sum()
+    prof.others = int(n[~is_num].sum()) + n_bool
+    kinds[0] = n[is_bool].sum() + n_bool
     kinds[KIND_CELLS.index("%Y-%m-%d")] += n[is_stamp].sum()
     rest = ~(is_bool | is_stamp | is_num)
     cand = rest & text.str.match(_DATEISH).fillna(False).to_numpy(dtype=bool)

@@ -1855,6 +1855,17 @@ def test_one_boolean_cell_among_whole_numbers_renames_no_released_category():
         with insecure_noise_for_audit(seed):
             m = tab.fit(pd.DataFrame({"sbp": rng.normal(130, 15, n).round(1), "inst": inst}), model="dp-mst", epsilon=1.0)
         assert m.schema.column("inst").categories == [1, 2, 3, 4, 5], (seed, m.schema.column("inst"))
+    # ... nor flips the DP type decision's counts: the kinds of values were counted by hashing too, one True as the first
+    # row made every 1 a boolean (a second adversary: a site of 1s and a few 2s and 3s released as boolean)
+    from medsynth.tabular.structure import _profile
+
+    for cells in ([1] * 50 + [2] * 50 + [True], [0, 0, 0.5, False]):
+        a, b = _profile(pd.Series(cells, dtype=object)), _profile(pd.Series(cells[::-1], dtype=object))
+        assert (a.numbers, a.whole, a.others, list(a.kinds)) == (b.numbers, b.whole, b.others, list(b.kinds)), cells
+    site = pd.Series([True, *rng.choice([1, 1, 1, 2, 3], 599)], dtype=object)
+    with insecure_noise_for_audit(0):
+        m = tab.fit(pd.DataFrame({"sbp": rng.normal(130, 15, 600).round(1), "site": site}), model="dp-mst", epsilon=1.0)
+    assert m.schema.column("site").type == "categorical", m.schema.column("site")
 
 
 def test_a_count_with_a_long_tail_keeps_its_tail_under_dp():
