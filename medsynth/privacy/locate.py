@@ -1042,39 +1042,56 @@ def _whole_cells(idx: int, cells: int) -> int:
     return max(1, int(width / step))
 
 
+#: A count's tail (:func:`_code_tail`) reaches past 15: its values from 16 on stand this many deviations above zero.
+FAR_TAIL_SIGMAS = 2.5
+#: ... in the first this many of them together (the best of 1-4).
+FAR_TAIL_OCTAVES = 4
 #: Powers of two of the values past the small codes on the positive side (|x| in [16, 2^16)).
 _PAST_KEYS = np.arange(_KMAX + 13, _KMAX + 25)
 
 
 def _code_tail(loc: Location, keys: np.ndarray, sigma: float, lo: int, hi: int, sigma2: float,
                rng: np.random.Generator) -> tuple[float, float, list[tuple[int, int, float, float]]] | None:
-    """The tail past a count's run of keys ``lo..hi`` (keys ``0..15``): its noisy count (the keys past ``hi``, and one
-    fresh count of the values from 16 on, averaged with stage 1's powers of two: each row in one bucket of this stage's
-    histogram, L2 sensitivity 1), its noise and its cells (first value, last value, noisy count, its noise), or None where
-    it does not stand out (``TAIL_PIECE_SIGMAS`` deviations and ``TAIL_SHARE`` of the mass). The cells: the keys past
-    ``hi`` as one, then the powers of two from 16 up to the last beyond which stage 1's counts are within the noise
-    (``PRESENCE_SIGMAS``), the fresh count shared among them by stage 1's. Only the fresh count is a new measurement."""
-    fresh = float(noisy_counts(np.array([float(loc.counts[_PAST_KEYS].sum())]), sigma2, rng)[0])
-    w1, w2 = 1 / (loc.sigma**2 * _PAST_KEYS.size), 1 / sigma2**2
-    far = (w1 * float(loc.noisy[_PAST_KEYS].sum()) + w2 * fresh) / (w1 + w2)
-    far_sd = 1 / math.sqrt(w1 + w2)
+    """The tail past a count's run of keys ``lo..hi`` (keys from 0): its noisy count, its noise and its cells (first
+    value, last value, noisy count, its noise), or None where it is no count's tail. Stage 2 counts the values in each
+    power of two from 16 to 2^16 afresh (buckets of the same histogram as the keys and the missing values: each row in
+    one, L2 sensitivity 1), averaged with stage 1's. A tail continues the run: the run falls towards ``hi``
+    (``TAIL_END_SHARE`` of its peak), the keys past it and the power of two 16-31 together stand ``TAIL_PIECE_SIGMAS``
+    deviations above zero (a 99 or 999 code far from 1-5 answers is none), its values from 16 on ``FAR_TAIL_SIGMAS`` (the
+    keys past the run alone may hold the run's own last key, hidden by the noise: a code 0-5 took a tail in 1.7% of
+    draws without it), in the best of the first 1-4 powers of two, and the whole ``TAIL_PIECE_SIGMAS``
+    deviations and ``TAIL_SHARE`` of the mass. Its cells:
+    the keys past ``hi`` as one, then the powers of two up to the last before the next three within the noise."""
+    run = keys[lo : hi + 1]
+    peak = float(run.max()) if run.size else 0.0
+    if peak <= 0 or keys[hi] >= TAIL_END_SHARE * peak:
+        return None
+    fresh = noisy_counts(loc.counts[_PAST_KEYS].astype(float), sigma2, rng)
+    w1, w2 = 1 / loc.sigma**2, 1 / sigma2**2
+    octs = (w1 * loc.noisy[_PAST_KEYS] + w2 * fresh) / (w1 + w2)
+    sd_o = 1 / math.sqrt(w1 + w2)
     above = keys[hi + 1 :]
-    est = float(above.sum()) + far
-    sd = math.sqrt(sigma**2 * above.size + far_sd**2)
-    mass = float(np.maximum(keys[lo : hi + 1], 0.0).sum()) + max(est, 0.0)
+    near = float(above.sum()) + float(octs[0])
+    if near <= TAIL_PIECE_SIGMAS * math.sqrt(sigma**2 * above.size + sd_o**2):
+        return None
+    # (a tail reaches past the keys: the keys past the run alone may be the run's own last key the noise hid, 5 of a
+    # code 0-5) its values from 16 on, in the first 1-4 powers of two (a thin tail spreads over them), stand out
+    z = [float(octs[:k].sum()) / (sd_o * math.sqrt(k)) for k in range(1, FAR_TAIL_OCTAVES + 1)]
+    if max(z) <= FAR_TAIL_SIGMAS:
+        return None
+    top = int(np.argmax(z))
+    while top + 1 < octs.size and float(octs[top + 1 : top + 4].sum()) > PRESENCE_SIGMAS * sd_o * math.sqrt(
+            octs[top + 1 : top + 4].size):
+        top += 1
+    est = float(above.sum()) + float(octs[: top + 1].sum())
+    sd = math.sqrt(sigma**2 * above.size + sd_o**2 * (top + 1))
+    mass = float(np.maximum(run, 0.0).sum()) + max(est, 0.0)
     if est <= max(TAIL_SHARE * mass, TAIL_PIECE_SIGMAS * sd):
         return None
     cells: list[tuple[int, int, float, float]] = []
     if above.size:
         cells.append((SMALL_INTEGERS[hi] + 1, SMALL_INTEGERS[-1], float(above.sum()), sigma * math.sqrt(above.size)))
-    if far > TAIL_PIECE_SIGMAS * far_sd or not cells:
-        octs = loc.noisy[_PAST_KEYS]
-        top = next((t for t in range(octs.size) if float(octs[t + 1 :].sum())
-                    <= PRESENCE_SIGMAS * loc.sigma * math.sqrt(max(octs.size - t - 1, 1))), octs.size - 1)
-        share = np.maximum(octs[: top + 1], 0.0)
-        share = share / share.sum() if share.sum() > 0 else np.r_[1.0, np.zeros(top)]
-        for t in range(top + 1):
-            cells.append((2 ** (t + 4), 2 ** (t + 5) - 1, far * float(share[t]), far_sd * float(share[t])))
+    cells += [(2 ** (t + 4), 2 ** (t + 5) - 1, float(octs[t]), sd_o) for t in range(top + 1)]
     return est, sd, cells
 
 
@@ -1085,7 +1102,7 @@ def refine(loc: Location, rho: float, rng: np.random.Generator, *, max_cells: in
     fit locates (public, or a DP output: the DP type decision's), over which a one-signed run's test of the other sign
     is corrected (``MIRROR_TABLE_RATE``). ``whole``: the column holds whole numbers (its DP type): its cells lie on
     them (:func:`_whole_cells`). ``tail``: a small code of counts (keys from 0, at least 0-2) whose values past its keys
-    stand out (:func:`_code_tail`) is a range, one cell per key and coarse cells for the tail (a count of doctor visits
+    continue it and stand out (:func:`_code_tail`) is a range, one cell per key and coarse cells for the tail (a count of doctor visits
     0-121, 11% of them past 7, was written as the codes 0-10 and its mean fell from 3.1 to 1.9).
 
     Returns:
@@ -1212,7 +1229,7 @@ def refine(loc: Location, rho: float, rng: np.random.Generator, *, max_cells: in
             # cost most rows hold none of, not a flag (RandHIE's inpatient dollars wrote $1 in 4% of synthetic rows)
             if other is not None and keys[other] > FLAG_PARTNER_SIGMAS * sigma and keys[other] / sigma > _beyond_keys_z(loc):
                 lo, hi = min(lo, other), max(hi, other)
-        if (tail and not loc.origin and not loc.by_family and not fk.size and SMALL_INTEGERS[lo] >= 0
+        if (tail and not loc.origin and not loc.by_family and not fk.size and SMALL_INTEGERS[lo] == 0
                 and SMALL_INTEGERS[hi] >= 2):
             counted = _code_tail(loc, keys, sigma, lo, hi, sigma2, rng)
             if counted is not None:  # a count with a tail: a range of whole numbers (post-processing but its count)

@@ -1442,6 +1442,8 @@ def test_a_coded_number_written_between_its_codes_fails():
     good = real.iloc[1000:].assign(lc=rng.choice(codes, 500), income=rng.gamma(2.0, 1.5, 500))
     ok = evaluate_tabular(real.iloc[:700], real.iloc[700:1000], good).metric("number_values_off_real_max")
     assert ok.verdict == "pass" and ok.value == 0.0, (ok.value, ok.note)
+    stored = good.assign(lc=good["lc"].astype(np.float32).astype(float))  # the codes, stored as float32 (a reviewer)
+    assert evaluate_tabular(real.iloc[:700], real.iloc[700:1000], stored).metric("number_values_off_real_max").value == 0.0
     smeared = good.assign(lc=np.where(rng.random(500) < 0.6, rng.uniform(0, 4.6, 500), good["lc"]))
     got = evaluate_tabular(real.iloc[:700], real.iloc[700:1000], smeared).metric("number_values_off_real_max")
     assert got.verdict == "fail" and got.value > 0.5 and "'lc'" in got.note, (got.value, got.verdict, got.note)
