@@ -470,6 +470,10 @@ def bool_cells(values: pd.Series) -> np.ndarray | None:
     adversary: one row renamed a DP-released category)."""
     if values.dtype != object:
         return None
+    # (only where a boolean, a 0 or a 1 is among the distinct values is each cell looked at: text columns skip it)
+    if not any(isinstance(u, (bool, np.bool_)) or (isinstance(u, (int, float, np.integer, np.floating)) and u in (0, 1))
+               for u in pd.unique(values)):
+        return None
     cells = np.fromiter((isinstance(v, (bool, np.bool_)) for v in values.to_numpy()), dtype=bool, count=len(values))
     return cells if cells.any() else None
 

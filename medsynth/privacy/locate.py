@@ -1029,9 +1029,11 @@ TIME_KEYS_SHARE = 0.5
 def _whole_cells(idx: int, cells: int) -> int:
     """Cells of power of two ``idx`` for whole numbers: each a power of two wide (at least 1), so that every cell holds
     the same whole values, and at most ``cells`` (more, finer cells make an empty stretch's noise harder to trim: a
-    uniform 38-73 kept the whole 32-127 in 16 of 30 fits at epsilon 1 with one cell per value, 11 before). Equal cells not on the whole numbers
-    (64-128 in 52 cells of 1.23) held one or two values each once snapped to whole values: an age 64 no row held took
-    half its neighbour's count in every fit (65-79 of azcabgptca at epsilon 1), and the two-value cells fed point atoms."""
+    uniform 38-73 kept the whole 32-127 in 16 of 30 fits at epsilon 1 with one cell per value, 11 before). Equal
+    cells not on the whole numbers (64-128 in 52 cells of 1.23) held one or two values each once snapped to whole
+    values, so a cell's count spread over them made a saw, and the two-value cells fed atoms (azcabgptca's 75 beside an
+    empty 74 at epsilon 1). A range starting inside a cell still spreads its count over the cell's values (64 beside
+    65, which no row holds)."""
     lo, hi = _log_bucket_edges(idx)
     width = hi - lo
     if width < 2:  # (a power of two below 2 holds one whole value at most: one cell, not sub-unit cells of noise)
@@ -1232,7 +1234,8 @@ def refine(loc: Location, rho: float, rng: np.random.Generator, *, max_cells: in
         if (tail and not loc.origin and not loc.by_family and not fk.size and SMALL_INTEGERS[lo] == 0
                 and SMALL_INTEGERS[hi] >= 2):
             counted = _code_tail(loc, keys, sigma, lo, hi, sigma2, rng)
-            if counted is not None:  # a count with a tail: a range of whole numbers (post-processing but its count)
+            if counted is not None:  # a count with a tail: a range of whole numbers (post-processing of this stage's
+                # noisy counts, the fresh ones of the values from 16 on among them)
                 est, sd, cells = counted
                 first = SMALL_INTEGERS[lo]
                 edges = [*range(first, SMALL_INTEGERS[hi] + 1), *(a for a, _, _, _ in cells), cells[-1][1] + 1]
