@@ -109,6 +109,12 @@ CODED_LEVELS = 30
 CODED_REPEATS = 5
 
 
+def _off_values(x: np.ndarray, values: np.ndarray, tol: float) -> np.ndarray:
+    """Which of ``x`` lie more than ``tol`` from every one of the sorted ``values`` (at least two)."""
+    idx = np.clip(np.searchsorted(values, x), 1, values.size - 1)
+    return np.minimum(np.abs(x - values[idx - 1]), np.abs(x - values[idx])) > tol
+
+
 def _off_real_values(real: TabularData, synthetic: pd.DataFrame, context: TabularContext) -> MetricResult:
     """The worst coded number column's share of synthetic values (present) that no real row holds, train or holdout,
     beyond the holdout's share of values the training rows do not hold. A column of a few values each held by many
@@ -122,24 +128,17 @@ def _off_real_values(real: TabularData, synthetic: pd.DataFrame, context: Tabula
     for c in (c for c in real.types if real.types[c] == "numeric" and c in synthetic.columns):
         tr = pd.to_numeric(real.train[c], errors="coerce").dropna().to_numpy(float)
         ho = pd.to_numeric(real.holdout[c], errors="coerce").dropna().to_numpy(float)
-        seen = np.unique(np.r_[tr, ho])
-        if not len(tr) or seen.size > CODED_LEVELS or len(tr) < CODED_REPEATS * np.unique(tr).size or seen.size < 2:
+        seen, held = np.unique(np.r_[tr, ho]), np.unique(tr)
+        if not len(tr) or seen.size > CODED_LEVELS or len(tr) < CODED_REPEATS * held.size or seen.size < 2:
             continue
         syn = pd.to_numeric(synthetic[c], errors="coerce").dropna().to_numpy(float)
         if not syn.size:
             continue
-
         tol = 1e-3 * float(np.diff(seen).min())  # (a thousandth of the closest two values: codes stored as float32 or
         # rounded to 6 decimals are the codes, a reviewer: at a relative 1e-9 they failed at 0.75)
-
-        def off(x: np.ndarray, values: np.ndarray, tol: float = tol) -> np.ndarray:
-            idx = np.clip(np.searchsorted(values, x), 1, values.size - 1)
-            near = np.minimum(np.abs(x - values[idx - 1]), np.abs(x - values[idx]))
-            return near > tol
-
-        new = syn[off(syn, seen)]
+        new = syn[_off_values(syn, seen, tol)]
         rows.append({"column": c, "synthetic": float(new.size / syn.size),
-                     "holdout": float(off(ho, np.unique(tr)).mean()) if ho.size and np.unique(tr).size > 1 else 0.0,
+                     "holdout": float(_off_values(ho, held, tol).mean()) if ho.size and held.size > 1 else 0.0,
                      "real_values": int(seen.size), "values": [float(v) for v in pd.Series(new).value_counts().index[:5]]})
     if not rows:
         return skipped("number_values_off_real_max", "fidelity", "minimize", desc, "no coded number column")

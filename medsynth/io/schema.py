@@ -857,7 +857,8 @@ _SITE_KEYS = ("id", "code", "num", "no", "nr", "number")
 def site_code_named(name: Any) -> bool:
     """Whether a column's name (public) is a place's (:data:`SITE_CODE_WORDS`), alone or with a key's word
     (``inst``, ``site_id``, ``provnum``): its whole numbers are codes. The one name rule of ``schema infer`` (up to
-    :data:`MAX_SITE_LEVELS` values) and of the DP type decision."""
+    :data:`MAX_SITE_LEVELS` values) and of the DP type decision (which counts no distinct values: uncapped, the DP
+    category list then keeping the places that stand above the noise)."""
     words = _name_words(str(name))
     if len(words) == 2 and words[1] in _SITE_KEYS:
         words = words[:1]
